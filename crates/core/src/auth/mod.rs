@@ -1,0 +1,163 @@
+//! Signing in and out, locking and unlocking the session.
+
+pub mod guard;
+pub mod lockout;
+pub mod password;
+
+use crate::error::{Error, Result};
+use crate::session::{Session, SessionInfo, SessionSlot};
+use crate::settings;
+use crate::store::{Actor, Store};
+use crate::users::repo::{self, UserRow};
+use lockout::Gate;
+use serde_json::json;
+
+/// Signs a user in: checks back-off and lockout, the password, and that the account is active.
+/// Every outcome is audited.
+pub async fn sign_in(store: &Store, slot: &SessionSlot, username: &str, password: &str) -> Result<SessionInfo> {
+    let name = username.trim().to_lowercase();
+    let user = repo::by_username(store.pool(), &name).await?;
+    let Some(user) = user else {
+        password::verify_async(password.to_string(), None).await?;
+        audit_system(store, "auth.sign_in_failed", None, json!({ "username": name, "reason": "unknown_user" })).await?;
+        return Err(Error::InvalidCredentials);
+    };
+    check_password(store, &user, password, "sign_in").await?;
+    if !user.active {
+        audit_as(store, &user, "auth.sign_in_refused", json!({ "reason": "inactive" })).await?;
+        return Err(Error::AccountInactive);
+    }
+    let now = store.now();
+    let session = Session {
+        user_id: user.id.clone(),
+        username: user.username.clone(),
+        full_name: user.full_name.clone(),
+        roles: user.roles.clone(),
+        started_at: now,
+        last_active: now,
+        locked: false,
+    };
+    let mut w = store.begin_write(Actor::user(user.id.clone())).await?;
+    guard::clear(&mut w, &user.id).await?;
+    w.audit("auth.sign_in", "user", Some(&user.id), json!({ "username": user.username })).await?;
+    w.commit().await?;
+    slot.set(Some(session.clone()));
+    Ok(session.info(settings::idle_timeout_minutes(store).await?))
+}
+
+/// The gate, the password check and the failure bookkeeping shared by sign-in and unlock.
+async fn check_password(store: &Store, user: &UserRow, password: &str, context: &str) -> Result<()> {
+    let now = store.now();
+    let state = guard::load(store.pool(), &user.id).await?;
+    match lockout::gate(&state, now) {
+        Gate::Locked { until } => {
+            audit_as(store, user, "auth.sign_in_refused", json!({ "reason": "locked", "context": context })).await?;
+            return Err(Error::AccountLocked { until: until.to_rfc3339() });
+        }
+        Gate::RetryLater { seconds } => {
+            audit_as(store, user, "auth.sign_in_refused", json!({ "reason": "back_off", "context": context })).await?;
+            return Err(Error::RetryLater { seconds });
+        }
+        Gate::Open => {}
+    }
+    if password::verify_async(password.to_string(), Some(user.password_hash.clone())).await? {
+        return Ok(());
+    }
+    let (next, locked) = lockout::after_failure(&state, now);
+    let mut w = store.begin_write(Actor::user(user.id.clone())).await?;
+    guard::save(&mut w, &user.id, &next).await?;
+    w.audit(
+        "auth.sign_in_failed",
+        "user",
+        Some(&user.id),
+        json!({ "username": user.username, "attempt": next.failed_attempts, "context": context }),
+    )
+    .await?;
+    if locked {
+        w.audit("auth.account_locked", "user", Some(&user.id), json!({ "until": next.locked_until.map(|t| t.to_rfc3339()) }))
+            .await?;
+    }
+    w.commit().await?;
+    match next.locked_until {
+        Some(until) if locked => Err(Error::AccountLocked { until: until.to_rfc3339() }),
+        _ => Err(Error::InvalidCredentials),
+    }
+}
+
+async fn audit_as(store: &Store, user: &UserRow, action: &str, detail: serde_json::Value) -> Result<()> {
+    let mut w = store.begin_write(Actor::user(user.id.clone())).await?;
+    w.audit(action, "user", Some(&user.id), detail).await?;
+    w.commit().await
+}
+
+async fn audit_system(store: &Store, action: &str, entity_id: Option<&str>, detail: serde_json::Value) -> Result<()> {
+    let mut w = store.begin_write(Actor::system()).await?;
+    w.audit(action, "user", entity_id, detail).await?;
+    w.commit().await
+}
+
+pub async fn sign_out(store: &Store, slot: &SessionSlot) -> Result<()> {
+    if let Some(s) = slot.get() {
+        let mut w = store.begin_write(Actor::user(s.user_id.clone())).await?;
+        w.audit("auth.sign_out", "user", Some(&s.user_id), json!({ "username": s.username })).await?;
+        w.commit().await?;
+    }
+    slot.set(None);
+    Ok(())
+}
+
+/// Locks the session (the lock button, or the UI's idle timer). What is on screen stays.
+pub async fn lock(store: &Store, slot: &SessionSlot) -> Result<()> {
+    let session = slot.get().ok_or(Error::NotSignedIn)?;
+    if !session.locked {
+        record_lock(store, slot, &session, "manual").await?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn record_lock(store: &Store, slot: &SessionSlot, s: &Session, reason: &str) -> Result<()> {
+    slot.update(|s| s.locked = true);
+    let mut w = store.begin_write(Actor::user(s.user_id.clone())).await?;
+    w.audit("auth.session_locked", "user", Some(&s.user_id), json!({ "reason": reason })).await?;
+    w.commit().await
+}
+
+/// Unlocks with the same user's password. Wrong passwords count towards the lockout, so the
+/// lock screen is no way around it; when the account locks, the session ends.
+pub async fn unlock(store: &Store, slot: &SessionSlot, password: &str) -> Result<SessionInfo> {
+    let session = slot.get().ok_or(Error::NotSignedIn)?;
+    let idle = settings::idle_timeout_minutes(store).await?;
+    if session.liveness(store.now(), idle) == crate::session::Liveness::Expired {
+        slot.set(None);
+        return Err(Error::SessionExpired);
+    }
+    let user = repo::by_id(store.pool(), &session.user_id).await?.filter(|u| u.active);
+    let Some(user) = user else {
+        slot.set(None);
+        return Err(Error::AccountInactive);
+    };
+    if let Err(e) = check_password(store, &user, password, "unlock").await {
+        if matches!(e, Error::AccountLocked { .. }) {
+            slot.set(None);
+        }
+        return Err(e);
+    }
+    let now = store.now();
+    let mut w = store.begin_write(Actor::user(user.id.clone())).await?;
+    guard::clear(&mut w, &user.id).await?;
+    w.audit("auth.session_unlocked", "user", Some(&user.id), json!({})).await?;
+    w.commit().await?;
+    slot.update(|s| {
+        s.locked = false;
+        s.last_active = now;
+        s.roles = user.roles.clone();
+    });
+    let info = slot.get().ok_or(Error::NotSignedIn)?;
+    Ok(info.info(idle))
+}
+
+/// Keeps an active session alive while the person works (called by the UI on activity).
+pub async fn heartbeat(store: &Store, slot: &SessionSlot) -> Result<SessionInfo> {
+    slot.authorize(store).await?;
+    slot.info(store).await?.ok_or(Error::NotSignedIn)
+}

@@ -1,0 +1,119 @@
+//! The one error type every core function (and so every command) returns.
+//!
+//! Serialised as `{ "code": "...", "detail": {...} }`: the UI switches on `code`, which is
+//! stable; `message` texts are for logs and the CLI, never for the UI to parse.
+
+use serde::Serialize;
+
+/// Why a field was rejected. Stable codes; the UI words them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum ValidationReason {
+    Required,
+    TooShort,
+    TooLong,
+    Invalid,
+    WeakPassword,
+    Taken,
+    OutOfRange,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, specta::Type)]
+#[serde(tag = "code", content = "detail", rename_all = "snake_case")]
+pub enum AppError {
+    #[error("{field}: {message}")]
+    Validation {
+        field: String,
+        reason: ValidationReason,
+        message: String,
+    },
+    #[error("forbidden: needs permission {permission}")]
+    Forbidden { permission: String },
+    #[error("not signed in")]
+    NotSignedIn,
+    #[error("the session is locked; enter the password again")]
+    SessionLocked,
+    #[error("the session has expired; sign in again")]
+    SessionExpired,
+    #[error("wrong username or password")]
+    InvalidCredentials,
+    #[error("too many failed attempts; retry in {seconds} s")]
+    RetryLater { seconds: u32 },
+    #[error("account locked until {until}")]
+    AccountLocked { until: String },
+    #[error("account is deactivated")]
+    AccountInactive,
+    #[error("{entity} not found")]
+    NotFound { entity: String },
+    #[error("the first administrator already exists")]
+    AlreadySetUp,
+    #[error("this would leave no active administrator")]
+    LastAdmin,
+    #[error("storage error: {message}")]
+    Storage { message: String },
+    #[error("internal error: {message}")]
+    Internal { message: String },
+}
+
+/// Core code calls it `Error`; the UI sees it as `AppError`.
+pub type Error = AppError;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl AppError {
+    pub fn validation(field: &str, reason: ValidationReason, message: impl Into<String>) -> Self {
+        Error::Validation {
+            field: field.to_string(),
+            reason,
+            message: message.into(),
+        }
+    }
+
+    pub fn internal(message: impl std::fmt::Display) -> Self {
+        Error::Internal {
+            message: message.to_string(),
+        }
+    }
+
+    /// The stable code, as the UI sees it.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Validation { .. } => "validation",
+            Error::Forbidden { .. } => "forbidden",
+            Error::NotSignedIn => "not_signed_in",
+            Error::SessionLocked => "session_locked",
+            Error::SessionExpired => "session_expired",
+            Error::InvalidCredentials => "invalid_credentials",
+            Error::RetryLater { .. } => "retry_later",
+            Error::AccountLocked { .. } => "account_locked",
+            Error::AccountInactive => "account_inactive",
+            Error::NotFound { .. } => "not_found",
+            Error::AlreadySetUp => "already_set_up",
+            Error::LastAdmin => "last_admin",
+            Error::Storage { .. } => "storage",
+            Error::Internal { .. } => "internal",
+        }
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        Error::Storage {
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for Error {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        Error::Storage {
+            message: format!("migration failed: {e}"),
+        }
+    }
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(e: serde_json::Error) -> Self {
+        Error::internal(format!("json: {e}"))
+    }
+}

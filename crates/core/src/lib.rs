@@ -1,0 +1,18 @@
+//! hms-core: all of HMS's hospital logic, validation, permissions and audit, over SQLite.
+//! No Tauri here: the app's commands, the admin CLI and the tests all call these functions.
+
+pub mod audit;
+pub mod auth;
+pub mod clock;
+pub mod error;
+pub mod ids;
+pub mod rbac;
+pub mod session;
+pub mod settings;
+pub mod setup;
+pub mod store;
+pub mod users;
+
+pub use error::{Error, Result, ValidationReason};
+pub use session::{Authorized, SessionInfo, SessionSlot};
+pub use store::Store;

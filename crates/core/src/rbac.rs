@@ -1,0 +1,128 @@
+//! Roles and the one permission table that decides every command.
+//!
+//! Each core function that reads or writes asks [`crate::session::Authorized::require`] for
+//! the permission it needs; the UI only hides what this table forbids.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Doctor,
+    Nurse,
+    Receptionist,
+    Pharmacist,
+    LabTechnician,
+    Accountant,
+}
+
+impl Role {
+    pub const ALL: [Role; 7] = [
+        Role::Admin,
+        Role::Doctor,
+        Role::Nurse,
+        Role::Receptionist,
+        Role::Pharmacist,
+        Role::LabTechnician,
+        Role::Accountant,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Doctor => "doctor",
+            Role::Nurse => "nurse",
+            Role::Receptionist => "receptionist",
+            Role::Pharmacist => "pharmacist",
+            Role::LabTechnician => "lab_technician",
+            Role::Accountant => "accountant",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.code() == code)
+    }
+}
+
+/// What a command needs. Names are stable: they appear in `forbidden` errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    /// List staff accounts.
+    UsersView,
+    /// Create, edit, deactivate, reset passwords, unlock.
+    UsersManage,
+    /// Read the audit log.
+    AuditView,
+    /// Run the integrity check of the audit chain.
+    AuditVerify,
+    /// Change clinic-wide settings (idle lock, ...).
+    SettingsManage,
+}
+
+impl Permission {
+    pub const ALL: [Permission; 5] = [
+        Permission::UsersView,
+        Permission::UsersManage,
+        Permission::AuditView,
+        Permission::AuditVerify,
+        Permission::SettingsManage,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Permission::UsersView => "users_view",
+            Permission::UsersManage => "users_manage",
+            Permission::AuditView => "audit_view",
+            Permission::AuditVerify => "audit_verify",
+            Permission::SettingsManage => "settings_manage",
+        }
+    }
+}
+
+use Role::*;
+
+/// THE permission table: which roles hold each permission. Later areas add rows here.
+const TABLE: &[(Permission, &[Role])] = &[
+    (Permission::UsersView, &[Admin]),
+    (Permission::UsersManage, &[Admin]),
+    (Permission::AuditView, &[Admin]),
+    (Permission::AuditVerify, &[Admin]),
+    (Permission::SettingsManage, &[Admin]),
+];
+
+/// Whether one role holds a permission.
+pub fn role_allows(role: Role, permission: Permission) -> bool {
+    TABLE
+        .iter()
+        .any(|(p, roles)| *p == permission && roles.contains(&role))
+}
+
+/// Whether any of a user's roles holds a permission.
+pub fn allows(roles: &[Role], permission: Permission) -> bool {
+    roles.iter().any(|r| role_allows(*r, permission))
+}
+
+/// The navigation areas of the app. An area is offered when its permission is held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum Area {
+    Users,
+    Audit,
+    Settings,
+}
+
+const AREAS: &[(Area, Permission)] = &[
+    (Area::Users, Permission::UsersView),
+    (Area::Audit, Permission::AuditView),
+    (Area::Settings, Permission::SettingsManage),
+];
+
+pub fn areas(roles: &[Role]) -> Vec<Area> {
+    AREAS
+        .iter()
+        .filter(|(_, p)| allows(roles, *p))
+        .map(|(a, _)| *a)
+        .collect()
+}

@@ -1,0 +1,121 @@
+//! The local store: one SQLite file in WAL mode with foreign keys on, migrated on open.
+
+pub(crate) mod meta;
+mod write;
+
+pub use write::{Actor, ChangeOp, WriteTx};
+
+use crate::clock::{Hlc, HlcStamp};
+use crate::error::Result;
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Mutex as StdMutex;
+use std::time::Duration;
+use tokio::sync::Mutex;
+
+/// The migrations in `migrations/` at the repository root, embedded at compile time.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
+
+/// The database file name inside the data directory.
+pub const DB_FILE: &str = "hms.db";
+
+pub struct Store {
+    pool: SqlitePool,
+    path: PathBuf,
+    device_id: String,
+    /// Serialises writers (SQLite has one writer anyway) and owns the clock, so that HLC
+    /// stamps and the audit chain follow commit order.
+    writer: Mutex<Hlc>,
+    /// Tests may pin "now" to exercise lockout and idle rules without sleeping.
+    fixed_now: StdMutex<Option<DateTime<Utc>>>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path`, applies pending migrations and
+    /// makes sure this device has an id.
+    pub async fn open(path: &Path) -> Result<Store> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| crate::Error::Storage {
+                message: format!("cannot create {}: {e}", dir.display()),
+            })?;
+        }
+        let url = format!("sqlite://{}", path.display());
+        let options = SqliteConnectOptions::from_str(&url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+
+        let device_id = meta::device_id(&pool).await?;
+        let last = meta::get(&pool, meta::HLC_KEY)
+            .await?
+            .and_then(|s| HlcStamp::parse(&s));
+        let hlc = Hlc::new(device_id.clone(), last.as_ref());
+        Ok(Store {
+            pool,
+            path: path.to_path_buf(),
+            device_id,
+            writer: Mutex::new(hlc),
+            fixed_now: StdMutex::new(None),
+        })
+    }
+
+    /// Opens `hms.db` inside a data directory.
+    pub async fn open_in_dir(dir: &Path) -> Result<Store> {
+        Store::open(&dir.join(DB_FILE)).await
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn device_id(&self) -> &str {
+        &self.device_id
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        match self.fixed_now.lock() {
+            Ok(guard) => guard.unwrap_or_else(Utc::now),
+            Err(_) => Utc::now(),
+        }
+    }
+
+    /// Pins the store's notion of "now" (tests only; `None` returns to the system clock).
+    #[doc(hidden)]
+    pub fn set_now(&self, now: Option<DateTime<Utc>>) {
+        if let Ok(mut guard) = self.fixed_now.lock() {
+            *guard = now;
+        }
+    }
+
+    /// The highest migration version applied.
+    pub async fn schema_version(&self) -> Result<i64> {
+        let v: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success = 1")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(v.unwrap_or(0))
+    }
+
+    /// Starts the one transaction of a write: domain rows, change log and audit together.
+    pub async fn begin_write(&self, actor: Actor) -> Result<WriteTx<'_>> {
+        WriteTx::begin(self, actor).await
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}

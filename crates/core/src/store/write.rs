@@ -1,0 +1,160 @@
+//! The write path. Every change to the database goes through a [`WriteTx`]: one SQLite
+//! transaction that holds the domain change, its change-log entry (the sync outbox) and its
+//! audit entry. Dropping a `WriteTx` without `commit` rolls all of it back.
+
+use super::{meta, Store};
+use crate::audit;
+use crate::clock::HlcStamp;
+use crate::error::{Error, Result};
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::{Sqlite, SqliteConnection, Transaction};
+use tokio::sync::MutexGuard;
+
+/// Who is writing: a signed-in user, or the system itself (first start, CLI on the machine).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub user_id: Option<String>,
+}
+
+impl Actor {
+    pub fn user(id: impl Into<String>) -> Self {
+        Actor { user_id: Some(id.into()) }
+    }
+    pub fn system() -> Self {
+        Actor { user_id: None }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeOp {
+    Insert,
+    Update,
+    Delete,
+}
+
+impl ChangeOp {
+    fn as_str(self) -> &'static str {
+        match self {
+            ChangeOp::Insert => "insert",
+            ChangeOp::Update => "update",
+            ChangeOp::Delete => "delete",
+        }
+    }
+}
+
+pub struct WriteTx<'s> {
+    tx: Transaction<'static, Sqlite>,
+    _writer: MutexGuard<'s, crate::clock::Hlc>,
+    store: &'s Store,
+    actor: Actor,
+    now: DateTime<Utc>,
+    stamp: HlcStamp,
+    audited: bool,
+}
+
+impl<'s> WriteTx<'s> {
+    pub(super) async fn begin(store: &'s Store, actor: Actor) -> Result<WriteTx<'s>> {
+        let mut writer = store.writer.lock().await;
+        // IMMEDIATE takes SQLite's write lock now, so another process (the CLI) waits on
+        // busy_timeout instead of failing on a read-to-write upgrade.
+        let tx = store.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let now = store.now();
+        let stamp = writer.tick(now);
+        Ok(WriteTx {
+            tx,
+            _writer: writer,
+            store,
+            actor,
+            now,
+            stamp,
+            audited: false,
+        })
+    }
+
+    pub fn conn(&mut self) -> &mut SqliteConnection {
+        &mut self.tx
+    }
+
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    pub fn device_id(&self) -> &str {
+        self.store.device_id()
+    }
+
+    /// Wall-clock time of this write (RFC 3339 for `created_at` and audit).
+    pub fn now(&self) -> DateTime<Utc> {
+        self.now
+    }
+
+    pub fn now_rfc3339(&self) -> String {
+        self.now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    }
+
+    /// The hybrid-logical-clock stamp of this write, for `updated_at` of synced rows.
+    pub fn stamp(&self) -> String {
+        self.stamp.to_string()
+    }
+
+    /// Appends the outbox entry for a synced row: `data` is the row after the change.
+    pub async fn record_change(
+        &mut self,
+        entity: &str,
+        entity_id: &str,
+        op: ChangeOp,
+        data: &Value,
+    ) -> Result<()> {
+        let hlc = self.stamp();
+        let device = self.store.device_id().to_string();
+        sqlx::query(
+            "INSERT INTO change_log (id, entity, entity_id, op, data, hlc, device_id, user_id)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(crate::ids::new_id())
+        .bind(entity)
+        .bind(entity_id)
+        .bind(op.as_str())
+        .bind(serde_json::to_string(data)?)
+        .bind(hlc)
+        .bind(device)
+        .bind(&self.actor.user_id)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Appends an entry to the hash-chained audit log.
+    pub async fn audit(
+        &mut self,
+        action: &str,
+        entity: &str,
+        entity_id: Option<&str>,
+        detail: Value,
+    ) -> Result<()> {
+        let entry = audit::NewEntry {
+            at: self.now_rfc3339(),
+            user_id: self.actor.user_id.clone(),
+            device_id: self.store.device_id().to_string(),
+            action: action.to_string(),
+            entity: entity.to_string(),
+            entity_id: entity_id.map(str::to_string),
+            detail,
+        };
+        audit::append(&mut self.tx, entry).await?;
+        self.audited = true;
+        Ok(())
+    }
+
+    /// Commits everything. A write that recorded no audit entry is refused: every write is
+    /// audited, and this is where that is enforced.
+    pub async fn commit(mut self) -> Result<()> {
+        if !self.audited {
+            return Err(Error::internal("write without an audit entry"));
+        }
+        meta::set(&mut *self.tx, meta::HLC_KEY, &self.stamp.to_string()).await?;
+        self.tx.commit().await?;
+        Ok(())
+    }
+}

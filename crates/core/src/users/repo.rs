@@ -1,0 +1,157 @@
+//! Reading and writing the `users` table. Writes go through a [`WriteTx`] so that the change
+//! log gets the row as it now stands.
+
+use crate::error::{Error, Result};
+use crate::rbac::Role;
+use crate::store::{ChangeOp, WriteTx};
+use serde::Serialize;
+use sqlx::{Row, SqlitePool};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRow {
+    pub id: String,
+    pub username: String,
+    pub full_name: String,
+    pub password_hash: String,
+    pub roles: Vec<Role>,
+    pub active: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// The row as synced (every column of `users`).
+#[derive(Serialize)]
+struct SyncedRow<'a> {
+    id: &'a str,
+    username: &'a str,
+    full_name: &'a str,
+    password_hash: &'a str,
+    roles: &'a [Role],
+    active: bool,
+    created_at: &'a str,
+    updated_at: &'a str,
+    updated_by: Option<&'a str>,
+    origin_device: &'a str,
+    deleted_at: Option<&'a str>,
+}
+
+const COLUMNS: &str = "id, username, full_name, password_hash, roles, active, created_at, updated_at";
+
+pub(crate) fn encode_roles(roles: &[Role]) -> String {
+    serde_json::to_string(roles).unwrap_or_else(|_| "[]".into())
+}
+
+fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<UserRow> {
+    let roles_json: String = row.try_get("roles")?;
+    // Unknown role codes (from a newer version, via sync) are ignored rather than fatal.
+    let codes: Vec<String> = serde_json::from_str(&roles_json).unwrap_or_default();
+    Ok(UserRow {
+        id: row.try_get("id")?,
+        username: row.try_get("username")?,
+        full_name: row.try_get("full_name")?,
+        password_hash: row.try_get("password_hash")?,
+        roles: codes.iter().filter_map(|c| Role::from_code(c)).collect(),
+        active: row.try_get::<i64, _>("active")? == 1,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+pub async fn by_id<'e, E>(exec: E, id: &str) -> Result<Option<UserRow>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
+{
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE id = ? AND deleted_at IS NULL");
+    sqlx::query(&sql).bind(id).fetch_optional(exec).await?.as_ref().map(from_row).transpose()
+}
+
+pub async fn by_username<'e, E>(exec: E, username: &str) -> Result<Option<UserRow>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
+{
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE username = ? AND deleted_at IS NULL");
+    sqlx::query(&sql).bind(username).fetch_optional(exec).await?.as_ref().map(from_row).transpose()
+}
+
+pub async fn all(pool: &SqlitePool) -> Result<Vec<UserRow>> {
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE deleted_at IS NULL ORDER BY username");
+    sqlx::query(&sql).fetch_all(pool).await?.iter().map(from_row).collect()
+}
+
+pub async fn count(pool: &SqlitePool) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(pool).await?)
+}
+
+/// Active administrators other than `except`.
+pub async fn other_active_admins(w: &mut WriteTx<'_>, except: &str) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM users, json_each(users.roles) r
+         WHERE r.value = 'admin' AND users.active = 1 AND users.deleted_at IS NULL AND users.id <> ?",
+    )
+    .bind(except)
+    .fetch_one(w.conn())
+    .await?)
+}
+
+/// Writes the row (insert or full update) and its change-log entry.
+pub async fn save(w: &mut WriteTx<'_>, u: &UserRow, op: ChangeOp) -> Result<()> {
+    let stamp = w.stamp();
+    let device = w.device_id().to_string();
+    let by = w.actor().user_id.clone();
+    let roles = encode_roles(&u.roles);
+    match op {
+        ChangeOp::Insert => {
+            sqlx::query(
+                "INSERT INTO users (id, username, full_name, password_hash, roles, active, created_at, updated_at, updated_by, origin_device)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&u.id)
+            .bind(&u.username)
+            .bind(&u.full_name)
+            .bind(&u.password_hash)
+            .bind(&roles)
+            .bind(i64::from(u.active))
+            .bind(&u.created_at)
+            .bind(&stamp)
+            .bind(&by)
+            .bind(&device)
+            .execute(w.conn())
+            .await?;
+        }
+        ChangeOp::Update => {
+            sqlx::query(
+                "UPDATE users SET username = ?, full_name = ?, password_hash = ?, roles = ?, active = ?,
+                 updated_at = ?, updated_by = ? WHERE id = ?",
+            )
+            .bind(&u.username)
+            .bind(&u.full_name)
+            .bind(&u.password_hash)
+            .bind(&roles)
+            .bind(i64::from(u.active))
+            .bind(&stamp)
+            .bind(&by)
+            .bind(&u.id)
+            .execute(w.conn())
+            .await?;
+        }
+        ChangeOp::Delete => return Err(Error::internal("users are deactivated, not deleted")),
+    }
+    let origin: String = sqlx::query_scalar("SELECT origin_device FROM users WHERE id = ?")
+        .bind(&u.id)
+        .fetch_one(w.conn())
+        .await?;
+    let data = serde_json::to_value(SyncedRow {
+        id: &u.id,
+        username: &u.username,
+        full_name: &u.full_name,
+        password_hash: &u.password_hash,
+        roles: &u.roles,
+        active: u.active,
+        created_at: &u.created_at,
+        updated_at: &stamp,
+        updated_by: by.as_deref(),
+        origin_device: &origin,
+        deleted_at: None,
+    })?;
+    w.record_change("users", &u.id, op, &data).await
+}

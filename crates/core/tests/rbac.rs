@@ -1,0 +1,76 @@
+//! The permission table, every role × every permission, and that core functions consult it.
+
+mod common;
+
+use hms_core::rbac::{self, Area, Permission, Role};
+use hms_core::settings::{self, Settings};
+use hms_core::{audit, auth, users, Error, SessionSlot};
+
+/// The specification, written out in full: which roles hold each permission.
+fn expected(role: Role, p: Permission) -> bool {
+    use Permission::*;
+    match p {
+        UsersView | UsersManage | AuditView | AuditVerify | SettingsManage => role == Role::Admin,
+    }
+}
+
+#[test]
+fn every_role_and_every_permission_is_as_specified() {
+    for role in Role::ALL {
+        for p in Permission::ALL {
+            assert_eq!(rbac::role_allows(role, p), expected(role, p), "{role:?} × {p:?}");
+        }
+    }
+}
+
+#[test]
+fn areas_follow_permissions() {
+    assert_eq!(rbac::areas(&[Role::Admin]), vec![Area::Users, Area::Audit, Area::Settings]);
+    for role in Role::ALL.into_iter().filter(|r| *r != Role::Admin) {
+        assert!(rbac::areas(&[role]).is_empty(), "{role:?}");
+    }
+    assert_eq!(rbac::areas(&[Role::Doctor, Role::Admin]).len(), 3, "roles combine");
+}
+
+#[test]
+fn role_codes_round_trip() {
+    for role in Role::ALL {
+        assert_eq!(Role::from_code(role.code()), Some(role));
+        assert_eq!(serde_json::to_value(role).unwrap(), role.code());
+    }
+    assert_eq!(Role::from_code("janitor"), None);
+}
+
+/// Each core function refuses a signed-in user whose roles lack its permission, and the
+/// error names the permission.
+#[tokio::test]
+async fn core_functions_consult_the_table_for_every_non_admin_role() {
+    let (env, admin) = common::with_admin().await;
+    let admin_id = admin.get().unwrap().user_id;
+    for role in Role::ALL.into_iter().filter(|r| *r != Role::Admin) {
+        let name = format!("u.{}", role.code()).replace('_', "-");
+        common::add_user(&env.store, &admin, &name, &[role.code()]).await;
+        let slot = SessionSlot::default();
+        auth::sign_in(&env.store, &slot, &name, common::STAFF_PW).await.unwrap();
+        let a = slot.authorize(&env.store).await.unwrap();
+        let forbidden = |r: Result<(), Error>, p: Permission| {
+            assert_eq!(r.unwrap_err(), Error::Forbidden { permission: p.code().into() }, "{role:?}");
+        };
+        let before = common::counts(&env.store).await;
+        forbidden(users::list(&env.store, &a).await.map(drop), Permission::UsersView);
+        forbidden(
+            users::create(&env.store, &a, users::NewUser {
+                username: "x.y".into(), full_name: "X".into(), password: common::STAFF_PW.into(), roles: vec!["nurse".into()],
+            }).await.map(drop),
+            Permission::UsersManage,
+        );
+        forbidden(users::set_active(&env.store, &a, &admin_id, false).await.map(drop), Permission::UsersManage);
+        forbidden(users::reset_password(&env.store, &a, &admin_id, "Other#pass2026").await, Permission::UsersManage);
+        forbidden(users::unlock(&env.store, &a, &admin_id).await.map(drop), Permission::UsersManage);
+        forbidden(audit::list(&env.store, &a, &audit::AuditFilter { limit: 10, ..Default::default() }).await.map(drop), Permission::AuditView);
+        forbidden(audit::verify(&env.store, &a).await.map(drop), Permission::AuditVerify);
+        forbidden(settings::get(&env.store, &a).await.map(drop), Permission::SettingsManage);
+        forbidden(settings::update(&env.store, &a, Settings { idle_timeout_minutes: 30 }).await.map(drop), Permission::SettingsManage);
+        assert_eq!(common::counts(&env.store).await, before, "nothing written by refused calls");
+    }
+}

@@ -1,0 +1,122 @@
+//! Staff accounts: bad input is refused with the field named and nothing written.
+
+mod common;
+
+use hms_core::setup::{self, NewAdmin};
+use hms_core::users::{self, NewUser, UserUpdate};
+use hms_core::{auth, Error, SessionSlot, ValidationReason};
+
+fn new_user(username: &str, name: &str, pw: &str, roles: &[&str]) -> NewUser {
+    NewUser {
+        username: username.into(),
+        full_name: name.into(),
+        password: pw.into(),
+        roles: roles.iter().map(|r| r.to_string()).collect(),
+    }
+}
+
+fn field_reason(e: Error) -> (String, ValidationReason) {
+    match e {
+        Error::Validation { field, reason, .. } => (field, reason),
+        other => panic!("expected validation, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_naming_the_field_and_writes_nothing() {
+    let (env, admin) = common::with_admin().await;
+    common::add_user(&env.store, &admin, "nurse1", &["nurse"]).await;
+    let a = admin.authorize(&env.store).await.unwrap();
+    let before = common::counts(&env.store).await;
+    let long = "x".repeat(101);
+    let cases = [
+        (new_user("nurse2", "", common::STAFF_PW, &["nurse"]), "full_name", ValidationReason::Required),
+        (new_user("nurse2", &long, common::STAFF_PW, &["nurse"]), "full_name", ValidationReason::TooLong),
+        (new_user("", "N", common::STAFF_PW, &["nurse"]), "username", ValidationReason::Required),
+        (new_user("NURSE1", "N", common::STAFF_PW, &["nurse"]), "username", ValidationReason::Taken),
+        (new_user("nurse2", "N", "password", &["nurse"]), "password", ValidationReason::TooShort),
+        (new_user("nurse2", "N", "passwordpassword", &["nurse"]), "password", ValidationReason::WeakPassword),
+        (new_user("nurse2", "N", common::STAFF_PW, &["janitor"]), "roles", ValidationReason::Invalid),
+        (new_user("nurse2", "N", common::STAFF_PW, &[]), "roles", ValidationReason::Required),
+    ];
+    for (input, field, reason) in cases {
+        let got = field_reason(users::create(&env.store, &a, input).await.unwrap_err());
+        assert_eq!(got, (field.to_string(), reason));
+    }
+    assert_eq!(common::counts(&env.store).await, before);
+}
+
+#[tokio::test]
+async fn create_edit_deactivate_reactivate_and_reset() {
+    let (env, admin) = common::with_admin().await;
+    let a = admin.authorize(&env.store).await.unwrap();
+    let u = users::create(&env.store, &a, new_user("Dr.Rao", " Vikram  Rao ", common::STAFF_PW, &["doctor", "nurse"]))
+        .await
+        .unwrap();
+    assert_eq!((u.username.as_str(), u.full_name.as_str()), ("dr.rao", "Vikram Rao"));
+    assert!(u.active);
+    let edited = users::update(&env.store, &a, UserUpdate { user_id: u.id.clone(), full_name: "Dr. Vikram Rao".into(), roles: vec!["doctor".into()] })
+        .await
+        .unwrap();
+    assert_eq!(edited.full_name, "Dr. Vikram Rao");
+    assert_eq!(edited.roles, vec![hms_core::rbac::Role::Doctor]);
+    assert!(!users::set_active(&env.store, &a, &u.id, false).await.unwrap().active);
+    assert!(users::set_active(&env.store, &a, &u.id, true).await.unwrap().active);
+
+    let weak = users::reset_password(&env.store, &a, &u.id, "short").await.unwrap_err();
+    assert_eq!(field_reason(weak).0, "new_password");
+    users::reset_password(&env.store, &a, &u.id, "Fresh#Start2026").await.unwrap();
+    let slot = SessionSlot::default();
+    assert_eq!(auth::sign_in(&env.store, &slot, "dr.rao", common::STAFF_PW).await.unwrap_err(), Error::InvalidCredentials);
+    auth::sign_in(&env.store, &slot, "dr.rao", "Fresh#Start2026").await.unwrap();
+
+    let actions = common::actions(&env.store).await;
+    for x in ["user.create", "user.update", "user.deactivate", "user.reactivate", "user.reset_password"] {
+        assert!(actions.iter().any(|a| a == x), "missing {x}");
+    }
+    let details: Vec<String> = sqlx::query_scalar("SELECT detail FROM audit_log").fetch_all(env.store.pool()).await.unwrap();
+    assert!(details.iter().all(|d| !d.contains("Fresh#Start2026") && !d.contains("argon2")), "no secrets in the audit log");
+}
+
+#[tokio::test]
+async fn the_last_administrator_cannot_be_removed() {
+    let (env, admin) = common::with_admin().await;
+    let a = admin.authorize(&env.store).await.unwrap();
+    let me = a.user_id.clone();
+    let demote = UserUpdate { user_id: me.clone(), full_name: "Asha".into(), roles: vec!["doctor".into()] };
+    assert_eq!(users::update(&env.store, &a, demote.clone()).await.unwrap_err(), Error::LastAdmin);
+    let other = common::add_user(&env.store, &admin, "admin2", &["admin"]).await;
+    assert!(matches!(users::set_active(&env.store, &a, &me, false).await.unwrap_err(), Error::Validation { .. }));
+    users::set_active(&env.store, &a, &other, false).await.unwrap();
+    assert_eq!(users::update(&env.store, &a, demote.clone()).await.unwrap_err(), Error::LastAdmin);
+    users::set_active(&env.store, &a, &other, true).await.unwrap();
+    users::update(&env.store, &a, demote).await.unwrap();
+}
+
+#[tokio::test]
+async fn first_admin_setup_happens_once_and_demo_only_on_an_empty_store() {
+    let env = common::store().await;
+    assert!(setup::needs_setup(&env.store).await.unwrap());
+    let slot = SessionSlot::default();
+    let weak = setup::setup_first_admin(&env.store, &slot, NewAdmin { username: "admin".into(), full_name: "A".into(), password: "admin12345".into() })
+        .await
+        .unwrap_err();
+    assert!(matches!(weak, Error::Validation { .. }));
+    assert_eq!(common::counts(&env.store).await, (0, 0, 0));
+    let info = setup::setup_first_admin(&env.store, &slot, NewAdmin { username: "admin".into(), full_name: "Asha".into(), password: common::ADMIN_PW.into() })
+        .await
+        .unwrap();
+    assert_eq!(info.roles, vec![hms_core::rbac::Role::Admin]);
+    let again = setup::create_first_admin(&env.store, NewAdmin { username: "admin2".into(), full_name: "B".into(), password: common::ADMIN_PW.into() }).await;
+    assert_eq!(again.unwrap_err(), Error::AlreadySetUp);
+    assert_eq!(setup::load_demo(&env.store).await.unwrap_err(), Error::AlreadySetUp);
+
+    let demo = common::store().await;
+    let accounts = setup::load_demo(&demo.store).await.unwrap();
+    assert_eq!(accounts.len(), 7);
+    let slot = SessionSlot::default();
+    for acc in &accounts {
+        let info = auth::sign_in(&demo.store, &slot, &acc.username, &acc.password).await.unwrap();
+        assert_eq!(info.roles, acc.roles);
+    }
+}
