@@ -1,0 +1,116 @@
+//! hms-admin: administration of an HMS database from the machine it lives on (a headless
+//! box, a cron job, a test). It calls the same hms-core functions as the app.
+
+mod bench;
+
+use clap::{Parser, Subcommand};
+use hms_core::setup::{self, NewAdmin};
+use hms_core::Store;
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Tauri's identifier: the app and this CLI find the same database by default.
+const APP_IDENTIFIER: &str = "org.hms.clinic";
+
+#[derive(Parser)]
+#[command(name = "hms-admin", version, about = "Administer an HMS database")]
+struct Cli {
+    /// Data directory holding hms.db (default: $HMS_DATA_DIR, else the app's data directory).
+    #[arg(long, global = true, env = "HMS_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create the first administrator. The password is read from HMS_ADMIN_PASSWORD or stdin.
+    CreateAdmin {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        full_name: String,
+    },
+    /// Check the audit log's hash chain; exits 1 if it is broken.
+    VerifyAudit,
+    /// Print the database's schema version (the newest migration applied).
+    SchemaVersion,
+    /// Fill an empty database with the demo hospital and print its accounts.
+    Demo,
+    /// Measure the system as a clinic uses it and print JSON (see shared/BENCH.md).
+    Bench(bench::BenchArgs),
+}
+
+fn data_dir(cli: &Option<PathBuf>) -> Result<PathBuf, String> {
+    match cli {
+        Some(d) => Ok(d.clone()),
+        None => dirs::data_dir()
+            .map(|d| d.join(APP_IDENTIFIER))
+            .ok_or_else(|| "no data directory on this platform: pass --data-dir".to_string()),
+    }
+}
+
+async fn open(dir: &Option<PathBuf>) -> Result<Store, String> {
+    let dir = data_dir(dir)?;
+    Store::open_in_dir(&dir).await.map_err(|e| e.to_string())
+}
+
+fn read_password() -> Result<String, String> {
+    if let Ok(pw) = std::env::var("HMS_ADMIN_PASSWORD") {
+        return Ok(pw);
+    }
+    let mut s = String::new();
+    std::io::stdin().read_to_string(&mut s).map_err(|e| e.to_string())?;
+    Ok(s.trim_end_matches(['\n', '\r']).to_string())
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::CreateAdmin { username, full_name } => {
+            let password = read_password()?;
+            let store = open(&cli.data_dir).await?;
+            let id = setup::create_first_admin(&store, NewAdmin { username, full_name, password })
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("created administrator {id}");
+        }
+        Command::VerifyAudit => {
+            let store = open(&cli.data_dir).await?;
+            let v = hms_core::audit::verify_unaudited(&store).await.map_err(|e| e.to_string())?;
+            if v.intact {
+                println!("audit chain intact: {} entries checked", v.checked);
+            } else {
+                return Err(format!(
+                    "audit chain BROKEN at entry {}: {}",
+                    v.first_bad_seq.unwrap_or(0),
+                    v.problem.unwrap_or_default()
+                ));
+            }
+        }
+        Command::SchemaVersion => {
+            let store = open(&cli.data_dir).await?;
+            println!("{}", store.schema_version().await.map_err(|e| e.to_string())?);
+        }
+        Command::Demo => {
+            let store = open(&cli.data_dir).await?;
+            for a in setup::load_demo(&store).await.map_err(|e| e.to_string())? {
+                let roles: Vec<&str> = a.roles.iter().map(|r| r.code()).collect();
+                println!("{}\t{}\t{}", a.username, a.password, roles.join(","));
+            }
+        }
+        Command::Bench(args) => bench::run(args).await?,
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hms-admin: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
