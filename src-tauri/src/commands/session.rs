@@ -1,0 +1,55 @@
+//! First start, signing in and out, lock and unlock.
+
+use super::Cmd;
+use crate::AppState;
+use hms_core::setup::{self, AppStatus, DemoAccount, NewAdmin};
+use hms_core::{auth, SessionInfo};
+use tauri::State;
+
+#[tauri::command]
+#[specta::specta]
+pub async fn app_status(state: State<'_, AppState>) -> Cmd<AppStatus> {
+    setup::status(&state.store, &state.session).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn setup_first_admin(state: State<'_, AppState>, input: NewAdmin) -> Cmd<SessionInfo> {
+    setup::setup_first_admin(&state.store, &state.session, input).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn load_demo(state: State<'_, AppState>) -> Cmd<Vec<DemoAccount>> {
+    setup::load_demo(&state.store).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn sign_in(state: State<'_, AppState>, username: String, password: String) -> Cmd<SessionInfo> {
+    auth::sign_in(&state.store, &state.session, &username, &password).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn sign_out(state: State<'_, AppState>) -> Cmd<()> {
+    auth::sign_out(&state.store, &state.session).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn lock_session(state: State<'_, AppState>) -> Cmd<()> {
+    auth::lock(&state.store, &state.session).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn unlock_session(state: State<'_, AppState>, password: String) -> Cmd<SessionInfo> {
+    auth::unlock(&state.store, &state.session, &password).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn heartbeat(state: State<'_, AppState>) -> Cmd<SessionInfo> {
+    auth::heartbeat(&state.store, &state.session).await
+}
