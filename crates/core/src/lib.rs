@@ -6,6 +6,7 @@ pub mod auth;
 pub mod clock;
 pub mod error;
 pub mod ids;
+pub mod patients;
 pub mod rbac;
 pub mod session;
 pub mod settings;

@@ -59,15 +59,24 @@ pub enum Permission {
     AuditVerify,
     /// Change clinic-wide settings (idle lock, ...).
     SettingsManage,
+    /// Search patients and open their records (demographics).
+    PatientsView,
+    /// Register patients and edit their details.
+    PatientsEdit,
+    /// Deactivate (deceased, moved) and reactivate records.
+    PatientsStatus,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 5] = [
+    pub const ALL: [Permission; 8] = [
         Permission::UsersView,
         Permission::UsersManage,
         Permission::AuditView,
         Permission::AuditVerify,
         Permission::SettingsManage,
+        Permission::PatientsView,
+        Permission::PatientsEdit,
+        Permission::PatientsStatus,
     ];
 
     pub fn code(self) -> &'static str {
@@ -77,6 +86,9 @@ impl Permission {
             Permission::AuditView => "audit_view",
             Permission::AuditVerify => "audit_verify",
             Permission::SettingsManage => "settings_manage",
+            Permission::PatientsView => "patients_view",
+            Permission::PatientsEdit => "patients_edit",
+            Permission::PatientsStatus => "patients_status",
         }
     }
 }
@@ -90,6 +102,10 @@ const TABLE: &[(Permission, &[Role])] = &[
     (Permission::AuditView, &[Admin]),
     (Permission::AuditVerify, &[Admin]),
     (Permission::SettingsManage, &[Admin]),
+    // Every desk must find patients; clinical content has its own permissions (later).
+    (Permission::PatientsView, &[Admin, Doctor, Nurse, Receptionist, Pharmacist, LabTechnician, Accountant]),
+    (Permission::PatientsEdit, &[Admin, Receptionist, Doctor, Nurse]),
+    (Permission::PatientsStatus, &[Admin, Receptionist]),
 ];
 
 /// Whether one role holds a permission.

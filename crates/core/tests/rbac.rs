@@ -11,6 +11,9 @@ fn expected(role: Role, p: Permission) -> bool {
     use Permission::*;
     match p {
         UsersView | UsersManage | AuditView | AuditVerify | SettingsManage => role == Role::Admin,
+        PatientsView => true,
+        PatientsEdit => matches!(role, Role::Admin | Role::Receptionist | Role::Doctor | Role::Nurse),
+        PatientsStatus => matches!(role, Role::Admin | Role::Receptionist),
     }
 }
 

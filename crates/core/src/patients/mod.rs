@@ -1,0 +1,217 @@
+//! Patients: registration with an offline MRN, duplicate warnings, the one search box,
+//! opening a record (audited), editing, and deactivating/reactivating.
+
+pub mod model;
+pub mod mrn;
+pub mod repo;
+pub mod search;
+pub mod validate;
+
+pub use model::{Patient, PatientInput, PatientStatus, Sex};
+pub use search::{MatchKind, PatientHit};
+
+use crate::error::{Error, Result, ValidationReason};
+use crate::rbac::Permission;
+use crate::session::Authorized;
+use crate::store::{ChangeOp, Store};
+use chrono::NaiveDate;
+use serde_json::json;
+use validate::Clean;
+
+fn today(store: &Store) -> NaiveDate {
+    store.now().date_naive()
+}
+
+fn apply(p: &mut Patient, c: Clean) {
+    p.given_name = c.given_name;
+    p.family_name = c.family_name;
+    p.other_names = c.other_names;
+    p.sex = c.sex;
+    p.birth_date = c.birth_date.map(|d| d.format("%Y-%m-%d").to_string());
+    p.birth_date_estimated = c.birth_date_estimated;
+    p.phones = c.phones;
+    p.address = c.address;
+    p.national_id = c.national_id;
+    p.insurance_id = c.insurance_id;
+    p.emergency_name = c.emergency_name;
+    p.emergency_phone = c.emergency_phone;
+    p.emergency_relation = c.emergency_relation;
+    p.blood_group = c.blood_group;
+    p.allergies = c.allergies;
+    p.notes = c.notes;
+}
+
+fn blank(id: String, mrn: String, created_at: String) -> Patient {
+    Patient {
+        id,
+        mrn,
+        given_name: String::new(),
+        family_name: String::new(),
+        other_names: String::new(),
+        sex: Sex::Unknown,
+        birth_date: None,
+        birth_date_estimated: false,
+        phones: Vec::new(),
+        address: String::new(),
+        national_id: String::new(),
+        insurance_id: String::new(),
+        emergency_name: String::new(),
+        emergency_phone: String::new(),
+        emergency_relation: String::new(),
+        blood_group: String::new(),
+        allergies: Vec::new(),
+        notes: String::new(),
+        status: PatientStatus::Active,
+        merged_into: None,
+        last_visit_at: None,
+        created_at,
+        updated_at: String::new(),
+    }
+}
+
+/// Registers a patient and mints the MRN, in one write.
+pub async fn register(store: &Store, auth: &Authorized, input: PatientInput) -> Result<Patient> {
+    auth.require(Permission::PatientsEdit)?;
+    let clean = validate::clean(&input, today(store))?;
+    let mut w = store.begin_write(auth.actor()).await?;
+    let mrn = mrn::next(&mut w).await?;
+    let mut p = blank(crate::ids::new_id(), mrn, w.now_rfc3339());
+    apply(&mut p, clean);
+    repo::save(&mut w, &p, ChangeOp::Insert).await?;
+    w.audit("patient.register", "patient", Some(&p.id), json!({ "mrn": p.mrn })).await?;
+    w.commit().await?;
+    load(store, &p.id).await
+}
+
+async fn load(store: &Store, id: &str) -> Result<Patient> {
+    repo::by_id(store.pool(), id)
+        .await?
+        .map(|(_, p)| p)
+        .ok_or_else(|| Error::NotFound { entity: "patient".into() })
+}
+
+/// Likely duplicates of a record being typed: same phone, same national/insurance id, or a
+/// similar name with the same date of birth. `exclude` skips the record being edited.
+pub async fn duplicates(store: &Store, auth: &Authorized, input: &PatientInput, exclude: Option<&str>) -> Result<Vec<PatientHit>> {
+    auth.require(Permission::PatientsView)?;
+    let c = validate::clean(input, today(store))?;
+    let pool = store.pool();
+    let mut pks: Vec<i64> = Vec::new();
+    for phone in &c.phones {
+        let digits = validate::phone_digits(phone);
+        pks.extend(sqlx::query_scalar::<_, i64>("SELECT patient_pk FROM patient_phones WHERE digits = ? LIMIT 20").bind(digits).fetch_all(pool).await?);
+    }
+    for id in [&c.national_id, &c.insurance_id].into_iter().filter(|s| !s.is_empty()) {
+        pks.extend(
+            sqlx::query_scalar::<_, i64>("SELECT pk FROM patients WHERE (national_id = ?1 OR insurance_id = ?1) AND deleted_at IS NULL LIMIT 20")
+                .bind(id)
+                .fetch_all(pool)
+                .await?,
+        );
+    }
+    if let (Some(dob), false) = (c.birth_date, c.birth_date_estimated) {
+        let wanted = search::name_tokens(&format!("{} {}", c.given_name, c.family_name));
+        let same_day: Vec<(i64, String, String, String)> = sqlx::query_as(
+            "SELECT pk, given_name, other_names, family_name FROM patients WHERE birth_date = ? AND status <> 'merged' AND deleted_at IS NULL LIMIT 500",
+        )
+        .bind(dob.format("%Y-%m-%d").to_string())
+        .fetch_all(pool)
+        .await?;
+        for (pk, g, o, f) in same_day {
+            let have = search::name_tokens(&format!("{g} {o} {f}"));
+            if similar_names(&wanted, &have) {
+                pks.push(pk);
+            }
+        }
+    }
+    let mut out: Vec<PatientHit> = Vec::new();
+    for pk in pks {
+        let sql = format!("SELECT {} FROM patients WHERE pk = ? AND status <> 'merged' AND deleted_at IS NULL", repo::COLUMNS);
+        if let Some(row) = sqlx::query(&sql).bind(pk).fetch_optional(pool).await? {
+            let (_, p) = repo::from_row(&row)?;
+            if Some(p.id.as_str()) != exclude && !out.iter().any(|h| h.id == p.id) {
+                out.push(search::hit(p, MatchKind::Name, today(store)));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Names are similar when every given word is close (Jaro-Winkler ≥ 0.88) to some word of
+/// the other name: "Ravi Sharma" ~ "Ravi Kumar Sharma", "Mohammed" ~ "Mohamed".
+fn similar_names(wanted: &[String], have: &[String]) -> bool {
+    !wanted.is_empty()
+        && wanted.iter().all(|w| have.iter().any(|h| strsim::jaro_winkler(w, h) >= 0.88))
+}
+
+/// Opens a patient's record. Every opening is written to the audit log.
+pub async fn open(store: &Store, auth: &Authorized, id: &str) -> Result<Patient> {
+    auth.require(Permission::PatientsView)?;
+    let p = load(store, id).await?;
+    let mut w = store.begin_write(auth.actor()).await?;
+    w.audit("patient.open", "patient", Some(&p.id), json!({ "mrn": p.mrn })).await?;
+    w.commit().await?;
+    Ok(p)
+}
+
+/// Edits a record; the audit entry keeps the fields before and after.
+pub async fn update(store: &Store, auth: &Authorized, id: &str, input: PatientInput) -> Result<Patient> {
+    auth.require(Permission::PatientsEdit)?;
+    let clean = validate::clean(&input, today(store))?;
+    let mut w = store.begin_write(auth.actor()).await?;
+    let (_, mut p) = repo::by_id(w.conn(), id).await?.ok_or_else(|| Error::NotFound { entity: "patient".into() })?;
+    if p.status == PatientStatus::Merged {
+        return Err(Error::validation("id", ValidationReason::Invalid, "this record was merged into another; edit that one"));
+    }
+    let before = serde_json::to_value(&p)?;
+    apply(&mut p, clean);
+    repo::save(&mut w, &p, ChangeOp::Update).await?;
+    let after = serde_json::to_value(&p)?;
+    w.audit("patient.update", "patient", Some(id), json!({ "changes": diff(&before, &after) })).await?;
+    w.commit().await?;
+    load(store, id).await
+}
+
+/// The fields that changed, as {field: [before, after]}.
+fn diff(before: &serde_json::Value, after: &serde_json::Value) -> serde_json::Value {
+    let mut out = serde_json::Map::new();
+    if let (Some(b), Some(a)) = (before.as_object(), after.as_object()) {
+        for (k, av) in a {
+            if k != "updated_at" && b.get(k) != Some(av) {
+                out.insert(k.clone(), json!([b.get(k), av]));
+            }
+        }
+    }
+    serde_json::Value::Object(out)
+}
+
+/// Deactivates (deceased, moved) or reactivates a record, with a reason.
+pub async fn set_status(store: &Store, auth: &Authorized, id: &str, status: PatientStatus, reason: &str) -> Result<Patient> {
+    auth.require(Permission::PatientsStatus)?;
+    if status == PatientStatus::Merged {
+        return Err(Error::validation("status", ValidationReason::Invalid, "use merge to merge records"));
+    }
+    let reason = reason.trim();
+    if status != PatientStatus::Active && reason.is_empty() {
+        return Err(Error::validation("reason", ValidationReason::Required, "say why the record is deactivated"));
+    }
+    if reason.chars().count() > 500 {
+        return Err(Error::validation("reason", ValidationReason::TooLong, "at most 500 characters"));
+    }
+    let mut w = store.begin_write(auth.actor()).await?;
+    let (_, mut p) = repo::by_id(w.conn(), id).await?.ok_or_else(|| Error::NotFound { entity: "patient".into() })?;
+    if p.status == PatientStatus::Merged {
+        return Err(Error::validation("id", ValidationReason::Invalid, "this record was merged into another"));
+    }
+    let before = p.status;
+    p.status = status;
+    repo::save(&mut w, &p, ChangeOp::Update).await?;
+    w.audit("patient.status", "patient", Some(id), json!({ "before": before, "after": status, "reason": reason })).await?;
+    w.commit().await?;
+    load(store, id).await
+}
+
+pub async fn search(store: &Store, auth: &Authorized, query: &str, limit: u32) -> Result<Vec<PatientHit>> {
+    auth.require(Permission::PatientsView)?;
+    search::search(store.pool(), query, limit, today(store)).await
+}

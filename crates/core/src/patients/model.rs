@@ -1,0 +1,112 @@
+//! What the UI sends and gets for patients.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum Sex {
+    Female,
+    Male,
+    Other,
+    Unknown,
+}
+
+impl Sex {
+    pub fn code(self) -> &'static str {
+        match self {
+            Sex::Female => "female",
+            Sex::Male => "male",
+            Sex::Other => "other",
+            Sex::Unknown => "unknown",
+        }
+    }
+    pub fn from_code(s: &str) -> Option<Sex> {
+        [Sex::Female, Sex::Male, Sex::Other, Sex::Unknown].into_iter().find(|x| x.code() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum PatientStatus {
+    Active,
+    Deceased,
+    Moved,
+    Merged,
+}
+
+impl PatientStatus {
+    pub fn code(self) -> &'static str {
+        match self {
+            PatientStatus::Active => "active",
+            PatientStatus::Deceased => "deceased",
+            PatientStatus::Moved => "moved",
+            PatientStatus::Merged => "merged",
+        }
+    }
+    pub fn from_code(s: &str) -> Option<PatientStatus> {
+        [PatientStatus::Active, PatientStatus::Deceased, PatientStatus::Moved, PatientStatus::Merged]
+            .into_iter()
+            .find(|x| x.code() == s)
+    }
+}
+
+/// A registration or an edit, as typed at the desk. Either `birth_date` (YYYY-MM-DD) or
+/// `age_years` (when the date is unknown) is given.
+#[derive(Debug, Clone, Default, Deserialize, specta::Type)]
+pub struct PatientInput {
+    pub given_name: String,
+    pub family_name: String,
+    pub other_names: String,
+    /// female | male | other | unknown
+    pub sex: String,
+    pub birth_date: Option<String>,
+    pub age_years: Option<u32>,
+    pub phones: Vec<String>,
+    pub address: String,
+    pub national_id: String,
+    pub insurance_id: String,
+    pub emergency_name: String,
+    pub emergency_phone: String,
+    pub emergency_relation: String,
+    pub blood_group: String,
+    pub allergies: Vec<String>,
+    pub notes: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct Patient {
+    pub id: String,
+    pub mrn: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub other_names: String,
+    pub sex: Sex,
+    pub birth_date: Option<String>,
+    pub birth_date_estimated: bool,
+    pub phones: Vec<String>,
+    pub address: String,
+    pub national_id: String,
+    pub insurance_id: String,
+    pub emergency_name: String,
+    pub emergency_phone: String,
+    pub emergency_relation: String,
+    pub blood_group: String,
+    pub allergies: Vec<String>,
+    pub notes: String,
+    pub status: PatientStatus,
+    pub merged_into: Option<String>,
+    pub last_visit_at: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl Patient {
+    pub fn display_name(&self) -> String {
+        [self.given_name.as_str(), self.other_names.as_str(), self.family_name.as_str()]
+            .iter()
+            .filter(|s| !s.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
