@@ -2,6 +2,7 @@
 //! box, a cron job, a test). It calls the same hms-core functions as the app.
 
 mod bench;
+mod generate;
 
 use clap::{Parser, Subcommand};
 use hms_core::setup::{self, NewAdmin};

@@ -3,6 +3,7 @@
 //! a signed-in session, RBAC and audit on.
 
 mod foundation;
+mod patients;
 mod stats;
 
 use clap::Args;
@@ -68,7 +69,11 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
     if wants(&args, "foundation") {
         foundation::run(&mut ctx).await.map_err(|e| e.to_string())?;
     }
-    for area in ["patients", "appointments", "billing", "clinical", "sync"] {
+    let mut patients = 0;
+    if wants(&args, "patients") {
+        patients = patients::run(&mut ctx, args.patients, args.seed).await?;
+    }
+    for area in ["appointments", "billing", "clinical", "sync"] {
         if wants(&args, area) && !args.only.is_empty() {
             eprintln!("bench: area '{area}' is not built yet; skipped");
         }
@@ -77,9 +82,7 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
     let db_bytes = file_bytes(&path);
     let report = json!({
         "machine": { "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1), "os": std::env::consts::OS },
-        // No area generates patients yet (the patients issue adds the generator).
-        "patients": 0,
-        "requested_patients": args.patients,
+        "patients": patients,
         "seed": args.seed,
         "db_bytes": db_bytes,
         "rates": ctx.rates,

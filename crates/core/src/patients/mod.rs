@@ -1,6 +1,7 @@
 //! Patients: registration with an offline MRN, duplicate warnings, the one search box,
 //! opening a record (audited), editing, and deactivating/reactivating.
 
+pub mod bulk;
 pub mod model;
 pub mod mrn;
 pub mod repo;
@@ -22,7 +23,7 @@ fn today(store: &Store) -> NaiveDate {
     store.now().date_naive()
 }
 
-fn apply(p: &mut Patient, c: Clean) {
+pub(crate) fn apply(p: &mut Patient, c: Clean) {
     p.given_name = c.given_name;
     p.family_name = c.family_name;
     p.other_names = c.other_names;
@@ -41,7 +42,7 @@ fn apply(p: &mut Patient, c: Clean) {
     p.notes = c.notes;
 }
 
-fn blank(id: String, mrn: String, created_at: String) -> Patient {
+pub(crate) fn blank(id: String, mrn: String, created_at: String) -> Patient {
     Patient {
         id,
         mrn,
@@ -103,7 +104,10 @@ pub async fn duplicates(store: &Store, auth: &Authorized, input: &PatientInput, 
     }
     for id in [&c.national_id, &c.insurance_id].into_iter().filter(|s| !s.is_empty()) {
         pks.extend(
-            sqlx::query_scalar::<_, i64>("SELECT pk FROM patients WHERE (national_id = ?1 OR insurance_id = ?1) AND deleted_at IS NULL LIMIT 20")
+            sqlx::query_scalar::<_, i64>(
+                "SELECT pk FROM patients WHERE national_id = ?1 AND national_id <> '' AND deleted_at IS NULL
+                 UNION SELECT pk FROM patients WHERE insurance_id = ?1 AND insurance_id <> '' AND deleted_at IS NULL LIMIT 20",
+            )
                 .bind(id)
                 .fetch_all(pool)
                 .await?,

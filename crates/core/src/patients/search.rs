@@ -112,8 +112,10 @@ async fn id_matches(pool: &SqlitePool, id: &str, limit: u32) -> Result<Vec<i64>>
     if id.len() < 3 {
         return Ok(Vec::new());
     }
+    // Two lookups, each repeating its partial index's condition so that SQLite uses it.
     Ok(sqlx::query_scalar(
-        "SELECT pk FROM patients WHERE (national_id = ?1 OR insurance_id = ?1) AND deleted_at IS NULL LIMIT ?2",
+        "SELECT pk FROM patients WHERE national_id = ?1 AND national_id <> '' AND deleted_at IS NULL
+         UNION SELECT pk FROM patients WHERE insurance_id = ?1 AND insurance_id <> '' AND deleted_at IS NULL LIMIT ?2",
     )
     .bind(id)
     .bind(i64::from(limit))
