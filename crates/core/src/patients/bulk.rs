@@ -7,7 +7,7 @@ use super::{apply, blank, mrn, repo};
 use crate::error::Result;
 use crate::rbac::Permission;
 use crate::session::Authorized;
-use crate::store::{ChangeOp, Store};
+use crate::store::Store;
 use serde_json::json;
 
 /// Registers every record of `batch`; returns their MRNs in order.
@@ -18,14 +18,14 @@ pub async fn register_batch(store: &Store, auth: &Authorized, batch: Vec<Clean>,
     }
     let mut w = store.begin_write(auth.actor()).await?;
     let created_at = w.now_rfc3339();
-    let mut mrns = Vec::with_capacity(batch.len());
-    for clean in batch {
-        let mrn = mrn::next(&mut w).await?;
-        let mut p = blank(crate::ids::new_id(), mrn, created_at.clone());
+    let mrns = mrn::reserve(&mut w, batch.len() as u64).await?;
+    let mut records = Vec::with_capacity(batch.len());
+    for (clean, mrn) in batch.into_iter().zip(&mrns) {
+        let mut p = blank(crate::ids::new_id(), mrn.clone(), created_at.clone());
         apply(&mut p, clean);
-        repo::save(&mut w, &p, ChangeOp::Insert).await?;
-        mrns.push(p.mrn);
+        records.push(p);
     }
+    repo::insert_many(&mut w, &records).await?;
     let (first, last) = (mrns.first().cloned(), mrns.last().cloned());
     w.audit("patient.register_batch", "patient", None, json!({ "source": source, "count": mrns.len(), "first_mrn": first, "last_mrn": last }))
         .await?;

@@ -14,7 +14,7 @@ pub use search::{MatchKind, PatientHit};
 use crate::error::{Error, Result, ValidationReason};
 use crate::rbac::Permission;
 use crate::session::Authorized;
-use crate::store::{ChangeOp, Store};
+use crate::store::Store;
 use chrono::NaiveDate;
 use serde_json::json;
 use validate::Clean;
@@ -78,7 +78,7 @@ pub async fn register(store: &Store, auth: &Authorized, input: PatientInput) -> 
     let mrn = mrn::next(&mut w).await?;
     let mut p = blank(crate::ids::new_id(), mrn, w.now_rfc3339());
     apply(&mut p, clean);
-    repo::save(&mut w, &p, ChangeOp::Insert).await?;
+    repo::insert_many(&mut w, std::slice::from_ref(&p)).await?;
     w.audit("patient.register", "patient", Some(&p.id), json!({ "mrn": p.mrn })).await?;
     w.commit().await?;
     load(store, &p.id).await
@@ -169,7 +169,7 @@ pub async fn update(store: &Store, auth: &Authorized, id: &str, input: PatientIn
     }
     let before = serde_json::to_value(&p)?;
     apply(&mut p, clean);
-    repo::save(&mut w, &p, ChangeOp::Update).await?;
+    repo::update(&mut w, &p).await?;
     let after = serde_json::to_value(&p)?;
     w.audit("patient.update", "patient", Some(id), json!({ "changes": diff(&before, &after) })).await?;
     w.commit().await?;
@@ -209,7 +209,7 @@ pub async fn set_status(store: &Store, auth: &Authorized, id: &str, status: Pati
     }
     let before = p.status;
     p.status = status;
-    repo::save(&mut w, &p, ChangeOp::Update).await?;
+    repo::update(&mut w, &p).await?;
     w.audit("patient.status", "patient", Some(id), json!({ "before": before, "after": status, "reason": reason })).await?;
     w.commit().await?;
     load(store, id).await

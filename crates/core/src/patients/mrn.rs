@@ -35,6 +35,12 @@ async fn meta_set(w: &mut WriteTx<'_>, key: &str, value: &str) -> Result<()> {
 /// The next MRN of this device, inside the registration's transaction (so a rolled-back
 /// registration gives its number back: no gaps from failures).
 pub async fn next(w: &mut WriteTx<'_>) -> Result<String> {
+    let mut one = reserve(w, 1).await?;
+    one.pop().ok_or_else(|| crate::Error::internal("no MRN reserved"))
+}
+
+/// The next `count` MRNs of this device, in order.
+pub async fn reserve(w: &mut WriteTx<'_>, count: u64) -> Result<Vec<String>> {
     let prefix = match meta_get(w, PREFIX_KEY).await? {
         Some(p) => p,
         None => {
@@ -43,9 +49,9 @@ pub async fn next(w: &mut WriteTx<'_>) -> Result<String> {
             p
         }
     };
-    let seq: u64 = meta_get(w, SEQ_KEY).await?.and_then(|s| s.parse().ok()).unwrap_or(0) + 1;
-    meta_set(w, SEQ_KEY, &seq.to_string()).await?;
-    Ok(format!("{prefix}-{seq:06}"))
+    let last: u64 = meta_get(w, SEQ_KEY).await?.and_then(|s| s.parse().ok()).unwrap_or(0);
+    meta_set(w, SEQ_KEY, &(last + count).to_string()).await?;
+    Ok((last + 1..=last + count).map(|seq| format!("{prefix}-{seq:06}")).collect())
 }
 
 /// Whether a search query looks like an MRN (`XXXX-123`, any case).

@@ -3,10 +3,10 @@
 
 use super::model::{Patient, PatientStatus, Sex};
 use super::validate::phone_digits;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::store::{ChangeOp, WriteTx};
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, Sqlite};
+use sqlx::{QueryBuilder, Row, Sqlite};
 
 pub const COLUMNS: &str = "pk, id, mrn, given_name, family_name, other_names, sex, birth_date, birth_date_estimated, phones,
     address, national_id, insurance_id, emergency_name, emergency_phone, emergency_relation, blood_group, allergies, notes,
@@ -58,8 +58,19 @@ where
 }
 
 /// The text the name index holds for a patient: every name part.
-fn names(p: &Patient) -> String {
+fn index_names(p: &Patient) -> String {
     format!("{} {} {}", p.given_name, p.other_names, p.family_name)
+}
+
+/// The phone digit strings that find a patient: their phones and the emergency contact's
+/// (people often give a relative's number).
+fn index_digits(p: &Patient) -> Vec<String> {
+    let mut all: Vec<String> = p.phones.iter().map(|x| phone_digits(x)).collect();
+    if !p.emergency_phone.is_empty() {
+        all.push(phone_digits(&p.emergency_phone));
+    }
+    all.dedup();
+    all
 }
 
 async fn unindex(w: &mut WriteTx<'_>, pk: i64) -> Result<()> {
@@ -79,15 +90,10 @@ async fn index(w: &mut WriteTx<'_>, pk: i64, p: &Patient) -> Result<()> {
     }
     sqlx::query("INSERT INTO patient_name_fts (rowid, names) VALUES (?, ?)")
         .bind(pk)
-        .bind(names(p))
+        .bind(index_names(p))
         .execute(w.conn())
         .await?;
-    let mut all = p.phones.clone();
-    if !p.emergency_phone.is_empty() {
-        // The emergency contact's phone finds the patient too (people give a relative's number).
-        all.push(p.emergency_phone.clone());
-    }
-    let digits: Vec<String> = all.iter().map(|x| phone_digits(x)).collect();
+    let digits = index_digits(p);
     for d in &digits {
         sqlx::query("INSERT OR IGNORE INTO patient_phones (patient_pk, digits) VALUES (?, ?)")
             .bind(pk)
@@ -105,66 +111,129 @@ async fn index(w: &mut WriteTx<'_>, pk: i64, p: &Patient) -> Result<()> {
     Ok(())
 }
 
-/// Inserts or updates the row, re-indexes it and records the change. Returns the local pk.
-pub async fn save(w: &mut WriteTx<'_>, p: &Patient, op: ChangeOp) -> Result<i64> {
+/// Updates the row, re-indexes it and records the change.
+pub async fn update(w: &mut WriteTx<'_>, p: &Patient) -> Result<()> {
     let stamp = w.stamp();
-    let device = w.device_id().to_string();
     let by = w.actor().user_id.clone();
-    let phones = serde_json::to_string(&p.phones)?;
-    let allergies = serde_json::to_string(&p.allergies)?;
-    let sql = match op {
-        ChangeOp::Insert => {
-            "INSERT INTO patients (id, mrn, given_name, family_name, other_names, sex, birth_date, birth_date_estimated,
-               phones, address, national_id, insurance_id, emergency_name, emergency_phone, emergency_relation,
-               blood_group, allergies, notes, status, merged_into, last_visit_at, created_at, updated_at, updated_by, origin_device)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)
-             RETURNING pk"
-        }
-        ChangeOp::Update => {
-            "UPDATE patients SET mrn = ?2, given_name = ?3, family_name = ?4, other_names = ?5, sex = ?6, birth_date = ?7,
-               birth_date_estimated = ?8, phones = ?9, address = ?10, national_id = ?11, insurance_id = ?12,
-               emergency_name = ?13, emergency_phone = ?14, emergency_relation = ?15, blood_group = ?16, allergies = ?17,
-               notes = ?18, status = ?19, merged_into = ?20, last_visit_at = ?21, created_at = ?22, updated_at = ?23,
-               updated_by = ?24
-             WHERE id = ?1 RETURNING pk"
-        }
-        ChangeOp::Delete => return Err(Error::internal("patients are deactivated or merged, not deleted")),
-    };
-    let query = sqlx::query_scalar(sql)
-        .bind(&p.id)
-        .bind(&p.mrn)
-        .bind(&p.given_name)
-        .bind(&p.family_name)
-        .bind(&p.other_names)
-        .bind(p.sex.code())
-        .bind(&p.birth_date)
-        .bind(i64::from(p.birth_date_estimated))
-        .bind(&phones)
-        .bind(&p.address)
-        .bind(&p.national_id)
-        .bind(&p.insurance_id)
-        .bind(&p.emergency_name)
-        .bind(&p.emergency_phone)
-        .bind(&p.emergency_relation)
-        .bind(&p.blood_group)
-        .bind(&allergies)
-        .bind(&p.notes)
-        .bind(p.status.code())
-        .bind(&p.merged_into)
-        .bind(&p.last_visit_at)
-        .bind(&p.created_at)
-        .bind(&stamp)
-        .bind(&by);
-    // origin_device is set once, by the device that created the record.
-    let query = if op == ChangeOp::Insert { query.bind(&device) } else { query };
-    let pk: i64 = query.fetch_one(w.conn()).await?;
-    if op == ChangeOp::Update {
-        unindex(w, pk).await?;
-    }
+    let pk: i64 = sqlx::query_scalar(
+        "UPDATE patients SET mrn = ?2, given_name = ?3, family_name = ?4, other_names = ?5, sex = ?6, birth_date = ?7,
+           birth_date_estimated = ?8, phones = ?9, address = ?10, national_id = ?11, insurance_id = ?12,
+           emergency_name = ?13, emergency_phone = ?14, emergency_relation = ?15, blood_group = ?16, allergies = ?17,
+           notes = ?18, status = ?19, merged_into = ?20, last_visit_at = ?21, updated_at = ?22, updated_by = ?23
+         WHERE id = ?1 RETURNING pk",
+    )
+    .bind(&p.id)
+    .bind(&p.mrn)
+    .bind(&p.given_name)
+    .bind(&p.family_name)
+    .bind(&p.other_names)
+    .bind(p.sex.code())
+    .bind(&p.birth_date)
+    .bind(i64::from(p.birth_date_estimated))
+    .bind(serde_json::to_string(&p.phones)?)
+    .bind(&p.address)
+    .bind(&p.national_id)
+    .bind(&p.insurance_id)
+    .bind(&p.emergency_name)
+    .bind(&p.emergency_phone)
+    .bind(&p.emergency_relation)
+    .bind(&p.blood_group)
+    .bind(serde_json::to_string(&p.allergies)?)
+    .bind(&p.notes)
+    .bind(p.status.code())
+    .bind(&p.merged_into)
+    .bind(&p.last_visit_at)
+    .bind(&stamp)
+    .bind(&by)
+    .fetch_one(w.conn())
+    .await?;
+    unindex(w, pk).await?;
     index(w, pk, p).await?;
+    w.record_change("patients", &p.id, ChangeOp::Update, &synced(p, &stamp, &by)?).await
+}
+
+/// The row as the change log carries it.
+fn synced(p: &Patient, stamp: &str, by: &Option<String>) -> Result<serde_json::Value> {
     let mut data = serde_json::to_value(p)?;
     data["updated_at"] = serde_json::json!(stamp);
     data["updated_by"] = serde_json::json!(by);
-    w.record_change("patients", &p.id, op, &data).await?;
-    Ok(pk)
+    Ok(data)
+}
+
+/// Rows per multi-row statement: 25 columns × 400 stays well under SQLite's 32,766 variables.
+const CHUNK: usize = 400;
+
+/// Inserts new records with their search indexes and change-log entries using multi-row
+/// statements: through sqlx every statement is a round trip to SQLite's thread, so a
+/// batch of 5,000 registrations costs a few dozen statements instead of 40,000.
+pub async fn insert_many(w: &mut WriteTx<'_>, patients: &[Patient]) -> Result<()> {
+    let stamp = w.stamp();
+    let device = w.device_id().to_string();
+    let by = w.actor().user_id.clone();
+    let first_pk: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(pk), 0) + 1 FROM patients").fetch_one(w.conn()).await?;
+    for (chunk_no, chunk) in patients.chunks(CHUNK).enumerate() {
+        let base = first_pk + (chunk_no * CHUNK) as i64;
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO patients (pk, id, mrn, given_name, family_name, other_names, sex, birth_date, birth_date_estimated,
+               phones, address, national_id, insurance_id, emergency_name, emergency_phone, emergency_relation,
+               blood_group, allergies, notes, status, merged_into, last_visit_at, created_at, updated_at, updated_by, origin_device) ",
+        );
+        q.push_values(chunk.iter().enumerate(), |mut b, (i, p)| {
+            b.push_bind(base + i as i64)
+                .push_bind(&p.id)
+                .push_bind(&p.mrn)
+                .push_bind(&p.given_name)
+                .push_bind(&p.family_name)
+                .push_bind(&p.other_names)
+                .push_bind(p.sex.code())
+                .push_bind(&p.birth_date)
+                .push_bind(i64::from(p.birth_date_estimated))
+                .push_bind(serde_json::to_string(&p.phones).unwrap_or_else(|_| "[]".into()))
+                .push_bind(&p.address)
+                .push_bind(&p.national_id)
+                .push_bind(&p.insurance_id)
+                .push_bind(&p.emergency_name)
+                .push_bind(&p.emergency_phone)
+                .push_bind(&p.emergency_relation)
+                .push_bind(&p.blood_group)
+                .push_bind(serde_json::to_string(&p.allergies).unwrap_or_else(|_| "[]".into()))
+                .push_bind(&p.notes)
+                .push_bind(p.status.code())
+                .push_bind(&p.merged_into)
+                .push_bind(&p.last_visit_at)
+                .push_bind(&p.created_at)
+                .push_bind(&stamp)
+                .push_bind(&by)
+                .push_bind(&device);
+        });
+        q.build().execute(w.conn()).await?;
+
+        let rows: Vec<(i64, &Patient)> = chunk.iter().enumerate().map(|(i, p)| (base + i as i64, p)).collect();
+        let mut names = QueryBuilder::<Sqlite>::new("INSERT INTO patient_name_fts (rowid, names) ");
+        names.push_values(&rows, |mut b, (pk, p)| {
+            b.push_bind(*pk).push_bind(index_names(p));
+        });
+        names.build().execute(w.conn()).await?;
+
+        let phones: Vec<(i64, Vec<String>)> = rows.iter().map(|(pk, p)| (*pk, index_digits(p))).filter(|(_, d)| !d.is_empty()).collect();
+        if !phones.is_empty() {
+            let mut exact = QueryBuilder::<Sqlite>::new("INSERT OR IGNORE INTO patient_phones (patient_pk, digits) ");
+            exact.push_values(phones.iter().flat_map(|(pk, ds)| ds.iter().map(move |d| (*pk, d))), |mut b, (pk, d)| {
+                b.push_bind(pk).push_bind(d.clone());
+            });
+            exact.build().execute(w.conn()).await?;
+            let mut fts = QueryBuilder::<Sqlite>::new("INSERT INTO patient_phone_fts (rowid, digits) ");
+            fts.push_values(&phones, |mut b, (pk, ds)| {
+                b.push_bind(*pk).push_bind(ds.join(" "));
+            });
+            fts.build().execute(w.conn()).await?;
+        }
+
+        let mut changes = Vec::with_capacity(chunk.len());
+        for p in chunk {
+            changes.push((p.id.as_str(), synced(p, &stamp, &by)?));
+        }
+        w.record_changes("patients", ChangeOp::Insert, &changes).await?;
+    }
+    Ok(())
 }
