@@ -1,0 +1,150 @@
+// The application's state: which top-level screen shows, and the signed-in session.
+// Sessions live in the Rust backend; this is only the UI's copy of what it was told.
+
+import { commands, type AppError, type SessionInfo } from './bindings';
+import { errorMessage } from './errors';
+import { toasts } from './toast.svelte';
+
+export type Result<T> = { status: 'ok'; data: T } | { status: 'error'; error: AppError };
+/** A failed call; `handled` when the app already acted on it (lock overlay, back to sign-in). */
+export type Failure = { status: 'error'; error: AppError; handled: boolean };
+export type Outcome<T> = { status: 'ok'; data: T } | Failure;
+
+export type Phase = 'loading' | 'failed' | 'setup' | 'signin' | 'shell';
+
+class AppState {
+  phase = $state<Phase>('loading');
+  session = $state<SessionInfo | null>(null);
+  /** Why startup failed (phase 'failed'). */
+  startError = $state<AppError | null>(null);
+  /** A message for the sign-in screen (why the session ended). */
+  notice = $state<string | null>(null);
+  version = $state('');
+  deviceId = $state('');
+
+  get locked(): boolean {
+    return this.session?.locked ?? false;
+  }
+
+  /** Startup: asks the backend where we are and shows the matching screen. */
+  async start(): Promise<void> {
+    this.phase = 'loading';
+    this.startError = null;
+    const r = await call(() => commands.appStatus());
+    if (r.status === 'error') {
+      this.startError = r.error;
+      this.phase = 'failed';
+      return;
+    }
+    const status = r.data;
+    this.version = status.version;
+    this.deviceId = status.device_id;
+    const session = status.session ?? null;
+    if (status.needs_setup) {
+      this.session = null;
+      this.phase = 'setup';
+    } else if (session) {
+      // A locked session comes back as the shell under the lock overlay.
+      this.enterShell(session);
+    } else {
+      this.session = null;
+      this.phase = 'signin';
+    }
+  }
+
+  enterShell(session: SessionInfo): void {
+    this.session = session;
+    this.notice = null;
+    this.phase = 'shell';
+  }
+
+  /** A newer copy of the session (heartbeat, unlock): roles, areas or the idle time may change. */
+  updateSession(session: SessionInfo): void {
+    if (this.phase !== 'shell') return;
+    this.session = session;
+  }
+
+  /** Shows the lock overlay (the shell stays mounted beneath it). */
+  markLocked(): void {
+    if (this.session && !this.session.locked) this.session = { ...this.session, locked: true };
+  }
+
+  /** Back to the sign-in screen, with an optional explanation. */
+  endSession(notice: string | null = null): void {
+    // Nothing of the last person's work stays on screen, toasts included.
+    toasts.clear();
+    this.session = null;
+    this.notice = notice;
+    this.phase = 'signin';
+  }
+
+  goToSignIn(): void {
+    this.endSession(null);
+  }
+
+  /** Locks now (the Lock button or the idle timer): the overlay first, then the backend. */
+  async lock(): Promise<void> {
+    if (!this.session || this.session.locked) return;
+    this.markLocked();
+    // Errors that end the session are acted on by call(); others leave the overlay up, and
+    // unlocking with the password works whether or not the backend recorded the lock.
+    await call(() => commands.lockSession());
+  }
+
+  /** Signs out; returns an error message if the backend could not do it. */
+  async signOut(): Promise<string | null> {
+    const r = await call(() => commands.signOut());
+    if (r.status === 'ok' || r.handled) {
+      if (this.phase === 'shell') this.endSession(null);
+      return null;
+    }
+    return errorMessage(r.error);
+  }
+}
+
+export const app = new AppState();
+
+function internal(e: unknown): AppError {
+  const message = e instanceof Error ? e.message : String(e);
+  return { code: 'internal', detail: { message } };
+}
+
+/**
+ * Runs one backend command. Never throws: an exception (the IPC bridge failing) becomes an
+ * `internal` error. While signed in, errors that lock or end the session are acted on here:
+ * `session_locked` shows the lock overlay; `session_expired`, `not_signed_in` and
+ * `account_inactive` return to sign-in. Those come back with `handled: true`.
+ */
+export async function call<T>(command: () => Promise<Result<T>>): Promise<Outcome<T>> {
+  let r: Result<T>;
+  try {
+    r = await command();
+  } catch (e) {
+    console.error('HMS: command failed', e);
+    r = { status: 'error', error: internal(e) };
+  }
+  if (r.status === 'ok') return r;
+  const error = r.error;
+  if (error.code === 'storage' || error.code === 'internal') {
+    // The details are for support, not for the screen.
+    console.error('HMS:', error.code, error.detail.message);
+  }
+  let handled = false;
+  if (app.phase === 'shell') {
+    switch (error.code) {
+      case 'session_locked':
+        app.markLocked();
+        handled = true;
+        break;
+      case 'session_expired':
+      case 'not_signed_in':
+      case 'account_inactive':
+        app.endSession(errorMessage(error));
+        handled = true;
+        break;
+      default:
+        break;
+    }
+  }
+  return { status: 'error', error, handled };
+}

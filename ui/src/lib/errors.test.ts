@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import type { AppError, ValidationReason } from './bindings';
+import { errorMessage, fieldErrors, formErrors, isSessionError, validationMessage } from './errors';
+
+/** One error of every code: the Record type makes the compiler list any code missing here. */
+const SAMPLES: { [C in AppError['code']]: Extract<AppError, { code: C }> } = {
+  validation: { code: 'validation', detail: { field: 'username', reason: 'taken', message: 'backend text 42' } },
+  forbidden: { code: 'forbidden', detail: { permission: 'users.manage' } },
+  not_signed_in: { code: 'not_signed_in' },
+  session_locked: { code: 'session_locked' },
+  session_expired: { code: 'session_expired' },
+  invalid_credentials: { code: 'invalid_credentials' },
+  retry_later: { code: 'retry_later', detail: { seconds: 30 } },
+  account_locked: { code: 'account_locked', detail: { until: '2026-03-04T09:05:00Z' } },
+  account_inactive: { code: 'account_inactive' },
+  not_found: { code: 'not_found', detail: { entity: 'user' } },
+  already_set_up: { code: 'already_set_up' },
+  last_admin: { code: 'last_admin' },
+  storage: { code: 'storage', detail: { message: 'disk I/O error' } },
+  internal: { code: 'internal', detail: { message: 'boom' } },
+};
+
+const REASONS: ValidationReason[] = ['required', 'too_short', 'too_long', 'invalid', 'weak_password', 'taken', 'out_of_range'];
+const FIELDS = ['username', 'full_name', 'password', 'new_password', 'roles', 'user_id', 'idle_timeout_minutes', 'from', 'to', 'limit', 'unknown_field'];
+
+/** A real sentence: not empty, not a code, not a dictionary key, no unfilled placeholder. */
+function expectSentence(text: string, code: string) {
+  expect(text.trim()).not.toBe('');
+  expect(text).not.toBe(code);
+  expect(text).not.toMatch(/^[a-z_]+(\.[a-z_]+)+$/); // an untranslated key
+  expect(text).not.toMatch(/\{\w+\}/);
+}
+
+describe('errorMessage', () => {
+  it.each(Object.values(SAMPLES))('words $code', (error) => {
+    expectSentence(errorMessage(error), error.code);
+  });
+
+  it('gives each code its own wording', () => {
+    const messages = Object.values(SAMPLES).map(errorMessage);
+    expect(new Set(messages).size).toBe(messages.length);
+  });
+
+  it('never shows the backend message text', () => {
+    expect(errorMessage(SAMPLES.storage)).not.toContain('disk I/O error');
+    expect(errorMessage(SAMPLES.internal)).not.toContain('boom');
+    expect(errorMessage(SAMPLES.validation)).not.toContain('backend text 42');
+  });
+
+  it('says how long to wait and until when', () => {
+    expect(errorMessage(SAMPLES.retry_later)).toContain('30 seconds');
+    expect(errorMessage({ code: 'retry_later', detail: { seconds: 1 } })).toContain('1 second.');
+    expect(errorMessage(SAMPLES.account_locked)).toMatch(/2026/);
+  });
+
+  it('names the missing entity', () => {
+    expect(errorMessage(SAMPLES.not_found)).toContain('user');
+  });
+
+  it('still says something for a code it does not know', () => {
+    const future = { code: 'sync_conflict' } as unknown as AppError;
+    expectSentence(errorMessage(future), 'sync_conflict');
+  });
+});
+
+describe('validation messages', () => {
+  it('words every field and reason', () => {
+    for (const field of FIELDS) {
+      for (const reason of REASONS) {
+        expectSentence(validationMessage(field, reason), reason);
+      }
+    }
+  });
+
+  it('is specific where the form needs it', () => {
+    expect(validationMessage('username', 'taken')).toMatch(/username/i);
+    expect(validationMessage('password', 'too_short')).toMatch(/10/);
+    expect(validationMessage('new_password', 'too_short')).toBe(validationMessage('password', 'too_short'));
+    expect(validationMessage('idle_timeout_minutes', 'out_of_range')).toMatch(/240/);
+    expect(validationMessage('roles', 'required')).toMatch(/role/i);
+  });
+});
+
+describe('fieldErrors', () => {
+  it('maps a validation error to its field', () => {
+    const errors = fieldErrors({
+      code: 'validation',
+      detail: { field: 'full_name', reason: 'required', message: 'x' },
+    });
+    expect(Object.keys(errors)).toEqual(['full_name']);
+    expect(errors.full_name).toBe(validationMessage('full_name', 'required'));
+  });
+
+  it('is empty for other errors', () => {
+    expect(fieldErrors(SAMPLES.last_admin)).toEqual({});
+    expect(fieldErrors(SAMPLES.invalid_credentials)).toEqual({});
+  });
+});
+
+describe('formErrors', () => {
+  it('puts a known field next to the field', () => {
+    const split = formErrors(SAMPLES.validation, ['username', 'password']);
+    expect(split.fields).toEqual({ username: validationMessage('username', 'taken') });
+    expect(split.form).toBeNull();
+  });
+
+  it('puts a field the form does not show, or another code, at form level', () => {
+    const other = formErrors(
+      { code: 'validation', detail: { field: 'user_id', reason: 'invalid', message: 'x' } },
+      ['username'],
+    );
+    expect(other.fields).toEqual({});
+    expect(other.form).toBe(validationMessage('user_id', 'invalid'));
+    const lastAdmin = formErrors(SAMPLES.last_admin, ['roles']);
+    expect(lastAdmin.fields).toEqual({});
+    expect(lastAdmin.form).toBe(errorMessage(SAMPLES.last_admin));
+  });
+});
+
+describe('isSessionError', () => {
+  it('is true only for errors that lock or end the session', () => {
+    const session = Object.values(SAMPLES).filter(isSessionError).map((e) => e.code).sort();
+    expect(session).toEqual(['not_signed_in', 'session_expired', 'session_locked']);
+  });
+});

@@ -1,0 +1,97 @@
+// Words for the backend's typed errors. The UI switches on `code` (and a validation error's
+// `field` and `reason`), never on message text: the backend's messages are for logs.
+
+import type { AppError, ValidationReason } from './bindings';
+import { formatDateTime, hasMessage, t } from './i18n';
+
+/** Fields whose messages are worded like another field's. */
+const FIELD_ALIASES: Record<string, string> = {
+  new_password: 'password',
+};
+
+/** The message for one rejected field: field-specific wording if there is one, else generic. */
+export function validationMessage(field: string, reason: ValidationReason): string {
+  const name = FIELD_ALIASES[field] ?? field;
+  const specific = `validation.${name}.${reason}`;
+  if (hasMessage(specific)) return t(specific);
+  const generic = `validation.${reason}`;
+  return hasMessage(generic) ? t(generic) : t('validation.invalid');
+}
+
+function entityLabel(entity: string): string {
+  const key = `entity.${entity}`;
+  return hasMessage(key) ? t(key) : entity;
+}
+
+/** A sentence for the person at the screen, for any error the backend returns. */
+export function errorMessage(e: AppError): string {
+  switch (e.code) {
+    case 'validation':
+      return validationMessage(e.detail.field, e.detail.reason);
+    case 'forbidden':
+      return t('errors.forbidden');
+    case 'not_signed_in':
+      return t('errors.not_signed_in');
+    case 'session_locked':
+      return t('errors.session_locked');
+    case 'session_expired':
+      return t('errors.session_expired');
+    case 'invalid_credentials':
+      return t('errors.invalid_credentials');
+    case 'retry_later':
+      return t('errors.retry_later', { count: Math.max(1, Math.ceil(e.detail.seconds)) });
+    case 'account_locked':
+      return t('errors.account_locked', { until: formatDateTime(e.detail.until) });
+    case 'account_inactive':
+      return t('errors.account_inactive');
+    case 'not_found':
+      return t('errors.not_found', { entity: entityLabel(e.detail.entity) });
+    case 'already_set_up':
+      return t('errors.already_set_up');
+    case 'last_admin':
+      return t('errors.last_admin');
+    case 'storage':
+      return t('errors.storage');
+    case 'internal':
+      return t('errors.internal');
+    default: {
+      // A code this UI does not know yet (a newer backend): still say something useful.
+      const unknown: never = e;
+      void unknown;
+      return t('errors.unknown');
+    }
+  }
+}
+
+/**
+ * The field errors of a validation error, `{ [field]: message }`, for forms to show next to
+ * their fields. Empty for every other error.
+ */
+export function fieldErrors(e: AppError): Record<string, string> {
+  if (e.code !== 'validation') return {};
+  return { [e.detail.field]: validationMessage(e.detail.field, e.detail.reason) };
+}
+
+/**
+ * Splits an error for a form with the given fields: messages for fields the form shows, and
+ * one form-level message for anything else (another code, or a field the form does not have).
+ */
+export function formErrors(
+  e: AppError,
+  formFields: readonly string[],
+): { fields: Record<string, string>; form: string | null } {
+  const fields = fieldErrors(e);
+  const shown: Record<string, string> = {};
+  let form: string | null = null;
+  for (const [field, message] of Object.entries(fields)) {
+    if (formFields.includes(field)) shown[field] = message;
+    else form = message;
+  }
+  if (e.code !== 'validation') form = errorMessage(e);
+  return { fields: shown, form };
+}
+
+/** Errors that end or suspend the session: the app handles them (lock overlay, sign-in). */
+export function isSessionError(e: AppError): boolean {
+  return e.code === 'session_locked' || e.code === 'session_expired' || e.code === 'not_signed_in';
+}

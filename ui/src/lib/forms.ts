@@ -1,0 +1,30 @@
+// Small helpers shared by the forms.
+
+import { tick } from 'svelte';
+
+/** After a failed submit: moves focus to the first field marked invalid in the form. */
+export async function focusFirstInvalid(container: HTMLElement | null | undefined): Promise<void> {
+  await tick();
+  const field = container?.querySelector<HTMLElement>('[aria-invalid="true"]');
+  field?.focus();
+}
+
+/** Removes one field's error (typing into a field clears what was said about it). */
+export function withoutField(errors: Record<string, string>, field: string): Record<string, string> {
+  if (!(field in errors)) return errors;
+  const { [field]: _removed, ...rest } = errors;
+  void _removed;
+  return rest;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * A short form of a UUID (device, record) for tables; the full id goes in a title. The tail
+ * is kept: a UUIDv7 starts with its timestamp, so its head is alike for ids minted around the
+ * same time, while its tail is random. Other ids (a setting's key) are shown as they are.
+ */
+export function shortId(id: string | null | undefined, length = 8): string {
+  if (!id) return '';
+  return UUID.test(id) ? `…${id.slice(-length)}` : id;
+}

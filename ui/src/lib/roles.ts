@@ -1,0 +1,48 @@
+// Roles and navigation areas as the UI words them.
+
+import type { Area, Role } from './bindings';
+import { formatList, t, type MessageKey } from './i18n';
+
+/** All roles, in the order forms list them. */
+export const ROLES: readonly Role[] = [
+  'admin',
+  'doctor',
+  'nurse',
+  'receptionist',
+  'pharmacist',
+  'lab_technician',
+  'accountant',
+];
+
+const ROLE_KEYS: Record<Role, MessageKey> = {
+  admin: 'role.admin',
+  doctor: 'role.doctor',
+  nurse: 'role.nurse',
+  receptionist: 'role.receptionist',
+  pharmacist: 'role.pharmacist',
+  lab_technician: 'role.lab_technician',
+  accountant: 'role.accountant',
+};
+
+export function roleLabel(role: Role): string {
+  const key = ROLE_KEYS[role];
+  return key ? t(key) : role;
+}
+
+/** "Doctor and Nurse" (in the order of ROLES, whatever order they came in). */
+export function roleList(roles: readonly Role[]): string {
+  const sorted = [...roles].sort((a, b) => ROLES.indexOf(a) - ROLES.indexOf(b));
+  return formatList(sorted.map(roleLabel));
+}
+
+/** The areas of the navigation, in menu order, with their label and Home description. */
+export const AREAS: readonly { area: Area; label: MessageKey; description: MessageKey }[] = [
+  { area: 'users', label: 'nav.users', description: 'home.area.users' },
+  { area: 'audit', label: 'nav.audit', description: 'home.area.audit' },
+  { area: 'settings', label: 'nav.settings', description: 'home.area.settings' },
+];
+
+/** The areas the session may use, in menu order; unknown areas (a newer backend) are left out. */
+export function visibleAreas(areas: readonly Area[]): typeof AREAS {
+  return AREAS.filter((a) => areas.includes(a.area));
+}
