@@ -1,0 +1,147 @@
+# HMS: build, run and test.
+#
+#   make run            install what is missing, build the app, open it (DEMO=1: demo hospital)
+#   make test           UI checks and unit tests, every Rust test, the end-to-end suite
+#   make deb            release build and the .deb package
+#
+# `make deps` sets up a fresh Debian/Ubuntu machine (apt, npm, tauri-driver); it needs cargo
+# (rustup) and root or sudo for apt, and is quick when everything is already there.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+.NOTPARALLEL:
+
+# Builds are shared by every clone on this machine (CI runs on fresh clones).
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/hms-target
+# cargo, and what `cargo install` put there (tauri-driver).
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+# The Tauri CLI runs from the repository root; the frontend (its package.json) is ui/.
+export TAURI_FRONTEND_PATH ?= $(CURDIR)/ui
+
+APT_PACKAGES := libwebkit2gtk-4.1-dev build-essential pkg-config librsvg2-dev xvfb xauth \
+	webkit2gtk-driver poppler-utils imagemagick postgresql curl
+# 0 = the caller has just run apt-get update (.ci/run does).
+APT_UPDATE ?= 1
+# The oldest Node.js the UI toolchain takes (ui/package.json "engines"; Vite).
+NODE_MIN_MAJOR := 20
+NODE_MIN_MINOR := 19
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+
+# The Tauri CLI from ui/'s devDependencies (@tauri-apps/cli); npx only until it is there.
+TAURI = $(if $(wildcard ui/node_modules/.bin/tauri),ui/node_modules/.bin/tauri,npx --yes @tauri-apps/cli@2)
+APP_BIN = $(CARGO_TARGET_DIR)/debug/hms
+# The development database: HMS_DATA_DIR if set, else the app's data directory on Linux.
+DATA_DIR ?= $(or $(HMS_DATA_DIR),$(HOME)/.local/share/org.hms.clinic)
+# Xvfb has no window manager; give it a screen larger than the 1280x800 window, in colour.
+XVFB := xvfb-run -a -s "-screen 0 1920x1080x24"
+
+# The suites `make test` runs, in order.
+# test-server (PostgreSQL, the sync server; a later issue): add "server" here when it exists.
+TEST_SUITES := ui rust e2e
+
+.PHONY: help deps deps-system deps-rust deps-ui deps-e2e deps-driver ui app run \
+	test test-ui test-rust test-e2e test-server deb bench clean-data
+
+help:
+	@echo "make run [DEMO=1]   build and open the app (DEMO=1: demo hospital on first start)"
+	@echo "make test           $(TEST_SUITES) tests (make test-ui, test-rust, test-e2e one by one)"
+	@echo "make deps           install what is missing (apt, npm ci, tauri-driver)"
+	@echo "make ui | app       build the UI | the app binary ($(APP_BIN))"
+	@echo "make deb            release .deb package"
+	@echo "make bench ARGS=..  hms-admin bench (JSON)"
+	@echo "make clean-data     delete the development database ($(DATA_DIR))"
+	@echo "Env: CARGO_TARGET_DIR=$(CARGO_TARGET_DIR), HMS_DATA_DIR overrides the data directory."
+
+# ------------------------------------------------------------------------------ dependencies
+
+deps: deps-system deps-rust deps-ui deps-e2e deps-driver
+
+deps-system:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	command -v node >/dev/null || missing="$$missing nodejs"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
+	if [ -n "$$missing" ]; then \
+	  echo "deps: apt-get install$$missing"; \
+	  if [ "$(APT_UPDATE)" != 0 ]; then $(SUDO) apt-get update; fi; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
+	fi
+
+deps-rust:
+	@command -v cargo >/dev/null || { \
+	  echo "deps: cargo not found. Install Rust with rustup (https://rustup.rs), open a new shell" >&2; \
+	  echo "      (or add ~/.cargo/bin to PATH), then run make again." >&2; \
+	  exit 1; }
+
+# npm ci when node_modules is missing or older than the lock file.
+deps-ui: deps-system
+	@[ -f ui/package-lock.json ] || { echo "deps: ui/package-lock.json is missing" >&2; exit 1; }
+	@node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > $(NODE_MIN_MAJOR) || (a === $(NODE_MIN_MAJOR) && b >= $(NODE_MIN_MINOR)) ? 0 : 1)' || { \
+	  echo "deps: ui/ needs Node.js >= $(NODE_MIN_MAJOR).$(NODE_MIN_MINOR) (ui/package.json engines); found $$(node --version)." >&2; \
+	  echo "      Debian 12's apt has Node 18: install a newer nodejs (e.g. NodeSource's package) first." >&2; \
+	  exit 1; }
+	@if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then \
+	  echo "deps: npm ci in ui/"; cd ui && npm ci --no-audit --no-fund; fi
+
+deps-e2e: deps-system
+	@if [ ! -d tests/e2e/node_modules ] || [ tests/e2e/package-lock.json -nt tests/e2e/node_modules/.package-lock.json ]; then \
+	  echo "deps: npm ci in tests/e2e/"; cd tests/e2e && npm ci --no-audit --no-fund; fi
+
+deps-driver: deps-rust
+	@command -v tauri-driver >/dev/null || cargo install tauri-driver --version "^2" --locked
+
+# ------------------------------------------------------------------------------ build and run
+
+ui: deps-ui
+	cd ui && npm run build
+
+# The binary as `tauri build` makes it (custom-protocol: the built UI embedded), unbundled.
+# Its beforeBuildCommand builds the UI first.
+app: deps-ui deps-rust
+	$(TAURI) build --debug --no-bundle
+	@echo "app: $(APP_BIN)"
+
+run: deps app
+	$(if $(filter 1,$(DEMO)),HMS_DEMO=1 )"$(APP_BIN)"
+
+deb: deps
+	$(TAURI) build --bundles deb
+	@deb=$$(ls -t "$(CARGO_TARGET_DIR)"/release/bundle/deb/*.deb | head -n 1); \
+	echo "deb: $$deb ($$(du -h "$$deb" | cut -f1))"
+
+bench: deps-rust
+	cargo run --release -p hms-cli --bin hms-admin -- bench $(ARGS)
+
+clean-data:
+	@dir="$(DATA_DIR)"; \
+	case "$$dir" in ""|/|"$(HOME)"|"$(HOME)/") echo "clean-data: refusing to delete '$$dir'" >&2; exit 1;; esac; \
+	if [ -e "$$dir" ]; then rm -rf -- "$$dir"; echo "clean-data: deleted $$dir"; else echo "clean-data: nothing at $$dir"; fi
+
+# ------------------------------------------------------------------------------ tests
+
+# Runs every suite even when one fails, then one summary line; fails if any suite failed.
+test: deps
+	@start=$$(date +%s); status=0; results=""; \
+	for suite in $(TEST_SUITES); do \
+	  echo; echo "==> make test-$$suite"; \
+	  if $(MAKE) --no-print-directory test-$$suite; then results="$$results $$suite=ok"; \
+	  else results="$$results $$suite=FAILED"; status=1; fi; \
+	done; \
+	echo; echo "==> test summary:$$results ($$(( $$(date +%s) - start )) s)"; \
+	exit $$status
+
+test-ui: deps-ui
+	cd ui && npm run check
+	cd ui && CI=true npm test
+
+test-rust: deps-rust
+	cargo test --workspace --locked --no-fail-fast
+
+test-e2e: deps-e2e deps-driver app
+	HMS_APP_BIN="$(APP_BIN)" $(XVFB) node --test --test-reporter=spec tests/e2e/*.test.mjs
+
+test-server:
+	@echo "test-server: no server yet (PostgreSQL sync server tests come with a later issue)"

@@ -1,0 +1,472 @@
+// End-to-end test of HMS: the real app (built as `tauri build` builds it, see `make app`) in
+// WebKitGTK, driven over WebDriver through tauri-driver, clicked as a person would.
+//
+//   make test-e2e          (builds the app, then runs this under xvfb-run)
+//   HMS_APP_BIN=/abs/path/to/hms xvfb-run -a node --test tests/e2e/app.e2e.test.mjs
+//
+// Environment:
+//   HMS_APP_BIN     the app binary (default: $CARGO_TARGET_DIR/debug/hms, CARGO_TARGET_DIR
+//                   defaulting to ~/.cache/hms-target as in the Makefile)
+//   TAURI_DRIVER    the tauri-driver binary (default: `tauri-driver` on PATH or ~/.cargo/bin)
+//   HMS_E2E_PORT    tauri-driver's port (default 4444; WebKitWebDriver gets the next one)
+//   HMS_E2E_KEEP    1 = keep the temporary data directory even when every step passed
+//
+// Each run starts from an empty database in a fresh temporary directory, handed to the app
+// through HMS_DATA_DIR in tauri-driver's environment (tauri-driver → WebKitWebDriver → app).
+// Screenshots of every step go to tests/e2e/artifacts/ (with the driver/app log, and the
+// page's HTML when a step fails).
+
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Builder, By, error as wdError } from 'selenium-webdriver';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ARTIFACTS = path.join(HERE, 'artifacts');
+const WAIT = 20_000; // every explicit wait
+const FIRST_WAIT = 60_000; // the first screen after launch (cold WebKit start under Xvfb)
+const PORT = Number(process.env.HMS_E2E_PORT || 4444);
+const NATIVE_PORT = PORT + 1;
+
+const ADMIN = { fullName: 'Asha Menon', username: 'admin', password: 'Clinic#2026adm' };
+const RECEPTIONIST = { fullName: 'Ravi Kumar', username: 'ravi.k', password: 'Front#Desk2026' };
+const WRONG_PASSWORD = 'Wrong#Guess2026';
+
+// ---------------------------------------------------------------- environment and processes
+
+function appBinary() {
+  if (process.env.HMS_APP_BIN) return path.resolve(process.env.HMS_APP_BIN);
+  const target = process.env.CARGO_TARGET_DIR || path.join(os.homedir(), '.cache', 'hms-target');
+  return path.resolve(target, 'debug', 'hms');
+}
+
+function onPath(name, extraDirs = []) {
+  const dirs = [...(process.env.PATH || '').split(path.delimiter), ...extraDirs];
+  for (const dir of dirs) {
+    const candidate = path.join(dir, name);
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return null;
+}
+
+function portOpen(port) {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Starts tauri-driver in its own process group; resolves when its port accepts connections. */
+async function startTauriDriver(env, logFile) {
+  const bin =
+    process.env.TAURI_DRIVER || onPath('tauri-driver', [path.join(os.homedir(), '.cargo', 'bin')]);
+  if (!bin) throw new Error('tauri-driver not found: run `make deps` (cargo install tauri-driver --version "^2" --locked)');
+  if (!onPath('WebKitWebDriver')) throw new Error('WebKitWebDriver not found: run `make deps` (apt package webkit2gtk-driver)');
+  if (await portOpen(PORT)) {
+    throw new Error(`port ${PORT} is already in use (another tauri-driver?); set HMS_E2E_PORT to a free port`);
+  }
+  const log = fs.openSync(logFile, 'a');
+  const child = spawn(bin, ['--port', String(PORT), '--native-port', String(NATIVE_PORT)], {
+    env,
+    stdio: ['ignore', log, log],
+    detached: true, // its own process group: WebKitWebDriver and the app end with it
+  });
+  fs.closeSync(log);
+  let exited = null;
+  child.once('exit', (code, signal) => {
+    exited = { code, signal };
+  });
+  const deadline = Date.now() + WAIT;
+  while (Date.now() < deadline) {
+    if (exited) throw new Error(`tauri-driver exited early (${JSON.stringify(exited)}); see ${logFile}`);
+    if (await portOpen(PORT)) return child;
+    await pause(100);
+  }
+  await stopGroup(child);
+  throw new Error(`tauri-driver did not listen on 127.0.0.1:${PORT} within ${WAIT / 1000} s; see ${logFile}`);
+}
+
+/** Ends the process group we started (tauri-driver, WebKitWebDriver, the app). */
+async function stopGroup(child) {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  try {
+    process.kill(-child.pid, 'SIGTERM');
+  } catch {
+    return; // already gone
+  }
+  const done = await Promise.race([exited.then(() => true), pause(5_000).then(() => false)]);
+  if (!done) {
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+// ---------------------------------------------------------------- driver helpers
+
+/** @type {import('selenium-webdriver').WebDriver} */
+let driver;
+let tauriDriver;
+let dataDir;
+let shotNo = 0;
+let failed = false;
+
+const byTestId = (id) => By.css(`[data-testid="${id}"]`);
+
+function isTransient(e) {
+  return (
+    e instanceof wdError.StaleElementReferenceError ||
+    e instanceof wdError.ElementClickInterceptedError ||
+    e instanceof wdError.ElementNotInteractableError
+  );
+}
+
+/** The first displayed element with this data-testid (polled until `timeout`). */
+async function visible(id, timeout = WAIT) {
+  return driver.wait(
+    async () => {
+      for (const el of await driver.findElements(byTestId(id))) {
+        try {
+          if (await el.isDisplayed()) return el;
+        } catch (e) {
+          if (!isTransient(e)) throw e;
+        }
+      }
+      return false;
+    },
+    timeout,
+    `[data-testid="${id}"] was not shown within ${timeout / 1000} s`,
+  );
+}
+
+/** Waits until no element with this data-testid is displayed. */
+async function gone(id, timeout = WAIT) {
+  await driver.wait(
+    async () => {
+      for (const el of await driver.findElements(byTestId(id))) {
+        try {
+          if (await el.isDisplayed()) return false;
+        } catch (e) {
+          if (!isTransient(e)) throw e;
+        }
+      }
+      return true;
+    },
+    timeout,
+    `[data-testid="${id}"] was still shown after ${timeout / 1000} s`,
+  );
+}
+
+/** Asserts that no element with this data-testid is in the page at all. */
+async function assertAbsent(id) {
+  const found = await driver.findElements(byTestId(id));
+  assert.equal(found.length, 0, `[data-testid="${id}"] should not be in the page`);
+}
+
+/** Clicks the element, retrying while something covers it or it is re-rendered. */
+async function click(id) {
+  await driver.wait(
+    async () => {
+      try {
+        const el = await visible(id);
+        if (!(await el.isEnabled())) return false;
+        await el.click();
+        return true;
+      } catch (e) {
+        if (isTransient(e)) return false;
+        throw e;
+      }
+    },
+    WAIT,
+    `could not click [data-testid="${id}"] within ${WAIT / 1000} s`,
+  );
+}
+
+/** Types a value into a field (clearing it first) and checks the field holds it. */
+async function fill(id, value) {
+  const el = await visible(id);
+  await el.click();
+  await el.clear();
+  await el.sendKeys(value);
+  await driver.wait(
+    async () => (await el.getAttribute('value')) === value,
+    WAIT,
+    `[data-testid="${id}"] did not take the typed value`,
+  );
+}
+
+/** Ticks a checkbox (the test id may be on the input or on a label around it). */
+async function tick(id) {
+  const el = await visible(id);
+  const input = (await el.getTagName()).toLowerCase() === 'input' ? el : (await el.findElements(By.css('input')))[0];
+  if (input && (await input.isSelected())) return;
+  await click(id);
+  if (input) {
+    await driver.wait(async () => input.isSelected(), WAIT, `[data-testid="${id}"] did not become ticked`);
+  }
+}
+
+async function textOf(id) {
+  return (await (await visible(id)).getText()).trim();
+}
+
+async function screenshot(name) {
+  shotNo += 1;
+  const file = path.join(ARTIFACTS, `${String(shotNo).padStart(2, '0')}-${name}.png`);
+  fs.writeFileSync(file, await driver.takeScreenshot(), 'base64');
+  return file;
+}
+
+/**
+ * One step of the flow. The steps depend on each other: after a failure the rest are skipped,
+ * and the failing screen (PNG) and its HTML are saved to the artifacts.
+ */
+function step(name, fn) {
+  it(name, async (t) => {
+    if (failed) {
+      t.skip('an earlier step failed');
+      return;
+    }
+    try {
+      await fn();
+    } catch (e) {
+      failed = true;
+      const slug = name.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').toLowerCase();
+      try {
+        const png = await screenshot(`FAILED-${slug}`);
+        fs.writeFileSync(png.replace(/\.png$/, '.html'), await driver.getPageSource());
+        t.diagnostic(`screenshot of the failure: ${png}`);
+      } catch {
+        // the session itself may be gone
+      }
+      throw e;
+    }
+  });
+}
+
+async function signIn(user, password = user.password) {
+  await fill('signin-username', user.username);
+  await fill('signin-password', password);
+  await click('signin-submit');
+}
+
+// ---------------------------------------------------------------- the flow
+
+describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_000 }, () => {
+  before(
+    async () => {
+      const application = appBinary();
+      if (!fs.existsSync(application)) {
+        throw new Error(`app binary not found at ${application}: build it with \`make app\` or set HMS_APP_BIN`);
+      }
+      fs.rmSync(ARTIFACTS, { recursive: true, force: true });
+      fs.mkdirSync(ARTIFACTS, { recursive: true });
+      dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hms-e2e-'));
+
+      const env = { ...process.env, HMS_DATA_DIR: dataDir };
+      delete env.HMS_DEMO; // the flow starts at first-run setup
+      env.PATH = [env.PATH, path.join(os.homedir(), '.cargo', 'bin')].filter(Boolean).join(path.delimiter);
+      tauriDriver = await startTauriDriver(env, path.join(ARTIFACTS, 'tauri-driver.log'));
+
+      driver = await new Builder()
+        .usingServer(`http://127.0.0.1:${PORT}/`)
+        .withCapabilities({ browserName: 'wry', 'tauri:options': { application } })
+        .build();
+      const url = await driver.getCurrentUrl();
+      if (url.startsWith('http://localhost:1420')) {
+        throw new Error(
+          `${application} loads the dev server (${url}): it was built without the custom-protocol ` +
+            'feature (a plain cargo build/test overwrites it). Rebuild it with `make app`.',
+        );
+      }
+      try {
+        // No window manager under Xvfb: make the size explicit (the app's configured size).
+        await driver.manage().window().setRect({ width: 1280, height: 800 });
+      } catch {
+        // not every driver can resize; the configured size applies then
+      }
+    },
+    { timeout: 120_000 },
+  );
+
+  after(async () => {
+    if (driver) {
+      try {
+        await driver.quit();
+      } catch {
+        // the app may already be gone
+      }
+    }
+    await stopGroup(tauriDriver);
+    if (dataDir) {
+      if (failed || process.env.HMS_E2E_KEEP === '1') {
+        console.log(`# e2e data directory kept: ${dataDir}`);
+      } else {
+        fs.rmSync(dataDir, { recursive: true, force: true });
+      }
+    }
+  });
+
+  step('first run: the first administrator is created and signed in', async () => {
+    await visible('setup-fullname', FIRST_WAIT);
+    await screenshot('setup-screen');
+    await fill('setup-fullname', ADMIN.fullName);
+    await fill('setup-username', ADMIN.username);
+    await fill('setup-password', ADMIN.password);
+    await fill('setup-confirm', ADMIN.password);
+    await screenshot('setup-filled');
+    await click('setup-submit');
+
+    await visible('nav');
+    await visible('home-title');
+    const user = await textOf('shell-user');
+    assert.ok(
+      user.includes(ADMIN.fullName) || user.includes(ADMIN.username),
+      `the header should name the signed-in administrator, got "${user}"`,
+    );
+    await screenshot('home-admin');
+  });
+
+  step('the administrator sees Users, Audit log and Settings', async () => {
+    await visible('nav-users');
+    await visible('nav-audit');
+    await visible('nav-settings');
+  });
+
+  step('the administrator creates a receptionist', async () => {
+    await click('nav-users');
+    await visible('users-table');
+    await screenshot('users');
+    await click('users-new');
+    await fill('user-username', RECEPTIONIST.username);
+    await fill('user-fullname', RECEPTIONIST.fullName);
+    await fill('user-password', RECEPTIONIST.password);
+    await tick('user-role-receptionist');
+    await screenshot('user-form-filled');
+    await click('user-save');
+
+    const row = await driver.wait(
+      async () => {
+        const rows = await driver.findElements(
+          By.css(`[data-testid="users-table"] [data-testid="user-row-${RECEPTIONIST.username}"]`),
+        );
+        return rows.length > 0 && (await rows[0].isDisplayed()) ? rows[0] : false;
+      },
+      WAIT,
+      `row user-row-${RECEPTIONIST.username} did not appear in users-table`,
+    );
+    const text = await row.getText();
+    assert.ok(text.includes(RECEPTIONIST.fullName), `the new row should show the full name, got "${text}"`);
+    await screenshot('user-created');
+  });
+
+  step('the audit log lists entries and its hash chain verifies intact', async () => {
+    await click('nav-audit');
+    await visible('audit-table');
+    // Setup, sign-in and the new user are all audited: expect several rows.
+    const rows = await driver.wait(
+      async () => {
+        const n = Math.max(
+          (await driver.findElements(By.css('[data-testid="audit-table"] tbody tr'))).length,
+          (await driver.findElements(By.css('[data-testid="audit-table"] [data-testid^="audit-row"]'))).length,
+        );
+        return n >= 2 ? n : false;
+      },
+      WAIT,
+      'audit-table did not list at least two entries',
+    );
+    assert.ok(rows >= 2);
+    await screenshot('audit-log');
+
+    await click('audit-verify');
+    const result = await driver.wait(
+      async () => {
+        const text = (await (await visible('audit-verify-result')).getText()).trim();
+        return text || false;
+      },
+      WAIT,
+      'audit-verify-result stayed empty',
+    );
+    assert.match(result, /\bintact\b/i, `verification should say intact, got "${result}"`);
+    assert.doesNotMatch(result, /\bnot intact\b|broken|tamper|fail/i, `verification reported a problem: "${result}"`);
+    await screenshot('audit-verified');
+  });
+
+  step('sign out; a wrong password is refused; the administrator signs back in', async () => {
+    await click('signout-button');
+    await visible('signin-username');
+    await screenshot('signin-screen');
+
+    await signIn(ADMIN, WRONG_PASSWORD);
+    await visible('signin-error');
+    await assertAbsent('nav');
+    await screenshot('signin-wrong-password');
+
+    await signIn(ADMIN);
+    await visible('nav');
+    await visible('nav-users');
+    await screenshot('admin-signed-in-again');
+  });
+
+  step('the receptionist signs in and sees no Users, Audit log or Settings', async () => {
+    await click('signout-button');
+    await visible('signin-username');
+    await signIn(RECEPTIONIST);
+    await visible('nav');
+    await visible('home-title');
+    const user = await textOf('shell-user');
+    assert.ok(
+      user.includes(RECEPTIONIST.fullName) || user.includes(RECEPTIONIST.username),
+      `the header should name the receptionist, got "${user}"`,
+    );
+    await assertAbsent('nav-users');
+    await assertAbsent('nav-audit');
+    await assertAbsent('nav-settings');
+    await screenshot('home-receptionist');
+  });
+
+  step('lock, then unlock with the password: the same screen is still there', async () => {
+    const title = await visible('home-title');
+    const titleText = await title.getText();
+    const url = await driver.getCurrentUrl();
+
+    await click('lock-button');
+    await visible('lock-overlay');
+    await screenshot('locked');
+    await fill('lock-password', RECEPTIONIST.password);
+    await click('lock-submit');
+    await gone('lock-overlay');
+
+    // The very same element (not a re-rendered page) is still displayed.
+    let kept = false;
+    try {
+      kept = await title.isDisplayed();
+    } catch (e) {
+      if (!(e instanceof wdError.StaleElementReferenceError)) throw e;
+    }
+    assert.ok(kept, 'the screen under the lock should be kept, not rebuilt, by unlocking');
+    assert.equal(await title.getText(), titleText);
+    assert.equal(await driver.getCurrentUrl(), url);
+    await visible('nav');
+    await screenshot('unlocked');
+  });
+});
