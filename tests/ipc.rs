@@ -54,7 +54,7 @@ fn first_start_reports_setup_needed_then_signs_the_admin_in() {
     let status = app.invoke("app_status", json!({})).unwrap();
     assert_eq!(status["needs_setup"], false);
     assert_eq!(status["session"]["username"], "admin");
-    assert_eq!(status["session"]["areas"], json!(["users", "audit", "settings"]));
+    assert_eq!(status["session"]["areas"], json!(["patients", "users", "audit", "settings"]));
 }
 
 #[test]

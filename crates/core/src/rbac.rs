@@ -65,10 +65,16 @@ pub enum Permission {
     PatientsEdit,
     /// Deactivate (deceased, moved) and reactivate records.
     PatientsStatus,
+    /// Merge two records of the same person.
+    PatientsMerge,
+    /// Import a legacy patient list from CSV.
+    PatientsImport,
+    /// Export the patient list (or a search result) to CSV.
+    PatientsExport,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 8] = [
+    pub const ALL: [Permission; 11] = [
         Permission::UsersView,
         Permission::UsersManage,
         Permission::AuditView,
@@ -77,6 +83,9 @@ impl Permission {
         Permission::PatientsView,
         Permission::PatientsEdit,
         Permission::PatientsStatus,
+        Permission::PatientsMerge,
+        Permission::PatientsImport,
+        Permission::PatientsExport,
     ];
 
     pub fn code(self) -> &'static str {
@@ -89,6 +98,9 @@ impl Permission {
             Permission::PatientsView => "patients_view",
             Permission::PatientsEdit => "patients_edit",
             Permission::PatientsStatus => "patients_status",
+            Permission::PatientsMerge => "patients_merge",
+            Permission::PatientsImport => "patients_import",
+            Permission::PatientsExport => "patients_export",
         }
     }
 }
@@ -106,6 +118,11 @@ const TABLE: &[(Permission, &[Role])] = &[
     (Permission::PatientsView, &[Admin, Doctor, Nurse, Receptionist, Pharmacist, LabTechnician, Accountant]),
     (Permission::PatientsEdit, &[Admin, Receptionist, Doctor, Nurse]),
     (Permission::PatientsStatus, &[Admin, Receptionist]),
+    (Permission::PatientsMerge, &[Admin, Receptionist]),
+    // Bulk data in and out of the clinic: the administrator only, and reception may export
+    // a search result (for a camp list, a referral batch).
+    (Permission::PatientsImport, &[Admin]),
+    (Permission::PatientsExport, &[Admin, Receptionist]),
 ];
 
 /// Whether one role holds a permission.
@@ -124,12 +141,14 @@ pub fn allows(roles: &[Role], permission: Permission) -> bool {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
 #[serde(rename_all = "snake_case")]
 pub enum Area {
+    Patients,
     Users,
     Audit,
     Settings,
 }
 
 const AREAS: &[(Area, Permission)] = &[
+    (Area::Patients, Permission::PatientsView),
     (Area::Users, Permission::UsersView),
     (Area::Audit, Permission::AuditView),
     (Area::Settings, Permission::SettingsManage),

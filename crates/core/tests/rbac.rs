@@ -13,7 +13,8 @@ fn expected(role: Role, p: Permission) -> bool {
         UsersView | UsersManage | AuditView | AuditVerify | SettingsManage => role == Role::Admin,
         PatientsView => true,
         PatientsEdit => matches!(role, Role::Admin | Role::Receptionist | Role::Doctor | Role::Nurse),
-        PatientsStatus => matches!(role, Role::Admin | Role::Receptionist),
+        PatientsStatus | PatientsMerge | PatientsExport => matches!(role, Role::Admin | Role::Receptionist),
+        PatientsImport => role == Role::Admin,
     }
 }
 
@@ -28,11 +29,11 @@ fn every_role_and_every_permission_is_as_specified() {
 
 #[test]
 fn areas_follow_permissions() {
-    assert_eq!(rbac::areas(&[Role::Admin]), vec![Area::Users, Area::Audit, Area::Settings]);
+    assert_eq!(rbac::areas(&[Role::Admin]), vec![Area::Patients, Area::Users, Area::Audit, Area::Settings]);
     for role in Role::ALL.into_iter().filter(|r| *r != Role::Admin) {
-        assert!(rbac::areas(&[role]).is_empty(), "{role:?}");
+        assert_eq!(rbac::areas(&[role]), vec![Area::Patients], "{role:?}");
     }
-    assert_eq!(rbac::areas(&[Role::Doctor, Role::Admin]).len(), 3, "roles combine");
+    assert_eq!(rbac::areas(&[Role::Doctor, Role::Admin]).len(), 4, "roles combine");
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! opening a record (audited), editing, and deactivating/reactivating.
 
 pub mod bulk;
+pub mod merge;
 pub mod model;
 pub mod mrn;
 pub mod repo;
@@ -9,6 +10,7 @@ pub mod search;
 pub mod validate;
 
 pub use model::{Patient, PatientInput, PatientStatus, Sex};
+pub use merge::{merge, merged_into, MergeRecord};
 pub use search::{MatchKind, PatientHit};
 
 use crate::error::{Error, Result, ValidationReason};
@@ -40,6 +42,9 @@ pub(crate) fn apply(p: &mut Patient, c: Clean) {
     p.blood_group = c.blood_group;
     p.allergies = c.allergies;
     p.notes = c.notes;
+    if !c.legacy_mrn.is_empty() {
+        p.legacy_mrn = c.legacy_mrn;
+    }
 }
 
 pub(crate) fn blank(id: String, mrn: String, created_at: String) -> Patient {
@@ -64,6 +69,7 @@ pub(crate) fn blank(id: String, mrn: String, created_at: String) -> Patient {
         notes: String::new(),
         status: PatientStatus::Active,
         merged_into: None,
+        legacy_mrn: String::new(),
         last_visit_at: None,
         created_at,
         updated_at: String::new(),
@@ -84,7 +90,7 @@ pub async fn register(store: &Store, auth: &Authorized, input: PatientInput) -> 
     load(store, &p.id).await
 }
 
-async fn load(store: &Store, id: &str) -> Result<Patient> {
+pub(crate) async fn load(store: &Store, id: &str) -> Result<Patient> {
     repo::by_id(store.pool(), id)
         .await?
         .map(|(_, p)| p)
@@ -177,7 +183,7 @@ pub async fn update(store: &Store, auth: &Authorized, id: &str, input: PatientIn
 }
 
 /// The fields that changed, as {field: [before, after]}.
-fn diff(before: &serde_json::Value, after: &serde_json::Value) -> serde_json::Value {
+pub(crate) fn diff(before: &serde_json::Value, after: &serde_json::Value) -> serde_json::Value {
     let mut out = serde_json::Map::new();
     if let (Some(b), Some(a)) = (before.as_object(), after.as_object()) {
         for (k, av) in a {

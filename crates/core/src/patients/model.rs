@@ -73,7 +73,7 @@ pub struct PatientInput {
     pub notes: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 pub struct Patient {
     pub id: String,
     pub mrn: String,
@@ -95,6 +95,8 @@ pub struct Patient {
     pub notes: String,
     pub status: PatientStatus,
     pub merged_into: Option<String>,
+    /// The number the patient had in the clinic's previous system (CSV import); searchable.
+    pub legacy_mrn: String,
     pub last_visit_at: Option<String>,
     pub created_at: String,
     pub updated_at: String,

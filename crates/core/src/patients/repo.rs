@@ -10,7 +10,7 @@ use sqlx::{QueryBuilder, Row, Sqlite};
 
 pub const COLUMNS: &str = "pk, id, mrn, given_name, family_name, other_names, sex, birth_date, birth_date_estimated, phones,
     address, national_id, insurance_id, emergency_name, emergency_phone, emergency_relation, blood_group, allergies, notes,
-    status, merged_into, last_visit_at, created_at, updated_at";
+    status, merged_into, legacy_mrn, last_visit_at, created_at, updated_at";
 
 pub fn from_row(row: &SqliteRow) -> Result<(i64, Patient)> {
     let json_list = |col: &str| -> Result<Vec<String>> {
@@ -42,6 +42,7 @@ pub fn from_row(row: &SqliteRow) -> Result<(i64, Patient)> {
             notes: row.try_get("notes")?,
             status: PatientStatus::from_code(&status).unwrap_or(PatientStatus::Active),
             merged_into: row.try_get("merged_into")?,
+            legacy_mrn: row.try_get("legacy_mrn")?,
             last_visit_at: row.try_get("last_visit_at")?,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
@@ -119,7 +120,8 @@ pub async fn update(w: &mut WriteTx<'_>, p: &Patient) -> Result<()> {
         "UPDATE patients SET mrn = ?2, given_name = ?3, family_name = ?4, other_names = ?5, sex = ?6, birth_date = ?7,
            birth_date_estimated = ?8, phones = ?9, address = ?10, national_id = ?11, insurance_id = ?12,
            emergency_name = ?13, emergency_phone = ?14, emergency_relation = ?15, blood_group = ?16, allergies = ?17,
-           notes = ?18, status = ?19, merged_into = ?20, last_visit_at = ?21, updated_at = ?22, updated_by = ?23
+           notes = ?18, status = ?19, merged_into = ?20, last_visit_at = ?21, updated_at = ?22, updated_by = ?23,
+           legacy_mrn = ?24
          WHERE id = ?1 RETURNING pk",
     )
     .bind(&p.id)
@@ -145,6 +147,7 @@ pub async fn update(w: &mut WriteTx<'_>, p: &Patient) -> Result<()> {
     .bind(&p.last_visit_at)
     .bind(&stamp)
     .bind(&by)
+    .bind(&p.legacy_mrn)
     .fetch_one(w.conn())
     .await?;
     unindex(w, pk).await?;
@@ -160,7 +163,7 @@ fn synced(p: &Patient, stamp: &str, by: &Option<String>) -> Result<serde_json::V
     Ok(data)
 }
 
-/// Rows per multi-row statement: 25 columns × 400 stays well under SQLite's 32,766 variables.
+/// Rows per multi-row statement: 27 columns × 400 stays well under SQLite's 32,766 variables.
 const CHUNK: usize = 400;
 
 /// Inserts new records with their search indexes and change-log entries using multi-row
@@ -176,7 +179,7 @@ pub async fn insert_many(w: &mut WriteTx<'_>, patients: &[Patient]) -> Result<()
         let mut q = QueryBuilder::<Sqlite>::new(
             "INSERT INTO patients (pk, id, mrn, given_name, family_name, other_names, sex, birth_date, birth_date_estimated,
                phones, address, national_id, insurance_id, emergency_name, emergency_phone, emergency_relation,
-               blood_group, allergies, notes, status, merged_into, last_visit_at, created_at, updated_at, updated_by, origin_device) ",
+               blood_group, allergies, notes, status, merged_into, last_visit_at, created_at, updated_at, updated_by, origin_device, legacy_mrn) ",
         );
         q.push_values(chunk.iter().enumerate(), |mut b, (i, p)| {
             b.push_bind(base + i as i64)
@@ -204,7 +207,8 @@ pub async fn insert_many(w: &mut WriteTx<'_>, patients: &[Patient]) -> Result<()
                 .push_bind(&p.created_at)
                 .push_bind(&stamp)
                 .push_bind(&by)
-                .push_bind(&device);
+                .push_bind(&device)
+                .push_bind(&p.legacy_mrn);
         });
         q.build().execute(w.conn()).await?;
 

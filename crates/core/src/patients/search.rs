@@ -80,7 +80,10 @@ pub async fn search(pool: &SqlitePool, query: &str, limit: u32, today: NaiveDate
         }
     };
     if let Some(m) = mrn::looks_like(q) {
-        push(pks(pool, "SELECT pk FROM patients WHERE mrn = ? AND deleted_at IS NULL LIMIT ?", &m, limit).await?, MatchKind::Mrn);
+        // The MRN of a merged-away record finds the record it was merged into.
+        let sql = "SELECT COALESCE((SELECT s.pk FROM patients s WHERE s.id = p.merged_into), p.pk)
+                   FROM patients p WHERE p.mrn = ? AND p.deleted_at IS NULL LIMIT ?";
+        push(pks(pool, sql, &m, limit).await?, MatchKind::Mrn);
     }
     let id_number: String = q.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_uppercase();
     if is_phone_like(q) {
@@ -112,10 +115,11 @@ async fn id_matches(pool: &SqlitePool, id: &str, limit: u32) -> Result<Vec<i64>>
     if id.len() < 3 {
         return Ok(Vec::new());
     }
-    // Two lookups, each repeating its partial index's condition so that SQLite uses it.
+    // Three lookups (national id, insurance id, legacy file number), each repeating its partial index's condition so that SQLite uses it.
     Ok(sqlx::query_scalar(
         "SELECT pk FROM patients WHERE national_id = ?1 AND national_id <> '' AND deleted_at IS NULL
-         UNION SELECT pk FROM patients WHERE insurance_id = ?1 AND insurance_id <> '' AND deleted_at IS NULL LIMIT ?2",
+         UNION SELECT pk FROM patients WHERE insurance_id = ?1 AND insurance_id <> '' AND deleted_at IS NULL
+         UNION SELECT pk FROM patients WHERE legacy_mrn = ?1 AND legacy_mrn <> '' AND deleted_at IS NULL LIMIT ?2",
     )
     .bind(id)
     .bind(i64::from(limit))

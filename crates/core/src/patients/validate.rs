@@ -25,6 +25,8 @@ pub struct Clean {
     pub blood_group: String,
     pub allergies: Vec<String>,
     pub notes: String,
+    /// Only CSV import sets it; `clean` leaves it empty.
+    pub legacy_mrn: String,
 }
 
 pub const BLOOD_GROUPS: [&str; 8] = ["A+", "A-", "B+", "B-", "AB+", "AB-", "O+", "O-"];
@@ -152,5 +154,6 @@ pub fn clean(input: &PatientInput, today: NaiveDate) -> Result<Clean> {
         blood_group,
         allergies,
         notes: multiline("notes", &input.notes, 4000)?,
+        legacy_mrn: String::new(),
     })
 }

@@ -1,0 +1,112 @@
+//! Merging two records of the same person: the survivor keeps everything from both, the
+//! old MRN still finds the survivor, the merge is audited and listed, and it needs permission.
+
+mod common;
+
+use hms_core::patients::{self, PatientInput, PatientStatus};
+use hms_core::{Error, SessionSlot, ValidationReason};
+
+fn person(given: &str, family: &str) -> PatientInput {
+    PatientInput { given_name: given.into(), family_name: family.into(), sex: "male".into(), ..Default::default() }
+}
+
+async fn signed_in(env: &common::Env, admin: &SessionSlot, name: &str, role: &str) -> SessionSlot {
+    common::add_user(&env.store, admin, name, &[role]).await;
+    let slot = SessionSlot::default();
+    hms_core::auth::sign_in(&env.store, &slot, name, common::STAFF_PW).await.unwrap();
+    slot
+}
+
+#[tokio::test]
+async fn merge_keeps_both_records_data_and_the_old_mrn_finds_the_survivor() {
+    let (env, admin) = common::with_admin().await;
+    let desk = signed_in(&env, &admin, "reception", "receptionist").await;
+    let a = desk.authorize(&env.store).await.unwrap();
+    let survivor = patients::register(&env.store, &a, PatientInput {
+        phones: vec!["9845012345".into()],
+        allergies: vec!["Penicillin".into()],
+        age_years: Some(45),
+        notes: "Diabetic".into(),
+        ..person("Ravi", "Sharma")
+    })
+    .await
+    .unwrap();
+    let twin = patients::register(&env.store, &a, PatientInput {
+        phones: vec!["9845012345".into(), "080 2345 6789".into()],
+        allergies: vec!["penicillin".into(), "Sulfa".into()],
+        birth_date: Some("1981-03-14".into()),
+        national_id: "1234 5678 9012".into(),
+        blood_group: "B+".into(),
+        notes: "Hypertensive".into(),
+        ..person("Ravi Kumar", "Sharma")
+    })
+    .await
+    .unwrap();
+
+    let merged = patients::merge(&env.store, &a, &survivor.id, &twin.id, "registered twice").await.unwrap();
+    assert_eq!(merged.mrn, survivor.mrn, "the survivor keeps its MRN");
+    assert_eq!(merged.phones, vec!["9845012345", "08023456789"]);
+    assert_eq!(merged.allergies, vec!["Penicillin", "Sulfa"], "allergies are unioned, case-insensitively");
+    assert_eq!(merged.birth_date.as_deref(), Some("1981-03-14"), "an exact date replaces an estimate");
+    assert!(!merged.birth_date_estimated);
+    assert_eq!(merged.national_id, "1234 5678 9012", "ids only one record had are kept");
+    assert_eq!(merged.blood_group, "B+");
+    assert!(merged.notes.contains("Diabetic") && merged.notes.contains("Hypertensive"));
+
+    let old = patients::open(&env.store, &a, &twin.id).await.unwrap();
+    assert_eq!(old.status, PatientStatus::Merged);
+    assert_eq!(old.merged_into.as_deref(), Some(survivor.id.as_str()));
+
+    let by_old_mrn = patients::search(&env.store, &a, &twin.mrn, 10).await.unwrap();
+    assert_eq!(by_old_mrn.len(), 1);
+    assert_eq!(by_old_mrn[0].id, survivor.id, "the merged MRN leads to the survivor");
+    let by_phone = patients::search(&env.store, &a, "23456789", 10).await.unwrap();
+    assert_eq!(by_phone.iter().map(|h| h.id.as_str()).collect::<Vec<_>>(), vec![survivor.id.as_str()]);
+    let by_name = patients::search(&env.store, &a, "ravi sharma", 10).await.unwrap();
+    assert_eq!(by_name.len(), 1, "the merged record no longer shows up in search");
+
+    let history = patients::merged_into(&env.store, &a, &survivor.id).await.unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].merged_mrn, twin.mrn);
+    assert_eq!(history[0].reason, "registered twice");
+    assert_eq!(history[0].merged_by.as_deref(), Some("Staff reception"));
+    assert_eq!(history[0].snapshot, twin, "the merged record is kept exactly as it was");
+
+    let actions = common::actions(&env.store).await;
+    assert!(actions.contains(&"patient.merge".to_string()));
+    let changed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM change_log WHERE entity = 'patient_merges'")
+        .fetch_one(env.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(changed, 1, "the merge is in the sync outbox");
+}
+
+#[tokio::test]
+async fn merge_refuses_bad_pairs_and_roles_without_permission_writing_nothing() {
+    let (env, admin) = common::with_admin().await;
+    let nurse = signed_in(&env, &admin, "nurse1", "nurse").await;
+    let a = admin.authorize(&env.store).await.unwrap();
+    let x = patients::register(&env.store, &a, person("Anita", "Rao")).await.unwrap();
+    let y = patients::register(&env.store, &a, person("Anita", "Rao")).await.unwrap();
+    let z = patients::register(&env.store, &a, person("Anita", "Rao")).await.unwrap();
+    let before = common::counts(&env.store).await;
+
+    let n = nurse.authorize(&env.store).await.unwrap();
+    let e = patients::merge(&env.store, &n, &x.id, &y.id, "").await.unwrap_err();
+    assert_eq!(e, Error::Forbidden { permission: "patients_merge".into() });
+    let e = patients::merge(&env.store, &a, &x.id, &x.id, "").await.unwrap_err();
+    assert!(matches!(e, Error::Validation { ref field, reason: ValidationReason::Invalid, .. } if field == "merged_id"));
+    let e = patients::merge(&env.store, &a, &x.id, "no-such-id", "").await.unwrap_err();
+    assert_eq!(e, Error::NotFound { entity: "patient".into() });
+    let e = patients::merge(&env.store, &a, &x.id, &y.id, &"x".repeat(501)).await.unwrap_err();
+    assert!(matches!(e, Error::Validation { ref field, .. } if field == "reason"));
+    assert_eq!(common::counts(&env.store).await, before, "refused merges write nothing");
+
+    patients::merge(&env.store, &a, &x.id, &y.id, "").await.unwrap();
+    let e = patients::merge(&env.store, &a, &z.id, &y.id, "").await.unwrap_err();
+    assert!(matches!(e, Error::Validation { ref field, .. } if field == "merged_id"), "already merged");
+    let e = patients::merge(&env.store, &a, &y.id, &z.id, "").await.unwrap_err();
+    assert!(matches!(e, Error::Validation { ref field, .. } if field == "survivor_id"), "cannot merge into a merged record");
+    let e = patients::update(&env.store, &a, &y.id, person("Anita", "Rao")).await.unwrap_err();
+    assert!(matches!(e, Error::Validation { .. }), "a merged record is read-only");
+}
