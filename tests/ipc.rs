@@ -104,7 +104,7 @@ fn validation_errors_name_the_field() {
     assert_eq!(err["detail"]["field"], "username");
     assert_eq!(err["detail"]["reason"], "too_short");
     let err = app
-        .invoke("update_settings", json!({ "settings": { "idle_timeout_minutes": 0 } }))
+        .invoke("update_settings", json!({ "settings": { "idle_timeout_minutes": 0, "clinic_name": "Sunrise Clinic" } }))
         .unwrap_err();
     assert_eq!(err["detail"]["field"], "idle_timeout_minutes");
 }

@@ -90,6 +90,9 @@ pub async fn patients(store: &Store, auth: &Authorized, n: u64, seed: u64) -> Re
             eprintln!("generate: {done}/{n} patients ({:.0}/s)", done as f64 / start.elapsed().as_secs_f64());
         }
     }
+    let t = Instant::now();
+    store.compact_search_indexes().await.map_err(|e| e.to_string())?;
+    eprintln!("generate: search indexes compacted in {:.1} s", t.elapsed().as_secs_f64());
     Ok(n as f64 / start.elapsed().as_secs_f64().max(1e-9))
 }
 

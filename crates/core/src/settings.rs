@@ -1,4 +1,5 @@
-//! Clinic-wide settings (synced). For now: the idle time after which a session locks.
+//! Clinic-wide settings (synced): the idle time after which a session locks, and the
+//! clinic's name as printed on ID cards and documents.
 
 use crate::error::{Error, Result, ValidationReason};
 use crate::rbac::Permission;
@@ -10,10 +11,14 @@ use serde_json::{json, Value};
 pub const IDLE_KEY: &str = "idle_timeout_minutes";
 pub const DEFAULT_IDLE_MINUTES: u32 = 15;
 pub const MAX_IDLE_MINUTES: u32 = 240;
+pub const CLINIC_NAME_KEY: &str = "clinic_name";
+pub const DEFAULT_CLINIC_NAME: &str = "HMS Clinic";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 pub struct Settings {
     pub idle_timeout_minutes: u32,
+    /// Printed on ID cards and documents.
+    pub clinic_name: String,
 }
 
 async fn get_value(store: &Store, key: &str) -> Result<Option<Value>> {
@@ -34,10 +39,20 @@ pub async fn idle_timeout_minutes(store: &Store) -> Result<u32> {
         .unwrap_or(DEFAULT_IDLE_MINUTES))
 }
 
+/// The clinic's name; anyone may read it (it is printed on what they print).
+pub async fn clinic_name(store: &Store) -> Result<String> {
+    Ok(get_value(store, CLINIC_NAME_KEY)
+        .await?
+        .and_then(|v| v.as_str().map(str::to_string))
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| DEFAULT_CLINIC_NAME.to_string()))
+}
+
 pub async fn get(store: &Store, auth: &Authorized) -> Result<Settings> {
     auth.require(Permission::SettingsManage)?;
     Ok(Settings {
         idle_timeout_minutes: idle_timeout_minutes(store).await?,
+        clinic_name: clinic_name(store).await?,
     })
 }
 
@@ -77,14 +92,22 @@ pub async fn update(store: &Store, auth: &Authorized, s: Settings) -> Result<Set
             format!("between 1 and {MAX_IDLE_MINUTES} minutes"),
         ));
     }
-    let before = idle_timeout_minutes(store).await?;
+    let name = s.clinic_name.split_whitespace().collect::<Vec<_>>().join(" ");
+    if name.is_empty() {
+        return Err(Error::validation("clinic_name", ValidationReason::Required, "the clinic's name is required"));
+    }
+    if name.chars().count() > 80 {
+        return Err(Error::validation("clinic_name", ValidationReason::TooLong, "at most 80 characters"));
+    }
+    let before = get(store, auth).await?;
     let mut w = store.begin_write(auth.actor()).await?;
     put(&mut w, IDLE_KEY, &json!(s.idle_timeout_minutes)).await?;
+    put(&mut w, CLINIC_NAME_KEY, &json!(name)).await?;
     w.audit(
         "settings.update",
         "settings",
-        Some(IDLE_KEY),
-        json!({ "before": before, "after": s.idle_timeout_minutes }),
+        None,
+        json!({ "before": before, "after": { "idle_timeout_minutes": s.idle_timeout_minutes, "clinic_name": name } }),
     )
     .await?;
     w.commit().await?;

@@ -92,7 +92,7 @@ async fn idle_sessions_lock_keep_their_state_and_unlock_with_the_password() {
     let t0 = Utc::now();
     env.store.set_now(Some(t0));
     let auth = slot.authorize(&env.store).await.unwrap();
-    settings::update(&env.store, &auth, Settings { idle_timeout_minutes: 5 }).await.unwrap();
+    settings::update(&env.store, &auth, Settings { idle_timeout_minutes: 5, clinic_name: "Sunrise Clinic".into() }).await.unwrap();
     env.store.set_now(Some(t0 + Duration::minutes(4)));
     slot.authorize(&env.store).await.unwrap();
     // 5 idle minutes after the last activity (at t0+4) the session locks.
@@ -120,7 +120,7 @@ async fn no_session_expired_session_and_deactivated_users_are_refused() {
     let nurse = SessionSlot::default();
     auth::sign_in(&env.store, &nurse, "nurse1", common::STAFF_PW).await.unwrap();
     let a = admin.authorize(&env.store).await.unwrap();
-    settings::update(&env.store, &a, Settings { idle_timeout_minutes: 240 }).await.unwrap();
+    settings::update(&env.store, &a, Settings { idle_timeout_minutes: 240, clinic_name: "Sunrise Clinic".into() }).await.unwrap();
     // Stay active (hourly heartbeats) for 12 hours: the session still expires.
     for h in 1..12 {
         env.store.set_now(Some(t0 + Duration::hours(h)));

@@ -74,7 +74,7 @@ async fn core_functions_consult_the_table_for_every_non_admin_role() {
         forbidden(audit::list(&env.store, &a, &audit::AuditFilter { limit: 10, ..Default::default() }).await.map(drop), Permission::AuditView);
         forbidden(audit::verify(&env.store, &a).await.map(drop), Permission::AuditVerify);
         forbidden(settings::get(&env.store, &a).await.map(drop), Permission::SettingsManage);
-        forbidden(settings::update(&env.store, &a, Settings { idle_timeout_minutes: 30 }).await.map(drop), Permission::SettingsManage);
+        forbidden(settings::update(&env.store, &a, Settings { idle_timeout_minutes: 30, clinic_name: "Sunrise Clinic".into() }).await.map(drop), Permission::SettingsManage);
         assert_eq!(common::counts(&env.store).await, before, "nothing written by refused calls");
     }
 }

@@ -23,7 +23,7 @@ pub async fn run(ctx: &mut Ctx) -> Result<()> {
         let store = &ctx.store;
         async move {
             let minutes = 10 + (i % 20) as u32;
-            settings::update(store, &a, Settings { idle_timeout_minutes: minutes }).await.map(drop)
+            settings::update(store, &a, Settings { idle_timeout_minutes: minutes, clinic_name: "Sunrise Clinic".into() }).await.map(drop)
         }
     })
     .await?;

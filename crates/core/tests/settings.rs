@@ -1,0 +1,30 @@
+//! Clinic-wide settings: defaults, validation naming the field, and the audit of a change.
+
+mod common;
+
+use hms_core::settings::{self, Settings};
+use hms_core::Error;
+
+#[tokio::test]
+async fn settings_default_validate_and_are_audited() {
+    let (env, admin) = common::with_admin().await;
+    let a = admin.authorize(&env.store).await.unwrap();
+    let s = settings::get(&env.store, &a).await.unwrap();
+    assert_eq!(s, Settings { idle_timeout_minutes: 15, clinic_name: "HMS Clinic".into() });
+
+    let before = common::counts(&env.store).await;
+    for (bad, field) in [
+        (Settings { idle_timeout_minutes: 0, clinic_name: "X".into() }, "idle_timeout_minutes"),
+        (Settings { idle_timeout_minutes: 15, clinic_name: "   ".into() }, "clinic_name"),
+        (Settings { idle_timeout_minutes: 15, clinic_name: "x".repeat(81) }, "clinic_name"),
+    ] {
+        let e = settings::update(&env.store, &a, bad).await.unwrap_err();
+        assert!(matches!(e, Error::Validation { field: ref f, .. } if f == field), "{e:?}");
+    }
+    assert_eq!(common::counts(&env.store).await, before, "nothing written");
+
+    let s = settings::update(&env.store, &a, Settings { idle_timeout_minutes: 30, clinic_name: "  Sunrise   Clinic ".into() }).await.unwrap();
+    assert_eq!(s.clinic_name, "Sunrise Clinic", "spaces are tidied");
+    assert_eq!(settings::clinic_name(&env.store).await.unwrap(), "Sunrise Clinic");
+    assert_eq!(common::actions(&env.store).await.last().map(String::as_str), Some("settings.update"));
+}
