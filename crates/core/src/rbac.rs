@@ -46,7 +46,7 @@ impl Role {
 }
 
 /// What a command needs. Names are stable: they appear in `forbidden` errors.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, specta::Type)]
 #[serde(rename_all = "snake_case")]
 pub enum Permission {
     /// List staff accounts.
@@ -135,6 +135,11 @@ pub fn role_allows(role: Role, permission: Permission) -> bool {
 /// Whether any of a user's roles holds a permission.
 pub fn allows(roles: &[Role], permission: Permission) -> bool {
     roles.iter().any(|r| role_allows(*r, permission))
+}
+
+/// Every permission held through any of the roles, in table order.
+pub fn permissions(roles: &[Role]) -> Vec<Permission> {
+    Permission::ALL.into_iter().filter(|p| allows(roles, *p)).collect()
 }
 
 /// The navigation areas of the app. An area is offered when its permission is held.

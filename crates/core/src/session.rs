@@ -32,6 +32,9 @@ pub struct SessionInfo {
     pub full_name: String,
     pub roles: Vec<Role>,
     pub areas: Vec<Area>,
+    /// Every permission the user holds: the UI shows only the actions these allow (core
+    /// still checks each call).
+    pub permissions: Vec<Permission>,
     pub locked: bool,
     pub idle_timeout_minutes: u32,
 }
@@ -62,6 +65,7 @@ impl Session {
             full_name: self.full_name.clone(),
             roles: self.roles.clone(),
             areas: rbac::areas(&self.roles),
+            permissions: rbac::permissions(&self.roles),
             locked: self.locked,
             idle_timeout_minutes,
         }

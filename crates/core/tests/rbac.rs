@@ -28,6 +28,15 @@ fn every_role_and_every_permission_is_as_specified() {
 }
 
 #[test]
+fn a_sessions_permission_list_is_the_table_row_for_its_roles() {
+    for role in Role::ALL {
+        let want: Vec<Permission> = Permission::ALL.into_iter().filter(|p| expected(role, *p)).collect();
+        assert_eq!(rbac::permissions(&[role]), want, "{role:?}");
+    }
+    assert_eq!(rbac::permissions(&[Role::Nurse, Role::Admin]).len(), Permission::ALL.len(), "roles combine");
+}
+
+#[test]
 fn areas_follow_permissions() {
     assert_eq!(rbac::areas(&[Role::Admin]), vec![Area::Patients, Area::Users, Area::Audit, Area::Settings]);
     for role in Role::ALL.into_iter().filter(|r| *r != Role::Admin) {
