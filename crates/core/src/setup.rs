@@ -111,7 +111,8 @@ pub async fn load_demo(store: &Store) -> Result<Vec<DemoAccount>> {
         users::insert(&mut w, p, crate::ids::new_id()).await?;
         accounts.push(DemoAccount { username, password: DEMO_PASSWORD.into(), roles: vec![role] });
     }
-    w.audit("setup.demo_loaded", "system", None, json!({ "accounts": accounts.len() })).await?;
+    let patients = crate::patients::demo::insert(&mut w, store.now().date_naive()).await?;
+    w.audit("setup.demo_loaded", "system", None, json!({ "accounts": accounts.len(), "patients": patients })).await?;
     w.commit().await?;
     Ok(accounts)
 }

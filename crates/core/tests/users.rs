@@ -119,4 +119,10 @@ async fn first_admin_setup_happens_once_and_demo_only_on_an_empty_store() {
         let info = auth::sign_in(&demo.store, &slot, &acc.username, &acc.password).await.unwrap();
         assert_eq!(info.roles, acc.roles);
     }
+    // The demo has patients to find, including a likely duplicate pair and allergies.
+    let a = slot.authorize(&demo.store).await.unwrap();
+    let ravis = hms_core::patients::search(&demo.store, &a, "sharma ravi", 20).await.unwrap();
+    assert_eq!(ravis.len(), 2);
+    let zoe = hms_core::patients::search(&demo.store, &a, "zoe nunez", 20).await.unwrap();
+    assert_eq!(zoe.len(), 1);
 }

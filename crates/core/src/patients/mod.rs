@@ -2,6 +2,7 @@
 //! opening a record (audited), editing, and deactivating/reactivating.
 
 pub mod bulk;
+pub mod demo;
 pub mod merge;
 pub mod model;
 pub mod mrn;
