@@ -8,6 +8,7 @@ pub mod error;
 pub mod ids;
 pub mod patients;
 pub mod rbac;
+pub mod schedule;
 pub mod session;
 pub mod settings;
 pub mod setup;

@@ -71,10 +71,22 @@ pub enum Permission {
     PatientsImport,
     /// Export the patient list (or a search result) to CSV.
     PatientsExport,
+    /// Departments, specialties and staff profiles.
+    StaffManage,
+    /// Doctors' weekly sessions and their exceptions (leave, extra, cancelled).
+    ScheduleManage,
+    /// See doctors, free slots, appointments and queues.
+    AppointmentsView,
+    /// Book, reschedule, cancel, mark no-show.
+    AppointmentsBook,
+    /// Book beyond a slot's capacity (walk-in pressure), marked as overbooked.
+    AppointmentsOverbook,
+    /// Enter a booking in the past (back-entry).
+    AppointmentsBackdate,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 11] = [
+    pub const ALL: [Permission; 17] = [
         Permission::UsersView,
         Permission::UsersManage,
         Permission::AuditView,
@@ -86,6 +98,12 @@ impl Permission {
         Permission::PatientsMerge,
         Permission::PatientsImport,
         Permission::PatientsExport,
+        Permission::StaffManage,
+        Permission::ScheduleManage,
+        Permission::AppointmentsView,
+        Permission::AppointmentsBook,
+        Permission::AppointmentsOverbook,
+        Permission::AppointmentsBackdate,
     ];
 
     pub fn code(self) -> &'static str {
@@ -101,6 +119,12 @@ impl Permission {
             Permission::PatientsMerge => "patients_merge",
             Permission::PatientsImport => "patients_import",
             Permission::PatientsExport => "patients_export",
+            Permission::StaffManage => "staff_manage",
+            Permission::ScheduleManage => "schedule_manage",
+            Permission::AppointmentsView => "appointments_view",
+            Permission::AppointmentsBook => "appointments_book",
+            Permission::AppointmentsOverbook => "appointments_overbook",
+            Permission::AppointmentsBackdate => "appointments_backdate",
         }
     }
 }
@@ -123,6 +147,13 @@ const TABLE: &[(Permission, &[Role])] = &[
     // a search result (for a camp list, a referral batch).
     (Permission::PatientsImport, &[Admin]),
     (Permission::PatientsExport, &[Admin, Receptionist]),
+    (Permission::StaffManage, &[Admin]),
+    (Permission::ScheduleManage, &[Admin]),
+    (Permission::AppointmentsView, &[Admin, Doctor, Nurse, Receptionist]),
+    (Permission::AppointmentsBook, &[Admin, Receptionist, Nurse]),
+    // Overbooking and back-entry break the normal rules: only on an administrator's say.
+    (Permission::AppointmentsOverbook, &[Admin]),
+    (Permission::AppointmentsBackdate, &[Admin]),
 ];
 
 /// Whether one role holds a permission.

@@ -14,7 +14,9 @@ fn expected(role: Role, p: Permission) -> bool {
         PatientsView => true,
         PatientsEdit => matches!(role, Role::Admin | Role::Receptionist | Role::Doctor | Role::Nurse),
         PatientsStatus | PatientsMerge | PatientsExport => matches!(role, Role::Admin | Role::Receptionist),
-        PatientsImport => role == Role::Admin,
+        PatientsImport | StaffManage | ScheduleManage | AppointmentsOverbook | AppointmentsBackdate => role == Role::Admin,
+        AppointmentsView => matches!(role, Role::Admin | Role::Doctor | Role::Nurse | Role::Receptionist),
+        AppointmentsBook => matches!(role, Role::Admin | Role::Receptionist | Role::Nurse),
     }
 }
 

@@ -121,9 +121,21 @@ fn absorb(s: &mut Patient, m: &Patient) {
     }
 }
 
-/// Moves the merged record's history (visits, appointments, bills, ...) to the survivor.
-/// Each later area adds its table here, so a merge never leaves history behind.
-async fn repoint(_w: &mut WriteTx<'_>, _survivor_id: &str, _merged_id: &str) -> Result<()> {
+/// Moves the merged record's history (appointments; later visits, bills, ...) to the
+/// survivor. Each later area adds its table here, so a merge never leaves history behind.
+async fn repoint(w: &mut WriteTx<'_>, survivor_id: &str, merged_id: &str) -> Result<()> {
+    let (stamp, by) = (w.stamp(), w.actor().user_id.clone());
+    let moved: Vec<String> = sqlx::query_scalar("UPDATE appointments SET patient_id = ?, updated_at = ?, updated_by = ? WHERE patient_id = ? RETURNING id")
+        .bind(survivor_id)
+        .bind(&stamp)
+        .bind(&by)
+        .bind(merged_id)
+        .fetch_all(w.conn())
+        .await?;
+    for id in moved {
+        let data = json!({ "id": id, "patient_id": survivor_id, "updated_at": stamp, "updated_by": by });
+        w.record_change("appointments", &id, ChangeOp::Update, &data).await?;
+    }
     Ok(())
 }
 

@@ -1,0 +1,243 @@
+//! A doctor's weekly sessions and the exceptions to them on given dates.
+
+use super::{format_minutes, parse_date, parse_minutes};
+use crate::error::{Error, Result, ValidationReason};
+use crate::rbac::Permission;
+use crate::session::Authorized;
+use crate::store::{ChangeOp, Store, WriteTx};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+#[derive(Debug, Clone, Deserialize, specta::Type)]
+pub struct SessionInput {
+    /// ISO weekday: 1 = Monday … 7 = Sunday.
+    pub weekday: u8,
+    /// "HH:MM", clinic local time.
+    pub start: String,
+    pub end: String,
+    pub slot_minutes: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct DoctorSession {
+    pub id: String,
+    pub weekday: u8,
+    pub start: String,
+    pub end: String,
+    pub slot_minutes: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum ExceptionKind {
+    /// Away: the whole day (no times) or from `start` to `end`.
+    Leave,
+    /// An extra session on that date.
+    Extra,
+    /// One weekly session does not take place on that date.
+    Cancelled,
+}
+
+impl ExceptionKind {
+    fn code(self) -> &'static str {
+        match self {
+            ExceptionKind::Leave => "leave",
+            ExceptionKind::Extra => "extra",
+            ExceptionKind::Cancelled => "cancelled",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, specta::Type)]
+pub struct ExceptionInput {
+    pub date: String,
+    pub kind: ExceptionKind,
+    /// Cancelled: the weekly session.
+    pub session_id: Option<String>,
+    pub start: Option<String>,
+    pub end: Option<String>,
+    pub slot_minutes: Option<u32>,
+    pub reason: String,
+}
+
+/// A checked session window: minutes after midnight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub start: u32,
+    pub end: u32,
+    pub slot: u32,
+}
+
+fn window(prefix: &str, start: &str, end: &str, slot: u32) -> Result<Window> {
+    let s = parse_minutes(&format!("{prefix}start"), start)?;
+    let e = parse_minutes(&format!("{prefix}end"), end)?;
+    if e <= s {
+        return Err(Error::validation(&format!("{prefix}end"), ValidationReason::Invalid, "the end is not after the start"));
+    }
+    if !(5..=240).contains(&slot) {
+        return Err(Error::validation(&format!("{prefix}slot_minutes"), ValidationReason::OutOfRange, "slots of 5 to 240 minutes"));
+    }
+    if e - s < slot {
+        return Err(Error::validation(&format!("{prefix}slot_minutes"), ValidationReason::OutOfRange, "the session is shorter than one slot"));
+    }
+    Ok(Window { start: s, end: e, slot })
+}
+
+fn overlaps(a: Window, b: Window) -> bool {
+    a.start < b.end && b.start < a.end
+}
+
+async fn require_doctor(w: &mut WriteTx<'_>, doctor_id: &str) -> Result<()> {
+    let ok: bool = sqlx::query_scalar("SELECT COUNT(*) > 0 FROM staff WHERE id = ? AND role = 'doctor' AND deleted_at IS NULL")
+        .bind(doctor_id)
+        .fetch_one(w.conn())
+        .await?;
+    if ok { Ok(()) } else { Err(Error::NotFound { entity: "doctor".into() }) }
+}
+
+/// Replaces a doctor's weekly sessions with `sessions` (checked: times, slot length, and no
+/// two sessions of one weekday overlapping).
+pub async fn set_weekly(store: &Store, auth: &Authorized, doctor_id: &str, sessions: Vec<SessionInput>) -> Result<Vec<DoctorSession>> {
+    auth.require(Permission::ScheduleManage)?;
+    let mut checked: Vec<(u8, Window)> = Vec::new();
+    for (i, s) in sessions.iter().enumerate() {
+        let prefix = format!("sessions.{i}.");
+        if !(1..=7).contains(&s.weekday) {
+            return Err(Error::validation(&format!("{prefix}weekday"), ValidationReason::OutOfRange, "1 (Monday) to 7 (Sunday)"));
+        }
+        let win = window(&prefix, &s.start, &s.end, s.slot_minutes)?;
+        if let Some((_, other)) = checked.iter().find(|(d, o)| *d == s.weekday && overlaps(*o, win)) {
+            let msg = format!("overlaps the session {}–{}", format_minutes(other.start), format_minutes(other.end));
+            return Err(Error::validation(&format!("{prefix}start"), ValidationReason::Invalid, msg));
+        }
+        checked.push((s.weekday, win));
+    }
+    let mut w = store.begin_write(auth.actor()).await?;
+    require_doctor(&mut w, doctor_id).await?;
+    let (now, stamp, by, dev) = (w.now_rfc3339(), w.stamp(), w.actor().user_id.clone(), w.device_id().to_string());
+    let old: Vec<String> = sqlx::query_scalar("UPDATE doctor_sessions SET deleted_at = ?, updated_at = ?, updated_by = ? WHERE doctor_id = ? AND deleted_at IS NULL RETURNING id")
+        .bind(&now)
+        .bind(&stamp)
+        .bind(&by)
+        .bind(doctor_id)
+        .fetch_all(w.conn())
+        .await?;
+    for id in &old {
+        w.record_change("doctor_sessions", id, ChangeOp::Delete, &json!({ "id": id, "deleted_at": now, "updated_at": stamp })).await?;
+    }
+    let mut out = Vec::new();
+    for (weekday, win) in checked {
+        let id = crate::ids::new_id();
+        sqlx::query(
+            "INSERT INTO doctor_sessions (id, doctor_id, weekday, start_min, end_min, slot_minutes, created_at, updated_at, updated_by, origin_device)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&id)
+        .bind(doctor_id)
+        .bind(i64::from(weekday))
+        .bind(i64::from(win.start))
+        .bind(i64::from(win.end))
+        .bind(i64::from(win.slot))
+        .bind(&now)
+        .bind(&stamp)
+        .bind(&by)
+        .bind(&dev)
+        .execute(w.conn())
+        .await?;
+        let data = json!({ "id": id, "doctor_id": doctor_id, "weekday": weekday, "start_min": win.start, "end_min": win.end,
+            "slot_minutes": win.slot, "updated_at": stamp, "updated_by": by });
+        w.record_change("doctor_sessions", &id, ChangeOp::Insert, &data).await?;
+        out.push(DoctorSession { id, weekday, start: format_minutes(win.start), end: format_minutes(win.end), slot_minutes: win.slot });
+    }
+    w.audit("schedule.set_weekly", "staff", Some(doctor_id), json!({ "sessions": out.len() })).await?;
+    w.commit().await?;
+    Ok(out)
+}
+
+/// A doctor's weekly sessions, by weekday and time.
+pub async fn weekly(store: &Store, auth: &Authorized, doctor_id: &str) -> Result<Vec<DoctorSession>> {
+    auth.require(Permission::AppointmentsView)?;
+    let rows: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT id, weekday, start_min, end_min, slot_minutes FROM doctor_sessions WHERE doctor_id = ? AND deleted_at IS NULL ORDER BY weekday, start_min",
+    )
+    .bind(doctor_id)
+    .fetch_all(store.pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, d, s, e, slot)| DoctorSession { id, weekday: d as u8, start: format_minutes(s as u32), end: format_minutes(e as u32), slot_minutes: slot as u32 })
+        .collect())
+}
+
+/// Adds an exception (leave, an extra session, a cancelled session) on a date.
+pub async fn add_exception(store: &Store, auth: &Authorized, doctor_id: &str, input: ExceptionInput) -> Result<String> {
+    auth.require(Permission::ScheduleManage)?;
+    let date = parse_date("date", &input.date)?;
+    if input.reason.chars().count() > 200 {
+        return Err(Error::validation("reason", ValidationReason::TooLong, "at most 200 characters"));
+    }
+    let (start, end, slot) = match input.kind {
+        ExceptionKind::Extra => {
+            let win = window("", input.start.as_deref().unwrap_or(""), input.end.as_deref().unwrap_or(""), input.slot_minutes.unwrap_or(0))?;
+            (Some(win.start), Some(win.end), Some(win.slot))
+        }
+        ExceptionKind::Leave => match (input.start.as_deref(), input.end.as_deref()) {
+            (None, None) | (Some(""), Some("")) => (None, None, None),
+            (s, e) => {
+                let win = window("", s.unwrap_or(""), e.unwrap_or(""), 5)?;
+                (Some(win.start), Some(win.end), None)
+            }
+        },
+        ExceptionKind::Cancelled => (None, None, None),
+    };
+    let mut w = store.begin_write(auth.actor()).await?;
+    require_doctor(&mut w, doctor_id).await?;
+    let weekday = chrono::Datelike::weekday(&date).number_from_monday() as i64;
+    if input.kind == ExceptionKind::Cancelled {
+        let sid = input.session_id.as_deref().unwrap_or("");
+        let ok: bool = sqlx::query_scalar("SELECT COUNT(*) > 0 FROM doctor_sessions WHERE id = ? AND doctor_id = ? AND weekday = ? AND deleted_at IS NULL")
+            .bind(sid)
+            .bind(doctor_id)
+            .bind(weekday)
+            .fetch_one(w.conn())
+            .await?;
+        if !ok {
+            return Err(Error::validation("session_id", ValidationReason::Invalid, "not one of this doctor's sessions on that weekday"));
+        }
+    }
+    if input.kind == ExceptionKind::Extra {
+        let win = Window { start: start.unwrap_or(0), end: end.unwrap_or(0), slot: slot.unwrap_or(5) };
+        let windows = super::slots::windows(w.conn(), doctor_id, date).await?;
+        if windows.iter().any(|o| overlaps(*o, win)) {
+            return Err(Error::validation("start", ValidationReason::Invalid, "overlaps a session that day"));
+        }
+    }
+    let id = crate::ids::new_id();
+    let (now, stamp, by, dev) = (w.now_rfc3339(), w.stamp(), w.actor().user_id.clone(), w.device_id().to_string());
+    let date_s = date.format("%Y-%m-%d").to_string();
+    sqlx::query(
+        "INSERT INTO schedule_exceptions (id, doctor_id, date, kind, session_id, start_min, end_min, slot_minutes, reason, created_at, updated_at, updated_by, origin_device)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&id)
+    .bind(doctor_id)
+    .bind(&date_s)
+    .bind(input.kind.code())
+    .bind(&input.session_id)
+    .bind(start.map(i64::from))
+    .bind(end.map(i64::from))
+    .bind(slot.map(i64::from))
+    .bind(input.reason.trim())
+    .bind(&now)
+    .bind(&stamp)
+    .bind(&by)
+    .bind(&dev)
+    .execute(w.conn())
+    .await?;
+    let data = json!({ "id": id, "doctor_id": doctor_id, "date": date_s, "kind": input.kind, "session_id": input.session_id,
+        "start_min": start, "end_min": end, "slot_minutes": slot, "reason": input.reason.trim(), "updated_at": stamp, "updated_by": by });
+    w.record_change("schedule_exceptions", &id, ChangeOp::Insert, &data).await?;
+    w.audit("schedule.exception", "staff", Some(doctor_id), json!({ "date": date_s, "kind": input.kind })).await?;
+    w.commit().await?;
+    Ok(id)
+}

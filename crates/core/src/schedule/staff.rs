@@ -1,0 +1,246 @@
+//! Departments, specialties (managed lists) and staff profiles.
+
+use crate::error::{Error, Result, ValidationReason};
+use crate::rbac::{Permission, Role};
+use crate::session::Authorized;
+use crate::store::{ChangeOp, Store, WriteTx};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct Named {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, specta::Type)]
+pub struct StaffInput {
+    pub full_name: String,
+    /// A role code (doctor, nurse, ...).
+    pub role: String,
+    pub user_id: Option<String>,
+    pub department_id: Option<String>,
+    pub qualifications: String,
+    pub licence_no: String,
+    pub specialty_ids: Vec<String>,
+    pub phone: String,
+    pub email: String,
+    /// Consultation fee in minor units (paise, cents).
+    pub fee_minor: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct StaffMember {
+    pub id: String,
+    pub full_name: String,
+    pub role: Role,
+    pub user_id: Option<String>,
+    pub department_id: Option<String>,
+    pub qualifications: String,
+    pub licence_no: String,
+    pub specialty_ids: Vec<String>,
+    pub phone: String,
+    pub email: String,
+    pub fee_minor: i64,
+    pub active: bool,
+}
+
+fn name(field: &str, raw: &str) -> Result<String> {
+    let s = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+    if s.is_empty() {
+        return Err(Error::validation(field, ValidationReason::Required, "a name is required"));
+    }
+    if s.chars().count() > 80 {
+        return Err(Error::validation(field, ValidationReason::TooLong, "at most 80 characters"));
+    }
+    Ok(s)
+}
+
+/// Adds a department or a specialty (`table` is one of the two managed lists).
+async fn add_named(store: &Store, auth: &Authorized, table: &'static str, raw: &str) -> Result<Named> {
+    auth.require(Permission::StaffManage)?;
+    let n = name("name", raw)?;
+    let mut w = store.begin_write(auth.actor()).await?;
+    let taken: bool = sqlx::query_scalar(&format!("SELECT COUNT(*) > 0 FROM {table} WHERE name = ? COLLATE NOCASE AND deleted_at IS NULL"))
+        .bind(&n)
+        .fetch_one(w.conn())
+        .await?;
+    if taken {
+        return Err(Error::validation("name", ValidationReason::Taken, format!("{n} already exists")));
+    }
+    let id = crate::ids::new_id();
+    let (now, stamp, by, dev) = (w.now_rfc3339(), w.stamp(), w.actor().user_id.clone(), w.device_id().to_string());
+    sqlx::query(&format!("INSERT INTO {table} (id, name, created_at, updated_at, updated_by, origin_device) VALUES (?, ?, ?, ?, ?, ?)"))
+        .bind(&id)
+        .bind(&n)
+        .bind(&now)
+        .bind(&stamp)
+        .bind(&by)
+        .bind(&dev)
+        .execute(w.conn())
+        .await?;
+    w.record_change(table, &id, ChangeOp::Insert, &json!({ "id": id, "name": n, "created_at": now, "updated_at": stamp, "updated_by": by }))
+        .await?;
+    w.audit(&format!("{table}.create"), table, Some(&id), json!({ "name": n })).await?;
+    w.commit().await?;
+    Ok(Named { id, name: n })
+}
+
+pub async fn add_department(store: &Store, auth: &Authorized, name: &str) -> Result<Named> {
+    add_named(store, auth, "departments", name).await
+}
+
+pub async fn add_specialty(store: &Store, auth: &Authorized, name: &str) -> Result<Named> {
+    add_named(store, auth, "specialties", name).await
+}
+
+async fn list_named(store: &Store, table: &'static str) -> Result<Vec<Named>> {
+    let rows: Vec<(String, String)> = sqlx::query_as(&format!("SELECT id, name FROM {table} WHERE deleted_at IS NULL ORDER BY name COLLATE NOCASE"))
+        .fetch_all(store.pool())
+        .await?;
+    Ok(rows.into_iter().map(|(id, name)| Named { id, name }).collect())
+}
+
+pub async fn departments(store: &Store, auth: &Authorized) -> Result<Vec<Named>> {
+    auth.require(Permission::AppointmentsView)?;
+    list_named(store, "departments").await
+}
+
+pub async fn specialties(store: &Store, auth: &Authorized) -> Result<Vec<Named>> {
+    auth.require(Permission::AppointmentsView)?;
+    list_named(store, "specialties").await
+}
+
+async fn exists(w: &mut WriteTx<'_>, table: &str, id: &str) -> Result<bool> {
+    Ok(sqlx::query_scalar(&format!("SELECT COUNT(*) > 0 FROM {table} WHERE id = ? AND deleted_at IS NULL"))
+        .bind(id)
+        .fetch_one(w.conn())
+        .await?)
+}
+
+/// Adds a staff profile (administrator).
+pub async fn add_staff(store: &Store, auth: &Authorized, input: StaffInput) -> Result<StaffMember> {
+    auth.require(Permission::StaffManage)?;
+    let full_name = name("full_name", &input.full_name)?;
+    let role = Role::from_code(input.role.trim()).ok_or_else(|| Error::validation("role", ValidationReason::Invalid, "unknown role"))?;
+    if !(0..=100_000_000).contains(&input.fee_minor) {
+        return Err(Error::validation("fee_minor", ValidationReason::OutOfRange, "a fee from 0 to 1,000,000.00"));
+    }
+    for (field, value, max) in [("qualifications", &input.qualifications, 200), ("licence_no", &input.licence_no, 60), ("phone", &input.phone, 20), ("email", &input.email, 120)] {
+        if value.chars().count() > max {
+            return Err(Error::validation(field, ValidationReason::TooLong, format!("at most {max} characters")));
+        }
+    }
+    let mut specialty_ids = input.specialty_ids.clone();
+    specialty_ids.sort();
+    specialty_ids.dedup();
+    let mut w = store.begin_write(auth.actor()).await?;
+    for s in &specialty_ids {
+        if !exists(&mut w, "specialties", s).await? {
+            return Err(Error::validation("specialty_ids", ValidationReason::Invalid, "unknown specialty"));
+        }
+    }
+    if let Some(d) = &input.department_id {
+        if !exists(&mut w, "departments", d).await? {
+            return Err(Error::validation("department_id", ValidationReason::Invalid, "unknown department"));
+        }
+    }
+    if let Some(u) = &input.user_id {
+        if !exists(&mut w, "users", u).await? {
+            return Err(Error::validation("user_id", ValidationReason::Invalid, "unknown user account"));
+        }
+    }
+    let m = StaffMember {
+        id: crate::ids::new_id(),
+        full_name,
+        role,
+        user_id: input.user_id.clone(),
+        department_id: input.department_id.clone(),
+        qualifications: input.qualifications.trim().to_string(),
+        licence_no: input.licence_no.trim().to_string(),
+        specialty_ids,
+        phone: input.phone.trim().to_string(),
+        email: input.email.trim().to_string(),
+        fee_minor: input.fee_minor,
+        active: true,
+    };
+    insert_staff(&mut w, &m).await?;
+    w.audit("staff.create", "staff", Some(&m.id), json!({ "full_name": m.full_name, "role": m.role })).await?;
+    w.commit().await?;
+    Ok(m)
+}
+
+async fn insert_staff(w: &mut WriteTx<'_>, m: &StaffMember) -> Result<()> {
+    let (now, stamp, by, dev) = (w.now_rfc3339(), w.stamp(), w.actor().user_id.clone(), w.device_id().to_string());
+    sqlx::query(
+        "INSERT INTO staff (id, user_id, full_name, role, department_id, qualifications, licence_no, specialty_ids, phone, email,
+           fee_minor, active, created_at, updated_at, updated_by, origin_device) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
+    )
+    .bind(&m.id)
+    .bind(&m.user_id)
+    .bind(&m.full_name)
+    .bind(m.role.code())
+    .bind(&m.department_id)
+    .bind(&m.qualifications)
+    .bind(&m.licence_no)
+    .bind(serde_json::to_string(&m.specialty_ids)?)
+    .bind(&m.phone)
+    .bind(&m.email)
+    .bind(m.fee_minor)
+    .bind(&now)
+    .bind(&stamp)
+    .bind(&by)
+    .bind(&dev)
+    .execute(w.conn())
+    .await?;
+    for s in &m.specialty_ids {
+        sqlx::query("INSERT INTO staff_specialties (specialty_id, staff_id) VALUES (?, ?)").bind(s).bind(&m.id).execute(w.conn()).await?;
+    }
+    let mut data = serde_json::to_value(m)?;
+    data["updated_at"] = json!(stamp);
+    data["updated_by"] = json!(by);
+    w.record_change("staff", &m.id, ChangeOp::Insert, &data).await
+}
+
+type StaffRow = (String, String, String, Option<String>, Option<String>, String, String, String, String, String, i64, i64);
+
+fn from_row(r: StaffRow) -> StaffMember {
+    let (id, full_name, role, user_id, department_id, qualifications, licence_no, specialties, phone, email, fee_minor, active) = r;
+    StaffMember {
+        id,
+        full_name,
+        role: Role::from_code(&role).unwrap_or(Role::Doctor),
+        user_id,
+        department_id,
+        qualifications,
+        licence_no,
+        specialty_ids: serde_json::from_str(&specialties).unwrap_or_default(),
+        phone,
+        email,
+        fee_minor,
+        active: active == 1,
+    }
+}
+
+const STAFF_COLUMNS: &str =
+    "s.id, s.full_name, s.role, s.user_id, s.department_id, s.qualifications, s.licence_no, s.specialty_ids, s.phone, s.email, s.fee_minor, s.active";
+
+/// Active doctors, optionally only those of one specialty, by name.
+pub async fn doctors(store: &Store, auth: &Authorized, specialty_id: Option<&str>) -> Result<Vec<StaffMember>> {
+    auth.require(Permission::AppointmentsView)?;
+    let rows: Vec<StaffRow> = match specialty_id {
+        Some(sp) => sqlx::query_as(&format!(
+            "SELECT {STAFF_COLUMNS} FROM staff_specialties x JOIN staff s ON s.id = x.staff_id
+             WHERE x.specialty_id = ? AND s.role = 'doctor' AND s.active = 1 AND s.deleted_at IS NULL ORDER BY s.full_name"
+        ))
+        .bind(sp)
+        .fetch_all(store.pool())
+        .await?,
+        None => sqlx::query_as(&format!(
+            "SELECT {STAFF_COLUMNS} FROM staff s WHERE s.role = 'doctor' AND s.active = 1 AND s.deleted_at IS NULL ORDER BY s.full_name"
+        ))
+        .fetch_all(store.pool())
+        .await?,
+    };
+    Ok(rows.into_iter().map(from_row).collect())
+}
