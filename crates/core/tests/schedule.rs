@@ -8,7 +8,7 @@ use chrono::TimeZone;
 use hms_core::patients::{self, PatientInput};
 use hms_core::schedule::availability::{self, ExceptionInput, ExceptionKind, SessionInput};
 use hms_core::schedule::booking::{self, AppointmentStatus, BookInput};
-use hms_core::schedule::{slots, staff};
+use hms_core::schedule::{queue, slots, staff};
 use hms_core::{settings, Error, SessionSlot, Store, ValidationReason};
 use std::sync::Arc;
 
@@ -240,4 +240,50 @@ async fn concurrent_attempts_on_one_slot_book_it_once() {
         }
     }
     assert_eq!(ok, 2, "one booking per slot");
+}
+
+#[tokio::test]
+async fn check_in_walk_ins_and_the_queue_with_tokens() {
+    let c = clinic(3).await;
+    let a = c.admin.authorize(&c.env.store).await.unwrap();
+    // Monday 2026-11-23, 09:20 in Kolkata.
+    c.env.store.set_now(Some(chrono::Utc.with_ymd_and_hms(2026, 11, 23, 3, 50, 0).unwrap()));
+    let booked = booking::book(&c.env.store, &a, book_input(&c, 0, "2026-11-23", "10:00")).await.unwrap();
+    let tomorrow = booking::book(&c.env.store, &a, book_input(&c, 1, "2026-11-24", "10:00")).await.unwrap();
+    assert_eq!(field_of(queue::check_in(&c.env.store, &a, &tomorrow.id).await).await.0, "appointment_id", "not today");
+
+    queue::set_series(&c.env.store, &a, "a").await.unwrap();
+    let t1 = queue::check_in(&c.env.store, &a, &booked.id).await.unwrap();
+    let walk = queue::walk_in(&c.env.store, &a, &c.patients[2], &c.doctor, "fever").await.unwrap();
+    assert_eq!((t1.as_str(), walk.token.as_deref()), ("A-1", Some("A-2")));
+    assert!(walk.walk_in && walk.status == AppointmentStatus::CheckedIn);
+
+    c.env.store.set_now(Some(chrono::Utc.with_ymd_and_hms(2026, 11, 23, 4, 5, 0).unwrap()));
+    let q = queue::queue(&c.env.store, &a, &c.doctor, "2026-11-23").await.unwrap();
+    assert_eq!(q.iter().map(|e| e.token.as_deref().unwrap_or("")).collect::<Vec<_>>(), ["A-1", "A-2"]);
+    assert_eq!(q[0].waiting_minutes, Some(15));
+    queue::call_in(&c.env.store, &a, &walk.id).await.unwrap();
+    let q = queue::queue(&c.env.store, &a, &c.doctor, "2026-11-23").await.unwrap();
+    assert_eq!((q[0].token.as_deref(), q[0].status), (Some("A-2"), AppointmentStatus::WithDoctor), "with the doctor first");
+    assert!(queue::call_in(&c.env.store, &a, &walk.id).await.is_err(), "already called");
+    queue::finish(&c.env.store, &a, &walk.id).await.unwrap();
+    let q = queue::queue(&c.env.store, &a, &c.doctor, "2026-11-23").await.unwrap();
+    assert_eq!(q.last().map(|e| e.status), Some(AppointmentStatus::Done));
+    assert_eq!(field_of(queue::set_series(&c.env.store, &a, "TOO-LONG").await).await.0, "series");
+}
+
+#[tokio::test]
+async fn tokens_from_two_devices_never_collide() {
+    let one = clinic(2).await;
+    let two = clinic(2).await;
+    let mut all = std::collections::HashSet::new();
+    for c in [&one, &two] {
+        let a = c.admin.authorize(&c.env.store).await.unwrap();
+        c.env.store.set_now(Some(chrono::Utc.with_ymd_and_hms(2026, 11, 23, 3, 50, 0).unwrap()));
+        for p in &c.patients {
+            let v = queue::walk_in(&c.env.store, &a, p, &c.doctor, "").await.unwrap();
+            assert!(all.insert(v.token.unwrap()), "a token minted twice");
+        }
+    }
+    assert_eq!(all.len(), 4);
 }

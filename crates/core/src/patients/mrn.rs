@@ -39,16 +39,19 @@ pub async fn next(w: &mut WriteTx<'_>) -> Result<String> {
     one.pop().ok_or_else(|| crate::Error::internal("no MRN reserved"))
 }
 
+/// This device's prefix, drawn on first use.
+pub async fn prefix(w: &mut WriteTx<'_>) -> Result<String> {
+    if let Some(p) = meta_get(w, PREFIX_KEY).await? {
+        return Ok(p);
+    }
+    let p = random_prefix();
+    meta_set(w, PREFIX_KEY, &p).await?;
+    Ok(p)
+}
+
 /// The next `count` MRNs of this device, in order.
 pub async fn reserve(w: &mut WriteTx<'_>, count: u64) -> Result<Vec<String>> {
-    let prefix = match meta_get(w, PREFIX_KEY).await? {
-        Some(p) => p,
-        None => {
-            let p = random_prefix();
-            meta_set(w, PREFIX_KEY, &p).await?;
-            p
-        }
-    };
+    let prefix = prefix(w).await?;
     let last: u64 = meta_get(w, SEQ_KEY).await?.and_then(|s| s.parse().ok()).unwrap_or(0);
     meta_set(w, SEQ_KEY, &(last + count).to_string()).await?;
     Ok((last + 1..=last + count).map(|seq| format!("{prefix}-{seq:06}")).collect())

@@ -156,11 +156,12 @@ async fn place(store: &Store, auth: &Authorized, w: &mut WriteTx<'_>, input: &Bo
         cancel_reason: String::new(),
         rescheduled_from: replacing.map(str::to_string),
     };
-    insert(w, &a, slot.start_min, slot.end_min).await?;
+    insert_visit(w, &a, slot.start_min, slot.end_min).await?;
     Ok(a)
 }
 
-async fn insert(w: &mut WriteTx<'_>, a: &Appointment, start_min: u32, end_min: u32) -> Result<()> {
+/// Inserts a visit (booked or walk-in) with its change-log entry.
+pub(crate) async fn insert_visit(w: &mut WriteTx<'_>, a: &Appointment, start_min: u32, end_min: u32) -> Result<()> {
     let (now, stamp, by, dev) = (w.now_rfc3339(), w.stamp(), w.actor().user_id.clone(), w.device_id().to_string());
     let r = sqlx::query(
         "INSERT INTO appointments (id, patient_id, doctor_id, date, start_min, end_min, starts_at, ends_at, status, overbooked, walk_in,

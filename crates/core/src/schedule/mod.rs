@@ -8,6 +8,7 @@
 
 pub mod availability;
 pub mod booking;
+pub mod queue;
 pub mod slots;
 pub mod staff;
 
