@@ -20,7 +20,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 export TAURI_FRONTEND_PATH ?= $(CURDIR)/ui
 
 APT_PACKAGES := libwebkit2gtk-4.1-dev build-essential pkg-config librsvg2-dev xvfb xauth \
-	webkit2gtk-driver poppler-utils imagemagick postgresql curl
+	webkit2gtk-driver poppler-utils zbar-tools imagemagick postgresql curl
 # 0 = the caller has just run apt-get update (.ci/run does).
 APT_UPDATE ?= 1
 # The oldest Node.js the UI toolchain takes (ui/package.json "engines"; Vite).
@@ -141,7 +141,7 @@ test-rust: deps-rust
 	cargo test --workspace --locked --no-fail-fast
 
 test-e2e: deps-e2e deps-driver app
-	HMS_APP_BIN="$(APP_BIN)" $(XVFB) node --test --test-reporter=spec tests/e2e/*.test.mjs
+	HMS_NO_OPEN=1 HMS_APP_BIN="$(APP_BIN)" $(XVFB) node --test --test-reporter=spec tests/e2e/*.test.mjs
 
 test-server:
 	@echo "test-server: no server yet (PostgreSQL sync server tests come with a later issue)"

@@ -108,3 +108,55 @@ fn validation_errors_name_the_field() {
         .unwrap_err();
     assert_eq!(err["detail"]["field"], "idle_timeout_minutes");
 }
+
+fn patient(given: &str, phone: &str) -> Value {
+    json!({
+        "given_name": given, "family_name": "Sharma", "other_names": "", "sex": "male",
+        "birth_date": "1980-04-02", "age_years": null, "phones": [phone], "address": "", "national_id": "",
+        "insurance_id": "", "emergency_name": "", "emergency_phone": "", "emergency_relation": "",
+        "blood_group": "", "allergies": ["Penicillin"], "notes": ""
+    })
+}
+
+#[test]
+fn patients_register_warn_of_duplicates_search_open_and_export() {
+    std::env::set_var("HMS_NO_OPEN", "1"); // save the ID card, do not start a PDF viewer
+    let app = app();
+    app.setup_admin();
+    let p = app.invoke("register_patient", json!({ "input": patient("Ravi", "98450 12345") })).unwrap();
+    let mrn = p["mrn"].as_str().unwrap().to_string();
+    assert_eq!(p["allergies"], json!(["Penicillin"]));
+
+    let dups = app.invoke("find_duplicates", json!({ "input": patient("Anil", "9845012345"), "excludeId": null })).unwrap();
+    assert_eq!(dups[0]["mrn"], mrn.as_str(), "same phone is flagged");
+
+    let hits = app.invoke("search_patients", json!({ "query": "sharm ra", "limit": 20 })).unwrap();
+    assert_eq!(hits[0]["mrn"], mrn.as_str());
+    let opened = app.invoke("open_patient", json!({ "id": p["id"] })).unwrap();
+    assert_eq!(opened["given_name"], "Ravi");
+
+    let bad = app.invoke("register_patient", json!({ "input": patient("", "98450") })).unwrap_err();
+    assert_eq!((bad["code"].as_str(), bad["detail"]["field"].as_str()), (Some("validation"), Some("given_name")));
+    let bad = app.invoke("register_patient", json!({ "input": patient("Anil", "98-45") })).unwrap_err();
+    assert_eq!(bad["detail"]["field"], "phones.0");
+
+    let saved = app.invoke("export_patients", json!({ "query": "ravi" })).unwrap();
+    let csv = std::fs::read_to_string(saved["path"].as_str().unwrap()).unwrap();
+    assert!(csv.lines().count() == 2 && csv.contains(&mrn), "header and the one match: {csv}");
+    let card = app.invoke("print_id_card", json!({ "id": p["id"] })).unwrap();
+    assert!(std::fs::read(card["path"].as_str().unwrap()).unwrap().starts_with(b"%PDF-"));
+}
+
+#[test]
+fn csv_import_previews_then_imports_with_progress_over_base64() {
+    use base64::Engine;
+    let app = app();
+    app.setup_admin();
+    let csv = "Name,Gender,DOB,Mobile,File No\nRavi Kumar Sharma,M,02/04/1980,9845012345,OLD-1\n,F,1990-01-01,9845000000,OLD-2\n";
+    let data = base64::engine::general_purpose::STANDARD.encode(csv);
+    let preview = app.invoke("preview_patient_import", json!({ "dataBase64": data, "mapping": null })).unwrap();
+    assert_eq!((preview["total_rows"].as_u64(), preview["valid_rows"].as_u64()), (Some(2), Some(1)));
+    assert_eq!(preview["rejected"][0]["row"], 3);
+    let bad = app.invoke("preview_patient_import", json!({ "dataBase64": "%%%", "mapping": null })).unwrap_err();
+    assert_eq!(bad["detail"]["field"], "file");
+}

@@ -3,6 +3,7 @@
 //! returns its typed result.
 
 mod commands;
+mod files;
 mod state;
 
 pub use state::AppState;
@@ -33,6 +34,18 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
         audit::verify_audit,
         settings::get_settings,
         settings::update_settings,
+        patients::search_patients,
+        patients::find_duplicates,
+        patients::register_patient,
+        patients::open_patient,
+        patients::patient_merges,
+        patients::update_patient,
+        patients::set_patient_status,
+        patients::merge_patients,
+        patients::print_id_card,
+        patients::preview_patient_import,
+        patients::import_patients,
+        patients::export_patients,
     ])
 }
 
@@ -45,19 +58,25 @@ fn data_dir<R: Runtime>(app: &tauri::App<R>) -> Result<PathBuf, String> {
     app.path().app_data_dir().map_err(|e| format!("no app data directory: {e}"))
 }
 
+/// Downloads/HMS, or `exports` in the data directory where there is no Downloads folder.
+fn exports_dir<R: Runtime>(app: &tauri::App<R>, data_dir: &std::path::Path) -> PathBuf {
+    app.path().download_dir().map(|d| d.join("HMS")).unwrap_or_else(|_| data_dir.join("exports"))
+}
+
 /// Registers the commands and opens the store: from a given directory at once (tests), or
 /// on start from `HMS_DATA_DIR` or the platform's app-data directory.
 pub fn configure<R: Runtime>(builder: tauri::Builder<R>, fixed_data_dir: Option<PathBuf>) -> Result<tauri::Builder<R>, String> {
     let specta = specta_builder::<R>();
     let builder = builder.invoke_handler(specta.invoke_handler());
     if let Some(dir) = fixed_data_dir {
-        let state = tauri::async_runtime::block_on(AppState::open(&dir)).map_err(|e| e.to_string())?;
+        let exports = dir.join("exports");
+        let state = tauri::async_runtime::block_on(AppState::open(&dir, exports)).map_err(|e| e.to_string())?;
         return Ok(builder.manage(state));
     }
     Ok(builder.setup(move |app| {
         specta.mount_events(app);
         let dir = data_dir(app)?;
-        let state = tauri::async_runtime::block_on(AppState::open(&dir))?;
+        let state = tauri::async_runtime::block_on(AppState::open(&dir, exports_dir(app, &dir)))?;
         app.manage(state);
         Ok(())
     }))

@@ -7,6 +7,7 @@ pub mod clock;
 pub mod error;
 pub mod ids;
 pub mod patients;
+pub mod pdf;
 pub mod rbac;
 pub mod schedule;
 pub mod session;

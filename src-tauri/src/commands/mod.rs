@@ -2,6 +2,7 @@
 //! state, call one core function, return its typed result or typed error.
 
 pub mod audit;
+pub mod patients;
 pub mod session;
 pub mod settings;
 pub mod users;

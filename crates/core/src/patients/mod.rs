@@ -2,6 +2,8 @@
 //! opening a record (audited), editing, and deactivating/reactivating.
 
 pub mod bulk;
+pub mod card;
+pub mod csv_io;
 pub mod demo;
 pub mod merge;
 pub mod model;
@@ -10,6 +12,7 @@ pub mod repo;
 pub mod search;
 pub mod validate;
 
+pub use card::{id_card, IdCard};
 pub use model::{Patient, PatientInput, PatientStatus, Sex};
 pub use merge::{merge, merged_into, MergeRecord};
 pub use search::{MatchKind, PatientHit};

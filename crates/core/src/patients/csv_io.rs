@@ -1,0 +1,606 @@
+//! CSV import of a legacy patient list, and CSV export.
+//!
+//! Import reads the whole file first (UTF-8, header line, at most `MAX_ROWS` rows), maps
+//! columns to fields (suggested from the header names, changed by the user), validates every
+//! row with the same rules as the registration form, and only then writes the valid rows in
+//! batches of `BATCH` (each batch one transaction). A bad row is reported with its line
+//! number, column and reason and never written; a bad file is refused whole.
+
+use super::model::PatientInput;
+use super::validate::{self, Clean};
+use super::{bulk, repo, search};
+use crate::error::{Error, Result, ValidationReason};
+use crate::rbac::Permission;
+use crate::session::Authorized;
+use crate::store::Store;
+use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::HashSet;
+
+pub const MAX_ROWS: usize = 200_000;
+pub const BATCH: usize = 5_000;
+/// Rows of the file shown in the preview, and rejected rows listed in it.
+const SAMPLE_ROWS: usize = 10;
+const PREVIEW_REJECTED: usize = 500;
+
+/// What a CSV column holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportField {
+    GivenName,
+    FamilyName,
+    OtherNames,
+    /// "Ravi Kumar Sharma": first word given, last word family, the rest other names.
+    FullName,
+    Sex,
+    BirthDate,
+    AgeYears,
+    Phone,
+    Phone2,
+    Address,
+    NationalId,
+    InsuranceId,
+    EmergencyName,
+    EmergencyPhone,
+    EmergencyRelation,
+    BloodGroup,
+    Allergies,
+    Notes,
+    /// The number the patient had in the previous system.
+    LegacyMrn,
+    Ignore,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+pub struct ColumnMap {
+    /// 0-based column index in the file.
+    pub column: u32,
+    pub field: ImportField,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+pub struct Mapping {
+    pub columns: Vec<ColumnMap>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct PreviewRow {
+    /// Line number in the file (the header is line 1).
+    pub row: u32,
+    pub values: Vec<String>,
+}
+
+/// A row that will not be (or was not) imported, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct RejectedRow {
+    pub row: u32,
+    /// The CSV column's header, when one column is at fault.
+    pub column: Option<String>,
+    pub field: String,
+    pub reason: ValidationReason,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct ImportPreview {
+    pub headers: Vec<String>,
+    pub mapping: Mapping,
+    pub sample: Vec<PreviewRow>,
+    pub total_rows: u32,
+    pub valid_rows: u32,
+    /// The first rejected rows (all of them up to 500).
+    pub rejected: Vec<RejectedRow>,
+    pub rejected_count: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+pub struct ImportProgress {
+    pub done: u32,
+    pub total: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct ImportReport {
+    pub imported: u32,
+    pub rejected: Vec<RejectedRow>,
+    pub first_mrn: Option<String>,
+    pub last_mrn: Option<String>,
+}
+
+// ------------------------------------------------------------------------------ the file
+
+struct Table {
+    headers: Vec<String>,
+    /// (line number, cells)
+    rows: Vec<(u32, Vec<String>)>,
+}
+
+fn file_error(message: impl Into<String>) -> Error {
+    Error::validation("file", ValidationReason::Invalid, message)
+}
+
+/// Reads the file: UTF-8 (a BOM is dropped), a header line, then rows.
+fn read_table(data: &[u8]) -> Result<Table> {
+    let data = data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(data);
+    if data.iter().all(u8::is_ascii_whitespace) {
+        return Err(Error::validation("file", ValidationReason::Required, "the file is empty"));
+    }
+    if data.contains(&0) {
+        return Err(file_error("this is not a CSV text file (it has binary content)"));
+    }
+    let text = std::str::from_utf8(data)
+        .map_err(|_| file_error("the file is not UTF-8 text; in a spreadsheet, save it as \"CSV UTF-8\""))?;
+    let delimiter = sniff_delimiter(text);
+    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).from_reader(text.as_bytes());
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(|e| file_error(format!("the header line cannot be read: {e}")))?
+        .iter()
+        .map(|h| h.trim().to_string())
+        .collect();
+    if headers.iter().all(String::is_empty) {
+        return Err(file_error("the first line must name the columns"));
+    }
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| {
+            let line = e.position().map_or(0, |p| p.line());
+            file_error(format!("line {line} cannot be read as CSV: {e}"))
+        })?;
+        if record.iter().all(|c| c.trim().is_empty()) {
+            continue;
+        }
+        if rows.len() == MAX_ROWS {
+            return Err(Error::validation("file", ValidationReason::TooLong, format!("at most {MAX_ROWS} rows in one import; split the file")));
+        }
+        let line = record.position().map_or(0, |p| p.line()) as u32;
+        rows.push((line, record.iter().map(|c| c.to_string()).collect()));
+    }
+    Ok(Table { headers, rows })
+}
+
+/// Spreadsheets in many locales write `;` between cells; take whichever of `,` `;` tab the
+/// header line has most of.
+fn sniff_delimiter(text: &str) -> u8 {
+    let header = text.lines().next().unwrap_or("");
+    [b',', b';', b'\t'].into_iter().max_by_key(|d| header.bytes().filter(|b| b == d).count()).unwrap_or(b',')
+}
+
+/// The field a header most likely names.
+pub fn suggest(header: &str) -> ImportField {
+    let h: String = search::fold(header).chars().filter(|c| c.is_alphanumeric()).collect();
+    use ImportField::*;
+    match h.as_str() {
+        "name" | "fullname" | "patientname" | "patient" => FullName,
+        "firstname" | "givenname" | "forename" | "first" | "given" => GivenName,
+        "lastname" | "surname" | "familyname" | "last" | "family" => FamilyName,
+        "middlename" | "othernames" | "middlenames" | "middle" | "other" => OtherNames,
+        "sex" | "gender" => Sex,
+        "dob" | "dateofbirth" | "birthdate" | "birthday" | "born" => BirthDate,
+        "age" | "ageyears" | "years" => AgeYears,
+        "phone" | "mobile" | "phone1" | "mobile1" | "telephone" | "tel" | "contact" | "contactnumber" | "mobileno" | "phoneno" => Phone,
+        "phone2" | "mobile2" | "alternatephone" | "altphone" | "otherphone" => Phone2,
+        "address" | "addr" | "residence" => Address,
+        "nationalid" | "aadhaar" | "aadhar" | "aadhaarno" | "idnumber" | "nid" => NationalId,
+        "insurance" | "insuranceid" | "insuranceno" | "policy" | "policyno" | "policynumber" => InsuranceId,
+        "emergencycontact" | "emergencyname" | "nextofkin" | "kin" => EmergencyName,
+        "emergencyphone" | "emergencycontactphone" | "kinphone" => EmergencyPhone,
+        "emergencyrelation" | "relation" | "relationship" => EmergencyRelation,
+        "bloodgroup" | "blood" | "bloodtype" => BloodGroup,
+        "allergies" | "allergy" => Allergies,
+        "notes" | "note" | "remarks" | "comments" => Notes,
+        "mrn" | "fileno" | "filenumber" | "uhid" | "oldmrn" | "legacymrn" | "regno" | "registrationno" | "patientid" | "hospitalno" => LegacyMrn,
+        _ => Ignore,
+    }
+}
+
+fn suggested_mapping(headers: &[String]) -> Mapping {
+    let mut used = HashSet::new();
+    let columns = headers
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let mut field = suggest(h);
+            // Only the first column that looks like a field gets it.
+            if field != ImportField::Ignore && !used.insert(field) {
+                field = ImportField::Ignore;
+            }
+            ColumnMap { column: i as u32, field }
+        })
+        .collect();
+    Mapping { columns }
+}
+
+/// A mapping must name each field once, stay within the file's columns, and give a name.
+fn check_mapping(mapping: &Mapping, columns: usize) -> Result<()> {
+    let mut seen = HashSet::new();
+    for c in &mapping.columns {
+        if c.column as usize >= columns {
+            return Err(Error::validation("mapping", ValidationReason::Invalid, format!("the file has no column {}", c.column + 1)));
+        }
+        if c.field != ImportField::Ignore && !seen.insert(c.field) {
+            return Err(Error::validation("mapping", ValidationReason::Invalid, format!("{:?} is mapped to two columns", c.field)));
+        }
+    }
+    if !seen.contains(&ImportField::GivenName) && !seen.contains(&ImportField::FullName) {
+        return Err(Error::validation("mapping", ValidationReason::Required, "choose the column that holds the name (full name or given name)"));
+    }
+    if seen.contains(&ImportField::FullName) && (seen.contains(&ImportField::GivenName) || seen.contains(&ImportField::FamilyName)) {
+        return Err(Error::validation("mapping", ValidationReason::Invalid, "map either a full name or given/family names, not both"));
+    }
+    Ok(())
+}
+
+// ------------------------------------------------------------------------------ one row
+
+/// A formula guard an export added (`'=…`) is taken off again.
+fn cell(raw: &str) -> &str {
+    let t = raw.trim();
+    match t.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(['=', '+', '-', '@']) => rest,
+        _ => t,
+    }
+}
+
+fn parse_sex(raw: &str) -> Option<&'static str> {
+    match raw.trim().to_lowercase().as_str() {
+        "" | "u" | "unknown" | "-" => Some("unknown"),
+        "f" | "female" | "woman" | "w" => Some("female"),
+        "m" | "male" | "man" => Some("male"),
+        "o" | "other" | "x" => Some("other"),
+        _ => None,
+    }
+}
+
+/// YYYY-MM-DD, or day first: DD/MM/YYYY, DD-MM-YYYY, DD.MM.YYYY.
+fn parse_date(raw: &str) -> Option<NaiveDate> {
+    ["%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y"].iter().find_map(|f| NaiveDate::parse_from_str(raw, f).ok())
+}
+
+fn split_full_name(full: &str, input: &mut PatientInput) {
+    let words: Vec<&str> = full.split_whitespace().collect();
+    match words.as_slice() {
+        [] => {}
+        [one] => input.given_name = (*one).to_string(),
+        [first, middle @ .., last] => {
+            input.given_name = (*first).to_string();
+            input.other_names = middle.join(" ");
+            input.family_name = (*last).to_string();
+        }
+    }
+}
+
+/// Builds and checks one row; an error names the row, the column and the reason.
+fn clean_row(
+    headers: &[String],
+    mapping: &Mapping,
+    line: u32,
+    cells: &[String],
+    today: NaiveDate,
+) -> std::result::Result<Clean, RejectedRow> {
+    let reject = |field: &str, column: Option<u32>, reason, message: String| RejectedRow {
+        row: line,
+        column: column.and_then(|c| headers.get(c as usize).cloned()),
+        field: field.to_string(),
+        reason,
+        message,
+    };
+    let mut input = PatientInput { sex: "unknown".into(), ..Default::default() };
+    let mut legacy = String::new();
+    let mut phones: Vec<(u32, String)> = Vec::new();
+    let mut column_of = std::collections::HashMap::new();
+    for m in &mapping.columns {
+        let v = cells.get(m.column as usize).map_or("", |c| cell(c)).to_string();
+        column_of.insert(m.field, m.column);
+        use ImportField::*;
+        match m.field {
+            GivenName => input.given_name = v,
+            FamilyName => input.family_name = v,
+            OtherNames => input.other_names = v,
+            FullName => split_full_name(&v, &mut input),
+            Sex => match parse_sex(&v) {
+                Some(s) => input.sex = s.into(),
+                None => return Err(reject("sex", Some(m.column), ValidationReason::Invalid, format!("\"{v}\" is not M, F, male, female or other"))),
+            },
+            BirthDate if v.is_empty() => {}
+            BirthDate => match parse_date(&v) {
+                Some(d) => input.birth_date = Some(d.format("%Y-%m-%d").to_string()),
+                None => return Err(reject("birth_date", Some(m.column), ValidationReason::Invalid, format!("\"{v}\" is not a date (YYYY-MM-DD or DD/MM/YYYY)"))),
+            },
+            AgeYears if v.is_empty() => {}
+            AgeYears => match v.parse::<u32>() {
+                Ok(a) => input.age_years = Some(a),
+                Err(_) => return Err(reject("age_years", Some(m.column), ValidationReason::Invalid, format!("\"{v}\" is not an age in whole years"))),
+            },
+            Phone | Phone2 if v.is_empty() => {}
+            Phone | Phone2 => phones.push((m.column, v)),
+            Address => input.address = v,
+            NationalId => input.national_id = v,
+            InsuranceId => input.insurance_id = v,
+            EmergencyName => input.emergency_name = v,
+            EmergencyPhone => input.emergency_phone = v,
+            EmergencyRelation => input.emergency_relation = v,
+            BloodGroup => input.blood_group = v,
+            Allergies => input.allergies = v.split([';', ',']).map(str::trim).filter(|a| !a.is_empty()).map(String::from).collect(),
+            Notes => input.notes = v,
+            LegacyMrn => legacy = v,
+            Ignore => {}
+        }
+    }
+    input.phones = phones.iter().map(|(_, p)| p.clone()).collect();
+    if legacy.chars().count() > 40 {
+        return Err(reject("legacy_mrn", column_of.get(&ImportField::LegacyMrn).copied(), ValidationReason::TooLong, "at most 40 characters".into()));
+    }
+    match validate::clean(&input, today) {
+        Ok(mut clean) => {
+            clean.legacy_mrn = legacy;
+            Ok(clean)
+        }
+        Err(Error::Validation { field, reason, message }) => {
+            // Point at the CSV column the field came from.
+            let column = match field.strip_prefix("phones.") {
+                Some(i) => i.parse::<usize>().ok().and_then(|i| phones.get(i)).map(|(c, _)| *c),
+                None => field_column(&field, &column_of),
+            };
+            Err(reject(&field, column, reason, message))
+        }
+        Err(other) => Err(reject("row", None, ValidationReason::Invalid, other.to_string())),
+    }
+}
+
+fn field_column(field: &str, column_of: &std::collections::HashMap<ImportField, u32>) -> Option<u32> {
+    use ImportField::*;
+    let candidates: &[ImportField] = match field {
+        "given_name" => &[GivenName, FullName],
+        "family_name" => &[FamilyName, FullName],
+        "other_names" => &[OtherNames, FullName],
+        "sex" => &[Sex],
+        "birth_date" => &[BirthDate],
+        "age_years" => &[AgeYears],
+        "address" => &[Address],
+        "national_id" => &[NationalId],
+        "insurance_id" => &[InsuranceId],
+        "emergency_name" => &[EmergencyName],
+        "emergency_phone" => &[EmergencyPhone],
+        "emergency_relation" => &[EmergencyRelation],
+        "blood_group" => &[BloodGroup],
+        "allergies" => &[Allergies],
+        "notes" => &[Notes],
+        _ => &[],
+    };
+    candidates.iter().find_map(|f| column_of.get(f).copied())
+}
+
+// ------------------------------------------------------------------------------ preview and import
+
+/// Every row checked: the valid ones ready to store, the rejected ones with reasons.
+struct Checked {
+    valid: Vec<Clean>,
+    rejected: Vec<RejectedRow>,
+}
+
+async fn check_all(store: &Store, table: &Table, mapping: &Mapping) -> Result<Checked> {
+    let today = store.now().date_naive();
+    let mut valid = Vec::new();
+    let mut rejected = Vec::new();
+    let mut legacy_seen: HashSet<String> = HashSet::new();
+    let legacy_col = mapping.columns.iter().find(|c| c.field == ImportField::LegacyMrn).map(|c| c.column);
+    let legacy_header = legacy_col.and_then(|c| table.headers.get(c as usize).cloned());
+    for (line, cells) in &table.rows {
+        match clean_row(&table.headers, mapping, *line, cells, today) {
+            Err(r) => rejected.push(r),
+            Ok(c) => {
+                if !c.legacy_mrn.is_empty() {
+                    let duplicate = !legacy_seen.insert(c.legacy_mrn.to_uppercase());
+                    let exists = !duplicate && legacy_exists(store, &c.legacy_mrn).await?;
+                    if duplicate || exists {
+                        let message = if duplicate { "this old number is repeated in the file" } else { "a patient with this old number is already in HMS" };
+                        rejected.push(RejectedRow { row: *line, column: legacy_header.clone(), field: "legacy_mrn".into(), reason: ValidationReason::Taken, message: format!("{}: {}", c.legacy_mrn, message) });
+                        continue;
+                    }
+                }
+                valid.push(c);
+            }
+        }
+    }
+    Ok(Checked { valid, rejected })
+}
+
+async fn legacy_exists(store: &Store, legacy: &str) -> Result<bool> {
+    Ok(sqlx::query_scalar::<_, i64>("SELECT 1 FROM patients WHERE legacy_mrn = ? AND deleted_at IS NULL LIMIT 1")
+        .bind(legacy)
+        .fetch_optional(store.pool())
+        .await?
+        .is_some())
+}
+
+/// Reads the file and says what an import would do, writing nothing. Without a mapping,
+/// one is suggested from the header names.
+pub async fn preview(store: &Store, auth: &Authorized, data: &[u8], mapping: Option<Mapping>) -> Result<ImportPreview> {
+    auth.require(Permission::PatientsImport)?;
+    let table = read_table(data)?;
+    let mapping = mapping.unwrap_or_else(|| suggested_mapping(&table.headers));
+    let sample = table.rows.iter().take(SAMPLE_ROWS).map(|(row, values)| PreviewRow { row: *row, values: values.clone() }).collect();
+    // With no name column yet, show the file and let the user map it.
+    let (valid_rows, rejected) = match check_mapping(&mapping, table.headers.len()) {
+        Ok(()) => {
+            let checked = check_all(store, &table, &mapping).await?;
+            (checked.valid.len() as u32, checked.rejected)
+        }
+        Err(Error::Validation { field, reason, message }) if field == "mapping" && reason == ValidationReason::Required => {
+            (0, vec![RejectedRow { row: 1, column: None, field, reason, message }])
+        }
+        Err(e) => return Err(e),
+    };
+    Ok(ImportPreview {
+        headers: table.headers,
+        mapping,
+        sample,
+        total_rows: table.rows.len() as u32,
+        valid_rows,
+        rejected_count: rejected.len() as u32,
+        rejected: rejected.into_iter().take(PREVIEW_REJECTED).collect(),
+    })
+}
+
+/// Imports the valid rows in batches, calling `progress` after each; rejected rows are
+/// reported, none is half-saved.
+pub async fn import(
+    store: &Store,
+    auth: &Authorized,
+    data: &[u8],
+    mapping: Mapping,
+    progress: impl Fn(ImportProgress),
+) -> Result<ImportReport> {
+    auth.require(Permission::PatientsImport)?;
+    let table = read_table(data)?;
+    check_mapping(&mapping, table.headers.len())?;
+    let checked = check_all(store, &table, &mapping).await?;
+    let total = checked.valid.len() as u32;
+    progress(ImportProgress { done: 0, total });
+    let mut mrns: Vec<String> = Vec::new();
+    let mut rows = checked.valid.into_iter().peekable();
+    while rows.peek().is_some() {
+        let batch: Vec<Clean> = rows.by_ref().take(BATCH).collect();
+        mrns.extend(bulk::register_batch(store, auth, batch, "csv_import").await?);
+        progress(ImportProgress { done: mrns.len() as u32, total });
+    }
+    if mrns.len() >= BATCH {
+        store.compact_search_indexes().await?;
+    }
+    Ok(ImportReport {
+        imported: mrns.len() as u32,
+        rejected: checked.rejected,
+        first_mrn: mrns.first().cloned(),
+        last_mrn: mrns.last().cloned(),
+    })
+}
+
+// ------------------------------------------------------------------------------ export
+
+/// The export's columns: names the import recognises, so an export imports elsewhere.
+const EXPORT_HEADERS: [&str; 18] = [
+    "MRN", "First name", "Other names", "Surname", "Sex", "DOB", "Age", "Phone", "Phone 2", "Address", "National id",
+    "Insurance", "Emergency contact", "Emergency phone", "Relation", "Blood group", "Allergies", "Notes",
+];
+
+/// A spreadsheet would run a cell that starts with = + - @ as a formula; prefix it with '.
+fn guard(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    }
+}
+
+fn export_row(p: &super::Patient, today: NaiveDate) -> Vec<String> {
+    let phone = |i: usize| p.phones.get(i).cloned().unwrap_or_default();
+    // An estimated date of birth is exported as the age it stands for, so it stays estimated.
+    let (dob, age) = match (&p.birth_date, p.birth_date_estimated) {
+        // Import turns an age into 1 July of (this year - age): export the same difference.
+        (Some(d), true) => (String::new(), d.get(..4).and_then(|y| y.parse::<i32>().ok()).map(|y| (today.year() - y).to_string()).unwrap_or_default()),
+        (Some(d), false) => (d.clone(), String::new()),
+        (None, _) => (String::new(), String::new()),
+    };
+    vec![
+        p.mrn.clone(),
+        p.given_name.clone(),
+        p.other_names.clone(),
+        p.family_name.clone(),
+        p.sex.code().into(),
+        dob,
+        age,
+        phone(0),
+        phone(1),
+        p.address.clone(),
+        p.national_id.clone(),
+        p.insurance_id.clone(),
+        p.emergency_name.clone(),
+        p.emergency_phone.clone(),
+        p.emergency_relation.clone(),
+        p.blood_group.clone(),
+        p.allergies.join("; "),
+        p.notes.clone(),
+    ]
+}
+
+/// Everyone (not merged), or the patients a search finds, as CSV. Audited.
+pub async fn export(store: &Store, auth: &Authorized, query: Option<&str>) -> Result<Vec<u8>> {
+    auth.require(Permission::PatientsExport)?;
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let write_err = |e: csv::Error| Error::internal(format!("csv: {e}"));
+    out.write_record(EXPORT_HEADERS).map_err(write_err)?;
+    let mut count = 0u64;
+    let today = store.now().date_naive();
+    match query {
+        Some(q) => {
+            for hit in search::search(store.pool(), q, 1000, today).await? {
+                if let Some((_, p)) = repo::by_id(store.pool(), &hit.id).await? {
+                    out.write_record(export_row(&p, today).iter().map(|s| guard(s))).map_err(write_err)?;
+                    count += 1;
+                }
+            }
+        }
+        None => {
+            // Page through by pk so a large register never sits in memory twice.
+            let mut after = 0i64;
+            loop {
+                let sql = format!("SELECT {} FROM patients WHERE pk > ? AND status <> 'merged' AND deleted_at IS NULL ORDER BY pk LIMIT 2000", repo::COLUMNS);
+                let rows = sqlx::query(&sql).bind(after).fetch_all(store.pool()).await?;
+                if rows.is_empty() {
+                    break;
+                }
+                for row in &rows {
+                    let (pk, p) = repo::from_row(row)?;
+                    after = pk;
+                    out.write_record(export_row(&p, today).iter().map(|s| guard(s))).map_err(write_err)?;
+                    count += 1;
+                }
+            }
+        }
+    }
+    let bytes = out.into_inner().map_err(|e| Error::internal(format!("csv: {e}")))?;
+    let mut w = store.begin_write(auth.actor()).await?;
+    w.audit("patient.export", "patient", None, json!({ "query": query, "count": count })).await?;
+    w.commit().await?;
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_suggest_fields() {
+        assert_eq!(suggest("Full Name"), ImportField::FullName);
+        assert_eq!(suggest("D.O.B."), ImportField::BirthDate);
+        assert_eq!(suggest("Mobile No"), ImportField::Phone);
+        assert_eq!(suggest("Aadhaar"), ImportField::NationalId);
+        assert_eq!(suggest("UHID"), ImportField::LegacyMrn);
+        assert_eq!(suggest("Favourite colour"), ImportField::Ignore);
+    }
+
+    #[test]
+    fn dates_day_first_or_iso() {
+        let d = NaiveDate::from_ymd_opt(1984, 3, 5);
+        assert_eq!(parse_date("1984-03-05"), d);
+        assert_eq!(parse_date("05/03/1984"), d);
+        assert_eq!(parse_date("05-03-1984"), d);
+        assert_eq!(parse_date("05.03.1984"), d);
+        assert_eq!(parse_date("31/02/1984"), None);
+    }
+
+    #[test]
+    fn formula_guard_round_trips() {
+        assert_eq!(guard("=SUM(A1)"), "'=SUM(A1)");
+        assert_eq!(cell(&guard("+919845012345")), "+919845012345");
+        assert_eq!(cell("'quoted"), "'quoted");
+    }
+
+    #[test]
+    fn semicolon_files_are_read() {
+        assert_eq!(sniff_delimiter("Name;Phone;DOB\nA;1;2"), b';');
+        assert_eq!(sniff_delimiter("Name,Phone\n"), b',');
+    }
+}
