@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod patients;
+pub mod schedule;
 pub mod session;
 pub mod settings;
 pub mod users;

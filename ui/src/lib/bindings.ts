@@ -42,6 +42,29 @@ export const commands = {
 	importPatients: (dataBase64: string, mapping: Mapping, onProgress: Channel<ImportProgress>) => typedError<ImportReport_Serialize, AppError>(__TAURI_INVOKE("import_patients", { dataBase64, mapping, onProgress })),
 	/**  Exports every patient, or the result of a search, to a CSV file in Downloads/HMS. */
 	exportPatients: (query: string | null) => typedError<SavedFile, AppError>(__TAURI_INVOKE("export_patients", { query })),
+	listDepartments: () => typedError<Named[], AppError>(__TAURI_INVOKE("list_departments")),
+	addDepartment: (name: string) => typedError<Named, AppError>(__TAURI_INVOKE("add_department", { name })),
+	listSpecialties: () => typedError<Named[], AppError>(__TAURI_INVOKE("list_specialties")),
+	addSpecialty: (name: string) => typedError<Named, AppError>(__TAURI_INVOKE("add_specialty", { name })),
+	addStaff: (input: StaffInput_Deserialize) => typedError<StaffMember_Serialize, AppError>(__TAURI_INVOKE("add_staff", { input })),
+	listDoctors: (specialtyId: string | null) => typedError<StaffMember_Serialize[], AppError>(__TAURI_INVOKE("list_doctors", { specialtyId })),
+	setWeeklySessions: (doctorId: string, sessions: SessionInput[]) => typedError<DoctorSession[], AppError>(__TAURI_INVOKE("set_weekly_sessions", { doctorId, sessions })),
+	weeklySessions: (doctorId: string) => typedError<DoctorSession[], AppError>(__TAURI_INVOKE("weekly_sessions", { doctorId })),
+	addScheduleException: (doctorId: string, input: ExceptionInput_Deserialize) => typedError<string, AppError>(__TAURI_INVOKE("add_schedule_exception", { doctorId, input })),
+	freeSlots: (doctorId: string, date: string) => typedError<Slot[], AppError>(__TAURI_INVOKE("free_slots", { doctorId, date })),
+	nextFreeSlot: (specialtyId: string, from: string, days: number) => typedError<DoctorSlot | null, AppError>(__TAURI_INVOKE("next_free_slot", { specialtyId, from, days })),
+	bookAppointment: (input: BookInput) => typedError<Appointment_Serialize, AppError>(__TAURI_INVOKE("book_appointment", { input })),
+	rescheduleAppointment: (id: string, doctorId: string, date: string, start: string) => typedError<Appointment_Serialize, AppError>(__TAURI_INVOKE("reschedule_appointment", { id, doctorId, date, start })),
+	cancelAppointment: (id: string, reason: string) => typedError<Appointment_Serialize, AppError>(__TAURI_INVOKE("cancel_appointment", { id, reason })),
+	markNoShow: (id: string) => typedError<Appointment_Serialize, AppError>(__TAURI_INVOKE("mark_no_show", { id })),
+	doctorDay: (doctorId: string, date: string) => typedError<Appointment_Serialize[], AppError>(__TAURI_INVOKE("doctor_day", { doctorId, date })),
+	patientAppointments: (patientId: string) => typedError<Appointment_Serialize[], AppError>(__TAURI_INVOKE("patient_appointments", { patientId })),
+	checkIn: (appointmentId: string) => typedError<string, AppError>(__TAURI_INVOKE("check_in", { appointmentId })),
+	registerWalkIn: (patientId: string, doctorId: string, reason: string) => typedError<Appointment_Serialize, AppError>(__TAURI_INVOKE("register_walk_in", { patientId, doctorId, reason })),
+	callIn: (appointmentId: string) => typedError<null, AppError>(__TAURI_INVOKE("call_in", { appointmentId })),
+	finishVisit: (appointmentId: string) => typedError<null, AppError>(__TAURI_INVOKE("finish_visit", { appointmentId })),
+	doctorQueue: (doctorId: string, date: string) => typedError<QueueEntry_Serialize[], AppError>(__TAURI_INVOKE("doctor_queue", { doctorId, date })),
+	setTimeZone: (name: string) => typedError<string, AppError>(__TAURI_INVOKE("set_time_zone", { name })),
 };
 
 /* Types */
@@ -79,6 +102,46 @@ export type AppStatus_Serialize = {
 	device_id: string,
 	version: string,
 	schema_version: number,
+};
+
+export type Appointment = Appointment_Serialize | Appointment_Deserialize;
+
+export type AppointmentStatus = "booked" | "checked_in" | "with_doctor" | "done" | "cancelled" | "no_show";
+
+export type Appointment_Deserialize = {
+	id: string,
+	patient_id: string,
+	doctor_id: string,
+	date: string,
+	start: string,
+	end: string,
+	starts_at: string,
+	ends_at: string,
+	status: AppointmentStatus,
+	overbooked: boolean,
+	walk_in: boolean,
+	token?: string | null,
+	reason: string,
+	cancel_reason: string,
+	rescheduled_from?: string | null,
+};
+
+export type Appointment_Serialize = {
+	id: string,
+	patient_id: string,
+	doctor_id: string,
+	date: string,
+	start: string,
+	end: string,
+	starts_at: string,
+	ends_at: string,
+	status: AppointmentStatus,
+	overbooked: boolean,
+	walk_in: boolean,
+	token: string | null,
+	reason: string,
+	cancel_reason: string,
+	rescheduled_from: string | null,
 };
 
 /**  The navigation areas of the app. An area is offered when its permission is held. */
@@ -164,6 +227,18 @@ export type AuditVerification_Serialize = {
 	problem: string | null,
 };
 
+export type BookInput = {
+	patient_id: string,
+	doctor_id: string,
+	/**  YYYY-MM-DD, clinic local. */
+	date: string,
+	/**  "HH:MM": the start of one of the doctor's slots. */
+	start: string,
+	reason: string,
+	/**  Book even if the slot is taken (needs `appointments_overbook`); marked as overbooked. */
+	overbook: boolean,
+};
+
 export type ColumnMap = {
 	/**  0-based column index in the file. */
 	column: number,
@@ -175,6 +250,52 @@ export type DemoAccount = {
 	password: string,
 	roles: Role[],
 };
+
+export type DoctorSession = {
+	id: string,
+	weekday: number,
+	start: string,
+	end: string,
+	slot_minutes: number,
+};
+
+export type DoctorSlot = {
+	doctor_id: string,
+	doctor_name: string,
+	slot: Slot,
+};
+
+export type ExceptionInput = ExceptionInput_Serialize | ExceptionInput_Deserialize;
+
+export type ExceptionInput_Deserialize = {
+	date: string,
+	kind: ExceptionKind,
+	/**  Cancelled: the weekly session. */
+	session_id?: string | null,
+	start?: string | null,
+	end?: string | null,
+	slot_minutes?: number | null,
+	reason: string,
+};
+
+export type ExceptionInput_Serialize = {
+	date: string,
+	kind: ExceptionKind,
+	/**  Cancelled: the weekly session. */
+	session_id: string | null,
+	start: string | null,
+	end: string | null,
+	slot_minutes: number | null,
+	reason: string,
+};
+
+export type ExceptionKind = 
+/**  Away: the whole day (no times) or from `start` to `end`. */
+"leave" | 
+/**  An extra session on that date. */
+"extra" | 
+/**  One weekly session does not take place on that date. */
+"cancelled";
 
 /**  What a CSV column holds. */
 export type ImportField = "given_name" | "family_name" | "other_names" | 
@@ -257,6 +378,11 @@ export type MergeRecord_Serialize = {
 	merged_by: string | null,
 	/**  The merged record as it was just before the merge. */
 	snapshot: Patient_Serialize,
+};
+
+export type Named = {
+	id: string,
+	name: string,
 };
 
 export type NewAdmin = {
@@ -460,6 +586,44 @@ export type PreviewRow = {
 	values: string[],
 };
 
+export type QueueEntry = QueueEntry_Serialize | QueueEntry_Deserialize;
+
+export type QueueEntry_Deserialize = {
+	appointment_id: string,
+	patient_id: string,
+	patient_name: string,
+	mrn: string,
+	token?: string | null,
+	status: AppointmentStatus,
+	walk_in: boolean,
+	/**  The booked time, "HH:MM" (for walk-ins: when they arrived). */
+	start: string,
+	checked_in_at?: string | null,
+	/**
+	 *  Minutes since check-in, for those still waiting.
+	 *  A TS number: exact up to 2^53 (money in minor units never gets near).
+	 */
+	waiting_minutes?: number | null,
+};
+
+export type QueueEntry_Serialize = {
+	appointment_id: string,
+	patient_id: string,
+	patient_name: string,
+	mrn: string,
+	token: string | null,
+	status: AppointmentStatus,
+	walk_in: boolean,
+	/**  The booked time, "HH:MM" (for walk-ins: when they arrived). */
+	start: string,
+	checked_in_at: string | null,
+	/**
+	 *  Minutes since check-in, for those still waiting.
+	 *  A TS number: exact up to 2^53 (money in minor units never gets near).
+	 */
+	waiting_minutes: number | null,
+};
+
 /**  A row that will not be (or was not) imported, and why. */
 export type RejectedRow = RejectedRow_Serialize | RejectedRow_Deserialize;
 
@@ -508,6 +672,15 @@ export type SessionInfo = {
 	idle_timeout_minutes: number,
 };
 
+export type SessionInput = {
+	/**  ISO weekday: 1 = Monday … 7 = Sunday. */
+	weekday: number,
+	/**  "HH:MM", clinic local time. */
+	start: string,
+	end: string,
+	slot_minutes: number,
+};
+
 export type Settings = {
 	idle_timeout_minutes: number,
 	/**  Printed on ID cards and documents. */
@@ -515,6 +688,92 @@ export type Settings = {
 };
 
 export type Sex = "female" | "male" | "other" | "unknown";
+
+export type Slot = {
+	date: string,
+	/**  "HH:MM", clinic local time. */
+	start: string,
+	end: string,
+	start_min: number,
+	end_min: number,
+	/**  UTC instants. */
+	starts_at: string,
+	ends_at: string,
+	/**  No regular booking holds it. */
+	free: boolean,
+};
+
+export type StaffInput = StaffInput_Serialize | StaffInput_Deserialize;
+
+export type StaffInput_Deserialize = {
+	full_name: string,
+	/**  A role code (doctor, nurse, ...). */
+	role: string,
+	user_id?: string | null,
+	department_id?: string | null,
+	qualifications: string,
+	licence_no: string,
+	specialty_ids: string[],
+	phone: string,
+	email: string,
+	/**
+	 *  Consultation fee in minor units (paise, cents).
+	 *  A TS number: exact up to 2^53 (money in minor units never gets near).
+	 */
+	fee_minor: number | null,
+};
+
+export type StaffInput_Serialize = {
+	full_name: string,
+	/**  A role code (doctor, nurse, ...). */
+	role: string,
+	user_id: string | null,
+	department_id: string | null,
+	qualifications: string,
+	licence_no: string,
+	specialty_ids: string[],
+	phone: string,
+	email: string,
+	/**
+	 *  Consultation fee in minor units (paise, cents).
+	 *  A TS number: exact up to 2^53 (money in minor units never gets near).
+	 */
+	fee_minor: number | null,
+};
+
+export type StaffMember = StaffMember_Serialize | StaffMember_Deserialize;
+
+export type StaffMember_Deserialize = {
+	id: string,
+	full_name: string,
+	role: Role,
+	user_id?: string | null,
+	department_id?: string | null,
+	qualifications: string,
+	licence_no: string,
+	specialty_ids: string[],
+	phone: string,
+	email: string,
+	/**  A TS number: exact up to 2^53 (money in minor units never gets near). */
+	fee_minor: number | null,
+	active: boolean,
+};
+
+export type StaffMember_Serialize = {
+	id: string,
+	full_name: string,
+	role: Role,
+	user_id: string | null,
+	department_id: string | null,
+	qualifications: string,
+	licence_no: string,
+	specialty_ids: string[],
+	phone: string,
+	email: string,
+	/**  A TS number: exact up to 2^53 (money in minor units never gets near). */
+	fee_minor: number | null,
+	active: boolean,
+};
 
 export type UserSummary = UserSummary_Serialize | UserSummary_Deserialize;
 

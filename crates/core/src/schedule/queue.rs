@@ -32,6 +32,8 @@ pub struct QueueEntry {
     pub start: String,
     pub checked_in_at: Option<String>,
     /// Minutes since check-in, for those still waiting.
+    /// A TS number: exact up to 2^53 (money in minor units never gets near).
+    #[specta(type = Option<f64>)]
     pub waiting_minutes: Option<i64>,
 }
 

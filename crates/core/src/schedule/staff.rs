@@ -26,6 +26,8 @@ pub struct StaffInput {
     pub phone: String,
     pub email: String,
     /// Consultation fee in minor units (paise, cents).
+    /// A TS number: exact up to 2^53 (money in minor units never gets near).
+    #[specta(type = f64)]
     pub fee_minor: i64,
 }
 
@@ -41,6 +43,8 @@ pub struct StaffMember {
     pub specialty_ids: Vec<String>,
     pub phone: String,
     pub email: String,
+    /// A TS number: exact up to 2^53 (money in minor units never gets near).
+    #[specta(type = f64)]
     pub fee_minor: i64,
     pub active: bool,
 }
