@@ -7,11 +7,20 @@ import { formatDateTime, hasMessage, t } from './i18n';
 /** Fields whose messages are worded like another field's. */
 const FIELD_ALIASES: Record<string, string> = {
   new_password: 'password',
+  // CSV import columns worded like the form's phone fields.
+  phone: 'phones',
+  phone2: 'phones',
 };
+
+/** `phones.2` (the third phone of a list) is worded like `phones`. */
+function baseField(field: string): string {
+  const name = field.replace(/\.\d+$/, '');
+  return FIELD_ALIASES[name] ?? name;
+}
 
 /** The message for one rejected field: field-specific wording if there is one, else generic. */
 export function validationMessage(field: string, reason: ValidationReason): string {
-  const name = FIELD_ALIASES[field] ?? field;
+  const name = baseField(field);
   const specific = `validation.${name}.${reason}`;
   if (hasMessage(specific)) return t(specific);
   const generic = `validation.${reason}`;

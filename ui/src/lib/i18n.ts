@@ -146,3 +146,21 @@ export function formatList(items: string[]): string {
     return items.join(', ');
   }
 }
+
+const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/**
+ * A calendar day (`YYYY-MM-DD`, e.g. a date of birth) or an instant as a local date ("3 Mar
+ * 2026"). A bare day is read as that day wherever the user is (no time-zone shift).
+ */
+export function formatDate(text: string | null | undefined): string {
+  if (!text) return '';
+  const day = DAY.exec(text);
+  const date = day ? new Date(Number(day[1]), Number(day[2]) - 1, Number(day[3])) : parse(text);
+  if (!date || Number.isNaN(date.getTime())) return text;
+  try {
+    return new Intl.DateTimeFormat(currentLocale, { dateStyle: 'medium' }).format(date);
+  } catch {
+    return text;
+  }
+}

@@ -37,6 +37,7 @@ export function roleList(roles: readonly Role[]): string {
 
 /** The areas of the navigation, in menu order, with their label and Home description. */
 export const AREAS: readonly { area: Area; label: MessageKey; description: MessageKey }[] = [
+  { area: 'patients', label: 'nav.patients', description: 'home.area.patients' },
   { area: 'users', label: 'nav.users', description: 'home.area.users' },
   { area: 'audit', label: 'nav.audit', description: 'home.area.audit' },
   { area: 'settings', label: 'nav.settings', description: 'home.area.settings' },

@@ -39,7 +39,8 @@ describe('roles', () => {
   it('offers only the areas of the session, in menu order, ignoring unknown ones', () => {
     expect(visibleAreas(['settings', 'users']).map((a) => a.area)).toEqual(['users', 'settings']);
     expect(visibleAreas([])).toEqual([]);
-    expect(visibleAreas(['patients' as Area, 'audit']).map((a) => a.area)).toEqual(['audit']);
+    expect(visibleAreas(['wards' as Area, 'audit']).map((a) => a.area)).toEqual(['audit']);
+    expect(visibleAreas(['settings', 'patients']).map((a) => a.area)).toEqual(['patients', 'settings']);
   });
 });
 
