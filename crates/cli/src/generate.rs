@@ -71,25 +71,66 @@ impl Generator {
     }
 }
 
+/// A legacy patient list as a clinic's old system would export it: a full name, day-first
+/// dates, a file number; `n` rows.
+pub fn legacy_csv(n: u64, seed: u64, today: chrono::NaiveDate, file_prefix: &str) -> Result<Vec<u8>, csv::Error> {
+    let mut g = Generator::new(seed);
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record(["File No", "Patient Name", "Gender", "DOB", "Age", "Mobile", "Address", "Aadhaar", "Blood Group", "Allergies"])?;
+    for i in 0..n {
+        let p = g.patient(today);
+        let name = [p.given_name.as_str(), p.other_names.as_str(), p.family_name.as_str()].iter().filter(|s| !s.is_empty()).copied().collect::<Vec<_>>().join(" ");
+        let dob = p.birth_date.as_deref().and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()).map(|d| d.format("%d/%m/%Y").to_string());
+        out.write_record([
+            format!("{file_prefix}-{i}"),
+            name,
+            if p.sex == "female" { "F" } else { "M" }.to_string(),
+            dob.unwrap_or_default(),
+            p.age_years.map(|a| a.to_string()).unwrap_or_default(),
+            p.phones.first().cloned().unwrap_or_default(),
+            p.address,
+            p.national_id,
+            p.blood_group,
+            p.allergies.join("; "),
+        ])?;
+    }
+    out.into_inner().map_err(|e| csv::Error::from(e.into_error()))
+}
+
 /// Registers `n` generated patients in batches; returns patients per second.
+///
+/// A second thread makes and validates the next batch while the store writes the current
+/// one (the machine has two cores: one for the records, one for SQLite).
 pub async fn patients(store: &Store, auth: &Authorized, n: u64, seed: u64) -> Result<f64, String> {
     const BATCH: u64 = 5_000;
     let today = store.now().date_naive();
-    let mut g = Generator::new(seed);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<Clean>, String>>(2);
+    let maker = std::thread::spawn(move || {
+        let mut g = Generator::new(seed);
+        let mut made = 0;
+        while made < n {
+            let size = BATCH.min(n - made);
+            let batch: Result<Vec<Clean>, String> = (0..size)
+                .map(|_| validate::clean(&g.patient(today), today).map_err(|e| format!("generator made a bad record: {e}")))
+                .collect();
+            made += size;
+            if tx.blocking_send(batch).is_err() {
+                return; // the writer stopped
+            }
+        }
+    });
     let start = Instant::now();
     let mut done = 0;
-    while done < n {
-        let size = BATCH.min(n - done);
-        let mut batch: Vec<Clean> = Vec::with_capacity(size as usize);
-        for _ in 0..size {
-            batch.push(validate::clean(&g.patient(today), today).map_err(|e| format!("generator made a bad record: {e}"))?);
-        }
+    while let Some(batch) = rx.recv().await {
+        let batch = batch?;
+        let size = batch.len() as u64;
         bulk::register_batch(store, auth, batch, "generator").await.map_err(|e| e.to_string())?;
         done += size;
         if done % 100_000 == 0 || done == n {
             eprintln!("generate: {done}/{n} patients ({:.0}/s)", done as f64 / start.elapsed().as_secs_f64());
         }
     }
+    maker.join().map_err(|_| "the generator thread failed".to_string())?;
     let t = Instant::now();
     store.compact_search_indexes().await.map_err(|e| e.to_string())?;
     eprintln!("generate: search indexes compacted in {:.1} s", t.elapsed().as_secs_f64());

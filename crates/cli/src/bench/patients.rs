@@ -3,7 +3,9 @@
 use super::stats::time_n;
 use super::Ctx;
 use crate::generate::{self, Generator};
-use hms_core::patients::{self, search};
+use hms_core::patients::{self, csv_io, search};
+use hms_core::Authorized;
+use std::time::Instant;
 use serde_json::json;
 
 const SAMPLES: usize = 500;
@@ -20,7 +22,9 @@ pub async fn run(ctx: &mut Ctx, n: u64, seed: u64) -> Result<u64, String> {
     } else {
         eprintln!("bench: database already has {have} patients; generation not measured");
     }
-    eprintln!("bench: CSV import is not built yet; import_csv_patients_per_s skipped");
+    let rows = (n / 10).clamp(1_000, csv_io::MAX_ROWS as u64 / 2);
+    let rate = import_csv(ctx, &auth, rows, seed).await?;
+    ctx.rates.insert("import_csv_patients_per_s".into(), json!(rate.round()));
 
     // Queries built from real rows, picked at random with a fixed seed.
     let total: i64 = sqlx::query_scalar("SELECT MAX(pk) FROM patients").fetch_one(ctx.store.pool()).await.map_err(|e| e.to_string())?;
@@ -73,4 +77,26 @@ pub async fn run(ctx: &mut Ctx, n: u64, seed: u64) -> Result<u64, String> {
     ctx.latency.insert("register_patient".into(), json!(lat));
     let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM patients").fetch_one(ctx.store.pool()).await.map_err(|e| e.to_string())?;
     Ok(count as u64)
+}
+
+/// Imports `rows` generated patients from a legacy-style CSV through the import the app
+/// uses (parse, map, validate every row, old-number checks, batched writes); patients/s of
+/// the import itself (the preview before it is timed on stderr).
+async fn import_csv(ctx: &Ctx, auth: &Authorized, rows: u64, seed: u64) -> Result<f64, String> {
+    let today = ctx.store.now().date_naive();
+    // File numbers unique to this run, so a reused --db takes them all again.
+    let prefix = format!("OLD{:x}", ctx.store.now().timestamp_millis());
+    let data = generate::legacy_csv(rows, seed ^ 0xc5f, today, &prefix).map_err(|e| e.to_string())?;
+    eprintln!("bench: importing a CSV of {rows} patients ({} bytes)", data.len());
+    let start = Instant::now();
+    let preview = csv_io::preview(&ctx.store, auth, &data, None).await.map_err(|e| e.to_string())?;
+    let previewed = start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    let report = csv_io::import(&ctx.store, auth, &data, preview.mapping, |_| {}).await.map_err(|e| e.to_string())?;
+    let secs = start.elapsed().as_secs_f64();
+    if report.imported as u64 != rows {
+        return Err(format!("bench: the CSV import took {} of {rows} rows: {:?}", report.imported, report.rejected.first()));
+    }
+    eprintln!("bench: CSV of {rows} patients: preview {previewed:.2} s, import {secs:.2} s");
+    Ok(rows as f64 / secs.max(1e-9))
 }
