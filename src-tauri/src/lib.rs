@@ -81,8 +81,12 @@ fn data_dir<R: Runtime>(app: &tauri::App<R>) -> Result<PathBuf, String> {
     app.path().app_data_dir().map_err(|e| format!("no app data directory: {e}"))
 }
 
-/// Downloads/HMS, or `exports` in the data directory where there is no Downloads folder.
+/// `HMS_EXPORTS_DIR` if set (tests, kiosks), else Downloads/HMS, or `exports` in the data
+/// directory where there is no Downloads folder (Android).
 fn exports_dir<R: Runtime>(app: &tauri::App<R>, data_dir: &std::path::Path) -> PathBuf {
+    if let Some(dir) = std::env::var_os("HMS_EXPORTS_DIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
     app.path().download_dir().map(|d| d.join("HMS")).unwrap_or_else(|_| data_dir.join("exports"))
 }
 

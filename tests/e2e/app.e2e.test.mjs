@@ -24,7 +24,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Builder, By, error as wdError } from 'selenium-webdriver';
+import { Builder, By, Key, error as wdError } from 'selenium-webdriver';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ARTIFACTS = path.join(HERE, 'artifacts');
@@ -127,6 +127,7 @@ async function stopGroup(child) {
 let driver;
 let tauriDriver;
 let dataDir;
+let exportsDir;
 let shotNo = 0;
 let failed = false;
 
@@ -182,6 +183,12 @@ async function assertAbsent(id) {
   assert.equal(found.length, 0, `[data-testid="${id}"] should not be in the page`);
 }
 
+/** Scrolls an element to the middle of the view, as a person would before using it (a sticky
+ * form footer can otherwise cover a field at the bottom edge). */
+async function centre(el) {
+  await driver.executeScript('arguments[0].scrollIntoView({ block: "center" })', el);
+}
+
 /** Clicks the element, retrying while something covers it or it is re-rendered. */
 async function click(id) {
   await driver.wait(
@@ -189,6 +196,7 @@ async function click(id) {
       try {
         const el = await visible(id);
         if (!(await el.isEnabled())) return false;
+        await centre(el);
         await el.click();
         return true;
       } catch (e) {
@@ -204,6 +212,7 @@ async function click(id) {
 /** Types a value into a field (clearing it first) and checks the field holds it. */
 async function fill(id, value) {
   const el = await visible(id);
+  await centre(el);
   await el.click();
   await el.clear();
   await el.sendKeys(value);
@@ -282,7 +291,8 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
       fs.mkdirSync(ARTIFACTS, { recursive: true });
       dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hms-e2e-'));
 
-      const env = { ...process.env, HMS_DATA_DIR: dataDir };
+      exportsDir = path.join(dataDir, 'exports');
+      const env = { ...process.env, HMS_DATA_DIR: dataDir, HMS_EXPORTS_DIR: exportsDir, HMS_NO_OPEN: '1' };
       delete env.HMS_DEMO; // the flow starts at first-run setup
       env.PATH = [env.PATH, path.join(os.homedir(), '.cargo', 'bin')].filter(Boolean).join(path.delimiter);
       tauriDriver = await startTauriDriver(env, path.join(ARTIFACTS, 'tauri-driver.log'));
@@ -468,5 +478,88 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     assert.equal(await driver.getCurrentUrl(), url);
     await visible('nav');
     await screenshot('unlocked');
+  });
+  // ------------------------------------------------------------ patients (the receptionist)
+
+  let mrn = '';
+
+  step('reception registers a patient and sees the new MRN', async () => {
+    await click('nav-patients');
+    await visible('patient-search');
+    await screenshot('patients-empty');
+    await click('register-patient');
+    await fill('pf-given_name', 'Meena');
+    await fill('pf-family_name', 'Iyer');
+    await tick('pf-dob-unknown');
+    await fill('pf-age_years', '41');
+    await fill('pf-phone-0', '98450 11111');
+    await fill('pf-allergy-input', 'Penicillin');
+    await click('pf-allergy-add');
+    await screenshot('patient-form-filled');
+    await click('patient-save');
+    mrn = await textOf('new-mrn');
+    assert.match(mrn, /^[0-9A-Z]{4}-\d{6}$/, `the new MRN should be <prefix>-<sequence>, got "${mrn}"`);
+    await screenshot('patient-registered');
+  });
+
+  step('registering the same phone again warns of the likely duplicate', async () => {
+    await click('register-another');
+    await fill('pf-given_name', 'Mina');
+    await fill('pf-phone-0', '9845011111');
+    const warning = await visible('duplicate-warning');
+    await driver.wait(
+      async () => (await warning.getText()).includes(mrn),
+      WAIT,
+      `the duplicate warning should name ${mrn}`,
+    );
+    await screenshot('patient-duplicate-warning');
+    await click('patient-cancel');
+  });
+
+  step('Ctrl+K from another screen, a name prefix in any order finds and opens the patient', async () => {
+    await click('nav-home');
+    await visible('home-title');
+    await driver.actions().keyDown(Key.CONTROL).sendKeys('k').keyUp(Key.CONTROL).perform();
+    const box = await visible('patient-search');
+    await driver.wait(
+      async () => (await driver.switchTo().activeElement().getAttribute('data-testid')) === 'patient-search',
+      WAIT,
+      'Ctrl+K should focus the patient search box',
+    );
+    await box.sendKeys('iye mee');
+    const result = await driver.wait(
+      async () => {
+        for (const el of await driver.findElements(byTestId('patient-result'))) {
+          if ((await el.getAttribute('data-mrn')) === mrn) return el;
+        }
+        return false;
+      },
+      WAIT,
+      `"iye mee" should find ${mrn}`,
+    );
+    await screenshot('patient-search-results');
+    await result.click();
+    const page = await visible('patient-page');
+    assert.equal(await page.getAttribute('data-mrn'), mrn);
+    assert.match(await textOf('allergy-banner'), /Penicillin/);
+    await screenshot('patient-page');
+  });
+
+  step('an edit is saved and shown on the page', async () => {
+    await click('patient-edit');
+    await fill('pf-family_name', 'Iyer-Rao');
+    await click('patient-save');
+    const page = await visible('patient-page');
+    await driver.wait(async () => (await page.getText()).includes('Iyer-Rao'), WAIT, 'the edited name should show');
+    await screenshot('patient-edited');
+  });
+
+  step('the ID card is saved as a PDF', async () => {
+    await click('print-id-card');
+    await visible('toast');
+    const file = path.join(exportsDir, `id-card-${mrn}.pdf`);
+    await driver.wait(async () => fs.existsSync(file), WAIT, `${file} was not written`);
+    assert.equal(fs.readFileSync(file).subarray(0, 5).toString(), '%PDF-');
+    await screenshot('patient-id-card-saved');
   });
 });
