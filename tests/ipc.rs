@@ -54,7 +54,10 @@ fn first_start_reports_setup_needed_then_signs_the_admin_in() {
     let status = app.invoke("app_status", json!({})).unwrap();
     assert_eq!(status["needs_setup"], false);
     assert_eq!(status["session"]["username"], "admin");
-    assert_eq!(status["session"]["areas"], json!(["patients", "users", "audit", "settings"]));
+    // Every area, in menu order (other areas slot in between as they land).
+    let areas: Vec<&str> = status["session"]["areas"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    let ours: Vec<&str> = areas.iter().copied().filter(|a| ["patients", "appointments", "staff", "users", "audit", "settings"].contains(a)).collect();
+    assert_eq!(ours, ["patients", "appointments", "staff", "users", "audit", "settings"], "{areas:?}");
 }
 
 #[test]
@@ -159,4 +162,103 @@ fn csv_import_previews_then_imports_with_progress_over_base64() {
     assert_eq!(preview["rejected"][0]["row"], 3);
     let bad = app.invoke("preview_patient_import", json!({ "dataBase64": "%%%", "mapping": null })).unwrap_err();
     assert_eq!(bad["detail"]["field"], "file");
+}
+
+/// YYYY-MM-DD `days` after `date`, and its ISO weekday (1 = Monday).
+fn later(date: &str, days: u32) -> (String, u64) {
+    let mut d = hms_core::schedule::parse_date("date", date).unwrap();
+    for _ in 0..days {
+        d = d.succ_opt().unwrap();
+    }
+    (d.format("%Y-%m-%d").to_string(), d.format("%u").to_string().parse().unwrap())
+}
+
+fn starts(slots: &Value) -> Vec<String> {
+    slots.as_array().unwrap().iter().map(|s| s["start"].as_str().unwrap().to_string()).collect()
+}
+
+#[test]
+fn a_doctor_with_sessions_is_booked_rescheduled_cancelled_moved_and_queued() {
+    let app = app();
+    app.setup_admin();
+    let specialty = app.invoke("add_specialty", json!({ "name": "Cardiology" })).unwrap();
+    let department = app.invoke("add_department", json!({ "name": "Medicine" })).unwrap();
+    let staff = json!({
+        "full_name": "Dr Meera Iyer", "role": "doctor", "user_id": null, "department_id": department["id"],
+        "qualifications": "MD", "licence_no": "KMC-1", "specialty_ids": [specialty["id"]], "phone": "", "email": "", "fee_minor": 50000
+    });
+    let doctor = app.invoke("add_staff", json!({ "input": staff })).unwrap();
+    let id = doctor["id"].as_str().unwrap().to_string();
+    let week: Vec<Value> = (1..=7).map(|d| json!({ "weekday": d, "start": "09:00", "end": "12:00", "slot_minutes": 30 })).collect();
+    let sessions = app.invoke("set_weekly_sessions", json!({ "doctorId": id, "sessions": week })).unwrap();
+    let bad = app.invoke("set_weekly_sessions", json!({ "doctorId": id, "sessions": [{ "weekday": 1, "start": "09:00", "end": "12:00", "slot_minutes": 0 }] })).unwrap_err();
+    assert_eq!(bad["detail"]["field"], "sessions.0.slot_minutes");
+    let p1 = app.invoke("register_patient", json!({ "input": patient("Ravi", "98450 12345") })).unwrap();
+    let p2 = app.invoke("register_patient", json!({ "input": patient("Anil", "98450 67890") })).unwrap();
+
+    // Walk-in today, seen in the doctor's queue with a token.
+    let walk = app.invoke("register_walk_in", json!({ "patientId": p2["id"], "doctorId": id, "reason": "fever" })).unwrap();
+    let today = walk["date"].as_str().unwrap().to_string();
+    let queue = app.invoke("doctor_queue", json!({ "doctorId": id, "date": today })).unwrap();
+    assert_eq!(queue[0]["token"], walk["token"]);
+    assert_eq!((queue[0]["status"].as_str(), queue[0]["walk_in"].as_bool()), (Some("checked_in"), Some(true)));
+
+    // Book a week ahead: the slot disappears from the free slots, and cannot be booked twice.
+    let (day, _) = later(&today, 7);
+    let free = app.invoke("free_slots", json!({ "doctorId": id, "date": day })).unwrap();
+    assert_eq!(starts(&free), ["09:00", "09:30", "10:00", "10:30", "11:00", "11:30"]);
+    let input = |p: &Value, start: &str| json!({ "patient_id": p["id"], "doctor_id": id, "date": day, "start": start, "reason": "", "overbook": false });
+    let booked = app.invoke("book_appointment", json!({ "input": input(&p1, "09:00") })).unwrap();
+    assert_eq!(booked["status"], "booked");
+    let free = app.invoke("free_slots", json!({ "doctorId": id, "date": day })).unwrap();
+    assert!(!starts(&free).contains(&"09:00".to_string()));
+    let twice = app.invoke("book_appointment", json!({ "input": input(&p2, "09:00") })).unwrap_err();
+    assert_eq!((twice["detail"]["field"].as_str(), twice["detail"]["reason"].as_str()), (Some("start"), Some("taken")));
+
+    // Reschedule: the old slot is free again; the calendar shows the patient by name.
+    let moved = app.invoke("reschedule_appointment", json!({ "id": booked["id"], "doctorId": id, "date": day, "start": "10:00" })).unwrap();
+    assert_eq!((moved["start"].as_str(), moved["rescheduled_from"].as_str()), (Some("10:00"), booked["id"].as_str()));
+    let free = app.invoke("free_slots", json!({ "doctorId": id, "date": day })).unwrap();
+    assert_eq!(starts(&free), ["09:00", "09:30", "10:30", "11:00", "11:30"]);
+    let week = app.invoke("doctor_week", json!({ "doctorId": id, "weekStart": day })).unwrap();
+    assert_eq!(week.as_array().unwrap().len(), 7);
+    assert_eq!((week[0]["slots"].as_u64(), week[0]["free_slots"].as_u64()), (Some(6), Some(5)));
+    assert_eq!(week[0]["appointments"][0]["patient_name"], "Ravi Sharma");
+    assert_eq!(week[0]["appointments"][0]["mrn"], p1["mrn"]);
+    let dept = app.invoke("department_day", json!({ "departmentId": department["id"], "date": day })).unwrap();
+    assert_eq!(dept[0]["doctor_name"], "Dr Meera Iyer");
+    assert_eq!(dept[0]["appointments"][0]["appointment"]["id"], moved["id"]);
+
+    // Cancel with a reason.
+    let no_reason = app.invoke("cancel_appointment", json!({ "id": moved["id"], "reason": "" })).unwrap_err();
+    assert_eq!(no_reason["detail"]["field"], "reason");
+    let cancelled = app.invoke("cancel_appointment", json!({ "id": moved["id"], "reason": "travelling" })).unwrap();
+    assert_eq!(cancelled["status"], "cancelled");
+
+    // The next day's session is cancelled: reception gets the patient's phone, and moves them.
+    let (next, weekday) = later(&today, 8);
+    let b2 = app.invoke("book_appointment", json!({ "input": { "patient_id": p2["id"], "doctor_id": id, "date": next, "start": "11:30", "reason": "", "overbook": false } })).unwrap();
+    let session = sessions.as_array().unwrap().iter().find(|s| s["weekday"].as_u64() == Some(weekday)).unwrap();
+    let off = app.invoke("cancel_session", json!({ "doctorId": id, "date": next, "sessionId": session["id"], "reason": "doctor unwell" })).unwrap();
+    assert_eq!(off["affected"][0]["appointment"]["id"], b2["id"]);
+    assert_eq!(off["affected"][0]["phone"], p2["phones"][0]);
+    let short = app.invoke("move_appointments", json!({ "appointmentIds": [b2["id"]], "toDoctorId": id, "toDate": next })).unwrap_err();
+    assert_eq!(short["detail"]["field"], "to_date", "that day has no slots left");
+    let moved = app.invoke("move_appointments", json!({ "appointmentIds": [b2["id"]], "toDoctorId": id, "toDate": day })).unwrap();
+    assert_eq!((moved[0]["appointment"]["start"].as_str(), moved[0]["patient_name"].as_str()), (Some("09:00"), Some("Anil Sharma")));
+    let history = app.invoke("patient_appointments", json!({ "patientId": p2["id"] })).unwrap();
+    assert_eq!(history.as_array().unwrap().len(), 3, "walk-in, the cancelled-session booking, its move");
+    assert_eq!(history[0]["doctor_name"], "Dr Meera Iyer");
+
+    // Staff management.
+    let listed = app.invoke("list_staff", json!({ "filter": { "role": "doctor", "department_id": null, "include_inactive": true } })).unwrap();
+    assert_eq!(listed[0]["id"], id.as_str());
+    let edit = json!({
+        "full_name": "Dr Meera Iyer", "role": "doctor", "user_id": null, "department_id": department["id"],
+        "qualifications": "MD, DM", "licence_no": "KMC-1", "specialty_ids": [specialty["id"]], "phone": "080 1234", "email": "", "fee_minor": 60000
+    });
+    let updated = app.invoke("update_staff", json!({ "id": id, "input": edit })).unwrap();
+    assert_eq!((updated["qualifications"].as_str(), updated["fee_minor"].as_f64()), (Some("MD, DM"), Some(60000.0)));
+    let refused = app.invoke("set_staff_active", json!({ "id": id, "active": false })).unwrap_err();
+    assert_eq!(refused["detail"]["field"], "active", "appointments still to come");
 }

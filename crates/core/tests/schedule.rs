@@ -149,13 +149,13 @@ async fn reschedule_cancel_and_no_show() {
     let moved = booking::reschedule(&c.env.store, &a, &b.id, &c.doctor, "2026-11-23", "09:15").await.unwrap();
     assert_eq!(moved.rescheduled_from.as_deref(), Some(b.id.as_str()));
     let day = booking::doctor_day(&c.env.store, &a, &c.doctor, "2026-11-23").await.unwrap();
-    assert_eq!(day.iter().map(|x| (x.start.as_str(), x.status)).collect::<Vec<_>>(), [("09:00", AppointmentStatus::Cancelled), ("09:15", AppointmentStatus::Booked)]);
+    assert_eq!(day.iter().map(|x| (x.appointment.start.as_str(), x.appointment.status)).collect::<Vec<_>>(), [("09:00", AppointmentStatus::Cancelled), ("09:15", AppointmentStatus::Booked)]);
     // The freed slot can be booked by someone else; the patient can move back into the
     // neighbourhood of their own time without clashing with themselves.
     booking::book(&c.env.store, &a, book_input(&c, 1, "2026-11-23", "09:00")).await.unwrap();
     assert_eq!(field_of(booking::reschedule(&c.env.store, &a, &moved.id, &c.doctor, "2026-11-23", "09:00").await).await.1, ValidationReason::Taken);
     let still = booking::doctor_day(&c.env.store, &a, &c.doctor, "2026-11-23").await.unwrap();
-    assert!(still.iter().any(|x| x.id == moved.id && x.status == AppointmentStatus::Booked), "a failed reschedule changes nothing");
+    assert!(still.iter().any(|x| x.appointment.id == moved.id && x.appointment.status == AppointmentStatus::Booked), "a failed reschedule changes nothing");
 
     assert_eq!(field_of(booking::cancel(&c.env.store, &a, &moved.id, " ").await).await.0, "reason");
     let cancelled = booking::cancel(&c.env.store, &a, &moved.id, "patient travelling").await.unwrap();

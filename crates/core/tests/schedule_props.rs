@@ -8,7 +8,7 @@ use chrono::TimeZone;
 use hms_core::patients::{self, PatientInput};
 use hms_core::schedule::availability::{self, ExceptionInput, ExceptionKind, SessionInput};
 use hms_core::schedule::booking::{self, BookInput};
-use hms_core::schedule::{slots, staff};
+use hms_core::schedule::{calendar, slots, staff};
 use hms_core::{settings, Authorized, Store};
 use proptest::prelude::*;
 
@@ -41,7 +41,7 @@ async fn active_ids(store: &Store) -> Vec<String> {
     sqlx::query_scalar("SELECT id FROM appointments WHERE status = 'booked' ORDER BY id").fetch_all(store.pool()).await.unwrap()
 }
 
-async fn check_invariants(store: &Store) {
+async fn check_invariants(store: &Store, a: &Authorized, doctors: &[String]) {
     let doubles: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM (SELECT 1 FROM appointments WHERE status IN ('booked','checked_in','with_doctor','done') AND overbooked = 0
          GROUP BY doctor_id, date, start_min HAVING COUNT(*) > 1)",
@@ -66,6 +66,16 @@ async fn check_invariants(store: &Store) {
         let day = chrono::NaiveDate::parse_from_str(&date, "%Y-%m-%d").unwrap();
         let all = slots::day_slots(&mut conn, tz, &doctor, day).await.unwrap();
         assert!(all.iter().any(|s| i64::from(s.start_min) == start), "booking at {date} {start} outside availability");
+    }
+    drop(conn);
+    // The calendar counts free slots from the appointments it lists: it must agree with
+    // the free-slot search, which reads the slot index.
+    for d in doctors {
+        let week = calendar::doctor_week(store, a, d, DATES[0]).await.unwrap();
+        for (day, date) in week.iter().zip(DATES) {
+            let free = slots::free_slots(store, a, d, date).await.unwrap();
+            assert_eq!(day.free_slots as usize, free.len(), "{date}");
+        }
     }
 }
 
@@ -116,7 +126,7 @@ async fn run(ops: Vec<Op>) {
                 }
             }
         }
-        check_invariants(store).await;
+        check_invariants(store, &a, &doctors).await;
     }
 }
 

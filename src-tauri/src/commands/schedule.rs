@@ -4,9 +4,11 @@ use super::Cmd;
 use crate::AppState;
 use hms_core::schedule::availability::{self, DoctorSession, ExceptionInput, SessionInput};
 use hms_core::schedule::booking::{self, Appointment, BookInput};
+use hms_core::schedule::calendar::{self, AppointmentView, CalendarDay};
+use hms_core::schedule::moves::{self, SessionCancellation};
 use hms_core::schedule::queue::{self, QueueEntry};
 use hms_core::schedule::slots::{self, DoctorSlot, Slot};
-use hms_core::schedule::staff::{self, Named, StaffInput, StaffMember};
+use hms_core::schedule::staff::{self, Named, StaffFilter, StaffInput, StaffMember};
 use tauri::State;
 
 macro_rules! authorized {
@@ -43,6 +45,25 @@ pub async fn add_specialty(state: State<'_, AppState>, name: String) -> Cmd<Name
 #[specta::specta]
 pub async fn add_staff(state: State<'_, AppState>, input: StaffInput) -> Cmd<StaffMember> {
     staff::add_staff(&state.store, &authorized!(state), input).await
+}
+
+/// Every staff profile (any role), filtered (administrator).
+#[tauri::command]
+#[specta::specta]
+pub async fn list_staff(state: State<'_, AppState>, filter: StaffFilter) -> Cmd<Vec<StaffMember>> {
+    staff::list_staff(&state.store, &authorized!(state), &filter).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn update_staff(state: State<'_, AppState>, id: String, input: StaffInput) -> Cmd<StaffMember> {
+    staff::update_staff(&state.store, &authorized!(state), &id, input).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn set_staff_active(state: State<'_, AppState>, id: String, active: bool) -> Cmd<StaffMember> {
+    staff::set_staff_active(&state.store, &authorized!(state), &id, active).await
 }
 
 #[tauri::command]
@@ -107,13 +128,13 @@ pub async fn mark_no_show(state: State<'_, AppState>, id: String) -> Cmd<Appoint
 
 #[tauri::command]
 #[specta::specta]
-pub async fn doctor_day(state: State<'_, AppState>, doctor_id: String, date: String) -> Cmd<Vec<Appointment>> {
+pub async fn doctor_day(state: State<'_, AppState>, doctor_id: String, date: String) -> Cmd<Vec<AppointmentView>> {
     booking::doctor_day(&state.store, &authorized!(state), &doctor_id, &date).await
 }
 
 #[tauri::command]
 #[specta::specta]
-pub async fn patient_appointments(state: State<'_, AppState>, patient_id: String) -> Cmd<Vec<Appointment>> {
+pub async fn patient_appointments(state: State<'_, AppState>, patient_id: String) -> Cmd<Vec<AppointmentView>> {
     booking::patient_history(&state.store, &authorized!(state), &patient_id).await
 }
 
@@ -151,4 +172,32 @@ pub async fn doctor_queue(state: State<'_, AppState>, doctor_id: String, date: S
 #[specta::specta]
 pub async fn set_time_zone(state: State<'_, AppState>, name: String) -> Cmd<String> {
     hms_core::settings::set_time_zone(&state.store, &authorized!(state), &name).await
+}
+
+/// Seven days of a doctor's calendar from `week_start` (YYYY-MM-DD).
+#[tauri::command]
+#[specta::specta]
+pub async fn doctor_week(state: State<'_, AppState>, doctor_id: String, week_start: String) -> Cmd<Vec<CalendarDay>> {
+    calendar::doctor_week(&state.store, &authorized!(state), &doctor_id, &week_start).await
+}
+
+/// Each doctor of a department on a date.
+#[tauri::command]
+#[specta::specta]
+pub async fn department_day(state: State<'_, AppState>, department_id: String, date: String) -> Cmd<Vec<CalendarDay>> {
+    calendar::department_day(&state.store, &authorized!(state), &department_id, &date).await
+}
+
+/// Cancels one weekly session on a date; returns the patients to call.
+#[tauri::command]
+#[specta::specta]
+pub async fn cancel_session(state: State<'_, AppState>, doctor_id: String, date: String, session_id: String, reason: String) -> Cmd<SessionCancellation> {
+    moves::cancel_session(&state.store, &authorized!(state), &doctor_id, &date, &session_id, &reason).await
+}
+
+/// Moves booked appointments into the first free slots of a doctor on a date, all or none.
+#[tauri::command]
+#[specta::specta]
+pub async fn move_appointments(state: State<'_, AppState>, appointment_ids: Vec<String>, to_doctor_id: String, to_date: String) -> Cmd<Vec<AppointmentView>> {
+    moves::move_appointments(&state.store, &authorized!(state), &appointment_ids, &to_doctor_id, &to_date).await
 }

@@ -38,6 +38,10 @@ export function roleList(roles: readonly Role[]): string {
 /** The areas of the navigation, in menu order, with their label and Home description. */
 export const AREAS: readonly { area: Area; label: MessageKey; description: MessageKey }[] = [
   { area: 'patients', label: 'nav.patients', description: 'home.area.patients' },
+  { area: 'appointments', label: 'nav.appointments', description: 'home.area.appointments' },
+  { area: 'staff', label: 'nav.staff', description: 'home.area.staff' },
+  { area: 'billing', label: 'nav.billing', description: 'home.area.billing' },
+  { area: 'tariff', label: 'nav.tariff', description: 'home.area.tariff' },
   { area: 'users', label: 'nav.users', description: 'home.area.users' },
   { area: 'audit', label: 'nav.audit', description: 'home.area.audit' },
   { area: 'settings', label: 'nav.settings', description: 'home.area.settings' },

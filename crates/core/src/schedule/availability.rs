@@ -39,7 +39,7 @@ pub enum ExceptionKind {
 }
 
 impl ExceptionKind {
-    fn code(self) -> &'static str {
+    pub(crate) fn code(self) -> &'static str {
         match self {
             ExceptionKind::Leave => "leave",
             ExceptionKind::Extra => "extra",
@@ -87,7 +87,7 @@ fn overlaps(a: Window, b: Window) -> bool {
     a.start < b.end && b.start < a.end
 }
 
-async fn require_doctor(w: &mut WriteTx<'_>, doctor_id: &str) -> Result<()> {
+pub(crate) async fn require_doctor(w: &mut WriteTx<'_>, doctor_id: &str) -> Result<()> {
     let ok: bool = sqlx::query_scalar("SELECT COUNT(*) > 0 FROM staff WHERE id = ? AND role = 'doctor' AND deleted_at IS NULL")
         .bind(doctor_id)
         .fetch_one(w.conn())
@@ -212,32 +212,51 @@ pub async fn add_exception(store: &Store, auth: &Authorized, doctor_id: &str, in
             return Err(Error::validation("start", ValidationReason::Invalid, "overlaps a session that day"));
         }
     }
+    let date_s = date.format("%Y-%m-%d").to_string();
+    let row = NewException { doctor_id, date: &date_s, kind: input.kind, session_id: input.session_id.as_deref(), start, end, slot, reason: input.reason.trim() };
+    let id = insert_exception(&mut w, row).await?;
+    w.audit("schedule.exception", "staff", Some(doctor_id), json!({ "date": date_s, "kind": input.kind })).await?;
+    w.commit().await?;
+    Ok(id)
+}
+
+/// A checked exception, ready to be written.
+pub(crate) struct NewException<'a> {
+    pub doctor_id: &'a str,
+    pub date: &'a str,
+    pub kind: ExceptionKind,
+    pub session_id: Option<&'a str>,
+    pub start: Option<u32>,
+    pub end: Option<u32>,
+    pub slot: Option<u32>,
+    pub reason: &'a str,
+}
+
+/// Inserts an exception with its change-log entry, inside the caller's write.
+pub(crate) async fn insert_exception(w: &mut WriteTx<'_>, x: NewException<'_>) -> Result<String> {
     let id = crate::ids::new_id();
     let (now, stamp, by, dev) = (w.now_rfc3339(), w.stamp(), w.actor().user_id.clone(), w.device_id().to_string());
-    let date_s = date.format("%Y-%m-%d").to_string();
     sqlx::query(
         "INSERT INTO schedule_exceptions (id, doctor_id, date, kind, session_id, start_min, end_min, slot_minutes, reason, created_at, updated_at, updated_by, origin_device)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&id)
-    .bind(doctor_id)
-    .bind(&date_s)
-    .bind(input.kind.code())
-    .bind(&input.session_id)
-    .bind(start.map(i64::from))
-    .bind(end.map(i64::from))
-    .bind(slot.map(i64::from))
-    .bind(input.reason.trim())
+    .bind(x.doctor_id)
+    .bind(x.date)
+    .bind(x.kind.code())
+    .bind(x.session_id)
+    .bind(x.start.map(i64::from))
+    .bind(x.end.map(i64::from))
+    .bind(x.slot.map(i64::from))
+    .bind(x.reason)
     .bind(&now)
     .bind(&stamp)
     .bind(&by)
     .bind(&dev)
     .execute(w.conn())
     .await?;
-    let data = json!({ "id": id, "doctor_id": doctor_id, "date": date_s, "kind": input.kind, "session_id": input.session_id,
-        "start_min": start, "end_min": end, "slot_minutes": slot, "reason": input.reason.trim(), "updated_at": stamp, "updated_by": by });
+    let data = json!({ "id": id, "doctor_id": x.doctor_id, "date": x.date, "kind": x.kind, "session_id": x.session_id,
+        "start_min": x.start, "end_min": x.end, "slot_minutes": x.slot, "reason": x.reason, "updated_at": stamp, "updated_by": by });
     w.record_change("schedule_exceptions", &id, ChangeOp::Insert, &data).await?;
-    w.audit("schedule.exception", "staff", Some(doctor_id), json!({ "date": date_s, "kind": input.kind })).await?;
-    w.commit().await?;
     Ok(id)
 }

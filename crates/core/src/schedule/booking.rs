@@ -2,6 +2,8 @@
 //! transaction (BEGIN IMMEDIATE: one writer at a time), and a unique index on the slot is
 //! the last guard, so two desks booking the same slot at once cannot both succeed.
 
+use super::calendar::{views, AppointmentView, MAX_VIEW_ROWS};
+use super::Arg;
 use super::slots::{day_slots, Slot};
 use super::{parse_date, parse_minutes};
 use crate::error::{Error, Result, ValidationReason};
@@ -46,7 +48,7 @@ impl AppointmentStatus {
             AppointmentStatus::NoShow => "no_show",
         }
     }
-    fn from_code(s: &str) -> AppointmentStatus {
+    pub(crate) fn from_code(s: &str) -> AppointmentStatus {
         [Self::Booked, Self::CheckedIn, Self::WithDoctor, Self::Done, Self::Cancelled, Self::NoShow]
             .into_iter()
             .find(|x| x.code() == s)
@@ -73,7 +75,8 @@ pub struct Appointment {
     pub rescheduled_from: Option<String>,
 }
 
-const ACTIVE: &str = "('booked', 'checked_in', 'with_doctor')";
+/// The statuses of an appointment that is still to happen or under way.
+pub(crate) const ACTIVE: &str = "('booked', 'checked_in', 'with_doctor')";
 
 /// Books a patient into a doctor's slot.
 pub async fn book(store: &Store, auth: &Authorized, input: BookInput) -> Result<Appointment> {
@@ -88,7 +91,7 @@ pub async fn book(store: &Store, auth: &Authorized, input: BookInput) -> Result<
 
 /// Checks every rule and inserts the appointment, inside the caller's write. `replacing`
 /// is the appointment being rescheduled (its own time does not count as an overlap).
-async fn place(store: &Store, auth: &Authorized, w: &mut WriteTx<'_>, input: &BookInput, replacing: Option<&str>) -> Result<Appointment> {
+pub(crate) async fn place(store: &Store, auth: &Authorized, w: &mut WriteTx<'_>, input: &BookInput, replacing: Option<&str>) -> Result<Appointment> {
     if input.overbook {
         auth.require(Permission::AppointmentsOverbook)?;
     }
@@ -228,7 +231,7 @@ fn from_row(r: Row) -> Appointment {
     }
 }
 
-async fn load(w: &mut WriteTx<'_>, id: &str) -> Result<Appointment> {
+pub(crate) async fn load(w: &mut WriteTx<'_>, id: &str) -> Result<Appointment> {
     let row: Option<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM appointments WHERE id = ? AND deleted_at IS NULL"))
         .bind(id)
         .fetch_optional(w.conn())
@@ -236,7 +239,7 @@ async fn load(w: &mut WriteTx<'_>, id: &str) -> Result<Appointment> {
     row.map(from_row).ok_or_else(|| Error::NotFound { entity: "appointment".into() })
 }
 
-async fn set_status(w: &mut WriteTx<'_>, a: &mut Appointment, status: AppointmentStatus, cancel_reason: &str) -> Result<()> {
+pub(crate) async fn set_status(w: &mut WriteTx<'_>, a: &mut Appointment, status: AppointmentStatus, cancel_reason: &str) -> Result<()> {
     let (stamp, by) = (w.stamp(), w.actor().user_id.clone());
     sqlx::query("UPDATE appointments SET status = ?, cancel_reason = ?, updated_at = ?, updated_by = ? WHERE id = ?")
         .bind(status.code())
@@ -254,7 +257,7 @@ async fn set_status(w: &mut WriteTx<'_>, a: &mut Appointment, status: Appointmen
     w.record_change("appointments", &a.id, ChangeOp::Update, &data).await
 }
 
-fn reason_text(field: &str, raw: &str) -> Result<String> {
+pub(crate) fn reason_text(field: &str, raw: &str) -> Result<String> {
     let r = raw.trim().to_string();
     if r.is_empty() {
         return Err(Error::validation(field, ValidationReason::Required, "say why"));
@@ -322,24 +325,19 @@ pub async fn no_show(store: &Store, auth: &Authorized, id: &str) -> Result<Appoi
     Ok(a)
 }
 
-/// A doctor's appointments on a date, by time.
-pub async fn doctor_day(store: &Store, auth: &Authorized, doctor_id: &str, date: &str) -> Result<Vec<Appointment>> {
+/// A doctor's appointments on a date (cancelled ones too), by time, with the patients' names.
+pub async fn doctor_day(store: &Store, auth: &Authorized, doctor_id: &str, date: &str) -> Result<Vec<AppointmentView>> {
     auth.require(Permission::AppointmentsView)?;
     let date = parse_date("date", date)?;
-    let rows: Vec<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM appointments WHERE doctor_id = ? AND date = ? AND deleted_at IS NULL ORDER BY start_min, created_at"))
-        .bind(doctor_id)
-        .bind(date.format("%Y-%m-%d").to_string())
-        .fetch_all(store.pool())
-        .await?;
-    Ok(rows.into_iter().map(from_row).collect())
+    let day = date.format("%Y-%m-%d").to_string();
+    let mut conn = store.pool().acquire().await?;
+    let filter = "a.doctor_id = ? AND a.date = ? AND a.deleted_at IS NULL";
+    views(&mut conn, filter, "start_min, created_at", MAX_VIEW_ROWS, &[Arg::Text(doctor_id), Arg::Text(&day)]).await
 }
 
-/// A patient's appointments, newest first.
-pub async fn patient_history(store: &Store, auth: &Authorized, patient_id: &str) -> Result<Vec<Appointment>> {
+/// A patient's appointments, newest first, with the doctors' names.
+pub async fn patient_history(store: &Store, auth: &Authorized, patient_id: &str) -> Result<Vec<AppointmentView>> {
     auth.require(Permission::AppointmentsView)?;
-    let rows: Vec<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM appointments WHERE patient_id = ? AND deleted_at IS NULL ORDER BY starts_at DESC LIMIT 200"))
-        .bind(patient_id)
-        .fetch_all(store.pool())
-        .await?;
-    Ok(rows.into_iter().map(from_row).collect())
+    let mut conn = store.pool().acquire().await?;
+    views(&mut conn, "a.patient_id = ? AND a.deleted_at IS NULL", "starts_at DESC", 200, &[Arg::Text(patient_id)]).await
 }

@@ -8,13 +8,16 @@
 
 pub mod availability;
 pub mod booking;
+pub mod calendar;
+pub mod moves;
 pub mod queue;
 pub mod slots;
 pub mod staff;
 
 use crate::error::{Error, Result, ValidationReason};
 use chrono::{NaiveDate, NaiveTime, TimeZone, Timelike};
-use chrono_tz::Tz;
+/// The clinic's time zone type (chrono-tz), for callers that do not depend on it.
+pub use chrono_tz::Tz;
 
 /// "HH:MM" → minutes after midnight; "24:00" is the end of the day.
 pub fn parse_minutes(field: &str, s: &str) -> Result<u32> {
@@ -47,4 +50,28 @@ pub fn instant(tz: Tz, date: NaiveDate, minutes: u32) -> Option<chrono::DateTime
 
 pub fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// A value bound to a query run by [`json_rows`].
+pub(crate) enum Arg<'a> {
+    Text(&'a str),
+    Int(i64),
+}
+
+/// Runs a query whose one result is a JSON array of rows (`json_group_array(json_array(..))`)
+/// and parses it into `T` (a struct with its fields in column order, or a tuple).
+///
+/// Why: sqlx hands every result row over from its SQLite worker thread on its own, about
+/// 10 µs a row; the calendar reads hundreds of rows per view, and as one JSON text they
+/// arrive several times faster.
+pub(crate) async fn json_rows<T: serde::de::DeserializeOwned>(conn: &mut sqlx::SqliteConnection, sql: &str, args: &[Arg<'_>]) -> Result<Vec<T>> {
+    let mut q = sqlx::query_scalar::<_, String>(sql);
+    for a in args {
+        q = match a {
+            Arg::Text(s) => q.bind(*s),
+            Arg::Int(i) => q.bind(*i),
+        };
+    }
+    let text: Option<String> = q.fetch_optional(conn).await?;
+    Ok(serde_json::from_str(text.as_deref().unwrap_or("[]"))?)
 }

@@ -1,7 +1,7 @@
 //! The slots a doctor's schedule gives on a date, and which of them are free.
 
 use super::availability::Window;
-use super::{format_minutes, instant, parse_date, rfc3339};
+use super::{format_minutes, instant, json_rows, parse_date, rfc3339, Arg};
 use crate::error::Result;
 use crate::rbac::Permission;
 use crate::session::Authorized;
@@ -10,6 +10,7 @@ use chrono::{Datelike, NaiveDate};
 use chrono_tz::Tz;
 use serde::Serialize;
 use sqlx::SqliteConnection;
+use std::collections::{HashMap, HashSet};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 pub struct Slot {
@@ -26,76 +27,174 @@ pub struct Slot {
     pub free: bool,
 }
 
-/// The session windows of a doctor on a date: the weekday's sessions not cancelled that
-/// day, and the extra sessions of that day, in time order.
-pub async fn windows(conn: &mut SqliteConnection, doctor_id: &str, date: NaiveDate) -> Result<Vec<Window>> {
-    let day = date.format("%Y-%m-%d").to_string();
-    let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
-        "SELECT start_min, end_min, slot_minutes FROM doctor_sessions s
-         WHERE s.doctor_id = ?1 AND s.weekday = ?3 AND s.deleted_at IS NULL
-           AND NOT EXISTS (SELECT 1 FROM schedule_exceptions x WHERE x.doctor_id = ?1 AND x.date = ?2 AND x.kind = 'cancelled'
-                           AND x.session_id = s.id AND x.deleted_at IS NULL)
-         UNION ALL
-         SELECT start_min, end_min, slot_minutes FROM schedule_exceptions
-         WHERE doctor_id = ?1 AND date = ?2 AND kind = 'extra' AND deleted_at IS NULL
-         ORDER BY 1",
-    )
-    .bind(doctor_id)
-    .bind(&day)
-    .bind(i64::from(date.weekday().number_from_monday()))
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(rows.into_iter().map(|(s, e, slot)| Window { start: s as u32, end: e as u32, slot: slot as u32 }).collect())
+/// The schedule of some doctors over a range of dates, read in three queries (weekly
+/// sessions, exceptions, taken slot starts); slots are then worked out in memory. Calendar
+/// views and "next free with any cardiologist" read many doctor-days, so one query per
+/// doctor-day would add up.
+pub struct Plan {
+    /// doctor → (ISO weekday, session id, window)
+    sessions: HashMap<String, Vec<(u32, String, Window)>>,
+    /// (doctor, date) → exceptions that day
+    exceptions: HashMap<(String, String), Vec<ExceptionRow>>,
+    /// (doctor, date) → the starts of the slots that regular, active bookings hold
+    taken: HashMap<(String, String), HashSet<u32>>,
 }
 
-/// Leave on a date as time ranges; a whole-day leave is 0–1440.
-async fn leave(conn: &mut SqliteConnection, doctor_id: &str, date: NaiveDate) -> Result<Vec<(u32, u32)>> {
-    let rows: Vec<(Option<i64>, Option<i64>)> = sqlx::query_as(
-        "SELECT start_min, end_min FROM schedule_exceptions WHERE doctor_id = ? AND date = ? AND kind = 'leave' AND deleted_at IS NULL",
-    )
-    .bind(doctor_id)
-    .bind(date.format("%Y-%m-%d").to_string())
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(rows.into_iter().map(|(s, e)| (s.unwrap_or(0) as u32, e.unwrap_or(1440) as u32)).collect())
+struct ExceptionRow {
+    kind: String,
+    session_id: Option<String>,
+    start: Option<u32>,
+    end: Option<u32>,
+    slot: Option<u32>,
 }
 
-/// Every slot of a doctor on a date (free or not), in time order. Slots during leave, and
-/// slots whose local start a DST change skips, do not exist.
-pub async fn day_slots(conn: &mut SqliteConnection, tz: Tz, doctor_id: &str, date: NaiveDate) -> Result<Vec<Slot>> {
-    let away = leave(conn, doctor_id, date).await?;
-    let taken: Vec<i64> = sqlx::query_scalar(
-        "SELECT start_min FROM appointments WHERE doctor_id = ? AND date = ?
-           AND status IN ('booked', 'checked_in', 'with_doctor', 'done') AND overbooked = 0 AND walk_in = 0 AND deleted_at IS NULL",
-    )
-    .bind(doctor_id)
-    .bind(date.format("%Y-%m-%d").to_string())
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut out = Vec::new();
-    for win in windows(conn, doctor_id, date).await? {
-        let mut s = win.start;
-        while s + win.slot <= win.end {
-            let e = s + win.slot;
-            let on_leave = away.iter().any(|(ls, le)| s < *le && *ls < e);
-            // A slot lasts its length in real time, even across a DST change.
-            if let (false, Some(a)) = (on_leave, instant(tz, date, s)) {
-                let b = a + chrono::Duration::minutes(i64::from(win.slot));
-                out.push(Slot {
-                    date: date.format("%Y-%m-%d").to_string(),
-                    start: format_minutes(s),
-                    end: format_minutes(e),
-                    start_min: s,
-                    end_min: e,
-                    starts_at: rfc3339(a),
-                    ends_at: rfc3339(b),
-                    free: !taken.contains(&i64::from(s)),
-                });
-            }
-            s = e;
+fn day_key(date: NaiveDate) -> String {
+    date.format("%Y-%m-%d").to_string()
+}
+
+fn minutes(v: i64) -> u32 {
+    u32::try_from(v).unwrap_or(0)
+}
+
+type SessionRow = (String, String, i64, i64, i64, i64);
+type ExceptionTuple = (String, String, String, Option<String>, Option<i64>, Option<i64>, Option<i64>);
+
+impl Plan {
+    /// Loads the schedules of `doctor_ids` from `from` to `to` (both included), with the
+    /// slots that bookings hold.
+    pub async fn load(conn: &mut SqliteConnection, doctor_ids: &[String], from: NaiveDate, to: NaiveDate) -> Result<Plan> {
+        let mut plan = Plan::load_schedule(conn, doctor_ids, from, to).await?;
+        let ids = serde_json::to_string(doctor_ids)?;
+        let (from, to) = (day_key(from), day_key(to));
+        // The WHERE clause is the one of the unique slot index, so SQLite reads only it.
+        let taken: Vec<(String, String, i64)> = json_rows(
+            conn,
+            "SELECT json_group_array(json_array(doctor_id, date, start_min)) FROM appointments
+             WHERE doctor_id IN (SELECT value FROM json_each(?1)) AND date BETWEEN ?2 AND ?3
+               AND status IN ('booked', 'checked_in', 'with_doctor', 'done') AND overbooked = 0 AND walk_in = 0 AND deleted_at IS NULL",
+            &[Arg::Text(&ids), Arg::Text(&from), Arg::Text(&to)],
+        )
+        .await?;
+        for (doctor, date, start) in taken {
+            plan.hold(doctor, date, minutes(start));
         }
+        Ok(plan)
     }
-    Ok(out)
+
+    /// Loads the sessions and exceptions only; the caller marks the held slots with
+    /// [`Plan::hold`] (the calendar views read the appointments anyway).
+    pub async fn load_schedule(conn: &mut SqliteConnection, doctor_ids: &[String], from: NaiveDate, to: NaiveDate) -> Result<Plan> {
+        let ids = serde_json::to_string(doctor_ids)?;
+        let (from, to) = (day_key(from), day_key(to));
+        let rows: Vec<SessionRow> = json_rows(
+            conn,
+            "SELECT json_group_array(json_array(doctor_id, id, weekday, start_min, end_min, slot_minutes)) FROM doctor_sessions
+             WHERE doctor_id IN (SELECT value FROM json_each(?1)) AND deleted_at IS NULL",
+            &[Arg::Text(&ids)],
+        )
+        .await?;
+        let mut sessions: HashMap<String, Vec<(u32, String, Window)>> = HashMap::new();
+        for (doctor, id, weekday, s, e, slot) in rows {
+            let win = Window { start: minutes(s), end: minutes(e), slot: minutes(slot) };
+            sessions.entry(doctor).or_default().push((minutes(weekday), id, win));
+        }
+        let rows: Vec<ExceptionTuple> = json_rows(
+            conn,
+            "SELECT json_group_array(json_array(doctor_id, date, kind, session_id, start_min, end_min, slot_minutes)) FROM schedule_exceptions
+             WHERE doctor_id IN (SELECT value FROM json_each(?1)) AND date BETWEEN ?2 AND ?3 AND deleted_at IS NULL",
+            &[Arg::Text(&ids), Arg::Text(&from), Arg::Text(&to)],
+        )
+        .await?;
+        let mut exceptions: HashMap<(String, String), Vec<ExceptionRow>> = HashMap::new();
+        for (doctor, date, kind, session_id, s, e, slot) in rows {
+            let row = ExceptionRow { kind, session_id, start: s.map(minutes), end: e.map(minutes), slot: slot.map(minutes) };
+            exceptions.entry((doctor, date)).or_default().push(row);
+        }
+        Ok(Plan { sessions, exceptions, taken: HashMap::new() })
+    }
+
+    /// Marks a slot start as held by a regular, active booking.
+    pub fn hold(&mut self, doctor_id: String, date: String, start: u32) {
+        self.taken.entry((doctor_id, date)).or_default().insert(start);
+    }
+
+    fn exceptions_on(&self, doctor_id: &str, date: NaiveDate) -> &[ExceptionRow] {
+        self.exceptions.get(&(doctor_id.to_string(), day_key(date))).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// The session windows of a doctor on a date: the weekday's sessions not cancelled that
+    /// day, and the extra sessions of that day, in time order.
+    pub fn windows(&self, doctor_id: &str, date: NaiveDate) -> Vec<Window> {
+        let weekday = date.weekday().number_from_monday();
+        let exceptions = self.exceptions_on(doctor_id, date);
+        let cancelled = |id: &str| exceptions.iter().any(|x| x.kind == "cancelled" && x.session_id.as_deref() == Some(id));
+        let mut out: Vec<Window> = self
+            .sessions
+            .get(doctor_id)
+            .into_iter()
+            .flatten()
+            .filter(|(d, id, _)| *d == weekday && !cancelled(id))
+            .map(|(_, _, w)| *w)
+            .collect();
+        for x in exceptions.iter().filter(|x| x.kind == "extra") {
+            if let (Some(start), Some(end), Some(slot)) = (x.start, x.end, x.slot) {
+                out.push(Window { start, end, slot });
+            }
+        }
+        out.sort_by_key(|w| w.start);
+        out
+    }
+
+    /// Leave on a date as time ranges; a whole-day leave is 0–1440.
+    pub fn leave(&self, doctor_id: &str, date: NaiveDate) -> Vec<(u32, u32)> {
+        self.exceptions_on(doctor_id, date)
+            .iter()
+            .filter(|x| x.kind == "leave")
+            .map(|x| (x.start.unwrap_or(0), x.end.unwrap_or(1440)))
+            .collect()
+    }
+
+    /// Every slot of a doctor on a date (free or not), in time order. Slots during leave,
+    /// and slots whose local start a DST change skips, do not exist.
+    pub fn slots(&self, tz: Tz, doctor_id: &str, date: NaiveDate) -> Vec<Slot> {
+        let away = self.leave(doctor_id, date);
+        let day = day_key(date);
+        let taken = self.taken.get(&(doctor_id.to_string(), day.clone()));
+        let mut out = Vec::new();
+        for win in self.windows(doctor_id, date) {
+            let mut s = win.start;
+            while s + win.slot <= win.end {
+                let e = s + win.slot;
+                let on_leave = away.iter().any(|(ls, le)| s < *le && *ls < e);
+                // A slot lasts its length in real time, even across a DST change.
+                if let (false, Some(a)) = (on_leave, instant(tz, date, s)) {
+                    let b = a + chrono::Duration::minutes(i64::from(win.slot));
+                    out.push(Slot {
+                        date: day.clone(),
+                        start: format_minutes(s),
+                        end: format_minutes(e),
+                        start_min: s,
+                        end_min: e,
+                        starts_at: rfc3339(a),
+                        ends_at: rfc3339(b),
+                        free: !taken.is_some_and(|t| t.contains(&s)),
+                    });
+                }
+                s = e;
+            }
+        }
+        out
+    }
+}
+
+/// The session windows of a doctor on a date (see [`Plan::windows`]).
+pub async fn windows(conn: &mut SqliteConnection, doctor_id: &str, date: NaiveDate) -> Result<Vec<Window>> {
+    Ok(Plan::load(conn, &[doctor_id.to_string()], date, date).await?.windows(doctor_id, date))
+}
+
+/// Every slot of a doctor on a date (see [`Plan::slots`]).
+pub async fn day_slots(conn: &mut SqliteConnection, tz: Tz, doctor_id: &str, date: NaiveDate) -> Result<Vec<Slot>> {
+    Ok(Plan::load(conn, &[doctor_id.to_string()], date, date).await?.slots(tz, doctor_id, date))
 }
 
 /// The free slots of a doctor on a date that have not started yet.
@@ -115,6 +214,11 @@ pub struct DoctorSlot {
     pub slot: Slot,
 }
 
+/// Days of schedule read at once while looking for the next free slot: most searches end
+/// today or tomorrow, so the first read is short.
+const FIRST_CHUNK: u32 = 2;
+const LOOKAHEAD_CHUNK: u32 = 7;
+
 /// The earliest free slot with any doctor of a specialty, from `from` on, looking at most
 /// `days` days ahead ("next free slot with any cardiologist").
 pub async fn next_free_by_specialty(store: &Store, auth: &Authorized, specialty_id: &str, from: &str, days: u32) -> Result<Option<DoctorSlot>> {
@@ -122,28 +226,41 @@ pub async fn next_free_by_specialty(store: &Store, auth: &Authorized, specialty_
     let from = parse_date("from", from)?;
     let tz = crate::settings::time_zone(store).await?;
     let now = rfc3339(store.now());
+    let mut conn = store.pool().acquire().await?;
     let doctors: Vec<(String, String)> = sqlx::query_as(
         "SELECT s.id, s.full_name FROM staff_specialties x JOIN staff s ON s.id = x.staff_id
-         WHERE x.specialty_id = ? AND s.role = 'doctor' AND s.active = 1 AND s.deleted_at IS NULL",
+         WHERE x.specialty_id = ? AND s.role = 'doctor' AND s.active = 1 AND s.deleted_at IS NULL ORDER BY s.full_name",
     )
     .bind(specialty_id)
-    .fetch_all(store.pool())
+    .fetch_all(&mut *conn)
     .await?;
-    let mut conn = store.pool().acquire().await?;
-    for d in 0..days.clamp(1, 60) {
-        let date = from + chrono::Duration::days(i64::from(d));
-        let mut best: Option<DoctorSlot> = None;
-        for (id, name) in &doctors {
-            let first = day_slots(&mut conn, tz, id, date).await?.into_iter().find(|s| s.free && s.starts_at > now);
-            if let Some(slot) = first {
-                if best.as_ref().is_none_or(|b| slot.starts_at < b.slot.starts_at) {
-                    best = Some(DoctorSlot { doctor_id: id.clone(), doctor_name: name.clone(), slot });
+    if doctors.is_empty() {
+        return Ok(None);
+    }
+    let ids: Vec<String> = doctors.iter().map(|(id, _)| id.clone()).collect();
+    let days = days.clamp(1, 60);
+    let mut offset = 0;
+    while offset < days {
+        let chunk = if offset == 0 { FIRST_CHUNK } else { LOOKAHEAD_CHUNK }.min(days - offset);
+        let first = from + chrono::Duration::days(i64::from(offset));
+        let last = first + chrono::Duration::days(i64::from(chunk - 1));
+        let plan = Plan::load(&mut conn, &ids, first, last).await?;
+        for d in 0..chunk {
+            let date = first + chrono::Duration::days(i64::from(d));
+            let mut best: Option<DoctorSlot> = None;
+            for (id, name) in &doctors {
+                let slot = plan.slots(tz, id, date).into_iter().find(|s| s.free && s.starts_at > now);
+                if let Some(slot) = slot {
+                    if best.as_ref().is_none_or(|b| slot.starts_at < b.slot.starts_at) {
+                        best = Some(DoctorSlot { doctor_id: id.clone(), doctor_name: name.clone(), slot });
+                    }
                 }
             }
+            if best.is_some() {
+                return Ok(best);
+            }
         }
-        if best.is_some() {
-            return Ok(best);
-        }
+        offset += chunk;
     }
     Ok(None)
 }

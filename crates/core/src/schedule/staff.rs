@@ -122,9 +122,8 @@ async fn exists(w: &mut WriteTx<'_>, table: &str, id: &str) -> Result<bool> {
         .await?)
 }
 
-/// Adds a staff profile (administrator).
-pub async fn add_staff(store: &Store, auth: &Authorized, input: StaffInput) -> Result<StaffMember> {
-    auth.require(Permission::StaffManage)?;
+/// The checked fields of a profile (id and active flag are the caller's).
+fn checked(input: &StaffInput, id: String, active: bool) -> Result<StaffMember> {
     let full_name = name("full_name", &input.full_name)?;
     let role = Role::from_code(input.role.trim()).ok_or_else(|| Error::validation("role", ValidationReason::Invalid, "unknown role"))?;
     if !(0..=100_000_000).contains(&input.fee_minor) {
@@ -138,36 +137,58 @@ pub async fn add_staff(store: &Store, auth: &Authorized, input: StaffInput) -> R
     let mut specialty_ids = input.specialty_ids.clone();
     specialty_ids.sort();
     specialty_ids.dedup();
-    let mut w = store.begin_write(auth.actor()).await?;
-    for s in &specialty_ids {
-        if !exists(&mut w, "specialties", s).await? {
-            return Err(Error::validation("specialty_ids", ValidationReason::Invalid, "unknown specialty"));
-        }
-    }
-    if let Some(d) = &input.department_id {
-        if !exists(&mut w, "departments", d).await? {
-            return Err(Error::validation("department_id", ValidationReason::Invalid, "unknown department"));
-        }
-    }
-    if let Some(u) = &input.user_id {
-        if !exists(&mut w, "users", u).await? {
-            return Err(Error::validation("user_id", ValidationReason::Invalid, "unknown user account"));
-        }
-    }
-    let m = StaffMember {
-        id: crate::ids::new_id(),
+    let blank_to_none = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    Ok(StaffMember {
+        id,
         full_name,
         role,
-        user_id: input.user_id.clone(),
-        department_id: input.department_id.clone(),
+        user_id: blank_to_none(&input.user_id),
+        department_id: blank_to_none(&input.department_id),
         qualifications: input.qualifications.trim().to_string(),
         licence_no: input.licence_no.trim().to_string(),
         specialty_ids,
         phone: input.phone.trim().to_string(),
         email: input.email.trim().to_string(),
         fee_minor: input.fee_minor,
-        active: true,
-    };
+        active,
+    })
+}
+
+/// Checks what a profile refers to, inside the write: specialties, department, and a user
+/// account not already linked to another profile.
+async fn check_refs(w: &mut WriteTx<'_>, m: &StaffMember) -> Result<()> {
+    for s in &m.specialty_ids {
+        if !exists(w, "specialties", s).await? {
+            return Err(Error::validation("specialty_ids", ValidationReason::Invalid, "unknown specialty"));
+        }
+    }
+    if let Some(d) = &m.department_id {
+        if !exists(w, "departments", d).await? {
+            return Err(Error::validation("department_id", ValidationReason::Invalid, "unknown department"));
+        }
+    }
+    if let Some(u) = &m.user_id {
+        if !exists(w, "users", u).await? {
+            return Err(Error::validation("user_id", ValidationReason::Invalid, "unknown user account"));
+        }
+        let linked: bool = sqlx::query_scalar("SELECT COUNT(*) > 0 FROM staff WHERE user_id = ? AND id <> ? AND deleted_at IS NULL")
+            .bind(u)
+            .bind(&m.id)
+            .fetch_one(w.conn())
+            .await?;
+        if linked {
+            return Err(Error::validation("user_id", ValidationReason::Taken, "this account belongs to another staff profile"));
+        }
+    }
+    Ok(())
+}
+
+/// Adds a staff profile (administrator).
+pub async fn add_staff(store: &Store, auth: &Authorized, input: StaffInput) -> Result<StaffMember> {
+    auth.require(Permission::StaffManage)?;
+    let m = checked(&input, crate::ids::new_id(), true)?;
+    let mut w = store.begin_write(auth.actor()).await?;
+    check_refs(&mut w, &m).await?;
     insert_staff(&mut w, &m).await?;
     w.audit("staff.create", "staff", Some(&m.id), json!({ "full_name": m.full_name, "role": m.role })).await?;
     w.commit().await?;
@@ -246,5 +267,142 @@ pub async fn doctors(store: &Store, auth: &Authorized, specialty_id: Option<&str
         .fetch_all(store.pool())
         .await?,
     };
+    Ok(rows.into_iter().map(from_row).collect())
+}
+
+async fn load(w: &mut WriteTx<'_>, id: &str) -> Result<StaffMember> {
+    let row: Option<StaffRow> = sqlx::query_as(&format!("SELECT {STAFF_COLUMNS} FROM staff s WHERE s.id = ? AND s.deleted_at IS NULL"))
+        .bind(id)
+        .fetch_optional(w.conn())
+        .await?;
+    row.map(from_row).ok_or_else(|| Error::NotFound { entity: "staff member".into() })
+}
+
+/// Appointments of a doctor from `today` on that are still to happen or under way.
+async fn upcoming(w: &mut WriteTx<'_>, doctor_id: &str, today: &str) -> Result<i64> {
+    Ok(sqlx::query_scalar(&format!(
+        "SELECT COUNT(*) FROM appointments WHERE doctor_id = ? AND date >= ? AND status IN {} AND deleted_at IS NULL",
+        super::booking::ACTIVE
+    ))
+    .bind(doctor_id)
+    .bind(today)
+    .fetch_one(w.conn())
+    .await?)
+}
+
+async fn local_today(store: &Store) -> Result<String> {
+    let tz = crate::settings::time_zone(store).await?;
+    Ok(store.now().with_timezone(&tz).format("%Y-%m-%d").to_string())
+}
+
+/// Writes a profile's new state, its specialty index and change-log entry.
+async fn save(w: &mut WriteTx<'_>, m: &StaffMember) -> Result<()> {
+    let (stamp, by) = (w.stamp(), w.actor().user_id.clone());
+    sqlx::query(
+        "UPDATE staff SET user_id = ?, full_name = ?, role = ?, department_id = ?, qualifications = ?, licence_no = ?, specialty_ids = ?,
+           phone = ?, email = ?, fee_minor = ?, active = ?, updated_at = ?, updated_by = ? WHERE id = ?",
+    )
+    .bind(&m.user_id)
+    .bind(&m.full_name)
+    .bind(m.role.code())
+    .bind(&m.department_id)
+    .bind(&m.qualifications)
+    .bind(&m.licence_no)
+    .bind(serde_json::to_string(&m.specialty_ids)?)
+    .bind(&m.phone)
+    .bind(&m.email)
+    .bind(m.fee_minor)
+    .bind(i64::from(m.active))
+    .bind(&stamp)
+    .bind(&by)
+    .bind(&m.id)
+    .execute(w.conn())
+    .await?;
+    sqlx::query("DELETE FROM staff_specialties WHERE staff_id = ?").bind(&m.id).execute(w.conn()).await?;
+    for s in &m.specialty_ids {
+        sqlx::query("INSERT INTO staff_specialties (specialty_id, staff_id) VALUES (?, ?)").bind(s).bind(&m.id).execute(w.conn()).await?;
+    }
+    let mut data = serde_json::to_value(m)?;
+    data["updated_at"] = json!(stamp);
+    data["updated_by"] = json!(by);
+    w.record_change("staff", &m.id, ChangeOp::Update, &data).await
+}
+
+/// The names of the fields that differ between two states of a profile, for the audit.
+fn changed_fields(before: &StaffMember, after: &StaffMember) -> Result<Vec<String>> {
+    let (b, a) = (serde_json::to_value(before)?, serde_json::to_value(after)?);
+    let (Some(b), Some(a)) = (b.as_object(), a.as_object()) else {
+        return Ok(Vec::new());
+    };
+    Ok(a.iter().filter(|(k, v)| b.get(*k) != Some(*v)).map(|(k, _)| k.clone()).collect())
+}
+
+/// Edits a staff profile (administrator). A doctor with appointments still to come keeps
+/// the doctor role until they are moved or cancelled.
+pub async fn update_staff(store: &Store, auth: &Authorized, id: &str, input: StaffInput) -> Result<StaffMember> {
+    auth.require(Permission::StaffManage)?;
+    let today = local_today(store).await?;
+    let mut w = store.begin_write(auth.actor()).await?;
+    let before = load(&mut w, id).await?;
+    let m = checked(&input, before.id.clone(), before.active)?;
+    check_refs(&mut w, &m).await?;
+    if before.role == Role::Doctor && m.role != Role::Doctor {
+        let n = upcoming(&mut w, id, &today).await?;
+        if n > 0 {
+            return Err(Error::validation("role", ValidationReason::Invalid, format!("{n} appointments still to come: move or cancel them first")));
+        }
+    }
+    let changed = changed_fields(&before, &m)?;
+    save(&mut w, &m).await?;
+    w.audit("staff.update", "staff", Some(id), json!({ "full_name": m.full_name, "changed": changed })).await?;
+    w.commit().await?;
+    Ok(m)
+}
+
+/// Deactivates (left, on long leave) or reactivates a staff profile (administrator). An
+/// inactive doctor is not offered for booking; one with appointments still to come cannot
+/// be deactivated until they are moved or cancelled. A linked user account is not touched
+/// (signing in is managed under Users).
+pub async fn set_staff_active(store: &Store, auth: &Authorized, id: &str, active: bool) -> Result<StaffMember> {
+    auth.require(Permission::StaffManage)?;
+    let today = local_today(store).await?;
+    let mut w = store.begin_write(auth.actor()).await?;
+    let mut m = load(&mut w, id).await?;
+    if !active && m.active {
+        let n = upcoming(&mut w, id, &today).await?;
+        if n > 0 {
+            return Err(Error::validation("active", ValidationReason::Invalid, format!("{n} appointments still to come: move or cancel them first")));
+        }
+    }
+    m.active = active;
+    save(&mut w, &m).await?;
+    let action = if active { "staff.reactivate" } else { "staff.deactivate" };
+    w.audit(action, "staff", Some(id), json!({ "full_name": m.full_name })).await?;
+    w.commit().await?;
+    Ok(m)
+}
+
+/// Which staff profiles to list; `None` is any.
+#[derive(Debug, Clone, Default, Deserialize, specta::Type)]
+pub struct StaffFilter {
+    pub role: Option<Role>,
+    pub department_id: Option<String>,
+    /// Include deactivated profiles.
+    pub include_inactive: bool,
+}
+
+/// Every staff profile (any role), active ones first, by name (administrator).
+pub async fn list_staff(store: &Store, auth: &Authorized, filter: &StaffFilter) -> Result<Vec<StaffMember>> {
+    auth.require(Permission::StaffManage)?;
+    let rows: Vec<StaffRow> = sqlx::query_as(&format!(
+        "SELECT {STAFF_COLUMNS} FROM staff s
+         WHERE s.deleted_at IS NULL AND (?1 IS NULL OR s.role = ?1) AND (?2 IS NULL OR s.department_id = ?2) AND (?3 OR s.active = 1)
+         ORDER BY s.active DESC, s.full_name COLLATE NOCASE"
+    ))
+    .bind(filter.role.map(Role::code))
+    .bind(filter.department_id.as_deref())
+    .bind(filter.include_inactive)
+    .fetch_all(store.pool())
+    .await?;
     Ok(rows.into_iter().map(from_row).collect())
 }
