@@ -234,6 +234,71 @@ async function tick(id) {
   }
 }
 
+/** Picks the option of a <select> whose value is `value` or whose text contains it. */
+async function choose(id, value) {
+  const select = await visible(id);
+  await centre(select);
+  const option = await driver.wait(
+    async () => {
+      for (const o of await select.findElements(By.css('option'))) {
+        if ((await o.getAttribute('value')) === value || (await o.getText()).includes(value)) return o;
+      }
+      return false;
+    },
+    WAIT,
+    `[data-testid="${id}"] has no option "${value}"`,
+  );
+  await option.click();
+  await driver.wait(async () => (await option.isSelected()), WAIT, `option "${value}" of ${id} was not selected`);
+}
+
+/**
+ * Enters a date (YYYY-MM-DD) into a date field. WebKitGTK's date input takes typed digits
+ * in its locale's order (month, day, year here); if it did not take them, the value is set
+ * the way the browser would and an input event fired, so the step tests the screen, not
+ * the engine's date widget.
+ */
+async function setDate(id, iso) {
+  const el = await visible(id);
+  await centre(el);
+  const [y, m, d] = iso.split('-');
+  await el.click();
+  await el.sendKeys(m, d, y);
+  if ((await el.getAttribute('value')) !== iso) {
+    await driver.executeScript(
+      `const el = arguments[0];
+       const set = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set;
+       set.call(el, arguments[1]);
+       el.dispatchEvent(new Event('input', { bubbles: true }));
+       el.dispatchEvent(new Event('change', { bubbles: true }));`,
+      el,
+      iso,
+    );
+  }
+  await driver.wait(async () => (await el.getAttribute('value')) === iso, WAIT, `${id} did not take ${iso}`);
+}
+
+/** The local date `days` from today, as YYYY-MM-DD, and its ISO weekday (1 = Monday). */
+function localDay(days) {
+  const t = new Date();
+  t.setDate(t.getDate() + days);
+  const pad = (n) => String(n).padStart(2, '0');
+  return { iso: `${t.getFullYear()}-${pad(t.getMonth() + 1)}-${pad(t.getDate())}`, weekday: ((t.getDay() + 6) % 7) + 1 };
+}
+
+/** The displayed elements with this data-testid whose attribute `attr` equals `value`. */
+async function withAttr(id, attr, value) {
+  const out = [];
+  for (const el of await driver.findElements(byTestId(id))) {
+    try {
+      if ((await el.getAttribute(attr)) === value && (await el.isDisplayed())) out.push(el);
+    } catch (e) {
+      if (!isTransient(e)) throw e;
+    }
+  }
+  return out;
+}
+
 async function textOf(id) {
   return (await (await visible(id)).getText()).trim();
 }
@@ -387,6 +452,32 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     const text = await row.getText();
     assert.ok(text.includes(RECEPTIONIST.fullName), `the new row should show the full name, got "${text}"`);
     await screenshot('user-created');
+  });
+
+  const DOCTOR = 'Dr Meera Iyer';
+  const tomorrow = localDay(1);
+
+  step('the administrator adds a doctor with a consultation fee and a session tomorrow', async () => {
+    await click('nav-staff');
+    await click('staff-view-people');
+    await click('staff-add');
+    await fill('staff-name', DOCTOR);
+    await choose('staff-role', 'doctor');
+    await fill('staff-fee', '450');
+    await click('staff-save');
+    await driver.wait(async () => (await driver.findElements(byTestId('staff-row'))).length > 0, WAIT, 'the doctor should be listed');
+    await screenshot('staff-doctor-added');
+
+    await click('staff-view-schedules');
+    await choose('sched-doctor', DOCTOR);
+    await click('sched-add');
+    await choose('sched-weekday-0', String(tomorrow.weekday));
+    await fill('sched-start-0', '08:00');
+    await fill('sched-end-0', '20:00');
+    await fill('sched-slot-0', '15');
+    await click('sched-save');
+    await gone('sched-dirty');
+    await screenshot('staff-schedule-saved');
   });
 
   step('the audit log lists entries and its hash chain verifies intact', async () => {
@@ -561,5 +652,68 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     await driver.wait(async () => fs.existsSync(file), WAIT, `${file} was not written`);
     assert.equal(fs.readFileSync(file).subarray(0, 5).toString(), '%PDF-');
     await screenshot('patient-id-card-saved');
+  });
+
+  // ------------------------------------------------------------ appointments (the receptionist)
+
+  let slot = '';
+
+  step('reception books the patient into a slot tomorrow and the slot is no longer free', async () => {
+    await click('nav-appointments');
+    await click('appt-view-book');
+    await fill('appt-patient-search', 'iyer');
+    const pick = await driver.wait(async () => (await withAttr('appt-patient-result', 'data-mrn', mrn))[0] || false, WAIT, 'the patient should be found');
+    await pick.click();
+    await choose('appt-doctor', DOCTOR);
+    await setDate('appt-date', tomorrow.iso);
+    const first = await visible('appt-slot');
+    slot = await first.getAttribute('data-start');
+    await first.click();
+    await fill('appt-reason', 'Fever for three days');
+    await screenshot('appointment-form');
+    await click('appt-book');
+    const booked = await visible('appt-booked');
+    assert.equal(await booked.getAttribute('data-start'), slot);
+    await screenshot('appointment-booked');
+  });
+
+  step('the day view lists the booking; reschedule moves it, cancel cancels it', async () => {
+    await click('appt-view-day');
+    await choose('day-doctor', DOCTOR);
+    await setDate('day-date', tomorrow.iso);
+    const row = await driver.wait(async () => (await withAttr('day-row', 'data-start', slot))[0] || false, WAIT, `a booking at ${slot}`);
+    assert.equal(await row.getAttribute('data-status'), 'booked');
+    await screenshot('appointment-day');
+    await click('appt-reschedule');
+    await setDate('resched-date', tomorrow.iso);
+    const later = await driver.wait(async () => {
+      const slots = await driver.findElements(byTestId('resched-slot'));
+      return slots.length > 1 ? slots[1] : false;
+    }, WAIT, 'free slots to move to');
+    const newStart = await later.getAttribute('data-start');
+    await later.click();
+    await click('resched-confirm');
+    await driver.wait(async () => (await withAttr('day-row', 'data-start', newStart)).length > 0, WAIT, `the booking moves to ${newStart}`);
+    await screenshot('appointment-rescheduled');
+    await click('appt-cancel');
+    await fill('cancel-reason', 'Patient called to cancel');
+    await click('cancel-confirm');
+    await driver.wait(async () => (await withAttr('day-row', 'data-status', 'booked')).length === 0, WAIT, 'no booking left active');
+    await screenshot('appointment-cancelled');
+  });
+
+  step('a walk-in is checked in and waits in the doctor\'s queue', async () => {
+    await click('appt-view-queue');
+    await choose('queue-doctor', DOCTOR);
+    await click('walkin-open');
+    await fill('walkin-patient-search', 'iyer');
+    const pick = await driver.wait(async () => (await withAttr('walkin-patient-result', 'data-mrn', mrn))[0] || false, WAIT, 'the patient should be found');
+    await pick.click();
+    await fill('walkin-reason', 'Cough');
+    await click('walkin-save');
+    const row = await driver.wait(async () => (await withAttr('queue-row', 'data-mrn', mrn))[0] || false, WAIT, 'the walk-in should be in the queue');
+    assert.equal(await row.getAttribute('data-status'), 'waiting');
+    assert.ok((await row.getAttribute('data-token')).length > 0, 'the walk-in has a token');
+    await screenshot('queue-walk-in');
   });
 });

@@ -3,6 +3,8 @@
 
 mod bench;
 mod generate;
+mod generate_billing;
+mod generate_schedule;
 
 use clap::{Parser, Subcommand};
 use hms_core::setup::{self, NewAdmin};

@@ -2,6 +2,7 @@
 //! No Tauri here: the app's commands, the admin CLI and the tests all call these functions.
 
 pub mod audit;
+pub mod billing;
 pub mod auth;
 pub mod clock;
 pub mod error;

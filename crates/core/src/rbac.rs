@@ -83,10 +83,20 @@ pub enum Permission {
     AppointmentsOverbook,
     /// Enter a booking in the past (back-entry).
     AppointmentsBackdate,
+    /// See bills, invoices, receipts and the cash report.
+    BillingView,
+    /// Open bills, add and remove lines, finalize, take payments and advances, insurance.
+    BillingEdit,
+    /// Give a discount above 10% of a line.
+    BillingDiscountHigh,
+    /// Refund money, issue credit notes, cancel a finalized invoice.
+    BillingRefund,
+    /// The tariff (services, prices, tax rates) and what invoices print.
+    TariffManage,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 17] = [
+    pub const ALL: [Permission; 22] = [
         Permission::UsersView,
         Permission::UsersManage,
         Permission::AuditView,
@@ -104,6 +114,11 @@ impl Permission {
         Permission::AppointmentsBook,
         Permission::AppointmentsOverbook,
         Permission::AppointmentsBackdate,
+        Permission::BillingView,
+        Permission::BillingEdit,
+        Permission::BillingDiscountHigh,
+        Permission::BillingRefund,
+        Permission::TariffManage,
     ];
 
     pub fn code(self) -> &'static str {
@@ -125,6 +140,11 @@ impl Permission {
             Permission::AppointmentsBook => "appointments_book",
             Permission::AppointmentsOverbook => "appointments_overbook",
             Permission::AppointmentsBackdate => "appointments_backdate",
+            Permission::BillingView => "billing_view",
+            Permission::BillingEdit => "billing_edit",
+            Permission::BillingDiscountHigh => "billing_discount_high",
+            Permission::BillingRefund => "billing_refund",
+            Permission::TariffManage => "tariff_manage",
         }
     }
 }
@@ -154,6 +174,13 @@ const TABLE: &[(Permission, &[Role])] = &[
     // Overbooking and back-entry break the normal rules: only on an administrator's say.
     (Permission::AppointmentsOverbook, &[Admin]),
     (Permission::AppointmentsBackdate, &[Admin]),
+    // The billing desk (reception) bills and takes money; giving money back, large
+    // discounts and the tariff are the accountant's and the administrator's.
+    (Permission::BillingView, &[Admin, Accountant, Receptionist]),
+    (Permission::BillingEdit, &[Admin, Accountant, Receptionist]),
+    (Permission::BillingDiscountHigh, &[Admin, Accountant]),
+    (Permission::BillingRefund, &[Admin, Accountant]),
+    (Permission::TariffManage, &[Admin, Accountant]),
 ];
 
 /// Whether one role holds a permission.
@@ -178,6 +205,14 @@ pub fn permissions(roles: &[Role]) -> Vec<Permission> {
 #[serde(rename_all = "snake_case")]
 pub enum Area {
     Patients,
+    /// Booking, calendars, the day's queue.
+    Appointments,
+    /// Departments, specialties, staff profiles, weekly schedules.
+    Staff,
+    /// Bills, invoices, payments, the cash report.
+    Billing,
+    /// Services, prices and tax rates; what invoices print.
+    Tariff,
     Users,
     Audit,
     Settings,
@@ -185,6 +220,10 @@ pub enum Area {
 
 const AREAS: &[(Area, Permission)] = &[
     (Area::Patients, Permission::PatientsView),
+    (Area::Appointments, Permission::AppointmentsView),
+    (Area::Staff, Permission::StaffManage),
+    (Area::Billing, Permission::BillingView),
+    (Area::Tariff, Permission::TariffManage),
     (Area::Users, Permission::UsersView),
     (Area::Audit, Permission::AuditView),
     (Area::Settings, Permission::SettingsManage),

@@ -21,7 +21,7 @@ pub struct Settings {
     pub clinic_name: String,
 }
 
-async fn get_value(store: &Store, key: &str) -> Result<Option<Value>> {
+pub(crate) async fn get_value(store: &Store, key: &str) -> Result<Option<Value>> {
     let raw: Option<String> =
         sqlx::query_scalar("SELECT value FROM settings WHERE key = ? AND deleted_at IS NULL")
             .bind(key)

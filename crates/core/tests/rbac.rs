@@ -3,6 +3,7 @@
 mod common;
 
 use hms_core::rbac::{self, Area, Permission, Role};
+use hms_core::schedule::{moves, staff};
 use hms_core::settings::{self, Settings};
 use hms_core::{audit, auth, users, Error, SessionSlot};
 
@@ -17,6 +18,8 @@ fn expected(role: Role, p: Permission) -> bool {
         PatientsImport | StaffManage | ScheduleManage | AppointmentsOverbook | AppointmentsBackdate => role == Role::Admin,
         AppointmentsView => matches!(role, Role::Admin | Role::Doctor | Role::Nurse | Role::Receptionist),
         AppointmentsBook => matches!(role, Role::Admin | Role::Receptionist | Role::Nurse),
+        BillingView | BillingEdit => matches!(role, Role::Admin | Role::Accountant | Role::Receptionist),
+        BillingDiscountHigh | BillingRefund | TariffManage => matches!(role, Role::Admin | Role::Accountant),
     }
 }
 
@@ -40,11 +43,17 @@ fn a_sessions_permission_list_is_the_table_row_for_its_roles() {
 
 #[test]
 fn areas_follow_permissions() {
-    assert_eq!(rbac::areas(&[Role::Admin]), vec![Area::Patients, Area::Users, Area::Audit, Area::Settings]);
-    for role in Role::ALL.into_iter().filter(|r| *r != Role::Admin) {
-        assert_eq!(rbac::areas(&[role]), vec![Area::Patients], "{role:?}");
+    use Area::*;
+    assert_eq!(rbac::areas(&[Role::Admin]), vec![Patients, Appointments, Staff, Billing, Tariff, Users, Audit, Settings]);
+    for role in [Role::Doctor, Role::Nurse] {
+        assert_eq!(rbac::areas(&[role]), vec![Patients, Appointments], "{role:?}");
     }
-    assert_eq!(rbac::areas(&[Role::Doctor, Role::Admin]).len(), 4, "roles combine");
+    assert_eq!(rbac::areas(&[Role::Receptionist]), vec![Patients, Appointments, Billing]);
+    assert_eq!(rbac::areas(&[Role::Accountant]), vec![Patients, Billing, Tariff]);
+    for role in [Role::Pharmacist, Role::LabTechnician] {
+        assert_eq!(rbac::areas(&[role]), vec![Patients], "{role:?}");
+    }
+    assert_eq!(rbac::areas(&[Role::Doctor, Role::Admin]).len(), 8, "roles combine");
 }
 
 #[test]
@@ -86,6 +95,10 @@ async fn core_functions_consult_the_table_for_every_non_admin_role() {
         forbidden(audit::verify(&env.store, &a).await.map(drop), Permission::AuditVerify);
         forbidden(settings::get(&env.store, &a).await.map(drop), Permission::SettingsManage);
         forbidden(settings::update(&env.store, &a, Settings { idle_timeout_minutes: 30, clinic_name: "Sunrise Clinic".into() }).await.map(drop), Permission::SettingsManage);
+        forbidden(staff::list_staff(&env.store, &a, &staff::StaffFilter::default()).await.map(drop), Permission::StaffManage);
+        forbidden(staff::update_staff(&env.store, &a, "any", staff::StaffInput::default()).await.map(drop), Permission::StaffManage);
+        forbidden(staff::set_staff_active(&env.store, &a, "any", false).await.map(drop), Permission::StaffManage);
+        forbidden(moves::cancel_session(&env.store, &a, "any", "2026-11-23", "any", "ill").await.map(drop), Permission::ScheduleManage);
         assert_eq!(common::counts(&env.store).await, before, "nothing written by refused calls");
     }
 }

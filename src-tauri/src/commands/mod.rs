@@ -2,6 +2,7 @@
 //! state, call one core function, return its typed result or typed error.
 
 pub mod audit;
+pub mod billing;
 pub mod patients;
 pub mod schedule;
 pub mod session;

@@ -47,6 +47,10 @@ export const commands = {
 	listSpecialties: () => typedError<Named[], AppError>(__TAURI_INVOKE("list_specialties")),
 	addSpecialty: (name: string) => typedError<Named, AppError>(__TAURI_INVOKE("add_specialty", { name })),
 	addStaff: (input: StaffInput_Deserialize) => typedError<StaffMember_Serialize, AppError>(__TAURI_INVOKE("add_staff", { input })),
+	/**  Every staff profile (any role), filtered (administrator). */
+	listStaff: (filter: StaffFilter_Deserialize) => typedError<StaffMember_Serialize[], AppError>(__TAURI_INVOKE("list_staff", { filter })),
+	updateStaff: (id: string, input: StaffInput_Deserialize) => typedError<StaffMember_Serialize, AppError>(__TAURI_INVOKE("update_staff", { id, input })),
+	setStaffActive: (id: string, active: boolean) => typedError<StaffMember_Serialize, AppError>(__TAURI_INVOKE("set_staff_active", { id, active })),
 	listDoctors: (specialtyId: string | null) => typedError<StaffMember_Serialize[], AppError>(__TAURI_INVOKE("list_doctors", { specialtyId })),
 	setWeeklySessions: (doctorId: string, sessions: SessionInput[]) => typedError<DoctorSession[], AppError>(__TAURI_INVOKE("set_weekly_sessions", { doctorId, sessions })),
 	weeklySessions: (doctorId: string) => typedError<DoctorSession[], AppError>(__TAURI_INVOKE("weekly_sessions", { doctorId })),
@@ -57,14 +61,47 @@ export const commands = {
 	rescheduleAppointment: (id: string, doctorId: string, date: string, start: string) => typedError<Appointment_Serialize, AppError>(__TAURI_INVOKE("reschedule_appointment", { id, doctorId, date, start })),
 	cancelAppointment: (id: string, reason: string) => typedError<Appointment_Serialize, AppError>(__TAURI_INVOKE("cancel_appointment", { id, reason })),
 	markNoShow: (id: string) => typedError<Appointment_Serialize, AppError>(__TAURI_INVOKE("mark_no_show", { id })),
-	doctorDay: (doctorId: string, date: string) => typedError<Appointment_Serialize[], AppError>(__TAURI_INVOKE("doctor_day", { doctorId, date })),
-	patientAppointments: (patientId: string) => typedError<Appointment_Serialize[], AppError>(__TAURI_INVOKE("patient_appointments", { patientId })),
+	doctorDay: (doctorId: string, date: string) => typedError<AppointmentView_Serialize[], AppError>(__TAURI_INVOKE("doctor_day", { doctorId, date })),
+	/**  Seven days of a doctor's calendar from `week_start` (YYYY-MM-DD). */
+	doctorWeek: (doctorId: string, weekStart: string) => typedError<CalendarDay_Serialize[], AppError>(__TAURI_INVOKE("doctor_week", { doctorId, weekStart })),
+	/**  Each doctor of a department on a date. */
+	departmentDay: (departmentId: string, date: string) => typedError<CalendarDay_Serialize[], AppError>(__TAURI_INVOKE("department_day", { departmentId, date })),
+	/**  Cancels one weekly session on a date; returns the patients to call. */
+	cancelSession: (doctorId: string, date: string, sessionId: string, reason: string) => typedError<SessionCancellation_Serialize, AppError>(__TAURI_INVOKE("cancel_session", { doctorId, date, sessionId, reason })),
+	/**  Moves booked appointments into the first free slots of a doctor on a date, all or none. */
+	moveAppointments: (appointmentIds: string[], toDoctorId: string, toDate: string) => typedError<AppointmentView_Serialize[], AppError>(__TAURI_INVOKE("move_appointments", { appointmentIds, toDoctorId, toDate })),
+	patientAppointments: (patientId: string) => typedError<AppointmentView_Serialize[], AppError>(__TAURI_INVOKE("patient_appointments", { patientId })),
 	checkIn: (appointmentId: string) => typedError<string, AppError>(__TAURI_INVOKE("check_in", { appointmentId })),
 	registerWalkIn: (patientId: string, doctorId: string, reason: string) => typedError<Appointment_Serialize, AppError>(__TAURI_INVOKE("register_walk_in", { patientId, doctorId, reason })),
 	callIn: (appointmentId: string) => typedError<null, AppError>(__TAURI_INVOKE("call_in", { appointmentId })),
 	finishVisit: (appointmentId: string) => typedError<null, AppError>(__TAURI_INVOKE("finish_visit", { appointmentId })),
 	doctorQueue: (doctorId: string, date: string) => typedError<QueueEntry_Serialize[], AppError>(__TAURI_INVOKE("doctor_queue", { doctorId, date })),
 	setTimeZone: (name: string) => typedError<string, AppError>(__TAURI_INVOKE("set_time_zone", { name })),
+	listServices: (includeRetired: boolean) => typedError<Service_Serialize[], AppError>(__TAURI_INVOKE("list_services", { includeRetired })),
+	addService: (input: ServiceInput_Deserialize) => typedError<Service_Serialize, AppError>(__TAURI_INVOKE("add_service", { input })),
+	setServicePrice: (serviceId: string, priceMinor: number, effectiveFrom: string | null) => typedError<Service_Serialize, AppError>(__TAURI_INVOKE("set_service_price", { serviceId, priceMinor, effectiveFrom })),
+	setServiceActive: (serviceId: string, active: boolean) => typedError<Service_Serialize, AppError>(__TAURI_INVOKE("set_service_active", { serviceId, active })),
+	getBillingSettings: () => typedError<BillingSettings, AppError>(__TAURI_INVOKE("get_billing_settings")),
+	updateBillingSettings: (settings: BillingSettings) => typedError<BillingSettings, AppError>(__TAURI_INVOKE("update_billing_settings", { settings })),
+	/**  The patient's open bill, created when there is none. */
+	openBill: (patientId: string) => typedError<Bill_Serialize, AppError>(__TAURI_INVOKE("open_bill", { patientId })),
+	getBill: (billId: string) => typedError<Bill_Serialize, AppError>(__TAURI_INVOKE("get_bill", { billId })),
+	patientBills: (patientId: string) => typedError<BillSummary_Serialize[], AppError>(__TAURI_INVOKE("patient_bills", { patientId })),
+	recentBills: (status: BillStatus | null, limit: number) => typedError<BillSummary_Serialize[], AppError>(__TAURI_INVOKE("recent_bills", { status, limit })),
+	addBillLine: (billId: string, input: LineInput_Deserialize) => typedError<Bill_Serialize, AppError>(__TAURI_INVOKE("add_bill_line", { billId, input })),
+	removeBillLine: (billId: string, lineId: string) => typedError<Bill_Serialize, AppError>(__TAURI_INVOKE("remove_bill_line", { billId, lineId })),
+	finalizeBill: (billId: string) => typedError<Bill_Serialize, AppError>(__TAURI_INVOKE("finalize_bill", { billId })),
+	cancelBill: (billId: string, reason: string) => typedError<Bill_Serialize, AppError>(__TAURI_INVOKE("cancel_bill", { billId, reason })),
+	takePayment: (billId: string, input: PaymentInput) => typedError<Bill_Serialize, AppError>(__TAURI_INVOKE("take_payment", { billId, input })),
+	takeAdvance: (patientId: string, input: PaymentInput) => typedError<Bill_Serialize, AppError>(__TAURI_INVOKE("take_advance", { patientId, input })),
+	refundPayment: (billId: string, input: PaymentInput) => typedError<Bill_Serialize, AppError>(__TAURI_INVOKE("refund_payment", { billId, input })),
+	issueCreditNote: (billId: string, amountMinor: number, reason: string) => typedError<Bill_Serialize, AppError>(__TAURI_INVOKE("issue_credit_note", { billId, amountMinor, reason })),
+	setBillInsurance: (billId: string, insurance: Insurance) => typedError<Bill_Serialize, AppError>(__TAURI_INVOKE("set_bill_insurance", { billId, insurance })),
+	settleInsurance: (billId: string, amountMinor: number, reference: string) => typedError<Bill_Serialize, AppError>(__TAURI_INVOKE("settle_insurance", { billId, amountMinor, reference })),
+	dailyCashReport: (date: string, userId: string | null) => typedError<CashReport_Serialize, AppError>(__TAURI_INVOKE("daily_cash_report", { date, userId })),
+	/**  Saves the invoice PDF and opens it in the system viewer (to print). */
+	printInvoice: (billId: string) => typedError<SavedFile, AppError>(__TAURI_INVOKE("print_invoice", { billId })),
+	printReceipt: (billId: string, paymentId: string) => typedError<SavedFile, AppError>(__TAURI_INVOKE("print_receipt", { billId, paymentId })),
 };
 
 /* Types */
@@ -108,6 +145,40 @@ export type Appointment = Appointment_Serialize | Appointment_Deserialize;
 
 export type AppointmentStatus = "booked" | "checked_in" | "with_doctor" | "done" | "cancelled" | "no_show";
 
+/**
+ *  An appointment as lists show it: with who the patient is and how to reach them, and the
+ *  doctor's name.
+ */
+export type AppointmentView = AppointmentView_Serialize | AppointmentView_Deserialize;
+
+/**
+ *  An appointment as lists show it: with who the patient is and how to reach them, and the
+ *  doctor's name.
+ */
+export type AppointmentView_Deserialize = {
+	appointment: Appointment_Deserialize,
+	/**  Given, other and family names. */
+	patient_name: string,
+	mrn: string,
+	/**  The patient's first phone number ("" when none). */
+	phone: string,
+	doctor_name: string,
+};
+
+/**
+ *  An appointment as lists show it: with who the patient is and how to reach them, and the
+ *  doctor's name.
+ */
+export type AppointmentView_Serialize = {
+	appointment: Appointment_Serialize,
+	/**  Given, other and family names. */
+	patient_name: string,
+	mrn: string,
+	/**  The patient's first phone number ("" when none). */
+	phone: string,
+	doctor_name: string,
+};
+
 export type Appointment_Deserialize = {
 	id: string,
 	patient_id: string,
@@ -145,7 +216,15 @@ export type Appointment_Serialize = {
 };
 
 /**  The navigation areas of the app. An area is offered when its permission is held. */
-export type Area = "patients" | "users" | "audit" | "settings";
+export type Area = "patients" | 
+/**  Booking, calendars, the day's queue. */
+"appointments" | 
+/**  Departments, specialties, staff profiles, weekly schedules. */
+"staff" | 
+/**  Bills, invoices, payments, the cash report. */
+"billing" | 
+/**  Services, prices and tax rates; what invoices print. */
+"tariff" | "users" | "audit" | "settings";
 
 export type AuditEntry = AuditEntry_Serialize | AuditEntry_Deserialize;
 
@@ -227,6 +306,144 @@ export type AuditVerification_Serialize = {
 	problem: string | null,
 };
 
+/**  A bill with everything on it and where its money stands. */
+export type Bill = Bill_Serialize | Bill_Deserialize;
+
+export type BillLine = BillLine_Serialize | BillLine_Deserialize;
+
+export type BillLine_Deserialize = {
+	id: string,
+	position: number,
+	service_id?: string | null,
+	description: string,
+	category: Category,
+	quantity: number,
+	unit_price_minor: number | null,
+	discount: Discount,
+	tax_rate_bp: number,
+	/**  manual, appointment, ... */
+	source: string,
+	amounts: LineAmounts,
+};
+
+export type BillLine_Serialize = {
+	id: string,
+	position: number,
+	service_id: string | null,
+	description: string,
+	category: Category,
+	quantity: number,
+	unit_price_minor: number | null,
+	discount: Discount,
+	tax_rate_bp: number,
+	/**  manual, appointment, ... */
+	source: string,
+	amounts: LineAmounts,
+};
+
+export type BillStatus = "draft" | "final" | "cancelled";
+
+/**  One line of a bill list. */
+export type BillSummary = BillSummary_Serialize | BillSummary_Deserialize;
+
+/**  One line of a bill list. */
+export type BillSummary_Deserialize = {
+	id: string,
+	patient_id: string,
+	patient_name: string,
+	mrn: string,
+	number?: string | null,
+	status: BillStatus,
+	payment_status: PaymentStatus,
+	created_at: string,
+	finalized_at?: string | null,
+	total_minor: number | null,
+	due_minor: number | null,
+};
+
+/**  One line of a bill list. */
+export type BillSummary_Serialize = {
+	id: string,
+	patient_id: string,
+	patient_name: string,
+	mrn: string,
+	number: string | null,
+	status: BillStatus,
+	payment_status: PaymentStatus,
+	created_at: string,
+	finalized_at: string | null,
+	total_minor: number | null,
+	due_minor: number | null,
+};
+
+/**  A bill with everything on it and where its money stands. */
+export type Bill_Deserialize = {
+	id: string,
+	patient_id: string,
+	patient_name: string,
+	mrn: string,
+	status: BillStatus,
+	payment_status: PaymentStatus,
+	number?: string | null,
+	currency: string,
+	created_at: string,
+	finalized_at?: string | null,
+	lines: BillLine_Deserialize[],
+	totals: Totals,
+	payments: Payment_Deserialize[],
+	credit_notes: CreditNote[],
+	insurance?: Insurance | null,
+	/**  Payments and advances less refunds. */
+	paid_minor: number | null,
+	credited_minor: number | null,
+	/**  What is still owed: total − credit notes − paid (negative: money to give back). */
+	due_minor: number | null,
+	/**  The patient's share under insurance: total − approved (the whole total without it). */
+	patient_share_minor: number | null,
+	cancel_reason: string,
+};
+
+/**  A bill with everything on it and where its money stands. */
+export type Bill_Serialize = {
+	id: string,
+	patient_id: string,
+	patient_name: string,
+	mrn: string,
+	status: BillStatus,
+	payment_status: PaymentStatus,
+	number: string | null,
+	currency: string,
+	created_at: string,
+	finalized_at: string | null,
+	lines: BillLine_Serialize[],
+	totals: Totals,
+	payments: Payment_Serialize[],
+	credit_notes: CreditNote[],
+	insurance: Insurance | null,
+	/**  Payments and advances less refunds. */
+	paid_minor: number | null,
+	credited_minor: number | null,
+	/**  What is still owed: total − credit notes − paid (negative: money to give back). */
+	due_minor: number | null,
+	/**  The patient's share under insurance: total − approved (the whole total without it). */
+	patient_share_minor: number | null,
+	cancel_reason: string,
+};
+
+/**  The clinic's details as invoices print them. */
+export type BillingSettings = {
+	clinic_name: string,
+	address: string,
+	/**  Clinical establishment registration number. */
+	registration_no: string,
+	/**  GSTIN or other tax number. */
+	tax_no: string,
+	/**  INR, USD, EUR or GBP. */
+	currency: string,
+	/**  The letters before invoice numbers: `<series>-<device prefix>-<sequence>`. */
+	invoice_series: string,
+};
+
 export type BookInput = {
 	patient_id: string,
 	doctor_id: string,
@@ -239,10 +456,95 @@ export type BookInput = {
 	overbook: boolean,
 };
 
+/**  One doctor on one date: the appointments and the state of the slots. */
+export type CalendarDay = CalendarDay_Serialize | CalendarDay_Deserialize;
+
+/**  One doctor on one date: the appointments and the state of the slots. */
+export type CalendarDay_Deserialize = {
+	doctor_id: string,
+	doctor_name: string,
+	/**  YYYY-MM-DD, clinic local. */
+	date: string,
+	/**  Every slot the schedule gives that day, booked or not. */
+	slots: number,
+	/**  Slots still bookable: free, and not started yet. */
+	free_slots: number,
+	/**  Some leave that day (the whole day or part of it). */
+	on_leave: boolean,
+	/**  The day's appointments except cancelled ones, by time (walk-ins at their arrival). */
+	appointments: AppointmentView_Deserialize[],
+	/**
+	 *  Booked appointments whose slot the schedule no longer gives (a session cancelled,
+	 *  leave taken after booking): reception should move or cancel them.
+	 */
+	displaced: string[],
+};
+
+/**  One doctor on one date: the appointments and the state of the slots. */
+export type CalendarDay_Serialize = {
+	doctor_id: string,
+	doctor_name: string,
+	/**  YYYY-MM-DD, clinic local. */
+	date: string,
+	/**  Every slot the schedule gives that day, booked or not. */
+	slots: number,
+	/**  Slots still bookable: free, and not started yet. */
+	free_slots: number,
+	/**  Some leave that day (the whole day or part of it). */
+	on_leave: boolean,
+	/**  The day's appointments except cancelled ones, by time (walk-ins at their arrival). */
+	appointments: AppointmentView_Serialize[],
+	/**
+	 *  Booked appointments whose slot the schedule no longer gives (a session cancelled,
+	 *  leave taken after booking): reception should move or cancel them.
+	 */
+	displaced: string[],
+};
+
+export type CashReport = CashReport_Serialize | CashReport_Deserialize;
+
+export type CashReport_Deserialize = {
+	date: string,
+	currency: string,
+	by_mode: ModeTotal[],
+	by_user: UserTotal_Deserialize[],
+	collected_minor: number | null,
+	refunded_minor: number | null,
+	/**  Close of day: collected − refunded. */
+	net_minor: number | null,
+	/**  Cash only: what the drawer should hold from the day's takings. */
+	cash_in_hand_minor: number | null,
+	invoices_finalized: number,
+};
+
+export type CashReport_Serialize = {
+	date: string,
+	currency: string,
+	by_mode: ModeTotal[],
+	by_user: UserTotal_Serialize[],
+	collected_minor: number | null,
+	refunded_minor: number | null,
+	/**  Close of day: collected − refunded. */
+	net_minor: number | null,
+	/**  Cash only: what the drawer should hold from the day's takings. */
+	cash_in_hand_minor: number | null,
+	invoices_finalized: number,
+};
+
+export type Category = "consultation" | "procedure" | "lab_test" | "pharmacy" | "bed_day" | "other";
+
 export type ColumnMap = {
 	/**  0-based column index in the file. */
 	column: number,
 	field: ImportField,
+};
+
+export type CreditNote = {
+	id: string,
+	number: string,
+	amount_minor: number | null,
+	reason: string,
+	created_at: string,
 };
 
 export type DemoAccount = {
@@ -250,6 +552,13 @@ export type DemoAccount = {
 	password: string,
 	roles: Role[],
 };
+
+/**  How a line's discount is given. */
+export type Discount = { kind: "none" } | 
+/**  Minor units off the line. */
+{ kind: "amount"; value: number | null } | 
+/**  Basis points of the line's gross (1,000 = 10%). */
+{ kind: "percent"; value: number };
 
 export type DoctorSession = {
 	id: string,
@@ -349,6 +658,48 @@ export type ImportReport_Serialize = {
 	last_mrn: string | null,
 };
 
+export type Insurance = {
+	payer: string,
+	policy_no: string,
+	preauth_no: string,
+	claimed_minor: number | null,
+	approved_minor: number | null,
+	settled_minor: number | null,
+};
+
+/**  A line's computed amounts (minor units). */
+export type LineAmounts = {
+	gross: number | null,
+	discount: number | null,
+	taxable: number | null,
+	tax: number | null,
+	total: number | null,
+};
+
+export type LineInput = LineInput_Serialize | LineInput_Deserialize;
+
+export type LineInput_Deserialize = {
+	/**  A service from the tariff (its price today and tax rate are used unless overridden). */
+	service_id?: string | null,
+	/**  Required without a service. */
+	description: string,
+	quantity: number,
+	/**  Overrides the tariff price (None: the tariff's). */
+	unit_price_minor?: number | null,
+	discount: Discount,
+};
+
+export type LineInput_Serialize = {
+	/**  A service from the tariff (its price today and tax rate are used unless overridden). */
+	service_id: string | null,
+	/**  Required without a service. */
+	description: string,
+	quantity: number,
+	/**  Overrides the tariff price (None: the tariff's). */
+	unit_price_minor: number | null,
+	discount: Discount,
+};
+
 export type Mapping = {
 	columns: ColumnMap[],
 };
@@ -378,6 +729,14 @@ export type MergeRecord_Serialize = {
 	merged_by: string | null,
 	/**  The merged record as it was just before the merge. */
 	snapshot: Patient_Serialize,
+};
+
+export type ModeTotal = {
+	mode: PaymentMode,
+	collected_minor: number | null,
+	refunded_minor: number | null,
+	net_minor: number | null,
+	count: number,
 };
 
 export type Named = {
@@ -543,6 +902,51 @@ export type Patient_Serialize = {
 	updated_at: string,
 };
 
+export type Payment = Payment_Serialize | Payment_Deserialize;
+
+export type PaymentInput = {
+	mode: PaymentMode,
+	amount_minor: number | null,
+	/**  Card slip, UPI transaction id, cheque no. */
+	reference: string,
+	note: string,
+};
+
+export type PaymentKind = "payment" | "advance" | "refund";
+
+export type PaymentMode = "cash" | "card" | "upi" | "bank_transfer" | "insurance";
+
+/**  Where the money stands, derived from the invoice and its payments. */
+export type PaymentStatus = 
+/**  A draft: nothing is owed yet (advances may have been taken). */
+"open" | "unpaid" | "partly_paid" | "paid" | "cancelled" | 
+/**  Everything paid was given back. */
+"refunded";
+
+export type Payment_Deserialize = {
+	id: string,
+	kind: PaymentKind,
+	mode: PaymentMode,
+	amount_minor: number | null,
+	reference: string,
+	note: string,
+	received_at: string,
+	received_by?: string | null,
+	receipt_no: string,
+};
+
+export type Payment_Serialize = {
+	id: string,
+	kind: PaymentKind,
+	mode: PaymentMode,
+	amount_minor: number | null,
+	reference: string,
+	note: string,
+	received_at: string,
+	received_by: string | null,
+	receipt_no: string,
+};
+
 /**  What a command needs. Names are stable: they appear in `forbidden` errors. */
 export type Permission = 
 /**  List staff accounts. */
@@ -578,12 +982,28 @@ export type Permission =
 /**  Book beyond a slot's capacity (walk-in pressure), marked as overbooked. */
 "appointments_overbook" | 
 /**  Enter a booking in the past (back-entry). */
-"appointments_backdate";
+"appointments_backdate" | 
+/**  See bills, invoices, receipts and the cash report. */
+"billing_view" | 
+/**  Open bills, add and remove lines, finalize, take payments and advances, insurance. */
+"billing_edit" | 
+/**  Give a discount above 10% of a line. */
+"billing_discount_high" | 
+/**  Refund money, issue credit notes, cancel a finalized invoice. */
+"billing_refund" | 
+/**  The tariff (services, prices, tax rates) and what invoices print. */
+"tariff_manage";
 
 export type PreviewRow = {
 	/**  Line number in the file (the header is line 1). */
 	row: number,
 	values: string[],
+};
+
+export type PriceFrom = {
+	/**  YYYY-MM-DD, clinic local. */
+	effective_from: string,
+	price_minor: number | null,
 };
 
 export type QueueEntry = QueueEntry_Serialize | QueueEntry_Deserialize;
@@ -656,6 +1076,89 @@ export type SavedFile = {
 	opened: boolean,
 };
 
+/**  A billable service with the price in force on the day asked for. */
+export type Service = Service_Serialize | Service_Deserialize;
+
+export type ServiceInput = ServiceInput_Serialize | ServiceInput_Deserialize;
+
+export type ServiceInput_Deserialize = {
+	code: string,
+	name: string,
+	/**  consultation | procedure | lab_test | pharmacy | bed_day | other */
+	category: string,
+	/**  Basis points: 1800 = 18% GST; 0 with `tax_exempt` for an exempt service. */
+	tax_rate_bp: number,
+	tax_exempt: boolean,
+	/**  The first price, from `effective_from` (today when empty). */
+	price_minor: number | null,
+	effective_from?: string | null,
+};
+
+export type ServiceInput_Serialize = {
+	code: string,
+	name: string,
+	/**  consultation | procedure | lab_test | pharmacy | bed_day | other */
+	category: string,
+	/**  Basis points: 1800 = 18% GST; 0 with `tax_exempt` for an exempt service. */
+	tax_rate_bp: number,
+	tax_exempt: boolean,
+	/**  The first price, from `effective_from` (today when empty). */
+	price_minor: number | null,
+	effective_from: string | null,
+};
+
+/**  A billable service with the price in force on the day asked for. */
+export type Service_Deserialize = {
+	id: string,
+	code: string,
+	name: string,
+	category: Category,
+	tax_rate_bp: number,
+	tax_exempt: boolean,
+	active: boolean,
+	/**  The price on the day asked for (today by default); None before its first price. */
+	price_minor?: number | null,
+	/**  Every price with the date it took effect, oldest first. */
+	prices: PriceFrom[],
+};
+
+/**  A billable service with the price in force on the day asked for. */
+export type Service_Serialize = {
+	id: string,
+	code: string,
+	name: string,
+	category: Category,
+	tax_rate_bp: number,
+	tax_exempt: boolean,
+	active: boolean,
+	/**  The price on the day asked for (today by default); None before its first price. */
+	price_minor: number | null,
+	/**  Every price with the date it took effect, oldest first. */
+	prices: PriceFrom[],
+};
+
+export type SessionCancellation = SessionCancellation_Serialize | SessionCancellation_Deserialize;
+
+export type SessionCancellation_Deserialize = {
+	/**  The 'cancelled' exception written. */
+	exception_id: string,
+	/**
+	 *  The active appointments in that session, by time, with the patients' phones: they
+	 *  are left as they are until reception moves or cancels them.
+	 */
+	affected: AppointmentView_Deserialize[],
+};
+
+export type SessionCancellation_Serialize = {
+	/**  The 'cancelled' exception written. */
+	exception_id: string,
+	/**
+	 *  The active appointments in that session, by time, with the patients' phones: they
+	 *  are left as they are until reception moves or cancels them.
+	 */
+	affected: AppointmentView_Serialize[],
+};
+
 /**  What the UI is told about the signed-in user. */
 export type SessionInfo = {
 	user_id: string,
@@ -701,6 +1204,25 @@ export type Slot = {
 	ends_at: string,
 	/**  No regular booking holds it. */
 	free: boolean,
+};
+
+/**  Which staff profiles to list; `None` is any. */
+export type StaffFilter = StaffFilter_Serialize | StaffFilter_Deserialize;
+
+/**  Which staff profiles to list; `None` is any. */
+export type StaffFilter_Deserialize = {
+	role?: Role | null,
+	department_id?: string | null,
+	/**  Include deactivated profiles. */
+	include_inactive: boolean,
+};
+
+/**  Which staff profiles to list; `None` is any. */
+export type StaffFilter_Serialize = {
+	role: Role | null,
+	department_id: string | null,
+	/**  Include deactivated profiles. */
+	include_inactive: boolean,
 };
 
 export type StaffInput = StaffInput_Serialize | StaffInput_Deserialize;
@@ -775,6 +1297,24 @@ export type StaffMember_Serialize = {
 	active: boolean,
 };
 
+/**  Tax collected at one rate. */
+export type TaxAtRate = {
+	rate_bp: number,
+	taxable: number | null,
+	tax: number | null,
+};
+
+/**  An invoice's sums. */
+export type Totals = {
+	subtotal: number | null,
+	discount: number | null,
+	taxable: number | null,
+	tax: number | null,
+	total: number | null,
+	/**  By tax rate, lowest rate first. */
+	taxes: TaxAtRate[],
+};
+
 export type UserSummary = UserSummary_Serialize | UserSummary_Deserialize;
 
 export type UserSummary_Deserialize = {
@@ -801,6 +1341,24 @@ export type UserSummary_Serialize = {
 	failed_attempts: number,
 	created_at: string,
 	updated_at: string,
+};
+
+export type UserTotal = UserTotal_Serialize | UserTotal_Deserialize;
+
+export type UserTotal_Deserialize = {
+	user_id?: string | null,
+	username: string,
+	collected_minor: number | null,
+	refunded_minor: number | null,
+	net_minor: number | null,
+};
+
+export type UserTotal_Serialize = {
+	user_id: string | null,
+	username: string,
+	collected_minor: number | null,
+	refunded_minor: number | null,
+	net_minor: number | null,
 };
 
 export type UserUpdate = {

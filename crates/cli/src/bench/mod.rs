@@ -2,6 +2,8 @@
 //! the database with its synthetic records and times its operations through hms-core, with
 //! a signed-in session, RBAC and audit on.
 
+mod appointments;
+mod billing;
 mod foundation;
 mod patients;
 mod stats;
@@ -73,7 +75,15 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
     if wants(&args, "patients") {
         patients = patients::run(&mut ctx, args.patients, args.seed).await?;
     }
-    for area in ["appointments", "billing", "clinical", "sync"] {
+    if wants(&args, "appointments") {
+        appointments::run(&mut ctx, args.patients, args.seed).await?;
+        patients = patients.max(count_patients(&ctx.store).await?);
+    }
+    if wants(&args, "billing") {
+        billing::run(&mut ctx, args.patients, args.seed).await?;
+        patients = patients.max(count_patients(&ctx.store).await?);
+    }
+    for area in ["clinical", "sync"] {
         if wants(&args, area) && !args.only.is_empty() {
             eprintln!("bench: area '{area}' is not built yet; skipped");
         }
@@ -98,6 +108,11 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         let _ = std::fs::remove_dir_all(&tmp);
     }
     Ok(())
+}
+
+async fn count_patients(store: &Store) -> Result<u64, String> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM patients").fetch_one(store.pool()).await.map_err(|e| e.to_string())?;
+    Ok(n.max(0) as u64)
 }
 
 fn tempdir() -> Result<PathBuf, String> {

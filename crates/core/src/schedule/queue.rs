@@ -112,8 +112,17 @@ pub async fn check_in(store: &Store, auth: &Authorized, appointment_id: &str) ->
     let token = next_token(&mut w, &doctor, &date).await?;
     save_state(&mut w, appointment_id, AppointmentStatus::CheckedIn, "checked_in_at", Some(&token)).await?;
     w.audit("appointment.check_in", "appointment", Some(appointment_id), json!({ "token": token })).await?;
+    let patient: String = sqlx::query_scalar("SELECT patient_id FROM appointments WHERE id = ?").bind(appointment_id).fetch_one(w.conn()).await?;
+    charge_consultation(&mut w, appointment_id, &patient, &doctor).await?;
     w.commit().await?;
     Ok(token)
+}
+
+/// A checked-in visit adds the doctor's consultation fee to the patient's open bill, in
+/// the check-in's own transaction (billing::charge_consultation; once per appointment).
+async fn charge_consultation(w: &mut WriteTx<'_>, appointment_id: &str, patient_id: &str, doctor_id: &str) -> Result<()> {
+    let (name, fee): (String, i64) = sqlx::query_as("SELECT full_name, fee_minor FROM staff WHERE id = ?").bind(doctor_id).fetch_one(w.conn()).await?;
+    crate::billing::charge_consultation(w, appointment_id, patient_id, &name, fee).await
 }
 
 async fn local_today(store: &Store) -> Result<String> {
@@ -162,6 +171,7 @@ pub async fn walk_in(store: &Store, auth: &Authorized, patient_id: &str, doctor_
     super::booking::insert_visit(&mut w, &a, start, (start + WALK_IN_MINUTES).min(1440)).await?;
     sqlx::query("UPDATE appointments SET checked_in_at = ? WHERE id = ?").bind(w.now_rfc3339()).bind(&a.id).execute(w.conn()).await?;
     w.audit("appointment.walk_in", "appointment", Some(&a.id), json!({ "patient_id": patient_id, "doctor_id": doctor_id, "token": a.token })).await?;
+    charge_consultation(&mut w, &a.id, patient_id, doctor_id).await?;
     w.commit().await?;
     Ok(a)
 }

@@ -1,0 +1,154 @@
+//! Billing: the tariff, bills and invoices, payments, advances, refunds, credit notes,
+//! insurance, the daily cash report and the invoice/receipt PDFs. All arithmetic is integer
+//! minor units with one rounding rule (money.rs).
+
+pub mod bills;
+pub mod invoice_pdf;
+pub mod model;
+pub mod money;
+pub mod payments;
+pub mod report;
+pub mod tariff;
+
+pub use model::*;
+
+use crate::error::{Error, Result, ValidationReason};
+use crate::rbac::Permission;
+use crate::session::Authorized;
+use crate::settings;
+use crate::store::{Store, WriteTx};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+pub const CURRENCY_KEY: &str = "currency";
+pub const ADDRESS_KEY: &str = "clinic_address";
+pub const REGISTRATION_KEY: &str = "clinic_registration_no";
+pub const TAX_NO_KEY: &str = "clinic_tax_no";
+pub const INVOICE_SERIES_KEY: &str = "invoice_series";
+/// The tariff code of the consultation charge added at check-in.
+pub const CONSULTATION_CODE: &str = "CONSULT";
+const CURRENCIES: [&str; 4] = ["INR", "USD", "EUR", "GBP"];
+
+/// The clinic's details as invoices print them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+pub struct BillingSettings {
+    pub clinic_name: String,
+    pub address: String,
+    /// Clinical establishment registration number.
+    pub registration_no: String,
+    /// GSTIN or other tax number.
+    pub tax_no: String,
+    /// INR, USD, EUR or GBP.
+    pub currency: String,
+    /// The letters before invoice numbers: `<series>-<device prefix>-<sequence>`.
+    pub invoice_series: String,
+}
+
+async fn text_setting(store: &Store, key: &str, default: &str) -> Result<String> {
+    Ok(settings::get_value(store, key).await?.and_then(|v| v.as_str().map(String::from)).unwrap_or_else(|| default.to_string()))
+}
+
+async fn text_setting_in(w: &mut WriteTx<'_>, key: &str, default: &str) -> Result<String> {
+    let raw: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = ? AND deleted_at IS NULL").bind(key).fetch_optional(w.conn()).await?;
+    Ok(raw.and_then(|s| serde_json::from_str::<String>(&s).ok()).unwrap_or_else(|| default.to_string()))
+}
+
+pub(crate) async fn currency_in(w: &mut WriteTx<'_>) -> Result<String> {
+    text_setting_in(w, CURRENCY_KEY, "INR").await
+}
+
+pub(crate) async fn invoice_series_in(w: &mut WriteTx<'_>) -> Result<String> {
+    text_setting_in(w, INVOICE_SERIES_KEY, "INV").await
+}
+
+/// Today in the clinic's time zone.
+pub(crate) async fn today(store: &Store) -> Result<NaiveDate> {
+    let tz = settings::time_zone(store).await?;
+    Ok(store.now().with_timezone(&tz).date_naive())
+}
+
+pub async fn billing_settings(store: &Store, auth: &Authorized) -> Result<BillingSettings> {
+    auth.require(Permission::BillingView)?;
+    read_settings(store).await
+}
+
+pub(crate) async fn read_settings(store: &Store) -> Result<BillingSettings> {
+    Ok(BillingSettings {
+        clinic_name: settings::clinic_name(store).await?,
+        address: text_setting(store, ADDRESS_KEY, "").await?,
+        registration_no: text_setting(store, REGISTRATION_KEY, "").await?,
+        tax_no: text_setting(store, TAX_NO_KEY, "").await?,
+        currency: text_setting(store, CURRENCY_KEY, "INR").await?,
+        invoice_series: text_setting(store, INVOICE_SERIES_KEY, "INV").await?,
+    })
+}
+
+fn field(name: &str, raw: &str, max: usize, multiline: bool) -> Result<String> {
+    let s = if multiline { raw.trim().replace("\r\n", "\n") } else { raw.split_whitespace().collect::<Vec<_>>().join(" ") };
+    if s.chars().count() > max {
+        return Err(Error::validation(name, ValidationReason::TooLong, format!("at most {max} characters")));
+    }
+    Ok(s)
+}
+
+/// The administrator or accountant sets what invoices print. The clinic's name is the
+/// one in Settings.
+pub async fn update_billing_settings(store: &Store, auth: &Authorized, s: BillingSettings) -> Result<BillingSettings> {
+    auth.require(Permission::TariffManage)?;
+    let address = field("address", &s.address, 300, true)?;
+    let registration = field("registration_no", &s.registration_no, 60, false)?;
+    let tax_no = field("tax_no", &s.tax_no, 30, false)?.to_uppercase();
+    let currency = s.currency.trim().to_uppercase();
+    if !CURRENCIES.contains(&currency.as_str()) {
+        return Err(Error::validation("currency", ValidationReason::Invalid, "INR, USD, EUR or GBP"));
+    }
+    let series = s.invoice_series.trim().to_uppercase();
+    if series.is_empty() || series.len() > 8 || !series.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(Error::validation("invoice_series", ValidationReason::Invalid, "1 to 8 letters or digits"));
+    }
+    let mut w = store.begin_write(auth.actor()).await?;
+    for (key, value) in [(ADDRESS_KEY, &address), (REGISTRATION_KEY, &registration), (TAX_NO_KEY, &tax_no), (CURRENCY_KEY, &currency), (INVOICE_SERIES_KEY, &series)] {
+        settings::put(&mut w, key, &json!(value)).await?;
+    }
+    w.audit("billing.settings", "settings", None, json!({ "currency": currency, "invoice_series": series, "tax_no": tax_no })).await?;
+    w.commit().await?;
+    read_settings(store).await
+}
+
+/// The consultation charge of a checked-in appointment on the patient's open bill, inside
+/// the check-in's own transaction: the doctor's fee under the tariff's `CONSULT` service (its
+/// tax rate), or a plain line when the tariff has none. Charged once per appointment.
+pub(crate) async fn charge_consultation(w: &mut WriteTx<'_>, appointment_id: &str, patient_id: &str, doctor_name: &str, fee_minor: i64) -> Result<()> {
+    if fee_minor <= 0 {
+        return Ok(());
+    }
+    let already: bool = sqlx::query_scalar("SELECT COUNT(*) > 0 FROM bill_lines WHERE source = 'appointment' AND source_id = ? AND deleted_at IS NULL")
+        .bind(appointment_id)
+        .fetch_one(w.conn())
+        .await?;
+    if already {
+        return Ok(());
+    }
+    let bill_id = bills::open_draft(w, patient_id).await?;
+    let service = tariff::id_by_code(w.conn(), CONSULTATION_CODE).await?;
+    let rate: i64 = match &service {
+        Some(id) => sqlx::query_scalar("SELECT tax_rate_bp FROM services WHERE id = ?").bind(id).fetch_one(w.conn()).await?,
+        None => 0,
+    };
+    let description = format!("Consultation: {doctor_name}");
+    let line = bills::NewLineRef {
+        service_id: service.as_deref(),
+        description: &description,
+        category: Category::Consultation,
+        quantity: 1,
+        unit_price: fee_minor,
+        discount: money::Discount::None,
+        tax_rate_bp: u32::try_from(rate).unwrap_or(0),
+        source: "appointment",
+        source_id: Some(appointment_id),
+    };
+    bills::insert_line(w, &bill_id, &line).await?;
+    w.audit("bill.charge", "bill", Some(&bill_id), json!({ "source": "appointment", "appointment_id": appointment_id, "amount_minor": fee_minor })).await?;
+    Ok(())
+}

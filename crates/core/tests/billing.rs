@@ -1,0 +1,340 @@
+//! Billing: tariff prices over time, bills and invoices, payments, advances, refunds, credit
+//! notes, insurance, numbering, the cash report, permissions, bad input, and the PDFs.
+
+mod common;
+
+use hms_core::billing::money::Discount;
+use hms_core::billing::{
+    self, bills, invoice_pdf, payments, report, tariff, BillStatus, Insurance, LineInput, PaymentInput, PaymentMode, PaymentStatus, ServiceInput,
+};
+use hms_core::patients::{self, PatientInput};
+use hms_core::{Authorized, Error, SessionSlot, Store};
+
+struct Desk {
+    env: common::Env,
+    admin: SessionSlot,
+    patient: String,
+    consult: String,
+    xray: String,
+}
+
+async fn auth(store: &Store, slot: &SessionSlot) -> Authorized {
+    slot.authorize(store).await.unwrap()
+}
+
+fn service(code: &str, name: &str, category: &str, rate: u32, price: i64) -> ServiceInput {
+    ServiceInput { code: code.into(), name: name.into(), category: category.into(), tax_rate_bp: rate, tax_exempt: rate == 0, price_minor: price, effective_from: None }
+}
+
+async fn desk() -> Desk {
+    let (env, admin) = common::with_admin().await;
+    let a = auth(&env.store, &admin).await;
+    let p = PatientInput { given_name: "Ravi".into(), family_name: "Sharma".into(), sex: "male".into(), ..Default::default() };
+    let patient = patients::register(&env.store, &a, p).await.unwrap().id;
+    let consult = tariff::add_service(&env.store, &a, service("CONSULT", "Consultation", "consultation", 0, 50_000)).await.unwrap().id;
+    let xray = tariff::add_service(&env.store, &a, service("XR-CHEST", "Chest X-ray", "procedure", 1_800, 75_050)).await.unwrap().id;
+    Desk { env, admin, patient, consult, xray }
+}
+
+/// Today in the clinic's time zone, as billing dates things.
+async fn local_today(s: &Store) -> String {
+    let tz = hms_core::settings::time_zone(s).await.unwrap();
+    s.now().with_timezone(&tz).date_naive().format("%Y-%m-%d").to_string()
+}
+
+fn line(service: &str, q: u32) -> LineInput {
+    LineInput { service_id: Some(service.into()), description: String::new(), quantity: q, unit_price_minor: None, discount: Discount::None }
+}
+
+fn cash(amount: i64) -> PaymentInput {
+    PaymentInput { mode: PaymentMode::Cash, amount_minor: amount, reference: String::new(), note: String::new() }
+}
+
+fn field_of(e: Error) -> String {
+    match e {
+        Error::Validation { field, .. } => field,
+        other => panic!("expected a validation error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_bill_from_tariff_lines_to_a_paid_invoice() {
+    let d = desk().await;
+    let (s, a) = (&d.env.store, auth(&d.env.store, &d.admin).await);
+    let bill = bills::open_bill(s, &a, &d.patient).await.unwrap();
+    assert_eq!((bill.status, bill.payment_status), (BillStatus::Draft, PaymentStatus::Open));
+    bills::add_line(s, &a, &bill.id, line(&d.consult, 1)).await.unwrap();
+    let mut disc = line(&d.xray, 2);
+    disc.discount = Discount::Percent(500);
+    let bill = bills::add_line(s, &a, &bill.id, disc).await.unwrap();
+    // 500.00 exempt + 2 × 750.50 = 1,501.00 − 5% (75.05) = 1,425.95 + 18% GST (256.671 → 256.67).
+    assert_eq!((bill.totals.subtotal, bill.totals.discount, bill.totals.tax, bill.totals.total), (200_100, 7_505, 25_667, 218_262));
+    assert_eq!(bill.totals.taxes.len(), 2);
+    assert_eq!(bills::open_bill(s, &a, &d.patient).await.unwrap().id, bill.id, "one open bill per patient");
+
+    let inv = bills::finalize(s, &a, &bill.id).await.unwrap();
+    let number = inv.number.clone().unwrap();
+    assert!(number.starts_with("INV-") && number.ends_with("-000001"), "{number}");
+    assert_eq!(inv.payment_status, PaymentStatus::Unpaid);
+
+    // Editing a finalized invoice is refused; nothing written.
+    let before = common::count(s, "bill_lines").await;
+    assert_eq!(field_of(bills::add_line(s, &a, &bill.id, line(&d.consult, 1)).await.unwrap_err()), "bill_id");
+    assert_eq!(field_of(bills::remove_line(s, &a, &bill.id, &inv.lines[0].id).await.unwrap_err()), "bill_id");
+    assert_eq!(common::count(s, "bill_lines").await, before);
+
+    let part = payments::pay(s, &a, &bill.id, cash(100_000)).await.unwrap();
+    assert_eq!((part.payment_status, part.due_minor), (PaymentStatus::PartlyPaid, 118_262));
+    let over = payments::pay(s, &a, &bill.id, cash(118_263)).await.unwrap_err();
+    assert_eq!(field_of(over), "amount_minor", "a payment above what is due is refused");
+    let upi = PaymentInput { mode: PaymentMode::Upi, amount_minor: 118_262, reference: "UPI-42".into(), note: String::new() };
+    let paid = payments::pay(s, &a, &bill.id, upi).await.unwrap();
+    assert_eq!((paid.payment_status, paid.due_minor, paid.paid_minor), (PaymentStatus::Paid, 0, 218_262));
+    assert!(paid.payments.iter().all(|p| p.receipt_no.starts_with("RCP-")));
+
+    // Refunds: never more than was paid; then the invoice reads refunded.
+    let mut too_much = cash(218_263);
+    too_much.note = "overcharge".into();
+    assert_eq!(field_of(payments::refund(s, &a, &bill.id, too_much).await.unwrap_err()), "amount_minor");
+    let mut back = cash(218_262);
+    back.note = "procedure not done".into();
+    let refunded = payments::refund(s, &a, &bill.id, back).await.unwrap();
+    assert_eq!((refunded.payment_status, refunded.paid_minor), (PaymentStatus::Refunded, 0));
+    let actions = common::actions(s).await;
+    for want in ["bill.finalize", "bill.payment", "bill.refund", "service.create"] {
+        assert!(actions.iter().any(|x| x == want), "{want} audited");
+    }
+}
+
+#[tokio::test]
+async fn a_price_change_never_alters_an_issued_invoice() {
+    let d = desk().await;
+    let (s, a) = (&d.env.store, auth(&d.env.store, &d.admin).await);
+    let bill = bills::open_bill(s, &a, &d.patient).await.unwrap();
+    bills::add_line(s, &a, &bill.id, line(&d.xray, 1)).await.unwrap();
+    let issued = bills::finalize(s, &a, &bill.id).await.unwrap();
+    let today = local_today(s).await;
+    let changed = tariff::set_price(s, &a, &d.xray, 99_900, Some(today)).await.unwrap();
+    assert_eq!(changed.price_minor, Some(99_900));
+    assert_eq!(bills::load(s, &bill.id).await.unwrap().totals, issued.totals);
+    let next = bills::open_bill(s, &a, &d.patient).await.unwrap();
+    let next = bills::add_line(s, &a, &next.id, line(&d.xray, 1)).await.unwrap();
+    assert_eq!(next.lines[0].unit_price_minor, 99_900, "new bills take the new price");
+    let past = tariff::set_price(s, &a, &d.xray, 1, Some("2020-01-01".into())).await.unwrap_err();
+    assert_eq!(field_of(past), "effective_from", "the past is what was billed");
+}
+
+#[tokio::test]
+async fn invoice_numbers_are_gap_free_on_one_device_and_unique_across_devices() {
+    let d = desk().await;
+    let (s, a) = (&d.env.store, auth(&d.env.store, &d.admin).await);
+    let mut numbers = Vec::new();
+    for i in 0..5 {
+        let bill = bills::open_bill(s, &a, &d.patient).await.unwrap();
+        bills::add_line(s, &a, &bill.id, line(&d.consult, 1)).await.unwrap();
+        if i == 2 {
+            // A cancelled draft takes no number.
+            bills::cancel(s, &a, &bill.id, "opened by mistake").await.unwrap();
+            continue;
+        }
+        numbers.push(bills::finalize(s, &a, &bill.id).await.unwrap().number.unwrap());
+    }
+    let seqs: Vec<&str> = numbers.iter().map(|n| n.rsplit('-').next().unwrap()).collect();
+    assert_eq!(seqs, vec!["000001", "000002", "000003", "000004"]);
+
+    let other = desk().await;
+    let (s2, a2) = (&other.env.store, auth(&other.env.store, &other.admin).await);
+    let bill = bills::open_bill(s2, &a2, &other.patient).await.unwrap();
+    bills::add_line(s2, &a2, &bill.id, line(&other.consult, 1)).await.unwrap();
+    let theirs = bills::finalize(s2, &a2, &bill.id).await.unwrap().number.unwrap();
+    assert!(theirs.ends_with("-000001"));
+    assert_ne!(theirs, numbers[0], "another device's series has its own prefix");
+}
+
+#[tokio::test]
+async fn advances_credit_notes_cancellation_and_insurance() {
+    let d = desk().await;
+    let (s, a) = (&d.env.store, auth(&d.env.store, &d.admin).await);
+    let opened = payments::advance(s, &a, &d.patient, cash(300_000)).await.unwrap();
+    assert_eq!((opened.status, opened.paid_minor), (BillStatus::Draft, 300_000));
+    bills::add_line(s, &a, &opened.id, line(&d.consult, 1)).await.unwrap();
+    let inv = bills::finalize(s, &a, &opened.id).await.unwrap();
+    assert_eq!((inv.payment_status, inv.due_minor), (PaymentStatus::Paid, -250_000), "the advance covers it; 2,500.00 to give back");
+    assert_eq!(field_of(bills::cancel(s, &a, &opened.id, "duplicate").await.unwrap_err()), "bill_id", "refund before cancelling");
+
+    let bill = bills::open_bill(s, &a, &d.patient).await.unwrap();
+    bills::add_line(s, &a, &bill.id, line(&d.xray, 2)).await.unwrap();
+    let ins = Insurance { payer: "Star Health".into(), policy_no: "P-1".into(), preauth_no: "PA-9".into(), claimed_minor: 150_000, approved_minor: 120_000, settled_minor: 0 };
+    let with = payments::set_insurance(s, &a, &bill.id, ins).await.unwrap();
+    let total = with.totals.total;
+    assert_eq!(with.patient_share_minor, total - 120_000);
+    let inv = bills::finalize(s, &a, &bill.id).await.unwrap();
+    assert_eq!(field_of(payments::settle_insurance(s, &a, &bill.id, 120_001, "NEFT").await.unwrap_err()), "amount_minor");
+    let settled = payments::settle_insurance(s, &a, &bill.id, 120_000, "NEFT-77").await.unwrap();
+    assert_eq!(settled.insurance.as_ref().unwrap().settled_minor, 120_000);
+    assert_eq!(settled.due_minor, total - 120_000);
+    let credited = payments::credit_note(s, &a, &bill.id, settled.due_minor, "scheme waiver").await.unwrap();
+    assert_eq!((credited.due_minor, credited.payment_status), (0, PaymentStatus::Paid));
+    assert!(credited.credit_notes[0].number.starts_with("CN-"));
+    assert_eq!(field_of(payments::credit_note(s, &a, &bill.id, total, "again").await.unwrap_err()), "amount_minor");
+    assert_eq!(inv.number.is_some(), true);
+
+    // A cancelled invoice takes no payment.
+    let third = bills::open_bill(s, &a, &d.patient).await.unwrap();
+    bills::add_line(s, &a, &third.id, line(&d.consult, 1)).await.unwrap();
+    bills::finalize(s, &a, &third.id).await.unwrap();
+    let cancelled = bills::cancel(s, &a, &third.id, "wrong patient").await.unwrap();
+    assert_eq!((cancelled.payment_status, cancelled.due_minor), (PaymentStatus::Cancelled, 0));
+    assert_eq!(field_of(payments::pay(s, &a, &third.id, cash(100)).await.unwrap_err()), "bill_id");
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_naming_the_field_and_nothing_is_written() {
+    let d = desk().await;
+    let (s, a) = (&d.env.store, auth(&d.env.store, &d.admin).await);
+    let bill = bills::open_bill(s, &a, &d.patient).await.unwrap();
+    let before = (common::count(s, "bill_lines").await, common::count(s, "services").await, common::count(s, "audit_log").await);
+    let cases: Vec<(LineInput, &str)> = vec![
+        (LineInput { quantity: 0, ..line(&d.consult, 1) }, "quantity"),
+        (LineInput { unit_price_minor: Some(-1), ..line(&d.consult, 1) }, "unit_price_minor"),
+        (LineInput { discount: Discount::Amount(50_001), ..line(&d.consult, 1) }, "discount"),
+        (LineInput { discount: Discount::Percent(10_001), ..line(&d.consult, 1) }, "discount"),
+        (LineInput { service_id: None, description: "  ".into(), unit_price_minor: Some(100), ..line(&d.consult, 1) }, "description"),
+        (LineInput { service_id: Some("nope".into()), ..line(&d.consult, 1) }, "service_id"),
+    ];
+    for (input, want) in cases {
+        assert_eq!(field_of(bills::add_line(s, &a, &bill.id, input).await.unwrap_err()), want);
+    }
+    assert_eq!(field_of(tariff::add_service(s, &a, service("T", "Tax", "other", 10_001, 1)).await.unwrap_err()), "tax_rate_bp");
+    assert_eq!(field_of(tariff::add_service(s, &a, service("N", "Neg", "other", 0, -5)).await.unwrap_err()), "price_minor");
+    assert_eq!(field_of(tariff::add_service(s, &a, service("consult", "Dup", "other", 0, 5)).await.unwrap_err()), "code");
+    assert_eq!(field_of(bills::finalize(s, &a, &bill.id).await.unwrap_err()), "lines", "an empty bill cannot be finalized");
+    assert_eq!(field_of(payments::pay(s, &a, &bill.id, cash(100)).await.unwrap_err()), "bill_id", "a draft takes advances, not payments");
+    assert_eq!(field_of(payments::pay(s, &a, &bill.id, cash(0)).await.unwrap_err()), "amount_minor");
+    let after = (common::count(s, "bill_lines").await, common::count(s, "services").await, common::count(s, "audit_log").await);
+    assert_eq!(before, after);
+}
+
+#[tokio::test]
+async fn discounts_above_ten_percent_and_refunds_need_a_supervisor() {
+    let d = desk().await;
+    let s = &d.env.store;
+    common::add_user(s, &d.admin, "front", &["receptionist"]).await;
+    let desk = SessionSlot::default();
+    hms_core::auth::sign_in(s, &desk, "front", common::STAFF_PW).await.unwrap();
+    let r = auth(s, &desk).await;
+    let bill = bills::open_bill(s, &r, &d.patient).await.unwrap();
+    let ten = LineInput { discount: Discount::Percent(1_000), ..line(&d.consult, 1) };
+    bills::add_line(s, &r, &bill.id, ten).await.unwrap();
+    let eleven = LineInput { discount: Discount::Percent(1_100), ..line(&d.consult, 1) };
+    assert_eq!(field_of(bills::add_line(s, &r, &bill.id, eleven).await.unwrap_err()), "discount");
+    let big = LineInput { discount: Discount::Amount(5_001), ..line(&d.consult, 1) };
+    assert_eq!(field_of(bills::add_line(s, &r, &bill.id, big).await.unwrap_err()), "discount");
+    bills::finalize(s, &r, &bill.id).await.unwrap();
+    payments::pay(s, &r, &bill.id, cash(1_000)).await.unwrap();
+    let mut back = cash(1_000);
+    back.note = "changed mind".into();
+    assert!(matches!(payments::refund(s, &r, &bill.id, back).await, Err(Error::Forbidden { .. })));
+    assert!(matches!(tariff::set_price(s, &r, &d.xray, 1, None).await, Err(Error::Forbidden { .. })));
+    common::add_user(s, &d.admin, "nurse1", &["nurse"]).await;
+    let nurse = SessionSlot::default();
+    hms_core::auth::sign_in(s, &nurse, "nurse1", common::STAFF_PW).await.unwrap();
+    assert!(matches!(bills::get(s, &auth(s, &nurse).await, &bill.id).await, Err(Error::Forbidden { .. })));
+}
+
+#[tokio::test]
+async fn the_daily_cash_report_adds_up_by_mode_and_by_user() {
+    let d = desk().await;
+    let (s, a) = (&d.env.store, auth(&d.env.store, &d.admin).await);
+    let bill = bills::open_bill(s, &a, &d.patient).await.unwrap();
+    bills::add_line(s, &a, &bill.id, line(&d.consult, 3)).await.unwrap();
+    bills::finalize(s, &a, &bill.id).await.unwrap();
+    payments::pay(s, &a, &bill.id, cash(60_000)).await.unwrap();
+    let card = PaymentInput { mode: PaymentMode::Card, amount_minor: 40_000, reference: "slip 1".into(), note: String::new() };
+    payments::pay(s, &a, &bill.id, card).await.unwrap();
+    let mut back = cash(10_000);
+    back.note = "discount agreed".into();
+    payments::refund(s, &a, &bill.id, back).await.unwrap();
+    let today = local_today(s).await;
+    let r = report::daily_cash(s, &a, &today, None).await.unwrap();
+    assert_eq!((r.collected_minor, r.refunded_minor, r.net_minor, r.cash_in_hand_minor), (100_000, 10_000, 90_000, 50_000));
+    assert_eq!(r.by_mode.len(), 2);
+    assert_eq!(r.by_user.len(), 1);
+    assert_eq!(r.by_user[0].net_minor, 90_000);
+    assert_eq!(r.invoices_finalized, 1);
+    let other_day = report::daily_cash(s, &a, "2020-01-01", None).await.unwrap();
+    assert_eq!(other_day.net_minor, 0);
+    assert_eq!(field_of(report::daily_cash(s, &a, "yesterday", None).await.unwrap_err()), "date");
+}
+
+#[tokio::test]
+async fn the_invoice_pdf_holds_the_clinic_the_number_every_line_and_the_total() {
+    let d = desk().await;
+    let (s, a) = (&d.env.store, auth(&d.env.store, &d.admin).await);
+    let mut settings = billing::billing_settings(s, &a).await.unwrap();
+    settings.address = "12 MG Road\nBengaluru 560001".into();
+    settings.tax_no = "29abcde1234f1z5".into();
+    billing::update_billing_settings(s, &a, settings).await.unwrap();
+    let bill = bills::open_bill(s, &a, &d.patient).await.unwrap();
+    for i in 0..20 {
+        let l = LineInput { service_id: None, description: format!("Item {i:02} dressing"), quantity: 1 + i % 3, unit_price_minor: Some(1_000 + i64::from(i) * 37), discount: Discount::None };
+        bills::add_line(s, &a, &bill.id, l).await.unwrap();
+    }
+    bills::add_line(s, &a, &bill.id, line(&d.xray, 1)).await.unwrap();
+    let inv = bills::finalize(s, &a, &bill.id).await.unwrap();
+    payments::pay(s, &a, &bill.id, cash(10_000)).await.unwrap();
+    let pdf = invoice_pdf::invoice_pdf(s, &a, &bill.id).await.unwrap();
+    assert!(pdf.pdf.starts_with(b"%PDF-"));
+    let receipt_id = bills::load(s, &bill.id).await.unwrap().payments[0].id.clone();
+    let receipt = invoice_pdf::receipt_pdf(s, &a, &bill.id, &receipt_id).await.unwrap();
+    assert!(receipt.pdf.starts_with(b"%PDF-"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("invoice.pdf");
+    std::fs::write(&path, &pdf.pdf).unwrap();
+    if let Some(keep) = std::env::var_os("HMS_TEST_ARTIFACTS") {
+        std::fs::create_dir_all(&keep).unwrap();
+        std::fs::write(std::path::Path::new(&keep).join("invoice.pdf"), &pdf.pdf).unwrap();
+        std::fs::write(std::path::Path::new(&keep).join("receipt.pdf"), &receipt.pdf).unwrap();
+        let _ = std::process::Command::new("pdftoppm").args(["-png", "-r", "80"]).arg(&path).arg(std::path::Path::new(&keep).join("invoice")).status();
+    }
+    let out = std::process::Command::new("pdftotext").args(["-layout"]).arg(&path).arg("-").output();
+    match out {
+        Ok(out) if out.status.success() => {
+            let text = String::from_utf8_lossy(&out.stdout);
+            let total = hms_core::billing::money::format(inv.totals.total, "INR");
+            let number = inv.number.clone().unwrap();
+            for want in ["HMS Clinic", "TAX INVOICE", number.as_str(), "Chest X-ray", total.as_str(), "29ABCDE1234F1Z5", "Ravi Sharma"] {
+                assert!(text.contains(want), "{want:?} not in the invoice: {text}");
+            }
+            for i in 0..20 {
+                assert!(text.contains(&format!("Item {i:02} dressing")), "line {i} missing");
+            }
+        }
+        _ => panic!("pdftotext (poppler-utils) is needed: make deps installs it"),
+    }
+}
+
+#[tokio::test]
+async fn checking_a_patient_in_puts_the_consultation_fee_on_the_open_bill_once() {
+    use hms_core::schedule::{queue, staff};
+    let d = desk().await;
+    let (s, a) = (&d.env.store, auth(&d.env.store, &d.admin).await);
+    let doctor = staff::add_staff(s, &a, staff::StaffInput { full_name: "Dr Meera Iyer".into(), role: "doctor".into(), fee_minor: 45_000, ..Default::default() })
+        .await
+        .unwrap()
+        .id;
+    let visit = queue::walk_in(s, &a, &d.patient, &doctor, "fever").await.unwrap();
+    let bill = bills::open_bill(s, &a, &d.patient).await.unwrap();
+    assert_eq!(bill.lines.len(), 1);
+    let l = &bill.lines[0];
+    assert_eq!((l.description.as_str(), l.unit_price_minor, l.source.as_str()), ("Consultation: Dr Meera Iyer", 45_000, "appointment"));
+    assert_eq!(l.service_id.as_deref(), Some(d.consult.as_str()), "charged under the tariff's CONSULT service");
+    // The same visit is never charged twice (the unique index on the line's source too).
+    let again = sqlx::query("INSERT INTO bill_lines (id, bill_id, position, description, category, quantity, unit_price_minor, discount_kind, tax_rate_bp, source, source_id, created_at, updated_at, origin_device) VALUES ('x', ?, 9, 'dup', 'consultation', 1, 1, 'none', 0, 'appointment', ?, '', '', '')")
+        .bind(&bill.id)
+        .bind(&visit.id)
+        .execute(s.pool())
+        .await;
+    assert!(again.is_err());
+}
