@@ -674,6 +674,12 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     await click('appt-book');
     const booked = await visible('appt-booked');
     assert.equal(await booked.getAttribute('data-start'), slot);
+    // The free slots reload without the booked one (the later slots are still offered).
+    await driver.wait(
+      async () => (await driver.findElements(byTestId('appt-slot'))).length > 0 && (await withAttr('appt-slot', 'data-start', slot)).length === 0,
+      WAIT,
+      `${slot} should leave the free slots`,
+    );
     await screenshot('appointment-booked');
   });
 
