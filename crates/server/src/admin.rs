@@ -1,0 +1,149 @@
+//! Administration on the server's machine: tenants, enrolment codes, devices, revocation.
+//! The CLI (`hms-server tenant create`, `enrol-code`, `devices`, `revoke`) calls these.
+
+use crate::auth;
+use crate::error::AdminError;
+use chrono::{DateTime, Duration, Utc};
+use sqlx::PgPool;
+
+/// Enrolment codes live at most this long.
+pub const MAX_CODE_TTL_HOURS: i64 = 24 * 30;
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Tenant {
+    pub id: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnrolCode {
+    /// Shown once; only its hash is stored.
+    pub code: String,
+    pub tenant: Tenant,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct DeviceInfo {
+    pub id: String,
+    pub name: String,
+    pub enrolled_at: DateTime<Utc>,
+    pub last_seen_at: Option<DateTime<Utc>>,
+    /// Highest device sequence pushed; the device knows how many it has queued beyond it.
+    pub last_device_seq: i64,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revocation {
+    pub device_id: String,
+    pub revoked_at: DateTime<Utc>,
+    /// The device had been revoked before; nothing changed.
+    pub already: bool,
+}
+
+pub async fn create_tenant(pool: &PgPool, name: &str) -> Result<Tenant, AdminError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(AdminError::Invalid(
+            "a tenant name has 1 to 200 characters".into(),
+        ));
+    }
+    let tenant: Option<Tenant> = sqlx::query_as(
+        "INSERT INTO tenants (id, name) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING
+         RETURNING id, name, created_at",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(name)
+    .fetch_optional(pool)
+    .await?;
+    tenant.ok_or_else(|| AdminError::Conflict(format!("a tenant named {name:?} already exists")))
+}
+
+pub async fn list_tenants(pool: &PgPool) -> Result<Vec<Tenant>, AdminError> {
+    Ok(
+        sqlx::query_as("SELECT id, name, created_at FROM tenants ORDER BY created_at")
+            .fetch_all(pool)
+            .await?,
+    )
+}
+
+/// A tenant by id or, failing that, by exact name.
+pub async fn find_tenant(pool: &PgPool, id_or_name: &str) -> Result<Tenant, AdminError> {
+    let tenant: Option<Tenant> = sqlx::query_as(
+        "SELECT id, name, created_at FROM tenants WHERE id = $1
+         UNION ALL
+         SELECT id, name, created_at FROM tenants WHERE name = $1 AND id <> $1
+         LIMIT 1",
+    )
+    .bind(id_or_name.trim())
+    .fetch_optional(pool)
+    .await?;
+    tenant.ok_or_else(|| AdminError::NotFound(format!("tenant {id_or_name:?}")))
+}
+
+/// A new one-time enrolment code for the tenant, valid for `ttl`.
+pub async fn create_enrol_code(
+    pool: &PgPool,
+    tenant: &str,
+    ttl: Duration,
+) -> Result<EnrolCode, AdminError> {
+    if ttl <= Duration::zero() || ttl > Duration::hours(MAX_CODE_TTL_HOURS) {
+        return Err(AdminError::Invalid(format!(
+            "a code lives from 1 hour to {MAX_CODE_TTL_HOURS} hours"
+        )));
+    }
+    let tenant = find_tenant(pool, tenant).await?;
+    let code = auth::new_enrol_code().map_err(|e| AdminError::Invalid(e.message))?;
+    let (expires_at,): (DateTime<Utc>,) = sqlx::query_as(
+        "INSERT INTO enrolment_codes (code_hash, tenant_id, expires_at)
+         VALUES ($1, $2, now() + make_interval(secs => $3)) RETURNING expires_at",
+    )
+    .bind(auth::enrol_code_hash(&code).as_slice())
+    .bind(&tenant.id)
+    .bind(ttl.num_seconds() as f64)
+    .fetch_one(pool)
+    .await?;
+    Ok(EnrolCode {
+        code,
+        tenant,
+        expires_at,
+    })
+}
+
+pub async fn list_devices(
+    pool: &PgPool,
+    tenant: &str,
+) -> Result<(Tenant, Vec<DeviceInfo>), AdminError> {
+    let tenant = find_tenant(pool, tenant).await?;
+    let devices = sqlx::query_as(
+        "SELECT id, name, enrolled_at, last_seen_at, last_device_seq, revoked_at
+         FROM devices WHERE tenant_id = $1 ORDER BY enrolled_at, id",
+    )
+    .bind(&tenant.id)
+    .fetch_all(pool)
+    .await?;
+    Ok((tenant, devices))
+}
+
+/// Revokes a device: its token stops working at once (next request gets 401 `revoked`).
+/// What it pushed before stays: it is part of the tenant's record.
+pub async fn revoke_device(pool: &PgPool, device_id: &str) -> Result<Revocation, AdminError> {
+    let row: Option<(DateTime<Utc>, bool)> = sqlx::query_as(
+        "WITH before AS (SELECT revoked_at FROM devices WHERE id = $1)
+         UPDATE devices SET revoked_at = COALESCE(devices.revoked_at, now())
+         FROM before WHERE devices.id = $1
+         RETURNING devices.revoked_at, before.revoked_at IS NOT NULL",
+    )
+    .bind(device_id.trim())
+    .fetch_optional(pool)
+    .await?;
+    let (revoked_at, already) =
+        row.ok_or_else(|| AdminError::NotFound(format!("device {device_id:?}")))?;
+    Ok(Revocation {
+        device_id: device_id.trim().to_string(),
+        revoked_at,
+        already,
+    })
+}

@@ -1,0 +1,115 @@
+//! `POST /v1/enrol`: a one-time code becomes a device id and token.
+
+use super::JsonBody;
+use crate::auth::{self, TOKEN_SECRET_BYTES};
+use crate::error::{ApiError, ApiResult};
+use crate::AppState;
+use axum::extract::State;
+use axum::Json;
+use hms_protocol::{EnrolRequest, EnrolResponse};
+use sqlx::{Postgres, Transaction};
+
+const MAX_DEVICE_NAME_CHARS: usize = 100;
+
+pub async fn enrol(
+    State(state): State<AppState>,
+    JsonBody(req): JsonBody<EnrolRequest>,
+) -> ApiResult<Json<EnrolResponse>> {
+    let name = device_name(&req.device_name)?;
+    let device_id = match req.device_id.as_deref() {
+        Some(id) if auth::valid_device_id(id) => id.to_string(),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "device_id: 1 to 64 letters, digits, '-' or '_'",
+            ))
+        }
+        None => uuid::Uuid::now_v7().to_string(),
+    };
+    let secret: [u8; TOKEN_SECRET_BYTES] = auth::random_bytes()?;
+
+    // One transaction: the code is spent only if the device is created, so a refused
+    // enrolment (a device id already taken) leaves the code usable.
+    let mut tx = state.pool.begin().await?;
+    let tenant_id = spend_code(&mut tx, &req.code).await?;
+    insert_device(
+        &mut tx,
+        &device_id,
+        &tenant_id,
+        &name,
+        &auth::sha256(&secret),
+    )
+    .await?;
+    sqlx::query("UPDATE enrolment_codes SET used_by = $2 WHERE code_hash = $1")
+        .bind(auth::enrol_code_hash(&req.code).as_slice())
+        .bind(&device_id)
+        .execute(&mut *tx)
+        .await?;
+    let (tenant_name,): (String,) = sqlx::query_as("SELECT name FROM tenants WHERE id = $1")
+        .bind(&tenant_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    tx.commit().await?;
+
+    state.metrics.enrolments.inc();
+    tracing::info!(device = %device_id, tenant = %tenant_id, "device enrolled");
+    Ok(Json(EnrolResponse {
+        token: auth::format_token(&device_id, &secret),
+        device_id,
+        tenant_id,
+        tenant_name,
+    }))
+}
+
+fn device_name(raw: &str) -> ApiResult<String> {
+    let name = raw.trim();
+    let chars = name.chars().count();
+    if chars == 0 || chars > MAX_DEVICE_NAME_CHARS || name.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(format!(
+            "device_name: 1 to {MAX_DEVICE_NAME_CHARS} characters, no control characters"
+        )));
+    }
+    Ok(name.to_string())
+}
+
+/// Marks the code used, atomically: of two devices racing with one code, one gets it.
+/// Unknown, used and expired codes get the same answer, so the endpoint tells a guesser
+/// nothing.
+async fn spend_code(tx: &mut Transaction<'static, Postgres>, code: &str) -> ApiResult<String> {
+    let row: Option<(String,)> = sqlx::query_as(
+        "UPDATE enrolment_codes SET used_at = now()
+         WHERE code_hash = $1 AND used_at IS NULL AND expires_at > now()
+         RETURNING tenant_id",
+    )
+    .bind(auth::enrol_code_hash(code).as_slice())
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.map(|(tenant,)| tenant).ok_or_else(|| {
+        ApiError::unauthorized("the enrolment code is unknown, already used or expired")
+    })
+}
+
+async fn insert_device(
+    tx: &mut Transaction<'static, Postgres>,
+    device_id: &str,
+    tenant_id: &str,
+    name: &str,
+    token_hash: &[u8; 32],
+) -> ApiResult<()> {
+    let inserted = sqlx::query(
+        "INSERT INTO devices (id, tenant_id, name, token_hash) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(device_id)
+    .bind(tenant_id)
+    .bind(name)
+    .bind(token_hash.as_slice())
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        return Err(ApiError::conflict(
+            "this device id is already enrolled; enrol without device_id to get a new one",
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,87 @@
+//! `GET /v1/pull?after=SEQ&limit=N`: the device's tenant's changes after a server sequence.
+
+use super::push::tenant_high_water;
+use super::{to_u64, QueryArgs};
+use crate::auth::Device;
+use crate::error::{ApiError, ApiResult};
+use crate::AppState;
+use axum::extract::State;
+use axum::Json;
+use hms_protocol::{Change, Op, PullQuery, PullResponse, PulledChange, DEFAULT_PULL_LIMIT};
+use sqlx::types::Json as SqlJson;
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    seq: i64,
+    device_id: String,
+    device_seq: i64,
+    change_id: String,
+    entity: String,
+    entity_id: String,
+    op: String,
+    data: SqlJson<serde_json::Value>,
+    hlc: String,
+    user_id: Option<String>,
+}
+
+pub async fn pull(
+    State(state): State<AppState>,
+    device: Device,
+    QueryArgs(query): QueryArgs<PullQuery>,
+) -> ApiResult<Json<PullResponse>> {
+    let after = i64::try_from(query.after)
+        .map_err(|_| ApiError::bad_request(format!("after must be at most {}", i64::MAX)))?;
+    let limit = match query.limit.unwrap_or(DEFAULT_PULL_LIMIT) {
+        0 => return Err(ApiError::bad_request("limit must be at least 1")),
+        n => n.min(state.limits.max_pull_limit),
+    };
+    // The tenant comes from the token; one row more than asked tells whether more follow.
+    let mut rows: Vec<Row> = sqlx::query_as(
+        "SELECT seq, device_id, device_seq, change_id, entity, entity_id, op, data, hlc, user_id
+         FROM changes WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+    )
+    .bind(&device.tenant_id)
+    .bind(after)
+    .bind(i64::from(limit) + 1)
+    .fetch_all(&state.pool)
+    .await?;
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    let high_water = tenant_high_water(&state.pool, &device.tenant_id).await?;
+
+    let changes = rows
+        .into_iter()
+        .map(pulled)
+        .collect::<ApiResult<Vec<_>>>()?;
+    let next = changes.last().map_or(query.after, |c| c.server_seq);
+    state.metrics.pulls.inc();
+    state.metrics.changes_pulled.add(changes.len() as u64);
+    tracing::info!(device = %device.id, tenant = %device.tenant_id, after = query.after, count = changes.len(), more, "pull");
+    Ok(Json(PullResponse {
+        changes,
+        next,
+        more,
+        high_water,
+    }))
+}
+
+fn pulled(row: Row) -> ApiResult<PulledChange> {
+    let op = Op::parse(&row.op).ok_or_else(|| {
+        tracing::error!(seq = row.seq, op = %row.op, "stored change with an unknown op");
+        ApiError::internal("internal error")
+    })?;
+    Ok(PulledChange {
+        server_seq: to_u64(row.seq),
+        change: Change {
+            id: row.change_id,
+            device_id: row.device_id,
+            device_seq: to_u64(row.device_seq),
+            entity: row.entity,
+            entity_id: row.entity_id,
+            op,
+            data: row.data.0,
+            hlc: row.hlc,
+            user_id: row.user_id,
+        },
+    })
+}

@@ -1,0 +1,282 @@
+//! `POST /v1/push`: store a device's batch of changes, once each.
+
+use super::{to_u64, JsonBody};
+use crate::auth::Device;
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::AppState;
+use axum::extract::State;
+use axum::Json;
+use hms_protocol::{Change, PushRequest, PushResponse};
+use sqlx::{Postgres, Transaction};
+use std::collections::{HashMap, HashSet};
+
+const MAX_ID_CHARS: usize = 128;
+
+pub async fn push(
+    State(state): State<AppState>,
+    device: Device,
+    JsonBody(req): JsonBody<PushRequest>,
+) -> ApiResult<Json<PushResponse>> {
+    let mut changes = req.changes;
+    if changes.len() > state.limits.max_push_batch {
+        return Err(ApiError::too_large(format!(
+            "{} changes in one push; send at most {} at a time",
+            changes.len(),
+            state.limits.max_push_batch
+        )));
+    }
+    validate_batch(&device, &changes)?;
+    // Server sequences follow device sequences within a batch.
+    changes.sort_by_key(|c| c.device_seq);
+
+    let mut tx = state.pool.begin().await?;
+    lock_tenant(&mut tx, &device.tenant_id).await?;
+    let inserted = insert(&mut tx, &device, &changes)
+        .await
+        .map_err(data_error)?;
+    check_duplicates(&mut tx, &device, &changes, &inserted).await?;
+    let device_high_water = raise_device_seq(&mut tx, &device, &changes).await?;
+    let high_water = tenant_high_water(&mut *tx, &device.tenant_id).await?;
+    tx.commit().await?;
+
+    let accepted = inserted.len() as u64;
+    let duplicates = changes.len() as u64 - accepted;
+    state.metrics.pushes.inc();
+    state.metrics.changes_stored.add(accepted);
+    state.metrics.changes_duplicate.add(duplicates);
+    tracing::info!(device = %device.id, tenant = %device.tenant_id, accepted, duplicates, high_water, "push");
+    Ok(Json(PushResponse {
+        accepted,
+        duplicates,
+        high_water,
+        device_high_water,
+    }))
+}
+
+/// Refuses the whole batch when any change is not the pushing device's or is malformed:
+/// nothing of a bad batch is stored.
+fn validate_batch(device: &Device, changes: &[Change]) -> ApiResult<()> {
+    let mut seqs = HashSet::with_capacity(changes.len());
+    for (i, c) in changes.iter().enumerate() {
+        if c.device_id != device.id {
+            return Err(ApiError::forbidden(format!(
+                "changes[{i}]: device_id {:?} is not this device's; a device pushes only its own changes",
+                c.device_id
+            )));
+        }
+        validate_change(c).map_err(|m| ApiError::bad_request(format!("changes[{i}]: {m}")))?;
+        if !seqs.insert(c.device_seq) {
+            return Err(ApiError::bad_request(format!(
+                "changes[{i}]: device_seq {} appears twice in the batch",
+                c.device_seq
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn validate_change(c: &Change) -> Result<(), String> {
+    if c.device_seq == 0 || i64::try_from(c.device_seq).is_err() {
+        return Err(format!("device_seq must be from 1 to {}", i64::MAX));
+    }
+    for (field, value) in [
+        ("id", &c.id),
+        ("entity", &c.entity),
+        ("entity_id", &c.entity_id),
+    ] {
+        check_text(field, value)?;
+    }
+    if let Some(user) = &c.user_id {
+        check_text("user_id", user)?;
+    }
+    if !valid_hlc(&c.hlc) {
+        return Err("hlc must look like <16 digits>-<6 digits>-<device>".into());
+    }
+    Ok(())
+}
+
+fn check_text(field: &str, value: &str) -> Result<(), String> {
+    if value.is_empty() || value.chars().count() > MAX_ID_CHARS || value.contains('\0') {
+        return Err(format!(
+            "{field} must be 1 to {MAX_ID_CHARS} characters, without NUL"
+        ));
+    }
+    Ok(())
+}
+
+/// The device's hybrid-logical-clock text form (crates/core/src/clock.rs). Merges order by it,
+/// so a malformed stamp would sort wrongly on every device of the tenant.
+fn valid_hlc(hlc: &str) -> bool {
+    let mut parts = hlc.splitn(3, '-');
+    let digits = |p: Option<&str>, n: usize| {
+        p.is_some_and(|s| s.len() == n && s.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let millis = parts.next();
+    let counter = parts.next();
+    let device = parts.next();
+    digits(millis, 16)
+        && digits(counter, 6)
+        && device.is_some_and(|d| !d.is_empty() && d.len() <= MAX_ID_CHARS && !d.contains('\0'))
+}
+
+/// Serialises pushes of one tenant. Server sequences are handed out at insert time but become
+/// visible at commit; without this lock two concurrent pushes could commit out of order and a
+/// pull in between would move its cursor past a sequence that appears later, losing it. With
+/// it, a tenant's sequences become visible in order. (Other tenants are not held up.)
+async fn lock_tenant(tx: &mut Transaction<'static, Postgres>, tenant_id: &str) -> ApiResult<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind(tenant_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Inserts the batch in one statement; a change already stored (same device and device seq)
+/// is skipped. Returns the device seqs inserted now.
+async fn insert(
+    tx: &mut Transaction<'static, Postgres>,
+    device: &Device,
+    changes: &[Change],
+) -> Result<HashSet<i64>, sqlx::Error> {
+    let mut seqs = Vec::with_capacity(changes.len());
+    let mut ids = Vec::with_capacity(changes.len());
+    let mut entities = Vec::with_capacity(changes.len());
+    let mut entity_ids = Vec::with_capacity(changes.len());
+    let mut ops = Vec::with_capacity(changes.len());
+    let mut data = Vec::with_capacity(changes.len());
+    let mut hlcs = Vec::with_capacity(changes.len());
+    let mut users = Vec::with_capacity(changes.len());
+    for c in changes {
+        // Checked by validate_change.
+        seqs.push(i64::try_from(c.device_seq).unwrap_or(i64::MAX));
+        ids.push(c.id.as_str());
+        entities.push(c.entity.as_str());
+        entity_ids.push(c.entity_id.as_str());
+        ops.push(c.op.as_str());
+        data.push(c.data.to_string());
+        hlcs.push(c.hlc.as_str());
+        users.push(c.user_id.as_deref());
+    }
+    let rows: Vec<(i64,)> = sqlx::query_as(
+        "INSERT INTO changes (tenant_id, device_id, device_seq, change_id, entity, entity_id, op, data, hlc, user_id)
+         SELECT $1, $2, t.device_seq, t.change_id, t.entity, t.entity_id, t.op, t.data::jsonb, t.hlc, t.user_id
+         FROM UNNEST($3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])
+              WITH ORDINALITY AS t(device_seq, change_id, entity, entity_id, op, data, hlc, user_id, ord)
+         ORDER BY t.ord
+         ON CONFLICT (tenant_id, device_id, device_seq) DO NOTHING
+         RETURNING device_seq",
+    )
+    .bind(&device.tenant_id)
+    .bind(&device.id)
+    .bind(&seqs)
+    .bind(&ids)
+    .bind(&entities)
+    .bind(&entity_ids)
+    .bind(&ops)
+    .bind(&data)
+    .bind(&hlcs)
+    .bind(&users)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows.into_iter().map(|(s,)| s).collect())
+}
+
+/// PostgreSQL refuses some values JSON allows (a NUL in a string): that is the device's
+/// data, so a bad request, not a server fault.
+fn data_error(err: sqlx::Error) -> ApiError {
+    if let sqlx::Error::Database(db) = &err {
+        if db.code().is_some_and(|c| c.starts_with("22")) {
+            return ApiError::bad_request(format!(
+                "a change holds a value the server cannot store: {}",
+                db.message()
+            ));
+        }
+    }
+    err.into()
+}
+
+/// A change skipped as already stored must be the same change (same change id). A different
+/// one under a used device seq means the device's change log was reset (restored from an old
+/// backup, reinstalled) and is numbering new changes with old numbers: storing nothing and
+/// answering "duplicate" would lose them silently, so the batch is refused.
+async fn check_duplicates(
+    tx: &mut Transaction<'static, Postgres>,
+    device: &Device,
+    changes: &[Change],
+    inserted: &HashSet<i64>,
+) -> ApiResult<()> {
+    let skipped: HashMap<i64, &str> = changes
+        .iter()
+        .filter_map(|c| i64::try_from(c.device_seq).ok().map(|s| (s, c.id.as_str())))
+        .filter(|(s, _)| !inserted.contains(s))
+        .collect();
+    if skipped.is_empty() {
+        return Ok(());
+    }
+    let seqs: Vec<i64> = skipped.keys().copied().collect();
+    let stored: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT device_seq, change_id FROM changes
+         WHERE tenant_id = $1 AND device_id = $2 AND device_seq = ANY($3)",
+    )
+    .bind(&device.tenant_id)
+    .bind(&device.id)
+    .bind(&seqs)
+    .fetch_all(&mut **tx)
+    .await?;
+    match stored.iter().find(|(seq, id)| skipped.get(seq).is_some_and(|mine| mine != id)) {
+        None => Ok(()),
+        Some((seq, _)) => Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!("device_seq {seq} is already stored for a different change; this device's change log was reset"),
+        )),
+    }
+}
+
+async fn raise_device_seq(
+    tx: &mut Transaction<'static, Postgres>,
+    device: &Device,
+    changes: &[Change],
+) -> ApiResult<u64> {
+    let max = changes
+        .last()
+        .map_or(0, |c| i64::try_from(c.device_seq).unwrap_or(0));
+    let (seq,): (i64,) = sqlx::query_as(
+        "UPDATE devices SET last_device_seq = GREATEST(last_device_seq, $3)
+         WHERE id = $1 AND tenant_id = $2 RETURNING last_device_seq",
+    )
+    .bind(&device.id)
+    .bind(&device.tenant_id)
+    .bind(max)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(to_u64(seq))
+}
+
+/// The tenant's highest server sequence (0 before its first change).
+pub(super) async fn tenant_high_water<'e>(
+    ex: impl sqlx::PgExecutor<'e>,
+    tenant_id: &str,
+) -> ApiResult<u64> {
+    let (seq,): (i64,) =
+        sqlx::query_as("SELECT COALESCE(max(seq), 0) FROM changes WHERE tenant_id = $1")
+            .bind(tenant_id)
+            .fetch_one(ex)
+            .await?;
+    Ok(to_u64(seq))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hlc_format_matches_the_device_clock() {
+        assert!(valid_hlc(
+            "0001732270000000-000000-0190c2a0-0000-7000-8000-000000000001"
+        ));
+        assert!(!valid_hlc("1732270000000-0-dev"));
+        assert!(!valid_hlc("0001732270000000-000000-"));
+        assert!(!valid_hlc("0001732270000000-00000a-dev"));
+        assert!(!valid_hlc(""));
+    }
+}

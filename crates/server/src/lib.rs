@@ -1,0 +1,108 @@
+//! hms-server: the central sync server of HMS.
+//!
+//! Devices push their change logs here and pull their tenant's changes from here (see the
+//! `hms-protocol` crate for the wire format). PostgreSQL holds tenants, enrolled devices, one-time
+//! enrolment codes and an append-only table of every change, numbered by a server sequence.
+//!
+//! The binary (`src/main.rs`) is a thin CLI over this library; tests build the same
+//! [`router`] and call it over HTTP.
+
+pub mod admin;
+mod api;
+pub mod auth;
+pub mod error;
+pub mod metrics;
+pub mod tls;
+
+pub use api::router;
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The server's own migrations (crates/server/migrations), embedded in the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Request limits. The defaults are the protocol's; tests may lower them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub max_body_bytes: usize,
+    pub max_push_batch: usize,
+    pub max_pull_limit: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: hms_protocol::MAX_BODY_BYTES,
+            max_push_batch: hms_protocol::MAX_PUSH_BATCH,
+            max_pull_limit: hms_protocol::MAX_PULL_LIMIT,
+        }
+    }
+}
+
+/// What every request handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub limits: Limits,
+    pub metrics: Arc<metrics::Metrics>,
+}
+
+impl AppState {
+    pub fn new(pool: PgPool) -> Self {
+        AppState {
+            pool,
+            limits: Limits::default(),
+            metrics: Arc::default(),
+        }
+    }
+}
+
+/// Opens the connection pool. Fails fast (5 s) when PostgreSQL cannot be reached.
+pub async fn connect(database_url: &str) -> Result<PgPool, sqlx::Error> {
+    PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect(database_url)
+        .await
+}
+
+/// Applies the migrations not applied yet (safe to run on every start).
+pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+    MIGRATOR.run(pool).await
+}
+
+/// Serves the API on a bound listener until `shutdown` completes, then finishes the requests
+/// in flight (at most 10 s with TLS). HTTPS when given a TLS configuration, plain HTTP
+/// otherwise (loopback, tests, or behind a TLS-terminating proxy).
+pub async fn serve(
+    listener: std::net::TcpListener,
+    state: AppState,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state);
+    listener.set_nonblocking(true)?;
+    match tls {
+        None => {
+            let listener = tokio::net::TcpListener::from_std(listener)?;
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+        Some(config) => {
+            let handle = axum_server::Handle::new();
+            let stopper = handle.clone();
+            tokio::spawn(async move {
+                shutdown.await;
+                stopper.graceful_shutdown(Some(Duration::from_secs(10)));
+            });
+            let config = axum_server::tls_rustls::RustlsConfig::from_config(config);
+            axum_server::from_tcp_rustls(listener, config)?
+                .handle(handle)
+                .serve(app.into_make_service())
+                .await
+        }
+    }
+}

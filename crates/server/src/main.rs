@@ -1,0 +1,277 @@
+//! `hms-server`: run the sync server and administer its tenants and devices.
+
+use chrono::{DateTime, Duration, Utc};
+use clap::{Parser, Subcommand, ValueEnum};
+use hms_server::{admin, AppState};
+use sqlx::PgPool;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "hms-server", version, about = "HMS sync server (PostgreSQL)")]
+struct Cli {
+    /// PostgreSQL URL, e.g. postgres://hms:PASSWORD@localhost/hms (prefer the environment
+    /// variable: a URL on the command line is visible to every user in `ps`).
+    #[arg(long, env = "HMS_DATABASE_URL", global = true, hide_env_values = true)]
+    database_url: Option<String>,
+    /// Log lines as text (key=value) or JSON, on stderr. RUST_LOG filters them.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply the database migrations (serve also does this on start).
+    Migrate,
+    /// Serve the sync API.
+    Serve {
+        /// Address and port to listen on (0.0.0.0:8443 for every interface).
+        #[arg(long, default_value = "127.0.0.1:8443")]
+        listen: SocketAddr,
+        /// PEM certificate chain; with --tls-key, serve HTTPS.
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// PEM private key of the certificate.
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+    },
+    /// Tenants (clinics).
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+    /// Make a one-time enrolment code for a tenant (id or name); prints the code.
+    EnrolCode {
+        tenant: String,
+        /// Hours until the code expires (1 to 720).
+        #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(i64).range(1..=admin::MAX_CODE_TTL_HOURS))]
+        ttl_hours: i64,
+    },
+    /// List a tenant's devices (id or name).
+    Devices { tenant: String },
+    /// Revoke a device: its token stops working at once.
+    Revoke { device_id: String },
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Create a tenant; prints its id.
+    Create { name: String },
+    /// List the tenants.
+    List,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("hms-server: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("hms-server: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.with_ansi(false).init(),
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let url = cli.database_url.ok_or(
+        "no database: give --database-url or set HMS_DATABASE_URL (postgres://USER:PASSWORD@HOST/DB)",
+    )?;
+    let pool = hms_server::connect(&url)
+        .await
+        .map_err(|e| format!("cannot connect to PostgreSQL: {e}"))?;
+    match cli.command {
+        Command::Migrate => {
+            hms_server::migrate(&pool)
+                .await
+                .map_err(|e| format!("migrations: {e}"))?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Serve {
+            listen,
+            tls_cert,
+            tls_key,
+        } => serve(pool, listen, tls_cert.zip(tls_key)).await,
+        Command::Tenant {
+            command: TenantCommand::Create { name },
+        } => {
+            let t = admin::create_tenant(&pool, &name)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("tenant {} created: {}", t.name, t.id);
+            Ok(())
+        }
+        Command::Tenant {
+            command: TenantCommand::List,
+        } => list_tenants(&pool).await,
+        Command::EnrolCode { tenant, ttl_hours } => {
+            let code = admin::create_enrol_code(&pool, &tenant, Duration::hours(ttl_hours))
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("{}", code.code);
+            eprintln!(
+                "one-time code for {}; expires {}",
+                code.tenant.name,
+                when(Some(code.expires_at))
+            );
+            Ok(())
+        }
+        Command::Devices { tenant } => list_devices(&pool, &tenant).await,
+        Command::Revoke { device_id } => {
+            let r = admin::revoke_device(&pool, &device_id)
+                .await
+                .map_err(|e| e.to_string())?;
+            let verb = if r.already {
+                "was already revoked"
+            } else {
+                "revoked"
+            };
+            println!(
+                "device {} {verb} ({})",
+                r.device_id,
+                when(Some(r.revoked_at))
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn serve(
+    pool: PgPool,
+    listen: SocketAddr,
+    tls: Option<(PathBuf, PathBuf)>,
+) -> Result<(), String> {
+    hms_server::migrate(&pool)
+        .await
+        .map_err(|e| format!("migrations: {e}"))?;
+    let tls = match tls {
+        Some((cert, key)) => {
+            Some(hms_server::tls::server_config(&cert, &key).map_err(|e| e.to_string())?)
+        }
+        None => None,
+    };
+    let listener = std::net::TcpListener::bind(listen)
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(address = %listen, scheme, "listening");
+    if tls.is_none() && !listen.ip().is_loopback() {
+        tracing::warn!("serving plain HTTP on a non-loopback address: device tokens cross the network in clear");
+    }
+    hms_server::serve(listener, AppState::new(pool), tls, shutdown_signal())
+        .await
+        .map_err(|e| format!("server: {e}"))?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM (systemd's stop).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
+fn when(t: Option<DateTime<Utc>>) -> String {
+    t.map_or_else(
+        || "never".into(),
+        |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
+    )
+}
+
+async fn list_tenants(pool: &PgPool) -> Result<(), String> {
+    let tenants = admin::list_tenants(pool).await.map_err(|e| e.to_string())?;
+    println!("{:<36}  {:<17}  NAME", "ID", "CREATED");
+    for t in tenants {
+        println!(
+            "{:<36}  {:<17}  {}",
+            t.id,
+            when(Some(t.created_at)).trim_end_matches(" UTC"),
+            t.name
+        );
+    }
+    Ok(())
+}
+
+async fn list_devices(pool: &PgPool, tenant: &str) -> Result<(), String> {
+    let (tenant, devices) = admin::list_devices(pool, tenant)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "tenant {} ({}): {} device(s)",
+        tenant.name,
+        tenant.id,
+        devices.len()
+    );
+    println!(
+        "{:<36}  {:<8}  {:<20}  {:<20}  {:>10}  NAME",
+        "ID", "STATE", "ENROLLED", "LAST SEEN", "PUSHED SEQ"
+    );
+    for d in devices {
+        let state = if d.revoked_at.is_some() {
+            "revoked"
+        } else {
+            "active"
+        };
+        println!(
+            "{:<36}  {:<8}  {:<20}  {:<20}  {:>10}  {}",
+            d.id,
+            state,
+            when(Some(d.enrolled_at)),
+            when(d.last_seen_at),
+            d.last_device_seq,
+            d.name
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,230 @@
+//! Test harness: a real PostgreSQL (see `pg`), a database per test, the server running
+//! in-process on a loopback port, and small helpers to enrol devices and push and pull.
+#![allow(dead_code)] // each test binary uses a different part of it
+
+pub mod pg;
+
+use hms_protocol::{Change, Op};
+use hms_server::{admin, AppState};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
+use sqlx::Connection;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// A fresh, migrated database in the test cluster. The cluster (and so the database) is
+/// deleted when the test binary exits.
+pub async fn test_db() -> PgPool {
+    static NEXT: AtomicU32 = AtomicU32::new(1);
+    // CREATE DATABASE copies template1; run them one at a time.
+    static CREATING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let cluster = pg::cluster();
+    let name = format!("hms_test_{}", NEXT.fetch_add(1, Ordering::Relaxed));
+    {
+        let _guard = CREATING.lock().await;
+        let mut admin = PgConnection::connect(&cluster.url("postgres"))
+            .await
+            .expect("connect to the test cluster");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .expect("create database");
+        admin.close().await.ok();
+    }
+    let pool = PgPoolOptions::new()
+        .max_connections(8)
+        .connect(&cluster.url(&name))
+        .await
+        .expect("connect to the test database");
+    hms_server::migrate(&pool).await.expect("migrations");
+    pool
+}
+
+/// The server, serving plain HTTP on 127.0.0.1 until the test ends.
+pub struct TestServer {
+    pub base: String,
+    pub state: AppState,
+    pub http: reqwest::Client,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        Self::start_with(AppState::new(test_db().await)).await
+    }
+
+    pub async fn start_with(state: AppState) -> TestServer {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let shutdown = async move {
+            let _ = stopped.await;
+        };
+        tokio::spawn(hms_server::serve(listener, state.clone(), None, shutdown));
+        TestServer {
+            base: format!("http://{addr}"),
+            state,
+            http: reqwest::Client::new(),
+            _stop: stop,
+        }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.state.pool
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A new tenant and one enrolled device of it.
+    pub async fn tenant_with_device(&self, tenant: &str) -> Enrolled {
+        admin::create_tenant(self.pool(), tenant)
+            .await
+            .expect("create tenant");
+        self.enrol(tenant, &format!("{tenant} reception")).await
+    }
+
+    /// Enrols a device into an existing tenant through the API.
+    pub async fn enrol(&self, tenant: &str, device_name: &str) -> Enrolled {
+        let code = admin::create_enrol_code(self.pool(), tenant, chrono::Duration::hours(1))
+            .await
+            .expect("enrol code");
+        let (status, body) = self
+            .post_json(
+                "/v1/enrol",
+                None,
+                &json!({"code": code.code, "device_name": device_name}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "enrol: {body}");
+        serde_json::from_value(body).expect("enrol response")
+    }
+
+    pub async fn post_json(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> (StatusCode, Value) {
+        let mut req = self.http.post(self.url(path)).json(body);
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        send(req).await
+    }
+
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        token: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> (StatusCode, Value) {
+        let req = self
+            .http
+            .post(self.url(path))
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .body(body);
+        send(req).await
+    }
+
+    pub async fn get(&self, path_and_query: &str, token: Option<&str>) -> (StatusCode, Value) {
+        let mut req = self.http.get(self.url(path_and_query));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        send(req).await
+    }
+
+    pub async fn push(&self, token: &str, changes: &[Change]) -> (StatusCode, Value) {
+        self.post_json("/v1/push", Some(token), &json!({ "changes": changes }))
+            .await
+    }
+
+    pub async fn pull(&self, token: &str, after: u64, limit: u32) -> (StatusCode, Value) {
+        self.get(
+            &format!("/v1/pull?after={after}&limit={limit}"),
+            Some(token),
+        )
+        .await
+    }
+
+    /// Pulls page by page until the server says there is no more.
+    pub async fn pull_all(&self, token: &str, limit: u32) -> Vec<hms_protocol::PulledChange> {
+        let mut after = 0;
+        let mut all = Vec::new();
+        loop {
+            let (status, body) = self.pull(token, after, limit).await;
+            assert_eq!(status, StatusCode::OK, "pull: {body}");
+            let page: hms_protocol::PullResponse =
+                serde_json::from_value(body).expect("pull response");
+            all.extend(page.changes);
+            after = page.next;
+            if !page.more {
+                return all;
+            }
+        }
+    }
+
+    pub async fn stored_changes(&self) -> i64 {
+        count(self.pool(), "SELECT count(*) FROM changes").await
+    }
+}
+
+pub async fn count(pool: &PgPool, sql: &str) -> i64 {
+    let (n,): (i64,) = sqlx::query_as(sql).fetch_one(pool).await.expect("count");
+    n
+}
+
+/// Sends a request; the answer's status and JSON body (`null` when the body is not JSON).
+pub async fn send(req: reqwest::RequestBuilder) -> (StatusCode, Value) {
+    let res = req.send().await.expect("request");
+    let status = res.status();
+    let text = res.text().await.expect("body");
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Enrolled {
+    pub device_id: String,
+    pub token: String,
+    pub tenant_id: String,
+    pub tenant_name: String,
+}
+
+/// A plausible patient change made by `device` as its `seq`-th change.
+pub fn change(device: &str, seq: u64) -> Change {
+    Change {
+        id: format!("{device}-change-{seq}"),
+        device_id: device.to_string(),
+        device_seq: seq,
+        entity: "patients".into(),
+        entity_id: format!("patient-{}", seq % 7),
+        op: if seq % 7 == seq {
+            Op::Insert
+        } else {
+            Op::Update
+        },
+        data: json!({"given_name": format!("Name {seq}"), "phone": "+255 700 000 000", "n": seq}),
+        hlc: format!("{:016}-{:06}-{device}", 1_732_270_000_000u64 + seq, 0),
+        user_id: Some("user-1".into()),
+    }
+}
+
+pub fn changes(device: &str, seqs: std::ops::RangeInclusive<u64>) -> Vec<Change> {
+    seqs.map(|s| change(device, s)).collect()
+}
+
+/// Asserts an error answer: the status and the stable code of its `{code, message}` body.
+#[track_caller]
+pub fn assert_error(answer: &(StatusCode, Value), status: StatusCode, code: &str) {
+    let (got, body) = answer;
+    assert_eq!(*got, status, "body: {body}");
+    assert_eq!(body["code"], code, "body: {body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "an error body has a message: {body}"
+    );
+}
