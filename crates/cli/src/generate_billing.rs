@@ -75,7 +75,11 @@ pub async fn invoices(store: &Store, auth: &Authorized, n: u64, seed: u64) -> Re
     let mut done = 0;
     while done < n {
         let size = BATCH.min(n - done);
-        let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
+        // BEGIN IMMEDIATE: take the write lock first (a deferred transaction that reads and
+        // then writes fails when another connection wrote in between).
+        let mut conn = pool.acquire().await.map_err(|e| e.to_string())?;
+        sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await.map_err(|e| e.to_string())?;
+        let tx = &mut *conn;
         let mut bills = Vec::with_capacity(size as usize);
         for i in 0..size {
             let pk = rng.i64(1..=max_pk);
@@ -112,10 +116,15 @@ pub async fn invoices(store: &Store, auth: &Authorized, n: u64, seed: u64) -> Re
             }
             bill_rows.push((id, patient, format!("HIST-{seq:08}"), at, t));
         }
-        insert_bills(&mut tx, &bill_rows, store.device_id()).await?;
-        insert_lines(&mut tx, &line_rows, store.device_id()).await?;
-        insert_payments(&mut tx, &pay_rows, store.device_id()).await?;
-        tx.commit().await.map_err(|e| e.to_string())?;
+        let written = async {
+            insert_bills(tx, &bill_rows, store.device_id()).await?;
+            insert_lines(tx, &line_rows, store.device_id()).await?;
+            insert_payments(tx, &pay_rows, store.device_id()).await
+        }
+        .await;
+        let end = if written.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        sqlx::query(end).execute(&mut *conn).await.map_err(|e| e.to_string())?;
+        written?;
         done += size;
         if done % 100_000 == 0 || done == n {
             eprintln!("generate: {done}/{n} invoices ({:.0}/s)", done as f64 / start.elapsed().as_secs_f64());
@@ -124,9 +133,9 @@ pub async fn invoices(store: &Store, auth: &Authorized, n: u64, seed: u64) -> Re
     Ok(n as f64 / start.elapsed().as_secs_f64().max(1e-9))
 }
 
-type Tx<'a> = sqlx::Transaction<'a, Sqlite>;
+type Tx = sqlx::SqliteConnection;
 
-async fn insert_bills(tx: &mut Tx<'_>, rows: &[(String, String, String, String, money::Totals)], device: &str) -> Result<(), String> {
+async fn insert_bills(tx: &mut Tx, rows: &[(String, String, String, String, money::Totals)], device: &str) -> Result<(), String> {
     for chunk in rows.chunks(2_000) {
         let mut q = QueryBuilder::<Sqlite>::new(
             "INSERT INTO bills (id, patient_id, status, number, currency, finalized_at, subtotal_minor, discount_minor, tax_minor, total_minor, created_at, updated_at, origin_device) ",
@@ -135,12 +144,12 @@ async fn insert_bills(tx: &mut Tx<'_>, rows: &[(String, String, String, String, 
             b.push_bind(id).push_bind(patient).push_bind("final").push_bind(number).push_bind("INR").push_bind(at);
             b.push_bind(t.subtotal).push_bind(t.discount).push_bind(t.tax).push_bind(t.total).push_bind(at).push_bind(at).push_bind(device);
         });
-        q.build().execute(&mut **tx).await.map_err(|e| e.to_string())?;
+        q.build().execute(&mut *tx).await.map_err(|e| e.to_string())?;
     }
     Ok(())
 }
 
-async fn insert_lines(tx: &mut Tx<'_>, rows: &[(String, i64, String, u32, i64, u32, String)], device: &str) -> Result<(), String> {
+async fn insert_lines(tx: &mut Tx, rows: &[(String, i64, String, u32, i64, u32, String)], device: &str) -> Result<(), String> {
     for chunk in rows.chunks(2_000) {
         let mut q = QueryBuilder::<Sqlite>::new(
             "INSERT INTO bill_lines (id, bill_id, position, service_id, description, category, quantity, unit_price_minor, discount_kind, tax_rate_bp, created_at, updated_at, origin_device) ",
@@ -149,12 +158,12 @@ async fn insert_lines(tx: &mut Tx<'_>, rows: &[(String, i64, String, u32, i64, u
             b.push_bind(hms_core::ids::new_id()).push_bind(bill).push_bind(pos).push_bind(service).push_bind("Service").push_bind("other");
             b.push_bind(qty).push_bind(price).push_bind("none").push_bind(rate).push_bind(at).push_bind(at).push_bind(device);
         });
-        q.build().execute(&mut **tx).await.map_err(|e| e.to_string())?;
+        q.build().execute(&mut *tx).await.map_err(|e| e.to_string())?;
     }
     Ok(())
 }
 
-async fn insert_payments(tx: &mut Tx<'_>, rows: &[(String, i64, String, String)], device: &str) -> Result<(), String> {
+async fn insert_payments(tx: &mut Tx, rows: &[(String, i64, String, String)], device: &str) -> Result<(), String> {
     for chunk in rows.chunks(2_000) {
         let mut q = QueryBuilder::<Sqlite>::new(
             "INSERT INTO payments (id, bill_id, kind, mode, amount_minor, received_at, receipt_no, created_at, updated_at, origin_device) ",
@@ -163,7 +172,7 @@ async fn insert_payments(tx: &mut Tx<'_>, rows: &[(String, i64, String, String)]
             b.push_bind(hms_core::ids::new_id()).push_bind(bill).push_bind("payment").push_bind("cash").push_bind(amount);
             b.push_bind(at).push_bind(receipt).push_bind(at).push_bind(at).push_bind(device);
         });
-        q.build().execute(&mut **tx).await.map_err(|e| e.to_string())?;
+        q.build().execute(&mut *tx).await.map_err(|e| e.to_string())?;
     }
     Ok(())
 }
