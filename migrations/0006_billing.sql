@@ -58,6 +58,8 @@ CREATE TABLE bills (
 ) STRICT;
 CREATE UNIQUE INDEX bills_number ON bills (number) WHERE number IS NOT NULL;
 CREATE INDEX bills_patient ON bills (patient_id, created_at);
+CREATE INDEX bills_status_created ON bills (status, created_at);
+CREATE INDEX bills_created ON bills (created_at);
 -- One open bill per patient: charges from the desk, check-in, lab and pharmacy gather there.
 CREATE UNIQUE INDEX bills_one_draft ON bills (patient_id) WHERE status = 'draft' AND deleted_at IS NULL;
 CREATE INDEX bills_finalized ON bills (finalized_at) WHERE finalized_at IS NOT NULL;
@@ -84,7 +86,7 @@ CREATE TABLE bill_lines (
     origin_device     TEXT NOT NULL,
     deleted_at        TEXT
 ) STRICT;
-CREATE INDEX bill_lines_bill ON bill_lines (bill_id, position) WHERE deleted_at IS NULL;
+CREATE INDEX bill_lines_bill ON bill_lines (bill_id, position);
 CREATE UNIQUE INDEX bill_lines_source ON bill_lines (source, source_id) WHERE source_id IS NOT NULL AND deleted_at IS NULL;
 
 -- Money in and out. kind: payment (against a finalized invoice, never above what is due),

@@ -480,6 +480,24 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     await screenshot('staff-schedule-saved');
   });
 
+  step('the administrator adds a chest X-ray to the tariff at 750.00 with 18% GST', async () => {
+    await click('nav-tariff');
+    await click('tariff-add');
+    await fill('svc-code', 'XR-CHEST');
+    await fill('svc-name', 'Chest X-ray');
+    await choose('svc-category', 'procedure');
+    await click('svc-rate-pick-1800');
+    await fill('svc-price', '750.00');
+    await click('svc-save');
+    await driver.wait(async () => {
+      for (const row of await driver.findElements(byTestId('svc-row'))) {
+        if ((await row.getText()).includes('Chest X-ray')) return true;
+      }
+      return false;
+    }, WAIT, 'the service should be listed');
+    await screenshot('tariff-service-added');
+  });
+
   step('the audit log lists entries and its hash chain verifies intact', async () => {
     await click('nav-audit');
     await visible('audit-table');
@@ -721,5 +739,54 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     assert.equal(await row.getAttribute('data-status'), 'waiting');
     assert.ok((await row.getAttribute('data-token')).length > 0, 'the walk-in has a token');
     await screenshot('queue-walk-in');
+  });
+
+  // ------------------------------------------------------------ billing (the receptionist)
+
+  let invoice = '';
+
+  step('the walk-in\'s consultation fee is on the patient\'s bill; an X-ray is added', async () => {
+    await click('nav-billing');
+    await fill('bill-patient-search', 'iyer');
+    const pick = await driver.wait(async () => (await withAttr('bill-patient-result', 'data-mrn', mrn))[0] || false, WAIT, 'the patient should be found');
+    await pick.click();
+    await visible('bill-screen');
+    const lines = await driver.wait(async () => {
+      const rows = await driver.findElements(byTestId('bill-line'));
+      return rows.length > 0 ? rows : false;
+    }, WAIT, 'the bill should have the consultation');
+    assert.equal(lines.length, 1);
+    assert.match(await lines[0].getText(), new RegExp(`Consultation: ${DOCTOR}`));
+    assert.equal(await (await visible('bill-total')).getAttribute('data-minor'), '45000');
+    await screenshot('bill-consultation');
+    await choose('bill-add-service', 'Chest X-ray');
+    await fill('bill-add-qty', '1');
+    await click('bill-add-line');
+    await driver.wait(async () => (await driver.findElements(byTestId('bill-line'))).length === 2, WAIT, 'two lines');
+    // 450.00 + 750.00 with 18% GST (135.00) = 1,335.00
+    await driver.wait(async () => (await (await visible('bill-total')).getAttribute('data-minor')) === '133500', WAIT, 'the total should be 1,335.00');
+    await screenshot('bill-two-lines');
+  });
+
+  step('finalize, a partial payment, then the rest: the invoice is paid and printed', async () => {
+    await click('bill-finalize');
+    await click('bill-finalize-confirm');
+    invoice = await textOf('bill-number');
+    assert.match(invoice, /^INV-[0-9A-Z]{4}-\d{6}$/, `an invoice number, got "${invoice}"`);
+    await click('pay-open');
+    await fill('pay-amount', '500');
+    await click('pay-save');
+    await driver.wait(async () => (await (await visible('bill-status')).getAttribute('data-status')) === 'partly_paid', WAIT, 'partly paid');
+    assert.equal(await (await visible('bill-due')).getAttribute('data-minor'), '83500');
+    await screenshot('bill-partly-paid');
+    await click('pay-open');
+    await fill('pay-amount', '835.00');
+    await click('pay-save');
+    await driver.wait(async () => (await (await visible('bill-status')).getAttribute('data-status')) === 'paid', WAIT, 'paid');
+    await screenshot('bill-paid');
+    await click('print-invoice');
+    const file = path.join(exportsDir, `invoice-${invoice}.pdf`);
+    await driver.wait(async () => fs.existsSync(file), WAIT, `${file} was not written`);
+    assert.equal(fs.readFileSync(file).subarray(0, 5).toString(), '%PDF-');
   });
 });
