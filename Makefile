@@ -137,8 +137,10 @@ test-ui: deps-ui
 	cd ui && CI=true npm test
 
 # hms-server's tests need PostgreSQL: they run in test-server, not here.
+# HMS_TEST_ARTIFACTS: the core tests keep the PDFs they check (ID card, invoice, receipt)
+# and a page image of the invoice there.
 test-rust: deps-rust
-	cargo test --workspace --exclude hms-server --locked --no-fail-fast
+	HMS_TEST_ARTIFACTS="$(CURDIR)/tests/artifacts" cargo test --workspace --exclude hms-server --locked --no-fail-fast
 
 test-e2e: deps-e2e deps-driver app
 	HMS_NO_OPEN=1 HMS_APP_BIN="$(APP_BIN)" $(XVFB) node --test --test-reporter=spec tests/e2e/*.test.mjs

@@ -43,7 +43,7 @@ async fn local_today(s: &Store) -> String {
 }
 
 fn line(service: &str, q: u32) -> LineInput {
-    LineInput { service_id: Some(service.into()), description: String::new(), quantity: q, unit_price_minor: None, discount: Discount::None }
+    LineInput { service_id: Some(service.into()), description: String::new(), quantity: q as i32, unit_price_minor: None, discount: Discount::None }
 }
 
 fn cash(amount: i64) -> PaymentInput {
@@ -196,6 +196,7 @@ async fn bad_input_is_refused_naming_the_field_and_nothing_is_written() {
     let before = (common::count(s, "bill_lines").await, common::count(s, "services").await, common::count(s, "audit_log").await);
     let cases: Vec<(LineInput, &str)> = vec![
         (LineInput { quantity: 0, ..line(&d.consult, 1) }, "quantity"),
+        (LineInput { quantity: -2, ..line(&d.consult, 1) }, "quantity"),
         (LineInput { unit_price_minor: Some(-1), ..line(&d.consult, 1) }, "unit_price_minor"),
         (LineInput { discount: Discount::Amount(50_001), ..line(&d.consult, 1) }, "discount"),
         (LineInput { discount: Discount::Percent(10_001), ..line(&d.consult, 1) }, "discount"),
@@ -277,7 +278,7 @@ async fn the_invoice_pdf_holds_the_clinic_the_number_every_line_and_the_total() 
     billing::update_billing_settings(s, &a, settings).await.unwrap();
     let bill = bills::open_bill(s, &a, &d.patient).await.unwrap();
     for i in 0..20 {
-        let l = LineInput { service_id: None, description: format!("Item {i:02} dressing"), quantity: 1 + i % 3, unit_price_minor: Some(1_000 + i64::from(i) * 37), discount: Discount::None };
+        let l = LineInput { service_id: None, description: format!("Item {i:02} dressing"), quantity: 1 + (i % 3) as i32, unit_price_minor: Some(1_000 + i64::from(i) * 37), discount: Discount::None };
         bills::add_line(s, &a, &bill.id, l).await.unwrap();
     }
     bills::add_line(s, &a, &bill.id, line(&d.xray, 1)).await.unwrap();

@@ -683,6 +683,10 @@ export type LineInput_Deserialize = {
 	service_id?: string | null,
 	/**  Required without a service. */
 	description: string,
+	/**
+	 *  1 to 10,000 (signed, so that a negative number is a validation error, not a
+	 *  decoding failure).
+	 */
 	quantity: number,
 	/**  Overrides the tariff price (None: the tariff's). */
 	unit_price_minor?: number | null,
@@ -694,6 +698,10 @@ export type LineInput_Serialize = {
 	service_id: string | null,
 	/**  Required without a service. */
 	description: string,
+	/**
+	 *  1 to 10,000 (signed, so that a negative number is a validation error, not a
+	 *  decoding failure).
+	 */
 	quantity: number,
 	/**  Overrides the tariff price (None: the tariff's). */
 	unit_price_minor: number | null,

@@ -38,7 +38,7 @@ async fn draft(ctx: &Ctx, auth: &Authorized, patient: &str, services: &[(String,
     let bill = bills::open_bill(&ctx.store, auth, patient).await.map_err(|e| e.to_string())?;
     for i in 0..lines {
         let (service, ..) = &services[i % services.len()];
-        let input = LineInput { service_id: Some(service.clone()), description: String::new(), quantity: 1 + (i % 3) as u32, unit_price_minor: None, discount: Discount::None };
+        let input = LineInput { service_id: Some(service.clone()), description: String::new(), quantity: 1 + (i % 3) as i32, unit_price_minor: None, discount: Discount::None };
         bills::add_line(&ctx.store, auth, &bill.id, input).await.map_err(|e| e.to_string())?;
     }
     Ok(bill.id)

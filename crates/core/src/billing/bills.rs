@@ -121,9 +121,10 @@ struct NewLine {
 }
 
 async fn resolve_line(w: &mut WriteTx<'_>, auth: &Authorized, input: &LineInput, day: chrono::NaiveDate) -> Result<NewLine> {
-    if input.quantity == 0 || input.quantity > MAX_QUANTITY {
-        return Err(Error::validation("quantity", ValidationReason::OutOfRange, format!("a quantity from 1 to {MAX_QUANTITY}")));
-    }
+    let quantity = u32::try_from(input.quantity)
+        .ok()
+        .filter(|q| (1..=MAX_QUANTITY).contains(q))
+        .ok_or_else(|| Error::validation("quantity", ValidationReason::OutOfRange, format!("a quantity from 1 to {MAX_QUANTITY}")))?;
     let (service_id, mut description, category, tariff_price, rate) = match input.service_id.as_deref().filter(|s| !s.is_empty()) {
         Some(sid) => {
             let row: Option<(String, String, i64, bool)> =
@@ -155,9 +156,9 @@ async fn resolve_line(w: &mut WriteTx<'_>, auth: &Authorized, input: &LineInput,
         (None, Some(p)) => p,
         (None, None) => return Err(Error::validation("unit_price_minor", ValidationReason::Required, "this service has no price yet: enter one")),
     };
-    let gross = i64::from(input.quantity).saturating_mul(unit_price);
+    let gross = i64::from(quantity).saturating_mul(unit_price);
     let discount = check_discount(auth, input.discount, gross)?;
-    Ok(NewLine { service_id, description, category, quantity: input.quantity, unit_price, discount, tax_rate_bp: rate })
+    Ok(NewLine { service_id, description, category, quantity, unit_price, discount, tax_rate_bp: rate })
 }
 
 fn discount_columns(d: Discount) -> (&'static str, i64) {

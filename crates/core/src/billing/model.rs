@@ -135,7 +135,9 @@ pub struct LineInput {
     pub service_id: Option<String>,
     /// Required without a service.
     pub description: String,
-    pub quantity: u32,
+    /// 1 to 10,000 (signed, so that a negative number is a validation error, not a
+    /// decoding failure).
+    pub quantity: i32,
     /// Overrides the tariff price (None: the tariff's).
     #[specta(type = Option<f64>)]
     pub unit_price_minor: Option<i64>,
