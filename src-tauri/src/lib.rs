@@ -82,6 +82,7 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
         billing::set_service_active,
         billing::get_billing_settings,
         billing::update_billing_settings,
+        billing::set_clinic_logo,
         billing::open_bill,
         billing::get_bill,
         billing::patient_bills,

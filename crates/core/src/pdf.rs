@@ -6,7 +6,7 @@
 use crate::error::{Error, Result};
 use printpdf::{
     Color, FontId, Line, LinePoint, Mm, Op, PaintMode, ParsedFont, PdfDocument, PdfFontHandle, PdfPage, PdfSaveOptions, Point, Pt,
-    Rect, Rgb, TextItem,
+    RawImage, RawImageData, RawImageFormat, Rect, Rgb, TextItem, XObjectId, XObjectTransform,
 };
 use std::sync::OnceLock;
 
@@ -143,5 +143,71 @@ impl Page {
         self.ops.push(Op::SetOutlineColor { col: rgb(colour) });
         self.ops.push(Op::SetOutlineThickness { pt: Pt(0.5) });
         self.ops.push(Op::DrawLine { line: Line { points: vec![point(x1, y1), point(x2, y2)], is_closed: false } });
+    }
+}
+
+/// A decoded picture (a clinic's logo): 8-bit RGB, transparency flattened onto white.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Picture {
+    pub width: usize,
+    pub height: usize,
+    pub rgb: Vec<u8>,
+}
+
+/// The largest picture side accepted, in pixels.
+pub const MAX_PICTURE_SIDE: u32 = 2_000;
+
+/// Decodes a PNG (any colour type and bit depth) for printing.
+pub fn decode_png(bytes: &[u8]) -> std::result::Result<Picture, String> {
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+    // 16-bit channels to 8, palettes and low bit depths to full 8-bit samples.
+    decoder.set_transformations(png::Transformations::normalize_to_color8());
+    let mut reader = decoder.read_info().map_err(|e| format!("not a readable PNG: {e}"))?;
+    let (w, h) = (reader.info().width, reader.info().height);
+    if w == 0 || h == 0 || w > MAX_PICTURE_SIDE || h > MAX_PICTURE_SIDE {
+        return Err(format!("the picture must be at most {MAX_PICTURE_SIDE} × {MAX_PICTURE_SIDE} pixels"));
+    }
+    let size = reader.output_buffer_size().ok_or("the picture is too large")?;
+    let mut buf = vec![0; size];
+    let frame = reader.next_frame(&mut buf).map_err(|e| format!("not a readable PNG: {e}"))?;
+    let data = &buf[..frame.buffer_size()];
+    let channels = frame.color_type.samples();
+    let mut rgb = Vec::with_capacity(w as usize * h as usize * 3);
+    for px in data.chunks_exact(channels) {
+        let (r, g, b, a) = match px {
+            [v] => (*v, *v, *v, 255),
+            [v, a] => (*v, *v, *v, *a),
+            [r, g, b] => (*r, *g, *b, 255),
+            [r, g, b, a] => (*r, *g, *b, *a),
+            _ => return Err("unexpected PNG layout".into()),
+        };
+        // Over white: c·a + 255·(1 − a).
+        let over = |c: u8| ((u16::from(c) * u16::from(a) + 255 * (255 - u16::from(a))) / 255) as u8;
+        rgb.extend([over(r), over(g), over(b)]);
+    }
+    Ok(Picture { width: w as usize, height: h as usize, rgb })
+}
+
+impl Doc {
+    /// Adds a picture to the document once; pages place it with [`Page::picture`].
+    pub fn add_picture(&mut self, p: &Picture) -> XObjectId {
+        let raw = RawImage {
+            pixels: RawImageData::U8(p.rgb.clone()),
+            width: p.width,
+            height: p.height,
+            data_format: RawImageFormat::RGB8,
+            tag: Vec::new(),
+        };
+        self.doc.add_image(&raw)
+    }
+}
+
+impl Page {
+    /// Places a picture with its lower-left corner at (x, y) mm, `height` mm tall, keeping
+    /// its proportions (the resolution is chosen so that its pixels span that height).
+    pub fn picture(&mut self, id: &XObjectId, p: &Picture, x: f32, y: f32, height: f32) {
+        let dpi = p.height as f32 / (height / 25.4);
+        let transform = XObjectTransform { translate_x: Some(Mm(x).into()), translate_y: Some(Mm(y).into()), dpi: Some(dpi), ..Default::default() };
+        self.ops.push(Op::UseXobject { id: id.clone(), transform });
     }
 }

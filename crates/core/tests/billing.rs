@@ -339,3 +339,49 @@ async fn checking_a_patient_in_puts_the_consultation_fee_on_the_open_bill_once()
         .await;
     assert!(again.is_err());
 }
+
+/// A small PNG: a blue square with a transparent corner (RGBA).
+fn logo_png() -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, 40, 20);
+        enc.set_color(png::ColorType::Rgba);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut w = enc.write_header().unwrap();
+        let px: Vec<u8> = (0..40 * 20).flat_map(|i| if i % 40 < 4 { [0, 0, 0, 0] } else { [13, 84, 140, 255] }).collect();
+        w.write_image_data(&px).unwrap();
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_clinic_logo_prints_on_invoices_and_receipts() {
+    let d = desk().await;
+    let (s, a) = (&d.env.store, auth(&d.env.store, &d.admin).await);
+    assert_eq!(field_of(billing::set_logo(s, &a, Some(b"GIF89a not a png".to_vec())).await.unwrap_err()), "logo");
+    assert_eq!(field_of(billing::set_logo(s, &a, Some(vec![0; billing::MAX_LOGO_BYTES + 1])).await.unwrap_err()), "logo");
+    assert!(!billing::billing_settings(s, &a).await.unwrap().has_logo, "a refused logo writes nothing");
+    assert!(billing::set_logo(s, &a, Some(logo_png())).await.unwrap().has_logo);
+
+    let bill = bills::open_bill(s, &a, &d.patient).await.unwrap();
+    bills::add_line(s, &a, &bill.id, line(&d.consult, 1)).await.unwrap();
+    bills::finalize(s, &a, &bill.id).await.unwrap();
+    let paid = payments::pay(s, &a, &bill.id, cash(50_000)).await.unwrap();
+    let invoice = invoice_pdf::invoice_pdf(s, &a, &bill.id).await.unwrap();
+    let receipt = invoice_pdf::receipt_pdf(s, &a, &bill.id, &paid.payments[0].id).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for (name, pdf) in [("invoice.pdf", &invoice.pdf), ("receipt.pdf", &receipt.pdf)] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, pdf).unwrap();
+        if let Some(keep) = std::env::var_os("HMS_TEST_ARTIFACTS") {
+            std::fs::create_dir_all(&keep).unwrap();
+            std::fs::write(std::path::Path::new(&keep).join(format!("logo-{name}")), pdf).unwrap();
+        }
+        let out = std::process::Command::new("pdfimages").arg("-list").arg(&path).output().expect("pdfimages (poppler-utils): make deps installs it");
+        let listing = String::from_utf8_lossy(&out.stdout);
+        let images: Vec<&str> = listing.lines().skip(2).collect();
+        assert_eq!(images.len(), 1, "{name} should carry the logo: {listing}");
+        assert!(images[0].contains(" 40 ") && images[0].contains(" 20 "), "the logo at its own size: {listing}");
+    }
+    assert!(!billing::set_logo(s, &a, None).await.unwrap().has_logo, "the logo can be removed");
+}

@@ -158,3 +158,21 @@ pub async fn print_receipt(state: State<'_, AppState>, bill_id: String, payment_
     let r = invoice_pdf::receipt_pdf(&state.store, &authorized!(state), &bill_id, &payment_id).await?;
     files::save_and_open(&state.exports_dir, &r.file_name, &r.pdf)
 }
+
+/// Sets the logo printed on invoices and receipts from a PNG sent as base64, or removes it
+/// (`null`).
+#[tauri::command]
+#[specta::specta]
+pub async fn set_clinic_logo(state: State<'_, AppState>, png_base64: Option<String>) -> Cmd<BillingSettings> {
+    use base64::Engine;
+    let auth = authorized!(state);
+    let png = match png_base64 {
+        None => None,
+        Some(data) => Some(
+            base64::engine::general_purpose::STANDARD
+                .decode(data.trim())
+                .map_err(|_| hms_core::Error::validation("logo", hms_core::ValidationReason::Invalid, "the file could not be read"))?,
+        ),
+    };
+    billing::set_logo(&state.store, &auth, png).await
+}

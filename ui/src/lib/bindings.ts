@@ -81,8 +81,13 @@ export const commands = {
 	addService: (input: ServiceInput_Deserialize) => typedError<Service_Serialize, AppError>(__TAURI_INVOKE("add_service", { input })),
 	setServicePrice: (serviceId: string, priceMinor: number, effectiveFrom: string | null) => typedError<Service_Serialize, AppError>(__TAURI_INVOKE("set_service_price", { serviceId, priceMinor, effectiveFrom })),
 	setServiceActive: (serviceId: string, active: boolean) => typedError<Service_Serialize, AppError>(__TAURI_INVOKE("set_service_active", { serviceId, active })),
-	getBillingSettings: () => typedError<BillingSettings, AppError>(__TAURI_INVOKE("get_billing_settings")),
-	updateBillingSettings: (settings: BillingSettings) => typedError<BillingSettings, AppError>(__TAURI_INVOKE("update_billing_settings", { settings })),
+	getBillingSettings: () => typedError<BillingSettings_Serialize, AppError>(__TAURI_INVOKE("get_billing_settings")),
+	updateBillingSettings: (settings: BillingSettings_Deserialize) => typedError<BillingSettings_Serialize, AppError>(__TAURI_INVOKE("update_billing_settings", { settings })),
+	/**
+	 *  Sets the logo printed on invoices and receipts from a PNG sent as base64, or removes it
+	 *  (`null`).
+	 */
+	setClinicLogo: (pngBase64: string | null) => typedError<BillingSettings_Serialize, AppError>(__TAURI_INVOKE("set_clinic_logo", { pngBase64 })),
 	/**  The patient's open bill, created when there is none. */
 	openBill: (patientId: string) => typedError<Bill_Serialize, AppError>(__TAURI_INVOKE("open_bill", { patientId })),
 	getBill: (billId: string) => typedError<Bill_Serialize, AppError>(__TAURI_INVOKE("get_bill", { billId })),
@@ -431,7 +436,10 @@ export type Bill_Serialize = {
 };
 
 /**  The clinic's details as invoices print them. */
-export type BillingSettings = {
+export type BillingSettings = BillingSettings_Serialize | BillingSettings_Deserialize;
+
+/**  The clinic's details as invoices print them. */
+export type BillingSettings_Deserialize = {
 	clinic_name: string,
 	address: string,
 	/**  Clinical establishment registration number. */
@@ -442,6 +450,24 @@ export type BillingSettings = {
 	currency: string,
 	/**  The letters before invoice numbers: `<series>-<device prefix>-<sequence>`. */
 	invoice_series: string,
+	/**  Whether a logo is set (it is set with `set_logo`; ignored by the update). */
+	has_logo?: boolean,
+};
+
+/**  The clinic's details as invoices print them. */
+export type BillingSettings_Serialize = {
+	clinic_name: string,
+	address: string,
+	/**  Clinical establishment registration number. */
+	registration_no: string,
+	/**  GSTIN or other tax number. */
+	tax_no: string,
+	/**  INR, USD, EUR or GBP. */
+	currency: string,
+	/**  The letters before invoice numbers: `<series>-<device prefix>-<sequence>`. */
+	invoice_series: string,
+	/**  Whether a logo is set (it is set with `set_logo`; ignored by the update). */
+	has_logo: boolean,
 };
 
 export type BookInput = {

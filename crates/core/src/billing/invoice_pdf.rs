@@ -5,7 +5,8 @@ use super::model::{Bill, BillStatus, PaymentKind, PaymentMode};
 use super::money::{format, in_words};
 use super::BillingSettings;
 use crate::error::{Error, Result, ValidationReason};
-use crate::pdf::{self, Doc, Page, Weight, ACCENT, INK, MUTED};
+use crate::pdf::{self, Doc, Page, Picture, Weight, ACCENT, INK, MUTED};
+use printpdf::XObjectId;
 use crate::rbac::Permission;
 use crate::session::Authorized;
 use crate::store::Store;
@@ -50,14 +51,34 @@ fn percent(bp: u32) -> String {
     }
 }
 
-/// The clinic's header; returns the y below it.
-fn header(page: &mut Page, doc: &Doc, s: &BillingSettings, title: &str) -> Result<f32> {
+/// A logo added to the document, placed by the header.
+pub struct PlacedLogo<'a> {
+    id: XObjectId,
+    picture: &'a Picture,
+}
+
+fn add_logo<'a>(doc: &mut Doc, logo: Option<&'a Picture>) -> Option<PlacedLogo<'a>> {
+    logo.map(|picture| PlacedLogo { id: doc.add_picture(picture), picture })
+}
+
+/// Logo height on the page, mm; its width follows its proportions (at most 50 mm).
+const LOGO_H: f32 = 16.0;
+
+/// The clinic's header (logo at the left when there is one); returns the y below it.
+fn header(page: &mut Page, doc: &Doc, s: &BillingSettings, title: &str, logo: Option<&PlacedLogo>) -> Result<f32> {
     page.fill_rect(0.0, H - 6.0, W, 6.0, ACCENT);
-    let name = pdf::fit(&s.clinic_name, 16.0, Weight::Bold, (RIGHT - LEFT - 60.0) * 72.0 / 25.4)?;
-    page.text(doc, LEFT, H - 18.0, 16.0, Weight::Bold, INK, &name);
+    let mut x = LEFT;
+    if let Some(l) = logo {
+        let width = (LOGO_H * l.picture.width as f32 / l.picture.height as f32).min(50.0);
+        let height = width * l.picture.height as f32 / l.picture.width as f32;
+        page.picture(&l.id, l.picture, LEFT, H - 10.0 - height, height);
+        x = LEFT + width + 4.0;
+    }
+    let name = pdf::fit(&s.clinic_name, 16.0, Weight::Bold, (RIGHT - x - 60.0) * 72.0 / 25.4)?;
+    page.text(doc, x, H - 18.0, 16.0, Weight::Bold, INK, &name);
     let mut y = H - 24.0;
     for line in s.address.lines().take(3) {
-        page.text(doc, LEFT, y, 9.0, Weight::Regular, MUTED, line);
+        page.text(doc, x, y, 9.0, Weight::Regular, MUTED, line);
         y -= 4.5;
     }
     let ids: Vec<String> = [("Reg. no", &s.registration_no), ("GSTIN", &s.tax_no)]
@@ -66,8 +87,11 @@ fn header(page: &mut Page, doc: &Doc, s: &BillingSettings, title: &str) -> Resul
         .map(|(k, v)| format!("{k}: {v}"))
         .collect();
     if !ids.is_empty() {
-        page.text(doc, LEFT, y, 9.0, Weight::Regular, MUTED, &ids.join("   "));
+        page.text(doc, x, y, 9.0, Weight::Regular, MUTED, &ids.join("   "));
         y -= 4.5;
+    }
+    if logo.is_some() {
+        y = y.min(H - 12.0 - LOGO_H);
     }
     right(page, doc, RIGHT, H - 18.0, 14.0, Weight::Bold, ACCENT, title)?;
     page.line(LEFT, y - 1.0, RIGHT, y - 1.0, MUTED);
@@ -98,7 +122,7 @@ fn table_head(page: &mut Page, doc: &Doc, y: f32) -> Result<f32> {
 }
 
 /// Renders a bill as an invoice PDF (a draft prints as a PRO-FORMA, clearly marked).
-pub fn render_invoice(bill: &Bill, s: &BillingSettings) -> Result<Vec<u8>> {
+pub fn render_invoice(bill: &Bill, s: &BillingSettings, logo: Option<&Picture>) -> Result<Vec<u8>> {
     let c = bill.currency.as_str();
     let title = match bill.status {
         BillStatus::Draft => "PRO-FORMA (not an invoice)",
@@ -107,6 +131,7 @@ pub fn render_invoice(bill: &Bill, s: &BillingSettings) -> Result<Vec<u8>> {
         BillStatus::Final => "TAX INVOICE",
     };
     let mut doc = Doc::new(&format!("Invoice {}", bill.number.as_deref().unwrap_or("draft")))?;
+    let logo = add_logo(&mut doc, logo);
     let pages: Vec<_> = bill.lines.chunks(ROWS_PER_PAGE).collect();
     let page_count = pages.len().max(1);
     let mut y = 0.0;
@@ -115,7 +140,7 @@ pub fn render_invoice(bill: &Bill, s: &BillingSettings) -> Result<Vec<u8>> {
         if i > 0 {
             doc.push(std::mem::replace(&mut page, doc.page(W, H)));
         }
-        y = header(&mut page, &doc, s, title)?;
+        y = header(&mut page, &doc, s, title, logo.as_ref())?;
         if i == 0 {
             y = bill_block(&mut page, &doc, bill, y)?;
         }
@@ -232,7 +257,7 @@ fn mode_label(m: PaymentMode) -> &'static str {
 }
 
 /// A payment (or refund) receipt: A5 landscape.
-pub fn render_receipt(bill: &Bill, payment_id: &str, s: &BillingSettings) -> Result<Vec<u8>> {
+pub fn render_receipt(bill: &Bill, payment_id: &str, s: &BillingSettings, logo: Option<&Picture>) -> Result<Vec<u8>> {
     let p = bill
         .payments
         .iter()
@@ -241,9 +266,16 @@ pub fn render_receipt(bill: &Bill, payment_id: &str, s: &BillingSettings) -> Res
     let c = bill.currency.as_str();
     let (w, h) = (210.0, 148.0);
     let mut doc = Doc::new(&format!("Receipt {}", p.receipt_no))?;
+    let logo = add_logo(&mut doc, logo);
     let mut page = doc.page(w, h);
     page.fill_rect(0.0, h - 6.0, w, 6.0, ACCENT);
-    page.text(&doc, LEFT, h - 18.0, 14.0, Weight::Bold, INK, &pdf::fit(&s.clinic_name, 14.0, Weight::Bold, 120.0 * 72.0 / 25.4)?);
+    let mut x = LEFT;
+    if let Some(l) = &logo {
+        let height = 10.0;
+        page.picture(&l.id, l.picture, LEFT, h - 21.0, height);
+        x += (height * l.picture.width as f32 / l.picture.height as f32).min(40.0) + 3.0;
+    }
+    page.text(&doc, x, h - 18.0, 14.0, Weight::Bold, INK, &pdf::fit(&s.clinic_name, 14.0, Weight::Bold, 110.0 * 72.0 / 25.4)?);
     let title = match p.kind {
         PaymentKind::Refund => "REFUND RECEIPT",
         PaymentKind::Advance => "ADVANCE RECEIPT",
@@ -276,7 +308,8 @@ pub async fn invoice_pdf(store: &Store, auth: &Authorized, bill_id: &str) -> Res
     auth.require(Permission::BillingView)?;
     let bill = super::bills::load(store, bill_id).await?;
     let s = super::read_settings(store).await?;
-    let pdf = render_invoice(&bill, &s)?;
+    let logo = super::logo(store).await?;
+    let pdf = render_invoice(&bill, &s, logo.as_ref())?;
     let mut w = store.begin_write(auth.actor()).await?;
     w.audit("bill.print", "bill", Some(bill_id), json!({ "number": bill.number })).await?;
     w.commit().await?;
@@ -289,7 +322,8 @@ pub async fn receipt_pdf(store: &Store, auth: &Authorized, bill_id: &str, paymen
     auth.require(Permission::BillingView)?;
     let bill = super::bills::load(store, bill_id).await?;
     let s = super::read_settings(store).await?;
-    let pdf = render_receipt(&bill, payment_id, &s)?;
+    let logo = super::logo(store).await?;
+    let pdf = render_receipt(&bill, payment_id, &s, logo.as_ref())?;
     let receipt = bill.payments.iter().find(|p| p.id == payment_id).map(|p| p.receipt_no.clone()).unwrap_or_default();
     let mut w = store.begin_write(auth.actor()).await?;
     w.audit("bill.receipt_print", "bill", Some(bill_id), json!({ "receipt_no": receipt })).await?;

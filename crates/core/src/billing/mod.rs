@@ -26,6 +26,9 @@ pub const ADDRESS_KEY: &str = "clinic_address";
 pub const REGISTRATION_KEY: &str = "clinic_registration_no";
 pub const TAX_NO_KEY: &str = "clinic_tax_no";
 pub const INVOICE_SERIES_KEY: &str = "invoice_series";
+pub const LOGO_KEY: &str = "clinic_logo";
+/// The largest logo file accepted.
+pub const MAX_LOGO_BYTES: usize = 512 * 1024;
 /// The tariff code of the consultation charge added at check-in.
 pub const CONSULTATION_CODE: &str = "CONSULT";
 const CURRENCIES: [&str; 4] = ["INR", "USD", "EUR", "GBP"];
@@ -43,6 +46,9 @@ pub struct BillingSettings {
     pub currency: String,
     /// The letters before invoice numbers: `<series>-<device prefix>-<sequence>`.
     pub invoice_series: String,
+    /// Whether a logo is set (it is set with `set_logo`; ignored by the update).
+    #[serde(default)]
+    pub has_logo: bool,
 }
 
 async fn text_setting(store: &Store, key: &str, default: &str) -> Result<String> {
@@ -81,7 +87,41 @@ pub(crate) async fn read_settings(store: &Store) -> Result<BillingSettings> {
         tax_no: text_setting(store, TAX_NO_KEY, "").await?,
         currency: text_setting(store, CURRENCY_KEY, "INR").await?,
         invoice_series: text_setting(store, INVOICE_SERIES_KEY, "INV").await?,
+        has_logo: !text_setting(store, LOGO_KEY, "").await?.is_empty(),
     })
+}
+
+/// The clinic's logo for printing, if one is set (a stored logo that no longer decodes is
+/// left off rather than failing the invoice).
+pub(crate) async fn logo(store: &Store) -> Result<Option<crate::pdf::Picture>> {
+    use base64::Engine;
+    let b64 = text_setting(store, LOGO_KEY, "").await?;
+    if b64.is_empty() {
+        return Ok(None);
+    }
+    Ok(base64::engine::general_purpose::STANDARD.decode(b64).ok().and_then(|bytes| crate::pdf::decode_png(&bytes).ok()))
+}
+
+/// Sets (a PNG of at most 512 KB and 2,000 × 2,000 pixels) or removes (None) the logo
+/// printed on invoices and receipts.
+pub async fn set_logo(store: &Store, auth: &Authorized, png: Option<Vec<u8>>) -> Result<BillingSettings> {
+    use base64::Engine;
+    auth.require(Permission::TariffManage)?;
+    let value = match png {
+        None => String::new(),
+        Some(bytes) => {
+            if bytes.len() > MAX_LOGO_BYTES {
+                return Err(Error::validation("logo", ValidationReason::TooLong, "a logo file of at most 512 KB"));
+            }
+            crate::pdf::decode_png(&bytes).map_err(|m| Error::validation("logo", ValidationReason::Invalid, m))?;
+            base64::engine::general_purpose::STANDARD.encode(bytes)
+        }
+    };
+    let mut w = store.begin_write(auth.actor()).await?;
+    settings::put(&mut w, LOGO_KEY, &json!(value)).await?;
+    w.audit("billing.logo", "settings", None, json!({ "set": !value.is_empty(), "bytes": value.len() * 3 / 4 })).await?;
+    w.commit().await?;
+    read_settings(store).await
 }
 
 fn field(name: &str, raw: &str, max: usize, multiline: bool) -> Result<String> {
