@@ -114,5 +114,66 @@ pub async fn load_demo(store: &Store) -> Result<Vec<DemoAccount>> {
     let patients = crate::patients::demo::insert(&mut w, store.now().date_naive()).await?;
     w.audit("setup.demo_loaded", "system", None, json!({ "accounts": accounts.len(), "patients": patients })).await?;
     w.commit().await?;
+    demo_clinic(store).await?;
     Ok(accounts)
 }
+
+/// The demo's doctors, weekly schedules and tariff, entered as its administrator would
+/// (each an audited write): a clinic where booking, the queue and billing work at once.
+async fn demo_clinic(store: &Store) -> Result<()> {
+    use crate::billing::{tariff, ServiceInput};
+    use crate::schedule::{availability, availability::SessionInput, staff, staff::StaffInput};
+    let id_of = |username: &str| sqlx::query_scalar::<_, String>("SELECT id FROM users WHERE username = ?").bind(username.to_string());
+    let admin = crate::session::Authorized { user_id: id_of("admin").fetch_one(store.pool()).await?, roles: vec![Role::Admin] };
+    let opd = staff::add_department(store, &admin, "Outpatients").await?;
+    let general = staff::add_specialty(store, &admin, "General medicine").await?;
+    let paediatrics = staff::add_specialty(store, &admin, "Paediatrics").await?;
+    let doctors = [
+        ("Dr. Vikram Rao", Some(id_of("dr.rao").fetch_one(store.pool()).await?), &general, "MBBS, MD (Medicine)", "KMC-48213", 50_000),
+        ("Dr. Anjali Menon", None, &paediatrics, "MBBS, DCH", "KMC-51877", 40_000),
+    ];
+    for (name, user_id, specialty, qualifications, licence, fee) in doctors {
+        let input = StaffInput {
+            full_name: name.into(),
+            role: "doctor".into(),
+            user_id,
+            department_id: Some(opd.id.clone()),
+            qualifications: qualifications.into(),
+            licence_no: licence.into(),
+            specialty_ids: vec![specialty.id.clone()],
+            fee_minor: fee,
+            ..Default::default()
+        };
+        let doctor = staff::add_staff(store, &admin, input).await?;
+        // Mon–Sat 09:00–13:00 and 17:00–20:00 in 15-minute slots.
+        let week = (1..=6u8)
+            .flat_map(|d| [("09:00", "13:00"), ("17:00", "20:00")].map(|(start, end)| SessionInput { weekday: d, start: start.into(), end: end.into(), slot_minutes: 15 }))
+            .collect();
+        availability::set_weekly(store, &admin, &doctor.id, week).await?;
+    }
+    for (code, name, category, rate, price) in DEMO_TARIFF {
+        let input = ServiceInput {
+            code: (*code).into(),
+            name: (*name).into(),
+            category: (*category).into(),
+            tax_rate_bp: *rate,
+            tax_exempt: *rate == 0,
+            price_minor: *price,
+            effective_from: None,
+        };
+        tariff::add_service(store, &admin, input).await?;
+    }
+    Ok(())
+}
+
+/// (code, name, category, tax rate in basis points, price in paise)
+const DEMO_TARIFF: &[(&str, &str, &str, u32, i64)] = &[
+    ("CONSULT", "Consultation", "consultation", 0, 50_000),
+    ("CBC", "Complete blood count", "lab_test", 0, 35_000),
+    ("LIPID", "Lipid profile", "lab_test", 0, 70_000),
+    ("XR-CHEST", "Chest X-ray", "procedure", 1_800, 75_000),
+    ("ECG", "ECG", "procedure", 1_800, 30_000),
+    ("DRESS", "Dressing", "procedure", 1_200, 20_000),
+    ("BED-GEN", "General ward bed-day", "bed_day", 0, 150_000),
+    ("PARA-500", "Paracetamol 500 mg (strip of 10)", "pharmacy", 1_200, 2_500),
+];

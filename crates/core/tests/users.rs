@@ -125,4 +125,14 @@ async fn first_admin_setup_happens_once_and_demo_only_on_an_empty_store() {
     assert_eq!(ravis.len(), 2);
     let zoe = hms_core::patients::search(&demo.store, &a, "zoe nunez", 20).await.unwrap();
     assert_eq!(zoe.len(), 1);
+    // ... doctors with weekly sessions (Dr. Rao signs in as dr.rao), and a tariff to bill from.
+    auth::sign_in(&demo.store, &slot, "admin", &accounts[0].password).await.unwrap();
+    let a = slot.authorize(&demo.store).await.unwrap();
+    let doctors = hms_core::schedule::staff::doctors(&demo.store, &a, None).await.unwrap();
+    assert_eq!(doctors.len(), 2);
+    assert!(doctors.iter().all(|d| d.fee_minor > 0));
+    let sessions = hms_core::schedule::availability::weekly(&demo.store, &a, &doctors[0].id).await.unwrap();
+    assert_eq!(sessions.len(), 12, "Mon–Sat, mornings and evenings");
+    let tariff = hms_core::billing::tariff::services(&demo.store, &a, false).await.unwrap();
+    assert!(tariff.iter().any(|s| s.code == "CONSULT"));
 }
