@@ -136,7 +136,7 @@ export function statusBadge(status: PatientStatus): { kind: 'danger' | 'warning'
   }
 }
 
-// ------------------------------------------------------------------ the search shortcut
+// ------------------------------------------------------------------ the search box's keys
 
 /** What the shortcut test needs of a key event (a plain object in tests). */
 export interface KeyLike {
@@ -160,6 +160,26 @@ export function isTypingTarget(target: EventTarget | null): boolean {
 export function isSearchShortcut(e: KeyLike): boolean {
   if ((e.ctrlKey || e.metaKey) && !e.altKey && !e.shiftKey && e.key.toLowerCase() === 'k') return true;
   return e.key === '/' && !e.ctrlKey && !e.metaKey && !e.altKey && !isTypingTarget(e.target);
+}
+
+/**
+ * Arrow keys in a list of search results under the search box: the row to focus next, the box
+ * (ArrowUp from the first row), or undefined when the key does not move focus (let it through).
+ * Home and End (first and last row) only where `homeEnd` is set.
+ */
+export function arrowTarget<T>(key: string, rows: readonly T[], index: number, box: T | undefined, homeEnd = false): T | undefined {
+  switch (key) {
+    case 'ArrowDown':
+      return rows[Math.min(index + 1, rows.length - 1)];
+    case 'ArrowUp':
+      return index <= 0 ? box : rows[index - 1];
+    case 'Home':
+      return homeEnd ? rows[0] : undefined;
+    case 'End':
+      return homeEnd ? rows[rows.length - 1] : undefined;
+    default:
+      return undefined;
+  }
 }
 
 // ------------------------------------------------------------------ the registration form
