@@ -677,7 +677,7 @@ async fn concurrent_pushes_never_make_a_puller_skip_a_change() {
         let dev = server.enrol("Clinic", &format!("tablet {i}")).await;
         let base = server.base.clone();
         pushers.push(tokio::spawn(async move {
-            let http = reqwest::Client::new();
+            let http = common::http();
             for batch in 0..25u64 {
                 let body =
                     json!({"changes": changes(&dev.device_id, batch * 20 + 1..=batch * 20 + 20)});
@@ -753,7 +753,7 @@ async fn a_push_that_commits_late_is_not_skipped_by_a_pull_in_between() {
 
     let push = |dev: Enrolled, base: String| async move {
         let body = json!({"changes": [change(&dev.device_id, 1)]});
-        let res = reqwest::Client::new()
+        let res = common::http()
             .post(format!("{base}/v1/push"))
             .bearer_auth(&dev.token)
             .json(&body)

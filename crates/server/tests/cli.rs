@@ -244,7 +244,7 @@ async fn serve_answers_over_http_logs_json_and_stops_on_sigterm() {
     let port = free_port();
     let served = Served::start(&url, port, &[]);
     let health = format!("http://127.0.0.1:{port}/health");
-    let http = reqwest::Client::new();
+    let http = common::http();
     wait_until_healthy(
         &served,
         async || matches!(http.get(&health).send().await, Ok(r) if r.status() == StatusCode::OK),
@@ -309,7 +309,7 @@ async fn serve_speaks_https_with_the_given_certificate() {
     assert!(answer.ends_with(r#"{"status":"ok"}"#), "{answer}");
 
     // Plain HTTP to the TLS port gets no HTTP answer.
-    let plain = reqwest::Client::new()
+    let plain = common::http()
         .get(format!("http://127.0.0.1:{port}/health"))
         .send()
         .await;

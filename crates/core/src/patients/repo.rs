@@ -112,6 +112,16 @@ async fn index(w: &mut WriteTx<'_>, pk: i64, p: &Patient) -> Result<()> {
     Ok(())
 }
 
+/// Rebuilds the search index entries of one record from its row (sync writes pulled rows
+/// directly; this keeps them findable). Nothing to do when the record is not there.
+pub(crate) async fn reindex(w: &mut WriteTx<'_>, id: &str) -> Result<()> {
+    let Some((pk, p)) = by_id(w.conn(), id).await? else {
+        return Ok(());
+    };
+    unindex(w, pk).await?;
+    index(w, pk, &p).await
+}
+
 /// Updates the row, re-indexes it and records the change.
 pub async fn update(w: &mut WriteTx<'_>, p: &Patient) -> Result<()> {
     let stamp = w.stamp();

@@ -45,7 +45,7 @@ impl ChangeOp {
 
 pub struct WriteTx<'s> {
     tx: Transaction<'static, Sqlite>,
-    _writer: MutexGuard<'s, crate::clock::Hlc>,
+    writer: MutexGuard<'s, crate::clock::Hlc>,
     store: &'s Store,
     actor: Actor,
     now: DateTime<Utc>,
@@ -63,7 +63,7 @@ impl<'s> WriteTx<'s> {
         let stamp = writer.tick(now);
         Ok(WriteTx {
             tx,
-            _writer: writer,
+            writer,
             store,
             actor,
             now,
@@ -96,6 +96,14 @@ impl<'s> WriteTx<'s> {
     /// The hybrid-logical-clock stamp of this write, for `updated_at` of synced rows.
     pub fn stamp(&self) -> String {
         self.stamp.to_string()
+    }
+
+    /// Moves this device's clock past a stamp pulled from another device, so that every later
+    /// local write is stamped after it (sync calls this before applying pulled changes; a
+    /// write that observes records no outbox entries of its own).
+    pub(crate) fn observe(&mut self, remote: &HlcStamp) {
+        self.writer.observe(remote, self.now);
+        self.stamp = self.writer.tick(self.now);
     }
 
     /// Appends the outbox entry for a synced row: `data` is the row after the change.

@@ -64,7 +64,7 @@ impl TestServer {
         TestServer {
             base: format!("http://{addr}"),
             state,
-            http: reqwest::Client::new(),
+            http: http(),
             _stop: stop,
         }
     }
@@ -171,6 +171,14 @@ impl TestServer {
     pub async fn stored_changes(&self) -> i64 {
         count(self.pool(), "SELECT count(*) FROM changes").await
     }
+}
+
+/// An HTTP client for the tests. reqwest's TLS is built without a crypto provider (hms-core,
+/// a dev-dependency here, asks for `rustls-no-provider`), so install rustls's ring provider
+/// first, as hms-core's sync client does.
+pub fn http() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
 }
 
 pub async fn count(pool: &PgPool, sql: &str) -> i64 {
