@@ -147,6 +147,8 @@ test-e2e: deps-e2e deps-driver app
 
 # The sync server against a real PostgreSQL that the tests start themselves (a throwaway
 # cluster on a free loopback port, as the postgres user when run as root). The postgresql apt
-# package comes with `make deps`; without it the tests fail and say so.
+# package comes with `make deps`; without it the tests fail and say so. This includes the
+# device side of sync (crates/server/tests/device_sync.rs: hms-core stores syncing through
+# the server), which is why hms-core is a dev-dependency of hms-server.
 test-server: deps-rust
 	cargo test -p hms-server --locked --no-fail-fast

@@ -262,3 +262,67 @@ fn a_doctor_with_sessions_is_booked_rescheduled_cancelled_moved_and_queued() {
     let refused = app.invoke("set_staff_active", json!({ "id": id, "active": false })).unwrap_err();
     assert_eq!(refused["detail"]["field"], "active", "appointments still to come");
 }
+
+#[test]
+fn a_consultation_through_the_commands_warns_on_an_allergy_and_the_lab_flags_a_result() {
+    let app = app();
+    app.setup_admin();
+    let user = |name: &str, role: &str| json!({ "username": name, "full_name": format!("Staff {name}"), "password": "Desk#2026staff", "roles": [role] });
+    let doctor_user = app.invoke("create_user", json!({ "input": user("dr.rao", "doctor") })).unwrap();
+    app.invoke("create_user", json!({ "input": user("lab.khan", "lab_technician") })).unwrap();
+    app.invoke("create_user", json!({ "input": user("desk.roy", "receptionist") })).unwrap();
+    let staff = json!({
+        "full_name": "Dr Anil Rao", "role": "doctor", "user_id": doctor_user["id"], "department_id": null,
+        "qualifications": "MD", "licence_no": "KMC-2", "specialty_ids": [], "phone": "", "email": "", "fee_minor": 0
+    });
+    app.invoke("add_staff", json!({ "input": staff })).unwrap();
+    let p = app.invoke("register_patient", json!({ "input": patient("Ravi", "98450 12345") })).unwrap();
+    let med = app.invoke("add_medicine", json!({ "input": { "name": "Penicillin V", "strength": "250 mg", "form": "tablet" } })).unwrap();
+    let hb = app.invoke("add_lab_test", json!({ "input": { "code": "HB", "name": "Haemoglobin", "unit": "g/dL", "ref_low": "13", "ref_high": "17" } })).unwrap();
+
+    let sign_in = |name: &str| {
+        app.invoke("sign_out", json!({})).unwrap();
+        app.invoke("sign_in", json!({ "username": name, "password": "Desk#2026staff" })).unwrap();
+    };
+    sign_in("desk.roy");
+    let err = app.invoke("chart_summary", json!({ "patientId": p["id"] })).unwrap_err();
+    assert_eq!(err, json!({ "code": "forbidden", "detail": { "permission": "clinical_view" } }));
+
+    sign_in("dr.rao");
+    let found = app.invoke("search_icd10", json!({ "query": "J45", "limit": 5 })).unwrap();
+    assert_eq!(found[0]["code"], "J45");
+    let rx = json!({ "medicine_id": med["id"], "dose": "1", "dose_unit": "tablet", "route": "oral", "frequency": "1-0-1", "duration_days": 5, "instructions": "", "override_reason": null });
+    let consultation = |rx: Value| json!({ "input": {
+        "visit": { "patient_id": p["id"], "doctor_id": null, "appointment_id": null, "complaints": "Sore throat", "follow_up_date": null },
+        "vitals": { "patient_id": "", "visit_id": null, "temperature_c_x10": 381, "pulse": 92, "bp_systolic": null, "bp_diastolic": null,
+                    "resp_rate": null, "spo2": 98, "weight_g": null, "height_mm": null, "pain": 2, "confirmed": false },
+        "diagnoses": [{ "icd10": "J02.9", "text": "", "certainty": "provisional" }],
+        "prescriptions": [rx],
+        "lab_test_ids": [hb["id"]]
+    } });
+    // The patient's record flags a penicillin allergy: a typed warning until a reason is given.
+    let err = app.invoke("save_consultation", consultation(rx.clone())).unwrap_err();
+    assert_eq!(err["code"], "clinical_warning");
+    assert_eq!(err["detail"]["warnings"][0]["kind"], "allergy");
+    let mut with_reason = rx.clone();
+    with_reason["override_reason"] = json!("Tolerated before; allergy doubtful");
+    let saved = app.invoke("save_consultation", consultation(with_reason)).unwrap();
+    assert_eq!(saved["diagnoses"][0]["text"], "Acute pharyngitis, unspecified");
+    assert_eq!(saved["prescriptions"][0]["override_reason"], "Tolerated before; allergy doubtful");
+    let mut no_unit = rx;
+    no_unit["dose_unit"] = json!("");
+    let err = app.invoke("prescribe", json!({ "visitId": saved["visit"]["id"], "input": no_unit })).unwrap_err();
+    assert_eq!((err["code"].as_str(), err["detail"]["field"].as_str()), (Some("validation"), Some("dose_unit")));
+
+    sign_in("lab.khan");
+    let pending = app.invoke("pending_lab_orders", json!({})).unwrap();
+    assert_eq!(pending.as_array().unwrap().len(), 1);
+    let result = app.invoke("enter_lab_result", json!({ "orderId": pending[0]["id"], "value": "10.2" })).unwrap();
+    assert_eq!(result["abnormal"], "low");
+
+    sign_in("dr.rao");
+    let chart = app.invoke("chart_summary", json!({ "patientId": p["id"] })).unwrap();
+    assert_eq!(chart["recent_results"][0]["abnormal"], "low");
+    assert_eq!(chart["current_medicines"].as_array().unwrap().len(), 1);
+    assert_eq!(chart["last_vitals"]["temperature_c_x10"], 381);
+}

@@ -3,7 +3,7 @@
 //! Serialised as `{ "code": "...", "detail": {...} }`: the UI switches on `code`, which is
 //! stable; `message` texts are for logs and the CLI, never for the UI to parse.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Why a field was rejected. Stable codes; the UI words them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
@@ -16,6 +16,26 @@ pub enum ValidationReason {
     WeakPassword,
     Taken,
     OutOfRange,
+}
+
+/// What a clinical warning is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum ClinicalWarningKind {
+    /// The medicine's name matches one of the patient's recorded allergies.
+    Allergy,
+    /// The patient already takes this medicine (an active prescription).
+    DuplicateMedicine,
+}
+
+/// One warning a prescription raised; overriding it needs a reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+pub struct ClinicalWarning {
+    pub kind: ClinicalWarningKind,
+    /// The allergy's substance, or the medicine already prescribed.
+    pub subject: String,
+    /// Severity and reaction of the allergy, or the running prescription's dose.
+    pub detail: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, specta::Type)]
@@ -49,6 +69,10 @@ pub enum AppError {
     AlreadySetUp,
     #[error("this would leave no active administrator")]
     LastAdmin,
+    /// A prescription raised warnings (allergy match, duplicate medicine): saved only when
+    /// sent again with an override reason.
+    #[error("{} clinical warning(s); give a reason to override", warnings.len())]
+    ClinicalWarning { warnings: Vec<ClinicalWarning> },
     #[error("storage error: {message}")]
     Storage { message: String },
     #[error("internal error: {message}")]
@@ -90,6 +114,7 @@ impl AppError {
             Error::NotFound { .. } => "not_found",
             Error::AlreadySetUp => "already_set_up",
             Error::LastAdmin => "last_admin",
+            Error::ClinicalWarning { .. } => "clinical_warning",
             Error::Storage { .. } => "storage",
             Error::Internal { .. } => "internal",
         }

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod billing;
+pub mod clinical;
 pub mod auth;
 pub mod clock;
 pub mod error;
@@ -15,6 +16,7 @@ pub mod session;
 pub mod settings;
 pub mod setup;
 pub mod store;
+pub mod sync;
 pub mod users;
 
 pub use error::{Error, Result, ValidationReason};

@@ -93,10 +93,22 @@ pub enum Permission {
     BillingRefund,
     /// The tariff (services, prices, tax rates) and what invoices print.
     TariffManage,
+    /// Enrol this device with a sync server (the server address and the device's token).
+    SyncManage,
+    /// Open a patient's chart: visits, vitals, diagnoses, allergies, medicines, results.
+    ClinicalView,
+    /// Visits, diagnoses, allergies, prescriptions and lab orders.
+    ClinicalEdit,
+    /// Record vitals (and allergies at triage).
+    VitalsEdit,
+    /// See pending lab orders and enter their results.
+    LabResults,
+    /// The managed medicine list and the lab test catalogue.
+    ClinicalCatalogManage,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 22] = [
+    pub const ALL: [Permission; 28] = [
         Permission::UsersView,
         Permission::UsersManage,
         Permission::AuditView,
@@ -119,6 +131,12 @@ impl Permission {
         Permission::BillingDiscountHigh,
         Permission::BillingRefund,
         Permission::TariffManage,
+        Permission::SyncManage,
+        Permission::ClinicalView,
+        Permission::ClinicalEdit,
+        Permission::VitalsEdit,
+        Permission::LabResults,
+        Permission::ClinicalCatalogManage,
     ];
 
     pub fn code(self) -> &'static str {
@@ -145,6 +163,12 @@ impl Permission {
             Permission::BillingDiscountHigh => "billing_discount_high",
             Permission::BillingRefund => "billing_refund",
             Permission::TariffManage => "tariff_manage",
+            Permission::SyncManage => "sync_manage",
+            Permission::ClinicalView => "clinical_view",
+            Permission::ClinicalEdit => "clinical_edit",
+            Permission::VitalsEdit => "vitals_edit",
+            Permission::LabResults => "lab_results",
+            Permission::ClinicalCatalogManage => "clinical_catalog_manage",
         }
     }
 }
@@ -181,6 +205,16 @@ const TABLE: &[(Permission, &[Role])] = &[
     (Permission::BillingDiscountHigh, &[Admin, Accountant]),
     (Permission::BillingRefund, &[Admin, Accountant]),
     (Permission::TariffManage, &[Admin, Accountant]),
+    // The device's link to the clinic's server: the administrator's.
+    (Permission::SyncManage, &[Admin]),
+    // The clinical record: clinicians read it; reception and accounts never do. The lab
+    // sees its pending orders and enters results; the catalogues are the doctors' and the
+    // administrator's.
+    (Permission::ClinicalView, &[Admin, Doctor, Nurse]),
+    (Permission::ClinicalEdit, &[Doctor]),
+    (Permission::VitalsEdit, &[Doctor, Nurse]),
+    (Permission::LabResults, &[LabTechnician]),
+    (Permission::ClinicalCatalogManage, &[Admin, Doctor]),
 ];
 
 /// Whether one role holds a permission.
@@ -207,6 +241,8 @@ pub enum Area {
     Patients,
     /// Booking, calendars, the day's queue.
     Appointments,
+    /// Patients' charts: visits, vitals, diagnoses, prescriptions, results.
+    Clinical,
     /// Departments, specialties, staff profiles, weekly schedules.
     Staff,
     /// Bills, invoices, payments, the cash report.
@@ -221,6 +257,7 @@ pub enum Area {
 const AREAS: &[(Area, Permission)] = &[
     (Area::Patients, Permission::PatientsView),
     (Area::Appointments, Permission::AppointmentsView),
+    (Area::Clinical, Permission::ClinicalView),
     (Area::Staff, Permission::StaffManage),
     (Area::Billing, Permission::BillingView),
     (Area::Tariff, Permission::TariffManage),

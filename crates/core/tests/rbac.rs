@@ -11,7 +11,7 @@ use hms_core::{audit, auth, users, Error, SessionSlot};
 fn expected(role: Role, p: Permission) -> bool {
     use Permission::*;
     match p {
-        UsersView | UsersManage | AuditView | AuditVerify | SettingsManage => role == Role::Admin,
+        UsersView | UsersManage | AuditView | AuditVerify | SettingsManage | SyncManage => role == Role::Admin,
         PatientsView => true,
         PatientsEdit => matches!(role, Role::Admin | Role::Receptionist | Role::Doctor | Role::Nurse),
         PatientsStatus | PatientsMerge | PatientsExport => matches!(role, Role::Admin | Role::Receptionist),
@@ -20,6 +20,11 @@ fn expected(role: Role, p: Permission) -> bool {
         AppointmentsBook => matches!(role, Role::Admin | Role::Receptionist | Role::Nurse),
         BillingView | BillingEdit => matches!(role, Role::Admin | Role::Accountant | Role::Receptionist),
         BillingDiscountHigh | BillingRefund | TariffManage => matches!(role, Role::Admin | Role::Accountant),
+        ClinicalView => matches!(role, Role::Admin | Role::Doctor | Role::Nurse),
+        ClinicalEdit => role == Role::Doctor,
+        VitalsEdit => matches!(role, Role::Doctor | Role::Nurse),
+        LabResults => role == Role::LabTechnician,
+        ClinicalCatalogManage => matches!(role, Role::Admin | Role::Doctor),
     }
 }
 
@@ -38,22 +43,24 @@ fn a_sessions_permission_list_is_the_table_row_for_its_roles() {
         let want: Vec<Permission> = Permission::ALL.into_iter().filter(|p| expected(role, *p)).collect();
         assert_eq!(rbac::permissions(&[role]), want, "{role:?}");
     }
-    assert_eq!(rbac::permissions(&[Role::Nurse, Role::Admin]).len(), Permission::ALL.len(), "roles combine");
+    let union = Permission::ALL.into_iter().filter(|p| expected(Role::Nurse, *p) || expected(Role::Admin, *p)).count();
+    assert_eq!(rbac::permissions(&[Role::Nurse, Role::Admin]).len(), union, "roles combine");
+    assert!(!rbac::allows(&[Role::Nurse, Role::Admin], Permission::ClinicalEdit), "diagnosing is a doctor's");
 }
 
 #[test]
 fn areas_follow_permissions() {
     use Area::*;
-    assert_eq!(rbac::areas(&[Role::Admin]), vec![Patients, Appointments, Staff, Billing, Tariff, Users, Audit, Settings]);
+    assert_eq!(rbac::areas(&[Role::Admin]), vec![Patients, Appointments, Clinical, Staff, Billing, Tariff, Users, Audit, Settings]);
     for role in [Role::Doctor, Role::Nurse] {
-        assert_eq!(rbac::areas(&[role]), vec![Patients, Appointments], "{role:?}");
+        assert_eq!(rbac::areas(&[role]), vec![Patients, Appointments, Clinical], "{role:?}");
     }
     assert_eq!(rbac::areas(&[Role::Receptionist]), vec![Patients, Appointments, Billing]);
     assert_eq!(rbac::areas(&[Role::Accountant]), vec![Patients, Billing, Tariff]);
     for role in [Role::Pharmacist, Role::LabTechnician] {
         assert_eq!(rbac::areas(&[role]), vec![Patients], "{role:?}");
     }
-    assert_eq!(rbac::areas(&[Role::Doctor, Role::Admin]).len(), 8, "roles combine");
+    assert_eq!(rbac::areas(&[Role::Doctor, Role::Admin]).len(), 9, "roles combine");
 }
 
 #[test]

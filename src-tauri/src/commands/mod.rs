@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod billing;
+pub mod clinical;
 pub mod patients;
 pub mod schedule;
 pub mod session;

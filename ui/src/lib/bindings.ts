@@ -107,9 +107,65 @@ export const commands = {
 	/**  Saves the invoice PDF and opens it in the system viewer (to print). */
 	printInvoice: (billId: string) => typedError<SavedFile, AppError>(__TAURI_INVOKE("print_invoice", { billId })),
 	printReceipt: (billId: string, paymentId: string) => typedError<SavedFile, AppError>(__TAURI_INVOKE("print_receipt", { billId, paymentId })),
+	/**  Opens a patient's chart (audited). */
+	chartSummary: (patientId: string) => typedError<ChartSummary_Serialize, AppError>(__TAURI_INVOKE("chart_summary", { patientId })),
+	/**  More of the visits timeline, before an instant. */
+	patientVisits: (patientId: string, before: string | null, limit: number) => typedError<VisitSummary_Serialize[], AppError>(__TAURI_INVOKE("patient_visits", { patientId, before, limit })),
+	getVisit: (visitId: string) => typedError<Visit_Serialize, AppError>(__TAURI_INVOKE("get_visit", { visitId })),
+	startVisit: (input: VisitInput_Deserialize) => typedError<Visit_Serialize, AppError>(__TAURI_INVOKE("start_visit", { input })),
+	updateVisit: (visitId: string, notes: VisitNotes_Deserialize) => typedError<Visit_Serialize, AppError>(__TAURI_INVOKE("update_visit", { visitId, notes })),
+	closeVisit: (visitId: string) => typedError<Visit_Serialize, AppError>(__TAURI_INVOKE("close_visit", { visitId })),
+	/**  A whole consultation in one transaction. */
+	saveConsultation: (input: ConsultationInput_Deserialize) => typedError<Consultation_Serialize, AppError>(__TAURI_INVOKE("save_consultation", { input })),
+	recordVitals: (input: VitalsInput_Deserialize) => typedError<Vitals_Serialize, AppError>(__TAURI_INVOKE("record_vitals", { input })),
+	vitalsHistory: (patientId: string, limit: number) => typedError<Vitals_Serialize[], AppError>(__TAURI_INVOKE("vitals_history", { patientId, limit })),
+	searchIcd10: (query: string, limit: number) => typedError<Icd10Code[], AppError>(__TAURI_INVOKE("search_icd10", { query, limit })),
+	addDiagnosis: (visitId: string, input: DiagnosisInput_Deserialize) => typedError<Diagnosis_Serialize, AppError>(__TAURI_INVOKE("add_diagnosis", { visitId, input })),
+	resolveDiagnosis: (diagnosisId: string) => typedError<null, AppError>(__TAURI_INVOKE("resolve_diagnosis", { diagnosisId })),
+	addAllergy: (input: AllergyInput_Deserialize) => typedError<Allergy, AppError>(__TAURI_INVOKE("add_allergy", { input })),
+	patientAllergies: (patientId: string) => typedError<Allergy[], AppError>(__TAURI_INVOKE("patient_allergies", { patientId })),
+	listMedicines: (query: string) => typedError<Medicine[], AppError>(__TAURI_INVOKE("list_medicines", { query })),
+	addMedicine: (input: MedicineInput_Deserialize) => typedError<Medicine, AppError>(__TAURI_INVOKE("add_medicine", { input })),
+	/**  Refused with `clinical_warning` (allergy, duplicate) unless an override reason is given. */
+	prescribe: (visitId: string, input: PrescriptionInput_Deserialize) => typedError<Prescription_Serialize, AppError>(__TAURI_INVOKE("prescribe", { visitId, input })),
+	visitPrescriptions: (visitId: string) => typedError<Prescription_Serialize[], AppError>(__TAURI_INVOKE("visit_prescriptions", { visitId })),
+	listLabTests: () => typedError<LabTest_Serialize[], AppError>(__TAURI_INVOKE("list_lab_tests")),
+	addLabTest: (input: LabTestInput_Deserialize) => typedError<LabTest_Serialize, AppError>(__TAURI_INVOKE("add_lab_test", { input })),
+	orderLabTests: (visitId: string, testIds: string[], note: string) => typedError<LabOrder_Serialize[], AppError>(__TAURI_INVOKE("order_lab_tests", { visitId, testIds, note })),
+	/**  The lab's work list. */
+	pendingLabOrders: () => typedError<LabOrder_Serialize[], AppError>(__TAURI_INVOKE("pending_lab_orders")),
+	enterLabResult: (orderId: string, value: string) => typedError<LabResult_Serialize, AppError>(__TAURI_INVOKE("enter_lab_result", { orderId, value })),
 };
 
 /* Types */
+export type Abnormal = "normal" | "low" | "high" | 
+/**  A non-numeric value, or a test with no reference range. */
+"unknown";
+
+export type Allergy = {
+	id: string,
+	patient_id: string,
+	substance: string,
+	reaction: string,
+	severity: Severity,
+};
+
+export type AllergyInput = AllergyInput_Serialize | AllergyInput_Deserialize;
+
+export type AllergyInput_Deserialize = {
+	patient_id: string,
+	substance: string,
+	reaction?: string,
+	severity: Severity,
+};
+
+export type AllergyInput_Serialize = {
+	patient_id: string,
+	substance: string,
+	reaction: string,
+	severity: Severity,
+};
+
 export type AppError = { code: "validation"; detail: {
 	field: string,
 	reason: ValidationReason,
@@ -122,7 +178,14 @@ export type AppError = { code: "validation"; detail: {
 	until: string,
 } } | { code: "account_inactive" } | { code: "not_found"; detail: {
 	entity: string,
-} } | { code: "already_set_up" } | { code: "last_admin" } | { code: "storage"; detail: {
+} } | { code: "already_set_up" } | { code: "last_admin" } | 
+/**
+ *  A prescription raised warnings (allergy match, duplicate medicine): saved only when
+ *  sent again with an override reason.
+ */
+{ code: "clinical_warning"; detail: {
+	warnings: ClinicalWarning[],
+} } | { code: "storage"; detail: {
 	message: string,
 } } | { code: "internal"; detail: {
 	message: string,
@@ -224,6 +287,8 @@ export type Appointment_Serialize = {
 export type Area = "patients" | 
 /**  Booking, calendars, the day's queue. */
 "appointments" | 
+/**  Patients' charts: visits, vitals, diagnoses, prescriptions, results. */
+"clinical" | 
 /**  Departments, specialties, staff profiles, weekly schedules. */
 "staff" | 
 /**  Bills, invoices, payments, the cash report. */
@@ -559,10 +624,115 @@ export type CashReport_Serialize = {
 
 export type Category = "consultation" | "procedure" | "lab_test" | "pharmacy" | "bed_day" | "other";
 
+export type Certainty = "provisional" | "final";
+
+/**  What a chart opens with. */
+export type ChartSummary = ChartSummary_Serialize | ChartSummary_Deserialize;
+
+/**  What a chart opens with. */
+export type ChartSummary_Deserialize = {
+	patient_id: string,
+	allergies: Allergy[],
+	/**  Unresolved diagnoses, newest first, one per code (or text). */
+	active_problems: Diagnosis_Deserialize[],
+	/**  Prescriptions still running today. */
+	current_medicines: Prescription_Deserialize[],
+	last_vitals?: Vitals_Deserialize | null,
+	/**  The latest results, newest first (at most 20). */
+	recent_results: LabResult_Deserialize[],
+	pending_orders: LabOrder_Deserialize[],
+	/**  Visits, newest first (at most 50; older ones page in through `visits`). */
+	visits: VisitSummary_Deserialize[],
+};
+
+/**  What a chart opens with. */
+export type ChartSummary_Serialize = {
+	patient_id: string,
+	allergies: Allergy[],
+	/**  Unresolved diagnoses, newest first, one per code (or text). */
+	active_problems: Diagnosis_Serialize[],
+	/**  Prescriptions still running today. */
+	current_medicines: Prescription_Serialize[],
+	last_vitals: Vitals_Serialize | null,
+	/**  The latest results, newest first (at most 20). */
+	recent_results: LabResult_Serialize[],
+	pending_orders: LabOrder_Serialize[],
+	/**  Visits, newest first (at most 50; older ones page in through `visits`). */
+	visits: VisitSummary_Serialize[],
+};
+
+/**  One warning a prescription raised; overriding it needs a reason. */
+export type ClinicalWarning = {
+	kind: ClinicalWarningKind,
+	/**  The allergy's substance, or the medicine already prescribed. */
+	subject: string,
+	/**  Severity and reaction of the allergy, or the running prescription's dose. */
+	detail: string,
+};
+
+/**  What a clinical warning is about. */
+export type ClinicalWarningKind = 
+/**  The medicine's name matches one of the patient's recorded allergies. */
+"allergy" | 
+/**  The patient already takes this medicine (an active prescription). */
+"duplicate_medicine";
+
 export type ColumnMap = {
 	/**  0-based column index in the file. */
 	column: number,
 	field: ImportField,
+};
+
+export type Consultation = Consultation_Serialize | Consultation_Deserialize;
+
+/**
+ *  A whole consultation saved at once: the visit, its vitals, diagnoses, prescriptions and
+ *  lab orders, in one transaction.
+ */
+export type ConsultationInput = ConsultationInput_Serialize | ConsultationInput_Deserialize;
+
+/**
+ *  A whole consultation saved at once: the visit, its vitals, diagnoses, prescriptions and
+ *  lab orders, in one transaction.
+ */
+export type ConsultationInput_Deserialize = {
+	visit: VisitInput_Deserialize,
+	/**  Vitals of the visit (patient and visit are the consultation's). */
+	vitals?: VitalsInput_Deserialize | null,
+	diagnoses?: DiagnosisInput_Deserialize[],
+	prescriptions?: PrescriptionInput_Deserialize[],
+	/**  Lab tests from the catalogue to order. */
+	lab_test_ids?: string[],
+};
+
+/**
+ *  A whole consultation saved at once: the visit, its vitals, diagnoses, prescriptions and
+ *  lab orders, in one transaction.
+ */
+export type ConsultationInput_Serialize = {
+	visit: VisitInput_Serialize,
+	/**  Vitals of the visit (patient and visit are the consultation's). */
+	vitals: VitalsInput_Serialize | null,
+	diagnoses: DiagnosisInput_Serialize[],
+	prescriptions: PrescriptionInput_Serialize[],
+	/**  Lab tests from the catalogue to order. */
+	lab_test_ids: string[],
+};
+
+export type Consultation_Deserialize = {
+	visit: Visit_Deserialize,
+	vitals?: Vitals_Deserialize | null,
+	diagnoses: Diagnosis_Deserialize[],
+	prescriptions: Prescription_Deserialize[],
+	lab_orders: LabOrder_Deserialize[],
+};
+
+export type Consultation_Serialize = {
+	visit: Visit_Serialize,
+	vitals: Vitals_Serialize | null,
+	diagnoses: Diagnosis_Serialize[],
+	prescriptions: Prescription_Serialize[],
+	lab_orders: LabOrder_Serialize[],
 };
 
 export type CreditNote = {
@@ -577,6 +747,50 @@ export type DemoAccount = {
 	username: string,
 	password: string,
 	roles: Role[],
+};
+
+export type Diagnosis = Diagnosis_Serialize | Diagnosis_Deserialize;
+
+export type DiagnosisInput = DiagnosisInput_Serialize | DiagnosisInput_Deserialize;
+
+export type DiagnosisInput_Deserialize = {
+	/**  An ICD-10-CM code ("E11.9" or "E119"); None or empty for uncoded free text. */
+	icd10?: string | null,
+	/**  Required without a code; with one, empty means the code's description. */
+	text?: string,
+	certainty: Certainty,
+};
+
+export type DiagnosisInput_Serialize = {
+	/**  An ICD-10-CM code ("E11.9" or "E119"); None or empty for uncoded free text. */
+	icd10: string | null,
+	/**  Required without a code; with one, empty means the code's description. */
+	text: string,
+	certainty: Certainty,
+};
+
+export type Diagnosis_Deserialize = {
+	id: string,
+	visit_id: string,
+	patient_id: string,
+	icd10?: string | null,
+	text: string,
+	certainty: Certainty,
+	/**  False for free text with no ICD-10 code. */
+	coded: boolean,
+	created_at: string,
+};
+
+export type Diagnosis_Serialize = {
+	id: string,
+	visit_id: string,
+	patient_id: string,
+	icd10: string | null,
+	text: string,
+	certainty: Certainty,
+	/**  False for free text with no ICD-10 code. */
+	coded: boolean,
+	created_at: string,
 };
 
 /**  How a line's discount is given. */
@@ -631,6 +845,12 @@ export type ExceptionKind =
 "extra" | 
 /**  One weekly session does not take place on that date. */
 "cancelled";
+
+export type Icd10Code = {
+	/**  "E11.9". */
+	code: string,
+	description: string,
+};
 
 /**  What a CSV column holds. */
 export type ImportField = "given_name" | "family_name" | "other_names" | 
@@ -693,6 +913,106 @@ export type Insurance = {
 	settled_minor: number | null,
 };
 
+export type LabOrder = LabOrder_Serialize | LabOrder_Deserialize;
+
+export type LabOrder_Deserialize = {
+	id: string,
+	patient_id: string,
+	patient_name: string,
+	visit_id?: string | null,
+	test_id: string,
+	test_code: string,
+	test_name: string,
+	status: OrderStatus,
+	ordered_at: string,
+	note: string,
+};
+
+export type LabOrder_Serialize = {
+	id: string,
+	patient_id: string,
+	patient_name: string,
+	visit_id: string | null,
+	test_id: string,
+	test_code: string,
+	test_name: string,
+	status: OrderStatus,
+	ordered_at: string,
+	note: string,
+};
+
+export type LabResult = LabResult_Serialize | LabResult_Deserialize;
+
+export type LabResult_Deserialize = {
+	id: string,
+	order_id: string,
+	patient_id: string,
+	test_code: string,
+	test_name: string,
+	value: string,
+	unit: string,
+	ref_low?: string | null,
+	ref_high?: string | null,
+	abnormal: Abnormal,
+	resulted_at: string,
+};
+
+export type LabResult_Serialize = {
+	id: string,
+	order_id: string,
+	patient_id: string,
+	test_code: string,
+	test_name: string,
+	value: string,
+	unit: string,
+	ref_low: string | null,
+	ref_high: string | null,
+	abnormal: Abnormal,
+	resulted_at: string,
+};
+
+export type LabTest = LabTest_Serialize | LabTest_Deserialize;
+
+export type LabTestInput = LabTestInput_Serialize | LabTestInput_Deserialize;
+
+export type LabTestInput_Deserialize = {
+	code: string,
+	name: string,
+	unit?: string,
+	/**  Decimals as text ("3.5"); empty or None for an open end. */
+	ref_low?: string | null,
+	ref_high?: string | null,
+};
+
+export type LabTestInput_Serialize = {
+	code: string,
+	name: string,
+	unit: string,
+	/**  Decimals as text ("3.5"); empty or None for an open end. */
+	ref_low: string | null,
+	ref_high: string | null,
+};
+
+export type LabTest_Deserialize = {
+	id: string,
+	code: string,
+	name: string,
+	unit: string,
+	ref_low?: string | null,
+	ref_high?: string | null,
+	active: boolean,
+};
+
+export type LabTest_Serialize = {
+	id: string,
+	code: string,
+	name: string,
+	unit: string,
+	ref_low: string | null,
+	ref_high: string | null,
+	active: boolean,
+};
+
 /**  A line's computed amounts (minor units). */
 export type LineAmounts = {
 	gross: number | null,
@@ -739,6 +1059,32 @@ export type Mapping = {
 };
 
 export type MatchKind = "mrn" | "phone" | "id_number" | "name" | "phone_part";
+
+export type Medicine = {
+	id: string,
+	name: string,
+	strength: string,
+	form: string,
+	active: boolean,
+};
+
+export type MedicineInput = MedicineInput_Serialize | MedicineInput_Deserialize;
+
+export type MedicineInput_Deserialize = {
+	name: string,
+	/**  "500 mg". */
+	strength?: string,
+	/**  tablet, capsule, syrup, injection ... */
+	form?: string,
+};
+
+export type MedicineInput_Serialize = {
+	name: string,
+	/**  "500 mg". */
+	strength: string,
+	/**  tablet, capsule, syrup, injection ... */
+	form: string,
+};
 
 /**  One record merged into a survivor, as the survivor's page lists it. */
 export type MergeRecord = MergeRecord_Serialize | MergeRecord_Deserialize;
@@ -791,6 +1137,8 @@ export type NewUser = {
 	/**  Role codes; unknown codes are refused with a `validation` error on `roles`. */
 	roles: string[],
 };
+
+export type OrderStatus = "ordered" | "resulted" | "cancelled";
 
 export type Patient = Patient_Serialize | Patient_Deserialize;
 
@@ -1026,7 +1374,97 @@ export type Permission =
 /**  Refund money, issue credit notes, cancel a finalized invoice. */
 "billing_refund" | 
 /**  The tariff (services, prices, tax rates) and what invoices print. */
-"tariff_manage";
+"tariff_manage" | 
+/**  Enrol this device with a sync server (the server address and the device's token). */
+"sync_manage" | 
+/**  Open a patient's chart: visits, vitals, diagnoses, allergies, medicines, results. */
+"clinical_view" | 
+/**  Visits, diagnoses, allergies, prescriptions and lab orders. */
+"clinical_edit" | 
+/**  Record vitals (and allergies at triage). */
+"vitals_edit" | 
+/**  See pending lab orders and enter their results. */
+"lab_results" | 
+/**  The managed medicine list and the lab test catalogue. */
+"clinical_catalog_manage";
+
+export type Prescription = Prescription_Serialize | Prescription_Deserialize;
+
+export type PrescriptionInput = PrescriptionInput_Serialize | PrescriptionInput_Deserialize;
+
+export type PrescriptionInput_Deserialize = {
+	medicine_id: string,
+	/**  "1", "0.5", "5". */
+	dose: string,
+	/**  tablet, ml, mg, puff ... (required). */
+	dose_unit: string,
+	route?: string,
+	/**  "1-0-1", "TDS", "every 8 hours" ... */
+	frequency?: string,
+	/**  1 to 3,650 days; None for long-term. */
+	duration_days?: number | null,
+	instructions?: string,
+	/**  Required to save despite warnings (allergy match, duplicate medicine). */
+	override_reason?: string | null,
+};
+
+export type PrescriptionInput_Serialize = {
+	medicine_id: string,
+	/**  "1", "0.5", "5". */
+	dose: string,
+	/**  tablet, ml, mg, puff ... (required). */
+	dose_unit: string,
+	route: string,
+	/**  "1-0-1", "TDS", "every 8 hours" ... */
+	frequency: string,
+	/**  1 to 3,650 days; None for long-term. */
+	duration_days: number | null,
+	instructions: string,
+	/**  Required to save despite warnings (allergy match, duplicate medicine). */
+	override_reason: string | null,
+};
+
+export type Prescription_Deserialize = {
+	id: string,
+	visit_id: string,
+	patient_id: string,
+	medicine_id: string,
+	medicine_name: string,
+	strength: string,
+	form: string,
+	dose: string,
+	dose_unit: string,
+	route: string,
+	frequency: string,
+	duration_days?: number | null,
+	instructions: string,
+	override_reason?: string | null,
+	/**  The warnings overridden. */
+	warnings: ClinicalWarning[],
+	/**  YYYY-MM-DD. */
+	starts_on: string,
+};
+
+export type Prescription_Serialize = {
+	id: string,
+	visit_id: string,
+	patient_id: string,
+	medicine_id: string,
+	medicine_name: string,
+	strength: string,
+	form: string,
+	dose: string,
+	dose_unit: string,
+	route: string,
+	frequency: string,
+	duration_days: number | null,
+	instructions: string,
+	override_reason: string | null,
+	/**  The warnings overridden. */
+	warnings: ClinicalWarning[],
+	/**  YYYY-MM-DD. */
+	starts_on: string,
+};
 
 export type PreviewRow = {
 	/**  Line number in the file (the header is line 1). */
@@ -1224,6 +1662,8 @@ export type Settings = {
 	clinic_name: string,
 };
 
+export type Severity = "mild" | "moderate" | "severe";
+
 export type Sex = "female" | "male" | "other" | "unknown";
 
 export type Slot = {
@@ -1403,6 +1843,200 @@ export type UserUpdate = {
 
 /**  Why a field was rejected. Stable codes; the UI words them. */
 export type ValidationReason = "required" | "too_short" | "too_long" | "invalid" | "weak_password" | "taken" | "out_of_range";
+
+export type Visit = Visit_Serialize | Visit_Deserialize;
+
+export type VisitInput = VisitInput_Serialize | VisitInput_Deserialize;
+
+export type VisitInput_Deserialize = {
+	patient_id: string,
+	/**
+	 *  The doctor's staff profile; by default the appointment's doctor, else the signed-in
+	 *  user's own profile.
+	 */
+	doctor_id?: string | null,
+	/**  Start the visit from this appointment (same patient; one visit per appointment). */
+	appointment_id?: string | null,
+	complaints?: string,
+	history?: string,
+	examination?: string,
+	notes?: string,
+	/**  YYYY-MM-DD. */
+	follow_up_date?: string | null,
+};
+
+export type VisitInput_Serialize = {
+	patient_id: string,
+	/**
+	 *  The doctor's staff profile; by default the appointment's doctor, else the signed-in
+	 *  user's own profile.
+	 */
+	doctor_id: string | null,
+	/**  Start the visit from this appointment (same patient; one visit per appointment). */
+	appointment_id: string | null,
+	complaints: string,
+	history: string,
+	examination: string,
+	notes: string,
+	/**  YYYY-MM-DD. */
+	follow_up_date: string | null,
+};
+
+/**  The notes of a visit as the doctor edits them. */
+export type VisitNotes = VisitNotes_Serialize | VisitNotes_Deserialize;
+
+/**  The notes of a visit as the doctor edits them. */
+export type VisitNotes_Deserialize = {
+	complaints: string,
+	history: string,
+	examination: string,
+	notes: string,
+	follow_up_date?: string | null,
+};
+
+/**  The notes of a visit as the doctor edits them. */
+export type VisitNotes_Serialize = {
+	complaints: string,
+	history: string,
+	examination: string,
+	notes: string,
+	follow_up_date: string | null,
+};
+
+/**  One line of the visits timeline. */
+export type VisitSummary = VisitSummary_Serialize | VisitSummary_Deserialize;
+
+/**  One line of the visits timeline. */
+export type VisitSummary_Deserialize = {
+	id: string,
+	started_at: string,
+	closed_at?: string | null,
+	doctor_name: string,
+	complaints: string,
+	/**  The visit's diagnoses, as text. */
+	diagnoses: string[],
+};
+
+/**  One line of the visits timeline. */
+export type VisitSummary_Serialize = {
+	id: string,
+	started_at: string,
+	closed_at: string | null,
+	doctor_name: string,
+	complaints: string,
+	/**  The visit's diagnoses, as text. */
+	diagnoses: string[],
+};
+
+export type Visit_Deserialize = {
+	id: string,
+	patient_id: string,
+	doctor_id: string,
+	doctor_name: string,
+	appointment_id?: string | null,
+	started_at: string,
+	closed_at?: string | null,
+	complaints: string,
+	history: string,
+	examination: string,
+	notes: string,
+	follow_up_date?: string | null,
+};
+
+export type Visit_Serialize = {
+	id: string,
+	patient_id: string,
+	doctor_id: string,
+	doctor_name: string,
+	appointment_id: string | null,
+	started_at: string,
+	closed_at: string | null,
+	complaints: string,
+	history: string,
+	examination: string,
+	notes: string,
+	follow_up_date: string | null,
+};
+
+export type Vitals = Vitals_Serialize | Vitals_Deserialize;
+
+export type VitalsInput = VitalsInput_Serialize | VitalsInput_Deserialize;
+
+export type VitalsInput_Deserialize = {
+	patient_id: string,
+	visit_id?: string | null,
+	/**  Tenths of a degree Celsius: 372 = 37.2 °C. */
+	temperature_c_x10?: number | null,
+	pulse?: number | null,
+	bp_systolic?: number | null,
+	bp_diastolic?: number | null,
+	resp_rate?: number | null,
+	/**  %. */
+	spo2?: number | null,
+	weight_g?: number | null,
+	height_mm?: number | null,
+	/**  0 to 10. */
+	pain?: number | null,
+	/**  Save values outside the plausible ranges (the nurse re-checked them). */
+	confirmed?: boolean,
+};
+
+export type VitalsInput_Serialize = {
+	patient_id: string,
+	visit_id: string | null,
+	/**  Tenths of a degree Celsius: 372 = 37.2 °C. */
+	temperature_c_x10: number | null,
+	pulse: number | null,
+	bp_systolic: number | null,
+	bp_diastolic: number | null,
+	resp_rate: number | null,
+	/**  %. */
+	spo2: number | null,
+	weight_g: number | null,
+	height_mm: number | null,
+	/**  0 to 10. */
+	pain: number | null,
+	/**  Save values outside the plausible ranges (the nurse re-checked them). */
+	confirmed: boolean,
+};
+
+export type Vitals_Deserialize = {
+	id: string,
+	patient_id: string,
+	visit_id?: string | null,
+	taken_at: string,
+	temperature_c_x10?: number | null,
+	pulse?: number | null,
+	bp_systolic?: number | null,
+	bp_diastolic?: number | null,
+	resp_rate?: number | null,
+	spo2?: number | null,
+	weight_g?: number | null,
+	height_mm?: number | null,
+	pain?: number | null,
+	/**  Body-mass index in tenths (weight and height both known): 224 = 22.4. */
+	bmi_x10?: number | null,
+	confirmed: boolean,
+};
+
+export type Vitals_Serialize = {
+	id: string,
+	patient_id: string,
+	visit_id: string | null,
+	taken_at: string,
+	temperature_c_x10: number | null,
+	pulse: number | null,
+	bp_systolic: number | null,
+	bp_diastolic: number | null,
+	resp_rate: number | null,
+	spo2: number | null,
+	weight_g: number | null,
+	height_mm: number | null,
+	pain: number | null,
+	/**  Body-mass index in tenths (weight and height both known): 224 = 22.4. */
+	bmi_x10: number | null,
+	confirmed: boolean,
+};
 
 /* Tauri Specta runtime */
 async function typedError<T, E>(result: Promise<T>): Promise<{ status: "ok"; data: T } | { status: "error"; error: E }> {

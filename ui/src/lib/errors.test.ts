@@ -16,6 +16,7 @@ const SAMPLES: { [C in AppError['code']]: Extract<AppError, { code: C }> } = {
   not_found: { code: 'not_found', detail: { entity: 'user' } },
   already_set_up: { code: 'already_set_up' },
   last_admin: { code: 'last_admin' },
+  clinical_warning: { code: 'clinical_warning', detail: { warnings: [{ kind: 'allergy', subject: 'Penicillin', detail: 'severe: rash' }] } },
   storage: { code: 'storage', detail: { message: 'disk I/O error' } },
   internal: { code: 'internal', detail: { message: 'boom' } },
 };

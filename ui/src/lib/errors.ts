@@ -59,6 +59,8 @@ export function errorMessage(e: AppError): string {
       return t('errors.already_set_up');
     case 'last_admin':
       return t('errors.last_admin');
+    case 'clinical_warning':
+      return t('errors.clinical_warning');
     case 'storage':
       return t('errors.storage');
     case 'internal':

@@ -4,6 +4,7 @@
 
 mod appointments;
 mod billing;
+mod clinical;
 mod foundation;
 mod patients;
 mod stats;
@@ -83,7 +84,11 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         billing::run(&mut ctx, args.patients, args.seed).await?;
         patients = patients.max(count_patients(&ctx.store).await?);
     }
-    for area in ["clinical", "sync"] {
+    if wants(&args, "clinical") {
+        clinical::run(&mut ctx).await?;
+        patients = patients.max(count_patients(&ctx.store).await?);
+    }
+    for area in ["sync"] {
         if wants(&args, area) && !args.only.is_empty() {
             eprintln!("bench: area '{area}' is not built yet; skipped");
         }

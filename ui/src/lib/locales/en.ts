@@ -1442,6 +1442,8 @@ export const en = {
   'errors.already_set_up': 'HMS has already been set up on this computer. Sign in instead.',
   'errors.last_admin':
     'This would leave HMS without an active administrator. Give another active user the Administrator role first.',
+  'errors.clinical_warning':
+    'This prescription matches an allergy or a medicine the patient already takes. Give a reason to prescribe it anyway.',
   'errors.storage':
     'The local database could not be read or written. Try again; if it keeps happening, ask your administrator.',
   'errors.internal': 'Something went wrong inside HMS. Try again; if it keeps happening, ask your administrator.',

@@ -1,0 +1,245 @@
+//! The lab: a managed catalogue of tests with units and reference ranges, orders from a
+//! visit, the lab's pending work list, and results flagged against the range.
+
+use super::model::*;
+use super::{format_milli, insert_row, line, parse_milli};
+use crate::error::{Error, Result, ValidationReason};
+use crate::rbac::Permission;
+use crate::session::Authorized;
+use crate::store::{ChangeOp, Store, WriteTx};
+use serde_json::json;
+
+fn range_end(field: &str, raw: Option<&str>) -> Result<Option<i64>> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => parse_milli(s).map(Some).ok_or_else(|| Error::validation(field, ValidationReason::Invalid, "a number with at most 3 decimals")),
+    }
+}
+
+type TestRow = (String, String, String, String, Option<i64>, Option<i64>, bool);
+type OrderTestRow = (String, String, String, String, String, String, Option<i64>, Option<i64>);
+
+/// Adds a test to the catalogue.
+pub async fn add_lab_test(store: &Store, auth: &Authorized, input: LabTestInput) -> Result<LabTest> {
+    auth.require(Permission::ClinicalCatalogManage)?;
+    let code = line("code", &input.code, 20, true)?.to_uppercase();
+    let name = line("name", &input.name, 120, true)?;
+    let unit = line("unit", &input.unit, 30, false)?;
+    let low = range_end("ref_low", input.ref_low.as_deref())?;
+    let high = range_end("ref_high", input.ref_high.as_deref())?;
+    if let (Some(l), Some(h)) = (low, high) {
+        if l > h {
+            return Err(Error::validation("ref_high", ValidationReason::OutOfRange, "the upper limit is below the lower one"));
+        }
+    }
+    let mut w = store.begin_write(auth.actor()).await?;
+    let taken: bool = sqlx::query_scalar("SELECT COUNT(*) > 0 FROM lab_tests WHERE code = ? COLLATE NOCASE AND deleted_at IS NULL").bind(&code).fetch_one(w.conn()).await?;
+    if taken {
+        return Err(Error::validation("code", ValidationReason::Taken, format!("{code} is already in the catalogue")));
+    }
+    let id = crate::ids::new_id();
+    insert_row(
+        &mut w,
+        "lab_tests",
+        &id,
+        &[("code", json!(code)), ("name", json!(name)), ("unit", json!(unit)), ("ref_low_milli", json!(low)), ("ref_high_milli", json!(high)), ("active", json!(true))],
+    )
+    .await?;
+    w.audit("lab_test.create", "lab_test", Some(&id), json!({ "code": code, "name": name })).await?;
+    w.commit().await?;
+    Ok(LabTest { id, code, name, unit, ref_low: low.map(format_milli), ref_high: high.map(format_milli), active: true })
+}
+
+/// The catalogue (clinicians order from it; the lab reads it).
+pub async fn lab_tests(store: &Store, auth: &Authorized) -> Result<Vec<LabTest>> {
+    if auth.require(Permission::ClinicalView).is_err() {
+        auth.require(Permission::LabResults)?;
+    }
+    let rows: Vec<TestRow> =
+        sqlx::query_as("SELECT id, code, name, unit, ref_low_milli, ref_high_milli, active FROM lab_tests WHERE deleted_at IS NULL ORDER BY code")
+            .fetch_all(store.pool())
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| LabTest { id: r.0, code: r.1, name: r.2, unit: r.3, ref_low: r.4.map(format_milli), ref_high: r.5.map(format_milli), active: r.6 })
+        .collect())
+}
+
+/// Orders tests inside a write (used alone and by a whole consultation).
+pub(crate) async fn order_in(w: &mut WriteTx<'_>, visit_id: &str, test_ids: &[String], note: &str) -> Result<Vec<LabOrder>> {
+    if test_ids.is_empty() {
+        return Err(Error::validation("test_ids", ValidationReason::Required, "choose at least one test"));
+    }
+    let note = line("note", note, 300, false)?;
+    let row: Option<(String, String, String)> = sqlx::query_as(
+        "SELECT v.patient_id, p.given_name, p.family_name FROM visits v JOIN patients p ON p.id = v.patient_id WHERE v.id = ? AND v.deleted_at IS NULL",
+    )
+    .bind(visit_id)
+    .fetch_optional(w.conn())
+    .await?;
+    let Some((patient_id, given, family)) = row else {
+        return Err(Error::validation("visit_id", ValidationReason::Invalid, "unknown visit"));
+    };
+    let patient_name = format!("{given} {family}").trim().to_string();
+    let mut out = Vec::with_capacity(test_ids.len());
+    for test_id in test_ids {
+        let t: Option<(String, String)> = sqlx::query_as("SELECT code, name FROM lab_tests WHERE id = ? AND active = 1 AND deleted_at IS NULL")
+            .bind(test_id)
+            .fetch_optional(w.conn())
+            .await?;
+        let Some((test_code, test_name)) = t else {
+            return Err(Error::validation("test_ids", ValidationReason::Invalid, "a test that is not in the catalogue"));
+        };
+        let id = crate::ids::new_id();
+        let ordered_at = w.now_rfc3339();
+        let by = w.actor().user_id.clone();
+        insert_row(
+            w,
+            "lab_orders",
+            &id,
+            &[
+                ("visit_id", json!(visit_id)),
+                ("patient_id", json!(patient_id)),
+                ("test_id", json!(test_id)),
+                ("status", json!("ordered")),
+                ("ordered_at", json!(ordered_at)),
+                ("ordered_by", json!(by)),
+                ("note", json!(note)),
+            ],
+        )
+        .await?;
+        w.audit("lab.order", "lab_order", Some(&id), json!({ "visit_id": visit_id, "test": test_code })).await?;
+        out.push(LabOrder {
+            id,
+            patient_id: patient_id.clone(),
+            patient_name: patient_name.clone(),
+            visit_id: Some(visit_id.to_string()),
+            test_id: test_id.clone(),
+            test_code,
+            test_name,
+            status: OrderStatus::Ordered,
+            ordered_at,
+            note: note.clone(),
+        });
+    }
+    Ok(out)
+}
+
+/// Orders lab tests from a visit.
+pub async fn order_lab_tests(store: &Store, auth: &Authorized, visit_id: &str, test_ids: Vec<String>, note: String) -> Result<Vec<LabOrder>> {
+    auth.require(Permission::ClinicalEdit)?;
+    let mut w = store.begin_write(auth.actor()).await?;
+    let orders = order_in(&mut w, visit_id, &test_ids, &note).await?;
+    w.commit().await?;
+    Ok(orders)
+}
+
+type OrderRow = (String, String, String, String, Option<String>, String, String, String, String, String, String);
+
+pub(crate) const ORDER_SELECT: &str = "SELECT o.id, o.patient_id, p.given_name, p.family_name, o.visit_id, o.test_id, t.code, t.name, o.status, o.ordered_at, o.note
+    FROM lab_orders o JOIN lab_tests t ON t.id = o.test_id JOIN patients p ON p.id = o.patient_id";
+
+pub(crate) fn order_of(r: OrderRow) -> LabOrder {
+    LabOrder {
+        id: r.0,
+        patient_id: r.1,
+        patient_name: format!("{} {}", r.2, r.3).trim().to_string(),
+        visit_id: r.4,
+        test_id: r.5,
+        test_code: r.6,
+        test_name: r.7,
+        status: OrderStatus::from_code(&r.8),
+        ordered_at: r.9,
+        note: r.10,
+    }
+}
+
+/// The lab's work list: orders waiting for a result, oldest first.
+pub async fn pending_orders(store: &Store, auth: &Authorized) -> Result<Vec<LabOrder>> {
+    auth.require(Permission::LabResults)?;
+    let sql = format!("{ORDER_SELECT} WHERE o.status = 'ordered' AND o.deleted_at IS NULL ORDER BY o.ordered_at, o.id LIMIT 500");
+    let rows: Vec<OrderRow> = sqlx::query_as(&sql).fetch_all(store.pool()).await?;
+    Ok(rows.into_iter().map(order_of).collect())
+}
+
+/// Enters the result of an order (the lab technician). The value is kept as entered; a
+/// numeric value is flagged low, high or normal against the test's reference range.
+pub async fn enter_result(store: &Store, auth: &Authorized, order_id: &str, value: &str) -> Result<LabResult> {
+    auth.require(Permission::LabResults)?;
+    let value = line("value", value, 60, true)?;
+    let milli = parse_milli(&value);
+    let mut w = store.begin_write(auth.actor()).await?;
+    let row: Option<OrderTestRow> = sqlx::query_as(
+        "SELECT o.status, o.patient_id, o.test_id, t.code, t.name, t.unit, t.ref_low_milli, t.ref_high_milli
+         FROM lab_orders o JOIN lab_tests t ON t.id = o.test_id WHERE o.id = ? AND o.deleted_at IS NULL",
+    )
+    .bind(order_id)
+    .fetch_optional(w.conn())
+    .await?;
+    let Some((status, patient_id, test_id, code, name, unit, low, high)) = row else {
+        return Err(Error::NotFound { entity: "lab order".into() });
+    };
+    if status != "ordered" {
+        return Err(Error::validation("order_id", ValidationReason::Invalid, format!("the order is {status}")));
+    }
+    let abnormal = Abnormal::of(milli, low, high);
+    let id = crate::ids::new_id();
+    let resulted_at = w.now_rfc3339();
+    insert_row(
+        &mut w,
+        "lab_results",
+        &id,
+        &[
+            ("order_id", json!(order_id)),
+            ("patient_id", json!(patient_id)),
+            ("test_id", json!(test_id)),
+            ("value", json!(value)),
+            ("value_milli", json!(milli)),
+            ("unit", json!(unit)),
+            ("ref_low_milli", json!(low)),
+            ("ref_high_milli", json!(high)),
+            ("abnormal", json!(abnormal.code())),
+            ("resulted_at", json!(resulted_at)),
+        ],
+    )
+    .await?;
+    let (stamp, by) = (w.stamp(), w.actor().user_id.clone());
+    sqlx::query("UPDATE lab_orders SET status = 'resulted', updated_at = ?, updated_by = ? WHERE id = ?").bind(&stamp).bind(&by).bind(order_id).execute(w.conn()).await?;
+    w.record_change("lab_orders", order_id, ChangeOp::Update, &json!({ "status": "resulted", "updated_at": stamp, "updated_by": by })).await?;
+    w.audit("lab.result", "lab_result", Some(&id), json!({ "order_id": order_id, "test": code, "abnormal": abnormal })).await?;
+    w.commit().await?;
+    Ok(LabResult {
+        id,
+        order_id: order_id.to_string(),
+        patient_id,
+        test_code: code,
+        test_name: name,
+        value,
+        unit,
+        ref_low: low.map(format_milli),
+        ref_high: high.map(format_milli),
+        abnormal,
+        resulted_at,
+    })
+}
+
+type ResultRow = (String, String, String, String, String, String, String, Option<i64>, Option<i64>, String, String);
+
+pub(crate) const RESULT_SELECT: &str = "SELECT r.id, r.order_id, r.patient_id, t.code, t.name, r.value, r.unit, r.ref_low_milli, r.ref_high_milli, r.abnormal, r.resulted_at
+    FROM lab_results r JOIN lab_tests t ON t.id = r.test_id";
+
+pub(crate) fn result_of(r: ResultRow) -> LabResult {
+    LabResult {
+        id: r.0,
+        order_id: r.1,
+        patient_id: r.2,
+        test_code: r.3,
+        test_name: r.4,
+        value: r.5,
+        unit: r.6,
+        ref_low: r.7.map(format_milli),
+        ref_high: r.8.map(format_milli),
+        abnormal: Abnormal::from_code(&r.9),
+        resulted_at: r.10,
+    }
+}

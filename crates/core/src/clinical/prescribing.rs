@@ -1,0 +1,264 @@
+//! The managed medicine list and prescriptions, with warnings on allergy matches and
+//! duplicate medicines that need a reason to override.
+
+use super::model::*;
+use super::{insert_row, line};
+use crate::error::{ClinicalWarning, ClinicalWarningKind, Error, Result, ValidationReason};
+use crate::rbac::Permission;
+use crate::session::Authorized;
+use crate::store::{Store, WriteTx};
+use serde_json::json;
+use sqlx::SqliteConnection;
+
+/// Adds a medicine to the managed list.
+pub async fn add_medicine(store: &Store, auth: &Authorized, input: MedicineInput) -> Result<Medicine> {
+    auth.require(Permission::ClinicalCatalogManage)?;
+    let name = line("name", &input.name, 120, true)?;
+    let strength = line("strength", &input.strength, 60, false)?;
+    let form = line("form", &input.form, 40, false)?.to_lowercase();
+    let mut w = store.begin_write(auth.actor()).await?;
+    let taken: bool = sqlx::query_scalar(
+        "SELECT COUNT(*) > 0 FROM medicines WHERE name = ? COLLATE NOCASE AND strength = ? COLLATE NOCASE AND form = ? COLLATE NOCASE AND deleted_at IS NULL",
+    )
+    .bind(&name)
+    .bind(&strength)
+    .bind(&form)
+    .fetch_one(w.conn())
+    .await?;
+    if taken {
+        return Err(Error::validation("name", ValidationReason::Taken, "this medicine is already on the list"));
+    }
+    let id = crate::ids::new_id();
+    insert_row(&mut w, "medicines", &id, &[("name", json!(name)), ("strength", json!(strength)), ("form", json!(form)), ("active", json!(true))]).await?;
+    w.audit("medicine.create", "medicine", Some(&id), json!({ "name": name, "strength": strength, "form": form })).await?;
+    w.commit().await?;
+    Ok(Medicine { id, name, strength, form, active: true })
+}
+
+/// The medicine list, optionally filtered by a name prefix or word.
+pub async fn medicines(store: &Store, auth: &Authorized, query: &str) -> Result<Vec<Medicine>> {
+    auth.require(Permission::ClinicalView)?;
+    let q = query.trim().to_lowercase().replace(['%', '_'], "");
+    let rows: Vec<(String, String, String, String, bool)> = sqlx::query_as(
+        "SELECT id, name, strength, form, active FROM medicines WHERE deleted_at IS NULL AND active = 1
+         AND (?1 = '' OR lower(name) LIKE ?1 || '%' OR lower(name) LIKE '% ' || ?1 || '%') ORDER BY name COLLATE NOCASE, strength LIMIT 200",
+    )
+    .bind(&q)
+    .fetch_all(store.pool())
+    .await?;
+    Ok(rows.into_iter().map(|r| Medicine { id: r.0, name: r.1, strength: r.2, form: r.3, active: r.4 }).collect())
+}
+
+/// Words of medicine names that say nothing about the substance (salts, forms, release).
+const GENERIC_WORDS: [&str; 22] = [
+    "acid", "sodium", "potassium", "calcium", "magnesium", "hydrochloride", "hcl", "sulfate", "sulphate", "phosphate", "acetate", "citrate",
+    "tablet", "tablets", "capsule", "capsules", "syrup", "injection", "cream", "drops", "extended", "release",
+];
+
+fn words(s: &str) -> Vec<String> {
+    s.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.len() >= 3)
+        .map(str::to_lowercase)
+        .filter(|w| !GENERIC_WORDS.contains(&w.as_str()))
+        .collect()
+}
+
+/// Whether an allergy's substance matches a medicine's name: one contains the other, or
+/// they share a word of three letters or more ("Penicillin" matches "Penicillin V",
+/// "amoxicillin" matches "Amoxicillin + Clavulanic acid"). Drug classes are not expanded.
+fn allergy_matches(substance: &str, medicine: &str) -> bool {
+    let (s, m) = (substance.to_lowercase(), medicine.to_lowercase());
+    if s.trim().is_empty() {
+        return false;
+    }
+    if m.contains(s.trim()) || s.contains(m.trim()) {
+        return true;
+    }
+    let mw = words(&m);
+    words(&s).iter().any(|w| mw.contains(w))
+}
+
+/// The warnings a new prescription raises, inside the write.
+async fn warnings(w: &mut WriteTx<'_>, patient_id: &str, medicine_id: &str, medicine_name: &str, today: &str) -> Result<Vec<ClinicalWarning>> {
+    let mut out = Vec::new();
+    let allergies = super::visits::allergy_rows(w.conn(), patient_id).await?;
+    for a in allergies {
+        if allergy_matches(&a.substance, medicine_name) {
+            let detail = if a.reaction.is_empty() { a.severity.code().to_string() } else { format!("{}: {}", a.severity.code(), a.reaction) };
+            out.push(ClinicalWarning { kind: ClinicalWarningKind::Allergy, subject: a.substance, detail });
+        }
+    }
+    // The allergies flagged at registration (free text on the patient's record) count too.
+    let flagged: String = sqlx::query_scalar("SELECT allergies FROM patients WHERE id = ?").bind(patient_id).fetch_one(w.conn()).await?;
+    for substance in serde_json::from_str::<Vec<String>>(&flagged).unwrap_or_default() {
+        let known = out.iter().any(|x: &ClinicalWarning| x.subject.eq_ignore_ascii_case(&substance));
+        if !known && allergy_matches(&substance, medicine_name) {
+            out.push(ClinicalWarning { kind: ClinicalWarningKind::Allergy, subject: substance, detail: "flagged on the patient's record".into() });
+        }
+    }
+    let running = current_rows(w.conn(), patient_id, today).await?;
+    for p in running {
+        if p.medicine_id == medicine_id || p.medicine_name.eq_ignore_ascii_case(medicine_name) {
+            out.push(ClinicalWarning {
+                kind: ClinicalWarningKind::DuplicateMedicine,
+                subject: p.medicine_name,
+                detail: format!("{} {} {}", p.dose, p.dose_unit, p.frequency).trim().to_string(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Prescribes inside a write (used alone and by a whole consultation).
+pub(crate) async fn prescribe_in(w: &mut WriteTx<'_>, visit_id: &str, p: &PrescriptionInput, today: &str) -> Result<Prescription> {
+    let dose = line("dose", &p.dose, 30, true)?;
+    let dose_unit = line("dose_unit", &p.dose_unit, 30, true)?;
+    let route = line("route", &p.route, 40, false)?;
+    let frequency = line("frequency", &p.frequency, 60, false)?;
+    let instructions = line("instructions", &p.instructions, 500, false)?;
+    if let Some(d) = p.duration_days {
+        if !(1..=3_650).contains(&d) {
+            return Err(Error::validation("duration_days", ValidationReason::OutOfRange, "1 to 3,650 days"));
+        }
+    }
+    let reason = p.override_reason.as_deref().map(|r| line("override_reason", r, 300, false)).transpose()?.filter(|r| !r.is_empty());
+    let patient_id: Option<String> = sqlx::query_scalar("SELECT patient_id FROM visits WHERE id = ? AND deleted_at IS NULL").bind(visit_id).fetch_optional(w.conn()).await?;
+    let Some(patient_id) = patient_id else {
+        return Err(Error::validation("visit_id", ValidationReason::Invalid, "unknown visit"));
+    };
+    let med: Option<(String, String, String)> = sqlx::query_as("SELECT name, strength, form FROM medicines WHERE id = ? AND active = 1 AND deleted_at IS NULL")
+        .bind(p.medicine_id.trim())
+        .fetch_optional(w.conn())
+        .await?;
+    let Some((name, strength, form)) = med else {
+        return Err(Error::validation("medicine_id", ValidationReason::Invalid, "choose a medicine from the list"));
+    };
+    let medicine_id = p.medicine_id.trim().to_string();
+    let found = warnings(w, &patient_id, &medicine_id, &name, today).await?;
+    if !found.is_empty() && reason.is_none() {
+        return Err(Error::ClinicalWarning { warnings: found });
+    }
+    let ends_on = match (p.duration_days, chrono::NaiveDate::parse_from_str(today, "%Y-%m-%d")) {
+        (Some(d), Ok(start)) => Some((start + chrono::Days::new(d as u64)).format("%Y-%m-%d").to_string()),
+        _ => None,
+    };
+    let id = crate::ids::new_id();
+    let warnings_json = serde_json::to_string(&found)?;
+    insert_row(
+        w,
+        "prescriptions",
+        &id,
+        &[
+            ("visit_id", json!(visit_id)),
+            ("patient_id", json!(patient_id)),
+            ("medicine_id", json!(medicine_id)),
+            ("dose", json!(dose)),
+            ("dose_unit", json!(dose_unit)),
+            ("route", json!(route)),
+            ("frequency", json!(frequency)),
+            ("duration_days", json!(p.duration_days)),
+            ("instructions", json!(instructions)),
+            ("override_reason", json!(reason)),
+            ("warnings", json!(warnings_json)),
+            ("starts_on", json!(today)),
+            ("ends_on", json!(ends_on)),
+        ],
+    )
+    .await?;
+    w.audit(
+        "prescription.add",
+        "prescription",
+        Some(&id),
+        json!({ "visit_id": visit_id, "medicine": name, "dose": dose, "dose_unit": dose_unit, "override_reason": reason, "warnings": found }),
+    )
+    .await?;
+    Ok(Prescription {
+        id,
+        visit_id: visit_id.to_string(),
+        patient_id,
+        medicine_id,
+        medicine_name: name,
+        strength,
+        form,
+        dose,
+        dose_unit,
+        route,
+        frequency,
+        duration_days: p.duration_days,
+        instructions,
+        override_reason: reason,
+        warnings: found,
+        starts_on: today.to_string(),
+    })
+}
+
+/// Prescribes a medicine in a visit. An allergy match or a medicine the patient already
+/// takes is refused with `clinical_warning` (listing the warnings) unless `override_reason`
+/// is given; the reason and the warnings are stored with the prescription.
+pub async fn prescribe(store: &Store, auth: &Authorized, visit_id: &str, input: PrescriptionInput) -> Result<Prescription> {
+    auth.require(Permission::ClinicalEdit)?;
+    let today = super::today(store).await?;
+    let mut w = store.begin_write(auth.actor()).await?;
+    let p = prescribe_in(&mut w, visit_id, &input, &today).await?;
+    w.commit().await?;
+    Ok(p)
+}
+
+type RxRow = (String, String, String, String, String, String, String, String, String, String, String, Option<i32>, String, Option<String>, String, String);
+
+const RX_SELECT: &str = "SELECT p.id, p.visit_id, p.patient_id, p.medicine_id, m.name, m.strength, m.form, p.dose, p.dose_unit, p.route, p.frequency,
+    p.duration_days, p.instructions, p.override_reason, p.warnings, p.starts_on FROM prescriptions p JOIN medicines m ON m.id = p.medicine_id";
+
+fn rx_of(r: RxRow) -> Prescription {
+    Prescription {
+        id: r.0,
+        visit_id: r.1,
+        patient_id: r.2,
+        medicine_id: r.3,
+        medicine_name: r.4,
+        strength: r.5,
+        form: r.6,
+        dose: r.7,
+        dose_unit: r.8,
+        route: r.9,
+        frequency: r.10,
+        duration_days: r.11,
+        instructions: r.12,
+        override_reason: r.13,
+        warnings: serde_json::from_str(&r.14).unwrap_or_default(),
+        starts_on: r.15,
+    }
+}
+
+/// Prescriptions still running on `today` (not stopped, within their duration).
+pub(crate) async fn current_rows(conn: &mut SqliteConnection, patient_id: &str, today: &str) -> Result<Vec<Prescription>> {
+    let sql = format!(
+        "{RX_SELECT} WHERE p.patient_id = ?1 AND p.stopped_at IS NULL AND p.deleted_at IS NULL
+         AND (p.ends_on IS NULL OR p.ends_on > ?2) ORDER BY p.created_at DESC LIMIT 200"
+    );
+    let rows: Vec<RxRow> = sqlx::query_as(&sql).bind(patient_id).bind(today).fetch_all(conn).await?;
+    Ok(rows.into_iter().map(rx_of).collect())
+}
+
+/// The prescriptions of one visit.
+pub async fn visit_prescriptions(store: &Store, auth: &Authorized, visit_id: &str) -> Result<Vec<Prescription>> {
+    auth.require(Permission::ClinicalView)?;
+    let sql = format!("{RX_SELECT} WHERE p.visit_id = ? AND p.deleted_at IS NULL ORDER BY p.created_at");
+    let rows: Vec<RxRow> = sqlx::query_as(&sql).bind(visit_id).fetch_all(store.pool()).await?;
+    Ok(rows.into_iter().map(rx_of).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::allergy_matches;
+
+    #[test]
+    fn allergy_names_match_medicine_names() {
+        assert!(allergy_matches("Penicillin", "Penicillin V"));
+        assert!(allergy_matches("amoxicillin", "Amoxicillin + Clavulanic acid"));
+        assert!(allergy_matches("Sulfa drugs", "Sulfa"));
+        assert!(!allergy_matches("Penicillin", "Paracetamol"));
+        assert!(!allergy_matches("", "Paracetamol"));
+        assert!(!allergy_matches("Folic acid", "Amoxicillin + Clavulanic acid"), "a shared salt word is no match");
+    }
+}

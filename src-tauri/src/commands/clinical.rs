@@ -1,0 +1,161 @@
+//! The clinical record: visits, vitals, diagnoses (ICD-10-CM), allergies, prescriptions,
+//! the lab, and the chart summary. Every check is in core.
+
+use super::Cmd;
+use crate::AppState;
+use hms_core::clinical::{
+    chart, icd10, lab, prescribing, visits, Allergy, AllergyInput, ChartSummary, Consultation, ConsultationInput, Diagnosis, DiagnosisInput, LabOrder,
+    LabResult, LabTest, LabTestInput, Medicine, MedicineInput, Prescription, PrescriptionInput, Visit, VisitInput, VisitNotes, VisitSummary, Vitals,
+    VitalsInput,
+};
+use hms_core::clinical::icd10::Icd10Code;
+use tauri::State;
+
+macro_rules! authorized {
+    ($state:expr) => {
+        $state.session.authorize(&$state.store).await?
+    };
+}
+
+/// Opens a patient's chart (audited).
+#[tauri::command]
+#[specta::specta]
+pub async fn chart_summary(state: State<'_, AppState>, patient_id: String) -> Cmd<ChartSummary> {
+    chart::chart_summary(&state.store, &authorized!(state), &patient_id).await
+}
+
+/// More of the visits timeline, before an instant.
+#[tauri::command]
+#[specta::specta]
+pub async fn patient_visits(state: State<'_, AppState>, patient_id: String, before: Option<String>, limit: u32) -> Cmd<Vec<VisitSummary>> {
+    chart::visits(&state.store, &authorized!(state), &patient_id, before, limit).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn get_visit(state: State<'_, AppState>, visit_id: String) -> Cmd<Visit> {
+    visits::visit(&state.store, &authorized!(state), &visit_id).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn start_visit(state: State<'_, AppState>, input: VisitInput) -> Cmd<Visit> {
+    visits::start_visit(&state.store, &authorized!(state), input).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn update_visit(state: State<'_, AppState>, visit_id: String, notes: VisitNotes) -> Cmd<Visit> {
+    visits::update_visit(&state.store, &authorized!(state), &visit_id, notes).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn close_visit(state: State<'_, AppState>, visit_id: String) -> Cmd<Visit> {
+    visits::close_visit(&state.store, &authorized!(state), &visit_id).await
+}
+
+/// A whole consultation in one transaction.
+#[tauri::command]
+#[specta::specta]
+pub async fn save_consultation(state: State<'_, AppState>, input: ConsultationInput) -> Cmd<Consultation> {
+    chart::save_consultation(&state.store, &authorized!(state), input).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn record_vitals(state: State<'_, AppState>, input: VitalsInput) -> Cmd<Vitals> {
+    visits::record_vitals(&state.store, &authorized!(state), input).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn vitals_history(state: State<'_, AppState>, patient_id: String, limit: u32) -> Cmd<Vec<Vitals>> {
+    visits::vitals_history(&state.store, &authorized!(state), &patient_id, limit).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn search_icd10(state: State<'_, AppState>, query: String, limit: u32) -> Cmd<Vec<Icd10Code>> {
+    icd10::search(&state.store, &authorized!(state), &query, limit).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn add_diagnosis(state: State<'_, AppState>, visit_id: String, input: DiagnosisInput) -> Cmd<Diagnosis> {
+    visits::add_diagnosis(&state.store, &authorized!(state), &visit_id, input).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn resolve_diagnosis(state: State<'_, AppState>, diagnosis_id: String) -> Cmd<()> {
+    visits::resolve_diagnosis(&state.store, &authorized!(state), &diagnosis_id).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn add_allergy(state: State<'_, AppState>, input: AllergyInput) -> Cmd<Allergy> {
+    visits::add_allergy(&state.store, &authorized!(state), input).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn patient_allergies(state: State<'_, AppState>, patient_id: String) -> Cmd<Vec<Allergy>> {
+    visits::allergies(&state.store, &authorized!(state), &patient_id).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn list_medicines(state: State<'_, AppState>, query: String) -> Cmd<Vec<Medicine>> {
+    prescribing::medicines(&state.store, &authorized!(state), &query).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn add_medicine(state: State<'_, AppState>, input: MedicineInput) -> Cmd<Medicine> {
+    prescribing::add_medicine(&state.store, &authorized!(state), input).await
+}
+
+/// Refused with `clinical_warning` (allergy, duplicate) unless an override reason is given.
+#[tauri::command]
+#[specta::specta]
+pub async fn prescribe(state: State<'_, AppState>, visit_id: String, input: PrescriptionInput) -> Cmd<Prescription> {
+    prescribing::prescribe(&state.store, &authorized!(state), &visit_id, input).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn visit_prescriptions(state: State<'_, AppState>, visit_id: String) -> Cmd<Vec<Prescription>> {
+    prescribing::visit_prescriptions(&state.store, &authorized!(state), &visit_id).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn list_lab_tests(state: State<'_, AppState>) -> Cmd<Vec<LabTest>> {
+    lab::lab_tests(&state.store, &authorized!(state)).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn add_lab_test(state: State<'_, AppState>, input: LabTestInput) -> Cmd<LabTest> {
+    lab::add_lab_test(&state.store, &authorized!(state), input).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn order_lab_tests(state: State<'_, AppState>, visit_id: String, test_ids: Vec<String>, note: String) -> Cmd<Vec<LabOrder>> {
+    lab::order_lab_tests(&state.store, &authorized!(state), &visit_id, test_ids, note).await
+}
+
+/// The lab's work list.
+#[tauri::command]
+#[specta::specta]
+pub async fn pending_lab_orders(state: State<'_, AppState>) -> Cmd<Vec<LabOrder>> {
+    lab::pending_orders(&state.store, &authorized!(state)).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn enter_lab_result(state: State<'_, AppState>, order_id: String, value: String) -> Cmd<LabResult> {
+    lab::enter_result(&state.store, &authorized!(state), &order_id, &value).await
+}
