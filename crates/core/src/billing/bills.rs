@@ -8,7 +8,7 @@ use super::tariff;
 use crate::error::{Error, Result, ValidationReason};
 use crate::rbac::Permission;
 use crate::session::Authorized;
-use crate::store::{ChangeOp, Store, WriteTx};
+use crate::store::{meta, ChangeOp, Store, WriteTx};
 use serde_json::json;
 use sqlx::{Row, SqliteConnection};
 
@@ -24,17 +24,8 @@ const MAX_QUANTITY: u32 = 10_000;
 pub(crate) async fn next_number(w: &mut WriteTx<'_>, kind: &str, default_series: &str) -> Result<String> {
     let prefix = crate::patients::mrn::prefix(w).await?;
     let key = format!("{kind}_seq");
-    let last: i64 = sqlx::query_scalar::<_, String>("SELECT value FROM meta WHERE key = ?")
-        .bind(&key)
-        .fetch_optional(w.conn())
-        .await?
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    sqlx::query("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
-        .bind(&key)
-        .bind((last + 1).to_string())
-        .execute(w.conn())
-        .await?;
+    let last: i64 = meta::get(w.conn(), &key).await?.and_then(|v| v.parse().ok()).unwrap_or(0);
+    meta::set(w.conn(), &key, &(last + 1).to_string()).await?;
     Ok(format!("{default_series}-{prefix}-{:06}", last + 1))
 }
 

@@ -6,7 +6,7 @@
 //! server refuses at enrolment; if it ever happened, the unique index refuses the second.
 
 use crate::error::Result;
-use crate::store::WriteTx;
+use crate::store::{meta, WriteTx};
 
 pub const PREFIX_KEY: &str = "mrn_prefix";
 pub const SEQ_KEY: &str = "mrn_seq";
@@ -19,19 +19,6 @@ fn random_prefix() -> String {
     (0..4).map(|i| ALPHABET[((bits >> (i * 5)) & 31) as usize] as char).collect()
 }
 
-async fn meta_get(w: &mut WriteTx<'_>, key: &str) -> Result<Option<String>> {
-    Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = ?").bind(key).fetch_optional(w.conn()).await?)
-}
-
-async fn meta_set(w: &mut WriteTx<'_>, key: &str, value: &str) -> Result<()> {
-    sqlx::query("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
-        .bind(key)
-        .bind(value)
-        .execute(w.conn())
-        .await?;
-    Ok(())
-}
-
 /// The next MRN of this device, inside the registration's transaction (so a rolled-back
 /// registration gives its number back: no gaps from failures).
 pub async fn next(w: &mut WriteTx<'_>) -> Result<String> {
@@ -41,19 +28,19 @@ pub async fn next(w: &mut WriteTx<'_>) -> Result<String> {
 
 /// This device's prefix, drawn on first use.
 pub async fn prefix(w: &mut WriteTx<'_>) -> Result<String> {
-    if let Some(p) = meta_get(w, PREFIX_KEY).await? {
+    if let Some(p) = meta::get(w.conn(), PREFIX_KEY).await? {
         return Ok(p);
     }
     let p = random_prefix();
-    meta_set(w, PREFIX_KEY, &p).await?;
+    meta::set(w.conn(), PREFIX_KEY, &p).await?;
     Ok(p)
 }
 
 /// The next `count` MRNs of this device, in order.
 pub async fn reserve(w: &mut WriteTx<'_>, count: u64) -> Result<Vec<String>> {
     let prefix = prefix(w).await?;
-    let last: u64 = meta_get(w, SEQ_KEY).await?.and_then(|s| s.parse().ok()).unwrap_or(0);
-    meta_set(w, SEQ_KEY, &(last + count).to_string()).await?;
+    let last: u64 = meta::get(w.conn(), SEQ_KEY).await?.and_then(|s| s.parse().ok()).unwrap_or(0);
+    meta::set(w.conn(), SEQ_KEY, &(last + count).to_string()).await?;
     Ok((last + 1..=last + count).map(|seq| format!("{prefix}-{seq:06}")).collect())
 }
 

@@ -10,7 +10,7 @@ use super::{format_minutes, parse_date, rfc3339};
 use crate::error::{Error, Result, ValidationReason};
 use crate::rbac::Permission;
 use crate::session::Authorized;
-use crate::store::{ChangeOp, Store, WriteTx};
+use crate::store::{meta, ChangeOp, Store, WriteTx};
 use chrono::Timelike;
 use serde::Serialize;
 use serde_json::json;
@@ -39,7 +39,7 @@ pub struct QueueEntry {
 
 /// This device's token series.
 pub async fn series(w: &mut WriteTx<'_>) -> Result<String> {
-    let set: Option<String> = sqlx::query_scalar("SELECT value FROM meta WHERE key = ?").bind(SERIES_KEY).fetch_optional(w.conn()).await?;
+    let set = meta::get(w.conn(), SERIES_KEY).await?;
     if let Some(s) = set {
         return Ok(s);
     }
@@ -55,11 +55,7 @@ pub async fn set_series(store: &Store, auth: &Authorized, series: &str) -> Resul
         return Err(Error::validation("series", ValidationReason::Invalid, "1 to 4 letters or digits"));
     }
     let mut w = store.begin_write(auth.actor()).await?;
-    sqlx::query("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
-        .bind(SERIES_KEY)
-        .bind(&s)
-        .execute(w.conn())
-        .await?;
+    meta::set(w.conn(), SERIES_KEY, &s).await?;
     w.audit("queue.series", "device", None, json!({ "series": s })).await?;
     w.commit().await?;
     Ok(s)
