@@ -38,6 +38,24 @@ pub struct ClinicalWarning {
     pub detail: String,
 }
 
+/// Why a sync with the server failed. Stable codes; the UI words them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncFailure {
+    /// This device is not enrolled with a server.
+    NotEnrolled,
+    /// The server could not be reached (no network, server down): it retries by itself.
+    Offline,
+    /// The server refused the enrolment code or the device's token.
+    Unauthorized,
+    /// The device was revoked on the server: enrol it again.
+    Revoked,
+    /// The server answered with another error.
+    Server,
+    /// The server's answer made no sense (not an HMS server, a version mismatch).
+    Protocol,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, specta::Type)]
 #[serde(tag = "code", content = "detail", rename_all = "snake_case")]
 pub enum AppError {
@@ -73,6 +91,16 @@ pub enum AppError {
     /// sent again with an override reason.
     #[error("{} clinical warning(s); give a reason to override", warnings.len())]
     ClinicalWarning { warnings: Vec<ClinicalWarning> },
+    /// An attachment's stored file no longer matches its SHA-256 (changed or damaged on disk).
+    #[error("the stored file of attachment {id} is damaged: its checksum no longer matches")]
+    AttachmentCorrupt { id: String },
+    /// An attachment whose file is not on this device: its record came from another device
+    /// (file contents do not sync yet) or the file was removed.
+    #[error("the file of attachment {id} is not on this device")]
+    AttachmentNotOnDevice { id: String },
+    /// Syncing with the server failed (see `sync::SyncError` for the details in core).
+    #[error("sync failed: {message}")]
+    Sync { failure: SyncFailure, message: String },
     #[error("storage error: {message}")]
     Storage { message: String },
     #[error("internal error: {message}")]
@@ -115,6 +143,9 @@ impl AppError {
             Error::AlreadySetUp => "already_set_up",
             Error::LastAdmin => "last_admin",
             Error::ClinicalWarning { .. } => "clinical_warning",
+            Error::AttachmentCorrupt { .. } => "attachment_corrupt",
+            Error::AttachmentNotOnDevice { .. } => "attachment_not_on_device",
+            Error::Sync { .. } => "sync",
             Error::Storage { .. } => "storage",
             Error::Internal { .. } => "internal",
         }

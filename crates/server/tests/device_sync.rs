@@ -149,7 +149,9 @@ async fn enrolment_is_for_administrators_and_keeps_the_token_in_core() {
     let queued = sync::status(&a.store).await.unwrap().pending;
     assert_eq!(queued, before.pending + 1, "and the desk account");
     let report = a.sync().await;
-    assert_eq!(report.push.sent as i64, queued, "everything queued before enrolment goes out");
+    let audit_sent = a.scalar("SELECT count(*) FROM change_log WHERE entity = 'audit_log'").await;
+    assert_eq!(report.push.sent as i64, queued + audit_sent, "everything queued before enrolment goes out, and the audit");
+    assert_eq!(audit_sent, a.scalar("SELECT count(*) FROM audit_log").await, "every audit entry, once");
     let after = sync::status(&a.store).await.unwrap();
     assert_eq!(after.pending, 0);
     assert!(after.last_success.is_some() && after.last_error.is_none());
@@ -180,8 +182,10 @@ async fn two_devices_converge_through_the_server() {
 
     // Edited on B, seen on A.
     b.rename(&p.id, "Aminata").await;
+    let data_before = b.scalar("SELECT count(*) FROM change_log WHERE entity <> 'audit_log'").await;
     let rb = b.sync().await;
-    assert_eq!(rb.push.sent, 1);
+    assert!(rb.push.sent >= 1, "the edit and its audit entries");
+    assert_eq!(b.scalar("SELECT count(*) FROM change_log WHERE entity <> 'audit_log'").await, data_before);
     let ra = a.sync().await;
     assert_eq!(ra.pull.applied, 2, "B's administrator account and the edit: {ra:?}");
     assert_eq!(a.given_name(&p.id).await, "Aminata");
@@ -217,7 +221,15 @@ async fn two_devices_converge_through_the_server() {
     assert_eq!((local["given_name"].as_str(), remote["given_name"].as_str()), (Some("Amina B"), Some("Amina A")));
     assert_eq!(sync::status(&b.store).await.unwrap().open_conflicts, 1);
 
-    // Syncing again sends nothing twice and applies nothing again.
+    // Syncing again applies nothing again. It still carries the audit entries written since
+    // (opening a record is audited) and then goes quiet: merging other devices' audit entries
+    // writes none of its own, so they do not echo between devices.
+    for _ in 0..2 {
+        for d in [&a, &b] {
+            let again = d.sync().await;
+            assert_eq!((again.pull.applied, again.pull.conflicts), (0, 0), "{again:?}");
+        }
+    }
     let stored = server.stored_changes().await;
     for d in [&a, &b] {
         let again = d.sync().await;
@@ -250,7 +262,9 @@ async fn two_devices_converge_through_the_server() {
             .await
             .unwrap();
         assert_eq!(actions.first().map(String::as_str), Some("sync.enrol"));
-        assert!(actions.iter().filter(|a| *a == "sync.pull").count() >= 3, "{actions:?}");
+        // Only pages that changed records here are audited (not those of other devices'
+        // audit entries alone, which would echo between devices for ever).
+        assert!(actions.iter().filter(|a| *a == "sync.pull").count() >= 2, "{actions:?}");
         let check = hms_core::audit::verify_unaudited(&d.store).await.unwrap();
         assert!(check.intact, "{check:?}");
     }
@@ -261,6 +275,7 @@ async fn an_unreachable_server_is_reported_and_nothing_is_marked_sent() {
     let (server, a, _b) = two_devices().await;
     patients::register(&a.store, &a.auth().await, amina()).await.unwrap();
     let pending = sync::status(&a.store).await.unwrap().pending;
+    let sent_before = a.scalar("SELECT count(*) FROM change_log WHERE pushed_at IS NOT NULL").await;
     // Point A at a port nobody listens on.
     let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", dead.local_addr().unwrap());
@@ -269,11 +284,214 @@ async fn an_unreachable_server_is_reported_and_nothing_is_marked_sent() {
     let err = sync::sync_now(&a.store).await.unwrap_err();
     assert!(matches!(err, SyncError::Network(_)), "{err:?}");
     let status = sync::status(&a.store).await.unwrap();
-    assert_eq!(status.pending, pending);
+    assert!(status.pending >= pending, "and the audit entries queued for it");
+    assert_eq!(a.scalar("SELECT count(*) FROM change_log WHERE pushed_at IS NOT NULL").await, sent_before);
+    assert_eq!(status.state, sync::SyncState::Offline);
+    let since = status.offline_since.clone().unwrap();
+    sync::sync_now(&a.store).await.unwrap_err();
+    assert_eq!(sync::status(&a.store).await.unwrap().offline_since, Some(since), "offline since the first failure");
     assert!(status.last_error.is_some_and(|e| e.contains("cannot reach")));
     // Back online: everything goes, once.
     sqlx::query("UPDATE meta SET value = ? WHERE key = 'sync_server_url'").bind(&server.base).execute(a.store.pool()).await.unwrap();
     let report = a.sync().await;
-    assert_eq!(report.push.sent as i64, pending);
-    assert!(sync::status(&a.store).await.unwrap().last_error.is_none());
+    assert!(report.push.sent as i64 > pending, "the changes and the audit entries");
+    let status = sync::status(&a.store).await.unwrap();
+    assert!(status.last_error.is_none() && status.offline_since.is_none());
+    assert_eq!((status.state, status.pending), (sync::SyncState::Synced, 0));
+}
+
+/// Waits (polling, up to 30 s) until `done` holds; panics with `what` otherwise.
+async fn eventually<F, Fut>(what: &str, mut done: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..300 {
+        if done().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("gave up waiting until {what}");
+}
+
+#[tokio::test]
+async fn the_background_sync_runs_on_start_after_writes_and_backs_off_while_offline() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let (server, a, b) = two_devices().await;
+    let rounds = AtomicUsize::new(0);
+    let failures = AtomicUsize::new(0);
+    // Only writes (and the start) can trigger a sync: the timer is an hour.
+    let config = sync::worker::WorkerConfig {
+        interval: std::time::Duration::from_secs(3600),
+        after_write: std::time::Duration::from_millis(10),
+        first_backoff: std::time::Duration::from_millis(50),
+        max_backoff: std::time::Duration::from_millis(200),
+    };
+    let worker = sync::worker::run(&a.store, config, |round| {
+        if matches!(round, sync::worker::Round::Failed(_)) {
+            failures.fetch_add(1, Ordering::SeqCst);
+        }
+        rounds.fetch_add(1, Ordering::SeqCst);
+    });
+    let body = async {
+        eventually("the first sync on start", || async { rounds.load(Ordering::SeqCst) >= 1 }).await;
+        assert_eq!(sync::status(&a.store).await.unwrap().pending, 0, "the start sync sent the outbox");
+
+        // A write: the worker syncs soon after, without anyone pressing a button.
+        let p = patients::register(&a.store, &a.auth().await, amina()).await.unwrap();
+        eventually("the registration is on the server", || async {
+            common::count(server.pool(), "SELECT count(*) FROM changes WHERE entity = 'patients'").await == 1
+        })
+        .await;
+        b.sync().await;
+        assert_eq!(b.given_name(&p.id).await, "Amina");
+        // "Sync now" while the worker runs: the two share one lock and both succeed.
+        let (x, y) = tokio::join!(sync::sync_now(&a.store), sync::sync_now(&a.store));
+        assert!(x.is_ok() && y.is_ok());
+
+        // Offline: the write's sync fails, the status says since when, and the worker retries
+        // with backoff until the server is back.
+        let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", dead.local_addr().unwrap());
+        drop(dead);
+        sqlx::query("UPDATE meta SET value = ? WHERE key = 'sync_server_url'").bind(&url).execute(a.store.pool()).await.unwrap();
+        a.rename(&p.id, "Aminata").await;
+        eventually("two failed tries", || async { failures.load(Ordering::SeqCst) >= 2 }).await;
+        let status = sync::status(&a.store).await.unwrap();
+        assert_eq!(status.state, sync::SyncState::Offline);
+        assert!(status.offline_since.is_some() && status.pending > 0);
+        sqlx::query("UPDATE meta SET value = ? WHERE key = 'sync_server_url'").bind(&server.base).execute(a.store.pool()).await.unwrap();
+        eventually("back in sync", || async {
+            let s = sync::status(&a.store).await.unwrap();
+            s.state == sync::SyncState::Synced && !s.syncing
+        })
+        .await;
+        b.sync().await;
+        assert_eq!(b.given_name(&p.id).await, "Aminata");
+    };
+    tokio::select! {
+        _ = worker => unreachable!("the worker runs until dropped"),
+        _ = body => {}
+    }
+}
+
+/// A doctor with morning sessions every day, made on `a` and synced to `b`.
+async fn doctor_on_both(a: &Device, b: &Device) -> String {
+    use hms_core::schedule::{availability, staff};
+    let auth = a.auth().await;
+    let doctor = staff::add_staff(&a.store, &auth, staff::StaffInput {
+        full_name: "Dr. Rao".into(),
+        role: "doctor".into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let sessions = (1..=7)
+        .map(|weekday| availability::SessionInput { weekday, start: "08:00".into(), end: "12:00".into(), slot_minutes: 15 })
+        .collect();
+    availability::set_weekly(&a.store, &auth, &doctor.id, sessions).await.unwrap();
+    a.sync().await;
+    b.sync().await;
+    assert_eq!(b.scalar("SELECT count(*) FROM sync_conflicts").await, 0, "the doctor and the sessions merged on B");
+    doctor.id
+}
+
+#[tokio::test]
+async fn a_slot_booked_on_two_devices_apart_is_a_conflict_on_both_resolved_once() {
+    use hms_core::schedule::{booking, slots};
+    use hms_core::sync::{conflicts, ConflictKind, ConflictResolution};
+    let (_server, a, b) = two_devices().await;
+    let doctor = doctor_on_both(&a, &b).await;
+    let date = (a.store.now().date_naive() + chrono::Duration::days(7)).format("%Y-%m-%d").to_string();
+    let free = slots::free_slots(&a.store, &a.auth().await, &doctor, &date).await.unwrap();
+    let (first, next) = (free[0].start.clone(), free[1].start.clone());
+
+    // Apart: each device books the same slot for its own patient.
+    let pa = patients::register(&a.store, &a.auth().await, amina()).await.unwrap();
+    let mut baraka = amina();
+    baraka.given_name = "Baraka".into();
+    let pb = patients::register(&b.store, &b.auth().await, baraka).await.unwrap();
+    let input = |patient: &str| booking::BookInput {
+        patient_id: patient.into(),
+        doctor_id: doctor.clone(),
+        date: date.clone(),
+        start: first.clone(),
+        reason: "review".into(),
+        overbook: false,
+    };
+    let held_first = booking::book(&a.store, &a.auth().await, input(&pa.id)).await.unwrap();
+    let held_second = booking::book(&b.store, &b.auth().await, input(&pb.id)).await.unwrap();
+    assert!(held_first.id < held_second.id);
+    a.sync().await;
+    b.sync().await;
+    a.sync().await;
+
+    let rows = "SELECT id || ' ' || status || ' ' || start_min || ' ' || slot_conflict FROM appointments ORDER BY id";
+    let dump = |d: &Device| {
+        let pool = d.store.pool().clone();
+        async move { sqlx::query_scalar::<_, String>(rows).fetch_all(&pool).await.unwrap() }
+    };
+    assert_eq!(dump(&a).await, dump(&b).await, "the same appointments on both devices");
+    for d in [&a, &b] {
+        let open = conflicts::list(&d.store, &d.auth().await, false).await.unwrap();
+        assert_eq!(open.len(), 1, "recorded on every device");
+        assert_eq!(open[0].kind, ConflictKind::SlotDoubleBooked);
+        assert_eq!((open[0].current.record_id.as_deref(), open[0].other.record_id.as_deref()), (Some(held_first.id.as_str()), Some(held_second.id.as_str())));
+        assert!(open[0].other.label.contains("Baraka") && open[0].current.label.contains("Dr. Rao"), "{:?}", open[0]);
+        let held: i64 = d.scalar(&format!("SELECT slot_conflict FROM appointments WHERE id = '{}'", held_second.id)).await;
+        assert_eq!(held, 1, "the later booking is held off the slot");
+    }
+
+    // Resolved once, on B: its booking moves to the next slot. A merges the move and its own
+    // record of the conflict closes.
+    let c = conflicts::list(&b.store, &b.auth().await, false).await.unwrap().remove(0);
+    let moved = ConflictResolution::MoveAppointment {
+        appointment_id: held_second.id.clone(),
+        doctor_id: doctor.clone(),
+        date: date.clone(),
+        start: next.clone(),
+    };
+    let done = conflicts::resolve(&b.store, &b.auth().await, &c.id, moved).await.unwrap();
+    assert_eq!(done.resolution.as_deref(), Some("move"));
+    b.sync().await;
+    a.sync().await;
+    assert_eq!(dump(&a).await, dump(&b).await);
+    assert_eq!(a.scalar("SELECT count(*) FROM appointments WHERE slot_conflict = 1").await, 0);
+    assert!(conflicts::list(&a.store, &a.auth().await, false).await.unwrap().is_empty(), "closed on A by B's resolution");
+    let all = conflicts::list(&a.store, &a.auth().await, true).await.unwrap();
+    assert_eq!(all[0].resolution.as_deref(), Some("auto"));
+    // The resolution is in the clinic's audit on A too, and every chain verifies.
+    assert_eq!(a.scalar("SELECT count(*) FROM audit_remote WHERE action = 'sync.conflict_resolved'").await, 1);
+    for d in [&a, &b] {
+        let check = hms_core::audit::verify_unaudited(&d.store).await.unwrap();
+        assert!(check.intact, "{check:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_new_device_enrols_and_reports_the_progress_of_its_first_sync() {
+    let (server, a, _b) = two_devices().await;
+    for i in 0..5 {
+        let mut p = amina();
+        p.given_name = format!("Amina {i}");
+        patients::register(&a.store, &a.auth().await, p).await.unwrap();
+    }
+    a.sync().await;
+    let c = Device::new("desk.admin").await;
+    let code = admin::create_enrol_code(server.pool(), TENANT, chrono::Duration::hours(1)).await.unwrap();
+    let seen = std::sync::Mutex::new(Vec::new());
+    let progress = |p: sync::SyncProgress| seen.lock().unwrap().push(p);
+    let e = sync::enrol_and_sync(&c.store, &c.auth().await, &server.base, &code.code, "Desk", &progress).await.unwrap();
+    assert_eq!(e.tenant_name, TENANT);
+    let seen = seen.into_inner().unwrap();
+    let pulls: Vec<_> = seen.iter().filter(|p| p.phase == sync::SyncPhase::Pull).collect();
+    let last = pulls.last().expect("pull progress");
+    assert_eq!(last.fraction, Some(1.0));
+    assert!(last.changes >= 5 + 2, "the patients and both administrators, and the audit: {last:?}");
+    assert!(pulls.windows(2).all(|w| w[0].changes <= w[1].changes));
+    assert!(seen.iter().any(|p| p.phase == sync::SyncPhase::Push));
+    assert_eq!(c.scalar("SELECT count(*) FROM patients").await, 5);
+    let status = sync::status(&c.store).await.unwrap();
+    assert_eq!((status.state, status.pending), (sync::SyncState::Synced, 0));
 }

@@ -3,6 +3,7 @@
 
 mod chain;
 mod query;
+pub(crate) mod remote;
 mod verify;
 
 pub use chain::{append, NewEntry, GENESIS};
@@ -24,7 +25,7 @@ pub async fn list(store: &Store, auth: &Authorized, filter: &AuditFilter) -> Res
 pub async fn actions(store: &Store, auth: &Authorized) -> Result<Vec<String>> {
     auth.require(Permission::AuditView)?;
     Ok(
-        sqlx::query_scalar("SELECT DISTINCT action FROM audit_log ORDER BY action")
+        sqlx::query_scalar("SELECT action FROM audit_log UNION SELECT action FROM audit_remote ORDER BY action")
             .fetch_all(store.pool())
             .await?,
     )

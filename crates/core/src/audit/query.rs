@@ -76,16 +76,27 @@ pub async fn list(pool: &SqlitePool, f: &AuditFilter) -> Result<AuditPage> {
         return Err(Error::validation("limit", ValidationReason::OutOfRange, format!("page size must be 1 to {MAX_PAGE}")));
     }
 
-    let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM audit_log a");
+    // Other devices' entries (pulled through sync) are listed with this device's, by time.
+    let remote: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM audit_remote)").fetch_one(pool).await?;
+    let (source, order) = if remote {
+        (
+            "(SELECT seq, id, at, user_id, device_id, action, entity, entity_id, detail FROM audit_log
+              UNION ALL SELECT seq, id, at, user_id, device_id, action, entity, entity_id, detail FROM audit_remote) a",
+            " ORDER BY a.at DESC, a.id DESC LIMIT ",
+        )
+    } else {
+        ("audit_log a", " ORDER BY a.seq DESC LIMIT ")
+    };
+    let mut count = QueryBuilder::<Sqlite>::new(format!("SELECT COUNT(*) FROM {source}"));
     push_filters(&mut count, f, from, to);
     let total: i64 = count.build_query_scalar().fetch_one(pool).await?;
 
-    let mut q = QueryBuilder::<Sqlite>::new(
+    let mut q = QueryBuilder::<Sqlite>::new(format!(
         "SELECT a.seq, a.id, a.at, a.user_id, u.username, a.device_id, a.action, a.entity, a.entity_id, a.detail
-         FROM audit_log a LEFT JOIN users u ON u.id = a.user_id",
-    );
+         FROM {source} LEFT JOIN users u ON u.id = a.user_id"
+    ));
     push_filters(&mut q, f, from, to);
-    q.push(" ORDER BY a.seq DESC LIMIT ").push_bind(i64::from(f.limit));
+    q.push(order).push_bind(i64::from(f.limit));
     q.push(" OFFSET ").push_bind(i64::from(f.offset));
     let entries = q.build_query_as::<AuditEntry>().fetch_all(pool).await?;
     Ok(AuditPage {

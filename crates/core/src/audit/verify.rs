@@ -98,6 +98,12 @@ pub async fn verify(pool: &SqlitePool) -> Result<AuditVerification> {
             ));
         }
     }
+    // Other devices' chains, pulled through sync: each verified on its own.
+    let (remote, broken) = super::remote::verify(pool).await?;
+    let checked = checked.saturating_add(remote);
+    if let Some((_device, seq, problem)) = broken {
+        return Ok(AuditVerification::broken(checked, seq, problem));
+    }
     Ok(AuditVerification {
         intact: true,
         checked,

@@ -32,6 +32,11 @@ pub struct Store {
     /// Tests may pin "now" to exercise lockout and idle rules without sleeping.
     fixed_now: StdMutex<Option<DateTime<Utc>>>,
     checkpointer: tokio::task::JoinHandle<()>,
+    /// Nudged when a write that recorded synced changes commits (the background sync waits
+    /// on it).
+    sync_signal: tokio::sync::Notify,
+    /// Held by a running sync, so that two (a button and the background task) never overlap.
+    sync_lock: Mutex<()>,
 }
 
 /// How often the background checkpointer copies the WAL into the database.
@@ -129,6 +134,8 @@ impl Store {
             device_id,
             writer: Mutex::new(hlc),
             fixed_now: StdMutex::new(None),
+            sync_signal: tokio::sync::Notify::new(),
+            sync_lock: Mutex::new(()),
         })
     }
 
@@ -143,6 +150,22 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The data directory holding the database (and the stored attachments).
+    pub fn data_dir(&self) -> &Path {
+        self.path.parent().unwrap_or_else(|| Path::new("."))
+    }
+
+    /// Completes after a write that recorded synced changes has committed (one stored
+    /// permit: a commit made before the wait still wakes it).
+    pub async fn changes_committed(&self) {
+        self.sync_signal.notified().await;
+    }
+
+    /// The lock a sync holds while it runs (see `sync::sync_now`).
+    pub(crate) fn sync_lock(&self) -> &Mutex<()> {
+        &self.sync_lock
     }
 
     pub fn device_id(&self) -> &str {

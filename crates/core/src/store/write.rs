@@ -51,6 +51,9 @@ pub struct WriteTx<'s> {
     now: DateTime<Utc>,
     stamp: HlcStamp,
     audited: bool,
+    /// Whether this write recorded synced changes of its own (not just audit entries): the
+    /// background sync is nudged when it commits.
+    changed: bool,
 }
 
 impl<'s> WriteTx<'s> {
@@ -69,6 +72,7 @@ impl<'s> WriteTx<'s> {
             now,
             stamp,
             audited: false,
+            changed: false,
         })
     }
 
@@ -130,6 +134,34 @@ impl<'s> WriteTx<'s> {
         .bind(&self.actor.user_id)
         .execute(&mut *self.tx)
         .await?;
+        self.changed = true;
+        self.stamp_fields(entity, entity_id, op, data).await?;
+        if entity == "appointments" {
+            // Two bookings of one slot merged from two devices: settle which one holds it
+            // again, now that this write may have freed or taken a slot.
+            let now = self.now_rfc3339();
+            crate::sync::rules::settle_slots(&mut self.tx, &now).await?;
+        }
+        Ok(())
+    }
+
+    /// Records the stamp of this write as the one that last set each field of `data`, for the
+    /// per-field merge of pulled changes (`sync::apply`). An insert of a new row stamps the
+    /// whole row at once (`"*"`).
+    async fn stamp_fields(&mut self, entity: &str, entity_id: &str, op: ChangeOp, data: &Value) -> Result<()> {
+        let hlc = self.stamp();
+        let fields = field_stamps(data, &hlc);
+        let first = if op == ChangeOp::Insert { serde_json::json!({ "*": hlc }).to_string() } else { fields.clone() };
+        sqlx::query(
+            "INSERT INTO sync_stamps (entity, entity_id, stamps) VALUES (?, ?, ?)
+             ON CONFLICT (entity, entity_id) DO UPDATE SET stamps = json_patch(stamps, ?)",
+        )
+        .bind(entity)
+        .bind(entity_id)
+        .bind(first)
+        .bind(fields)
+        .execute(&mut *self.tx)
+        .await?;
         Ok(())
     }
 
@@ -156,6 +188,18 @@ impl<'s> WriteTx<'s> {
                     .push_bind(device.as_str())
                     .push_bind(self.actor.user_id.as_deref());
             });
+            q.build().execute(&mut *self.tx).await?;
+        }
+        self.changed = true;
+        // The per-field stamps (see `stamp_fields`): new rows are stamped whole.
+        let whole = serde_json::json!({ "*": hlc }).to_string();
+        for chunk in rows.chunks(5_000) {
+            let mut q = sqlx::QueryBuilder::<Sqlite>::new("INSERT INTO sync_stamps (entity, entity_id, stamps) ");
+            q.push_values(chunk, |mut b, (id, row)| {
+                let stamps = if op == ChangeOp::Insert { whole.clone() } else { field_stamps(row, &hlc) };
+                b.push_bind(entity).push_bind(*id).push_bind(stamps);
+            });
+            q.push(" ON CONFLICT (entity, entity_id) DO UPDATE SET stamps = json_patch(stamps, excluded.stamps)");
             q.build().execute(&mut *self.tx).await?;
         }
         Ok(())
@@ -185,12 +229,33 @@ impl<'s> WriteTx<'s> {
 
     /// Commits everything. A write that recorded no audit entry is refused: every write is
     /// audited, and this is where that is enforced.
-    pub async fn commit(mut self) -> Result<()> {
+    pub async fn commit(self) -> Result<()> {
         if !self.audited {
             return Err(Error::internal("write without an audit entry"));
         }
+        self.commit_unaudited().await
+    }
+
+    /// Commits a write that needs no audit entry of its own: a pull page that only stored
+    /// other devices' audit entries and moved the cursor (sync). Nothing else may use it.
+    pub(crate) async fn commit_unaudited(mut self) -> Result<()> {
         meta::set(&mut *self.tx, meta::HLC_KEY, &self.stamp.to_string()).await?;
         self.tx.commit().await?;
+        if self.changed {
+            self.store.sync_signal.notify_one();
+        }
         Ok(())
     }
+}
+
+/// `{field: stamp}` for every key of a change's data but `updated_at` (the row's newest
+/// stamp, kept as the maximum of its fields').
+fn field_stamps(data: &Value, hlc: &str) -> String {
+    let mut map = serde_json::Map::new();
+    if let Value::Object(fields) = data {
+        for key in fields.keys().filter(|k| k.as_str() != "updated_at") {
+            map.insert(key.clone(), Value::String(hlc.to_string()));
+        }
+    }
+    Value::Object(map).to_string()
 }

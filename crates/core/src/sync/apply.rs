@@ -1,17 +1,27 @@
-//! Applying pulled changes to the local tables: per-row last-writer-wins by the hybrid
-//! logical clock stamp in `updated_at`.
+//! Applying pulled changes to the local tables: a per-field last-writer-wins register on the
+//! hybrid logical clock.
+//!
+//! Every field of a synced row remembers the stamp of the change that last set it
+//! (`sync_stamps`; local writes stamp theirs in `WriteTx::record_change`). A pulled change
+//! sets a field only if its stamp is newer than the field's, so the same set of changes gives
+//! the same rows in any order. A field whose pulled value loses to a newer value made apart
+//! from it (another device's, not seen by the change's device) is kept in `sync_conflicts`
+//! (kind `field`). An update of a row not here yet waits in `sync_orphans` for the row's
+//! insert. Deletes are the `deleted_at` field like any other.
 //!
 //! Generic over the synced tables: a change's JSON `data` is written as column values of its
 //! `entity`. The table name must be on [`SYNCED`] and only columns that `PRAGMA table_info`
 //! reports are written (every other key is ignored), so nothing a server sends becomes SQL.
 //! Pulled rows are written directly, never through `record_change`: they do not go back into
-//! the outbox.
+//! the outbox. Audit entries (`audit_log`) are filed, insert-only, under `audit_remote`.
+//! Hospital rules (one slot, one MRN) are settled in [`super::rules`].
 
-use super::SyncError;
+use super::{conflicts, rules, SyncError};
 use crate::clock::HlcStamp;
 use crate::store::WriteTx;
 use hms_protocol::{Change, Op};
-use serde_json::Value;
+use serde_json::{Map, Value};
+use sqlx::SqliteConnection;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
@@ -35,25 +45,41 @@ pub const SYNCED: &[(&str, &str)] = &[
     ("payments", "id"),
     ("credit_notes", "id"),
     ("bill_insurance", "id"),
+    // The clinical record (icd10_codes is reference data shipped with the app: not synced;
+    // attachments sync as metadata, their files stay on the device that stored them).
+    ("visits", "id"),
+    ("vitals", "id"),
+    ("diagnoses", "id"),
+    ("allergies", "id"),
+    ("medicines", "id"),
+    ("prescriptions", "id"),
+    ("lab_tests", "id"),
+    ("lab_orders", "id"),
+    ("lab_results", "id"),
+    ("attachments", "id"),
 ];
 
-/// Local-only columns a change never sets (`patients.pk` is the search indexes' rowid).
-const LOCAL_COLUMNS: &[&str] = &["pk"];
+/// Local-only columns a change never sets (`patients.pk` is the search indexes' rowid;
+/// `appointments.slot_conflict` is derived on each device by `sync::rules`).
+pub const LOCAL_COLUMNS: &[&str] = &["pk", "slot_conflict"];
+
+/// Fields that say who and where, not what: merged like the others, never a conflict.
+const BOOKKEEPING: &[&str] = &["updated_by", "created_at", "origin_device"];
 
 /// What became of one pulled change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Outcome {
-    /// Inserted or replaced the local row's fields.
+    /// Inserted the row, or set at least one of its fields.
     Applied,
-    /// Older than (or the same as) the local row: ignored.
+    /// Every field it carries is already set by a change as new or newer: nothing to do.
     Older,
-    /// Older than a local row that another device wrote without having seen this change: the
-    /// local row stays, the change is kept in `sync_conflicts`.
+    /// At least one of its fields lost to a newer local value made apart from it: kept in
+    /// `sync_conflicts`.
     Conflict,
     /// Could not be written (a constraint refused it, or its table is not synced here): kept
     /// in `sync_conflicts`, not applied.
     Refused,
-    /// A delete of a row this device never had: nothing to do.
+    /// An update or delete of a row this device does not have yet: kept until it comes.
     Missing,
 }
 
@@ -63,20 +89,20 @@ pub(crate) struct Columns {
     by_table: HashMap<&'static str, Vec<String>>,
 }
 
-fn table_of(entity: &str) -> Option<(&'static str, &'static str)> {
+pub(crate) fn table_of(entity: &str) -> Option<(&'static str, &'static str)> {
     SYNCED.iter().find(|(t, _)| *t == entity).copied()
 }
 
-fn quote(ident: &str) -> String {
+pub(crate) fn quote(ident: &str) -> String {
     format!("\"{}\"", ident.replace('"', "\"\""))
 }
 
 impl Columns {
-    async fn get(&mut self, w: &mut WriteTx<'_>, table: &'static str) -> Result<&[String], SyncError> {
+    pub(crate) async fn get(&mut self, conn: &mut SqliteConnection, table: &'static str) -> Result<&[String], SyncError> {
         if !self.by_table.contains_key(table) {
             // `table` comes from SYNCED, never from the server.
             let names: Vec<String> = sqlx::query_scalar(&format!("SELECT name FROM pragma_table_info('{table}')"))
-                .fetch_all(w.conn())
+                .fetch_all(&mut *conn)
                 .await
                 .map_err(crate::Error::from)?;
             let names = names.into_iter().filter(|n| !LOCAL_COLUMNS.contains(&n.as_str())).collect();
@@ -87,7 +113,7 @@ impl Columns {
 }
 
 /// Orders two stamps; text that does not parse sorts by its text (stamps are fixed-width).
-fn compare(a: &str, b: &str) -> Ordering {
+pub(crate) fn compare(a: &str, b: &str) -> Ordering {
     match (HlcStamp::parse(a), HlcStamp::parse(b)) {
         (Some(x), Some(y)) => x.cmp(&y),
         _ => a.cmp(b),
@@ -98,89 +124,340 @@ fn stamp_device(hlc: &str) -> Option<String> {
     HlcStamp::parse(hlc).map(|s| s.device)
 }
 
+/// The device of a stamp ("" when it does not parse).
+pub(crate) fn stamp_device_of(hlc: &str) -> String {
+    stamp_device(hlc).unwrap_or_default()
+}
+
+/// A value as text, for comparing a column's content with a change's value (JSON columns
+/// hold their JSON text; booleans are 0/1).
+fn canonical(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => i64::from(*b).to_string(),
+        Value::Number(n) => n.to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn same_value(current: Option<&Value>, incoming: &Value) -> bool {
+    let current = current.unwrap_or(&Value::Null);
+    current.is_null() == incoming.is_null() && canonical(current) == canonical(incoming)
+}
+
+/// The per-field stamps of a row (`{}` when it has none).
+pub(crate) async fn load_stamps(conn: &mut SqliteConnection, entity: &str, id: &str) -> Result<Map<String, Value>, SyncError> {
+    let text: Option<String> = sqlx::query_scalar("SELECT stamps FROM sync_stamps WHERE entity = ? AND entity_id = ?")
+        .bind(entity)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(crate::Error::from)?;
+    Ok(match text.and_then(|t| serde_json::from_str(&t).ok()) {
+        Some(Value::Object(map)) => map,
+        _ => Map::new(),
+    })
+}
+
+async fn save_stamps(conn: &mut SqliteConnection, entity: &str, id: &str, stamps: &Map<String, Value>) -> Result<(), SyncError> {
+    sqlx::query(
+        "INSERT INTO sync_stamps (entity, entity_id, stamps) VALUES (?, ?, ?)
+         ON CONFLICT (entity, entity_id) DO UPDATE SET stamps = excluded.stamps",
+    )
+    .bind(entity)
+    .bind(id)
+    .bind(Value::Object(stamps.clone()).to_string())
+    .execute(&mut *conn)
+    .await
+    .map_err(crate::Error::from)?;
+    Ok(())
+}
+
+/// The stamp that last set `field`: its own, or the row's whole-row stamp, whichever is newer.
+pub(crate) fn stamp_of(stamps: &Map<String, Value>, field: &str) -> String {
+    let own = stamps.get(field).and_then(Value::as_str).unwrap_or("");
+    let row = stamps.get("*").and_then(Value::as_str).unwrap_or("");
+    if compare(own, row) == Ordering::Less { row.to_string() } else { own.to_string() }
+}
+
 /// Applies one change from another device.
 pub(crate) async fn apply(w: &mut WriteTx<'_>, columns: &mut Columns, change: &Change) -> Result<Outcome, SyncError> {
+    if change.entity == "audit_log" {
+        return audit_entry(w, change).await;
+    }
     let Some((table, id_col)) = table_of(&change.entity) else {
         // A table this version does not sync (a newer app's): keep the change, do not stop.
-        let local = serde_json::json!({ "refused": "not a synced table in this version of HMS" }).to_string();
-        record_conflict(w, change, &local, "", "local").await?;
+        refused(w, change, "not a synced table in this version of HMS", "").await?;
         return Ok(Outcome::Refused);
     };
-    let cols = columns.get(w, table).await?.to_vec();
+    let cols = columns.get(w.conn(), table).await?.to_vec();
     let Value::Object(data) = &change.data else {
         return Err(SyncError::Protocol(format!("change {} has data that is not a JSON object", change.id)));
     };
-
-    let local_hlc: Option<String> = sqlx::query_scalar(&format!(
-        "SELECT updated_at FROM {} WHERE {} = ?",
-        quote(table),
-        quote(id_col)
-    ))
-    .bind(&change.entity_id)
-    .fetch_optional(w.conn())
-    .await
-    .map_err(crate::Error::from)?;
-
-    // The values to write: known columns only; the row's id and stamp come from the change.
-    let mut values: Vec<(&str, Value)> = data
+    // The values to merge: known columns only; the row's id comes from the change and its
+    // `updated_at` is the newest of its fields' stamps.
+    let mut values: Vec<(String, Value)> = data
         .iter()
         .filter(|(k, _)| cols.iter().any(|c| c == *k) && k.as_str() != id_col && k.as_str() != "updated_at")
-        .map(|(k, v)| (k.as_str(), v.clone()))
+        .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    if cols.iter().any(|c| c == "updated_at") {
-        values.push(("updated_at", Value::String(change.hlc.clone())));
+    if table == "appointments" {
+        appointment_minutes(data, &mut values);
     }
+    let exists: Option<i64> = sqlx::query_scalar(&format!("SELECT 1 FROM {} WHERE {} = ?", quote(table), quote(id_col)))
+        .bind(&change.entity_id)
+        .fetch_optional(w.conn())
+        .await
+        .map_err(crate::Error::from)?;
 
-    let sp = "SAVEPOINT sync_apply";
-    sqlx::query(sp).execute(w.conn()).await.map_err(crate::Error::from)?;
-    let written = match &local_hlc {
-        Some(local) => match compare(&change.hlc, local) {
-            Ordering::Greater => update(w, table, id_col, &change.entity_id, &values).await.map(|()| Outcome::Applied),
-            Ordering::Equal => Ok(Outcome::Older),
-            Ordering::Less => {
-                // The change's device stamped it before the local version; had it seen the
-                // local version, its clock would have moved past it (it observes every pulled
-                // stamp). So the two were made apart: keep the loser.
-                if stamp_device(local).as_deref() != Some(change.device_id.as_str()) {
-                    let local_json = row_json(w, table, id_col, &change.entity_id, &cols).await?;
-                    record_conflict(w, change, &local_json, local, "local").await?;
-                    Ok(Outcome::Conflict)
-                } else {
-                    Ok(Outcome::Older)
-                }
-            }
-        },
-        None if change.op == Op::Delete => Ok(Outcome::Missing),
-        None => {
-            if cols.iter().any(|c| c == "origin_device") && !data.contains_key("origin_device") {
-                values.push(("origin_device", Value::String(change.device_id.clone())));
-            }
-            values.push((id_col, Value::String(change.entity_id.clone())));
-            insert(w, table, &values).await.map(|()| Outcome::Applied)
-        }
+    sqlx::query("SAVEPOINT sync_apply").execute(w.conn()).await.map_err(crate::Error::from)?;
+    let written = match exists {
+        Some(_) => merge(w, table, id_col, &cols, change, values).await,
+        None if change.op == Op::Insert => insert_new(w, table, id_col, &cols, change, values).await,
+        None => park(w, change).await,
     };
     match written {
         Ok(outcome) => {
             sqlx::query("RELEASE sync_apply").execute(w.conn()).await.map_err(crate::Error::from)?;
-            if outcome == Outcome::Applied && table == "patients" {
-                crate::patients::repo::reindex(w, &change.entity_id).await?;
-            }
             Ok(outcome)
         }
-        Err(sqlx::Error::Database(db)) => {
+        Err(SyncError::Constraint(message)) => {
             // A constraint refused the row (a unique number taken here, a missing reference):
             // undo just this change and keep it for a person rather than stop every pull.
             sqlx::query("ROLLBACK TO sync_apply").execute(w.conn()).await.map_err(crate::Error::from)?;
             sqlx::query("RELEASE sync_apply").execute(w.conn()).await.map_err(crate::Error::from)?;
-            let local = serde_json::json!({ "refused": db.message() }).to_string();
-            record_conflict(w, change, &local, local_hlc.as_deref().unwrap_or(""), "local").await?;
+            let local_hlc = current_hlc(w, table, id_col, &change.entity_id).await?;
+            refused(w, change, &message, &local_hlc).await?;
             Ok(Outcome::Refused)
         }
-        Err(e) => Err(crate::Error::from(e).into()),
+        Err(e) => Err(e),
     }
 }
 
-fn bind_value<'q>(
+async fn current_hlc(w: &mut WriteTx<'_>, table: &str, id_col: &str, id: &str) -> Result<String, SyncError> {
+    let sql = format!("SELECT CAST(updated_at AS TEXT) FROM {} WHERE {} = ?", quote(table), quote(id_col));
+    let hlc: Option<Option<String>> = sqlx::query_scalar(&sql).bind(id).fetch_optional(w.conn()).await.ok().flatten();
+    Ok(hlc.flatten().unwrap_or_default())
+}
+
+/// Inserts a row this device does not have, then merges the changes that were waiting for it.
+async fn insert_new(
+    w: &mut WriteTx<'_>,
+    table: &'static str,
+    id_col: &str,
+    cols: &[String],
+    change: &Change,
+    mut values: Vec<(String, Value)>,
+) -> Result<Outcome, SyncError> {
+    if table == "patients" {
+        rules::claim_mrn(w, &change.entity_id, &mut values).await?;
+    }
+    let has = |c: &str| cols.iter().any(|x| x == c);
+    if has("updated_at") {
+        values.push(("updated_at".into(), Value::String(change.hlc.clone())));
+    }
+    if has("created_at") && !values.iter().any(|(k, _)| k == "created_at") {
+        // Some writers leave it out of their change; the time of the change's stamp is the
+        // same on every device.
+        if let Some(at) = HlcStamp::parse(&change.hlc).and_then(|s| chrono::DateTime::from_timestamp_millis(s.millis)) {
+            values.push(("created_at".into(), Value::String(at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))));
+        }
+    }
+    if has("origin_device") && !values.iter().any(|(k, _)| k == "origin_device") {
+        values.push(("origin_device".into(), Value::String(change.device_id.clone())));
+    }
+    if table == "appointments" {
+        // Held off its slot until `settle_slots` below decides who keeps it.
+        values.push(("slot_conflict".into(), Value::from(1)));
+    }
+    values.push((id_col.to_string(), Value::String(change.entity_id.clone())));
+    insert(w, table, &values).await.map_err(constraint)?;
+    let mut stamps = Map::new();
+    stamps.insert("*".into(), Value::String(change.hlc.clone()));
+    save_stamps(w.conn(), table, &change.entity_id, &stamps).await?;
+
+    let waiting: Vec<String> = sqlx::query_scalar("SELECT change FROM sync_orphans WHERE entity = ? AND entity_id = ? ORDER BY change_id")
+        .bind(table)
+        .bind(&change.entity_id)
+        .fetch_all(w.conn())
+        .await
+        .map_err(crate::Error::from)?;
+    if !waiting.is_empty() {
+        sqlx::query("DELETE FROM sync_orphans WHERE entity = ? AND entity_id = ?")
+            .bind(table)
+            .bind(&change.entity_id)
+            .execute(w.conn())
+            .await
+            .map_err(crate::Error::from)?;
+    }
+    for text in waiting {
+        let Ok(orphan) = serde_json::from_str::<Change>(&text) else { continue };
+        let Value::Object(data) = &orphan.data else { continue };
+        let mut values: Vec<(String, Value)> = data
+            .iter()
+            .filter(|(k, _)| has(k) && k.as_str() != id_col && k.as_str() != "updated_at")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if table == "appointments" {
+            appointment_minutes(data, &mut values);
+        }
+        merge(w, table, id_col, cols, &orphan, values).await?;
+    }
+    after_write(w, table, &change.entity_id).await?;
+    Ok(Outcome::Applied)
+}
+
+/// Appointment changes carry the slot as `start`/`end` ("HH:MM", the app's `Appointment`)
+/// rather than the `start_min`/`end_min` columns: read the minutes from them.
+fn appointment_minutes(data: &Map<String, Value>, values: &mut Vec<(String, Value)>) {
+    for (text, column) in [("start", "start_min"), ("end", "end_min")] {
+        if values.iter().any(|(k, _)| k == column) {
+            continue;
+        }
+        let minutes = data.get(text).and_then(Value::as_str).and_then(|t| {
+            let (h, m) = t.split_once(':')?;
+            Some(h.parse::<i64>().ok()? * 60 + m.parse::<i64>().ok()?)
+        });
+        if let Some(minutes) = minutes {
+            values.push((column.to_string(), Value::from(minutes)));
+        }
+    }
+}
+
+/// Keeps an update of a row that is not here yet; its insert merges it.
+async fn park(w: &mut WriteTx<'_>, change: &Change) -> Result<Outcome, SyncError> {
+    sqlx::query("INSERT OR IGNORE INTO sync_orphans (change_id, entity, entity_id, change) VALUES (?, ?, ?, ?)")
+        .bind(&change.id)
+        .bind(&change.entity)
+        .bind(&change.entity_id)
+        .bind(serde_json::to_string(change).map_err(crate::Error::from)?)
+        .execute(w.conn())
+        .await
+        .map_err(crate::Error::from)?;
+    Ok(Outcome::Missing)
+}
+
+/// Merges a change into an existing row, field by field.
+async fn merge(
+    w: &mut WriteTx<'_>,
+    table: &'static str,
+    id_col: &str,
+    cols: &[String],
+    change: &Change,
+    values: Vec<(String, Value)>,
+) -> Result<Outcome, SyncError> {
+    let id = change.entity_id.as_str();
+    let mut stamps = load_stamps(w.conn(), table, id).await?;
+    let current = row_json(w, table, id_col, id, cols).await?;
+    let mut taken: Vec<(String, Value)> = Vec::new();
+    let mut lost: Vec<(String, Value, String)> = Vec::new();
+    for (field, value) in values {
+        let local = stamp_of(&stamps, &field);
+        let now = current.get(&field);
+        match compare(&change.hlc, &local) {
+            Ordering::Greater => taken.push((field, value)),
+            // One stamp is one write of one device: the same change again. Should two values
+            // ever carry one stamp, the greater text wins, the same in any order.
+            Ordering::Equal => {
+                if !same_value(now, &value) && canonical(&value) > canonical(now.unwrap_or(&Value::Null)) {
+                    taken.push((field, value));
+                }
+            }
+            // Older than the local value. Had the change's device seen the local value, its
+            // clock would have moved past it (every pulled stamp is observed), so a different
+            // value from another device than the local value's was made apart: keep it.
+            Ordering::Less => {
+                let bookkeeping = BOOKKEEPING.contains(&field.as_str());
+                if !bookkeeping && !same_value(now, &value) && stamp_device(&local).as_deref() != Some(change.device_id.as_str()) {
+                    lost.push((field, value, local));
+                }
+            }
+        }
+    }
+    for (field, value, local_hlc) in &lost {
+        let local = serde_json::json!({ field.as_str(): current.get(field).cloned().unwrap_or(Value::Null) });
+        let remote = serde_json::json!({ field.as_str(): value });
+        conflicts::record_field(w, change, field, &local, &remote, local_hlc).await?;
+    }
+    if taken.is_empty() {
+        return Ok(if lost.is_empty() { Outcome::Older } else { Outcome::Conflict });
+    }
+    if table == "patients" {
+        rules::claim_mrn(w, id, &mut taken).await?;
+    }
+    for (field, _) in &taken {
+        stamps.insert(field.clone(), Value::String(change.hlc.clone()));
+        conflicts::supersede(w, table, id, field, &change.hlc).await?;
+    }
+    let mut sets = taken;
+    let row_hlc = current.get("updated_at").and_then(Value::as_str).unwrap_or("");
+    if cols.iter().any(|c| c == "updated_at") && compare(&change.hlc, row_hlc) == Ordering::Greater {
+        sets.push(("updated_at".into(), Value::String(change.hlc.clone())));
+    }
+    if table == "appointments" {
+        // A change of status or time may take a slot another booking holds: held off it
+        // until `settle_slots` decides.
+        sets.push(("slot_conflict".into(), Value::from(1)));
+    }
+    update(w, table, id_col, id, &sets).await.map_err(constraint)?;
+    save_stamps(w.conn(), table, id, &stamps).await?;
+    after_write(w, table, id).await?;
+    Ok(Outcome::Applied)
+}
+
+/// What a written row needs afterwards: search indexes, the slot rule.
+async fn after_write(w: &mut WriteTx<'_>, table: &str, id: &str) -> Result<(), SyncError> {
+    match table {
+        "patients" => crate::patients::repo::reindex(w, id).await?,
+        "staff" => crate::schedule::staff::reindex_specialties(w, id).await?,
+        "appointments" => {
+            let now = w.now_rfc3339();
+            rules::settle_slots(w.conn(), &now).await?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Another device's audit entry: stored as it was written, never updated, never merged.
+async fn audit_entry(w: &mut WriteTx<'_>, change: &Change) -> Result<Outcome, SyncError> {
+    match crate::audit::remote::store(w.conn(), &change.device_id, &change.data).await? {
+        Ok(_) => Ok(Outcome::Applied),
+        Err(why) => {
+            refused(w, change, &why, "").await?;
+            Ok(Outcome::Refused)
+        }
+    }
+}
+
+async fn refused(w: &mut WriteTx<'_>, change: &Change, why: &str, local_hlc: &str) -> Result<(), SyncError> {
+    let local = serde_json::json!({ "refused": why });
+    conflicts::record(w, conflicts::NewConflict {
+        kind: "refused",
+        entity: &change.entity,
+        entity_id: &change.entity_id,
+        field: None,
+        other_id: None,
+        local: &local,
+        remote: &change.data,
+        local_hlc,
+        remote_hlc: &change.hlc,
+        remote_device: &change.device_id,
+    })
+    .await?;
+    Ok(())
+}
+
+/// A database error of a write: a constraint's refusal becomes [`SyncError::Constraint`].
+pub(crate) fn constraint(e: sqlx::Error) -> SyncError {
+    match e {
+        sqlx::Error::Database(db) => SyncError::Constraint(db.message().to_string()),
+        other => SyncError::App(other.into()),
+    }
+}
+
+pub(crate) fn bind_value<'q>(
     q: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
     v: &Value,
 ) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
@@ -197,7 +474,7 @@ fn bind_value<'q>(
     }
 }
 
-async fn update(w: &mut WriteTx<'_>, table: &str, id_col: &str, id: &str, values: &[(&str, Value)]) -> Result<(), sqlx::Error> {
+pub(crate) async fn update(w: &mut WriteTx<'_>, table: &str, id_col: &str, id: &str, values: &[(String, Value)]) -> Result<(), sqlx::Error> {
     let sets: Vec<String> = values.iter().map(|(c, _)| format!("{} = ?", quote(c))).collect();
     let sql = format!("UPDATE {} SET {} WHERE {} = ?", quote(table), sets.join(", "), quote(id_col));
     let mut q = sqlx::query(&sql);
@@ -207,7 +484,7 @@ async fn update(w: &mut WriteTx<'_>, table: &str, id_col: &str, id: &str, values
     q.bind(id.to_string()).execute(w.conn()).await.map(drop)
 }
 
-async fn insert(w: &mut WriteTx<'_>, table: &str, values: &[(&str, Value)]) -> Result<(), sqlx::Error> {
+async fn insert(w: &mut WriteTx<'_>, table: &str, values: &[(String, Value)]) -> Result<(), sqlx::Error> {
     let names: Vec<String> = values.iter().map(|(c, _)| quote(c)).collect();
     let marks = vec!["?"; values.len()].join(", ");
     let sql = format!("INSERT INTO {} ({}) VALUES ({marks})", quote(table), names.join(", "));
@@ -218,8 +495,8 @@ async fn insert(w: &mut WriteTx<'_>, table: &str, values: &[(&str, Value)]) -> R
     q.execute(w.conn()).await.map(drop)
 }
 
-/// The local row as a JSON object of its synced columns.
-async fn row_json(w: &mut WriteTx<'_>, table: &str, id_col: &str, id: &str, cols: &[String]) -> Result<String, SyncError> {
+/// The local row as a JSON object of its synced columns (empty when there is none).
+pub(crate) async fn row_json(w: &mut WriteTx<'_>, table: &str, id_col: &str, id: &str, cols: &[String]) -> Result<Map<String, Value>, SyncError> {
     let pairs: Vec<String> = cols.iter().map(|c| format!("'{}', {}", c.replace('\'', "''"), quote(c))).collect();
     let sql = format!("SELECT json_object({}) FROM {} WHERE {} = ?", pairs.join(", "), quote(table), quote(id_col));
     let json: Option<String> = sqlx::query_scalar(&sql)
@@ -227,29 +504,10 @@ async fn row_json(w: &mut WriteTx<'_>, table: &str, id_col: &str, id: &str, cols
         .fetch_optional(w.conn())
         .await
         .map_err(crate::Error::from)?;
-    Ok(json.unwrap_or_else(|| "null".into()))
-}
-
-async fn record_conflict(w: &mut WriteTx<'_>, change: &Change, local: &str, local_hlc: &str, winner: &str) -> Result<(), SyncError> {
-    let now = w.now_rfc3339();
-    sqlx::query(
-        "INSERT INTO sync_conflicts (id, entity, entity_id, local, remote, local_hlc, remote_hlc, winner, remote_device, detected_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(crate::ids::new_id())
-    .bind(&change.entity)
-    .bind(&change.entity_id)
-    .bind(local)
-    .bind(change.data.to_string())
-    .bind(local_hlc)
-    .bind(&change.hlc)
-    .bind(winner)
-    .bind(&change.device_id)
-    .bind(now)
-    .execute(w.conn())
-    .await
-    .map_err(crate::Error::from)?;
-    Ok(())
+    Ok(match json.and_then(|j| serde_json::from_str(&j).ok()) {
+        Some(Value::Object(map)) => map,
+        _ => Map::new(),
+    })
 }
 
 #[cfg(test)]
@@ -332,6 +590,6 @@ mod tests {
         let gone = change("bill_lines", "nope", Op::Delete, json!({"deleted_at": "2026-11-22"}), stamp);
         assert_eq!(apply_one(&store, &gone).await, Outcome::Missing);
         // None of it went into the outbox.
-        assert_eq!(scalar(&store, "SELECT count(*) FROM change_log").await, 0);
+        assert_eq!(scalar(&store, "SELECT count(*) FROM change_log WHERE entity <> 'audit_log'").await, 0);
     }
 }

@@ -8,14 +8,23 @@
 //!   acknowledged it. A lost answer means the batch goes again; the server stores each
 //!   (device, device seq) once, so nothing is stored twice.
 //! - **Pull** ([`pull`]) fetches the tenant's changes after the saved cursor, skips this
-//!   device's own, applies the others by per-row last-writer-wins on the hybrid logical clock
-//!   ([`apply`]) and saves the cursor in the same transaction as the rows.
-//! - [`sync_now`] pushes, then pulls, and keeps the outcome for [`status`].
-//!
-//! Not here yet: a background task, a conflicts inbox, the enrolment screen.
+//!   device's own, merges the others field by field, last writer wins on the hybrid logical
+//!   clock ([`apply`]), settles the hospital rules ([`rules`]) and saves the cursor in the
+//!   same transaction as the rows. Other devices' audit entries are kept, never merged.
+//! - [`sync_now`] pushes, then pulls, and keeps the outcome for [`status`]; one sync at a
+//!   time per store. [`worker`] runs it in the background.
+//! - [`conflicts`]: the inbox of what a merge could not settle silently.
 
 pub mod apply;
 mod client;
+pub mod conflicts;
+pub(crate) mod rules;
+pub mod worker;
+
+#[cfg(test)]
+mod tests;
+
+pub use conflicts::{ConflictKind, ConflictResolution, ConflictSide, SyncConflict};
 
 use crate::error::Error;
 use crate::rbac::Permission;
@@ -38,6 +47,8 @@ const TENANT_NAME_KEY: &str = "sync_tenant_name";
 const CURSOR_KEY: &str = "sync_pull_cursor";
 const LAST_SUCCESS_KEY: &str = "sync_last_success";
 const LAST_ERROR_KEY: &str = "sync_last_error";
+const OFFLINE_SINCE_KEY: &str = "sync_offline_since";
+const AUDIT_QUEUED_KEY: &str = "sync_audit_queued";
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SyncError {
@@ -53,32 +64,77 @@ pub enum SyncError {
     Server { status: u16, code: Option<ErrorCode>, message: String },
     #[error("sync protocol error: {0}")]
     Protocol(String),
+    /// A local constraint refused a pulled change. Only inside a merge: the change is then
+    /// kept as a conflict, and pull never answers this.
+    #[error("a local rule refused the change: {0}")]
+    Constraint(String),
+}
+
+impl From<SyncError> for Error {
+    fn from(e: SyncError) -> Error {
+        use crate::error::SyncFailure;
+        let failure = match &e {
+            SyncError::App(inner) => return inner.clone(),
+            SyncError::NotEnrolled => SyncFailure::NotEnrolled,
+            SyncError::InvalidUrl(_) => return Error::validation("server_url", crate::error::ValidationReason::Invalid, e.to_string()),
+            SyncError::Network(_) => SyncFailure::Offline,
+            SyncError::Server { code: Some(ErrorCode::Revoked), .. } => SyncFailure::Revoked,
+            SyncError::Server { code: Some(ErrorCode::Unauthorized), .. } => SyncFailure::Unauthorized,
+            SyncError::Server { .. } => SyncFailure::Server,
+            SyncError::Protocol(_) | SyncError::Constraint(_) => SyncFailure::Protocol,
+        };
+        Error::Sync { failure, message: e.to_string() }
+    }
 }
 
 pub type SyncResult<T> = std::result::Result<T, SyncError>;
 
+/// The one-word state of the status indicator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncState {
+    /// Not enrolled with a server: sync is off.
+    NotEnrolled,
+    /// Everything sent, nothing failed.
+    Synced,
+    /// `pending` changes wait to be sent.
+    Pending,
+    /// The server could not be reached since `offline_since`.
+    Offline,
+    /// The last sync failed for another reason: `last_error`.
+    Error,
+}
+
 /// What the status indicator shows. Never the token.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 pub struct SyncStatus {
+    pub state: SyncState,
+    /// A sync is running now.
+    pub syncing: bool,
+    /// RFC 3339 time of the first failed attempt to reach the server, while it stays unreachable.
+    pub offline_since: Option<String>,
     pub enrolled: bool,
     pub server_url: Option<String>,
     pub tenant_id: Option<String>,
     pub tenant_name: Option<String>,
     pub device_id: String,
     /// Outbox entries not yet acknowledged by the server.
+    #[specta(type = f64)]
     pub pending: i64,
     /// The last server sequence applied (the pull cursor).
+    #[specta(type = f64)]
     pub cursor: u64,
     /// RFC 3339 time of the last sync that pushed and pulled without error.
     pub last_success: Option<String>,
     /// The last sync's error, cleared by a successful sync.
     pub last_error: Option<String>,
     /// Conflict records not resolved yet.
+    #[specta(type = f64)]
     pub open_conflicts: i64,
 }
 
 /// What [`enrol`] answers: the tenant joined (the token stays in core).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 pub struct Enrolment {
     pub server_url: String,
     pub device_id: String,
@@ -86,37 +142,80 @@ pub struct Enrolment {
     pub tenant_name: String,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, specta::Type)]
 pub struct PushReport {
     /// Outbox entries sent and acknowledged.
+    #[specta(type = f64)]
     pub sent: u64,
     /// Of those, stored for the first time by the server (the rest it already had).
+    #[specta(type = f64)]
     pub accepted: u64,
+    #[specta(type = f64)]
     pub duplicates: u64,
+    #[specta(type = f64)]
     pub batches: u64,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, specta::Type)]
 pub struct PullReport {
-    /// Changes of other devices written into the local tables.
+    /// Changes of other devices that inserted a row or set at least one field here.
+    #[specta(type = f64)]
     pub applied: u64,
     /// This device's own changes, skipped.
+    #[specta(type = f64)]
     pub own: u64,
-    /// Changes older than the local row, or merged by an earlier pull: ignored.
+    /// Changes whose every field was already as new or newer, merged by an earlier pull, or
+    /// waiting for their row: nothing (more) to do.
+    #[specta(type = f64)]
     pub older: u64,
-    /// Changes that lost to a newer local row made apart from them: kept in `sync_conflicts`.
+    /// Changes with a field that lost to a newer value made apart from it: kept in
+    /// `sync_conflicts`.
+    #[specta(type = f64)]
     pub conflicts: u64,
     /// Changes a local constraint refused: kept in `sync_conflicts`, not applied.
+    #[specta(type = f64)]
     pub refused: u64,
+    /// Other devices' audit entries stored.
+    #[specta(type = f64)]
+    pub audit: u64,
+    #[specta(type = f64)]
     pub pages: u64,
+    #[specta(type = f64)]
     pub cursor: u64,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, specta::Type)]
 pub struct SyncReport {
     pub push: PushReport,
     pub pull: PullReport,
 }
+
+/// Which half of a sync is running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncPhase {
+    Push,
+    Pull,
+}
+
+/// Progress of a sync, reported after every batch sent and every page pulled.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, specta::Type)]
+pub struct SyncProgress {
+    pub phase: SyncPhase,
+    /// Changes sent (push) or received (pull) so far.
+    #[specta(type = f64)]
+    pub changes: u64,
+    /// How far it is, 0 to 1, when known: push counts the outbox; pull estimates from the
+    /// server's sequence numbers (shared by all tenants, so an estimate, never a count).
+    pub fraction: Option<f64>,
+    #[specta(type = f64)]
+    pub pages: u64,
+}
+
+/// A progress callback (the command turns it into a Tauri channel).
+pub type Progress<'a> = &'a (dyn Fn(SyncProgress) + Send + Sync);
+
+fn no_progress(_: SyncProgress) {}
 
 struct Enrolled {
     server_url: String,
@@ -214,7 +313,23 @@ pub async fn status(store: &Store) -> SyncResult<SyncStatus> {
         .fetch_one(pool)
         .await
         .map_err(Error::from)?;
+    let last_error = meta::get(pool, LAST_ERROR_KEY).await?;
+    let offline_since = meta::get(pool, OFFLINE_SINCE_KEY).await?;
+    let state = if !enrolled {
+        SyncState::NotEnrolled
+    } else if offline_since.is_some() {
+        SyncState::Offline
+    } else if last_error.is_some() {
+        SyncState::Error
+    } else if pending > 0 {
+        SyncState::Pending
+    } else {
+        SyncState::Synced
+    };
     Ok(SyncStatus {
+        state,
+        syncing: store.sync_lock().try_lock().is_err(),
+        offline_since,
         enrolled,
         server_url,
         tenant_id: meta::get(pool, TENANT_ID_KEY).await?,
@@ -223,7 +338,7 @@ pub async fn status(store: &Store) -> SyncResult<SyncStatus> {
         pending,
         cursor: cursor(store).await?,
         last_success: meta::get(pool, LAST_SUCCESS_KEY).await?,
-        last_error: meta::get(pool, LAST_ERROR_KEY).await?,
+        last_error,
         open_conflicts,
     })
 }
@@ -265,8 +380,18 @@ fn to_change(row: OutboxRow) -> SyncResult<Change> {
 
 /// Sends every unsent outbox entry, oldest first, [`PUSH_BATCH`] at a time.
 pub async fn push(store: &Store) -> SyncResult<PushReport> {
+    push_with(store, &no_progress).await
+}
+
+/// [`push`], reporting progress after every batch.
+pub async fn push_with(store: &Store, progress: Progress<'_>) -> SyncResult<PushReport> {
     let http = client(store).await?;
+    queue_audit(store).await?;
     let mut report = PushReport::default();
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM change_log WHERE pushed_at IS NULL")
+        .fetch_one(store.pool())
+        .await
+        .map_err(Error::from)?;
     loop {
         let rows: Vec<OutboxRow> = sqlx::query_as(
             "SELECT seq, id, entity, entity_id, op, data, hlc, device_id, user_id
@@ -298,14 +423,57 @@ pub async fn push(store: &Store) -> SyncResult<PushReport> {
         report.accepted += answer.accepted;
         report.duplicates += answer.duplicates;
         report.batches += 1;
+        progress(SyncProgress {
+            phase: SyncPhase::Push,
+            changes: report.sent,
+            fraction: (total > 0).then(|| (report.sent as f64 / total as f64).min(1.0)),
+            pages: report.batches,
+        });
     }
+}
+
+/// Puts this device's audit entries written since the last push into the outbox (entity
+/// `audit_log`, insert-only, the entry as written: the other devices keep it whole in
+/// `audit_remote`). Done at push time rather than on every write, so a device that never
+/// syncs keeps no second copy of its audit, and the outbox of a write is only its rows.
+async fn queue_audit(store: &Store) -> SyncResult<()> {
+    let mut w = store.begin_write(Actor::system()).await?;
+    let queued: i64 = meta::get(w.conn(), AUDIT_QUEUED_KEY).await?.and_then(|s| s.parse().ok()).unwrap_or(0);
+    let last: Option<i64> = sqlx::query_scalar("SELECT max(seq) FROM audit_log").fetch_one(w.conn()).await.map_err(Error::from)?;
+    let Some(last) = last.filter(|l| *l > queued) else {
+        return Ok(());
+    };
+    sqlx::query(
+        "INSERT INTO change_log (id, entity, entity_id, op, data, hlc, device_id, user_id)
+         SELECT id, 'audit_log', id, 'insert',
+                json_object('seq', seq, 'id', id, 'at', at, 'user_id', user_id, 'device_id', device_id, 'action', action,
+                            'entity', entity, 'entity_id', entity_id, 'detail', detail, 'prev_hash', prev_hash, 'hash', hash),
+                ?, device_id, user_id
+         FROM audit_log WHERE seq > ? AND seq <= ? ORDER BY seq",
+    )
+    .bind(w.stamp())
+    .bind(queued)
+    .bind(last)
+    .execute(w.conn())
+    .await
+    .map_err(Error::from)?;
+    meta::set(w.conn(), AUDIT_QUEUED_KEY, &last.to_string()).await?;
+    w.commit_unaudited().await?;
+    Ok(())
 }
 
 /// Fetches and applies the tenant's changes after the saved cursor, page by page; each page
 /// is one transaction with the cursor it moves to.
 pub async fn pull(store: &Store) -> SyncResult<PullReport> {
+    pull_with(store, &no_progress).await
+}
+
+/// [`pull`], reporting progress after every page.
+pub async fn pull_with(store: &Store, progress: Progress<'_>) -> SyncResult<PullReport> {
     let http = client(store).await?;
-    let mut report = PullReport { cursor: cursor(store).await?, ..Default::default() };
+    let start = cursor(store).await?;
+    let mut report = PullReport { cursor: start, ..Default::default() };
+    let mut received: u64 = 0;
     loop {
         let page: PullResponse = http
             .get(&format!("{}/pull?after={}&limit={PULL_LIMIT}", hms_protocol::API_PREFIX, report.cursor))
@@ -343,6 +511,7 @@ pub async fn pull(store: &Store) -> SyncResult<PullReport> {
                 }
             }
             match apply::apply(&mut w, &mut columns, change).await? {
+                apply::Outcome::Applied if change.entity == "audit_log" => page_report.audit += 1,
                 apply::Outcome::Applied => page_report.applied += 1,
                 apply::Outcome::Older | apply::Outcome::Missing => page_report.older += 1,
                 apply::Outcome::Conflict => page_report.conflicts += 1,
@@ -366,25 +535,42 @@ pub async fn pull(store: &Store) -> SyncResult<PullReport> {
             .map_err(Error::from)?;
         }
         meta::set(w.conn(), CURSOR_KEY, &page.next.to_string()).await?;
-        w.audit(
-            "sync.pull",
-            "sync",
-            None,
-            serde_json::json!({
-                "after": report.cursor, "next": page.next, "applied": page_report.applied,
-                "own": page_report.own, "older": page_report.older,
-                "conflicts": page_report.conflicts, "refused": page_report.refused,
-            }),
-        )
-        .await?;
-        w.commit().await?;
+        // A page that changed records here is audited. One with only own changes, old news
+        // and other devices' audit entries is not: auditing it would send an entry that makes
+        // the other devices audit their pull of it, and so on without end.
+        if page_report.applied + page_report.conflicts + page_report.refused > 0 {
+            w.audit(
+                "sync.pull",
+                "sync",
+                None,
+                serde_json::json!({
+                    "after": report.cursor, "next": page.next, "applied": page_report.applied,
+                    "own": page_report.own, "older": page_report.older,
+                    "conflicts": page_report.conflicts, "refused": page_report.refused,
+                    "audit": page_report.audit,
+                }),
+            )
+            .await?;
+            w.commit().await?;
+        } else {
+            w.commit_unaudited().await?;
+        }
         report.applied += page_report.applied;
         report.own += page_report.own;
         report.older += page_report.older;
         report.conflicts += page_report.conflicts;
         report.refused += page_report.refused;
+        report.audit += page_report.audit;
         report.pages += 1;
         report.cursor = page.next;
+        received += page.changes.len() as u64;
+        let span = page.high_water.saturating_sub(start);
+        progress(SyncProgress {
+            phase: SyncPhase::Pull,
+            changes: received,
+            fraction: if !page.more { Some(1.0) } else { (span > 0).then(|| ((page.next - start) as f64 / span as f64).min(1.0)) },
+            pages: report.pages,
+        });
         if !page.more {
             return Ok(report);
         }
@@ -402,25 +588,71 @@ async fn seen_mark(w: &mut crate::store::WriteTx<'_>, device: &str) -> SyncResul
 }
 
 /// Pushes, then pulls. The outcome (time of success, or the error) is kept for [`status`].
+/// One sync at a time per store: a second call waits for the running one.
 pub async fn sync_now(store: &Store) -> SyncResult<SyncReport> {
+    sync_now_with(store, &no_progress).await
+}
+
+/// [`sync_now`], reporting progress after every batch and page.
+pub async fn sync_now_with(store: &Store, progress: Progress<'_>) -> SyncResult<SyncReport> {
+    let _running = store.sync_lock().lock().await;
     let result = async {
-        let push = push(store).await?;
-        let pull = pull(store).await?;
+        let mut push = push_with(store, progress).await?;
+        let pull = pull_with(store, progress).await?;
+        // Merging wrote audit entries (a page that changed records here): send them now
+        // rather than show "pending" until the next sync.
+        let again = push_with(store, progress).await?;
+        push.sent += again.sent;
+        push.accepted += again.accepted;
+        push.duplicates += again.duplicates;
+        push.batches += again.batches;
         Ok::<_, SyncError>(SyncReport { push, pull })
     }
     .await;
-    match &result {
+    remember(store, &result).await?;
+    result
+}
+
+/// Keeps the outcome of a sync for [`status`].
+async fn remember(store: &Store, result: &SyncResult<SyncReport>) -> SyncResult<()> {
+    let pool = store.pool();
+    let now = store.now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let clear = |key: &'static str| async move {
+        sqlx::query("DELETE FROM meta WHERE key = ?").bind(key).execute(pool).await.map_err(Error::from)
+    };
+    match result {
         Ok(_) => {
-            let now = store.now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-            meta::set(store.pool(), LAST_SUCCESS_KEY, &now).await?;
-            sqlx::query("DELETE FROM meta WHERE key = ?")
-                .bind(LAST_ERROR_KEY)
-                .execute(store.pool())
-                .await
-                .map_err(Error::from)?;
+            meta::set(pool, LAST_SUCCESS_KEY, &now).await?;
+            clear(LAST_ERROR_KEY).await?;
+            clear(OFFLINE_SINCE_KEY).await?;
         }
         Err(SyncError::NotEnrolled) => {}
-        Err(e) => meta::set(store.pool(), LAST_ERROR_KEY, &e.to_string()).await?,
+        Err(e) => {
+            meta::set(pool, LAST_ERROR_KEY, &e.to_string()).await?;
+            if matches!(e, SyncError::Network(_)) {
+                if meta::get(pool, OFFLINE_SINCE_KEY).await?.is_none() {
+                    meta::set(pool, OFFLINE_SINCE_KEY, &now).await?;
+                }
+            } else {
+                clear(OFFLINE_SINCE_KEY).await?;
+            }
+        }
     }
-    result
+    Ok(())
+}
+
+/// Enrols this device (see [`enrol`]) and runs its first sync, reporting progress: a new
+/// device's first pull brings the clinic's whole record. The enrolment stands even if that
+/// first sync fails (the status then says why, and the background sync retries).
+pub async fn enrol_and_sync(
+    store: &Store,
+    auth: &Authorized,
+    server_url: &str,
+    code: &str,
+    device_name: &str,
+    progress: Progress<'_>,
+) -> SyncResult<Enrolment> {
+    let enrolment = enrol(store, auth, server_url, code, device_name).await?;
+    let _ = sync_now_with(store, progress).await;
+    Ok(enrolment)
 }

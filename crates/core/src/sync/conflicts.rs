@@ -1,0 +1,552 @@
+//! The conflicts inbox: what a merge could not settle silently, kept for a person (never
+//! dropped), listed with both sides in words a person recognises, and resolved by a normal
+//! synced write (through `WriteTx::record_change`) with an audit entry `sync.conflict_resolved`.
+//!
+//! Kinds: `field` (a value lost to a concurrent newer one), `slot_double_booked` and
+//! `mrn_duplicate` (see [`super::rules`]), `refused` (a change that could not be applied).
+//! Listing and resolving need `sync_manage` (administrators).
+//!
+//! A resolution writes a new value with a new stamp, which every other device merges like any
+//! change: their open records of the same conflict close themselves (a field conflict when a
+//! newer value of its field arrives, a slot or MRN conflict when the rule no longer bites).
+
+use super::apply::{self, quote, stamp_of, table_of, Columns};
+use crate::error::{Error, Result, ValidationReason};
+use crate::rbac::Permission;
+use crate::session::Authorized;
+use crate::store::{ChangeOp, Store, WriteTx};
+use hms_protocol::Change;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sqlx::SqliteConnection;
+
+/// What kind of conflict a record is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum ConflictKind {
+    /// A field's value lost to a newer value made on another device without seeing it.
+    Field,
+    /// Two active appointments in one doctor's slot: `current` keeps it, `other` is held.
+    SlotDoubleBooked,
+    /// One MRN on two patients: `current` keeps it, `other` has a stand-in number.
+    MrnDuplicate,
+    /// A change that could not be applied here at all.
+    Refused,
+}
+
+impl ConflictKind {
+    fn parse(s: &str) -> ConflictKind {
+        match s {
+            "slot_double_booked" => ConflictKind::SlotDoubleBooked,
+            "mrn_duplicate" => ConflictKind::MrnDuplicate,
+            "refused" => ConflictKind::Refused,
+            _ => ConflictKind::Field,
+        }
+    }
+}
+
+/// One side of a conflict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct ConflictSide {
+    /// What a person recognises: the patient and MRN, or the appointment's patient, doctor,
+    /// date and time and status; for a field conflict, the value.
+    pub label: String,
+    /// The appointment or patient this side is (rule conflicts).
+    pub record_id: Option<String>,
+    /// The data as JSON text (the field's value, or the row).
+    pub value: String,
+    /// The clock stamp of the value ("" when not known).
+    pub stamp: String,
+    /// The device that wrote it ("" when not known).
+    pub device_id: String,
+}
+
+/// A conflict record as the inbox shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct SyncConflict {
+    pub id: String,
+    pub kind: ConflictKind,
+    /// The synced table (`patients`, `appointments`, ...).
+    pub entity: String,
+    pub entity_id: String,
+    /// The field of a field conflict (`mrn` for an MRN conflict).
+    pub field: Option<String>,
+    /// The record in words: "Amina Mwakyusa (K7Q2-000123)", "Dr. Rao, 2026-11-23 09:30".
+    pub label: String,
+    /// The value in force / the appointment keeping the slot / the patient keeping the MRN.
+    pub current: ConflictSide,
+    /// The losing value / the appointment held off the slot / the patient with a stand-in MRN
+    /// / the refused change.
+    pub other: ConflictSide,
+    pub detected_at: String,
+    pub resolved: bool,
+    /// `keep_current`, `take_other`, `cancel`, `move`, `renumber`, `dismiss`, or `auto` (the
+    /// conflict went away by itself: a newer value, the other booking cancelled, ...).
+    pub resolution: Option<String>,
+    pub resolved_at: Option<String>,
+    /// Username of who resolved it.
+    pub resolved_by: Option<String>,
+}
+
+/// How to resolve a conflict. Which ones apply depends on its kind:
+/// field: `keep_current`, `take_other`; slot: `cancel_appointment` (either of the two),
+/// `move_appointment` (either, to a free slot); MRN: `renumber` (a new MRN from this
+/// device's series for the patient with the stand-in), `dismiss`; refused: `dismiss`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, specta::Type)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum ConflictResolution {
+    KeepCurrent,
+    TakeOther,
+    CancelAppointment { appointment_id: String, reason: String },
+    MoveAppointment { appointment_id: String, doctor_id: String, date: String, start: String },
+    Renumber,
+    Dismiss,
+}
+
+impl ConflictResolution {
+    fn code(&self) -> &'static str {
+        match self {
+            ConflictResolution::KeepCurrent => "keep_current",
+            ConflictResolution::TakeOther => "take_other",
+            ConflictResolution::CancelAppointment { .. } => "cancel",
+            ConflictResolution::MoveAppointment { .. } => "move",
+            ConflictResolution::Renumber => "renumber",
+            ConflictResolution::Dismiss => "dismiss",
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------- recording
+
+pub(crate) struct NewConflict<'a> {
+    pub kind: &'static str,
+    pub entity: &'a str,
+    pub entity_id: &'a str,
+    pub field: Option<&'a str>,
+    pub other_id: Option<&'a str>,
+    pub local: &'a Value,
+    pub remote: &'a Value,
+    pub local_hlc: &'a str,
+    pub remote_hlc: &'a str,
+    pub remote_device: &'a str,
+}
+
+pub(crate) async fn record(w: &mut WriteTx<'_>, c: NewConflict<'_>) -> Result<()> {
+    let now = w.now_rfc3339();
+    record_on(w.conn(), &now, c).await
+}
+
+pub(crate) async fn record_on(conn: &mut SqliteConnection, now: &str, c: NewConflict<'_>) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO sync_conflicts (id, entity, entity_id, local, remote, local_hlc, remote_hlc, winner, remote_device,
+                                     detected_at, kind, field, other_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'local', ?, ?, ?, ?, ?)",
+    )
+    .bind(crate::ids::new_id())
+    .bind(c.entity)
+    .bind(c.entity_id)
+    .bind(c.local.to_string())
+    .bind(c.remote.to_string())
+    .bind(c.local_hlc)
+    .bind(c.remote_hlc)
+    .bind(c.remote_device)
+    .bind(now)
+    .bind(c.kind)
+    .bind(c.field)
+    .bind(c.other_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// A field's pulled value that lost: kept once (the same change merged again adds nothing).
+pub(crate) async fn record_field(w: &mut WriteTx<'_>, change: &Change, field: &str, local: &Value, remote: &Value, local_hlc: &str) -> Result<()> {
+    let known: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM sync_conflicts WHERE entity = ? AND entity_id = ? AND field = ? AND remote_hlc = ? AND kind = 'field'",
+    )
+    .bind(&change.entity)
+    .bind(&change.entity_id)
+    .bind(field)
+    .bind(&change.hlc)
+    .fetch_optional(w.conn())
+    .await?;
+    if known.is_some() {
+        return Ok(());
+    }
+    record(
+        w,
+        NewConflict {
+            kind: "field",
+            entity: &change.entity,
+            entity_id: &change.entity_id,
+            field: Some(field),
+            other_id: None,
+            local,
+            remote,
+            local_hlc,
+            remote_hlc: &change.hlc,
+            remote_device: &change.device_id,
+        },
+    )
+    .await
+}
+
+/// A newer value of a field closes its open field conflicts: both of their sides are older.
+pub(crate) async fn supersede(w: &mut WriteTx<'_>, entity: &str, id: &str, field: &str, hlc: &str) -> Result<()> {
+    let open: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT id, local_hlc, remote_hlc FROM sync_conflicts
+         WHERE resolved = 0 AND kind = 'field' AND entity = ? AND entity_id = ? AND field = ?",
+    )
+    .bind(entity)
+    .bind(id)
+    .bind(field)
+    .fetch_all(w.conn())
+    .await?;
+    let now = w.now_rfc3339();
+    for (conflict, local, remote) in open {
+        let newer = |s: &str| apply::compare(hlc, s) == std::cmp::Ordering::Greater;
+        if newer(&local) && newer(&remote) {
+            mark(w.conn(), &conflict, "auto", &now, None).await?;
+        }
+    }
+    Ok(())
+}
+
+pub(crate) async fn open_exists(conn: &mut SqliteConnection, kind: &str, entity_id: &str) -> Result<bool> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM sync_conflicts WHERE resolved = 0 AND kind = ? AND entity_id = ?")
+        .bind(kind)
+        .bind(entity_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(found.is_some())
+}
+
+/// Closes the open rule conflicts of a record that the rule no longer bites.
+pub(crate) async fn auto_resolve(conn: &mut SqliteConnection, now: &str, kind: &str, entity_id: &str) -> Result<()> {
+    sqlx::query(
+        "UPDATE sync_conflicts SET resolved = 1, resolution = 'auto', resolved_at = ?
+         WHERE resolved = 0 AND kind = ? AND entity_id = ?",
+    )
+    .bind(now)
+    .bind(kind)
+    .bind(entity_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+async fn mark(conn: &mut SqliteConnection, id: &str, resolution: &str, now: &str, by: Option<&str>) -> Result<()> {
+    sqlx::query("UPDATE sync_conflicts SET resolved = 1, resolution = ?, resolved_at = ?, resolved_by = ? WHERE id = ?")
+        .bind(resolution)
+        .bind(now)
+        .bind(by)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------- the inbox
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: String,
+    kind: String,
+    entity: String,
+    entity_id: String,
+    field: Option<String>,
+    other_id: Option<String>,
+    local: String,
+    remote: String,
+    local_hlc: String,
+    remote_hlc: String,
+    remote_device: String,
+    detected_at: String,
+    resolved: i64,
+    resolution: Option<String>,
+    resolved_at: Option<String>,
+    resolved_by: Option<String>,
+}
+
+const SELECT: &str = "SELECT c.id, c.kind, c.entity, c.entity_id, c.field, c.other_id, c.local, c.remote, c.local_hlc,
+        c.remote_hlc, c.remote_device, c.detected_at, c.resolved, c.resolution, c.resolved_at, u.username AS resolved_by
+    FROM sync_conflicts c LEFT JOIN users u ON u.id = c.resolved_by";
+
+/// At most this many conflicts are listed (open first, newest first).
+pub const MAX_LISTED: i64 = 500;
+
+/// The conflicts, open ones first, newest first; resolved ones too if asked.
+pub async fn list(store: &Store, auth: &Authorized, include_resolved: bool) -> Result<Vec<SyncConflict>> {
+    auth.require(Permission::SyncManage)?;
+    let sql = format!(
+        "{SELECT} WHERE (? OR c.resolved = 0) ORDER BY c.resolved, c.detected_at DESC, c.id DESC LIMIT {MAX_LISTED}"
+    );
+    let rows: Vec<Row> = sqlx::query_as(&sql).bind(include_resolved).fetch_all(store.pool()).await?;
+    let mut conn = store.pool().acquire().await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        out.push(view(&mut conn, row).await?);
+    }
+    Ok(out)
+}
+
+async fn one(conn: &mut SqliteConnection, id: &str) -> Result<Row> {
+    sqlx::query_as(&format!("{SELECT} WHERE c.id = ?"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| Error::NotFound { entity: "sync conflict".into() })
+}
+
+async fn view(conn: &mut SqliteConnection, row: Row) -> Result<SyncConflict> {
+    let kind = ConflictKind::parse(&row.kind);
+    let label = record_label(conn, &row.entity, &row.entity_id).await?;
+    let side = |label: String, record_id: Option<String>, value: &str, stamp: &str, device: &str| ConflictSide {
+        label,
+        record_id,
+        value: value.to_string(),
+        stamp: stamp.to_string(),
+        device_id: device.to_string(),
+    };
+    let local_device = super::apply::stamp_device_of(&row.local_hlc);
+    let (current, other) = match kind {
+        ConflictKind::Field => {
+            let field = row.field.clone().unwrap_or_default();
+            let pick = |json: &str| serde_json::from_str::<Value>(json).ok().and_then(|v| v.get(&field).cloned()).unwrap_or(Value::Null);
+            let (now, lost) = (pick(&row.local), pick(&row.remote));
+            (
+                side(show(&now), None, &now.to_string(), &row.local_hlc, &local_device),
+                side(show(&lost), None, &lost.to_string(), &row.remote_hlc, &row.remote_device),
+            )
+        }
+        ConflictKind::SlotDoubleBooked | ConflictKind::MrnDuplicate => {
+            let keeper = row.other_id.clone().unwrap_or_default();
+            let table = if kind == ConflictKind::SlotDoubleBooked { "appointments" } else { "patients" };
+            (
+                side(record_label(conn, table, &keeper).await?, Some(keeper), &row.local, &row.local_hlc, &local_device),
+                side(label.clone(), Some(row.entity_id.clone()), &row.remote, &row.remote_hlc, &row.remote_device),
+            )
+        }
+        ConflictKind::Refused => {
+            let why = serde_json::from_str::<Value>(&row.local).ok().and_then(|v| v["refused"].as_str().map(str::to_string));
+            (
+                side(why.unwrap_or_default(), None, &row.local, &row.local_hlc, &local_device),
+                side(label.clone(), Some(row.entity_id.clone()), &row.remote, &row.remote_hlc, &row.remote_device),
+            )
+        }
+    };
+    Ok(SyncConflict {
+        id: row.id,
+        kind,
+        entity: row.entity,
+        entity_id: row.entity_id,
+        field: row.field,
+        label,
+        current,
+        other,
+        detected_at: row.detected_at,
+        resolved: row.resolved == 1,
+        resolution: row.resolution,
+        resolved_at: row.resolved_at,
+        resolved_by: row.resolved_by,
+    })
+}
+
+/// A value as a person reads it.
+fn show(v: &Value) -> String {
+    match v {
+        Value::Null => "(empty)".into(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn clock(minutes: i64) -> String {
+    format!("{:02}:{:02}", minutes / 60, minutes % 60)
+}
+
+/// The record in words.
+async fn record_label(conn: &mut SqliteConnection, entity: &str, id: &str) -> Result<String> {
+    let label: Option<String> = match entity {
+        "patients" => sqlx::query_scalar(
+            "SELECT trim(given_name || ' ' || family_name) || ' (' || mrn || ')' FROM patients WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?,
+        "appointments" => {
+            let row: Option<(String, String, String, i64, String)> = sqlx::query_as(
+                "SELECT coalesce(trim(p.given_name || ' ' || p.family_name) || ' (' || p.mrn || ')', a.patient_id),
+                        coalesce(s.full_name, a.doctor_id), a.date, a.start_min, a.status
+                 FROM appointments a LEFT JOIN patients p ON p.id = a.patient_id LEFT JOIN staff s ON s.id = a.doctor_id
+                 WHERE a.id = ?",
+            )
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+            row.map(|(patient, doctor, date, start, status)| format!("{patient}: {doctor}, {date} {}, {status}", clock(start)))
+        }
+        "users" => sqlx::query_scalar("SELECT full_name || ' (' || username || ')' FROM users WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?,
+        "staff" => sqlx::query_scalar("SELECT full_name FROM staff WHERE id = ?").bind(id).fetch_optional(&mut *conn).await?,
+        _ => None,
+    };
+    Ok(label.unwrap_or_else(|| format!("{entity} {id}")))
+}
+
+// ---------------------------------------------------------------------------- resolving
+
+fn invalid(message: &str) -> Error {
+    Error::validation("resolution", ValidationReason::Invalid, message)
+}
+
+/// Resolves a conflict: writes the chosen outcome as a normal synced change, marks the record
+/// resolved and audits it, in one transaction. Answers the record as it now stands.
+pub async fn resolve(store: &Store, auth: &Authorized, id: &str, resolution: ConflictResolution) -> Result<SyncConflict> {
+    auth.require(Permission::SyncManage)?;
+    let mut w = store.begin_write(auth.actor()).await?;
+    let row = one(w.conn(), id).await?;
+    if row.resolved == 1 {
+        return Err(Error::validation("id", ValidationReason::Invalid, "this conflict is already resolved"));
+    }
+    let kind = ConflictKind::parse(&row.kind);
+    match (kind, &resolution) {
+        (ConflictKind::Field, ConflictResolution::KeepCurrent) => keep_field(&mut w, &row, false).await?,
+        (ConflictKind::Field, ConflictResolution::TakeOther) => keep_field(&mut w, &row, true).await?,
+        (ConflictKind::SlotDoubleBooked, ConflictResolution::CancelAppointment { appointment_id, reason }) => {
+            one_of_the_two(&row, appointment_id)?;
+            let reason = crate::schedule::booking::reason_text("reason", reason)?;
+            let mut a = crate::schedule::booking::load(&mut w, appointment_id).await?;
+            crate::schedule::booking::set_status(&mut w, &mut a, crate::schedule::booking::AppointmentStatus::Cancelled, &reason).await?;
+        }
+        (ConflictKind::SlotDoubleBooked, ConflictResolution::MoveAppointment { appointment_id, doctor_id, date, start }) => {
+            one_of_the_two(&row, appointment_id)?;
+            move_appointment(store, auth, &mut w, appointment_id, doctor_id, date, start).await?;
+        }
+        (ConflictKind::MrnDuplicate, ConflictResolution::Renumber) => {
+            let mrn = crate::patients::mrn::next(&mut w).await?;
+            write_field(&mut w, "patients", &row.entity_id, "mrn", &Value::String(mrn)).await?;
+        }
+        (ConflictKind::MrnDuplicate | ConflictKind::Refused, ConflictResolution::Dismiss) => {}
+        _ => return Err(invalid("this resolution does not apply to this kind of conflict")),
+    }
+    let (now, by) = (w.now_rfc3339(), auth.user_id.clone());
+    mark(w.conn(), id, resolution.code(), &now, Some(&by)).await?;
+    w.audit(
+        "sync.conflict_resolved",
+        &row.entity,
+        Some(&row.entity_id),
+        json!({ "conflict": id, "kind": row.kind, "field": row.field, "other_id": row.other_id, "resolution": resolution }),
+    )
+    .await?;
+    w.commit().await?;
+    let mut conn = store.pool().acquire().await?;
+    let row = one(&mut conn, id).await?;
+    view(&mut conn, row).await
+}
+
+fn one_of_the_two(row: &Row, appointment_id: &str) -> Result<()> {
+    if appointment_id == row.entity_id || Some(appointment_id) == row.other_id.as_deref() {
+        Ok(())
+    } else {
+        Err(Error::validation("appointment_id", ValidationReason::Invalid, "not one of the two appointments of this conflict"))
+    }
+}
+
+/// Moves one of the two bookings to another slot, as rescheduling does: the old one is
+/// cancelled as rescheduled, the new one points back to it.
+async fn move_appointment(
+    store: &Store,
+    auth: &Authorized,
+    w: &mut WriteTx<'_>,
+    id: &str,
+    doctor_id: &str,
+    date: &str,
+    start: &str,
+) -> Result<()> {
+    use crate::schedule::booking::{self, AppointmentStatus, BookInput};
+    let mut old = booking::load(w, id).await?;
+    if old.status != AppointmentStatus::Booked {
+        return Err(Error::validation("appointment_id", ValidationReason::Invalid, "only a booked appointment can be moved"));
+    }
+    booking::set_status(w, &mut old, AppointmentStatus::Cancelled, "rescheduled").await?;
+    let input = BookInput {
+        patient_id: old.patient_id.clone(),
+        doctor_id: doctor_id.to_string(),
+        date: date.to_string(),
+        start: start.to_string(),
+        reason: old.reason.clone(),
+        overbook: false,
+    };
+    booking::place(store, auth, w, &input, Some(id)).await?;
+    Ok(())
+}
+
+/// Writes the field of a field conflict again: the value in force (`take_other` false) or the
+/// one that lost, with this write's stamp, so that it wins everywhere.
+async fn keep_field(w: &mut WriteTx<'_>, row: &Row, take_other: bool) -> Result<()> {
+    let field = row.field.clone().ok_or_else(|| invalid("this conflict names no field"))?;
+    let Some((table, id_col)) = table_of(&row.entity) else {
+        return Err(invalid("this table is not synced in this version"));
+    };
+    let value = if take_other {
+        serde_json::from_str::<Value>(&row.remote).ok().and_then(|v| v.get(&field).cloned()).unwrap_or(Value::Null)
+    } else {
+        let cols = Columns::default().get(w.conn(), table).await.map_err(to_app)?.to_vec();
+        let current = apply::row_json(w, table, id_col, &row.entity_id, &cols).await.map_err(to_app)?;
+        current.get(&field).cloned().ok_or_else(|| Error::NotFound { entity: row.entity.clone() })?
+    };
+    write_field(w, table, &row.entity_id, &field, &value).await
+}
+
+fn to_app(e: super::SyncError) -> Error {
+    match e {
+        super::SyncError::App(e) => e,
+        other => Error::internal(other),
+    }
+}
+
+/// Sets one field of a synced row as a normal local write: stamped, into the outbox.
+async fn write_field(w: &mut WriteTx<'_>, entity: &str, id: &str, field: &str, value: &Value) -> Result<()> {
+    let Some((table, id_col)) = table_of(entity) else {
+        return Err(invalid("this table is not synced in this version"));
+    };
+    let cols = Columns::default().get(w.conn(), table).await.map_err(to_app)?.to_vec();
+    if field == id_col || !cols.iter().any(|c| c == field) {
+        return Err(invalid("this field cannot be set"));
+    }
+    let (stamp, by) = (w.stamp(), w.actor().user_id.clone());
+    let mut sets = vec![(field.to_string(), value.clone())];
+    let mut data = json!({ field: value });
+    if cols.iter().any(|c| c == "updated_at") {
+        sets.push(("updated_at".into(), Value::String(stamp.clone())));
+        data["updated_at"] = json!(stamp);
+    }
+    if cols.iter().any(|c| c == "updated_by") {
+        sets.push(("updated_by".into(), json!(by)));
+        data["updated_by"] = json!(by);
+    }
+    let found: Option<i64> = sqlx::query_scalar(&format!("SELECT 1 FROM {} WHERE {} = ?", quote(table), quote(id_col)))
+        .bind(id)
+        .fetch_optional(w.conn())
+        .await?;
+    if found.is_none() {
+        return Err(Error::NotFound { entity: entity.to_string() });
+    }
+    apply::update(w, table, id_col, id, &sets).await?;
+    w.record_change(table, id, ChangeOp::Update, &data).await?;
+    supersede(w, table, id, field, &stamp).await?;
+    if table == "patients" {
+        crate::patients::repo::reindex(w, id).await?;
+    }
+    Ok(())
+}
+
+/// The stamp that last set a field of a row (for tests and the bench: "" when none).
+pub async fn field_stamp(store: &Store, entity: &str, id: &str, field: &str) -> Result<String> {
+    let mut conn = store.pool().acquire().await?;
+    let stamps = apply::load_stamps(&mut conn, entity, id).await.map_err(to_app)?;
+    Ok(stamp_of(&stamps, field))
+}

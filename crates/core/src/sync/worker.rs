@@ -1,0 +1,90 @@
+//! The background sync: syncs on start, on a timer, and soon after local writes, backing off
+//! while the server cannot be reached. It calls [`super::sync_now`], which holds the store's
+//! sync lock, so a "sync now" button and this task never run two syncs at once.
+//!
+//! A device that is not enrolled just waits (and checks again on the timer and after writes:
+//! enrolling is a write).
+
+use super::{sync_now, SyncError};
+use crate::store::Store;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkerConfig {
+    /// Time between syncs while all is well.
+    pub interval: Duration,
+    /// Wait after a local write before syncing, so a burst of writes goes in one sync.
+    pub after_write: Duration,
+    /// The first retry after a failure; doubled on every further failure up to `max_backoff`.
+    pub first_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            interval: Duration::from_secs(60),
+            after_write: Duration::from_secs(2),
+            first_backoff: Duration::from_secs(5),
+            max_backoff: Duration::from_secs(300),
+        }
+    }
+}
+
+impl WorkerConfig {
+    /// The wait before the next try after `failures` failures in a row.
+    pub fn backoff(&self, failures: u32) -> Duration {
+        let factor = 1u32.checked_shl(failures.saturating_sub(1).min(16)).unwrap_or(u32::MAX);
+        self.first_backoff.saturating_mul(factor).min(self.max_backoff)
+    }
+}
+
+/// What one round of the worker did, for whoever watches it (logs, tests).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Round {
+    Synced(super::SyncReport),
+    NotEnrolled,
+    Failed(SyncError),
+}
+
+/// Runs forever (until the task is dropped), calling `on_round` after every sync attempt.
+pub async fn run(store: &Store, config: WorkerConfig, on_round: impl Fn(&Round)) {
+    let mut failures: u32 = 0;
+    loop {
+        let round = match sync_now(store).await {
+            Ok(report) => Round::Synced(report),
+            Err(SyncError::NotEnrolled) => Round::NotEnrolled,
+            Err(e) => Round::Failed(e),
+        };
+        on_round(&round);
+        match round {
+            Round::Failed(_) => {
+                // Offline (or refused): retry later, later each time; writes meanwhile wait.
+                failures = failures.saturating_add(1);
+                tokio::time::sleep(config.backoff(failures)).await;
+            }
+            Round::Synced(_) | Round::NotEnrolled => {
+                failures = 0;
+                tokio::select! {
+                    _ = tokio::time::sleep(config.interval) => {}
+                    _ = store.changes_committed() => {
+                        tokio::time::sleep(config.after_write).await;
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_ceiling() {
+        let c = WorkerConfig::default();
+        let secs: Vec<u64> = (1..=9).map(|n| c.backoff(n).as_secs()).collect();
+        assert_eq!(secs, vec![5, 10, 20, 40, 80, 160, 300, 300, 300]);
+        assert_eq!(c.backoff(u32::MAX).as_secs(), 300);
+    }
+}
