@@ -4,11 +4,18 @@
 //! `clinical_view` (or `lab_results` for the lab's work list); every write is one
 //! transaction with its change-log and audit entries; every chart opening is audited.
 
+pub mod attachments;
 pub mod chart;
 pub mod icd10;
 pub mod lab;
+pub mod lab_pdf;
 pub mod model;
 pub mod prescribing;
+pub mod prescription_pdf;
+pub mod print;
+#[cfg(test)]
+mod sync_check;
+pub mod visit_summary_pdf;
 pub mod visits;
 
 pub use model::*;

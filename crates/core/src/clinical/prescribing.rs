@@ -240,12 +240,18 @@ pub(crate) async fn current_rows(conn: &mut SqliteConnection, patient_id: &str, 
     Ok(rows.into_iter().map(rx_of).collect())
 }
 
+/// The prescriptions of one visit, in the order written.
+pub(crate) async fn visit_rows(conn: &mut SqliteConnection, visit_id: &str) -> Result<Vec<Prescription>> {
+    let sql = format!("{RX_SELECT} WHERE p.visit_id = ? AND p.deleted_at IS NULL ORDER BY p.created_at, p.id");
+    let rows: Vec<RxRow> = sqlx::query_as(&sql).bind(visit_id).fetch_all(conn).await?;
+    Ok(rows.into_iter().map(rx_of).collect())
+}
+
 /// The prescriptions of one visit.
 pub async fn visit_prescriptions(store: &Store, auth: &Authorized, visit_id: &str) -> Result<Vec<Prescription>> {
     auth.require(Permission::ClinicalView)?;
-    let sql = format!("{RX_SELECT} WHERE p.visit_id = ? AND p.deleted_at IS NULL ORDER BY p.created_at");
-    let rows: Vec<RxRow> = sqlx::query_as(&sql).bind(visit_id).fetch_all(store.pool()).await?;
-    Ok(rows.into_iter().map(rx_of).collect())
+    let mut conn = store.pool().acquire().await?;
+    visit_rows(&mut conn, visit_id).await
 }
 
 #[cfg(test)]
