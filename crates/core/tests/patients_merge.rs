@@ -110,3 +110,39 @@ async fn merge_refuses_bad_pairs_and_roles_without_permission_writing_nothing() 
     let e = patients::update(&env.store, &a, &y.id, person("Anita", "Rao")).await.unwrap_err();
     assert!(matches!(e, Error::Validation { .. }), "a merged record is read-only");
 }
+
+#[tokio::test]
+async fn merge_moves_the_clinical_record_and_every_table_with_a_patient_is_moved() {
+    use hms_core::clinical::{visits, VitalsInput};
+    let (env, admin) = common::with_admin().await;
+    let desk = signed_in(&env, &admin, "reception", "receptionist").await;
+    let nurse = signed_in(&env, &admin, "nurse", "nurse").await;
+    let (a, n) = (desk.authorize(&env.store).await.unwrap(), nurse.authorize(&env.store).await.unwrap());
+    let survivor = patients::register(&env.store, &a, person("Asha", "Verma")).await.unwrap();
+    let twin = patients::register(&env.store, &a, person("Asha", "Varma")).await.unwrap();
+    let v = VitalsInput { patient_id: twin.id.clone(), pulse: Some(88), ..Default::default() };
+    visits::record_vitals(&env.store, &n, v).await.unwrap();
+
+    patients::merge(&env.store, &a, &survivor.id, &twin.id, "registered twice").await.unwrap();
+    let history = visits::vitals_history(&env.store, &n, &survivor.id, 10).await.unwrap();
+    assert_eq!(history.len(), 1, "the merged record's vitals are now the survivor's");
+    assert!(visits::vitals_history(&env.store, &n, &twin.id, 10).await.unwrap().is_empty());
+    let moved: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM change_log WHERE entity = 'vitals' AND op = 'update'")
+        .fetch_one(env.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(moved, 1, "the move is a synced change");
+
+    // Every table holding a patient's rows is on the merge's list, so none is left behind.
+    let mut with_patient: Vec<String> = sqlx::query_scalar(
+        "SELECT m.name FROM sqlite_master m WHERE m.type = 'table'
+           AND EXISTS (SELECT 1 FROM pragma_table_info(m.name) c WHERE c.name = 'patient_id') ORDER BY m.name",
+    )
+    .fetch_all(env.store.pool())
+    .await
+    .unwrap();
+    with_patient.retain(|t| !t.starts_with("sqlite_"));
+    let mut listed: Vec<String> = patients::merge::PATIENT_TABLES.iter().map(|t| t.to_string()).collect();
+    listed.sort();
+    assert_eq!(with_patient, listed);
+}

@@ -121,20 +121,50 @@ fn absorb(s: &mut Patient, m: &Patient) {
     }
 }
 
-/// Moves the merged record's history (appointments; later visits, bills, ...) to the
-/// survivor. Each later area adds its table here, so a merge never leaves history behind.
+/// The tables that hold a patient's own rows (`patient_id`): a merge moves every one of them
+/// to the survivor, so no visit, result, bill or document stays behind on the merged record.
+/// A table added later with a `patient_id` column must be listed here (a test checks it).
+pub const PATIENT_TABLES: &[&str] =
+    &["appointments", "bills", "visits", "vitals", "diagnoses", "allergies", "prescriptions", "lab_orders", "lab_results", "attachments"];
+
+/// Moves the merged record's rows to the survivor, each move a synced change.
 async fn repoint(w: &mut WriteTx<'_>, survivor_id: &str, merged_id: &str) -> Result<()> {
+    refuse_two_open_bills(w, survivor_id, merged_id).await?;
     let (stamp, by) = (w.stamp(), w.actor().user_id.clone());
-    let moved: Vec<String> = sqlx::query_scalar("UPDATE appointments SET patient_id = ?, updated_at = ?, updated_by = ? WHERE patient_id = ? RETURNING id")
+    for table in PATIENT_TABLES {
+        // `table` comes from the list above, never from input.
+        let moved: Vec<String> = sqlx::query_scalar(&format!(
+            "UPDATE {table} SET patient_id = ?, updated_at = ?, updated_by = ? WHERE patient_id = ? RETURNING id"
+        ))
         .bind(survivor_id)
         .bind(&stamp)
         .bind(&by)
         .bind(merged_id)
         .fetch_all(w.conn())
         .await?;
-    for id in moved {
-        let data = json!({ "id": id, "patient_id": survivor_id, "updated_at": stamp, "updated_by": by });
-        w.record_change("appointments", &id, ChangeOp::Update, &data).await?;
+        for id in moved {
+            let data = json!({ "id": id, "patient_id": survivor_id, "updated_at": stamp, "updated_by": by });
+            w.record_change(table, &id, ChangeOp::Update, &data).await?;
+        }
+    }
+    Ok(())
+}
+
+/// A patient has at most one open (draft) bill; two would have to be combined by hand first.
+async fn refuse_two_open_bills(w: &mut WriteTx<'_>, survivor_id: &str, merged_id: &str) -> Result<()> {
+    let open: i64 = sqlx::query_scalar(
+        "SELECT COUNT(DISTINCT patient_id) FROM bills WHERE patient_id IN (?, ?) AND status = 'draft' AND deleted_at IS NULL",
+    )
+    .bind(survivor_id)
+    .bind(merged_id)
+    .fetch_one(w.conn())
+    .await?;
+    if open > 1 {
+        return Err(Error::validation(
+            "merged_id",
+            ValidationReason::Invalid,
+            "both records have an open bill: finalize or cancel one of them before merging",
+        ));
     }
     Ok(())
 }

@@ -145,7 +145,7 @@ pub async fn set_weekly(store: &Store, auth: &Authorized, doctor_id: &str, sessi
         .execute(w.conn())
         .await?;
         let data = json!({ "id": id, "doctor_id": doctor_id, "weekday": weekday, "start_min": win.start, "end_min": win.end,
-            "slot_minutes": win.slot, "updated_at": stamp, "updated_by": by });
+            "slot_minutes": win.slot, "created_at": now, "updated_at": stamp, "updated_by": by });
         w.record_change("doctor_sessions", &id, ChangeOp::Insert, &data).await?;
         out.push(DoctorSession { id, weekday, start: format_minutes(win.start), end: format_minutes(win.end), slot_minutes: win.slot });
     }
@@ -256,7 +256,8 @@ pub(crate) async fn insert_exception(w: &mut WriteTx<'_>, x: NewException<'_>) -
     .execute(w.conn())
     .await?;
     let data = json!({ "id": id, "doctor_id": x.doctor_id, "date": x.date, "kind": x.kind, "session_id": x.session_id,
-        "start_min": x.start, "end_min": x.end, "slot_minutes": x.slot, "reason": x.reason, "updated_at": stamp, "updated_by": by });
+        "start_min": x.start, "end_min": x.end, "slot_minutes": x.slot, "reason": x.reason, "created_at": now,
+        "updated_at": stamp, "updated_by": by });
     w.record_change("schedule_exceptions", &id, ChangeOp::Insert, &data).await?;
     Ok(id)
 }

@@ -200,10 +200,24 @@ pub(crate) async fn insert_visit(w: &mut WriteTx<'_>, a: &Appointment, start_min
             other?;
         }
     }
-    let mut data = serde_json::to_value(a)?;
+    let mut data = change_data(a)?;
+    data["created_at"] = json!(now);
     data["updated_at"] = json!(stamp);
     data["updated_by"] = json!(by);
     w.record_change("appointments", &a.id, ChangeOp::Insert, &data).await
+}
+
+/// An appointment as a change-log row: the table's column names, so the slot travels as
+/// `start_min`/`end_min` rather than the "HH:MM" text the app shows.
+pub(crate) fn change_data(a: &Appointment) -> Result<serde_json::Value> {
+    let mut data = serde_json::to_value(a)?;
+    if let Some(map) = data.as_object_mut() {
+        map.remove("start");
+        map.remove("end");
+        map.insert("start_min".into(), json!(super::parse_minutes("start", &a.start)?));
+        map.insert("end_min".into(), json!(super::parse_minutes("end", &a.end)?));
+    }
+    Ok(data)
 }
 
 type Row = (String, String, String, String, i64, i64, String, String, String, i64, i64, Option<String>, String, String, Option<String>);
@@ -251,7 +265,7 @@ pub(crate) async fn set_status(w: &mut WriteTx<'_>, a: &mut Appointment, status:
         .await?;
     a.status = status;
     a.cancel_reason = cancel_reason.to_string();
-    let mut data = serde_json::to_value(&*a)?;
+    let mut data = change_data(a)?;
     data["updated_at"] = json!(stamp);
     data["updated_by"] = json!(by);
     w.record_change("appointments", &a.id, ChangeOp::Update, &data).await

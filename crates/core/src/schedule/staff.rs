@@ -222,9 +222,26 @@ async fn insert_staff(w: &mut WriteTx<'_>, m: &StaffMember) -> Result<()> {
         sqlx::query("INSERT INTO staff_specialties (specialty_id, staff_id) VALUES (?, ?)").bind(s).bind(&m.id).execute(w.conn()).await?;
     }
     let mut data = serde_json::to_value(m)?;
+    // The row's NOT NULL creation time must travel with it, or another device refuses the row.
+    data["created_at"] = json!(now);
     data["updated_at"] = json!(stamp);
     data["updated_by"] = json!(by);
     w.record_change("staff", &m.id, ChangeOp::Insert, &data).await
+}
+
+/// Rebuilds a staff member's rows of the local `staff_specialties` index from the row's
+/// `specialty_ids`: after a pull, the index is not synced, only the row is.
+pub(crate) async fn reindex_specialties(w: &mut WriteTx<'_>, staff_id: &str) -> Result<()> {
+    sqlx::query("DELETE FROM staff_specialties WHERE staff_id = ?").bind(staff_id).execute(w.conn()).await?;
+    sqlx::query(
+        "INSERT OR IGNORE INTO staff_specialties (specialty_id, staff_id)
+         SELECT j.value, s.id FROM staff s, json_each(s.specialty_ids) j
+         WHERE s.id = ? AND json_valid(s.specialty_ids)",
+    )
+    .bind(staff_id)
+    .execute(w.conn())
+    .await?;
+    Ok(())
 }
 
 type StaffRow = (String, String, String, Option<String>, Option<String>, String, String, String, String, String, i64, i64);
