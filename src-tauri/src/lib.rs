@@ -123,6 +123,17 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
         clinical::order_lab_tests,
         clinical::pending_lab_orders,
         clinical::enter_lab_result,
+        sync::sync_status,
+        sync::enrol_device,
+        sync::sync_now,
+        sync::list_sync_conflicts,
+        sync::resolve_sync_conflict,
+        clinical::add_attachment,
+        clinical::patient_attachments,
+        clinical::open_attachment,
+        clinical::print_prescription,
+        clinical::print_lab_report,
+        clinical::print_visit_summary,
     ])
 }
 
@@ -159,8 +170,18 @@ pub fn configure<R: Runtime>(builder: tauri::Builder<R>, fixed_data_dir: Option<
         let dir = data_dir(app)?;
         let state = tauri::async_runtime::block_on(AppState::open(&dir, exports_dir(app, &dir)))?;
         app.manage(state);
+        start_background_sync(app.handle().clone());
         Ok(())
     }))
+}
+
+/// The background sync (on start, every minute, soon after writes; backing off while the
+/// server is unreachable), for as long as the app runs. Desktop and mobile alike.
+fn start_background_sync<R: Runtime>(app: tauri::AppHandle<R>) {
+    tauri::async_runtime::spawn(async move {
+        let state = app.state::<AppState>();
+        hms_core::sync::worker::run(&state.store, hms_core::sync::worker::WorkerConfig::default(), |_| {}).await;
+    });
 }
 
 #[cfg_attr(mobile, tauri::mobile_entry_point)]

@@ -8,7 +8,10 @@ use hms_core::clinical::{
     LabResult, LabTest, LabTestInput, Medicine, MedicineInput, Prescription, PrescriptionInput, Visit, VisitInput, VisitNotes, VisitSummary, Vitals,
     VitalsInput,
 };
+use crate::files::{self, SavedFile};
+use hms_core::clinical::attachments::{self, Attachment, AttachmentInput};
 use hms_core::clinical::icd10::Icd10Code;
+use hms_core::clinical::{lab_pdf, prescription_pdf, visit_summary_pdf};
 use tauri::State;
 
 macro_rules! authorized {
@@ -158,4 +161,70 @@ pub async fn pending_lab_orders(state: State<'_, AppState>) -> Cmd<Vec<LabOrder>
 #[specta::specta]
 pub async fn enter_lab_result(state: State<'_, AppState>, order_id: String, value: String) -> Cmd<LabResult> {
     lab::enter_result(&state.store, &authorized!(state), &order_id, &value).await
+}
+
+/// Attaches a file (PDF, PNG, JPEG or WebP, at most 20 MB) sent as base64 to a patient's
+/// record, optionally to a visit. Unreadable base64 is a validation error on `file`.
+#[tauri::command]
+#[specta::specta]
+pub async fn add_attachment(
+    state: State<'_, AppState>,
+    patient_id: String,
+    visit_id: Option<String>,
+    file_name: String,
+    data_base64: String,
+    note: String,
+) -> Cmd<Attachment> {
+    use base64::Engine;
+    let auth = authorized!(state);
+    // Refused before decoding: base64 is 4 characters for every 3 bytes.
+    if data_base64.trim().len() / 4 * 3 > attachments::MAX_BYTES + 3 {
+        return Err(hms_core::Error::validation("file", hms_core::ValidationReason::TooLong, "the file is larger than 20 MB"));
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(data_base64.trim())
+        .map_err(|_| hms_core::Error::validation("file", hms_core::ValidationReason::Invalid, "the file could not be read"))?;
+    attachments::add(&state.store, &auth, AttachmentInput { patient_id, visit_id, file_name, note }, &bytes).await
+}
+
+/// A patient's attachments, newest first (`on_device` false: the file is on another device).
+#[tauri::command]
+#[specta::specta]
+pub async fn patient_attachments(state: State<'_, AppState>, patient_id: String) -> Cmd<Vec<Attachment>> {
+    attachments::list(&state.store, &authorized!(state), &patient_id, None).await
+}
+
+/// Verifies an attachment against its checksum, then opens a copy (under its original name)
+/// from the exports folder in the system viewer. `attachment_corrupt` or
+/// `attachment_not_on_device` when it cannot be shown.
+#[tauri::command]
+#[specta::specta]
+pub async fn open_attachment(state: State<'_, AppState>, id: String) -> Cmd<SavedFile> {
+    let opened = attachments::open(&state.store, &authorized!(state), &id).await?;
+    files::save_and_open(&state.exports_dir, &attachments::viewer_name(&opened.attachment), &opened.bytes)
+}
+
+/// The prescription of a visit as a PDF, saved to the exports folder and opened.
+#[tauri::command]
+#[specta::specta]
+pub async fn print_prescription(state: State<'_, AppState>, visit_id: String) -> Cmd<SavedFile> {
+    let p = prescription_pdf::prescription_pdf(&state.store, &authorized!(state), &visit_id).await?;
+    files::save_and_open(&state.exports_dir, &p.file_name, &p.pdf)
+}
+
+/// The lab report of an order (with the other tests of its visit); a requisition while
+/// nothing is resulted.
+#[tauri::command]
+#[specta::specta]
+pub async fn print_lab_report(state: State<'_, AppState>, order_id: String) -> Cmd<SavedFile> {
+    let p = lab_pdf::lab_report_pdf(&state.store, &authorized!(state), &order_id).await?;
+    files::save_and_open(&state.exports_dir, &p.file_name, &p.pdf)
+}
+
+/// The visit summary for the patient to take home.
+#[tauri::command]
+#[specta::specta]
+pub async fn print_visit_summary(state: State<'_, AppState>, visit_id: String) -> Cmd<SavedFile> {
+    let p = visit_summary_pdf::visit_summary_pdf(&state.store, &authorized!(state), &visit_id).await?;
+    files::save_and_open(&state.exports_dir, &p.file_name, &p.pdf)
 }

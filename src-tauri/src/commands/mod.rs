@@ -8,6 +8,7 @@ pub mod patients;
 pub mod schedule;
 pub mod session;
 pub mod settings;
+pub mod sync;
 pub mod users;
 
 pub(crate) type Cmd<T> = Result<T, hms_core::Error>;

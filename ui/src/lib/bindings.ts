@@ -135,6 +135,44 @@ export const commands = {
 	/**  The lab's work list. */
 	pendingLabOrders: () => typedError<LabOrder_Serialize[], AppError>(__TAURI_INVOKE("pending_lab_orders")),
 	enterLabResult: (orderId: string, value: string) => typedError<LabResult_Serialize, AppError>(__TAURI_INVOKE("enter_lab_result", { orderId, value })),
+	/**  The status indicator: state, pending changes, offline since, last error, open conflicts. */
+	syncStatus: () => typedError<SyncStatus_Serialize, AppError>(__TAURI_INVOKE("sync_status")),
+	/**
+	 *  Enrols this device with a one-time code (administrators), then runs its first sync,
+	 *  reporting progress on `on_progress`.
+	 */
+	enrolDevice: (serverUrl: string, code: string, deviceName: string, onProgress: Channel<SyncProgress_Deserialize>) => typedError<Enrolment, AppError>(__TAURI_INVOKE("enrol_device", { serverUrl, code, deviceName, onProgress })),
+	/**
+	 *  Pushes and pulls now (any signed-in user), reporting progress on `on_progress`. Waits
+	 *  for a background sync that is already running.
+	 */
+	syncNow: (onProgress: Channel<SyncProgress_Deserialize>) => typedError<SyncReport, AppError>(__TAURI_INVOKE("sync_now", { onProgress })),
+	/**  The conflicts inbox (administrators): open ones first. */
+	listSyncConflicts: (includeResolved: boolean) => typedError<SyncConflict_Serialize[], AppError>(__TAURI_INVOKE("list_sync_conflicts", { includeResolved })),
+	/**  Resolves a conflict (administrators); answers it as it now stands. */
+	resolveSyncConflict: (id: string, resolution: ConflictResolution) => typedError<SyncConflict_Serialize, AppError>(__TAURI_INVOKE("resolve_sync_conflict", { id, resolution })),
+	/**
+	 *  Attaches a file (PDF, PNG, JPEG or WebP, at most 20 MB) sent as base64 to a patient's
+	 *  record, optionally to a visit. Unreadable base64 is a validation error on `file`.
+	 */
+	addAttachment: (patientId: string, visitId: string | null, fileName: string, dataBase64: string, note: string) => typedError<Attachment_Serialize, AppError>(__TAURI_INVOKE("add_attachment", { patientId, visitId, fileName, dataBase64, note })),
+	/**  A patient's attachments, newest first (`on_device` false: the file is on another device). */
+	patientAttachments: (patientId: string) => typedError<Attachment_Serialize[], AppError>(__TAURI_INVOKE("patient_attachments", { patientId })),
+	/**
+	 *  Verifies an attachment against its checksum, then opens a copy (under its original name)
+	 *  from the exports folder in the system viewer. `attachment_corrupt` or
+	 *  `attachment_not_on_device` when it cannot be shown.
+	 */
+	openAttachment: (id: string) => typedError<SavedFile, AppError>(__TAURI_INVOKE("open_attachment", { id })),
+	/**  The prescription of a visit as a PDF, saved to the exports folder and opened. */
+	printPrescription: (visitId: string) => typedError<SavedFile, AppError>(__TAURI_INVOKE("print_prescription", { visitId })),
+	/**
+	 *  The lab report of an order (with the other tests of its visit); a requisition while
+	 *  nothing is resulted.
+	 */
+	printLabReport: (orderId: string) => typedError<SavedFile, AppError>(__TAURI_INVOKE("print_lab_report", { orderId })),
+	/**  The visit summary for the patient to take home. */
+	printVisitSummary: (visitId: string) => typedError<SavedFile, AppError>(__TAURI_INVOKE("print_visit_summary", { visitId })),
 };
 
 /* Types */
@@ -185,6 +223,22 @@ export type AppError = { code: "validation"; detail: {
  */
 { code: "clinical_warning"; detail: {
 	warnings: ClinicalWarning[],
+} } | 
+/**  An attachment's stored file no longer matches its SHA-256 (changed or damaged on disk). */
+{ code: "attachment_corrupt"; detail: {
+	id: string,
+} } | 
+/**
+ *  An attachment whose file is not on this device: its record came from another device
+ *  (file contents do not sync yet) or the file was removed.
+ */
+{ code: "attachment_not_on_device"; detail: {
+	id: string,
+} } | 
+/**  Syncing with the server failed (see `sync::SyncError` for the details in core). */
+{ code: "sync"; detail: {
+	failure: SyncFailure,
+	message: string,
 } } | { code: "storage"; detail: {
 	message: string,
 } } | { code: "internal"; detail: {
@@ -295,6 +349,42 @@ export type Area = "patients" |
 "billing" | 
 /**  Services, prices and tax rates; what invoices print. */
 "tariff" | "users" | "audit" | "settings";
+
+export type Attachment = Attachment_Serialize | Attachment_Deserialize;
+
+export type Attachment_Deserialize = {
+	id: string,
+	patient_id: string,
+	visit_id?: string | null,
+	file_name: string,
+	/**  Detected from the content: application/pdf, image/png, image/jpeg or image/webp. */
+	media_type: string,
+	/**  At most 20 MiB: exact as a TypeScript number. */
+	size_bytes: number | null,
+	/**  Lowercase hex. */
+	sha256: string,
+	note: string,
+	created_at: string,
+	/**  Whether the file itself is on this device (false for a record synced from another). */
+	on_device: boolean,
+};
+
+export type Attachment_Serialize = {
+	id: string,
+	patient_id: string,
+	visit_id: string | null,
+	file_name: string,
+	/**  Detected from the content: application/pdf, image/png, image/jpeg or image/webp. */
+	media_type: string,
+	/**  At most 20 MiB: exact as a TypeScript number. */
+	size_bytes: number | null,
+	/**  Lowercase hex. */
+	sha256: string,
+	note: string,
+	created_at: string,
+	/**  Whether the file itself is on this device (false for a record synced from another). */
+	on_device: boolean,
+};
 
 export type AuditEntry = AuditEntry_Serialize | AuditEntry_Deserialize;
 
@@ -683,6 +773,62 @@ export type ColumnMap = {
 	field: ImportField,
 };
 
+/**  What kind of conflict a record is. */
+export type ConflictKind = 
+/**  A field's value lost to a newer value made on another device without seeing it. */
+"field" | 
+/**  Two active appointments in one doctor's slot: `current` keeps it, `other` is held. */
+"slot_double_booked" | 
+/**  One MRN on two patients: `current` keeps it, `other` has a stand-in number. */
+"mrn_duplicate" | 
+/**  A change that could not be applied here at all. */
+"refused";
+
+/**
+ *  How to resolve a conflict. Which ones apply depends on its kind:
+ *  field: `keep_current`, `take_other`; slot: `cancel_appointment` (either of the two),
+ *  `move_appointment` (either, to a free slot); MRN: `renumber` (a new MRN from this
+ *  device's series for the patient with the stand-in), `dismiss`; refused: `dismiss`.
+ */
+export type ConflictResolution = { action: "keep_current" } | { action: "take_other" } | { action: "cancel_appointment"; appointment_id: string; reason: string } | { action: "move_appointment"; appointment_id: string; doctor_id: string; date: string; start: string } | { action: "renumber" } | { action: "dismiss" };
+
+/**  One side of a conflict. */
+export type ConflictSide = ConflictSide_Serialize | ConflictSide_Deserialize;
+
+/**  One side of a conflict. */
+export type ConflictSide_Deserialize = {
+	/**
+	 *  What a person recognises: the patient and MRN, or the appointment's patient, doctor,
+	 *  date and time and status; for a field conflict, the value.
+	 */
+	label: string,
+	/**  The appointment or patient this side is (rule conflicts). */
+	record_id?: string | null,
+	/**  The data as JSON text (the field's value, or the row). */
+	value: string,
+	/**  The clock stamp of the value ("" when not known). */
+	stamp: string,
+	/**  The device that wrote it ("" when not known). */
+	device_id: string,
+};
+
+/**  One side of a conflict. */
+export type ConflictSide_Serialize = {
+	/**
+	 *  What a person recognises: the patient and MRN, or the appointment's patient, doctor,
+	 *  date and time and status; for a field conflict, the value.
+	 */
+	label: string,
+	/**  The appointment or patient this side is (rule conflicts). */
+	record_id: string | null,
+	/**  The data as JSON text (the field's value, or the row). */
+	value: string,
+	/**  The clock stamp of the value ("" when not known). */
+	stamp: string,
+	/**  The device that wrote it ("" when not known). */
+	device_id: string,
+};
+
 export type Consultation = Consultation_Serialize | Consultation_Deserialize;
 
 /**
@@ -812,6 +958,14 @@ export type DoctorSlot = {
 	doctor_id: string,
 	doctor_name: string,
 	slot: Slot,
+};
+
+/**  What [`enrol`] answers: the tenant joined (the token stays in core). */
+export type Enrolment = {
+	server_url: string,
+	device_id: string,
+	tenant_id: string,
+	tenant_name: string,
 };
 
 export type ExceptionInput = ExceptionInput_Serialize | ExceptionInput_Deserialize;
@@ -1478,6 +1632,38 @@ export type PriceFrom = {
 	price_minor: number | null,
 };
 
+export type PullReport = {
+	/**  Changes of other devices that inserted a row or set at least one field here. */
+	applied: number | null,
+	/**  This device's own changes, skipped. */
+	own: number | null,
+	/**
+	 *  Changes whose every field was already as new or newer, merged by an earlier pull, or
+	 *  waiting for their row: nothing (more) to do.
+	 */
+	older: number | null,
+	/**
+	 *  Changes with a field that lost to a newer value made apart from it: kept in
+	 *  `sync_conflicts`.
+	 */
+	conflicts: number | null,
+	/**  Changes a local constraint refused: kept in `sync_conflicts`, not applied. */
+	refused: number | null,
+	/**  Other devices' audit entries stored. */
+	audit: number | null,
+	pages: number | null,
+	cursor: number | null,
+};
+
+export type PushReport = {
+	/**  Outbox entries sent and acknowledged. */
+	sent: number | null,
+	/**  Of those, stored for the first time by the server (the rest it already had). */
+	accepted: number | null,
+	duplicates: number | null,
+	batches: number | null,
+};
+
 export type QueueEntry = QueueEntry_Serialize | QueueEntry_Deserialize;
 
 export type QueueEntry_Deserialize = {
@@ -1769,6 +1955,185 @@ export type StaffMember_Serialize = {
 	/**  A TS number: exact up to 2^53 (money in minor units never gets near). */
 	fee_minor: number | null,
 	active: boolean,
+};
+
+/**  A conflict record as the inbox shows it. */
+export type SyncConflict = SyncConflict_Serialize | SyncConflict_Deserialize;
+
+/**  A conflict record as the inbox shows it. */
+export type SyncConflict_Deserialize = {
+	id: string,
+	kind: ConflictKind,
+	/**  The synced table (`patients`, `appointments`, ...). */
+	entity: string,
+	entity_id: string,
+	/**  The field of a field conflict (`mrn` for an MRN conflict). */
+	field?: string | null,
+	/**  The record in words: "Amina Mwakyusa (K7Q2-000123)", "Dr. Rao, 2026-11-23 09:30". */
+	label: string,
+	/**  The value in force / the appointment keeping the slot / the patient keeping the MRN. */
+	current: ConflictSide_Deserialize,
+	/**
+	 *  The losing value / the appointment held off the slot / the patient with a stand-in MRN
+	 *  / the refused change.
+	 */
+	other: ConflictSide_Deserialize,
+	detected_at: string,
+	resolved: boolean,
+	/**
+	 *  `keep_current`, `take_other`, `cancel`, `move`, `renumber`, `dismiss`, or `auto` (the
+	 *  conflict went away by itself: a newer value, the other booking cancelled, ...).
+	 */
+	resolution?: string | null,
+	resolved_at?: string | null,
+	/**  Username of who resolved it. */
+	resolved_by?: string | null,
+};
+
+/**  A conflict record as the inbox shows it. */
+export type SyncConflict_Serialize = {
+	id: string,
+	kind: ConflictKind,
+	/**  The synced table (`patients`, `appointments`, ...). */
+	entity: string,
+	entity_id: string,
+	/**  The field of a field conflict (`mrn` for an MRN conflict). */
+	field: string | null,
+	/**  The record in words: "Amina Mwakyusa (K7Q2-000123)", "Dr. Rao, 2026-11-23 09:30". */
+	label: string,
+	/**  The value in force / the appointment keeping the slot / the patient keeping the MRN. */
+	current: ConflictSide_Serialize,
+	/**
+	 *  The losing value / the appointment held off the slot / the patient with a stand-in MRN
+	 *  / the refused change.
+	 */
+	other: ConflictSide_Serialize,
+	detected_at: string,
+	resolved: boolean,
+	/**
+	 *  `keep_current`, `take_other`, `cancel`, `move`, `renumber`, `dismiss`, or `auto` (the
+	 *  conflict went away by itself: a newer value, the other booking cancelled, ...).
+	 */
+	resolution: string | null,
+	resolved_at: string | null,
+	/**  Username of who resolved it. */
+	resolved_by: string | null,
+};
+
+/**  Why a sync with the server failed. Stable codes; the UI words them. */
+export type SyncFailure = 
+/**  This device is not enrolled with a server. */
+"not_enrolled" | 
+/**  The server could not be reached (no network, server down): it retries by itself. */
+"offline" | 
+/**  The server refused the enrolment code or the device's token. */
+"unauthorized" | 
+/**  The device was revoked on the server: enrol it again. */
+"revoked" | 
+/**  The server answered with another error. */
+"server" | 
+/**  The server's answer made no sense (not an HMS server, a version mismatch). */
+"protocol";
+
+/**  Which half of a sync is running. */
+export type SyncPhase = "push" | "pull";
+
+/**  Progress of a sync, reported after every batch sent and every page pulled. */
+export type SyncProgress = SyncProgress_Serialize | SyncProgress_Deserialize;
+
+/**  Progress of a sync, reported after every batch sent and every page pulled. */
+export type SyncProgress_Deserialize = {
+	phase: SyncPhase,
+	/**  Changes sent (push) or received (pull) so far. */
+	changes: number | null,
+	/**
+	 *  How far it is, 0 to 1, when known: push counts the outbox; pull estimates from the
+	 *  server's sequence numbers (shared by all tenants, so an estimate, never a count).
+	 */
+	fraction?: number | null,
+	pages: number | null,
+};
+
+/**  Progress of a sync, reported after every batch sent and every page pulled. */
+export type SyncProgress_Serialize = {
+	phase: SyncPhase,
+	/**  Changes sent (push) or received (pull) so far. */
+	changes: number | null,
+	/**
+	 *  How far it is, 0 to 1, when known: push counts the outbox; pull estimates from the
+	 *  server's sequence numbers (shared by all tenants, so an estimate, never a count).
+	 */
+	fraction: number | null,
+	pages: number | null,
+};
+
+export type SyncReport = {
+	push: PushReport,
+	pull: PullReport,
+};
+
+/**  The one-word state of the status indicator. */
+export type SyncState = 
+/**  Not enrolled with a server: sync is off. */
+"not_enrolled" | 
+/**  Everything sent, nothing failed. */
+"synced" | 
+/**  `pending` changes wait to be sent. */
+"pending" | 
+/**  The server could not be reached since `offline_since`. */
+"offline" | 
+/**  The last sync failed for another reason: `last_error`. */
+"error";
+
+/**  What the status indicator shows. Never the token. */
+export type SyncStatus = SyncStatus_Serialize | SyncStatus_Deserialize;
+
+/**  What the status indicator shows. Never the token. */
+export type SyncStatus_Deserialize = {
+	state: SyncState,
+	/**  A sync is running now. */
+	syncing: boolean,
+	/**  RFC 3339 time of the first failed attempt to reach the server, while it stays unreachable. */
+	offline_since?: string | null,
+	enrolled: boolean,
+	server_url?: string | null,
+	tenant_id?: string | null,
+	tenant_name?: string | null,
+	device_id: string,
+	/**  Outbox entries not yet acknowledged by the server. */
+	pending: number | null,
+	/**  The last server sequence applied (the pull cursor). */
+	cursor: number | null,
+	/**  RFC 3339 time of the last sync that pushed and pulled without error. */
+	last_success?: string | null,
+	/**  The last sync's error, cleared by a successful sync. */
+	last_error?: string | null,
+	/**  Conflict records not resolved yet. */
+	open_conflicts: number | null,
+};
+
+/**  What the status indicator shows. Never the token. */
+export type SyncStatus_Serialize = {
+	state: SyncState,
+	/**  A sync is running now. */
+	syncing: boolean,
+	/**  RFC 3339 time of the first failed attempt to reach the server, while it stays unreachable. */
+	offline_since: string | null,
+	enrolled: boolean,
+	server_url: string | null,
+	tenant_id: string | null,
+	tenant_name: string | null,
+	device_id: string,
+	/**  Outbox entries not yet acknowledged by the server. */
+	pending: number | null,
+	/**  The last server sequence applied (the pull cursor). */
+	cursor: number | null,
+	/**  RFC 3339 time of the last sync that pushed and pulled without error. */
+	last_success: string | null,
+	/**  The last sync's error, cleared by a successful sync. */
+	last_error: string | null,
+	/**  Conflict records not resolved yet. */
+	open_conflicts: number | null,
 };
 
 /**  Tax collected at one rate. */
