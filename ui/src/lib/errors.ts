@@ -1,7 +1,7 @@
 // Words for the backend's typed errors. The UI switches on `code` (and a validation error's
 // `field` and `reason`), never on message text: the backend's messages are for logs.
 
-import type { AppError, ValidationReason } from './bindings';
+import type { AppError, SyncFailure, ValidationReason } from './bindings';
 import { formatDateTime, hasMessage, t } from './i18n';
 
 /** Fields whose messages are worded like another field's. */
@@ -61,17 +61,34 @@ export function errorMessage(e: AppError): string {
       return t('errors.last_admin');
     case 'clinical_warning':
       return t('errors.clinical_warning');
+    case 'attachment_corrupt':
+      return t('errors.attachment_corrupt');
+    case 'attachment_not_on_device':
+      return t('errors.attachment_not_on_device');
+    case 'sync':
+      return syncFailureMessage(e.detail.failure);
     case 'storage':
       return t('errors.storage');
     case 'internal':
       return t('errors.internal');
     default: {
-      // A code this UI does not know yet (a newer backend): still say something useful.
+      // A code the bindings do not name: one this UI already has words for, or one it does
+      // not know at all (a newer backend). Still say something useful.
       const unknown: never = e;
-      void unknown;
-      return t('errors.unknown');
+      return unnamedCodeMessage(unknown);
     }
   }
+}
+
+/** Why a sync failed (a `sync` error's `failure`); a failure this UI does not know yet is worded as a refusal. */
+export function syncFailureMessage(failure: SyncFailure | string): string {
+  const key = `errors.sync.${failure}`;
+  return hasMessage(key) ? t(key) : t('errors.sync.server');
+}
+
+function unnamedCodeMessage(e: { code?: unknown }): string {
+  const key = `errors.${String(e.code)}`;
+  return hasMessage(key) ? t(key) : t('errors.unknown');
 }
 
 /**

@@ -39,6 +39,7 @@ export function roleList(roles: readonly Role[]): string {
 export const AREAS: readonly { area: Area; label: MessageKey; description: MessageKey }[] = [
   { area: 'patients', label: 'nav.patients', description: 'home.area.patients' },
   { area: 'appointments', label: 'nav.appointments', description: 'home.area.appointments' },
+  { area: 'clinical', label: 'nav.clinical', description: 'home.area.clinical' },
   { area: 'staff', label: 'nav.staff', description: 'home.area.staff' },
   { area: 'billing', label: 'nav.billing', description: 'home.area.billing' },
   { area: 'tariff', label: 'nav.tariff', description: 'home.area.tariff' },
