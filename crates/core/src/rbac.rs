@@ -194,7 +194,8 @@ const TABLE: &[(Permission, &[Role])] = &[
     (Permission::StaffManage, &[Admin]),
     (Permission::ScheduleManage, &[Admin]),
     (Permission::AppointmentsView, &[Admin, Doctor, Nurse, Receptionist]),
-    (Permission::AppointmentsBook, &[Admin, Receptionist, Nurse]),
+    // Doctors book the follow-up they set at the end of a visit themselves.
+    (Permission::AppointmentsBook, &[Admin, Receptionist, Nurse, Doctor]),
     // Overbooking and back-entry break the normal rules: only on an administrator's say.
     (Permission::AppointmentsOverbook, &[Admin]),
     (Permission::AppointmentsBackdate, &[Admin]),

@@ -146,3 +146,21 @@ async fn merge_moves_the_clinical_record_and_every_table_with_a_patient_is_moved
     listed.sort();
     assert_eq!(with_patient, listed);
 }
+
+#[tokio::test]
+async fn merge_is_refused_when_both_records_have_an_open_bill_and_nothing_changes() {
+    let (env, admin) = common::with_admin().await;
+    let desk = signed_in(&env, &admin, "reception", "receptionist").await;
+    let a = desk.authorize(&env.store).await.unwrap();
+    let survivor = patients::register(&env.store, &a, person("Joseph", "Mrema")).await.unwrap();
+    let twin = patients::register(&env.store, &a, person("Josef", "Mrema")).await.unwrap();
+    hms_core::billing::bills::open_bill(&env.store, &a, &survivor.id).await.unwrap();
+    hms_core::billing::bills::open_bill(&env.store, &a, &twin.id).await.unwrap();
+
+    match patients::merge(&env.store, &a, &survivor.id, &twin.id, "registered twice").await {
+        Err(Error::Validation { field, reason, .. }) => assert_eq!((field.as_str(), reason), ("merged_id", ValidationReason::Invalid)),
+        other => panic!("expected a validation error, got {other:?}"),
+    }
+    let still = patients::open(&env.store, &a, &twin.id).await.unwrap();
+    assert_eq!(still.status, PatientStatus::Active, "nothing was merged");
+}

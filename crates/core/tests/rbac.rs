@@ -17,7 +17,7 @@ fn expected(role: Role, p: Permission) -> bool {
         PatientsStatus | PatientsMerge | PatientsExport => matches!(role, Role::Admin | Role::Receptionist),
         PatientsImport | StaffManage | ScheduleManage | AppointmentsOverbook | AppointmentsBackdate => role == Role::Admin,
         AppointmentsView => matches!(role, Role::Admin | Role::Doctor | Role::Nurse | Role::Receptionist),
-        AppointmentsBook => matches!(role, Role::Admin | Role::Receptionist | Role::Nurse),
+        AppointmentsBook => matches!(role, Role::Admin | Role::Receptionist | Role::Nurse | Role::Doctor),
         BillingView | BillingEdit => matches!(role, Role::Admin | Role::Accountant | Role::Receptionist),
         BillingDiscountHigh | BillingRefund | TariffManage => matches!(role, Role::Admin | Role::Accountant),
         ClinicalView => matches!(role, Role::Admin | Role::Doctor | Role::Nurse),
