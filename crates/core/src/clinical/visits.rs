@@ -124,6 +124,15 @@ pub async fn update_visit(store: &Store, auth: &Authorized, visit_id: &str, n: V
         Some(None) => {}
     }
     let (stamp, by) = (w.stamp(), w.actor().user_id.clone());
+    // The notes as they were: only the parts this save changes go to the outbox.
+    let before: String = sqlx::query_scalar(
+        "SELECT json_object('complaints', complaints, 'history', history, 'examination', examination, 'notes', notes,
+           'follow_up_date', follow_up_date) FROM visits WHERE id = ?",
+    )
+    .bind(visit_id)
+    .fetch_one(w.conn())
+    .await?;
+    let before: Value = serde_json::from_str(&before)?;
     sqlx::query("UPDATE visits SET complaints = ?, history = ?, examination = ?, notes = ?, follow_up_date = ?, updated_at = ?, updated_by = ? WHERE id = ?")
         .bind(&complaints)
         .bind(&history)
@@ -136,7 +145,7 @@ pub async fn update_visit(store: &Store, auth: &Authorized, visit_id: &str, n: V
         .execute(w.conn())
         .await?;
     let row = json!({ "complaints": complaints, "history": history, "examination": examination, "notes": notes, "follow_up_date": follow_up, "updated_at": stamp, "updated_by": by });
-    w.record_change("visits", visit_id, ChangeOp::Update, &row).await?;
+    w.record_update("visits", visit_id, &before, &row).await?;
     w.audit("visit.update", "visit", Some(visit_id), json!({ "follow_up_date": follow_up })).await?;
     w.commit().await?;
     visit(store, auth, visit_id).await

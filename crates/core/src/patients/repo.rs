@@ -126,6 +126,11 @@ pub(crate) async fn reindex(w: &mut WriteTx<'_>, id: &str) -> Result<()> {
 pub async fn update(w: &mut WriteTx<'_>, p: &Patient) -> Result<()> {
     let stamp = w.stamp();
     let by = w.actor().user_id.clone();
+    // The record as it was, so that only the fields this write changes go to the outbox.
+    let before = match by_id(w.conn(), &p.id).await? {
+        Some((_, old)) => serde_json::to_value(old)?,
+        None => serde_json::Value::Null,
+    };
     let pk: i64 = sqlx::query_scalar(
         "UPDATE patients SET mrn = ?2, given_name = ?3, family_name = ?4, other_names = ?5, sex = ?6, birth_date = ?7,
            birth_date_estimated = ?8, phones = ?9, address = ?10, national_id = ?11, insurance_id = ?12,
@@ -162,7 +167,7 @@ pub async fn update(w: &mut WriteTx<'_>, p: &Patient) -> Result<()> {
     .await?;
     unindex(w, pk).await?;
     index(w, pk, p).await?;
-    w.record_change("patients", &p.id, ChangeOp::Update, &synced(p, &stamp, &by)?).await
+    w.record_update("patients", &p.id, &before, &synced(p, &stamp, &by)?).await
 }
 
 /// The row as the change log carries it.

@@ -255,6 +255,7 @@ pub(crate) async fn load(w: &mut WriteTx<'_>, id: &str) -> Result<Appointment> {
 
 pub(crate) async fn set_status(w: &mut WriteTx<'_>, a: &mut Appointment, status: AppointmentStatus, cancel_reason: &str) -> Result<()> {
     let (stamp, by) = (w.stamp(), w.actor().user_id.clone());
+    let before = change_data(a)?;
     sqlx::query("UPDATE appointments SET status = ?, cancel_reason = ?, updated_at = ?, updated_by = ? WHERE id = ?")
         .bind(status.code())
         .bind(cancel_reason)
@@ -268,7 +269,7 @@ pub(crate) async fn set_status(w: &mut WriteTx<'_>, a: &mut Appointment, status:
     let mut data = change_data(a)?;
     data["updated_at"] = json!(stamp);
     data["updated_by"] = json!(by);
-    w.record_change("appointments", &a.id, ChangeOp::Update, &data).await
+    w.record_update("appointments", &a.id, &before, &data).await
 }
 
 pub(crate) fn reason_text(field: &str, raw: &str) -> Result<String> {

@@ -315,6 +315,7 @@ async fn local_today(store: &Store) -> Result<String> {
 /// Writes a profile's new state, its specialty index and change-log entry.
 async fn save(w: &mut WriteTx<'_>, m: &StaffMember) -> Result<()> {
     let (stamp, by) = (w.stamp(), w.actor().user_id.clone());
+    let before = serde_json::to_value(load(w, &m.id).await?)?;
     sqlx::query(
         "UPDATE staff SET user_id = ?, full_name = ?, role = ?, department_id = ?, qualifications = ?, licence_no = ?, specialty_ids = ?,
            phone = ?, email = ?, fee_minor = ?, active = ?, updated_at = ?, updated_by = ? WHERE id = ?",
@@ -342,7 +343,7 @@ async fn save(w: &mut WriteTx<'_>, m: &StaffMember) -> Result<()> {
     let mut data = serde_json::to_value(m)?;
     data["updated_at"] = json!(stamp);
     data["updated_by"] = json!(by);
-    w.record_change("staff", &m.id, ChangeOp::Update, &data).await
+    w.record_update("staff", &m.id, &before, &data).await
 }
 
 /// The names of the fields that differ between two states of a profile, for the audit.

@@ -145,6 +145,14 @@ impl<'s> WriteTx<'s> {
         Ok(())
     }
 
+    /// Appends the outbox entry for an update given the row before and after it (serialized
+    /// the same way): only the fields whose value changed travel, and only they are stamped.
+    /// Sending the whole row would claim fields this write never touched, and in the
+    /// per-field merge that would undo another device's concurrent edit of them.
+    pub async fn record_update(&mut self, entity: &str, entity_id: &str, before: &Value, after: &Value) -> Result<()> {
+        self.record_change(entity, entity_id, ChangeOp::Update, &changed_fields(before, after)).await
+    }
+
     /// Records the stamp of this write as the one that last set each field of `data`, for the
     /// per-field merge of pulled changes (`sync::apply`). An insert of a new row stamps the
     /// whole row at once (`"*"`).
@@ -250,6 +258,22 @@ impl<'s> WriteTx<'s> {
 
 /// `{field: stamp}` for every key of a change's data but `updated_at` (the row's newest
 /// stamp, kept as the maximum of its fields').
+/// The fields of `after` whose value differs from `before`, with the row's id and
+/// bookkeeping (`updated_at`, `updated_by`) always kept.
+pub fn changed_fields(before: &Value, after: &Value) -> Value {
+    const ALWAYS: &[&str] = &["id", "updated_at", "updated_by"];
+    let Value::Object(after) = after else {
+        return after.clone();
+    };
+    let before = before.as_object();
+    let changed = after
+        .iter()
+        .filter(|(k, v)| ALWAYS.contains(&k.as_str()) || before.and_then(|b| b.get(k.as_str())) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    Value::Object(changed)
+}
+
 fn field_stamps(data: &Value, hlc: &str) -> String {
     let mut map = serde_json::Map::new();
     if let Value::Object(fields) = data {

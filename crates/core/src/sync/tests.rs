@@ -452,3 +452,31 @@ async fn a_doctor_and_a_booking_made_on_one_device_work_on_another() {
         .unwrap();
     assert_eq!(row, (580, 600));
 }
+
+/// An edit puts only the fields it changed in the outbox (and stamps only those), so it
+/// cannot undo another device's concurrent edit of a field it never touched.
+#[tokio::test]
+async fn an_edit_sends_only_the_fields_it_changed() {
+    let a = fresh().await;
+    let auth = admin(&a.store).await;
+    let input = crate::patients::PatientInput {
+        given_name: "Neema".into(),
+        family_name: "Kisanga".into(),
+        sex: "female".into(),
+        ..Default::default()
+    };
+    let p = crate::patients::register(&a.store, &auth, input.clone()).await.unwrap();
+    let renamed = crate::patients::PatientInput { family_name: "Kisanga-Mushi".into(), ..input };
+    crate::patients::update(&a.store, &auth, &p.id, renamed).await.unwrap();
+    let last = outbox(&a.store).await.into_iter().filter(|c| c.entity == "patients").last().unwrap();
+    let mut keys: Vec<&str> = last.data.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(keys, ["family_name", "id", "updated_at", "updated_by"]);
+    let stamps: String = sqlx::query_scalar("SELECT stamps FROM sync_stamps WHERE entity = 'patients' AND entity_id = ?")
+        .bind(&p.id)
+        .fetch_one(a.store.pool())
+        .await
+        .unwrap();
+    let stamps: Value = serde_json::from_str(&stamps).unwrap();
+    assert!(stamps.get("family_name").is_some() && stamps.get("status").is_none(), "{stamps}");
+}

@@ -98,6 +98,8 @@ pub async fn save(w: &mut WriteTx<'_>, u: &UserRow, op: ChangeOp) -> Result<()> 
     let stamp = w.stamp();
     let device = w.device_id().to_string();
     let by = w.actor().user_id.clone();
+    // An update sends only the fields it changes (see `WriteTx::record_update`).
+    let before = if op == ChangeOp::Update { by_id(w.conn(), &u.id).await? } else { None };
     let roles = encode_roles(&u.roles);
     match op {
         ChangeOp::Insert => {
@@ -140,18 +142,24 @@ pub async fn save(w: &mut WriteTx<'_>, u: &UserRow, op: ChangeOp) -> Result<()> 
         .bind(&u.id)
         .fetch_one(w.conn())
         .await?;
-    let data = serde_json::to_value(SyncedRow {
-        id: &u.id,
-        username: &u.username,
-        full_name: &u.full_name,
-        password_hash: &u.password_hash,
-        roles: &u.roles,
-        active: u.active,
-        created_at: &u.created_at,
-        updated_at: &stamp,
-        updated_by: by.as_deref(),
-        origin_device: &origin,
-        deleted_at: None,
-    })?;
-    w.record_change("users", &u.id, op, &data).await
+    let synced = |u: &UserRow| {
+        serde_json::to_value(SyncedRow {
+            id: &u.id,
+            username: &u.username,
+            full_name: &u.full_name,
+            password_hash: &u.password_hash,
+            roles: &u.roles,
+            active: u.active,
+            created_at: &u.created_at,
+            updated_at: &stamp,
+            updated_by: by.as_deref(),
+            origin_device: &origin,
+            deleted_at: None,
+        })
+    };
+    let data = synced(u)?;
+    match before {
+        Some(old) => w.record_update("users", &u.id, &synced(&old)?, &data).await,
+        None => w.record_change("users", &u.id, op, &data).await,
+    }
 }
