@@ -2,7 +2,9 @@
 //! in-process on a loopback port, and small helpers to enrol devices and push and pull.
 #![allow(dead_code)] // each test binary uses a different part of it
 
+pub mod device;
 pub mod pg;
+pub mod proxy;
 
 use hms_protocol::{Change, Op};
 use hms_server::{admin, AppState};
