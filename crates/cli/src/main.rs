@@ -4,6 +4,7 @@
 mod bench;
 mod generate;
 mod generate_billing;
+mod generate_clinical;
 mod generate_schedule;
 
 use clap::{Parser, Subcommand};
@@ -43,6 +44,16 @@ enum Command {
     Demo,
     /// Measure the system as a clinic uses it and print JSON (see shared/BENCH.md).
     Bench(bench::BenchArgs),
+    /// Add synthetic clinical records (visits, vitals, diagnoses, prescriptions, lab results)
+    /// for attended appointments that have none, the most recent first.
+    GenerateClinical {
+        /// At most this many visits (one per attended appointment).
+        #[arg(long, default_value_t = 10_000)]
+        max_visits: u64,
+        /// Seed of the generator, so runs are repeatable.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
 }
 
 fn data_dir(cli: &Option<PathBuf>) -> Result<PathBuf, String> {
@@ -103,6 +114,11 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
         }
         Command::Bench(args) => bench::run(args).await?,
+        Command::GenerateClinical { max_visits, seed } => {
+            let store = open(&cli.data_dir).await?;
+            let (made, rate) = generate_clinical::visits(&store, hms_core::store::Actor::system(), max_visits, seed).await?;
+            println!("{made:?} ({rate:.0} visits/s)");
+        }
     }
     Ok(())
 }

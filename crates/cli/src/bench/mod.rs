@@ -8,6 +8,7 @@ mod clinical;
 mod foundation;
 mod patients;
 mod stats;
+mod sync;
 
 use clap::Args;
 use hms_core::setup::{self, NewAdmin};
@@ -32,6 +33,10 @@ pub struct BenchArgs {
     /// Also write the JSON to this file.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// PostgreSQL for the sync area (an hms-server runs in-process against it, on a fresh
+    /// tenant); without it the sync area is skipped.
+    #[arg(long, env = "HMS_BENCH_SERVER_DB")]
+    server_db: Option<String>,
 }
 
 pub const BENCH_USER: &str = "bench.admin";
@@ -88,9 +93,10 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         clinical::run(&mut ctx).await?;
         patients = patients.max(count_patients(&ctx.store).await?);
     }
-    for area in ["sync"] {
-        if wants(&args, area) && !args.only.is_empty() {
-            eprintln!("bench: area '{area}' is not built yet; skipped");
+    if wants(&args, "sync") {
+        match &args.server_db {
+            Some(url) => sync::run(&mut ctx, url, args.patients, args.seed, &tmp).await?,
+            None => eprintln!("bench: area 'sync' needs PostgreSQL (--server-db POSTGRES_URL); skipped"),
         }
     }
 
