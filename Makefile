@@ -142,8 +142,12 @@ test-ui: deps-ui
 test-rust: deps-rust
 	HMS_TEST_ARTIFACTS="$(CURDIR)/tests/artifacts" cargo test --workspace --exclude hms-server --locked --no-fail-fast
 
+# sync.e2e.test.mjs also runs hms-server (on a throwaway PostgreSQL it starts itself). The
+# suites run one after the other: each drives a WebKit window, and they share artifacts/.
 test-e2e: deps-e2e deps-driver app
-	HMS_NO_OPEN=1 HMS_APP_BIN="$(APP_BIN)" $(XVFB) node --test --test-reporter=spec tests/e2e/*.test.mjs
+	cargo build -p hms-server --locked
+	HMS_NO_OPEN=1 HMS_APP_BIN="$(APP_BIN)" HMS_SERVER_BIN="$(CARGO_TARGET_DIR)/debug/hms-server" \
+	  $(XVFB) node --test --test-concurrency=1 --test-reporter=spec tests/e2e/*.test.mjs
 
 # The sync server against a real PostgreSQL that the tests start themselves (a throwaway
 # cluster on a free loopback port, as the postgres user when run as root). The postgresql apt
