@@ -122,6 +122,56 @@ pub(crate) async fn reindex(w: &mut WriteTx<'_>, id: &str) -> Result<()> {
     index(w, pk, &p).await
 }
 
+/// [`reindex`] for many records in a few multi-row statements (a pull page's new rows).
+pub(crate) async fn reindex_many(w: &mut WriteTx<'_>, ids: &[&str]) -> Result<()> {
+    for chunk in ids.chunks(CHUNK) {
+        let sql = format!("SELECT {COLUMNS} FROM patients WHERE id IN (SELECT value FROM json_each(?)) AND deleted_at IS NULL");
+        let rows = sqlx::query(&sql).bind(serde_json::to_string(chunk)?).fetch_all(w.conn()).await?;
+        let rows = rows.iter().map(from_row).collect::<Result<Vec<(i64, Patient)>>>()?;
+        if rows.is_empty() {
+            continue;
+        }
+        let pks = serde_json::to_string(&rows.iter().map(|(pk, _)| *pk).collect::<Vec<_>>())?;
+        for sql in [
+            "DELETE FROM patient_name_fts WHERE rowid IN (SELECT value FROM json_each(?))",
+            "DELETE FROM patient_phone_fts WHERE rowid IN (SELECT value FROM json_each(?))",
+            "DELETE FROM patient_phones WHERE patient_pk IN (SELECT value FROM json_each(?))",
+        ] {
+            sqlx::query(sql).bind(&pks).execute(w.conn()).await?;
+        }
+        // A merged-away record is reached through the one it was merged into (as `index`).
+        let live: Vec<(i64, &Patient)> = rows.iter().filter(|(_, p)| p.status != PatientStatus::Merged).map(|(pk, p)| (*pk, p)).collect();
+        index_many(w, &live).await?;
+    }
+    Ok(())
+}
+
+/// The search index entries of new rows (none indexed yet), in multi-row statements.
+async fn index_many(w: &mut WriteTx<'_>, rows: &[(i64, &Patient)]) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut names = QueryBuilder::<Sqlite>::new("INSERT INTO patient_name_fts (rowid, names) ");
+    names.push_values(rows, |mut b, (pk, p)| {
+        b.push_bind(*pk).push_bind(index_names(p));
+    });
+    names.build().execute(w.conn()).await?;
+    let phones: Vec<(i64, Vec<String>)> = rows.iter().map(|(pk, p)| (*pk, index_digits(p))).filter(|(_, d)| !d.is_empty()).collect();
+    if !phones.is_empty() {
+        let mut exact = QueryBuilder::<Sqlite>::new("INSERT OR IGNORE INTO patient_phones (patient_pk, digits) ");
+        exact.push_values(phones.iter().flat_map(|(pk, ds)| ds.iter().map(move |d| (*pk, d))), |mut b, (pk, d)| {
+            b.push_bind(pk).push_bind(d.clone());
+        });
+        exact.build().execute(w.conn()).await?;
+        let mut fts = QueryBuilder::<Sqlite>::new("INSERT INTO patient_phone_fts (rowid, digits) ");
+        fts.push_values(&phones, |mut b, (pk, ds)| {
+            b.push_bind(*pk).push_bind(ds.join(" "));
+        });
+        fts.build().execute(w.conn()).await?;
+    }
+    Ok(())
+}
+
 /// Updates the row, re-indexes it and records the change.
 pub async fn update(w: &mut WriteTx<'_>, p: &Patient) -> Result<()> {
     let stamp = w.stamp();
@@ -228,25 +278,7 @@ pub async fn insert_many(w: &mut WriteTx<'_>, patients: &[Patient]) -> Result<()
         q.build().execute(w.conn()).await?;
 
         let rows: Vec<(i64, &Patient)> = chunk.iter().enumerate().map(|(i, p)| (base + i as i64, p)).collect();
-        let mut names = QueryBuilder::<Sqlite>::new("INSERT INTO patient_name_fts (rowid, names) ");
-        names.push_values(&rows, |mut b, (pk, p)| {
-            b.push_bind(*pk).push_bind(index_names(p));
-        });
-        names.build().execute(w.conn()).await?;
-
-        let phones: Vec<(i64, Vec<String>)> = rows.iter().map(|(pk, p)| (*pk, index_digits(p))).filter(|(_, d)| !d.is_empty()).collect();
-        if !phones.is_empty() {
-            let mut exact = QueryBuilder::<Sqlite>::new("INSERT OR IGNORE INTO patient_phones (patient_pk, digits) ");
-            exact.push_values(phones.iter().flat_map(|(pk, ds)| ds.iter().map(move |d| (*pk, d))), |mut b, (pk, d)| {
-                b.push_bind(pk).push_bind(d.clone());
-            });
-            exact.build().execute(w.conn()).await?;
-            let mut fts = QueryBuilder::<Sqlite>::new("INSERT INTO patient_phone_fts (rowid, digits) ");
-            fts.push_values(&phones, |mut b, (pk, ds)| {
-                b.push_bind(*pk).push_bind(ds.join(" "));
-            });
-            fts.build().execute(w.conn()).await?;
-        }
+        index_many(w, &rows).await?;
 
         let mut changes = Vec::with_capacity(chunk.len());
         for p in chunk {

@@ -195,16 +195,7 @@ pub(crate) async fn apply(w: &mut WriteTx<'_>, columns: &mut Columns, change: &C
     let Value::Object(data) = &change.data else {
         return Err(SyncError::Protocol(format!("change {} has data that is not a JSON object", change.id)));
     };
-    // The values to merge: known columns only; the row's id comes from the change and its
-    // `updated_at` is the newest of its fields' stamps.
-    let mut values: Vec<(String, Value)> = data
-        .iter()
-        .filter(|(k, _)| cols.iter().any(|c| c == *k) && k.as_str() != id_col && k.as_str() != "updated_at")
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    if table == "appointments" {
-        appointment_minutes(data, &mut values);
-    }
+    let values = incoming_values(table, id_col, &cols, data);
     let exists: Option<i64> = sqlx::query_scalar(&format!("SELECT 1 FROM {} WHERE {} = ?", quote(table), quote(id_col)))
         .bind(&change.entity_id)
         .fetch_optional(w.conn())
@@ -241,18 +232,23 @@ async fn current_hlc(w: &mut WriteTx<'_>, table: &str, id_col: &str, id: &str) -
     Ok(hlc.flatten().unwrap_or_default())
 }
 
-/// Inserts a row this device does not have, then merges the changes that were waiting for it.
-async fn insert_new(
-    w: &mut WriteTx<'_>,
-    table: &'static str,
-    id_col: &str,
-    cols: &[String],
-    change: &Change,
-    mut values: Vec<(String, Value)>,
-) -> Result<Outcome, SyncError> {
-    if table == "patients" {
-        rules::claim_mrn(w, &change.entity_id, &mut values).await?;
+/// The values of a change to merge: known columns only; the row's id comes from the change
+/// and its `updated_at` is the newest of its fields' stamps.
+pub(crate) fn incoming_values(table: &str, id_col: &str, cols: &[String], data: &Map<String, Value>) -> Vec<(String, Value)> {
+    let mut values: Vec<(String, Value)> = data
+        .iter()
+        .filter(|(k, _)| cols.iter().any(|c| c == *k) && k.as_str() != id_col && k.as_str() != "updated_at")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if table == "appointments" {
+        appointment_minutes(data, &mut values);
     }
+    values
+}
+
+/// Adds what a new row takes from its change rather than its data: `updated_at`,
+/// `created_at` and `origin_device` when missing, the held-off slot, and the id.
+pub(crate) fn complete_new_row(table: &str, id_col: &str, cols: &[String], change: &Change, values: &mut Vec<(String, Value)>) {
     let has = |c: &str| cols.iter().any(|x| x == c);
     if has("updated_at") {
         values.push(("updated_at".into(), Value::String(change.hlc.clone())));
@@ -268,15 +264,30 @@ async fn insert_new(
         values.push(("origin_device".into(), Value::String(change.device_id.clone())));
     }
     if table == "appointments" {
-        // Held off its slot until `settle_slots` below decides who keeps it.
+        // Held off its slot until `settle_slots` (after the write) decides who keeps it.
         values.push(("slot_conflict".into(), Value::from(1)));
     }
     values.push((id_col.to_string(), Value::String(change.entity_id.clone())));
+}
+
+/// Inserts a row this device does not have, then merges the changes that were waiting for it.
+async fn insert_new(
+    w: &mut WriteTx<'_>,
+    table: &'static str,
+    id_col: &str,
+    cols: &[String],
+    change: &Change,
+    mut values: Vec<(String, Value)>,
+) -> Result<Outcome, SyncError> {
+    if table == "patients" {
+        rules::claim_mrn(w, &change.entity_id, &mut values).await?;
+    }
+    complete_new_row(table, id_col, cols, change, &mut values);
     insert(w, table, &values).await.map_err(constraint)?;
     let mut stamps = Map::new();
     stamps.insert("*".into(), Value::String(change.hlc.clone()));
     save_stamps(w.conn(), table, &change.entity_id, &stamps).await?;
-
+    let has = |c: &str| cols.iter().any(|x| x == c);
     let waiting: Vec<String> = sqlx::query_scalar("SELECT change FROM sync_orphans WHERE entity = ? AND entity_id = ? ORDER BY change_id")
         .bind(table)
         .bind(&change.entity_id)
