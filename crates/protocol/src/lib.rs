@@ -114,6 +114,27 @@ pub struct PullQuery {
     pub limit: Option<u32>,
 }
 
+/// `GET /v1/wait` query: answer as soon as the tenant has a change after `after`, or when
+/// `timeout_ms` (at most [`MAX_WAIT_MS`]) has passed. A device that is online keeps one of
+/// these open, so another device's change reaches it within moments instead of at its next
+/// timed sync.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitQuery {
+    pub after: u64,
+    pub timeout_ms: Option<u64>,
+}
+
+/// `GET /v1/wait` answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitResponse {
+    /// The tenant's highest server sequence: greater than the query's `after` when there is
+    /// something to pull.
+    pub high_water: u64,
+}
+
+/// The longest a `GET /v1/wait` is held open.
+pub const MAX_WAIT_MS: u64 = 25_000;
+
 /// A change as the server hands it out: the device's change and where it sits in the
 /// tenant's order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

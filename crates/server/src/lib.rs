@@ -47,6 +47,10 @@ pub struct AppState {
     pub pool: PgPool,
     pub limits: Limits,
     pub metrics: Arc<metrics::Metrics>,
+    /// The tenant of every push that stored something, for the waiting `GET /v1/wait`s.
+    pub pushed: tokio::sync::broadcast::Sender<String>,
+    /// Set when the server begins to stop: waiting requests answer at once.
+    pub stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl AppState {
@@ -55,6 +59,8 @@ impl AppState {
             pool,
             limits: Limits::default(),
             metrics: Arc::default(),
+            pushed: tokio::sync::broadcast::channel(1024).0,
+            stopping: tokio::sync::watch::channel(false).0,
         }
     }
 }
@@ -82,6 +88,12 @@ pub async fn serve(
     tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // Held-open waits end when stopping begins, so they never hold up a shutdown.
+    let stopping = state.stopping.clone();
+    let shutdown = async move {
+        shutdown.await;
+        stopping.send_replace(true);
+    };
     let app = router(state);
     listener.set_nonblocking(true)?;
     match tls {

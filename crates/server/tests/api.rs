@@ -887,3 +887,44 @@ async fn the_change_table_is_append_only() {
     }
     assert_eq!(server.stored_changes().await, 2);
 }
+
+/// `GET /v1/wait` answers at once when the tenant has something after `after`, is woken by a
+/// push of its own tenant, not by another tenant's, and a revoked device cannot wait.
+#[tokio::test]
+async fn a_wait_is_woken_by_its_own_tenants_push_only() {
+    let server = TestServer::start().await;
+    let a = server.tenant_with_device("Clinic A").await;
+    let a2 = server.enrol("Clinic A", "A ward tablet").await;
+    let b = server.tenant_with_device("Clinic B").await;
+    let wait = |token: String, after: u64, ms: u64| {
+        let req = server.http.get(server.url(&format!("/v1/wait?after={after}&timeout_ms={ms}"))).bearer_auth(token);
+        async move {
+            let (status, body) = common::send(req).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            serde_json::from_value::<hms_protocol::WaitResponse>(body).unwrap().high_water
+        }
+    };
+    let (status, _) = server.push(&a.token, &changes(&a.device_id, 1..=2)).await;
+    assert_eq!(status, StatusCode::OK);
+    let high = wait(a2.token.clone(), 0, 20_000).await;
+    assert!(high > 0, "something to pull: answered at once");
+
+    // A's other device waits after everything; B's push does not wake it, A's does.
+    let waiting = tokio::spawn(wait(a2.token.clone(), high, 20_000));
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let (status, _) = server.push(&b.token, &changes(&b.device_id, 1..=1)).await;
+    assert_eq!(status, StatusCode::OK);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!waiting.is_finished(), "another tenant's push does not wake it");
+    let (status, _) = server.push(&a.token, &changes(&a.device_id, 3..=3)).await;
+    assert_eq!(status, StatusCode::OK);
+    let woke = waiting.await.unwrap();
+    assert!(woke > high, "woken by its own tenant's push");
+
+    // Nothing new: it answers at the timeout with the same high water.
+    assert_eq!(wait(a2.token.clone(), woke, 200).await, woke);
+    admin::revoke_device(server.pool(), &a2.device_id).await.unwrap();
+    let req = server.http.get(server.url(&format!("/v1/wait?after={woke}"))).bearer_auth(&a2.token);
+    let (status, _) = common::send(req).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}

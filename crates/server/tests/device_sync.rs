@@ -495,3 +495,37 @@ async fn a_new_device_enrols_and_reports_the_progress_of_its_first_sync() {
     let status = sync::status(&c.store).await.unwrap();
     assert_eq!((status.state, status.pending), (sync::SyncState::Synced, 0));
 }
+
+/// Both devices online with their background sync: a patient registered on A appears on B
+/// by itself. The timers are an hour, so only B's held-open wait on the server can bring it.
+#[tokio::test]
+async fn an_online_device_pulls_another_devices_change_without_waiting_for_its_timer() {
+    let (_server, a, b) = two_devices().await;
+    let config = sync::worker::WorkerConfig {
+        interval: std::time::Duration::from_secs(3600),
+        after_write: std::time::Duration::from_millis(10),
+        first_backoff: std::time::Duration::from_millis(50),
+        max_backoff: std::time::Duration::from_millis(200),
+    };
+    let workers = async {
+        tokio::join!(sync::worker::run(&a.store, config, |_| {}), sync::worker::run(&b.store, config, |_| {}));
+    };
+    let body = async {
+        // Both have made their first sync (on start) and B is waiting on the server.
+        eventually("both synced on start", || async {
+            let (x, y) = (sync::status(&a.store).await.unwrap(), sync::status(&b.store).await.unwrap());
+            x.last_success.is_some() && y.last_success.is_some()
+        })
+        .await;
+        let p = patients::register(&a.store, &a.auth().await, amina()).await.unwrap();
+        eventually("the patient is on B", || async {
+            patients::open(&b.store, &b.auth().await, &p.id).await.is_ok()
+        })
+        .await;
+        assert_eq!(b.given_name(&p.id).await, "Amina");
+    };
+    tokio::select! {
+        _ = workers => unreachable!("the workers run until dropped"),
+        _ = body => {}
+    }
+}

@@ -11,20 +11,25 @@
 //!   device's own, merges the others field by field, last writer wins on the hybrid logical
 //!   clock ([`apply`]), settles the hospital rules ([`rules`]) and saves the cursor in the
 //!   same transaction as the rows. Other devices' audit entries are kept, never merged.
+//!   Inserts of rows this device does not have yet (most of a new device's first pull) are
+//!   written a page at a time in multi-row statements ([`apply_batch`]).
 //! - [`sync_now`] pushes, then pulls, and keeps the outcome for [`status`]; one sync at a
 //!   time per store. [`worker`] runs it in the background.
 //! - [`conflicts`]: the inbox of what a merge could not settle silently.
 
 pub mod apply;
+mod apply_batch;
 mod client;
 pub mod conflicts;
 pub(crate) mod rules;
+mod wait;
 pub mod worker;
 
 #[cfg(test)]
 mod tests;
 
 pub use conflicts::{ConflictKind, ConflictResolution, ConflictSide, SyncConflict};
+pub use wait::wait_for_changes;
 
 use crate::error::Error;
 use crate::rbac::Permission;
@@ -489,6 +494,8 @@ pub async fn pull_with(store: &Store, progress: Progress<'_>) -> SyncResult<Pull
         let mut columns = apply::Columns::default();
         let mut newest: Option<crate::clock::HlcStamp> = None;
         let mut seen: HashMap<String, u64> = HashMap::new();
+        let own = store.device_id();
+        let mut batch = apply_batch::Batch::preload(&mut w, page.changes.iter().map(|p| &p.change).filter(|c| c.device_id != own)).await?;
         for pulled in &page.changes {
             let change = &pulled.change;
             if change.device_id == store.device_id() {
@@ -510,13 +517,18 @@ pub async fn pull_with(store: &Store, progress: Progress<'_>) -> SyncResult<Pull
                     _ => newest = Some(stamp),
                 }
             }
-            match apply::apply(&mut w, &mut columns, change).await? {
-                apply::Outcome::Applied if change.entity == "audit_log" => page_report.audit += 1,
-                apply::Outcome::Applied => page_report.applied += 1,
-                apply::Outcome::Older | apply::Outcome::Missing => page_report.older += 1,
-                apply::Outcome::Conflict => page_report.conflicts += 1,
-                apply::Outcome::Refused => page_report.refused += 1,
+            // New rows wait in the batch; anything else is applied after the rows before it.
+            if batch.offer(&mut w, &mut columns, change).await? {
+                continue;
             }
+            for (entity, outcome) in batch.flush(&mut w, &mut columns).await? {
+                count(&mut page_report, entity, outcome);
+            }
+            let outcome = apply::apply(&mut w, &mut columns, change).await?;
+            count(&mut page_report, &change.entity, outcome);
+        }
+        for (entity, outcome) in batch.flush(&mut w, &mut columns).await? {
+            count(&mut page_report, entity, outcome);
         }
         // Later local writes get stamps after everything pulled, so they win over it and the
         // merge can tell "made after seeing it" from "made apart".
@@ -574,6 +586,17 @@ pub async fn pull_with(store: &Store, progress: Progress<'_>) -> SyncResult<Pull
         if !page.more {
             return Ok(report);
         }
+    }
+}
+
+/// Adds what became of one pulled change to the page's report.
+fn count(report: &mut PullReport, entity: &str, outcome: apply::Outcome) {
+    match outcome {
+        apply::Outcome::Applied if entity == "audit_log" => report.audit += 1,
+        apply::Outcome::Applied => report.applied += 1,
+        apply::Outcome::Older | apply::Outcome::Missing => report.older += 1,
+        apply::Outcome::Conflict => report.conflicts += 1,
+        apply::Outcome::Refused => report.refused += 1,
     }
 }
 

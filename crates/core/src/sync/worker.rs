@@ -1,11 +1,12 @@
-//! The background sync: syncs on start, on a timer, and soon after local writes, backing off
+//! The background sync: syncs on start, on a timer, soon after local writes, and as soon as
+//! the server says another device has pushed (a held-open `GET /v1/wait`), backing off
 //! while the server cannot be reached. It calls [`super::sync_now`], which holds the store's
 //! sync lock, so a "sync now" button and this task never run two syncs at once.
 //!
 //! A device that is not enrolled just waits (and checks again on the timer and after writes:
 //! enrolling is a write).
 
-use super::{sync_now, SyncError};
+use super::{sync_now, wait_for_changes, SyncError};
 use crate::store::Store;
 use std::time::Duration;
 
@@ -24,7 +25,7 @@ impl Default for WorkerConfig {
     fn default() -> Self {
         WorkerConfig {
             interval: Duration::from_secs(60),
-            after_write: Duration::from_secs(2),
+            after_write: Duration::from_millis(250),
             first_backoff: Duration::from_secs(5),
             max_backoff: Duration::from_secs(300),
         }
@@ -63,15 +64,45 @@ pub async fn run(store: &Store, config: WorkerConfig, on_round: impl Fn(&Round))
                 failures = failures.saturating_add(1);
                 tokio::time::sleep(config.backoff(failures)).await;
             }
-            Round::Synced(_) | Round::NotEnrolled => {
+            Round::Synced(_) => {
                 failures = 0;
-                tokio::select! {
-                    _ = tokio::time::sleep(config.interval) => {}
-                    _ = store.changes_committed() => {
-                        tokio::time::sleep(config.after_write).await;
-                    }
-                }
+                until_next_sync(store, &config).await;
             }
+            Round::NotEnrolled => {
+                failures = 0;
+                until_timer_or_write(store, &config, tokio::time::sleep(config.interval)).await;
+            }
+        }
+    }
+}
+
+/// While online: the timer, a local write, or another device's push, whichever comes first.
+async fn until_next_sync(store: &Store, config: &WorkerConfig) {
+    let timer = tokio::time::sleep(config.interval);
+    tokio::pin!(timer);
+    loop {
+        tokio::select! {
+            _ = &mut timer => return,
+            _ = store.changes_committed() => {
+                tokio::time::sleep(config.after_write).await;
+                return;
+            }
+            waited = wait_for_changes(store) => match waited {
+                Ok(true) => return,
+                // Nothing new while the server held the request: ask again.
+                Ok(false) => continue,
+                // A server without `/v1/wait`, or the network went: the timer and writes.
+                Err(_) => return until_timer_or_write(store, config, timer).await,
+            },
+        }
+    }
+}
+
+async fn until_timer_or_write(store: &Store, config: &WorkerConfig, timer: impl std::future::Future<Output = ()>) {
+    tokio::select! {
+        _ = timer => {}
+        _ = store.changes_committed() => {
+            tokio::time::sleep(config.after_write).await;
         }
     }
 }

@@ -5,6 +5,7 @@ mod enrol;
 mod ops;
 mod pull;
 mod push;
+mod wait;
 
 use crate::error::ApiError;
 use crate::AppState;
@@ -26,6 +27,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/enrol", post(enrol::enrol))
         .route("/v1/push", post(push::push))
         .route("/v1/pull", get(pull::pull))
+        .route("/v1/wait", get(wait::wait))
         .route("/health", get(ops::health))
         .route("/metrics", get(ops::metrics))
         .fallback(not_found)

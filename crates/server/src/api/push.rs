@@ -41,6 +41,10 @@ pub async fn push(
 
     let accepted = inserted.len() as u64;
     let duplicates = changes.len() as u64 - accepted;
+    if accepted > 0 {
+        // No one waiting is not an error.
+        let _ = state.pushed.send(device.tenant_id.clone());
+    }
     state.metrics.pushes.inc();
     state.metrics.changes_stored.add(accepted);
     state.metrics.changes_duplicate.add(duplicates);
