@@ -257,6 +257,13 @@ pub struct ErrorBody {
     pub message: String,
 }
 
+/// Attachment files (blobs): `PUT` and `GET {BLOBS_PATH}/{sha256}` (lowercase hex), raw bytes,
+/// content-addressed per tenant. The record of an attachment syncs as a change; its file
+/// goes through these.
+pub const BLOBS_PATH: &str = "/v1/blobs";
+/// The largest blob: an attachment's limit (20 MiB).
+pub const MAX_BLOB_BYTES: usize = 20 * 1024 * 1024;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -31,6 +31,8 @@ pub struct Metrics {
     pub enrolments: Counter,
     pub auth_failures: Counter,
     pub requests_refused: Counter,
+    pub blobs_stored: Counter,
+    pub blobs_served: Counter,
 }
 
 struct Gauges {
@@ -106,6 +108,16 @@ impl Metrics {
                 "hms_requests_refused_total",
                 "Requests answered with an error status.",
                 self.requests_refused.get(),
+            ),
+            (
+                "hms_blobs_stored_total",
+                "Attachment files stored (not counting ones already there).",
+                self.blobs_stored.get(),
+            ),
+            (
+                "hms_blobs_served_total",
+                "Attachment files handed out.",
+                self.blobs_served.get(),
             ),
         ];
         for (name, help, value) in counters {

@@ -529,3 +529,57 @@ async fn an_online_device_pulls_another_devices_change_without_waiting_for_its_t
         _ = body => {}
     }
 }
+
+/// A clinician's session on `device`, for a new account `username` with `role`.
+async fn clinician(device: &Device, username: &str, role: &str) -> Authorized {
+    let admin_auth = device.auth().await;
+    users::create(&device.store, &admin_auth, NewUser {
+        username: username.into(), full_name: format!("Clinician {username}"), password: PW.into(), roles: vec![role.into()],
+    })
+    .await
+    .unwrap();
+    let slot = SessionSlot::default();
+    auth::sign_in(&device.store, &slot, username, PW).await.unwrap();
+    slot.authorize(&device.store).await.unwrap()
+}
+
+/// A file attached on A goes to the server after A's push, once; B fetches it the first time
+/// it opens the record, verified and stored like its own.
+#[tokio::test]
+async fn an_attachment_file_travels_through_the_server_once() {
+    use hms_core::clinical::attachments::{self, AttachmentInput};
+    let (server, a, b) = two_devices().await;
+    let doctor = clinician(&a, "dr.rao", "doctor").await;
+    let patient = patients::register(&a.store, &a.auth().await, amina()).await.unwrap();
+    let bytes = b"%PDF-1.4\n% referral letter from the district hospital\n%%EOF\n".to_vec();
+    let input = AttachmentInput { patient_id: patient.id.clone(), visit_id: None, file_name: "referral.pdf".into(), note: String::new() };
+    let added = attachments::add(&a.store, &doctor, input, &bytes).await.unwrap();
+    a.sync().await;
+    let blobs = |pool| async move { common::count(pool, "SELECT count(*) FROM blobs").await };
+    assert_eq!(blobs(server.pool()).await, 1, "uploaded after the push");
+
+    b.sync().await;
+    let nurse = clinician(&b, "n.joseph", "nurse").await;
+    let listed = attachments::list(&b.store, &nurse, &patient.id, None).await.unwrap();
+    assert_eq!((listed.len(), listed[0].on_device), (1, false), "the record came, the file not yet");
+    let opened = attachments::open(&b.store, &nurse, &added.id).await.unwrap();
+    assert_eq!(opened.bytes, bytes);
+    assert!(opened.attachment.on_device);
+    assert_eq!(std::fs::read(attachments::stored_path(&b.store, &added.sha256)).unwrap(), bytes, "kept on B");
+    assert!(attachments::list(&b.store, &nurse, &patient.id, None).await.unwrap()[0].on_device);
+
+    // Each file goes once: with the server's copy gone, further syncs do not send it again.
+    sqlx::query("DELETE FROM blobs").execute(server.pool()).await.unwrap();
+    a.sync().await;
+    b.sync().await;
+    assert_eq!(blobs(server.pool()).await, 0, "nothing uploaded again");
+    assert_eq!(a.scalar("SELECT count(*) FROM attachment_uploads").await, 1);
+    assert_eq!(b.scalar("SELECT count(*) FROM attachment_uploads").await, 0, "B uploads only its own attachments");
+
+    // A file neither here nor on the server: the usual answer.
+    std::fs::remove_file(attachments::stored_path(&b.store, &added.sha256)).unwrap();
+    match attachments::open(&b.store, &nurse, &added.id).await {
+        Err(e @ Error::AttachmentNotOnDevice { .. }) => assert_eq!(e.code(), "attachment_not_on_device"),
+        other => panic!("expected attachment_not_on_device, got {:?}", other.map(|o| o.attachment)),
+    }
+}

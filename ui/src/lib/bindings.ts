@@ -365,7 +365,10 @@ export type Attachment_Deserialize = {
 	sha256: string,
 	note: string,
 	created_at: string,
-	/**  Whether the file itself is on this device (false for a record synced from another). */
+	/**
+	 *  Whether the file itself is on this device: false for a record synced from another device
+	 *  until it is first opened here (which fetches it from the sync server).
+	 */
 	on_device: boolean,
 };
 
@@ -382,7 +385,10 @@ export type Attachment_Serialize = {
 	sha256: string,
 	note: string,
 	created_at: string,
-	/**  Whether the file itself is on this device (false for a record synced from another). */
+	/**
+	 *  Whether the file itself is on this device: false for a record synced from another device
+	 *  until it is first opened here (which fetches it from the sync server).
+	 */
 	on_device: boolean,
 };
 

@@ -3,8 +3,10 @@
 //! 20 MiB. The file is stored once per content under `attachments/<2 hex>/<sha256>` in the
 //! data directory (written to a temporary file, then renamed, so a crash never leaves half a
 //! file under its final name); the row holds the metadata and syncs. Opening re-hashes the
-//! file: damaged bytes are `attachment_corrupt`, a missing file (a record synced from another
-//! device: file contents do not sync in this version) `attachment_not_on_device`.
+//! file: damaged bytes are `attachment_corrupt`. Files sync through the server apart from
+//! their records (`sync::blobs`): the device that attached one uploads it after a push, and
+//! opening a record synced from another device fetches its file; when that is not possible
+//! (not enrolled, offline, not uploaded yet) the answer is `attachment_not_on_device`.
 
 use super::{exists, insert_row, line, text};
 use crate::error::{Error, Result, ValidationReason};
@@ -48,7 +50,8 @@ pub struct Attachment {
     pub sha256: String,
     pub note: String,
     pub created_at: String,
-    /// Whether the file itself is on this device (false for a record synced from another).
+    /// Whether the file itself is on this device: false for a record synced from another device
+    /// until it is first opened here (which fetches it from the sync server).
     pub on_device: bool,
 }
 
@@ -236,7 +239,21 @@ pub async fn list(store: &Store, auth: &Authorized, patient_id: &str, visit_id: 
     Ok(rows.into_iter().map(|r| of(store, r)).collect())
 }
 
-/// Opens an attachment: reads its file and checks it against the stored SHA-256. Audited
+/// The file of a record synced from another device, from the sync server (verified against
+/// its hash there) and stored here like an added one. `None` when this device is not
+/// enrolled, the server cannot be reached or does not have it: the caller answers
+/// `attachment_not_on_device`, and opening again later retries. Failing to store it here is
+/// a storage error.
+async fn fetch(store: &Store, sha256: &str) -> Result<Option<Vec<u8>>> {
+    let Ok(Some(bytes)) = crate::sync::blobs::download(store, sha256).await else {
+        return Ok(None);
+    };
+    put_file(store, sha256, &bytes)?;
+    Ok(Some(bytes))
+}
+
+/// Opens an attachment: reads its file (fetching it from the sync server when it is not on
+/// this device yet) and checks it against the stored SHA-256. Audited
 /// (`attachment.open`, or `attachment.integrity_failure` when the bytes changed).
 pub async fn open(store: &Store, auth: &Authorized, id: &str) -> Result<OpenedAttachment> {
     auth.require(Permission::ClinicalView)?;
@@ -249,9 +266,10 @@ pub async fn open(store: &Store, auth: &Authorized, id: &str) -> Result<OpenedAt
     let path = stored_path(store, &attachment.sha256);
     let bytes = match std::fs::read(&path) {
         Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Error::AttachmentNotOnDevice { id: id.to_string() }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => fetch(store, &attachment.sha256).await?.ok_or_else(|| Error::AttachmentNotOnDevice { id: id.to_string() })?,
         Err(e) => return Err(storage(&path, e)),
     };
+    let attachment = Attachment { on_device: true, ..attachment };
     let intact = hex_sha256(&bytes) == attachment.sha256;
     let mut w = store.begin_write(auth.actor()).await?;
     let action = if intact { "attachment.open" } else { "attachment.integrity_failure" };

@@ -57,6 +57,57 @@ impl Client {
         }
         answer(req.send().await).await
     }
+
+    /// `PUT` of raw bytes (an attachment file); the JSON answer is not needed.
+    pub(crate) async fn put_bytes(&self, path: &str, bytes: Vec<u8>) -> Result<(), SyncError> {
+        let mut req = self
+            .http
+            .put(format!("{}{path}", self.base))
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(bytes);
+        if let Some(token) = &self.token {
+            req = req.bearer_auth(token);
+        }
+        raw_answer(req.send().await).await.map(|_| ())
+    }
+
+    /// `GET` of raw bytes; `None` when the server answers 404 (it does not have them).
+    pub(crate) async fn get_bytes(&self, path: &str) -> Result<Option<Vec<u8>>, SyncError> {
+        let mut req = self.http.get(format!("{}{path}", self.base));
+        if let Some(token) = &self.token {
+            req = req.bearer_auth(token);
+        }
+        match raw_answer(req.send().await).await {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(SyncError::Server { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// The body of a successful answer as it came, or the error of a failed one.
+async fn raw_answer(sent: reqwest::Result<reqwest::Response>) -> Result<Vec<u8>, SyncError> {
+    let res = sent.map_err(|e| SyncError::Network(e.without_url().to_string()))?;
+    let status = res.status();
+    let bytes = res
+        .bytes()
+        .await
+        .map_err(|e| SyncError::Network(e.without_url().to_string()))?;
+    if status.is_success() {
+        return Ok(bytes.to_vec());
+    }
+    Err(error_of(status, &bytes))
+}
+
+fn error_of(status: reqwest::StatusCode, bytes: &[u8]) -> SyncError {
+    match serde_json::from_slice::<ErrorBody>(bytes) {
+        Ok(body) => SyncError::Server { status: status.as_u16(), code: Some(body.code), message: body.message },
+        Err(_) => SyncError::Server {
+            status: status.as_u16(),
+            code: None,
+            message: format!("HTTP {status} without an HMS error body (is this address an HMS server?)"),
+        },
+    }
 }
 
 async fn answer<R: DeserializeOwned>(sent: reqwest::Result<reqwest::Response>) -> Result<R, SyncError> {
@@ -71,14 +122,7 @@ async fn answer<R: DeserializeOwned>(sent: reqwest::Result<reqwest::Response>) -
         return serde_json::from_slice(&bytes)
             .map_err(|e| SyncError::Protocol(format!("unexpected answer from the server: {e}")));
     }
-    match serde_json::from_slice::<ErrorBody>(&bytes) {
-        Ok(body) => Err(SyncError::Server { status: status.as_u16(), code: Some(body.code), message: body.message }),
-        Err(_) => Err(SyncError::Server {
-            status: status.as_u16(),
-            code: None,
-            message: format!("HTTP {status} without an HMS error body (is this address an HMS server?)"),
-        }),
-    }
+    Err(error_of(status, &bytes))
 }
 
 #[cfg(test)]

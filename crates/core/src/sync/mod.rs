@@ -19,6 +19,7 @@
 
 pub mod apply;
 mod apply_batch;
+pub(crate) mod blobs;
 mod client;
 pub mod conflicts;
 pub(crate) mod rules;
@@ -621,6 +622,7 @@ pub async fn sync_now_with(store: &Store, progress: Progress<'_>) -> SyncResult<
     let _running = store.sync_lock().lock().await;
     let result = async {
         let mut push = push_with(store, progress).await?;
+        blobs::upload_missing(store).await?; // attachment files, after their records
         let pull = pull_with(store, progress).await?;
         // Merging wrote audit entries (a page that changed records here): send them now
         // rather than show "pending" until the next sync.

@@ -1,6 +1,7 @@
 //! The HTTP API: routes, request logging, and extractors that turn malformed requests into
 //! the protocol's error body instead of axum's plain-text rejections.
 
+mod blobs;
 mod enrol;
 mod ops;
 mod pull;
@@ -15,7 +16,7 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
 use std::time::Instant;
@@ -28,6 +29,13 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/push", post(push::push))
         .route("/v1/pull", get(pull::pull))
         .route("/v1/wait", get(wait::wait))
+        // Files are larger than any JSON body: their own limit, on this route only.
+        .route(
+            "/v1/blobs/{sha256}",
+            put(blobs::put)
+                .get(blobs::get)
+                .layer(DefaultBodyLimit::max(blobs::PUT_BODY_LIMIT)),
+        )
         .route("/health", get(ops::health))
         .route("/metrics", get(ops::metrics))
         .fallback(not_found)

@@ -1,0 +1,76 @@
+//! Attachment files through the sync server. The record of an attachment syncs as a change;
+//! its file goes separately, content-addressed (`PUT`/`GET hms_protocol::BLOBS_PATH/<sha256>`):
+//! - after a successful push, [`upload_missing`] sends the files of this device's attachments
+//!   that it has not sent to this server yet, each content once (`attachment_uploads`);
+//! - opening an attachment whose file is not here fetches it with [`download`]
+//!   (`clinical::attachments::open`).
+
+use super::{client, SyncResult, SERVER_URL_KEY, TENANT_ID_KEY};
+use crate::clinical::attachments;
+use crate::error::Error;
+use crate::store::{meta, Store};
+use sha2::{Digest, Sha256};
+
+/// What the uploads are keyed by: the server and tenant this device is enrolled with, so
+/// that a new enrolment sends every file again.
+async fn server_key(store: &Store) -> SyncResult<String> {
+    let url = meta::get(store.pool(), SERVER_URL_KEY).await?.unwrap_or_default();
+    let tenant = meta::get(store.pool(), TENANT_ID_KEY).await?.unwrap_or_default();
+    Ok(format!("{url} {tenant}"))
+}
+
+fn path(sha256: &str) -> String {
+    format!("{}/{sha256}", hms_protocol::BLOBS_PATH)
+}
+
+/// Uploads the files of this device's attachments the server does not have from it yet.
+/// A file missing or damaged here is skipped (it cannot be sent as recorded); it goes once
+/// it is whole again. Answers how many files were sent.
+pub(crate) async fn upload_missing(store: &Store) -> SyncResult<u64> {
+    let http = client(store).await?;
+    let server = server_key(store).await?;
+    let pending: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT sha256 FROM attachments
+         WHERE origin_device = ? AND deleted_at IS NULL
+           AND sha256 NOT IN (SELECT sha256 FROM attachment_uploads WHERE server = ?)
+         ORDER BY sha256",
+    )
+    .bind(store.device_id())
+    .bind(&server)
+    .fetch_all(store.pool())
+    .await
+    .map_err(Error::from)?;
+    let mut sent = 0;
+    for sha256 in pending {
+        let Ok(bytes) = std::fs::read(attachments::stored_path(store, &sha256)) else {
+            continue;
+        };
+        if hex::encode(Sha256::digest(&bytes)) != sha256 {
+            continue;
+        }
+        http.put_bytes(&path(&sha256), bytes).await?;
+        let now = store.now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        sqlx::query("INSERT OR IGNORE INTO attachment_uploads (server, sha256, uploaded_at) VALUES (?, ?, ?)")
+            .bind(&server)
+            .bind(&sha256)
+            .bind(now)
+            .execute(store.pool())
+            .await
+            .map_err(Error::from)?;
+        sent += 1;
+    }
+    Ok(sent)
+}
+
+/// The file of `sha256` from the server, verified against its hash; `None` when the server
+/// does not have it. Not enrolled, offline or refused: the error.
+pub(crate) async fn download(store: &Store, sha256: &str) -> SyncResult<Option<Vec<u8>>> {
+    let http = client(store).await?;
+    let Some(bytes) = http.get_bytes(&path(sha256)).await? else {
+        return Ok(None);
+    };
+    if hex::encode(Sha256::digest(&bytes)) != sha256 {
+        return Err(super::SyncError::Protocol("the server's file does not match its SHA-256".into()));
+    }
+    Ok(Some(bytes))
+}
