@@ -112,6 +112,10 @@ pub struct PushResponse {
 pub struct PullQuery {
     pub after: u64,
     pub limit: Option<u32>,
+    /// The changes the device still has to send, reported on the first page of a pull so
+    /// the server's administrator can see what is queued where (`hms-server devices`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<u64>,
 }
 
 /// `GET /v1/wait` query: answer as soon as the tenant has a change after `after`, or when

@@ -33,6 +33,8 @@ pub struct DeviceInfo {
     /// Highest device sequence pushed; the device knows how many it has queued beyond it.
     pub last_device_seq: i64,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// Changes the device had not sent yet when it last pulled (it reports them), if known.
+    pub pending_changes: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,7 +120,7 @@ pub async fn list_devices(
 ) -> Result<(Tenant, Vec<DeviceInfo>), AdminError> {
     let tenant = find_tenant(pool, tenant).await?;
     let devices = sqlx::query_as(
-        "SELECT id, name, enrolled_at, last_seen_at, last_device_seq, revoked_at
+        "SELECT id, name, enrolled_at, last_seen_at, last_device_seq, revoked_at, pending_changes
          FROM devices WHERE tenant_id = $1 ORDER BY enrolled_at, id",
     )
     .bind(&tenant.id)

@@ -254,8 +254,8 @@ async fn list_devices(pool: &PgPool, tenant: &str) -> Result<(), String> {
         devices.len()
     );
     println!(
-        "{:<36}  {:<8}  {:<20}  {:<20}  {:>10}  NAME",
-        "ID", "STATE", "ENROLLED", "LAST SEEN", "PUSHED SEQ"
+        "{:<36}  {:<8}  {:<20}  {:<20}  {:>10}  {:>7}  NAME",
+        "ID", "STATE", "ENROLLED", "LAST SEEN", "PUSHED SEQ", "PENDING"
     );
     for d in devices {
         let state = if d.revoked_at.is_some() {
@@ -263,13 +263,16 @@ async fn list_devices(pool: &PgPool, tenant: &str) -> Result<(), String> {
         } else {
             "active"
         };
+        // Unknown until the device's first pull reports it.
+        let pending = d.pending_changes.map_or("-".to_string(), |n| n.to_string());
         println!(
-            "{:<36}  {:<8}  {:<20}  {:<20}  {:>10}  {}",
+            "{:<36}  {:<8}  {:<20}  {:<20}  {:>10}  {:>7}  {}",
             d.id,
             state,
             when(Some(d.enrolled_at)),
             when(d.last_seen_at),
             d.last_device_seq,
+            pending,
             d.name
         );
     }

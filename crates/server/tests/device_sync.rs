@@ -583,3 +583,28 @@ async fn an_attachment_file_travels_through_the_server_once() {
         other => panic!("expected attachment_not_on_device, got {:?}", other.map(|o| o.attachment)),
     }
 }
+
+/// A device reports what it still has to send when it pulls; the administrator sees it per
+/// device (`hms-server devices`).
+#[tokio::test]
+async fn the_server_lists_each_devices_pending_changes() {
+    let (server, a, b) = two_devices().await;
+    let pending = |d: &Device| {
+        let (pool, id) = (server.pool().clone(), d.store.device_id().to_string());
+        async move {
+            let (_, devices) = admin::list_devices(&pool, TENANT).await.unwrap();
+            devices.into_iter().find(|x| x.id == id).and_then(|x| x.pending_changes)
+        }
+    };
+    // A registers a patient and only pulls: two changes (the patient, its audit is not a
+    // change) wait, and the server hears how many.
+    patients::register(&a.store, &a.auth().await, amina()).await.unwrap();
+    sync::pull(&a.store).await.unwrap();
+    let queued = sync::status(&a.store).await.unwrap().pending;
+    assert!(queued > 0);
+    assert_eq!(pending(&a).await, Some(queued));
+    a.sync().await;
+    assert_eq!(pending(&a).await, Some(0), "a full sync pushes first, then reports none left");
+    b.sync().await;
+    assert_eq!(pending(&b).await, Some(0));
+}

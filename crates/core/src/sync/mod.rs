@@ -307,14 +307,19 @@ pub async fn enrol(store: &Store, auth: &Authorized, server_url: &str, code: &st
 }
 
 /// The sync state for the status indicator.
+/// Outbox entries the server has not acknowledged yet.
+async fn unsent(store: &Store) -> SyncResult<i64> {
+    Ok(sqlx::query_scalar("SELECT count(*) FROM change_log WHERE pushed_at IS NULL")
+        .fetch_one(store.pool())
+        .await
+        .map_err(Error::from)?)
+}
+
 pub async fn status(store: &Store) -> SyncResult<SyncStatus> {
     let pool = store.pool();
     let server_url = meta::get(pool, SERVER_URL_KEY).await?;
     let enrolled = server_url.is_some() && meta::get(pool, TOKEN_KEY).await?.is_some();
-    let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM change_log WHERE pushed_at IS NULL")
-        .fetch_one(pool)
-        .await
-        .map_err(Error::from)?;
+    let pending: i64 = unsent(store).await?;
     let open_conflicts: i64 = sqlx::query_scalar("SELECT count(*) FROM sync_conflicts WHERE resolved = 0")
         .fetch_one(pool)
         .await
@@ -480,9 +485,12 @@ pub async fn pull_with(store: &Store, progress: Progress<'_>) -> SyncResult<Pull
     let start = cursor(store).await?;
     let mut report = PullReport { cursor: start, ..Default::default() };
     let mut received: u64 = 0;
+    // The first page carries what this device still has to send (`hms-server devices`).
+    let mut report_pending = Some(unsent(store).await?);
     loop {
+        let pending = report_pending.take().map(|n| format!("&pending={n}")).unwrap_or_default();
         let page: PullResponse = http
-            .get(&format!("{}/pull?after={}&limit={PULL_LIMIT}", hms_protocol::API_PREFIX, report.cursor))
+            .get(&format!("{}/pull?after={}&limit={PULL_LIMIT}{pending}", hms_protocol::API_PREFIX, report.cursor))
             .await?;
         if page.changes.is_empty() {
             return Ok(report);

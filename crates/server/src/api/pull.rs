@@ -48,6 +48,9 @@ pub async fn pull(
     let more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
     let high_water = tenant_high_water(&state.pool, &device.tenant_id).await?;
+    if let Some(pending) = query.pending {
+        record_pending(&state.pool, &device.id, pending).await?;
+    }
 
     let changes = rows
         .into_iter()
@@ -84,4 +87,14 @@ fn pulled(row: Row) -> ApiResult<PulledChange> {
             user_id: row.user_id,
         },
     })
+}
+
+/// What the device says it still has to send, for `hms-server devices`.
+async fn record_pending(pool: &sqlx::PgPool, device_id: &str, pending: u64) -> ApiResult<()> {
+    sqlx::query("UPDATE devices SET pending_changes = $2, pending_reported_at = now() WHERE id = $1")
+        .bind(device_id)
+        .bind(i64::try_from(pending).unwrap_or(i64::MAX))
+        .execute(pool)
+        .await?;
+    Ok(())
 }
