@@ -608,3 +608,29 @@ async fn the_server_lists_each_devices_pending_changes() {
     b.sync().await;
     assert_eq!(pending(&b).await, Some(0));
 }
+
+/// The server restored from an older backup lacks A's latest changes: A notices on its next
+/// sync (the server holds a lower device sequence than A had acknowledged) and sends them
+/// again, so B still gets them.
+#[tokio::test]
+async fn after_the_server_loses_recent_changes_a_device_sends_them_again() {
+    let (server, a, b) = two_devices().await;
+    let p = patients::register(&a.store, &a.auth().await, amina()).await.unwrap();
+    a.sync().await;
+    // The restore: the server forgets everything A pushed (as if backed up before it).
+    let pool = server.pool();
+    sqlx::query("ALTER TABLE changes DISABLE TRIGGER changes_no_update").execute(pool).await.unwrap();
+    sqlx::query("DELETE FROM changes WHERE device_id = $1").bind(a.store.device_id()).execute(pool).await.unwrap();
+    sqlx::query("ALTER TABLE changes ENABLE TRIGGER changes_no_update").execute(pool).await.unwrap();
+    sqlx::query("UPDATE devices SET last_device_seq = 0 WHERE id = $1").bind(a.store.device_id()).execute(pool).await.unwrap();
+    assert_eq!(sync::status(&a.store).await.unwrap().pending, 0, "A believes it is all sent");
+
+    let report = a.sync().await;
+    assert!(report.push.accepted > 0, "A sent its changes again: {report:?}");
+    b.sync().await;
+    assert_eq!(b.given_name(&p.id).await, "Amina");
+    // Nothing lost, nothing twice: the patient is on the server once after further syncs.
+    a.sync().await;
+    let sql = format!("SELECT count(*) FROM changes WHERE entity = 'patients' AND device_id = '{}'", a.store.device_id());
+    assert_eq!(common::count(server.pool(), &sql).await, 1);
+}

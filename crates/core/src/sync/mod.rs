@@ -398,6 +398,7 @@ pub async fn push(store: &Store) -> SyncResult<PushReport> {
 pub async fn push_with(store: &Store, progress: Progress<'_>) -> SyncResult<PushReport> {
     let http = client(store).await?;
     queue_audit(store).await?;
+    requeue_what_the_server_lost(store, &http).await?;
     let mut report = PushReport::default();
     let total: i64 = sqlx::query_scalar("SELECT count(*) FROM change_log WHERE pushed_at IS NULL")
         .fetch_one(store.pool())
@@ -441,6 +442,33 @@ pub async fn push_with(store: &Store, progress: Progress<'_>) -> SyncResult<Push
             pages: report.batches,
         });
     }
+}
+
+/// After the server is restored from a backup it may lack this device's latest acknowledged
+/// changes: always the newest ones, since a device pushes in sequence order. An empty push
+/// answers the highest device sequence the server holds from this device; whatever was
+/// acknowledged beyond it is queued again. Resending is harmless: the server stores each
+/// (device, sequence) once.
+async fn requeue_what_the_server_lost(store: &Store, http: &Client) -> SyncResult<()> {
+    let acknowledged: Option<i64> = sqlx::query_scalar("SELECT max(seq) FROM change_log WHERE pushed_at IS NOT NULL")
+        .fetch_one(store.pool())
+        .await
+        .map_err(Error::from)?;
+    let Some(acknowledged) = acknowledged else {
+        return Ok(());
+    };
+    let answer: PushResponse = http
+        .post(&format!("{}/push", hms_protocol::API_PREFIX), &PushRequest { changes: Vec::new() })
+        .await?;
+    let held = i64::try_from(answer.device_high_water).unwrap_or(i64::MAX);
+    if held < acknowledged {
+        sqlx::query("UPDATE change_log SET pushed_at = NULL WHERE seq > ? AND pushed_at IS NOT NULL")
+            .bind(held)
+            .execute(store.pool())
+            .await
+            .map_err(Error::from)?;
+    }
+    Ok(())
 }
 
 /// Puts this device's audit entries written since the last push into the outbox (entity
