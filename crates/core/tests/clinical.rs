@@ -3,6 +3,8 @@
 //! summary, a whole consultation in one transaction, role visibility, and bad input.
 
 mod common;
+#[path = "common/ward.rs"]
+mod ward;
 
 use chrono::TimeZone;
 use hms_core::clinical::{
@@ -13,95 +15,9 @@ use hms_core::error::{ClinicalWarningKind, ValidationReason};
 use hms_core::patients::{self, PatientInput};
 use hms_core::rbac::Permission;
 use hms_core::schedule::availability::{self, SessionInput};
-use hms_core::schedule::{booking, staff};
-use hms_core::{Authorized, Error, SessionSlot, Store};
-
-struct Ward {
-    env: common::Env,
-    admin: SessionSlot,
-    doctor: SessionSlot,
-    nurse: SessionSlot,
-    lab: SessionSlot,
-    reception: SessionSlot,
-    doctor_staff: String,
-    patient: String,
-    amoxicillin: String,
-    paracetamol: String,
-    metformin: String,
-    amlodipine: String,
-    hb: String,
-    glucose: String,
-}
-
-async fn sign_in(store: &Store, name: &str) -> SessionSlot {
-    let slot = SessionSlot::default();
-    hms_core::auth::sign_in(store, &slot, name, common::STAFF_PW).await.unwrap();
-    slot
-}
-
-async fn auth(store: &Store, slot: &SessionSlot) -> Authorized {
-    slot.authorize(store).await.unwrap()
-}
-
-async fn ward() -> Ward {
-    let (env, admin) = common::with_admin().await;
-    let s = &env.store;
-    let a = auth(s, &admin).await;
-    let doctor_user = common::add_user(s, &admin, "dr.rao", &["doctor"]).await;
-    common::add_user(s, &admin, "n.joseph", &["nurse"]).await;
-    common::add_user(s, &admin, "lab.khan", &["lab_technician"]).await;
-    common::add_user(s, &admin, "desk.roy", &["receptionist"]).await;
-    let doctor_staff = staff::add_staff(s, &a, staff::StaffInput {
-        full_name: "Dr Anil Rao".into(),
-        role: "doctor".into(),
-        user_id: Some(doctor_user),
-        licence_no: "KMC-12345".into(),
-        ..Default::default()
-    })
-    .await
-    .unwrap()
-    .id;
-    let p = PatientInput { given_name: "Ravi".into(), family_name: "Sharma".into(), sex: "male".into(), ..Default::default() };
-    let patient = patients::register(s, &a, p).await.unwrap().id;
-    let med = |name: &str, strength: &str, form: &str| MedicineInput { name: name.into(), strength: strength.into(), form: form.into() };
-    let amoxicillin = prescribing::add_medicine(s, &a, med("Amoxicillin", "500 mg", "capsule")).await.unwrap().id;
-    let paracetamol = prescribing::add_medicine(s, &a, med("Paracetamol", "650 mg", "tablet")).await.unwrap().id;
-    let metformin = prescribing::add_medicine(s, &a, med("Metformin", "500 mg", "tablet")).await.unwrap().id;
-    let amlodipine = prescribing::add_medicine(s, &a, med("Amlodipine", "5 mg", "tablet")).await.unwrap().id;
-    let test = |code: &str, name: &str, unit: &str, low: &str, high: &str| LabTestInput {
-        code: code.into(),
-        name: name.into(),
-        unit: unit.into(),
-        ref_low: Some(low.into()),
-        ref_high: Some(high.into()),
-    };
-    let hb = lab::add_lab_test(s, &a, test("HB", "Haemoglobin", "g/dL", "13", "17")).await.unwrap().id;
-    let glucose = lab::add_lab_test(s, &a, test("FBS", "Fasting blood sugar", "mg/dL", "70", "100")).await.unwrap().id;
-    icd10::ensure_loaded(s).await.unwrap();
-    Ward {
-        doctor: sign_in(s, "dr.rao").await,
-        nurse: sign_in(s, "n.joseph").await,
-        lab: sign_in(s, "lab.khan").await,
-        reception: sign_in(s, "desk.roy").await,
-        env,
-        admin,
-        doctor_staff,
-        patient,
-        amoxicillin,
-        paracetamol,
-        metformin,
-        amlodipine,
-        hb,
-        glucose,
-    }
-}
-
-fn field_of<T: std::fmt::Debug>(r: Result<T, Error>) -> (String, ValidationReason) {
-    match r {
-        Err(Error::Validation { field, reason, .. }) => (field, reason),
-        other => panic!("expected a validation error, got {other:?}"),
-    }
-}
+use hms_core::schedule::booking;
+use hms_core::{Error, Store};
+use ward::{auth, field_of, sign_in, ward, Ward};
 
 fn rx(medicine: &str) -> PrescriptionInput {
     PrescriptionInput {

@@ -3,101 +3,18 @@
 //! follow-up date, and every synced-looking table on the sync list.
 
 mod common;
+#[path = "common/ward.rs"]
+mod ward;
 
 use hms_core::billing::{self, BillingSettings};
 use hms_core::clinical::attachments::{self, AttachmentInput, MAX_BYTES};
 use hms_core::clinical::{
-    chart, icd10, lab, lab_pdf, prescribing, prescription_pdf, visit_summary_pdf, visits, AllergyInput, Certainty, ConsultationInput, DiagnosisInput,
-    LabTestInput, MedicineInput, PrescriptionInput, Severity, VisitInput, VisitNotes, VitalsInput,
+    chart, lab, lab_pdf, prescription_pdf, visit_summary_pdf, visits, AllergyInput, Certainty, ConsultationInput, DiagnosisInput, PrescriptionInput, Severity, VisitInput, VisitNotes, VitalsInput,
 };
 use hms_core::error::ValidationReason;
-use hms_core::patients::{self, PatientInput};
-use hms_core::schedule::staff;
-use hms_core::{Authorized, Error, SessionSlot, Store};
+use hms_core::Error;
+use ward::{auth, field_of, ward, Ward};
 use std::path::Path;
-
-struct Ward {
-    env: common::Env,
-    admin: SessionSlot,
-    doctor: SessionSlot,
-    nurse: SessionSlot,
-    lab: SessionSlot,
-    reception: SessionSlot,
-    patient: String,
-    amoxicillin: String,
-    paracetamol: String,
-    hb: String,
-    glucose: String,
-}
-
-async fn sign_in(store: &Store, name: &str) -> SessionSlot {
-    let slot = SessionSlot::default();
-    hms_core::auth::sign_in(store, &slot, name, common::STAFF_PW).await.unwrap();
-    slot
-}
-
-async fn auth(store: &Store, slot: &SessionSlot) -> Authorized {
-    slot.authorize(store).await.unwrap()
-}
-
-async fn ward() -> Ward {
-    let (env, admin) = common::with_admin().await;
-    let s = &env.store;
-    let a = auth(s, &admin).await;
-    let doctor_user = common::add_user(s, &admin, "dr.rao", &["doctor"]).await;
-    common::add_user(s, &admin, "n.joseph", &["nurse"]).await;
-    common::add_user(s, &admin, "lab.khan", &["lab_technician"]).await;
-    common::add_user(s, &admin, "desk.roy", &["receptionist"]).await;
-    let input = staff::StaffInput {
-        full_name: "Dr Anil Rao".into(),
-        role: "doctor".into(),
-        user_id: Some(doctor_user),
-        licence_no: "KMC-12345".into(),
-        ..Default::default()
-    };
-    staff::add_staff(s, &a, input).await.unwrap();
-    let p = PatientInput {
-        given_name: "Ravi".into(),
-        family_name: "Sharma".into(),
-        sex: "male".into(),
-        birth_date: Some("1980-05-04".into()),
-        ..Default::default()
-    };
-    let patient = patients::register(s, &a, p).await.unwrap().id;
-    let med = |name: &str, strength: &str, form: &str| MedicineInput { name: name.into(), strength: strength.into(), form: form.into() };
-    let amoxicillin = prescribing::add_medicine(s, &a, med("Amoxicillin", "500 mg", "capsule")).await.unwrap().id;
-    let paracetamol = prescribing::add_medicine(s, &a, med("Paracetamol", "650 mg", "tablet")).await.unwrap().id;
-    let test = |code: &str, name: &str, unit: &str, low: &str, high: &str| LabTestInput {
-        code: code.into(),
-        name: name.into(),
-        unit: unit.into(),
-        ref_low: Some(low.into()),
-        ref_high: Some(high.into()),
-    };
-    let hb = lab::add_lab_test(s, &a, test("HB", "Haemoglobin", "g/dL", "13", "17")).await.unwrap().id;
-    let glucose = lab::add_lab_test(s, &a, test("FBS", "Fasting blood sugar", "mg/dL", "70", "100")).await.unwrap().id;
-    icd10::ensure_loaded(s).await.unwrap();
-    Ward {
-        doctor: sign_in(s, "dr.rao").await,
-        nurse: sign_in(s, "n.joseph").await,
-        lab: sign_in(s, "lab.khan").await,
-        reception: sign_in(s, "desk.roy").await,
-        env,
-        admin,
-        patient,
-        amoxicillin,
-        paracetamol,
-        hb,
-        glucose,
-    }
-}
-
-fn field_of<T: std::fmt::Debug>(r: Result<T, Error>) -> (String, ValidationReason) {
-    match r {
-        Err(Error::Validation { field, reason, .. }) => (field, reason),
-        other => panic!("expected a validation error, got {other:?}"),
-    }
-}
 
 fn pdf_bytes(body: &str) -> Vec<u8> {
     format!("%PDF-1.4\n% scanned report\n{body}\n%%EOF\n").into_bytes()
