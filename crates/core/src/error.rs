@@ -16,6 +16,9 @@ pub enum ValidationReason {
     WeakPassword,
     Taken,
     OutOfRange,
+    /// Possible but outside the usual range (a pulse of 260): saved once the person confirms
+    /// they re-checked it.
+    NeedsConfirmation,
 }
 
 /// What a clinical warning is about.

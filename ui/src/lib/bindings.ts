@@ -2213,7 +2213,12 @@ export type UserUpdate = {
 };
 
 /**  Why a field was rejected. Stable codes; the UI words them. */
-export type ValidationReason = "required" | "too_short" | "too_long" | "invalid" | "weak_password" | "taken" | "out_of_range";
+export type ValidationReason = "required" | "too_short" | "too_long" | "invalid" | "weak_password" | "taken" | "out_of_range" | 
+/**
+ *  Possible but outside the usual range (a pulse of 260): saved once the person confirms
+ *  they re-checked it.
+ */
+"needs_confirmation";
 
 export type Visit = Visit_Serialize | Visit_Deserialize;
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AppError, LabResult_Serialize as LabResult, Vitals_Serialize as Vitals } from './bindings';
+import type { AppError, ValidationReason, LabResult_Serialize as LabResult, Vitals_Serialize as Vitals } from './bindings';
 import { setLocale } from './i18n';
 import {
   alignSeries,
@@ -18,7 +18,6 @@ import {
   medicineLabel,
   openVisit,
   parseScaled,
-  plausibility,
   previewFlag,
   refRange,
   resultNumber,
@@ -76,7 +75,7 @@ function result(over: Partial<LabResult>): LabResult {
   };
 }
 
-const validation = (field: string, reason: 'out_of_range' | 'invalid' | 'required'): AppError => ({
+const validation = (field: string, reason: ValidationReason): AppError => ({
   code: 'validation',
   detail: { field, reason, message: '' },
 });
@@ -131,16 +130,9 @@ describe('vitals', () => {
     expect(formBmi({ ...emptyVitals(), weight: '70' })).toBe('');
   });
 
-  it('knows implausible from impossible values', () => {
-    expect(plausibility('pulse', 80)).toBe('ok');
-    expect(plausibility('pulse', 260)).toBe('implausible');
-    expect(plausibility('pulse', 400)).toBe('impossible');
-    expect(plausibility('temperature_c_x10', 450)).toBe('implausible');
-  });
-
   it('offers to confirm an implausible value on its field, never an impossible one', () => {
     const form = { ...emptyVitals(), pulse: '260' };
-    const r = vitalsRefusal(validation('pulse', 'out_of_range'), form);
+    const r = vitalsRefusal(validation('pulse', 'needs_confirmation'), form);
     expect(r).toMatchObject({ box: 'pulse', confirmable: true });
     expect(r?.message).toMatch(/20–250/);
     const impossible = vitalsRefusal(validation('pulse', 'out_of_range'), { ...emptyVitals(), pulse: '400' });

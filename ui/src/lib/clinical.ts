@@ -1,8 +1,8 @@
 // The clinical screens' logic that does not need a screen: units and formatting of vitals,
 // BMI, what an implausible value allows, result flags and trends, chart series, the
-// prescription form and the warning dialog's state. The rules themselves live in core; the
-// plausible ranges are repeated here only to say, before and after sending, whether a value
-// may be confirmed (core decides again).
+// prescription form and the warning dialog's state. The rules themselves live in core: it
+// says whether a refused value may be confirmed (reason `needs_confirmation`); the usual
+// ranges here only word the message.
 
 import type {
   Abnormal,
@@ -85,21 +85,20 @@ interface VitalSpec {
   factor: number;
   label: MessageKey;
   unit: MessageKey;
-  /** Plausible and possible ranges in the stored unit (as core's). */
+  /** The usual range in the stored unit, only to word messages (core decides what is refused). */
   plausible: [number, number];
-  possible: [number, number];
 }
 
 export const VITALS: readonly VitalSpec[] = [
-  { box: 'temperature', field: 'temperature_c_x10', decimals: 1, factor: 1, label: 'clin.vitals.temperature', unit: 'clin.unit.celsius', plausible: [300, 440], possible: [150, 470] },
-  { box: 'pulse', field: 'pulse', decimals: 0, factor: 1, label: 'clin.vitals.pulse', unit: 'clin.unit.perMinute', plausible: [20, 250], possible: [0, 350] },
-  { box: 'bp_systolic', field: 'bp_systolic', decimals: 0, factor: 1, label: 'clin.vitals.systolic', unit: 'clin.unit.mmHg', plausible: [50, 280], possible: [0, 350] },
-  { box: 'bp_diastolic', field: 'bp_diastolic', decimals: 0, factor: 1, label: 'clin.vitals.diastolic', unit: 'clin.unit.mmHg', plausible: [20, 180], possible: [0, 300] },
-  { box: 'resp_rate', field: 'resp_rate', decimals: 0, factor: 1, label: 'clin.vitals.respRate', unit: 'clin.unit.perMinute', plausible: [4, 70], possible: [0, 120] },
-  { box: 'spo2', field: 'spo2', decimals: 0, factor: 1, label: 'clin.vitals.spo2', unit: 'clin.unit.percent', plausible: [50, 100], possible: [0, 100] },
-  { box: 'weight', field: 'weight_g', decimals: 3, factor: 1, label: 'clin.vitals.weight', unit: 'clin.unit.kg', plausible: [300, 300_000], possible: [100, 700_000] },
-  { box: 'height', field: 'height_mm', decimals: 1, factor: 1, label: 'clin.vitals.height', unit: 'clin.unit.cm', plausible: [200, 2_400], possible: [100, 3_000] },
-  { box: 'pain', field: 'pain', decimals: 0, factor: 1, label: 'clin.vitals.pain', unit: 'clin.unit.painScale', plausible: [0, 10], possible: [0, 10] },
+  { box: 'temperature', field: 'temperature_c_x10', decimals: 1, factor: 1, label: 'clin.vitals.temperature', unit: 'clin.unit.celsius', plausible: [300, 440] },
+  { box: 'pulse', field: 'pulse', decimals: 0, factor: 1, label: 'clin.vitals.pulse', unit: 'clin.unit.perMinute', plausible: [20, 250] },
+  { box: 'bp_systolic', field: 'bp_systolic', decimals: 0, factor: 1, label: 'clin.vitals.systolic', unit: 'clin.unit.mmHg', plausible: [50, 280] },
+  { box: 'bp_diastolic', field: 'bp_diastolic', decimals: 0, factor: 1, label: 'clin.vitals.diastolic', unit: 'clin.unit.mmHg', plausible: [20, 180] },
+  { box: 'resp_rate', field: 'resp_rate', decimals: 0, factor: 1, label: 'clin.vitals.respRate', unit: 'clin.unit.perMinute', plausible: [4, 70] },
+  { box: 'spo2', field: 'spo2', decimals: 0, factor: 1, label: 'clin.vitals.spo2', unit: 'clin.unit.percent', plausible: [50, 100] },
+  { box: 'weight', field: 'weight_g', decimals: 3, factor: 1, label: 'clin.vitals.weight', unit: 'clin.unit.kg', plausible: [300, 300_000] },
+  { box: 'height', field: 'height_mm', decimals: 1, factor: 1, label: 'clin.vitals.height', unit: 'clin.unit.cm', plausible: [200, 2_400] },
+  { box: 'pain', field: 'pain', decimals: 0, factor: 1, label: 'clin.vitals.pain', unit: 'clin.unit.painScale', plausible: [0, 10] },
 ];
 
 export function emptyVitals(): VitalsForm {
@@ -124,14 +123,6 @@ export function vitalValue(form: VitalsForm, box: VitalsBox): number | null | 'i
   return typeof v === 'number' ? v * s.factor : v;
 }
 
-/** What a stored value is against its ranges. */
-export function plausibility(field: string, value: number): 'ok' | 'implausible' | 'impossible' {
-  const s = spec(field);
-  if (!s) return 'ok';
-  if (value < s.possible[0] || value > s.possible[1]) return 'impossible';
-  if (value < s.plausible[0] || value > s.plausible[1]) return 'implausible';
-  return 'ok';
-}
 
 /**
  * The measurement to send, or the boxes that are not numbers. `confirmed` saves values
@@ -189,7 +180,7 @@ export function formBmi(form: VitalsForm): string {
 
 /**
  * What the form says about a refused measurement: the box, the message, and whether the
- * value may be saved once confirmed (it is outside the plausible range but possible).
+ * value may be saved once confirmed (core's `needs_confirmation`: possible, but unusual).
  */
 export function vitalsRefusal(e: AppError, form: VitalsForm): { box: VitalsBox | null; message: string; confirmable: boolean } | null {
   if (e.code !== 'validation') return null;
@@ -198,16 +189,16 @@ export function vitalsRefusal(e: AppError, form: VitalsForm): { box: VitalsBox |
     return { box: 'temperature', message: t('clin.vitals.atLeastOne'), confirmable: false };
   }
   if (!box) return null;
-  if (e.detail.reason !== 'out_of_range') return { box, message: t('validation.invalid'), confirmable: false };
-  const value = vitalValue(form, box);
+  // Whether a value may be confirmed is the core's decision (its reason code); the ranges
+  // here only word the message.
   const s = VITALS.find((v) => v.box === box);
   const range = s ? rangeWords(s) : '';
-  if (typeof value === 'number') {
-    const p = plausibility(box, value);
-    if (p === 'implausible') return { box, message: t('clin.vitals.implausible', { range }), confirmable: true };
-    if (p === 'impossible') return { box, message: t('clin.vitals.impossible', { range }), confirmable: false };
-  }
-  if (box === 'bp_diastolic') return { box, message: t('clin.vitals.diastolicAbove'), confirmable: false };
+  if (e.detail.reason === 'needs_confirmation') return { box, message: t('clin.vitals.implausible', { range }), confirmable: true };
+  if (e.detail.reason !== 'out_of_range') return { box, message: t('validation.invalid'), confirmable: false };
+  const value = vitalValue(form, box);
+  const systolic = vitalValue(form, 'bp_systolic');
+  const diastolicAbove = box === 'bp_diastolic' && typeof value === 'number' && typeof systolic === 'number' && value >= systolic;
+  if (diastolicAbove) return { box, message: t('clin.vitals.diastolicAbove'), confirmable: false };
   return { box, message: t('clin.vitals.impossible', { range }), confirmable: false };
 }
 

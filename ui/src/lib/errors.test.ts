@@ -24,7 +24,7 @@ const SAMPLES: { [C in AppError['code']]: Extract<AppError, { code: C }> } = {
   internal: { code: 'internal', detail: { message: 'boom' } },
 };
 
-const REASONS: ValidationReason[] = ['required', 'too_short', 'too_long', 'invalid', 'weak_password', 'taken', 'out_of_range'];
+const REASONS: ValidationReason[] = ['required', 'too_short', 'too_long', 'invalid', 'weak_password', 'taken', 'out_of_range', 'needs_confirmation'];
 const FIELDS = ['username', 'full_name', 'password', 'new_password', 'roles', 'user_id', 'idle_timeout_minutes', 'from', 'to', 'limit', 'unknown_field'];
 
 /** A real sentence: not empty, not a code, not a dictionary key, no unfilled placeholder. */

@@ -232,7 +232,7 @@ fn check_vitals(v: &VitalsInput) -> Result<()> {
             return Err(Error::validation(field, ValidationReason::OutOfRange, format!("impossible value; plausible: {words}")));
         }
         if (x < *lo || x > *hi) && !v.confirmed {
-            return Err(Error::validation(field, ValidationReason::OutOfRange, format!("implausible value (plausible: {words}); check it, then confirm to save")));
+            return Err(Error::validation(field, ValidationReason::NeedsConfirmation, format!("implausible value (plausible: {words}); check it, then confirm to save")));
         }
     }
     if let (Some(s), Some(d)) = (v.bp_systolic, v.bp_diastolic) {

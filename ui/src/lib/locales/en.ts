@@ -1648,6 +1648,7 @@ export const en = {
     'Use at least three of: lower-case letters, upper-case letters, digits, symbols, and do not include the username.',
   'validation.taken': 'This is already in use.',
   'validation.out_of_range': 'This value is outside the allowed range.',
+  'validation.needs_confirmation': 'This value is unusual: check it, then confirm to save it.',
 
   'validation.username.required': 'Enter a username.',
   'validation.username.too_short': 'A username has at least 3 characters.',
