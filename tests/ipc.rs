@@ -56,7 +56,11 @@ fn first_start_reports_setup_needed_then_signs_the_admin_in() {
     assert_eq!(status["session"]["username"], "admin");
     // Every area, in menu order (other areas slot in between as they land).
     let areas: Vec<&str> = status["session"]["areas"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
-    let ours: Vec<&str> = areas.iter().copied().filter(|a| ["patients", "appointments", "staff", "users", "audit", "settings"].contains(a)).collect();
+    let ours: Vec<&str> = areas
+        .iter()
+        .copied()
+        .filter(|a| ["patients", "appointments", "staff", "users", "audit", "settings"].contains(a))
+        .collect();
     assert_eq!(ours, ["patients", "appointments", "staff", "users", "audit", "settings"], "{areas:?}");
 }
 
@@ -107,7 +111,10 @@ fn validation_errors_name_the_field() {
     assert_eq!(err["detail"]["field"], "username");
     assert_eq!(err["detail"]["reason"], "too_short");
     let err = app
-        .invoke("update_settings", json!({ "settings": { "idle_timeout_minutes": 0, "clinic_name": "Sunrise Clinic" } }))
+        .invoke(
+            "update_settings",
+            json!({ "settings": { "idle_timeout_minutes": 0, "clinic_name": "Sunrise Clinic" } }),
+        )
         .unwrap_err();
     assert_eq!(err["detail"]["field"], "idle_timeout_minutes");
 }
@@ -130,7 +137,8 @@ fn patients_register_warn_of_duplicates_search_open_and_export() {
     let mrn = p["mrn"].as_str().unwrap().to_string();
     assert_eq!(p["allergies"], json!(["Penicillin"]));
 
-    let dups = app.invoke("find_duplicates", json!({ "input": patient("Anil", "9845012345"), "excludeId": null })).unwrap();
+    let dups =
+        app.invoke("find_duplicates", json!({ "input": patient("Anil", "9845012345"), "excludeId": null })).unwrap();
     assert_eq!(dups[0]["mrn"], mrn.as_str(), "same phone is flagged");
 
     let hits = app.invoke("search_patients", json!({ "query": "sharm ra", "limit": 20 })).unwrap();
@@ -189,7 +197,8 @@ fn a_doctor_with_sessions_is_booked_rescheduled_cancelled_moved_and_queued() {
     });
     let doctor = app.invoke("add_staff", json!({ "input": staff })).unwrap();
     let id = doctor["id"].as_str().unwrap().to_string();
-    let week: Vec<Value> = (1..=7).map(|d| json!({ "weekday": d, "start": "09:00", "end": "12:00", "slot_minutes": 30 })).collect();
+    let week: Vec<Value> =
+        (1..=7).map(|d| json!({ "weekday": d, "start": "09:00", "end": "12:00", "slot_minutes": 30 })).collect();
     let sessions = app.invoke("set_weekly_sessions", json!({ "doctorId": id, "sessions": week })).unwrap();
     let bad = app.invoke("set_weekly_sessions", json!({ "doctorId": id, "sessions": [{ "weekday": 1, "start": "09:00", "end": "12:00", "slot_minutes": 0 }] })).unwrap_err();
     assert_eq!(bad["detail"]["field"], "sessions.0.slot_minutes");
@@ -197,7 +206,8 @@ fn a_doctor_with_sessions_is_booked_rescheduled_cancelled_moved_and_queued() {
     let p2 = app.invoke("register_patient", json!({ "input": patient("Anil", "98450 67890") })).unwrap();
 
     // Walk-in today, seen in the doctor's queue with a token.
-    let walk = app.invoke("register_walk_in", json!({ "patientId": p2["id"], "doctorId": id, "reason": "fever" })).unwrap();
+    let walk =
+        app.invoke("register_walk_in", json!({ "patientId": p2["id"], "doctorId": id, "reason": "fever" })).unwrap();
     let today = walk["date"].as_str().unwrap().to_string();
     let queue = app.invoke("doctor_queue", json!({ "doctorId": id, "date": today })).unwrap();
     assert_eq!(queue[0]["token"], walk["token"]);
@@ -216,7 +226,9 @@ fn a_doctor_with_sessions_is_booked_rescheduled_cancelled_moved_and_queued() {
     assert_eq!((twice["detail"]["field"].as_str(), twice["detail"]["reason"].as_str()), (Some("start"), Some("taken")));
 
     // Reschedule: the old slot is free again; the calendar shows the patient by name.
-    let moved = app.invoke("reschedule_appointment", json!({ "id": booked["id"], "doctorId": id, "date": day, "start": "10:00" })).unwrap();
+    let moved = app
+        .invoke("reschedule_appointment", json!({ "id": booked["id"], "doctorId": id, "date": day, "start": "10:00" }))
+        .unwrap();
     assert_eq!((moved["start"].as_str(), moved["rescheduled_from"].as_str()), (Some("10:00"), booked["id"].as_str()));
     let free = app.invoke("free_slots", json!({ "doctorId": id, "date": day })).unwrap();
     assert_eq!(starts(&free), ["09:00", "09:30", "10:30", "11:00", "11:30"]);
@@ -239,19 +251,36 @@ fn a_doctor_with_sessions_is_booked_rescheduled_cancelled_moved_and_queued() {
     let (next, weekday) = later(&today, 8);
     let b2 = app.invoke("book_appointment", json!({ "input": { "patient_id": p2["id"], "doctor_id": id, "date": next, "start": "11:30", "reason": "", "overbook": false } })).unwrap();
     let session = sessions.as_array().unwrap().iter().find(|s| s["weekday"].as_u64() == Some(weekday)).unwrap();
-    let off = app.invoke("cancel_session", json!({ "doctorId": id, "date": next, "sessionId": session["id"], "reason": "doctor unwell" })).unwrap();
+    let off = app
+        .invoke(
+            "cancel_session",
+            json!({ "doctorId": id, "date": next, "sessionId": session["id"], "reason": "doctor unwell" }),
+        )
+        .unwrap();
     assert_eq!(off["affected"][0]["appointment"]["id"], b2["id"]);
     assert_eq!(off["affected"][0]["phone"], p2["phones"][0]);
-    let short = app.invoke("move_appointments", json!({ "appointmentIds": [b2["id"]], "toDoctorId": id, "toDate": next })).unwrap_err();
+    let short = app
+        .invoke("move_appointments", json!({ "appointmentIds": [b2["id"]], "toDoctorId": id, "toDate": next }))
+        .unwrap_err();
     assert_eq!(short["detail"]["field"], "to_date", "that day has no slots left");
-    let moved = app.invoke("move_appointments", json!({ "appointmentIds": [b2["id"]], "toDoctorId": id, "toDate": day })).unwrap();
-    assert_eq!((moved[0]["appointment"]["start"].as_str(), moved[0]["patient_name"].as_str()), (Some("09:00"), Some("Anil Sharma")));
+    let moved = app
+        .invoke("move_appointments", json!({ "appointmentIds": [b2["id"]], "toDoctorId": id, "toDate": day }))
+        .unwrap();
+    assert_eq!(
+        (moved[0]["appointment"]["start"].as_str(), moved[0]["patient_name"].as_str()),
+        (Some("09:00"), Some("Anil Sharma"))
+    );
     let history = app.invoke("patient_appointments", json!({ "patientId": p2["id"] })).unwrap();
     assert_eq!(history.as_array().unwrap().len(), 3, "walk-in, the cancelled-session booking, its move");
     assert_eq!(history[0]["doctor_name"], "Dr Meera Iyer");
 
     // Staff management.
-    let listed = app.invoke("list_staff", json!({ "filter": { "role": "doctor", "department_id": null, "include_inactive": true } })).unwrap();
+    let listed = app
+        .invoke(
+            "list_staff",
+            json!({ "filter": { "role": "doctor", "department_id": null, "include_inactive": true } }),
+        )
+        .unwrap();
     assert_eq!(listed[0]["id"], id.as_str());
     let edit = json!({
         "full_name": "Dr Meera Iyer", "role": "doctor", "user_id": null, "department_id": department["id"],
@@ -277,7 +306,9 @@ fn a_consultation_through_the_commands_warns_on_an_allergy_and_the_lab_flags_a_r
     });
     app.invoke("add_staff", json!({ "input": staff })).unwrap();
     let p = app.invoke("register_patient", json!({ "input": patient("Ravi", "98450 12345") })).unwrap();
-    let med = app.invoke("add_medicine", json!({ "input": { "name": "Penicillin V", "strength": "250 mg", "form": "tablet" } })).unwrap();
+    let med = app
+        .invoke("add_medicine", json!({ "input": { "name": "Penicillin V", "strength": "250 mg", "form": "tablet" } }))
+        .unwrap();
     let hb = app.invoke("add_lab_test", json!({ "input": { "code": "HB", "name": "Haemoglobin", "unit": "g/dL", "ref_low": "13", "ref_high": "17" } })).unwrap();
 
     let sign_in = |name: &str| {
@@ -292,14 +323,16 @@ fn a_consultation_through_the_commands_warns_on_an_allergy_and_the_lab_flags_a_r
     let found = app.invoke("search_icd10", json!({ "query": "J45", "limit": 5 })).unwrap();
     assert_eq!(found[0]["code"], "J45");
     let rx = json!({ "medicine_id": med["id"], "dose": "1", "dose_unit": "tablet", "route": "oral", "frequency": "1-0-1", "duration_days": 5, "instructions": "", "override_reason": null });
-    let consultation = |rx: Value| json!({ "input": {
+    let consultation = |rx: Value| {
+        json!({ "input": {
         "visit": { "patient_id": p["id"], "doctor_id": null, "appointment_id": null, "complaints": "Sore throat", "follow_up_date": null },
         "vitals": { "patient_id": "", "visit_id": null, "temperature_c_x10": 381, "pulse": 92, "bp_systolic": null, "bp_diastolic": null,
                     "resp_rate": null, "spo2": 98, "weight_g": null, "height_mm": null, "pain": 2, "confirmed": false },
         "diagnoses": [{ "icd10": "J02.9", "text": "", "certainty": "provisional" }],
         "prescriptions": [rx],
         "lab_test_ids": [hb["id"]]
-    } });
+    } })
+    };
     // The patient's record flags a penicillin allergy: a typed warning until a reason is given.
     let err = app.invoke("save_consultation", consultation(rx.clone())).unwrap_err();
     assert_eq!(err["code"], "clinical_warning");

@@ -14,22 +14,99 @@ const GIVEN_F: &[&str] = &[
     "Grace", "Mary", "Leila", "Noor", "Renée",
 ];
 const GIVEN_M: &[&str] = &[
-    "Aarav", "Amit", "Arjun", "Deepak", "Ganesh", "Imran", "Karan", "Manoj", "Mohammed", "Rahul", "Rajesh", "Ravi",
-    "Rohan", "Sanjay", "Suresh", "Vikram", "Vijay", "José", "Jürgen", "François", "Ahmed", "Chen", "David", "John",
-    "Kwame", "Luca", "Omar", "Pedro", "Søren", "Yusuf",
+    "Aarav",
+    "Amit",
+    "Arjun",
+    "Deepak",
+    "Ganesh",
+    "Imran",
+    "Karan",
+    "Manoj",
+    "Mohammed",
+    "Rahul",
+    "Rajesh",
+    "Ravi",
+    "Rohan",
+    "Sanjay",
+    "Suresh",
+    "Vikram",
+    "Vijay",
+    "José",
+    "Jürgen",
+    "François",
+    "Ahmed",
+    "Chen",
+    "David",
+    "John",
+    "Kwame",
+    "Luca",
+    "Omar",
+    "Pedro",
+    "Søren",
+    "Yusuf",
 ];
 const MIDDLE: &[&str] = &["Kumar", "Devi", "Prasad", "Bai", "Lal", "Rani", "Singh", "Nath", "Maria", "Ali"];
 const FAMILY: &[&str] = &[
-    "Sharma", "Verma", "Gupta", "Iyer", "Menon", "Nair", "Reddy", "Rao", "Patel", "Shah", "Khan", "Singh", "Das",
-    "Banerjee", "Chatterjee", "Mukherjee", "Pillai", "Joshi", "Kulkarni", "Desai", "Thomas", "George", "D'Souza",
-    "Fernandes", "Núñez", "Müller", "García", "Dubois", "Okafor", "Mensah", "Wang", "Li", "Kim", "Smith", "Brown",
-    "Hussain", "Siddiqui", "Qureshi", "Bose", "Ghosh",
+    "Sharma",
+    "Verma",
+    "Gupta",
+    "Iyer",
+    "Menon",
+    "Nair",
+    "Reddy",
+    "Rao",
+    "Patel",
+    "Shah",
+    "Khan",
+    "Singh",
+    "Das",
+    "Banerjee",
+    "Chatterjee",
+    "Mukherjee",
+    "Pillai",
+    "Joshi",
+    "Kulkarni",
+    "Desai",
+    "Thomas",
+    "George",
+    "D'Souza",
+    "Fernandes",
+    "Núñez",
+    "Müller",
+    "García",
+    "Dubois",
+    "Okafor",
+    "Mensah",
+    "Wang",
+    "Li",
+    "Kim",
+    "Smith",
+    "Brown",
+    "Hussain",
+    "Siddiqui",
+    "Qureshi",
+    "Bose",
+    "Ghosh",
 ];
 const CITIES: &[&str] = &[
-    "Bengaluru", "Mysuru", "Chennai", "Pune", "Mumbai", "Kochi", "Hyderabad", "Kolkata", "Jaipur", "Lucknow", "Delhi",
-    "Ahmedabad", "Nagpur", "Indore", "Bhopal",
+    "Bengaluru",
+    "Mysuru",
+    "Chennai",
+    "Pune",
+    "Mumbai",
+    "Kochi",
+    "Hyderabad",
+    "Kolkata",
+    "Jaipur",
+    "Lucknow",
+    "Delhi",
+    "Ahmedabad",
+    "Nagpur",
+    "Indore",
+    "Bhopal",
 ];
-const STREETS: &[&str] = &["MG Road", "Station Road", "Temple Street", "Gandhi Nagar", "Nehru Colony", "Park Lane", "Lake View"];
+const STREETS: &[&str] =
+    &["MG Road", "Station Road", "Temple Street", "Gandhi Nagar", "Nehru Colony", "Park Lane", "Lake View"];
 const ALLERGIES: &[&str] = &["Penicillin", "Sulfa drugs", "Peanuts", "Latex", "Aspirin", "Iodine contrast"];
 const BLOOD: &[&str] = &["A+", "A-", "B+", "B-", "AB+", "AB-", "O+", "O-"];
 
@@ -63,7 +140,11 @@ impl Generator {
             age_years: estimated.then_some((age_days / 365) as u32),
             phones: vec![phone],
             address: format!("{} {}, {}", self.rng.u16(1..400), self.pick(STREETS), self.pick(CITIES)),
-            national_id: if self.rng.u8(..100) < 40 { format!("{:012}", self.rng.u64(..1_000_000_000_000)) } else { String::new() },
+            national_id: if self.rng.u8(..100) < 40 {
+                format!("{:012}", self.rng.u64(..1_000_000_000_000))
+            } else {
+                String::new()
+            },
             blood_group: if self.rng.bool() { self.pick(BLOOD).into() } else { String::new() },
             allergies,
             ..Default::default()
@@ -76,11 +157,31 @@ impl Generator {
 pub fn legacy_csv(n: u64, seed: u64, today: chrono::NaiveDate, file_prefix: &str) -> Result<Vec<u8>, csv::Error> {
     let mut g = Generator::new(seed);
     let mut out = csv::Writer::from_writer(Vec::new());
-    out.write_record(["File No", "Patient Name", "Gender", "DOB", "Age", "Mobile", "Address", "Aadhaar", "Blood Group", "Allergies"])?;
+    out.write_record([
+        "File No",
+        "Patient Name",
+        "Gender",
+        "DOB",
+        "Age",
+        "Mobile",
+        "Address",
+        "Aadhaar",
+        "Blood Group",
+        "Allergies",
+    ])?;
     for i in 0..n {
         let p = g.patient(today);
-        let name = [p.given_name.as_str(), p.other_names.as_str(), p.family_name.as_str()].iter().filter(|s| !s.is_empty()).copied().collect::<Vec<_>>().join(" ");
-        let dob = p.birth_date.as_deref().and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()).map(|d| d.format("%d/%m/%Y").to_string());
+        let name = [p.given_name.as_str(), p.other_names.as_str(), p.family_name.as_str()]
+            .iter()
+            .filter(|s| !s.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let dob = p
+            .birth_date
+            .as_deref()
+            .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+            .map(|d| d.format("%d/%m/%Y").to_string());
         out.write_record([
             format!("{file_prefix}-{i}"),
             name,
@@ -111,7 +212,9 @@ pub async fn patients(store: &Store, auth: &Authorized, n: u64, seed: u64) -> Re
         while made < n {
             let size = BATCH.min(n - made);
             let batch: Result<Vec<Clean>, String> = (0..size)
-                .map(|_| validate::clean(&g.patient(today), today).map_err(|e| format!("generator made a bad record: {e}")))
+                .map(|_| {
+                    validate::clean(&g.patient(today), today).map_err(|e| format!("generator made a bad record: {e}"))
+                })
                 .collect();
             made += size;
             if tx.blocking_send(batch).is_err() {
@@ -147,7 +250,10 @@ mod tests {
         let (mut a, mut b) = (Generator::new(7), Generator::new(7));
         for _ in 0..500 {
             let (x, y) = (a.patient(today), b.patient(today));
-            assert_eq!((x.given_name.clone(), x.phones.clone(), x.birth_date.clone()), (y.given_name, y.phones, y.birth_date));
+            assert_eq!(
+                (x.given_name.clone(), x.phones.clone(), x.birth_date.clone()),
+                (y.given_name, y.phones, y.birth_date)
+            );
             validate::clean(&x, today).unwrap();
         }
     }

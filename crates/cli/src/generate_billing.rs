@@ -65,11 +65,17 @@ pub async fn invoices(store: &Store, auth: &Authorized, n: u64, seed: u64) -> Re
     const BATCH: u64 = 10_000;
     let services = tariff(store, auth).await?;
     let pool = store.pool();
-    let max_pk: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(pk), 0) FROM patients").fetch_one(pool).await.map_err(|e| e.to_string())?;
+    let max_pk: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(pk), 0) FROM patients")
+        .fetch_one(pool)
+        .await
+        .map_err(|e| e.to_string())?;
     if max_pk == 0 {
         return Err("no patients to bill".into());
     }
-    let done_before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM bills WHERE number LIKE 'HIST-%'").fetch_one(pool).await.map_err(|e| e.to_string())?;
+    let done_before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM bills WHERE number LIKE 'HIST-%'")
+        .fetch_one(pool)
+        .await
+        .map_err(|e| e.to_string())?;
     let mut rng = fastrand::Rng::with_seed(seed ^ 0xb111);
     let start = Instant::now();
     let mut done = 0;
@@ -83,7 +89,9 @@ pub async fn invoices(store: &Store, auth: &Authorized, n: u64, seed: u64) -> Re
         let mut bills = Vec::with_capacity(size as usize);
         for i in 0..size {
             let pk = rng.i64(1..=max_pk);
-            let lines: Vec<GenLine> = (0..rng.u32(1..=5)).map(|_| GenLine { service: rng.usize(..services.len()), quantity: rng.u32(1..=3) }).collect();
+            let lines: Vec<GenLine> = (0..rng.u32(1..=5))
+                .map(|_| GenLine { service: rng.usize(..services.len()), quantity: rng.u32(1..=3) })
+                .collect();
             let days_ago = rng.i64(0..730);
             bills.push((pk, lines, days_ago, done_before as u64 + done + i + 1, rng.u8(..100)));
         }
@@ -91,7 +99,11 @@ pub async fn invoices(store: &Store, auth: &Authorized, n: u64, seed: u64) -> Re
         // Patient ids for the picked pks.
         let mut ids = Vec::with_capacity(bills.len());
         for (pk, ..) in &bills {
-            let id: Option<String> = sqlx::query_scalar("SELECT id FROM patients WHERE pk = ?").bind(pk).fetch_optional(&mut *tx).await.map_err(|e| e.to_string())?;
+            let id: Option<String> = sqlx::query_scalar("SELECT id FROM patients WHERE pk = ?")
+                .bind(pk)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(|e| e.to_string())?;
             ids.push(id);
         }
         let mut bill_rows = Vec::new();
@@ -102,15 +114,34 @@ pub async fn invoices(store: &Store, auth: &Authorized, n: u64, seed: u64) -> Re
             let at = (now - chrono::Duration::days(*days_ago)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
             let inputs: Vec<LineInput> = lines
                 .iter()
-                .map(|l| LineInput { quantity: l.quantity, unit_price: services[l.service].2, discount: Discount::None, tax_rate_bp: services[l.service].1 })
+                .map(|l| LineInput {
+                    quantity: l.quantity,
+                    unit_price: services[l.service].2,
+                    discount: Discount::None,
+                    tax_rate_bp: services[l.service].1,
+                })
                 .collect();
             let t = money::totals(&inputs);
             let id = hms_core::ids::new_id();
             for (pos, l) in lines.iter().enumerate() {
-                line_rows.push((id.clone(), pos as i64 + 1, services[l.service].0.clone(), l.quantity, services[l.service].2, services[l.service].1, at.clone()));
+                line_rows.push((
+                    id.clone(),
+                    pos as i64 + 1,
+                    services[l.service].0.clone(),
+                    l.quantity,
+                    services[l.service].2,
+                    services[l.service].1,
+                    at.clone(),
+                ));
             }
             // 85% paid in full, 10% in part, 5% unpaid.
-            let paid = if *paid_pct < 85 { t.total } else if *paid_pct < 95 { t.total / 2 } else { 0 };
+            let paid = if *paid_pct < 85 {
+                t.total
+            } else if *paid_pct < 95 {
+                t.total / 2
+            } else {
+                0
+            };
             if paid > 0 {
                 pay_rows.push((id.clone(), paid, at.clone(), format!("HRCP-{seq:08}")));
             }
@@ -135,28 +166,53 @@ pub async fn invoices(store: &Store, auth: &Authorized, n: u64, seed: u64) -> Re
 
 type Tx = sqlx::SqliteConnection;
 
-async fn insert_bills(tx: &mut Tx, rows: &[(String, String, String, String, money::Totals)], device: &str) -> Result<(), String> {
+async fn insert_bills(
+    tx: &mut Tx,
+    rows: &[(String, String, String, String, money::Totals)],
+    device: &str,
+) -> Result<(), String> {
     for chunk in rows.chunks(2_000) {
         let mut q = QueryBuilder::<Sqlite>::new(
             "INSERT INTO bills (id, patient_id, status, number, currency, finalized_at, subtotal_minor, discount_minor, tax_minor, total_minor, created_at, updated_at, origin_device) ",
         );
         q.push_values(chunk, |mut b, (id, patient, number, at, t)| {
             b.push_bind(id).push_bind(patient).push_bind("final").push_bind(number).push_bind("INR").push_bind(at);
-            b.push_bind(t.subtotal).push_bind(t.discount).push_bind(t.tax).push_bind(t.total).push_bind(at).push_bind(at).push_bind(device);
+            b.push_bind(t.subtotal)
+                .push_bind(t.discount)
+                .push_bind(t.tax)
+                .push_bind(t.total)
+                .push_bind(at)
+                .push_bind(at)
+                .push_bind(device);
         });
         q.build().execute(&mut *tx).await.map_err(|e| e.to_string())?;
     }
     Ok(())
 }
 
-async fn insert_lines(tx: &mut Tx, rows: &[(String, i64, String, u32, i64, u32, String)], device: &str) -> Result<(), String> {
+async fn insert_lines(
+    tx: &mut Tx,
+    rows: &[(String, i64, String, u32, i64, u32, String)],
+    device: &str,
+) -> Result<(), String> {
     for chunk in rows.chunks(2_000) {
         let mut q = QueryBuilder::<Sqlite>::new(
             "INSERT INTO bill_lines (id, bill_id, position, service_id, description, category, quantity, unit_price_minor, discount_kind, tax_rate_bp, created_at, updated_at, origin_device) ",
         );
         q.push_values(chunk, |mut b, (bill, pos, service, qty, price, rate, at)| {
-            b.push_bind(hms_core::ids::new_id()).push_bind(bill).push_bind(pos).push_bind(service).push_bind("Service").push_bind("other");
-            b.push_bind(qty).push_bind(price).push_bind("none").push_bind(rate).push_bind(at).push_bind(at).push_bind(device);
+            b.push_bind(hms_core::ids::new_id())
+                .push_bind(bill)
+                .push_bind(pos)
+                .push_bind(service)
+                .push_bind("Service")
+                .push_bind("other");
+            b.push_bind(qty)
+                .push_bind(price)
+                .push_bind("none")
+                .push_bind(rate)
+                .push_bind(at)
+                .push_bind(at)
+                .push_bind(device);
         });
         q.build().execute(&mut *tx).await.map_err(|e| e.to_string())?;
     }
@@ -169,7 +225,11 @@ async fn insert_payments(tx: &mut Tx, rows: &[(String, i64, String, String)], de
             "INSERT INTO payments (id, bill_id, kind, mode, amount_minor, received_at, receipt_no, created_at, updated_at, origin_device) ",
         );
         q.push_values(chunk, |mut b, (bill, amount, at, receipt)| {
-            b.push_bind(hms_core::ids::new_id()).push_bind(bill).push_bind("payment").push_bind("cash").push_bind(amount);
+            b.push_bind(hms_core::ids::new_id())
+                .push_bind(bill)
+                .push_bind("payment")
+                .push_bind("cash")
+                .push_bind(amount);
             b.push_bind(at).push_bind(receipt).push_bind(at).push_bind(at).push_bind(device);
         });
         q.build().execute(&mut *tx).await.map_err(|e| e.to_string())?;

@@ -112,7 +112,12 @@ pub async fn visits(store: &Store, actor: Actor, max_visits: u64, seed: u64) -> 
         made.lab_results += bulk(&mut w, "lab_results", rows.lab_results, sync).await?;
         w.audit("visit.generate", "visit", None, json!({ "visits": chunk.len() })).await.map_err(err)?;
         w.commit().await.map_err(err)?;
-        eprintln!("generate: {}/{} visits ({:.0}/s)", made.visits, appts.len(), made.visits as f64 / started.elapsed().as_secs_f64());
+        eprintln!(
+            "generate: {}/{} visits ({:.0}/s)",
+            made.visits,
+            appts.len(),
+            made.visits as f64 / started.elapsed().as_secs_f64()
+        );
     }
     Ok((made, made.visits as f64 / started.elapsed().as_secs_f64().max(1e-9)))
 }
@@ -125,7 +130,11 @@ fn err(e: impl std::fmt::Display) -> String {
 async fn known_problems(store: &Store) -> Result<Vec<(usize, String, String)>, String> {
     let mut out = Vec::new();
     for (i, (code, ..)) in PROBLEMS.iter().enumerate() {
-        let d: Option<(String, String)> = sqlx::query_as("SELECT code, description FROM icd10_codes WHERE code = ?").bind(code).fetch_optional(store.pool()).await.map_err(err)?;
+        let d: Option<(String, String)> = sqlx::query_as("SELECT code, description FROM icd10_codes WHERE code = ?")
+            .bind(code)
+            .fetch_optional(store.pool())
+            .await
+            .map_err(err)?;
         if let Some((c, desc)) = d {
             out.push((i, c, desc));
         }
@@ -155,7 +164,14 @@ async fn catalogue(store: &Store, actor: &Actor) -> Result<(Vec<String>, Vec<Str
         .map_err(err)?;
         let id = found.unwrap_or_else(|| {
             let id = hms_core::ids::new_id();
-            new_meds.push(row(&[("id", json!(id)), ("name", json!(name)), ("strength", json!(strength)), ("form", json!(form)), ("active", json!(1)), ("created_at", json!(now))]));
+            new_meds.push(row(&[
+                ("id", json!(id)),
+                ("name", json!(name)),
+                ("strength", json!(strength)),
+                ("form", json!(form)),
+                ("active", json!(1)),
+                ("created_at", json!(now)),
+            ]));
             id
         });
         meds.push(id);
@@ -163,7 +179,11 @@ async fn catalogue(store: &Store, actor: &Actor) -> Result<(Vec<String>, Vec<Str
     let (mut tests, mut new_tests) = (Vec::new(), Vec::new());
     for (code, name, unit, low, high, _) in LAB_TESTS {
         let found: Option<String> =
-            sqlx::query_scalar("SELECT id FROM lab_tests WHERE code = ? COLLATE NOCASE AND deleted_at IS NULL").bind(code).fetch_optional(w.conn()).await.map_err(err)?;
+            sqlx::query_scalar("SELECT id FROM lab_tests WHERE code = ? COLLATE NOCASE AND deleted_at IS NULL")
+                .bind(code)
+                .fetch_optional(w.conn())
+                .await
+                .map_err(err)?;
         let id = found.unwrap_or_else(|| {
             let id = hms_core::ids::new_id();
             new_tests.push(row(&[
@@ -212,11 +232,22 @@ struct Rows {
 }
 
 impl Rows {
-    fn visit(&mut self, rng: &mut fastrand::Rng, a: &Appt, problems: &[(usize, String, String)], meds: &[String], tests: &[String], tz: hms_core::schedule::Tz) {
+    fn visit(
+        &mut self,
+        rng: &mut fastrand::Rng,
+        a: &Appt,
+        problems: &[(usize, String, String)],
+        meds: &[String],
+        tests: &[String],
+        tz: hms_core::schedule::Tz,
+    ) {
         let (appt, patient, doctor, checked_in, done) = a;
         let Ok(came) = DateTime::parse_from_rfc3339(checked_in).map(|d| d.with_timezone(&Utc)) else { return };
         let start = came + Duration::minutes(i64::from(rng.u32(2..30)));
-        let end = done.as_deref().and_then(|d| DateTime::parse_from_rfc3339(d).ok()).map(|d| d.with_timezone(&Utc).max(start + Duration::minutes(5)));
+        let end = done
+            .as_deref()
+            .and_then(|d| DateTime::parse_from_rfc3339(d).ok())
+            .map(|d| d.with_timezone(&Utc).max(start + Duration::minutes(5)));
         let day = start.with_timezone(&tz).date_naive();
         let mut chosen = vec![rng.usize(..problems.len())];
         if rng.u8(..100) < 30 {
@@ -226,7 +257,8 @@ impl Rows {
             }
         }
         let main = PROBLEMS[problems[chosen[0]].0];
-        let follow_up = (rng.u8(..100) < 30).then(|| (day + Duration::days([7, 14, 30][rng.usize(..3)])).format("%Y-%m-%d").to_string());
+        let follow_up = (rng.u8(..100) < 30)
+            .then(|| (day + Duration::days([7, 14, 30][rng.usize(..3)])).format("%Y-%m-%d").to_string());
         let visit = hms_core::ids::new_id();
         let (s, c) = (at(start), |t: &str| json!(t));
         self.visits.push(row(&[
@@ -319,7 +351,16 @@ impl Rows {
 
     /// An order, and for a closed visit its result: one in four outside the range.
     #[allow(clippy::too_many_arguments)]
-    fn lab(&mut self, rng: &mut fastrand::Rng, visit: &str, patient: &str, test_id: &str, t: usize, start: DateTime<Utc>, resulted: bool) {
+    fn lab(
+        &mut self,
+        rng: &mut fastrand::Rng,
+        visit: &str,
+        patient: &str,
+        test_id: &str,
+        t: usize,
+        start: DateTime<Utc>,
+        resulted: bool,
+    ) {
         let (_, _, unit, low, high, typical) = LAB_TESTS[t];
         let order = hms_core::ids::new_id();
         let ordered = at(start + Duration::minutes(10));
@@ -366,7 +407,12 @@ impl Rows {
 
 /// Inserts rows of one table (all with the same columns) with their sync columns, and their
 /// change-log entries (the row as written, as the app records an insert). Returns the count.
-async fn bulk(w: &mut WriteTx<'_>, table: &str, mut rows: Vec<Map<String, Value>>, (stamp, by, device): (&str, Option<&str>, &str)) -> Result<u64, String> {
+async fn bulk(
+    w: &mut WriteTx<'_>,
+    table: &str,
+    mut rows: Vec<Map<String, Value>>,
+    (stamp, by, device): (&str, Option<&str>, &str),
+) -> Result<u64, String> {
     let Some(first) = rows.first() else { return Ok(0) };
     let mut cols: Vec<String> = first.keys().cloned().collect();
     cols.extend(["updated_at", "updated_by", "origin_device"].map(String::from));
@@ -394,7 +440,8 @@ async fn bulk(w: &mut WriteTx<'_>, table: &str, mut rows: Vec<Map<String, Value>
         });
         q.build().execute(w.conn()).await.map_err(err)?;
     }
-    let ids: Vec<String> = rows.iter().map(|r| r.get("id").and_then(Value::as_str).unwrap_or_default().to_string()).collect();
+    let ids: Vec<String> =
+        rows.iter().map(|r| r.get("id").and_then(Value::as_str).unwrap_or_default().to_string()).collect();
     let changes: Vec<(&str, Value)> = ids.iter().map(String::as_str).zip(rows.into_iter().map(Value::Object)).collect();
     w.record_changes(table, ChangeOp::Insert, &changes).await.map_err(err)?;
     Ok(changes.len() as u64)
@@ -423,7 +470,10 @@ mod tests {
         crate::generate::patients(&store, &auth, 1_000, 2).await.unwrap();
         crate::generate_schedule::doctors(&store, &auth, 24, 2).await.unwrap();
         crate::generate_schedule::appointments(&store, &auth, 5_000, 2).await.unwrap();
-        let attended: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM appointments WHERE status = 'done'").fetch_one(store.pool()).await.unwrap();
+        let attended: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM appointments WHERE status = 'done'")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
         assert!(attended > 100, "{attended}");
         let (made, _) = visits(&store, auth.actor(), 150, 2).await.unwrap();
         assert_eq!(made.visits, 150, "at most the number asked for: {made:?}");
@@ -437,7 +487,13 @@ mod tests {
             lab_orders: made.lab_orders + more.lab_orders,
             lab_results: made.lab_results + more.lab_results,
         };
-        assert!(made.diagnoses >= made.visits && made.vitals == made.visits && made.prescriptions > made.visits / 2 && made.lab_results > 10, "{made:?}");
+        assert!(
+            made.diagnoses >= made.visits
+                && made.vitals == made.visits
+                && made.prescriptions > made.visits / 2
+                && made.lab_results > 10,
+            "{made:?}"
+        );
 
         let q = |sql: &'static str| sqlx::query_scalar::<_, i64>(sql).fetch_one(store.pool());
         let zero = [
@@ -454,18 +510,31 @@ mod tests {
         for sql in zero {
             assert_eq!(q(sql).await.unwrap(), 0, "{sql}");
         }
-        assert!(q("SELECT COUNT(*) FROM lab_results WHERE abnormal IN ('high', 'low')").await.unwrap() > 0, "some abnormal results");
+        assert!(
+            q("SELECT COUNT(*) FROM lab_results WHERE abnormal IN ('high', 'low')").await.unwrap() > 0,
+            "some abnormal results"
+        );
         assert!(q("SELECT COUNT(*) FROM lab_results WHERE abnormal = 'normal'").await.unwrap() > 0);
         assert!(q("SELECT COUNT(*) FROM visits WHERE follow_up_date IS NOT NULL").await.unwrap() > 0);
-        for table in ["visits", "vitals", "diagnoses", "prescriptions", "lab_orders", "lab_results", "medicines", "lab_tests"] {
-            let rows: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(store.pool()).await.unwrap();
-            let changes: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM change_log WHERE entity = ?").bind(table).fetch_one(store.pool()).await.unwrap();
+        for table in
+            ["visits", "vitals", "diagnoses", "prescriptions", "lab_orders", "lab_results", "medicines", "lab_tests"]
+        {
+            let rows: i64 =
+                sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(store.pool()).await.unwrap();
+            let changes: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM change_log WHERE entity = ?")
+                .bind(table)
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
             assert_eq!(rows, changes, "{table}: every row on the change log");
         }
         // A third run finds nothing left to do.
         let (again, _) = visits(&store, auth.actor(), 600, 4).await.unwrap();
         assert_eq!(again, Made::default());
-        let ids: i64 = q("SELECT COUNT(*) FROM (SELECT appointment_id FROM visits GROUP BY appointment_id HAVING COUNT(*) > 1)").await.unwrap();
+        let ids: i64 =
+            q("SELECT COUNT(*) FROM (SELECT appointment_id FROM visits GROUP BY appointment_id HAVING COUNT(*) > 1)")
+                .await
+                .unwrap();
         assert_eq!(ids, 0, "one visit per appointment, also after a second run ({again:?})");
         assert!(hms_core::audit::verify_unaudited(&store).await.unwrap().intact);
         store.close().await;

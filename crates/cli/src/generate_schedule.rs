@@ -37,7 +37,8 @@ const SPECIALTIES: &[(&str, &str, u32)] = &[
     ("Psychiatry", "Mind", 8),
 ];
 
-const REASONS: &[&str] = &["", "", "follow-up", "fever", "review of reports", "BP check", "diabetes review", "cough", "pain", "first visit"];
+const REASONS: &[&str] =
+    &["", "", "follow-up", "fever", "review of reports", "BP check", "diabetes review", "cough", "pain", "first visit"];
 const QUALIFICATIONS: &[&str] = &["MBBS", "MBBS, MD", "MBBS, MS", "MBBS, DNB", "MBBS, MD, DM"];
 
 /// How many doctors a database of `patients` patients gets: one per 5,000 patients (200 at
@@ -97,7 +98,12 @@ pub async fn doctors(store: &Store, auth: &Authorized, n: usize, seed: u64) -> R
 /// mornings only in 10-minute slots (a busy general clinic); some specialists Mon–Fri in
 /// 20-minute slots.
 fn week(rng: &mut fastrand::Rng) -> Vec<SessionInput> {
-    let s = |weekday, start: &str, end: &str, slot| SessionInput { weekday, start: start.into(), end: end.into(), slot_minutes: slot };
+    let s = |weekday, start: &str, end: &str, slot| SessionInput {
+        weekday,
+        start: start.into(),
+        end: end.into(),
+        slot_minutes: slot,
+    };
     match rng.u8(..100) {
         0..=69 => (1..=6).flat_map(|d| [s(d, "09:00", "13:00", 15), s(d, "17:00", "20:00", 15)]).collect(),
         70..=84 => (1..=6).map(|d| s(d, "09:00", "13:00", 10)).collect(),
@@ -116,7 +122,10 @@ async fn doctor_weeks(store: &Store, auth: &Authorized) -> Result<Vec<DoctorWeek
     for d in staff::doctors(store, auth, None).await.map_err(|e| e.to_string())? {
         let mut w = DoctorWeek { id: d.id.clone(), slots: Default::default() };
         for s in availability::weekly(store, auth, &d.id).await.map_err(|e| e.to_string())? {
-            let (start, end) = (parse_minutes("start", &s.start).map_err(|e| e.to_string())?, parse_minutes("end", &s.end).map_err(|e| e.to_string())?);
+            let (start, end) = (
+                parse_minutes("start", &s.start).map_err(|e| e.to_string())?,
+                parse_minutes("end", &s.end).map_err(|e| e.to_string())?,
+            );
             let mut m = start;
             while m + s.slot_minutes <= end {
                 w.slots[usize::from(s.weekday)].push((m, m + s.slot_minutes));
@@ -201,10 +210,11 @@ pub async fn appointments(store: &Store, auth: &Authorized, target: u64, seed: u
     let started = Instant::now();
     let tz = hms_core::settings::time_zone(store).await.map_err(|e| e.to_string())?;
     let doctors = doctor_weeks(store, auth).await?;
-    let patient_ids: Vec<String> = sqlx::query_scalar("SELECT id FROM patients WHERE status <> 'merged' AND deleted_at IS NULL ORDER BY pk")
-        .fetch_all(store.pool())
-        .await
-        .map_err(|e| e.to_string())?;
+    let patient_ids: Vec<String> =
+        sqlx::query_scalar("SELECT id FROM patients WHERE status <> 'merged' AND deleted_at IS NULL ORDER BY pk")
+            .fetch_all(store.pool())
+            .await
+            .map_err(|e| e.to_string())?;
     if doctors.is_empty() || patient_ids.is_empty() || target == 0 {
         return Ok((0, 0.0));
     }
@@ -213,7 +223,11 @@ pub async fn appointments(store: &Store, auth: &Authorized, target: u64, seed: u
     let today = local.date_naive();
     let now_min = local.hour() * 60 + local.minute();
     let past_days = past_days_needed(&doctors, today, target);
-    eprintln!("generate: {} doctors, {} patients, {past_days} days of history and {FUTURE_DAYS} ahead", doctors.len(), patient_ids.len());
+    eprintln!(
+        "generate: {} doctors, {} patients, {past_days} days of history and {FUTURE_DAYS} ahead",
+        doctors.len(),
+        patient_ids.len()
+    );
 
     let mut rng = fastrand::Rng::with_seed(seed);
     let mut patients = Patients::new(patient_ids.len(), &mut rng);
@@ -229,7 +243,10 @@ pub async fn appointments(store: &Store, auth: &Authorized, target: u64, seed: u
         batch.truncate(room);
         if batch.len() >= BATCH || batch.len() == room {
             written += insert(store, auth, &doctors, &patient_ids, std::mem::take(&mut batch)).await?;
-            eprintln!("generate: {written}/{target} appointments ({:.0}/s)", written as f64 / started.elapsed().as_secs_f64());
+            eprintln!(
+                "generate: {written}/{target} appointments ({:.0}/s)",
+                written as f64 / started.elapsed().as_secs_f64()
+            );
         }
         if written >= target {
             break;
@@ -259,7 +276,8 @@ fn past_days_needed(doctors: &[DoctorWeek], today: NaiveDate, target: u64) -> i6
     };
     let per_day = |offset: i64| -> f64 {
         let date = today + Duration::days(offset);
-        let working = doctors.iter().filter(|d| !d.slots[date.weekday().number_from_monday() as usize].is_empty()).count() as f64;
+        let working =
+            doctors.iter().filter(|d| !d.slots[date.weekday().number_from_monday() as usize].is_empty()).count() as f64;
         let occ = occupancy(offset);
         let walk = if offset < 0 { working * f64::from(WALK_INS) } else { 0.0 };
         slots_on(date) * (occ + (1.0 - occ) * CANCELLED) + walk
@@ -283,7 +301,15 @@ struct DayPlan<'a> {
 
 /// One doctor's appointments on one day: bookings (done or no-show in the past, booked from
 /// now on), cancelled bookings, and in the past a few walk-ins; tokens for those who came.
-fn day_rows(rng: &mut fastrand::Rng, patients: &mut Patients, tz: Tz, plan: &DayPlan, d: usize, doctor: &DoctorWeek, out: &mut Vec<Row>) {
+fn day_rows(
+    rng: &mut fastrand::Rng,
+    patients: &mut Patients,
+    tz: Tz,
+    plan: &DayPlan,
+    d: usize,
+    doctor: &DoctorWeek,
+    out: &mut Vec<Row>,
+) {
     use chrono::Datelike;
     let slots = &doctor.slots[plan.date.weekday().number_from_monday() as usize];
     if slots.is_empty() {
@@ -352,7 +378,13 @@ enum Kind {
 
 /// Writes one batch: the rows, their change-log entries and one audit entry, in one
 /// transaction. Returns how many were written.
-async fn insert(store: &Store, auth: &Authorized, doctors: &[DoctorWeek], patient_ids: &[String], rows: Vec<Row>) -> Result<u64, String> {
+async fn insert(
+    store: &Store,
+    auth: &Authorized,
+    doctors: &[DoctorWeek],
+    patient_ids: &[String],
+    rows: Vec<Row>,
+) -> Result<u64, String> {
     // 22 variables a row: 1,000 rows stay under SQLite's limit of 32,766.
     const CHUNK: usize = 1_000;
     let e = |e: sqlx::Error| e.to_string();
@@ -389,12 +421,18 @@ async fn insert(store: &Store, auth: &Authorized, doctors: &[DoctorWeek], patien
         });
         q.build().execute(w.conn()).await.map_err(e)?;
     }
-    let changes: Vec<(&str, Value)> = rows.iter().map(|r| (r.id.as_str(), change(r, doctors, patient_ids, &stamp, &by))).collect();
+    let changes: Vec<(&str, Value)> =
+        rows.iter().map(|r| (r.id.as_str(), change(r, doctors, patient_ids, &stamp, &by))).collect();
     w.record_changes("appointments", ChangeOp::Insert, &changes).await.map_err(|e| e.to_string())?;
     let (first, last) = (rows.first().map(|r| r.date.clone()), rows.last().map(|r| r.date.clone()));
-    w.audit("appointment.generate", "appointment", None, json!({ "count": rows.len(), "first_date": first, "last_date": last }))
-        .await
-        .map_err(|e| e.to_string())?;
+    w.audit(
+        "appointment.generate",
+        "appointment",
+        None,
+        json!({ "count": rows.len(), "first_date": first, "last_date": last }),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     w.commit().await.map_err(|e| e.to_string())?;
     Ok(rows.len() as u64)
 }
@@ -420,7 +458,10 @@ mod tests {
 
     #[test]
     fn doctors_scale_with_patients_within_bounds() {
-        assert_eq!((doctors_for(0), doctors_for(20_000), doctors_for(500_000), doctors_for(1_000_000), doctors_for(5_000_000)), (24, 24, 100, 200, 200));
+        assert_eq!(
+            (doctors_for(0), doctors_for(20_000), doctors_for(500_000), doctors_for(1_000_000), doctors_for(5_000_000)),
+            (24, 24, 100, 200, 200)
+        );
     }
 
     #[test]
@@ -452,23 +493,39 @@ mod tests {
 
         let q = |sql: &'static str| sqlx::query_scalar::<_, i64>(sql).fetch_one(store.pool());
         assert_eq!(q("SELECT COUNT(*) FROM appointments").await.unwrap(), 3_000);
-        assert!(q("SELECT COUNT(*) FROM appointments WHERE date >= '2026-11-25' AND status = 'booked'").await.unwrap() > 100, "the coming weeks have bookings");
-        assert!(q("SELECT COUNT(*) FROM appointments WHERE status = 'done' AND token IS NOT NULL").await.unwrap() > 100, "history with tokens");
+        assert!(
+            q("SELECT COUNT(*) FROM appointments WHERE date >= '2026-11-25' AND status = 'booked'").await.unwrap()
+                > 100,
+            "the coming weeks have bookings"
+        );
+        assert!(
+            q("SELECT COUNT(*) FROM appointments WHERE status = 'done' AND token IS NOT NULL").await.unwrap() > 100,
+            "history with tokens"
+        );
         let twice: i64 = q("SELECT COUNT(*) FROM (SELECT 1 FROM appointments WHERE status <> 'cancelled' GROUP BY patient_id, date HAVING COUNT(*) > 1)").await.unwrap();
         assert_eq!(twice, 0, "no patient twice on a day");
         assert_eq!(q("SELECT COUNT(*) FROM change_log WHERE entity = 'appointments'").await.unwrap(), 3_000);
         assert_eq!(hms_core::settings::time_zone(&store).await.unwrap().name(), TIME_ZONE);
 
         let tz = hms_core::settings::time_zone(&store).await.unwrap();
-        let rows: Vec<(String, String, i64)> =
-            sqlx::query_as("SELECT doctor_id, date, start_min FROM appointments WHERE walk_in = 0 AND status <> 'cancelled'").fetch_all(store.pool()).await.unwrap();
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT doctor_id, date, start_min FROM appointments WHERE walk_in = 0 AND status <> 'cancelled'",
+        )
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
         let mut conn = store.pool().acquire().await.unwrap();
         let mut cache: HashMap<(String, String), Vec<u32>> = HashMap::new();
         for (doctor, date, start) in rows {
-            if !cache.contains_key(&(doctor.clone(), date.clone())) {
+            if let std::collections::hash_map::Entry::Vacant(e) = cache.entry((doctor.clone(), date.clone())) {
                 let day = NaiveDate::parse_from_str(&date, "%Y-%m-%d").unwrap();
-                let starts = hms_core::schedule::slots::day_slots(&mut conn, tz, &doctor, day).await.unwrap().into_iter().map(|s| s.start_min).collect();
-                cache.insert((doctor.clone(), date.clone()), starts);
+                let starts = hms_core::schedule::slots::day_slots(&mut conn, tz, &doctor, day)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|s| s.start_min)
+                    .collect();
+                e.insert(starts);
             }
             assert!(cache[&(doctor, date)].contains(&(start as u32)), "a booking outside the doctor's slots");
         }

@@ -116,7 +116,8 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Bench(args) => bench::run(args).await?,
         Command::GenerateClinical { max_visits, seed } => {
             let store = open(&cli.data_dir).await?;
-            let (made, rate) = generate_clinical::visits(&store, hms_core::store::Actor::system(), max_visits, seed).await?;
+            let (made, rate) =
+                generate_clinical::visits(&store, hms_core::store::Actor::system(), max_visits, seed).await?;
             println!("{made:?} ({rate:.0} visits/s)");
         }
     }

@@ -41,11 +41,7 @@ pub struct Hlc {
 
 impl Hlc {
     pub fn new(device: String, last: Option<&HlcStamp>) -> Self {
-        Hlc {
-            device,
-            last_millis: last.map_or(0, |s| s.millis),
-            counter: last.map_or(0, |s| s.counter),
-        }
+        Hlc { device, last_millis: last.map_or(0, |s| s.millis), counter: last.map_or(0, |s| s.counter) }
     }
 
     /// A stamp greater than every stamp this clock has issued or observed.
@@ -77,11 +73,7 @@ impl Hlc {
     }
 
     fn stamp(&self) -> HlcStamp {
-        HlcStamp {
-            millis: self.last_millis,
-            counter: self.counter,
-            device: self.device.clone(),
-        }
+        HlcStamp { millis: self.last_millis, counter: self.counter, device: self.device.clone() }
     }
 }
 

@@ -63,11 +63,7 @@ pub enum SyncFailure {
 #[serde(tag = "code", content = "detail", rename_all = "snake_case")]
 pub enum AppError {
     #[error("{field}: {message}")]
-    Validation {
-        field: String,
-        reason: ValidationReason,
-        message: String,
-    },
+    Validation { field: String, reason: ValidationReason, message: String },
     #[error("forbidden: needs permission {permission}")]
     Forbidden { permission: String },
     #[error("not signed in")]
@@ -117,17 +113,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl AppError {
     pub fn validation(field: &str, reason: ValidationReason, message: impl Into<String>) -> Self {
-        Error::Validation {
-            field: field.to_string(),
-            reason,
-            message: message.into(),
-        }
+        Error::Validation { field: field.to_string(), reason, message: message.into() }
     }
 
     pub fn internal(message: impl std::fmt::Display) -> Self {
-        Error::Internal {
-            message: message.to_string(),
-        }
+        Error::Internal { message: message.to_string() }
     }
 
     /// The stable code, as the UI sees it.
@@ -157,17 +147,13 @@ impl AppError {
 
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
-        Error::Storage {
-            message: e.to_string(),
-        }
+        Error::Storage { message: e.to_string() }
     }
 }
 
 impl From<sqlx::migrate::MigrateError> for Error {
     fn from(e: sqlx::migrate::MigrateError) -> Self {
-        Error::Storage {
-            message: format!("migration failed: {e}"),
-        }
+        Error::Storage { message: format!("migration failed: {e}") }
     }
 }
 

@@ -2,9 +2,9 @@
 //! No Tauri here: the app's commands, the admin CLI and the tests all call these functions.
 
 pub mod audit;
+pub mod auth;
 pub mod billing;
 pub mod clinical;
-pub mod auth;
 pub mod clock;
 pub mod error;
 pub mod ids;

@@ -5,8 +5,8 @@
 
 use crate::error::{Error, Result};
 use printpdf::{
-    Color, FontId, Line, LinePoint, Mm, Op, PaintMode, ParsedFont, PdfDocument, PdfFontHandle, PdfPage, PdfSaveOptions, Point, Pt,
-    RawImage, RawImageData, RawImageFormat, Rect, Rgb, TextItem, XObjectId, XObjectTransform,
+    Color, FontId, Line, LinePoint, Mm, Op, PaintMode, ParsedFont, PdfDocument, PdfFontHandle, PdfPage, PdfSaveOptions,
+    Point, Pt, RawImage, RawImageData, RawImageFormat, Rect, Rgb, TextItem, XObjectId, XObjectTransform,
 };
 use std::sync::OnceLock;
 
@@ -48,11 +48,7 @@ pub fn text_width(text: &str, size: f32, weight: Weight) -> Result<f32> {
     let em = f32::from(font.units_per_em.max(1));
     let units: f32 = text
         .chars()
-        .map(|c| {
-            font.lookup_glyph_index(c as u32)
-                .and_then(|g| font.get_glyph_width(g))
-                .map_or(em / 2.0, f32::from)
-        })
+        .map(|c| font.lookup_glyph_index(c as u32).and_then(|g| font.get_glyph_width(g)).map_or(em / 2.0, f32::from))
         .sum();
     Ok(units / em * size)
 }
@@ -120,6 +116,9 @@ impl Doc {
 
 impl Page {
     /// Text with its baseline starting at (x, y) mm.
+    // The drawing primitive every printout calls: position, size, weight and colour are
+    // what a caller states each time, and a style struct would only move them.
+    #[allow(clippy::too_many_arguments)]
     pub fn text(&mut self, doc: &Doc, x: f32, y: f32, size: f32, weight: Weight, colour: (f32, f32, f32), text: &str) {
         self.ops.extend([
             Op::StartTextSection,
@@ -134,7 +133,12 @@ impl Page {
     /// A filled rectangle, (x, y) its lower-left corner, in mm.
     pub fn fill_rect(&mut self, x: f32, y: f32, w: f32, h: f32, colour: (f32, f32, f32)) {
         self.ops.push(Op::SetFillColor { col: rgb(colour) });
-        self.ops.push(Op::DrawRectangle { rectangle: Rect { mode: Some(PaintMode::Fill), ..Rect::from_xywh(Mm(x).into(), Mm(y).into(), Mm(w).into(), Mm(h).into()) } });
+        self.ops.push(Op::DrawRectangle {
+            rectangle: Rect {
+                mode: Some(PaintMode::Fill),
+                ..Rect::from_xywh(Mm(x).into(), Mm(y).into(), Mm(w).into(), Mm(h).into())
+            },
+        });
     }
 
     /// A thin rule from (x1, y1) to (x2, y2), in mm.
@@ -207,7 +211,12 @@ impl Page {
     /// its proportions (the resolution is chosen so that its pixels span that height).
     pub fn picture(&mut self, id: &XObjectId, p: &Picture, x: f32, y: f32, height: f32) {
         let dpi = p.height as f32 / (height / 25.4);
-        let transform = XObjectTransform { translate_x: Some(Mm(x).into()), translate_y: Some(Mm(y).into()), dpi: Some(dpi), ..Default::default() };
+        let transform = XObjectTransform {
+            translate_x: Some(Mm(x).into()),
+            translate_y: Some(Mm(y).into()),
+            dpi: Some(dpi),
+            ..Default::default()
+        };
         self.ops.push(Op::UseXobject { id: id.clone(), transform });
     }
 }

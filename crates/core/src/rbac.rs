@@ -220,9 +220,7 @@ const TABLE: &[(Permission, &[Role])] = &[
 
 /// Whether one role holds a permission.
 pub fn role_allows(role: Role, permission: Permission) -> bool {
-    TABLE
-        .iter()
-        .any(|(p, roles)| *p == permission && roles.contains(&role))
+    TABLE.iter().any(|(p, roles)| *p == permission && roles.contains(&role))
 }
 
 /// Whether any of a user's roles holds a permission.
@@ -268,9 +266,5 @@ const AREAS: &[(Area, Permission)] = &[
 ];
 
 pub fn areas(roles: &[Role]) -> Vec<Area> {
-    AREAS
-        .iter()
-        .filter(|(_, p)| allows(roles, *p))
-        .map(|(a, _)| *a)
-        .collect()
+    AREAS.iter().filter(|(_, p)| allows(roles, *p)).map(|(a, _)| *a).collect()
 }

@@ -3,9 +3,9 @@
 
 use crate::error::{Error, Result};
 use crate::rbac::{self, Area, Permission, Role};
+use crate::settings;
 use crate::store::{Actor, Store};
 use crate::users::repo;
-use crate::settings;
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use std::sync::Mutex;
@@ -84,9 +84,7 @@ impl Authorized {
         if rbac::allows(&self.roles, permission) {
             Ok(())
         } else {
-            Err(Error::Forbidden {
-                permission: permission.code().to_string(),
-            })
+            Err(Error::Forbidden { permission: permission.code().to_string() })
         }
     }
 
@@ -139,9 +137,7 @@ impl SessionSlot {
             }
             Liveness::Active => {}
         }
-        let user = repo::by_id(store.pool(), &session.user_id)
-            .await?
-            .filter(|u| u.active);
+        let user = repo::by_id(store.pool(), &session.user_id).await?.filter(|u| u.active);
         let Some(user) = user else {
             self.set(None);
             return Err(Error::AccountInactive);
@@ -151,10 +147,7 @@ impl SessionSlot {
             s.roles = user.roles.clone();
             s.full_name = user.full_name.clone();
         });
-        Ok(Authorized {
-            user_id: user.id,
-            roles: user.roles,
-        })
+        Ok(Authorized { user_id: user.id, roles: user.roles })
     }
 
     /// The current session as the UI sees it (no activity recorded).

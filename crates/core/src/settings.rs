@@ -22,11 +22,10 @@ pub struct Settings {
 }
 
 pub(crate) async fn get_value(store: &Store, key: &str) -> Result<Option<Value>> {
-    let raw: Option<String> =
-        sqlx::query_scalar("SELECT value FROM settings WHERE key = ? AND deleted_at IS NULL")
-            .bind(key)
-            .fetch_optional(store.pool())
-            .await?;
+    let raw: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = ? AND deleted_at IS NULL")
+        .bind(key)
+        .fetch_optional(store.pool())
+        .await?;
     Ok(raw.and_then(|s| serde_json::from_str(&s).ok()))
 }
 
@@ -53,12 +52,14 @@ pub async fn time_zone(store: &Store) -> Result<chrono_tz::Tz> {
 /// Sets the clinic's time zone (administrator).
 pub async fn set_time_zone(store: &Store, auth: &Authorized, name: &str) -> Result<String> {
     auth.require(Permission::SettingsManage)?;
-    let tz = crate::schedule::parse_tz(name.trim())
-        .ok_or_else(|| Error::validation("time_zone", ValidationReason::Invalid, "an IANA time zone such as Asia/Kolkata"))?;
+    let tz = crate::schedule::parse_tz(name.trim()).ok_or_else(|| {
+        Error::validation("time_zone", ValidationReason::Invalid, "an IANA time zone such as Asia/Kolkata")
+    })?;
     let before = time_zone(store).await?;
     let mut w = store.begin_write(auth.actor()).await?;
     put(&mut w, TIME_ZONE_KEY, &json!(tz.name())).await?;
-    w.audit("settings.update", "settings", Some(TIME_ZONE_KEY), json!({ "before": before.name(), "after": tz.name() })).await?;
+    w.audit("settings.update", "settings", Some(TIME_ZONE_KEY), json!({ "before": before.name(), "after": tz.name() }))
+        .await?;
     w.commit().await?;
     Ok(tz.name().to_string())
 }
@@ -74,10 +75,7 @@ pub async fn clinic_name(store: &Store) -> Result<String> {
 
 pub async fn get(store: &Store, auth: &Authorized) -> Result<Settings> {
     auth.require(Permission::SettingsManage)?;
-    Ok(Settings {
-        idle_timeout_minutes: idle_timeout_minutes(store).await?,
-        clinic_name: clinic_name(store).await?,
-    })
+    Ok(Settings { idle_timeout_minutes: idle_timeout_minutes(store).await?, clinic_name: clinic_name(store).await? })
 }
 
 /// Writes one setting and its change-log entry inside a write.
@@ -85,10 +83,8 @@ pub(crate) async fn put(w: &mut WriteTx<'_>, key: &str, value: &Value) -> Result
     let text = serde_json::to_string(value)?;
     let (now, stamp, device) = (w.now_rfc3339(), w.stamp(), w.device_id().to_string());
     let by = w.actor().user_id.clone();
-    let existed: bool = sqlx::query_scalar("SELECT COUNT(*) > 0 FROM settings WHERE key = ?")
-        .bind(key)
-        .fetch_one(w.conn())
-        .await?;
+    let existed: bool =
+        sqlx::query_scalar("SELECT COUNT(*) > 0 FROM settings WHERE key = ?").bind(key).fetch_one(w.conn()).await?;
     sqlx::query(
         "INSERT INTO settings (key, value, created_at, updated_at, updated_by, origin_device) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at,

@@ -123,13 +123,23 @@ pub async fn load_demo(store: &Store) -> Result<Vec<DemoAccount>> {
 async fn demo_clinic(store: &Store) -> Result<()> {
     use crate::billing::{tariff, ServiceInput};
     use crate::schedule::{availability, availability::SessionInput, staff, staff::StaffInput};
-    let id_of = |username: &str| sqlx::query_scalar::<_, String>("SELECT id FROM users WHERE username = ?").bind(username.to_string());
-    let admin = crate::session::Authorized { user_id: id_of("admin").fetch_one(store.pool()).await?, roles: vec![Role::Admin] };
+    let id_of = |username: &str| {
+        sqlx::query_scalar::<_, String>("SELECT id FROM users WHERE username = ?").bind(username.to_string())
+    };
+    let admin =
+        crate::session::Authorized { user_id: id_of("admin").fetch_one(store.pool()).await?, roles: vec![Role::Admin] };
     let opd = staff::add_department(store, &admin, "Outpatients").await?;
     let general = staff::add_specialty(store, &admin, "General medicine").await?;
     let paediatrics = staff::add_specialty(store, &admin, "Paediatrics").await?;
     let doctors = [
-        ("Dr. Vikram Rao", Some(id_of("dr.rao").fetch_one(store.pool()).await?), &general, "MBBS, MD (Medicine)", "KMC-48213", 50_000),
+        (
+            "Dr. Vikram Rao",
+            Some(id_of("dr.rao").fetch_one(store.pool()).await?),
+            &general,
+            "MBBS, MD (Medicine)",
+            "KMC-48213",
+            50_000,
+        ),
         ("Dr. Anjali Menon", None, &paediatrics, "MBBS, DCH", "KMC-51877", 40_000),
     ];
     for (name, user_id, specialty, qualifications, licence, fee) in doctors {
@@ -147,7 +157,14 @@ async fn demo_clinic(store: &Store) -> Result<()> {
         let doctor = staff::add_staff(store, &admin, input).await?;
         // Mon–Sat 09:00–13:00 and 17:00–20:00 in 15-minute slots.
         let week = (1..=6u8)
-            .flat_map(|d| [("09:00", "13:00"), ("17:00", "20:00")].map(|(start, end)| SessionInput { weekday: d, start: start.into(), end: end.into(), slot_minutes: 15 }))
+            .flat_map(|d| {
+                [("09:00", "13:00"), ("17:00", "20:00")].map(|(start, end)| SessionInput {
+                    weekday: d,
+                    start: start.into(),
+                    end: end.into(),
+                    slot_minutes: 15,
+                })
+            })
             .collect();
         availability::set_weekly(store, &admin, &doctor.id, week).await?;
     }

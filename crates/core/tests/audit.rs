@@ -7,11 +7,7 @@ use hms_core::{Error, Store, ValidationReason};
 
 async fn tamper(store: &Store, sql: &str) {
     // Someone with the database file in hand: triggers dropped, rows changed.
-    for s in [
-        "DROP TRIGGER IF EXISTS audit_log_no_update",
-        "DROP TRIGGER IF EXISTS audit_log_no_delete",
-        sql,
-    ] {
+    for s in ["DROP TRIGGER IF EXISTS audit_log_no_update", "DROP TRIGGER IF EXISTS audit_log_no_delete", sql] {
         sqlx::query(s).execute(store.pool()).await.unwrap();
     }
 }
@@ -91,29 +87,46 @@ async fn the_log_filters_by_user_action_and_date_newest_first() {
     assert!(all.entries.windows(2).all(|w| w[0].seq > w[1].seq));
     assert_eq!(all.entries.last().unwrap().username.as_deref(), Some("admin"));
 
-    let creates = audit::list(&env.store, &a, &AuditFilter { action: Some("user.create".into()), limit: 2, ..Default::default() })
-        .await
-        .unwrap();
+    let creates = audit::list(
+        &env.store,
+        &a,
+        &AuditFilter { action: Some("user.create".into()), limit: 2, ..Default::default() },
+    )
+    .await
+    .unwrap();
     assert_eq!(creates.total, 5, "the admin and four staff");
     assert_eq!(creates.entries.len(), 2, "paged");
 
-    let mine = audit::list(&env.store, &a, &AuditFilter { user_id: Some(a.user_id.clone()), limit: 500, ..Default::default() })
-        .await
-        .unwrap();
+    let mine = audit::list(
+        &env.store,
+        &a,
+        &AuditFilter { user_id: Some(a.user_id.clone()), limit: 500, ..Default::default() },
+    )
+    .await
+    .unwrap();
     assert!(mine.entries.iter().all(|e| e.user_id.as_deref() == Some(&a.user_id)));
 
     let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
-    let dated = audit::list(&env.store, &a, &AuditFilter { from: Some(today.clone()), to: Some(today), limit: 500, ..Default::default() })
-        .await
-        .unwrap();
+    let dated = audit::list(
+        &env.store,
+        &a,
+        &AuditFilter { from: Some(today.clone()), to: Some(today), limit: 500, ..Default::default() },
+    )
+    .await
+    .unwrap();
     assert_eq!(dated.total, all.total);
-    let past = audit::list(&env.store, &a, &AuditFilter { to: Some("2020-01-01".into()), limit: 500, ..Default::default() })
-        .await
-        .unwrap();
+    let past =
+        audit::list(&env.store, &a, &AuditFilter { to: Some("2020-01-01".into()), limit: 500, ..Default::default() })
+            .await
+            .unwrap();
     assert_eq!(past.total, 0);
 
-    let bad = audit::list(&env.store, &a, &AuditFilter { from: Some("22/11/2026".into()), limit: 10, ..Default::default() }).await;
-    assert!(matches!(bad, Err(Error::Validation { ref field, reason: ValidationReason::Invalid, .. }) if field == "from"));
+    let bad =
+        audit::list(&env.store, &a, &AuditFilter { from: Some("22/11/2026".into()), limit: 10, ..Default::default() })
+            .await;
+    assert!(
+        matches!(bad, Err(Error::Validation { ref field, reason: ValidationReason::Invalid, .. }) if field == "from")
+    );
     let actions = audit::actions(&env.store, &a).await.unwrap();
     assert!(actions.contains(&"user.create".to_string()) && actions.contains(&"auth.sign_in".to_string()));
 }

@@ -21,8 +21,14 @@ async fn sign_in_success_and_failure_are_audited() {
     let info = auth::sign_in(&env.store, &slot, "  Reception ", common::STAFF_PW).await.unwrap();
     assert_eq!(info.username, "reception");
     use hms_core::rbac::Area;
-    assert!(info.areas.contains(&Area::Patients) && info.areas.contains(&Area::Appointments), "a receptionist has patients and appointments");
-    assert!(!info.areas.iter().any(|a| matches!(a, Area::Users | Area::Audit | Area::Settings | Area::Staff)), "no admin areas");
+    assert!(
+        info.areas.contains(&Area::Patients) && info.areas.contains(&Area::Appointments),
+        "a receptionist has patients and appointments"
+    );
+    assert!(
+        !info.areas.iter().any(|a| matches!(a, Area::Users | Area::Audit | Area::Settings | Area::Staff)),
+        "no admin areas"
+    );
     let actions = common::actions(&env.store).await;
     let tail: Vec<&str> = actions.iter().rev().take(3).rev().map(String::as_str).collect();
     assert_eq!(tail, ["auth.sign_in_failed", "auth.sign_in_failed", "auth.sign_in"]);
@@ -94,7 +100,9 @@ async fn idle_sessions_lock_keep_their_state_and_unlock_with_the_password() {
     let t0 = Utc::now();
     env.store.set_now(Some(t0));
     let auth = slot.authorize(&env.store).await.unwrap();
-    settings::update(&env.store, &auth, Settings { idle_timeout_minutes: 5, clinic_name: "Sunrise Clinic".into() }).await.unwrap();
+    settings::update(&env.store, &auth, Settings { idle_timeout_minutes: 5, clinic_name: "Sunrise Clinic".into() })
+        .await
+        .unwrap();
     env.store.set_now(Some(t0 + Duration::minutes(4)));
     slot.authorize(&env.store).await.unwrap();
     // 5 idle minutes after the last activity (at t0+4) the session locks.
@@ -122,7 +130,9 @@ async fn no_session_expired_session_and_deactivated_users_are_refused() {
     let nurse = SessionSlot::default();
     auth::sign_in(&env.store, &nurse, "nurse1", common::STAFF_PW).await.unwrap();
     let a = admin.authorize(&env.store).await.unwrap();
-    settings::update(&env.store, &a, Settings { idle_timeout_minutes: 240, clinic_name: "Sunrise Clinic".into() }).await.unwrap();
+    settings::update(&env.store, &a, Settings { idle_timeout_minutes: 240, clinic_name: "Sunrise Clinic".into() })
+        .await
+        .unwrap();
     // Stay active (hourly heartbeats) for 12 hours: the session still expires.
     for h in 1..12 {
         env.store.set_now(Some(t0 + Duration::hours(h)));

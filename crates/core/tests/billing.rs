@@ -5,7 +5,8 @@ mod common;
 
 use hms_core::billing::money::Discount;
 use hms_core::billing::{
-    self, bills, invoice_pdf, payments, report, tariff, BillStatus, Insurance, LineInput, PaymentInput, PaymentMode, PaymentStatus, ServiceInput,
+    self, bills, invoice_pdf, payments, report, tariff, BillStatus, Insurance, LineInput, PaymentInput, PaymentMode,
+    PaymentStatus, ServiceInput,
 };
 use hms_core::patients::{self, PatientInput};
 use hms_core::{Authorized, Error, SessionSlot, Store};
@@ -23,16 +24,35 @@ async fn auth(store: &Store, slot: &SessionSlot) -> Authorized {
 }
 
 fn service(code: &str, name: &str, category: &str, rate: u32, price: i64) -> ServiceInput {
-    ServiceInput { code: code.into(), name: name.into(), category: category.into(), tax_rate_bp: rate, tax_exempt: rate == 0, price_minor: price, effective_from: None }
+    ServiceInput {
+        code: code.into(),
+        name: name.into(),
+        category: category.into(),
+        tax_rate_bp: rate,
+        tax_exempt: rate == 0,
+        price_minor: price,
+        effective_from: None,
+    }
 }
 
 async fn desk() -> Desk {
     let (env, admin) = common::with_admin().await;
     let a = auth(&env.store, &admin).await;
-    let p = PatientInput { given_name: "Ravi".into(), family_name: "Sharma".into(), sex: "male".into(), ..Default::default() };
+    let p = PatientInput {
+        given_name: "Ravi".into(),
+        family_name: "Sharma".into(),
+        sex: "male".into(),
+        ..Default::default()
+    };
     let patient = patients::register(&env.store, &a, p).await.unwrap().id;
-    let consult = tariff::add_service(&env.store, &a, service("CONSULT", "Consultation", "consultation", 0, 50_000)).await.unwrap().id;
-    let xray = tariff::add_service(&env.store, &a, service("XR-CHEST", "Chest X-ray", "procedure", 1_800, 75_050)).await.unwrap().id;
+    let consult = tariff::add_service(&env.store, &a, service("CONSULT", "Consultation", "consultation", 0, 50_000))
+        .await
+        .unwrap()
+        .id;
+    let xray = tariff::add_service(&env.store, &a, service("XR-CHEST", "Chest X-ray", "procedure", 1_800, 75_050))
+        .await
+        .unwrap()
+        .id;
     Desk { env, admin, patient, consult, xray }
 }
 
@@ -43,7 +63,13 @@ async fn local_today(s: &Store) -> String {
 }
 
 fn line(service: &str, q: u32) -> LineInput {
-    LineInput { service_id: Some(service.into()), description: String::new(), quantity: q as i32, unit_price_minor: None, discount: Discount::None }
+    LineInput {
+        service_id: Some(service.into()),
+        description: String::new(),
+        quantity: q as i32,
+        unit_price_minor: None,
+        discount: Discount::None,
+    }
 }
 
 fn cash(amount: i64) -> PaymentInput {
@@ -68,7 +94,10 @@ async fn a_bill_from_tariff_lines_to_a_paid_invoice() {
     disc.discount = Discount::Percent(500);
     let bill = bills::add_line(s, &a, &bill.id, disc).await.unwrap();
     // 500.00 exempt + 2 × 750.50 = 1,501.00 − 5% (75.05) = 1,425.95 + 18% GST (256.671 → 256.67).
-    assert_eq!((bill.totals.subtotal, bill.totals.discount, bill.totals.tax, bill.totals.total), (200_100, 7_505, 25_667, 218_262));
+    assert_eq!(
+        (bill.totals.subtotal, bill.totals.discount, bill.totals.tax, bill.totals.total),
+        (200_100, 7_505, 25_667, 218_262)
+    );
     assert_eq!(bill.totals.taxes.len(), 2);
     assert_eq!(bills::open_bill(s, &a, &d.patient).await.unwrap().id, bill.id, "one open bill per patient");
 
@@ -87,7 +116,8 @@ async fn a_bill_from_tariff_lines_to_a_paid_invoice() {
     assert_eq!((part.payment_status, part.due_minor), (PaymentStatus::PartlyPaid, 118_262));
     let over = payments::pay(s, &a, &bill.id, cash(118_263)).await.unwrap_err();
     assert_eq!(field_of(over), "amount_minor", "a payment above what is due is refused");
-    let upi = PaymentInput { mode: PaymentMode::Upi, amount_minor: 118_262, reference: "UPI-42".into(), note: String::new() };
+    let upi =
+        PaymentInput { mode: PaymentMode::Upi, amount_minor: 118_262, reference: "UPI-42".into(), note: String::new() };
     let paid = payments::pay(s, &a, &bill.id, upi).await.unwrap();
     assert_eq!((paid.payment_status, paid.due_minor, paid.paid_minor), (PaymentStatus::Paid, 0, 218_262));
     assert!(paid.payments.iter().all(|p| p.receipt_no.starts_with("RCP-")));
@@ -159,17 +189,35 @@ async fn advances_credit_notes_cancellation_and_insurance() {
     assert_eq!((opened.status, opened.paid_minor), (BillStatus::Draft, 300_000));
     bills::add_line(s, &a, &opened.id, line(&d.consult, 1)).await.unwrap();
     let inv = bills::finalize(s, &a, &opened.id).await.unwrap();
-    assert_eq!((inv.payment_status, inv.due_minor), (PaymentStatus::Paid, -250_000), "the advance covers it; 2,500.00 to give back");
-    assert_eq!(field_of(bills::cancel(s, &a, &opened.id, "duplicate").await.unwrap_err()), "bill_id", "refund before cancelling");
+    assert_eq!(
+        (inv.payment_status, inv.due_minor),
+        (PaymentStatus::Paid, -250_000),
+        "the advance covers it; 2,500.00 to give back"
+    );
+    assert_eq!(
+        field_of(bills::cancel(s, &a, &opened.id, "duplicate").await.unwrap_err()),
+        "bill_id",
+        "refund before cancelling"
+    );
 
     let bill = bills::open_bill(s, &a, &d.patient).await.unwrap();
     bills::add_line(s, &a, &bill.id, line(&d.xray, 2)).await.unwrap();
-    let ins = Insurance { payer: "Star Health".into(), policy_no: "P-1".into(), preauth_no: "PA-9".into(), claimed_minor: 150_000, approved_minor: 120_000, settled_minor: 0 };
+    let ins = Insurance {
+        payer: "Star Health".into(),
+        policy_no: "P-1".into(),
+        preauth_no: "PA-9".into(),
+        claimed_minor: 150_000,
+        approved_minor: 120_000,
+        settled_minor: 0,
+    };
     let with = payments::set_insurance(s, &a, &bill.id, ins).await.unwrap();
     let total = with.totals.total;
     assert_eq!(with.patient_share_minor, total - 120_000);
     let inv = bills::finalize(s, &a, &bill.id).await.unwrap();
-    assert_eq!(field_of(payments::settle_insurance(s, &a, &bill.id, 120_001, "NEFT").await.unwrap_err()), "amount_minor");
+    assert_eq!(
+        field_of(payments::settle_insurance(s, &a, &bill.id, 120_001, "NEFT").await.unwrap_err()),
+        "amount_minor"
+    );
     let settled = payments::settle_insurance(s, &a, &bill.id, 120_000, "NEFT-77").await.unwrap();
     assert_eq!(settled.insurance.as_ref().unwrap().settled_minor, 120_000);
     assert_eq!(settled.due_minor, total - 120_000);
@@ -177,7 +225,7 @@ async fn advances_credit_notes_cancellation_and_insurance() {
     assert_eq!((credited.due_minor, credited.payment_status), (0, PaymentStatus::Paid));
     assert!(credited.credit_notes[0].number.starts_with("CN-"));
     assert_eq!(field_of(payments::credit_note(s, &a, &bill.id, total, "again").await.unwrap_err()), "amount_minor");
-    assert_eq!(inv.number.is_some(), true);
+    assert!(inv.number.is_some());
 
     // A cancelled invoice takes no payment.
     let third = bills::open_bill(s, &a, &d.patient).await.unwrap();
@@ -193,26 +241,53 @@ async fn bad_input_is_refused_naming_the_field_and_nothing_is_written() {
     let d = desk().await;
     let (s, a) = (&d.env.store, auth(&d.env.store, &d.admin).await);
     let bill = bills::open_bill(s, &a, &d.patient).await.unwrap();
-    let before = (common::count(s, "bill_lines").await, common::count(s, "services").await, common::count(s, "audit_log").await);
+    let before =
+        (common::count(s, "bill_lines").await, common::count(s, "services").await, common::count(s, "audit_log").await);
     let cases: Vec<(LineInput, &str)> = vec![
         (LineInput { quantity: 0, ..line(&d.consult, 1) }, "quantity"),
         (LineInput { quantity: -2, ..line(&d.consult, 1) }, "quantity"),
         (LineInput { unit_price_minor: Some(-1), ..line(&d.consult, 1) }, "unit_price_minor"),
         (LineInput { discount: Discount::Amount(50_001), ..line(&d.consult, 1) }, "discount"),
         (LineInput { discount: Discount::Percent(10_001), ..line(&d.consult, 1) }, "discount"),
-        (LineInput { service_id: None, description: "  ".into(), unit_price_minor: Some(100), ..line(&d.consult, 1) }, "description"),
+        (
+            LineInput {
+                service_id: None,
+                description: "  ".into(),
+                unit_price_minor: Some(100),
+                ..line(&d.consult, 1)
+            },
+            "description",
+        ),
         (LineInput { service_id: Some("nope".into()), ..line(&d.consult, 1) }, "service_id"),
     ];
     for (input, want) in cases {
         assert_eq!(field_of(bills::add_line(s, &a, &bill.id, input).await.unwrap_err()), want);
     }
-    assert_eq!(field_of(tariff::add_service(s, &a, service("T", "Tax", "other", 10_001, 1)).await.unwrap_err()), "tax_rate_bp");
-    assert_eq!(field_of(tariff::add_service(s, &a, service("N", "Neg", "other", 0, -5)).await.unwrap_err()), "price_minor");
-    assert_eq!(field_of(tariff::add_service(s, &a, service("consult", "Dup", "other", 0, 5)).await.unwrap_err()), "code");
-    assert_eq!(field_of(bills::finalize(s, &a, &bill.id).await.unwrap_err()), "lines", "an empty bill cannot be finalized");
-    assert_eq!(field_of(payments::pay(s, &a, &bill.id, cash(100)).await.unwrap_err()), "bill_id", "a draft takes advances, not payments");
+    assert_eq!(
+        field_of(tariff::add_service(s, &a, service("T", "Tax", "other", 10_001, 1)).await.unwrap_err()),
+        "tax_rate_bp"
+    );
+    assert_eq!(
+        field_of(tariff::add_service(s, &a, service("N", "Neg", "other", 0, -5)).await.unwrap_err()),
+        "price_minor"
+    );
+    assert_eq!(
+        field_of(tariff::add_service(s, &a, service("consult", "Dup", "other", 0, 5)).await.unwrap_err()),
+        "code"
+    );
+    assert_eq!(
+        field_of(bills::finalize(s, &a, &bill.id).await.unwrap_err()),
+        "lines",
+        "an empty bill cannot be finalized"
+    );
+    assert_eq!(
+        field_of(payments::pay(s, &a, &bill.id, cash(100)).await.unwrap_err()),
+        "bill_id",
+        "a draft takes advances, not payments"
+    );
     assert_eq!(field_of(payments::pay(s, &a, &bill.id, cash(0)).await.unwrap_err()), "amount_minor");
-    let after = (common::count(s, "bill_lines").await, common::count(s, "services").await, common::count(s, "audit_log").await);
+    let after =
+        (common::count(s, "bill_lines").await, common::count(s, "services").await, common::count(s, "audit_log").await);
     assert_eq!(before, after);
 }
 
@@ -251,14 +326,18 @@ async fn the_daily_cash_report_adds_up_by_mode_and_by_user() {
     bills::add_line(s, &a, &bill.id, line(&d.consult, 3)).await.unwrap();
     bills::finalize(s, &a, &bill.id).await.unwrap();
     payments::pay(s, &a, &bill.id, cash(60_000)).await.unwrap();
-    let card = PaymentInput { mode: PaymentMode::Card, amount_minor: 40_000, reference: "slip 1".into(), note: String::new() };
+    let card =
+        PaymentInput { mode: PaymentMode::Card, amount_minor: 40_000, reference: "slip 1".into(), note: String::new() };
     payments::pay(s, &a, &bill.id, card).await.unwrap();
     let mut back = cash(10_000);
     back.note = "discount agreed".into();
     payments::refund(s, &a, &bill.id, back).await.unwrap();
     let today = local_today(s).await;
     let r = report::daily_cash(s, &a, &today, None).await.unwrap();
-    assert_eq!((r.collected_minor, r.refunded_minor, r.net_minor, r.cash_in_hand_minor), (100_000, 10_000, 90_000, 50_000));
+    assert_eq!(
+        (r.collected_minor, r.refunded_minor, r.net_minor, r.cash_in_hand_minor),
+        (100_000, 10_000, 90_000, 50_000)
+    );
     assert_eq!(r.by_mode.len(), 2);
     assert_eq!(r.by_user.len(), 1);
     assert_eq!(r.by_user[0].net_minor, 90_000);
@@ -278,7 +357,13 @@ async fn the_invoice_pdf_holds_the_clinic_the_number_every_line_and_the_total() 
     billing::update_billing_settings(s, &a, settings).await.unwrap();
     let bill = bills::open_bill(s, &a, &d.patient).await.unwrap();
     for i in 0..20 {
-        let l = LineInput { service_id: None, description: format!("Item {i:02} dressing"), quantity: 1 + (i % 3) as i32, unit_price_minor: Some(1_000 + i64::from(i) * 37), discount: Discount::None };
+        let l = LineInput {
+            service_id: None,
+            description: format!("Item {i:02} dressing"),
+            quantity: 1 + (i % 3),
+            unit_price_minor: Some(1_000 + i64::from(i) * 37),
+            discount: Discount::None,
+        };
         bills::add_line(s, &a, &bill.id, l).await.unwrap();
     }
     bills::add_line(s, &a, &bill.id, line(&d.xray, 1)).await.unwrap();
@@ -297,7 +382,11 @@ async fn the_invoice_pdf_holds_the_clinic_the_number_every_line_and_the_total() 
         std::fs::create_dir_all(&keep).unwrap();
         std::fs::write(std::path::Path::new(&keep).join("invoice.pdf"), &pdf.pdf).unwrap();
         std::fs::write(std::path::Path::new(&keep).join("receipt.pdf"), &receipt.pdf).unwrap();
-        let _ = std::process::Command::new("pdftoppm").args(["-png", "-r", "80"]).arg(&path).arg(std::path::Path::new(&keep).join("invoice")).status();
+        let _ = std::process::Command::new("pdftoppm")
+            .args(["-png", "-r", "80"])
+            .arg(&path)
+            .arg(std::path::Path::new(&keep).join("invoice"))
+            .status();
     }
     let out = std::process::Command::new("pdftotext").args(["-layout"]).arg(&path).arg("-").output();
     match out {
@@ -305,7 +394,15 @@ async fn the_invoice_pdf_holds_the_clinic_the_number_every_line_and_the_total() 
             let text = String::from_utf8_lossy(&out.stdout);
             let total = hms_core::billing::money::format(inv.totals.total, "INR");
             let number = inv.number.clone().unwrap();
-            for want in ["HMS Clinic", "TAX INVOICE", number.as_str(), "Chest X-ray", total.as_str(), "29ABCDE1234F1Z5", "Ravi Sharma"] {
+            for want in [
+                "HMS Clinic",
+                "TAX INVOICE",
+                number.as_str(),
+                "Chest X-ray",
+                total.as_str(),
+                "29ABCDE1234F1Z5",
+                "Ravi Sharma",
+            ] {
                 assert!(text.contains(want), "{want:?} not in the invoice: {text}");
             }
             for i in 0..20 {
@@ -321,15 +418,27 @@ async fn checking_a_patient_in_puts_the_consultation_fee_on_the_open_bill_once()
     use hms_core::schedule::{queue, staff};
     let d = desk().await;
     let (s, a) = (&d.env.store, auth(&d.env.store, &d.admin).await);
-    let doctor = staff::add_staff(s, &a, staff::StaffInput { full_name: "Dr Meera Iyer".into(), role: "doctor".into(), fee_minor: 45_000, ..Default::default() })
-        .await
-        .unwrap()
-        .id;
+    let doctor = staff::add_staff(
+        s,
+        &a,
+        staff::StaffInput {
+            full_name: "Dr Meera Iyer".into(),
+            role: "doctor".into(),
+            fee_minor: 45_000,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+    .id;
     let visit = queue::walk_in(s, &a, &d.patient, &doctor, "fever").await.unwrap();
     let bill = bills::open_bill(s, &a, &d.patient).await.unwrap();
     assert_eq!(bill.lines.len(), 1);
     let l = &bill.lines[0];
-    assert_eq!((l.description.as_str(), l.unit_price_minor, l.source.as_str()), ("Consultation: Dr Meera Iyer", 45_000, "appointment"));
+    assert_eq!(
+        (l.description.as_str(), l.unit_price_minor, l.source.as_str()),
+        ("Consultation: Dr Meera Iyer", 45_000, "appointment")
+    );
     assert_eq!(l.service_id.as_deref(), Some(d.consult.as_str()), "charged under the tariff's CONSULT service");
     // The same visit is never charged twice (the unique index on the line's source too).
     let again = sqlx::query("INSERT INTO bill_lines (id, bill_id, position, description, category, quantity, unit_price_minor, discount_kind, tax_rate_bp, source, source_id, created_at, updated_at, origin_device) VALUES ('x', ?, 9, 'dup', 'consultation', 1, 1, 'none', 0, 'appointment', ?, '', '', '')")
@@ -348,7 +457,8 @@ fn logo_png() -> Vec<u8> {
         enc.set_color(png::ColorType::Rgba);
         enc.set_depth(png::BitDepth::Eight);
         let mut w = enc.write_header().unwrap();
-        let px: Vec<u8> = (0..40 * 20).flat_map(|i| if i % 40 < 4 { [0, 0, 0, 0] } else { [13, 84, 140, 255] }).collect();
+        let px: Vec<u8> =
+            (0..40 * 20).flat_map(|i| if i % 40 < 4 { [0, 0, 0, 0] } else { [13, 84, 140, 255] }).collect();
         w.write_image_data(&px).unwrap();
     }
     out
@@ -359,7 +469,10 @@ async fn the_clinic_logo_prints_on_invoices_and_receipts() {
     let d = desk().await;
     let (s, a) = (&d.env.store, auth(&d.env.store, &d.admin).await);
     assert_eq!(field_of(billing::set_logo(s, &a, Some(b"GIF89a not a png".to_vec())).await.unwrap_err()), "logo");
-    assert_eq!(field_of(billing::set_logo(s, &a, Some(vec![0; billing::MAX_LOGO_BYTES + 1])).await.unwrap_err()), "logo");
+    assert_eq!(
+        field_of(billing::set_logo(s, &a, Some(vec![0; billing::MAX_LOGO_BYTES + 1])).await.unwrap_err()),
+        "logo"
+    );
     assert!(!billing::billing_settings(s, &a).await.unwrap().has_logo, "a refused logo writes nothing");
     assert!(billing::set_logo(s, &a, Some(logo_png())).await.unwrap().has_logo);
 
@@ -377,7 +490,11 @@ async fn the_clinic_logo_prints_on_invoices_and_receipts() {
             std::fs::create_dir_all(&keep).unwrap();
             std::fs::write(std::path::Path::new(&keep).join(format!("logo-{name}")), pdf).unwrap();
         }
-        let out = std::process::Command::new("pdfimages").arg("-list").arg(&path).output().expect("pdfimages (poppler-utils): make deps installs it");
+        let out = std::process::Command::new("pdfimages")
+            .arg("-list")
+            .arg(&path)
+            .output()
+            .expect("pdfimages (poppler-utils): make deps installs it");
         let listing = String::from_utf8_lossy(&out.stdout);
         let images: Vec<&str> = listing.lines().skip(2).collect();
         assert_eq!(images.len(), 1, "{name} should carry the logo: {listing}");

@@ -11,15 +11,17 @@ use hms_core::patients::{self, PatientInput};
 use proptest::prelude::*;
 
 fn line_strategy() -> impl Strategy<Value = LineInput> {
-    (1u32..500, 0i64..10_000_000, 0u32..=10_000, 0u8..3, 0u32..=10_000, 0i64..=2_000_000_000).prop_map(|(quantity, unit_price, tax, kind, bp, amount)| {
-        let gross = i64::from(quantity) * unit_price;
-        let discount = match kind {
-            0 => Discount::None,
-            1 => Discount::Percent(bp),
-            _ => Discount::Amount(amount % (gross + 1)),
-        };
-        LineInput { quantity, unit_price, discount, tax_rate_bp: tax }
-    })
+    (1u32..500, 0i64..10_000_000, 0u32..=10_000, 0u8..3, 0u32..=10_000, 0i64..=2_000_000_000).prop_map(
+        |(quantity, unit_price, tax, kind, bp, amount)| {
+            let gross = i64::from(quantity) * unit_price;
+            let discount = match kind {
+                0 => Discount::None,
+                1 => Discount::Percent(bp),
+                _ => Discount::Amount(amount % (gross + 1)),
+            };
+            LineInput { quantity, unit_price, discount, tax_rate_bp: tax }
+        },
+    )
 }
 
 proptest! {
@@ -53,7 +55,11 @@ enum Op {
 }
 
 fn op_strategy() -> impl Strategy<Value = Op> {
-    prop_oneof![(1i64..400_000).prop_map(Op::Pay), (1i64..400_000).prop_map(Op::Refund), (1i64..200_000).prop_map(Op::Credit)]
+    prop_oneof![
+        (1i64..400_000).prop_map(Op::Pay),
+        (1i64..400_000).prop_map(Op::Refund),
+        (1i64..200_000).prop_map(Op::Credit)
+    ]
 }
 
 proptest! {

@@ -8,8 +8,8 @@ mod ward;
 
 use chrono::TimeZone;
 use hms_core::clinical::{
-    chart, icd10, lab, prescribing, visits, Abnormal, AllergyInput, Certainty, ConsultationInput, DiagnosisInput, LabTestInput, MedicineInput,
-    PrescriptionInput, Severity, VisitInput, VitalsInput,
+    chart, icd10, lab, prescribing, visits, Abnormal, AllergyInput, Certainty, ConsultationInput, DiagnosisInput,
+    LabTestInput, MedicineInput, PrescriptionInput, Severity, VisitInput, VitalsInput,
 };
 use hms_core::error::{ClinicalWarningKind, ValidationReason};
 use hms_core::patients::{self, PatientInput};
@@ -44,7 +44,17 @@ async fn open_visit(w: &Ward) -> String {
 /// Row counts of every clinical table, with the change log and the audit log.
 async fn clinical_counts(s: &Store) -> Vec<i64> {
     let mut out = Vec::new();
-    for t in ["visits", "vitals", "diagnoses", "allergies", "prescriptions", "lab_orders", "lab_results", "change_log", "audit_log"] {
+    for t in [
+        "visits",
+        "vitals",
+        "diagnoses",
+        "allergies",
+        "prescriptions",
+        "lab_orders",
+        "lab_results",
+        "change_log",
+        "audit_log",
+    ] {
         out.push(common::count(s, t).await);
     }
     out
@@ -55,9 +65,23 @@ async fn a_visit_is_started_by_the_signed_in_doctor_or_from_an_appointment() {
     let w = ward().await;
     let s = &w.env.store;
     let d = auth(s, &w.doctor).await;
-    let v = visits::start_visit(s, &d, VisitInput { patient_id: w.patient.clone(), follow_up_date: Some("2026-12-01".into()), ..Default::default() }).await.unwrap();
-    assert_eq!((v.doctor_id.as_str(), v.doctor_name.as_str()), (w.doctor_staff.as_str(), "Dr Anil Rao"), "the doctor's own profile");
-    let notes = hms_core::clinical::VisitNotes { complaints: "Cough".into(), examination: "Chest clear".into(), ..Default::default() };
+    let v = visits::start_visit(
+        s,
+        &d,
+        VisitInput { patient_id: w.patient.clone(), follow_up_date: Some("2026-12-01".into()), ..Default::default() },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (v.doctor_id.as_str(), v.doctor_name.as_str()),
+        (w.doctor_staff.as_str(), "Dr Anil Rao"),
+        "the doctor's own profile"
+    );
+    let notes = hms_core::clinical::VisitNotes {
+        complaints: "Cough".into(),
+        examination: "Chest clear".into(),
+        ..Default::default()
+    };
     let v = visits::update_visit(s, &d, &v.id, notes).await.unwrap();
     assert_eq!((v.complaints.as_str(), v.examination.as_str(), v.follow_up_date), ("Cough", "Chest clear", None));
     let v = visits::close_visit(s, &d, &v.id).await.unwrap();
@@ -69,7 +93,9 @@ async fn a_visit_is_started_by_the_signed_in_doctor_or_from_an_appointment() {
     s.set_now(Some(chrono::Utc.with_ymd_and_hms(2026, 11, 22, 2, 30, 0).unwrap()));
     let a = auth(s, &w.admin).await;
     hms_core::settings::set_time_zone(s, &a, "Asia/Kolkata").await.unwrap();
-    let week = (1..=6).map(|d| SessionInput { weekday: d, start: "09:00".into(), end: "13:00".into(), slot_minutes: 15 }).collect();
+    let week = (1..=6)
+        .map(|d| SessionInput { weekday: d, start: "09:00".into(), end: "13:00".into(), slot_minutes: 15 })
+        .collect();
     availability::set_weekly(s, &a, &w.doctor_staff, week).await.unwrap();
     let book = booking::BookInput {
         patient_id: w.patient.clone(),
@@ -81,7 +107,8 @@ async fn a_visit_is_started_by_the_signed_in_doctor_or_from_an_appointment() {
     };
     let appt = booking::book(s, &a, book).await.unwrap().id;
     let d = auth(s, &w.doctor).await;
-    let input = || VisitInput { patient_id: w.patient.clone(), appointment_id: Some(appt.clone()), ..Default::default() };
+    let input =
+        || VisitInput { patient_id: w.patient.clone(), appointment_id: Some(appt.clone()), ..Default::default() };
     let v = visits::start_visit(s, &d, input()).await.unwrap();
     assert_eq!((v.appointment_id.as_deref(), v.doctor_id.as_str()), (Some(appt.as_str()), w.doctor_staff.as_str()));
     assert_eq!(field_of(visits::start_visit(s, &d, input()).await), ("appointment_id".into(), ValidationReason::Taken));
@@ -94,16 +121,33 @@ async fn implausible_vitals_are_refused_naming_the_field_unless_confirmed() {
     let n = auth(s, &w.nurse).await;
     let base = || VitalsInput { patient_id: w.patient.clone(), ..Default::default() };
     let before = clinical_counts(s).await;
-    assert_eq!(field_of(visits::record_vitals(s, &n, VitalsInput { pulse: Some(900), ..base() }).await), ("pulse".into(), ValidationReason::OutOfRange));
+    assert_eq!(
+        field_of(visits::record_vitals(s, &n, VitalsInput { pulse: Some(900), ..base() }).await),
+        ("pulse".into(), ValidationReason::OutOfRange)
+    );
     assert_eq!(
         field_of(visits::record_vitals(s, &n, VitalsInput { temperature_c_x10: Some(100), ..base() }).await),
         ("temperature_c_x10".into(), ValidationReason::OutOfRange),
         "10 °C"
     );
-    assert_eq!(field_of(visits::record_vitals(s, &n, VitalsInput { pulse: Some(900), confirmed: true, ..base() }).await).0, "pulse", "impossible even if confirmed");
-    assert_eq!(field_of(visits::record_vitals(s, &n, VitalsInput { pain: Some(11), confirmed: true, ..base() }).await).0, "pain");
+    assert_eq!(
+        field_of(visits::record_vitals(s, &n, VitalsInput { pulse: Some(900), confirmed: true, ..base() }).await).0,
+        "pulse",
+        "impossible even if confirmed"
+    );
+    assert_eq!(
+        field_of(visits::record_vitals(s, &n, VitalsInput { pain: Some(11), confirmed: true, ..base() }).await).0,
+        "pain"
+    );
     assert_eq!(field_of(visits::record_vitals(s, &n, base()).await), ("vitals".into(), ValidationReason::Required));
-    assert_eq!(field_of(visits::record_vitals(s, &n, VitalsInput { bp_systolic: Some(80), bp_diastolic: Some(120), ..base() }).await).0, "bp_diastolic");
+    assert_eq!(
+        field_of(
+            visits::record_vitals(s, &n, VitalsInput { bp_systolic: Some(80), bp_diastolic: Some(120), ..base() })
+                .await
+        )
+        .0,
+        "bp_diastolic"
+    );
     assert_eq!(clinical_counts(s).await, before, "nothing written");
 
     // A pulse of 260 re-checked by the nurse is saved when confirmed.
@@ -113,7 +157,17 @@ async fn implausible_vitals_are_refused_naming_the_field_unless_confirmed() {
     let v = visits::record_vitals(
         s,
         &n,
-        VitalsInput { temperature_c_x10: Some(384), pulse: Some(96), bp_systolic: Some(128), bp_diastolic: Some(84), spo2: Some(97), weight_g: Some(70_000), height_mm: Some(1_750), pain: Some(3), ..base() },
+        VitalsInput {
+            temperature_c_x10: Some(384),
+            pulse: Some(96),
+            bp_systolic: Some(128),
+            bp_diastolic: Some(84),
+            spo2: Some(97),
+            weight_g: Some(70_000),
+            height_mm: Some(1_750),
+            pain: Some(3),
+            ..base()
+        },
     )
     .await
     .unwrap();
@@ -164,21 +218,36 @@ async fn allergy_and_duplicate_warnings_need_a_reason_which_is_stored() {
     let s = &w.env.store;
     let n = auth(s, &w.nurse).await;
     let d = auth(s, &w.doctor).await;
-    visits::add_allergy(s, &n, AllergyInput { patient_id: w.patient.clone(), substance: "amoxicillin".into(), reaction: "Rash".into(), severity: Severity::Severe })
-        .await
-        .unwrap();
+    visits::add_allergy(
+        s,
+        &n,
+        AllergyInput {
+            patient_id: w.patient.clone(),
+            substance: "amoxicillin".into(),
+            reaction: "Rash".into(),
+            severity: Severity::Severe,
+        },
+    )
+    .await
+    .unwrap();
     let visit = open_visit(&w).await;
 
     let before = clinical_counts(s).await;
     match prescribing::prescribe(s, &d, &visit, rx(&w.amoxicillin)).await {
         Err(Error::ClinicalWarning { warnings }) => {
             assert_eq!(warnings.len(), 1);
-            assert_eq!((warnings[0].kind, warnings[0].subject.as_str(), warnings[0].detail.as_str()), (ClinicalWarningKind::Allergy, "amoxicillin", "severe: Rash"));
+            assert_eq!(
+                (warnings[0].kind, warnings[0].subject.as_str(), warnings[0].detail.as_str()),
+                (ClinicalWarningKind::Allergy, "amoxicillin", "severe: Rash")
+            );
         }
         other => panic!("expected a clinical warning, got {other:?}"),
     }
     let blank = PrescriptionInput { override_reason: Some("  ".into()), ..rx(&w.amoxicillin) };
-    assert!(matches!(prescribing::prescribe(s, &d, &visit, blank).await, Err(Error::ClinicalWarning { .. })), "a blank reason is no reason");
+    assert!(
+        matches!(prescribing::prescribe(s, &d, &visit, blank).await, Err(Error::ClinicalWarning { .. })),
+        "a blank reason is no reason"
+    );
     assert_eq!(clinical_counts(s).await, before, "nothing written");
     let err = prescribing::prescribe(s, &d, &visit, rx(&w.amoxicillin)).await.unwrap_err();
     assert_eq!(err.code(), "clinical_warning");
@@ -187,10 +256,22 @@ async fn allergy_and_duplicate_warnings_need_a_reason_which_is_stored() {
     assert_eq!(json["detail"]["warnings"][0]["kind"], "allergy");
 
     let reason = "Tolerated amoxicillin last year; rash was viral";
-    let ok = prescribing::prescribe(s, &d, &visit, PrescriptionInput { override_reason: Some(reason.into()), ..rx(&w.amoxicillin) }).await.unwrap();
+    let ok = prescribing::prescribe(
+        s,
+        &d,
+        &visit,
+        PrescriptionInput { override_reason: Some(reason.into()), ..rx(&w.amoxicillin) },
+    )
+    .await
+    .unwrap();
     assert_eq!(ok.override_reason.as_deref(), Some(reason));
     assert_eq!(ok.warnings.len(), 1);
-    let stored: (Option<String>, String) = sqlx::query_as("SELECT override_reason, warnings FROM prescriptions WHERE id = ?").bind(&ok.id).fetch_one(s.pool()).await.unwrap();
+    let stored: (Option<String>, String) =
+        sqlx::query_as("SELECT override_reason, warnings FROM prescriptions WHERE id = ?")
+            .bind(&ok.id)
+            .fetch_one(s.pool())
+            .await
+            .unwrap();
     assert_eq!(stored.0.as_deref(), Some(reason));
     assert!(stored.1.contains("allergy"));
 
@@ -199,34 +280,67 @@ async fn allergy_and_duplicate_warnings_need_a_reason_which_is_stored() {
     match prescribing::prescribe(s, &d, &visit, rx(&w.paracetamol)).await {
         Err(Error::ClinicalWarning { warnings }) => {
             assert_eq!(warnings.len(), 1);
-            assert_eq!((warnings[0].kind, warnings[0].subject.as_str()), (ClinicalWarningKind::DuplicateMedicine, "Paracetamol"));
+            assert_eq!(
+                (warnings[0].kind, warnings[0].subject.as_str()),
+                (ClinicalWarningKind::DuplicateMedicine, "Paracetamol")
+            );
         }
         other => panic!("expected a duplicate warning, got {other:?}"),
     }
-    let dup = prescribing::prescribe(s, &d, &visit, PrescriptionInput { override_reason: Some("Night dose added".into()), ..rx(&w.paracetamol) }).await.unwrap();
+    let dup = prescribing::prescribe(
+        s,
+        &d,
+        &visit,
+        PrescriptionInput { override_reason: Some("Night dose added".into()), ..rx(&w.paracetamol) },
+    )
+    .await
+    .unwrap();
     assert_eq!(dup.warnings[0].kind, ClinicalWarningKind::DuplicateMedicine);
     let actions = common::actions(s).await;
     assert_eq!(actions.iter().filter(|a| *a == "prescription.add").count(), 3);
 
     // An allergy flagged at registration warns too.
     let a = auth(s, &w.admin).await;
-    let mut p = PatientInput { given_name: "Meena".into(), family_name: "Das".into(), sex: "female".into(), ..Default::default() };
+    let mut p = PatientInput {
+        given_name: "Meena".into(),
+        family_name: "Das".into(),
+        sex: "female".into(),
+        ..Default::default()
+    };
     p.allergies = vec!["Metformin".into()];
     let meena = patients::register(s, &a, p).await.unwrap().id;
     let v2 = visits::start_visit(s, &d, VisitInput { patient_id: meena, ..Default::default() }).await.unwrap().id;
     match prescribing::prescribe(s, &d, &v2, rx(&w.metformin)).await {
-        Err(Error::ClinicalWarning { warnings }) => assert_eq!((warnings[0].kind, warnings[0].subject.as_str()), (ClinicalWarningKind::Allergy, "Metformin")),
+        Err(Error::ClinicalWarning { warnings }) => {
+            assert_eq!((warnings[0].kind, warnings[0].subject.as_str()), (ClinicalWarningKind::Allergy, "Metformin"))
+        }
         other => panic!("expected an allergy warning, got {other:?}"),
     }
 
     // A dose without a unit is refused on dose_unit; nothing written.
     let before = clinical_counts(s).await;
     assert_eq!(
-        field_of(prescribing::prescribe(s, &d, &visit, PrescriptionInput { dose_unit: " ".into(), ..rx(&w.metformin) }).await),
+        field_of(
+            prescribing::prescribe(s, &d, &visit, PrescriptionInput { dose_unit: " ".into(), ..rx(&w.metformin) })
+                .await
+        ),
         ("dose_unit".into(), ValidationReason::Required)
     );
-    assert_eq!(field_of(prescribing::prescribe(s, &d, &visit, PrescriptionInput { dose: String::new(), ..rx(&w.metformin) }).await).0, "dose");
-    assert_eq!(field_of(prescribing::prescribe(s, &d, &visit, PrescriptionInput { duration_days: Some(0), ..rx(&w.metformin) }).await).0, "duration_days");
+    assert_eq!(
+        field_of(
+            prescribing::prescribe(s, &d, &visit, PrescriptionInput { dose: String::new(), ..rx(&w.metformin) }).await
+        )
+        .0,
+        "dose"
+    );
+    assert_eq!(
+        field_of(
+            prescribing::prescribe(s, &d, &visit, PrescriptionInput { duration_days: Some(0), ..rx(&w.metformin) })
+                .await
+        )
+        .0,
+        "duration_days"
+    );
     assert_eq!(field_of(prescribing::prescribe(s, &d, &visit, rx("no-such-medicine")).await).0, "medicine_id");
     assert_eq!(clinical_counts(s).await, before, "nothing written");
 }
@@ -238,17 +352,24 @@ async fn lab_results_are_flagged_against_the_reference_range() {
     let d = auth(s, &w.doctor).await;
     let l = auth(s, &w.lab).await;
     let visit = open_visit(&w).await;
-    let orders = lab::order_lab_tests(s, &d, &visit, vec![w.hb.clone(), w.glucose.clone()], "fasting".into()).await.unwrap();
+    let orders =
+        lab::order_lab_tests(s, &d, &visit, vec![w.hb.clone(), w.glucose.clone()], "fasting".into()).await.unwrap();
     assert_eq!(orders.len(), 2);
     let pending = lab::pending_orders(s, &l).await.unwrap();
     assert_eq!(pending.len(), 2);
     assert_eq!(pending[0].patient_name, "Ravi Sharma");
     assert!(matches!(lab::pending_orders(s, &d).await, Err(Error::Forbidden { .. })), "the lab's work list");
-    assert!(matches!(lab::enter_result(s, &d, &orders[0].id, "9.8").await, Err(Error::Forbidden { .. })), "results are the lab's");
+    assert!(
+        matches!(lab::enter_result(s, &d, &orders[0].id, "9.8").await, Err(Error::Forbidden { .. })),
+        "results are the lab's"
+    );
 
     assert_eq!(field_of(lab::enter_result(s, &l, &orders[0].id, " ").await).0, "value");
     let hb = lab::enter_result(s, &l, &orders[0].id, "9.8").await.unwrap();
-    assert_eq!((hb.abnormal, hb.unit.as_str(), hb.ref_low.as_deref(), hb.ref_high.as_deref()), (Abnormal::Low, "g/dL", Some("13"), Some("17")));
+    assert_eq!(
+        (hb.abnormal, hb.unit.as_str(), hb.ref_low.as_deref(), hb.ref_high.as_deref()),
+        (Abnormal::Low, "g/dL", Some("13"), Some("17"))
+    );
     let fbs = lab::enter_result(s, &l, &orders[1].id, "95").await.unwrap();
     assert_eq!(fbs.abnormal, Abnormal::Normal);
     assert_eq!(field_of(lab::enter_result(s, &l, &orders[1].id, "96").await).0, "order_id", "resulted once");
@@ -271,7 +392,18 @@ async fn a_full_consultation_is_saved_in_one_transaction_and_the_chart_shows_it(
     let s = &w.env.store;
     let d = auth(s, &w.doctor).await;
     let n = auth(s, &w.nurse).await;
-    visits::add_allergy(s, &n, AllergyInput { patient_id: w.patient.clone(), substance: "Sulfa".into(), reaction: String::new(), severity: Severity::Mild }).await.unwrap();
+    visits::add_allergy(
+        s,
+        &n,
+        AllergyInput {
+            patient_id: w.patient.clone(),
+            substance: "Sulfa".into(),
+            reaction: String::new(),
+            severity: Severity::Mild,
+        },
+    )
+    .await
+    .unwrap();
     let consultation = || ConsultationInput {
         visit: VisitInput {
             patient_id: w.patient.clone(),
@@ -281,13 +413,23 @@ async fn a_full_consultation_is_saved_in_one_transaction_and_the_chart_shows_it(
             follow_up_date: Some("2026-12-05".into()),
             ..Default::default()
         },
-        vitals: Some(VitalsInput { temperature_c_x10: Some(386), pulse: Some(104), spo2: Some(94), ..Default::default() }),
+        vitals: Some(VitalsInput {
+            temperature_c_x10: Some(386),
+            pulse: Some(104),
+            spo2: Some(94),
+            ..Default::default()
+        }),
         diagnoses: vec![
             dx(Some("J18.9"), "", Certainty::Provisional),
             dx(Some("E11.9"), "", Certainty::Final),
             dx(None, "Suspected dengue", Certainty::Provisional),
         ],
-        prescriptions: vec![rx(&w.amoxicillin), rx(&w.paracetamol), PrescriptionInput { duration_days: None, ..rx(&w.metformin) }, rx(&w.amlodipine)],
+        prescriptions: vec![
+            rx(&w.amoxicillin),
+            rx(&w.paracetamol),
+            PrescriptionInput { duration_days: None, ..rx(&w.metformin) },
+            rx(&w.amlodipine),
+        ],
         lab_test_ids: vec![w.hb.clone(), w.glucose.clone()],
     };
 
@@ -295,7 +437,10 @@ async fn a_full_consultation_is_saved_in_one_transaction_and_the_chart_shows_it(
     let before = clinical_counts(s).await;
     let mut bad = consultation();
     bad.diagnoses[1].icd10 = Some("Q99.99X".into());
-    assert_eq!(field_of(chart::save_consultation(s, &d, bad).await), ("diagnoses.1.icd10".into(), ValidationReason::Invalid));
+    assert_eq!(
+        field_of(chart::save_consultation(s, &d, bad).await),
+        ("diagnoses.1.icd10".into(), ValidationReason::Invalid)
+    );
     let mut bad = consultation();
     bad.prescriptions[3].dose_unit = String::new();
     assert_eq!(field_of(chart::save_consultation(s, &d, bad).await).0, "prescriptions.3.dose_unit");
@@ -304,7 +449,10 @@ async fn a_full_consultation_is_saved_in_one_transaction_and_the_chart_shows_it(
     assert_eq!(field_of(chart::save_consultation(s, &d, bad).await).0, "vitals.pulse");
     let mut bad = consultation();
     bad.prescriptions.push(rx(&w.paracetamol));
-    assert!(matches!(chart::save_consultation(s, &d, bad).await, Err(Error::ClinicalWarning { .. })), "a duplicate within the consultation");
+    assert!(
+        matches!(chart::save_consultation(s, &d, bad).await, Err(Error::ClinicalWarning { .. })),
+        "a duplicate within the consultation"
+    );
     let mut bad = consultation();
     bad.lab_test_ids.push("no-such-test".into());
     assert_eq!(field_of(chart::save_consultation(s, &d, bad).await).0, "lab_test_ids");
@@ -315,8 +463,14 @@ async fn a_full_consultation_is_saved_in_one_transaction_and_the_chart_shows_it(
     assert_eq!(saved.vitals.as_ref().unwrap().visit_id.as_deref(), Some(saved.visit.id.as_str()));
     assert_eq!(saved.diagnoses[0].text, "Pneumonia, unspecified organism");
     let after = clinical_counts(s).await;
-    assert_eq!(&after[..7], &[before[0] + 1, before[1] + 1, before[2] + 3, before[3], before[4] + 4, before[5] + 2, before[6]]);
-    let changes: Vec<String> = sqlx::query_scalar("SELECT entity FROM change_log ORDER BY rowid DESC LIMIT 11").fetch_all(s.pool()).await.unwrap();
+    assert_eq!(
+        &after[..7],
+        &[before[0] + 1, before[1] + 1, before[2] + 3, before[3], before[4] + 4, before[5] + 2, before[6]]
+    );
+    let changes: Vec<String> = sqlx::query_scalar("SELECT entity FROM change_log ORDER BY rowid DESC LIMIT 11")
+        .fetch_all(s.pool())
+        .await
+        .unwrap();
     for t in ["visits", "vitals", "diagnoses", "prescriptions", "lab_orders"] {
         assert!(changes.iter().any(|c| c == t), "{t} in the change log: {changes:?}");
     }
@@ -329,7 +483,11 @@ async fn a_full_consultation_is_saved_in_one_transaction_and_the_chart_shows_it(
     assert_eq!(chart.pending_orders.len(), 2);
     assert_eq!(chart.visits.len(), 1);
     assert_eq!(chart.visits[0].diagnoses.len(), 3);
-    assert_eq!(common::actions(s).await.last().map(String::as_str), Some("chart.open"), "every chart opening is audited");
+    assert_eq!(
+        common::actions(s).await.last().map(String::as_str),
+        Some("chart.open"),
+        "every chart opening is audited"
+    );
     let n_chart = auth(s, &w.nurse).await;
     chart::chart_summary(s, &n_chart, &w.patient).await.unwrap();
     assert_eq!(common::actions(s).await.iter().filter(|a| *a == "chart.open").count(), 2);
@@ -356,7 +514,9 @@ async fn receptionists_and_accountants_read_nothing_clinical() {
     for slot in [&w.reception, &accountant] {
         let a = auth(s, slot).await;
         let before = common::counts(s).await;
-        let forbidden = |r: Result<(), Error>, p: Permission| assert_eq!(r.unwrap_err(), Error::Forbidden { permission: p.code().into() });
+        let forbidden = |r: Result<(), Error>, p: Permission| {
+            assert_eq!(r.unwrap_err(), Error::Forbidden { permission: p.code().into() })
+        };
         forbidden(chart::chart_summary(s, &a, &w.patient).await.map(drop), Permission::ClinicalView);
         forbidden(chart::visits(s, &a, &w.patient, None, 10).await.map(drop), Permission::ClinicalView);
         forbidden(visits::visit(s, &a, &visit).await.map(drop), Permission::ClinicalView);
@@ -367,10 +527,25 @@ async fn receptionists_and_accountants_read_nothing_clinical() {
         forbidden(icd10::search(s, &a, "asthma", 10).await.map(drop), Permission::ClinicalView);
         forbidden(lab::lab_tests(s, &a).await.map(drop), Permission::LabResults);
         forbidden(lab::pending_orders(s, &a).await.map(drop), Permission::LabResults);
-        forbidden(visits::add_diagnosis(s, &a, &visit, dx(None, "x", Certainty::Final)).await.map(drop), Permission::ClinicalEdit);
+        forbidden(
+            visits::add_diagnosis(s, &a, &visit, dx(None, "x", Certainty::Final)).await.map(drop),
+            Permission::ClinicalEdit,
+        );
         forbidden(visits::resolve_diagnosis(s, &a, &diag.id).await, Permission::ClinicalEdit);
-        forbidden(visits::record_vitals(s, &a, VitalsInput { patient_id: w.patient.clone(), pulse: Some(80), ..Default::default() }).await.map(drop), Permission::VitalsEdit);
-        forbidden(chart::save_consultation(s, &a, ConsultationInput::default()).await.map(drop), Permission::ClinicalEdit);
+        forbidden(
+            visits::record_vitals(
+                s,
+                &a,
+                VitalsInput { patient_id: w.patient.clone(), pulse: Some(80), ..Default::default() },
+            )
+            .await
+            .map(drop),
+            Permission::VitalsEdit,
+        );
+        forbidden(
+            chart::save_consultation(s, &a, ConsultationInput::default()).await.map(drop),
+            Permission::ClinicalEdit,
+        );
         assert_eq!(common::counts(s).await, before, "refused reads and writes write nothing");
     }
     // A nurse reads the chart and records vitals but does not diagnose or prescribe.
@@ -393,12 +568,26 @@ async fn catalogues_refuse_bad_input() {
     let a = auth(s, &w.admin).await;
     let before = clinical_counts(s).await;
     let med = |name: &str| MedicineInput { name: name.into(), strength: "500 mg".into(), form: "Capsule".into() };
-    assert_eq!(field_of(prescribing::add_medicine(s, &a, med("amoxicillin")).await), ("name".into(), ValidationReason::Taken));
+    assert_eq!(
+        field_of(prescribing::add_medicine(s, &a, med("amoxicillin")).await),
+        ("name".into(), ValidationReason::Taken)
+    );
     assert_eq!(field_of(prescribing::add_medicine(s, &a, med(" ")).await), ("name".into(), ValidationReason::Required));
-    let t = |low: &str, high: &str| LabTestInput { code: "TSH".into(), name: "TSH".into(), unit: "mIU/L".into(), ref_low: Some(low.into()), ref_high: Some(high.into()) };
+    let t = |low: &str, high: &str| LabTestInput {
+        code: "TSH".into(),
+        name: "TSH".into(),
+        unit: "mIU/L".into(),
+        ref_low: Some(low.into()),
+        ref_high: Some(high.into()),
+    };
     assert_eq!(field_of(lab::add_lab_test(s, &a, t("4.5", "0.4")).await).0, "ref_high");
     assert_eq!(field_of(lab::add_lab_test(s, &a, t("abc", "4")).await).0, "ref_low");
-    assert_eq!(field_of(lab::add_lab_test(s, &a, LabTestInput { code: "hb".into(), name: "Hb".into(), ..Default::default() }).await), ("code".into(), ValidationReason::Taken));
+    assert_eq!(
+        field_of(
+            lab::add_lab_test(s, &a, LabTestInput { code: "hb".into(), name: "Hb".into(), ..Default::default() }).await
+        ),
+        ("code".into(), ValidationReason::Taken)
+    );
     assert_eq!(clinical_counts(s).await, before);
     let found = prescribing::medicines(s, &a, "met").await.unwrap();
     assert_eq!(found.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(), vec!["Metformin"]);

@@ -9,12 +9,13 @@ mod ward;
 use hms_core::billing::{self, BillingSettings};
 use hms_core::clinical::attachments::{self, AttachmentInput, MAX_BYTES};
 use hms_core::clinical::{
-    chart, lab, lab_pdf, prescription_pdf, visit_summary_pdf, visits, AllergyInput, Certainty, ConsultationInput, DiagnosisInput, PrescriptionInput, Severity, VisitInput, VisitNotes, VitalsInput,
+    chart, lab, lab_pdf, prescription_pdf, visit_summary_pdf, visits, AllergyInput, Certainty, ConsultationInput,
+    DiagnosisInput, PrescriptionInput, Severity, VisitInput, VisitNotes, VitalsInput,
 };
 use hms_core::error::ValidationReason;
 use hms_core::Error;
-use ward::{auth, field_of, ward, Ward};
 use std::path::Path;
+use ward::{auth, field_of, ward, Ward};
 
 fn pdf_bytes(body: &str) -> Vec<u8> {
     format!("%PDF-1.4\n% scanned report\n{body}\n%%EOF\n").into_bytes()
@@ -41,7 +42,12 @@ fn stored_files(dir: &Path) -> Vec<std::path::PathBuf> {
 }
 
 fn input(patient: &str, name: &str) -> AttachmentInput {
-    AttachmentInput { patient_id: patient.into(), visit_id: None, file_name: name.into(), note: "From the referring clinic".into() }
+    AttachmentInput {
+        patient_id: patient.into(),
+        visit_id: None,
+        file_name: name.into(),
+        note: "From the referring clinic".into(),
+    }
 }
 
 #[tokio::test]
@@ -52,14 +58,18 @@ async fn attachments_are_stored_once_by_their_hash_and_listed() {
     let n = auth(s, &w.nurse).await;
     let bytes = pdf_bytes("x-ray report");
     let a = attachments::add(s, &d, input(&w.patient, "C:\\scans\\xray report.pdf"), &bytes).await.unwrap();
-    assert_eq!((a.file_name.as_str(), a.media_type.as_str(), a.size_bytes), ("xray report.pdf", "application/pdf", bytes.len() as i64));
+    assert_eq!(
+        (a.file_name.as_str(), a.media_type.as_str(), a.size_bytes),
+        ("xray report.pdf", "application/pdf", bytes.len() as i64)
+    );
     let path = attachments::stored_path(s, &a.sha256);
     assert!(path.starts_with(w.env.dir.path().join("attachments").join(&a.sha256[..2])), "{}", path.display());
     assert_eq!(std::fs::read(&path).unwrap(), bytes, "stored under its SHA-256");
     assert_eq!(a.sha256.len(), 64);
 
     // The same file again (by the nurse, to a visit): a second record, one stored file.
-    let v = visits::start_visit(s, &d, VisitInput { patient_id: w.patient.clone(), ..Default::default() }).await.unwrap();
+    let v =
+        visits::start_visit(s, &d, VisitInput { patient_id: w.patient.clone(), ..Default::default() }).await.unwrap();
     let again = AttachmentInput { visit_id: Some(v.id.clone()), ..input(&w.patient, "copy.pdf") };
     let b = attachments::add(s, &n, again, &bytes).await.unwrap();
     assert_eq!(b.sha256, a.sha256);
@@ -69,7 +79,11 @@ async fn attachments_are_stored_once_by_their_hash_and_listed() {
     assert_eq!(stored_files(w.env.dir.path()).len(), 2, "identical content stored once");
 
     let all = attachments::list(s, &d, &w.patient, None).await.unwrap();
-    assert_eq!(all.iter().map(|x| x.id.as_str()).collect::<Vec<_>>(), vec![photo.id.as_str(), b.id.as_str(), a.id.as_str()], "newest first");
+    assert_eq!(
+        all.iter().map(|x| x.id.as_str()).collect::<Vec<_>>(),
+        vec![photo.id.as_str(), b.id.as_str(), a.id.as_str()],
+        "newest first"
+    );
     assert!(all.iter().all(|x| x.on_device));
     let of_visit = attachments::list(s, &d, &w.patient, Some(&v.id)).await.unwrap();
     assert_eq!(of_visit.len(), 1);
@@ -80,7 +94,10 @@ async fn attachments_are_stored_once_by_their_hash_and_listed() {
     assert_eq!(attachments::viewer_name(&opened.attachment), "xray report.pdf");
 
     // The metadata syncs; every step is audited.
-    let changes: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM change_log WHERE entity = 'attachments'").fetch_one(s.pool()).await.unwrap();
+    let changes: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM change_log WHERE entity = 'attachments'")
+        .fetch_one(s.pool())
+        .await
+        .unwrap();
     assert_eq!(changes, 3);
     let actions = common::actions(s).await;
     assert_eq!(actions.iter().filter(|x| *x == "attachment.add").count(), 3);
@@ -124,7 +141,10 @@ async fn oversize_wrong_type_and_bad_input_write_nothing() {
     let before = common::counts(s).await;
     let mut big = pdf_bytes("");
     big.resize(MAX_BYTES + 1, b' ');
-    assert_eq!(field_of(attachments::add(s, &d, input(&w.patient, "big.pdf"), &big).await), ("file".into(), ValidationReason::TooLong));
+    assert_eq!(
+        field_of(attachments::add(s, &d, input(&w.patient, "big.pdf"), &big).await),
+        ("file".into(), ValidationReason::TooLong)
+    );
     let exe = b"MZ\x90\0\x03 a program renamed".to_vec();
     match attachments::add(s, &d, input(&w.patient, "scan.pdf"), &exe).await {
         Err(Error::Validation { field, reason, message }) => {
@@ -155,12 +175,19 @@ async fn attachments_are_for_clinicians_only() {
     let a = attachments::add(s, &d, input(&w.patient, "r.pdf"), &pdf_bytes("r")).await.unwrap();
     for slot in [&w.reception, &w.lab] {
         let x = auth(s, slot).await;
-        assert!(matches!(attachments::add(s, &x, input(&w.patient, "r.pdf"), &pdf_bytes("q")).await, Err(Error::Forbidden { .. })));
+        assert!(matches!(
+            attachments::add(s, &x, input(&w.patient, "r.pdf"), &pdf_bytes("q")).await,
+            Err(Error::Forbidden { .. })
+        ));
         assert!(matches!(attachments::list(s, &x, &w.patient, None).await, Err(Error::Forbidden { .. })));
         assert!(matches!(attachments::open(s, &x, &a.id).await, Err(Error::Forbidden { .. })));
     }
     let admin = auth(s, &w.admin).await;
-    assert_eq!(attachments::list(s, &admin, &w.patient, None).await.unwrap().len(), 1, "the administrator reads the record");
+    assert_eq!(
+        attachments::list(s, &admin, &w.patient, None).await.unwrap().len(),
+        1,
+        "the administrator reads the record"
+    );
 }
 
 /// The text of a PDF (pdftotext -layout), also kept in $HMS_TEST_ARTIFACTS when set.
@@ -172,7 +199,12 @@ fn pdf_text(name: &str, pdf: &[u8]) -> String {
         std::fs::create_dir_all(&keep).unwrap();
         std::fs::write(Path::new(&keep).join(name), pdf).unwrap();
     }
-    let out = std::process::Command::new("pdftotext").arg("-layout").arg(&path).arg("-").output().expect("pdftotext (poppler-utils): make deps installs it");
+    let out = std::process::Command::new("pdftotext")
+        .arg("-layout")
+        .arg(&path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils): make deps installs it");
     assert!(out.status.success(), "pdftotext failed on {name}");
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -188,9 +220,18 @@ async fn consultation(w: &Ward) -> (String, Vec<String>) {
     billing::update_billing_settings(s, &a, settings).await.unwrap();
     let d = auth(s, &w.doctor).await;
     let n = auth(s, &w.nurse).await;
-    visits::add_allergy(s, &n, AllergyInput { patient_id: w.patient.clone(), substance: "Sulfa drugs".into(), reaction: "rash".into(), severity: Severity::Severe })
-        .await
-        .unwrap();
+    visits::add_allergy(
+        s,
+        &n,
+        AllergyInput {
+            patient_id: w.patient.clone(),
+            substance: "Sulfa drugs".into(),
+            reaction: "rash".into(),
+            severity: Severity::Severe,
+        },
+    )
+    .await
+    .unwrap();
     let rx = |m: &str, freq: &str, days: i32, instructions: &str| PrescriptionInput {
         medicine_id: m.into(),
         dose: "1".into(),
@@ -210,7 +251,13 @@ async fn consultation(w: &Ward) -> (String, Vec<String>) {
             follow_up_date: Some("2026-12-05".into()),
             ..Default::default()
         },
-        vitals: Some(VitalsInput { temperature_c_x10: Some(384), pulse: Some(96), bp_systolic: Some(128), bp_diastolic: Some(84), ..Default::default() }),
+        vitals: Some(VitalsInput {
+            temperature_c_x10: Some(384),
+            pulse: Some(96),
+            bp_systolic: Some(128),
+            bp_diastolic: Some(84),
+            ..Default::default()
+        }),
         diagnoses: vec![
             DiagnosisInput { icd10: Some("J03.90".into()), text: String::new(), certainty: Certainty::Final },
             DiagnosisInput { icd10: None, text: "Suspected viral fever".into(), certainty: Certainty::Provisional },
@@ -251,13 +298,15 @@ async fn the_prescription_names_the_doctor_and_registration_number() {
     }
     let clinic = billing::billing_settings(s, &auth(s, &w.admin).await).await.unwrap().clinic_name;
     assert!(text.contains(&clinic), "the clinic's name {clinic:?}");
-    let mrn: String = sqlx::query_scalar("SELECT mrn FROM patients WHERE id = ?").bind(&w.patient).fetch_one(s.pool()).await.unwrap();
+    let mrn: String =
+        sqlx::query_scalar("SELECT mrn FROM patients WHERE id = ?").bind(&w.patient).fetch_one(s.pool()).await.unwrap();
     assert!(text.contains(&mrn));
     assert!(common::actions(s).await.contains(&"prescription.print".to_string()));
 
     let r = auth(s, &w.reception).await;
     assert!(matches!(prescription_pdf::prescription_pdf(s, &r, &visit).await, Err(Error::Forbidden { .. })));
-    let empty = visits::start_visit(s, &d, VisitInput { patient_id: w.patient.clone(), ..Default::default() }).await.unwrap();
+    let empty =
+        visits::start_visit(s, &d, VisitInput { patient_id: w.patient.clone(), ..Default::default() }).await.unwrap();
     assert_eq!(field_of(prescription_pdf::prescription_pdf(s, &d, &empty.id).await).0, "visit_id");
     assert!(matches!(prescription_pdf::prescription_pdf(s, &d, "nope").await, Err(Error::NotFound { .. })));
 }
@@ -272,7 +321,12 @@ async fn the_lab_report_flags_abnormal_values_and_a_pending_order_prints_as_a_re
 
     let req = lab_pdf::lab_report_pdf(s, &d, &orders[0]).await.unwrap();
     let text = pdf_text("lab-requisition.pdf", &req.pdf);
-    assert!(text.contains("LAB REQUISITION") && text.contains("Haemoglobin (HB)") && text.contains("Fasting blood sugar (FBS)"), "{text}");
+    assert!(
+        text.contains("LAB REQUISITION")
+            && text.contains("Haemoglobin (HB)")
+            && text.contains("Fasting blood sugar (FBS)"),
+        "{text}"
+    );
     assert!(!text.contains("LAB REPORT"));
 
     let glucose_order = orders.iter().find(|o| **o != orders[0]).unwrap().clone();
@@ -286,7 +340,13 @@ async fn the_lab_report_flags_abnormal_values_and_a_pending_order_prints_as_a_re
         assert!(glucose_line.contains(part), "missing {part:?} in {glucose_line:?}\n{text}");
     }
     let hb_line = text.lines().find(|l| l.contains("Haemoglobin")).unwrap_or_default();
-    assert!(hb_line.contains("14.2") && hb_line.contains("13 – 17") && !hb_line.contains("HIGH") && !hb_line.contains("LOW"), "{hb_line}");
+    assert!(
+        hb_line.contains("14.2")
+            && hb_line.contains("13 – 17")
+            && !hb_line.contains("HIGH")
+            && !hb_line.contains("LOW"),
+        "{hb_line}"
+    );
     assert!(text.contains("Dr Anil Rao"));
     assert_eq!(common::actions(s).await.iter().filter(|a| *a == "lab.print").count(), 2);
 
@@ -329,15 +389,18 @@ async fn a_follow_up_date_is_kept_and_changed_with_the_visit() {
     let (visit, _) = consultation(&w).await;
     let d = auth(s, &w.doctor).await;
     assert_eq!(visits::visit(s, &d, &visit).await.unwrap().follow_up_date.as_deref(), Some("2026-12-05"));
-    let notes = VisitNotes { complaints: "Fever".into(), follow_up_date: Some("2026-12-12".into()), ..Default::default() };
+    let notes =
+        VisitNotes { complaints: "Fever".into(), follow_up_date: Some("2026-12-12".into()), ..Default::default() };
     assert_eq!(visits::update_visit(s, &d, &visit, notes).await.unwrap().follow_up_date.as_deref(), Some("2026-12-12"));
     let bad = VisitNotes { follow_up_date: Some("12/12/2026".into()), ..Default::default() };
     assert_eq!(field_of(visits::update_visit(s, &d, &visit, bad).await).0, "follow_up_date");
-    let change: String = sqlx::query_scalar("SELECT data FROM change_log WHERE entity = 'visits' AND entity_id = ? ORDER BY seq DESC LIMIT 1")
-        .bind(&visit)
-        .fetch_one(s.pool())
-        .await
-        .unwrap();
+    let change: String = sqlx::query_scalar(
+        "SELECT data FROM change_log WHERE entity = 'visits' AND entity_id = ? ORDER BY seq DESC LIMIT 1",
+    )
+    .bind(&visit)
+    .fetch_one(s.pool())
+    .await
+    .unwrap();
     assert!(change.contains("2026-12-12"), "the follow-up syncs: {change}");
 }
 
@@ -363,7 +426,18 @@ async fn every_table_with_sync_columns_is_synced_or_declared_local() {
             "table {t} has sync columns but is neither on sync::apply::SYNCED nor declared local-only"
         );
     }
-    for clinical in ["visits", "vitals", "diagnoses", "allergies", "medicines", "prescriptions", "lab_tests", "lab_orders", "lab_results", "attachments"] {
+    for clinical in [
+        "visits",
+        "vitals",
+        "diagnoses",
+        "allergies",
+        "medicines",
+        "prescriptions",
+        "lab_tests",
+        "lab_orders",
+        "lab_results",
+        "attachments",
+    ] {
         assert!(synced.contains(&clinical), "{clinical} is not synced");
     }
     assert!(!synced.contains(&"icd10_codes"), "the code table ships with the app");
@@ -386,7 +460,11 @@ async fn a_long_prescription_continues_on_the_next_page_with_the_header() {
             ..Default::default()
         })
         .collect();
-    let input = ConsultationInput { visit: VisitInput { patient_id: w.patient.clone(), ..Default::default() }, prescriptions: items, ..Default::default() };
+    let input = ConsultationInput {
+        visit: VisitInput { patient_id: w.patient.clone(), ..Default::default() },
+        prescriptions: items,
+        ..Default::default()
+    };
     let visit = chart::save_consultation(s, &d, input).await.unwrap().visit.id;
     let p = prescription_pdf::prescription_pdf(s, &d, &visit).await.unwrap();
     let text = pdf_text("prescription-long.pdf", &p.pdf);

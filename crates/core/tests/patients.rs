@@ -45,7 +45,8 @@ async fn registration_mints_sequential_mrns_with_the_device_prefix() {
     assert_eq!(pa, pb);
     assert_eq!((na, nb), ("000001", "000002"));
     assert_eq!(a.phones, vec!["9845012345"]);
-    let (changes, audits): (i64, Vec<String>) = (common::count(&env.store, "change_log").await, common::actions(&env.store).await);
+    let (changes, audits): (i64, Vec<String>) =
+        (common::count(&env.store, "change_log").await, common::actions(&env.store).await);
     assert!(changes >= 4);
     assert_eq!(audits.iter().filter(|x| *x == "patient.register").count(), 2);
 }
@@ -77,8 +78,16 @@ async fn bad_input_names_the_field_and_writes_nothing() {
         (input("Ravi", "Sharma", "", "98x50"), "phones.0", ValidationReason::Invalid),
         (input("Ravi", "Sharma", "", "123"), "phones.0", ValidationReason::Invalid),
         (PatientInput { sex: "robot".into(), ..input("Ravi", "Sharma", "", "") }, "sex", ValidationReason::Invalid),
-        (PatientInput { age_years: Some(131), ..input("Ravi", "Sharma", "", "") }, "age_years", ValidationReason::OutOfRange),
-        (PatientInput { blood_group: "C+".into(), ..input("Ravi", "Sharma", "", "") }, "blood_group", ValidationReason::Invalid),
+        (
+            PatientInput { age_years: Some(131), ..input("Ravi", "Sharma", "", "") },
+            "age_years",
+            ValidationReason::OutOfRange,
+        ),
+        (
+            PatientInput { blood_group: "C+".into(), ..input("Ravi", "Sharma", "", "") },
+            "blood_group",
+            ValidationReason::Invalid,
+        ),
     ];
     for (i, field, reason) in cases {
         match patients::register(&env.store, &a, i).await {
@@ -101,7 +110,12 @@ async fn an_estimated_age_is_stored_as_an_estimated_birth_date() {
 #[tokio::test]
 async fn search_by_name_parts_in_any_order_case_and_accents() {
     let (env, slot) = desk().await;
-    let ravi = register(&env.store, &slot, PatientInput { other_names: "Kumar".into(), ..input("Ravi", "Sharma", "1980-04-02", "9845012345") }).await;
+    let ravi = register(
+        &env.store,
+        &slot,
+        PatientInput { other_names: "Kumar".into(), ..input("Ravi", "Sharma", "1980-04-02", "9845012345") },
+    )
+    .await;
     register(&env.store, &slot, input("Ravindra", "Patil", "1975-01-01", "")).await;
     let zoe = register(&env.store, &slot, input("Zoë", "Núñez", "1990-05-05", "")).await;
     for q in ["sharma ravi", "RAVI", "rav sha", "kumar", "Ravi Kumar Sharma", "ku sh"] {
@@ -119,7 +133,12 @@ async fn search_by_name_parts_in_any_order_case_and_accents() {
 #[tokio::test]
 async fn search_by_mrn_phone_fragment_and_id_number_ranks_exact_first() {
     let (env, slot) = desk().await;
-    let p = register(&env.store, &slot, PatientInput { national_id: "abcd1234".into(), ..input("Ravi", "Sharma", "", "+91 98450 12345") }).await;
+    let p = register(
+        &env.store,
+        &slot,
+        PatientInput { national_id: "abcd1234".into(), ..input("Ravi", "Sharma", "", "+91 98450 12345") },
+    )
+    .await;
     let q = register(&env.store, &slot, input("Anita", "Rao", "", "98450-99999")).await;
     let by_mrn = find(&env.store, &slot, &p.mrn.to_lowercase()).await;
     assert_eq!((by_mrn[0].id.as_str(), by_mrn[0].matched), (p.id.as_str(), MatchKind::Mrn));
@@ -137,18 +156,33 @@ async fn search_by_mrn_phone_fragment_and_id_number_ranks_exact_first() {
 #[tokio::test]
 async fn duplicates_are_flagged_by_phone_id_or_similar_name_and_birth_date() {
     let (env, slot) = desk().await;
-    let p = register(&env.store, &slot, PatientInput { national_id: "X123456".into(), ..input("Mohammed", "Khan", "1970-03-03", "9000000001") }).await;
+    let p = register(
+        &env.store,
+        &slot,
+        PatientInput { national_id: "X123456".into(), ..input("Mohammed", "Khan", "1970-03-03", "9000000001") },
+    )
+    .await;
     let a = slot.authorize(&env.store).await.unwrap();
     let dup = |i: PatientInput| {
         let (store, a) = (&env.store, a.clone());
         async move { patients::duplicates(store, &a, &i, None).await.unwrap() }
     };
     assert_eq!(dup(input("Someone", "Else", "", "9000000001")).await[0].id, p.id, "same phone");
-    assert_eq!(dup(PatientInput { national_id: "x123456".into(), ..input("Other", "Name", "", "") }).await[0].id, p.id, "same id");
+    assert_eq!(
+        dup(PatientInput { national_id: "x123456".into(), ..input("Other", "Name", "", "") }).await[0].id,
+        p.id,
+        "same id"
+    );
     assert_eq!(dup(input("Mohamed", "Khan", "1970-03-03", "")).await[0].id, p.id, "similar name, same DOB");
     assert!(dup(input("Mohamed", "Khan", "1971-03-03", "")).await.is_empty(), "different DOB");
     assert!(dup(input("Sunita", "Khan", "1970-03-03", "")).await.is_empty(), "different name");
-    assert!(patients::duplicates(&env.store, &a, &input("Mohamed", "Khan", "1970-03-03", ""), Some(&p.id)).await.unwrap().is_empty(), "itself excluded");
+    assert!(
+        patients::duplicates(&env.store, &a, &input("Mohamed", "Khan", "1970-03-03", ""), Some(&p.id))
+            .await
+            .unwrap()
+            .is_empty(),
+        "itself excluded"
+    );
 }
 
 #[tokio::test]
@@ -159,12 +193,16 @@ async fn opening_is_audited_and_edits_record_what_changed() {
     let opened = patients::open(&env.store, &a, &p.id).await.unwrap();
     assert_eq!(opened.mrn, p.mrn);
     assert_eq!(common::actions(&env.store).await.last().unwrap(), "patient.open");
-    let edited = patients::update(&env.store, &a, &p.id, input("Ravi", "Verma", "1980-04-02", "9845099999")).await.unwrap();
+    let edited =
+        patients::update(&env.store, &a, &p.id, input("Ravi", "Verma", "1980-04-02", "9845099999")).await.unwrap();
     assert_eq!(edited.family_name, "Verma");
     assert!(find(&env.store, &slot, "sharma").await.is_empty(), "the old name left the index");
     assert_eq!(find(&env.store, &slot, "verma").await[0].id, p.id);
     assert!(find(&env.store, &slot, "9845012345").await.is_empty(), "the old phone left the index");
-    let detail: String = sqlx::query_scalar("SELECT detail FROM audit_log WHERE action = 'patient.update'").fetch_one(env.store.pool()).await.unwrap();
+    let detail: String = sqlx::query_scalar("SELECT detail FROM audit_log WHERE action = 'patient.update'")
+        .fetch_one(env.store.pool())
+        .await
+        .unwrap();
     assert!(detail.contains("Sharma") && detail.contains("Verma"), "{detail}");
     let missing = patients::open(&env.store, &a, "nope").await.unwrap_err();
     assert_eq!(missing, Error::NotFound { entity: "patient".into() });

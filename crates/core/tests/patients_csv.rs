@@ -32,7 +32,8 @@ async fn preview_suggests_a_mapping_and_lists_every_rejected_row_without_writing
     use ImportField::*;
     assert_eq!(fields, vec![FullName, Sex, BirthDate, Phone, NationalId, Allergies, LegacyMrn, Ignore]);
     assert_eq!((p.total_rows, p.valid_rows, p.rejected_count), (7, 3, 4));
-    let why: Vec<(u32, &str, Option<&str>)> = p.rejected.iter().map(|r| (r.row, r.field.as_str(), r.column.as_deref())).collect();
+    let why: Vec<(u32, &str, Option<&str>)> =
+        p.rejected.iter().map(|r| (r.row, r.field.as_str(), r.column.as_deref())).collect();
     assert_eq!(
         why,
         vec![
@@ -53,7 +54,10 @@ async fn import_saves_the_valid_rows_reports_the_rest_and_the_old_number_finds_t
     let auth = slot.authorize(&env.store).await.unwrap();
     let mapping = csv_io::preview(&env.store, &auth, LEGACY.as_bytes(), None).await.unwrap().mapping;
     let seen = Mutex::new(Vec::<ImportProgress>::new());
-    let report = csv_io::import(&env.store, &auth, LEGACY.as_bytes(), mapping.clone(), |p| seen.lock().unwrap().push(p)).await.unwrap();
+    let report =
+        csv_io::import(&env.store, &auth, LEGACY.as_bytes(), mapping.clone(), |p| seen.lock().unwrap().push(p))
+            .await
+            .unwrap();
     assert_eq!(report.imported, 3);
     assert_eq!(report.rejected.len(), 4);
     assert!(report.first_mrn.is_some() && report.last_mrn.is_some());
@@ -65,7 +69,10 @@ async fn import_saves_the_valid_rows_reports_the_rest_and_the_old_number_finds_t
     let ravi = patients::search(&env.store, &auth, "OLD-1", 5).await.unwrap();
     assert_eq!(ravi.len(), 1);
     let ravi = patients::open(&env.store, &auth, &ravi[0].id).await.unwrap();
-    assert_eq!((ravi.given_name.as_str(), ravi.other_names.as_str(), ravi.family_name.as_str()), ("Ravi", "Kumar", "Sharma"));
+    assert_eq!(
+        (ravi.given_name.as_str(), ravi.other_names.as_str(), ravi.family_name.as_str()),
+        ("Ravi", "Kumar", "Sharma")
+    );
     assert_eq!(ravi.birth_date.as_deref(), Some("1980-04-02"), "day-first dates");
     assert_eq!(ravi.allergies, vec!["Penicillin", "Latex"]);
     assert_eq!(ravi.national_id, "1234 5678 9012");
@@ -94,10 +101,21 @@ async fn bad_files_and_mappings_are_refused_whole() {
     assert_eq!((p.valid_rows, p.rejected[0].field.as_str()), (0, "mapping"), "the preview asks for a name column");
     let e = csv_io::import(&env.store, &auth, no_name.as_bytes(), p.mapping, |_| {}).await.unwrap_err();
     assert_eq!(field(e), "mapping");
-    let twice = Mapping { columns: vec![ColumnMap { column: 0, field: ImportField::GivenName }, ColumnMap { column: 1, field: ImportField::GivenName }] };
-    assert_eq!(field(csv_io::import(&env.store, &auth, no_name.as_bytes(), twice, |_| {}).await.unwrap_err()), "mapping");
+    let twice = Mapping {
+        columns: vec![
+            ColumnMap { column: 0, field: ImportField::GivenName },
+            ColumnMap { column: 1, field: ImportField::GivenName },
+        ],
+    };
+    assert_eq!(
+        field(csv_io::import(&env.store, &auth, no_name.as_bytes(), twice, |_| {}).await.unwrap_err()),
+        "mapping"
+    );
     let outside = Mapping { columns: vec![ColumnMap { column: 9, field: ImportField::GivenName }] };
-    assert_eq!(field(csv_io::import(&env.store, &auth, no_name.as_bytes(), outside, |_| {}).await.unwrap_err()), "mapping");
+    assert_eq!(
+        field(csv_io::import(&env.store, &auth, no_name.as_bytes(), outside, |_| {}).await.unwrap_err()),
+        "mapping"
+    );
     assert_eq!(common::count(&env.store, "patients").await, 0);
 }
 
@@ -132,7 +150,8 @@ async fn an_export_imports_back_with_the_mrn_as_the_old_number_and_formulas_guar
         ..Default::default()
     };
     let p = patients::register(&env.store, &auth, input).await.unwrap();
-    let estimated = PatientInput { given_name: "Old".into(), sex: "female".into(), age_years: Some(70), ..Default::default() };
+    let estimated =
+        PatientInput { given_name: "Old".into(), sex: "female".into(), age_years: Some(70), ..Default::default() };
     patients::register(&env.store, &auth, estimated).await.unwrap();
 
     let csv = csv_io::export(&env.store, &auth, None).await.unwrap();
@@ -152,8 +171,22 @@ async fn an_export_imports_back_with_the_mrn_as_the_old_number_and_formulas_guar
     assert_eq!(hits.len(), 1, "the old MRN finds the imported record");
     let q = patients::open(&other.store, &oauth, &hits[0].id).await.unwrap();
     assert_eq!(
-        (q.given_name.as_str(), q.family_name.as_str(), q.phones.clone(), q.address.as_str(), q.allergies.clone(), q.birth_date.clone()),
-        (p.given_name.as_str(), p.family_name.as_str(), p.phones.clone(), p.address.as_str(), p.allergies.clone(), p.birth_date.clone())
+        (
+            q.given_name.as_str(),
+            q.family_name.as_str(),
+            q.phones.clone(),
+            q.address.as_str(),
+            q.allergies.clone(),
+            q.birth_date.clone()
+        ),
+        (
+            p.given_name.as_str(),
+            p.family_name.as_str(),
+            p.phones.clone(),
+            p.address.as_str(),
+            p.allergies.clone(),
+            p.birth_date.clone()
+        )
     );
 
     let found = patients::search(&env.store, &auth, "Old", 20).await.unwrap();
@@ -201,7 +234,8 @@ async fn the_id_card_is_a_pdf_with_the_name_mrn_and_birth_date_and_is_audited() 
     }
     // The QR code reads back as the MRN (poppler's pdftoppm renders it, zbar's zbarimg reads it).
     let png = dir.path().join("card");
-    let rendered = std::process::Command::new("pdftoppm").args(["-png", "-r", "200", "-singlefile"]).arg(&path).arg(&png).status();
+    let rendered =
+        std::process::Command::new("pdftoppm").args(["-png", "-r", "200", "-singlefile"]).arg(&path).arg(&png).status();
     let decoded = std::process::Command::new("zbarimg").args(["-q", "--raw"]).arg(png.with_extension("png")).output();
     match (rendered, decoded) {
         (Ok(r), Ok(out)) if r.success() => {

@@ -22,24 +22,32 @@ async fn merge_keeps_both_records_data_and_the_old_mrn_finds_the_survivor() {
     let (env, admin) = common::with_admin().await;
     let desk = signed_in(&env, &admin, "reception", "receptionist").await;
     let a = desk.authorize(&env.store).await.unwrap();
-    let survivor = patients::register(&env.store, &a, PatientInput {
-        phones: vec!["9845012345".into()],
-        allergies: vec!["Penicillin".into()],
-        age_years: Some(45),
-        notes: "Diabetic".into(),
-        ..person("Ravi", "Sharma")
-    })
+    let survivor = patients::register(
+        &env.store,
+        &a,
+        PatientInput {
+            phones: vec!["9845012345".into()],
+            allergies: vec!["Penicillin".into()],
+            age_years: Some(45),
+            notes: "Diabetic".into(),
+            ..person("Ravi", "Sharma")
+        },
+    )
     .await
     .unwrap();
-    let twin = patients::register(&env.store, &a, PatientInput {
-        phones: vec!["9845012345".into(), "080 2345 6789".into()],
-        allergies: vec!["penicillin".into(), "Sulfa".into()],
-        birth_date: Some("1981-03-14".into()),
-        national_id: "1234 5678 9012".into(),
-        blood_group: "B+".into(),
-        notes: "Hypertensive".into(),
-        ..person("Ravi Kumar", "Sharma")
-    })
+    let twin = patients::register(
+        &env.store,
+        &a,
+        PatientInput {
+            phones: vec!["9845012345".into(), "080 2345 6789".into()],
+            allergies: vec!["penicillin".into(), "Sulfa".into()],
+            birth_date: Some("1981-03-14".into()),
+            national_id: "1234 5678 9012".into(),
+            blood_group: "B+".into(),
+            notes: "Hypertensive".into(),
+            ..person("Ravi Kumar", "Sharma")
+        },
+    )
     .await
     .unwrap();
 
@@ -95,7 +103,9 @@ async fn merge_refuses_bad_pairs_and_roles_without_permission_writing_nothing() 
     let e = patients::merge(&env.store, &n, &x.id, &y.id, "").await.unwrap_err();
     assert_eq!(e, Error::Forbidden { permission: "patients_merge".into() });
     let e = patients::merge(&env.store, &a, &x.id, &x.id, "").await.unwrap_err();
-    assert!(matches!(e, Error::Validation { ref field, reason: ValidationReason::Invalid, .. } if field == "merged_id"));
+    assert!(
+        matches!(e, Error::Validation { ref field, reason: ValidationReason::Invalid, .. } if field == "merged_id")
+    );
     let e = patients::merge(&env.store, &a, &x.id, "no-such-id", "").await.unwrap_err();
     assert_eq!(e, Error::NotFound { entity: "patient".into() });
     let e = patients::merge(&env.store, &a, &x.id, &y.id, &"x".repeat(501)).await.unwrap_err();
@@ -106,7 +116,10 @@ async fn merge_refuses_bad_pairs_and_roles_without_permission_writing_nothing() 
     let e = patients::merge(&env.store, &a, &z.id, &y.id, "").await.unwrap_err();
     assert!(matches!(e, Error::Validation { ref field, .. } if field == "merged_id"), "already merged");
     let e = patients::merge(&env.store, &a, &y.id, &z.id, "").await.unwrap_err();
-    assert!(matches!(e, Error::Validation { ref field, .. } if field == "survivor_id"), "cannot merge into a merged record");
+    assert!(
+        matches!(e, Error::Validation { ref field, .. } if field == "survivor_id"),
+        "cannot merge into a merged record"
+    );
     let e = patients::update(&env.store, &a, &y.id, person("Anita", "Rao")).await.unwrap_err();
     assert!(matches!(e, Error::Validation { .. }), "a merged record is read-only");
 }
@@ -158,7 +171,9 @@ async fn merge_is_refused_when_both_records_have_an_open_bill_and_nothing_change
     hms_core::billing::bills::open_bill(&env.store, &a, &twin.id).await.unwrap();
 
     match patients::merge(&env.store, &a, &survivor.id, &twin.id, "registered twice").await {
-        Err(Error::Validation { field, reason, .. }) => assert_eq!((field.as_str(), reason), ("merged_id", ValidationReason::Invalid)),
+        Err(Error::Validation { field, reason, .. }) => {
+            assert_eq!((field.as_str(), reason), ("merged_id", ValidationReason::Invalid))
+        }
         other => panic!("expected a validation error, got {other:?}"),
     }
     let still = patients::open(&env.store, &a, &twin.id).await.unwrap();

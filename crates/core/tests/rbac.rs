@@ -15,7 +15,9 @@ fn expected(role: Role, p: Permission) -> bool {
         PatientsView => true,
         PatientsEdit => matches!(role, Role::Admin | Role::Receptionist | Role::Doctor | Role::Nurse),
         PatientsStatus | PatientsMerge | PatientsExport => matches!(role, Role::Admin | Role::Receptionist),
-        PatientsImport | StaffManage | ScheduleManage | AppointmentsOverbook | AppointmentsBackdate => role == Role::Admin,
+        PatientsImport | StaffManage | ScheduleManage | AppointmentsOverbook | AppointmentsBackdate => {
+            role == Role::Admin
+        }
         AppointmentsView => matches!(role, Role::Admin | Role::Doctor | Role::Nurse | Role::Receptionist),
         AppointmentsBook => matches!(role, Role::Admin | Role::Receptionist | Role::Nurse | Role::Doctor),
         BillingView | BillingEdit => matches!(role, Role::Admin | Role::Accountant | Role::Receptionist),
@@ -51,7 +53,10 @@ fn a_sessions_permission_list_is_the_table_row_for_its_roles() {
 #[test]
 fn areas_follow_permissions() {
     use Area::*;
-    assert_eq!(rbac::areas(&[Role::Admin]), vec![Patients, Appointments, Clinical, Staff, Billing, Tariff, Users, Audit, Settings]);
+    assert_eq!(
+        rbac::areas(&[Role::Admin]),
+        vec![Patients, Appointments, Clinical, Staff, Billing, Tariff, Users, Audit, Settings]
+    );
     for role in [Role::Doctor, Role::Nurse] {
         assert_eq!(rbac::areas(&[role]), vec![Patients, Appointments, Clinical], "{role:?}");
     }
@@ -90,22 +95,52 @@ async fn core_functions_consult_the_table_for_every_non_admin_role() {
         let before = common::counts(&env.store).await;
         forbidden(users::list(&env.store, &a).await.map(drop), Permission::UsersView);
         forbidden(
-            users::create(&env.store, &a, users::NewUser {
-                username: "x.y".into(), full_name: "X".into(), password: common::STAFF_PW.into(), roles: vec!["nurse".into()],
-            }).await.map(drop),
+            users::create(
+                &env.store,
+                &a,
+                users::NewUser {
+                    username: "x.y".into(),
+                    full_name: "X".into(),
+                    password: common::STAFF_PW.into(),
+                    roles: vec!["nurse".into()],
+                },
+            )
+            .await
+            .map(drop),
             Permission::UsersManage,
         );
         forbidden(users::set_active(&env.store, &a, &admin_id, false).await.map(drop), Permission::UsersManage);
         forbidden(users::reset_password(&env.store, &a, &admin_id, "Other#pass2026").await, Permission::UsersManage);
         forbidden(users::unlock(&env.store, &a, &admin_id).await.map(drop), Permission::UsersManage);
-        forbidden(audit::list(&env.store, &a, &audit::AuditFilter { limit: 10, ..Default::default() }).await.map(drop), Permission::AuditView);
+        forbidden(
+            audit::list(&env.store, &a, &audit::AuditFilter { limit: 10, ..Default::default() }).await.map(drop),
+            Permission::AuditView,
+        );
         forbidden(audit::verify(&env.store, &a).await.map(drop), Permission::AuditVerify);
         forbidden(settings::get(&env.store, &a).await.map(drop), Permission::SettingsManage);
-        forbidden(settings::update(&env.store, &a, Settings { idle_timeout_minutes: 30, clinic_name: "Sunrise Clinic".into() }).await.map(drop), Permission::SettingsManage);
-        forbidden(staff::list_staff(&env.store, &a, &staff::StaffFilter::default()).await.map(drop), Permission::StaffManage);
-        forbidden(staff::update_staff(&env.store, &a, "any", staff::StaffInput::default()).await.map(drop), Permission::StaffManage);
+        forbidden(
+            settings::update(
+                &env.store,
+                &a,
+                Settings { idle_timeout_minutes: 30, clinic_name: "Sunrise Clinic".into() },
+            )
+            .await
+            .map(drop),
+            Permission::SettingsManage,
+        );
+        forbidden(
+            staff::list_staff(&env.store, &a, &staff::StaffFilter::default()).await.map(drop),
+            Permission::StaffManage,
+        );
+        forbidden(
+            staff::update_staff(&env.store, &a, "any", staff::StaffInput::default()).await.map(drop),
+            Permission::StaffManage,
+        );
         forbidden(staff::set_staff_active(&env.store, &a, "any", false).await.map(drop), Permission::StaffManage);
-        forbidden(moves::cancel_session(&env.store, &a, "any", "2026-11-23", "any", "ill").await.map(drop), Permission::ScheduleManage);
+        forbidden(
+            moves::cancel_session(&env.store, &a, "any", "2026-11-23", "any", "ill").await.map(drop),
+            Permission::ScheduleManage,
+        );
         assert_eq!(common::counts(&env.store).await, before, "nothing written by refused calls");
     }
 }

@@ -32,13 +32,17 @@ async fn clinic(n: usize) -> Clinic {
     let a = admin.authorize(&env.store).await.unwrap();
     settings::set_time_zone(&env.store, &a, "Asia/Kolkata").await.unwrap();
     let specialty = staff::add_specialty(&env.store, &a, "Cardiology").await.unwrap().id;
-    let doctor = staff::add_staff(&env.store, &a, staff::StaffInput {
-        full_name: "Dr Meera Iyer".into(),
-        role: "doctor".into(),
-        specialty_ids: vec![specialty.clone()],
-        fee_minor: 50_000,
-        ..Default::default()
-    })
+    let doctor = staff::add_staff(
+        &env.store,
+        &a,
+        staff::StaffInput {
+            full_name: "Dr Meera Iyer".into(),
+            role: "doctor".into(),
+            specialty_ids: vec![specialty.clone()],
+            fee_minor: 50_000,
+            ..Default::default()
+        },
+    )
     .await
     .unwrap()
     .id;
@@ -57,7 +61,14 @@ async fn clinic(n: usize) -> Clinic {
 }
 
 fn book_input(c: &Clinic, patient: usize, date: &str, start: &str) -> BookInput {
-    BookInput { patient_id: c.patients[patient].clone(), doctor_id: c.doctor.clone(), date: date.into(), start: start.into(), reason: String::new(), overbook: false }
+    BookInput {
+        patient_id: c.patients[patient].clone(),
+        doctor_id: c.doctor.clone(),
+        date: date.into(),
+        start: start.into(),
+        reason: String::new(),
+        overbook: false,
+    }
 }
 
 async fn field_of(r: Result<impl std::fmt::Debug, Error>) -> (String, ValidationReason) {
@@ -73,24 +84,86 @@ async fn slots_come_from_sessions_minus_leave_and_cancelled_plus_extra() {
     let a = c.admin.authorize(&c.env.store).await.unwrap();
     let monday = slots::free_slots(&c.env.store, &a, &c.doctor, "2026-11-23").await.unwrap();
     assert_eq!(monday.len(), 16 + 12);
-    assert_eq!((monday[0].start.as_str(), monday[0].starts_at.as_str()), ("09:00", "2026-11-23T03:30:00Z"), "IST is UTC+5:30");
-    assert!(slots::free_slots(&c.env.store, &a, &c.doctor, "2026-11-22").await.unwrap().is_empty(), "no Sunday sessions");
+    assert_eq!(
+        (monday[0].start.as_str(), monday[0].starts_at.as_str()),
+        ("09:00", "2026-11-23T03:30:00Z"),
+        "IST is UTC+5:30"
+    );
+    assert!(
+        slots::free_slots(&c.env.store, &a, &c.doctor, "2026-11-22").await.unwrap().is_empty(),
+        "no Sunday sessions"
+    );
 
     let sessions = availability::weekly(&c.env.store, &a, &c.doctor).await.unwrap();
     let monday_evening = sessions.iter().find(|s| s.weekday == 1 && s.start == "17:00").unwrap().id.clone();
-    let ex = |kind, session_id: Option<String>, start: Option<&str>, end: Option<&str>, slot: Option<u32>| ExceptionInput {
-        date: "2026-11-23".into(), kind, session_id, start: start.map(Into::into), end: end.map(Into::into), slot_minutes: slot, reason: "r".into(),
-    };
-    availability::add_exception(&c.env.store, &a, &c.doctor, ex(ExceptionKind::Cancelled, Some(monday_evening), None, None, None)).await.unwrap();
-    availability::add_exception(&c.env.store, &a, &c.doctor, ex(ExceptionKind::Leave, None, Some("10:00"), Some("11:00"), None)).await.unwrap();
-    availability::add_exception(&c.env.store, &a, &c.doctor, ex(ExceptionKind::Extra, None, Some("14:00"), Some("15:00"), Some(20))).await.unwrap();
-    let e = availability::add_exception(&c.env.store, &a, &c.doctor, ex(ExceptionKind::Extra, None, Some("12:30"), Some("14:30"), Some(20))).await;
+    let ex =
+        |kind, session_id: Option<String>, start: Option<&str>, end: Option<&str>, slot: Option<u32>| ExceptionInput {
+            date: "2026-11-23".into(),
+            kind,
+            session_id,
+            start: start.map(Into::into),
+            end: end.map(Into::into),
+            slot_minutes: slot,
+            reason: "r".into(),
+        };
+    availability::add_exception(
+        &c.env.store,
+        &a,
+        &c.doctor,
+        ex(ExceptionKind::Cancelled, Some(monday_evening), None, None, None),
+    )
+    .await
+    .unwrap();
+    availability::add_exception(
+        &c.env.store,
+        &a,
+        &c.doctor,
+        ex(ExceptionKind::Leave, None, Some("10:00"), Some("11:00"), None),
+    )
+    .await
+    .unwrap();
+    availability::add_exception(
+        &c.env.store,
+        &a,
+        &c.doctor,
+        ex(ExceptionKind::Extra, None, Some("14:00"), Some("15:00"), Some(20)),
+    )
+    .await
+    .unwrap();
+    let e = availability::add_exception(
+        &c.env.store,
+        &a,
+        &c.doctor,
+        ex(ExceptionKind::Extra, None, Some("12:30"), Some("14:30"), Some(20)),
+    )
+    .await;
     assert_eq!(field_of(e).await.0, "start", "an extra session may not overlap");
-    let starts: Vec<String> = slots::free_slots(&c.env.store, &a, &c.doctor, "2026-11-23").await.unwrap().into_iter().map(|s| s.start).collect();
-    assert_eq!(starts, ["09:00", "09:15", "09:30", "09:45", "11:00", "11:15", "11:30", "11:45", "12:00", "12:15", "12:30", "12:45", "14:00", "14:20", "14:40"]);
+    let starts: Vec<String> = slots::free_slots(&c.env.store, &a, &c.doctor, "2026-11-23")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.start)
+        .collect();
+    assert_eq!(
+        starts,
+        [
+            "09:00", "09:15", "09:30", "09:45", "11:00", "11:15", "11:30", "11:45", "12:00", "12:15", "12:30", "12:45",
+            "14:00", "14:20", "14:40"
+        ]
+    );
 
-    availability::add_exception(&c.env.store, &a, &c.doctor, ExceptionInput { date: "2026-11-24".into(), ..ex(ExceptionKind::Leave, None, None, None, None) }).await.unwrap();
-    assert!(slots::free_slots(&c.env.store, &a, &c.doctor, "2026-11-24").await.unwrap().is_empty(), "a day of leave has no slots");
+    availability::add_exception(
+        &c.env.store,
+        &a,
+        &c.doctor,
+        ExceptionInput { date: "2026-11-24".into(), ..ex(ExceptionKind::Leave, None, None, None, None) },
+    )
+    .await
+    .unwrap();
+    assert!(
+        slots::free_slots(&c.env.store, &a, &c.doctor, "2026-11-24").await.unwrap().is_empty(),
+        "a day of leave has no slots"
+    );
 }
 
 #[tokio::test]
@@ -108,13 +181,38 @@ async fn booking_never_double_books_nor_books_outside_availability() {
     assert!(!free.iter().any(|s| s.start == "09:15"), "the slot is gone from free slots");
 
     let before = common::counts(&c.env.store).await;
-    assert_eq!(field_of(booking::book(&c.env.store, &r, book_input(&c, 1, "2026-11-23", "09:15")).await).await, ("start".into(), ValidationReason::Taken));
-    assert_eq!(field_of(booking::book(&c.env.store, &r, book_input(&c, 1, "2026-11-23", "09:10")).await).await.0, "start", "not a slot start");
-    assert_eq!(field_of(booking::book(&c.env.store, &r, book_input(&c, 1, "2026-11-23", "14:00")).await).await.0, "start", "between sessions");
-    assert_eq!(field_of(booking::book(&c.env.store, &r, book_input(&c, 1, "2026-11-22", "09:00")).await).await.0, "start", "Sunday");
-    assert_eq!(field_of(booking::book(&c.env.store, &r, book_input(&c, 1, "2026-11-21", "09:00")).await).await, ("date".into(), ValidationReason::OutOfRange), "past");
-    assert_eq!(field_of(booking::book(&c.env.store, &r, book_input(&c, 1, "2026-13-01", "09:00")).await).await.0, "date");
-    assert_eq!(field_of(booking::book(&c.env.store, &r, book_input(&c, 1, "2026-11-23", "9 am")).await).await.0, "start");
+    assert_eq!(
+        field_of(booking::book(&c.env.store, &r, book_input(&c, 1, "2026-11-23", "09:15")).await).await,
+        ("start".into(), ValidationReason::Taken)
+    );
+    assert_eq!(
+        field_of(booking::book(&c.env.store, &r, book_input(&c, 1, "2026-11-23", "09:10")).await).await.0,
+        "start",
+        "not a slot start"
+    );
+    assert_eq!(
+        field_of(booking::book(&c.env.store, &r, book_input(&c, 1, "2026-11-23", "14:00")).await).await.0,
+        "start",
+        "between sessions"
+    );
+    assert_eq!(
+        field_of(booking::book(&c.env.store, &r, book_input(&c, 1, "2026-11-22", "09:00")).await).await.0,
+        "start",
+        "Sunday"
+    );
+    assert_eq!(
+        field_of(booking::book(&c.env.store, &r, book_input(&c, 1, "2026-11-21", "09:00")).await).await,
+        ("date".into(), ValidationReason::OutOfRange),
+        "past"
+    );
+    assert_eq!(
+        field_of(booking::book(&c.env.store, &r, book_input(&c, 1, "2026-13-01", "09:00")).await).await.0,
+        "date"
+    );
+    assert_eq!(
+        field_of(booking::book(&c.env.store, &r, book_input(&c, 1, "2026-11-23", "9 am")).await).await.0,
+        "start"
+    );
     let mut other_doctor = book_input(&c, 1, "2026-11-23", "09:30");
     other_doctor.doctor_id = "nobody".into();
     assert_eq!(field_of(booking::book(&c.env.store, &r, other_doctor).await).await.0, "doctor_id");
@@ -123,15 +221,28 @@ async fn booking_never_double_books_nor_books_outside_availability() {
     assert_eq!(field_of(booking::book(&c.env.store, &r, unknown).await).await.0, "patient_id");
     let mut over = book_input(&c, 1, "2026-11-23", "09:15");
     over.overbook = true;
-    assert_eq!(booking::book(&c.env.store, &r, over.clone()).await.unwrap_err(), Error::Forbidden { permission: "appointments_overbook".into() });
+    assert_eq!(
+        booking::book(&c.env.store, &r, over.clone()).await.unwrap_err(),
+        Error::Forbidden { permission: "appointments_overbook".into() }
+    );
     assert_eq!(common::counts(&c.env.store).await, before, "refused bookings write nothing");
 
     // The same patient cannot be in two places at once, even with another doctor.
-    let second_doctor = staff::add_staff(&c.env.store, &a, staff::StaffInput { full_name: "Dr Two".into(), role: "doctor".into(), ..Default::default() }).await.unwrap().id;
+    let second_doctor = staff::add_staff(
+        &c.env.store,
+        &a,
+        staff::StaffInput { full_name: "Dr Two".into(), role: "doctor".into(), ..Default::default() },
+    )
+    .await
+    .unwrap()
+    .id;
     availability::set_weekly(&c.env.store, &a, &second_doctor, vec![session(1, "09:00", "10:00", 30)]).await.unwrap();
     let mut clash = book_input(&c, 0, "2026-11-23", "09:00");
     clash.doctor_id = second_doctor.clone();
-    assert_eq!(field_of(booking::book(&c.env.store, &r, clash).await).await, ("patient_id".into(), ValidationReason::Taken));
+    assert_eq!(
+        field_of(booking::book(&c.env.store, &r, clash).await).await,
+        ("patient_id".into(), ValidationReason::Taken)
+    );
 
     // An administrator may overbook, and the booking says so; and back-enter a past visit.
     let o = booking::book(&c.env.store, &a, over).await.unwrap();
@@ -149,17 +260,29 @@ async fn reschedule_cancel_and_no_show() {
     let moved = booking::reschedule(&c.env.store, &a, &b.id, &c.doctor, "2026-11-23", "09:15").await.unwrap();
     assert_eq!(moved.rescheduled_from.as_deref(), Some(b.id.as_str()));
     let day = booking::doctor_day(&c.env.store, &a, &c.doctor, "2026-11-23").await.unwrap();
-    assert_eq!(day.iter().map(|x| (x.appointment.start.as_str(), x.appointment.status)).collect::<Vec<_>>(), [("09:00", AppointmentStatus::Cancelled), ("09:15", AppointmentStatus::Booked)]);
+    assert_eq!(
+        day.iter().map(|x| (x.appointment.start.as_str(), x.appointment.status)).collect::<Vec<_>>(),
+        [("09:00", AppointmentStatus::Cancelled), ("09:15", AppointmentStatus::Booked)]
+    );
     // The freed slot can be booked by someone else; the patient can move back into the
     // neighbourhood of their own time without clashing with themselves.
     booking::book(&c.env.store, &a, book_input(&c, 1, "2026-11-23", "09:00")).await.unwrap();
-    assert_eq!(field_of(booking::reschedule(&c.env.store, &a, &moved.id, &c.doctor, "2026-11-23", "09:00").await).await.1, ValidationReason::Taken);
+    assert_eq!(
+        field_of(booking::reschedule(&c.env.store, &a, &moved.id, &c.doctor, "2026-11-23", "09:00").await).await.1,
+        ValidationReason::Taken
+    );
     let still = booking::doctor_day(&c.env.store, &a, &c.doctor, "2026-11-23").await.unwrap();
-    assert!(still.iter().any(|x| x.appointment.id == moved.id && x.appointment.status == AppointmentStatus::Booked), "a failed reschedule changes nothing");
+    assert!(
+        still.iter().any(|x| x.appointment.id == moved.id && x.appointment.status == AppointmentStatus::Booked),
+        "a failed reschedule changes nothing"
+    );
 
     assert_eq!(field_of(booking::cancel(&c.env.store, &a, &moved.id, " ").await).await.0, "reason");
     let cancelled = booking::cancel(&c.env.store, &a, &moved.id, "patient travelling").await.unwrap();
-    assert_eq!((cancelled.status, cancelled.cancel_reason.as_str()), (AppointmentStatus::Cancelled, "patient travelling"));
+    assert_eq!(
+        (cancelled.status, cancelled.cancel_reason.as_str()),
+        (AppointmentStatus::Cancelled, "patient travelling")
+    );
     assert!(booking::cancel(&c.env.store, &a, &moved.id, "again").await.is_err());
 
     let later = booking::book(&c.env.store, &a, book_input(&c, 0, "2026-11-23", "10:00")).await.unwrap();
@@ -180,7 +303,15 @@ async fn slots_skip_the_hour_a_dst_change_removes() {
     // Clocks go from 02:00 to 03:00 on Sunday 8 March 2026.
     let s = slots::free_slots(&c.env.store, &a, &c.doctor, "2026-03-08").await.unwrap();
     let got: Vec<(&str, &str)> = s.iter().map(|x| (x.start.as_str(), x.starts_at.as_str())).collect();
-    assert_eq!(got, [("01:00", "2026-03-08T06:00:00Z"), ("01:30", "2026-03-08T06:30:00Z"), ("03:00", "2026-03-08T07:00:00Z"), ("03:30", "2026-03-08T07:30:00Z")]);
+    assert_eq!(
+        got,
+        [
+            ("01:00", "2026-03-08T06:00:00Z"),
+            ("01:30", "2026-03-08T06:30:00Z"),
+            ("03:00", "2026-03-08T07:00:00Z"),
+            ("03:30", "2026-03-08T07:30:00Z")
+        ]
+    );
     let normal = slots::free_slots(&c.env.store, &a, &c.doctor, "2026-03-15").await.unwrap();
     assert_eq!(normal.len(), 6);
     assert_eq!(normal[0].starts_at, "2026-03-15T05:00:00Z", "EDT is UTC-4");
@@ -205,7 +336,10 @@ async fn bad_schedules_name_the_field_and_write_nothing() {
         assert_eq!(field_of(e).await.0, field);
     }
     assert_eq!(common::counts(&c.env.store).await, before);
-    assert_eq!(availability::set_weekly(&c.env.store, &a, "nobody", vec![]).await.unwrap_err(), Error::NotFound { entity: "doctor".into() });
+    assert_eq!(
+        availability::set_weekly(&c.env.store, &a, "nobody", vec![]).await.unwrap_err(),
+        Error::NotFound { entity: "doctor".into() }
+    );
 }
 
 #[tokio::test]
@@ -213,7 +347,10 @@ async fn next_free_slot_with_any_doctor_of_a_specialty() {
     let c = clinic(1).await;
     let a = c.admin.authorize(&c.env.store).await.unwrap();
     let next = slots::next_free_by_specialty(&c.env.store, &a, &c.specialty, "2026-11-22", 14).await.unwrap().unwrap();
-    assert_eq!((next.slot.date.as_str(), next.slot.start.as_str(), next.doctor_name.as_str()), ("2026-11-23", "09:00", "Dr Meera Iyer"));
+    assert_eq!(
+        (next.slot.date.as_str(), next.slot.start.as_str(), next.doctor_name.as_str()),
+        ("2026-11-23", "09:00", "Dr Meera Iyer")
+    );
     booking::book(&c.env.store, &a, book_input(&c, 0, "2026-11-23", "09:00")).await.unwrap();
     let next = slots::next_free_by_specialty(&c.env.store, &a, &c.specialty, "2026-11-22", 14).await.unwrap().unwrap();
     assert_eq!(next.slot.start, "09:15");
@@ -229,7 +366,14 @@ async fn concurrent_attempts_on_one_slot_book_it_once() {
     let mut tasks = Vec::new();
     for (i, p) in c.patients.iter().enumerate() {
         let (store, auth) = (store.clone(), auth.clone());
-        let input = BookInput { patient_id: p.clone(), doctor_id: c.doctor.clone(), date: "2026-11-23".into(), start: if i % 2 == 0 { "11:00" } else { "11:15" }.into(), reason: String::new(), overbook: false };
+        let input = BookInput {
+            patient_id: p.clone(),
+            doctor_id: c.doctor.clone(),
+            date: "2026-11-23".into(),
+            start: if i % 2 == 0 { "11:00" } else { "11:15" }.into(),
+            reason: String::new(),
+            overbook: false,
+        };
         tasks.push(tokio::spawn(async move { booking::book(&store, &auth, input).await }));
     }
     let mut ok = 0;
@@ -264,7 +408,11 @@ async fn check_in_walk_ins_and_the_queue_with_tokens() {
     assert_eq!(q[0].waiting_minutes, Some(15));
     queue::call_in(&c.env.store, &a, &walk.id).await.unwrap();
     let q = queue::queue(&c.env.store, &a, &c.doctor, "2026-11-23").await.unwrap();
-    assert_eq!((q[0].token.as_deref(), q[0].status), (Some("A-2"), AppointmentStatus::WithDoctor), "with the doctor first");
+    assert_eq!(
+        (q[0].token.as_deref(), q[0].status),
+        (Some("A-2"), AppointmentStatus::WithDoctor),
+        "with the doctor first"
+    );
     assert!(queue::call_in(&c.env.store, &a, &walk.id).await.is_err(), "already called");
     queue::finish(&c.env.store, &a, &walk.id).await.unwrap();
     let q = queue::queue(&c.env.store, &a, &c.doctor, "2026-11-23").await.unwrap();

@@ -25,20 +25,44 @@ enum Op {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        (0..4usize, 0..2usize, 0..3usize, 0..7usize).prop_map(|(patient, doctor, date, start)| Op::Book { patient, doctor, date, start }),
-        (0..4usize, 0..4usize, 0..2usize, 0..3usize, 0..7usize)
-            .prop_map(|(a, b, doctor, date, start)| Op::Race { patients: (a, b), doctor, date, start }),
-        (0..20usize, 0..2usize, 0..3usize, 0..7usize).prop_map(|(pick, doctor, date, start)| Op::Reschedule { pick, doctor, date, start }),
+        (0..4usize, 0..2usize, 0..3usize, 0..7usize).prop_map(|(patient, doctor, date, start)| Op::Book {
+            patient,
+            doctor,
+            date,
+            start
+        }),
+        (0..4usize, 0..4usize, 0..2usize, 0..3usize, 0..7usize).prop_map(|(a, b, doctor, date, start)| Op::Race {
+            patients: (a, b),
+            doctor,
+            date,
+            start
+        }),
+        (0..20usize, 0..2usize, 0..3usize, 0..7usize).prop_map(|(pick, doctor, date, start)| Op::Reschedule {
+            pick,
+            doctor,
+            date,
+            start
+        }),
         (0..20usize).prop_map(|pick| Op::Cancel { pick }),
     ]
 }
 
 fn input(patient: &str, doctor: &str, date: usize, start: usize) -> BookInput {
-    BookInput { patient_id: patient.into(), doctor_id: doctor.into(), date: DATES[date].into(), start: STARTS[start].into(), reason: String::new(), overbook: false }
+    BookInput {
+        patient_id: patient.into(),
+        doctor_id: doctor.into(),
+        date: DATES[date].into(),
+        start: STARTS[start].into(),
+        reason: String::new(),
+        overbook: false,
+    }
 }
 
 async fn active_ids(store: &Store) -> Vec<String> {
-    sqlx::query_scalar("SELECT id FROM appointments WHERE status = 'booked' ORDER BY id").fetch_all(store.pool()).await.unwrap()
+    sqlx::query_scalar("SELECT id FROM appointments WHERE status = 'booked' ORDER BY id")
+        .fetch_all(store.pool())
+        .await
+        .unwrap()
 }
 
 async fn check_invariants(store: &Store, a: &Authorized, doctors: &[String]) {
@@ -59,7 +83,10 @@ async fn check_invariants(store: &Store, a: &Authorized, doctors: &[String]) {
     .unwrap();
     assert_eq!(overlaps, 0, "a patient booked in two places at once");
     let booked: Vec<(String, String, i64)> =
-        sqlx::query_as("SELECT doctor_id, date, start_min FROM appointments WHERE status = 'booked'").fetch_all(store.pool()).await.unwrap();
+        sqlx::query_as("SELECT doctor_id, date, start_min FROM appointments WHERE status = 'booked'")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
     let tz = settings::time_zone(store).await.unwrap();
     let mut conn = store.pool().acquire().await.unwrap();
     for (doctor, date, start) in booked {
@@ -88,12 +115,29 @@ async fn run(ops: Vec<Op>) {
     // Two doctors with different slot lengths (20 and 30 minutes), so that slots of one
     // overlap slots of the other, and leave on one day.
     for (name, slot) in [("Dr A", 20), ("Dr B", 30)] {
-        let d = staff::add_staff(&env.store, &a, staff::StaffInput { full_name: name.into(), role: "doctor".into(), ..Default::default() }).await.unwrap().id;
-        let week = (1..=6).map(|w| SessionInput { weekday: w, start: "09:00".into(), end: "11:00".into(), slot_minutes: slot }).collect();
+        let d = staff::add_staff(
+            &env.store,
+            &a,
+            staff::StaffInput { full_name: name.into(), role: "doctor".into(), ..Default::default() },
+        )
+        .await
+        .unwrap()
+        .id;
+        let week = (1..=6)
+            .map(|w| SessionInput { weekday: w, start: "09:00".into(), end: "11:00".into(), slot_minutes: slot })
+            .collect();
         availability::set_weekly(&env.store, &a, &d, week).await.unwrap();
         doctors.push(d);
     }
-    let leave = ExceptionInput { date: DATES[1].into(), kind: ExceptionKind::Leave, session_id: None, start: Some("10:00".into()), end: Some("11:00".into()), slot_minutes: None, reason: "meeting".into() };
+    let leave = ExceptionInput {
+        date: DATES[1].into(),
+        kind: ExceptionKind::Leave,
+        session_id: None,
+        start: Some("10:00".into()),
+        end: Some("11:00".into()),
+        slot_minutes: None,
+        reason: "meeting".into(),
+    };
     availability::add_exception(&env.store, &a, &doctors[0], leave).await.unwrap();
     let mut pats = Vec::new();
     for i in 0..4 {

@@ -23,7 +23,13 @@ async fn settings_default_validate_and_are_audited() {
     }
     assert_eq!(common::counts(&env.store).await, before, "nothing written");
 
-    let s = settings::update(&env.store, &a, Settings { idle_timeout_minutes: 30, clinic_name: "  Sunrise   Clinic ".into() }).await.unwrap();
+    let s = settings::update(
+        &env.store,
+        &a,
+        Settings { idle_timeout_minutes: 30, clinic_name: "  Sunrise   Clinic ".into() },
+    )
+    .await
+    .unwrap();
     assert_eq!(s.clinic_name, "Sunrise Clinic", "spaces are tidied");
     assert_eq!(settings::clinic_name(&env.store).await.unwrap(), "Sunrise Clinic");
     assert_eq!(common::actions(&env.store).await.last().map(String::as_str), Some("settings.update"));

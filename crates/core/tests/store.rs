@@ -83,11 +83,10 @@ async fn every_write_carries_change_log_and_hlc_stamps_that_increase() {
     let (env, slot) = common::with_admin().await;
     common::add_user(&env.store, &slot, "nurse1", &["nurse"]).await;
     common::add_user(&env.store, &slot, "nurse2", &["nurse"]).await;
-    let rows: Vec<(String, String, String)> =
-        sqlx::query_as("SELECT entity, op, hlc FROM change_log ORDER BY seq")
-            .fetch_all(env.store.pool())
-            .await
-            .unwrap();
+    let rows: Vec<(String, String, String)> = sqlx::query_as("SELECT entity, op, hlc FROM change_log ORDER BY seq")
+        .fetch_all(env.store.pool())
+        .await
+        .unwrap();
     assert_eq!(rows.len(), 3, "admin + two users");
     assert!(rows.iter().all(|(e, op, _)| e == "users" && op == "insert"));
     assert!(rows.windows(2).all(|w| w[0].2 < w[1].2), "HLC stamps strictly increase");

@@ -55,9 +55,13 @@ async fn create_edit_deactivate_reactivate_and_reset() {
         .unwrap();
     assert_eq!((u.username.as_str(), u.full_name.as_str()), ("dr.rao", "Vikram Rao"));
     assert!(u.active);
-    let edited = users::update(&env.store, &a, UserUpdate { user_id: u.id.clone(), full_name: "Dr. Vikram Rao".into(), roles: vec!["doctor".into()] })
-        .await
-        .unwrap();
+    let edited = users::update(
+        &env.store,
+        &a,
+        UserUpdate { user_id: u.id.clone(), full_name: "Dr. Vikram Rao".into(), roles: vec!["doctor".into()] },
+    )
+    .await
+    .unwrap();
     assert_eq!(edited.full_name, "Dr. Vikram Rao");
     assert_eq!(edited.roles, vec![hms_core::rbac::Role::Doctor]);
     assert!(!users::set_active(&env.store, &a, &u.id, false).await.unwrap().active);
@@ -67,15 +71,22 @@ async fn create_edit_deactivate_reactivate_and_reset() {
     assert_eq!(field_reason(weak).0, "new_password");
     users::reset_password(&env.store, &a, &u.id, "Fresh#Start2026").await.unwrap();
     let slot = SessionSlot::default();
-    assert_eq!(auth::sign_in(&env.store, &slot, "dr.rao", common::STAFF_PW).await.unwrap_err(), Error::InvalidCredentials);
+    assert_eq!(
+        auth::sign_in(&env.store, &slot, "dr.rao", common::STAFF_PW).await.unwrap_err(),
+        Error::InvalidCredentials
+    );
     auth::sign_in(&env.store, &slot, "dr.rao", "Fresh#Start2026").await.unwrap();
 
     let actions = common::actions(&env.store).await;
     for x in ["user.create", "user.update", "user.deactivate", "user.reactivate", "user.reset_password"] {
         assert!(actions.iter().any(|a| a == x), "missing {x}");
     }
-    let details: Vec<String> = sqlx::query_scalar("SELECT detail FROM audit_log").fetch_all(env.store.pool()).await.unwrap();
-    assert!(details.iter().all(|d| !d.contains("Fresh#Start2026") && !d.contains("argon2")), "no secrets in the audit log");
+    let details: Vec<String> =
+        sqlx::query_scalar("SELECT detail FROM audit_log").fetch_all(env.store.pool()).await.unwrap();
+    assert!(
+        details.iter().all(|d| !d.contains("Fresh#Start2026") && !d.contains("argon2")),
+        "no secrets in the audit log"
+    );
 }
 
 #[tokio::test]
@@ -98,16 +109,28 @@ async fn first_admin_setup_happens_once_and_demo_only_on_an_empty_store() {
     let env = common::store().await;
     assert!(setup::needs_setup(&env.store).await.unwrap());
     let slot = SessionSlot::default();
-    let weak = setup::setup_first_admin(&env.store, &slot, NewAdmin { username: "admin".into(), full_name: "A".into(), password: "admin12345".into() })
-        .await
-        .unwrap_err();
+    let weak = setup::setup_first_admin(
+        &env.store,
+        &slot,
+        NewAdmin { username: "admin".into(), full_name: "A".into(), password: "admin12345".into() },
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(weak, Error::Validation { .. }));
     assert_eq!(common::counts(&env.store).await, (0, 0, 0));
-    let info = setup::setup_first_admin(&env.store, &slot, NewAdmin { username: "admin".into(), full_name: "Asha".into(), password: common::ADMIN_PW.into() })
-        .await
-        .unwrap();
+    let info = setup::setup_first_admin(
+        &env.store,
+        &slot,
+        NewAdmin { username: "admin".into(), full_name: "Asha".into(), password: common::ADMIN_PW.into() },
+    )
+    .await
+    .unwrap();
     assert_eq!(info.roles, vec![hms_core::rbac::Role::Admin]);
-    let again = setup::create_first_admin(&env.store, NewAdmin { username: "admin2".into(), full_name: "B".into(), password: common::ADMIN_PW.into() }).await;
+    let again = setup::create_first_admin(
+        &env.store,
+        NewAdmin { username: "admin2".into(), full_name: "B".into(), password: common::ADMIN_PW.into() },
+    )
+    .await;
     assert_eq!(again.unwrap_err(), Error::AlreadySetUp);
     assert_eq!(setup::load_demo(&env.store).await.unwrap_err(), Error::AlreadySetUp);
 

@@ -48,9 +48,7 @@ pub struct Revocation {
 pub async fn create_tenant(pool: &PgPool, name: &str) -> Result<Tenant, AdminError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 {
-        return Err(AdminError::Invalid(
-            "a tenant name has 1 to 200 characters".into(),
-        ));
+        return Err(AdminError::Invalid("a tenant name has 1 to 200 characters".into()));
     }
     let tenant: Option<Tenant> = sqlx::query_as(
         "INSERT INTO tenants (id, name) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING
@@ -64,11 +62,7 @@ pub async fn create_tenant(pool: &PgPool, name: &str) -> Result<Tenant, AdminErr
 }
 
 pub async fn list_tenants(pool: &PgPool) -> Result<Vec<Tenant>, AdminError> {
-    Ok(
-        sqlx::query_as("SELECT id, name, created_at FROM tenants ORDER BY created_at")
-            .fetch_all(pool)
-            .await?,
-    )
+    Ok(sqlx::query_as("SELECT id, name, created_at FROM tenants ORDER BY created_at").fetch_all(pool).await?)
 }
 
 /// A tenant by id or, failing that, by exact name.
@@ -86,15 +80,9 @@ pub async fn find_tenant(pool: &PgPool, id_or_name: &str) -> Result<Tenant, Admi
 }
 
 /// A new one-time enrolment code for the tenant, valid for `ttl`.
-pub async fn create_enrol_code(
-    pool: &PgPool,
-    tenant: &str,
-    ttl: Duration,
-) -> Result<EnrolCode, AdminError> {
+pub async fn create_enrol_code(pool: &PgPool, tenant: &str, ttl: Duration) -> Result<EnrolCode, AdminError> {
     if ttl <= Duration::zero() || ttl > Duration::hours(MAX_CODE_TTL_HOURS) {
-        return Err(AdminError::Invalid(format!(
-            "a code lives from 1 hour to {MAX_CODE_TTL_HOURS} hours"
-        )));
+        return Err(AdminError::Invalid(format!("a code lives from 1 hour to {MAX_CODE_TTL_HOURS} hours")));
     }
     let tenant = find_tenant(pool, tenant).await?;
     let code = auth::new_enrol_code().map_err(|e| AdminError::Invalid(e.message))?;
@@ -107,17 +95,10 @@ pub async fn create_enrol_code(
     .bind(ttl.num_seconds() as f64)
     .fetch_one(pool)
     .await?;
-    Ok(EnrolCode {
-        code,
-        tenant,
-        expires_at,
-    })
+    Ok(EnrolCode { code, tenant, expires_at })
 }
 
-pub async fn list_devices(
-    pool: &PgPool,
-    tenant: &str,
-) -> Result<(Tenant, Vec<DeviceInfo>), AdminError> {
+pub async fn list_devices(pool: &PgPool, tenant: &str) -> Result<(Tenant, Vec<DeviceInfo>), AdminError> {
     let tenant = find_tenant(pool, tenant).await?;
     let devices = sqlx::query_as(
         "SELECT id, name, enrolled_at, last_seen_at, last_device_seq, revoked_at, pending_changes
@@ -141,11 +122,6 @@ pub async fn revoke_device(pool: &PgPool, device_id: &str) -> Result<Revocation,
     .bind(device_id.trim())
     .fetch_optional(pool)
     .await?;
-    let (revoked_at, already) =
-        row.ok_or_else(|| AdminError::NotFound(format!("device {device_id:?}")))?;
-    Ok(Revocation {
-        device_id: device_id.trim().to_string(),
-        revoked_at,
-        already,
-    })
+    let (revoked_at, already) = row.ok_or_else(|| AdminError::NotFound(format!("device {device_id:?}")))?;
+    Ok(Revocation { device_id: device_id.trim().to_string(), revoked_at, already })
 }

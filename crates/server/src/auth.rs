@@ -42,10 +42,7 @@ pub fn random_bytes<const N: usize>() -> Result<[u8; N], ApiError> {
 /// Device ids are the devices' own UUIDs (or what the server made); keep them to characters
 /// that need no escaping in logs, URLs and the token format.
 pub fn valid_device_id(id: &str) -> bool {
-    (1..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 pub fn format_token(device_id: &str, secret: &[u8; TOKEN_SECRET_BYTES]) -> String {
@@ -104,12 +101,9 @@ fn bearer(parts: &Parts) -> Result<&str, ApiError> {
         .headers
         .get(AUTHORIZATION)
         .ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer <device token>"))?;
-    let value = header
-        .to_str()
-        .map_err(|_| ApiError::unauthorized("malformed Authorization header"))?;
-    let (scheme, token) = value
-        .split_once(' ')
-        .ok_or_else(|| ApiError::unauthorized("malformed Authorization header"))?;
+    let value = header.to_str().map_err(|_| ApiError::unauthorized("malformed Authorization header"))?;
+    let (scheme, token) =
+        value.split_once(' ').ok_or_else(|| ApiError::unauthorized("malformed Authorization header"))?;
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Err(ApiError::unauthorized("expected a Bearer token"));
     }
@@ -121,12 +115,11 @@ fn bearer(parts: &Parts) -> Result<&str, ApiError> {
 pub async fn authenticate(state: &AppState, token: &str) -> Result<Device, ApiError> {
     let unknown = || ApiError::unauthorized("unknown device token");
     let (device_id, secret) = parse_token(token).ok_or_else(unknown)?;
-    let row: Option<(String, Vec<u8>, bool)> = sqlx::query_as(
-        "SELECT tenant_id, token_hash, revoked_at IS NOT NULL FROM devices WHERE id = $1",
-    )
-    .bind(device_id)
-    .fetch_optional(&state.pool)
-    .await?;
+    let row: Option<(String, Vec<u8>, bool)> =
+        sqlx::query_as("SELECT tenant_id, token_hash, revoked_at IS NOT NULL FROM devices WHERE id = $1")
+            .bind(device_id)
+            .fetch_optional(&state.pool)
+            .await?;
     let (tenant_id, stored, revoked) = row.ok_or_else(unknown)?;
     let presented = sha256(&secret);
     if !bool::from(presented.as_slice().ct_eq(stored.as_slice())) {
@@ -140,10 +133,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Device, ApiEr
         ));
     }
     touch(state, device_id).await?;
-    Ok(Device {
-        id: device_id.to_string(),
-        tenant_id,
-    })
+    Ok(Device { id: device_id.to_string(), tenant_id })
 }
 
 /// Records when the device was last seen, at most every 30 s so that a burst of requests
@@ -197,10 +187,7 @@ mod tests {
         let code = new_enrol_code().unwrap();
         assert_eq!(code.len(), ENROL_CODE_CHARS + 3);
         assert_eq!(code.split('-').count(), 4);
-        assert_eq!(
-            normalise_enrol_code(&code.to_lowercase().replace('-', " ")),
-            code.replace('-', "")
-        );
+        assert_eq!(normalise_enrol_code(&code.to_lowercase().replace('-', " ")), code.replace('-', ""));
         assert_eq!(normalise_enrol_code("o1l-I"), "0111");
         assert_eq!(enrol_code_hash("abcd-efgh"), enrol_code_hash("ABCDEFGH"));
     }

@@ -18,10 +18,7 @@ pub type ApiResult<T> = std::result::Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError {
-            code,
-            message: message.into(),
-        }
+        ApiError { code, message: message.into() }
     }
     pub fn unauthorized(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::Unauthorized, message)
@@ -57,10 +54,7 @@ impl From<sqlx::Error> for ApiError {
         match err {
             sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
                 tracing::error!(error = %err, "database unavailable");
-                ApiError::new(
-                    ErrorCode::Unavailable,
-                    "the database is unavailable; retry later",
-                )
+                ApiError::new(ErrorCode::Unavailable, "the database is unavailable; retry later")
             }
             other => {
                 tracing::error!(error = %other, "database error");
@@ -73,10 +67,7 @@ impl From<sqlx::Error> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let body = ErrorBody {
-            code: self.code,
-            message: self.message,
-        };
+        let body = ErrorBody { code: self.code, message: self.message };
         (status, Json(body)).into_response()
     }
 }

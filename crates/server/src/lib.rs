@@ -67,11 +67,7 @@ impl AppState {
 
 /// Opens the connection pool. Fails fast (5 s) when PostgreSQL cannot be reached.
 pub async fn connect(database_url: &str) -> Result<PgPool, sqlx::Error> {
-    PgPoolOptions::new()
-        .max_connections(16)
-        .acquire_timeout(Duration::from_secs(5))
-        .connect(database_url)
-        .await
+    PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(5)).connect(database_url).await
 }
 
 /// Applies the migrations not applied yet (safe to run on every start).
@@ -99,9 +95,7 @@ pub async fn serve(
     match tls {
         None => {
             let listener = tokio::net::TcpListener::from_std(listener)?;
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
+            axum::serve(listener, app).with_graceful_shutdown(shutdown).await
         }
         Some(config) => {
             let handle = axum_server::Handle::new();
@@ -111,10 +105,7 @@ pub async fn serve(
                 stopper.graceful_shutdown(Some(Duration::from_secs(10)));
             });
             let config = axum_server::tls_rustls::RustlsConfig::from_config(config);
-            axum_server::from_tcp_rustls(listener, config)?
-                .handle(handle)
-                .serve(app.into_make_service())
-                .await
+            axum_server::from_tcp_rustls(listener, config)?.handle(handle).serve(app.into_make_service()).await
         }
     }
 }

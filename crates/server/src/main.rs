@@ -73,10 +73,7 @@ enum TenantCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("hms-server: cannot start the async runtime: {e}");
@@ -95,9 +92,7 @@ fn main() -> ExitCode {
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.with_ansi(false).init(),
         LogFormat::Json => builder.json().flatten_event(true).init(),
@@ -105,85 +100,48 @@ fn init_logging(format: LogFormat) {
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
-    let url = cli.database_url.ok_or(
-        "no database: give --database-url or set HMS_DATABASE_URL (postgres://USER:PASSWORD@HOST/DB)",
-    )?;
-    let pool = hms_server::connect(&url)
-        .await
-        .map_err(|e| format!("cannot connect to PostgreSQL: {e}"))?;
+    let url = cli
+        .database_url
+        .ok_or("no database: give --database-url or set HMS_DATABASE_URL (postgres://USER:PASSWORD@HOST/DB)")?;
+    let pool = hms_server::connect(&url).await.map_err(|e| format!("cannot connect to PostgreSQL: {e}"))?;
     match cli.command {
         Command::Migrate => {
-            hms_server::migrate(&pool)
-                .await
-                .map_err(|e| format!("migrations: {e}"))?;
+            hms_server::migrate(&pool).await.map_err(|e| format!("migrations: {e}"))?;
             println!("migrations applied");
             Ok(())
         }
-        Command::Serve {
-            listen,
-            tls_cert,
-            tls_key,
-        } => serve(pool, listen, tls_cert.zip(tls_key)).await,
-        Command::Tenant {
-            command: TenantCommand::Create { name },
-        } => {
-            let t = admin::create_tenant(&pool, &name)
-                .await
-                .map_err(|e| e.to_string())?;
+        Command::Serve { listen, tls_cert, tls_key } => serve(pool, listen, tls_cert.zip(tls_key)).await,
+        Command::Tenant { command: TenantCommand::Create { name } } => {
+            let t = admin::create_tenant(&pool, &name).await.map_err(|e| e.to_string())?;
             println!("tenant {} created: {}", t.name, t.id);
             Ok(())
         }
-        Command::Tenant {
-            command: TenantCommand::List,
-        } => list_tenants(&pool).await,
+        Command::Tenant { command: TenantCommand::List } => list_tenants(&pool).await,
         Command::EnrolCode { tenant, ttl_hours } => {
             let code = admin::create_enrol_code(&pool, &tenant, Duration::hours(ttl_hours))
                 .await
                 .map_err(|e| e.to_string())?;
             println!("{}", code.code);
-            eprintln!(
-                "one-time code for {}; expires {}",
-                code.tenant.name,
-                when(Some(code.expires_at))
-            );
+            eprintln!("one-time code for {}; expires {}", code.tenant.name, when(Some(code.expires_at)));
             Ok(())
         }
         Command::Devices { tenant } => list_devices(&pool, &tenant).await,
         Command::Revoke { device_id } => {
-            let r = admin::revoke_device(&pool, &device_id)
-                .await
-                .map_err(|e| e.to_string())?;
-            let verb = if r.already {
-                "was already revoked"
-            } else {
-                "revoked"
-            };
-            println!(
-                "device {} {verb} ({})",
-                r.device_id,
-                when(Some(r.revoked_at))
-            );
+            let r = admin::revoke_device(&pool, &device_id).await.map_err(|e| e.to_string())?;
+            let verb = if r.already { "was already revoked" } else { "revoked" };
+            println!("device {} {verb} ({})", r.device_id, when(Some(r.revoked_at)));
             Ok(())
         }
     }
 }
 
-async fn serve(
-    pool: PgPool,
-    listen: SocketAddr,
-    tls: Option<(PathBuf, PathBuf)>,
-) -> Result<(), String> {
-    hms_server::migrate(&pool)
-        .await
-        .map_err(|e| format!("migrations: {e}"))?;
+async fn serve(pool: PgPool, listen: SocketAddr, tls: Option<(PathBuf, PathBuf)>) -> Result<(), String> {
+    hms_server::migrate(&pool).await.map_err(|e| format!("migrations: {e}"))?;
     let tls = match tls {
-        Some((cert, key)) => {
-            Some(hms_server::tls::server_config(&cert, &key).map_err(|e| e.to_string())?)
-        }
+        Some((cert, key)) => Some(hms_server::tls::server_config(&cert, &key).map_err(|e| e.to_string())?),
         None => None,
     };
-    let listener = std::net::TcpListener::bind(listen)
-        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let listener = std::net::TcpListener::bind(listen).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(address = %listen, scheme, "listening");
     if tls.is_none() && !listen.ip().is_loopback() {
@@ -223,46 +181,27 @@ async fn shutdown_signal() {
 }
 
 fn when(t: Option<DateTime<Utc>>) -> String {
-    t.map_or_else(
-        || "never".into(),
-        |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
-    )
+    t.map_or_else(|| "never".into(), |t| t.format("%Y-%m-%d %H:%M UTC").to_string())
 }
 
 async fn list_tenants(pool: &PgPool) -> Result<(), String> {
     let tenants = admin::list_tenants(pool).await.map_err(|e| e.to_string())?;
     println!("{:<36}  {:<17}  NAME", "ID", "CREATED");
     for t in tenants {
-        println!(
-            "{:<36}  {:<17}  {}",
-            t.id,
-            when(Some(t.created_at)).trim_end_matches(" UTC"),
-            t.name
-        );
+        println!("{:<36}  {:<17}  {}", t.id, when(Some(t.created_at)).trim_end_matches(" UTC"), t.name);
     }
     Ok(())
 }
 
 async fn list_devices(pool: &PgPool, tenant: &str) -> Result<(), String> {
-    let (tenant, devices) = admin::list_devices(pool, tenant)
-        .await
-        .map_err(|e| e.to_string())?;
-    println!(
-        "tenant {} ({}): {} device(s)",
-        tenant.name,
-        tenant.id,
-        devices.len()
-    );
+    let (tenant, devices) = admin::list_devices(pool, tenant).await.map_err(|e| e.to_string())?;
+    println!("tenant {} ({}): {} device(s)", tenant.name, tenant.id, devices.len());
     println!(
         "{:<36}  {:<8}  {:<20}  {:<20}  {:>10}  {:>7}  NAME",
         "ID", "STATE", "ENROLLED", "LAST SEEN", "PUSHED SEQ", "PENDING"
     );
     for d in devices {
-        let state = if d.revoked_at.is_some() {
-            "revoked"
-        } else {
-            "active"
-        };
+        let state = if d.revoked_at.is_some() { "revoked" } else { "active" };
         // Unknown until the device's first pull reports it.
         let pending = d.pending_changes.map_or("-".to_string(), |n| n.to_string());
         println!(

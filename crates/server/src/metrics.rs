@@ -49,19 +49,12 @@ async fn gauges(pool: &PgPool) -> Result<Gauges, sqlx::Error> {
     )
     .fetch_one(pool)
     .await?;
-    Ok(Gauges {
-        tenants,
-        devices_active,
-        devices_revoked,
-    })
+    Ok(Gauges { tenants, devices_active, devices_revoked })
 }
 
 fn metric(out: &mut String, name: &str, kind: &str, help: &str, value: impl std::fmt::Display) {
     // Writing to a String cannot fail.
-    let _ = writeln!(
-        out,
-        "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
-    );
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
 }
 
 impl Metrics {
@@ -69,56 +62,24 @@ impl Metrics {
         let g = gauges(pool).await?;
         let mut out = String::new();
         let counters = [
-            (
-                "hms_pushes_total",
-                "Push requests that stored their batch.",
-                self.pushes.get(),
-            ),
-            (
-                "hms_pulls_total",
-                "Pull requests answered.",
-                self.pulls.get(),
-            ),
-            (
-                "hms_changes_stored_total",
-                "Changes stored by pushes.",
-                self.changes_stored.get(),
-            ),
-            (
-                "hms_changes_duplicate_total",
-                "Pushed changes already stored (retries).",
-                self.changes_duplicate.get(),
-            ),
-            (
-                "hms_changes_pulled_total",
-                "Changes handed out by pulls.",
-                self.changes_pulled.get(),
-            ),
-            (
-                "hms_enrolments_total",
-                "Devices enrolled.",
-                self.enrolments.get(),
-            ),
+            ("hms_pushes_total", "Push requests that stored their batch.", self.pushes.get()),
+            ("hms_pulls_total", "Pull requests answered.", self.pulls.get()),
+            ("hms_changes_stored_total", "Changes stored by pushes.", self.changes_stored.get()),
+            ("hms_changes_duplicate_total", "Pushed changes already stored (retries).", self.changes_duplicate.get()),
+            ("hms_changes_pulled_total", "Changes handed out by pulls.", self.changes_pulled.get()),
+            ("hms_enrolments_total", "Devices enrolled.", self.enrolments.get()),
             (
                 "hms_auth_failures_total",
                 "Requests refused for a missing, unknown or revoked token.",
                 self.auth_failures.get(),
             ),
-            (
-                "hms_requests_refused_total",
-                "Requests answered with an error status.",
-                self.requests_refused.get(),
-            ),
+            ("hms_requests_refused_total", "Requests answered with an error status.", self.requests_refused.get()),
             (
                 "hms_blobs_stored_total",
                 "Attachment files stored (not counting ones already there).",
                 self.blobs_stored.get(),
             ),
-            (
-                "hms_blobs_served_total",
-                "Attachment files handed out.",
-                self.blobs_served.get(),
-            ),
+            ("hms_blobs_served_total", "Attachment files handed out.", self.blobs_served.get()),
         ];
         for (name, help, value) in counters {
             metric(&mut out, name, "counter", help, value);

@@ -20,10 +20,7 @@ pub enum TlsError {
 /// (PKCS#8, PKCS#1 or SEC1). The provider is given explicitly so that whichever rustls
 /// crypto features other crates turn on, this never depends on a process-wide default.
 pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsError> {
-    let cert_err = |message: String| TlsError::Cert {
-        path: cert.display().to_string(),
-        message,
-    };
+    let cert_err = |message: String| TlsError::Cert { path: cert.display().to_string(), message };
     let certs = CertificateDer::pem_file_iter(cert)
         .map_err(|e| cert_err(e.to_string()))?
         .collect::<Result<Vec<_>, _>>()
@@ -31,10 +28,8 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsEr
     if certs.is_empty() {
         return Err(cert_err("no CERTIFICATE block in the file".into()));
     }
-    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| TlsError::Key {
-        path: key.display().to_string(),
-        message: e.to_string(),
-    })?;
+    let key = PrivateKeyDer::from_pem_file(key)
+        .map_err(|e| TlsError::Key { path: key.display().to_string(), message: e.to_string() })?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?

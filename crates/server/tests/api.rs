@@ -22,43 +22,22 @@ fn pull_response(body: Value) -> PullResponse {
 #[tokio::test]
 async fn an_enrolment_code_works_once_and_its_token_works() {
     let server = TestServer::start().await;
-    let tenant = admin::create_tenant(server.pool(), "Mlimani Clinic")
-        .await
-        .unwrap();
-    let code =
-        admin::create_enrol_code(server.pool(), "Mlimani Clinic", chrono::Duration::hours(24))
-            .await
-            .unwrap();
+    let tenant = admin::create_tenant(server.pool(), "Mlimani Clinic").await.unwrap();
+    let code = admin::create_enrol_code(server.pool(), "Mlimani Clinic", chrono::Duration::hours(24)).await.unwrap();
     // Typed as people type it: lower case, spaces instead of dashes.
     let typed = code.code.to_lowercase().replace('-', " ");
-    let (status, body) = server
-        .post_json(
-            "/v1/enrol",
-            None,
-            &json!({"code": typed, "device_name": "Reception PC"}),
-        )
-        .await;
+    let (status, body) =
+        server.post_json("/v1/enrol", None, &json!({"code": typed, "device_name": "Reception PC"})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let enrolled: Enrolled = serde_json::from_value(body).unwrap();
     assert_eq!(enrolled.tenant_id, tenant.id);
     assert_eq!(enrolled.tenant_name, "Mlimani Clinic");
-    assert!(enrolled
-        .token
-        .starts_with(&format!("{}.", enrolled.device_id)));
+    assert!(enrolled.token.starts_with(&format!("{}.", enrolled.device_id)));
 
     // The code is spent.
-    let again = server
-        .post_json(
-            "/v1/enrol",
-            None,
-            &json!({"code": code.code, "device_name": "Tablet"}),
-        )
-        .await;
+    let again = server.post_json("/v1/enrol", None, &json!({"code": code.code, "device_name": "Tablet"})).await;
     assert_error(&again, StatusCode::UNAUTHORIZED, "unauthorized");
-    assert_eq!(
-        count(server.pool(), "SELECT count(*) FROM devices").await,
-        1
-    );
+    assert_eq!(count(server.pool(), "SELECT count(*) FROM devices").await, 1);
 
     // The token works; the server keeps only a hash of it.
     let (status, body) = server.pull(&enrolled.token, 0, 10).await;
@@ -70,64 +49,36 @@ async fn an_enrolment_code_works_once_and_its_token_works() {
         .unwrap();
     let secret_hex = enrolled.token.rsplit_once('.').unwrap().1;
     assert_ne!(hex::encode(&stored), secret_hex);
-    assert_eq!(
-        stored,
-        hms_server::auth::sha256(&hex::decode(secret_hex).unwrap())
-    );
+    assert_eq!(stored, hms_server::auth::sha256(&hex::decode(secret_hex).unwrap()));
 }
 
 #[tokio::test]
 async fn expired_and_unknown_enrolment_codes_are_refused() {
     let server = TestServer::start().await;
     admin::create_tenant(server.pool(), "Clinic").await.unwrap();
-    let code = admin::create_enrol_code(server.pool(), "Clinic", chrono::Duration::hours(1))
-        .await
-        .unwrap();
+    let code = admin::create_enrol_code(server.pool(), "Clinic", chrono::Duration::hours(1)).await.unwrap();
     sqlx::query("UPDATE enrolment_codes SET expires_at = now() - interval '1 second'")
         .execute(server.pool())
         .await
         .unwrap();
-    let expired = server
-        .post_json(
-            "/v1/enrol",
-            None,
-            &json!({"code": code.code, "device_name": "Tablet"}),
-        )
-        .await;
+    let expired = server.post_json("/v1/enrol", None, &json!({"code": code.code, "device_name": "Tablet"})).await;
     assert_error(&expired, StatusCode::UNAUTHORIZED, "unauthorized");
-    let unknown = server
-        .post_json(
-            "/v1/enrol",
-            None,
-            &json!({"code": "AAAA-BBBB-CCCC-DDDD", "device_name": "Tablet"}),
-        )
-        .await;
+    let unknown =
+        server.post_json("/v1/enrol", None, &json!({"code": "AAAA-BBBB-CCCC-DDDD", "device_name": "Tablet"})).await;
     assert_error(&unknown, StatusCode::UNAUTHORIZED, "unauthorized");
-    assert_eq!(
-        count(server.pool(), "SELECT count(*) FROM devices").await,
-        0
-    );
+    assert_eq!(count(server.pool(), "SELECT count(*) FROM devices").await, 0);
     // Codes are stored hashed, never as typed.
-    let stored: Vec<(Vec<u8>,)> = sqlx::query_as("SELECT code_hash FROM enrolment_codes")
-        .fetch_all(server.pool())
-        .await
-        .unwrap();
-    assert_eq!(
-        stored,
-        vec![(hms_server::auth::enrol_code_hash(&code.code).to_vec(),)]
-    );
+    let stored: Vec<(Vec<u8>,)> =
+        sqlx::query_as("SELECT code_hash FROM enrolment_codes").fetch_all(server.pool()).await.unwrap();
+    assert_eq!(stored, vec![(hms_server::auth::enrol_code_hash(&code.code).to_vec(),)]);
 }
 
 #[tokio::test]
 async fn enrolling_a_taken_device_id_is_a_conflict_and_keeps_the_code() {
     let server = TestServer::start().await;
     let first = server.tenant_with_device("Clinic A").await;
-    admin::create_tenant(server.pool(), "Clinic B")
-        .await
-        .unwrap();
-    let code = admin::create_enrol_code(server.pool(), "Clinic B", chrono::Duration::hours(1))
-        .await
-        .unwrap();
+    admin::create_tenant(server.pool(), "Clinic B").await.unwrap();
+    let code = admin::create_enrol_code(server.pool(), "Clinic B", chrono::Duration::hours(1)).await.unwrap();
 
     // A device of another tenant tries to take over an enrolled id.
     let taken = server
@@ -138,12 +89,11 @@ async fn enrolling_a_taken_device_id_is_a_conflict_and_keeps_the_code() {
         )
         .await;
     assert_error(&taken, StatusCode::CONFLICT, "conflict");
-    let (tenant_of_first,): (String,) =
-        sqlx::query_as("SELECT tenant_id FROM devices WHERE id = $1")
-            .bind(&first.device_id)
-            .fetch_one(server.pool())
-            .await
-            .unwrap();
+    let (tenant_of_first,): (String,) = sqlx::query_as("SELECT tenant_id FROM devices WHERE id = $1")
+        .bind(&first.device_id)
+        .fetch_one(server.pool())
+        .await
+        .unwrap();
     assert_eq!(tenant_of_first, first.tenant_id);
 
     // The refused enrolment did not spend the code; the device's own id is kept.
@@ -162,9 +112,7 @@ async fn enrolling_a_taken_device_id_is_a_conflict_and_keeps_the_code() {
 async fn malformed_enrolments_are_bad_requests() {
     let server = TestServer::start().await;
     admin::create_tenant(server.pool(), "Clinic").await.unwrap();
-    let code = admin::create_enrol_code(server.pool(), "Clinic", chrono::Duration::hours(1))
-        .await
-        .unwrap();
+    let code = admin::create_enrol_code(server.pool(), "Clinic", chrono::Duration::hours(1)).await.unwrap();
     for body in [
         json!({"code": code.code, "device_name": "   "}),
         json!({"code": code.code, "device_name": "x".repeat(101)}),
@@ -177,13 +125,8 @@ async fn malformed_enrolments_are_bad_requests() {
         assert_error(&answer, StatusCode::BAD_REQUEST, "bad_request");
     }
     // None of those spent the code.
-    let (status, body) = server
-        .post_json(
-            "/v1/enrol",
-            None,
-            &json!({"code": code.code, "device_name": "Tablet"}),
-        )
-        .await;
+    let (status, body) =
+        server.post_json("/v1/enrol", None, &json!({"code": code.code, "device_name": "Tablet"})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
@@ -193,9 +136,7 @@ async fn malformed_enrolments_are_bad_requests() {
 async fn unknown_and_malformed_tokens_are_refused() {
     let server = TestServer::start().await;
     let dev = server.tenant_with_device("Clinic").await;
-    server
-        .push(&dev.token, &changes(&dev.device_id, 1..=3))
-        .await;
+    server.push(&dev.token, &changes(&dev.device_id, 1..=3)).await;
     let (device_id, secret) = dev.token.rsplit_once('.').unwrap();
     let mut flipped = secret.to_string();
     flipped.replace_range(0..1, if secret.starts_with('0') { "1" } else { "0" });
@@ -219,10 +160,7 @@ async fn unknown_and_malformed_tokens_are_refused() {
     let none = server.get("/v1/pull?after=0", None).await;
     assert_error(&none, StatusCode::UNAUTHORIZED, "unauthorized");
     let basic = common::send(
-        server
-            .http
-            .get(server.url("/v1/pull?after=0"))
-            .header("authorization", format!("Basic {}", dev.token)),
+        server.http.get(server.url("/v1/pull?after=0")).header("authorization", format!("Basic {}", dev.token)),
     )
     .await;
     assert_error(&basic, StatusCode::UNAUTHORIZED, "unauthorized");
@@ -234,46 +172,30 @@ async fn a_revoked_device_can_neither_push_nor_pull() {
     let server = TestServer::start().await;
     let dev = server.tenant_with_device("Clinic").await;
     let other = server.enrol("Clinic", "Ward tablet").await;
-    let (status, _) = server
-        .push(&dev.token, &changes(&dev.device_id, 1..=2))
-        .await;
+    let (status, _) = server.push(&dev.token, &changes(&dev.device_id, 1..=2)).await;
     assert_eq!(status, StatusCode::OK);
 
-    let revoked = admin::revoke_device(server.pool(), &dev.device_id)
-        .await
-        .unwrap();
+    let revoked = admin::revoke_device(server.pool(), &dev.device_id).await.unwrap();
     assert!(!revoked.already);
-    assert!(
-        admin::revoke_device(server.pool(), &dev.device_id)
-            .await
-            .unwrap()
-            .already
-    );
+    assert!(admin::revoke_device(server.pool(), &dev.device_id).await.unwrap().already);
     assert!(matches!(
         admin::revoke_device(server.pool(), "no-such-device").await,
         Err(hms_server::error::AdminError::NotFound(_))
     ));
 
-    let push = server
-        .push(&dev.token, &changes(&dev.device_id, 3..=3))
-        .await;
+    let push = server.push(&dev.token, &changes(&dev.device_id, 3..=3)).await;
     assert_error(&push, StatusCode::UNAUTHORIZED, "revoked");
     let pull = server.pull(&dev.token, 0, 10).await;
     assert_error(&pull, StatusCode::UNAUTHORIZED, "revoked");
     // A wrong secret for a revoked device is just unknown: "revoked" is only for the holder.
-    let wrong = server
-        .pull(&format!("{}.{}", dev.device_id, "a".repeat(64)), 0, 10)
-        .await;
+    let wrong = server.pull(&format!("{}.{}", dev.device_id, "a".repeat(64)), 0, 10).await;
     assert_error(&wrong, StatusCode::UNAUTHORIZED, "unauthorized");
 
     // What it pushed before stays in the tenant; other devices go on.
     assert_eq!(server.stored_changes().await, 2);
     assert_eq!(server.pull_all(&other.token, 100).await.len(), 2);
     let (_, devices) = admin::list_devices(server.pool(), "Clinic").await.unwrap();
-    let listed: Vec<(&str, bool)> = devices
-        .iter()
-        .map(|d| (d.id.as_str(), d.revoked_at.is_some()))
-        .collect();
+    let listed: Vec<(&str, bool)> = devices.iter().map(|d| (d.id.as_str(), d.revoked_at.is_some())).collect();
     assert!(listed.contains(&(dev.device_id.as_str(), true)));
     assert!(listed.contains(&(other.device_id.as_str(), false)));
 }
@@ -296,42 +218,22 @@ async fn a_device_cannot_read_or_write_another_tenants_data() {
     for query in [
         "/v1/pull?after=0&limit=100".to_string(),
         format!("/v1/pull?after=0&limit=100&tenant_id={}", b.tenant_id),
-        format!(
-            "/v1/pull?after=0&limit=100&tenant={}&device_id={}",
-            b.tenant_id, b.device_id
-        ),
+        format!("/v1/pull?after=0&limit=100&tenant={}&device_id={}", b.tenant_id, b.device_id),
     ] {
-        let req = server
-            .http
-            .get(server.url(&query))
-            .bearer_auth(&a.token)
-            .header("x-tenant-id", &b.tenant_id);
+        let req = server.http.get(server.url(&query)).bearer_auth(&a.token).header("x-tenant-id", &b.tenant_id);
         let (status, body) = common::send(req).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         let page = pull_response(body);
         assert_eq!(page.changes.len(), 3);
-        assert!(
-            page.changes
-                .iter()
-                .all(|c| c.change.device_id == a.device_id),
-            "{query}"
-        );
+        assert!(page.changes.iter().all(|c| c.change.device_id == a.device_id), "{query}");
     }
 
     // Writes claiming B's device, or A's other device, refuse the whole batch.
     let mut claims_b = changes(&a.device_id, 4..=5);
     claims_b.push(change(&b.device_id, 6));
-    assert_error(
-        &server.push(&a.token, &claims_b).await,
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    );
+    assert_error(&server.push(&a.token, &claims_b).await, StatusCode::FORBIDDEN, "forbidden");
     let claims_a2 = vec![change(&a2.device_id, 1)];
-    assert_error(
-        &server.push(&a.token, &claims_a2).await,
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    );
+    assert_error(&server.push(&a.token, &claims_a2).await, StatusCode::FORBIDDEN, "forbidden");
 
     // A tenant id forged into the JSON is ignored: the change lands in A.
     let mut forged = serde_json::to_value(change(&a.device_id, 4)).unwrap();
@@ -339,26 +241,18 @@ async fn a_device_cannot_read_or_write_another_tenants_data() {
     let body = json!({"tenant_id": b.tenant_id, "changes": [forged]});
     let (status, answer) = server.post_json("/v1/push", Some(&a.token), &body).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
-    let tenants: Vec<(String,)> =
-        sqlx::query_as("SELECT DISTINCT tenant_id FROM changes WHERE device_id = $1")
-            .bind(&a.device_id)
-            .fetch_all(server.pool())
-            .await
-            .unwrap();
+    let tenants: Vec<(String,)> = sqlx::query_as("SELECT DISTINCT tenant_id FROM changes WHERE device_id = $1")
+        .bind(&a.device_id)
+        .fetch_all(server.pool())
+        .await
+        .unwrap();
     assert_eq!(tenants, vec![(a.tenant_id.clone(),)]);
 
     // A token made of B's device id and A's secret (or the reverse) is nobody's.
     let a_secret = a.token.rsplit_once('.').unwrap().1;
     let b_secret = b.token.rsplit_once('.').unwrap().1;
-    for token in [
-        format!("{}.{a_secret}", b.device_id),
-        format!("{}.{b_secret}", a.device_id),
-    ] {
-        assert_error(
-            &server.pull(&token, 0, 100).await,
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-        );
+    for token in [format!("{}.{a_secret}", b.device_id), format!("{}.{b_secret}", a.device_id)] {
+        assert_error(&server.pull(&token, 0, 100).await, StatusCode::UNAUTHORIZED, "unauthorized");
         let push = server.push(&token, &changes(&b.device_id, 7..=7)).await;
         assert_error(&push, StatusCode::UNAUTHORIZED, "unauthorized");
     }
@@ -368,14 +262,7 @@ async fn a_device_cannot_read_or_write_another_tenants_data() {
     assert_eq!(b_sees.len(), 5);
     assert!(b_sees.iter().all(|c| c.change.device_id == b.device_id));
     assert_eq!(
-        count(
-            server.pool(),
-            &format!(
-                "SELECT count(*) FROM changes WHERE tenant_id = '{}'",
-                b.tenant_id
-            )
-        )
-        .await,
+        count(server.pool(), &format!("SELECT count(*) FROM changes WHERE tenant_id = '{}'", b.tenant_id)).await,
         5
     );
 }
@@ -394,10 +281,7 @@ async fn the_database_refuses_a_change_under_another_tenant_than_its_device() {
     .bind(&a.device_id)
     .execute(server.pool())
     .await;
-    assert!(
-        err.is_err(),
-        "a change filed under another tenant than its device's was stored"
-    );
+    assert!(err.is_err(), "a change filed under another tenant than its device's was stored");
 }
 
 // ---------------------------------------------------------------------------- push
@@ -409,15 +293,11 @@ async fn pushed_changes_come_back_intact() {
     let mut sent = changes(&dev.device_id, 1..=3);
     sent[1].op = hms_protocol::Op::Delete;
     sent[1].user_id = None;
-    sent[2].data =
-        json!({"nested": {"list": [1, 2.5, "x", null, true]}, "unicode": "Müller Đặng 李"});
+    sent[2].data = json!({"nested": {"list": [1, 2.5, "x", null, true]}, "unicode": "Müller Đặng 李"});
     let (status, body) = server.push(&dev.token, &sent).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let res = push_response(body);
-    assert_eq!(
-        (res.accepted, res.duplicates, res.device_high_water),
-        (3, 0, 3)
-    );
+    assert_eq!((res.accepted, res.duplicates, res.device_high_water), (3, 0, 3));
 
     let got = server.pull_all(&dev.token, 10).await;
     let got_changes: Vec<_> = got.iter().map(|c| c.change.clone()).collect();
@@ -435,10 +315,7 @@ async fn a_replayed_push_stores_nothing_new() {
     let first = push_response(body);
     assert_eq!((first.accepted, first.duplicates), (50, 0));
     let before: Vec<(i64, String)> =
-        sqlx::query_as("SELECT seq, change_id FROM changes ORDER BY seq")
-            .fetch_all(server.pool())
-            .await
-            .unwrap();
+        sqlx::query_as("SELECT seq, change_id FROM changes ORDER BY seq").fetch_all(server.pool()).await.unwrap();
 
     // The response was lost; the device sends the same batch again, twice, reordered.
     let mut reordered = batch.clone();
@@ -451,26 +328,14 @@ async fn a_replayed_push_stores_nothing_new() {
         assert_eq!(again.high_water, first.high_water);
     }
     let after: Vec<(i64, String)> =
-        sqlx::query_as("SELECT seq, change_id FROM changes ORDER BY seq")
-            .fetch_all(server.pool())
-            .await
-            .unwrap();
+        sqlx::query_as("SELECT seq, change_id FROM changes ORDER BY seq").fetch_all(server.pool()).await.unwrap();
     assert_eq!(after, before);
 
     // A batch that overlaps the stored ones stores only the new part.
-    let (status, body) = server
-        .push(&dev.token, &changes(&dev.device_id, 41..=60))
-        .await;
+    let (status, body) = server.push(&dev.token, &changes(&dev.device_id, 41..=60)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let overlap = push_response(body);
-    assert_eq!(
-        (
-            overlap.accepted,
-            overlap.duplicates,
-            overlap.device_high_water
-        ),
-        (10, 10, 60)
-    );
+    assert_eq!((overlap.accepted, overlap.duplicates, overlap.device_high_water), (10, 10, 60));
     assert_eq!(server.stored_changes().await, 60);
     let (_, devices) = admin::list_devices(server.pool(), "Clinic").await.unwrap();
     assert_eq!(devices[0].last_device_seq, 60);
@@ -481,19 +346,13 @@ async fn a_replayed_push_stores_nothing_new() {
 async fn a_reused_device_seq_with_a_different_change_is_refused() {
     let server = TestServer::start().await;
     let dev = server.tenant_with_device("Clinic").await;
-    server
-        .push(&dev.token, &changes(&dev.device_id, 1..=5))
-        .await;
+    server.push(&dev.token, &changes(&dev.device_id, 1..=5)).await;
     // The device's database was restored from an old backup: seq 5 is now another change.
     let mut batch = changes(&dev.device_id, 5..=7);
     batch[0].id = "a-different-change".into();
     let answer = server.push(&dev.token, &batch).await;
     assert_error(&answer, StatusCode::CONFLICT, "conflict");
-    assert_eq!(
-        server.stored_changes().await,
-        5,
-        "nothing of the refused batch is stored"
-    );
+    assert_eq!(server.stored_changes().await, 5, "nothing of the refused batch is stored");
 }
 
 #[tokio::test]
@@ -536,16 +395,12 @@ async fn malformed_pushes_are_refused_and_store_nothing() {
         ("application/json", "changes=1".to_string()),
         ("text/plain", json!({"changes": [good]}).to_string()),
     ] {
-        let answer = server
-            .post_raw("/v1/push", &dev.token, content_type, raw)
-            .await;
+        let answer = server.post_raw("/v1/push", &dev.token, content_type, raw).await;
         assert_error(&answer, StatusCode::BAD_REQUEST, "bad_request");
     }
     assert_eq!(server.stored_changes().await, 0);
     // The same change, well-formed, is stored.
-    let (status, body) = server
-        .post_json("/v1/push", Some(&dev.token), &json!({"changes": [good]}))
-        .await;
+    let (status, body) = server.post_json("/v1/push", Some(&dev.token), &json!({"changes": [good]})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
@@ -561,23 +416,15 @@ async fn oversized_bodies_and_batches_are_refused() {
     assert_error(&answer, StatusCode::PAYLOAD_TOO_LARGE, "too_large");
 
     // Over 5,000 changes, each small.
-    let many = changes(
-        &dev.device_id,
-        1..=(hms_protocol::MAX_PUSH_BATCH as u64 + 1),
-    );
+    let many = changes(&dev.device_id, 1..=(hms_protocol::MAX_PUSH_BATCH as u64 + 1));
     let answer = server.push(&dev.token, &many).await;
     assert_error(&answer, StatusCode::PAYLOAD_TOO_LARGE, "too_large");
     assert_eq!(server.stored_changes().await, 0);
 
     // Exactly the limit is fine.
-    let (status, body) = server
-        .push(&dev.token, &many[..hms_protocol::MAX_PUSH_BATCH])
-        .await;
+    let (status, body) = server.push(&dev.token, &many[..hms_protocol::MAX_PUSH_BATCH]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(
-        push_response(body).accepted,
-        hms_protocol::MAX_PUSH_BATCH as u64
-    );
+    assert_eq!(push_response(body).accepted, hms_protocol::MAX_PUSH_BATCH as u64);
 }
 
 // ---------------------------------------------------------------------------- pull
@@ -591,32 +438,18 @@ async fn pull_pages_through_everything_in_order() {
     // Interleaved batches from two devices, and another tenant's changes in between.
     for round in 0..5u64 {
         let seqs = round * 250 + 1..=round * 250 + 250;
-        server
-            .push(&a.token, &changes(&a.device_id, seqs.clone()))
-            .await;
-        server
-            .push(&other.token, &changes(&other.device_id, seqs.clone()))
-            .await;
+        server.push(&a.token, &changes(&a.device_id, seqs.clone())).await;
+        server.push(&other.token, &changes(&other.device_id, seqs.clone())).await;
         server.push(&b.token, &changes(&b.device_id, seqs)).await;
     }
 
     let all = server.pull_all(&b.token, 333).await;
     assert_eq!(all.len(), 2_500);
-    assert!(
-        all.windows(2).all(|w| w[0].server_seq < w[1].server_seq),
-        "increasing server seq"
-    );
+    assert!(all.windows(2).all(|w| w[0].server_seq < w[1].server_seq), "increasing server seq");
     for dev in [&a, &b] {
-        let seqs: Vec<u64> = all
-            .iter()
-            .filter(|c| c.change.device_id == dev.device_id)
-            .map(|c| c.change.device_seq)
-            .collect();
-        assert_eq!(
-            seqs,
-            (1..=1_250).collect::<Vec<_>>(),
-            "each device's changes, in its order"
-        );
+        let seqs: Vec<u64> =
+            all.iter().filter(|c| c.change.device_id == dev.device_id).map(|c| c.change.device_seq).collect();
+        assert_eq!(seqs, (1..=1_250).collect::<Vec<_>>(), "each device's changes, in its order");
     }
 
     // The page after the last is empty, keeps the cursor, and says no more.
@@ -631,20 +464,12 @@ async fn pull_pages_through_everything_in_order() {
     // A page boundary: exactly `limit` left says more=false.
     let (_, body) = server.pull(&b.token, all[2_499 - 10].server_seq, 10).await;
     let tail = pull_response(body);
-    assert_eq!(
-        (tail.changes.len(), tail.more, tail.next),
-        (10, false, last)
-    );
+    assert_eq!((tail.changes.len(), tail.more, tail.next), (10, false, last));
 
     // Default and capped page sizes.
     let (_, body) = server.get("/v1/pull?after=0", Some(&b.token)).await;
-    assert_eq!(
-        pull_response(body).changes.len(),
-        hms_protocol::DEFAULT_PULL_LIMIT as usize
-    );
-    let (_, body) = server
-        .get("/v1/pull?after=0&limit=4000000000", Some(&b.token))
-        .await;
+    assert_eq!(pull_response(body).changes.len(), hms_protocol::DEFAULT_PULL_LIMIT as usize);
+    let (_, body) = server.get("/v1/pull?after=0&limit=4000000000", Some(&b.token)).await;
     assert_eq!(pull_response(body).changes.len(), 2_500);
 }
 
@@ -679,14 +504,8 @@ async fn concurrent_pushes_never_make_a_puller_skip_a_change() {
         pushers.push(tokio::spawn(async move {
             let http = common::http();
             for batch in 0..25u64 {
-                let body =
-                    json!({"changes": changes(&dev.device_id, batch * 20 + 1..=batch * 20 + 20)});
-                let res = http
-                    .post(format!("{base}/v1/push"))
-                    .bearer_auth(&dev.token)
-                    .json(&body)
-                    .send()
-                    .await;
+                let body = json!({"changes": changes(&dev.device_id, batch * 20 + 1..=batch * 20 + 20)});
+                let res = http.post(format!("{base}/v1/push")).bearer_auth(&dev.token).json(&body).send().await;
                 assert_eq!(res.expect("push").status(), StatusCode::OK);
             }
         }));
@@ -706,19 +525,13 @@ async fn concurrent_pushes_never_make_a_puller_skip_a_change() {
         if finished && !page.more {
             break;
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "pushes did not finish in time"
-        );
+        assert!(std::time::Instant::now() < deadline, "pushes did not finish in time");
     }
     for p in pushers {
         p.await.expect("pusher");
     }
     assert!(seen.windows(2).all(|w| w[0].server_seq < w[1].server_seq));
-    let mut keys: Vec<(String, u64)> = seen
-        .iter()
-        .map(|c| (c.change.device_id.clone(), c.change.device_seq))
-        .collect();
+    let mut keys: Vec<(String, u64)> = seen.iter().map(|c| (c.change.device_id.clone(), c.change.device_seq)).collect();
     keys.sort();
     keys.dedup();
     assert_eq!(keys.len(), 2_000, "every change exactly once");
@@ -753,12 +566,7 @@ async fn a_push_that_commits_late_is_not_skipped_by_a_pull_in_between() {
 
     let push = |dev: Enrolled, base: String| async move {
         let body = json!({"changes": [change(&dev.device_id, 1)]});
-        let res = common::http()
-            .post(format!("{base}/v1/push"))
-            .bearer_auth(&dev.token)
-            .json(&body)
-            .send()
-            .await;
+        let res = common::http().post(format!("{base}/v1/push")).bearer_auth(&dev.token).json(&body).send().await;
         assert_eq!(res.expect("push").status(), StatusCode::OK);
     };
     let slow_push = tokio::spawn(push(slow.clone(), server.base.clone()));
@@ -772,20 +580,11 @@ async fn a_push_that_commits_late_is_not_skipped_by_a_pull_in_between() {
     fast_push.await.unwrap();
     let (_, body) = server.pull(&reader.token, early.next, 100).await;
     let late = pull_response(body);
-    let mut seen: Vec<String> = early
-        .changes
-        .iter()
-        .chain(&late.changes)
-        .map(|c| c.change.device_id.clone())
-        .collect();
+    let mut seen: Vec<String> = early.changes.iter().chain(&late.changes).map(|c| c.change.device_id.clone()).collect();
     seen.sort();
     let mut expected = vec![slow.device_id.clone(), fast.device_id.clone()];
     expected.sort();
-    assert_eq!(
-        seen, expected,
-        "early page {:?}, late page {:?}",
-        early.changes, late.changes
-    );
+    assert_eq!(seen, expected, "early page {:?}, late page {:?}", early.changes, late.changes);
 }
 
 // ---------------------------------------------------------------------------- operations
@@ -797,32 +596,15 @@ async fn health_metrics_and_unknown_routes() {
     assert_eq!((status, body), (StatusCode::OK, json!({"status": "ok"})));
 
     let dev = server.tenant_with_device("Clinic").await;
-    server
-        .push(&dev.token, &changes(&dev.device_id, 1..=4))
-        .await;
-    server
-        .push(&dev.token, &changes(&dev.device_id, 1..=4))
-        .await;
+    server.push(&dev.token, &changes(&dev.device_id, 1..=4)).await;
+    server.push(&dev.token, &changes(&dev.device_id, 1..=4)).await;
     server.pull(&dev.token, 0, 10).await;
     server.pull("nobody.token", 0, 10).await;
-    admin::revoke_device(
-        server.pool(),
-        &server.enrol("Clinic", "old tablet").await.device_id,
-    )
-    .await
-    .unwrap();
+    admin::revoke_device(server.pool(), &server.enrol("Clinic", "old tablet").await.device_id).await.unwrap();
 
-    let res = server
-        .http
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap();
+    let res = server.http.get(server.url("/metrics")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    assert!(res.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("text/plain"));
+    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
     let text = res.text().await.unwrap();
     for line in [
         "hms_pushes_total 2",
@@ -835,23 +617,12 @@ async fn health_metrics_and_unknown_routes() {
         "hms_devices{state=\"active\"} 1",
         "hms_devices{state=\"revoked\"} 1",
     ] {
-        assert!(
-            text.lines().any(|l| l == line),
-            "metrics lack {line:?}:\n{text}"
-        );
+        assert!(text.lines().any(|l| l == line), "metrics lack {line:?}:\n{text}");
     }
 
-    assert_error(
-        &server.get("/v2/nothing", None).await,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    );
+    assert_error(&server.get("/v2/nothing", None).await, StatusCode::NOT_FOUND, "not_found");
     let wrong_method = common::send(server.http.delete(server.url("/v1/push"))).await;
-    assert_error(
-        &wrong_method,
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-    );
+    assert_error(&wrong_method, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
 }
 
 #[tokio::test]
@@ -872,18 +643,9 @@ async fn health_says_unavailable_when_the_database_is_down() {
 async fn the_change_table_is_append_only() {
     let server = TestServer::start().await;
     let dev = server.tenant_with_device("Clinic").await;
-    server
-        .push(&dev.token, &changes(&dev.device_id, 1..=2))
-        .await;
-    for sql in [
-        "UPDATE changes SET entity = 'x'",
-        "DELETE FROM changes",
-        "TRUNCATE changes CASCADE",
-    ] {
-        assert!(
-            sqlx::query(sql).execute(server.pool()).await.is_err(),
-            "{sql} succeeded"
-        );
+    server.push(&dev.token, &changes(&dev.device_id, 1..=2)).await;
+    for sql in ["UPDATE changes SET entity = 'x'", "DELETE FROM changes", "TRUNCATE changes CASCADE"] {
+        assert!(sqlx::query(sql).execute(server.pool()).await.is_err(), "{sql} succeeded");
     }
     assert_eq!(server.stored_changes().await, 2);
 }

@@ -26,22 +26,14 @@ async fn put(server: &TestServer, token: &str, sha256: &str, body: Vec<u8>) -> (
 
 /// The status and raw body of a GET.
 async fn get(server: &TestServer, token: &str, sha256: &str) -> (StatusCode, Vec<u8>) {
-    let res = server
-        .http
-        .get(server.url(&format!("/v1/blobs/{sha256}")))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("request");
+    let res =
+        server.http.get(server.url(&format!("/v1/blobs/{sha256}"))).bearer_auth(token).send().await.expect("request");
     let status = res.status();
     (status, res.bytes().await.expect("body").to_vec())
 }
 
 fn error_of(answer: (StatusCode, Vec<u8>)) -> (StatusCode, Value) {
-    (
-        answer.0,
-        serde_json::from_slice(&answer.1).unwrap_or(Value::Null),
-    )
+    (answer.0, serde_json::from_slice(&answer.1).unwrap_or(Value::Null))
 }
 
 async fn blobs(server: &TestServer) -> i64 {
@@ -68,43 +60,18 @@ async fn a_file_goes_up_once_and_comes_back_whole() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["created"], false);
     assert_eq!(blobs(&server).await, 1);
-    let (size,): (i64,) = sqlx::query_as("SELECT size FROM blobs WHERE sha256 = $1")
-        .bind(&sha)
-        .fetch_one(server.pool())
-        .await
-        .unwrap();
+    let (size,): (i64,) =
+        sqlx::query_as("SELECT size FROM blobs WHERE sha256 = $1").bind(&sha).fetch_one(server.pool()).await.unwrap();
     assert_eq!(size, bytes.len() as i64);
 
     // Any device of the tenant reads it back.
-    assert_eq!(
-        get(&server, &other.token, &sha).await,
-        (StatusCode::OK, bytes.clone())
-    );
-    assert_eq!(
-        get(&server, &dev.token, &sha).await,
-        (StatusCode::OK, bytes)
-    );
+    assert_eq!(get(&server, &other.token, &sha).await, (StatusCode::OK, bytes.clone()));
+    assert_eq!(get(&server, &dev.token, &sha).await, (StatusCode::OK, bytes));
     // One it does not have, and a name that is no hash.
     let missing = sha256_hex(b"never uploaded");
-    assert_error(
-        &error_of(get(&server, &dev.token, &missing).await),
-        StatusCode::NOT_FOUND,
-        "not_found",
-    );
-    assert_error(
-        &error_of(get(&server, &dev.token, "..%2F..%2Fetc").await),
-        StatusCode::BAD_REQUEST,
-        "bad_request",
-    );
-    let metrics = server
-        .http
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    assert_error(&error_of(get(&server, &dev.token, &missing).await), StatusCode::NOT_FOUND, "not_found");
+    assert_error(&error_of(get(&server, &dev.token, "..%2F..%2Fetc").await), StatusCode::BAD_REQUEST, "bad_request");
+    let metrics = server.http.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("hms_blobs_stored_total 1"), "{metrics}");
     assert!(metrics.contains("hms_blobs_served_total 2"), "{metrics}");
 }
@@ -117,22 +84,12 @@ async fn a_body_that_does_not_match_its_hash_is_refused_and_nothing_is_stored() 
     let answer = put(&server, &dev.token, &claimed, pdf("something else")).await;
     assert_error(&answer, StatusCode::BAD_REQUEST, "bad_request");
     // Upper-case hex and short names are not blob names.
-    let answer = put(
-        &server,
-        &dev.token,
-        &claimed.to_uppercase(),
-        pdf("the original"),
-    )
-    .await;
+    let answer = put(&server, &dev.token, &claimed.to_uppercase(), pdf("the original")).await;
     assert_error(&answer, StatusCode::BAD_REQUEST, "bad_request");
     let answer = put(&server, &dev.token, "abc", pdf("the original")).await;
     assert_error(&answer, StatusCode::BAD_REQUEST, "bad_request");
     assert_eq!(blobs(&server).await, 0);
-    assert_error(
-        &error_of(get(&server, &dev.token, &claimed).await),
-        StatusCode::NOT_FOUND,
-        "not_found",
-    );
+    assert_error(&error_of(get(&server, &dev.token, &claimed).await), StatusCode::NOT_FOUND, "not_found");
 }
 
 #[tokio::test]
@@ -142,20 +99,10 @@ async fn another_tenant_cannot_read_a_file_even_with_its_hash() {
     let b = server.tenant_with_device("Pwani Clinic").await;
     let bytes = pdf("Mlimani's patient");
     let sha = sha256_hex(&bytes);
-    assert_eq!(
-        put(&server, &a.token, &sha, bytes.clone()).await.0,
-        StatusCode::OK
-    );
-    assert_error(
-        &error_of(get(&server, &b.token, &sha).await),
-        StatusCode::NOT_FOUND,
-        "not_found",
-    );
+    assert_eq!(put(&server, &a.token, &sha, bytes.clone()).await.0, StatusCode::OK);
+    assert_error(&error_of(get(&server, &b.token, &sha).await), StatusCode::NOT_FOUND, "not_found");
     // Its own upload of the same content is its own copy.
-    assert_eq!(
-        put(&server, &b.token, &sha, bytes.clone()).await.0,
-        StatusCode::OK
-    );
+    assert_eq!(put(&server, &b.token, &sha, bytes.clone()).await.0, StatusCode::OK);
     assert_eq!(blobs(&server).await, 2);
     assert_eq!(get(&server, &b.token, &sha).await, (StatusCode::OK, bytes));
 }
@@ -166,19 +113,10 @@ async fn revoked_and_missing_tokens_are_refused() {
     let dev = server.tenant_with_device("Clinic").await;
     let bytes = pdf("report");
     let sha = sha256_hex(&bytes);
-    assert_eq!(
-        put(&server, &dev.token, &sha, bytes.clone()).await.0,
-        StatusCode::OK
-    );
-    admin::revoke_device(server.pool(), &dev.device_id)
-        .await
-        .unwrap();
+    assert_eq!(put(&server, &dev.token, &sha, bytes.clone()).await.0, StatusCode::OK);
+    admin::revoke_device(server.pool(), &dev.device_id).await.unwrap();
 
-    assert_error(
-        &error_of(get(&server, &dev.token, &sha).await),
-        StatusCode::UNAUTHORIZED,
-        "revoked",
-    );
+    assert_error(&error_of(get(&server, &dev.token, &sha).await), StatusCode::UNAUTHORIZED, "revoked");
     let other = pdf("another report");
     let answer = put(&server, &dev.token, &sha256_hex(&other), other).await;
     assert_error(&answer, StatusCode::UNAUTHORIZED, "revoked");

@@ -18,18 +18,13 @@ const BIN: &str = env!("CARGO_BIN_EXE_hms-server");
 /// A database of its own, and its URL for the binary.
 async fn database() -> (sqlx::PgPool, String) {
     let pool = test_db().await;
-    let (name,): (String,) = sqlx::query_as("SELECT current_database()")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let (name,): (String,) = sqlx::query_as("SELECT current_database()").fetch_one(&pool).await.unwrap();
     (pool, pg::cluster().url(&name))
 }
 
 fn run(url: Option<&str>, args: &[&str]) -> Output {
     let mut cmd = Command::new(BIN);
-    cmd.args(args)
-        .env_remove("HMS_DATABASE_URL")
-        .env("RUST_LOG", "warn");
+    cmd.args(args).env_remove("HMS_DATABASE_URL").env("RUST_LOG", "warn");
     if let Some(url) = url {
         cmd.env("HMS_DATABASE_URL", url);
     }
@@ -46,13 +41,7 @@ fn stderr(out: &Output) -> String {
 
 #[track_caller]
 fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "failed ({}): {}{}",
-        out.status,
-        stdout(&out),
-        stderr(&out)
-    );
+    assert!(out.status.success(), "failed ({}): {}{}", out.status, stdout(&out), stderr(&out));
     stdout(&out)
 }
 
@@ -62,62 +51,32 @@ async fn admin_commands_manage_tenants_codes_and_devices() {
     let url = Some(url.as_str());
     assert!(ok(run(url, &["migrate"])).contains("migrations applied"));
     let created = ok(run(url, &["tenant", "create", "Mlimani Clinic"]));
-    let tenant = hms_server::admin::find_tenant(&pool, "Mlimani Clinic")
-        .await
-        .unwrap();
+    let tenant = hms_server::admin::find_tenant(&pool, "Mlimani Clinic").await.unwrap();
     assert!(created.contains(&tenant.id), "{created}");
     let again = run(url, &["tenant", "create", "Mlimani Clinic"]);
     assert_eq!(again.status.code(), Some(1));
-    assert!(
-        stderr(&again).contains("already exists"),
-        "{}",
-        stderr(&again)
-    );
+    assert!(stderr(&again).contains("already exists"), "{}", stderr(&again));
     assert!(ok(run(url, &["tenant", "list"])).contains("Mlimani Clinic"));
 
     // A code from the CLI enrols a device through the API.
-    let code = ok(run(
-        url,
-        &["enrol-code", "Mlimani Clinic", "--ttl-hours", "2"],
-    ));
+    let code = ok(run(url, &["enrol-code", "Mlimani Clinic", "--ttl-hours", "2"]));
     let code = code.trim();
     assert_eq!(code.len(), 19, "{code}");
     let server = TestServer::start_with(AppState::new(pool.clone())).await;
-    let (status, body) = server
-        .post_json(
-            "/v1/enrol",
-            None,
-            &json!({"code": code, "device_name": "Ward 3 tablet"}),
-        )
-        .await;
+    let (status, body) =
+        server.post_json("/v1/enrol", None, &json!({"code": code, "device_name": "Ward 3 tablet"})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let device_id = body["device_id"].as_str().unwrap().to_string();
-    server
-        .push(
-            body["token"].as_str().unwrap(),
-            &common::changes(&device_id, 1..=9),
-        )
-        .await;
+    server.push(body["token"].as_str().unwrap(), &common::changes(&device_id, 1..=9)).await;
 
     let listed = ok(run(url, &["devices", &tenant.id]));
-    let line = listed
-        .lines()
-        .find(|l| l.contains(&device_id))
-        .unwrap_or_else(|| panic!("{listed}"));
-    assert!(
-        line.contains("active") && line.contains("Ward 3 tablet") && line.contains(" 9 "),
-        "{line}"
-    );
+    let line = listed.lines().find(|l| l.contains(&device_id)).unwrap_or_else(|| panic!("{listed}"));
+    assert!(line.contains("active") && line.contains("Ward 3 tablet") && line.contains(" 9 "), "{line}");
     assert!(!line.contains("never"), "last seen is set: {line}");
 
     assert!(ok(run(url, &["revoke", &device_id])).contains("revoked"));
     let listed = ok(run(url, &["devices", "Mlimani Clinic"]));
-    assert!(
-        listed
-            .lines()
-            .any(|l| l.contains(&device_id) && l.contains("revoked")),
-        "{listed}"
-    );
+    assert!(listed.lines().any(|l| l.contains(&device_id) && l.contains("revoked")), "{listed}");
 
     for (args, expected) in [
         (vec!["revoke", "no-such-device"], "not found"),
@@ -126,11 +85,7 @@ async fn admin_commands_manage_tenants_codes_and_devices() {
     ] {
         let out = run(url, &args);
         assert_eq!(out.status.code(), Some(1), "{args:?}");
-        assert!(
-            stderr(&out).contains(expected),
-            "{args:?}: {}",
-            stderr(&out)
-        );
+        assert!(stderr(&out).contains(expected), "{args:?}: {}", stderr(&out));
     }
     let zero_ttl = run(url, &["enrol-code", "Mlimani Clinic", "--ttl-hours", "0"]);
     assert!(!zero_ttl.status.success());
@@ -140,18 +95,10 @@ async fn admin_commands_manage_tenants_codes_and_devices() {
 fn without_a_database_url_the_cli_says_what_to_give() {
     let out = run(None, &["tenant", "list"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("HMS_DATABASE_URL"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("HMS_DATABASE_URL"), "{}", stderr(&out));
     let unreachable = run(Some("postgres://nobody:x@127.0.0.1:1/none"), &["migrate"]);
     assert_eq!(unreachable.status.code(), Some(1));
-    assert!(
-        stderr(&unreachable).contains("cannot connect to PostgreSQL"),
-        "{}",
-        stderr(&unreachable)
-    );
+    assert!(stderr(&unreachable).contains("cannot connect to PostgreSQL"), "{}", stderr(&unreachable));
 }
 
 /// The server as a child process; killed if the test fails before stopping it.
@@ -160,13 +107,7 @@ struct Served(Option<Child>);
 impl Served {
     fn start(url: &str, port: u16, extra: &[&str]) -> Served {
         let child = Command::new(BIN)
-            .args([
-                "--log-format",
-                "json",
-                "serve",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-            ])
+            .args(["--log-format", "json", "serve", "--listen", &format!("127.0.0.1:{port}")])
             .args(extra)
             .env("HMS_DATABASE_URL", url)
             .env("RUST_LOG", "info")
@@ -185,20 +126,14 @@ impl Served {
     /// SIGTERM, then the exit status and everything it logged.
     fn terminate(mut self) -> (std::process::ExitStatus, String) {
         let mut child = self.0.take().expect("running");
-        let killed = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .expect("kill");
+        let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
         assert!(killed.success());
         let deadline = Instant::now() + Duration::from_secs(20);
         let status = loop {
             if let Some(status) = child.try_wait().expect("wait") {
                 break status;
             }
-            assert!(
-                Instant::now() < deadline,
-                "hms-server did not stop on SIGTERM"
-            );
+            assert!(Instant::now() < deadline, "hms-server did not stop on SIGTERM");
             std::thread::sleep(Duration::from_millis(50));
         };
         let mut logs = String::new();
@@ -219,21 +154,13 @@ impl Drop for Served {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 async fn wait_until_healthy(served: &Served, check: impl AsyncFn() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while !check().await {
-        assert!(
-            Instant::now() < deadline,
-            "hms-server (pid {}) never became healthy",
-            served.pid()
-        );
+        assert!(Instant::now() < deadline, "hms-server (pid {}) never became healthy", served.pid());
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -250,35 +177,23 @@ async fn serve_answers_over_http_logs_json_and_stops_on_sigterm() {
         async || matches!(http.get(&health).send().await, Ok(r) if r.status() == StatusCode::OK),
     )
     .await;
-    let res = http
-        .get(format!("http://127.0.0.1:{port}/v1/pull?after=0"))
-        .send()
-        .await
-        .unwrap();
+    let res = http.get(format!("http://127.0.0.1:{port}/v1/pull?after=0")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 
     let (status, logs) = served.terminate();
     assert!(status.success(), "exit {status}; logs:\n{logs}");
     let lines: Vec<Value> = logs
         .lines()
-        .map(|l| {
-            serde_json::from_str(l).unwrap_or_else(|e| panic!("log line is not JSON ({e}): {l}"))
-        })
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("log line is not JSON ({e}): {l}")))
         .collect();
     let has = |msg: &str| lines.iter().any(|l| l["message"] == msg);
-    assert!(
-        has("listening") && has("request") && has("stopped"),
-        "{logs}"
-    );
+    assert!(has("listening") && has("request") && has("stopped"), "{logs}");
     let refused = lines
         .iter()
         .find(|l| l["message"] == "request" && l["status"] == 401)
         .unwrap_or_else(|| panic!("no log of the refused request: {logs}"));
     assert_eq!(refused["path"], "/v1/pull");
-    assert!(
-        !logs.contains("after=0"),
-        "query strings stay out of the logs"
-    );
+    assert!(!logs.contains("after=0"), "query strings stay out of the logs");
 }
 
 #[tokio::test]
@@ -289,30 +204,15 @@ async fn serve_speaks_https_with_the_given_certificate() {
     make_certificate(&cert, &key);
     let (_pool, url) = database().await;
     let port = free_port();
-    let served = Served::start(
-        &url,
-        port,
-        &[
-            "--tls-cert",
-            cert.to_str().unwrap(),
-            "--tls-key",
-            key.to_str().unwrap(),
-        ],
-    );
+    let served = Served::start(&url, port, &["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()]);
     let connector = tls_connector(&cert);
-    wait_until_healthy(&served, async || {
-        https_get(&connector, port, "/health").await.is_some()
-    })
-    .await;
+    wait_until_healthy(&served, async || https_get(&connector, port, "/health").await.is_some()).await;
     let answer = https_get(&connector, port, "/health").await.unwrap();
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.ends_with(r#"{"status":"ok"}"#), "{answer}");
 
     // Plain HTTP to the TLS port gets no HTTP answer.
-    let plain = common::http()
-        .get(format!("http://127.0.0.1:{port}/health"))
-        .send()
-        .await;
+    let plain = common::http().get(format!("http://127.0.0.1:{port}/health")).send().await;
     assert!(plain.is_err() || plain.is_ok_and(|r| r.status() != StatusCode::OK));
 
     let (status, logs) = served.terminate();
@@ -325,23 +225,8 @@ async fn serve_speaks_https_with_the_given_certificate() {
 /// ssl-cert dependency).
 fn make_certificate(cert: &Path, key: &Path) {
     let out = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-days",
-            "2",
-        ])
-        .args([
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=DNS:localhost,IP:127.0.0.1",
-        ])
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2"])
+        .args(["-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
         .args(["-addext", "basicConstraints=critical,CA:FALSE"])
         .arg("-keyout")
         .arg(key)
@@ -356,9 +241,7 @@ fn tls_connector(cert: &Path) -> tokio_rustls::TlsConnector {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::CertificateDer;
     let mut roots = rustls::RootCertStore::empty();
-    roots
-        .add(CertificateDer::from_pem_file(cert).expect("certificate"))
-        .expect("trust the certificate");
+    roots.add(CertificateDer::from_pem_file(cert).expect("certificate")).expect("trust the certificate");
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -369,15 +252,9 @@ fn tls_connector(cert: &Path) -> tokio_rustls::TlsConnector {
 }
 
 /// One HTTP/1.1 request over TLS, verifying the server's certificate for "localhost".
-async fn https_get(
-    connector: &tokio_rustls::TlsConnector,
-    port: u16,
-    path: &str,
-) -> Option<String> {
+async fn https_get(connector: &tokio_rustls::TlsConnector, port: u16, path: &str) -> Option<String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .ok()?;
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.ok()?;
     let name = rustls::pki_types::ServerName::try_from("localhost").ok()?;
     let mut tls = connector.connect(name, tcp).await.ok()?;
     let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");

@@ -190,13 +190,17 @@ async fn run_case(shared: Arc<Shared>, seed: u64) -> Result<(), String> {
 async fn setup_clinic(d: &Device, rng: &mut fastrand::Rng) -> String {
     let a = d.auth().await;
     let specialty = staff::add_specialty(&d.store, &a, "General").await.unwrap().id;
-    let doctor = staff::add_staff(&d.store, &a, staff::StaffInput {
-        full_name: "Dr Asha Said".into(),
-        role: "doctor".into(),
-        specialty_ids: vec![specialty],
-        fee_minor: 20_000,
-        ..Default::default()
-    })
+    let doctor = staff::add_staff(
+        &d.store,
+        &a,
+        staff::StaffInput {
+            full_name: "Dr Asha Said".into(),
+            role: "doctor".into(),
+            specialty_ids: vec![specialty],
+            fee_minor: 20_000,
+            ..Default::default()
+        },
+    )
     .await
     .unwrap()
     .id;
@@ -264,15 +268,23 @@ async fn field(d: &Device, entity: &str, id: &str, field: &str) -> Option<Option
 impl Case {
     /// Records `fields` of a row just written on device `k` (their new values and the stamp of
     /// the change that wrote them), given what the device had merged before the write.
-    async fn record(&mut self, k: usize, entity: &'static str, id: &str, fields: &[&'static str], before: HashMap<String, i64>) {
+    async fn record(
+        &mut self,
+        k: usize,
+        entity: &'static str,
+        id: &str,
+        fields: &[&'static str],
+        before: HashMap<String, i64>,
+    ) {
         let d = &self.devices[k];
-        let (seq, stamp): (i64, String) =
-            sqlx::query_as("SELECT seq, hlc FROM change_log WHERE entity = ? AND entity_id = ? ORDER BY seq DESC LIMIT 1")
-                .bind(entity)
-                .bind(id)
-                .fetch_one(d.store.pool())
-                .await
-                .unwrap();
+        let (seq, stamp): (i64, String) = sqlx::query_as(
+            "SELECT seq, hlc FROM change_log WHERE entity = ? AND entity_id = ? ORDER BY seq DESC LIMIT 1",
+        )
+        .bind(entity)
+        .bind(id)
+        .fetch_one(d.store.pool())
+        .await
+        .unwrap();
         for f in fields {
             let value = field(d, entity, id, f).await.flatten();
             self.model.writes.push(Write {
@@ -572,7 +584,8 @@ async fn check(case: &Case) -> Result<(), String> {
         // that a later write overwrote knowingly was not lost to the other).
         for lost in writes.iter().filter(|w| w.value != now) {
             let knowingly = writes.iter().any(|w| w.stamp > lost.stamp && w.saw(lost));
-            let apart = !knowingly && writes.iter().any(|w| w.stamp > lost.stamp && !w.saw(lost) && w.value != lost.value);
+            let apart =
+                !knowingly && writes.iter().any(|w| w.stamp > lost.stamp && !w.saw(lost) && w.value != lost.value);
             let recorded = conflicts.get(*id).is_some_and(|s| s.contains(&lost.stamp));
             if apart && !recorded {
                 problems.push(format!(
@@ -614,10 +627,11 @@ async fn check(case: &Case) -> Result<(), String> {
 async fn conflict_stamps(case: &Case) -> HashMap<String, BTreeSet<String>> {
     let mut out: HashMap<String, BTreeSet<String>> = HashMap::new();
     for d in &case.devices {
-        let rows: Vec<(String, String, String)> = sqlx::query_as("SELECT entity_id, local_hlc, remote_hlc FROM sync_conflicts")
-            .fetch_all(d.store.pool())
-            .await
-            .unwrap();
+        let rows: Vec<(String, String, String)> =
+            sqlx::query_as("SELECT entity_id, local_hlc, remote_hlc FROM sync_conflicts")
+                .fetch_all(d.store.pool())
+                .await
+                .unwrap();
         for (id, local, remote) in rows {
             let e = out.entry(id).or_default();
             e.insert(local);

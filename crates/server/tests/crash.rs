@@ -68,9 +68,7 @@ where
 
 /// A read-only look at a device's SQLite file while another process writes it.
 async fn peek(dir: &Path, sql: &str) -> i64 {
-    let opts = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(dir.join(hms_core::store::DB_FILE))
-        .read_only(true);
+    let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(dir.join(hms_core::store::DB_FILE)).read_only(true);
     let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect_with(&opts).await.unwrap();
     let n: i64 = sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap_or(0);
     let _ = sqlx::Connection::close(conn).await;
@@ -158,7 +156,10 @@ async fn a_device_killed_mid_push_and_mid_pull_loses_nothing_and_stores_nothing_
     let b = Store::open_in_dir(b_dir.path()).await.unwrap();
     integrity_ok(&b).await;
     let patient_changes = || async {
-        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM changes WHERE entity = 'patients'").fetch_one(server.pool()).await.unwrap()
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM changes WHERE entity = 'patients'")
+            .fetch_one(server.pool())
+            .await
+            .unwrap()
     };
     let on_server = patient_changes().await;
     sync::sync_now(&b).await.unwrap();
@@ -168,7 +169,11 @@ async fn a_device_killed_mid_push_and_mid_pull_loses_nothing_and_stores_nothing_
     };
     assert_eq!(count(&b, "SELECT count(*) FROM patients").await, patients);
     assert_eq!(count(&b, "SELECT count(DISTINCT mrn) FROM patients").await, patients);
-    assert_eq!(count(&b, "SELECT count(*) FROM change_log WHERE entity = 'patients'").await, 0, "pulled rows never go back into the outbox");
+    assert_eq!(
+        count(&b, "SELECT count(*) FROM change_log WHERE entity = 'patients'").await,
+        0,
+        "pulled rows never go back into the outbox"
+    );
     assert_eq!(count(&b, "SELECT count(*) FROM sync_conflicts").await, 0, "nothing merged twice or against itself");
     assert_eq!(patient_changes().await, on_server, "a pull sends nothing back");
     assert_eq!(on_server, patients, "each patient stored once on the server");

@@ -111,9 +111,16 @@ async fn enrolment_is_for_administrators_and_keeps_the_token_in_core() {
 
     // A receptionist may not enrol the device.
     let admin_auth = a.auth().await;
-    users::create(&a.store, &admin_auth, NewUser {
-        username: "desk.one".into(), full_name: "Desk One".into(), password: PW.into(), roles: vec!["receptionist".into()],
-    })
+    users::create(
+        &a.store,
+        &admin_auth,
+        NewUser {
+            username: "desk.one".into(),
+            full_name: "Desk One".into(),
+            password: PW.into(),
+            roles: vec!["receptionist".into()],
+        },
+    )
     .await
     .unwrap();
     let desk = SessionSlot::default();
@@ -124,7 +131,8 @@ async fn enrolment_is_for_administrators_and_keeps_the_token_in_core() {
     assert_eq!(refused, SyncError::App(Error::Forbidden { permission: "sync_manage".into() }));
 
     // A wrong code: the server's refusal, nothing stored.
-    let wrong = sync::enrol(&a.store, &admin_auth, &server.base, "AAAA-BBBB-CCCC-DDDD", "Reception PC").await.unwrap_err();
+    let wrong =
+        sync::enrol(&a.store, &admin_auth, &server.base, "AAAA-BBBB-CCCC-DDDD", "Reception PC").await.unwrap_err();
     assert!(matches!(wrong, SyncError::Server { status: 401, .. }), "{wrong:?}");
     assert!(!sync::status(&a.store).await.unwrap().enrolled);
     // Not a server address.
@@ -139,10 +147,8 @@ async fn enrolment_is_for_administrators_and_keeps_the_token_in_core() {
     assert!(status.enrolled);
     assert_eq!(status.tenant_name.as_deref(), Some(TENANT));
     let json = serde_json::to_string(&status).unwrap();
-    let token: String = sqlx::query_scalar("SELECT value FROM meta WHERE key = 'sync_token'")
-        .fetch_one(a.store.pool())
-        .await
-        .unwrap();
+    let token: String =
+        sqlx::query_scalar("SELECT value FROM meta WHERE key = 'sync_token'").fetch_one(a.store.pool()).await.unwrap();
     assert!(token.starts_with(a.store.device_id()));
     assert!(!json.contains(&token[token.len() - 16..]), "the status never carries the token");
 
@@ -150,7 +156,11 @@ async fn enrolment_is_for_administrators_and_keeps_the_token_in_core() {
     assert_eq!(queued, before.pending + 1, "and the desk account");
     let report = a.sync().await;
     let audit_sent = a.scalar("SELECT count(*) FROM change_log WHERE entity = 'audit_log'").await;
-    assert_eq!(report.push.sent as i64, queued + audit_sent, "everything queued before enrolment goes out, and the audit");
+    assert_eq!(
+        report.push.sent as i64,
+        queued + audit_sent,
+        "everything queued before enrolment goes out, and the audit"
+    );
     assert_eq!(audit_sent, a.scalar("SELECT count(*) FROM audit_log").await, "every audit entry, once");
     let after = sync::status(&a.store).await.unwrap();
     assert_eq!(after.pending, 0);
@@ -170,14 +180,26 @@ async fn two_devices_converge_through_the_server() {
     assert!(rb.pull.applied >= 2, "A's account and patient: {rb:?}");
     assert_eq!(b.given_name(&p.id).await, "Amina");
     let found = patients::search(&b.store, &b.auth().await, "amina mwak", 10).await.unwrap();
-    assert_eq!(found.iter().map(|h| h.id.as_str()).collect::<Vec<_>>(), vec![p.id.as_str()], "pulled rows are searchable");
+    assert_eq!(
+        found.iter().map(|h| h.id.as_str()).collect::<Vec<_>>(),
+        vec![p.id.as_str()],
+        "pulled rows are searchable"
+    );
     let by_phone = patients::search(&b.store, &b.auth().await, "754123456", 10).await.unwrap();
     assert_eq!(by_phone.len(), 1);
     let pending_b = sync::status(&b.store).await.unwrap().pending;
     assert_eq!(pending_b, 0, "pulled rows are not written back into B's outbox");
-    let mrn_b: String = sqlx::query_scalar("SELECT mrn FROM patients WHERE id = ?").bind(&p.id).fetch_one(b.store.pool()).await.unwrap();
+    let mrn_b: String = sqlx::query_scalar("SELECT mrn FROM patients WHERE id = ?")
+        .bind(&p.id)
+        .fetch_one(b.store.pool())
+        .await
+        .unwrap();
     assert_eq!(mrn_b, p.mrn);
-    let origin: String = sqlx::query_scalar("SELECT origin_device FROM patients WHERE id = ?").bind(&p.id).fetch_one(b.store.pool()).await.unwrap();
+    let origin: String = sqlx::query_scalar("SELECT origin_device FROM patients WHERE id = ?")
+        .bind(&p.id)
+        .fetch_one(b.store.pool())
+        .await
+        .unwrap();
     assert_eq!(origin, a.store.device_id());
 
     // Edited on B, seen on A.
@@ -203,18 +225,25 @@ async fn two_devices_converge_through_the_server() {
     assert_eq!(ra.pull.applied, 1, "{ra:?}");
     assert_eq!(a.given_name(&p.id).await, "Amina B");
     assert_eq!(b.given_name(&p.id).await, "Amina B");
-    let hlc_a: String = sqlx::query_scalar("SELECT updated_at FROM patients WHERE id = ?").bind(&p.id).fetch_one(a.store.pool()).await.unwrap();
-    let hlc_b: String = sqlx::query_scalar("SELECT updated_at FROM patients WHERE id = ?").bind(&p.id).fetch_one(b.store.pool()).await.unwrap();
+    let hlc_a: String = sqlx::query_scalar("SELECT updated_at FROM patients WHERE id = ?")
+        .bind(&p.id)
+        .fetch_one(a.store.pool())
+        .await
+        .unwrap();
+    let hlc_b: String = sqlx::query_scalar("SELECT updated_at FROM patients WHERE id = ?")
+        .bind(&p.id)
+        .fetch_one(b.store.pool())
+        .await
+        .unwrap();
     assert_eq!(hlc_a, hlc_b, "both hold the newer stamp");
     assert!(hlc_b.ends_with(b.store.device_id()));
 
     // The losing version is kept, with the winner it lost to.
-    let (entity, entity_id, local, remote, resolved): (String, String, String, String, i64) = sqlx::query_as(
-        "SELECT entity, entity_id, local, remote, resolved FROM sync_conflicts",
-    )
-    .fetch_one(b.store.pool())
-    .await
-    .unwrap();
+    let (entity, entity_id, local, remote, resolved): (String, String, String, String, i64) =
+        sqlx::query_as("SELECT entity, entity_id, local, remote, resolved FROM sync_conflicts")
+            .fetch_one(b.store.pool())
+            .await
+            .unwrap();
     assert_eq!((entity.as_str(), entity_id.as_str(), resolved), ("patients", p.id.as_str(), 0));
     let local: serde_json::Value = serde_json::from_str(&local).unwrap();
     let remote: serde_json::Value = serde_json::from_str(&remote).unwrap();
@@ -257,10 +286,11 @@ async fn two_devices_converge_through_the_server() {
 
     // Enrolment and every merged page are audited, and the chains stay intact.
     for d in [&a, &b] {
-        let actions: Vec<String> = sqlx::query_scalar("SELECT action FROM audit_log WHERE action LIKE 'sync.%' ORDER BY seq")
-            .fetch_all(d.store.pool())
-            .await
-            .unwrap();
+        let actions: Vec<String> =
+            sqlx::query_scalar("SELECT action FROM audit_log WHERE action LIKE 'sync.%' ORDER BY seq")
+                .fetch_all(d.store.pool())
+                .await
+                .unwrap();
         assert_eq!(actions.first().map(String::as_str), Some("sync.enrol"));
         // Only pages that changed records here are audited (not those of other devices'
         // audit entries alone, which would echo between devices for ever).
@@ -280,7 +310,11 @@ async fn an_unreachable_server_is_reported_and_nothing_is_marked_sent() {
     let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", dead.local_addr().unwrap());
     drop(dead);
-    sqlx::query("UPDATE meta SET value = ? WHERE key = 'sync_server_url'").bind(&url).execute(a.store.pool()).await.unwrap();
+    sqlx::query("UPDATE meta SET value = ? WHERE key = 'sync_server_url'")
+        .bind(&url)
+        .execute(a.store.pool())
+        .await
+        .unwrap();
     let err = sync::sync_now(&a.store).await.unwrap_err();
     assert!(matches!(err, SyncError::Network(_)), "{err:?}");
     let status = sync::status(&a.store).await.unwrap();
@@ -292,7 +326,11 @@ async fn an_unreachable_server_is_reported_and_nothing_is_marked_sent() {
     assert_eq!(sync::status(&a.store).await.unwrap().offline_since, Some(since), "offline since the first failure");
     assert!(status.last_error.is_some_and(|e| e.contains("cannot reach")));
     // Back online: everything goes, once.
-    sqlx::query("UPDATE meta SET value = ? WHERE key = 'sync_server_url'").bind(&server.base).execute(a.store.pool()).await.unwrap();
+    sqlx::query("UPDATE meta SET value = ? WHERE key = 'sync_server_url'")
+        .bind(&server.base)
+        .execute(a.store.pool())
+        .await
+        .unwrap();
     let report = a.sync().await;
     assert!(report.push.sent as i64 > pending, "the changes and the audit entries");
     let status = sync::status(&a.store).await.unwrap();
@@ -355,13 +393,21 @@ async fn the_background_sync_runs_on_start_after_writes_and_backs_off_while_offl
         let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", dead.local_addr().unwrap());
         drop(dead);
-        sqlx::query("UPDATE meta SET value = ? WHERE key = 'sync_server_url'").bind(&url).execute(a.store.pool()).await.unwrap();
+        sqlx::query("UPDATE meta SET value = ? WHERE key = 'sync_server_url'")
+            .bind(&url)
+            .execute(a.store.pool())
+            .await
+            .unwrap();
         a.rename(&p.id, "Aminata").await;
         eventually("two failed tries", || async { failures.load(Ordering::SeqCst) >= 2 }).await;
         let status = sync::status(&a.store).await.unwrap();
         assert_eq!(status.state, sync::SyncState::Offline);
         assert!(status.offline_since.is_some() && status.pending > 0);
-        sqlx::query("UPDATE meta SET value = ? WHERE key = 'sync_server_url'").bind(&server.base).execute(a.store.pool()).await.unwrap();
+        sqlx::query("UPDATE meta SET value = ? WHERE key = 'sync_server_url'")
+            .bind(&server.base)
+            .execute(a.store.pool())
+            .await
+            .unwrap();
         eventually("back in sync", || async {
             let s = sync::status(&a.store).await.unwrap();
             s.state == sync::SyncState::Synced && !s.syncing
@@ -380,15 +426,20 @@ async fn the_background_sync_runs_on_start_after_writes_and_backs_off_while_offl
 async fn doctor_on_both(a: &Device, b: &Device) -> String {
     use hms_core::schedule::{availability, staff};
     let auth = a.auth().await;
-    let doctor = staff::add_staff(&a.store, &auth, staff::StaffInput {
-        full_name: "Dr. Rao".into(),
-        role: "doctor".into(),
-        ..Default::default()
-    })
+    let doctor = staff::add_staff(
+        &a.store,
+        &auth,
+        staff::StaffInput { full_name: "Dr. Rao".into(), role: "doctor".into(), ..Default::default() },
+    )
     .await
     .unwrap();
     let sessions = (1..=7)
-        .map(|weekday| availability::SessionInput { weekday, start: "08:00".into(), end: "12:00".into(), slot_minutes: 15 })
+        .map(|weekday| availability::SessionInput {
+            weekday,
+            start: "08:00".into(),
+            end: "12:00".into(),
+            slot_minutes: 15,
+        })
         .collect();
     availability::set_weekly(&a.store, &auth, &doctor.id, sessions).await.unwrap();
     a.sync().await;
@@ -437,9 +488,13 @@ async fn a_slot_booked_on_two_devices_apart_is_a_conflict_on_both_resolved_once(
         let open = conflicts::list(&d.store, &d.auth().await, false).await.unwrap();
         assert_eq!(open.len(), 1, "recorded on every device");
         assert_eq!(open[0].kind, ConflictKind::SlotDoubleBooked);
-        assert_eq!((open[0].current.record_id.as_deref(), open[0].other.record_id.as_deref()), (Some(held_first.id.as_str()), Some(held_second.id.as_str())));
+        assert_eq!(
+            (open[0].current.record_id.as_deref(), open[0].other.record_id.as_deref()),
+            (Some(held_first.id.as_str()), Some(held_second.id.as_str()))
+        );
         assert!(open[0].other.label.contains("Baraka") && open[0].current.label.contains("Dr. Rao"), "{:?}", open[0]);
-        let held: i64 = d.scalar(&format!("SELECT slot_conflict FROM appointments WHERE id = '{}'", held_second.id)).await;
+        let held: i64 =
+            d.scalar(&format!("SELECT slot_conflict FROM appointments WHERE id = '{}'", held_second.id)).await;
         assert_eq!(held, 1, "the later booking is held off the slot");
     }
 
@@ -458,7 +513,10 @@ async fn a_slot_booked_on_two_devices_apart_is_a_conflict_on_both_resolved_once(
     a.sync().await;
     assert_eq!(dump(&a).await, dump(&b).await);
     assert_eq!(a.scalar("SELECT count(*) FROM appointments WHERE slot_conflict = 1").await, 0);
-    assert!(conflicts::list(&a.store, &a.auth().await, false).await.unwrap().is_empty(), "closed on A by B's resolution");
+    assert!(
+        conflicts::list(&a.store, &a.auth().await, false).await.unwrap().is_empty(),
+        "closed on A by B's resolution"
+    );
     let all = conflicts::list(&a.store, &a.auth().await, true).await.unwrap();
     assert_eq!(all[0].resolution.as_deref(), Some("auto"));
     // The resolution is in the clinic's audit on A too, and every chain verifies.
@@ -518,10 +576,8 @@ async fn an_online_device_pulls_another_devices_change_without_waiting_for_its_t
         })
         .await;
         let p = patients::register(&a.store, &a.auth().await, amina()).await.unwrap();
-        eventually("the patient is on B", || async {
-            patients::open(&b.store, &b.auth().await, &p.id).await.is_ok()
-        })
-        .await;
+        eventually("the patient is on B", || async { patients::open(&b.store, &b.auth().await, &p.id).await.is_ok() })
+            .await;
         assert_eq!(b.given_name(&p.id).await, "Amina");
     };
     tokio::select! {
@@ -533,9 +589,16 @@ async fn an_online_device_pulls_another_devices_change_without_waiting_for_its_t
 /// A clinician's session on `device`, for a new account `username` with `role`.
 async fn clinician(device: &Device, username: &str, role: &str) -> Authorized {
     let admin_auth = device.auth().await;
-    users::create(&device.store, &admin_auth, NewUser {
-        username: username.into(), full_name: format!("Clinician {username}"), password: PW.into(), roles: vec![role.into()],
-    })
+    users::create(
+        &device.store,
+        &admin_auth,
+        NewUser {
+            username: username.into(),
+            full_name: format!("Clinician {username}"),
+            password: PW.into(),
+            roles: vec![role.into()],
+        },
+    )
     .await
     .unwrap();
     let slot = SessionSlot::default();
@@ -552,7 +615,12 @@ async fn an_attachment_file_travels_through_the_server_once() {
     let doctor = clinician(&a, "dr.rao", "doctor").await;
     let patient = patients::register(&a.store, &a.auth().await, amina()).await.unwrap();
     let bytes = b"%PDF-1.4\n% referral letter from the district hospital\n%%EOF\n".to_vec();
-    let input = AttachmentInput { patient_id: patient.id.clone(), visit_id: None, file_name: "referral.pdf".into(), note: String::new() };
+    let input = AttachmentInput {
+        patient_id: patient.id.clone(),
+        visit_id: None,
+        file_name: "referral.pdf".into(),
+        note: String::new(),
+    };
     let added = attachments::add(&a.store, &doctor, input, &bytes).await.unwrap();
     a.sync().await;
     let blobs = |pool| async move { common::count(pool, "SELECT count(*) FROM blobs").await };
@@ -622,7 +690,11 @@ async fn after_the_server_loses_recent_changes_a_device_sends_them_again() {
     sqlx::query("ALTER TABLE changes DISABLE TRIGGER changes_no_update").execute(pool).await.unwrap();
     sqlx::query("DELETE FROM changes WHERE device_id = $1").bind(a.store.device_id()).execute(pool).await.unwrap();
     sqlx::query("ALTER TABLE changes ENABLE TRIGGER changes_no_update").execute(pool).await.unwrap();
-    sqlx::query("UPDATE devices SET last_device_seq = 0 WHERE id = $1").bind(a.store.device_id()).execute(pool).await.unwrap();
+    sqlx::query("UPDATE devices SET last_device_seq = 0 WHERE id = $1")
+        .bind(a.store.device_id())
+        .execute(pool)
+        .await
+        .unwrap();
     assert_eq!(sync::status(&a.store).await.unwrap().pending, 0, "A believes it is all sent");
 
     let report = a.sync().await;
@@ -631,6 +703,7 @@ async fn after_the_server_loses_recent_changes_a_device_sends_them_again() {
     assert_eq!(b.given_name(&p.id).await, "Amina");
     // Nothing lost, nothing twice: the patient is on the server once after further syncs.
     a.sync().await;
-    let sql = format!("SELECT count(*) FROM changes WHERE entity = 'patients' AND device_id = '{}'", a.store.device_id());
+    let sql =
+        format!("SELECT count(*) FROM changes WHERE entity = 'patients' AND device_id = '{}'", a.store.device_id());
     assert_eq!(common::count(server.pool(), &sql).await, 1);
 }

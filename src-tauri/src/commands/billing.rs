@@ -6,8 +6,8 @@ use crate::files::{self, SavedFile};
 use crate::AppState;
 use hms_core::billing::report::{self, CashReport};
 use hms_core::billing::{
-    self, bills, invoice_pdf, payments, tariff, Bill, BillStatus, BillSummary, BillingSettings, Insurance, LineInput, PaymentInput, Service,
-    ServiceInput,
+    self, bills, invoice_pdf, payments, tariff, Bill, BillStatus, BillSummary, BillingSettings, Insurance, LineInput,
+    PaymentInput, Service, ServiceInput,
 };
 use tauri::State;
 
@@ -31,7 +31,12 @@ pub async fn add_service(state: State<'_, AppState>, input: ServiceInput) -> Cmd
 
 #[tauri::command]
 #[specta::specta]
-pub async fn set_service_price(state: State<'_, AppState>, service_id: String, price_minor: i32, effective_from: Option<String>) -> Cmd<Service> {
+pub async fn set_service_price(
+    state: State<'_, AppState>,
+    service_id: String,
+    price_minor: i32,
+    effective_from: Option<String>,
+) -> Cmd<Service> {
     tariff::set_price(&state.store, &authorized!(state), &service_id, i64::from(price_minor), effective_from).await
 }
 
@@ -122,7 +127,12 @@ pub async fn refund_payment(state: State<'_, AppState>, bill_id: String, input: 
 
 #[tauri::command]
 #[specta::specta]
-pub async fn issue_credit_note(state: State<'_, AppState>, bill_id: String, amount_minor: i32, reason: String) -> Cmd<Bill> {
+pub async fn issue_credit_note(
+    state: State<'_, AppState>,
+    bill_id: String,
+    amount_minor: i32,
+    reason: String,
+) -> Cmd<Bill> {
     payments::credit_note(&state.store, &authorized!(state), &bill_id, i64::from(amount_minor), &reason).await
 }
 
@@ -134,7 +144,12 @@ pub async fn set_bill_insurance(state: State<'_, AppState>, bill_id: String, ins
 
 #[tauri::command]
 #[specta::specta]
-pub async fn settle_insurance(state: State<'_, AppState>, bill_id: String, amount_minor: i32, reference: String) -> Cmd<Bill> {
+pub async fn settle_insurance(
+    state: State<'_, AppState>,
+    bill_id: String,
+    amount_minor: i32,
+    reference: String,
+) -> Cmd<Bill> {
     payments::settle_insurance(&state.store, &authorized!(state), &bill_id, i64::from(amount_minor), &reference).await
 }
 
@@ -168,11 +183,9 @@ pub async fn set_clinic_logo(state: State<'_, AppState>, png_base64: Option<Stri
     let auth = authorized!(state);
     let png = match png_base64 {
         None => None,
-        Some(data) => Some(
-            base64::engine::general_purpose::STANDARD
-                .decode(data.trim())
-                .map_err(|_| hms_core::Error::validation("logo", hms_core::ValidationReason::Invalid, "the file could not be read"))?,
-        ),
+        Some(data) => Some(base64::engine::general_purpose::STANDARD.decode(data.trim()).map_err(|_| {
+            hms_core::Error::validation("logo", hms_core::ValidationReason::Invalid, "the file could not be read")
+        })?),
     };
     billing::set_logo(&state.store, &auth, png).await
 }

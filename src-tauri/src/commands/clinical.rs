@@ -2,15 +2,15 @@
 //! the lab, and the chart summary. Every check is in core.
 
 use super::Cmd;
-use crate::AppState;
-use hms_core::clinical::{
-    chart, icd10, lab, prescribing, visits, Allergy, AllergyInput, ChartSummary, Consultation, ConsultationInput, Diagnosis, DiagnosisInput, LabOrder,
-    LabResult, LabTest, LabTestInput, Medicine, MedicineInput, Prescription, PrescriptionInput, Visit, VisitInput, VisitNotes, VisitSummary, Vitals,
-    VitalsInput,
-};
 use crate::files::{self, SavedFile};
+use crate::AppState;
 use hms_core::clinical::attachments::{self, Attachment, AttachmentInput};
 use hms_core::clinical::icd10::Icd10Code;
+use hms_core::clinical::{
+    chart, icd10, lab, prescribing, visits, Allergy, AllergyInput, ChartSummary, Consultation, ConsultationInput,
+    Diagnosis, DiagnosisInput, LabOrder, LabResult, LabTest, LabTestInput, Medicine, MedicineInput, Prescription,
+    PrescriptionInput, Visit, VisitInput, VisitNotes, VisitSummary, Vitals, VitalsInput,
+};
 use hms_core::clinical::{lab_pdf, prescription_pdf, visit_summary_pdf};
 use tauri::State;
 
@@ -30,7 +30,12 @@ pub async fn chart_summary(state: State<'_, AppState>, patient_id: String) -> Cm
 /// More of the visits timeline, before an instant.
 #[tauri::command]
 #[specta::specta]
-pub async fn patient_visits(state: State<'_, AppState>, patient_id: String, before: Option<String>, limit: u32) -> Cmd<Vec<VisitSummary>> {
+pub async fn patient_visits(
+    state: State<'_, AppState>,
+    patient_id: String,
+    before: Option<String>,
+    limit: u32,
+) -> Cmd<Vec<VisitSummary>> {
     chart::visits(&state.store, &authorized!(state), &patient_id, before, limit).await
 }
 
@@ -146,7 +151,12 @@ pub async fn add_lab_test(state: State<'_, AppState>, input: LabTestInput) -> Cm
 
 #[tauri::command]
 #[specta::specta]
-pub async fn order_lab_tests(state: State<'_, AppState>, visit_id: String, test_ids: Vec<String>, note: String) -> Cmd<Vec<LabOrder>> {
+pub async fn order_lab_tests(
+    state: State<'_, AppState>,
+    visit_id: String,
+    test_ids: Vec<String>,
+    note: String,
+) -> Cmd<Vec<LabOrder>> {
     lab::order_lab_tests(&state.store, &authorized!(state), &visit_id, test_ids, note).await
 }
 
@@ -179,11 +189,15 @@ pub async fn add_attachment(
     let auth = authorized!(state);
     // Refused before decoding: base64 is 4 characters for every 3 bytes.
     if data_base64.trim().len() / 4 * 3 > attachments::MAX_BYTES + 3 {
-        return Err(hms_core::Error::validation("file", hms_core::ValidationReason::TooLong, "the file is larger than 20 MB"));
+        return Err(hms_core::Error::validation(
+            "file",
+            hms_core::ValidationReason::TooLong,
+            "the file is larger than 20 MB",
+        ));
     }
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(data_base64.trim())
-        .map_err(|_| hms_core::Error::validation("file", hms_core::ValidationReason::Invalid, "the file could not be read"))?;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(data_base64.trim()).map_err(|_| {
+        hms_core::Error::validation("file", hms_core::ValidationReason::Invalid, "the file could not be read")
+    })?;
     attachments::add(&state.store, &auth, AttachmentInput { patient_id, visit_id, file_name, note }, &bytes).await
 }
 

@@ -21,7 +21,11 @@ pub async fn search_patients(state: State<'_, AppState>, query: String, limit: u
 
 #[tauri::command]
 #[specta::specta]
-pub async fn find_duplicates(state: State<'_, AppState>, input: PatientInput, exclude_id: Option<String>) -> Cmd<Vec<PatientHit>> {
+pub async fn find_duplicates(
+    state: State<'_, AppState>,
+    input: PatientInput,
+    exclude_id: Option<String>,
+) -> Cmd<Vec<PatientHit>> {
     let auth = state.session.authorize(&state.store).await?;
     patients::duplicates(&state.store, &auth, &input, exclude_id.as_deref()).await
 }
@@ -57,14 +61,24 @@ pub async fn update_patient(state: State<'_, AppState>, id: String, input: Patie
 
 #[tauri::command]
 #[specta::specta]
-pub async fn set_patient_status(state: State<'_, AppState>, id: String, status: PatientStatus, reason: String) -> Cmd<Patient> {
+pub async fn set_patient_status(
+    state: State<'_, AppState>,
+    id: String,
+    status: PatientStatus,
+    reason: String,
+) -> Cmd<Patient> {
     let auth = state.session.authorize(&state.store).await?;
     patients::set_status(&state.store, &auth, &id, status, &reason).await
 }
 
 #[tauri::command]
 #[specta::specta]
-pub async fn merge_patients(state: State<'_, AppState>, survivor_id: String, merged_id: String, reason: String) -> Cmd<Patient> {
+pub async fn merge_patients(
+    state: State<'_, AppState>,
+    survivor_id: String,
+    merged_id: String,
+    reason: String,
+) -> Cmd<Patient> {
     let auth = state.session.authorize(&state.store).await?;
     patients::merge(&state.store, &auth, &survivor_id, &merged_id, &reason).await
 }
@@ -87,7 +101,11 @@ fn decode(data_base64: &str) -> Cmd<Vec<u8>> {
 /// Reads a CSV (sent as base64) and reports what an import would do, writing nothing.
 #[tauri::command]
 #[specta::specta]
-pub async fn preview_patient_import(state: State<'_, AppState>, data_base64: String, mapping: Option<Mapping>) -> Cmd<ImportPreview> {
+pub async fn preview_patient_import(
+    state: State<'_, AppState>,
+    data_base64: String,
+    mapping: Option<Mapping>,
+) -> Cmd<ImportPreview> {
     let auth = state.session.authorize(&state.store).await?;
     csv_io::preview(&state.store, &auth, &decode(&data_base64)?, mapping).await
 }

@@ -74,7 +74,11 @@ pub async fn list_doctors(state: State<'_, AppState>, specialty_id: Option<Strin
 
 #[tauri::command]
 #[specta::specta]
-pub async fn set_weekly_sessions(state: State<'_, AppState>, doctor_id: String, sessions: Vec<SessionInput>) -> Cmd<Vec<DoctorSession>> {
+pub async fn set_weekly_sessions(
+    state: State<'_, AppState>,
+    doctor_id: String,
+    sessions: Vec<SessionInput>,
+) -> Cmd<Vec<DoctorSession>> {
     availability::set_weekly(&state.store, &authorized!(state), &doctor_id, sessions).await
 }
 
@@ -86,7 +90,11 @@ pub async fn weekly_sessions(state: State<'_, AppState>, doctor_id: String) -> C
 
 #[tauri::command]
 #[specta::specta]
-pub async fn add_schedule_exception(state: State<'_, AppState>, doctor_id: String, input: ExceptionInput) -> Cmd<String> {
+pub async fn add_schedule_exception(
+    state: State<'_, AppState>,
+    doctor_id: String,
+    input: ExceptionInput,
+) -> Cmd<String> {
     availability::add_exception(&state.store, &authorized!(state), &doctor_id, input).await
 }
 
@@ -98,7 +106,12 @@ pub async fn free_slots(state: State<'_, AppState>, doctor_id: String, date: Str
 
 #[tauri::command]
 #[specta::specta]
-pub async fn next_free_slot(state: State<'_, AppState>, specialty_id: String, from: String, days: u32) -> Cmd<Option<DoctorSlot>> {
+pub async fn next_free_slot(
+    state: State<'_, AppState>,
+    specialty_id: String,
+    from: String,
+    days: u32,
+) -> Cmd<Option<DoctorSlot>> {
     slots::next_free_by_specialty(&state.store, &authorized!(state), &specialty_id, &from, days).await
 }
 
@@ -110,7 +123,13 @@ pub async fn book_appointment(state: State<'_, AppState>, input: BookInput) -> C
 
 #[tauri::command]
 #[specta::specta]
-pub async fn reschedule_appointment(state: State<'_, AppState>, id: String, doctor_id: String, date: String, start: String) -> Cmd<Appointment> {
+pub async fn reschedule_appointment(
+    state: State<'_, AppState>,
+    id: String,
+    doctor_id: String,
+    date: String,
+    start: String,
+) -> Cmd<Appointment> {
     booking::reschedule(&state.store, &authorized!(state), &id, &doctor_id, &date, &start).await
 }
 
@@ -146,7 +165,12 @@ pub async fn check_in(state: State<'_, AppState>, appointment_id: String) -> Cmd
 
 #[tauri::command]
 #[specta::specta]
-pub async fn register_walk_in(state: State<'_, AppState>, patient_id: String, doctor_id: String, reason: String) -> Cmd<Appointment> {
+pub async fn register_walk_in(
+    state: State<'_, AppState>,
+    patient_id: String,
+    doctor_id: String,
+    reason: String,
+) -> Cmd<Appointment> {
     queue::walk_in(&state.store, &authorized!(state), &patient_id, &doctor_id, &reason).await
 }
 
@@ -191,13 +215,24 @@ pub async fn department_day(state: State<'_, AppState>, department_id: String, d
 /// Cancels one weekly session on a date; returns the patients to call.
 #[tauri::command]
 #[specta::specta]
-pub async fn cancel_session(state: State<'_, AppState>, doctor_id: String, date: String, session_id: String, reason: String) -> Cmd<SessionCancellation> {
+pub async fn cancel_session(
+    state: State<'_, AppState>,
+    doctor_id: String,
+    date: String,
+    session_id: String,
+    reason: String,
+) -> Cmd<SessionCancellation> {
     moves::cancel_session(&state.store, &authorized!(state), &doctor_id, &date, &session_id, &reason).await
 }
 
 /// Moves booked appointments into the first free slots of a doctor on a date, all or none.
 #[tauri::command]
 #[specta::specta]
-pub async fn move_appointments(state: State<'_, AppState>, appointment_ids: Vec<String>, to_doctor_id: String, to_date: String) -> Cmd<Vec<AppointmentView>> {
+pub async fn move_appointments(
+    state: State<'_, AppState>,
+    appointment_ids: Vec<String>,
+    to_doctor_id: String,
+    to_date: String,
+) -> Cmd<Vec<AppointmentView>> {
     moves::move_appointments(&state.store, &authorized!(state), &appointment_ids, &to_doctor_id, &to_date).await
 }

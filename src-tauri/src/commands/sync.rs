@@ -59,7 +59,11 @@ pub async fn list_sync_conflicts(state: State<'_, AppState>, include_resolved: b
 /// Resolves a conflict (administrators); answers it as it now stands.
 #[tauri::command]
 #[specta::specta]
-pub async fn resolve_sync_conflict(state: State<'_, AppState>, id: String, resolution: ConflictResolution) -> Cmd<SyncConflict> {
+pub async fn resolve_sync_conflict(
+    state: State<'_, AppState>,
+    id: String,
+    resolution: ConflictResolution,
+) -> Cmd<SyncConflict> {
     let auth = state.session.authorize(&state.store).await?;
     sync::conflicts::resolve(&state.store, &auth, &id, resolution).await
 }

@@ -62,19 +62,24 @@ async fn measure(ctx: &mut Ctx, seed: u64) -> Result<(), String> {
     let store = &ctx.store;
     let tz = hms_core::settings::time_zone(store).await.map_err(|e| e.to_string())?;
     let today = store.now().with_timezone(&tz).date_naive();
-    let doctors: Vec<String> = staff::doctors(store, &a, None).await.map_err(|e| e.to_string())?.into_iter().map(|d| d.id).collect();
-    let specialties: Vec<String> = staff::specialties(store, &a).await.map_err(|e| e.to_string())?.into_iter().map(|s| s.id).collect();
+    let doctors: Vec<String> =
+        staff::doctors(store, &a, None).await.map_err(|e| e.to_string())?.into_iter().map(|d| d.id).collect();
+    let specialties: Vec<String> =
+        staff::specialties(store, &a).await.map_err(|e| e.to_string())?.into_iter().map(|s| s.id).collect();
     if doctors.is_empty() {
         eprintln!("bench: no doctors; appointments area skipped");
         return Ok(());
     }
     let mut rng = fastrand::Rng::with_seed(seed ^ 0xa99);
-    let day = |rng: &mut fastrand::Rng, from: i64, to: i64| (today + Duration::days(rng.i64(from..to))).format("%Y-%m-%d").to_string();
+    let day = |rng: &mut fastrand::Rng, from: i64, to: i64| {
+        (today + Duration::days(rng.i64(from..to))).format("%Y-%m-%d").to_string()
+    };
     let err = |e: Error| e.to_string();
 
     // Free slots of one doctor on one day of the coming four weeks; keep what they offer
     // for the booking samples.
-    let picks: Vec<(String, String)> = (0..SAMPLES).map(|_| (doctors[rng.usize(..doctors.len())].clone(), day(&mut rng, 0, 28))).collect();
+    let picks: Vec<(String, String)> =
+        (0..SAMPLES).map(|_| (doctors[rng.usize(..doctors.len())].clone(), day(&mut rng, 0, 28))).collect();
     let offered: RefCell<Vec<(String, String, String)>> = RefCell::default();
     let lat = time_n(picks.len(), |i| {
         let (a, (doctor, date), offered) = (a.clone(), &picks[i], &offered);
@@ -88,7 +93,8 @@ async fn measure(ctx: &mut Ctx, seed: u64) -> Result<(), String> {
     .map_err(err)?;
     ctx.latency.insert("free_slots_doctor_day".into(), json!(lat));
 
-    let picks: Vec<(String, String)> = (0..SAMPLES).map(|_| (specialties[rng.usize(..specialties.len())].clone(), day(&mut rng, 0, 14))).collect();
+    let picks: Vec<(String, String)> =
+        (0..SAMPLES).map(|_| (specialties[rng.usize(..specialties.len())].clone(), day(&mut rng, 0, 14))).collect();
     let lat = time_n(picks.len(), |i| {
         let (a, (specialty, from)) = (a.clone(), &picks[i]);
         async move { slots::next_free_by_specialty(store, &a, specialty, from, 30).await.map(drop) }
@@ -100,7 +106,12 @@ async fn measure(ctx: &mut Ctx, seed: u64) -> Result<(), String> {
     // Weeks from half a year back (full of history) to four weeks ahead, from Monday.
     let monday = |d: NaiveDate| d - Duration::days(i64::from(d.weekday().num_days_from_monday()));
     let picks: Vec<(String, String)> = (0..SAMPLES)
-        .map(|_| (doctors[rng.usize(..doctors.len())].clone(), monday(today + Duration::weeks(rng.i64(-26..4))).format("%Y-%m-%d").to_string()))
+        .map(|_| {
+            (
+                doctors[rng.usize(..doctors.len())].clone(),
+                monday(today + Duration::weeks(rng.i64(-26..4))).format("%Y-%m-%d").to_string(),
+            )
+        })
         .collect();
     let lat = time_n(picks.len(), |i| {
         let (a, (doctor, week)) = (a.clone(), &picks[i]);
@@ -116,9 +127,17 @@ async fn measure(ctx: &mut Ctx, seed: u64) -> Result<(), String> {
 /// Books random patients into distinct free slots seen above. A patient who already has an
 /// appointment at that time is refused by the overlap check: that is a booking attempt
 /// like any other, timed, and counted on stderr.
-async fn book(ctx: &mut Ctx, a: &Authorized, offered: Vec<(String, String, String)>, rng: &mut fastrand::Rng) -> Result<(), String> {
+async fn book(
+    ctx: &mut Ctx,
+    a: &Authorized,
+    offered: Vec<(String, String, String)>,
+    rng: &mut fastrand::Rng,
+) -> Result<(), String> {
     let store = &ctx.store;
-    let max_pk: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(pk), 0) FROM patients").fetch_one(store.pool()).await.map_err(|e| e.to_string())?;
+    let max_pk: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(pk), 0) FROM patients")
+        .fetch_one(store.pool())
+        .await
+        .map_err(|e| e.to_string())?;
     let mut seen = HashSet::new();
     let mut slots: Vec<(String, String, String)> = offered.into_iter().filter(|s| seen.insert(s.clone())).collect();
     rng.shuffle(&mut slots);
@@ -131,7 +150,14 @@ async fn book(ctx: &mut Ctx, a: &Authorized, offered: Vec<(String, String, Strin
             .await
             .map_err(|e| e.to_string())?;
         if let Some(patient_id) = patient {
-            inputs.push(BookInput { patient_id, doctor_id: doctor, date, start, reason: "bench".into(), overbook: false });
+            inputs.push(BookInput {
+                patient_id,
+                doctor_id: doctor,
+                date,
+                start,
+                reason: "bench".into(),
+                overbook: false,
+            });
         }
     }
     let refused = Cell::new(0);

@@ -15,7 +15,10 @@ const FINALIZE_SAMPLES: usize = 300;
 const PDF_SAMPLES: usize = 100;
 
 async fn patient_ids(ctx: &Ctx, n: usize, seed: u64) -> Result<Vec<String>, String> {
-    let max: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(pk), 0) FROM patients").fetch_one(ctx.store.pool()).await.map_err(|e| e.to_string())?;
+    let max: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(pk), 0) FROM patients")
+        .fetch_one(ctx.store.pool())
+        .await
+        .map_err(|e| e.to_string())?;
     let mut rng = fastrand::Rng::with_seed(seed ^ 0xf1a1);
     let mut out = Vec::with_capacity(n);
     while out.len() < n && max > 0 {
@@ -34,11 +37,23 @@ async fn patient_ids(ctx: &Ctx, n: usize, seed: u64) -> Result<Vec<String>, Stri
 }
 
 /// A draft with `lines` lines from the tariff for a patient (setup, not timed).
-async fn draft(ctx: &Ctx, auth: &Authorized, patient: &str, services: &[(String, u32, i64)], lines: usize) -> Result<String, String> {
+async fn draft(
+    ctx: &Ctx,
+    auth: &Authorized,
+    patient: &str,
+    services: &[(String, u32, i64)],
+    lines: usize,
+) -> Result<String, String> {
     let bill = bills::open_bill(&ctx.store, auth, patient).await.map_err(|e| e.to_string())?;
     for i in 0..lines {
         let (service, ..) = &services[i % services.len()];
-        let input = LineInput { service_id: Some(service.clone()), description: String::new(), quantity: 1 + (i % 3) as i32, unit_price_minor: None, discount: Discount::None };
+        let input = LineInput {
+            service_id: Some(service.clone()),
+            description: String::new(),
+            quantity: 1 + (i % 3) as i32,
+            unit_price_minor: None,
+            discount: Discount::None,
+        };
         bills::add_line(&ctx.store, auth, &bill.id, input).await.map_err(|e| e.to_string())?;
     }
     Ok(bill.id)
@@ -46,7 +61,10 @@ async fn draft(ctx: &Ctx, auth: &Authorized, patient: &str, services: &[(String,
 
 pub async fn run(ctx: &mut Ctx, patients: u64, seed: u64) -> Result<(), String> {
     let auth = super::appointments::auth(ctx).await?;
-    let have: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM bills WHERE status = 'final'").fetch_one(ctx.store.pool()).await.map_err(|e| e.to_string())?;
+    let have: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM bills WHERE status = 'final'")
+        .fetch_one(ctx.store.pool())
+        .await
+        .map_err(|e| e.to_string())?;
     let want = (patients / 2).max(1_000);
     if (have as u64) < want {
         eprintln!("bench: generating {} invoices", want - have as u64);

@@ -6,8 +6,8 @@
 use super::stats::time_n;
 use super::Ctx;
 use hms_core::clinical::{
-    chart, icd10, lab, prescribing, visits, Certainty, ConsultationInput, DiagnosisInput, LabTestInput, MedicineInput, PrescriptionInput, VisitInput,
-    VitalsInput,
+    chart, icd10, lab, prescribing, visits, Certainty, ConsultationInput, DiagnosisInput, LabTestInput, MedicineInput,
+    PrescriptionInput, VisitInput, VitalsInput,
 };
 use hms_core::patients::{self, PatientInput};
 use hms_core::schedule::staff;
@@ -19,8 +19,20 @@ const VISITS: usize = 500;
 const VITALS_PER_VISIT: usize = 9;
 const CHART_SAMPLES: usize = 200;
 const CONSULTATION_SAMPLES: usize = 300;
-const ICD10_QUERIES: [&str; 12] =
-    ["E11", "J45.9", "I10", "S72", "diabetes", "type 2 diab", "fever", "pneumonia", "acute myocardial infarction", "fracture", "asthma", "hypertens"];
+const ICD10_QUERIES: [&str; 12] = [
+    "E11",
+    "J45.9",
+    "I10",
+    "S72",
+    "diabetes",
+    "type 2 diab",
+    "fever",
+    "pneumonia",
+    "acute myocardial infarction",
+    "fracture",
+    "asthma",
+    "hypertens",
+];
 
 fn err(e: impl std::fmt::Display) -> String {
     e.to_string()
@@ -29,18 +41,36 @@ fn err(e: impl std::fmt::Display) -> String {
 /// A signed-in user of a role (created on first use; a doctor gets a staff profile).
 async fn person(ctx: &Ctx, admin: &Authorized, username: &str, role: &str) -> Result<Authorized, String> {
     let password = super::BENCH_PASSWORD;
-    let existing: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE username = ?").bind(username).fetch_optional(ctx.store.pool()).await.map_err(err)?;
+    let existing: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE username = ?")
+        .bind(username)
+        .fetch_optional(ctx.store.pool())
+        .await
+        .map_err(err)?;
     let id = match existing {
         Some(id) => id,
         None => {
-            let input = NewUser { username: username.into(), full_name: format!("Bench {role}"), password: password.into(), roles: vec![role.into()] };
+            let input = NewUser {
+                username: username.into(),
+                full_name: format!("Bench {role}"),
+                password: password.into(),
+                roles: vec![role.into()],
+            };
             users::create(&ctx.store, admin, input).await.map_err(err)?.id
         }
     };
     if role == "doctor" {
-        let profile: Option<String> = sqlx::query_scalar("SELECT id FROM staff WHERE user_id = ?").bind(&id).fetch_optional(ctx.store.pool()).await.map_err(err)?;
+        let profile: Option<String> = sqlx::query_scalar("SELECT id FROM staff WHERE user_id = ?")
+            .bind(&id)
+            .fetch_optional(ctx.store.pool())
+            .await
+            .map_err(err)?;
         if profile.is_none() {
-            let input = staff::StaffInput { full_name: "Dr Bench".into(), role: "doctor".into(), user_id: Some(id), ..Default::default() };
+            let input = staff::StaffInput {
+                full_name: "Dr Bench".into(),
+                role: "doctor".into(),
+                user_id: Some(id),
+                ..Default::default()
+            };
             staff::add_staff(&ctx.store, admin, input).await.map_err(err)?;
         }
     }
@@ -52,21 +82,53 @@ async fn person(ctx: &Ctx, admin: &Authorized, username: &str, role: &str) -> Re
 /// The medicines and lab tests the consultations use (created on first use).
 async fn catalogue(ctx: &Ctx, admin: &Authorized) -> Result<(Vec<String>, Vec<String>), String> {
     let mut meds = Vec::new();
-    for (name, strength, form) in [("Amoxicillin", "500 mg", "capsule"), ("Paracetamol", "650 mg", "tablet"), ("Metformin", "500 mg", "tablet"), ("Amlodipine", "5 mg", "tablet")] {
-        let found: Option<String> = sqlx::query_scalar("SELECT id FROM medicines WHERE name = ? AND deleted_at IS NULL").bind(name).fetch_optional(ctx.store.pool()).await.map_err(err)?;
+    for (name, strength, form) in [
+        ("Amoxicillin", "500 mg", "capsule"),
+        ("Paracetamol", "650 mg", "tablet"),
+        ("Metformin", "500 mg", "tablet"),
+        ("Amlodipine", "5 mg", "tablet"),
+    ] {
+        let found: Option<String> =
+            sqlx::query_scalar("SELECT id FROM medicines WHERE name = ? AND deleted_at IS NULL")
+                .bind(name)
+                .fetch_optional(ctx.store.pool())
+                .await
+                .map_err(err)?;
         let id = match found {
             Some(id) => id,
-            None => prescribing::add_medicine(&ctx.store, admin, MedicineInput { name: name.into(), strength: strength.into(), form: form.into() }).await.map_err(err)?.id,
+            None => {
+                prescribing::add_medicine(
+                    &ctx.store,
+                    admin,
+                    MedicineInput { name: name.into(), strength: strength.into(), form: form.into() },
+                )
+                .await
+                .map_err(err)?
+                .id
+            }
         };
         meds.push(id);
     }
     let mut tests = Vec::new();
-    for (code, name, unit, low, high) in [("HB", "Haemoglobin", "g/dL", "13", "17"), ("FBS", "Fasting blood sugar", "mg/dL", "70", "100")] {
-        let found: Option<String> = sqlx::query_scalar("SELECT id FROM lab_tests WHERE code = ? AND deleted_at IS NULL").bind(code).fetch_optional(ctx.store.pool()).await.map_err(err)?;
+    for (code, name, unit, low, high) in
+        [("HB", "Haemoglobin", "g/dL", "13", "17"), ("FBS", "Fasting blood sugar", "mg/dL", "70", "100")]
+    {
+        let found: Option<String> =
+            sqlx::query_scalar("SELECT id FROM lab_tests WHERE code = ? AND deleted_at IS NULL")
+                .bind(code)
+                .fetch_optional(ctx.store.pool())
+                .await
+                .map_err(err)?;
         let id = match found {
             Some(id) => id,
             None => {
-                let input = LabTestInput { code: code.into(), name: name.into(), unit: unit.into(), ref_low: Some(low.into()), ref_high: Some(high.into()) };
+                let input = LabTestInput {
+                    code: code.into(),
+                    name: name.into(),
+                    unit: unit.into(),
+                    ref_low: Some(low.into()),
+                    ref_high: Some(high.into()),
+                };
                 lab::add_lab_test(&ctx.store, admin, input).await.map_err(err)?.id
             }
         };
@@ -76,10 +138,24 @@ async fn catalogue(ctx: &Ctx, admin: &Authorized) -> Result<(Vec<String>, Vec<St
 }
 
 fn consultation(patient: &str, meds: &[String], tests: &[String], i: usize) -> ConsultationInput {
-    let dx = |code: Option<&str>, text: &str| DiagnosisInput { icd10: code.map(String::from), text: text.into(), certainty: Certainty::Provisional };
+    let dx = |code: Option<&str>, text: &str| DiagnosisInput {
+        icd10: code.map(String::from),
+        text: text.into(),
+        certainty: Certainty::Provisional,
+    };
     ConsultationInput {
-        visit: VisitInput { patient_id: patient.into(), complaints: format!("Fever and cough, day {}", i % 7 + 1), examination: "Chest: crepitations".into(), ..Default::default() },
-        vitals: Some(VitalsInput { temperature_c_x10: Some(370 + (i % 15) as i32), pulse: Some(70 + (i % 30) as i32), spo2: Some(96), ..Default::default() }),
+        visit: VisitInput {
+            patient_id: patient.into(),
+            complaints: format!("Fever and cough, day {}", i % 7 + 1),
+            examination: "Chest: crepitations".into(),
+            ..Default::default()
+        },
+        vitals: Some(VitalsInput {
+            temperature_c_x10: Some(370 + (i % 15) as i32),
+            pulse: Some(70 + (i % 30) as i32),
+            spo2: Some(96),
+            ..Default::default()
+        }),
         diagnoses: vec![dx(Some("J18.9"), ""), dx(Some("E11.9"), ""), dx(None, "Suspected dengue")],
         prescriptions: meds
             .iter()
@@ -98,7 +174,12 @@ fn consultation(patient: &str, meds: &[String], tests: &[String], i: usize) -> C
 }
 
 async fn new_patient(ctx: &Ctx, admin: &Authorized, given: &str) -> Result<String, String> {
-    let input = PatientInput { given_name: given.into(), family_name: "Bench".into(), sex: "female".into(), ..Default::default() };
+    let input = PatientInput {
+        given_name: given.into(),
+        family_name: "Bench".into(),
+        sex: "female".into(),
+        ..Default::default()
+    };
     Ok(patients::register(&ctx.store, admin, input).await.map_err(err)?.id)
 }
 
@@ -122,10 +203,17 @@ pub async fn run(ctx: &mut Ctx) -> Result<(), String> {
         c.prescriptions[0].override_reason = Some("Repeat".into());
         let saved = chart::save_consultation(&ctx.store, &doctor, c).await.map_err(err)?;
         for k in 1..VITALS_PER_VISIT {
-            let v = VitalsInput { patient_id: heavy.clone(), visit_id: Some(saved.visit.id.clone()), pulse: Some(60 + ((i + k) % 40) as i32), ..Default::default() };
+            let v = VitalsInput {
+                patient_id: heavy.clone(),
+                visit_id: Some(saved.visit.id.clone()),
+                pulse: Some(60 + ((i + k) % 40) as i32),
+                ..Default::default()
+            };
             visits::record_vitals(&ctx.store, &nurse, v).await.map_err(err)?;
         }
-        lab::enter_result(&ctx.store, &lab_tech, &saved.lab_orders[0].id, &format!("{}.{}", 11 + i % 6, i % 10)).await.map_err(err)?;
+        lab::enter_result(&ctx.store, &lab_tech, &saved.lab_orders[0].id, &format!("{}.{}", 11 + i % 6, i % 10))
+            .await
+            .map_err(err)?;
     }
     ctx.store.set_now(None);
     let lat = time_n(CHART_SAMPLES, |_| {

@@ -11,10 +11,8 @@ use std::time::Instant;
 pub async fn run(ctx: &mut Ctx) -> Result<()> {
     eprintln!("bench: foundation");
     let slot = SessionSlot::default();
-    let sign_in = time_n(30, |_| async {
-        auth::sign_in(&ctx.store, &slot, BENCH_USER, BENCH_PASSWORD).await.map(drop)
-    })
-    .await?;
+    let sign_in =
+        time_n(30, |_| async { auth::sign_in(&ctx.store, &slot, BENCH_USER, BENCH_PASSWORD).await.map(drop) }).await?;
     ctx.latency.insert("sign_in".into(), json!(sign_in));
 
     let a = ctx.session.authorize(&ctx.store).await?;
@@ -23,7 +21,13 @@ pub async fn run(ctx: &mut Ctx) -> Result<()> {
         let store = &ctx.store;
         async move {
             let minutes = 10 + (i % 20) as u32;
-            settings::update(store, &a, Settings { idle_timeout_minutes: minutes, clinic_name: "Sunrise Clinic".into() }).await.map(drop)
+            settings::update(
+                store,
+                &a,
+                Settings { idle_timeout_minutes: minutes, clinic_name: "Sunrise Clinic".into() },
+            )
+            .await
+            .map(drop)
         }
     })
     .await?;

@@ -56,7 +56,8 @@ fn wants(args: &BenchArgs, area: &str) -> bool {
 
 async fn sign_in(store: &Store) -> Result<SessionSlot, String> {
     if setup::needs_setup(store).await.map_err(|e| e.to_string())? {
-        let admin = NewAdmin { username: BENCH_USER.into(), full_name: "Benchmark".into(), password: BENCH_PASSWORD.into() };
+        let admin =
+            NewAdmin { username: BENCH_USER.into(), full_name: "Benchmark".into(), password: BENCH_PASSWORD.into() };
         setup::create_first_admin(store, admin).await.map_err(|e| e.to_string())?;
     }
     let slot = SessionSlot::default();
@@ -122,7 +123,8 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
 }
 
 async fn count_patients(store: &Store) -> Result<u64, String> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM patients").fetch_one(store.pool()).await.map_err(|e| e.to_string())?;
+    let n: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM patients").fetch_one(store.pool()).await.map_err(|e| e.to_string())?;
     Ok(n.max(0) as u64)
 }
 

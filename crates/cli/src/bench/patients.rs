@@ -5,15 +5,18 @@ use super::Ctx;
 use crate::generate::{self, Generator};
 use hms_core::patients::{self, csv_io, search};
 use hms_core::Authorized;
-use std::time::Instant;
 use serde_json::json;
+use std::time::Instant;
 
 const SAMPLES: usize = 500;
 
 /// Fills the database up to `n` patients, then measures.
 pub async fn run(ctx: &mut Ctx, n: u64, seed: u64) -> Result<u64, String> {
     let auth = ctx.session.authorize(&ctx.store).await.map_err(|e| e.to_string())?;
-    let have: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM patients").fetch_one(ctx.store.pool()).await.map_err(|e| e.to_string())?;
+    let have: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM patients")
+        .fetch_one(ctx.store.pool())
+        .await
+        .map_err(|e| e.to_string())?;
     let missing = n.saturating_sub(have as u64);
     if missing > 0 {
         eprintln!("bench: generating {missing} patients (seed {seed})");
@@ -27,7 +30,10 @@ pub async fn run(ctx: &mut Ctx, n: u64, seed: u64) -> Result<u64, String> {
     ctx.rates.insert("import_csv_patients_per_s".into(), json!(rate.round()));
 
     // Queries built from real rows, picked at random with a fixed seed.
-    let total: i64 = sqlx::query_scalar("SELECT MAX(pk) FROM patients").fetch_one(ctx.store.pool()).await.map_err(|e| e.to_string())?;
+    let total: i64 = sqlx::query_scalar("SELECT MAX(pk) FROM patients")
+        .fetch_one(ctx.store.pool())
+        .await
+        .map_err(|e| e.to_string())?;
     let mut rng = fastrand::Rng::with_seed(seed);
     let mut rows: Vec<(String, String, String, String)> = Vec::new();
     while rows.len() < SAMPLES && total > 0 {
@@ -40,7 +46,8 @@ pub async fn run(ctx: &mut Ctx, n: u64, seed: u64) -> Result<u64, String> {
                 .map_err(|e| e.to_string())?;
         rows.extend(row);
     }
-    let prefix = |s: &str, n: usize| search::fold(s).chars().filter(|c| c.is_alphanumeric()).take(n).collect::<String>();
+    let prefix =
+        |s: &str, n: usize| search::fold(s).chars().filter(|c| c.is_alphanumeric()).take(n).collect::<String>();
     let phone_part = |phones: &str| {
         let digits: String = phones.chars().filter(char::is_ascii_digit).collect();
         digits.get(3..8).unwrap_or("98450").to_string()
@@ -75,7 +82,10 @@ pub async fn run(ctx: &mut Ctx, n: u64, seed: u64) -> Result<u64, String> {
     .await
     .map_err(|e| e.to_string())?;
     ctx.latency.insert("register_patient".into(), json!(lat));
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM patients").fetch_one(ctx.store.pool()).await.map_err(|e| e.to_string())?;
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM patients")
+        .fetch_one(ctx.store.pool())
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(count as u64)
 }
 
@@ -95,7 +105,11 @@ async fn import_csv(ctx: &Ctx, auth: &Authorized, rows: u64, seed: u64) -> Resul
     let report = csv_io::import(&ctx.store, auth, &data, preview.mapping, |_| {}).await.map_err(|e| e.to_string())?;
     let secs = start.elapsed().as_secs_f64();
     if report.imported as u64 != rows {
-        return Err(format!("bench: the CSV import took {} of {rows} rows: {:?}", report.imported, report.rejected.first()));
+        return Err(format!(
+            "bench: the CSV import took {} of {rows} rows: {:?}",
+            report.imported,
+            report.rejected.first()
+        ));
     }
     eprintln!("bench: CSV of {rows} patients: preview {previewed:.2} s, import {secs:.2} s");
     Ok(rows as f64 / secs.max(1e-9))

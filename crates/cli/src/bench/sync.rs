@@ -36,7 +36,8 @@ async fn device(dir: &Path, username: &str) -> Result<Device, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let store = Store::open_in_dir(dir).await.map_err(|e| e.to_string())?;
     let slot = SessionSlot::default();
-    let admin = NewAdmin { username: username.into(), full_name: format!("Sync bench {username}"), password: PASSWORD.into() };
+    let admin =
+        NewAdmin { username: username.into(), full_name: format!("Sync bench {username}"), password: PASSWORD.into() };
     setup::setup_first_admin(&store, &slot, admin).await.map_err(|e| e.to_string())?;
     Ok(Device { store, slot })
 }
@@ -77,7 +78,15 @@ pub async fn run(ctx: &mut Ctx, server_db: &str, patients: u64, seed: u64, dir: 
     result
 }
 
-async fn measure(ctx: &mut Ctx, pool: &sqlx::PgPool, base: &str, tenant: &str, n: u64, seed: u64, dir: &Path) -> Result<(), String> {
+async fn measure(
+    ctx: &mut Ctx,
+    pool: &sqlx::PgPool,
+    base: &str,
+    tenant: &str,
+    n: u64,
+    seed: u64,
+    dir: &Path,
+) -> Result<(), String> {
     let a = device(&dir.join("sync-a"), "sync.a").await?;
     let b = device(&dir.join("sync-b"), "sync.b").await?;
     enrol(&a, pool, base, tenant, "bench device A").await?;
@@ -102,7 +111,13 @@ async fn measure(ctx: &mut Ctx, pool: &sqlx::PgPool, base: &str, tenant: &str, n
     let start = Instant::now();
     let pulled = sync::pull(&b.store).await.map_err(|e| e.to_string())?;
     let secs = start.elapsed().as_secs_f64();
-    eprintln!("bench: pulled {} changes ({} applied) in {:.2} s, {} pages", pulled.applied + pulled.own + pulled.older, pulled.applied, secs, pulled.pages);
+    eprintln!(
+        "bench: pulled {} changes ({} applied) in {:.2} s, {} pages",
+        pulled.applied + pulled.own + pulled.older,
+        pulled.applied,
+        secs,
+        pulled.pages
+    );
     ctx.rates.insert("pull_rows_per_s".into(), json!((pulled.applied as f64 / secs.max(1e-9)).round()));
 
     // Change visible: write on A, both sync, until B has it.

@@ -46,9 +46,7 @@ pub(crate) fn hash(fields: &Hashed<'_>) -> String {
 /// Appends one entry inside the caller's transaction.
 pub async fn append(conn: &mut SqliteConnection, e: NewEntry) -> Result<()> {
     let last: Option<(i64, String)> =
-        sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-            .fetch_optional(&mut *conn)
-            .await?;
+        sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetch_optional(&mut *conn).await?;
     let (prev_seq, prev_hash) = last.unwrap_or((0, GENESIS.to_string()));
     let seq = prev_seq + 1;
     let id = crate::ids::new_id();

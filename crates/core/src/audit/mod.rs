@@ -24,11 +24,9 @@ pub async fn list(store: &Store, auth: &Authorized, filter: &AuditFilter) -> Res
 /// The distinct action names, for the filter list.
 pub async fn actions(store: &Store, auth: &Authorized) -> Result<Vec<String>> {
     auth.require(Permission::AuditView)?;
-    Ok(
-        sqlx::query_scalar("SELECT action FROM audit_log UNION SELECT action FROM audit_remote ORDER BY action")
-            .fetch_all(store.pool())
-            .await?,
-    )
+    Ok(sqlx::query_scalar("SELECT action FROM audit_log UNION SELECT action FROM audit_remote ORDER BY action")
+        .fetch_all(store.pool())
+        .await?)
 }
 
 /// Checks the whole chain. Verifying is itself audited (who checked, and what they saw).

@@ -42,9 +42,9 @@ pub const MAX_PAGE: u32 = 500;
 fn day(field: &str, value: &Option<String>) -> Result<Option<NaiveDate>> {
     match value.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
-        Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d").map(Some).map_err(|_| {
-            Error::validation(field, ValidationReason::Invalid, "expected a date as YYYY-MM-DD")
-        }),
+        Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| Error::validation(field, ValidationReason::Invalid, "expected a date as YYYY-MM-DD")),
     }
 }
 
@@ -73,7 +73,11 @@ pub async fn list(pool: &SqlitePool, f: &AuditFilter) -> Result<AuditPage> {
         }
     }
     if f.limit == 0 || f.limit > MAX_PAGE {
-        return Err(Error::validation("limit", ValidationReason::OutOfRange, format!("page size must be 1 to {MAX_PAGE}")));
+        return Err(Error::validation(
+            "limit",
+            ValidationReason::OutOfRange,
+            format!("page size must be 1 to {MAX_PAGE}"),
+        ));
     }
 
     // Other devices' entries (pulled through sync) are listed with this device's, by time.
@@ -99,8 +103,5 @@ pub async fn list(pool: &SqlitePool, f: &AuditFilter) -> Result<AuditPage> {
     q.push(order).push_bind(i64::from(f.limit));
     q.push(" OFFSET ").push_bind(i64::from(f.offset));
     let entries = q.build_query_as::<AuditEntry>().fetch_all(pool).await?;
-    Ok(AuditPage {
-        entries,
-        total: u32::try_from(total).unwrap_or(u32::MAX),
-    })
+    Ok(AuditPage { entries, total: u32::try_from(total).unwrap_or(u32::MAX) })
 }

@@ -11,7 +11,11 @@ use sqlx::{Row, SqliteConnection, SqlitePool};
 /// Stores one pulled entry of `device`. Answers `Err(reason)` for an entry that cannot be an
 /// audit entry of that device (it is then kept as a refused change, not stored); an entry
 /// already here is left as it is (entries are never updated).
-pub(crate) async fn store(conn: &mut SqliteConnection, device: &str, data: &Value) -> Result<std::result::Result<(), String>> {
+pub(crate) async fn store(
+    conn: &mut SqliteConnection,
+    device: &str,
+    data: &Value,
+) -> Result<std::result::Result<(), String>> {
     let text = |k: &str| data.get(k).and_then(Value::as_str).map(str::to_string);
     let (Some(seq), Some(id), Some(at), Some(action), Some(entity), Some(detail), Some(prev_hash), Some(h)) = (
         data.get("seq").and_then(Value::as_i64),
@@ -56,9 +60,8 @@ pub(crate) type Break = (String, i64, String);
 /// checked: later entries may simply not have been pulled yet.) Answers the entries checked
 /// and the first break.
 pub(crate) async fn verify(pool: &SqlitePool) -> Result<(u32, Option<Break>)> {
-    let devices: Vec<String> = sqlx::query_scalar("SELECT DISTINCT device_id FROM audit_remote ORDER BY device_id")
-        .fetch_all(pool)
-        .await?;
+    let devices: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT device_id FROM audit_remote ORDER BY device_id").fetch_all(pool).await?;
     let mut checked: u32 = 0;
     for device in devices {
         let mut expected_prev = GENESIS.to_string();
@@ -97,7 +100,8 @@ pub(crate) async fn verify(pool: &SqlitePool) -> Result<(u32, Option<Break>)> {
                         detail: row.get("detail"),
                         prev_hash: &prev_hash,
                     });
-                    (computed != stored).then(|| format!("entry {seq} of device {device} was altered after it was written"))
+                    (computed != stored)
+                        .then(|| format!("entry {seq} of device {device} was altered after it was written"))
                 };
                 if let Some(problem) = problem {
                     return Ok((checked, Some((device, seq.min(expected_seq), problem))));

@@ -33,12 +33,12 @@ pub async fn verify(pool: &SqlitePool) -> Result<AuditVerification> {
     loop {
         // Read in pages so that a log of millions of entries never sits in memory at once.
         let page = sqlx::query(
-        "SELECT seq, id, at, user_id, device_id, action, entity, entity_id, detail, prev_hash, hash
+            "SELECT seq, id, at, user_id, device_id, action, entity, entity_id, detail, prev_hash, hash
          FROM audit_log WHERE seq > ? ORDER BY seq LIMIT 2000",
-    )
-    .bind(after)
-    .fetch_all(pool)
-    .await?;
+        )
+        .bind(after)
+        .fetch_all(pool)
+        .await?;
         if page.is_empty() {
             break;
         }
@@ -57,10 +57,7 @@ pub async fn verify(pool: &SqlitePool) -> Result<AuditVerification> {
                 return Ok(AuditVerification::broken(
                     checked,
                     seq,
-                    format!(
-                        "entry {seq} does not follow entry {} (removed or reordered)",
-                        seq - 1
-                    ),
+                    format!("entry {seq} does not follow entry {} (removed or reordered)", seq - 1),
                 ));
             }
             let computed = hash(&Hashed {
@@ -94,7 +91,9 @@ pub async fn verify(pool: &SqlitePool) -> Result<AuditVerification> {
             return Ok(AuditVerification::broken(
                 checked,
                 last_seq + 1,
-                format!("the log ends at entry {last_seq} but entry {head_seq} was written (entries removed from the end)"),
+                format!(
+                    "the log ends at entry {last_seq} but entry {head_seq} was written (entries removed from the end)"
+                ),
             ));
         }
     }
@@ -104,10 +103,5 @@ pub async fn verify(pool: &SqlitePool) -> Result<AuditVerification> {
     if let Some((_device, seq, problem)) = broken {
         return Ok(AuditVerification::broken(checked, seq, problem));
     }
-    Ok(AuditVerification {
-        intact: true,
-        checked,
-        first_bad_seq: None,
-        problem: None,
-    })
+    Ok(AuditVerification { intact: true, checked, first_bad_seq: None, problem: None })
 }

@@ -11,12 +11,11 @@ fn parse(s: Option<String>) -> Option<DateTime<Utc>> {
 }
 
 pub async fn load(pool: &SqlitePool, user_id: &str) -> Result<GuardState> {
-    let row: Option<(i64, Option<String>, Option<String>)> = sqlx::query_as(
-        "SELECT failed_attempts, last_failed_at, locked_until FROM sign_in_guard WHERE user_id = ?",
-    )
-    .bind(user_id)
-    .fetch_optional(pool)
-    .await?;
+    let row: Option<(i64, Option<String>, Option<String>)> =
+        sqlx::query_as("SELECT failed_attempts, last_failed_at, locked_until FROM sign_in_guard WHERE user_id = ?")
+            .bind(user_id)
+            .fetch_optional(pool)
+            .await?;
     Ok(match row {
         None => GuardState::default(),
         Some((failed, last, locked)) => GuardState {
@@ -43,9 +42,6 @@ pub async fn save(w: &mut WriteTx<'_>, user_id: &str, s: &GuardState) -> Result<
 }
 
 pub async fn clear(w: &mut WriteTx<'_>, user_id: &str) -> Result<()> {
-    sqlx::query("DELETE FROM sign_in_guard WHERE user_id = ?")
-        .bind(user_id)
-        .execute(w.conn())
-        .await?;
+    sqlx::query("DELETE FROM sign_in_guard WHERE user_id = ?").bind(user_id).execute(w.conn()).await?;
     Ok(())
 }

@@ -57,14 +57,7 @@ pub fn after_failure(state: &GuardState, now: DateTime<Utc>) -> (GuardState, boo
     let previous = if expired_lock { 0 } else { state.failed_attempts };
     let failed = previous.saturating_add(1);
     let locked_until = (failed >= LOCK_AFTER).then(|| now + Duration::minutes(LOCK_MINUTES));
-    (
-        GuardState {
-            failed_attempts: failed,
-            last_failed_at: Some(now),
-            locked_until,
-        },
-        locked_until.is_some(),
-    )
+    (GuardState { failed_attempts: failed, last_failed_at: Some(now), locked_until }, locked_until.is_some())
 }
 
 #[cfg(test)]

@@ -74,8 +74,13 @@ async fn check_password(store: &Store, user: &UserRow, password: &str, context: 
     )
     .await?;
     if locked {
-        w.audit("auth.account_locked", "user", Some(&user.id), json!({ "until": next.locked_until.map(|t| t.to_rfc3339()) }))
-            .await?;
+        w.audit(
+            "auth.account_locked",
+            "user",
+            Some(&user.id),
+            json!({ "until": next.locked_until.map(|t| t.to_rfc3339()) }),
+        )
+        .await?;
     }
     w.commit().await?;
     match next.locked_until {

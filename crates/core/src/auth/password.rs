@@ -21,10 +21,7 @@ fn hasher() -> Result<Argon2<'static>> {
 /// Hashes a password into a PHC string (salt and parameters included).
 pub fn hash(password: &str) -> Result<String> {
     let salt = SaltString::generate(&mut OsRng);
-    Ok(hasher()?
-        .hash_password(password.as_bytes(), &salt)
-        .map_err(Error::internal)?
-        .to_string())
+    Ok(hasher()?.hash_password(password.as_bytes(), &salt).map_err(Error::internal)?.to_string())
 }
 
 /// Checks a password against a stored PHC string, using the parameters stored with it.
@@ -32,9 +29,7 @@ pub fn verify(password: &str, phc: &str) -> bool {
     let Ok(parsed) = PasswordHash::new(phc) else {
         return false;
     };
-    Argon2::default()
-        .verify_password(password.as_bytes(), &parsed)
-        .is_ok()
+    Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok()
 }
 
 /// Spends the same time as a real check, for unknown usernames (no timing oracle).
@@ -72,16 +67,18 @@ pub fn check_strength(field: &str, password: &str, username: &str) -> Result<()>
     }
     let user = username.trim().to_lowercase();
     if user.len() >= 3 && password.to_lowercase().contains(&user) {
-        return Err(Error::validation(field, ValidationReason::WeakPassword, "the password must not contain the username"));
+        return Err(Error::validation(
+            field,
+            ValidationReason::WeakPassword,
+            "the password must not contain the username",
+        ));
     }
     Ok(())
 }
 
 /// Runs hashing off the async threads: it takes tens of milliseconds of CPU by design.
 pub async fn hash_async(password: String) -> Result<String> {
-    tokio::task::spawn_blocking(move || hash(&password))
-        .await
-        .map_err(Error::internal)?
+    tokio::task::spawn_blocking(move || hash(&password)).await.map_err(Error::internal)?
 }
 
 pub async fn verify_async(password: String, phc: Option<String>) -> Result<bool> {

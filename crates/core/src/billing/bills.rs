@@ -2,7 +2,10 @@
 //! while it is a draft; finalizing mints a gap-free invoice number and freezes it. After
 //! that only payments, refunds, credit notes or cancellation touch it (payments.rs).
 
-use super::model::{Bill, BillLine, BillStatus, BillSummary, Category, CreditNote, Insurance, LineInput, Payment, PaymentKind, PaymentMode, PaymentStatus};
+use super::model::{
+    Bill, BillLine, BillStatus, BillSummary, Category, CreditNote, Insurance, LineInput, Payment, PaymentKind,
+    PaymentMode, PaymentStatus,
+};
 use super::money::{self, Discount};
 use super::tariff;
 use crate::error::{Error, Result, ValidationReason};
@@ -30,19 +33,22 @@ pub(crate) async fn next_number(w: &mut WriteTx<'_>, kind: &str, default_series:
 }
 
 pub(crate) async fn bill_row(conn: &mut SqliteConnection, id: &str) -> Result<(String, BillStatus)> {
-    let row: Option<(String, String)> = sqlx::query_as("SELECT patient_id, status FROM bills WHERE id = ? AND deleted_at IS NULL")
-        .bind(id)
-        .fetch_optional(conn)
-        .await?;
+    let row: Option<(String, String)> =
+        sqlx::query_as("SELECT patient_id, status FROM bills WHERE id = ? AND deleted_at IS NULL")
+            .bind(id)
+            .fetch_optional(conn)
+            .await?;
     row.map(|(p, s)| (p, BillStatus::from_code(&s))).ok_or_else(|| Error::NotFound { entity: "bill".into() })
 }
 
 /// The patient's open bill, created when there is none.
 pub(crate) async fn open_draft(w: &mut WriteTx<'_>, patient_id: &str) -> Result<String> {
-    if let Some(id) = sqlx::query_scalar::<_, String>("SELECT id FROM bills WHERE patient_id = ? AND status = 'draft' AND deleted_at IS NULL")
-        .bind(patient_id)
-        .fetch_optional(w.conn())
-        .await?
+    if let Some(id) = sqlx::query_scalar::<_, String>(
+        "SELECT id FROM bills WHERE patient_id = ? AND status = 'draft' AND deleted_at IS NULL",
+    )
+    .bind(patient_id)
+    .fetch_optional(w.conn())
+    .await?
     {
         return Ok(id);
     }
@@ -52,7 +58,13 @@ pub(crate) async fn open_draft(w: &mut WriteTx<'_>, patient_id: &str) -> Result<
         .await?;
     match patient.as_deref() {
         None => return Err(Error::validation("patient_id", ValidationReason::Invalid, "no such patient")),
-        Some("merged") => return Err(Error::validation("patient_id", ValidationReason::Invalid, "this record was merged into another; bill that one")),
+        Some("merged") => {
+            return Err(Error::validation(
+                "patient_id",
+                ValidationReason::Invalid,
+                "this record was merged into another; bill that one",
+            ))
+        }
         Some(_) => {}
     }
     let currency = super::currency_in(w).await?;
@@ -88,14 +100,28 @@ pub async fn open_bill(store: &Store, auth: &Authorized, patient_id: &str) -> Re
 fn check_discount(auth: &Authorized, d: Discount, gross: i64) -> Result<Discount> {
     let over = match d {
         Discount::None => false,
-        Discount::Amount(a) if a < 0 => return Err(Error::validation("discount", ValidationReason::OutOfRange, "a discount cannot be negative")),
-        Discount::Amount(a) if a > gross => return Err(Error::validation("discount", ValidationReason::OutOfRange, "a discount cannot be more than the line")),
+        Discount::Amount(a) if a < 0 => {
+            return Err(Error::validation("discount", ValidationReason::OutOfRange, "a discount cannot be negative"))
+        }
+        Discount::Amount(a) if a > gross => {
+            return Err(Error::validation(
+                "discount",
+                ValidationReason::OutOfRange,
+                "a discount cannot be more than the line",
+            ))
+        }
         Discount::Amount(a) => i128::from(a) * 10_000 > i128::from(gross) * i128::from(DISCOUNT_LIMIT_BP),
-        Discount::Percent(bp) if bp > 10_000 => return Err(Error::validation("discount", ValidationReason::OutOfRange, "a discount is 0% to 100%")),
+        Discount::Percent(bp) if bp > 10_000 => {
+            return Err(Error::validation("discount", ValidationReason::OutOfRange, "a discount is 0% to 100%"))
+        }
         Discount::Percent(bp) => bp > DISCOUNT_LIMIT_BP,
     };
     if over && auth.require(Permission::BillingDiscountHigh).is_err() {
-        return Err(Error::validation("discount", ValidationReason::OutOfRange, "a discount above 10% needs a supervisor (billing_discount_high)"));
+        return Err(Error::validation(
+            "discount",
+            ValidationReason::OutOfRange,
+            "a discount above 10% needs a supervisor (billing_discount_high)",
+        ));
     }
     Ok(d)
 }
@@ -111,33 +137,50 @@ struct NewLine {
     tax_rate_bp: u32,
 }
 
-async fn resolve_line(w: &mut WriteTx<'_>, auth: &Authorized, input: &LineInput, day: chrono::NaiveDate) -> Result<NewLine> {
-    let quantity = u32::try_from(input.quantity)
-        .ok()
-        .filter(|q| (1..=MAX_QUANTITY).contains(q))
-        .ok_or_else(|| Error::validation("quantity", ValidationReason::OutOfRange, format!("a quantity from 1 to {MAX_QUANTITY}")))?;
-    let (service_id, mut description, category, tariff_price, rate) = match input.service_id.as_deref().filter(|s| !s.is_empty()) {
-        Some(sid) => {
-            let row: Option<(String, String, i64, bool)> =
-                sqlx::query_as("SELECT name, category, tax_rate_bp, active FROM services WHERE id = ? AND deleted_at IS NULL")
-                    .bind(sid)
-                    .fetch_optional(w.conn())
-                    .await?;
-            let (name, cat, rate, active) = row.ok_or_else(|| Error::validation("service_id", ValidationReason::Invalid, "no such service"))?;
-            if !active {
-                return Err(Error::validation("service_id", ValidationReason::Invalid, "this service is retired"));
+async fn resolve_line(
+    w: &mut WriteTx<'_>,
+    auth: &Authorized,
+    input: &LineInput,
+    day: chrono::NaiveDate,
+) -> Result<NewLine> {
+    let quantity = u32::try_from(input.quantity).ok().filter(|q| (1..=MAX_QUANTITY).contains(q)).ok_or_else(|| {
+        Error::validation("quantity", ValidationReason::OutOfRange, format!("a quantity from 1 to {MAX_QUANTITY}"))
+    })?;
+    let (service_id, mut description, category, tariff_price, rate) =
+        match input.service_id.as_deref().filter(|s| !s.is_empty()) {
+            Some(sid) => {
+                let row: Option<(String, String, i64, bool)> = sqlx::query_as(
+                    "SELECT name, category, tax_rate_bp, active FROM services WHERE id = ? AND deleted_at IS NULL",
+                )
+                .bind(sid)
+                .fetch_optional(w.conn())
+                .await?;
+                let (name, cat, rate, active) =
+                    row.ok_or_else(|| Error::validation("service_id", ValidationReason::Invalid, "no such service"))?;
+                if !active {
+                    return Err(Error::validation("service_id", ValidationReason::Invalid, "this service is retired"));
+                }
+                let price = tariff::price_on(w.conn(), sid, day).await?;
+                (
+                    Some(sid.to_string()),
+                    name,
+                    Category::from_code(&cat).unwrap_or(Category::Other),
+                    price,
+                    u32::try_from(rate).unwrap_or(0),
+                )
             }
-            let price = tariff::price_on(w.conn(), sid, day).await?;
-            (Some(sid.to_string()), name, Category::from_code(&cat).unwrap_or(Category::Other), price, u32::try_from(rate).unwrap_or(0))
-        }
-        None => (None, String::new(), Category::Other, None, 0),
-    };
+            None => (None, String::new(), Category::Other, None, 0),
+        };
     let typed = input.description.split_whitespace().collect::<Vec<_>>().join(" ");
     if !typed.is_empty() {
         description = typed;
     }
     if description.is_empty() {
-        return Err(Error::validation("description", ValidationReason::Required, "describe the charge or pick a service"));
+        return Err(Error::validation(
+            "description",
+            ValidationReason::Required,
+            "describe the charge or pick a service",
+        ));
     }
     if description.chars().count() > 200 {
         return Err(Error::validation("description", ValidationReason::TooLong, "at most 200 characters"));
@@ -145,7 +188,13 @@ async fn resolve_line(w: &mut WriteTx<'_>, auth: &Authorized, input: &LineInput,
     let unit_price = match (input.unit_price_minor, tariff_price) {
         (Some(p), _) => tariff::check_price("unit_price_minor", p)?,
         (None, Some(p)) => p,
-        (None, None) => return Err(Error::validation("unit_price_minor", ValidationReason::Required, "this service has no price yet: enter one")),
+        (None, None) => {
+            return Err(Error::validation(
+                "unit_price_minor",
+                ValidationReason::Required,
+                "this service has no price yet: enter one",
+            ))
+        }
     };
     let gross = i64::from(quantity).saturating_mul(unit_price);
     let discount = check_discount(auth, input.discount, gross)?;
@@ -162,11 +211,21 @@ fn discount_columns(d: Discount) -> (&'static str, i64) {
 
 /// Inserts a line on a draft bill (the caller checked the bill is a draft).
 pub(crate) async fn insert_line(w: &mut WriteTx<'_>, bill_id: &str, l: &NewLineRef<'_>) -> Result<String> {
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM bill_lines WHERE bill_id = ? AND deleted_at IS NULL").bind(bill_id).fetch_one(w.conn()).await?;
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM bill_lines WHERE bill_id = ? AND deleted_at IS NULL")
+        .bind(bill_id)
+        .fetch_one(w.conn())
+        .await?;
     if count >= MAX_LINES {
-        return Err(Error::validation("lines", ValidationReason::TooLong, format!("at most {MAX_LINES} lines on one bill")));
+        return Err(Error::validation(
+            "lines",
+            ValidationReason::TooLong,
+            format!("at most {MAX_LINES} lines on one bill"),
+        ));
     }
-    let position: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) + 1 FROM bill_lines WHERE bill_id = ?").bind(bill_id).fetch_one(w.conn()).await?;
+    let position: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) + 1 FROM bill_lines WHERE bill_id = ?")
+        .bind(bill_id)
+        .fetch_one(w.conn())
+        .await?;
     let id = crate::ids::new_id();
     let (kind, value) = discount_columns(l.discount);
     let (now, stamp, by, dev) = (w.now_rfc3339(), w.stamp(), w.actor().user_id.clone(), w.device_id().to_string());
@@ -220,7 +279,11 @@ pub(crate) struct NewLineRef<'a> {
 async fn require_draft(w: &mut WriteTx<'_>, bill_id: &str) -> Result<String> {
     let (patient, status) = bill_row(w.conn(), bill_id).await?;
     if status != BillStatus::Draft {
-        return Err(Error::validation("bill_id", ValidationReason::Invalid, "a finalized invoice cannot be edited: issue a credit note or a refund"));
+        return Err(Error::validation(
+            "bill_id",
+            ValidationReason::Invalid,
+            "a finalized invoice cannot be edited: issue a credit note or a refund",
+        ));
     }
     Ok(patient)
 }
@@ -267,7 +330,13 @@ pub async fn remove_line(store: &Store, auth: &Authorized, bill_id: &str, line_i
     if n == 0 {
         return Err(Error::validation("line_id", ValidationReason::Invalid, "no such line on this bill"));
     }
-    w.record_change("bill_lines", line_id, ChangeOp::Delete, &json!({ "id": line_id, "deleted_at": now, "updated_at": stamp, "updated_by": by })).await?;
+    w.record_change(
+        "bill_lines",
+        line_id,
+        ChangeOp::Delete,
+        &json!({ "id": line_id, "deleted_at": now, "updated_at": stamp, "updated_by": by }),
+    )
+    .await?;
     w.audit("bill.line_remove", "bill", Some(bill_id), json!({ "line_id": line_id })).await?;
     w.commit().await?;
     load(store, bill_id).await
@@ -322,26 +391,38 @@ pub async fn cancel(store: &Store, auth: &Authorized, bill_id: &str, reason: &st
     let mut w = store.begin_write(auth.actor()).await?;
     let (_, status) = bill_row(w.conn(), bill_id).await?;
     match status {
-        BillStatus::Cancelled => return Err(Error::validation("bill_id", ValidationReason::Invalid, "already cancelled")),
+        BillStatus::Cancelled => {
+            return Err(Error::validation("bill_id", ValidationReason::Invalid, "already cancelled"))
+        }
         BillStatus::Final => {
             auth.require(Permission::BillingRefund)?;
             if paid_in(w.conn(), bill_id).await? != 0 {
-                return Err(Error::validation("bill_id", ValidationReason::Invalid, "refund what was paid before cancelling"));
+                return Err(Error::validation(
+                    "bill_id",
+                    ValidationReason::Invalid,
+                    "refund what was paid before cancelling",
+                ));
             }
         }
         BillStatus::Draft if paid_in(w.conn(), bill_id).await? != 0 => {
-            return Err(Error::validation("bill_id", ValidationReason::Invalid, "refund the advance before cancelling"));
+            return Err(Error::validation(
+                "bill_id",
+                ValidationReason::Invalid,
+                "refund the advance before cancelling",
+            ));
         }
         BillStatus::Draft => {}
     }
     let (stamp, by) = (w.stamp(), w.actor().user_id.clone());
-    sqlx::query("UPDATE bills SET status = 'cancelled', cancel_reason = ?, updated_at = ?, updated_by = ? WHERE id = ?")
-        .bind(&reason)
-        .bind(&stamp)
-        .bind(&by)
-        .bind(bill_id)
-        .execute(w.conn())
-        .await?;
+    sqlx::query(
+        "UPDATE bills SET status = 'cancelled', cancel_reason = ?, updated_at = ?, updated_by = ? WHERE id = ?",
+    )
+    .bind(&reason)
+    .bind(&stamp)
+    .bind(&by)
+    .bind(bill_id)
+    .execute(w.conn())
+    .await?;
     w.record_change("bills", bill_id, ChangeOp::Update, &json!({ "id": bill_id, "status": "cancelled", "cancel_reason": reason, "updated_at": stamp, "updated_by": by })).await?;
     w.audit("bill.cancel", "bill", Some(bill_id), json!({ "reason": reason, "was": status })).await?;
     w.commit().await?;
@@ -359,10 +440,12 @@ pub(crate) async fn paid_in(conn: &mut SqliteConnection, bill_id: &str) -> Resul
 }
 
 pub(crate) async fn credited_in(conn: &mut SqliteConnection, bill_id: &str) -> Result<i64> {
-    Ok(sqlx::query_scalar("SELECT COALESCE(SUM(amount_minor), 0) FROM credit_notes WHERE bill_id = ? AND deleted_at IS NULL")
-        .bind(bill_id)
-        .fetch_one(conn)
-        .await?)
+    Ok(sqlx::query_scalar(
+        "SELECT COALESCE(SUM(amount_minor), 0) FROM credit_notes WHERE bill_id = ? AND deleted_at IS NULL",
+    )
+    .bind(bill_id)
+    .fetch_one(conn)
+    .await?)
 }
 
 async fn line_inputs(conn: &mut SqliteConnection, bill_id: &str) -> Result<Vec<money::LineInput>> {
@@ -370,7 +453,12 @@ async fn line_inputs(conn: &mut SqliteConnection, bill_id: &str) -> Result<Vec<m
 }
 
 fn as_input(l: &BillLine) -> money::LineInput {
-    money::LineInput { quantity: l.quantity, unit_price: l.unit_price_minor, discount: l.discount, tax_rate_bp: l.tax_rate_bp }
+    money::LineInput {
+        quantity: l.quantity,
+        unit_price: l.unit_price_minor,
+        discount: l.discount,
+        tax_rate_bp: l.tax_rate_bp,
+    }
 }
 
 async fn lines(conn: &mut SqliteConnection, bill_id: &str) -> Result<Vec<BillLine>> {
@@ -471,8 +559,21 @@ pub async fn load(store: &Store, bill_id: &str) -> Result<Bill> {
     })
 }
 
+#[derive(sqlx::FromRow)]
+struct PaymentRow {
+    id: String,
+    kind: String,
+    mode: String,
+    amount_minor: i64,
+    reference: String,
+    note: String,
+    received_at: String,
+    received_by: Option<String>,
+    receipt_no: String,
+}
+
 async fn payments(conn: &mut SqliteConnection, bill_id: &str) -> Result<Vec<Payment>> {
-    let rows: Vec<(String, String, String, i64, String, String, String, Option<String>, String)> = sqlx::query_as(
+    let rows: Vec<PaymentRow> = sqlx::query_as(
         "SELECT id, kind, mode, amount_minor, reference, note, received_at, received_by, receipt_no
          FROM payments WHERE bill_id = ? AND deleted_at IS NULL ORDER BY received_at, id",
     )
@@ -482,15 +583,15 @@ async fn payments(conn: &mut SqliteConnection, bill_id: &str) -> Result<Vec<Paym
     Ok(rows
         .into_iter()
         .map(|r| Payment {
-            id: r.0,
-            kind: PaymentKind::from_code(&r.1),
-            mode: PaymentMode::from_code(&r.2).unwrap_or(PaymentMode::Cash),
-            amount_minor: r.3,
-            reference: r.4,
-            note: r.5,
-            received_at: r.6,
-            received_by: r.7,
-            receipt_no: r.8,
+            id: r.id,
+            kind: PaymentKind::from_code(&r.kind),
+            mode: PaymentMode::from_code(&r.mode).unwrap_or(PaymentMode::Cash),
+            amount_minor: r.amount_minor,
+            reference: r.reference,
+            note: r.note,
+            received_at: r.received_at,
+            received_by: r.received_by,
+            receipt_no: r.receipt_no,
         })
         .collect())
 }
@@ -501,7 +602,10 @@ async fn credit_notes(conn: &mut SqliteConnection, bill_id: &str) -> Result<Vec<
             .bind(bill_id)
             .fetch_all(conn)
             .await?;
-    Ok(rows.into_iter().map(|r| CreditNote { id: r.0, number: r.1, amount_minor: r.2, reason: r.3, created_at: r.4 }).collect())
+    Ok(rows
+        .into_iter()
+        .map(|r| CreditNote { id: r.0, number: r.1, amount_minor: r.2, reason: r.3, created_at: r.4 })
+        .collect())
 }
 
 async fn insurance(conn: &mut SqliteConnection, bill_id: &str) -> Result<Option<Insurance>> {
@@ -511,7 +615,14 @@ async fn insurance(conn: &mut SqliteConnection, bill_id: &str) -> Result<Option<
     .bind(bill_id)
     .fetch_optional(conn)
     .await?;
-    Ok(row.map(|r| Insurance { payer: r.0, policy_no: r.1, preauth_no: r.2, claimed_minor: r.3, approved_minor: r.4, settled_minor: r.5 }))
+    Ok(row.map(|r| Insurance {
+        payer: r.0,
+        policy_no: r.1,
+        preauth_no: r.2,
+        claimed_minor: r.3,
+        approved_minor: r.4,
+        settled_minor: r.5,
+    }))
 }
 
 /// Opens a bill for reading (audited: a bill shows what care a patient had).
@@ -531,7 +642,12 @@ pub async fn patient_bills(store: &Store, auth: &Authorized, patient_id: &str) -
 }
 
 /// Recent bills, newest first; `status` filters (both read through an index on creation).
-pub async fn recent_bills(store: &Store, auth: &Authorized, status: Option<BillStatus>, limit: u32) -> Result<Vec<BillSummary>> {
+pub async fn recent_bills(
+    store: &Store,
+    auth: &Authorized,
+    status: Option<BillStatus>,
+    limit: u32,
+) -> Result<Vec<BillSummary>> {
     auth.require(Permission::BillingView)?;
     match status {
         Some(s) => summaries(store, "b.status = ?", s.code(), limit.clamp(1, 500)).await,
@@ -541,9 +657,8 @@ pub async fn recent_bills(store: &Store, auth: &Authorized, status: Option<BillS
 }
 
 async fn summaries(store: &Store, filter: &str, value: &str, limit: u32) -> Result<Vec<BillSummary>> {
-    let sql = format!(
-        "SELECT b.id FROM bills b WHERE {filter} AND b.deleted_at IS NULL ORDER BY b.created_at DESC LIMIT ?"
-    );
+    let sql =
+        format!("SELECT b.id FROM bills b WHERE {filter} AND b.deleted_at IS NULL ORDER BY b.created_at DESC LIMIT ?");
     let ids: Vec<String> = sqlx::query_scalar(&sql).bind(value).bind(limit).fetch_all(store.pool()).await?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {

@@ -6,10 +6,10 @@ use super::money::{format, in_words};
 use super::BillingSettings;
 use crate::error::{Error, Result, ValidationReason};
 use crate::pdf::{self, Doc, Page, Picture, Weight, ACCENT, INK, MUTED};
-use printpdf::XObjectId;
 use crate::rbac::Permission;
 use crate::session::Authorized;
 use crate::store::Store;
+use printpdf::XObjectId;
 use serde_json::json;
 
 const W: f32 = 210.0;
@@ -30,7 +30,17 @@ fn mm(pt: f32) -> f32 {
 }
 
 /// Text right-aligned so that it ends at `x` mm.
-fn right(page: &mut Page, doc: &Doc, x: f32, y: f32, size: f32, weight: Weight, colour: (f32, f32, f32), text: &str) -> Result<()> {
+#[allow(clippy::too_many_arguments)] // the same arguments as `pdf::Page::text`
+fn right(
+    page: &mut Page,
+    doc: &Doc,
+    x: f32,
+    y: f32,
+    size: f32,
+    weight: Weight,
+    colour: (f32, f32, f32),
+    text: &str,
+) -> Result<()> {
     let width = mm(pdf::text_width(text, size, weight)?);
     page.text(doc, x - width, y, size, weight, colour, text);
     Ok(())
@@ -44,7 +54,7 @@ fn date_of(rfc3339: Option<&str>) -> String {
 }
 
 fn percent(bp: u32) -> String {
-    if bp % 100 == 0 {
+    if bp.is_multiple_of(100) {
         format!("{}%", bp / 100)
     } else {
         format!("{}.{:02}%", bp / 100, bp % 100).trim_end_matches('0').to_string()
@@ -167,7 +177,16 @@ pub fn render_invoice(bill: &Bill, s: &BillingSettings, logo: Option<&Picture>) 
             y -= ROW;
         }
         if page_count > 1 {
-            right(&mut page, &doc, RIGHT, 8.0, 8.0, Weight::Regular, MUTED, &format!("Page {} of {page_count}", i + 1))?;
+            right(
+                &mut page,
+                &doc,
+                RIGHT,
+                8.0,
+                8.0,
+                Weight::Regular,
+                MUTED,
+                &format!("Page {} of {page_count}", i + 1),
+            )?;
         }
     }
     page.line(LEFT, y + 2.0, RIGHT, y + 2.0, MUTED);
@@ -175,7 +194,15 @@ pub fn render_invoice(bill: &Bill, s: &BillingSettings, logo: Option<&Picture>) 
     page.text(&doc, LEFT, y, 9.0, Weight::Bold, INK, &in_words(bill.totals.total, c));
     y -= 8.0;
     payments_block(&mut page, &doc, bill, y)?;
-    page.text(&doc, LEFT, 12.0, 8.0, Weight::Regular, MUTED, "Computer-generated invoice. Amounts are rounded half up per line to the paisa.");
+    page.text(
+        &doc,
+        LEFT,
+        12.0,
+        8.0,
+        Weight::Regular,
+        MUTED,
+        "Computer-generated invoice. Amounts are rounded half up per line to the paisa.",
+    );
     doc.push(page);
     Ok(doc.finish())
 }
@@ -207,7 +234,11 @@ fn totals_block(page: &mut Page, doc: &Doc, bill: &Bill, mut y: f32) -> Result<f
     }
     rows.push(("Taxable value".into(), format(t.taxable, c), false));
     for tax in &t.taxes {
-        let label = if tax.rate_bp == 0 { "Exempt / 0% (on ".to_string() + &format(tax.taxable, c) + ")" } else { format!("GST {} on {}", percent(tax.rate_bp), format(tax.taxable, c)) };
+        let label = if tax.rate_bp == 0 {
+            "Exempt / 0% (on ".to_string() + &format(tax.taxable, c) + ")"
+        } else {
+            format!("GST {} on {}", percent(tax.rate_bp), format(tax.taxable, c))
+        };
         rows.push((label, format(tax.tax, c), false));
     }
     rows.push(("Total".into(), format(t.total, c), true));
@@ -239,7 +270,14 @@ fn payments_block(page: &mut Page, doc: &Doc, bill: &Bill, mut y: f32) -> Result
     y -= 5.0;
     for p in bill.payments.iter().take(((y - 20.0) / 4.5).max(0.0) as usize) {
         let sign = if p.kind == PaymentKind::Refund { "-" } else { "" };
-        let text = format!("{}  {}  {}  {}{}", date_of(Some(&p.received_at)), p.receipt_no, mode_label(p.mode), sign, format(p.amount_minor, &bill.currency));
+        let text = format!(
+            "{}  {}  {}  {}{}",
+            date_of(Some(&p.received_at)),
+            p.receipt_no,
+            mode_label(p.mode),
+            sign,
+            format(p.amount_minor, &bill.currency)
+        );
         page.text(doc, LEFT, y, 8.5, Weight::Regular, MUTED, &text);
         y -= 4.5;
     }
@@ -258,11 +296,10 @@ fn mode_label(m: PaymentMode) -> &'static str {
 
 /// A payment (or refund) receipt: A5 landscape.
 pub fn render_receipt(bill: &Bill, payment_id: &str, s: &BillingSettings, logo: Option<&Picture>) -> Result<Vec<u8>> {
-    let p = bill
-        .payments
-        .iter()
-        .find(|p| p.id == payment_id)
-        .ok_or_else(|| Error::validation("payment_id", ValidationReason::Invalid, "no such payment on this bill"))?;
+    let p =
+        bill.payments.iter().find(|p| p.id == payment_id).ok_or_else(|| {
+            Error::validation("payment_id", ValidationReason::Invalid, "no such payment on this bill")
+        })?;
     let c = bill.currency.as_str();
     let (w, h) = (210.0, 148.0);
     let mut doc = Doc::new(&format!("Receipt {}", p.receipt_no))?;
@@ -275,7 +312,15 @@ pub fn render_receipt(bill: &Bill, payment_id: &str, s: &BillingSettings, logo: 
         page.picture(&l.id, l.picture, LEFT, h - 21.0, height);
         x += (height * l.picture.width as f32 / l.picture.height as f32).min(40.0) + 3.0;
     }
-    page.text(&doc, x, h - 18.0, 14.0, Weight::Bold, INK, &pdf::fit(&s.clinic_name, 14.0, Weight::Bold, 110.0 * 72.0 / 25.4)?);
+    page.text(
+        &doc,
+        x,
+        h - 18.0,
+        14.0,
+        Weight::Bold,
+        INK,
+        &pdf::fit(&s.clinic_name, 14.0, Weight::Bold, 110.0 * 72.0 / 25.4)?,
+    );
     let title = match p.kind {
         PaymentKind::Refund => "REFUND RECEIPT",
         PaymentKind::Advance => "ADVANCE RECEIPT",
@@ -286,8 +331,18 @@ pub fn render_receipt(bill: &Bill, payment_id: &str, s: &BillingSettings, logo: 
         ("Receipt no.", p.receipt_no.clone()),
         ("Date", date_of(Some(&p.received_at))),
         ("Received from", format!("{} (MRN {})", bill.patient_name, bill.mrn)),
-        ("Against", bill.number.clone().map_or_else(|| "advance on the open bill".to_string(), |n| format!("invoice {n}"))),
-        ("Mode", if p.reference.is_empty() { mode_label(p.mode).to_string() } else { format!("{} — {}", mode_label(p.mode), p.reference) }),
+        (
+            "Against",
+            bill.number.clone().map_or_else(|| "advance on the open bill".to_string(), |n| format!("invoice {n}")),
+        ),
+        (
+            "Mode",
+            if p.reference.is_empty() {
+                mode_label(p.mode).to_string()
+            } else {
+                format!("{} — {}", mode_label(p.mode), p.reference)
+            },
+        ),
         ("Amount", format(p.amount_minor, c)),
     ];
     let mut y = h - 35.0;
@@ -297,7 +352,15 @@ pub fn render_receipt(bill: &Bill, payment_id: &str, s: &BillingSettings, logo: 
         y -= 7.0;
     }
     page.text(&doc, LEFT, y - 2.0, 10.0, Weight::Bold, INK, &in_words(p.amount_minor, c));
-    page.text(&doc, LEFT, y - 10.0, 9.0, Weight::Regular, MUTED, &format!("Balance due on this bill: {}", format(bill.due_minor.max(0), c)));
+    page.text(
+        &doc,
+        LEFT,
+        y - 10.0,
+        9.0,
+        Weight::Regular,
+        MUTED,
+        &format!("Balance due on this bill: {}", format(bill.due_minor.max(0), c)),
+    );
     page.text(&doc, LEFT, 12.0, 8.0, Weight::Regular, MUTED, "Computer-generated receipt.");
     doc.push(page);
     Ok(doc.finish())

@@ -52,11 +52,17 @@ pub struct BillingSettings {
 }
 
 async fn text_setting(store: &Store, key: &str, default: &str) -> Result<String> {
-    Ok(settings::get_value(store, key).await?.and_then(|v| v.as_str().map(String::from)).unwrap_or_else(|| default.to_string()))
+    Ok(settings::get_value(store, key)
+        .await?
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_else(|| default.to_string()))
 }
 
 async fn text_setting_in(w: &mut WriteTx<'_>, key: &str, default: &str) -> Result<String> {
-    let raw: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = ? AND deleted_at IS NULL").bind(key).fetch_optional(w.conn()).await?;
+    let raw: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = ? AND deleted_at IS NULL")
+        .bind(key)
+        .fetch_optional(w.conn())
+        .await?;
     Ok(raw.and_then(|s| serde_json::from_str::<String>(&s).ok()).unwrap_or_else(|| default.to_string()))
 }
 
@@ -119,13 +125,15 @@ pub async fn set_logo(store: &Store, auth: &Authorized, png: Option<Vec<u8>>) ->
     };
     let mut w = store.begin_write(auth.actor()).await?;
     settings::put(&mut w, LOGO_KEY, &json!(value)).await?;
-    w.audit("billing.logo", "settings", None, json!({ "set": !value.is_empty(), "bytes": value.len() * 3 / 4 })).await?;
+    w.audit("billing.logo", "settings", None, json!({ "set": !value.is_empty(), "bytes": value.len() * 3 / 4 }))
+        .await?;
     w.commit().await?;
     read_settings(store).await
 }
 
 fn field(name: &str, raw: &str, max: usize, multiline: bool) -> Result<String> {
-    let s = if multiline { raw.trim().replace("\r\n", "\n") } else { raw.split_whitespace().collect::<Vec<_>>().join(" ") };
+    let s =
+        if multiline { raw.trim().replace("\r\n", "\n") } else { raw.split_whitespace().collect::<Vec<_>>().join(" ") };
     if s.chars().count() > max {
         return Err(Error::validation(name, ValidationReason::TooLong, format!("at most {max} characters")));
     }
@@ -148,10 +156,22 @@ pub async fn update_billing_settings(store: &Store, auth: &Authorized, s: Billin
         return Err(Error::validation("invoice_series", ValidationReason::Invalid, "1 to 8 letters or digits"));
     }
     let mut w = store.begin_write(auth.actor()).await?;
-    for (key, value) in [(ADDRESS_KEY, &address), (REGISTRATION_KEY, &registration), (TAX_NO_KEY, &tax_no), (CURRENCY_KEY, &currency), (INVOICE_SERIES_KEY, &series)] {
+    for (key, value) in [
+        (ADDRESS_KEY, &address),
+        (REGISTRATION_KEY, &registration),
+        (TAX_NO_KEY, &tax_no),
+        (CURRENCY_KEY, &currency),
+        (INVOICE_SERIES_KEY, &series),
+    ] {
         settings::put(&mut w, key, &json!(value)).await?;
     }
-    w.audit("billing.settings", "settings", None, json!({ "currency": currency, "invoice_series": series, "tax_no": tax_no })).await?;
+    w.audit(
+        "billing.settings",
+        "settings",
+        None,
+        json!({ "currency": currency, "invoice_series": series, "tax_no": tax_no }),
+    )
+    .await?;
     w.commit().await?;
     read_settings(store).await
 }
@@ -159,21 +179,31 @@ pub async fn update_billing_settings(store: &Store, auth: &Authorized, s: Billin
 /// The consultation charge of a checked-in appointment on the patient's open bill, inside
 /// the check-in's own transaction: the doctor's fee under the tariff's `CONSULT` service (its
 /// tax rate), or a plain line when the tariff has none. Charged once per appointment.
-pub(crate) async fn charge_consultation(w: &mut WriteTx<'_>, appointment_id: &str, patient_id: &str, doctor_name: &str, fee_minor: i64) -> Result<()> {
+pub(crate) async fn charge_consultation(
+    w: &mut WriteTx<'_>,
+    appointment_id: &str,
+    patient_id: &str,
+    doctor_name: &str,
+    fee_minor: i64,
+) -> Result<()> {
     if fee_minor <= 0 {
         return Ok(());
     }
-    let already: bool = sqlx::query_scalar("SELECT COUNT(*) > 0 FROM bill_lines WHERE source = 'appointment' AND source_id = ? AND deleted_at IS NULL")
-        .bind(appointment_id)
-        .fetch_one(w.conn())
-        .await?;
+    let already: bool = sqlx::query_scalar(
+        "SELECT COUNT(*) > 0 FROM bill_lines WHERE source = 'appointment' AND source_id = ? AND deleted_at IS NULL",
+    )
+    .bind(appointment_id)
+    .fetch_one(w.conn())
+    .await?;
     if already {
         return Ok(());
     }
     let bill_id = bills::open_draft(w, patient_id).await?;
     let service = tariff::id_by_code(w.conn(), CONSULTATION_CODE).await?;
     let rate: i64 = match &service {
-        Some(id) => sqlx::query_scalar("SELECT tax_rate_bp FROM services WHERE id = ?").bind(id).fetch_one(w.conn()).await?,
+        Some(id) => {
+            sqlx::query_scalar("SELECT tax_rate_bp FROM services WHERE id = ?").bind(id).fetch_one(w.conn()).await?
+        }
         None => 0,
     };
     let description = format!("Consultation: {doctor_name}");
@@ -189,6 +219,12 @@ pub(crate) async fn charge_consultation(w: &mut WriteTx<'_>, appointment_id: &st
         source_id: Some(appointment_id),
     };
     bills::insert_line(w, &bill_id, &line).await?;
-    w.audit("bill.charge", "bill", Some(&bill_id), json!({ "source": "appointment", "appointment_id": appointment_id, "amount_minor": fee_minor })).await?;
+    w.audit(
+        "bill.charge",
+        "bill",
+        Some(&bill_id),
+        json!({ "source": "appointment", "appointment_id": appointment_id, "amount_minor": fee_minor }),
+    )
+    .await?;
     Ok(())
 }

@@ -16,8 +16,14 @@ pub enum Category {
 }
 
 impl Category {
-    pub const ALL: [Category; 6] =
-        [Category::Consultation, Category::Procedure, Category::LabTest, Category::Pharmacy, Category::BedDay, Category::Other];
+    pub const ALL: [Category; 6] = [
+        Category::Consultation,
+        Category::Procedure,
+        Category::LabTest,
+        Category::Pharmacy,
+        Category::BedDay,
+        Category::Other,
+    ];
     pub fn code(self) -> &'static str {
         match self {
             Category::Consultation => "consultation",
@@ -163,7 +169,8 @@ pub enum PaymentMode {
 }
 
 impl PaymentMode {
-    pub const ALL: [PaymentMode; 5] = [PaymentMode::Cash, PaymentMode::Card, PaymentMode::Upi, PaymentMode::BankTransfer, PaymentMode::Insurance];
+    pub const ALL: [PaymentMode; 5] =
+        [PaymentMode::Cash, PaymentMode::Card, PaymentMode::Upi, PaymentMode::BankTransfer, PaymentMode::Insurance];
     pub fn code(self) -> &'static str {
         match self {
             PaymentMode::Cash => "cash",

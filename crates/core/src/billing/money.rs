@@ -142,7 +142,7 @@ pub fn format(minor: i64, currency: &str) -> String {
 fn group_thousands(d: &str) -> String {
     let mut out = String::new();
     for (i, c) in d.chars().enumerate() {
-        if i > 0 && (d.len() - i) % 3 == 0 {
+        if i > 0 && (d.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -167,8 +167,26 @@ fn group_indian(d: &str) -> String {
 }
 
 const ONES: [&str; 20] = [
-    "Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten", "Eleven", "Twelve",
-    "Thirteen", "Fourteen", "Fifteen", "Sixteen", "Seventeen", "Eighteen", "Nineteen",
+    "Zero",
+    "One",
+    "Two",
+    "Three",
+    "Four",
+    "Five",
+    "Six",
+    "Seven",
+    "Eight",
+    "Nine",
+    "Ten",
+    "Eleven",
+    "Twelve",
+    "Thirteen",
+    "Fourteen",
+    "Fifteen",
+    "Sixteen",
+    "Seventeen",
+    "Eighteen",
+    "Nineteen",
 ];
 const TENS: [&str; 10] = ["", "", "Twenty", "Thirty", "Forty", "Fifty", "Sixty", "Seventy", "Eighty", "Ninety"];
 
@@ -261,12 +279,24 @@ mod tests {
 
     #[test]
     fn taxes_by_rate() {
-        let t = totals(&[line(1, 10_000, Discount::None, 1800), line(2, 500, Discount::None, 0), line(1, 1_000, Discount::None, 1800)]);
+        let t = totals(&[
+            line(1, 10_000, Discount::None, 1800),
+            line(2, 500, Discount::None, 0),
+            line(1, 1_000, Discount::None, 1800),
+        ]);
         assert_eq!((t.subtotal, t.tax, t.total), (12_000, 1_980, 13_980));
-        assert_eq!(t.taxes, vec![TaxAtRate { rate_bp: 0, taxable: 1_000, tax: 0 }, TaxAtRate { rate_bp: 1800, taxable: 11_000, tax: 1_980 }]);
+        assert_eq!(
+            t.taxes,
+            vec![
+                TaxAtRate { rate_bp: 0, taxable: 1_000, tax: 0 },
+                TaxAtRate { rate_bp: 1800, taxable: 11_000, tax: 1_980 }
+            ]
+        );
     }
 
     #[test]
+    // Indian grouping (lakh, crore) on purpose: the amounts read as the words say.
+    #[allow(clippy::inconsistent_digit_grouping)]
     fn formats_and_words() {
         assert_eq!(format(123_456_789, "INR"), "₹12,34,567.89");
         assert_eq!(format(123_456_789, "USD"), "$1,234,567.89");

@@ -31,12 +31,18 @@ fn short(field: &str, raw: &str, max: usize) -> Result<String> {
 
 /// What a final invoice still asks for.
 async fn due(w: &mut WriteTx<'_>, bill_id: &str) -> Result<i64> {
-    let total: i64 = sqlx::query_scalar("SELECT total_minor FROM bills WHERE id = ?").bind(bill_id).fetch_one(w.conn()).await?;
+    let total: i64 =
+        sqlx::query_scalar("SELECT total_minor FROM bills WHERE id = ?").bind(bill_id).fetch_one(w.conn()).await?;
     Ok(total - credited_in(w.conn(), bill_id).await? - paid_in(w.conn(), bill_id).await?)
 }
 
 async fn insert_payment(w: &mut WriteTx<'_>, bill_id: &str, kind: PaymentKind, input: &PaymentInput) -> Result<String> {
-    let receipt_no = next_number(w, if kind == PaymentKind::Refund { "refund" } else { "receipt" }, if kind == PaymentKind::Refund { "RF" } else { "RCP" }).await?;
+    let receipt_no = next_number(
+        w,
+        if kind == PaymentKind::Refund { "refund" } else { "receipt" },
+        if kind == PaymentKind::Refund { "RF" } else { "RCP" },
+    )
+    .await?;
     let reference = short("reference", &input.reference, 80)?;
     let note = short("note", &input.note, 300)?;
     let id = crate::ids::new_id();
@@ -63,7 +69,13 @@ async fn insert_payment(w: &mut WriteTx<'_>, bill_id: &str, kind: PaymentKind, i
     .await?;
     let row = json!({ "id": id, "bill_id": bill_id, "kind": kind, "mode": input.mode, "amount_minor": input.amount_minor, "reference": reference, "note": note, "received_at": now, "received_by": by, "receipt_no": receipt_no, "updated_at": stamp, "updated_by": by });
     w.record_change("payments", &id, ChangeOp::Insert, &row).await?;
-    w.audit(&format!("bill.{}", kind.code()), "bill", Some(bill_id), json!({ "amount_minor": input.amount_minor, "mode": input.mode, "receipt_no": receipt_no })).await?;
+    w.audit(
+        &format!("bill.{}", kind.code()),
+        "bill",
+        Some(bill_id),
+        json!({ "amount_minor": input.amount_minor, "mode": input.mode, "receipt_no": receipt_no }),
+    )
+    .await?;
     Ok(id)
 }
 
@@ -76,12 +88,24 @@ pub async fn pay(store: &Store, auth: &Authorized, bill_id: &str, input: Payment
     let (_, status) = bill_row(w.conn(), bill_id).await?;
     match status {
         BillStatus::Final => {}
-        BillStatus::Draft => return Err(Error::validation("bill_id", ValidationReason::Invalid, "finalize the bill first, or take an advance")),
-        BillStatus::Cancelled => return Err(Error::validation("bill_id", ValidationReason::Invalid, "this invoice is cancelled")),
+        BillStatus::Draft => {
+            return Err(Error::validation(
+                "bill_id",
+                ValidationReason::Invalid,
+                "finalize the bill first, or take an advance",
+            ))
+        }
+        BillStatus::Cancelled => {
+            return Err(Error::validation("bill_id", ValidationReason::Invalid, "this invoice is cancelled"))
+        }
     }
     let due = due(&mut w, bill_id).await?;
     if input.amount_minor > due {
-        return Err(Error::validation("amount_minor", ValidationReason::OutOfRange, format!("more than what is due ({due} minor units)")));
+        return Err(Error::validation(
+            "amount_minor",
+            ValidationReason::OutOfRange,
+            format!("more than what is due ({due} minor units)"),
+        ));
     }
     insert_payment(&mut w, bill_id, PaymentKind::Payment, &input).await?;
     w.commit().await?;
@@ -93,7 +117,11 @@ pub async fn advance(store: &Store, auth: &Authorized, patient_id: &str, input: 
     auth.require(Permission::BillingEdit)?;
     amount("amount_minor", input.amount_minor)?;
     if input.mode == PaymentMode::Insurance {
-        return Err(Error::validation("mode", ValidationReason::Invalid, "insurance settles an invoice, not an advance"));
+        return Err(Error::validation(
+            "mode",
+            ValidationReason::Invalid,
+            "insurance settles an invoice, not an advance",
+        ));
     }
     let mut w = store.begin_write(auth.actor()).await?;
     let bill_id = bills::open_draft(&mut w, patient_id).await?;
@@ -113,7 +141,11 @@ pub async fn refund(store: &Store, auth: &Authorized, bill_id: &str, input: Paym
     bill_row(w.conn(), bill_id).await?;
     let paid = paid_in(w.conn(), bill_id).await?;
     if input.amount_minor > paid {
-        return Err(Error::validation("amount_minor", ValidationReason::OutOfRange, format!("more than was paid ({paid} minor units)")));
+        return Err(Error::validation(
+            "amount_minor",
+            ValidationReason::OutOfRange,
+            format!("more than was paid ({paid} minor units)"),
+        ));
     }
     insert_payment(&mut w, bill_id, PaymentKind::Refund, &input).await?;
     w.commit().await?;
@@ -121,7 +153,13 @@ pub async fn refund(store: &Store, auth: &Authorized, bill_id: &str, input: Paym
 }
 
 /// Lowers what a finalized invoice asks for, with a numbered credit note and a reason.
-pub async fn credit_note(store: &Store, auth: &Authorized, bill_id: &str, amount_minor: i64, reason: &str) -> Result<Bill> {
+pub async fn credit_note(
+    store: &Store,
+    auth: &Authorized,
+    bill_id: &str,
+    amount_minor: i64,
+    reason: &str,
+) -> Result<Bill> {
     auth.require(Permission::BillingRefund)?;
     amount("amount_minor", amount_minor)?;
     let reason = short("reason", reason, 300)?;
@@ -131,12 +169,21 @@ pub async fn credit_note(store: &Store, auth: &Authorized, bill_id: &str, amount
     let mut w = store.begin_write(auth.actor()).await?;
     let (_, status) = bill_row(w.conn(), bill_id).await?;
     if status != BillStatus::Final {
-        return Err(Error::validation("bill_id", ValidationReason::Invalid, "only a finalized invoice takes a credit note"));
+        return Err(Error::validation(
+            "bill_id",
+            ValidationReason::Invalid,
+            "only a finalized invoice takes a credit note",
+        ));
     }
-    let total: i64 = sqlx::query_scalar("SELECT total_minor FROM bills WHERE id = ?").bind(bill_id).fetch_one(w.conn()).await?;
+    let total: i64 =
+        sqlx::query_scalar("SELECT total_minor FROM bills WHERE id = ?").bind(bill_id).fetch_one(w.conn()).await?;
     let room = total - credited_in(w.conn(), bill_id).await?;
     if amount_minor > room {
-        return Err(Error::validation("amount_minor", ValidationReason::OutOfRange, format!("more than the invoice still stands at ({room} minor units)")));
+        return Err(Error::validation(
+            "amount_minor",
+            ValidationReason::OutOfRange,
+            format!("more than the invoice still stands at ({room} minor units)"),
+        ));
     }
     let number = next_number(&mut w, "credit", "CN").await?;
     let id = crate::ids::new_id();
@@ -156,7 +203,13 @@ pub async fn credit_note(store: &Store, auth: &Authorized, bill_id: &str, amount
     .execute(w.conn())
     .await?;
     w.record_change("credit_notes", &id, ChangeOp::Insert, &json!({ "id": id, "bill_id": bill_id, "number": number, "amount_minor": amount_minor, "reason": reason, "created_at": now, "updated_at": stamp, "updated_by": by })).await?;
-    w.audit("bill.credit_note", "bill", Some(bill_id), json!({ "number": number, "amount_minor": amount_minor, "reason": reason })).await?;
+    w.audit(
+        "bill.credit_note",
+        "bill",
+        Some(bill_id),
+        json!({ "number": number, "amount_minor": amount_minor, "reason": reason }),
+    )
+    .await?;
     w.commit().await?;
     bills::load(store, bill_id).await
 }
@@ -177,18 +230,29 @@ pub async fn set_insurance(store: &Store, auth: &Authorized, bill_id: &str, inpu
         }
     }
     if input.approved_minor > input.claimed_minor {
-        return Err(Error::validation("approved_minor", ValidationReason::OutOfRange, "cannot approve more than was claimed"));
+        return Err(Error::validation(
+            "approved_minor",
+            ValidationReason::OutOfRange,
+            "cannot approve more than was claimed",
+        ));
     }
     let bill = bills::load(store, bill_id).await?;
     if bill.status == BillStatus::Cancelled {
         return Err(Error::validation("bill_id", ValidationReason::Invalid, "this invoice is cancelled"));
     }
     if input.claimed_minor > bill.totals.total {
-        return Err(Error::validation("claimed_minor", ValidationReason::OutOfRange, "cannot claim more than the bill"));
+        return Err(Error::validation(
+            "claimed_minor",
+            ValidationReason::OutOfRange,
+            "cannot claim more than the bill",
+        ));
     }
     let mut w = store.begin_write(auth.actor()).await?;
     let (now, stamp, by, dev) = (w.now_rfc3339(), w.stamp(), w.actor().user_id.clone(), w.device_id().to_string());
-    let existing: Option<String> = sqlx::query_scalar("SELECT id FROM bill_insurance WHERE bill_id = ?").bind(bill_id).fetch_optional(w.conn()).await?;
+    let existing: Option<String> = sqlx::query_scalar("SELECT id FROM bill_insurance WHERE bill_id = ?")
+        .bind(bill_id)
+        .fetch_optional(w.conn())
+        .await?;
     let id = existing.clone().unwrap_or_else(crate::ids::new_id);
     sqlx::query(
         "INSERT INTO bill_insurance (id, bill_id, payer, policy_no, preauth_no, claimed_minor, approved_minor, created_at, updated_at, updated_by, origin_device)
@@ -211,13 +275,25 @@ pub async fn set_insurance(store: &Store, auth: &Authorized, bill_id: &str, inpu
     .await?;
     let op = if existing.is_some() { ChangeOp::Update } else { ChangeOp::Insert };
     w.record_change("bill_insurance", &id, op, &json!({ "id": id, "bill_id": bill_id, "payer": payer, "policy_no": policy, "preauth_no": preauth, "claimed_minor": input.claimed_minor, "approved_minor": input.approved_minor, "updated_at": stamp, "updated_by": by })).await?;
-    w.audit("bill.insurance", "bill", Some(bill_id), json!({ "payer": payer, "claimed_minor": input.claimed_minor, "approved_minor": input.approved_minor })).await?;
+    w.audit(
+        "bill.insurance",
+        "bill",
+        Some(bill_id),
+        json!({ "payer": payer, "claimed_minor": input.claimed_minor, "approved_minor": input.approved_minor }),
+    )
+    .await?;
     w.commit().await?;
     bills::load(store, bill_id).await
 }
 
 /// The insurer paid: a payment in mode `insurance`, counted as settled on the claim.
-pub async fn settle_insurance(store: &Store, auth: &Authorized, bill_id: &str, amount_minor: i64, reference: &str) -> Result<Bill> {
+pub async fn settle_insurance(
+    store: &Store,
+    auth: &Authorized,
+    bill_id: &str,
+    amount_minor: i64,
+    reference: &str,
+) -> Result<Bill> {
     auth.require(Permission::BillingEdit)?;
     amount("amount_minor", amount_minor)?;
     let mut w = store.begin_write(auth.actor()).await?;
@@ -225,28 +301,43 @@ pub async fn settle_insurance(store: &Store, auth: &Authorized, bill_id: &str, a
     if status != BillStatus::Final {
         return Err(Error::validation("bill_id", ValidationReason::Invalid, "an insurer settles a finalized invoice"));
     }
-    let claim: Option<(String, i64, i64)> = sqlx::query_as("SELECT id, approved_minor, settled_minor FROM bill_insurance WHERE bill_id = ?")
-        .bind(bill_id)
-        .fetch_optional(w.conn())
-        .await?;
-    let (claim_id, approved, settled) = claim.ok_or_else(|| Error::validation("bill_id", ValidationReason::Invalid, "record the insurance first"))?;
+    let claim: Option<(String, i64, i64)> =
+        sqlx::query_as("SELECT id, approved_minor, settled_minor FROM bill_insurance WHERE bill_id = ?")
+            .bind(bill_id)
+            .fetch_optional(w.conn())
+            .await?;
+    let (claim_id, approved, settled) =
+        claim.ok_or_else(|| Error::validation("bill_id", ValidationReason::Invalid, "record the insurance first"))?;
     if settled + amount_minor > approved {
         return Err(Error::validation("amount_minor", ValidationReason::OutOfRange, "more than the insurer approved"));
     }
     if amount_minor > due(&mut w, bill_id).await? {
         return Err(Error::validation("amount_minor", ValidationReason::OutOfRange, "more than what is due"));
     }
-    let input = PaymentInput { mode: PaymentMode::Insurance, amount_minor, reference: reference.to_string(), note: String::new() };
+    let input = PaymentInput {
+        mode: PaymentMode::Insurance,
+        amount_minor,
+        reference: reference.to_string(),
+        note: String::new(),
+    };
     insert_payment(&mut w, bill_id, PaymentKind::Payment, &input).await?;
     let (stamp, by) = (w.stamp(), w.actor().user_id.clone());
-    sqlx::query("UPDATE bill_insurance SET settled_minor = settled_minor + ?, updated_at = ?, updated_by = ? WHERE id = ?")
-        .bind(amount_minor)
-        .bind(&stamp)
-        .bind(&by)
-        .bind(&claim_id)
-        .execute(w.conn())
-        .await?;
-    w.record_change("bill_insurance", &claim_id, ChangeOp::Update, &json!({ "id": claim_id, "settled_minor": settled + amount_minor, "updated_at": stamp, "updated_by": by })).await?;
+    sqlx::query(
+        "UPDATE bill_insurance SET settled_minor = settled_minor + ?, updated_at = ?, updated_by = ? WHERE id = ?",
+    )
+    .bind(amount_minor)
+    .bind(&stamp)
+    .bind(&by)
+    .bind(&claim_id)
+    .execute(w.conn())
+    .await?;
+    w.record_change(
+        "bill_insurance",
+        &claim_id,
+        ChangeOp::Update,
+        &json!({ "id": claim_id, "settled_minor": settled + amount_minor, "updated_at": stamp, "updated_by": by }),
+    )
+    .await?;
     w.commit().await?;
     bills::load(store, bill_id).await
 }

@@ -54,16 +54,18 @@ pub struct CashReport {
 /// The report for `date` (YYYY-MM-DD, clinic local); `user_id` narrows it to one desk user.
 pub async fn daily_cash(store: &Store, auth: &Authorized, date: &str, user_id: Option<&str>) -> Result<CashReport> {
     auth.require(Permission::BillingView)?;
-    let day = NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d").map_err(|_| Error::validation("date", ValidationReason::Invalid, "expected YYYY-MM-DD"))?;
+    let day = NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d")
+        .map_err(|_| Error::validation("date", ValidationReason::Invalid, "expected YYYY-MM-DD"))?;
     let tz = crate::settings::time_zone(store).await?;
     let bound = |d: NaiveDate| -> Result<String> {
         let local = d.and_hms_opt(0, 0, 0).ok_or_else(|| Error::internal("midnight"))?;
         let t = tz.from_local_datetime(&local).earliest().ok_or_else(|| Error::internal("no local midnight"))?;
         Ok(t.with_timezone(&chrono::Utc).to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
     };
-    let next = day.succ_opt().ok_or_else(|| Error::validation("date", ValidationReason::OutOfRange, "date out of range"))?;
+    let next =
+        day.succ_opt().ok_or_else(|| Error::validation("date", ValidationReason::OutOfRange, "date out of range"))?;
     let (from, to) = (bound(day)?, bound(next)?);
-    let rows: Vec<(String, String, i64, Option<String>, Option<String>)> = sqlx::query_as(
+    let rows: Vec<PaymentTotalRow> = sqlx::query_as(
         "SELECT p.kind, p.mode, p.amount_minor, p.received_by, u.username FROM payments p LEFT JOIN users u ON u.id = p.received_by
          WHERE p.received_at >= ? AND p.received_at < ? AND p.deleted_at IS NULL AND (? IS NULL OR p.received_by = ?)",
     )
@@ -75,7 +77,7 @@ pub async fn daily_cash(store: &Store, auth: &Authorized, date: &str, user_id: O
     .await?;
     let mut by_mode: Vec<ModeTotal> = Vec::new();
     let mut by_user: Vec<UserTotal> = Vec::new();
-    for (kind, mode, amount, user, username) in rows {
+    for PaymentTotalRow { kind, mode, amount_minor: amount, received_by: user, username } in rows {
         let mode = super::PaymentMode::from_code(&mode).unwrap_or(super::PaymentMode::Cash);
         let (inn, out) = if kind == "refund" { (0, amount) } else { (amount, 0) };
         let m = match by_mode.iter_mut().position(|m| m.mode == mode) {
@@ -92,7 +94,13 @@ pub async fn daily_cash(store: &Store, auth: &Authorized, date: &str, user_id: O
         let u = match by_user.iter_mut().position(|u| u.user_id == user) {
             Some(i) => &mut by_user[i],
             None => {
-                by_user.push(UserTotal { user_id: user.clone(), username: username.unwrap_or_default(), collected_minor: 0, refunded_minor: 0, net_minor: 0 });
+                by_user.push(UserTotal {
+                    user_id: user.clone(),
+                    username: username.unwrap_or_default(),
+                    collected_minor: 0,
+                    refunded_minor: 0,
+                    net_minor: 0,
+                });
                 by_user.last_mut().ok_or_else(|| Error::internal("empty"))?
             }
         };
@@ -124,4 +132,13 @@ pub async fn daily_cash(store: &Store, auth: &Authorized, date: &str, user_id: O
         net_minor: collected - refunded,
         invoices_finalized: u32::try_from(invoices).unwrap_or(0),
     })
+}
+
+#[derive(sqlx::FromRow)]
+struct PaymentTotalRow {
+    kind: String,
+    mode: String,
+    amount_minor: i64,
+    received_by: Option<String>,
+    username: Option<String>,
 }

@@ -47,7 +47,8 @@ fn check_rate(rate_bp: u32, exempt: bool) -> Result<u32> {
 fn date_or_today(field: &str, raw: Option<&str>, today: NaiveDate) -> Result<NaiveDate> {
     match raw.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(today),
-        Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| Error::validation(field, ValidationReason::Invalid, "expected YYYY-MM-DD")),
+        Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .map_err(|_| Error::validation(field, ValidationReason::Invalid, "expected YYYY-MM-DD")),
     }
 }
 
@@ -56,16 +57,22 @@ pub async fn add_service(store: &Store, auth: &Authorized, input: ServiceInput) 
     auth.require(Permission::TariffManage)?;
     let code = text("code", &input.code, 20)?.to_uppercase();
     let name = text("name", &input.name, 120)?;
-    let category = Category::from_code(input.category.trim())
-        .ok_or_else(|| Error::validation("category", ValidationReason::Invalid, "consultation, procedure, lab_test, pharmacy, bed_day or other"))?;
+    let category = Category::from_code(input.category.trim()).ok_or_else(|| {
+        Error::validation(
+            "category",
+            ValidationReason::Invalid,
+            "consultation, procedure, lab_test, pharmacy, bed_day or other",
+        )
+    })?;
     let rate = check_rate(input.tax_rate_bp, input.tax_exempt)?;
     let price = check_price("price_minor", input.price_minor)?;
     let from = date_or_today("effective_from", input.effective_from.as_deref(), super::today(store).await?)?;
     let mut w = store.begin_write(auth.actor()).await?;
-    let taken: bool = sqlx::query_scalar("SELECT COUNT(*) > 0 FROM services WHERE code = ? COLLATE NOCASE AND deleted_at IS NULL")
-        .bind(&code)
-        .fetch_one(w.conn())
-        .await?;
+    let taken: bool =
+        sqlx::query_scalar("SELECT COUNT(*) > 0 FROM services WHERE code = ? COLLATE NOCASE AND deleted_at IS NULL")
+            .bind(&code)
+            .fetch_one(w.conn())
+            .await?;
     if taken {
         return Err(Error::validation("code", ValidationReason::Taken, format!("{code} is already in the tariff")));
     }
@@ -90,7 +97,13 @@ pub async fn add_service(store: &Store, auth: &Authorized, input: ServiceInput) 
     let row = json!({ "id": id, "code": code, "name": name, "category": category, "tax_rate_bp": rate, "tax_exempt": input.tax_exempt, "active": true, "created_at": now, "updated_at": stamp, "updated_by": by });
     w.record_change("services", &id, ChangeOp::Insert, &row).await?;
     insert_price(&mut w, &id, from, price).await?;
-    w.audit("service.create", "service", Some(&id), json!({ "code": code, "price_minor": price, "from": from.to_string() })).await?;
+    w.audit(
+        "service.create",
+        "service",
+        Some(&id),
+        json!({ "code": code, "price_minor": price, "from": from.to_string() }),
+    )
+    .await?;
     w.commit().await?;
     service(store, &id, None).await
 }
@@ -121,20 +134,31 @@ async fn insert_price(w: &mut WriteTx<'_>, service_id: &str, from: NaiveDate, pr
 }
 
 /// Sets a new price from a date (today or later: the past is what was billed).
-pub async fn set_price(store: &Store, auth: &Authorized, service_id: &str, price_minor: i64, effective_from: Option<String>) -> Result<Service> {
+pub async fn set_price(
+    store: &Store,
+    auth: &Authorized,
+    service_id: &str,
+    price_minor: i64,
+    effective_from: Option<String>,
+) -> Result<Service> {
     auth.require(Permission::TariffManage)?;
     let price = check_price("price_minor", price_minor)?;
     let today = super::today(store).await?;
     let from = date_or_today("effective_from", effective_from.as_deref(), today)?;
     if from < today {
-        return Err(Error::validation("effective_from", ValidationReason::OutOfRange, "a price change takes effect today or later"));
+        return Err(Error::validation(
+            "effective_from",
+            ValidationReason::OutOfRange,
+            "a price change takes effect today or later",
+        ));
     }
     let mut w = store.begin_write(auth.actor()).await?;
     if load_row(w.conn(), service_id).await?.is_none() {
         return Err(Error::NotFound { entity: "service".into() });
     }
     insert_price(&mut w, service_id, from, price).await?;
-    w.audit("service.price", "service", Some(service_id), json!({ "price_minor": price, "from": from.to_string() })).await?;
+    w.audit("service.price", "service", Some(service_id), json!({ "price_minor": price, "from": from.to_string() }))
+        .await?;
     w.commit().await?;
     service(store, service_id, None).await
 }
@@ -145,18 +169,26 @@ pub async fn set_service_active(store: &Store, auth: &Authorized, service_id: &s
     let mut w = store.begin_write(auth.actor()).await?;
     let stamp = w.stamp();
     let by = w.actor().user_id.clone();
-    let n = sqlx::query("UPDATE services SET active = ?, updated_at = ?, updated_by = ? WHERE id = ? AND deleted_at IS NULL")
-        .bind(active)
-        .bind(&stamp)
-        .bind(&by)
-        .bind(service_id)
-        .execute(w.conn())
-        .await?
-        .rows_affected();
+    let n = sqlx::query(
+        "UPDATE services SET active = ?, updated_at = ?, updated_by = ? WHERE id = ? AND deleted_at IS NULL",
+    )
+    .bind(active)
+    .bind(&stamp)
+    .bind(&by)
+    .bind(service_id)
+    .execute(w.conn())
+    .await?
+    .rows_affected();
     if n == 0 {
         return Err(Error::NotFound { entity: "service".into() });
     }
-    w.record_change("services", service_id, ChangeOp::Update, &json!({ "id": service_id, "active": active, "updated_at": stamp, "updated_by": by })).await?;
+    w.record_change(
+        "services",
+        service_id,
+        ChangeOp::Update,
+        &json!({ "id": service_id, "active": active, "updated_at": stamp, "updated_by": by }),
+    )
+    .await?;
     w.audit("service.active", "service", Some(service_id), json!({ "active": active })).await?;
     w.commit().await?;
     service(store, service_id, None).await
@@ -210,7 +242,11 @@ async fn service(store: &Store, id: &str, day: Option<NaiveDate>) -> Result<Serv
             .bind(id)
             .fetch_all(&mut *conn)
             .await?;
-    Ok(to_service(row, price, prices.into_iter().map(|(effective_from, price_minor)| PriceFrom { effective_from, price_minor }).collect()))
+    Ok(to_service(
+        row,
+        price,
+        prices.into_iter().map(|(effective_from, price_minor)| PriceFrom { effective_from, price_minor }).collect(),
+    ))
 }
 
 /// The tariff, with each service's price today; retired services only when asked.

@@ -118,7 +118,11 @@ fn check(input: &AttachmentInput, bytes: &[u8]) -> Result<(String, &'static str,
         return Err(Error::validation("file", ValidationReason::TooLong, "the file is larger than 20 MB"));
     }
     let Some(media_type) = sniff(bytes) else {
-        return Err(Error::validation("file", ValidationReason::Invalid, "unsupported type: attach a PDF, PNG, JPEG or WebP file"));
+        return Err(Error::validation(
+            "file",
+            ValidationReason::Invalid,
+            "unsupported type: attach a PDF, PNG, JPEG or WebP file",
+        ));
     };
     // Only the last part of a path: the name is shown and used for the viewer's copy.
     let base = input.file_name.rsplit(['/', '\\']).next().unwrap_or_default();
@@ -172,7 +176,10 @@ pub async fn add(store: &Store, auth: &Authorized, input: AttachmentInput, bytes
     }
     let visit_id = input.visit_id.as_deref().map(str::trim).filter(|s| !s.is_empty());
     if let Some(v) = visit_id {
-        let p: Option<String> = sqlx::query_scalar("SELECT patient_id FROM visits WHERE id = ? AND deleted_at IS NULL").bind(v).fetch_optional(w.conn()).await?;
+        let p: Option<String> = sqlx::query_scalar("SELECT patient_id FROM visits WHERE id = ? AND deleted_at IS NULL")
+            .bind(v)
+            .fetch_optional(w.conn())
+            .await?;
         if p.as_deref() != Some(patient_id) {
             return Err(Error::validation("visit_id", ValidationReason::Invalid, "unknown visit of this patient"));
         }
@@ -206,7 +213,8 @@ pub async fn add(store: &Store, auth: &Authorized, input: AttachmentInput, bytes
         json!({ "patient_id": patient_id, "visit_id": visit_id, "media_type": media_type, "size_bytes": size, "sha256": sha256 }),
     )
     .await?;
-    let created_at: String = sqlx::query_scalar("SELECT created_at FROM attachments WHERE id = ?").bind(&id).fetch_one(w.conn()).await?;
+    let created_at: String =
+        sqlx::query_scalar("SELECT created_at FROM attachments WHERE id = ?").bind(&id).fetch_one(w.conn()).await?;
     w.commit().await?;
     Ok(Attachment {
         id,
@@ -224,15 +232,32 @@ pub async fn add(store: &Store, auth: &Authorized, input: AttachmentInput, bytes
 
 type Row = (String, String, Option<String>, String, String, i64, String, String, String);
 
-const SELECT: &str = "SELECT id, patient_id, visit_id, file_name, media_type, size_bytes, sha256, note, created_at FROM attachments";
+const SELECT: &str =
+    "SELECT id, patient_id, visit_id, file_name, media_type, size_bytes, sha256, note, created_at FROM attachments";
 
 fn of(store: &Store, r: Row) -> Attachment {
     let on_device = stored_path(store, &r.6).is_file();
-    Attachment { id: r.0, patient_id: r.1, visit_id: r.2, file_name: r.3, media_type: r.4, size_bytes: r.5, sha256: r.6, note: r.7, created_at: r.8, on_device }
+    Attachment {
+        id: r.0,
+        patient_id: r.1,
+        visit_id: r.2,
+        file_name: r.3,
+        media_type: r.4,
+        size_bytes: r.5,
+        sha256: r.6,
+        note: r.7,
+        created_at: r.8,
+        on_device,
+    }
 }
 
 /// A patient's attachments, newest first; with `visit_id`, only that visit's.
-pub async fn list(store: &Store, auth: &Authorized, patient_id: &str, visit_id: Option<&str>) -> Result<Vec<Attachment>> {
+pub async fn list(
+    store: &Store,
+    auth: &Authorized,
+    patient_id: &str,
+    visit_id: Option<&str>,
+) -> Result<Vec<Attachment>> {
     auth.require(Permission::ClinicalView)?;
     let sql = format!("{SELECT} WHERE patient_id = ?1 AND deleted_at IS NULL AND (?2 IS NULL OR visit_id = ?2) ORDER BY created_at DESC, id DESC LIMIT 1000");
     let rows: Vec<Row> = sqlx::query_as(&sql).bind(patient_id).bind(visit_id).fetch_all(store.pool()).await?;
@@ -266,14 +291,22 @@ pub async fn open(store: &Store, auth: &Authorized, id: &str) -> Result<OpenedAt
     let path = stored_path(store, &attachment.sha256);
     let bytes = match std::fs::read(&path) {
         Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => fetch(store, &attachment.sha256).await?.ok_or_else(|| Error::AttachmentNotOnDevice { id: id.to_string() })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => fetch(store, &attachment.sha256)
+            .await?
+            .ok_or_else(|| Error::AttachmentNotOnDevice { id: id.to_string() })?,
         Err(e) => return Err(storage(&path, e)),
     };
     let attachment = Attachment { on_device: true, ..attachment };
     let intact = hex_sha256(&bytes) == attachment.sha256;
     let mut w = store.begin_write(auth.actor()).await?;
     let action = if intact { "attachment.open" } else { "attachment.integrity_failure" };
-    w.audit(action, "attachment", Some(id), json!({ "patient_id": attachment.patient_id, "sha256": attachment.sha256 })).await?;
+    w.audit(
+        action,
+        "attachment",
+        Some(id),
+        json!({ "patient_id": attachment.patient_id, "sha256": attachment.sha256 }),
+    )
+    .await?;
     w.commit().await?;
     if !intact {
         return Err(Error::AttachmentCorrupt { id: id.to_string() });

@@ -19,7 +19,10 @@ pub async fn chart_summary(store: &Store, auth: &Authorized, patient_id: &str) -
     auth.require(Permission::ClinicalView)?;
     let today = super::today(store).await?;
     let mut conn = store.pool().acquire().await?;
-    let known: bool = sqlx::query_scalar("SELECT COUNT(*) > 0 FROM patients WHERE id = ?").bind(patient_id).fetch_one(&mut *conn).await?;
+    let known: bool = sqlx::query_scalar("SELECT COUNT(*) > 0 FROM patients WHERE id = ?")
+        .bind(patient_id)
+        .fetch_one(&mut *conn)
+        .await?;
     if !known {
         return Err(Error::NotFound { entity: "patient".into() });
     }
@@ -36,23 +39,48 @@ pub async fn chart_summary(store: &Store, auth: &Authorized, patient_id: &str) -
         .into_iter()
         .filter(|r| seen.insert(r.3.clone().unwrap_or_else(|| r.4.to_lowercase())))
         .take(50)
-        .map(|r| Diagnosis { id: r.0, visit_id: r.1, patient_id: r.2, coded: r.3.is_some(), icd10: r.3, text: r.4, certainty: Certainty::from_code(&r.5), created_at: r.6 })
+        .map(|r| Diagnosis {
+            id: r.0,
+            visit_id: r.1,
+            patient_id: r.2,
+            coded: r.3.is_some(),
+            icd10: r.3,
+            text: r.4,
+            certainty: Certainty::from_code(&r.5),
+            created_at: r.6,
+        })
         .collect();
     let current_medicines = prescribing::current_rows(&mut conn, patient_id, &today).await?;
     let last_vitals = visits::vitals_rows(&mut conn, patient_id, 1).await?.into_iter().next();
     let sql = format!("{RESULT_SELECT} WHERE r.patient_id = ? AND r.deleted_at IS NULL ORDER BY r.resulted_at DESC, r.id DESC LIMIT 20");
-    let recent_results = sqlx::query_as(&sql).bind(patient_id).fetch_all(&mut *conn).await?.into_iter().map(result_of).collect();
+    let recent_results =
+        sqlx::query_as(&sql).bind(patient_id).fetch_all(&mut *conn).await?.into_iter().map(result_of).collect();
     let sql = format!("{ORDER_SELECT} WHERE o.patient_id = ? AND o.status = 'ordered' AND o.deleted_at IS NULL ORDER BY o.ordered_at DESC LIMIT 100");
-    let pending_orders = sqlx::query_as(&sql).bind(patient_id).fetch_all(&mut *conn).await?.into_iter().map(order_of).collect();
+    let pending_orders =
+        sqlx::query_as(&sql).bind(patient_id).fetch_all(&mut *conn).await?.into_iter().map(order_of).collect();
     let visits = timeline(&mut conn, patient_id, None, 50).await?;
     drop(conn);
     let mut w = store.begin_write(auth.actor()).await?;
     w.audit("chart.open", "patient", Some(patient_id), json!({})).await?;
     w.commit().await?;
-    Ok(ChartSummary { patient_id: patient_id.to_string(), allergies, active_problems, current_medicines, last_vitals, recent_results, pending_orders, visits })
+    Ok(ChartSummary {
+        patient_id: patient_id.to_string(),
+        allergies,
+        active_problems,
+        current_medicines,
+        last_vitals,
+        recent_results,
+        pending_orders,
+        visits,
+    })
 }
 
-async fn timeline(conn: &mut sqlx::SqliteConnection, patient_id: &str, before: Option<&str>, limit: u32) -> Result<Vec<VisitSummary>> {
+async fn timeline(
+    conn: &mut sqlx::SqliteConnection,
+    patient_id: &str,
+    before: Option<&str>,
+    limit: u32,
+) -> Result<Vec<VisitSummary>> {
     let rows: Vec<TimelineRow> = sqlx::query_as(
         "SELECT v.id, v.started_at, v.closed_at, s.full_name, v.complaints,
                 (SELECT json_group_array(d.text) FROM diagnoses d WHERE d.visit_id = v.id AND d.deleted_at IS NULL)
@@ -79,7 +107,13 @@ async fn timeline(conn: &mut sqlx::SqliteConnection, patient_id: &str, before: O
 }
 
 /// More of the visits timeline: visits started before `before` (RFC 3339), newest first.
-pub async fn visits(store: &Store, auth: &Authorized, patient_id: &str, before: Option<String>, limit: u32) -> Result<Vec<VisitSummary>> {
+pub async fn visits(
+    store: &Store,
+    auth: &Authorized,
+    patient_id: &str,
+    before: Option<String>,
+    limit: u32,
+) -> Result<Vec<VisitSummary>> {
     auth.require(Permission::ClinicalView)?;
     let mut conn = store.pool().acquire().await?;
     timeline(&mut conn, patient_id, before.as_deref(), limit.clamp(1, 200)).await
@@ -112,13 +146,18 @@ pub async fn save_consultation(store: &Store, auth: &Authorized, input: Consulta
     }
     let mut prescriptions = Vec::with_capacity(input.prescriptions.len());
     for (i, p) in input.prescriptions.iter().enumerate() {
-        prescriptions.push(within(&format!("prescriptions.{i}"), prescribing::prescribe_in(&mut w, &visit.id, p, &today).await)?);
+        prescriptions.push(within(
+            &format!("prescriptions.{i}"),
+            prescribing::prescribe_in(&mut w, &visit.id, p, &today).await,
+        )?);
     }
     let lab_orders = if input.lab_test_ids.is_empty() {
         Vec::new()
     } else {
         lab::order_in(&mut w, &visit.id, &input.lab_test_ids, "").await.map_err(|e| match e {
-            Error::Validation { field, reason, message } if field == "test_ids" => Error::Validation { field: "lab_test_ids".into(), reason, message },
+            Error::Validation { field, reason, message } if field == "test_ids" => {
+                Error::Validation { field: "lab_test_ids".into(), reason, message }
+            }
             other => other,
         })?
     };

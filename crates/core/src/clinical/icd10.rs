@@ -65,8 +65,26 @@ const CANDIDATES: u32 = 1_500;
 
 /// Words too common in code descriptions to narrow a search; dropped while other words remain.
 const STOP_WORDS: [&str; 20] = [
-    "a", "an", "and", "the", "of", "in", "on", "to", "for", "with", "without", "or", "by", "due", "other", "unspecified", "not", "elsewhere",
-    "classified", "specified",
+    "a",
+    "an",
+    "and",
+    "the",
+    "of",
+    "in",
+    "on",
+    "to",
+    "for",
+    "with",
+    "without",
+    "or",
+    "by",
+    "due",
+    "other",
+    "unspecified",
+    "not",
+    "elsewhere",
+    "classified",
+    "specified",
 ];
 
 /// The FTS5 query of a word search: every word as a prefix ("diab" finds diabetes), all
@@ -155,7 +173,8 @@ mod tests {
 
     #[test]
     fn the_shipped_table_is_well_formed() {
-        let n = TABLE.lines().filter(|l| l.split_once('\t').is_some_and(|(c, d)| !c.is_empty() && !d.is_empty())).count();
+        let n =
+            TABLE.lines().filter(|l| l.split_once('\t').is_some_and(|(c, d)| !c.is_empty() && !d.is_empty())).count();
         assert_eq!(n, TABLE.lines().count());
         assert!(n > 40_000, "{n}");
     }

@@ -12,7 +12,9 @@ use serde_json::json;
 fn range_end(field: &str, raw: Option<&str>) -> Result<Option<i64>> {
     match raw.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
-        Some(s) => parse_milli(s).map(Some).ok_or_else(|| Error::validation(field, ValidationReason::Invalid, "a number with at most 3 decimals")),
+        Some(s) => parse_milli(s)
+            .map(Some)
+            .ok_or_else(|| Error::validation(field, ValidationReason::Invalid, "a number with at most 3 decimals")),
     }
 }
 
@@ -29,11 +31,19 @@ pub async fn add_lab_test(store: &Store, auth: &Authorized, input: LabTestInput)
     let high = range_end("ref_high", input.ref_high.as_deref())?;
     if let (Some(l), Some(h)) = (low, high) {
         if l > h {
-            return Err(Error::validation("ref_high", ValidationReason::OutOfRange, "the upper limit is below the lower one"));
+            return Err(Error::validation(
+                "ref_high",
+                ValidationReason::OutOfRange,
+                "the upper limit is below the lower one",
+            ));
         }
     }
     let mut w = store.begin_write(auth.actor()).await?;
-    let taken: bool = sqlx::query_scalar("SELECT COUNT(*) > 0 FROM lab_tests WHERE code = ? COLLATE NOCASE AND deleted_at IS NULL").bind(&code).fetch_one(w.conn()).await?;
+    let taken: bool =
+        sqlx::query_scalar("SELECT COUNT(*) > 0 FROM lab_tests WHERE code = ? COLLATE NOCASE AND deleted_at IS NULL")
+            .bind(&code)
+            .fetch_one(w.conn())
+            .await?;
     if taken {
         return Err(Error::validation("code", ValidationReason::Taken, format!("{code} is already in the catalogue")));
     }
@@ -42,7 +52,14 @@ pub async fn add_lab_test(store: &Store, auth: &Authorized, input: LabTestInput)
         &mut w,
         "lab_tests",
         &id,
-        &[("code", json!(code)), ("name", json!(name)), ("unit", json!(unit)), ("ref_low_milli", json!(low)), ("ref_high_milli", json!(high)), ("active", json!(true))],
+        &[
+            ("code", json!(code)),
+            ("name", json!(name)),
+            ("unit", json!(unit)),
+            ("ref_low_milli", json!(low)),
+            ("ref_high_milli", json!(high)),
+            ("active", json!(true)),
+        ],
     )
     .await?;
     w.audit("lab_test.create", "lab_test", Some(&id), json!({ "code": code, "name": name })).await?;
@@ -61,12 +78,25 @@ pub async fn lab_tests(store: &Store, auth: &Authorized) -> Result<Vec<LabTest>>
             .await?;
     Ok(rows
         .into_iter()
-        .map(|r| LabTest { id: r.0, code: r.1, name: r.2, unit: r.3, ref_low: r.4.map(format_milli), ref_high: r.5.map(format_milli), active: r.6 })
+        .map(|r| LabTest {
+            id: r.0,
+            code: r.1,
+            name: r.2,
+            unit: r.3,
+            ref_low: r.4.map(format_milli),
+            ref_high: r.5.map(format_milli),
+            active: r.6,
+        })
         .collect())
 }
 
 /// Orders tests inside a write (used alone and by a whole consultation).
-pub(crate) async fn order_in(w: &mut WriteTx<'_>, visit_id: &str, test_ids: &[String], note: &str) -> Result<Vec<LabOrder>> {
+pub(crate) async fn order_in(
+    w: &mut WriteTx<'_>,
+    visit_id: &str,
+    test_ids: &[String],
+    note: &str,
+) -> Result<Vec<LabOrder>> {
     if test_ids.is_empty() {
         return Err(Error::validation("test_ids", ValidationReason::Required, "choose at least one test"));
     }
@@ -83,12 +113,17 @@ pub(crate) async fn order_in(w: &mut WriteTx<'_>, visit_id: &str, test_ids: &[St
     let patient_name = format!("{given} {family}").trim().to_string();
     let mut out = Vec::with_capacity(test_ids.len());
     for test_id in test_ids {
-        let t: Option<(String, String)> = sqlx::query_as("SELECT code, name FROM lab_tests WHERE id = ? AND active = 1 AND deleted_at IS NULL")
-            .bind(test_id)
-            .fetch_optional(w.conn())
-            .await?;
+        let t: Option<(String, String)> =
+            sqlx::query_as("SELECT code, name FROM lab_tests WHERE id = ? AND active = 1 AND deleted_at IS NULL")
+                .bind(test_id)
+                .fetch_optional(w.conn())
+                .await?;
         let Some((test_code, test_name)) = t else {
-            return Err(Error::validation("test_ids", ValidationReason::Invalid, "a test that is not in the catalogue"));
+            return Err(Error::validation(
+                "test_ids",
+                ValidationReason::Invalid,
+                "a test that is not in the catalogue",
+            ));
         };
         let id = crate::ids::new_id();
         let ordered_at = w.now_rfc3339();
@@ -126,7 +161,13 @@ pub(crate) async fn order_in(w: &mut WriteTx<'_>, visit_id: &str, test_ids: &[St
 }
 
 /// Orders lab tests from a visit.
-pub async fn order_lab_tests(store: &Store, auth: &Authorized, visit_id: &str, test_ids: Vec<String>, note: String) -> Result<Vec<LabOrder>> {
+pub async fn order_lab_tests(
+    store: &Store,
+    auth: &Authorized,
+    visit_id: &str,
+    test_ids: Vec<String>,
+    note: String,
+) -> Result<Vec<LabOrder>> {
     auth.require(Permission::ClinicalEdit)?;
     let mut w = store.begin_write(auth.actor()).await?;
     let orders = order_in(&mut w, visit_id, &test_ids, &note).await?;
@@ -157,7 +198,9 @@ pub(crate) fn order_of(r: OrderRow) -> LabOrder {
 /// The lab's work list: orders waiting for a result, oldest first.
 pub async fn pending_orders(store: &Store, auth: &Authorized) -> Result<Vec<LabOrder>> {
     auth.require(Permission::LabResults)?;
-    let sql = format!("{ORDER_SELECT} WHERE o.status = 'ordered' AND o.deleted_at IS NULL ORDER BY o.ordered_at, o.id LIMIT 500");
+    let sql = format!(
+        "{ORDER_SELECT} WHERE o.status = 'ordered' AND o.deleted_at IS NULL ORDER BY o.ordered_at, o.id LIMIT 500"
+    );
     let rows: Vec<OrderRow> = sqlx::query_as(&sql).fetch_all(store.pool()).await?;
     Ok(rows.into_iter().map(order_of).collect())
 }
@@ -204,9 +247,21 @@ pub async fn enter_result(store: &Store, auth: &Authorized, order_id: &str, valu
     )
     .await?;
     let (stamp, by) = (w.stamp(), w.actor().user_id.clone());
-    sqlx::query("UPDATE lab_orders SET status = 'resulted', updated_at = ?, updated_by = ? WHERE id = ?").bind(&stamp).bind(&by).bind(order_id).execute(w.conn()).await?;
-    w.record_change("lab_orders", order_id, ChangeOp::Update, &json!({ "status": "resulted", "updated_at": stamp, "updated_by": by })).await?;
-    w.audit("lab.result", "lab_result", Some(&id), json!({ "order_id": order_id, "test": code, "abnormal": abnormal })).await?;
+    sqlx::query("UPDATE lab_orders SET status = 'resulted', updated_at = ?, updated_by = ? WHERE id = ?")
+        .bind(&stamp)
+        .bind(&by)
+        .bind(order_id)
+        .execute(w.conn())
+        .await?;
+    w.record_change(
+        "lab_orders",
+        order_id,
+        ChangeOp::Update,
+        &json!({ "status": "resulted", "updated_at": stamp, "updated_by": by }),
+    )
+    .await?;
+    w.audit("lab.result", "lab_result", Some(&id), json!({ "order_id": order_id, "test": code, "abnormal": abnormal }))
+        .await?;
     w.commit().await?;
     Ok(LabResult {
         id,

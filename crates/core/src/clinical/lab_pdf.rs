@@ -52,7 +52,8 @@ fn flag(a: Abnormal) -> &'static str {
 }
 
 /// Columns: (label, x).
-const COLS: [(&str, f32); 5] = [("Test", LEFT), ("Result", 84.0), ("Unit", 110.0), ("Reference range", 130.0), ("Flag", 168.0)];
+const COLS: [(&str, f32); 5] =
+    [("Test", LEFT), ("Result", 84.0), ("Unit", 110.0), ("Reference range", 130.0), ("Flag", 168.0)];
 
 /// Draws the report (or requisition). Pure.
 pub fn render(head: &Letterhead, s: &LabSheet) -> Result<Vec<u8>> {
@@ -85,7 +86,14 @@ fn requisition_table(sheet: &mut Sheet, s: &LabSheet) -> Result<()> {
     sheet.section("Tests requested")?;
     for (i, l) in s.lines.iter().enumerate() {
         sheet.need(6.0)?;
-        sheet.cell(LEFT, 110.0, 10.0, Weight::Bold, INK, &format!("{}. {} ({})", i + 1, l.order.test_name, l.order.test_code))?;
+        sheet.cell(
+            LEFT,
+            110.0,
+            10.0,
+            Weight::Bold,
+            INK,
+            &format!("{}. {} ({})", i + 1, l.order.test_name, l.order.test_code),
+        )?;
         sheet.down(5.0);
         if !l.order.note.is_empty() {
             sheet.para(LEFT + 6.0, 9.0, Weight::Regular, MUTED, &l.order.note)?;
@@ -144,8 +152,20 @@ pub async fn sheet(store: &Store, order_id: &str) -> Result<LabSheet> {
         lines.push(ReportLine { order, result });
     }
     let doctor: Option<String> = match &first.visit_id {
-        Some(v) => sqlx::query_scalar("SELECT s.full_name FROM visits v JOIN staff s ON s.id = v.doctor_id WHERE v.id = ?").bind(v).fetch_optional(&mut *conn).await?,
-        None => sqlx::query_scalar("SELECT s.full_name FROM lab_orders o JOIN staff s ON s.user_id = o.ordered_by WHERE o.id = ?").bind(order_id).fetch_optional(&mut *conn).await?,
+        Some(v) => {
+            sqlx::query_scalar("SELECT s.full_name FROM visits v JOIN staff s ON s.id = v.doctor_id WHERE v.id = ?")
+                .bind(v)
+                .fetch_optional(&mut *conn)
+                .await?
+        }
+        None => {
+            sqlx::query_scalar(
+                "SELECT s.full_name FROM lab_orders o JOIN staff s ON s.user_id = o.ordered_by WHERE o.id = ?",
+            )
+            .bind(order_id)
+            .fetch_optional(&mut *conn)
+            .await?
+        }
     };
     drop(conn);
     let patient = crate::patients::load(store, &first.patient_id).await?;
@@ -163,7 +183,13 @@ pub async fn lab_report_pdf(store: &Store, auth: &Authorized, order_id: &str) ->
     let pdf = render(&head, &s)?;
     let kind = if s.is_requisition() { "requisition" } else { "report" };
     let mut w = store.begin_write(auth.actor()).await?;
-    w.audit("lab.print", "lab_order", Some(order_id), json!({ "patient_id": s.patient.id, "kind": kind, "tests": s.lines.len() })).await?;
+    w.audit(
+        "lab.print",
+        "lab_order",
+        Some(order_id),
+        json!({ "patient_id": s.patient.id, "kind": kind, "tests": s.lines.len() }),
+    )
+    .await?;
     w.commit().await?;
     let date = s.lines.first().map(|l| head.file_date(&l.order.ordered_at)).unwrap_or_default();
     Ok(Printed { file_name: format!("lab-{kind}-{}-{date}.pdf", s.patient.mrn), pdf })

@@ -87,7 +87,9 @@ pub(crate) async fn exists(w: &mut WriteTx<'_>, table: &str, id: &str) -> Result
 /// "diagnoses.1.icd10").
 pub(crate) fn within<T>(prefix: &str, r: Result<T>) -> Result<T> {
     r.map_err(|e| match e {
-        Error::Validation { field, reason, message } => Error::Validation { field: format!("{prefix}.{field}"), reason, message },
+        Error::Validation { field, reason, message } => {
+            Error::Validation { field: format!("{prefix}.{field}"), reason, message }
+        }
         other => other,
     })
 }

@@ -29,8 +29,15 @@ pub async fn add_medicine(store: &Store, auth: &Authorized, input: MedicineInput
         return Err(Error::validation("name", ValidationReason::Taken, "this medicine is already on the list"));
     }
     let id = crate::ids::new_id();
-    insert_row(&mut w, "medicines", &id, &[("name", json!(name)), ("strength", json!(strength)), ("form", json!(form)), ("active", json!(true))]).await?;
-    w.audit("medicine.create", "medicine", Some(&id), json!({ "name": name, "strength": strength, "form": form })).await?;
+    insert_row(
+        &mut w,
+        "medicines",
+        &id,
+        &[("name", json!(name)), ("strength", json!(strength)), ("form", json!(form)), ("active", json!(true))],
+    )
+    .await?;
+    w.audit("medicine.create", "medicine", Some(&id), json!({ "name": name, "strength": strength, "form": form }))
+        .await?;
     w.commit().await?;
     Ok(Medicine { id, name, strength, form, active: true })
 }
@@ -51,8 +58,28 @@ pub async fn medicines(store: &Store, auth: &Authorized, query: &str) -> Result<
 
 /// Words of medicine names that say nothing about the substance (salts, forms, release).
 const GENERIC_WORDS: [&str; 22] = [
-    "acid", "sodium", "potassium", "calcium", "magnesium", "hydrochloride", "hcl", "sulfate", "sulphate", "phosphate", "acetate", "citrate",
-    "tablet", "tablets", "capsule", "capsules", "syrup", "injection", "cream", "drops", "extended", "release",
+    "acid",
+    "sodium",
+    "potassium",
+    "calcium",
+    "magnesium",
+    "hydrochloride",
+    "hcl",
+    "sulfate",
+    "sulphate",
+    "phosphate",
+    "acetate",
+    "citrate",
+    "tablet",
+    "tablets",
+    "capsule",
+    "capsules",
+    "syrup",
+    "injection",
+    "cream",
+    "drops",
+    "extended",
+    "release",
 ];
 
 fn words(s: &str) -> Vec<String> {
@@ -79,21 +106,36 @@ fn allergy_matches(substance: &str, medicine: &str) -> bool {
 }
 
 /// The warnings a new prescription raises, inside the write.
-async fn warnings(w: &mut WriteTx<'_>, patient_id: &str, medicine_id: &str, medicine_name: &str, today: &str) -> Result<Vec<ClinicalWarning>> {
+async fn warnings(
+    w: &mut WriteTx<'_>,
+    patient_id: &str,
+    medicine_id: &str,
+    medicine_name: &str,
+    today: &str,
+) -> Result<Vec<ClinicalWarning>> {
     let mut out = Vec::new();
     let allergies = super::visits::allergy_rows(w.conn(), patient_id).await?;
     for a in allergies {
         if allergy_matches(&a.substance, medicine_name) {
-            let detail = if a.reaction.is_empty() { a.severity.code().to_string() } else { format!("{}: {}", a.severity.code(), a.reaction) };
+            let detail = if a.reaction.is_empty() {
+                a.severity.code().to_string()
+            } else {
+                format!("{}: {}", a.severity.code(), a.reaction)
+            };
             out.push(ClinicalWarning { kind: ClinicalWarningKind::Allergy, subject: a.substance, detail });
         }
     }
     // The allergies flagged at registration (free text on the patient's record) count too.
-    let flagged: String = sqlx::query_scalar("SELECT allergies FROM patients WHERE id = ?").bind(patient_id).fetch_one(w.conn()).await?;
+    let flagged: String =
+        sqlx::query_scalar("SELECT allergies FROM patients WHERE id = ?").bind(patient_id).fetch_one(w.conn()).await?;
     for substance in serde_json::from_str::<Vec<String>>(&flagged).unwrap_or_default() {
         let known = out.iter().any(|x: &ClinicalWarning| x.subject.eq_ignore_ascii_case(&substance));
         if !known && allergy_matches(&substance, medicine_name) {
-            out.push(ClinicalWarning { kind: ClinicalWarningKind::Allergy, subject: substance, detail: "flagged on the patient's record".into() });
+            out.push(ClinicalWarning {
+                kind: ClinicalWarningKind::Allergy,
+                subject: substance,
+                detail: "flagged on the patient's record".into(),
+            });
         }
     }
     let running = current_rows(w.conn(), patient_id, today).await?;
@@ -110,7 +152,12 @@ async fn warnings(w: &mut WriteTx<'_>, patient_id: &str, medicine_id: &str, medi
 }
 
 /// Prescribes inside a write (used alone and by a whole consultation).
-pub(crate) async fn prescribe_in(w: &mut WriteTx<'_>, visit_id: &str, p: &PrescriptionInput, today: &str) -> Result<Prescription> {
+pub(crate) async fn prescribe_in(
+    w: &mut WriteTx<'_>,
+    visit_id: &str,
+    p: &PrescriptionInput,
+    today: &str,
+) -> Result<Prescription> {
     let dose = line("dose", &p.dose, 30, true)?;
     let dose_unit = line("dose_unit", &p.dose_unit, 30, true)?;
     let route = line("route", &p.route, 40, false)?;
@@ -121,15 +168,25 @@ pub(crate) async fn prescribe_in(w: &mut WriteTx<'_>, visit_id: &str, p: &Prescr
             return Err(Error::validation("duration_days", ValidationReason::OutOfRange, "1 to 3,650 days"));
         }
     }
-    let reason = p.override_reason.as_deref().map(|r| line("override_reason", r, 300, false)).transpose()?.filter(|r| !r.is_empty());
-    let patient_id: Option<String> = sqlx::query_scalar("SELECT patient_id FROM visits WHERE id = ? AND deleted_at IS NULL").bind(visit_id).fetch_optional(w.conn()).await?;
+    let reason = p
+        .override_reason
+        .as_deref()
+        .map(|r| line("override_reason", r, 300, false))
+        .transpose()?
+        .filter(|r| !r.is_empty());
+    let patient_id: Option<String> =
+        sqlx::query_scalar("SELECT patient_id FROM visits WHERE id = ? AND deleted_at IS NULL")
+            .bind(visit_id)
+            .fetch_optional(w.conn())
+            .await?;
     let Some(patient_id) = patient_id else {
         return Err(Error::validation("visit_id", ValidationReason::Invalid, "unknown visit"));
     };
-    let med: Option<(String, String, String)> = sqlx::query_as("SELECT name, strength, form FROM medicines WHERE id = ? AND active = 1 AND deleted_at IS NULL")
-        .bind(p.medicine_id.trim())
-        .fetch_optional(w.conn())
-        .await?;
+    let med: Option<(String, String, String)> =
+        sqlx::query_as("SELECT name, strength, form FROM medicines WHERE id = ? AND active = 1 AND deleted_at IS NULL")
+            .bind(p.medicine_id.trim())
+            .fetch_optional(w.conn())
+            .await?;
     let Some((name, strength, form)) = med else {
         return Err(Error::validation("medicine_id", ValidationReason::Invalid, "choose a medicine from the list"));
     };
@@ -195,7 +252,12 @@ pub(crate) async fn prescribe_in(w: &mut WriteTx<'_>, visit_id: &str, p: &Prescr
 /// Prescribes a medicine in a visit. An allergy match or a medicine the patient already
 /// takes is refused with `clinical_warning` (listing the warnings) unless `override_reason`
 /// is given; the reason and the warnings are stored with the prescription.
-pub async fn prescribe(store: &Store, auth: &Authorized, visit_id: &str, input: PrescriptionInput) -> Result<Prescription> {
+pub async fn prescribe(
+    store: &Store,
+    auth: &Authorized,
+    visit_id: &str,
+    input: PrescriptionInput,
+) -> Result<Prescription> {
     auth.require(Permission::ClinicalEdit)?;
     let today = super::today(store).await?;
     let mut w = store.begin_write(auth.actor()).await?;
@@ -204,7 +266,24 @@ pub async fn prescribe(store: &Store, auth: &Authorized, visit_id: &str, input: 
     Ok(p)
 }
 
-type RxRow = (String, String, String, String, String, String, String, String, String, String, String, Option<i32>, String, Option<String>, String, String);
+type RxRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<i32>,
+    String,
+    Option<String>,
+    String,
+    String,
+);
 
 const RX_SELECT: &str = "SELECT p.id, p.visit_id, p.patient_id, p.medicine_id, m.name, m.strength, m.form, p.dose, p.dose_unit, p.route, p.frequency,
     p.duration_days, p.instructions, p.override_reason, p.warnings, p.starts_on FROM prescriptions p JOIN medicines m ON m.id = p.medicine_id";
@@ -231,7 +310,11 @@ fn rx_of(r: RxRow) -> Prescription {
 }
 
 /// Prescriptions still running on `today` (not stopped, within their duration).
-pub(crate) async fn current_rows(conn: &mut SqliteConnection, patient_id: &str, today: &str) -> Result<Vec<Prescription>> {
+pub(crate) async fn current_rows(
+    conn: &mut SqliteConnection,
+    patient_id: &str,
+    today: &str,
+) -> Result<Vec<Prescription>> {
     let sql = format!(
         "{RX_SELECT} WHERE p.patient_id = ?1 AND p.stopped_at IS NULL AND p.deleted_at IS NULL
          AND (p.ends_on IS NULL OR p.ends_on > ?2) ORDER BY p.created_at DESC LIMIT 200"

@@ -45,7 +45,12 @@ pub fn render(head: &Letterhead, s: &PrescriptionSheet) -> Result<Vec<u8>> {
     sheet.down(8.0);
     for (i, p) in s.items.iter().enumerate() {
         sheet.need(16.0)?;
-        let name = [p.medicine_name.as_str(), p.strength.as_str(), p.form.as_str()].iter().filter(|s| !s.is_empty()).copied().collect::<Vec<_>>().join(" ");
+        let name = [p.medicine_name.as_str(), p.strength.as_str(), p.form.as_str()]
+            .iter()
+            .filter(|s| !s.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join(" ");
         sheet.text(LEFT, 10.5, Weight::Bold, INK, &format!("{}.", i + 1));
         sheet.para(LEFT + 7.0, 10.5, Weight::Bold, INK, &name)?;
         sheet.para(LEFT + 7.0, 9.5, Weight::Regular, INK, &print::dosage(p))?;
@@ -89,7 +94,16 @@ pub async fn prescription_pdf(store: &Store, auth: &Authorized, visit_id: &str) 
     let head = print::letterhead(store).await?;
     let pdf = render(&head, &s)?;
     let mut w = store.begin_write(auth.actor()).await?;
-    w.audit("prescription.print", "visit", Some(visit_id), json!({ "patient_id": s.patient.id, "medicines": s.items.len() })).await?;
+    w.audit(
+        "prescription.print",
+        "visit",
+        Some(visit_id),
+        json!({ "patient_id": s.patient.id, "medicines": s.items.len() }),
+    )
+    .await?;
     w.commit().await?;
-    Ok(Printed { file_name: format!("prescription-{}-{}.pdf", s.patient.mrn, head.file_date(&s.visit.started_at)), pdf })
+    Ok(Printed {
+        file_name: format!("prescription-{}-{}.pdf", s.patient.mrn, head.file_date(&s.visit.started_at)),
+        pdf,
+    })
 }

@@ -52,28 +52,38 @@ pub async fn letterhead(store: &Store) -> Result<Letterhead> {
 impl Letterhead {
     /// An RFC 3339 instant as the clinic's local date ("05 Mar 2026").
     pub fn date(&self, rfc3339: &str) -> String {
-        chrono::DateTime::parse_from_rfc3339(rfc3339).map(|d| d.with_timezone(&self.tz).format("%d %b %Y").to_string()).unwrap_or_default()
+        chrono::DateTime::parse_from_rfc3339(rfc3339)
+            .map(|d| d.with_timezone(&self.tz).format("%d %b %Y").to_string())
+            .unwrap_or_default()
     }
 
     /// An RFC 3339 instant as local date and time.
     pub fn date_time(&self, rfc3339: &str) -> String {
-        chrono::DateTime::parse_from_rfc3339(rfc3339).map(|d| d.with_timezone(&self.tz).format("%d %b %Y %H:%M").to_string()).unwrap_or_default()
+        chrono::DateTime::parse_from_rfc3339(rfc3339)
+            .map(|d| d.with_timezone(&self.tz).format("%d %b %Y %H:%M").to_string())
+            .unwrap_or_default()
     }
 
     /// The compact date for file names (20260305).
     pub fn file_date(&self, rfc3339: &str) -> String {
-        chrono::DateTime::parse_from_rfc3339(rfc3339).map(|d| d.with_timezone(&self.tz).format("%Y%m%d").to_string()).unwrap_or_default()
+        chrono::DateTime::parse_from_rfc3339(rfc3339)
+            .map(|d| d.with_timezone(&self.tz).format("%Y%m%d").to_string())
+            .unwrap_or_default()
     }
 }
 
 /// A YYYY-MM-DD date as printed.
 pub fn day(ymd: &str) -> String {
-    NaiveDate::parse_from_str(ymd, "%Y-%m-%d").map(|d| d.format("%d %b %Y").to_string()).unwrap_or_else(|_| ymd.to_string())
+    NaiveDate::parse_from_str(ymd, "%Y-%m-%d")
+        .map(|d| d.format("%d %b %Y").to_string())
+        .unwrap_or_else(|_| ymd.to_string())
 }
 
 /// "42 y / Male", "7 mo / Female", "— / —".
 pub fn age_sex(p: &Patient, today: NaiveDate) -> String {
-    let age = p.birth_date.as_deref().and_then(|b| NaiveDate::parse_from_str(b, "%Y-%m-%d").ok()).map(|b| match today.years_since(b) {
+    let age = p.birth_date.as_deref().and_then(|b| NaiveDate::parse_from_str(b, "%Y-%m-%d").ok()).map(|b| match today
+        .years_since(b)
+    {
         Some(0) | None => {
             let months = (today.signed_duration_since(b).num_days() / 30).max(0);
             format!("{months} mo")
@@ -126,7 +136,8 @@ impl Sheet {
         let mut doc = Doc::new(doc_title)?;
         let logo = head.logo.as_ref().map(|p| (doc.add_picture(p), p.clone()));
         let page = doc.page(W, H);
-        let mut s = Sheet { doc, page, logo, title: title.to_string(), clinic: head.settings.clone(), y: 0.0, pages: 1 };
+        let mut s =
+            Sheet { doc, page, logo, title: title.to_string(), clinic: head.settings.clone(), y: 0.0, pages: 1 };
         s.header()?;
         Ok(s)
     }
@@ -149,7 +160,15 @@ impl Sheet {
             y -= 4.5;
         }
         if !self.clinic.registration_no.is_empty() {
-            self.page.text(&self.doc, x, y, 9.0, Weight::Regular, MUTED, &format!("Reg. no: {}", self.clinic.registration_no));
+            self.page.text(
+                &self.doc,
+                x,
+                y,
+                9.0,
+                Weight::Regular,
+                MUTED,
+                &format!("Reg. no: {}", self.clinic.registration_no),
+            );
             y -= 4.5;
         }
         if self.logo.is_some() {
@@ -179,14 +198,30 @@ impl Sheet {
     }
 
     /// Text at a given height, right-aligned to end at `x`.
-    pub fn right(&mut self, x: f32, y: f32, size: f32, weight: Weight, colour: (f32, f32, f32), text: &str) -> Result<()> {
+    pub fn right(
+        &mut self,
+        x: f32,
+        y: f32,
+        size: f32,
+        weight: Weight,
+        colour: (f32, f32, f32),
+        text: &str,
+    ) -> Result<()> {
         let width = mm(pdf::text_width(text, size, weight)?);
         self.page.text(&self.doc, x - width, y, size, weight, colour, text);
         Ok(())
     }
 
     /// Text cut to fit `width` mm, at the current line.
-    pub fn cell(&mut self, x: f32, width: f32, size: f32, weight: Weight, colour: (f32, f32, f32), text: &str) -> Result<()> {
+    pub fn cell(
+        &mut self,
+        x: f32,
+        width: f32,
+        size: f32,
+        weight: Weight,
+        colour: (f32, f32, f32),
+        text: &str,
+    ) -> Result<()> {
         let t = pdf::fit(text, size, weight, pt(width))?;
         self.text(x, size, weight, colour, &t);
         Ok(())
@@ -279,7 +314,10 @@ impl Sheet {
 
 /// A staff member's name and registration (licence) number.
 pub(crate) async fn doctor(conn: &mut sqlx::SqliteConnection, staff_id: &str) -> Result<(String, String)> {
-    let row: Option<(String, String)> = sqlx::query_as("SELECT full_name, licence_no FROM staff WHERE id = ?").bind(staff_id).fetch_optional(conn).await?;
+    let row: Option<(String, String)> = sqlx::query_as("SELECT full_name, licence_no FROM staff WHERE id = ?")
+        .bind(staff_id)
+        .fetch_optional(conn)
+        .await?;
     Ok(row.unwrap_or_default())
 }
 
@@ -288,7 +326,13 @@ pub(crate) async fn allergies_line(conn: &mut sqlx::SqliteConnection, p: &Patien
     let recorded = super::visits::allergy_rows(conn, &p.id).await?;
     let mut parts: Vec<String> = recorded
         .iter()
-        .map(|a| if a.reaction.is_empty() { format!("{} ({})", a.substance, a.severity.code()) } else { format!("{} ({}: {})", a.substance, a.severity.code(), a.reaction) })
+        .map(|a| {
+            if a.reaction.is_empty() {
+                format!("{} ({})", a.substance, a.severity.code())
+            } else {
+                format!("{} ({}: {})", a.substance, a.severity.code(), a.reaction)
+            }
+        })
         .collect();
     for flagged in &p.allergies {
         if !recorded.iter().any(|a| a.substance.eq_ignore_ascii_case(flagged)) {
@@ -325,7 +369,9 @@ pub(crate) async fn diagnosis_lines(conn: &mut sqlx::SqliteConnection, visit_id:
 /// A visit and its patient, or not found.
 pub(crate) async fn visit_and_patient(store: &Store, visit_id: &str) -> Result<(super::Visit, Patient)> {
     let mut conn = store.pool().acquire().await?;
-    let visit = super::visits::load_visit(&mut conn, visit_id).await?.ok_or_else(|| crate::Error::NotFound { entity: "visit".into() })?;
+    let visit = super::visits::load_visit(&mut conn, visit_id)
+        .await?
+        .ok_or_else(|| crate::Error::NotFound { entity: "visit".into() })?;
     drop(conn);
     let patient = crate::patients::load(store, &visit.patient_id).await?;
     Ok((visit, patient))

@@ -10,11 +10,27 @@ use crate::sync::apply::{self, Columns, Outcome};
 use hms_protocol::{Change, Op};
 use serde_json::{json, Value};
 
-const TABLES: [&str; 10] = ["visits", "vitals", "diagnoses", "allergies", "medicines", "prescriptions", "lab_tests", "lab_orders", "lab_results", "attachments"];
+const TABLES: [&str; 10] = [
+    "visits",
+    "vitals",
+    "diagnoses",
+    "allergies",
+    "medicines",
+    "prescriptions",
+    "lab_tests",
+    "lab_orders",
+    "lab_results",
+    "attachments",
+];
 const PW: &str = "Clinic#2026adm";
 
 async fn user(store: &Store, admin: &Authorized, name: &str, role: &str) -> Authorized {
-    let input = crate::users::NewUser { username: name.into(), full_name: format!("Staff {name}"), password: PW.into(), roles: vec![role.into()] };
+    let input = crate::users::NewUser {
+        username: name.into(),
+        full_name: format!("Staff {name}"),
+        password: PW.into(),
+        roles: vec![role.into()],
+    };
     crate::users::create(store, admin, input).await.unwrap();
     let slot = SessionSlot::default();
     crate::auth::sign_in(store, &slot, name, PW).await.unwrap();
@@ -23,7 +39,10 @@ async fn user(store: &Store, admin: &Authorized, name: &str, role: &str) -> Auth
 
 /// Every row of a table as JSON text, in id order (what must be the same on both devices).
 async fn rows(store: &Store, table: &str) -> Vec<String> {
-    let cols: Vec<String> = sqlx::query_scalar(&format!("SELECT name FROM pragma_table_info('{table}')")).fetch_all(store.pool()).await.unwrap();
+    let cols: Vec<String> = sqlx::query_scalar(&format!("SELECT name FROM pragma_table_info('{table}')"))
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
     let pairs: Vec<String> = cols.iter().map(|c| format!("'{c}', {c}")).collect();
     let sql = format!("SELECT json_object({}) FROM {table} ORDER BY id", pairs.join(", "));
     sqlx::query_scalar(&sql).fetch_all(store.pool()).await.unwrap()
@@ -45,28 +64,63 @@ async fn clinic(store: &Store) -> String {
         ..Default::default()
     };
     crate::schedule::staff::add_staff(store, &a, staff).await.unwrap();
-    let p = crate::patients::PatientInput { given_name: "Ravi".into(), family_name: "Sharma".into(), sex: "male".into(), ..Default::default() };
+    let p = crate::patients::PatientInput {
+        given_name: "Ravi".into(),
+        family_name: "Sharma".into(),
+        sex: "male".into(),
+        ..Default::default()
+    };
     let patient = crate::patients::register(store, &a, p).await.unwrap().id;
     let med = MedicineInput { name: "Amoxicillin".into(), strength: "500 mg".into(), form: "capsule".into() };
     let amox = prescribing::add_medicine(store, &a, med).await.unwrap().id;
-    let t = LabTestInput { code: "FBS".into(), name: "Fasting blood sugar".into(), unit: "mg/dL".into(), ref_low: Some("70".into()), ref_high: Some("100".into()) };
+    let t = LabTestInput {
+        code: "FBS".into(),
+        name: "Fasting blood sugar".into(),
+        unit: "mg/dL".into(),
+        ref_low: Some("70".into()),
+        ref_high: Some("100".into()),
+    };
     let fbs = lab::add_lab_test(store, &a, t).await.unwrap().id;
     icd10::ensure_loaded(store).await.unwrap();
-    let allergy = AllergyInput { patient_id: patient.clone(), substance: "Sulfa".into(), reaction: String::new(), severity: Severity::Mild };
+    let allergy = AllergyInput {
+        patient_id: patient.clone(),
+        substance: "Sulfa".into(),
+        reaction: String::new(),
+        severity: Severity::Mild,
+    };
     visits::add_allergy(store, &nurse, allergy).await.unwrap();
     let input = ConsultationInput {
         visit: VisitInput { patient_id: patient.clone(), complaints: "Fever".into(), ..Default::default() },
         vitals: Some(VitalsInput { pulse: Some(88), ..Default::default() }),
-        diagnoses: vec![DiagnosisInput { icd10: Some("J03.90".into()), text: String::new(), certainty: Certainty::Final }],
-        prescriptions: vec![PrescriptionInput { medicine_id: amox, dose: "1".into(), dose_unit: "capsule".into(), duration_days: Some(5), ..Default::default() }],
+        diagnoses: vec![DiagnosisInput {
+            icd10: Some("J03.90".into()),
+            text: String::new(),
+            certainty: Certainty::Final,
+        }],
+        prescriptions: vec![PrescriptionInput {
+            medicine_id: amox,
+            dose: "1".into(),
+            dose_unit: "capsule".into(),
+            duration_days: Some(5),
+            ..Default::default()
+        }],
         lab_test_ids: vec![fbs],
     };
     let c = chart::save_consultation(store, &doctor, input).await.unwrap();
     lab::enter_result(store, &lab_tech, &c.lab_orders[0].id, "182").await.unwrap();
-    let notes = VisitNotes { complaints: "Fever, sore throat".into(), follow_up_date: Some("2026-12-05".into()), ..Default::default() };
+    let notes = VisitNotes {
+        complaints: "Fever, sore throat".into(),
+        follow_up_date: Some("2026-12-05".into()),
+        ..Default::default()
+    };
     visits::update_visit(store, &doctor, &c.visit.id, notes).await.unwrap();
     visits::resolve_diagnosis(store, &doctor, &c.diagnoses[0].id).await.unwrap();
-    let file = AttachmentInput { patient_id: patient, visit_id: Some(c.visit.id.clone()), file_name: "report.pdf".into(), note: String::new() };
+    let file = AttachmentInput {
+        patient_id: patient,
+        visit_id: Some(c.visit.id.clone()),
+        file_name: "report.pdf".into(),
+        note: String::new(),
+    };
     attachments::add(store, &nurse, file, b"%PDF-1.4 report").await.unwrap();
     visits::close_visit(store, &doctor, &c.visit.id).await.unwrap();
     c.visit.id
@@ -80,7 +134,12 @@ async fn a_consultation_made_on_one_device_arrives_whole_on_another() {
     let (a, b) = (Store::open_in_dir(da.path()).await.unwrap(), Store::open_in_dir(db.path()).await.unwrap());
     let visit = clinic(&a).await;
 
-    let log: Vec<LogRow> = sqlx::query_as("SELECT id, seq, device_id, entity, entity_id, op, data, hlc, user_id FROM change_log ORDER BY seq").fetch_all(a.pool()).await.unwrap();
+    let log: Vec<LogRow> = sqlx::query_as(
+        "SELECT id, seq, device_id, entity, entity_id, op, data, hlc, user_id FROM change_log ORDER BY seq",
+    )
+    .fetch_all(a.pool())
+    .await
+    .unwrap();
     let mut w = b.begin_write(Actor::system()).await.unwrap();
     let mut columns = Columns::default();
     for (id, seq, device_id, entity, entity_id, op, data, hlc, user_id) in log {
@@ -108,10 +167,12 @@ async fn a_consultation_made_on_one_device_arrives_whole_on_another() {
                 }
             }
         }
-        let change = Change { id, device_id, device_seq: seq as u64, entity: entity.clone(), entity_id, op, data, hlc, user_id };
+        let change =
+            Change { id, device_id, device_seq: seq as u64, entity: entity.clone(), entity_id, op, data, hlc, user_id };
         let outcome = apply::apply(&mut w, &mut columns, &change).await.unwrap();
         if TABLES.contains(&entity.as_str()) && outcome != Outcome::Applied {
-            let why: Vec<(String, String)> = sqlx::query_as("SELECT entity, local FROM sync_conflicts").fetch_all(w.conn()).await.unwrap();
+            let why: Vec<(String, String)> =
+                sqlx::query_as("SELECT entity, local FROM sync_conflicts").fetch_all(w.conn()).await.unwrap();
             panic!("{entity} {op:?}: {outcome:?} {why:?}");
         }
     }
@@ -123,7 +184,11 @@ async fn a_consultation_made_on_one_device_arrives_whole_on_another() {
         assert!(!here.is_empty(), "{t} has rows");
         assert_eq!(here, there, "{t} differs after the merge");
     }
-    let follow: Option<String> = sqlx::query_scalar("SELECT follow_up_date FROM visits WHERE id = ?").bind(&visit).fetch_one(b.pool()).await.unwrap();
+    let follow: Option<String> = sqlx::query_scalar("SELECT follow_up_date FROM visits WHERE id = ?")
+        .bind(&visit)
+        .fetch_one(b.pool())
+        .await
+        .unwrap();
     assert_eq!(follow.as_deref(), Some("2026-12-05"));
     // The attachment's record came over; its file did not.
     let sha: String = sqlx::query_scalar("SELECT sha256 FROM attachments").fetch_one(b.pool()).await.unwrap();

@@ -90,7 +90,12 @@ pub fn render(head: &Letterhead, s: &SummarySheet) -> Result<Vec<u8>> {
     if !s.medicines.is_empty() {
         sheet.section("Medicines")?;
         for p in &s.medicines {
-            let name = [p.medicine_name.as_str(), p.strength.as_str(), p.form.as_str()].iter().filter(|s| !s.is_empty()).copied().collect::<Vec<_>>().join(" ");
+            let name = [p.medicine_name.as_str(), p.strength.as_str(), p.form.as_str()]
+                .iter()
+                .filter(|s| !s.is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join(" ");
             sheet.para(LEFT, 9.5, Weight::Bold, INK, &name)?;
             let mut how = print::dosage(p);
             if !p.instructions.is_empty() {
@@ -126,7 +131,8 @@ pub async fn sheet(store: &Store, visit_id: &str) -> Result<SummarySheet> {
     let vitals = sqlx::query_as(&sql).bind(visit_id).fetch_optional(&mut *conn).await?.map(vitals_of);
     let medicines = super::prescribing::visit_rows(&mut conn, visit_id).await?;
     let sql = format!("{ORDER_SELECT} WHERE o.visit_id = ? AND o.status <> 'cancelled' AND o.deleted_at IS NULL ORDER BY o.ordered_at, t.code");
-    let lab_orders = sqlx::query_as(&sql).bind(visit_id).fetch_all(&mut *conn).await?.into_iter().map(order_of).collect();
+    let lab_orders =
+        sqlx::query_as(&sql).bind(visit_id).fetch_all(&mut *conn).await?.into_iter().map(order_of).collect();
     Ok(SummarySheet { patient, visit, doctor_registration, allergies, diagnoses, vitals, medicines, lab_orders })
 }
 
@@ -139,5 +145,8 @@ pub async fn visit_summary_pdf(store: &Store, auth: &Authorized, visit_id: &str)
     let mut w = store.begin_write(auth.actor()).await?;
     w.audit("visit.print_summary", "visit", Some(visit_id), json!({ "patient_id": s.patient.id })).await?;
     w.commit().await?;
-    Ok(Printed { file_name: format!("visit-summary-{}-{}.pdf", s.patient.mrn, head.file_date(&s.visit.started_at)), pdf })
+    Ok(Printed {
+        file_name: format!("visit-summary-{}-{}.pdf", s.patient.mrn, head.file_date(&s.visit.started_at)),
+        pdf,
+    })
 }

@@ -35,19 +35,32 @@ pub(crate) async fn start_visit_in(w: &mut WriteTx<'_>, auth: &Authorized, input
     let appointment = input.appointment_id.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let mut doctor = input.doctor_id.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(String::from);
     if let Some(a) = appointment {
-        let row: Option<(String, String)> = sqlx::query_as("SELECT patient_id, doctor_id FROM appointments WHERE id = ? AND deleted_at IS NULL")
-            .bind(a)
-            .fetch_optional(w.conn())
-            .await?;
+        let row: Option<(String, String)> =
+            sqlx::query_as("SELECT patient_id, doctor_id FROM appointments WHERE id = ? AND deleted_at IS NULL")
+                .bind(a)
+                .fetch_optional(w.conn())
+                .await?;
         let Some((p, d)) = row else {
             return Err(Error::validation("appointment_id", ValidationReason::Invalid, "unknown appointment"));
         };
         if p != patient_id {
-            return Err(Error::validation("appointment_id", ValidationReason::Invalid, "the appointment is another patient's"));
+            return Err(Error::validation(
+                "appointment_id",
+                ValidationReason::Invalid,
+                "the appointment is another patient's",
+            ));
         }
-        let taken: bool = sqlx::query_scalar("SELECT COUNT(*) > 0 FROM visits WHERE appointment_id = ? AND deleted_at IS NULL").bind(a).fetch_one(w.conn()).await?;
+        let taken: bool =
+            sqlx::query_scalar("SELECT COUNT(*) > 0 FROM visits WHERE appointment_id = ? AND deleted_at IS NULL")
+                .bind(a)
+                .fetch_one(w.conn())
+                .await?;
         if taken {
-            return Err(Error::validation("appointment_id", ValidationReason::Taken, "this appointment already has a visit"));
+            return Err(Error::validation(
+                "appointment_id",
+                ValidationReason::Taken,
+                "this appointment already has a visit",
+            ));
         }
         doctor.get_or_insert(d);
     }
@@ -57,9 +70,19 @@ pub(crate) async fn start_visit_in(w: &mut WriteTx<'_>, auth: &Authorized, input
             .bind(&auth.user_id)
             .fetch_optional(w.conn())
             .await?
-            .ok_or_else(|| Error::validation("doctor_id", ValidationReason::Required, "choose the doctor (the signed-in user has no staff profile)"))?,
+            .ok_or_else(|| {
+                Error::validation(
+                    "doctor_id",
+                    ValidationReason::Required,
+                    "choose the doctor (the signed-in user has no staff profile)",
+                )
+            })?,
     };
-    let doctor_name: Option<String> = sqlx::query_scalar("SELECT full_name FROM staff WHERE id = ? AND deleted_at IS NULL").bind(&doctor).fetch_optional(w.conn()).await?;
+    let doctor_name: Option<String> =
+        sqlx::query_scalar("SELECT full_name FROM staff WHERE id = ? AND deleted_at IS NULL")
+            .bind(&doctor)
+            .fetch_optional(w.conn())
+            .await?;
     let Some(doctor_name) = doctor_name else {
         return Err(Error::validation("doctor_id", ValidationReason::Invalid, "unknown staff member"));
     };
@@ -82,7 +105,13 @@ pub(crate) async fn start_visit_in(w: &mut WriteTx<'_>, auth: &Authorized, input
         ],
     )
     .await?;
-    w.audit("visit.start", "visit", Some(&id), json!({ "patient_id": patient_id, "doctor_id": doctor, "appointment_id": appointment })).await?;
+    w.audit(
+        "visit.start",
+        "visit",
+        Some(&id),
+        json!({ "patient_id": patient_id, "doctor_id": doctor, "appointment_id": appointment }),
+    )
+    .await?;
     Ok(Visit {
         id,
         patient_id: patient_id.to_string(),
@@ -117,7 +146,11 @@ pub async fn update_visit(store: &Store, auth: &Authorized, visit_id: &str, n: V
     let notes = text("notes", &n.notes, NOTE_MAX)?;
     let follow_up = check_date("follow_up_date", n.follow_up_date.as_deref())?;
     let mut w = store.begin_write(auth.actor()).await?;
-    let closed: Option<Option<String>> = sqlx::query_scalar("SELECT closed_at FROM visits WHERE id = ? AND deleted_at IS NULL").bind(visit_id).fetch_optional(w.conn()).await?;
+    let closed: Option<Option<String>> =
+        sqlx::query_scalar("SELECT closed_at FROM visits WHERE id = ? AND deleted_at IS NULL")
+            .bind(visit_id)
+            .fetch_optional(w.conn())
+            .await?;
     match closed {
         None => return Err(Error::NotFound { entity: "visit".into() }),
         Some(Some(_)) => return Err(Error::validation("visit_id", ValidationReason::Invalid, "the visit is closed")),
@@ -167,13 +200,32 @@ pub async fn close_visit(store: &Store, auth: &Authorized, visit_id: &str) -> Re
     if n == 0 {
         return Err(Error::NotFound { entity: "open visit".into() });
     }
-    w.record_change("visits", visit_id, ChangeOp::Update, &json!({ "closed_at": now, "updated_at": stamp, "updated_by": by })).await?;
+    w.record_change(
+        "visits",
+        visit_id,
+        ChangeOp::Update,
+        &json!({ "closed_at": now, "updated_at": stamp, "updated_by": by }),
+    )
+    .await?;
     w.audit("visit.close", "visit", Some(visit_id), json!({})).await?;
     w.commit().await?;
     visit(store, auth, visit_id).await
 }
 
-type VisitRow = (String, String, String, String, Option<String>, String, Option<String>, String, String, String, String, Option<String>);
+type VisitRow = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+);
 
 pub(crate) async fn load_visit(conn: &mut SqliteConnection, id: &str) -> Result<Option<Visit>> {
     let row: Option<VisitRow> = sqlx::query_as(
@@ -222,22 +274,44 @@ const LIMITS: [Limit; 9] = [
 ];
 
 fn check_vitals(v: &VitalsInput) -> Result<()> {
-    let values = [v.temperature_c_x10, v.pulse, v.bp_systolic, v.bp_diastolic, v.resp_rate, v.spo2, v.weight_g, v.height_mm, v.pain];
+    let values = [
+        v.temperature_c_x10,
+        v.pulse,
+        v.bp_systolic,
+        v.bp_diastolic,
+        v.resp_rate,
+        v.spo2,
+        v.weight_g,
+        v.height_mm,
+        v.pain,
+    ];
     if values.iter().all(Option::is_none) {
         return Err(Error::validation("vitals", ValidationReason::Required, "record at least one measurement"));
     }
     for ((field, (lo, hi), (hard_lo, hard_hi), words), value) in LIMITS.iter().zip(values) {
         let Some(x) = value else { continue };
         if x < *hard_lo || x > *hard_hi {
-            return Err(Error::validation(field, ValidationReason::OutOfRange, format!("impossible value; plausible: {words}")));
+            return Err(Error::validation(
+                field,
+                ValidationReason::OutOfRange,
+                format!("impossible value; plausible: {words}"),
+            ));
         }
         if (x < *lo || x > *hi) && !v.confirmed {
-            return Err(Error::validation(field, ValidationReason::NeedsConfirmation, format!("implausible value (plausible: {words}); check it, then confirm to save")));
+            return Err(Error::validation(
+                field,
+                ValidationReason::NeedsConfirmation,
+                format!("implausible value (plausible: {words}); check it, then confirm to save"),
+            ));
         }
     }
     if let (Some(s), Some(d)) = (v.bp_systolic, v.bp_diastolic) {
         if d >= s {
-            return Err(Error::validation("bp_diastolic", ValidationReason::OutOfRange, "the diastolic pressure is below the systolic"));
+            return Err(Error::validation(
+                "bp_diastolic",
+                ValidationReason::OutOfRange,
+                "the diastolic pressure is below the systolic",
+            ));
         }
     }
     Ok(())
@@ -263,7 +337,10 @@ pub(crate) async fn record_vitals_in(w: &mut WriteTx<'_>, v: &VitalsInput) -> Re
     }
     let visit_id = v.visit_id.as_deref().map(str::trim).filter(|s| !s.is_empty());
     if let Some(vid) = visit_id {
-        let p: Option<String> = sqlx::query_scalar("SELECT patient_id FROM visits WHERE id = ? AND deleted_at IS NULL").bind(vid).fetch_optional(w.conn()).await?;
+        let p: Option<String> = sqlx::query_scalar("SELECT patient_id FROM visits WHERE id = ? AND deleted_at IS NULL")
+            .bind(vid)
+            .fetch_optional(w.conn())
+            .await?;
         if p.as_deref() != Some(patient_id) {
             return Err(Error::validation("visit_id", ValidationReason::Invalid, "unknown visit of this patient"));
         }
@@ -291,7 +368,13 @@ pub(crate) async fn record_vitals_in(w: &mut WriteTx<'_>, v: &VitalsInput) -> Re
         ],
     )
     .await?;
-    w.audit("vitals.record", "vitals", Some(&id), json!({ "patient_id": patient_id, "visit_id": visit_id, "confirmed": v.confirmed })).await?;
+    w.audit(
+        "vitals.record",
+        "vitals",
+        Some(&id),
+        json!({ "patient_id": patient_id, "visit_id": visit_id, "confirmed": v.confirmed }),
+    )
+    .await?;
     Ok(Vitals {
         id,
         patient_id: patient_id.to_string(),
@@ -322,7 +405,22 @@ pub async fn record_vitals(store: &Store, auth: &Authorized, input: VitalsInput)
     Ok(v)
 }
 
-type VitalsRow = (String, String, Option<String>, String, Option<i32>, Option<i32>, Option<i32>, Option<i32>, Option<i32>, Option<i32>, Option<i32>, Option<i32>, Option<i32>, bool);
+type VitalsRow = (
+    String,
+    String,
+    Option<String>,
+    String,
+    Option<i32>,
+    Option<i32>,
+    Option<i32>,
+    Option<i32>,
+    Option<i32>,
+    Option<i32>,
+    Option<i32>,
+    Option<i32>,
+    Option<i32>,
+    bool,
+);
 
 pub(crate) const VITALS_COLS: &str =
     "id, patient_id, visit_id, taken_at, temperature_c_x10, pulse, bp_systolic, bp_diastolic, resp_rate, spo2, weight_g, height_mm, pain, confirmed";
@@ -367,13 +465,21 @@ pub(crate) async fn add_diagnosis_in(w: &mut WriteTx<'_>, visit_id: &str, d: &Di
     let code = match raw_code {
         None => {
             if text.is_empty() {
-                return Err(Error::validation("text", ValidationReason::Required, "a diagnosis needs an ICD-10 code or a text"));
+                return Err(Error::validation(
+                    "text",
+                    ValidationReason::Required,
+                    "a diagnosis needs an ICD-10 code or a text",
+                ));
             }
             None
         }
         Some(c) => {
             let Some(found) = icd10::lookup_in(w, c).await? else {
-                return Err(Error::validation("icd10", ValidationReason::Invalid, format!("{c} is not an ICD-10-CM code")));
+                return Err(Error::validation(
+                    "icd10",
+                    ValidationReason::Invalid,
+                    format!("{c} is not an ICD-10-CM code"),
+                ));
             };
             if text.is_empty() {
                 text = found.description;
@@ -381,7 +487,11 @@ pub(crate) async fn add_diagnosis_in(w: &mut WriteTx<'_>, visit_id: &str, d: &Di
             Some(found.code)
         }
     };
-    let patient_id: Option<String> = sqlx::query_scalar("SELECT patient_id FROM visits WHERE id = ? AND deleted_at IS NULL").bind(visit_id).fetch_optional(w.conn()).await?;
+    let patient_id: Option<String> =
+        sqlx::query_scalar("SELECT patient_id FROM visits WHERE id = ? AND deleted_at IS NULL")
+            .bind(visit_id)
+            .fetch_optional(w.conn())
+            .await?;
     let Some(patient_id) = patient_id else {
         return Err(Error::validation("visit_id", ValidationReason::Invalid, "unknown visit"));
     };
@@ -400,13 +510,33 @@ pub(crate) async fn add_diagnosis_in(w: &mut WriteTx<'_>, visit_id: &str, d: &Di
         ],
     )
     .await?;
-    w.audit("diagnosis.add", "diagnosis", Some(&id), json!({ "visit_id": visit_id, "icd10": code, "certainty": d.certainty })).await?;
-    Ok(Diagnosis { id, visit_id: visit_id.to_string(), patient_id, coded: code.is_some(), icd10: code, text, certainty: d.certainty, created_at })
+    w.audit(
+        "diagnosis.add",
+        "diagnosis",
+        Some(&id),
+        json!({ "visit_id": visit_id, "icd10": code, "certainty": d.certainty }),
+    )
+    .await?;
+    Ok(Diagnosis {
+        id,
+        visit_id: visit_id.to_string(),
+        patient_id,
+        coded: code.is_some(),
+        icd10: code,
+        text,
+        certainty: d.certainty,
+        created_at,
+    })
 }
 
 /// Adds a diagnosis to a visit: an ICD-10-CM code (an unknown one is refused on `icd10`) or
 /// free text, marked as uncoded.
-pub async fn add_diagnosis(store: &Store, auth: &Authorized, visit_id: &str, input: DiagnosisInput) -> Result<Diagnosis> {
+pub async fn add_diagnosis(
+    store: &Store,
+    auth: &Authorized,
+    visit_id: &str,
+    input: DiagnosisInput,
+) -> Result<Diagnosis> {
     auth.require(Permission::ClinicalEdit)?;
     if input.icd10.as_deref().is_some_and(|c| !c.trim().is_empty()) {
         icd10::ensure_loaded(store).await?;
@@ -433,7 +563,13 @@ pub async fn resolve_diagnosis(store: &Store, auth: &Authorized, diagnosis_id: &
     if n == 0 {
         return Err(Error::NotFound { entity: "active diagnosis".into() });
     }
-    w.record_change("diagnoses", diagnosis_id, ChangeOp::Update, &json!({ "resolved_at": now, "updated_at": stamp, "updated_by": by })).await?;
+    w.record_change(
+        "diagnoses",
+        diagnosis_id,
+        ChangeOp::Update,
+        &json!({ "resolved_at": now, "updated_at": stamp, "updated_by": by }),
+    )
+    .await?;
     w.audit("diagnosis.resolve", "diagnosis", Some(diagnosis_id), Value::Null).await?;
     w.commit().await
 }
@@ -455,10 +591,21 @@ pub async fn add_allergy(store: &Store, auth: &Authorized, input: AllergyInput) 
         &mut w,
         "allergies",
         &id,
-        &[("patient_id", json!(patient_id)), ("substance", json!(substance)), ("reaction", json!(reaction)), ("severity", json!(input.severity.code()))],
+        &[
+            ("patient_id", json!(patient_id)),
+            ("substance", json!(substance)),
+            ("reaction", json!(reaction)),
+            ("severity", json!(input.severity.code())),
+        ],
     )
     .await?;
-    w.audit("allergy.add", "allergy", Some(&id), json!({ "patient_id": patient_id, "substance": substance, "severity": input.severity })).await?;
+    w.audit(
+        "allergy.add",
+        "allergy",
+        Some(&id),
+        json!({ "patient_id": patient_id, "substance": substance, "severity": input.severity }),
+    )
+    .await?;
     w.commit().await?;
     Ok(Allergy { id, patient_id: patient_id.to_string(), substance, reaction, severity: input.severity })
 }
@@ -469,7 +616,16 @@ pub(crate) async fn allergy_rows(conn: &mut SqliteConnection, patient_id: &str) 
             .bind(patient_id)
             .fetch_all(conn)
             .await?;
-    Ok(rows.into_iter().map(|r| Allergy { id: r.0, patient_id: r.1, substance: r.2, reaction: r.3, severity: Severity::from_code(&r.4) }).collect())
+    Ok(rows
+        .into_iter()
+        .map(|r| Allergy {
+            id: r.0,
+            patient_id: r.1,
+            substance: r.2,
+            reaction: r.3,
+            severity: Severity::from_code(&r.4),
+        })
+        .collect())
 }
 
 /// A patient's allergies (for the banner on every screen of that patient).

@@ -27,8 +27,13 @@ pub async fn register_batch(store: &Store, auth: &Authorized, batch: Vec<Clean>,
     }
     repo::insert_many(&mut w, &records).await?;
     let (first, last) = (mrns.first().cloned(), mrns.last().cloned());
-    w.audit("patient.register_batch", "patient", None, json!({ "source": source, "count": mrns.len(), "first_mrn": first, "last_mrn": last }))
-        .await?;
+    w.audit(
+        "patient.register_batch",
+        "patient",
+        None,
+        json!({ "source": source, "count": mrns.len(), "first_mrn": first, "last_mrn": last }),
+    )
+    .await?;
     w.commit().await?;
     Ok(mrns)
 }

@@ -25,7 +25,11 @@ pub async fn id_card(store: &Store, auth: &Authorized, id: &str) -> Result<IdCar
     auth.require(Permission::PatientsView)?;
     let p = super::load(store, id).await?;
     if p.status == PatientStatus::Merged {
-        return Err(Error::validation("id", ValidationReason::Invalid, "this record was merged into another; print that one"));
+        return Err(Error::validation(
+            "id",
+            ValidationReason::Invalid,
+            "this record was merged into another; print that one",
+        ));
     }
     let clinic = crate::settings::clinic_name(store).await?;
     let pdf = render(&p, &clinic)?;
@@ -82,7 +86,15 @@ pub fn render(p: &Patient, clinic: &str) -> Result<Vec<u8>> {
         page.text(&doc, 22.0, y, 7.5, Weight::Regular, INK, value);
     }
     page.line(4.0, 4.5, CARD_W - 4.0, 4.5, MUTED);
-    page.text(&doc, 4.0, 1.8, 5.5, Weight::Regular, MUTED, "Bring this card to every visit. If found, please return it to the clinic.");
+    page.text(
+        &doc,
+        4.0,
+        1.8,
+        5.5,
+        Weight::Regular,
+        MUTED,
+        "Bring this card to every visit. If found, please return it to the clinic.",
+    );
 
     qr(&mut page, &p.mrn, CARD_W - qr_size - 4.0, CARD_H - 13.0 - qr_size, qr_size)?;
     doc.push(page);

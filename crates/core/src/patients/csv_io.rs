@@ -152,7 +152,11 @@ fn read_table(data: &[u8]) -> Result<Table> {
             continue;
         }
         if rows.len() == MAX_ROWS {
-            return Err(Error::validation("file", ValidationReason::TooLong, format!("at most {MAX_ROWS} rows in one import; split the file")));
+            return Err(Error::validation(
+                "file",
+                ValidationReason::TooLong,
+                format!("at most {MAX_ROWS} rows in one import; split the file"),
+            ));
         }
         let line = record.position().map_or(0, |p| p.line()) as u32;
         rows.push((line, record.iter().map(|c| c.to_string()).collect()));
@@ -179,7 +183,8 @@ pub fn suggest(header: &str) -> ImportField {
         "sex" | "gender" => Sex,
         "dob" | "dateofbirth" | "birthdate" | "birthday" | "born" => BirthDate,
         "age" | "ageyears" | "years" => AgeYears,
-        "phone" | "mobile" | "phone1" | "mobile1" | "telephone" | "tel" | "contact" | "contactnumber" | "mobileno" | "phoneno" => Phone,
+        "phone" | "mobile" | "phone1" | "mobile1" | "telephone" | "tel" | "contact" | "contactnumber" | "mobileno"
+        | "phoneno" => Phone,
         "phone2" | "mobile2" | "alternatephone" | "altphone" | "otherphone" => Phone2,
         "address" | "addr" | "residence" => Address,
         "nationalid" | "aadhaar" | "aadhar" | "aadhaarno" | "idnumber" | "nid" => NationalId,
@@ -190,7 +195,8 @@ pub fn suggest(header: &str) -> ImportField {
         "bloodgroup" | "blood" | "bloodtype" => BloodGroup,
         "allergies" | "allergy" => Allergies,
         "notes" | "note" | "remarks" | "comments" => Notes,
-        "mrn" | "fileno" | "filenumber" | "uhid" | "oldmrn" | "legacymrn" | "regno" | "registrationno" | "patientid" | "hospitalno" => LegacyMrn,
+        "mrn" | "fileno" | "filenumber" | "uhid" | "oldmrn" | "legacymrn" | "regno" | "registrationno"
+        | "patientid" | "hospitalno" => LegacyMrn,
         _ => Ignore,
     }
 }
@@ -217,17 +223,35 @@ fn check_mapping(mapping: &Mapping, columns: usize) -> Result<()> {
     let mut seen = HashSet::new();
     for c in &mapping.columns {
         if c.column as usize >= columns {
-            return Err(Error::validation("mapping", ValidationReason::Invalid, format!("the file has no column {}", c.column + 1)));
+            return Err(Error::validation(
+                "mapping",
+                ValidationReason::Invalid,
+                format!("the file has no column {}", c.column + 1),
+            ));
         }
         if c.field != ImportField::Ignore && !seen.insert(c.field) {
-            return Err(Error::validation("mapping", ValidationReason::Invalid, format!("{:?} is mapped to two columns", c.field)));
+            return Err(Error::validation(
+                "mapping",
+                ValidationReason::Invalid,
+                format!("{:?} is mapped to two columns", c.field),
+            ));
         }
     }
     if !seen.contains(&ImportField::GivenName) && !seen.contains(&ImportField::FullName) {
-        return Err(Error::validation("mapping", ValidationReason::Required, "choose the column that holds the name (full name or given name)"));
+        return Err(Error::validation(
+            "mapping",
+            ValidationReason::Required,
+            "choose the column that holds the name (full name or given name)",
+        ));
     }
-    if seen.contains(&ImportField::FullName) && (seen.contains(&ImportField::GivenName) || seen.contains(&ImportField::FamilyName)) {
-        return Err(Error::validation("mapping", ValidationReason::Invalid, "map either a full name or given/family names, not both"));
+    if seen.contains(&ImportField::FullName)
+        && (seen.contains(&ImportField::GivenName) || seen.contains(&ImportField::FamilyName))
+    {
+        return Err(Error::validation(
+            "mapping",
+            ValidationReason::Invalid,
+            "map either a full name or given/family names, not both",
+        ));
     }
     Ok(())
 }
@@ -301,17 +325,38 @@ fn clean_row(
             FullName => split_full_name(&v, &mut input),
             Sex => match parse_sex(&v) {
                 Some(s) => input.sex = s.into(),
-                None => return Err(reject("sex", Some(m.column), ValidationReason::Invalid, format!("\"{v}\" is not M, F, male, female or other"))),
+                None => {
+                    return Err(reject(
+                        "sex",
+                        Some(m.column),
+                        ValidationReason::Invalid,
+                        format!("\"{v}\" is not M, F, male, female or other"),
+                    ))
+                }
             },
             BirthDate if v.is_empty() => {}
             BirthDate => match parse_date(&v) {
                 Some(d) => input.birth_date = Some(d.format("%Y-%m-%d").to_string()),
-                None => return Err(reject("birth_date", Some(m.column), ValidationReason::Invalid, format!("\"{v}\" is not a date (YYYY-MM-DD or DD/MM/YYYY)"))),
+                None => {
+                    return Err(reject(
+                        "birth_date",
+                        Some(m.column),
+                        ValidationReason::Invalid,
+                        format!("\"{v}\" is not a date (YYYY-MM-DD or DD/MM/YYYY)"),
+                    ))
+                }
             },
             AgeYears if v.is_empty() => {}
             AgeYears => match v.parse::<u32>() {
                 Ok(a) => input.age_years = Some(a),
-                Err(_) => return Err(reject("age_years", Some(m.column), ValidationReason::Invalid, format!("\"{v}\" is not an age in whole years"))),
+                Err(_) => {
+                    return Err(reject(
+                        "age_years",
+                        Some(m.column),
+                        ValidationReason::Invalid,
+                        format!("\"{v}\" is not an age in whole years"),
+                    ))
+                }
             },
             Phone | Phone2 if v.is_empty() => {}
             Phone | Phone2 => phones.push((m.column, v)),
@@ -322,7 +367,10 @@ fn clean_row(
             EmergencyPhone => input.emergency_phone = v,
             EmergencyRelation => input.emergency_relation = v,
             BloodGroup => input.blood_group = v,
-            Allergies => input.allergies = v.split([';', ',']).map(str::trim).filter(|a| !a.is_empty()).map(String::from).collect(),
+            Allergies => {
+                input.allergies =
+                    v.split([';', ',']).map(str::trim).filter(|a| !a.is_empty()).map(String::from).collect()
+            }
             Notes => input.notes = v,
             LegacyMrn => legacy = v,
             Ignore => {}
@@ -330,7 +378,12 @@ fn clean_row(
     }
     input.phones = phones.iter().map(|(_, p)| p.clone()).collect();
     if legacy.chars().count() > 40 {
-        return Err(reject("legacy_mrn", column_of.get(&ImportField::LegacyMrn).copied(), ValidationReason::TooLong, "at most 40 characters".into()));
+        return Err(reject(
+            "legacy_mrn",
+            column_of.get(&ImportField::LegacyMrn).copied(),
+            ValidationReason::TooLong,
+            "at most 40 characters".into(),
+        ));
     }
     match validate::clean(&input, today) {
         Ok(mut clean) => {
@@ -384,10 +437,17 @@ async fn check_all(store: &Store, table: &Table, mapping: &Mapping) -> Result<Ch
     let today = store.now().date_naive();
     let legacy_col = mapping.columns.iter().find(|c| c.field == ImportField::LegacyMrn).map(|c| c.column);
     let legacy_header = legacy_col.and_then(|c| table.headers.get(c as usize).cloned());
-    let cleaned: Vec<(u32, std::result::Result<Clean, RejectedRow>)> =
-        table.rows.iter().map(|(line, cells)| (*line, clean_row(&table.headers, mapping, *line, cells, today))).collect();
-    let wanted: Vec<&str> =
-        cleaned.iter().filter_map(|(_, r)| r.as_ref().ok()).map(|c| c.legacy_mrn.as_str()).filter(|l| !l.is_empty()).collect();
+    let cleaned: Vec<(u32, std::result::Result<Clean, RejectedRow>)> = table
+        .rows
+        .iter()
+        .map(|(line, cells)| (*line, clean_row(&table.headers, mapping, *line, cells, today)))
+        .collect();
+    let wanted: Vec<&str> = cleaned
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().ok())
+        .map(|c| c.legacy_mrn.as_str())
+        .filter(|l| !l.is_empty())
+        .collect();
     let taken = legacy_taken(store, &wanted).await?;
     let mut valid = Vec::new();
     let mut rejected = Vec::new();
@@ -399,7 +459,11 @@ async fn check_all(store: &Store, table: &Table, mapping: &Mapping) -> Result<Ch
             Ok(c) => {
                 let duplicate = !legacy_seen.insert(c.legacy_mrn.to_uppercase());
                 if duplicate || taken.contains(&c.legacy_mrn) {
-                    let message = if duplicate { "this old number is repeated in the file" } else { "a patient with this old number is already in HMS" };
+                    let message = if duplicate {
+                        "this old number is repeated in the file"
+                    } else {
+                        "a patient with this old number is already in HMS"
+                    };
                     rejected.push(RejectedRow {
                         row: line,
                         column: legacy_header.clone(),
@@ -440,14 +504,21 @@ pub async fn preview(store: &Store, auth: &Authorized, data: &[u8], mapping: Opt
     auth.require(Permission::PatientsImport)?;
     let table = read_table(data)?;
     let mapping = mapping.unwrap_or_else(|| suggested_mapping(&table.headers));
-    let sample = table.rows.iter().take(SAMPLE_ROWS).map(|(row, values)| PreviewRow { row: *row, values: values.clone() }).collect();
+    let sample = table
+        .rows
+        .iter()
+        .take(SAMPLE_ROWS)
+        .map(|(row, values)| PreviewRow { row: *row, values: values.clone() })
+        .collect();
     // With no name column yet, show the file and let the user map it.
     let (valid_rows, rejected) = match check_mapping(&mapping, table.headers.len()) {
         Ok(()) => {
             let checked = check_all(store, &table, &mapping).await?;
             (checked.valid.len() as u32, checked.rejected)
         }
-        Err(Error::Validation { field, reason, message }) if field == "mapping" && reason == ValidationReason::Required => {
+        Err(Error::Validation { field, reason, message })
+            if field == "mapping" && reason == ValidationReason::Required =>
+        {
             (0, vec![RejectedRow { row: 1, column: None, field, reason, message }])
         }
         Err(e) => return Err(e),
@@ -500,8 +571,24 @@ pub async fn import(
 
 /// The export's columns: names the import recognises, so an export imports elsewhere.
 const EXPORT_HEADERS: [&str; 18] = [
-    "MRN", "First name", "Other names", "Surname", "Sex", "DOB", "Age", "Phone", "Phone 2", "Address", "National id",
-    "Insurance", "Emergency contact", "Emergency phone", "Relation", "Blood group", "Allergies", "Notes",
+    "MRN",
+    "First name",
+    "Other names",
+    "Surname",
+    "Sex",
+    "DOB",
+    "Age",
+    "Phone",
+    "Phone 2",
+    "Address",
+    "National id",
+    "Insurance",
+    "Emergency contact",
+    "Emergency phone",
+    "Relation",
+    "Blood group",
+    "Allergies",
+    "Notes",
 ];
 
 /// A spreadsheet would run a cell that starts with = + - @ as a formula; prefix it with '.
@@ -518,7 +605,10 @@ fn export_row(p: &super::Patient, today: NaiveDate) -> Vec<String> {
     // An estimated date of birth is exported as the age it stands for, so it stays estimated.
     let (dob, age) = match (&p.birth_date, p.birth_date_estimated) {
         // Import turns an age into 1 July of (this year - age): export the same difference.
-        (Some(d), true) => (String::new(), d.get(..4).and_then(|y| y.parse::<i32>().ok()).map(|y| (today.year() - y).to_string()).unwrap_or_default()),
+        (Some(d), true) => (
+            String::new(),
+            d.get(..4).and_then(|y| y.parse::<i32>().ok()).map(|y| (today.year() - y).to_string()).unwrap_or_default(),
+        ),
         (Some(d), false) => (d.clone(), String::new()),
         (None, _) => (String::new(), String::new()),
     };

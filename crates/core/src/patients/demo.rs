@@ -7,7 +7,8 @@ use crate::error::Result;
 use crate::store::WriteTx;
 use chrono::NaiveDate;
 
-type Row = (&'static str, &'static str, &'static str, &'static str, &'static str, &'static str, &'static [&'static str]);
+type Row =
+    (&'static str, &'static str, &'static str, &'static str, &'static str, &'static str, &'static [&'static str]);
 
 /// (given, other, family, sex, date of birth, phone, allergies)
 const PATIENTS: &[Row] = &[

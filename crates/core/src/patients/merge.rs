@@ -31,7 +31,13 @@ pub struct MergeRecord {
 const MAX_PHONES: usize = 5;
 
 /// Merges `merged_id` into `survivor_id`; returns the survivor as it is now.
-pub async fn merge(store: &Store, auth: &Authorized, survivor_id: &str, merged_id: &str, reason: &str) -> Result<Patient> {
+pub async fn merge(
+    store: &Store,
+    auth: &Authorized,
+    survivor_id: &str,
+    merged_id: &str,
+    reason: &str,
+) -> Result<Patient> {
     auth.require(Permission::PatientsMerge)?;
     let reason = reason.trim();
     if reason.chars().count() > 500 {
@@ -71,7 +77,11 @@ pub async fn merge(store: &Store, auth: &Authorized, survivor_id: &str, merged_i
 async fn active_record(w: &mut WriteTx<'_>, id: &str, field: &str) -> Result<Patient> {
     let (_, p) = repo::by_id(w.conn(), id).await?.ok_or_else(|| Error::NotFound { entity: "patient".into() })?;
     if p.status == PatientStatus::Merged {
-        return Err(Error::validation(field, ValidationReason::Invalid, format!("{} was already merged into another record", p.mrn)));
+        return Err(Error::validation(
+            field,
+            ValidationReason::Invalid,
+            format!("{} was already merged into another record", p.mrn),
+        ));
     }
     Ok(p)
 }
@@ -113,7 +123,8 @@ fn absorb(s: &mut Patient, m: &Patient) {
         }
     }
     if !m.notes.is_empty() && !s.notes.contains(&m.notes) {
-        let joined = if s.notes.is_empty() { m.notes.clone() } else { format!("{}\n\n[from {}] {}", s.notes, m.mrn, m.notes) };
+        let joined =
+            if s.notes.is_empty() { m.notes.clone() } else { format!("{}\n\n[from {}] {}", s.notes, m.mrn, m.notes) };
         s.notes = joined.chars().take(4000).collect();
     }
     if m.last_visit_at > s.last_visit_at {
@@ -124,8 +135,18 @@ fn absorb(s: &mut Patient, m: &Patient) {
 /// The tables that hold a patient's own rows (`patient_id`): a merge moves every one of them
 /// to the survivor, so no visit, result, bill or document stays behind on the merged record.
 /// A table added later with a `patient_id` column must be listed here (a test checks it).
-pub const PATIENT_TABLES: &[&str] =
-    &["appointments", "bills", "visits", "vitals", "diagnoses", "allergies", "prescriptions", "lab_orders", "lab_results", "attachments"];
+pub const PATIENT_TABLES: &[&str] = &[
+    "appointments",
+    "bills",
+    "visits",
+    "vitals",
+    "diagnoses",
+    "allergies",
+    "prescriptions",
+    "lab_orders",
+    "lab_results",
+    "attachments",
+];
 
 /// Moves the merged record's rows to the survivor, each move a synced change.
 async fn repoint(w: &mut WriteTx<'_>, survivor_id: &str, merged_id: &str) -> Result<()> {
@@ -206,7 +227,8 @@ pub async fn merged_into(store: &Store, auth: &Authorized, survivor_id: &str) ->
     .await?;
     rows.into_iter()
         .map(|(merged_id, merged_mrn, reason, merged_at, merged_by, snapshot)| {
-            let snapshot: Patient = serde_json::from_str(&snapshot).map_err(|e| Error::internal(format!("merge snapshot of {merged_mrn}: {e}")))?;
+            let snapshot: Patient = serde_json::from_str(&snapshot)
+                .map_err(|e| Error::internal(format!("merge snapshot of {merged_mrn}: {e}")))?;
             Ok(MergeRecord { merged_id, merged_mrn, reason, merged_at, merged_by, snapshot })
         })
         .collect()

@@ -13,8 +13,8 @@ pub mod search;
 pub mod validate;
 
 pub use card::{id_card, IdCard};
-pub use model::{Patient, PatientInput, PatientStatus, Sex};
 pub use merge::{merge, merged_into, MergeRecord};
+pub use model::{Patient, PatientInput, PatientStatus, Sex};
 pub use search::{MatchKind, PatientHit};
 
 use crate::error::{Error, Result, ValidationReason};
@@ -95,22 +95,29 @@ pub async fn register(store: &Store, auth: &Authorized, input: PatientInput) -> 
 }
 
 pub(crate) async fn load(store: &Store, id: &str) -> Result<Patient> {
-    repo::by_id(store.pool(), id)
-        .await?
-        .map(|(_, p)| p)
-        .ok_or_else(|| Error::NotFound { entity: "patient".into() })
+    repo::by_id(store.pool(), id).await?.map(|(_, p)| p).ok_or_else(|| Error::NotFound { entity: "patient".into() })
 }
 
 /// Likely duplicates of a record being typed: same phone, same national/insurance id, or a
 /// similar name with the same date of birth. `exclude` skips the record being edited.
-pub async fn duplicates(store: &Store, auth: &Authorized, input: &PatientInput, exclude: Option<&str>) -> Result<Vec<PatientHit>> {
+pub async fn duplicates(
+    store: &Store,
+    auth: &Authorized,
+    input: &PatientInput,
+    exclude: Option<&str>,
+) -> Result<Vec<PatientHit>> {
     auth.require(Permission::PatientsView)?;
     let c = validate::clean(input, today(store))?;
     let pool = store.pool();
     let mut pks: Vec<i64> = Vec::new();
     for phone in &c.phones {
         let digits = validate::phone_digits(phone);
-        pks.extend(sqlx::query_scalar::<_, i64>("SELECT patient_pk FROM patient_phones WHERE digits = ? LIMIT 20").bind(digits).fetch_all(pool).await?);
+        pks.extend(
+            sqlx::query_scalar::<_, i64>("SELECT patient_pk FROM patient_phones WHERE digits = ? LIMIT 20")
+                .bind(digits)
+                .fetch_all(pool)
+                .await?,
+        );
     }
     for id in [&c.national_id, &c.insurance_id].into_iter().filter(|s| !s.is_empty()) {
         pks.extend(
@@ -140,7 +147,10 @@ pub async fn duplicates(store: &Store, auth: &Authorized, input: &PatientInput, 
     }
     let mut out: Vec<PatientHit> = Vec::new();
     for pk in pks {
-        let sql = format!("SELECT {} FROM patients WHERE pk = ? AND status <> 'merged' AND deleted_at IS NULL", repo::COLUMNS);
+        let sql = format!(
+            "SELECT {} FROM patients WHERE pk = ? AND status <> 'merged' AND deleted_at IS NULL",
+            repo::COLUMNS
+        );
         if let Some(row) = sqlx::query(&sql).bind(pk).fetch_optional(pool).await? {
             let (_, p) = repo::from_row(&row)?;
             if Some(p.id.as_str()) != exclude && !out.iter().any(|h| h.id == p.id) {
@@ -154,8 +164,7 @@ pub async fn duplicates(store: &Store, auth: &Authorized, input: &PatientInput, 
 /// Names are similar when every given word is close (Jaro-Winkler ≥ 0.88) to some word of
 /// the other name: "Ravi Sharma" ~ "Ravi Kumar Sharma", "Mohammed" ~ "Mohamed".
 fn similar_names(wanted: &[String], have: &[String]) -> bool {
-    !wanted.is_empty()
-        && wanted.iter().all(|w| have.iter().any(|h| strsim::jaro_winkler(w, h) >= 0.88))
+    !wanted.is_empty() && wanted.iter().all(|w| have.iter().any(|h| strsim::jaro_winkler(w, h) >= 0.88))
 }
 
 /// Opens a patient's record. Every opening is written to the audit log.
@@ -175,7 +184,11 @@ pub async fn update(store: &Store, auth: &Authorized, id: &str, input: PatientIn
     let mut w = store.begin_write(auth.actor()).await?;
     let (_, mut p) = repo::by_id(w.conn(), id).await?.ok_or_else(|| Error::NotFound { entity: "patient".into() })?;
     if p.status == PatientStatus::Merged {
-        return Err(Error::validation("id", ValidationReason::Invalid, "this record was merged into another; edit that one"));
+        return Err(Error::validation(
+            "id",
+            ValidationReason::Invalid,
+            "this record was merged into another; edit that one",
+        ));
     }
     let before = serde_json::to_value(&p)?;
     apply(&mut p, clean);
@@ -200,7 +213,13 @@ pub(crate) fn diff(before: &serde_json::Value, after: &serde_json::Value) -> ser
 }
 
 /// Deactivates (deceased, moved) or reactivates a record, with a reason.
-pub async fn set_status(store: &Store, auth: &Authorized, id: &str, status: PatientStatus, reason: &str) -> Result<Patient> {
+pub async fn set_status(
+    store: &Store,
+    auth: &Authorized,
+    id: &str,
+    status: PatientStatus,
+    reason: &str,
+) -> Result<Patient> {
     auth.require(Permission::PatientsStatus)?;
     if status == PatientStatus::Merged {
         return Err(Error::validation("status", ValidationReason::Invalid, "use merge to merge records"));
@@ -220,7 +239,8 @@ pub async fn set_status(store: &Store, auth: &Authorized, id: &str, status: Pati
     let before = p.status;
     p.status = status;
     repo::update(&mut w, &p).await?;
-    w.audit("patient.status", "patient", Some(id), json!({ "before": before, "after": status, "reason": reason })).await?;
+    w.audit("patient.status", "patient", Some(id), json!({ "before": before, "after": status, "reason": reason }))
+        .await?;
     w.commit().await?;
     load(store, id).await
 }

@@ -125,7 +125,9 @@ pub(crate) async fn reindex(w: &mut WriteTx<'_>, id: &str) -> Result<()> {
 /// [`reindex`] for many records in a few multi-row statements (a pull page's new rows).
 pub(crate) async fn reindex_many(w: &mut WriteTx<'_>, ids: &[&str]) -> Result<()> {
     for chunk in ids.chunks(CHUNK) {
-        let sql = format!("SELECT {COLUMNS} FROM patients WHERE id IN (SELECT value FROM json_each(?)) AND deleted_at IS NULL");
+        let sql = format!(
+            "SELECT {COLUMNS} FROM patients WHERE id IN (SELECT value FROM json_each(?)) AND deleted_at IS NULL"
+        );
         let rows = sqlx::query(&sql).bind(serde_json::to_string(chunk)?).fetch_all(w.conn()).await?;
         let rows = rows.iter().map(from_row).collect::<Result<Vec<(i64, Patient)>>>()?;
         if rows.is_empty() {
@@ -140,7 +142,8 @@ pub(crate) async fn reindex_many(w: &mut WriteTx<'_>, ids: &[&str]) -> Result<()
             sqlx::query(sql).bind(&pks).execute(w.conn()).await?;
         }
         // A merged-away record is reached through the one it was merged into (as `index`).
-        let live: Vec<(i64, &Patient)> = rows.iter().filter(|(_, p)| p.status != PatientStatus::Merged).map(|(pk, p)| (*pk, p)).collect();
+        let live: Vec<(i64, &Patient)> =
+            rows.iter().filter(|(_, p)| p.status != PatientStatus::Merged).map(|(pk, p)| (*pk, p)).collect();
         index_many(w, &live).await?;
     }
     Ok(())
@@ -156,7 +159,8 @@ async fn index_many(w: &mut WriteTx<'_>, rows: &[(i64, &Patient)]) -> Result<()>
         b.push_bind(*pk).push_bind(index_names(p));
     });
     names.build().execute(w.conn()).await?;
-    let phones: Vec<(i64, Vec<String>)> = rows.iter().map(|(pk, p)| (*pk, index_digits(p))).filter(|(_, d)| !d.is_empty()).collect();
+    let phones: Vec<(i64, Vec<String>)> =
+        rows.iter().map(|(pk, p)| (*pk, index_digits(p))).filter(|(_, d)| !d.is_empty()).collect();
     if !phones.is_empty() {
         let mut exact = QueryBuilder::<Sqlite>::new("INSERT OR IGNORE INTO patient_phones (patient_pk, digits) ");
         exact.push_values(phones.iter().flat_map(|(pk, ds)| ds.iter().map(move |d| (*pk, d))), |mut b, (pk, d)| {

@@ -49,12 +49,7 @@ pub fn fold(s: &str) -> String {
 
 /// The name tokens of a query, folded, without FTS syntax characters.
 pub fn name_tokens(q: &str) -> Vec<String> {
-    fold(q)
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|t| !t.is_empty())
-        .take(6)
-        .map(str::to_string)
-        .collect()
+    fold(q).split(|c: char| !c.is_alphanumeric()).filter(|t| !t.is_empty()).take(6).map(str::to_string).collect()
 }
 
 fn is_phone_like(q: &str) -> bool {
@@ -88,11 +83,20 @@ pub async fn search(pool: &SqlitePool, query: &str, limit: u32, today: NaiveDate
     let id_number: String = q.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_uppercase();
     if is_phone_like(q) {
         let digits = validate::phone_digits(q);
-        push(pks(pool, "SELECT patient_pk FROM patient_phones WHERE digits = ? LIMIT ?", &digits, limit).await?, MatchKind::Phone);
+        push(
+            pks(pool, "SELECT patient_pk FROM patient_phones WHERE digits = ? LIMIT ?", &digits, limit).await?,
+            MatchKind::Phone,
+        );
         push(id_matches(pool, &id_number, limit).await?, MatchKind::IdNumber);
         let fts = format!("\"{digits}\"");
         push(
-            pks(pool, "SELECT rowid FROM patient_phone_fts WHERE patient_phone_fts MATCH ? ORDER BY rowid DESC LIMIT ?", &fts, limit).await?,
+            pks(
+                pool,
+                "SELECT rowid FROM patient_phone_fts WHERE patient_phone_fts MATCH ? ORDER BY rowid DESC LIMIT ?",
+                &fts,
+                limit,
+            )
+            .await?,
             MatchKind::PhonePart,
         );
     } else {
@@ -101,7 +105,13 @@ pub async fn search(pool: &SqlitePool, query: &str, limit: u32, today: NaiveDate
         if !tokens.is_empty() {
             let fts = tokens.iter().map(|t| format!("\"{t}\"*")).collect::<Vec<_>>().join(" ");
             push(
-                pks(pool, "SELECT rowid FROM patient_name_fts WHERE patient_name_fts MATCH ? ORDER BY rowid DESC LIMIT ?", &fts, limit).await?,
+                pks(
+                    pool,
+                    "SELECT rowid FROM patient_name_fts WHERE patient_name_fts MATCH ? ORDER BY rowid DESC LIMIT ?",
+                    &fts,
+                    limit,
+                )
+                .await?,
                 MatchKind::Name,
             );
         }

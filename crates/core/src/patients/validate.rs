@@ -64,7 +64,13 @@ pub fn phone(field: &str, raw: &str) -> Result<String> {
         match c {
             '0'..='9' => digits.push(c),
             ' ' | '-' | '(' | ')' | '.' => {}
-            _ => return Err(Error::validation(field, ValidationReason::Invalid, "a phone number has only digits, spaces, dashes and a leading +")),
+            _ => {
+                return Err(Error::validation(
+                    field,
+                    ValidationReason::Invalid,
+                    "a phone number has only digits, spaces, dashes and a leading +",
+                ))
+            }
         }
     }
     if !(6..=15).contains(&digits.len()) {
@@ -82,16 +88,26 @@ fn birth(input: &PatientInput, today: NaiveDate) -> Result<(Option<NaiveDate>, b
         let d = NaiveDate::parse_from_str(raw, "%Y-%m-%d")
             .map_err(|_| Error::validation("birth_date", ValidationReason::Invalid, "expected a date as YYYY-MM-DD"))?;
         if d > today {
-            return Err(Error::validation("birth_date", ValidationReason::OutOfRange, "the date of birth is in the future"));
+            return Err(Error::validation(
+                "birth_date",
+                ValidationReason::OutOfRange,
+                "the date of birth is in the future",
+            ));
         }
         let oldest = today.with_year(today.year() - MAX_AGE_YEARS as i32).unwrap_or(NaiveDate::MIN);
         if d < oldest {
-            return Err(Error::validation("birth_date", ValidationReason::OutOfRange, format!("more than {MAX_AGE_YEARS} years ago")));
+            return Err(Error::validation(
+                "birth_date",
+                ValidationReason::OutOfRange,
+                format!("more than {MAX_AGE_YEARS} years ago"),
+            ));
         }
         return Ok((Some(d), false));
     }
     match input.age_years {
-        Some(age) if age > MAX_AGE_YEARS => Err(Error::validation("age_years", ValidationReason::OutOfRange, format!("0 to {MAX_AGE_YEARS} years"))),
+        Some(age) if age > MAX_AGE_YEARS => {
+            Err(Error::validation("age_years", ValidationReason::OutOfRange, format!("0 to {MAX_AGE_YEARS} years")))
+        }
         // An estimated age becomes 1 July of the estimated birth year, flagged as estimated.
         Some(age) => Ok((NaiveDate::from_ymd_opt(today.year() - age as i32, 7, 1), true)),
         None => Ok((None, false)),
@@ -125,7 +141,11 @@ pub fn clean(input: &PatientInput, today: NaiveDate) -> Result<Clean> {
     };
     let blood_group = input.blood_group.trim().to_uppercase();
     if !blood_group.is_empty() && !BLOOD_GROUPS.contains(&blood_group.as_str()) {
-        return Err(Error::validation("blood_group", ValidationReason::Invalid, "one of A+, A-, B+, B-, AB+, AB-, O+, O-"));
+        return Err(Error::validation(
+            "blood_group",
+            ValidationReason::Invalid,
+            "one of A+, A-, B+, B-, AB+, AB-, O+, O-",
+        ));
     }
     if input.allergies.len() > 50 {
         return Err(Error::validation("allergies", ValidationReason::TooLong, "at most 50 allergies"));

@@ -72,13 +72,25 @@ fn window(prefix: &str, start: &str, end: &str, slot: u32) -> Result<Window> {
     let s = parse_minutes(&format!("{prefix}start"), start)?;
     let e = parse_minutes(&format!("{prefix}end"), end)?;
     if e <= s {
-        return Err(Error::validation(&format!("{prefix}end"), ValidationReason::Invalid, "the end is not after the start"));
+        return Err(Error::validation(
+            &format!("{prefix}end"),
+            ValidationReason::Invalid,
+            "the end is not after the start",
+        ));
     }
     if !(5..=240).contains(&slot) {
-        return Err(Error::validation(&format!("{prefix}slot_minutes"), ValidationReason::OutOfRange, "slots of 5 to 240 minutes"));
+        return Err(Error::validation(
+            &format!("{prefix}slot_minutes"),
+            ValidationReason::OutOfRange,
+            "slots of 5 to 240 minutes",
+        ));
     }
     if e - s < slot {
-        return Err(Error::validation(&format!("{prefix}slot_minutes"), ValidationReason::OutOfRange, "the session is shorter than one slot"));
+        return Err(Error::validation(
+            &format!("{prefix}slot_minutes"),
+            ValidationReason::OutOfRange,
+            "the session is shorter than one slot",
+        ));
     }
     Ok(Window { start: s, end: e, slot })
 }
@@ -88,22 +100,36 @@ fn overlaps(a: Window, b: Window) -> bool {
 }
 
 pub(crate) async fn require_doctor(w: &mut WriteTx<'_>, doctor_id: &str) -> Result<()> {
-    let ok: bool = sqlx::query_scalar("SELECT COUNT(*) > 0 FROM staff WHERE id = ? AND role = 'doctor' AND deleted_at IS NULL")
-        .bind(doctor_id)
-        .fetch_one(w.conn())
-        .await?;
-    if ok { Ok(()) } else { Err(Error::NotFound { entity: "doctor".into() }) }
+    let ok: bool =
+        sqlx::query_scalar("SELECT COUNT(*) > 0 FROM staff WHERE id = ? AND role = 'doctor' AND deleted_at IS NULL")
+            .bind(doctor_id)
+            .fetch_one(w.conn())
+            .await?;
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::NotFound { entity: "doctor".into() })
+    }
 }
 
 /// Replaces a doctor's weekly sessions with `sessions` (checked: times, slot length, and no
 /// two sessions of one weekday overlapping).
-pub async fn set_weekly(store: &Store, auth: &Authorized, doctor_id: &str, sessions: Vec<SessionInput>) -> Result<Vec<DoctorSession>> {
+pub async fn set_weekly(
+    store: &Store,
+    auth: &Authorized,
+    doctor_id: &str,
+    sessions: Vec<SessionInput>,
+) -> Result<Vec<DoctorSession>> {
     auth.require(Permission::ScheduleManage)?;
     let mut checked: Vec<(u8, Window)> = Vec::new();
     for (i, s) in sessions.iter().enumerate() {
         let prefix = format!("sessions.{i}.");
         if !(1..=7).contains(&s.weekday) {
-            return Err(Error::validation(&format!("{prefix}weekday"), ValidationReason::OutOfRange, "1 (Monday) to 7 (Sunday)"));
+            return Err(Error::validation(
+                &format!("{prefix}weekday"),
+                ValidationReason::OutOfRange,
+                "1 (Monday) to 7 (Sunday)",
+            ));
         }
         let win = window(&prefix, &s.start, &s.end, s.slot_minutes)?;
         if let Some((_, other)) = checked.iter().find(|(d, o)| *d == s.weekday && overlaps(*o, win)) {
@@ -123,7 +149,13 @@ pub async fn set_weekly(store: &Store, auth: &Authorized, doctor_id: &str, sessi
         .fetch_all(w.conn())
         .await?;
     for id in &old {
-        w.record_change("doctor_sessions", id, ChangeOp::Delete, &json!({ "id": id, "deleted_at": now, "updated_at": stamp })).await?;
+        w.record_change(
+            "doctor_sessions",
+            id,
+            ChangeOp::Delete,
+            &json!({ "id": id, "deleted_at": now, "updated_at": stamp }),
+        )
+        .await?;
     }
     let mut out = Vec::new();
     for (weekday, win) in checked {
@@ -147,7 +179,13 @@ pub async fn set_weekly(store: &Store, auth: &Authorized, doctor_id: &str, sessi
         let data = json!({ "id": id, "doctor_id": doctor_id, "weekday": weekday, "start_min": win.start, "end_min": win.end,
             "slot_minutes": win.slot, "created_at": now, "updated_at": stamp, "updated_by": by });
         w.record_change("doctor_sessions", &id, ChangeOp::Insert, &data).await?;
-        out.push(DoctorSession { id, weekday, start: format_minutes(win.start), end: format_minutes(win.end), slot_minutes: win.slot });
+        out.push(DoctorSession {
+            id,
+            weekday,
+            start: format_minutes(win.start),
+            end: format_minutes(win.end),
+            slot_minutes: win.slot,
+        });
     }
     w.audit("schedule.set_weekly", "staff", Some(doctor_id), json!({ "sessions": out.len() })).await?;
     w.commit().await?;
@@ -165,7 +203,13 @@ pub async fn weekly(store: &Store, auth: &Authorized, doctor_id: &str) -> Result
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, d, s, e, slot)| DoctorSession { id, weekday: d as u8, start: format_minutes(s as u32), end: format_minutes(e as u32), slot_minutes: slot as u32 })
+        .map(|(id, d, s, e, slot)| DoctorSession {
+            id,
+            weekday: d as u8,
+            start: format_minutes(s as u32),
+            end: format_minutes(e as u32),
+            slot_minutes: slot as u32,
+        })
         .collect())
 }
 
@@ -178,7 +222,12 @@ pub async fn add_exception(store: &Store, auth: &Authorized, doctor_id: &str, in
     }
     let (start, end, slot) = match input.kind {
         ExceptionKind::Extra => {
-            let win = window("", input.start.as_deref().unwrap_or(""), input.end.as_deref().unwrap_or(""), input.slot_minutes.unwrap_or(0))?;
+            let win = window(
+                "",
+                input.start.as_deref().unwrap_or(""),
+                input.end.as_deref().unwrap_or(""),
+                input.slot_minutes.unwrap_or(0),
+            )?;
             (Some(win.start), Some(win.end), Some(win.slot))
         }
         ExceptionKind::Leave => match (input.start.as_deref(), input.end.as_deref()) {
@@ -202,7 +251,11 @@ pub async fn add_exception(store: &Store, auth: &Authorized, doctor_id: &str, in
             .fetch_one(w.conn())
             .await?;
         if !ok {
-            return Err(Error::validation("session_id", ValidationReason::Invalid, "not one of this doctor's sessions on that weekday"));
+            return Err(Error::validation(
+                "session_id",
+                ValidationReason::Invalid,
+                "not one of this doctor's sessions on that weekday",
+            ));
         }
     }
     if input.kind == ExceptionKind::Extra {
@@ -213,7 +266,16 @@ pub async fn add_exception(store: &Store, auth: &Authorized, doctor_id: &str, in
         }
     }
     let date_s = date.format("%Y-%m-%d").to_string();
-    let row = NewException { doctor_id, date: &date_s, kind: input.kind, session_id: input.session_id.as_deref(), start, end, slot, reason: input.reason.trim() };
+    let row = NewException {
+        doctor_id,
+        date: &date_s,
+        kind: input.kind,
+        session_id: input.session_id.as_deref(),
+        start,
+        end,
+        slot,
+        reason: input.reason.trim(),
+    };
     let id = insert_exception(&mut w, row).await?;
     w.audit("schedule.exception", "staff", Some(doctor_id), json!({ "date": date_s, "kind": input.kind })).await?;
     w.commit().await?;

@@ -3,8 +3,8 @@
 //! the last guard, so two desks booking the same slot at once cannot both succeed.
 
 use super::calendar::{views, AppointmentView, MAX_VIEW_ROWS};
-use super::Arg;
 use super::slots::{day_slots, Slot};
+use super::Arg;
 use super::{parse_date, parse_minutes};
 use crate::error::{Error, Result, ValidationReason};
 use crate::rbac::Permission;
@@ -91,7 +91,13 @@ pub async fn book(store: &Store, auth: &Authorized, input: BookInput) -> Result<
 
 /// Checks every rule and inserts the appointment, inside the caller's write. `replacing`
 /// is the appointment being rescheduled (its own time does not count as an overlap).
-pub(crate) async fn place(store: &Store, auth: &Authorized, w: &mut WriteTx<'_>, input: &BookInput, replacing: Option<&str>) -> Result<Appointment> {
+pub(crate) async fn place(
+    store: &Store,
+    auth: &Authorized,
+    w: &mut WriteTx<'_>,
+    input: &BookInput,
+    replacing: Option<&str>,
+) -> Result<Appointment> {
     if input.overbook {
         auth.require(Permission::AppointmentsOverbook)?;
     }
@@ -106,22 +112,33 @@ pub(crate) async fn place(store: &Store, auth: &Authorized, w: &mut WriteTx<'_>,
         .await?;
     match patient.as_deref() {
         None => return Err(Error::validation("patient_id", ValidationReason::Invalid, "unknown patient")),
-        Some("merged") => return Err(Error::validation("patient_id", ValidationReason::Invalid, "this record was merged into another; book that one")),
+        Some("merged") => {
+            return Err(Error::validation(
+                "patient_id",
+                ValidationReason::Invalid,
+                "this record was merged into another; book that one",
+            ))
+        }
         Some(_) => {}
     }
-    let doctor: bool = sqlx::query_scalar("SELECT COUNT(*) > 0 FROM staff WHERE id = ? AND role = 'doctor' AND active = 1 AND deleted_at IS NULL")
-        .bind(&input.doctor_id)
-        .fetch_one(w.conn())
-        .await?;
+    let doctor: bool = sqlx::query_scalar(
+        "SELECT COUNT(*) > 0 FROM staff WHERE id = ? AND role = 'doctor' AND active = 1 AND deleted_at IS NULL",
+    )
+    .bind(&input.doctor_id)
+    .fetch_one(w.conn())
+    .await?;
     if !doctor {
         return Err(Error::validation("doctor_id", ValidationReason::Invalid, "unknown or inactive doctor"));
     }
     let tz = crate::settings::time_zone(store).await?;
     let slots = day_slots(w.conn(), tz, &input.doctor_id, date).await?;
-    let slot: Slot = slots
-        .into_iter()
-        .find(|s| s.start_min == start)
-        .ok_or_else(|| Error::validation("start", ValidationReason::Invalid, "not one of the doctor's slots that day (outside sessions, or on leave)"))?;
+    let slot: Slot = slots.into_iter().find(|s| s.start_min == start).ok_or_else(|| {
+        Error::validation(
+            "start",
+            ValidationReason::Invalid,
+            "not one of the doctor's slots that day (outside sessions, or on leave)",
+        )
+    })?;
     if slot.starts_at < super::rfc3339(store.now()) {
         auth.require(Permission::AppointmentsBackdate)
             .map_err(|_| Error::validation("date", ValidationReason::OutOfRange, "this slot is in the past"))?;
@@ -140,7 +157,11 @@ pub(crate) async fn place(store: &Store, auth: &Authorized, w: &mut WriteTx<'_>,
     .fetch_optional(w.conn())
     .await?;
     if clash.is_some() {
-        return Err(Error::validation("patient_id", ValidationReason::Taken, "the patient already has an appointment at that time"));
+        return Err(Error::validation(
+            "patient_id",
+            ValidationReason::Taken,
+            "the patient already has an appointment at that time",
+        ));
     }
     let a = Appointment {
         id: crate::ids::new_id(),
@@ -220,12 +241,44 @@ pub(crate) fn change_data(a: &Appointment) -> Result<serde_json::Value> {
     Ok(data)
 }
 
-type Row = (String, String, String, String, i64, i64, String, String, String, i64, i64, Option<String>, String, String, Option<String>);
+type Row = (
+    String,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    Option<String>,
+    String,
+    String,
+    Option<String>,
+);
 const COLUMNS: &str =
     "id, patient_id, doctor_id, date, start_min, end_min, starts_at, ends_at, status, overbooked, walk_in, token, reason, cancel_reason, rescheduled_from";
 
 fn from_row(r: Row) -> Appointment {
-    let (id, patient_id, doctor_id, date, s, e, starts_at, ends_at, status, over, walk, token, reason, cancel_reason, from) = r;
+    let (
+        id,
+        patient_id,
+        doctor_id,
+        date,
+        s,
+        e,
+        starts_at,
+        ends_at,
+        status,
+        over,
+        walk,
+        token,
+        reason,
+        cancel_reason,
+        from,
+    ) = r;
     Appointment {
         id,
         patient_id,
@@ -246,14 +299,20 @@ fn from_row(r: Row) -> Appointment {
 }
 
 pub(crate) async fn load(w: &mut WriteTx<'_>, id: &str) -> Result<Appointment> {
-    let row: Option<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM appointments WHERE id = ? AND deleted_at IS NULL"))
-        .bind(id)
-        .fetch_optional(w.conn())
-        .await?;
+    let row: Option<Row> =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM appointments WHERE id = ? AND deleted_at IS NULL"))
+            .bind(id)
+            .fetch_optional(w.conn())
+            .await?;
     row.map(from_row).ok_or_else(|| Error::NotFound { entity: "appointment".into() })
 }
 
-pub(crate) async fn set_status(w: &mut WriteTx<'_>, a: &mut Appointment, status: AppointmentStatus, cancel_reason: &str) -> Result<()> {
+pub(crate) async fn set_status(
+    w: &mut WriteTx<'_>,
+    a: &mut Appointment,
+    status: AppointmentStatus,
+    cancel_reason: &str,
+) -> Result<()> {
     let (stamp, by) = (w.stamp(), w.actor().user_id.clone());
     let before = change_data(a)?;
     sqlx::query("UPDATE appointments SET status = ?, cancel_reason = ?, updated_at = ?, updated_by = ? WHERE id = ?")
@@ -300,7 +359,14 @@ pub async fn cancel(store: &Store, auth: &Authorized, id: &str, reason: &str) ->
 
 /// Moves a booked appointment to another slot (any doctor): the old one is cancelled as
 /// rescheduled and the new one points back to it, in one write.
-pub async fn reschedule(store: &Store, auth: &Authorized, id: &str, doctor_id: &str, date: &str, start: &str) -> Result<Appointment> {
+pub async fn reschedule(
+    store: &Store,
+    auth: &Authorized,
+    id: &str,
+    doctor_id: &str,
+    date: &str,
+    start: &str,
+) -> Result<Appointment> {
     auth.require(Permission::AppointmentsBook)?;
     let mut w = store.begin_write(auth.actor()).await?;
     let mut old = load(&mut w, id).await?;
@@ -318,7 +384,8 @@ pub async fn reschedule(store: &Store, auth: &Authorized, id: &str, doctor_id: &
         overbook: false,
     };
     let new = place(store, auth, &mut w, &input, Some(id)).await?;
-    w.audit("appointment.reschedule", "appointment", Some(&new.id), json!({ "from": id, "starts_at": new.starts_at })).await?;
+    w.audit("appointment.reschedule", "appointment", Some(&new.id), json!({ "from": id, "starts_at": new.starts_at }))
+        .await?;
     w.commit().await?;
     Ok(new)
 }

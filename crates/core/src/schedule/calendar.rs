@@ -41,7 +41,13 @@ const VIEW_NAMES: &str = "id, patient_id, doctor_id, date, start_min, end_min, s
 
 /// The views of the appointments matching `filter` (a WHERE clause over `a`, `p`, `s`),
 /// ordered by `order` (output column names), at most `limit`, read as one JSON text.
-pub(crate) async fn views(conn: &mut SqliteConnection, filter: &str, order: &str, limit: u32, args: &[Arg<'_>]) -> Result<Vec<AppointmentView>> {
+pub(crate) async fn views(
+    conn: &mut SqliteConnection,
+    filter: &str,
+    order: &str,
+    limit: u32,
+    args: &[Arg<'_>],
+) -> Result<Vec<AppointmentView>> {
     let sql = format!(
         "SELECT json_group_array(json_array({VIEW_NAMES}) ORDER BY {order}) FROM (
            SELECT {VIEW_COLUMNS} FROM appointments a JOIN patients p ON p.id = a.patient_id LEFT JOIN staff s ON s.id = a.doctor_id
@@ -116,7 +122,14 @@ impl ViewRow {
 /// The views of the given appointments, by date and time.
 pub(crate) async fn views_by_id(conn: &mut SqliteConnection, ids: &[String]) -> Result<Vec<AppointmentView>> {
     let ids = serde_json::to_string(ids)?;
-    views(conn, "a.id IN (SELECT value FROM json_each(?))", "date, start_min, created_at", MAX_VIEW_ROWS, &[Arg::Text(&ids)]).await
+    views(
+        conn,
+        "a.id IN (SELECT value FROM json_each(?))",
+        "date, start_min, created_at",
+        MAX_VIEW_ROWS,
+        &[Arg::Text(&ids)],
+    )
+    .await
 }
 
 /// More appointments than any one view shows (a doctor's week is a few hundred).
@@ -145,7 +158,13 @@ pub struct CalendarDay {
 /// Marks the slots that the listed appointments hold, as the unique slot index counts them.
 fn hold(plan: &mut Plan, views: &[AppointmentView]) {
     for a in views.iter().map(|v| &v.appointment) {
-        let holds = matches!(a.status, AppointmentStatus::Booked | AppointmentStatus::CheckedIn | AppointmentStatus::WithDoctor | AppointmentStatus::Done);
+        let holds = matches!(
+            a.status,
+            AppointmentStatus::Booked
+                | AppointmentStatus::CheckedIn
+                | AppointmentStatus::WithDoctor
+                | AppointmentStatus::Done
+        );
         if holds && !a.overbooked && !a.walk_in {
             let start = super::parse_minutes("start", &a.start).unwrap_or(u32::MAX);
             plan.hold(a.doctor_id.clone(), a.date.clone(), start);
@@ -153,7 +172,14 @@ fn hold(plan: &mut Plan, views: &[AppointmentView]) {
     }
 }
 
-fn day_of(plan: &Plan, tz: chrono_tz::Tz, now: &str, (doctor_id, doctor_name): (&str, &str), date: NaiveDate, appointments: Vec<AppointmentView>) -> CalendarDay {
+fn day_of(
+    plan: &Plan,
+    tz: chrono_tz::Tz,
+    now: &str,
+    (doctor_id, doctor_name): (&str, &str),
+    date: NaiveDate,
+    appointments: Vec<AppointmentView>,
+) -> CalendarDay {
     let slots: Vec<Slot> = plan.slots(tz, doctor_id, date);
     let displaced = appointments
         .iter()
@@ -175,21 +201,34 @@ fn day_of(plan: &Plan, tz: chrono_tz::Tz, now: &str, (doctor_id, doctor_name): (
 
 /// A doctor's week: seven days from `week_start` (any date; the screen picks the clinic's
 /// first day of the week).
-pub async fn doctor_week(store: &Store, auth: &Authorized, doctor_id: &str, week_start: &str) -> Result<Vec<CalendarDay>> {
+pub async fn doctor_week(
+    store: &Store,
+    auth: &Authorized,
+    doctor_id: &str,
+    week_start: &str,
+) -> Result<Vec<CalendarDay>> {
     auth.require(Permission::AppointmentsView)?;
     let first = parse_date("week_start", week_start)?;
     let last = first + chrono::Duration::days(6);
     let tz = crate::settings::time_zone(store).await?;
     let now = rfc3339(store.now());
     let mut conn = store.pool().acquire().await?;
-    let name: Option<String> = sqlx::query_scalar("SELECT full_name FROM staff WHERE id = ? AND role = 'doctor' AND deleted_at IS NULL")
-        .bind(doctor_id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let name: Option<String> =
+        sqlx::query_scalar("SELECT full_name FROM staff WHERE id = ? AND role = 'doctor' AND deleted_at IS NULL")
+            .bind(doctor_id)
+            .fetch_optional(&mut *conn)
+            .await?;
     let name = name.ok_or_else(|| Error::NotFound { entity: "doctor".into() })?;
     let (from, to) = (first.format("%Y-%m-%d").to_string(), last.format("%Y-%m-%d").to_string());
     let filter = "a.doctor_id = ? AND a.date BETWEEN ? AND ? AND a.status <> 'cancelled' AND a.deleted_at IS NULL";
-    let mut views = views(&mut conn, filter, "date, start_min, created_at", MAX_VIEW_ROWS, &[Arg::Text(doctor_id), Arg::Text(&from), Arg::Text(&to)]).await?;
+    let mut views = views(
+        &mut conn,
+        filter,
+        "date, start_min, created_at",
+        MAX_VIEW_ROWS,
+        &[Arg::Text(doctor_id), Arg::Text(&from), Arg::Text(&to)],
+    )
+    .await?;
     let mut plan = Plan::load_schedule(&mut conn, &[doctor_id.to_string()], first, last).await?;
     hold(&mut plan, &views);
     let mut days = Vec::with_capacity(7);
@@ -205,7 +244,12 @@ pub async fn doctor_week(store: &Store, auth: &Authorized, doctor_id: &str, week
 }
 
 /// A department's day: each of its active doctors, by name, with the day's appointments.
-pub async fn department_day(store: &Store, auth: &Authorized, department_id: &str, date: &str) -> Result<Vec<CalendarDay>> {
+pub async fn department_day(
+    store: &Store,
+    auth: &Authorized,
+    department_id: &str,
+    date: &str,
+) -> Result<Vec<CalendarDay>> {
     auth.require(Permission::AppointmentsView)?;
     let day = parse_date("date", date)?;
     let key = day.format("%Y-%m-%d").to_string();
@@ -228,7 +272,9 @@ pub async fn department_day(store: &Store, auth: &Authorized, department_id: &st
     let ids: Vec<String> = doctors.iter().map(|(id, _)| id.clone()).collect();
     let ids_json = serde_json::to_string(&ids)?;
     let filter = "a.doctor_id IN (SELECT value FROM json_each(?)) AND a.date = ? AND a.status <> 'cancelled' AND a.deleted_at IS NULL";
-    let mut views = views(&mut conn, filter, "start_min, created_at", MAX_VIEW_ROWS, &[Arg::Text(&ids_json), Arg::Text(&key)]).await?;
+    let mut views =
+        views(&mut conn, filter, "start_min, created_at", MAX_VIEW_ROWS, &[Arg::Text(&ids_json), Arg::Text(&key)])
+            .await?;
     let mut plan = Plan::load_schedule(&mut conn, &ids, day, day).await?;
     hold(&mut plan, &views);
     let mut out = Vec::with_capacity(doctors.len());

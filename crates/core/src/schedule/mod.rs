@@ -34,7 +34,8 @@ pub fn format_minutes(m: u32) -> String {
 }
 
 pub fn parse_date(field: &str, s: &str) -> Result<NaiveDate> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| Error::validation(field, ValidationReason::Invalid, "expected a date as YYYY-MM-DD"))
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| Error::validation(field, ValidationReason::Invalid, "expected a date as YYYY-MM-DD"))
 }
 
 pub fn parse_tz(name: &str) -> Option<Tz> {
@@ -64,7 +65,11 @@ pub(crate) enum Arg<'a> {
 /// Why: sqlx hands every result row over from its SQLite worker thread on its own, about
 /// 10 µs a row; the calendar reads hundreds of rows per view, and as one JSON text they
 /// arrive several times faster.
-pub(crate) async fn json_rows<T: serde::de::DeserializeOwned>(conn: &mut sqlx::SqliteConnection, sql: &str, args: &[Arg<'_>]) -> Result<Vec<T>> {
+pub(crate) async fn json_rows<T: serde::de::DeserializeOwned>(
+    conn: &mut sqlx::SqliteConnection,
+    sql: &str,
+    args: &[Arg<'_>],
+) -> Result<Vec<T>> {
     let mut q = sqlx::query_scalar::<_, String>(sql);
     for a in args {
         q = match a {

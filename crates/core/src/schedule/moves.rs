@@ -27,7 +27,14 @@ pub struct SessionCancellation {
 }
 
 /// Cancels one weekly session of a doctor on a date, and lists the patients booked into it.
-pub async fn cancel_session(store: &Store, auth: &Authorized, doctor_id: &str, date: &str, session_id: &str, reason: &str) -> Result<SessionCancellation> {
+pub async fn cancel_session(
+    store: &Store,
+    auth: &Authorized,
+    doctor_id: &str,
+    date: &str,
+    session_id: &str,
+    reason: &str,
+) -> Result<SessionCancellation> {
     auth.require(Permission::ScheduleManage)?;
     let day = parse_date("date", date)?;
     let reason = booking::reason_text("reason", reason)?;
@@ -42,7 +49,9 @@ pub async fn cancel_session(store: &Store, auth: &Authorized, doctor_id: &str, d
     .bind(i64::from(day.weekday().number_from_monday()))
     .fetch_optional(w.conn())
     .await?;
-    let (start, end) = window.ok_or_else(|| Error::validation("session_id", ValidationReason::Invalid, "not one of this doctor's sessions on that weekday"))?;
+    let (start, end) = window.ok_or_else(|| {
+        Error::validation("session_id", ValidationReason::Invalid, "not one of this doctor's sessions on that weekday")
+    })?;
     let already: bool = sqlx::query_scalar(
         "SELECT COUNT(*) > 0 FROM schedule_exceptions WHERE doctor_id = ? AND date = ? AND kind = 'cancelled' AND session_id = ? AND deleted_at IS NULL",
     )
@@ -52,16 +61,34 @@ pub async fn cancel_session(store: &Store, auth: &Authorized, doctor_id: &str, d
     .fetch_one(w.conn())
     .await?;
     if already {
-        return Err(Error::validation("session_id", ValidationReason::Taken, "this session is already cancelled that day"));
+        return Err(Error::validation(
+            "session_id",
+            ValidationReason::Taken,
+            "this session is already cancelled that day",
+        ));
     }
-    let row = NewException { doctor_id, date: &date_s, kind: ExceptionKind::Cancelled, session_id: Some(session_id), start: None, end: None, slot: None, reason: &reason };
+    let row = NewException {
+        doctor_id,
+        date: &date_s,
+        kind: ExceptionKind::Cancelled,
+        session_id: Some(session_id),
+        start: None,
+        end: None,
+        slot: None,
+        reason: &reason,
+    };
     let exception_id = insert_exception(&mut w, row).await?;
     let filter = format!("a.doctor_id = ? AND a.date = ? AND a.start_min >= ? AND a.start_min < ? AND a.status IN {ACTIVE} AND a.deleted_at IS NULL");
     let args = [Arg::Text(doctor_id), Arg::Text(&date_s), Arg::Int(start), Arg::Int(end)];
     let affected = views(w.conn(), &filter, "start_min, created_at", MAX_VIEW_ROWS, &args).await?;
     let ids: Vec<&str> = affected.iter().map(|v| v.appointment.id.as_str()).collect();
-    w.audit("schedule.cancel_session", "staff", Some(doctor_id), json!({ "date": date_s, "session_id": session_id, "reason": reason, "affected": ids }))
-        .await?;
+    w.audit(
+        "schedule.cancel_session",
+        "staff",
+        Some(doctor_id),
+        json!({ "date": date_s, "session_id": session_id, "reason": reason, "affected": ids }),
+    )
+    .await?;
     w.commit().await?;
     Ok(SessionCancellation { exception_id, affected })
 }
@@ -69,36 +96,58 @@ pub async fn cancel_session(store: &Store, auth: &Authorized, doctor_id: &str, d
 /// Moves booked appointments into the first free slots of one doctor on one date, in their
 /// original order, in one write: either all move or none does. Each old appointment is
 /// cancelled as rescheduled and its new one points back to it. Returns the new ones.
-pub async fn move_appointments(store: &Store, auth: &Authorized, appointment_ids: &[String], to_doctor_id: &str, to_date: &str) -> Result<Vec<AppointmentView>> {
+pub async fn move_appointments(
+    store: &Store,
+    auth: &Authorized,
+    appointment_ids: &[String],
+    to_doctor_id: &str,
+    to_date: &str,
+) -> Result<Vec<AppointmentView>> {
     auth.require(Permission::AppointmentsBook)?;
     let day = parse_date("to_date", to_date)?;
     let mut ids: Vec<String> = appointment_ids.to_vec();
     ids.sort();
     ids.dedup();
     if ids.is_empty() {
-        return Err(Error::validation("appointment_ids", ValidationReason::Required, "choose the appointments to move"));
+        return Err(Error::validation(
+            "appointment_ids",
+            ValidationReason::Required,
+            "choose the appointments to move",
+        ));
     }
     if ids.len() > MAX_MOVE {
-        return Err(Error::validation("appointment_ids", ValidationReason::TooLong, format!("at most {MAX_MOVE} at a time")));
+        return Err(Error::validation(
+            "appointment_ids",
+            ValidationReason::TooLong,
+            format!("at most {MAX_MOVE} at a time"),
+        ));
     }
     let tz = crate::settings::time_zone(store).await?;
     let now = rfc3339(store.now());
     let mut w = store.begin_write(auth.actor()).await?;
-    let doctor: bool = sqlx::query_scalar("SELECT COUNT(*) > 0 FROM staff WHERE id = ? AND role = 'doctor' AND active = 1 AND deleted_at IS NULL")
-        .bind(to_doctor_id)
-        .fetch_one(w.conn())
-        .await?;
+    let doctor: bool = sqlx::query_scalar(
+        "SELECT COUNT(*) > 0 FROM staff WHERE id = ? AND role = 'doctor' AND active = 1 AND deleted_at IS NULL",
+    )
+    .bind(to_doctor_id)
+    .fetch_one(w.conn())
+    .await?;
     if !doctor {
         return Err(Error::validation("to_doctor_id", ValidationReason::Invalid, "unknown or inactive doctor"));
     }
     let mut olds = Vec::with_capacity(ids.len());
     for id in &ids {
         let a = booking::load(&mut w, id).await.map_err(|e| match e {
-            Error::NotFound { .. } => Error::validation("appointment_ids", ValidationReason::Invalid, "unknown appointment"),
+            Error::NotFound { .. } => {
+                Error::validation("appointment_ids", ValidationReason::Invalid, "unknown appointment")
+            }
             other => other,
         })?;
         if a.status != AppointmentStatus::Booked {
-            return Err(Error::validation("appointment_ids", ValidationReason::Invalid, "only booked appointments can be moved"));
+            return Err(Error::validation(
+                "appointment_ids",
+                ValidationReason::Invalid,
+                "only booked appointments can be moved",
+            ));
         }
         olds.push(a);
     }
@@ -125,7 +174,13 @@ pub async fn move_appointments(store: &Store, auth: &Authorized, appointment_ids
     let new_ids: Vec<String> = moved.iter().map(|(_, n)| n.clone()).collect();
     let views = views_by_id(w.conn(), &new_ids).await?;
     let detail: Vec<_> = moved.iter().map(|(from, to)| json!({ "from": from, "to": to })).collect();
-    w.audit("appointment.move", "appointment", None, json!({ "doctor_id": to_doctor_id, "date": to_date, "moves": detail })).await?;
+    w.audit(
+        "appointment.move",
+        "appointment",
+        None,
+        json!({ "doctor_id": to_doctor_id, "date": to_date, "moves": detail }),
+    )
+    .await?;
     w.commit().await?;
     Ok(views)
 }
@@ -156,9 +211,15 @@ async fn place_first_fitting(
                 return Ok(new.id);
             }
             // The patient is elsewhere at that time: try the next slot.
-            Err(Error::Validation { ref field, reason: ValidationReason::Taken, .. }) if field == "patient_id" => continue,
+            Err(Error::Validation { ref field, reason: ValidationReason::Taken, .. }) if field == "patient_id" => {
+                continue
+            }
             Err(e) => return Err(e),
         }
     }
-    Err(Error::validation("to_date", ValidationReason::Taken, "no free slot left that day fits the patient's other appointments"))
+    Err(Error::validation(
+        "to_date",
+        ValidationReason::Taken,
+        "no free slot left that day fits the patient's other appointments",
+    ))
 }

@@ -75,19 +75,35 @@ async fn next_token(w: &mut WriteTx<'_>, doctor_id: &str, date: &str) -> Result<
     Ok(format!("{series}-{}", last + 1))
 }
 
-async fn save_state(w: &mut WriteTx<'_>, id: &str, status: AppointmentStatus, column: &str, token: Option<&str>) -> Result<()> {
+async fn save_state(
+    w: &mut WriteTx<'_>,
+    id: &str,
+    status: AppointmentStatus,
+    column: &str,
+    token: Option<&str>,
+) -> Result<()> {
     let (now, stamp, by) = (w.now_rfc3339(), w.stamp(), w.actor().user_id.clone());
     let sql = format!("UPDATE appointments SET status = ?, {column} = ?, token = COALESCE(?, token), updated_at = ?, updated_by = ? WHERE id = ?");
-    sqlx::query(&sql).bind(status.code()).bind(&now).bind(token).bind(&stamp).bind(&by).bind(id).execute(w.conn()).await?;
-    let data = json!({ "id": id, "status": status, column: now, "token": token, "updated_at": stamp, "updated_by": by });
+    sqlx::query(&sql)
+        .bind(status.code())
+        .bind(&now)
+        .bind(token)
+        .bind(&stamp)
+        .bind(&by)
+        .bind(id)
+        .execute(w.conn())
+        .await?;
+    let data =
+        json!({ "id": id, "status": status, column: now, "token": token, "updated_at": stamp, "updated_by": by });
     w.record_change("appointments", id, ChangeOp::Update, &data).await
 }
 
 async fn status_of(w: &mut WriteTx<'_>, id: &str) -> Result<(AppointmentStatus, String, String)> {
-    let row: Option<(String, String, String)> = sqlx::query_as("SELECT status, doctor_id, date FROM appointments WHERE id = ? AND deleted_at IS NULL")
-        .bind(id)
-        .fetch_optional(w.conn())
-        .await?;
+    let row: Option<(String, String, String)> =
+        sqlx::query_as("SELECT status, doctor_id, date FROM appointments WHERE id = ? AND deleted_at IS NULL")
+            .bind(id)
+            .fetch_optional(w.conn())
+            .await?;
     let (s, d, date) = row.ok_or_else(|| Error::NotFound { entity: "appointment".into() })?;
     let status = serde_json::from_value(json!(s)).map_err(|e| Error::internal(format!("status {s}: {e}")))?;
     Ok((status, d, date))
@@ -100,7 +116,11 @@ pub async fn check_in(store: &Store, auth: &Authorized, appointment_id: &str) ->
     let mut w = store.begin_write(auth.actor()).await?;
     let (status, doctor, date) = status_of(&mut w, appointment_id).await?;
     if status != AppointmentStatus::Booked {
-        return Err(Error::validation("appointment_id", ValidationReason::Invalid, "only a booked appointment can be checked in"));
+        return Err(Error::validation(
+            "appointment_id",
+            ValidationReason::Invalid,
+            "only a booked appointment can be checked in",
+        ));
     }
     if date != today {
         return Err(Error::validation("appointment_id", ValidationReason::Invalid, "the appointment is not today"));
@@ -108,7 +128,10 @@ pub async fn check_in(store: &Store, auth: &Authorized, appointment_id: &str) ->
     let token = next_token(&mut w, &doctor, &date).await?;
     save_state(&mut w, appointment_id, AppointmentStatus::CheckedIn, "checked_in_at", Some(&token)).await?;
     w.audit("appointment.check_in", "appointment", Some(appointment_id), json!({ "token": token })).await?;
-    let patient: String = sqlx::query_scalar("SELECT patient_id FROM appointments WHERE id = ?").bind(appointment_id).fetch_one(w.conn()).await?;
+    let patient: String = sqlx::query_scalar("SELECT patient_id FROM appointments WHERE id = ?")
+        .bind(appointment_id)
+        .fetch_one(w.conn())
+        .await?;
     charge_consultation(&mut w, appointment_id, &patient, &doctor).await?;
     w.commit().await?;
     Ok(token)
@@ -116,8 +139,16 @@ pub async fn check_in(store: &Store, auth: &Authorized, appointment_id: &str) ->
 
 /// A checked-in visit adds the doctor's consultation fee to the patient's open bill, in
 /// the check-in's own transaction (billing::charge_consultation; once per appointment).
-async fn charge_consultation(w: &mut WriteTx<'_>, appointment_id: &str, patient_id: &str, doctor_id: &str) -> Result<()> {
-    let (name, fee): (String, i64) = sqlx::query_as("SELECT full_name, fee_minor FROM staff WHERE id = ?").bind(doctor_id).fetch_one(w.conn()).await?;
+async fn charge_consultation(
+    w: &mut WriteTx<'_>,
+    appointment_id: &str,
+    patient_id: &str,
+    doctor_id: &str,
+) -> Result<()> {
+    let (name, fee): (String, i64) = sqlx::query_as("SELECT full_name, fee_minor FROM staff WHERE id = ?")
+        .bind(doctor_id)
+        .fetch_one(w.conn())
+        .await?;
     crate::billing::charge_consultation(w, appointment_id, patient_id, &name, fee).await
 }
 
@@ -127,21 +158,32 @@ async fn local_today(store: &Store) -> Result<String> {
 }
 
 /// Registers a walk-in with a doctor for today and checks them in; returns the visit.
-pub async fn walk_in(store: &Store, auth: &Authorized, patient_id: &str, doctor_id: &str, reason: &str) -> Result<Appointment> {
+pub async fn walk_in(
+    store: &Store,
+    auth: &Authorized,
+    patient_id: &str,
+    doctor_id: &str,
+    reason: &str,
+) -> Result<Appointment> {
     auth.require(Permission::AppointmentsBook)?;
     let tz = crate::settings::time_zone(store).await?;
     let now = store.now();
     let local = now.with_timezone(&tz);
     let start = local.hour() * 60 + local.minute();
     let mut w = store.begin_write(auth.actor()).await?;
-    let patient: Option<String> = sqlx::query_scalar("SELECT status FROM patients WHERE id = ? AND deleted_at IS NULL").bind(patient_id).fetch_optional(w.conn()).await?;
+    let patient: Option<String> = sqlx::query_scalar("SELECT status FROM patients WHERE id = ? AND deleted_at IS NULL")
+        .bind(patient_id)
+        .fetch_optional(w.conn())
+        .await?;
     if !matches!(patient.as_deref(), Some(s) if s != "merged") {
         return Err(Error::validation("patient_id", ValidationReason::Invalid, "unknown patient"));
     }
-    let doctor: bool = sqlx::query_scalar("SELECT COUNT(*) > 0 FROM staff WHERE id = ? AND role = 'doctor' AND active = 1 AND deleted_at IS NULL")
-        .bind(doctor_id)
-        .fetch_one(w.conn())
-        .await?;
+    let doctor: bool = sqlx::query_scalar(
+        "SELECT COUNT(*) > 0 FROM staff WHERE id = ? AND role = 'doctor' AND active = 1 AND deleted_at IS NULL",
+    )
+    .bind(doctor_id)
+    .fetch_one(w.conn())
+    .await?;
     if !doctor {
         return Err(Error::validation("doctor_id", ValidationReason::Invalid, "unknown or inactive doctor"));
     }
@@ -165,8 +207,18 @@ pub async fn walk_in(store: &Store, auth: &Authorized, patient_id: &str, doctor_
         rescheduled_from: None,
     };
     super::booking::insert_visit(&mut w, &a, start, (start + WALK_IN_MINUTES).min(1440)).await?;
-    sqlx::query("UPDATE appointments SET checked_in_at = ? WHERE id = ?").bind(w.now_rfc3339()).bind(&a.id).execute(w.conn()).await?;
-    w.audit("appointment.walk_in", "appointment", Some(&a.id), json!({ "patient_id": patient_id, "doctor_id": doctor_id, "token": a.token })).await?;
+    sqlx::query("UPDATE appointments SET checked_in_at = ? WHERE id = ?")
+        .bind(w.now_rfc3339())
+        .bind(&a.id)
+        .execute(w.conn())
+        .await?;
+    w.audit(
+        "appointment.walk_in",
+        "appointment",
+        Some(&a.id),
+        json!({ "patient_id": patient_id, "doctor_id": doctor_id, "token": a.token }),
+    )
+    .await?;
     charge_consultation(&mut w, &a.id, patient_id, doctor_id).await?;
     w.commit().await?;
     Ok(a)
@@ -174,20 +226,50 @@ pub async fn walk_in(store: &Store, auth: &Authorized, patient_id: &str, doctor_
 
 /// The doctor calls the patient in.
 pub async fn call_in(store: &Store, auth: &Authorized, appointment_id: &str) -> Result<()> {
-    advance(store, auth, appointment_id, AppointmentStatus::CheckedIn, AppointmentStatus::WithDoctor, "called_at", "appointment.call_in").await
+    advance(
+        store,
+        auth,
+        appointment_id,
+        AppointmentStatus::CheckedIn,
+        AppointmentStatus::WithDoctor,
+        "called_at",
+        "appointment.call_in",
+    )
+    .await
 }
 
 /// The consultation is over.
 pub async fn finish(store: &Store, auth: &Authorized, appointment_id: &str) -> Result<()> {
-    advance(store, auth, appointment_id, AppointmentStatus::WithDoctor, AppointmentStatus::Done, "done_at", "appointment.done").await
+    advance(
+        store,
+        auth,
+        appointment_id,
+        AppointmentStatus::WithDoctor,
+        AppointmentStatus::Done,
+        "done_at",
+        "appointment.done",
+    )
+    .await
 }
 
-async fn advance(store: &Store, auth: &Authorized, id: &str, from: AppointmentStatus, to: AppointmentStatus, column: &str, action: &str) -> Result<()> {
+async fn advance(
+    store: &Store,
+    auth: &Authorized,
+    id: &str,
+    from: AppointmentStatus,
+    to: AppointmentStatus,
+    column: &str,
+    action: &str,
+) -> Result<()> {
     auth.require(Permission::AppointmentsView)?;
     let mut w = store.begin_write(auth.actor()).await?;
     let (status, _, _) = status_of(&mut w, id).await?;
     if status != from {
-        return Err(Error::validation("appointment_id", ValidationReason::Invalid, format!("expected a {} appointment", from.code())));
+        return Err(Error::validation(
+            "appointment_id",
+            ValidationReason::Invalid,
+            format!("expected a {} appointment", from.code()),
+        ));
     }
     save_state(&mut w, id, to, column, None).await?;
     w.audit(action, "appointment", Some(id), json!({})).await?;
@@ -200,8 +282,8 @@ async fn advance(store: &Store, auth: &Authorized, id: &str, from: AppointmentSt
 pub async fn queue(store: &Store, auth: &Authorized, doctor_id: &str, date: &str) -> Result<Vec<QueueEntry>> {
     auth.require(Permission::AppointmentsView)?;
     let date = parse_date("date", date)?;
-    let rows: Vec<(String, String, String, String, String, String, Option<String>, String, i64, i64, Option<String>)> = sqlx::query_as(
-        "SELECT a.id, a.patient_id, p.given_name, p.family_name, p.mrn, a.status, a.token, a.date, a.start_min, a.walk_in, a.checked_in_at
+    let rows: Vec<QueueRow> = sqlx::query_as(
+        "SELECT a.id, a.patient_id, p.given_name, p.family_name, p.mrn, a.status, a.token, a.start_min, a.walk_in, a.checked_in_at
          FROM appointments a JOIN patients p ON p.id = a.patient_id
          WHERE a.doctor_id = ? AND a.date = ? AND a.status IN ('booked', 'checked_in', 'with_doctor', 'done') AND a.deleted_at IS NULL
          ORDER BY CASE a.status WHEN 'with_doctor' THEN 0 WHEN 'checked_in' THEN 1 WHEN 'booked' THEN 2 ELSE 3 END,
@@ -214,24 +296,52 @@ pub async fn queue(store: &Store, auth: &Authorized, doctor_id: &str, date: &str
     let now = store.now();
     Ok(rows
         .into_iter()
-        .map(|(id, pid, given, family, mrn, status, token, _, start, walk, checked_in_at)| {
-            let status: AppointmentStatus = serde_json::from_value(json!(status)).unwrap_or(AppointmentStatus::Booked);
-            let waiting = (status == AppointmentStatus::CheckedIn)
-                .then(|| checked_in_at.as_deref().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()))
-                .flatten()
-                .map(|t| (now - t.with_timezone(&chrono::Utc)).num_minutes().max(0));
-            QueueEntry {
-                appointment_id: id,
-                patient_id: pid,
-                patient_name: format!("{given} {family}").trim().to_string(),
-                mrn,
-                token,
-                status,
-                walk_in: walk == 1,
-                start: format_minutes(start as u32),
-                checked_in_at,
-                waiting_minutes: waiting,
-            }
-        })
+        .map(
+            |QueueRow {
+                 id,
+                 patient_id: pid,
+                 given_name: given,
+                 family_name: family,
+                 mrn,
+                 status,
+                 token,
+                 start_min: start,
+                 walk_in: walk,
+                 checked_in_at,
+             }| {
+                let status: AppointmentStatus =
+                    serde_json::from_value(json!(status)).unwrap_or(AppointmentStatus::Booked);
+                let waiting = (status == AppointmentStatus::CheckedIn)
+                    .then(|| checked_in_at.as_deref().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()))
+                    .flatten()
+                    .map(|t| (now - t.with_timezone(&chrono::Utc)).num_minutes().max(0));
+                QueueEntry {
+                    appointment_id: id,
+                    patient_id: pid,
+                    patient_name: format!("{given} {family}").trim().to_string(),
+                    mrn,
+                    token,
+                    status,
+                    walk_in: walk == 1,
+                    start: format_minutes(start as u32),
+                    checked_in_at,
+                    waiting_minutes: waiting,
+                }
+            },
+        )
         .collect())
+}
+
+#[derive(sqlx::FromRow)]
+struct QueueRow {
+    id: String,
+    patient_id: String,
+    given_name: String,
+    family_name: String,
+    mrn: String,
+    status: String,
+    token: Option<String>,
+    start_min: i64,
+    walk_in: i64,
+    checked_in_at: Option<String>,
 }

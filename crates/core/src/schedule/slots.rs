@@ -62,7 +62,12 @@ type ExceptionTuple = (String, String, String, Option<String>, Option<i64>, Opti
 impl Plan {
     /// Loads the schedules of `doctor_ids` from `from` to `to` (both included), with the
     /// slots that bookings hold.
-    pub async fn load(conn: &mut SqliteConnection, doctor_ids: &[String], from: NaiveDate, to: NaiveDate) -> Result<Plan> {
+    pub async fn load(
+        conn: &mut SqliteConnection,
+        doctor_ids: &[String],
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Plan> {
         let mut plan = Plan::load_schedule(conn, doctor_ids, from, to).await?;
         let ids = serde_json::to_string(doctor_ids)?;
         let (from, to) = (day_key(from), day_key(to));
@@ -83,7 +88,12 @@ impl Plan {
 
     /// Loads the sessions and exceptions only; the caller marks the held slots with
     /// [`Plan::hold`] (the calendar views read the appointments anyway).
-    pub async fn load_schedule(conn: &mut SqliteConnection, doctor_ids: &[String], from: NaiveDate, to: NaiveDate) -> Result<Plan> {
+    pub async fn load_schedule(
+        conn: &mut SqliteConnection,
+        doctor_ids: &[String],
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Plan> {
         let ids = serde_json::to_string(doctor_ids)?;
         let (from, to) = (day_key(from), day_key(to));
         let rows: Vec<SessionRow> = json_rows(
@@ -107,7 +117,8 @@ impl Plan {
         .await?;
         let mut exceptions: HashMap<(String, String), Vec<ExceptionRow>> = HashMap::new();
         for (doctor, date, kind, session_id, s, e, slot) in rows {
-            let row = ExceptionRow { kind, session_id, start: s.map(minutes), end: e.map(minutes), slot: slot.map(minutes) };
+            let row =
+                ExceptionRow { kind, session_id, start: s.map(minutes), end: e.map(minutes), slot: slot.map(minutes) };
             exceptions.entry((doctor, date)).or_default().push(row);
         }
         Ok(Plan { sessions, exceptions, taken: HashMap::new() })
@@ -127,7 +138,8 @@ impl Plan {
     pub fn windows(&self, doctor_id: &str, date: NaiveDate) -> Vec<Window> {
         let weekday = date.weekday().number_from_monday();
         let exceptions = self.exceptions_on(doctor_id, date);
-        let cancelled = |id: &str| exceptions.iter().any(|x| x.kind == "cancelled" && x.session_id.as_deref() == Some(id));
+        let cancelled =
+            |id: &str| exceptions.iter().any(|x| x.kind == "cancelled" && x.session_id.as_deref() == Some(id));
         let mut out: Vec<Window> = self
             .sessions
             .get(doctor_id)
@@ -221,7 +233,13 @@ const LOOKAHEAD_CHUNK: u32 = 7;
 
 /// The earliest free slot with any doctor of a specialty, from `from` on, looking at most
 /// `days` days ahead ("next free slot with any cardiologist").
-pub async fn next_free_by_specialty(store: &Store, auth: &Authorized, specialty_id: &str, from: &str, days: u32) -> Result<Option<DoctorSlot>> {
+pub async fn next_free_by_specialty(
+    store: &Store,
+    auth: &Authorized,
+    specialty_id: &str,
+    from: &str,
+    days: u32,
+) -> Result<Option<DoctorSlot>> {
     auth.require(Permission::AppointmentsView)?;
     let from = parse_date("from", from)?;
     let tz = crate::settings::time_zone(store).await?;

@@ -65,26 +65,35 @@ async fn add_named(store: &Store, auth: &Authorized, table: &'static str, raw: &
     auth.require(Permission::StaffManage)?;
     let n = name("name", raw)?;
     let mut w = store.begin_write(auth.actor()).await?;
-    let taken: bool = sqlx::query_scalar(&format!("SELECT COUNT(*) > 0 FROM {table} WHERE name = ? COLLATE NOCASE AND deleted_at IS NULL"))
-        .bind(&n)
-        .fetch_one(w.conn())
-        .await?;
+    let taken: bool = sqlx::query_scalar(&format!(
+        "SELECT COUNT(*) > 0 FROM {table} WHERE name = ? COLLATE NOCASE AND deleted_at IS NULL"
+    ))
+    .bind(&n)
+    .fetch_one(w.conn())
+    .await?;
     if taken {
         return Err(Error::validation("name", ValidationReason::Taken, format!("{n} already exists")));
     }
     let id = crate::ids::new_id();
     let (now, stamp, by, dev) = (w.now_rfc3339(), w.stamp(), w.actor().user_id.clone(), w.device_id().to_string());
-    sqlx::query(&format!("INSERT INTO {table} (id, name, created_at, updated_at, updated_by, origin_device) VALUES (?, ?, ?, ?, ?, ?)"))
-        .bind(&id)
-        .bind(&n)
-        .bind(&now)
-        .bind(&stamp)
-        .bind(&by)
-        .bind(&dev)
-        .execute(w.conn())
-        .await?;
-    w.record_change(table, &id, ChangeOp::Insert, &json!({ "id": id, "name": n, "created_at": now, "updated_at": stamp, "updated_by": by }))
-        .await?;
+    sqlx::query(&format!(
+        "INSERT INTO {table} (id, name, created_at, updated_at, updated_by, origin_device) VALUES (?, ?, ?, ?, ?, ?)"
+    ))
+    .bind(&id)
+    .bind(&n)
+    .bind(&now)
+    .bind(&stamp)
+    .bind(&by)
+    .bind(&dev)
+    .execute(w.conn())
+    .await?;
+    w.record_change(
+        table,
+        &id,
+        ChangeOp::Insert,
+        &json!({ "id": id, "name": n, "created_at": now, "updated_at": stamp, "updated_by": by }),
+    )
+    .await?;
     w.audit(&format!("{table}.create"), table, Some(&id), json!({ "name": n })).await?;
     w.commit().await?;
     Ok(Named { id, name: n })
@@ -99,9 +108,10 @@ pub async fn add_specialty(store: &Store, auth: &Authorized, name: &str) -> Resu
 }
 
 async fn list_named(store: &Store, table: &'static str) -> Result<Vec<Named>> {
-    let rows: Vec<(String, String)> = sqlx::query_as(&format!("SELECT id, name FROM {table} WHERE deleted_at IS NULL ORDER BY name COLLATE NOCASE"))
-        .fetch_all(store.pool())
-        .await?;
+    let rows: Vec<(String, String)> =
+        sqlx::query_as(&format!("SELECT id, name FROM {table} WHERE deleted_at IS NULL ORDER BY name COLLATE NOCASE"))
+            .fetch_all(store.pool())
+            .await?;
     Ok(rows.into_iter().map(|(id, name)| Named { id, name }).collect())
 }
 
@@ -125,11 +135,17 @@ async fn exists(w: &mut WriteTx<'_>, table: &str, id: &str) -> Result<bool> {
 /// The checked fields of a profile (id and active flag are the caller's).
 fn checked(input: &StaffInput, id: String, active: bool) -> Result<StaffMember> {
     let full_name = name("full_name", &input.full_name)?;
-    let role = Role::from_code(input.role.trim()).ok_or_else(|| Error::validation("role", ValidationReason::Invalid, "unknown role"))?;
+    let role = Role::from_code(input.role.trim())
+        .ok_or_else(|| Error::validation("role", ValidationReason::Invalid, "unknown role"))?;
     if !(0..=100_000_000).contains(&input.fee_minor) {
         return Err(Error::validation("fee_minor", ValidationReason::OutOfRange, "a fee from 0 to 1,000,000.00"));
     }
-    for (field, value, max) in [("qualifications", &input.qualifications, 200), ("licence_no", &input.licence_no, 60), ("phone", &input.phone, 20), ("email", &input.email, 120)] {
+    for (field, value, max) in [
+        ("qualifications", &input.qualifications, 200),
+        ("licence_no", &input.licence_no, 60),
+        ("phone", &input.phone, 20),
+        ("email", &input.email, 120),
+    ] {
         if value.chars().count() > max {
             return Err(Error::validation(field, ValidationReason::TooLong, format!("at most {max} characters")));
         }
@@ -171,13 +187,18 @@ async fn check_refs(w: &mut WriteTx<'_>, m: &StaffMember) -> Result<()> {
         if !exists(w, "users", u).await? {
             return Err(Error::validation("user_id", ValidationReason::Invalid, "unknown user account"));
         }
-        let linked: bool = sqlx::query_scalar("SELECT COUNT(*) > 0 FROM staff WHERE user_id = ? AND id <> ? AND deleted_at IS NULL")
-            .bind(u)
-            .bind(&m.id)
-            .fetch_one(w.conn())
-            .await?;
+        let linked: bool =
+            sqlx::query_scalar("SELECT COUNT(*) > 0 FROM staff WHERE user_id = ? AND id <> ? AND deleted_at IS NULL")
+                .bind(u)
+                .bind(&m.id)
+                .fetch_one(w.conn())
+                .await?;
         if linked {
-            return Err(Error::validation("user_id", ValidationReason::Taken, "this account belongs to another staff profile"));
+            return Err(Error::validation(
+                "user_id",
+                ValidationReason::Taken,
+                "this account belongs to another staff profile",
+            ));
         }
     }
     Ok(())
@@ -219,7 +240,11 @@ async fn insert_staff(w: &mut WriteTx<'_>, m: &StaffMember) -> Result<()> {
     .execute(w.conn())
     .await?;
     for s in &m.specialty_ids {
-        sqlx::query("INSERT INTO staff_specialties (specialty_id, staff_id) VALUES (?, ?)").bind(s).bind(&m.id).execute(w.conn()).await?;
+        sqlx::query("INSERT INTO staff_specialties (specialty_id, staff_id) VALUES (?, ?)")
+            .bind(s)
+            .bind(&m.id)
+            .execute(w.conn())
+            .await?;
     }
     let mut data = serde_json::to_value(m)?;
     // The row's NOT NULL creation time must travel with it, or another device refuses the row.
@@ -244,10 +269,24 @@ pub(crate) async fn reindex_specialties(w: &mut WriteTx<'_>, staff_id: &str) -> 
     Ok(())
 }
 
-type StaffRow = (String, String, String, Option<String>, Option<String>, String, String, String, String, String, i64, i64);
+type StaffRow =
+    (String, String, String, Option<String>, Option<String>, String, String, String, String, String, i64, i64);
 
 fn from_row(r: StaffRow) -> StaffMember {
-    let (id, full_name, role, user_id, department_id, qualifications, licence_no, specialties, phone, email, fee_minor, active) = r;
+    let (
+        id,
+        full_name,
+        role,
+        user_id,
+        department_id,
+        qualifications,
+        licence_no,
+        specialties,
+        phone,
+        email,
+        fee_minor,
+        active,
+    ) = r;
     StaffMember {
         id,
         full_name,
@@ -288,10 +327,11 @@ pub async fn doctors(store: &Store, auth: &Authorized, specialty_id: Option<&str
 }
 
 async fn load(w: &mut WriteTx<'_>, id: &str) -> Result<StaffMember> {
-    let row: Option<StaffRow> = sqlx::query_as(&format!("SELECT {STAFF_COLUMNS} FROM staff s WHERE s.id = ? AND s.deleted_at IS NULL"))
-        .bind(id)
-        .fetch_optional(w.conn())
-        .await?;
+    let row: Option<StaffRow> =
+        sqlx::query_as(&format!("SELECT {STAFF_COLUMNS} FROM staff s WHERE s.id = ? AND s.deleted_at IS NULL"))
+            .bind(id)
+            .fetch_optional(w.conn())
+            .await?;
     row.map(from_row).ok_or_else(|| Error::NotFound { entity: "staff member".into() })
 }
 
@@ -338,7 +378,11 @@ async fn save(w: &mut WriteTx<'_>, m: &StaffMember) -> Result<()> {
     .await?;
     sqlx::query("DELETE FROM staff_specialties WHERE staff_id = ?").bind(&m.id).execute(w.conn()).await?;
     for s in &m.specialty_ids {
-        sqlx::query("INSERT INTO staff_specialties (specialty_id, staff_id) VALUES (?, ?)").bind(s).bind(&m.id).execute(w.conn()).await?;
+        sqlx::query("INSERT INTO staff_specialties (specialty_id, staff_id) VALUES (?, ?)")
+            .bind(s)
+            .bind(&m.id)
+            .execute(w.conn())
+            .await?;
     }
     let mut data = serde_json::to_value(m)?;
     data["updated_at"] = json!(stamp);
@@ -367,7 +411,11 @@ pub async fn update_staff(store: &Store, auth: &Authorized, id: &str, input: Sta
     if before.role == Role::Doctor && m.role != Role::Doctor {
         let n = upcoming(&mut w, id, &today).await?;
         if n > 0 {
-            return Err(Error::validation("role", ValidationReason::Invalid, format!("{n} appointments still to come: move or cancel them first")));
+            return Err(Error::validation(
+                "role",
+                ValidationReason::Invalid,
+                format!("{n} appointments still to come: move or cancel them first"),
+            ));
         }
     }
     let changed = changed_fields(&before, &m)?;
@@ -389,7 +437,11 @@ pub async fn set_staff_active(store: &Store, auth: &Authorized, id: &str, active
     if !active && m.active {
         let n = upcoming(&mut w, id, &today).await?;
         if n > 0 {
-            return Err(Error::validation("active", ValidationReason::Invalid, format!("{n} appointments still to come: move or cancel them first")));
+            return Err(Error::validation(
+                "active",
+                ValidationReason::Invalid,
+                format!("{n} appointments still to come: move or cancel them first"),
+            ));
         }
     }
     m.active = active;

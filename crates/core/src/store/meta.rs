@@ -11,10 +11,7 @@ pub async fn get<'e, E>(exec: E, key: &str) -> Result<Option<String>>
 where
     E: sqlx::Executor<'e, Database = Sqlite>,
 {
-    Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = ?")
-        .bind(key)
-        .fetch_optional(exec)
-        .await?)
+    Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = ?").bind(key).fetch_optional(exec).await?)
 }
 
 pub async fn set<'e, E>(exec: E, key: &str, value: &str) -> Result<()>
@@ -37,9 +34,7 @@ pub async fn device_id(pool: &SqlitePool) -> Result<String> {
         .bind(crate::ids::new_id())
         .execute(pool)
         .await?;
-    get(pool, DEVICE_KEY)
-        .await?
-        .ok_or_else(|| crate::Error::internal("device id missing after insert"))
+    get(pool, DEVICE_KEY).await?.ok_or_else(|| crate::Error::internal("device id missing after insert"))
 }
 
 /// The last audit entry written, as (seq, hash); `None` before the first entry.
@@ -47,9 +42,7 @@ pub async fn audit_head(pool: &SqlitePool) -> Result<Option<(i64, String)>> {
     let Some(v) = get(pool, AUDIT_HEAD_KEY).await? else {
         return Ok(None);
     };
-    let parsed = v
-        .split_once(':')
-        .and_then(|(seq, hash)| Some((seq.parse().ok()?, hash.to_string())));
+    let parsed = v.split_once(':').and_then(|(seq, hash)| Some((seq.parse().ok()?, hash.to_string())));
     // A head that does not parse was tampered with: report it as a head that matches nothing.
     Ok(Some(parsed.unwrap_or((-1, String::new()))))
 }

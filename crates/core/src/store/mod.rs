@@ -94,9 +94,8 @@ impl Store {
     /// makes sure this device has an id.
     pub async fn open(path: &Path) -> Result<Store> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| crate::Error::Storage {
-                message: format!("cannot create {}: {e}", dir.display()),
-            })?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| crate::Error::Storage { message: format!("cannot create {}: {e}", dir.display()) })?;
         }
         let url = format!("sqlite://{}", path.display());
         let options = SqliteConnectOptions::from_str(&url)?
@@ -116,16 +115,11 @@ impl Store {
             // the background checkpointer below does it, and the WAL file is trimmed after.
             .pragma("wal_autocheckpoint", "0")
             .pragma("journal_size_limit", "67108864");
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await?;
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
         MIGRATOR.run(&pool).await?;
 
         let device_id = meta::device_id(&pool).await?;
-        let last = meta::get(&pool, meta::HLC_KEY)
-            .await?
-            .and_then(|s| HlcStamp::parse(&s));
+        let last = meta::get(&pool, meta::HLC_KEY).await?.and_then(|s| HlcStamp::parse(&s));
         let hlc = Hlc::new(device_id.clone(), last.as_ref());
         Ok(Store {
             checkpointer: spawn_checkpointer(pool.clone()),
@@ -189,10 +183,9 @@ impl Store {
 
     /// The highest migration version applied.
     pub async fn schema_version(&self) -> Result<i64> {
-        let v: Option<i64> =
-            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success = 1")
-                .fetch_one(&self.pool)
-                .await?;
+        let v: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success = 1")
+            .fetch_one(&self.pool)
+            .await?;
         Ok(v.unwrap_or(0))
     }
 

@@ -64,16 +64,7 @@ impl<'s> WriteTx<'s> {
         let tx = store.pool.begin_with("BEGIN IMMEDIATE").await?;
         let now = store.now();
         let stamp = writer.tick(now);
-        Ok(WriteTx {
-            tx,
-            writer,
-            store,
-            actor,
-            now,
-            stamp,
-            audited: false,
-            changed: false,
-        })
+        Ok(WriteTx { tx, writer, store, actor, now, stamp, audited: false, changed: false })
     }
 
     pub fn conn(&mut self) -> &mut SqliteConnection {
@@ -111,13 +102,7 @@ impl<'s> WriteTx<'s> {
     }
 
     /// Appends the outbox entry for a synced row: `data` is the row after the change.
-    pub async fn record_change(
-        &mut self,
-        entity: &str,
-        entity_id: &str,
-        op: ChangeOp,
-        data: &Value,
-    ) -> Result<()> {
+    pub async fn record_change(&mut self, entity: &str, entity_id: &str, op: ChangeOp, data: &Value) -> Result<()> {
         let hlc = self.stamp();
         let device = self.store.device_id().to_string();
         sqlx::query(
@@ -214,13 +199,7 @@ impl<'s> WriteTx<'s> {
     }
 
     /// Appends an entry to the hash-chained audit log.
-    pub async fn audit(
-        &mut self,
-        action: &str,
-        entity: &str,
-        entity_id: Option<&str>,
-        detail: Value,
-    ) -> Result<()> {
+    pub async fn audit(&mut self, action: &str, entity: &str, entity_id: Option<&str>, detail: Value) -> Result<()> {
         let entry = audit::NewEntry {
             at: self.now_rfc3339(),
             user_id: self.actor.user_id.clone(),

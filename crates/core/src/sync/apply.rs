@@ -98,7 +98,11 @@ pub(crate) fn quote(ident: &str) -> String {
 }
 
 impl Columns {
-    pub(crate) async fn get(&mut self, conn: &mut SqliteConnection, table: &'static str) -> Result<&[String], SyncError> {
+    pub(crate) async fn get(
+        &mut self,
+        conn: &mut SqliteConnection,
+        table: &'static str,
+    ) -> Result<&[String], SyncError> {
         if !self.by_table.contains_key(table) {
             // `table` comes from SYNCED, never from the server.
             let names: Vec<String> = sqlx::query_scalar(&format!("SELECT name FROM pragma_table_info('{table}')"))
@@ -147,7 +151,11 @@ fn same_value(current: Option<&Value>, incoming: &Value) -> bool {
 }
 
 /// The per-field stamps of a row (`{}` when it has none).
-pub(crate) async fn load_stamps(conn: &mut SqliteConnection, entity: &str, id: &str) -> Result<Map<String, Value>, SyncError> {
+pub(crate) async fn load_stamps(
+    conn: &mut SqliteConnection,
+    entity: &str,
+    id: &str,
+) -> Result<Map<String, Value>, SyncError> {
     let text: Option<String> = sqlx::query_scalar("SELECT stamps FROM sync_stamps WHERE entity = ? AND entity_id = ?")
         .bind(entity)
         .bind(id)
@@ -160,7 +168,12 @@ pub(crate) async fn load_stamps(conn: &mut SqliteConnection, entity: &str, id: &
     })
 }
 
-async fn save_stamps(conn: &mut SqliteConnection, entity: &str, id: &str, stamps: &Map<String, Value>) -> Result<(), SyncError> {
+async fn save_stamps(
+    conn: &mut SqliteConnection,
+    entity: &str,
+    id: &str,
+    stamps: &Map<String, Value>,
+) -> Result<(), SyncError> {
     sqlx::query(
         "INSERT INTO sync_stamps (entity, entity_id, stamps) VALUES (?, ?, ?)
          ON CONFLICT (entity, entity_id) DO UPDATE SET stamps = excluded.stamps",
@@ -178,7 +191,11 @@ async fn save_stamps(conn: &mut SqliteConnection, entity: &str, id: &str, stamps
 pub(crate) fn stamp_of(stamps: &Map<String, Value>, field: &str) -> String {
     let own = stamps.get(field).and_then(Value::as_str).unwrap_or("");
     let row = stamps.get("*").and_then(Value::as_str).unwrap_or("");
-    if compare(own, row) == Ordering::Less { row.to_string() } else { own.to_string() }
+    if compare(own, row) == Ordering::Less {
+        row.to_string()
+    } else {
+        own.to_string()
+    }
 }
 
 /// Applies one change from another device.
@@ -196,11 +213,12 @@ pub(crate) async fn apply(w: &mut WriteTx<'_>, columns: &mut Columns, change: &C
         return Err(SyncError::Protocol(format!("change {} has data that is not a JSON object", change.id)));
     };
     let values = incoming_values(table, id_col, &cols, data);
-    let exists: Option<i64> = sqlx::query_scalar(&format!("SELECT 1 FROM {} WHERE {} = ?", quote(table), quote(id_col)))
-        .bind(&change.entity_id)
-        .fetch_optional(w.conn())
-        .await
-        .map_err(crate::Error::from)?;
+    let exists: Option<i64> =
+        sqlx::query_scalar(&format!("SELECT 1 FROM {} WHERE {} = ?", quote(table), quote(id_col)))
+            .bind(&change.entity_id)
+            .fetch_optional(w.conn())
+            .await
+            .map_err(crate::Error::from)?;
 
     sqlx::query("SAVEPOINT sync_apply").execute(w.conn()).await.map_err(crate::Error::from)?;
     let written = match exists {
@@ -234,7 +252,12 @@ async fn current_hlc(w: &mut WriteTx<'_>, table: &str, id_col: &str, id: &str) -
 
 /// The values of a change to merge: known columns only; the row's id comes from the change
 /// and its `updated_at` is the newest of its fields' stamps.
-pub(crate) fn incoming_values(table: &str, id_col: &str, cols: &[String], data: &Map<String, Value>) -> Vec<(String, Value)> {
+pub(crate) fn incoming_values(
+    table: &str,
+    id_col: &str,
+    cols: &[String],
+    data: &Map<String, Value>,
+) -> Vec<(String, Value)> {
     let mut values: Vec<(String, Value)> = data
         .iter()
         .filter(|(k, _)| cols.iter().any(|c| c == *k) && k.as_str() != id_col && k.as_str() != "updated_at")
@@ -248,7 +271,13 @@ pub(crate) fn incoming_values(table: &str, id_col: &str, cols: &[String], data: 
 
 /// Adds what a new row takes from its change rather than its data: `updated_at`,
 /// `created_at` and `origin_device` when missing, the held-off slot, and the id.
-pub(crate) fn complete_new_row(table: &str, id_col: &str, cols: &[String], change: &Change, values: &mut Vec<(String, Value)>) {
+pub(crate) fn complete_new_row(
+    table: &str,
+    id_col: &str,
+    cols: &[String],
+    change: &Change,
+    values: &mut Vec<(String, Value)>,
+) {
     let has = |c: &str| cols.iter().any(|x| x == c);
     if has("updated_at") {
         values.push(("updated_at".into(), Value::String(change.hlc.clone())));
@@ -288,12 +317,13 @@ async fn insert_new(
     stamps.insert("*".into(), Value::String(change.hlc.clone()));
     save_stamps(w.conn(), table, &change.entity_id, &stamps).await?;
     let has = |c: &str| cols.iter().any(|x| x == c);
-    let waiting: Vec<String> = sqlx::query_scalar("SELECT change FROM sync_orphans WHERE entity = ? AND entity_id = ? ORDER BY change_id")
-        .bind(table)
-        .bind(&change.entity_id)
-        .fetch_all(w.conn())
-        .await
-        .map_err(crate::Error::from)?;
+    let waiting: Vec<String> =
+        sqlx::query_scalar("SELECT change FROM sync_orphans WHERE entity = ? AND entity_id = ? ORDER BY change_id")
+            .bind(table)
+            .bind(&change.entity_id)
+            .fetch_all(w.conn())
+            .await
+            .map_err(crate::Error::from)?;
     if !waiting.is_empty() {
         sqlx::query("DELETE FROM sync_orphans WHERE entity = ? AND entity_id = ?")
             .bind(table)
@@ -380,7 +410,10 @@ async fn merge(
             // value from another device than the local value's was made apart: keep it.
             Ordering::Less => {
                 let bookkeeping = BOOKKEEPING.contains(&field.as_str());
-                if !bookkeeping && !same_value(now, &value) && stamp_device(&local).as_deref() != Some(change.device_id.as_str()) {
+                if !bookkeeping
+                    && !same_value(now, &value)
+                    && stamp_device(&local).as_deref() != Some(change.device_id.as_str())
+                {
                     lost.push((field, value, local));
                 }
             }
@@ -444,18 +477,21 @@ async fn audit_entry(w: &mut WriteTx<'_>, change: &Change) -> Result<Outcome, Sy
 
 async fn refused(w: &mut WriteTx<'_>, change: &Change, why: &str, local_hlc: &str) -> Result<(), SyncError> {
     let local = serde_json::json!({ "refused": why });
-    conflicts::record(w, conflicts::NewConflict {
-        kind: "refused",
-        entity: &change.entity,
-        entity_id: &change.entity_id,
-        field: None,
-        other_id: None,
-        local: &local,
-        remote: &change.data,
-        local_hlc,
-        remote_hlc: &change.hlc,
-        remote_device: &change.device_id,
-    })
+    conflicts::record(
+        w,
+        conflicts::NewConflict {
+            kind: "refused",
+            entity: &change.entity,
+            entity_id: &change.entity_id,
+            field: None,
+            other_id: None,
+            local: &local,
+            remote: &change.data,
+            local_hlc,
+            remote_hlc: &change.hlc,
+            remote_device: &change.device_id,
+        },
+    )
     .await?;
     Ok(())
 }
@@ -485,7 +521,13 @@ pub(crate) fn bind_value<'q>(
     }
 }
 
-pub(crate) async fn update(w: &mut WriteTx<'_>, table: &str, id_col: &str, id: &str, values: &[(String, Value)]) -> Result<(), sqlx::Error> {
+pub(crate) async fn update(
+    w: &mut WriteTx<'_>,
+    table: &str,
+    id_col: &str,
+    id: &str,
+    values: &[(String, Value)],
+) -> Result<(), sqlx::Error> {
     let sets: Vec<String> = values.iter().map(|(c, _)| format!("{} = ?", quote(c))).collect();
     let sql = format!("UPDATE {} SET {} WHERE {} = ?", quote(table), sets.join(", "), quote(id_col));
     let mut q = sqlx::query(&sql);
@@ -507,14 +549,17 @@ async fn insert(w: &mut WriteTx<'_>, table: &str, values: &[(String, Value)]) ->
 }
 
 /// The local row as a JSON object of its synced columns (empty when there is none).
-pub(crate) async fn row_json(w: &mut WriteTx<'_>, table: &str, id_col: &str, id: &str, cols: &[String]) -> Result<Map<String, Value>, SyncError> {
+pub(crate) async fn row_json(
+    w: &mut WriteTx<'_>,
+    table: &str,
+    id_col: &str,
+    id: &str,
+    cols: &[String],
+) -> Result<Map<String, Value>, SyncError> {
     let pairs: Vec<String> = cols.iter().map(|c| format!("'{}', {}", c.replace('\'', "''"), quote(c))).collect();
     let sql = format!("SELECT json_object({}) FROM {} WHERE {} = ?", pairs.join(", "), quote(table), quote(id_col));
-    let json: Option<String> = sqlx::query_scalar(&sql)
-        .bind(id)
-        .fetch_optional(w.conn())
-        .await
-        .map_err(crate::Error::from)?;
+    let json: Option<String> =
+        sqlx::query_scalar(&sql).bind(id).fetch_optional(w.conn()).await.map_err(crate::Error::from)?;
     Ok(match json.and_then(|j| serde_json::from_str(&j).ok()) {
         Some(Value::Object(map)) => map,
         _ => Map::new(),
@@ -587,15 +632,26 @@ mod tests {
         assert_eq!((value.as_str(), updated_at.as_str(), origin.as_str()), ("\"Mlimani\"", stamp, "other-device"));
 
         // Older than the row, but from the row's own writer: just old news.
-        let stale = change("settings", "clinic_name", Op::Update, json!({"value": "\"Stale\""}), "0001800000000000-000000-other-device");
+        let stale = change(
+            "settings",
+            "clinic_name",
+            Op::Update,
+            json!({"value": "\"Stale\""}),
+            "0001800000000000-000000-other-device",
+        );
         assert_eq!(apply_one(&store, &stale).await, Outcome::Older);
         // Older than the row, from a device that had not seen it: ignored, kept as a conflict.
-        let older = change("settings", "clinic_name", Op::Update, json!({"value": "\"Old\""}), "0001800000000000-000000-third");
+        let older =
+            change("settings", "clinic_name", Op::Update, json!({"value": "\"Old\""}), "0001800000000000-000000-third");
         assert_eq!(apply_one(&store, &older).await, Outcome::Conflict);
         // Newer: replaces the fields it carries.
-        let newer = change("settings", "clinic_name", Op::Update, json!({"value": "\"New\""}), "0002000000000000-000000-third");
+        let newer =
+            change("settings", "clinic_name", Op::Update, json!({"value": "\"New\""}), "0002000000000000-000000-third");
         assert_eq!(apply_one(&store, &newer).await, Outcome::Applied);
-        let value: String = sqlx::query_scalar("SELECT value FROM settings WHERE key = 'clinic_name'").fetch_one(store.pool()).await.unwrap();
+        let value: String = sqlx::query_scalar("SELECT value FROM settings WHERE key = 'clinic_name'")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
         assert_eq!(value, "\"New\"");
         // A delete of a row never seen here: nothing to do.
         let gone = change("bill_lines", "nope", Op::Delete, json!({"deleted_at": "2026-11-22"}), stamp);

@@ -45,7 +45,10 @@ pub(crate) struct Batch<'a> {
 
 impl<'a> Batch<'a> {
     /// Loads what the page's rows are here, in one query per table.
-    pub(crate) async fn preload(w: &mut WriteTx<'_>, changes: impl Iterator<Item = &'a Change>) -> Result<Batch<'a>, SyncError> {
+    pub(crate) async fn preload(
+        w: &mut WriteTx<'_>,
+        changes: impl Iterator<Item = &'a Change>,
+    ) -> Result<Batch<'a>, SyncError> {
         let mut ids: HashMap<&'static str, (&'static str, Vec<&'a str>)> = HashMap::new();
         for c in changes {
             if c.op == Op::Insert {
@@ -77,7 +80,12 @@ impl<'a> Batch<'a> {
 
     /// Takes `change` into the batch when it is a plain insert of a new row (true), or leaves
     /// it to the row path (false: then [`Batch::flush`] first).
-    pub(crate) async fn offer(&mut self, w: &mut WriteTx<'_>, columns: &mut Columns, change: &'a Change) -> Result<bool, SyncError> {
+    pub(crate) async fn offer(
+        &mut self,
+        w: &mut WriteTx<'_>,
+        columns: &mut Columns,
+        change: &'a Change,
+    ) -> Result<bool, SyncError> {
         let first = self.touched.insert((change.entity.clone(), change.entity_id.clone()));
         if !first || change.op != Op::Insert {
             return Ok(false);
@@ -99,7 +107,11 @@ impl<'a> Batch<'a> {
     }
 
     /// Writes the waiting rows; answers the entity and outcome of each, in order.
-    pub(crate) async fn flush(&mut self, w: &mut WriteTx<'_>, columns: &mut Columns) -> Result<Vec<(&'a str, Outcome)>, SyncError> {
+    pub(crate) async fn flush(
+        &mut self,
+        w: &mut WriteTx<'_>,
+        columns: &mut Columns,
+    ) -> Result<Vec<(&'a str, Outcome)>, SyncError> {
         let pending = std::mem::take(&mut self.pending);
         if pending.is_empty() {
             return Ok(Vec::new());
@@ -130,7 +142,8 @@ async fn write(w: &mut WriteTx<'_>, pending: &[Pending<'_>]) -> Result<(), SyncE
     // Runs of rows of one table with the same columns, each in multi-row statements.
     let mut start = 0;
     while start < pending.len() {
-        let same = |p: &Pending<'_>| p.table == pending[start].table && names(&p.values).eq(names(&pending[start].values));
+        let same =
+            |p: &Pending<'_>| p.table == pending[start].table && names(&p.values).eq(names(&pending[start].values));
         let end = start + pending[start..].iter().take_while(|p| same(p)).count();
         insert_rows(w, &pending[start..end]).await?;
         start = end;
@@ -257,7 +270,13 @@ mod tests {
             change(1, "settings", "clinic_name", Op::Insert, json!({ "value": "\"Mlimani\"" })),
             change(2, "patients", "p1", Op::Insert, patient("B-1", "Amina", "+255754000001")),
             change(3, "patients", "p2", Op::Insert, patient("B-1", "Neema", "+255754000002")),
-            change(4, "bill_lines", "l1", Op::Insert, json!({ "bill_id": "no-such-bill", "description": "x", "quantity": 1 })),
+            change(
+                4,
+                "bill_lines",
+                "l1",
+                Op::Insert,
+                json!({ "bill_id": "no-such-bill", "description": "x", "quantity": 1 }),
+            ),
             change(5, "patients", "p3", Op::Insert, patient("B-3", "Zawadi", "")),
         ];
         let page2 = vec![
@@ -350,12 +369,16 @@ mod tests {
             assert_eq!(x, y);
         }
         // The page did take the paths it means to test.
-        let refused: i64 = sqlx::query_scalar("SELECT count(*) FROM sync_conflicts WHERE kind = 'refused'").fetch_one(batched.pool()).await.unwrap();
-        assert_eq!(refused, 1);
-        let found: Vec<i64> = sqlx::query_scalar("SELECT rowid FROM patient_phone_fts WHERE patient_phone_fts MATCH '754000007'")
-            .fetch_all(batched.pool())
+        let refused: i64 = sqlx::query_scalar("SELECT count(*) FROM sync_conflicts WHERE kind = 'refused'")
+            .fetch_one(batched.pool())
             .await
             .unwrap();
+        assert_eq!(refused, 1);
+        let found: Vec<i64> =
+            sqlx::query_scalar("SELECT rowid FROM patient_phone_fts WHERE patient_phone_fts MATCH '754000007'")
+                .fetch_all(batched.pool())
+                .await
+                .unwrap();
         assert_eq!(found.len(), 1);
     }
 }

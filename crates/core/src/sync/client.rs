@@ -19,10 +19,9 @@ pub(crate) struct Client {
 /// The server address as stored: `http(s)://host[:port][/prefix]` without a trailing slash.
 pub(crate) fn normalise_url(raw: &str) -> Result<String, SyncError> {
     let url = raw.trim().trim_end_matches('/');
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))
-        .ok_or_else(|| SyncError::InvalidUrl("the server address must start with https:// (or http:// on a trusted network)".into()))?;
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")).ok_or_else(|| {
+        SyncError::InvalidUrl("the server address must start with https:// (or http:// on a trusted network)".into())
+    })?;
     if rest.is_empty() || rest.contains(char::is_whitespace) || rest.contains(['?', '#', '@']) {
         return Err(SyncError::InvalidUrl(format!("{url:?} is not a server address")));
     }
@@ -89,10 +88,7 @@ impl Client {
 async fn raw_answer(sent: reqwest::Result<reqwest::Response>) -> Result<Vec<u8>, SyncError> {
     let res = sent.map_err(|e| SyncError::Network(e.without_url().to_string()))?;
     let status = res.status();
-    let bytes = res
-        .bytes()
-        .await
-        .map_err(|e| SyncError::Network(e.without_url().to_string()))?;
+    let bytes = res.bytes().await.map_err(|e| SyncError::Network(e.without_url().to_string()))?;
     if status.is_success() {
         return Ok(bytes.to_vec());
     }
@@ -114,10 +110,7 @@ async fn answer<R: DeserializeOwned>(sent: reqwest::Result<reqwest::Response>) -
     // without_url: reqwest's messages would otherwise repeat the address with its query.
     let res = sent.map_err(|e| SyncError::Network(e.without_url().to_string()))?;
     let status = res.status();
-    let bytes = res
-        .bytes()
-        .await
-        .map_err(|e| SyncError::Network(e.without_url().to_string()))?;
+    let bytes = res.bytes().await.map_err(|e| SyncError::Network(e.without_url().to_string()))?;
     if status.is_success() {
         return serde_json::from_slice(&bytes)
             .map_err(|e| SyncError::Protocol(format!("unexpected answer from the server: {e}")));

@@ -160,7 +160,14 @@ pub(crate) async fn record_on(conn: &mut SqliteConnection, now: &str, c: NewConf
 }
 
 /// A field's pulled value that lost: kept once (the same change merged again adds nothing).
-pub(crate) async fn record_field(w: &mut WriteTx<'_>, change: &Change, field: &str, local: &Value, remote: &Value, local_hlc: &str) -> Result<()> {
+pub(crate) async fn record_field(
+    w: &mut WriteTx<'_>,
+    change: &Change,
+    field: &str,
+    local: &Value,
+    remote: &Value,
+    local_hlc: &str,
+) -> Result<()> {
     let known: Option<i64> = sqlx::query_scalar(
         "SELECT 1 FROM sync_conflicts WHERE entity = ? AND entity_id = ? AND field = ? AND remote_hlc = ? AND kind = 'field'",
     )
@@ -213,11 +220,12 @@ pub(crate) async fn supersede(w: &mut WriteTx<'_>, entity: &str, id: &str, field
 }
 
 pub(crate) async fn open_exists(conn: &mut SqliteConnection, kind: &str, entity_id: &str) -> Result<bool> {
-    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM sync_conflicts WHERE resolved = 0 AND kind = ? AND entity_id = ?")
-        .bind(kind)
-        .bind(entity_id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM sync_conflicts WHERE resolved = 0 AND kind = ? AND entity_id = ?")
+            .bind(kind)
+            .bind(entity_id)
+            .fetch_optional(&mut *conn)
+            .await?;
     Ok(found.is_some())
 }
 
@@ -236,13 +244,15 @@ pub(crate) async fn auto_resolve(conn: &mut SqliteConnection, now: &str, kind: &
 }
 
 async fn mark(conn: &mut SqliteConnection, id: &str, resolution: &str, now: &str, by: Option<&str>) -> Result<()> {
-    sqlx::query("UPDATE sync_conflicts SET resolved = 1, resolution = ?, resolved_at = ?, resolved_by = ? WHERE id = ?")
-        .bind(resolution)
-        .bind(now)
-        .bind(by)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "UPDATE sync_conflicts SET resolved = 1, resolution = ?, resolved_at = ?, resolved_by = ? WHERE id = ?",
+    )
+    .bind(resolution)
+    .bind(now)
+    .bind(by)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
@@ -312,7 +322,9 @@ async fn view(conn: &mut SqliteConnection, row: Row) -> Result<SyncConflict> {
     let (current, other) = match kind {
         ConflictKind::Field => {
             let field = row.field.clone().unwrap_or_default();
-            let pick = |json: &str| serde_json::from_str::<Value>(json).ok().and_then(|v| v.get(&field).cloned()).unwrap_or(Value::Null);
+            let pick = |json: &str| {
+                serde_json::from_str::<Value>(json).ok().and_then(|v| v.get(&field).cloned()).unwrap_or(Value::Null)
+            };
             let (now, lost) = (pick(&row.local), pick(&row.remote));
             (
                 side(show(&now), None, &now.to_string(), &row.local_hlc, &local_device),
@@ -323,12 +335,19 @@ async fn view(conn: &mut SqliteConnection, row: Row) -> Result<SyncConflict> {
             let keeper = row.other_id.clone().unwrap_or_default();
             let table = if kind == ConflictKind::SlotDoubleBooked { "appointments" } else { "patients" };
             (
-                side(record_label(conn, table, &keeper).await?, Some(keeper), &row.local, &row.local_hlc, &local_device),
+                side(
+                    record_label(conn, table, &keeper).await?,
+                    Some(keeper),
+                    &row.local,
+                    &row.local_hlc,
+                    &local_device,
+                ),
                 side(label.clone(), Some(row.entity_id.clone()), &row.remote, &row.remote_hlc, &row.remote_device),
             )
         }
         ConflictKind::Refused => {
-            let why = serde_json::from_str::<Value>(&row.local).ok().and_then(|v| v["refused"].as_str().map(str::to_string));
+            let why =
+                serde_json::from_str::<Value>(&row.local).ok().and_then(|v| v["refused"].as_str().map(str::to_string));
             (
                 side(why.unwrap_or_default(), None, &row.local, &row.local_hlc, &local_device),
                 side(label.clone(), Some(row.entity_id.clone()), &row.remote, &row.remote_hlc, &row.remote_device),
@@ -368,12 +387,14 @@ fn clock(minutes: i64) -> String {
 /// The record in words.
 async fn record_label(conn: &mut SqliteConnection, entity: &str, id: &str) -> Result<String> {
     let label: Option<String> = match entity {
-        "patients" => sqlx::query_scalar(
-            "SELECT trim(given_name || ' ' || family_name) || ' (' || mrn || ')' FROM patients WHERE id = ?",
-        )
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?,
+        "patients" => {
+            sqlx::query_scalar(
+                "SELECT trim(given_name || ' ' || family_name) || ' (' || mrn || ')' FROM patients WHERE id = ?",
+            )
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?
+        }
         "appointments" => {
             let row: Option<(String, String, String, i64, String)> = sqlx::query_as(
                 "SELECT coalesce(trim(p.given_name || ' ' || p.family_name) || ' (' || p.mrn || ')', a.patient_id),
@@ -384,13 +405,19 @@ async fn record_label(conn: &mut SqliteConnection, entity: &str, id: &str) -> Re
             .bind(id)
             .fetch_optional(&mut *conn)
             .await?;
-            row.map(|(patient, doctor, date, start, status)| format!("{patient}: {doctor}, {date} {}, {status}", clock(start)))
+            row.map(|(patient, doctor, date, start, status)| {
+                format!("{patient}: {doctor}, {date} {}, {status}", clock(start))
+            })
         }
-        "users" => sqlx::query_scalar("SELECT full_name || ' (' || username || ')' FROM users WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?,
-        "staff" => sqlx::query_scalar("SELECT full_name FROM staff WHERE id = ?").bind(id).fetch_optional(&mut *conn).await?,
+        "users" => {
+            sqlx::query_scalar("SELECT full_name || ' (' || username || ')' FROM users WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await?
+        }
+        "staff" => {
+            sqlx::query_scalar("SELECT full_name FROM staff WHERE id = ?").bind(id).fetch_optional(&mut *conn).await?
+        }
         _ => None,
     };
     Ok(label.unwrap_or_else(|| format!("{entity} {id}")))
@@ -404,7 +431,12 @@ fn invalid(message: &str) -> Error {
 
 /// Resolves a conflict: writes the chosen outcome as a normal synced change, marks the record
 /// resolved and audits it, in one transaction. Answers the record as it now stands.
-pub async fn resolve(store: &Store, auth: &Authorized, id: &str, resolution: ConflictResolution) -> Result<SyncConflict> {
+pub async fn resolve(
+    store: &Store,
+    auth: &Authorized,
+    id: &str,
+    resolution: ConflictResolution,
+) -> Result<SyncConflict> {
     auth.require(Permission::SyncManage)?;
     let mut w = store.begin_write(auth.actor()).await?;
     let row = one(w.conn(), id).await?;
@@ -419,9 +451,18 @@ pub async fn resolve(store: &Store, auth: &Authorized, id: &str, resolution: Con
             one_of_the_two(&row, appointment_id)?;
             let reason = crate::schedule::booking::reason_text("reason", reason)?;
             let mut a = crate::schedule::booking::load(&mut w, appointment_id).await?;
-            crate::schedule::booking::set_status(&mut w, &mut a, crate::schedule::booking::AppointmentStatus::Cancelled, &reason).await?;
+            crate::schedule::booking::set_status(
+                &mut w,
+                &mut a,
+                crate::schedule::booking::AppointmentStatus::Cancelled,
+                &reason,
+            )
+            .await?;
         }
-        (ConflictKind::SlotDoubleBooked, ConflictResolution::MoveAppointment { appointment_id, doctor_id, date, start }) => {
+        (
+            ConflictKind::SlotDoubleBooked,
+            ConflictResolution::MoveAppointment { appointment_id, doctor_id, date, start },
+        ) => {
             one_of_the_two(&row, appointment_id)?;
             move_appointment(store, auth, &mut w, appointment_id, doctor_id, date, start).await?;
         }
@@ -451,7 +492,11 @@ fn one_of_the_two(row: &Row, appointment_id: &str) -> Result<()> {
     if appointment_id == row.entity_id || Some(appointment_id) == row.other_id.as_deref() {
         Ok(())
     } else {
-        Err(Error::validation("appointment_id", ValidationReason::Invalid, "not one of the two appointments of this conflict"))
+        Err(Error::validation(
+            "appointment_id",
+            ValidationReason::Invalid,
+            "not one of the two appointments of this conflict",
+        ))
     }
 }
 
@@ -469,7 +514,11 @@ async fn move_appointment(
     use crate::schedule::booking::{self, AppointmentStatus, BookInput};
     let mut old = booking::load(w, id).await?;
     if old.status != AppointmentStatus::Booked {
-        return Err(Error::validation("appointment_id", ValidationReason::Invalid, "only a booked appointment can be moved"));
+        return Err(Error::validation(
+            "appointment_id",
+            ValidationReason::Invalid,
+            "only a booked appointment can be moved",
+        ));
     }
     booking::set_status(w, &mut old, AppointmentStatus::Cancelled, "rescheduled").await?;
     let input = BookInput {

@@ -82,7 +82,9 @@ impl From<SyncError> for Error {
         let failure = match &e {
             SyncError::App(inner) => return inner.clone(),
             SyncError::NotEnrolled => SyncFailure::NotEnrolled,
-            SyncError::InvalidUrl(_) => return Error::validation("server_url", crate::error::ValidationReason::Invalid, e.to_string()),
+            SyncError::InvalidUrl(_) => {
+                return Error::validation("server_url", crate::error::ValidationReason::Invalid, e.to_string())
+            }
             SyncError::Network(_) => SyncFailure::Offline,
             SyncError::Server { code: Some(ErrorCode::Revoked), .. } => SyncFailure::Revoked,
             SyncError::Server { code: Some(ErrorCode::Unauthorized), .. } => SyncFailure::Unauthorized,
@@ -246,7 +248,13 @@ async fn client(store: &Store) -> SyncResult<Client> {
 /// (`hms-server enrol-code`). Administrators only. Enrolling again (a new server, a new
 /// tenant) replaces the old enrolment, queues the whole outbox again and pulls from the
 /// beginning.
-pub async fn enrol(store: &Store, auth: &Authorized, server_url: &str, code: &str, device_name: &str) -> SyncResult<Enrolment> {
+pub async fn enrol(
+    store: &Store,
+    auth: &Authorized,
+    server_url: &str,
+    code: &str,
+    device_name: &str,
+) -> SyncResult<Enrolment> {
     auth.require(Permission::SyncManage)?;
     let base = client::normalise_url(server_url)?;
     let http = Client::new(&base, None)?;
@@ -355,10 +363,7 @@ pub async fn status(store: &Store) -> SyncResult<SyncStatus> {
 }
 
 async fn cursor(store: &Store) -> SyncResult<u64> {
-    Ok(meta::get(store.pool(), CURSOR_KEY)
-        .await?
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0))
+    Ok(meta::get(store.pool(), CURSOR_KEY).await?.and_then(|s| s.parse().ok()).unwrap_or(0))
 }
 
 #[derive(sqlx::FromRow)]
@@ -375,7 +380,8 @@ struct OutboxRow {
 }
 
 fn to_change(row: OutboxRow) -> SyncResult<Change> {
-    let op = Op::parse(&row.op).ok_or_else(|| Error::internal(format!("change_log {}: unknown op {:?}", row.seq, row.op)))?;
+    let op = Op::parse(&row.op)
+        .ok_or_else(|| Error::internal(format!("change_log {}: unknown op {:?}", row.seq, row.op)))?;
     Ok(Change {
         id: row.id,
         device_id: row.device_id,
@@ -418,9 +424,8 @@ pub async fn push_with(store: &Store, progress: Progress<'_>) -> SyncResult<Push
         };
         let changes = rows.into_iter().map(to_change).collect::<SyncResult<Vec<_>>>()?;
         let sent = changes.len() as u64;
-        let answer: PushResponse = http
-            .post(&format!("{}/push", hms_protocol::API_PREFIX), &PushRequest { changes })
-            .await?;
+        let answer: PushResponse =
+            http.post(&format!("{}/push", hms_protocol::API_PREFIX), &PushRequest { changes }).await?;
         // Acknowledged: mark the batch in one statement. (Entries written meanwhile have
         // higher seqs and were not in it, so the range is exactly the batch.)
         let now = store.now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
@@ -457,9 +462,8 @@ async fn requeue_what_the_server_lost(store: &Store, http: &Client) -> SyncResul
     let Some(acknowledged) = acknowledged else {
         return Ok(());
     };
-    let answer: PushResponse = http
-        .post(&format!("{}/push", hms_protocol::API_PREFIX), &PushRequest { changes: Vec::new() })
-        .await?;
+    let answer: PushResponse =
+        http.post(&format!("{}/push", hms_protocol::API_PREFIX), &PushRequest { changes: Vec::new() }).await?;
     let held = i64::try_from(answer.device_high_water).unwrap_or(i64::MAX);
     if held < acknowledged {
         sqlx::query("UPDATE change_log SET pushed_at = NULL WHERE seq > ? AND pushed_at IS NOT NULL")
@@ -478,7 +482,8 @@ async fn requeue_what_the_server_lost(store: &Store, http: &Client) -> SyncResul
 async fn queue_audit(store: &Store) -> SyncResult<()> {
     let mut w = store.begin_write(Actor::system()).await?;
     let queued: i64 = meta::get(w.conn(), AUDIT_QUEUED_KEY).await?.and_then(|s| s.parse().ok()).unwrap_or(0);
-    let last: Option<i64> = sqlx::query_scalar("SELECT max(seq) FROM audit_log").fetch_one(w.conn()).await.map_err(Error::from)?;
+    let last: Option<i64> =
+        sqlx::query_scalar("SELECT max(seq) FROM audit_log").fetch_one(w.conn()).await.map_err(Error::from)?;
     let Some(last) = last.filter(|l| *l > queued) else {
         return Ok(());
     };
@@ -523,7 +528,9 @@ pub async fn pull_with(store: &Store, progress: Progress<'_>) -> SyncResult<Pull
         if page.changes.is_empty() {
             return Ok(report);
         }
-        if page.next <= report.cursor || page.changes.iter().any(|c| c.server_seq <= report.cursor || c.server_seq > page.next) {
+        if page.next <= report.cursor
+            || page.changes.iter().any(|c| c.server_seq <= report.cursor || c.server_seq > page.next)
+        {
             return Err(SyncError::Protocol("the server's page does not follow the cursor".into()));
         }
         let mut page_report = PullReport::default();
@@ -532,7 +539,9 @@ pub async fn pull_with(store: &Store, progress: Progress<'_>) -> SyncResult<Pull
         let mut newest: Option<crate::clock::HlcStamp> = None;
         let mut seen: HashMap<String, u64> = HashMap::new();
         let own = store.device_id();
-        let mut batch = apply_batch::Batch::preload(&mut w, page.changes.iter().map(|p| &p.change).filter(|c| c.device_id != own)).await?;
+        let mut batch =
+            apply_batch::Batch::preload(&mut w, page.changes.iter().map(|p| &p.change).filter(|c| c.device_id != own))
+                .await?;
         for pulled in &page.changes {
             let change = &pulled.change;
             if change.device_id == store.device_id() {
@@ -617,7 +626,11 @@ pub async fn pull_with(store: &Store, progress: Progress<'_>) -> SyncResult<Pull
         progress(SyncProgress {
             phase: SyncPhase::Pull,
             changes: received,
-            fraction: if !page.more { Some(1.0) } else { (span > 0).then(|| ((page.next - start) as f64 / span as f64).min(1.0)) },
+            fraction: if !page.more {
+                Some(1.0)
+            } else {
+                (span > 0).then(|| ((page.next - start) as f64 / span as f64).min(1.0))
+            },
             pages: report.pages,
         });
         if !page.more {

@@ -34,7 +34,13 @@ pub(crate) async fn settle_slots(conn: &mut SqliteConnection, now: &str) -> crat
     Ok(())
 }
 
-async fn settle_slot(conn: &mut SqliteConnection, now: &str, doctor: &str, date: &str, start: i64) -> crate::Result<()> {
+async fn settle_slot(
+    conn: &mut SqliteConnection,
+    now: &str,
+    doctor: &str,
+    date: &str,
+    start: i64,
+) -> crate::Result<()> {
     let rows: Vec<(String, i64, i64)> = sqlx::query_as(&format!(
         "SELECT id, ({ACTIVE}) AS active, slot_conflict FROM appointments
          WHERE doctor_id = ? AND date = ? AND start_min = ? ORDER BY id"
@@ -138,7 +144,8 @@ pub(crate) async fn claim_mrn(w: &mut WriteTx<'_>, id: &str, values: &mut [(Stri
         }
         return Ok(());
     };
-    let (keeper, loser) = if other.as_str() < id { (other.clone(), id.to_string()) } else { (id.to_string(), other.clone()) };
+    let (keeper, loser) =
+        if other.as_str() < id { (other.clone(), id.to_string()) } else { (id.to_string(), other.clone()) };
     let stand_in = stand_in_mrn(&mrn, &loser);
     if loser == id {
         slot.1 = Value::String(stand_in.clone());
@@ -174,4 +181,3 @@ pub(crate) async fn claim_mrn(w: &mut WriteTx<'_>, id: &str, values: &mut [(Stri
     .await?;
     Ok(())
 }
-

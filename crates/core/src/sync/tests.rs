@@ -49,9 +49,13 @@ async fn fresh() -> Dev {
 
 async fn admin(store: &Store) -> Authorized {
     let slot = SessionSlot::default();
-    setup::setup_first_admin(store, &slot, NewAdmin { username: "admin".into(), full_name: "Admin".into(), password: PW.into() })
-        .await
-        .unwrap();
+    setup::setup_first_admin(
+        store,
+        &slot,
+        NewAdmin { username: "admin".into(), full_name: "Admin".into(), password: PW.into() },
+    )
+    .await
+    .unwrap();
     slot.authorize(store).await.unwrap()
 }
 
@@ -133,7 +137,11 @@ async fn the_same_changes_in_any_order_give_the_same_rows() {
             vec!["0"],
             "every update that came before its row's insert was merged when the insert came"
         );
-        dumps.push((seed, dump(&d.store, PATIENTS).await, dump(&d.store, "SELECT entity_id || stamps FROM sync_stamps ORDER BY 1").await));
+        dumps.push((
+            seed,
+            dump(&d.store, PATIENTS).await,
+            dump(&d.store, "SELECT entity_id || stamps FROM sync_stamps ORDER BY 1").await,
+        ));
     }
     for (seed, rows, stamps) in &dumps[1..] {
         assert_eq!(rows, &dumps[0].1, "rows differ for order {seed}");
@@ -172,17 +180,20 @@ async fn a_field_that_loses_to_a_concurrent_value_is_kept_as_a_conflict() {
     let done = conflicts::resolve(&d.store, &auth, &c.id, ConflictResolution::TakeOther).await.unwrap();
     assert!(done.resolved);
     assert_eq!((done.resolution.as_deref(), done.resolved_by.as_deref()), (Some("take_other"), Some("admin")));
-    let name: String = sqlx::query_scalar("SELECT given_name FROM patients WHERE id = 'p1'").fetch_one(d.store.pool()).await.unwrap();
+    let name: String =
+        sqlx::query_scalar("SELECT given_name FROM patients WHERE id = 'p1'").fetch_one(d.store.pool()).await.unwrap();
     assert_eq!(name, "Amina A");
     let out = outbox(&d.store).await;
     let last = out.iter().rev().find(|c| c.entity == "patients").unwrap();
     assert_eq!((last.entity_id.as_str(), last.data["given_name"].as_str()), ("p1", Some("Amina A")));
     let stamp_now = conflicts::field_stamp(&d.store, "patients", "p1", "given_name").await.unwrap();
     assert_eq!(stamp_now, last.hlc, "the local write stamped the field");
-    let audited: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'sync.conflict_resolved' AND entity_id = 'p1'")
-        .fetch_one(d.store.pool())
-        .await
-        .unwrap();
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE action = 'sync.conflict_resolved' AND entity_id = 'p1'",
+    )
+    .fetch_one(d.store.pool())
+    .await
+    .unwrap();
     assert_eq!(audited, 1);
     // Resolving twice is refused.
     assert!(conflicts::resolve(&d.store, &auth, &c.id, ConflictResolution::KeepCurrent).await.is_err());
@@ -190,11 +201,17 @@ async fn a_field_that_loses_to_a_concurrent_value_is_kept_as_a_conflict() {
     // On another device holding the same open conflict, the resolution's newer value closes it.
     let other = fresh().await;
     apply_all(&other.store, &[all[0].clone(), all[1].clone(), all[3].clone()]).await;
-    let open: i64 = sqlx::query_scalar("SELECT count(*) FROM sync_conflicts WHERE resolved = 0").fetch_one(other.store.pool()).await.unwrap();
+    let open: i64 = sqlx::query_scalar("SELECT count(*) FROM sync_conflicts WHERE resolved = 0")
+        .fetch_one(other.store.pool())
+        .await
+        .unwrap();
     assert_eq!(open, 1);
     apply_all(&other.store, std::slice::from_ref(last)).await;
     let (open, resolution): (i64, String) =
-        sqlx::query_as("SELECT count(*) FILTER (WHERE resolved = 0), max(resolution) FROM sync_conflicts").fetch_one(other.store.pool()).await.unwrap();
+        sqlx::query_as("SELECT count(*) FILTER (WHERE resolved = 0), max(resolution) FROM sync_conflicts")
+            .fetch_one(other.store.pool())
+            .await
+            .unwrap();
     assert_eq!((open, resolution.as_str()), (0, "auto"));
 }
 
@@ -202,17 +219,31 @@ async fn a_field_that_loses_to_a_concurrent_value_is_kept_as_a_conflict() {
 async fn local_writes_stamp_the_fields_they_set() {
     let d = fresh().await;
     let auth = admin(&d.store).await;
-    let p = crate::patients::register(&d.store, &auth, crate::patients::PatientInput {
-        given_name: "Amina".into(), family_name: "Mwakyusa".into(), sex: "female".into(), ..Default::default()
-    })
+    let p = crate::patients::register(
+        &d.store,
+        &auth,
+        crate::patients::PatientInput {
+            given_name: "Amina".into(),
+            family_name: "Mwakyusa".into(),
+            sex: "female".into(),
+            ..Default::default()
+        },
+    )
     .await
     .unwrap();
     let inserted = conflicts::field_stamp(&d.store, "patients", &p.id, "notes").await.unwrap();
     assert!(inserted.ends_with(d.store.device_id()));
     let mut w = d.store.begin_write(auth.actor()).await.unwrap();
     let later = w.stamp();
-    sqlx::query("UPDATE patients SET notes = 'x', updated_at = ? WHERE id = ?").bind(&later).bind(&p.id).execute(w.conn()).await.unwrap();
-    w.record_change("patients", &p.id, crate::store::ChangeOp::Update, &json!({ "notes": "x", "updated_at": later })).await.unwrap();
+    sqlx::query("UPDATE patients SET notes = 'x', updated_at = ? WHERE id = ?")
+        .bind(&later)
+        .bind(&p.id)
+        .execute(w.conn())
+        .await
+        .unwrap();
+    w.record_change("patients", &p.id, crate::store::ChangeOp::Update, &json!({ "notes": "x", "updated_at": later }))
+        .await
+        .unwrap();
     w.audit("test.edit", "patient", Some(&p.id), json!({})).await.unwrap();
     w.commit().await.unwrap();
     assert_eq!(conflicts::field_stamp(&d.store, "patients", &p.id, "notes").await.unwrap(), later);
@@ -233,8 +264,15 @@ fn booking(id: &str, patient: &str, device: &str, status: &str) -> Value {
 
 fn slot_changes() -> Vec<Change> {
     vec![
-        change("dev-a", 1, "staff", "doc-1", Op::Insert,
-            json!({ "full_name": "Dr. Rao", "role": "doctor", "created_at": "2027-01-01T00:00:00.000Z", "origin_device": "dev-a" }), 10),
+        change(
+            "dev-a",
+            1,
+            "staff",
+            "doc-1",
+            Op::Insert,
+            json!({ "full_name": "Dr. Rao", "role": "doctor", "created_at": "2027-01-01T00:00:00.000Z", "origin_device": "dev-a" }),
+            10,
+        ),
         change("dev-a", 2, "patients", "pa", Op::Insert, patient("AAAA-000001", "Amina", "dev-a"), 20),
         change("dev-b", 1, "patients", "pb", Op::Insert, patient("BBBB-000001", "Baraka", "dev-b"), 30),
     ]
@@ -243,8 +281,24 @@ fn slot_changes() -> Vec<Change> {
 #[tokio::test]
 async fn two_bookings_of_one_slot_keep_the_earlier_and_hold_the_other() {
     // a1 was booked first (earlier id) though its stamp is later.
-    let a1 = change("dev-a", 3, "appointments", "0190-appt-1", Op::Insert, booking("0190-appt-1", "pa", "dev-a", "booked"), 200);
-    let b1 = change("dev-b", 2, "appointments", "0190-appt-2", Op::Insert, booking("0190-appt-2", "pb", "dev-b", "booked"), 190);
+    let a1 = change(
+        "dev-a",
+        3,
+        "appointments",
+        "0190-appt-1",
+        Op::Insert,
+        booking("0190-appt-1", "pa", "dev-a", "booked"),
+        200,
+    );
+    let b1 = change(
+        "dev-b",
+        2,
+        "appointments",
+        "0190-appt-2",
+        Op::Insert,
+        booking("0190-appt-2", "pb", "dev-b", "booked"),
+        190,
+    );
     let (x, y) = (fresh().await, fresh().await);
     let base = slot_changes();
     apply_all(&x.store, &[base.clone(), vec![a1.clone(), b1.clone()]].concat()).await;
@@ -252,7 +306,9 @@ async fn two_bookings_of_one_slot_keep_the_earlier_and_hold_the_other() {
     let flags = "SELECT id || ':' || slot_conflict || ':' || status FROM appointments ORDER BY id";
     for d in [&x, &y] {
         assert_eq!(dump(&d.store, flags).await, vec!["0190-appt-1:0:booked", "0190-appt-2:1:booked"]);
-        let open = dump(&d.store, "SELECT kind || ' ' || entity_id || ' ' || other_id FROM sync_conflicts WHERE resolved = 0").await;
+        let open =
+            dump(&d.store, "SELECT kind || ' ' || entity_id || ' ' || other_id FROM sync_conflicts WHERE resolved = 0")
+                .await;
         assert_eq!(open, vec!["slot_double_booked 0190-appt-2 0190-appt-1"], "recorded on every device");
     }
 
@@ -264,7 +320,8 @@ async fn two_bookings_of_one_slot_keep_the_earlier_and_hold_the_other() {
     assert_eq!(list[0].other.label, "Baraka Mwakyusa (BBBB-000001): Dr. Rao, 2027-02-01 09:00, booked");
     let wrong = ConflictResolution::CancelAppointment { appointment_id: "pa".into(), reason: "double booked".into() };
     assert!(conflicts::resolve(&y.store, &auth, &list[0].id, wrong).await.is_err(), "only one of the two");
-    let cancel = ConflictResolution::CancelAppointment { appointment_id: "0190-appt-1".into(), reason: "double booked".into() };
+    let cancel =
+        ConflictResolution::CancelAppointment { appointment_id: "0190-appt-1".into(), reason: "double booked".into() };
     let done = conflicts::resolve(&y.store, &auth, &list[0].id, cancel).await.unwrap();
     assert_eq!(done.resolution.as_deref(), Some("cancel"));
     assert_eq!(dump(&y.store, flags).await, vec!["0190-appt-1:0:cancelled", "0190-appt-2:0:booked"]);
@@ -280,24 +337,31 @@ async fn two_bookings_of_one_slot_keep_the_earlier_and_hold_the_other() {
 #[tokio::test]
 async fn one_mrn_on_two_patients_keeps_it_for_the_earlier_and_gives_the_other_a_stand_in() {
     let first = change("dev-a", 1, "patients", "0190-pat-1", Op::Insert, patient("K7Q2-000001", "Amina", "dev-a"), 200);
-    let second = change("dev-b", 1, "patients", "0190-pat-2", Op::Insert, patient("K7Q2-000001", "Baraka", "dev-b"), 100);
+    let second =
+        change("dev-b", 1, "patients", "0190-pat-2", Op::Insert, patient("K7Q2-000001", "Baraka", "dev-b"), 100);
     let (x, y) = (fresh().await, fresh().await);
     apply_all(&x.store, &[first.clone(), second.clone()]).await;
     apply_all(&y.store, &[second.clone(), first.clone()]).await;
     for d in [&x, &y] {
-        assert_eq!(dump(&d.store, "SELECT id || ' ' || mrn FROM patients ORDER BY id").await, vec![
-            "0190-pat-1 K7Q2-000001".to_string(),
-            "0190-pat-2 K7Q2-000001-DUP-90-pat-2".to_string(),
-        ]);
-        let open = dump(&d.store, "SELECT kind || ' ' || entity_id || ' ' || other_id FROM sync_conflicts WHERE resolved = 0").await;
+        assert_eq!(
+            dump(&d.store, "SELECT id || ' ' || mrn FROM patients ORDER BY id").await,
+            vec!["0190-pat-1 K7Q2-000001".to_string(), "0190-pat-2 K7Q2-000001-DUP-90-pat-2".to_string(),]
+        );
+        let open =
+            dump(&d.store, "SELECT kind || ' ' || entity_id || ' ' || other_id FROM sync_conflicts WHERE resolved = 0")
+                .await;
         assert_eq!(open, vec!["mrn_duplicate 0190-pat-2 0190-pat-1"]);
     }
     let auth = admin(&x.store).await;
     let c = conflicts::list(&x.store, &auth, false).await.unwrap().remove(0);
     assert_eq!(c.current.label, "Amina Mwakyusa (K7Q2-000001)");
-    assert!(conflicts::resolve(&x.store, &auth, &c.id, ConflictResolution::TakeOther).await.is_err(), "not for an MRN conflict");
+    assert!(
+        conflicts::resolve(&x.store, &auth, &c.id, ConflictResolution::TakeOther).await.is_err(),
+        "not for an MRN conflict"
+    );
     conflicts::resolve(&x.store, &auth, &c.id, ConflictResolution::Renumber).await.unwrap();
-    let mrn: String = sqlx::query_scalar("SELECT mrn FROM patients WHERE id = '0190-pat-2'").fetch_one(x.store.pool()).await.unwrap();
+    let mrn: String =
+        sqlx::query_scalar("SELECT mrn FROM patients WHERE id = '0190-pat-2'").fetch_one(x.store.pool()).await.unwrap();
     assert!(!mrn.contains("DUP") && mrn.ends_with("-000001") && !mrn.starts_with("K7Q2"), "{mrn}");
     let found = crate::patients::search(&x.store, &auth, &mrn, 5).await.unwrap();
     assert_eq!(found.len(), 1, "the new number is searchable");
@@ -312,9 +376,11 @@ async fn one_mrn_on_two_patients_keeps_it_for_the_earlier_and_gives_the_other_a_
 async fn audit_entries_of_other_devices_are_kept_whole_and_verified_per_device() {
     let (a, b) = (fresh().await, fresh().await);
     let auth_a = admin(&a.store).await;
-    crate::patients::register(&a.store, &auth_a, crate::patients::PatientInput {
-        given_name: "Amina".into(), sex: "female".into(), ..Default::default()
-    })
+    crate::patients::register(
+        &a.store,
+        &auth_a,
+        crate::patients::PatientInput { given_name: "Amina".into(), sex: "female".into(), ..Default::default() },
+    )
     .await
     .unwrap();
     let auth_b = admin(&b.store).await;
@@ -335,9 +401,13 @@ async fn audit_entries_of_other_devices_are_kept_whole_and_verified_per_device()
     assert_eq!(i64::from(check.checked), own + a_entries);
 
     // The administrator sees the whole clinic's audit.
-    let page = audit::list(&b.store, &auth_b, &audit::AuditFilter { action: Some("patient.register".into()), limit: 50, ..Default::default() })
-        .await
-        .unwrap();
+    let page = audit::list(
+        &b.store,
+        &auth_b,
+        &audit::AuditFilter { action: Some("patient.register".into()), limit: 50, ..Default::default() },
+    )
+    .await
+    .unwrap();
     assert_eq!(page.entries.len(), 1);
     assert_eq!(page.entries[0].device_id, a.store.device_id());
     assert!(audit::actions(&b.store, &auth_b).await.unwrap().contains(&"patient.register".to_string()));
@@ -362,9 +432,16 @@ async fn keeping_the_current_value_stamps_it_anew_and_only_administrators_resolv
     let all = edits();
     apply_all(&d.store, &[all[0].clone(), all[1].clone(), all[3].clone()]).await;
     let auth = admin(&d.store).await;
-    crate::users::create(&d.store, &auth, crate::users::NewUser {
-        username: "desk.one".into(), full_name: "Desk One".into(), password: PW.into(), roles: vec!["receptionist".into()],
-    })
+    crate::users::create(
+        &d.store,
+        &auth,
+        crate::users::NewUser {
+            username: "desk.one".into(),
+            full_name: "Desk One".into(),
+            password: PW.into(),
+            roles: vec!["receptionist".into()],
+        },
+    )
     .await
     .unwrap();
     let desk = SessionSlot::default();
@@ -373,12 +450,16 @@ async fn keeping_the_current_value_stamps_it_anew_and_only_administrators_resolv
     let forbidden = crate::Error::Forbidden { permission: "sync_manage".into() };
     assert_eq!(conflicts::list(&d.store, &desk, false).await.unwrap_err(), forbidden);
     let c = conflicts::list(&d.store, &auth, false).await.unwrap().remove(0);
-    assert_eq!(conflicts::resolve(&d.store, &desk, &c.id, ConflictResolution::KeepCurrent).await.unwrap_err(), forbidden);
+    assert_eq!(
+        conflicts::resolve(&d.store, &desk, &c.id, ConflictResolution::KeepCurrent).await.unwrap_err(),
+        forbidden
+    );
 
     let before = conflicts::field_stamp(&d.store, "patients", "p1", "given_name").await.unwrap();
     let done = conflicts::resolve(&d.store, &auth, &c.id, ConflictResolution::KeepCurrent).await.unwrap();
     assert_eq!(done.resolution.as_deref(), Some("keep_current"));
-    let name: String = sqlx::query_scalar("SELECT given_name FROM patients WHERE id = 'p1'").fetch_one(d.store.pool()).await.unwrap();
+    let name: String =
+        sqlx::query_scalar("SELECT given_name FROM patients WHERE id = 'p1'").fetch_one(d.store.pool()).await.unwrap();
     assert_eq!(name, "Aminata");
     let after = conflicts::field_stamp(&d.store, "patients", "p1", "given_name").await.unwrap();
     assert!(after > before && after.ends_with(d.store.device_id()), "stamped anew, so it wins on every device");
@@ -402,35 +483,52 @@ async fn a_doctor_and_a_booking_made_on_one_device_work_on_another() {
     let (a, b) = (fresh().await, fresh().await);
     let auth = admin(&a.store).await;
     let cardio = staff::add_specialty(&a.store, &auth, "Cardiology").await.unwrap();
-    let doctor = staff::add_staff(&a.store, &auth, staff::StaffInput {
-        full_name: "Dr. Njeri".into(),
-        role: "doctor".into(),
-        specialty_ids: vec![cardio.id.clone()],
-        ..Default::default()
-    })
+    let doctor = staff::add_staff(
+        &a.store,
+        &auth,
+        staff::StaffInput {
+            full_name: "Dr. Njeri".into(),
+            role: "doctor".into(),
+            specialty_ids: vec![cardio.id.clone()],
+            ..Default::default()
+        },
+    )
     .await
     .unwrap();
     let sessions = (1..=7)
-        .map(|weekday| availability::SessionInput { weekday, start: "09:00".into(), end: "11:00".into(), slot_minutes: 20 })
+        .map(|weekday| availability::SessionInput {
+            weekday,
+            start: "09:00".into(),
+            end: "11:00".into(),
+            slot_minutes: 20,
+        })
         .collect();
     availability::set_weekly(&a.store, &auth, &doctor.id, sessions).await.unwrap();
     let date = (a.store.now().date_naive() + chrono::Duration::days(3)).format("%Y-%m-%d").to_string();
-    let patient = crate::patients::register(&a.store, &auth, crate::patients::PatientInput {
-        given_name: "Zawadi".into(),
-        family_name: "Otieno".into(),
-        sex: "female".into(),
-        ..Default::default()
-    })
+    let patient = crate::patients::register(
+        &a.store,
+        &auth,
+        crate::patients::PatientInput {
+            given_name: "Zawadi".into(),
+            family_name: "Otieno".into(),
+            sex: "female".into(),
+            ..Default::default()
+        },
+    )
     .await
     .unwrap();
-    let booked = booking::book(&a.store, &auth, booking::BookInput {
-        patient_id: patient.id.clone(),
-        doctor_id: doctor.id.clone(),
-        date: date.clone(),
-        start: "09:40".into(),
-        reason: String::new(),
-        overbook: false,
-    })
+    let booked = booking::book(
+        &a.store,
+        &auth,
+        booking::BookInput {
+            patient_id: patient.id.clone(),
+            doctor_id: doctor.id.clone(),
+            date: date.clone(),
+            start: "09:40".into(),
+            reason: String::new(),
+            overbook: false,
+        },
+    )
     .await
     .unwrap();
 
@@ -468,15 +566,16 @@ async fn an_edit_sends_only_the_fields_it_changed() {
     let p = crate::patients::register(&a.store, &auth, input.clone()).await.unwrap();
     let renamed = crate::patients::PatientInput { family_name: "Kisanga-Mushi".into(), ..input };
     crate::patients::update(&a.store, &auth, &p.id, renamed).await.unwrap();
-    let last = outbox(&a.store).await.into_iter().filter(|c| c.entity == "patients").last().unwrap();
+    let last = outbox(&a.store).await.into_iter().rfind(|c| c.entity == "patients").unwrap();
     let mut keys: Vec<&str> = last.data.as_object().unwrap().keys().map(String::as_str).collect();
     keys.sort();
     assert_eq!(keys, ["family_name", "id", "updated_at", "updated_by"]);
-    let stamps: String = sqlx::query_scalar("SELECT stamps FROM sync_stamps WHERE entity = 'patients' AND entity_id = ?")
-        .bind(&p.id)
-        .fetch_one(a.store.pool())
-        .await
-        .unwrap();
+    let stamps: String =
+        sqlx::query_scalar("SELECT stamps FROM sync_stamps WHERE entity = 'patients' AND entity_id = ?")
+            .bind(&p.id)
+            .fetch_one(a.store.pool())
+            .await
+            .unwrap();
     let stamps: Value = serde_json::from_str(&stamps).unwrap();
     assert!(stamps.get("family_name").is_some() && stamps.get("status").is_none(), "{stamps}");
 }

@@ -121,15 +121,11 @@ pub async fn create(store: &Store, auth: &Authorized, input: NewUser) -> Result<
 }
 
 async fn reload(store: &Store, id: &str) -> Result<UserRow> {
-    repo::by_id(store.pool(), id)
-        .await?
-        .ok_or_else(|| Error::NotFound { entity: "user".into() })
+    repo::by_id(store.pool(), id).await?.ok_or_else(|| Error::NotFound { entity: "user".into() })
 }
 
 async fn load_for_write(w: &mut WriteTx<'_>, id: &str) -> Result<UserRow> {
-    repo::by_id(w.conn(), id)
-        .await?
-        .ok_or_else(|| Error::NotFound { entity: "user".into() })
+    repo::by_id(w.conn(), id).await?.ok_or_else(|| Error::NotFound { entity: "user".into() })
 }
 
 /// Refuses a change that would leave the clinic without an active administrator.
@@ -153,8 +149,7 @@ pub async fn update(store: &Store, auth: &Authorized, input: UserUpdate) -> Resu
     user.roles = roles;
     repo::save(&mut w, &user, ChangeOp::Update).await?;
     let after = json!({ "full_name": user.full_name, "roles": user.roles });
-    w.audit("user.update", "user", Some(&user.id), json!({ "before": before, "after": after }))
-        .await?;
+    w.audit("user.update", "user", Some(&user.id), json!({ "before": before, "after": after })).await?;
     w.commit().await?;
     summary(store, reload(store, &input.user_id).await?).await
 }
@@ -190,8 +185,7 @@ pub async fn reset_password(store: &Store, auth: &Authorized, user_id: &str, new
     repo::save(&mut w, &user, ChangeOp::Update).await?;
     guard::clear(&mut w, user_id).await?;
     // Never the password or its hash in the audit log.
-    w.audit("user.reset_password", "user", Some(user_id), json!({ "username": user.username }))
-        .await?;
+    w.audit("user.reset_password", "user", Some(user_id), json!({ "username": user.username })).await?;
     w.commit().await
 }
 

@@ -138,10 +138,8 @@ pub async fn save(w: &mut WriteTx<'_>, u: &UserRow, op: ChangeOp) -> Result<()> 
         }
         ChangeOp::Delete => return Err(Error::internal("users are deactivated, not deleted")),
     }
-    let origin: String = sqlx::query_scalar("SELECT origin_device FROM users WHERE id = ?")
-        .bind(&u.id)
-        .fetch_one(w.conn())
-        .await?;
+    let origin: String =
+        sqlx::query_scalar("SELECT origin_device FROM users WHERE id = ?").bind(&u.id).fetch_one(w.conn()).await?;
     let synced = |u: &UserRow| {
         serde_json::to_value(SyncedRow {
             id: &u.id,

@@ -44,9 +44,8 @@ pub fn full_name(raw: &str) -> Result<String> {
 pub fn roles(codes: &[String]) -> Result<Vec<Role>> {
     let mut roles = Vec::new();
     for code in codes {
-        let role = Role::from_code(code.trim()).ok_or_else(|| {
-            Error::validation("roles", ValidationReason::Invalid, format!("unknown role '{code}'"))
-        })?;
+        let role = Role::from_code(code.trim())
+            .ok_or_else(|| Error::validation("roles", ValidationReason::Invalid, format!("unknown role '{code}'")))?;
         if !roles.contains(&role) {
             roles.push(role);
         }

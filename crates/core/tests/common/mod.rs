@@ -52,10 +52,7 @@ pub async fn add_user(store: &Store, admin: &SessionSlot, username: &str, roles:
 }
 
 pub async fn count(store: &Store, table: &str) -> i64 {
-    sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
-        .fetch_one(store.pool())
-        .await
-        .unwrap()
+    sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(store.pool()).await.unwrap()
 }
 
 /// (users, change_log, audit_log) row counts.
@@ -64,8 +61,5 @@ pub async fn counts(store: &Store) -> (i64, i64, i64) {
 }
 
 pub async fn actions(store: &Store) -> Vec<String> {
-    sqlx::query_scalar("SELECT action FROM audit_log ORDER BY seq")
-        .fetch_all(store.pool())
-        .await
-        .unwrap()
+    sqlx::query_scalar("SELECT action FROM audit_log ORDER BY seq").fetch_all(store.pool()).await.unwrap()
 }

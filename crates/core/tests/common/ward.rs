@@ -46,13 +46,17 @@ pub async fn ward() -> Ward {
     common::add_user(s, &admin, "n.joseph", &["nurse"]).await;
     common::add_user(s, &admin, "lab.khan", &["lab_technician"]).await;
     common::add_user(s, &admin, "desk.roy", &["receptionist"]).await;
-    let doctor_staff = staff::add_staff(s, &a, staff::StaffInput {
-        full_name: "Dr Anil Rao".into(),
-        role: "doctor".into(),
-        user_id: Some(doctor_user),
-        licence_no: "KMC-12345".into(),
-        ..Default::default()
-    })
+    let doctor_staff = staff::add_staff(
+        s,
+        &a,
+        staff::StaffInput {
+            full_name: "Dr Anil Rao".into(),
+            role: "doctor".into(),
+            user_id: Some(doctor_user),
+            licence_no: "KMC-12345".into(),
+            ..Default::default()
+        },
+    )
     .await
     .unwrap()
     .id;
@@ -64,7 +68,11 @@ pub async fn ward() -> Ward {
         ..Default::default()
     };
     let patient = patients::register(s, &a, p).await.unwrap().id;
-    let med = |name: &str, strength: &str, form: &str| MedicineInput { name: name.into(), strength: strength.into(), form: form.into() };
+    let med = |name: &str, strength: &str, form: &str| MedicineInput {
+        name: name.into(),
+        strength: strength.into(),
+        form: form.into(),
+    };
     let amoxicillin = prescribing::add_medicine(s, &a, med("Amoxicillin", "500 mg", "capsule")).await.unwrap().id;
     let paracetamol = prescribing::add_medicine(s, &a, med("Paracetamol", "650 mg", "tablet")).await.unwrap().id;
     let metformin = prescribing::add_medicine(s, &a, med("Metformin", "500 mg", "tablet")).await.unwrap().id;

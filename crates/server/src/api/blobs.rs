@@ -22,16 +22,11 @@ pub const PUT_BODY_LIMIT: usize = MAX_BLOB_BYTES + 64 * 1024;
 
 /// A blob name: the SHA-256 of its content in lowercase hex.
 fn checked_hash(sha256: &str) -> ApiResult<&str> {
-    let valid = sha256.len() == 64
-        && sha256
-            .bytes()
-            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    let valid = sha256.len() == 64 && sha256.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
     if valid {
         Ok(sha256)
     } else {
-        Err(ApiError::bad_request(
-            "a blob is named by the SHA-256 of its content, 64 lowercase hex characters",
-        ))
+        Err(ApiError::bad_request("a blob is named by the SHA-256 of its content, 64 lowercase hex characters"))
     }
 }
 
@@ -51,14 +46,10 @@ pub async fn put(
         }
     })?;
     if bytes.len() > MAX_BLOB_BYTES {
-        return Err(ApiError::too_large(format!(
-            "a file is at most {MAX_BLOB_BYTES} bytes"
-        )));
+        return Err(ApiError::too_large(format!("a file is at most {MAX_BLOB_BYTES} bytes")));
     }
     if hex::encode(Sha256::digest(&bytes)) != sha256 {
-        return Err(ApiError::bad_request(
-            "the body's SHA-256 is not the one in the path",
-        ));
+        return Err(ApiError::bad_request("the body's SHA-256 is not the one in the path"));
     }
     let size = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
     let created = sqlx::query(
@@ -77,24 +68,17 @@ pub async fn put(
         state.metrics.blobs_stored.inc();
     }
     tracing::info!(device = %device.id, tenant = %device.tenant_id, sha256, size, created, "blob put");
-    Ok(Json(
-        serde_json::json!({ "sha256": sha256, "created": created }),
-    ))
+    Ok(Json(serde_json::json!({ "sha256": sha256, "created": created })))
 }
 
 /// Hands out a file of the device's own tenant; any other is `not_found`.
-pub async fn get(
-    State(state): State<AppState>,
-    device: Device,
-    Path(sha256): Path<String>,
-) -> ApiResult<Response> {
+pub async fn get(State(state): State<AppState>, device: Device, Path(sha256): Path<String>) -> ApiResult<Response> {
     let sha256 = checked_hash(&sha256)?;
-    let bytes: Option<Vec<u8>> =
-        sqlx::query_scalar("SELECT bytes FROM blobs WHERE tenant_id = $1 AND sha256 = $2")
-            .bind(&device.tenant_id)
-            .bind(sha256)
-            .fetch_optional(&state.pool)
-            .await?;
+    let bytes: Option<Vec<u8>> = sqlx::query_scalar("SELECT bytes FROM blobs WHERE tenant_id = $1 AND sha256 = $2")
+        .bind(&device.tenant_id)
+        .bind(sha256)
+        .fetch_optional(&state.pool)
+        .await?;
     let bytes = bytes.ok_or_else(|| ApiError::not_found("no such file on the server"))?;
     state.metrics.blobs_served.inc();
     tracing::info!(device = %device.id, tenant = %device.tenant_id, sha256, size = bytes.len(), "blob get");

@@ -18,11 +18,7 @@ pub async fn enrol(
     let name = device_name(&req.device_name)?;
     let device_id = match req.device_id.as_deref() {
         Some(id) if auth::valid_device_id(id) => id.to_string(),
-        Some(_) => {
-            return Err(ApiError::bad_request(
-                "device_id: 1 to 64 letters, digits, '-' or '_'",
-            ))
-        }
+        Some(_) => return Err(ApiError::bad_request("device_id: 1 to 64 letters, digits, '-' or '_'")),
         None => uuid::Uuid::now_v7().to_string(),
     };
     let secret: [u8; TOKEN_SECRET_BYTES] = auth::random_bytes()?;
@@ -31,33 +27,19 @@ pub async fn enrol(
     // enrolment (a device id already taken) leaves the code usable.
     let mut tx = state.pool.begin().await?;
     let tenant_id = spend_code(&mut tx, &req.code).await?;
-    insert_device(
-        &mut tx,
-        &device_id,
-        &tenant_id,
-        &name,
-        &auth::sha256(&secret),
-    )
-    .await?;
+    insert_device(&mut tx, &device_id, &tenant_id, &name, &auth::sha256(&secret)).await?;
     sqlx::query("UPDATE enrolment_codes SET used_by = $2 WHERE code_hash = $1")
         .bind(auth::enrol_code_hash(&req.code).as_slice())
         .bind(&device_id)
         .execute(&mut *tx)
         .await?;
-    let (tenant_name,): (String,) = sqlx::query_as("SELECT name FROM tenants WHERE id = $1")
-        .bind(&tenant_id)
-        .fetch_one(&mut *tx)
-        .await?;
+    let (tenant_name,): (String,) =
+        sqlx::query_as("SELECT name FROM tenants WHERE id = $1").bind(&tenant_id).fetch_one(&mut *tx).await?;
     tx.commit().await?;
 
     state.metrics.enrolments.inc();
     tracing::info!(device = %device_id, tenant = %tenant_id, "device enrolled");
-    Ok(Json(EnrolResponse {
-        token: auth::format_token(&device_id, &secret),
-        device_id,
-        tenant_id,
-        tenant_name,
-    }))
+    Ok(Json(EnrolResponse { token: auth::format_token(&device_id, &secret), device_id, tenant_id, tenant_name }))
 }
 
 fn device_name(raw: &str) -> ApiResult<String> {
@@ -83,9 +65,8 @@ async fn spend_code(tx: &mut Transaction<'static, Postgres>, code: &str) -> ApiR
     .bind(auth::enrol_code_hash(code).as_slice())
     .fetch_optional(&mut **tx)
     .await?;
-    row.map(|(tenant,)| tenant).ok_or_else(|| {
-        ApiError::unauthorized("the enrolment code is unknown, already used or expired")
-    })
+    row.map(|(tenant,)| tenant)
+        .ok_or_else(|| ApiError::unauthorized("the enrolment code is unknown, already used or expired"))
 }
 
 async fn insert_device(
@@ -107,9 +88,7 @@ async fn insert_device(
     .await?
     .rows_affected();
     if inserted == 0 {
-        return Err(ApiError::conflict(
-            "this device id is already enrolled; enrol without device_id to get a new one",
-        ));
+        return Err(ApiError::conflict("this device id is already enrolled; enrol without device_id to get a new one"));
     }
     Ok(())
 }

@@ -32,9 +32,7 @@ pub fn router(state: AppState) -> Router {
         // Files are larger than any JSON body: their own limit, on this route only.
         .route(
             "/v1/blobs/{sha256}",
-            put(blobs::put)
-                .get(blobs::get)
-                .layer(DefaultBodyLimit::max(blobs::PUT_BODY_LIMIT)),
+            put(blobs::put).get(blobs::get).layer(DefaultBodyLimit::max(blobs::PUT_BODY_LIMIT)),
         )
         .route("/health", get(ops::health))
         .route("/metrics", get(ops::metrics))
@@ -50,10 +48,7 @@ async fn not_found() -> ApiError {
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(
-        crate::error::ErrorCode::MethodNotAllowed,
-        "method not allowed on this endpoint",
-    )
+    ApiError::new(crate::error::ErrorCode::MethodNotAllowed, "method not allowed on this endpoint")
 }
 
 /// One log line a request: method, path (never the query or headers: no tokens in logs),
@@ -90,9 +85,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
 
 fn json_rejection(rejection: JsonRejection, max_body_bytes: usize) -> ApiError {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        return ApiError::too_large(format!(
-            "the request body is over the limit of {max_body_bytes} bytes"
-        ));
+        return ApiError::too_large(format!("the request body is over the limit of {max_body_bytes} bytes"));
     }
     match rejection {
         JsonRejection::MissingJsonContentType(_) => {

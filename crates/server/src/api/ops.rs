@@ -11,23 +11,15 @@ use hms_protocol::HealthResponse;
 /// 200 when the database answers, 503 `unavailable` when it does not.
 pub async fn health(State(state): State<AppState>) -> Result<Json<HealthResponse>, ApiError> {
     match sqlx::query("SELECT 1").execute(&state.pool).await {
-        Ok(_) => Ok(Json(HealthResponse {
-            status: "ok".into(),
-        })),
+        Ok(_) => Ok(Json(HealthResponse { status: "ok".into() })),
         Err(e) => {
             tracing::error!(error = %e, "health check: database unreachable");
-            Err(ApiError::new(
-                ErrorCode::Unavailable,
-                "the database is unreachable",
-            ))
+            Err(ApiError::new(ErrorCode::Unavailable, "the database is unreachable"))
         }
     }
 }
 
 pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let text = state.metrics.render(&state.pool).await?;
-    Ok((
-        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        text,
-    ))
+    Ok(([(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text))
 }

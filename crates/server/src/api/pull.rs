@@ -29,8 +29,8 @@ pub async fn pull(
     device: Device,
     QueryArgs(query): QueryArgs<PullQuery>,
 ) -> ApiResult<Json<PullResponse>> {
-    let after = i64::try_from(query.after)
-        .map_err(|_| ApiError::bad_request(format!("after must be at most {}", i64::MAX)))?;
+    let after =
+        i64::try_from(query.after).map_err(|_| ApiError::bad_request(format!("after must be at most {}", i64::MAX)))?;
     let limit = match query.limit.unwrap_or(DEFAULT_PULL_LIMIT) {
         0 => return Err(ApiError::bad_request("limit must be at least 1")),
         n => n.min(state.limits.max_pull_limit),
@@ -52,20 +52,12 @@ pub async fn pull(
         record_pending(&state.pool, &device.id, pending).await?;
     }
 
-    let changes = rows
-        .into_iter()
-        .map(pulled)
-        .collect::<ApiResult<Vec<_>>>()?;
+    let changes = rows.into_iter().map(pulled).collect::<ApiResult<Vec<_>>>()?;
     let next = changes.last().map_or(query.after, |c| c.server_seq);
     state.metrics.pulls.inc();
     state.metrics.changes_pulled.add(changes.len() as u64);
     tracing::info!(device = %device.id, tenant = %device.tenant_id, after = query.after, count = changes.len(), more, "pull");
-    Ok(Json(PullResponse {
-        changes,
-        next,
-        more,
-        high_water,
-    }))
+    Ok(Json(PullResponse { changes, next, more, high_water }))
 }
 
 fn pulled(row: Row) -> ApiResult<PulledChange> {

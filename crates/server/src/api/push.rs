@@ -31,9 +31,7 @@ pub async fn push(
 
     let mut tx = state.pool.begin().await?;
     lock_tenant(&mut tx, &device.tenant_id).await?;
-    let inserted = insert(&mut tx, &device, &changes)
-        .await
-        .map_err(data_error)?;
+    let inserted = insert(&mut tx, &device, &changes).await.map_err(data_error)?;
     check_duplicates(&mut tx, &device, &changes, &inserted).await?;
     let device_high_water = raise_device_seq(&mut tx, &device, &changes).await?;
     let high_water = tenant_high_water(&mut *tx, &device.tenant_id).await?;
@@ -49,12 +47,7 @@ pub async fn push(
     state.metrics.changes_stored.add(accepted);
     state.metrics.changes_duplicate.add(duplicates);
     tracing::info!(device = %device.id, tenant = %device.tenant_id, accepted, duplicates, high_water, "push");
-    Ok(Json(PushResponse {
-        accepted,
-        duplicates,
-        high_water,
-        device_high_water,
-    }))
+    Ok(Json(PushResponse { accepted, duplicates, high_water, device_high_water }))
 }
 
 /// Refuses the whole batch when any change is not the pushing device's or is malformed:
@@ -83,11 +76,7 @@ fn validate_change(c: &Change) -> Result<(), String> {
     if c.device_seq == 0 || i64::try_from(c.device_seq).is_err() {
         return Err(format!("device_seq must be from 1 to {}", i64::MAX));
     }
-    for (field, value) in [
-        ("id", &c.id),
-        ("entity", &c.entity),
-        ("entity_id", &c.entity_id),
-    ] {
+    for (field, value) in [("id", &c.id), ("entity", &c.entity), ("entity_id", &c.entity_id)] {
         check_text(field, value)?;
     }
     if let Some(user) = &c.user_id {
@@ -101,9 +90,7 @@ fn validate_change(c: &Change) -> Result<(), String> {
 
 fn check_text(field: &str, value: &str) -> Result<(), String> {
     if value.is_empty() || value.chars().count() > MAX_ID_CHARS || value.contains('\0') {
-        return Err(format!(
-            "{field} must be 1 to {MAX_ID_CHARS} characters, without NUL"
-        ));
+        return Err(format!("{field} must be 1 to {MAX_ID_CHARS} characters, without NUL"));
     }
     Ok(())
 }
@@ -112,9 +99,7 @@ fn check_text(field: &str, value: &str) -> Result<(), String> {
 /// so a malformed stamp would sort wrongly on every device of the tenant.
 fn valid_hlc(hlc: &str) -> bool {
     let mut parts = hlc.splitn(3, '-');
-    let digits = |p: Option<&str>, n: usize| {
-        p.is_some_and(|s| s.len() == n && s.bytes().all(|b| b.is_ascii_digit()))
-    };
+    let digits = |p: Option<&str>, n: usize| p.is_some_and(|s| s.len() == n && s.bytes().all(|b| b.is_ascii_digit()));
     let millis = parts.next();
     let counter = parts.next();
     let device = parts.next();
@@ -128,10 +113,7 @@ fn valid_hlc(hlc: &str) -> bool {
 /// pull in between would move its cursor past a sequence that appears later, losing it. With
 /// it, a tenant's sequences become visible in order. (Other tenants are not held up.)
 async fn lock_tenant(tx: &mut Transaction<'static, Postgres>, tenant_id: &str) -> ApiResult<()> {
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-        .bind(tenant_id)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))").bind(tenant_id).execute(&mut **tx).await?;
     Ok(())
 }
 
@@ -190,10 +172,7 @@ async fn insert(
 fn data_error(err: sqlx::Error) -> ApiError {
     if let sqlx::Error::Database(db) = &err {
         if db.code().is_some_and(|c| c.starts_with("22")) {
-            return ApiError::bad_request(format!(
-                "a change holds a value the server cannot store: {}",
-                db.message()
-            ));
+            return ApiError::bad_request(format!("a change holds a value the server cannot store: {}", db.message()));
         }
     }
     err.into()
@@ -241,9 +220,7 @@ async fn raise_device_seq(
     device: &Device,
     changes: &[Change],
 ) -> ApiResult<u64> {
-    let max = changes
-        .last()
-        .map_or(0, |c| i64::try_from(c.device_seq).unwrap_or(0));
+    let max = changes.last().map_or(0, |c| i64::try_from(c.device_seq).unwrap_or(0));
     let (seq,): (i64,) = sqlx::query_as(
         "UPDATE devices SET last_device_seq = GREATEST(last_device_seq, $3)
          WHERE id = $1 AND tenant_id = $2 RETURNING last_device_seq",
@@ -257,15 +234,11 @@ async fn raise_device_seq(
 }
 
 /// The tenant's highest server sequence (0 before its first change).
-pub(super) async fn tenant_high_water<'e>(
-    ex: impl sqlx::PgExecutor<'e>,
-    tenant_id: &str,
-) -> ApiResult<u64> {
-    let (seq,): (i64,) =
-        sqlx::query_as("SELECT COALESCE(max(seq), 0) FROM changes WHERE tenant_id = $1")
-            .bind(tenant_id)
-            .fetch_one(ex)
-            .await?;
+pub(super) async fn tenant_high_water<'e>(ex: impl sqlx::PgExecutor<'e>, tenant_id: &str) -> ApiResult<u64> {
+    let (seq,): (i64,) = sqlx::query_as("SELECT COALESCE(max(seq), 0) FROM changes WHERE tenant_id = $1")
+        .bind(tenant_id)
+        .fetch_one(ex)
+        .await?;
     Ok(to_u64(seq))
 }
 
@@ -275,9 +248,7 @@ mod tests {
 
     #[test]
     fn hlc_format_matches_the_device_clock() {
-        assert!(valid_hlc(
-            "0001732270000000-000000-0190c2a0-0000-7000-8000-000000000001"
-        ));
+        assert!(valid_hlc("0001732270000000-000000-0190c2a0-0000-7000-8000-000000000001"));
         assert!(!valid_hlc("1732270000000-0-dev"));
         assert!(!valid_hlc("0001732270000000-000000-"));
         assert!(!valid_hlc("0001732270000000-00000a-dev"));

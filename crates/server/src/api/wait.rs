@@ -13,7 +13,11 @@ use hms_protocol::{WaitQuery, WaitResponse, MAX_WAIT_MS};
 use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
 
-pub async fn wait(State(state): State<AppState>, device: Device, QueryArgs(query): QueryArgs<WaitQuery>) -> ApiResult<Json<WaitResponse>> {
+pub async fn wait(
+    State(state): State<AppState>,
+    device: Device,
+    QueryArgs(query): QueryArgs<WaitQuery>,
+) -> ApiResult<Json<WaitResponse>> {
     let timeout = Duration::from_millis(query.timeout_ms.unwrap_or(MAX_WAIT_MS).min(MAX_WAIT_MS));
     let deadline = tokio::time::Instant::now() + timeout;
     // Listen before looking, so a push that commits in between is not missed.

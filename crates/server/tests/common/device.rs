@@ -30,20 +30,11 @@ impl Device {
         setup::setup_first_admin(
             &store,
             &slot,
-            NewAdmin {
-                username: username.into(),
-                full_name: format!("Admin {username}"),
-                password: PW.into(),
-            },
+            NewAdmin { username: username.into(), full_name: format!("Admin {username}"), password: PW.into() },
         )
         .await
         .unwrap();
-        Device {
-            dir,
-            store,
-            slot,
-            username: username.into(),
-        }
+        Device { dir, store, slot, username: username.into() }
     }
 
     pub async fn auth(&self) -> Authorized {
@@ -51,26 +42,13 @@ impl Device {
     }
 
     /// Enrols through `base` (the server, or a proxy in front of it) into `tenant`.
-    pub async fn enrol(
-        &self,
-        pool: &PgPool,
-        base: &str,
-        tenant: &str,
-        name: &str,
-    ) -> sync::Enrolment {
-        let code = hms_server::admin::create_enrol_code(pool, tenant, chrono::Duration::hours(1))
-            .await
-            .unwrap();
-        sync::enrol(&self.store, &self.auth().await, base, &code.code, name)
-            .await
-            .unwrap()
+    pub async fn enrol(&self, pool: &PgPool, base: &str, tenant: &str, name: &str) -> sync::Enrolment {
+        let code = hms_server::admin::create_enrol_code(pool, tenant, chrono::Duration::hours(1)).await.unwrap();
+        sync::enrol(&self.store, &self.auth().await, base, &code.code, name).await.unwrap()
     }
 
     pub async fn scalar(&self, sql: &str) -> i64 {
-        sqlx::query_scalar(sql)
-            .fetch_one(self.store.pool())
-            .await
-            .unwrap()
+        sqlx::query_scalar(sql).fetch_one(self.store.pool()).await.unwrap()
     }
 
     /// Every synced table as `table -> [row as canonical JSON, ordered by id]`, with only
@@ -78,12 +56,11 @@ impl Device {
     pub async fn dump(&self) -> BTreeMap<String, Vec<String>> {
         let mut out = BTreeMap::new();
         for (table, id_col) in sync::apply::SYNCED {
-            let cols: Vec<String> = sqlx::query_scalar(&format!(
-                "SELECT name FROM pragma_table_info('{table}') ORDER BY name"
-            ))
-            .fetch_all(self.store.pool())
-            .await
-            .unwrap();
+            let cols: Vec<String> =
+                sqlx::query_scalar(&format!("SELECT name FROM pragma_table_info('{table}') ORDER BY name"))
+                    .fetch_all(self.store.pool())
+                    .await
+                    .unwrap();
             let pairs: Vec<String> = cols
                 .iter()
                 .filter(|c| !LOCAL_COLUMNS.contains(&c.as_str()))
@@ -106,10 +83,7 @@ impl Device {
 }
 
 /// What differs between two dumps, table by table (empty when they are identical).
-pub fn dump_diff(
-    a: &BTreeMap<String, Vec<String>>,
-    b: &BTreeMap<String, Vec<String>>,
-) -> Vec<String> {
+pub fn dump_diff(a: &BTreeMap<String, Vec<String>>, b: &BTreeMap<String, Vec<String>>) -> Vec<String> {
     let mut diffs = Vec::new();
     for (table, rows_a) in a {
         let rows_b = b.get(table).cloned().unwrap_or_default();
@@ -118,9 +92,7 @@ pub fn dump_diff(
         }
         let only_a: Vec<&String> = rows_a.iter().filter(|r| !rows_b.contains(r)).collect();
         let only_b: Vec<&String> = rows_b.iter().filter(|r| !rows_a.contains(r)).collect();
-        diffs.push(format!(
-            "{table}: only in first {only_a:#?}\n  only in second {only_b:#?}"
-        ));
+        diffs.push(format!("{table}: only in first {only_a:#?}\n  only in second {only_b:#?}"));
     }
     diffs
 }
@@ -141,20 +113,13 @@ impl Device {
                         given_name: format!("Given{}", letters(i)),
                         family_name: format!("Family{}", letters(i / 7)),
                         sex: "unknown".into(),
-                        phones: vec![format!(
-                            "+255 7{:02} {:03} {:03}",
-                            i % 100,
-                            (i / 100) % 1000,
-                            i % 1000
-                        )],
+                        phones: vec![format!("+255 7{:02} {:03} {:03}", i % 100, (i / 100) % 1000, i % 1000)],
                         ..Default::default()
                     };
                     validate::clean(&input, today).unwrap()
                 })
                 .collect();
-            bulk::register_batch(&self.store, &auth, batch, "test")
-                .await
-                .unwrap();
+            bulk::register_batch(&self.store, &auth, batch, "test").await.unwrap();
             done += size;
         }
     }

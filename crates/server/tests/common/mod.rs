@@ -24,13 +24,8 @@ pub async fn test_db() -> PgPool {
     let name = format!("hms_test_{}", NEXT.fetch_add(1, Ordering::Relaxed));
     {
         let _guard = CREATING.lock().await;
-        let mut admin = PgConnection::connect(&cluster.url("postgres"))
-            .await
-            .expect("connect to the test cluster");
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .await
-            .expect("create database");
+        let mut admin = PgConnection::connect(&cluster.url("postgres")).await.expect("connect to the test cluster");
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("create database");
         admin.close().await.ok();
     }
     let pool = PgPoolOptions::new()
@@ -63,12 +58,7 @@ impl TestServer {
             let _ = stopped.await;
         };
         tokio::spawn(hms_server::serve(listener, state.clone(), None, shutdown));
-        TestServer {
-            base: format!("http://{addr}"),
-            state,
-            http: http(),
-            _stop: stop,
-        }
+        TestServer { base: format!("http://{addr}"), state, http: http(), _stop: stop }
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -81,34 +71,20 @@ impl TestServer {
 
     /// A new tenant and one enrolled device of it.
     pub async fn tenant_with_device(&self, tenant: &str) -> Enrolled {
-        admin::create_tenant(self.pool(), tenant)
-            .await
-            .expect("create tenant");
+        admin::create_tenant(self.pool(), tenant).await.expect("create tenant");
         self.enrol(tenant, &format!("{tenant} reception")).await
     }
 
     /// Enrols a device into an existing tenant through the API.
     pub async fn enrol(&self, tenant: &str, device_name: &str) -> Enrolled {
-        let code = admin::create_enrol_code(self.pool(), tenant, chrono::Duration::hours(1))
-            .await
-            .expect("enrol code");
-        let (status, body) = self
-            .post_json(
-                "/v1/enrol",
-                None,
-                &json!({"code": code.code, "device_name": device_name}),
-            )
-            .await;
+        let code = admin::create_enrol_code(self.pool(), tenant, chrono::Duration::hours(1)).await.expect("enrol code");
+        let (status, body) =
+            self.post_json("/v1/enrol", None, &json!({"code": code.code, "device_name": device_name})).await;
         assert_eq!(status, StatusCode::OK, "enrol: {body}");
         serde_json::from_value(body).expect("enrol response")
     }
 
-    pub async fn post_json(
-        &self,
-        path: &str,
-        token: Option<&str>,
-        body: &Value,
-    ) -> (StatusCode, Value) {
+    pub async fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> (StatusCode, Value) {
         let mut req = self.http.post(self.url(path)).json(body);
         if let Some(token) = token {
             req = req.bearer_auth(token);
@@ -123,12 +99,7 @@ impl TestServer {
         content_type: &str,
         body: impl Into<reqwest::Body>,
     ) -> (StatusCode, Value) {
-        let req = self
-            .http
-            .post(self.url(path))
-            .bearer_auth(token)
-            .header("content-type", content_type)
-            .body(body);
+        let req = self.http.post(self.url(path)).bearer_auth(token).header("content-type", content_type).body(body);
         send(req).await
     }
 
@@ -141,16 +112,11 @@ impl TestServer {
     }
 
     pub async fn push(&self, token: &str, changes: &[Change]) -> (StatusCode, Value) {
-        self.post_json("/v1/push", Some(token), &json!({ "changes": changes }))
-            .await
+        self.post_json("/v1/push", Some(token), &json!({ "changes": changes })).await
     }
 
     pub async fn pull(&self, token: &str, after: u64, limit: u32) -> (StatusCode, Value) {
-        self.get(
-            &format!("/v1/pull?after={after}&limit={limit}"),
-            Some(token),
-        )
-        .await
+        self.get(&format!("/v1/pull?after={after}&limit={limit}"), Some(token)).await
     }
 
     /// Pulls page by page until the server says there is no more.
@@ -160,8 +126,7 @@ impl TestServer {
         loop {
             let (status, body) = self.pull(token, after, limit).await;
             assert_eq!(status, StatusCode::OK, "pull: {body}");
-            let page: hms_protocol::PullResponse =
-                serde_json::from_value(body).expect("pull response");
+            let page: hms_protocol::PullResponse = serde_json::from_value(body).expect("pull response");
             all.extend(page.changes);
             after = page.next;
             if !page.more {
@@ -212,11 +177,7 @@ pub fn change(device: &str, seq: u64) -> Change {
         device_seq: seq,
         entity: "patients".into(),
         entity_id: format!("patient-{}", seq % 7),
-        op: if seq % 7 == seq {
-            Op::Insert
-        } else {
-            Op::Update
-        },
+        op: if seq % 7 == seq { Op::Insert } else { Op::Update },
         data: json!({"given_name": format!("Name {seq}"), "phone": "+255 700 000 000", "n": seq}),
         hlc: format!("{:016}-{:06}-{device}", 1_732_270_000_000u64 + seq, 0),
         user_id: Some("user-1".into()),
@@ -233,8 +194,5 @@ pub fn assert_error(answer: &(StatusCode, Value), status: StatusCode, code: &str
     let (got, body) = answer;
     assert_eq!(*got, status, "body: {body}");
     assert_eq!(body["code"], code, "body: {body}");
-    assert!(
-        body["message"].as_str().is_some_and(|m| !m.is_empty()),
-        "an error body has a message: {body}"
-    );
+    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "an error body has a message: {body}");
 }

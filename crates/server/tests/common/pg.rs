@@ -51,10 +51,7 @@ extern "C" fn stop_at_exit() {
 
 impl PgCluster {
     pub fn url(&self, database: &str) -> String {
-        format!(
-            "postgres://postgres:{}@127.0.0.1:{}/{database}",
-            self.password, self.port
-        )
+        format!("postgres://postgres:{}@127.0.0.1:{}/{database}", self.password, self.port)
     }
 
     fn start() -> Result<PgCluster, String> {
@@ -63,13 +60,7 @@ impl PgCluster {
         let run_as_postgres = running_as_root();
         let base = make_base_dir(run_as_postgres)?;
         let password = random_password()?;
-        let mut cluster = PgCluster {
-            base,
-            bindir,
-            run_as_postgres,
-            port: 0,
-            password,
-        };
+        let mut cluster = PgCluster { base, bindir, run_as_postgres, port: 0, password };
         let result = cluster.init().and_then(|()| cluster.start_server());
         if let Err(e) = result {
             cluster.stop();
@@ -101,16 +92,7 @@ impl PgCluster {
             .command("initdb")
             .arg("-D")
             .arg(self.data_dir())
-            .args([
-                "-U",
-                "postgres",
-                "-A",
-                "scram-sha-256",
-                "-E",
-                "UTF8",
-                "--no-locale",
-                "--no-sync",
-            ])
+            .args(["-U", "postgres", "-A", "scram-sha-256", "-E", "UTF8", "--no-locale", "--no-sync"])
             .arg(format!("--pwfile={}", pwfile.display()))
             .stdin(Stdio::null())
             .output()
@@ -169,8 +151,7 @@ impl PgCluster {
             return Ok(());
         }
         let (uid, gid) = postgres_ids()?;
-        std::os::unix::fs::chown(path, Some(uid), Some(gid))
-            .map_err(|e| format!("chown {}: {e}", path.display()))
+        std::os::unix::fs::chown(path, Some(uid), Some(gid)).map_err(|e| format!("chown {}: {e}", path.display()))
     }
 
     /// Stops the server (immediately: the data is thrown away) and deletes the directory.
@@ -216,10 +197,7 @@ fn find_bindir() -> Result<PathBuf, String> {
         if dir.join("initdb").is_file() && dir.join("pg_ctl").is_file() {
             return Ok(dir);
         }
-        return Err(format!(
-            "HMS_PG_BINDIR={} has no initdb and pg_ctl",
-            dir.display()
-        ));
+        return Err(format!("HMS_PG_BINDIR={} has no initdb and pg_ctl", dir.display()));
     }
     let mut found: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib/postgresql")
         .into_iter()
@@ -242,42 +220,31 @@ fn find_bindir() -> Result<PathBuf, String> {
 
 fn running_as_root() -> bool {
     // /proc/self belongs to the process's effective user.
-    fs::metadata("/proc/self")
-        .map(|m| m.uid() == 0)
-        .unwrap_or(false)
+    fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
 }
 
 fn postgres_ids() -> Result<(u32, u32), String> {
     let id = |flag: &str| -> Result<u32, String> {
-        let out = Command::new("id")
-            .args([flag, "postgres"])
-            .output()
-            .map_err(|e| format!("cannot run id: {e}"))?;
-        String::from_utf8_lossy(&out.stdout)
-            .trim()
-            .parse()
-            .map_err(|_| {
-                "running as root, but there is no `postgres` user to run PostgreSQL as \
+        let out = Command::new("id").args([flag, "postgres"]).output().map_err(|e| format!("cannot run id: {e}"))?;
+        String::from_utf8_lossy(&out.stdout).trim().parse().map_err(|_| {
+            "running as root, but there is no `postgres` user to run PostgreSQL as \
              (the postgresql package creates it: run `make deps`)"
-                    .to_string()
-            })
+                .to_string()
+        })
     };
     Ok((id("-u")?, id("-g")?))
 }
 
 fn make_base_dir(run_as_postgres: bool) -> Result<PathBuf, String> {
     let pid = std::process::id();
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
     let base = clusters_root().join(format!("{DIR_PREFIX}{pid}-{nanos}"));
     fs::create_dir(&base).map_err(|e| format!("cannot create {}: {e}", base.display()))?;
     write_file(&base.join(OWNER_FILE), &pid.to_string())?;
     if run_as_postgres {
         let (uid, gid) = postgres_ids()?;
-        std::os::unix::fs::chown(&base, Some(uid), Some(gid))
-            .map_err(|e| format!("chown {}: {e}", base.display()))?;
+        std::os::unix::fs::chown(&base, Some(uid), Some(gid)).map_err(|e| format!("chown {}: {e}", base.display()))?;
     }
     Ok(base)
 }
@@ -294,17 +261,10 @@ fn reap_leftovers(bindir: &Path) {
         }
         let base = entry.path();
         let alive = match fs::read_to_string(base.join(OWNER_FILE)) {
-            Ok(owner) => owner
-                .trim()
-                .parse::<u32>()
-                .is_ok_and(|pid| Path::new(&format!("/proc/{pid}")).exists()),
+            Ok(owner) => owner.trim().parse::<u32>().is_ok_and(|pid| Path::new(&format!("/proc/{pid}")).exists()),
             // Being created right now by another run, unless it has been like that for long.
             Err(_) => {
-                let age = entry
-                    .metadata()
-                    .and_then(|m| m.modified())
-                    .ok()
-                    .and_then(|t| t.elapsed().ok());
+                let age = entry.metadata().and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok());
                 !matches!(age, Some(age) if age.as_secs() >= 600)
             }
         };
@@ -326,10 +286,7 @@ fn clusters_root() -> PathBuf {
 
 fn free_port() -> Result<u16, String> {
     let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("no free port: {e}"))?;
-    listener
-        .local_addr()
-        .map(|a| a.port())
-        .map_err(|e| e.to_string())
+    listener.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
 }
 
 fn random_password() -> Result<String, String> {

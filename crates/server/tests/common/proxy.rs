@@ -61,9 +61,7 @@ impl FaultyProxy {
             http: super::http(),
             counts: Arc::default(),
         });
-        let app = axum::Router::new()
-            .fallback(forward)
-            .with_state(state.clone());
+        let app = axum::Router::new().fallback(forward).with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -74,11 +72,7 @@ impl FaultyProxy {
                 })
                 .await;
         });
-        FaultyProxy {
-            base: format!("http://{addr}"),
-            state,
-            _stop: stop,
-        }
+        FaultyProxy { base: format!("http://{addr}"), state, _stop: stop }
     }
 
     pub fn set_faults(&self, on: bool) {
@@ -128,10 +122,7 @@ async fn send(http: &reqwest::Client, f: &Forward) -> Result<Response, String> {
     }
     let res = req.send().await.map_err(|e| e.to_string())?;
     let status = res.status().as_u16();
-    let content_type = res
-        .headers()
-        .get("content-type")
-        .map(|v| v.as_bytes().to_vec());
+    let content_type = res.headers().get("content-type").map(|v| v.as_bytes().to_vec());
     let body = res.bytes().await.map_err(|e| e.to_string())?;
     let mut out = Response::builder().status(status);
     if let Some(ct) = content_type {
@@ -151,11 +142,7 @@ async fn forward(State(s): State<Arc<ProxyState>>, req: Request) -> Response {
     let Ok(body) = to_bytes(body, 64 << 20).await else {
         return unavailable();
     };
-    let path = parts
-        .uri
-        .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or("/");
+    let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let f = Arc::new(Forward {
         method: reqwest::Method::from_bytes(parts.method.as_str().as_bytes()).unwrap(),
         url: format!("{}{path}", s.upstream),
@@ -207,10 +194,7 @@ async fn forward(State(s): State<Arc<ProxyState>>, req: Request) -> Response {
 pub struct RestartableServer {
     pub addr: SocketAddr,
     pub state: AppState,
-    running: Option<(
-        tokio::sync::oneshot::Sender<()>,
-        tokio::task::JoinHandle<std::io::Result<()>>,
-    )>,
+    running: Option<(tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<std::io::Result<()>>)>,
     pub restarts: u64,
 }
 
@@ -218,12 +202,7 @@ impl RestartableServer {
     pub async fn start(state: AppState) -> RestartableServer {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
-        let mut s = RestartableServer {
-            addr,
-            state,
-            running: None,
-            restarts: 0,
-        };
+        let mut s = RestartableServer { addr, state, running: None, restarts: 0 };
         s.serve(listener);
         s
     }
@@ -237,12 +216,7 @@ impl RestartableServer {
         let shutdown = async move {
             let _ = stopped.await;
         };
-        let task = tokio::spawn(hms_server::serve(
-            listener,
-            self.state.clone(),
-            None,
-            shutdown,
-        ));
+        let task = tokio::spawn(hms_server::serve(listener, self.state.clone(), None, shutdown));
         self.running = Some((stop, task));
     }
 
