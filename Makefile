@@ -37,14 +37,14 @@ DATA_DIR ?= $(or $(HMS_DATA_DIR),$(HOME)/.local/share/org.hms.clinic)
 XVFB := xvfb-run -a -s "-screen 0 1920x1080x24"
 
 # The suites `make test` runs, in order.
-TEST_SUITES := ui rust server e2e
+TEST_SUITES := lint ui rust server e2e
 
 .PHONY: help deps deps-system deps-rust deps-ui deps-e2e deps-driver ui app run \
-	test test-ui test-rust test-e2e test-server deb bench clean-data
+	test test-lint test-ui test-rust test-e2e test-server deb bench clean-data
 
 help:
 	@echo "make run [DEMO=1]   build and open the app (DEMO=1: demo hospital on first start)"
-	@echo "make test           $(TEST_SUITES) tests (make test-ui, test-rust, test-server, test-e2e one by one)"
+	@echo "make test           $(TEST_SUITES) tests (make test-lint, test-ui, test-rust, test-server, test-e2e one by one)"
 	@echo "make deps           install what is missing (apt, npm ci, tauri-driver)"
 	@echo "make ui | app       build the UI | the app binary ($(APP_BIN))"
 	@echo "make deb            release .deb package"
@@ -74,6 +74,8 @@ deps-rust:
 	  echo "deps: cargo not found. Install Rust with rustup (https://rustup.rs), open a new shell" >&2; \
 	  echo "      (or add ~/.cargo/bin to PATH), then run make again." >&2; \
 	  exit 1; }
+	@cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
+	@cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
 
 # npm ci when node_modules is missing or older than the lock file.
 deps-ui: deps-system
@@ -131,6 +133,11 @@ test: deps
 	done; \
 	echo; echo "==> test summary:$$results ($$(( $$(date +%s) - start )) s)"; \
 	exit $$status
+
+# Formatting (rustfmt.toml) and every clippy warning, in every crate and test.
+test-lint: deps-rust
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets --locked -- -D warnings
 
 test-ui: deps-ui
 	cd ui && npm run check
