@@ -5,7 +5,8 @@
 //! - opening an attachment whose file is not here fetches it with [`download`]
 //!   (`clinical::attachments::open`).
 
-use super::{client, SyncResult, SERVER_URL_KEY, TENANT_ID_KEY};
+use super::status::{client, SERVER_URL_KEY, TENANT_ID_KEY};
+use super::SyncResult;
 use crate::clinical::attachments;
 use crate::error::Error;
 use crate::store::{meta, Store};

@@ -77,13 +77,13 @@ async fn apply_all(store: &Store, changes: &[Change]) -> Vec<Outcome> {
 
 /// A store's outbox as the protocol's changes (what a push would send).
 async fn outbox(store: &Store) -> Vec<Change> {
-    let rows: Vec<super::OutboxRow> = sqlx::query_as(
+    let rows: Vec<super::push::OutboxRow> = sqlx::query_as(
         "SELECT seq, id, entity, entity_id, op, data, hlc, device_id, user_id FROM change_log ORDER BY seq",
     )
     .fetch_all(store.pool())
     .await
     .unwrap();
-    rows.into_iter().map(|r| super::to_change(r).unwrap()).collect()
+    rows.into_iter().map(|r| super::push::to_change(r).unwrap()).collect()
 }
 
 async fn dump(store: &Store, sql: &str) -> Vec<String> {
@@ -385,8 +385,8 @@ async fn audit_entries_of_other_devices_are_kept_whole_and_verified_per_device()
     .unwrap();
     let auth_b = admin(&b.store).await;
     assert!(outbox(&a.store).await.iter().all(|c| c.entity != "audit_log"), "queued only when a push starts");
-    super::queue_audit(&a.store).await.unwrap();
-    super::queue_audit(&a.store).await.unwrap();
+    super::push::queue_audit(&a.store).await.unwrap();
+    super::push::queue_audit(&a.store).await.unwrap();
     let from_a: Vec<Change> = outbox(&a.store).await.into_iter().filter(|c| c.entity == "audit_log").collect();
     let a_entries: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log").fetch_one(a.store.pool()).await.unwrap();
     assert_eq!(from_a.len() as i64, a_entries, "every audit entry goes out, insert-only");

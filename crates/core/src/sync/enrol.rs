@@ -1,0 +1,98 @@
+//! Enrolment with an `hms-server`: a one-time code joins this device to a tenant.
+
+use super::client::{self, Client};
+use super::status::{
+    CURSOR_KEY, LAST_ERROR_KEY, LAST_SUCCESS_KEY, SERVER_URL_KEY, TENANT_ID_KEY, TENANT_NAME_KEY, TOKEN_KEY,
+};
+use super::{sync_now_with, Enrolment, Progress, SyncError, SyncResult};
+use crate::error::Error;
+use crate::rbac::Permission;
+use crate::session::Authorized;
+use crate::store::{meta, Store};
+use hms_protocol::{EnrolRequest, EnrolResponse};
+
+/// Enrols this device, under its existing device id, into the tenant of a one-time code
+/// (`hms-server enrol-code`). Administrators only. Enrolling again (a new server, a new
+/// tenant) replaces the old enrolment, queues the whole outbox again and pulls from the
+/// beginning.
+pub async fn enrol(
+    store: &Store,
+    auth: &Authorized,
+    server_url: &str,
+    code: &str,
+    device_name: &str,
+) -> SyncResult<Enrolment> {
+    auth.require(Permission::SyncManage)?;
+    let base = client::normalise_url(server_url)?;
+    let http = Client::new(&base, None)?;
+    let answer: EnrolResponse = http
+        .post(
+            &format!("{}/enrol", hms_protocol::API_PREFIX),
+            &EnrolRequest {
+                code: code.to_string(),
+                device_name: device_name.to_string(),
+                device_id: Some(store.device_id().to_string()),
+            },
+        )
+        .await?;
+    if answer.device_id != store.device_id() {
+        return Err(SyncError::Protocol(format!(
+            "the server enrolled device {:?}, not this device ({:?})",
+            answer.device_id,
+            store.device_id()
+        )));
+    }
+
+    let mut w = store.begin_write(auth.actor()).await?;
+    for (key, value) in [
+        (SERVER_URL_KEY, base.as_str()),
+        (TOKEN_KEY, answer.token.as_str()),
+        (TENANT_ID_KEY, answer.tenant_id.as_str()),
+        (TENANT_NAME_KEY, answer.tenant_name.as_str()),
+        (CURSOR_KEY, "0"),
+    ] {
+        meta::set(w.conn(), key, value).await?;
+    }
+    // A new enrolment is a new server (or tenant) that holds none of this device's outbox:
+    // send all of it. Where the server has it already, it stores nothing twice.
+    sqlx::query("UPDATE change_log SET pushed_at = NULL WHERE pushed_at IS NOT NULL")
+        .execute(w.conn())
+        .await
+        .map_err(Error::from)?;
+    sqlx::query("DELETE FROM meta WHERE key IN (?, ?)")
+        .bind(LAST_SUCCESS_KEY)
+        .bind(LAST_ERROR_KEY)
+        .execute(w.conn())
+        .await
+        .map_err(Error::from)?;
+    w.audit(
+        "sync.enrol",
+        "device",
+        Some(store.device_id()),
+        serde_json::json!({ "server_url": base, "tenant_id": answer.tenant_id, "tenant_name": answer.tenant_name }),
+    )
+    .await?;
+    w.commit().await?;
+    Ok(Enrolment {
+        server_url: base,
+        device_id: answer.device_id,
+        tenant_id: answer.tenant_id,
+        tenant_name: answer.tenant_name,
+    })
+}
+
+/// Enrols this device (see [`enrol`]) and runs its first sync, reporting progress: a new
+/// device's first pull brings the clinic's whole record. The enrolment stands even if that
+/// first sync fails (the status then says why, and the background sync retries).
+pub async fn enrol_and_sync(
+    store: &Store,
+    auth: &Authorized,
+    server_url: &str,
+    code: &str,
+    device_name: &str,
+    progress: Progress<'_>,
+) -> SyncResult<Enrolment> {
+    let enrolment = enrol(store, auth, server_url, code, device_name).await?;
+    let _ = sync_now_with(store, progress).await;
+    Ok(enrolment)
+}

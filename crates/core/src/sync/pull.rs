@@ -1,0 +1,165 @@
+//! Pull: the tenant's changes after the saved cursor, merged a page at a time.
+
+use super::status::{client, cursor, unsent, CURSOR_KEY};
+use super::{apply, apply_batch, no_progress, Progress, PullReport, SyncError, SyncPhase, SyncProgress, SyncResult};
+use crate::error::Error;
+use crate::store::{meta, Actor, Store};
+use hms_protocol::PullResponse;
+use std::collections::HashMap;
+
+/// Changes a pull asks for at once.
+pub const PULL_LIMIT: u32 = 1_000;
+
+/// Fetches and applies the tenant's changes after the saved cursor, page by page; each page
+/// is one transaction with the cursor it moves to.
+pub async fn pull(store: &Store) -> SyncResult<PullReport> {
+    pull_with(store, &no_progress).await
+}
+
+/// [`pull`], reporting progress after every page.
+pub async fn pull_with(store: &Store, progress: Progress<'_>) -> SyncResult<PullReport> {
+    let http = client(store).await?;
+    let start = cursor(store).await?;
+    let mut report = PullReport { cursor: start, ..Default::default() };
+    let mut received: u64 = 0;
+    // The first page carries what this device still has to send (`hms-server devices`).
+    let mut report_pending = Some(unsent(store).await?);
+    loop {
+        let pending = report_pending.take().map(|n| format!("&pending={n}")).unwrap_or_default();
+        let page: PullResponse = http
+            .get(&format!("{}/pull?after={}&limit={PULL_LIMIT}{pending}", hms_protocol::API_PREFIX, report.cursor))
+            .await?;
+        if page.changes.is_empty() {
+            return Ok(report);
+        }
+        if page.next <= report.cursor
+            || page.changes.iter().any(|c| c.server_seq <= report.cursor || c.server_seq > page.next)
+        {
+            return Err(SyncError::Protocol("the server's page does not follow the cursor".into()));
+        }
+        let mut page_report = PullReport::default();
+        let mut w = store.begin_write(Actor::system()).await?;
+        let mut columns = apply::Columns::default();
+        let mut newest: Option<crate::clock::HlcStamp> = None;
+        let mut seen: HashMap<String, u64> = HashMap::new();
+        let own = store.device_id();
+        let mut batch =
+            apply_batch::Batch::preload(&mut w, page.changes.iter().map(|p| &p.change).filter(|c| c.device_id != own))
+                .await?;
+        for pulled in &page.changes {
+            let change = &pulled.change;
+            if change.device_id == store.device_id() {
+                page_report.own += 1;
+                continue;
+            }
+            let mark = match seen.get(&change.device_id) {
+                Some(mark) => *mark,
+                None => seen_mark(&mut w, &change.device_id).await?,
+            };
+            seen.insert(change.device_id.clone(), mark.max(change.device_seq));
+            if change.device_seq <= mark {
+                page_report.older += 1; // merged by an earlier pull
+                continue;
+            }
+            if let Some(stamp) = crate::clock::HlcStamp::parse(&change.hlc) {
+                match &newest {
+                    Some(n) if *n >= stamp => {}
+                    _ => newest = Some(stamp),
+                }
+            }
+            // New rows wait in the batch; anything else is applied after the rows before it.
+            if batch.offer(&mut w, &mut columns, change).await? {
+                continue;
+            }
+            for (entity, outcome) in batch.flush(&mut w, &mut columns).await? {
+                count(&mut page_report, entity, outcome);
+            }
+            let outcome = apply::apply(&mut w, &mut columns, change).await?;
+            count(&mut page_report, &change.entity, outcome);
+        }
+        for (entity, outcome) in batch.flush(&mut w, &mut columns).await? {
+            count(&mut page_report, entity, outcome);
+        }
+        // Later local writes get stamps after everything pulled, so they win over it and the
+        // merge can tell "made after seeing it" from "made apart".
+        if let Some(stamp) = &newest {
+            w.observe(stamp);
+        }
+        for (device, seq) in &seen {
+            sqlx::query(
+                "INSERT INTO sync_seen (device_id, device_seq) VALUES (?, ?)
+                 ON CONFLICT (device_id) DO UPDATE SET device_seq = max(device_seq, excluded.device_seq)",
+            )
+            .bind(device)
+            .bind(i64::try_from(*seq).unwrap_or(i64::MAX))
+            .execute(w.conn())
+            .await
+            .map_err(Error::from)?;
+        }
+        meta::set(w.conn(), CURSOR_KEY, &page.next.to_string()).await?;
+        // A page that changed records here is audited. One with only own changes, old news
+        // and other devices' audit entries is not: auditing it would send an entry that makes
+        // the other devices audit their pull of it, and so on without end.
+        if page_report.applied + page_report.conflicts + page_report.refused > 0 {
+            w.audit(
+                "sync.pull",
+                "sync",
+                None,
+                serde_json::json!({
+                    "after": report.cursor, "next": page.next, "applied": page_report.applied,
+                    "own": page_report.own, "older": page_report.older,
+                    "conflicts": page_report.conflicts, "refused": page_report.refused,
+                    "audit": page_report.audit,
+                }),
+            )
+            .await?;
+            w.commit().await?;
+        } else {
+            w.commit_unaudited().await?;
+        }
+        report.applied += page_report.applied;
+        report.own += page_report.own;
+        report.older += page_report.older;
+        report.conflicts += page_report.conflicts;
+        report.refused += page_report.refused;
+        report.audit += page_report.audit;
+        report.pages += 1;
+        report.cursor = page.next;
+        received += page.changes.len() as u64;
+        let span = page.high_water.saturating_sub(start);
+        progress(SyncProgress {
+            phase: SyncPhase::Pull,
+            changes: received,
+            fraction: if !page.more {
+                Some(1.0)
+            } else {
+                (span > 0).then(|| ((page.next - start) as f64 / span as f64).min(1.0))
+            },
+            pages: report.pages,
+        });
+        if !page.more {
+            return Ok(report);
+        }
+    }
+}
+
+/// Adds what became of one pulled change to the page's report.
+fn count(report: &mut PullReport, entity: &str, outcome: apply::Outcome) {
+    match outcome {
+        apply::Outcome::Applied if entity == "audit_log" => report.audit += 1,
+        apply::Outcome::Applied => report.applied += 1,
+        apply::Outcome::Older | apply::Outcome::Missing => report.older += 1,
+        apply::Outcome::Conflict => report.conflicts += 1,
+        apply::Outcome::Refused => report.refused += 1,
+    }
+}
+
+/// The highest device sequence of `device` merged here (0: none yet).
+async fn seen_mark(w: &mut crate::store::WriteTx<'_>, device: &str) -> SyncResult<u64> {
+    let seq: Option<i64> = sqlx::query_scalar("SELECT device_seq FROM sync_seen WHERE device_id = ?")
+        .bind(device)
+        .fetch_optional(w.conn())
+        .await
+        .map_err(Error::from)?;
+    Ok(seq.and_then(|s| u64::try_from(s).ok()).unwrap_or(0))
+}

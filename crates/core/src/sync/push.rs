@@ -1,0 +1,151 @@
+//! Push: the unsent outbox, oldest first, in batches the server acknowledges.
+
+use super::client::Client;
+use super::status::{client, AUDIT_QUEUED_KEY};
+use super::{no_progress, Progress, PushReport, SyncPhase, SyncProgress, SyncResult};
+use crate::error::Error;
+use crate::store::{meta, Actor, Store};
+use hms_protocol::{Change, Op, PushRequest, PushResponse};
+
+/// Outbox entries a push sends at once (the server takes up to `hms_protocol::MAX_PUSH_BATCH`).
+pub const PUSH_BATCH: usize = 1_000;
+
+#[derive(sqlx::FromRow)]
+pub(super) struct OutboxRow {
+    seq: i64,
+    id: String,
+    entity: String,
+    entity_id: String,
+    op: String,
+    data: String,
+    hlc: String,
+    device_id: String,
+    user_id: Option<String>,
+}
+
+pub(super) fn to_change(row: OutboxRow) -> SyncResult<Change> {
+    let op = Op::parse(&row.op)
+        .ok_or_else(|| Error::internal(format!("change_log {}: unknown op {:?}", row.seq, row.op)))?;
+    Ok(Change {
+        id: row.id,
+        device_id: row.device_id,
+        device_seq: u64::try_from(row.seq).map_err(|_| Error::internal("negative change_log seq"))?,
+        entity: row.entity,
+        entity_id: row.entity_id,
+        op,
+        data: serde_json::from_str(&row.data).map_err(Error::from)?,
+        hlc: row.hlc,
+        user_id: row.user_id,
+    })
+}
+
+/// Sends every unsent outbox entry, oldest first, [`PUSH_BATCH`] at a time.
+pub async fn push(store: &Store) -> SyncResult<PushReport> {
+    push_with(store, &no_progress).await
+}
+
+/// [`push`], reporting progress after every batch.
+pub async fn push_with(store: &Store, progress: Progress<'_>) -> SyncResult<PushReport> {
+    let http = client(store).await?;
+    queue_audit(store).await?;
+    requeue_what_the_server_lost(store, &http).await?;
+    let mut report = PushReport::default();
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM change_log WHERE pushed_at IS NULL")
+        .fetch_one(store.pool())
+        .await
+        .map_err(Error::from)?;
+    loop {
+        let rows: Vec<OutboxRow> = sqlx::query_as(
+            "SELECT seq, id, entity, entity_id, op, data, hlc, device_id, user_id
+             FROM change_log WHERE pushed_at IS NULL ORDER BY seq LIMIT ?",
+        )
+        .bind(PUSH_BATCH as i64)
+        .fetch_all(store.pool())
+        .await
+        .map_err(Error::from)?;
+        let (Some(first), Some(last)) = (rows.first().map(|r| r.seq), rows.last().map(|r| r.seq)) else {
+            return Ok(report);
+        };
+        let changes = rows.into_iter().map(to_change).collect::<SyncResult<Vec<_>>>()?;
+        let sent = changes.len() as u64;
+        let answer: PushResponse =
+            http.post(&format!("{}/push", hms_protocol::API_PREFIX), &PushRequest { changes }).await?;
+        // Acknowledged: mark the batch in one statement. (Entries written meanwhile have
+        // higher seqs and were not in it, so the range is exactly the batch.)
+        let now = store.now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        sqlx::query("UPDATE change_log SET pushed_at = ? WHERE pushed_at IS NULL AND seq BETWEEN ? AND ?")
+            .bind(now)
+            .bind(first)
+            .bind(last)
+            .execute(store.pool())
+            .await
+            .map_err(Error::from)?;
+        report.sent += sent;
+        report.accepted += answer.accepted;
+        report.duplicates += answer.duplicates;
+        report.batches += 1;
+        progress(SyncProgress {
+            phase: SyncPhase::Push,
+            changes: report.sent,
+            fraction: (total > 0).then(|| (report.sent as f64 / total as f64).min(1.0)),
+            pages: report.batches,
+        });
+    }
+}
+
+/// After the server is restored from a backup it may lack this device's latest acknowledged
+/// changes: always the newest ones, since a device pushes in sequence order. An empty push
+/// answers the highest device sequence the server holds from this device; whatever was
+/// acknowledged beyond it is queued again. Resending is harmless: the server stores each
+/// (device, sequence) once.
+async fn requeue_what_the_server_lost(store: &Store, http: &Client) -> SyncResult<()> {
+    let acknowledged: Option<i64> = sqlx::query_scalar("SELECT max(seq) FROM change_log WHERE pushed_at IS NOT NULL")
+        .fetch_one(store.pool())
+        .await
+        .map_err(Error::from)?;
+    let Some(acknowledged) = acknowledged else {
+        return Ok(());
+    };
+    let answer: PushResponse =
+        http.post(&format!("{}/push", hms_protocol::API_PREFIX), &PushRequest { changes: Vec::new() }).await?;
+    let held = i64::try_from(answer.device_high_water).unwrap_or(i64::MAX);
+    if held < acknowledged {
+        sqlx::query("UPDATE change_log SET pushed_at = NULL WHERE seq > ? AND pushed_at IS NOT NULL")
+            .bind(held)
+            .execute(store.pool())
+            .await
+            .map_err(Error::from)?;
+    }
+    Ok(())
+}
+
+/// Puts this device's audit entries written since the last push into the outbox (entity
+/// `audit_log`, insert-only, the entry as written: the other devices keep it whole in
+/// `audit_remote`). Done at push time rather than on every write, so a device that never
+/// syncs keeps no second copy of its audit, and the outbox of a write is only its rows.
+pub(super) async fn queue_audit(store: &Store) -> SyncResult<()> {
+    let mut w = store.begin_write(Actor::system()).await?;
+    let queued: i64 = meta::get(w.conn(), AUDIT_QUEUED_KEY).await?.and_then(|s| s.parse().ok()).unwrap_or(0);
+    let last: Option<i64> =
+        sqlx::query_scalar("SELECT max(seq) FROM audit_log").fetch_one(w.conn()).await.map_err(Error::from)?;
+    let Some(last) = last.filter(|l| *l > queued) else {
+        return Ok(());
+    };
+    sqlx::query(
+        "INSERT INTO change_log (id, entity, entity_id, op, data, hlc, device_id, user_id)
+         SELECT id, 'audit_log', id, 'insert',
+                json_object('seq', seq, 'id', id, 'at', at, 'user_id', user_id, 'device_id', device_id, 'action', action,
+                            'entity', entity, 'entity_id', entity_id, 'detail', detail, 'prev_hash', prev_hash, 'hash', hash),
+                ?, device_id, user_id
+         FROM audit_log WHERE seq > ? AND seq <= ? ORDER BY seq",
+    )
+    .bind(w.stamp())
+    .bind(queued)
+    .bind(last)
+    .execute(w.conn())
+    .await
+    .map_err(Error::from)?;
+    meta::set(w.conn(), AUDIT_QUEUED_KEY, &last.to_string()).await?;
+    w.commit_unaudited().await?;
+    Ok(())
+}

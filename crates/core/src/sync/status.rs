@@ -1,0 +1,88 @@
+//! What this device keeps about its enrolment and its last sync (in `meta`), and the status
+//! indicator built from it.
+
+use super::client::Client;
+use super::{SyncError, SyncResult, SyncState, SyncStatus};
+use crate::error::Error;
+use crate::store::{meta, Store};
+
+pub(super) const SERVER_URL_KEY: &str = "sync_server_url";
+pub(super) const TOKEN_KEY: &str = "sync_token";
+pub(super) const TENANT_ID_KEY: &str = "sync_tenant_id";
+pub(super) const TENANT_NAME_KEY: &str = "sync_tenant_name";
+pub(super) const CURSOR_KEY: &str = "sync_pull_cursor";
+pub(super) const LAST_SUCCESS_KEY: &str = "sync_last_success";
+pub(super) const LAST_ERROR_KEY: &str = "sync_last_error";
+pub(super) const OFFLINE_SINCE_KEY: &str = "sync_offline_since";
+pub(super) const AUDIT_QUEUED_KEY: &str = "sync_audit_queued";
+
+struct Enrolled {
+    server_url: String,
+    token: String,
+}
+
+async fn enrolled(store: &Store) -> SyncResult<Enrolled> {
+    let server_url = meta::get(store.pool(), SERVER_URL_KEY).await?;
+    let token = meta::get(store.pool(), TOKEN_KEY).await?;
+    match (server_url, token) {
+        (Some(server_url), Some(token)) => Ok(Enrolled { server_url, token }),
+        _ => Err(SyncError::NotEnrolled),
+    }
+}
+
+pub(super) async fn client(store: &Store) -> SyncResult<Client> {
+    let e = enrolled(store).await?;
+    Client::new(&e.server_url, Some(e.token))
+}
+
+/// Outbox entries the server has not acknowledged yet.
+pub(super) async fn unsent(store: &Store) -> SyncResult<i64> {
+    Ok(sqlx::query_scalar("SELECT count(*) FROM change_log WHERE pushed_at IS NULL")
+        .fetch_one(store.pool())
+        .await
+        .map_err(Error::from)?)
+}
+
+/// The sync state for the status indicator.
+pub async fn status(store: &Store) -> SyncResult<SyncStatus> {
+    let pool = store.pool();
+    let server_url = meta::get(pool, SERVER_URL_KEY).await?;
+    let enrolled = server_url.is_some() && meta::get(pool, TOKEN_KEY).await?.is_some();
+    let pending: i64 = unsent(store).await?;
+    let open_conflicts: i64 = sqlx::query_scalar("SELECT count(*) FROM sync_conflicts WHERE resolved = 0")
+        .fetch_one(pool)
+        .await
+        .map_err(Error::from)?;
+    let last_error = meta::get(pool, LAST_ERROR_KEY).await?;
+    let offline_since = meta::get(pool, OFFLINE_SINCE_KEY).await?;
+    let state = if !enrolled {
+        SyncState::NotEnrolled
+    } else if offline_since.is_some() {
+        SyncState::Offline
+    } else if last_error.is_some() {
+        SyncState::Error
+    } else if pending > 0 {
+        SyncState::Pending
+    } else {
+        SyncState::Synced
+    };
+    Ok(SyncStatus {
+        state,
+        syncing: store.sync_lock().try_lock().is_err(),
+        offline_since,
+        enrolled,
+        server_url,
+        tenant_id: meta::get(pool, TENANT_ID_KEY).await?,
+        tenant_name: meta::get(pool, TENANT_NAME_KEY).await?,
+        device_id: store.device_id().to_string(),
+        pending,
+        cursor: cursor(store).await?,
+        last_success: meta::get(pool, LAST_SUCCESS_KEY).await?,
+        last_error,
+        open_conflicts,
+    })
+}
+
+pub(super) async fn cursor(store: &Store) -> SyncResult<u64> {
+    Ok(meta::get(store.pool(), CURSOR_KEY).await?.and_then(|s| s.parse().ok()).unwrap_or(0))
+}
