@@ -1,6 +1,8 @@
 //! The ICD-10-CM code table (assets/icd10, public domain; see its README), loaded once into
-//! `icd10_codes` and its FTS5 index, and searched by code prefix or by words.
+//! `icd10_codes` and its FTS5 index, and searched by code prefix or by words (ordered by
+//! `icd10_rank`: the words doctors use, the clinic's own most-used codes, billable first).
 
+use super::icd10_rank::{self, Candidate};
 use crate::error::{Error, Result};
 use crate::rbac::Permission;
 use crate::session::Authorized;
@@ -8,9 +10,10 @@ use crate::store::{Actor, Store, WriteTx};
 use serde::Serialize;
 use serde_json::json;
 use sqlx::Sqlite;
+use std::collections::HashMap;
 
 /// code<TAB>description, one a line, in tabular order.
-const TABLE: &str = include_str!("../../assets/icd10/icd10cm-2026.tsv");
+pub(crate) const TABLE: &str = include_str!("../../assets/icd10/icd10cm-2026.tsv");
 /// The release shipped.
 pub const RELEASE: &str = "ICD-10-CM FY2026 (April 1, 2026)";
 /// The most results one search returns.
@@ -131,26 +134,79 @@ pub async fn search(store: &Store, auth: &Authorized, query: &str, limit: u32) -
             return Ok(rows.into_iter().map(|(code, description)| Icd10Code { code, description }).collect());
         }
     }
+    let mut found = synonym_candidates(store, q).await?;
+    found.extend(word_candidates(store, q).await?);
+    if found.is_empty() {
+        return Ok(Vec::new());
+    }
+    let usage = clinic_usage(store, &found).await?;
+    let ordered = icd10_rank::order(q, found, &usage);
+    Ok(ordered
+        .into_iter()
+        .take(limit as usize)
+        .map(|c| Icd10Code { code: c.code, description: c.description })
+        .collect())
+}
+
+/// How many of the best word matches are ordered for the answer.
+const WORD_CANDIDATES: u32 = 100;
+
+/// The codes the query names through the synonym and abbreviation list.
+async fn synonym_candidates(store: &Store, q: &str) -> Result<Vec<Candidate>> {
+    let codes = icd10_rank::synonym_hits(q);
+    if codes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = sqlx::QueryBuilder::<Sqlite>::new("SELECT code, description, rowid FROM icd10_codes WHERE code IN (");
+    let mut list = sql.separated(", ");
+    for c in &codes {
+        list.push_bind(*c);
+    }
+    sql.push(")");
+    let rows: Vec<(String, String, i64)> = sql.build_query_as().fetch_all(store.pool()).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(code, description, rowid)| Candidate { code, description, text_rank: 0.0, rowid })
+        .collect())
+}
+
+/// The codes whose descriptions hold the query's words, best text match first.
+async fn word_candidates(store: &Store, q: &str) -> Result<Vec<Candidate>> {
     let terms = match_terms(q);
     if terms.is_empty() {
         return Ok(Vec::new());
     }
-    // Ranked (bm25, a category before its codes on ties) among the first CANDIDATES matches
-    // in tabular order: a word as common as "fracture" matches thousands of codes, and
-    // ranking them all would cost tens of milliseconds for a list nobody reads to the end.
-    let rows: Vec<(String, String)> = sqlx::query_as(
-        "SELECT c.code, c.description
+    // Ranked (bm25) among the first CANDIDATES matches in tabular order: a word as common as
+    // "fracture" matches thousands of codes, and ranking them all would cost tens of
+    // milliseconds for a list nobody reads to the end.
+    let rows: Vec<(String, String, f64, i64)> = sqlx::query_as(
+        "SELECT c.code, c.description, m.rank, c.rowid
          FROM (SELECT rowid, rank FROM icd10_fts WHERE icd10_fts MATCH ?1 LIMIT ?3) m
          JOIN icd10_codes c ON c.rowid = m.rowid
          ORDER BY m.rank, c.rowid LIMIT ?2",
     )
     .bind(terms)
-    .bind(limit)
+    .bind(WORD_CANDIDATES)
     .bind(CANDIDATES)
     .fetch_all(store.pool())
     .await
     .map_err(|e| Error::internal(format!("icd10 search: {e}")))?;
-    Ok(rows.into_iter().map(|(code, description)| Icd10Code { code, description }).collect())
+    Ok(rows
+        .into_iter()
+        .map(|(code, description, text_rank, rowid)| Candidate { code, description, text_rank, rowid })
+        .collect())
+}
+
+/// How often the clinic has coded each candidate (diagnoses not deleted), by code.
+async fn clinic_usage(store: &Store, found: &[Candidate]) -> Result<HashMap<String, i64>> {
+    let mut sql = sqlx::QueryBuilder::<Sqlite>::new("SELECT icd10, COUNT(*) FROM diagnoses WHERE icd10 IN (");
+    let mut list = sql.separated(", ");
+    for c in found {
+        list.push_bind(c.code.as_str());
+    }
+    sql.push(") AND deleted_at IS NULL GROUP BY icd10");
+    let rows: Vec<(String, i64)> = sql.build_query_as().fetch_all(store.pool()).await?;
+    Ok(rows.into_iter().collect())
 }
 
 #[cfg(test)]

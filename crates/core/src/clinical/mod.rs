@@ -7,6 +7,7 @@
 pub mod attachments;
 pub mod chart;
 pub mod icd10;
+mod icd10_rank;
 pub mod lab;
 pub mod lab_pdf;
 pub mod model;
