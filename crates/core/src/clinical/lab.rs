@@ -21,9 +21,17 @@ fn range_end(field: &str, raw: Option<&str>) -> Result<Option<i64>> {
 type TestRow = (String, String, String, String, Option<i64>, Option<i64>, bool);
 type OrderTestRow = (String, String, String, String, String, String, Option<i64>, Option<i64>);
 
-/// Adds a test to the catalogue.
-pub async fn add_lab_test(store: &Store, auth: &Authorized, input: LabTestInput) -> Result<LabTest> {
-    auth.require(Permission::ClinicalCatalogManage)?;
+/// A lab test's fields, checked and normalised.
+pub(crate) struct ValidTest {
+    pub code: String,
+    pub name: String,
+    pub unit: String,
+    pub low: Option<i64>,
+    pub high: Option<i64>,
+}
+
+/// Checks a test's fields (adding one or editing one).
+pub(crate) fn valid_test(input: &LabTestInput) -> Result<ValidTest> {
     let code = line("code", &input.code, 20, true)?.to_uppercase();
     let name = line("name", &input.name, 120, true)?;
     let unit = line("unit", &input.unit, 30, false)?;
@@ -38,6 +46,13 @@ pub async fn add_lab_test(store: &Store, auth: &Authorized, input: LabTestInput)
             ));
         }
     }
+    Ok(ValidTest { code, name, unit, low, high })
+}
+
+/// Adds a test to the catalogue.
+pub async fn add_lab_test(store: &Store, auth: &Authorized, input: LabTestInput) -> Result<LabTest> {
+    auth.require(Permission::ClinicalCatalogManage)?;
+    let ValidTest { code, name, unit, low, high } = valid_test(&input)?;
     let mut w = store.begin_write(auth.actor()).await?;
     let taken: bool =
         sqlx::query_scalar("SELECT COUNT(*) > 0 FROM lab_tests WHERE code = ? COLLATE NOCASE AND deleted_at IS NULL")

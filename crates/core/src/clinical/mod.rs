@@ -5,6 +5,7 @@
 //! transaction with its change-log and audit entries; every chart opening is audited.
 
 pub mod attachments;
+pub mod catalog;
 pub mod chart;
 pub mod icd10;
 mod icd10_rank;
