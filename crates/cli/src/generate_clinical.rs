@@ -93,7 +93,7 @@ pub async fn visits(store: &Store, actor: Actor, max_visits: u64, seed: u64) -> 
     icd10::ensure_loaded(store).await.map_err(err)?;
     let (medicines, tests) = catalogue(store, &actor).await?;
     let problems = known_problems(store).await?;
-    let tz = hms_core::settings::time_zone(store).await.map_err(err)?;
+    let tz = hms_core::clinic::time_zone(store).await.map_err(err)?;
     let mut rng = fastrand::Rng::with_seed(seed ^ 0xc11c);
     let mut made = Made::default();
     for chunk in appts.chunks(BATCH) {

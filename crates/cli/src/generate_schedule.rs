@@ -208,7 +208,7 @@ impl Patients {
 /// (appointments written, per second).
 pub async fn appointments(store: &Store, auth: &Authorized, target: u64, seed: u64) -> Result<(u64, f64), String> {
     let started = Instant::now();
-    let tz = hms_core::settings::time_zone(store).await.map_err(|e| e.to_string())?;
+    let tz = hms_core::clinic::time_zone(store).await.map_err(|e| e.to_string())?;
     let doctors = doctor_weeks(store, auth).await?;
     let patient_ids: Vec<String> =
         sqlx::query_scalar("SELECT id FROM patients WHERE status <> 'merged' AND deleted_at IS NULL ORDER BY pk")
@@ -505,9 +505,9 @@ mod tests {
         let twice: i64 = q("SELECT COUNT(*) FROM (SELECT 1 FROM appointments WHERE status <> 'cancelled' GROUP BY patient_id, date HAVING COUNT(*) > 1)").await.unwrap();
         assert_eq!(twice, 0, "no patient twice on a day");
         assert_eq!(q("SELECT COUNT(*) FROM change_log WHERE entity = 'appointments'").await.unwrap(), 3_000);
-        assert_eq!(hms_core::settings::time_zone(&store).await.unwrap().name(), TIME_ZONE);
+        assert_eq!(hms_core::clinic::time_zone(&store).await.unwrap().name(), TIME_ZONE);
 
-        let tz = hms_core::settings::time_zone(&store).await.unwrap();
+        let tz = hms_core::clinic::time_zone(&store).await.unwrap();
         let rows: Vec<(String, String, i64)> = sqlx::query_as(
             "SELECT doctor_id, date, start_min FROM appointments WHERE walk_in = 0 AND status <> 'cancelled'",
         )

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod auth;
 pub mod billing;
+pub mod clinic;
 pub mod clinical;
 pub mod clock;
 pub mod error;

@@ -38,24 +38,16 @@ pub async fn idle_timeout_minutes(store: &Store) -> Result<u32> {
         .unwrap_or(DEFAULT_IDLE_MINUTES))
 }
 
+/// The clinic's time zone, read by `clinic::time_zone`.
 pub const TIME_ZONE_KEY: &str = "time_zone";
-
-/// The clinic's time zone (IANA name, e.g. Asia/Kolkata): schedules are in its local time.
-/// UTC until set.
-pub async fn time_zone(store: &Store) -> Result<chrono_tz::Tz> {
-    Ok(get_value(store, TIME_ZONE_KEY)
-        .await?
-        .and_then(|v| v.as_str().and_then(crate::schedule::parse_tz))
-        .unwrap_or(chrono_tz::UTC))
-}
 
 /// Sets the clinic's time zone (administrator).
 pub async fn set_time_zone(store: &Store, auth: &Authorized, name: &str) -> Result<String> {
     auth.require(Permission::SettingsManage)?;
-    let tz = crate::schedule::parse_tz(name.trim()).ok_or_else(|| {
+    let tz = crate::clinic::parse_tz(name.trim()).ok_or_else(|| {
         Error::validation("time_zone", ValidationReason::Invalid, "an IANA time zone such as Asia/Kolkata")
     })?;
-    let before = time_zone(store).await?;
+    let before = crate::clinic::time_zone(store).await?;
     let mut w = store.begin_write(auth.actor()).await?;
     put(&mut w, TIME_ZONE_KEY, &json!(tz.name())).await?;
     w.audit("settings.update", "settings", Some(TIME_ZONE_KEY), json!({ "before": before.name(), "after": tz.name() }))
@@ -64,18 +56,12 @@ pub async fn set_time_zone(store: &Store, auth: &Authorized, name: &str) -> Resu
     Ok(tz.name().to_string())
 }
 
-/// The clinic's name; anyone may read it (it is printed on what they print).
-pub async fn clinic_name(store: &Store) -> Result<String> {
-    Ok(get_value(store, CLINIC_NAME_KEY)
-        .await?
-        .and_then(|v| v.as_str().map(str::to_string))
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| DEFAULT_CLINIC_NAME.to_string()))
-}
-
 pub async fn get(store: &Store, auth: &Authorized) -> Result<Settings> {
     auth.require(Permission::SettingsManage)?;
-    Ok(Settings { idle_timeout_minutes: idle_timeout_minutes(store).await?, clinic_name: clinic_name(store).await? })
+    Ok(Settings {
+        idle_timeout_minutes: idle_timeout_minutes(store).await?,
+        clinic_name: crate::clinic::name(store).await?,
+    })
 }
 
 /// Writes one setting and its change-log entry inside a write.

@@ -100,6 +100,7 @@ pub async fn load_demo(store: &Store) -> Result<Vec<DemoAccount>> {
         };
         prepared.push((users::prepare(&input).await?, *role));
     }
+    let today = crate::clinic::today(store).await?;
     let mut w = store.begin_write(Actor::system()).await?;
     let any: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(w.conn()).await?;
     if any > 0 {
@@ -111,7 +112,7 @@ pub async fn load_demo(store: &Store) -> Result<Vec<DemoAccount>> {
         users::insert(&mut w, p, crate::ids::new_id()).await?;
         accounts.push(DemoAccount { username, password: DEMO_PASSWORD.into(), roles: vec![role] });
     }
-    let patients = crate::patients::demo::insert(&mut w, store.now().date_naive()).await?;
+    let patients = crate::patients::demo::insert(&mut w, today).await?;
     w.audit("setup.demo_loaded", "system", None, json!({ "accounts": accounts.len(), "patients": patients })).await?;
     w.commit().await?;
     demo_clinic(store).await?;

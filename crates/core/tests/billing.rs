@@ -58,7 +58,7 @@ async fn desk() -> Desk {
 
 /// Today in the clinic's time zone, as billing dates things.
 async fn local_today(s: &Store) -> String {
-    let tz = hms_core::settings::time_zone(s).await.unwrap();
+    let tz = hms_core::clinic::time_zone(s).await.unwrap();
     s.now().with_timezone(&tz).date_naive().format("%Y-%m-%d").to_string()
 }
 

@@ -87,7 +87,7 @@ async fn check_invariants(store: &Store, a: &Authorized, doctors: &[String]) {
             .fetch_all(store.pool())
             .await
             .unwrap();
-    let tz = settings::time_zone(store).await.unwrap();
+    let tz = hms_core::clinic::time_zone(store).await.unwrap();
     let mut conn = store.pool().acquire().await.unwrap();
     for (doctor, date, start) in booked {
         let day = chrono::NaiveDate::parse_from_str(&date, "%Y-%m-%d").unwrap();

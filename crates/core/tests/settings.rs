@@ -31,6 +31,6 @@ async fn settings_default_validate_and_are_audited() {
     .await
     .unwrap();
     assert_eq!(s.clinic_name, "Sunrise Clinic", "spaces are tidied");
-    assert_eq!(settings::clinic_name(&env.store).await.unwrap(), "Sunrise Clinic");
+    assert_eq!(hms_core::clinic::name(&env.store).await.unwrap(), "Sunrise Clinic");
     assert_eq!(common::actions(&env.store).await.last().map(String::as_str), Some("settings.update"));
 }

@@ -60,7 +60,7 @@ pub async fn run(ctx: &mut Ctx, patients: u64, seed: u64) -> Result<(), String> 
 async fn measure(ctx: &mut Ctx, seed: u64) -> Result<(), String> {
     let a = auth(ctx).await?;
     let store = &ctx.store;
-    let tz = hms_core::settings::time_zone(store).await.map_err(|e| e.to_string())?;
+    let tz = hms_core::clinic::time_zone(store).await.map_err(|e| e.to_string())?;
     let today = store.now().with_timezone(&tz).date_naive();
     let doctors: Vec<String> =
         staff::doctors(store, &a, None).await.map_err(|e| e.to_string())?.into_iter().map(|d| d.id).collect();

@@ -25,7 +25,7 @@ const MAX_QUANTITY: u32 = 10_000;
 /// gap-free on one device (a rolled-back write gives its number back) and unique across
 /// devices (the device prefix).
 pub(crate) async fn next_number(w: &mut WriteTx<'_>, kind: &str, default_series: &str) -> Result<String> {
-    let prefix = crate::patients::mrn::prefix(w).await?;
+    let prefix = crate::clinic::device_prefix(w).await?;
     let key = format!("{kind}_seq");
     let last: i64 = meta::get(w.conn(), &key).await?.and_then(|v| v.parse().ok()).unwrap_or(0);
     meta::set(w.conn(), &key, &(last + 1).to_string()).await?;
@@ -291,7 +291,7 @@ async fn require_draft(w: &mut WriteTx<'_>, bill_id: &str) -> Result<String> {
 /// Adds a line to a draft bill.
 pub async fn add_line(store: &Store, auth: &Authorized, bill_id: &str, input: LineInput) -> Result<Bill> {
     auth.require(Permission::BillingEdit)?;
-    let day = super::today(store).await?;
+    let day = crate::clinic::today(store).await?;
     let mut w = store.begin_write(auth.actor()).await?;
     require_draft(&mut w, bill_id).await?;
     let l = resolve_line(&mut w, auth, &input, day).await?;

@@ -371,7 +371,7 @@ pub async fn invoice_pdf(store: &Store, auth: &Authorized, bill_id: &str) -> Res
     auth.require(Permission::BillingView)?;
     let bill = super::bills::load(store, bill_id).await?;
     let s = super::read_settings(store).await?;
-    let logo = super::logo(store).await?;
+    let logo = crate::clinic::logo(store).await?;
     let pdf = render_invoice(&bill, &s, logo.as_ref())?;
     let mut w = store.begin_write(auth.actor()).await?;
     w.audit("bill.print", "bill", Some(bill_id), json!({ "number": bill.number })).await?;
@@ -385,7 +385,7 @@ pub async fn receipt_pdf(store: &Store, auth: &Authorized, bill_id: &str, paymen
     auth.require(Permission::BillingView)?;
     let bill = super::bills::load(store, bill_id).await?;
     let s = super::read_settings(store).await?;
-    let logo = super::logo(store).await?;
+    let logo = crate::clinic::logo(store).await?;
     let pdf = render_receipt(&bill, payment_id, &s, logo.as_ref())?;
     let receipt = bill.payments.iter().find(|p| p.id == payment_id).map(|p| p.receipt_no.clone()).unwrap_or_default();
     let mut w = store.begin_write(auth.actor()).await?;

@@ -12,21 +12,17 @@ pub mod tariff;
 
 pub use model::*;
 
+use crate::clinic::{self, ADDRESS_KEY, LOGO_KEY, REGISTRATION_KEY, TAX_NO_KEY};
 use crate::error::{Error, Result, ValidationReason};
 use crate::rbac::Permission;
 use crate::session::Authorized;
 use crate::settings;
 use crate::store::{Store, WriteTx};
-use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 pub const CURRENCY_KEY: &str = "currency";
-pub const ADDRESS_KEY: &str = "clinic_address";
-pub const REGISTRATION_KEY: &str = "clinic_registration_no";
-pub const TAX_NO_KEY: &str = "clinic_tax_no";
 pub const INVOICE_SERIES_KEY: &str = "invoice_series";
-pub const LOGO_KEY: &str = "clinic_logo";
 /// The largest logo file accepted.
 pub const MAX_LOGO_BYTES: usize = 512 * 1024;
 /// The tariff code of the consultation charge added at check-in.
@@ -74,12 +70,6 @@ pub(crate) async fn invoice_series_in(w: &mut WriteTx<'_>) -> Result<String> {
     text_setting_in(w, INVOICE_SERIES_KEY, "INV").await
 }
 
-/// Today in the clinic's time zone.
-pub(crate) async fn today(store: &Store) -> Result<NaiveDate> {
-    let tz = settings::time_zone(store).await?;
-    Ok(store.now().with_timezone(&tz).date_naive())
-}
-
 pub async fn billing_settings(store: &Store, auth: &Authorized) -> Result<BillingSettings> {
     auth.require(Permission::BillingView)?;
     read_settings(store).await
@@ -87,25 +77,14 @@ pub async fn billing_settings(store: &Store, auth: &Authorized) -> Result<Billin
 
 pub(crate) async fn read_settings(store: &Store) -> Result<BillingSettings> {
     Ok(BillingSettings {
-        clinic_name: settings::clinic_name(store).await?,
-        address: text_setting(store, ADDRESS_KEY, "").await?,
-        registration_no: text_setting(store, REGISTRATION_KEY, "").await?,
-        tax_no: text_setting(store, TAX_NO_KEY, "").await?,
+        clinic_name: clinic::name(store).await?,
+        address: clinic::text(store, ADDRESS_KEY).await?,
+        registration_no: clinic::text(store, REGISTRATION_KEY).await?,
+        tax_no: clinic::text(store, TAX_NO_KEY).await?,
         currency: text_setting(store, CURRENCY_KEY, "INR").await?,
         invoice_series: text_setting(store, INVOICE_SERIES_KEY, "INV").await?,
-        has_logo: !text_setting(store, LOGO_KEY, "").await?.is_empty(),
+        has_logo: !clinic::text(store, LOGO_KEY).await?.is_empty(),
     })
-}
-
-/// The clinic's logo for printing, if one is set (a stored logo that no longer decodes is
-/// left off rather than failing the invoice).
-pub(crate) async fn logo(store: &Store) -> Result<Option<crate::pdf::Picture>> {
-    use base64::Engine;
-    let b64 = text_setting(store, LOGO_KEY, "").await?;
-    if b64.is_empty() {
-        return Ok(None);
-    }
-    Ok(base64::engine::general_purpose::STANDARD.decode(b64).ok().and_then(|bytes| crate::pdf::decode_png(&bytes).ok()))
 }
 
 /// Sets (a PNG of at most 512 KB and 2,000 × 2,000 pixels) or removes (None) the logo

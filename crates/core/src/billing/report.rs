@@ -56,7 +56,7 @@ pub async fn daily_cash(store: &Store, auth: &Authorized, date: &str, user_id: O
     auth.require(Permission::BillingView)?;
     let day = NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d")
         .map_err(|_| Error::validation("date", ValidationReason::Invalid, "expected YYYY-MM-DD"))?;
-    let tz = crate::settings::time_zone(store).await?;
+    let tz = crate::clinic::time_zone(store).await?;
     let bound = |d: NaiveDate| -> Result<String> {
         let local = d.and_hms_opt(0, 0, 0).ok_or_else(|| Error::internal("midnight"))?;
         let t = tz.from_local_datetime(&local).earliest().ok_or_else(|| Error::internal("no local midnight"))?;

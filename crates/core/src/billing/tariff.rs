@@ -66,7 +66,7 @@ pub async fn add_service(store: &Store, auth: &Authorized, input: ServiceInput) 
     })?;
     let rate = check_rate(input.tax_rate_bp, input.tax_exempt)?;
     let price = check_price("price_minor", input.price_minor)?;
-    let from = date_or_today("effective_from", input.effective_from.as_deref(), super::today(store).await?)?;
+    let from = date_or_today("effective_from", input.effective_from.as_deref(), crate::clinic::today(store).await?)?;
     let mut w = store.begin_write(auth.actor()).await?;
     let taken: bool =
         sqlx::query_scalar("SELECT COUNT(*) > 0 FROM services WHERE code = ? COLLATE NOCASE AND deleted_at IS NULL")
@@ -143,7 +143,7 @@ pub async fn set_price(
 ) -> Result<Service> {
     auth.require(Permission::TariffManage)?;
     let price = check_price("price_minor", price_minor)?;
-    let today = super::today(store).await?;
+    let today = crate::clinic::today(store).await?;
     let from = date_or_today("effective_from", effective_from.as_deref(), today)?;
     if from < today {
         return Err(Error::validation(
@@ -234,7 +234,7 @@ async fn service(store: &Store, id: &str, day: Option<NaiveDate>) -> Result<Serv
     let row = load_row(&mut conn, id).await?.ok_or_else(|| Error::NotFound { entity: "service".into() })?;
     let day = match day {
         Some(d) => d,
-        None => super::today(store).await?,
+        None => crate::clinic::today(store).await?,
     };
     let price = price_on(&mut conn, id, day).await?;
     let prices: Vec<(String, i64)> =

@@ -17,7 +17,7 @@ type TimelineRow = (String, String, Option<String>, String, String, Option<Strin
 /// recent results, pending orders and the latest visits. Audited as `chart.open`.
 pub async fn chart_summary(store: &Store, auth: &Authorized, patient_id: &str) -> Result<ChartSummary> {
     auth.require(Permission::ClinicalView)?;
-    let today = super::today(store).await?;
+    let today = crate::clinic::today_ymd(store).await?;
     let mut conn = store.pool().acquire().await?;
     let known: bool = sqlx::query_scalar("SELECT COUNT(*) > 0 FROM patients WHERE id = ?")
         .bind(patient_id)
@@ -130,7 +130,7 @@ pub async fn save_consultation(store: &Store, auth: &Authorized, input: Consulta
     if input.diagnoses.iter().any(|d| d.icd10.as_deref().is_some_and(|c| !c.trim().is_empty())) {
         icd10::ensure_loaded(store).await?;
     }
-    let today = super::today(store).await?;
+    let today = crate::clinic::today_ymd(store).await?;
     let mut w = store.begin_write(auth.actor()).await?;
     let visit = visits::start_visit_in(&mut w, auth, &input.visit).await?;
     let vitals = match &input.vitals {

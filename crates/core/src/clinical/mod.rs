@@ -23,7 +23,7 @@ pub mod visits;
 pub use model::*;
 
 use crate::error::{Error, Result, ValidationReason};
-use crate::store::{ChangeOp, Store, WriteTx};
+use crate::store::{ChangeOp, WriteTx};
 use serde_json::{Map, Value};
 
 /// Inserts one synced row (the sync columns are added here) and records its change-log entry
@@ -94,11 +94,6 @@ pub(crate) fn within<T>(prefix: &str, r: Result<T>) -> Result<T> {
         }
         other => other,
     })
-}
-
-/// Today in the clinic's time zone, as YYYY-MM-DD.
-pub(crate) async fn today(store: &Store) -> Result<String> {
-    Ok(crate::billing::today(store).await?.format("%Y-%m-%d").to_string())
 }
 
 /// Parses a decimal ("5.4", "-0.25", "120") into thousandths; None when it is not a number

@@ -259,7 +259,7 @@ pub async fn prescribe(
     input: PrescriptionInput,
 ) -> Result<Prescription> {
     auth.require(Permission::ClinicalEdit)?;
-    let today = super::today(store).await?;
+    let today = crate::clinic::today_ymd(store).await?;
     let mut w = store.begin_write(auth.actor()).await?;
     let p = prescribe_in(&mut w, visit_id, &input, &today).await?;
     w.commit().await?;

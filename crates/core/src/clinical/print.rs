@@ -1,8 +1,8 @@
 //! What the clinical printouts share: an A4 sheet that flows top to bottom and starts a new
-//! page when full, the clinic's header (logo, name, address, registration number, from the
-//! billing settings), the patient block (name, MRN, age and sex) and word wrapping.
+//! page when full, the clinic's header (logo, name, address, registration number:
+//! `clinic::letterhead`), the patient block (name, MRN, age and sex) and word wrapping.
 
-use crate::billing::BillingSettings;
+use crate::clinic;
 use crate::error::Result;
 use crate::patients::{Patient, Sex};
 use crate::pdf::{self, Doc, Page, Picture, Weight, ACCENT, INK, MUTED};
@@ -33,20 +33,17 @@ fn pt(mm: f32) -> f32 {
     mm * 72.0 / 25.4
 }
 
-/// Everything a header needs, loaded once.
+/// Everything a printout's header needs, loaded once: the clinic's letterhead and its
+/// calendar (dates are printed in the clinic's time zone; ages are on its today).
 pub struct Letterhead {
-    pub settings: BillingSettings,
-    pub logo: Option<Picture>,
+    pub clinic: clinic::Letterhead,
     pub tz: chrono_tz::Tz,
     pub today: NaiveDate,
 }
 
 pub async fn letterhead(store: &Store) -> Result<Letterhead> {
-    let settings = crate::billing::read_settings(store).await?;
-    let logo = crate::billing::logo(store).await?;
-    let tz = crate::settings::time_zone(store).await?;
-    let today = store.now().with_timezone(&tz).date_naive();
-    Ok(Letterhead { settings, logo, tz, today })
+    let now = clinic::now(store).await?;
+    Ok(Letterhead { clinic: clinic::letterhead(store).await?, tz: now.timezone(), today: now.date_naive() })
 }
 
 impl Letterhead {
@@ -126,7 +123,7 @@ pub struct Sheet {
     page: Page,
     logo: Option<(XObjectId, Picture)>,
     title: String,
-    clinic: BillingSettings,
+    clinic: clinic::Letterhead,
     pub y: f32,
     pages: usize,
 }
@@ -134,10 +131,9 @@ pub struct Sheet {
 impl Sheet {
     pub fn new(head: &Letterhead, doc_title: &str, title: &str) -> Result<Sheet> {
         let mut doc = Doc::new(doc_title)?;
-        let logo = head.logo.as_ref().map(|p| (doc.add_picture(p), p.clone()));
+        let logo = head.clinic.logo.as_ref().map(|p| (doc.add_picture(p), p.clone()));
         let page = doc.page(W, H);
-        let mut s =
-            Sheet { doc, page, logo, title: title.to_string(), clinic: head.settings.clone(), y: 0.0, pages: 1 };
+        let mut s = Sheet { doc, page, logo, title: title.to_string(), clinic: head.clinic.clone(), y: 0.0, pages: 1 };
         s.header()?;
         Ok(s)
     }
@@ -151,7 +147,7 @@ impl Sheet {
             self.page.picture(id, p, LEFT, H - 10.0 - height, height);
             x = LEFT + width + 4.0;
         }
-        let name = pdf::fit(&self.clinic.clinic_name, 16.0, Weight::Bold, pt(RIGHT - x - 62.0))?;
+        let name = pdf::fit(&self.clinic.name, 16.0, Weight::Bold, pt(RIGHT - x - 62.0))?;
         self.page.text(&self.doc, x, H - 18.0, 16.0, Weight::Bold, INK, &name);
         let mut y = H - 24.0;
         for line in self.clinic.address.lines().filter(|l| !l.trim().is_empty()).take(3) {

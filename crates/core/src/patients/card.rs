@@ -31,7 +31,7 @@ pub async fn id_card(store: &Store, auth: &Authorized, id: &str) -> Result<IdCar
             "this record was merged into another; print that one",
         ));
     }
-    let clinic = crate::settings::clinic_name(store).await?;
+    let clinic = crate::clinic::name(store).await?;
     let pdf = render(&p, &clinic)?;
     let mut w = store.begin_write(auth.actor()).await?;
     w.audit("patient.id_card", "patient", Some(&p.id), json!({ "mrn": p.mrn })).await?;

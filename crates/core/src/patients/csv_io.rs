@@ -434,7 +434,7 @@ struct Checked {
 }
 
 async fn check_all(store: &Store, table: &Table, mapping: &Mapping) -> Result<Checked> {
-    let today = store.now().date_naive();
+    let today = crate::clinic::today(store).await?;
     let legacy_col = mapping.columns.iter().find(|c| c.field == ImportField::LegacyMrn).map(|c| c.column);
     let legacy_header = legacy_col.and_then(|c| table.headers.get(c as usize).cloned());
     let cleaned: Vec<(u32, std::result::Result<Clean, RejectedRow>)> = table
@@ -641,7 +641,7 @@ pub async fn export(store: &Store, auth: &Authorized, query: Option<&str>) -> Re
     let write_err = |e: csv::Error| Error::internal(format!("csv: {e}"));
     out.write_record(EXPORT_HEADERS).map_err(write_err)?;
     let mut count = 0u64;
-    let today = store.now().date_naive();
+    let today = crate::clinic::today(store).await?;
     match query {
         Some(q) => {
             for hit in search::search(store.pool(), q, 1000, today).await? {

@@ -17,17 +17,13 @@ pub use merge::{merge, merged_into, MergeRecord};
 pub use model::{Patient, PatientInput, PatientStatus, Sex};
 pub use search::{MatchKind, PatientHit};
 
+use crate::clinic;
 use crate::error::{Error, Result, ValidationReason};
 use crate::rbac::Permission;
 use crate::session::Authorized;
 use crate::store::Store;
-use chrono::NaiveDate;
 use serde_json::json;
 use validate::Clean;
-
-fn today(store: &Store) -> NaiveDate {
-    store.now().date_naive()
-}
 
 pub(crate) fn apply(p: &mut Patient, c: Clean) {
     p.given_name = c.given_name;
@@ -83,7 +79,7 @@ pub(crate) fn blank(id: String, mrn: String, created_at: String) -> Patient {
 /// Registers a patient and mints the MRN, in one write.
 pub async fn register(store: &Store, auth: &Authorized, input: PatientInput) -> Result<Patient> {
     auth.require(Permission::PatientsEdit)?;
-    let clean = validate::clean(&input, today(store))?;
+    let clean = validate::clean(&input, clinic::today(store).await?)?;
     let mut w = store.begin_write(auth.actor()).await?;
     let mrn = mrn::next(&mut w).await?;
     let mut p = blank(crate::ids::new_id(), mrn, w.now_rfc3339());
@@ -107,7 +103,8 @@ pub async fn duplicates(
     exclude: Option<&str>,
 ) -> Result<Vec<PatientHit>> {
     auth.require(Permission::PatientsView)?;
-    let c = validate::clean(input, today(store))?;
+    let today = clinic::today(store).await?;
+    let c = validate::clean(input, today)?;
     let pool = store.pool();
     let mut pks: Vec<i64> = Vec::new();
     for phone in &c.phones {
@@ -154,7 +151,7 @@ pub async fn duplicates(
         if let Some(row) = sqlx::query(&sql).bind(pk).fetch_optional(pool).await? {
             let (_, p) = repo::from_row(&row)?;
             if Some(p.id.as_str()) != exclude && !out.iter().any(|h| h.id == p.id) {
-                out.push(search::hit(p, MatchKind::Name, today(store)));
+                out.push(search::hit(p, MatchKind::Name, today));
             }
         }
     }
@@ -180,7 +177,7 @@ pub async fn open(store: &Store, auth: &Authorized, id: &str) -> Result<Patient>
 /// Edits a record; the audit entry keeps the fields before and after.
 pub async fn update(store: &Store, auth: &Authorized, id: &str, input: PatientInput) -> Result<Patient> {
     auth.require(Permission::PatientsEdit)?;
-    let clean = validate::clean(&input, today(store))?;
+    let clean = validate::clean(&input, clinic::today(store).await?)?;
     let mut w = store.begin_write(auth.actor()).await?;
     let (_, mut p) = repo::by_id(w.conn(), id).await?.ok_or_else(|| Error::NotFound { entity: "patient".into() })?;
     if p.status == PatientStatus::Merged {
@@ -247,5 +244,5 @@ pub async fn set_status(
 
 pub async fn search(store: &Store, auth: &Authorized, query: &str, limit: u32) -> Result<Vec<PatientHit>> {
     auth.require(Permission::PatientsView)?;
-    search::search(store.pool(), query, limit, today(store)).await
+    search::search(store.pool(), query, limit, clinic::today(store).await?).await
 }

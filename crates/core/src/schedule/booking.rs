@@ -130,7 +130,7 @@ pub(crate) async fn place(
     if !doctor {
         return Err(Error::validation("doctor_id", ValidationReason::Invalid, "unknown or inactive doctor"));
     }
-    let tz = crate::settings::time_zone(store).await?;
+    let tz = crate::clinic::time_zone(store).await?;
     let slots = day_slots(w.conn(), tz, &input.doctor_id, date).await?;
     let slot: Slot = slots.into_iter().find(|s| s.start_min == start).ok_or_else(|| {
         Error::validation(

@@ -210,7 +210,7 @@ pub async fn doctor_week(
     auth.require(Permission::AppointmentsView)?;
     let first = parse_date("week_start", week_start)?;
     let last = first + chrono::Duration::days(6);
-    let tz = crate::settings::time_zone(store).await?;
+    let tz = crate::clinic::time_zone(store).await?;
     let now = rfc3339(store.now());
     let mut conn = store.pool().acquire().await?;
     let name: Option<String> =
@@ -253,7 +253,7 @@ pub async fn department_day(
     auth.require(Permission::AppointmentsView)?;
     let day = parse_date("date", date)?;
     let key = day.format("%Y-%m-%d").to_string();
-    let tz = crate::settings::time_zone(store).await?;
+    let tz = crate::clinic::time_zone(store).await?;
     let now = rfc3339(store.now());
     let mut conn = store.pool().acquire().await?;
     let known: bool = sqlx::query_scalar("SELECT COUNT(*) > 0 FROM departments WHERE id = ? AND deleted_at IS NULL")

@@ -38,10 +38,6 @@ pub fn parse_date(field: &str, s: &str) -> Result<NaiveDate> {
         .map_err(|_| Error::validation(field, ValidationReason::Invalid, "expected a date as YYYY-MM-DD"))
 }
 
-pub fn parse_tz(name: &str) -> Option<Tz> {
-    name.parse::<Tz>().ok()
-}
-
 /// The UTC instant of a local date and time in `tz`; `None` when a DST change skips it. An
 /// ambiguous time (the hour repeated in autumn) is its first occurrence.
 pub fn instant(tz: Tz, date: NaiveDate, minutes: u32) -> Option<chrono::DateTime<chrono::Utc>> {

@@ -122,7 +122,7 @@ pub async fn move_appointments(
             format!("at most {MAX_MOVE} at a time"),
         ));
     }
-    let tz = crate::settings::time_zone(store).await?;
+    let tz = crate::clinic::time_zone(store).await?;
     let now = rfc3339(store.now());
     let mut w = store.begin_write(auth.actor()).await?;
     let doctor: bool = sqlx::query_scalar(

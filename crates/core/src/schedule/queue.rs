@@ -44,7 +44,7 @@ pub async fn series(w: &mut WriteTx<'_>) -> Result<String> {
         return Ok(s);
     }
     // Until a desk letter is set: the device's MRN prefix, unique to the device.
-    crate::patients::mrn::prefix(w).await
+    crate::clinic::device_prefix(w).await
 }
 
 /// Sets this desk's token series: 1 to 4 letters or digits (administrator).
@@ -112,7 +112,7 @@ async fn status_of(w: &mut WriteTx<'_>, id: &str) -> Result<(AppointmentStatus, 
 /// Checks in a booked patient on the day of the appointment; returns the token.
 pub async fn check_in(store: &Store, auth: &Authorized, appointment_id: &str) -> Result<String> {
     auth.require(Permission::AppointmentsBook)?;
-    let today = local_today(store).await?;
+    let today = crate::clinic::today_ymd(store).await?;
     let mut w = store.begin_write(auth.actor()).await?;
     let (status, doctor, date) = status_of(&mut w, appointment_id).await?;
     if status != AppointmentStatus::Booked {
@@ -152,11 +152,6 @@ async fn charge_consultation(
     crate::billing::charge_consultation(w, appointment_id, patient_id, &name, fee).await
 }
 
-async fn local_today(store: &Store) -> Result<String> {
-    let tz = crate::settings::time_zone(store).await?;
-    Ok(store.now().with_timezone(&tz).format("%Y-%m-%d").to_string())
-}
-
 /// Registers a walk-in with a doctor for today and checks them in; returns the visit.
 pub async fn walk_in(
     store: &Store,
@@ -166,9 +161,8 @@ pub async fn walk_in(
     reason: &str,
 ) -> Result<Appointment> {
     auth.require(Permission::AppointmentsBook)?;
-    let tz = crate::settings::time_zone(store).await?;
-    let now = store.now();
-    let local = now.with_timezone(&tz);
+    let local = crate::clinic::now(store).await?;
+    let now = local.with_timezone(&chrono::Utc);
     let start = local.hour() * 60 + local.minute();
     let mut w = store.begin_write(auth.actor()).await?;
     let patient: Option<String> = sqlx::query_scalar("SELECT status FROM patients WHERE id = ? AND deleted_at IS NULL")

@@ -213,7 +213,7 @@ pub async fn day_slots(conn: &mut SqliteConnection, tz: Tz, doctor_id: &str, dat
 pub async fn free_slots(store: &Store, auth: &Authorized, doctor_id: &str, date: &str) -> Result<Vec<Slot>> {
     auth.require(Permission::AppointmentsView)?;
     let date = parse_date("date", date)?;
-    let tz = crate::settings::time_zone(store).await?;
+    let tz = crate::clinic::time_zone(store).await?;
     let now = rfc3339(store.now());
     let mut conn = store.pool().acquire().await?;
     Ok(day_slots(&mut conn, tz, doctor_id, date).await?.into_iter().filter(|s| s.free && s.starts_at > now).collect())
@@ -242,7 +242,7 @@ pub async fn next_free_by_specialty(
 ) -> Result<Option<DoctorSlot>> {
     auth.require(Permission::AppointmentsView)?;
     let from = parse_date("from", from)?;
-    let tz = crate::settings::time_zone(store).await?;
+    let tz = crate::clinic::time_zone(store).await?;
     let now = rfc3339(store.now());
     let mut conn = store.pool().acquire().await?;
     let doctors: Vec<(String, String)> = sqlx::query_as(

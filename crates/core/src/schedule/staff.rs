@@ -347,11 +347,6 @@ async fn upcoming(w: &mut WriteTx<'_>, doctor_id: &str, today: &str) -> Result<i
     .await?)
 }
 
-async fn local_today(store: &Store) -> Result<String> {
-    let tz = crate::settings::time_zone(store).await?;
-    Ok(store.now().with_timezone(&tz).format("%Y-%m-%d").to_string())
-}
-
 /// Writes a profile's new state, its specialty index and change-log entry.
 async fn save(w: &mut WriteTx<'_>, m: &StaffMember) -> Result<()> {
     let (stamp, by) = (w.stamp(), w.actor().user_id.clone());
@@ -403,7 +398,7 @@ fn changed_fields(before: &StaffMember, after: &StaffMember) -> Result<Vec<Strin
 /// the doctor role until they are moved or cancelled.
 pub async fn update_staff(store: &Store, auth: &Authorized, id: &str, input: StaffInput) -> Result<StaffMember> {
     auth.require(Permission::StaffManage)?;
-    let today = local_today(store).await?;
+    let today = crate::clinic::today_ymd(store).await?;
     let mut w = store.begin_write(auth.actor()).await?;
     let before = load(&mut w, id).await?;
     let m = checked(&input, before.id.clone(), before.active)?;
@@ -431,7 +426,7 @@ pub async fn update_staff(store: &Store, auth: &Authorized, id: &str, input: Sta
 /// (signing in is managed under Users).
 pub async fn set_staff_active(store: &Store, auth: &Authorized, id: &str, active: bool) -> Result<StaffMember> {
     auth.require(Permission::StaffManage)?;
-    let today = local_today(store).await?;
+    let today = crate::clinic::today_ymd(store).await?;
     let mut w = store.begin_write(auth.actor()).await?;
     let mut m = load(&mut w, id).await?;
     if !active && m.active {
