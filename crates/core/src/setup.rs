@@ -181,6 +181,7 @@ async fn demo_clinic(store: &Store) -> Result<()> {
         };
         tariff::add_service(store, &admin, input).await?;
     }
+    crate::clinical::starter::load_starter_lab_tests(store, &admin).await?;
     Ok(())
 }
 

@@ -158,4 +158,7 @@ async fn first_admin_setup_happens_once_and_demo_only_on_an_empty_store() {
     assert_eq!(sessions.len(), 12, "Mon–Sat, mornings and evenings");
     let tariff = hms_core::billing::tariff::services(&demo.store, &a, false).await.unwrap();
     assert!(tariff.iter().any(|s| s.code == "CONSULT"));
+    // ... and the starter lab catalogue.
+    let tests = hms_core::clinical::lab::lab_tests(&demo.store, &a).await.unwrap();
+    assert!(tests.len() >= 60 && tests.iter().any(|t| t.code == "HB"), "{}", tests.len());
 }

@@ -1,6 +1,7 @@
 //! The lab: a managed catalogue of tests with units and reference ranges, orders from a
 //! visit, the lab's pending work list, and results flagged against the range.
 
+use super::lab_ranges::{band_for, RefBand};
 use super::model::*;
 use super::{format_milli, insert_row, line, parse_milli};
 use crate::error::{Error, Result, ValidationReason};
@@ -19,7 +20,8 @@ fn range_end(field: &str, raw: Option<&str>) -> Result<Option<i64>> {
 }
 
 type TestRow = (String, String, String, String, Option<i64>, Option<i64>, bool);
-type OrderTestRow = (String, String, String, String, String, String, Option<i64>, Option<i64>);
+type OrderTestRow =
+    (String, String, String, String, String, String, Option<i64>, Option<i64>, String, String, Option<String>);
 
 /// A lab test's fields, checked and normalised.
 pub(crate) struct ValidTest {
@@ -221,22 +223,30 @@ pub async fn pending_orders(store: &Store, auth: &Authorized) -> Result<Vec<LabO
 }
 
 /// Enters the result of an order (the lab technician). The value is kept as entered; a
-/// numeric value is flagged low, high or normal against the test's reference range.
+/// numeric value is flagged low, high or normal against the test's reference range for the
+/// patient's sex and age band (`lab_ranges`), kept with the result.
 pub async fn enter_result(store: &Store, auth: &Authorized, order_id: &str, value: &str) -> Result<LabResult> {
     auth.require(Permission::LabResults)?;
     let value = line("value", value, 60, true)?;
     let milli = parse_milli(&value);
+    let today = crate::billing::today(store).await?;
     let mut w = store.begin_write(auth.actor()).await?;
     let row: Option<OrderTestRow> = sqlx::query_as(
-        "SELECT o.status, o.patient_id, o.test_id, t.code, t.name, t.unit, t.ref_low_milli, t.ref_high_milli
-         FROM lab_orders o JOIN lab_tests t ON t.id = o.test_id WHERE o.id = ? AND o.deleted_at IS NULL",
+        "SELECT o.status, o.patient_id, o.test_id, t.code, t.name, t.unit, t.ref_low_milli, t.ref_high_milli,
+                t.ranges, p.sex, p.birth_date
+         FROM lab_orders o JOIN lab_tests t ON t.id = o.test_id JOIN patients p ON p.id = o.patient_id
+         WHERE o.id = ? AND o.deleted_at IS NULL",
     )
     .bind(order_id)
     .fetch_optional(w.conn())
     .await?;
-    let Some((status, patient_id, test_id, code, name, unit, low, high)) = row else {
+    let Some((status, patient_id, test_id, code, name, unit, low, high, ranges, sex, birth)) = row else {
         return Err(Error::NotFound { entity: "lab order".into() });
     };
+    // The band for the patient's sex and age today, else the test's range for anyone.
+    let bands: Vec<RefBand> = serde_json::from_str(&ranges).unwrap_or_default();
+    let birth = birth.and_then(|b| chrono::NaiveDate::parse_from_str(&b, "%Y-%m-%d").ok());
+    let (low, high) = band_for(&bands, &sex, birth, today).map_or((low, high), |b| (b.low, b.high));
     if status != "ordered" {
         return Err(Error::validation("order_id", ValidationReason::Invalid, format!("the order is {status}")));
     }

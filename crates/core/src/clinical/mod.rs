@@ -11,10 +11,12 @@ pub mod icd10;
 mod icd10_rank;
 pub mod lab;
 pub mod lab_pdf;
+pub mod lab_ranges;
 pub mod model;
 pub mod prescribing;
 pub mod prescription_pdf;
 pub mod print;
+pub mod starter;
 #[cfg(test)]
 mod sync_check;
 pub mod visit_summary_pdf;
