@@ -229,7 +229,7 @@ pub async fn enter_result(store: &Store, auth: &Authorized, order_id: &str, valu
     auth.require(Permission::LabResults)?;
     let value = line("value", value, 60, true)?;
     let milli = parse_milli(&value);
-    let today = crate::billing::today(store).await?;
+    let today = crate::clinic::today(store).await?;
     let mut w = store.begin_write(auth.actor()).await?;
     let row: Option<OrderTestRow> = sqlx::query_as(
         "SELECT o.status, o.patient_id, o.test_id, t.code, t.name, t.unit, t.ref_low_milli, t.ref_high_milli,
@@ -244,7 +244,9 @@ pub async fn enter_result(store: &Store, auth: &Authorized, order_id: &str, valu
         return Err(Error::NotFound { entity: "lab order".into() });
     };
     // The band for the patient's sex and age today, else the test's range for anyone.
-    let bands: Vec<RefBand> = serde_json::from_str(&ranges).unwrap_or_default();
+    // A stored value that does not parse is a corrupt row, not "no bands".
+    let bands: Vec<RefBand> = serde_json::from_str(&ranges)
+        .map_err(|e| Error::internal(format!("lab_tests {test_id}: ranges do not parse: {e}")))?;
     let birth = birth.and_then(|b| chrono::NaiveDate::parse_from_str(&b, "%Y-%m-%d").ok());
     let (low, high) = band_for(&bands, &sex, birth, today).map_or((low, high), |b| (b.low, b.high));
     if status != "ordered" {
