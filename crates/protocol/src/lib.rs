@@ -26,6 +26,11 @@ pub const API_PREFIX: &str = "/v1";
 pub const MAX_PUSH_BATCH: usize = 5_000;
 /// At most this many bytes in one request body; larger bodies are refused with `too_large`.
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// At most this many bytes of JSON in one change's `data`; a larger change is refused with
+/// `change_too_large` (413), listed like a forbidden change so the device sets it aside.
+pub const MAX_CHANGE_BYTES: usize = 256 * 1024;
+/// How far ahead of the server's clock a change's stamp may be, by default (5 minutes).
+pub const MAX_CLOCK_AHEAD_MS: u64 = 5 * 60 * 1000;
 /// Page size of a pull when the device gives none.
 pub const DEFAULT_PULL_LIMIT: u32 = 1_000;
 /// Largest page a pull returns; a larger `limit` is served as this.
@@ -210,6 +215,17 @@ pub enum ErrorCode {
     /// The request contradicts stored state (a device id already enrolled, a device sequence
     /// reused by a different change).
     Conflict,
+    /// Some changes of a push are not allowed (author without the permission, invalid values,
+    /// an account change by a non-administrator, the last administrator): nothing of the
+    /// batch is stored; [`ErrorBody::refused`] lists them. The device sets those aside and
+    /// pushes the rest.
+    ForbiddenChange,
+    /// Some changes of a push are over [`MAX_CHANGE_BYTES`]: listed in [`ErrorBody::refused`]
+    /// like forbidden ones.
+    ChangeTooLarge,
+    /// A change's clock stamp is more than the allowed skew ahead of the server's clock: the
+    /// device's clock is wrong. Nothing is stored; the device keeps its changes and says so.
+    ClockAhead,
     /// The server cannot reach its database.
     Unavailable,
     Internal,
@@ -225,7 +241,9 @@ impl ErrorCode {
             ErrorCode::TooLarge => 413,
             ErrorCode::NotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
-            ErrorCode::Conflict => 409,
+            ErrorCode::Conflict | ErrorCode::ClockAhead => 409,
+            ErrorCode::ForbiddenChange => 403,
+            ErrorCode::ChangeTooLarge => 413,
             ErrorCode::Unavailable => 503,
             ErrorCode::Internal => 500,
         }
@@ -241,6 +259,9 @@ impl ErrorCode {
             ErrorCode::NotFound => "not_found",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::Conflict => "conflict",
+            ErrorCode::ForbiddenChange => "forbidden_change",
+            ErrorCode::ChangeTooLarge => "change_too_large",
+            ErrorCode::ClockAhead => "clock_ahead",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
         }
@@ -258,6 +279,22 @@ impl fmt::Display for ErrorCode {
 pub struct ErrorBody {
     pub code: ErrorCode,
     /// For people and logs; may change between versions.
+    pub message: String,
+    /// `forbidden_change` and `change_too_large`: the changes refused, and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<RefusedChange>,
+}
+
+/// One change a server refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusedChange {
+    /// The change's `id`.
+    pub id: String,
+    pub device_seq: u64,
+    /// A stable code: `hms_policy::RefusalCode` (`not_permitted`, `admin_only`, `last_admin`,
+    /// `invalid_value`, ...) or `change_too_large`.
+    pub reason: String,
+    /// For people and logs.
     pub message: String,
 }
 
@@ -303,6 +340,9 @@ mod tests {
             ErrorCode::NotFound,
             ErrorCode::MethodNotAllowed,
             ErrorCode::Conflict,
+            ErrorCode::ForbiddenChange,
+            ErrorCode::ChangeTooLarge,
+            ErrorCode::ClockAhead,
             ErrorCode::Unavailable,
             ErrorCode::Internal,
         ] {

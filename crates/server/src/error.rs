@@ -5,20 +5,32 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use hms_protocol::ErrorBody;
-pub use hms_protocol::ErrorCode;
+pub use hms_protocol::{ErrorCode, RefusedChange};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
+    /// The refused changes of a `forbidden_change` or `change_too_large` answer.
+    pub refused: Vec<RefusedChange>,
 }
 
 pub type ApiResult<T> = std::result::Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError { code, message: message.into() }
+        ApiError { code, message: message.into(), refused: Vec::new() }
+    }
+    /// Some changes of a push refused, each with its reason.
+    pub fn refused_changes(code: ErrorCode, refused: Vec<RefusedChange>) -> Self {
+        let reasons: std::collections::BTreeSet<&str> = refused.iter().map(|r| r.reason.as_str()).collect();
+        let message = format!(
+            "{} change(s) refused ({}); nothing of the batch was stored",
+            refused.len(),
+            reasons.into_iter().collect::<Vec<_>>().join(", ")
+        );
+        ApiError { code, message, refused }
     }
     pub fn unauthorized(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::Unauthorized, message)
@@ -67,7 +79,7 @@ impl From<sqlx::Error> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let body = ErrorBody { code: self.code, message: self.message };
+        let body = ErrorBody { code: self.code, message: self.message, refused: self.refused };
         (status, Json(body)).into_response()
     }
 }

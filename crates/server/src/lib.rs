@@ -12,6 +12,7 @@ mod api;
 pub mod auth;
 pub mod error;
 pub mod metrics;
+pub mod policy;
 pub mod tls;
 
 pub use api::router;
@@ -29,6 +30,10 @@ pub struct Limits {
     pub max_body_bytes: usize,
     pub max_push_batch: usize,
     pub max_pull_limit: u32,
+    /// The largest `data` of one change, in bytes of JSON.
+    pub max_change_bytes: usize,
+    /// How far ahead of the server's clock a change's stamp may be.
+    pub max_clock_ahead_ms: u64,
 }
 
 impl Default for Limits {
@@ -37,6 +42,8 @@ impl Default for Limits {
             max_body_bytes: hms_protocol::MAX_BODY_BYTES,
             max_push_batch: hms_protocol::MAX_PUSH_BATCH,
             max_pull_limit: hms_protocol::MAX_PULL_LIMIT,
+            max_change_bytes: hms_protocol::MAX_CHANGE_BYTES,
+            max_clock_ahead_ms: hms_protocol::MAX_CLOCK_AHEAD_MS,
         }
     }
 }
@@ -46,6 +53,10 @@ impl Default for Limits {
 pub struct AppState {
     pub pool: PgPool,
     pub limits: Limits,
+    /// Whether pushed changes are checked against the policy (`hms-policy`: permission, values,
+    /// the last administrator). Always on in `hms-server serve`; tests of the devices' own
+    /// defence turn it off to play a server that does not check.
+    pub check_changes: bool,
     pub metrics: Arc<metrics::Metrics>,
     /// The tenant of every push that stored something, for the waiting `GET /v1/wait`s.
     pub pushed: tokio::sync::broadcast::Sender<String>,
@@ -58,6 +69,7 @@ impl AppState {
         AppState {
             pool,
             limits: Limits::default(),
+            check_changes: true,
             metrics: Arc::default(),
             pushed: tokio::sync::broadcast::channel(1024).0,
             stopping: tokio::sync::watch::channel(false).0,

@@ -33,6 +33,7 @@ pub struct Metrics {
     pub requests_refused: Counter,
     pub blobs_stored: Counter,
     pub blobs_served: Counter,
+    pub changes_refused: Counter,
 }
 
 struct Gauges {
@@ -80,6 +81,11 @@ impl Metrics {
                 self.blobs_stored.get(),
             ),
             ("hms_blobs_served_total", "Attachment files handed out.", self.blobs_served.get()),
+            (
+                "hms_changes_refused_total",
+                "Pushed changes refused by the change policy (forbidden or too large).",
+                self.changes_refused.get(),
+            ),
         ];
         for (name, help, value) in counters {
             metric(&mut out, name, "counter", help, value);

@@ -21,7 +21,7 @@ fn pull_response(body: Value) -> PullResponse {
 
 #[tokio::test]
 async fn an_enrolment_code_works_once_and_its_token_works() {
-    let server = TestServer::start().await;
+    let server = TestServer::start_unchecked().await;
     let tenant = admin::create_tenant(server.pool(), "Mlimani Clinic").await.unwrap();
     let code = admin::create_enrol_code(server.pool(), "Mlimani Clinic", chrono::Duration::hours(24)).await.unwrap();
     // Typed as people type it: lower case, spaces instead of dashes.
@@ -54,7 +54,7 @@ async fn an_enrolment_code_works_once_and_its_token_works() {
 
 #[tokio::test]
 async fn expired_and_unknown_enrolment_codes_are_refused() {
-    let server = TestServer::start().await;
+    let server = TestServer::start_unchecked().await;
     admin::create_tenant(server.pool(), "Clinic").await.unwrap();
     let code = admin::create_enrol_code(server.pool(), "Clinic", chrono::Duration::hours(1)).await.unwrap();
     sqlx::query("UPDATE enrolment_codes SET expires_at = now() - interval '1 second'")
@@ -75,7 +75,7 @@ async fn expired_and_unknown_enrolment_codes_are_refused() {
 
 #[tokio::test]
 async fn enrolling_a_taken_device_id_is_a_conflict_and_keeps_the_code() {
-    let server = TestServer::start().await;
+    let server = TestServer::start_unchecked().await;
     let first = server.tenant_with_device("Clinic A").await;
     admin::create_tenant(server.pool(), "Clinic B").await.unwrap();
     let code = admin::create_enrol_code(server.pool(), "Clinic B", chrono::Duration::hours(1)).await.unwrap();
@@ -110,7 +110,7 @@ async fn enrolling_a_taken_device_id_is_a_conflict_and_keeps_the_code() {
 
 #[tokio::test]
 async fn malformed_enrolments_are_bad_requests() {
-    let server = TestServer::start().await;
+    let server = TestServer::start_unchecked().await;
     admin::create_tenant(server.pool(), "Clinic").await.unwrap();
     let code = admin::create_enrol_code(server.pool(), "Clinic", chrono::Duration::hours(1)).await.unwrap();
     for body in [
@@ -134,7 +134,7 @@ async fn malformed_enrolments_are_bad_requests() {
 
 #[tokio::test]
 async fn unknown_and_malformed_tokens_are_refused() {
-    let server = TestServer::start().await;
+    let server = TestServer::start_unchecked().await;
     let dev = server.tenant_with_device("Clinic").await;
     server.push(&dev.token, &changes(&dev.device_id, 1..=3)).await;
     let (device_id, secret) = dev.token.rsplit_once('.').unwrap();
@@ -169,7 +169,7 @@ async fn unknown_and_malformed_tokens_are_refused() {
 
 #[tokio::test]
 async fn a_revoked_device_can_neither_push_nor_pull() {
-    let server = TestServer::start().await;
+    let server = TestServer::start_unchecked().await;
     let dev = server.tenant_with_device("Clinic").await;
     let other = server.enrol("Clinic", "Ward tablet").await;
     let (status, _) = server.push(&dev.token, &changes(&dev.device_id, 1..=2)).await;
@@ -204,7 +204,7 @@ async fn a_revoked_device_can_neither_push_nor_pull() {
 
 #[tokio::test]
 async fn a_device_cannot_read_or_write_another_tenants_data() {
-    let server = TestServer::start().await;
+    let server = TestServer::start_unchecked().await;
     let a = server.tenant_with_device("Clinic A").await;
     let a2 = server.enrol("Clinic A", "A ward tablet").await;
     let b = server.tenant_with_device("Clinic B").await;
@@ -270,7 +270,7 @@ async fn a_device_cannot_read_or_write_another_tenants_data() {
 #[tokio::test]
 async fn the_database_refuses_a_change_under_another_tenant_than_its_device() {
     // Defence in depth: even a bug in the server's SQL could not file A's device under B.
-    let server = TestServer::start().await;
+    let server = TestServer::start_unchecked().await;
     let a = server.tenant_with_device("Clinic A").await;
     let b = server.tenant_with_device("Clinic B").await;
     let err = sqlx::query(
@@ -288,7 +288,7 @@ async fn the_database_refuses_a_change_under_another_tenant_than_its_device() {
 
 #[tokio::test]
 async fn pushed_changes_come_back_intact() {
-    let server = TestServer::start().await;
+    let server = TestServer::start_unchecked().await;
     let dev = server.tenant_with_device("Clinic").await;
     let mut sent = changes(&dev.device_id, 1..=3);
     sent[1].op = hms_protocol::Op::Delete;
@@ -307,7 +307,7 @@ async fn pushed_changes_come_back_intact() {
 
 #[tokio::test]
 async fn a_replayed_push_stores_nothing_new() {
-    let server = TestServer::start().await;
+    let server = TestServer::start_unchecked().await;
     let dev = server.tenant_with_device("Clinic").await;
     let batch = changes(&dev.device_id, 1..=50);
     let (status, body) = server.push(&dev.token, &batch).await;
@@ -344,7 +344,7 @@ async fn a_replayed_push_stores_nothing_new() {
 
 #[tokio::test]
 async fn a_reused_device_seq_with_a_different_change_is_refused() {
-    let server = TestServer::start().await;
+    let server = TestServer::start_unchecked().await;
     let dev = server.tenant_with_device("Clinic").await;
     server.push(&dev.token, &changes(&dev.device_id, 1..=5)).await;
     // The device's database was restored from an old backup: seq 5 is now another change.
@@ -357,7 +357,7 @@ async fn a_reused_device_seq_with_a_different_change_is_refused() {
 
 #[tokio::test]
 async fn malformed_pushes_are_refused_and_store_nothing() {
-    let server = TestServer::start().await;
+    let server = TestServer::start_unchecked().await;
     let dev = server.tenant_with_device("Clinic").await;
     let good = serde_json::to_value(change(&dev.device_id, 1)).unwrap();
     let with = |field: &str, value: Value| {
@@ -406,7 +406,7 @@ async fn malformed_pushes_are_refused_and_store_nothing() {
 
 #[tokio::test]
 async fn oversized_bodies_and_batches_are_refused() {
-    let server = TestServer::start().await;
+    let server = TestServer::start_unchecked().await;
     let dev = server.tenant_with_device("Clinic").await;
 
     // Over 16 MiB.
@@ -431,7 +431,7 @@ async fn oversized_bodies_and_batches_are_refused() {
 
 #[tokio::test]
 async fn pull_pages_through_everything_in_order() {
-    let server = TestServer::start().await;
+    let server = TestServer::start_unchecked().await;
     let a = server.tenant_with_device("Clinic").await;
     let b = server.enrol("Clinic", "Ward tablet").await;
     let other = server.tenant_with_device("Other clinic").await;
@@ -475,7 +475,7 @@ async fn pull_pages_through_everything_in_order() {
 
 #[tokio::test]
 async fn malformed_pulls_are_bad_requests() {
-    let server = TestServer::start().await;
+    let server = TestServer::start_unchecked().await;
     let dev = server.tenant_with_device("Clinic").await;
     for query in [
         "/v1/pull",
@@ -495,7 +495,7 @@ async fn concurrent_pushes_never_make_a_puller_skip_a_change() {
     // Server sequences are taken at insert and seen at commit; a puller that saw a later
     // sequence before an earlier one committed would skip it for ever. Four devices push
     // concurrently while a fifth pulls in a loop: it must end up with every change once.
-    let server = TestServer::start().await;
+    let server = TestServer::start_unchecked().await;
     let puller = server.tenant_with_device("Clinic").await;
     let mut pushers = Vec::new();
     for i in 0..4 {
@@ -544,7 +544,7 @@ async fn a_push_that_commits_late_is_not_skipped_by_a_pull_in_between() {
     // the slow device's push open for a second after its sequences are taken. A fast device
     // pushes meanwhile and a pull runs before the slow push commits. If the fast push could
     // commit a later sequence first, the pull would move its cursor past the slow one's.
-    let server = TestServer::start().await;
+    let server = TestServer::start_unchecked().await;
     let slow = server.tenant_with_device("Clinic").await;
     let fast = server.enrol("Clinic", "fast tablet").await;
     let reader = server.enrol("Clinic", "reader").await;
@@ -591,7 +591,7 @@ async fn a_push_that_commits_late_is_not_skipped_by_a_pull_in_between() {
 
 #[tokio::test]
 async fn health_metrics_and_unknown_routes() {
-    let server = TestServer::start().await;
+    let server = TestServer::start_unchecked().await;
     let (status, body) = server.get("/health", None).await;
     assert_eq!((status, body), (StatusCode::OK, json!({"status": "ok"})));
 
@@ -632,7 +632,7 @@ async fn health_says_unavailable_when_the_database_is_down() {
         .acquire_timeout(std::time::Duration::from_secs(2))
         .connect_lazy("postgres://nobody:nothing@127.0.0.1:1/none")
         .unwrap();
-    let server = TestServer::start_with(AppState::new(pool)).await;
+    let server = TestServer::start_with(common::unchecked(AppState::new(pool))).await;
     let answer = server.get("/health", None).await;
     assert_error(&answer, StatusCode::SERVICE_UNAVAILABLE, "unavailable");
     let pull = server.pull(&format!("dev.{}", "0".repeat(64)), 0, 1).await;
@@ -641,7 +641,7 @@ async fn health_says_unavailable_when_the_database_is_down() {
 
 #[tokio::test]
 async fn the_change_table_is_append_only() {
-    let server = TestServer::start().await;
+    let server = TestServer::start_unchecked().await;
     let dev = server.tenant_with_device("Clinic").await;
     server.push(&dev.token, &changes(&dev.device_id, 1..=2)).await;
     for sql in ["UPDATE changes SET entity = 'x'", "DELETE FROM changes", "TRUNCATE changes CASCADE"] {
@@ -654,7 +654,7 @@ async fn the_change_table_is_append_only() {
 /// push of its own tenant, not by another tenant's, and a revoked device cannot wait.
 #[tokio::test]
 async fn a_wait_is_woken_by_its_own_tenants_push_only() {
-    let server = TestServer::start().await;
+    let server = TestServer::start_unchecked().await;
     let a = server.tenant_with_device("Clinic A").await;
     let a2 = server.enrol("Clinic A", "A ward tablet").await;
     let b = server.tenant_with_device("Clinic B").await;

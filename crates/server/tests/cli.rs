@@ -62,7 +62,7 @@ async fn admin_commands_manage_tenants_codes_and_devices() {
     let code = ok(run(url, &["enrol-code", "Mlimani Clinic", "--ttl-hours", "2"]));
     let code = code.trim();
     assert_eq!(code.len(), 19, "{code}");
-    let server = TestServer::start_with(AppState::new(pool.clone())).await;
+    let server = TestServer::start_with(common::unchecked(AppState::new(pool.clone()))).await;
     let (status, body) =
         server.post_json("/v1/enrol", None, &json!({"code": code, "device_name": "Ward 3 tablet"})).await;
     assert_eq!(status, StatusCode::OK, "{body}");

@@ -3,6 +3,7 @@
 use super::{to_u64, JsonBody};
 use crate::auth::Device;
 use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::policy;
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
@@ -31,10 +32,26 @@ pub async fn push(
 
     let mut tx = state.pool.begin().await?;
     lock_tenant(&mut tx, &device.tenant_id).await?;
+    // Under the tenant's lock: the accounts the batch is checked against cannot change.
+    let accounts = if state.check_changes {
+        let mut accounts = policy::load_accounts(&mut tx, &device.tenant_id).await?;
+        let stored = policy::stored_seqs(&mut tx, &device.tenant_id, &device.id, &changes).await?;
+        policy::check_batch(&state, &mut accounts, &changes, &stored).map_err(|e| {
+            state.metrics.changes_refused.add(e.refused.len() as u64);
+            tracing::warn!(device = %device.id, tenant = %device.tenant_id, code = %e.code, refused = e.refused.len(), "push refused");
+            e
+        })?;
+        Some(accounts)
+    } else {
+        None
+    };
     let inserted = insert(&mut tx, &device, &changes).await.map_err(data_error)?;
     check_duplicates(&mut tx, &device, &changes, &inserted).await?;
     let device_high_water = raise_device_seq(&mut tx, &device, &changes).await?;
     let high_water = tenant_high_water(&mut *tx, &device.tenant_id).await?;
+    if let Some(accounts) = accounts {
+        policy::save_accounts(&mut tx, &device.tenant_id, &accounts, high_water).await?;
+    }
     tx.commit().await?;
 
     let accepted = inserted.len() as u64;

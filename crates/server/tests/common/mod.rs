@@ -37,6 +37,12 @@ pub async fn test_db() -> PgPool {
     pool
 }
 
+/// The same state with the change policy off (see [`TestServer::start_unchecked`]).
+pub fn unchecked(mut state: AppState) -> AppState {
+    state.check_changes = false;
+    state
+}
+
 /// The server, serving plain HTTP on 127.0.0.1 until the test ends.
 pub struct TestServer {
     pub base: String,
@@ -48,6 +54,13 @@ pub struct TestServer {
 impl TestServer {
     pub async fn start() -> TestServer {
         Self::start_with(AppState::new(test_db().await)).await
+    }
+
+    /// A server that stores what it is given without the change policy (as one from before
+    /// it, or a compromised one would): for tests of the transport with made-up changes, and
+    /// of the devices' own defence. The policy's own tests are in tests/hostile_device.rs.
+    pub async fn start_unchecked() -> TestServer {
+        Self::start_with(unchecked(AppState::new(test_db().await))).await
     }
 
     pub async fn start_with(state: AppState) -> TestServer {

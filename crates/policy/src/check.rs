@@ -1,0 +1,203 @@
+//! The one check every synced change passes, on the server when it is pushed and on every
+//! device before it is applied: a known entity, valid values, an author who holds the
+//! permission the same local write needs, account rows changed only by an administrator, and
+//! never a clinic left without an active administrator.
+//!
+//! The author is an input: today the change's `user_id` as sent; once changes are signed,
+//! the proven signer.
+
+use crate::accounts::Accounts;
+use crate::entities::{self, is_account_field, settings_permission, AUDIT, PATIENT_TABLES};
+use crate::rbac::{allows, Permission, Role};
+use crate::values::{self, id_like};
+use hms_protocol::{Change, Op};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Why a change was refused. Stable codes: the server lists them in its `forbidden_change`
+/// answer and devices keep them with the refused change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefusalCode {
+    /// Not a synced table.
+    UnknownEntity,
+    /// A value fails the table's rules (see [`crate::values`]).
+    InvalidValue,
+    /// The clock stamp is malformed or overflows its form.
+    BadStamp,
+    /// The clock stamp is too far ahead of the receiver's clock.
+    FutureStamp,
+    /// No author: only a device's founding account and audit entries may come without one.
+    NoAuthor,
+    /// The author is not an account of the clinic.
+    UnknownAuthor,
+    /// The author's account is deactivated or deleted.
+    InactiveAuthor,
+    /// The author's roles do not hold the permission this write needs.
+    NotPermitted,
+    /// Account rows (roles, active, password, keys) change only with an administrator's change.
+    AdminOnly,
+    /// The change would leave the clinic without an active administrator.
+    LastAdmin,
+}
+
+impl RefusalCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefusalCode::UnknownEntity => "unknown_entity",
+            RefusalCode::InvalidValue => "invalid_value",
+            RefusalCode::BadStamp => "bad_stamp",
+            RefusalCode::FutureStamp => "future_stamp",
+            RefusalCode::NoAuthor => "no_author",
+            RefusalCode::UnknownAuthor => "unknown_author",
+            RefusalCode::InactiveAuthor => "inactive_author",
+            RefusalCode::NotPermitted => "not_permitted",
+            RefusalCode::AdminOnly => "admin_only",
+            RefusalCode::LastAdmin => "last_admin",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub code: RefusalCode,
+    pub message: String,
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.message)
+    }
+}
+
+fn refuse(code: RefusalCode, message: impl Into<String>) -> Refusal {
+    Refusal { code, message: message.into() }
+}
+
+/// How far ahead of the receiver's clock a stamp may be (5 minutes).
+pub const MAX_CLOCK_AHEAD_MS: i64 = 5 * 60 * 1000;
+
+/// Refuses a stamp more than `max_ahead_ms` ahead of `now_ms` (the receiver's wall clock).
+pub fn check_stamp(hlc: &str, now_ms: i64, max_ahead_ms: i64) -> Result<(), Refusal> {
+    let Some(millis) = crate::stamp::millis(hlc) else {
+        return Err(refuse(RefusalCode::BadStamp, "hlc must look like <16 digits>-<6 digits>-<device>"));
+    };
+    if millis > now_ms.saturating_add(max_ahead_ms) {
+        return Err(refuse(
+            RefusalCode::FutureStamp,
+            format!("the stamp is {} s ahead of this clock; at most {} s", (millis - now_ms) / 1000, max_ahead_ms / 1000),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks one change made by `author` against the clinic's `accounts` as they stand before
+/// it. The caller folds an allowed change into `accounts` before checking the next.
+pub fn check(change: &Change, author: Option<&str>, accounts: &Accounts) -> Result<(), Refusal> {
+    if !crate::stamp::valid(&change.hlc) {
+        return Err(refuse(RefusalCode::BadStamp, "hlc must look like <16 digits>-<6 digits>-<device>"));
+    }
+    if change.entity == AUDIT {
+        return check_audit(change);
+    }
+    let Some(entity) = entities::entity(&change.entity) else {
+        return Err(refuse(RefusalCode::UnknownEntity, format!("{:?} is not a synced table", change.entity)));
+    };
+    values::check_entity_id(entity, &change.entity_id).map_err(|m| refuse(RefusalCode::InvalidValue, m))?;
+    values::check_data(entity, &change.entity_id, &change.data).map_err(|m| refuse(RefusalCode::InvalidValue, m))?;
+    if is_founding_account(change, author) {
+        return Ok(());
+    }
+    let roles = author_roles(author, accounts)?;
+    check_permission(change, &roles)?;
+    if change.entity == "users" {
+        check_account_change(change, &roles, accounts)?;
+    }
+    Ok(())
+}
+
+/// Audit entries: insert-only, any author (a failed sign-in has none), kept apart from the
+/// tables; their shape is all there is to check.
+fn check_audit(change: &Change) -> Result<(), Refusal> {
+    if change.op != Op::Insert || !id_like(&change.entity_id) || !change.data.is_object() {
+        return Err(refuse(RefusalCode::InvalidValue, "an audit entry is an insert of a JSON object under its id"));
+    }
+    if change.data.to_string().len() > values::MAX_TEXT_CHARS {
+        return Err(refuse(RefusalCode::InvalidValue, "an audit entry is at most 64 KiB"));
+    }
+    Ok(())
+}
+
+/// A device's first administrator, made by set-up before the device could sync: the first
+/// change of its device's log, an insert of an administrator account made by that account
+/// itself. The device was enrolled by the server's administrator, so it may bring the
+/// account it was set up with; no later change can (its device sequence is taken).
+pub fn is_founding_account(change: &Change, author: Option<&str>) -> bool {
+    change.entity == "users"
+        && change.op == Op::Insert
+        && change.device_seq == 1
+        && author == Some(change.entity_id.as_str())
+        && change.data.get("roles").and_then(values::roles_of).is_some_and(|r| r == [Role::Admin])
+}
+
+fn author_roles(author: Option<&str>, accounts: &Accounts) -> Result<Vec<Role>, Refusal> {
+    let Some(author) = author else {
+        return Err(refuse(RefusalCode::NoAuthor, "a change needs the account that made it"));
+    };
+    let Some(account) = accounts.get(author) else {
+        return Err(refuse(RefusalCode::UnknownAuthor, format!("{author:?} is not an account of this clinic")));
+    };
+    if !account.usable() {
+        return Err(refuse(RefusalCode::InactiveAuthor, format!("account {author:?} is deactivated")));
+    }
+    Ok(account.roles.clone())
+}
+
+/// The permission the change's local write path needs.
+fn check_permission(change: &Change, roles: &[Role]) -> Result<(), Refusal> {
+    if change.entity == "settings" {
+        let needed = settings_permission(&change.entity_id);
+        return if allows(roles, needed) { Ok(()) } else { Err(not_permitted(change, &[needed])) };
+    }
+    if is_merge_move(change) && allows(roles, Permission::PatientsMerge) {
+        return Ok(());
+    }
+    let write = entities::entity(&change.entity).map_or(&[][..], |e| e.write);
+    if write.iter().any(|p| allows(roles, *p)) {
+        Ok(())
+    } else {
+        Err(not_permitted(change, write))
+    }
+}
+
+fn not_permitted(change: &Change, needed: &[Permission]) -> Refusal {
+    let codes: Vec<&str> = needed.iter().map(|p| p.code()).collect();
+    refuse(RefusalCode::NotPermitted, format!("writing {} needs {}", change.entity, codes.join(" or ")))
+}
+
+/// A merge moving a patient's row to the survivor: an update of `patient_id` only.
+fn is_merge_move(change: &Change) -> bool {
+    PATIENT_TABLES.contains(&change.entity.as_str())
+        && change.op == Op::Update
+        && change.data.as_object().is_some_and(|m| {
+            m.contains_key("patient_id")
+                && m.keys().all(|k| matches!(k.as_str(), "id" | "patient_id" | "updated_at" | "updated_by"))
+        })
+}
+
+fn check_account_change(change: &Change, roles: &[Role], accounts: &Accounts) -> Result<(), Refusal> {
+    let touches_account = change.op != Op::Update
+        || change.data.as_object().is_some_and(|m| m.keys().any(|k| is_account_field(k)));
+    if touches_account && !roles.contains(&Role::Admin) {
+        return Err(refuse(
+            RefusalCode::AdminOnly,
+            "roles, active, password and keys of an account change only with an administrator's change",
+        ));
+    }
+    let mut after = accounts.clone();
+    after.fold(change);
+    if accounts.active_admins() > 0 && after.active_admins() == 0 {
+        return Err(refuse(RefusalCode::LastAdmin, "the clinic would be left without an active administrator"));
+    }
+    Ok(())
+}

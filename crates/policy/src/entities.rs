@@ -1,0 +1,144 @@
+//! The synced entities, written once: for each, how its ids look, which permissions may
+//! write it (the same as the local write paths in hms-core need: any one of them), and the
+//! rules its values must pass. hms-core's `sync::apply::SYNCED` agrees with this list (a
+//! test in hms-core checks it).
+
+use crate::rbac::Permission::{self, *};
+use crate::values::Rule::{self, *};
+
+/// How a change's `entity_id` looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdKind {
+    /// A UUID (v7 for new rows): 36 characters of hex and dashes.
+    Uuid,
+    /// `service_prices`: `<service uuid>@<YYYY-MM-DD>`.
+    ServiceDate,
+    /// `settings`: a key, lowercase letters, digits and `_`, at most 64.
+    SettingKey,
+}
+
+/// One synced table.
+#[derive(Debug, Clone, Copy)]
+pub struct Entity {
+    pub name: &'static str,
+    pub id: IdKind,
+    /// A change needs any one of these (the local write paths of the table need them).
+    pub write: &'static [Permission],
+    /// Field rules beyond the ones every table gets (see [`crate::values`]).
+    pub fields: &'static [(&'static str, Rule)],
+}
+
+/// The entity of the audit entries devices exchange (kept insert-only in `audit_remote`,
+/// never applied to a table): any author may append their own audit, and nothing else.
+pub const AUDIT: &str = "audit_log";
+
+const CLINICAL: &[Permission] = &[ClinicalEdit];
+
+/// Every synced table, in the order hms-core lists them.
+pub const ENTITIES: &[Entity] = &[
+    // Clinic-wide settings; the invoice keys are the tariff's (see settings_permission).
+    Entity { name: "settings", id: IdKind::SettingKey, write: &[SettingsManage, TariffManage], fields: &[] },
+    Entity {
+        name: "users",
+        id: IdKind::Uuid,
+        write: &[UsersManage],
+        fields: &[
+            ("username", Username),
+            ("full_name", Text(100)),
+            ("password_hash", PasswordHash),
+            ("roles", Roles),
+            ("active", Flag),
+        ],
+    },
+    // Registration and edits, deactivation, merging, a CSV import: each writes patients.
+    Entity {
+        name: "patients",
+        id: IdKind::Uuid,
+        write: &[PatientsEdit, PatientsStatus, PatientsMerge, PatientsImport],
+        fields: &[("sex", OneOf(&["female", "male", "other", "unknown"]))],
+    },
+    Entity { name: "patient_merges", id: IdKind::Uuid, write: &[PatientsMerge], fields: &[] },
+    Entity { name: "departments", id: IdKind::Uuid, write: &[StaffManage], fields: &[] },
+    Entity { name: "specialties", id: IdKind::Uuid, write: &[StaffManage], fields: &[] },
+    Entity { name: "staff", id: IdKind::Uuid, write: &[StaffManage], fields: &[] },
+    Entity { name: "doctor_sessions", id: IdKind::Uuid, write: &[ScheduleManage], fields: &[] },
+    Entity { name: "schedule_exceptions", id: IdKind::Uuid, write: &[ScheduleManage], fields: &[] },
+    // Booking; the queue's call-in and finish (clinicians who see appointments); a cancelled
+    // session moving its bookings.
+    Entity {
+        name: "appointments",
+        id: IdKind::Uuid,
+        write: &[AppointmentsBook, AppointmentsView, ScheduleManage],
+        fields: &[],
+    },
+    Entity { name: "services", id: IdKind::Uuid, write: &[TariffManage], fields: &[] },
+    Entity { name: "service_prices", id: IdKind::ServiceDate, write: &[TariffManage], fields: &[] },
+    // The billing desk; refunds and cancellations; the consultation charged at check-in.
+    Entity { name: "bills", id: IdKind::Uuid, write: &[BillingEdit, BillingRefund, AppointmentsBook], fields: &[] },
+    Entity {
+        name: "bill_lines",
+        id: IdKind::Uuid,
+        write: &[BillingEdit, BillingRefund, AppointmentsBook],
+        fields: &[],
+    },
+    Entity { name: "payments", id: IdKind::Uuid, write: &[BillingEdit, BillingRefund], fields: &[] },
+    Entity { name: "credit_notes", id: IdKind::Uuid, write: &[BillingRefund], fields: &[] },
+    Entity { name: "bill_insurance", id: IdKind::Uuid, write: &[BillingEdit], fields: &[] },
+    Entity { name: "visits", id: IdKind::Uuid, write: &[ClinicalEdit, VitalsEdit], fields: &[] },
+    Entity { name: "vitals", id: IdKind::Uuid, write: &[VitalsEdit], fields: &[] },
+    Entity { name: "diagnoses", id: IdKind::Uuid, write: CLINICAL, fields: &[] },
+    Entity { name: "allergies", id: IdKind::Uuid, write: &[ClinicalEdit, VitalsEdit], fields: &[] },
+    Entity { name: "medicines", id: IdKind::Uuid, write: &[ClinicalCatalogManage, ClinicalEdit], fields: &[] },
+    Entity { name: "prescriptions", id: IdKind::Uuid, write: CLINICAL, fields: &[] },
+    Entity { name: "lab_tests", id: IdKind::Uuid, write: &[ClinicalCatalogManage], fields: &[] },
+    Entity { name: "lab_orders", id: IdKind::Uuid, write: &[ClinicalEdit, LabResults], fields: &[] },
+    Entity { name: "lab_results", id: IdKind::Uuid, write: &[LabResults], fields: &[] },
+    Entity {
+        name: "attachments",
+        id: IdKind::Uuid,
+        write: &[ClinicalEdit, VitalsEdit],
+        fields: &[("sha256", Sha256), ("file_name", FileName), ("size_bytes", Int(1, 20 * 1024 * 1024))],
+    },
+];
+
+/// The tables whose rows belong to a patient (`patient_id`): a merge moves them to the
+/// survivor with an update of `patient_id` only, which `patients_merge` may make whatever
+/// the table (hms-core's `patients::merge::PATIENT_TABLES`).
+pub const PATIENT_TABLES: &[&str] = &[
+    "appointments",
+    "bills",
+    "visits",
+    "vitals",
+    "diagnoses",
+    "allergies",
+    "prescriptions",
+    "lab_orders",
+    "lab_results",
+    "attachments",
+];
+
+/// The settings keys the tariff's owners write (what invoices print); every other key is
+/// `settings_manage`'s.
+pub const TARIFF_SETTINGS: &[&str] =
+    &["currency", "clinic_address", "clinic_registration_no", "clinic_tax_no", "invoice_series", "clinic_logo"];
+
+/// The entity of that name, if it is synced.
+pub fn entity(name: &str) -> Option<&'static Entity> {
+    ENTITIES.iter().find(|e| e.name == name)
+}
+
+/// The permission a settings key needs.
+pub fn settings_permission(key: &str) -> Permission {
+    if TARIFF_SETTINGS.contains(&key) {
+        TariffManage
+    } else {
+        SettingsManage
+    }
+}
+
+/// The columns of a `users` row that make an account: who may sign in, as what. They change
+/// only with an administrator's change (not merely one who may manage users). Key columns
+/// (`*_key`) count too, for the signing keys that travel in account rows.
+pub fn is_account_field(field: &str) -> bool {
+    matches!(field, "roles" | "active" | "password_hash" | "deleted_at") || field.ends_with("_key")
+}

@@ -1,0 +1,23 @@
+//! hms-policy: what is allowed, shared as code by hms-core (every command on a device, every
+//! pulled change) and hms-server (every pushed change).
+//!
+//! - [`rbac`]: the roles and THE permission table;
+//! - [`entities`]: the synced tables, the permission a write of each needs, their id forms;
+//! - [`values`]: the rules a synced value passes (types, formats, ranges, content hashes);
+//! - [`accounts`]: the clinic's accounts as the policy sees them (roles, active);
+//! - [`check`]: the check of one change by one author;
+//! - [`stamp`]: the clock stamp's text form.
+
+pub mod accounts;
+pub mod check;
+pub mod entities;
+pub mod rbac;
+pub mod stamp;
+pub mod values;
+
+pub use accounts::{Account, Accounts};
+pub use check::{check, check_stamp, Refusal, RefusalCode, MAX_CLOCK_AHEAD_MS};
+pub use rbac::{Permission, Role};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,238 @@
+//! Roles and the one permission table that decides every command on a device, and every
+//! synced change on the server and on the devices that receive it.
+//!
+//! Each core function that reads or writes asks hms-core's `Authorized::require` for the
+//! permission it needs; the UI only hides what this table forbids.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Doctor,
+    Nurse,
+    Receptionist,
+    Pharmacist,
+    LabTechnician,
+    Accountant,
+}
+
+impl Role {
+    pub const ALL: [Role; 7] = [
+        Role::Admin,
+        Role::Doctor,
+        Role::Nurse,
+        Role::Receptionist,
+        Role::Pharmacist,
+        Role::LabTechnician,
+        Role::Accountant,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Doctor => "doctor",
+            Role::Nurse => "nurse",
+            Role::Receptionist => "receptionist",
+            Role::Pharmacist => "pharmacist",
+            Role::LabTechnician => "lab_technician",
+            Role::Accountant => "accountant",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.code() == code)
+    }
+}
+
+/// What a command needs. Names are stable: they appear in `forbidden` errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    /// List staff accounts.
+    UsersView,
+    /// Create, edit, deactivate, reset passwords, unlock.
+    UsersManage,
+    /// Read the audit log.
+    AuditView,
+    /// Run the integrity check of the audit chain.
+    AuditVerify,
+    /// Change clinic-wide settings (idle lock, ...).
+    SettingsManage,
+    /// Search patients and open their records (demographics).
+    PatientsView,
+    /// Register patients and edit their details.
+    PatientsEdit,
+    /// Deactivate (deceased, moved) and reactivate records.
+    PatientsStatus,
+    /// Merge two records of the same person.
+    PatientsMerge,
+    /// Import a legacy patient list from CSV.
+    PatientsImport,
+    /// Export the patient list (or a search result) to CSV.
+    PatientsExport,
+    /// Departments, specialties and staff profiles.
+    StaffManage,
+    /// Doctors' weekly sessions and their exceptions (leave, extra, cancelled).
+    ScheduleManage,
+    /// See doctors, free slots, appointments and queues.
+    AppointmentsView,
+    /// Book, reschedule, cancel, mark no-show.
+    AppointmentsBook,
+    /// Book beyond a slot's capacity (walk-in pressure), marked as overbooked.
+    AppointmentsOverbook,
+    /// Enter a booking in the past (back-entry).
+    AppointmentsBackdate,
+    /// See bills, invoices, receipts and the cash report.
+    BillingView,
+    /// Open bills, add and remove lines, finalize, take payments and advances, insurance.
+    BillingEdit,
+    /// Give a discount above 10% of a line.
+    BillingDiscountHigh,
+    /// Refund money, issue credit notes, cancel a finalized invoice.
+    BillingRefund,
+    /// The tariff (services, prices, tax rates) and what invoices print.
+    TariffManage,
+    /// Enrol this device with a sync server (the server address and the device's token).
+    SyncManage,
+    /// Open a patient's chart: visits, vitals, diagnoses, allergies, medicines, results.
+    ClinicalView,
+    /// Visits, diagnoses, allergies, prescriptions and lab orders.
+    ClinicalEdit,
+    /// Record vitals (and allergies at triage).
+    VitalsEdit,
+    /// See pending lab orders and enter their results.
+    LabResults,
+    /// The managed medicine list and the lab test catalogue.
+    ClinicalCatalogManage,
+}
+
+impl Permission {
+    pub const ALL: [Permission; 28] = [
+        Permission::UsersView,
+        Permission::UsersManage,
+        Permission::AuditView,
+        Permission::AuditVerify,
+        Permission::SettingsManage,
+        Permission::PatientsView,
+        Permission::PatientsEdit,
+        Permission::PatientsStatus,
+        Permission::PatientsMerge,
+        Permission::PatientsImport,
+        Permission::PatientsExport,
+        Permission::StaffManage,
+        Permission::ScheduleManage,
+        Permission::AppointmentsView,
+        Permission::AppointmentsBook,
+        Permission::AppointmentsOverbook,
+        Permission::AppointmentsBackdate,
+        Permission::BillingView,
+        Permission::BillingEdit,
+        Permission::BillingDiscountHigh,
+        Permission::BillingRefund,
+        Permission::TariffManage,
+        Permission::SyncManage,
+        Permission::ClinicalView,
+        Permission::ClinicalEdit,
+        Permission::VitalsEdit,
+        Permission::LabResults,
+        Permission::ClinicalCatalogManage,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Permission::UsersView => "users_view",
+            Permission::UsersManage => "users_manage",
+            Permission::AuditView => "audit_view",
+            Permission::AuditVerify => "audit_verify",
+            Permission::SettingsManage => "settings_manage",
+            Permission::PatientsView => "patients_view",
+            Permission::PatientsEdit => "patients_edit",
+            Permission::PatientsStatus => "patients_status",
+            Permission::PatientsMerge => "patients_merge",
+            Permission::PatientsImport => "patients_import",
+            Permission::PatientsExport => "patients_export",
+            Permission::StaffManage => "staff_manage",
+            Permission::ScheduleManage => "schedule_manage",
+            Permission::AppointmentsView => "appointments_view",
+            Permission::AppointmentsBook => "appointments_book",
+            Permission::AppointmentsOverbook => "appointments_overbook",
+            Permission::AppointmentsBackdate => "appointments_backdate",
+            Permission::BillingView => "billing_view",
+            Permission::BillingEdit => "billing_edit",
+            Permission::BillingDiscountHigh => "billing_discount_high",
+            Permission::BillingRefund => "billing_refund",
+            Permission::TariffManage => "tariff_manage",
+            Permission::SyncManage => "sync_manage",
+            Permission::ClinicalView => "clinical_view",
+            Permission::ClinicalEdit => "clinical_edit",
+            Permission::VitalsEdit => "vitals_edit",
+            Permission::LabResults => "lab_results",
+            Permission::ClinicalCatalogManage => "clinical_catalog_manage",
+        }
+    }
+}
+
+use Role::*;
+
+/// THE permission table: which roles hold each permission. Later areas add rows here.
+const TABLE: &[(Permission, &[Role])] = &[
+    (Permission::UsersView, &[Admin]),
+    (Permission::UsersManage, &[Admin]),
+    (Permission::AuditView, &[Admin]),
+    (Permission::AuditVerify, &[Admin]),
+    (Permission::SettingsManage, &[Admin]),
+    // Every desk must find patients; clinical content has its own permissions (later).
+    (Permission::PatientsView, &[Admin, Doctor, Nurse, Receptionist, Pharmacist, LabTechnician, Accountant]),
+    (Permission::PatientsEdit, &[Admin, Receptionist, Doctor, Nurse]),
+    (Permission::PatientsStatus, &[Admin, Receptionist]),
+    (Permission::PatientsMerge, &[Admin, Receptionist]),
+    // Bulk data in and out of the clinic: the administrator only, and reception may export
+    // a search result (for a camp list, a referral batch).
+    (Permission::PatientsImport, &[Admin]),
+    (Permission::PatientsExport, &[Admin, Receptionist]),
+    (Permission::StaffManage, &[Admin]),
+    (Permission::ScheduleManage, &[Admin]),
+    (Permission::AppointmentsView, &[Admin, Doctor, Nurse, Receptionist]),
+    // Doctors book the follow-up they set at the end of a visit themselves.
+    (Permission::AppointmentsBook, &[Admin, Receptionist, Nurse, Doctor]),
+    // Overbooking and back-entry break the normal rules: only on an administrator's say.
+    (Permission::AppointmentsOverbook, &[Admin]),
+    (Permission::AppointmentsBackdate, &[Admin]),
+    // The billing desk (reception) bills and takes money; giving money back, large
+    // discounts and the tariff are the accountant's and the administrator's.
+    (Permission::BillingView, &[Admin, Accountant, Receptionist]),
+    (Permission::BillingEdit, &[Admin, Accountant, Receptionist]),
+    (Permission::BillingDiscountHigh, &[Admin, Accountant]),
+    (Permission::BillingRefund, &[Admin, Accountant]),
+    (Permission::TariffManage, &[Admin, Accountant]),
+    // The device's link to the clinic's server: the administrator's.
+    (Permission::SyncManage, &[Admin]),
+    // The clinical record: clinicians read it; reception and accounts never do. The lab
+    // sees its pending orders and enters results; the catalogues are the doctors' and the
+    // administrator's.
+    (Permission::ClinicalView, &[Admin, Doctor, Nurse]),
+    (Permission::ClinicalEdit, &[Doctor]),
+    (Permission::VitalsEdit, &[Doctor, Nurse]),
+    (Permission::LabResults, &[LabTechnician]),
+    (Permission::ClinicalCatalogManage, &[Admin, Doctor]),
+];
+
+/// Whether one role holds a permission.
+pub fn role_allows(role: Role, permission: Permission) -> bool {
+    TABLE.iter().any(|(p, roles)| *p == permission && roles.contains(&role))
+}
+
+/// Whether any of a user's roles holds a permission.
+pub fn allows(roles: &[Role], permission: Permission) -> bool {
+    roles.iter().any(|r| role_allows(*r, permission))
+}
+
+/// Every permission held through any of the roles, in table order.
+pub fn permissions(roles: &[Role]) -> Vec<Permission> {
+    Permission::ALL.into_iter().filter(|p| allows(roles, *p)).collect()
+}
+

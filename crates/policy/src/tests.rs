@@ -1,0 +1,169 @@
+use crate::*;
+use hms_protocol::{Change, Op};
+use serde_json::{json, Value};
+
+const ADMIN: &str = "0190c2a0-0000-7000-8000-0000000000a1";
+const NURSE: &str = "0190c2a0-0000-7000-8000-0000000000b2";
+const ROW: &str = "0190c2a0-0000-7000-8000-0000000000c3";
+const HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA";
+
+fn change(entity: &str, id: &str, op: Op, data: Value) -> Change {
+    Change {
+        id: "0190c2a0-0000-7000-8000-00000000ffff".into(),
+        device_id: "dev-1".into(),
+        device_seq: 5,
+        entity: entity.into(),
+        entity_id: id.into(),
+        op,
+        data,
+        hlc: "0001732270000000-000000-dev-1".into(),
+        user_id: None,
+    }
+}
+
+fn clinic() -> Accounts {
+    let mut a = Accounts::default();
+    a.load(ADMIN, vec![Role::Admin], true, false, "0001732260000000-000000-dev-1");
+    a.load(NURSE, vec![Role::Nurse], true, false, "0001732260000000-000000-dev-1");
+    a
+}
+
+fn code(r: Result<(), Refusal>) -> Option<RefusalCode> {
+    r.err().map(|e| e.code)
+}
+
+fn new_admin(id: &str) -> Value {
+    json!({"id": id, "username": "mallory", "full_name": "M", "password_hash": HASH, "roles": ["admin"], "active": true})
+}
+
+#[test]
+fn only_an_administrator_makes_accounts() {
+    let c = change("users", ROW, Op::Insert, new_admin(ROW));
+    assert_eq!(code(check(&c, Some(NURSE), &clinic())), Some(RefusalCode::NotPermitted));
+    assert_eq!(code(check(&c, None, &clinic())), Some(RefusalCode::NoAuthor));
+    assert_eq!(code(check(&c, Some(ROW), &clinic())), Some(RefusalCode::UnknownAuthor), "self-made, not first");
+    assert_eq!(code(check(&c, Some(ADMIN), &clinic())), None);
+}
+
+#[test]
+fn a_devices_founding_administrator_is_its_first_change_only() {
+    let mut c = change("users", ROW, Op::Insert, new_admin(ROW));
+    c.device_seq = 1;
+    assert_eq!(code(check(&c, Some(ROW), &clinic())), None);
+    c.data["roles"] = json!(["admin", "doctor"]);
+    assert_eq!(code(check(&c, Some(ROW), &clinic())), Some(RefusalCode::UnknownAuthor));
+}
+
+#[test]
+fn promotion_password_and_deactivation_need_an_administrator() {
+    let promote = change("users", NURSE, Op::Update, json!({"roles": ["admin", "nurse"]}));
+    assert_eq!(code(check(&promote, Some(NURSE), &clinic())), Some(RefusalCode::NotPermitted));
+    let mut clinic = clinic();
+    clinic.users.get_mut(NURSE).unwrap().roles.push(Role::Doctor);
+    let password = change("users", ADMIN, Op::Update, json!({"password_hash": HASH}));
+    assert_eq!(code(check(&password, Some(NURSE), &clinic)), Some(RefusalCode::NotPermitted));
+    assert_eq!(code(check(&password, Some(ADMIN), &clinic)), None);
+}
+
+#[test]
+fn the_last_active_administrator_stays() {
+    let off = change("users", ADMIN, Op::Update, json!({"active": false}));
+    assert_eq!(code(check(&off, Some(ADMIN), &clinic())), Some(RefusalCode::LastAdmin));
+    let demote = change("users", ADMIN, Op::Update, json!({"roles": ["nurse"]}));
+    assert_eq!(code(check(&demote, Some(ADMIN), &clinic())), Some(RefusalCode::LastAdmin));
+    let mut two = clinic();
+    two.load(ROW, vec![Role::Admin], true, false, "0001732260000000-000000-dev-1");
+    assert_eq!(code(check(&off, Some(ADMIN), &two)), None);
+}
+
+#[test]
+fn a_deactivated_author_changes_nothing() {
+    let mut clinic = clinic();
+    clinic.users.get_mut(NURSE).unwrap().active = false;
+    let vitals = change("vitals", ROW, Op::Insert, json!({"id": ROW}));
+    assert_eq!(code(check(&vitals, Some(NURSE), &clinic)), Some(RefusalCode::InactiveAuthor));
+}
+
+#[test]
+fn permissions_follow_the_local_write_paths() {
+    let vitals = change("vitals", ROW, Op::Insert, json!({"id": ROW, "patient_id": ROW}));
+    assert_eq!(code(check(&vitals, Some(NURSE), &clinic())), None);
+    let tariff = change("services", ROW, Op::Insert, json!({"id": ROW}));
+    assert_eq!(code(check(&tariff, Some(NURSE), &clinic())), Some(RefusalCode::NotPermitted));
+    let zone = change("settings", "time_zone", Op::Update, json!({"key": "time_zone", "value": "\"UTC\""}));
+    assert_eq!(code(check(&zone, Some(NURSE), &clinic())), Some(RefusalCode::NotPermitted));
+    assert_eq!(code(check(&zone, Some(ADMIN), &clinic())), None);
+    let unknown = change("sqlite_master", ROW, Op::Insert, json!({}));
+    assert_eq!(code(check(&unknown, Some(ADMIN), &clinic())), Some(RefusalCode::UnknownEntity));
+}
+
+#[test]
+fn values_are_checked_before_anyone_stores_them() {
+    let bad = |data: Value| change("attachments", ROW, Op::Insert, data);
+    for data in [
+        json!({"id": ROW, "sha256": "/dev/zero"}),
+        json!({"id": ROW, "sha256": "../../etc/passwd"}),
+        json!({"id": ROW, "sha256": "A".repeat(64)}),
+        json!({"id": ROW, "file_name": "../x.pdf"}),
+        json!({"id": "another"}),
+        json!({"id": ROW, "patient_id": "x'; DROP TABLE patients; --"}),
+        json!({"id": ROW, "bad key\"": 1}),
+        json!({"id": ROW, "note": "x".repeat(70_000)}),
+        json!([1, 2]),
+    ] {
+        assert_eq!(code(check(&bad(data.clone()), Some(NURSE), &clinic())), Some(RefusalCode::InvalidValue), "{data}");
+    }
+    let ok = bad(json!({"id": ROW, "sha256": "a".repeat(64), "file_name": "scan.pdf", "size_bytes": 10}));
+    assert_eq!(code(check(&ok, Some(NURSE), &clinic())), None);
+    let path_id = change("vitals", "../../x", Op::Insert, json!({}));
+    assert_eq!(code(check(&path_id, Some(NURSE), &clinic())), Some(RefusalCode::InvalidValue));
+    let roles = change("users", NURSE, Op::Update, json!({"roles": ["janitor"]}));
+    assert_eq!(code(check(&roles, Some(ADMIN), &clinic())), Some(RefusalCode::InvalidValue));
+}
+
+#[test]
+fn stamps_are_fixed_width_and_not_far_ahead() {
+    let mut c = change("vitals", ROW, Op::Insert, json!({"id": ROW}));
+    c.hlc = "0001732270000000-1000000-dev-1".into();
+    assert_eq!(code(check(&c, Some(NURSE), &clinic())), Some(RefusalCode::BadStamp));
+    let now = 1_732_270_000_000;
+    assert_eq!(code(check_stamp("0001732270000000-000000-d", now, MAX_CLOCK_AHEAD_MS)), None);
+    assert_eq!(code(check_stamp("0001732270299999-000000-d", now, MAX_CLOCK_AHEAD_MS)), None);
+    assert_eq!(
+        code(check_stamp("9999999999999999-999999-d", now, MAX_CLOCK_AHEAD_MS)),
+        Some(RefusalCode::FutureStamp)
+    );
+}
+
+#[test]
+fn merges_move_rows_with_patients_merge_only() {
+    let mut clinic = clinic();
+    clinic.load(ROW, vec![Role::Receptionist], true, false, "0001732260000000-000000-dev-1");
+    let moved = change("vitals", NURSE, Op::Update, json!({"id": NURSE, "patient_id": ADMIN}));
+    assert_eq!(code(check(&moved, Some(ROW), &clinic)), None);
+    let edited = change("vitals", NURSE, Op::Update, json!({"id": NURSE, "patient_id": ADMIN, "pulse": 300}));
+    assert_eq!(code(check(&edited, Some(ROW), &clinic)), Some(RefusalCode::NotPermitted));
+}
+
+#[test]
+fn audit_entries_are_appended_by_anyone() {
+    let entry = change("audit_log", ROW, Op::Insert, json!({"id": ROW, "action": "auth.sign_in_failed"}));
+    assert_eq!(code(check(&entry, None, &clinic())), None);
+    let rewrite = change("audit_log", ROW, Op::Update, json!({"id": ROW}));
+    assert_eq!(code(check(&rewrite, None, &clinic())), Some(RefusalCode::InvalidValue));
+}
+
+#[test]
+fn folding_is_last_writer_wins_whatever_the_order() {
+    let mut a = change("users", NURSE, Op::Update, json!({"active": false}));
+    a.hlc = "0001732270000002-000000-dev-1".into();
+    let mut b = change("users", NURSE, Op::Update, json!({"active": true}));
+    b.hlc = "0001732270000001-000000-dev-2".into();
+    let (mut x, mut y) = (clinic(), clinic());
+    x.fold(&a);
+    x.fold(&b);
+    y.fold(&b);
+    y.fold(&a);
+    assert_eq!(x, y);
+    assert!(!x.get(NURSE).unwrap().active);
+}

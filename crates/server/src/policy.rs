@@ -1,0 +1,141 @@
+//! The server side of the change policy (`hms-policy`): every pushed change is checked before
+//! anything of its batch is stored — a synced table, valid values, a stamp not far ahead of
+//! this clock, an author who holds the permission the same write needs on a device, account
+//! rows changed by an administrator only, never a tenant left without an active administrator.
+//!
+//! The tenant's accounts (roles, active) are folded from its accepted `users` changes and kept
+//! in `tenant_accounts`; push calls [`check_batch`] under the tenant's lock, so they cannot
+//! change underneath it.
+
+use crate::error::{ApiError, ApiResult, ErrorCode, RefusedChange};
+use crate::AppState;
+use hms_policy::{Accounts, RefusalCode};
+use hms_protocol::{Change, Op};
+use sqlx::types::Json as SqlJson;
+use sqlx::{Postgres, Transaction};
+use std::collections::HashSet;
+
+/// The tenant's accounts, caught up with every `users` change stored so far.
+pub async fn load_accounts(tx: &mut Transaction<'static, Postgres>, tenant_id: &str) -> ApiResult<Accounts> {
+    let row: Option<(SqlJson<Accounts>, i64)> =
+        sqlx::query_as("SELECT accounts, folded_seq FROM tenant_accounts WHERE tenant_id = $1")
+            .bind(tenant_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let (mut accounts, folded) = row.map_or((Accounts::default(), 0), |(a, s)| (a.0, s));
+    let later: Vec<(String, String, SqlJson<serde_json::Value>, String)> = sqlx::query_as(
+        "SELECT entity_id, op, data, hlc FROM changes
+         WHERE tenant_id = $1 AND seq > $2 AND entity = 'users' ORDER BY seq",
+    )
+    .bind(tenant_id)
+    .bind(folded)
+    .fetch_all(&mut **tx)
+    .await?;
+    for (entity_id, op, data, hlc) in later {
+        accounts.fold(&Change {
+            id: String::new(),
+            device_id: String::new(),
+            device_seq: 0,
+            entity: "users".into(),
+            entity_id,
+            op: Op::parse(&op).unwrap_or(Op::Update),
+            data: data.0,
+            hlc,
+            user_id: None,
+        });
+    }
+    Ok(accounts)
+}
+
+/// Keeps the tenant's accounts as folded up to `seq`.
+pub async fn save_accounts(
+    tx: &mut Transaction<'static, Postgres>,
+    tenant_id: &str,
+    accounts: &Accounts,
+    seq: u64,
+) -> ApiResult<()> {
+    sqlx::query(
+        "INSERT INTO tenant_accounts (tenant_id, accounts, folded_seq) VALUES ($1, $2, $3)
+         ON CONFLICT (tenant_id) DO UPDATE SET accounts = excluded.accounts, folded_seq = excluded.folded_seq",
+    )
+    .bind(tenant_id)
+    .bind(SqlJson(accounts))
+    .bind(i64::try_from(seq).unwrap_or(i64::MAX))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Checks a batch in order, folding each allowed `users` change into `accounts` before the
+/// next is checked (a new account's first changes may follow it in the same batch). Changes
+/// the server already holds (`stored`, a resent batch) were checked when first pushed.
+/// Refuses the batch when any change fails: `clock_ahead` when a stamp is ahead of this
+/// clock, `change_too_large` or `forbidden_change` listing every refused change otherwise.
+pub fn check_batch(
+    state: &AppState,
+    accounts: &mut Accounts,
+    changes: &[Change],
+    stored: &HashSet<i64>,
+) -> ApiResult<()> {
+    let now = chrono::Utc::now().timestamp_millis();
+    let ahead = i64::try_from(state.limits.max_clock_ahead_ms).unwrap_or(i64::MAX);
+    let mut too_large = Vec::new();
+    let mut forbidden = Vec::new();
+    for c in changes {
+        if i64::try_from(c.device_seq).is_ok_and(|s| stored.contains(&s)) {
+            continue;
+        }
+        let size = c.data.to_string().len();
+        if size > state.limits.max_change_bytes {
+            too_large.push(refused(
+                c,
+                "change_too_large",
+                format!("{size} bytes of data; at most {}", state.limits.max_change_bytes),
+            ));
+            continue;
+        }
+        if let Err(r) = hms_policy::check_stamp(&c.hlc, now, ahead) {
+            if r.code == RefusalCode::FutureStamp {
+                return Err(ApiError::new(
+                    ErrorCode::ClockAhead,
+                    format!("change {}: {}; check this device's date and time", c.id, r.message),
+                ));
+            }
+        }
+        // The author: the change's user as sent (the proven signer once changes are signed).
+        match hms_policy::check(c, c.user_id.as_deref(), accounts) {
+            Ok(()) => accounts.fold(c),
+            Err(r) => forbidden.push(refused(c, r.code.as_str(), r.message)),
+        }
+    }
+    if !too_large.is_empty() {
+        return Err(ApiError::refused_changes(ErrorCode::ChangeTooLarge, too_large));
+    }
+    if !forbidden.is_empty() {
+        return Err(ApiError::refused_changes(ErrorCode::ForbiddenChange, forbidden));
+    }
+    Ok(())
+}
+
+fn refused(c: &Change, reason: &str, message: String) -> RefusedChange {
+    RefusedChange { id: c.id.clone(), device_seq: c.device_seq, reason: reason.to_string(), message }
+}
+
+/// The device seqs of the batch the server already holds from this device.
+pub async fn stored_seqs(
+    tx: &mut Transaction<'static, Postgres>,
+    tenant_id: &str,
+    device_id: &str,
+    changes: &[Change],
+) -> ApiResult<HashSet<i64>> {
+    let seqs: Vec<i64> = changes.iter().filter_map(|c| i64::try_from(c.device_seq).ok()).collect();
+    let rows: Vec<(i64,)> = sqlx::query_as(
+        "SELECT device_seq FROM changes WHERE tenant_id = $1 AND device_id = $2 AND device_seq = ANY($3)",
+    )
+    .bind(tenant_id)
+    .bind(device_id)
+    .bind(&seqs)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows.into_iter().map(|(s,)| s).collect())
+}
