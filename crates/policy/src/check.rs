@@ -85,7 +85,11 @@ pub fn check_stamp(hlc: &str, now_ms: i64, max_ahead_ms: i64) -> Result<(), Refu
     if millis > now_ms.saturating_add(max_ahead_ms) {
         return Err(refuse(
             RefusalCode::FutureStamp,
-            format!("the stamp is {} s ahead of this clock; at most {} s", (millis - now_ms) / 1000, max_ahead_ms / 1000),
+            format!(
+                "the stamp is {} s ahead of this clock; at most {} s",
+                (millis - now_ms) / 1000,
+                max_ahead_ms / 1000
+            ),
         ));
     }
     Ok(())
@@ -186,8 +190,8 @@ fn is_merge_move(change: &Change) -> bool {
 }
 
 fn check_account_change(change: &Change, roles: &[Role], accounts: &Accounts) -> Result<(), Refusal> {
-    let touches_account = change.op != Op::Update
-        || change.data.as_object().is_some_and(|m| m.keys().any(|k| is_account_field(k)));
+    let touches_account =
+        change.op != Op::Update || change.data.as_object().is_some_and(|m| m.keys().any(|k| is_account_field(k)));
     if touches_account && !roles.contains(&Role::Admin) {
         return Err(refuse(
             RefusalCode::AdminOnly,

@@ -235,4 +235,3 @@ pub fn allows(roles: &[Role], permission: Permission) -> bool {
 pub fn permissions(roles: &[Role]) -> Vec<Permission> {
     Permission::ALL.into_iter().filter(|p| allows(roles, *p)).collect()
 }
-

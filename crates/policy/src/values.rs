@@ -72,8 +72,7 @@ fn column_name(s: &str) -> bool {
 }
 
 fn date_like(s: &str) -> bool {
-    s.len() == 10
-        && s.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() })
+    s.len() == 10 && s.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() })
 }
 
 /// The entity id of a change of `entity`.
@@ -143,7 +142,8 @@ fn check_common(
     if is_key_column && value.as_str() != Some(entity_id) {
         return Err(format!("{key} must be the change's entity_id"));
     }
-    let id_field = (key.ends_with("_id") && !FREE_TEXT_IDS.contains(&key)) || key == "updated_by" || key == "origin_device";
+    let id_field =
+        (key.ends_with("_id") && !FREE_TEXT_IDS.contains(&key)) || key == "updated_by" || key == "origin_device";
     if id_field && !is_key_column {
         match value {
             Value::Null => {}

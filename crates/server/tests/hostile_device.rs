@@ -31,7 +31,11 @@ struct Clinic {
 }
 
 async fn user_id(d: &Device, username: &str) -> String {
-    sqlx::query_scalar("SELECT id FROM users WHERE username = ?").bind(username).fetch_one(d.store.pool()).await.unwrap()
+    sqlx::query_scalar("SELECT id FROM users WHERE username = ?")
+        .bind(username)
+        .fetch_one(d.store.pool())
+        .await
+        .unwrap()
 }
 
 async fn clinic(server: TestServer) -> Clinic {

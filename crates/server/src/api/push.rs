@@ -36,10 +36,10 @@ pub async fn push(
     let accounts = if state.check_changes {
         let mut accounts = policy::load_accounts(&mut tx, &device.tenant_id).await?;
         let stored = policy::stored_seqs(&mut tx, &device.tenant_id, &device.id, &changes).await?;
-        policy::check_batch(&state, &mut accounts, &changes, &stored).map_err(|e| {
+        policy::check_batch(&state, &mut accounts, &changes, &stored).inspect_err(|e| {
             state.metrics.changes_refused.add(e.refused.len() as u64);
-            tracing::warn!(device = %device.id, tenant = %device.tenant_id, code = %e.code, refused = e.refused.len(), "push refused");
-            e
+            let refused = e.refused.len();
+            tracing::warn!(device = %device.id, tenant = %device.tenant_id, code = %e.code, refused, "push refused");
         })?;
         Some(accounts)
     } else {
