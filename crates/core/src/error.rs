@@ -25,8 +25,11 @@ pub enum ValidationReason {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "snake_case")]
 pub enum ClinicalWarningKind {
-    /// The medicine's name matches one of the patient's recorded allergies.
+    /// An ingredient of the medicine is, or is in the class of, one of the patient's allergies.
     Allergy,
+    /// An ingredient may cross-react with one of the patient's allergies (lower severity:
+    /// penicillin allergy and a cephalosporin).
+    AllergyCrossReaction,
     /// The patient already takes this medicine (an active prescription).
     DuplicateMedicine,
 }
@@ -39,6 +42,9 @@ pub struct ClinicalWarning {
     pub subject: String,
     /// Severity and reaction of the allergy, or the running prescription's dose.
     pub detail: String,
+    /// Why, for an allergy: "Sulfamethoxazole is a sulfonamide antibiotic" ('' otherwise).
+    /// (Warnings stored before it existed are read through `prescribing::StoredWarning`.)
+    pub reason: String,
 }
 
 /// Why a sync with the server failed. Stable codes; the UI words them.

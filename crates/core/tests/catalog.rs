@@ -14,7 +14,7 @@ use hms_core::{Error, Store, ValidationReason};
 use ward::{auth, field_of, ward};
 
 fn med(name: &str, strength: &str, form: &str) -> MedicineInput {
-    MedicineInput { name: name.into(), strength: strength.into(), form: form.into() }
+    MedicineInput { name: name.into(), strength: strength.into(), form: form.into(), ..Default::default() }
 }
 
 async fn last_change(s: &Store, entity: &str) -> serde_json::Value {
@@ -80,6 +80,39 @@ async fn a_medicine_is_edited_and_retired_and_old_prescriptions_still_show_it() 
 
     catalog::set_medicine_active(s, &d, &w.metformin, true).await.unwrap();
     assert!(prescribing::medicines(s, &d, "met").await.unwrap().iter().any(|m| m.id == w.metformin), "reinstated");
+}
+
+/// The allergy check reads a medicine's ingredients: an edit keeps them, a new name brings those
+/// it names, and ingredients given replace them (only known substances).
+#[tokio::test]
+async fn a_medicine_edit_keeps_or_replaces_its_ingredients() {
+    let w = ward().await;
+    let s = &w.env.store;
+    let d = auth(s, &w.doctor).await;
+    let stored = |id: String| async move {
+        let json: String = sqlx::query_scalar("SELECT ingredients FROM medicines WHERE id = ?")
+            .bind(id)
+            .fetch_one(s.pool())
+            .await
+            .unwrap();
+        serde_json::from_str::<Vec<String>>(&json).unwrap()
+    };
+    let m = catalog::update_medicine(s, &d, &w.amoxicillin, med("Amoxicillin", "250 mg", "capsule")).await.unwrap();
+    assert_eq!(
+        (m.ingredients.clone(), stored(m.id.clone()).await),
+        (vec!["Amoxicillin".to_string()], vec!["amoxicillin".to_string()])
+    );
+    let m = catalog::update_medicine(s, &d, &w.amoxicillin, med("Co-amoxiclav", "625 mg", "tablet")).await.unwrap();
+    assert_eq!(stored(m.id.clone()).await, ["amoxicillin", "clavulanic_acid"], "the new name's ingredients");
+    assert_eq!(last_change(s, "medicines").await["ingredients"], r#"["amoxicillin","clavulanic_acid"]"#, "synced");
+    let given = MedicineInput { ingredients: vec!["cefalexin".into()], ..med("Co-amoxiclav", "625 mg", "tablet") };
+    let m = catalog::update_medicine(s, &d, &w.amoxicillin, given).await.unwrap();
+    assert_eq!(m.ingredients, ["Cefalexin"]);
+    let unknown = MedicineInput { ingredients: vec!["unobtainium".into()], ..med("Co-amoxiclav", "625 mg", "tablet") };
+    assert_eq!(
+        field_of(catalog::update_medicine(s, &d, &w.amoxicillin, unknown).await),
+        ("ingredients".into(), ValidationReason::Invalid)
+    );
 }
 
 #[tokio::test]

@@ -223,6 +223,7 @@ async fn allergy_and_duplicate_warnings_need_a_reason_which_is_stored() {
         &n,
         AllergyInput {
             patient_id: w.patient.clone(),
+            allergen: None,
             substance: "amoxicillin".into(),
             reaction: "Rash".into(),
             severity: Severity::Severe,
@@ -397,6 +398,7 @@ async fn a_full_consultation_is_saved_in_one_transaction_and_the_chart_shows_it(
         &n,
         AllergyInput {
             patient_id: w.patient.clone(),
+            allergen: None,
             substance: "Sulfa".into(),
             reaction: String::new(),
             severity: Severity::Mild,
@@ -567,7 +569,12 @@ async fn catalogues_refuse_bad_input() {
     let s = &w.env.store;
     let a = auth(s, &w.admin).await;
     let before = clinical_counts(s).await;
-    let med = |name: &str| MedicineInput { name: name.into(), strength: "500 mg".into(), form: "Capsule".into() };
+    let med = |name: &str| MedicineInput {
+        name: name.into(),
+        strength: "500 mg".into(),
+        form: "Capsule".into(),
+        ..Default::default()
+    };
     assert_eq!(
         field_of(prescribing::add_medicine(s, &a, med("amoxicillin")).await),
         ("name".into(), ValidationReason::Taken)
@@ -593,4 +600,110 @@ async fn catalogues_refuse_bad_input() {
     assert_eq!(found.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(), vec!["Metformin"]);
     let n = auth(s, &w.nurse).await;
     assert!(matches!(prescribing::add_medicine(s, &n, med("Cefixime")).await, Err(Error::Forbidden { .. })));
+}
+
+/// The defect of issue 20: a "Sulfa drugs" allergy let Sulfamethoxazole + Trimethoprim through.
+#[tokio::test]
+async fn allergies_are_checked_by_ingredient_and_class_against_the_starter_formulary() {
+    use hms_core::clinical::formulary;
+    let w = ward().await;
+    let s = &w.env.store;
+    let (a, d, n) = (auth(s, &w.admin).await, auth(s, &w.doctor).await, auth(s, &w.nurse).await);
+
+    // The formulary loads in one write (one audit entry), skips what the list has, and again
+    // adds nothing; a nurse may not load it.
+    let audits = common::count(s, "audit_log").await;
+    let added = formulary::load(s, &a).await.unwrap();
+    assert!(added >= 300 && added < formulary::entries().len(), "the ward's own medicines are kept: {added}");
+    assert_eq!(common::count(s, "audit_log").await, audits + 1);
+    assert_eq!(formulary::load(s, &a).await.unwrap(), 0);
+    assert!(matches!(formulary::load(s, &n).await, Err(Error::Forbidden { .. })));
+    let doctor = &d;
+    // The first product named exactly so (the search also finds combinations containing it).
+    let find = |q: &'static str| async move {
+        let all = prescribing::medicines(s, doctor, q).await.unwrap();
+        all.iter().find(|m| m.name.eq_ignore_ascii_case(q)).or(all.first()).cloned().unwrap()
+    };
+    let cotrim = find("sulfamethoxazole").await;
+    assert_eq!(cotrim.ingredients, ["Sulfamethoxazole", "Trimethoprim"]);
+    let ds = prescribing::medicines(s, &d, "sulfamethoxazole").await.unwrap();
+    let ds = ds.iter().find(|m| m.strength == "800 mg + 160 mg").unwrap();
+    assert_eq!(ds.usual_dose, "one tablet twice a day");
+
+    // An allergy chosen from the list keeps the words typed and the class chosen.
+    let allergy = AllergyInput {
+        patient_id: w.patient.clone(),
+        substance: "Sulfa drugs".into(),
+        allergen: Some("class:sulfonamide_antibiotics".into()),
+        reaction: "rash".into(),
+        severity: Severity::Severe,
+    };
+    let recorded = visits::add_allergy(s, &n, allergy.clone()).await.unwrap();
+    assert_eq!(recorded.allergen.as_deref(), Some("class:sulfonamide_antibiotics"));
+    let bad = AllergyInput { allergen: Some("class:no-such-class".into()), ..allergy.clone() };
+    assert_eq!(field_of(visits::add_allergy(s, &n, bad).await), ("allergen".into(), ValidationReason::Invalid));
+    let free = AllergyInput { substance: "Bee stings".into(), allergen: None, ..allergy };
+    assert_eq!(visits::add_allergy(s, &n, free).await.unwrap().allergen, None, "free text: not checked");
+
+    let visit = open_visit(&w).await;
+    match prescribing::prescribe(s, &d, &visit, rx(&cotrim.id)).await {
+        Err(Error::ClinicalWarning { warnings }) => {
+            assert_eq!(warnings.len(), 1, "trimethoprim is no sulfonamide: {warnings:?}");
+            let x = &warnings[0];
+            assert_eq!(
+                (x.kind, x.subject.as_str(), x.detail.as_str(), x.reason.as_str()),
+                (
+                    ClinicalWarningKind::Allergy,
+                    "Sulfa drugs",
+                    "severe: rash",
+                    "Sulfamethoxazole is a sulfonamide antibiotic"
+                )
+            );
+        }
+        other => panic!("expected an allergy warning, got {other:?}"),
+    }
+    // A non-antibiotic sulfonamide: the lesser warning; trimethoprim alone: none.
+    let furosemide = find("furosemide").await;
+    match prescribing::prescribe(s, &d, &visit, rx(&furosemide.id)).await {
+        Err(Error::ClinicalWarning { warnings }) => {
+            assert_eq!(warnings[0].kind, ClinicalWarningKind::AllergyCrossReaction, "{warnings:?}")
+        }
+        other => panic!("expected a cross-reaction warning, got {other:?}"),
+    }
+    prescribing::prescribe(s, &d, &visit, rx(&find("trimethoprim").await.id)).await.unwrap();
+
+    // A medicine added by hand under a combination's name is checked by the ingredients its
+    // name names.
+    let by_hand = MedicineInput { name: "Co-trimoxazole DS".into(), form: "tablet".into(), ..Default::default() };
+    let by_hand = prescribing::add_medicine(s, &a, by_hand).await.unwrap();
+    assert_eq!(by_hand.ingredients, ["Sulfamethoxazole", "Trimethoprim"]);
+    assert!(matches!(prescribing::prescribe(s, &d, &visit, rx(&by_hand.id)).await, Err(Error::ClinicalWarning { .. })));
+    let unknown = MedicineInput { name: "X".into(), ingredients: vec!["no-such".into()], ..Default::default() };
+    assert_eq!(
+        field_of(prescribing::add_medicine(s, &a, unknown).await),
+        ("ingredients".into(), ValidationReason::Invalid)
+    );
+
+    // A penicillin allergy flagged at registration as free text warns for piperacillin (a
+    // penicillin) and, as the lesser warning, for ceftriaxone.
+    let mut p = PatientInput {
+        given_name: "Asha".into(),
+        family_name: "Pillai".into(),
+        sex: "female".into(),
+        ..Default::default()
+    };
+    p.allergies = vec!["Penicillin".into()];
+    let asha = patients::register(s, &a, p).await.unwrap().id;
+    let v2 = visits::start_visit(s, &d, VisitInput { patient_id: asha, ..Default::default() }).await.unwrap().id;
+    let kind_of = |r: Result<_, Error>| match r {
+        Err(Error::ClinicalWarning { warnings }) => Some(warnings[0].kind),
+        _ => None,
+    };
+    let pip = find("piperacillin").await;
+    assert_eq!(kind_of(prescribing::prescribe(s, &d, &v2, rx(&pip.id)).await), Some(ClinicalWarningKind::Allergy));
+    let cef = find("ceftriaxone").await;
+    assert_eq!(
+        kind_of(prescribing::prescribe(s, &d, &v2, rx(&cef.id)).await),
+        Some(ClinicalWarningKind::AllergyCrossReaction)
+    );
 }

@@ -225,6 +225,7 @@ async fn consultation(w: &Ward) -> (String, Vec<String>) {
         &n,
         AllergyInput {
             patient_id: w.patient.clone(),
+            allergen: None,
             substance: "Sulfa drugs".into(),
             reaction: "rash".into(),
             severity: Severity::Severe,

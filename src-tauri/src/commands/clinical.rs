@@ -5,13 +5,14 @@ use super::Cmd;
 use crate::files::{self, SavedFile};
 use crate::AppState;
 use hms_core::clinical::attachments::{self, Attachment, AttachmentInput};
+use hms_core::clinical::drugs::{self, AllergenOption};
 use hms_core::clinical::icd10::Icd10Code;
 use hms_core::clinical::{
     chart, icd10, lab, prescribing, visits, Allergy, AllergyInput, ChartSummary, Consultation, ConsultationInput,
     Diagnosis, DiagnosisInput, LabOrder, LabResult, LabTest, LabTestInput, Medicine, MedicineInput, Prescription,
     PrescriptionInput, Visit, VisitInput, VisitNotes, VisitSummary, Vitals, VitalsInput,
 };
-use hms_core::clinical::{lab_pdf, prescription_pdf, visit_summary_pdf};
+use hms_core::clinical::{formulary, lab_pdf, prescription_pdf, visit_summary_pdf};
 use tauri::State;
 
 macro_rules! authorized {
@@ -106,6 +107,13 @@ pub async fn add_allergy(state: State<'_, AppState>, input: AllergyInput) -> Cmd
     visits::add_allergy(&state.store, &authorized!(state), input).await
 }
 
+/// Substances and classes an allergy can be recorded against, for the allergy form's search.
+#[tauri::command]
+#[specta::specta]
+pub async fn search_allergens(state: State<'_, AppState>, query: String) -> Cmd<Vec<AllergenOption>> {
+    drugs::search_allergens(&authorized!(state), &query)
+}
+
 #[tauri::command]
 #[specta::specta]
 pub async fn patient_allergies(state: State<'_, AppState>, patient_id: String) -> Cmd<Vec<Allergy>> {
@@ -122,6 +130,20 @@ pub async fn list_medicines(state: State<'_, AppState>, query: String) -> Cmd<Ve
 #[specta::specta]
 pub async fn add_medicine(state: State<'_, AppState>, input: MedicineInput) -> Cmd<Medicine> {
     prescribing::add_medicine(&state.store, &authorized!(state), input).await
+}
+
+/// The ingredients a new medicine's name names (the add-medicine form shows them as typed).
+#[tauri::command]
+#[specta::specta]
+pub async fn medicine_name_ingredients(state: State<'_, AppState>, name: String) -> Cmd<Vec<AllergenOption>> {
+    drugs::ingredients_for_name(&authorized!(state), &name)
+}
+
+/// Adds the starter formulary's medicines not on the list yet (set-up offers it); how many.
+#[tauri::command]
+#[specta::specta]
+pub async fn load_starter_formulary(state: State<'_, AppState>) -> Cmd<u32> {
+    formulary::load(&state.store, &authorized!(state)).await.map(|n| u32::try_from(n).unwrap_or(u32::MAX))
 }
 
 /// Refused with `clinical_warning` (allergy, duplicate) unless an override reason is given.

@@ -32,6 +32,10 @@ import {
   vitalsSeries,
   warningDialog,
   warningText,
+  isCaution,
+  chosenAllergen,
+  allergenDetail,
+  substanceId,
 } from './clinical';
 
 afterEach(() => setLocale('en-US'));
@@ -267,7 +271,7 @@ describe('prescriptions', () => {
     expect(state.open).toBe(false);
     const warned: AppError = {
       code: 'clinical_warning',
-      detail: { warnings: [{ kind: 'allergy', subject: 'Penicillin', detail: 'flagged on the patient’s record' }] },
+      detail: { warnings: [{ kind: 'allergy', subject: 'Penicillin', detail: 'flagged on the patient’s record', reason: '' }] },
     };
     expect(showWarnings(state, warned)).toBe(true);
     expect(state.open).toBe(true);
@@ -282,8 +286,24 @@ describe('prescriptions', () => {
   });
 
   it('words warnings', () => {
-    expect(warningText({ kind: 'allergy', subject: 'Penicillin', detail: 'severe: rash' })).toBe('Allergy: Penicillin — severe: rash');
-    expect(warningText({ kind: 'duplicate_medicine', subject: 'Metformin', detail: '' })).toBe('Already taking: Metformin');
+    expect(warningText({ kind: 'allergy', subject: 'Penicillin', detail: 'severe: rash', reason: '' })).toBe('Allergy: Penicillin — severe: rash');
+    expect(warningText({ kind: 'duplicate_medicine', subject: 'Metformin', detail: '', reason: '' })).toBe('Already taking: Metformin');
+    expect(
+      warningText({ kind: 'allergy', subject: 'Sulfa drugs', detail: 'severe: rash', reason: 'Sulfamethoxazole is a sulfonamide antibiotic' }),
+    ).toBe('Allergy: Sulfamethoxazole is a sulfonamide antibiotic; allergy: Sulfa drugs, severe: rash');
+    const cross = { kind: 'allergy_cross_reaction' as const, subject: 'Penicillin', detail: 'mild', reason: 'Ceftriaxone is a cephalosporin' };
+    expect(warningText(cross)).toBe('Possible cross-reaction: Ceftriaxone is a cephalosporin; allergy: Penicillin, mild');
+    expect(isCaution(cross)).toBe(true);
+  });
+
+  it('knows what the allergy form records', () => {
+    const pen = { code: 'class:penicillins', name: 'Penicillins', kind: 'class' as const, classes: ['Beta-lactam antibiotics'] };
+    expect(chosenAllergen('Penicillins', pen, [])).toBe(pen);
+    expect(chosenAllergen(' penicillins ', null, [pen])).toBe(pen);
+    expect(chosenAllergen('Penicillin and dust', pen, [pen])).toBeNull();
+    expect(chosenAllergen('', pen, [pen])).toBeNull();
+    expect(allergenDetail(pen)).toBe('Drug class · Beta-lactam antibiotics');
+    expect(substanceId({ code: 'substance:clavulanic_acid', name: 'Clavulanic acid', kind: 'substance', classes: [] })).toBe('clavulanic_acid');
   });
 });
 

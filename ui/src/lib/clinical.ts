@@ -6,6 +6,7 @@
 
 import type {
   Abnormal,
+  AllergenOption,
   AppError,
   ClinicalWarning,
   DiagnosisInput_Deserialize as DiagnosisInput,
@@ -448,10 +449,51 @@ export function closeWarnings(state: WarningDialogState): void {
   state.reason = '';
 }
 
-/** A warning as a sentence ("Allergy: Penicillin — severe: rash"). */
+/**
+ * A warning as a sentence. An allergy says why: "Allergy: Sulfamethoxazole is a sulfonamide
+ * antibiotic; allergy: Sulfa drugs, severe: rash"; a cross-reaction is worded as the lesser
+ * "Possible cross-reaction: …"; a medicine already taken: "Already taking: Metformin — 1 tablet".
+ */
 export function warningText(w: ClinicalWarning): string {
-  const kind = w.kind === 'allergy' ? t('clin.warning.allergy') : t('clin.warning.duplicate');
+  const kind =
+    w.kind === 'allergy'
+      ? t('clin.warning.allergy')
+      : w.kind === 'allergy_cross_reaction'
+        ? t('clin.warning.crossReaction')
+        : t('clin.warning.duplicate');
+  if (w.reason) {
+    const allergy = w.detail ? t('clin.warning.allergyDetail', { subject: w.subject, detail: w.detail }) : t('clin.warning.allergyOnly', { subject: w.subject });
+    return `${kind}: ${w.reason}; ${allergy}`;
+  }
   return w.detail ? `${kind}: ${w.subject} — ${w.detail}` : `${kind}: ${w.subject}`;
+}
+
+/** Whether the warning is the lower-severity kind (a possible cross-reaction). */
+export function isCaution(w: ClinicalWarning): boolean {
+  return w.kind === 'allergy_cross_reaction';
+}
+
+/**
+ * What the allergy form will record: the entry chosen from the list, or the one whose name is
+ * exactly what was typed (core matches such text to the list too); null when the text names
+ * nothing on the list (recorded as free text, not checked against medicines' ingredients).
+ */
+export function chosenAllergen(text: string, picked: AllergenOption | null, hits: AllergenOption[]): AllergenOption | null {
+  const typed = text.trim().toLowerCase();
+  if (!typed) return null;
+  if (picked && picked.name.toLowerCase() === typed) return picked;
+  return hits.find((h) => h.name.toLowerCase() === typed) ?? null;
+}
+
+/** The substance id of a picker entry ("substance:amoxicillin" → "amoxicillin"), as a medicine's ingredients take it. */
+export function substanceId(o: AllergenOption): string {
+  return o.code.startsWith('substance:') ? o.code.slice('substance:'.length) : o.code;
+}
+
+/** "Substance · Penicillins" or "Class" for an entry of the allergy picker. */
+export function allergenDetail(o: AllergenOption): string {
+  const kind = o.kind === 'class' ? t('clin.allergy.kindClass') : t('clin.allergy.kindSubstance');
+  return o.classes.length ? `${kind} · ${o.classes.join(', ')}` : kind;
 }
 
 /** "Paracetamol 500 mg tablet". */

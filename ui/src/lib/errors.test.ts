@@ -16,7 +16,7 @@ const SAMPLES: { [C in AppError['code']]: Extract<AppError, { code: C }> } = {
   not_found: { code: 'not_found', detail: { entity: 'user' } },
   already_set_up: { code: 'already_set_up' },
   last_admin: { code: 'last_admin' },
-  clinical_warning: { code: 'clinical_warning', detail: { warnings: [{ kind: 'allergy', subject: 'Penicillin', detail: 'severe: rash' }] } },
+  clinical_warning: { code: 'clinical_warning', detail: { warnings: [{ kind: 'allergy', subject: 'Penicillin', detail: 'severe: rash', reason: '' }] } },
   attachment_corrupt: { code: 'attachment_corrupt', detail: { id: 'a1' } },
   attachment_not_on_device: { code: 'attachment_not_on_device', detail: { id: 'a2' } },
   sync: { code: 'sync', detail: { failure: 'offline', message: 'cannot reach the sync server: connection refused' } },

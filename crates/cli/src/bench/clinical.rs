@@ -100,7 +100,12 @@ async fn catalogue(ctx: &Ctx, admin: &Authorized) -> Result<(Vec<String>, Vec<St
                 prescribing::add_medicine(
                     &ctx.store,
                     admin,
-                    MedicineInput { name: name.into(), strength: strength.into(), form: form.into() },
+                    MedicineInput {
+                        name: name.into(),
+                        strength: strength.into(),
+                        form: form.into(),
+                        ..Default::default()
+                    },
                 )
                 .await
                 .map_err(err)?

@@ -12,23 +12,17 @@ use crate::session::Authorized;
 use crate::store::{Store, WriteTx};
 use serde_json::{json, Value};
 
-type MedicineRow = (String, String, String, String, bool);
+use super::prescribing::{medicine_of, MedicineRow, MEDICINE_COLUMNS};
 type LabTestRow = (String, String, String, String, Option<i64>, Option<i64>, bool);
 
 /// The whole medicine list, retired entries included (for the catalogue screen).
 pub async fn medicine_catalogue(store: &Store, auth: &Authorized) -> Result<Vec<Medicine>> {
     auth.require(Permission::ClinicalView)?;
-    let rows: Vec<MedicineRow> = sqlx::query_as(
-        "SELECT id, name, strength, form, active FROM medicines WHERE deleted_at IS NULL
-         ORDER BY active DESC, name COLLATE NOCASE, strength",
-    )
-    .fetch_all(store.pool())
-    .await?;
+    let sql = format!(
+        "SELECT {MEDICINE_COLUMNS} FROM medicines WHERE deleted_at IS NULL ORDER BY active DESC, name COLLATE NOCASE, strength"
+    );
+    let rows: Vec<MedicineRow> = sqlx::query_as(&sql).fetch_all(store.pool()).await?;
     Ok(rows.into_iter().map(medicine_of).collect())
-}
-
-fn medicine_of(r: MedicineRow) -> Medicine {
-    Medicine { id: r.0, name: r.1, strength: r.2, form: r.3, active: r.4 }
 }
 
 fn lab_test_of(r: LabTestRow) -> LabTest {
@@ -43,13 +37,13 @@ fn lab_test_of(r: LabTestRow) -> LabTest {
     }
 }
 
-async fn medicine_in(w: &mut WriteTx<'_>, id: &str) -> Result<Medicine> {
-    let row: Option<MedicineRow> =
-        sqlx::query_as("SELECT id, name, strength, form, active FROM medicines WHERE id = ? AND deleted_at IS NULL")
-            .bind(id)
-            .fetch_optional(w.conn())
-            .await?;
-    row.map(medicine_of).ok_or_else(|| Error::NotFound { entity: "medicine".into() })
+/// A medicine and its stored ingredient ids (JSON).
+async fn medicine_in(w: &mut WriteTx<'_>, id: &str) -> Result<(Medicine, String)> {
+    let sql = format!("SELECT {MEDICINE_COLUMNS} FROM medicines WHERE id = ? AND deleted_at IS NULL");
+    let row: Option<MedicineRow> = sqlx::query_as(&sql).bind(id).fetch_optional(w.conn()).await?;
+    let row = row.ok_or_else(|| Error::NotFound { entity: "medicine".into() })?;
+    let ids = row.5.clone();
+    Ok((medicine_of(row), ids))
 }
 
 async fn lab_test_in(w: &mut WriteTx<'_>, id: &str) -> Result<(LabTest, Option<i64>, Option<i64>)> {
@@ -65,8 +59,8 @@ async fn lab_test_in(w: &mut WriteTx<'_>, id: &str) -> Result<(LabTest, Option<i
 }
 
 /// The synced columns of a medicine as a change carries them.
-fn medicine_fields(m: &Medicine) -> Value {
-    json!({ "id": m.id, "name": m.name, "strength": m.strength, "form": m.form, "active": m.active })
+fn medicine_fields(m: &Medicine, ingredients: &str) -> Value {
+    json!({ "id": m.id, "name": m.name, "strength": m.strength, "form": m.form, "active": m.active, "ingredients": ingredients })
 }
 
 fn lab_test_fields(t: &LabTest, low: Option<i64>, high: Option<i64>) -> Value {
@@ -109,14 +103,22 @@ async fn save(w: &mut WriteTx<'_>, table: &str, entity: &str, before: Value, mut
     w.audit(&format!("{entity}.update"), entity, Some(&id), json!({ "before": was, "after": now })).await
 }
 
-/// Changes a medicine's name, strength or form (its prescriptions show the new text).
+/// Changes a medicine's name, strength, form or ingredients (its prescriptions show the new
+/// text). Ingredients given replace the stored ones; none given keeps them, unless the name
+/// changed: then they are those the new name names (as when a medicine is added by name).
 pub async fn update_medicine(store: &Store, auth: &Authorized, id: &str, input: MedicineInput) -> Result<Medicine> {
     auth.require(Permission::ClinicalCatalogManage)?;
     let name = line("name", &input.name, 120, true)?;
     let strength = line("strength", &input.strength, 60, false)?;
     let form = line("form", &input.form, 40, false)?.to_lowercase();
     let mut w = store.begin_write(auth.actor()).await?;
-    let before = medicine_in(&mut w, id).await?;
+    let (before, stored) = medicine_in(&mut w, id).await?;
+    let ids: Vec<String> = if input.ingredients.is_empty() && name == before.name {
+        serde_json::from_str(&stored).unwrap_or_default()
+    } else {
+        super::prescribing::ingredient_ids(&input.ingredients, &name)?
+    };
+    let ingredients = serde_json::to_string(&ids)?;
     let taken: bool = sqlx::query_scalar(
         "SELECT COUNT(*) > 0 FROM medicines WHERE name = ? COLLATE NOCASE AND strength = ? COLLATE NOCASE
          AND form = ? COLLATE NOCASE AND deleted_at IS NULL AND id <> ?",
@@ -130,8 +132,10 @@ pub async fn update_medicine(store: &Store, auth: &Authorized, id: &str, input: 
     if taken {
         return Err(Error::validation("name", ValidationReason::Taken, "this medicine is already on the list"));
     }
-    let after = Medicine { name, strength, form, ..before.clone() };
-    save(&mut w, "medicines", "medicine", medicine_fields(&before), medicine_fields(&after)).await?;
+    let names = super::prescribing::ingredient_names(&ids, &name);
+    let after = Medicine { name, strength, form, ingredients: names, ..before.clone() };
+    save(&mut w, "medicines", "medicine", medicine_fields(&before, &stored), medicine_fields(&after, &ingredients))
+        .await?;
     w.commit().await?;
     Ok(after)
 }
@@ -140,9 +144,9 @@ pub async fn update_medicine(store: &Store, auth: &Authorized, id: &str, input: 
 pub async fn set_medicine_active(store: &Store, auth: &Authorized, id: &str, active: bool) -> Result<Medicine> {
     auth.require(Permission::ClinicalCatalogManage)?;
     let mut w = store.begin_write(auth.actor()).await?;
-    let before = medicine_in(&mut w, id).await?;
+    let (before, stored) = medicine_in(&mut w, id).await?;
     let after = Medicine { active, ..before.clone() };
-    save(&mut w, "medicines", "medicine", medicine_fields(&before), medicine_fields(&after)).await?;
+    save(&mut w, "medicines", "medicine", medicine_fields(&before, &stored), medicine_fields(&after, &stored)).await?;
     w.commit().await?;
     Ok(after)
 }

@@ -4,9 +4,12 @@
 //! `clinical_view` (or `lab_results` for the lab's work list); every write is one
 //! transaction with its change-log and audit entries; every chart opening is audited.
 
+pub mod allergy_check;
 pub mod attachments;
 pub mod catalog;
 pub mod chart;
+pub mod drugs;
+pub mod formulary;
 pub mod icd10;
 mod icd10_rank;
 pub mod lab;

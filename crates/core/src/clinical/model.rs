@@ -165,7 +165,14 @@ impl Severity {
 #[derive(Debug, Clone, Deserialize, specta::Type)]
 pub struct AllergyInput {
     pub patient_id: String,
+    /// As written; may be blank when `allergen` is given (its name is used).
+    #[serde(default)]
     pub substance: String,
+    /// The substance or class chosen from the list ("class:penicillins"; see
+    /// `drugs::Reference::search`); None for free text, which is matched to the list when it is
+    /// exactly a name on it and otherwise checked against medicines' names only.
+    #[serde(default)]
+    pub allergen: Option<String>,
     #[serde(default)]
     pub reaction: String,
     pub severity: Severity,
@@ -178,6 +185,9 @@ pub struct Allergy {
     pub substance: String,
     pub reaction: String,
     pub severity: Severity,
+    /// The substance or class on the list it is checked as ("substance:amoxicillin"); None when
+    /// it names nothing on the list: then it is not checked against medicines' ingredients.
+    pub allergen: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, specta::Type)]
@@ -189,6 +199,9 @@ pub struct MedicineInput {
     /// tablet, capsule, syrup, injection ...
     #[serde(default)]
     pub form: String,
+    /// Substance ids of the active ingredients (see `drugs`); empty: read from the name.
+    #[serde(default)]
+    pub ingredients: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
@@ -198,6 +211,10 @@ pub struct Medicine {
     pub strength: String,
     pub form: String,
     pub active: bool,
+    /// Names of the active ingredients, as the allergy check knows them (empty: unknown).
+    pub ingredients: Vec<String>,
+    /// The usual adult dose the formulary gives ('' when none).
+    pub usual_dose: String,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, specta::Type)]

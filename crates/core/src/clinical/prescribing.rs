@@ -1,6 +1,7 @@
 //! The managed medicine list and prescriptions, with warnings on allergy matches and
 //! duplicate medicines that need a reason to override.
 
+use super::allergy_check;
 use super::model::*;
 use super::{insert_row, line};
 use crate::error::{ClinicalWarning, ClinicalWarningKind, Error, Result, ValidationReason};
@@ -16,6 +17,7 @@ pub async fn add_medicine(store: &Store, auth: &Authorized, input: MedicineInput
     let name = line("name", &input.name, 120, true)?;
     let strength = line("strength", &input.strength, 60, false)?;
     let form = line("form", &input.form, 40, false)?.to_lowercase();
+    let ingredients = ingredient_ids(&input.ingredients, &name)?;
     let mut w = store.begin_write(auth.actor()).await?;
     let taken: bool = sqlx::query_scalar(
         "SELECT COUNT(*) > 0 FROM medicines WHERE name = ? COLLATE NOCASE AND strength = ? COLLATE NOCASE AND form = ? COLLATE NOCASE AND deleted_at IS NULL",
@@ -33,76 +35,82 @@ pub async fn add_medicine(store: &Store, auth: &Authorized, input: MedicineInput
         &mut w,
         "medicines",
         &id,
-        &[("name", json!(name)), ("strength", json!(strength)), ("form", json!(form)), ("active", json!(true))],
+        &[
+            ("name", json!(name)),
+            ("strength", json!(strength)),
+            ("form", json!(form)),
+            ("active", json!(true)),
+            ("ingredients", json!(serde_json::to_string(&ingredients)?)),
+        ],
     )
     .await?;
-    w.audit("medicine.create", "medicine", Some(&id), json!({ "name": name, "strength": strength, "form": form }))
-        .await?;
+    w.audit(
+        "medicine.create",
+        "medicine",
+        Some(&id),
+        json!({ "name": name, "strength": strength, "form": form, "ingredients": ingredients }),
+    )
+    .await?;
     w.commit().await?;
-    Ok(Medicine { id, name, strength, form, active: true })
+    let ingredients = ingredient_names(&ingredients, &name);
+    Ok(Medicine { id, name, strength, form, active: true, ingredients, usual_dose: String::new() })
 }
 
-/// The medicine list, optionally filtered by a name prefix or word.
+/// The names of a medicine's ingredients as the allergy check knows them (from the stored
+/// ids, else from its name).
+pub(crate) fn ingredient_names(ids: &[String], name: &str) -> Vec<String> {
+    allergy_check::ingredients_of(ids, name).iter().map(|s| s.name.to_string()).collect()
+}
+
+/// A medicine row: id, name, strength, form, active, ingredients (JSON ids), usual dose.
+pub(crate) type MedicineRow = (String, String, String, String, bool, String, String);
+
+/// The columns a [`MedicineRow`] is read from.
+pub(crate) const MEDICINE_COLUMNS: &str = "id, name, strength, form, active, ingredients, usual_dose";
+
+pub(crate) fn medicine_of(r: MedicineRow) -> Medicine {
+    let ids: Vec<String> = serde_json::from_str(&r.5).unwrap_or_default();
+    let ingredients = ingredient_names(&ids, &r.1);
+    Medicine { id: r.0, name: r.1, strength: r.2, form: r.3, active: r.4, ingredients, usual_dose: r.6 }
+}
+
+/// The ingredient ids to store: those given (each must be on the list), else those the name
+/// names ("Amoxicillin + Clavulanic acid"), else none.
+pub(crate) fn ingredient_ids(given: &[String], name: &str) -> Result<Vec<String>> {
+    let r = super::drugs::reference();
+    if given.len() > 10 {
+        return Err(Error::validation("ingredients", ValidationReason::TooLong, "at most 10 ingredients"));
+    }
+    let mut out: Vec<String> = Vec::new();
+    for id in given.iter().map(|i| i.trim()).filter(|i| !i.is_empty()) {
+        if r.substance(id).is_none() {
+            return Err(Error::validation(
+                "ingredients",
+                ValidationReason::Invalid,
+                format!("{id} is not on the list"),
+            ));
+        }
+        if !out.iter().any(|x| x == id) {
+            out.push(id.to_string());
+        }
+    }
+    if out.is_empty() {
+        out = super::allergy_check::ingredients_from_name(name).iter().map(|s| s.id.to_string()).collect();
+    }
+    Ok(out)
+}
+
+/// The medicine list, optionally filtered by a name prefix or word; at most 1000 entries (the
+/// Prescribe dialog loads the whole list and filters it: the starter formulary alone has 441).
 pub async fn medicines(store: &Store, auth: &Authorized, query: &str) -> Result<Vec<Medicine>> {
     auth.require(Permission::ClinicalView)?;
     let q = query.trim().to_lowercase().replace(['%', '_'], "");
-    let rows: Vec<(String, String, String, String, bool)> = sqlx::query_as(
-        "SELECT id, name, strength, form, active FROM medicines WHERE deleted_at IS NULL AND active = 1
-         AND (?1 = '' OR lower(name) LIKE ?1 || '%' OR lower(name) LIKE '% ' || ?1 || '%') ORDER BY name COLLATE NOCASE, strength LIMIT 200",
-    )
-    .bind(&q)
-    .fetch_all(store.pool())
-    .await?;
-    Ok(rows.into_iter().map(|r| Medicine { id: r.0, name: r.1, strength: r.2, form: r.3, active: r.4 }).collect())
-}
-
-/// Words of medicine names that say nothing about the substance (salts, forms, release).
-const GENERIC_WORDS: [&str; 22] = [
-    "acid",
-    "sodium",
-    "potassium",
-    "calcium",
-    "magnesium",
-    "hydrochloride",
-    "hcl",
-    "sulfate",
-    "sulphate",
-    "phosphate",
-    "acetate",
-    "citrate",
-    "tablet",
-    "tablets",
-    "capsule",
-    "capsules",
-    "syrup",
-    "injection",
-    "cream",
-    "drops",
-    "extended",
-    "release",
-];
-
-fn words(s: &str) -> Vec<String> {
-    s.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| w.len() >= 3)
-        .map(str::to_lowercase)
-        .filter(|w| !GENERIC_WORDS.contains(&w.as_str()))
-        .collect()
-}
-
-/// Whether an allergy's substance matches a medicine's name: one contains the other, or
-/// they share a word of three letters or more ("Penicillin" matches "Penicillin V",
-/// "amoxicillin" matches "Amoxicillin + Clavulanic acid"). Drug classes are not expanded.
-fn allergy_matches(substance: &str, medicine: &str) -> bool {
-    let (s, m) = (substance.to_lowercase(), medicine.to_lowercase());
-    if s.trim().is_empty() {
-        return false;
-    }
-    if m.contains(s.trim()) || s.contains(m.trim()) {
-        return true;
-    }
-    let mw = words(&m);
-    words(&s).iter().any(|w| mw.contains(w))
+    let sql = format!(
+        "SELECT {MEDICINE_COLUMNS} FROM medicines WHERE deleted_at IS NULL AND active = 1
+         AND (?1 = '' OR lower(name) LIKE ?1 || '%' OR lower(name) LIKE '% ' || ?1 || '%') ORDER BY name COLLATE NOCASE, strength LIMIT 1000"
+    );
+    let rows: Vec<MedicineRow> = sqlx::query_as(&sql).bind(&q).fetch_all(store.pool()).await?;
+    Ok(rows.into_iter().map(medicine_of).collect())
 }
 
 /// The warnings a new prescription raises, inside the write.
@@ -114,29 +122,31 @@ async fn warnings(
     today: &str,
 ) -> Result<Vec<ClinicalWarning>> {
     let mut out = Vec::new();
+    let ingredients: String = sqlx::query_scalar("SELECT ingredients FROM medicines WHERE id = ?")
+        .bind(medicine_id)
+        .fetch_one(w.conn())
+        .await?;
+    let ingredients: Vec<String> = serde_json::from_str(&ingredients).unwrap_or_default();
     let allergies = super::visits::allergy_rows(w.conn(), patient_id).await?;
     for a in allergies {
-        if allergy_matches(&a.substance, medicine_name) {
-            let detail = if a.reaction.is_empty() {
-                a.severity.code().to_string()
-            } else {
-                format!("{}: {}", a.severity.code(), a.reaction)
-            };
-            out.push(ClinicalWarning { kind: ClinicalWarningKind::Allergy, subject: a.substance, detail });
-        }
+        let detail = if a.reaction.is_empty() {
+            a.severity.code().to_string()
+        } else {
+            format!("{}: {}", a.severity.code(), a.reaction)
+        };
+        let found = allergy_check::assess(a.allergen.as_deref(), &a.substance, medicine_name, &ingredients);
+        out.extend(found.into_iter().map(|f| allergy_warning(f, &a.substance, &detail)));
     }
     // The allergies flagged at registration (free text on the patient's record) count too.
     let flagged: String =
         sqlx::query_scalar("SELECT allergies FROM patients WHERE id = ?").bind(patient_id).fetch_one(w.conn()).await?;
     for substance in serde_json::from_str::<Vec<String>>(&flagged).unwrap_or_default() {
         let known = out.iter().any(|x: &ClinicalWarning| x.subject.eq_ignore_ascii_case(&substance));
-        if !known && allergy_matches(&substance, medicine_name) {
-            out.push(ClinicalWarning {
-                kind: ClinicalWarningKind::Allergy,
-                subject: substance,
-                detail: "flagged on the patient's record".into(),
-            });
+        if known {
+            continue;
         }
+        let found = allergy_check::assess(None, &substance, medicine_name, &ingredients);
+        out.extend(found.into_iter().map(|f| allergy_warning(f, &substance, "flagged on the patient's record")));
     }
     let running = current_rows(w.conn(), patient_id, today).await?;
     for p in running {
@@ -145,10 +155,21 @@ async fn warnings(
                 kind: ClinicalWarningKind::DuplicateMedicine,
                 subject: p.medicine_name,
                 detail: format!("{} {} {}", p.dose, p.dose_unit, p.frequency).trim().to_string(),
+                reason: String::new(),
             });
         }
     }
     Ok(out)
+}
+
+/// A finding as the warning shown and stored; the UI words it as "Sulfamethoxazole is a
+/// sulfonamide antibiotic; allergy: Sulfa drugs, severe: rash".
+fn allergy_warning(f: allergy_check::Finding, subject: &str, detail: &str) -> ClinicalWarning {
+    let kind = match f.level {
+        allergy_check::Level::Allergy => ClinicalWarningKind::Allergy,
+        allergy_check::Level::CrossReaction => ClinicalWarningKind::AllergyCrossReaction,
+    };
+    ClinicalWarning { kind, subject: subject.to_string(), detail: detail.to_string(), reason: f.reason }
 }
 
 /// Prescribes inside a write (used alone and by a whole consultation).
@@ -304,9 +325,28 @@ fn rx_of(r: RxRow) -> Prescription {
         duration_days: r.11,
         instructions: r.12,
         override_reason: r.13,
-        warnings: serde_json::from_str(&r.14).unwrap_or_default(),
+        warnings: stored_warnings(&r.14),
         starts_on: r.15,
     }
+}
+
+/// A warning as stored with a prescription; those stored before warnings said why have no
+/// `reason`.
+#[derive(serde::Deserialize)]
+struct StoredWarning {
+    kind: ClinicalWarningKind,
+    subject: String,
+    detail: String,
+    #[serde(default)]
+    reason: String,
+}
+
+fn stored_warnings(json: &str) -> Vec<ClinicalWarning> {
+    let stored: Vec<StoredWarning> = serde_json::from_str(json).unwrap_or_default();
+    stored
+        .into_iter()
+        .map(|w| ClinicalWarning { kind: w.kind, subject: w.subject, detail: w.detail, reason: w.reason })
+        .collect()
 }
 
 /// Prescriptions still running on `today` (not stopped, within their duration).
@@ -339,15 +379,14 @@ pub async fn visit_prescriptions(store: &Store, auth: &Authorized, visit_id: &st
 
 #[cfg(test)]
 mod tests {
-    use super::allergy_matches;
+    use super::*;
 
     #[test]
-    fn allergy_names_match_medicine_names() {
-        assert!(allergy_matches("Penicillin", "Penicillin V"));
-        assert!(allergy_matches("amoxicillin", "Amoxicillin + Clavulanic acid"));
-        assert!(allergy_matches("Sulfa drugs", "Sulfa"));
-        assert!(!allergy_matches("Penicillin", "Paracetamol"));
-        assert!(!allergy_matches("", "Paracetamol"));
-        assert!(!allergy_matches("Folic acid", "Amoxicillin + Clavulanic acid"), "a shared salt word is no match");
+    fn warnings_stored_before_reasons_still_read() {
+        let old = r#"[{"kind":"allergy","subject":"Penicillin","detail":"severe: rash"}]"#;
+        let w = stored_warnings(old);
+        assert_eq!((w.len(), w[0].subject.as_str(), w[0].reason.as_str()), (1, "Penicillin", ""));
+        let new = r#"[{"kind":"allergy_cross_reaction","subject":"P","detail":"mild","reason":"Ceftriaxone is a cephalosporin"}]"#;
+        assert_eq!(stored_warnings(new)[0].kind, ClinicalWarningKind::AllergyCrossReaction);
     }
 }

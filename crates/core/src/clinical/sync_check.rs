@@ -71,7 +71,12 @@ async fn clinic(store: &Store) -> String {
         ..Default::default()
     };
     let patient = crate::patients::register(store, &a, p).await.unwrap().id;
-    let med = MedicineInput { name: "Amoxicillin".into(), strength: "500 mg".into(), form: "capsule".into() };
+    let med = MedicineInput {
+        name: "Amoxicillin".into(),
+        strength: "500 mg".into(),
+        form: "capsule".into(),
+        ..Default::default()
+    };
     let amox = prescribing::add_medicine(store, &a, med).await.unwrap().id;
     let t = LabTestInput {
         code: "FBS".into(),
@@ -84,6 +89,7 @@ async fn clinic(store: &Store) -> String {
     icd10::ensure_loaded(store).await.unwrap();
     let allergy = AllergyInput {
         patient_id: patient.clone(),
+        allergen: None,
         substance: "Sulfa".into(),
         reaction: String::new(),
         severity: Severity::Mild,

@@ -574,12 +574,23 @@ pub async fn resolve_diagnosis(store: &Store, auth: &Authorized, diagnosis_id: &
     w.commit().await
 }
 
-/// Records an allergy or intolerance (doctor, or nurse at triage).
+/// Records an allergy or intolerance (doctor, or nurse at triage), against a substance or
+/// class from the list (`allergen`) or as free text (matched to the list when it is exactly a
+/// name on it).
 pub async fn add_allergy(store: &Store, auth: &Authorized, input: AllergyInput) -> Result<Allergy> {
     if auth.require(Permission::ClinicalEdit).is_err() {
         auth.require(Permission::VitalsEdit)?;
     }
-    let substance = line("substance", &input.substance, 120, true)?;
+    let chosen = match input.allergen.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        Some(code) => match super::drugs::reference().by_code(code) {
+            Some(a) => Some(a),
+            None => return Err(Error::validation("allergen", ValidationReason::Invalid, "not on the list")),
+        },
+        None => None,
+    };
+    let written = line("substance", &input.substance, 120, chosen.is_none())?;
+    let substance = if written.is_empty() { chosen.map(|a| a.name().to_string()).unwrap_or_default() } else { written };
+    let allergen = chosen.or_else(|| super::allergy_check::allergen_of(None, &substance)).map(|a| a.code());
     let reaction = line("reaction", &input.reaction, 300, false)?;
     let mut w = store.begin_write(auth.actor()).await?;
     let patient_id = input.patient_id.trim();
@@ -596,6 +607,7 @@ pub async fn add_allergy(store: &Store, auth: &Authorized, input: AllergyInput) 
             ("substance", json!(substance)),
             ("reaction", json!(reaction)),
             ("severity", json!(input.severity.code())),
+            ("allergen", json!(allergen)),
         ],
     )
     .await?;
@@ -603,22 +615,25 @@ pub async fn add_allergy(store: &Store, auth: &Authorized, input: AllergyInput) 
         "allergy.add",
         "allergy",
         Some(&id),
-        json!({ "patient_id": patient_id, "substance": substance, "severity": input.severity }),
+        json!({ "patient_id": patient_id, "substance": substance, "allergen": allergen, "severity": input.severity }),
     )
     .await?;
     w.commit().await?;
-    Ok(Allergy { id, patient_id: patient_id.to_string(), substance, reaction, severity: input.severity })
+    Ok(Allergy { id, patient_id: patient_id.to_string(), substance, reaction, severity: input.severity, allergen })
 }
 
+/// A patient's allergies; one recorded as free text before the list existed shows the
+/// substance or class its text names, if it names one exactly.
 pub(crate) async fn allergy_rows(conn: &mut SqliteConnection, patient_id: &str) -> Result<Vec<Allergy>> {
-    let rows: Vec<(String, String, String, String, String)> =
-        sqlx::query_as("SELECT id, patient_id, substance, reaction, severity FROM allergies WHERE patient_id = ? AND deleted_at IS NULL ORDER BY created_at")
+    let rows: Vec<(String, String, String, String, String, Option<String>)> =
+        sqlx::query_as("SELECT id, patient_id, substance, reaction, severity, allergen FROM allergies WHERE patient_id = ? AND deleted_at IS NULL ORDER BY created_at")
             .bind(patient_id)
             .fetch_all(conn)
             .await?;
     Ok(rows
         .into_iter()
         .map(|r| Allergy {
+            allergen: super::allergy_check::allergen_of(r.5.as_deref(), &r.2).map(|a| a.code()),
             id: r.0,
             patient_id: r.1,
             substance: r.2,

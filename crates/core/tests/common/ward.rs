@@ -72,6 +72,7 @@ pub async fn ward() -> Ward {
         name: name.into(),
         strength: strength.into(),
         form: form.into(),
+        ..Default::default()
     };
     let amoxicillin = prescribing::add_medicine(s, &a, med("Amoxicillin", "500 mg", "capsule")).await.unwrap().id;
     let paracetamol = prescribing::add_medicine(s, &a, med("Paracetamol", "650 mg", "tablet")).await.unwrap().id;
