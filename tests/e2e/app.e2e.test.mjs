@@ -910,6 +910,24 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     await screenshot('chart-vitals');
   });
 
+  step('the doctor records a sulfa allergy chosen from the list of drug classes', async () => {
+    await dismissToasts();
+    await click('chart-add-allergy');
+    await fill('allergy-substance', 'Sulfa');
+    const code = 'class:sulfonamide_antibiotics';
+    await driver.wait(async () => (await withAttr('allergen-option', 'data-code', code)).length > 0, WAIT, 'the class is offered');
+    const [option] = await withAttr('allergen-option', 'data-code', code);
+    await centre(option);
+    await option.click();
+    assert.match(await textOf('allergy-checked'), /Sulfonamide antibiotics/);
+    await fill('allergy-reaction', 'rash');
+    await choose('allergy-severity', 'severe');
+    await screenshot('allergy-from-list');
+    await click('allergy-save');
+    await gone('allergy-dialog');
+    await driver.wait(async () => /Sulfonamide antibiotics/.test(await textOf('chart-allergy-banner')), WAIT, 'the banner lists the allergy');
+  });
+
   step('the doctor starts the visit and adds a diagnosis found by an ICD-10 code search, with the keyboard', async () => {
     await dismissToasts();
     await click('chart-start-visit');
@@ -934,6 +952,8 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
   step('prescribing penicillin warns of the allergy; the doctor prescribes anyway with a reason', async () => {
     await dismissToasts();
     await click('rx-open');
+    // The starter formulary is on the list too: narrow it as a doctor would.
+    await fill('rx-filter', 'Penicillin V');
     await choose('rx-medicine', 'Penicillin V');
     await fill('rx-dose', '1');
     await fill('rx-duration', '5');
@@ -948,6 +968,46 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     await gone('rx-dialog');
     await driver.wait(async () => (await withAttr('visit-prescription', 'data-overridden', 'true')).length > 0, WAIT, 'the prescription is listed, overridden');
     await screenshot('rx-overridden');
+  });
+
+  step('co-trimoxazole warns of the sulfa allergy and says why; a medicine is added from inside the Prescribe dialog', async () => {
+    await dismissToasts();
+    await click('rx-open');
+    await fill('rx-filter', 'Sulfamethoxazole');
+    await choose('rx-medicine', 'Sulfamethoxazole + Trimethoprim 800 mg + 160 mg tablet');
+    assert.match(await textOf('rx-ingredients'), /Sulfamethoxazole, Trimethoprim/);
+    assert.match(await textOf('rx-usual-dose'), /twice a day/);
+    await fill('rx-dose', '1');
+    await fill('rx-duration', '5');
+    await click('rx-save');
+    await visible('rx-warning-dialog');
+    assert.match(await textOf('rx-warnings'), /Sulfamethoxazole is a sulfonamide antibiotic; allergy: Sulfonamide antibiotics, severe: rash/);
+    await screenshot('rx-sulfa-warning');
+    await click('rx-warning-cancel');
+    await gone('rx-warning-dialog');
+
+    // A brand name names no ingredient: the doctor chooses them, and the new medicine is chosen.
+    await fill('rx-filter', 'Augmentin');
+    await click('rx-add-medicine');
+    await visible('add-med-dialog');
+    assert.equal(await (await visible('add-med-name')).getAttribute('value'), 'Augmentin');
+    await visible('add-med-unknown');
+    await fill('add-med-strength', '625 mg');
+    await fill('add-med-form', 'tablet');
+    for (const [typed, code] of [['amoxi', 'substance:amoxicillin'], ['clavul', 'substance:clavulanic_acid']]) {
+      await fill('add-med-ingredient', typed);
+      await driver.wait(async () => (await withAttr('add-med-hit', 'data-code', code)).length > 0, WAIT, `${code} is offered`);
+      const [hit] = await withAttr('add-med-hit', 'data-code', code);
+      await centre(hit);
+      await hit.click();
+    }
+    assert.match(await textOf('add-med-ingredients'), /Amoxicillin, Clavulanic acid/);
+    await screenshot('rx-add-medicine');
+    await click('add-med-save');
+    await gone('add-med-dialog');
+    await driver.wait(async () => /Amoxicillin, Clavulanic acid/.test(await textOf('rx-ingredients')), WAIT, 'the new medicine is chosen');
+    await click('rx-cancel');
+    await gone('rx-dialog');
   });
 
   step('the doctor orders a haemoglobin test', async () => {

@@ -24,6 +24,15 @@ pub struct NewAdmin {
     pub password: String,
 }
 
+/// The starter lists a new clinic chooses to begin with at set-up (editable later).
+#[derive(Debug, Clone, Copy, Default, Deserialize, specta::Type)]
+pub struct Starters {
+    /// The starter formulary (`clinical::formulary`): about 440 generic medicines with their
+    /// ingredients and usual adult doses.
+    #[serde(default)]
+    pub formulary: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 pub struct DemoAccount {
     pub username: String,
@@ -60,6 +69,12 @@ pub async fn status(store: &Store, slot: &SessionSlot) -> Result<AppStatus> {
 
 /// Creates the first administrator. Refused once any account exists.
 pub async fn create_first_admin(store: &Store, input: NewAdmin) -> Result<String> {
+    create_clinic(store, input, Starters::default()).await
+}
+
+/// Creates the first administrator and, in the same write (all or nothing), the starter lists
+/// chosen. Refused once any account exists.
+pub async fn create_clinic(store: &Store, input: NewAdmin, starters: Starters) -> Result<String> {
     let prepared = users::prepare(&NewUser {
         username: input.username,
         full_name: input.full_name,
@@ -75,15 +90,28 @@ pub async fn create_first_admin(store: &Store, input: NewAdmin) -> Result<String
         return Err(Error::AlreadySetUp);
     }
     users::insert(&mut w, prepared, id.clone()).await?;
-    w.audit("setup.first_admin", "user", Some(&id), json!({})).await?;
+    w.audit("setup.first_admin", "user", Some(&id), json!({ "starter_formulary": starters.formulary })).await?;
+    if starters.formulary {
+        crate::clinical::formulary::load_in(&mut w).await?;
+    }
     w.commit().await?;
     Ok(id)
 }
 
 /// Creates the first administrator and signs them in.
 pub async fn setup_first_admin(store: &Store, slot: &SessionSlot, input: NewAdmin) -> Result<SessionInfo> {
+    setup_clinic(store, slot, input, Starters::default()).await
+}
+
+/// Creates the first administrator with the starter lists chosen, and signs them in.
+pub async fn setup_clinic(
+    store: &Store,
+    slot: &SessionSlot,
+    input: NewAdmin,
+    starters: Starters,
+) -> Result<SessionInfo> {
     let (username, password) = (input.username.clone(), input.password.clone());
-    create_first_admin(store, input).await?;
+    create_clinic(store, input, starters).await?;
     crate::auth::sign_in(store, slot, &username, &password).await
 }
 
@@ -169,6 +197,7 @@ async fn demo_clinic(store: &Store) -> Result<()> {
             .collect();
         availability::set_weekly(store, &admin, &doctor.id, week).await?;
     }
+    crate::clinical::formulary::load(store, &admin).await?;
     for (code, name, category, rate, price) in DEMO_TARIFF {
         let input = ServiceInput {
             code: (*code).into(),

@@ -104,6 +104,36 @@ async fn the_last_administrator_cannot_be_removed() {
     users::update(&env.store, &a, demote).await.unwrap();
 }
 
+/// A new clinic chooses at set-up whether to begin with the starter formulary; it comes in the
+/// same write as the administrator, and not at all when not chosen.
+#[tokio::test]
+async fn a_new_clinic_chooses_the_starter_formulary_at_set_up() {
+    let admin = || NewAdmin { username: "admin".into(), full_name: "Asha".into(), password: common::ADMIN_PW.into() };
+    let with = common::store().await;
+    let slot = SessionSlot::default();
+    setup::setup_clinic(&with.store, &slot, admin(), setup::Starters { formulary: true }).await.unwrap();
+    let entries = hms_core::clinical::formulary::entries().len();
+    assert_eq!(common::count(&with.store, "medicines").await as usize, entries);
+    let a = slot.authorize(&with.store).await.unwrap();
+    let found = hms_core::clinical::prescribing::medicines(&with.store, &a, "").await.unwrap();
+    assert_eq!(found.len(), entries, "the whole list is offered to the Prescribe dialog");
+    let logged: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM change_log WHERE entity = 'medicines'")
+        .fetch_one(with.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(logged as usize, entries, "synced like medicines added by hand");
+    // A refused set-up (a weak password) writes no medicines either.
+    let refused = common::store().await;
+    let weak = NewAdmin { password: "admin12345".into(), ..admin() };
+    let err = setup::create_clinic(&refused.store, weak, setup::Starters { formulary: true }).await.unwrap_err();
+    assert!(matches!(err, Error::Validation { .. }));
+    assert_eq!(common::count(&refused.store, "medicines").await, 0);
+
+    let without = common::store().await;
+    setup::setup_clinic(&without.store, &SessionSlot::default(), admin(), setup::Starters::default()).await.unwrap();
+    assert_eq!(common::count(&without.store, "medicines").await, 0);
+}
+
 #[tokio::test]
 async fn first_admin_setup_happens_once_and_demo_only_on_an_empty_store() {
     let env = common::store().await;
@@ -161,4 +191,8 @@ async fn first_admin_setup_happens_once_and_demo_only_on_an_empty_store() {
     // ... and the starter lab catalogue.
     let tests = hms_core::clinical::lab::lab_tests(&demo.store, &a).await.unwrap();
     assert!(tests.len() >= 60 && tests.iter().any(|t| t.code == "HB"), "{}", tests.len());
+    // ... and the starter formulary, with ingredients.
+    assert_eq!(common::count(&demo.store, "medicines").await as usize, hms_core::clinical::formulary::entries().len());
+    let cotrim = hms_core::clinical::prescribing::medicines(&demo.store, &a, "sulfameth").await.unwrap();
+    assert_eq!(cotrim[0].ingredients, ["Sulfamethoxazole", "Trimethoprim"]);
 }

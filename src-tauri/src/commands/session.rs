@@ -2,7 +2,7 @@
 
 use super::Cmd;
 use crate::AppState;
-use hms_core::setup::{self, AppStatus, DemoAccount, NewAdmin};
+use hms_core::setup::{self, AppStatus, DemoAccount, NewAdmin, Starters};
 use hms_core::{auth, SessionInfo};
 use tauri::State;
 
@@ -14,8 +14,9 @@ pub async fn app_status(state: State<'_, AppState>) -> Cmd<AppStatus> {
 
 #[tauri::command]
 #[specta::specta]
-pub async fn setup_first_admin(state: State<'_, AppState>, input: NewAdmin) -> Cmd<SessionInfo> {
-    setup::setup_first_admin(&state.store, &state.session, input).await
+/// The first administrator, with the starter lists the new clinic chose (one write).
+pub async fn setup_first_admin(state: State<'_, AppState>, input: NewAdmin, starters: Starters) -> Cmd<SessionInfo> {
+    setup::setup_clinic(&state.store, &state.session, input, starters).await
 }
 
 #[tauri::command]

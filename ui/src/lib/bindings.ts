@@ -7,7 +7,7 @@ import { invoke as __TAURI_INVOKE, Channel } from "@tauri-apps/api/core";
 /** Commands */
 export const commands = {
 	appStatus: () => typedError<AppStatus_Serialize, AppError>(__TAURI_INVOKE("app_status")),
-	setupFirstAdmin: (input: NewAdmin) => typedError<SessionInfo, AppError>(__TAURI_INVOKE("setup_first_admin", { input })),
+	setupFirstAdmin: (input: NewAdmin, starters: Starters) => typedError<SessionInfo, AppError>(__TAURI_INVOKE("setup_first_admin", { input, starters })),
 	loadDemo: () => typedError<DemoAccount[], AppError>(__TAURI_INVOKE("load_demo")),
 	signIn: (username: string, password: string) => typedError<SessionInfo, AppError>(__TAURI_INVOKE("sign_in", { username, password })),
 	signOut: () => typedError<null, AppError>(__TAURI_INVOKE("sign_out")),
@@ -123,9 +123,12 @@ export const commands = {
 	addDiagnosis: (visitId: string, input: DiagnosisInput_Deserialize) => typedError<Diagnosis_Serialize, AppError>(__TAURI_INVOKE("add_diagnosis", { visitId, input })),
 	resolveDiagnosis: (diagnosisId: string) => typedError<null, AppError>(__TAURI_INVOKE("resolve_diagnosis", { diagnosisId })),
 	addAllergy: (input: AllergyInput_Deserialize) => typedError<Allergy, AppError>(__TAURI_INVOKE("add_allergy", { input })),
+	searchAllergens: (query: string) => typedError<AllergenOption[], AppError>(__TAURI_INVOKE("search_allergens", { query })),
 	patientAllergies: (patientId: string) => typedError<Allergy[], AppError>(__TAURI_INVOKE("patient_allergies", { patientId })),
 	listMedicines: (query: string) => typedError<Medicine[], AppError>(__TAURI_INVOKE("list_medicines", { query })),
 	addMedicine: (input: MedicineInput_Deserialize) => typedError<Medicine, AppError>(__TAURI_INVOKE("add_medicine", { input })),
+	loadStarterFormulary: () => typedError<number, AppError>(__TAURI_INVOKE("load_starter_formulary")),
+	medicineNameIngredients: (name: string) => typedError<AllergenOption[], AppError>(__TAURI_INVOKE("medicine_name_ingredients", { name })),
 	/**  Refused with `clinical_warning` (allergy, duplicate) unless an override reason is given. */
 	prescribe: (visitId: string, input: PrescriptionInput_Deserialize) => typedError<Prescription_Serialize, AppError>(__TAURI_INVOKE("prescribe", { visitId, input })),
 	visitPrescriptions: (visitId: string) => typedError<Prescription_Serialize[], AppError>(__TAURI_INVOKE("visit_prescriptions", { visitId })),
@@ -180,19 +183,30 @@ export type Abnormal = "normal" | "low" | "high" |
 /**  A non-numeric value, or a test with no reference range. */
 "unknown";
 
+export type AllergenKind = "substance" | "class";
+
+export type AllergenOption = {
+	code: string,
+	name: string,
+	kind: AllergenKind,
+	classes: string[],
+};
+
 export type Allergy = {
 	id: string,
 	patient_id: string,
 	substance: string,
 	reaction: string,
 	severity: Severity,
+	allergen: string | null,
 };
 
 export type AllergyInput = AllergyInput_Serialize | AllergyInput_Deserialize;
 
 export type AllergyInput_Deserialize = {
 	patient_id: string,
-	substance: string,
+	substance?: string,
+	allergen?: string | null,
 	reaction?: string,
 	severity: Severity,
 };
@@ -764,12 +778,14 @@ export type ClinicalWarning = {
 	subject: string,
 	/**  Severity and reaction of the allergy, or the running prescription's dose. */
 	detail: string,
+	reason: string,
 };
 
 /**  What a clinical warning is about. */
 export type ClinicalWarningKind = 
 /**  The medicine's name matches one of the patient's recorded allergies. */
 "allergy" | 
+"allergy_cross_reaction" | 
 /**  The patient already takes this medicine (an active prescription). */
 "duplicate_medicine";
 
@@ -1226,6 +1242,8 @@ export type Medicine = {
 	strength: string,
 	form: string,
 	active: boolean,
+	ingredients: string[],
+	usual_dose: string,
 };
 
 export type MedicineInput = MedicineInput_Serialize | MedicineInput_Deserialize;
@@ -1236,6 +1254,7 @@ export type MedicineInput_Deserialize = {
 	strength?: string,
 	/**  tablet, capsule, syrup, injection ... */
 	form?: string,
+	ingredients?: string[],
 };
 
 export type MedicineInput_Serialize = {
@@ -1283,6 +1302,8 @@ export type Named = {
 	id: string,
 	name: string,
 };
+
+export type Starters = { formulary?: boolean };
 
 export type NewAdmin = {
 	username: string,

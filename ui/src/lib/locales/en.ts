@@ -84,6 +84,9 @@ export const en = {
   'setup.submit': 'Create administrator',
   'setup.submitting': 'Creating…',
   'setup.mismatch': 'The two passwords are not the same.',
+  'setup.starter.legend': 'Start with',
+  'setup.starter.hint': 'Lists the clinic can edit later.',
+  'setup.starter.formulary': 'Starter formulary: about 380 generic medicines from the essential medicines lists',
   'setup.demoTitle': 'Try a demo hospital',
   'setup.demoIntro':
     'Creates one sample account for each role so that you can look around. Use it for training and trials, not for real patients.',
