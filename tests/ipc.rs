@@ -39,7 +39,8 @@ impl App {
 
     fn setup_admin(&self) {
         let input = json!({ "username": "admin", "full_name": "Asha Menon", "password": "Clinic#2026adm" });
-        self.invoke("setup_first_admin", json!({ "input": input })).unwrap();
+        // A clinic that starts without the starter formulary (its medicines are added by hand).
+        self.invoke("setup_first_admin", json!({ "input": input, "starters": { "formulary": false } })).unwrap();
     }
 }
 

@@ -7,7 +7,8 @@ import { invoke as __TAURI_INVOKE, Channel } from "@tauri-apps/api/core";
 /** Commands */
 export const commands = {
 	appStatus: () => typedError<AppStatus_Serialize, AppError>(__TAURI_INVOKE("app_status")),
-	setupFirstAdmin: (input: NewAdmin, starters: Starters) => typedError<SessionInfo, AppError>(__TAURI_INVOKE("setup_first_admin", { input, starters })),
+	/**  The first administrator, with the starter lists the new clinic chose (one write). */
+	setupFirstAdmin: (input: NewAdmin, starters: Starters_Deserialize) => typedError<SessionInfo, AppError>(__TAURI_INVOKE("setup_first_admin", { input, starters })),
 	loadDemo: () => typedError<DemoAccount[], AppError>(__TAURI_INVOKE("load_demo")),
 	signIn: (username: string, password: string) => typedError<SessionInfo, AppError>(__TAURI_INVOKE("sign_in", { username, password })),
 	signOut: () => typedError<null, AppError>(__TAURI_INVOKE("sign_out")),
@@ -122,12 +123,15 @@ export const commands = {
 	searchIcd10: (query: string, limit: number) => typedError<Icd10Code[], AppError>(__TAURI_INVOKE("search_icd10", { query, limit })),
 	addDiagnosis: (visitId: string, input: DiagnosisInput_Deserialize) => typedError<Diagnosis_Serialize, AppError>(__TAURI_INVOKE("add_diagnosis", { visitId, input })),
 	resolveDiagnosis: (diagnosisId: string) => typedError<null, AppError>(__TAURI_INVOKE("resolve_diagnosis", { diagnosisId })),
-	addAllergy: (input: AllergyInput_Deserialize) => typedError<Allergy, AppError>(__TAURI_INVOKE("add_allergy", { input })),
+	addAllergy: (input: AllergyInput_Deserialize) => typedError<Allergy_Serialize, AppError>(__TAURI_INVOKE("add_allergy", { input })),
+	/**  Substances and classes an allergy can be recorded against, for the allergy form's search. */
 	searchAllergens: (query: string) => typedError<AllergenOption[], AppError>(__TAURI_INVOKE("search_allergens", { query })),
-	patientAllergies: (patientId: string) => typedError<Allergy[], AppError>(__TAURI_INVOKE("patient_allergies", { patientId })),
+	patientAllergies: (patientId: string) => typedError<Allergy_Serialize[], AppError>(__TAURI_INVOKE("patient_allergies", { patientId })),
 	listMedicines: (query: string) => typedError<Medicine[], AppError>(__TAURI_INVOKE("list_medicines", { query })),
 	addMedicine: (input: MedicineInput_Deserialize) => typedError<Medicine, AppError>(__TAURI_INVOKE("add_medicine", { input })),
+	/**  Adds the starter formulary's medicines not on the list yet (set-up offers it); how many. */
 	loadStarterFormulary: () => typedError<number, AppError>(__TAURI_INVOKE("load_starter_formulary")),
+	/**  The ingredients a new medicine's name names (the add-medicine form shows them as typed). */
 	medicineNameIngredients: (name: string) => typedError<AllergenOption[], AppError>(__TAURI_INVOKE("medicine_name_ingredients", { name })),
 	/**  Refused with `clinical_warning` (allergy, duplicate) unless an override reason is given. */
 	prescribe: (visitId: string, input: PrescriptionInput_Deserialize) => typedError<Prescription_Serialize, AppError>(__TAURI_INVOKE("prescribe", { visitId, input })),
@@ -185,27 +189,29 @@ export type Abnormal = "normal" | "low" | "high" |
 
 export type AllergenKind = "substance" | "class";
 
+/**  One entry of the allergy picker. */
 export type AllergenOption = {
+	/**  "substance:amoxicillin" or "class:penicillins". */
 	code: string,
 	name: string,
 	kind: AllergenKind,
+	/**  For a substance, the names of its classes; for a class, its parent's name. */
 	classes: string[],
 };
 
-export type Allergy = {
-	id: string,
-	patient_id: string,
-	substance: string,
-	reaction: string,
-	severity: Severity,
-	allergen: string | null,
-};
+export type Allergy = Allergy_Serialize | Allergy_Deserialize;
 
 export type AllergyInput = AllergyInput_Serialize | AllergyInput_Deserialize;
 
 export type AllergyInput_Deserialize = {
 	patient_id: string,
+	/**  As written; may be blank when `allergen` is given (its name is used). */
 	substance?: string,
+	/**
+	 *  The substance or class chosen from the list ("class:penicillins"; see
+	 *  `drugs::Reference::search`); None for free text, which is matched to the list when it is
+	 *  exactly a name on it and otherwise checked against medicines' names only.
+	 */
 	allergen?: string | null,
 	reaction?: string,
 	severity: Severity,
@@ -213,9 +219,42 @@ export type AllergyInput_Deserialize = {
 
 export type AllergyInput_Serialize = {
 	patient_id: string,
+	/**  As written; may be blank when `allergen` is given (its name is used). */
+	substance: string,
+	/**
+	 *  The substance or class chosen from the list ("class:penicillins"; see
+	 *  `drugs::Reference::search`); None for free text, which is matched to the list when it is
+	 *  exactly a name on it and otherwise checked against medicines' names only.
+	 */
+	allergen: string | null,
+	reaction: string,
+	severity: Severity,
+};
+
+export type Allergy_Deserialize = {
+	id: string,
+	patient_id: string,
 	substance: string,
 	reaction: string,
 	severity: Severity,
+	/**
+	 *  The substance or class on the list it is checked as ("substance:amoxicillin"); None when
+	 *  it names nothing on the list: then it is not checked against medicines' ingredients.
+	 */
+	allergen?: string | null,
+};
+
+export type Allergy_Serialize = {
+	id: string,
+	patient_id: string,
+	substance: string,
+	reaction: string,
+	severity: Severity,
+	/**
+	 *  The substance or class on the list it is checked as ("substance:amoxicillin"); None when
+	 *  it names nothing on the list: then it is not checked against medicines' ingredients.
+	 */
+	allergen: string | null,
 };
 
 export type AppError = { code: "validation"; detail: {
@@ -742,7 +781,7 @@ export type ChartSummary = ChartSummary_Serialize | ChartSummary_Deserialize;
 /**  What a chart opens with. */
 export type ChartSummary_Deserialize = {
 	patient_id: string,
-	allergies: Allergy[],
+	allergies: Allergy_Deserialize[],
 	/**  Unresolved diagnoses, newest first, one per code (or text). */
 	active_problems: Diagnosis_Deserialize[],
 	/**  Prescriptions still running today. */
@@ -758,7 +797,7 @@ export type ChartSummary_Deserialize = {
 /**  What a chart opens with. */
 export type ChartSummary_Serialize = {
 	patient_id: string,
-	allergies: Allergy[],
+	allergies: Allergy_Serialize[],
 	/**  Unresolved diagnoses, newest first, one per code (or text). */
 	active_problems: Diagnosis_Serialize[],
 	/**  Prescriptions still running today. */
@@ -778,13 +817,21 @@ export type ClinicalWarning = {
 	subject: string,
 	/**  Severity and reaction of the allergy, or the running prescription's dose. */
 	detail: string,
+	/**
+	 *  Why, for an allergy: "Sulfamethoxazole is a sulfonamide antibiotic" ('' otherwise).
+	 *  (Warnings stored before it existed are read through `prescribing::StoredWarning`.)
+	 */
 	reason: string,
 };
 
 /**  What a clinical warning is about. */
 export type ClinicalWarningKind = 
-/**  The medicine's name matches one of the patient's recorded allergies. */
+/**  An ingredient of the medicine is, or is in the class of, one of the patient's allergies. */
 "allergy" | 
+/**
+ *  An ingredient may cross-react with one of the patient's allergies (lower severity:
+ *  penicillin allergy and a cephalosporin).
+ */
 "allergy_cross_reaction" | 
 /**  The patient already takes this medicine (an active prescription). */
 "duplicate_medicine";
@@ -1242,7 +1289,9 @@ export type Medicine = {
 	strength: string,
 	form: string,
 	active: boolean,
+	/**  Names of the active ingredients, as the allergy check knows them (empty: unknown). */
 	ingredients: string[],
+	/**  The usual adult dose the formulary gives ('' when none). */
 	usual_dose: string,
 };
 
@@ -1254,6 +1303,7 @@ export type MedicineInput_Deserialize = {
 	strength?: string,
 	/**  tablet, capsule, syrup, injection ... */
 	form?: string,
+	/**  Substance ids of the active ingredients (see `drugs`); empty: read from the name. */
 	ingredients?: string[],
 };
 
@@ -1263,6 +1313,8 @@ export type MedicineInput_Serialize = {
 	strength: string,
 	/**  tablet, capsule, syrup, injection ... */
 	form: string,
+	/**  Substance ids of the active ingredients (see `drugs`); empty: read from the name. */
+	ingredients: string[],
 };
 
 /**  One record merged into a survivor, as the survivor's page lists it. */
@@ -1302,8 +1354,6 @@ export type Named = {
 	id: string,
 	name: string,
 };
-
-export type Starters = { formulary?: boolean };
 
 export type NewAdmin = {
 	username: string,
@@ -1982,6 +2032,27 @@ export type StaffMember_Serialize = {
 	/**  A TS number: exact up to 2^53 (money in minor units never gets near). */
 	fee_minor: number | null,
 	active: boolean,
+};
+
+/**  The starter lists a new clinic chooses to begin with at set-up (editable later). */
+export type Starters = Starters_Serialize | Starters_Deserialize;
+
+/**  The starter lists a new clinic chooses to begin with at set-up (editable later). */
+export type Starters_Deserialize = {
+	/**
+	 *  The starter formulary (`clinical::formulary`): about 440 generic medicines with their
+	 *  ingredients and usual adult doses.
+	 */
+	formulary?: boolean,
+};
+
+/**  The starter lists a new clinic chooses to begin with at set-up (editable later). */
+export type Starters_Serialize = {
+	/**
+	 *  The starter formulary (`clinical::formulary`): about 440 generic medicines with their
+	 *  ingredients and usual adult doses.
+	 */
+	formulary: boolean,
 };
 
 /**  A conflict record as the inbox shows it. */

@@ -23,6 +23,13 @@ pub struct FormularyEntry {
     pub usual_dose: &'static str,
 }
 
+impl FormularyEntry {
+    /// What identifies the product: name, strength and form, in lower case.
+    pub fn key(&self) -> String {
+        format!("{}|{}|{}", self.name, self.strength, self.form).to_lowercase()
+    }
+}
+
 /// The products of the starter formulary, in file order.
 pub fn entries() -> Vec<FormularyEntry> {
     FORMULARY
@@ -62,10 +69,14 @@ pub(crate) async fn load_in(w: &mut WriteTx<'_>) -> Result<usize> {
         .bind(e.form)
         .fetch_one(w.conn())
         .await?;
-        if taken {
+        // The same product has the same id on every device (see `ids::reference_id`): a
+        // device that has it already, renamed or retired, keeps it as it is.
+        let id = crate::ids::reference_id("medicine", &e.key());
+        let here: bool =
+            sqlx::query_scalar("SELECT COUNT(*) > 0 FROM medicines WHERE id = ?").bind(&id).fetch_one(w.conn()).await?;
+        if taken || here {
             continue;
         }
-        let id = crate::ids::new_id();
         insert_row(
             w,
             "medicines",
