@@ -408,6 +408,13 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     await fill('setup-username', ADMIN.username);
     await fill('setup-password', ADMIN.password);
     await fill('setup-confirm', ADMIN.password);
+    // The starter lists come ticked. This clinic keeps the formulary and builds its own lab
+    // catalogue (the steps below add haemoglobin with its range by hand).
+    assert.equal(await (await visible('setup-starter-formulary')).isSelected(), true);
+    const lab = await visible('setup-starter-lab_tests');
+    assert.equal(await lab.isSelected(), true);
+    await click('setup-starter-lab_tests');
+    await driver.wait(async () => !(await lab.isSelected()), WAIT, 'the starter lab catalogue is unticked');
     await screenshot('setup-filled');
     await click('setup-submit');
 

@@ -31,6 +31,10 @@ pub struct Starters {
     /// ingredients and usual adult doses.
     #[serde(default)]
     pub formulary: bool,
+    /// The starter lab catalogue (`clinical::starter`): about 70 common tests with LOINC
+    /// codes, specimens, units and reference ranges by sex and age band.
+    #[serde(default)]
+    pub lab_tests: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
@@ -90,9 +94,18 @@ pub async fn create_clinic(store: &Store, input: NewAdmin, starters: Starters) -
         return Err(Error::AlreadySetUp);
     }
     users::insert(&mut w, prepared, id.clone()).await?;
-    w.audit("setup.first_admin", "user", Some(&id), json!({ "starter_formulary": starters.formulary })).await?;
+    w.audit(
+        "setup.first_admin",
+        "user",
+        Some(&id),
+        json!({ "starter_formulary": starters.formulary, "starter_lab_tests": starters.lab_tests }),
+    )
+    .await?;
     if starters.formulary {
         crate::clinical::formulary::load_in(&mut w).await?;
+    }
+    if starters.lab_tests {
+        crate::clinical::starter::load_in(&mut w).await?;
     }
     w.commit().await?;
     Ok(id)

@@ -104,14 +104,17 @@ async fn the_last_administrator_cannot_be_removed() {
     users::update(&env.store, &a, demote).await.unwrap();
 }
 
-/// A new clinic chooses at set-up whether to begin with the starter formulary; it comes in the
-/// same write as the administrator, and not at all when not chosen.
+/// A new clinic chooses at set-up whether to begin with the starter formulary and the starter
+/// lab catalogue; they come in the same write as the administrator, and not at all when not
+/// chosen.
 #[tokio::test]
-async fn a_new_clinic_chooses_the_starter_formulary_at_set_up() {
+async fn a_new_clinic_chooses_the_starter_lists_at_set_up() {
     let admin = || NewAdmin { username: "admin".into(), full_name: "Asha".into(), password: common::ADMIN_PW.into() };
     let with = common::store().await;
     let slot = SessionSlot::default();
-    setup::setup_clinic(&with.store, &slot, admin(), setup::Starters { formulary: true }).await.unwrap();
+    setup::setup_clinic(&with.store, &slot, admin(), setup::Starters { formulary: true, lab_tests: true })
+        .await
+        .unwrap();
     let entries = hms_core::clinical::formulary::entries().len();
     assert_eq!(common::count(&with.store, "medicines").await as usize, entries);
     let a = slot.authorize(&with.store).await.unwrap();
@@ -122,16 +125,21 @@ async fn a_new_clinic_chooses_the_starter_formulary_at_set_up() {
         .await
         .unwrap();
     assert_eq!(logged as usize, entries, "synced like medicines added by hand");
+    let tests = hms_core::clinical::starter::starter_tests().unwrap().len();
+    assert_eq!(common::count(&with.store, "lab_tests").await as usize, tests, "and the starter lab catalogue");
     // A refused set-up (a weak password) writes no medicines either.
     let refused = common::store().await;
     let weak = NewAdmin { password: "admin12345".into(), ..admin() };
-    let err = setup::create_clinic(&refused.store, weak, setup::Starters { formulary: true }).await.unwrap_err();
+    let all = setup::Starters { formulary: true, lab_tests: true };
+    let err = setup::create_clinic(&refused.store, weak, all).await.unwrap_err();
     assert!(matches!(err, Error::Validation { .. }));
     assert_eq!(common::count(&refused.store, "medicines").await, 0);
+    assert_eq!(common::count(&refused.store, "lab_tests").await, 0);
 
     let without = common::store().await;
     setup::setup_clinic(&without.store, &SessionSlot::default(), admin(), setup::Starters::default()).await.unwrap();
     assert_eq!(common::count(&without.store, "medicines").await, 0);
+    assert_eq!(common::count(&without.store, "lab_tests").await, 0);
 }
 
 #[tokio::test]

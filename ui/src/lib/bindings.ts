@@ -2044,6 +2044,11 @@ export type Starters_Deserialize = {
 	 *  ingredients and usual adult doses.
 	 */
 	formulary?: boolean,
+	/**
+	 *  The starter lab catalogue (`clinical::starter`): about 70 common tests with LOINC
+	 *  codes, specimens, units and reference ranges by sex and age band.
+	 */
+	lab_tests?: boolean,
 };
 
 /**  The starter lists a new clinic chooses to begin with at set-up (editable later). */
@@ -2053,6 +2058,11 @@ export type Starters_Serialize = {
 	 *  ingredients and usual adult doses.
 	 */
 	formulary: boolean,
+	/**
+	 *  The starter lab catalogue (`clinical::starter`): about 70 common tests with LOINC
+	 *  codes, specimens, units and reference ranges by sex and age band.
+	 */
+	lab_tests: boolean,
 };
 
 /**  A conflict record as the inbox shows it. */

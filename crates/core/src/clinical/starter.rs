@@ -8,7 +8,7 @@ use super::lab_ranges::{parse_bands, RefBand};
 use crate::error::{Error, Result};
 use crate::rbac::Permission;
 use crate::session::Authorized;
-use crate::store::Store;
+use crate::store::{Store, WriteTx};
 use serde_json::json;
 
 const STARTER: &str = include_str!("../../assets/lab/starter-lab-tests.tsv");
@@ -62,8 +62,15 @@ fn parse_line(l: &str) -> std::result::Result<StarterTest, String> {
 /// how many were added.
 pub async fn load_starter_lab_tests(store: &Store, auth: &Authorized) -> Result<u32> {
     auth.require(Permission::ClinicalCatalogManage)?;
-    let tests = starter_tests()?;
     let mut w = store.begin_write(auth.actor()).await?;
+    let added = load_in(&mut w).await?;
+    w.commit().await?;
+    Ok(added)
+}
+
+/// Loads the starter tests inside a write (set-up loads them with the first administrator).
+pub(crate) async fn load_in(w: &mut WriteTx<'_>) -> Result<u32> {
+    let tests = starter_tests()?;
     let mut added = 0u32;
     for t in &tests {
         let taken: bool = sqlx::query_scalar(
@@ -72,7 +79,12 @@ pub async fn load_starter_lab_tests(store: &Store, auth: &Authorized) -> Result<
         .bind(&t.code)
         .fetch_one(w.conn())
         .await?;
-        if taken {
+        // The same test has the same id on every device (see `ids::reference_id`), so two
+        // devices of one clinic that each loaded the catalogue hold one row per test.
+        let id = crate::ids::reference_id("lab_test", &t.code.to_lowercase());
+        let here: bool =
+            sqlx::query_scalar("SELECT COUNT(*) > 0 FROM lab_tests WHERE id = ?").bind(&id).fetch_one(w.conn()).await?;
+        if taken || here {
             continue;
         }
         let ranges = serde_json::to_string(&t.bands)?;
@@ -87,11 +99,10 @@ pub async fn load_starter_lab_tests(store: &Store, auth: &Authorized) -> Result<
             ("specimen", json!(t.specimen)),
             ("ranges", json!(ranges)),
         ];
-        insert_row(&mut w, "lab_tests", &crate::ids::new_id(), &cols).await?;
+        insert_row(w, "lab_tests", &id, &cols).await?;
         added += 1;
     }
     w.audit("lab_test.starter_loaded", "lab_test", None, json!({ "added": added, "in_file": tests.len() })).await?;
-    w.commit().await?;
     Ok(added)
 }
 

@@ -203,23 +203,25 @@ async fn a_consultation_made_on_one_device_arrives_whole_on_another() {
     b.close().await;
 }
 
-/// Two devices of one clinic that each began with the starter formulary hold the same rows
-/// (the same ids): merging one's medicines into the other adds nothing and conflicts nowhere.
+/// Two devices of one clinic that each began with the starter formulary and lab catalogue hold
+/// the same rows (the same ids): merging one's into the other adds nothing, conflicts nowhere.
 #[tokio::test]
-async fn two_devices_that_each_loaded_the_starter_formulary_merge_without_duplicates() {
+async fn two_devices_that_each_loaded_the_starter_lists_merge_without_duplicates() {
     let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let (a, b) = (Store::open_in_dir(da.path()).await.unwrap(), Store::open_in_dir(db.path()).await.unwrap());
     for s in [&a, &b] {
         let admin = crate::setup::NewAdmin { username: "admin".into(), full_name: "Admin".into(), password: PW.into() };
-        crate::setup::create_clinic(s, admin, crate::setup::Starters { formulary: true }).await.unwrap();
+        let starters = crate::setup::Starters { formulary: true, lab_tests: true };
+        crate::setup::create_clinic(s, admin, starters).await.unwrap();
     }
     let log: Vec<LogRow> = sqlx::query_as(
-        "SELECT id, seq, device_id, entity, entity_id, op, data, hlc, user_id FROM change_log WHERE entity = 'medicines' ORDER BY seq",
+        "SELECT id, seq, device_id, entity, entity_id, op, data, hlc, user_id FROM change_log WHERE entity IN ('medicines', 'lab_tests') ORDER BY seq",
     )
     .fetch_all(a.pool())
     .await
     .unwrap();
-    assert_eq!(log.len(), super::formulary::entries().len());
+    let tests = super::starter::starter_tests().unwrap().len();
+    assert_eq!(log.len(), super::formulary::entries().len() + tests);
     let mut w = b.begin_write(Actor::system()).await.unwrap();
     let mut columns = Columns::default();
     for (id, seq, device_id, entity, entity_id, _, data, hlc, user_id) in log {
@@ -233,6 +235,8 @@ async fn two_devices_that_each_loaded_the_starter_formulary_merge_without_duplic
     w.commit().await.unwrap();
     let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM medicines").fetch_one(b.pool()).await.unwrap();
     assert_eq!(count as usize, super::formulary::entries().len(), "no duplicates");
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM lab_tests").fetch_one(b.pool()).await.unwrap();
+    assert_eq!(count as usize, tests, "no duplicate lab tests");
     let conflicts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sync_conflicts").fetch_one(b.pool()).await.unwrap();
     assert_eq!(conflicts, 0);
 }

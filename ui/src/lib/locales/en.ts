@@ -87,6 +87,7 @@ export const en = {
   'setup.starter.legend': 'Start with',
   'setup.starter.hint': 'Lists the clinic can edit later.',
   'setup.starter.formulary': 'Starter formulary: about 380 generic medicines from the essential medicines lists',
+  'setup.starter.labTests': 'Starter lab catalogue: about 70 common tests with LOINC codes and reference ranges',
   'setup.demoTitle': 'Try a demo hospital',
   'setup.demoIntro':
     'Creates one sample account for each role so that you can look around. Use it for training and trials, not for real patients.',
