@@ -8,6 +8,17 @@ use crate::store::{ChangeOp, Store, WriteTx};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+// Settings sync, keyed by name (`store::tables`).
+inventory::submit! {
+    crate::store::tables::Table {
+        name: "settings",
+        id_column: "key",
+        synced: true,
+        local_columns: &[],
+        rules: &crate::store::tables::NO_RULES,
+    }
+}
+
 pub const IDLE_KEY: &str = "idle_timeout_minutes";
 pub const DEFAULT_IDLE_MINUTES: u32 = 15;
 pub const MAX_IDLE_MINUTES: u32 = 240;

@@ -97,3 +97,68 @@ async fn every_write_carries_change_log_and_hlc_stamps_that_increase() {
     let hlcs: Vec<String> = rows.into_iter().map(|r| r.2).collect();
     assert_eq!(updated_at, hlcs, "each row's updated_at is its change's HLC stamp");
 }
+
+/// Each table registers itself with storage and sync from its own module (`store::tables`,
+/// collected at link time, so this also proves the registrations survive in a binary that
+/// links the core from outside, as the app and the CLI do): the registry names real tables,
+/// id columns and local columns, and holds every table that carries the sync columns.
+#[tokio::test]
+async fn every_table_with_sync_columns_registers_itself_with_real_columns() {
+    use hms_core::store::tables;
+    let env = common::store().await;
+    let registered = tables::all();
+    let names: Vec<&str> = registered.iter().map(|t| t.name).collect();
+    // Registered beside their code (settings, users) and from each area's tables.rs.
+    for expected in ["settings", "users", "patients", "patient_merges", "appointments", "staff", "bills", "visits"] {
+        assert!(names.contains(&expected), "{expected} is not registered: {names:?}");
+    }
+    let mut unique = names.clone();
+    unique.dedup();
+    assert_eq!(unique, names, "a table is registered twice");
+    for t in &registered {
+        let cols: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info(?)")
+            .bind(t.name)
+            .fetch_all(env.store.pool())
+            .await
+            .unwrap();
+        assert!(!cols.is_empty(), "{} is registered but is no table", t.name);
+        assert!(cols.iter().any(|c| c == t.id_column), "{}.{} is no column", t.name, t.id_column);
+        for local in t.local_columns {
+            assert!(cols.iter().any(|c| c == local), "{}.{local} is no column", t.name);
+        }
+    }
+    let with_sync: Vec<String> = sqlx::query_scalar(
+        "SELECT m.name FROM sqlite_master m WHERE m.type = 'table'
+         AND EXISTS (SELECT 1 FROM pragma_table_info(m.name) c WHERE c.name = 'origin_device') ORDER BY m.name",
+    )
+    .fetch_all(env.store.pool())
+    .await
+    .unwrap();
+    let synced: Vec<&str> = registered.iter().filter(|t| t.synced).map(|t| t.name).collect();
+    // Every table with the sync columns syncs (patient_merges syncs too, with fewer columns).
+    for t in &with_sync {
+        assert!(synced.contains(&t.as_str()), "{t} has sync columns but does not sync");
+    }
+    assert!(with_sync.len() >= 25, "{with_sync:?}");
+    assert!(tables::unregistered(env.store.pool()).await.unwrap().is_empty());
+    // What sync merges is what the registry says syncs, with each table's id column.
+    let mut sync_list: Vec<(&str, &str)> = hms_core::sync::apply::SYNCED.to_vec();
+    sync_list.sort();
+    assert_eq!(sync_list, registered.iter().filter(|t| t.synced).map(|t| (t.name, t.id_column)).collect::<Vec<_>>());
+    assert!(sync_list.contains(&("settings", "key")));
+}
+
+/// A table that carries the sync columns with no module registering it is refused at open:
+/// it would otherwise stay silently out of sync.
+#[tokio::test]
+async fn a_store_with_an_unregistered_synced_table_does_not_open() {
+    let env = common::store().await;
+    sqlx::query("CREATE TABLE wards (id TEXT PRIMARY KEY, updated_at TEXT, origin_device TEXT)")
+        .execute(env.store.pool())
+        .await
+        .unwrap();
+    env.store.close().await;
+    let err = Store::open_in_dir(env.dir.path()).await.err().expect("refused");
+    assert_eq!(err.code(), "storage");
+    assert!(err.to_string().contains("wards"), "{err}");
+}

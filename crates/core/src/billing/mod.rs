@@ -8,6 +8,7 @@ pub mod model;
 pub mod money;
 pub mod payments;
 pub mod report;
+mod tables;
 pub mod tariff;
 
 pub use model::*;

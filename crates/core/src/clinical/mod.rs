@@ -22,6 +22,7 @@ pub mod print;
 pub mod starter;
 #[cfg(test)]
 mod sync_check;
+mod tables;
 pub mod visit_summary_pdf;
 pub mod visits;
 

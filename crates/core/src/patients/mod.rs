@@ -10,6 +10,7 @@ pub mod model;
 pub mod mrn;
 pub mod repo;
 pub mod search;
+mod tables;
 pub mod validate;
 
 pub use card::{id_card, IdCard};

@@ -13,6 +13,7 @@ pub mod moves;
 pub mod queue;
 pub mod slots;
 pub mod staff;
+mod tables;
 
 use crate::error::{Error, Result, ValidationReason};
 use chrono::{NaiveDate, NaiveTime, TimeZone, Timelike};

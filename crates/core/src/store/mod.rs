@@ -1,6 +1,7 @@
 //! The local store: one SQLite file in WAL mode with foreign keys on, migrated on open.
 
 pub(crate) mod meta;
+pub mod tables;
 mod write;
 
 pub use write::{Actor, ChangeOp, WriteTx};
@@ -54,30 +55,20 @@ fn spawn_checkpointer(pool: SqlitePool) -> tokio::task::JoinHandle<()> {
                 break;
             }
             // A failure (e.g. the disk is full) shows up on the next write; nothing to do here.
-            let _ = merge_search_indexes(&pool).await;
+            for table in tables::all() {
+                let _ = table.rules.maintain(&pool).await;
+            }
             let _ = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await;
         }
     })
 }
 
-/// A bounded slice of FTS5 segment merging (automerge is off, migration 0004), so that
-/// searches keep few segments to read while no single write pays for a big merge.
-async fn merge_search_indexes(pool: &SqlitePool) -> Result<()> {
-    for table in ["patient_name_fts", "patient_phone_fts"] {
-        // 'merge' with a negative N merges only if there are enough segments at a level.
-        let sql = format!("INSERT INTO {table} ({table}, rank) VALUES ('merge', -64)");
-        sqlx::query(&sql).execute(pool).await?;
-    }
-    Ok(())
-}
-
 impl Store {
-    /// Merges each search index into one segment, after a bulk load (generator, CSV import)
-    /// left many behind; searches then read one segment each.
+    /// Compacts what a bulk load (generator, CSV import) left behind, table by table (the
+    /// tables' `compact` rules: the search indexes merged into one segment each).
     pub async fn compact_search_indexes(&self) -> Result<()> {
-        for table in ["patient_name_fts", "patient_phone_fts"] {
-            let sql = format!("INSERT INTO {table} ({table}) VALUES ('optimize')");
-            sqlx::query(&sql).execute(&self.pool).await?;
+        for table in tables::all() {
+            table.rules.compact(&self.pool).await?;
         }
         Ok(())
     }
@@ -117,6 +108,12 @@ impl Store {
             .pragma("journal_size_limit", "67108864");
         let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
         MIGRATOR.run(&pool).await?;
+        let unregistered = tables::unregistered(&pool).await?;
+        if !unregistered.is_empty() {
+            return Err(crate::Error::Storage {
+                message: format!("tables with sync columns that no module registers (store::tables): {unregistered:?}"),
+            });
+        }
 
         let device_id = meta::device_id(&pool).await?;
         let last = meta::get(&pool, meta::HLC_KEY).await?.and_then(|s| HlcStamp::parse(&s));

@@ -121,11 +121,9 @@ impl<'s> WriteTx<'s> {
         .await?;
         self.changed = true;
         self.stamp_fields(entity, entity_id, op, data).await?;
-        if entity == "appointments" {
-            // Two bookings of one slot merged from two devices: settle which one holds it
-            // again, now that this write may have freed or taken a slot.
-            let now = self.now_rfc3339();
-            crate::sync::rules::settle_slots(&mut self.tx, &now).await?;
+        // The table's own rule after a write (e.g. the one-booking-per-slot rule).
+        if let Some(table) = super::tables::find(entity) {
+            table.rules.after_write(self, entity_id).await?;
         }
         Ok(())
     }

@@ -14,54 +14,30 @@
 //! reports are written (every other key is ignored), so nothing a server sends becomes SQL.
 //! Pulled rows are written directly, never through `record_change`: they do not go back into
 //! the outbox. Audit entries (`audit_log`) are filed, insert-only, under `audit_remote`.
-//! Hospital rules (one slot, one MRN) are settled in [`super::rules`].
+//! What a table needs around a pulled write (the hospital rules of one slot and one MRN in
+//! [`super::rules`], search indexes) its module registers (`store::tables`); nothing here
+//! names a domain table.
 
-use super::{conflicts, rules, SyncError};
+use super::{conflicts, SyncError};
 use crate::clock::HlcStamp;
-use crate::store::WriteTx;
+use crate::store::{tables, WriteTx};
 use hms_protocol::{Change, Op};
 use serde_json::{Map, Value};
 use sqlx::SqliteConnection;
 use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
-/// The synced tables and the column that holds a change's `entity_id`. A table is synced when
-/// its writes call `WriteTx::record_change`; add it here when a module starts doing so.
-pub const SYNCED: &[(&str, &str)] = &[
-    ("settings", "key"),
-    ("users", "id"),
-    ("patients", "id"),
-    ("patient_merges", "id"),
-    ("departments", "id"),
-    ("specialties", "id"),
-    ("staff", "id"),
-    ("doctor_sessions", "id"),
-    ("schedule_exceptions", "id"),
-    ("appointments", "id"),
-    ("services", "id"),
-    ("service_prices", "id"),
-    ("bills", "id"),
-    ("bill_lines", "id"),
-    ("payments", "id"),
-    ("credit_notes", "id"),
-    ("bill_insurance", "id"),
-    // The clinical record (icd10_codes is reference data shipped with the app: not synced;
-    // attachments sync as metadata, their files stay on the device that stored them).
-    ("visits", "id"),
-    ("vitals", "id"),
-    ("diagnoses", "id"),
-    ("allergies", "id"),
-    ("medicines", "id"),
-    ("prescriptions", "id"),
-    ("lab_tests", "id"),
-    ("lab_orders", "id"),
-    ("lab_results", "id"),
-    ("attachments", "id"),
-];
-
-/// Local-only columns a change never sets (`patients.pk` is the search indexes' rowid;
-/// `appointments.slot_conflict` is derived on each device by `sync::rules`).
-pub const LOCAL_COLUMNS: &[&str] = &["pk", "slot_conflict"];
+/// The synced tables and the column that holds a change's `entity_id`, from the tables'
+/// registrations (`store::tables`): a table is synced when its module registers it so (its
+/// writes call `WriteTx::record_change`). Listed in the order of the policy's entities
+/// (`hms_policy::entities::ENTITIES`, which a test holds to this list), any other after.
+pub static SYNCED: LazyLock<Vec<(&'static str, &'static str)>> = LazyLock::new(|| {
+    let rank = |name: &str| hms_policy::entities::ENTITIES.iter().position(|e| e.name == name).unwrap_or(usize::MAX);
+    let mut synced: Vec<&'static tables::Table> = tables::all().into_iter().filter(|t| t.synced).collect();
+    synced.sort_by_key(|t| (rank(t.name), t.name));
+    synced.into_iter().map(|t| (t.name, t.id_column)).collect()
+});
 
 /// Fields that say who and where, not what: merged like the others, never a conflict.
 const BOOKKEEPING: &[&str] = &["updated_by", "created_at", "origin_device"];
@@ -90,7 +66,12 @@ pub(crate) struct Columns {
 }
 
 pub(crate) fn table_of(entity: &str) -> Option<(&'static str, &'static str)> {
-    SYNCED.iter().find(|(t, _)| *t == entity).copied()
+    tables::synced(entity).map(|t| (t.name, t.id_column))
+}
+
+/// The rules a table registered (none for a name that is not registered).
+pub(crate) fn rules_of(table: &str) -> &'static dyn tables::TableRules {
+    tables::find(table).map(|t| t.rules).unwrap_or(&tables::NO_RULES)
 }
 
 pub(crate) fn quote(ident: &str) -> String {
@@ -109,7 +90,8 @@ impl Columns {
                 .fetch_all(&mut *conn)
                 .await
                 .map_err(crate::Error::from)?;
-            let names = names.into_iter().filter(|n| !LOCAL_COLUMNS.contains(&n.as_str())).collect();
+            let local = tables::find(table).map(|t| t.local_columns).unwrap_or(&[]);
+            let names = names.into_iter().filter(|n| !local.contains(&n.as_str())).collect();
             self.by_table.insert(table, names);
         }
         Ok(self.by_table.get(table).map(Vec::as_slice).unwrap_or(&[]))
@@ -263,9 +245,7 @@ pub(crate) fn incoming_values(
         .filter(|(k, _)| cols.iter().any(|c| c == *k) && k.as_str() != id_col && k.as_str() != "updated_at")
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    if table == "appointments" {
-        appointment_minutes(data, &mut values);
-    }
+    rules_of(table).incoming(data, &mut values);
     values
 }
 
@@ -292,10 +272,7 @@ pub(crate) fn complete_new_row(
     if has("origin_device") && !values.iter().any(|(k, _)| k == "origin_device") {
         values.push(("origin_device".into(), Value::String(change.device_id.clone())));
     }
-    if table == "appointments" {
-        // Held off its slot until `settle_slots` (after the write) decides who keeps it.
-        values.push(("slot_conflict".into(), Value::from(1)));
-    }
+    rules_of(table).mark_pulled(values);
     values.push((id_col.to_string(), Value::String(change.entity_id.clone())));
 }
 
@@ -308,9 +285,7 @@ async fn insert_new(
     change: &Change,
     mut values: Vec<(String, Value)>,
 ) -> Result<Outcome, SyncError> {
-    if table == "patients" {
-        rules::claim_mrn(w, &change.entity_id, &mut values).await?;
-    }
+    rules_of(table).before_apply(w, &change.entity_id, &mut values).await?;
     complete_new_row(table, id_col, cols, change, &mut values);
     insert(w, table, &values).await.map_err(constraint)?;
     let mut stamps = Map::new();
@@ -340,30 +315,11 @@ async fn insert_new(
             .filter(|(k, _)| has(k) && k.as_str() != id_col && k.as_str() != "updated_at")
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        if table == "appointments" {
-            appointment_minutes(data, &mut values);
-        }
+        rules_of(table).incoming(data, &mut values);
         merge(w, table, id_col, cols, &orphan, values).await?;
     }
-    after_write(w, table, &change.entity_id).await?;
+    rules_of(table).after_apply(w, &change.entity_id).await?;
     Ok(Outcome::Applied)
-}
-
-/// Appointment changes carry the slot as `start`/`end` ("HH:MM", the app's `Appointment`)
-/// rather than the `start_min`/`end_min` columns: read the minutes from them.
-fn appointment_minutes(data: &Map<String, Value>, values: &mut Vec<(String, Value)>) {
-    for (text, column) in [("start", "start_min"), ("end", "end_min")] {
-        if values.iter().any(|(k, _)| k == column) {
-            continue;
-        }
-        let minutes = data.get(text).and_then(Value::as_str).and_then(|t| {
-            let (h, m) = t.split_once(':')?;
-            Some(h.parse::<i64>().ok()? * 60 + m.parse::<i64>().ok()?)
-        });
-        if let Some(minutes) = minutes {
-            values.push((column.to_string(), Value::from(minutes)));
-        }
-    }
 }
 
 /// Keeps an update of a row that is not here yet; its insert merges it.
@@ -427,9 +383,7 @@ async fn merge(
     if taken.is_empty() {
         return Ok(if lost.is_empty() { Outcome::Older } else { Outcome::Conflict });
     }
-    if table == "patients" {
-        rules::claim_mrn(w, id, &mut taken).await?;
-    }
+    rules_of(table).before_apply(w, id, &mut taken).await?;
     for (field, _) in &taken {
         stamps.insert(field.clone(), Value::String(change.hlc.clone()));
         conflicts::supersede(w, table, id, field, &change.hlc).await?;
@@ -439,29 +393,11 @@ async fn merge(
     if cols.iter().any(|c| c == "updated_at") && compare(&change.hlc, row_hlc) == Ordering::Greater {
         sets.push(("updated_at".into(), Value::String(change.hlc.clone())));
     }
-    if table == "appointments" {
-        // A change of status or time may take a slot another booking holds: held off it
-        // until `settle_slots` decides.
-        sets.push(("slot_conflict".into(), Value::from(1)));
-    }
+    rules_of(table).mark_pulled(&mut sets);
     update(w, table, id_col, id, &sets).await.map_err(constraint)?;
     save_stamps(w.conn(), table, id, &stamps).await?;
-    after_write(w, table, id).await?;
+    rules_of(table).after_apply(w, id).await?;
     Ok(Outcome::Applied)
-}
-
-/// What a written row needs afterwards: search indexes, the slot rule.
-async fn after_write(w: &mut WriteTx<'_>, table: &str, id: &str) -> Result<(), SyncError> {
-    match table {
-        "patients" => crate::patients::repo::reindex(w, id).await?,
-        "staff" => crate::schedule::staff::reindex_specialties(w, id).await?,
-        "appointments" => {
-            let now = w.now_rfc3339();
-            rules::settle_slots(w.conn(), &now).await?;
-        }
-        _ => {}
-    }
-    Ok(())
 }
 
 /// Another device's audit entry: stored as it was written, never updated, never merged.

@@ -13,19 +13,19 @@
 
 use super::apply::{self, bind_value, quote, table_of, Columns, Outcome};
 use super::SyncError;
-use crate::store::WriteTx;
+use crate::store::{tables::NewRow, WriteTx};
 use hms_protocol::{Change, Op};
 use serde_json::Value;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Bound values per statement: under SQLite's 32,766.
 const MAX_VARS: usize = 32_000;
 
-/// Tables whose new rows need nothing per row after the insert but what the batch does (the
-/// patients' search index). Appointments settle their slot rule and staff index their
-/// specialties one row at a time: they take the row path.
+/// Tables whose new rows need nothing per row after the insert but what their `after_batch`
+/// rule does (the patients' numbers and search index). Others (appointments settle their slot
+/// rule, staff index their specialties) register as not batchable and take the row path.
 fn batchable(table: &str) -> bool {
-    !matches!(table, "appointments" | "staff")
+    apply::rules_of(table).batchable()
 }
 
 struct Pending<'a> {
@@ -137,7 +137,7 @@ impl<'a> Batch<'a> {
     }
 }
 
-/// The rows, their stamps, what a new patient settles and indexes.
+/// The rows, their stamps, and what their tables' rules do after new rows.
 async fn write(w: &mut WriteTx<'_>, pending: &[Pending<'_>]) -> Result<(), SyncError> {
     // Runs of rows of one table with the same columns, each in multi-row statements.
     let mut start = 0;
@@ -149,11 +149,13 @@ async fn write(w: &mut WriteTx<'_>, pending: &[Pending<'_>]) -> Result<(), SyncE
         start = end;
     }
     save_stamps(w, pending).await?;
-    let patients: Vec<&Pending<'_>> = pending.iter().filter(|p| p.table == "patients").collect();
-    if !patients.is_empty() {
-        settle_mrns(w, &patients).await?;
-        let ids: Vec<&str> = patients.iter().map(|p| p.change.entity_id.as_str()).collect();
-        crate::patients::repo::reindex_many(w, &ids).await?;
+    // Each table's rule for its new rows (the patients' numbers and search index).
+    let mut by_table: BTreeMap<&'static str, Vec<NewRow<'_>>> = BTreeMap::new();
+    for p in pending {
+        by_table.entry(p.table).or_default().push((p.change.entity_id.as_str(), p.values.as_slice()));
+    }
+    for (table, rows) in &by_table {
+        apply::rules_of(table).after_batch(w, rows).await?;
     }
     Ok(())
 }
@@ -202,39 +204,6 @@ async fn save_stamps(w: &mut WriteTx<'_>, rows: &[Pending<'_>]) -> Result<(), Sy
         }
         q.execute(w.conn()).await.map_err(crate::Error::from)?;
     }
-    Ok(())
-}
-
-/// What marks a stand-in number (`rules::stand_in_mrn`): its clash is not settled by this.
-const STAND_IN: &str = "-DUP-";
-
-/// What `rules::claim_mrn` does for a new patient whose number clashes with no one (the
-/// insert succeeded, so none does): an open duplicate-number conflict of it is settled.
-async fn settle_mrns(w: &mut WriteTx<'_>, patients: &[&Pending<'_>]) -> Result<(), SyncError> {
-    let ids: Vec<&str> = patients
-        .iter()
-        .filter(|p| {
-            p.values
-                .iter()
-                .find(|(k, _)| k == "mrn")
-                .and_then(|(_, v)| v.as_str())
-                .is_some_and(|mrn| !mrn.contains(STAND_IN))
-        })
-        .map(|p| p.change.entity_id.as_str())
-        .collect();
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let now = w.now_rfc3339();
-    sqlx::query(
-        "UPDATE sync_conflicts SET resolved = 1, resolution = 'auto', resolved_at = ?
-         WHERE resolved = 0 AND kind = 'mrn_duplicate' AND entity_id IN (SELECT value FROM json_each(?))",
-    )
-    .bind(now)
-    .bind(serde_json::to_string(&ids).map_err(crate::Error::from)?)
-    .execute(w.conn())
-    .await
-    .map_err(crate::Error::from)?;
     Ok(())
 }
 

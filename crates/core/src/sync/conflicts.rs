@@ -587,9 +587,8 @@ async fn write_field(w: &mut WriteTx<'_>, entity: &str, id: &str, field: &str, v
     apply::update(w, table, id_col, id, &sets).await?;
     w.record_change(table, id, ChangeOp::Update, &data).await?;
     supersede(w, table, id, field, &stamp).await?;
-    if table == "patients" {
-        crate::patients::repo::reindex(w, id).await?;
-    }
+    // What the table needs after a written row (the patients' search index).
+    apply::rules_of(table).after_apply(w, id).await?;
     Ok(())
 }
 

@@ -13,6 +13,7 @@
 
 use super::conflicts::{self, NewConflict};
 use super::SyncError;
+use crate::store::tables::NewRow;
 use crate::store::WriteTx;
 use serde_json::{json, Value};
 use sqlx::SqliteConnection;
@@ -178,6 +179,32 @@ pub(crate) async fn claim_mrn(w: &mut WriteTx<'_>, id: &str, values: &mut [(Stri
             remote_device: "",
         },
     )
+    .await?;
+    Ok(())
+}
+
+/// What [`claim_mrn`] does for new patients written together (`sync::apply_batch`) whose
+/// numbers clash with no one (the insert succeeded, so none does): an open duplicate-number
+/// conflict of each is settled.
+pub(crate) async fn settle_new_mrns(w: &mut WriteTx<'_>, rows: &[NewRow<'_>]) -> crate::Result<()> {
+    let ids: Vec<&str> = rows
+        .iter()
+        .filter(|(_, values)| {
+            values.iter().find(|(k, _)| k == "mrn").and_then(|(_, v)| v.as_str()).is_some_and(|mrn| !is_stand_in(mrn))
+        })
+        .map(|(id, _)| *id)
+        .collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let now = w.now_rfc3339();
+    sqlx::query(
+        "UPDATE sync_conflicts SET resolved = 1, resolution = 'auto', resolved_at = ?
+         WHERE resolved = 0 AND kind = 'mrn_duplicate' AND entity_id IN (SELECT value FROM json_each(?))",
+    )
+    .bind(now)
+    .bind(serde_json::to_string(&ids)?)
+    .execute(w.conn())
     .await?;
     Ok(())
 }

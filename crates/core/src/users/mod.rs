@@ -3,6 +3,17 @@
 pub mod repo;
 pub mod validate;
 
+// The accounts sync (`store::tables`); usernames are unique in the tenant.
+inventory::submit! {
+    crate::store::tables::Table {
+        name: "users",
+        id_column: "id",
+        synced: true,
+        local_columns: &[],
+        rules: &crate::store::tables::NO_RULES,
+    }
+}
+
 use crate::auth::{guard, password};
 use crate::error::{Error, Result, ValidationReason};
 use crate::rbac::{Permission, Role};

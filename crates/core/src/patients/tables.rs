@@ -1,0 +1,69 @@
+//! The patients' tables as storage and sync know them (`store::tables`): the register,
+//! whose local `pk` is the search indexes' rowid, and the merges.
+//!
+//! Around a pulled change a patient's number is claimed (one MRN per patient,
+//! `sync::rules::claim_mrn`) and the search indexes follow the row; in the background the
+//! indexes' segments are merged a little at a time (automerge is off, migration 0004).
+
+use super::repo;
+use crate::error::Result;
+use crate::store::tables::{Hook, NewRow, Table, TableRules, Values, NO_RULES};
+use crate::store::WriteTx;
+use sqlx::SqlitePool;
+
+/// The full-text indexes of the register.
+const SEARCH_INDEXES: [&str; 2] = ["patient_name_fts", "patient_phone_fts"];
+
+struct PatientRules;
+
+impl TableRules for PatientRules {
+    fn before_apply<'a>(&'a self, w: &'a mut WriteTx<'_>, id: &'a str, values: &'a mut Values) -> Hook<'a> {
+        Box::pin(async move { Ok(crate::sync::rules::claim_mrn(w, id, values).await?) })
+    }
+
+    fn after_apply<'a>(&'a self, w: &'a mut WriteTx<'_>, id: &'a str) -> Hook<'a> {
+        Box::pin(repo::reindex(w, id))
+    }
+
+    fn after_batch<'a>(&'a self, w: &'a mut WriteTx<'_>, rows: &'a [NewRow<'a>]) -> Hook<'a> {
+        Box::pin(async move {
+            crate::sync::rules::settle_new_mrns(w, rows).await?;
+            let ids: Vec<&str> = rows.iter().map(|(id, _)| *id).collect();
+            repo::reindex_many(w, &ids).await
+        })
+    }
+
+    /// A bounded slice of FTS5 segment merging, so that searches keep few segments to read
+    /// while no single write pays for a big merge.
+    fn maintain<'a>(&'a self, pool: &'a SqlitePool) -> Hook<'a> {
+        Box::pin(async move {
+            for table in SEARCH_INDEXES {
+                // 'merge' with a negative N merges only if there are enough segments at a level.
+                let sql = format!("INSERT INTO {table} ({table}, rank) VALUES ('merge', -64)");
+                sqlx::query(&sql).execute(pool).await?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Merges each search index into one segment, after a bulk load (generator, CSV import)
+    /// left many behind; searches then read one segment each.
+    fn compact<'a>(&'a self, pool: &'a SqlitePool) -> Hook<'a> {
+        Box::pin(compact_indexes(pool))
+    }
+}
+
+async fn compact_indexes(pool: &SqlitePool) -> Result<()> {
+    for table in SEARCH_INDEXES {
+        let sql = format!("INSERT INTO {table} ({table}) VALUES ('optimize')");
+        sqlx::query(&sql).execute(pool).await?;
+    }
+    Ok(())
+}
+
+inventory::submit! {
+    Table { name: "patients", id_column: "id", synced: true, local_columns: &["pk"], rules: &PatientRules }
+}
+inventory::submit! {
+    Table { name: "patient_merges", id_column: "id", synced: true, local_columns: &[], rules: &NO_RULES }
+}
