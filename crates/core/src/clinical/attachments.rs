@@ -1,8 +1,8 @@
 //! Attachments of the clinical record: scanned reports, photos, referral letters. The type is
 //! read from the content's first bytes (PDF, PNG, JPEG, WebP), never from the name; at most
-//! 20 MiB. The file is stored once per content under `attachments/<2 hex>/<sha256>` in the
-//! data directory (written to a temporary file, then renamed, so a crash never leaves half a
-//! file under its final name); the row holds the metadata and syncs. Opening re-hashes the
+//! 20 MiB. The file is stored once per content in the device's blob store (`store::blobs`:
+//! `attachments/<2 hex>/<sha256>` in the data directory, written so that a crash never leaves
+//! half a file); the row holds the metadata and syncs. Opening re-hashes the
 //! file: damaged bytes are `attachment_corrupt`. Files sync through the server apart from
 //! their records (`sync::blobs`): the device that attached one uploads it after a push, and
 //! opening a record synced from another device fetches its file; when that is not possible
@@ -12,17 +12,16 @@ use super::{exists, insert_row, line, text};
 use crate::error::{Error, Result, ValidationReason};
 use crate::rbac::Permission;
 use crate::session::Authorized;
+use crate::store::blobs;
 use crate::store::Store;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sha2::{Digest, Sha256};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// The largest file accepted: 20 MiB.
 pub const MAX_BYTES: usize = 20 * 1024 * 1024;
-/// The folder of stored files inside the data directory.
-pub const DIR: &str = "attachments";
+/// The folder of stored files inside the data directory (the blob store's).
+pub const DIR: &str = blobs::DIR;
 
 #[derive(Debug, Clone, Default, Deserialize, specta::Type)]
 pub struct AttachmentInput {
@@ -99,14 +98,9 @@ pub fn viewer_name(a: &Attachment) -> String {
     }
 }
 
-fn hex_sha256(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
-
-/// Where a content's file lives.
+/// Where a content's file lives (in the blob store).
 pub fn stored_path(store: &Store, sha256: &str) -> PathBuf {
-    let prefix = sha256.get(..2).unwrap_or("00");
-    store.data_dir().join(DIR).join(prefix).join(sha256)
+    blobs::path(store, sha256)
 }
 
 /// Checks a file before anything is written: size and type (on field `file`), name.
@@ -131,35 +125,6 @@ fn check(input: &AttachmentInput, bytes: &[u8]) -> Result<(String, &'static str,
     Ok((file_name, media_type, note))
 }
 
-fn storage(path: &Path, e: std::io::Error) -> Error {
-    Error::Storage { message: format!("{}: {e}", path.display()) }
-}
-
-/// Stores the content under its hash, once: a file already there with the right content is
-/// kept; a damaged one is replaced. Temporary file, fsync, then rename.
-fn put_file(store: &Store, sha256: &str, bytes: &[u8]) -> Result<()> {
-    let path = stored_path(store, sha256);
-    if let Ok(existing) = std::fs::read(&path) {
-        if hex_sha256(&existing) == sha256 {
-            return Ok(());
-        }
-    }
-    let dir = path.parent().ok_or_else(|| Error::internal("attachment path without a folder"))?;
-    std::fs::create_dir_all(dir).map_err(|e| storage(dir, e))?;
-    let tmp = dir.join(format!(".{sha256}.{}.tmp", crate::ids::new_id()));
-    let written = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, &path)
-    })();
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(storage(&path, e));
-    }
-    Ok(())
-}
-
 /// Attaches a file to a patient's record (doctor or nurse). Validation errors name `file`
 /// (empty, larger than 20 MB, unsupported type), `file_name`, `note`, `patient_id` or
 /// `visit_id`, and nothing is written.
@@ -168,7 +133,7 @@ pub async fn add(store: &Store, auth: &Authorized, input: AttachmentInput, bytes
         auth.require(Permission::VitalsEdit)?;
     }
     let (file_name, media_type, note) = check(&input, bytes)?;
-    let sha256 = hex_sha256(bytes);
+    let sha256 = blobs::sha256_hex(bytes);
     let mut w = store.begin_write(auth.actor()).await?;
     let patient_id = input.patient_id.trim();
     if patient_id.is_empty() || !exists(&mut w, "patients", patient_id).await? {
@@ -186,7 +151,7 @@ pub async fn add(store: &Store, auth: &Authorized, input: AttachmentInput, bytes
     }
     // The file before the row: a failed commit leaves at most an unreferenced file, which a
     // later upload of the same content reuses; never a row without its file.
-    put_file(store, &sha256, bytes)?;
+    blobs::put(store, &sha256, bytes)?;
     let id = crate::ids::new_id();
     let by = w.actor().user_id.clone();
     let size = bytes.len() as i64;
@@ -236,7 +201,7 @@ const SELECT: &str =
     "SELECT id, patient_id, visit_id, file_name, media_type, size_bytes, sha256, note, created_at FROM attachments";
 
 fn of(store: &Store, r: Row) -> Attachment {
-    let on_device = stored_path(store, &r.6).is_file();
+    let on_device = blobs::has(store, &r.6);
     Attachment {
         id: r.0,
         patient_id: r.1,
@@ -273,7 +238,7 @@ async fn fetch(store: &Store, sha256: &str) -> Result<Option<Vec<u8>>> {
     let Ok(Some(bytes)) = crate::sync::blobs::download(store, sha256).await else {
         return Ok(None);
     };
-    put_file(store, sha256, &bytes)?;
+    blobs::put(store, sha256, &bytes)?;
     Ok(Some(bytes))
 }
 
@@ -288,16 +253,15 @@ pub async fn open(store: &Store, auth: &Authorized, id: &str) -> Result<OpenedAt
         return Err(Error::NotFound { entity: "attachment".into() });
     };
     let attachment = of(store, row);
-    let path = stored_path(store, &attachment.sha256);
-    let bytes = match std::fs::read(&path) {
+    let bytes = match blobs::read(store, &attachment.sha256) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => fetch(store, &attachment.sha256)
             .await?
             .ok_or_else(|| Error::AttachmentNotOnDevice { id: id.to_string() })?,
-        Err(e) => return Err(storage(&path, e)),
+        Err(e) => return Err(blobs::io_error(&stored_path(store, &attachment.sha256), e)),
     };
     let attachment = Attachment { on_device: true, ..attachment };
-    let intact = hex_sha256(&bytes) == attachment.sha256;
+    let intact = blobs::sha256_hex(&bytes) == attachment.sha256;
     let mut w = store.begin_write(auth.actor()).await?;
     let action = if intact { "attachment.open" } else { "attachment.integrity_failure" };
     w.audit(

@@ -1,5 +1,6 @@
 //! The local store: one SQLite file in WAL mode with foreign keys on, migrated on open.
 
+pub mod blobs;
 pub(crate) mod meta;
 pub mod tables;
 mod write;

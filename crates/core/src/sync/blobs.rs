@@ -3,14 +3,15 @@
 //! - after a successful push, [`upload_missing`] sends the files of this device's attachments
 //!   that it has not sent to this server yet, each content once (`attachment_uploads`);
 //! - opening an attachment whose file is not here fetches it with [`download`]
-//!   (`clinical::attachments::open`).
+//!   (`clinical::attachments::open`), which keeps it in the device's blob store.
+//!
+//! The files themselves are the blob store's (`store::blobs`): this module reads and checks
+//! them there and knows nothing of attachments beyond their table's hashes.
 
 use super::status::{client, SERVER_URL_KEY, TENANT_ID_KEY};
 use super::SyncResult;
-use crate::clinical::attachments;
 use crate::error::Error;
-use crate::store::{meta, Store};
-use sha2::{Digest, Sha256};
+use crate::store::{blobs as blob_store, meta, Store};
 
 /// What the uploads are keyed by: the server and tenant this device is enrolled with, so
 /// that a new enrolment sends every file again.
@@ -43,12 +44,9 @@ pub(crate) async fn upload_missing(store: &Store) -> SyncResult<u64> {
     .map_err(Error::from)?;
     let mut sent = 0;
     for sha256 in pending {
-        let Ok(bytes) = std::fs::read(attachments::stored_path(store, &sha256)) else {
+        let Some(bytes) = blob_store::read_intact(store, &sha256) else {
             continue;
         };
-        if hex::encode(Sha256::digest(&bytes)) != sha256 {
-            continue;
-        }
         http.put_bytes(&path(&sha256), bytes).await?;
         let now = store.now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         sqlx::query("INSERT OR IGNORE INTO attachment_uploads (server, sha256, uploaded_at) VALUES (?, ?, ?)")
@@ -70,7 +68,7 @@ pub(crate) async fn download(store: &Store, sha256: &str) -> SyncResult<Option<V
     let Some(bytes) = http.get_bytes(&path(sha256)).await? else {
         return Ok(None);
     };
-    if hex::encode(Sha256::digest(&bytes)) != sha256 {
+    if blob_store::sha256_hex(&bytes) != sha256 {
         return Err(super::SyncError::Protocol("the server's file does not match its SHA-256".into()));
     }
     Ok(Some(bytes))

@@ -1,0 +1,74 @@
+//! The device's blob store: files kept by the SHA-256 of their content, each content once,
+//! under `attachments/<2 hex>/<sha256>` in the data directory (the folder keeps the name it
+//! had when only attachments used it). A file is written to a temporary file, synced to disk,
+//! then renamed, so a crash never leaves half a file under its final name.
+//!
+//! Attachments keep their files here (`clinical::attachments`) and sync sends and fetches
+//! them through the server (`sync::blobs`): both know this module, neither knows the other.
+
+use super::Store;
+use crate::error::{Error, Result};
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The folder of stored files inside the data directory.
+pub const DIR: &str = "attachments";
+
+/// The SHA-256 of a content, as lowercase hex: its name in the store.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Where a content's file lives.
+pub fn path(store: &Store, sha256: &str) -> PathBuf {
+    let prefix = sha256.get(..2).unwrap_or("00");
+    store.data_dir().join(DIR).join(prefix).join(sha256)
+}
+
+/// Whether a file of that content is here (not checked against its hash).
+pub fn has(store: &Store, sha256: &str) -> bool {
+    path(store, sha256).is_file()
+}
+
+/// The stored bytes of `sha256` as they are on disk (the caller checks them); a file that is
+/// not here is `ErrorKind::NotFound`.
+pub fn read(store: &Store, sha256: &str) -> std::io::Result<Vec<u8>> {
+    std::fs::read(path(store, sha256))
+}
+
+/// The stored bytes of `sha256` when the file is here and whole (its content still hashes to
+/// its name); `None` when it is missing or damaged.
+pub fn read_intact(store: &Store, sha256: &str) -> Option<Vec<u8>> {
+    read(store, sha256).ok().filter(|bytes| sha256_hex(bytes) == sha256)
+}
+
+/// A storage error naming the file.
+pub fn io_error(path: &Path, e: std::io::Error) -> Error {
+    Error::Storage { message: format!("{}: {e}", path.display()) }
+}
+
+/// Stores a content under its hash, once: a file already there with the right content is
+/// kept; a damaged one is replaced. Temporary file, fsync, then rename.
+pub fn put(store: &Store, sha256: &str, bytes: &[u8]) -> Result<()> {
+    let path = path(store, sha256);
+    if let Ok(existing) = std::fs::read(&path) {
+        if sha256_hex(&existing) == sha256 {
+            return Ok(());
+        }
+    }
+    let dir = path.parent().ok_or_else(|| Error::internal("blob path without a folder"))?;
+    std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
+    let tmp = dir.join(format!(".{sha256}.{}.tmp", crate::ids::new_id()));
+    let written = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, &path)
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io_error(&path, e));
+    }
+    Ok(())
+}
