@@ -86,12 +86,25 @@ async fn the_lock_runs_out_after_fifteen_minutes() {
     common::add_user(&env.store, &admin, "nurse1", &["nurse"]).await;
     let t0 = Utc::now();
     let slot = SessionSlot::default();
-    for i in 0..5 {
+    // Five wrong passwords, spaced past the back-off: the fifth (at t0+40 s) locks.
+    for i in 0..4 {
         env.store.set_now(Some(t0 + Duration::seconds(i * 10)));
-        let _ = auth::sign_in(&env.store, &slot, "nurse1", "Wrong#pass123").await;
+        let err = auth::sign_in(&env.store, &slot, "nurse1", "Wrong#pass123").await.unwrap_err();
+        assert_eq!(err, Error::InvalidCredentials, "failure {}", i + 1);
     }
-    env.store.set_now(Some(t0 + Duration::seconds(40 + 15 * 60)));
+    let locked_at = t0 + Duration::seconds(40);
+    env.store.set_now(Some(locked_at));
+    let err = auth::sign_in(&env.store, &slot, "nurse1", "Wrong#pass123").await.unwrap_err();
+    assert!(matches!(err, Error::AccountLocked { .. }), "{err:?}");
+    // 14 minutes on, even the right password is refused: the account is still locked.
+    env.store.set_now(Some(locked_at + Duration::minutes(14)));
+    let err = auth::sign_in(&env.store, &slot, "nurse1", common::STAFF_PW).await.unwrap_err();
+    assert!(matches!(err, Error::AccountLocked { .. }), "{err:?}");
+    assert!(slot.get().is_none());
+    // At 15 minutes the lock has run out.
+    env.store.set_now(Some(locked_at + Duration::minutes(15)));
     auth::sign_in(&env.store, &slot, "nurse1", common::STAFF_PW).await.unwrap();
+    assert!(slot.get().is_some());
 }
 
 #[tokio::test]
