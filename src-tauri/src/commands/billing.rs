@@ -11,12 +11,6 @@ use hms_core::billing::{
 };
 use tauri::State;
 
-macro_rules! authorized {
-    ($state:expr) => {
-        $state.session.authorize(&$state.store).await?
-    };
-}
-
 #[tauri::command]
 #[specta::specta]
 pub async fn list_services(state: State<'_, AppState>, include_retired: bool) -> Cmd<Vec<Service>> {
@@ -179,13 +173,7 @@ pub async fn print_receipt(state: State<'_, AppState>, bill_id: String, payment_
 #[tauri::command]
 #[specta::specta]
 pub async fn set_clinic_logo(state: State<'_, AppState>, png_base64: Option<String>) -> Cmd<BillingSettings> {
-    use base64::Engine;
     let auth = authorized!(state);
-    let png = match png_base64 {
-        None => None,
-        Some(data) => Some(base64::engine::general_purpose::STANDARD.decode(data.trim()).map_err(|_| {
-            hms_core::Error::validation("logo", hms_core::ValidationReason::Invalid, "the file could not be read")
-        })?),
-    };
+    let png = png_base64.map(|data| super::decode_base64(&data, "logo")).transpose()?;
     billing::set_logo(&state.store, &auth, png).await
 }

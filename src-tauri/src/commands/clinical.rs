@@ -15,12 +15,6 @@ use hms_core::clinical::{
 use hms_core::clinical::{formulary, lab_pdf, prescription_pdf, visit_summary_pdf};
 use tauri::State;
 
-macro_rules! authorized {
-    ($state:expr) => {
-        $state.session.authorize(&$state.store).await?
-    };
-}
-
 /// Opens a patient's chart (audited).
 #[tauri::command]
 #[specta::specta]
@@ -207,7 +201,6 @@ pub async fn add_attachment(
     data_base64: String,
     note: String,
 ) -> Cmd<Attachment> {
-    use base64::Engine;
     let auth = authorized!(state);
     // Refused before decoding: base64 is 4 characters for every 3 bytes.
     if data_base64.trim().len() / 4 * 3 > attachments::MAX_BYTES + 3 {
@@ -217,9 +210,7 @@ pub async fn add_attachment(
             "the file is larger than 20 MB",
         ));
     }
-    let bytes = base64::engine::general_purpose::STANDARD.decode(data_base64.trim()).map_err(|_| {
-        hms_core::Error::validation("file", hms_core::ValidationReason::Invalid, "the file could not be read")
-    })?;
+    let bytes = super::decode_base64(&data_base64, "file")?;
     attachments::add(&state.store, &auth, AttachmentInput { patient_id, visit_id, file_name, note }, &bytes).await
 }
 

@@ -2,13 +2,11 @@
 //! merge, ID cards, and CSV import/export. File contents cross the bridge as base64 so the
 //! webview never touches the file system; saved files go to the user's Downloads/HMS.
 
-use super::Cmd;
+use super::{decode_base64, Cmd};
 use crate::files::{self, SavedFile};
 use crate::AppState;
-use base64::Engine;
 use hms_core::patients::csv_io::{self, ImportPreview, ImportProgress, ImportReport, Mapping};
 use hms_core::patients::{self, MergeRecord, Patient, PatientHit, PatientInput, PatientStatus};
-use hms_core::{Error, ValidationReason};
 use tauri::ipc::Channel;
 use tauri::State;
 
@@ -92,12 +90,6 @@ pub async fn print_id_card(state: State<'_, AppState>, id: String) -> Cmd<SavedF
     files::save_and_open(&state.exports_dir, &card.file_name, &card.pdf)
 }
 
-fn decode(data_base64: &str) -> Cmd<Vec<u8>> {
-    base64::engine::general_purpose::STANDARD
-        .decode(data_base64.trim())
-        .map_err(|_| Error::validation("file", ValidationReason::Invalid, "the file could not be read"))
-}
-
 /// Reads a CSV (sent as base64) and reports what an import would do, writing nothing.
 #[tauri::command]
 #[specta::specta]
@@ -107,7 +99,7 @@ pub async fn preview_patient_import(
     mapping: Option<Mapping>,
 ) -> Cmd<ImportPreview> {
     let auth = state.session.authorize(&state.store).await?;
-    csv_io::preview(&state.store, &auth, &decode(&data_base64)?, mapping).await
+    csv_io::preview(&state.store, &auth, &decode_base64(&data_base64, "file")?, mapping).await
 }
 
 /// Imports the valid rows of a CSV, reporting progress on `on_progress`.
@@ -120,7 +112,7 @@ pub async fn import_patients(
     on_progress: Channel<ImportProgress>,
 ) -> Cmd<ImportReport> {
     let auth = state.session.authorize(&state.store).await?;
-    let data = decode(&data_base64)?;
+    let data = decode_base64(&data_base64, "file")?;
     // A closed channel (the screen went away) must not stop the import.
     csv_io::import(&state.store, &auth, &data, mapping, move |p| drop(on_progress.send(p))).await
 }

@@ -11,12 +11,6 @@ use hms_core::schedule::slots::{self, DoctorSlot, Slot};
 use hms_core::schedule::staff::{self, Named, StaffFilter, StaffInput, StaffMember};
 use tauri::State;
 
-macro_rules! authorized {
-    ($state:expr) => {
-        $state.session.authorize(&$state.store).await?
-    };
-}
-
 #[tauri::command]
 #[specta::specta]
 pub async fn list_departments(state: State<'_, AppState>) -> Cmd<Vec<Named>> {
