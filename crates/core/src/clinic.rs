@@ -15,7 +15,7 @@
 
 use crate::error::Result;
 use crate::pdf::Picture;
-use crate::settings;
+use crate::settings::values as settings;
 use crate::store::{meta, Store, WriteTx};
 use chrono::{DateTime, NaiveDate};
 use chrono_tz::Tz;

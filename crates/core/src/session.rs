@@ -3,7 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::rbac::{self, Area, Permission, Role};
-use crate::settings;
+use crate::settings::values as settings;
 use crate::store::{Actor, Store};
 use crate::users::repo;
 use chrono::{DateTime, Duration, Utc};
@@ -131,7 +131,7 @@ impl SessionSlot {
             }
             Liveness::Idle => {
                 if !session.locked {
-                    crate::auth::record_lock(store, self, &session, "idle").await?;
+                    self.record_lock(store, &session, "idle").await?;
                 }
                 return Err(Error::SessionLocked);
             }
@@ -148,6 +148,15 @@ impl SessionSlot {
             s.full_name = user.full_name.clone();
         });
         Ok(Authorized { user_id: user.id, roles: user.roles })
+    }
+
+    /// Locks the session and audits why (`manual`: the lock button or the UI's idle timer,
+    /// `auth::lock`; `idle`: found idle here).
+    pub(crate) async fn record_lock(&self, store: &Store, s: &Session, reason: &str) -> Result<()> {
+        self.update(|s| s.locked = true);
+        let mut w = store.begin_write(Actor::user(s.user_id.clone())).await?;
+        w.audit("auth.session_locked", "user", Some(&s.user_id), serde_json::json!({ "reason": reason })).await?;
+        w.commit().await
     }
 
     /// The current session as the UI sees it (no activity recorded).

@@ -8,7 +8,7 @@ use chrono::TimeZone;
 use hms_core::patients::{self, PatientInput};
 use hms_core::schedule::availability::{self, ExceptionInput, ExceptionKind, SessionInput};
 use hms_core::schedule::booking::{self, AppointmentStatus, BookInput};
-use hms_core::schedule::{queue, slots, staff};
+use hms_core::schedule::{calendar, queue, slots, staff};
 use hms_core::{settings, Error, SessionSlot, Store, ValidationReason};
 use std::sync::Arc;
 
@@ -259,7 +259,7 @@ async fn reschedule_cancel_and_no_show() {
     let b = booking::book(&c.env.store, &a, book_input(&c, 0, "2026-11-23", "09:00")).await.unwrap();
     let moved = booking::reschedule(&c.env.store, &a, &b.id, &c.doctor, "2026-11-23", "09:15").await.unwrap();
     assert_eq!(moved.rescheduled_from.as_deref(), Some(b.id.as_str()));
-    let day = booking::doctor_day(&c.env.store, &a, &c.doctor, "2026-11-23").await.unwrap();
+    let day = calendar::doctor_day(&c.env.store, &a, &c.doctor, "2026-11-23").await.unwrap();
     assert_eq!(
         day.iter().map(|x| (x.appointment.start.as_str(), x.appointment.status)).collect::<Vec<_>>(),
         [("09:00", AppointmentStatus::Cancelled), ("09:15", AppointmentStatus::Booked)]
@@ -271,7 +271,7 @@ async fn reschedule_cancel_and_no_show() {
         field_of(booking::reschedule(&c.env.store, &a, &moved.id, &c.doctor, "2026-11-23", "09:00").await).await.1,
         ValidationReason::Taken
     );
-    let still = booking::doctor_day(&c.env.store, &a, &c.doctor, "2026-11-23").await.unwrap();
+    let still = calendar::doctor_day(&c.env.store, &a, &c.doctor, "2026-11-23").await.unwrap();
     assert!(
         still.iter().any(|x| x.appointment.id == moved.id && x.appointment.status == AppointmentStatus::Booked),
         "a failed reschedule changes nothing"
@@ -289,7 +289,7 @@ async fn reschedule_cancel_and_no_show() {
     assert!(booking::no_show(&c.env.store, &a, &later.id).await.is_err(), "not before its time");
     c.env.store.set_now(Some(chrono::Utc.with_ymd_and_hms(2026, 11, 23, 5, 0, 0).unwrap()));
     assert_eq!(booking::no_show(&c.env.store, &a, &later.id).await.unwrap().status, AppointmentStatus::NoShow);
-    let history = booking::patient_history(&c.env.store, &a, &c.patients[0]).await.unwrap();
+    let history = calendar::patient_history(&c.env.store, &a, &c.patients[0]).await.unwrap();
     assert_eq!(history.len(), 3);
 }
 

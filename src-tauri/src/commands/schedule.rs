@@ -142,13 +142,13 @@ pub async fn mark_no_show(state: State<'_, AppState>, id: String) -> Cmd<Appoint
 #[tauri::command]
 #[specta::specta]
 pub async fn doctor_day(state: State<'_, AppState>, doctor_id: String, date: String) -> Cmd<Vec<AppointmentView>> {
-    booking::doctor_day(&state.store, &authorized!(state), &doctor_id, &date).await
+    calendar::doctor_day(&state.store, &authorized!(state), &doctor_id, &date).await
 }
 
 #[tauri::command]
 #[specta::specta]
 pub async fn patient_appointments(state: State<'_, AppState>, patient_id: String) -> Cmd<Vec<AppointmentView>> {
-    booking::patient_history(&state.store, &authorized!(state), &patient_id).await
+    calendar::patient_history(&state.store, &authorized!(state), &patient_id).await
 }
 
 #[tauri::command]

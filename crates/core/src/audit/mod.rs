@@ -1,7 +1,7 @@
 //! The append-only, hash-chained audit log: writing (inside a [`crate::store::WriteTx`]),
 //! verifying, and reading it with filters.
 
-mod chain;
+pub(crate) mod chain;
 mod query;
 pub(crate) mod remote;
 mod verify;

@@ -115,16 +115,9 @@ pub async fn sign_out(store: &Store, slot: &SessionSlot) -> Result<()> {
 pub async fn lock(store: &Store, slot: &SessionSlot) -> Result<()> {
     let session = slot.get().ok_or(Error::NotSignedIn)?;
     if !session.locked {
-        record_lock(store, slot, &session, "manual").await?;
+        slot.record_lock(store, &session, "manual").await?;
     }
     Ok(())
-}
-
-pub(crate) async fn record_lock(store: &Store, slot: &SessionSlot, s: &Session, reason: &str) -> Result<()> {
-    slot.update(|s| s.locked = true);
-    let mut w = store.begin_write(Actor::user(s.user_id.clone())).await?;
-    w.audit("auth.session_locked", "user", Some(&s.user_id), json!({ "reason": reason })).await?;
-    w.commit().await
 }
 
 /// Unlocks with the same user's password. Wrong passwords count towards the lockout, so the

@@ -3,6 +3,7 @@
 //! `icd10_rank`: the words doctors use, the clinic's own most-used codes, billable first).
 
 use super::icd10_rank::{self, Candidate};
+use super::ICD10_TABLE as TABLE;
 use crate::error::{Error, Result};
 use crate::rbac::Permission;
 use crate::session::Authorized;
@@ -12,8 +13,6 @@ use serde_json::json;
 use sqlx::Sqlite;
 use std::collections::HashMap;
 
-/// code<TAB>description, one a line, in tabular order.
-pub(crate) const TABLE: &str = include_str!("../../assets/icd10/icd10cm-2026.tsv");
 /// The release shipped.
 pub const RELEASE: &str = "ICD-10-CM FY2026 (April 1, 2026)";
 /// The most results one search returns.

@@ -92,7 +92,7 @@ pub(crate) fn synonym_hits(query: &str) -> Vec<&'static str> {
 fn headings() -> &'static HashSet<String> {
     static SET: OnceLock<HashSet<String>> = OnceLock::new();
     SET.get_or_init(|| {
-        let codes: Vec<&str> = super::icd10::TABLE.lines().filter_map(|l| l.split_once('\t')).map(|(c, _)| c).collect();
+        let codes: Vec<&str> = super::ICD10_TABLE.lines().filter_map(|l| l.split_once('\t')).map(|(c, _)| c).collect();
         // In tabular order a code's children follow it directly.
         codes.windows(2).filter(|p| p[1].starts_with(p[0]) && p[1] != p[0]).map(|p| p[0].to_string()).collect()
     })
@@ -141,7 +141,7 @@ mod tests {
     #[test]
     fn every_synonym_names_a_code_of_the_shipped_table() {
         let codes: HashSet<&str> =
-            super::super::icd10::TABLE.lines().filter_map(|l| l.split_once('\t')).map(|(c, _)| c).collect();
+            super::super::ICD10_TABLE.lines().filter_map(|l| l.split_once('\t')).map(|(c, _)| c).collect();
         assert!(synonyms().len() > 200, "{}", synonyms().len());
         for (term, list) in synonyms() {
             assert!(!term.is_empty() && !list.is_empty(), "{term}");

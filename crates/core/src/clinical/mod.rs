@@ -32,6 +32,10 @@ use crate::error::{Error, Result, ValidationReason};
 use crate::store::{ChangeOp, WriteTx};
 use serde_json::{Map, Value};
 
+/// The shipped ICD-10-CM table: code<TAB>description, one a line, in tabular order (searched
+/// by `icd10`, its headings known to `icd10_rank`).
+pub(crate) const ICD10_TABLE: &str = include_str!("../../assets/icd10/icd10cm-2026.tsv");
+
 /// Inserts one synced row (the sync columns are added here) and records its change-log entry
 /// with the row as written.
 pub(crate) async fn insert_row(w: &mut WriteTx<'_>, table: &str, id: &str, cols: &[(&str, Value)]) -> Result<()> {

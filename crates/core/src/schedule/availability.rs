@@ -1,5 +1,6 @@
 //! A doctor's weekly sessions and the exceptions to them on given dates.
 
+use super::slots::Window;
 use super::{format_minutes, parse_date, parse_minutes};
 use crate::error::{Error, Result, ValidationReason};
 use crate::rbac::Permission;
@@ -58,14 +59,6 @@ pub struct ExceptionInput {
     pub end: Option<String>,
     pub slot_minutes: Option<u32>,
     pub reason: String,
-}
-
-/// A checked session window: minutes after midnight.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Window {
-    pub start: u32,
-    pub end: u32,
-    pub slot: u32,
 }
 
 fn window(prefix: &str, start: &str, end: &str, slot: u32) -> Result<Window> {

@@ -2,9 +2,7 @@
 //! transaction (BEGIN IMMEDIATE: one writer at a time), and a unique index on the slot is
 //! the last guard, so two desks booking the same slot at once cannot both succeed.
 
-use super::calendar::{views, AppointmentView, MAX_VIEW_ROWS};
 use super::slots::{day_slots, Slot};
-use super::Arg;
 use super::{parse_date, parse_minutes};
 use crate::error::{Error, Result, ValidationReason};
 use crate::rbac::Permission;
@@ -405,21 +403,4 @@ pub async fn no_show(store: &Store, auth: &Authorized, id: &str) -> Result<Appoi
     w.audit("appointment.no_show", "appointment", Some(id), json!({})).await?;
     w.commit().await?;
     Ok(a)
-}
-
-/// A doctor's appointments on a date (cancelled ones too), by time, with the patients' names.
-pub async fn doctor_day(store: &Store, auth: &Authorized, doctor_id: &str, date: &str) -> Result<Vec<AppointmentView>> {
-    auth.require(Permission::AppointmentsView)?;
-    let date = parse_date("date", date)?;
-    let day = date.format("%Y-%m-%d").to_string();
-    let mut conn = store.pool().acquire().await?;
-    let filter = "a.doctor_id = ? AND a.date = ? AND a.deleted_at IS NULL";
-    views(&mut conn, filter, "start_min, created_at", MAX_VIEW_ROWS, &[Arg::Text(doctor_id), Arg::Text(&day)]).await
-}
-
-/// A patient's appointments, newest first, with the doctors' names.
-pub async fn patient_history(store: &Store, auth: &Authorized, patient_id: &str) -> Result<Vec<AppointmentView>> {
-    auth.require(Permission::AppointmentsView)?;
-    let mut conn = store.pool().acquire().await?;
-    views(&mut conn, "a.patient_id = ? AND a.deleted_at IS NULL", "starts_at DESC", 200, &[Arg::Text(patient_id)]).await
 }

@@ -285,3 +285,20 @@ pub async fn department_day(
     }
     Ok(out)
 }
+
+/// A doctor's appointments on a date (cancelled ones too), by time, with the patients' names.
+pub async fn doctor_day(store: &Store, auth: &Authorized, doctor_id: &str, date: &str) -> Result<Vec<AppointmentView>> {
+    auth.require(Permission::AppointmentsView)?;
+    let date = parse_date("date", date)?;
+    let day = date.format("%Y-%m-%d").to_string();
+    let mut conn = store.pool().acquire().await?;
+    let filter = "a.doctor_id = ? AND a.date = ? AND a.deleted_at IS NULL";
+    views(&mut conn, filter, "start_min, created_at", MAX_VIEW_ROWS, &[Arg::Text(doctor_id), Arg::Text(&day)]).await
+}
+
+/// A patient's appointments, newest first, with the doctors' names.
+pub async fn patient_history(store: &Store, auth: &Authorized, patient_id: &str) -> Result<Vec<AppointmentView>> {
+    auth.require(Permission::AppointmentsView)?;
+    let mut conn = store.pool().acquire().await?;
+    views(&mut conn, "a.patient_id = ? AND a.deleted_at IS NULL", "starts_at DESC", 200, &[Arg::Text(patient_id)]).await
+}

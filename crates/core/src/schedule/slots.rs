@@ -1,6 +1,5 @@
 //! The slots a doctor's schedule gives on a date, and which of them are free.
 
-use super::availability::Window;
 use super::{format_minutes, instant, json_rows, parse_date, rfc3339, Arg};
 use crate::error::Result;
 use crate::rbac::Permission;
@@ -11,6 +10,14 @@ use chrono_tz::Tz;
 use serde::Serialize;
 use sqlx::SqliteConnection;
 use std::collections::{HashMap, HashSet};
+
+/// A checked session window: minutes after midnight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub start: u32,
+    pub end: u32,
+    pub slot: u32,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 pub struct Slot {

@@ -3,7 +3,7 @@
 //! audit entry. Dropping a `WriteTx` without `commit` rolls all of it back.
 
 use super::{meta, Store};
-use crate::audit;
+use crate::audit::chain;
 use crate::clock::HlcStamp;
 use crate::error::{Error, Result};
 use chrono::{DateTime, Utc};
@@ -198,7 +198,7 @@ impl<'s> WriteTx<'s> {
 
     /// Appends an entry to the hash-chained audit log.
     pub async fn audit(&mut self, action: &str, entity: &str, entity_id: Option<&str>, detail: Value) -> Result<()> {
-        let entry = audit::NewEntry {
+        let entry = chain::NewEntry {
             at: self.now_rfc3339(),
             user_id: self.actor.user_id.clone(),
             device_id: self.store.device_id().to_string(),
@@ -207,7 +207,7 @@ impl<'s> WriteTx<'s> {
             entity_id: entity_id.map(str::to_string),
             detail,
         };
-        audit::append(&mut self.tx, entry).await?;
+        chain::append(&mut self.tx, entry).await?;
         self.audited = true;
         Ok(())
     }
