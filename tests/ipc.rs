@@ -360,3 +360,23 @@ fn a_consultation_through_the_commands_warns_on_an_allergy_and_the_lab_flags_a_r
     assert_eq!(chart["current_medicines"].as_array().unwrap().len(), 1);
     assert_eq!(chart["last_vitals"]["temperature_c_x10"], 381);
 }
+
+#[test]
+fn the_core_previews_a_bill_line_and_sends_a_bill_with_its_actions() {
+    let app = app();
+    app.setup_admin();
+    let p = app.invoke("register_patient", json!({ "input": patient("Ravi", "98450 12345") })).unwrap();
+    let bill = app.invoke("open_bill", json!({ "patientId": p["id"] })).unwrap();
+    assert_eq!(bill["actions"]["add_line"], true);
+    assert_eq!(bill["actions"]["finalize"], false, "an empty draft cannot be finalized");
+    let line = |quantity: i32| {
+        json!({ "input": { "service_id": null, "description": "Dressing", "quantity": quantity,
+                           "unit_price_minor": 12050, "discount": { "kind": "percent", "value": 1000 } } })
+    };
+    let amounts = app.invoke("preview_bill_line", line(2)).unwrap();
+    assert_eq!(amounts, json!({ "gross": 24100, "discount": 2410, "taxable": 21690, "tax": 0, "total": 21690 }));
+    let err = app.invoke("preview_bill_line", line(0)).unwrap_err();
+    assert_eq!((&err["code"], &err["detail"]["field"]), (&json!("validation"), &json!("quantity")));
+    let bill = app.invoke("get_bill", json!({ "billId": bill["id"] })).unwrap();
+    assert_eq!(bill["lines"], json!([]), "a preview writes nothing");
+}

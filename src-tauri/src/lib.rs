@@ -14,7 +14,11 @@ use tauri::{Manager, Runtime};
 /// Every command the UI may call, with their TypeScript types (tauri-specta).
 pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
     use commands::*;
-    tauri_specta::Builder::<R>::new().commands(tauri_specta::collect_commands![
+    // The limits the core enforces that the UI shows, as constants in bindings.ts.
+    let builder = hms_core::limits::exported()
+        .into_iter()
+        .fold(tauri_specta::Builder::<R>::new(), |b, (name, value)| b.constant(name, value));
+    builder.commands(tauri_specta::collect_commands![
         session::app_status,
         session::setup_first_admin,
         session::load_demo,
@@ -88,6 +92,7 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
         billing::patient_bills,
         billing::recent_bills,
         billing::add_bill_line,
+        billing::preview_bill_line,
         billing::remove_bill_line,
         billing::finalize_bill,
         billing::cancel_bill,

@@ -9,6 +9,7 @@ pub mod clinical;
 pub mod clock;
 pub mod error;
 pub mod ids;
+pub mod limits;
 pub mod patients;
 pub mod pdf;
 pub mod rbac;

@@ -502,3 +502,89 @@ async fn the_clinic_logo_prints_on_invoices_and_receipts() {
     }
     assert!(!billing::set_logo(s, &a, None).await.unwrap().has_logo, "the logo can be removed");
 }
+
+#[tokio::test]
+async fn a_line_preview_has_the_amounts_and_refusals_of_adding_it_and_writes_nothing() {
+    let d = desk().await;
+    let s = &d.env.store;
+    let a = auth(s, &d.admin).await;
+    let bill = bills::open_bill(s, &a, &d.patient).await.unwrap();
+    // 2 × 750.50 with 10% off and 18% GST: 1501.00 − 150.10 = 1350.90, tax 243.16 (half up).
+    let input = LineInput { discount: Discount::Percent(1_000), ..line(&d.xray, 2) };
+    let preview = bills::preview_line(s, &a, input.clone()).await.unwrap();
+    assert_eq!((preview.gross, preview.discount, preview.taxable), (150_100, 15_010, 135_090));
+    assert_eq!((preview.tax, preview.total), (24_316, 159_406));
+    let changes: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM change_log").fetch_one(s.pool()).await.unwrap();
+    let added = bills::add_line(s, &a, &bill.id, input).await.unwrap();
+    assert_eq!(added.lines[0].amounts, preview, "the preview is what adding computes");
+    assert!(
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM change_log").fetch_one(s.pool()).await.unwrap() > changes,
+        "adding writes (the preview did not)"
+    );
+
+    // A receptionist gets the same refusal from the preview as from adding: above 10% off.
+    common::add_user(s, &d.admin, "front", &["receptionist"]).await;
+    let desk = SessionSlot::default();
+    hms_core::auth::sign_in(s, &desk, "front", common::STAFF_PW).await.unwrap();
+    let r = auth(s, &desk).await;
+    let eleven = LineInput { discount: Discount::Percent(1_100), ..line(&d.consult, 1) };
+    assert_eq!(field_of(bills::preview_line(s, &r, eleven).await.unwrap_err()), "discount");
+    let zero = line(&d.consult, 0);
+    assert_eq!(field_of(bills::preview_line(s, &r, zero).await.unwrap_err()), "quantity");
+}
+
+/// The names of the actions a bill offers, as the desk shows them.
+fn offered(b: &hms_core::billing::Bill) -> Vec<&'static str> {
+    let a = b.actions;
+    [
+        ("add_line", a.add_line),
+        ("remove_line", a.remove_line),
+        ("finalize", a.finalize),
+        ("pay", a.pay),
+        ("advance", a.advance),
+        ("refund", a.refund),
+        ("credit_note", a.credit_note),
+        ("cancel", a.cancel),
+        ("cancel_needs_refund", a.cancel_needs_refund),
+        ("insurance", a.insurance),
+        ("settle", a.settle),
+        ("print_invoice", a.print_invoice),
+        ("print_receipt", a.print_receipt),
+    ]
+    .into_iter()
+    .filter_map(|(name, on)| on.then_some(name))
+    .collect()
+}
+
+#[tokio::test]
+async fn a_bill_comes_with_the_actions_it_allows_its_reader() {
+    let d = desk().await;
+    let s = &d.env.store;
+    let a = auth(s, &d.admin).await;
+    let bill = bills::open_bill(s, &a, &d.patient).await.unwrap();
+    assert_eq!(offered(&bill), ["add_line", "remove_line", "advance", "cancel", "insurance", "print_invoice"]);
+    let bill = bills::add_line(s, &a, &bill.id, line(&d.consult, 1)).await.unwrap();
+    assert!(bill.actions.finalize, "a draft with a line may be finalized");
+    let bill = bills::finalize(s, &a, &bill.id).await.unwrap();
+    assert_eq!(offered(&bill), ["pay", "credit_note", "cancel", "insurance", "print_invoice"]);
+    let bill = payments::pay(s, &a, &bill.id, cash(10_000)).await.unwrap();
+    assert_eq!(
+        offered(&bill),
+        ["pay", "refund", "credit_note", "cancel_needs_refund", "insurance", "print_invoice", "print_receipt"]
+    );
+
+    // A receptionist takes money but neither refunds, credits nor cancels an invoice.
+    common::add_user(s, &d.admin, "front", &["receptionist"]).await;
+    let front = SessionSlot::default();
+    hms_core::auth::sign_in(s, &front, "front", common::STAFF_PW).await.unwrap();
+    let seen = bills::get(s, &auth(s, &front).await, &bill.id).await.unwrap();
+    assert_eq!(offered(&seen), ["pay", "insurance", "print_invoice", "print_receipt"]);
+
+    let bill = payments::pay(s, &a, &bill.id, cash(40_000)).await.unwrap();
+    assert!(!bill.actions.pay, "nothing is due");
+    let mut back = cash(50_000);
+    back.note = "duplicate payment".into();
+    let bill = payments::refund(s, &a, &bill.id, back).await.unwrap();
+    let bill = bills::cancel(s, &a, &bill.id, "billed in error").await.unwrap();
+    assert_eq!(offered(&bill), ["print_invoice", "print_receipt"]);
+}

@@ -4,6 +4,7 @@
 use super::Cmd;
 use crate::files::{self, SavedFile};
 use crate::AppState;
+use hms_core::billing::money::LineAmounts;
 use hms_core::billing::report::{self, CashReport};
 use hms_core::billing::{
     self, bills, invoice_pdf, payments, tariff, Bill, BillStatus, BillSummary, BillingSettings, Insurance, LineInput,
@@ -81,6 +82,13 @@ pub async fn recent_bills(state: State<'_, AppState>, status: Option<BillStatus>
 #[specta::specta]
 pub async fn add_bill_line(state: State<'_, AppState>, bill_id: String, input: LineInput) -> Cmd<Bill> {
     bills::add_line(&state.store, &authorized!(state), &bill_id, input).await
+}
+
+/// A line's amounts as adding it would compute them, with the same checks; writes nothing.
+#[tauri::command]
+#[specta::specta]
+pub async fn preview_bill_line(state: State<'_, AppState>, input: LineInput) -> Cmd<LineAmounts> {
+    bills::preview_line(&state.store, &authorized!(state), input).await
 }
 
 #[tauri::command]

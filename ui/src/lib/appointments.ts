@@ -15,14 +15,16 @@ import type {
   StaffMember,
   ValidationReason,
 } from './bindings';
+import { APPOINTMENT_REASON_MAX, MAX_FEE_MINOR, MAX_SLOT_MINUTES, MIN_SLOT_MINUTES } from './bindings';
 import { errorMessage, validationMessage } from './errors';
 import { getLocale, hasMessage, t, type MessageKey } from './i18n';
 
-/** Slots are 5 to 240 minutes long (the backend's rule). */
-export const MIN_SLOT = 5;
-export const MAX_SLOT = 240;
+// The limits are the core's (exported into bindings.ts), never copies.
+/** How long a slot may be, in minutes. */
+export const MIN_SLOT = MIN_SLOT_MINUTES;
+export const MAX_SLOT = MAX_SLOT_MINUTES;
 /** A reason (booking, cancellation, exception) has at most this many characters. */
-export const MAX_REASON = 200;
+export const MAX_REASON = APPOINTMENT_REASON_MAX;
 /** How far "next free slot" looks ahead, in days (the backend allows up to 60). */
 export const NEXT_FREE_DAYS = 30;
 /** The queue screen refreshes itself this often. */
@@ -621,8 +623,8 @@ export function emptyStaffForm(): StaffForm {
   };
 }
 
-/** The largest fee the backend takes, in minor units (1,000,000.00). */
-export const MAX_FEE_MINOR = 100_000_000;
+/** The largest fee the backend takes, in minor units. */
+export { MAX_FEE_MINOR } from './bindings';
 
 /**
  * A fee typed in major units ("500", "1,500.50", "1 500,5" is not accepted) → minor units;

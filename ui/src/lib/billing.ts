@@ -1,33 +1,31 @@
 // What the Billing and Tariff screens derive, build and check: money typed as text and shown
 // in the clinic's currency (always integer minor units, never float arithmetic), percentages
-// and tax rates in basis points, a line's amounts before it is added, the actions a bill allows
-// by its status and the user's permissions, the amount a payment starts from, and the words
+// and tax rates in basis points, a line form read into the core's LineInput, the amount a
+// payment starts from, and the words
 // for statuses and modes. Pure functions, tested without Tauri.
 
-import type {
-  AppError,
-  Bill,
-  BillStatus,
-  Category,
-  Discount,
-  LineAmounts,
-  PaymentMode,
-  PaymentStatus,
-  Permission,
-  ValidationReason,
+import {
+  BASIS_POINTS,
+  BILL_DESCRIPTION_MAX,
+  BILL_MAX_QUANTITY,
+  BILLING_REASON_MAX,
+  MAX_AMOUNT_MINOR,
+  type AppError,
+  type Bill,
+  type BillStatus,
+  type Category,
+  type Discount,
+  type PaymentMode,
+  type PaymentStatus,
+  type ValidationReason,
 } from './bindings';
 import { errorMessage, validationMessage } from './errors';
 import { getLocale, hasMessage, t, type MessageKey } from './i18n';
 
-/** The largest amount the backend takes: 1,00,00,000.00 in minor units. */
-export const MAX_AMOUNT_MINOR = 1_000_000_000;
-/** Basis points in 100%. */
-export const BP = 10_000;
-/** A line discount above this (10%) needs `billing_discount_high`. */
-export const DISCOUNT_LIMIT_BP = 1_000;
-export const MAX_QUANTITY = 10_000;
-/** Reasons (cancel, refund, credit note) have at most this many characters. */
-export const MAX_REASON = 300;
+// The limits are the core's (exported into bindings.ts), never copies.
+export { BILL_CANCEL_REASON_MAX, BILL_DESCRIPTION_MAX, BILL_DISCOUNT_LIMIT_BP, MAX_AMOUNT_MINOR } from './bindings';
+/** Reasons of refunds and credit notes, and payment notes, have at most this many characters. */
+export const MAX_REASON = BILLING_REASON_MAX;
 /** How many bills the list asks for. */
 export const BILLS_LIMIT = 200;
 
@@ -149,7 +147,7 @@ export function parsePercent(raw: string | null | undefined): Parsed<PercentProb
   const whole = (m[1] ?? '').replace(/^0+(?=\d)/, '') || '0';
   if (whole.length > 3) return { ok: false, problem: 'too_large' };
   const bp = Number(whole) * 100 + Number(fraction.padEnd(2, '0'));
-  if (bp > BP) return { ok: false, problem: 'too_large' };
+  if (bp > BASIS_POINTS) return { ok: false, problem: 'too_large' };
   return { ok: true, value: bp };
 }
 
@@ -165,61 +163,20 @@ export function percentInput(bp: number): string {
 export function formatRate(bp: number | null | undefined): string {
   const value = bp ?? 0;
   try {
-    return new Intl.NumberFormat(getLocale(), { style: 'percent', maximumFractionDigits: 2 }).format(value / BP);
+    return new Intl.NumberFormat(getLocale(), { style: 'percent', maximumFractionDigits: 2 }).format(value / BASIS_POINTS);
   } catch {
     return `${percentInput(value)}%`;
   }
 }
 
-/** A whole quantity from 1 to 10,000. */
+/** A whole quantity from 1 to the core's most (10,000). */
 export function parseQuantity(raw: string | number | null | undefined): Parsed<'required' | 'invalid' | 'out_of_range'> {
   const text = String(raw ?? '').trim();
   if (text === '') return { ok: false, problem: 'required' };
   if (!/^\d+$/.test(text)) return { ok: false, problem: 'invalid' };
   const n = Number(text);
-  if (n < 1 || n > MAX_QUANTITY) return { ok: false, problem: 'out_of_range' };
+  if (n < 1 || n > BILL_MAX_QUANTITY) return { ok: false, problem: 'out_of_range' };
   return { ok: true, value: n };
-}
-
-// ------------------------------------------------------------------ line amounts (as core computes them)
-
-/** `value × bp / 10,000` rounded half up, exactly (BigInt: the product may pass 2^53). */
-export function applyBp(value: number, bp: number): number {
-  const product = BigInt(Math.trunc(value)) * BigInt(Math.trunc(bp));
-  return Number((product + BigInt(BP / 2)) / BigInt(BP));
-}
-
-/** What a discount takes off a line's gross (never more than the gross). */
-export function discountMinor(discount: Discount, gross: number): number {
-  switch (discount.kind) {
-    case 'none':
-      return 0;
-    case 'amount':
-      return Math.min(Math.max(discount.value ?? 0, 0), gross);
-    case 'percent':
-      return applyBp(gross, Math.min(discount.value, BP));
-  }
-}
-
-/** Whether a discount is above 10% of the line (it then needs `billing_discount_high`). */
-export function discountAboveLimit(discount: Discount, gross: number): boolean {
-  switch (discount.kind) {
-    case 'none':
-      return false;
-    case 'amount':
-      return BigInt(Math.trunc(discount.value ?? 0)) * BigInt(BP) > BigInt(Math.trunc(gross)) * BigInt(DISCOUNT_LIMIT_BP);
-    case 'percent':
-      return discount.value > DISCOUNT_LIMIT_BP;
-  }
-}
-
-/** A line's amounts, with core's one rounding rule (discount and tax half up, per line). */
-export function lineAmounts(quantity: number, unitMinor: number, discount: Discount, taxRateBp: number): LineAmounts {
-  const gross = quantity * unitMinor;
-  const off = discountMinor(discount, gross);
-  const taxable = gross - off;
-  const tax = applyBp(taxable, taxRateBp);
-  return { gross, discount: off, taxable, tax, total: taxable + tax };
 }
 
 // ------------------------------------------------------------------ the add-line form
@@ -244,13 +201,15 @@ export function emptyLineForm(): LineForm {
 /** What a line form needs from the chosen service. */
 export interface ServiceFacts {
   price_minor: number | null;
-  tax_rate_bp: number;
 }
 
 export interface LineCheck {
   /** Messages by field: description, quantity, unit_price_minor, discount. */
   problems: Record<string, string>;
-  /** The line to send when there are no problems. */
+  /**
+   * The line to send when the form reads well. Its amounts, and whether its discount is
+   * allowed, are the core's to say (`previewBillLine`, then `addBillLine`).
+   */
   input: {
     service_id: string | null;
     description: string;
@@ -258,8 +217,6 @@ export interface LineCheck {
     unit_price_minor: number | null;
     discount: Discount;
   } | null;
-  /** The line's amounts as they will be, when they can be worked out. */
-  preview: LineAmounts | null;
 }
 
 /** The words for a money problem ("At most two decimals."). */
@@ -273,32 +230,25 @@ export function percentProblemText(problem: PercentProblem): string {
 }
 
 /**
- * Checks a line before it is sent: the quantity, the price (typed, or the tariff's), the
- * discount (not above the line; above 10% only with `billing_discount_high`). Returns the
- * problems by field, the LineInput and a preview of the line's amounts.
+ * Reads a line form before it is sent: the quantity, the price (typed, or the tariff's), the
+ * discount as typed. Returns the problems by field and the LineInput; what the line comes to
+ * and whether the discount is allowed come from the core's preview.
  */
-export function checkLine(form: LineForm, service: ServiceFacts | null, canDiscountHigh: boolean, currency: string): LineCheck {
+export function checkLine(form: LineForm, service: ServiceFacts | null, currency: string): LineCheck {
   const problems: Record<string, string> = {};
   const description = form.description.trim().replace(/\s+/g, ' ');
   if (!service && description === '') problems.description = t('validation.bill.description.required');
-  if (description.length > 200) problems.description = t('validation.bill.description.too_long');
+  if (description.length > BILL_DESCRIPTION_MAX) problems.description = t('validation.bill.description.too_long');
 
   const qty = parseQuantity(form.quantity);
   if (!qty.ok) problems.quantity = t('validation.bill.quantity.out_of_range');
 
-  let unit: number | null = null;
   let override: number | null = null;
   if (form.price.trim() !== '') {
     const p = parseMoney(form.price);
-    if (p.ok) {
-      unit = p.value;
-      override = p.value;
-    } else {
-      problems.unit_price_minor = moneyProblemText(p.problem, currency);
-    }
-  } else if (service && service.price_minor !== null) {
-    unit = service.price_minor;
-  } else {
+    if (p.ok) override = p.value;
+    else problems.unit_price_minor = moneyProblemText(p.problem, currency);
+  } else if (!service || service.price_minor === null) {
     problems.unit_price_minor = t('validation.bill.unit_price_minor.required');
   }
 
@@ -313,23 +263,9 @@ export function checkLine(form: LineForm, service: ServiceFacts | null, canDisco
     else problems.discount = percentProblemText(d.problem);
   }
 
-  let preview: LineAmounts | null = null;
-  if (qty.ok && unit !== null) {
-    const gross = qty.value * unit;
-    if (!problems.discount) {
-      if (discount.kind === 'amount' && (discount.value ?? 0) > gross) {
-        problems.discount = t('validation.bill.discount.above_line');
-      } else if (!canDiscountHigh && discountAboveLimit(discount, gross)) {
-        problems.discount = t('validation.bill.discount.above_limit');
-      }
-    }
-    preview = lineAmounts(qty.value, unit, discount, service?.tax_rate_bp ?? 0);
-  }
-
   const ok = Object.keys(problems).length === 0 && qty.ok;
   return {
     problems,
-    preview,
     input: ok
       ? {
           service_id: form.service_id || null,
@@ -354,61 +290,7 @@ export function discountText(discount: Discount, currency: string): string {
   }
 }
 
-// ------------------------------------------------------------------ what a bill allows
-
-export interface BillActions {
-  addLine: boolean;
-  removeLine: boolean;
-  finalize: boolean;
-  pay: boolean;
-  advance: boolean;
-  refund: boolean;
-  creditNote: boolean;
-  cancel: boolean;
-  /** Cancelling is allowed to this user, but money was paid: refund it first. */
-  cancelNeedsRefund: boolean;
-  insurance: boolean;
-  settle: boolean;
-  printInvoice: boolean;
-  printReceipt: boolean;
-}
-
-type BillMoney = Pick<Bill, 'status' | 'lines' | 'payments' | 'insurance' | 'paid_minor' | 'due_minor' | 'credited_minor' | 'totals'>;
-
-/**
- * The actions a bill offers this user. A draft is edited (lines, finalize, advance); a
- * finalized invoice is read-only apart from payments, refunds, credit notes, insurance and
- * cancelling; a cancelled bill only prints. Core checks every call again.
- */
-export function billActions(bill: BillMoney, permissions: readonly Permission[]): BillActions {
-  const view = permissions.includes('billing_view');
-  const edit = permissions.includes('billing_edit');
-  const refundPerm = permissions.includes('billing_refund');
-  const draft = bill.status === 'draft';
-  const final = bill.status === 'final';
-  const paid = bill.paid_minor ?? 0;
-  const due = bill.due_minor ?? 0;
-  const total = bill.totals.total ?? 0;
-  const credited = bill.credited_minor ?? 0;
-  const ins = bill.insurance ?? null;
-  const insurerOwes = ins ? (ins.approved_minor ?? 0) - (ins.settled_minor ?? 0) : 0;
-  const mayCancel = (draft && edit) || (final && edit && refundPerm);
-  return {
-    addLine: draft && edit,
-    removeLine: draft && edit,
-    finalize: draft && edit && bill.lines.length > 0,
-    pay: final && edit && due > 0,
-    advance: draft && edit,
-    refund: refundPerm && paid > 0 && bill.status !== 'cancelled',
-    creditNote: final && refundPerm && total - credited > 0,
-    cancel: mayCancel && paid === 0,
-    cancelNeedsRefund: mayCancel && paid !== 0,
-    insurance: edit && bill.status !== 'cancelled',
-    settle: final && edit && ins !== null && insurerOwes > 0 && due > 0,
-    printInvoice: view,
-    printReceipt: view && bill.payments.length > 0,
-  };
-}
+// ------------------------------------------------------------------ amounts a dialog starts from
 
 /** What the insurer has approved and not yet paid. */
 export function insurerOutstanding(bill: Pick<Bill, 'insurance'>): number {

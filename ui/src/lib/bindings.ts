@@ -95,6 +95,8 @@ export const commands = {
 	patientBills: (patientId: string) => typedError<BillSummary_Serialize[], AppError>(__TAURI_INVOKE("patient_bills", { patientId })),
 	recentBills: (status: BillStatus | null, limit: number) => typedError<BillSummary_Serialize[], AppError>(__TAURI_INVOKE("recent_bills", { status, limit })),
 	addBillLine: (billId: string, input: LineInput_Deserialize) => typedError<Bill_Serialize, AppError>(__TAURI_INVOKE("add_bill_line", { billId, input })),
+	/**  A line's amounts as adding it would compute them, with the same checks; writes nothing. */
+	previewBillLine: (input: LineInput_Deserialize) => typedError<LineAmounts, AppError>(__TAURI_INVOKE("preview_bill_line", { input })),
 	removeBillLine: (billId: string, lineId: string) => typedError<Bill_Serialize, AppError>(__TAURI_INVOKE("remove_bill_line", { billId, lineId })),
 	finalizeBill: (billId: string) => typedError<Bill_Serialize, AppError>(__TAURI_INVOKE("finalize_bill", { billId })),
 	cancelBill: (billId: string, reason: string) => typedError<Bill_Serialize, AppError>(__TAURI_INVOKE("cancel_bill", { billId, reason })),
@@ -181,6 +183,49 @@ export const commands = {
 	/**  The visit summary for the patient to take home. */
 	printVisitSummary: (visitId: string) => typedError<SavedFile, AppError>(__TAURI_INVOKE("print_visit_summary", { visitId })),
 };
+
+/* Constants */
+export const APPOINTMENT_REASON_MAX = 200 as const;
+
+export const ATTACHMENT_MAX_BYTES = 20971520 as const;
+
+export const BASIS_POINTS = 10000 as const;
+
+export const BILLING_REASON_MAX = 300 as const;
+
+export const BILL_CANCEL_REASON_MAX = 500 as const;
+
+export const BILL_DESCRIPTION_MAX = 200 as const;
+
+export const BILL_DISCOUNT_LIMIT_BP = 1000 as const;
+
+export const BILL_MAX_QUANTITY = 10000 as const;
+
+export const BLOOD_GROUPS = ["A+","A-","B+","B-","AB+","AB-","O+","O-"] as const;
+
+export const CLINIC_ADDRESS_MAX = 300 as const;
+
+export const IDLE_TIMEOUT_MAX_MINUTES = 240 as const;
+
+export const MAX_AMOUNT_MINOR = 1000000000 as const;
+
+export const MAX_FEE_MINOR = 100000000 as const;
+
+export const MAX_SLOT_MINUTES = 240 as const;
+
+export const MIN_SLOT_MINUTES = 5 as const;
+
+export const PATIENT_ADDRESS_MAX = 500 as const;
+
+export const PATIENT_MAX_AGE_YEARS = 130 as const;
+
+export const PATIENT_MAX_PHONES = 5 as const;
+
+export const PATIENT_REASON_MAX = 500 as const;
+
+export const STAFF_QUALIFICATIONS_MAX = 200 as const;
+
+export const VITALS_PLAUSIBLE = {"bp_diastolic":[20,180],"bp_systolic":[50,280],"height_mm":[200,2400],"pain":[0,10],"pulse":[20,250],"resp_rate":[4,70],"spo2":[50,100],"temperature_c_x10":[300,440],"weight_g":[300,300000]} as const;
 
 /* Types */
 export type Abnormal = "normal" | "low" | "high" | 
@@ -528,6 +573,30 @@ export type AuditVerification_Serialize = {
 /**  A bill with everything on it and where its money stands. */
 export type Bill = Bill_Serialize | Bill_Deserialize;
 
+/**  The actions a bill offers this user. */
+export type BillActions = {
+	add_line: boolean,
+	remove_line: boolean,
+	/**  A draft with at least one line. */
+	finalize: boolean,
+	/**  Something is due on a finalized invoice. */
+	pay: boolean,
+	advance: boolean,
+	/**  Money was paid on a bill that is not cancelled. */
+	refund: boolean,
+	/**  The invoice still stands at more than its credit notes. */
+	credit_note: boolean,
+	/**  Cancelling is allowed and nothing is paid. */
+	cancel: boolean,
+	/**  Cancelling is allowed to this user, but money was paid: refund it first. */
+	cancel_needs_refund: boolean,
+	insurance: boolean,
+	/**  An insurer approved more than it paid, and something is due. */
+	settle: boolean,
+	print_invoice: boolean,
+	print_receipt: boolean,
+};
+
 export type BillLine = BillLine_Serialize | BillLine_Deserialize;
 
 export type BillLine_Deserialize = {
@@ -620,6 +689,8 @@ export type Bill_Deserialize = {
 	/**  The patient's share under insurance: total − approved (the whole total without it). */
 	patient_share_minor: number | null,
 	cancel_reason: string,
+	/**  What this bill allows the user who asked for it (none when read without a user). */
+	actions: BillActions,
 };
 
 /**  A bill with everything on it and where its money stands. */
@@ -647,6 +718,8 @@ export type Bill_Serialize = {
 	/**  The patient's share under insurance: total − approved (the whole total without it). */
 	patient_share_minor: number | null,
 	cancel_reason: string,
+	/**  What this bill allows the user who asked for it (none when read without a user). */
+	actions: BillActions,
 };
 
 /**  The clinic's details as invoices print them. */

@@ -19,6 +19,7 @@ import type {
   Vitals_Serialize as Vitals,
   VitalsInput_Deserialize as VitalsInput,
 } from './bindings';
+import { ATTACHMENT_MAX_BYTES, VITALS_PLAUSIBLE } from './bindings';
 import { formatDate, formatNumber, t, type MessageKey } from './i18n';
 
 // ------------------------------------------------------------------ numbers
@@ -86,20 +87,18 @@ interface VitalSpec {
   factor: number;
   label: MessageKey;
   unit: MessageKey;
-  /** The usual range in the stored unit, only to word messages (core decides what is refused). */
-  plausible: [number, number];
 }
 
 export const VITALS: readonly VitalSpec[] = [
-  { box: 'temperature', field: 'temperature_c_x10', decimals: 1, factor: 1, label: 'clin.vitals.temperature', unit: 'clin.unit.celsius', plausible: [300, 440] },
-  { box: 'pulse', field: 'pulse', decimals: 0, factor: 1, label: 'clin.vitals.pulse', unit: 'clin.unit.perMinute', plausible: [20, 250] },
-  { box: 'bp_systolic', field: 'bp_systolic', decimals: 0, factor: 1, label: 'clin.vitals.systolic', unit: 'clin.unit.mmHg', plausible: [50, 280] },
-  { box: 'bp_diastolic', field: 'bp_diastolic', decimals: 0, factor: 1, label: 'clin.vitals.diastolic', unit: 'clin.unit.mmHg', plausible: [20, 180] },
-  { box: 'resp_rate', field: 'resp_rate', decimals: 0, factor: 1, label: 'clin.vitals.respRate', unit: 'clin.unit.perMinute', plausible: [4, 70] },
-  { box: 'spo2', field: 'spo2', decimals: 0, factor: 1, label: 'clin.vitals.spo2', unit: 'clin.unit.percent', plausible: [50, 100] },
-  { box: 'weight', field: 'weight_g', decimals: 3, factor: 1, label: 'clin.vitals.weight', unit: 'clin.unit.kg', plausible: [300, 300_000] },
-  { box: 'height', field: 'height_mm', decimals: 1, factor: 1, label: 'clin.vitals.height', unit: 'clin.unit.cm', plausible: [200, 2_400] },
-  { box: 'pain', field: 'pain', decimals: 0, factor: 1, label: 'clin.vitals.pain', unit: 'clin.unit.painScale', plausible: [0, 10] },
+  { box: 'temperature', field: 'temperature_c_x10', decimals: 1, factor: 1, label: 'clin.vitals.temperature', unit: 'clin.unit.celsius' },
+  { box: 'pulse', field: 'pulse', decimals: 0, factor: 1, label: 'clin.vitals.pulse', unit: 'clin.unit.perMinute' },
+  { box: 'bp_systolic', field: 'bp_systolic', decimals: 0, factor: 1, label: 'clin.vitals.systolic', unit: 'clin.unit.mmHg' },
+  { box: 'bp_diastolic', field: 'bp_diastolic', decimals: 0, factor: 1, label: 'clin.vitals.diastolic', unit: 'clin.unit.mmHg' },
+  { box: 'resp_rate', field: 'resp_rate', decimals: 0, factor: 1, label: 'clin.vitals.respRate', unit: 'clin.unit.perMinute' },
+  { box: 'spo2', field: 'spo2', decimals: 0, factor: 1, label: 'clin.vitals.spo2', unit: 'clin.unit.percent' },
+  { box: 'weight', field: 'weight_g', decimals: 3, factor: 1, label: 'clin.vitals.weight', unit: 'clin.unit.kg' },
+  { box: 'height', field: 'height_mm', decimals: 1, factor: 1, label: 'clin.vitals.height', unit: 'clin.unit.cm' },
+  { box: 'pain', field: 'pain', decimals: 0, factor: 1, label: 'clin.vitals.pain', unit: 'clin.unit.painScale' },
 ];
 
 export function emptyVitals(): VitalsForm {
@@ -203,9 +202,11 @@ export function vitalsRefusal(e: AppError, form: VitalsForm): { box: VitalsBox |
   return { box, message: t('clin.vitals.impossible', { range }), confirmable: false };
 }
 
+/** The usual range as words ("30.0–44.0 °C"): the core's plausible range, in the stored unit. */
 function rangeWords(s: VitalSpec): string {
-  const lo = formatScaled(s.plausible[0] / s.factor, s.decimals);
-  const hi = formatScaled(s.plausible[1] / s.factor, s.decimals);
+  const [low, high] = VITALS_PLAUSIBLE[s.field];
+  const lo = formatScaled(low / s.factor, s.decimals);
+  const hi = formatScaled(high / s.factor, s.decimals);
   return `${lo}–${hi} ${t(s.unit)}`;
 }
 
@@ -597,7 +598,7 @@ export function chartAlerts(s: {
 
 /** The files a record takes (as core accepts them). */
 export const ATTACHMENT_TYPES = ['application/pdf', 'image/png', 'image/jpeg', 'image/webp'] as const;
-export const MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024;
+export const MAX_ATTACHMENT_BYTES = ATTACHMENT_MAX_BYTES;
 
 /** "PDF", "Image" (or the media type as it is). */
 export function attachmentKind(mediaType: string): string {

@@ -13,19 +13,21 @@ import type {
   SessionInfo,
   Sex,
 } from './bindings';
+import { BLOOD_GROUPS as CORE_BLOOD_GROUPS, PATIENT_MAX_AGE_YEARS, PATIENT_MAX_PHONES } from './bindings';
 import { validationMessage } from './errors';
 import { t, type MessageKey } from './i18n';
 
-export const MAX_PHONES = 5;
+// The limits are the core's (exported into bindings.ts), never copies.
+export const MAX_PHONES = PATIENT_MAX_PHONES;
 /** How many results the search box asks for (the backend allows up to 100). */
 export const SEARCH_LIMIT = 50;
 /** Wait after the last keystroke before searching (or checking for duplicates). */
 export const SEARCH_DEBOUNCE_MS = 150;
 export const DUPLICATE_DEBOUNCE_MS = 400;
-export const MAX_AGE_YEARS = 130;
+export const MAX_AGE_YEARS = PATIENT_MAX_AGE_YEARS;
 
 export const SEXES: readonly Sex[] = ['female', 'male', 'other', 'unknown'];
-export const BLOOD_GROUPS = ['A+', 'A-', 'B+', 'B-', 'AB+', 'AB-', 'O+', 'O-'] as const;
+export const BLOOD_GROUPS: readonly string[] = CORE_BLOOD_GROUPS;
 
 /** The fields a CSV column can hold, in the order the mapping select lists them. */
 export const IMPORT_FIELDS: readonly ImportField[] = [

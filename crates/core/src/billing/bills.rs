@@ -6,7 +6,7 @@ use super::model::{
     Bill, BillLine, BillStatus, BillSummary, Category, CreditNote, Insurance, LineInput, Payment, PaymentKind,
     PaymentMode, PaymentStatus,
 };
-use super::money::{self, Discount};
+use super::money::{self, Discount, LineAmounts};
 use super::tariff;
 use crate::error::{Error, Result, ValidationReason};
 use crate::rbac::Permission;
@@ -19,7 +19,11 @@ use sqlx::{Row, SqliteConnection};
 /// `billing_discount_high`.
 pub const DISCOUNT_LIMIT_BP: u32 = 1_000;
 const MAX_LINES: i64 = 500;
-const MAX_QUANTITY: u32 = 10_000;
+pub const MAX_QUANTITY: u32 = 10_000;
+/// The most characters a line's description may have.
+pub const DESCRIPTION_MAX: usize = 200;
+/// The most characters a cancel reason may have.
+pub const CANCEL_REASON_MAX: usize = 500;
 
 /// The next number of a per-device series, inside the caller's transaction, so numbers are
 /// gap-free on one device (a rolled-back write gives its number back) and unique across
@@ -94,7 +98,7 @@ pub async fn open_bill(store: &Store, auth: &Authorized, patient_id: &str) -> Re
     let id = open_draft(&mut w, patient_id).await?;
     w.audit("bill.open", "bill", Some(&id), json!({ "patient_id": patient_id })).await?;
     w.commit().await?;
-    load(store, &id).await
+    load_for(store, auth, &id).await
 }
 
 fn check_discount(auth: &Authorized, d: Discount, gross: i64) -> Result<Discount> {
@@ -138,7 +142,7 @@ struct NewLine {
 }
 
 async fn resolve_line(
-    w: &mut WriteTx<'_>,
+    conn: &mut SqliteConnection,
     auth: &Authorized,
     input: &LineInput,
     day: chrono::NaiveDate,
@@ -153,14 +157,14 @@ async fn resolve_line(
                     "SELECT name, category, tax_rate_bp, active FROM services WHERE id = ? AND deleted_at IS NULL",
                 )
                 .bind(sid)
-                .fetch_optional(w.conn())
+                .fetch_optional(&mut *conn)
                 .await?;
                 let (name, cat, rate, active) =
                     row.ok_or_else(|| Error::validation("service_id", ValidationReason::Invalid, "no such service"))?;
                 if !active {
                     return Err(Error::validation("service_id", ValidationReason::Invalid, "this service is retired"));
                 }
-                let price = tariff::price_on(w.conn(), sid, day).await?;
+                let price = tariff::price_on(&mut *conn, sid, day).await?;
                 (
                     Some(sid.to_string()),
                     name,
@@ -182,8 +186,12 @@ async fn resolve_line(
             "describe the charge or pick a service",
         ));
     }
-    if description.chars().count() > 200 {
-        return Err(Error::validation("description", ValidationReason::TooLong, "at most 200 characters"));
+    if description.chars().count() > DESCRIPTION_MAX {
+        return Err(Error::validation(
+            "description",
+            ValidationReason::TooLong,
+            format!("at most {DESCRIPTION_MAX} characters"),
+        ));
     }
     let unit_price = match (input.unit_price_minor, tariff_price) {
         (Some(p), _) => tariff::check_price("unit_price_minor", p)?,
@@ -294,7 +302,7 @@ pub async fn add_line(store: &Store, auth: &Authorized, bill_id: &str, input: Li
     let day = crate::clinic::today(store).await?;
     let mut w = store.begin_write(auth.actor()).await?;
     require_draft(&mut w, bill_id).await?;
-    let l = resolve_line(&mut w, auth, &input, day).await?;
+    let l = resolve_line(w.conn(), auth, &input, day).await?;
     let line = NewLineRef {
         service_id: l.service_id.as_deref(),
         description: &l.description,
@@ -309,7 +317,23 @@ pub async fn add_line(store: &Store, auth: &Authorized, bill_id: &str, input: Li
     let id = insert_line(&mut w, bill_id, &line).await?;
     w.audit("bill.line_add", "bill", Some(bill_id), json!({ "line_id": id, "description": l.description, "quantity": l.quantity, "unit_price_minor": l.unit_price, "discount": l.discount })).await?;
     w.commit().await?;
-    load(store, bill_id).await
+    load_for(store, auth, bill_id).await
+}
+
+/// A line's amounts as `add_line` would compute them, checked the same way (quantity, service,
+/// price, description, discount and its limit for this user), writing nothing: the add-line
+/// form shows them before the line is added.
+pub async fn preview_line(store: &Store, auth: &Authorized, input: LineInput) -> Result<LineAmounts> {
+    auth.require(Permission::BillingEdit)?;
+    let day = crate::clinic::today(store).await?;
+    let mut conn = store.pool().acquire().await?;
+    let l = resolve_line(&mut conn, auth, &input, day).await?;
+    Ok(money::line_amounts(money::LineInput {
+        quantity: l.quantity,
+        unit_price: l.unit_price,
+        discount: l.discount,
+        tax_rate_bp: l.tax_rate_bp,
+    }))
 }
 
 /// Removes a line from a draft bill (kept as a tombstone, like every synced row).
@@ -339,7 +363,7 @@ pub async fn remove_line(store: &Store, auth: &Authorized, bill_id: &str, line_i
     .await?;
     w.audit("bill.line_remove", "bill", Some(bill_id), json!({ "line_id": line_id })).await?;
     w.commit().await?;
-    load(store, bill_id).await
+    load_for(store, auth, bill_id).await
 }
 
 /// Finalizes a draft into an invoice: a gap-free number, the sums frozen.
@@ -375,7 +399,7 @@ pub async fn finalize(store: &Store, auth: &Authorized, bill_id: &str) -> Result
     w.record_change("bills", bill_id, ChangeOp::Update, &row).await?;
     w.audit("bill.finalize", "bill", Some(bill_id), json!({ "number": number, "total_minor": t.total })).await?;
     w.commit().await?;
-    load(store, bill_id).await
+    load_for(store, auth, bill_id).await
 }
 
 /// Cancels a draft, or an invoice nothing is paid on (refund first), with a reason.
@@ -385,8 +409,12 @@ pub async fn cancel(store: &Store, auth: &Authorized, bill_id: &str, reason: &st
     if reason.is_empty() {
         return Err(Error::validation("reason", ValidationReason::Required, "say why the bill is cancelled"));
     }
-    if reason.chars().count() > 500 {
-        return Err(Error::validation("reason", ValidationReason::TooLong, "at most 500 characters"));
+    if reason.chars().count() > CANCEL_REASON_MAX {
+        return Err(Error::validation(
+            "reason",
+            ValidationReason::TooLong,
+            format!("at most {CANCEL_REASON_MAX} characters"),
+        ));
     }
     let mut w = store.begin_write(auth.actor()).await?;
     let (_, status) = bill_row(w.conn(), bill_id).await?;
@@ -426,7 +454,7 @@ pub async fn cancel(store: &Store, auth: &Authorized, bill_id: &str, reason: &st
     w.record_change("bills", bill_id, ChangeOp::Update, &json!({ "id": bill_id, "status": "cancelled", "cancel_reason": reason, "updated_at": stamp, "updated_by": by })).await?;
     w.audit("bill.cancel", "bill", Some(bill_id), json!({ "reason": reason, "was": status })).await?;
     w.commit().await?;
-    load(store, bill_id).await
+    load_for(store, auth, bill_id).await
 }
 
 /// Payments and advances less refunds on a bill.
@@ -507,7 +535,14 @@ fn payment_status(status: BillStatus, total: i64, paid: i64, credited: i64, refu
     }
 }
 
-/// A bill with everything on it.
+/// A bill with everything on it and the actions it allows the user of `auth`.
+pub async fn load_for(store: &Store, auth: &Authorized, bill_id: &str) -> Result<Bill> {
+    let mut bill = load(store, bill_id).await?;
+    bill.actions = super::actions::of(&bill, auth);
+    Ok(bill)
+}
+
+/// A bill with everything on it (no actions: read without a user, for printouts and lists).
 pub async fn load(store: &Store, bill_id: &str) -> Result<Bill> {
     let mut conn = store.pool().acquire().await?;
     let r = sqlx::query(
@@ -556,6 +591,7 @@ pub async fn load(store: &Store, bill_id: &str) -> Result<Bill> {
         credited_minor: credited,
         due_minor: if status == BillStatus::Cancelled { 0 } else { total - credited - paid },
         cancel_reason: r.try_get("cancel_reason")?,
+        actions: Default::default(),
     })
 }
 
@@ -628,7 +664,7 @@ async fn insurance(conn: &mut SqliteConnection, bill_id: &str) -> Result<Option<
 /// Opens a bill for reading (audited: a bill shows what care a patient had).
 pub async fn get(store: &Store, auth: &Authorized, bill_id: &str) -> Result<Bill> {
     auth.require(Permission::BillingView)?;
-    let bill = load(store, bill_id).await?;
+    let bill = load_for(store, auth, bill_id).await?;
     let mut w = store.begin_write(auth.actor()).await?;
     w.audit("bill.view", "bill", Some(bill_id), json!({ "number": bill.number })).await?;
     w.commit().await?;

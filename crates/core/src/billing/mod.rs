@@ -2,6 +2,7 @@
 //! insurance, the daily cash report and the invoice/receipt PDFs. All arithmetic is integer
 //! minor units with one rounding rule (money.rs).
 
+pub mod actions;
 pub mod bills;
 pub mod invoice_pdf;
 pub mod model;
@@ -111,6 +112,9 @@ pub async fn set_logo(store: &Store, auth: &Authorized, png: Option<Vec<u8>>) ->
     read_settings(store).await
 }
 
+/// The most characters of the clinic address printed on invoices.
+pub const ADDRESS_MAX: usize = 300;
+
 fn field(name: &str, raw: &str, max: usize, multiline: bool) -> Result<String> {
     let s =
         if multiline { raw.trim().replace("\r\n", "\n") } else { raw.split_whitespace().collect::<Vec<_>>().join(" ") };
@@ -124,7 +128,7 @@ fn field(name: &str, raw: &str, max: usize, multiline: bool) -> Result<String> {
 /// one in Settings.
 pub async fn update_billing_settings(store: &Store, auth: &Authorized, s: BillingSettings) -> Result<BillingSettings> {
     auth.require(Permission::TariffManage)?;
-    let address = field("address", &s.address, 300, true)?;
+    let address = field("address", &s.address, ADDRESS_MAX, true)?;
     let registration = field("registration_no", &s.registration_no, 60, false)?;
     let tax_no = field("tax_no", &s.tax_no, 30, false)?.to_uppercase();
     let currency = s.currency.trim().to_uppercase();

@@ -279,6 +279,8 @@ pub struct Bill {
     #[specta(type = f64)]
     pub patient_share_minor: i64,
     pub cancel_reason: String,
+    /// What this bill allows the user who asked for it (none when read without a user).
+    pub actions: super::actions::BillActions,
 }
 
 /// One line of a bill list.

@@ -21,6 +21,9 @@ fn amount(field: &str, a: i64) -> Result<i64> {
     Ok(a)
 }
 
+/// The most characters a payment note, a refund's or a credit note's reason may have.
+pub const REASON_MAX: usize = 300;
+
 fn short(field: &str, raw: &str, max: usize) -> Result<String> {
     let s = raw.split_whitespace().collect::<Vec<_>>().join(" ");
     if s.chars().count() > max {
@@ -44,7 +47,7 @@ async fn insert_payment(w: &mut WriteTx<'_>, bill_id: &str, kind: PaymentKind, i
     )
     .await?;
     let reference = short("reference", &input.reference, 80)?;
-    let note = short("note", &input.note, 300)?;
+    let note = short("note", &input.note, REASON_MAX)?;
     let id = crate::ids::new_id();
     let (now, stamp, by, dev) = (w.now_rfc3339(), w.stamp(), w.actor().user_id.clone(), w.device_id().to_string());
     sqlx::query(
@@ -109,7 +112,7 @@ pub async fn pay(store: &Store, auth: &Authorized, bill_id: &str, input: Payment
     }
     insert_payment(&mut w, bill_id, PaymentKind::Payment, &input).await?;
     w.commit().await?;
-    bills::load(store, bill_id).await
+    bills::load_for(store, auth, bill_id).await
 }
 
 /// Takes an advance on the patient's open bill (a deposit before the final bill).
@@ -127,7 +130,7 @@ pub async fn advance(store: &Store, auth: &Authorized, patient_id: &str, input: 
     let bill_id = bills::open_draft(&mut w, patient_id).await?;
     insert_payment(&mut w, &bill_id, PaymentKind::Advance, &input).await?;
     w.commit().await?;
-    bills::load(store, &bill_id).await
+    bills::load_for(store, auth, &bill_id).await
 }
 
 /// Gives money back: never more than was paid on the bill. Needs `billing_refund`.
@@ -149,7 +152,7 @@ pub async fn refund(store: &Store, auth: &Authorized, bill_id: &str, input: Paym
     }
     insert_payment(&mut w, bill_id, PaymentKind::Refund, &input).await?;
     w.commit().await?;
-    bills::load(store, bill_id).await
+    bills::load_for(store, auth, bill_id).await
 }
 
 /// Lowers what a finalized invoice asks for, with a numbered credit note and a reason.
@@ -162,7 +165,7 @@ pub async fn credit_note(
 ) -> Result<Bill> {
     auth.require(Permission::BillingRefund)?;
     amount("amount_minor", amount_minor)?;
-    let reason = short("reason", reason, 300)?;
+    let reason = short("reason", reason, REASON_MAX)?;
     if reason.is_empty() {
         return Err(Error::validation("reason", ValidationReason::Required, "say why the invoice is credited"));
     }
@@ -211,7 +214,7 @@ pub async fn credit_note(
     )
     .await?;
     w.commit().await?;
-    bills::load(store, bill_id).await
+    bills::load_for(store, auth, bill_id).await
 }
 
 /// Records or updates the insurance on a bill: payer, policy, pre-authorisation, claimed
@@ -283,7 +286,7 @@ pub async fn set_insurance(store: &Store, auth: &Authorized, bill_id: &str, inpu
     )
     .await?;
     w.commit().await?;
-    bills::load(store, bill_id).await
+    bills::load_for(store, auth, bill_id).await
 }
 
 /// The insurer paid: a payment in mode `insurance`, counted as settled on the claim.
@@ -339,5 +342,5 @@ pub async fn settle_insurance(
     )
     .await?;
     w.commit().await?;
-    bills::load(store, bill_id).await
+    bills::load_for(store, auth, bill_id).await
 }

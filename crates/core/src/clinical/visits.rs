@@ -273,6 +273,12 @@ const LIMITS: [Limit; 9] = [
     ("pain", (0, 10), (0, 10), "0 to 10"),
 ];
 
+/// Each measurement's plausible range (outside it a value needs `confirmed`), in the stored
+/// unit: the UI words its messages with these.
+pub fn plausible_ranges() -> impl Iterator<Item = (&'static str, (i32, i32))> {
+    LIMITS.iter().map(|(field, plausible, _, _)| (*field, *plausible))
+}
+
 fn check_vitals(v: &VitalsInput) -> Result<()> {
     let values = [
         v.temperature_c_x10,

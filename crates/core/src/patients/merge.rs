@@ -8,6 +8,7 @@
 //! bills) repoint their rows to the survivor in the same transaction: see `repoint`.
 
 use super::model::{Patient, PatientStatus};
+use super::validate::MAX_PHONES;
 use super::{load, repo};
 use crate::error::{Error, Result, ValidationReason};
 use crate::rbac::Permission;
@@ -28,8 +29,6 @@ pub struct MergeRecord {
     pub snapshot: Patient,
 }
 
-const MAX_PHONES: usize = 5;
-
 /// Merges `merged_id` into `survivor_id`; returns the survivor as it is now.
 pub async fn merge(
     store: &Store,
@@ -40,8 +39,12 @@ pub async fn merge(
 ) -> Result<Patient> {
     auth.require(Permission::PatientsMerge)?;
     let reason = reason.trim();
-    if reason.chars().count() > 500 {
-        return Err(Error::validation("reason", ValidationReason::TooLong, "at most 500 characters"));
+    if reason.chars().count() > super::validate::REASON_MAX {
+        return Err(Error::validation(
+            "reason",
+            ValidationReason::TooLong,
+            format!("at most {} characters", super::validate::REASON_MAX),
+        ));
     }
     if survivor_id == merged_id {
         return Err(Error::validation("merged_id", ValidationReason::Invalid, "a record cannot be merged into itself"));

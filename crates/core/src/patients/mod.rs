@@ -226,8 +226,12 @@ pub async fn set_status(
     if status != PatientStatus::Active && reason.is_empty() {
         return Err(Error::validation("reason", ValidationReason::Required, "say why the record is deactivated"));
     }
-    if reason.chars().count() > 500 {
-        return Err(Error::validation("reason", ValidationReason::TooLong, "at most 500 characters"));
+    if reason.chars().count() > validate::REASON_MAX {
+        return Err(Error::validation(
+            "reason",
+            ValidationReason::TooLong,
+            format!("at most {} characters", validate::REASON_MAX),
+        ));
     }
     let mut w = store.begin_write(auth.actor()).await?;
     let (_, mut p) = repo::by_id(w.conn(), id).await?.ok_or_else(|| Error::NotFound { entity: "patient".into() })?;

@@ -5,6 +5,12 @@ use crate::error::{Error, Result, ValidationReason};
 use chrono::{Datelike, NaiveDate};
 
 pub const MAX_AGE_YEARS: u32 = 130;
+/// The most phone numbers a patient may have.
+pub const MAX_PHONES: usize = 5;
+/// The most characters a patient's address may have.
+pub const ADDRESS_MAX: usize = 500;
+/// The most characters the reason of a merge or a status change may have.
+pub const REASON_MAX: usize = 500;
 
 /// A checked record, ready to store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,7 +128,7 @@ pub fn clean(input: &PatientInput, today: NaiveDate) -> Result<Clean> {
     let sex = Sex::from_code(input.sex.trim())
         .ok_or_else(|| Error::validation("sex", ValidationReason::Invalid, "female, male, other or unknown"))?;
     let (birth_date, birth_date_estimated) = birth(input, today)?;
-    if input.phones.len() > 5 {
+    if input.phones.len() > MAX_PHONES {
         return Err(Error::validation("phones", ValidationReason::TooLong, "at most 5 phone numbers"));
     }
     let mut phones = Vec::new();
@@ -165,7 +171,7 @@ pub fn clean(input: &PatientInput, today: NaiveDate) -> Result<Clean> {
         birth_date,
         birth_date_estimated,
         phones,
-        address: multiline("address", &input.address, 500)?,
+        address: multiline("address", &input.address, ADDRESS_MAX)?,
         national_id: text("national_id", &input.national_id, 40)?.to_uppercase(),
         insurance_id: text("insurance_id", &input.insurance_id, 60)?.to_uppercase(),
         emergency_name: text("emergency_name", &input.emergency_name, 120)?,

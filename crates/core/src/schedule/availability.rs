@@ -9,6 +9,10 @@ use crate::store::{ChangeOp, Store, WriteTx};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+/// The shortest and longest slot a session may have, in minutes.
+pub const MIN_SLOT_MINUTES: u32 = 5;
+pub const MAX_SLOT_MINUTES: u32 = 240;
+
 #[derive(Debug, Clone, Deserialize, specta::Type)]
 pub struct SessionInput {
     /// ISO weekday: 1 = Monday … 7 = Sunday.
@@ -71,11 +75,11 @@ fn window(prefix: &str, start: &str, end: &str, slot: u32) -> Result<Window> {
             "the end is not after the start",
         ));
     }
-    if !(5..=240).contains(&slot) {
+    if !(MIN_SLOT_MINUTES..=MAX_SLOT_MINUTES).contains(&slot) {
         return Err(Error::validation(
             &format!("{prefix}slot_minutes"),
             ValidationReason::OutOfRange,
-            "slots of 5 to 240 minutes",
+            format!("slots of {MIN_SLOT_MINUTES} to {MAX_SLOT_MINUTES} minutes"),
         ));
     }
     if e - s < slot {
@@ -210,8 +214,12 @@ pub async fn weekly(store: &Store, auth: &Authorized, doctor_id: &str) -> Result
 pub async fn add_exception(store: &Store, auth: &Authorized, doctor_id: &str, input: ExceptionInput) -> Result<String> {
     auth.require(Permission::ScheduleManage)?;
     let date = parse_date("date", &input.date)?;
-    if input.reason.chars().count() > 200 {
-        return Err(Error::validation("reason", ValidationReason::TooLong, "at most 200 characters"));
+    if input.reason.chars().count() > super::booking::REASON_MAX {
+        return Err(Error::validation(
+            "reason",
+            ValidationReason::TooLong,
+            format!("at most {} characters", super::booking::REASON_MAX),
+        ));
     }
     let (start, end, slot) = match input.kind {
         ExceptionKind::Extra => {

@@ -101,8 +101,8 @@ pub(crate) async fn place(
     }
     let date = parse_date("date", &input.date)?;
     let start = parse_minutes("start", &input.start)?;
-    if input.reason.chars().count() > 200 {
-        return Err(Error::validation("reason", ValidationReason::TooLong, "at most 200 characters"));
+    if input.reason.chars().count() > REASON_MAX {
+        return Err(Error::validation("reason", ValidationReason::TooLong, format!("at most {REASON_MAX} characters")));
     }
     let patient: Option<String> = sqlx::query_scalar("SELECT status FROM patients WHERE id = ? AND deleted_at IS NULL")
         .bind(&input.patient_id)
@@ -329,13 +329,16 @@ pub(crate) async fn set_status(
     w.record_update("appointments", &a.id, &before, &data).await
 }
 
+/// The most characters a booking's, a cancellation's or a schedule exception's reason may have.
+pub const REASON_MAX: usize = 200;
+
 pub(crate) fn reason_text(field: &str, raw: &str) -> Result<String> {
     let r = raw.trim().to_string();
     if r.is_empty() {
         return Err(Error::validation(field, ValidationReason::Required, "say why"));
     }
-    if r.chars().count() > 200 {
-        return Err(Error::validation(field, ValidationReason::TooLong, "at most 200 characters"));
+    if r.chars().count() > REASON_MAX {
+        return Err(Error::validation(field, ValidationReason::TooLong, format!("at most {REASON_MAX} characters")));
     }
     Ok(r)
 }

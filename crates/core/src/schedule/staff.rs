@@ -54,8 +54,8 @@ fn name(field: &str, raw: &str) -> Result<String> {
     if s.is_empty() {
         return Err(Error::validation(field, ValidationReason::Required, "a name is required"));
     }
-    if s.chars().count() > 80 {
-        return Err(Error::validation(field, ValidationReason::TooLong, "at most 80 characters"));
+    if s.chars().count() > NAME_MAX {
+        return Err(Error::validation(field, ValidationReason::TooLong, format!("at most {NAME_MAX} characters")));
     }
     Ok(s)
 }
@@ -133,18 +133,28 @@ async fn exists(w: &mut WriteTx<'_>, table: &str, id: &str) -> Result<bool> {
 }
 
 /// The checked fields of a profile (id and active flag are the caller's).
+/// The largest consultation fee, in minor units (1,000,000.00).
+pub const MAX_FEE_MINOR: i64 = 100_000_000;
+/// The most characters of a profile's qualifications, licence number, phone and email.
+pub const QUALIFICATIONS_MAX: usize = 200;
+/// The most characters of a staff member's or a department's name.
+pub const NAME_MAX: usize = 80;
+pub const LICENCE_NO_MAX: usize = 60;
+pub const PHONE_MAX: usize = 20;
+pub const EMAIL_MAX: usize = 120;
+
 fn checked(input: &StaffInput, id: String, active: bool) -> Result<StaffMember> {
     let full_name = name("full_name", &input.full_name)?;
     let role = Role::from_code(input.role.trim())
         .ok_or_else(|| Error::validation("role", ValidationReason::Invalid, "unknown role"))?;
-    if !(0..=100_000_000).contains(&input.fee_minor) {
+    if !(0..=MAX_FEE_MINOR).contains(&input.fee_minor) {
         return Err(Error::validation("fee_minor", ValidationReason::OutOfRange, "a fee from 0 to 1,000,000.00"));
     }
     for (field, value, max) in [
-        ("qualifications", &input.qualifications, 200),
-        ("licence_no", &input.licence_no, 60),
-        ("phone", &input.phone, 20),
-        ("email", &input.email, 120),
+        ("qualifications", &input.qualifications, QUALIFICATIONS_MAX),
+        ("licence_no", &input.licence_no, LICENCE_NO_MAX),
+        ("phone", &input.phone, PHONE_MAX),
+        ("email", &input.email, EMAIL_MAX),
     ] {
         if value.chars().count() > max {
             return Err(Error::validation(field, ValidationReason::TooLong, format!("at most {max} characters")));

@@ -1,0 +1,63 @@
+//! The limits the core enforces that the UI also shows (a field's maxlength, a range in a
+//! message, a check before a call). The desktop shell exports them to TypeScript as constants
+//! in ui/src/lib/bindings.ts, so the screens never hold copies that could drift; each value
+//! is read from the constant the rule itself uses.
+
+use crate::billing::{self, bills, money, payments, tariff};
+use crate::clinical::{attachments, visits};
+use crate::patients::validate;
+use crate::schedule::{availability, booking, staff};
+use crate::settings;
+use serde_json::{json, Map, Value};
+
+/// (TypeScript name, value) of every exported limit.
+pub fn exported() -> Vec<(&'static str, Value)> {
+    let vitals: Map<String, Value> =
+        visits::plausible_ranges().map(|(field, (lo, hi))| (field.to_string(), json!([lo, hi]))).collect();
+    vec![
+        // Billing: money in minor units, rates and percentages in basis points.
+        ("BASIS_POINTS", json!(money::BP)),
+        ("MAX_AMOUNT_MINOR", json!(tariff::MAX_AMOUNT)),
+        ("BILL_MAX_QUANTITY", json!(bills::MAX_QUANTITY)),
+        ("BILL_DESCRIPTION_MAX", json!(bills::DESCRIPTION_MAX)),
+        ("BILL_DISCOUNT_LIMIT_BP", json!(bills::DISCOUNT_LIMIT_BP)),
+        ("BILL_CANCEL_REASON_MAX", json!(bills::CANCEL_REASON_MAX)),
+        ("BILLING_REASON_MAX", json!(payments::REASON_MAX)),
+        ("CLINIC_ADDRESS_MAX", json!(billing::ADDRESS_MAX)),
+        // Appointments and schedules.
+        ("APPOINTMENT_REASON_MAX", json!(booking::REASON_MAX)),
+        ("MIN_SLOT_MINUTES", json!(availability::MIN_SLOT_MINUTES)),
+        ("MAX_SLOT_MINUTES", json!(availability::MAX_SLOT_MINUTES)),
+        ("MAX_FEE_MINOR", json!(staff::MAX_FEE_MINOR)),
+        ("STAFF_QUALIFICATIONS_MAX", json!(staff::QUALIFICATIONS_MAX)),
+        // Patients.
+        ("PATIENT_MAX_AGE_YEARS", json!(validate::MAX_AGE_YEARS)),
+        ("PATIENT_MAX_PHONES", json!(validate::MAX_PHONES)),
+        ("PATIENT_ADDRESS_MAX", json!(validate::ADDRESS_MAX)),
+        ("PATIENT_REASON_MAX", json!(validate::REASON_MAX)),
+        ("BLOOD_GROUPS", json!(validate::BLOOD_GROUPS)),
+        // Clinical: plausible vital ranges by field, in the stored unit.
+        ("VITALS_PLAUSIBLE", Value::Object(vitals)),
+        ("ATTACHMENT_MAX_BYTES", json!(attachments::MAX_BYTES)),
+        // Settings.
+        ("IDLE_TIMEOUT_MAX_MINUTES", json!(settings::MAX_IDLE_MINUTES)),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_values_are_the_rules() {
+        let all = exported();
+        let mut names: Vec<_> = all.iter().map(|(n, _)| *n).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), all.len(), "two limits share a name");
+        let get = |n: &str| all.iter().find(|(k, _)| *k == n).map(|(_, v)| v.clone()).unwrap();
+        assert_eq!(get("BILL_DISCOUNT_LIMIT_BP"), json!(1_000));
+        assert_eq!(get("BLOOD_GROUPS").as_array().map(Vec::len), Some(8));
+        assert_eq!(get("VITALS_PLAUSIBLE")["temperature_c_x10"], json!([300, 440]));
+    }
+}
