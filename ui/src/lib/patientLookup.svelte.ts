@@ -7,6 +7,7 @@ import { commands, type PatientHit } from './bindings';
 import { call, type Outcome } from './app.svelte';
 import { errorMessage } from './errors';
 import { t } from './i18n';
+import { LatestRequest } from './latestRequest';
 import { SEARCH_DEBOUNCE_MS } from './patients';
 
 export type PatientSearch = (query: string) => Promise<Outcome<PatientHit[]>>;
@@ -25,7 +26,7 @@ export class PatientLookup {
 
   readonly #query: () => string;
   readonly #search: PatientSearch;
-  #request = 0;
+  readonly #latest = new LatestRequest();
   #timer: ReturnType<typeof setTimeout> | undefined;
 
   /** `query` reads what is in the search box now; `search` asks for its results. */
@@ -44,7 +45,7 @@ export class PatientLookup {
   run = async (): Promise<void> => {
     clearTimeout(this.#timer);
     const q = this.#query().trim();
-    const mine = ++this.#request;
+    const isLatest = this.#latest.begin();
     if (q === '') {
       this.hits = [];
       this.searched = '';
@@ -54,7 +55,7 @@ export class PatientLookup {
     }
     this.loading = true;
     const r = await this.#search(q);
-    if (mine !== this.#request) return;
+    if (!isLatest()) return;
     this.loading = false;
     if (r.status === 'ok') {
       this.hits = r.data;
