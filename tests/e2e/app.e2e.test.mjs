@@ -18,108 +18,21 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Builder, By, Key, error as wdError } from 'selenium-webdriver';
+import { FIRST_WAIT, WAIT, byTestId, isTransient, startTauriDriver } from './lib/app.mjs';
+import { appBinary, stopGroup } from './lib/processes.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ARTIFACTS = path.join(HERE, 'artifacts');
-const WAIT = 20_000; // every explicit wait
-const FIRST_WAIT = 60_000; // the first screen after launch (cold WebKit start under Xvfb)
 const PORT = Number(process.env.HMS_E2E_PORT || 4444);
-const NATIVE_PORT = PORT + 1;
 
 const ADMIN = { fullName: 'Asha Menon', username: 'admin', password: 'Clinic#2026adm' };
 const RECEPTIONIST = { fullName: 'Ravi Kumar', username: 'ravi.k', password: 'Front#Desk2026' };
 const WRONG_PASSWORD = 'Wrong#Guess2026';
-
-// ---------------------------------------------------------------- environment and processes
-
-function appBinary() {
-  if (process.env.HMS_APP_BIN) return path.resolve(process.env.HMS_APP_BIN);
-  const target = process.env.CARGO_TARGET_DIR || path.join(os.homedir(), '.cache', 'hms-target');
-  return path.resolve(target, 'debug', 'hms');
-}
-
-function onPath(name, extraDirs = []) {
-  const dirs = [...(process.env.PATH || '').split(path.delimiter), ...extraDirs];
-  for (const dir of dirs) {
-    const candidate = path.join(dir, name);
-    try {
-      fs.accessSync(candidate, fs.constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return null;
-}
-
-function portOpen(port) {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
-const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Starts tauri-driver in its own process group; resolves when its port accepts connections. */
-async function startTauriDriver(env, logFile) {
-  const bin =
-    process.env.TAURI_DRIVER || onPath('tauri-driver', [path.join(os.homedir(), '.cargo', 'bin')]);
-  if (!bin) throw new Error('tauri-driver not found: run `make deps` (cargo install tauri-driver --version "^2" --locked)');
-  if (!onPath('WebKitWebDriver')) throw new Error('WebKitWebDriver not found: run `make deps` (apt package webkit2gtk-driver)');
-  if (await portOpen(PORT)) {
-    throw new Error(`port ${PORT} is already in use (another tauri-driver?); set HMS_E2E_PORT to a free port`);
-  }
-  const log = fs.openSync(logFile, 'a');
-  const child = spawn(bin, ['--port', String(PORT), '--native-port', String(NATIVE_PORT)], {
-    env,
-    stdio: ['ignore', log, log],
-    detached: true, // its own process group: WebKitWebDriver and the app end with it
-  });
-  fs.closeSync(log);
-  let exited = null;
-  child.once('exit', (code, signal) => {
-    exited = { code, signal };
-  });
-  const deadline = Date.now() + WAIT;
-  while (Date.now() < deadline) {
-    if (exited) throw new Error(`tauri-driver exited early (${JSON.stringify(exited)}); see ${logFile}`);
-    if (await portOpen(PORT)) return child;
-    await pause(100);
-  }
-  await stopGroup(child);
-  throw new Error(`tauri-driver did not listen on 127.0.0.1:${PORT} within ${WAIT / 1000} s; see ${logFile}`);
-}
-
-/** Ends the process group we started (tauri-driver, WebKitWebDriver, the app). */
-async function stopGroup(child) {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  try {
-    process.kill(-child.pid, 'SIGTERM');
-  } catch {
-    return; // already gone
-  }
-  const done = await Promise.race([exited.then(() => true), pause(5_000).then(() => false)]);
-  if (!done) {
-    try {
-      process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-}
 
 // ---------------------------------------------------------------- driver helpers
 
@@ -130,16 +43,6 @@ let dataDir;
 let exportsDir;
 let shotNo = 0;
 let failed = false;
-
-const byTestId = (id) => By.css(`[data-testid="${id}"]`);
-
-function isTransient(e) {
-  return (
-    e instanceof wdError.StaleElementReferenceError ||
-    e instanceof wdError.ElementClickInterceptedError ||
-    e instanceof wdError.ElementNotInteractableError
-  );
-}
 
 /** The first displayed element with this data-testid (polled until `timeout`). */
 async function visible(id, timeout = WAIT) {
@@ -360,7 +263,7 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
       const env = { ...process.env, HMS_DATA_DIR: dataDir, HMS_EXPORTS_DIR: exportsDir, HMS_NO_OPEN: '1' };
       delete env.HMS_DEMO; // the flow starts at first-run setup
       env.PATH = [env.PATH, path.join(os.homedir(), '.cargo', 'bin')].filter(Boolean).join(path.delimiter);
-      tauriDriver = await startTauriDriver(env, path.join(ARTIFACTS, 'tauri-driver.log'));
+      tauriDriver = await startTauriDriver(env, PORT, path.join(ARTIFACTS, 'tauri-driver.log'));
 
       driver = await new Builder()
         .usingServer(`http://127.0.0.1:${PORT}/`)

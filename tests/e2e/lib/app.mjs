@@ -1,6 +1,6 @@
 // One running instance of the app for the end-to-end tests: tauri-driver (its own process
 // group: WebKitWebDriver and the app end with it) with HMS_DATA_DIR in its environment, a
-// WebDriver session, and the small helpers the steps use (the same waits as app.e2e.test.mjs:
+// WebDriver session, and the small helpers the steps use (app.e2e.test.mjs imports the shared ones;
 // every one polls visible state with a timeout).
 
 import { spawn } from 'node:child_process';
@@ -15,7 +15,8 @@ export const FIRST_WAIT = 60_000; // the first screen after launch (cold WebKit 
 
 export const byTestId = (id) => By.css(`[data-testid="${id}"]`);
 
-function isTransient(e) {
+/** WebDriver errors that pass once the page settles (re-rendered, covered, not yet interactable). */
+export function isTransient(e) {
   return (
     e instanceof wdError.StaleElementReferenceError ||
     e instanceof wdError.ElementClickInterceptedError ||
@@ -23,7 +24,9 @@ function isTransient(e) {
   );
 }
 
-async function startTauriDriver(env, port, logFile) {
+/** Starts tauri-driver on `port` (and `port + 1` for WebKitWebDriver) in its own process group;
+ * resolves when the port accepts connections. */
+export async function startTauriDriver(env, port, logFile) {
   const bin = process.env.TAURI_DRIVER || onPath('tauri-driver', [path.join(os.homedir(), '.cargo', 'bin')]);
   if (!bin) throw new Error('tauri-driver not found: run `make deps` (cargo install tauri-driver --version "^2" --locked)');
   if (!onPath('WebKitWebDriver')) throw new Error('WebKitWebDriver not found: run `make deps` (apt package webkit2gtk-driver)');
