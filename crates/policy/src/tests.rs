@@ -18,6 +18,7 @@ fn change(entity: &str, id: &str, op: Op, data: Value) -> Change {
         data,
         hlc: "0001732270000000-000000-dev-1".into(),
         user_id: None,
+        proof: None,
     }
 }
 

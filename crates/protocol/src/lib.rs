@@ -18,7 +18,11 @@
 //! HTTP stack of the server's.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
+
+pub mod proof;
+pub use proof::Proof;
 
 /// Path prefix of this protocol's endpoints.
 pub const API_PREFIX: &str = "/v1";
@@ -92,6 +96,10 @@ pub struct Change {
     pub hlc: String,
     /// The signed-in user who made it; `None` for the system.
     pub user_id: Option<String>,
+    /// On the last change of a segment (see [`proof`]): the signatures that prove the
+    /// segment. `None` on the others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<Proof>,
 }
 
 /// `POST /v1/push` body.
@@ -165,6 +173,10 @@ pub struct PullResponse {
     /// all tenants, so `(next - start) / (high_water - start)` is a progress estimate, not a
     /// count.
     pub high_water: u64,
+    /// The registered public key (hex) of every device whose changes are on this page, to
+    /// check their proofs with. A page always ends at the end of a segment.
+    #[serde(default)]
+    pub device_keys: BTreeMap<String, String>,
 }
 
 /// `POST /v1/enrol` body.
@@ -178,6 +190,11 @@ pub struct EnrolRequest {
     /// stamps). When absent the server makes one. Letters, digits, `-` and `_`, at most 64.
     #[serde(default)]
     pub device_id: Option<String>,
+    /// The device's Ed25519 public key (64 hex digits): every change it pushes must be
+    /// signed by it. Required; optional in the type only so that an old device gets a clear
+    /// `bad_request`.
+    #[serde(default)]
+    pub device_key: Option<String>,
 }
 
 /// `POST /v1/enrol` answer. The token is shown this once; the server keeps only its hash.
@@ -226,6 +243,9 @@ pub enum ErrorCode {
     /// A change's clock stamp is more than the allowed skew ahead of the server's clock: the
     /// device's clock is wrong. Nothing is stored; the device keeps its changes and says so.
     ClockAhead,
+    /// A pushed change is not proven: unsigned, signed by another key than the device's
+    /// registered one, tampered with, or a segment cut off.
+    BadProof,
     /// The server cannot reach its database.
     Unavailable,
     Internal,
@@ -236,7 +256,7 @@ impl ErrorCode {
     pub fn http_status(self) -> u16 {
         match self {
             ErrorCode::Unauthorized | ErrorCode::Revoked => 401,
-            ErrorCode::Forbidden => 403,
+            ErrorCode::Forbidden | ErrorCode::BadProof => 403,
             ErrorCode::BadRequest => 400,
             ErrorCode::TooLarge => 413,
             ErrorCode::NotFound => 404,
@@ -262,6 +282,7 @@ impl ErrorCode {
             ErrorCode::ForbiddenChange => "forbidden_change",
             ErrorCode::ChangeTooLarge => "change_too_large",
             ErrorCode::ClockAhead => "clock_ahead",
+            ErrorCode::BadProof => "bad_proof",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
         }
@@ -343,6 +364,7 @@ mod tests {
             ErrorCode::ForbiddenChange,
             ErrorCode::ChangeTooLarge,
             ErrorCode::ClockAhead,
+            ErrorCode::BadProof,
             ErrorCode::Unavailable,
             ErrorCode::Internal,
         ] {

@@ -50,6 +50,9 @@ impl ApiError {
     pub fn conflict(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::Conflict, message)
     }
+    pub fn bad_proof(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::BadProof, message)
+    }
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::Internal, message)
     }

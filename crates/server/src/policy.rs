@@ -42,6 +42,7 @@ pub async fn load_accounts(tx: &mut Transaction<'static, Postgres>, tenant_id: &
             data: data.0,
             hlc,
             user_id: None,
+            proof: None,
         });
     }
     Ok(accounts)

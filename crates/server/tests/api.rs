@@ -26,8 +26,13 @@ async fn an_enrolment_code_works_once_and_its_token_works() {
     let code = admin::create_enrol_code(server.pool(), "Mlimani Clinic", chrono::Duration::hours(24)).await.unwrap();
     // Typed as people type it: lower case, spaces instead of dashes.
     let typed = code.code.to_lowercase().replace('-', " ");
-    let (status, body) =
-        server.post_json("/v1/enrol", None, &json!({"code": typed, "device_name": "Reception PC"})).await;
+    let (status, body) = server
+        .post_json(
+            "/v1/enrol",
+            None,
+            &json!({"code": typed, "device_name": "Reception PC", "device_key": common::test_key_hex()}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let enrolled: Enrolled = serde_json::from_value(body).unwrap();
     assert_eq!(enrolled.tenant_id, tenant.id);
@@ -35,7 +40,13 @@ async fn an_enrolment_code_works_once_and_its_token_works() {
     assert!(enrolled.token.starts_with(&format!("{}.", enrolled.device_id)));
 
     // The code is spent.
-    let again = server.post_json("/v1/enrol", None, &json!({"code": code.code, "device_name": "Tablet"})).await;
+    let again = server
+        .post_json(
+            "/v1/enrol",
+            None,
+            &json!({"code": code.code, "device_name": "Tablet", "device_key": common::test_key_hex()}),
+        )
+        .await;
     assert_error(&again, StatusCode::UNAUTHORIZED, "unauthorized");
     assert_eq!(count(server.pool(), "SELECT count(*) FROM devices").await, 1);
 
@@ -61,10 +72,21 @@ async fn expired_and_unknown_enrolment_codes_are_refused() {
         .execute(server.pool())
         .await
         .unwrap();
-    let expired = server.post_json("/v1/enrol", None, &json!({"code": code.code, "device_name": "Tablet"})).await;
+    let expired = server
+        .post_json(
+            "/v1/enrol",
+            None,
+            &json!({"code": code.code, "device_name": "Tablet", "device_key": common::test_key_hex()}),
+        )
+        .await;
     assert_error(&expired, StatusCode::UNAUTHORIZED, "unauthorized");
-    let unknown =
-        server.post_json("/v1/enrol", None, &json!({"code": "AAAA-BBBB-CCCC-DDDD", "device_name": "Tablet"})).await;
+    let unknown = server
+        .post_json(
+            "/v1/enrol",
+            None,
+            &json!({"code": "AAAA-BBBB-CCCC-DDDD", "device_name": "Tablet", "device_key": common::test_key_hex()}),
+        )
+        .await;
     assert_error(&unknown, StatusCode::UNAUTHORIZED, "unauthorized");
     assert_eq!(count(server.pool(), "SELECT count(*) FROM devices").await, 0);
     // Codes are stored hashed, never as typed.
@@ -85,7 +107,7 @@ async fn enrolling_a_taken_device_id_is_a_conflict_and_keeps_the_code() {
         .post_json(
             "/v1/enrol",
             None,
-            &json!({"code": code.code, "device_name": "Intruder", "device_id": first.device_id}),
+            &json!({"code": code.code, "device_name": "Intruder", "device_id": first.device_id, "device_key": common::test_key_hex()}),
         )
         .await;
     assert_error(&taken, StatusCode::CONFLICT, "conflict");
@@ -101,7 +123,8 @@ async fn enrolling_a_taken_device_id_is_a_conflict_and_keeps_the_code() {
         .post_json(
             "/v1/enrol",
             None,
-            &json!({"code": code.code, "device_name": "Ward tablet", "device_id": "0190c2a0-aaaa-7000-8000-000000000001"}),
+            &json!({"code": code.code, "device_name": "Ward tablet", "device_id": "0190c2a0-aaaa-7000-8000-000000000001",
+                   "device_key": common::test_key_hex()}),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -114,7 +137,9 @@ async fn malformed_enrolments_are_bad_requests() {
     admin::create_tenant(server.pool(), "Clinic").await.unwrap();
     let code = admin::create_enrol_code(server.pool(), "Clinic", chrono::Duration::hours(1)).await.unwrap();
     for body in [
-        json!({"code": code.code, "device_name": "   "}),
+        json!({"code": code.code, "device_name": "   ", "device_key": common::test_key_hex()}),
+        json!({"code": code.code, "device_name": "Tablet"}),
+        json!({"code": code.code, "device_name": "Tablet", "device_key": "00ff"}),
         json!({"code": code.code, "device_name": "x".repeat(101)}),
         json!({"code": code.code, "device_name": "Tablet", "device_id": "has.a.dot"}),
         json!({"code": code.code}),
@@ -125,8 +150,13 @@ async fn malformed_enrolments_are_bad_requests() {
         assert_error(&answer, StatusCode::BAD_REQUEST, "bad_request");
     }
     // None of those spent the code.
-    let (status, body) =
-        server.post_json("/v1/enrol", None, &json!({"code": code.code, "device_name": "Tablet"})).await;
+    let (status, body) = server
+        .post_json(
+            "/v1/enrol",
+            None,
+            &json!({"code": code.code, "device_name": "Tablet", "device_key": common::test_key_hex()}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
@@ -294,6 +324,7 @@ async fn pushed_changes_come_back_intact() {
     sent[1].op = hms_protocol::Op::Delete;
     sent[1].user_id = None;
     sent[2].data = json!({"nested": {"list": [1, 2.5, "x", null, true]}, "unicode": "Müller Đặng 李"});
+    let sent = common::resign(sent);
     let (status, body) = server.push(&dev.token, &sent).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let res = push_response(body);
@@ -350,6 +381,7 @@ async fn a_reused_device_seq_with_a_different_change_is_refused() {
     // The device's database was restored from an old backup: seq 5 is now another change.
     let mut batch = changes(&dev.device_id, 5..=7);
     batch[0].id = "a-different-change".into();
+    let batch = common::resign(batch);
     let answer = server.push(&dev.token, &batch).await;
     assert_error(&answer, StatusCode::CONFLICT, "conflict");
     assert_eq!(server.stored_changes().await, 5, "nothing of the refused batch is stored");
@@ -360,9 +392,14 @@ async fn malformed_pushes_are_refused_and_store_nothing() {
     let server = TestServer::start_unchecked().await;
     let dev = server.tenant_with_device("Clinic").await;
     let good = serde_json::to_value(change(&dev.device_id, 1)).unwrap();
+    // A change with one field set otherwise, signed again when it still parses (so that
+    // the value, not the proof, is what the server refuses).
     let with = |field: &str, value: Value| {
         let mut c = good.clone();
         c[field] = value;
+        if let Ok(parsed) = serde_json::from_value::<hms_protocol::Change>(c.clone()) {
+            c = serde_json::to_value(common::sign_alone(parsed, &common::test_key())).unwrap();
+        }
         json!({"changes": [c]})
     };
     let mut missing = good.clone();

@@ -63,8 +63,13 @@ async fn admin_commands_manage_tenants_codes_and_devices() {
     let code = code.trim();
     assert_eq!(code.len(), 19, "{code}");
     let server = TestServer::start_with(common::unchecked(AppState::new(pool.clone()))).await;
-    let (status, body) =
-        server.post_json("/v1/enrol", None, &json!({"code": code, "device_name": "Ward 3 tablet"})).await;
+    let (status, body) = server
+        .post_json(
+            "/v1/enrol",
+            None,
+            &json!({"code": code, "device_name": "Ward 3 tablet", "device_key": common::test_key_hex()}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let device_id = body["device_id"].as_str().unwrap().to_string();
     server.push(body["token"].as_str().unwrap(), &common::changes(&device_id, 1..=9)).await;

@@ -89,11 +89,14 @@ impl Clinic {
             data,
             hlc: now_hlc(&self.attacker.device_id),
             user_id: author.map(str::to_string),
+            proof: None,
         }
     }
 
+    /// Pushes `changes`, each signed as a segment of its own with the key the tablet
+    /// registered (a stolen tablet holds its own key file): the proofs hold, the policy decides.
     async fn push(&self, changes: &[Change]) -> (StatusCode, Value) {
-        self.server.push(&self.attacker.token, changes).await
+        self.server.push(&self.attacker.token, &common::resign(changes.to_vec())).await
     }
 
     /// The attacks, each a batch of one change, with the answer the checking server gives.

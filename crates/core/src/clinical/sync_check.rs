@@ -173,8 +173,18 @@ async fn a_consultation_made_on_one_device_arrives_whole_on_another() {
                 }
             }
         }
-        let change =
-            Change { id, device_id, device_seq: seq as u64, entity: entity.clone(), entity_id, op, data, hlc, user_id };
+        let change = Change {
+            id,
+            device_id,
+            device_seq: seq as u64,
+            entity: entity.clone(),
+            entity_id,
+            op,
+            data,
+            hlc,
+            user_id,
+            proof: None,
+        };
         let outcome = apply::apply(&mut w, &mut columns, &change).await.unwrap();
         if TABLES.contains(&entity.as_str()) && outcome != Outcome::Applied {
             let why: Vec<(String, String)> =
@@ -226,8 +236,18 @@ async fn two_devices_that_each_loaded_the_starter_lists_merge_without_duplicates
     let mut columns = Columns::default();
     for (id, seq, device_id, entity, entity_id, _, data, hlc, user_id) in log {
         let data: Value = serde_json::from_str(&data).unwrap();
-        let change =
-            Change { id, device_id, device_seq: seq as u64, entity, entity_id, op: Op::Insert, data, hlc, user_id };
+        let change = Change {
+            id,
+            device_id,
+            device_seq: seq as u64,
+            entity,
+            entity_id,
+            op: Op::Insert,
+            data,
+            hlc,
+            user_id,
+            proof: None,
+        };
         let outcome = apply::apply(&mut w, &mut columns, &change).await.unwrap();
         assert!(matches!(outcome, Outcome::Applied | Outcome::Older), "{outcome:?}");
     }

@@ -1,7 +1,9 @@
 //! The local store: one SQLite file in WAL mode with foreign keys on, migrated on open.
 
 pub mod blobs;
+pub mod device_key;
 pub(crate) mod meta;
+pub(crate) mod seal;
 pub mod tables;
 mod write;
 
@@ -28,6 +30,8 @@ pub struct Store {
     pool: SqlitePool,
     path: PathBuf,
     device_id: String,
+    /// Signs this device's changes (see `device_key` and `seal`).
+    device_key: ed25519_dalek::SigningKey,
     /// Serialises writers (SQLite has one writer anyway) and owns the clock, so that HLC
     /// stamps and the audit chain follow commit order.
     writer: Mutex<Hlc>,
@@ -117,6 +121,11 @@ impl Store {
         }
 
         let device_id = meta::device_id(&pool).await?;
+        let device_key = device_key::load_or_create(path)?;
+        // Outbox entries written before changes were signed: the device vouches for them.
+        let mut tx = pool.begin().await?;
+        seal::seal(&mut tx, &device_key, None).await?;
+        tx.commit().await?;
         let last = meta::get(&pool, meta::HLC_KEY).await?.and_then(|s| HlcStamp::parse(&s));
         let hlc = Hlc::new(device_id.clone(), last.as_ref());
         Ok(Store {
@@ -124,6 +133,7 @@ impl Store {
             pool,
             path: path.to_path_buf(),
             device_id,
+            device_key,
             writer: Mutex::new(hlc),
             fixed_now: StdMutex::new(None),
             sync_signal: tokio::sync::Notify::new(),
@@ -162,6 +172,15 @@ impl Store {
 
     pub fn device_id(&self) -> &str {
         &self.device_id
+    }
+
+    /// This device's public key (hex), registered with the sync server at enrolment.
+    pub fn device_public_key(&self) -> String {
+        hms_protocol::proof::public_key_hex(&self.device_key)
+    }
+
+    pub(crate) fn device_key(&self) -> &ed25519_dalek::SigningKey {
+        &self.device_key
     }
 
     pub fn now(&self) -> DateTime<Utc> {

@@ -224,6 +224,7 @@ impl<'s> WriteTx<'s> {
     /// Commits a write that needs no audit entry of its own: a pull page that only stored
     /// other devices' audit entries and moved the cursor (sync). Nothing else may use it.
     pub(crate) async fn commit_unaudited(mut self) -> Result<()> {
+        super::seal::seal(&mut self.tx, self.store.device_key(), self.actor.user_id.as_deref()).await?;
         meta::set(&mut *self.tx, meta::HLC_KEY, &self.stamp.to_string()).await?;
         self.tx.commit().await?;
         if self.changed {

@@ -411,7 +411,7 @@ async fn audit_entry(w: &mut WriteTx<'_>, change: &Change) -> Result<Outcome, Sy
     }
 }
 
-async fn refused(w: &mut WriteTx<'_>, change: &Change, why: &str, local_hlc: &str) -> Result<(), SyncError> {
+pub(crate) async fn refused(w: &mut WriteTx<'_>, change: &Change, why: &str, local_hlc: &str) -> Result<(), SyncError> {
     let local = serde_json::json!({ "refused": why });
     conflicts::record(
         w,
@@ -519,6 +519,7 @@ mod tests {
             data,
             hlc: hlc.into(),
             user_id: None,
+            proof: None,
         }
     }
 

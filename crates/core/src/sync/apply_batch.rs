@@ -224,6 +224,7 @@ mod tests {
             data,
             hlc: format!("{:016}-{:06}-dev-b", 1_800_000_000_000u64 + seq, 0),
             user_id: None,
+            proof: None,
         }
     }
 

@@ -32,6 +32,7 @@ pub async fn enrol(
                 code: code.to_string(),
                 device_name: device_name.to_string(),
                 device_id: Some(store.device_id().to_string()),
+                device_key: Some(store.device_public_key()),
             },
         )
         .await?;

@@ -27,6 +27,7 @@ pub(crate) mod blobs;
 mod client;
 pub mod conflicts;
 mod enrol;
+mod proof;
 mod pull;
 mod push;
 pub(crate) mod rules;

@@ -43,10 +43,11 @@ pub async fn pull_with(store: &Store, progress: Progress<'_>) -> SyncResult<Pull
         let mut newest: Option<crate::clock::HlcStamp> = None;
         let mut seen: HashMap<String, u64> = HashMap::new();
         let own = store.device_id();
+        let proven = super::proof::check_page(&page, own);
         let mut batch =
             apply_batch::Batch::preload(&mut w, page.changes.iter().map(|p| &p.change).filter(|c| c.device_id != own))
                 .await?;
-        for pulled in &page.changes {
+        for (pulled, verdict) in page.changes.iter().zip(&proven) {
             let change = &pulled.change;
             if change.device_id == store.device_id() {
                 page_report.own += 1;
@@ -59,6 +60,12 @@ pub async fn pull_with(store: &Store, progress: Progress<'_>) -> SyncResult<Pull
             seen.insert(change.device_id.clone(), mark.max(change.device_seq));
             if change.device_seq <= mark {
                 page_report.older += 1; // merged by an earlier pull
+                continue;
+            }
+            // Not proven: neither applied nor allowed to move this device's clock.
+            if let Err(why) = verdict {
+                apply::refused(&mut w, change, &format!("bad_proof: {why}"), "").await?;
+                page_report.refused += 1;
                 continue;
             }
             if let Some(stamp) = crate::clock::HlcStamp::parse(&change.hlc) {

@@ -2,42 +2,14 @@
 
 use super::client::Client;
 use super::status::{client, AUDIT_QUEUED_KEY};
-use super::{no_progress, Progress, PushReport, SyncPhase, SyncProgress, SyncResult};
+use super::{no_progress, Progress, PushReport, SyncError, SyncPhase, SyncProgress, SyncResult};
 use crate::error::Error;
+use crate::store::seal::{to_change, OutboxRow, OUTBOX_COLUMNS};
 use crate::store::{meta, Actor, Store};
-use hms_protocol::{Change, Op, PushRequest, PushResponse};
+use hms_protocol::{PushRequest, PushResponse};
 
 /// Outbox entries a push sends at once (the server takes up to `hms_protocol::MAX_PUSH_BATCH`).
 pub const PUSH_BATCH: usize = 1_000;
-
-#[derive(sqlx::FromRow)]
-pub(super) struct OutboxRow {
-    seq: i64,
-    id: String,
-    entity: String,
-    entity_id: String,
-    op: String,
-    data: String,
-    hlc: String,
-    device_id: String,
-    user_id: Option<String>,
-}
-
-pub(super) fn to_change(row: OutboxRow) -> SyncResult<Change> {
-    let op = Op::parse(&row.op)
-        .ok_or_else(|| Error::internal(format!("change_log {}: unknown op {:?}", row.seq, row.op)))?;
-    Ok(Change {
-        id: row.id,
-        device_id: row.device_id,
-        device_seq: u64::try_from(row.seq).map_err(|_| Error::internal("negative change_log seq"))?,
-        entity: row.entity,
-        entity_id: row.entity_id,
-        op,
-        data: serde_json::from_str(&row.data).map_err(Error::from)?,
-        hlc: row.hlc,
-        user_id: row.user_id,
-    })
-}
 
 /// Sends every unsent outbox entry, oldest first, [`PUSH_BATCH`] at a time.
 pub async fn push(store: &Store) -> SyncResult<PushReport> {
@@ -55,18 +27,19 @@ pub async fn push_with(store: &Store, progress: Progress<'_>) -> SyncResult<Push
         .await
         .map_err(Error::from)?;
     loop {
-        let rows: Vec<OutboxRow> = sqlx::query_as(
-            "SELECT seq, id, entity, entity_id, op, data, hlc, device_id, user_id
-             FROM change_log WHERE pushed_at IS NULL ORDER BY seq LIMIT ?",
-        )
-        .bind(PUSH_BATCH as i64)
-        .fetch_all(store.pool())
-        .await
-        .map_err(Error::from)?;
+        let sql = format!("SELECT {OUTBOX_COLUMNS} FROM change_log WHERE pushed_at IS NULL ORDER BY seq LIMIT ?");
+        let mut rows: Vec<OutboxRow> =
+            sqlx::query_as(&sql).bind(PUSH_BATCH as i64).fetch_all(store.pool()).await.map_err(Error::from)?;
+        // A batch ends at the end of a segment: the server checks segments whole.
+        match rows.iter().rposition(|r| r.proof.is_some()) {
+            Some(end) => rows.truncate(end + 1),
+            None if rows.is_empty() => return Ok(report),
+            None => return Err(SyncError::App(Error::internal("unsent outbox entries without a proof"))),
+        }
         let (Some(first), Some(last)) = (rows.first().map(|r| r.seq), rows.last().map(|r| r.seq)) else {
             return Ok(report);
         };
-        let changes = rows.into_iter().map(to_change).collect::<SyncResult<Vec<_>>>()?;
+        let changes = rows.into_iter().map(to_change).collect::<Result<Vec<_>, Error>>()?;
         let sent = changes.len() as u64;
         let answer: PushResponse =
             http.post(&format!("{}/push", hms_protocol::API_PREFIX), &PushRequest { changes }).await?;

@@ -28,6 +28,7 @@ fn change(device: &str, seq: u64, entity: &str, id: &str, op: Op, data: Value, m
         data,
         hlc: stamp(millis, device),
         user_id: None,
+        proof: None,
     }
 }
 
@@ -77,13 +78,9 @@ async fn apply_all(store: &Store, changes: &[Change]) -> Vec<Outcome> {
 
 /// A store's outbox as the protocol's changes (what a push would send).
 async fn outbox(store: &Store) -> Vec<Change> {
-    let rows: Vec<super::push::OutboxRow> = sqlx::query_as(
-        "SELECT seq, id, entity, entity_id, op, data, hlc, device_id, user_id FROM change_log ORDER BY seq",
-    )
-    .fetch_all(store.pool())
-    .await
-    .unwrap();
-    rows.into_iter().map(|r| super::push::to_change(r).unwrap()).collect()
+    let sql = format!("SELECT {} FROM change_log ORDER BY seq", crate::store::seal::OUTBOX_COLUMNS);
+    let rows: Vec<crate::store::seal::OutboxRow> = sqlx::query_as(&sql).fetch_all(store.pool()).await.unwrap();
+    rows.into_iter().map(|r| crate::store::seal::to_change(r).unwrap()).collect()
 }
 
 async fn dump(store: &Store, sql: &str) -> Vec<String> {

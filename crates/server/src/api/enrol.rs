@@ -21,13 +21,18 @@ pub async fn enrol(
         Some(_) => return Err(ApiError::bad_request("device_id: 1 to 64 letters, digits, '-' or '_'")),
         None => uuid::Uuid::now_v7().to_string(),
     };
+    let public_key = match req.device_key.as_deref().map(hms_protocol::proof::parse_public_key) {
+        Some(Ok(key)) => hex::encode(key.as_bytes()),
+        Some(Err(e)) => return Err(ApiError::bad_request(format!("device_key: {e}"))),
+        None => return Err(ApiError::bad_request("device_key: the device's public key is required")),
+    };
     let secret: [u8; TOKEN_SECRET_BYTES] = auth::random_bytes()?;
 
     // One transaction: the code is spent only if the device is created, so a refused
     // enrolment (a device id already taken) leaves the code usable.
     let mut tx = state.pool.begin().await?;
     let tenant_id = spend_code(&mut tx, &req.code).await?;
-    insert_device(&mut tx, &device_id, &tenant_id, &name, &auth::sha256(&secret)).await?;
+    insert_device(&mut tx, &device_id, &tenant_id, &name, &auth::sha256(&secret), &public_key).await?;
     sqlx::query("UPDATE enrolment_codes SET used_by = $2 WHERE code_hash = $1")
         .bind(auth::enrol_code_hash(&req.code).as_slice())
         .bind(&device_id)
@@ -75,15 +80,17 @@ async fn insert_device(
     tenant_id: &str,
     name: &str,
     token_hash: &[u8; 32],
+    public_key: &str,
 ) -> ApiResult<()> {
     let inserted = sqlx::query(
-        "INSERT INTO devices (id, tenant_id, name, token_hash) VALUES ($1, $2, $3, $4)
+        "INSERT INTO devices (id, tenant_id, name, token_hash, public_key) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (id) DO NOTHING",
     )
     .bind(device_id)
     .bind(tenant_id)
     .bind(name)
     .bind(token_hash.as_slice())
+    .bind(public_key)
     .execute(&mut **tx)
     .await?
     .rows_affected();

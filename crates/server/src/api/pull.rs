@@ -7,8 +7,10 @@ use crate::error::{ApiError, ApiResult};
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
-use hms_protocol::{Change, Op, PullQuery, PullResponse, PulledChange, DEFAULT_PULL_LIMIT};
+use hms_protocol::proof::SEGMENT_MAX;
+use hms_protocol::{Change, Op, Proof, PullQuery, PullResponse, PulledChange, DEFAULT_PULL_LIMIT};
 use sqlx::types::Json as SqlJson;
+use std::collections::BTreeMap;
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -22,6 +24,7 @@ struct Row {
     data: SqlJson<serde_json::Value>,
     hlc: String,
     user_id: Option<String>,
+    proof: Option<SqlJson<Proof>>,
 }
 
 pub async fn pull(
@@ -36,17 +39,18 @@ pub async fn pull(
         n => n.min(state.limits.max_pull_limit),
     };
     // The tenant comes from the token; one row more than asked tells whether more follow.
-    let mut rows: Vec<Row> = sqlx::query_as(
-        "SELECT seq, device_id, device_seq, change_id, entity, entity_id, op, data, hlc, user_id
-         FROM changes WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-    )
-    .bind(&device.tenant_id)
-    .bind(after)
-    .bind(i64::from(limit) + 1)
-    .fetch_all(&state.pool)
-    .await?;
-    let more = rows.len() > limit as usize;
+    let mut rows = rows_after(&state.pool, &device.tenant_id, after, i64::from(limit) + 1).await?;
+    let mut more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
+    // A page ends at the end of a segment, so that the device can check its proof whole.
+    // (A push stores a segment's changes together, so they follow each other here.)
+    if let Some(last) = rows.last().filter(|r| more && r.proof.is_none()) {
+        let tail = rows_after(&state.pool, &device.tenant_id, last.seq, SEGMENT_MAX as i64 + 1).await?;
+        let end = tail.iter().position(|r| r.proof.is_some()).map_or(tail.len().min(SEGMENT_MAX), |i| i + 1);
+        more = tail.len() > end;
+        rows.extend(tail.into_iter().take(end));
+    }
+    let device_keys = device_keys(&state.pool, &device.tenant_id, &rows).await?;
     let high_water = tenant_high_water(&state.pool, &device.tenant_id).await?;
     if let Some(pending) = query.pending {
         record_pending(&state.pool, &device.id, pending).await?;
@@ -57,7 +61,37 @@ pub async fn pull(
     state.metrics.pulls.inc();
     state.metrics.changes_pulled.add(changes.len() as u64);
     tracing::info!(device = %device.id, tenant = %device.tenant_id, after = query.after, count = changes.len(), more, "pull");
-    Ok(Json(PullResponse { changes, next, more, high_water }))
+    Ok(Json(PullResponse { changes, next, more, high_water, device_keys }))
+}
+
+async fn rows_after(pool: &sqlx::PgPool, tenant_id: &str, after: i64, limit: i64) -> ApiResult<Vec<Row>> {
+    Ok(sqlx::query_as(
+        "SELECT seq, device_id, device_seq, change_id, entity, entity_id, op, data, hlc, user_id, proof
+         FROM changes WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+    )
+    .bind(tenant_id)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// The registered public key of each device with changes on the page.
+async fn device_keys(pool: &sqlx::PgPool, tenant_id: &str, rows: &[Row]) -> ApiResult<BTreeMap<String, String>> {
+    let mut ids: Vec<&str> = rows.iter().map(|r| r.device_id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let keys: Vec<(String, String)> = sqlx::query_as(
+        "SELECT id, public_key FROM devices WHERE tenant_id = $1 AND id = ANY($2) AND public_key IS NOT NULL",
+    )
+    .bind(tenant_id)
+    .bind(&ids)
+    .fetch_all(pool)
+    .await?;
+    Ok(keys.into_iter().collect())
 }
 
 fn pulled(row: Row) -> ApiResult<PulledChange> {
@@ -77,6 +111,7 @@ fn pulled(row: Row) -> ApiResult<PulledChange> {
             data: row.data.0,
             hlc: row.hlc,
             user_id: row.user_id,
+            proof: row.proof.map(|p| p.0),
         },
     })
 }

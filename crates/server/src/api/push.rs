@@ -7,6 +7,7 @@ use crate::policy;
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
+use hms_protocol::proof::{parse_public_key, segments, verify_segment, ProofError};
 use hms_protocol::{Change, PushRequest, PushResponse};
 use sqlx::{Postgres, Transaction};
 use std::collections::{HashMap, HashSet};
@@ -29,6 +30,7 @@ pub async fn push(
     validate_batch(&device, &changes)?;
     // Server sequences follow device sequences within a batch.
     changes.sort_by_key(|c| c.device_seq);
+    check_proofs(&state.pool, &device, &changes).await?;
 
     let mut tx = state.pool.begin().await?;
     lock_tenant(&mut tx, &device.tenant_id).await?;
@@ -125,6 +127,35 @@ fn valid_hlc(hlc: &str) -> bool {
         && device.is_some_and(|d| !d.is_empty() && d.len() <= MAX_ID_CHARS && !d.contains('\0'))
 }
 
+/// Every change must belong to a whole segment signed by the key the device registered at
+/// enrolment (`hms_protocol::proof`); otherwise nothing of the batch is stored.
+async fn check_proofs(pool: &sqlx::PgPool, device: &Device, changes: &[Change]) -> ApiResult<()> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let (key,): (Option<String>,) =
+        sqlx::query_as("SELECT public_key FROM devices WHERE id = $1").bind(&device.id).fetch_one(pool).await?;
+    let key = key
+        .as_deref()
+        .map(parse_public_key)
+        .and_then(Result::ok)
+        .ok_or_else(|| ApiError::bad_proof("this device has no registered key; enrol it again"))?;
+    let (segments, rest) = segments(changes);
+    if !rest.is_empty() {
+        return Err(ApiError::bad_proof(format!(
+            "changes[{}..]: {}",
+            changes.len() - rest.len(),
+            ProofError::Unfinished
+        )));
+    }
+    let mut at = 0;
+    for segment in segments {
+        verify_segment(segment, &key).map_err(|e| ApiError::bad_proof(format!("changes[{at}..]: {e}")))?;
+        at += segment.len();
+    }
+    Ok(())
+}
+
 /// Serialises pushes of one tenant. Server sequences are handed out at insert time but become
 /// visible at commit; without this lock two concurrent pushes could commit out of order and a
 /// pull in between would move its cursor past a sequence that appears later, losing it. With
@@ -149,6 +180,7 @@ async fn insert(
     let mut data = Vec::with_capacity(changes.len());
     let mut hlcs = Vec::with_capacity(changes.len());
     let mut users = Vec::with_capacity(changes.len());
+    let mut proofs = Vec::with_capacity(changes.len());
     for c in changes {
         // Checked by validate_change.
         seqs.push(i64::try_from(c.device_seq).unwrap_or(i64::MAX));
@@ -159,12 +191,15 @@ async fn insert(
         data.push(c.data.to_string());
         hlcs.push(c.hlc.as_str());
         users.push(c.user_id.as_deref());
+        proofs.push(c.proof.as_ref().map(|p| serde_json::to_string(p).unwrap_or_default()));
     }
     let rows: Vec<(i64,)> = sqlx::query_as(
-        "INSERT INTO changes (tenant_id, device_id, device_seq, change_id, entity, entity_id, op, data, hlc, user_id)
-         SELECT $1, $2, t.device_seq, t.change_id, t.entity, t.entity_id, t.op, t.data::jsonb, t.hlc, t.user_id
-         FROM UNNEST($3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])
-              WITH ORDINALITY AS t(device_seq, change_id, entity, entity_id, op, data, hlc, user_id, ord)
+        "INSERT INTO changes (tenant_id, device_id, device_seq, change_id, entity, entity_id, op, data, hlc, user_id, proof)
+         SELECT $1, $2, t.device_seq, t.change_id, t.entity, t.entity_id, t.op, t.data::jsonb, t.hlc, t.user_id,
+                t.proof::jsonb
+         FROM UNNEST($3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
+                     $11::text[])
+              WITH ORDINALITY AS t(device_seq, change_id, entity, entity_id, op, data, hlc, user_id, proof, ord)
          ORDER BY t.ord
          ON CONFLICT (tenant_id, device_id, device_seq) DO NOTHING
          RETURNING device_seq",
@@ -179,6 +214,7 @@ async fn insert(
     .bind(&data)
     .bind(&hlcs)
     .bind(&users)
+    .bind(&proofs)
     .fetch_all(&mut **tx)
     .await?;
     Ok(rows.into_iter().map(|(s,)| s).collect())

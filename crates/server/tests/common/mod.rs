@@ -6,6 +6,7 @@ pub mod device;
 pub mod pg;
 pub mod proxy;
 
+use hms_protocol::proof::{self, SigningKey};
 use hms_protocol::{Change, Op};
 use hms_server::{admin, AppState};
 use reqwest::StatusCode;
@@ -90,9 +91,19 @@ impl TestServer {
 
     /// Enrols a device into an existing tenant through the API.
     pub async fn enrol(&self, tenant: &str, device_name: &str) -> Enrolled {
+        self.enrol_with_key(tenant, device_name, &test_key_hex()).await
+    }
+
+    /// [`enrol`](Self::enrol) registering the given public key (hex).
+    pub async fn enrol_with_key(&self, tenant: &str, device_name: &str, device_key: &str) -> Enrolled {
         let code = admin::create_enrol_code(self.pool(), tenant, chrono::Duration::hours(1)).await.expect("enrol code");
-        let (status, body) =
-            self.post_json("/v1/enrol", None, &json!({"code": code.code, "device_name": device_name})).await;
+        let (status, body) = self
+            .post_json(
+                "/v1/enrol",
+                None,
+                &json!({"code": code.code, "device_name": device_name, "device_key": device_key}),
+            )
+            .await;
         assert_eq!(status, StatusCode::OK, "enrol: {body}");
         serde_json::from_value(body).expect("enrol response")
     }
@@ -182,8 +193,37 @@ pub struct Enrolled {
     pub tenant_name: String,
 }
 
-/// A plausible patient change made by `device` as its `seq`-th change.
+/// The key the raw-HTTP test devices register at enrolment and sign with (they are all
+/// test doubles of one honest device build; the proofs' own tests use other keys).
+pub fn test_key() -> SigningKey {
+    proof::signing_key(&[42; 32])
+}
+
+pub fn test_key_hex() -> String {
+    proof::public_key_hex(&test_key())
+}
+
+/// Signs a change with `key` as a segment of its own (what the server checks on push).
+pub fn sign_alone(mut change: Change, key: &SigningKey) -> Change {
+    change.proof = None;
+    let signer = change.user_id.clone();
+    change.proof = Some(proof::sign_segment(key, signer.as_deref(), std::slice::from_ref(&change)).expect("sign"));
+    change
+}
+
+/// Signs changes edited after [`change`] made them again, each as a segment of its own.
+pub fn resign(changes: Vec<Change>) -> Vec<Change> {
+    changes.into_iter().map(|c| sign_alone(c, &test_key())).collect()
+}
+
+/// A plausible patient change made by `device` as its `seq`-th change, signed by
+/// [`test_key`] as a segment of its own.
 pub fn change(device: &str, seq: u64) -> Change {
+    sign_alone(unsigned_change(device, seq), &test_key())
+}
+
+/// [`change`] without its proof.
+pub fn unsigned_change(device: &str, seq: u64) -> Change {
     Change {
         id: format!("{device}-change-{seq}"),
         device_id: device.to_string(),
@@ -194,6 +234,7 @@ pub fn change(device: &str, seq: u64) -> Change {
         data: json!({"given_name": format!("Name {seq}"), "phone": "+255 700 000 000", "n": seq}),
         hlc: format!("{:016}-{:06}-{device}", 1_732_270_000_000u64 + seq, 0),
         user_id: Some("user-1".into()),
+        proof: None,
     }
 }
 

@@ -1,0 +1,348 @@
+//! How a synced change is proven: Ed25519 signatures over *segments* of a device's changes.
+//!
+//! A segment is a run of consecutive device sequences from one write transaction (one device,
+//! one signer), at most [`SEGMENT_MAX`] changes. The last change of a segment carries its
+//! [`Proof`]; the others carry none. The signed message is
+//!
+//! ```text
+//! SHA-256( "hms-segment-v1" ‖ str(device_id) ‖ str(signer user id, or empty)
+//!          ‖ u64be(first_seq) ‖ u64be(last_seq) ‖ SHA-256(digest_1 ‖ … ‖ digest_n) )
+//! ```
+//!
+//! where `str(s)` is `u32be(len) ‖ bytes` (so that two fields can never run into each other)
+//! and `digest_i` is SHA-256 of the [canonical JSON](canonical_json) of change `i` without its
+//! `device_seq` (bound by its position from `first_seq`) and without its proof. The server
+//! keeps data as JSONB, which reorders keys, so every side canonicalises from the parsed
+//! value: objects with their keys sorted, recursively, no whitespace.
+//!
+//! The segment is checked whole: every sequence from `first_seq` to the proof's change must be
+//! present, from the same device, in order.
+
+use crate::Change;
+use ed25519_dalek::{Signature, Signer, Verifier};
+pub use ed25519_dalek::{SigningKey, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::borrow::Borrow;
+use std::fmt;
+
+/// The most changes one segment holds: a larger write is cut into several segments.
+pub const SEGMENT_MAX: usize = 500;
+
+const DOMAIN: &[u8] = b"hms-segment-v1";
+
+/// The proof a segment's last change carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Proof {
+    /// The device sequence of the segment's first change.
+    pub first_seq: u64,
+    /// The device's Ed25519 public key (64 hex digits) that signed the segment.
+    pub device_key: String,
+    /// The device's signature of the segment message (128 hex digits).
+    pub device_sig: String,
+    /// The signed-in user whose write this segment is (`None`: the system). Part of the
+    /// signed message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+}
+
+/// Why a segment is not proven. The server answers all of them with `bad_proof`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProofError {
+    /// The changes end without a proof: the segment is cut off.
+    Unfinished,
+    /// The segment's changes are not the consecutive sequences its proof names, or come from
+    /// more than one device.
+    Broken(String),
+    /// The proof names another key than the one registered for the device.
+    WrongKey,
+    /// A key or signature that is not well formed.
+    Malformed(String),
+    /// The signature does not match the changes: tampered with, or signed by another key.
+    BadSignature,
+}
+
+impl fmt::Display for ProofError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProofError::Unfinished => f.write_str("the changes end inside a segment (its proof is missing)"),
+            ProofError::Broken(why) => write!(f, "the segment is broken: {why}"),
+            ProofError::WrongKey => {
+                f.write_str("the segment is signed by another key than the device's registered one")
+            }
+            ProofError::Malformed(why) => write!(f, "malformed proof: {why}"),
+            ProofError::BadSignature => f.write_str("the signature does not match the changes"),
+        }
+    }
+}
+
+impl std::error::Error for ProofError {}
+
+/// The canonical JSON text of a value: object keys sorted (by their UTF-8 bytes), recursively,
+/// no whitespace; strings and numbers as serde_json writes them.
+pub fn canonical_json(value: &Value) -> String {
+    let mut out = String::new();
+    write_canonical(value, &mut out);
+    out
+}
+
+fn write_canonical(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, key) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(key.clone()).to_string());
+                out.push(':');
+                if let Some(v) = map.get(key) {
+                    write_canonical(v, out);
+                }
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+/// SHA-256 of a change's canonical JSON, without its `device_seq` and proof.
+pub fn change_digest(c: &Change) -> [u8; 32] {
+    let value = serde_json::json!({
+        "id": c.id,
+        "device_id": c.device_id,
+        "entity": c.entity,
+        "entity_id": c.entity_id,
+        "op": c.op.as_str(),
+        "data": c.data,
+        "hlc": c.hlc,
+        "user_id": c.user_id,
+    });
+    Sha256::digest(canonical_json(&value).as_bytes()).into()
+}
+
+/// The 32-byte message a segment's signatures sign.
+pub fn segment_message<'a>(
+    device_id: &str,
+    signer: Option<&str>,
+    first_seq: u64,
+    last_seq: u64,
+    changes: impl IntoIterator<Item = &'a Change>,
+) -> [u8; 32] {
+    let mut digests = Sha256::new();
+    for c in changes {
+        digests.update(change_digest(c));
+    }
+    let digests: [u8; 32] = digests.finalize().into();
+    let mut m = Sha256::new();
+    m.update(DOMAIN);
+    for s in [device_id, signer.unwrap_or("")] {
+        m.update((s.len() as u32).to_be_bytes());
+        m.update(s.as_bytes());
+    }
+    m.update(first_seq.to_be_bytes());
+    m.update(last_seq.to_be_bytes());
+    m.update(digests);
+    m.finalize().into()
+}
+
+/// A device's signing key from its 32 secret bytes.
+pub fn signing_key(secret: &[u8; 32]) -> SigningKey {
+    SigningKey::from_bytes(secret)
+}
+
+/// The hex form of a public key, as in [`Proof::device_key`] and the enrolment.
+pub fn public_key_hex(key: &SigningKey) -> String {
+    hex::encode(key.verifying_key().as_bytes())
+}
+
+/// Parses a public key's hex form.
+pub fn parse_public_key(text: &str) -> Result<VerifyingKey, ProofError> {
+    let bytes: [u8; 32] = hex::decode(text)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| ProofError::Malformed("a key is 64 hex digits".into()))?;
+    VerifyingKey::from_bytes(&bytes).map_err(|_| ProofError::Malformed("not an Ed25519 public key".into()))
+}
+
+/// Signs `changes` (one segment: consecutive sequences of one device, at most
+/// [`SEGMENT_MAX`]) and returns the proof its last change carries.
+pub fn sign_segment<C: Borrow<Change>>(
+    key: &SigningKey,
+    signer: Option<&str>,
+    changes: &[C],
+) -> Result<Proof, ProofError> {
+    let (Some(first), Some(last)) = (changes.first().map(C::borrow), changes.last().map(C::borrow)) else {
+        return Err(ProofError::Broken("an empty segment".into()));
+    };
+    check_shape(changes, first.device_seq)?;
+    let message =
+        segment_message(&first.device_id, signer, first.device_seq, last.device_seq, changes.iter().map(C::borrow));
+    Ok(Proof {
+        first_seq: first.device_seq,
+        device_key: public_key_hex(key),
+        device_sig: hex::encode(key.sign(&message).to_bytes()),
+        user_id: signer.map(str::to_string),
+    })
+}
+
+/// Checks one whole segment (its last change carries the proof) against the public key
+/// registered for its device.
+pub fn verify_segment<C: Borrow<Change>>(changes: &[C], device_key: &VerifyingKey) -> Result<(), ProofError> {
+    let Some(last) = changes.last().map(C::borrow) else {
+        return Err(ProofError::Broken("an empty segment".into()));
+    };
+    let proof = last.proof.as_ref().ok_or(ProofError::Unfinished)?;
+    check_shape(changes, proof.first_seq)?;
+    if changes[..changes.len() - 1].iter().any(|c| c.borrow().proof.is_some()) {
+        return Err(ProofError::Broken("a proof inside the segment".into()));
+    }
+    if parse_public_key(&proof.device_key)? != *device_key {
+        return Err(ProofError::WrongKey);
+    }
+    let sig: [u8; 64] = hex::decode(&proof.device_sig)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| ProofError::Malformed("a signature is 128 hex digits".into()))?;
+    let message = segment_message(
+        &last.device_id,
+        proof.user_id.as_deref(),
+        proof.first_seq,
+        last.device_seq,
+        changes.iter().map(C::borrow),
+    );
+    device_key.verify(&message, &Signature::from_bytes(&sig)).map_err(|_| ProofError::BadSignature)
+}
+
+/// One device, sequences `first_seq`, `first_seq + 1`, … without a gap, at most
+/// [`SEGMENT_MAX`].
+fn check_shape<C: Borrow<Change>>(changes: &[C], first_seq: u64) -> Result<(), ProofError> {
+    if changes.len() > SEGMENT_MAX {
+        return Err(ProofError::Broken(format!("more than {SEGMENT_MAX} changes")));
+    }
+    let Some(device) = changes.first().map(|c| &c.borrow().device_id) else {
+        return Err(ProofError::Broken("an empty segment".into()));
+    };
+    for (i, c) in changes.iter().map(C::borrow).enumerate() {
+        if &c.device_id != device {
+            return Err(ProofError::Broken("changes of two devices".into()));
+        }
+        if Some(c.device_seq) != first_seq.checked_add(i as u64) {
+            return Err(ProofError::Broken(format!(
+                "device_seq {} where {} was due",
+                c.device_seq,
+                first_seq.saturating_add(i as u64)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Cuts a run of changes into segments: each ends at a change that carries a proof. Changes
+/// after the last proof come back as the remainder (an unfinished segment).
+pub fn segments(changes: &[Change]) -> (Vec<&[Change]>, &[Change]) {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, c) in changes.iter().enumerate() {
+        if c.proof.is_some() {
+            out.push(&changes[start..=i]);
+            start = i + 1;
+        }
+    }
+    (out, &changes[start..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Op;
+    use serde_json::json;
+
+    fn change(seq: u64, data: Value) -> Change {
+        Change {
+            id: format!("c{seq}"),
+            device_id: "dev-1".into(),
+            device_seq: seq,
+            entity: "patients".into(),
+            entity_id: "p1".into(),
+            op: Op::Update,
+            data,
+            hlc: format!("{:016}-000000-dev-1", 1_732_270_000_000u64 + seq),
+            user_id: Some("u1".into()),
+            proof: None,
+        }
+    }
+
+    fn signed(key: &SigningKey, seqs: std::ops::RangeInclusive<u64>) -> Vec<Change> {
+        let mut changes: Vec<Change> =
+            seqs.map(|s| change(s, json!({"b": s, "a": {"z": 1, "y": [2, {"d": 1, "c": 0}]}}))).collect();
+        let proof = sign_segment(key, Some("u1"), &changes).unwrap();
+        changes.last_mut().unwrap().proof = Some(proof);
+        changes
+    }
+
+    #[test]
+    fn canonical_json_sorts_keys_at_every_depth() {
+        let v: Value = serde_json::from_str(r#"{"b":1,"a":{"d":[{"y":1,"x":"é"}],"c":2.5}}"#).unwrap();
+        assert_eq!(canonical_json(&v), r#"{"a":{"c":2.5,"d":[{"x":"é","y":1}]},"b":1}"#);
+    }
+
+    #[test]
+    fn a_signed_segment_verifies_and_any_change_to_it_does_not() {
+        let key = signing_key(&[7; 32]);
+        let other = signing_key(&[8; 32]);
+        let seg = signed(&key, 3..=6);
+        verify_segment(&seg, &key.verifying_key()).unwrap();
+        assert_eq!(verify_segment(&seg, &other.verifying_key()), Err(ProofError::WrongKey));
+
+        let mut tampered = seg.clone();
+        tampered[1].data["b"] = json!(99);
+        assert_eq!(verify_segment(&tampered, &key.verifying_key()), Err(ProofError::BadSignature));
+        let mut renamed = seg.clone();
+        renamed[0].user_id = Some("u2".into());
+        assert_eq!(verify_segment(&renamed, &key.verifying_key()), Err(ProofError::BadSignature));
+        let mut signer = seg.clone();
+        signer[3].proof.as_mut().unwrap().user_id = None;
+        assert_eq!(verify_segment(&signer, &key.verifying_key()), Err(ProofError::BadSignature));
+        // A change left out, or a change moved to another sequence, breaks the segment.
+        assert!(matches!(verify_segment(&seg[1..], &key.verifying_key()), Err(ProofError::Broken(_))));
+        let mut gap = seg.clone();
+        gap.remove(1);
+        assert!(matches!(verify_segment(&gap, &key.verifying_key()), Err(ProofError::Broken(_))));
+        assert_eq!(verify_segment(&seg[..3], &key.verifying_key()), Err(ProofError::Unfinished));
+    }
+
+    #[test]
+    fn key_order_of_the_data_does_not_matter() {
+        // As a JSONB round trip may give the data back: the same value, keys in another order.
+        let a = change(1, serde_json::from_str(r#"{"x":{"q":1,"p":2},"w":[1,2]}"#).unwrap());
+        let b = change(1, serde_json::from_str(r#"{"w":[1,2],"x":{"p":2,"q":1}}"#).unwrap());
+        assert_eq!(change_digest(&a), change_digest(&b));
+        let c = change(1, serde_json::from_str(r#"{"w":[2,1],"x":{"p":2,"q":1}}"#).unwrap());
+        assert_ne!(change_digest(&a), change_digest(&c));
+    }
+
+    #[test]
+    fn segments_end_at_proofs() {
+        let key = signing_key(&[7; 32]);
+        let mut all = signed(&key, 1..=2);
+        all.extend(signed(&key, 3..=5));
+        all.push(change(6, json!({})));
+        let (segs, rest) = segments(&all);
+        assert_eq!(segs.iter().map(|s| s.len()).collect::<Vec<_>>(), vec![2, 3]);
+        assert_eq!(rest.len(), 1);
+    }
+}
