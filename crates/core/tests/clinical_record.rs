@@ -62,7 +62,7 @@ async fn attachments_are_stored_once_by_their_hash_and_listed() {
         (a.file_name.as_str(), a.media_type.as_str(), a.size_bytes),
         ("xray report.pdf", "application/pdf", bytes.len() as i64)
     );
-    let path = attachments::stored_path(s, &a.sha256);
+    let path = attachments::stored_path(s, &a.sha256).unwrap();
     assert!(path.starts_with(w.env.dir.path().join("attachments").join(&a.sha256[..2])), "{}", path.display());
     assert_eq!(std::fs::read(&path).unwrap(), bytes, "stored under its SHA-256");
     assert_eq!(a.sha256.len(), 64);
@@ -110,7 +110,7 @@ async fn tampered_or_missing_files_are_typed_errors() {
     let s = &w.env.store;
     let d = auth(s, &w.doctor).await;
     let a = attachments::add(s, &d, input(&w.patient, "report.pdf"), &pdf_bytes("haemogram")).await.unwrap();
-    let path = attachments::stored_path(s, &a.sha256);
+    let path = attachments::stored_path(s, &a.sha256).unwrap();
     std::fs::write(&path, pdf_bytes("haemogram, edited")).unwrap();
     match attachments::open(s, &d, &a.id).await {
         Err(Error::AttachmentCorrupt { id }) => assert_eq!(id, a.id),

@@ -633,7 +633,7 @@ async fn an_attachment_file_travels_through_the_server_once() {
     let opened = attachments::open(&b.store, &nurse, &added.id).await.unwrap();
     assert_eq!(opened.bytes, bytes);
     assert!(opened.attachment.on_device);
-    assert_eq!(std::fs::read(attachments::stored_path(&b.store, &added.sha256)).unwrap(), bytes, "kept on B");
+    assert_eq!(std::fs::read(attachments::stored_path(&b.store, &added.sha256).unwrap()).unwrap(), bytes, "kept on B");
     assert!(attachments::list(&b.store, &nurse, &patient.id, None).await.unwrap()[0].on_device);
 
     // Each file goes once: with the server's copy gone, further syncs do not send it again.
@@ -645,7 +645,7 @@ async fn an_attachment_file_travels_through_the_server_once() {
     assert_eq!(b.scalar("SELECT count(*) FROM attachment_uploads").await, 0, "B uploads only its own attachments");
 
     // A file neither here nor on the server: the usual answer.
-    std::fs::remove_file(attachments::stored_path(&b.store, &added.sha256)).unwrap();
+    std::fs::remove_file(attachments::stored_path(&b.store, &added.sha256).unwrap()).unwrap();
     match attachments::open(&b.store, &nurse, &added.id).await {
         Err(e @ Error::AttachmentNotOnDevice { .. }) => assert_eq!(e.code(), "attachment_not_on_device"),
         other => panic!("expected attachment_not_on_device, got {:?}", other.map(|o| o.attachment)),

@@ -251,3 +251,113 @@ async fn the_tenants_accounts_follow_its_accepted_user_changes() {
     let answer = c.push(&[late]).await;
     assert_eq!(answer.1["refused"][0]["reason"], "inactive_author", "{}", answer.1);
 }
+
+/// The device's own defence: the same attacks through a server that does not check them
+/// (an old server, or a compromised one that stores what it is sent) reach the honest
+/// device, which refuses each: kept as a `refused` conflict naming the policy's code, named
+/// in the pull's audit entry, never applied, and the forged stamp does not move its clock.
+#[tokio::test]
+async fn a_device_refuses_what_a_server_that_does_not_check_lets_through() {
+    let mut c = clinic(TestServer::start_unchecked().await).await;
+    let admin_hash: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = ?")
+        .bind(&c.admin_id)
+        .fetch_one(c.honest.store.pool())
+        .await
+        .unwrap();
+    // What even a server that does not check refuses (a malformed stamp) is left out.
+    let attacks: Vec<(&str, Change)> = c
+        .attacks()
+        .into_iter()
+        .filter(|(_, _, status, _, _)| *status != StatusCode::BAD_REQUEST)
+        .map(|(what, change, ..)| (what, change))
+        .collect();
+    // In device order, as a device pushes (a pulled change below a device's merged sequence is
+    // taken as merged already).
+    let mut attacks = attacks;
+    attacks.sort_by_key(|(_, change)| change.device_seq);
+    for (what, change) in &attacks {
+        let answer = c.push(std::slice::from_ref(change)).await;
+        assert_eq!(answer.0, StatusCode::OK, "{what}: the unchecking server stores it: {}", answer.1);
+    }
+
+    let report = sync::sync_now(&c.honest.store).await.unwrap();
+    assert!(report.pull.refused >= attacks.len() as u64, "{report:?}");
+    for (what, change) in &attacks {
+        let local: Vec<String> = sqlx::query_scalar(
+            "SELECT local FROM sync_conflicts WHERE kind = 'refused' AND entity = ? AND entity_id = ? AND remote_hlc = ?",
+        )
+        .bind(&change.entity)
+        .bind(&change.entity_id)
+        .bind(&change.hlc)
+        .fetch_all(c.honest.store.pool())
+        .await
+        .unwrap();
+        // (Two attacks made in the same millisecond share entity and stamp: at least one each.)
+        assert!(!local.is_empty(), "{what}: kept as a refused conflict");
+    }
+    let reasons: Vec<String> =
+        sqlx::query_scalar("SELECT json_extract(local, '$.refused') FROM sync_conflicts WHERE kind = 'refused'")
+            .fetch_all(c.honest.store.pool())
+            .await
+            .unwrap();
+    for code in [
+        "not_permitted",
+        "unknown_author",
+        "no_author",
+        "last_admin",
+        "invalid_value",
+        "unknown_entity",
+        "future_stamp",
+    ] {
+        assert!(reasons.iter().any(|r| r.starts_with(code)), "{code} in {reasons:?}");
+    }
+
+    // Nothing of them was applied.
+    assert_eq!(c.honest.scalar("SELECT count(*) FROM users WHERE username = 'mallory'").await, 0);
+    assert_eq!(c.honest.scalar("SELECT count(*) FROM users WHERE roles LIKE '%admin%' AND active = 1").await, 1);
+    let nurse_roles: String = sqlx::query_scalar("SELECT roles FROM users WHERE id = ?")
+        .bind(&c.nurse_id)
+        .fetch_one(c.honest.store.pool())
+        .await
+        .unwrap();
+    assert!(!nurse_roles.contains("admin"), "{nurse_roles}");
+    let hash_now: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = ?")
+        .bind(&c.admin_id)
+        .fetch_one(c.honest.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(hash_now, admin_hash, "the administrator's password is untouched");
+    assert_eq!(c.honest.scalar("SELECT count(*) FROM attachments").await, 0);
+
+    // The forged stamp did not move the clock: a local write afterwards is stamped now.
+    let auth = c.honest.auth().await;
+    let clerk = NewUser {
+        username: "clerk.h".into(),
+        full_name: "Clerk H".into(),
+        password: PW.into(),
+        roles: vec!["receptionist".into()],
+    };
+    users::create(&c.honest.store, &auth, clerk).await.unwrap();
+    let stamp: String = sqlx::query_scalar("SELECT updated_at FROM users WHERE username = 'clerk.h'")
+        .fetch_one(c.honest.store.pool())
+        .await
+        .unwrap();
+    let millis: i64 = stamp[..16].parse().unwrap();
+    let limit = chrono::Utc::now().timestamp_millis() + 1_000;
+    assert!(millis <= limit, "{stamp}");
+
+    // The pull's audit entry names the refused changes.
+    let detail: String =
+        sqlx::query_scalar("SELECT detail FROM audit_log WHERE action = 'sync.pull' ORDER BY rowid DESC LIMIT 1")
+            .fetch_one(c.honest.store.pool())
+            .await
+            .unwrap();
+    let detail: Value = serde_json::from_str(&detail).unwrap();
+    let named = detail["refusals"].as_array().map_or(0, Vec::len);
+    assert!(named >= attacks.len(), "{detail}");
+
+    // And the honest device keeps syncing.
+    let again = sync::sync_now(&c.honest.store).await.unwrap();
+    assert!(again.push.accepted >= 1, "{again:?}");
+    assert_eq!(sync::status(&c.honest.store).await.unwrap().pending, 0);
+}

@@ -98,8 +98,9 @@ pub fn viewer_name(a: &Attachment) -> String {
     }
 }
 
-/// Where a content's file lives (in the blob store).
-pub fn stored_path(store: &Store, sha256: &str) -> PathBuf {
+/// Where a content's file lives (in the blob store); `None` unless `sha256` is 64 lowercase hex
+/// digits. A synced row's hash names no other path (`/dev/zero`, `../..`): such a record has no file.
+pub fn stored_path(store: &Store, sha256: &str) -> Option<PathBuf> {
     blobs::path(store, sha256)
 }
 
@@ -253,12 +254,16 @@ pub async fn open(store: &Store, auth: &Authorized, id: &str) -> Result<OpenedAt
         return Err(Error::NotFound { entity: "attachment".into() });
     };
     let attachment = of(store, row);
-    let bytes = match blobs::read(store, &attachment.sha256) {
+    // A synced record whose hash is not a SHA-256 has no file anywhere.
+    let Some(path) = stored_path(store, &attachment.sha256) else {
+        return Err(Error::AttachmentCorrupt { id: id.to_string() });
+    };
+    let bytes = match std::fs::read(&path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => fetch(store, &attachment.sha256)
             .await?
             .ok_or_else(|| Error::AttachmentNotOnDevice { id: id.to_string() })?,
-        Err(e) => return Err(blobs::io_error(&stored_path(store, &attachment.sha256), e)),
+        Err(e) => return Err(blobs::io_error(&path, e)),
     };
     let attachment = Attachment { on_device: true, ..attachment };
     let intact = blobs::sha256_hex(&bytes) == attachment.sha256;

@@ -208,7 +208,9 @@ async fn a_consultation_made_on_one_device_arrives_whole_on_another() {
     assert_eq!(follow.as_deref(), Some("2026-12-05"));
     // The attachment's record came over; its file did not.
     let sha: String = sqlx::query_scalar("SELECT sha256 FROM attachments").fetch_one(b.pool()).await.unwrap();
-    assert!(attachments::stored_path(&a, &sha).is_file() && !attachments::stored_path(&b, &sha).is_file());
+    assert!(
+        attachments::stored_path(&a, &sha).unwrap().is_file() && !attachments::stored_path(&b, &sha).unwrap().is_file()
+    );
     a.close().await;
     b.close().await;
 }

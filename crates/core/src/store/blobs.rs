@@ -20,21 +20,25 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// Where a content's file lives.
-pub fn path(store: &Store, sha256: &str) -> PathBuf {
-    let prefix = sha256.get(..2).unwrap_or("00");
-    store.data_dir().join(DIR).join(prefix).join(sha256)
+/// Where a content's file lives; `None` unless `sha256` is 64 lowercase hex digits, so that a
+/// hash that arrived by sync (`/dev/zero`, `../..`) never names another path.
+pub fn path(store: &Store, sha256: &str) -> Option<PathBuf> {
+    if !hms_policy::values::valid_sha256(sha256) {
+        return None;
+    }
+    Some(store.data_dir().join(DIR).join(&sha256[..2]).join(sha256))
 }
 
 /// Whether a file of that content is here (not checked against its hash).
 pub fn has(store: &Store, sha256: &str) -> bool {
-    path(store, sha256).is_file()
+    path(store, sha256).is_some_and(|p| p.is_file())
 }
 
 /// The stored bytes of `sha256` as they are on disk (the caller checks them); a file that is
-/// not here is `ErrorKind::NotFound`.
+/// not here, or a hash that names no file, is `ErrorKind::NotFound`.
 pub fn read(store: &Store, sha256: &str) -> std::io::Result<Vec<u8>> {
-    std::fs::read(path(store, sha256))
+    let path = path(store, sha256).ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))?;
+    std::fs::read(path)
 }
 
 /// The stored bytes of `sha256` when the file is here and whole (its content still hashes to
@@ -51,7 +55,7 @@ pub fn io_error(path: &Path, e: std::io::Error) -> Error {
 /// Stores a content under its hash, once: a file already there with the right content is
 /// kept; a damaged one is replaced. Temporary file, fsync, then rename.
 pub fn put(store: &Store, sha256: &str, bytes: &[u8]) -> Result<()> {
-    let path = path(store, sha256);
+    let path = path(store, sha256).ok_or_else(|| Error::internal("a blob hash that is not a SHA-256"))?;
     if let Ok(existing) = std::fs::read(&path) {
         if sha256_hex(&existing) == sha256 {
             return Ok(());

@@ -44,6 +44,14 @@ pub(crate) async fn upload_missing(store: &Store) -> SyncResult<u64> {
     .map_err(Error::from)?;
     let mut sent = 0;
     for sha256 in pending {
+        // Only a well-formed hash names a file (and the blob's URL), and only a file within the
+        // blob limit is read; others are never sent.
+        let Some(file) = blob_store::path(store, &sha256) else {
+            continue;
+        };
+        if !std::fs::metadata(&file).is_ok_and(|m| m.len() <= hms_protocol::MAX_BLOB_BYTES as u64) {
+            continue;
+        }
         let Some(bytes) = blob_store::read_intact(store, &sha256) else {
             continue;
         };
@@ -64,6 +72,9 @@ pub(crate) async fn upload_missing(store: &Store) -> SyncResult<u64> {
 /// The file of `sha256` from the server, verified against its hash; `None` when the server
 /// does not have it. Not enrolled, offline or refused: the error.
 pub(crate) async fn download(store: &Store, sha256: &str) -> SyncResult<Option<Vec<u8>>> {
+    if !hms_policy::values::valid_sha256(sha256) {
+        return Ok(None);
+    }
     let http = client(store).await?;
     let Some(bytes) = http.get_bytes(&path(sha256)).await? else {
         return Ok(None);

@@ -33,6 +33,7 @@ mod push;
 pub(crate) mod rules;
 mod run;
 mod status;
+mod trust;
 mod types;
 mod wait;
 pub mod worker;
@@ -46,6 +47,7 @@ pub use pull::{pull, pull_with, PULL_LIMIT};
 pub use push::{push, push_with, PUSH_BATCH};
 pub use run::{sync_now, sync_now_with};
 pub use status::status;
+pub use trust::MAX_PULLED_AHEAD_MS;
 pub use types::*;
 pub use wait::wait_for_changes;
 

@@ -44,6 +44,13 @@ pub async fn pull_with(store: &Store, progress: Progress<'_>) -> SyncResult<Pull
         let mut seen: HashMap<String, u64> = HashMap::new();
         let own = store.device_id();
         let proven = super::proof::check_page(&page, own);
+        let mut accounts = super::trust::accounts(&mut w).await?;
+        // This device's clock: the later of its wall clock and its hybrid clock (this write's
+        // stamp is after everything it has written or merged).
+        let clock_ms =
+            crate::clock::HlcStamp::parse(&w.stamp()).map_or(0, |s| s.millis).max(w.now().timestamp_millis());
+        // The changes refused on this page, named in its audit entry (at most AUDITED_REFUSALS).
+        let mut refusals: Vec<serde_json::Value> = Vec::new();
         let mut batch =
             apply_batch::Batch::preload(&mut w, page.changes.iter().map(|p| &p.change).filter(|c| c.device_id != own))
                 .await?;
@@ -64,10 +71,21 @@ pub async fn pull_with(store: &Store, progress: Progress<'_>) -> SyncResult<Pull
             }
             // Not proven: neither applied nor allowed to move this device's clock.
             if let Err(why) = verdict {
-                apply::refused(&mut w, change, &format!("bad_proof: {why}"), "").await?;
+                let why = format!("bad_proof: {why}");
+                apply::refused(&mut w, change, &why, "").await?;
                 page_report.refused += 1;
+                note_refusal(&mut refusals, change, &why);
                 continue;
             }
+            // Not allowed (hms-policy, the server's own check): the same.
+            if let Err(refusal) = super::trust::check(change, &accounts, clock_ms) {
+                let why = super::trust::reason(&refusal);
+                apply::refused(&mut w, change, &why, "").await?;
+                page_report.refused += 1;
+                note_refusal(&mut refusals, change, &why);
+                continue;
+            }
+            accounts.fold(change);
             if let Some(stamp) = crate::clock::HlcStamp::parse(&change.hlc) {
                 match &newest {
                     Some(n) if *n >= stamp => {}
@@ -116,7 +134,7 @@ pub async fn pull_with(store: &Store, progress: Progress<'_>) -> SyncResult<Pull
                     "after": report.cursor, "next": page.next, "applied": page_report.applied,
                     "own": page_report.own, "older": page_report.older,
                     "conflicts": page_report.conflicts, "refused": page_report.refused,
-                    "audit": page_report.audit,
+                    "audit": page_report.audit, "refusals": refusals,
                 }),
             )
             .await?;
@@ -147,6 +165,19 @@ pub async fn pull_with(store: &Store, progress: Progress<'_>) -> SyncResult<Pull
         if !page.more {
             return Ok(report);
         }
+    }
+}
+
+/// At most this many refused changes are named in a page's audit entry (all of them are in
+/// the conflicts inbox).
+const AUDITED_REFUSALS: usize = 50;
+
+fn note_refusal(refusals: &mut Vec<serde_json::Value>, change: &hms_protocol::Change, why: &str) {
+    if refusals.len() < AUDITED_REFUSALS {
+        refusals.push(serde_json::json!({
+            "change": change.id, "device": change.device_id, "entity": change.entity,
+            "entity_id": change.entity_id, "user": change.user_id, "why": why,
+        }));
     }
 }
 
