@@ -47,6 +47,15 @@ pub struct ClinicalWarning {
     pub reason: String,
 }
 
+/// An existing patient a registration likely duplicates (`patients::duplicates` has the
+/// full search hits).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct DuplicateMatch {
+    pub id: String,
+    pub mrn: String,
+    pub name: String,
+}
+
 /// Why a sync with the server failed. Stable codes; the UI words them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
 #[serde(rename_all = "snake_case")]
@@ -96,6 +105,11 @@ pub enum AppError {
     /// sent again with an override reason.
     #[error("{} clinical warning(s); give a reason to override", warnings.len())]
     ClinicalWarning { warnings: Vec<ClinicalWarning> },
+    /// A registration matches existing patients (same phone, national/insurance id, or a
+    /// similar name with the same date of birth): saved only when sent again as "register
+    /// anyway" with a reason.
+    #[error("{} likely duplicate(s); register anyway with a reason", matches.len())]
+    LikelyDuplicate { matches: Vec<DuplicateMatch> },
     /// An attachment's stored file no longer matches its SHA-256 (changed or damaged on disk).
     #[error("the stored file of attachment {id} is damaged: its checksum no longer matches")]
     AttachmentCorrupt { id: String },
@@ -142,6 +156,7 @@ impl AppError {
             Error::AlreadySetUp => "already_set_up",
             Error::LastAdmin => "last_admin",
             Error::ClinicalWarning { .. } => "clinical_warning",
+            Error::LikelyDuplicate { .. } => "likely_duplicate",
             Error::AttachmentCorrupt { .. } => "attachment_corrupt",
             Error::AttachmentNotOnDevice { .. } => "attachment_not_on_device",
             Error::Sync { .. } => "sync",

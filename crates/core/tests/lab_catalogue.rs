@@ -18,8 +18,9 @@ async fn patient(w: &Ward, sex: &str, years: i32) -> String {
     let today = w.env.store.now().date_naive() - chrono::Days::new(7);
     let born = chrono::NaiveDate::from_ymd_opt(today.year() - years, today.month(), today.day().min(28)).unwrap();
     let p = PatientInput {
-        given_name: format!("P{years}{sex}"),
-        family_name: "Band".into(),
+        // Different people: a man and a woman born the same day need names the duplicate check tells apart.
+        given_name: if sex == "male" { "Ravi" } else { "Meena" }.into(),
+        family_name: format!("Band{years}"),
         sex: sex.into(),
         birth_date: Some(born.format("%Y-%m-%d").to_string()),
         ..Default::default()

@@ -72,6 +72,24 @@ async fn bad_input_names_the_field_and_writes_nothing() {
     let cases: Vec<(PatientInput, &str, ValidationReason)> = vec![
         (input("", "Sharma", "", ""), "given_name", ValidationReason::Required),
         (input(&"x".repeat(81), "Sharma", "", ""), "given_name", ValidationReason::TooLong),
+        // Overlong input is refused with the field and its limit, never cut to fit.
+        (input(&"x".repeat(500), "Sharma", "", ""), "given_name", ValidationReason::TooLong),
+        (input("Ravi", &"y".repeat(81), "", ""), "family_name", ValidationReason::TooLong),
+        (
+            PatientInput { address: "a".repeat(501), ..input("Ravi", "Sharma", "", "") },
+            "address",
+            ValidationReason::TooLong,
+        ),
+        (
+            PatientInput { notes: "n".repeat(4001), ..input("Ravi", "Sharma", "", "") },
+            "notes",
+            ValidationReason::TooLong,
+        ),
+        (
+            PatientInput { national_id: "1".repeat(41), ..input("Ravi", "Sharma", "", "") },
+            "national_id",
+            ValidationReason::TooLong,
+        ),
         (input("Ravi", "Sharma", &future, ""), "birth_date", ValidationReason::OutOfRange),
         (input("Ravi", "Sharma", "1850-01-01", ""), "birth_date", ValidationReason::OutOfRange),
         (input("Ravi", "Sharma", "02/04/1980", ""), "birth_date", ValidationReason::Invalid),
@@ -91,7 +109,12 @@ async fn bad_input_names_the_field_and_writes_nothing() {
     ];
     for (i, field, reason) in cases {
         match patients::register(&env.store, &a, i).await {
-            Err(Error::Validation { field: f, reason: r, .. }) => assert_eq!((f.as_str(), r), (field, reason)),
+            Err(Error::Validation { field: f, reason: r, message }) => {
+                assert_eq!((f.as_str(), r), (field, reason));
+                if r == ValidationReason::TooLong {
+                    assert!(message.contains("at most"), "{field}: the limit is named: {message}");
+                }
+            }
             other => panic!("{field}: {other:?}"),
         }
     }
@@ -183,6 +206,61 @@ async fn duplicates_are_flagged_by_phone_id_or_similar_name_and_birth_date() {
             .is_empty(),
         "itself excluded"
     );
+}
+
+#[tokio::test]
+async fn a_likely_duplicate_is_refused_at_save_unless_registered_anyway_with_a_reason() {
+    let (env, slot) = desk().await;
+    let first = register(
+        &env.store,
+        &slot,
+        PatientInput { national_id: "X123456".into(), ..input("Mohammed", "Khan", "1970-03-03", "9000000001") },
+    )
+    .await;
+    let a = slot.authorize(&env.store).await.unwrap();
+    let before = common::count(&env.store, "patients").await;
+    // Each rule alone refuses the save and lists the match.
+    for (case, i) in [
+        ("same phone", input("Someone", "Else", "", "90000-00001")),
+        ("same national id", PatientInput { national_id: "x123456".into(), ..input("Other", "Name", "", "") }),
+        ("similar name, same birth date", input("Mohamed", "Khan", "1970-03-03", "")),
+    ] {
+        match patients::register(&env.store, &a, i).await {
+            Err(Error::LikelyDuplicate { matches }) => {
+                assert_eq!(
+                    matches.iter().map(|h| h.mrn.as_str()).collect::<Vec<_>>(),
+                    vec![first.mrn.as_str()],
+                    "{case}"
+                )
+            }
+            other => panic!("{case}: {other:?}"),
+        }
+    }
+    assert_eq!(common::count(&env.store, "patients").await, before, "nothing written");
+    let e = patients::register(&env.store, &a, input("Mohamed", "Khan", "1970-03-03", "")).await.unwrap_err();
+    assert_eq!(e.code(), "likely_duplicate");
+
+    // "Register anyway" needs a reason; with one it saves and audits the reason and matches.
+    let twin = input("Mohamed", "Khan", "1970-03-03", "");
+    for (reason, why) in [("  ", ValidationReason::Required), (&"r".repeat(501)[..], ValidationReason::TooLong)] {
+        match patients::register_anyway(&env.store, &a, twin.clone(), reason).await {
+            Err(Error::Validation { field, reason: r, .. }) => assert_eq!((field.as_str(), r), ("reason", why)),
+            other => panic!("{other:?}"),
+        }
+    }
+    let p = patients::register_anyway(&env.store, &a, twin, "twin brother, checked his card").await.unwrap();
+    assert_ne!(p.id, first.id);
+    let detail: String =
+        sqlx::query_scalar("SELECT detail FROM audit_log WHERE action = 'patient.register' AND entity_id = ?")
+            .bind(&p.id)
+            .fetch_one(env.store.pool())
+            .await
+            .unwrap();
+    let detail: serde_json::Value = serde_json::from_str(&detail).unwrap();
+    assert_eq!(detail["duplicate_override"]["reason"], "twin brother, checked his card");
+    assert_eq!(detail["duplicate_override"]["matches"], serde_json::json!([first.mrn]));
+    // Someone unrelated registers without a question.
+    register(&env.store, &slot, input("Anita", "Rao", "1992-11-15", "99001 23456")).await;
 }
 
 #[tokio::test]

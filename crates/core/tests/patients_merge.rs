@@ -35,7 +35,8 @@ async fn merge_keeps_both_records_data_and_the_old_mrn_finds_the_survivor() {
     )
     .await
     .unwrap();
-    let twin = patients::register(
+    // The same phone: the desk registered the twin anyway (core refuses a likely duplicate otherwise).
+    let twin = patients::register_anyway(
         &env.store,
         &a,
         PatientInput {
@@ -47,6 +48,7 @@ async fn merge_keeps_both_records_data_and_the_old_mrn_finds_the_survivor() {
             notes: "Hypertensive".into(),
             ..person("Ravi Kumar", "Sharma")
         },
+        "said he was never here before",
     )
     .await
     .unwrap();
@@ -178,4 +180,22 @@ async fn merge_is_refused_when_both_records_have_an_open_bill_and_nothing_change
     }
     let still = patients::open(&env.store, &a, &twin.id).await.unwrap();
     assert_eq!(still.status, PatientStatus::Active, "nothing was merged");
+}
+
+#[tokio::test]
+async fn merge_never_cuts_notes_it_would_join_beyond_the_limit() {
+    let (env, admin) = common::with_admin().await;
+    let a = admin.authorize(&env.store).await.unwrap();
+    let long = |given: &str, c: &str| PatientInput { notes: c.repeat(2500), ..person(given, "Mrema") };
+    let survivor = patients::register(&env.store, &a, long("Joseph", "s")).await.unwrap();
+    let twin = patients::register(&env.store, &a, long("Josef", "t")).await.unwrap();
+    match patients::merge(&env.store, &a, &survivor.id, &twin.id, "registered twice").await {
+        Err(Error::Validation { field, reason, message }) => {
+            assert_eq!((field.as_str(), reason), ("notes", ValidationReason::TooLong));
+            assert!(message.contains("4000"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let kept = patients::open(&env.store, &a, &twin.id).await.unwrap();
+    assert_eq!((kept.status, kept.notes.len()), (PatientStatus::Active, 2500), "nothing merged, nothing cut");
 }

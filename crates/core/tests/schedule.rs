@@ -398,6 +398,14 @@ async fn check_in_walk_ins_and_the_queue_with_tokens() {
 
     queue::set_series(&c.env.store, &a, "a").await.unwrap();
     let t1 = queue::check_in(&c.env.store, &a, &booked.id).await.unwrap();
+    // An overlong reason is refused with its limit, never cut, and takes no token.
+    match queue::walk_in(&c.env.store, &a, &c.patients[2], &c.doctor, &"r".repeat(201)).await {
+        Err(Error::Validation { field, reason, message }) => {
+            assert_eq!((field.as_str(), reason), ("reason", ValidationReason::TooLong));
+            assert!(message.contains("200"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
     let walk = queue::walk_in(&c.env.store, &a, &c.patients[2], &c.doctor, "fever").await.unwrap();
     assert_eq!((t1.as_str(), walk.token.as_deref()), ("A-1", Some("A-2")));
     assert!(walk.walk_in && walk.status == AppointmentStatus::CheckedIn);

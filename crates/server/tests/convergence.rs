@@ -208,7 +208,7 @@ async fn setup_clinic(d: &Device, rng: &mut fastrand::Rng) -> String {
     availability::set_weekly(&d.store, &a, &doctor, vec![session]).await.unwrap();
     let mut pats = Vec::new();
     for _ in 0..rng.usize(2..=4) {
-        pats.push(patients::register(&d.store, &a, new_patient(rng)).await.unwrap().id);
+        pats.push(register_generated(&d.store, &a, new_patient(rng)).await.id);
     }
     for _ in 0..rng.usize(1..=2) {
         let input = BookInput {
@@ -226,6 +226,21 @@ async fn setup_clinic(d: &Device, rng: &mut fastrand::Rng) -> String {
 
 fn phone(rng: &mut fastrand::Rng) -> String {
     format!("+255 7{}{} {:03} {:03}", rng.u8(1..=9), rng.u8(0..=9), rng.u16(0..1000), rng.u16(0..1000))
+}
+
+/// Registers a generated patient; one that happens to share a name and birth date (or a
+/// phone) with an earlier one is registered anyway, as the desk would for a different person.
+async fn register_generated(
+    store: &hms_core::Store,
+    auth: &hms_core::Authorized,
+    input: PatientInput,
+) -> patients::Patient {
+    match patients::register(store, auth, input.clone()).await {
+        Err(hms_core::Error::LikelyDuplicate { .. }) => {
+            patients::register_anyway(store, auth, input, "generated: a different person").await.unwrap()
+        }
+        other => other.unwrap(),
+    }
 }
 
 fn new_patient(rng: &mut fastrand::Rng) -> PatientInput {
@@ -427,7 +442,7 @@ async fn register(case: &mut Case, k: usize) {
     let input = new_patient(&mut case.rng);
     let d = &case.devices[k];
     let before = seen(d).await;
-    let p = patients::register(&d.store, &d.auth().await, input).await.unwrap();
+    let p = register_generated(&d.store, &d.auth().await, input).await;
     case.log.push(format!("{k}: register {}", p.id));
     case.model.patients.insert(p.id.clone());
     case.record(k, "patients", &p.id, &["given_name", "family_name", "phones", "status"], before).await;

@@ -533,6 +533,7 @@ async fn a_new_device_enrols_and_reports_the_progress_of_its_first_sync() {
     for i in 0..5 {
         let mut p = amina();
         p.given_name = format!("Amina {i}");
+        p.phones = vec![format!("+255 754 123 45{i}")];
         patients::register(&a.store, &a.auth().await, p).await.unwrap();
     }
     a.sync().await;

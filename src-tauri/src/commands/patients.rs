@@ -30,9 +30,18 @@ pub async fn find_duplicates(
 
 #[tauri::command]
 #[specta::specta]
-pub async fn register_patient(state: State<'_, AppState>, input: PatientInput) -> Cmd<Patient> {
+/// Refused with `likely_duplicate` (the matches) unless `anyway_reason` says why this is a
+/// different patient.
+pub async fn register_patient(
+    state: State<'_, AppState>,
+    input: PatientInput,
+    anyway_reason: Option<String>,
+) -> Cmd<Patient> {
     let auth = state.session.authorize(&state.store).await?;
-    patients::register(&state.store, &auth, input).await
+    match anyway_reason {
+        Some(reason) => patients::register_anyway(&state.store, &auth, input, &reason).await,
+        None => patients::register(&state.store, &auth, input).await,
+    }
 }
 
 /// Opens a record (audited).

@@ -28,7 +28,11 @@ export const commands = {
 	updateSettings: (settings: Settings) => typedError<Settings, AppError>(__TAURI_INVOKE("update_settings", { settings })),
 	searchPatients: (query: string, limit: number) => typedError<PatientHit_Serialize[], AppError>(__TAURI_INVOKE("search_patients", { query, limit })),
 	findDuplicates: (input: PatientInput_Deserialize, excludeId: string | null) => typedError<PatientHit_Serialize[], AppError>(__TAURI_INVOKE("find_duplicates", { input, excludeId })),
-	registerPatient: (input: PatientInput_Deserialize) => typedError<Patient_Serialize, AppError>(__TAURI_INVOKE("register_patient", { input })),
+	/**
+	 *  Refused with `likely_duplicate` (the matches) unless `anyway_reason` says why this is a
+	 *  different patient.
+	 */
+	registerPatient: (input: PatientInput_Deserialize, anywayReason: string | null) => typedError<Patient_Serialize, AppError>(__TAURI_INVOKE("register_patient", { input, anywayReason })),
 	/**  Opens a record (audited). */
 	openPatient: (id: string) => typedError<Patient_Serialize, AppError>(__TAURI_INVOKE("open_patient", { id })),
 	patientMerges: (id: string) => typedError<MergeRecord_Serialize[], AppError>(__TAURI_INVOKE("patient_merges", { id })),
@@ -321,6 +325,14 @@ export type AppError = { code: "validation"; detail: {
  */
 { code: "clinical_warning"; detail: {
 	warnings: ClinicalWarning[],
+} } | 
+/**
+ *  A registration matches existing patients (same phone, national/insurance id, or a
+ *  similar name with the same date of birth): saved only when sent again as "register
+ *  anyway" with a reason.
+ */
+{ code: "likely_duplicate"; detail: {
+	matches: DuplicateMatch[],
 } } | 
 /**  An attachment's stored file no longer matches its SHA-256 (changed or damaged on disk). */
 { code: "attachment_corrupt"; detail: {
@@ -1100,6 +1112,16 @@ export type DoctorSlot = {
 	doctor_id: string,
 	doctor_name: string,
 	slot: Slot,
+};
+
+/**
+ *  An existing patient a registration likely duplicates (`patients::duplicates` has the
+ *  full search hits).
+ */
+export type DuplicateMatch = {
+	id: string,
+	mrn: string,
+	name: string,
 };
 
 /**  What [`enrol`] answers: the tenant joined (the token stays in core). */

@@ -17,6 +17,7 @@ const SAMPLES: { [C in AppError['code']]: Extract<AppError, { code: C }> } = {
   already_set_up: { code: 'already_set_up' },
   last_admin: { code: 'last_admin' },
   clinical_warning: { code: 'clinical_warning', detail: { warnings: [{ kind: 'allergy', subject: 'Penicillin', detail: 'severe: rash', reason: '' }] } },
+  likely_duplicate: { code: 'likely_duplicate', detail: { matches: [{ id: 'p1', mrn: 'AB-000001', name: 'Ravi Sharma' }] } },
   attachment_corrupt: { code: 'attachment_corrupt', detail: { id: 'a1' } },
   attachment_not_on_device: { code: 'attachment_not_on_device', detail: { id: 'a2' } },
   sync: { code: 'sync', detail: { failure: 'offline', message: 'cannot reach the sync server: connection refused' } },

@@ -61,6 +61,8 @@ export function errorMessage(e: AppError): string {
       return t('errors.last_admin');
     case 'clinical_warning':
       return t('errors.clinical_warning');
+    case 'likely_duplicate':
+      return t('errors.likely_duplicate');
     case 'attachment_corrupt':
       return t('errors.attachment_corrupt');
     case 'attachment_not_on_device':

@@ -29,6 +29,8 @@ pub struct MergeRecord {
     pub snapshot: Patient,
 }
 
+use super::validate::MAX_NOTES;
+
 /// Merges `merged_id` into `survivor_id`; returns the survivor as it is now.
 pub async fn merge(
     store: &Store,
@@ -55,7 +57,7 @@ pub async fn merge(
     let snapshot = merged.clone();
     let before = serde_json::to_value(&survivor)?;
 
-    absorb(&mut survivor, &merged);
+    absorb(&mut survivor, &merged)?;
     // The legacy number moves with the person; the unique index needs it off the old row first.
     merged.legacy_mrn = String::new();
     merged.status = PatientStatus::Merged;
@@ -91,7 +93,7 @@ async fn active_record(w: &mut WriteTx<'_>, id: &str, field: &str) -> Result<Pat
 
 /// Copies into the survivor what only the merged record has. Where both have a value, the
 /// survivor's stays; the merged value remains visible in the merge snapshot.
-fn absorb(s: &mut Patient, m: &Patient) {
+fn absorb(s: &mut Patient, m: &Patient) -> Result<()> {
     for phone in &m.phones {
         if s.phones.len() < MAX_PHONES && !s.phones.contains(phone) {
             s.phones.push(phone.clone());
@@ -128,11 +130,22 @@ fn absorb(s: &mut Patient, m: &Patient) {
     if !m.notes.is_empty() && !s.notes.contains(&m.notes) {
         let joined =
             if s.notes.is_empty() { m.notes.clone() } else { format!("{}\n\n[from {}] {}", s.notes, m.mrn, m.notes) };
-        s.notes = joined.chars().take(4000).collect();
+        // Never cut a note: the desk shortens one record's notes and merges again.
+        if joined.chars().count() > MAX_NOTES {
+            return Err(Error::validation(
+                "notes",
+                ValidationReason::TooLong,
+                format!(
+                    "the joined notes would be longer than {MAX_NOTES} characters; shorten one record's notes first"
+                ),
+            ));
+        }
+        s.notes = joined;
     }
     if m.last_visit_at > s.last_visit_at {
         s.last_visit_at = m.last_visit_at.clone();
     }
+    Ok(())
 }
 
 /// The tables that hold a patient's own rows (`patient_id`): a merge moves every one of them

@@ -77,16 +77,54 @@ pub(crate) fn blank(id: String, mrn: String, created_at: String) -> Patient {
     }
 }
 
-/// Registers a patient and mints the MRN, in one write.
+/// Registers a patient and mints the MRN, in one write. Refused with `likely_duplicate`
+/// (listing the matches) when the record matches an existing patient; see `register_anyway`.
 pub async fn register(store: &Store, auth: &Authorized, input: PatientInput) -> Result<Patient> {
     auth.require(Permission::PatientsEdit)?;
-    let clean = validate::clean(&input, clinic::today(store).await?)?;
+    let today = clinic::today(store).await?;
+    let clean = validate::clean(&input, today)?;
+    let matches = likely_duplicates(store, &clean, None, today).await?;
+    if !matches.is_empty() {
+        let matches =
+            matches.into_iter().map(|h| crate::error::DuplicateMatch { id: h.id, mrn: h.mrn, name: h.name }).collect();
+        return Err(Error::LikelyDuplicate { matches });
+    }
+    insert_one(store, auth, clean, json!({})).await
+}
+
+/// Registers a patient although it matches existing ones: the desk checked the matches and
+/// says why this is a different person. The reason and the matched records are audited.
+pub async fn register_anyway(store: &Store, auth: &Authorized, input: PatientInput, reason: &str) -> Result<Patient> {
+    auth.require(Permission::PatientsEdit)?;
+    let today = clinic::today(store).await?;
+    let clean = validate::clean(&input, today)?;
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(Error::validation("reason", ValidationReason::Required, "say why this is a different patient"));
+    }
+    if reason.chars().count() > validate::REASON_MAX {
+        return Err(Error::validation(
+            "reason",
+            ValidationReason::TooLong,
+            format!("at most {} characters", validate::REASON_MAX),
+        ));
+    }
+    let matches = likely_duplicates(store, &clean, None, today).await?;
+    let mrns: Vec<&str> = matches.iter().map(|h| h.mrn.as_str()).collect();
+    insert_one(store, auth, clean, json!({ "duplicate_override": { "reason": reason, "matches": mrns } })).await
+}
+
+async fn insert_one(store: &Store, auth: &Authorized, clean: Clean, extra: serde_json::Value) -> Result<Patient> {
     let mut w = store.begin_write(auth.actor()).await?;
     let mrn = mrn::next(&mut w).await?;
     let mut p = blank(crate::ids::new_id(), mrn, w.now_rfc3339());
     apply(&mut p, clean);
     repo::insert_many(&mut w, std::slice::from_ref(&p)).await?;
-    w.audit("patient.register", "patient", Some(&p.id), json!({ "mrn": p.mrn })).await?;
+    let mut detail = json!({ "mrn": p.mrn });
+    if let (Some(d), Some(e)) = (detail.as_object_mut(), extra.as_object()) {
+        d.extend(e.clone());
+    }
+    w.audit("patient.register", "patient", Some(&p.id), detail).await?;
     w.commit().await?;
     load(store, &p.id).await
 }
@@ -106,6 +144,16 @@ pub async fn duplicates(
     auth.require(Permission::PatientsView)?;
     let today = clinic::today(store).await?;
     let c = validate::clean(input, today)?;
+    likely_duplicates(store, &c, exclude, today).await
+}
+
+/// The existing records a checked record likely duplicates (the rule of `duplicates`).
+async fn likely_duplicates(
+    store: &Store,
+    c: &Clean,
+    exclude: Option<&str>,
+    today: chrono::NaiveDate,
+) -> Result<Vec<PatientHit>> {
     let pool = store.pool();
     let mut pks: Vec<i64> = Vec::new();
     for phone in &c.phones {

@@ -11,6 +11,8 @@ pub const MAX_PHONES: usize = 5;
 pub const ADDRESS_MAX: usize = 500;
 /// The most characters the reason of a merge or a status change may have.
 pub const REASON_MAX: usize = 500;
+/// The longest free-text notes a record keeps.
+pub const MAX_NOTES: usize = 4000;
 
 /// A checked record, ready to store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -179,7 +181,7 @@ pub fn clean(input: &PatientInput, today: NaiveDate) -> Result<Clean> {
         emergency_relation: text("emergency_relation", &input.emergency_relation, 40)?,
         blood_group,
         allergies,
-        notes: multiline("notes", &input.notes, 4000)?,
+        notes: multiline("notes", &input.notes, MAX_NOTES)?,
         legacy_mrn: String::new(),
     })
 }

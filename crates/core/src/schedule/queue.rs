@@ -161,6 +161,9 @@ pub async fn walk_in(
     reason: &str,
 ) -> Result<Appointment> {
     auth.require(Permission::AppointmentsBook)?;
+    if reason.trim().chars().count() > 200 {
+        return Err(Error::validation("reason", ValidationReason::TooLong, "at most 200 characters"));
+    }
     let local = crate::clinic::now(store).await?;
     let now = local.with_timezone(&chrono::Utc);
     let start = local.hour() * 60 + local.minute();
@@ -196,7 +199,7 @@ pub async fn walk_in(
         overbooked: false,
         walk_in: true,
         token: Some(token),
-        reason: reason.trim().chars().take(200).collect(),
+        reason: reason.trim().to_string(),
         cancel_reason: String::new(),
         rescheduled_from: None,
     };

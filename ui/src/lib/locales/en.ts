@@ -219,6 +219,10 @@ export const en = {
   'patients.noAllergiesYet': 'No allergies recorded.',
   'patients.duplicatesTitle': 'This patient may already be registered',
   'patients.duplicatesIntro': 'Same phone, same id number, or a similar name with the same date of birth. Open the existing record instead of registering twice.',
+  'patients.duplicatesRefused': 'Not registered yet. If this is a different person, say how you checked and register anyway.',
+  'patients.anywayReason': 'Why this is a different person',
+  'patients.anywayReasonHint': 'For example: twin brother, checked his ID card. Kept in the audit log.',
+  'patients.registerAnyway': 'Register anyway',
   'patients.duplicatesMore.one': 'and {count} more; search for the patient to see all of them.',
   'patients.duplicatesMore.other': 'and {count} more; search for the patient to see all of them.',
   'patients.openThisRecord': 'Open this record',
@@ -369,6 +373,8 @@ export const en = {
   'validation.emergency_phone.invalid': 'A phone number has 6 to 15 digits; spaces, dashes and a leading + are fine.',
   'validation.address.too_long': 'An address has at most 500 characters.',
   'validation.national_id.too_long': 'A national id has at most 40 characters.',
+  'validation.emergency_name.too_long': 'An emergency contact name has at most 120 characters.',
+  'validation.emergency_relation.too_long': 'A relation has at most 40 characters.',
   'validation.insurance_id.too_long': 'An insurance id has at most 60 characters.',
   'validation.blood_group.invalid': 'Choose a blood group from the list.',
   'validation.allergies.too_long': 'At most 50 allergies, each of at most 100 characters.',
@@ -1636,6 +1642,7 @@ export const en = {
   'errors.already_set_up': 'HMS has already been set up on this computer. Sign in instead.',
   'errors.last_admin':
     'This would leave HMS without an active administrator. Give another active user the Administrator role first.',
+  'errors.likely_duplicate': 'This patient may already be registered; nothing was saved.',
   'errors.clinical_warning':
     'This prescription matches an allergy or a medicine the patient already takes. Give a reason to prescribe it anyway.',
   'errors.storage':
