@@ -84,6 +84,100 @@ async fn import_saves_the_valid_rows_reports_the_rest_and_the_old_number_finds_t
     assert!(again.rejected.iter().filter(|r| r.field == "legacy_mrn").count() >= 2);
 }
 
+/// A US-style export: month first. 05/02/2009 is 2 May; 12/25/1990 settles the order.
+const US_EXPORT: &str = "Chart No,First Name,Last Name,DOB,Home Phone,Street,City,State,ZIP,SSN
+C-100,Emily,Jones,05/02/2009,(555) 201-3344,12 Oak St,Springfield,IL,62704,123-45-6789
+C-101,Mark,Brown,12/25/1990,555-201-9988,,Springfield,IL,,
+C-102,Ana,Lopez,,,4 Elm Rd,,,,
+";
+
+/// An Indian export: day first. 05/02/2009 is 5 February; 25/12/1990 settles the order.
+const IN_EXPORT: &str = "Patient Name,Date of Birth,Mobile,Address Line 1,Address Line 2,District,PIN,Aadhaar
+Emily Jones,05/02/2009,98450 12345,12 MG Road,Indiranagar,Bengaluru Urban,560038,1234 5678 9012
+Mark Brown,25/12/1990,98450 12346,,,,,
+";
+
+/// Every date could be either order.
+const AMBIGUOUS: &str = "Name,DOB
+Emily Jones,05/02/2009
+Mark Brown,01/12/1990
+";
+
+async fn imported(env: &common::Env, auth: &hms_core::Authorized, q: &str) -> patients::Patient {
+    let hit = patients::search(&env.store, auth, q, 5).await.unwrap();
+    patients::open(&env.store, auth, &hit[0].id).await.unwrap()
+}
+
+#[tokio::test]
+async fn exports_in_either_date_order_import_the_right_dates_and_say_which_reading() {
+    use csv_io::DateFormat::*;
+    let (env, slot) = admin().await;
+    let auth = slot.authorize(&env.store).await.unwrap();
+
+    let us = csv_io::preview(&env.store, &auth, US_EXPORT.as_bytes(), None).await.unwrap();
+    let fields: Vec<ImportField> = us.mapping.columns.iter().map(|c| c.field).collect();
+    use ImportField::*;
+    assert_eq!(
+        fields,
+        vec![LegacyMrn, GivenName, FamilyName, BirthDate, Phone, Address, Address, Address, Address, NationalId],
+        "the usual legacy headers are recognised"
+    );
+    let dates = us.dates.clone().unwrap();
+    assert_eq!((dates.header.as_str(), dates.detected, dates.format), ("DOB", Some(MonthDayYear), Some(MonthDayYear)));
+    assert_eq!(us.mapping.date_format, None, "a reading the values settle is not recorded as the user's choice");
+    assert_eq!(dates.examples[0].raw, "12/25/1990", "the value that settles it comes first");
+    let as_read = |raw: &str, f: csv_io::DateFormat| {
+        let e = dates.examples.iter().find(|e| e.raw == raw).unwrap();
+        e.read.iter().find(|r| r.format == f).unwrap().date.clone()
+    };
+    assert_eq!(as_read("05/02/2009", MonthDayYear).as_deref(), Some("2009-05-02"));
+    assert_eq!(as_read("05/02/2009", DayMonthYear).as_deref(), Some("2009-02-05"));
+    assert_eq!(us.valid_rows, 3);
+    let report = csv_io::import(&env.store, &auth, US_EXPORT.as_bytes(), us.mapping, |_| {}).await.unwrap();
+    assert_eq!(report.imported, 3);
+    let emily = imported(&env, &auth, "C-100").await;
+    assert_eq!(emily.birth_date.as_deref(), Some("2009-05-02"), "month first, never swapped");
+    assert_eq!(emily.address, "12 Oak St, Springfield, IL, 62704", "address columns make one address");
+    assert_eq!((emily.national_id.as_str(), emily.phones.as_slice()), ("123-45-6789", &["5552013344".to_string()][..]));
+    assert_eq!(imported(&env, &auth, "C-101").await.address, "Springfield, IL");
+
+    let india = csv_io::preview(&env.store, &auth, IN_EXPORT.as_bytes(), None).await.unwrap();
+    assert_eq!(india.dates.as_ref().unwrap().format, Some(DayMonthYear));
+    let report = csv_io::import(&env.store, &auth, IN_EXPORT.as_bytes(), india.mapping, |_| {}).await.unwrap();
+    assert_eq!(report.imported, 2);
+    let emily = imported(&env, &auth, "9845012345").await;
+    assert_eq!(emily.birth_date.as_deref(), Some("2009-02-05"), "day first");
+    assert_eq!(emily.address, "12 MG Road, Indiranagar, Bengaluru Urban, 560038");
+    assert_eq!(emily.national_id, "1234 5678 9012");
+}
+
+#[tokio::test]
+async fn a_column_of_dates_that_fit_both_orders_is_not_imported_until_the_user_chooses() {
+    use csv_io::DateFormat::*;
+    let (env, slot) = admin().await;
+    let auth = slot.authorize(&env.store).await.unwrap();
+    let p = csv_io::preview(&env.store, &auth, AMBIGUOUS.as_bytes(), None).await.unwrap();
+    let dates = p.dates.unwrap();
+    assert_eq!((dates.detected, dates.format), (None, None));
+    assert_eq!(dates.possible, vec![DayMonthYear, MonthDayYear]);
+    assert_eq!(p.mapping.date_format, None);
+    match csv_io::import(&env.store, &auth, AMBIGUOUS.as_bytes(), p.mapping.clone(), |_| {}).await {
+        Err(Error::Validation { field, reason, message }) => {
+            assert_eq!((field.as_str(), reason), ("date_format", ValidationReason::Required));
+            assert!(message.contains("DOB"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(common::count(&env.store, "patients").await, 0, "nothing imported");
+    // The user says month first.
+    let chosen = Mapping { date_format: Some(MonthDayYear), ..p.mapping };
+    let again = csv_io::preview(&env.store, &auth, AMBIGUOUS.as_bytes(), Some(chosen.clone())).await.unwrap();
+    assert_eq!(again.dates.unwrap().format, Some(MonthDayYear));
+    assert_eq!(csv_io::import(&env.store, &auth, AMBIGUOUS.as_bytes(), chosen, |_| {}).await.unwrap().imported, 2);
+    let mark = imported(&env, &auth, "Mark Brown").await;
+    assert_eq!(mark.birth_date.as_deref(), Some("1990-01-12"));
+}
+
 #[tokio::test]
 async fn bad_files_and_mappings_are_refused_whole() {
     let (env, slot) = admin().await;
@@ -106,12 +200,13 @@ async fn bad_files_and_mappings_are_refused_whole() {
             ColumnMap { column: 0, field: ImportField::GivenName },
             ColumnMap { column: 1, field: ImportField::GivenName },
         ],
+        date_format: None,
     };
     assert_eq!(
         field(csv_io::import(&env.store, &auth, no_name.as_bytes(), twice, |_| {}).await.unwrap_err()),
         "mapping"
     );
-    let outside = Mapping { columns: vec![ColumnMap { column: 9, field: ImportField::GivenName }] };
+    let outside = Mapping { columns: vec![ColumnMap { column: 9, field: ImportField::GivenName }], date_format: None };
     assert_eq!(
         field(csv_io::import(&env.store, &auth, no_name.as_bytes(), outside, |_| {}).await.unwrap_err()),
         "mapping"

@@ -42,9 +42,9 @@ export const commands = {
 	/**  Makes the ID card PDF, saves it and opens it in the system's viewer for printing. */
 	printIdCard: (id: string) => typedError<SavedFile, AppError>(__TAURI_INVOKE("print_id_card", { id })),
 	/**  Reads a CSV (sent as base64) and reports what an import would do, writing nothing. */
-	previewPatientImport: (dataBase64: string, mapping: Mapping | null) => typedError<ImportPreview_Serialize, AppError>(__TAURI_INVOKE("preview_patient_import", { dataBase64, mapping })),
+	previewPatientImport: (dataBase64: string, mapping: Mapping_Deserialize | null) => typedError<ImportPreview_Serialize, AppError>(__TAURI_INVOKE("preview_patient_import", { dataBase64, mapping })),
 	/**  Imports the valid rows of a CSV, reporting progress on `on_progress`. */
-	importPatients: (dataBase64: string, mapping: Mapping, onProgress: Channel<ImportProgress>) => typedError<ImportReport_Serialize, AppError>(__TAURI_INVOKE("import_patients", { dataBase64, mapping, onProgress })),
+	importPatients: (dataBase64: string, mapping: Mapping_Deserialize, onProgress: Channel<ImportProgress>) => typedError<ImportReport_Serialize, AppError>(__TAURI_INVOKE("import_patients", { dataBase64, mapping, onProgress })),
 	/**  Exports every patient, or the result of a search, to a CSV file in Downloads/HMS. */
 	exportPatients: (query: string | null) => typedError<SavedFile, AppError>(__TAURI_INVOKE("export_patients", { query })),
 	listDepartments: () => typedError<Named[], AppError>(__TAURI_INVOKE("list_departments")),
@@ -1043,6 +1043,98 @@ export type CreditNote = {
 	created_at: string,
 };
 
+/**  What the preview says about the birth-date column. */
+export type DateColumn = DateColumn_Serialize | DateColumn_Deserialize;
+
+/**  What the preview says about the birth-date column. */
+export type DateColumn_Deserialize = {
+	column: number,
+	header: string,
+	/**
+	 *  The reading the values settle; None when they fit more than one (all parts 12 or
+	 *  less, or some rows day first and others month first).
+	 */
+	detected?: DateFormat | null,
+	/**  The readings the values fit. */
+	possible: DateFormat[],
+	/**  Every reading the user may choose, in the order to offer them. */
+	formats: DateFormat[],
+	/**
+	 *  The reading the import will use: the user's choice, else the detected one. None: the
+	 *  import is refused until the user chooses.
+	 */
+	format?: DateFormat | null,
+	/**  Values from the file, those that settle the order first. */
+	examples: DateExample_Deserialize[],
+};
+
+/**  What the preview says about the birth-date column. */
+export type DateColumn_Serialize = {
+	column: number,
+	header: string,
+	/**
+	 *  The reading the values settle; None when they fit more than one (all parts 12 or
+	 *  less, or some rows day first and others month first).
+	 */
+	detected: DateFormat | null,
+	/**  The readings the values fit. */
+	possible: DateFormat[],
+	/**  Every reading the user may choose, in the order to offer them. */
+	formats: DateFormat[],
+	/**
+	 *  The reading the import will use: the user's choice, else the detected one. None: the
+	 *  import is refused until the user chooses.
+	 */
+	format: DateFormat | null,
+	/**  Values from the file, those that settle the order first. */
+	examples: DateExample_Serialize[],
+};
+
+/**  One value of the file as each reading reads it. */
+export type DateExample = DateExample_Serialize | DateExample_Deserialize;
+
+/**  One value of the file as each reading reads it. */
+export type DateExample_Deserialize = {
+	raw: string,
+	/**  Every reading of `DATE_FORMATS`, in order. */
+	read: DateRead_Deserialize[],
+};
+
+/**  One value of the file as each reading reads it. */
+export type DateExample_Serialize = {
+	raw: string,
+	/**  Every reading of `DATE_FORMATS`, in order. */
+	read: DateRead_Serialize[],
+};
+
+/**
+ *  How a column's dates are read. ISO (YYYY-MM-DD) and month-name dates (05-Feb-2009) read
+ *  the same under either numeric order, so only DD/MM against MM/DD needs settling.
+ */
+export type DateFormat = 
+/**  DD/MM/YYYY (also with - or .); ISO and month-name dates too. */
+"day_month_year" | 
+/**  MM/DD/YYYY (also with - or .); ISO and month-name dates too. */
+"month_day_year" | 
+/**  YYYY-MM-DD (also with /) only. */
+"year_month_day" | 
+/**  DD-Mon-YYYY (05-Feb-2009, 5 February 2009) only. */
+"day_month_name";
+
+export type DateRead = DateRead_Serialize | DateRead_Deserialize;
+
+export type DateRead_Deserialize = {
+	format: DateFormat,
+	/**  YYYY-MM-DD; None when this reading cannot read the value. */
+	date?: string | null,
+};
+
+export type DateRead_Serialize = {
+	format: DateFormat,
+	/**  YYYY-MM-DD; None when this reading cannot read the value. */
+	date: string | null,
+};
+
 export type DemoAccount = {
 	username: string,
 	password: string,
@@ -1181,24 +1273,28 @@ export type ImportPreview = ImportPreview_Serialize | ImportPreview_Deserialize;
 
 export type ImportPreview_Deserialize = {
 	headers: string[],
-	mapping: Mapping,
+	mapping: Mapping_Deserialize,
 	sample: PreviewRow[],
 	total_rows: number,
 	valid_rows: number,
 	/**  The first rejected rows (all of them up to 500). */
 	rejected: RejectedRow_Deserialize[],
 	rejected_count: number,
+	/**  The birth-date column's reading, when one is mapped. */
+	dates?: DateColumn_Deserialize | null,
 };
 
 export type ImportPreview_Serialize = {
 	headers: string[],
-	mapping: Mapping,
+	mapping: Mapping_Serialize,
 	sample: PreviewRow[],
 	total_rows: number,
 	valid_rows: number,
 	/**  The first rejected rows (all of them up to 500). */
 	rejected: RejectedRow_Serialize[],
 	rejected_count: number,
+	/**  The birth-date column's reading, when one is mapped. */
+	dates: DateColumn_Serialize | null,
 };
 
 export type ImportProgress = {
@@ -1372,8 +1468,18 @@ export type LineInput_Serialize = {
 	discount: Discount,
 };
 
-export type Mapping = {
+export type Mapping = Mapping_Serialize | Mapping_Deserialize;
+
+export type Mapping_Deserialize = {
 	columns: ColumnMap[],
+	/**  How the birth-date column is read; None: as its values settle it (see `DateColumn`). */
+	date_format?: DateFormat | null,
+};
+
+export type Mapping_Serialize = {
+	columns: ColumnMap[],
+	/**  How the birth-date column is read; None: as its values settle it (see `DateColumn`). */
+	date_format: DateFormat | null,
 };
 
 export type MatchKind = "mrn" | "phone" | "id_number" | "name" | "phone_part";

@@ -21,6 +21,8 @@ import {
   percent,
   rejectReason,
   setColumnField,
+  dateFormatLabel,
+  dateReadingOf,
   statusBadge,
   toPatientInput,
   type KeyLike,
@@ -259,6 +261,7 @@ describe('the CSV column mapping', () => {
       { column: 1, field: 'phone' },
       { column: 2, field: 'ignore' },
     ],
+    date_format: null,
   };
 
   it('reads a column, ignoring columns the mapping does not name', () => {
@@ -285,15 +288,53 @@ describe('the CSV column mapping', () => {
     expect(ignored.columns.map((c) => c.field)).toEqual(['ignore', 'ignore', 'phone']);
   });
 
+  it('lets several columns make the address and keeps the chosen date reading', () => {
+    const withDates: Mapping = { ...mapping, date_format: 'month_day_year' };
+    const street = setColumnField(withDates, 4, 2, 'address');
+    const city = setColumnField(street, 4, 3, 'address');
+    expect(city.columns.map((c) => c.field)).toEqual(['full_name', 'phone', 'address', 'address']);
+    expect(city.date_format).toBe('month_day_year');
+    // Another column as the date of birth: its dates are read as its own values say.
+    expect(setColumnField(city, 4, 3, 'birth_date').date_format).toBeNull();
+  });
+
   it('does not mix a full name with given or family names', () => {
     const given = setColumnField(mapping, 3, 2, 'given_name');
     expect(given.columns.map((c) => c.field)).toEqual(['ignore', 'phone', 'given_name']);
     const full = setColumnField(
-      { columns: [{ column: 0, field: 'given_name' }, { column: 1, field: 'family_name' }, { column: 2, field: 'other_names' }] },
+      {
+        columns: [{ column: 0, field: 'given_name' }, { column: 1, field: 'family_name' }, { column: 2, field: 'other_names' }],
+        date_format: null,
+      },
       4,
       3,
       'full_name',
     );
     expect(full.columns.map((c) => c.field)).toEqual(['ignore', 'ignore', 'other_names', 'full_name']);
+  });
+});
+
+describe('date readings in the CSV preview', () => {
+  const example = {
+    raw: '05/02/2009',
+    read: [
+      { format: 'day_month_year' as const, date: '2009-02-05' },
+      { format: 'month_day_year' as const, date: '2009-05-02' },
+      { format: 'year_month_day' as const, date: null },
+      { format: 'day_month_name' as const, date: null },
+    ],
+  };
+
+  it('shows how each reading reads a value from the file', () => {
+    expect(dateReadingOf(example, 'day_month_year')).toBe('2009-02-05');
+    expect(dateReadingOf(example, 'month_day_year')).toBe('2009-05-02');
+    expect(dateReadingOf(example, 'year_month_day')).toBeNull();
+  });
+
+  it('names every reading as the user knows it', () => {
+    expect(dateFormatLabel('day_month_year')).toContain('DD/MM/YYYY');
+    expect(dateFormatLabel('month_day_year')).toContain('MM/DD/YYYY');
+    expect(dateFormatLabel('year_month_day')).toBe('YYYY-MM-DD');
+    expect(dateFormatLabel('day_month_name')).toContain('DD-Mon-YYYY');
   });
 });

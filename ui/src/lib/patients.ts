@@ -3,6 +3,8 @@
 // column mapping. Pure functions, tested without Tauri.
 
 import type {
+  DateExample_Serialize as DateExample,
+  DateFormat,
   ImportField,
   Mapping,
   Patient,
@@ -410,20 +412,36 @@ function conflicts(field: ImportField): ImportField[] {
   return [];
 }
 
+/** Fields several columns may hold: address parts (street, city, PIN...) make one address. */
+const REPEATABLE: readonly ImportField[] = ['ignore', 'address'];
+
 /**
  * The mapping with `column` set to `field`, for a file of `columnCount` columns. A field
- * belongs to one column only: another column holding it (or a conflicting name field)
- * becomes "ignore", so the mapping is always one the backend accepts.
+ * belongs to one column only (except address parts): another column holding it (or a
+ * conflicting name field) becomes "ignore", so the mapping is always one the backend accepts.
+ * The chosen date reading is kept unless the birth-date column changes.
  */
 export function setColumnField(mapping: Mapping, columnCount: number, column: number, field: ImportField): Mapping {
   const clash = conflicts(field);
   const columns = Array.from({ length: columnCount }, (_, i) => {
     if (i === column) return { column: i, field };
     const current = columnField(mapping, i);
-    const freed = field !== 'ignore' && (current === field || clash.includes(current));
+    const freed = !REPEATABLE.includes(field) && (current === field || clash.includes(current));
     return { column: i, field: freed ? ('ignore' as ImportField) : current };
   });
-  return { columns };
+  // A reading chosen for one birth-date column is not applied to another.
+  const datesMoved = field === 'birth_date' || columnField(mapping, column) === 'birth_date';
+  return { columns, date_format: datesMoved ? null : (mapping.date_format ?? null) };
+}
+
+/** A date reading's name, as the user knows it (DD/MM/YYYY...). */
+export function dateFormatLabel(format: DateFormat): string {
+  return t(`patients.dateFormat.${format}` as MessageKey);
+}
+
+/** How one reading reads an example value (YYYY-MM-DD), or null when it cannot. */
+export function dateReadingOf(example: DateExample, format: DateFormat): string | null {
+  return example.read.find((r) => r.format === format)?.date ?? null;
 }
 
 /** A rejected row's reason in words (by field and reason code; the backend's text is a detail). */

@@ -5,6 +5,10 @@
 //! row with the same rules as the registration form, and only then writes the valid rows in
 //! batches of `BATCH` (each batch one transaction). A bad row is reported with its line
 //! number, column and reason and never written; a bad file is refused whole.
+//!
+//! Dates are never guessed: the birth-date column's order (day/month or month/day) is worked
+//! out from its values (a part above 12 settles it); when the values leave it open, the user
+//! chooses it in the preview and the import is refused until they have.
 
 use super::model::PatientInput;
 use super::validate::{self, Clean};
@@ -62,6 +66,60 @@ pub struct ColumnMap {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 pub struct Mapping {
     pub columns: Vec<ColumnMap>,
+    /// How the birth-date column is read; None: as its values settle it (see `DateColumn`).
+    pub date_format: Option<DateFormat>,
+}
+
+/// How a column's dates are read. ISO (YYYY-MM-DD) and month-name dates (05-Feb-2009) read
+/// the same under either numeric order, so only DD/MM against MM/DD needs settling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum DateFormat {
+    /// DD/MM/YYYY (also with - or .); ISO and month-name dates too.
+    DayMonthYear,
+    /// MM/DD/YYYY (also with - or .); ISO and month-name dates too.
+    MonthDayYear,
+    /// YYYY-MM-DD (also with /) only.
+    YearMonthDay,
+    /// DD-Mon-YYYY (05-Feb-2009, 5 February 2009) only.
+    DayMonthName,
+}
+
+pub const DATE_FORMATS: [DateFormat; 4] =
+    [DateFormat::DayMonthYear, DateFormat::MonthDayYear, DateFormat::YearMonthDay, DateFormat::DayMonthName];
+
+/// One value of the file as each reading reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct DateExample {
+    pub raw: String,
+    /// Every reading of `DATE_FORMATS`, in order.
+    pub read: Vec<DateRead>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct DateRead {
+    pub format: DateFormat,
+    /// YYYY-MM-DD; None when this reading cannot read the value.
+    pub date: Option<String>,
+}
+
+/// What the preview says about the birth-date column.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct DateColumn {
+    pub column: u32,
+    pub header: String,
+    /// The reading the values settle; None when they fit more than one (all parts 12 or
+    /// less, or some rows day first and others month first).
+    pub detected: Option<DateFormat>,
+    /// The readings the values fit.
+    pub possible: Vec<DateFormat>,
+    /// Every reading the user may choose, in the order to offer them.
+    pub formats: Vec<DateFormat>,
+    /// The reading the import will use: the user's choice, else the detected one. None: the
+    /// import is refused until the user chooses.
+    pub format: Option<DateFormat>,
+    /// Values from the file, those that settle the order first.
+    pub examples: Vec<DateExample>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
@@ -92,6 +150,8 @@ pub struct ImportPreview {
     /// The first rejected rows (all of them up to 500).
     pub rejected: Vec<RejectedRow>,
     pub rejected_count: u32,
+    /// The birth-date column's reading, when one is mapped.
+    pub dates: Option<DateColumn>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
@@ -184,10 +244,29 @@ pub fn suggest(header: &str) -> ImportField {
         "dob" | "dateofbirth" | "birthdate" | "birthday" | "born" => BirthDate,
         "age" | "ageyears" | "years" => AgeYears,
         "phone" | "mobile" | "phone1" | "mobile1" | "telephone" | "tel" | "contact" | "contactnumber" | "mobileno"
-        | "phoneno" => Phone,
-        "phone2" | "mobile2" | "alternatephone" | "altphone" | "otherphone" => Phone2,
-        "address" | "addr" | "residence" => Address,
-        "nationalid" | "aadhaar" | "aadhar" | "aadhaarno" | "idnumber" | "nid" => NationalId,
+        | "phoneno" | "phonenumber" | "mobilenumber" | "cell" | "cellphone" | "cellno" | "homephone"
+        | "primaryphone" | "contactno" => Phone,
+        "phone2" | "mobile2" | "alternatephone" | "altphone" | "otherphone" | "workphone" | "officephone"
+        | "alternatemobile" | "altmobile" | "landline" | "secondaryphone" => Phone2,
+        "address" | "addr" | "residence" | "address1" | "address2" | "address3" | "addressline1" | "addressline2"
+        | "addressline3" | "street" | "streetaddress" | "area" | "locality" | "village" | "town" | "city"
+        | "district" | "taluk" | "state" | "province" | "county" | "zip" | "zipcode" | "postcode" | "postalcode"
+        | "pin" | "pincode" | "country" => Address,
+        "nationalid"
+        | "aadhaar"
+        | "aadhar"
+        | "aadhaarno"
+        | "aadhaarnumber"
+        | "aadharno"
+        | "idnumber"
+        | "nid"
+        | "ssn"
+        | "socialsecuritynumber"
+        | "socialsecurityno"
+        | "nin"
+        | "nric"
+        | "pan"
+        | "panno" => NationalId,
         "insurance" | "insuranceid" | "insuranceno" | "policy" | "policyno" | "policynumber" => InsuranceId,
         "emergencycontact" | "emergencyname" | "nextofkin" | "kin" => EmergencyName,
         "emergencyphone" | "emergencycontactphone" | "kinphone" => EmergencyPhone,
@@ -195,8 +274,28 @@ pub fn suggest(header: &str) -> ImportField {
         "bloodgroup" | "blood" | "bloodtype" => BloodGroup,
         "allergies" | "allergy" => Allergies,
         "notes" | "note" | "remarks" | "comments" => Notes,
-        "mrn" | "fileno" | "filenumber" | "uhid" | "oldmrn" | "legacymrn" | "regno" | "registrationno"
-        | "patientid" | "hospitalno" => LegacyMrn,
+        "mrn"
+        | "fileno"
+        | "filenumber"
+        | "uhid"
+        | "oldmrn"
+        | "legacymrn"
+        | "regno"
+        | "registrationno"
+        | "patientid"
+        | "hospitalno"
+        | "chartno"
+        | "chartnumber"
+        | "chart"
+        | "patientno"
+        | "patientnumber"
+        | "recordno"
+        | "recordnumber"
+        | "mrno"
+        | "medicalrecordnumber"
+        | "caseno"
+        | "opno"
+        | "ipno" => LegacyMrn,
         _ => Ignore,
     }
 }
@@ -208,14 +307,14 @@ fn suggested_mapping(headers: &[String]) -> Mapping {
         .enumerate()
         .map(|(i, h)| {
             let mut field = suggest(h);
-            // Only the first column that looks like a field gets it.
-            if field != ImportField::Ignore && !used.insert(field) {
+            // Only the first column that looks like a field gets it (address parts all do).
+            if !matches!(field, ImportField::Ignore | ImportField::Address) && !used.insert(field) {
                 field = ImportField::Ignore;
             }
             ColumnMap { column: i as u32, field }
         })
         .collect();
-    Mapping { columns }
+    Mapping { columns, date_format: None }
 }
 
 /// A mapping must name each field once, stay within the file's columns, and give a name.
@@ -229,7 +328,8 @@ fn check_mapping(mapping: &Mapping, columns: usize) -> Result<()> {
                 format!("the file has no column {}", c.column + 1),
             ));
         }
-        if c.field != ImportField::Ignore && !seen.insert(c.field) {
+        let repeatable = matches!(c.field, ImportField::Ignore | ImportField::Address);
+        if !repeatable && !seen.insert(c.field) {
             return Err(Error::validation(
                 "mapping",
                 ValidationReason::Invalid,
@@ -277,9 +377,109 @@ fn parse_sex(raw: &str) -> Option<&'static str> {
     }
 }
 
-/// YYYY-MM-DD, or day first: DD/MM/YYYY, DD-MM-YYYY, DD.MM.YYYY.
-fn parse_date(raw: &str) -> Option<NaiveDate> {
-    ["%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y"].iter().find_map(|f| NaiveDate::parse_from_str(raw, f).ok())
+const ISO: [&str; 2] = ["%Y-%m-%d", "%Y/%m/%d"];
+// %B reads full and abbreviated month names, in any case.
+const NAMED: [&str; 4] = ["%d-%B-%Y", "%d %B %Y", "%d/%B/%Y", "%d.%B.%Y"];
+const DAY_FIRST: [&str; 3] = ["%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y"];
+const MONTH_FIRST: [&str; 3] = ["%m/%d/%Y", "%m-%d-%Y", "%m.%d.%Y"];
+
+/// A date read the given way.
+fn parse_date(raw: &str, format: DateFormat) -> Option<NaiveDate> {
+    let raw = raw.trim();
+    let try_all = |formats: &[&str]| formats.iter().find_map(|f| NaiveDate::parse_from_str(raw, f).ok());
+    let numeric = numeric_parts(raw).is_some();
+    match format {
+        DateFormat::YearMonthDay => try_all(&ISO),
+        DateFormat::DayMonthName => try_all(&NAMED),
+        DateFormat::DayMonthYear if numeric => try_all(&DAY_FIRST),
+        DateFormat::MonthDayYear if numeric => try_all(&MONTH_FIRST),
+        DateFormat::DayMonthYear | DateFormat::MonthDayYear => try_all(&ISO).or_else(|| try_all(&NAMED)),
+    }
+}
+
+/// The first two parts of a numeric date with the year last (05/02/2009, 5-2-2009, 05.02.2009).
+fn numeric_parts(raw: &str) -> Option<(u32, u32)> {
+    let parts: Vec<&str> = raw.split(['/', '-', '.']).collect();
+    match parts.as_slice() {
+        [a, b, y] if a.len() <= 2 && b.len() <= 2 && y.len() == 4 => {
+            let num = |p: &str| if p.chars().all(|c| c.is_ascii_digit()) { p.parse::<u32>().ok() } else { None };
+            Some((num(a)?, num(b)?)).filter(|_| num(y).is_some())
+        }
+        _ => None,
+    }
+}
+
+/// Works out a date column's reading from its values. A first part above 12 is a day, a
+/// second part above 12 is a day: one-sided evidence settles the order, none or both leave it
+/// to the user. Columns with no numeric dates take the reading that reads most of them.
+pub fn detect_dates(values: &[&str]) -> (Option<DateFormat>, Vec<DateFormat>) {
+    let values: Vec<&str> = values.iter().map(|v| v.trim()).filter(|v| !v.is_empty()).collect();
+    let numeric: Vec<(u32, u32)> = values.iter().filter_map(|v| numeric_parts(v)).collect();
+    if !numeric.is_empty() {
+        let day_first = numeric.iter().any(|&(a, b)| (13..=31).contains(&a) && b <= 12);
+        let month_first = numeric.iter().any(|&(a, b)| (13..=31).contains(&b) && a <= 12);
+        return match (day_first, month_first) {
+            (true, false) => (Some(DateFormat::DayMonthYear), vec![DateFormat::DayMonthYear]),
+            (false, true) => (Some(DateFormat::MonthDayYear), vec![DateFormat::MonthDayYear]),
+            _ => (None, vec![DateFormat::DayMonthYear, DateFormat::MonthDayYear]),
+        };
+    }
+    let reads = |f: DateFormat| values.iter().filter(|v| parse_date(v, f).is_some()).count();
+    // Without numeric dates both orders read the same; name the narrowest reading that reads most.
+    let order = [DateFormat::YearMonthDay, DateFormat::DayMonthName, DateFormat::DayMonthYear];
+    let most = order.iter().map(|f| reads(*f)).max().unwrap_or(0);
+    let best = order.into_iter().find(|f| reads(*f) == most).unwrap_or(DateFormat::YearMonthDay);
+    (Some(best), vec![best])
+}
+
+/// Up to `EXAMPLES` values of a date column, those that settle the order first.
+fn date_examples(values: &[&str]) -> Vec<DateExample> {
+    let mut picked: Vec<&str> = Vec::new();
+    let settles = |v: &&&str| numeric_parts(v.trim()).is_some_and(|(a, b)| a > 12 || b > 12);
+    for v in values.iter().filter(settles).chain(values.iter()) {
+        let v = v.trim();
+        if !v.is_empty() && !picked.contains(&v) && picked.len() < DATE_EXAMPLES {
+            picked.push(v);
+        }
+    }
+    picked
+        .into_iter()
+        .map(|raw| DateExample {
+            raw: raw.to_string(),
+            read: DATE_FORMATS
+                .iter()
+                .map(|f| DateRead { format: *f, date: parse_date(raw, *f).map(|d| d.format("%Y-%m-%d").to_string()) })
+                .collect(),
+        })
+        .collect()
+}
+
+const DATE_EXAMPLES: usize = 5;
+
+/// The birth-date column's reading for a mapping, if one is mapped.
+fn date_column(table: &Table, mapping: &Mapping) -> Option<DateColumn> {
+    let column = mapping.columns.iter().find(|c| c.field == ImportField::BirthDate)?.column;
+    let values: Vec<&str> =
+        table.rows.iter().filter_map(|(_, cells)| cells.get(column as usize)).map(|c| cell(c)).collect();
+    let (detected, possible) = detect_dates(&values);
+    Some(DateColumn {
+        column,
+        header: table.headers.get(column as usize).cloned().unwrap_or_default(),
+        detected,
+        possible,
+        formats: DATE_FORMATS.to_vec(),
+        format: mapping.date_format.or(detected),
+        examples: date_examples(&values),
+    })
+}
+
+fn date_format_name(f: DateFormat) -> &'static str {
+    match f {
+        DateFormat::DayMonthYear => "DD/MM/YYYY",
+        DateFormat::MonthDayYear => "MM/DD/YYYY",
+        DateFormat::YearMonthDay => "YYYY-MM-DD",
+        DateFormat::DayMonthName => "DD-Mon-YYYY",
+    }
 }
 
 fn split_full_name(full: &str, input: &mut PatientInput) {
@@ -302,6 +502,7 @@ fn clean_row(
     line: u32,
     cells: &[String],
     today: NaiveDate,
+    date_format: DateFormat,
 ) -> std::result::Result<Clean, RejectedRow> {
     let reject = |field: &str, column: Option<u32>, reason, message: String| RejectedRow {
         row: line,
@@ -335,14 +536,14 @@ fn clean_row(
                 }
             },
             BirthDate if v.is_empty() => {}
-            BirthDate => match parse_date(&v) {
+            BirthDate => match parse_date(&v, date_format) {
                 Some(d) => input.birth_date = Some(d.format("%Y-%m-%d").to_string()),
                 None => {
                     return Err(reject(
                         "birth_date",
                         Some(m.column),
                         ValidationReason::Invalid,
-                        format!("\"{v}\" is not a date (YYYY-MM-DD or DD/MM/YYYY)"),
+                        format!("\"{v}\" is not a date read as {}", date_format_name(date_format)),
                     ))
                 }
             },
@@ -360,7 +561,10 @@ fn clean_row(
             },
             Phone | Phone2 if v.is_empty() => {}
             Phone | Phone2 => phones.push((m.column, v)),
-            Address => input.address = v,
+            // Address lines, street, city, PIN...: several columns make one address.
+            Address if v.is_empty() => {}
+            Address if input.address.is_empty() => input.address = v,
+            Address => input.address = format!("{}, {v}", input.address),
             NationalId => input.national_id = v,
             InsuranceId => input.insurance_id = v,
             EmergencyName => input.emergency_name = v,
@@ -433,14 +637,14 @@ struct Checked {
     rejected: Vec<RejectedRow>,
 }
 
-async fn check_all(store: &Store, table: &Table, mapping: &Mapping) -> Result<Checked> {
+async fn check_all(store: &Store, table: &Table, mapping: &Mapping, dates: DateFormat) -> Result<Checked> {
     let today = crate::clinic::today(store).await?;
     let legacy_col = mapping.columns.iter().find(|c| c.field == ImportField::LegacyMrn).map(|c| c.column);
     let legacy_header = legacy_col.and_then(|c| table.headers.get(c as usize).cloned());
     let cleaned: Vec<(u32, std::result::Result<Clean, RejectedRow>)> = table
         .rows
         .iter()
-        .map(|(line, cells)| (*line, clean_row(&table.headers, mapping, *line, cells, today)))
+        .map(|(line, cells)| (*line, clean_row(&table.headers, mapping, *line, cells, today, dates)))
         .collect();
     let wanted: Vec<&str> = cleaned
         .iter()
@@ -504,6 +708,11 @@ pub async fn preview(store: &Store, auth: &Authorized, data: &[u8], mapping: Opt
     auth.require(Permission::PatientsImport)?;
     let table = read_table(data)?;
     let mapping = mapping.unwrap_or_else(|| suggested_mapping(&table.headers));
+    // The mapping keeps only the user's choice: a reading the values settle is worked out
+    // again from the values, so a remapped date column is never read the old column's way.
+    let dates = date_column(&table, &mapping);
+    // Until the user chooses, the rows are checked under the first reading the values fit.
+    let reading = dates.as_ref().and_then(|d| d.format.or(d.possible.first().copied()));
     let sample = table
         .rows
         .iter()
@@ -513,7 +722,7 @@ pub async fn preview(store: &Store, auth: &Authorized, data: &[u8], mapping: Opt
     // With no name column yet, show the file and let the user map it.
     let (valid_rows, rejected) = match check_mapping(&mapping, table.headers.len()) {
         Ok(()) => {
-            let checked = check_all(store, &table, &mapping).await?;
+            let checked = check_all(store, &table, &mapping, reading.unwrap_or(DateFormat::DayMonthYear)).await?;
             (checked.valid.len() as u32, checked.rejected)
         }
         Err(Error::Validation { field, reason, message })
@@ -531,6 +740,7 @@ pub async fn preview(store: &Store, auth: &Authorized, data: &[u8], mapping: Opt
         valid_rows,
         rejected_count: rejected.len() as u32,
         rejected: rejected.into_iter().take(PREVIEW_REJECTED).collect(),
+        dates,
     })
 }
 
@@ -546,7 +756,21 @@ pub async fn import(
     auth.require(Permission::PatientsImport)?;
     let table = read_table(data)?;
     check_mapping(&mapping, table.headers.len())?;
-    let checked = check_all(store, &table, &mapping).await?;
+    let dates = date_column(&table, &mapping);
+    let reading = match &dates {
+        None => DateFormat::DayMonthYear, // no birth-date column: nothing is read as a date
+        Some(d) => d.format.ok_or_else(|| {
+            Error::validation(
+                "date_format",
+                ValidationReason::Required,
+                format!(
+                    "the dates in column \"{}\" could be day first or month first; choose how to read them",
+                    d.header
+                ),
+            )
+        })?,
+    };
+    let checked = check_all(store, &table, &mapping, reading).await?;
     let total = checked.valid.len() as u32;
     progress(ImportProgress { done: 0, total });
     let mut mrns: Vec<String> = Vec::new();
@@ -687,17 +911,42 @@ mod tests {
         assert_eq!(suggest("Mobile No"), ImportField::Phone);
         assert_eq!(suggest("Aadhaar"), ImportField::NationalId);
         assert_eq!(suggest("UHID"), ImportField::LegacyMrn);
+        assert_eq!(suggest("Chart No"), ImportField::LegacyMrn);
+        assert_eq!(suggest("Home Phone"), ImportField::Phone);
+        assert_eq!(suggest("Cell"), ImportField::Phone);
+        assert_eq!(suggest("Work phone"), ImportField::Phone2);
+        assert_eq!(suggest("SSN"), ImportField::NationalId);
+        for h in ["Street", "City", "ZIP", "PIN code", "District", "State", "Address Line 2"] {
+            assert_eq!(suggest(h), ImportField::Address, "{h}");
+        }
         assert_eq!(suggest("Favourite colour"), ImportField::Ignore);
     }
 
     #[test]
-    fn dates_day_first_or_iso() {
+    fn dates_are_read_the_chosen_way() {
+        use DateFormat::*;
         let d = NaiveDate::from_ymd_opt(1984, 3, 5);
-        assert_eq!(parse_date("1984-03-05"), d);
-        assert_eq!(parse_date("05/03/1984"), d);
-        assert_eq!(parse_date("05-03-1984"), d);
-        assert_eq!(parse_date("05.03.1984"), d);
-        assert_eq!(parse_date("31/02/1984"), None);
+        assert_eq!(parse_date("1984-03-05", DayMonthYear), d);
+        assert_eq!(parse_date("05/03/1984", DayMonthYear), d);
+        assert_eq!(parse_date("05-03-1984", DayMonthYear), d);
+        assert_eq!(parse_date("05.03.1984", DayMonthYear), d);
+        assert_eq!(parse_date("03/05/1984", MonthDayYear), d);
+        assert_eq!(parse_date("05-Mar-1984", DayMonthName), d);
+        assert_eq!(parse_date("5 march 1984", MonthDayYear), d);
+        assert_eq!(parse_date("05/03/1984", YearMonthDay), None);
+        assert_eq!(parse_date("31/02/1984", DayMonthYear), None);
+        assert_eq!(parse_date("25/02/1984", MonthDayYear), None);
+    }
+
+    #[test]
+    fn a_part_above_twelve_settles_the_order() {
+        use DateFormat::*;
+        assert_eq!(detect_dates(&["05/02/2009", "25/12/1990"]).0, Some(DayMonthYear));
+        assert_eq!(detect_dates(&["05/02/2009", "12/25/1990"]).0, Some(MonthDayYear));
+        assert_eq!(detect_dates(&["05/02/2009", "01/12/1990", ""]), (None, vec![DayMonthYear, MonthDayYear]));
+        assert_eq!(detect_dates(&["25/02/2009", "12/25/1990"]).0, None, "both ways: the user chooses");
+        assert_eq!(detect_dates(&["2009-02-05", "1990-12-25"]).0, Some(YearMonthDay));
+        assert_eq!(detect_dates(&["05-Feb-2009"]).0, Some(DayMonthName));
     }
 
     #[test]
