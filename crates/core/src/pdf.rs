@@ -87,6 +87,11 @@ pub struct Page {
 impl Doc {
     pub fn new(title: &str) -> Result<Doc> {
         let mut doc = PdfDocument::new(title);
+        // printpdf leaves the dates at the Unix epoch: a printout is made now (UTC).
+        if let Ok(now) = printpdf::DateTime::from_unix_timestamp(chrono::Utc::now().timestamp()) {
+            let info = &mut doc.metadata.info;
+            (info.creation_date, info.modification_date, info.metadata_date) = (now, now, now);
+        }
         let regular = doc.add_font(parsed(Weight::Regular)?);
         let bold = doc.add_font(parsed(Weight::Bold)?);
         Ok(Doc { doc, regular, bold, pages: Vec::new() })

@@ -588,3 +588,67 @@ async fn a_bill_comes_with_the_actions_it_allows_its_reader() {
     let bill = bills::cancel(s, &a, &bill.id, "billed in error").await.unwrap();
     assert_eq!(offered(&bill), ["print_invoice", "print_receipt"]);
 }
+
+/// The text of a PDF (pdftotext -layout) and its metadata (pdfinfo).
+fn pdf_text_and_info(pdf: &[u8]) -> (String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("doc.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    let run = |cmd: &str, args: &[&str]| {
+        let out = std::process::Command::new(cmd)
+            .args(args)
+            .arg(&path)
+            .args(if cmd == "pdftotext" { vec!["-"] } else { vec![] })
+            .output()
+            .unwrap_or_else(|_| panic!("{cmd} (poppler-utils) is needed: make deps installs it"));
+        assert!(out.status.success(), "{cmd} failed");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    (run("pdftotext", &["-layout"]), run("pdfinfo", &["-isodates"]))
+}
+
+/// The line of `text` that holds `label`, spaces squeezed.
+fn line_with(text: &str, label: &str) -> String {
+    let l = text.lines().find(|l| l.contains(label)).unwrap_or_else(|| panic!("{label:?} not in: {text}"));
+    l.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[tokio::test]
+async fn a_receipt_printed_later_shows_the_balance_after_its_payment_and_taxable_value_counts_taxed_lines_only() {
+    let d = desk().await;
+    let (s, a) = (&d.env.store, auth(&d.env.store, &d.admin).await);
+    let fmt = |m: i64| hms_core::billing::money::format(m, "INR");
+    let bill = bills::open_bill(s, &a, &d.patient).await.unwrap();
+    bills::add_line(s, &a, &bill.id, line(&d.consult, 1)).await.unwrap(); // exempt: 500.00
+    bills::add_line(s, &a, &bill.id, line(&d.xray, 1)).await.unwrap(); // 18%: 750.50
+    let inv = bills::finalize(s, &a, &bill.id).await.unwrap();
+    let total = inv.totals.total;
+    assert_eq!(total, 50_000 + 75_050 + 13_509);
+
+    // An early part-payment, then the rest: the first receipt printed afterwards still says
+    // what was owed after it, and the current balance beside it.
+    let first = payments::pay(s, &a, &bill.id, cash(30_000)).await.unwrap().payments[0].id.clone();
+    let settled = payments::pay(s, &a, &bill.id, cash(total - 30_000)).await.unwrap();
+    assert_eq!(settled.due_minor, 0);
+    let receipt = invoice_pdf::receipt_pdf(s, &a, &bill.id, &first).await.unwrap();
+    let (text, info) = pdf_text_and_info(&receipt.pdf);
+    let balance = line_with(&text, "after this payment");
+    assert!(balance.contains(&fmt(total - 30_000)), "{balance}");
+    assert!(balance.contains(&format!("balance due now: {}", fmt(0))), "{balance}");
+    // The last receipt: the balance then is the balance now, said once.
+    let last = settled.payments[1].id.clone();
+    let (text, _) = pdf_text_and_info(&invoice_pdf::receipt_pdf(s, &a, &bill.id, &last).await.unwrap().pdf);
+    let balance = line_with(&text, "after this payment");
+    assert!(balance.contains(&fmt(0)) && !balance.contains("now"), "{balance}");
+
+    // PDF metadata dates are today's, not 1970's.
+    let year = chrono::Utc::now().format("%Y").to_string();
+    let created = line_with(&info, "CreationDate");
+    assert!(created.contains(&year), "{created}");
+
+    // Taxable value: only the X-ray; the exempt consultation shows on its own row.
+    let (text, info) = pdf_text_and_info(&invoice_pdf::invoice_pdf(s, &a, &bill.id).await.unwrap().pdf);
+    let taxable = line_with(&text, "Taxable value");
+    assert!(taxable.ends_with(&fmt(75_050)), "{taxable}");
+    assert!(line_with(&info, "CreationDate").contains(&year));
+}

@@ -232,7 +232,9 @@ fn totals_block(page: &mut Page, doc: &Doc, bill: &Bill, mut y: f32) -> Result<f
     if t.discount > 0 {
         rows.push(("Discount".into(), format!("-{}", format(t.discount, c)), false));
     }
-    rows.push(("Taxable value".into(), format(t.taxable, c), false));
+    // Only lines that carry tax are taxable value; exempt and 0% lines show on their own row.
+    let taxed: i64 = t.taxes.iter().filter(|x| x.rate_bp > 0).map(|x| x.taxable).sum();
+    rows.push(("Taxable value".into(), format(taxed, c), false));
     for tax in &t.taxes {
         let label = if tax.rate_bp == 0 {
             "Exempt / 0% (on ".to_string() + &format(tax.taxable, c) + ")"
@@ -352,18 +354,37 @@ pub fn render_receipt(bill: &Bill, payment_id: &str, s: &BillingSettings, logo: 
         y -= 7.0;
     }
     page.text(&doc, LEFT, y - 2.0, 10.0, Weight::Bold, INK, &in_words(p.amount_minor, c));
-    page.text(
-        &doc,
-        LEFT,
-        y - 10.0,
-        9.0,
-        Weight::Regular,
-        MUTED,
-        &format!("Balance due on this bill: {}", format(bill.due_minor.max(0), c)),
-    );
+    let then = balance_after(bill, payment_id);
+    let mut balance = format!("Balance due on this bill after this payment: {}", format(then.max(0), c));
+    if then != bill.due_minor {
+        balance += &format!("   (balance due now: {})", format(bill.due_minor.max(0), c));
+    }
+    page.text(&doc, LEFT, y - 10.0, 9.0, Weight::Regular, MUTED, &balance);
     page.text(&doc, LEFT, 12.0, 8.0, Weight::Regular, MUTED, "Computer-generated receipt.");
     doc.push(page);
     Ok(doc.finish())
+}
+
+/// What was still owed right after a payment: the total less the credit notes issued by then
+/// and the payments up to and including this one (refunds count back). A receipt printed later
+/// must not show the balance as it is today.
+pub fn balance_after(bill: &Bill, payment_id: &str) -> i64 {
+    let Some(at) = bill.payments.iter().position(|p| p.id == payment_id) else {
+        return bill.due_minor;
+    };
+    let received_at = bill.payments[at].received_at.as_str();
+    let paid: i64 = bill.payments[..=at]
+        .iter()
+        .map(|p| if p.kind == PaymentKind::Refund { -p.amount_minor } else { p.amount_minor })
+        .sum();
+    let credited: i64 =
+        bill.credit_notes.iter().filter(|n| n.created_at.as_str() <= received_at).map(|n| n.amount_minor).sum();
+    // The bill's total as its balance counts it (an issued invoice's stored total).
+    let total = bill.due_minor + bill.credited_minor + bill.paid_minor;
+    if bill.status == BillStatus::Cancelled {
+        return 0;
+    }
+    total - credited - paid
 }
 
 /// The invoice PDF of a bill, for saving or printing (audited).
