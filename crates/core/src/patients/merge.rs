@@ -150,19 +150,9 @@ fn absorb(s: &mut Patient, m: &Patient) -> Result<()> {
 
 /// The tables that hold a patient's own rows (`patient_id`): a merge moves every one of them
 /// to the survivor, so no visit, result, bill or document stays behind on the merged record.
-/// A table added later with a `patient_id` column must be listed here (a test checks it).
-pub const PATIENT_TABLES: &[&str] = &[
-    "appointments",
-    "bills",
-    "visits",
-    "vitals",
-    "diagnoses",
-    "allergies",
-    "prescriptions",
-    "lab_orders",
-    "lab_results",
-    "attachments",
-];
+/// The list is the policy's, which lets `patients_merge` move exactly these rows on push and
+/// on apply; a table added later with a `patient_id` column is listed there (a test checks it).
+pub use hms_policy::entities::PATIENT_TABLES;
 
 /// Moves the merged record's rows to the survivor, each move a synced change.
 async fn repoint(w: &mut WriteTx<'_>, survivor_id: &str, merged_id: &str) -> Result<()> {
