@@ -72,6 +72,9 @@ pub enum SyncFailure {
     Server,
     /// The server's answer made no sense (not an HMS server, a version mismatch).
     Protocol,
+    /// This database holds the demo hospital, whose records and published accounts never go
+    /// to a server.
+    DemoData,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, specta::Type)]

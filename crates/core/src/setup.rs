@@ -15,6 +15,9 @@ pub struct AppStatus {
     pub device_id: String,
     pub version: String,
     pub schema_version: u32,
+    /// When this database holds the demo hospital: its accounts and their published password,
+    /// for the sign-in screen's hint. Empty for a real clinic.
+    pub demo_accounts: Vec<DemoAccount>,
 }
 
 #[derive(Debug, Clone, Deserialize, specta::Type)]
@@ -57,6 +60,18 @@ const DEMO_STAFF: &[(&str, &str, Role)] = &[
     ("accounts", "Rahul Verma", Role::Accountant),
 ];
 
+/// The demo hospital's accounts, as [`load_demo`] creates them.
+pub fn demo_accounts() -> Vec<DemoAccount> {
+    DEMO_STAFF
+        .iter()
+        .map(|(username, _, role)| DemoAccount {
+            username: (*username).into(),
+            password: DEMO_PASSWORD.into(),
+            roles: vec![*role],
+        })
+        .collect()
+}
+
 pub async fn needs_setup(store: &Store) -> Result<bool> {
     Ok(repo::count(store.pool()).await? == 0)
 }
@@ -68,6 +83,7 @@ pub async fn status(store: &Store, slot: &SessionSlot) -> Result<AppStatus> {
         device_id: store.device_id().to_string(),
         version: env!("CARGO_PKG_VERSION").to_string(),
         schema_version: u32::try_from(store.schema_version().await?).unwrap_or(0),
+        demo_accounts: if crate::audit::holds_demo(store).await? { demo_accounts() } else { Vec::new() },
     })
 }
 
@@ -139,7 +155,7 @@ pub async fn load_demo(store: &Store) -> Result<Vec<DemoAccount>> {
             password: DEMO_PASSWORD.into(),
             roles: vec![role.code().into()],
         };
-        prepared.push((users::prepare(&input).await?, *role));
+        prepared.push(users::prepare(&input).await?);
     }
     let today = crate::clinic::today(store).await?;
     let mut w = store.begin_write(Actor::system()).await?;
@@ -147,14 +163,13 @@ pub async fn load_demo(store: &Store) -> Result<Vec<DemoAccount>> {
     if any > 0 {
         return Err(Error::AlreadySetUp);
     }
-    let mut accounts = Vec::new();
-    for (p, role) in prepared {
-        let username = p.username.clone();
+    for p in prepared {
         users::insert(&mut w, p, crate::ids::new_id()).await?;
-        accounts.push(DemoAccount { username, password: DEMO_PASSWORD.into(), roles: vec![role] });
     }
+    let accounts = demo_accounts();
     let patients = crate::patients::demo::insert(&mut w, today).await?;
-    w.audit("setup.demo_loaded", "system", None, json!({ "accounts": accounts.len(), "patients": patients })).await?;
+    w.audit(crate::audit::DEMO_LOADED, "system", None, json!({ "accounts": accounts.len(), "patients": patients }))
+        .await?;
     w.commit().await?;
     demo_clinic(store).await?;
     Ok(accounts)

@@ -204,3 +204,38 @@ async fn first_admin_setup_happens_once_and_demo_only_on_an_empty_store() {
     let cotrim = hms_core::clinical::prescribing::medicines(&demo.store, &a, "sulfameth").await.unwrap();
     assert_eq!(cotrim[0].ingredients, ["Sulfamethoxazole", "Trimethoprim"]);
 }
+
+#[tokio::test]
+async fn the_demo_hospital_stays_home_and_its_sign_in_screen_names_its_accounts() {
+    use hms_core::sync::{self, SyncError};
+    let demo = common::store().await;
+    setup::load_demo(&demo.store).await.unwrap();
+    let slot = SessionSlot::default();
+    let status = setup::status(&demo.store, &slot).await.unwrap();
+    assert_eq!(status.demo_accounts, setup::demo_accounts());
+    assert!(status.demo_accounts.iter().any(|a| a.username == "admin" && a.password == setup::DEMO_PASSWORD));
+
+    // Enrolling is refused before any request is made (no server listens at this address).
+    auth::sign_in(&demo.store, &slot, "admin", setup::DEMO_PASSWORD).await.unwrap();
+    let admin = slot.authorize(&demo.store).await.unwrap();
+    let refused = sync::enrol(&demo.store, &admin, "http://127.0.0.1:9", "ABCD-EFGH", "Front desk").await;
+    assert_eq!(refused.unwrap_err(), SyncError::DemoData);
+    assert!(matches!(
+        Error::from(SyncError::DemoData),
+        Error::Sync { failure: hms_core::error::SyncFailure::DemoData, .. }
+    ));
+    // ... and so is every exchange, even with an enrolment written behind the app's back.
+    for (key, value) in [("sync_server_url", "http://127.0.0.1:9"), ("sync_token", "stolen")] {
+        sqlx::query("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)")
+            .bind(key)
+            .bind(value)
+            .execute(demo.store.pool())
+            .await
+            .unwrap();
+    }
+    assert_eq!(sync::sync_now(&demo.store).await.unwrap_err(), SyncError::DemoData);
+
+    // A real clinic shows no hint.
+    let (env, slot) = common::with_admin().await;
+    assert!(setup::status(&env.store, &slot).await.unwrap().demo_accounts.is_empty());
+}

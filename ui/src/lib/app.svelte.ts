@@ -1,7 +1,7 @@
 // The application's state: which top-level screen shows, and the signed-in session.
 // Sessions live in the Rust backend; this is only the UI's copy of what it was told.
 
-import { commands, type AppError, type SessionInfo } from './bindings';
+import { commands, type AppError, type DemoAccount, type SessionInfo } from './bindings';
 import { errorMessage } from './errors';
 import { toasts } from './toast.svelte';
 
@@ -21,6 +21,8 @@ class AppState {
   notice = $state<string | null>(null);
   version = $state('');
   deviceId = $state('');
+  /** The demo hospital's accounts when this database holds it (the sign-in screen's hint). */
+  demoAccounts = $state<DemoAccount[]>([]);
 
   get locked(): boolean {
     return this.session?.locked ?? false;
@@ -39,6 +41,7 @@ class AppState {
     const status = r.data;
     this.version = status.version;
     this.deviceId = status.device_id;
+    this.demoAccounts = status.demo_accounts;
     const session = status.session ?? null;
     if (status.needs_setup) {
       this.session = null;

@@ -363,6 +363,11 @@ export type AppStatus_Deserialize = {
 	device_id: string,
 	version: string,
 	schema_version: number,
+	/**
+	 *  When this database holds the demo hospital: its accounts and their published password,
+	 *  for the sign-in screen's hint. Empty for a real clinic.
+	 */
+	demo_accounts: DemoAccount[],
 };
 
 export type AppStatus_Serialize = {
@@ -371,6 +376,11 @@ export type AppStatus_Serialize = {
 	device_id: string,
 	version: string,
 	schema_version: number,
+	/**
+	 *  When this database holds the demo hospital: its accounts and their published password,
+	 *  for the sign-in screen's hint. Empty for a real clinic.
+	 */
+	demo_accounts: DemoAccount[],
 };
 
 export type Appointment = Appointment_Serialize | Appointment_Deserialize;
@@ -2342,7 +2352,12 @@ export type SyncFailure =
 /**  The server answered with another error. */
 "server" | 
 /**  The server's answer made no sense (not an HMS server, a version mismatch). */
-"protocol";
+"protocol" | 
+/**
+ *  This database holds the demo hospital, whose records and published accounts never go
+ *  to a server.
+ */
+"demo_data";
 
 /**  Which half of a sync is running. */
 export type SyncPhase = "push" | "pull";

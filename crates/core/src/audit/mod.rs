@@ -49,3 +49,16 @@ pub async fn verify(store: &Store, auth: &Authorized) -> Result<AuditVerificatio
 pub async fn verify_unaudited(store: &Store) -> Result<AuditVerification> {
     verify::verify(store.pool()).await
 }
+
+/// The audit action that marks a database loaded with the demo hospital (`setup::load_demo`).
+pub const DEMO_LOADED: &str = "setup.demo_loaded";
+
+/// Whether this database holds the demo hospital: its own audit chain says it was loaded
+/// (the chain is this device's, never another's, so a pulled entry cannot set it).
+pub async fn holds_demo(store: &Store) -> Result<bool> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM audit_log WHERE action = ? LIMIT 1")
+        .bind(DEMO_LOADED)
+        .fetch_optional(store.pool())
+        .await?;
+    Ok(found.is_some())
+}

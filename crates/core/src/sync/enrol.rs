@@ -23,6 +23,7 @@ pub async fn enrol(
     device_name: &str,
 ) -> SyncResult<Enrolment> {
     auth.require(Permission::SyncManage)?;
+    super::status::refuse_demo(store).await?;
     let base = client::normalise_url(server_url)?;
     let http = Client::new(&base, None)?;
     let answer: EnrolResponse = http

@@ -32,6 +32,7 @@ async fn enrolled(store: &Store) -> SyncResult<Enrolled> {
 
 pub(super) async fn client(store: &Store) -> SyncResult<Client> {
     let e = enrolled(store).await?;
+    refuse_demo(store).await?;
     Client::new(&e.server_url, Some(e.token))
 }
 
@@ -85,4 +86,14 @@ pub async fn status(store: &Store) -> SyncResult<SyncStatus> {
 
 pub(super) async fn cursor(store: &Store) -> SyncResult<u64> {
     Ok(meta::get(store.pool(), CURSOR_KEY).await?.and_then(|s| s.parse().ok()).unwrap_or(0))
+}
+
+/// The demo hospital stays home: its records and its published accounts (one password for
+/// all, printed in the README) must never reach a clinic's server. Checked before enrolling
+/// and before every exchange with a server.
+pub(super) async fn refuse_demo(store: &Store) -> SyncResult<()> {
+    if crate::audit::holds_demo(store).await? {
+        return Err(SyncError::DemoData);
+    }
+    Ok(())
 }

@@ -11,6 +11,8 @@ pub enum SyncError {
     App(#[from] Error),
     #[error("this device is not enrolled with a sync server")]
     NotEnrolled,
+    #[error("this device holds the demo hospital, which never syncs with a server")]
+    DemoData,
     #[error("invalid server address: {0}")]
     InvalidUrl(String),
     #[error("cannot reach the sync server: {0}")]
@@ -31,6 +33,7 @@ impl From<SyncError> for Error {
         let failure = match &e {
             SyncError::App(inner) => return inner.clone(),
             SyncError::NotEnrolled => SyncFailure::NotEnrolled,
+            SyncError::DemoData => SyncFailure::DemoData,
             SyncError::InvalidUrl(_) => {
                 return Error::validation("server_url", crate::error::ValidationReason::Invalid, e.to_string())
             }

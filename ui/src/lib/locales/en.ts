@@ -113,6 +113,8 @@ export const en = {
   'signin.submit': 'Sign in',
   'signin.submitting': 'Signing in…',
   'signin.required': 'Enter your username and password.',
+  'signin.demoHint': 'Demo hospital: sign in as any of these accounts with the password {password}.',
+  'signin.demoCaption': 'Demo accounts',
 
   'lock.title': 'Screen locked',
   'lock.intro': '{name} is signed in. Enter your password to carry on where you left off.',
@@ -1638,6 +1640,8 @@ export const en = {
   'errors.sync.unauthorized': 'The sync server refused the enrolment code or this computer’s key. The code may be wrong, already used or expired.',
   'errors.sync.revoked': 'This computer was removed from the sync server. An administrator can connect it again with a new enrolment code.',
   'errors.sync.server': 'The sync server refused the request. Try again later; if it keeps happening, ask whoever runs the server.',
+  'errors.sync.demo_data':
+    'This computer holds the demo hospital. Demo records and demo accounts never go to a sync server: set up the clinic on a fresh installation and connect that one.',
   'errors.sync.protocol':
     'The server answered in a way this version of HMS does not understand. Check the address is the clinic’s HMS server.',
   'validation.server_url.invalid': 'Enter an address that starts with https:// (or http:// on a trusted network).',
