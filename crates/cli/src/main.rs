@@ -91,9 +91,21 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::VerifyAudit => {
             let store = open(&cli.data_dir).await?;
-            let v = hms_core::audit::verify_unaudited(&store).await.map_err(|e| e.to_string())?;
+            let local = hms_core::audit::verify_unaudited(&store).await.map_err(|e| e.to_string())?;
+            // ... and against the sync server's copy of this device's chain, when enrolled.
+            let v = hms_core::sync::audit_against_server(&store, local).await.map_err(|e| e.to_string())?;
             if v.intact {
                 println!("audit chain intact: {} entries checked", v.checked);
+                match v.server {
+                    hms_core::audit::ServerCopy::Matches { seq } => {
+                        println!("matches the sync server's copy (up to entry {seq})")
+                    }
+                    hms_core::audit::ServerCopy::Unreachable => {
+                        println!("not compared with the sync server's copy: the server could not be reached")
+                    }
+                    hms_core::audit::ServerCopy::NothingYet => println!("the sync server holds none of it yet"),
+                    _ => {}
+                }
             } else {
                 return Err(format!(
                     "audit chain BROKEN at entry {}: {}",

@@ -149,6 +149,23 @@ pub struct WaitResponse {
     pub high_water: u64,
 }
 
+/// `GET /v1/audit-head` answer: the newest entry of the asking device's own audit chain that
+/// the server holds (the device pushes its audit entries like any change). A device compares it
+/// with its local chain: an entry the server holds but the device lacks, or holds with another
+/// hash, means the local chain was cut or recomputed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditHeadResponse {
+    /// `None` when the server holds none of this device's audit entries yet.
+    pub head: Option<AuditHead>,
+}
+
+/// One audit chain entry's place and hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditHead {
+    pub seq: u64,
+    pub hash: String,
+}
+
 /// The longest a `GET /v1/wait` is held open.
 pub const MAX_WAIT_MS: u64 = 25_000;
 

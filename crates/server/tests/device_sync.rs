@@ -708,3 +708,40 @@ async fn after_the_server_loses_recent_changes_a_device_sends_them_again() {
         format!("SELECT count(*) FROM changes WHERE entity = 'patients' AND device_id = '{}'", a.store.device_id());
     assert_eq!(common::count(server.pool(), &sql).await, 1);
 }
+
+/// Someone with A's files cuts the end of its audit log together with `meta`'s head: the local
+/// chain alone still checks out, but the server holds A's newest entries, so verification
+/// against the server's copy reports the cut; and entries written after the cut, which reuse
+/// the cut entries' places with other hashes, are reported as a rewritten log.
+#[tokio::test]
+async fn an_audit_log_cut_on_a_synced_device_is_found_against_the_servers_copy() {
+    use hms_core::audit::{self, ServerCopy};
+    let (_server, a, _b) = two_devices().await;
+    patients::register(&a.store, &a.auth().await, amina()).await.unwrap();
+    a.sync().await;
+    let v = sync::verify_audit(&a.store, &a.auth().await).await.unwrap();
+    let ServerCopy::Matches { seq: head } = v.server else { panic!("{v:?}") };
+    assert!(v.intact && head > 3, "{v:?}");
+    // verify_audit audited itself (a new local entry the server does not hold yet): still intact.
+    assert!(sync::verify_audit(&a.store, &a.auth().await).await.unwrap().intact);
+
+    // The cut: the last three entries the server holds, and every later one, with meta's head.
+    let pool = a.store.pool();
+    sqlx::query("DROP TRIGGER audit_log_no_delete").execute(pool).await.unwrap();
+    sqlx::query("DELETE FROM audit_log WHERE seq > ?").bind(i64::from(head) - 3).execute(pool).await.unwrap();
+    sqlx::query("DELETE FROM meta WHERE key = 'audit_head'").execute(pool).await.unwrap();
+    assert!(audit::verify_unaudited(&a.store).await.unwrap().intact, "the local chain alone cannot tell");
+    let v = sync::verify_audit(&a.store, &a.auth().await).await.unwrap();
+    assert!(!v.intact, "{v:?}");
+    assert_eq!(v.server, ServerCopy::Differs { seq: head });
+    assert!(v.problem.as_deref().unwrap_or_default().contains("missing here"), "{v:?}");
+    // The check itself was audited; a few more audited writes fill the cut places with new hashes.
+    for _ in 0..3 {
+        audit::verify(&a.store, &a.auth().await).await.unwrap();
+    }
+    let after = audit::verify_unaudited(&a.store).await.unwrap();
+    assert!(after.intact && after.checked >= head, "{after:?}");
+    let v = sync::audit_against_server(&a.store, after).await.unwrap();
+    assert_eq!(v.server, ServerCopy::Differs { seq: head });
+    assert!(v.problem.as_deref().unwrap_or_default().contains("rewritten"), "{v:?}");
+}

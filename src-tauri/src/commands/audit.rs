@@ -23,5 +23,6 @@ pub async fn audit_actions(state: State<'_, AppState>) -> Cmd<Vec<String>> {
 #[specta::specta]
 pub async fn verify_audit(state: State<'_, AppState>) -> Cmd<AuditVerification> {
     let auth = state.session.authorize(&state.store).await?;
-    audit::verify(&state.store, &auth).await
+    // The local chain, then the sync server's copy of it when this device is connected.
+    hms_core::sync::verify_audit(&state.store, &auth).await
 }

@@ -583,6 +583,8 @@ export type AuditVerification_Deserialize = {
 	checked: number,
 	first_bad_seq?: number | null,
 	problem?: string | null,
+	/**  How this device's chain compares with the copy the sync server holds. */
+	server: ServerCopy,
 };
 
 export type AuditVerification_Serialize = {
@@ -590,6 +592,8 @@ export type AuditVerification_Serialize = {
 	checked: number,
 	first_bad_seq: number | null,
 	problem: string | null,
+	/**  How this device's chain compares with the copy the sync server holds. */
+	server: ServerCopy,
 };
 
 /**  A bill with everything on it and where its money stands. */
@@ -2021,6 +2025,22 @@ export type SavedFile = {
 	/**  Whether the system viewer was started (there may be none, e.g. on a kiosk). */
 	opened: boolean,
 };
+
+/**
+ *  The sync server's copy of this device's audit chain (its newest entry there), compared
+ *  with the local chain (`sync::verify_audit`).
+ */
+export type ServerCopy = 
+/**  Not compared: a local check only, or this device is not connected to a server. */
+{ state: "not_compared" } | 
+/**  The server could not be asked (offline, or it refused). */
+{ state: "unreachable" } | 
+/**  The server holds none of this device's entries yet. */
+{ state: "nothing_yet" } | 
+/**  The local chain holds the server's newest entry, with the same hash. */
+{ state: "matches"; seq: number } | 
+/**  The server's newest entry is missing here, or differs: the local chain was cut or rewritten. */
+{ state: "differs"; seq: number };
 
 /**  A billable service with the price in force on the day asked for. */
 export type Service = Service_Serialize | Service_Deserialize;

@@ -8,7 +8,7 @@ mod verify;
 
 pub use chain::{append, NewEntry, GENESIS};
 pub use query::{AuditEntry, AuditFilter, AuditPage};
-pub use verify::AuditVerification;
+pub use verify::{AuditVerification, ServerCopy};
 
 use crate::error::Result;
 use crate::rbac::Permission;
@@ -33,16 +33,24 @@ pub async fn actions(store: &Store, auth: &Authorized) -> Result<Vec<String>> {
 pub async fn verify(store: &Store, auth: &Authorized) -> Result<AuditVerification> {
     auth.require(Permission::AuditVerify)?;
     let result = verify::verify(store.pool()).await?;
+    record_verification(store, auth, &result).await?;
+    Ok(result)
+}
+
+/// Audits a verification: who checked, and what they saw.
+pub(crate) async fn record_verification(store: &Store, auth: &Authorized, result: &AuditVerification) -> Result<()> {
     let mut w = store.begin_write(auth.actor()).await?;
     w.audit(
         "audit.verify",
         "audit_log",
         None,
-        serde_json::json!({ "intact": result.intact, "checked": result.checked, "first_bad_seq": result.first_bad_seq }),
+        serde_json::json!({
+            "intact": result.intact, "checked": result.checked, "first_bad_seq": result.first_bad_seq,
+            "server": result.server,
+        }),
     )
     .await?;
-    w.commit().await?;
-    Ok(result)
+    w.commit().await
 }
 
 /// Verification without a session, for the admin CLI on the machine itself.

@@ -12,15 +12,35 @@ pub struct AuditVerification {
     pub checked: u32,
     pub first_bad_seq: Option<u32>,
     pub problem: Option<String>,
+    /// How this device's chain compares with the copy the sync server holds.
+    pub server: ServerCopy,
+}
+
+/// The sync server's copy of this device's audit chain (its newest entry there), compared
+/// with the local chain (`sync::verify_audit`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum ServerCopy {
+    /// Not compared: a local check only, or this device is not connected to a server.
+    NotCompared,
+    /// The server could not be asked (offline, or it refused).
+    Unreachable,
+    /// The server holds none of this device's entries yet.
+    NothingYet,
+    /// The local chain holds the server's newest entry, with the same hash.
+    Matches { seq: u32 },
+    /// The server's newest entry is missing here, or differs: the local chain was cut or rewritten.
+    Differs { seq: u32 },
 }
 
 impl AuditVerification {
-    fn broken(checked: u32, seq: i64, problem: String) -> Self {
+    pub(crate) fn broken(checked: u32, seq: i64, problem: String) -> Self {
         AuditVerification {
             intact: false,
             checked,
             first_bad_seq: Some(u32::try_from(seq).unwrap_or(u32::MAX)),
             problem: Some(problem),
+            server: ServerCopy::NotCompared,
         }
     }
 }
@@ -103,5 +123,5 @@ pub async fn verify(pool: &SqlitePool) -> Result<AuditVerification> {
     if let Some((_device, seq, problem)) = broken {
         return Ok(AuditVerification::broken(checked, seq, problem));
     }
-    Ok(AuditVerification { intact: true, checked, first_bad_seq: None, problem: None })
+    Ok(AuditVerification { intact: true, checked, first_bad_seq: None, problem: None, server: ServerCopy::NotCompared })
 }

@@ -19,10 +19,11 @@
 //!
 //! Files: `types.rs` (errors, reports, the status and progress types), `status.rs` (what is
 //! kept in `meta` and the status indicator), `enrol.rs`, `push.rs`, `pull.rs`, `run.rs`
-//! ([`sync_now`]); the merge itself is `apply.rs`, `apply_batch.rs`, `rules.rs`, `conflicts.rs`.
+//! ([`sync_now`]), `audit_head.rs` (the audit chain against the server's copy); the merge itself is `apply.rs`, `apply_batch.rs`, `rules.rs`, `conflicts.rs`.
 
 pub mod apply;
 mod apply_batch;
+mod audit_head;
 pub(crate) mod blobs;
 mod client;
 pub mod conflicts;
@@ -41,6 +42,7 @@ pub mod worker;
 #[cfg(test)]
 mod tests;
 
+pub use audit_head::{against_server as audit_against_server, verify_audit};
 pub use conflicts::{ConflictKind, ConflictResolution, ConflictSide, SyncConflict};
 pub use enrol::{enrol, enrol_and_sync};
 pub use pull::{pull, pull_with, PULL_LIMIT};

@@ -1,6 +1,7 @@
 //! The HTTP API: routes, request logging, and extractors that turn malformed requests into
 //! the protocol's error body instead of axum's plain-text rejections.
 
+mod audit;
 mod blobs;
 mod enrol;
 mod ops;
@@ -29,6 +30,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/push", post(push::push))
         .route("/v1/pull", get(pull::pull))
         .route("/v1/wait", get(wait::wait))
+        .route("/v1/audit-head", get(audit::head))
         // Files are larger than any JSON body: their own limit, on this route only.
         .route(
             "/v1/blobs/{sha256}",

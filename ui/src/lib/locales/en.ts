@@ -1422,6 +1422,9 @@ export const en = {
   'audit.broken': 'The audit chain is broken at entry {seq}: {problem}',
   'audit.brokenNoSeq': 'The audit chain is broken: {problem}',
   'audit.brokenUnknown': 'no details were given',
+  'audit.server.matches': 'It matches the sync server’s copy (up to entry {seq}).',
+  'audit.server.unreachable': 'It could not be compared with the sync server’s copy: the server did not answer.',
+  'audit.server.nothingYet': 'The sync server holds none of it yet.',
   'audit.verifyFailed': 'The check could not be run: {reason}',
 
   'audit.act.setup.first_admin': 'First administrator created',
