@@ -234,6 +234,12 @@ async fn the_demo_hospital_stays_home_and_its_sign_in_screen_names_its_accounts(
             .unwrap();
     }
     assert_eq!(sync::sync_now(&demo.store).await.unwrap_err(), SyncError::DemoData);
+    // (A token an older version kept in clear was sealed with the device key file on first use.)
+    let kept: String = sqlx::query_scalar("SELECT value FROM meta WHERE key = 'sync_token'")
+        .fetch_one(demo.store.pool())
+        .await
+        .unwrap();
+    assert!(kept.starts_with("v1.") && !kept.contains("stolen"), "{kept}");
 
     // A real clinic shows no hint.
     let (env, slot) = common::with_admin().await;

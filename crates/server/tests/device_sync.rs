@@ -147,10 +147,11 @@ async fn enrolment_is_for_administrators_and_keeps_the_token_in_core() {
     assert!(status.enrolled);
     assert_eq!(status.tenant_name.as_deref(), Some(TENANT));
     let json = serde_json::to_string(&status).unwrap();
-    let token: String =
+    let kept: String =
         sqlx::query_scalar("SELECT value FROM meta WHERE key = 'sync_token'").fetch_one(a.store.pool()).await.unwrap();
-    assert!(token.starts_with(a.store.device_id()));
-    assert!(!json.contains(&token[token.len() - 16..]), "the status never carries the token");
+    // The token (`<device id>.<64 hex>`) is sealed with the key file beside the database.
+    assert!(kept.starts_with("v1.") && !kept.contains(a.store.device_id()), "{kept}");
+    assert!(!json.contains(&kept[kept.len() - 16..]), "the status never carries the token");
 
     let queued = sync::status(&a.store).await.unwrap().pending;
     assert_eq!(queued, before.pending + 1, "and the desk account");
@@ -166,6 +167,20 @@ async fn enrolment_is_for_administrators_and_keeps_the_token_in_core() {
     assert_eq!(after.pending, 0);
     assert!(after.last_success.is_some() && after.last_error.is_none());
     assert_eq!(server.stored_changes().await, a.scalar("SELECT count(*) FROM change_log").await);
+
+    // A copy of the database file alone (no key file) holds no working token.
+    let copy = tempfile::tempdir().unwrap();
+    let copied = copy.path().join("hms.db");
+    sqlx::query("VACUUM INTO ?").bind(copied.to_string_lossy().to_string()).execute(a.store.pool()).await.unwrap();
+    let raw = std::fs::read(&copied).unwrap();
+    let device_prefix = format!("{}.", a.store.device_id());
+    assert!(!raw.windows(device_prefix.len()).any(|w| w == device_prefix.as_bytes()), "no token in clear in the file");
+    let thief = Store::open_in_dir(copy.path()).await.unwrap();
+    let refused = sync::sync_now(&thief).await.unwrap_err();
+    assert!(matches!(refused, SyncError::Server { status: 401, .. }), "{refused:?}");
+    assert_eq!(server.stored_changes().await, a.scalar("SELECT count(*) FROM change_log").await, "nothing got in");
+    // The device itself, with its key file, keeps syncing.
+    a.sync().await;
 }
 
 #[tokio::test]

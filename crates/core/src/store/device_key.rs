@@ -57,6 +57,55 @@ fn create(path: &Path) -> Result<SigningKey> {
     }
 }
 
+/// Seals a secret kept in the database (the sync token) with a key derived from the device
+/// key, which lives outside the database file: a copy of `hms.db` alone does not reveal it.
+/// Answers `v1.` then base64 of a random 12-byte nonce and the ChaCha20-Poly1305 ciphertext.
+pub(crate) fn seal_secret(device: &SigningKey, plain: &str) -> Result<String> {
+    use base64::Engine;
+    use chacha20poly1305::aead::{Aead, KeyInit};
+    let cipher = chacha20poly1305::ChaCha20Poly1305::new(&secret_key(device).into());
+    let mut nonce = [0u8; 12];
+    getrandom::fill(&mut nonce).map_err(|e| Error::internal(format!("no randomness from the system: {e}")))?;
+    let sealed = cipher
+        .encrypt(&nonce.into(), plain.as_bytes())
+        .map_err(|_| Error::internal("the secret could not be sealed"))?;
+    let mut bytes = nonce.to_vec();
+    bytes.extend_from_slice(&sealed);
+    Ok(format!("{SEALED_PREFIX}{}", base64::engine::general_purpose::STANDARD.encode(&bytes)))
+}
+
+/// Opens what [`seal_secret`] sealed with the same device key; `None` for anything else (another
+/// device's key file, altered text).
+pub(crate) fn open_secret(device: &SigningKey, sealed: &str) -> Option<String> {
+    use base64::Engine;
+    use chacha20poly1305::aead::{Aead, KeyInit};
+    let bytes = base64::engine::general_purpose::STANDARD.decode(sealed.strip_prefix(SEALED_PREFIX)?).ok()?;
+    if bytes.len() < 12 {
+        return None;
+    }
+    let (nonce, text) = bytes.split_at(12);
+    let nonce: [u8; 12] = nonce.try_into().ok()?;
+    let cipher = chacha20poly1305::ChaCha20Poly1305::new(&secret_key(device).into());
+    String::from_utf8(cipher.decrypt(&nonce.into(), text).ok()?).ok()
+}
+
+const SEALED_PREFIX: &str = "v1.";
+
+/// Whether `text` has the form [`seal_secret`] gives (whatever key sealed it).
+pub(crate) fn is_sealed(text: &str) -> bool {
+    text.starts_with(SEALED_PREFIX)
+}
+
+/// The sealing key: SHA-256 of a fixed label and the device's secret key (never the signing key
+/// itself, so a sealed value and a signature never share a key).
+fn secret_key(device: &SigningKey) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"hms secret sealing key v1\0");
+    h.update(device.to_bytes());
+    h.finalize().into()
+}
+
 fn storage(path: &Path, why: &str) -> Error {
     Error::Storage { message: format!("device key {}: {why}", path.display()) }
 }
@@ -78,6 +127,12 @@ mod tests {
             let mode = std::fs::metadata(key_path(&db)).unwrap().permissions().mode();
             assert_eq!(mode & 0o077, 0, "readable by its owner only");
         }
+        // A sealed secret opens with this key only.
+        let sealed = seal_secret(&first, "t0ken.secret").unwrap();
+        assert!(!sealed.contains("t0ken"));
+        assert_eq!(open_secret(&first, &sealed).as_deref(), Some("t0ken.secret"));
+        assert_eq!(open_secret(&SigningKey::from_bytes(&[7; 32]), &sealed), None);
+        assert_eq!(open_secret(&first, &sealed.replace("v1.", "v1.A")), None);
         std::fs::write(key_path(&db), "not a key").unwrap();
         assert!(matches!(load_or_create(&db), Err(Error::Storage { .. })));
     }

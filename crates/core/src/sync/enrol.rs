@@ -1,9 +1,7 @@
 //! Enrolment with an `hms-server`: a one-time code joins this device to a tenant.
 
 use super::client::{self, Client};
-use super::status::{
-    CURSOR_KEY, LAST_ERROR_KEY, LAST_SUCCESS_KEY, SERVER_URL_KEY, TENANT_ID_KEY, TENANT_NAME_KEY, TOKEN_KEY,
-};
+use super::status::{CURSOR_KEY, LAST_ERROR_KEY, LAST_SUCCESS_KEY, SERVER_URL_KEY, TENANT_ID_KEY, TENANT_NAME_KEY};
 use super::{sync_now_with, Enrolment, Progress, SyncError, SyncResult};
 use crate::error::Error;
 use crate::rbac::Permission;
@@ -48,13 +46,13 @@ pub async fn enrol(
     let mut w = store.begin_write(auth.actor()).await?;
     for (key, value) in [
         (SERVER_URL_KEY, base.as_str()),
-        (TOKEN_KEY, answer.token.as_str()),
         (TENANT_ID_KEY, answer.tenant_id.as_str()),
         (TENANT_NAME_KEY, answer.tenant_name.as_str()),
         (CURSOR_KEY, "0"),
     ] {
         meta::set(w.conn(), key, value).await?;
     }
+    super::status::save_token(store, w.conn(), &answer.token).await?;
     // A new enrolment is a new server (or tenant) that holds none of this device's outbox:
     // send all of it. Where the server has it already, it stores nothing twice.
     sqlx::query("UPDATE change_log SET pushed_at = NULL WHERE pushed_at IS NOT NULL")

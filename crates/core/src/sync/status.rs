@@ -4,7 +4,7 @@
 use super::client::Client;
 use super::{SyncError, SyncResult, SyncState, SyncStatus};
 use crate::error::Error;
-use crate::store::{meta, Store};
+use crate::store::{device_key, meta, Store};
 
 pub(super) const SERVER_URL_KEY: &str = "sync_server_url";
 pub(super) const TOKEN_KEY: &str = "sync_token";
@@ -25,9 +25,38 @@ async fn enrolled(store: &Store) -> SyncResult<Enrolled> {
     let server_url = meta::get(store.pool(), SERVER_URL_KEY).await?;
     let token = meta::get(store.pool(), TOKEN_KEY).await?;
     match (server_url, token) {
-        (Some(server_url), Some(token)) => Ok(Enrolled { server_url, token }),
+        (Some(server_url), Some(sealed)) => Ok(Enrolled { server_url, token: open_token(store, &sealed).await? }),
         _ => Err(SyncError::NotEnrolled),
     }
+}
+
+/// Keeps the device token sealed with the device key file (`store::device_key`), never in clear
+/// in `hms.db`.
+pub(super) async fn save_token<'c, E>(store: &Store, db: E, token: &str) -> SyncResult<()>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Sqlite>,
+{
+    let sealed = device_key::seal_secret(store.device_key(), token)?;
+    meta::set(db, TOKEN_KEY, &sealed).await?;
+    Ok(())
+}
+
+/// The token in clear, for the requests. A token an older version kept in clear is sealed on
+/// first use. One that does not open (a database copied beside another key file) is refused as
+/// the server would refuse a wrong token.
+async fn open_token(store: &Store, kept: &str) -> SyncResult<String> {
+    if let Some(token) = device_key::open_secret(store.device_key(), kept) {
+        return Ok(token);
+    }
+    if device_key::is_sealed(kept) {
+        return Err(SyncError::Server {
+            status: 401,
+            code: Some(hms_protocol::ErrorCode::Unauthorized),
+            message: "the device token does not open with the key file beside this database".into(),
+        });
+    }
+    save_token(store, store.pool(), kept).await?;
+    Ok(kept.to_string())
 }
 
 pub(super) async fn client(store: &Store) -> SyncResult<Client> {
