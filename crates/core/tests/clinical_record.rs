@@ -420,11 +420,11 @@ async fn every_table_with_sync_columns_is_synced_or_declared_local() {
     .await
     .unwrap();
     assert!(tables.iter().any(|t| t == "attachments") && tables.iter().any(|t| t == "visits"), "{tables:?}");
-    let synced: Vec<&str> = hms_core::sync::apply::SYNCED.iter().map(|(t, _)| *t).collect();
+    let synced: Vec<&str> = hms_core::sync::rows::SYNCED.iter().map(|(t, _)| *t).collect();
     for t in &tables {
         assert!(
             synced.contains(&t.as_str()) || LOCAL_ONLY.iter().any(|(l, _)| l == t),
-            "table {t} has sync columns but is neither on sync::apply::SYNCED nor declared local-only"
+            "table {t} has sync columns but is neither on sync::rows::SYNCED nor declared local-only"
         );
     }
     for clinical in [

@@ -142,7 +142,7 @@ async fn every_table_with_sync_columns_registers_itself_with_real_columns() {
     assert!(with_sync.len() >= 25, "{with_sync:?}");
     assert!(tables::unregistered(env.store.pool()).await.unwrap().is_empty());
     // What sync merges is what the registry says syncs, with each table's id column.
-    let mut sync_list: Vec<(&str, &str)> = hms_core::sync::apply::SYNCED.to_vec();
+    let mut sync_list: Vec<(&str, &str)> = hms_core::sync::rows::SYNCED.to_vec();
     sync_list.sort();
     assert_eq!(sync_list, registered.iter().filter(|t| t.synced).map(|t| (t.name, t.id_column)).collect::<Vec<_>>());
     assert!(sync_list.contains(&("settings", "key")));

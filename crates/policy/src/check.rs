@@ -8,8 +8,9 @@
 
 use crate::accounts::Accounts;
 use crate::entities::{self, is_account_field, settings_permission, AUDIT, PATIENT_TABLES};
+use crate::forms::id_like;
 use crate::rbac::{allows, Permission, Role};
-use crate::values::{self, id_like};
+use crate::values;
 use hms_protocol::{Change, Op};
 use serde::{Deserialize, Serialize};
 use std::fmt;

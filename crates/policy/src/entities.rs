@@ -1,10 +1,10 @@
 //! The synced entities, written once: for each, how its ids look, which permissions may
 //! write it (the same as the local write paths in hms-core need: any one of them), and the
-//! rules its values must pass. hms-core's `sync::apply::SYNCED` agrees with this list (a
+//! rules its values must pass. hms-core's `sync::rows::SYNCED` agrees with this list (a
 //! test in hms-core checks it).
 
 use crate::rbac::Permission::{self, *};
-use crate::values::Rule::{self, *};
+use Rule::*;
 
 /// How a change's `entity_id` looks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,6 +15,29 @@ pub enum IdKind {
     ServiceDate,
     /// `settings`: a key, lowercase letters, digits and `_`, at most 64.
     SettingKey,
+}
+
+/// A field's rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// Text of at most this many characters, no control characters.
+    Text(usize),
+    /// An account name: 3 to 32 of a–z, 0–9, `.`, `_`, `-`.
+    Username,
+    /// An argon2id PHC string.
+    PasswordHash,
+    /// A JSON array (or its text) of known role codes.
+    Roles,
+    /// `true`/`false` or `1`/`0`.
+    Flag,
+    /// One of these texts.
+    OneOf(&'static [&'static str]),
+    /// An integer in this range.
+    Int(i64, i64),
+    /// A SHA-256 in lowercase hex: 64 characters. It names a file, so nothing else passes.
+    Sha256,
+    /// A file's name without any folder: no `/`, `\`, NUL, and not `.` or `..`.
+    FileName,
 }
 
 /// One synced table.

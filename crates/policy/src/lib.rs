@@ -4,6 +4,7 @@
 //! - [`rbac`]: the roles and THE permission table;
 //! - [`entities`]: the synced tables, the permission a write of each needs, their id forms;
 //! - [`values`]: the rules a synced value passes (types, formats, ranges, content hashes);
+//! - [`forms`]: the text forms of ids and content hashes;
 //! - [`accounts`]: the clinic's accounts as the policy sees them (roles, active);
 //! - [`check`]: the check of one change by one author;
 //! - [`stamp`]: the clock stamp's text form.
@@ -11,6 +12,7 @@
 pub mod accounts;
 pub mod check;
 pub mod entities;
+pub mod forms;
 pub mod rbac;
 pub mod stamp;
 pub mod values;

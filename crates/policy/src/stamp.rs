@@ -17,7 +17,7 @@ pub fn parts(s: &str) -> Option<(i64, u32, &str)> {
     let mut it = s.splitn(3, '-');
     let digits = |p: &str, n: usize| p.len() == n && p.bytes().all(|b| b.is_ascii_digit());
     let (millis, counter, device) = (it.next()?, it.next()?, it.next()?);
-    if !digits(millis, 16) || !digits(counter, 6) || !crate::values::id_like(device) {
+    if !digits(millis, 16) || !digits(counter, 6) || !crate::forms::id_like(device) {
         return None;
     }
     Some((millis.parse().ok()?, counter.parse().ok()?, device))

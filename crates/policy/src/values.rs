@@ -6,39 +6,15 @@
 //! is a clock stamp, and whose text is bounded. Tables add their own rules (users' roles and
 //! password hashes, attachments' content hashes, ...) in [`crate::entities`].
 
-use crate::entities::{Entity, IdKind};
+use crate::entities::{Entity, IdKind, Rule};
+use crate::forms::{id_like, uuid_like, valid_sha256};
 use crate::rbac::Role;
 use serde_json::{Map, Value};
-
-/// A field's rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rule {
-    /// Text of at most this many characters, no control characters.
-    Text(usize),
-    /// An account name: 3 to 32 of a–z, 0–9, `.`, `_`, `-`.
-    Username,
-    /// An argon2id PHC string.
-    PasswordHash,
-    /// A JSON array (or its text) of known role codes.
-    Roles,
-    /// `true`/`false` or `1`/`0`.
-    Flag,
-    /// One of these texts.
-    OneOf(&'static [&'static str]),
-    /// An integer in this range.
-    Int(i64, i64),
-    /// A SHA-256 in lowercase hex: 64 characters. It names a file, so nothing else passes.
-    Sha256,
-    /// A file's name without any folder: no `/`, `\`, NUL, and not `.` or `..`.
-    FileName,
-}
 
 /// The longest text any synced field holds, except the settings values (a clinic's logo).
 pub const MAX_TEXT_CHARS: usize = 64 * 1024;
 /// The longest settings value (a logo of 512 KiB in base64, with room).
 pub const MAX_SETTING_CHARS: usize = 720 * 1024;
-/// The longest id.
-pub const MAX_ID_CHARS: usize = 128;
 /// At most this many fields in one change.
 pub const MAX_FIELDS: usize = 128;
 
@@ -47,25 +23,6 @@ const FREE_TEXT_IDS: &[&str] = &["national_id", "insurance_id"];
 
 /// Why a value was refused: the field and what is wrong, for people and logs.
 pub type ValueError = String;
-
-pub fn uuid_like(s: &str) -> bool {
-    s.len() == 36
-        && s.bytes().enumerate().all(|(i, b)| match i {
-            8 | 13 | 18 | 23 => b == b'-',
-            _ => b.is_ascii_hexdigit(),
-        })
-}
-
-/// An id of a row, a user or a device: 1 to 128 letters, digits, `-`, `_`, `.`, `@`, `:`.
-pub fn id_like(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= MAX_ID_CHARS
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'@' | b':'))
-}
-
-pub fn valid_sha256(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-}
 
 fn column_name(s: &str) -> bool {
     !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')

@@ -3,35 +3,9 @@
 //! a finalized invoice takes payments, refunds, credit notes, insurance and cancelling; a
 //! cancelled bill only prints. Every call is checked again when it is made.
 
-use super::model::{Bill, BillStatus};
+use super::model::{Bill, BillActions, BillStatus};
 use crate::rbac::Permission;
 use crate::session::Authorized;
-use serde::Serialize;
-
-/// The actions a bill offers this user.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, specta::Type)]
-pub struct BillActions {
-    pub add_line: bool,
-    pub remove_line: bool,
-    /// A draft with at least one line.
-    pub finalize: bool,
-    /// Something is due on a finalized invoice.
-    pub pay: bool,
-    pub advance: bool,
-    /// Money was paid on a bill that is not cancelled.
-    pub refund: bool,
-    /// The invoice still stands at more than its credit notes.
-    pub credit_note: bool,
-    /// Cancelling is allowed and nothing is paid.
-    pub cancel: bool,
-    /// Cancelling is allowed to this user, but money was paid: refund it first.
-    pub cancel_needs_refund: bool,
-    pub insurance: bool,
-    /// An insurer approved more than it paid, and something is due.
-    pub settle: bool,
-    pub print_invoice: bool,
-    pub print_receipt: bool,
-}
 
 /// The actions `bill` offers the user of `auth`.
 pub fn of(bill: &Bill, auth: &Authorized) -> BillActions {

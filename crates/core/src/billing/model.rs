@@ -280,7 +280,7 @@ pub struct Bill {
     pub patient_share_minor: i64,
     pub cancel_reason: String,
     /// What this bill allows the user who asked for it (none when read without a user).
-    pub actions: super::actions::BillActions,
+    pub actions: BillActions,
 }
 
 /// One line of a bill list.
@@ -299,4 +299,29 @@ pub struct BillSummary {
     pub total_minor: i64,
     #[specta(type = f64)]
     pub due_minor: i64,
+}
+
+/// The actions a bill offers this user.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, specta::Type)]
+pub struct BillActions {
+    pub add_line: bool,
+    pub remove_line: bool,
+    /// A draft with at least one line.
+    pub finalize: bool,
+    /// Something is due on a finalized invoice.
+    pub pay: bool,
+    pub advance: bool,
+    /// Money was paid on a bill that is not cancelled.
+    pub refund: bool,
+    /// The invoice still stands at more than its credit notes.
+    pub credit_note: bool,
+    /// Cancelling is allowed and nothing is paid.
+    pub cancel: bool,
+    /// Cancelling is allowed to this user, but money was paid: refund it first.
+    pub cancel_needs_refund: bool,
+    pub insurance: bool,
+    /// An insurer approved more than it paid, and something is due.
+    pub settle: bool,
+    pub print_invoice: bool,
+    pub print_receipt: bool,
 }

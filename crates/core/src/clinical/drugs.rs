@@ -318,16 +318,111 @@ pub fn search_allergens(auth: &crate::session::Authorized, query: &str) -> crate
     Ok(reference().search(query, 20))
 }
 
+/// Words of a product name that are not the substance (salts, forms, release, units).
+const NOT_SUBSTANCE: &[&str] = &[
+    "tablet",
+    "tablets",
+    "tab",
+    "capsule",
+    "capsules",
+    "cap",
+    "syrup",
+    "suspension",
+    "injection",
+    "inj",
+    "cream",
+    "ointment",
+    "gel",
+    "drops",
+    "eye",
+    "ear",
+    "oral",
+    "solution",
+    "extended",
+    "modified",
+    "release",
+    "sr",
+    "er",
+    "xr",
+    "mr",
+    "cr",
+    "forte",
+    "ds",
+    "mg",
+    "ml",
+    "mcg",
+    "g",
+    "iu",
+    "units",
+    "hydrochloride",
+    "hcl",
+    "trihydrate",
+    "sodium",
+    "potassium",
+    "besilate",
+    "besylate",
+    "maleate",
+    "mesylate",
+    "tartrate",
+    "succinate",
+    "fumarate",
+    "dihydrate",
+    "monohydrate",
+];
+
+/// The substances a product name names: each part between "+", "/", "," or "and" is matched
+/// whole, then without salt and form words, then word by word.
+pub fn ingredients_from_name(name: &str) -> Vec<&'static Substance> {
+    let r = reference();
+    let combination = r.combination(name);
+    if !combination.is_empty() {
+        return combination;
+    }
+    let lower = normalise(name).replace(" and ", " + ").replace(" with ", " + ");
+    let mut out: Vec<&'static Substance> = Vec::new();
+    let mut add = |s: &'static Substance| {
+        if !out.iter().any(|x| x.id == s.id) {
+            out.push(s);
+        }
+    };
+    for part in lower.split(['+', '/', ',', '(', ')']) {
+        let words: Vec<&str> = part
+            .split(|c: char| c.is_whitespace() || c == '-')
+            .filter(|w| !w.is_empty() && !w.starts_with(|c: char| c.is_ascii_digit() || c == '.'))
+            .collect();
+        let whole = part.trim();
+        let core: Vec<&str> = words.iter().copied().filter(|w| !NOT_SUBSTANCE.contains(w)).collect();
+        let by = |t: &str| match r.by_name(t) {
+            Some(Allergen::Substance(s)) => Some(s),
+            _ => None,
+        };
+        if let Some(s) = by(whole).or_else(|| by(&core.join(" "))) {
+            add(s);
+            continue;
+        }
+        for pair in core.windows(2) {
+            if let Some(s) = by(&pair.join(" ")) {
+                add(s);
+            }
+        }
+        for w in &core {
+            if w.len() >= 4 {
+                if let Some(s) = by(w) {
+                    add(s);
+                }
+            }
+        }
+    }
+    out
+}
+
 /// The ingredients a medicine's name names, as the allergy check will read them when it is
 /// added without choosing any ("Co-trimoxazole DS": Sulfamethoxazole, Trimethoprim); empty when
 /// the name names no substance on the list (then its ingredients should be chosen).
 pub fn ingredients_for_name(auth: &crate::session::Authorized, name: &str) -> crate::Result<Vec<AllergenOption>> {
     auth.require(crate::rbac::Permission::ClinicalView)?;
     let r = reference();
-    Ok(super::allergy_check::ingredients_from_name(name)
-        .into_iter()
-        .map(|s| r.option(Allergen::Substance(s)))
-        .collect())
+    Ok(ingredients_from_name(name).into_iter().map(|s| r.option(Allergen::Substance(s))).collect())
 }
 
 #[cfg(test)]

@@ -95,7 +95,7 @@ pub(crate) fn ingredient_ids(given: &[String], name: &str) -> Result<Vec<String>
         }
     }
     if out.is_empty() {
-        out = super::allergy_check::ingredients_from_name(name).iter().map(|s| s.id.to_string()).collect();
+        out = super::drugs::ingredients_from_name(name).iter().map(|s| s.id.to_string()).collect();
     }
     Ok(out)
 }

@@ -6,7 +6,8 @@ use super::attachments::{self, AttachmentInput};
 use super::*;
 use crate::session::{Authorized, SessionSlot};
 use crate::store::{Actor, Store};
-use crate::sync::apply::{self, Columns, Outcome};
+use crate::sync::apply::{self, Outcome};
+use crate::sync::rows::Columns;
 use hms_protocol::{Change, Op};
 use serde_json::{json, Value};
 

@@ -8,6 +8,7 @@ pub mod demo;
 pub mod merge;
 pub mod model;
 pub mod mrn;
+mod mrn_rule;
 pub mod repo;
 pub mod search;
 mod tables;

@@ -2,14 +2,14 @@
 //! whose local `pk` is the search indexes' rowid, and the merges.
 //!
 //! Around a pulled change a patient's number is claimed (one MRN per patient,
-//! `sync::rules::claim_mrn`) and the search indexes follow the row; in the background the
+//! `mrn_rule::claim_mrn`) and the search indexes follow the row; in the background the
 //! indexes' segments are merged a little at a time (automerge is off, migration 0004).
 
-use super::repo;
+use super::{mrn_rule, repo};
 use crate::error::Result;
-use crate::store::tables::{Hook, NewRow, Table, TableRules, Values, NO_RULES};
+use crate::store::tables::{Hook, Label, NewRow, Table, TableRules, Values, NO_RULES};
 use crate::store::WriteTx;
-use sqlx::SqlitePool;
+use sqlx::{SqliteConnection, SqlitePool};
 
 /// The full-text indexes of the register.
 const SEARCH_INDEXES: [&str; 2] = ["patient_name_fts", "patient_phone_fts"];
@@ -18,7 +18,7 @@ struct PatientRules;
 
 impl TableRules for PatientRules {
     fn before_apply<'a>(&'a self, w: &'a mut WriteTx<'_>, id: &'a str, values: &'a mut Values) -> Hook<'a> {
-        Box::pin(async move { Ok(crate::sync::rules::claim_mrn(w, id, values).await?) })
+        Box::pin(mrn_rule::claim_mrn(w, id, values))
     }
 
     fn after_apply<'a>(&'a self, w: &'a mut WriteTx<'_>, id: &'a str) -> Hook<'a> {
@@ -27,9 +27,21 @@ impl TableRules for PatientRules {
 
     fn after_batch<'a>(&'a self, w: &'a mut WriteTx<'_>, rows: &'a [NewRow<'a>]) -> Hook<'a> {
         Box::pin(async move {
-            crate::sync::rules::settle_new_mrns(w, rows).await?;
+            mrn_rule::settle_new_mrns(w, rows).await?;
             let ids: Vec<&str> = rows.iter().map(|(id, _)| *id).collect();
             repo::reindex_many(w, &ids).await
+        })
+    }
+
+    /// "Amina Mwakyusa (K7Q2-000123)".
+    fn label<'a>(&'a self, conn: &'a mut SqliteConnection, id: &'a str) -> Label<'a> {
+        Box::pin(async move {
+            Ok(sqlx::query_scalar(
+                "SELECT trim(given_name || ' ' || family_name) || ' (' || mrn || ')' FROM patients WHERE id = ?",
+            )
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?)
         })
     }
 

@@ -11,6 +11,7 @@ pub mod booking;
 pub mod calendar;
 pub mod moves;
 pub mod queue;
+pub mod slot_rule;
 pub mod slots;
 pub mod staff;
 mod tables;

@@ -2,12 +2,13 @@
 //!
 //! Appointments keep one active booking per doctor's slot even when two devices booked it
 //! apart: a pulled appointment is held off its slot (`slot_conflict`, local to each device)
-//! until `sync::rules::settle_slots`, run after every local or pulled write of one, decides
+//! until `slot_rule::settle_slots`, run after every local or pulled write of one, decides
 //! who keeps it. Staff keep their specialty index in step with the row.
 
-use crate::store::tables::{Hook, Table, TableRules, Values, NO_RULES};
+use crate::store::tables::{Hook, Label, Table, TableRules, Values, NO_RULES};
 use crate::store::WriteTx;
 use serde_json::{Map, Value};
+use sqlx::SqliteConnection;
 
 struct AppointmentRules;
 
@@ -17,7 +18,7 @@ impl TableRules for AppointmentRules {
     fn after_write<'a>(&'a self, w: &'a mut WriteTx<'_>, _id: &'a str) -> Hook<'a> {
         Box::pin(async move {
             let now = w.now_rfc3339();
-            crate::sync::rules::settle_slots(w.conn(), &now).await
+            super::slot_rule::settle_slots(w.conn(), &now).await
         })
     }
 
@@ -48,6 +49,24 @@ impl TableRules for AppointmentRules {
         self.after_write(w, id)
     }
 
+    /// "Amina Mwakyusa (K7Q2-000123): Dr. Rao, 2026-11-23 09:30, booked".
+    fn label<'a>(&'a self, conn: &'a mut SqliteConnection, id: &'a str) -> Label<'a> {
+        Box::pin(async move {
+            let row: Option<(String, String, String, i64, String)> = sqlx::query_as(
+                "SELECT coalesce(trim(p.given_name || ' ' || p.family_name) || ' (' || p.mrn || ')', a.patient_id),
+                        coalesce(s.full_name, a.doctor_id), a.date, a.start_min, a.status
+                 FROM appointments a LEFT JOIN patients p ON p.id = a.patient_id LEFT JOIN staff s ON s.id = a.doctor_id
+                 WHERE a.id = ?",
+            )
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+            Ok(row.map(|(patient, doctor, date, start, status)| {
+                format!("{patient}: {doctor}, {date} {:02}:{:02}, {status}", start / 60, start % 60)
+            }))
+        })
+    }
+
     /// The slot rule runs per row.
     fn batchable(&self) -> bool {
         false
@@ -59,6 +78,16 @@ struct StaffRules;
 impl TableRules for StaffRules {
     fn after_apply<'a>(&'a self, w: &'a mut WriteTx<'_>, id: &'a str) -> Hook<'a> {
         Box::pin(super::staff::reindex_specialties(w, id))
+    }
+
+    /// The staff member's full name.
+    fn label<'a>(&'a self, conn: &'a mut SqliteConnection, id: &'a str) -> Label<'a> {
+        Box::pin(async move {
+            Ok(sqlx::query_scalar("SELECT full_name FROM staff WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await?)
+        })
     }
 
     /// The specialty index is kept per row.

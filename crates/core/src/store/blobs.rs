@@ -12,6 +12,24 @@ use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+/// A column whose values name files of this store (their SHA-256), registered by the module
+/// that owns the table (`inventory::submit!`), so that storage and sync find every file a
+/// synced row refers to without naming the table. The table carries the sync columns
+/// (`origin_device`, `deleted_at`).
+pub struct BlobColumn {
+    pub table: &'static str,
+    pub column: &'static str,
+}
+
+inventory::collect!(BlobColumn);
+
+/// Every registered blob column, ordered by table and column.
+pub fn columns() -> Vec<&'static BlobColumn> {
+    let mut all: Vec<&'static BlobColumn> = inventory::iter::<BlobColumn>.into_iter().collect();
+    all.sort_by_key(|c| (c.table, c.column));
+    all
+}
+
 /// The folder of stored files inside the data directory.
 pub const DIR: &str = "attachments";
 
@@ -23,7 +41,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// Where a content's file lives; `None` unless `sha256` is 64 lowercase hex digits, so that a
 /// hash that arrived by sync (`/dev/zero`, `../..`) never names another path.
 pub fn path(store: &Store, sha256: &str) -> Option<PathBuf> {
-    if !hms_policy::values::valid_sha256(sha256) {
+    if !hms_policy::forms::valid_sha256(sha256) {
         return None;
     }
     Some(store.data_dir().join(DIR).join(&sha256[..2]).join(sha256))

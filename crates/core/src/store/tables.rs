@@ -10,18 +10,19 @@
 //! ```
 //!
 //! - `synced`: its writes call `WriteTx::record_change`, and pulled changes of it are merged
-//!   (`sync::apply::SYNCED` is the list of these). A table that carries the sync columns but
+//!   (`sync::rows::SYNCED` is the list of these). A table that carries the sync columns but
 //!   stays on the device registers with `synced: false`.
 //! - `local_columns`: columns a change never carries nor sets (`patients.pk`, the search
 //!   indexes' rowid; `appointments.slot_conflict`, derived on each device).
 //! - `rules`: what the table needs around a write, as a [`TableRules`] (every hook defaults to
 //!   nothing): after a local write, before and after a pulled change is written, after a
-//!   batch of new pulled rows, and background maintenance (the patients' search indexes).
+//!   batch of new pulled rows, background maintenance (the patients' search indexes), and a
+//!   row's label in the conflicts inbox.
 
 use super::WriteTx;
 use crate::error::Result;
 use serde_json::{Map, Value};
-use sqlx::SqlitePool;
+use sqlx::{SqliteConnection, SqlitePool};
 use std::future::Future;
 use std::pin::Pin;
 
@@ -43,6 +44,9 @@ pub type Hook<'a> = Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>>;
 fn done<'a>() -> Hook<'a> {
     Box::pin(async { Ok(()) })
 }
+
+/// What a label hook answers: the row in words, `None` when the table has no words for it.
+pub type Label<'a> = Pin<Box<dyn Future<Output = Result<Option<String>>> + Send + 'a>>;
 
 /// A column and its value, as a pulled change writes them.
 pub type Values = Vec<(String, Value)>;
@@ -89,6 +93,12 @@ pub trait TableRules: Sync {
     /// A bounded slice of background upkeep (run by the store's checkpointer).
     fn maintain<'a>(&'a self, _pool: &'a SqlitePool) -> Hook<'a> {
         done()
+    }
+
+    /// Row `id` in words a person recognises ("Amina Mwakyusa (K7Q2-000123)"), for the
+    /// conflicts inbox; `None` (the default) shows it as "<table> <id>".
+    fn label<'a>(&'a self, _conn: &'a mut SqliteConnection, _id: &'a str) -> Label<'a> {
+        Box::pin(async { Ok(None) })
     }
 
     /// Full upkeep after a bulk load (`Store::compact_search_indexes`).

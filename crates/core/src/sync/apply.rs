@@ -10,34 +10,24 @@
 //! insert. Deletes are the `deleted_at` field like any other.
 //!
 //! Generic over the synced tables: a change's JSON `data` is written as column values of its
-//! `entity`. The table name must be on [`SYNCED`] and only columns that `PRAGMA table_info`
+//! `entity`. The table name must be on [`super::rows::SYNCED`] and only columns that `PRAGMA table_info`
 //! reports are written (every other key is ignored), so nothing a server sends becomes SQL.
 //! Pulled rows are written directly, never through `record_change`: they do not go back into
 //! the outbox. Audit entries (`audit_log`) are filed, insert-only, under `audit_remote`.
-//! What a table needs around a pulled write (the hospital rules of one slot and one MRN in
-//! [`super::rules`], search indexes) its module registers (`store::tables`); nothing here
+//! What a table needs around a pulled write (the hospital rules of one slot and one MRN,
+//! search indexes) its module registers (`store::tables`); nothing here
 //! names a domain table.
 
-use super::{conflicts, SyncError};
+use super::rows::{
+    compare, constraint, insert, load_stamps, quote, row_json, rules_of, save_stamps, stamp_device, stamp_of, table_of,
+    update, Columns,
+};
+use super::{conflict_log, SyncError};
 use crate::clock::HlcStamp;
-use crate::store::{tables, WriteTx};
+use crate::store::WriteTx;
 use hms_protocol::{Change, Op};
 use serde_json::{Map, Value};
-use sqlx::SqliteConnection;
 use std::cmp::Ordering;
-use std::collections::HashMap;
-use std::sync::LazyLock;
-
-/// The synced tables and the column that holds a change's `entity_id`, from the tables'
-/// registrations (`store::tables`): a table is synced when its module registers it so (its
-/// writes call `WriteTx::record_change`). Listed in the order of the policy's entities
-/// (`hms_policy::entities::ENTITIES`, which a test holds to this list), any other after.
-pub static SYNCED: LazyLock<Vec<(&'static str, &'static str)>> = LazyLock::new(|| {
-    let rank = |name: &str| hms_policy::entities::ENTITIES.iter().position(|e| e.name == name).unwrap_or(usize::MAX);
-    let mut synced: Vec<&'static tables::Table> = tables::all().into_iter().filter(|t| t.synced).collect();
-    synced.sort_by_key(|t| (rank(t.name), t.name));
-    synced.into_iter().map(|t| (t.name, t.id_column)).collect()
-});
 
 /// Fields that say who and where, not what: merged like the others, never a conflict.
 const BOOKKEEPING: &[&str] = &["updated_by", "created_at", "origin_device"];
@@ -59,62 +49,6 @@ pub(crate) enum Outcome {
     Missing,
 }
 
-/// Column names of the synced tables, read once per pull page.
-#[derive(Default)]
-pub(crate) struct Columns {
-    by_table: HashMap<&'static str, Vec<String>>,
-}
-
-pub(crate) fn table_of(entity: &str) -> Option<(&'static str, &'static str)> {
-    tables::synced(entity).map(|t| (t.name, t.id_column))
-}
-
-/// The rules a table registered (none for a name that is not registered).
-pub(crate) fn rules_of(table: &str) -> &'static dyn tables::TableRules {
-    tables::find(table).map(|t| t.rules).unwrap_or(&tables::NO_RULES)
-}
-
-pub(crate) fn quote(ident: &str) -> String {
-    format!("\"{}\"", ident.replace('"', "\"\""))
-}
-
-impl Columns {
-    pub(crate) async fn get(
-        &mut self,
-        conn: &mut SqliteConnection,
-        table: &'static str,
-    ) -> Result<&[String], SyncError> {
-        if !self.by_table.contains_key(table) {
-            // `table` comes from SYNCED, never from the server.
-            let names: Vec<String> = sqlx::query_scalar(&format!("SELECT name FROM pragma_table_info('{table}')"))
-                .fetch_all(&mut *conn)
-                .await
-                .map_err(crate::Error::from)?;
-            let local = tables::find(table).map(|t| t.local_columns).unwrap_or(&[]);
-            let names = names.into_iter().filter(|n| !local.contains(&n.as_str())).collect();
-            self.by_table.insert(table, names);
-        }
-        Ok(self.by_table.get(table).map(Vec::as_slice).unwrap_or(&[]))
-    }
-}
-
-/// Orders two stamps; text that does not parse sorts by its text (stamps are fixed-width).
-pub(crate) fn compare(a: &str, b: &str) -> Ordering {
-    match (HlcStamp::parse(a), HlcStamp::parse(b)) {
-        (Some(x), Some(y)) => x.cmp(&y),
-        _ => a.cmp(b),
-    }
-}
-
-fn stamp_device(hlc: &str) -> Option<String> {
-    HlcStamp::parse(hlc).map(|s| s.device)
-}
-
-/// The device of a stamp ("" when it does not parse).
-pub(crate) fn stamp_device_of(hlc: &str) -> String {
-    stamp_device(hlc).unwrap_or_default()
-}
-
 /// A value as text, for comparing a column's content with a change's value (JSON columns
 /// hold their JSON text; booleans are 0/1).
 fn canonical(v: &Value) -> String {
@@ -130,54 +64,6 @@ fn canonical(v: &Value) -> String {
 fn same_value(current: Option<&Value>, incoming: &Value) -> bool {
     let current = current.unwrap_or(&Value::Null);
     current.is_null() == incoming.is_null() && canonical(current) == canonical(incoming)
-}
-
-/// The per-field stamps of a row (`{}` when it has none).
-pub(crate) async fn load_stamps(
-    conn: &mut SqliteConnection,
-    entity: &str,
-    id: &str,
-) -> Result<Map<String, Value>, SyncError> {
-    let text: Option<String> = sqlx::query_scalar("SELECT stamps FROM sync_stamps WHERE entity = ? AND entity_id = ?")
-        .bind(entity)
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(crate::Error::from)?;
-    Ok(match text.and_then(|t| serde_json::from_str(&t).ok()) {
-        Some(Value::Object(map)) => map,
-        _ => Map::new(),
-    })
-}
-
-async fn save_stamps(
-    conn: &mut SqliteConnection,
-    entity: &str,
-    id: &str,
-    stamps: &Map<String, Value>,
-) -> Result<(), SyncError> {
-    sqlx::query(
-        "INSERT INTO sync_stamps (entity, entity_id, stamps) VALUES (?, ?, ?)
-         ON CONFLICT (entity, entity_id) DO UPDATE SET stamps = excluded.stamps",
-    )
-    .bind(entity)
-    .bind(id)
-    .bind(Value::Object(stamps.clone()).to_string())
-    .execute(&mut *conn)
-    .await
-    .map_err(crate::Error::from)?;
-    Ok(())
-}
-
-/// The stamp that last set `field`: its own, or the row's whole-row stamp, whichever is newer.
-pub(crate) fn stamp_of(stamps: &Map<String, Value>, field: &str) -> String {
-    let own = stamps.get(field).and_then(Value::as_str).unwrap_or("");
-    let row = stamps.get("*").and_then(Value::as_str).unwrap_or("");
-    if compare(own, row) == Ordering::Less {
-        row.to_string()
-    } else {
-        own.to_string()
-    }
 }
 
 /// Applies one change from another device.
@@ -378,7 +264,7 @@ async fn merge(
     for (field, value, local_hlc) in &lost {
         let local = serde_json::json!({ field.as_str(): current.get(field).cloned().unwrap_or(Value::Null) });
         let remote = serde_json::json!({ field.as_str(): value });
-        conflicts::record_field(w, change, field, &local, &remote, local_hlc).await?;
+        conflict_log::record_field(w, change, field, &local, &remote, local_hlc).await?;
     }
     if taken.is_empty() {
         return Ok(if lost.is_empty() { Outcome::Older } else { Outcome::Conflict });
@@ -386,7 +272,7 @@ async fn merge(
     rules_of(table).before_apply(w, id, &mut taken).await?;
     for (field, _) in &taken {
         stamps.insert(field.clone(), Value::String(change.hlc.clone()));
-        conflicts::supersede(w, table, id, field, &change.hlc).await?;
+        conflict_log::supersede(w, table, id, field, &change.hlc).await?;
     }
     let mut sets = taken;
     let row_hlc = current.get("updated_at").and_then(Value::as_str).unwrap_or("");
@@ -413,9 +299,9 @@ async fn audit_entry(w: &mut WriteTx<'_>, change: &Change) -> Result<Outcome, Sy
 
 pub(crate) async fn refused(w: &mut WriteTx<'_>, change: &Change, why: &str, local_hlc: &str) -> Result<(), SyncError> {
     let local = serde_json::json!({ "refused": why });
-    conflicts::record(
+    conflict_log::record(
         w,
-        conflicts::NewConflict {
+        conflict_log::NewConflict {
             kind: "refused",
             entity: &change.entity,
             entity_id: &change.entity_id,
@@ -430,76 +316,6 @@ pub(crate) async fn refused(w: &mut WriteTx<'_>, change: &Change, why: &str, loc
     )
     .await?;
     Ok(())
-}
-
-/// A database error of a write: a constraint's refusal becomes [`SyncError::Constraint`].
-pub(crate) fn constraint(e: sqlx::Error) -> SyncError {
-    match e {
-        sqlx::Error::Database(db) => SyncError::Constraint(db.message().to_string()),
-        other => SyncError::App(other.into()),
-    }
-}
-
-pub(crate) fn bind_value<'q>(
-    q: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
-    v: &Value,
-) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
-    match v {
-        Value::Null => q.bind(None::<String>),
-        Value::Bool(b) => q.bind(i64::from(*b)),
-        Value::Number(n) => match n.as_i64() {
-            Some(i) => q.bind(i),
-            None => q.bind(n.as_f64()),
-        },
-        Value::String(s) => q.bind(s.clone()),
-        // JSON columns (phones, allergies, roles, ...) hold their JSON text.
-        other => q.bind(other.to_string()),
-    }
-}
-
-pub(crate) async fn update(
-    w: &mut WriteTx<'_>,
-    table: &str,
-    id_col: &str,
-    id: &str,
-    values: &[(String, Value)],
-) -> Result<(), sqlx::Error> {
-    let sets: Vec<String> = values.iter().map(|(c, _)| format!("{} = ?", quote(c))).collect();
-    let sql = format!("UPDATE {} SET {} WHERE {} = ?", quote(table), sets.join(", "), quote(id_col));
-    let mut q = sqlx::query(&sql);
-    for (_, v) in values {
-        q = bind_value(q, v);
-    }
-    q.bind(id.to_string()).execute(w.conn()).await.map(drop)
-}
-
-async fn insert(w: &mut WriteTx<'_>, table: &str, values: &[(String, Value)]) -> Result<(), sqlx::Error> {
-    let names: Vec<String> = values.iter().map(|(c, _)| quote(c)).collect();
-    let marks = vec!["?"; values.len()].join(", ");
-    let sql = format!("INSERT INTO {} ({}) VALUES ({marks})", quote(table), names.join(", "));
-    let mut q = sqlx::query(&sql);
-    for (_, v) in values {
-        q = bind_value(q, v);
-    }
-    q.execute(w.conn()).await.map(drop)
-}
-
-/// The local row as a JSON object of its synced columns (empty when there is none).
-pub(crate) async fn row_json(
-    w: &mut WriteTx<'_>,
-    table: &str,
-    id_col: &str,
-    id: &str,
-    cols: &[String],
-) -> Result<Map<String, Value>, SyncError> {
-    let pairs: Vec<String> = cols.iter().map(|c| format!("'{}', {}", c.replace('\'', "''"), quote(c))).collect();
-    let sql = format!("SELECT json_object({}) FROM {} WHERE {} = ?", pairs.join(", "), quote(table), quote(id_col));
-    let json: Option<String> =
-        sqlx::query_scalar(&sql).bind(id).fetch_optional(w.conn()).await.map_err(crate::Error::from)?;
-    Ok(match json.and_then(|j| serde_json::from_str(&j).ok()) {
-        Some(Value::Object(map)) => map,
-        _ => Map::new(),
-    })
 }
 
 #[cfg(test)]

@@ -11,7 +11,8 @@
 //! undone and redone row by row through [`apply::apply`], which records the refusal exactly
 //! as it always did.
 
-use super::apply::{self, bind_value, quote, table_of, Columns, Outcome};
+use super::apply::{self, Outcome};
+use super::rows::{self, bind_value, quote, table_of, Columns};
 use super::SyncError;
 use crate::store::{tables::NewRow, WriteTx};
 use hms_protocol::{Change, Op};
@@ -25,7 +26,7 @@ const MAX_VARS: usize = 32_000;
 /// rule does (the patients' numbers and search index). Others (appointments settle their slot
 /// rule, staff index their specialties) register as not batchable and take the row path.
 fn batchable(table: &str) -> bool {
-    apply::rules_of(table).batchable()
+    rows::rules_of(table).batchable()
 }
 
 struct Pending<'a> {
@@ -155,7 +156,7 @@ async fn write(w: &mut WriteTx<'_>, pending: &[Pending<'_>]) -> Result<(), SyncE
         by_table.entry(p.table).or_default().push((p.change.entity_id.as_str(), p.values.as_slice()));
     }
     for (table, rows) in &by_table {
-        apply::rules_of(table).after_batch(w, rows).await?;
+        rows::rules_of(table).after_batch(w, rows).await?;
     }
     Ok(())
 }
@@ -182,7 +183,7 @@ async fn insert_rows(w: &mut WriteTx<'_>, rows: &[Pending<'_>]) -> Result<(), Sy
                 q = bind_value(q, v);
             }
         }
-        q.execute(w.conn()).await.map_err(apply::constraint)?;
+        q.execute(w.conn()).await.map_err(rows::constraint)?;
     }
     Ok(())
 }

@@ -6,8 +6,11 @@
 //!   (`clinical::attachments::open`), which keeps it in the device's blob store.
 //!
 //! The files themselves are the blob store's (`store::blobs`): this module reads and checks
-//! them there and knows nothing of attachments beyond their table's hashes.
+//! them there, and finds which to send through the blob columns that tables register there
+//! (`store::blobs::BlobColumn`); it names no table of its own but its upload log
+//! (`attachment_uploads`).
 
+use super::rows::quote;
 use super::status::{client, SERVER_URL_KEY, TENANT_ID_KEY};
 use super::SyncResult;
 use crate::error::Error;
@@ -25,23 +28,44 @@ fn path(sha256: &str) -> String {
     format!("{}/{sha256}", hms_protocol::BLOBS_PATH)
 }
 
+/// The files this device's live rows refer to (every registered blob column) that were not
+/// sent to `server` yet, each once, in hash order.
+async fn pending(store: &Store, server: &str) -> SyncResult<Vec<String>> {
+    let sources: Vec<String> = blob_store::columns()
+        .iter()
+        .map(|c| {
+            // Names from the registrations, never from a change.
+            format!(
+                "SELECT {col} AS sha256 FROM {table} WHERE origin_device = ?1 AND deleted_at IS NULL",
+                col = quote(c.column),
+                table = quote(c.table)
+            )
+        })
+        .collect();
+    if sources.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT DISTINCT sha256 FROM ({}) WHERE sha256 NOT IN (SELECT sha256 FROM attachment_uploads WHERE server = ?2)
+         ORDER BY sha256",
+        sources.join(" UNION ALL ")
+    );
+    let pending: Vec<String> = sqlx::query_scalar(&sql)
+        .bind(store.device_id())
+        .bind(server)
+        .fetch_all(store.pool())
+        .await
+        .map_err(Error::from)?;
+    Ok(pending)
+}
+
 /// Uploads the files of this device's attachments the server does not have from it yet.
 /// A file missing or damaged here is skipped (it cannot be sent as recorded); it goes once
 /// it is whole again. Answers how many files were sent.
 pub(crate) async fn upload_missing(store: &Store) -> SyncResult<u64> {
     let http = client(store).await?;
     let server = server_key(store).await?;
-    let pending: Vec<String> = sqlx::query_scalar(
-        "SELECT DISTINCT sha256 FROM attachments
-         WHERE origin_device = ? AND deleted_at IS NULL
-           AND sha256 NOT IN (SELECT sha256 FROM attachment_uploads WHERE server = ?)
-         ORDER BY sha256",
-    )
-    .bind(store.device_id())
-    .bind(&server)
-    .fetch_all(store.pool())
-    .await
-    .map_err(Error::from)?;
+    let pending = pending(store, &server).await?;
     let mut sent = 0;
     for sha256 in pending {
         // Only a well-formed hash names a file (and the blob's URL), and only a file within the
@@ -72,7 +96,7 @@ pub(crate) async fn upload_missing(store: &Store) -> SyncResult<u64> {
 /// The file of `sha256` from the server, verified against its hash; `None` when the server
 /// does not have it. Not enrolled, offline or refused: the error.
 pub(crate) async fn download(store: &Store, sha256: &str) -> SyncResult<Option<Vec<u8>>> {
-    if !hms_policy::values::valid_sha256(sha256) {
+    if !hms_policy::forms::valid_sha256(sha256) {
         return Ok(None);
     }
     let http = client(store).await?;

@@ -3,19 +3,19 @@
 //! synced write (through `WriteTx::record_change`) with an audit entry `sync.conflict_resolved`.
 //!
 //! Kinds: `field` (a value lost to a concurrent newer one), `slot_double_booked` and
-//! `mrn_duplicate` (see [`super::rules`]), `refused` (a change that could not be applied).
+//! `mrn_duplicate` (the tables' own rules: `schedule::slot_rule`, `patients::mrn_rule`), `refused` (a change that could not be applied).
 //! Listing and resolving need `sync_manage` (administrators).
 //!
 //! A resolution writes a new value with a new stamp, which every other device merges like any
 //! change: their open records of the same conflict close themselves (a field conflict when a
 //! newer value of its field arrives, a slot or MRN conflict when the rule no longer bites).
 
-use super::apply::{self, quote, stamp_of, table_of, Columns};
+use super::conflict_log::{mark, supersede};
+use super::rows::{self, quote, stamp_of, table_of, Columns};
 use crate::error::{Error, Result, ValidationReason};
 use crate::rbac::Permission;
 use crate::session::Authorized;
 use crate::store::{ChangeOp, Store, WriteTx};
-use hms_protocol::Change;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sqlx::SqliteConnection;
@@ -116,146 +116,6 @@ impl ConflictResolution {
     }
 }
 
-// ---------------------------------------------------------------------------- recording
-
-pub(crate) struct NewConflict<'a> {
-    pub kind: &'static str,
-    pub entity: &'a str,
-    pub entity_id: &'a str,
-    pub field: Option<&'a str>,
-    pub other_id: Option<&'a str>,
-    pub local: &'a Value,
-    pub remote: &'a Value,
-    pub local_hlc: &'a str,
-    pub remote_hlc: &'a str,
-    pub remote_device: &'a str,
-}
-
-pub(crate) async fn record(w: &mut WriteTx<'_>, c: NewConflict<'_>) -> Result<()> {
-    let now = w.now_rfc3339();
-    record_on(w.conn(), &now, c).await
-}
-
-pub(crate) async fn record_on(conn: &mut SqliteConnection, now: &str, c: NewConflict<'_>) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO sync_conflicts (id, entity, entity_id, local, remote, local_hlc, remote_hlc, winner, remote_device,
-                                     detected_at, kind, field, other_id)
-         VALUES (?, ?, ?, ?, ?, ?, ?, 'local', ?, ?, ?, ?, ?)",
-    )
-    .bind(crate::ids::new_id())
-    .bind(c.entity)
-    .bind(c.entity_id)
-    .bind(c.local.to_string())
-    .bind(c.remote.to_string())
-    .bind(c.local_hlc)
-    .bind(c.remote_hlc)
-    .bind(c.remote_device)
-    .bind(now)
-    .bind(c.kind)
-    .bind(c.field)
-    .bind(c.other_id)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-/// A field's pulled value that lost: kept once (the same change merged again adds nothing).
-pub(crate) async fn record_field(
-    w: &mut WriteTx<'_>,
-    change: &Change,
-    field: &str,
-    local: &Value,
-    remote: &Value,
-    local_hlc: &str,
-) -> Result<()> {
-    let known: Option<i64> = sqlx::query_scalar(
-        "SELECT 1 FROM sync_conflicts WHERE entity = ? AND entity_id = ? AND field = ? AND remote_hlc = ? AND kind = 'field'",
-    )
-    .bind(&change.entity)
-    .bind(&change.entity_id)
-    .bind(field)
-    .bind(&change.hlc)
-    .fetch_optional(w.conn())
-    .await?;
-    if known.is_some() {
-        return Ok(());
-    }
-    record(
-        w,
-        NewConflict {
-            kind: "field",
-            entity: &change.entity,
-            entity_id: &change.entity_id,
-            field: Some(field),
-            other_id: None,
-            local,
-            remote,
-            local_hlc,
-            remote_hlc: &change.hlc,
-            remote_device: &change.device_id,
-        },
-    )
-    .await
-}
-
-/// A newer value of a field closes its open field conflicts: both of their sides are older.
-pub(crate) async fn supersede(w: &mut WriteTx<'_>, entity: &str, id: &str, field: &str, hlc: &str) -> Result<()> {
-    let open: Vec<(String, String, String)> = sqlx::query_as(
-        "SELECT id, local_hlc, remote_hlc FROM sync_conflicts
-         WHERE resolved = 0 AND kind = 'field' AND entity = ? AND entity_id = ? AND field = ?",
-    )
-    .bind(entity)
-    .bind(id)
-    .bind(field)
-    .fetch_all(w.conn())
-    .await?;
-    let now = w.now_rfc3339();
-    for (conflict, local, remote) in open {
-        let newer = |s: &str| apply::compare(hlc, s) == std::cmp::Ordering::Greater;
-        if newer(&local) && newer(&remote) {
-            mark(w.conn(), &conflict, "auto", &now, None).await?;
-        }
-    }
-    Ok(())
-}
-
-pub(crate) async fn open_exists(conn: &mut SqliteConnection, kind: &str, entity_id: &str) -> Result<bool> {
-    let found: Option<i64> =
-        sqlx::query_scalar("SELECT 1 FROM sync_conflicts WHERE resolved = 0 AND kind = ? AND entity_id = ?")
-            .bind(kind)
-            .bind(entity_id)
-            .fetch_optional(&mut *conn)
-            .await?;
-    Ok(found.is_some())
-}
-
-/// Closes the open rule conflicts of a record that the rule no longer bites.
-pub(crate) async fn auto_resolve(conn: &mut SqliteConnection, now: &str, kind: &str, entity_id: &str) -> Result<()> {
-    sqlx::query(
-        "UPDATE sync_conflicts SET resolved = 1, resolution = 'auto', resolved_at = ?
-         WHERE resolved = 0 AND kind = ? AND entity_id = ?",
-    )
-    .bind(now)
-    .bind(kind)
-    .bind(entity_id)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-async fn mark(conn: &mut SqliteConnection, id: &str, resolution: &str, now: &str, by: Option<&str>) -> Result<()> {
-    sqlx::query(
-        "UPDATE sync_conflicts SET resolved = 1, resolution = ?, resolved_at = ?, resolved_by = ? WHERE id = ?",
-    )
-    .bind(resolution)
-    .bind(now)
-    .bind(by)
-    .bind(id)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
 // ---------------------------------------------------------------------------- the inbox
 
 #[derive(sqlx::FromRow)]
@@ -318,7 +178,7 @@ async fn view(conn: &mut SqliteConnection, row: Row) -> Result<SyncConflict> {
         stamp: stamp.to_string(),
         device_id: device.to_string(),
     };
-    let local_device = super::apply::stamp_device_of(&row.local_hlc);
+    let local_device = rows::stamp_device_of(&row.local_hlc);
     let (current, other) = match kind {
         ConflictKind::Field => {
             let field = row.field.clone().unwrap_or_default();
@@ -332,11 +192,11 @@ async fn view(conn: &mut SqliteConnection, row: Row) -> Result<SyncConflict> {
             )
         }
         ConflictKind::SlotDoubleBooked | ConflictKind::MrnDuplicate => {
+            // The record keeping the slot or number is of the same table.
             let keeper = row.other_id.clone().unwrap_or_default();
-            let table = if kind == ConflictKind::SlotDoubleBooked { "appointments" } else { "patients" };
             (
                 side(
-                    record_label(conn, table, &keeper).await?,
+                    record_label(conn, &row.entity, &keeper).await?,
                     Some(keeper),
                     &row.local,
                     &row.local_hlc,
@@ -380,46 +240,9 @@ fn show(v: &Value) -> String {
     }
 }
 
-fn clock(minutes: i64) -> String {
-    format!("{:02}:{:02}", minutes / 60, minutes % 60)
-}
-
-/// The record in words.
+/// The record in words, as its table's rules give it.
 async fn record_label(conn: &mut SqliteConnection, entity: &str, id: &str) -> Result<String> {
-    let label: Option<String> = match entity {
-        "patients" => {
-            sqlx::query_scalar(
-                "SELECT trim(given_name || ' ' || family_name) || ' (' || mrn || ')' FROM patients WHERE id = ?",
-            )
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?
-        }
-        "appointments" => {
-            let row: Option<(String, String, String, i64, String)> = sqlx::query_as(
-                "SELECT coalesce(trim(p.given_name || ' ' || p.family_name) || ' (' || p.mrn || ')', a.patient_id),
-                        coalesce(s.full_name, a.doctor_id), a.date, a.start_min, a.status
-                 FROM appointments a LEFT JOIN patients p ON p.id = a.patient_id LEFT JOIN staff s ON s.id = a.doctor_id
-                 WHERE a.id = ?",
-            )
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?;
-            row.map(|(patient, doctor, date, start, status)| {
-                format!("{patient}: {doctor}, {date} {}, {status}", clock(start))
-            })
-        }
-        "users" => {
-            sqlx::query_scalar("SELECT full_name || ' (' || username || ')' FROM users WHERE id = ?")
-                .bind(id)
-                .fetch_optional(&mut *conn)
-                .await?
-        }
-        "staff" => {
-            sqlx::query_scalar("SELECT full_name FROM staff WHERE id = ?").bind(id).fetch_optional(&mut *conn).await?
-        }
-        _ => None,
-    };
+    let label = rows::rules_of(entity).label(conn, id).await?;
     Ok(label.unwrap_or_else(|| format!("{entity} {id}")))
 }
 
@@ -468,7 +291,7 @@ pub async fn resolve(
         }
         (ConflictKind::MrnDuplicate, ConflictResolution::Renumber) => {
             let mrn = crate::patients::mrn::next(&mut w).await?;
-            write_field(&mut w, "patients", &row.entity_id, "mrn", &Value::String(mrn)).await?;
+            write_field(&mut w, &row.entity, &row.entity_id, "mrn", &Value::String(mrn)).await?;
         }
         (ConflictKind::MrnDuplicate | ConflictKind::Refused, ConflictResolution::Dismiss) => {}
         _ => return Err(invalid("this resolution does not apply to this kind of conflict")),
@@ -544,7 +367,7 @@ async fn keep_field(w: &mut WriteTx<'_>, row: &Row, take_other: bool) -> Result<
         serde_json::from_str::<Value>(&row.remote).ok().and_then(|v| v.get(&field).cloned()).unwrap_or(Value::Null)
     } else {
         let cols = Columns::default().get(w.conn(), table).await.map_err(to_app)?.to_vec();
-        let current = apply::row_json(w, table, id_col, &row.entity_id, &cols).await.map_err(to_app)?;
+        let current = rows::row_json(w, table, id_col, &row.entity_id, &cols).await.map_err(to_app)?;
         current.get(&field).cloned().ok_or_else(|| Error::NotFound { entity: row.entity.clone() })?
     };
     write_field(w, table, &row.entity_id, &field, &value).await
@@ -584,17 +407,17 @@ async fn write_field(w: &mut WriteTx<'_>, entity: &str, id: &str, field: &str, v
     if found.is_none() {
         return Err(Error::NotFound { entity: entity.to_string() });
     }
-    apply::update(w, table, id_col, id, &sets).await?;
+    rows::update(w, table, id_col, id, &sets).await?;
     w.record_change(table, id, ChangeOp::Update, &data).await?;
     supersede(w, table, id, field, &stamp).await?;
     // What the table needs after a written row (the patients' search index).
-    apply::rules_of(table).after_apply(w, id).await?;
+    rows::rules_of(table).after_apply(w, id).await?;
     Ok(())
 }
 
 /// The stamp that last set a field of a row (for tests and the bench: "" when none).
 pub async fn field_stamp(store: &Store, entity: &str, id: &str, field: &str) -> Result<String> {
     let mut conn = store.pool().acquire().await?;
-    let stamps = apply::load_stamps(&mut conn, entity, id).await.map_err(to_app)?;
+    let stamps = rows::load_stamps(&mut conn, entity, id).await.map_err(to_app)?;
     Ok(stamp_of(&stamps, field))
 }

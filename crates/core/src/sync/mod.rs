@@ -9,7 +9,7 @@
 //!   (device, device seq) once, so nothing is stored twice.
 //! - **Pull** ([`pull`]) fetches the tenant's changes after the saved cursor, skips this
 //!   device's own, merges the others field by field, last writer wins on the hybrid logical
-//!   clock ([`apply`]), settles the hospital rules ([`rules`]) and saves the cursor in the
+//!   clock ([`apply`]), lets the tables settle their hospital rules (`store::tables`) and saves the cursor in the
 //!   same transaction as the rows. Other devices' audit entries are kept, never merged.
 //!   Inserts of rows this device does not have yet (most of a new device's first pull) are
 //!   written a page at a time in multi-row statements ([`apply_batch`]).
@@ -19,19 +19,22 @@
 //!
 //! Files: `types.rs` (errors, reports, the status and progress types), `status.rs` (what is
 //! kept in `meta` and the status indicator), `enrol.rs`, `push.rs`, `pull.rs`, `run.rs`
-//! ([`sync_now`]), `audit_head.rs` (the audit chain against the server's copy); the merge itself is `apply.rs`, `apply_batch.rs`, `rules.rs`, `conflicts.rs`.
+//! ([`sync_now`]), `audit_head.rs` (the audit chain against the server's copy); the merge
+//! itself is `apply.rs` and `apply_batch.rs` over the rows of `rows.rs`; `conflict_log.rs`
+//! records what it could not settle, `conflicts.rs` is the inbox.
 
 pub mod apply;
 mod apply_batch;
 mod audit_head;
 pub(crate) mod blobs;
 mod client;
+pub(crate) mod conflict_log;
 pub mod conflicts;
 mod enrol;
 mod proof;
 mod pull;
 mod push;
-pub(crate) mod rules;
+pub mod rows;
 mod run;
 mod status;
 mod trust;

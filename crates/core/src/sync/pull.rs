@@ -39,7 +39,7 @@ pub async fn pull_with(store: &Store, progress: Progress<'_>) -> SyncResult<Pull
         }
         let mut page_report = PullReport::default();
         let mut w = store.begin_write(Actor::system()).await?;
-        let mut columns = apply::Columns::default();
+        let mut columns = super::rows::Columns::default();
         let mut newest: Option<crate::clock::HlcStamp> = None;
         let mut seen: HashMap<String, u64> = HashMap::new();
         let own = store.device_id();

@@ -2,8 +2,9 @@
 //! exchanging changes directly through the apply path (no server: see
 //! crates/server/tests/device_sync.rs for that).
 
-use super::apply::{apply, Columns, Outcome};
+use super::apply::{apply, Outcome};
 use super::conflicts::{self, ConflictKind, ConflictResolution};
+use super::rows::Columns;
 use crate::audit;
 use crate::session::{Authorized, SessionSlot};
 use crate::setup::{self, NewAdmin};
@@ -579,7 +580,7 @@ async fn an_edit_sends_only_the_fields_it_changed() {
 
 #[test]
 fn the_synced_tables_are_the_policys_entities() {
-    let synced: Vec<&str> = super::apply::SYNCED.iter().map(|(t, _)| *t).collect();
+    let synced: Vec<&str> = super::rows::SYNCED.iter().map(|(t, _)| *t).collect();
     let policy: Vec<&str> = hms_policy::entities::ENTITIES.iter().map(|e| e.name).collect();
     assert_eq!(synced, policy, "crates/policy/src/entities.rs lists the same tables, in the same order");
 }

@@ -5,12 +5,20 @@ pub mod validate;
 
 // The accounts sync (`store::tables`); usernames are unique in the tenant.
 inventory::submit! {
-    crate::store::tables::Table {
-        name: "users",
-        id_column: "id",
-        synced: true,
-        local_columns: &[],
-        rules: &crate::store::tables::NO_RULES,
+    crate::store::tables::Table { name: "users", id_column: "id", synced: true, local_columns: &[], rules: &UserRules }
+}
+
+struct UserRules;
+
+impl crate::store::tables::TableRules for UserRules {
+    /// "Asha Kimaro (asha)".
+    fn label<'a>(&'a self, conn: &'a mut sqlx::SqliteConnection, id: &'a str) -> crate::store::tables::Label<'a> {
+        Box::pin(async move {
+            Ok(sqlx::query_scalar("SELECT full_name || ' (' || username || ')' FROM users WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await?)
+        })
     }
 }
 

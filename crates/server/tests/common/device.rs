@@ -55,7 +55,7 @@ impl Device {
     /// the columns that sync (local-only ones left out).
     pub async fn dump(&self) -> BTreeMap<String, Vec<String>> {
         let mut out = BTreeMap::new();
-        for (table, id_col) in sync::apply::SYNCED.iter() {
+        for (table, id_col) in sync::rows::SYNCED.iter() {
             let cols: Vec<String> =
                 sqlx::query_scalar(&format!("SELECT name FROM pragma_table_info('{table}') ORDER BY name"))
                     .fetch_all(self.store.pool())
