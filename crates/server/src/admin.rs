@@ -125,3 +125,41 @@ pub async fn revoke_device(pool: &PgPool, device_id: &str) -> Result<Revocation,
     let (revoked_at, already) = row.ok_or_else(|| AdminError::NotFound(format!("device {device_id:?}")))?;
     Ok(Revocation { device_id: device_id.trim().to_string(), revoked_at, already })
 }
+
+/// A change withheld from pulls by a quarantine (`hms-server revoke --quarantine`).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct WithheldChange {
+    pub seq: i64,
+    pub entity: String,
+    pub entity_id: String,
+    pub op: String,
+    pub user_id: Option<String>,
+    pub received_at: DateTime<Utc>,
+}
+
+/// Revokes a device (see [`revoke_device`]) and withholds from every pull what it pushed at or
+/// after `since` (kept stored, listed by [`withheld_changes`]). Quarantining again moves the
+/// time. Devices that pulled such a change before the quarantine keep it: the list says what
+/// to look for there.
+pub async fn quarantine_device(pool: &PgPool, device_id: &str, since: DateTime<Utc>) -> Result<Revocation, AdminError> {
+    let revocation = revoke_device(pool, device_id).await?;
+    sqlx::query("UPDATE devices SET quarantined_since = $2 WHERE id = $1")
+        .bind(&revocation.device_id)
+        .bind(since)
+        .execute(pool)
+        .await?;
+    Ok(revocation)
+}
+
+/// The changes a quarantine withholds from pulls, oldest first.
+pub async fn withheld_changes(pool: &PgPool, device_id: &str) -> Result<Vec<WithheldChange>, AdminError> {
+    Ok(sqlx::query_as(
+        "SELECT c.seq, c.entity, c.entity_id, c.op, c.user_id, c.received_at
+         FROM changes c JOIN devices d ON d.id = c.device_id AND d.tenant_id = c.tenant_id
+         WHERE c.device_id = $1 AND d.quarantined_since IS NOT NULL AND c.received_at >= d.quarantined_since
+         ORDER BY c.seq",
+    )
+    .bind(device_id.trim())
+    .fetch_all(pool)
+    .await?)
+}

@@ -58,8 +58,17 @@ enum Command {
     },
     /// List a tenant's devices (id or name).
     Devices { tenant: String },
-    /// Revoke a device: its token stops working at once.
-    Revoke { device_id: String },
+    /// Revoke a device: its token stops working at once. With --quarantine, what it pushed at
+    /// or after --since is also withheld from every pull, and listed.
+    Revoke {
+        device_id: String,
+        /// Withhold the device's changes received at or after --since from every pull.
+        #[arg(long, requires = "since")]
+        quarantine: bool,
+        /// When the device was lost: RFC 3339 (2026-12-05T08:30:00+05:30) or "YYYY-MM-DD HH:MM" in UTC.
+        #[arg(long, requires = "quarantine", value_parser = parse_time)]
+        since: Option<DateTime<Utc>>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -126,10 +135,33 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Devices { tenant } => list_devices(&pool, &tenant).await,
-        Command::Revoke { device_id } => {
-            let r = admin::revoke_device(&pool, &device_id).await.map_err(|e| e.to_string())?;
+        Command::Revoke { device_id, quarantine, since } => {
+            let r = match since.filter(|_| quarantine) {
+                Some(since) => admin::quarantine_device(&pool, &device_id, since).await,
+                None => admin::revoke_device(&pool, &device_id).await,
+            }
+            .map_err(|e| e.to_string())?;
             let verb = if r.already { "was already revoked" } else { "revoked" };
             println!("device {} {verb} ({})", r.device_id, when(Some(r.revoked_at)));
+            if let Some(since) = since {
+                let withheld = admin::withheld_changes(&pool, &r.device_id).await.map_err(|e| e.to_string())?;
+                println!(
+                    "quarantined since {}: {} change(s) withheld from every pull",
+                    when(Some(since)),
+                    withheld.len()
+                );
+                for c in &withheld {
+                    let user = c.user_id.as_deref().unwrap_or("system");
+                    println!(
+                        "  #{} {} {} {} {} by {user}",
+                        c.seq,
+                        when(Some(c.received_at)),
+                        c.op,
+                        c.entity,
+                        c.entity_id
+                    );
+                }
+            }
             Ok(())
         }
     }
@@ -216,4 +248,14 @@ async fn list_devices(pool: &PgPool, tenant: &str) -> Result<(), String> {
         );
     }
     Ok(())
+}
+
+/// `--since`: RFC 3339 with its offset, or "YYYY-MM-DD HH:MM" read as UTC.
+fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(text.trim()) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    chrono::NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%d %H:%M")
+        .map(|t| t.and_utc())
+        .map_err(|_| format!("{text:?}: expected RFC 3339 (2026-12-05T08:30:00+05:30) or \"YYYY-MM-DD HH:MM\" (UTC)"))
 }

@@ -82,6 +82,13 @@ async fn admin_commands_manage_tenants_codes_and_devices() {
     assert!(ok(run(url, &["revoke", &device_id])).contains("revoked"));
     let listed = ok(run(url, &["devices", "Mlimani Clinic"]));
     assert!(listed.lines().any(|l| l.contains(&device_id) && l.contains("revoked")), "{listed}");
+    // With a quarantine from before its pushes: every one of them is withheld and listed.
+    let quarantined = ok(run(url, &["revoke", &device_id, "--quarantine", "--since", "2000-01-01 00:00"]));
+    assert!(quarantined.contains("was already revoked") && quarantined.contains("change(s) withheld"), "{quarantined}");
+    assert!(quarantined.lines().filter(|l| l.trim_start().starts_with('#')).count() > 0, "{quarantined}");
+    let bad_time = run(url, &["revoke", &device_id, "--quarantine", "--since", "yesterday"]);
+    assert!(!bad_time.status.success() && stderr(&bad_time).contains("RFC 3339"), "{}", stderr(&bad_time));
+    assert!(!run(url, &["revoke", &device_id, "--quarantine"]).status.success(), "--since is required");
 
     for (args, expected) in [
         (vec!["revoke", "no-such-device"], "not found"),

@@ -760,3 +760,45 @@ async fn an_audit_log_cut_on_a_synced_device_is_found_against_the_servers_copy()
     assert_eq!(v.server, ServerCopy::Differs { seq: head });
     assert!(v.problem.as_deref().unwrap_or_default().contains("rewritten"), "{v:?}");
 }
+
+/// A tablet is lost: the administrator revokes it with a quarantine from the time it went
+/// missing. What it pushed before stays in the clinic's record; what it pushed after is
+/// withheld from every pull (and listed), and the other devices keep syncing past it.
+#[tokio::test]
+async fn a_quarantined_device_s_changes_after_the_loss_never_reach_the_others() {
+    let (server, a, b) = two_devices().await;
+    let before = patients::register(&a.store, &a.auth().await, amina()).await.unwrap();
+    a.sync().await;
+    let lost_at: chrono::DateTime<chrono::Utc> =
+        sqlx::query_scalar("SELECT now()").fetch_one(server.pool()).await.unwrap();
+    let mut later = amina();
+    later.given_name = "Mallory".into();
+    later.phones = vec![];
+    later.birth_date = Some("1971-01-01".into());
+    let after = patients::register(&a.store, &a.auth().await, later).await.unwrap();
+    a.sync().await;
+
+    let r = admin::quarantine_device(server.pool(), a.store.device_id(), lost_at).await.unwrap();
+    assert!(!r.already);
+    let withheld = admin::withheld_changes(server.pool(), a.store.device_id()).await.unwrap();
+    assert!(withheld.iter().any(|c| c.entity == "patients" && c.entity_id == after.id), "{withheld:?}");
+    assert!(!withheld.iter().any(|c| c.entity_id == before.id), "before the loss: not withheld");
+
+    b.sync().await;
+    assert_eq!(b.given_name(&before.id).await, "Amina");
+    let auth = b.auth().await;
+    assert!(patients::open(&b.store, &auth, &after.id).await.is_err(), "withheld from B");
+    // B's cursor moved past the withheld changes: nothing left to pull, and new work still flows.
+    let c = patients::register(&b.store, &auth, amina_again()).await.unwrap();
+    b.sync().await;
+    assert_eq!(sync::pull(&b.store).await.unwrap().applied, 0);
+    assert_eq!(b.given_name(&c.id).await, "Zainab");
+}
+
+fn amina_again() -> PatientInput {
+    let mut p = amina();
+    p.given_name = "Zainab".into();
+    p.phones = vec![];
+    p.birth_date = Some("1985-05-05".into());
+    p
+}

@@ -30,6 +30,14 @@ pub async fn pull_with(store: &Store, progress: Progress<'_>) -> SyncResult<Pull
             .get(&format!("{}/pull?after={}&limit={PULL_LIMIT}{pending}", hms_protocol::API_PREFIX, report.cursor))
             .await?;
         if page.changes.is_empty() {
+            // Only changes the server withholds (a quarantined device's): step past them.
+            if page.next > report.cursor {
+                meta::set(store.pool(), CURSOR_KEY, &page.next.to_string()).await?;
+                report.cursor = page.next;
+                if page.more {
+                    continue;
+                }
+            }
             return Ok(report);
         }
         if page.next <= report.cursor

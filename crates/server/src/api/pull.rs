@@ -25,6 +25,8 @@ struct Row {
     hlc: String,
     user_id: Option<String>,
     proof: Option<SqlJson<Proof>>,
+    /// Pushed by a quarantined device after its quarantine began: scanned, never sent.
+    withheld: bool,
 }
 
 pub async fn pull(
@@ -56,8 +58,9 @@ pub async fn pull(
         record_pending(&state.pool, &device.id, pending).await?;
     }
 
-    let changes = rows.into_iter().map(pulled).collect::<ApiResult<Vec<_>>>()?;
-    let next = changes.last().map_or(query.after, |c| c.server_seq);
+    // The cursor moves past withheld changes too, so a device never asks for them again.
+    let next = rows.last().map_or(query.after, |r| to_u64(r.seq));
+    let changes = rows.into_iter().filter(|r| !r.withheld).map(pulled).collect::<ApiResult<Vec<_>>>()?;
     state.metrics.pulls.inc();
     state.metrics.changes_pulled.add(changes.len() as u64);
     tracing::info!(device = %device.id, tenant = %device.tenant_id, after = query.after, count = changes.len(), more, "pull");
@@ -66,8 +69,10 @@ pub async fn pull(
 
 async fn rows_after(pool: &sqlx::PgPool, tenant_id: &str, after: i64, limit: i64) -> ApiResult<Vec<Row>> {
     Ok(sqlx::query_as(
-        "SELECT seq, device_id, device_seq, change_id, entity, entity_id, op, data, hlc, user_id, proof
-         FROM changes WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        "SELECT c.seq, c.device_id, c.device_seq, c.change_id, c.entity, c.entity_id, c.op, c.data, c.hlc, c.user_id,
+                c.proof, COALESCE(c.received_at >= d.quarantined_since, false) AS withheld
+         FROM changes c JOIN devices d ON d.tenant_id = c.tenant_id AND d.id = c.device_id
+         WHERE c.tenant_id = $1 AND c.seq > $2 ORDER BY c.seq LIMIT $3",
     )
     .bind(tenant_id)
     .bind(after)
