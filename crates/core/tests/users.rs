@@ -203,6 +203,16 @@ async fn first_admin_setup_happens_once_and_demo_only_on_an_empty_store() {
     assert_eq!(common::count(&demo.store, "medicines").await as usize, hms_core::clinical::formulary::entries().len());
     let cotrim = hms_core::clinical::prescribing::medicines(&demo.store, &a, "sulfameth").await.unwrap();
     assert_eq!(cotrim[0].ingredients, ["Sulfamethoxazole", "Trimethoprim"]);
+    // Found by what is in them, under the names doctors use.
+    let names = |found: Vec<hms_core::clinical::model::Medicine>| found.into_iter().map(|m| m.name).collect::<Vec<_>>();
+    let by_combination =
+        names(hms_core::clinical::prescribing::medicines(&demo.store, &a, "cotrimoxazole").await.unwrap());
+    assert!(by_combination.iter().any(|n| n.starts_with("Sulfamethoxazole")), "{by_combination:?}");
+    let by_synonym = names(hms_core::clinical::prescribing::medicines(&demo.store, &a, "acetaminophen").await.unwrap());
+    assert!(!by_synonym.is_empty() && by_synonym.iter().all(|n| n.contains("Paracetamol")), "{by_synonym:?}");
+    let by_spelling = names(hms_core::clinical::prescribing::medicines(&demo.store, &a, "amoxycillin").await.unwrap());
+    assert!(by_spelling.iter().any(|n| n.starts_with("Amoxicillin")), "{by_spelling:?}");
+    assert!(hms_core::clinical::prescribing::medicines(&demo.store, &a, "xq").await.unwrap().is_empty());
 }
 
 #[tokio::test]

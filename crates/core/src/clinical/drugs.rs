@@ -195,6 +195,36 @@ impl Reference {
             .unwrap_or_default()
     }
 
+    /// The ids of the substances a search text names, for finding medicines by what is in
+    /// them: a combination's name or its start ("cotrim"), or a substance whose name or a
+    /// synonym starts with the text or has a word that does ("amoxy", "acetaminophen").
+    /// Empty below 3 characters, where every other medicine would match.
+    pub fn substances_named(&'static self, query: &str) -> Vec<&'static str> {
+        let q = normalise(query);
+        if q.chars().count() < 3 {
+            return Vec::new();
+        }
+        let names = |n: &str| {
+            let n = normalise(n);
+            n.starts_with(&q) || n.split([' ', '-', '(']).any(|w| w.starts_with(&q))
+        };
+        let mut ids: Vec<&'static str> = self
+            .combinations
+            .iter()
+            .filter(|(name, _)| name.starts_with(&q))
+            .flat_map(|(_, ids)| ids.iter().copied())
+            .collect();
+        ids.extend(
+            self.substances
+                .iter()
+                .filter(|s| std::iter::once(&s.name).chain(&s.synonyms).any(|n| names(n)))
+                .map(|s| s.id),
+        );
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
     /// A class and its parents, nearest first.
     pub fn with_parents(&self, id: &'static str) -> Vec<&'static str> {
         let mut out = vec![id];

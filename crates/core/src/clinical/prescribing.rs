@@ -105,11 +105,15 @@ pub(crate) fn ingredient_ids(given: &[String], name: &str) -> Result<Vec<String>
 pub async fn medicines(store: &Store, auth: &Authorized, query: &str) -> Result<Vec<Medicine>> {
     auth.require(Permission::ClinicalView)?;
     let q = query.trim().to_lowercase().replace(['%', '_'], "");
+    // ... or by an ingredient, under any of its names ("cotrimoxazole", "amoxycillin").
+    let named = serde_json::to_string(&super::drugs::reference().substances_named(&q))?;
     let sql = format!(
         "SELECT {MEDICINE_COLUMNS} FROM medicines WHERE deleted_at IS NULL AND active = 1
-         AND (?1 = '' OR lower(name) LIKE ?1 || '%' OR lower(name) LIKE '% ' || ?1 || '%') ORDER BY name COLLATE NOCASE, strength LIMIT 1000"
+         AND (?1 = '' OR lower(name) LIKE ?1 || '%' OR lower(name) LIKE '% ' || ?1 || '%'
+              OR EXISTS (SELECT 1 FROM json_each(medicines.ingredients) i WHERE i.value IN (SELECT value FROM json_each(?2))))
+         ORDER BY name COLLATE NOCASE, strength LIMIT 1000"
     );
-    let rows: Vec<MedicineRow> = sqlx::query_as(&sql).bind(&q).fetch_all(store.pool()).await?;
+    let rows: Vec<MedicineRow> = sqlx::query_as(&sql).bind(&q).bind(&named).fetch_all(store.pool()).await?;
     Ok(rows.into_iter().map(medicine_of).collect())
 }
 
