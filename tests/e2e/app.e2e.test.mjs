@@ -532,7 +532,29 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
       `the duplicate warning should name ${mrn}`,
     );
     await screenshot('patient-duplicate-warning');
+    // Saving anyway is refused by the core, which lists the match; a reason registers her.
+    await fill('pf-family_name', 'Rao');
+    await tick('pf-dob-unknown');
+    await fill('pf-age_years', '39');
+    await click('patient-save');
+    await visible('duplicate-refused');
+    await fill('duplicate-reason', 'Sister of Meena Iyer; they share the family phone');
+    await click('duplicate-register-anyway');
+    const second = await textOf('new-mrn');
+    assert.match(second, /^[0-9A-Z]{4}-\d{6}$/);
+    assert.notEqual(second, mrn, 'registered anyway as a new patient');
+    await screenshot('patient-registered-anyway');
+  });
+
+  step('a search that finds no one carries its text into "Register patient"', async () => {
+    await click('nav-patients');
+    await fill('patient-search', 'lakshmi narayanan');
+    await visible('patient-search-none');
+    await click('register-patient');
+    assert.equal(await (await visible('pf-given_name')).getAttribute('value'), 'Lakshmi');
+    assert.equal(await (await visible('pf-family_name')).getAttribute('value'), 'Narayanan');
     await click('patient-cancel');
+    await fill('patient-search', '');
   });
 
   step('Ctrl+K from another screen, a name prefix in any order finds and opens the patient', async () => {

@@ -13,6 +13,7 @@ import {
   emptyForm,
   formField,
   formFromPatient,
+  formFromSearch,
   isSearchShortcut,
   isTypingTarget,
   localProblems,
@@ -336,5 +337,25 @@ describe('date readings in the CSV preview', () => {
     expect(dateFormatLabel('month_day_year')).toContain('MM/DD/YYYY');
     expect(dateFormatLabel('year_month_day')).toBe('YYYY-MM-DD');
     expect(dateFormatLabel('day_month_name')).toContain('DD-Mon-YYYY');
+  });
+});
+
+describe('formFromSearch', () => {
+  it('carries a searched name into the names, capitalised only when typed in lower case', () => {
+    const f = formFromSearch('  ravi   kumar sharma ');
+    expect([f.given_name, f.family_name]).toEqual(['Ravi', 'Kumar Sharma']);
+    expect(formFromSearch('McDonald').given_name).toBe('McDonald');
+    expect(formFromSearch("o'neil").given_name).toBe("O'neil");
+    expect(formFromSearch('Zoë Núñez').family_name).toBe('Núñez');
+  });
+  it('carries a phone number into the first phone', () => {
+    expect(formFromSearch('+255 754 123 456').phones).toEqual(['+255 754 123 456']);
+    expect(formFromSearch('98450-12345').given_name).toBe('');
+  });
+  it('guesses nothing from an MRN or other text', () => {
+    for (const q of ['YRF7-000123', 'A1', '', '12/03/1990']) {
+      const f = formFromSearch(q);
+      expect([f.given_name, f.family_name, f.phones]).toEqual(['', '', ['']]);
+    }
   });
 });

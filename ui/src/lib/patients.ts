@@ -242,6 +242,26 @@ export function emptyForm(): PatientForm {
   };
 }
 
+/**
+ * A new registration started from a search that found no one: what was searched carries over.
+ * A phone number goes to the first phone; a name to the names (first word given, the rest
+ * family; words typed all in lower case get a capital); anything else (an MRN, an id) is not
+ * guessed at and leaves the form empty.
+ */
+export function formFromSearch(text: string): PatientForm {
+  const form = emptyForm();
+  const q = text.trim().replace(/\s+/g, ' ');
+  if (/^\+?[\d][\d -]{5,}$/.test(q)) {
+    form.phones = [q];
+  } else if (/^[\p{L}][\p{L}\p{M} .'-]*$/u.test(q)) {
+    const cap = (w: string) => (w === w.toLowerCase() ? w.charAt(0).toUpperCase() + w.slice(1) : w);
+    const [given, ...family] = q.split(' ').map(cap);
+    form.given_name = given ?? '';
+    form.family_name = family.join(' ');
+  }
+  return form;
+}
+
 /** The form prefilled from a record, for Edit. */
 export function formFromPatient(p: Patient, today: Date = new Date()): PatientForm {
   const estimated = p.birth_date_estimated && !!p.birth_date;
