@@ -611,12 +611,11 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
 
   let slot = '';
 
-  step('reception books the patient into a slot tomorrow and the slot is no longer free', async () => {
-    await click('nav-appointments');
-    await click('appt-view-book');
-    await fill('appt-patient-search', 'iyer');
-    const pick = await driver.wait(async () => (await withAttr('appt-patient-result', 'data-mrn', mrn))[0] || false, WAIT, 'the patient should be found');
-    await pick.click();
+  step('reception books the patient from their page into a slot tomorrow and the slot is no longer free', async () => {
+    // "Book appointment" on the patient's page opens Book with the patient chosen.
+    await click('patient-book');
+    const chosen = await visible('appt-patient-chosen');
+    assert.equal(await chosen.getAttribute('data-mrn'), mrn);
     await choose('appt-doctor', DOCTOR);
     await setDate('appt-date', tomorrow.iso);
     const first = await visible('appt-slot');
@@ -661,13 +660,18 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     await screenshot('appointment-cancelled');
   });
 
-  step('a walk-in is checked in and waits in the doctor\'s queue', async () => {
+  step('a walk-in is checked in from the patient\'s page and waits in the doctor\'s queue', async () => {
     await click('appt-view-queue');
     await choose('queue-doctor', DOCTOR);
-    await click('walkin-open');
-    await fill('walkin-patient-search', 'iyer');
-    const pick = await driver.wait(async () => (await withAttr('walkin-patient-result', 'data-mrn', mrn))[0] || false, WAIT, 'the patient should be found');
-    await pick.click();
+    // Back to the patient's page: "Check in (walk-in)" opens the queue's walk-in form for them.
+    await click('nav-patients');
+    await fill('patient-search', 'iyer');
+    const found = await driver.wait(async () => (await withAttr('patient-result', 'data-mrn', mrn))[0] || false, WAIT, 'the patient should be found');
+    await found.click();
+    await click('patient-check-in');
+    const chosen = await visible('walkin-patient-chosen');
+    assert.equal(await chosen.getAttribute('data-mrn'), mrn);
+    await choose('walkin-doctor', DOCTOR);
     await fill('walkin-reason', 'Cough');
     await click('walkin-save');
     const row = await driver.wait(async () => (await withAttr('queue-row', 'data-mrn', mrn))[0] || false, WAIT, 'the walk-in should be in the queue');

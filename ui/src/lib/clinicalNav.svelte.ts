@@ -15,6 +15,8 @@ export interface BookingRequest {
   /** YYYY-MM-DD. */
   date: string;
   doctorId: string;
+  /** Check the patient in now as a walk-in (the queue's walk-in form) instead of booking. */
+  walkIn?: boolean;
 }
 
 class Pending<T> {
@@ -34,5 +36,5 @@ class Pending<T> {
 
 /** Open a chart. */
 export const chartNav = new Pending<ChartRequest>();
-/** Book an appointment for a patient (the follow-up of a visit). */
+/** Book an appointment for a patient (the follow-up of a visit, or from a patient's page), or check them in. */
 export const bookingNav = new Pending<BookingRequest>();

@@ -8,6 +8,7 @@ import type {
   ImportField,
   Mapping,
   Patient,
+  PatientHit,
   PatientInput,
   PatientStatus,
   Permission,
@@ -260,6 +261,23 @@ export function formFromSearch(text: string): PatientForm {
     form.family_name = family.join(' ');
   }
   return form;
+}
+
+/** A record as the pickers and the booking form take it (a search hit), for "Book" and "Check in" from its page. */
+export function hitOf(p: Patient): PatientHit {
+  return {
+    id: p.id,
+    mrn: p.mrn,
+    name: patientName(p),
+    sex: p.sex,
+    birth_date: p.birth_date,
+    birth_date_estimated: p.birth_date_estimated,
+    age_years: null,
+    phone: p.phones[0] ?? null,
+    last_visit_at: p.last_visit_at,
+    status: p.status,
+    matched: 'mrn',
+  };
 }
 
 /** The form prefilled from a record, for Edit. */

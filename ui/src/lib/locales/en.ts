@@ -269,6 +269,8 @@ export const en = {
   'patients.label.emergencyPhone': 'Phone',
   'patients.label.allergies': 'Allergies',
   'patients.label.notes': 'Notes',
+  'patients.book': 'Book appointment',
+  'patients.checkIn': 'Check in (walk-in)',
   'patients.edit': 'Edit',
   'patients.printCard': 'Print ID card',
   'patients.printing': 'Preparing card…',
