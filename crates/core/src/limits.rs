@@ -24,6 +24,7 @@ pub fn exported() -> Vec<(&'static str, Value)> {
         ("BILL_CANCEL_REASON_MAX", json!(bills::CANCEL_REASON_MAX)),
         ("BILLING_REASON_MAX", json!(payments::REASON_MAX)),
         ("CLINIC_ADDRESS_MAX", json!(billing::ADDRESS_MAX)),
+        ("CLINIC_LOGO_MAX_BYTES", json!(billing::MAX_LOGO_BYTES)),
         // Appointments and schedules.
         ("APPOINTMENT_REASON_MAX", json!(booking::REASON_MAX)),
         ("MIN_SLOT_MINUTES", json!(availability::MIN_SLOT_MINUTES)),

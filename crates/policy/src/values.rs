@@ -13,8 +13,14 @@ use serde_json::{Map, Value};
 
 /// The longest text any synced field holds, except the settings values (a clinic's logo).
 pub const MAX_TEXT_CHARS: usize = 64 * 1024;
-/// The longest settings value (a logo of 512 KiB in base64, with room).
-pub const MAX_SETTING_CHARS: usize = 720 * 1024;
+/// The largest clinic logo file (a PNG), in bytes. In base64 (4 characters for 3 bytes) with
+/// the JSON around it, its settings change stays under the protocol's change limit
+/// (`hms_protocol::MAX_CHANGE_BYTES`, 256 KiB), so the largest allowed logo syncs.
+pub const MAX_LOGO_BYTES: usize = 160 * 1024;
+/// The longest settings value: a logo of [`MAX_LOGO_BYTES`] in base64.
+pub const MAX_SETTING_CHARS: usize = MAX_LOGO_BYTES.div_ceil(3) * 4;
+// The largest settings change: the value, its key and the row's other fields (well under 4 KiB).
+const _: () = assert!(MAX_SETTING_CHARS + 4 * 1024 <= hms_protocol::MAX_CHANGE_BYTES);
 /// At most this many fields in one change.
 pub const MAX_FIELDS: usize = 128;
 

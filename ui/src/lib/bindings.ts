@@ -209,6 +209,8 @@ export const BLOOD_GROUPS = ["A+","A-","B+","B-","AB+","AB-","O+","O-"] as const
 
 export const CLINIC_ADDRESS_MAX = 300 as const;
 
+export const CLINIC_LOGO_MAX_BYTES = 163840 as const;
+
 export const IDLE_TIMEOUT_MAX_MINUTES = 240 as const;
 
 export const MAX_AMOUNT_MINOR = 1000000000 as const;
@@ -1954,6 +1956,8 @@ export type PushReport = {
 	accepted: number | null,
 	duplicates: number | null,
 	batches: number | null,
+	/**  Outbox entries set aside: the server refused them (or a change of their segment). */
+	set_aside: number | null,
 };
 
 export type QueueEntry = QueueEntry_Serialize | QueueEntry_Deserialize;
@@ -2454,6 +2458,11 @@ export type SyncStatus_Deserialize = {
 	last_error?: string | null,
 	/**  Conflict records not resolved yet. */
 	open_conflicts: number | null,
+	/**
+	 *  Outbox entries set aside because the server refused them for good (each refused change
+	 *  with the rest of its segment); the refusals are among the conflicts.
+	 */
+	set_aside: number | null,
 };
 
 /**  What the status indicator shows. Never the token. */
@@ -2478,6 +2487,11 @@ export type SyncStatus_Serialize = {
 	last_error: string | null,
 	/**  Conflict records not resolved yet. */
 	open_conflicts: number | null,
+	/**
+	 *  Outbox entries set aside because the server refused them for good (each refused change
+	 *  with the rest of its segment); the refusals are among the conflicts.
+	 */
+	set_aside: number | null,
 };
 
 /**  Tax collected at one rate. */

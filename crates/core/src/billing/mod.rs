@@ -25,8 +25,9 @@ use serde_json::json;
 
 pub const CURRENCY_KEY: &str = "currency";
 pub const INVOICE_SERIES_KEY: &str = "invoice_series";
-/// The largest logo file accepted.
-pub const MAX_LOGO_BYTES: usize = 512 * 1024;
+/// The largest logo file accepted (160 KiB): what fits in one synced change with base64 and
+/// the JSON around it (the policy's settings-length rule is the same constant).
+pub const MAX_LOGO_BYTES: usize = hms_policy::values::MAX_LOGO_BYTES;
 /// The tariff code of the consultation charge added at check-in.
 pub const CONSULTATION_CODE: &str = "CONSULT";
 const CURRENCIES: [&str; 4] = ["INR", "USD", "EUR", "GBP"];
@@ -89,7 +90,7 @@ pub(crate) async fn read_settings(store: &Store) -> Result<BillingSettings> {
     })
 }
 
-/// Sets (a PNG of at most 512 KB and 2,000 × 2,000 pixels) or removes (None) the logo
+/// Sets (a PNG of at most [`MAX_LOGO_BYTES`] and 2,000 × 2,000 pixels) or removes (None) the logo
 /// printed on invoices and receipts.
 pub async fn set_logo(store: &Store, auth: &Authorized, png: Option<Vec<u8>>) -> Result<BillingSettings> {
     use base64::Engine;
@@ -98,7 +99,11 @@ pub async fn set_logo(store: &Store, auth: &Authorized, png: Option<Vec<u8>>) ->
         None => String::new(),
         Some(bytes) => {
             if bytes.len() > MAX_LOGO_BYTES {
-                return Err(Error::validation("logo", ValidationReason::TooLong, "a logo file of at most 512 KB"));
+                return Err(Error::validation(
+                    "logo",
+                    ValidationReason::TooLong,
+                    format!("a logo file of at most {} KB", MAX_LOGO_BYTES / 1024),
+                ));
             }
             crate::pdf::decode_png(&bytes).map_err(|m| Error::validation("logo", ValidationReason::Invalid, m))?;
             base64::engine::general_purpose::STANDARD.encode(bytes)

@@ -1,7 +1,7 @@
 //! The HTTP side of sync: JSON requests to `hms-server` (see `hms-protocol`), over rustls.
 
 use super::SyncError;
-use hms_protocol::ErrorBody;
+use hms_protocol::{ErrorBody, ErrorCode};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::time::Duration;
@@ -47,6 +47,37 @@ impl Client {
             req = req.bearer_auth(token);
         }
         answer(req.send().await).await
+    }
+
+    /// [`Client::post`] for a push: a refusal that lists the changes refused
+    /// (`forbidden_change`, `change_too_large`) comes back as `Ok(Err(body))` for the caller
+    /// to set those aside; any other failure is an error.
+    pub(crate) async fn post_refusable<B: Serialize, R: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<Result<R, ErrorBody>, SyncError> {
+        let mut req = self.http.post(format!("{}{path}", self.base)).json(body);
+        if let Some(token) = &self.token {
+            req = req.bearer_auth(token);
+        }
+        let res = req.send().await.map_err(|e| SyncError::Network(e.without_url().to_string()))?;
+        let status = res.status();
+        let bytes = res.bytes().await.map_err(|e| SyncError::Network(e.without_url().to_string()))?;
+        if status.is_success() {
+            return serde_json::from_slice(&bytes)
+                .map(Ok)
+                .map_err(|e| SyncError::Protocol(format!("unexpected answer from the server: {e}")));
+        }
+        match serde_json::from_slice::<ErrorBody>(&bytes) {
+            Ok(body)
+                if matches!(body.code, ErrorCode::ForbiddenChange | ErrorCode::ChangeTooLarge)
+                    && !body.refused.is_empty() =>
+            {
+                Ok(Err(body))
+            }
+            _ => Err(error_of(status, &bytes)),
+        }
     }
 
     pub(crate) async fn get<R: DeserializeOwned>(&self, path_and_query: &str) -> Result<R, SyncError> {

@@ -36,6 +36,7 @@ mod pull;
 mod push;
 pub mod rows;
 mod run;
+mod set_aside;
 mod status;
 mod trust;
 mod types;

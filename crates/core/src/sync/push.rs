@@ -1,7 +1,10 @@
-//! Push: the unsent outbox, oldest first, in batches the server acknowledges.
+//! Push: the unsent outbox, oldest first, in batches the server acknowledges. A change the
+//! server refuses for good (`forbidden_change`, `change_too_large`) has its segment set aside
+//! ([`set_aside`]) and the push goes on with the rest.
 
 use super::client::Client;
-use super::status::{client, AUDIT_QUEUED_KEY};
+use super::set_aside;
+use super::status::{client, unsent, AUDIT_QUEUED_KEY};
 use super::{no_progress, Progress, PushReport, SyncError, SyncPhase, SyncProgress, SyncResult};
 use crate::error::Error;
 use crate::store::seal::{to_change, OutboxRow, OUTBOX_COLUMNS};
@@ -22,12 +25,11 @@ pub async fn push_with(store: &Store, progress: Progress<'_>) -> SyncResult<Push
     queue_audit(store).await?;
     requeue_what_the_server_lost(store, &http).await?;
     let mut report = PushReport::default();
-    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM change_log WHERE pushed_at IS NULL")
-        .fetch_one(store.pool())
-        .await
-        .map_err(Error::from)?;
+    let total = unsent(store).await?;
     loop {
-        let sql = format!("SELECT {OUTBOX_COLUMNS} FROM change_log WHERE pushed_at IS NULL ORDER BY seq LIMIT ?");
+        let sql = format!(
+            "SELECT {OUTBOX_COLUMNS} FROM change_log WHERE pushed_at IS NULL AND set_aside_at IS NULL ORDER BY seq LIMIT ?"
+        );
         let mut rows: Vec<OutboxRow> =
             sqlx::query_as(&sql).bind(PUSH_BATCH as i64).fetch_all(store.pool()).await.map_err(Error::from)?;
         // A batch ends at the end of a segment: the server checks segments whole.
@@ -42,7 +44,14 @@ pub async fn push_with(store: &Store, progress: Progress<'_>) -> SyncResult<Push
         let changes = rows.into_iter().map(to_change).collect::<Result<Vec<_>, Error>>()?;
         let sent = changes.len() as u64;
         let answer: PushResponse =
-            http.post(&format!("{}/push", hms_protocol::API_PREFIX), &PushRequest { changes }).await?;
+            match http.post_refusable(&format!("{}/push", hms_protocol::API_PREFIX), &PushRequest { changes }).await? {
+                Ok(answer) => answer,
+                // The server will never take these: set their segments aside, send the rest.
+                Err(refusal) => {
+                    report.set_aside += set_aside::set_aside(store, &refusal, first, last).await?;
+                    continue;
+                }
+            };
         // Acknowledged: mark the batch in one statement. (Entries written meanwhile have
         // higher seqs and were not in it, so the range is exactly the batch.)
         let now = store.now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);

@@ -25,6 +25,7 @@ pub async fn sync_now_with(store: &Store, progress: Progress<'_>) -> SyncResult<
         push.accepted += again.accepted;
         push.duplicates += again.duplicates;
         push.batches += again.batches;
+        push.set_aside += again.set_aside;
         Ok::<_, SyncError>(SyncReport { push, pull })
     }
     .await;

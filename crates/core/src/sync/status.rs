@@ -65,9 +65,9 @@ pub(super) async fn client(store: &Store) -> SyncResult<Client> {
     Client::new(&e.server_url, Some(e.token))
 }
 
-/// Outbox entries the server has not acknowledged yet.
+/// Outbox entries the server has not acknowledged yet and that are not set aside.
 pub(super) async fn unsent(store: &Store) -> SyncResult<i64> {
-    Ok(sqlx::query_scalar("SELECT count(*) FROM change_log WHERE pushed_at IS NULL")
+    Ok(sqlx::query_scalar("SELECT count(*) FROM change_log WHERE pushed_at IS NULL AND set_aside_at IS NULL")
         .fetch_one(store.pool())
         .await
         .map_err(Error::from)?)
@@ -80,6 +80,10 @@ pub async fn status(store: &Store) -> SyncResult<SyncStatus> {
     let enrolled = server_url.is_some() && meta::get(pool, TOKEN_KEY).await?.is_some();
     let pending: i64 = unsent(store).await?;
     let open_conflicts: i64 = sqlx::query_scalar("SELECT count(*) FROM sync_conflicts WHERE resolved = 0")
+        .fetch_one(pool)
+        .await
+        .map_err(Error::from)?;
+    let set_aside: i64 = sqlx::query_scalar("SELECT count(*) FROM change_log WHERE set_aside_at IS NOT NULL")
         .fetch_one(pool)
         .await
         .map_err(Error::from)?;
@@ -110,6 +114,7 @@ pub async fn status(store: &Store) -> SyncResult<SyncStatus> {
         last_success: meta::get(pool, LAST_SUCCESS_KEY).await?,
         last_error,
         open_conflicts,
+        set_aside,
     })
 }
 

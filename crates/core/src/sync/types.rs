@@ -91,6 +91,10 @@ pub struct SyncStatus {
     /// Conflict records not resolved yet.
     #[specta(type = f64)]
     pub open_conflicts: i64,
+    /// Outbox entries set aside because the server refused them for good (each refused change
+    /// with the rest of its segment); the refusals are among the conflicts.
+    #[specta(type = f64)]
+    pub set_aside: i64,
 }
 
 /// What [`enrol`] answers: the tenant joined (the token stays in core).
@@ -114,6 +118,9 @@ pub struct PushReport {
     pub duplicates: u64,
     #[specta(type = f64)]
     pub batches: u64,
+    /// Outbox entries set aside: the server refused them (or a change of their segment).
+    #[specta(type = f64)]
+    pub set_aside: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, specta::Type)]

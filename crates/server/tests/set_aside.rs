@@ -1,0 +1,172 @@
+//! An honest device never gets stuck: a change the server refuses for good is set aside with
+//! its segment, shown to the administrator as a refused conflict, audited, and the device
+//! keeps syncing the rest both ways. And the largest logo the core allows fits one change.
+
+mod common;
+
+use common::device::{Device, PW};
+use common::TestServer;
+use hms_core::patients::{self, PatientInput};
+use hms_core::sync::{self, ConflictKind};
+use hms_core::users::{self, NewUser, UserUpdate};
+use hms_core::{auth, billing, SessionSlot};
+use hms_server::admin;
+
+const TENANT: &str = "Mlimani Clinic";
+
+async fn two_devices() -> (TestServer, Device, Device) {
+    let server = TestServer::start().await;
+    admin::create_tenant(server.pool(), TENANT).await.unwrap();
+    let a = Device::new("admin").await;
+    let b = Device::new("ward.admin").await;
+    a.enrol(server.pool(), &server.base, TENANT, "Reception PC").await;
+    b.enrol(server.pool(), &server.base, TENANT, "Ward tablet").await;
+    (server, a, b)
+}
+
+async fn synced(device: &Device) -> sync::SyncReport {
+    sync::sync_now(&device.store).await.unwrap()
+}
+
+fn patient(given: &str, phone: &str) -> PatientInput {
+    PatientInput {
+        given_name: given.into(),
+        family_name: "Mwakyusa".into(),
+        sex: "female".into(),
+        birth_date: Some("1990-04-12".into()),
+        phones: vec![phone.into()],
+        ..Default::default()
+    }
+}
+
+async fn patient_named(device: &Device, given: &str) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM patients WHERE given_name = ?")
+        .bind(given)
+        .fetch_one(device.store.pool())
+        .await
+        .unwrap()
+}
+
+/// A receptionist demoted on A while B was offline registers a patient on B. B's next sync:
+/// the server refuses that write (`forbidden_change`, `not_permitted`); B sets it aside,
+/// sends its other work, pulls the demotion, and says so. B keeps the patient; A never gets
+/// it; later work flows both ways.
+#[tokio::test]
+async fn a_demoted_users_offline_write_is_set_aside_and_the_device_keeps_syncing() {
+    let (_server, a, b) = two_devices().await;
+    let admin_a = a.auth().await;
+    let clerk = users::create(
+        &a.store,
+        &admin_a,
+        NewUser {
+            username: "clerk".into(),
+            full_name: "Clerk".into(),
+            password: PW.into(),
+            roles: vec!["receptionist".into()],
+        },
+    )
+    .await
+    .unwrap();
+    synced(&a).await;
+    synced(&b).await;
+    // The clerk signs in on B; B then goes offline.
+    let slot = SessionSlot::default();
+    auth::sign_in(&b.store, &slot, "clerk", PW).await.unwrap();
+    let clerk_b = slot.authorize(&b.store).await.unwrap();
+    // A demotes the clerk to accountant (no patient registration) and syncs.
+    users::update(
+        &a.store,
+        &admin_a,
+        UserUpdate { user_id: clerk.id.clone(), full_name: "Clerk".into(), roles: vec!["accountant".into()] },
+    )
+    .await
+    .unwrap();
+    synced(&a).await;
+
+    // On B, offline: the clerk registers a patient, B's administrator another.
+    let refused = patients::register(&b.store, &clerk_b, patient("Zawadi", "+255 754 000 001")).await.unwrap();
+    patients::register(&b.store, &b.auth().await, patient("Neema", "+255 754 000 002")).await.unwrap();
+    let report = sync::sync_now(&b.store).await.expect("B's sync goes through");
+    assert!(report.push.set_aside >= 1, "{report:?}");
+    assert!(report.pull.applied >= 1, "B pulled A's demotion: {report:?}");
+
+    let status = sync::status(&b.store).await.unwrap();
+    assert_eq!(status.pending, 0, "nothing waits behind the refused change");
+    assert_eq!(status.set_aside, report.push.set_aside as i64);
+    assert_eq!(status.last_error, None);
+    // B keeps what the clerk wrote; the administrator sees the refusal with the server's code.
+    assert_eq!(patient_named(&b, "Zawadi").await, 1);
+    let conflicts = sync::conflicts::list(&b.store, &b.auth().await, false).await.unwrap();
+    let c = conflicts
+        .iter()
+        .find(|c| c.kind == ConflictKind::Refused && c.entity_id == refused.id)
+        .expect("a refused conflict for the clerk's patient");
+    assert!(c.current.label.contains("forbidden_change") && c.current.label.contains("not_permitted"), "{c:?}");
+    let audited: i64 = b.scalar("SELECT count(*) FROM audit_log WHERE action = 'sync.set_aside'").await;
+    assert_eq!(audited, 1);
+    let reason: String = sqlx::query_scalar("SELECT set_aside_reason FROM change_log WHERE entity_id = ?")
+        .bind(&refused.id)
+        .fetch_one(b.store.pool())
+        .await
+        .unwrap();
+    assert!(reason.starts_with("not_permitted"), "{reason}");
+
+    // A gets B's administrator's patient, never the clerk's.
+    synced(&a).await;
+    assert_eq!(patient_named(&a, "Neema").await, 1);
+    assert_eq!(patient_named(&a, "Zawadi").await, 0);
+    // Both ways afterwards: B sends new work and receives A's.
+    patients::register(&b.store, &b.auth().await, patient("Rehema", "+255 754 000 003")).await.unwrap();
+    patients::register(&a.store, &admin_a, patient("Upendo", "+255 754 000 004")).await.unwrap();
+    let again = sync::sync_now(&b.store).await.unwrap();
+    assert_eq!(again.push.set_aside, 0, "set aside once");
+    synced(&a).await;
+    synced(&b).await;
+    assert_eq!(patient_named(&a, "Rehema").await, 1);
+    assert_eq!(patient_named(&b, "Upendo").await, 1);
+    assert_eq!(sync::status(&b.store).await.unwrap().set_aside, status.set_aside);
+}
+
+/// A PNG of about `bytes` bytes (random pixels do not compress), at most `bytes`.
+fn noisy_png(bytes: usize) -> Vec<u8> {
+    let width = 200u32;
+    let height = u32::try_from(bytes / (width as usize * 3 + 1)).unwrap() - 1;
+    let mut rng = fastrand::Rng::with_seed(7);
+    let pixels: Vec<u8> = (0..width * height * 3).map(|_| rng.u8(..)).collect();
+    let mut out = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut out, width, height);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        encoder.set_compression(png::Compression::Fastest);
+        let mut writer = encoder.write_header().unwrap();
+        writer.write_image_data(&pixels).unwrap();
+    }
+    out
+}
+
+/// The largest logo the core accepts goes to the other device in one change.
+#[tokio::test]
+async fn the_largest_allowed_logo_syncs() {
+    let (_server, a, b) = two_devices().await;
+    let logo = noisy_png(billing::MAX_LOGO_BYTES);
+    assert!(logo.len() <= billing::MAX_LOGO_BYTES, "{} bytes", logo.len());
+    assert!(logo.len() > billing::MAX_LOGO_BYTES - 2_048, "close to the limit: {} bytes", logo.len());
+    let too_big = [logo.clone(), vec![0; billing::MAX_LOGO_BYTES + 1 - logo.len()]].concat();
+    assert!(billing::set_logo(&a.store, &a.auth().await, Some(too_big)).await.is_err());
+    billing::set_logo(&a.store, &a.auth().await, Some(logo)).await.unwrap();
+    let pushed = synced(&a).await;
+    assert_eq!(pushed.push.set_aside, 0);
+    synced(&b).await;
+    assert!(billing::billing_settings(&b.store, &b.auth().await).await.unwrap().has_logo);
+    let value = |d: &Device| {
+        let pool = d.store.pool().clone();
+        async move {
+            sqlx::query_scalar::<_, String>("SELECT value FROM settings WHERE key = 'clinic_logo'")
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(value(&a).await, value(&b).await);
+}
