@@ -118,6 +118,21 @@ pub struct PushResponse {
     pub high_water: u64,
     /// The highest device sequence the server holds from this device.
     pub device_high_water: u64,
+    /// The server's clock when it answered (Unix milliseconds), for the device to compare
+    /// with its own (see [`ServerClock`]). Absent from servers before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock: Option<ServerClock>,
+}
+
+/// The server's clock and its limit, in push and pull answers: a device compares them with
+/// its own wall clock and tells its user when it is wrong (a clock far ahead gets its pushes
+/// refused with `clock_ahead`; one far behind refuses other devices' changes as future ones).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerClock {
+    /// The server's clock when it answered, Unix milliseconds.
+    pub server_time_ms: i64,
+    /// How far ahead of `server_time_ms` a change's stamp may be (its `clock_ahead` limit).
+    pub max_clock_ahead_ms: u64,
 }
 
 /// `GET /v1/pull` query: changes with a server sequence greater than `after`.
@@ -194,6 +209,9 @@ pub struct PullResponse {
     /// check their proofs with. A page always ends at the end of a segment.
     #[serde(default)]
     pub device_keys: BTreeMap<String, String>,
+    /// The server's clock (see [`ServerClock`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock: Option<ServerClock>,
 }
 
 /// `POST /v1/enrol` body.

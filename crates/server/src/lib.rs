@@ -65,6 +65,14 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// This server's clock and its `clock_ahead` limit, for push and pull answers.
+    pub fn clock(&self) -> hms_protocol::ServerClock {
+        hms_protocol::ServerClock {
+            server_time_ms: chrono::Utc::now().timestamp_millis(),
+            max_clock_ahead_ms: self.limits.max_clock_ahead_ms,
+        }
+    }
+
     pub fn new(pool: PgPool) -> Self {
         AppState {
             pool,

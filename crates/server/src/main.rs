@@ -1,7 +1,7 @@
 //! `hms-server`: run the sync server and administer its tenants and devices.
 
 use chrono::{DateTime, Duration, Utc};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use hms_server::{admin, AppState};
 use sqlx::PgPool;
 use std::net::SocketAddr;
@@ -28,6 +28,22 @@ enum LogFormat {
     Json,
 }
 
+/// The server's limits (README, "Security model"); each also from the environment.
+#[derive(Args, Clone, Copy)]
+struct LimitArgs {
+    /// How far ahead of this server's clock a change's stamp may be, in seconds; a push with a
+    /// stamp further ahead is refused (409 clock_ahead) and the device says its clock is wrong.
+    #[arg(long, env = "HMS_MAX_CLOCK_AHEAD_SECS", default_value_t = hms_protocol::MAX_CLOCK_AHEAD_MS / 1000,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    max_clock_ahead_secs: u64,
+}
+
+impl LimitArgs {
+    fn limits(self) -> hms_server::Limits {
+        hms_server::Limits { max_clock_ahead_ms: self.max_clock_ahead_secs * 1000, ..Default::default() }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Apply the database migrations (serve also does this on start).
@@ -43,6 +59,8 @@ enum Command {
         /// PEM private key of the certificate.
         #[arg(long, requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Tenants (clinics).
     Tenant {
@@ -119,7 +137,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("migrations applied");
             Ok(())
         }
-        Command::Serve { listen, tls_cert, tls_key } => serve(pool, listen, tls_cert.zip(tls_key)).await,
+        Command::Serve { listen, tls_cert, tls_key, limits } => {
+            serve(pool, listen, tls_cert.zip(tls_key), limits.limits()).await
+        }
         Command::Tenant { command: TenantCommand::Create { name } } => {
             let t = admin::create_tenant(&pool, &name).await.map_err(|e| e.to_string())?;
             println!("tenant {} created: {}", t.name, t.id);
@@ -167,7 +187,12 @@ async fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
-async fn serve(pool: PgPool, listen: SocketAddr, tls: Option<(PathBuf, PathBuf)>) -> Result<(), String> {
+async fn serve(
+    pool: PgPool,
+    listen: SocketAddr,
+    tls: Option<(PathBuf, PathBuf)>,
+    limits: hms_server::Limits,
+) -> Result<(), String> {
     hms_server::migrate(&pool).await.map_err(|e| format!("migrations: {e}"))?;
     let tls = match tls {
         Some((cert, key)) => Some(hms_server::tls::server_config(&cert, &key).map_err(|e| e.to_string())?),
@@ -179,9 +204,8 @@ async fn serve(pool: PgPool, listen: SocketAddr, tls: Option<(PathBuf, PathBuf)>
     if tls.is_none() && !listen.ip().is_loopback() {
         tracing::warn!("serving plain HTTP on a non-loopback address: device tokens cross the network in clear");
     }
-    hms_server::serve(listener, AppState::new(pool), tls, shutdown_signal())
-        .await
-        .map_err(|e| format!("server: {e}"))?;
+    let state = AppState { limits, ..AppState::new(pool) };
+    hms_server::serve(listener, state, tls, shutdown_signal()).await.map_err(|e| format!("server: {e}"))?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -937,6 +937,52 @@ export type ClinicalWarningKind =
 /**  The patient already takes this medicine (an active prescription). */
 "duplicate_medicine";
 
+/**  The last comparison of this device's clock with the server's. */
+export type ClockCheck = ClockCheck_Serialize | ClockCheck_Deserialize;
+
+/**  The last comparison of this device's clock with the server's. */
+export type ClockCheck_Deserialize = {
+	verdict: ClockVerdict,
+	/**
+	 *  How far this device's clock is ahead of the server's, in milliseconds (negative:
+	 *  behind); `None` when only the server's `clock_ahead` refusal says so.
+	 */
+	ahead_ms?: number | null,
+	/**  The limit it was judged against, in milliseconds. */
+	limit_ms: number | null,
+	/**  RFC 3339 time (this device's clock) of the comparison. */
+	checked_at: string,
+};
+
+/**  The last comparison of this device's clock with the server's. */
+export type ClockCheck_Serialize = {
+	verdict: ClockVerdict,
+	/**
+	 *  How far this device's clock is ahead of the server's, in milliseconds (negative:
+	 *  behind); `None` when only the server's `clock_ahead` refusal says so.
+	 */
+	ahead_ms: number | null,
+	/**  The limit it was judged against, in milliseconds. */
+	limit_ms: number | null,
+	/**  RFC 3339 time (this device's clock) of the comparison. */
+	checked_at: string,
+};
+
+/**  Whether this device's clock is right, as far as the sync server can tell. */
+export type ClockVerdict = 
+/**  Within the limits both ways. */
+"right" | 
+/**
+ *  Ahead of the server's clock by more than the server takes: its changes are refused
+ *  (`clock_ahead`) until the clock is set right.
+ */
+"ahead" | 
+/**
+ *  Behind the server's clock by more than this device takes from others: it refuses their
+ *  newer changes as future ones and its own writes lose merges they should win.
+ */
+"behind";
+
 export type ColumnMap = {
 	/**  0-based column index in the file. */
 	column: number,
@@ -2463,6 +2509,11 @@ export type SyncStatus_Deserialize = {
 	 *  with the rest of its segment); the refusals are among the conflicts.
 	 */
 	set_aside: number | null,
+	/**
+	 *  This device's clock against the server's, as last compared; `None` before the first
+	 *  sync that could compare them. The Sync screen warns when it is not `right`.
+	 */
+	clock?: ClockCheck_Deserialize | null,
 };
 
 /**  What the status indicator shows. Never the token. */
@@ -2492,6 +2543,11 @@ export type SyncStatus_Serialize = {
 	 *  with the rest of its segment); the refusals are among the conflicts.
 	 */
 	set_aside: number | null,
+	/**
+	 *  This device's clock against the server's, as last compared; `None` before the first
+	 *  sync that could compare them. The Sync screen warns when it is not `right`.
+	 */
+	clock: ClockCheck_Serialize | null,
 };
 
 /**  Tax collected at one rate. */

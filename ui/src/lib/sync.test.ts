@@ -3,6 +3,7 @@ import type { AppError } from './bindings';
 import { errorMessage } from './errors';
 import {
   StatusPoller,
+  clockWarning,
   conflictRows,
   diffRows,
   displayValue,
@@ -93,6 +94,26 @@ describe('the indicator words and colours', () => {
 
   it('gives a whole sentence for screen readers', () => {
     expect(indicatorView({ kind: 'synced' }, NOW).description).toBe('Sync status: Synced.');
+  });
+});
+
+describe('the clock warning', () => {
+  const at = '2026-12-05T03:00:00.000Z';
+  it('says nothing when the clock is right or not compared yet', () => {
+    expect(clockWarning(null)).toBeNull();
+    expect(clockWarning(undefined)).toBeNull();
+    expect(clockWarning({ verdict: 'right', ahead_ms: 1_000, limit_ms: 300_000, checked_at: at })).toBeNull();
+  });
+  it('says how far ahead or behind, and the limit, from the core verdict', () => {
+    const ahead = clockWarning({ verdict: 'ahead', ahead_ms: 12 * 60_000, limit_ms: 300_000, checked_at: at });
+    expect(ahead).toContain('12 min ahead');
+    expect(ahead).toContain('at most 5 min');
+    const behind = clockWarning({ verdict: 'behind', ahead_ms: -90 * 60_000, limit_ms: 300_000, checked_at: at });
+    expect(behind).toContain('90 min behind');
+    // Only the server's refusal: no measured difference.
+    expect(clockWarning({ verdict: 'ahead', ahead_ms: null, limit_ms: 600_000, checked_at: at })).toContain(
+      'more than 10 min',
+    );
   });
 });
 

@@ -28,6 +28,21 @@ export type SyncProgress = SyncProgress_Deserialize;
 export type { ConflictKind, ConflictResolution, Enrolment, SyncReport };
 export type ResolutionAction = ConflictResolution['action'];
 
+// ------------------------------------------------------------------ the clock
+
+/**
+ * What the Sync screen says about this computer's clock, or null when it is right (or not
+ * compared yet). The verdict is core's (`SyncStatus.clock`); this only words it.
+ */
+export function clockWarning(clock: SyncStatus['clock'] | undefined): string | null {
+  if (!clock || clock.verdict === 'right') return null;
+  const limit = Math.max(1, Math.round((clock.limit_ms ?? 0) / 60_000));
+  const off = clock.ahead_ms == null ? null : Math.max(1, Math.round(Math.abs(clock.ahead_ms) / 60_000));
+  if (clock.verdict === 'behind') return t('sync.clock.behind', { minutes: formatNumber(off ?? limit), limit });
+  if (off === null) return t('sync.clock.aheadRefused', { limit });
+  return t('sync.clock.ahead', { minutes: formatNumber(off), limit });
+}
+
 // ------------------------------------------------------------------ the indicator
 
 /** The fields of the status the indicator reads (older backends lack `state`, `syncing`…). */

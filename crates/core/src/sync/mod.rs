@@ -28,6 +28,7 @@ mod apply_batch;
 mod audit_head;
 pub(crate) mod blobs;
 mod client;
+mod clock_check;
 pub(crate) mod conflict_log;
 pub mod conflicts;
 mod enrol;

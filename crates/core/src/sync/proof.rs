@@ -157,6 +157,7 @@ mod tests {
                 .into_iter()
                 .map(|(d, k)| (d.to_string(), hms_protocol::proof::public_key_hex(k)))
                 .collect(),
+            clock: None,
         };
         let verdicts: Vec<bool> = check_page(&page, "own").iter().map(Result::is_ok).collect();
         assert_eq!(verdicts, vec![true, true, false, false, false, false, true, false]);

@@ -26,9 +26,14 @@ pub async fn pull_with(store: &Store, progress: Progress<'_>) -> SyncResult<Pull
     let mut report_pending = Some(unsent(store).await?);
     loop {
         let pending = report_pending.take().map(|n| format!("&pending={n}")).unwrap_or_default();
+        let sent_ms = super::clock_check::wall_ms(store);
         let page: PullResponse = http
             .get(&format!("{}/pull?after={}&limit={PULL_LIMIT}{pending}", hms_protocol::API_PREFIX, report.cursor))
             .await?;
+        if report.pages == 0 {
+            super::clock_check::observe(store, page.clock.as_ref(), sent_ms, super::clock_check::wall_ms(store))
+                .await?;
+        }
         if page.changes.is_empty() {
             // Only changes the server withholds (a quarantined device's): step past them.
             if page.next > report.cursor {

@@ -3,8 +3,8 @@
 //! ([`set_aside`]) and the push goes on with the rest.
 
 use super::client::Client;
-use super::set_aside;
 use super::status::{client, unsent, AUDIT_QUEUED_KEY};
+use super::{clock_check, set_aside};
 use super::{no_progress, Progress, PushReport, SyncError, SyncPhase, SyncProgress, SyncResult};
 use crate::error::Error;
 use crate::store::seal::{to_change, OutboxRow, OUTBOX_COLUMNS};
@@ -43,6 +43,7 @@ pub async fn push_with(store: &Store, progress: Progress<'_>) -> SyncResult<Push
         };
         let changes = rows.into_iter().map(to_change).collect::<Result<Vec<_>, Error>>()?;
         let sent = changes.len() as u64;
+        let sent_ms = clock_check::wall_ms(store);
         let answer: PushResponse =
             match http.post_refusable(&format!("{}/push", hms_protocol::API_PREFIX), &PushRequest { changes }).await? {
                 Ok(answer) => answer,
@@ -52,6 +53,9 @@ pub async fn push_with(store: &Store, progress: Progress<'_>) -> SyncResult<Push
                     continue;
                 }
             };
+        if report.batches == 0 {
+            clock_check::observe(store, answer.clock.as_ref(), sent_ms, clock_check::wall_ms(store)).await?;
+        }
         // Acknowledged: mark the batch in one statement. (Entries written meanwhile have
         // higher seqs and were not in it, so the range is exactly the batch.)
         let now = store.now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);

@@ -49,6 +49,9 @@ async fn remember(store: &Store, result: &SyncResult<SyncReport>) -> SyncResult<
         Err(SyncError::NotEnrolled) => {}
         Err(e) => {
             meta::set(pool, LAST_ERROR_KEY, &e.to_string()).await?;
+            if matches!(e, SyncError::Server { code: Some(hms_protocol::ErrorCode::ClockAhead), .. }) {
+                super::clock_check::refused_ahead(store).await?;
+            }
             if matches!(e, SyncError::Network(_)) {
                 if meta::get(pool, OFFLINE_SINCE_KEY).await?.is_none() {
                     meta::set(pool, OFFLINE_SINCE_KEY, &now).await?;

@@ -115,6 +115,7 @@ pub async fn status(store: &Store) -> SyncResult<SyncStatus> {
         last_error,
         open_conflicts,
         set_aside,
+        clock: super::clock_check::verdict(store).await?,
     })
 }
 

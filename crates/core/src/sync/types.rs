@@ -95,6 +95,38 @@ pub struct SyncStatus {
     /// with the rest of its segment); the refusals are among the conflicts.
     #[specta(type = f64)]
     pub set_aside: i64,
+    /// This device's clock against the server's, as last compared; `None` before the first
+    /// sync that could compare them. The Sync screen warns when it is not `right`.
+    pub clock: Option<ClockCheck>,
+}
+
+/// Whether this device's clock is right, as far as the sync server can tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum ClockVerdict {
+    /// Within the limits both ways.
+    Right,
+    /// Ahead of the server's clock by more than the server takes: its changes are refused
+    /// (`clock_ahead`) until the clock is set right.
+    Ahead,
+    /// Behind the server's clock by more than this device takes from others: it refuses their
+    /// newer changes as future ones and its own writes lose merges they should win.
+    Behind,
+}
+
+/// The last comparison of this device's clock with the server's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct ClockCheck {
+    pub verdict: ClockVerdict,
+    /// How far this device's clock is ahead of the server's, in milliseconds (negative:
+    /// behind); `None` when only the server's `clock_ahead` refusal says so.
+    #[specta(type = Option<f64>)]
+    pub ahead_ms: Option<i64>,
+    /// The limit it was judged against, in milliseconds.
+    #[specta(type = f64)]
+    pub limit_ms: i64,
+    /// RFC 3339 time (this device's clock) of the comparison.
+    pub checked_at: String,
 }
 
 /// What [`enrol`] answers: the tenant joined (the token stays in core).

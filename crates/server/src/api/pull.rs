@@ -64,7 +64,7 @@ pub async fn pull(
     state.metrics.pulls.inc();
     state.metrics.changes_pulled.add(changes.len() as u64);
     tracing::info!(device = %device.id, tenant = %device.tenant_id, after = query.after, count = changes.len(), more, "pull");
-    Ok(Json(PullResponse { changes, next, more, high_water, device_keys }))
+    Ok(Json(PullResponse { changes, next, more, high_water, device_keys, clock: Some(state.clock()) }))
 }
 
 async fn rows_after(pool: &sqlx::PgPool, tenant_id: &str, after: i64, limit: i64) -> ApiResult<Vec<Row>> {

@@ -66,7 +66,7 @@ pub async fn push(
     state.metrics.changes_stored.add(accepted);
     state.metrics.changes_duplicate.add(duplicates);
     tracing::info!(device = %device.id, tenant = %device.tenant_id, accepted, duplicates, high_water, "push");
-    Ok(Json(PushResponse { accepted, duplicates, high_water, device_high_water }))
+    Ok(Json(PushResponse { accepted, duplicates, high_water, device_high_water, clock: Some(state.clock()) }))
 }
 
 /// Refuses the whole batch when any change is not the pushing device's or is malformed:

@@ -1516,6 +1516,12 @@ export const en = {
   'sync.overview.tenant': 'Clinic on the server',
   'sync.overview.device': 'Device id',
   'sync.overview.pending': 'Changes waiting to be sent',
+  'sync.clock.ahead':
+    "This computer's clock is {minutes} min ahead of the sync server's (at most {limit} min are allowed): the server refuses its changes. Set this computer's date and time right, then sync again.",
+  'sync.clock.aheadRefused':
+    "The sync server refused this computer's changes because its clock is ahead of the server's by more than {limit} min. Set this computer's date and time right, then sync again.",
+  'sync.clock.behind':
+    "This computer's clock is {minutes} min behind the sync server's (at most {limit} min are allowed): it refuses other computers' newest changes and its own may lose to older ones. Set this computer's date and time right.",
   'sync.overview.setAside': 'Changes set aside (refused by the server: see the conflicts)',
   'sync.overview.lastSuccess': 'Last sync',
   'sync.overview.never': 'Never',

@@ -1,6 +1,7 @@
-//! An honest device never gets stuck: a change the server refuses for good is set aside with
-//! its segment, shown to the administrator as a refused conflict, audited, and the device
-//! keeps syncing the rest both ways. And the largest logo the core allows fits one change.
+//! An honest device under the server's limits: a change the server refuses for good is set
+//! aside with its segment, shown to the administrator as a refused conflict, audited, and the
+//! device keeps syncing the rest both ways; the largest logo the core allows fits one change;
+//! a device told its clock is wrong, either way.
 
 mod common;
 
@@ -10,7 +11,7 @@ use hms_core::patients::{self, PatientInput};
 use hms_core::sync::{self, ConflictKind};
 use hms_core::users::{self, NewUser, UserUpdate};
 use hms_core::{auth, billing, SessionSlot};
-use hms_server::admin;
+use hms_server::{admin, AppState, Limits};
 
 const TENANT: &str = "Mlimani Clinic";
 
@@ -127,6 +128,10 @@ async fn a_demoted_users_offline_write_is_set_aside_and_the_device_keeps_syncing
     assert_eq!(sync::status(&b.store).await.unwrap().set_aside, status.set_aside);
 }
 
+async fn clock_of(device: &Device) -> sync::ClockCheck {
+    sync::status(&device.store).await.unwrap().clock.expect("compared")
+}
+
 /// A PNG of about `bytes` bytes (random pixels do not compress), at most `bytes`.
 fn noisy_png(bytes: usize) -> Vec<u8> {
     let width = 200u32;
@@ -169,4 +174,46 @@ async fn the_largest_allowed_logo_syncs() {
         }
     };
     assert_eq!(value(&a).await, value(&b).await);
+}
+
+/// The server's clock limit is its own (here 10 minutes, as `--max-clock-ahead-secs 600`
+/// sets it); the device compares its clock with the server's on every sync and the status
+/// says when it is wrong, either way.
+#[tokio::test]
+async fn a_device_is_told_when_its_clock_is_wrong() {
+    let limits = Limits { max_clock_ahead_ms: 10 * 60 * 1000, ..Limits::default() };
+    let server = TestServer::start_with(AppState { limits, ..AppState::new(common::test_db().await) }).await;
+    admin::create_tenant(server.pool(), TENANT).await.unwrap();
+    let a = Device::new("admin").await;
+    a.enrol(server.pool(), &server.base, TENANT, "Reception PC").await;
+    let real = chrono::Utc::now();
+    synced(&a).await;
+    let check = clock_of(&a).await;
+    assert_eq!((check.verdict, check.limit_ms), (sync::ClockVerdict::Right, 5 * 60 * 1000));
+    assert!(check.ahead_ms.unwrap().abs() < 5_000, "{check:?}");
+
+    // 20 minutes behind: syncing works, but the device would refuse others' newest changes.
+    a.store.set_now(Some(real - chrono::Duration::minutes(20)));
+    synced(&a).await;
+    let check = clock_of(&a).await;
+    assert_eq!(check.verdict, sync::ClockVerdict::Behind, "{check:?}");
+    let behind = -check.ahead_ms.unwrap();
+    assert!((19 * 60_000..21 * 60_000).contains(&behind), "{check:?}");
+
+    // 8 minutes ahead: within this server's limit (the push goes through), but more than
+    // other devices take from it (5 minutes): wrong.
+    a.store.set_now(Some(real + chrono::Duration::minutes(8)));
+    patients::register(&a.store, &a.auth().await, patient("Amina", "+255 754 000 010")).await.unwrap();
+    assert!(synced(&a).await.push.sent >= 1, "the server takes stamps 8 minutes ahead");
+    let check = clock_of(&a).await;
+    assert_eq!((check.verdict, check.limit_ms), (sync::ClockVerdict::Ahead, 5 * 60 * 1000), "{check:?}");
+    assert!(check.ahead_ms.unwrap() > 7 * 60_000, "{check:?}");
+
+    // 20 minutes ahead: the server refuses the push (clock_ahead), and the status says why.
+    a.store.set_now(Some(real + chrono::Duration::minutes(20)));
+    patients::register(&a.store, &a.auth().await, patient("Neema", "+255 754 000 011")).await.unwrap();
+    let err = sync::sync_now(&a.store).await.unwrap_err();
+    assert!(matches!(err, sync::SyncError::Server { code: Some(hms_protocol::ErrorCode::ClockAhead), .. }), "{err:?}");
+    let check = clock_of(&a).await;
+    assert_eq!((check.verdict, check.ahead_ms, check.limit_ms), (sync::ClockVerdict::Ahead, None, 10 * 60 * 1000));
 }
