@@ -816,6 +816,25 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     await click('cat-test-add');
     await driver.wait(async () => (await withAttr('cat-test-row', 'data-code', 'HB')).length > 0, WAIT, 'the test should be listed');
     await screenshot('clinical-catalogues');
+    // Edit: the row fills the form, Save changes keeps it under its new text.
+    const hb = (await withAttr('cat-test-row', 'data-code', 'HB'))[0];
+    await hb.findElement(byTestId('cat-test-edit')).click();
+    await driver.wait(async () => (await (await visible('cat-test-code')).getAttribute('value')) === 'HB', WAIT, 'the form takes the row');
+    await fill('cat-test-name', 'Haemoglobin (Hb)');
+    await click('cat-test-add');
+    await driver.wait(async () => (await (await withAttr('cat-test-row', 'data-code', 'HB'))[0].getText()).includes('Haemoglobin (Hb)'), WAIT, 'the edit should show');
+    // Retire, then offer again: the row says which.
+    const penicillinRow = async () => {
+      for (const row of await driver.findElements(byTestId('cat-med-row'))) {
+        if ((await row.getText()).includes('Penicillin V 250 mg tablet')) return row;
+      }
+      return null;
+    };
+    for (const active of ['false', 'true']) {
+      await dismissToasts();
+      await (await penicillinRow()).findElement(byTestId('cat-med-toggle')).click();
+      await driver.wait(async () => (await (await penicillinRow())?.getAttribute('data-active')) === active, WAIT, `penicillin active=${active}`);
+    }
   });
 
   step('the doctor opens the waiting patient\'s chart from the queue and records vitals, confirming an unusual pulse', async () => {

@@ -12,7 +12,7 @@ use hms_core::clinical::{
     Diagnosis, DiagnosisInput, LabOrder, LabResult, LabTest, LabTestInput, Medicine, MedicineInput, Prescription,
     PrescriptionInput, Visit, VisitInput, VisitNotes, VisitSummary, Vitals, VitalsInput,
 };
-use hms_core::clinical::{formulary, lab_pdf, prescription_pdf, visit_summary_pdf};
+use hms_core::clinical::{catalog, formulary, lab_pdf, prescription_pdf, visit_summary_pdf};
 use tauri::State;
 
 /// Opens a patient's chart (audited).
@@ -124,6 +124,39 @@ pub async fn list_medicines(state: State<'_, AppState>, query: String) -> Cmd<Ve
 #[specta::specta]
 pub async fn add_medicine(state: State<'_, AppState>, input: MedicineInput) -> Cmd<Medicine> {
     prescribing::add_medicine(&state.store, &authorized!(state), input).await
+}
+
+/// The whole medicine list, retired ones too (the Catalogue screen).
+#[tauri::command]
+#[specta::specta]
+pub async fn medicine_catalogue(state: State<'_, AppState>) -> Cmd<Vec<Medicine>> {
+    catalog::medicine_catalogue(&state.store, &authorized!(state)).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn update_medicine(state: State<'_, AppState>, id: String, input: MedicineInput) -> Cmd<Medicine> {
+    catalog::update_medicine(&state.store, &authorized!(state), &id, input).await
+}
+
+/// Retires a medicine (no longer offered) or offers it again.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_medicine_active(state: State<'_, AppState>, id: String, active: bool) -> Cmd<Medicine> {
+    catalog::set_medicine_active(&state.store, &authorized!(state), &id, active).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn update_lab_test(state: State<'_, AppState>, id: String, input: LabTestInput) -> Cmd<LabTest> {
+    catalog::update_lab_test(&state.store, &authorized!(state), &id, input).await
+}
+
+/// Retires a lab test (no longer offered for orders) or offers it again.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_lab_test_active(state: State<'_, AppState>, id: String, active: bool) -> Cmd<LabTest> {
+    catalog::set_lab_test_active(&state.store, &authorized!(state), &id, active).await
 }
 
 /// The ingredients a new medicine's name names (the add-medicine form shows them as typed).

@@ -135,6 +135,11 @@ export const commands = {
 	patientAllergies: (patientId: string) => typedError<Allergy_Serialize[], AppError>(__TAURI_INVOKE("patient_allergies", { patientId })),
 	listMedicines: (query: string) => typedError<Medicine[], AppError>(__TAURI_INVOKE("list_medicines", { query })),
 	addMedicine: (input: MedicineInput_Deserialize) => typedError<Medicine, AppError>(__TAURI_INVOKE("add_medicine", { input })),
+	/**  The whole medicine list, retired ones too (the Catalogue screen). */
+	medicineCatalogue: () => typedError<Medicine[], AppError>(__TAURI_INVOKE("medicine_catalogue")),
+	updateMedicine: (id: string, input: MedicineInput_Deserialize) => typedError<Medicine, AppError>(__TAURI_INVOKE("update_medicine", { id, input })),
+	/**  Retires a medicine (no longer offered) or offers it again. */
+	setMedicineActive: (id: string, active: boolean) => typedError<Medicine, AppError>(__TAURI_INVOKE("set_medicine_active", { id, active })),
 	/**  Adds the starter formulary's medicines not on the list yet (set-up offers it); how many. */
 	loadStarterFormulary: () => typedError<number, AppError>(__TAURI_INVOKE("load_starter_formulary")),
 	/**  The ingredients a new medicine's name names (the add-medicine form shows them as typed). */
@@ -144,6 +149,9 @@ export const commands = {
 	visitPrescriptions: (visitId: string) => typedError<Prescription_Serialize[], AppError>(__TAURI_INVOKE("visit_prescriptions", { visitId })),
 	listLabTests: () => typedError<LabTest_Serialize[], AppError>(__TAURI_INVOKE("list_lab_tests")),
 	addLabTest: (input: LabTestInput_Deserialize) => typedError<LabTest_Serialize, AppError>(__TAURI_INVOKE("add_lab_test", { input })),
+	updateLabTest: (id: string, input: LabTestInput_Deserialize) => typedError<LabTest_Serialize, AppError>(__TAURI_INVOKE("update_lab_test", { id, input })),
+	/**  Retires a lab test (no longer offered for orders) or offers it again. */
+	setLabTestActive: (id: string, active: boolean) => typedError<LabTest_Serialize, AppError>(__TAURI_INVOKE("set_lab_test_active", { id, active })),
 	orderLabTests: (visitId: string, testIds: string[], note: string) => typedError<LabOrder_Serialize[], AppError>(__TAURI_INVOKE("order_lab_tests", { visitId, testIds, note })),
 	/**  The lab's work list. */
 	pendingLabOrders: () => typedError<LabOrder_Serialize[], AppError>(__TAURI_INVOKE("pending_lab_orders")),
