@@ -7,12 +7,12 @@ use crate::AppState;
 use hms_core::clinical::attachments::{self, Attachment, AttachmentInput};
 use hms_core::clinical::drugs::{self, AllergenOption};
 use hms_core::clinical::icd10::Icd10Code;
+use hms_core::clinical::{catalog, formulary, lab_pdf, prescription_pdf, visit_summary_pdf};
 use hms_core::clinical::{
     chart, icd10, lab, prescribing, visits, Allergy, AllergyInput, ChartSummary, Consultation, ConsultationInput,
     Diagnosis, DiagnosisInput, LabOrder, LabResult, LabTest, LabTestInput, Medicine, MedicineInput, Prescription,
     PrescriptionInput, Visit, VisitInput, VisitNotes, VisitSummary, Vitals, VitalsInput,
 };
-use hms_core::clinical::{catalog, formulary, lab_pdf, prescription_pdf, visit_summary_pdf};
 use tauri::State;
 
 /// Opens a patient's chart (audited).
