@@ -80,6 +80,7 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
         schedule::finish_visit,
         schedule::doctor_queue,
         schedule::set_time_zone,
+        schedule::clinic_time_zone,
         billing::list_services,
         billing::add_service,
         billing::set_service_price,

@@ -337,6 +337,17 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     await visible('nav-settings');
   });
 
+  step('Settings holds the clinic\'s time zone and its address and tax number', async () => {
+    await click('nav-settings');
+    await choose('settings-tz', 'UTC');
+    await click('settings-tz-save');
+    const toast = await visible('toast');
+    await driver.wait(async () => (await toast.getText()).includes('UTC'), WAIT, 'the saved zone is confirmed');
+    await visible('bs-address');
+    await visible('bs-tax-no');
+    await dismissToasts();
+  });
+
   step('the administrator creates a receptionist', async () => {
     await click('nav-users');
     await visible('users-table');

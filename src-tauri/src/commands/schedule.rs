@@ -186,6 +186,13 @@ pub async fn doctor_queue(state: State<'_, AppState>, doctor_id: String, date: S
     queue::queue(&state.store, &authorized!(state), &doctor_id, &date).await
 }
 
+/// The clinic's time zone and the zones it may be set to (Settings).
+#[tauri::command]
+#[specta::specta]
+pub async fn clinic_time_zone(state: State<'_, AppState>) -> Cmd<hms_core::settings::ClinicTimeZone> {
+    hms_core::settings::time_zone(&state.store, &authorized!(state)).await
+}
+
 #[tauri::command]
 #[specta::specta]
 pub async fn set_time_zone(state: State<'_, AppState>, name: String) -> Cmd<String> {

@@ -82,6 +82,8 @@ export const commands = {
 	finishVisit: (appointmentId: string) => typedError<null, AppError>(__TAURI_INVOKE("finish_visit", { appointmentId })),
 	doctorQueue: (doctorId: string, date: string) => typedError<QueueEntry_Serialize[], AppError>(__TAURI_INVOKE("doctor_queue", { doctorId, date })),
 	setTimeZone: (name: string) => typedError<string, AppError>(__TAURI_INVOKE("set_time_zone", { name })),
+	/**  The clinic's time zone and the zones it may be set to (Settings). */
+	clinicTimeZone: () => typedError<ClinicTimeZone, AppError>(__TAURI_INVOKE("clinic_time_zone")),
 	listServices: (includeRetired: boolean) => typedError<Service_Serialize[], AppError>(__TAURI_INVOKE("list_services", { includeRetired })),
 	addService: (input: ServiceInput_Deserialize) => typedError<Service_Serialize, AppError>(__TAURI_INVOKE("add_service", { input })),
 	setServicePrice: (serviceId: string, priceMinor: number, effectiveFrom: string | null) => typedError<Service_Serialize, AppError>(__TAURI_INVOKE("set_service_price", { serviceId, priceMinor, effectiveFrom })),
@@ -917,6 +919,14 @@ export type ChartSummary_Serialize = {
 	pending_orders: LabOrder_Serialize[],
 	/**  Visits, newest first (at most 50; older ones page in through `visits`). */
 	visits: VisitSummary_Serialize[],
+};
+
+/**  The clinic's time zone and the IANA zones it may be set to (Settings). */
+export type ClinicTimeZone = {
+	/**  The zone schedules, "today" and printed times follow (UTC until set). */
+	name: string,
+	/**  Every zone [`set_time_zone`] takes, by name ("Africa/Dar_es_Salaam", "Asia/Kolkata", ...). */
+	choices: string[],
 };
 
 /**  One warning a prescription raised; overriding it needs a reason. */

@@ -25,6 +25,31 @@ pub struct Settings {
     pub clinic_name: String,
 }
 
+/// The clinic's time zone and the IANA zones it may be set to (Settings).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct ClinicTimeZone {
+    /// The zone schedules, "today" and printed times follow (UTC until set).
+    pub name: String,
+    /// Every zone [`set_time_zone`] takes, by name ("Africa/Dar_es_Salaam", "Asia/Kolkata", ...).
+    pub choices: Vec<String>,
+}
+
+/// The clinic's time zone, with the choices (administrator).
+pub async fn time_zone(store: &Store, auth: &Authorized) -> Result<ClinicTimeZone> {
+    auth.require(Permission::SettingsManage)?;
+    let name = crate::clinic::time_zone(store).await?.name().to_string();
+    // Area/City zones only: the legacy aliases ("US/Eastern", "Etc/GMT+5") are left out.
+    let areas =
+        ["Africa/", "America/", "Antarctica/", "Asia/", "Atlantic/", "Australia/", "Europe/", "Indian/", "Pacific/"];
+    let mut choices: Vec<String> = chrono_tz::TZ_VARIANTS
+        .iter()
+        .map(|z| z.name().to_string())
+        .filter(|n| areas.iter().any(|a| n.starts_with(a)) || n == "UTC")
+        .collect();
+    choices.sort();
+    Ok(ClinicTimeZone { name, choices })
+}
+
 /// Sets the clinic's time zone (administrator).
 pub async fn set_time_zone(store: &Store, auth: &Authorized, name: &str) -> Result<String> {
     auth.require(Permission::SettingsManage)?;

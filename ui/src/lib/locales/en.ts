@@ -1453,6 +1453,12 @@ export const en = {
   'audit.act.patient.open': 'Patient record opened',
 
   // ------------------------------------------------------------------ settings
+  'settings.tz.title': 'Time zone',
+  'settings.tz.label': 'The clinic’s time zone',
+  'settings.tz.hint': 'Appointments, the queue’s day, “today” and printed times follow it.',
+  'settings.tz.hintHere': 'Appointments, the queue’s day, “today” and printed times follow it. This computer is set to {zone}.',
+  'settings.tz.saved': 'The clinic’s time zone is now {zone}.',
+  'settings.tz.loadFailed': 'The time zone could not be loaded: {reason}',
   'settings.title': 'Settings',
   'settings.intro': 'These settings apply to everyone who uses HMS on this computer.',
   'settings.securityTitle': 'Screen lock',
