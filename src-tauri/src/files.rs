@@ -20,12 +20,10 @@ fn safe_name(name: &str) -> String {
 }
 
 pub fn save(dir: &Path, file_name: &str, bytes: &[u8]) -> Result<SavedFile, Error> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| Error::Storage { message: format!("cannot create {}: {e}", dir.display()) })?;
+    std::fs::create_dir_all(dir).map_err(|e| Error::storage(format_args!("cannot create {}: {e}", dir.display())))?;
     let file_name = safe_name(file_name);
     let path = dir.join(&file_name);
-    std::fs::write(&path, bytes)
-        .map_err(|e| Error::Storage { message: format!("cannot write {}: {e}", path.display()) })?;
+    std::fs::write(&path, bytes).map_err(|e| Error::storage(format_args!("cannot write {}: {e}", path.display())))?;
     Ok(SavedFile { path: path.display().to_string(), file_name, opened: false })
 }
 

@@ -178,6 +178,7 @@ pub fn configure<R: Runtime>(
     let specta = specta_builder::<R>();
     let builder = builder.invoke_handler(specta.invoke_handler());
     if let Some(dir) = fixed_data_dir {
+        log_to(&dir);
         let exports = dir.join("exports");
         let state = tauri::async_runtime::block_on(AppState::open(&dir, exports)).map_err(|e| e.to_string())?;
         return Ok(builder.manage(state));
@@ -185,11 +186,20 @@ pub fn configure<R: Runtime>(
     Ok(builder.setup(move |app| {
         specta.mount_events(app);
         let dir = data_dir(app)?;
+        log_to(&dir);
         let state = tauri::async_runtime::block_on(AppState::open(&dir, exports_dir(app, &dir)))?;
         app.manage(state);
         start_background_sync(app.handle().clone());
         Ok(())
     }))
+}
+
+/// The device's log, `logs/hms.log` in the data directory: what a storage error's reference
+/// stands for (the screen shows the reference alone). Without it the app still runs.
+fn log_to(dir: &std::path::Path) {
+    if let Err(e) = hms_core::logging::to_file(dir) {
+        eprintln!("HMS: no log file in {}: {e}", dir.display());
+    }
 }
 
 /// The background sync (on start, every minute, soon after writes; backing off while the

@@ -138,6 +138,8 @@ async fn run(cli: Cli) -> Result<(), String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // What a storage error's reference stands for goes to standard error.
+    hms_core::logging::to_stderr();
     match run(Cli::parse()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

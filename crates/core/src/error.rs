@@ -123,8 +123,15 @@ pub enum AppError {
     /// Syncing with the server failed (see `sync::SyncError` for the details in core).
     #[error("sync failed: {message}")]
     Sync { failure: SyncFailure, message: String },
-    #[error("storage error: {message}")]
-    Storage { message: String },
+    /// The database or the disk failed. What failed (SQL text, paths) is in the device's log
+    /// under `reference` (`crate::logging`); the error carries the reference alone, for the
+    /// person to quote.
+    #[error("storage error (ref {reference})")]
+    Storage { reference: String },
+    /// A stored row that does not read as its record (a value no version of HMS writes):
+    /// named, never read as a default.
+    #[error("the stored {table} record {id} is damaged: its {field} cannot be read")]
+    CorruptRecord { table: String, id: String, field: String },
     #[error("internal error: {message}")]
     Internal { message: String },
 }
@@ -141,6 +148,21 @@ impl AppError {
 
     pub fn internal(message: impl std::fmt::Display) -> Self {
         Error::Internal { message: message.to_string() }
+    }
+
+    /// A storage failure: what failed (which may hold SQL or paths) goes to the log under a
+    /// new reference, and the error carries only the reference.
+    pub fn storage(what: impl std::fmt::Display) -> Self {
+        let reference = crate::logging::reference();
+        tracing::error!(target: "hms::storage", reference = %reference, "{what}");
+        Error::Storage { reference }
+    }
+
+    /// A stored value of row `id` of `table` that does not read: logged, and the error names
+    /// the row.
+    pub fn corrupt(table: &str, id: &str, field: &str, why: impl std::fmt::Display) -> Self {
+        tracing::error!(target: "hms::storage", table, id, field, "stored value does not read: {why}");
+        Error::CorruptRecord { table: table.to_string(), id: id.to_string(), field: field.to_string() }
     }
 
     /// The stable code, as the UI sees it.
@@ -164,6 +186,7 @@ impl AppError {
             Error::AttachmentNotOnDevice { .. } => "attachment_not_on_device",
             Error::Sync { .. } => "sync",
             Error::Storage { .. } => "storage",
+            Error::CorruptRecord { .. } => "corrupt_record",
             Error::Internal { .. } => "internal",
         }
     }
@@ -171,13 +194,13 @@ impl AppError {
 
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
-        Error::Storage { message: e.to_string() }
+        Error::storage(e)
     }
 }
 
 impl From<sqlx::migrate::MigrateError> for Error {
     fn from(e: sqlx::migrate::MigrateError) -> Self {
-        Error::Storage { message: format!("migration failed: {e}") }
+        Error::storage(format_args!("migration failed: {e}"))
     }
 }
 

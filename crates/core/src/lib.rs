@@ -10,6 +10,7 @@ pub mod clock;
 pub mod error;
 pub mod ids;
 pub mod limits;
+pub mod logging;
 pub mod patients;
 pub mod pdf;
 pub mod rbac;

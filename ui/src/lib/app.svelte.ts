@@ -128,9 +128,12 @@ export async function call<T>(command: () => Promise<Result<T>>): Promise<Outcom
   }
   if (r.status === 'ok') return r;
   const error = r.error;
-  if (error.code === 'storage' || error.code === 'internal') {
+  if (error.code === 'internal') {
     // The details are for support, not for the screen.
     console.error('HMS:', error.code, error.detail.message);
+  } else if (error.code === 'storage' || error.code === 'corrupt_record') {
+    // What failed is in the device's log (logs/hms.log), under the reference or the record.
+    console.error('HMS:', error.code, error.detail);
   }
   let handled = false;
   if (app.phase === 'shell') {

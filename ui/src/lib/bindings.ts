@@ -361,8 +361,23 @@ export type AppError = { code: "validation"; detail: {
 { code: "sync"; detail: {
 	failure: SyncFailure,
 	message: string,
-} } | { code: "storage"; detail: {
-	message: string,
+} } | 
+/**
+ *  The database or the disk failed. What failed (SQL text, paths) is in the device's log
+ *  under `reference` (`crate::logging`); the error carries the reference alone, for the
+ *  person to quote.
+ */
+{ code: "storage"; detail: {
+	reference: string,
+} } | 
+/**
+ *  A stored row that does not read as its record (a value no version of HMS writes):
+ *  named, never read as a default.
+ */
+{ code: "corrupt_record"; detail: {
+	table: string,
+	id: string,
+	field: string,
 } } | { code: "internal"; detail: {
 	message: string,
 } };

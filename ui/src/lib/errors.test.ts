@@ -21,7 +21,8 @@ const SAMPLES: { [C in AppError['code']]: Extract<AppError, { code: C }> } = {
   attachment_corrupt: { code: 'attachment_corrupt', detail: { id: 'a1' } },
   attachment_not_on_device: { code: 'attachment_not_on_device', detail: { id: 'a2' } },
   sync: { code: 'sync', detail: { failure: 'offline', message: 'cannot reach the sync server: connection refused' } },
-  storage: { code: 'storage', detail: { message: 'disk I/O error' } },
+  storage: { code: 'storage', detail: { reference: '3F9A1C2B' } },
+  corrupt_record: { code: 'corrupt_record', detail: { table: 'patients', id: 'p-1', field: 'sex' } },
   internal: { code: 'internal', detail: { message: 'boom' } },
 };
 
@@ -47,7 +48,8 @@ describe('errorMessage', () => {
   });
 
   it('never shows the backend message text', () => {
-    expect(errorMessage(SAMPLES.storage)).not.toContain('disk I/O error');
+    expect(errorMessage(SAMPLES.storage)).toContain('(ref: 3F9A1C2B)');
+    expect(errorMessage(SAMPLES.corrupt_record)).toContain('p-1');
     expect(errorMessage(SAMPLES.internal)).not.toContain('boom');
     expect(errorMessage(SAMPLES.validation)).not.toContain('backend text 42');
   });

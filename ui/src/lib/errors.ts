@@ -32,6 +32,12 @@ function entityLabel(entity: string): string {
   return hasMessage(key) ? t(key) : entity;
 }
 
+/** A stored table in words ("patient" for `patients`), as the sync screens name it. */
+function tableLabel(table: string): string {
+  const key = `sync.entity.${table}`;
+  return hasMessage(key) ? t(key).toLowerCase() : table;
+}
+
 /** A sentence for the person at the screen, for any error the backend returns. */
 export function errorMessage(e: AppError): string {
   switch (e.code) {
@@ -70,7 +76,9 @@ export function errorMessage(e: AppError): string {
     case 'sync':
       return syncFailureMessage(e.detail.failure);
     case 'storage':
-      return t('errors.storage');
+      return t('errors.storage', { reference: e.detail.reference });
+    case 'corrupt_record':
+      return t('errors.corrupt_record', { entity: tableLabel(e.detail.table), id: e.detail.id });
     case 'internal':
       return t('errors.internal');
     default: {

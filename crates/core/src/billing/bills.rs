@@ -11,7 +11,7 @@ use super::tariff;
 use crate::error::{Error, Result, ValidationReason};
 use crate::rbac::Permission;
 use crate::session::Authorized;
-use crate::store::{meta, ChangeOp, Store, WriteTx};
+use crate::store::{meta, stored, ChangeOp, Store, WriteTx};
 use serde_json::json;
 use sqlx::{Row, SqliteConnection};
 
@@ -168,7 +168,7 @@ async fn resolve_line(
                 (
                     Some(sid.to_string()),
                     name,
-                    Category::from_code(&cat).unwrap_or(Category::Other),
+                    stored::code("services", sid, "category", &cat, Category::from_code)?,
                     price,
                     u32::try_from(rate).unwrap_or(0),
                 )
@@ -505,12 +505,15 @@ async fn lines(conn: &mut SqliteConnection, bill_id: &str) -> Result<Vec<BillLin
             "percent" => Discount::Percent(u32::try_from(value).unwrap_or(0)),
             _ => Discount::None,
         };
+        let id: String = r.try_get("id")?;
+        let category =
+            stored::code("bill_lines", &id, "category", &r.try_get::<String, _>("category")?, Category::from_code)?;
         let mut line = BillLine {
-            id: r.try_get("id")?,
+            id,
             position: u32::try_from(r.try_get::<i64, _>("position")?).unwrap_or(0),
             service_id: r.try_get("service_id")?,
             description: r.try_get("description")?,
-            category: Category::from_code(&r.try_get::<String, _>("category")?).unwrap_or(Category::Other),
+            category,
             quantity: u32::try_from(r.try_get::<i64, _>("quantity")?).unwrap_or(0),
             unit_price_minor: r.try_get("unit_price_minor")?,
             discount,
@@ -616,20 +619,21 @@ async fn payments(conn: &mut SqliteConnection, bill_id: &str) -> Result<Vec<Paym
     .bind(bill_id)
     .fetch_all(conn)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| Payment {
-            id: r.id,
-            kind: PaymentKind::from_code(&r.kind),
-            mode: PaymentMode::from_code(&r.mode).unwrap_or(PaymentMode::Cash),
-            amount_minor: r.amount_minor,
-            reference: r.reference,
-            note: r.note,
-            received_at: r.received_at,
-            received_by: r.received_by,
-            receipt_no: r.receipt_no,
+    rows.into_iter()
+        .map(|r| {
+            Ok(Payment {
+                mode: stored::code("payments", &r.id, "mode", &r.mode, PaymentMode::from_code)?,
+                id: r.id,
+                kind: PaymentKind::from_code(&r.kind),
+                amount_minor: r.amount_minor,
+                reference: r.reference,
+                note: r.note,
+                received_at: r.received_at,
+                received_by: r.received_by,
+                receipt_no: r.receipt_no,
+            })
         })
-        .collect())
+        .collect()
 }
 
 async fn credit_notes(conn: &mut SqliteConnection, bill_id: &str) -> Result<Vec<CreditNote>> {

@@ -66,7 +66,7 @@ pub async fn daily_cash(store: &Store, auth: &Authorized, date: &str, user_id: O
         day.succ_opt().ok_or_else(|| Error::validation("date", ValidationReason::OutOfRange, "date out of range"))?;
     let (from, to) = (bound(day)?, bound(next)?);
     let rows: Vec<PaymentTotalRow> = sqlx::query_as(
-        "SELECT p.kind, p.mode, p.amount_minor, p.received_by, u.username FROM payments p LEFT JOIN users u ON u.id = p.received_by
+        "SELECT p.id, p.kind, p.mode, p.amount_minor, p.received_by, u.username FROM payments p LEFT JOIN users u ON u.id = p.received_by
          WHERE p.received_at >= ? AND p.received_at < ? AND p.deleted_at IS NULL AND (? IS NULL OR p.received_by = ?)",
     )
     .bind(&from)
@@ -77,8 +77,8 @@ pub async fn daily_cash(store: &Store, auth: &Authorized, date: &str, user_id: O
     .await?;
     let mut by_mode: Vec<ModeTotal> = Vec::new();
     let mut by_user: Vec<UserTotal> = Vec::new();
-    for PaymentTotalRow { kind, mode, amount_minor: amount, received_by: user, username } in rows {
-        let mode = super::PaymentMode::from_code(&mode).unwrap_or(super::PaymentMode::Cash);
+    for PaymentTotalRow { id, kind, mode, amount_minor: amount, received_by: user, username } in rows {
+        let mode = crate::store::stored::code("payments", &id, "mode", &mode, super::PaymentMode::from_code)?;
         let (inn, out) = if kind == "refund" { (0, amount) } else { (amount, 0) };
         let m = match by_mode.iter_mut().position(|m| m.mode == mode) {
             Some(i) => &mut by_mode[i],
@@ -136,6 +136,7 @@ pub async fn daily_cash(store: &Store, auth: &Authorized, date: &str, user_id: O
 
 #[derive(sqlx::FromRow)]
 struct PaymentTotalRow {
+    id: String,
     kind: String,
     mode: String,
     amount_minor: i64,

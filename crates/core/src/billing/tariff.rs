@@ -215,18 +215,19 @@ pub(crate) async fn price_on(conn: &mut SqliteConnection, service_id: &str, day:
     .await?)
 }
 
-fn to_service(r: ServiceRow, price: Option<i64>, prices: Vec<PriceFrom>) -> Service {
-    Service {
+fn to_service(r: ServiceRow, price: Option<i64>, prices: Vec<PriceFrom>) -> Result<Service> {
+    let category = crate::store::stored::code("services", &r.0, "category", &r.3, Category::from_code)?;
+    Ok(Service {
         id: r.0,
         code: r.1,
         name: r.2,
-        category: Category::from_code(&r.3).unwrap_or(Category::Other),
+        category,
         tax_rate_bp: u32::try_from(r.4).unwrap_or(0),
         tax_exempt: r.5,
         active: r.6,
         price_minor: price,
         prices,
-    }
+    })
 }
 
 async fn service(store: &Store, id: &str, day: Option<NaiveDate>) -> Result<Service> {
@@ -242,11 +243,11 @@ async fn service(store: &Store, id: &str, day: Option<NaiveDate>) -> Result<Serv
             .bind(id)
             .fetch_all(&mut *conn)
             .await?;
-    Ok(to_service(
+    to_service(
         row,
         price,
         prices.into_iter().map(|(effective_from, price_minor)| PriceFrom { effective_from, price_minor }).collect(),
-    ))
+    )
 }
 
 /// The tariff, with each service's price today; retired services only when asked.

@@ -22,7 +22,7 @@ pub async fn medicine_catalogue(store: &Store, auth: &Authorized) -> Result<Vec<
         "SELECT {MEDICINE_COLUMNS} FROM medicines WHERE deleted_at IS NULL ORDER BY active DESC, name COLLATE NOCASE, strength"
     );
     let rows: Vec<MedicineRow> = sqlx::query_as(&sql).fetch_all(store.pool()).await?;
-    Ok(rows.into_iter().map(medicine_of).collect())
+    rows.into_iter().map(medicine_of).collect()
 }
 
 fn lab_test_of(r: LabTestRow) -> LabTest {
@@ -43,7 +43,7 @@ async fn medicine_in(w: &mut WriteTx<'_>, id: &str) -> Result<(Medicine, String)
     let row: Option<MedicineRow> = sqlx::query_as(&sql).bind(id).fetch_optional(w.conn()).await?;
     let row = row.ok_or_else(|| Error::NotFound { entity: "medicine".into() })?;
     let ids = row.5.clone();
-    Ok((medicine_of(row), ids))
+    Ok((medicine_of(row)?, ids))
 }
 
 async fn lab_test_in(w: &mut WriteTx<'_>, id: &str) -> Result<(LabTest, Option<i64>, Option<i64>)> {
@@ -114,7 +114,7 @@ pub async fn update_medicine(store: &Store, auth: &Authorized, id: &str, input: 
     let mut w = store.begin_write(auth.actor()).await?;
     let (before, stored) = medicine_in(&mut w, id).await?;
     let ids: Vec<String> = if input.ingredients.is_empty() && name == before.name {
-        serde_json::from_str(&stored).unwrap_or_default()
+        crate::store::stored::json("medicines", id, "ingredients", &stored)?
     } else {
         super::prescribing::ingredient_ids(&input.ingredients, &name)?
     };

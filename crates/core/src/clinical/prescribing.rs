@@ -7,7 +7,7 @@ use super::{insert_row, line};
 use crate::error::{ClinicalWarning, ClinicalWarningKind, Error, Result, ValidationReason};
 use crate::rbac::Permission;
 use crate::session::Authorized;
-use crate::store::{Store, WriteTx};
+use crate::store::{stored, Store, WriteTx};
 use serde_json::json;
 use sqlx::SqliteConnection;
 
@@ -68,10 +68,10 @@ pub(crate) type MedicineRow = (String, String, String, String, bool, String, Str
 /// The columns a [`MedicineRow`] is read from.
 pub(crate) const MEDICINE_COLUMNS: &str = "id, name, strength, form, active, ingredients, usual_dose";
 
-pub(crate) fn medicine_of(r: MedicineRow) -> Medicine {
-    let ids: Vec<String> = serde_json::from_str(&r.5).unwrap_or_default();
+pub(crate) fn medicine_of(r: MedicineRow) -> Result<Medicine> {
+    let ids: Vec<String> = stored::json("medicines", &r.0, "ingredients", &r.5)?;
     let ingredients = ingredient_names(&ids, &r.1);
-    Medicine { id: r.0, name: r.1, strength: r.2, form: r.3, active: r.4, ingredients, usual_dose: r.6 }
+    Ok(Medicine { id: r.0, name: r.1, strength: r.2, form: r.3, active: r.4, ingredients, usual_dose: r.6 })
 }
 
 /// The ingredient ids to store: those given (each must be on the list), else those the name
@@ -114,7 +114,7 @@ pub async fn medicines(store: &Store, auth: &Authorized, query: &str) -> Result<
          ORDER BY name COLLATE NOCASE, strength LIMIT 1000"
     );
     let rows: Vec<MedicineRow> = sqlx::query_as(&sql).bind(&q).bind(&named).fetch_all(store.pool()).await?;
-    Ok(rows.into_iter().map(medicine_of).collect())
+    rows.into_iter().map(medicine_of).collect()
 }
 
 /// The warnings a new prescription raises, inside the write.
@@ -130,7 +130,7 @@ async fn warnings(
         .bind(medicine_id)
         .fetch_one(w.conn())
         .await?;
-    let ingredients: Vec<String> = serde_json::from_str(&ingredients).unwrap_or_default();
+    let ingredients: Vec<String> = stored::json("medicines", medicine_id, "ingredients", &ingredients)?;
     let allergies = super::visits::allergy_rows(w.conn(), patient_id).await?;
     for a in allergies {
         let detail = if a.reaction.is_empty() {
@@ -313,8 +313,9 @@ type RxRow = (
 const RX_SELECT: &str = "SELECT p.id, p.visit_id, p.patient_id, p.medicine_id, m.name, m.strength, m.form, p.dose, p.dose_unit, p.route, p.frequency,
     p.duration_days, p.instructions, p.override_reason, p.warnings, p.starts_on FROM prescriptions p JOIN medicines m ON m.id = p.medicine_id";
 
-fn rx_of(r: RxRow) -> Prescription {
-    Prescription {
+fn rx_of(r: RxRow) -> Result<Prescription> {
+    let warnings = stored_warnings(&r.0, &r.14)?;
+    Ok(Prescription {
         id: r.0,
         visit_id: r.1,
         patient_id: r.2,
@@ -329,9 +330,9 @@ fn rx_of(r: RxRow) -> Prescription {
         duration_days: r.11,
         instructions: r.12,
         override_reason: r.13,
-        warnings: stored_warnings(&r.14),
+        warnings,
         starts_on: r.15,
-    }
+    })
 }
 
 /// A warning as stored with a prescription; those stored before warnings said why have no
@@ -345,12 +346,12 @@ struct StoredWarning {
     reason: String,
 }
 
-fn stored_warnings(json: &str) -> Vec<ClinicalWarning> {
-    let stored: Vec<StoredWarning> = serde_json::from_str(json).unwrap_or_default();
-    stored
+fn stored_warnings(id: &str, json: &str) -> Result<Vec<ClinicalWarning>> {
+    let stored: Vec<StoredWarning> = stored::json("prescriptions", id, "warnings", json)?;
+    Ok(stored
         .into_iter()
         .map(|w| ClinicalWarning { kind: w.kind, subject: w.subject, detail: w.detail, reason: w.reason })
-        .collect()
+        .collect())
 }
 
 /// Prescriptions still running on `today` (not stopped, within their duration).
@@ -364,14 +365,14 @@ pub(crate) async fn current_rows(
          AND (p.ends_on IS NULL OR p.ends_on > ?2) ORDER BY p.created_at DESC LIMIT 200"
     );
     let rows: Vec<RxRow> = sqlx::query_as(&sql).bind(patient_id).bind(today).fetch_all(conn).await?;
-    Ok(rows.into_iter().map(rx_of).collect())
+    rows.into_iter().map(rx_of).collect()
 }
 
 /// The prescriptions of one visit, in the order written.
 pub(crate) async fn visit_rows(conn: &mut SqliteConnection, visit_id: &str) -> Result<Vec<Prescription>> {
     let sql = format!("{RX_SELECT} WHERE p.visit_id = ? AND p.deleted_at IS NULL ORDER BY p.created_at, p.id");
     let rows: Vec<RxRow> = sqlx::query_as(&sql).bind(visit_id).fetch_all(conn).await?;
-    Ok(rows.into_iter().map(rx_of).collect())
+    rows.into_iter().map(rx_of).collect()
 }
 
 /// The prescriptions of one visit.
@@ -388,9 +389,14 @@ mod tests {
     #[test]
     fn warnings_stored_before_reasons_still_read() {
         let old = r#"[{"kind":"allergy","subject":"Penicillin","detail":"severe: rash"}]"#;
-        let w = stored_warnings(old);
+        let w = stored_warnings("rx", old).unwrap();
         assert_eq!((w.len(), w[0].subject.as_str(), w[0].reason.as_str()), (1, "Penicillin", ""));
         let new = r#"[{"kind":"allergy_cross_reaction","subject":"P","detail":"mild","reason":"Ceftriaxone is a cephalosporin"}]"#;
-        assert_eq!(stored_warnings(new)[0].kind, ClinicalWarningKind::AllergyCrossReaction);
+        assert_eq!(stored_warnings("rx", new).unwrap()[0].kind, ClinicalWarningKind::AllergyCrossReaction);
+        let damaged = stored_warnings("rx-1", "not json").unwrap_err();
+        assert!(
+            matches!(&damaged, crate::Error::CorruptRecord { table, id, field } if table == "prescriptions" && id == "rx-1" && field == "warnings"),
+            "{damaged:?}"
+        );
     }
 }

@@ -4,48 +4,45 @@
 use super::model::{Patient, PatientStatus, Sex};
 use super::validate::phone_digits;
 use crate::error::Result;
+use crate::store::stored::Fields;
 use crate::store::{ChangeOp, WriteTx};
 use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::{QueryBuilder, Sqlite};
 
 pub const COLUMNS: &str = "pk, id, mrn, given_name, family_name, other_names, sex, birth_date, birth_date_estimated, phones,
     address, national_id, insurance_id, emergency_name, emergency_phone, emergency_relation, blood_group, allergies, notes,
     status, merged_into, legacy_mrn, last_visit_at, created_at, updated_at";
 
+/// A patient row; a stored value that does not read is an error naming the patient.
 pub fn from_row(row: &SqliteRow) -> Result<(i64, Patient)> {
-    let json_list = |col: &str| -> Result<Vec<String>> {
-        let raw: String = row.try_get(col)?;
-        Ok(serde_json::from_str(&raw).unwrap_or_default())
-    };
-    let sex: String = row.try_get("sex")?;
-    let status: String = row.try_get("status")?;
+    let f = Fields::of("patients", "id", row)?;
     Ok((
-        row.try_get("pk")?,
+        f.get("pk")?,
         Patient {
-            id: row.try_get("id")?,
-            mrn: row.try_get("mrn")?,
-            given_name: row.try_get("given_name")?,
-            family_name: row.try_get("family_name")?,
-            other_names: row.try_get("other_names")?,
-            sex: Sex::from_code(&sex).unwrap_or(Sex::Unknown),
-            birth_date: row.try_get("birth_date")?,
-            birth_date_estimated: row.try_get::<i64, _>("birth_date_estimated")? == 1,
-            phones: json_list("phones")?,
-            address: row.try_get("address")?,
-            national_id: row.try_get("national_id")?,
-            insurance_id: row.try_get("insurance_id")?,
-            emergency_name: row.try_get("emergency_name")?,
-            emergency_phone: row.try_get("emergency_phone")?,
-            emergency_relation: row.try_get("emergency_relation")?,
-            blood_group: row.try_get("blood_group")?,
-            allergies: json_list("allergies")?,
-            notes: row.try_get("notes")?,
-            status: PatientStatus::from_code(&status).unwrap_or(PatientStatus::Active),
-            merged_into: row.try_get("merged_into")?,
-            legacy_mrn: row.try_get("legacy_mrn")?,
-            last_visit_at: row.try_get("last_visit_at")?,
-            created_at: row.try_get("created_at")?,
-            updated_at: row.try_get("updated_at")?,
+            id: f.id().to_string(),
+            mrn: f.get("mrn")?,
+            given_name: f.get("given_name")?,
+            family_name: f.get("family_name")?,
+            other_names: f.get("other_names")?,
+            sex: f.code("sex", Sex::from_code)?,
+            birth_date: f.get("birth_date")?,
+            birth_date_estimated: f.flag("birth_date_estimated")?,
+            phones: f.json("phones")?,
+            address: f.get("address")?,
+            national_id: f.get("national_id")?,
+            insurance_id: f.get("insurance_id")?,
+            emergency_name: f.get("emergency_name")?,
+            emergency_phone: f.get("emergency_phone")?,
+            emergency_relation: f.get("emergency_relation")?,
+            blood_group: f.get("blood_group")?,
+            allergies: f.json("allergies")?,
+            notes: f.get("notes")?,
+            status: f.code("status", PatientStatus::from_code)?,
+            merged_into: f.get("merged_into")?,
+            legacy_mrn: f.get("legacy_mrn")?,
+            last_visit_at: f.get("last_visit_at")?,
+            created_at: f.get("created_at")?,
+            updated_at: f.get("updated_at")?,
         },
     ))
 }

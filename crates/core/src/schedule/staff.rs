@@ -3,7 +3,7 @@
 use crate::error::{Error, Result, ValidationReason};
 use crate::rbac::{Permission, Role};
 use crate::session::Authorized;
-use crate::store::{ChangeOp, Store, WriteTx};
+use crate::store::{stored, ChangeOp, Store, WriteTx};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -282,7 +282,7 @@ pub(crate) async fn reindex_specialties(w: &mut WriteTx<'_>, staff_id: &str) -> 
 type StaffRow =
     (String, String, String, Option<String>, Option<String>, String, String, String, String, String, i64, i64);
 
-fn from_row(r: StaffRow) -> StaffMember {
+fn from_row(r: StaffRow) -> Result<StaffMember> {
     let (
         id,
         full_name,
@@ -297,20 +297,22 @@ fn from_row(r: StaffRow) -> StaffMember {
         fee_minor,
         active,
     ) = r;
-    StaffMember {
+    let role = stored::code("staff", &id, "role", &role, Role::from_code)?;
+    let specialty_ids = stored::json("staff", &id, "specialty_ids", &specialties)?;
+    Ok(StaffMember {
         id,
         full_name,
-        role: Role::from_code(&role).unwrap_or(Role::Doctor),
+        role,
         user_id,
         department_id,
         qualifications,
         licence_no,
-        specialty_ids: serde_json::from_str(&specialties).unwrap_or_default(),
+        specialty_ids,
         phone,
         email,
         fee_minor,
         active: active == 1,
-    }
+    })
 }
 
 const STAFF_COLUMNS: &str =
@@ -333,7 +335,7 @@ pub async fn doctors(store: &Store, auth: &Authorized, specialty_id: Option<&str
         .fetch_all(store.pool())
         .await?,
     };
-    Ok(rows.into_iter().map(from_row).collect())
+    rows.into_iter().map(from_row).collect()
 }
 
 async fn load(w: &mut WriteTx<'_>, id: &str) -> Result<StaffMember> {
@@ -342,7 +344,7 @@ async fn load(w: &mut WriteTx<'_>, id: &str) -> Result<StaffMember> {
             .bind(id)
             .fetch_optional(w.conn())
             .await?;
-    row.map(from_row).ok_or_else(|| Error::NotFound { entity: "staff member".into() })
+    row.map(from_row).ok_or_else(|| Error::NotFound { entity: "staff member".into() })?
 }
 
 /// Appointments of a doctor from `today` on that are still to happen or under way.
@@ -479,5 +481,5 @@ pub async fn list_staff(store: &Store, auth: &Authorized, filter: &StaffFilter) 
     .bind(filter.include_inactive)
     .fetch_all(store.pool())
     .await?;
-    Ok(rows.into_iter().map(from_row).collect())
+    rows.into_iter().map(from_row).collect()
 }

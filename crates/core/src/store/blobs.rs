@@ -67,7 +67,7 @@ pub fn read_intact(store: &Store, sha256: &str) -> Option<Vec<u8>> {
 
 /// A storage error naming the file.
 pub fn io_error(path: &Path, e: std::io::Error) -> Error {
-    Error::Storage { message: format!("{}: {e}", path.display()) }
+    Error::storage(format_args!("{}: {e}", path.display()))
 }
 
 /// Stores a content under its hash, once: a file already there with the right content is

@@ -107,7 +107,7 @@ fn secret_key(device: &SigningKey) -> [u8; 32] {
 }
 
 fn storage(path: &Path, why: &str) -> Error {
-    Error::Storage { message: format!("device key {}: {why}", path.display()) }
+    Error::storage(format_args!("device key {}: {why}", path.display()))
 }
 
 #[cfg(test)]

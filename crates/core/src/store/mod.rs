@@ -4,6 +4,7 @@ pub mod blobs;
 pub mod device_key;
 pub(crate) mod meta;
 pub(crate) mod seal;
+pub mod stored;
 pub mod tables;
 mod write;
 
@@ -91,7 +92,7 @@ impl Store {
     pub async fn open(path: &Path) -> Result<Store> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)
-                .map_err(|e| crate::Error::Storage { message: format!("cannot create {}: {e}", dir.display()) })?;
+                .map_err(|e| crate::Error::storage(format_args!("cannot create {}: {e}", dir.display())))?;
         }
         let url = format!("sqlite://{}", path.display());
         let options = SqliteConnectOptions::from_str(&url)?
@@ -115,9 +116,9 @@ impl Store {
         MIGRATOR.run(&pool).await?;
         let unregistered = tables::unregistered(&pool).await?;
         if !unregistered.is_empty() {
-            return Err(crate::Error::Storage {
-                message: format!("tables with sync columns that no module registers (store::tables): {unregistered:?}"),
-            });
+            return Err(crate::Error::storage(format_args!(
+                "tables with sync columns that no module registers (store::tables): {unregistered:?}"
+            )));
         }
 
         let device_id = meta::device_id(&pool).await?;

@@ -42,11 +42,13 @@ pub(crate) fn encode_roles(roles: &[Role]) -> String {
 }
 
 fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<UserRow> {
+    let id: String = row.try_get("id")?;
     let roles_json: String = row.try_get("roles")?;
-    // Unknown role codes (from a newer version, via sync) are ignored rather than fatal.
-    let codes: Vec<String> = serde_json::from_str(&roles_json).unwrap_or_default();
+    // Unknown role codes (from a newer version, via sync) are ignored rather than fatal; a
+    // list that is not JSON is a damaged row.
+    let codes: Vec<String> = crate::store::stored::json("users", &id, "roles", &roles_json)?;
     Ok(UserRow {
-        id: row.try_get("id")?,
+        id,
         username: row.try_get("username")?,
         full_name: row.try_get("full_name")?,
         password_hash: row.try_get("password_hash")?,

@@ -1683,7 +1683,9 @@ export const en = {
   'errors.clinical_warning':
     'This prescription matches an allergy or a medicine the patient already takes. Give a reason to prescribe it anyway.',
   'errors.storage':
-    'The local database could not be read or written. Try again; if it keeps happening, ask your administrator.',
+    'Something went wrong saving (ref: {reference}). Try again; if it keeps happening, give your administrator this reference.',
+  'errors.corrupt_record':
+    'A stored {entity} record is damaged and cannot be shown (record {id}). Ask your administrator.',
   'errors.internal': 'Something went wrong inside HMS. Try again; if it keeps happening, ask your administrator.',
   'errors.unknown': 'Something unexpected happened. Try again.',
 
