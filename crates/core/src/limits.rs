@@ -3,11 +3,13 @@
 //! in ui/src/lib/bindings.ts, so the screens never hold copies that could drift; each value
 //! is read from the constant the rule itself uses.
 
+use crate::auth::password;
 use crate::billing::{self, bills, money, payments, tariff};
-use crate::clinical::{attachments, visits};
+use crate::clinical::{attachments, prescribing, visits};
 use crate::patients::validate;
 use crate::schedule::{availability, booking, staff};
 use crate::settings;
+use crate::users;
 use serde_json::{json, Map, Value};
 
 /// (TypeScript name, value) of every exported limit.
@@ -40,8 +42,51 @@ pub fn exported() -> Vec<(&'static str, Value)> {
         // Clinical: plausible vital ranges by field, in the stored unit.
         ("VITALS_PLAUSIBLE", Value::Object(vitals)),
         ("ATTACHMENT_MAX_BYTES", json!(attachments::MAX_BYTES)),
+        ("OVERRIDE_REASON_MIN", json!(prescribing::OVERRIDE_REASON_MIN)),
+        ("OVERRIDE_REASON_MAX", json!(prescribing::OVERRIDE_REASON_MAX)),
         // Settings.
         ("IDLE_TIMEOUT_MAX_MINUTES", json!(settings::MAX_IDLE_MINUTES)),
+        // The most characters of each text field a form offers, per record.
+        (
+            "USER_FIELDS",
+            json!({
+                "username": users::validate::USERNAME_MAX,
+                "full_name": users::validate::FULL_NAME_MAX,
+                "password": password::MAX_LEN,
+            }),
+        ),
+        (
+            "STAFF_FIELDS",
+            json!({
+                "full_name": staff::NAME_MAX,
+                "qualifications": staff::QUALIFICATIONS_MAX,
+                "licence_no": staff::LICENCE_NO_MAX,
+                "phone": staff::PHONE_MAX,
+                "email": staff::EMAIL_MAX,
+            }),
+        ),
+        ("DEPARTMENT_FIELDS", json!({ "name": staff::NAME_MAX })),
+        ("SERVICE_FIELDS", json!({ "code": tariff::CODE_MAX, "name": tariff::NAME_MAX })),
+        (
+            "BILLING_SETTINGS_FIELDS",
+            json!({
+                "address": billing::ADDRESS_MAX,
+                "registration_no": billing::REGISTRATION_NO_MAX,
+                "tax_no": billing::TAX_NO_MAX,
+                "invoice_series": billing::INVOICE_SERIES_MAX,
+            }),
+        ),
+        ("PAYMENT_FIELDS", json!({ "reference": payments::REFERENCE_MAX, "reason": payments::REASON_MAX })),
+        (
+            "INSURANCE_FIELDS",
+            json!({
+                "payer": payments::PAYER_MAX,
+                "policy_no": payments::POLICY_NO_MAX,
+                "preauth_no": payments::POLICY_NO_MAX,
+            }),
+        ),
+        ("SETTINGS_FIELDS", json!({ "clinic_name": settings::CLINIC_NAME_MAX })),
+        ("DEVICE_FIELDS", json!({ "device_name": hms_protocol::MAX_DEVICE_NAME_CHARS })),
     ]
 }
 

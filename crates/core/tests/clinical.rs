@@ -249,6 +249,15 @@ async fn allergy_and_duplicate_warnings_need_a_reason_which_is_stored() {
         matches!(prescribing::prescribe(s, &d, &visit, blank).await, Err(Error::ClinicalWarning { .. })),
         "a blank reason is no reason"
     );
+    let short = PrescriptionInput { override_reason: Some(" ok ".into()), ..rx(&w.amoxicillin) };
+    assert!(
+        matches!(
+            prescribing::prescribe(s, &d, &visit, short).await,
+            Err(Error::Validation { ref field, reason: hms_core::ValidationReason::TooShort, .. }) if field == "override_reason"
+        ),
+        "a reason says something: at least {} characters",
+        prescribing::OVERRIDE_REASON_MIN
+    );
     assert_eq!(clinical_counts(s).await, before, "nothing written");
     let err = prescribing::prescribe(s, &d, &visit, rx(&w.amoxicillin)).await.unwrap_err();
     assert_eq!(err.code(), "clinical_warning");

@@ -358,6 +358,8 @@ pub struct RefusedChange {
 /// content-addressed per tenant. The record of an attachment syncs as a change; its file
 /// goes through these.
 pub const BLOBS_PATH: &str = "/v1/blobs";
+/// The most characters of a device's name at enrolment (the server refuses longer ones).
+pub const MAX_DEVICE_NAME_CHARS: usize = 100;
 /// The largest blob: an attachment's limit (20 MiB).
 pub const MAX_BLOB_BYTES: usize = 20 * 1024 * 1024;
 

@@ -15,7 +15,7 @@ import type {
   StaffMember,
   ValidationReason,
 } from './bindings';
-import { APPOINTMENT_REASON_MAX, MAX_FEE_MINOR, MAX_SLOT_MINUTES, MIN_SLOT_MINUTES } from './bindings';
+import { APPOINTMENT_REASON_MAX, MAX_FEE_MINOR, MAX_SLOT_MINUTES, MIN_SLOT_MINUTES, STAFF_FIELDS } from './bindings';
 import { errorMessage, validationMessage } from './errors';
 import { getLocale, hasMessage, t, type MessageKey } from './i18n';
 
@@ -676,7 +676,7 @@ export function staffProblems(form: StaffForm): Record<string, string> {
   const out: Record<string, string> = {};
   const name = form.full_name.trim();
   if (name === '') out.full_name = problem('staff', 'full_name', 'required');
-  else if (name.length > 80) out.full_name = problem('staff', 'full_name', 'too_long');
+  else if (name.length > STAFF_FIELDS.full_name) out.full_name = problem('staff', 'full_name', 'too_long');
   if (!form.role) out.role = problem('staff', 'role', 'required');
   const fee = parseFee(form.fee);
   if (fee !== null && (Number.isNaN(fee) || fee > MAX_FEE_MINOR)) {

@@ -207,6 +207,8 @@ export const BASIS_POINTS = 10000 as const;
 
 export const BILLING_REASON_MAX = 300 as const;
 
+export const BILLING_SETTINGS_FIELDS = {"address":300,"invoice_series":8,"registration_no":60,"tax_no":30} as const;
+
 export const BILL_CANCEL_REASON_MAX = 500 as const;
 
 export const BILL_DESCRIPTION_MAX = 200 as const;
@@ -221,7 +223,13 @@ export const CLINIC_ADDRESS_MAX = 300 as const;
 
 export const CLINIC_LOGO_MAX_BYTES = 163840 as const;
 
+export const DEPARTMENT_FIELDS = {"name":80} as const;
+
+export const DEVICE_FIELDS = {"device_name":100} as const;
+
 export const IDLE_TIMEOUT_MAX_MINUTES = 240 as const;
+
+export const INSURANCE_FIELDS = {"payer":120,"policy_no":60,"preauth_no":60} as const;
 
 export const MAX_AMOUNT_MINOR = 1000000000 as const;
 
@@ -231,6 +239,10 @@ export const MAX_SLOT_MINUTES = 240 as const;
 
 export const MIN_SLOT_MINUTES = 5 as const;
 
+export const OVERRIDE_REASON_MAX = 300 as const;
+
+export const OVERRIDE_REASON_MIN = 5 as const;
+
 export const PATIENT_ADDRESS_MAX = 500 as const;
 
 export const PATIENT_MAX_AGE_YEARS = 130 as const;
@@ -239,7 +251,17 @@ export const PATIENT_MAX_PHONES = 5 as const;
 
 export const PATIENT_REASON_MAX = 500 as const;
 
+export const PAYMENT_FIELDS = {"reason":300,"reference":80} as const;
+
+export const SERVICE_FIELDS = {"code":20,"name":120} as const;
+
+export const SETTINGS_FIELDS = {"clinic_name":80} as const;
+
+export const STAFF_FIELDS = {"email":120,"full_name":80,"licence_no":60,"phone":20,"qualifications":200} as const;
+
 export const STAFF_QUALIFICATIONS_MAX = 200 as const;
+
+export const USER_FIELDS = {"full_name":100,"password":128,"username":32} as const;
 
 export const VITALS_PLAUSIBLE = {"bp_diastolic":[20,180],"bp_systolic":[50,280],"height_mm":[200,2400],"pain":[0,10],"pulse":[20,250],"resp_rate":[4,70],"spo2":[50,100],"temperature_c_x10":[300,440],"weight_g":[300,300000]} as const;
 

@@ -19,7 +19,7 @@ import type {
   Vitals_Serialize as Vitals,
   VitalsInput_Deserialize as VitalsInput,
 } from './bindings';
-import { ATTACHMENT_MAX_BYTES, VITALS_PLAUSIBLE } from './bindings';
+import { ATTACHMENT_MAX_BYTES, OVERRIDE_REASON_MIN, VITALS_PLAUSIBLE } from './bindings';
 import { formatDate, formatNumber, t, type MessageKey } from './i18n';
 
 // ------------------------------------------------------------------ numbers
@@ -413,9 +413,6 @@ export function toPrescriptionInput(
   };
 }
 
-/** The least a reason to override a warning must say. */
-export const MIN_OVERRIDE_REASON = 5;
-
 /**
  * The warning dialog: what core warned about, the reason typed, and whether it is open. A
  * plain object, so that a screen can hold it in $state and these functions can be tested.
@@ -441,7 +438,7 @@ export function showWarnings(state: WarningDialogState, e: AppError): boolean {
 
 /** Whether the reason says enough to prescribe despite the warnings. */
 export function canOverride(state: WarningDialogState): boolean {
-  return state.open && state.reason.trim().length >= MIN_OVERRIDE_REASON;
+  return state.open && state.reason.trim().length >= OVERRIDE_REASON_MIN;
 }
 
 export function closeWarnings(state: WarningDialogState): void {

@@ -1,7 +1,8 @@
 // Every limit the UI shows is the core's, exported into bindings.ts (`/* Constants */`): this
 // test fails when one of those values is written again as a literal where a limit stands in
-// ui/src (a maxlength, a min or max, a comparison, a MAX/MIN constant), so a copy that could
-// drift from the core cannot come back unnoticed.
+// ui/src (a maxlength, a min or max, a comparison, a MAX/MIN constant), and when any field's
+// length is a number at all (stored texts: the core's `*_FIELDS`; typed numbers and times:
+// lib/inputs.ts), so a copy that could drift from the core cannot come back unnoticed.
 
 import { describe, expect, it } from 'vitest';
 import bindings from './bindings.ts?raw';
@@ -41,6 +42,9 @@ const LIMIT_PLACES: readonly RegExp[] = [
   /\b(?:const|let)\s+\w*(?:MAX|MIN)\w*\s*(?::[^=]+)?=\s*(\d[\d_]*)(?![\w.])/g,
 ];
 
+/** A field's length written as a number (any value). */
+const LITERAL_LENGTH = /\b(?:maxlength|minlength)=\{?\s*["']?\s*\d/;
+
 function limitNumbersIn(line: string): number[] {
   return LIMIT_PLACES.flatMap((re) => [...line.matchAll(re)].map((m) => Number(m[1]!.replace(/_/g, ''))));
 }
@@ -72,6 +76,23 @@ describe('limits come from the core', () => {
       }
     }
     expect(found).toEqual([]);
+  });
+
+  it('no maxlength or minlength in ui/src is a number: text lengths are the core’s, input widths lib/inputs.ts', () => {
+    // Values under 100 (a name's 80, a licence number's 60, a phone's 20) are no less the
+    // core's; a literal width is refused whatever its value.
+    const found: string[] = [];
+    for (const [file, text] of Object.entries(sources)) {
+      if (file.endsWith('/inputs.ts')) continue;
+      for (const line of code(text).split('\n')) {
+        if (LITERAL_LENGTH.test(line)) found.push(`${file}: ${line.trim()}`);
+      }
+    }
+    expect(found).toEqual([]);
+    expect(LITERAL_LENGTH.test('maxlength={80}')).toBe(true);
+    expect(LITERAL_LENGTH.test('maxlength="20"')).toBe(true);
+    expect(LITERAL_LENGTH.test("minlength={ '3' }")).toBe(true);
+    expect(LITERAL_LENGTH.test('maxlength={STAFF_FIELDS.phone}')).toBe(false);
   });
 
   it('finds a copied limit where one stands, and not a timer of the same value', () => {

@@ -119,6 +119,10 @@ pub async fn set_logo(store: &Store, auth: &Authorized, png: Option<Vec<u8>>) ->
 
 /// The most characters of the clinic address printed on invoices.
 pub const ADDRESS_MAX: usize = 300;
+/// The most characters of the clinic's registration number, tax number and invoice series.
+pub const REGISTRATION_NO_MAX: usize = 60;
+pub const TAX_NO_MAX: usize = 30;
+pub const INVOICE_SERIES_MAX: usize = 8;
 
 fn field(name: &str, raw: &str, max: usize, multiline: bool) -> Result<String> {
     let s =
@@ -134,14 +138,14 @@ fn field(name: &str, raw: &str, max: usize, multiline: bool) -> Result<String> {
 pub async fn update_billing_settings(store: &Store, auth: &Authorized, s: BillingSettings) -> Result<BillingSettings> {
     auth.require(Permission::TariffManage)?;
     let address = field("address", &s.address, ADDRESS_MAX, true)?;
-    let registration = field("registration_no", &s.registration_no, 60, false)?;
-    let tax_no = field("tax_no", &s.tax_no, 30, false)?.to_uppercase();
+    let registration = field("registration_no", &s.registration_no, REGISTRATION_NO_MAX, false)?;
+    let tax_no = field("tax_no", &s.tax_no, TAX_NO_MAX, false)?.to_uppercase();
     let currency = s.currency.trim().to_uppercase();
     if !CURRENCIES.contains(&currency.as_str()) {
         return Err(Error::validation("currency", ValidationReason::Invalid, "INR, USD, EUR or GBP"));
     }
     let series = s.invoice_series.trim().to_uppercase();
-    if series.is_empty() || series.len() > 8 || !series.chars().all(|c| c.is_ascii_alphanumeric()) {
+    if series.is_empty() || series.len() > INVOICE_SERIES_MAX || !series.chars().all(|c| c.is_ascii_alphanumeric()) {
         return Err(Error::validation("invoice_series", ValidationReason::Invalid, "1 to 8 letters or digits"));
     }
     let mut w = store.begin_write(auth.actor()).await?;

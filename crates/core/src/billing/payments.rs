@@ -23,6 +23,11 @@ fn amount(field: &str, a: i64) -> Result<i64> {
 
 /// The most characters a payment note, a refund's or a credit note's reason may have.
 pub const REASON_MAX: usize = 300;
+/// The most characters of a payment's reference (a cheque or transaction number).
+pub const REFERENCE_MAX: usize = 80;
+/// The most characters of an insurer's name, and of a policy or pre-authorisation number.
+pub const PAYER_MAX: usize = 120;
+pub const POLICY_NO_MAX: usize = 60;
 
 fn short(field: &str, raw: &str, max: usize) -> Result<String> {
     let s = raw.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -46,7 +51,7 @@ async fn insert_payment(w: &mut WriteTx<'_>, bill_id: &str, kind: PaymentKind, i
         if kind == PaymentKind::Refund { "RF" } else { "RCP" },
     )
     .await?;
-    let reference = short("reference", &input.reference, 80)?;
+    let reference = short("reference", &input.reference, REFERENCE_MAX)?;
     let note = short("note", &input.note, REASON_MAX)?;
     let id = crate::ids::new_id();
     let (now, stamp, by, dev) = (w.now_rfc3339(), w.stamp(), w.actor().user_id.clone(), w.device_id().to_string());
@@ -221,12 +226,12 @@ pub async fn credit_note(
 /// and approved amounts (settlement is `settle_insurance`).
 pub async fn set_insurance(store: &Store, auth: &Authorized, bill_id: &str, input: Insurance) -> Result<Bill> {
     auth.require(Permission::BillingEdit)?;
-    let payer = short("payer", &input.payer, 120)?;
+    let payer = short("payer", &input.payer, PAYER_MAX)?;
     if payer.is_empty() {
         return Err(Error::validation("payer", ValidationReason::Required, "name the insurer or scheme"));
     }
-    let policy = short("policy_no", &input.policy_no, 60)?;
-    let preauth = short("preauth_no", &input.preauth_no, 60)?;
+    let policy = short("policy_no", &input.policy_no, POLICY_NO_MAX)?;
+    let preauth = short("preauth_no", &input.preauth_no, POLICY_NO_MAX)?;
     for (field, v) in [("claimed_minor", input.claimed_minor), ("approved_minor", input.approved_minor)] {
         if !(0..=MAX_AMOUNT).contains(&v) {
             return Err(Error::validation(field, ValidationReason::OutOfRange, "0 to 1,00,00,000.00"));

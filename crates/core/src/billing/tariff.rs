@@ -52,11 +52,15 @@ fn date_or_today(field: &str, raw: Option<&str>, today: NaiveDate) -> Result<Nai
     }
 }
 
+/// The most characters of a service's code and name.
+pub const CODE_MAX: usize = 20;
+pub const NAME_MAX: usize = 120;
+
 /// Adds a service with its first price.
 pub async fn add_service(store: &Store, auth: &Authorized, input: ServiceInput) -> Result<Service> {
     auth.require(Permission::TariffManage)?;
-    let code = text("code", &input.code, 20)?.to_uppercase();
-    let name = text("name", &input.name, 120)?;
+    let code = text("code", &input.code, CODE_MAX)?.to_uppercase();
+    let name = text("name", &input.name, NAME_MAX)?;
     let category = Category::from_code(input.category.trim()).ok_or_else(|| {
         Error::validation(
             "category",

@@ -62,6 +62,11 @@ pub(crate) fn ingredient_names(ids: &[String], name: &str) -> Vec<String> {
     allergy_check::ingredients_of(ids, name).iter().map(|s| s.name.to_string()).collect()
 }
 
+/// The least a reason to override a clinical warning says (characters).
+pub const OVERRIDE_REASON_MIN: usize = 5;
+/// The most it says.
+pub const OVERRIDE_REASON_MAX: usize = 300;
+
 /// A medicine row: id, name, strength, form, active, ingredients (JSON ids), usual dose.
 pub(crate) type MedicineRow = (String, String, String, String, bool, String, String);
 
@@ -196,7 +201,7 @@ pub(crate) async fn prescribe_in(
     let reason = p
         .override_reason
         .as_deref()
-        .map(|r| line("override_reason", r, 300, false))
+        .map(|r| line("override_reason", r, OVERRIDE_REASON_MAX, false))
         .transpose()?
         .filter(|r| !r.is_empty());
     let patient_id: Option<String> =
@@ -217,8 +222,16 @@ pub(crate) async fn prescribe_in(
     };
     let medicine_id = p.medicine_id.trim().to_string();
     let found = warnings(w, &patient_id, &medicine_id, &name, today).await?;
-    if !found.is_empty() && reason.is_none() {
-        return Err(Error::ClinicalWarning { warnings: found });
+    match &reason {
+        None if !found.is_empty() => return Err(Error::ClinicalWarning { warnings: found }),
+        Some(r) if !found.is_empty() && r.chars().count() < OVERRIDE_REASON_MIN => {
+            return Err(Error::validation(
+                "override_reason",
+                ValidationReason::TooShort,
+                format!("say why in at least {OVERRIDE_REASON_MIN} characters"),
+            ))
+        }
+        _ => {}
     }
     let ends_on = match (p.duration_days, chrono::NaiveDate::parse_from_str(today, "%Y-%m-%d")) {
         (Some(d), Ok(start)) => Some((start + chrono::Days::new(d as u64)).format("%Y-%m-%d").to_string()),

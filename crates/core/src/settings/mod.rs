@@ -18,6 +18,9 @@ use crate::store::Store;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+/// The most characters of the clinic's name.
+pub const CLINIC_NAME_MAX: usize = 80;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 pub struct Settings {
     pub idle_timeout_minutes: u32,
@@ -86,8 +89,12 @@ pub async fn update(store: &Store, auth: &Authorized, s: Settings) -> Result<Set
     if name.is_empty() {
         return Err(Error::validation("clinic_name", ValidationReason::Required, "the clinic's name is required"));
     }
-    if name.chars().count() > 80 {
-        return Err(Error::validation("clinic_name", ValidationReason::TooLong, "at most 80 characters"));
+    if name.chars().count() > CLINIC_NAME_MAX {
+        return Err(Error::validation(
+            "clinic_name",
+            ValidationReason::TooLong,
+            format!("at most {CLINIC_NAME_MAX} characters"),
+        ));
     }
     let before = get(store, auth).await?;
     let mut w = store.begin_write(auth.actor()).await?;

@@ -3,6 +3,11 @@
 use crate::error::{Error, Result, ValidationReason};
 use crate::rbac::Role;
 
+/// The most characters of a username.
+pub const USERNAME_MAX: usize = 32;
+/// The most characters of a staff account's full name.
+pub const FULL_NAME_MAX: usize = 100;
+
 pub fn username(raw: &str) -> Result<String> {
     let u = raw.trim().to_lowercase();
     let n = u.chars().count();
@@ -12,8 +17,12 @@ pub fn username(raw: &str) -> Result<String> {
     if n < 3 {
         return Err(Error::validation("username", ValidationReason::TooShort, "at least 3 characters"));
     }
-    if n > 32 {
-        return Err(Error::validation("username", ValidationReason::TooLong, "at most 32 characters"));
+    if n > USERNAME_MAX {
+        return Err(Error::validation(
+            "username",
+            ValidationReason::TooLong,
+            format!("at most {USERNAME_MAX} characters"),
+        ));
     }
     if !u.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')) {
         return Err(Error::validation(
@@ -31,8 +40,12 @@ pub fn full_name(raw: &str) -> Result<String> {
     if name.is_empty() {
         return Err(Error::validation("full_name", ValidationReason::Required, "a name is required"));
     }
-    if name.chars().count() > 100 {
-        return Err(Error::validation("full_name", ValidationReason::TooLong, "at most 100 characters"));
+    if name.chars().count() > FULL_NAME_MAX {
+        return Err(Error::validation(
+            "full_name",
+            ValidationReason::TooLong,
+            format!("at most {FULL_NAME_MAX} characters"),
+        ));
     }
     if name.chars().any(char::is_control) {
         return Err(Error::validation("full_name", ValidationReason::Invalid, "contains control characters"));

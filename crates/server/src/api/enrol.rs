@@ -6,10 +6,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
-use hms_protocol::{EnrolRequest, EnrolResponse};
+use hms_protocol::{EnrolRequest, EnrolResponse, MAX_DEVICE_NAME_CHARS};
 use sqlx::{Postgres, Transaction};
-
-const MAX_DEVICE_NAME_CHARS: usize = 100;
 
 pub async fn enrol(
     State(state): State<AppState>,
