@@ -7,6 +7,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use hms_core::clinical::{format_milli, icd10, Abnormal};
+use hms_core::codes::Code;
 use hms_core::store::{Actor, ChangeOp, WriteTx};
 use hms_core::Store;
 use serde_json::{json, Map, Value};

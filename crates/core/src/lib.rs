@@ -7,6 +7,7 @@ pub mod billing;
 pub mod clinic;
 pub mod clinical;
 pub mod clock;
+pub mod codes;
 pub mod error;
 pub mod ids;
 pub mod limits;

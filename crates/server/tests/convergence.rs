@@ -25,6 +25,7 @@ mod common;
 use chrono::TimeZone;
 use common::device::{dump_diff, Device};
 use common::proxy::{FaultyProxy, RestartableServer};
+use hms_core::codes::Code;
 use hms_core::patients::{self, PatientInput, PatientStatus};
 use hms_core::schedule::availability::{self, SessionInput};
 use hms_core::schedule::booking::{self, BookInput};

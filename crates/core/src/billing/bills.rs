@@ -8,6 +8,7 @@ use super::model::{
 };
 use super::money::{self, Discount, LineAmounts};
 use super::tariff;
+use crate::codes::Code;
 use crate::error::{Error, Result, ValidationReason};
 use crate::rbac::Permission;
 use crate::session::Authorized;
@@ -42,7 +43,8 @@ pub(crate) async fn bill_row(conn: &mut SqliteConnection, id: &str) -> Result<(S
             .bind(id)
             .fetch_optional(conn)
             .await?;
-    row.map(|(p, s)| (p, BillStatus::from_code(&s))).ok_or_else(|| Error::NotFound { entity: "bill".into() })
+    let (patient, status) = row.ok_or_else(|| Error::NotFound { entity: "bill".into() })?;
+    Ok((patient, stored::code("bills", id, "status", &status, BillStatus::from_code)?))
 }
 
 /// The patient's open bill, created when there is none.
@@ -557,7 +559,7 @@ pub async fn load(store: &Store, bill_id: &str) -> Result<Bill> {
     .fetch_optional(&mut *conn)
     .await?
     .ok_or_else(|| Error::NotFound { entity: "bill".into() })?;
-    let status = BillStatus::from_code(&r.try_get::<String, _>("status")?);
+    let status = stored::code("bills", bill_id, "status", &r.try_get::<String, _>("status")?, BillStatus::from_code)?;
     let lines = lines(&mut conn, bill_id).await?;
     let totals = money::totals(&lines.iter().map(as_input).collect::<Vec<_>>());
     let payments = payments(&mut conn, bill_id).await?;
@@ -621,10 +623,12 @@ async fn payments(conn: &mut SqliteConnection, bill_id: &str) -> Result<Vec<Paym
     .await?;
     rows.into_iter()
         .map(|r| {
+            let mode = stored::code("payments", &r.id, "mode", &r.mode, PaymentMode::from_code)?;
+            let kind = stored::code("payments", &r.id, "kind", &r.kind, PaymentKind::from_code)?;
             Ok(Payment {
-                mode: stored::code("payments", &r.id, "mode", &r.mode, PaymentMode::from_code)?,
+                mode,
+                kind,
                 id: r.id,
-                kind: PaymentKind::from_code(&r.kind),
                 amount_minor: r.amount_minor,
                 reference: r.reference,
                 note: r.note,

@@ -2,6 +2,7 @@
 //! are basis points. Amounts are TS numbers (exact up to 2^53).
 
 use super::money::{Discount, LineAmounts, Totals};
+use crate::codes::Code;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
@@ -15,6 +16,8 @@ pub enum Category {
     Other,
 }
 
+impl Code for Category {}
+
 impl Category {
     pub const ALL: [Category; 6] = [
         Category::Consultation,
@@ -24,19 +27,6 @@ impl Category {
         Category::BedDay,
         Category::Other,
     ];
-    pub fn code(self) -> &'static str {
-        match self {
-            Category::Consultation => "consultation",
-            Category::Procedure => "procedure",
-            Category::LabTest => "lab_test",
-            Category::Pharmacy => "pharmacy",
-            Category::BedDay => "bed_day",
-            Category::Other => "other",
-        }
-    }
-    pub fn from_code(s: &str) -> Option<Category> {
-        Category::ALL.into_iter().find(|c| c.code() == s)
-    }
 }
 
 /// A billable service with the price in force on the day asked for.
@@ -87,22 +77,7 @@ pub enum BillStatus {
     Cancelled,
 }
 
-impl BillStatus {
-    pub fn code(self) -> &'static str {
-        match self {
-            BillStatus::Draft => "draft",
-            BillStatus::Final => "final",
-            BillStatus::Cancelled => "cancelled",
-        }
-    }
-    pub fn from_code(s: &str) -> BillStatus {
-        match s {
-            "final" => BillStatus::Final,
-            "cancelled" => BillStatus::Cancelled,
-            _ => BillStatus::Draft,
-        }
-    }
-}
+impl Code for BillStatus {}
 
 /// Where the money stands, derived from the invoice and its payments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
@@ -158,6 +133,8 @@ pub enum PaymentKind {
     Refund,
 }
 
+impl Code for PaymentKind {}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentMode {
@@ -168,38 +145,11 @@ pub enum PaymentMode {
     Insurance,
 }
 
+impl Code for PaymentMode {}
+
 impl PaymentMode {
     pub const ALL: [PaymentMode; 5] =
         [PaymentMode::Cash, PaymentMode::Card, PaymentMode::Upi, PaymentMode::BankTransfer, PaymentMode::Insurance];
-    pub fn code(self) -> &'static str {
-        match self {
-            PaymentMode::Cash => "cash",
-            PaymentMode::Card => "card",
-            PaymentMode::Upi => "upi",
-            PaymentMode::BankTransfer => "bank_transfer",
-            PaymentMode::Insurance => "insurance",
-        }
-    }
-    pub fn from_code(s: &str) -> Option<PaymentMode> {
-        PaymentMode::ALL.into_iter().find(|m| m.code() == s)
-    }
-}
-
-impl PaymentKind {
-    pub fn code(self) -> &'static str {
-        match self {
-            PaymentKind::Payment => "payment",
-            PaymentKind::Advance => "advance",
-            PaymentKind::Refund => "refund",
-        }
-    }
-    pub fn from_code(s: &str) -> PaymentKind {
-        match s {
-            "advance" => PaymentKind::Advance,
-            "refund" => PaymentKind::Refund,
-            _ => PaymentKind::Payment,
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]

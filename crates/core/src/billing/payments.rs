@@ -5,6 +5,7 @@
 use super::bills::{self, bill_row, credited_in, next_number, paid_in};
 use super::model::{Bill, BillStatus, Insurance, PaymentInput, PaymentKind, PaymentMode};
 use super::tariff::MAX_AMOUNT;
+use crate::codes::Code;
 use crate::error::{Error, Result, ValidationReason};
 use crate::rbac::Permission;
 use crate::session::Authorized;

@@ -1,6 +1,7 @@
 //! The daily cash report of a desk: what came in and went out on a day (clinic local), by
 //! mode and by user, with the close-of-day total.
 
+use crate::codes::Code;
 use crate::error::{Error, Result, ValidationReason};
 use crate::rbac::Permission;
 use crate::session::Authorized;

@@ -2,6 +2,7 @@
 //! A new price takes effect from a date; issued invoices keep the price they were billed at.
 
 use super::model::{Category, PriceFrom, Service, ServiceInput};
+use crate::codes::Code;
 use crate::error::{Error, Result, ValidationReason};
 use crate::rbac::Permission;
 use crate::session::Authorized;

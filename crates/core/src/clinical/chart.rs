@@ -4,6 +4,7 @@
 use super::lab::{order_of, result_of, ORDER_SELECT, RESULT_SELECT};
 use super::model::*;
 use super::{icd10, lab, prescribing, visits, within};
+use crate::codes::Code;
 use crate::error::{Error, Result};
 use crate::rbac::Permission;
 use crate::session::Authorized;
@@ -39,25 +40,37 @@ pub async fn chart_summary(store: &Store, auth: &Authorized, patient_id: &str) -
         .into_iter()
         .filter(|r| seen.insert(r.3.clone().unwrap_or_else(|| r.4.to_lowercase())))
         .take(50)
-        .map(|r| Diagnosis {
-            id: r.0,
-            visit_id: r.1,
-            patient_id: r.2,
-            coded: r.3.is_some(),
-            icd10: r.3,
-            text: r.4,
-            certainty: Certainty::from_code(&r.5),
-            created_at: r.6,
+        .map(|r| {
+            Ok(Diagnosis {
+                certainty: crate::store::stored::code("diagnoses", &r.0, "certainty", &r.5, Certainty::from_code)?,
+                id: r.0,
+                visit_id: r.1,
+                patient_id: r.2,
+                coded: r.3.is_some(),
+                icd10: r.3,
+                text: r.4,
+                created_at: r.6,
+            })
         })
-        .collect();
+        .collect::<Result<_>>()?;
     let current_medicines = prescribing::current_rows(&mut conn, patient_id, &today).await?;
     let last_vitals = visits::vitals_rows(&mut conn, patient_id, 1).await?.into_iter().next();
     let sql = format!("{RESULT_SELECT} WHERE r.patient_id = ? AND r.deleted_at IS NULL ORDER BY r.resulted_at DESC, r.id DESC LIMIT 20");
-    let recent_results =
-        sqlx::query_as(&sql).bind(patient_id).fetch_all(&mut *conn).await?.into_iter().map(result_of).collect();
+    let recent_results = sqlx::query_as(&sql)
+        .bind(patient_id)
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(result_of)
+        .collect::<Result<_>>()?;
     let sql = format!("{ORDER_SELECT} WHERE o.patient_id = ? AND o.status = 'ordered' AND o.deleted_at IS NULL ORDER BY o.ordered_at DESC LIMIT 100");
-    let pending_orders =
-        sqlx::query_as(&sql).bind(patient_id).fetch_all(&mut *conn).await?.into_iter().map(order_of).collect();
+    let pending_orders = sqlx::query_as(&sql)
+        .bind(patient_id)
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(order_of)
+        .collect::<Result<_>>()?;
     let visits = timeline(&mut conn, patient_id, None, 50).await?;
     drop(conn);
     let mut w = store.begin_write(auth.actor()).await?;

@@ -4,6 +4,7 @@
 use super::lab_ranges::{band_for, RefBand};
 use super::model::*;
 use super::{format_milli, insert_row, line, parse_milli};
+use crate::codes::Code;
 use crate::error::{Error, Result, ValidationReason};
 use crate::rbac::Permission;
 use crate::session::Authorized;
@@ -197,8 +198,9 @@ type OrderRow = (String, String, String, String, Option<String>, String, String,
 pub(crate) const ORDER_SELECT: &str = "SELECT o.id, o.patient_id, p.given_name, p.family_name, o.visit_id, o.test_id, t.code, t.name, o.status, o.ordered_at, o.note
     FROM lab_orders o JOIN lab_tests t ON t.id = o.test_id JOIN patients p ON p.id = o.patient_id";
 
-pub(crate) fn order_of(r: OrderRow) -> LabOrder {
-    LabOrder {
+pub(crate) fn order_of(r: OrderRow) -> Result<LabOrder> {
+    let status = crate::store::stored::code("lab_orders", &r.0, "status", &r.8, OrderStatus::from_code)?;
+    Ok(LabOrder {
         id: r.0,
         patient_id: r.1,
         patient_name: format!("{} {}", r.2, r.3).trim().to_string(),
@@ -206,10 +208,10 @@ pub(crate) fn order_of(r: OrderRow) -> LabOrder {
         test_id: r.5,
         test_code: r.6,
         test_name: r.7,
-        status: OrderStatus::from_code(&r.8),
+        status,
         ordered_at: r.9,
         note: r.10,
-    }
+    })
 }
 
 /// The lab's work list: orders waiting for a result, oldest first.
@@ -219,7 +221,7 @@ pub async fn pending_orders(store: &Store, auth: &Authorized) -> Result<Vec<LabO
         "{ORDER_SELECT} WHERE o.status = 'ordered' AND o.deleted_at IS NULL ORDER BY o.ordered_at, o.id LIMIT 500"
     );
     let rows: Vec<OrderRow> = sqlx::query_as(&sql).fetch_all(store.pool()).await?;
-    Ok(rows.into_iter().map(order_of).collect())
+    rows.into_iter().map(order_of).collect()
 }
 
 /// Enters the result of an order (the lab technician). The value is kept as entered; a
@@ -310,8 +312,9 @@ type ResultRow = (String, String, String, String, String, String, String, Option
 pub(crate) const RESULT_SELECT: &str = "SELECT r.id, r.order_id, r.patient_id, t.code, t.name, r.value, r.unit, r.ref_low_milli, r.ref_high_milli, r.abnormal, r.resulted_at
     FROM lab_results r JOIN lab_tests t ON t.id = r.test_id";
 
-pub(crate) fn result_of(r: ResultRow) -> LabResult {
-    LabResult {
+pub(crate) fn result_of(r: ResultRow) -> Result<LabResult> {
+    let abnormal = crate::store::stored::code("lab_results", &r.0, "abnormal", &r.9, Abnormal::from_code)?;
+    Ok(LabResult {
         id: r.0,
         order_id: r.1,
         patient_id: r.2,
@@ -321,7 +324,7 @@ pub(crate) fn result_of(r: ResultRow) -> LabResult {
         unit: r.6,
         ref_low: r.7.map(format_milli),
         ref_high: r.8.map(format_milli),
-        abnormal: Abnormal::from_code(&r.9),
+        abnormal,
         resulted_at: r.10,
-    }
+    })
 }

@@ -135,20 +135,30 @@ fn results_table(sheet: &mut Sheet, s: &LabSheet) -> Result<()> {
 pub async fn sheet(store: &Store, order_id: &str) -> Result<LabSheet> {
     let mut conn = store.pool().acquire().await?;
     let sql = format!("{ORDER_SELECT} WHERE o.id = ? AND o.deleted_at IS NULL");
-    let Some(first) = sqlx::query_as(&sql).bind(order_id).fetch_optional(&mut *conn).await?.map(order_of) else {
+    let Some(first) =
+        sqlx::query_as(&sql).bind(order_id).fetch_optional(&mut *conn).await?.map(order_of).transpose()?
+    else {
         return Err(Error::NotFound { entity: "lab order".into() });
     };
     let orders: Vec<LabOrder> = match &first.visit_id {
         Some(v) => {
             let sql = format!("{ORDER_SELECT} WHERE o.visit_id = ? AND o.deleted_at IS NULL AND (o.status <> 'cancelled' OR o.id = ?) ORDER BY o.ordered_at, t.code");
-            sqlx::query_as(&sql).bind(v).bind(order_id).fetch_all(&mut *conn).await?.into_iter().map(order_of).collect()
+            sqlx::query_as(&sql)
+                .bind(v)
+                .bind(order_id)
+                .fetch_all(&mut *conn)
+                .await?
+                .into_iter()
+                .map(order_of)
+                .collect::<Result<_>>()?
         }
         None => vec![first.clone()],
     };
     let sql = format!("{RESULT_SELECT} WHERE r.order_id = ? AND r.deleted_at IS NULL");
     let mut lines = Vec::with_capacity(orders.len());
     for order in orders {
-        let result = sqlx::query_as(&sql).bind(&order.id).fetch_optional(&mut *conn).await?.map(result_of);
+        let result =
+            sqlx::query_as(&sql).bind(&order.id).fetch_optional(&mut *conn).await?.map(result_of).transpose()?;
         lines.push(ReportLine { order, result });
     }
     let doctor: Option<String> = match &first.visit_id {

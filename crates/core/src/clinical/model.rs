@@ -2,6 +2,7 @@
 //! units their names say (tenths of a degree, grams, millimetres); lab values are decimals
 //! as text with thousandths for ranges.
 
+use crate::codes::Code;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Default, Deserialize, specta::Type)]
@@ -98,21 +99,7 @@ pub enum Certainty {
     Final,
 }
 
-impl Certainty {
-    pub fn code(self) -> &'static str {
-        match self {
-            Certainty::Provisional => "provisional",
-            Certainty::Final => "final",
-        }
-    }
-    pub fn from_code(s: &str) -> Certainty {
-        if s == "final" {
-            Certainty::Final
-        } else {
-            Certainty::Provisional
-        }
-    }
-}
+impl Code for Certainty {}
 
 #[derive(Debug, Clone, Deserialize, specta::Type)]
 pub struct DiagnosisInput {
@@ -145,22 +132,7 @@ pub enum Severity {
     Severe,
 }
 
-impl Severity {
-    pub fn code(self) -> &'static str {
-        match self {
-            Severity::Mild => "mild",
-            Severity::Moderate => "moderate",
-            Severity::Severe => "severe",
-        }
-    }
-    pub fn from_code(s: &str) -> Severity {
-        match s {
-            "severe" => Severity::Severe,
-            "moderate" => Severity::Moderate,
-            _ => Severity::Mild,
-        }
-    }
-}
+impl Code for Severity {}
 
 #[derive(Debug, Clone, Deserialize, specta::Type)]
 pub struct AllergyInput {
@@ -289,15 +261,7 @@ pub enum OrderStatus {
     Cancelled,
 }
 
-impl OrderStatus {
-    pub fn from_code(s: &str) -> OrderStatus {
-        match s {
-            "resulted" => OrderStatus::Resulted,
-            "cancelled" => OrderStatus::Cancelled,
-            _ => OrderStatus::Ordered,
-        }
-    }
-}
+impl Code for OrderStatus {}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 pub struct LabOrder {
@@ -323,23 +287,9 @@ pub enum Abnormal {
     Unknown,
 }
 
+impl Code for Abnormal {}
+
 impl Abnormal {
-    pub fn code(self) -> &'static str {
-        match self {
-            Abnormal::Normal => "normal",
-            Abnormal::Low => "low",
-            Abnormal::High => "high",
-            Abnormal::Unknown => "unknown",
-        }
-    }
-    pub fn from_code(s: &str) -> Abnormal {
-        match s {
-            "normal" => Abnormal::Normal,
-            "low" => Abnormal::Low,
-            "high" => Abnormal::High,
-            _ => Abnormal::Unknown,
-        }
-    }
     /// The flag of a value (thousandths) against a range (either end open).
     pub fn of(value: Option<i64>, low: Option<i64>, high: Option<i64>) -> Abnormal {
         match value {

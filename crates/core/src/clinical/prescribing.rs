@@ -4,6 +4,7 @@
 use super::allergy_check;
 use super::model::*;
 use super::{insert_row, line};
+use crate::codes::Code;
 use crate::error::{ClinicalWarning, ClinicalWarningKind, Error, Result, ValidationReason};
 use crate::rbac::Permission;
 use crate::session::Authorized;

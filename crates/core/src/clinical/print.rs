@@ -3,6 +3,7 @@
 //! `clinic::letterhead`), the patient block (name, MRN, age and sex) and word wrapping.
 
 use crate::clinic;
+use crate::codes::Code;
 use crate::error::Result;
 use crate::patients::{Patient, Sex};
 use crate::pdf::{self, Doc, Page, Picture, Weight, ACCENT, INK, MUTED};

@@ -131,8 +131,13 @@ pub async fn sheet(store: &Store, visit_id: &str) -> Result<SummarySheet> {
     let vitals = sqlx::query_as(&sql).bind(visit_id).fetch_optional(&mut *conn).await?.map(vitals_of);
     let medicines = super::prescribing::visit_rows(&mut conn, visit_id).await?;
     let sql = format!("{ORDER_SELECT} WHERE o.visit_id = ? AND o.status <> 'cancelled' AND o.deleted_at IS NULL ORDER BY o.ordered_at, t.code");
-    let lab_orders =
-        sqlx::query_as(&sql).bind(visit_id).fetch_all(&mut *conn).await?.into_iter().map(order_of).collect();
+    let lab_orders = sqlx::query_as(&sql)
+        .bind(visit_id)
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(order_of)
+        .collect::<Result<_>>()?;
     Ok(SummarySheet { patient, visit, doctor_registration, allergies, diagnoses, vitals, medicines, lab_orders })
 }
 

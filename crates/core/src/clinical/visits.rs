@@ -3,6 +3,7 @@
 
 use super::model::*;
 use super::{exists, icd10, insert_row, line, text};
+use crate::codes::Code;
 use crate::error::{Error, Result, ValidationReason};
 use crate::rbac::Permission;
 use crate::session::Authorized;
@@ -636,17 +637,18 @@ pub(crate) async fn allergy_rows(conn: &mut SqliteConnection, patient_id: &str) 
             .bind(patient_id)
             .fetch_all(conn)
             .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| Allergy {
-            allergen: super::allergy_check::allergen_of(r.5.as_deref(), &r.2).map(|a| a.code()),
-            id: r.0,
-            patient_id: r.1,
-            substance: r.2,
-            reaction: r.3,
-            severity: Severity::from_code(&r.4),
+    rows.into_iter()
+        .map(|r| {
+            Ok(Allergy {
+                allergen: super::allergy_check::allergen_of(r.5.as_deref(), &r.2).map(|a| a.code()),
+                severity: crate::store::stored::code("allergies", &r.0, "severity", &r.4, Severity::from_code)?,
+                id: r.0,
+                patient_id: r.1,
+                substance: r.2,
+                reaction: r.3,
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// A patient's allergies (for the banner on every screen of that patient).

@@ -13,6 +13,7 @@
 use super::model::PatientInput;
 use super::validate::{self, Clean};
 use super::{bulk, repo, search};
+use crate::codes::Code;
 use crate::error::{Error, Result, ValidationReason};
 use crate::rbac::Permission;
 use crate::session::Authorized;

@@ -1,5 +1,6 @@
 //! What the UI sends and gets for patients.
 
+use crate::codes::Code;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
@@ -11,19 +12,7 @@ pub enum Sex {
     Unknown,
 }
 
-impl Sex {
-    pub fn code(self) -> &'static str {
-        match self {
-            Sex::Female => "female",
-            Sex::Male => "male",
-            Sex::Other => "other",
-            Sex::Unknown => "unknown",
-        }
-    }
-    pub fn from_code(s: &str) -> Option<Sex> {
-        [Sex::Female, Sex::Male, Sex::Other, Sex::Unknown].into_iter().find(|x| x.code() == s)
-    }
-}
+impl Code for Sex {}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "snake_case")]
@@ -34,21 +23,7 @@ pub enum PatientStatus {
     Merged,
 }
 
-impl PatientStatus {
-    pub fn code(self) -> &'static str {
-        match self {
-            PatientStatus::Active => "active",
-            PatientStatus::Deceased => "deceased",
-            PatientStatus::Moved => "moved",
-            PatientStatus::Merged => "merged",
-        }
-    }
-    pub fn from_code(s: &str) -> Option<PatientStatus> {
-        [PatientStatus::Active, PatientStatus::Deceased, PatientStatus::Moved, PatientStatus::Merged]
-            .into_iter()
-            .find(|x| x.code() == s)
-    }
-}
+impl Code for PatientStatus {}
 
 /// A registration or an edit, as typed at the desk. Either `birth_date` (YYYY-MM-DD) or
 /// `age_years` (when the date is unknown) is given.

@@ -3,6 +3,7 @@
 
 use super::model::{Patient, PatientStatus, Sex};
 use super::validate::phone_digits;
+use crate::codes::Code;
 use crate::error::Result;
 use crate::store::stored::Fields;
 use crate::store::{ChangeOp, WriteTx};

@@ -1,6 +1,7 @@
 //! Input rules for a patient record. Each failure names its field; nothing is written.
 
 use super::model::{PatientInput, Sex};
+use crate::codes::Code;
 use crate::error::{Error, Result, ValidationReason};
 use chrono::{Datelike, NaiveDate};
 

@@ -2,6 +2,7 @@
 
 use super::slots::Window;
 use super::{format_minutes, parse_date, parse_minutes};
+use crate::codes::Code;
 use crate::error::{Error, Result, ValidationReason};
 use crate::rbac::Permission;
 use crate::session::Authorized;
@@ -43,15 +44,7 @@ pub enum ExceptionKind {
     Cancelled,
 }
 
-impl ExceptionKind {
-    pub(crate) fn code(self) -> &'static str {
-        match self {
-            ExceptionKind::Leave => "leave",
-            ExceptionKind::Extra => "extra",
-            ExceptionKind::Cancelled => "cancelled",
-        }
-    }
-}
+impl Code for ExceptionKind {}
 
 #[derive(Debug, Clone, Deserialize, specta::Type)]
 pub struct ExceptionInput {

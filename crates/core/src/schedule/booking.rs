@@ -4,6 +4,7 @@
 
 use super::slots::{day_slots, Slot};
 use super::{parse_date, parse_minutes};
+use crate::codes::Code;
 use crate::error::{Error, Result, ValidationReason};
 use crate::rbac::Permission;
 use crate::session::Authorized;
@@ -35,24 +36,7 @@ pub enum AppointmentStatus {
     NoShow,
 }
 
-impl AppointmentStatus {
-    pub fn code(self) -> &'static str {
-        match self {
-            AppointmentStatus::Booked => "booked",
-            AppointmentStatus::CheckedIn => "checked_in",
-            AppointmentStatus::WithDoctor => "with_doctor",
-            AppointmentStatus::Done => "done",
-            AppointmentStatus::Cancelled => "cancelled",
-            AppointmentStatus::NoShow => "no_show",
-        }
-    }
-    pub(crate) fn from_code(s: &str) -> AppointmentStatus {
-        [Self::Booked, Self::CheckedIn, Self::WithDoctor, Self::Done, Self::Cancelled, Self::NoShow]
-            .into_iter()
-            .find(|x| x.code() == s)
-            .unwrap_or(Self::Booked)
-    }
-}
+impl Code for AppointmentStatus {}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 pub struct Appointment {
@@ -259,7 +243,7 @@ type Row = (
 const COLUMNS: &str =
     "id, patient_id, doctor_id, date, start_min, end_min, starts_at, ends_at, status, overbooked, walk_in, token, reason, cancel_reason, rescheduled_from";
 
-fn from_row(r: Row) -> Appointment {
+fn from_row(r: Row) -> Result<Appointment> {
     let (
         id,
         patient_id,
@@ -277,7 +261,8 @@ fn from_row(r: Row) -> Appointment {
         cancel_reason,
         from,
     ) = r;
-    Appointment {
+    let status = crate::store::stored::code("appointments", &id, "status", &status, AppointmentStatus::from_code)?;
+    Ok(Appointment {
         id,
         patient_id,
         doctor_id,
@@ -286,14 +271,14 @@ fn from_row(r: Row) -> Appointment {
         end: super::format_minutes(e as u32),
         starts_at,
         ends_at,
-        status: AppointmentStatus::from_code(&status),
+        status,
         overbooked: over == 1,
         walk_in: walk == 1,
         token,
         reason,
         cancel_reason,
         rescheduled_from: from,
-    }
+    })
 }
 
 pub(crate) async fn load(w: &mut WriteTx<'_>, id: &str) -> Result<Appointment> {
@@ -302,7 +287,7 @@ pub(crate) async fn load(w: &mut WriteTx<'_>, id: &str) -> Result<Appointment> {
             .bind(id)
             .fetch_optional(w.conn())
             .await?;
-    row.map(from_row).ok_or_else(|| Error::NotFound { entity: "appointment".into() })
+    row.map(from_row).ok_or_else(|| Error::NotFound { entity: "appointment".into() })?
 }
 
 pub(crate) async fn set_status(

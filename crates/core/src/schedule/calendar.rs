@@ -8,6 +8,7 @@
 use super::booking::{Appointment, AppointmentStatus};
 use super::slots::{Plan, Slot};
 use super::{format_minutes, json_rows, parse_date, rfc3339, Arg};
+use crate::codes::Code;
 use crate::error::{Error, Result};
 use crate::rbac::Permission;
 use crate::session::Authorized;
@@ -54,7 +55,7 @@ pub(crate) async fn views(
            WHERE {filter} ORDER BY {order} LIMIT {limit})"
     );
     let rows: Vec<ViewRow> = json_rows(conn, &sql, args).await?;
-    Ok(rows.into_iter().map(ViewRow::into_view).collect())
+    rows.into_iter().map(ViewRow::into_view).collect()
 }
 
 /// One row of a view, as [`views`] reads it (a JSON array in this field order).
@@ -86,14 +87,16 @@ struct ViewRow {
 }
 
 impl ViewRow {
-    fn into_view(self) -> AppointmentView {
+    fn into_view(self) -> Result<AppointmentView> {
+        let status =
+            crate::store::stored::code("appointments", &self.id, "status", &self.status, AppointmentStatus::from_code)?;
         let name = [self.given_name.as_str(), self.other_names.as_str(), self.family_name.as_str()]
             .into_iter()
             .filter(|s| !s.is_empty())
             .collect::<Vec<_>>()
             .join(" ");
         let minutes = |m: i64| format_minutes(u32::try_from(m).unwrap_or(0));
-        AppointmentView {
+        Ok(AppointmentView {
             appointment: Appointment {
                 id: self.id,
                 patient_id: self.patient_id,
@@ -103,7 +106,7 @@ impl ViewRow {
                 end: minutes(self.end_min),
                 starts_at: self.starts_at,
                 ends_at: self.ends_at,
-                status: AppointmentStatus::from_code(&self.status),
+                status,
                 overbooked: self.overbooked == 1,
                 walk_in: self.walk_in == 1,
                 token: self.token,
@@ -115,7 +118,7 @@ impl ViewRow {
             mrn: self.mrn,
             phone: self.phone,
             doctor_name: self.doctor_name,
-        }
+        })
     }
 }
 

@@ -7,6 +7,7 @@
 
 use super::booking::{Appointment, AppointmentStatus};
 use super::{format_minutes, parse_date, rfc3339};
+use crate::codes::Code;
 use crate::error::{Error, Result, ValidationReason};
 use crate::rbac::Permission;
 use crate::session::Authorized;

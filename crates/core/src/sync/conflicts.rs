@@ -12,6 +12,7 @@
 
 use super::conflict_log::{mark, supersede};
 use super::rows::{self, quote, stamp_of, table_of, Columns};
+use crate::codes::Code;
 use crate::error::{Error, Result, ValidationReason};
 use crate::rbac::Permission;
 use crate::session::Authorized;
@@ -34,16 +35,7 @@ pub enum ConflictKind {
     Refused,
 }
 
-impl ConflictKind {
-    fn parse(s: &str) -> ConflictKind {
-        match s {
-            "slot_double_booked" => ConflictKind::SlotDoubleBooked,
-            "mrn_duplicate" => ConflictKind::MrnDuplicate,
-            "refused" => ConflictKind::Refused,
-            _ => ConflictKind::Field,
-        }
-    }
-}
+impl crate::codes::Code for ConflictKind {}
 
 /// One side of a conflict.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
@@ -169,7 +161,7 @@ async fn one(conn: &mut SqliteConnection, id: &str) -> Result<Row> {
 }
 
 async fn view(conn: &mut SqliteConnection, row: Row) -> Result<SyncConflict> {
-    let kind = ConflictKind::parse(&row.kind);
+    let kind = crate::store::stored::code("sync_conflicts", &row.id, "kind", &row.kind, ConflictKind::from_code)?;
     let label = record_label(conn, &row.entity, &row.entity_id).await?;
     let side = |label: String, record_id: Option<String>, value: &str, stamp: &str, device: &str| ConflictSide {
         label,
@@ -266,7 +258,7 @@ pub async fn resolve(
     if row.resolved == 1 {
         return Err(Error::validation("id", ValidationReason::Invalid, "this conflict is already resolved"));
     }
-    let kind = ConflictKind::parse(&row.kind);
+    let kind = crate::store::stored::code("sync_conflicts", &row.id, "kind", &row.kind, ConflictKind::from_code)?;
     match (kind, &resolution) {
         (ConflictKind::Field, ConflictResolution::KeepCurrent) => keep_field(&mut w, &row, false).await?,
         (ConflictKind::Field, ConflictResolution::TakeOther) => keep_field(&mut w, &row, true).await?,
