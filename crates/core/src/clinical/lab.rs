@@ -193,24 +193,41 @@ pub async fn order_lab_tests(
     Ok(orders)
 }
 
-type OrderRow = (String, String, String, String, Option<String>, String, String, String, String, String, String);
+/// A lab order as [`ORDER_SELECT`] reads it.
+#[derive(sqlx::FromRow)]
+pub(crate) struct OrderRow {
+    id: String,
+    patient_id: String,
+    given_name: String,
+    family_name: String,
+    visit_id: Option<String>,
+    test_id: String,
+    test_code: String,
+    test_name: String,
+    status: String,
+    ordered_at: String,
+    note: String,
+}
 
-pub(crate) const ORDER_SELECT: &str = "SELECT o.id, o.patient_id, p.given_name, p.family_name, o.visit_id, o.test_id, t.code, t.name, o.status, o.ordered_at, o.note
+/// The columns of an [`OrderRow`], written once.
+pub(crate) const ORDER_SELECT: &str =
+    "SELECT o.id, o.patient_id, p.given_name, p.family_name, o.visit_id, o.test_id, t.code AS test_code,
+    t.name AS test_name, o.status, o.ordered_at, o.note
     FROM lab_orders o JOIN lab_tests t ON t.id = o.test_id JOIN patients p ON p.id = o.patient_id";
 
 pub(crate) fn order_of(r: OrderRow) -> Result<LabOrder> {
-    let status = crate::store::stored::code("lab_orders", &r.0, "status", &r.8, OrderStatus::from_code)?;
+    let status = crate::store::stored::code("lab_orders", &r.id, "status", &r.status, OrderStatus::from_code)?;
     Ok(LabOrder {
-        id: r.0,
-        patient_id: r.1,
-        patient_name: format!("{} {}", r.2, r.3).trim().to_string(),
-        visit_id: r.4,
-        test_id: r.5,
-        test_code: r.6,
-        test_name: r.7,
+        patient_name: format!("{} {}", r.given_name, r.family_name).trim().to_string(),
+        id: r.id,
+        patient_id: r.patient_id,
+        visit_id: r.visit_id,
+        test_id: r.test_id,
+        test_code: r.test_code,
+        test_name: r.test_name,
         status,
-        ordered_at: r.9,
-        note: r.10,
+        ordered_at: r.ordered_at,
+        note: r.note,
     })
 }
 
@@ -307,24 +324,41 @@ pub async fn enter_result(store: &Store, auth: &Authorized, order_id: &str, valu
     })
 }
 
-type ResultRow = (String, String, String, String, String, String, String, Option<i64>, Option<i64>, String, String);
+/// A lab result as [`RESULT_SELECT`] reads it.
+#[derive(sqlx::FromRow)]
+pub(crate) struct ResultRow {
+    id: String,
+    order_id: String,
+    patient_id: String,
+    test_code: String,
+    test_name: String,
+    value: String,
+    unit: String,
+    ref_low_milli: Option<i64>,
+    ref_high_milli: Option<i64>,
+    abnormal: String,
+    resulted_at: String,
+}
 
-pub(crate) const RESULT_SELECT: &str = "SELECT r.id, r.order_id, r.patient_id, t.code, t.name, r.value, r.unit, r.ref_low_milli, r.ref_high_milli, r.abnormal, r.resulted_at
+/// The columns of a [`ResultRow`], written once.
+pub(crate) const RESULT_SELECT: &str =
+    "SELECT r.id, r.order_id, r.patient_id, t.code AS test_code, t.name AS test_name, r.value, r.unit,
+    r.ref_low_milli, r.ref_high_milli, r.abnormal, r.resulted_at
     FROM lab_results r JOIN lab_tests t ON t.id = r.test_id";
 
 pub(crate) fn result_of(r: ResultRow) -> Result<LabResult> {
-    let abnormal = crate::store::stored::code("lab_results", &r.0, "abnormal", &r.9, Abnormal::from_code)?;
+    let abnormal = crate::store::stored::code("lab_results", &r.id, "abnormal", &r.abnormal, Abnormal::from_code)?;
     Ok(LabResult {
-        id: r.0,
-        order_id: r.1,
-        patient_id: r.2,
-        test_code: r.3,
-        test_name: r.4,
-        value: r.5,
-        unit: r.6,
-        ref_low: r.7.map(format_milli),
-        ref_high: r.8.map(format_milli),
+        id: r.id,
+        order_id: r.order_id,
+        patient_id: r.patient_id,
+        test_code: r.test_code,
+        test_name: r.test_name,
+        value: r.value,
+        unit: r.unit,
+        ref_low: r.ref_low_milli.map(format_milli),
+        ref_high: r.ref_high_milli.map(format_milli),
         abnormal,
-        resulted_at: r.10,
+        resulted_at: r.resulted_at,
     })
 }
