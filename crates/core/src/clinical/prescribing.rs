@@ -305,47 +305,52 @@ pub async fn prescribe(
     Ok(p)
 }
 
-type RxRow = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<i32>,
-    String,
-    Option<String>,
-    String,
-    String,
-);
+/// A prescription as [`RX_SELECT`] reads it.
+#[derive(sqlx::FromRow)]
+struct RxRow {
+    id: String,
+    visit_id: String,
+    patient_id: String,
+    medicine_id: String,
+    medicine_name: String,
+    strength: String,
+    form: String,
+    dose: String,
+    dose_unit: String,
+    route: String,
+    frequency: String,
+    duration_days: Option<i32>,
+    instructions: String,
+    override_reason: Option<String>,
+    warnings: String,
+    starts_on: String,
+}
 
-const RX_SELECT: &str = "SELECT p.id, p.visit_id, p.patient_id, p.medicine_id, m.name, m.strength, m.form, p.dose, p.dose_unit, p.route, p.frequency,
-    p.duration_days, p.instructions, p.override_reason, p.warnings, p.starts_on FROM prescriptions p JOIN medicines m ON m.id = p.medicine_id";
+/// The columns of an [`RxRow`], written once.
+const RX_SELECT: &str =
+    "SELECT p.id, p.visit_id, p.patient_id, p.medicine_id, m.name AS medicine_name, m.strength, m.form, p.dose,
+    p.dose_unit, p.route, p.frequency, p.duration_days, p.instructions, p.override_reason, p.warnings, p.starts_on
+    FROM prescriptions p JOIN medicines m ON m.id = p.medicine_id";
 
 fn rx_of(r: RxRow) -> Result<Prescription> {
-    let warnings = stored_warnings(&r.0, &r.14)?;
+    let warnings = stored_warnings(&r.id, &r.warnings)?;
     Ok(Prescription {
-        id: r.0,
-        visit_id: r.1,
-        patient_id: r.2,
-        medicine_id: r.3,
-        medicine_name: r.4,
-        strength: r.5,
-        form: r.6,
-        dose: r.7,
-        dose_unit: r.8,
-        route: r.9,
-        frequency: r.10,
-        duration_days: r.11,
-        instructions: r.12,
-        override_reason: r.13,
+        id: r.id,
+        visit_id: r.visit_id,
+        patient_id: r.patient_id,
+        medicine_id: r.medicine_id,
+        medicine_name: r.medicine_name,
+        strength: r.strength,
+        form: r.form,
+        dose: r.dose,
+        dose_unit: r.dose_unit,
+        route: r.route,
+        frequency: r.frequency,
+        duration_days: r.duration_days,
+        instructions: r.instructions,
+        override_reason: r.override_reason,
         warnings,
-        starts_on: r.15,
+        starts_on: r.starts_on,
     })
 }
 
