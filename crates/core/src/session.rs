@@ -22,6 +22,9 @@ pub struct Session {
     pub started_at: DateTime<Utc>,
     pub last_active: DateTime<Utc>,
     pub locked: bool,
+    /// The account's password hash when the session began: a reset (here or arriving by sync)
+    /// changes it, and the session ends at its next command.
+    pub credential: String,
 }
 
 /// What the UI is told about the signed-in user.
@@ -110,6 +113,14 @@ impl SessionSlot {
         }
     }
 
+    /// Ends the session: the slot is emptied and the user's signing key forgotten (and wiped).
+    pub fn end(&self, store: &Store) {
+        if let Some(s) = self.get() {
+            store.drop_user_key(&s.user_id);
+        }
+        self.set(None);
+    }
+
     pub(crate) fn update(&self, f: impl FnOnce(&mut Session)) {
         if let Ok(mut g) = self.inner.lock() {
             if let Some(s) = g.as_mut() {
@@ -126,7 +137,7 @@ impl SessionSlot {
         let idle = settings::idle_timeout_minutes(store).await?;
         match session.liveness(now, idle) {
             Liveness::Expired => {
-                self.set(None);
+                self.end(store);
                 return Err(Error::SessionExpired);
             }
             Liveness::Idle => {
@@ -137,11 +148,18 @@ impl SessionSlot {
             }
             Liveness::Active => {}
         }
+        // The account as it stands now, local writes and synced ones alike: a deactivation
+        // ends the session, a role change narrows (or widens) it at once, a password reset
+        // ends it.
         let user = repo::by_id(store.pool(), &session.user_id).await?.filter(|u| u.active);
         let Some(user) = user else {
-            self.set(None);
+            self.end(store);
             return Err(Error::AccountInactive);
         };
+        if user.password_hash != session.credential {
+            self.end(store);
+            return Err(Error::SessionExpired);
+        }
         self.update(|s| {
             s.last_active = now;
             s.roles = user.roles.clone();
@@ -167,7 +185,7 @@ impl SessionSlot {
         let idle = settings::idle_timeout_minutes(store).await?;
         match session.liveness(store.now(), idle) {
             Liveness::Expired => {
-                self.set(None);
+                self.end(store);
                 Ok(None)
             }
             Liveness::Idle => {
@@ -194,6 +212,7 @@ mod tests {
             started_at: start,
             last_active: start,
             locked: false,
+            credential: String::new(),
         }
     }
 

@@ -103,7 +103,16 @@ pub async fn create_clinic(store: &Store, input: NewAdmin, starters: Starters) -
     })
     .await?;
     let id = crate::ids::new_id();
-    // The new administrator is the author of their own account.
+    // The new administrator is the author of their own account, signed with their own key
+    // (held for this write only; signing in holds it for the session).
+    store.hold_user_key(&id, prepared.key.clone());
+    let made = write_clinic(store, prepared, &id, starters).await;
+    store.drop_user_key(&id);
+    made.map(|()| id)
+}
+
+async fn write_clinic(store: &Store, prepared: users::Prepared, id: &str, starters: Starters) -> Result<()> {
+    let id = id.to_string();
     let mut w = store.begin_write(Actor::user(id.clone())).await?;
     let any: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(w.conn()).await?;
     if any > 0 {
@@ -123,8 +132,7 @@ pub async fn create_clinic(store: &Store, input: NewAdmin, starters: Starters) -
     if starters.lab_tests {
         crate::clinical::starter::load_in(&mut w).await?;
     }
-    w.commit().await?;
-    Ok(id)
+    w.commit().await
 }
 
 /// Creates the first administrator and signs them in.

@@ -15,7 +15,12 @@ pub struct Account {
     pub roles: Vec<Role>,
     pub active: bool,
     pub deleted: bool,
-    /// The stamp that last set each of `roles`, `active`, `deleted_at`.
+    /// The account's Ed25519 public key (`user_key`, 64 hex digits): every segment of its
+    /// changes carries its signature. `None` for an account from before keys, until its
+    /// owner's next sign-in sets one.
+    #[serde(default)]
+    pub key: Option<String>,
+    /// The stamp that last set each of `roles`, `active`, `deleted_at`, `user_key`.
     #[serde(default)]
     pub stamps: BTreeMap<String, String>,
 }
@@ -51,8 +56,9 @@ impl Accounts {
 
     /// Adds an account as a device's table holds it, stamped with the row's `updated_at`.
     pub fn load(&mut self, user_id: &str, roles: Vec<Role>, active: bool, deleted: bool, stamp: &str) {
-        let stamps = ["roles", "active", "deleted_at"].iter().map(|f| (f.to_string(), stamp.to_string())).collect();
-        self.users.insert(user_id.to_string(), Account { roles, active, deleted, stamps });
+        let stamps =
+            ["roles", "active", "deleted_at", "user_key"].iter().map(|f| (f.to_string(), stamp.to_string())).collect();
+        self.users.insert(user_id.to_string(), Account { roles, active, deleted, key: None, stamps });
     }
 
     /// Active administrators (not deleted).
@@ -77,6 +83,10 @@ impl Accounts {
         }
         if let Some(active) = change.data.get("active").and_then(flag_of) {
             account.set("active", hlc, |a| a.active = active);
+        }
+        if let Some(key) = change.data.get("user_key") {
+            let key = key.as_str().map(str::to_string);
+            account.set("user_key", hlc, |a| a.key = key);
         }
         if let Some(deleted) = change.data.get("deleted_at") {
             let deleted = !deleted.is_null();

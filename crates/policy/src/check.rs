@@ -3,8 +3,8 @@
 //! permission the same local write needs, account rows changed only by an administrator, and
 //! never a clinic left without an active administrator.
 //!
-//! The author is an input: today the change's `user_id` as sent; once changes are signed,
-//! the proven signer.
+//! The author is an input: the proven signer of the change's segment ([`prove_author`]: the
+//! user whose key signed it, or none for a system segment), never merely the `user_id` sent.
 
 use crate::accounts::Accounts;
 use crate::entities::{self, is_account_field, settings_permission, AUDIT, PATIENT_TABLES};
@@ -13,6 +13,7 @@ use crate::rbac::{allows, Permission, Role};
 use crate::values;
 use hms_protocol::{Change, Op};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use std::fmt;
 
 /// Why a change was refused. Stable codes: the server lists them in its `forbidden_change`
@@ -40,6 +41,9 @@ pub enum RefusalCode {
     AdminOnly,
     /// The change would leave the clinic without an active administrator.
     LastAdmin,
+    /// The segment is not signed by the key of the user it names (see [`prove_author`]), or a
+    /// change names another user than its segment's signer.
+    BadUserProof,
 }
 
 impl RefusalCode {
@@ -55,6 +59,7 @@ impl RefusalCode {
             RefusalCode::NotPermitted => "not_permitted",
             RefusalCode::AdminOnly => "admin_only",
             RefusalCode::LastAdmin => "last_admin",
+            RefusalCode::BadUserProof => "bad_user_proof",
         }
     }
 }
@@ -114,11 +119,50 @@ pub fn check(change: &Change, author: Option<&str>, accounts: &Accounts) -> Resu
         return Ok(());
     }
     let roles = author_roles(author, accounts)?;
+    if sets_own_first_key(change, author, accounts) {
+        return Ok(());
+    }
     check_permission(change, &roles)?;
     if change.entity == "users" {
         check_account_change(change, &roles, accounts)?;
     }
     Ok(())
+}
+
+/// The proven author of a segment (its changes, the last one carrying the proof, whose device
+/// signature the caller has checked): `None` for a system segment (device-signed only, so its
+/// changes are judged as the system's: audit entries and nothing else pass), or the user the
+/// proof names when the user's signature verifies with the account's key as `accounts` hold
+/// it. An account without a key yet (made before keys) may get one from its own segment: then
+/// the key is the one that segment sets for it (the founding administrator's row, or the
+/// owner's first key, which [`check`] allows once). Every change of a user's segment must
+/// name that user.
+pub fn prove_author<C: std::borrow::Borrow<Change>>(
+    segment: &[C],
+    accounts: &Accounts,
+) -> Result<Option<String>, Refusal> {
+    let bad = |m: String| refuse(RefusalCode::BadUserProof, m);
+    let Some(proof) = segment.last().and_then(|c| c.borrow().proof.as_ref()) else {
+        return Err(bad("the segment has no proof".into()));
+    };
+    let Some(signer) = proof.user_id.as_deref() else {
+        return Ok(None);
+    };
+    if let Some(c) = segment.iter().map(|c| c.borrow()).find(|c| c.user_id.as_deref() != Some(signer)) {
+        return Err(bad(format!("change {} names another user than its segment's signer {signer:?}", c.id)));
+    }
+    let key = match accounts.get(signer).and_then(|a| a.key.as_deref()) {
+        Some(key) => key.to_string(),
+        None => segment
+            .iter()
+            .map(|c| c.borrow())
+            .filter(|c| c.entity == "users" && c.entity_id == signer && c.op != Op::Delete)
+            .find_map(|c| c.data.get("user_key").and_then(|k| k.as_str()).map(str::to_string))
+            .ok_or_else(|| bad(format!("account {signer:?} has no signing key")))?,
+    };
+    let key = hms_protocol::proof::parse_public_key(&key).map_err(|e| bad(format!("account {signer:?}: {e}")))?;
+    hms_protocol::proof::verify_user_sig(segment, &key).map_err(|e| bad(e.to_string()))?;
+    Ok(Some(signer.to_string()))
 }
 
 /// Audit entries: insert-only, any author (a failed sign-in has none), kept apart from the
@@ -143,6 +187,20 @@ pub fn is_founding_account(change: &Change, author: Option<&str>) -> bool {
         && change.device_seq == 1
         && author == Some(change.entity_id.as_str())
         && change.data.get("roles").and_then(values::roles_of).is_some_and(|r| r == [Role::Admin])
+}
+
+/// An account from before signing keys getting its first one, by its owner's own change:
+/// only the key and its salt (and the row's bookkeeping), only while the account has none.
+/// Whoever first signs in as that account with its password sets it (the owner, normally).
+pub fn sets_own_first_key(change: &Change, author: Option<&str>, accounts: &Accounts) -> bool {
+    change.entity == "users"
+        && change.op == Op::Update
+        && author == Some(change.entity_id.as_str())
+        && accounts.get(&change.entity_id).is_some_and(|a| a.key.is_none())
+        && change.data.as_object().is_some_and(|m| {
+            m.get("user_key").is_some_and(Value::is_string)
+                && m.keys().all(|k| matches!(k.as_str(), "id" | "user_key" | "key_salt" | "updated_at" | "updated_by"))
+        })
 }
 
 fn author_roles(author: Option<&str>, accounts: &Accounts) -> Result<Vec<Role>, Refusal> {

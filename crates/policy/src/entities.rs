@@ -38,6 +38,9 @@ pub enum Rule {
     Sha256,
     /// A file's name without any folder: no `/`, `\`, NUL, and not `.` or `..`.
     FileName,
+    /// Exactly this many lowercase hex digits, or null (an account's signing key and its salt;
+    /// accounts from before keys have none).
+    HexOrNull(usize),
 }
 
 /// One synced table.
@@ -71,6 +74,10 @@ pub const ENTITIES: &[Entity] = &[
             ("password_hash", PasswordHash),
             ("roles", Roles),
             ("active", Flag),
+            // The account's Ed25519 public key (signs its changes) and the salt it is derived
+            // from the password with.
+            ("user_key", HexOrNull(64)),
+            ("key_salt", HexOrNull(32)),
         ],
     },
     // Registration and edits, deactivation, merging, a CSV import: each writes patients.
@@ -161,7 +168,7 @@ pub fn settings_permission(key: &str) -> Permission {
 
 /// The columns of a `users` row that make an account: who may sign in, as what. They change
 /// only with an administrator's change (not merely one who may manage users). Key columns
-/// (`*_key`) count too, for the signing keys that travel in account rows.
+/// (`*_key`) count too, for the signing keys that travel in account rows, and the key's salt.
 pub fn is_account_field(field: &str) -> bool {
-    matches!(field, "roles" | "active" | "password_hash" | "deleted_at") || field.ends_with("_key")
+    matches!(field, "roles" | "active" | "password_hash" | "deleted_at" | "key_salt") || field.ends_with("_key")
 }

@@ -165,3 +165,88 @@ fn folding_is_last_writer_wins_whatever_the_order() {
     assert_eq!(x, y);
     assert!(!x.get(NURSE).unwrap().active);
 }
+
+mod user_proofs {
+    use super::*;
+    use hms_protocol::proof::{public_key_hex, sign_segment, sign_segment_as_user, signing_key};
+
+    fn segment(
+        user: Option<&str>,
+        changes: Vec<Change>,
+        device: &hms_protocol::proof::SigningKey,
+        key: Option<&hms_protocol::proof::SigningKey>,
+    ) -> Vec<Change> {
+        let mut changes: Vec<Change> = changes
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut c)| {
+                c.device_seq = 10 + i as u64;
+                c.user_id = user.map(str::to_string);
+                c
+            })
+            .collect();
+        let proof = match (user, key) {
+            (Some(u), Some(k)) => sign_segment_as_user(device, u, k, &changes).unwrap(),
+            _ => sign_segment(device, user, &changes).unwrap(),
+        };
+        changes.last_mut().unwrap().proof = Some(proof);
+        changes
+    }
+
+    #[test]
+    fn the_author_is_the_user_whose_key_signed_the_segment() {
+        let device = signing_key(&[1; 32]);
+        let (nurse_key, admin_key) = (signing_key(&[2; 32]), signing_key(&[3; 32]));
+        let mut clinic = clinic();
+        clinic.users.get_mut(NURSE).unwrap().key = Some(public_key_hex(&nurse_key));
+        clinic.users.get_mut(ADMIN).unwrap().key = Some(public_key_hex(&admin_key));
+        let vitals = || vec![change("vitals", ROW, Op::Insert, json!({"id": ROW, "pulse": 80}))];
+
+        let ok = segment(Some(NURSE), vitals(), &device, Some(&nurse_key));
+        assert_eq!(prove_author(&ok, &clinic), Ok(Some(NURSE.to_string())));
+        // In the administrator's name without the administrator's key: refused.
+        let forged = segment(Some(ADMIN), vitals(), &device, Some(&nurse_key));
+        assert_eq!(prove_author(&forged, &clinic).unwrap_err().code, RefusalCode::BadUserProof);
+        let unsigned = segment(Some(ADMIN), vitals(), &device, None);
+        assert_eq!(prove_author(&unsigned, &clinic).unwrap_err().code, RefusalCode::BadUserProof);
+        // An unknown user, or one change naming someone else.
+        let unknown = segment(Some(ROW), vitals(), &device, Some(&nurse_key));
+        assert_eq!(prove_author(&unknown, &clinic).unwrap_err().code, RefusalCode::BadUserProof);
+        let mut mixed = ok.clone();
+        mixed[0].user_id = Some(ADMIN.into());
+        assert_eq!(prove_author(&mixed, &clinic).unwrap_err().code, RefusalCode::BadUserProof);
+        // A system segment proves no author: only audit entries pass the check then.
+        let system = segment(None, vitals(), &device, None);
+        assert_eq!(prove_author(&system, &clinic), Ok(None));
+        assert_eq!(code(check(&system[0], None, &clinic)), Some(RefusalCode::NoAuthor));
+    }
+
+    #[test]
+    fn an_account_without_a_key_gets_one_from_its_owner_once() {
+        let device = signing_key(&[1; 32]);
+        let (nurse_key, other_key) = (signing_key(&[2; 32]), signing_key(&[4; 32]));
+        let mut clinic = clinic();
+        let set = |key: &hms_protocol::proof::SigningKey| {
+            change(
+                "users",
+                NURSE,
+                Op::Update,
+                json!({"id": NURSE, "user_key": public_key_hex(key), "key_salt": "00112233445566778899aabbccddeeff"}),
+            )
+        };
+        let first = segment(Some(NURSE), vec![set(&nurse_key)], &device, Some(&nurse_key));
+        assert_eq!(prove_author(&first, &clinic), Ok(Some(NURSE.to_string())));
+        assert_eq!(code(check(&first[0], Some(NURSE), &clinic)), None);
+        clinic.fold(&first[0]);
+        assert_eq!(clinic.get(NURSE).unwrap().key, Some(public_key_hex(&nurse_key)));
+        // Once set, another key from the same account needs the old key and an administrator.
+        let again = segment(Some(NURSE), vec![set(&other_key)], &device, Some(&other_key));
+        assert_eq!(prove_author(&again, &clinic).unwrap_err().code, RefusalCode::BadUserProof);
+        let again = segment(Some(NURSE), vec![set(&other_key)], &device, Some(&nurse_key));
+        assert_eq!(prove_author(&again, &clinic), Ok(Some(NURSE.to_string())));
+        assert_eq!(code(check(&again[0], Some(NURSE), &clinic)), Some(RefusalCode::NotPermitted));
+        // A key that is not hex is refused as a value.
+        let bad = change("users", NURSE, Op::Update, json!({"user_key": "xyz"}));
+        assert_eq!(code(check(&bad, Some(ADMIN), &clinic)), Some(RefusalCode::InvalidValue));
+    }
+}

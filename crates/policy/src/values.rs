@@ -142,6 +142,10 @@ fn check_rule(key: &str, rule: Rule, value: &Value) -> Result<(), ValueError> {
         Rule::OneOf(options) => text.is_some_and(|s| options.contains(&s)),
         Rule::Int(min, max) => value.as_i64().is_some_and(|n| (min..=max).contains(&n)),
         Rule::Sha256 => text.is_some_and(valid_sha256),
+        Rule::HexOrNull(len) => {
+            value.is_null()
+                || text.is_some_and(|s| s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+        }
         Rule::FileName => text.is_some_and(|s| {
             !s.is_empty()
                 && s.chars().count() <= 200
@@ -169,6 +173,7 @@ fn describe(rule: Rule) -> String {
         Rule::Int(min, max) => format!("a whole number from {min} to {max}"),
         Rule::Sha256 => "64 lowercase hex characters".into(),
         Rule::FileName => "a file name without folders, at most 200 characters".into(),
+        Rule::HexOrNull(len) => format!("{len} lowercase hex characters, or null"),
     }
 }
 

@@ -281,6 +281,9 @@ pub enum ErrorCode {
     /// A pushed change is not proven: unsigned, signed by another key than the device's
     /// registered one, tampered with, or a segment cut off.
     BadProof,
+    /// Some changes of a push are in a user's name but not signed by that user's key (the
+    /// account's `user_key`): listed in [`ErrorBody::refused`] like forbidden ones.
+    BadUserProof,
     /// The server cannot reach its database.
     Unavailable,
     Internal,
@@ -291,7 +294,7 @@ impl ErrorCode {
     pub fn http_status(self) -> u16 {
         match self {
             ErrorCode::Unauthorized | ErrorCode::Revoked => 401,
-            ErrorCode::Forbidden | ErrorCode::BadProof => 403,
+            ErrorCode::Forbidden | ErrorCode::BadProof | ErrorCode::BadUserProof => 403,
             ErrorCode::BadRequest => 400,
             ErrorCode::TooLarge => 413,
             ErrorCode::NotFound => 404,
@@ -318,6 +321,7 @@ impl ErrorCode {
             ErrorCode::ChangeTooLarge => "change_too_large",
             ErrorCode::ClockAhead => "clock_ahead",
             ErrorCode::BadProof => "bad_proof",
+            ErrorCode::BadUserProof => "bad_user_proof",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
         }
@@ -402,6 +406,7 @@ mod tests {
             ErrorCode::ChangeTooLarge,
             ErrorCode::ClockAhead,
             ErrorCode::BadProof,
+            ErrorCode::BadUserProof,
             ErrorCode::Unavailable,
             ErrorCode::Internal,
         ] {

@@ -17,6 +17,14 @@
 //!
 //! The segment is checked whole: every sequence from `first_seq` to the proof's change must be
 //! present, from the same device, in order.
+//!
+//! Version 2 adds the user's signature: a segment of a signed-in user's write is signed twice,
+//! by the device key and by the user's key (Ed25519, derived on the device from the user's
+//! password, its public half in the synced `users` row as `user_key`). The user signs
+//! `SHA-256("hms-segment-user-v1" ‖ message)` ([`user_message`]), where `message` is the
+//! segment message above, so one signature can never stand for the other. A segment without
+//! a signer (the system: set-up's own bookkeeping, audit queueing, sync's writes) carries the
+//! device signature only. Who may sign what is the policy's business (`hms-policy`).
 
 use crate::Change;
 use ed25519_dalek::{Signature, Signer, Verifier};
@@ -45,6 +53,10 @@ pub struct Proof {
     /// signed message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    /// Version 2: the signing user's signature of [`user_message`] (128 hex digits), by the
+    /// key whose public half is the user's `user_key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_sig: Option<String>,
 }
 
 /// Why a segment is not proven. The server answers all of them with `bad_proof`.
@@ -61,6 +73,11 @@ pub enum ProofError {
     Malformed(String),
     /// The signature does not match the changes: tampered with, or signed by another key.
     BadSignature,
+    /// A user's segment without the user's signature.
+    NoUserSignature,
+    /// The user's signature does not match the changes, or was made by another key than the
+    /// user's.
+    BadUserSignature,
 }
 
 impl fmt::Display for ProofError {
@@ -73,6 +90,10 @@ impl fmt::Display for ProofError {
             }
             ProofError::Malformed(why) => write!(f, "malformed proof: {why}"),
             ProofError::BadSignature => f.write_str("the signature does not match the changes"),
+            ProofError::NoUserSignature => f.write_str("the segment is not signed by its user"),
+            ProofError::BadUserSignature => {
+                f.write_str("the user's signature does not match the changes or is not by the user's key")
+            }
         }
     }
 }
@@ -159,6 +180,16 @@ pub fn segment_message<'a>(
     m.finalize().into()
 }
 
+const USER_DOMAIN: &[u8] = b"hms-segment-user-v1";
+
+/// What a user signs for a segment whose [`segment_message`] is `message`.
+pub fn user_message(message: &[u8; 32]) -> [u8; 32] {
+    let mut m = Sha256::new();
+    m.update(USER_DOMAIN);
+    m.update(message);
+    m.finalize().into()
+}
+
 /// A device's signing key from its 32 secret bytes.
 pub fn signing_key(secret: &[u8; 32]) -> SigningKey {
     SigningKey::from_bytes(secret)
@@ -196,7 +227,52 @@ pub fn sign_segment<C: Borrow<Change>>(
         device_key: public_key_hex(key),
         device_sig: hex::encode(key.sign(&message).to_bytes()),
         user_id: signer.map(str::to_string),
+        user_sig: None,
     })
+}
+
+/// [`sign_segment`] for a signed-in user's write: signed by the device and by the user's key.
+pub fn sign_segment_as_user<C: Borrow<Change>>(
+    key: &SigningKey,
+    user_id: &str,
+    user_key: &SigningKey,
+    changes: &[C],
+) -> Result<Proof, ProofError> {
+    let mut proof = sign_segment(key, Some(user_id), changes)?;
+    let (Some(first), Some(last)) = (changes.first().map(C::borrow), changes.last().map(C::borrow)) else {
+        return Err(ProofError::Broken("an empty segment".into()));
+    };
+    let message = segment_message(
+        &first.device_id,
+        Some(user_id),
+        first.device_seq,
+        last.device_seq,
+        changes.iter().map(C::borrow),
+    );
+    proof.user_sig = Some(hex::encode(user_key.sign(&user_message(&message)).to_bytes()));
+    Ok(proof)
+}
+
+/// Checks the user's signature of a whole segment (whose device proof [`verify_segment`]
+/// checks) against the user's public key.
+pub fn verify_user_sig<C: Borrow<Change>>(changes: &[C], user_key: &VerifyingKey) -> Result<(), ProofError> {
+    let Some(last) = changes.last().map(C::borrow) else {
+        return Err(ProofError::Broken("an empty segment".into()));
+    };
+    let proof = last.proof.as_ref().ok_or(ProofError::Unfinished)?;
+    let sig = proof.user_sig.as_deref().ok_or(ProofError::NoUserSignature)?;
+    let sig: [u8; 64] = hex::decode(sig)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| ProofError::Malformed("a signature is 128 hex digits".into()))?;
+    let message = segment_message(
+        &last.device_id,
+        proof.user_id.as_deref(),
+        proof.first_seq,
+        last.device_seq,
+        changes.iter().map(C::borrow),
+    );
+    user_key.verify(&user_message(&message), &Signature::from_bytes(&sig)).map_err(|_| ProofError::BadUserSignature)
 }
 
 /// Checks one whole segment (its last change carries the proof) against the public key
@@ -323,6 +399,28 @@ mod tests {
         gap.remove(1);
         assert!(matches!(verify_segment(&gap, &key.verifying_key()), Err(ProofError::Broken(_))));
         assert_eq!(verify_segment(&seg[..3], &key.verifying_key()), Err(ProofError::Unfinished));
+    }
+
+    #[test]
+    fn a_users_segment_is_signed_by_the_device_and_the_user() {
+        let (device, user, other) = (signing_key(&[7; 32]), signing_key(&[9; 32]), signing_key(&[10; 32]));
+        let mut seg: Vec<Change> = (1..=3).map(|s| change(s, json!({"n": s}))).collect();
+        let proof = sign_segment_as_user(&device, "u1", &user, &seg).unwrap();
+        seg.last_mut().unwrap().proof = Some(proof);
+        verify_segment(&seg, &device.verifying_key()).unwrap();
+        verify_user_sig(&seg, &user.verifying_key()).unwrap();
+        assert_eq!(verify_user_sig(&seg, &other.verifying_key()), Err(ProofError::BadUserSignature));
+        // The device's signature cannot stand in for the user's (another message).
+        let mut swapped = seg.clone();
+        let p = swapped[2].proof.as_mut().unwrap();
+        p.user_sig = Some(p.device_sig.clone());
+        assert_eq!(verify_user_sig(&swapped, &device.verifying_key()), Err(ProofError::BadUserSignature));
+        let mut tampered = seg.clone();
+        tampered[0].data["n"] = json!(5);
+        assert_eq!(verify_user_sig(&tampered, &user.verifying_key()), Err(ProofError::BadUserSignature));
+        let mut unsigned = seg.clone();
+        unsigned[2].proof.as_mut().unwrap().user_sig = None;
+        assert_eq!(verify_user_sig(&unsigned, &user.verifying_key()), Err(ProofError::NoUserSignature));
     }
 
     #[test]

@@ -10,6 +10,7 @@
 use crate::error::{ApiError, ApiResult, ErrorCode, RefusedChange};
 use crate::AppState;
 use hms_policy::{Accounts, RefusalCode};
+use hms_protocol::proof::segments;
 use hms_protocol::{Change, Op};
 use sqlx::types::Json as SqlJson;
 use sqlx::{Postgres, Transaction};
@@ -67,11 +68,15 @@ pub async fn save_accounts(
     Ok(())
 }
 
-/// Checks a batch in order, folding each allowed `users` change into `accounts` before the
-/// next is checked (a new account's first changes may follow it in the same batch). Changes
-/// the server already holds (`stored`, a resent batch) were checked when first pushed.
-/// Refuses the batch when any change fails: `clock_ahead` when a stamp is ahead of this
-/// clock, `change_too_large` or `forbidden_change` listing every refused change otherwise.
+/// Checks a batch in order, segment by segment, folding each allowed `users` change into
+/// `accounts` before the next is checked (a new account's first changes may follow it in the
+/// same batch). Each segment's author is the user whose key signed it
+/// ([`hms_policy::prove_author`], with the accounts' keys as they stand before the segment),
+/// never merely the `user_id` sent. Changes the server already holds (`stored`, a resent
+/// batch) were checked when first pushed. Refuses the batch when any change fails:
+/// `clock_ahead` when a stamp is ahead of this clock, else `change_too_large`,
+/// `bad_user_proof` or `forbidden_change`, listing every refused change. The batch's device
+/// proofs are checked before (every change is in a whole segment).
 pub fn check_batch(
     state: &AppState,
     accounts: &mut Accounts,
@@ -81,36 +86,51 @@ pub fn check_batch(
     let now = chrono::Utc::now().timestamp_millis();
     let ahead = i64::try_from(state.limits.max_clock_ahead_ms).unwrap_or(i64::MAX);
     let mut too_large = Vec::new();
+    let mut unproven = Vec::new();
     let mut forbidden = Vec::new();
-    for c in changes {
-        if i64::try_from(c.device_seq).is_ok_and(|s| stored.contains(&s)) {
+    let (segments, rest) = segments(changes);
+    for segment in segments.into_iter().chain((!rest.is_empty()).then_some(rest)) {
+        let fresh: Vec<&Change> =
+            segment.iter().filter(|c| !i64::try_from(c.device_seq).is_ok_and(|s| stored.contains(&s))).collect();
+        if fresh.is_empty() {
             continue;
         }
-        let size = c.data.to_string().len();
-        if size > state.limits.max_change_bytes {
-            too_large.push(refused(
-                c,
-                "change_too_large",
-                format!("{size} bytes of data; at most {}", state.limits.max_change_bytes),
-            ));
-            continue;
-        }
-        if let Err(r) = hms_policy::check_stamp(&c.hlc, now, ahead) {
-            if r.code == RefusalCode::FutureStamp {
-                return Err(ApiError::new(
-                    ErrorCode::ClockAhead,
-                    format!("change {}: {}; check this device's date and time", c.id, r.message),
-                ));
+        let author = match hms_policy::prove_author(segment, accounts) {
+            Ok(author) => author,
+            Err(r) => {
+                unproven.extend(fresh.iter().map(|c| refused(c, r.code.as_str(), r.message.clone())));
+                continue;
             }
-        }
-        // The author: the change's user as sent (the proven signer once changes are signed).
-        match hms_policy::check(c, c.user_id.as_deref(), accounts) {
-            Ok(()) => accounts.fold(c),
-            Err(r) => forbidden.push(refused(c, r.code.as_str(), r.message)),
+        };
+        for c in fresh {
+            let size = c.data.to_string().len();
+            if size > state.limits.max_change_bytes {
+                too_large.push(refused(
+                    c,
+                    "change_too_large",
+                    format!("{size} bytes of data; at most {}", state.limits.max_change_bytes),
+                ));
+                continue;
+            }
+            if let Err(r) = hms_policy::check_stamp(&c.hlc, now, ahead) {
+                if r.code == RefusalCode::FutureStamp {
+                    return Err(ApiError::new(
+                        ErrorCode::ClockAhead,
+                        format!("change {}: {}; check this device's date and time", c.id, r.message),
+                    ));
+                }
+            }
+            match hms_policy::check(c, author.as_deref(), accounts) {
+                Ok(()) => accounts.fold(c),
+                Err(r) => forbidden.push(refused(c, r.code.as_str(), r.message)),
+            }
         }
     }
     if !too_large.is_empty() {
         return Err(ApiError::refused_changes(ErrorCode::ChangeTooLarge, too_large));
+    }
+    if !unproven.is_empty() {
+        return Err(ApiError::refused_changes(ErrorCode::BadUserProof, unproven));
     }
     if !forbidden.is_empty() {
         return Err(ApiError::refused_changes(ErrorCode::ForbiddenChange, forbidden));

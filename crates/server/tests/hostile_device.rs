@@ -1,8 +1,15 @@
 //! An enrolled device that is not an honest hms-core store, speaking raw HTTP, tries to turn
 //! the clinic's sync against it: a new administrator, a promotion, a password overwrite, every
-//! administrator deactivated, a stamp far in the future, an overflowing counter, a path in an
-//! attachment's sha256, oversized data. The server refuses each with its stable code and
-//! stores nothing of the batch; an honest device keeps syncing and loses nothing.
+//! administrator deactivated, changes in another user's name, another device's id, a stamp
+//! far in the future, an overflowing counter, a path in an attachment's sha256, oversized
+//! data. The server refuses each with its stable code and stores nothing of the batch; an
+//! honest device keeps syncing and loses nothing.
+//!
+//! The tablet signs as the device (it holds its key file) and, to get past the user
+//! signatures to the policy's other checks, it knows the passwords of the accounts it acts
+//! for (all test accounts share one): it derives their keys from the salts synced with the
+//! accounts, as a device does at sign-in. The attacks on the user signatures use a key the
+//! tablet does not have.
 
 mod common;
 
@@ -10,10 +17,12 @@ use common::device::{Device, PW};
 use common::{assert_error, Enrolled, TestServer};
 use hms_core::sync;
 use hms_core::users::{self, NewUser};
+use hms_protocol::proof::{self, SigningKey};
 use hms_protocol::{Change, Op};
 use hms_server::admin;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+use std::collections::HashMap;
 
 const TENANT: &str = "Hostile Clinic";
 const HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA";
@@ -28,6 +37,21 @@ struct Clinic {
     nurse_id: String,
     attacker: Enrolled,
     next_seq: u64,
+    /// The user keys the tablet can sign with, by user id.
+    keys: HashMap<String, SigningKey>,
+    /// Changes (by id) the tablet signs with another user's key than the one they name.
+    sign_as: HashMap<String, String>,
+}
+
+/// The key a device derives for `user_id` from the shared test password and the account's
+/// synced salt.
+async fn user_key(d: &Device, user_id: &str) -> SigningKey {
+    let salt: String = sqlx::query_scalar("SELECT key_salt FROM users WHERE id = ?")
+        .bind(user_id)
+        .fetch_one(d.store.pool())
+        .await
+        .unwrap();
+    hms_core::auth::keys::derive(PW, &salt).unwrap().signing_key().clone()
 }
 
 async fn user_id(d: &Device, username: &str) -> String {
@@ -54,7 +78,12 @@ async fn clinic(server: TestServer) -> Clinic {
     let admin_id = user_id(&honest, "admin.h").await;
     let nurse_id = user_id(&honest, "nurse.h").await;
     let attacker = server.enrol(TENANT, "Ward tablet").await;
-    let mut clinic = Clinic { server, honest, admin_id, nurse_id, attacker, next_seq: 1 };
+    let keys = HashMap::from([
+        (admin_id.clone(), user_key(&honest, &admin_id).await),
+        (nurse_id.clone(), user_key(&honest, &nurse_id).await),
+    ]);
+    let mut clinic =
+        Clinic { server, honest, admin_id, nurse_id, attacker, next_seq: 1, keys, sign_as: HashMap::new() };
     // The tablet's first change: an honest-looking vitals entry by the nurse.
     let first = clinic.change("vitals", &new_id(), Op::Insert, json!({"pulse": 72}), Some(&clinic.nurse_id.clone()));
     let (status, body) = clinic.push(&[first]).await;
@@ -94,23 +123,64 @@ impl Clinic {
     }
 
     /// Pushes `changes`, each signed as a segment of its own with the key the tablet
-    /// registered (a stolen tablet holds its own key file): the proofs hold, the policy decides.
+    /// registered (a stolen tablet holds its own key file) and with the key of the user it
+    /// names when the tablet has it (or of the user in `sign_as`).
     async fn push(&self, changes: &[Change]) -> (StatusCode, Value) {
-        self.server.push(&self.attacker.token, &common::resign(changes.to_vec())).await
+        let signed: Vec<Change> = changes.iter().map(|c| self.sign(c.clone())).collect();
+        self.server.push(&self.attacker.token, &signed).await
+    }
+
+    fn sign(&self, mut change: Change) -> Change {
+        change.proof = None;
+        let signer = self.sign_as.get(&change.id).or(change.user_id.as_ref());
+        let proof = match (change.user_id.as_deref(), signer.and_then(|s| self.keys.get(s))) {
+            (Some(user), Some(key)) => {
+                proof::sign_segment_as_user(&common::test_key(), user, key, std::slice::from_ref(&change))
+            }
+            (user, _) => proof::sign_segment(&common::test_key(), user, std::slice::from_ref(&change)),
+        };
+        change.proof = Some(proof.expect("sign"));
+        change
     }
 
     /// The attacks, each a batch of one change, with the answer the checking server gives.
     fn attacks(&mut self) -> Vec<(&'static str, Change, StatusCode, &'static str, Option<&'static str>)> {
         let (admin, nurse) = (self.admin_id.clone(), self.nurse_id.clone());
         let mallory = new_id();
+        // Mallory's row brings her own key (the tablet signs her changes with it).
+        let mallory_key = proof::signing_key(&[66; 32]);
         let new_admin = json!({"username": "mallory", "full_name": "Mallory", "password_hash": HASH,
-                               "roles": ["admin"], "active": true});
+                               "roles": ["admin"], "active": true,
+                               "user_key": proof::public_key_hex(&mallory_key)});
+        self.keys.insert(mallory.clone(), mallory_key);
         let forbidden = StatusCode::FORBIDDEN;
         let mut future = self.change("vitals", &new_id(), Op::Insert, json!({"pulse": 80}), Some(&nurse));
         future.hlc = format!("9999999999999999-999999-{}", self.attacker.device_id);
         let mut overflow = self.change("vitals", &new_id(), Op::Insert, json!({"pulse": 80}), Some(&nurse));
         overflow.hlc = format!("{:016}-1000000-{}", chrono::Utc::now().timestamp_millis(), self.attacker.device_id);
+        // In the administrator's name, signed with the nurse's key (the only one the tablet
+        // would have): the tablet does not know the administrator's password.
+        let as_admin = self.change("services", &new_id(), Op::Insert, json!({"name": "Free MRI"}), Some(&admin));
+        self.sign_as.insert(as_admin.id.clone(), nurse.clone());
+        let promote_as_admin =
+            self.change("users", &nurse, Op::Update, json!({"roles": ["admin", "nurse"]}), Some(&admin));
+        self.sign_as.insert(promote_as_admin.id.clone(), nurse.clone());
+        // In the nurse's name with the device's signature only.
+        let unsigned = self.change("vitals", &new_id(), Op::Insert, json!({"pulse": 81}), Some(&nurse));
+        self.sign_as.insert(unsigned.id.clone(), "nobody".into());
+        let mut other_device = self.change("vitals", &new_id(), Op::Insert, json!({"pulse": 82}), Some(&nurse));
+        other_device.device_id = "0190c2a0-0000-7000-8000-00000000d0d0".into();
         vec![
+            ("a change in another user's name", as_admin, forbidden, "bad_user_proof", Some("bad_user_proof")),
+            (
+                "a promotion in the administrator's name",
+                promote_as_admin,
+                forbidden,
+                "bad_user_proof",
+                Some("bad_user_proof"),
+            ),
+            ("a change without its user's signature", unsigned, forbidden, "bad_user_proof", Some("bad_user_proof")),
+            ("another device's id", other_device, forbidden, "forbidden", None),
             (
                 "a new administrator made by a nurse",
                 self.change("users", &mallory, Op::Insert, new_admin.clone(), Some(&nurse)),
@@ -264,11 +334,12 @@ async fn a_device_refuses_what_a_server_that_does_not_check_lets_through() {
         .fetch_one(c.honest.store.pool())
         .await
         .unwrap();
-    // What even a server that does not check refuses (a malformed stamp) is left out.
+    // What even a server that does not check refuses (a malformed stamp, another device's id)
+    // is left out.
     let attacks: Vec<(&str, Change)> = c
         .attacks()
         .into_iter()
-        .filter(|(_, _, status, _, _)| *status != StatusCode::BAD_REQUEST)
+        .filter(|(_, _, status, code, _)| *status != StatusCode::BAD_REQUEST && *code != "forbidden")
         .map(|(what, change, ..)| (what, change))
         .collect();
     // In device order, as a device pushes (a pulled change below a device's merged sequence is
@@ -301,6 +372,7 @@ async fn a_device_refuses_what_a_server_that_does_not_check_lets_through() {
             .await
             .unwrap();
     for code in [
+        "bad_user_proof",
         "not_permitted",
         "unknown_author",
         "no_author",

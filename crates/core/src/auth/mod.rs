@@ -1,6 +1,7 @@
 //! Signing in and out, locking and unlocking the session.
 
 pub mod guard;
+pub mod keys;
 pub mod lockout;
 pub mod password;
 
@@ -27,6 +28,24 @@ pub async fn sign_in(store: &Store, slot: &SessionSlot, username: &str, password
         audit_as(store, &user, "auth.sign_in_refused", json!({ "reason": "inactive" })).await?;
         return Err(Error::AccountInactive);
     }
+    // The user's signing key, from the password just checked: held for the session only.
+    let (key, new_salt) = match (&user.key_salt, &user.user_key) {
+        (Some(salt), Some(public)) => {
+            let key = keys::derive_async(password.to_string(), salt.clone()).await?;
+            if key.public_hex() != *public {
+                // The account's key is not this password's (changed apart from the password):
+                // its changes could not be proven. An administrator's password reset sets both.
+                audit_as(store, &user, "auth.sign_in_refused", json!({ "reason": "key_mismatch" })).await?;
+                return Err(Error::AccountInactive);
+            }
+            (key, None)
+        }
+        // An account from before keys: it gets one now, by its owner's own write.
+        _ => {
+            let (salt, key) = keys::new_key(password).await?;
+            (key, Some(salt))
+        }
+    };
     let now = store.now();
     let session = Session {
         user_id: user.id.clone(),
@@ -36,11 +55,28 @@ pub async fn sign_in(store: &Store, slot: &SessionSlot, username: &str, password
         started_at: now,
         last_active: now,
         locked: false,
+        credential: user.password_hash.clone(),
     };
-    let mut w = store.begin_write(Actor::user(user.id.clone())).await?;
-    guard::clear(&mut w, &user.id).await?;
-    w.audit("auth.sign_in", "user", Some(&user.id), json!({ "username": user.username })).await?;
-    w.commit().await?;
+    if let Some(previous) = slot.get().filter(|s| s.user_id != user.id) {
+        store.drop_user_key(&previous.user_id);
+    }
+    store.hold_user_key(&user.id, key.clone());
+    let signed_in = async {
+        let mut w = store.begin_write(Actor::user(user.id.clone())).await?;
+        guard::clear(&mut w, &user.id).await?;
+        if let Some(salt) = new_salt {
+            let mut row = user.clone();
+            row.user_key = Some(key.public_hex());
+            row.key_salt = Some(salt);
+            repo::save(&mut w, &row, crate::store::ChangeOp::Update).await?;
+        }
+        w.audit("auth.sign_in", "user", Some(&user.id), json!({ "username": user.username })).await?;
+        w.commit().await
+    };
+    if let Err(e) = signed_in.await {
+        store.drop_user_key(&user.id);
+        return Err(e);
+    }
     slot.set(Some(session.clone()));
     Ok(session.info(settings::idle_timeout_minutes(store).await?))
 }
@@ -107,7 +143,7 @@ pub async fn sign_out(store: &Store, slot: &SessionSlot) -> Result<()> {
         w.audit("auth.sign_out", "user", Some(&s.user_id), json!({ "username": s.username })).await?;
         w.commit().await?;
     }
-    slot.set(None);
+    slot.end(store);
     Ok(())
 }
 
@@ -126,17 +162,22 @@ pub async fn unlock(store: &Store, slot: &SessionSlot, password: &str) -> Result
     let session = slot.get().ok_or(Error::NotSignedIn)?;
     let idle = settings::idle_timeout_minutes(store).await?;
     if session.liveness(store.now(), idle) == crate::session::Liveness::Expired {
-        slot.set(None);
+        slot.end(store);
         return Err(Error::SessionExpired);
     }
     let user = repo::by_id(store.pool(), &session.user_id).await?.filter(|u| u.active);
     let Some(user) = user else {
-        slot.set(None);
+        slot.end(store);
         return Err(Error::AccountInactive);
     };
+    if user.password_hash != session.credential {
+        // The password was reset (here or on another device, by sync): sign in again.
+        slot.end(store);
+        return Err(Error::SessionExpired);
+    }
     if let Err(e) = check_password(store, &user, password, "unlock").await {
         if matches!(e, Error::AccountLocked { .. }) {
-            slot.set(None);
+            slot.end(store);
         }
         return Err(e);
     }

@@ -6,9 +6,9 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use std::sync::OnceLock;
 
 /// OWASP's argon2id recommendation: 19 MiB of memory, 2 passes, 1 lane.
-const MEMORY_KIB: u32 = 19 * 1024;
-const PASSES: u32 = 2;
-const LANES: u32 = 1;
+pub(crate) const MEMORY_KIB: u32 = 19 * 1024;
+pub(crate) const PASSES: u32 = 2;
+pub(crate) const LANES: u32 = 1;
 
 pub const MIN_LEN: usize = 10;
 pub const MAX_LEN: usize = 128;

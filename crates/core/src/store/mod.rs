@@ -44,6 +44,9 @@ pub struct Store {
     sync_signal: tokio::sync::Notify,
     /// Held by a running sync, so that two (a button and the background task) never overlap.
     sync_lock: Mutex<()>,
+    /// The signing keys of the users whose sessions are live, by user id (see `auth::keys`):
+    /// in memory only, dropped (and wiped) when the session ends.
+    user_keys: StdMutex<std::collections::HashMap<String, std::sync::Arc<crate::auth::keys::UserKey>>>,
 }
 
 /// How often the background checkpointer copies the WAL into the database.
@@ -126,7 +129,7 @@ impl Store {
         let device_key = device_key::load_or_create(path)?;
         // Outbox entries written before changes were signed: the device vouches for them.
         let mut tx = pool.begin().await?;
-        seal::seal(&mut tx, &device_key, None).await?;
+        seal::seal(&mut tx, &device_key, None, None).await?;
         tx.commit().await?;
         let last = meta::get(&pool, meta::HLC_KEY).await?.and_then(|s| HlcStamp::parse(&s));
         let hlc = Hlc::new(device_id.clone(), last.as_ref());
@@ -140,6 +143,7 @@ impl Store {
             fixed_now: StdMutex::new(None),
             sync_signal: tokio::sync::Notify::new(),
             sync_lock: Mutex::new(()),
+            user_keys: StdMutex::new(std::collections::HashMap::new()),
         })
     }
 
@@ -183,6 +187,25 @@ impl Store {
 
     pub(crate) fn device_key(&self) -> &ed25519_dalek::SigningKey {
         &self.device_key
+    }
+
+    /// Holds a signed-in user's key for their session: their writes are signed with it.
+    pub(crate) fn hold_user_key(&self, user_id: &str, key: crate::auth::keys::UserKey) {
+        if let Ok(mut keys) = self.user_keys.lock() {
+            keys.insert(user_id.to_string(), std::sync::Arc::new(key));
+        }
+    }
+
+    /// Forgets a user's key (their session ended); the key is wiped when dropped.
+    pub(crate) fn drop_user_key(&self, user_id: &str) {
+        if let Ok(mut keys) = self.user_keys.lock() {
+            keys.remove(user_id);
+        }
+    }
+
+    /// The key of a user whose session is live, if any.
+    pub(crate) fn user_key(&self, user_id: &str) -> Option<std::sync::Arc<crate::auth::keys::UserKey>> {
+        self.user_keys.lock().ok().and_then(|keys| keys.get(user_id).cloned())
     }
 
     pub fn now(&self) -> DateTime<Utc> {

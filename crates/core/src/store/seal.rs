@@ -5,7 +5,7 @@
 
 use crate::error::{Error, Result};
 use ed25519_dalek::SigningKey;
-use hms_protocol::proof::{sign_segment, SEGMENT_MAX};
+use hms_protocol::proof::{sign_segment, sign_segment_as_user, SEGMENT_MAX};
 use hms_protocol::{Change, Op};
 use sqlx::SqliteConnection;
 
@@ -45,8 +45,14 @@ pub(crate) fn to_change(row: OutboxRow) -> Result<Change> {
     })
 }
 
-/// Signs the outbox entries after the last proven one as segments of `signer`'s write.
-pub(crate) async fn seal(conn: &mut SqliteConnection, key: &SigningKey, signer: Option<&str>) -> Result<()> {
+/// Signs the outbox entries after the last proven one as segments of `signer`'s write: by the
+/// device key, and by the signer's own key when there is one (`user_key`).
+pub(crate) async fn seal(
+    conn: &mut SqliteConnection,
+    key: &SigningKey,
+    signer: Option<&str>,
+    user_key: Option<&SigningKey>,
+) -> Result<()> {
     let sql = format!(
         "SELECT {OUTBOX_COLUMNS} FROM change_log
          WHERE seq > (SELECT COALESCE(max(seq), 0) FROM change_log WHERE proof IS NOT NULL) ORDER BY seq"
@@ -57,7 +63,11 @@ pub(crate) async fn seal(conn: &mut SqliteConnection, key: &SigningKey, signer: 
     }
     let changes = rows.into_iter().map(to_change).collect::<Result<Vec<_>>>()?;
     for segment in cut(&changes) {
-        let proof = sign_segment(key, signer, segment).map_err(|e| Error::internal(format!("sealing: {e}")))?;
+        let proof = match (signer, user_key) {
+            (Some(user), Some(user_key)) => sign_segment_as_user(key, user, user_key, segment),
+            _ => sign_segment(key, signer, segment),
+        }
+        .map_err(|e| Error::internal(format!("sealing: {e}")))?;
         let Some(last) = segment.last() else { continue };
         sqlx::query("UPDATE change_log SET proof = ? WHERE seq = ?")
             .bind(serde_json::to_string(&proof)?)

@@ -224,7 +224,17 @@ impl<'s> WriteTx<'s> {
     /// Commits a write that needs no audit entry of its own: a pull page that only stored
     /// other devices' audit entries and moved the cursor (sync). Nothing else may use it.
     pub(crate) async fn commit_unaudited(mut self) -> Result<()> {
-        super::seal::seal(&mut self.tx, self.store.device_key(), self.actor.user_id.as_deref()).await?;
+        // A user's write is signed by the user's key too, held while their session lives; a
+        // write in the name of a user without one (none signed in) carries the device's proof
+        // only, and the server and other devices refuse it (`bad_user_proof`).
+        let user_key = self.actor.user_id.as_deref().and_then(|u| self.store.user_key(u));
+        super::seal::seal(
+            &mut self.tx,
+            self.store.device_key(),
+            self.actor.user_id.as_deref(),
+            user_key.as_deref().map(|k| k.signing_key()),
+        )
+        .await?;
         meta::set(&mut *self.tx, meta::HLC_KEY, &self.stamp.to_string()).await?;
         self.tx.commit().await?;
         if self.changed {

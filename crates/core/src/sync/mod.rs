@@ -46,6 +46,8 @@ pub mod worker;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod user_proofs;
 
 pub use audit_head::{against_server as audit_against_server, verify_audit};
 pub use conflicts::{ConflictKind, ConflictResolution, ConflictSide, SyncConflict};

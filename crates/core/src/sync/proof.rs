@@ -7,10 +7,30 @@ use hms_protocol::proof::{parse_public_key, verify_segment, ProofError};
 use hms_protocol::{Change, PullResponse};
 use std::collections::HashMap;
 
-/// For each change of the page, in order: proven, or why not. This device's own changes are
-/// not checked (they are skipped anyway).
-pub(super) fn check_page(page: &PullResponse, own: &str) -> Vec<Result<(), String>> {
+/// A page's device proofs: for each change, in order, proven or why not, and the segment it
+/// belongs to (the index of the change that carries the segment's proof, and its members).
+pub(super) struct PageProofs {
+    pub verdicts: Vec<Result<(), String>>,
+    pub segment_of: Vec<Option<usize>>,
+    pub members: HashMap<usize, Vec<usize>>,
+}
+
+impl PageProofs {
+    /// The changes of the segment change `i` belongs to (none for this device's own, or one
+    /// the page cut off).
+    pub fn segment<'p>(&self, page: &'p PullResponse, i: usize) -> Option<(usize, Vec<&'p Change>)> {
+        let end = self.segment_of.get(i).copied().flatten()?;
+        let members = self.members.get(&end)?;
+        Some((end, members.iter().map(|&j| &page.changes[j].change).collect()))
+    }
+}
+
+/// Checks a page's device proofs. This device's own changes are not checked (they are
+/// skipped anyway).
+pub(super) fn check_page(page: &PullResponse, own: &str) -> PageProofs {
     let mut verdicts: Vec<Result<(), String>> = vec![Ok(()); page.changes.len()];
+    let mut segment_of: Vec<Option<usize>> = vec![None; page.changes.len()];
+    let mut all_members: HashMap<usize, Vec<usize>> = HashMap::new();
     // The changes of each device since its last proof: its open segment.
     let mut open: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, pulled) in page.changes.iter().enumerate() {
@@ -31,9 +51,11 @@ pub(super) fn check_page(page: &PullResponse, own: &str) -> Vec<Result<(), Strin
                 .and_then(|key| verify_segment(&segment, &key))
                 .map_err(|e: ProofError| e.to_string()),
         };
-        for j in members {
+        for &j in &members {
             verdicts[j] = verdict.clone();
+            segment_of[j] = Some(i);
         }
+        all_members.insert(i, members);
     }
     // A segment the page cut off: the server is to end pages at segment ends.
     for members in open.into_values() {
@@ -41,7 +63,7 @@ pub(super) fn check_page(page: &PullResponse, own: &str) -> Vec<Result<(), Strin
             verdicts[j] = Err(ProofError::Unfinished.to_string());
         }
     }
-    verdicts
+    PageProofs { verdicts, segment_of, members: all_members }
 }
 
 #[cfg(test)]
@@ -159,7 +181,7 @@ mod tests {
                 .collect(),
             clock: None,
         };
-        let verdicts: Vec<bool> = check_page(&page, "own").iter().map(Result::is_ok).collect();
+        let verdicts: Vec<bool> = check_page(&page, "own").verdicts.iter().map(Result::is_ok).collect();
         assert_eq!(verdicts, vec![true, true, false, false, false, false, true, false]);
     }
 }

@@ -50,111 +50,7 @@ pub async fn pull_with(store: &Store, progress: Progress<'_>) -> SyncResult<Pull
         {
             return Err(SyncError::Protocol("the server's page does not follow the cursor".into()));
         }
-        let mut page_report = PullReport::default();
-        let mut w = store.begin_write(Actor::system()).await?;
-        let mut columns = super::rows::Columns::default();
-        let mut newest: Option<crate::clock::HlcStamp> = None;
-        let mut seen: HashMap<String, u64> = HashMap::new();
-        let own = store.device_id();
-        let proven = super::proof::check_page(&page, own);
-        let mut accounts = super::trust::accounts(&mut w).await?;
-        // This device's clock: the later of its wall clock and its hybrid clock (this write's
-        // stamp is after everything it has written or merged).
-        let clock_ms =
-            crate::clock::HlcStamp::parse(&w.stamp()).map_or(0, |s| s.millis).max(w.now().timestamp_millis());
-        // The changes refused on this page, named in its audit entry (at most AUDITED_REFUSALS).
-        let mut refusals: Vec<serde_json::Value> = Vec::new();
-        let mut batch =
-            apply_batch::Batch::preload(&mut w, page.changes.iter().map(|p| &p.change).filter(|c| c.device_id != own))
-                .await?;
-        for (pulled, verdict) in page.changes.iter().zip(&proven) {
-            let change = &pulled.change;
-            if change.device_id == store.device_id() {
-                page_report.own += 1;
-                continue;
-            }
-            let mark = match seen.get(&change.device_id) {
-                Some(mark) => *mark,
-                None => seen_mark(&mut w, &change.device_id).await?,
-            };
-            seen.insert(change.device_id.clone(), mark.max(change.device_seq));
-            if change.device_seq <= mark {
-                page_report.older += 1; // merged by an earlier pull
-                continue;
-            }
-            // Not proven: neither applied nor allowed to move this device's clock.
-            if let Err(why) = verdict {
-                let why = format!("bad_proof: {why}");
-                apply::refused(&mut w, change, &why, "").await?;
-                page_report.refused += 1;
-                note_refusal(&mut refusals, change, &why);
-                continue;
-            }
-            // Not allowed (hms-policy, the server's own check): the same.
-            if let Err(refusal) = super::trust::check(change, &accounts, clock_ms) {
-                let why = super::trust::reason(&refusal);
-                apply::refused(&mut w, change, &why, "").await?;
-                page_report.refused += 1;
-                note_refusal(&mut refusals, change, &why);
-                continue;
-            }
-            accounts.fold(change);
-            if let Some(stamp) = crate::clock::HlcStamp::parse(&change.hlc) {
-                match &newest {
-                    Some(n) if *n >= stamp => {}
-                    _ => newest = Some(stamp),
-                }
-            }
-            // New rows wait in the batch; anything else is applied after the rows before it.
-            if batch.offer(&mut w, &mut columns, change).await? {
-                continue;
-            }
-            for (entity, outcome) in batch.flush(&mut w, &mut columns).await? {
-                count(&mut page_report, entity, outcome);
-            }
-            let outcome = apply::apply(&mut w, &mut columns, change).await?;
-            count(&mut page_report, &change.entity, outcome);
-        }
-        for (entity, outcome) in batch.flush(&mut w, &mut columns).await? {
-            count(&mut page_report, entity, outcome);
-        }
-        // Later local writes get stamps after everything pulled, so they win over it and the
-        // merge can tell "made after seeing it" from "made apart".
-        if let Some(stamp) = &newest {
-            w.observe(stamp);
-        }
-        for (device, seq) in &seen {
-            sqlx::query(
-                "INSERT INTO sync_seen (device_id, device_seq) VALUES (?, ?)
-                 ON CONFLICT (device_id) DO UPDATE SET device_seq = max(device_seq, excluded.device_seq)",
-            )
-            .bind(device)
-            .bind(i64::try_from(*seq).unwrap_or(i64::MAX))
-            .execute(w.conn())
-            .await
-            .map_err(Error::from)?;
-        }
-        meta::set(w.conn(), CURSOR_KEY, &page.next.to_string()).await?;
-        // A page that changed records here is audited. One with only own changes, old news
-        // and other devices' audit entries is not: auditing it would send an entry that makes
-        // the other devices audit their pull of it, and so on without end.
-        if page_report.applied + page_report.conflicts + page_report.refused > 0 {
-            w.audit(
-                "sync.pull",
-                "sync",
-                None,
-                serde_json::json!({
-                    "after": report.cursor, "next": page.next, "applied": page_report.applied,
-                    "own": page_report.own, "older": page_report.older,
-                    "conflicts": page_report.conflicts, "refused": page_report.refused,
-                    "audit": page_report.audit, "refusals": refusals,
-                }),
-            )
-            .await?;
-            w.commit().await?;
-        } else {
-            w.commit_unaudited().await?;
-        }
+        let page_report = apply_page(store, &page, report.cursor).await?;
         report.applied += page_report.applied;
         report.own += page_report.own;
         report.older += page_report.older;
@@ -179,6 +75,132 @@ pub async fn pull_with(store: &Store, progress: Progress<'_>) -> SyncResult<Pull
             return Ok(report);
         }
     }
+}
+
+/// Checks and applies one page in one transaction, with the cursor it moves to: every other
+/// device's change must be in a segment its device's key proves, be signed by the user it
+/// names (or be the system's), and pass the policy; what fails is refused, what passes is
+/// merged.
+pub(super) async fn apply_page(store: &Store, page: &PullResponse, after: u64) -> SyncResult<PullReport> {
+    let mut page_report = PullReport::default();
+    let mut w = store.begin_write(Actor::system()).await?;
+    let mut columns = super::rows::Columns::default();
+    let mut newest: Option<crate::clock::HlcStamp> = None;
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    let own = store.device_id();
+    let proven = super::proof::check_page(page, own);
+    let mut accounts = super::trust::accounts(&mut w).await?;
+    // This device's clock: the later of its wall clock and its hybrid clock (this write's
+    // stamp is after everything it has written or merged).
+    let clock_ms = crate::clock::HlcStamp::parse(&w.stamp()).map_or(0, |s| s.millis).max(w.now().timestamp_millis());
+    // The changes refused on this page, named in its audit entry (at most AUDITED_REFUSALS).
+    let mut refusals: Vec<serde_json::Value> = Vec::new();
+    let mut batch =
+        apply_batch::Batch::preload(&mut w, page.changes.iter().map(|p| &p.change).filter(|c| c.device_id != own))
+            .await?;
+    // The proven author of each segment, found when its first change comes up (with the
+    // accounts as they stand then: an account made earlier on the page signs later).
+    let mut authors: HashMap<usize, Result<Option<String>, hms_policy::Refusal>> = HashMap::new();
+    for (i, (pulled, verdict)) in page.changes.iter().zip(&proven.verdicts).enumerate() {
+        let change = &pulled.change;
+        if change.device_id == store.device_id() {
+            page_report.own += 1;
+            continue;
+        }
+        let mark = match seen.get(&change.device_id) {
+            Some(mark) => *mark,
+            None => seen_mark(&mut w, &change.device_id).await?,
+        };
+        seen.insert(change.device_id.clone(), mark.max(change.device_seq));
+        if change.device_seq <= mark {
+            page_report.older += 1; // merged by an earlier pull
+            continue;
+        }
+        // Not proven: neither applied nor allowed to move this device's clock.
+        if let Err(why) = verdict {
+            let why = format!("bad_proof: {why}");
+            apply::refused(&mut w, change, &why, "").await?;
+            page_report.refused += 1;
+            note_refusal(&mut refusals, change, &why);
+            continue;
+        }
+        // Not signed by the user it names (or that user has no key here): the same.
+        let author = match proven.segment(page, i) {
+            Some((end, segment)) => {
+                authors.entry(end).or_insert_with(|| hms_policy::prove_author(&segment, &accounts)).clone()
+            }
+            None => Err(hms_policy::Refusal {
+                code: hms_policy::RefusalCode::BadUserProof,
+                message: "the change belongs to no whole segment".into(),
+            }),
+        };
+        let checked = author.and_then(|author| super::trust::check(change, author.as_deref(), &accounts, clock_ms));
+        // Not allowed (hms-policy, the server's own check): the same.
+        if let Err(refusal) = checked {
+            let why = super::trust::reason(&refusal);
+            apply::refused(&mut w, change, &why, "").await?;
+            page_report.refused += 1;
+            note_refusal(&mut refusals, change, &why);
+            continue;
+        }
+        accounts.fold(change);
+        if let Some(stamp) = crate::clock::HlcStamp::parse(&change.hlc) {
+            match &newest {
+                Some(n) if *n >= stamp => {}
+                _ => newest = Some(stamp),
+            }
+        }
+        // New rows wait in the batch; anything else is applied after the rows before it.
+        if batch.offer(&mut w, &mut columns, change).await? {
+            continue;
+        }
+        for (entity, outcome) in batch.flush(&mut w, &mut columns).await? {
+            count(&mut page_report, entity, outcome);
+        }
+        let outcome = apply::apply(&mut w, &mut columns, change).await?;
+        count(&mut page_report, &change.entity, outcome);
+    }
+    for (entity, outcome) in batch.flush(&mut w, &mut columns).await? {
+        count(&mut page_report, entity, outcome);
+    }
+    // Later local writes get stamps after everything pulled, so they win over it and the
+    // merge can tell "made after seeing it" from "made apart".
+    if let Some(stamp) = &newest {
+        w.observe(stamp);
+    }
+    for (device, seq) in &seen {
+        sqlx::query(
+            "INSERT INTO sync_seen (device_id, device_seq) VALUES (?, ?)
+             ON CONFLICT (device_id) DO UPDATE SET device_seq = max(device_seq, excluded.device_seq)",
+        )
+        .bind(device)
+        .bind(i64::try_from(*seq).unwrap_or(i64::MAX))
+        .execute(w.conn())
+        .await
+        .map_err(Error::from)?;
+    }
+    meta::set(w.conn(), CURSOR_KEY, &page.next.to_string()).await?;
+    // A page that changed records here is audited. One with only own changes, old news
+    // and other devices' audit entries is not: auditing it would send an entry that makes
+    // the other devices audit their pull of it, and so on without end.
+    if page_report.applied + page_report.conflicts + page_report.refused > 0 {
+        w.audit(
+            "sync.pull",
+            "sync",
+            None,
+            serde_json::json!({
+                "after": after, "next": page.next, "applied": page_report.applied,
+                "own": page_report.own, "older": page_report.older,
+                "conflicts": page_report.conflicts, "refused": page_report.refused,
+                "audit": page_report.audit, "refusals": refusals,
+            }),
+        )
+        .await?;
+        w.commit().await?;
+    } else {
+        w.commit_unaudited().await?;
+    }
+    Ok(page_report)
 }
 
 /// At most this many refused changes are named in a page's audit entry (all of them are in

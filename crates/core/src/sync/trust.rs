@@ -7,7 +7,9 @@
 //! device's clock. An honest server refuses such changes on push already; this is for an old
 //! server, a server that does not check, or a compromised one.
 //!
-//! The author is the change's `user_id`, which the device's proof covers (see `proof.rs`).
+//! The author is the proven signer of the change's segment (`hms_policy::prove_author`): the
+//! user whose key signed it (the account's `user_key` as this device holds it), or the system
+//! for a device-signed segment, which may bring audit entries only.
 
 use super::SyncResult;
 use crate::error::Error;
@@ -23,6 +25,7 @@ struct AccountRow {
     active: i64,
     deleted_at: Option<String>,
     updated_at: String,
+    user_key: Option<String>,
     stamps: Option<String>,
 }
 
@@ -30,16 +33,19 @@ struct AccountRow {
 /// each field with the stamp that last set it (`sync_stamps`, else the row's).
 pub(super) async fn accounts(w: &mut WriteTx<'_>) -> SyncResult<Accounts> {
     let rows: Vec<AccountRow> = sqlx::query_as(
-        "SELECT u.id, u.roles, u.active, u.deleted_at, u.updated_at, s.stamps
+        "SELECT u.id, u.roles, u.active, u.deleted_at, u.updated_at, u.user_key, s.stamps
          FROM users u LEFT JOIN sync_stamps s ON s.entity = 'users' AND s.entity_id = u.id",
     )
     .fetch_all(w.conn())
     .await
     .map_err(Error::from)?;
     let mut accounts = Accounts::default();
-    for AccountRow { id, roles, active, deleted_at, updated_at, stamps } in rows {
+    for AccountRow { id, roles, active, deleted_at, updated_at, user_key, stamps } in rows {
         let roles = hms_policy::values::roles_of(&Value::String(roles)).unwrap_or_default();
         accounts.load(&id, roles, active == 1, deleted_at.is_some(), &updated_at);
+        if let Some(account) = accounts.users.get_mut(&id) {
+            account.key = user_key;
+        }
         let stamps: Map<String, Value> = stamps.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
         let whole = stamps.get("*").and_then(Value::as_str);
         if let Some(account) = accounts.users.get_mut(&id) {
@@ -61,12 +67,12 @@ pub(super) async fn accounts(w: &mut WriteTx<'_>) -> SyncResult<Accounts> {
 /// has fallen behind what it already wrote keeps taking its colleagues' work.
 pub const MAX_PULLED_AHEAD_MS: i64 = hms_policy::MAX_CLOCK_AHEAD_MS;
 
-/// Checks one pulled change against the accounts as they stand before it (the caller folds
-/// an allowed change in before the next). `clock_ms`: the later of this device's wall clock
-/// and its hybrid clock.
-pub(super) fn check(change: &Change, accounts: &Accounts, clock_ms: i64) -> Result<(), Refusal> {
+/// Checks one pulled change by its proven `author` against the accounts as they stand before
+/// it (the caller folds an allowed change in before the next). `clock_ms`: the later of this
+/// device's wall clock and its hybrid clock.
+pub(super) fn check(change: &Change, author: Option<&str>, accounts: &Accounts, clock_ms: i64) -> Result<(), Refusal> {
     hms_policy::check_stamp(&change.hlc, clock_ms, MAX_PULLED_AHEAD_MS)?;
-    match hms_policy::check(change, change.user_id.as_deref(), accounts) {
+    match hms_policy::check(change, author, accounts) {
         Err(r) if changed_after(&r, change, accounts) => Ok(()),
         other => other,
     }
@@ -83,7 +89,11 @@ fn changed_after(refusal: &Refusal, change: &Change, accounts: &Accounts) -> boo
     let Some(account) = change.user_id.as_deref().and_then(|u| accounts.get(u)) else {
         return false;
     };
-    account.stamps.values().any(|stamp| stamp.as_str() > change.hlc.as_str())
+    account
+        .stamps
+        .iter()
+        .filter(|(field, _)| matches!(field.as_str(), "roles" | "active" | "deleted_at"))
+        .any(|(_, stamp)| stamp.as_str() > change.hlc.as_str())
 }
 
 /// How a refusal is kept with the refused change (`sync_conflicts.local`).

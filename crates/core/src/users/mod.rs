@@ -22,7 +22,7 @@ impl crate::store::tables::TableRules for UserRules {
     }
 }
 
-use crate::auth::{guard, password};
+use crate::auth::{guard, keys, password};
 use crate::error::{Error, Result, ValidationReason};
 use crate::rbac::{Permission, Role};
 use crate::session::Authorized;
@@ -92,6 +92,10 @@ pub(crate) struct Prepared {
     pub full_name: String,
     pub password_hash: String,
     pub roles: Vec<Role>,
+    /// The account's signing key, derived from the password being set (the typist knows it:
+    /// the new user at set-up, the administrator making the account), and its salt.
+    pub key: keys::UserKey,
+    pub key_salt: String,
 }
 
 pub(crate) async fn prepare(input: &NewUser) -> Result<Prepared> {
@@ -100,7 +104,8 @@ pub(crate) async fn prepare(input: &NewUser) -> Result<Prepared> {
     let roles = validate::roles(&input.roles)?;
     password::check_strength("password", &input.password, &username)?;
     let password_hash = password::hash_async(input.password.clone()).await?;
-    Ok(Prepared { username, full_name, password_hash, roles })
+    let (key_salt, key) = keys::new_key(&input.password).await?;
+    Ok(Prepared { username, full_name, password_hash, roles, key, key_salt })
 }
 
 /// Inserts a prepared account inside a write, refusing a username already in use.
@@ -117,6 +122,8 @@ pub(crate) async fn insert(w: &mut WriteTx<'_>, p: Prepared, id: String) -> Resu
         active: true,
         created_at: w.now_rfc3339(),
         updated_at: String::new(),
+        user_key: Some(p.key.public_hex()),
+        key_salt: Some(p.key_salt),
     };
     repo::save(w, &row, ChangeOp::Insert).await?;
     w.audit(
@@ -198,9 +205,14 @@ pub async fn reset_password(store: &Store, auth: &Authorized, user_id: &str, new
     let user = reload(store, user_id).await?;
     password::check_strength("new_password", new_password, &user.username)?;
     let hash = password::hash_async(new_password.to_string()).await?;
+    // The new password's key, derived here from what the administrator typed: the row that
+    // carries it is signed by the administrator's key.
+    let (salt, key) = keys::new_key(new_password).await?;
     let mut w = store.begin_write(auth.actor()).await?;
     let mut user = load_for_write(&mut w, user_id).await?;
     user.password_hash = hash;
+    user.user_key = Some(key.public_hex());
+    user.key_salt = Some(salt);
     repo::save(&mut w, &user, ChangeOp::Update).await?;
     guard::clear(&mut w, user_id).await?;
     // Never the password or its hash in the audit log.

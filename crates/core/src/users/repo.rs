@@ -17,6 +17,11 @@ pub struct UserRow {
     pub active: bool,
     pub created_at: String,
     pub updated_at: String,
+    /// The public half of the account's signing key (hex), `None` before its first sign-in
+    /// with keys (see `auth::keys`).
+    pub user_key: Option<String>,
+    /// The salt the key is derived from the password with (hex).
+    pub key_salt: Option<String>,
 }
 
 /// The row as synced (every column of `users`).
@@ -28,6 +33,8 @@ struct SyncedRow<'a> {
     password_hash: &'a str,
     roles: &'a [Role],
     active: bool,
+    user_key: Option<&'a str>,
+    key_salt: Option<&'a str>,
     created_at: &'a str,
     updated_at: &'a str,
     updated_by: Option<&'a str>,
@@ -35,7 +42,8 @@ struct SyncedRow<'a> {
     deleted_at: Option<&'a str>,
 }
 
-const COLUMNS: &str = "id, username, full_name, password_hash, roles, active, created_at, updated_at";
+const COLUMNS: &str =
+    "id, username, full_name, password_hash, roles, active, created_at, updated_at, user_key, key_salt";
 
 pub(crate) fn encode_roles(roles: &[Role]) -> String {
     serde_json::to_string(roles).unwrap_or_else(|_| "[]".into())
@@ -56,6 +64,8 @@ fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<UserRow> {
         active: row.try_get::<i64, _>("active")? == 1,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
+        user_key: row.try_get("user_key")?,
+        key_salt: row.try_get("key_salt")?,
     })
 }
 
@@ -106,8 +116,9 @@ pub async fn save(w: &mut WriteTx<'_>, u: &UserRow, op: ChangeOp) -> Result<()> 
     match op {
         ChangeOp::Insert => {
             sqlx::query(
-                "INSERT INTO users (id, username, full_name, password_hash, roles, active, created_at, updated_at, updated_by, origin_device)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO users (id, username, full_name, password_hash, roles, active, user_key, key_salt,
+                                    created_at, updated_at, updated_by, origin_device)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(&u.id)
             .bind(&u.username)
@@ -115,6 +126,8 @@ pub async fn save(w: &mut WriteTx<'_>, u: &UserRow, op: ChangeOp) -> Result<()> 
             .bind(&u.password_hash)
             .bind(&roles)
             .bind(i64::from(u.active))
+            .bind(&u.user_key)
+            .bind(&u.key_salt)
             .bind(&u.created_at)
             .bind(&stamp)
             .bind(&by)
@@ -125,13 +138,15 @@ pub async fn save(w: &mut WriteTx<'_>, u: &UserRow, op: ChangeOp) -> Result<()> 
         ChangeOp::Update => {
             sqlx::query(
                 "UPDATE users SET username = ?, full_name = ?, password_hash = ?, roles = ?, active = ?,
-                 updated_at = ?, updated_by = ? WHERE id = ?",
+                 user_key = ?, key_salt = ?, updated_at = ?, updated_by = ? WHERE id = ?",
             )
             .bind(&u.username)
             .bind(&u.full_name)
             .bind(&u.password_hash)
             .bind(&roles)
             .bind(i64::from(u.active))
+            .bind(&u.user_key)
+            .bind(&u.key_salt)
             .bind(&stamp)
             .bind(&by)
             .bind(&u.id)
@@ -150,6 +165,8 @@ pub async fn save(w: &mut WriteTx<'_>, u: &UserRow, op: ChangeOp) -> Result<()> 
             password_hash: &u.password_hash,
             roles: &u.roles,
             active: u.active,
+            user_key: u.user_key.as_deref(),
+            key_salt: u.key_salt.as_deref(),
             created_at: &u.created_at,
             updated_at: &stamp,
             updated_by: by.as_deref(),
