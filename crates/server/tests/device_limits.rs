@@ -128,6 +128,51 @@ async fn a_demoted_users_offline_write_is_set_aside_and_the_device_keeps_syncing
     assert_eq!(sync::status(&b.store).await.unwrap().set_aside, status.set_aside);
 }
 
+/// The clerk's password is reset on A while B is offline and she is signed in there: what she
+/// writes on B meanwhile is signed with her old key, which the server no longer takes
+/// (`bad_user_proof`). B sets it aside and keeps syncing; once B has the reset, her session
+/// there ends at its next command, and her new password works on B.
+#[tokio::test]
+async fn a_write_signed_with_a_key_replaced_meanwhile_is_set_aside_and_the_session_ends() {
+    let (_server, a, b) = two_devices().await;
+    let admin_a = a.auth().await;
+    let clerk = NewUser {
+        username: "clerk".into(),
+        full_name: "Clerk".into(),
+        password: PW.into(),
+        roles: vec!["receptionist".into()],
+    };
+    let clerk = users::create(&a.store, &admin_a, clerk).await.unwrap();
+    synced(&a).await;
+    synced(&b).await;
+    let slot = SessionSlot::default();
+    auth::sign_in(&b.store, &slot, "clerk", PW).await.unwrap();
+    let clerk_b = slot.authorize(&b.store).await.unwrap();
+    users::reset_password(&a.store, &admin_a, &clerk.id, "Fresh#2027start").await.unwrap();
+    synced(&a).await;
+
+    let stale = patients::register(&b.store, &clerk_b, patient("Imani", "+255 754 000 011")).await.unwrap();
+    let report = sync::sync_now(&b.store).await.expect("B's sync goes through");
+    assert!(report.push.set_aside >= 1, "{report:?}");
+    let reason: String = sqlx::query_scalar("SELECT set_aside_reason FROM change_log WHERE entity_id = ?")
+        .bind(&stale.id)
+        .fetch_one(b.store.pool())
+        .await
+        .unwrap();
+    assert!(reason.starts_with("bad_user_proof"), "{reason}");
+    assert_eq!(sync::status(&b.store).await.unwrap().pending, 0);
+    // B has the reset now: the clerk's session there is over; the new password works.
+    assert!(matches!(slot.authorize(&b.store).await, Err(hms_core::Error::SessionExpired)));
+    auth::sign_in(&b.store, &slot, "clerk", "Fresh#2027start").await.unwrap();
+    let clerk_b = slot.authorize(&b.store).await.unwrap();
+    patients::register(&b.store, &clerk_b, patient("Baraka", "+255 754 000 012")).await.unwrap();
+    let again = sync::sync_now(&b.store).await.unwrap();
+    assert_eq!(again.push.set_aside, 0, "{again:?}");
+    synced(&a).await;
+    assert_eq!(patient_named(&a, "Baraka").await, 1);
+    assert_eq!(patient_named(&a, "Imani").await, 0);
+}
+
 async fn clock_of(device: &Device) -> sync::ClockCheck {
     sync::status(&device.store).await.unwrap().clock.expect("compared")
 }

@@ -71,8 +71,10 @@ impl Client {
         }
         match serde_json::from_slice::<ErrorBody>(&bytes) {
             Ok(body)
-                if matches!(body.code, ErrorCode::ForbiddenChange | ErrorCode::ChangeTooLarge)
-                    && !body.refused.is_empty() =>
+                if matches!(
+                    body.code,
+                    ErrorCode::ForbiddenChange | ErrorCode::ChangeTooLarge | ErrorCode::BadUserProof
+                ) && !body.refused.is_empty() =>
             {
                 Ok(Err(body))
             }

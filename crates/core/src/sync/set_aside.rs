@@ -1,8 +1,10 @@
 //! Changes the server refuses for good: set aside, so that an honest device never gets stuck.
 //!
 //! The server refuses a whole push when one of its changes fails the policy
-//! (`forbidden_change`: a user demoted on another device while this one was offline) or the
-//! size limit (`change_too_large`), and lists those changes. Sending them again would fail
+//! (`forbidden_change`: a user demoted on another device while this one was offline), the
+//! size limit (`change_too_large`) or the user signatures (`bad_user_proof`: signed with a key
+//! the account no longer has, its password reset elsewhere meanwhile), and lists those
+//! changes. Sending them again would fail
 //! again, and every later change would wait behind them. A signed segment cannot be split
 //! (its proof covers all of it), so each refused change's segment is set aside whole
 //! (`change_log.set_aside_*`), the push goes on with the rest, and the pull follows.
