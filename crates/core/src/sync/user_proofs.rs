@@ -70,6 +70,7 @@ fn page_of(from: &Store, changes: Vec<Change>) -> PullResponse {
         more: false,
         high_water: next,
         device_keys: [(from.device_id().to_string(), from.device_public_key())].into_iter().collect(),
+        clock: None,
     }
 }
 
