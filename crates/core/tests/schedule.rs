@@ -414,6 +414,7 @@ async fn check_in_walk_ins_and_the_queue_with_tokens() {
     let q = queue::queue(&c.env.store, &a, &c.doctor, "2026-11-23").await.unwrap();
     assert_eq!(q.iter().map(|e| e.token.as_deref().unwrap_or("")).collect::<Vec<_>>(), ["A-1", "A-2"]);
     assert_eq!(q[0].waiting_minutes, Some(15));
+    assert!(q.iter().all(|e| !e.outside_sessions), "the 09:20 walk-in came in the morning session");
     queue::call_in(&c.env.store, &a, &walk.id).await.unwrap();
     let q = queue::queue(&c.env.store, &a, &c.doctor, "2026-11-23").await.unwrap();
     assert_eq!(
@@ -425,6 +426,12 @@ async fn check_in_walk_ins_and_the_queue_with_tokens() {
     queue::finish(&c.env.store, &a, &walk.id).await.unwrap();
     let q = queue::queue(&c.env.store, &a, &c.doctor, "2026-11-23").await.unwrap();
     assert_eq!(q.last().map(|e| e.status), Some(AppointmentStatus::Done));
+    // 14:15, between the morning and evening sessions: a late walk-in is flagged for the desk.
+    c.env.store.set_now(Some(chrono::Utc.with_ymd_and_hms(2026, 11, 23, 8, 45, 0).unwrap()));
+    let late = queue::walk_in(&c.env.store, &a, &c.patients[1], &c.doctor, "").await.unwrap();
+    let q = queue::queue(&c.env.store, &a, &c.doctor, "2026-11-23").await.unwrap();
+    let flagged: Vec<&str> = q.iter().filter(|e| e.outside_sessions).map(|e| e.appointment_id.as_str()).collect();
+    assert_eq!(flagged, [late.id.as_str()], "only the walk-in after the morning session");
     assert_eq!(field_of(queue::set_series(&c.env.store, &a, "TOO-LONG").await).await.0, "series");
 }
 

@@ -2075,6 +2075,11 @@ export type QueueEntry_Deserialize = {
 	start: string,
 	checked_in_at?: string | null,
 	/**
+	 *  A walk-in who arrived outside the doctor's sessions that day (after the session ended,
+	 *  before it began, or on a day without one): the desk sees them flagged.
+	 */
+	outside_sessions: boolean,
+	/**
 	 *  Minutes since check-in, for those still waiting.
 	 *  A TS number: exact up to 2^53 (money in minor units never gets near).
 	 */
@@ -2092,6 +2097,11 @@ export type QueueEntry_Serialize = {
 	/**  The booked time, "HH:MM" (for walk-ins: when they arrived). */
 	start: string,
 	checked_in_at: string | null,
+	/**
+	 *  A walk-in who arrived outside the doctor's sessions that day (after the session ended,
+	 *  before it began, or on a day without one): the desk sees them flagged.
+	 */
+	outside_sessions: boolean,
 	/**
 	 *  Minutes since check-in, for those still waiting.
 	 *  A TS number: exact up to 2^53 (money in minor units never gets near).

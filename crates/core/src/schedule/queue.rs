@@ -32,6 +32,9 @@ pub struct QueueEntry {
     /// The booked time, "HH:MM" (for walk-ins: when they arrived).
     pub start: String,
     pub checked_in_at: Option<String>,
+    /// A walk-in who arrived outside the doctor's sessions that day (after the session ended,
+    /// before it began, or on a day without one): the desk sees them flagged.
+    pub outside_sessions: bool,
     /// Minutes since check-in, for those still waiting.
     /// A TS number: exact up to 2^53 (money in minor units never gets near).
     #[specta(type = Option<f64>)]
@@ -291,6 +294,11 @@ pub async fn queue(store: &Store, auth: &Authorized, doctor_id: &str, date: &str
     .bind(date.format("%Y-%m-%d").to_string())
     .fetch_all(store.pool())
     .await?;
+    let windows = {
+        let mut conn = store.pool().acquire().await?;
+        super::slots::windows(&mut conn, doctor_id, date).await?
+    };
+    let in_session = |minute: i64| windows.iter().any(|w| i64::from(w.start) <= minute && minute < i64::from(w.end));
     let now = store.now();
     Ok(rows
         .into_iter()
@@ -321,6 +329,7 @@ pub async fn queue(store: &Store, auth: &Authorized, doctor_id: &str, date: &str
                     token,
                     status,
                     walk_in: walk == 1,
+                    outside_sessions: walk == 1 && !in_session(start),
                     start: format_minutes(start as u32),
                     checked_in_at,
                     waiting_minutes: waiting,

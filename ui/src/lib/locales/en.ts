@@ -450,6 +450,8 @@ export const en = {
   'appt.status.no_show': 'No-show',
   'appt.overbooked': 'Overbooked',
   'appt.walkIn': 'Walk-in',
+  'appt.outsideSessions': 'Outside session hours',
+  'appt.outsideSessionsHint': 'Arrived when the doctor has no session: after it ended, before it began, or on a day without one.',
   'appt.period.morning': 'Morning',
   'appt.period.afternoon': 'Afternoon',
   'appt.period.evening': 'Evening',
