@@ -39,6 +39,15 @@ pub const MAX_CLOCK_AHEAD_MS: u64 = 5 * 60 * 1000;
 pub const DEFAULT_PULL_LIMIT: u32 = 1_000;
 /// Largest page a pull returns; a larger `limit` is served as this.
 pub const MAX_PULL_LIMIT: u32 = 10_000;
+/// A pull page ends at the first segment end after this many bytes of change data (as
+/// PostgreSQL stores them), whatever its row limit: `more` says the rest follows.
+pub const MAX_PULL_PAGE_BYTES: usize = 8 * 1024 * 1024;
+/// Each tenant's attachment files together, by default (20 GiB).
+pub const BLOB_QUOTA_BYTES: u64 = 20 * 1024 * 1024 * 1024;
+/// Requests a minute from one device, by default (and as many at once after a quiet minute).
+pub const REQUESTS_PER_MINUTE: u32 = 1_200;
+/// `GET /v1/wait`s one device may hold open at once.
+pub const MAX_OPEN_WAITS: usize = 2;
 
 /// What a change did to its row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -284,6 +293,13 @@ pub enum ErrorCode {
     /// Some changes of a push are in a user's name but not signed by that user's key (the
     /// account's `user_key`): listed in [`ErrorBody::refused`] like forbidden ones.
     BadUserProof,
+    /// Too many requests from this device: wait the answer's `Retry-After` seconds.
+    RateLimited,
+    /// This device already holds the most `GET /v1/wait`s open at once (2 by default).
+    TooManyWaits,
+    /// The tenant's attachment files would go over its quota (20 GiB by default): the file is
+    /// not stored; the device keeps it and says so.
+    BlobQuotaExceeded,
     /// The server cannot reach its database.
     Unavailable,
     Internal,
@@ -302,6 +318,8 @@ impl ErrorCode {
             ErrorCode::Conflict | ErrorCode::ClockAhead => 409,
             ErrorCode::ForbiddenChange => 403,
             ErrorCode::ChangeTooLarge => 413,
+            ErrorCode::RateLimited | ErrorCode::TooManyWaits => 429,
+            ErrorCode::BlobQuotaExceeded => 507,
             ErrorCode::Unavailable => 503,
             ErrorCode::Internal => 500,
         }
@@ -322,6 +340,9 @@ impl ErrorCode {
             ErrorCode::ClockAhead => "clock_ahead",
             ErrorCode::BadProof => "bad_proof",
             ErrorCode::BadUserProof => "bad_user_proof",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::TooManyWaits => "too_many_waits",
+            ErrorCode::BlobQuotaExceeded => "blob_quota_exceeded",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
         }
@@ -407,6 +428,9 @@ mod tests {
             ErrorCode::ClockAhead,
             ErrorCode::BadProof,
             ErrorCode::BadUserProof,
+            ErrorCode::RateLimited,
+            ErrorCode::TooManyWaits,
+            ErrorCode::BlobQuotaExceeded,
             ErrorCode::Unavailable,
             ErrorCode::Internal,
         ] {

@@ -157,6 +157,8 @@ impl FromRequestParts<AppState> for Device {
             Ok(token) => authenticate(state, token).await,
             Err(e) => Err(e),
         };
+        // Every authenticated request counts against its device's rate.
+        let result = result.and_then(|d| state.throttle.request(&d.id, state.limits.requests_per_minute).map(|()| d));
         if let Err(e) = &result {
             if matches!(e.code, ErrorCode::Unauthorized | ErrorCode::Revoked) {
                 state.metrics.auth_failures.inc();

@@ -14,13 +14,20 @@ pub struct ApiError {
     pub message: String,
     /// The refused changes of a `forbidden_change` or `change_too_large` answer.
     pub refused: Vec<RefusedChange>,
+    /// Seconds to wait before trying again: the `Retry-After` header of a 429.
+    pub retry_after: Option<u64>,
 }
 
 pub type ApiResult<T> = std::result::Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError { code, message: message.into(), refused: Vec::new() }
+        ApiError { code, message: message.into(), refused: Vec::new(), retry_after: None }
+    }
+    /// With a `Retry-After` of `seconds`.
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
     /// Some changes of a push refused, each with its reason.
     pub fn refused_changes(code: ErrorCode, refused: Vec<RefusedChange>) -> Self {
@@ -30,7 +37,7 @@ impl ApiError {
             refused.len(),
             reasons.into_iter().collect::<Vec<_>>().join(", ")
         );
-        ApiError { code, message, refused }
+        ApiError { code, message, refused, retry_after: None }
     }
     pub fn unauthorized(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::Unauthorized, message)
@@ -83,7 +90,11 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         let body = ErrorBody { code: self.code, message: self.message, refused: self.refused };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 

@@ -13,6 +13,7 @@ pub mod auth;
 pub mod error;
 pub mod metrics;
 pub mod policy;
+pub mod throttle;
 pub mod tls;
 
 pub use api::router;
@@ -34,6 +35,14 @@ pub struct Limits {
     pub max_change_bytes: usize,
     /// How far ahead of the server's clock a change's stamp may be.
     pub max_clock_ahead_ms: u64,
+    /// A pull page ends at the first segment end past this many bytes of change data.
+    pub max_pull_page_bytes: usize,
+    /// Each tenant's attachment files together.
+    pub blob_quota_bytes: u64,
+    /// Requests a minute from one device (0: no limit).
+    pub requests_per_minute: u32,
+    /// `GET /v1/wait`s one device may hold open at once.
+    pub max_open_waits: usize,
 }
 
 impl Default for Limits {
@@ -44,6 +53,10 @@ impl Default for Limits {
             max_pull_limit: hms_protocol::MAX_PULL_LIMIT,
             max_change_bytes: hms_protocol::MAX_CHANGE_BYTES,
             max_clock_ahead_ms: hms_protocol::MAX_CLOCK_AHEAD_MS,
+            max_pull_page_bytes: hms_protocol::MAX_PULL_PAGE_BYTES,
+            blob_quota_bytes: hms_protocol::BLOB_QUOTA_BYTES,
+            requests_per_minute: hms_protocol::REQUESTS_PER_MINUTE,
+            max_open_waits: hms_protocol::MAX_OPEN_WAITS,
         }
     }
 }
@@ -58,6 +71,8 @@ pub struct AppState {
     /// defence turn it off to play a server that does not check.
     pub check_changes: bool,
     pub metrics: Arc<metrics::Metrics>,
+    /// Per-device request rates and open waits.
+    pub throttle: Arc<throttle::Throttle>,
     /// The tenant of every push that stored something, for the waiting `GET /v1/wait`s.
     pub pushed: tokio::sync::broadcast::Sender<String>,
     /// Set when the server begins to stop: waiting requests answer at once.
@@ -79,6 +94,7 @@ impl AppState {
             limits: Limits::default(),
             check_changes: true,
             metrics: Arc::default(),
+            throttle: Arc::default(),
             pushed: tokio::sync::broadcast::channel(1024).0,
             stopping: tokio::sync::watch::channel(false).0,
         }

@@ -36,11 +36,35 @@ struct LimitArgs {
     #[arg(long, env = "HMS_MAX_CLOCK_AHEAD_SECS", default_value_t = hms_protocol::MAX_CLOCK_AHEAD_MS / 1000,
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     max_clock_ahead_secs: u64,
+    /// Each tenant's attachment files together, in GiB; an upload beyond is refused (507
+    /// blob_quota_exceeded) and the device shows it on its Sync screen.
+    #[arg(long, env = "HMS_BLOB_QUOTA_GIB", default_value_t = hms_protocol::BLOB_QUOTA_BYTES >> 30,
+          value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
+    blob_quota_gib: u64,
+    /// Requests a minute from one device (and as many at once after a quiet minute); more are
+    /// refused with 429 rate_limited and Retry-After. 0: no limit.
+    #[arg(long, env = "HMS_REQUESTS_PER_MINUTE", default_value_t = hms_protocol::REQUESTS_PER_MINUTE)]
+    requests_per_minute: u32,
+    /// GET /v1/wait requests one device may hold open at once; more are refused (429 too_many_waits).
+    #[arg(long, env = "HMS_MAX_OPEN_WAITS", default_value_t = hms_protocol::MAX_OPEN_WAITS,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=64))]
+    max_open_waits: usize,
+    /// A pull page ends at the first segment end past this many MiB of change data.
+    #[arg(long, env = "HMS_MAX_PULL_PAGE_MIB", default_value_t = hms_protocol::MAX_PULL_PAGE_BYTES >> 20,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=15))]
+    max_pull_page_mib: usize,
 }
 
 impl LimitArgs {
     fn limits(self) -> hms_server::Limits {
-        hms_server::Limits { max_clock_ahead_ms: self.max_clock_ahead_secs * 1000, ..Default::default() }
+        hms_server::Limits {
+            max_clock_ahead_ms: self.max_clock_ahead_secs * 1000,
+            blob_quota_bytes: self.blob_quota_gib << 30,
+            requests_per_minute: self.requests_per_minute,
+            max_open_waits: self.max_open_waits,
+            max_pull_page_bytes: self.max_pull_page_mib << 20,
+            ..Default::default()
+        }
     }
 }
 

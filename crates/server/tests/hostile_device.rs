@@ -433,3 +433,163 @@ async fn a_device_refuses_what_a_server_that_does_not_check_lets_through() {
     assert!(again.push.accepted >= 1, "{again:?}");
     assert_eq!(sync::status(&c.honest.store).await.unwrap().pending, 0);
 }
+
+/// A server with these limits and the policy off (the limits hold whatever the changes say).
+async fn limited(limits: hms_server::Limits) -> TestServer {
+    let state =
+        hms_server::AppState { limits, ..common::unchecked(hms_server::AppState::new(common::test_db().await)) };
+    TestServer::start_with(state).await
+}
+
+/// Holding waits open: at most 2 per device (the third is refused at once, 429
+/// `too_many_waits`), another device is not held up, and a place frees when a wait answers.
+#[tokio::test]
+async fn a_wait_flood_is_refused_past_two_open_waits_per_device() {
+    let server = limited(hms_server::Limits::default()).await;
+    let tablet = server.tenant_with_device(TENANT).await;
+    let other = server.enrol(TENANT, "Reception").await;
+    let wait = |token: String, ms: u64| {
+        let (http, url) = (server.http.clone(), server.url(&format!("/v1/wait?after=0&timeout_ms={ms}")));
+        tokio::spawn(async move { common::send(http.get(url).bearer_auth(token)).await })
+    };
+    let first = wait(tablet.token.clone(), 1_500);
+    let second = wait(tablet.token.clone(), 1_500);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let third = server.get("/v1/wait?after=0&timeout_ms=1000", Some(&tablet.token)).await;
+    assert_error(&third, StatusCode::TOO_MANY_REQUESTS, "too_many_waits");
+    // Another device of the same tenant still waits.
+    let (status, _) = wait(other.token.clone(), 200).await.unwrap();
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(first.await.unwrap().0, StatusCode::OK);
+    assert_eq!(second.await.unwrap().0, StatusCode::OK);
+    let again = server.get("/v1/wait?after=0&timeout_ms=100", Some(&tablet.token)).await;
+    assert_eq!(again.0, StatusCode::OK, "the places are free again: {}", again.1);
+}
+
+/// A request flood: past the device's rate, 429 `rate_limited` with a `Retry-After` in seconds;
+/// the other devices are not affected, and an honest device's sync honours it.
+#[tokio::test]
+async fn a_request_flood_is_refused_with_retry_after() {
+    let limits = hms_server::Limits { requests_per_minute: 10, ..hms_server::Limits::default() };
+    let server = limited(limits).await;
+    let tablet = server.tenant_with_device(TENANT).await;
+    let other = server.enrol(TENANT, "Reception").await;
+    let mut refused = None;
+    for _ in 0..30 {
+        let res = server.http.get(server.url("/v1/pull?after=0")).bearer_auth(&tablet.token).send().await.unwrap();
+        if res.status() == StatusCode::TOO_MANY_REQUESTS {
+            refused = Some(res);
+            break;
+        }
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    let res = refused.expect("a flood is refused");
+    let retry: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=6).contains(&retry), "about a request's worth of a minute: {retry}");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "rate_limited");
+    assert_eq!(server.pull(&other.token, 0, 10).await.0, StatusCode::OK, "another device is not held up");
+
+    // A device's sync: the error carries the server's Retry-After, which the worker waits.
+    let device = Device::new("admin.r").await;
+    device.enrol(server.pool(), &server.base, TENANT, "Ward").await;
+    let mut seen = None;
+    for _ in 0..30 {
+        if let Err(e) = sync::sync_now(&device.store).await {
+            seen = Some(e);
+            break;
+        }
+    }
+    let err = seen.expect("the device meets the limit too");
+    let sync::SyncError::Server { status: 429, retry_after_secs: Some(secs), .. } = err else {
+        panic!("{err:?}");
+    };
+    let pause = sync::worker::WorkerConfig::default().retry_after(secs);
+    assert_eq!(pause, std::time::Duration::from_secs(secs), "the worker waits what the server asked");
+}
+
+/// A replayed push stores nothing twice; a reordered one is stored in device order, once; a
+/// different change under a used device sequence is refused.
+#[tokio::test]
+async fn a_replayed_or_reordered_push_is_harmless() {
+    let server = limited(hms_server::Limits::default()).await;
+    let tablet = server.tenant_with_device(TENANT).await;
+    let batch = common::changes(&tablet.device_id, 1..=3);
+    assert_eq!(server.push(&tablet.token, &batch).await.0, StatusCode::OK);
+    let stored = server.stored_changes().await;
+    let (status, body) = server.push(&tablet.token, &batch).await;
+    assert_eq!((status, body["accepted"].clone(), body["duplicates"].clone()), (StatusCode::OK, json!(0), json!(3)));
+    assert_eq!(server.stored_changes().await, stored);
+    // Reordered: later sequences first, and an old one mixed in.
+    let mut reordered = common::changes(&tablet.device_id, 4..=6);
+    reordered.reverse();
+    reordered.push(batch[0].clone());
+    let (status, body) = server.push(&tablet.token, &reordered).await;
+    assert_eq!((status, body["accepted"].clone(), body["duplicates"].clone()), (StatusCode::OK, json!(3), json!(1)));
+    let pulled = server.pull_all(&tablet.token, 100).await;
+    let seqs: Vec<u64> = pulled.iter().map(|p| p.change.device_seq).collect();
+    assert_eq!(seqs, vec![1, 2, 3, 4, 5, 6], "stored once each, in device order");
+    // A different change under sequence 2: the device's log was reset; refused, not a duplicate.
+    let mut forged = common::unsigned_change(&tablet.device_id, 2);
+    forged.id = new_id();
+    let answer = server.push(&tablet.token, &common::resign(vec![forged])).await;
+    assert_error(&answer, StatusCode::CONFLICT, "conflict");
+    assert_eq!(server.stored_changes().await, stored + 3);
+}
+
+/// Blobs beyond the tenant's quota are refused (507 `blob_quota_exceeded`); one already held
+/// is still answered; another tenant has its own quota.
+#[tokio::test]
+async fn a_blob_beyond_the_tenants_quota_is_refused() {
+    use sha2::Digest;
+    let limits = hms_server::Limits { blob_quota_bytes: 1_000, ..hms_server::Limits::default() };
+    let server = limited(limits).await;
+    let tablet = server.tenant_with_device(TENANT).await;
+    let elsewhere = server.tenant_with_device("Other Clinic").await;
+    let put = |token: &str, bytes: Vec<u8>| {
+        let sha = hex::encode(sha2::Sha256::digest(&bytes));
+        let req = server.http.put(server.url(&format!("/v1/blobs/{sha}"))).bearer_auth(token).body(bytes);
+        common::send(req)
+    };
+    let a = vec![1u8; 600];
+    assert_eq!(put(&tablet.token, a.clone()).await.0, StatusCode::OK);
+    let over = put(&tablet.token, vec![2u8; 600]).await;
+    assert_error(&over, StatusCode::INSUFFICIENT_STORAGE, "blob_quota_exceeded");
+    assert_eq!(put(&tablet.token, a.clone()).await.0, StatusCode::OK, "a blob already held is no more");
+    assert_eq!(put(&elsewhere.token, vec![2u8; 600]).await.0, StatusCode::OK, "each tenant has its own quota");
+    assert_eq!(common::count(server.pool(), "SELECT count(*) FROM blobs").await, 2);
+}
+
+/// A pull page that would go over the byte cap ends early, at a segment end, and says more
+/// follows; pulling on gets everything once.
+#[tokio::test]
+async fn a_pull_page_ends_at_its_byte_cap() {
+    let limits = hms_server::Limits { max_pull_page_bytes: 4_096, ..hms_server::Limits::default() };
+    let server = limited(limits).await;
+    let tablet = server.tenant_with_device(TENANT).await;
+    // 20 changes of about 1.5 KB each (hex digits of a hash chain: PostgreSQL cannot shrink them).
+    let mut seed = [0u8; 32];
+    let changes: Vec<Change> = (1..=20)
+        .map(|seq| {
+            let mut c = common::unsigned_change(&tablet.device_id, seq);
+            let note: String = (0..24)
+                .map(|_| {
+                    seed = sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(seed)).into();
+                    hex::encode(seed)
+                })
+                .collect();
+            c.data["note"] = json!(note);
+            c
+        })
+        .collect();
+    assert_eq!(server.push(&tablet.token, &common::resign(changes)).await.0, StatusCode::OK);
+    let (status, body) = server.pull(&tablet.token, 0, 1_000).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let page: hms_protocol::PullResponse = serde_json::from_value(body).unwrap();
+    assert!((1..=3).contains(&page.changes.len()), "{} changes on the first page", page.changes.len());
+    assert!(page.more, "the rest follows");
+    assert!(page.changes.last().unwrap().change.proof.is_some(), "the page ends at a segment end");
+    let all = server.pull_all(&tablet.token, 1_000).await;
+    let seqs: Vec<u64> = all.iter().map(|p| p.change.device_seq).collect();
+    assert_eq!(seqs, (1..=20).collect::<Vec<_>>());
+}

@@ -2579,6 +2579,12 @@ export type SyncStatus_Deserialize = {
 	 *  sync that could compare them. The Sync screen warns when it is not `right`.
 	 */
 	clock?: ClockCheck_Deserialize | null,
+	/**
+	 *  The server refused this device's attachment files: the clinic's files are over its
+	 *  quota (`blob_quota_exceeded`, the server's message). The files stay here; records
+	 *  keep syncing. Cleared once every file is sent.
+	 */
+	blob_quota?: string | null,
 };
 
 /**  What the status indicator shows. Never the token. */
@@ -2613,6 +2619,12 @@ export type SyncStatus_Serialize = {
 	 *  sync that could compare them. The Sync screen warns when it is not `right`.
 	 */
 	clock: ClockCheck_Serialize | null,
+	/**
+	 *  The server refused this device's attachment files: the clinic's files are over its
+	 *  quota (`blob_quota_exceeded`, the server's message). The files stay here; records
+	 *  keep syncing. Cleared once every file is sent.
+	 */
+	blob_quota: string | null,
 };
 
 /**  Tax collected at one rate. */

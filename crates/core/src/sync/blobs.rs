@@ -11,10 +11,11 @@
 //! (`attachment_uploads`).
 
 use super::rows::quote;
-use super::status::{client, SERVER_URL_KEY, TENANT_ID_KEY};
-use super::SyncResult;
+use super::status::{client, BLOB_QUOTA_KEY, SERVER_URL_KEY, TENANT_ID_KEY};
+use super::{SyncError, SyncResult};
 use crate::error::Error;
 use crate::store::{blobs as blob_store, meta, Store};
+use hms_protocol::ErrorCode;
 
 /// What the uploads are keyed by: the server and tenant this device is enrolled with, so
 /// that a new enrolment sends every file again.
@@ -79,7 +80,16 @@ pub(crate) async fn upload_missing(store: &Store) -> SyncResult<u64> {
         let Some(bytes) = blob_store::read_intact(store, &sha256) else {
             continue;
         };
-        http.put_bytes(&path(&sha256), bytes).await?;
+        match http.put_bytes(&path(&sha256), bytes).await {
+            Ok(()) => {}
+            // The clinic's files are over the server's quota: the others would be refused too.
+            // The device keeps them, says so on the Sync screen, and goes on syncing records.
+            Err(SyncError::Server { code: Some(ErrorCode::BlobQuotaExceeded), message, .. }) => {
+                meta::set(store.pool(), BLOB_QUOTA_KEY, &message).await?;
+                return Ok(sent);
+            }
+            Err(e) => return Err(e),
+        }
         let now = store.now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         sqlx::query("INSERT OR IGNORE INTO attachment_uploads (server, sha256, uploaded_at) VALUES (?, ?, ?)")
             .bind(&server)
@@ -90,6 +100,11 @@ pub(crate) async fn upload_missing(store: &Store) -> SyncResult<u64> {
             .map_err(Error::from)?;
         sent += 1;
     }
+    sqlx::query("DELETE FROM meta WHERE key = ?")
+        .bind(BLOB_QUOTA_KEY)
+        .execute(store.pool())
+        .await
+        .map_err(Error::from)?;
     Ok(sent)
 }
 

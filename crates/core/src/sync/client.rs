@@ -63,6 +63,7 @@ impl Client {
         }
         let res = req.send().await.map_err(|e| SyncError::Network(e.without_url().to_string()))?;
         let status = res.status();
+        let retry = retry_after(&res);
         let bytes = res.bytes().await.map_err(|e| SyncError::Network(e.without_url().to_string()))?;
         if status.is_success() {
             return serde_json::from_slice(&bytes)
@@ -78,7 +79,7 @@ impl Client {
             {
                 Ok(Err(body))
             }
-            _ => Err(error_of(status, &bytes)),
+            _ => Err(error_of(status, retry, &bytes)),
         }
     }
 
@@ -121,34 +122,47 @@ impl Client {
 async fn raw_answer(sent: reqwest::Result<reqwest::Response>) -> Result<Vec<u8>, SyncError> {
     let res = sent.map_err(|e| SyncError::Network(e.without_url().to_string()))?;
     let status = res.status();
+    let retry = retry_after(&res);
     let bytes = res.bytes().await.map_err(|e| SyncError::Network(e.without_url().to_string()))?;
     if status.is_success() {
         return Ok(bytes.to_vec());
     }
-    Err(error_of(status, &bytes))
+    Err(error_of(status, retry, &bytes))
 }
 
-fn error_of(status: reqwest::StatusCode, bytes: &[u8]) -> SyncError {
+fn error_of(status: reqwest::StatusCode, retry_after_secs: Option<u64>, bytes: &[u8]) -> SyncError {
     match serde_json::from_slice::<ErrorBody>(bytes) {
-        Ok(body) => SyncError::Server { status: status.as_u16(), code: Some(body.code), message: body.message },
+        Ok(body) => SyncError::Server {
+            status: status.as_u16(),
+            code: Some(body.code),
+            message: body.message,
+            retry_after_secs,
+        },
         Err(_) => SyncError::Server {
             status: status.as_u16(),
             code: None,
             message: format!("HTTP {status} without an HMS error body (is this address an HMS server?)"),
+            retry_after_secs,
         },
     }
+}
+
+/// A `Retry-After` in seconds (the form hms-server sends; a date is ignored).
+fn retry_after(res: &reqwest::Response) -> Option<u64> {
+    res.headers().get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()
 }
 
 async fn answer<R: DeserializeOwned>(sent: reqwest::Result<reqwest::Response>) -> Result<R, SyncError> {
     // without_url: reqwest's messages would otherwise repeat the address with its query.
     let res = sent.map_err(|e| SyncError::Network(e.without_url().to_string()))?;
     let status = res.status();
+    let retry = retry_after(&res);
     let bytes = res.bytes().await.map_err(|e| SyncError::Network(e.without_url().to_string()))?;
     if status.is_success() {
         return serde_json::from_slice(&bytes)
             .map_err(|e| SyncError::Protocol(format!("unexpected answer from the server: {e}")));
     }
-    Err(error_of(status, &bytes))
+    Err(error_of(status, retry, &bytes))
 }
 
 #[cfg(test)]

@@ -15,6 +15,8 @@ pub(super) const LAST_SUCCESS_KEY: &str = "sync_last_success";
 pub(super) const LAST_ERROR_KEY: &str = "sync_last_error";
 pub(super) const OFFLINE_SINCE_KEY: &str = "sync_offline_since";
 pub(super) const AUDIT_QUEUED_KEY: &str = "sync_audit_queued";
+/// The server's refusal of this device's last attachment upload for the clinic's quota.
+pub(super) const BLOB_QUOTA_KEY: &str = "sync_blob_quota";
 
 struct Enrolled {
     server_url: String,
@@ -53,6 +55,7 @@ async fn open_token(store: &Store, kept: &str) -> SyncResult<String> {
             status: 401,
             code: Some(hms_protocol::ErrorCode::Unauthorized),
             message: "the device token does not open with the key file beside this database".into(),
+            retry_after_secs: None,
         });
     }
     save_token(store, store.pool(), kept).await?;
@@ -116,6 +119,7 @@ pub async fn status(store: &Store) -> SyncResult<SyncStatus> {
         open_conflicts,
         set_aside,
         clock: super::clock_check::verdict(store).await?,
+        blob_quota: meta::get(pool, BLOB_QUOTA_KEY).await?,
     })
 }
 

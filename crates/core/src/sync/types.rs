@@ -18,7 +18,13 @@ pub enum SyncError {
     #[error("cannot reach the sync server: {0}")]
     Network(String),
     #[error("the sync server refused the request ({status}): {message}")]
-    Server { status: u16, code: Option<ErrorCode>, message: String },
+    Server {
+        status: u16,
+        code: Option<ErrorCode>,
+        message: String,
+        /// The answer's `Retry-After`, in seconds (a 429): the background sync waits that long.
+        retry_after_secs: Option<u64>,
+    },
     #[error("sync protocol error: {0}")]
     Protocol(String),
     /// A local constraint refused a pulled change. Only inside a merge: the change is then
@@ -98,6 +104,10 @@ pub struct SyncStatus {
     /// This device's clock against the server's, as last compared; `None` before the first
     /// sync that could compare them. The Sync screen warns when it is not `right`.
     pub clock: Option<ClockCheck>,
+    /// The server refused this device's attachment files: the clinic's files are over its
+    /// quota (`blob_quota_exceeded`, the server's message). The files stay here; records
+    /// keep syncing. Cleared once every file is sent.
+    pub blob_quota: Option<String>,
 }
 
 /// Whether this device's clock is right, as far as the sync server can tell.

@@ -33,6 +33,11 @@ impl Default for WorkerConfig {
 }
 
 impl WorkerConfig {
+    /// The pause a server's `Retry-After` of `secs` asks for, at most the longest back-off.
+    pub fn retry_after(&self, secs: u64) -> Duration {
+        Duration::from_secs(secs).min(self.max_backoff)
+    }
+
     /// The wait before the next try after `failures` failures in a row.
     pub fn backoff(&self, failures: u32) -> Duration {
         let factor = 1u32.checked_shl(failures.saturating_sub(1).min(16)).unwrap_or(u32::MAX);
@@ -59,6 +64,12 @@ pub async fn run(store: &Store, config: WorkerConfig, on_round: impl Fn(&Round))
         };
         on_round(&round);
         match round {
+            // The server asked for a pause (429 with Retry-After): exactly that, within the
+            // longest back-off.
+            Round::Failed(SyncError::Server { retry_after_secs: Some(secs), .. }) => {
+                failures = failures.saturating_add(1);
+                tokio::time::sleep(config.retry_after(secs)).await;
+            }
             Round::Failed(_) => {
                 // Offline (or refused): retry later, later each time; writes meanwhile wait.
                 failures = failures.saturating_add(1);

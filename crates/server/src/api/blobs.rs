@@ -5,7 +5,7 @@
 //! their hash.
 
 use crate::auth::Device;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -52,6 +52,32 @@ pub async fn put(
         return Err(ApiError::bad_request("the body's SHA-256 is not the one in the path"));
     }
     let size = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
+    // The tenant's quota, checked under its lock so that two uploads cannot both squeeze in.
+    let mut tx = state.pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 1))")
+        .bind(&device.tenant_id)
+        .execute(&mut *tx)
+        .await?;
+    let (held, stored): (i64, bool) = sqlx::query_as(
+        "SELECT COALESCE(sum(size), 0)::bigint, COALESCE(bool_or(sha256 = $2), false) FROM blobs WHERE tenant_id = $1",
+    )
+    .bind(&device.tenant_id)
+    .bind(sha256)
+    .fetch_one(&mut *tx)
+    .await?;
+    let quota = i64::try_from(state.limits.blob_quota_bytes).unwrap_or(i64::MAX);
+    if !stored && held.saturating_add(size) > quota {
+        tracing::warn!(device = %device.id, tenant = %device.tenant_id, held, size, quota, "blob quota exceeded");
+        return Err(ApiError::new(
+            ErrorCode::BlobQuotaExceeded,
+            format!(
+                "the clinic's files on this server would go over its quota of {} MiB ({} MiB held); \
+                 the server's administrator can raise it (--blob-quota-gib)",
+                quota / (1024 * 1024),
+                held / (1024 * 1024)
+            ),
+        ));
+    }
     let created = sqlx::query(
         "INSERT INTO blobs (tenant_id, sha256, bytes, size) VALUES ($1, $2, $3, $4)
          ON CONFLICT (tenant_id, sha256) DO NOTHING",
@@ -60,10 +86,11 @@ pub async fn put(
     .bind(sha256)
     .bind(bytes.as_ref())
     .bind(size)
-    .execute(&state.pool)
+    .execute(&mut *tx)
     .await?
     .rows_affected()
         == 1;
+    tx.commit().await?;
     if created {
         state.metrics.blobs_stored.inc();
     }

@@ -27,6 +27,9 @@ struct Row {
     proof: Option<SqlJson<Proof>>,
     /// Pushed by a quarantined device after its quarantine began: scanned, never sent.
     withheld: bool,
+    /// The change's data as PostgreSQL stores it, in bytes (`pg_column_size`): what the
+    /// page's byte cap counts.
+    size: i32,
 }
 
 pub async fn pull(
@@ -44,6 +47,16 @@ pub async fn pull(
     let mut rows = rows_after(&state.pool, &device.tenant_id, after, i64::from(limit) + 1).await?;
     let mut more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
+    // Capped in bytes too: the page ends early (at the end of the segment it reaches, below),
+    // and the device pulls again from there. The first change always goes.
+    let mut bytes = 0usize;
+    if let Some(over) = rows.iter().position(|r| {
+        bytes += usize::try_from(r.size).unwrap_or(0);
+        bytes > state.limits.max_pull_page_bytes
+    }) {
+        rows.truncate(over.max(1));
+        more = true;
+    }
     // A page ends at the end of a segment, so that the device can check its proof whole.
     // (A push stores a segment's changes together, so they follow each other here.)
     if let Some(last) = rows.last().filter(|r| more && r.proof.is_none()) {
@@ -70,7 +83,8 @@ pub async fn pull(
 async fn rows_after(pool: &sqlx::PgPool, tenant_id: &str, after: i64, limit: i64) -> ApiResult<Vec<Row>> {
     Ok(sqlx::query_as(
         "SELECT c.seq, c.device_id, c.device_seq, c.change_id, c.entity, c.entity_id, c.op, c.data, c.hlc, c.user_id,
-                c.proof, COALESCE(c.received_at >= d.quarantined_since, false) AS withheld
+                c.proof, COALESCE(c.received_at >= d.quarantined_since, false) AS withheld,
+                pg_column_size(c.data) AS size
          FROM changes c JOIN devices d ON d.tenant_id = c.tenant_id AND d.id = c.device_id
          WHERE c.tenant_id = $1 AND c.seq > $2 ORDER BY c.seq LIMIT $3",
     )

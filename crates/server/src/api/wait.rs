@@ -18,6 +18,9 @@ pub async fn wait(
     device: Device,
     QueryArgs(query): QueryArgs<WaitQuery>,
 ) -> ApiResult<Json<WaitResponse>> {
+    // At most a few held open per device; the place is freed when this answers or the
+    // client goes away (the future is dropped).
+    let _open = state.throttle.open_wait(&device.id, state.limits.max_open_waits)?;
     let timeout = Duration::from_millis(query.timeout_ms.unwrap_or(MAX_WAIT_MS).min(MAX_WAIT_MS));
     let deadline = tokio::time::Instant::now() + timeout;
     // Listen before looking, so a push that commits in between is not missed.

@@ -1530,6 +1530,8 @@ export const en = {
     "The sync server refused this computer's changes because its clock is ahead of the server's by more than {limit} min. Set this computer's date and time right, then sync again.",
   'sync.clock.behind':
     "This computer's clock is {minutes} min behind the sync server's (at most {limit} min are allowed): it refuses other computers' newest changes and its own may lose to older ones. Set this computer's date and time right.",
+  'sync.blobQuota':
+    'The sync server holds no more attachment files for this clinic ({reason}). Files attached here stay on this computer; records keep syncing. Ask the server’s administrator to raise the quota.',
   'sync.overview.setAside': 'Changes set aside (refused by the server: see the conflicts)',
   'sync.overview.lastSuccess': 'Last sync',
   'sync.overview.never': 'Never',
