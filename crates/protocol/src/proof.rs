@@ -260,19 +260,29 @@ pub fn verify_user_sig<C: Borrow<Change>>(changes: &[C], user_key: &VerifyingKey
         return Err(ProofError::Broken("an empty segment".into()));
     };
     let proof = last.proof.as_ref().ok_or(ProofError::Unfinished)?;
-    let sig = proof.user_sig.as_deref().ok_or(ProofError::NoUserSignature)?;
-    let sig: [u8; 64] = hex::decode(sig)
+    let sig = signature(proof.user_sig.as_deref().ok_or(ProofError::NoUserSignature)?)?;
+    let message = proven_message(changes, last, proof);
+    user_key.verify(&user_message(&message), &sig).map_err(|_| ProofError::BadUserSignature)
+}
+
+/// A signature from its 128 hex digits.
+fn signature(text: &str) -> Result<Signature, ProofError> {
+    let bytes: [u8; 64] = hex::decode(text)
         .ok()
         .and_then(|b| b.try_into().ok())
         .ok_or_else(|| ProofError::Malformed("a signature is 128 hex digits".into()))?;
-    let message = segment_message(
+    Ok(Signature::from_bytes(&bytes))
+}
+
+/// The message a segment's proof signs (its last change carries `proof`).
+fn proven_message<C: Borrow<Change>>(changes: &[C], last: &Change, proof: &Proof) -> [u8; 32] {
+    segment_message(
         &last.device_id,
         proof.user_id.as_deref(),
         proof.first_seq,
         last.device_seq,
         changes.iter().map(C::borrow),
-    );
-    user_key.verify(&user_message(&message), &Signature::from_bytes(&sig)).map_err(|_| ProofError::BadUserSignature)
+    )
 }
 
 /// Checks one whole segment (its last change carries the proof) against the public key
@@ -289,18 +299,8 @@ pub fn verify_segment<C: Borrow<Change>>(changes: &[C], device_key: &VerifyingKe
     if parse_public_key(&proof.device_key)? != *device_key {
         return Err(ProofError::WrongKey);
     }
-    let sig: [u8; 64] = hex::decode(&proof.device_sig)
-        .ok()
-        .and_then(|b| b.try_into().ok())
-        .ok_or_else(|| ProofError::Malformed("a signature is 128 hex digits".into()))?;
-    let message = segment_message(
-        &last.device_id,
-        proof.user_id.as_deref(),
-        proof.first_seq,
-        last.device_seq,
-        changes.iter().map(C::borrow),
-    );
-    device_key.verify(&message, &Signature::from_bytes(&sig)).map_err(|_| ProofError::BadSignature)
+    let sig = signature(&proof.device_sig)?;
+    device_key.verify(&proven_message(changes, last, proof), &sig).map_err(|_| ProofError::BadSignature)
 }
 
 /// One device, sequences `first_seq`, `first_seq + 1`, … without a gap, at most
