@@ -652,3 +652,53 @@ async fn a_receipt_printed_later_shows_the_balance_after_its_payment_and_taxable
     assert!(taxable.ends_with(&fmt(75_050)), "{taxable}");
     assert!(line_with(&info, "CreationDate").contains(&year));
 }
+
+/// Damages one stored value past the table's CHECK constraints, as a disk or a foreign tool
+/// would.
+async fn damage(s: &Store, sql: &str, id: &str) {
+    let mut conn = s.pool().acquire().await.unwrap();
+    sqlx::query("PRAGMA ignore_check_constraints = ON").execute(&mut *conn).await.unwrap();
+    sqlx::query(sql).bind(id).execute(&mut *conn).await.unwrap();
+    sqlx::query("PRAGMA ignore_check_constraints = OFF").execute(&mut *conn).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_stored_line_or_service_that_does_not_read_is_a_corrupt_record_never_zero() {
+    let d = desk().await;
+    let (s, a) = (&d.env.store, auth(&d.env.store, &d.admin).await);
+    let bill = bills::open_bill(s, &a, &d.patient).await.unwrap();
+    let bill = bills::add_line(s, &a, &bill.id, line(&d.xray, 2)).await.unwrap();
+    let line_id = bill.lines[0].id.clone();
+    let corrupt = |table: &str, id: &str, field: &str| Error::CorruptRecord {
+        table: table.into(),
+        id: id.into(),
+        field: field.into(),
+    };
+    // Each damage alone, then put back; before, a bad number read as 0 and a bad discount
+    // kind as "no discount", silently changing the bill's sums.
+    for (set, field, restore) in [
+        ("quantity = -2", "quantity", "quantity = 2"),
+        ("tax_rate_bp = 5000000000", "tax_rate_bp", "tax_rate_bp = 1800"),
+        ("discount_kind = 'bogus'", "discount_kind", "discount_kind = 'none'"),
+        (
+            "discount_kind = 'percent', discount_value = -1",
+            "discount_value",
+            "discount_kind = 'none', discount_value = 0",
+        ),
+    ] {
+        damage(s, &format!("UPDATE bill_lines SET {set} WHERE id = ?"), &line_id).await;
+        let err = bills::get(s, &a, &bill.id).await.unwrap_err();
+        assert_eq!(err, corrupt("bill_lines", &line_id, field), "{set}");
+        assert_eq!(err.code(), "corrupt_record");
+        damage(s, &format!("UPDATE bill_lines SET {restore} WHERE id = ?"), &line_id).await;
+    }
+    assert_eq!(bills::get(s, &a, &bill.id).await.unwrap().lines[0].quantity, 2);
+
+    // A service's tax rate: the tariff list, and adding a line from it.
+    damage(s, "UPDATE services SET tax_rate_bp = -18 WHERE id = ?", &d.xray).await;
+    let err = tariff::services(s, &a, true).await.unwrap_err();
+    assert_eq!(err, corrupt("services", &d.xray, "tax_rate_bp"));
+    let err = bills::add_line(s, &a, &bill.id, line(&d.xray, 1)).await.unwrap_err();
+    assert_eq!(err, corrupt("services", &d.xray, "tax_rate_bp"));
+    assert_eq!(common::count(s, "bill_lines").await, 1, "nothing written");
+}

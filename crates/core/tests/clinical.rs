@@ -716,3 +716,41 @@ async fn allergies_are_checked_by_ingredient_and_class_against_the_starter_formu
         Some(ClinicalWarningKind::AllergyCrossReaction)
     );
 }
+
+#[tokio::test]
+async fn stored_values_that_do_not_read_stop_prescribing_and_results_naming_the_row() {
+    let w = ward().await;
+    let s = &w.env.store;
+    let (d, l) = (auth(s, &w.doctor).await, auth(s, &w.lab).await);
+    let visit = open_visit(&w).await;
+    let corrupt = |table: &str, id: &str, field: &str| Error::CorruptRecord {
+        table: table.into(),
+        id: id.into(),
+        field: field.into(),
+    };
+    // The allergies flagged on the patient's record: before, unreadable ones were skipped
+    // silently, and the prescription went through unchecked.
+    let before = clinical_counts(s).await;
+    sqlx::query("UPDATE patients SET allergies = '[\"Penicillin' WHERE id = ?")
+        .bind(&w.patient)
+        .execute(s.pool())
+        .await
+        .unwrap();
+    let err = prescribing::prescribe(s, &d, &visit, rx(&w.amoxicillin)).await.unwrap_err();
+    assert_eq!(err, corrupt("patients", &w.patient, "allergies"));
+    assert_eq!(clinical_counts(s).await, before, "nothing written");
+    sqlx::query("UPDATE patients SET allergies = '[\"Penicillin\"]' WHERE id = ?")
+        .bind(&w.patient)
+        .execute(s.pool())
+        .await
+        .unwrap();
+    let warned = prescribing::prescribe(s, &d, &visit, rx(&w.amoxicillin)).await.unwrap_err();
+    assert!(matches!(warned, Error::ClinicalWarning { .. }), "{warned:?}");
+
+    // A test's reference bands: a result is never flagged against "no bands" instead.
+    let order = lab::order_lab_tests(s, &d, &visit, vec![w.hb.clone()], String::new()).await.unwrap();
+    sqlx::query("UPDATE lab_tests SET ranges = '{' WHERE id = ?").bind(&w.hb).execute(s.pool()).await.unwrap();
+    let err = lab::enter_result(s, &l, &order[0].id, "9.8").await.unwrap_err();
+    assert_eq!(err, corrupt("lab_tests", &w.hb, "ranges"));
+    assert_eq!(err.code(), "corrupt_record");
+}

@@ -32,7 +32,10 @@ pub const CANCEL_REASON_MAX: usize = 500;
 pub(crate) async fn next_number(w: &mut WriteTx<'_>, kind: &str, default_series: &str) -> Result<String> {
     let prefix = crate::clinic::device_prefix(w).await?;
     let key = format!("{kind}_seq");
-    let last: i64 = meta::get(w.conn(), &key).await?.and_then(|v| v.parse().ok()).unwrap_or(0);
+    let last: i64 = match meta::get(w.conn(), &key).await? {
+        None => 0,
+        Some(v) => v.parse().map_err(|e| Error::corrupt("meta", &key, "value", e))?,
+    };
     meta::set(w.conn(), &key, &(last + 1).to_string()).await?;
     Ok(format!("{default_series}-{prefix}-{:06}", last + 1))
 }
@@ -172,7 +175,7 @@ async fn resolve_line(
                     name,
                     stored::code("services", sid, "category", &cat, Category::from_code)?,
                     price,
-                    u32::try_from(rate).unwrap_or(0),
+                    stored_u32("services", sid, "tax_rate_bp", rate)?,
                 )
             }
             None => (None, String::new(), Category::Other, None, 0),
@@ -491,42 +494,64 @@ fn as_input(l: &BillLine) -> money::LineInput {
     }
 }
 
+/// A bill line as [`LINE_COLUMNS`] reads it.
+#[derive(sqlx::FromRow)]
+struct LineRow {
+    id: String,
+    position: i64,
+    service_id: Option<String>,
+    description: String,
+    category: String,
+    quantity: i64,
+    unit_price_minor: i64,
+    discount_kind: String,
+    discount_value: i64,
+    tax_rate_bp: i64,
+    source: String,
+}
+
+/// The columns of a [`LineRow`], written once.
+const LINE_COLUMNS: &str = "id, position, service_id, description, category, quantity, unit_price_minor, discount_kind,
+    discount_value, tax_rate_bp, source";
+
+/// A stored count or rate that must be a `u32`; anything else is a corrupt row.
+pub(crate) fn stored_u32(table: &str, id: &str, field: &str, value: i64) -> Result<u32> {
+    u32::try_from(value).map_err(|_| Error::corrupt(table, id, field, format_args!("{value} is out of range")))
+}
+
+fn line_of(r: LineRow) -> Result<BillLine> {
+    let u32_of = |field: &str, value: i64| stored_u32("bill_lines", &r.id, field, value);
+    let discount = match r.discount_kind.as_str() {
+        "none" => Discount::None,
+        "amount" => Discount::Amount(r.discount_value),
+        "percent" => Discount::Percent(u32_of("discount_value", r.discount_value)?),
+        other => {
+            return Err(Error::corrupt("bill_lines", &r.id, "discount_kind", format_args!("unknown code {other:?}")))
+        }
+    };
+    let category = stored::code("bill_lines", &r.id, "category", &r.category, Category::from_code)?;
+    let mut line = BillLine {
+        position: u32_of("position", r.position)?,
+        quantity: u32_of("quantity", r.quantity)?,
+        tax_rate_bp: u32_of("tax_rate_bp", r.tax_rate_bp)?,
+        id: r.id,
+        service_id: r.service_id,
+        description: r.description,
+        category,
+        unit_price_minor: r.unit_price_minor,
+        discount,
+        source: r.source,
+        amounts: Default::default(),
+    };
+    line.amounts = money::line_amounts(as_input(&line));
+    Ok(line)
+}
+
 async fn lines(conn: &mut SqliteConnection, bill_id: &str) -> Result<Vec<BillLine>> {
-    let rows = sqlx::query(
-        "SELECT id, position, service_id, description, category, quantity, unit_price_minor, discount_kind, discount_value, tax_rate_bp, source
-         FROM bill_lines WHERE bill_id = ? AND deleted_at IS NULL ORDER BY position",
-    )
-    .bind(bill_id)
-    .fetch_all(conn)
-    .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let value: i64 = r.try_get("discount_value")?;
-        let discount = match r.try_get::<String, _>("discount_kind")?.as_str() {
-            "amount" => Discount::Amount(value),
-            "percent" => Discount::Percent(u32::try_from(value).unwrap_or(0)),
-            _ => Discount::None,
-        };
-        let id: String = r.try_get("id")?;
-        let category =
-            stored::code("bill_lines", &id, "category", &r.try_get::<String, _>("category")?, Category::from_code)?;
-        let mut line = BillLine {
-            id,
-            position: u32::try_from(r.try_get::<i64, _>("position")?).unwrap_or(0),
-            service_id: r.try_get("service_id")?,
-            description: r.try_get("description")?,
-            category,
-            quantity: u32::try_from(r.try_get::<i64, _>("quantity")?).unwrap_or(0),
-            unit_price_minor: r.try_get("unit_price_minor")?,
-            discount,
-            tax_rate_bp: u32::try_from(r.try_get::<i64, _>("tax_rate_bp")?).unwrap_or(0),
-            source: r.try_get("source")?,
-            amounts: Default::default(),
-        };
-        line.amounts = money::line_amounts(as_input(&line));
-        out.push(line);
-    }
-    Ok(out)
+    let sql =
+        format!("SELECT {LINE_COLUMNS} FROM bill_lines WHERE bill_id = ? AND deleted_at IS NULL ORDER BY position");
+    let rows: Vec<LineRow> = sqlx::query_as(&sql).bind(bill_id).fetch_all(conn).await?;
+    rows.into_iter().map(line_of).collect()
 }
 
 fn payment_status(status: BillStatus, total: i64, paid: i64, credited: i64, refunded_any: bool) -> PaymentStatus {
@@ -641,32 +666,21 @@ async fn payments(conn: &mut SqliteConnection, bill_id: &str) -> Result<Vec<Paym
 }
 
 async fn credit_notes(conn: &mut SqliteConnection, bill_id: &str) -> Result<Vec<CreditNote>> {
-    let rows: Vec<(String, String, i64, String, String)> =
-        sqlx::query_as("SELECT id, number, amount_minor, reason, created_at FROM credit_notes WHERE bill_id = ? AND deleted_at IS NULL ORDER BY created_at")
-            .bind(bill_id)
-            .fetch_all(conn)
-            .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| CreditNote { id: r.0, number: r.1, amount_minor: r.2, reason: r.3, created_at: r.4 })
-        .collect())
+    Ok(sqlx::query_as(
+        "SELECT id, number, amount_minor, reason, created_at FROM credit_notes WHERE bill_id = ? AND deleted_at IS NULL ORDER BY created_at",
+    )
+    .bind(bill_id)
+    .fetch_all(conn)
+    .await?)
 }
 
 async fn insurance(conn: &mut SqliteConnection, bill_id: &str) -> Result<Option<Insurance>> {
-    let row: Option<(String, String, String, i64, i64, i64)> = sqlx::query_as(
+    Ok(sqlx::query_as(
         "SELECT payer, policy_no, preauth_no, claimed_minor, approved_minor, settled_minor FROM bill_insurance WHERE bill_id = ? AND deleted_at IS NULL",
     )
     .bind(bill_id)
     .fetch_optional(conn)
-    .await?;
-    Ok(row.map(|r| Insurance {
-        payer: r.0,
-        policy_no: r.1,
-        preauth_no: r.2,
-        claimed_minor: r.3,
-        approved_minor: r.4,
-        settled_minor: r.5,
-    }))
+    .await?)
 }
 
 /// Opens a bill for reading (audited: a bill shows what care a patient had).

@@ -176,7 +176,7 @@ pub struct PaymentInput {
     pub note: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type, sqlx::FromRow)]
 pub struct CreditNote {
     pub id: String,
     pub number: String,
@@ -186,7 +186,7 @@ pub struct CreditNote {
     pub created_at: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type, sqlx::FromRow)]
 pub struct Insurance {
     pub payer: String,
     pub policy_no: String,

@@ -199,13 +199,24 @@ pub async fn set_service_active(store: &Store, auth: &Authorized, service_id: &s
     service(store, service_id, None).await
 }
 
-type ServiceRow = (String, String, String, String, i64, bool, bool);
+/// A service as [`SERVICE_COLUMNS`] reads it.
+#[derive(sqlx::FromRow)]
+struct ServiceRow {
+    id: String,
+    code: String,
+    name: String,
+    category: String,
+    tax_rate_bp: i64,
+    tax_exempt: bool,
+    active: bool,
+}
+
+/// The columns of a [`ServiceRow`], written once.
+const SERVICE_COLUMNS: &str = "id, code, name, category, tax_rate_bp, tax_exempt, active";
 
 async fn load_row(conn: &mut SqliteConnection, id: &str) -> Result<Option<ServiceRow>> {
-    Ok(sqlx::query_as("SELECT id, code, name, category, tax_rate_bp, tax_exempt, active FROM services WHERE id = ? AND deleted_at IS NULL")
-        .bind(id)
-        .fetch_optional(conn)
-        .await?)
+    let sql = format!("SELECT {SERVICE_COLUMNS} FROM services WHERE id = ? AND deleted_at IS NULL");
+    Ok(sqlx::query_as(&sql).bind(id).fetch_optional(conn).await?)
 }
 
 /// The price of a service on a day (the newest price that took effect on or before it).
@@ -221,15 +232,18 @@ pub(crate) async fn price_on(conn: &mut SqliteConnection, service_id: &str, day:
 }
 
 fn to_service(r: ServiceRow, price: Option<i64>, prices: Vec<PriceFrom>) -> Result<Service> {
-    let category = crate::store::stored::code("services", &r.0, "category", &r.3, Category::from_code)?;
+    let category = crate::store::stored::code("services", &r.id, "category", &r.category, Category::from_code)?;
+    let tax_rate_bp = u32::try_from(r.tax_rate_bp).map_err(|_| {
+        Error::corrupt("services", &r.id, "tax_rate_bp", format_args!("{} is not a rate", r.tax_rate_bp))
+    })?;
     Ok(Service {
-        id: r.0,
-        code: r.1,
-        name: r.2,
+        id: r.id,
+        code: r.code,
+        name: r.name,
         category,
-        tax_rate_bp: u32::try_from(r.4).unwrap_or(0),
-        tax_exempt: r.5,
-        active: r.6,
+        tax_rate_bp,
+        tax_exempt: r.tax_exempt,
+        active: r.active,
         price_minor: price,
         prices,
     })

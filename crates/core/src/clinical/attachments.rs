@@ -196,23 +196,36 @@ pub async fn add(store: &Store, auth: &Authorized, input: AttachmentInput, bytes
     })
 }
 
-type Row = (String, String, Option<String>, String, String, i64, String, String, String);
+/// An attachment record as [`SELECT`] reads it.
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: String,
+    patient_id: String,
+    visit_id: Option<String>,
+    file_name: String,
+    media_type: String,
+    size_bytes: i64,
+    sha256: String,
+    note: String,
+    created_at: String,
+}
 
+/// The columns of a [`Row`], written once.
 const SELECT: &str =
     "SELECT id, patient_id, visit_id, file_name, media_type, size_bytes, sha256, note, created_at FROM attachments";
 
 fn of(store: &Store, r: Row) -> Attachment {
-    let on_device = blobs::has(store, &r.6);
+    let on_device = blobs::has(store, &r.sha256);
     Attachment {
-        id: r.0,
-        patient_id: r.1,
-        visit_id: r.2,
-        file_name: r.3,
-        media_type: r.4,
-        size_bytes: r.5,
-        sha256: r.6,
-        note: r.7,
-        created_at: r.8,
+        id: r.id,
+        patient_id: r.patient_id,
+        visit_id: r.visit_id,
+        file_name: r.file_name,
+        media_type: r.media_type,
+        size_bytes: r.size_bytes,
+        sha256: r.sha256,
+        note: r.note,
+        created_at: r.created_at,
         on_device,
     }
 }

@@ -12,8 +12,8 @@ use crate::session::Authorized;
 use crate::store::{Store, WriteTx};
 use serde_json::{json, Value};
 
+use super::lab::{lab_test_of, LabTestRow, LAB_TEST_COLUMNS};
 use super::prescribing::{medicine_of, MedicineRow, MEDICINE_COLUMNS};
-type LabTestRow = (String, String, String, String, Option<i64>, Option<i64>, bool);
 
 /// The whole medicine list, retired entries included (for the catalogue screen).
 pub async fn medicine_catalogue(store: &Store, auth: &Authorized) -> Result<Vec<Medicine>> {
@@ -25,36 +25,20 @@ pub async fn medicine_catalogue(store: &Store, auth: &Authorized) -> Result<Vec<
     rows.into_iter().map(medicine_of).collect()
 }
 
-fn lab_test_of(r: LabTestRow) -> LabTest {
-    LabTest {
-        id: r.0,
-        code: r.1,
-        name: r.2,
-        unit: r.3,
-        ref_low: r.4.map(format_milli),
-        ref_high: r.5.map(format_milli),
-        active: r.6,
-    }
-}
-
 /// A medicine and its stored ingredient ids (JSON).
 async fn medicine_in(w: &mut WriteTx<'_>, id: &str) -> Result<(Medicine, String)> {
     let sql = format!("SELECT {MEDICINE_COLUMNS} FROM medicines WHERE id = ? AND deleted_at IS NULL");
     let row: Option<MedicineRow> = sqlx::query_as(&sql).bind(id).fetch_optional(w.conn()).await?;
     let row = row.ok_or_else(|| Error::NotFound { entity: "medicine".into() })?;
-    let ids = row.5.clone();
+    let ids = row.ingredients.clone();
     Ok((medicine_of(row)?, ids))
 }
 
 async fn lab_test_in(w: &mut WriteTx<'_>, id: &str) -> Result<(LabTest, Option<i64>, Option<i64>)> {
-    let row: Option<LabTestRow> = sqlx::query_as(
-        "SELECT id, code, name, unit, ref_low_milli, ref_high_milli, active FROM lab_tests WHERE id = ? AND deleted_at IS NULL",
-    )
-    .bind(id)
-    .fetch_optional(w.conn())
-    .await?;
+    let sql = format!("SELECT {LAB_TEST_COLUMNS} FROM lab_tests WHERE id = ? AND deleted_at IS NULL");
+    let row: Option<LabTestRow> = sqlx::query_as(&sql).bind(id).fetch_optional(w.conn()).await?;
     let row = row.ok_or_else(|| Error::NotFound { entity: "lab test".into() })?;
-    let (low, high) = (row.4, row.5);
+    let (low, high) = (row.ref_low_milli, row.ref_high_milli);
     Ok((lab_test_of(row), low, high))
 }
 

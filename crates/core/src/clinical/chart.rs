@@ -3,16 +3,30 @@
 
 use super::lab::{order_of, result_of, ORDER_SELECT, RESULT_SELECT};
 use super::model::*;
+use super::visits::{diagnosis_of, DiagnosisRow, DIAGNOSIS_COLUMNS};
 use super::{icd10, lab, prescribing, visits, within};
-use crate::codes::Code;
 use crate::error::{Error, Result};
 use crate::rbac::Permission;
 use crate::session::Authorized;
 use crate::store::Store;
 use serde_json::json;
 
-type DiagnosisRow = (String, String, String, Option<String>, String, String, String);
-type TimelineRow = (String, String, Option<String>, String, String, Option<String>);
+/// A visit in the timeline as [`TIMELINE_SELECT`] reads it.
+#[derive(sqlx::FromRow)]
+struct TimelineRow {
+    id: String,
+    started_at: String,
+    closed_at: Option<String>,
+    doctor_name: String,
+    complaints: String,
+    /// The visit's diagnosis texts, a JSON array built by the query.
+    diagnoses: Option<String>,
+}
+
+/// The columns of a [`TimelineRow`], written once.
+const TIMELINE_SELECT: &str = "SELECT v.id, v.started_at, v.closed_at, s.full_name AS doctor_name, v.complaints,
+    (SELECT json_group_array(d.text) FROM diagnoses d WHERE d.visit_id = v.id AND d.deleted_at IS NULL) AS diagnoses
+    FROM visits v JOIN staff s ON s.id = v.doctor_id";
 
 /// Opens a patient's chart: allergies, active problems, current medicines, last vitals,
 /// recent results, pending orders and the latest visits. Audited as `chart.open`.
@@ -28,30 +42,17 @@ pub async fn chart_summary(store: &Store, auth: &Authorized, patient_id: &str) -
         return Err(Error::NotFound { entity: "patient".into() });
     }
     let allergies = visits::allergy_rows(&mut conn, patient_id).await?;
-    let problems: Vec<DiagnosisRow> = sqlx::query_as(
-        "SELECT id, visit_id, patient_id, icd10, text, certainty, created_at FROM diagnoses
-         WHERE patient_id = ? AND resolved_at IS NULL AND deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT 500",
-    )
-    .bind(patient_id)
-    .fetch_all(&mut *conn)
-    .await?;
+    let sql = format!(
+        "SELECT {DIAGNOSIS_COLUMNS} FROM diagnoses
+         WHERE patient_id = ? AND resolved_at IS NULL AND deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT 500"
+    );
+    let problems: Vec<DiagnosisRow> = sqlx::query_as(&sql).bind(patient_id).fetch_all(&mut *conn).await?;
     let mut seen = std::collections::HashSet::new();
     let active_problems: Vec<Diagnosis> = problems
         .into_iter()
-        .filter(|r| seen.insert(r.3.clone().unwrap_or_else(|| r.4.to_lowercase())))
+        .filter(|r| seen.insert(r.icd10.clone().unwrap_or_else(|| r.text.to_lowercase())))
         .take(50)
-        .map(|r| {
-            Ok(Diagnosis {
-                certainty: crate::store::stored::code("diagnoses", &r.0, "certainty", &r.5, Certainty::from_code)?,
-                id: r.0,
-                visit_id: r.1,
-                patient_id: r.2,
-                coded: r.3.is_some(),
-                icd10: r.3,
-                text: r.4,
-                created_at: r.6,
-            })
-        })
+        .map(diagnosis_of)
         .collect::<Result<_>>()?;
     let current_medicines = prescribing::current_rows(&mut conn, patient_id, &today).await?;
     let last_vitals = visits::vitals_rows(&mut conn, patient_id, 1).await?.into_iter().next();
@@ -94,27 +95,20 @@ async fn timeline(
     before: Option<&str>,
     limit: u32,
 ) -> Result<Vec<VisitSummary>> {
-    let rows: Vec<TimelineRow> = sqlx::query_as(
-        "SELECT v.id, v.started_at, v.closed_at, s.full_name, v.complaints,
-                (SELECT json_group_array(d.text) FROM diagnoses d WHERE d.visit_id = v.id AND d.deleted_at IS NULL)
-         FROM visits v JOIN staff s ON s.id = v.doctor_id
-         WHERE v.patient_id = ?1 AND v.deleted_at IS NULL AND (?2 IS NULL OR v.started_at < ?2)
-         ORDER BY v.started_at DESC, v.id DESC LIMIT ?3",
-    )
-    .bind(patient_id)
-    .bind(before)
-    .bind(limit)
-    .fetch_all(conn)
-    .await?;
+    let sql = format!(
+        "{TIMELINE_SELECT} WHERE v.patient_id = ?1 AND v.deleted_at IS NULL AND (?2 IS NULL OR v.started_at < ?2)
+         ORDER BY v.started_at DESC, v.id DESC LIMIT ?3"
+    );
+    let rows: Vec<TimelineRow> = sqlx::query_as(&sql).bind(patient_id).bind(before).bind(limit).fetch_all(conn).await?;
     Ok(rows
         .into_iter()
         .map(|r| VisitSummary {
-            id: r.0,
-            started_at: r.1,
-            closed_at: r.2,
-            doctor_name: r.3,
-            complaints: r.4,
-            diagnoses: r.5.and_then(|j| serde_json::from_str(&j).ok()).unwrap_or_default(),
+            id: r.id,
+            started_at: r.started_at,
+            closed_at: r.closed_at,
+            doctor_name: r.doctor_name,
+            complaints: r.complaints,
+            diagnoses: r.diagnoses.and_then(|j| serde_json::from_str(&j).ok()).unwrap_or_default(),
         })
         .collect())
 }

@@ -20,9 +20,54 @@ fn range_end(field: &str, raw: Option<&str>) -> Result<Option<i64>> {
     }
 }
 
-type TestRow = (String, String, String, String, Option<i64>, Option<i64>, bool);
-type OrderTestRow =
-    (String, String, String, String, String, String, Option<i64>, Option<i64>, String, String, Option<String>);
+/// A catalogue test as [`LAB_TEST_COLUMNS`] reads it.
+#[derive(sqlx::FromRow)]
+pub(crate) struct LabTestRow {
+    pub id: String,
+    pub code: String,
+    pub name: String,
+    pub unit: String,
+    pub ref_low_milli: Option<i64>,
+    pub ref_high_milli: Option<i64>,
+    pub active: bool,
+}
+
+/// The columns of a [`LabTestRow`], written once.
+pub(crate) const LAB_TEST_COLUMNS: &str = "id, code, name, unit, ref_low_milli, ref_high_milli, active";
+
+pub(crate) fn lab_test_of(r: LabTestRow) -> LabTest {
+    LabTest {
+        id: r.id,
+        code: r.code,
+        name: r.name,
+        unit: r.unit,
+        ref_low: r.ref_low_milli.map(format_milli),
+        ref_high: r.ref_high_milli.map(format_milli),
+        active: r.active,
+    }
+}
+
+/// An order with its test and patient, as [`ORDER_TEST_SELECT`] reads it (to enter a result).
+#[derive(sqlx::FromRow)]
+struct OrderTestRow {
+    status: String,
+    patient_id: String,
+    test_id: String,
+    code: String,
+    name: String,
+    unit: String,
+    ref_low_milli: Option<i64>,
+    ref_high_milli: Option<i64>,
+    ranges: String,
+    sex: String,
+    birth_date: Option<String>,
+}
+
+/// The columns of an [`OrderTestRow`], written once.
+const ORDER_TEST_SELECT: &str =
+    "SELECT o.status, o.patient_id, o.test_id, t.code, t.name, t.unit, t.ref_low_milli, t.ref_high_milli,
+            t.ranges, p.sex, p.birth_date
+     FROM lab_orders o JOIN lab_tests t ON t.id = o.test_id JOIN patients p ON p.id = o.patient_id";
 
 /// A lab test's fields, checked and normalised.
 pub(crate) struct ValidTest {
@@ -90,22 +135,9 @@ pub async fn lab_tests(store: &Store, auth: &Authorized) -> Result<Vec<LabTest>>
     if auth.require(Permission::ClinicalView).is_err() {
         auth.require(Permission::LabResults)?;
     }
-    let rows: Vec<TestRow> =
-        sqlx::query_as("SELECT id, code, name, unit, ref_low_milli, ref_high_milli, active FROM lab_tests WHERE deleted_at IS NULL ORDER BY code")
-            .fetch_all(store.pool())
-            .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| LabTest {
-            id: r.0,
-            code: r.1,
-            name: r.2,
-            unit: r.3,
-            ref_low: r.4.map(format_milli),
-            ref_high: r.5.map(format_milli),
-            active: r.6,
-        })
-        .collect())
+    let sql = format!("SELECT {LAB_TEST_COLUMNS} FROM lab_tests WHERE deleted_at IS NULL ORDER BY code");
+    let rows: Vec<LabTestRow> = sqlx::query_as(&sql).fetch_all(store.pool()).await?;
+    Ok(rows.into_iter().map(lab_test_of).collect())
 }
 
 /// Orders tests inside a write (used alone and by a whole consultation).
@@ -250,23 +282,33 @@ pub async fn enter_result(store: &Store, auth: &Authorized, order_id: &str, valu
     let milli = parse_milli(&value);
     let today = crate::clinic::today(store).await?;
     let mut w = store.begin_write(auth.actor()).await?;
-    let row: Option<OrderTestRow> = sqlx::query_as(
-        "SELECT o.status, o.patient_id, o.test_id, t.code, t.name, t.unit, t.ref_low_milli, t.ref_high_milli,
-                t.ranges, p.sex, p.birth_date
-         FROM lab_orders o JOIN lab_tests t ON t.id = o.test_id JOIN patients p ON p.id = o.patient_id
-         WHERE o.id = ? AND o.deleted_at IS NULL",
-    )
-    .bind(order_id)
-    .fetch_optional(w.conn())
-    .await?;
-    let Some((status, patient_id, test_id, code, name, unit, low, high, ranges, sex, birth)) = row else {
+    let sql = format!("{ORDER_TEST_SELECT} WHERE o.id = ? AND o.deleted_at IS NULL");
+    let row: Option<OrderTestRow> = sqlx::query_as(&sql).bind(order_id).fetch_optional(w.conn()).await?;
+    let Some(OrderTestRow {
+        status,
+        patient_id,
+        test_id,
+        code,
+        name,
+        unit,
+        ref_low_milli: low,
+        ref_high_milli: high,
+        ranges,
+        sex,
+        birth_date: birth,
+    }) = row
+    else {
         return Err(Error::NotFound { entity: "lab order".into() });
     };
     // The band for the patient's sex and age today, else the test's range for anyone.
     // A stored value that does not parse is a corrupt row, not "no bands".
-    let bands: Vec<RefBand> = serde_json::from_str(&ranges)
-        .map_err(|e| Error::internal(format!("lab_tests {test_id}: ranges do not parse: {e}")))?;
-    let birth = birth.and_then(|b| chrono::NaiveDate::parse_from_str(&b, "%Y-%m-%d").ok());
+    let bands: Vec<RefBand> = crate::store::stored::json("lab_tests", &test_id, "ranges", &ranges)?;
+    let birth = birth
+        .map(|b| {
+            chrono::NaiveDate::parse_from_str(&b, "%Y-%m-%d")
+                .map_err(|e| Error::corrupt("patients", &patient_id, "birth_date", e))
+        })
+        .transpose()?;
     let (low, high) = band_for(&bands, &sex, birth, today).map_or((low, high), |b| (b.low, b.high));
     if status != "ordered" {
         return Err(Error::validation("order_id", ValidationReason::Invalid, format!("the order is {status}")));

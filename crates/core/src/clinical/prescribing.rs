@@ -68,16 +68,34 @@ pub const OVERRIDE_REASON_MIN: usize = 5;
 /// The most it says.
 pub const OVERRIDE_REASON_MAX: usize = 300;
 
-/// A medicine row: id, name, strength, form, active, ingredients (JSON ids), usual dose.
-pub(crate) type MedicineRow = (String, String, String, String, bool, String, String);
+/// A medicine as [`MEDICINE_COLUMNS`] reads it.
+#[derive(sqlx::FromRow)]
+pub(crate) struct MedicineRow {
+    pub id: String,
+    pub name: String,
+    pub strength: String,
+    pub form: String,
+    pub active: bool,
+    /// The ingredient ids, as JSON.
+    pub ingredients: String,
+    pub usual_dose: String,
+}
 
-/// The columns a [`MedicineRow`] is read from.
+/// The columns of a [`MedicineRow`], written once.
 pub(crate) const MEDICINE_COLUMNS: &str = "id, name, strength, form, active, ingredients, usual_dose";
 
 pub(crate) fn medicine_of(r: MedicineRow) -> Result<Medicine> {
-    let ids: Vec<String> = stored::json("medicines", &r.0, "ingredients", &r.5)?;
-    let ingredients = ingredient_names(&ids, &r.1);
-    Ok(Medicine { id: r.0, name: r.1, strength: r.2, form: r.3, active: r.4, ingredients, usual_dose: r.6 })
+    let ids: Vec<String> = stored::json("medicines", &r.id, "ingredients", &r.ingredients)?;
+    let ingredients = ingredient_names(&ids, &r.name);
+    Ok(Medicine {
+        id: r.id,
+        name: r.name,
+        strength: r.strength,
+        form: r.form,
+        active: r.active,
+        ingredients,
+        usual_dose: r.usual_dose,
+    })
 }
 
 /// The ingredient ids to store: those given (each must be on the list), else those the name
@@ -150,7 +168,8 @@ async fn warnings(
     // The allergies flagged at registration (free text on the patient's record) count too.
     let flagged: String =
         sqlx::query_scalar("SELECT allergies FROM patients WHERE id = ?").bind(patient_id).fetch_one(w.conn()).await?;
-    for substance in serde_json::from_str::<Vec<String>>(&flagged).unwrap_or_default() {
+    let flagged: Vec<String> = stored::json("patients", patient_id, "allergies", &flagged)?;
+    for substance in flagged {
         let known = out.iter().any(|x: &ClinicalWarning| x.subject.eq_ignore_ascii_case(&substance));
         if known {
             continue;

@@ -342,25 +342,25 @@ pub(crate) async fn allergies_line(conn: &mut sqlx::SqliteConnection, p: &Patien
 /// A visit's diagnoses as printed: "E11.9 Type 2 diabetes mellitus without complications
 /// (provisional)", uncoded ones as their text.
 pub(crate) async fn diagnosis_lines(conn: &mut sqlx::SqliteConnection, visit_id: &str) -> Result<Vec<String>> {
-    let rows: Vec<(Option<String>, String, String)> =
-        sqlx::query_as("SELECT icd10, text, certainty FROM diagnoses WHERE visit_id = ? AND deleted_at IS NULL ORDER BY created_at, id")
-            .bind(visit_id)
-            .fetch_all(conn)
-            .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(code, text, certainty)| {
-            let t = match code {
-                Some(c) => format!("{c}  {text}"),
-                None => format!("{text} (uncoded)"),
+    use super::visits::{diagnosis_of, DiagnosisRow, DIAGNOSIS_COLUMNS};
+    let sql = format!(
+        "SELECT {DIAGNOSIS_COLUMNS} FROM diagnoses WHERE visit_id = ? AND deleted_at IS NULL ORDER BY created_at, id"
+    );
+    let rows: Vec<DiagnosisRow> = sqlx::query_as(&sql).bind(visit_id).fetch_all(conn).await?;
+    rows.into_iter()
+        .map(|r| {
+            let d = diagnosis_of(r)?;
+            let t = match d.icd10 {
+                Some(c) => format!("{c}  {}", d.text),
+                None => format!("{} (uncoded)", d.text),
             };
-            if certainty == "provisional" {
+            Ok(if matches!(d.certainty, super::model::Certainty::Provisional) {
                 format!("{t} — provisional")
             } else {
                 t
-            }
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// A visit and its patient, or not found.

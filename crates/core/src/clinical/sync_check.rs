@@ -5,6 +5,7 @@
 use super::attachments::{self, AttachmentInput};
 use super::*;
 use crate::session::{Authorized, SessionSlot};
+use crate::store::seal::{to_change, OutboxRow, OUTBOX_COLUMNS};
 use crate::store::{Actor, Store};
 use crate::sync::apply::{self, Outcome};
 use crate::sync::rows::Columns;
@@ -133,29 +134,19 @@ async fn clinic(store: &Store) -> String {
     c.visit.id
 }
 
-type LogRow = (String, i64, String, String, String, String, String, String, Option<String>);
-
 #[tokio::test]
 async fn a_consultation_made_on_one_device_arrives_whole_on_another() {
     let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let (a, b) = (Store::open_in_dir(da.path()).await.unwrap(), Store::open_in_dir(db.path()).await.unwrap());
     let visit = clinic(&a).await;
 
-    let log: Vec<LogRow> = sqlx::query_as(
-        "SELECT id, seq, device_id, entity, entity_id, op, data, hlc, user_id FROM change_log ORDER BY seq",
-    )
-    .fetch_all(a.pool())
-    .await
-    .unwrap();
+    let sql = format!("SELECT {OUTBOX_COLUMNS} FROM change_log ORDER BY seq");
+    let log: Vec<OutboxRow> = sqlx::query_as(&sql).fetch_all(a.pool()).await.unwrap();
     let mut w = b.begin_write(Actor::system()).await.unwrap();
     let mut columns = Columns::default();
-    for (id, seq, device_id, entity, entity_id, op, data, hlc, user_id) in log {
-        let op = match op.as_str() {
-            "insert" => Op::Insert,
-            "update" => Op::Update,
-            _ => Op::Delete,
-        };
-        let mut data: Value = serde_json::from_str(&data).unwrap();
+    for row in log {
+        let Change { id, device_id, device_seq, entity, entity_id, op, mut data, hlc, user_id, .. } =
+            to_change(row).unwrap();
         if entity == "staff" && op == Op::Insert {
             // Found by this test: a new staff profile's change leaves out `created_at` (NOT
             // NULL), so it is refused on the other device (schedule::staff, not clinical).
@@ -177,7 +168,7 @@ async fn a_consultation_made_on_one_device_arrives_whole_on_another() {
         let change = Change {
             id,
             device_id,
-            device_seq: seq as u64,
+            device_seq,
             entity: entity.clone(),
             entity_id,
             op,
@@ -227,30 +218,15 @@ async fn two_devices_that_each_loaded_the_starter_lists_merge_without_duplicates
         let starters = crate::setup::Starters { formulary: true, lab_tests: true };
         crate::setup::create_clinic(s, admin, starters).await.unwrap();
     }
-    let log: Vec<LogRow> = sqlx::query_as(
-        "SELECT id, seq, device_id, entity, entity_id, op, data, hlc, user_id FROM change_log WHERE entity IN ('medicines', 'lab_tests') ORDER BY seq",
-    )
-    .fetch_all(a.pool())
-    .await
-    .unwrap();
+    let sql =
+        format!("SELECT {OUTBOX_COLUMNS} FROM change_log WHERE entity IN ('medicines', 'lab_tests') ORDER BY seq");
+    let log: Vec<OutboxRow> = sqlx::query_as(&sql).fetch_all(a.pool()).await.unwrap();
     let tests = super::starter::starter_tests().unwrap().len();
     assert_eq!(log.len(), super::formulary::entries().len() + tests);
     let mut w = b.begin_write(Actor::system()).await.unwrap();
     let mut columns = Columns::default();
-    for (id, seq, device_id, entity, entity_id, _, data, hlc, user_id) in log {
-        let data: Value = serde_json::from_str(&data).unwrap();
-        let change = Change {
-            id,
-            device_id,
-            device_seq: seq as u64,
-            entity,
-            entity_id,
-            op: Op::Insert,
-            data,
-            hlc,
-            user_id,
-            proof: None,
-        };
+    for row in log {
+        let change = Change { op: Op::Insert, proof: None, ..to_change(row).unwrap() };
         let outcome = apply::apply(&mut w, &mut columns, &change).await.unwrap();
         assert!(matches!(outcome, Outcome::Applied | Outcome::Older), "{outcome:?}");
     }

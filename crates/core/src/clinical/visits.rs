@@ -213,43 +213,52 @@ pub async fn close_visit(store: &Store, auth: &Authorized, visit_id: &str) -> Re
     visit(store, auth, visit_id).await
 }
 
-type VisitRow = (
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    String,
-    Option<String>,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-);
+/// A visit as [`VISIT_SELECT`] reads it.
+#[derive(sqlx::FromRow)]
+struct VisitRow {
+    id: String,
+    patient_id: String,
+    doctor_id: String,
+    doctor_name: String,
+    appointment_id: Option<String>,
+    started_at: String,
+    closed_at: Option<String>,
+    complaints: String,
+    history: String,
+    examination: String,
+    notes: String,
+    follow_up_date: Option<String>,
+}
+
+/// The columns of a [`VisitRow`], written once.
+const VISIT_SELECT: &str =
+    "SELECT v.id, v.patient_id, v.doctor_id, s.full_name AS doctor_name, v.appointment_id, v.started_at,
+    v.closed_at, v.complaints, v.history, v.examination, v.notes, v.follow_up_date
+    FROM visits v JOIN staff s ON s.id = v.doctor_id";
+
+impl From<VisitRow> for Visit {
+    fn from(r: VisitRow) -> Self {
+        Visit {
+            id: r.id,
+            patient_id: r.patient_id,
+            doctor_id: r.doctor_id,
+            doctor_name: r.doctor_name,
+            appointment_id: r.appointment_id,
+            started_at: r.started_at,
+            closed_at: r.closed_at,
+            complaints: r.complaints,
+            history: r.history,
+            examination: r.examination,
+            notes: r.notes,
+            follow_up_date: r.follow_up_date,
+        }
+    }
+}
 
 pub(crate) async fn load_visit(conn: &mut SqliteConnection, id: &str) -> Result<Option<Visit>> {
-    let row: Option<VisitRow> = sqlx::query_as(
-        "SELECT v.id, v.patient_id, v.doctor_id, s.full_name, v.appointment_id, v.started_at, v.closed_at, v.complaints, v.history, v.examination, v.notes, v.follow_up_date
-         FROM visits v JOIN staff s ON s.id = v.doctor_id WHERE v.id = ? AND v.deleted_at IS NULL",
-    )
-    .bind(id)
-    .fetch_optional(conn)
-    .await?;
-    Ok(row.map(|r| Visit {
-        id: r.0,
-        patient_id: r.1,
-        doctor_id: r.2,
-        doctor_name: r.3,
-        appointment_id: r.4,
-        started_at: r.5,
-        closed_at: r.6,
-        complaints: r.7,
-        history: r.8,
-        examination: r.9,
-        notes: r.10,
-        follow_up_date: r.11,
-    }))
+    let sql = format!("{VISIT_SELECT} WHERE v.id = ? AND v.deleted_at IS NULL");
+    let row: Option<VisitRow> = sqlx::query_as(&sql).bind(id).fetch_optional(conn).await?;
+    Ok(row.map(Visit::from))
 }
 
 /// One visit in full.
@@ -412,43 +421,46 @@ pub async fn record_vitals(store: &Store, auth: &Authorized, input: VitalsInput)
     Ok(v)
 }
 
-type VitalsRow = (
-    String,
-    String,
-    Option<String>,
-    String,
-    Option<i32>,
-    Option<i32>,
-    Option<i32>,
-    Option<i32>,
-    Option<i32>,
-    Option<i32>,
-    Option<i32>,
-    Option<i32>,
-    Option<i32>,
-    bool,
-);
+/// A set of vitals as [`VITALS_COLS`] reads it.
+#[derive(sqlx::FromRow)]
+pub(crate) struct VitalsRow {
+    id: String,
+    patient_id: String,
+    visit_id: Option<String>,
+    taken_at: String,
+    temperature_c_x10: Option<i32>,
+    pulse: Option<i32>,
+    bp_systolic: Option<i32>,
+    bp_diastolic: Option<i32>,
+    resp_rate: Option<i32>,
+    spo2: Option<i32>,
+    weight_g: Option<i32>,
+    height_mm: Option<i32>,
+    pain: Option<i32>,
+    confirmed: bool,
+}
 
+/// The columns of a [`VitalsRow`], written once.
 pub(crate) const VITALS_COLS: &str =
     "id, patient_id, visit_id, taken_at, temperature_c_x10, pulse, bp_systolic, bp_diastolic, resp_rate, spo2, weight_g, height_mm, pain, confirmed";
 
 pub(crate) fn vitals_of(r: VitalsRow) -> Vitals {
     Vitals {
-        id: r.0,
-        patient_id: r.1,
-        visit_id: r.2,
-        taken_at: r.3,
-        temperature_c_x10: r.4,
-        pulse: r.5,
-        bp_systolic: r.6,
-        bp_diastolic: r.7,
-        resp_rate: r.8,
-        spo2: r.9,
-        weight_g: r.10,
-        height_mm: r.11,
-        pain: r.12,
-        bmi_x10: bmi_x10(r.10, r.11),
-        confirmed: r.13,
+        bmi_x10: bmi_x10(r.weight_g, r.height_mm),
+        id: r.id,
+        patient_id: r.patient_id,
+        visit_id: r.visit_id,
+        taken_at: r.taken_at,
+        temperature_c_x10: r.temperature_c_x10,
+        pulse: r.pulse,
+        bp_systolic: r.bp_systolic,
+        bp_diastolic: r.bp_diastolic,
+        resp_rate: r.resp_rate,
+        spo2: r.spo2,
+        weight_g: r.weight_g,
+        height_mm: r.height_mm,
+        pain: r.pain,
+        confirmed: r.confirmed,
     }
 }
 
@@ -463,6 +475,34 @@ pub async fn vitals_history(store: &Store, auth: &Authorized, patient_id: &str, 
     auth.require(Permission::ClinicalView)?;
     let mut conn = store.pool().acquire().await?;
     vitals_rows(&mut conn, patient_id, limit.clamp(1, 1_000)).await
+}
+
+/// A diagnosis as [`DIAGNOSIS_COLUMNS`] reads it.
+#[derive(sqlx::FromRow)]
+pub(crate) struct DiagnosisRow {
+    pub id: String,
+    pub visit_id: String,
+    pub patient_id: String,
+    pub icd10: Option<String>,
+    pub text: String,
+    pub certainty: String,
+    pub created_at: String,
+}
+
+/// The columns of a [`DiagnosisRow`], written once.
+pub(crate) const DIAGNOSIS_COLUMNS: &str = "id, visit_id, patient_id, icd10, text, certainty, created_at";
+
+pub(crate) fn diagnosis_of(r: DiagnosisRow) -> Result<Diagnosis> {
+    Ok(Diagnosis {
+        certainty: crate::store::stored::code("diagnoses", &r.id, "certainty", &r.certainty, Certainty::from_code)?,
+        id: r.id,
+        visit_id: r.visit_id,
+        patient_id: r.patient_id,
+        coded: r.icd10.is_some(),
+        icd10: r.icd10,
+        text: r.text,
+        created_at: r.created_at,
+    })
 }
 
 /// Adds a diagnosis to a visit inside a write.
@@ -632,24 +672,36 @@ pub async fn add_allergy(store: &Store, auth: &Authorized, input: AllergyInput) 
 /// A patient's allergies; one recorded as free text before the list existed shows the
 /// substance or class its text names, if it names one exactly.
 pub(crate) async fn allergy_rows(conn: &mut SqliteConnection, patient_id: &str) -> Result<Vec<Allergy>> {
-    let rows: Vec<(String, String, String, String, String, Option<String>)> =
-        sqlx::query_as("SELECT id, patient_id, substance, reaction, severity, allergen FROM allergies WHERE patient_id = ? AND deleted_at IS NULL ORDER BY created_at")
-            .bind(patient_id)
-            .fetch_all(conn)
-            .await?;
+    let sql =
+        format!("SELECT {ALLERGY_COLS} FROM allergies WHERE patient_id = ? AND deleted_at IS NULL ORDER BY created_at");
+    let rows: Vec<AllergyRow> = sqlx::query_as(&sql).bind(patient_id).fetch_all(conn).await?;
     rows.into_iter()
         .map(|r| {
             Ok(Allergy {
-                allergen: super::allergy_check::allergen_of(r.5.as_deref(), &r.2).map(|a| a.code()),
-                severity: crate::store::stored::code("allergies", &r.0, "severity", &r.4, Severity::from_code)?,
-                id: r.0,
-                patient_id: r.1,
-                substance: r.2,
-                reaction: r.3,
+                allergen: super::allergy_check::allergen_of(r.allergen.as_deref(), &r.substance).map(|a| a.code()),
+                severity: crate::store::stored::code("allergies", &r.id, "severity", &r.severity, Severity::from_code)?,
+                id: r.id,
+                patient_id: r.patient_id,
+                substance: r.substance,
+                reaction: r.reaction,
             })
         })
         .collect()
 }
+
+/// An allergy as [`ALLERGY_COLS`] reads it.
+#[derive(sqlx::FromRow)]
+struct AllergyRow {
+    id: String,
+    patient_id: String,
+    substance: String,
+    reaction: String,
+    severity: String,
+    allergen: Option<String>,
+}
+
+/// The columns of an [`AllergyRow`], written once.
+const ALLERGY_COLS: &str = "id, patient_id, substance, reaction, severity, allergen";
 
 /// A patient's allergies (for the banner on every screen of that patient).
 pub async fn allergies(store: &Store, auth: &Authorized, patient_id: &str) -> Result<Vec<Allergy>> {

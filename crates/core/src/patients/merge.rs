@@ -223,19 +223,39 @@ async fn record_merge(w: &mut WriteTx<'_>, survivor_id: &str, snapshot: &Patient
 /// The records merged into a patient, newest first, with the merging user's name.
 pub async fn merged_into(store: &Store, auth: &Authorized, survivor_id: &str) -> Result<Vec<MergeRecord>> {
     auth.require(Permission::PatientsView)?;
-    let rows: Vec<(String, String, String, String, Option<String>, String)> = sqlx::query_as(
-        "SELECT m.merged_id, m.merged_mrn, m.reason, m.merged_at, u.full_name, m.snapshot
-         FROM patient_merges m LEFT JOIN users u ON u.id = m.merged_by
-         WHERE m.survivor_id = ? ORDER BY m.merged_at DESC, m.id DESC",
-    )
-    .bind(survivor_id)
-    .fetch_all(store.pool())
-    .await?;
+    let sql = format!(
+        "SELECT {MERGE_COLUMNS} FROM patient_merges m LEFT JOIN users u ON u.id = m.merged_by
+         WHERE m.survivor_id = ? ORDER BY m.merged_at DESC, m.id DESC"
+    );
+    let rows: Vec<MergeRow> = sqlx::query_as(&sql).bind(survivor_id).fetch_all(store.pool()).await?;
     rows.into_iter()
-        .map(|(merged_id, merged_mrn, reason, merged_at, merged_by, snapshot)| {
-            let snapshot: Patient = serde_json::from_str(&snapshot)
-                .map_err(|e| Error::internal(format!("merge snapshot of {merged_mrn}: {e}")))?;
-            Ok(MergeRecord { merged_id, merged_mrn, reason, merged_at, merged_by, snapshot })
+        .map(|r| {
+            let snapshot: Patient = crate::store::stored::json("patient_merges", &r.id, "snapshot", &r.snapshot)?;
+            Ok(MergeRecord {
+                merged_id: r.merged_id,
+                merged_mrn: r.merged_mrn,
+                reason: r.reason,
+                merged_at: r.merged_at,
+                merged_by: r.merged_by,
+                snapshot,
+            })
         })
         .collect()
 }
+
+/// A merge as [`MERGE_COLUMNS`] reads it.
+#[derive(sqlx::FromRow)]
+struct MergeRow {
+    id: String,
+    merged_id: String,
+    merged_mrn: String,
+    reason: String,
+    merged_at: String,
+    /// The merging user's name.
+    merged_by: Option<String>,
+    snapshot: String,
+}
+
+/// The columns of a [`MergeRow`], written once (merges `m`, users `u`).
+const MERGE_COLUMNS: &str =
+    "m.id, m.merged_id, m.merged_mrn, m.reason, m.merged_at, u.full_name AS merged_by, m.snapshot";

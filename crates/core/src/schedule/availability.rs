@@ -185,23 +185,42 @@ pub async fn set_weekly(
 /// A doctor's weekly sessions, by weekday and time.
 pub async fn weekly(store: &Store, auth: &Authorized, doctor_id: &str) -> Result<Vec<DoctorSession>> {
     auth.require(Permission::AppointmentsView)?;
-    let rows: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(
-        "SELECT id, weekday, start_min, end_min, slot_minutes FROM doctor_sessions WHERE doctor_id = ? AND deleted_at IS NULL ORDER BY weekday, start_min",
-    )
-    .bind(doctor_id)
-    .fetch_all(store.pool())
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, d, s, e, slot)| DoctorSession {
-            id,
-            weekday: d as u8,
-            start: format_minutes(s as u32),
-            end: format_minutes(e as u32),
-            slot_minutes: slot as u32,
+    let sql = format!(
+        "SELECT {SESSION_COLUMNS} FROM doctor_sessions WHERE doctor_id = ? AND deleted_at IS NULL ORDER BY weekday, start_min"
+    );
+    let rows: Vec<SessionRow> = sqlx::query_as(&sql).bind(doctor_id).fetch_all(store.pool()).await?;
+    rows.into_iter()
+        .map(|r| {
+            let int = |field: &str, v: i64| {
+                u32::try_from(v)
+                    .map_err(|_| Error::corrupt("doctor_sessions", &r.id, field, format_args!("{v} is out of range")))
+            };
+            let weekday = u8::try_from(r.weekday).ok().filter(|d| (1..=7).contains(d)).ok_or_else(|| {
+                Error::corrupt("doctor_sessions", &r.id, "weekday", format_args!("{} is not a weekday", r.weekday))
+            })?;
+            Ok(DoctorSession {
+                weekday,
+                start: format_minutes(int("start_min", r.start_min)?),
+                end: format_minutes(int("end_min", r.end_min)?),
+                slot_minutes: int("slot_minutes", r.slot_minutes)?,
+                id: r.id,
+            })
         })
-        .collect())
+        .collect()
 }
+
+/// A weekly session as [`SESSION_COLUMNS`] reads it.
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    id: String,
+    weekday: i64,
+    start_min: i64,
+    end_min: i64,
+    slot_minutes: i64,
+}
+
+/// The columns of a [`SessionRow`], written once.
+const SESSION_COLUMNS: &str = "id, weekday, start_min, end_min, slot_minutes";
 
 /// Adds an exception (leave, an extra session, a cancelled session) on a date.
 pub async fn add_exception(store: &Store, auth: &Authorized, doctor_id: &str, input: ExceptionInput) -> Result<String> {

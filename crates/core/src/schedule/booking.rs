@@ -223,61 +223,57 @@ pub(crate) fn change_data(a: &Appointment) -> Result<serde_json::Value> {
     Ok(data)
 }
 
-type Row = (
-    String,
-    String,
-    String,
-    String,
-    i64,
-    i64,
-    String,
-    String,
-    String,
-    i64,
-    i64,
-    Option<String>,
-    String,
-    String,
-    Option<String>,
-);
+/// An appointment as [`COLUMNS`] reads it.
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: String,
+    patient_id: String,
+    doctor_id: String,
+    date: String,
+    start_min: i64,
+    end_min: i64,
+    starts_at: String,
+    ends_at: String,
+    status: String,
+    overbooked: i64,
+    walk_in: i64,
+    token: Option<String>,
+    reason: String,
+    cancel_reason: String,
+    rescheduled_from: Option<String>,
+}
+
+/// The columns of a [`Row`], written once.
 const COLUMNS: &str =
     "id, patient_id, doctor_id, date, start_min, end_min, starts_at, ends_at, status, overbooked, walk_in, token, reason, cancel_reason, rescheduled_from";
 
 fn from_row(r: Row) -> Result<Appointment> {
-    let (
-        id,
-        patient_id,
-        doctor_id,
-        date,
-        s,
-        e,
-        starts_at,
-        ends_at,
-        status,
-        over,
-        walk,
-        token,
-        reason,
-        cancel_reason,
-        from,
-    ) = r;
-    let status = crate::store::stored::code("appointments", &id, "status", &status, AppointmentStatus::from_code)?;
+    use crate::store::stored;
+    let status = stored::code("appointments", &r.id, "status", &r.status, AppointmentStatus::from_code)?;
+    let minutes = |field: &str, v: i64| {
+        u32::try_from(v).map_err(|_| Error::corrupt("appointments", &r.id, field, format_args!("{v} is out of range")))
+    };
+    let flag = |field: &str, v: i64| match v {
+        0 => Ok(false),
+        1 => Ok(true),
+        other => Err(Error::corrupt("appointments", &r.id, field, format_args!("{other} is not 0 or 1"))),
+    };
     Ok(Appointment {
-        id,
-        patient_id,
-        doctor_id,
-        date,
-        start: super::format_minutes(s as u32),
-        end: super::format_minutes(e as u32),
-        starts_at,
-        ends_at,
+        start: super::format_minutes(minutes("start_min", r.start_min)?),
+        end: super::format_minutes(minutes("end_min", r.end_min)?),
+        overbooked: flag("overbooked", r.overbooked)?,
+        walk_in: flag("walk_in", r.walk_in)?,
         status,
-        overbooked: over == 1,
-        walk_in: walk == 1,
-        token,
-        reason,
-        cancel_reason,
-        rescheduled_from: from,
+        id: r.id,
+        patient_id: r.patient_id,
+        doctor_id: r.doctor_id,
+        date: r.date,
+        starts_at: r.starts_at,
+        ends_at: r.ends_at,
+        token: r.token,
+        reason: r.reason,
+        cancel_reason: r.cancel_reason,
+        rescheduled_from: r.rescheduled_from,
     })
 }
 

@@ -1,13 +1,13 @@
 //! The slots a doctor's schedule gives on a date, and which of them are free.
 
 use super::{format_minutes, instant, json_rows, parse_date, rfc3339, Arg};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::rbac::Permission;
 use crate::session::Authorized;
 use crate::store::Store;
 use chrono::{Datelike, NaiveDate};
 use chrono_tz::Tz;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::SqliteConnection;
 use std::collections::{HashMap, HashSet};
 
@@ -59,12 +59,52 @@ fn day_key(date: NaiveDate) -> String {
     date.format("%Y-%m-%d").to_string()
 }
 
-fn minutes(v: i64) -> u32 {
-    u32::try_from(v).unwrap_or(0)
+/// A stored minute count (or weekday) of row `id` of `table`; one that is not a `u32` is a
+/// corrupt row, never 0.
+fn minutes(table: &str, id: &str, field: &str, v: i64) -> Result<u32> {
+    u32::try_from(v).map_err(|_| Error::corrupt(table, id, field, format_args!("{v} is out of range")))
 }
 
-type SessionRow = (String, String, i64, i64, i64, i64);
-type ExceptionTuple = (String, String, String, Option<String>, Option<i64>, Option<i64>, Option<i64>);
+/// A weekly session as [`SESSION_COLUMNS`] reads it (one JSON array per row).
+#[derive(Deserialize)]
+struct SessionRow {
+    doctor_id: String,
+    id: String,
+    weekday: i64,
+    start_min: i64,
+    end_min: i64,
+    slot_minutes: i64,
+}
+
+/// The columns of a [`SessionRow`], written once.
+const SESSION_COLUMNS: &str = "doctor_id, id, weekday, start_min, end_min, slot_minutes";
+
+/// A schedule exception as [`EXCEPTION_COLUMNS`] reads it (one JSON array per row).
+#[derive(Deserialize)]
+struct ExceptionJson {
+    id: String,
+    doctor_id: String,
+    date: String,
+    kind: String,
+    session_id: Option<String>,
+    start_min: Option<i64>,
+    end_min: Option<i64>,
+    slot_minutes: Option<i64>,
+}
+
+/// The columns of an [`ExceptionJson`], written once.
+const EXCEPTION_COLUMNS: &str = "id, doctor_id, date, kind, session_id, start_min, end_min, slot_minutes";
+
+/// A slot a booking holds, as [`HELD_COLUMNS`] reads it (only the slot index's columns).
+#[derive(Deserialize)]
+struct HeldRow {
+    doctor_id: String,
+    date: String,
+    start_min: i64,
+}
+
+/// The columns of a [`HeldRow`], written once.
+const HELD_COLUMNS: &str = "doctor_id, date, start_min";
 
 impl Plan {
     /// Loads the schedules of `doctor_ids` from `from` to `to` (both included), with the
@@ -79,16 +119,20 @@ impl Plan {
         let ids = serde_json::to_string(doctor_ids)?;
         let (from, to) = (day_key(from), day_key(to));
         // The WHERE clause is the one of the unique slot index, so SQLite reads only it.
-        let taken: Vec<(String, String, i64)> = json_rows(
+        let taken: Vec<HeldRow> = json_rows(
             conn,
-            "SELECT json_group_array(json_array(doctor_id, date, start_min)) FROM appointments
-             WHERE doctor_id IN (SELECT value FROM json_each(?1)) AND date BETWEEN ?2 AND ?3
-               AND status IN ('booked', 'checked_in', 'with_doctor', 'done') AND overbooked = 0 AND walk_in = 0 AND deleted_at IS NULL",
+            &format!(
+                "SELECT json_group_array(json_array({HELD_COLUMNS})) FROM appointments
+                 WHERE doctor_id IN (SELECT value FROM json_each(?1)) AND date BETWEEN ?2 AND ?3
+                   AND status IN ('booked', 'checked_in', 'with_doctor', 'done') AND overbooked = 0 AND walk_in = 0 AND deleted_at IS NULL"
+            ),
             &[Arg::Text(&ids), Arg::Text(&from), Arg::Text(&to)],
         )
         .await?;
-        for (doctor, date, start) in taken {
-            plan.hold(doctor, date, minutes(start));
+        for r in taken {
+            // The slot index holds no id: the row is named by its doctor and date.
+            let start = minutes("appointments", &format!("{} {}", r.doctor_id, r.date), "start_min", r.start_min)?;
+            plan.hold(r.doctor_id, r.date, start);
         }
         Ok(plan)
     }
@@ -105,28 +149,45 @@ impl Plan {
         let (from, to) = (day_key(from), day_key(to));
         let rows: Vec<SessionRow> = json_rows(
             conn,
-            "SELECT json_group_array(json_array(doctor_id, id, weekday, start_min, end_min, slot_minutes)) FROM doctor_sessions
-             WHERE doctor_id IN (SELECT value FROM json_each(?1)) AND deleted_at IS NULL",
+            &format!(
+                "SELECT json_group_array(json_array({SESSION_COLUMNS})) FROM doctor_sessions
+                 WHERE doctor_id IN (SELECT value FROM json_each(?1)) AND deleted_at IS NULL"
+            ),
             &[Arg::Text(&ids)],
         )
         .await?;
         let mut sessions: HashMap<String, Vec<(u32, String, Window)>> = HashMap::new();
-        for (doctor, id, weekday, s, e, slot) in rows {
-            let win = Window { start: minutes(s), end: minutes(e), slot: minutes(slot) };
-            sessions.entry(doctor).or_default().push((minutes(weekday), id, win));
+        for r in rows {
+            let m = |field: &str, v: i64| minutes("doctor_sessions", &r.id, field, v);
+            let win = Window {
+                start: m("start_min", r.start_min)?,
+                end: m("end_min", r.end_min)?,
+                slot: m("slot_minutes", r.slot_minutes)?,
+            };
+            let weekday = m("weekday", r.weekday)?;
+            sessions.entry(r.doctor_id).or_default().push((weekday, r.id, win));
         }
-        let rows: Vec<ExceptionTuple> = json_rows(
+        let rows: Vec<ExceptionJson> = json_rows(
             conn,
-            "SELECT json_group_array(json_array(doctor_id, date, kind, session_id, start_min, end_min, slot_minutes)) FROM schedule_exceptions
-             WHERE doctor_id IN (SELECT value FROM json_each(?1)) AND date BETWEEN ?2 AND ?3 AND deleted_at IS NULL",
+            &format!(
+                "SELECT json_group_array(json_array({EXCEPTION_COLUMNS})) FROM schedule_exceptions
+                 WHERE doctor_id IN (SELECT value FROM json_each(?1)) AND date BETWEEN ?2 AND ?3 AND deleted_at IS NULL"
+            ),
             &[Arg::Text(&ids), Arg::Text(&from), Arg::Text(&to)],
         )
         .await?;
         let mut exceptions: HashMap<(String, String), Vec<ExceptionRow>> = HashMap::new();
-        for (doctor, date, kind, session_id, s, e, slot) in rows {
-            let row =
-                ExceptionRow { kind, session_id, start: s.map(minutes), end: e.map(minutes), slot: slot.map(minutes) };
-            exceptions.entry((doctor, date)).or_default().push(row);
+        for r in rows {
+            let m =
+                |field: &str, v: Option<i64>| v.map(|v| minutes("schedule_exceptions", &r.id, field, v)).transpose();
+            let row = ExceptionRow {
+                start: m("start_min", r.start_min)?,
+                end: m("end_min", r.end_min)?,
+                slot: m("slot_minutes", r.slot_minutes)?,
+                kind: r.kind,
+                session_id: r.session_id,
+            };
+            exceptions.entry((r.doctor_id, r.date)).or_default().push(row);
         }
         Ok(Plan { sessions, exceptions, taken: HashMap::new() })
     }
