@@ -4,9 +4,14 @@
 //! every device before a pulled patient is written (the table's rules, `patients/tables.rs`),
 //! and recorded for a person as a conflict of kind `mrn_duplicate` (`sync::conflict_log`).
 
+use crate::session::Authorized;
 use crate::store::tables::NewRow;
+use crate::store::Store;
 use crate::store::WriteTx;
 use crate::sync::conflict_log::{self, NewConflict};
+use crate::sync::conflicts::{
+    write_field, ConflictKind, ConflictResolution, ConflictResolver, ResolveConflict, Resolved, RuleConflict,
+};
 use serde_json::{json, Value};
 
 /// The stand-in number of a patient whose MRN another (earlier) patient keeps.
@@ -100,3 +105,32 @@ pub(crate) async fn settle_new_mrns(w: &mut WriteTx<'_>, rows: &[NewRow<'_>]) ->
     .await?;
     Ok(())
 }
+
+/// Resolves an `mrn_duplicate` conflict from the inbox: `renumber` gives the patient with the
+/// stand-in a new MRN from this device's series (a normal synced write); `dismiss` leaves it.
+struct MrnResolver;
+
+impl ResolveConflict for MrnResolver {
+    fn resolve<'a>(
+        &'a self,
+        _store: &'a Store,
+        _auth: &'a Authorized,
+        w: &'a mut WriteTx<'_>,
+        conflict: &'a RuleConflict<'a>,
+        resolution: &'a ConflictResolution,
+    ) -> Resolved<'a> {
+        Box::pin(async move {
+            match resolution {
+                ConflictResolution::Renumber => {
+                    let mrn = super::mrn::next(w).await?;
+                    write_field(w, conflict.entity, conflict.entity_id, "mrn", &Value::String(mrn)).await?;
+                }
+                ConflictResolution::Dismiss => {}
+                _ => return Ok(false),
+            }
+            Ok(true)
+        })
+    }
+}
+
+inventory::submit! { ConflictResolver { kind: ConflictKind::MrnDuplicate, resolver: &MrnResolver } }

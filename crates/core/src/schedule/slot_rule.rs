@@ -7,7 +7,14 @@
 //! conflict of kind `slot_double_booked` (`sync::conflict_log`). It runs after every local or
 //! pulled write of an appointment (the table's rules, `schedule/tables.rs`).
 
+use super::booking::{self, AppointmentStatus, BookInput};
+use crate::error::{Error, Result, ValidationReason};
+use crate::session::Authorized;
+use crate::store::{Store, WriteTx};
 use crate::sync::conflict_log::{self, NewConflict};
+use crate::sync::conflicts::{
+    ConflictKind, ConflictResolution, ConflictResolver, ResolveConflict, Resolved, RuleConflict,
+};
 use serde_json::Value;
 use sqlx::SqliteConnection;
 
@@ -103,3 +110,67 @@ async fn appointment_json(conn: &mut SqliteConnection, id: &str) -> crate::Resul
     .await?;
     Ok(text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(Value::Null))
 }
+
+/// Resolves a `slot_double_booked` conflict from the inbox: cancel either of the two
+/// bookings, or move either to a free slot (as rescheduling does: the old one is cancelled as
+/// rescheduled, the new one points back to it).
+struct SlotResolver;
+
+impl ResolveConflict for SlotResolver {
+    fn resolve<'a>(
+        &'a self,
+        store: &'a Store,
+        auth: &'a Authorized,
+        w: &'a mut WriteTx<'_>,
+        conflict: &'a RuleConflict<'a>,
+        resolution: &'a ConflictResolution,
+    ) -> Resolved<'a> {
+        Box::pin(async move {
+            match resolution {
+                ConflictResolution::CancelAppointment { appointment_id, reason } => {
+                    one_of_the_two(conflict, appointment_id)?;
+                    let reason = booking::reason_text("reason", reason)?;
+                    let mut a = booking::load(w, appointment_id).await?;
+                    booking::set_status(w, &mut a, AppointmentStatus::Cancelled, &reason).await?;
+                }
+                ConflictResolution::MoveAppointment { appointment_id, doctor_id, date, start } => {
+                    one_of_the_two(conflict, appointment_id)?;
+                    let mut old = booking::load(w, appointment_id).await?;
+                    if old.status != AppointmentStatus::Booked {
+                        return Err(Error::validation(
+                            "appointment_id",
+                            ValidationReason::Invalid,
+                            "only a booked appointment can be moved",
+                        ));
+                    }
+                    booking::set_status(w, &mut old, AppointmentStatus::Cancelled, "rescheduled").await?;
+                    let input = BookInput {
+                        patient_id: old.patient_id.clone(),
+                        doctor_id: doctor_id.clone(),
+                        date: date.clone(),
+                        start: start.clone(),
+                        reason: old.reason.clone(),
+                        overbook: false,
+                    };
+                    booking::place(store, auth, w, &input, Some(appointment_id)).await?;
+                }
+                _ => return Ok(false),
+            }
+            Ok(true)
+        })
+    }
+}
+
+fn one_of_the_two(conflict: &RuleConflict<'_>, appointment_id: &str) -> Result<()> {
+    if conflict.names(appointment_id) {
+        Ok(())
+    } else {
+        Err(Error::validation(
+            "appointment_id",
+            ValidationReason::Invalid,
+            "not one of the two appointments of this conflict",
+        ))
+    }
+}
+
+inventory::submit! { ConflictResolver { kind: ConflictKind::SlotDoubleBooked, resolver: &SlotResolver } }

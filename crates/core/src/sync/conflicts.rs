@@ -4,7 +4,9 @@
 //!
 //! Kinds: `field` (a value lost to a concurrent newer one), `slot_double_booked` and
 //! `mrn_duplicate` (the tables' own rules: `schedule::slot_rule`, `patients::mrn_rule`), `refused` (a change that could not be applied).
-//! Listing and resolving need `sync_manage` (administrators).
+//! Listing and resolving need `sync_manage` (administrators). The inbox resolves its own
+//! kinds (`field`, `refused`); a kind a table's rule raises is resolved by the resolver that
+//! rule's module registers ([`ConflictResolver`]), so that this module names no domain module.
 //!
 //! A resolution writes a new value with a new stamp, which every other device merges like any
 //! change: their open records of the same conflict close themselves (a field conflict when a
@@ -20,6 +22,8 @@ use crate::store::{ChangeOp, Store, WriteTx};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sqlx::SqliteConnection;
+use std::future::Future;
+use std::pin::Pin;
 
 /// What kind of conflict a record is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
@@ -244,6 +248,57 @@ fn invalid(message: &str) -> Error {
     Error::validation("resolution", ValidationReason::Invalid, message)
 }
 
+fn not_applicable() -> Error {
+    invalid("this resolution does not apply to this kind of conflict")
+}
+
+/// A conflict that a table's own rule raised, as its resolver sees it.
+pub struct RuleConflict<'a> {
+    /// The table of both records.
+    pub entity: &'a str,
+    /// The record that lost (held off the slot, given a stand-in number).
+    pub entity_id: &'a str,
+    /// The record that kept it.
+    pub other_id: Option<&'a str>,
+}
+
+impl RuleConflict<'_> {
+    /// Whether `id` is one of the conflict's two records.
+    pub fn names(&self, id: &str) -> bool {
+        id == self.entity_id || Some(id) == self.other_id
+    }
+}
+
+/// What a resolver answers: `true` when it carried the resolution out inside the write,
+/// `false` when that resolution does not apply to its kind of conflict.
+pub type Resolved<'a> = Pin<Box<dyn Future<Output = Result<bool>> + Send + 'a>>;
+
+/// Carries out a person's resolution of the conflicts one table rule raises, inside the
+/// inbox's write (which then marks the record resolved and audits it).
+pub trait ResolveConflict: Sync {
+    fn resolve<'a>(
+        &'a self,
+        store: &'a Store,
+        auth: &'a Authorized,
+        w: &'a mut WriteTx<'_>,
+        conflict: &'a RuleConflict<'a>,
+        resolution: &'a ConflictResolution,
+    ) -> Resolved<'a>;
+}
+
+/// The resolver of one kind of conflict, registered by the module whose rule raises that kind
+/// (`inventory::submit! { ConflictResolver { kind: ConflictKind::MrnDuplicate, resolver: &MrnResolver } }`).
+pub struct ConflictResolver {
+    pub kind: ConflictKind,
+    pub resolver: &'static dyn ResolveConflict,
+}
+
+inventory::collect!(ConflictResolver);
+
+fn resolver_of(kind: ConflictKind) -> Option<&'static dyn ResolveConflict> {
+    inventory::iter::<ConflictResolver>.into_iter().find(|r| r.kind == kind).map(|r| r.resolver)
+}
+
 /// Resolves a conflict: writes the chosen outcome as a normal synced change, marks the record
 /// resolved and audits it, in one transaction. Answers the record as it now stands.
 pub async fn resolve(
@@ -262,31 +317,20 @@ pub async fn resolve(
     match (kind, &resolution) {
         (ConflictKind::Field, ConflictResolution::KeepCurrent) => keep_field(&mut w, &row, false).await?,
         (ConflictKind::Field, ConflictResolution::TakeOther) => keep_field(&mut w, &row, true).await?,
-        (ConflictKind::SlotDoubleBooked, ConflictResolution::CancelAppointment { appointment_id, reason }) => {
-            one_of_the_two(&row, appointment_id)?;
-            let reason = crate::schedule::booking::reason_text("reason", reason)?;
-            let mut a = crate::schedule::booking::load(&mut w, appointment_id).await?;
-            crate::schedule::booking::set_status(
-                &mut w,
-                &mut a,
-                crate::schedule::booking::AppointmentStatus::Cancelled,
-                &reason,
-            )
-            .await?;
+        (ConflictKind::Refused, ConflictResolution::Dismiss) => {}
+        (ConflictKind::Field | ConflictKind::Refused, _) => return Err(not_applicable()),
+        // A kind a table's rule raised: that rule's module resolves it.
+        (kind, resolution) => {
+            let conflict =
+                RuleConflict { entity: &row.entity, entity_id: &row.entity_id, other_id: row.other_id.as_deref() };
+            let done = match resolver_of(kind) {
+                Some(r) => r.resolve(store, auth, &mut w, &conflict, resolution).await?,
+                None => false,
+            };
+            if !done {
+                return Err(not_applicable());
+            }
         }
-        (
-            ConflictKind::SlotDoubleBooked,
-            ConflictResolution::MoveAppointment { appointment_id, doctor_id, date, start },
-        ) => {
-            one_of_the_two(&row, appointment_id)?;
-            move_appointment(store, auth, &mut w, appointment_id, doctor_id, date, start).await?;
-        }
-        (ConflictKind::MrnDuplicate, ConflictResolution::Renumber) => {
-            let mrn = crate::patients::mrn::next(&mut w).await?;
-            write_field(&mut w, &row.entity, &row.entity_id, "mrn", &Value::String(mrn)).await?;
-        }
-        (ConflictKind::MrnDuplicate | ConflictKind::Refused, ConflictResolution::Dismiss) => {}
-        _ => return Err(invalid("this resolution does not apply to this kind of conflict")),
     }
     let (now, by) = (w.now_rfc3339(), auth.user_id.clone());
     mark(w.conn(), id, resolution.code(), &now, Some(&by)).await?;
@@ -301,51 +345,6 @@ pub async fn resolve(
     let mut conn = store.pool().acquire().await?;
     let row = one(&mut conn, id).await?;
     view(&mut conn, row).await
-}
-
-fn one_of_the_two(row: &Row, appointment_id: &str) -> Result<()> {
-    if appointment_id == row.entity_id || Some(appointment_id) == row.other_id.as_deref() {
-        Ok(())
-    } else {
-        Err(Error::validation(
-            "appointment_id",
-            ValidationReason::Invalid,
-            "not one of the two appointments of this conflict",
-        ))
-    }
-}
-
-/// Moves one of the two bookings to another slot, as rescheduling does: the old one is
-/// cancelled as rescheduled, the new one points back to it.
-async fn move_appointment(
-    store: &Store,
-    auth: &Authorized,
-    w: &mut WriteTx<'_>,
-    id: &str,
-    doctor_id: &str,
-    date: &str,
-    start: &str,
-) -> Result<()> {
-    use crate::schedule::booking::{self, AppointmentStatus, BookInput};
-    let mut old = booking::load(w, id).await?;
-    if old.status != AppointmentStatus::Booked {
-        return Err(Error::validation(
-            "appointment_id",
-            ValidationReason::Invalid,
-            "only a booked appointment can be moved",
-        ));
-    }
-    booking::set_status(w, &mut old, AppointmentStatus::Cancelled, "rescheduled").await?;
-    let input = BookInput {
-        patient_id: old.patient_id.clone(),
-        doctor_id: doctor_id.to_string(),
-        date: date.to_string(),
-        start: start.to_string(),
-        reason: old.reason.clone(),
-        overbook: false,
-    };
-    booking::place(store, auth, w, &input, Some(id)).await?;
-    Ok(())
 }
 
 /// Writes the field of a field conflict again: the value in force (`take_other` false) or the
@@ -373,7 +372,7 @@ fn to_app(e: super::SyncError) -> Error {
 }
 
 /// Sets one field of a synced row as a normal local write: stamped, into the outbox.
-async fn write_field(w: &mut WriteTx<'_>, entity: &str, id: &str, field: &str, value: &Value) -> Result<()> {
+pub(crate) async fn write_field(w: &mut WriteTx<'_>, entity: &str, id: &str, field: &str, value: &Value) -> Result<()> {
     let Some((table, id_col)) = table_of(entity) else {
         return Err(invalid("this table is not synced in this version"));
     };
@@ -412,4 +411,20 @@ pub async fn field_stamp(store: &Store, entity: &str, id: &str, field: &str) -> 
     let mut conn = store.pool().acquire().await?;
     let stamps = rows::load_stamps(&mut conn, entity, id).await.map_err(to_app)?;
     Ok(stamp_of(&stamps, field))
+}
+
+#[cfg(test)]
+mod resolvers {
+    use super::*;
+
+    /// The kinds a table's rule raises are resolved by that rule's module: each has exactly
+    /// one resolver registered (a missing one would leave its conflicts unresolvable).
+    #[test]
+    fn every_rule_kind_has_one_registered_resolver_and_the_inbox_kinds_none() {
+        let count = |kind| inventory::iter::<ConflictResolver>.into_iter().filter(|r| r.kind == kind).count();
+        assert_eq!(count(ConflictKind::SlotDoubleBooked), 1);
+        assert_eq!(count(ConflictKind::MrnDuplicate), 1);
+        assert_eq!(count(ConflictKind::Field), 0);
+        assert_eq!(count(ConflictKind::Refused), 0);
+    }
 }
