@@ -9,6 +9,7 @@ use crate::clinical::{attachments, prescribing, visits};
 use crate::patients::validate;
 use crate::schedule::{availability, booking, staff};
 use crate::settings;
+use crate::sync;
 use crate::users;
 use serde_json::{json, Map, Value};
 
@@ -87,6 +88,11 @@ pub fn exported() -> Vec<(&'static str, Value)> {
         ),
         ("SETTINGS_FIELDS", json!({ "clinic_name": settings::CLINIC_NAME_MAX })),
         ("DEVICE_FIELDS", json!({ "device_name": hms_protocol::MAX_DEVICE_NAME_CHARS })),
+        // Sync: what a pull keeps aside (sync::bounds).
+        ("SYNC_MAX_ORPHANS", json!(sync::bounds::MAX_ORPHANS)),
+        ("SYNC_ORPHAN_MAX_AGE_DAYS", json!(sync::bounds::ORPHAN_MAX_AGE_DAYS)),
+        ("SYNC_MAX_OPEN_CONFLICTS_PER_DEVICE", json!(sync::bounds::MAX_OPEN_CONFLICTS_PER_DEVICE)),
+        ("SYNC_MAX_RESOLVED_CONFLICTS", json!(sync::bounds::MAX_RESOLVED_CONFLICTS)),
     ]
 }
 

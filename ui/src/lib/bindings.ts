@@ -261,6 +261,14 @@ export const STAFF_FIELDS = {"email":120,"full_name":80,"licence_no":60,"phone":
 
 export const STAFF_QUALIFICATIONS_MAX = 200 as const;
 
+export const SYNC_MAX_OPEN_CONFLICTS_PER_DEVICE = 1000 as const;
+
+export const SYNC_MAX_ORPHANS = 20000 as const;
+
+export const SYNC_MAX_RESOLVED_CONFLICTS = 5000 as const;
+
+export const SYNC_ORPHAN_MAX_AGE_DAYS = 90 as const;
+
 export const USER_FIELDS = {"full_name":100,"password":128,"username":32} as const;
 
 export const VITALS_PLAUSIBLE = {"bp_diastolic":[20,180],"bp_systolic":[50,280],"height_mm":[200,2400],"pain":[0,10],"pulse":[20,250],"resp_rate":[4,70],"spo2":[50,100],"temperature_c_x10":[300,440],"weight_g":[300,300000]} as const;
@@ -2570,6 +2578,22 @@ export type SyncStatus_Deserialize = {
 	/**  Conflict records not resolved yet. */
 	open_conflicts: number | null,
 	/**
+	 *  Of the open conflicts, changes refused (by the server for this device's own, or by
+	 *  this device's checks for another's).
+	 */
+	refused: number | null,
+	/**
+	 *  Pulled updates waiting for their row's insert (`sync_orphans`), at most
+	 *  `bounds::MAX_ORPHANS`.
+	 */
+	orphans: number | null,
+	/**
+	 *  Conflicts not kept because their device already had `bounds::MAX_OPEN_CONFLICTS_PER_DEVICE`
+	 *  unresolved ones (each counted in its pull's audit entry); back to 0 at the first pull
+	 *  after the inbox is below the cap again.
+	 */
+	conflicts_not_kept: number | null,
+	/**
 	 *  Outbox entries set aside because the server refused them for good (each refused change
 	 *  with the rest of its segment); the refusals are among the conflicts.
 	 */
@@ -2609,6 +2633,22 @@ export type SyncStatus_Serialize = {
 	last_error: string | null,
 	/**  Conflict records not resolved yet. */
 	open_conflicts: number | null,
+	/**
+	 *  Of the open conflicts, changes refused (by the server for this device's own, or by
+	 *  this device's checks for another's).
+	 */
+	refused: number | null,
+	/**
+	 *  Pulled updates waiting for their row's insert (`sync_orphans`), at most
+	 *  `bounds::MAX_ORPHANS`.
+	 */
+	orphans: number | null,
+	/**
+	 *  Conflicts not kept because their device already had `bounds::MAX_OPEN_CONFLICTS_PER_DEVICE`
+	 *  unresolved ones (each counted in its pull's audit entry); back to 0 at the first pull
+	 *  after the inbox is below the cap again.
+	 */
+	conflicts_not_kept: number | null,
 	/**
 	 *  Outbox entries set aside because the server refused them for good (each refused change
 	 *  with the rest of its segment); the refusals are among the conflicts.

@@ -1,10 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { AppError } from './bindings';
+import { SYNC_MAX_OPEN_CONFLICTS_PER_DEVICE, SYNC_MAX_ORPHANS, SYNC_ORPHAN_MAX_AGE_DAYS, type AppError } from './bindings';
 import { errorMessage } from './errors';
 import {
   StatusPoller,
   clockWarning,
   conflictRows,
+  conflictsNotKeptWarning,
   diffRows,
   displayValue,
   enrolProblems,
@@ -15,6 +16,7 @@ import {
   indicatorView,
   looksLikeServerUrl,
   minutesToTime,
+  orphansText,
   parseJson,
   progressPercent,
   progressText,
@@ -113,6 +115,24 @@ describe('the clock warning', () => {
     // Only the server's refusal: no measured difference.
     expect(clockWarning({ verdict: 'ahead', ahead_ms: null, limit_ms: 600_000, checked_at: at })).toContain(
       'more than 10 min',
+    );
+  });
+});
+
+describe('what a pull keeps aside', () => {
+  it('says nothing while every conflict was kept', () => {
+    expect(conflictsNotKeptWarning(null)).toBeNull();
+    expect(conflictsNotKeptWarning({ conflicts_not_kept: 0 })).toBeNull();
+    expect(conflictsNotKeptWarning({ conflicts_not_kept: null as unknown as number })).toBeNull();
+  });
+  it('counts the conflicts left out and names the cap from core', () => {
+    const text = conflictsNotKeptWarning({ conflicts_not_kept: 1234 });
+    expect(text).toContain('1,234 more were not kept');
+    expect(text).toContain(`at most ${SYNC_MAX_OPEN_CONFLICTS_PER_DEVICE.toLocaleString('en')}`);
+  });
+  it('shows the orphans against their bound', () => {
+    expect(orphansText(12)).toBe(
+      `12 (at most ${SYNC_MAX_ORPHANS.toLocaleString('en')}, each kept ${SYNC_ORPHAN_MAX_AGE_DAYS} days)`,
     );
   });
 });

@@ -4,6 +4,9 @@
 
 import type { Channel } from '@tauri-apps/api/core';
 import {
+  SYNC_MAX_OPEN_CONFLICTS_PER_DEVICE,
+  SYNC_MAX_ORPHANS,
+  SYNC_ORPHAN_MAX_AGE_DAYS,
   commands,
   type ConflictKind,
   type ConflictResolution,
@@ -41,6 +44,31 @@ export function clockWarning(clock: SyncStatus['clock'] | undefined): string | n
   if (clock.verdict === 'behind') return t('sync.clock.behind', { minutes: formatNumber(off ?? limit), limit });
   if (off === null) return t('sync.clock.aheadRefused', { limit });
   return t('sync.clock.ahead', { minutes: formatNumber(off), limit });
+}
+
+// ------------------------------------------------------------------ what a pull keeps aside
+
+/**
+ * What the Sync screen says when one device sent more unresolved conflicts than this computer
+ * keeps from it (core's `SyncStatus.conflicts_not_kept`, the cap `SYNC_MAX_OPEN_CONFLICTS_PER_DEVICE`),
+ * or null when none were left out.
+ */
+export function conflictsNotKeptWarning(status: Pick<SyncStatus, 'conflicts_not_kept'> | null | undefined): string | null {
+  const count = status?.conflicts_not_kept ?? 0;
+  if (count <= 0) return null;
+  return t('sync.conflictsNotKept', {
+    count: formatNumber(count),
+    limit: formatNumber(SYNC_MAX_OPEN_CONFLICTS_PER_DEVICE),
+  });
+}
+
+/** "1,204 (at most 20,000, each kept 90 days)": the orphans against their bound. */
+export function orphansText(orphans: number | null | undefined): string {
+  return t('sync.overview.orphansValue', {
+    count: formatNumber(orphans ?? 0),
+    limit: formatNumber(SYNC_MAX_ORPHANS),
+    days: formatNumber(SYNC_ORPHAN_MAX_AGE_DAYS),
+  });
 }
 
 // ------------------------------------------------------------------ the indicator

@@ -210,14 +210,18 @@ async fn insert_new(
 
 /// Keeps an update of a row that is not here yet; its insert merges it.
 async fn park(w: &mut WriteTx<'_>, change: &Change) -> Result<Outcome, SyncError> {
-    sqlx::query("INSERT OR IGNORE INTO sync_orphans (change_id, entity, entity_id, change) VALUES (?, ?, ?, ?)")
-        .bind(&change.id)
-        .bind(&change.entity)
-        .bind(&change.entity_id)
-        .bind(serde_json::to_string(change).map_err(crate::Error::from)?)
-        .execute(w.conn())
-        .await
-        .map_err(crate::Error::from)?;
+    let now = w.now_rfc3339();
+    sqlx::query(
+        "INSERT OR IGNORE INTO sync_orphans (change_id, entity, entity_id, change, parked_at) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(&change.id)
+    .bind(&change.entity)
+    .bind(&change.entity_id)
+    .bind(serde_json::to_string(change).map_err(crate::Error::from)?)
+    .bind(now)
+    .execute(w.conn())
+    .await
+    .map_err(crate::Error::from)?;
     Ok(Outcome::Missing)
 }
 

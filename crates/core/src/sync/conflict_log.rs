@@ -24,7 +24,12 @@ pub(crate) struct NewConflict<'a> {
     pub remote_device: &'a str,
 }
 
+/// Keeps a conflict, unless its device is at the open-conflicts cap (`bounds`: then it is
+/// counted, not kept).
 pub(crate) async fn record(w: &mut WriteTx<'_>, c: NewConflict<'_>) -> Result<()> {
+    if !super::bounds::admit_conflict(w, c.kind, c.remote_device).await? {
+        return Ok(());
+    }
     let now = w.now_rfc3339();
     record_on(w.conn(), &now, c).await
 }

@@ -27,6 +27,7 @@ pub mod apply;
 mod apply_batch;
 mod audit_head;
 pub(crate) mod blobs;
+pub mod bounds;
 mod client;
 mod clock_check;
 pub(crate) mod conflict_log;

@@ -95,6 +95,8 @@ pub(super) async fn apply_page(store: &Store, page: &PullResponse, after: u64) -
     let clock_ms = crate::clock::HlcStamp::parse(&w.stamp()).map_or(0, |s| s.millis).max(w.now().timestamp_millis());
     // The changes refused on this page, named in its audit entry (at most AUDITED_REFUSALS).
     let mut refusals: Vec<serde_json::Value> = Vec::new();
+    // Conflicts a device at the open-conflicts cap sent on this page (`bounds`), not kept.
+    let not_kept_before = super::bounds::not_kept(w.conn()).await?;
     let mut batch =
         apply_batch::Batch::preload(&mut w, page.changes.iter().map(|p| &p.change).filter(|c| c.device_id != own))
             .await?;
@@ -180,6 +182,9 @@ pub(super) async fn apply_page(store: &Store, page: &PullResponse, after: u64) -
         .map_err(Error::from)?;
     }
     meta::set(w.conn(), CURSOR_KEY, &page.next.to_string()).await?;
+    let not_kept = (super::bounds::not_kept(w.conn()).await? - not_kept_before).max(0);
+    // Orphans and resolved conflicts back within their bounds (audited when any go).
+    let dropped = super::bounds::enforce(&mut w).await?;
     // A page that changed records here is audited. One with only own changes, old news
     // and other devices' audit entries is not: auditing it would send an entry that makes
     // the other devices audit their pull of it, and so on without end.
@@ -192,10 +197,12 @@ pub(super) async fn apply_page(store: &Store, page: &PullResponse, after: u64) -
                 "after": after, "next": page.next, "applied": page_report.applied,
                 "own": page_report.own, "older": page_report.older,
                 "conflicts": page_report.conflicts, "refused": page_report.refused,
-                "audit": page_report.audit, "refusals": refusals,
+                "audit": page_report.audit, "refusals": refusals, "conflicts_not_kept": not_kept,
             }),
         )
         .await?;
+        w.commit().await?;
+    } else if dropped.any() {
         w.commit().await?;
     } else {
         w.commit_unaudited().await?;

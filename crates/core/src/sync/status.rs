@@ -86,6 +86,15 @@ pub async fn status(store: &Store) -> SyncResult<SyncStatus> {
         .fetch_one(pool)
         .await
         .map_err(Error::from)?;
+    let (refused, orphans): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM sync_conflicts WHERE resolved = 0 AND kind = 'refused'),
+                (SELECT count(*) FROM sync_orphans)",
+    )
+    .fetch_one(pool)
+    .await
+    .map_err(Error::from)?;
+    let conflicts_not_kept: i64 =
+        meta::get(pool, super::bounds::NOT_KEPT_KEY).await?.and_then(|v| v.parse().ok()).unwrap_or(0);
     let set_aside: i64 = sqlx::query_scalar("SELECT count(*) FROM change_log WHERE set_aside_at IS NOT NULL")
         .fetch_one(pool)
         .await
@@ -117,6 +126,9 @@ pub async fn status(store: &Store) -> SyncResult<SyncStatus> {
         last_success: meta::get(pool, LAST_SUCCESS_KEY).await?,
         last_error,
         open_conflicts,
+        refused,
+        orphans,
+        conflicts_not_kept,
         set_aside,
         clock: super::clock_check::verdict(store).await?,
         blob_quota: meta::get(pool, BLOB_QUOTA_KEY).await?,

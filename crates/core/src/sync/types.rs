@@ -97,6 +97,19 @@ pub struct SyncStatus {
     /// Conflict records not resolved yet.
     #[specta(type = f64)]
     pub open_conflicts: i64,
+    /// Of the open conflicts, changes refused (by the server for this device's own, or by
+    /// this device's checks for another's).
+    #[specta(type = f64)]
+    pub refused: i64,
+    /// Pulled updates waiting for their row's insert (`sync_orphans`), at most
+    /// `bounds::MAX_ORPHANS`.
+    #[specta(type = f64)]
+    pub orphans: i64,
+    /// Conflicts not kept because their device already had `bounds::MAX_OPEN_CONFLICTS_PER_DEVICE`
+    /// unresolved ones (each counted in its pull's audit entry); back to 0 at the first pull
+    /// after the inbox is below the cap again.
+    #[specta(type = f64)]
+    pub conflicts_not_kept: i64,
     /// Outbox entries set aside because the server refused them for good (each refused change
     /// with the rest of its segment); the refusals are among the conflicts.
     #[specta(type = f64)]

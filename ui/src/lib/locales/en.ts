@@ -1532,6 +1532,11 @@ export const en = {
     "This computer's clock is {minutes} min behind the sync server's (at most {limit} min are allowed): it refuses other computers' newest changes and its own may lose to older ones. Set this computer's date and time right.",
   'sync.blobQuota':
     'The sync server holds no more attachment files for this clinic ({reason}). Files attached here stay on this computer; records keep syncing. Ask the server’s administrator to raise the quota.',
+  'sync.conflictsNotKept':
+    'One device sent more unresolved conflicts than this computer keeps from it (at most {limit}): {count} more were not kept. Their changes were merged as usual; the audit log lists each sync that left some out. Resolve or dismiss the conflicts, and ask why that device disagrees so often.',
+  'sync.overview.refused': 'Refused changes (see the conflicts)',
+  'sync.overview.orphans': 'Changes waiting for their record',
+  'sync.overview.orphansValue': '{count} (at most {limit}, each kept {days} days)',
   'sync.overview.setAside': 'Changes set aside (refused by the server: see the conflicts)',
   'sync.overview.lastSuccess': 'Last sync',
   'sync.overview.never': 'Never',
