@@ -136,6 +136,8 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
         clinical::set_lab_test_active,
         clinical::order_lab_tests,
         clinical::pending_lab_orders,
+        clinical::collect_lab_sample,
+        clinical::cancel_lab_order,
         clinical::enter_lab_result,
         sync::sync_status,
         sync::enrol_device,

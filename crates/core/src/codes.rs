@@ -183,8 +183,8 @@ mod tests {
         round_trip(&[Certainty::Provisional, Certainty::Final], &["provisional", "final"]);
         round_trip(&[Severity::Mild, Severity::Moderate, Severity::Severe], &["mild", "moderate", "severe"]);
         round_trip(
-            &[OrderStatus::Ordered, OrderStatus::Resulted, OrderStatus::Cancelled],
-            &["ordered", "resulted", "cancelled"],
+            &[OrderStatus::Ordered, OrderStatus::Collected, OrderStatus::Resulted, OrderStatus::Cancelled],
+            &["ordered", "collected", "resulted", "cancelled"],
         );
         round_trip(
             &[Abnormal::Normal, Abnormal::Low, Abnormal::High, Abnormal::Unknown],

@@ -5,7 +5,7 @@
 
 use crate::auth::password;
 use crate::billing::{self, bills, money, payments, tariff};
-use crate::clinical::{attachments, prescribing, visits};
+use crate::clinical::{attachments, lab, prescribing, visits};
 use crate::patients::validate;
 use crate::schedule::{availability, booking, staff};
 use crate::settings;
@@ -45,6 +45,7 @@ pub fn exported() -> Vec<(&'static str, Value)> {
         ("ATTACHMENT_MAX_BYTES", json!(attachments::MAX_BYTES)),
         ("OVERRIDE_REASON_MIN", json!(prescribing::OVERRIDE_REASON_MIN)),
         ("OVERRIDE_REASON_MAX", json!(prescribing::OVERRIDE_REASON_MAX)),
+        ("LAB_CANCEL_REASON_MAX", json!(lab::CANCEL_REASON_MAX)),
         // Settings.
         ("IDLE_TIMEOUT_MAX_MINUTES", json!(settings::MAX_IDLE_MINUTES)),
         // The most characters of each text field a form offers, per record.

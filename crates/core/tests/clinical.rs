@@ -9,7 +9,7 @@ mod ward;
 use chrono::TimeZone;
 use hms_core::clinical::{
     chart, icd10, lab, prescribing, visits, Abnormal, AllergyInput, Certainty, ConsultationInput, DiagnosisInput,
-    LabTestInput, MedicineInput, PrescriptionInput, Severity, VisitInput, VitalsInput,
+    LabTestInput, MedicineInput, OrderStatus, PrescriptionInput, Severity, VisitInput, VitalsInput,
 };
 use hms_core::error::{ClinicalWarningKind, ValidationReason};
 use hms_core::patients::{self, PatientInput};
@@ -753,4 +753,80 @@ async fn stored_values_that_do_not_read_stop_prescribing_and_results_naming_the_
     let err = lab::enter_result(s, &l, &order[0].id, "9.8").await.unwrap_err();
     assert_eq!(err, corrupt("lab_tests", &w.hb, "ranges"));
     assert_eq!(err.code(), "corrupt_record");
+}
+
+/// The lines of the patient's open bill that a lab order charged: (description, price, source).
+async fn lab_charges(s: &Store, w: &Ward) -> Vec<(String, i64)> {
+    use hms_core::billing::bills;
+    let a = auth(s, &w.admin).await;
+    let bill = bills::open_bill(s, &a, &w.patient).await.unwrap();
+    bill.lines.into_iter().filter(|l| l.source == "lab_order").map(|l| (l.description, l.unit_price_minor)).collect()
+}
+
+#[tokio::test]
+async fn a_lab_order_is_charged_at_the_tariff_price_and_a_cancel_before_collection_takes_it_off() {
+    use hms_core::billing::{bills, tariff, ServiceInput};
+    let w = ward().await;
+    let s = &w.env.store;
+    let (a, d, l) = (auth(s, &w.admin).await, auth(s, &w.doctor).await, auth(s, &w.lab).await);
+    // The test's price is the tariff service with the test's code; FBS has none.
+    let hb = ServiceInput {
+        code: "HB".into(),
+        name: "Haemoglobin".into(),
+        category: "lab_test".into(),
+        tax_rate_bp: 0,
+        tax_exempt: true,
+        price_minor: 15_000,
+        effective_from: None,
+    };
+    tariff::add_service(s, &a, hb).await.unwrap();
+    let visit = open_visit(&w).await;
+    let orders =
+        lab::order_lab_tests(s, &d, &visit, vec![w.hb.clone(), w.glucose.clone()], String::new()).await.unwrap();
+    assert_eq!(lab_charges(s, &w).await, vec![("Lab: Haemoglobin".to_string(), 15_000)], "HB charged, FBS not");
+    assert!(common::actions(s).await.iter().any(|x| x == "bill.charge"));
+
+    // The work list shows the MRN; collecting records who and when.
+    let mrn = hms_core::patients::open(s, &a, &w.patient).await.unwrap().mrn;
+    let list = lab::pending_orders(s, &l).await.unwrap();
+    assert!(list.iter().all(|o| o.mrn == mrn && o.status == OrderStatus::Ordered && o.collected_at.is_none()));
+    assert!(matches!(lab::collect_sample(s, &d, &orders[0].id).await, Err(Error::Forbidden { .. })), "the lab's");
+    let collected = lab::collect_sample(s, &l, &orders[0].id).await.unwrap();
+    assert_eq!(collected.status, OrderStatus::Collected);
+    assert_eq!(collected.collected_by.as_deref(), Some("Staff lab.khan"));
+    assert!(collected.collected_at.is_some());
+    assert_eq!(field_of(lab::collect_sample(s, &l, &orders[0].id).await).0, "order_id", "collected once");
+    let list = lab::pending_orders(s, &l).await.unwrap();
+    assert_eq!(list.iter().find(|o| o.id == orders[0].id).map(|o| o.status), Some(OrderStatus::Collected));
+    assert!(common::actions(s).await.iter().any(|x| x == "lab.collect"));
+
+    // Collected: no cancelling; the result closes it.
+    assert_eq!(field_of(lab::cancel_order(s, &d, &orders[0].id, "not needed").await).0, "order_id");
+    lab::enter_result(s, &l, &orders[0].id, "14.1").await.unwrap();
+    assert_eq!(lab_charges(s, &w).await.len(), 1, "a resulted test stays charged");
+
+    // Not collected: a reason is needed; cancelling takes the charge off the open bill.
+    let again = lab::order_lab_tests(s, &d, &visit, vec![w.hb.clone()], String::new()).await.unwrap();
+    assert_eq!(lab_charges(s, &w).await.len(), 2);
+    assert!(matches!(lab::cancel_order(s, &l, &again[0].id, "duplicate").await, Err(Error::Forbidden { .. })));
+    assert_eq!(field_of(lab::cancel_order(s, &d, &again[0].id, " ").await).0, "reason");
+    let cancelled = lab::cancel_order(s, &d, &again[0].id, "ordered twice").await.unwrap();
+    assert_eq!((cancelled.status, cancelled.cancel_reason.as_str()), (OrderStatus::Cancelled, "ordered twice"));
+    assert_eq!(lab_charges(s, &w).await.len(), 1, "the cancelled order's charge is off the bill");
+    assert!(!lab::pending_orders(s, &l).await.unwrap().iter().any(|o| o.id == again[0].id));
+    assert_eq!(field_of(lab::collect_sample(s, &l, &again[0].id).await).0, "order_id", "cancelled");
+
+    // On an issued invoice the charge stays (the billing desk credits it); the cancel is audited.
+    let third = lab::order_lab_tests(s, &d, &visit, vec![w.hb.clone()], String::new()).await.unwrap();
+    let bill = bills::open_bill(s, &a, &w.patient).await.unwrap();
+    bills::finalize(s, &a, &bill.id).await.unwrap();
+    lab::cancel_order(s, &d, &third[0].id, "patient left").await.unwrap();
+    let issued = bills::get(s, &a, &bill.id).await.unwrap();
+    assert_eq!(issued.lines.iter().filter(|l| l.source == "lab_order").count(), 2);
+    let detail: String =
+        sqlx::query_scalar("SELECT detail FROM audit_log WHERE action = 'lab.cancel' ORDER BY seq DESC LIMIT 1")
+            .fetch_one(s.pool())
+            .await
+            .unwrap();
+    assert!(detail.contains("invoiced"), "{detail}");
 }

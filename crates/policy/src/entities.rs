@@ -103,12 +103,18 @@ pub const ENTITIES: &[Entity] = &[
     },
     Entity { name: "services", id: IdKind::Uuid, write: &[TariffManage], fields: &[] },
     Entity { name: "service_prices", id: IdKind::ServiceDate, write: &[TariffManage], fields: &[] },
-    // The billing desk; refunds and cancellations; the consultation charged at check-in.
-    Entity { name: "bills", id: IdKind::Uuid, write: &[BillingEdit, BillingRefund, AppointmentsBook], fields: &[] },
+    // The billing desk; refunds and cancellations; the consultation charged at check-in; a lab
+    // test charged when a clinician orders it (and taken off when the order is cancelled).
+    Entity {
+        name: "bills",
+        id: IdKind::Uuid,
+        write: &[BillingEdit, BillingRefund, AppointmentsBook, ClinicalEdit],
+        fields: &[],
+    },
     Entity {
         name: "bill_lines",
         id: IdKind::Uuid,
-        write: &[BillingEdit, BillingRefund, AppointmentsBook],
+        write: &[BillingEdit, BillingRefund, AppointmentsBook, ClinicalEdit],
         fields: &[],
     },
     Entity { name: "payments", id: IdKind::Uuid, write: &[BillingEdit, BillingRefund], fields: &[] },

@@ -94,6 +94,16 @@ fn permissions_follow_the_local_write_paths() {
     let zone = change("settings", "time_zone", Op::Update, json!({"key": "time_zone", "value": "\"UTC\""}));
     assert_eq!(code(check(&zone, Some(NURSE), &clinic())), Some(RefusalCode::NotPermitted));
     assert_eq!(code(check(&zone, Some(ADMIN), &clinic())), None);
+    // A doctor's lab order charges the test to the patient's open bill; the lab writes no bill.
+    const LAB: &str = "0190c2a0-0000-7000-8000-0000000000d4";
+    let mut doctors = clinic();
+    doctors.load(ROW, vec![Role::Doctor], true, false, "0001732260000000-000000-dev-1");
+    doctors.load(LAB, vec![Role::LabTechnician], true, false, "0001732260000000-000000-dev-1");
+    for table in ["bills", "bill_lines"] {
+        let charge = change(table, ROW, Op::Insert, json!({"id": ROW}));
+        assert_eq!(code(check(&charge, Some(ROW), &doctors)), None, "{table}");
+        assert_eq!(code(check(&charge, Some(LAB), &doctors)), Some(RefusalCode::NotPermitted), "{table}");
+    }
     let unknown = change("sqlite_master", ROW, Op::Insert, json!({}));
     assert_eq!(code(check(&unknown, Some(ADMIN), &clinic())), Some(RefusalCode::UnknownEntity));
 }

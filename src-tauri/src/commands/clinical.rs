@@ -216,6 +216,20 @@ pub async fn pending_lab_orders(state: State<'_, AppState>) -> Cmd<Vec<LabOrder>
     lab::pending_orders(&state.store, &authorized!(state)).await
 }
 
+/// Records that an order's sample was collected (by whom, when).
+#[tauri::command]
+#[specta::specta]
+pub async fn collect_lab_sample(state: State<'_, AppState>, order_id: String) -> Cmd<LabOrder> {
+    lab::collect_sample(&state.store, &authorized!(state), &order_id).await
+}
+
+/// Cancels an order whose sample is not collected yet; its charge comes off the open bill.
+#[tauri::command]
+#[specta::specta]
+pub async fn cancel_lab_order(state: State<'_, AppState>, order_id: String, reason: String) -> Cmd<LabOrder> {
+    lab::cancel_order(&state.store, &authorized!(state), &order_id, &reason).await
+}
+
 #[tauri::command]
 #[specta::specta]
 pub async fn enter_lab_result(state: State<'_, AppState>, order_id: String, value: String) -> Cmd<LabResult> {

@@ -157,6 +157,10 @@ export const commands = {
 	orderLabTests: (visitId: string, testIds: string[], note: string) => typedError<LabOrder_Serialize[], AppError>(__TAURI_INVOKE("order_lab_tests", { visitId, testIds, note })),
 	/**  The lab's work list. */
 	pendingLabOrders: () => typedError<LabOrder_Serialize[], AppError>(__TAURI_INVOKE("pending_lab_orders")),
+	/**  Records that an order's sample was collected (by whom, when). */
+	collectLabSample: (orderId: string) => typedError<LabOrder_Serialize, AppError>(__TAURI_INVOKE("collect_lab_sample", { orderId })),
+	/**  Cancels an order whose sample is not collected yet; its charge comes off the open bill. */
+	cancelLabOrder: (orderId: string, reason: string) => typedError<LabOrder_Serialize, AppError>(__TAURI_INVOKE("cancel_lab_order", { orderId, reason })),
 	enterLabResult: (orderId: string, value: string) => typedError<LabResult_Serialize, AppError>(__TAURI_INVOKE("enter_lab_result", { orderId, value })),
 	/**  The status indicator: state, pending changes, offline since, last error, open conflicts. */
 	syncStatus: () => typedError<SyncStatus_Serialize, AppError>(__TAURI_INVOKE("sync_status")),
@@ -230,6 +234,8 @@ export const DEVICE_FIELDS = {"device_name":100} as const;
 export const IDLE_TIMEOUT_MAX_MINUTES = 240 as const;
 
 export const INSURANCE_FIELDS = {"payer":120,"policy_no":60,"preauth_no":60} as const;
+
+export const LAB_CANCEL_REASON_MAX = 300 as const;
 
 export const MAX_AMOUNT_MINOR = 1000000000 as const;
 
@@ -1465,6 +1471,13 @@ export type LabOrder_Deserialize = {
 	status: OrderStatus,
 	ordered_at: string,
 	note: string,
+	/**  The patient's MRN (the lab labels the sample with it). */
+	mrn: string,
+	/**  When the sample was collected, and the name of who collected it. */
+	collected_at?: string | null,
+	collected_by?: string | null,
+	/**  Why a cancelled order was cancelled ("" otherwise). */
+	cancel_reason: string,
 };
 
 export type LabOrder_Serialize = {
@@ -1478,6 +1491,13 @@ export type LabOrder_Serialize = {
 	status: OrderStatus,
 	ordered_at: string,
 	note: string,
+	/**  The patient's MRN (the lab labels the sample with it). */
+	mrn: string,
+	/**  When the sample was collected, and the name of who collected it. */
+	collected_at: string | null,
+	collected_by: string | null,
+	/**  Why a cancelled order was cancelled ("" otherwise). */
+	cancel_reason: string,
 };
 
 export type LabResult = LabResult_Serialize | LabResult_Deserialize;
@@ -1695,7 +1715,12 @@ export type NewUser = {
 	roles: string[],
 };
 
-export type OrderStatus = "ordered" | "resulted" | "cancelled";
+export type OrderStatus = "ordered" | 
+/**
+ *  The sample is collected, the result not yet entered (stored as `ordered` with
+ *  `collected_at` set).
+ */
+"collected" | "resulted" | "cancelled";
 
 export type Patient = Patient_Serialize | Patient_Deserialize;
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AppError, ValidationReason, LabResult_Serialize as LabResult, Vitals_Serialize as Vitals } from './bindings';
+import type { AppError, OrderStatus, ValidationReason, LabResult_Serialize as LabResult, Vitals_Serialize as Vitals } from './bindings';
 import { setLocale } from './i18n';
 import {
   alignSeries,
@@ -17,6 +17,7 @@ import {
   looksLikeCode,
   medicineLabel,
   openVisit,
+  orderStatusLabel,
   parseScaled,
   previewFlag,
   refRange,
@@ -336,5 +337,12 @@ describe('documents', () => {
     expect(formatBytes(12_700)).toBe('12.4 KB');
     expect(formatBytes(3_250_000)).toBe('3.1 MB');
     expect(base64OfBytes(new Uint8Array([72, 77, 83]))).toBe('SE1T');
+  });
+});
+
+describe('lab orders', () => {
+  it('every status of an order has words, collected included', () => {
+    const all: OrderStatus[] = ['ordered', 'collected', 'resulted', 'cancelled'];
+    expect(all.map(orderStatusLabel)).toEqual(['Awaited', 'Sample collected', 'Resulted', 'Cancelled']);
   });
 });

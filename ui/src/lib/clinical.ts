@@ -5,6 +5,7 @@
 // ranges here only word the message.
 
 import type {
+  OrderStatus,
   Abnormal,
   AllergenOption,
   AppError,
@@ -609,4 +610,9 @@ export function formatBytes(n: number): string {
   if (n < 1024) return `${formatNumber(n)} B`;
   if (n < 1024 * 1024) return `${formatScaled(Math.round((n / 1024) * 10), 1)} KB`;
   return `${formatScaled(Math.round((n / (1024 * 1024)) * 10), 1)} MB`;
+}
+
+/** A lab order's status in words ("Sample collected"); collected is an order whose sample the lab took. */
+export function orderStatusLabel(status: OrderStatus): string {
+  return t(`clin.lab.status.${status}` as MessageKey);
 }

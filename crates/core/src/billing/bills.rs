@@ -346,6 +346,14 @@ pub async fn remove_line(store: &Store, auth: &Authorized, bill_id: &str, line_i
     auth.require(Permission::BillingEdit)?;
     let mut w = store.begin_write(auth.actor()).await?;
     require_draft(&mut w, bill_id).await?;
+    delete_line(&mut w, bill_id, line_id).await?;
+    w.audit("bill.line_remove", "bill", Some(bill_id), json!({ "line_id": line_id })).await?;
+    w.commit().await?;
+    load_for(store, auth, bill_id).await
+}
+
+/// Deletes a line of a bill inside a write (the caller checked that the bill is a draft).
+pub(crate) async fn delete_line(w: &mut WriteTx<'_>, bill_id: &str, line_id: &str) -> Result<()> {
     let (stamp, by, now) = (w.stamp(), w.actor().user_id.clone(), w.now_rfc3339());
     let n = sqlx::query("UPDATE bill_lines SET deleted_at = ?, updated_at = ?, updated_by = ? WHERE id = ? AND bill_id = ? AND deleted_at IS NULL")
         .bind(&now)
@@ -365,10 +373,7 @@ pub async fn remove_line(store: &Store, auth: &Authorized, bill_id: &str, line_i
         ChangeOp::Delete,
         &json!({ "id": line_id, "deleted_at": now, "updated_at": stamp, "updated_by": by }),
     )
-    .await?;
-    w.audit("bill.line_remove", "bill", Some(bill_id), json!({ "line_id": line_id })).await?;
-    w.commit().await?;
-    load_for(store, auth, bill_id).await
+    .await
 }
 
 /// Finalizes a draft into an invoice: a gap-free number, the sums frozen.

@@ -207,7 +207,10 @@ pub(crate) async fn charge_consultation(
         quantity: 1,
         unit_price: fee_minor,
         discount: money::Discount::None,
-        tax_rate_bp: u32::try_from(rate).unwrap_or(0),
+        tax_rate_bp: match &service {
+            Some(id) => bills::stored_u32("services", id, "tax_rate_bp", rate)?,
+            None => 0,
+        },
         source: "appointment",
         source_id: Some(appointment_id),
     };
@@ -220,4 +223,89 @@ pub(crate) async fn charge_consultation(
     )
     .await?;
     Ok(())
+}
+
+/// A lab order's charge on the patient's open bill, inside the order's own transaction: the
+/// tariff's active service with the test's code (a lab test's price lives in the tariff, e.g.
+/// the service `FBS` for the test `FBS`), at its price on `day` and its tax rate. Answers
+/// `false`, charging nothing, when the tariff has no such service or no price for it yet.
+pub(crate) async fn charge_lab_order(
+    w: &mut WriteTx<'_>,
+    order_id: &str,
+    patient_id: &str,
+    test_code: &str,
+    test_name: &str,
+    day: chrono::NaiveDate,
+) -> Result<bool> {
+    let service: Option<(String, i64)> = sqlx::query_as(
+        "SELECT id, tax_rate_bp FROM services WHERE code = ? COLLATE NOCASE AND active = 1 AND deleted_at IS NULL",
+    )
+    .bind(test_code)
+    .fetch_optional(w.conn())
+    .await?;
+    let Some((service_id, rate)) = service else {
+        return Ok(false);
+    };
+    let Some(price) = tariff::price_on(w.conn(), &service_id, day).await? else {
+        return Ok(false);
+    };
+    let bill_id = bills::open_draft(w, patient_id).await?;
+    let description = format!("Lab: {test_name}");
+    let line = bills::NewLineRef {
+        service_id: Some(&service_id),
+        description: &description,
+        category: Category::LabTest,
+        quantity: 1,
+        unit_price: price,
+        discount: money::Discount::None,
+        tax_rate_bp: bills::stored_u32("services", &service_id, "tax_rate_bp", rate)?,
+        source: LAB_ORDER_SOURCE,
+        source_id: Some(order_id),
+    };
+    bills::insert_line(w, &bill_id, &line).await?;
+    w.audit(
+        "bill.charge",
+        "bill",
+        Some(&bill_id),
+        json!({ "source": LAB_ORDER_SOURCE, "lab_order_id": order_id, "amount_minor": price }),
+    )
+    .await?;
+    Ok(true)
+}
+
+/// The bill-line source of a lab order's charge.
+pub const LAB_ORDER_SOURCE: &str = "lab_order";
+
+/// What became of a charge when what it charged for was called off.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "charge", rename_all = "snake_case")]
+pub enum Uncharged {
+    /// Nothing was charged for it.
+    None,
+    /// The line came off the patient's open bill.
+    Removed { bill_id: String },
+    /// The line is on an issued invoice and stays: the billing desk issues a credit note.
+    Invoiced { bill_id: String, number: Option<String> },
+}
+
+/// Takes the charge of `source`/`source_id` (e.g. a cancelled lab order) off its bill while
+/// the bill is a draft (the line kept as a tombstone, like every synced row); on an issued
+/// invoice the line stays. Inside the caller's write; audited there.
+pub(crate) async fn uncharge(w: &mut WriteTx<'_>, source: &str, source_id: &str) -> Result<Uncharged> {
+    let line: Option<(String, String, String, Option<String>)> = sqlx::query_as(
+        "SELECT l.id, l.bill_id, b.status, b.number FROM bill_lines l JOIN bills b ON b.id = l.bill_id
+         WHERE l.source = ? AND l.source_id = ? AND l.deleted_at IS NULL",
+    )
+    .bind(source)
+    .bind(source_id)
+    .fetch_optional(w.conn())
+    .await?;
+    let Some((line_id, bill_id, status, number)) = line else {
+        return Ok(Uncharged::None);
+    };
+    if status != "draft" {
+        return Ok(Uncharged::Invoiced { bill_id, number });
+    }
+    bills::delete_line(w, &bill_id, &line_id).await?;
+    Ok(Uncharged::Removed { bill_id })
 }

@@ -137,7 +137,8 @@ pub async fn save_consultation(store: &Store, auth: &Authorized, input: Consulta
     if input.diagnoses.iter().any(|d| d.icd10.as_deref().is_some_and(|c| !c.trim().is_empty())) {
         icd10::ensure_loaded(store).await?;
     }
-    let today = crate::clinic::today_ymd(store).await?;
+    let day = crate::clinic::today(store).await?;
+    let today = day.format("%Y-%m-%d").to_string();
     let mut w = store.begin_write(auth.actor()).await?;
     let visit = visits::start_visit_in(&mut w, auth, &input.visit).await?;
     let vitals = match &input.vitals {
@@ -161,7 +162,7 @@ pub async fn save_consultation(store: &Store, auth: &Authorized, input: Consulta
     let lab_orders = if input.lab_test_ids.is_empty() {
         Vec::new()
     } else {
-        lab::order_in(&mut w, &visit.id, &input.lab_test_ids, "").await.map_err(|e| match e {
+        lab::order_in(&mut w, &visit.id, &input.lab_test_ids, "", day).await.map_err(|e| match e {
             Error::Validation { field, reason, message } if field == "test_ids" => {
                 Error::Validation { field: "lab_test_ids".into(), reason, message }
             }

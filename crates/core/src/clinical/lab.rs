@@ -61,12 +61,13 @@ struct OrderTestRow {
     ranges: String,
     sex: String,
     birth_date: Option<String>,
+    collected_at: Option<String>,
 }
 
 /// The columns of an [`OrderTestRow`], written once.
 const ORDER_TEST_SELECT: &str =
     "SELECT o.status, o.patient_id, o.test_id, t.code, t.name, t.unit, t.ref_low_milli, t.ref_high_milli,
-            t.ranges, p.sex, p.birth_date
+            t.ranges, p.sex, p.birth_date, o.collected_at
      FROM lab_orders o JOIN lab_tests t ON t.id = o.test_id JOIN patients p ON p.id = o.patient_id";
 
 /// A lab test's fields, checked and normalised.
@@ -146,18 +147,19 @@ pub(crate) async fn order_in(
     visit_id: &str,
     test_ids: &[String],
     note: &str,
+    day: chrono::NaiveDate,
 ) -> Result<Vec<LabOrder>> {
     if test_ids.is_empty() {
         return Err(Error::validation("test_ids", ValidationReason::Required, "choose at least one test"));
     }
     let note = line("note", note, 300, false)?;
-    let row: Option<(String, String, String)> = sqlx::query_as(
-        "SELECT v.patient_id, p.given_name, p.family_name FROM visits v JOIN patients p ON p.id = v.patient_id WHERE v.id = ? AND v.deleted_at IS NULL",
+    let row: Option<(String, String, String, String)> = sqlx::query_as(
+        "SELECT v.patient_id, p.given_name, p.family_name, p.mrn FROM visits v JOIN patients p ON p.id = v.patient_id WHERE v.id = ? AND v.deleted_at IS NULL",
     )
     .bind(visit_id)
     .fetch_optional(w.conn())
     .await?;
-    let Some((patient_id, given, family)) = row else {
+    let Some((patient_id, given, family, mrn)) = row else {
         return Err(Error::validation("visit_id", ValidationReason::Invalid, "unknown visit"));
     };
     let patient_name = format!("{given} {family}").trim().to_string();
@@ -194,6 +196,7 @@ pub(crate) async fn order_in(
         )
         .await?;
         w.audit("lab.order", "lab_order", Some(&id), json!({ "visit_id": visit_id, "test": test_code })).await?;
+        crate::billing::charge_lab_order(w, &id, &patient_id, &test_code, &test_name, day).await?;
         out.push(LabOrder {
             id,
             patient_id: patient_id.clone(),
@@ -205,6 +208,10 @@ pub(crate) async fn order_in(
             status: OrderStatus::Ordered,
             ordered_at,
             note: note.clone(),
+            mrn: mrn.clone(),
+            collected_at: None,
+            collected_by: None,
+            cancel_reason: String::new(),
         });
     }
     Ok(out)
@@ -219,8 +226,9 @@ pub async fn order_lab_tests(
     note: String,
 ) -> Result<Vec<LabOrder>> {
     auth.require(Permission::ClinicalEdit)?;
+    let day = crate::clinic::today(store).await?;
     let mut w = store.begin_write(auth.actor()).await?;
-    let orders = order_in(&mut w, visit_id, &test_ids, &note).await?;
+    let orders = order_in(&mut w, visit_id, &test_ids, &note, day).await?;
     w.commit().await?;
     Ok(orders)
 }
@@ -232,6 +240,7 @@ pub(crate) struct OrderRow {
     patient_id: String,
     given_name: String,
     family_name: String,
+    mrn: String,
     visit_id: Option<String>,
     test_id: String,
     test_code: String,
@@ -239,16 +248,29 @@ pub(crate) struct OrderRow {
     status: String,
     ordered_at: String,
     note: String,
+    collected_at: Option<String>,
+    /// The collector's name (their user id when the account is not on this device).
+    collected_by: Option<String>,
+    cancel_reason: String,
 }
 
 /// The columns of an [`OrderRow`], written once.
 pub(crate) const ORDER_SELECT: &str =
-    "SELECT o.id, o.patient_id, p.given_name, p.family_name, o.visit_id, o.test_id, t.code AS test_code,
-    t.name AS test_name, o.status, o.ordered_at, o.note
-    FROM lab_orders o JOIN lab_tests t ON t.id = o.test_id JOIN patients p ON p.id = o.patient_id";
+    "SELECT o.id, o.patient_id, p.given_name, p.family_name, p.mrn, o.visit_id, o.test_id, t.code AS test_code,
+    t.name AS test_name, o.status, o.ordered_at, o.note, o.collected_at,
+    CASE WHEN o.collected_by IS NULL THEN NULL ELSE coalesce(u.full_name, o.collected_by) END AS collected_by, o.cancel_reason
+    FROM lab_orders o JOIN lab_tests t ON t.id = o.test_id JOIN patients p ON p.id = o.patient_id
+    LEFT JOIN users u ON u.id = o.collected_by";
 
 pub(crate) fn order_of(r: OrderRow) -> Result<LabOrder> {
-    let status = crate::store::stored::code("lab_orders", &r.id, "status", &r.status, OrderStatus::from_code)?;
+    let status = match crate::store::stored::code("lab_orders", &r.id, "status", &r.status, OrderStatus::from_code)? {
+        // Never stored: an order whose sample is in is still `ordered` in the table.
+        OrderStatus::Collected => {
+            return Err(Error::corrupt("lab_orders", &r.id, "status", "collected is not a stored status"))
+        }
+        OrderStatus::Ordered if r.collected_at.is_some() => OrderStatus::Collected,
+        other => other,
+    };
     Ok(LabOrder {
         patient_name: format!("{} {}", r.given_name, r.family_name).trim().to_string(),
         id: r.id,
@@ -260,10 +282,101 @@ pub(crate) fn order_of(r: OrderRow) -> Result<LabOrder> {
         status,
         ordered_at: r.ordered_at,
         note: r.note,
+        mrn: r.mrn,
+        collected_at: r.collected_at,
+        collected_by: r.collected_by,
+        cancel_reason: r.cancel_reason,
     })
 }
 
-/// The lab's work list: orders waiting for a result, oldest first.
+async fn order_by_id(conn: &mut sqlx::SqliteConnection, order_id: &str) -> Result<LabOrder> {
+    let sql = format!("{ORDER_SELECT} WHERE o.id = ? AND o.deleted_at IS NULL");
+    let row: Option<OrderRow> = sqlx::query_as(&sql).bind(order_id).fetch_optional(conn).await?;
+    order_of(row.ok_or_else(|| Error::NotFound { entity: "lab order".into() })?)
+}
+
+/// The order's status and collection time inside a write, for the steps that change it.
+async fn order_state(w: &mut WriteTx<'_>, order_id: &str) -> Result<(String, Option<String>)> {
+    let row: Option<(String, Option<String>)> =
+        sqlx::query_as("SELECT status, collected_at FROM lab_orders WHERE id = ? AND deleted_at IS NULL")
+            .bind(order_id)
+            .fetch_optional(w.conn())
+            .await?;
+    row.ok_or_else(|| Error::NotFound { entity: "lab order".into() })
+}
+
+/// Sets columns of a lab order as a synced, stamped update.
+async fn update_order(w: &mut WriteTx<'_>, order_id: &str, fields: serde_json::Value) -> Result<()> {
+    let (stamp, by) = (w.stamp(), w.actor().user_id.clone());
+    let mut data = fields;
+    data["updated_at"] = json!(stamp);
+    data["updated_by"] = json!(by);
+    let Some(map) = data.as_object() else { return Err(Error::internal("lab order fields are not an object")) };
+    // Column names come from this module's own literals, never from input.
+    let sets: Vec<String> = map.keys().map(|k| format!("{k} = ?")).collect();
+    let sql = format!("UPDATE lab_orders SET {} WHERE id = ?", sets.join(", "));
+    let mut q = sqlx::query(&sql);
+    for v in map.values() {
+        q = match v {
+            serde_json::Value::Null => q.bind(None::<String>),
+            other => q.bind(other.as_str().map(str::to_string).unwrap_or_else(|| other.to_string())),
+        };
+    }
+    q.bind(order_id).execute(w.conn()).await?;
+    w.record_change("lab_orders", order_id, ChangeOp::Update, &data).await
+}
+
+/// Records that an order's sample was collected, by whom and when (the lab technician, from
+/// the work list): `ordered` becomes collected. Audited as `lab.collect`.
+pub async fn collect_sample(store: &Store, auth: &Authorized, order_id: &str) -> Result<LabOrder> {
+    auth.require(Permission::LabResults)?;
+    let mut w = store.begin_write(auth.actor()).await?;
+    let (status, collected) = order_state(&mut w, order_id).await?;
+    if status != "ordered" {
+        return Err(Error::validation("order_id", ValidationReason::Invalid, format!("the order is {status}")));
+    }
+    if collected.is_some() {
+        return Err(Error::validation("order_id", ValidationReason::Invalid, "the sample is already collected"));
+    }
+    let (now, by) = (w.now_rfc3339(), w.actor().user_id.clone());
+    update_order(&mut w, order_id, json!({ "collected_at": now, "collected_by": by })).await?;
+    w.audit("lab.collect", "lab_order", Some(order_id), json!({ "collected_at": now })).await?;
+    w.commit().await?;
+    let mut conn = store.pool().acquire().await?;
+    order_by_id(&mut conn, order_id).await
+}
+
+/// The most characters a reason to cancel an order may have.
+pub const CANCEL_REASON_MAX: usize = 300;
+
+/// Cancels an order whose sample is not collected yet (the doctor), with a reason; its charge
+/// comes off the patient's open bill (`billing::uncharge`; on an issued invoice it stays, for
+/// the billing desk's credit note). Audited as `lab.cancel`.
+pub async fn cancel_order(store: &Store, auth: &Authorized, order_id: &str, reason: &str) -> Result<LabOrder> {
+    auth.require(Permission::ClinicalEdit)?;
+    let reason = line("reason", reason, CANCEL_REASON_MAX, true)?;
+    let mut w = store.begin_write(auth.actor()).await?;
+    let (status, collected) = order_state(&mut w, order_id).await?;
+    if status != "ordered" {
+        return Err(Error::validation("order_id", ValidationReason::Invalid, format!("the order is {status}")));
+    }
+    if collected.is_some() {
+        return Err(Error::validation(
+            "order_id",
+            ValidationReason::Invalid,
+            "the sample is collected: the order can no longer be cancelled",
+        ));
+    }
+    update_order(&mut w, order_id, json!({ "status": "cancelled", "cancel_reason": reason })).await?;
+    let charge = crate::billing::uncharge(&mut w, "lab_order", order_id).await?;
+    w.audit("lab.cancel", "lab_order", Some(order_id), json!({ "reason": reason, "charge": charge })).await?;
+    w.commit().await?;
+    let mut conn = store.pool().acquire().await?;
+    order_by_id(&mut conn, order_id).await
+}
+
+/// The lab's work list: orders waiting for a result (sample to collect, or collected),
+/// oldest first, each with the patient's MRN.
 pub async fn pending_orders(store: &Store, auth: &Authorized) -> Result<Vec<LabOrder>> {
     auth.require(Permission::LabResults)?;
     let sql = format!(
@@ -296,6 +409,7 @@ pub async fn enter_result(store: &Store, auth: &Authorized, order_id: &str, valu
         ranges,
         sex,
         birth_date: birth,
+        collected_at,
     }) = row
     else {
         return Err(Error::NotFound { entity: "lab order".into() });
@@ -334,20 +448,12 @@ pub async fn enter_result(store: &Store, auth: &Authorized, order_id: &str, valu
         ],
     )
     .await?;
-    let (stamp, by) = (w.stamp(), w.actor().user_id.clone());
-    sqlx::query("UPDATE lab_orders SET status = 'resulted', updated_at = ?, updated_by = ? WHERE id = ?")
-        .bind(&stamp)
-        .bind(&by)
-        .bind(order_id)
-        .execute(w.conn())
-        .await?;
-    w.record_change(
-        "lab_orders",
-        order_id,
-        ChangeOp::Update,
-        &json!({ "status": "resulted", "updated_at": stamp, "updated_by": by }),
-    )
-    .await?;
+    // A result entered without the collection step records the collection with it.
+    let fields = match collected_at {
+        Some(_) => json!({ "status": "resulted" }),
+        None => json!({ "status": "resulted", "collected_at": resulted_at, "collected_by": w.actor().user_id }),
+    };
+    update_order(&mut w, order_id, fields).await?;
     w.audit("lab.result", "lab_result", Some(&id), json!({ "order_id": order_id, "test": code, "abnormal": abnormal }))
         .await?;
     w.commit().await?;

@@ -257,6 +257,9 @@ pub struct LabTest {
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
     Ordered,
+    /// The sample is collected, the result not yet entered (stored as `ordered` with
+    /// `collected_at` set).
+    Collected,
     Resulted,
     Cancelled,
 }
@@ -275,6 +278,13 @@ pub struct LabOrder {
     pub status: OrderStatus,
     pub ordered_at: String,
     pub note: String,
+    /// The patient's MRN (the lab labels the sample with it).
+    pub mrn: String,
+    /// When the sample was collected, and the name of who collected it.
+    pub collected_at: Option<String>,
+    pub collected_by: Option<String>,
+    /// Why a cancelled order was cancelled ("" otherwise).
+    pub cancel_reason: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
