@@ -216,39 +216,40 @@ pub fn sign_segment<C: Borrow<Change>>(
     signer: Option<&str>,
     changes: &[C],
 ) -> Result<Proof, ProofError> {
+    signed(key, signer, changes).map(|(proof, _)| proof)
+}
+
+/// The device's proof of a segment and the message it signed.
+fn signed<C: Borrow<Change>>(
+    key: &SigningKey,
+    signer: Option<&str>,
+    changes: &[C],
+) -> Result<(Proof, [u8; 32]), ProofError> {
     let (Some(first), Some(last)) = (changes.first().map(C::borrow), changes.last().map(C::borrow)) else {
         return Err(ProofError::Broken("an empty segment".into()));
     };
     check_shape(changes, first.device_seq)?;
     let message =
         segment_message(&first.device_id, signer, first.device_seq, last.device_seq, changes.iter().map(C::borrow));
-    Ok(Proof {
+    let proof = Proof {
         first_seq: first.device_seq,
         device_key: public_key_hex(key),
         device_sig: hex::encode(key.sign(&message).to_bytes()),
         user_id: signer.map(str::to_string),
         user_sig: None,
-    })
+    };
+    Ok((proof, message))
 }
 
-/// [`sign_segment`] for a signed-in user's write: signed by the device and by the user's key.
+/// [`sign_segment`] for a signed-in user's write: signed by the device and by the user's key
+/// (both over the one segment message, hashed once: bulk writes hash thousands of changes).
 pub fn sign_segment_as_user<C: Borrow<Change>>(
     key: &SigningKey,
     user_id: &str,
     user_key: &SigningKey,
     changes: &[C],
 ) -> Result<Proof, ProofError> {
-    let mut proof = sign_segment(key, Some(user_id), changes)?;
-    let (Some(first), Some(last)) = (changes.first().map(C::borrow), changes.last().map(C::borrow)) else {
-        return Err(ProofError::Broken("an empty segment".into()));
-    };
-    let message = segment_message(
-        &first.device_id,
-        Some(user_id),
-        first.device_seq,
-        last.device_seq,
-        changes.iter().map(C::borrow),
-    );
+    let (mut proof, message) = signed(key, Some(user_id), changes)?;
     proof.user_sig = Some(hex::encode(user_key.sign(&user_message(&message)).to_bytes()));
     Ok(proof)
 }
