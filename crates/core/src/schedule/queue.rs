@@ -285,7 +285,7 @@ pub async fn queue(store: &Store, auth: &Authorized, doctor_id: &str, date: &str
     let date = parse_date("date", date)?;
     let rows: Vec<QueueRow> = sqlx::query_as(
         "SELECT a.id, a.patient_id, p.given_name, p.family_name, p.mrn, a.status, a.token, a.start_min, a.walk_in, a.checked_in_at
-         FROM appointments a JOIN patients p ON p.id = a.patient_id
+         FROM appointments a JOIN patients p INDEXED BY patients_listed ON p.id = a.patient_id
          WHERE a.doctor_id = ? AND a.date = ? AND a.status IN ('booked', 'checked_in', 'with_doctor', 'done') AND a.deleted_at IS NULL
          ORDER BY CASE a.status WHEN 'with_doctor' THEN 0 WHEN 'checked_in' THEN 1 WHEN 'booked' THEN 2 ELSE 3 END,
                   COALESCE(a.checked_in_at, ''), length(a.token), a.token, a.start_min",
