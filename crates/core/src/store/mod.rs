@@ -29,6 +29,11 @@ pub const DB_FILE: &str = "hms.db";
 
 pub struct Store {
     pool: SqlitePool,
+    /// The one connection that writes ([`WriteTx`]): SQLite has one writer anyway, and a
+    /// connection's page cache is emptied whenever another connection has written, so with
+    /// writes spread over the pool every write started cold and re-read the index pages it
+    /// touches (a bulk load re-read them for every batch).
+    write_pool: SqlitePool,
     path: PathBuf,
     device_id: String,
     /// Signs this device's changes (see `device_key` and `seal`).
@@ -54,7 +59,7 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
 /// Copies committed pages from the WAL into the database file off the write path. PASSIVE
 /// never blocks writers or readers; whatever it cannot copy now it copies next time.
-fn spawn_checkpointer(pool: SqlitePool) -> tokio::task::JoinHandle<()> {
+fn spawn_checkpointer(pool: SqlitePool, write_pool: SqlitePool) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -64,8 +69,9 @@ fn spawn_checkpointer(pool: SqlitePool) -> tokio::task::JoinHandle<()> {
                 break;
             }
             // A failure (e.g. the disk is full) shows up on the next write; nothing to do here.
+            // Index upkeep writes, so on the writing connection (whose cache it keeps).
             for table in tables::all() {
-                let _ = table.rules.maintain(&pool).await;
+                let _ = table.rules.maintain(&write_pool).await;
             }
             let _ = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await;
         }
@@ -77,7 +83,7 @@ impl Store {
     /// tables' `compact` rules: the search indexes merged into one segment each).
     pub async fn compact_search_indexes(&self) -> Result<()> {
         for table in tables::all() {
-            table.rules.compact(&self.pool).await?;
+            table.rules.compact(&self.write_pool).await?;
         }
         Ok(())
     }
@@ -115,8 +121,9 @@ impl Store {
             // the background checkpointer below does it, and the WAL file is trimmed after.
             .pragma("wal_autocheckpoint", "0")
             .pragma("journal_size_limit", "67108864");
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options.clone()).await?;
         MIGRATOR.run(&pool).await?;
+        let write_pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
         let unregistered = tables::unregistered(&pool).await?;
         if !unregistered.is_empty() {
             // A defect of the build, not of the disk: its text is for whoever starts it.
@@ -134,8 +141,9 @@ impl Store {
         let last = meta::get(&pool, meta::HLC_KEY).await?.and_then(|s| HlcStamp::parse(&s));
         let hlc = Hlc::new(device_id.clone(), last.as_ref());
         Ok(Store {
-            checkpointer: spawn_checkpointer(pool.clone()),
+            checkpointer: spawn_checkpointer(pool.clone(), write_pool.clone()),
             pool,
+            write_pool,
             path: path.to_path_buf(),
             device_id,
             device_key,
@@ -154,6 +162,12 @@ impl Store {
 
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// Both pools, the readers' and the writer's (the benchmark empties their caches).
+    #[doc(hidden)]
+    pub fn pools(&self) -> [&SqlitePool; 2] {
+        [&self.pool, &self.write_pool]
     }
 
     pub fn path(&self) -> &Path {
@@ -240,6 +254,7 @@ impl Store {
         self.checkpointer.abort();
         // Fold the WAL into the database so the file is whole on its own.
         let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await;
+        self.write_pool.close().await;
         self.pool.close().await;
     }
 }

@@ -61,7 +61,7 @@ impl<'s> WriteTx<'s> {
         let mut writer = store.writer.lock().await;
         // IMMEDIATE takes SQLite's write lock now, so another process (the CLI) waits on
         // busy_timeout instead of failing on a read-to-write upgrade.
-        let tx = store.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let tx = store.write_pool.begin_with("BEGIN IMMEDIATE").await?;
         let now = store.now();
         let stamp = writer.tick(now);
         Ok(WriteTx { tx, writer, store, actor, now, stamp, audited: false, changed: false })
