@@ -5,6 +5,7 @@
 mod appointments;
 mod billing;
 mod clinical;
+mod cold;
 mod foundation;
 mod patients;
 mod stats;
