@@ -2,7 +2,8 @@
 //! temporary SQLite files) of a fresh tenant of one real hms-server on PostgreSQL start from a
 //! shared, synced clinic (a doctor with a morning of slots, a few patients and appointments),
 //! then make random edits (rename, change phones, deactivate and reactivate patients, register
-//! new ones, book, reschedule and cancel appointments, including two devices booking one slot)
+//! new ones one by one and by CSV import (one write for the whole batch), book, reschedule and
+//! cancel appointments, including two devices booking one slot)
 //! and sync in random interleavings through a faulty proxy (dropped requests and answers,
 //! duplicated, delayed and late-replayed requests), while the server is restarted at random
 //! points. After healing (every device syncs until nothing changes):
@@ -26,7 +27,7 @@ use chrono::TimeZone;
 use common::device::{dump_diff, Device};
 use common::proxy::{FaultyProxy, RestartableServer};
 use hms_core::codes::Code;
-use hms_core::patients::{self, PatientInput, PatientStatus};
+use hms_core::patients::{self, csv_io, PatientInput, PatientStatus};
 use hms_core::schedule::availability::{self, SessionInput};
 use hms_core::schedule::booking::{self, BookInput};
 use hms_core::schedule::staff;
@@ -334,7 +335,8 @@ async fn step(case: &mut Case, shared: &Shared) {
         12..=19 => edit_patient(case, k, "family_name").await,
         20..=29 => edit_patient(case, k, "phones").await,
         30..=36 => edit_status(case, k).await,
-        37..=43 => register(case, k).await,
+        37..=40 => register(case, k).await,
+        41..=43 => import(case, k).await,
         44..=53 => book(case, k).await,
         54..=58 => reschedule(case, k).await,
         59..=63 => cancel(case, k).await,
@@ -447,6 +449,32 @@ async fn register(case: &mut Case, k: usize) {
     case.log.push(format!("{k}: register {}", p.id));
     case.model.patients.insert(p.id.clone());
     case.record(k, "patients", &p.id, &["given_name", "family_name", "phones", "status"], before).await;
+}
+
+/// A CSV import of a few patients: one write (`patients::bulk`) for the whole batch, whose
+/// rows must reach every device like ones registered one by one.
+async fn import(case: &mut Case, k: usize) {
+    let n = case.rng.usize(2..=6);
+    let mut csv = String::from("First name,Surname,Sex,DOB,Phone\n");
+    for _ in 0..n {
+        let p = new_patient(&mut case.rng);
+        let dob = p.birth_date.unwrap_or_default();
+        csv.push_str(&format!("{},{},{},{dob},{}\n", p.given_name, p.family_name, p.sex, p.phones[0]));
+    }
+    let d = &case.devices[k];
+    let a = d.auth().await;
+    let old: BTreeSet<String> = local_patients(d).await.into_iter().collect();
+    let before = seen(d).await;
+    let preview = csv_io::preview(&d.store, &a, csv.as_bytes(), None).await.unwrap();
+    let report = csv_io::import(&d.store, &a, csv.as_bytes(), preview.mapping, |_| {}).await.unwrap();
+    assert_eq!(report.imported as usize, n, "{:?}", report.rejected);
+    let new: Vec<String> = local_patients(d).await.into_iter().filter(|id| !old.contains(id)).collect();
+    assert_eq!(new.len(), n);
+    case.log.push(format!("{k}: import {new:?}"));
+    for id in new {
+        case.model.patients.insert(id.clone());
+        case.record(k, "patients", &id, &["given_name", "family_name", "phones", "status"], before.clone()).await;
+    }
 }
 
 async fn book(case: &mut Case, k: usize) {
