@@ -130,6 +130,8 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
         clinical::medicine_name_ingredients,
         clinical::prescribe,
         clinical::visit_prescriptions,
+        clinical::update_prescription,
+        clinical::stop_prescription,
         clinical::list_lab_tests,
         clinical::add_lab_test,
         clinical::update_lab_test,

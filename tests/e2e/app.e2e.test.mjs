@@ -979,6 +979,35 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     await gone('rx-dialog');
   });
 
+  step('the doctor changes the penicillin dose (the allergy check asks for a reason again); Stop asks why', async () => {
+    await dismissToasts();
+    const row = await visible('visit-prescription');
+    const edit = await row.findElement(byTestId('rx-edit'));
+    await centre(edit);
+    await edit.click();
+    await visible('rx-dialog');
+    await assertAbsent('rx-medicine');
+    assert.equal(await (await visible('rx-dose')).getAttribute('value'), '1', 'the form holds the dose as written');
+    await fill('rx-dose', '2');
+    await click('rx-save');
+    await visible('rx-warning-dialog');
+    assert.match(await textOf('rx-warnings'), /Penicillin/);
+    await fill('rx-override-reason', 'Same course, higher dose: tolerated it before');
+    await click('rx-override');
+    await gone('rx-warning-dialog');
+    await gone('rx-dialog');
+    await driver.wait(async () => /^2 /.test(await textOf('rx-dose-line')), WAIT, 'the new dose is listed');
+    await click('rx-stop');
+    await visible('rx-stop-dialog');
+    await click('rx-stop-confirm');
+    await driver.wait(async () => /Say why/.test(await (await visible('rx-stop-dialog')).getText()), WAIT, 'a reason is asked for');
+    await screenshot('rx-stop-reason');
+    await fill('rx-stop-reason', 'changed my mind');
+    await (await visible('rx-stop-dialog')).findElement(By.xpath(".//button[normalize-space()='Keep it']")).click();
+    await gone('rx-stop-dialog');
+    assert.equal(await (await visible('visit-prescription')).getAttribute('data-stopped'), 'false', 'kept');
+  });
+
   step('the doctor orders a haemoglobin test, cancels it with a reason and orders it again', async () => {
     const order = async () => {
       await dismissToasts();

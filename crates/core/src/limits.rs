@@ -46,6 +46,7 @@ pub fn exported() -> Vec<(&'static str, Value)> {
         ("OVERRIDE_REASON_MIN", json!(prescribing::OVERRIDE_REASON_MIN)),
         ("OVERRIDE_REASON_MAX", json!(prescribing::OVERRIDE_REASON_MAX)),
         ("LAB_CANCEL_REASON_MAX", json!(lab::CANCEL_REASON_MAX)),
+        ("RX_STOP_REASON_MAX", json!(prescribing::STOP_REASON_MAX)),
         // Settings.
         ("IDLE_TIMEOUT_MAX_MINUTES", json!(settings::MAX_IDLE_MINUTES)),
         // The most characters of each text field a form offers, per record.

@@ -830,3 +830,68 @@ async fn a_lab_order_is_charged_at_the_tariff_price_and_a_cancel_before_collecti
             .unwrap();
     assert!(detail.contains("invoiced"), "{detail}");
 }
+
+#[tokio::test]
+async fn a_prescription_is_edited_with_the_checks_run_again_or_stopped_with_a_reason() {
+    let w = ward().await;
+    let s = &w.env.store;
+    let (n, d) = (auth(s, &w.nurse).await, auth(s, &w.doctor).await);
+    let visit = open_visit(&w).await;
+    let para = prescribing::prescribe(s, &d, &visit, rx(&w.paracetamol)).await.unwrap();
+    let amox = prescribing::prescribe(s, &d, &visit, rx(&w.amoxicillin)).await.unwrap();
+
+    // A new dose and frequency; the prescription is not its own duplicate.
+    let change = PrescriptionInput { dose: "2".into(), frequency: "1-1-1".into(), duration_days: Some(3), ..rx("") };
+    assert!(matches!(
+        prescribing::update_prescription(s, &n, &para.id, change.clone()).await,
+        Err(Error::Forbidden { .. })
+    ));
+    let edited = prescribing::update_prescription(s, &d, &para.id, change.clone()).await.unwrap();
+    assert_eq!((edited.dose.as_str(), edited.frequency.as_str(), edited.duration_days), ("2", "1-1-1", Some(3)));
+    assert!(edited.warnings.is_empty() && edited.override_reason.is_none());
+    let other = PrescriptionInput { medicine_id: w.metformin.clone(), ..change.clone() };
+    assert_eq!(field_of(prescribing::update_prescription(s, &d, &para.id, other).await).0, "medicine_id");
+    let bad = PrescriptionInput { duration_days: Some(0), ..change.clone() };
+    assert_eq!(field_of(prescribing::update_prescription(s, &d, &para.id, bad).await).0, "duration_days");
+    let detail: String = sqlx::query_scalar(
+        "SELECT detail FROM audit_log WHERE action = 'prescription.update' ORDER BY seq DESC LIMIT 1",
+    )
+    .fetch_one(s.pool())
+    .await
+    .unwrap();
+    assert!(detail.contains(r#""before":{"#) && detail.contains(r#""frequency":"1-1-1""#), "{detail}");
+
+    // An allergy recorded since: editing runs the check again and needs a reason.
+    let allergy = AllergyInput {
+        patient_id: w.patient.clone(),
+        allergen: None,
+        substance: "amoxicillin".into(),
+        reaction: "Rash".into(),
+        severity: Severity::Severe,
+    };
+    visits::add_allergy(s, &n, allergy).await.unwrap();
+    match prescribing::update_prescription(s, &d, &amox.id, change.clone()).await {
+        Err(Error::ClinicalWarning { warnings }) => assert_eq!(warnings[0].kind, ClinicalWarningKind::Allergy),
+        other => panic!("expected the allergy warning again, got {other:?}"),
+    }
+    let reasoned = PrescriptionInput { override_reason: Some("Tolerated it for a week".into()), ..change.clone() };
+    let kept = prescribing::update_prescription(s, &d, &amox.id, reasoned).await.unwrap();
+    assert_eq!(kept.override_reason.as_deref(), Some("Tolerated it for a week"));
+    assert_eq!(kept.warnings.len(), 1);
+
+    // Stopped: out of the current medicines, shown stopped in the visit, changed no more.
+    assert_eq!(field_of(prescribing::stop_prescription(s, &d, &amox.id, "").await).0, "reason");
+    let stopped = prescribing::stop_prescription(s, &d, &amox.id, "Rash came back").await.unwrap();
+    assert_eq!((stopped.stop_reason.as_str(), stopped.stopped_by.as_deref()), ("Rash came back", Some("Staff dr.rao")));
+    assert!(stopped.stopped_at.is_some());
+    let chart = chart::chart_summary(s, &d, &w.patient).await.unwrap();
+    assert_eq!(chart.current_medicines.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), vec![para.id.as_str()]);
+    let listed = prescribing::visit_prescriptions(s, &d, &visit).await.unwrap();
+    assert!(listed.iter().any(|p| p.id == amox.id && p.stop_reason == "Rash came back"));
+    let sheet = hms_core::clinical::prescription_pdf::sheet(s, &visit).await.unwrap();
+    assert_eq!(sheet.items.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), vec![para.id.as_str()], "not printed");
+    assert_eq!(field_of(prescribing::stop_prescription(s, &d, &amox.id, "again").await).0, "prescription_id");
+    assert_eq!(field_of(prescribing::update_prescription(s, &d, &amox.id, change).await).0, "prescription_id");
+    let actions = common::actions(s).await;
+    assert!(actions.iter().any(|x| x == "prescription.stop"));
+}

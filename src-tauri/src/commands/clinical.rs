@@ -216,6 +216,25 @@ pub async fn pending_lab_orders(state: State<'_, AppState>) -> Cmd<Vec<LabOrder>
     lab::pending_orders(&state.store, &authorized!(state)).await
 }
 
+/// Changes a running prescription's dose, frequency, duration or instructions; the allergy and
+/// duplicate checks run again.
+#[tauri::command]
+#[specta::specta]
+pub async fn update_prescription(
+    state: State<'_, AppState>,
+    id: String,
+    input: PrescriptionInput,
+) -> Cmd<Prescription> {
+    prescribing::update_prescription(&state.store, &authorized!(state), &id, input).await
+}
+
+/// Stops a running prescription with a reason.
+#[tauri::command]
+#[specta::specta]
+pub async fn stop_prescription(state: State<'_, AppState>, id: String, reason: String) -> Cmd<Prescription> {
+    prescribing::stop_prescription(&state.store, &authorized!(state), &id, &reason).await
+}
+
 /// Records that an order's sample was collected (by whom, when).
 #[tauri::command]
 #[specta::specta]

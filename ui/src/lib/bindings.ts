@@ -149,6 +149,13 @@ export const commands = {
 	/**  Refused with `clinical_warning` (allergy, duplicate) unless an override reason is given. */
 	prescribe: (visitId: string, input: PrescriptionInput_Deserialize) => typedError<Prescription_Serialize, AppError>(__TAURI_INVOKE("prescribe", { visitId, input })),
 	visitPrescriptions: (visitId: string) => typedError<Prescription_Serialize[], AppError>(__TAURI_INVOKE("visit_prescriptions", { visitId })),
+	/**
+	 *  Changes a running prescription's dose, frequency, duration or instructions; the allergy and
+	 *  duplicate checks run again.
+	 */
+	updatePrescription: (id: string, input: PrescriptionInput_Deserialize) => typedError<Prescription_Serialize, AppError>(__TAURI_INVOKE("update_prescription", { id, input })),
+	/**  Stops a running prescription with a reason. */
+	stopPrescription: (id: string, reason: string) => typedError<Prescription_Serialize, AppError>(__TAURI_INVOKE("stop_prescription", { id, reason })),
 	listLabTests: () => typedError<LabTest_Serialize[], AppError>(__TAURI_INVOKE("list_lab_tests")),
 	addLabTest: (input: LabTestInput_Deserialize) => typedError<LabTest_Serialize, AppError>(__TAURI_INVOKE("add_lab_test", { input })),
 	updateLabTest: (id: string, input: LabTestInput_Deserialize) => typedError<LabTest_Serialize, AppError>(__TAURI_INVOKE("update_lab_test", { id, input })),
@@ -258,6 +265,8 @@ export const PATIENT_MAX_PHONES = 5 as const;
 export const PATIENT_REASON_MAX = 500 as const;
 
 export const PAYMENT_FIELDS = {"reason":300,"reference":80} as const;
+
+export const RX_STOP_REASON_MAX = 300 as const;
 
 export const SERVICE_FIELDS = {"code":20,"name":120} as const;
 
@@ -2025,6 +2034,10 @@ export type Prescription_Deserialize = {
 	warnings: ClinicalWarning[],
 	/**  YYYY-MM-DD. */
 	starts_on: string,
+	/**  When a doctor stopped it, who (their name) and why; `None` while it runs. */
+	stopped_at?: string | null,
+	stopped_by?: string | null,
+	stop_reason: string,
 };
 
 export type Prescription_Serialize = {
@@ -2046,6 +2059,10 @@ export type Prescription_Serialize = {
 	warnings: ClinicalWarning[],
 	/**  YYYY-MM-DD. */
 	starts_on: string,
+	/**  When a doctor stopped it, who (their name) and why; `None` while it runs. */
+	stopped_at: string | null,
+	stopped_by: string | null,
+	stop_reason: string,
 };
 
 export type PreviewRow = {

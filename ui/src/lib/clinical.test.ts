@@ -18,6 +18,7 @@ import {
   medicineLabel,
   openVisit,
   orderStatusLabel,
+  prescriptionForm,
   parseScaled,
   previewFlag,
   refRange,
@@ -344,5 +345,42 @@ describe('lab orders', () => {
   it('every status of an order has words, collected included', () => {
     const all: OrderStatus[] = ['ordered', 'collected', 'resulted', 'cancelled'];
     expect(all.map(orderStatusLabel)).toEqual(['Awaited', 'Sample collected', 'Resulted', 'Cancelled']);
+  });
+});
+
+describe('changing a prescription', () => {
+  it('starts from the values as written and sends them back unchanged', () => {
+    const written = {
+      id: 'rx-1',
+      visit_id: 'v-1',
+      patient_id: 'p-1',
+      medicine_id: 'med-para',
+      medicine_name: 'Paracetamol',
+      strength: '650 mg',
+      form: 'tablet',
+      dose: '1',
+      dose_unit: 'tablet',
+      route: 'oral',
+      frequency: '1-0-1',
+      duration_days: null,
+      instructions: 'after food',
+      override_reason: null,
+      warnings: [],
+      starts_on: '2026-12-05',
+      stopped_at: null,
+      stopped_by: null,
+      stop_reason: '',
+    };
+    const form = prescriptionForm(written);
+    expect(form).toEqual({
+      medicine_id: 'med-para',
+      dose: '1',
+      dose_unit: 'tablet',
+      route: 'oral',
+      frequency: '1-0-1',
+      duration: '',
+      instructions: 'after food',
+    });
+    expect(toPrescriptionInput({ ...form, duration: '3' }).input).toMatchObject({ medicine_id: 'med-para', duration_days: 3 });
   });
 });

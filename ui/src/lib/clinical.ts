@@ -6,6 +6,7 @@
 
 import type {
   OrderStatus,
+  Prescription_Serialize as Prescription,
   Abnormal,
   AllergenOption,
   AppError,
@@ -381,6 +382,19 @@ export const FREQUENCIES = ['1-0-0', '0-0-1', '1-0-1', '1-1-1', '1-1-1-1', 'SOS'
 
 export function emptyPrescription(): PrescriptionForm {
   return { medicine_id: '', dose: '', dose_unit: 'tablet', route: 'oral', frequency: '1-0-1', duration: '5', instructions: '' };
+}
+
+/** The form of a prescription being changed: its values as written. */
+export function prescriptionForm(p: Prescription): PrescriptionForm {
+  return {
+    medicine_id: p.medicine_id,
+    dose: p.dose,
+    dose_unit: p.dose_unit,
+    route: p.route,
+    frequency: p.frequency,
+    duration: p.duration_days == null ? '' : String(p.duration_days),
+    instructions: p.instructions,
+  };
 }
 
 /** The prescription to send, or problems by field; `reason` overrides warnings. */

@@ -229,6 +229,10 @@ pub struct Prescription {
     pub warnings: Vec<crate::error::ClinicalWarning>,
     /// YYYY-MM-DD.
     pub starts_on: String,
+    /// When a doctor stopped it, who (their name) and why; `None` while it runs.
+    pub stopped_at: Option<String>,
+    pub stopped_by: Option<String>,
+    pub stop_reason: String,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, specta::Type)]

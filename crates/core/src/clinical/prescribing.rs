@@ -8,8 +8,8 @@ use crate::codes::Code;
 use crate::error::{ClinicalWarning, ClinicalWarningKind, Error, Result, ValidationReason};
 use crate::rbac::Permission;
 use crate::session::Authorized;
-use crate::store::{stored, Store, WriteTx};
-use serde_json::json;
+use crate::store::{stored, ChangeOp, Store, WriteTx};
+use serde_json::{json, Value};
 use sqlx::SqliteConnection;
 
 /// Adds a medicine to the managed list.
@@ -148,6 +148,7 @@ async fn warnings(
     medicine_id: &str,
     medicine_name: &str,
     today: &str,
+    except: Option<&str>,
 ) -> Result<Vec<ClinicalWarning>> {
     let mut out = Vec::new();
     let ingredients: String = sqlx::query_scalar("SELECT ingredients FROM medicines WHERE id = ?")
@@ -178,7 +179,7 @@ async fn warnings(
         out.extend(found.into_iter().map(|f| allergy_warning(f, &substance, "flagged on the patient's record")));
     }
     let running = current_rows(w.conn(), patient_id, today).await?;
-    for p in running {
+    for p in running.into_iter().filter(|p| Some(p.id.as_str()) != except) {
         if p.medicine_id == medicine_id || p.medicine_name.eq_ignore_ascii_case(medicine_name) {
             out.push(ClinicalWarning {
                 kind: ClinicalWarningKind::DuplicateMedicine,
@@ -201,13 +202,17 @@ fn allergy_warning(f: allergy_check::Finding, subject: &str, detail: &str) -> Cl
     ClinicalWarning { kind, subject: subject.to_string(), detail: detail.to_string(), reason: f.reason }
 }
 
-/// Prescribes inside a write (used alone and by a whole consultation).
-pub(crate) async fn prescribe_in(
-    w: &mut WriteTx<'_>,
-    visit_id: &str,
-    p: &PrescriptionInput,
-    today: &str,
-) -> Result<Prescription> {
+/// A prescription's fields as entered, checked and trimmed.
+struct RxFields {
+    dose: String,
+    dose_unit: String,
+    route: String,
+    frequency: String,
+    instructions: String,
+    reason: Option<String>,
+}
+
+fn rx_fields(p: &PrescriptionInput) -> Result<RxFields> {
     let dose = line("dose", &p.dose, 30, true)?;
     let dose_unit = line("dose_unit", &p.dose_unit, 30, true)?;
     let route = line("route", &p.route, 40, false)?;
@@ -224,6 +229,41 @@ pub(crate) async fn prescribe_in(
         .map(|r| line("override_reason", r, OVERRIDE_REASON_MAX, false))
         .transpose()?
         .filter(|r| !r.is_empty());
+    Ok(RxFields { dose, dose_unit, route, frequency, instructions, reason })
+}
+
+/// Warnings stop a prescription unless a reason of at least [`OVERRIDE_REASON_MIN`]
+/// characters overrides them.
+fn check_override(found: &[ClinicalWarning], reason: &Option<String>) -> Result<()> {
+    match reason {
+        None if !found.is_empty() => Err(Error::ClinicalWarning { warnings: found.to_vec() }),
+        Some(r) if !found.is_empty() && r.chars().count() < OVERRIDE_REASON_MIN => Err(Error::validation(
+            "override_reason",
+            ValidationReason::TooShort,
+            format!("say why in at least {OVERRIDE_REASON_MIN} characters"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The last day plus one of a course started on `starts_on` (YYYY-MM-DD); `None`: long-term.
+fn ends_on(starts_on: &str, duration_days: Option<i32>) -> Option<String> {
+    match (duration_days, chrono::NaiveDate::parse_from_str(starts_on, "%Y-%m-%d")) {
+        (Some(d), Ok(start)) => {
+            Some((start + chrono::Days::new(d.unsigned_abs().into())).format("%Y-%m-%d").to_string())
+        }
+        _ => None,
+    }
+}
+
+/// Prescribes inside a write (used alone and by a whole consultation).
+pub(crate) async fn prescribe_in(
+    w: &mut WriteTx<'_>,
+    visit_id: &str,
+    p: &PrescriptionInput,
+    today: &str,
+) -> Result<Prescription> {
+    let RxFields { dose, dose_unit, route, frequency, instructions, reason } = rx_fields(p)?;
     let patient_id: Option<String> =
         sqlx::query_scalar("SELECT patient_id FROM visits WHERE id = ? AND deleted_at IS NULL")
             .bind(visit_id)
@@ -241,22 +281,9 @@ pub(crate) async fn prescribe_in(
         return Err(Error::validation("medicine_id", ValidationReason::Invalid, "choose a medicine from the list"));
     };
     let medicine_id = p.medicine_id.trim().to_string();
-    let found = warnings(w, &patient_id, &medicine_id, &name, today).await?;
-    match &reason {
-        None if !found.is_empty() => return Err(Error::ClinicalWarning { warnings: found }),
-        Some(r) if !found.is_empty() && r.chars().count() < OVERRIDE_REASON_MIN => {
-            return Err(Error::validation(
-                "override_reason",
-                ValidationReason::TooShort,
-                format!("say why in at least {OVERRIDE_REASON_MIN} characters"),
-            ))
-        }
-        _ => {}
-    }
-    let ends_on = match (p.duration_days, chrono::NaiveDate::parse_from_str(today, "%Y-%m-%d")) {
-        (Some(d), Ok(start)) => Some((start + chrono::Days::new(d as u64)).format("%Y-%m-%d").to_string()),
-        _ => None,
-    };
+    let found = warnings(w, &patient_id, &medicine_id, &name, today, None).await?;
+    check_override(&found, &reason)?;
+    let ends_on = ends_on(today, p.duration_days);
     let id = crate::ids::new_id();
     let warnings_json = serde_json::to_string(&found)?;
     insert_row(
@@ -304,6 +331,9 @@ pub(crate) async fn prescribe_in(
         override_reason: reason,
         warnings: found,
         starts_on: today.to_string(),
+        stopped_at: None,
+        stopped_by: None,
+        stop_reason: String::new(),
     })
 }
 
@@ -343,13 +373,19 @@ struct RxRow {
     override_reason: Option<String>,
     warnings: String,
     starts_on: String,
+    stopped_at: Option<String>,
+    /// The name of who stopped it (their user id when the account is not on this device).
+    stopped_by: Option<String>,
+    stop_reason: String,
 }
 
 /// The columns of an [`RxRow`], written once.
 const RX_SELECT: &str =
     "SELECT p.id, p.visit_id, p.patient_id, p.medicine_id, m.name AS medicine_name, m.strength, m.form, p.dose,
-    p.dose_unit, p.route, p.frequency, p.duration_days, p.instructions, p.override_reason, p.warnings, p.starts_on
-    FROM prescriptions p JOIN medicines m ON m.id = p.medicine_id";
+    p.dose_unit, p.route, p.frequency, p.duration_days, p.instructions, p.override_reason, p.warnings, p.starts_on,
+    p.stopped_at, CASE WHEN p.stopped_by IS NULL THEN NULL ELSE coalesce(u.full_name, p.stopped_by) END AS stopped_by,
+    p.stop_reason
+    FROM prescriptions p JOIN medicines m ON m.id = p.medicine_id LEFT JOIN users u ON u.id = p.stopped_by";
 
 fn rx_of(r: RxRow) -> Result<Prescription> {
     let warnings = stored_warnings(&r.id, &r.warnings)?;
@@ -370,7 +406,142 @@ fn rx_of(r: RxRow) -> Result<Prescription> {
         override_reason: r.override_reason,
         warnings,
         starts_on: r.starts_on,
+        stopped_at: r.stopped_at,
+        stopped_by: r.stopped_by,
+        stop_reason: r.stop_reason,
     })
+}
+
+async fn rx_by_id(conn: &mut SqliteConnection, id: &str) -> Result<Prescription> {
+    let sql = format!("{RX_SELECT} WHERE p.id = ? AND p.deleted_at IS NULL");
+    let row: Option<RxRow> = sqlx::query_as(&sql).bind(id).fetch_optional(conn).await?;
+    rx_of(row.ok_or_else(|| Error::NotFound { entity: "prescription".into() })?)
+}
+
+/// A prescription that may still change: found, not stopped.
+async fn running_rx(w: &mut WriteTx<'_>, id: &str) -> Result<Prescription> {
+    let p = rx_by_id(w.conn(), id).await?;
+    if p.stopped_at.is_some() {
+        return Err(Error::validation("prescription_id", ValidationReason::Invalid, "this prescription is stopped"));
+    }
+    Ok(p)
+}
+
+/// The synced columns of a prescription that an edit may change, as a change carries them.
+fn rx_fields_json(p: &Prescription, ends_on: &Option<String>) -> Value {
+    json!({
+        "dose": p.dose, "dose_unit": p.dose_unit, "route": p.route, "frequency": p.frequency,
+        "duration_days": p.duration_days, "instructions": p.instructions, "override_reason": p.override_reason,
+        "warnings": serde_json::to_string(&p.warnings).unwrap_or_else(|_| "[]".into()), "ends_on": ends_on,
+    })
+}
+
+/// Changes a running prescription's dose, unit, route, frequency, duration or instructions
+/// (the doctor). The allergy and duplicate-medicine checks run again as for a new one (the
+/// prescription itself not counted): warnings need `override_reason`, stored with the new
+/// warnings. Its medicine cannot change: stop it and prescribe the other. Audited as
+/// `prescription.update` with the values before and after.
+pub async fn update_prescription(
+    store: &Store,
+    auth: &Authorized,
+    id: &str,
+    input: PrescriptionInput,
+) -> Result<Prescription> {
+    auth.require(Permission::ClinicalEdit)?;
+    let f = rx_fields(&input)?;
+    let today = crate::clinic::today_ymd(store).await?;
+    let mut w = store.begin_write(auth.actor()).await?;
+    let before = running_rx(&mut w, id).await?;
+    let medicine = input.medicine_id.trim();
+    if !medicine.is_empty() && medicine != before.medicine_id {
+        return Err(Error::validation(
+            "medicine_id",
+            ValidationReason::Invalid,
+            "a prescription's medicine cannot change: stop it and prescribe the other",
+        ));
+    }
+    let found =
+        warnings(&mut w, &before.patient_id, &before.medicine_id, &before.medicine_name, &today, Some(id)).await?;
+    check_override(&found, &f.reason)?;
+    let after = Prescription {
+        dose: f.dose,
+        dose_unit: f.dose_unit,
+        route: f.route,
+        frequency: f.frequency,
+        duration_days: input.duration_days,
+        instructions: f.instructions,
+        override_reason: if found.is_empty() { None } else { f.reason },
+        warnings: found,
+        ..before.clone()
+    };
+    let ends = ends_on(&after.starts_on, after.duration_days);
+    let (stamp, by) = (w.stamp(), w.actor().user_id.clone());
+    sqlx::query(
+        "UPDATE prescriptions SET dose = ?, dose_unit = ?, route = ?, frequency = ?, duration_days = ?, instructions = ?,
+           override_reason = ?, warnings = ?, ends_on = ?, updated_at = ?, updated_by = ? WHERE id = ?",
+    )
+    .bind(&after.dose)
+    .bind(&after.dose_unit)
+    .bind(&after.route)
+    .bind(&after.frequency)
+    .bind(after.duration_days)
+    .bind(&after.instructions)
+    .bind(&after.override_reason)
+    .bind(serde_json::to_string(&after.warnings)?)
+    .bind(&ends)
+    .bind(&stamp)
+    .bind(&by)
+    .bind(id)
+    .execute(w.conn())
+    .await?;
+    let mut data = rx_fields_json(&after, &ends);
+    data["updated_at"] = json!(stamp);
+    data["updated_by"] = json!(by);
+    w.record_change("prescriptions", id, ChangeOp::Update, &data).await?;
+    let was = rx_fields_json(&before, &ends_on(&before.starts_on, before.duration_days));
+    w.audit(
+        "prescription.update",
+        "prescription",
+        Some(id),
+        json!({ "medicine": before.medicine_name, "before": was, "after": rx_fields_json(&after, &ends) }),
+    )
+    .await?;
+    w.commit().await?;
+    let mut conn = store.pool().acquire().await?;
+    rx_by_id(&mut conn, id).await
+}
+
+/// The most characters a reason to stop a prescription may have.
+pub const STOP_REASON_MAX: usize = 300;
+
+/// Stops a running prescription (the doctor), with a reason: it leaves the patient's current
+/// medicines and shows as stopped (when, by whom, why) in its visit. Audited as
+/// `prescription.stop`.
+pub async fn stop_prescription(store: &Store, auth: &Authorized, id: &str, reason: &str) -> Result<Prescription> {
+    auth.require(Permission::ClinicalEdit)?;
+    let reason = line("reason", reason, STOP_REASON_MAX, true)?;
+    let mut w = store.begin_write(auth.actor()).await?;
+    let p = running_rx(&mut w, id).await?;
+    let (now, stamp, by) = (w.now_rfc3339(), w.stamp(), w.actor().user_id.clone());
+    sqlx::query(
+        "UPDATE prescriptions SET stopped_at = ?, stopped_by = ?, stop_reason = ?, updated_at = ?, updated_by = ? WHERE id = ?",
+    )
+    .bind(&now)
+    .bind(&by)
+    .bind(&reason)
+    .bind(&stamp)
+    .bind(&by)
+    .bind(id)
+    .execute(w.conn())
+    .await?;
+    let data =
+        json!({ "stopped_at": now, "stopped_by": by, "stop_reason": reason, "updated_at": stamp, "updated_by": by });
+    w.record_change("prescriptions", id, ChangeOp::Update, &data).await?;
+    w.audit("prescription.stop", "prescription", Some(id), json!({ "medicine": p.medicine_name, "reason": reason }))
+        .await?;
+    w.commit().await?;
+    let mut conn = store.pool().acquire().await?;
+    rx_by_id(&mut conn, id).await
 }
 
 /// A warning as stored with a prescription; those stored before warnings said why have no

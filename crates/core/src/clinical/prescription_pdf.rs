@@ -79,7 +79,9 @@ pub async fn sheet(store: &Store, visit_id: &str) -> Result<PrescriptionSheet> {
     let (doctor_name, doctor_registration) = print::doctor(&mut conn, &visit.doctor_id).await?;
     let allergies = print::allergies_line(&mut conn, &patient).await?;
     let diagnoses = print::diagnosis_lines(&mut conn, visit_id).await?;
-    let items = super::prescribing::visit_rows(&mut conn, visit_id).await?;
+    // A stopped medicine is not to be dispensed: the sheet lists the others.
+    let mut items = super::prescribing::visit_rows(&mut conn, visit_id).await?;
+    items.retain(|p| p.stopped_at.is_none());
     Ok(PrescriptionSheet { patient, visit, doctor_name, doctor_registration, allergies, diagnoses, items })
 }
 
