@@ -141,6 +141,16 @@ pub fn prove_author<C: std::borrow::Borrow<Change>>(
     segment: &[C],
     accounts: &Accounts,
 ) -> Result<Option<String>, Refusal> {
+    prove_author_of(segment, None, accounts)
+}
+
+/// [`prove_author`] with the segment's message when the caller has it (the one
+/// `hms_protocol::proof::verify_segment` answered): the changes are not digested again.
+pub fn prove_author_of<C: std::borrow::Borrow<Change>>(
+    segment: &[C],
+    message: Option<&[u8; 32]>,
+    accounts: &Accounts,
+) -> Result<Option<String>, Refusal> {
     let bad = |m: String| refuse(RefusalCode::BadUserProof, m);
     let Some(proof) = segment.last().and_then(|c| c.borrow().proof.as_ref()) else {
         return Err(bad("the segment has no proof".into()));
@@ -161,7 +171,11 @@ pub fn prove_author<C: std::borrow::Borrow<Change>>(
             .ok_or_else(|| bad(format!("account {signer:?} has no signing key")))?,
     };
     let key = hms_protocol::proof::parse_public_key(&key).map_err(|e| bad(format!("account {signer:?}: {e}")))?;
-    hms_protocol::proof::verify_user_sig(segment, &key).map_err(|e| bad(e.to_string()))?;
+    match message {
+        Some(message) => hms_protocol::proof::verify_user_sig_of(message, proof, &key),
+        None => hms_protocol::proof::verify_user_sig(segment, &key),
+    }
+    .map_err(|e| bad(e.to_string()))?;
     Ok(Some(signer.to_string()))
 }
 

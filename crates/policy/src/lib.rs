@@ -18,7 +18,7 @@ pub mod stamp;
 pub mod values;
 
 pub use accounts::{Account, Accounts};
-pub use check::{check, check_stamp, prove_author, Refusal, RefusalCode, MAX_CLOCK_AHEAD_MS};
+pub use check::{check, check_stamp, prove_author, prove_author_of, Refusal, RefusalCode, MAX_CLOCK_AHEAD_MS};
 pub use rbac::{Permission, Role};
 
 #[cfg(test)]

@@ -103,56 +103,73 @@ impl std::error::Error for ProofError {}
 /// The canonical JSON text of a value: object keys sorted (by their UTF-8 bytes), recursively,
 /// no whitespace; strings and numbers as serde_json writes them.
 pub fn canonical_json(value: &Value) -> String {
-    let mut out = String::new();
+    let mut out = Vec::new();
     write_canonical(value, &mut out);
-    out
+    // Only JSON text was written, and serde_json writes UTF-8.
+    String::from_utf8(out).unwrap_or_default()
 }
 
-fn write_canonical(value: &Value, out: &mut String) {
+/// Writes a value's canonical JSON to `out` (a buffer or a hasher: the digest of a change is
+/// computed without building its text or cloning its data).
+fn write_canonical<W: std::io::Write>(value: &Value, out: &mut W) {
+    // Writing to a Vec or a hasher cannot fail, and serialising a str, a number, a bool or
+    // null cannot either: the results are ignored.
     match value {
         Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, key) in keys.into_iter().enumerate() {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            let _ = out.write_all(b"{");
+            for (i, (key, v)) in entries.into_iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    let _ = out.write_all(b",");
                 }
-                out.push_str(&Value::String(key.clone()).to_string());
-                out.push(':');
-                if let Some(v) = map.get(key) {
-                    write_canonical(v, out);
-                }
+                let _ = serde_json::to_writer(&mut *out, key.as_str());
+                let _ = out.write_all(b":");
+                write_canonical(v, out);
             }
-            out.push('}');
+            let _ = out.write_all(b"}");
         }
         Value::Array(items) => {
-            out.push('[');
+            let _ = out.write_all(b"[");
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    let _ = out.write_all(b",");
                 }
                 write_canonical(item, out);
             }
-            out.push(']');
+            let _ = out.write_all(b"]");
         }
-        other => out.push_str(&other.to_string()),
+        other => {
+            let _ = serde_json::to_writer(&mut *out, other);
+        }
     }
 }
 
-/// SHA-256 of a change's canonical JSON, without its `device_seq` and proof.
+/// SHA-256 of a change's canonical JSON, without its `device_seq` and proof: the object
+/// `{data, device_id, entity, entity_id, hlc, id, op, user_id}` (keys in canonical order),
+/// streamed into the hash.
 pub fn change_digest(c: &Change) -> [u8; 32] {
-    let value = serde_json::json!({
-        "id": c.id,
-        "device_id": c.device_id,
-        "entity": c.entity,
-        "entity_id": c.entity_id,
-        "op": c.op.as_str(),
-        "data": c.data,
-        "hlc": c.hlc,
-        "user_id": c.user_id,
-    });
-    Sha256::digest(canonical_json(&value).as_bytes()).into()
+    let mut h = Sha256::new();
+    let text = |h: &mut Sha256, key: &[u8], value: &str| {
+        let _ = std::io::Write::write_all(h, key);
+        let _ = serde_json::to_writer(&mut *h, value);
+    };
+    let _ = std::io::Write::write_all(&mut h, b"{\"data\":");
+    write_canonical(&c.data, &mut h);
+    text(&mut h, b",\"device_id\":", &c.device_id);
+    text(&mut h, b",\"entity\":", &c.entity);
+    text(&mut h, b",\"entity_id\":", &c.entity_id);
+    text(&mut h, b",\"hlc\":", &c.hlc);
+    text(&mut h, b",\"id\":", &c.id);
+    text(&mut h, b",\"op\":", c.op.as_str());
+    match &c.user_id {
+        Some(user) => text(&mut h, b",\"user_id\":", user),
+        None => {
+            let _ = std::io::Write::write_all(&mut h, b",\"user_id\":null");
+        }
+    }
+    let _ = std::io::Write::write_all(&mut h, b"}");
+    h.finalize().into()
 }
 
 /// The 32-byte message a segment's signatures sign.
@@ -261,9 +278,14 @@ pub fn verify_user_sig<C: Borrow<Change>>(changes: &[C], user_key: &VerifyingKey
         return Err(ProofError::Broken("an empty segment".into()));
     };
     let proof = last.proof.as_ref().ok_or(ProofError::Unfinished)?;
+    verify_user_sig_of(&proven_message(changes, last, proof), proof, user_key)
+}
+
+/// [`verify_user_sig`] for a segment whose message is known already: the one
+/// [`verify_segment`] answered, so the changes are digested once for both signatures.
+pub fn verify_user_sig_of(message: &[u8; 32], proof: &Proof, user_key: &VerifyingKey) -> Result<(), ProofError> {
     let sig = signature(proof.user_sig.as_deref().ok_or(ProofError::NoUserSignature)?)?;
-    let message = proven_message(changes, last, proof);
-    user_key.verify(&user_message(&message), &sig).map_err(|_| ProofError::BadUserSignature)
+    user_key.verify(&user_message(message), &sig).map_err(|_| ProofError::BadUserSignature)
 }
 
 /// A signature from its 128 hex digits.
@@ -287,8 +309,9 @@ fn proven_message<C: Borrow<Change>>(changes: &[C], last: &Change, proof: &Proof
 }
 
 /// Checks one whole segment (its last change carries the proof) against the public key
-/// registered for its device.
-pub fn verify_segment<C: Borrow<Change>>(changes: &[C], device_key: &VerifyingKey) -> Result<(), ProofError> {
+/// registered for its device. Answers the message the proof signs ([`segment_message`]), for
+/// [`verify_user_sig_of`].
+pub fn verify_segment<C: Borrow<Change>>(changes: &[C], device_key: &VerifyingKey) -> Result<[u8; 32], ProofError> {
     let Some(last) = changes.last().map(C::borrow) else {
         return Err(ProofError::Broken("an empty segment".into()));
     };
@@ -301,7 +324,9 @@ pub fn verify_segment<C: Borrow<Change>>(changes: &[C], device_key: &VerifyingKe
         return Err(ProofError::WrongKey);
     }
     let sig = signature(&proof.device_sig)?;
-    device_key.verify(&proven_message(changes, last, proof), &sig).map_err(|_| ProofError::BadSignature)
+    let message = proven_message(changes, last, proof);
+    device_key.verify(&message, &sig).map_err(|_| ProofError::BadSignature)?;
+    Ok(message)
 }
 
 /// One device, sequences `first_seq`, `first_seq + 1`, … without a gap, at most
@@ -422,6 +447,46 @@ mod tests {
         let mut unsigned = seg.clone();
         unsigned[2].proof.as_mut().unwrap().user_sig = None;
         assert_eq!(verify_user_sig(&unsigned, &user.verifying_key()), Err(ProofError::NoUserSignature));
+    }
+
+    /// The digest as it was first defined (the canonical text of a JSON object built from the
+    /// change): what every segment already stored was signed over. The streamed digest must
+    /// stay byte for byte the same.
+    fn reference_digest(c: &Change) -> [u8; 32] {
+        let value = json!({
+            "id": c.id, "device_id": c.device_id, "entity": c.entity, "entity_id": c.entity_id,
+            "op": c.op.as_str(), "data": c.data, "hlc": c.hlc, "user_id": c.user_id,
+        });
+        Sha256::digest(canonical_json(&value).as_bytes()).into()
+    }
+
+    #[test]
+    fn the_streamed_digest_is_the_canonical_texts() {
+        let odd = json!({
+            "é": "line\nbreak \"quoted\" \\ tab\t \u{1}", "z": [1.5, -0.0, 1e300, 12345678901234567890u64, -7],
+            "a": {"nested": [null, true, false, {"k": "✓"}]}, "": {}, "list": []
+        });
+        let mut cases =
+            vec![change(1, odd.clone()), change(2, json!(null)), change(3, json!("text")), change(4, json!([]))];
+        let mut system = change(5, odd);
+        system.user_id = None;
+        system.op = Op::Insert;
+        system.id = "id with \"quotes\" and ünïcode".into();
+        cases.push(system);
+        for c in &cases {
+            assert_eq!(change_digest(c), reference_digest(c), "{c:?}");
+        }
+        // And the messages verify_segment answers are the ones both signatures sign.
+        let (device, user) = (signing_key(&[7; 32]), signing_key(&[9; 32]));
+        let mut seg = cases[..4].to_vec();
+        for (i, c) in seg.iter_mut().enumerate() {
+            c.device_seq = i as u64 + 1;
+        }
+        let proof = sign_segment_as_user(&device, "u1", &user, &seg).unwrap();
+        seg.last_mut().unwrap().proof = Some(proof.clone());
+        let message = verify_segment(&seg, &device.verifying_key()).unwrap();
+        verify_user_sig_of(&message, &proof, &user.verifying_key()).unwrap();
+        assert_eq!(verify_user_sig_of(&[0; 32], &proof, &user.verifying_key()), Err(ProofError::BadUserSignature));
     }
 
     #[test]

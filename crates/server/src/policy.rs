@@ -76,12 +76,14 @@ pub async fn save_accounts(
 /// batch) were checked when first pushed. Refuses the batch when any change fails:
 /// `clock_ahead` when a stamp is ahead of this clock, else `change_too_large`,
 /// `bad_user_proof` or `forbidden_change`, listing every refused change. The batch's device
-/// proofs are checked before (every change is in a whole segment).
+/// proofs are checked before (every change is in a whole segment); `messages` are their
+/// segments' messages in order, so the user signatures are checked without digesting again.
 pub fn check_batch(
     state: &AppState,
     accounts: &mut Accounts,
     changes: &[Change],
     stored: &HashSet<i64>,
+    messages: &[[u8; 32]],
 ) -> ApiResult<()> {
     let now = chrono::Utc::now().timestamp_millis();
     let ahead = i64::try_from(state.limits.max_clock_ahead_ms).unwrap_or(i64::MAX);
@@ -89,13 +91,13 @@ pub fn check_batch(
     let mut unproven = Vec::new();
     let mut forbidden = Vec::new();
     let (segments, rest) = segments(changes);
-    for segment in segments.into_iter().chain((!rest.is_empty()).then_some(rest)) {
+    for (i, segment) in segments.into_iter().chain((!rest.is_empty()).then_some(rest)).enumerate() {
         let fresh: Vec<&Change> =
             segment.iter().filter(|c| !i64::try_from(c.device_seq).is_ok_and(|s| stored.contains(&s))).collect();
         if fresh.is_empty() {
             continue;
         }
-        let author = match hms_policy::prove_author(segment, accounts) {
+        let author = match hms_policy::prove_author_of(segment, messages.get(i), accounts) {
             Ok(author) => author,
             Err(r) => {
                 unproven.extend(fresh.iter().map(|c| refused(c, r.code.as_str(), r.message.clone())));

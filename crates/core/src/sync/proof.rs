@@ -13,6 +13,9 @@ pub(super) struct PageProofs {
     pub verdicts: Vec<Result<(), String>>,
     pub segment_of: Vec<Option<usize>>,
     pub members: HashMap<usize, Vec<usize>>,
+    /// The message each proven segment's signatures sign (by the index of its last change),
+    /// so that its user signature is checked without digesting the changes again.
+    pub messages: HashMap<usize, [u8; 32]>,
 }
 
 impl PageProofs {
@@ -31,6 +34,7 @@ pub(super) fn check_page(page: &PullResponse, own: &str) -> PageProofs {
     let mut verdicts: Vec<Result<(), String>> = vec![Ok(()); page.changes.len()];
     let mut segment_of: Vec<Option<usize>> = vec![None; page.changes.len()];
     let mut all_members: HashMap<usize, Vec<usize>> = HashMap::new();
+    let mut messages: HashMap<usize, [u8; 32]> = HashMap::new();
     // The changes of each device since its last proof: its open segment.
     let mut open: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, pulled) in page.changes.iter().enumerate() {
@@ -49,6 +53,9 @@ pub(super) fn check_page(page: &PullResponse, own: &str) -> PageProofs {
             None => Err(format!("device {} has no registered key", change.device_id)),
             Some(key) => parse_public_key(key)
                 .and_then(|key| verify_segment(&segment, &key))
+                .map(|message| {
+                    messages.insert(i, message);
+                })
                 .map_err(|e: ProofError| e.to_string()),
         };
         for &j in &members {
@@ -63,7 +70,7 @@ pub(super) fn check_page(page: &PullResponse, own: &str) -> PageProofs {
             verdicts[j] = Err(ProofError::Unfinished.to_string());
         }
     }
-    PageProofs { verdicts, segment_of, members: all_members }
+    PageProofs { verdicts, segment_of, members: all_members, messages }
 }
 
 #[cfg(test)]

@@ -128,9 +128,10 @@ pub(super) async fn apply_page(store: &Store, page: &PullResponse, after: u64) -
         }
         // Not signed by the user it names (or that user has no key here): the same.
         let author = match proven.segment(page, i) {
-            Some((end, segment)) => {
-                authors.entry(end).or_insert_with(|| hms_policy::prove_author(&segment, &accounts)).clone()
-            }
+            Some((end, segment)) => authors
+                .entry(end)
+                .or_insert_with(|| hms_policy::prove_author_of(&segment, proven.messages.get(&end), &accounts))
+                .clone(),
             None => Err(hms_policy::Refusal {
                 code: hms_policy::RefusalCode::BadUserProof,
                 message: "the change belongs to no whole segment".into(),

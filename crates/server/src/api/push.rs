@@ -30,7 +30,7 @@ pub async fn push(
     validate_batch(&device, &changes)?;
     // Server sequences follow device sequences within a batch.
     changes.sort_by_key(|c| c.device_seq);
-    check_proofs(&state.pool, &device, &changes).await?;
+    let messages = check_proofs(&state.pool, &device, &changes).await?;
 
     let mut tx = state.pool.begin().await?;
     lock_tenant(&mut tx, &device.tenant_id).await?;
@@ -38,7 +38,7 @@ pub async fn push(
     let accounts = if state.check_changes {
         let mut accounts = policy::load_accounts(&mut tx, &device.tenant_id).await?;
         let stored = policy::stored_seqs(&mut tx, &device.tenant_id, &device.id, &changes).await?;
-        policy::check_batch(&state, &mut accounts, &changes, &stored).inspect_err(|e| {
+        policy::check_batch(&state, &mut accounts, &changes, &stored, &messages).inspect_err(|e| {
             state.metrics.changes_refused.add(e.refused.len() as u64);
             let refused = e.refused.len();
             tracing::warn!(device = %device.id, tenant = %device.tenant_id, code = %e.code, refused, "push refused");
@@ -128,10 +128,11 @@ fn valid_hlc(hlc: &str) -> bool {
 }
 
 /// Every change must belong to a whole segment signed by the key the device registered at
-/// enrolment (`hms_protocol::proof`); otherwise nothing of the batch is stored.
-async fn check_proofs(pool: &sqlx::PgPool, device: &Device, changes: &[Change]) -> ApiResult<()> {
+/// enrolment (`hms_protocol::proof`); otherwise nothing of the batch is stored. Answers each
+/// segment's message, in order, for the user signatures' check.
+async fn check_proofs(pool: &sqlx::PgPool, device: &Device, changes: &[Change]) -> ApiResult<Vec<[u8; 32]>> {
     if changes.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let (key,): (Option<String>,) =
         sqlx::query_as("SELECT public_key FROM devices WHERE id = $1").bind(&device.id).fetch_one(pool).await?;
@@ -149,11 +150,12 @@ async fn check_proofs(pool: &sqlx::PgPool, device: &Device, changes: &[Change]) 
         )));
     }
     let mut at = 0;
+    let mut messages = Vec::with_capacity(segments.len());
     for segment in segments {
-        verify_segment(segment, &key).map_err(|e| ApiError::bad_proof(format!("changes[{at}..]: {e}")))?;
+        messages.push(verify_segment(segment, &key).map_err(|e| ApiError::bad_proof(format!("changes[{at}..]: {e}")))?);
         at += segment.len();
     }
-    Ok(())
+    Ok(messages)
 }
 
 /// Serialises pushes of one tenant. Server sequences are handed out at insert time but become
