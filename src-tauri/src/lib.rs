@@ -143,6 +143,7 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
         clinical::enter_lab_result,
         sync::sync_status,
         sync::enrol_device,
+        sync::connect_again,
         sync::sync_now,
         sync::list_sync_conflicts,
         sync::resolve_sync_conflict,

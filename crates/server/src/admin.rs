@@ -1,5 +1,6 @@
 //! Administration on the server's machine: tenants, enrolment codes, devices, revocation.
-//! The CLI (`hms-server tenant create`, `enrol-code`, `devices`, `revoke`) calls these.
+//! The CLI (`hms-server tenant create`, `enrol-code [--replaces DEVICE]`, `devices`, `revoke`)
+//! calls these.
 
 use crate::auth;
 use crate::error::AdminError;
@@ -81,18 +82,58 @@ pub async fn find_tenant(pool: &PgPool, id_or_name: &str) -> Result<Tenant, Admi
 
 /// A new one-time enrolment code for the tenant, valid for `ttl`.
 pub async fn create_enrol_code(pool: &PgPool, tenant: &str, ttl: Duration) -> Result<EnrolCode, AdminError> {
+    create_code(pool, tenant, ttl, None).await
+}
+
+/// A one-time code that lets one revoked device of the tenant connect again ("Connect again"
+/// on its Sync screen): under its own id and with the key it registered, it gets a new token,
+/// and what it sends from then on is not withheld by its quarantine. No other device can use
+/// it.
+pub async fn create_replacing_code(
+    pool: &PgPool,
+    tenant: &str,
+    ttl: Duration,
+    device_id: &str,
+) -> Result<EnrolCode, AdminError> {
+    create_code(pool, tenant, ttl, Some(device_id.trim())).await
+}
+
+async fn create_code(
+    pool: &PgPool,
+    tenant: &str,
+    ttl: Duration,
+    replaces: Option<&str>,
+) -> Result<EnrolCode, AdminError> {
     if ttl <= Duration::zero() || ttl > Duration::hours(MAX_CODE_TTL_HOURS) {
         return Err(AdminError::Invalid(format!("a code lives from 1 hour to {MAX_CODE_TTL_HOURS} hours")));
     }
     let tenant = find_tenant(pool, tenant).await?;
+    if let Some(device) = replaces {
+        let revoked: Option<(bool,)> =
+            sqlx::query_as("SELECT revoked_at IS NOT NULL FROM devices WHERE id = $1 AND tenant_id = $2")
+                .bind(device)
+                .bind(&tenant.id)
+                .fetch_optional(pool)
+                .await?;
+        match revoked {
+            None => return Err(AdminError::NotFound(format!("device {device:?} of {}", tenant.name))),
+            Some((false,)) => {
+                return Err(AdminError::Conflict(format!(
+                    "device {device:?} is not revoked: it can sync as it is (revoke it first)"
+                )))
+            }
+            Some((true,)) => {}
+        }
+    }
     let code = auth::new_enrol_code().map_err(|e| AdminError::Invalid(e.message))?;
     let (expires_at,): (DateTime<Utc>,) = sqlx::query_as(
-        "INSERT INTO enrolment_codes (code_hash, tenant_id, expires_at)
-         VALUES ($1, $2, now() + make_interval(secs => $3)) RETURNING expires_at",
+        "INSERT INTO enrolment_codes (code_hash, tenant_id, expires_at, replaces)
+         VALUES ($1, $2, now() + make_interval(secs => $3), $4) RETURNING expires_at",
     )
     .bind(auth::enrol_code_hash(&code).as_slice())
     .bind(&tenant.id)
     .bind(ttl.num_seconds() as f64)
+    .bind(replaces)
     .fetch_one(pool)
     .await?;
     Ok(EnrolCode { code, tenant, expires_at })
@@ -143,7 +184,8 @@ pub struct WithheldChange {
 /// to look for there.
 pub async fn quarantine_device(pool: &PgPool, device_id: &str, since: DateTime<Utc>) -> Result<Revocation, AdminError> {
     let revocation = revoke_device(pool, device_id).await?;
-    sqlx::query("UPDATE devices SET quarantined_since = $2 WHERE id = $1")
+    // A new window: a device let back in earlier (`readmitted_at`) is withheld again from `since`.
+    sqlx::query("UPDATE devices SET quarantined_since = $2, readmitted_at = NULL WHERE id = $1")
         .bind(&revocation.device_id)
         .bind(since)
         .execute(pool)
@@ -157,6 +199,7 @@ pub async fn withheld_changes(pool: &PgPool, device_id: &str) -> Result<Vec<With
         "SELECT c.seq, c.entity, c.entity_id, c.op, c.user_id, c.received_at
          FROM changes c JOIN devices d ON d.id = c.device_id AND d.tenant_id = c.tenant_id
          WHERE c.device_id = $1 AND d.quarantined_since IS NOT NULL AND c.received_at >= d.quarantined_since
+           AND (d.readmitted_at IS NULL OR c.received_at < d.readmitted_at)
          ORDER BY c.seq",
     )
     .bind(device_id.trim())

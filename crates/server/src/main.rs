@@ -97,6 +97,10 @@ enum Command {
         /// Hours until the code expires (1 to 720).
         #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(i64).range(1..=admin::MAX_CODE_TTL_HOURS))]
         ttl_hours: i64,
+        /// A code for "Connect again": lets this revoked device back in under its own id (only
+        /// it can use the code), so that what it could not send while revoked arrives.
+        #[arg(long, value_name = "DEVICE_ID")]
+        replaces: Option<String>,
     },
     /// List a tenant's devices (id or name).
     Devices { tenant: String },
@@ -170,12 +174,22 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Tenant { command: TenantCommand::List } => list_tenants(&pool).await,
-        Command::EnrolCode { tenant, ttl_hours } => {
-            let code = admin::create_enrol_code(&pool, &tenant, Duration::hours(ttl_hours))
-                .await
-                .map_err(|e| e.to_string())?;
+        Command::EnrolCode { tenant, ttl_hours, replaces } => {
+            let ttl = Duration::hours(ttl_hours);
+            let code = match replaces.as_deref() {
+                Some(device) => admin::create_replacing_code(&pool, &tenant, ttl, device).await,
+                None => admin::create_enrol_code(&pool, &tenant, ttl).await,
+            }
+            .map_err(|e| e.to_string())?;
             println!("{}", code.code);
-            eprintln!("one-time code for {}; expires {}", code.tenant.name, when(Some(code.expires_at)));
+            match replaces {
+                Some(device) => eprintln!(
+                    "one-time code for device {device} of {} to connect again (Sync screen); expires {}",
+                    code.tenant.name,
+                    when(Some(code.expires_at))
+                ),
+                None => eprintln!("one-time code for {}; expires {}", code.tenant.name, when(Some(code.expires_at))),
+            }
             Ok(())
         }
         Command::Devices { tenant } => list_devices(&pool, &tenant).await,

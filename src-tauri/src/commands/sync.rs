@@ -38,6 +38,20 @@ pub async fn enrol_device(
     Ok(sync::enrol_and_sync(&state.store, &auth, &server_url, &code, &device_name, &progress).await?)
 }
 
+/// "Connect again" (administrators): a device the server revoked comes back with a code made
+/// for it, under its own id; then syncs, reporting progress (its unsent work goes out).
+#[tauri::command]
+#[specta::specta]
+pub async fn connect_again(
+    state: State<'_, AppState>,
+    code: String,
+    on_progress: Channel<SyncProgress>,
+) -> Cmd<Enrolment> {
+    let auth = state.session.authorize(&state.store).await?;
+    let progress = move |p: SyncProgress| drop(on_progress.send(p));
+    Ok(sync::connect_again_and_sync(&state.store, &auth, &code, &progress).await?)
+}
+
 /// Pushes and pulls now (any signed-in user), reporting progress on `on_progress`. Waits
 /// for a background sync that is already running.
 #[tauri::command]

@@ -177,6 +177,11 @@ export const commands = {
 	 */
 	enrolDevice: (serverUrl: string, code: string, deviceName: string, onProgress: Channel<SyncProgress_Deserialize>) => typedError<Enrolment, AppError>(__TAURI_INVOKE("enrol_device", { serverUrl, code, deviceName, onProgress })),
 	/**
+	 *  "Connect again" (administrators): a device the server revoked comes back with a code made
+	 *  for it, under its own id; then syncs, reporting progress (its unsent work goes out).
+	 */
+	connectAgain: (code: string, onProgress: Channel<SyncProgress_Deserialize>) => typedError<Enrolment, AppError>(__TAURI_INVOKE("connect_again", { code, onProgress })),
+	/**
 	 *  Pushes and pulls now (any signed-in user), reporting progress on `on_progress`. Waits
 	 *  for a background sync that is already running.
 	 */
@@ -2651,6 +2656,12 @@ export type SyncStatus_Deserialize = {
 	 *  keep syncing. Cleared once every file is sent.
 	 */
 	blob_quota?: string | null,
+	/**
+	 *  The server says this device is revoked: it can neither send nor receive until an
+	 *  administrator of the server makes a code for it to "Connect again" (its unsent work is
+	 *  kept and goes out then).
+	 */
+	revoked: boolean,
 };
 
 /**  What the status indicator shows. Never the token. */
@@ -2707,6 +2718,12 @@ export type SyncStatus_Serialize = {
 	 *  keep syncing. Cleared once every file is sent.
 	 */
 	blob_quota: string | null,
+	/**
+	 *  The server says this device is revoked: it can neither send nor receive until an
+	 *  administrator of the server makes a code for it to "Connect again" (its unsent work is
+	 *  kept and goes out then).
+	 */
+	revoked: boolean,
 };
 
 /**  Tax collected at one rate. */

@@ -6,6 +6,7 @@ import {
   clockWarning,
   conflictRows,
   conflictsNotKeptWarning,
+  connectAgainProblem,
   diffRows,
   displayValue,
   enrolProblems,
@@ -134,6 +135,13 @@ describe('what a pull keeps aside', () => {
     expect(orphansText(12)).toBe(
       `12 (at most ${SYNC_MAX_ORPHANS.toLocaleString('en')}, each kept ${SYNC_ORPHAN_MAX_AGE_DAYS} days)`,
     );
+  });
+});
+
+describe('connect again', () => {
+  it('asks for the code made for this computer', () => {
+    expect(connectAgainProblem('  ')).toContain('code the administrator made');
+    expect(connectAgainProblem(' 7K2M-9QXD ')).toBeNull();
   });
 });
 

@@ -471,6 +471,11 @@ export function looksLikeServerUrl(text: string): boolean {
   }
 }
 
+/** "Connect again" asks for the code the server's administrator made for this computer. */
+export function connectAgainProblem(code: string): string | null {
+  return code.trim() ? null : t('sync.connectAgain.codeRequired');
+}
+
 // ------------------------------------------------------------------ conflicts: the choices
 
 export interface ResolutionChoice {
@@ -520,6 +525,7 @@ export const syncApi = {
   status: () => commands.syncStatus(),
   enrol: (form: EnrolForm, onProgress: Channel<SyncProgress>) =>
     commands.enrolDevice(form.server_url.trim(), form.code.trim(), form.device_name.trim(), onProgress),
+  connectAgain: (code: string, onProgress: Channel<SyncProgress>) => commands.connectAgain(code.trim(), onProgress),
   syncNow: (onProgress: Channel<SyncProgress>) => commands.syncNow(onProgress),
   conflicts: (includeResolved: boolean) => commands.listSyncConflicts(includeResolved),
   resolve: (id: string, resolution: ConflictResolution) => commands.resolveSyncConflict(id, resolution),

@@ -52,7 +52,7 @@ mod user_proofs;
 
 pub use audit_head::{against_server as audit_against_server, verify_audit};
 pub use conflicts::{ConflictKind, ConflictResolution, ConflictSide, SyncConflict};
-pub use enrol::{enrol, enrol_and_sync};
+pub use enrol::{connect_again, connect_again_and_sync, enrol, enrol_and_sync};
 pub use pull::{pull, pull_with, PULL_LIMIT};
 pub use push::{push, push_with, PUSH_BATCH};
 pub use run::{sync_now, sync_now_with};

@@ -1,6 +1,6 @@
 //! One sync: push, then pull, one at a time per store, with the outcome kept for the status.
 
-use super::status::{LAST_ERROR_KEY, LAST_SUCCESS_KEY, OFFLINE_SINCE_KEY};
+use super::status::{LAST_ERROR_KEY, LAST_SUCCESS_KEY, OFFLINE_SINCE_KEY, REVOKED_KEY};
 use super::{blobs, no_progress, pull_with, push_with, Progress, SyncError, SyncReport, SyncResult};
 use crate::error::Error;
 use crate::store::{meta, Store};
@@ -45,10 +45,16 @@ async fn remember(store: &Store, result: &SyncResult<SyncReport>) -> SyncResult<
             meta::set(pool, LAST_SUCCESS_KEY, &now).await?;
             clear(LAST_ERROR_KEY).await?;
             clear(OFFLINE_SINCE_KEY).await?;
+            clear(REVOKED_KEY).await?;
         }
         Err(SyncError::NotEnrolled) => {}
         Err(e) => {
             meta::set(pool, LAST_ERROR_KEY, &e.to_string()).await?;
+            if matches!(e, SyncError::Server { code: Some(hms_protocol::ErrorCode::Revoked), .. })
+                && meta::get(pool, REVOKED_KEY).await?.is_none()
+            {
+                meta::set(pool, REVOKED_KEY, &now).await?;
+            }
             if matches!(e, SyncError::Server { code: Some(hms_protocol::ErrorCode::ClockAhead), .. }) {
                 super::clock_check::refused_ahead(store).await?;
             }

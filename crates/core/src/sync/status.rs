@@ -15,6 +15,9 @@ pub(super) const LAST_SUCCESS_KEY: &str = "sync_last_success";
 pub(super) const LAST_ERROR_KEY: &str = "sync_last_error";
 pub(super) const OFFLINE_SINCE_KEY: &str = "sync_offline_since";
 pub(super) const AUDIT_QUEUED_KEY: &str = "sync_audit_queued";
+/// The server answered that this device is revoked (`401 revoked`): RFC 3339 time it first
+/// said so. Cleared by "Connect again" or a new enrolment.
+pub(super) const REVOKED_KEY: &str = "sync_revoked";
 /// The server's refusal of this device's last attachment upload for the clinic's quota.
 pub(super) const BLOB_QUOTA_KEY: &str = "sync_blob_quota";
 
@@ -132,6 +135,7 @@ pub async fn status(store: &Store) -> SyncResult<SyncStatus> {
         set_aside,
         clock: super::clock_check::verdict(store).await?,
         blob_quota: meta::get(pool, BLOB_QUOTA_KEY).await?,
+        revoked: meta::get(pool, REVOKED_KEY).await?.is_some(),
     })
 }
 

@@ -121,6 +121,10 @@ pub struct SyncStatus {
     /// quota (`blob_quota_exceeded`, the server's message). The files stay here; records
     /// keep syncing. Cleared once every file is sent.
     pub blob_quota: Option<String>,
+    /// The server says this device is revoked: it can neither send nor receive until an
+    /// administrator of the server makes a code for it to "Connect again" (its unsent work is
+    /// kept and goes out then).
+    pub revoked: bool,
 }
 
 /// Whether this device's clock is right, as far as the sync server can tell.

@@ -1,4 +1,5 @@
-//! `POST /v1/enrol`: a one-time code becomes a device id and token.
+//! `POST /v1/enrol`: a one-time code becomes a device id and token; a replacing code lets a
+//! revoked device connect again under its own id.
 
 use super::JsonBody;
 use crate::auth::{self, TOKEN_SECRET_BYTES};
@@ -13,11 +14,10 @@ pub async fn enrol(
     State(state): State<AppState>,
     JsonBody(req): JsonBody<EnrolRequest>,
 ) -> ApiResult<Json<EnrolResponse>> {
-    let name = device_name(&req.device_name)?;
     let device_id = match req.device_id.as_deref() {
-        Some(id) if auth::valid_device_id(id) => id.to_string(),
+        Some(id) if auth::valid_device_id(id) => Some(id.to_string()),
         Some(_) => return Err(ApiError::bad_request("device_id: 1 to 64 letters, digits, '-' or '_'")),
-        None => uuid::Uuid::now_v7().to_string(),
+        None => None,
     };
     let public_key = match req.device_key.as_deref().map(hms_protocol::proof::parse_public_key) {
         Some(Ok(key)) => hex::encode(key.as_bytes()),
@@ -26,11 +26,31 @@ pub async fn enrol(
     };
     let secret: [u8; TOKEN_SECRET_BYTES] = auth::random_bytes()?;
 
-    // One transaction: the code is spent only if the device is created, so a refused
-    // enrolment (a device id already taken) leaves the code usable.
+    // One transaction: the code is spent only if the device is created (or let back in), so a
+    // refused enrolment (a device id already taken, the wrong device for a replacing code)
+    // leaves the code usable.
     let mut tx = state.pool.begin().await?;
-    let tenant_id = spend_code(&mut tx, &req.code).await?;
-    insert_device(&mut tx, &device_id, &tenant_id, &name, &auth::sha256(&secret), &public_key).await?;
+    let (tenant_id, replaces) = spend_code(&mut tx, &req.code).await?;
+    let device_id = match replaces {
+        Some(replaced) => {
+            readmit(&mut tx, &replaced, device_id.as_deref(), &public_key, &auth::sha256(&secret), &req.device_name)
+                .await?;
+            replaced
+        }
+        None => {
+            // "Connect again" sends no name: the code is an ordinary one.
+            if req.device_name.trim().is_empty() && device_id.is_some() {
+                return Err(ApiError::forbidden(
+                    "this code enrols a new device; a revoked device connects again with a code made for it \
+                     (hms-server enrol-code TENANT --replaces DEVICE)",
+                ));
+            }
+            let name = device_name(&req.device_name)?;
+            let device_id = device_id.unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+            insert_device(&mut tx, &device_id, &tenant_id, &name, &auth::sha256(&secret), &public_key).await?;
+            device_id
+        }
+    };
     sqlx::query("UPDATE enrolment_codes SET used_by = $2 WHERE code_hash = $1")
         .bind(auth::enrol_code_hash(&req.code).as_slice())
         .bind(&device_id)
@@ -43,6 +63,55 @@ pub async fn enrol(
     state.metrics.enrolments.inc();
     tracing::info!(device = %device_id, tenant = %tenant_id, "device enrolled");
     Ok(Json(EnrolResponse { token: auth::format_token(&device_id, &secret), device_id, tenant_id, tenant_name }))
+}
+
+/// "Connect again": lets a revoked device back in under its own id, with a new token. Only
+/// that device can: the request must name it and carry the key it registered (its unsent
+/// segments are signed with that key, and every device checks its history against it). Its
+/// changes received from now on are not withheld by its quarantine (`readmitted_at`). An
+/// empty name keeps the one the server has.
+async fn readmit(
+    tx: &mut Transaction<'static, Postgres>,
+    replaced: &str,
+    device_id: Option<&str>,
+    public_key: &str,
+    token_hash: &[u8; 32],
+    name: &str,
+) -> ApiResult<()> {
+    if device_id != Some(replaced) {
+        return Err(ApiError::forbidden(
+            "this code lets one revoked device connect again, and this is not that device; enrol with a code of your own",
+        ));
+    }
+    let row: Option<(Option<String>, bool)> =
+        sqlx::query_as("SELECT public_key, revoked_at IS NOT NULL FROM devices WHERE id = $1 FOR UPDATE")
+            .bind(replaced)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let Some((registered, revoked)) = row else {
+        return Err(ApiError::forbidden("the device this code lets back in is not enrolled here"));
+    };
+    if registered.as_deref() != Some(public_key) {
+        return Err(ApiError::forbidden(
+            "this device's key is not the one it registered: connecting again needs the same device (its key file \
+             beside its database); enrol it as a new device instead",
+        ));
+    }
+    if !revoked {
+        return Err(ApiError::conflict("this device is not revoked: it can sync as it is"));
+    }
+    let name = if name.trim().is_empty() { None } else { Some(device_name(name)?) };
+    sqlx::query(
+        "UPDATE devices SET token_hash = $2, revoked_at = NULL, readmitted_at = now(), name = COALESCE($3, name)
+         WHERE id = $1",
+    )
+    .bind(replaced)
+    .bind(token_hash.as_slice())
+    .bind(name)
+    .execute(&mut **tx)
+    .await?;
+    tracing::warn!(device = %replaced, "revoked device connected again with a replacing code");
+    Ok(())
 }
 
 fn device_name(raw: &str) -> ApiResult<String> {
@@ -59,17 +128,17 @@ fn device_name(raw: &str) -> ApiResult<String> {
 /// Marks the code used, atomically: of two devices racing with one code, one gets it.
 /// Unknown, used and expired codes get the same answer, so the endpoint tells a guesser
 /// nothing.
-async fn spend_code(tx: &mut Transaction<'static, Postgres>, code: &str) -> ApiResult<String> {
-    let row: Option<(String,)> = sqlx::query_as(
+/// Answers the code's tenant and, for a replacing code, the device it lets back in.
+async fn spend_code(tx: &mut Transaction<'static, Postgres>, code: &str) -> ApiResult<(String, Option<String>)> {
+    let row: Option<(String, Option<String>)> = sqlx::query_as(
         "UPDATE enrolment_codes SET used_at = now()
          WHERE code_hash = $1 AND used_at IS NULL AND expires_at > now()
-         RETURNING tenant_id",
+         RETURNING tenant_id, replaces",
     )
     .bind(auth::enrol_code_hash(code).as_slice())
     .fetch_optional(&mut **tx)
     .await?;
-    row.map(|(tenant,)| tenant)
-        .ok_or_else(|| ApiError::unauthorized("the enrolment code is unknown, already used or expired"))
+    row.ok_or_else(|| ApiError::unauthorized("the enrolment code is unknown, already used or expired"))
 }
 
 async fn insert_device(

@@ -83,7 +83,8 @@ pub async fn pull(
 async fn rows_after(pool: &sqlx::PgPool, tenant_id: &str, after: i64, limit: i64) -> ApiResult<Vec<Row>> {
     Ok(sqlx::query_as(
         "SELECT c.seq, c.device_id, c.device_seq, c.change_id, c.entity, c.entity_id, c.op, c.data, c.hlc, c.user_id,
-                c.proof, COALESCE(c.received_at >= d.quarantined_since, false) AS withheld,
+                c.proof, COALESCE(c.received_at >= d.quarantined_since
+                         AND (d.readmitted_at IS NULL OR c.received_at < d.readmitted_at), false) AS withheld,
                 pg_column_size(c.data) AS size
          FROM changes c JOIN devices d ON d.tenant_id = c.tenant_id AND d.id = c.device_id
          WHERE c.tenant_id = $1 AND c.seq > $2 ORDER BY c.seq LIMIT $3",

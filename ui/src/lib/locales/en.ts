@@ -1510,6 +1510,15 @@ export const en = {
   'sync.enrol.done': 'Connected to {tenant}. This computer now syncs with the server.',
   'sync.enrol.failed': 'This computer could not be connected: {reason}',
   'sync.enrol.progress': 'Connecting to the server…',
+  'sync.connectAgain.title': 'This computer has been disconnected from the server',
+  'sync.connectAgain.intro':
+    'The server’s administrator revoked this computer, so it can neither send nor receive changes. Everything written here since is kept. If this computer should sync again, ask the administrator for a code made for it (hms-server enrol-code --replaces {device}) and enter it here: the changes waiting here are then sent.',
+  'sync.connectAgain.code': 'Code for this computer',
+  'sync.connectAgain.codeRequired': 'Enter the code the administrator made for this computer.',
+  'sync.connectAgain.submit': 'Connect again',
+  'sync.connectAgain.submitting': 'Connecting again…',
+  'sync.connectAgain.done': 'Connected again to {tenant}. The changes waiting here are being sent.',
+  'sync.connectAgain.failed': 'This computer could not connect again: {reason}',
   'sync.reenrol.title': 'Connect again with a new enrolment code',
   'sync.reenrol.hint':
     'When this computer was removed from the server, or the clinic moved to another server. Everything entered here is sent again (the server keeps nothing twice), and the records are received again from the start.',

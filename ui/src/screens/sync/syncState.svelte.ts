@@ -25,7 +25,7 @@ class SyncState {
   /** Why the last status poll failed (the last good status stays on screen). */
   statusError = $state<string | null>(null);
   /** A sync or an enrolment started here is under way. */
-  busy = $state<'sync' | 'enrol' | null>(null);
+  busy = $state<'sync' | 'enrol' | 'connect' | null>(null);
   progress = $state<SyncProgress | null>(null);
   lastReport = $state<SyncReport | null>(null);
 
@@ -70,8 +70,13 @@ class SyncState {
     return this.withProgress('enrol', (channel) => syncApi.enrol(form, channel));
   }
 
+  /** "Connect again" after the server revoked this device, then a sync. Null while busy. */
+  connectAgain(code: string): Promise<Done<Enrolment> | null> {
+    return this.withProgress('connect', (channel) => syncApi.connectAgain(code, channel));
+  }
+
   private async withProgress<T>(
-    what: 'sync' | 'enrol',
+    what: 'sync' | 'enrol' | 'connect',
     run: (channel: Channel<SyncProgress>) => Promise<Result<T>>,
   ): Promise<Done<T> | null> {
     if (this.busy) return null;
