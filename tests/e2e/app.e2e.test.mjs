@@ -1039,6 +1039,42 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     await screenshot('lab-ordered');
   });
 
+  step('a test missing from the catalogue is added from inside the Order dialog and ordered at once', async () => {
+    await dismissToasts();
+    await click('lab-order-open');
+    await visible('lab-order-dialog');
+    await click('lab-order-add-test');
+    await visible('add-test-dialog');
+    await fill('add-test-code', 'CRP');
+    await fill('add-test-name', 'C-reactive protein');
+    await fill('add-test-unit', 'mg/L');
+    await fill('add-test-high', '5');
+    await screenshot('lab-add-test');
+    await click('add-test-save');
+    await gone('add-test-dialog');
+    const ticked = await visible('lab-order-test-CRP');
+    const input = (await ticked.getTagName()).toLowerCase() === 'input' ? ticked : await ticked.findElement(By.css('input'));
+    assert.equal(await input.isSelected(), true, 'the new test is ticked');
+    assert.match(await (await visible('lab-order-dialog')).getText(), /CRP · C-reactive protein \(≤ 5 mg\/L\)/);
+    await click('lab-order-save');
+    await gone('lab-order-dialog');
+    const crp = await driver.wait(async () => (await withAttr('visit-lab-order', 'data-code', 'CRP'))[0] || false, WAIT, 'the CRP order is listed');
+    assert.equal(await crp.findElement(byTestId('visit-lab-order-status')).getAttribute('data-status'), 'ordered');
+    // Cancelled again, so that the lab work list below holds the haemoglobin order alone.
+    await dismissToasts();
+    const cancel = await crp.findElement(byTestId('lab-order-cancel'));
+    await centre(cancel);
+    await cancel.click();
+    await fill('lab-cancel-reason', 'Added to try the catalogue; not needed');
+    await click('lab-cancel-confirm');
+    await gone('lab-cancel-dialog');
+    await driver.wait(
+      async () => (await (await withAttr('visit-lab-order', 'data-code', 'CRP'))[0].findElement(byTestId('visit-lab-order-status')).getAttribute('data-status')) === 'cancelled',
+      WAIT,
+      'the CRP order shows cancelled',
+    );
+  });
+
   step('the doctor attaches a referral letter to the visit and prints the prescription', async () => {
     const letter = path.join(dataDir, 'referral.pdf');
     fs.writeFileSync(letter, '%PDF-1.4\n% a referral letter\n%%EOF\n');

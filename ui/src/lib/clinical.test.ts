@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AppError, OrderStatus, ValidationReason, LabResult_Serialize as LabResult, Vitals_Serialize as Vitals } from './bindings';
+import type { AppError, LabTest_Serialize as LabTest, OrderStatus, ValidationReason, LabResult_Serialize as LabResult, Vitals_Serialize as Vitals } from './bindings';
 import { setLocale } from './i18n';
 import {
   alignSeries,
@@ -8,12 +8,15 @@ import {
   chartAlerts,
   closeWarnings,
   doseLine,
+  emptyLabTest,
   emptyPrescription,
   emptyVitals,
   flagOf,
   formBmi,
   formatBp,
   formatScaled,
+  labTestForm,
+  labTestLabel,
   looksLikeCode,
   medicineLabel,
   openVisit,
@@ -26,6 +29,7 @@ import {
   resultTrends,
   showWarnings,
   toDiagnosisInput,
+  toLabTestInput,
   toPrescriptionInput,
   toVitalsInput,
   vitalsBox,
@@ -34,6 +38,7 @@ import {
   vitalsSeries,
   warningDialog,
   warningText,
+  withAddedTest,
   isCaution,
   chosenAllergen,
   allergenDetail,
@@ -382,5 +387,29 @@ describe('changing a prescription', () => {
       instructions: 'after food',
     });
     expect(toPrescriptionInput({ ...form, duration: '3' }).input).toMatchObject({ medicine_id: 'med-para', duration_days: 3 });
+  });
+});
+
+describe('a lab test added from the Order dialog', () => {
+  const test = (id: string, code: string): LabTest => ({ id, code, name: code, unit: '', ref_low: null, ref_high: null, active: true });
+
+  it('blank reference bounds are sent as none, others as typed', () => {
+    const f = { ...emptyLabTest(), code: 'CRP', name: 'C-reactive protein', unit: 'mg/L', ref_low: '  ', ref_high: ' 5 ' };
+    expect(toLabTestInput(f)).toEqual({ code: 'CRP', name: 'C-reactive protein', unit: 'mg/L', ref_low: null, ref_high: '5' });
+    expect(labTestLabel(toLabTestInput(f))).toBe('CRP · C-reactive protein (≤ 5 mg/L)');
+    expect(labTestForm({ ...test('1', 'HB'), ref_low: '12' })).toEqual({ code: 'HB', name: 'HB', unit: '', ref_low: '12', ref_high: '' });
+  });
+
+  it('joins the list in code order and is ticked beside what was ticked', () => {
+    const hb = test('1', 'HB');
+    const tsh = test('2', 'TSH');
+    const crp = test('3', 'CRP');
+    const r = withAddedTest([hb, tsh], ['2'], crp);
+    expect(r.tests.map((x) => x.code)).toEqual(['CRP', 'HB', 'TSH']);
+    expect(r.chosen).toEqual(['2', '3']);
+    // Added twice (a slow reply): listed and ticked once.
+    const again = withAddedTest(r.tests, r.chosen, crp);
+    expect(again.tests.map((x) => x.code)).toEqual(['CRP', 'HB', 'TSH']);
+    expect(again.chosen).toEqual(['2', '3']);
   });
 });

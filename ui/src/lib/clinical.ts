@@ -14,6 +14,8 @@ import type {
   DiagnosisInput_Deserialize as DiagnosisInput,
   Icd10Code,
   LabResult_Serialize as LabResult,
+  LabTest_Serialize as LabTest,
+  LabTestInput_Deserialize as LabTestInput,
   Patient_Serialize as Patient,
   PatientHit_Serialize as PatientHit,
   PrescriptionInput_Deserialize as PrescriptionInput,
@@ -326,6 +328,53 @@ export function flagOf(abnormal: Abnormal): { label: string; symbol: string; kin
   if (abnormal === 'high') return { label: t('clin.flag.high'), symbol: '↑', kind: 'high' };
   if (abnormal === 'low') return { label: t('clin.flag.low'), symbol: '↓', kind: 'low' };
   return null;
+}
+
+/** The lab test form as typed (Catalogue and the Order dialog's "Add a test"). */
+export interface LabTestForm {
+  code: string;
+  name: string;
+  unit: string;
+  ref_low: string;
+  ref_high: string;
+}
+
+/** A test's own fields, the bounds as sent (none when blank). */
+export type LabTestFields = Omit<LabTestForm, 'ref_low' | 'ref_high'> & { ref_low: string | null; ref_high: string | null };
+
+/** The fields core names in a lab test's validation errors, in the form's order. */
+export const LAB_TEST_FIELDS = ['code', 'name', 'unit', 'ref_low', 'ref_high'];
+
+export function emptyLabTest(): LabTestForm {
+  return { code: '', name: '', unit: '', ref_low: '', ref_high: '' };
+}
+
+/** How a test is offered in the Order dialog: "HB · Haemoglobin (12–16 g/dL)". */
+export function labTestLabel(x: LabTestFields): string {
+  const range = refRange(x.ref_low, x.ref_high, x.unit);
+  return `${x.code} · ${x.name}${range ? ` (${range})` : ''}`;
+}
+
+/** The form of an existing test, to edit it. */
+export function labTestForm(x: LabTest): LabTestForm {
+  return { code: x.code, name: x.name, unit: x.unit, ref_low: x.ref_low ?? '', ref_high: x.ref_high ?? '' };
+}
+
+/** What is sent to core: a blank bound is no bound (core validates the rest). */
+export function toLabTestInput(f: LabTestForm): LabTestFields & LabTestInput {
+  return { ...f, ref_low: f.ref_low.trim() || null, ref_high: f.ref_high.trim() || null };
+}
+
+/**
+ * A test added from the Order dialog joins the offered tests (in code order, as core lists
+ * them) and is ticked at once, beside what was already ticked.
+ */
+export function withAddedTest(tests: LabTest[], chosen: string[], added: LabTest): { tests: LabTest[]; chosen: string[] } {
+  const others = tests.filter((x) => x.id !== added.id);
+  return {
+    tests: [...others, added].sort((a, b) => a.code.localeCompare(b.code)),
+    chosen: chosen.includes(added.id) ? chosen : [...chosen, added.id],
+  };
 }
 
 /** A reference range as text ("3.5–5.0 mmol/L", "≤ 200 mg/dL"), '' when there is none. */

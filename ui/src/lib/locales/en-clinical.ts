@@ -80,6 +80,9 @@ export const enClinical = {
   'clin.allergy.notOnList': 'not checked against medicines',
 
   'clin.addMed.title': 'Add a medicine',
+  'clin.addTest.title': 'Add a lab test',
+  'clin.addTest.open': 'Add a test to the catalogue',
+  'clin.addTest.preview': 'Will be offered as: {label}',
   'clin.addMed.checkedAs': 'Checked against allergies as: {names}',
   'clin.addMed.unknown': 'HMS does not know this medicine’s ingredients from its name: choose them below, or it is checked against allergies by its name only.',
   'clin.addMed.ingredients': 'Active ingredients',
@@ -271,6 +274,7 @@ export const enClinical = {
   'clin.lab.ordered.other': '{count} tests ordered.',
   'clin.lab.chooseTest': 'Choose at least one test.',
   'clin.lab.catalogueEmpty': 'The test catalogue is empty. A doctor or the administrator adds tests under Clinical → Medicines and tests.',
+  'clin.lab.catalogueEmptyAdd': 'The test catalogue is empty: add the test with “Add a test” below.',
   'clin.lab.catalogueFailed': 'The test catalogue could not be loaded: {reason}',
   'clin.lab.test': 'Test',
   'clin.lab.range': 'Reference range',
