@@ -22,6 +22,7 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
         session::app_status,
         session::setup_first_admin,
         session::load_demo,
+        session::time_zone_choices,
         session::sign_in,
         session::sign_out,
         session::lock_session,

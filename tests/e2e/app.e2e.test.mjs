@@ -311,6 +311,13 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     await fill('setup-username', ADMIN.username);
     await fill('setup-password', ADMIN.password);
     await fill('setup-confirm', ADMIN.password);
+    // The clinic's time zone starts as this computer's, shown; this clinic is in India.
+    const here = await driver.executeScript('return Intl.DateTimeFormat().resolvedOptions().timeZone');
+    const tz = await visible('setup-tz');
+    await driver.wait(async () => (await tz.getAttribute('value')) !== '', WAIT, 'the zones are offered');
+    const start = await tz.getAttribute('value');
+    assert.ok(start === here || start === 'UTC', `the zone starts as this computer's (${here}), got ${start}`);
+    await choose('setup-tz', 'Asia/Kolkata');
     // The starter lists come ticked. This clinic keeps the formulary and builds its own lab
     // catalogue (the steps below add haemoglobin with its range by hand).
     assert.equal(await (await visible('setup-starter-formulary')).isSelected(), true);
@@ -337,8 +344,9 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     await visible('nav-settings');
   });
 
-  step('Settings holds the clinic\'s time zone and its address and tax number', async () => {
+  step('Settings holds the clinic\'s time zone chosen at set-up, and its address and tax number', async () => {
     await click('nav-settings');
+    await driver.wait(async () => (await (await visible('settings-tz')).getAttribute('value')) === 'Asia/Kolkata', WAIT, 'the zone chosen at set-up is stored');
     await choose('settings-tz', 'UTC');
     await click('settings-tz-save');
     const toast = await visible('toast');

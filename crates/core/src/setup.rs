@@ -1,6 +1,6 @@
 //! First start: the app status, creating the first administrator, or loading a demo hospital.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ValidationReason};
 use crate::rbac::Role;
 use crate::session::{SessionInfo, SessionSlot};
 use crate::store::{Actor, Store};
@@ -27,8 +27,9 @@ pub struct NewAdmin {
     pub password: String,
 }
 
-/// The starter lists a new clinic chooses to begin with at set-up (editable later).
-#[derive(Debug, Clone, Copy, Default, Deserialize, specta::Type)]
+/// What a new clinic chooses at set-up besides its administrator: the starter lists to begin
+/// with (editable later) and its time zone (changed later in Settings).
+#[derive(Debug, Clone, Default, Deserialize, specta::Type)]
 pub struct Starters {
     /// The starter formulary (`clinical::formulary`): about 440 generic medicines with their
     /// ingredients and usual adult doses.
@@ -38,6 +39,11 @@ pub struct Starters {
     /// codes, specimens, units and reference ranges by sex and age band.
     #[serde(default)]
     pub lab_tests: bool,
+    /// The clinic's time zone (IANA name, one of [`crate::settings::time_zone_choices`]);
+    /// none leaves UTC. The set-up screen offers this computer's zone, shown, never applied
+    /// unseen.
+    #[serde(default)]
+    pub time_zone: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
@@ -95,6 +101,12 @@ pub async fn create_first_admin(store: &Store, input: NewAdmin) -> Result<String
 /// Creates the first administrator and, in the same write (all or nothing), the starter lists
 /// chosen. Refused once any account exists.
 pub async fn create_clinic(store: &Store, input: NewAdmin, starters: Starters) -> Result<String> {
+    let zone = match starters.time_zone.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(name) => Some(crate::clinic::parse_tz(name).ok_or_else(|| {
+            Error::validation("time_zone", ValidationReason::Invalid, "an IANA time zone such as Asia/Kolkata")
+        })?),
+    };
     let prepared = users::prepare(&NewUser {
         username: input.username,
         full_name: input.full_name,
@@ -106,12 +118,18 @@ pub async fn create_clinic(store: &Store, input: NewAdmin, starters: Starters) -
     // The new administrator is the author of their own account, signed with their own key
     // (held for this write only; signing in holds it for the session).
     store.hold_user_key(&id, prepared.key.clone());
-    let made = write_clinic(store, prepared, &id, starters).await;
+    let made = write_clinic(store, prepared, &id, &starters, zone).await;
     store.drop_user_key(&id);
     made.map(|()| id)
 }
 
-async fn write_clinic(store: &Store, prepared: users::Prepared, id: &str, starters: Starters) -> Result<()> {
+async fn write_clinic(
+    store: &Store,
+    prepared: users::Prepared,
+    id: &str,
+    starters: &Starters,
+    zone: Option<chrono_tz::Tz>,
+) -> Result<()> {
     let id = id.to_string();
     let mut w = store.begin_write(Actor::user(id.clone())).await?;
     let any: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(w.conn()).await?;
@@ -123,9 +141,16 @@ async fn write_clinic(store: &Store, prepared: users::Prepared, id: &str, starte
         "setup.first_admin",
         "user",
         Some(&id),
-        json!({ "starter_formulary": starters.formulary, "starter_lab_tests": starters.lab_tests }),
+        json!({
+            "starter_formulary": starters.formulary,
+            "starter_lab_tests": starters.lab_tests,
+            "time_zone": zone.map(|z| z.name()),
+        }),
     )
     .await?;
+    if let Some(zone) = zone {
+        crate::settings::put(&mut w, crate::settings::TIME_ZONE_KEY, &json!(zone.name())).await?;
+    }
     if starters.formulary {
         crate::clinical::formulary::load_in(&mut w).await?;
     }

@@ -112,9 +112,14 @@ async fn a_new_clinic_chooses_the_starter_lists_at_set_up() {
     let admin = || NewAdmin { username: "admin".into(), full_name: "Asha".into(), password: common::ADMIN_PW.into() };
     let with = common::store().await;
     let slot = SessionSlot::default();
-    setup::setup_clinic(&with.store, &slot, admin(), setup::Starters { formulary: true, lab_tests: true })
-        .await
-        .unwrap();
+    setup::setup_clinic(
+        &with.store,
+        &slot,
+        admin(),
+        setup::Starters { formulary: true, lab_tests: true, ..Default::default() },
+    )
+    .await
+    .unwrap();
     let entries = hms_core::clinical::formulary::entries().len();
     assert_eq!(common::count(&with.store, "medicines").await as usize, entries);
     let a = slot.authorize(&with.store).await.unwrap();
@@ -130,7 +135,7 @@ async fn a_new_clinic_chooses_the_starter_lists_at_set_up() {
     // A refused set-up (a weak password) writes no medicines either.
     let refused = common::store().await;
     let weak = NewAdmin { password: "admin12345".into(), ..admin() };
-    let all = setup::Starters { formulary: true, lab_tests: true };
+    let all = setup::Starters { formulary: true, lab_tests: true, ..Default::default() };
     let err = setup::create_clinic(&refused.store, weak, all).await.unwrap_err();
     assert!(matches!(err, Error::Validation { .. }));
     assert_eq!(common::count(&refused.store, "medicines").await, 0);
@@ -140,6 +145,38 @@ async fn a_new_clinic_chooses_the_starter_lists_at_set_up() {
     setup::setup_clinic(&without.store, &SessionSlot::default(), admin(), setup::Starters::default()).await.unwrap();
     assert_eq!(common::count(&without.store, "medicines").await, 0);
     assert_eq!(common::count(&without.store, "lab_tests").await, 0);
+}
+
+/// The clinic's time zone is chosen at set-up (the screen offers this computer's zone) and
+/// stored in the same write as the administrator; a zone that is not one is refused and nothing
+/// is written; none leaves UTC.
+#[tokio::test]
+async fn a_new_clinic_chooses_its_time_zone_at_set_up() {
+    let admin = || NewAdmin { username: "admin".into(), full_name: "Asha".into(), password: common::ADMIN_PW.into() };
+    let zone = |z: &str| setup::Starters { time_zone: Some(z.into()), ..Default::default() };
+    assert!(hms_core::settings::time_zone_choices().iter().any(|z| z == "Africa/Dar_es_Salaam"));
+
+    let chosen = common::store().await;
+    let slot = SessionSlot::default();
+    setup::setup_clinic(&chosen.store, &slot, admin(), zone(" Asia/Kolkata ")).await.unwrap();
+    assert_eq!(hms_core::clinic::time_zone(&chosen.store).await.unwrap().name(), "Asia/Kolkata");
+    let a = slot.authorize(&chosen.store).await.unwrap();
+    let shown = hms_core::settings::time_zone(&chosen.store, &a).await.unwrap();
+    assert_eq!(shown.name, "Asia/Kolkata", "Settings shows the zone chosen at set-up");
+    let audited: String = sqlx::query_scalar("SELECT detail FROM audit_log WHERE action = 'setup.first_admin'")
+        .fetch_one(chosen.store.pool())
+        .await
+        .unwrap();
+    assert!(audited.contains("Asia/Kolkata"), "the set-up's audit entry names the zone: {audited}");
+
+    let refused = common::store().await;
+    let err = setup::create_clinic(&refused.store, admin(), zone("Mars/Olympus_Mons")).await.unwrap_err();
+    assert!(matches!(&err, Error::Validation { field, .. } if field == "time_zone"), "{err:?}");
+    assert!(setup::needs_setup(&refused.store).await.unwrap(), "no administrator was created");
+
+    let unset = common::store().await;
+    setup::setup_clinic(&unset.store, &SessionSlot::default(), admin(), setup::Starters::default()).await.unwrap();
+    assert_eq!(hms_core::clinic::time_zone(&unset.store).await.unwrap().name(), "UTC");
 }
 
 #[tokio::test]

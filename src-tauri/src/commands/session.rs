@@ -19,6 +19,13 @@ pub async fn setup_first_admin(state: State<'_, AppState>, input: NewAdmin, star
     setup::setup_clinic(&state.store, &state.session, input, starters).await
 }
 
+/// The time zones a clinic may choose, for the set-up screen (before anyone signs in).
+#[tauri::command]
+#[specta::specta]
+pub async fn time_zone_choices() -> Cmd<Vec<String>> {
+    Ok(hms_core::settings::time_zone_choices())
+}
+
 #[tauri::command]
 #[specta::specta]
 pub async fn load_demo(state: State<'_, AppState>) -> Cmd<Vec<DemoAccount>> {

@@ -10,6 +10,8 @@ export const commands = {
 	/**  The first administrator, with the starter lists the new clinic chose (one write). */
 	setupFirstAdmin: (input: NewAdmin, starters: Starters_Deserialize) => typedError<SessionInfo, AppError>(__TAURI_INVOKE("setup_first_admin", { input, starters })),
 	loadDemo: () => typedError<DemoAccount[], AppError>(__TAURI_INVOKE("load_demo")),
+	/**  The time zones a clinic may choose, for the set-up screen (before anyone signs in). */
+	timeZoneChoices: () => typedError<string[], AppError>(__TAURI_INVOKE("time_zone_choices")),
 	signIn: (username: string, password: string) => typedError<SessionInfo, AppError>(__TAURI_INVOKE("sign_in", { username, password })),
 	signOut: () => typedError<null, AppError>(__TAURI_INVOKE("sign_out")),
 	lockSession: () => typedError<null, AppError>(__TAURI_INVOKE("lock_session")),
@@ -2435,10 +2437,16 @@ export type StaffMember_Serialize = {
 	active: boolean,
 };
 
-/**  The starter lists a new clinic chooses to begin with at set-up (editable later). */
+/**
+ *  What a new clinic chooses at set-up besides its administrator: the starter lists to begin
+ *  with (editable later) and its time zone (changed later in Settings).
+ */
 export type Starters = Starters_Serialize | Starters_Deserialize;
 
-/**  The starter lists a new clinic chooses to begin with at set-up (editable later). */
+/**
+ *  What a new clinic chooses at set-up besides its administrator: the starter lists to begin
+ *  with (editable later) and its time zone (changed later in Settings).
+ */
 export type Starters_Deserialize = {
 	/**
 	 *  The starter formulary (`clinical::formulary`): about 440 generic medicines with their
@@ -2450,9 +2458,18 @@ export type Starters_Deserialize = {
 	 *  codes, specimens, units and reference ranges by sex and age band.
 	 */
 	lab_tests?: boolean,
+	/**
+	 *  The clinic's time zone (IANA name, one of [`crate::settings::time_zone_choices`]);
+	 *  none leaves UTC. The set-up screen offers this computer's zone, shown, never applied
+	 *  unseen.
+	 */
+	time_zone?: string | null,
 };
 
-/**  The starter lists a new clinic chooses to begin with at set-up (editable later). */
+/**
+ *  What a new clinic chooses at set-up besides its administrator: the starter lists to begin
+ *  with (editable later) and its time zone (changed later in Settings).
+ */
 export type Starters_Serialize = {
 	/**
 	 *  The starter formulary (`clinical::formulary`): about 440 generic medicines with their
@@ -2464,6 +2481,12 @@ export type Starters_Serialize = {
 	 *  codes, specimens, units and reference ranges by sex and age band.
 	 */
 	lab_tests: boolean,
+	/**
+	 *  The clinic's time zone (IANA name, one of [`crate::settings::time_zone_choices`]);
+	 *  none leaves UTC. The set-up screen offers this computer's zone, shown, never applied
+	 *  unseen.
+	 */
+	time_zone: string | null,
 };
 
 /**  A conflict record as the inbox shows it. */

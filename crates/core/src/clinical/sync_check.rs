@@ -215,7 +215,7 @@ async fn two_devices_that_each_loaded_the_starter_lists_merge_without_duplicates
     let (a, b) = (Store::open_in_dir(da.path()).await.unwrap(), Store::open_in_dir(db.path()).await.unwrap());
     for s in [&a, &b] {
         let admin = crate::setup::NewAdmin { username: "admin".into(), full_name: "Admin".into(), password: PW.into() };
-        let starters = crate::setup::Starters { formulary: true, lab_tests: true };
+        let starters = crate::setup::Starters { formulary: true, lab_tests: true, ..Default::default() };
         crate::setup::create_clinic(s, admin, starters).await.unwrap();
     }
     let sql =

@@ -41,6 +41,12 @@ pub struct ClinicTimeZone {
 pub async fn time_zone(store: &Store, auth: &Authorized) -> Result<ClinicTimeZone> {
     auth.require(Permission::SettingsManage)?;
     let name = crate::clinic::time_zone(store).await?.name().to_string();
+    Ok(ClinicTimeZone { name, choices: time_zone_choices() })
+}
+
+/// The zones a clinic may be set to, by name, sorted: offered in Settings and at set-up
+/// (before anyone has signed in: nothing in it is the clinic's).
+pub fn time_zone_choices() -> Vec<String> {
     // Area/City zones only: the legacy aliases ("US/Eastern", "Etc/GMT+5") are left out.
     let areas =
         ["Africa/", "America/", "Antarctica/", "Asia/", "Atlantic/", "Australia/", "Europe/", "Indian/", "Pacific/"];
@@ -50,7 +56,7 @@ pub async fn time_zone(store: &Store, auth: &Authorized) -> Result<ClinicTimeZon
         .filter(|n| areas.iter().any(|a| n.starts_with(a)) || n == "UTC")
         .collect();
     choices.sort();
-    Ok(ClinicTimeZone { name, choices })
+    choices
 }
 
 /// Sets the clinic's time zone (administrator).
