@@ -2,11 +2,22 @@
 
 import { tick } from 'svelte';
 
-/** After a failed submit: moves focus to the first field marked invalid in the form. */
+/**
+ * After a failed submit: moves focus to the first field marked invalid in the form and scrolls
+ * it, with its label and error, into view below the sticky header (`scroll-margin-top` in
+ * app.css accounts for it; a focus alone would scroll the field under the header).
+ */
 export async function focusFirstInvalid(container: HTMLElement | null | undefined): Promise<void> {
   await tick();
   const field = container?.querySelector<HTMLElement>('[aria-invalid="true"]');
-  field?.focus();
+  if (!field) return;
+  field.focus({ preventScroll: true });
+  scrollToShow(field.closest<HTMLElement>('.field') ?? field);
+}
+
+/** Scrolls an element into view (only as far as needed), clear of the sticky header. */
+export function scrollToShow(element: HTMLElement): void {
+  element.scrollIntoView?.({ block: 'nearest', inline: 'nearest' });
 }
 
 /** Removes one field's error (typing into a field clears what was said about it). */
