@@ -181,6 +181,19 @@ async function setDate(id, iso) {
   await driver.wait(async () => (await el.getAttribute('value')) === iso, WAIT, `${id} did not take ${iso}`);
 }
 
+/** Waits until a whole PDF is at `file` (seen while still being written, it may be empty). */
+async function pdfWritten(file) {
+  await driver.wait(
+    async () => {
+      if (!fs.existsSync(file)) return false;
+      const bytes = fs.readFileSync(file);
+      return bytes.subarray(0, 5).toString() === '%PDF-' && bytes.subarray(-1024).toString('latin1').includes('%%EOF');
+    },
+    WAIT,
+    `${file} was not written (a whole PDF)`,
+  );
+}
+
 /** The local date `days` from today, as YYYY-MM-DD, and its ISO weekday (1 = Monday). */
 function localDay(days) {
   const t = new Date();
@@ -244,6 +257,113 @@ async function signIn(user, password = user.password) {
   await fill('signin-username', user.username);
   await fill('signin-password', password);
   await click('signin-submit');
+}
+
+// ---------------------------------------------------------------- layout checks
+
+/**
+ * Where the element lies in the window, and whether something else is drawn over its centre
+ * (the sticky header, the tablet's navigation bar, a toast). `scroll`: first scrolled into
+ * view as far as needed, as a person scrolls to it; else measured where it is.
+ */
+async function placement(el, scroll = false) {
+  return driver.executeScript(
+    `const el = arguments[0];
+     if (arguments[1]) el.scrollIntoView({ block: 'nearest' });
+     const r = el.getBoundingClientRect();
+     const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+     // The sticky bars at the top: the header, and the navigation when it is a bar (tablet).
+     let top = 0;
+     for (const bar of document.querySelectorAll('.shell-header, .shell-nav')) {
+       const b = bar.getBoundingClientRect();
+       if (getComputedStyle(bar).position === 'sticky' && b.top <= 1 + top && b.width > innerWidth / 2) top = Math.max(top, b.bottom);
+     }
+     // In a dialog, or in the bars themselves, nothing sticky is above it.
+     const inDialog = !!el.closest('dialog[open], .shell-header, .shell-nav');
+     return { top: r.top, bottom: r.bottom, left: r.left, right: r.right, width: innerWidth, height: innerHeight,
+              covered: !(hit && (hit === el || el.contains(hit))), barsBottom: inDialog ? 0 : top };`,
+    el,
+    scroll,
+  );
+}
+
+/** Asserts the element is wholly inside the window, below the sticky bars, and not covered. */
+async function assertInWindow(el, what, scroll = false) {
+  const p = await placement(el, scroll);
+  const where = `${what}: ${JSON.stringify(p)}`;
+  assert.ok(p.left >= 0 && p.right <= p.width + 0.5, `${what} lies outside the window's width (${where})`);
+  assert.ok(p.top >= p.barsBottom - 0.5 && p.bottom <= p.height + 0.5, `${what} lies outside the window's height or under the header (${where})`);
+  assert.ok(!p.covered, `${what} is covered by something else (${where})`);
+}
+
+/** Every button of the open dialog is in the window as the dialog opens, with no scrolling. */
+async function assertDialogButtonsInWindow(dialogId) {
+  const dialog = await visible(dialogId);
+  const buttons = await dialog.findElements(By.css('.dialog-header button, .dialog-footer button'));
+  assert.ok(buttons.length >= 2, `${dialogId} should have its close button and buttons`);
+  for (const button of buttons) {
+    await assertInWindow(button, `a button of ${dialogId} ("${(await button.getText()) || (await button.getAttribute('aria-label'))}")`);
+  }
+}
+
+/** Closes the open dialog with Esc, as a person would. */
+async function escapeDialog(dialogId) {
+  await (await visible(dialogId)).sendKeys(Key.ESCAPE);
+  await gone(dialogId);
+}
+
+/**
+ * With the page scrolled to its end, a save with a field's error near the top brings that
+ * field and its error into view below the sticky header (not under it).
+ */
+async function assertErrorScrolledIntoView(fieldId, saveId) {
+  const field = await visible(fieldId);
+  await driver.executeScript('window.scrollTo(0, document.documentElement.scrollHeight)');
+  const before = await placement(field);
+  assert.ok(before.top < before.barsBottom, `the test needs ${fieldId} out of sight above before saving (${JSON.stringify(before)})`);
+  await (await visible(saveId)).click();
+  const error = await driver.wait(
+    async () => {
+      const id = await field.getAttribute('id');
+      const found = await driver.findElements(By.id(`${id}-error`));
+      return found.length > 0 && (await found[0].isDisplayed()) ? found[0] : false;
+    },
+    WAIT,
+    `${fieldId} should show an error`,
+  );
+  // Settled: the scroll (smooth or not) has ended where it stops.
+  let last = null;
+  await driver.wait(
+    async () => {
+      const now = JSON.stringify(await placement(error));
+      const settled = now === last;
+      last = now;
+      return settled;
+    },
+    WAIT,
+    'the page should stop scrolling',
+  );
+  await assertInWindow(field, `${fieldId} with an error`);
+  await assertInWindow(error, `the error of ${fieldId}`);
+  const label = await driver.findElement(By.css(`label[for="${await field.getAttribute('id')}"]`));
+  await assertInWindow(label, `the label of ${fieldId}`);
+}
+
+/** How many lines a queue row's token number takes on screen (its own text, not the label
+ * for screen readers). */
+async function tokenLines(row) {
+  const token = await row.findElement(byTestId('queue-token'));
+  return driver.executeScript(
+    `const tops = new Set();
+     for (const node of arguments[0].childNodes) {
+       if (node.nodeType !== Node.TEXT_NODE || !node.textContent.trim()) continue;
+       const range = document.createRange();
+       range.selectNodeContents(node);
+       for (const r of range.getClientRects()) if (r.width > 0) tops.add(Math.round(r.top));
+     }
+     return tops.size;`,
+    token,
+  );
 }
 
 // ---------------------------------------------------------------- the flow
@@ -361,6 +481,7 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     await visible('users-table');
     await screenshot('users');
     await click('users-new');
+    await assertDialogButtonsInWindow('user-dialog');
     await fill('user-username', RECEPTIONIST.username);
     await fill('user-fullname', RECEPTIONIST.fullName);
     await fill('user-password', RECEPTIONIST.password);
@@ -412,6 +533,8 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
   step('the administrator adds a chest X-ray to the tariff at 750.00 with 18% GST', async () => {
     await click('nav-tariff');
     await click('tariff-add');
+    // The dialog is taller than an 800-pixel window: its body scrolls, its buttons stay in view.
+    await assertDialogButtonsInWindow('svc-dialog');
     await fill('svc-code', 'XR-CHEST');
     await fill('svc-name', 'Chest X-ray');
     await choose('svc-category', 'procedure');
@@ -526,6 +649,11 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     await visible('patient-search');
     await screenshot('patients-empty');
     await click('register-patient');
+    // The buttons stay at the bottom of the window; a save with no given name scrolls back up
+    // to its error, which shows below the header.
+    await assertInWindow(await visible('patient-save'), 'Save of the patient form');
+    await assertErrorScrolledIntoView('pf-given_name', 'patient-save');
+    await screenshot('patient-form-error-in-view');
     await fill('pf-given_name', 'Meena');
     await fill('pf-family_name', 'Iyer');
     await tick('pf-dob-unknown');
@@ -624,8 +752,7 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     await click('print-id-card');
     await visible('toast');
     const file = path.join(exportsDir, `id-card-${mrn}.pdf`);
-    await driver.wait(async () => fs.existsSync(file), WAIT, `${file} was not written`);
-    assert.equal(fs.readFileSync(file).subarray(0, 5).toString(), '%PDF-');
+    await pdfWritten(file);
     await screenshot('patient-id-card-saved');
   });
 
@@ -644,6 +771,7 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     slot = await first.getAttribute('data-start');
     await first.click();
     await fill('appt-reason', 'Fever for three days');
+    await assertInWindow(await visible('appt-book'), 'Book', true);
     await screenshot('appointment-form');
     await click('appt-book');
     const booked = await visible('appt-booked');
@@ -699,6 +827,7 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     const row = await driver.wait(async () => (await withAttr('queue-row', 'data-mrn', mrn))[0] || false, WAIT, 'the walk-in should be in the queue');
     assert.equal(await row.getAttribute('data-status'), 'waiting');
     assert.ok((await row.getAttribute('data-token')).length > 0, 'the walk-in has a token');
+    assert.equal(await tokenLines(row), 1, 'the token number is on one line');
     await screenshot('queue-walk-in');
   });
 
@@ -735,6 +864,7 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     invoice = await textOf('bill-number');
     assert.match(invoice, /^INV-[0-9A-Z]{4}-\d{6}$/, `an invoice number, got "${invoice}"`);
     await click('pay-open');
+    await assertDialogButtonsInWindow('pay-dialog');
     await fill('pay-amount', '500');
     await click('pay-save');
     await driver.wait(async () => (await (await visible('bill-status')).getAttribute('data-status')) === 'partly_paid', WAIT, 'partly paid');
@@ -747,8 +877,7 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     await screenshot('bill-paid');
     await click('print-invoice');
     const file = path.join(exportsDir, `invoice-${invoice}.pdf`);
-    await driver.wait(async () => fs.existsSync(file), WAIT, `${file} was not written`);
-    assert.equal(fs.readFileSync(file).subarray(0, 5).toString(), '%PDF-');
+    await pdfWritten(file);
   });
 
   // ------------------------------------------------------------ the clinical record
@@ -929,6 +1058,7 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
   step('prescribing penicillin warns of the allergy; the doctor prescribes anyway with a reason', async () => {
     await dismissToasts();
     await click('rx-open');
+    await assertDialogButtonsInWindow('rx-dialog');
     // The starter formulary is on the list too: narrow it as a doctor would.
     await fill('rx-filter', 'Penicillin V');
     await choose('rx-medicine', 'Penicillin V');
@@ -1020,6 +1150,7 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     const order = async () => {
       await dismissToasts();
       await click('lab-order-open');
+      await assertDialogButtonsInWindow('lab-order-dialog');
       await tick('lab-order-test-HB');
       await click('lab-order-save');
       await gone('lab-order-dialog');
@@ -1117,7 +1248,7 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     await click('print-prescription');
     const printed = () => fs.existsSync(exportsDir) && fs.readdirSync(exportsDir).find((f) => f.startsWith(`prescription-${mrn}`) && f.endsWith('.pdf'));
     await driver.wait(async () => Boolean(printed()), WAIT, 'the prescription PDF was not written');
-    assert.equal(fs.readFileSync(path.join(exportsDir, printed())).subarray(0, 5).toString(), '%PDF-');
+    await pdfWritten(path.join(exportsDir, printed()));
   });
 
   step('the lab technician enters a high haemoglobin from the work list', async () => {
@@ -1179,16 +1310,88 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     await screenshot('chart-vitals-trend');
   });
 
-  step('on a ward tablet (portrait) the chart fits the width', async () => {
-    await driver.manage().window().setRect({ width: 800, height: 1180 });
+  // ------------------------------------------------------------ a portrait tablet, once
+
+  const TABLET = { width: 800, height: 1280 };
+
+  async function tabletSize() {
+    await driver.manage().window().setRect(TABLET);
+    await driver.wait(
+      async () => (await driver.executeScript('return [window.innerWidth, window.innerHeight].join("x")')) === `${TABLET.width}x${TABLET.height}`,
+      WAIT,
+      `the window should be ${TABLET.width}×${TABLET.height}`,
+    );
+  }
+
+  const sidewaysOverflow = () =>
+    driver.executeScript('return document.documentElement.scrollWidth - document.documentElement.clientWidth');
+
+  step('on a ward tablet (portrait) the chart fits the width, the visit\'s dialogs keep their buttons in view, and Close visit ends "Continue visit" at once', async () => {
+    await tabletSize();
+    await visible('chart-allergy-banner');
+    await driver.wait(async () => (await sidewaysOverflow()) <= 0, WAIT, 'the chart should not scroll sideways at tablet width');
+    await visible('chart-vitals-bp');
+    await screenshot('chart-tablet');
+    await dismissToasts();
+    await click('chart-continue-visit');
+    const editor = await visible('visit-editor');
+    for (const [open, dialog] of [['rx-open', 'rx-dialog'], ['lab-order-open', 'lab-order-dialog']]) {
+      await click(open);
+      await assertDialogButtonsInWindow(dialog);
+      await escapeDialog(dialog);
+    }
+    await click('visit-close');
+    await driver.wait(async () => (await editor.getAttribute('data-open')) === 'false', WAIT, 'the visit is closed');
+    // No refresh: the chart's own button says "Start visit" now, above the closed visit too.
+    await visible('chart-start-visit');
+    await assertAbsent('chart-continue-visit');
+    await click('visit-back');
+    await visible('chart-start-visit');
+    await assertAbsent('chart-continue-visit');
+    await screenshot('chart-visit-closed');
+  });
+
+  step('on the tablet the administrator reaches every area from the navigation; dialogs, errors and tokens stay in view', async () => {
     try {
-      await driver.wait(async () => (await driver.executeScript('return window.innerWidth')) <= 800, WAIT, 'the window should be tablet-wide');
-      await visible('chart-allergy-banner');
-      const overflow = () =>
-        driver.executeScript('return document.documentElement.scrollWidth - document.documentElement.clientWidth');
-      await driver.wait(async () => (await overflow()) <= 0, WAIT, 'the chart should not scroll sideways at tablet width');
-      await visible('chart-vitals-bp');
-      await screenshot('chart-tablet');
+      await signOutAndIn(ADMIN);
+      await tabletSize();
+      const entries = await driver.findElements(By.css('[data-testid="nav"] [data-testid^="nav-"]'));
+      const names = [];
+      for (const entry of entries) names.push(await entry.getAttribute('data-testid'));
+      for (const area of ['nav-home', 'nav-patients', 'nav-users', 'nav-audit', 'nav-settings', 'nav-sync']) {
+        assert.ok(names.includes(area), `the administrator's navigation offers ${area} (${names.join(', ')})`);
+      }
+      // Every entry is in sight at once, and the page never scrolls sideways.
+      for (const entry of entries) await assertInWindow(entry, `navigation entry ${await entry.getAttribute('data-testid')}`);
+      assert.ok((await sidewaysOverflow()) <= 0, 'the page should not scroll sideways at tablet width');
+      await screenshot('nav-tablet');
+      await click('nav-settings');
+      await visible('settings-tz');
+      await click('nav-sync');
+      await visible('sync-screen');
+
+      await click('nav-tariff');
+      await click('tariff-add');
+      await assertDialogButtonsInWindow('svc-dialog');
+      await escapeDialog('svc-dialog');
+      await click('nav-users');
+      await click('users-new');
+      await assertDialogButtonsInWindow('user-dialog');
+      await escapeDialog('user-dialog');
+
+      await click('nav-patients');
+      await click('register-patient');
+      await assertInWindow(await visible('patient-save'), 'Save of the patient form');
+      await assertErrorScrolledIntoView('pf-given_name', 'patient-save');
+      await screenshot('patient-form-error-tablet');
+      await click('patient-cancel');
+
+      await click('nav-appointments');
+      await click('appt-view-queue');
+      await choose('queue-doctor', DOCTOR);
+      const row = await driver.wait(async () => (await withAttr('queue-row', 'data-mrn', mrn))[0] || false, WAIT, 'the seen patient is still in the day\'s queue');
+      assert.equal(await tokenLines(row), 1, 'the token number is on one line on the tablet');
+      await screenshot('queue-tablet');
     } finally {
       await driver.manage().window().setRect({ width: 1280, height: 800 });
     }
