@@ -157,6 +157,25 @@ fn patients_register_warn_of_duplicates_search_open_and_export() {
     assert!(csv.lines().count() == 2 && csv.contains(&mrn), "header and the one match: {csv}");
     let card = app.invoke("print_id_card", json!({ "id": p["id"] })).unwrap();
     assert!(std::fs::read(card["path"].as_str().unwrap()).unwrap().starts_with(b"%PDF-"));
+
+    // The printout is listed on the patient, opens again by id, and prints again as a new file.
+    let listed = app.invoke("printouts", json!({ "of": { "of": "patient", "id": p["id"] } })).unwrap();
+    assert_eq!((&listed[0]["id"], listed[0]["kind"].as_str()), (&card["printout_id"], Some("id_card")));
+    assert_eq!(listed[0]["file_name"], card["file_name"]);
+    let opened = app.invoke("open_printout", json!({ "id": card["printout_id"] })).unwrap();
+    assert_eq!(opened["path"], card["path"]);
+    let again = app.invoke("print_again", json!({ "id": card["printout_id"] })).unwrap();
+    assert_eq!(again["file_name"], format!("id-card-{mrn}-2.pdf"));
+    assert!(std::fs::read(again["path"].as_str().unwrap()).unwrap().starts_with(b"%PDF-"));
+    let listed = app.invoke("printouts", json!({ "of": { "of": "patient", "id": p["id"] } })).unwrap();
+    assert_eq!(listed[0]["reprint_of"], card["printout_id"]);
+    let folder = app.invoke("exports_folder", json!({})).unwrap();
+    assert!(card["path"].as_str().unwrap().starts_with(folder.as_str().unwrap()));
+    let folder = app.invoke("open_exports_folder", json!({})).unwrap();
+    assert_eq!(folder["opened"], false, "HMS_NO_OPEN=1");
+    std::fs::write(card["path"].as_str().unwrap(), b"%PDF-1.4 changed").unwrap();
+    let err = app.invoke("open_printout", json!({ "id": card["printout_id"] })).unwrap_err();
+    assert_eq!(err["code"], "printout_changed");
 }
 
 #[test]

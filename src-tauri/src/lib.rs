@@ -154,6 +154,11 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
         clinical::print_prescription,
         clinical::print_lab_report,
         clinical::print_visit_summary,
+        printouts::printouts,
+        printouts::open_printout,
+        printouts::print_again,
+        printouts::exports_folder,
+        printouts::open_exports_folder,
     ])
 }
 

@@ -880,6 +880,44 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     await pdfWritten(file);
   });
 
+  step('the invoice is listed under the bill\'s printouts with who printed it, opens again and prints again', async () => {
+    const invoiceRows = async () => withAttr('printout-row', 'data-kind', 'invoice');
+    await driver.wait(async () => (await invoiceRows()).length === 1, WAIT, 'the printed invoice is listed');
+    const [row] = await invoiceRows();
+    assert.equal(await row.getAttribute('data-by'), RECEPTIONIST.fullName);
+    const text = await row.getText();
+    assert.ok(text.includes(invoice) && text.includes(RECEPTIONIST.fullName), `the row names the invoice and who printed it: "${text}"`);
+    assert.ok((await textOf('exports-folder')).includes(exportsDir), 'the list says where the files are saved');
+    await dismissToasts();
+    // Open: the saved file is still there and unchanged (HMS_NO_OPEN=1: found, not opened).
+    await centre(row);
+    await (await row.findElement(byTestId('printout-open'))).click();
+    await driver.wait(
+      async () => {
+        for (const t of await driver.findElements(byTestId('toast'))) {
+          if ((await t.getAttribute('data-kind')) === 'success' && (await t.getText()).includes(`invoice-${invoice}.pdf`)) return true;
+        }
+        return false;
+      },
+      WAIT,
+      'opening the printout names its file',
+    );
+    await dismissToasts();
+    // Print again: a new file beside the first, listed as a reprint by the same person.
+    const [again] = await invoiceRows();
+    await centre(again);
+    await (await again.findElement(byTestId('printout-again'))).click();
+    const second = path.join(exportsDir, `invoice-${invoice}-2.pdf`);
+    await driver.wait(async () => fs.existsSync(second), WAIT, `${second} was not written`);
+    assert.equal(fs.readFileSync(second).subarray(0, 5).toString(), '%PDF-');
+    await driver.wait(async () => (await invoiceRows()).length === 2, WAIT, 'the reprint is listed');
+    const reprints = await withAttr('printout-row', 'data-reprint', 'yes');
+    assert.equal(reprints.length, 1);
+    assert.equal(await reprints[0].getAttribute('data-by'), RECEPTIONIST.fullName);
+    await screenshot('bill-printouts');
+    await dismissToasts();
+  });
+
   // ------------------------------------------------------------ the clinical record
 
   const DOCTOR_USER = { fullName: DOCTOR, username: 'dr.meera', password: 'Doctor#Meera2026' };

@@ -120,6 +120,14 @@ pub enum AppError {
     /// (file contents do not sync yet) or the file was removed.
     #[error("the file of attachment {id} is not on this device")]
     AttachmentNotOnDevice { id: String },
+    /// A printout's saved file is no longer in the exports folder (moved or deleted): print
+    /// it again.
+    #[error("the file of printout {id} is no longer in the exports folder")]
+    PrintoutMissing { id: String },
+    /// A printout's saved file was changed since it was printed (its SHA-256 no longer
+    /// matches): print it again.
+    #[error("the file of printout {id} was changed since it was printed")]
+    PrintoutChanged { id: String },
     /// Syncing with the server failed (see `sync::SyncError` for the details in core).
     #[error("sync failed: {message}")]
     Sync { failure: SyncFailure, message: String },
@@ -184,6 +192,8 @@ impl AppError {
             Error::LikelyDuplicate { .. } => "likely_duplicate",
             Error::AttachmentCorrupt { .. } => "attachment_corrupt",
             Error::AttachmentNotOnDevice { .. } => "attachment_not_on_device",
+            Error::PrintoutMissing { .. } => "printout_missing",
+            Error::PrintoutChanged { .. } => "printout_changed",
             Error::Sync { .. } => "sync",
             Error::Storage { .. } => "storage",
             Error::CorruptRecord { .. } => "corrupt_record",

@@ -14,6 +14,7 @@ pub mod limits;
 pub mod logging;
 pub mod patients;
 pub mod pdf;
+pub mod printouts;
 pub mod rbac;
 pub mod schedule;
 pub mod session;

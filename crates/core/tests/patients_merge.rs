@@ -157,7 +157,11 @@ async fn merge_moves_the_clinical_record_and_every_table_with_a_patient_is_moved
     .await
     .unwrap();
     with_patient.retain(|t| !t.starts_with("sqlite_"));
-    let mut listed: Vec<String> = patients::merge::PATIENT_TABLES.iter().map(|t| t.to_string()).collect();
+    let mut listed: Vec<String> = patients::merge::PATIENT_TABLES
+        .iter()
+        .chain(patients::merge::LOCAL_PATIENT_TABLES)
+        .map(|t| t.to_string())
+        .collect();
     listed.sort();
     assert_eq!(with_patient, listed);
 }

@@ -166,14 +166,14 @@ pub async fn daily_cash_report(state: State<'_, AppState>, date: String, user_id
 #[specta::specta]
 pub async fn print_invoice(state: State<'_, AppState>, bill_id: String) -> Cmd<SavedFile> {
     let r = invoice_pdf::invoice_pdf(&state.store, &authorized!(state), &bill_id).await?;
-    files::save_and_open(&state.exports_dir, &r.file_name, &r.pdf)
+    files::save_printout(&state.exports_dir, &r.printout, &r.pdf)
 }
 
 #[tauri::command]
 #[specta::specta]
 pub async fn print_receipt(state: State<'_, AppState>, bill_id: String, payment_id: String) -> Cmd<SavedFile> {
     let r = invoice_pdf::receipt_pdf(&state.store, &authorized!(state), &bill_id, &payment_id).await?;
-    files::save_and_open(&state.exports_dir, &r.file_name, &r.pdf)
+    files::save_printout(&state.exports_dir, &r.printout, &r.pdf)
 }
 
 /// Sets the logo printed on invoices and receipts from a PNG sent as base64, or removes it

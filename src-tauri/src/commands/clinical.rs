@@ -302,7 +302,7 @@ pub async fn open_attachment(state: State<'_, AppState>, id: String) -> Cmd<Save
 #[specta::specta]
 pub async fn print_prescription(state: State<'_, AppState>, visit_id: String) -> Cmd<SavedFile> {
     let p = prescription_pdf::prescription_pdf(&state.store, &authorized!(state), &visit_id).await?;
-    files::save_and_open(&state.exports_dir, &p.file_name, &p.pdf)
+    files::save_printout(&state.exports_dir, &p.printout, &p.pdf)
 }
 
 /// The lab report of an order (with the other tests of its visit); a requisition while
@@ -311,7 +311,7 @@ pub async fn print_prescription(state: State<'_, AppState>, visit_id: String) ->
 #[specta::specta]
 pub async fn print_lab_report(state: State<'_, AppState>, order_id: String) -> Cmd<SavedFile> {
     let p = lab_pdf::lab_report_pdf(&state.store, &authorized!(state), &order_id).await?;
-    files::save_and_open(&state.exports_dir, &p.file_name, &p.pdf)
+    files::save_printout(&state.exports_dir, &p.printout, &p.pdf)
 }
 
 /// The visit summary for the patient to take home.
@@ -319,5 +319,5 @@ pub async fn print_lab_report(state: State<'_, AppState>, order_id: String) -> C
 #[specta::specta]
 pub async fn print_visit_summary(state: State<'_, AppState>, visit_id: String) -> Cmd<SavedFile> {
     let p = visit_summary_pdf::visit_summary_pdf(&state.store, &authorized!(state), &visit_id).await?;
-    files::save_and_open(&state.exports_dir, &p.file_name, &p.pdf)
+    files::save_printout(&state.exports_dir, &p.printout, &p.pdf)
 }

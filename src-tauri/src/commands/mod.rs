@@ -13,6 +13,7 @@ pub mod audit;
 pub mod billing;
 pub mod clinical;
 pub mod patients;
+pub mod printouts;
 pub mod schedule;
 pub mod session;
 pub mod settings;

@@ -96,7 +96,7 @@ pub async fn merge_patients(
 pub async fn print_id_card(state: State<'_, AppState>, id: String) -> Cmd<SavedFile> {
     let auth = state.session.authorize(&state.store).await?;
     let card = patients::id_card(&state.store, &auth, &id).await?;
-    files::save_and_open(&state.exports_dir, &card.file_name, &card.pdf)
+    files::save_printout(&state.exports_dir, &card.printout, &card.pdf)
 }
 
 /// Reads a CSV (sent as base64) and reports what an import would do, writing nothing.

@@ -42,13 +42,13 @@ export const commands = {
 	setPatientStatus: (id: string, status: PatientStatus, reason: string) => typedError<Patient_Serialize, AppError>(__TAURI_INVOKE("set_patient_status", { id, status, reason })),
 	mergePatients: (survivorId: string, mergedId: string, reason: string) => typedError<Patient_Serialize, AppError>(__TAURI_INVOKE("merge_patients", { survivorId, mergedId, reason })),
 	/**  Makes the ID card PDF, saves it and opens it in the system's viewer for printing. */
-	printIdCard: (id: string) => typedError<SavedFile, AppError>(__TAURI_INVOKE("print_id_card", { id })),
+	printIdCard: (id: string) => typedError<SavedFile_Serialize, AppError>(__TAURI_INVOKE("print_id_card", { id })),
 	/**  Reads a CSV (sent as base64) and reports what an import would do, writing nothing. */
 	previewPatientImport: (dataBase64: string, mapping: Mapping_Deserialize | null) => typedError<ImportPreview_Serialize, AppError>(__TAURI_INVOKE("preview_patient_import", { dataBase64, mapping })),
 	/**  Imports the valid rows of a CSV, reporting progress on `on_progress`. */
 	importPatients: (dataBase64: string, mapping: Mapping_Deserialize, onProgress: Channel<ImportProgress>) => typedError<ImportReport_Serialize, AppError>(__TAURI_INVOKE("import_patients", { dataBase64, mapping, onProgress })),
 	/**  Exports every patient, or the result of a search, to a CSV file in Downloads/HMS. */
-	exportPatients: (query: string | null) => typedError<SavedFile, AppError>(__TAURI_INVOKE("export_patients", { query })),
+	exportPatients: (query: string | null) => typedError<SavedFile_Serialize, AppError>(__TAURI_INVOKE("export_patients", { query })),
 	listDepartments: () => typedError<Named[], AppError>(__TAURI_INVOKE("list_departments")),
 	addDepartment: (name: string) => typedError<Named, AppError>(__TAURI_INVOKE("add_department", { name })),
 	listSpecialties: () => typedError<Named[], AppError>(__TAURI_INVOKE("list_specialties")),
@@ -116,8 +116,8 @@ export const commands = {
 	settleInsurance: (billId: string, amountMinor: number, reference: string) => typedError<Bill_Serialize, AppError>(__TAURI_INVOKE("settle_insurance", { billId, amountMinor, reference })),
 	dailyCashReport: (date: string, userId: string | null) => typedError<CashReport_Serialize, AppError>(__TAURI_INVOKE("daily_cash_report", { date, userId })),
 	/**  Saves the invoice PDF and opens it in the system viewer (to print). */
-	printInvoice: (billId: string) => typedError<SavedFile, AppError>(__TAURI_INVOKE("print_invoice", { billId })),
-	printReceipt: (billId: string, paymentId: string) => typedError<SavedFile, AppError>(__TAURI_INVOKE("print_receipt", { billId, paymentId })),
+	printInvoice: (billId: string) => typedError<SavedFile_Serialize, AppError>(__TAURI_INVOKE("print_invoice", { billId })),
+	printReceipt: (billId: string, paymentId: string) => typedError<SavedFile_Serialize, AppError>(__TAURI_INVOKE("print_receipt", { billId, paymentId })),
 	/**  Opens a patient's chart (audited). */
 	chartSummary: (patientId: string) => typedError<ChartSummary_Serialize, AppError>(__TAURI_INVOKE("chart_summary", { patientId })),
 	/**  More of the visits timeline, before an instant. */
@@ -204,16 +204,32 @@ export const commands = {
 	 *  from the exports folder in the system viewer. `attachment_corrupt` or
 	 *  `attachment_not_on_device` when it cannot be shown.
 	 */
-	openAttachment: (id: string) => typedError<SavedFile, AppError>(__TAURI_INVOKE("open_attachment", { id })),
+	openAttachment: (id: string) => typedError<SavedFile_Serialize, AppError>(__TAURI_INVOKE("open_attachment", { id })),
 	/**  The prescription of a visit as a PDF, saved to the exports folder and opened. */
-	printPrescription: (visitId: string) => typedError<SavedFile, AppError>(__TAURI_INVOKE("print_prescription", { visitId })),
+	printPrescription: (visitId: string) => typedError<SavedFile_Serialize, AppError>(__TAURI_INVOKE("print_prescription", { visitId })),
 	/**
 	 *  The lab report of an order (with the other tests of its visit); a requisition while
 	 *  nothing is resulted.
 	 */
-	printLabReport: (orderId: string) => typedError<SavedFile, AppError>(__TAURI_INVOKE("print_lab_report", { orderId })),
+	printLabReport: (orderId: string) => typedError<SavedFile_Serialize, AppError>(__TAURI_INVOKE("print_lab_report", { orderId })),
 	/**  The visit summary for the patient to take home. */
-	printVisitSummary: (visitId: string) => typedError<SavedFile, AppError>(__TAURI_INVOKE("print_visit_summary", { visitId })),
+	printVisitSummary: (visitId: string) => typedError<SavedFile_Serialize, AppError>(__TAURI_INVOKE("print_visit_summary", { visitId })),
+	/**
+	 *  The printouts of a patient, a bill or a visit, newest first (of the kinds the user may
+	 *  read).
+	 */
+	printouts: (of: PrintoutsOf) => typedError<Printout_Serialize[], AppError>(__TAURI_INVOKE("printouts", { of })),
+	/**
+	 *  Opens a printout's saved file in the system viewer, if it is still in the exports folder
+	 *  and unchanged (`printout_missing`, `printout_changed` otherwise: print it again).
+	 */
+	openPrintout: (id: string) => typedError<SavedFile_Serialize, AppError>(__TAURI_INVOKE("open_printout", { id })),
+	/**  Makes a printout's document again, records it as a reprint, saves and opens it. */
+	printAgain: (id: string) => typedError<SavedFile_Serialize, AppError>(__TAURI_INVOKE("print_again", { id })),
+	/**  Where printouts and exports are saved (shown on the printouts lists). */
+	exportsFolder: () => typedError<string, AppError>(__TAURI_INVOKE("exports_folder")),
+	/**  Opens the exports folder in the system's file manager. */
+	openExportsFolder: () => typedError<ExportsFolder, AppError>(__TAURI_INVOKE("open_exports_folder")),
 };
 
 /* Constants */
@@ -407,6 +423,20 @@ export type AppError = { code: "validation"; detail: {
  *  (file contents do not sync yet) or the file was removed.
  */
 { code: "attachment_not_on_device"; detail: {
+	id: string,
+} } | 
+/**
+ *  A printout's saved file is no longer in the exports folder (moved or deleted): print
+ *  it again.
+ */
+{ code: "printout_missing"; detail: {
+	id: string,
+} } | 
+/**
+ *  A printout's saved file was changed since it was printed (its SHA-256 no longer
+ *  matches): print it again.
+ */
+{ code: "printout_changed"; detail: {
 	id: string,
 } } | 
 /**  Syncing with the server failed (see `sync::SyncError` for the details in core). */
@@ -1403,6 +1433,12 @@ export type ExceptionKind =
 /**  One weekly session does not take place on that date. */
 "cancelled";
 
+/**  The exports folder, and whether the system's file manager was started on it. */
+export type ExportsFolder = {
+	path: string,
+	opened: boolean,
+};
+
 export type Icd10Code = {
 	/**  "E11.9". */
 	code: string,
@@ -2084,6 +2120,79 @@ export type PriceFrom = {
 	price_minor: number | null,
 };
 
+/**  What was printed. */
+export type PrintKind = "id_card" | "invoice" | "receipt" | "prescription" | "lab_report" | "visit_summary";
+
+/**  A recorded printout. */
+export type Printout = Printout_Serialize | Printout_Deserialize;
+
+/**  A recorded printout. */
+export type Printout_Deserialize = {
+	id: string,
+	kind: PrintKind,
+	/**
+	 *  The invoice or receipt number, the MRN of an ID card, "report" or "requisition" for a
+	 *  lab report; may be empty.
+	 */
+	reference: string,
+	patient_id: string,
+	bill_id?: string | null,
+	payment_id?: string | null,
+	visit_id?: string | null,
+	lab_order_id?: string | null,
+	/**  The file's name in the exports folder (never a path). */
+	file_name: string,
+	/**  Lowercase hex SHA-256 of the PDF as saved. */
+	sha256: string,
+	/**  A PDF's size: exact as a TypeScript number. */
+	size_bytes: number | null,
+	printed_by: string,
+	/**  The full name of who printed it ("" when the account is unknown here). */
+	printed_by_name: string,
+	/**  UTC, RFC 3339. */
+	printed_at: string,
+	/**  The printout this one printed again. */
+	reprint_of?: string | null,
+};
+
+/**  A recorded printout. */
+export type Printout_Serialize = {
+	id: string,
+	kind: PrintKind,
+	/**
+	 *  The invoice or receipt number, the MRN of an ID card, "report" or "requisition" for a
+	 *  lab report; may be empty.
+	 */
+	reference: string,
+	patient_id: string,
+	bill_id: string | null,
+	payment_id: string | null,
+	visit_id: string | null,
+	lab_order_id: string | null,
+	/**  The file's name in the exports folder (never a path). */
+	file_name: string,
+	/**  Lowercase hex SHA-256 of the PDF as saved. */
+	sha256: string,
+	/**  A PDF's size: exact as a TypeScript number. */
+	size_bytes: number | null,
+	printed_by: string,
+	/**  The full name of who printed it ("" when the account is unknown here). */
+	printed_by_name: string,
+	/**  UTC, RFC 3339. */
+	printed_at: string,
+	/**  The printout this one printed again. */
+	reprint_of: string | null,
+};
+
+/**  Whose printouts to list. */
+export type PrintoutsOf = 
+/**  Everything printed for the patient. */
+{ of: "patient"; id: string } | 
+/**  A bill's invoices and receipts. */
+{ of: "bill"; id: string } | 
+/**  A visit's prescription, summary and lab reports. */
+{ of: "visit"; id: string };
+
 export type PullReport = {
 	/**  Changes of other devices that inserted a row or set at least one field here. */
 	applied: number | null,
@@ -2191,11 +2300,24 @@ export type RejectedRow_Serialize = {
 
 export type Role = "admin" | "doctor" | "nurse" | "receptionist" | "pharmacist" | "lab_technician" | "accountant";
 
-export type SavedFile = {
+export type SavedFile = SavedFile_Serialize | SavedFile_Deserialize;
+
+export type SavedFile_Deserialize = {
 	path: string,
 	file_name: string,
 	/**  Whether the system viewer was started (there may be none, e.g. on a kiosk). */
 	opened: boolean,
+	/**  The printout recorded for this file (`hms_core::printouts`), for a PDF printed. */
+	printout_id?: string | null,
+};
+
+export type SavedFile_Serialize = {
+	path: string,
+	file_name: string,
+	/**  Whether the system viewer was started (there may be none, e.g. on a kiosk). */
+	opened: boolean,
+	/**  The printout recorded for this file (`hms_core::printouts`), for a PDF printed. */
+	printout_id: string | null,
 };
 
 /**

@@ -20,6 +20,8 @@ const SAMPLES: { [C in AppError['code']]: Extract<AppError, { code: C }> } = {
   likely_duplicate: { code: 'likely_duplicate', detail: { matches: [{ id: 'p1', mrn: 'AB-000001', name: 'Ravi Sharma' }] } },
   attachment_corrupt: { code: 'attachment_corrupt', detail: { id: 'a1' } },
   attachment_not_on_device: { code: 'attachment_not_on_device', detail: { id: 'a2' } },
+  printout_missing: { code: 'printout_missing', detail: { id: 'p1' } },
+  printout_changed: { code: 'printout_changed', detail: { id: 'p2' } },
   sync: { code: 'sync', detail: { failure: 'offline', message: 'cannot reach the sync server: connection refused' } },
   storage: { code: 'storage', detail: { reference: '3F9A1C2B' } },
   corrupt_record: { code: 'corrupt_record', detail: { table: 'patients', id: 'p-1', field: 'sex' } },

@@ -73,6 +73,10 @@ export function errorMessage(e: AppError): string {
       return t('errors.attachment_corrupt');
     case 'attachment_not_on_device':
       return t('errors.attachment_not_on_device');
+    case 'printout_missing':
+      return t('errors.printout_missing');
+    case 'printout_changed':
+      return t('errors.printout_changed');
     case 'sync':
       return syncFailureMessage(e.detail.failure);
     case 'storage':

@@ -2,10 +2,17 @@
 
 export type ToastKind = 'success' | 'info' | 'error';
 
+/** A button in a toast (e.g. "Open folder" after a print); the toast closes when it runs. */
+export interface ToastAction {
+  label: string;
+  run: () => void;
+}
+
 export interface ToastItem {
   id: number;
   kind: ToastKind;
   message: string;
+  action?: ToastAction;
 }
 
 const DURATION: Record<ToastKind, number> = { success: 5_000, info: 6_000, error: 10_000 };
@@ -16,9 +23,9 @@ class Toasts {
   private nextId = 1;
   private timers = new Map<number, ReturnType<typeof setTimeout>>();
 
-  show(kind: ToastKind, message: string): number {
+  show(kind: ToastKind, message: string, action?: ToastAction): number {
     const id = this.nextId++;
-    this.items = [...this.items, { id, kind, message }].slice(-MAX_SHOWN);
+    this.items = [...this.items, { id, kind, message, ...(action ? { action } : {}) }].slice(-MAX_SHOWN);
     this.timers.set(
       id,
       setTimeout(() => this.dismiss(id), DURATION[kind]),
@@ -26,8 +33,8 @@ class Toasts {
     return id;
   }
 
-  success(message: string): number {
-    return this.show('success', message);
+  success(message: string, action?: ToastAction): number {
+    return this.show('success', message, action);
   }
 
   info(message: string): number {

@@ -6,6 +6,7 @@ use super::money::{format, in_words};
 use super::BillingSettings;
 use crate::error::{Error, Result, ValidationReason};
 use crate::pdf::{self, Doc, Page, Picture, Weight, ACCENT, INK, MUTED};
+use crate::printouts::{self, PrintKind, Printout, Subject};
 use crate::rbac::Permission;
 use crate::session::Authorized;
 use crate::store::Store;
@@ -20,9 +21,11 @@ const ROW: f32 = 6.0;
 /// Table rows on one page; a longer invoice continues on the next.
 const ROWS_PER_PAGE: usize = 28;
 
+/// A rendered invoice or receipt: the PDF, the file name to save it under and its record.
 pub struct Rendered {
     pub file_name: String,
     pub pdf: Vec<u8>,
+    pub printout: Printout,
 }
 
 fn mm(pt: f32) -> f32 {
@@ -389,6 +392,16 @@ pub fn balance_after(bill: &Bill, payment_id: &str) -> i64 {
 
 /// The invoice PDF of a bill, for saving or printing (audited).
 pub async fn invoice_pdf(store: &Store, auth: &Authorized, bill_id: &str) -> Result<Rendered> {
+    invoice_pdf_as(store, auth, bill_id, None).await
+}
+
+/// [`invoice_pdf`], recorded as a reprint of printout `reprint_of` when given.
+pub(crate) async fn invoice_pdf_as(
+    store: &Store,
+    auth: &Authorized,
+    bill_id: &str,
+    reprint_of: Option<&str>,
+) -> Result<Rendered> {
     auth.require(Permission::BillingView)?;
     let bill = super::bills::load(store, bill_id).await?;
     let s = super::read_settings(store).await?;
@@ -396,13 +409,36 @@ pub async fn invoice_pdf(store: &Store, auth: &Authorized, bill_id: &str) -> Res
     let pdf = render_invoice(&bill, &s, logo.as_ref())?;
     let mut w = store.begin_write(auth.actor()).await?;
     w.audit("bill.print", "bill", Some(bill_id), json!({ "number": bill.number })).await?;
-    w.commit().await?;
     let name = bill.number.clone().unwrap_or_else(|| format!("proforma-{}", bill.mrn));
-    Ok(Rendered { file_name: format!("invoice-{name}.pdf"), pdf })
+    let subject = Subject { patient_id: bill.patient_id.clone(), bill_id: Some(bill.id.clone()), ..Subject::default() };
+    let reference = bill.number.clone().unwrap_or_else(|| "pro-forma".into());
+    let printout = printouts::record(
+        &mut w,
+        PrintKind::Invoice,
+        &reference,
+        subject,
+        &format!("invoice-{name}.pdf"),
+        &pdf,
+        reprint_of,
+    )
+    .await?;
+    w.commit().await?;
+    Ok(Rendered { file_name: printout.file_name.clone(), pdf, printout })
 }
 
 /// A payment's receipt PDF (audited).
 pub async fn receipt_pdf(store: &Store, auth: &Authorized, bill_id: &str, payment_id: &str) -> Result<Rendered> {
+    receipt_pdf_as(store, auth, bill_id, payment_id, None).await
+}
+
+/// [`receipt_pdf`], recorded as a reprint of printout `reprint_of` when given.
+pub(crate) async fn receipt_pdf_as(
+    store: &Store,
+    auth: &Authorized,
+    bill_id: &str,
+    payment_id: &str,
+    reprint_of: Option<&str>,
+) -> Result<Rendered> {
     auth.require(Permission::BillingView)?;
     let bill = super::bills::load(store, bill_id).await?;
     let s = super::read_settings(store).await?;
@@ -411,6 +447,22 @@ pub async fn receipt_pdf(store: &Store, auth: &Authorized, bill_id: &str, paymen
     let receipt = bill.payments.iter().find(|p| p.id == payment_id).map(|p| p.receipt_no.clone()).unwrap_or_default();
     let mut w = store.begin_write(auth.actor()).await?;
     w.audit("bill.receipt_print", "bill", Some(bill_id), json!({ "receipt_no": receipt })).await?;
+    let subject = Subject {
+        patient_id: bill.patient_id.clone(),
+        bill_id: Some(bill.id.clone()),
+        payment_id: Some(payment_id.to_string()),
+        ..Subject::default()
+    };
+    let printout = printouts::record(
+        &mut w,
+        PrintKind::Receipt,
+        &receipt,
+        subject,
+        &format!("receipt-{receipt}.pdf"),
+        &pdf,
+        reprint_of,
+    )
+    .await?;
     w.commit().await?;
-    Ok(Rendered { file_name: format!("receipt-{receipt}.pdf"), pdf })
+    Ok(Rendered { file_name: printout.file_name.clone(), pdf, printout })
 }

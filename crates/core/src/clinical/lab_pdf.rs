@@ -8,6 +8,7 @@ use super::{Abnormal, LabOrder, LabResult, OrderStatus};
 use crate::error::{Error, Result};
 use crate::patients::Patient;
 use crate::pdf::{Weight, INK, MUTED};
+use crate::printouts::{self, PrintKind, Subject};
 use crate::rbac::Permission;
 use crate::session::Authorized;
 use crate::store::Store;
@@ -185,6 +186,16 @@ pub async fn sheet(store: &Store, order_id: &str) -> Result<LabSheet> {
 /// The lab report (or, with nothing resulted yet, the requisition) of an order, for the
 /// clinicians and the lab. Audited as `lab.print`.
 pub async fn lab_report_pdf(store: &Store, auth: &Authorized, order_id: &str) -> Result<Printed> {
+    lab_report_pdf_as(store, auth, order_id, None).await
+}
+
+/// [`lab_report_pdf`], recorded as a reprint of printout `reprint_of` when given.
+pub(crate) async fn lab_report_pdf_as(
+    store: &Store,
+    auth: &Authorized,
+    order_id: &str,
+    reprint_of: Option<&str>,
+) -> Result<Printed> {
     if auth.require(Permission::ClinicalView).is_err() {
         auth.require(Permission::LabResults)?;
     }
@@ -200,7 +211,15 @@ pub async fn lab_report_pdf(store: &Store, auth: &Authorized, order_id: &str) ->
         json!({ "patient_id": s.patient.id, "kind": kind, "tests": s.lines.len() }),
     )
     .await?;
-    w.commit().await?;
     let date = s.lines.first().map(|l| head.file_date(&l.order.ordered_at)).unwrap_or_default();
-    Ok(Printed { file_name: format!("lab-{kind}-{}-{date}.pdf", s.patient.mrn), pdf })
+    let subject = Subject {
+        patient_id: s.patient.id.clone(),
+        visit_id: s.lines.first().and_then(|l| l.order.visit_id.clone()),
+        lab_order_id: Some(order_id.to_string()),
+        ..Subject::default()
+    };
+    let name = format!("lab-{kind}-{}-{date}.pdf", s.patient.mrn);
+    let printout = printouts::record(&mut w, PrintKind::LabReport, kind, subject, &name, &pdf, reprint_of).await?;
+    w.commit().await?;
+    Ok(Printed { file_name: printout.file_name.clone(), pdf, printout })
 }

@@ -8,6 +8,7 @@ use super::{Prescription, Visit};
 use crate::error::{Error, Result, ValidationReason};
 use crate::patients::Patient;
 use crate::pdf::{Weight, INK, MUTED};
+use crate::printouts::{self, PrintKind, Subject};
 use crate::rbac::Permission;
 use crate::session::Authorized;
 use crate::store::Store;
@@ -88,6 +89,16 @@ pub async fn sheet(store: &Store, visit_id: &str) -> Result<PrescriptionSheet> {
 /// The prescription PDF of a visit (audited as `prescription.print`). A visit without
 /// prescriptions is refused on `visit_id`.
 pub async fn prescription_pdf(store: &Store, auth: &Authorized, visit_id: &str) -> Result<Printed> {
+    prescription_pdf_as(store, auth, visit_id, None).await
+}
+
+/// [`prescription_pdf`], recorded as a reprint of printout `reprint_of` when given.
+pub(crate) async fn prescription_pdf_as(
+    store: &Store,
+    auth: &Authorized,
+    visit_id: &str,
+    reprint_of: Option<&str>,
+) -> Result<Printed> {
     auth.require(Permission::ClinicalView)?;
     let s = sheet(store, visit_id).await?;
     if s.items.is_empty() {
@@ -103,9 +114,10 @@ pub async fn prescription_pdf(store: &Store, auth: &Authorized, visit_id: &str) 
         json!({ "patient_id": s.patient.id, "medicines": s.items.len() }),
     )
     .await?;
+    let name = format!("prescription-{}-{}.pdf", s.patient.mrn, head.file_date(&s.visit.started_at));
+    let subject =
+        Subject { patient_id: s.patient.id.clone(), visit_id: Some(visit_id.to_string()), ..Subject::default() };
+    let printout = printouts::record(&mut w, PrintKind::Prescription, "", subject, &name, &pdf, reprint_of).await?;
     w.commit().await?;
-    Ok(Printed {
-        file_name: format!("prescription-{}-{}.pdf", s.patient.mrn, head.file_date(&s.visit.started_at)),
-        pdf,
-    })
+    Ok(Printed { file_name: printout.file_name.clone(), pdf, printout })
 }

@@ -19,11 +19,12 @@ pub const RIGHT: f32 = W - 18.0;
 const BOTTOM: f32 = 22.0;
 const LOGO_H: f32 = 16.0;
 
-/// A rendered printout: the PDF and the file name to save it under.
+/// A rendered printout: the PDF, the file name to save it under and its record.
 #[derive(Debug, Clone)]
 pub struct Printed {
     pub file_name: String,
     pub pdf: Vec<u8>,
+    pub printout: crate::printouts::Printout,
 }
 
 pub fn mm(pt: f32) -> f32 {

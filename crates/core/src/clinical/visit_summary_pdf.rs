@@ -9,6 +9,7 @@ use super::{format_milli, LabOrder, Prescription, Visit, Vitals};
 use crate::error::Result;
 use crate::patients::Patient;
 use crate::pdf::{Weight, INK, MUTED};
+use crate::printouts::{self, PrintKind, Subject};
 use crate::rbac::Permission;
 use crate::session::Authorized;
 use crate::store::Store;
@@ -143,15 +144,26 @@ pub async fn sheet(store: &Store, visit_id: &str) -> Result<SummarySheet> {
 
 /// The take-home summary of a visit (audited as `visit.print_summary`).
 pub async fn visit_summary_pdf(store: &Store, auth: &Authorized, visit_id: &str) -> Result<Printed> {
+    visit_summary_pdf_as(store, auth, visit_id, None).await
+}
+
+/// [`visit_summary_pdf`], recorded as a reprint of printout `reprint_of` when given.
+pub(crate) async fn visit_summary_pdf_as(
+    store: &Store,
+    auth: &Authorized,
+    visit_id: &str,
+    reprint_of: Option<&str>,
+) -> Result<Printed> {
     auth.require(Permission::ClinicalView)?;
     let s = sheet(store, visit_id).await?;
     let head = print::letterhead(store).await?;
     let pdf = render(&head, &s)?;
     let mut w = store.begin_write(auth.actor()).await?;
     w.audit("visit.print_summary", "visit", Some(visit_id), json!({ "patient_id": s.patient.id })).await?;
+    let name = format!("visit-summary-{}-{}.pdf", s.patient.mrn, head.file_date(&s.visit.started_at));
+    let subject =
+        Subject { patient_id: s.patient.id.clone(), visit_id: Some(visit_id.to_string()), ..Subject::default() };
+    let printout = printouts::record(&mut w, PrintKind::VisitSummary, "", subject, &name, &pdf, reprint_of).await?;
     w.commit().await?;
-    Ok(Printed {
-        file_name: format!("visit-summary-{}-{}.pdf", s.patient.mrn, head.file_date(&s.visit.started_at)),
-        pdf,
-    })
+    Ok(Printed { file_name: printout.file_name.clone(), pdf, printout })
 }

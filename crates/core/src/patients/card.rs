@@ -5,6 +5,7 @@
 use super::model::{Patient, PatientStatus, Sex};
 use crate::error::{Error, Result, ValidationReason};
 use crate::pdf::{self, Doc, Weight, ACCENT, INK, MUTED};
+use crate::printouts::{self, PrintKind, Printout, Subject};
 use crate::rbac::Permission;
 use crate::session::Authorized;
 use crate::store::Store;
@@ -14,14 +15,21 @@ use serde_json::json;
 pub const CARD_W: f32 = 85.6;
 pub const CARD_H: f32 = 54.0;
 
-/// A rendered card: the PDF and the file name to save it under.
+/// A rendered card: the PDF, the file name to save it under and its printout record.
 pub struct IdCard {
     pub file_name: String,
     pub pdf: Vec<u8>,
+    pub printout: Printout,
 }
 
-/// Renders a patient's ID card. Printing discloses the record, so it is audited.
+/// Renders a patient's ID card. Printing discloses the record, so it is audited; it is
+/// recorded as a printout (`printouts`).
 pub async fn id_card(store: &Store, auth: &Authorized, id: &str) -> Result<IdCard> {
+    id_card_as(store, auth, id, None).await
+}
+
+/// [`id_card`], recorded as a reprint of printout `reprint_of` when given.
+pub(crate) async fn id_card_as(store: &Store, auth: &Authorized, id: &str, reprint_of: Option<&str>) -> Result<IdCard> {
     auth.require(Permission::PatientsView)?;
     let p = super::load(store, id).await?;
     if p.status == PatientStatus::Merged {
@@ -35,8 +43,19 @@ pub async fn id_card(store: &Store, auth: &Authorized, id: &str) -> Result<IdCar
     let pdf = render(&p, &clinic)?;
     let mut w = store.begin_write(auth.actor()).await?;
     w.audit("patient.id_card", "patient", Some(&p.id), json!({ "mrn": p.mrn })).await?;
+    let subject = Subject { patient_id: p.id.clone(), ..Subject::default() };
+    let printout = printouts::record(
+        &mut w,
+        PrintKind::IdCard,
+        &p.mrn,
+        subject,
+        &format!("id-card-{}.pdf", p.mrn),
+        &pdf,
+        reprint_of,
+    )
+    .await?;
     w.commit().await?;
-    Ok(IdCard { file_name: format!("id-card-{}.pdf", p.mrn), pdf })
+    Ok(IdCard { file_name: printout.file_name.clone(), pdf, printout })
 }
 
 fn sex_label(s: Sex) -> &'static str {

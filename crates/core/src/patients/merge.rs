@@ -154,6 +154,9 @@ fn absorb(s: &mut Patient, m: &Patient) -> Result<()> {
 /// on apply; a table added later with a `patient_id` column is listed there (a test checks it).
 pub use hms_policy::entities::PATIENT_TABLES;
 
+/// The local tables (not synced) with a `patient_id`, moved by a merge made on this device.
+pub const LOCAL_PATIENT_TABLES: &[&str] = &["printouts"];
+
 /// Moves the merged record's rows to the survivor, each move a synced change.
 async fn repoint(w: &mut WriteTx<'_>, survivor_id: &str, merged_id: &str) -> Result<()> {
     refuse_two_open_bills(w, survivor_id, merged_id).await?;
@@ -174,6 +177,8 @@ async fn repoint(w: &mut WriteTx<'_>, survivor_id: &str, merged_id: &str) -> Res
             w.record_change(table, &id, ChangeOp::Update, &data).await?;
         }
     }
+    // This device's printouts (a local table, never synced) follow the record too.
+    crate::printouts::repoint(w, survivor_id, merged_id).await?;
     Ok(())
 }
 

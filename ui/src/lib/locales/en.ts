@@ -6,6 +6,7 @@
 // Other languages (Hindi first) are dictionaries with the same keys.
 
 import { enClinical } from './en-clinical';
+import { enPrintouts } from './en-printouts';
 
 export const en = {
   // ------------------------------------------------------------------ application
@@ -1745,6 +1746,8 @@ export const en = {
 
   // ------------------------------------------------------------------ clinical (en-clinical.ts)
   ...enClinical,
+  // ------------------------------------------------------------------ printouts (en-printouts.ts)
+  ...enPrintouts,
 } as const satisfies Record<string, string>;
 
 export type Messages = typeof en;
