@@ -811,6 +811,8 @@ async fn a_lab_order_is_charged_at_the_tariff_price_and_a_cancel_before_collecti
     assert!(matches!(lab::cancel_order(s, &l, &again[0].id, "duplicate").await, Err(Error::Forbidden { .. })));
     assert_eq!(field_of(lab::cancel_order(s, &d, &again[0].id, " ").await).0, "reason");
     let cancelled = lab::cancel_order(s, &d, &again[0].id, "ordered twice").await.unwrap();
+    assert!(matches!(cancelled.charge, hms_core::billing::Uncharged::Removed { .. }), "{:?}", cancelled.charge);
+    let cancelled = cancelled.order;
     assert_eq!((cancelled.status, cancelled.cancel_reason.as_str()), (OrderStatus::Cancelled, "ordered twice"));
     assert_eq!(lab_charges(s, &w).await.len(), 1, "the cancelled order's charge is off the bill");
     assert!(!lab::pending_orders(s, &l).await.unwrap().iter().any(|o| o.id == again[0].id));
@@ -820,8 +822,14 @@ async fn a_lab_order_is_charged_at_the_tariff_price_and_a_cancel_before_collecti
     let third = lab::order_lab_tests(s, &d, &visit, vec![w.hb.clone()], String::new()).await.unwrap();
     let bill = bills::open_bill(s, &a, &w.patient).await.unwrap();
     bills::finalize(s, &a, &bill.id).await.unwrap();
-    lab::cancel_order(s, &d, &third[0].id, "patient left").await.unwrap();
+    let late = lab::cancel_order(s, &d, &third[0].id, "patient left").await.unwrap();
     let issued = bills::get(s, &a, &bill.id).await.unwrap();
+    // The doctor is told: the charge is on invoice N and the billing desk must credit it.
+    assert_eq!(
+        late.charge,
+        hms_core::billing::Uncharged::Invoiced { bill_id: bill.id.clone(), number: issued.number.clone() }
+    );
+    assert!(issued.number.is_some());
     assert_eq!(issued.lines.iter().filter(|l| l.source == "lab_order").count(), 2);
     let detail: String =
         sqlx::query_scalar("SELECT detail FROM audit_log WHERE action = 'lab.cancel' ORDER BY seq DESC LIMIT 1")

@@ -245,7 +245,11 @@ pub async fn collect_lab_sample(state: State<'_, AppState>, order_id: String) ->
 /// Cancels an order whose sample is not collected yet; its charge comes off the open bill.
 #[tauri::command]
 #[specta::specta]
-pub async fn cancel_lab_order(state: State<'_, AppState>, order_id: String, reason: String) -> Cmd<LabOrder> {
+pub async fn cancel_lab_order(
+    state: State<'_, AppState>,
+    order_id: String,
+    reason: String,
+) -> Cmd<lab::CancelledLabOrder> {
     lab::cancel_order(&state.store, &authorized!(state), &order_id, &reason).await
 }
 

@@ -169,7 +169,7 @@ export const commands = {
 	/**  Records that an order's sample was collected (by whom, when). */
 	collectLabSample: (orderId: string) => typedError<LabOrder_Serialize, AppError>(__TAURI_INVOKE("collect_lab_sample", { orderId })),
 	/**  Cancels an order whose sample is not collected yet; its charge comes off the open bill. */
-	cancelLabOrder: (orderId: string, reason: string) => typedError<LabOrder_Serialize, AppError>(__TAURI_INVOKE("cancel_lab_order", { orderId, reason })),
+	cancelLabOrder: (orderId: string, reason: string) => typedError<CancelledLabOrder_Serialize, AppError>(__TAURI_INVOKE("cancel_lab_order", { orderId, reason })),
 	enterLabResult: (orderId: string, value: string) => typedError<LabResult_Serialize, AppError>(__TAURI_INVOKE("enter_lab_result", { orderId, value })),
 	/**  The status indicator: state, pending changes, offline since, last error, open conflicts. */
 	syncStatus: () => typedError<SyncStatus_Serialize, AppError>(__TAURI_INVOKE("sync_status")),
@@ -947,6 +947,29 @@ export type CalendarDay_Serialize = {
 	 *  leave taken after booking): reception should move or cancel them.
 	 */
 	displaced: string[],
+};
+
+/**  A cancelled order and what became of its charge. */
+export type CancelledLabOrder = CancelledLabOrder_Serialize | CancelledLabOrder_Deserialize;
+
+/**  A cancelled order and what became of its charge. */
+export type CancelledLabOrder_Deserialize = {
+	order: LabOrder_Deserialize,
+	/**
+	 *  `invoiced` (with the invoice's number): the charge stays on an issued invoice and the
+	 *  billing desk must credit it; the doctor is told so.
+	 */
+	charge: Uncharged_Deserialize,
+};
+
+/**  A cancelled order and what became of its charge. */
+export type CancelledLabOrder_Serialize = {
+	order: LabOrder_Serialize,
+	/**
+	 *  `invoiced` (with the invoice's number): the charge stays on an issued invoice and the
+	 *  billing desk must credit it; the doctor is told so.
+	 */
+	charge: Uncharged_Serialize,
 };
 
 export type CashReport = CashReport_Serialize | CashReport_Deserialize;
@@ -2888,6 +2911,27 @@ export type Totals = {
 	/**  By tax rate, lowest rate first. */
 	taxes: TaxAtRate[],
 };
+
+/**  What became of a charge when what it charged for was called off. */
+export type Uncharged = Uncharged_Serialize | Uncharged_Deserialize;
+
+/**  What became of a charge when what it charged for was called off. */
+export type Uncharged_Deserialize = 
+/**  Nothing was charged for it. */
+{ charge: "none" } | 
+/**  The line came off the patient's open bill. */
+{ charge: "removed"; bill_id: string } | 
+/**  The line is on an issued invoice and stays: the billing desk issues a credit note. */
+{ charge: "invoiced"; bill_id: string; number?: string | null };
+
+/**  What became of a charge when what it charged for was called off. */
+export type Uncharged_Serialize = 
+/**  Nothing was charged for it. */
+{ charge: "none" } | 
+/**  The line came off the patient's open bill. */
+{ charge: "removed"; bill_id: string } | 
+/**  The line is on an issued invoice and stays: the billing desk issues a credit note. */
+{ charge: "invoiced"; bill_id: string; number: string | null };
 
 export type UserSummary = UserSummary_Serialize | UserSummary_Deserialize;
 

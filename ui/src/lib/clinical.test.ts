@@ -17,6 +17,7 @@ import {
   formatScaled,
   labTestForm,
   labTestLabel,
+  cancelledMessage,
   looksLikeCode,
   medicineLabel,
   openVisit,
@@ -411,5 +412,19 @@ describe('a lab test added from the Order dialog', () => {
     const again = withAddedTest(r.tests, r.chosen, crp);
     expect(again.tests.map((x) => x.code)).toEqual(['CRP', 'HB', 'TSH']);
     expect(again.chosen).toEqual(['2', '3']);
+  });
+});
+
+describe('cancelling a lab order', () => {
+  const order = { test_name: 'Haemoglobin' } as unknown as LabOrderForCancel;
+  type LabOrderForCancel = Parameters<typeof cancelledMessage>[0]['order'];
+  it('tells the doctor when the charge stays on an issued invoice for the billing desk to credit', () => {
+    const m = cancelledMessage({ order, charge: { charge: 'invoiced', bill_id: 'b1', number: 'INV-AB12-000007' } });
+    expect(m.kind).toBe('info');
+    expect(m.text).toBe('Haemoglobin cancelled. The charge is on invoice INV-AB12-000007; the billing desk must credit it.');
+  });
+  it('says only "cancelled" when the charge came off the open bill or there was none', () => {
+    expect(cancelledMessage({ order, charge: { charge: 'removed', bill_id: 'b1' } })).toEqual({ kind: 'success', text: 'Haemoglobin cancelled.' });
+    expect(cancelledMessage({ order, charge: { charge: 'none' } })).toEqual({ kind: 'success', text: 'Haemoglobin cancelled.' });
   });
 });

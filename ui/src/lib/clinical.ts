@@ -10,6 +10,7 @@ import type {
   Abnormal,
   AllergenOption,
   AppError,
+  CancelledLabOrder_Serialize as CancelledLabOrder,
   ClinicalWarning,
   DiagnosisInput_Deserialize as DiagnosisInput,
   Icd10Code,
@@ -369,6 +370,18 @@ export function toLabTestInput(f: LabTestForm): LabTestFields & LabTestInput {
  * A test added from the Order dialog joins the offered tests (in code order, as core lists
  * them) and is ticked at once, beside what was already ticked.
  */
+/**
+ * What the doctor is told after cancelling an order: cancelled; or, when its charge was
+ * already on an issued invoice (the core says so), that the billing desk must credit it.
+ */
+export function cancelledMessage(r: CancelledLabOrder): { kind: 'success' | 'info'; text: string } {
+  const test = r.order.test_name;
+  if (r.charge.charge === 'invoiced') {
+    return { kind: 'info', text: t('clin.lab.cancelledInvoiced', { test, number: r.charge.number ?? '—' }) };
+  }
+  return { kind: 'success', text: t('clin.lab.cancelled', { test }) };
+}
+
 export function withAddedTest(tests: LabTest[], chosen: string[], added: LabTest): { tests: LabTest[]; chosen: string[] } {
   const others = tests.filter((x) => x.id !== added.id);
   return {

@@ -277,7 +277,7 @@ pub(crate) async fn charge_lab_order(
 pub const LAB_ORDER_SOURCE: &str = "lab_order";
 
 /// What became of a charge when what it charged for was called off.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 #[serde(tag = "charge", rename_all = "snake_case")]
 pub enum Uncharged {
     /// Nothing was charged for it.

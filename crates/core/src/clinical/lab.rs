@@ -9,6 +9,7 @@ use crate::error::{Error, Result, ValidationReason};
 use crate::rbac::Permission;
 use crate::session::Authorized;
 use crate::store::{ChangeOp, Store, WriteTx};
+use serde::Serialize;
 use serde_json::json;
 
 fn range_end(field: &str, raw: Option<&str>) -> Result<Option<i64>> {
@@ -349,10 +350,19 @@ pub async fn collect_sample(store: &Store, auth: &Authorized, order_id: &str) ->
 /// The most characters a reason to cancel an order may have.
 pub const CANCEL_REASON_MAX: usize = 300;
 
+/// A cancelled order and what became of its charge.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct CancelledLabOrder {
+    pub order: LabOrder,
+    /// `invoiced` (with the invoice's number): the charge stays on an issued invoice and the
+    /// billing desk must credit it; the doctor is told so.
+    pub charge: crate::billing::Uncharged,
+}
+
 /// Cancels an order whose sample is not collected yet (the doctor), with a reason; its charge
 /// comes off the patient's open bill (`billing::uncharge`; on an issued invoice it stays, for
-/// the billing desk's credit note). Audited as `lab.cancel`.
-pub async fn cancel_order(store: &Store, auth: &Authorized, order_id: &str, reason: &str) -> Result<LabOrder> {
+/// the billing desk's credit note, and the answer says so). Audited as `lab.cancel`.
+pub async fn cancel_order(store: &Store, auth: &Authorized, order_id: &str, reason: &str) -> Result<CancelledLabOrder> {
     auth.require(Permission::ClinicalEdit)?;
     let reason = line("reason", reason, CANCEL_REASON_MAX, true)?;
     let mut w = store.begin_write(auth.actor()).await?;
@@ -372,7 +382,7 @@ pub async fn cancel_order(store: &Store, auth: &Authorized, order_id: &str, reas
     w.audit("lab.cancel", "lab_order", Some(order_id), json!({ "reason": reason, "charge": charge })).await?;
     w.commit().await?;
     let mut conn = store.pool().acquire().await?;
-    order_by_id(&mut conn, order_id).await
+    Ok(CancelledLabOrder { order: order_by_id(&mut conn, order_id).await?, charge })
 }
 
 /// The lab's work list: orders waiting for a result (sample to collect, or collected),
