@@ -134,6 +134,7 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
         clinical::update_prescription,
         clinical::stop_prescription,
         clinical::list_lab_tests,
+        clinical::lab_test_prices,
         clinical::add_lab_test,
         clinical::update_lab_test,
         clinical::set_lab_test_active,

@@ -1232,7 +1232,8 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     const ticked = await visible('lab-order-test-CRP');
     const input = (await ticked.getTagName()).toLowerCase() === 'input' ? ticked : await ticked.findElement(By.css('input'));
     assert.equal(await input.isSelected(), true, 'the new test is ticked');
-    assert.match(await (await visible('lab-order-dialog')).getText(), /CRP · C-reactive protein \(≤ 5 mg\/L\)/);
+    // Each test shows what ordering it charges today (CRP has no tariff service: no charge).
+    assert.match(await (await visible('lab-order-dialog')).getText(), /CRP · C-reactive protein \(≤ 5 mg\/L\) · no charge/);
     await click('lab-order-save');
     await gone('lab-order-dialog');
     const crp = await driver.wait(async () => (await withAttr('visit-lab-order', 'data-code', 'CRP'))[0] || false, WAIT, 'the CRP order is listed');

@@ -780,6 +780,12 @@ async fn a_lab_order_is_charged_at_the_tariff_price_and_a_cancel_before_collecti
         effective_from: None,
     };
     tariff::add_service(s, &a, hb).await.unwrap();
+    // The Order dialog shows each test's price as an order would be charged today.
+    let prices = lab::lab_test_prices(s, &d).await.unwrap();
+    let price_of = |id: &str| prices.iter().find(|p| p.test_id == id).map(|p| (p.price_minor, p.currency.clone()));
+    assert_eq!(price_of(&w.hb), Some((Some(15_000), "INR".to_string())));
+    assert_eq!(price_of(&w.glucose), Some((None, "INR".to_string())), "no tariff service: no charge");
+    assert!(matches!(lab::lab_test_prices(s, &auth(s, &w.reception).await).await, Err(Error::Forbidden { .. })));
     let visit = open_visit(&w).await;
     let orders =
         lab::order_lab_tests(s, &d, &visit, vec![w.hb.clone(), w.glucose.clone()], String::new()).await.unwrap();

@@ -186,6 +186,13 @@ pub async fn visit_prescriptions(state: State<'_, AppState>, visit_id: String) -
     prescribing::visit_prescriptions(&state.store, &authorized!(state), &visit_id).await
 }
 
+/// What ordering each active test charges today (the Order dialog shows it; "no charge" for none).
+#[tauri::command]
+#[specta::specta]
+pub async fn lab_test_prices(state: State<'_, AppState>) -> Cmd<Vec<lab::LabTestPrice>> {
+    lab::lab_test_prices(&state.store, &authorized!(state)).await
+}
+
 #[tauri::command]
 #[specta::specta]
 pub async fn list_lab_tests(state: State<'_, AppState>) -> Cmd<Vec<LabTest>> {

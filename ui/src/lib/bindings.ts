@@ -159,6 +159,8 @@ export const commands = {
 	/**  Stops a running prescription with a reason. */
 	stopPrescription: (id: string, reason: string) => typedError<Prescription_Serialize, AppError>(__TAURI_INVOKE("stop_prescription", { id, reason })),
 	listLabTests: () => typedError<LabTest_Serialize[], AppError>(__TAURI_INVOKE("list_lab_tests")),
+	/**  What ordering each active test charges today (the Order dialog shows it; "no charge" for none). */
+	labTestPrices: () => typedError<LabTestPrice_Serialize[], AppError>(__TAURI_INVOKE("lab_test_prices")),
 	addLabTest: (input: LabTestInput_Deserialize) => typedError<LabTest_Serialize, AppError>(__TAURI_INVOKE("add_lab_test", { input })),
 	updateLabTest: (id: string, input: LabTestInput_Deserialize) => typedError<LabTest_Serialize, AppError>(__TAURI_INVOKE("update_lab_test", { id, input })),
 	/**  Retires a lab test (no longer offered for orders) or offers it again. */
@@ -1625,6 +1627,34 @@ export type LabTestInput_Serialize = {
 	/**  Decimals as text ("3.5"); empty or None for an open end. */
 	ref_low: string | null,
 	ref_high: string | null,
+};
+
+/**
+ *  What ordering a test charges today: the tariff's price of the service whose code is the
+ *  test's code (`None`: ordered without a charge).
+ */
+export type LabTestPrice = LabTestPrice_Serialize | LabTestPrice_Deserialize;
+
+/**
+ *  What ordering a test charges today: the tariff's price of the service whose code is the
+ *  test's code (`None`: ordered without a charge).
+ */
+export type LabTestPrice_Deserialize = {
+	test_id: string,
+	/**  In the currency's minor unit; exact as a TypeScript number. */
+	price_minor?: number | null,
+	currency: string,
+};
+
+/**
+ *  What ordering a test charges today: the tariff's price of the service whose code is the
+ *  test's code (`None`: ordered without a charge).
+ */
+export type LabTestPrice_Serialize = {
+	test_id: string,
+	/**  In the currency's minor unit; exact as a TypeScript number. */
+	price_minor: number | null,
+	currency: string,
 };
 
 export type LabTest_Deserialize = {

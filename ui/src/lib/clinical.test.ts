@@ -18,6 +18,7 @@ import {
   labTestForm,
   labTestLabel,
   cancelledMessage,
+  labOrderOption,
   looksLikeCode,
   medicineLabel,
   openVisit,
@@ -426,5 +427,16 @@ describe('cancelling a lab order', () => {
   it('says only "cancelled" when the charge came off the open bill or there was none', () => {
     expect(cancelledMessage({ order, charge: { charge: 'removed', bill_id: 'b1' } })).toEqual({ kind: 'success', text: 'Haemoglobin cancelled.' });
     expect(cancelledMessage({ order, charge: { charge: 'none' } })).toEqual({ kind: 'success', text: 'Haemoglobin cancelled.' });
+  });
+});
+
+describe('the Order dialog', () => {
+  it('shows each test with what ordering it charges today, or "no charge"', () => {
+    const hb = { code: 'HB', name: 'Haemoglobin', unit: 'g/dL', ref_low: '13', ref_high: '17' };
+    const label = labOrderOption(hb as never, { test_id: 't1', price_minor: 15000, currency: 'INR' });
+    expect(label.startsWith(labTestLabel(hb as never))).toBe(true);
+    expect(label).toMatch(/150\.00$/);
+    expect(labOrderOption(hb as never, { test_id: 't1', price_minor: null, currency: 'INR' })).toMatch(/· no charge$/);
+    expect(labOrderOption(hb as never, undefined)).toMatch(/· no charge$/);
   });
 });

@@ -12,6 +12,7 @@ import type {
   AppError,
   CancelledLabOrder_Serialize as CancelledLabOrder,
   ClinicalWarning,
+  LabTestPrice_Serialize as LabTestPrice,
   DiagnosisInput_Deserialize as DiagnosisInput,
   Icd10Code,
   LabResult_Serialize as LabResult,
@@ -26,6 +27,7 @@ import type {
 } from './bindings';
 import { ATTACHMENT_MAX_BYTES, OVERRIDE_REASON_MIN, VITALS_PLAUSIBLE } from './bindings';
 import { formatDate, formatNumber, t, type MessageKey } from './i18n';
+import { formatMoney } from './billing';
 
 // ------------------------------------------------------------------ numbers
 
@@ -380,6 +382,12 @@ export function cancelledMessage(r: CancelledLabOrder): { kind: 'success' | 'inf
     return { kind: 'info', text: t('clin.lab.cancelledInvoiced', { test, number: r.charge.number ?? '—' }) };
   }
   return { kind: 'success', text: t('clin.lab.cancelled', { test }) };
+}
+
+/** A test in the Order dialog: its label and what ordering it charges today ("no charge" for none). */
+export function labOrderOption(x: LabTestFields, price: LabTestPrice | undefined): string {
+  const charge = price?.price_minor != null ? formatMoney(price.price_minor, price.currency) : t('clin.lab.noCharge');
+  return `${labTestLabel(x)} · ${charge}`;
 }
 
 export function withAddedTest(tests: LabTest[], chosen: string[], added: LabTest): { tests: LabTest[]; chosen: string[] } {

@@ -237,16 +237,7 @@ pub(crate) async fn charge_lab_order(
     test_name: &str,
     day: chrono::NaiveDate,
 ) -> Result<bool> {
-    let service: Option<(String, i64)> = sqlx::query_as(
-        "SELECT id, tax_rate_bp FROM services WHERE code = ? COLLATE NOCASE AND active = 1 AND deleted_at IS NULL",
-    )
-    .bind(test_code)
-    .fetch_optional(w.conn())
-    .await?;
-    let Some((service_id, rate)) = service else {
-        return Ok(false);
-    };
-    let Some(price) = tariff::price_on(w.conn(), &service_id, day).await? else {
+    let Some((service_id, rate, price)) = lab_test_service(w.conn(), test_code, day).await? else {
         return Ok(false);
     };
     let bill_id = bills::open_draft(w, patient_id).await?;
@@ -271,6 +262,32 @@ pub(crate) async fn charge_lab_order(
     )
     .await?;
     Ok(true)
+}
+
+/// The tariff's service of a lab test and its price on `day`: the active service whose code is
+/// the test's code (id, tax rate, price); `None` when there is none or it has no price yet.
+/// What an order is charged ([`charge_lab_order`]) and what the Order dialog shows
+/// (`clinical::lab::lab_test_prices`).
+pub(crate) async fn lab_test_service(
+    conn: &mut sqlx::SqliteConnection,
+    test_code: &str,
+    day: chrono::NaiveDate,
+) -> Result<Option<(String, i64, i64)>> {
+    let service: Option<(String, i64)> = sqlx::query_as(
+        "SELECT id, tax_rate_bp FROM services WHERE code = ? COLLATE NOCASE AND active = 1 AND deleted_at IS NULL",
+    )
+    .bind(test_code)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((service_id, rate)) = service else {
+        return Ok(None);
+    };
+    Ok(tariff::price_on(conn, &service_id, day).await?.map(|price| (service_id, rate, price)))
+}
+
+/// The clinic's currency (ISO 4217 code).
+pub(crate) async fn currency(store: &Store) -> Result<String> {
+    text_setting(store, CURRENCY_KEY, "INR").await
 }
 
 /// The bill-line source of a lab order's charge.

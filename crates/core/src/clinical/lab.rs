@@ -142,6 +142,36 @@ pub async fn lab_tests(store: &Store, auth: &Authorized) -> Result<Vec<LabTest>>
     Ok(rows.into_iter().map(lab_test_of).collect())
 }
 
+/// What ordering a test charges today: the tariff's price of the service whose code is the
+/// test's code (`None`: ordered without a charge).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct LabTestPrice {
+    pub test_id: String,
+    /// In the currency's minor unit; exact as a TypeScript number.
+    #[specta(type = Option<f64>)]
+    pub price_minor: Option<i64>,
+    pub currency: String,
+}
+
+/// The price of each active test in the catalogue at the clinic's today, as an order would be
+/// charged (`billing::lab_test_service`), for the Order dialog.
+pub async fn lab_test_prices(store: &Store, auth: &Authorized) -> Result<Vec<LabTestPrice>> {
+    auth.require(Permission::ClinicalView)?;
+    let today = crate::clinic::today(store).await?;
+    let currency = crate::billing::currency(store).await?;
+    let mut conn = store.pool().acquire().await?;
+    let tests: Vec<(String, String)> =
+        sqlx::query_as("SELECT id, code FROM lab_tests WHERE active = 1 AND deleted_at IS NULL ORDER BY code")
+            .fetch_all(&mut *conn)
+            .await?;
+    let mut out = Vec::with_capacity(tests.len());
+    for (test_id, code) in tests {
+        let price = crate::billing::lab_test_service(&mut conn, &code, today).await?.map(|(_, _, p)| p);
+        out.push(LabTestPrice { test_id, price_minor: price, currency: currency.clone() });
+    }
+    Ok(out)
+}
+
 /// Orders tests inside a write (used alone and by a whole consultation).
 pub(crate) async fn order_in(
     w: &mut WriteTx<'_>,

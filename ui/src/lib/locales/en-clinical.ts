@@ -263,6 +263,7 @@ export const enClinical = {
   'clin.lab.cancelKeep': 'Keep the order',
   'clin.lab.cancelConfirm': 'Cancel the order',
   'clin.lab.cancelled': '{test} cancelled.',
+  'clin.lab.noCharge': 'no charge',
   'clin.lab.cancelledInvoiced': '{test} cancelled. The charge is on invoice {number}; the billing desk must credit it.',
   'clin.lab.ordersTitle': 'Lab orders',
   'clin.lab.orderOpen': 'Order tests',
