@@ -1325,6 +1325,28 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     await screenshot('chart-result-flagged');
   });
 
+  step('from the chart\'s current medicines the doctor opens Change and stops one with a reason', async () => {
+    await dismissToasts();
+    const meds = async () => driver.findElements(byTestId('chart-medicine'));
+    const before = (await meds()).length;
+    assert.ok(before >= 1, 'the current medicines are listed');
+    // Change opens the visit's form on that prescription: the dose as written, no medicine choice.
+    await click('chart-rx-edit');
+    await visible('rx-dialog');
+    await assertAbsent('rx-medicine');
+    assert.notEqual(await (await visible('rx-dose')).getAttribute('value'), '', 'the form holds the dose');
+    await click('rx-cancel');
+    await gone('rx-dialog');
+    // Stop asks why; the medicine then leaves the current list.
+    await click('chart-rx-stop');
+    await visible('rx-stop-dialog');
+    await fill('rx-stop-reason', 'Course finished early: no longer needed');
+    await click('rx-stop-confirm');
+    await gone('rx-stop-dialog');
+    await driver.wait(async () => (await meds()).length === before - 1, WAIT, 'the stopped medicine leaves the current list');
+    await screenshot('chart-medicine-stopped');
+  });
+
   step('a second set of vitals draws the blood-pressure trend', async () => {
     await click('chart-record-vitals');
     await fill('vitals-pulse', '88');
