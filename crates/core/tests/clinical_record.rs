@@ -384,6 +384,29 @@ async fn the_visit_summary_carries_diagnoses_vitals_medicines_tests_and_follow_u
 }
 
 #[tokio::test]
+async fn the_visit_summary_marks_a_stopped_medicine_with_when_who_and_why() {
+    let w = ward().await;
+    let s = &w.env.store;
+    let (visit, _) = consultation(&w).await;
+    let d = auth(s, &w.doctor).await;
+    let rx = hms_core::clinical::prescribing::visit_prescriptions(s, &d, &visit).await.unwrap();
+    let para = rx.iter().find(|p| p.medicine_name == "Paracetamol").unwrap();
+    let stopped = hms_core::clinical::prescribing::stop_prescription(s, &d, &para.id, "fever settled").await.unwrap();
+    let p = visit_summary_pdf::visit_summary_pdf(s, &d, &visit).await.unwrap();
+    let text = pdf_text("visit-summary-stopped.pdf", &p.pdf);
+    let head = hms_core::clinical::print::letterhead(s).await.unwrap();
+    let when = head.date(stopped.stopped_at.as_deref().unwrap());
+    let expected = format!("Stopped {when} by Staff dr.rao: fever settled");
+    let lines: Vec<String> = text.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect();
+    let at = lines.iter().position(|l| l.contains(&expected)).unwrap_or_else(|| panic!("{expected:?} not in:\n{text}"));
+    // Under the paracetamol it belongs to, not under the amoxicillin that still runs.
+    let para_at = lines.iter().position(|l| l.contains("Paracetamol 650 mg tablet")).unwrap();
+    let amox_at = lines.iter().position(|l| l.contains("Amoxicillin 500 mg capsule")).unwrap();
+    assert!(para_at < at && (amox_at < para_at || amox_at > at), "{text}");
+    assert_eq!(text.matches("Stopped ").count(), 1, "only the stopped medicine is marked: {text}");
+}
+
+#[tokio::test]
 async fn a_follow_up_date_is_kept_and_changed_with_the_visit() {
     let w = ward().await;
     let s = &w.env.store;

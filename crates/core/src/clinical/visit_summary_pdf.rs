@@ -103,6 +103,14 @@ pub fn render(head: &Letterhead, s: &SummarySheet) -> Result<Vec<u8>> {
                 how = format!("{how} — {}", p.instructions);
             }
             sheet.para(LEFT + 5.0, 9.0, Weight::Regular, INK, &how)?;
+            // A stopped medicine stays on the summary, marked, so the patient knows to stop it.
+            if let Some(at) = &p.stopped_at {
+                let mut line = format!("Stopped {} by {}", head.date(at), p.stopped_by.as_deref().unwrap_or("—"));
+                if !p.stop_reason.is_empty() {
+                    line = format!("{line}: {}", p.stop_reason);
+                }
+                sheet.para(LEFT + 5.0, 9.0, Weight::Bold, INK, &line)?;
+            }
             sheet.down(1.0);
         }
     }
