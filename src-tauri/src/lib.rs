@@ -135,6 +135,7 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
         clinical::stop_prescription,
         clinical::list_lab_tests,
         clinical::lab_test_prices,
+        clinical::lab_order_ranges,
         clinical::add_lab_test,
         clinical::update_lab_test,
         clinical::set_lab_test_active,

@@ -39,7 +39,13 @@ async fn result(w: &Ward, patient_id: &str, test_id: &str, value: &str) -> (Abno
         .unwrap()
         .id;
     let order = lab::order_lab_tests(s, &d, &visit, vec![test_id.into()], String::new()).await.unwrap();
-    let r = lab::enter_result(s, &auth(s, &w.lab).await, &order[0].id, value).await.unwrap();
+    // The work list previews the range before the result is saved: the same band as the save.
+    let l = auth(s, &w.lab).await;
+    let preview = lab::order_ranges(s, &l, std::slice::from_ref(&order[0].id)).await.unwrap();
+    let r = lab::enter_result(s, &l, &order[0].id, value).await.unwrap();
+    assert_eq!(preview.len(), 1);
+    assert_eq!((&preview[0].ref_low, &preview[0].ref_high), (&r.ref_low, &r.ref_high), "preview and save agree");
+    assert_eq!(preview[0].unit, r.unit);
     visits::close_visit(s, &d, &visit).await.unwrap();
     (r.abnormal, r.ref_low, r.ref_high)
 }
@@ -109,4 +115,41 @@ async fn a_result_is_flagged_against_the_band_of_the_patients_sex_and_age() {
         PatientInput { given_name: "No".into(), family_name: "Age".into(), sex: "male".into(), ..Default::default() };
     let unknown = patients::register(s, &a, unknown).await.unwrap().id;
     assert_eq!(result(&w, &unknown, &creat, "1.2").await, (Abnormal::Unknown, None, None), "no range to flag against");
+}
+
+#[tokio::test]
+async fn the_work_list_gets_each_orders_band_for_its_patient_before_a_result_is_entered() {
+    let w = ward().await;
+    let s = &w.env.store;
+    let d = auth(s, &w.doctor).await;
+    starter::load_starter_lab_tests(s, &d).await.unwrap();
+    let creat: String =
+        sqlx::query_scalar("SELECT id FROM lab_tests WHERE code = 'CREAT'").fetch_one(s.pool()).await.unwrap();
+    let (man, woman) = (patient(&w, "male", 40).await, patient(&w, "female", 40).await);
+    let mut orders = Vec::new();
+    for p in [&man, &woman] {
+        let visit = visits::start_visit(s, &d, VisitInput { patient_id: p.to_string(), ..Default::default() })
+            .await
+            .unwrap()
+            .id;
+        orders
+            .push(lab::order_lab_tests(s, &d, &visit, vec![creat.clone()], String::new()).await.unwrap()[0].id.clone());
+    }
+    let l = auth(s, &w.lab).await;
+    let mut ids = orders.clone();
+    ids.push("no-such-order".into());
+    let ranges = lab::order_ranges(s, &l, &ids).await.unwrap();
+    let got: Vec<(&str, Option<&str>, Option<&str>)> =
+        ranges.iter().map(|r| (r.order_id.as_str(), r.ref_low.as_deref(), r.ref_high.as_deref())).collect();
+    // A starter test's band by sex (no "No reference range" before saving); unknown ids left out.
+    assert_eq!(
+        got,
+        vec![(orders[0].as_str(), Some("0.7"), Some("1.3")), (orders[1].as_str(), Some("0.6"), Some("1.1"))]
+    );
+    assert_eq!(ranges[0].unit, "mg/dL");
+    assert_eq!(lab::order_ranges(s, &d, &orders).await.unwrap().len(), 2, "clinicians may ask too");
+    let desk = auth(s, &w.reception).await;
+    assert!(matches!(lab::order_ranges(s, &desk, &orders).await, Err(Error::Forbidden { .. })));
+    let too_many = vec![orders[0].clone(); lab::ORDER_RANGES_MAX + 1];
+    assert!(matches!(lab::order_ranges(s, &l, &too_many).await, Err(Error::Validation { .. })));
 }

@@ -186,6 +186,14 @@ pub async fn visit_prescriptions(state: State<'_, AppState>, visit_id: String) -
     prescribing::visit_prescriptions(&state.store, &authorized!(state), &visit_id).await
 }
 
+/// The reference range of each order for its patient's sex and age today (the work list's
+/// preview of a result; the same rule as saving it).
+#[tauri::command]
+#[specta::specta]
+pub async fn lab_order_ranges(state: State<'_, AppState>, order_ids: Vec<String>) -> Cmd<Vec<lab::OrderRange>> {
+    lab::order_ranges(&state.store, &authorized!(state), &order_ids).await
+}
+
 /// What ordering each active test charges today (the Order dialog shows it; "no charge" for none).
 #[tauri::command]
 #[specta::specta]

@@ -161,6 +161,11 @@ export const commands = {
 	listLabTests: () => typedError<LabTest_Serialize[], AppError>(__TAURI_INVOKE("list_lab_tests")),
 	/**  What ordering each active test charges today (the Order dialog shows it; "no charge" for none). */
 	labTestPrices: () => typedError<LabTestPrice_Serialize[], AppError>(__TAURI_INVOKE("lab_test_prices")),
+	/**
+	 *  The reference range of each order for its patient's sex and age today (the work list's
+	 *  preview of a result; the same rule as saving it).
+	 */
+	labOrderRanges: (orderIds: string[]) => typedError<OrderRange_Serialize[], AppError>(__TAURI_INVOKE("lab_order_ranges", { orderIds })),
 	addLabTest: (input: LabTestInput_Deserialize) => typedError<LabTest_Serialize, AppError>(__TAURI_INVOKE("add_lab_test", { input })),
 	updateLabTest: (id: string, input: LabTestInput_Deserialize) => typedError<LabTest_Serialize, AppError>(__TAURI_INVOKE("update_lab_test", { id, input })),
 	/**  Retires a lab test (no longer offered for orders) or offers it again. */
@@ -1818,6 +1823,34 @@ export type NewUser = {
 	password: string,
 	/**  Role codes; unknown codes are refused with a `validation` error on `roles`. */
 	roles: string[],
+};
+
+/**
+ *  The reference range that applies to an order's patient today, for the work list's preview
+ *  of a result before it is saved (the same rule as the save).
+ */
+export type OrderRange = OrderRange_Serialize | OrderRange_Deserialize;
+
+/**
+ *  The reference range that applies to an order's patient today, for the work list's preview
+ *  of a result before it is saved (the same rule as the save).
+ */
+export type OrderRange_Deserialize = {
+	order_id: string,
+	ref_low?: string | null,
+	ref_high?: string | null,
+	unit: string,
+};
+
+/**
+ *  The reference range that applies to an order's patient today, for the work list's preview
+ *  of a result before it is saved (the same rule as the save).
+ */
+export type OrderRange_Serialize = {
+	order_id: string,
+	ref_low: string | null,
+	ref_high: string | null,
+	unit: string,
 };
 
 export type OrderStatus = "ordered" | 

@@ -65,6 +65,66 @@ struct OrderTestRow {
     collected_at: Option<String>,
 }
 
+impl OrderTestRow {
+    /// The reference range (low, high; milli-units) that applies to this order's patient on
+    /// `today`: the test's band for their sex and age, else the test's range for anyone. The
+    /// one rule for the work list's preview ([`order_ranges`]) and the saved result's flag
+    /// ([`enter_result`]). A stored value that does not parse is a corrupt row, not "no bands".
+    fn range(&self, today: chrono::NaiveDate) -> Result<(Option<i64>, Option<i64>)> {
+        let bands: Vec<RefBand> = crate::store::stored::json("lab_tests", &self.test_id, "ranges", &self.ranges)?;
+        let birth = self
+            .birth_date
+            .as_deref()
+            .map(|b| {
+                chrono::NaiveDate::parse_from_str(b, "%Y-%m-%d")
+                    .map_err(|e| Error::corrupt("patients", &self.patient_id, "birth_date", e))
+            })
+            .transpose()?;
+        Ok(band_for(&bands, &self.sex, birth, today)
+            .map_or((self.ref_low_milli, self.ref_high_milli), |b| (b.low, b.high)))
+    }
+}
+
+/// The reference range that applies to an order's patient today, for the work list's preview
+/// of a result before it is saved (the same rule as the save).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct OrderRange {
+    pub order_id: String,
+    pub ref_low: Option<String>,
+    pub ref_high: Option<String>,
+    pub unit: String,
+}
+
+/// The most orders one [`order_ranges`] call answers (the work list's length).
+pub const ORDER_RANGES_MAX: usize = 500;
+
+/// The reference range of each order for its patient's sex and age today (orders not found
+/// are left out).
+pub async fn order_ranges(store: &Store, auth: &Authorized, order_ids: &[String]) -> Result<Vec<OrderRange>> {
+    if auth.require(Permission::LabResults).is_err() {
+        auth.require(Permission::ClinicalView)?;
+    }
+    if order_ids.len() > ORDER_RANGES_MAX {
+        return Err(Error::validation("order_ids", ValidationReason::TooLong, format!("at most {ORDER_RANGES_MAX}")));
+    }
+    let today = crate::clinic::today(store).await?;
+    let mut out = Vec::with_capacity(order_ids.len());
+    let mut conn = store.pool().acquire().await?;
+    let one = format!("{ORDER_TEST_SELECT} WHERE o.id = ? AND o.deleted_at IS NULL");
+    for id in order_ids {
+        let row: Option<OrderTestRow> = sqlx::query_as(&one).bind(id).fetch_optional(&mut *conn).await?;
+        let Some(row) = row else { continue };
+        let (low, high) = row.range(today)?;
+        out.push(OrderRange {
+            order_id: id.clone(),
+            ref_low: low.map(format_milli),
+            ref_high: high.map(format_milli),
+            unit: row.unit,
+        });
+    }
+    Ok(out)
+}
+
 /// The columns of an [`OrderTestRow`], written once.
 const ORDER_TEST_SELECT: &str =
     "SELECT o.status, o.patient_id, o.test_id, t.code, t.name, t.unit, t.ref_low_milli, t.ref_high_milli,
@@ -437,33 +497,11 @@ pub async fn enter_result(store: &Store, auth: &Authorized, order_id: &str, valu
     let mut w = store.begin_write(auth.actor()).await?;
     let sql = format!("{ORDER_TEST_SELECT} WHERE o.id = ? AND o.deleted_at IS NULL");
     let row: Option<OrderTestRow> = sqlx::query_as(&sql).bind(order_id).fetch_optional(w.conn()).await?;
-    let Some(OrderTestRow {
-        status,
-        patient_id,
-        test_id,
-        code,
-        name,
-        unit,
-        ref_low_milli: low,
-        ref_high_milli: high,
-        ranges,
-        sex,
-        birth_date: birth,
-        collected_at,
-    }) = row
-    else {
+    let Some(row) = row else {
         return Err(Error::NotFound { entity: "lab order".into() });
     };
-    // The band for the patient's sex and age today, else the test's range for anyone.
-    // A stored value that does not parse is a corrupt row, not "no bands".
-    let bands: Vec<RefBand> = crate::store::stored::json("lab_tests", &test_id, "ranges", &ranges)?;
-    let birth = birth
-        .map(|b| {
-            chrono::NaiveDate::parse_from_str(&b, "%Y-%m-%d")
-                .map_err(|e| Error::corrupt("patients", &patient_id, "birth_date", e))
-        })
-        .transpose()?;
-    let (low, high) = band_for(&bands, &sex, birth, today).map_or((low, high), |b| (b.low, b.high));
+    let (low, high) = row.range(today)?;
+    let OrderTestRow { status, patient_id, test_id, code, name, unit, collected_at, .. } = row;
     if status != "ordered" {
         return Err(Error::validation("order_id", ValidationReason::Invalid, format!("the order is {status}")));
     }
