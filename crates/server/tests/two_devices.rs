@@ -62,3 +62,45 @@ async fn a_patient_registered_on_one_device_appears_on_the_other() {
     assert_eq!(sync::status(&app.store).await.unwrap().pending, 0);
     assert_eq!(sync::status(&headless.store).await.unwrap().pending, 0);
 }
+
+/// Printouts are local to the device that printed them (the file is only there): a merge made
+/// on another device and pulled here moves this device's printouts of the merged record to
+/// the survivor, and nothing of them goes to the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pulled_merge_moves_this_devices_printouts_to_the_survivor() {
+    use hms_core::printouts::{self, PrintoutsOf};
+    let server = TestServer::start().await;
+    hms_server::admin::create_tenant(server.pool(), TENANT).await.unwrap();
+    let desk = Device::new("admin").await;
+    let ward = Device::new("ward.admin").await;
+    desk.enrol(server.pool(), &server.base, TENANT, "Reception PC").await;
+    ward.enrol(server.pool(), &server.base, TENANT, "Ward PC").await;
+    let person = |family: &str, phone: &str| PatientInput {
+        given_name: "Baraka".into(),
+        family_name: family.into(),
+        sex: "male".into(),
+        phones: vec![phone.into()],
+        ..Default::default()
+    };
+    let a = desk.auth().await;
+    let survivor = patients::register(&desk.store, &a, person("Mushi", "+255 713 555 020")).await.unwrap();
+    let merged = patients::register(&desk.store, &a, person("Mushy", "+255 713 555 021")).await.unwrap();
+    sync::sync_now(&desk.store).await.unwrap();
+    sync::sync_now(&ward.store).await.unwrap();
+
+    // The ward prints the duplicate's ID card; only the ward has the printout.
+    let w = ward.auth().await;
+    let card = patients::card::id_card(&ward.store, &w, &merged.id).await.unwrap();
+    sync::sync_now(&ward.store).await.unwrap();
+    assert_eq!(desk.scalar("SELECT count(*) FROM printouts").await, 0, "printouts never sync");
+
+    // The desk merges the duplicate; the ward pulls the merge and the card follows the record.
+    patients::merge(&desk.store, &a, &survivor.id, &merged.id, "same person, typo").await.unwrap();
+    sync::sync_now(&desk.store).await.unwrap();
+    sync::sync_now(&ward.store).await.unwrap();
+    let listed = printouts::list(&ward.store, &w, &PrintoutsOf::Patient(survivor.id.clone())).await.unwrap();
+    assert_eq!(listed.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), [card.printout.id.as_str()]);
+    assert!(printouts::list(&ward.store, &w, &PrintoutsOf::Patient(merged.id.clone())).await.unwrap().is_empty());
+    assert_eq!(ward.scalar("SELECT count(*) FROM sync_conflicts").await, 0);
+    assert_eq!(sync::status(&ward.store).await.unwrap().pending, 0);
+}

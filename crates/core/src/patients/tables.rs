@@ -4,10 +4,14 @@
 //! Around a pulled change a patient's number is claimed (one MRN per patient,
 //! `mrn_rule::claim_mrn`) and the search indexes follow the row; in the background the
 //! indexes' segments are merged a little at a time (automerge is off, migration 0004).
+//!
+//! A merge pulled from another device moves this device's printouts of the merged record to
+//! the survivor (`printouts` is local: the merge's own moves of synced rows arrive as
+//! changes, these do not).
 
 use super::{mrn_rule, repo};
 use crate::error::Result;
-use crate::store::tables::{Hook, Label, NewRow, Table, TableRules, Values, NO_RULES};
+use crate::store::tables::{Hook, Label, NewRow, Table, TableRules, Values};
 use crate::store::WriteTx;
 use sqlx::{SqliteConnection, SqlitePool};
 
@@ -76,6 +80,36 @@ async fn compact_indexes(pool: &SqlitePool) -> Result<()> {
 inventory::submit! {
     Table { name: "patients", id_column: "id", synced: true, local_columns: &["pk"], rules: &PatientRules }
 }
+struct MergeRules;
+
+impl TableRules for MergeRules {
+    fn after_apply<'a>(&'a self, w: &'a mut WriteTx<'_>, id: &'a str) -> Hook<'a> {
+        Box::pin(printouts_follow(w, id))
+    }
+
+    fn after_batch<'a>(&'a self, w: &'a mut WriteTx<'_>, rows: &'a [NewRow<'a>]) -> Hook<'a> {
+        Box::pin(async move {
+            for (id, _) in rows {
+                printouts_follow(w, id).await?;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// This device's printouts of a pulled merge's merged record go to its survivor.
+async fn printouts_follow(w: &mut WriteTx<'_>, merge_id: &str) -> Result<()> {
+    let pair: Option<(String, String)> =
+        sqlx::query_as("SELECT survivor_id, merged_id FROM patient_merges WHERE id = ?")
+            .bind(merge_id)
+            .fetch_optional(w.conn())
+            .await?;
+    match pair {
+        Some((survivor, merged)) => crate::printouts::repoint(w, &survivor, &merged).await,
+        None => Ok(()),
+    }
+}
+
 inventory::submit! {
-    Table { name: "patient_merges", id_column: "id", synced: true, local_columns: &[], rules: &NO_RULES }
+    Table { name: "patient_merges", id_column: "id", synced: true, local_columns: &[], rules: &MergeRules }
 }
