@@ -10,6 +10,7 @@ use std::time::Duration;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+#[derive(Clone)]
 pub(crate) struct Client {
     http: reqwest::Client,
     base: String,

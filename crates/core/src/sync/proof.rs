@@ -19,12 +19,16 @@ pub(super) struct PageProofs {
 }
 
 impl PageProofs {
-    /// The changes of the segment change `i` belongs to (none for this device's own, or one
-    /// the page cut off).
-    pub fn segment<'p>(&self, page: &'p PullResponse, i: usize) -> Option<(usize, Vec<&'p Change>)> {
-        let end = self.segment_of.get(i).copied().flatten()?;
+    /// The index of the last change (the one with the proof) of the segment change `i`
+    /// belongs to (none for this device's own, or one the page cut off).
+    pub fn segment_end(&self, i: usize) -> Option<usize> {
+        self.segment_of.get(i).copied().flatten()
+    }
+
+    /// The changes of the segment that ends at change `end`.
+    pub fn segment<'p>(&self, page: &'p PullResponse, end: usize) -> Option<Vec<&'p Change>> {
         let members = self.members.get(&end)?;
-        Some((end, members.iter().map(|&j| &page.changes[j].change).collect()))
+        Some(members.iter().map(|&j| &page.changes[j].change).collect())
     }
 }
 

@@ -1,5 +1,7 @@
 //! Pull: the tenant's changes after the saved cursor, merged a page at a time.
 
+use super::client::Client;
+use super::proof::PageProofs;
 use super::status::{client, cursor, unsent, CURSOR_KEY};
 use super::{apply, apply_batch, no_progress, Progress, PullReport, SyncError, SyncPhase, SyncProgress, SyncResult};
 use crate::error::Error;
@@ -17,22 +19,24 @@ pub async fn pull(store: &Store) -> SyncResult<PullReport> {
 }
 
 /// [`pull`], reporting progress after every page.
+///
+/// While a page is applied, the next one is already fetched and its device proofs checked
+/// (both need nothing of this device's database), so the server's and the network's time
+/// overlaps with the merge. A prefetched page is applied only after the page before it is
+/// committed, and dropped unapplied when anything before it fails.
 pub async fn pull_with(store: &Store, progress: Progress<'_>) -> SyncResult<PullReport> {
     let http = client(store).await?;
     let start = cursor(store).await?;
     let mut report = PullReport { cursor: start, ..Default::default() };
     let mut received: u64 = 0;
-    // The first page carries what this device still has to send (`hms-server devices`).
-    let mut report_pending = Some(unsent(store).await?);
+    let mut ahead: Option<Prefetch> = None;
     loop {
-        let pending = report_pending.take().map(|n| format!("&pending={n}")).unwrap_or_default();
-        let sent_ms = super::clock_check::wall_ms(store);
-        let page: PullResponse = http
-            .get(&format!("{}/pull?after={}&limit={PULL_LIMIT}{pending}", hms_protocol::API_PREFIX, report.cursor))
-            .await?;
-        if report.pages == 0 {
-            super::clock_check::observe(store, page.clock.as_ref(), sent_ms, super::clock_check::wall_ms(store))
-                .await?;
+        let (page, proven) = match ahead.take() {
+            Some(prefetched) => prefetched.wait().await?,
+            None => first_page(store, &http, report.cursor).await?,
+        };
+        if page.more && page.next > report.cursor {
+            ahead = Some(Prefetch::start(&http, store.device_id(), page.next));
         }
         if page.changes.is_empty() {
             // Only changes the server withholds (a quarantined device's): step past them.
@@ -50,7 +54,7 @@ pub async fn pull_with(store: &Store, progress: Progress<'_>) -> SyncResult<Pull
         {
             return Err(SyncError::Protocol("the server's page does not follow the cursor".into()));
         }
-        let page_report = apply_page(store, &page, report.cursor).await?;
+        let page_report = apply_checked(store, &page, &proven, report.cursor).await?;
         report.applied += page_report.applied;
         report.own += page_report.own;
         report.older += page_report.older;
@@ -77,18 +81,65 @@ pub async fn pull_with(store: &Store, progress: Progress<'_>) -> SyncResult<Pull
     }
 }
 
+/// The page after `after` with its device proofs checked.
+type Checked = (PullResponse, PageProofs);
+
+/// The first page of a pull: it carries what this device still has to send (`hms-server
+/// devices`), and its round trip is timed against the server's clock (`clock_check`).
+async fn first_page(store: &Store, http: &Client, after: u64) -> SyncResult<Checked> {
+    let pending = unsent(store).await?;
+    let sent_ms = super::clock_check::wall_ms(store);
+    let page: PullResponse = http.get(&page_path(after, &format!("&pending={pending}"))).await?;
+    super::clock_check::observe(store, page.clock.as_ref(), sent_ms, super::clock_check::wall_ms(store)).await?;
+    let proven = super::proof::check_page(&page, store.device_id());
+    Ok((page, proven))
+}
+
+fn page_path(after: u64, extra: &str) -> String {
+    format!("{}/pull?after={after}&limit={PULL_LIMIT}{extra}", hms_protocol::API_PREFIX)
+}
+
+/// The next page, fetched and proof-checked on another task; aborted when dropped unused.
+struct Prefetch(tokio::task::JoinHandle<SyncResult<Checked>>);
+
+impl Prefetch {
+    fn start(http: &Client, own: &str, after: u64) -> Prefetch {
+        let (http, own) = (http.clone(), own.to_string());
+        Prefetch(tokio::spawn(async move {
+            let page: PullResponse = http.get(&page_path(after, "")).await?;
+            let proven = super::proof::check_page(&page, &own);
+            Ok((page, proven))
+        }))
+    }
+
+    async fn wait(mut self) -> SyncResult<Checked> {
+        (&mut self.0).await.map_err(|e| SyncError::App(Error::internal(format!("pull: fetching a page: {e}"))))?
+    }
+}
+
+impl Drop for Prefetch {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Checks and applies one page in one transaction, with the cursor it moves to: every other
 /// device's change must be in a segment its device's key proves, be signed by the user it
 /// names (or be the system's), and pass the policy; what fails is refused, what passes is
 /// merged.
+#[cfg(test)]
 pub(super) async fn apply_page(store: &Store, page: &PullResponse, after: u64) -> SyncResult<PullReport> {
+    apply_checked(store, page, &super::proof::check_page(page, store.device_id()), after).await
+}
+
+/// [`apply_page`] of a page whose device proofs `proven` are checked already.
+async fn apply_checked(store: &Store, page: &PullResponse, proven: &PageProofs, after: u64) -> SyncResult<PullReport> {
     let mut page_report = PullReport::default();
     let mut w = store.begin_write(Actor::system()).await?;
     let mut columns = super::rows::Columns::default();
     let mut newest: Option<crate::clock::HlcStamp> = None;
     let mut seen: HashMap<String, u64> = HashMap::new();
     let own = store.device_id();
-    let proven = super::proof::check_page(page, own);
     let mut accounts = super::trust::accounts(&mut w).await?;
     // This device's clock: the later of its wall clock and its hybrid clock (this write's
     // stamp is after everything it has written or merged).
@@ -127,15 +178,9 @@ pub(super) async fn apply_page(store: &Store, page: &PullResponse, after: u64) -
             continue;
         }
         // Not signed by the user it names (or that user has no key here): the same.
-        let author = match proven.segment(page, i) {
-            Some((end, segment)) => authors
-                .entry(end)
-                .or_insert_with(|| hms_policy::prove_author_of(&segment, proven.messages.get(&end), &accounts))
-                .clone(),
-            None => Err(hms_policy::Refusal {
-                code: hms_policy::RefusalCode::BadUserProof,
-                message: "the change belongs to no whole segment".into(),
-            }),
+        let author = match proven.segment_end(i) {
+            Some(end) => authors.entry(end).or_insert_with(|| author_of(page, proven, end, &accounts)).clone(),
+            None => Err(no_segment()),
         };
         let checked = author.and_then(|author| super::trust::check(change, author.as_deref(), &accounts, clock_ms));
         // Not allowed (hms-policy, the server's own check): the same.
@@ -209,6 +254,26 @@ pub(super) async fn apply_page(store: &Store, page: &PullResponse, after: u64) -
         w.commit_unaudited().await?;
     }
     Ok(page_report)
+}
+
+/// The proven author of the segment that ends at change `end` (`hms_policy::prove_author_of`).
+fn author_of(
+    page: &PullResponse,
+    proven: &PageProofs,
+    end: usize,
+    accounts: &hms_policy::Accounts,
+) -> Result<Option<String>, hms_policy::Refusal> {
+    match proven.segment(page, end) {
+        Some(segment) => hms_policy::prove_author_of(&segment, proven.messages.get(&end), accounts),
+        None => Err(no_segment()),
+    }
+}
+
+fn no_segment() -> hms_policy::Refusal {
+    hms_policy::Refusal {
+        code: hms_policy::RefusalCode::BadUserProof,
+        message: "the change belongs to no whole segment".into(),
+    }
 }
 
 /// At most this many refused changes are named in a page's audit entry (all of them are in
