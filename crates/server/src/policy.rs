@@ -77,11 +77,13 @@ pub async fn save_accounts(
 /// `clock_ahead` when a stamp is ahead of this clock, else `change_too_large`,
 /// `bad_user_proof` or `forbidden_change`, listing every refused change. The batch's device
 /// proofs are checked before (every change is in a whole segment); `messages` are their
-/// segments' messages in order, so the user signatures are checked without digesting again.
+/// segments' messages in order, so the user signatures are checked without digesting again;
+/// `texts` each change's data as JSON text (its size is what `change_too_large` counts).
 pub fn check_batch(
     state: &AppState,
     accounts: &mut Accounts,
     changes: &[Change],
+    texts: &[String],
     stored: &HashSet<i64>,
     messages: &[[u8; 32]],
 ) -> ApiResult<()> {
@@ -90,22 +92,31 @@ pub fn check_batch(
     let mut too_large = Vec::new();
     let mut unproven = Vec::new();
     let mut forbidden = Vec::new();
+    if texts.len() != changes.len() {
+        return Err(ApiError::internal("check_batch: one data text per change"));
+    }
     let (segments, rest) = segments(changes);
+    let mut at = 0;
     for (i, segment) in segments.into_iter().chain((!rest.is_empty()).then_some(rest)).enumerate() {
-        let fresh: Vec<&Change> =
-            segment.iter().filter(|c| !i64::try_from(c.device_seq).is_ok_and(|s| stored.contains(&s))).collect();
+        // The segments are consecutive slices of `changes`: `texts[at..]` are theirs.
+        let sizes = texts[at..].iter().map(String::len);
+        at += segment.len();
+        let fresh: Vec<(&Change, usize)> = segment
+            .iter()
+            .zip(sizes)
+            .filter(|(c, _)| !i64::try_from(c.device_seq).is_ok_and(|s| stored.contains(&s)))
+            .collect();
         if fresh.is_empty() {
             continue;
         }
         let author = match hms_policy::prove_author_of(segment, messages.get(i), accounts) {
             Ok(author) => author,
             Err(r) => {
-                unproven.extend(fresh.iter().map(|c| refused(c, r.code.as_str(), r.message.clone())));
+                unproven.extend(fresh.iter().map(|(c, _)| refused(c, r.code.as_str(), r.message.clone())));
                 continue;
             }
         };
-        for c in fresh {
-            let size = c.data.to_string().len();
+        for (c, size) in fresh {
             if size > state.limits.max_change_bytes {
                 too_large.push(refused(
                     c,

@@ -31,6 +31,8 @@ pub async fn push(
     // Server sequences follow device sequences within a batch.
     changes.sort_by_key(|c| c.device_seq);
     let messages = check_proofs(&state.pool, &device, &changes).await?;
+    // Each change's data as JSON text, written once: its size is checked and it is stored.
+    let texts: Vec<String> = changes.iter().map(|c| c.data.to_string()).collect();
 
     let mut tx = state.pool.begin().await?;
     lock_tenant(&mut tx, &device.tenant_id).await?;
@@ -38,7 +40,7 @@ pub async fn push(
     let accounts = if state.check_changes {
         let mut accounts = policy::load_accounts(&mut tx, &device.tenant_id).await?;
         let stored = policy::stored_seqs(&mut tx, &device.tenant_id, &device.id, &changes).await?;
-        policy::check_batch(&state, &mut accounts, &changes, &stored, &messages).inspect_err(|e| {
+        policy::check_batch(&state, &mut accounts, &changes, &texts, &stored, &messages).inspect_err(|e| {
             state.metrics.changes_refused.add(e.refused.len() as u64);
             let refused = e.refused.len();
             tracing::warn!(device = %device.id, tenant = %device.tenant_id, code = %e.code, refused, "push refused");
@@ -47,7 +49,7 @@ pub async fn push(
     } else {
         None
     };
-    let inserted = insert(&mut tx, &device, &changes).await.map_err(data_error)?;
+    let inserted = insert(&mut tx, &device, &changes, &texts).await.map_err(data_error)?;
     check_duplicates(&mut tx, &device, &changes, &inserted).await?;
     let device_high_water = raise_device_seq(&mut tx, &device, &changes).await?;
     let high_water = tenant_high_water(&mut *tx, &device.tenant_id).await?;
@@ -167,19 +169,19 @@ async fn lock_tenant(tx: &mut Transaction<'static, Postgres>, tenant_id: &str) -
     Ok(())
 }
 
-/// Inserts the batch in one statement; a change already stored (same device and device seq)
-/// is skipped. Returns the device seqs inserted now.
+/// Inserts the batch in one statement (`texts`: each change's data as JSON text); a change
+/// already stored (same device and device seq) is skipped. Returns the device seqs inserted now.
 async fn insert(
     tx: &mut Transaction<'static, Postgres>,
     device: &Device,
     changes: &[Change],
+    texts: &[String],
 ) -> Result<HashSet<i64>, sqlx::Error> {
     let mut seqs = Vec::with_capacity(changes.len());
     let mut ids = Vec::with_capacity(changes.len());
     let mut entities = Vec::with_capacity(changes.len());
     let mut entity_ids = Vec::with_capacity(changes.len());
     let mut ops = Vec::with_capacity(changes.len());
-    let mut data = Vec::with_capacity(changes.len());
     let mut hlcs = Vec::with_capacity(changes.len());
     let mut users = Vec::with_capacity(changes.len());
     let mut proofs = Vec::with_capacity(changes.len());
@@ -190,7 +192,6 @@ async fn insert(
         entities.push(c.entity.as_str());
         entity_ids.push(c.entity_id.as_str());
         ops.push(c.op.as_str());
-        data.push(c.data.to_string());
         hlcs.push(c.hlc.as_str());
         users.push(c.user_id.as_deref());
         proofs.push(c.proof.as_ref().map(|p| serde_json::to_string(p).unwrap_or_default()));
@@ -213,7 +214,7 @@ async fn insert(
     .bind(&entities)
     .bind(&entity_ids)
     .bind(&ops)
-    .bind(&data)
+    .bind(texts)
     .bind(&hlcs)
     .bind(&users)
     .bind(&proofs)
