@@ -37,10 +37,10 @@ struct Pending<'a> {
 
 /// New rows of a page waiting to be written together.
 pub(crate) struct Batch<'a> {
-    /// (table, id) that are here, have stamps or wait as orphans since before the page.
-    known: HashSet<(String, String)>,
+    /// The ids, by table, that are here, have stamps or wait as orphans since before the page.
+    known: HashMap<&'static str, HashSet<String>>,
     /// (entity, id) of every change of the page seen so far.
-    touched: HashSet<(String, String)>,
+    touched: HashSet<(&'a str, &'a str)>,
     pending: Vec<Pending<'a>>,
 }
 
@@ -58,7 +58,7 @@ impl<'a> Batch<'a> {
                 }
             }
         }
-        let mut known = HashSet::new();
+        let mut known = HashMap::new();
         for (table, (id_col, list)) in ids {
             // `table` and `id_col` come from SYNCED, never from the server.
             let sql = format!(
@@ -74,7 +74,7 @@ impl<'a> Batch<'a> {
                 .fetch_all(w.conn())
                 .await
                 .map_err(crate::Error::from)?;
-            known.extend(here.into_iter().map(|id| (table.to_string(), id)));
+            known.insert(table, here.into_iter().collect());
         }
         Ok(Batch { known, touched: HashSet::new(), pending: Vec::new() })
     }
@@ -87,14 +87,14 @@ impl<'a> Batch<'a> {
         columns: &mut Columns,
         change: &'a Change,
     ) -> Result<bool, SyncError> {
-        let first = self.touched.insert((change.entity.clone(), change.entity_id.clone()));
+        let first = self.touched.insert((&change.entity, &change.entity_id));
         if !first || change.op != Op::Insert {
             return Ok(false);
         }
         let Some((table, id_col)) = table_of(&change.entity) else {
             return Ok(false);
         };
-        if !batchable(table) || self.known.contains(&(table.to_string(), change.entity_id.clone())) {
+        if !batchable(table) || self.known.get(table).is_some_and(|ids| ids.contains(&change.entity_id)) {
             return Ok(false);
         }
         let Value::Object(data) = &change.data else {

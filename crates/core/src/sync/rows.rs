@@ -138,9 +138,10 @@ pub(crate) fn constraint(e: sqlx::Error) -> SyncError {
     }
 }
 
+/// Binds a column value; text is borrowed, not copied (the values outlive the statement).
 pub(crate) fn bind_value<'q>(
     q: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
-    v: &Value,
+    v: &'q Value,
 ) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
     match v {
         Value::Null => q.bind(None::<String>),
@@ -149,7 +150,7 @@ pub(crate) fn bind_value<'q>(
             Some(i) => q.bind(i),
             None => q.bind(n.as_f64()),
         },
-        Value::String(s) => q.bind(s.clone()),
+        Value::String(s) => q.bind(s.as_str()),
         // JSON columns (phones, allergies, roles, ...) hold their JSON text.
         other => q.bind(other.to_string()),
     }
@@ -168,7 +169,7 @@ pub(crate) async fn update(
     for (_, v) in values {
         q = bind_value(q, v);
     }
-    q.bind(id.to_string()).execute(w.conn()).await.map(drop)
+    q.bind(id).execute(w.conn()).await.map(drop)
 }
 
 pub(crate) async fn insert(w: &mut WriteTx<'_>, table: &str, values: &[(String, Value)]) -> Result<(), sqlx::Error> {
