@@ -20,52 +20,50 @@ pub async fn push(store: &Store) -> SyncResult<PushReport> {
 }
 
 /// [`push`], reporting progress after every batch.
+///
+/// While the server stores a batch, this device reads the next one from the outbox and marks
+/// the batch before as acknowledged (that one's answer had come): the server's time overlaps
+/// the device's. Batches are still sent one after the other, each after the one before it
+/// was acknowledged, so the server stores them in order.
 pub async fn push_with(store: &Store, progress: Progress<'_>) -> SyncResult<PushReport> {
     let http = client(store).await?;
     queue_audit(store).await?;
     requeue_what_the_server_lost(store, &http).await?;
     let mut report = PushReport::default();
     let total = unsent(store).await?;
+    let mut ready = read_batch(store, 0).await?;
+    // The acknowledged batch not marked yet: (first, last) seq.
+    let mut acknowledged: Option<(i64, i64)> = None;
     loop {
-        let sql = format!(
-            "SELECT {OUTBOX_COLUMNS} FROM change_log WHERE pushed_at IS NULL AND set_aside_at IS NULL ORDER BY seq LIMIT ?"
-        );
-        let mut rows: Vec<OutboxRow> =
-            sqlx::query_as(&sql).bind(PUSH_BATCH as i64).fetch_all(store.pool()).await.map_err(Error::from)?;
-        // A batch ends at the end of a segment: the server checks segments whole.
-        match rows.iter().rposition(|r| r.proof.is_some()) {
-            Some(end) => rows.truncate(end + 1),
-            None if rows.is_empty() => return Ok(report),
-            None => return Err(SyncError::App(Error::internal("unsent outbox entries without a proof"))),
-        }
-        let (Some(first), Some(last)) = (rows.first().map(|r| r.seq), rows.last().map(|r| r.seq)) else {
+        let Some(batch) = ready.take() else {
+            mark_pushed(store, acknowledged).await?;
             return Ok(report);
         };
-        let changes = rows.into_iter().map(to_change).collect::<Result<Vec<_>, Error>>()?;
-        let sent = changes.len() as u64;
+        let sent = batch.changes.len() as u64;
         let sent_ms = clock_check::wall_ms(store);
-        let answer: PushResponse =
-            match http.post_refusable(&format!("{}/push", hms_protocol::API_PREFIX), &PushRequest { changes }).await? {
-                Ok(answer) => answer,
-                // The server will never take these: set their segments aside, send the rest.
-                Err(refusal) => {
-                    report.set_aside += set_aside::set_aside(store, &refusal, first, last).await?;
-                    continue;
-                }
-            };
+        let request = PushRequest { changes: batch.changes };
+        let post = async {
+            let answer =
+                http.post_refusable::<_, PushResponse>(&format!("{}/push", hms_protocol::API_PREFIX), &request).await;
+            (answer, clock_check::wall_ms(store))
+        };
+        let ((answer, received_ms), marked, next) =
+            tokio::join!(post, mark_pushed(store, acknowledged.take()), read_batch(store, batch.last));
+        marked?;
+        let answer = match answer? {
+            Ok(answer) => answer,
+            // The server will never take these: set their segments aside, send the rest.
+            Err(refusal) => {
+                report.set_aside += set_aside::set_aside(store, &refusal, batch.first, batch.last).await?;
+                ready = read_batch(store, 0).await?;
+                continue;
+            }
+        };
+        ready = next?;
+        acknowledged = Some((batch.first, batch.last));
         if report.batches == 0 {
-            clock_check::observe(store, answer.clock.as_ref(), sent_ms, clock_check::wall_ms(store)).await?;
+            clock_check::observe(store, answer.clock.as_ref(), sent_ms, received_ms).await?;
         }
-        // Acknowledged: mark the batch in one statement. (Entries written meanwhile have
-        // higher seqs and were not in it, so the range is exactly the batch.)
-        let now = store.now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        sqlx::query("UPDATE change_log SET pushed_at = ? WHERE pushed_at IS NULL AND seq BETWEEN ? AND ?")
-            .bind(now)
-            .bind(first)
-            .bind(last)
-            .execute(store.pool())
-            .await
-            .map_err(Error::from)?;
         report.sent += sent;
         report.accepted += answer.accepted;
         report.duplicates += answer.duplicates;
@@ -77,6 +75,51 @@ pub async fn push_with(store: &Store, progress: Progress<'_>) -> SyncResult<Push
             pages: report.batches,
         });
     }
+}
+
+/// Up to [`PUSH_BATCH`] unsent outbox entries after seq `after`, oldest first, as sent.
+struct Batch {
+    first: i64,
+    last: i64,
+    changes: Vec<hms_protocol::Change>,
+}
+
+/// The next batch after seq `after` (`None`: nothing left to send). A batch ends at the end
+/// of a segment: the server checks segments whole.
+async fn read_batch(store: &Store, after: i64) -> SyncResult<Option<Batch>> {
+    let sql = format!(
+        "SELECT {OUTBOX_COLUMNS} FROM change_log
+         WHERE pushed_at IS NULL AND set_aside_at IS NULL AND seq > ? ORDER BY seq LIMIT ?"
+    );
+    let mut rows: Vec<OutboxRow> =
+        sqlx::query_as(&sql).bind(after).bind(PUSH_BATCH as i64).fetch_all(store.pool()).await.map_err(Error::from)?;
+    match rows.iter().rposition(|r| r.proof.is_some()) {
+        Some(end) => rows.truncate(end + 1),
+        None if rows.is_empty() => return Ok(None),
+        None => return Err(SyncError::App(Error::internal("unsent outbox entries without a proof"))),
+    }
+    let (Some(first), Some(last)) = (rows.first().map(|r| r.seq), rows.last().map(|r| r.seq)) else {
+        return Ok(None);
+    };
+    let changes = rows.into_iter().map(to_change).collect::<Result<Vec<_>, Error>>()?;
+    Ok(Some(Batch { first, last, changes }))
+}
+
+/// Marks an acknowledged batch in one statement. (Entries written meanwhile have higher seqs
+/// and were not in it, so the range is exactly the batch.)
+async fn mark_pushed(store: &Store, batch: Option<(i64, i64)>) -> SyncResult<()> {
+    let Some((first, last)) = batch else {
+        return Ok(());
+    };
+    let now = store.now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    sqlx::query("UPDATE change_log SET pushed_at = ? WHERE pushed_at IS NULL AND seq BETWEEN ? AND ?")
+        .bind(now)
+        .bind(first)
+        .bind(last)
+        .execute(store.pool())
+        .await
+        .map_err(Error::from)?;
+    Ok(())
 }
 
 /// After the server is restored from a backup it may lack this device's latest acknowledged
