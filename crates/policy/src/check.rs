@@ -119,7 +119,7 @@ pub fn check(change: &Change, author: Option<&str>, accounts: &Accounts) -> Resu
         return Ok(());
     }
     let roles = author_roles(author, accounts)?;
-    if sets_own_first_key(change, author, accounts) {
+    if sets_own_first_key(change, author, accounts) || changes_own_password(change, author, accounts) {
         return Ok(());
     }
     check_permission(change, &roles)?;
@@ -215,6 +215,27 @@ pub fn sets_own_first_key(change: &Change, author: Option<&str>, accounts: &Acco
             m.get("user_key").is_some_and(Value::is_string)
                 && m.keys().all(|k| matches!(k.as_str(), "id" | "user_key" | "key_salt" | "updated_at" | "updated_by"))
         })
+}
+
+/// The owner changing their own password: the password hash, the key it gives and that key's
+/// salt (and the row's bookkeeping), nothing else of the row, by the account itself, once it
+/// has a key. The segment's proof is then checked with that current key ([`prove_author`]):
+/// only someone who knew the password sets the next one.
+pub fn changes_own_password(change: &Change, author: Option<&str>, accounts: &Accounts) -> bool {
+    change.entity == "users"
+        && change.op == Op::Update
+        && author == Some(change.entity_id.as_str())
+        && accounts.get(&change.entity_id).is_some_and(|a| a.key.is_some())
+        && change.data.as_object().is_some_and(|m| {
+            m.get("password_hash").is_some_and(Value::is_string)
+                && m.get("user_key").is_some_and(Value::is_string)
+                && m.keys().all(|k| is_own_password_field(k))
+        })
+}
+
+/// The columns the owner's own password change writes.
+fn is_own_password_field(field: &str) -> bool {
+    matches!(field, "id" | "password_hash" | "user_key" | "key_salt" | "updated_at" | "updated_by")
 }
 
 fn author_roles(author: Option<&str>, accounts: &Accounts) -> Result<Vec<Role>, Refusal> {

@@ -259,4 +259,60 @@ mod user_proofs {
         let bad = change("users", NURSE, Op::Update, json!({"user_key": "xyz"}));
         assert_eq!(code(check(&bad, Some(ADMIN), &clinic)), Some(RefusalCode::InvalidValue));
     }
+
+    #[test]
+    fn the_owner_changes_their_own_password_with_their_current_key_and_nothing_else() {
+        let device = signing_key(&[1; 32]);
+        let (nurse_key, next_key, admin_key) = (signing_key(&[2; 32]), signing_key(&[5; 32]), signing_key(&[3; 32]));
+        let mut clinic = clinic();
+        clinic.users.get_mut(NURSE).unwrap().key = Some(public_key_hex(&nurse_key));
+        clinic.users.get_mut(ADMIN).unwrap().key = Some(public_key_hex(&admin_key));
+        let own = |id: &str, extra: Value| {
+            let mut data = json!({
+                "id": id, "password_hash": HASH, "user_key": public_key_hex(&next_key),
+                "key_salt": "00112233445566778899aabbccddeeff", "updated_at": "0001732270000000-000000-dev-1",
+                "updated_by": NURSE,
+            });
+            data.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            change("users", id, Op::Update, data)
+        };
+
+        // Signed with the account's current key: accepted, and the new key is the account's.
+        let ok = segment(Some(NURSE), vec![own(NURSE, json!({}))], &device, Some(&nurse_key));
+        assert_eq!(prove_author(&ok, &clinic), Ok(Some(NURSE.to_string())));
+        assert_eq!(code(check(&ok[0], Some(NURSE), &clinic)), None);
+        let mut after = clinic.clone();
+        after.fold(&ok[0]);
+        assert_eq!(after.get(NURSE).unwrap().key, Some(public_key_hex(&next_key)));
+
+        // Signed with any other key (the new one, a guessed one): no proof.
+        let wrong = segment(Some(NURSE), vec![own(NURSE, json!({}))], &device, Some(&next_key));
+        assert_eq!(prove_author(&wrong, &clinic).unwrap_err().code, RefusalCode::BadUserProof);
+
+        // Anything else of the row with it: roles, active, the name, deletion.
+        for extra in [
+            json!({"roles": ["admin", "nurse"]}),
+            json!({"active": true}),
+            json!({"full_name": "Someone Else"}),
+            json!({"deleted_at": "2026-12-05T09:00:00Z"}),
+        ] {
+            let c = own(NURSE, extra.clone());
+            assert_eq!(code(check(&c, Some(NURSE), &clinic)), Some(RefusalCode::NotPermitted), "{extra}");
+        }
+        // A key without a password, or a password without a key: not a password change.
+        let mut half = own(NURSE, json!({}));
+        half.data.as_object_mut().unwrap().remove("password_hash");
+        assert_eq!(code(check(&half, Some(NURSE), &clinic)), Some(RefusalCode::NotPermitted));
+        // Another user's password, by a user who is not an administrator.
+        let other = own(ADMIN, json!({}));
+        assert_eq!(code(check(&other, Some(NURSE), &clinic)), Some(RefusalCode::NotPermitted));
+        // An inactive owner changes nothing.
+        let mut off = clinic.clone();
+        off.users.get_mut(NURSE).unwrap().active = false;
+        assert_eq!(code(check(&ok[0], Some(NURSE), &off)), Some(RefusalCode::InactiveAuthor));
+        // An account without a key yet gets one by `sets_own_first_key` only (no password).
+        let mut keyless = clinic.clone();
+        keyless.users.get_mut(NURSE).unwrap().key = None;
+        assert_eq!(code(check(&ok[0], Some(NURSE), &keyless)), Some(RefusalCode::NotPermitted));
+    }
 }
