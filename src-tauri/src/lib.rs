@@ -34,6 +34,7 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
         users::set_user_active,
         users::reset_password,
         users::unlock_user,
+        users::change_own_password,
         audit::list_audit,
         audit::audit_actions,
         audit::verify_audit,

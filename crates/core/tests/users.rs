@@ -292,3 +292,66 @@ async fn the_demo_hospital_stays_home_and_its_sign_in_screen_names_its_accounts(
     let (env, slot) = common::with_admin().await;
     assert!(setup::status(&env.store, &slot).await.unwrap().demo_accounts.is_empty());
 }
+
+/// A user changes their own password: the old one must be theirs (a wrong one counts towards
+/// the lockout), the new one passes the rules; the session goes on, the old password no longer
+/// signs in, the change log carries only the password, key and salt, and the audit no secret.
+#[tokio::test]
+async fn a_user_changes_their_own_password() {
+    let (env, admin) = common::with_admin().await;
+    let nurse_id = common::add_user(&env.store, &admin, "nurse1", &["nurse"]).await;
+    let slot = SessionSlot::default();
+    auth::sign_in(&env.store, &slot, "nurse1", common::STAFF_PW).await.unwrap();
+
+    let wrong = users::change_own_password(&env.store, &slot, "Not#mine2026x", "Brand#New2026pw").await.unwrap_err();
+    assert_eq!(field_reason(wrong), ("old_password".to_string(), ValidationReason::Invalid));
+    let a = admin.authorize(&env.store).await.unwrap();
+    let listed = users::list(&env.store, &a).await.unwrap();
+    assert_eq!(listed.iter().find(|u| u.id == nurse_id).unwrap().failed_attempts, 1, "counted like a sign-in");
+    let weak = users::change_own_password(&env.store, &slot, common::STAFF_PW, "short").await.unwrap_err();
+    assert_eq!(field_reason(weak).0, "new_password");
+    let same = users::change_own_password(&env.store, &slot, common::STAFF_PW, common::STAFF_PW).await.unwrap_err();
+    assert_eq!(field_reason(same).0, "new_password");
+
+    let key_before: Option<String> = sqlx::query_scalar("SELECT user_key FROM users WHERE id = ?")
+        .bind(&nurse_id)
+        .fetch_one(env.store.pool())
+        .await
+        .unwrap();
+    let info = users::change_own_password(&env.store, &slot, common::STAFF_PW, "Brand#New2026pw").await.unwrap();
+    assert_eq!(info.user_id, nurse_id);
+    // The session goes on, with the new key.
+    slot.authorize(&env.store).await.unwrap();
+    let key_after: Option<String> = sqlx::query_scalar("SELECT user_key FROM users WHERE id = ?")
+        .bind(&nurse_id)
+        .fetch_one(env.store.pool())
+        .await
+        .unwrap();
+    assert_ne!(key_before, key_after);
+    let listed = users::list(&env.store, &a).await.unwrap();
+    assert_eq!(listed.iter().find(|u| u.id == nurse_id).unwrap().failed_attempts, 0);
+
+    // What syncs: the password, the key and its salt, nothing else of the row.
+    let data: String = sqlx::query_scalar(
+        "SELECT data FROM change_log WHERE entity = 'users' AND entity_id = ? ORDER BY seq DESC LIMIT 1",
+    )
+    .bind(&nurse_id)
+    .fetch_one(env.store.pool())
+    .await
+    .unwrap();
+    let data: serde_json::Value = serde_json::from_str(&data).unwrap();
+    let mut fields: Vec<&str> = data.as_object().unwrap().keys().map(String::as_str).collect();
+    fields.sort_unstable();
+    assert_eq!(fields, ["id", "key_salt", "password_hash", "updated_at", "updated_by", "user_key"]);
+
+    auth::sign_out(&env.store, &slot).await.unwrap();
+    assert_eq!(
+        auth::sign_in(&env.store, &slot, "nurse1", common::STAFF_PW).await.unwrap_err(),
+        Error::InvalidCredentials
+    );
+    auth::sign_in(&env.store, &slot, "nurse1", "Brand#New2026pw").await.unwrap();
+    assert!(common::actions(&env.store).await.iter().any(|a| a == "user.change_password"));
+    let details: Vec<String> =
+        sqlx::query_scalar("SELECT detail FROM audit_log").fetch_all(env.store.pool()).await.unwrap();
+    assert!(details.iter().all(|d| !d.contains("Brand#New2026pw") && !d.contains("argon2")), "no secrets");
+}

@@ -173,6 +173,51 @@ async fn a_write_signed_with_a_key_replaced_meanwhile_is_set_aside_and_the_sessi
     assert_eq!(patient_named(&a, "Imani").await, 0);
 }
 
+/// A nurse changes her own password on A (signed with her current key): the server takes it
+/// from her, not only from an administrator, and B takes it too; her session open on B ends
+/// there once B has it, the new password signs in on B and the old one does not, and what she
+/// writes on A after the change (signed with the new key) syncs.
+#[tokio::test]
+async fn an_owners_own_password_change_syncs_and_works_on_the_other_device() {
+    let (_server, a, b) = two_devices().await;
+    let admin_a = a.auth().await;
+    let nurse = NewUser {
+        username: "nurse.amina".into(),
+        full_name: "Amina".into(),
+        password: PW.into(),
+        roles: vec!["receptionist".into()],
+    };
+    users::create(&a.store, &admin_a, nurse).await.unwrap();
+    synced(&a).await;
+    synced(&b).await;
+    let on_b = SessionSlot::default();
+    auth::sign_in(&b.store, &on_b, "nurse.amina", PW).await.unwrap();
+
+    let on_a = SessionSlot::default();
+    auth::sign_in(&a.store, &on_a, "nurse.amina", PW).await.unwrap();
+    users::change_own_password(&a.store, &on_a, PW, "Own#Choice2027").await.unwrap();
+    let nurse_a = on_a.authorize(&a.store).await.unwrap();
+    patients::register(&a.store, &nurse_a, patient("Zawadi", "+255 754 000 021")).await.unwrap();
+    let pushed = sync::sync_now(&a.store).await.unwrap();
+    assert_eq!(pushed.push.set_aside, 0, "{pushed:?}");
+    assert_eq!(sync::status(&a.store).await.unwrap().pending, 0);
+
+    let pulled = sync::sync_now(&b.store).await.unwrap();
+    assert_eq!(pulled.pull.refused, 0, "{pulled:?}");
+    assert_eq!(patient_named(&b, "Zawadi").await, 1);
+    assert!(matches!(on_b.authorize(&b.store).await, Err(hms_core::Error::SessionExpired)));
+    assert_eq!(
+        auth::sign_in(&b.store, &on_b, "nurse.amina", PW).await.unwrap_err(),
+        hms_core::Error::InvalidCredentials
+    );
+    auth::sign_in(&b.store, &on_b, "nurse.amina", "Own#Choice2027").await.unwrap();
+    let nurse_b = on_b.authorize(&b.store).await.unwrap();
+    patients::register(&b.store, &nurse_b, patient("Neema", "+255 754 000 022")).await.unwrap();
+    assert_eq!(sync::sync_now(&b.store).await.unwrap().push.set_aside, 0);
+    synced(&a).await;
+    assert_eq!(patient_named(&a, "Neema").await, 1);
+}
+
 async fn clock_of(device: &Device) -> sync::ClockCheck {
     sync::status(&device.store).await.unwrap().clock.expect("compared")
 }

@@ -46,3 +46,14 @@ pub async fn unlock_user(state: State<'_, AppState>, user_id: String) -> Cmd<Use
     let auth = state.session.authorize(&state.store).await?;
     users::unlock(&state.store, &auth, &user_id).await
 }
+
+/// The signed-in user changes their own password (any role): the session goes on.
+#[tauri::command]
+#[specta::specta]
+pub async fn change_own_password(
+    state: State<'_, AppState>,
+    old_password: String,
+    new_password: String,
+) -> Cmd<hms_core::SessionInfo> {
+    users::change_own_password(&state.store, &state.session, &old_password, &new_password).await
+}

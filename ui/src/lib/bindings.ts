@@ -23,6 +23,8 @@ export const commands = {
 	setUserActive: (userId: string, active: boolean) => typedError<UserSummary_Serialize, AppError>(__TAURI_INVOKE("set_user_active", { userId, active })),
 	resetPassword: (userId: string, newPassword: string) => typedError<null, AppError>(__TAURI_INVOKE("reset_password", { userId, newPassword })),
 	unlockUser: (userId: string) => typedError<UserSummary_Serialize, AppError>(__TAURI_INVOKE("unlock_user", { userId })),
+	/**  The signed-in user changes their own password (any role): the session goes on. */
+	changeOwnPassword: (oldPassword: string, newPassword: string) => typedError<SessionInfo, AppError>(__TAURI_INVOKE("change_own_password", { oldPassword, newPassword })),
 	listAudit: (filter: AuditFilter_Deserialize) => typedError<AuditPage_Serialize, AppError>(__TAURI_INVOKE("list_audit", { filter })),
 	auditActions: () => typedError<string[], AppError>(__TAURI_INVOKE("audit_actions")),
 	verifyAudit: () => typedError<AuditVerification_Serialize, AppError>(__TAURI_INVOKE("verify_audit")),

@@ -82,7 +82,7 @@ pub async fn sign_in(store: &Store, slot: &SessionSlot, username: &str, password
 }
 
 /// The gate, the password check and the failure bookkeeping shared by sign-in and unlock.
-async fn check_password(store: &Store, user: &UserRow, password: &str, context: &str) -> Result<()> {
+pub(crate) async fn check_password(store: &Store, user: &UserRow, password: &str, context: &str) -> Result<()> {
     let now = store.now();
     let state = guard::load(store.pool(), &user.id).await?;
     match lockout::gate(&state, now) {

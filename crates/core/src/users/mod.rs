@@ -25,7 +25,7 @@ impl crate::store::tables::TableRules for UserRules {
 use crate::auth::{guard, keys, password};
 use crate::error::{Error, Result, ValidationReason};
 use crate::rbac::{Permission, Role};
-use crate::session::Authorized;
+use crate::session::{Authorized, SessionInfo, SessionSlot};
 use crate::store::{ChangeOp, Store, WriteTx};
 use repo::UserRow;
 use serde::{Deserialize, Serialize};
@@ -218,6 +218,62 @@ pub async fn reset_password(store: &Store, auth: &Authorized, user_id: &str, new
     // Never the password or its hash in the audit log.
     w.audit("user.reset_password", "user", Some(user_id), json!({ "username": user.username })).await?;
     w.commit().await
+}
+
+/// The signed-in user changes their own password: `old_password` must be theirs (a wrong one
+/// counts like a failed sign-in, towards the lockout; when the account locks, the session
+/// ends), `new_password` passes the strength rules and differs from the old one. A new signing
+/// key is derived from it; the row carries the new hash, key and salt, and is signed with the
+/// current key, which is what lets the server and other devices take it from the owner
+/// (`hms_policy::check::changes_own_password`). The session goes on with the new key.
+pub async fn change_own_password(
+    store: &Store,
+    slot: &SessionSlot,
+    old_password: &str,
+    new_password: &str,
+) -> Result<SessionInfo> {
+    let auth = slot.authorize(store).await?;
+    let user = reload(store, &auth.user_id).await?;
+    if let Err(e) = crate::auth::check_password(store, &user, old_password, "change_password").await {
+        return Err(match e {
+            Error::InvalidCredentials => {
+                Error::validation("old_password", ValidationReason::Invalid, "this is not your current password")
+            }
+            Error::AccountLocked { .. } => {
+                slot.end(store);
+                e
+            }
+            other => other,
+        });
+    }
+    password::check_strength("new_password", new_password, &user.username)?;
+    if new_password == old_password {
+        return Err(Error::validation(
+            "new_password",
+            ValidationReason::Invalid,
+            "the new password must differ from the current one",
+        ));
+    }
+    let hash = password::hash_async(new_password.to_string()).await?;
+    let (salt, key) = keys::new_key(new_password).await?;
+    let mut w = store.begin_write(auth.actor()).await?;
+    let mut row = load_for_write(&mut w, &auth.user_id).await?;
+    if row.password_hash != user.password_hash {
+        // Reset (or changed elsewhere, by sync) since the old password was checked.
+        return Err(Error::SessionExpired);
+    }
+    row.password_hash = hash;
+    row.user_key = Some(key.public_hex());
+    row.key_salt = Some(salt);
+    repo::save(&mut w, &row, ChangeOp::Update).await?;
+    guard::clear(&mut w, &row.id).await?;
+    // Never the password or its hash in the audit log.
+    w.audit("user.change_password", "user", Some(&row.id), json!({ "username": row.username })).await?;
+    // Sealed with the key the session holds: the account's current one.
+    w.commit().await?;
+    store.hold_user_key(&row.id, key);
+    slot.update(|s| s.credential = row.password_hash.clone());
+    slot.info(store).await?.ok_or(Error::NotSignedIn)
 }
 
 pub async fn unlock(store: &Store, auth: &Authorized, user_id: &str) -> Result<UserSummary> {
