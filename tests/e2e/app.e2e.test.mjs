@@ -615,6 +615,29 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     await screenshot('home-receptionist');
   });
 
+  step('the receptionist changes her own password: a wrong current one is refused, the new one signs in', async () => {
+    const fresh = 'Own#Choice2027';
+    await click('change-password-button');
+    await fill('change-old', WRONG_PASSWORD);
+    await fill('change-new', fresh);
+    await fill('change-confirm', fresh);
+    await click('change-submit');
+    const old = await visible('change-old');
+    await driver.wait(async () => (await old.getAttribute('aria-invalid')) === 'true', WAIT, 'the current password is named as wrong');
+    await screenshot('change-password-wrong-current');
+    await fill('change-old', RECEPTIONIST.password);
+    await click('change-submit');
+    await driver.wait(async () => (await driver.findElements(byTestId('change-old'))).length === 0, WAIT, 'the dialog closes');
+    // The session goes on; the old password no longer signs in, the new one does.
+    await visible('home-title');
+    await click('signout-button');
+    await signIn(RECEPTIONIST);
+    await visible('signin-error');
+    RECEPTIONIST.password = fresh;
+    await signIn(RECEPTIONIST);
+    await visible('home-title');
+  });
+
   step('lock, then unlock with the password: the same screen is still there', async () => {
     const title = await visible('home-title');
     const titleText = await title.getText();

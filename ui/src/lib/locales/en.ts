@@ -57,6 +57,12 @@ export const en = {
   'shell.lockHint': 'Lock the screen while you step away (Ctrl+Shift+L)',
   'shell.signOut': 'Sign out',
   'shell.signOutFailed': 'Could not sign out: {reason}',
+  'account.changePassword': 'Change password',
+  'account.oldPassword': 'Current password',
+  'account.newPassword': 'New password',
+  'account.confirmPassword': 'Confirm new password',
+  'account.changeSubmit': 'Change password',
+  'account.passwordChanged': 'Your password is changed. Use the new one from now on.',
 
   // ------------------------------------------------------------------ home
   'home.title': 'Welcome, {name}',
@@ -1450,6 +1456,7 @@ export const en = {
   'audit.act.user.deactivate': 'User deactivated',
   'audit.act.user.reactivate': 'User reactivated',
   'audit.act.user.reset_password': 'Password reset',
+  'audit.act.user.change_password': 'Own password changed',
   'audit.act.user.unlock': 'User unlocked',
   'audit.act.settings.update': 'Settings changed',
   'audit.act.audit.verify': 'Audit log verified',
