@@ -79,6 +79,25 @@ fn sign_in_success_and_failure() {
 }
 
 #[test]
+fn the_clinic_formats_are_the_defaults_before_sign_in_and_the_clinics_after() {
+    let app = app();
+    app.setup_admin();
+    let set = app.invoke("set_clinic_formats", json!({ "locale": "en-GB", "hourCycle": "h12" })).unwrap();
+    assert_eq!((&set["locale"], &set["hour_cycle"]), (&json!("en-GB"), &json!("h12")));
+    let err = app.invoke("set_clinic_formats", json!({ "locale": "C", "hourCycle": "h24" })).unwrap_err();
+    assert_eq!(err["code"], "validation");
+    app.invoke("sign_out", json!({})).unwrap();
+    let before = app.invoke("clinic_formats", json!({})).unwrap();
+    assert_eq!(before["locale"], "en-IN");
+    assert_eq!(before["hour_cycle"], "h24");
+    assert_eq!(before["time_zone"], Value::Null);
+    app.invoke("sign_in", json!({ "username": "admin", "password": "Clinic#2026adm" })).unwrap();
+    let after = app.invoke("clinic_formats", json!({})).unwrap();
+    assert_eq!((&after["locale"], &after["hour_cycle"]), (&json!("en-GB"), &json!("h12")));
+    assert!(after["time_zone"].is_string(), "{after}");
+}
+
+#[test]
 fn commands_without_a_session_get_not_signed_in() {
     let app = app();
     app.setup_admin();

@@ -40,6 +40,8 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
         audit::verify_audit,
         settings::get_settings,
         settings::update_settings,
+        settings::clinic_formats,
+        settings::set_clinic_formats,
         patients::search_patients,
         patients::find_duplicates,
         patients::register_patient,

@@ -380,7 +380,8 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
       dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hms-e2e-'));
 
       exportsDir = path.join(dataDir, 'exports');
-      const env = { ...process.env, HMS_DATA_DIR: dataDir, HMS_EXPORTS_DIR: exportsDir, HMS_NO_OPEN: '1' };
+      // The machine's C locale (mm/dd/yyyy, 12-hour) must not show: the clinic's applies.
+      const env = { ...process.env, HMS_DATA_DIR: dataDir, HMS_EXPORTS_DIR: exportsDir, HMS_NO_OPEN: '1', LANG: 'C', LC_ALL: 'C' };
       delete env.HMS_DEMO; // the flow starts at first-run setup
       env.PATH = [env.PATH, path.join(os.homedir(), '.cargo', 'bin')].filter(Boolean).join(path.delimiter);
       tauriDriver = await startTauriDriver(env, PORT, path.join(ARTIFACTS, 'tauri-driver.log'));
@@ -464,13 +465,22 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     await visible('nav-settings');
   });
 
-  step('Settings holds the clinic\'s time zone chosen at set-up, and its address and tax number', async () => {
+  step('Settings holds the clinic\'s time zone chosen at set-up, its locale and hour cycle, and its address and tax number', async () => {
     await click('nav-settings');
     await driver.wait(async () => (await (await visible('settings-tz')).getAttribute('value')) === 'Asia/Kolkata', WAIT, 'the zone chosen at set-up is stored');
     await choose('settings-tz', 'UTC');
     await click('settings-tz-save');
     const toast = await visible('toast');
     await driver.wait(async () => (await toast.getText()).includes('UTC'), WAIT, 'the saved zone is confirmed');
+    await dismissToasts();
+    // Dates follow the clinic's locale (en-IN until chosen), not this computer's C locale;
+    // the clinic chooses 12-hour times.
+    assert.equal(await (await visible('settings-locale')).getAttribute('value'), 'en-IN');
+    assert.equal(await (await visible('settings-hour-cycle')).getAttribute('value'), 'h24');
+    await choose('settings-hour-cycle', 'h12');
+    await click('settings-formats-save');
+    const saved = await visible('toast');
+    await driver.wait(async () => /\b\d{2}\/\d{2}\/\d{4}, \d{2}:\d{2}\s?(am|pm)\b/i.test(await saved.getText()), WAIT, 'the example reads dd/mm/yyyy, 12-hour');
     await visible('bs-address');
     await visible('bs-tax-no');
     await dismissToasts();
@@ -566,6 +576,15 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
       'audit-table did not list at least two entries',
     );
     assert.ok(rows >= 2);
+    // The times are the clinic's: today in its zone (UTC, chosen above) as dd/mm/yyyy, with
+    // the 12-hour clock it chose, though this computer runs in the C locale.
+    const when = await textOf('audit-table');
+    const day = (d) => `${String(d.getUTCDate()).padStart(2, '0')}/${String(d.getUTCMonth() + 1).padStart(2, '0')}/${d.getUTCFullYear()}`;
+    const now = new Date();
+    const today = [day(now), day(new Date(now.getTime() - 3_600_000))];
+    const stamp = /(\d{2}\/\d{2}\/\d{4}), \d{2}:\d{2}:\d{2}\s?(am|pm)/i.exec(when);
+    assert.ok(stamp, `an audit time reads dd/mm/yyyy, hh:mm:ss am/pm: ${when.slice(0, 300)}`);
+    assert.ok(today.includes(stamp[1]), `the audit date ${stamp[1]} is today in the clinic's zone (${today.join(' or ')})`);
     await screenshot('audit-log');
 
     await click('audit-verify');

@@ -290,7 +290,7 @@ async fn the_prescription_names_the_doctor_and_registration_number() {
         "After food",
         "Paracetamol 650 mg tablet",
         "J03.90",
-        "Follow-up on 05 Dec 2026",
+        "Follow-up on 05/12/2026",
         "Dr Anil Rao",
         "Reg. no: KMC-12345",
         "Signature",
@@ -374,7 +374,7 @@ async fn the_visit_summary_carries_diagnoses_vitals_medicines_tests_and_follow_u
         "BP 128/84 mmHg",
         "Amoxicillin 500 mg capsule",
         "Haemoglobin (HB)",
-        "Please come back on 05 Dec 2026.",
+        "Please come back on 05/12/2026.",
         "Dr Anil Rao",
     ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");

@@ -3,6 +3,7 @@
 
 import { commands, type AppError, type DemoAccount, type SessionInfo } from './bindings';
 import { errorMessage } from './errors';
+import { setFormats } from './i18n';
 import { toasts } from './toast.svelte';
 
 export type Result<T> = { status: 'ok'; data: T } | { status: 'error'; error: AppError };
@@ -43,22 +44,38 @@ class AppState {
     this.deviceId = status.device_id;
     this.demoAccounts = status.demo_accounts;
     const session = status.session ?? null;
+    await this.loadFormats();
     if (status.needs_setup) {
       this.session = null;
       this.phase = 'setup';
     } else if (session) {
       // A locked session comes back as the shell under the lock overlay.
-      this.enterShell(session);
+      await this.enterShell(session);
     } else {
       this.session = null;
       this.phase = 'signin';
     }
   }
 
-  enterShell(session: SessionInfo): void {
+  async enterShell(session: SessionInfo): Promise<void> {
+    // The clinic's locale, zone and hour cycle before the first screen shows a date.
+    if (this.phase !== 'shell') await this.loadFormats();
     this.session = session;
     this.notice = null;
     this.phase = 'shell';
+  }
+
+  /**
+   * Dates, times, numbers and money as the clinic writes them (the core's answer: the
+   * clinic's settings when signed in, the defaults before). On failure the last ones stay.
+   */
+  async loadFormats(): Promise<void> {
+    try {
+      const r = await commands.clinicFormats();
+      if (r.status === 'ok') setFormats(r.data);
+    } catch {
+      // the IPC bridge failed: keep the formats in use
+    }
   }
 
   /** A newer copy of the session (heartbeat, unlock): roles, areas or the idle time may change. */
@@ -79,6 +96,7 @@ class AppState {
     this.session = null;
     this.notice = notice;
     this.phase = 'signin';
+    void this.loadFormats();
   }
 
   goToSignIn(): void {

@@ -3,6 +3,7 @@ import type { Appointment, AppointmentView, DoctorSession, StaffMember } from '.
 import type { Area } from './bindings';
 import { en } from './locales/en';
 import { visibleAreas } from './roles';
+import { setFormats } from './i18n';
 import {
   addDays,
   affectedByLeave,
@@ -183,12 +184,21 @@ describe('times of day', () => {
     expect(hhmmToMinutes('')).toBeNull();
   });
 
-  it('shows a clinic time in the locale', () => {
+  it('shows a clinic time by the clinic\'s hour cycle: 24-hour unless it chose 12-hour', () => {
     // ICU puts a narrow no-break space before AM/PM in newer versions.
     const plain = (s: string) => s.replace(/\s/g, ' ');
-    expect(plain(formatClock('09:15'))).toBe('9:15 AM');
-    expect(plain(formatClock('17:00'))).toBe('5:00 PM');
-    expect(formatClock('soon')).toBe('soon');
+    try {
+      setFormats({ locale: 'en-IN', hour_cycle: 'h24', time_zone: 'Asia/Kolkata' });
+      expect(formatClock('09:15')).toBe('09:15');
+      expect(formatClock('17:00')).toBe('17:00');
+      setFormats({ locale: 'en-US', hour_cycle: 'h12', time_zone: 'America/New_York' });
+      // A slot's time is the clinic's wall clock: no zone moves it.
+      expect(plain(formatClock('09:15'))).toBe('09:15 AM');
+      expect(plain(formatClock('17:00'))).toBe('05:00 PM');
+      expect(formatClock('soon')).toBe('soon');
+    } finally {
+      setFormats({ locale: 'en-US', hour_cycle: 'h24', time_zone: null });
+    }
   });
 
   it('groups slots into morning, afternoon and evening, in time order', () => {

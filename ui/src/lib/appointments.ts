@@ -17,7 +17,7 @@ import type {
 } from './bindings';
 import { APPOINTMENT_REASON_MAX, MAX_FEE_MINOR, MAX_SLOT_MINUTES, MIN_SLOT_MINUTES, STAFF_FIELDS } from './bindings';
 import { errorMessage, validationMessage } from './errors';
-import { getLocale, hasMessage, t, type MessageKey } from './i18n';
+import { formatDay, formatWallClock, hasMessage, numberFormat, t, type MessageKey } from './i18n';
 
 // The limits are the core's (exported into bindings.ts), never copies.
 /** How long a slot may be, in minutes. */
@@ -93,34 +93,19 @@ export function isPastDay(iso: string, now: Date = new Date()): boolean {
 /** The name of an ISO weekday (1 = Monday) in the user's locale: "Monday" or "Mon". */
 export function weekdayName(weekday: number, style: 'long' | 'short' = 'long'): string {
   // 1 January 2024 was a Monday.
-  const d = new Date(2024, 0, weekday);
-  try {
-    return new Intl.DateTimeFormat(getLocale(), { weekday: style }).format(d);
-  } catch {
-    return String(weekday);
-  }
+  return formatDay(`2024-01-${String(weekday).padStart(2, '0')}`, { weekday: style }) || String(weekday);
 }
 
 /** A day as the week's column heading shows it: "Mon 2 Mar" in the user's locale. */
 export function formatDayShort(iso: string): string {
-  const d = parseDay(iso);
-  if (!d) return iso;
-  try {
-    return new Intl.DateTimeFormat(getLocale(), { weekday: 'short', day: 'numeric', month: 'short' }).format(d);
-  } catch {
-    return iso;
-  }
+  if (!parseDay(iso)) return iso;
+  return formatDay(iso, { weekday: 'short', day: 'numeric', month: 'short' });
 }
 
 /** A day with its weekday, for headings and confirmations: "Monday, 2 March 2026". */
 export function formatDayLong(iso: string): string {
-  const d = parseDay(iso);
-  if (!d) return iso;
-  try {
-    return new Intl.DateTimeFormat(getLocale(), { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' }).format(d);
-  } catch {
-    return iso;
-  }
+  if (!parseDay(iso)) return iso;
+  return formatDay(iso, { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' });
 }
 
 // ------------------------------------------------------------------ times of day
@@ -144,18 +129,12 @@ export function minutesToHhmm(minutes: number): string {
   return `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
 }
 
-/** A clinic time "HH:MM" in the user's locale ("09:15" or "9:15 AM"); text that is not a time as it is. */
+/** A clinic time "HH:MM" by the clinic's hour cycle ("09:15" or "09:15 am"); text that is not a time as it is. */
 export function formatClock(hhmm: string): string {
   const m = hhmmToMinutes(hhmm);
   if (m === null) return hhmm;
   if (m === 1440) return hhmm;
-  try {
-    return new Intl.DateTimeFormat(getLocale(), { hour: 'numeric', minute: '2-digit' }).format(
-      new Date(2024, 0, 1, Math.floor(m / 60), m % 60),
-    );
-  } catch {
-    return hhmm;
-  }
+  return formatWallClock(m);
 }
 
 /** "09:00–13:00" in the user's locale. */
@@ -644,7 +623,7 @@ export function parseFee(text: string): number | null {
 export function formatFee(minor: number | null | undefined): string {
   if (minor === null || minor === undefined || !Number.isFinite(minor)) return '';
   try {
-    return new Intl.NumberFormat(getLocale(), { minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(minor / 100);
+    return numberFormat({ minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(minor / 100);
   } catch {
     return (minor / 100).toFixed(2);
   }

@@ -20,7 +20,7 @@ import {
   type ValidationReason,
 } from './bindings';
 import { errorMessage, validationMessage } from './errors';
-import { getLocale, hasMessage, t, type MessageKey } from './i18n';
+import { getLocale, hasMessage, numberFormat, t, type MessageKey } from './i18n';
 
 // The limits are the core's (exported into bindings.ts), never copies.
 export { BILL_CANCEL_REASON_MAX, BILL_DESCRIPTION_MAX, BILL_DISCOUNT_LIMIT_BP, MAX_AMOUNT_MINOR } from './bindings';
@@ -119,12 +119,15 @@ export function formatMoney(minor: number | null | undefined, currency: string, 
   const decimal = `${sign}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}` as `${number}`;
   const loc = moneyLocale(currency, locale);
   try {
-    const nf = new Intl.NumberFormat(loc, {
-      style: 'currency',
-      currency,
-      minimumFractionDigits: 2,
-      maximumFractionDigits: 2,
-    });
+    const nf = numberFormat(
+      {
+        style: 'currency',
+        currency,
+        minimumFractionDigits: 2,
+        maximumFractionDigits: 2,
+      },
+      loc,
+    );
     return (nf.format as DecimalFormat)(decimal);
   } catch {
     return `${currency} ${decimal}`;
@@ -163,7 +166,7 @@ export function percentInput(bp: number): string {
 export function formatRate(bp: number | null | undefined): string {
   const value = bp ?? 0;
   try {
-    return new Intl.NumberFormat(getLocale(), { style: 'percent', maximumFractionDigits: 2 }).format(value / BASIS_POINTS);
+    return numberFormat({ style: 'percent', maximumFractionDigits: 2 }).format(value / BASIS_POINTS);
   } catch {
     return `${percentInput(value)}%`;
   }

@@ -30,6 +30,13 @@ export const commands = {
 	verifyAudit: () => typedError<AuditVerification_Serialize, AppError>(__TAURI_INVOKE("verify_audit")),
 	getSettings: () => typedError<Settings, AppError>(__TAURI_INVOKE("get_settings")),
 	updateSettings: (settings: Settings) => typedError<Settings, AppError>(__TAURI_INVOKE("update_settings", { settings })),
+	/**
+	 *  The clinic's locale, hour cycle and time zone for formatting: anyone signed in; before
+	 *  sign-in, the defaults (en-IN, 24-hour).
+	 */
+	clinicFormats: () => typedError<ClinicFormats_Serialize, AppError>(__TAURI_INVOKE("clinic_formats")),
+	/**  Sets the clinic's locale and hour cycle (administrator). */
+	setClinicFormats: (locale: string, hourCycle: HourCycle) => typedError<ClinicFormats_Serialize, AppError>(__TAURI_INVOKE("set_clinic_formats", { locale, hourCycle })),
 	searchPatients: (query: string, limit: number) => typedError<PatientHit_Serialize[], AppError>(__TAURI_INVOKE("search_patients", { query, limit })),
 	findDuplicates: (input: PatientInput_Deserialize, excludeId: string | null) => typedError<PatientHit_Serialize[], AppError>(__TAURI_INVOKE("find_duplicates", { input, excludeId })),
 	/**
@@ -1050,6 +1057,31 @@ export type ChartSummary_Serialize = {
 	visits: VisitSummary_Serialize[],
 };
 
+/**  The clinic's locale, hour cycle and time zone, as the UI formats with them. */
+export type ClinicFormats = ClinicFormats_Serialize | ClinicFormats_Deserialize;
+
+/**  The clinic's locale, hour cycle and time zone, as the UI formats with them. */
+export type ClinicFormats_Deserialize = {
+	/**  A BCP 47 tag from `locales` ("en-IN"). */
+	locale: string,
+	hour_cycle: HourCycle,
+	/**  The clinic's IANA zone; None before sign-in (this computer's zone applies then). */
+	time_zone?: string | null,
+	/**  The locales an administrator may choose. */
+	locales: string[],
+};
+
+/**  The clinic's locale, hour cycle and time zone, as the UI formats with them. */
+export type ClinicFormats_Serialize = {
+	/**  A BCP 47 tag from `locales` ("en-IN"). */
+	locale: string,
+	hour_cycle: HourCycle,
+	/**  The clinic's IANA zone; None before sign-in (this computer's zone applies then). */
+	time_zone: string | null,
+	/**  The locales an administrator may choose. */
+	locales: string[],
+};
+
 /**  The clinic's time zone and the IANA zones it may be set to (Settings). */
 export type ClinicTimeZone = {
 	/**  The zone schedules, "today" and printed times follow (UTC until set). */
@@ -1470,6 +1502,9 @@ export type ExportsFolder = {
 	path: string,
 	opened: boolean,
 };
+
+/**  24-hour ("14:05") or 12-hour ("2:05 pm") times. */
+export type HourCycle = "h24" | "h12";
 
 export type Icd10Code = {
 	/**  "E11.9". */

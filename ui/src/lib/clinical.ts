@@ -26,7 +26,7 @@ import type {
   VitalsInput_Deserialize as VitalsInput,
 } from './bindings';
 import { ATTACHMENT_MAX_BYTES, OVERRIDE_REASON_MIN, VITALS_PLAUSIBLE } from './bindings';
-import { formatDate, formatNumber, t, type MessageKey } from './i18n';
+import { formatDate, formatNumber, numberFormat, t, type MessageKey } from './i18n';
 import { formatMoney } from './billing';
 
 // ------------------------------------------------------------------ numbers
@@ -51,7 +51,7 @@ export function formatScaled(value: number | null | undefined, decimals: number)
   if (value === null || value === undefined) return '';
   const n = value / 10 ** decimals;
   try {
-    return new Intl.NumberFormat(undefined, { maximumFractionDigits: decimals }).format(n);
+    return numberFormat({ maximumFractionDigits: decimals }).format(n);
   } catch {
     return String(n);
   }

@@ -1,5 +1,8 @@
-// The one i18n layer: every user-visible string goes through t(); dates and numbers through
-// the format helpers below, in the user's locale.
+// The one i18n layer: every user-visible string goes through t(); every date, time, number
+// and amount of money on screen through the format helpers below (or the Intl formatters
+// dateTimeFormat / numberFormat make), in the clinic's locale, time zone and hour cycle
+// (Settings; en-IN and 24-hour until the clinic chooses), never the computer's: a machine in
+// the C locale would otherwise show mm/dd/yyyy and 12-hour times.
 
 import { en, type Messages } from './locales/en';
 
@@ -17,9 +20,50 @@ const dictionaries: Record<string, Dictionary> = { en };
 let current: Dictionary = en;
 let currentLocale = 'en';
 
-function systemLocale(): string {
-  if (typeof navigator !== 'undefined' && navigator.language) return navigator.language;
-  return 'en';
+/** 24-hour ("14:05") or 12-hour ("2:05 pm") times, as the core names them. */
+export type HourCycle = 'h24' | 'h12';
+
+/** The locale before the core has said the clinic's (the core's default too). */
+export const DEFAULT_LOCALE = 'en-IN';
+
+let currentHourCycle: HourCycle = 'h24';
+/** The clinic's IANA zone; undefined: this computer's (before sign-in). */
+let currentTimeZone: string | undefined;
+
+/** The clinic's formats as the core gives them (`clinic_formats`). */
+export interface ClinicFormats {
+  locale: string;
+  hour_cycle: HourCycle;
+  time_zone?: string | null;
+}
+
+function validZone(zone: string | null | undefined): string | undefined {
+  if (!zone) return undefined;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return zone;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Formats from now on as the clinic does: its locale, hour cycle and time zone (at start,
+ * at sign-in, and when Settings changes them).
+ */
+export function setFormats(formats: ClinicFormats): void {
+  setLocale(formats.locale);
+  currentHourCycle = formats.hour_cycle === 'h12' ? 'h12' : 'h24';
+  currentTimeZone = validZone(formats.time_zone);
+  if (typeof document !== 'undefined') document.documentElement.lang = currentLocale;
+}
+
+export function getHourCycle(): HourCycle {
+  return currentHourCycle;
+}
+
+export function getTimeZone(): string | undefined {
+  return currentTimeZone;
 }
 
 /**
@@ -51,7 +95,26 @@ export function getLocale(): string {
   return currentLocale;
 }
 
-setLocale(systemLocale());
+setLocale(DEFAULT_LOCALE);
+
+/**
+ * An Intl.DateTimeFormat in the clinic's locale, time zone and hour cycle: every date and
+ * time on screen is made by one. `zone: 'utc'` for values that are already the clinic's wall
+ * clock (a bare day, a slot's "09:15"), built as UTC dates so that no zone shifts them.
+ */
+export function dateTimeFormat(options: Intl.DateTimeFormatOptions, zone: 'clinic' | 'utc' = 'clinic'): Intl.DateTimeFormat {
+  const hasTime = options.hour !== undefined || options.timeStyle !== undefined;
+  return new Intl.DateTimeFormat(currentLocale, {
+    ...options,
+    ...(hasTime ? { hourCycle: currentHourCycle === 'h12' ? 'h12' : 'h23' } : {}),
+    timeZone: zone === 'utc' ? 'UTC' : currentTimeZone,
+  });
+}
+
+/** An Intl.NumberFormat in the clinic's locale (or `locale`, e.g. en-IN grouping for rupees). */
+export function numberFormat(options?: Intl.NumberFormatOptions, locale: string = currentLocale): Intl.NumberFormat {
+  return new Intl.NumberFormat(locale, options);
+}
 
 function lookup(key: string): string | undefined {
   return (current as Record<string, string | undefined>)[key] ?? (en as Record<string, string | undefined>)[key];
@@ -91,10 +154,10 @@ export function t(key: MessageKey, params?: Params): string {
   });
 }
 
-/** A number in the user's locale (grouping, digits). */
-export function formatNumber(value: number): string {
+/** A number in the clinic's locale (grouping, digits). */
+export function formatNumber(value: number, options?: Intl.NumberFormatOptions): string {
   try {
-    return new Intl.NumberFormat(currentLocale).format(value);
+    return numberFormat(options).format(value);
   } catch {
     return String(value);
   }
@@ -113,15 +176,19 @@ export function parseInstant(text: string | null | undefined): Date | null {
 
 const parse = parseInstant;
 
+/** Numeric dates in the locale's order: 05/03/2026 (en-IN, en-GB), 03/05/2026 (en-US). */
+const DATE_PARTS: Intl.DateTimeFormatOptions = { day: '2-digit', month: '2-digit', year: 'numeric' };
+const TIME_PARTS: Intl.DateTimeFormatOptions = { hour: '2-digit', minute: '2-digit' };
+
 /**
- * An instant (RFC 3339, or an HLC stamp) as a local date and time (e.g. "3 Mar 2026, 14:05");
- * '' for none; text that is neither is shown as it is.
+ * An instant (RFC 3339, or an HLC stamp) as the clinic's local date and time (en-IN:
+ * "05/03/2026, 14:05"); '' for none; text that is neither is shown as it is.
  */
 export function formatDateTime(iso: string | null | undefined): string {
   const date = parse(iso);
   if (!date) return iso ?? '';
   try {
-    return new Intl.DateTimeFormat(currentLocale, { dateStyle: 'medium', timeStyle: 'short' }).format(date);
+    return dateTimeFormat({ ...DATE_PARTS, ...TIME_PARTS }).format(date);
   } catch {
     return date.toISOString();
   }
@@ -132,10 +199,34 @@ export function formatDateTimeSeconds(iso: string | null | undefined): string {
   const date = parse(iso);
   if (!date) return iso ?? '';
   try {
-    return new Intl.DateTimeFormat(currentLocale, { dateStyle: 'medium', timeStyle: 'medium' }).format(date);
+    return dateTimeFormat({ ...DATE_PARTS, ...TIME_PARTS, second: '2-digit' }).format(date);
   } catch {
     return date.toISOString();
   }
+}
+
+/** An instant as the clinic's time of day ("14:05", or "02:05 pm" on a 12-hour clock). */
+export function formatTime(iso: string | Date | null | undefined): string {
+  const date = iso instanceof Date ? iso : parse(iso);
+  if (!date) return typeof iso === 'string' ? iso : '';
+  try {
+    return dateTimeFormat(TIME_PARTS).format(date);
+  } catch {
+    return date.toISOString();
+  }
+}
+
+/** The clinic's calendar day of an instant, as YYYY-MM-DD (its zone, not this computer's). */
+export function clinicDay(date: Date = new Date()): string {
+  try {
+    const parts = dateTimeFormat({ year: 'numeric', month: '2-digit', day: '2-digit' }).formatToParts(date);
+    const part = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
+    const [y, m, d] = [part('year'), part('month'), part('day')];
+    if (/^\d{4}$/.test(y) && /^\d{2}$/.test(m) && /^\d{2}$/.test(d)) return `${y}-${m}-${d}`;
+  } catch {
+    // fall through
+  }
+  return date.toISOString().slice(0, 10);
 }
 
 /** A list of words joined the local way ("Doctor and Nurse"). */
@@ -150,17 +241,37 @@ export function formatList(items: string[]): string {
 const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
 
 /**
- * A calendar day (`YYYY-MM-DD`, e.g. a date of birth) or an instant as a local date ("3 Mar
- * 2026"). A bare day is read as that day wherever the user is (no time-zone shift).
+ * A calendar day (`YYYY-MM-DD`, e.g. a date of birth) or an instant as the clinic's date
+ * (en-IN: "05/03/2026"). A bare day is that day wherever the computer is (no zone shift).
  */
 export function formatDate(text: string | null | undefined): string {
   if (!text) return '';
   const day = DAY.exec(text);
-  const date = day ? new Date(Number(day[1]), Number(day[2]) - 1, Number(day[3])) : parse(text);
+  const date = day ? new Date(Date.UTC(Number(day[1]), Number(day[2]) - 1, Number(day[3]))) : parse(text);
   if (!date || Number.isNaN(date.getTime())) return text;
   try {
-    return new Intl.DateTimeFormat(currentLocale, { dateStyle: 'medium' }).format(date);
+    return dateTimeFormat(DATE_PARTS, day ? 'utc' : 'clinic').format(date);
   } catch {
     return text;
+  }
+}
+
+/** A calendar day (`YYYY-MM-DD`) with other parts (a weekday, a month's name); '' if not a day. */
+export function formatDay(text: string, options: Intl.DateTimeFormatOptions): string {
+  const day = DAY.exec(text);
+  if (!day) return '';
+  try {
+    return dateTimeFormat(options, 'utc').format(new Date(Date.UTC(Number(day[1]), Number(day[2]) - 1, Number(day[3]))));
+  } catch {
+    return text;
+  }
+}
+
+/** A wall-clock time of the clinic ("09:15", minutes since midnight) by its hour cycle. */
+export function formatWallClock(minutes: number): string {
+  try {
+    return dateTimeFormat(TIME_PARTS, 'utc').format(new Date(Date.UTC(2024, 0, 1, Math.floor(minutes / 60), minutes % 60)));
+  } catch {
+    return `${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
   }
 }

@@ -17,7 +17,7 @@ import {
   type SyncReport,
   type SyncStatus_Serialize,
 } from './bindings';
-import { formatNumber, getLocale, hasMessage, parseInstant, t, type MessageKey } from './i18n';
+import { clinicDay, dateTimeFormat, formatNumber, formatTime, hasMessage, parseInstant, t, type MessageKey } from './i18n';
 
 // ------------------------------------------------------------------ what the backend sends
 // core's `sync` types as the backend sends them (the generated `_Serialize` forms: every
@@ -164,25 +164,19 @@ function view(kind: IndicatorState['kind'], tone: Tone, label: string): Indicato
   return { kind, tone, label, description: t('sync.indicator.description', { state: label }) };
 }
 
-function sameLocalDay(a: Date, b: Date): boolean {
-  return a.getFullYear() === b.getFullYear() && a.getMonth() === b.getMonth() && a.getDate() === b.getDate();
-}
-
 /**
- * "14:05" for an instant of today (24-hour, local time), "Nov 21, 14:05" for an earlier day;
- * '' for none or for text that is not a time.
+ * "14:05" for an instant of the clinic's today (its zone and hour cycle), "21 Nov, 14:05" for
+ * an earlier day; '' for none or for text that is not a time.
  */
 export function formatSince(iso: string | null | undefined, now: Date = new Date()): string {
   const date = parseInstant(iso);
   if (!date) return '';
-  const time: Intl.DateTimeFormatOptions = { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' };
-  const options: Intl.DateTimeFormatOptions = sameLocalDay(date, now) ? time : { ...time, day: 'numeric', month: 'short' };
+  const time: Intl.DateTimeFormatOptions = { hour: '2-digit', minute: '2-digit' };
+  const options: Intl.DateTimeFormatOptions = clinicDay(date) === clinicDay(now) ? time : { ...time, day: 'numeric', month: 'short' };
   try {
-    return new Intl.DateTimeFormat(getLocale(), options).format(date);
+    return dateTimeFormat(options).format(date);
   } catch {
-    const hh = String(date.getHours()).padStart(2, '0');
-    const mm = String(date.getMinutes()).padStart(2, '0');
-    return `${hh}:${mm}`;
+    return formatTime(date);
   }
 }
 

@@ -9,6 +9,7 @@ use crate::pdf::{self, Doc, Page, Picture, Weight, ACCENT, INK, MUTED};
 use crate::printouts::{self, PrintKind, Printout, Subject};
 use crate::rbac::Permission;
 use crate::session::Authorized;
+use crate::settings::Formats;
 use crate::store::Store;
 use printpdf::XObjectId;
 use serde_json::json;
@@ -49,11 +50,10 @@ fn right(
     Ok(())
 }
 
-fn date_of(rfc3339: Option<&str>) -> String {
-    rfc3339
-        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
-        .map(|d| d.format("%d %b %Y").to_string())
-        .unwrap_or_default()
+/// An instant as the clinic's local date, in its locale's order (dd/mm/yyyy for en-IN): a bill
+/// finalized at 01:00 in Kolkata is dated that day, not the day before (its UTC date).
+fn date_of(fmt: &Formats, rfc3339: Option<&str>) -> String {
+    rfc3339.map(|s| fmt.date(s)).unwrap_or_default()
 }
 
 fn percent(bp: u32) -> String {
@@ -135,7 +135,7 @@ fn table_head(page: &mut Page, doc: &Doc, y: f32) -> Result<f32> {
 }
 
 /// Renders a bill as an invoice PDF (a draft prints as a PRO-FORMA, clearly marked).
-pub fn render_invoice(bill: &Bill, s: &BillingSettings, logo: Option<&Picture>) -> Result<Vec<u8>> {
+pub fn render_invoice(bill: &Bill, s: &BillingSettings, fmt: &Formats, logo: Option<&Picture>) -> Result<Vec<u8>> {
     let c = bill.currency.as_str();
     let title = match bill.status {
         BillStatus::Draft => "PRO-FORMA (not an invoice)",
@@ -155,7 +155,7 @@ pub fn render_invoice(bill: &Bill, s: &BillingSettings, logo: Option<&Picture>) 
         }
         y = header(&mut page, &doc, s, title, logo.as_ref())?;
         if i == 0 {
-            y = bill_block(&mut page, &doc, bill, y)?;
+            y = bill_block(&mut page, &doc, bill, fmt, y)?;
         }
         y = table_head(&mut page, &doc, y)?;
         for line in chunk.iter() {
@@ -196,7 +196,7 @@ pub fn render_invoice(bill: &Bill, s: &BillingSettings, logo: Option<&Picture>) 
     y = totals_block(&mut page, &doc, bill, y - 3.0)?;
     page.text(&doc, LEFT, y, 9.0, Weight::Bold, INK, &in_words(bill.totals.total, c));
     y -= 8.0;
-    payments_block(&mut page, &doc, bill, y)?;
+    payments_block(&mut page, &doc, bill, fmt, y)?;
     page.text(
         &doc,
         LEFT,
@@ -210,14 +210,14 @@ pub fn render_invoice(bill: &Bill, s: &BillingSettings, logo: Option<&Picture>) 
     Ok(doc.finish())
 }
 
-fn bill_block(page: &mut Page, doc: &Doc, bill: &Bill, y: f32) -> Result<f32> {
+fn bill_block(page: &mut Page, doc: &Doc, bill: &Bill, fmt: &Formats, y: f32) -> Result<f32> {
     page.text(doc, LEFT, y, 9.0, Weight::Regular, MUTED, "Billed to");
     page.text(doc, LEFT, y - 5.0, 11.0, Weight::Bold, INK, &bill.patient_name);
     page.text(doc, LEFT, y - 10.0, 9.0, Weight::Regular, INK, &format!("MRN {}", bill.mrn));
     let number = bill.number.clone().unwrap_or_else(|| "—".into());
     let rows = [
         ("Invoice no.", number),
-        ("Date", date_of(bill.finalized_at.as_deref().or(Some(bill.created_at.as_str())))),
+        ("Date", date_of(fmt, bill.finalized_at.as_deref().or(Some(bill.created_at.as_str())))),
         ("Status", format!("{:?}", bill.payment_status).replace("PartlyPaid", "Partly paid")),
     ];
     for (i, (k, v)) in rows.iter().enumerate() {
@@ -267,7 +267,7 @@ fn totals_block(page: &mut Page, doc: &Doc, bill: &Bill, mut y: f32) -> Result<f
     Ok(y - 4.0)
 }
 
-fn payments_block(page: &mut Page, doc: &Doc, bill: &Bill, mut y: f32) -> Result<()> {
+fn payments_block(page: &mut Page, doc: &Doc, bill: &Bill, fmt: &Formats, mut y: f32) -> Result<()> {
     if bill.payments.is_empty() || y < 30.0 {
         return Ok(());
     }
@@ -277,7 +277,7 @@ fn payments_block(page: &mut Page, doc: &Doc, bill: &Bill, mut y: f32) -> Result
         let sign = if p.kind == PaymentKind::Refund { "-" } else { "" };
         let text = format!(
             "{}  {}  {}  {}{}",
-            date_of(Some(&p.received_at)),
+            date_of(fmt, Some(&p.received_at)),
             p.receipt_no,
             mode_label(p.mode),
             sign,
@@ -300,7 +300,13 @@ fn mode_label(m: PaymentMode) -> &'static str {
 }
 
 /// A payment (or refund) receipt: A5 landscape.
-pub fn render_receipt(bill: &Bill, payment_id: &str, s: &BillingSettings, logo: Option<&Picture>) -> Result<Vec<u8>> {
+pub fn render_receipt(
+    bill: &Bill,
+    payment_id: &str,
+    s: &BillingSettings,
+    fmt: &Formats,
+    logo: Option<&Picture>,
+) -> Result<Vec<u8>> {
     let p =
         bill.payments.iter().find(|p| p.id == payment_id).ok_or_else(|| {
             Error::validation("payment_id", ValidationReason::Invalid, "no such payment on this bill")
@@ -334,7 +340,7 @@ pub fn render_receipt(bill: &Bill, payment_id: &str, s: &BillingSettings, logo: 
     right(&mut page, &doc, RIGHT, h - 18.0, 12.0, Weight::Bold, ACCENT, title)?;
     let rows = [
         ("Receipt no.", p.receipt_no.clone()),
-        ("Date", date_of(Some(&p.received_at))),
+        ("Date", date_of(fmt, Some(&p.received_at))),
         ("Received from", format!("{} (MRN {})", bill.patient_name, bill.mrn)),
         (
             "Against",
@@ -406,7 +412,8 @@ pub(crate) async fn invoice_pdf_as(
     let bill = super::bills::load(store, bill_id).await?;
     let s = super::read_settings(store).await?;
     let logo = crate::clinic::logo(store).await?;
-    let pdf = render_invoice(&bill, &s, logo.as_ref())?;
+    let fmt = Formats::load(store).await?;
+    let pdf = render_invoice(&bill, &s, &fmt, logo.as_ref())?;
     let mut w = store.begin_write(auth.actor()).await?;
     w.audit("bill.print", "bill", Some(bill_id), json!({ "number": bill.number })).await?;
     let name = bill.number.clone().unwrap_or_else(|| format!("proforma-{}", bill.mrn));
@@ -443,7 +450,8 @@ pub(crate) async fn receipt_pdf_as(
     let bill = super::bills::load(store, bill_id).await?;
     let s = super::read_settings(store).await?;
     let logo = crate::clinic::logo(store).await?;
-    let pdf = render_receipt(&bill, payment_id, &s, logo.as_ref())?;
+    let fmt = Formats::load(store).await?;
+    let pdf = render_receipt(&bill, payment_id, &s, &fmt, logo.as_ref())?;
     let receipt = bill.payments.iter().find(|p| p.id == payment_id).map(|p| p.receipt_no.clone()).unwrap_or_default();
     let mut w = store.begin_write(auth.actor()).await?;
     w.audit("bill.receipt_print", "bill", Some(bill_id), json!({ "receipt_no": receipt })).await?;

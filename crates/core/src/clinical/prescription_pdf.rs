@@ -66,7 +66,7 @@ pub fn render(head: &Letterhead, s: &PrescriptionSheet) -> Result<Vec<u8>> {
     if let Some(f) = &s.visit.follow_up_date {
         sheet.down(2.0);
         sheet.need(6.0)?;
-        sheet.text(LEFT, 9.5, Weight::Bold, INK, &format!("Follow-up on {}", print::day(f)));
+        sheet.text(LEFT, 9.5, Weight::Bold, INK, &format!("Follow-up on {}", head.day(f)));
         sheet.down(5.0);
     }
     sheet.signature(&s.doctor_name, &s.doctor_registration)?;

@@ -7,6 +7,7 @@ use crate::codes::Code;
 use crate::error::Result;
 use crate::patients::{Patient, Sex};
 use crate::pdf::{self, Doc, Page, Picture, Weight, ACCENT, INK, MUTED};
+use crate::settings::Formats;
 use crate::store::Store;
 use chrono::NaiveDate;
 use printpdf::XObjectId;
@@ -36,31 +37,39 @@ fn pt(mm: f32) -> f32 {
 }
 
 /// Everything a printout's header needs, loaded once: the clinic's letterhead and its
-/// calendar (dates are printed in the clinic's time zone; ages are on its today).
+/// calendar (dates are printed in the clinic's time zone and locale order, times by its hour
+/// cycle; ages are on its today).
 pub struct Letterhead {
     pub clinic: clinic::Letterhead,
     pub tz: chrono_tz::Tz,
     pub today: NaiveDate,
+    pub formats: Formats,
 }
 
 pub async fn letterhead(store: &Store) -> Result<Letterhead> {
     let now = clinic::now(store).await?;
-    Ok(Letterhead { clinic: clinic::letterhead(store).await?, tz: now.timezone(), today: now.date_naive() })
+    Ok(Letterhead {
+        clinic: clinic::letterhead(store).await?,
+        tz: now.timezone(),
+        today: now.date_naive(),
+        formats: Formats::load(store).await?,
+    })
 }
 
 impl Letterhead {
-    /// An RFC 3339 instant as the clinic's local date ("05 Mar 2026").
+    /// An RFC 3339 instant as the clinic's local date ("05/03/2026" in en-IN).
     pub fn date(&self, rfc3339: &str) -> String {
-        chrono::DateTime::parse_from_rfc3339(rfc3339)
-            .map(|d| d.with_timezone(&self.tz).format("%d %b %Y").to_string())
-            .unwrap_or_default()
+        self.formats.date(rfc3339)
     }
 
-    /// An RFC 3339 instant as local date and time.
+    /// An RFC 3339 instant as local date and time ("05/03/2026 14:05").
     pub fn date_time(&self, rfc3339: &str) -> String {
-        chrono::DateTime::parse_from_rfc3339(rfc3339)
-            .map(|d| d.with_timezone(&self.tz).format("%d %b %Y %H:%M").to_string())
-            .unwrap_or_default()
+        self.formats.date_time(rfc3339)
+    }
+
+    /// A YYYY-MM-DD day as printed ("05/03/2026").
+    pub fn day(&self, ymd: &str) -> String {
+        self.formats.ymd(ymd)
     }
 
     /// The compact date for file names (20260305).
@@ -69,13 +78,6 @@ impl Letterhead {
             .map(|d| d.with_timezone(&self.tz).format("%Y%m%d").to_string())
             .unwrap_or_default()
     }
-}
-
-/// A YYYY-MM-DD date as printed.
-pub fn day(ymd: &str) -> String {
-    NaiveDate::parse_from_str(ymd, "%Y-%m-%d")
-        .map(|d| d.format("%d %b %Y").to_string())
-        .unwrap_or_else(|_| ymd.to_string())
 }
 
 /// "42 y / Male", "7 mo / Female", "— / —".

@@ -121,7 +121,7 @@ pub fn render(head: &Letterhead, s: &SummarySheet) -> Result<Vec<u8>> {
     }
     sheet.section("Follow-up")?;
     let follow = match &s.visit.follow_up_date {
-        Some(f) => format!("Please come back on {}.", print::day(f)),
+        Some(f) => format!("Please come back on {}.", head.day(f)),
         None => "As needed.".to_string(),
     };
     sheet.para(LEFT, 10.0, Weight::Bold, INK, &follow)?;

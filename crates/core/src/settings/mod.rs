@@ -1,9 +1,13 @@
-//! Clinic-wide settings (synced): the idle time after which a session locks, and the
-//! clinic's name as printed on ID cards and documents. The stored values themselves (keys,
+//! Clinic-wide settings (synced): the idle time after which a session locks, the clinic's
+//! name as printed on ID cards and documents, its time zone, and its locale and hour cycle
+//! ([`formats`]). The stored values themselves (keys,
 //! defaults, reading and writing them, with no permission check) are in [`values`], which the
 //! session and the clinic's facts read without these commands.
 
+pub mod formats;
 pub mod values;
+
+pub use formats::{formats, set_formats, ClinicFormats, Formats, HourCycle, DEFAULT_LOCALE};
 
 pub(crate) use values::{get_value, put};
 pub use values::{
