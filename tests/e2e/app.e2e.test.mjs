@@ -950,8 +950,7 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     await centre(again);
     await (await again.findElement(byTestId('printout-again'))).click();
     const second = path.join(exportsDir, `invoice-${invoice}-2.pdf`);
-    await driver.wait(async () => fs.existsSync(second), WAIT, `${second} was not written`);
-    assert.equal(fs.readFileSync(second).subarray(0, 5).toString(), '%PDF-');
+    await pdfWritten(second);
     await driver.wait(async () => (await invoiceRows()).length === 2, WAIT, 'the reprint is listed');
     const reprints = await withAttr('printout-row', 'data-reprint', 'yes');
     assert.equal(reprints.length, 1);
