@@ -162,6 +162,18 @@ describe('calendar days', () => {
     expect(today(NOW)).toBe('2026-03-04');
   });
 
+  it('takes today in the clinic\'s time zone once it is known, not this computer\'s', () => {
+    try {
+      // 20:00 UTC on 4 March is already 5 March in Kolkata, still 4 March in New York.
+      setFormats({ locale: 'en-IN', hour_cycle: 'h24', time_zone: 'Asia/Kolkata' });
+      expect(today(new Date('2026-03-04T20:00:00Z'))).toBe('2026-03-05');
+      setFormats({ locale: 'en-US', hour_cycle: 'h24', time_zone: 'America/New_York' });
+      expect(today(new Date('2026-03-04T20:00:00Z'))).toBe('2026-03-04');
+    } finally {
+      setFormats({ locale: 'en-US', hour_cycle: 'h24', time_zone: null });
+    }
+  });
+
   it('names weekdays and days in the locale', () => {
     expect(weekdayName(1)).toBe('Monday');
     expect(weekdayName(7, 'short')).toBe('Sun');

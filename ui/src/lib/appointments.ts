@@ -17,7 +17,7 @@ import type {
 } from './bindings';
 import { APPOINTMENT_REASON_MAX, MAX_FEE_MINOR, MAX_SLOT_MINUTES, MIN_SLOT_MINUTES, STAFF_FIELDS } from './bindings';
 import { errorMessage, validationMessage } from './errors';
-import { formatDay, formatWallClock, hasMessage, numberFormat, t, type MessageKey } from './i18n';
+import { clinicDay, formatDay, formatWallClock, hasMessage, numberFormat, t, type MessageKey } from './i18n';
 
 // The limits are the core's (exported into bindings.ts), never copies.
 /** How long a slot may be, in minutes. */
@@ -52,9 +52,9 @@ export function isoDay(d: Date): string {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
 }
 
-/** Today on this computer, YYYY-MM-DD (the clinic's date: the desk is in the clinic). */
+/** Today in the clinic's time zone, YYYY-MM-DD (not this computer's, if they differ). */
 export function today(now: Date = new Date()): string {
-  return isoDay(now);
+  return clinicDay(now);
 }
 
 /** The day `n` days after `iso` (before, for a negative `n`); across month ends and DST. */

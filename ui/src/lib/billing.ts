@@ -20,7 +20,7 @@ import {
   type ValidationReason,
 } from './bindings';
 import { errorMessage, validationMessage } from './errors';
-import { getLocale, hasMessage, numberFormat, t, type MessageKey } from './i18n';
+import { clinicDay, getLocale, hasMessage, numberFormat, t, type MessageKey } from './i18n';
 
 // The limits are the core's (exported into bindings.ts), never copies.
 export { BILL_CANCEL_REASON_MAX, BILL_DESCRIPTION_MAX, BILL_DISCOUNT_LIMIT_BP, MAX_AMOUNT_MINOR } from './bindings';
@@ -412,10 +412,9 @@ export function billChanged(e: AppError): boolean {
 
 // ------------------------------------------------------------------ dates
 
-/** Today on this computer, YYYY-MM-DD. */
+/** Today in the clinic's time zone, YYYY-MM-DD. */
 export function todayIso(now: Date = new Date()): string {
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
+  return clinicDay(now);
 }
 
 /** The price of a service on a day from its history (the newest that took effect by then). */
