@@ -493,6 +493,11 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     await click('users-new');
     await assertDialogButtonsInWindow('user-dialog');
     await fill('user-username', RECEPTIONIST.username);
+    // Text past the core's limit (a full name has at most 100 characters) is kept whole, never
+    // cut as a maxlength would, and the field says by how much (issue 20).
+    await fill('user-fullname', 'Ravi '.repeat(21));
+    const overLimit = await driver.findElement(By.xpath(`//*[@data-testid="user-fullname"]/following-sibling::p[@class="error"]`));
+    assert.match(await overLimit.getText(), /100.*105/, 'the field names its limit and the length typed');
     await fill('user-fullname', RECEPTIONIST.fullName);
     await fill('user-password', RECEPTIONIST.password);
     await tick('user-role-receptionist');

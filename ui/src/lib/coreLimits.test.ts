@@ -36,14 +36,14 @@ function code(text: string): string {
  * toast's 10,000 ms share a value with a limit but are not one.
  */
 const LIMIT_PLACES: readonly RegExp[] = [
-  /\b(?:maxlength|minlength|max|min)=\{?\s*["']?(\d[\d_]*)(?![\w.])/g,
+  /\b(?:limit|maxlength|minlength|max|min)=\{?\s*["']?(\d[\d_]*)(?![\w.])/g,
   /(?<![=\-])[<>]=?\s*(\d[\d_]*)(?![\w.])/g,
   /(?<![\w.])(\d[\d_]*)\s*[<>]=?(?![=>])/g,
   /\b(?:const|let)\s+\w*(?:MAX|MIN)\w*\s*(?::[^=]+)?=\s*(\d[\d_]*)(?![\w.])/g,
 ];
 
 /** A field's length written as a number (any value). */
-const LITERAL_LENGTH = /\b(?:maxlength|minlength)=\{?\s*["']?\s*\d/;
+const LITERAL_LENGTH = /\b(?:limit|maxlength|minlength)=\{?\s*["']?\s*\d/;
 
 function limitNumbersIn(line: string): number[] {
   return LIMIT_PLACES.flatMap((re) => [...line.matchAll(re)].map((m) => Number(m[1]!.replace(/_/g, ''))));
@@ -78,7 +78,7 @@ describe('limits come from the core', () => {
     expect(found).toEqual([]);
   });
 
-  it('no maxlength or minlength in ui/src is a number: text lengths are the core’s, input widths lib/inputs.ts', () => {
+  it('no limit, maxlength or minlength in ui/src is a number: text lengths are the core’s, input widths lib/inputs.ts', () => {
     // Values under 100 (a name's 80, a licence number's 60, a phone's 20) are no less the
     // core's; a literal width is refused whatever its value.
     const found: string[] = [];
@@ -93,6 +93,23 @@ describe('limits come from the core', () => {
     expect(LITERAL_LENGTH.test('maxlength="20"')).toBe(true);
     expect(LITERAL_LENGTH.test("minlength={ '3' }")).toBe(true);
     expect(LITERAL_LENGTH.test('maxlength={STAFF_FIELDS.phone}')).toBe(false);
+    expect(LITERAL_LENGTH.test('limit={80}')).toBe(true);
+  });
+
+  it('no field has a maxlength: the browser would cut pasted text without a word', () => {
+    // A field shows the core's limit (`limit=`, see Field.svelte) and keeps every character;
+    // the core refuses an overlong value naming the field (issue 20: never silently cut).
+    const MAXLENGTH = /\bmaxlength\s*=|\{maxlength\}|\.maxLength\s*=/;
+    const found: string[] = [];
+    for (const [file, text] of Object.entries(sources)) {
+      for (const line of code(text).split('\n')) {
+        if (MAXLENGTH.test(line)) found.push(`${file}: ${line.trim()}`);
+      }
+    }
+    expect(found).toEqual([]);
+    expect(MAXLENGTH.test('maxlength={USER_FIELDS.password}')).toBe(true);
+    expect(MAXLENGTH.test('{maxlength}')).toBe(true);
+    expect(MAXLENGTH.test('limit={USER_FIELDS.password}')).toBe(false);
   });
 
   it('finds a copied limit where one stands, and not a timer of the same value', () => {

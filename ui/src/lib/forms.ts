@@ -1,6 +1,7 @@
 // Small helpers shared by the forms.
 
 import { tick } from 'svelte';
+import { formatNumber, t } from './i18n';
 
 /**
  * After a failed submit: moves focus to the first field marked invalid in the form and scrolls
@@ -18,6 +19,14 @@ export async function focusFirstInvalid(container: HTMLElement | null | undefine
 /** Scrolls an element into view (only as far as needed), clear of the sticky header. */
 export function scrollToShow(element: HTMLElement): void {
   element.scrollIntoView?.({ block: 'nearest', inline: 'nearest' });
+}
+
+/**
+ * What a field says when its text is longer than the core accepts. The text is never cut (a
+ * `maxlength` would cut pasted text without a word): the user sees by how much and shortens it.
+ */
+export function tooLong(limit: number, length: number): string {
+  return t('common.too_long', { limit: formatNumber(limit), count: formatNumber(length) });
 }
 
 /** Removes one field's error (typing into a field clears what was said about it). */

@@ -28,6 +28,7 @@ export const en = {
   'common.previous': 'Previous',
   'common.next': 'Next',
   'common.working': 'Working…',
+  'common.too_long': 'At most {limit} characters; this has {count}.',
   'common.notifications': 'Notifications',
   'common.formProblem': 'Please correct the fields marked below.',
 
