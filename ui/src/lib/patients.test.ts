@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Mapping, Patient } from './bindings';
 import { validationMessage } from './errors';
-import { formatDate } from './i18n';
+import { formatDate, setFormats } from './i18n';
 import {
   addAllergy,
   ageText,
@@ -73,6 +73,21 @@ describe('age', () => {
     expect(ageYears('1980-03-05', TODAY)).toBe(45);
     expect(ageYears('2026-03-05', TODAY)).toBeNull(); // in the future
     expect(ageYears('not a date', TODAY)).toBeNull();
+  });
+
+  it('turns on the birthday at the clinic\'s midnight, not this computer\'s', () => {
+    // 20:00 UTC on 4 March is already 5 March in Kolkata, still 4 March in New York.
+    const evening = new Date('2026-03-04T20:00:00Z');
+    try {
+      setFormats({ locale: 'en-IN', hour_cycle: 'h24', time_zone: 'Asia/Kolkata' });
+      expect(ageYears('1980-03-05', evening)).toBe(46);
+      expect(ageText({ birth_date: '2026-02-05', birth_date_estimated: false }, evening)).toBe('1 mo');
+      setFormats({ locale: 'en-US', hour_cycle: 'h24', time_zone: 'America/New_York' });
+      expect(ageYears('1980-03-05', evening)).toBe(45);
+      expect(ageText({ birth_date: '2026-02-05', birth_date_estimated: false }, evening)).toBe('27 d');
+    } finally {
+      setFormats({ locale: 'en-US', hour_cycle: 'h24', time_zone: null });
+    }
   });
 
   it('shows years, "~" for an estimate, months and days for a baby', () => {

@@ -18,7 +18,7 @@ import type {
 } from './bindings';
 import { BLOOD_GROUPS as CORE_BLOOD_GROUPS, PATIENT_MAX_AGE_YEARS, PATIENT_MAX_PHONES } from './bindings';
 import { validationMessage } from './errors';
-import { t, type MessageKey } from './i18n';
+import { clinicDay, t, type MessageKey } from './i18n';
 
 // The limits are the core's (exported into bindings.ts), never copies.
 export const MAX_PHONES = PATIENT_MAX_PHONES;
@@ -81,17 +81,22 @@ function parseDay(text: string | null | undefined): { y: number; m: number; d: n
   return { y: Number(match[1]), m: Number(match[2]), d: Number(match[3]) };
 }
 
-/** Whole years, months and days from a birth date (`YYYY-MM-DD`) to `today`; null if unreadable or future. */
+/**
+ * Whole years, months and days from a birth date (`YYYY-MM-DD`) to `today` as a day in the
+ * clinic's time zone (not this computer's: a birthday starts at the clinic's midnight); null if
+ * unreadable or future.
+ */
 export function ageParts(birth: string | null | undefined, today: Date): { years: number; months: number; days: number } | null {
   const b = parseDay(birth);
-  if (!b) return null;
-  let years = today.getFullYear() - b.y;
-  let months = today.getMonth() + 1 - b.m;
-  let days = today.getDate() - b.d;
+  const now = parseDay(clinicDay(today));
+  if (!b || !now) return null;
+  let years = now.y - b.y;
+  let months = now.m - b.m;
+  let days = now.d - b.d;
   if (days < 0) {
     months -= 1;
     // Days in the month before today's month.
-    days += new Date(today.getFullYear(), today.getMonth(), 0).getDate();
+    days += new Date(Date.UTC(now.y, now.m - 1, 0)).getUTCDate();
   }
   if (months < 0) {
     years -= 1;
@@ -99,6 +104,11 @@ export function ageParts(birth: string | null | undefined, today: Date): { years
   }
   if (years < 0) return null;
   return { years, months, days };
+}
+
+/** The year of `today` in the clinic's time zone. */
+function clinicYear(today: Date): number {
+  return Number(clinicDay(today).slice(0, 4));
 }
 
 /** Whole years from a birth date to `today`, as the backend counts them. */
@@ -342,7 +352,7 @@ export function toPatientInput(form: PatientForm, today: Date = new Date()): { i
   if (!form.dob_known) {
     const age = parseAge(form.age_years);
     if (typeof age === 'number') {
-      ageYearsValue = form.estimate && form.age_years.trim() === form.estimate.age ? today.getFullYear() - form.estimate.year : age;
+      ageYearsValue = form.estimate && form.age_years.trim() === form.estimate.age ? clinicYear(today) - form.estimate.year : age;
     }
   }
   const input: PatientInput = {
