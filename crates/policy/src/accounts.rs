@@ -23,6 +23,11 @@ pub struct Account {
     /// The stamp that last set each of `roles`, `active`, `deleted_at`, `user_key`.
     #[serde(default)]
     pub stamps: BTreeMap<String, String>,
+    /// Every key the account has had, by the stamp of the change that set it (`None`: cleared),
+    /// whatever order the changes came in: a key is replaced at the next stamp of this map
+    /// (see [`Account::past_keys`]).
+    #[serde(default)]
+    pub key_history: BTreeMap<String, Option<String>>,
 }
 
 impl Account {
@@ -33,6 +38,19 @@ impl Account {
     /// May sign in and act.
     pub fn usable(&self) -> bool {
         self.active && !self.deleted
+    }
+
+    /// The account's replaced keys, each with the stamp at which the next key replaced it.
+    /// A user signature by one of them proves only changes stamped before that stamp.
+    pub fn past_keys(&self) -> Vec<(&str, &str)> {
+        let entries: Vec<(&String, &Option<String>)> = self.key_history.iter().collect();
+        entries
+            .windows(2)
+            .filter_map(|w| match (w[0].1.as_deref(), self.key.as_deref()) {
+                (Some(key), current) if current != Some(key) => Some((key, w[1].0.as_str())),
+                _ => None,
+            })
+            .collect()
     }
 
     fn set(&mut self, field: &str, hlc: &str, apply: impl FnOnce(&mut Account)) {
@@ -58,7 +76,10 @@ impl Accounts {
     pub fn load(&mut self, user_id: &str, roles: Vec<Role>, active: bool, deleted: bool, stamp: &str) {
         let stamps =
             ["roles", "active", "deleted_at", "user_key"].iter().map(|f| (f.to_string(), stamp.to_string())).collect();
-        self.users.insert(user_id.to_string(), Account { roles, active, deleted, key: None, stamps });
+        self.users.insert(
+            user_id.to_string(),
+            Account { roles, active, deleted, key: None, stamps, key_history: BTreeMap::new() },
+        );
     }
 
     /// Active administrators (not deleted).
@@ -86,6 +107,7 @@ impl Accounts {
         }
         if let Some(key) = change.data.get("user_key") {
             let key = key.as_str().map(str::to_string);
+            account.key_history.insert(hlc.to_string(), key.clone());
             account.set("user_key", hlc, |a| a.key = key);
         }
         if let Some(deleted) = change.data.get("deleted_at") {

@@ -161,7 +161,8 @@ pub fn prove_author_of<C: std::borrow::Borrow<Change>>(
     if let Some(c) = segment.iter().map(|c| c.borrow()).find(|c| c.user_id.as_deref() != Some(signer)) {
         return Err(bad(format!("change {} names another user than its segment's signer {signer:?}", c.id)));
     }
-    let key = match accounts.get(signer).and_then(|a| a.key.as_deref()) {
+    let account = accounts.get(signer);
+    let key = match account.and_then(|a| a.key.as_deref()) {
         Some(key) => key.to_string(),
         None => segment
             .iter()
@@ -170,13 +171,27 @@ pub fn prove_author_of<C: std::borrow::Borrow<Change>>(
             .find_map(|c| c.data.get("user_key").and_then(|k| k.as_str()).map(str::to_string))
             .ok_or_else(|| bad(format!("account {signer:?} has no signing key")))?,
     };
-    let key = hms_protocol::proof::parse_public_key(&key).map_err(|e| bad(format!("account {signer:?}: {e}")))?;
-    match message {
-        Some(message) => hms_protocol::proof::verify_user_sig_of(message, proof, &key),
-        None => hms_protocol::proof::verify_user_sig(segment, &key),
+    let verify = |key: &str| {
+        let key = hms_protocol::proof::parse_public_key(key).map_err(|e| bad(format!("account {signer:?}: {e}")))?;
+        match message {
+            Some(message) => hms_protocol::proof::verify_user_sig_of(message, proof, &key),
+            None => hms_protocol::proof::verify_user_sig(segment, &key),
+        }
+        .map_err(|e| bad(e.to_string()))
+    };
+    let refusal = match verify(&key) {
+        Ok(()) => return Ok(Some(signer.to_string())),
+        Err(refusal) => refusal,
+    };
+    // A key replaced since (a password change or reset made elsewhere): it proves changes
+    // stamped before it was replaced, which last-writer-wins ranks below everything after.
+    let newest = segment.iter().map(|c| c.borrow().hlc.as_str()).max().unwrap_or_default();
+    for (past, replaced_at) in account.map(|a| a.past_keys()).unwrap_or_default() {
+        if newest < replaced_at && verify(past).is_ok() {
+            return Ok(Some(signer.to_string()));
+        }
     }
-    .map_err(|e| bad(e.to_string()))?;
-    Ok(Some(signer.to_string()))
+    Err(refusal)
 }
 
 /// Audit entries: insert-only, any author (a failed sign-in has none), kept apart from the

@@ -315,4 +315,52 @@ mod user_proofs {
         keyless.users.get_mut(NURSE).unwrap().key = None;
         assert_eq!(code(check(&ok[0], Some(NURSE), &keyless)), Some(RefusalCode::NotPermitted));
     }
+
+    /// A key replaced since (a password change made on another device that synced first)
+    /// still proves changes stamped before it was replaced, and nothing stamped after.
+    #[test]
+    fn a_past_key_proves_only_changes_stamped_before_it_was_replaced() {
+        let device = signing_key(&[1; 32]);
+        let (old_key, new_key, other_key) = (signing_key(&[2; 32]), signing_key(&[5; 32]), signing_key(&[6; 32]));
+        let set_key = |key: &hms_protocol::proof::SigningKey, hlc: &str| {
+            let mut c = change("users", NURSE, Op::Update, json!({"id": NURSE, "user_key": public_key_hex(key)}));
+            c.hlc = hlc.into();
+            c
+        };
+        let first = set_key(&old_key, "0001732260000000-000000-dev-1");
+        let replaced = set_key(&new_key, "0001732270000005-000000-dev-2");
+        // Folded in either order, the same accounts: the old key replaced at the new one's stamp.
+        let (mut x, mut y) = (clinic(), clinic());
+        x.fold(&first);
+        x.fold(&replaced);
+        y.fold(&replaced);
+        y.fold(&first);
+        assert_eq!(x, y);
+        assert_eq!(x.get(NURSE).unwrap().key, Some(public_key_hex(&new_key)));
+        assert_eq!(
+            x.get(NURSE).unwrap().past_keys(),
+            vec![(public_key_hex(&old_key).as_str(), "0001732270000005-000000-dev-2")]
+        );
+
+        let vitals = |hlc: &str| {
+            let mut c = change("vitals", ROW, Op::Insert, json!({"id": ROW, "pulse": 80}));
+            c.hlc = hlc.into();
+            vec![c]
+        };
+        // Made before the change, signed with the old key: proven.
+        let before = segment(Some(NURSE), vitals("0001732270000004-000000-dev-1"), &device, Some(&old_key));
+        assert_eq!(prove_author(&before, &x), Ok(Some(NURSE.to_string())));
+        // Stamped after it: the old key proves nothing any more.
+        let after = segment(Some(NURSE), vitals("0001732270000006-000000-dev-1"), &device, Some(&old_key));
+        assert_eq!(prove_author(&after, &x).unwrap_err().code, RefusalCode::BadUserProof);
+        // The new key proves both; a key the account never had, neither.
+        let new_after = segment(Some(NURSE), vitals("0001732270000006-000000-dev-1"), &device, Some(&new_key));
+        assert_eq!(prove_author(&new_after, &x), Ok(Some(NURSE.to_string())));
+        let never = segment(Some(NURSE), vitals("0001732270000004-000000-dev-1"), &device, Some(&other_key));
+        assert_eq!(prove_author(&never, &x).unwrap_err().code, RefusalCode::BadUserProof);
+        // Another user's past key proves nothing for this one.
+        let mut admin_history = x.clone();
+        admin_history.users.get_mut(NURSE).unwrap().key_history.clear();
+        assert_eq!(prove_author(&before, &admin_history).unwrap_err().code, RefusalCode::BadUserProof);
+    }
 }

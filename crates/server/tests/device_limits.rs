@@ -218,6 +218,43 @@ async fn an_owners_own_password_change_syncs_and_works_on_the_other_device() {
     assert_eq!(patient_named(&a, "Neema").await, 1);
 }
 
+/// Past user keys (issue 12): the nurse writes on A, offline; she changes her password on B,
+/// which syncs first. A's write, signed with her old key and stamped before the change, still
+/// goes through: the server takes it and B applies it. Her session on A ends once A has the
+/// change, and her new password works there.
+#[tokio::test]
+async fn work_signed_before_a_password_change_made_elsewhere_still_syncs() {
+    let (_server, a, b) = two_devices().await;
+    let admin_a = a.auth().await;
+    let nurse = NewUser {
+        username: "nurse.amina".into(),
+        full_name: "Amina".into(),
+        password: PW.into(),
+        roles: vec!["receptionist".into()],
+    };
+    users::create(&a.store, &admin_a, nurse).await.unwrap();
+    synced(&a).await;
+    synced(&b).await;
+    let (on_a, on_b) = (SessionSlot::default(), SessionSlot::default());
+    auth::sign_in(&a.store, &on_a, "nurse.amina", PW).await.unwrap();
+    auth::sign_in(&b.store, &on_b, "nurse.amina", PW).await.unwrap();
+    let nurse_a = on_a.authorize(&a.store).await.unwrap();
+    patients::register(&a.store, &nurse_a, patient("Subira", "+255 754 000 031")).await.unwrap();
+
+    users::change_own_password(&b.store, &on_b, PW, "Own#Choice2027").await.unwrap();
+    assert_eq!(sync::sync_now(&b.store).await.unwrap().push.set_aside, 0);
+
+    let report = sync::sync_now(&a.store).await.unwrap();
+    assert_eq!(report.push.set_aside, 0, "the old key still proves what was made before: {report:?}");
+    assert_eq!(report.pull.refused, 0, "{report:?}");
+    let pulled = sync::sync_now(&b.store).await.unwrap();
+    assert_eq!(pulled.pull.refused, 0, "{pulled:?}");
+    assert_eq!(patient_named(&b, "Subira").await, 1);
+    // A has the change now: her session there ends; the new password signs in.
+    assert!(matches!(on_a.authorize(&a.store).await, Err(hms_core::Error::SessionExpired)));
+    auth::sign_in(&a.store, &on_a, "nurse.amina", "Own#Choice2027").await.unwrap();
+}
+
 async fn clock_of(device: &Device) -> sync::ClockCheck {
     sync::status(&device.store).await.unwrap().clock.expect("compared")
 }

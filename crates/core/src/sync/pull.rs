@@ -192,6 +192,7 @@ async fn apply_checked(store: &Store, page: &PullResponse, proven: &PageProofs, 
             continue;
         }
         accounts.fold(change);
+        super::trust::note_key(&mut w, change).await?;
         if let Some(stamp) = crate::clock::HlcStamp::parse(&change.hlc) {
             match &newest {
                 Some(n) if *n >= stamp => {}

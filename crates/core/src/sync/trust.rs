@@ -57,7 +57,37 @@ pub(super) async fn accounts(w: &mut WriteTx<'_>) -> SyncResult<Accounts> {
             }
         }
     }
+    let history: Vec<(String, String, Option<String>)> =
+        sqlx::query_as("SELECT user_id, stamp, user_key FROM user_key_history")
+            .fetch_all(w.conn())
+            .await
+            .map_err(Error::from)?;
+    for (user_id, stamp, key) in history {
+        if let Some(account) = accounts.users.get_mut(&user_id) {
+            account.key_history.insert(stamp, key);
+        }
+    }
     Ok(accounts)
+}
+
+/// Keeps the key a `users` change sets (taken by this device, whether or not it wins the
+/// field) in `user_key_history`: a signature by it still proves changes stamped before the
+/// next key replaced it (`hms_policy::Account::past_keys`).
+pub(super) async fn note_key(w: &mut WriteTx<'_>, change: &Change) -> SyncResult<()> {
+    if change.entity != "users" {
+        return Ok(());
+    }
+    let Some(key) = change.data.get("user_key") else {
+        return Ok(());
+    };
+    sqlx::query("INSERT OR IGNORE INTO user_key_history (user_id, stamp, user_key) VALUES (?, ?, ?)")
+        .bind(&change.entity_id)
+        .bind(&change.hlc)
+        .bind(key.as_str())
+        .execute(w.conn())
+        .await
+        .map_err(Error::from)?;
+    Ok(())
 }
 
 /// How far ahead of this device's clock a pulled stamp may be (5 minutes, as the server's

@@ -174,6 +174,16 @@ pub async fn save(w: &mut WriteTx<'_>, u: &UserRow, op: ChangeOp) -> Result<()> 
             deleted_at: None,
         })
     };
+    // Every key the account has had, with the stamp that set it (`sync::trust`: a past key
+    // still proves changes stamped before it was replaced).
+    if before.as_ref().is_none_or(|old| old.user_key != u.user_key) {
+        sqlx::query("INSERT OR IGNORE INTO user_key_history (user_id, stamp, user_key) VALUES (?, ?, ?)")
+            .bind(&u.id)
+            .bind(&stamp)
+            .bind(&u.user_key)
+            .execute(w.conn())
+            .await?;
+    }
     let data = synced(u)?;
     match before {
         Some(old) => w.record_update("users", &u.id, &synced(&old)?, &data).await,
