@@ -156,29 +156,16 @@ async function choose(id, value) {
 }
 
 /**
- * Enters a date (YYYY-MM-DD) into a date field. WebKitGTK's date input takes typed digits
- * in its locale's order (month, day, year here); if it did not take them, the value is set
- * the way the browser would and an input event fired, so the step tests the screen, not
- * the engine's date widget.
+ * Enters a date (YYYY-MM-DD) into a date field, typed in the clinic's order as its placeholder
+ * shows it (en-IN: dd/mm/yyyy), whatever the machine's locale (these runs use LANG=C).
  */
 async function setDate(id, iso) {
   const el = await visible(id);
-  await centre(el);
+  const pattern = await el.getAttribute('placeholder');
   const [y, m, d] = iso.split('-');
-  await el.click();
-  await el.sendKeys(m, d, y);
-  if ((await el.getAttribute('value')) !== iso) {
-    await driver.executeScript(
-      `const el = arguments[0];
-       const set = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set;
-       set.call(el, arguments[1]);
-       el.dispatchEvent(new Event('input', { bubbles: true }));
-       el.dispatchEvent(new Event('change', { bubbles: true }));`,
-      el,
-      iso,
-    );
-  }
-  await driver.wait(async () => (await el.getAttribute('value')) === iso, WAIT, `${id} did not take ${iso}`);
+  const typed = pattern.replace('dd', d).replace('mm', m).replace('yyyy', y);
+  assert.notEqual(typed, pattern, `${id} shows the order to type a date in: "${pattern}"`);
+  await fill(id, typed);
 }
 
 /** Waits until a whole PDF is at `file` (seen while still being written, it may be empty). */
@@ -813,6 +800,8 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     const chosen = await visible('appt-patient-chosen');
     assert.equal(await chosen.getAttribute('data-mrn'), mrn);
     await choose('appt-doctor', DOCTOR);
+    // The clinic's order (en-IN), not the machine's (this run is under LANG=C: month first).
+    assert.equal(await (await visible('appt-date')).getAttribute('placeholder'), 'dd/mm/yyyy');
     await setDate('appt-date', tomorrow.iso);
     const first = await visible('appt-slot');
     slot = await first.getAttribute('data-start');

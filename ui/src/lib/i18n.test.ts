@@ -5,6 +5,7 @@ import {
   DEFAULT_LOCALE,
   canonicalLocale,
   clinicDay,
+  dateInputPattern,
   formatDate,
   formatDateTime,
   formatDateTimeSeconds,
@@ -12,6 +13,7 @@ import {
   formatNumber,
   formatTime,
   hasMessage,
+  parseDateInput,
   parseInstant,
   setFormats,
   setLocale,
@@ -180,5 +182,29 @@ describe('the clinic\'s locale, hour cycle and time zone', () => {
   it('ignores a zone the engine does not know (this computer\'s applies)', () => {
     setFormats({ ...india, time_zone: 'Mars/Olympus' });
     expect(formatDate('2026-03-05')).toBe('05/03/2026');
+  });
+});
+
+describe('dates typed in the clinic’s order', () => {
+  it('reads day first for en-IN and month first for en-US, whatever the computer uses', () => {
+    try {
+      setFormats({ locale: 'en-IN', hour_cycle: 'h24', time_zone: 'Asia/Kolkata' });
+      expect(dateInputPattern().placeholder).toBe('dd/mm/yyyy');
+      expect(parseDateInput('05/03/2026')).toBe('2026-03-05');
+      expect(parseDateInput('5-3-2026')).toBe('2026-03-05');
+      expect(parseDateInput(' 05.03.2026 ')).toBe('2026-03-05');
+      setFormats({ locale: 'en-US', hour_cycle: 'h12', time_zone: 'America/New_York' });
+      expect(dateInputPattern().placeholder).toBe('mm/dd/yyyy');
+      expect(parseDateInput('05/03/2026')).toBe('2026-05-03');
+    } finally {
+      setFormats({ locale: 'en-US', hour_cycle: 'h24', time_zone: null });
+    }
+  });
+
+  it('takes YYYY-MM-DD too, and refuses what is not one whole, real day', () => {
+    expect(parseDateInput('2026-03-05')).toBe('2026-03-05');
+    for (const bad of ['', '05/03', '31/02/2026', '05/03/26', '05/13/2026/1', 'today', '1/1/20266']) {
+      expect(parseDateInput(bad), bad).toBeNull();
+    }
   });
 });

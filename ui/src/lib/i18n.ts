@@ -275,3 +275,49 @@ export function formatWallClock(minutes: number): string {
     return `${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
   }
 }
+
+type DayPart = 'day' | 'month' | 'year';
+
+/**
+ * How a date is typed in the clinic's locale: the order of day, month and year, and a
+ * placeholder ("dd/mm/yyyy" for en-IN, "mm/dd/yyyy" for en-US). Date fields are text in this
+ * order rather than the engine's date widget, which follows the computer's locale (WebKitGTK
+ * under a C locale asks for month first whatever the clinic uses).
+ */
+export function dateInputPattern(): { order: DayPart[]; placeholder: string } {
+  const order: DayPart[] = [];
+  let placeholder = '';
+  try {
+    const parts = dateTimeFormat(DATE_PARTS, 'utc').formatToParts(new Date(Date.UTC(2026, 10, 22)));
+    for (const p of parts) {
+      if (p.type === 'day' || p.type === 'month' || p.type === 'year') {
+        order.push(p.type);
+        placeholder += { day: 'dd', month: 'mm', year: 'yyyy' }[p.type];
+      } else if (p.type === 'literal') {
+        placeholder += p.value;
+      }
+    }
+  } catch {
+    // fall through
+  }
+  if (order.length !== 3) return { order: ['day', 'month', 'year'], placeholder: 'dd/mm/yyyy' };
+  return { order, placeholder };
+}
+
+/**
+ * A date typed in the clinic's order ("5/3/2026", "05-03-2026", "05.03.2026") or as
+ * YYYY-MM-DD, as `YYYY-MM-DD`; null when it is not a whole, real day (31/02 is not).
+ */
+export function parseDateInput(text: string): string | null {
+  const trimmed = text.trim();
+  const iso = DAY.exec(trimmed);
+  const numbers = iso ? [iso[1]!, iso[2]!, iso[3]!] : trimmed.split(/[\s/.\-]+/);
+  if (numbers.length !== 3 || !numbers.every((n) => /^\d+$/.test(n))) return null;
+  const order: DayPart[] = iso ? ['year', 'month', 'day'] : dateInputPattern().order;
+  const value = (part: DayPart) => numbers[order.indexOf(part)]!;
+  if (value('year').length !== 4 || value('month').length > 2 || value('day').length > 2) return null;
+  const [y, m, d] = [Number(value('year')), Number(value('month')), Number(value('day'))];
+  const date = new Date(Date.UTC(y, m - 1, d));
+  if (date.getUTCFullYear() !== y || date.getUTCMonth() !== m - 1 || date.getUTCDate() !== d) return null;
+  return `${value('year')}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
+}

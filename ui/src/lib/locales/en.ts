@@ -29,6 +29,9 @@ export const en = {
   'common.next': 'Next',
   'common.working': 'Working…',
   'common.too_long': 'At most {limit} characters; this has {count}.',
+  'common.not_a_date': 'Not a date: type it as {pattern}.',
+  'common.date_before': 'Not before {date}.',
+  'common.date_after': 'Not after {date}.',
   'common.notifications': 'Notifications',
   'common.formProblem': 'Please correct the fields marked below.',
 
