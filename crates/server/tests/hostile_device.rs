@@ -452,17 +452,19 @@ async fn a_wait_flood_is_refused_past_two_open_waits_per_device() {
         let (http, url) = (server.http.clone(), server.url(&format!("/v1/wait?after=0&timeout_ms={ms}")));
         tokio::spawn(async move { common::send(http.get(url).bearer_auth(token)).await })
     };
-    // Two waits held open, then a third asked with short waits until it is refused. A busy
-    // machine may deliver a probe before the second wait, which then is the one refused: that
-    // round proves nothing and is run again (a limit of one would fail every round).
+    // Two waits held open, then a third asked with waits that answer at once until it is
+    // refused. The spawned waits only start when this task yields, so it first lets them go.
+    // A busy machine may still deliver a probe before the second wait, which then is the one
+    // refused: that round proves nothing and is run again (a limit of one fails every round).
     let mut third = None;
-    for _round in 0..5 {
+    for _round in 0..8 {
         let first = wait(tablet.token.clone(), 3_000);
         let second = wait(tablet.token.clone(), 3_000);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         let deadline = std::time::Instant::now() + std::time::Duration::from_millis(2_500);
         let mut refused = None;
         while refused.is_none() && std::time::Instant::now() < deadline {
-            let probe = server.get("/v1/wait?after=0&timeout_ms=10", Some(&tablet.token)).await;
+            let probe = server.get("/v1/wait?after=0&timeout_ms=0", Some(&tablet.token)).await;
             if probe.0 != StatusCode::OK {
                 refused = Some(probe);
             }
