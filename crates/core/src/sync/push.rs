@@ -14,6 +14,10 @@ use hms_protocol::{PushRequest, PushResponse};
 /// Outbox entries a push sends at once (the server takes up to `hms_protocol::MAX_PUSH_BATCH`).
 pub const PUSH_BATCH: usize = 1_000;
 
+/// A batch ends at the first segment end past this many bytes of change data, whatever its
+/// count, so that its request stays well inside the server's `hms_protocol::MAX_BODY_BYTES`.
+pub const PUSH_BATCH_BYTES: usize = 4 * 1024 * 1024;
+
 /// Sends every unsent outbox entry, oldest first, [`PUSH_BATCH`] at a time.
 pub async fn push(store: &Store) -> SyncResult<PushReport> {
     push_with(store, &no_progress).await
@@ -93,7 +97,7 @@ async fn read_batch(store: &Store, after: i64) -> SyncResult<Option<Batch>> {
     );
     let mut rows: Vec<OutboxRow> =
         sqlx::query_as(&sql).bind(after).bind(PUSH_BATCH as i64).fetch_all(store.pool()).await.map_err(Error::from)?;
-    match rows.iter().rposition(|r| r.proof.is_some()) {
+    match batch_end(&rows) {
         Some(end) => rows.truncate(end + 1),
         None if rows.is_empty() => return Ok(None),
         None => return Err(SyncError::App(Error::internal("unsent outbox entries without a proof"))),
@@ -103,6 +107,23 @@ async fn read_batch(store: &Store, after: i64) -> SyncResult<Option<Batch>> {
     };
     let changes = rows.into_iter().map(to_change).collect::<Result<Vec<_>, Error>>()?;
     Ok(Some(Batch { first, last, changes }))
+}
+
+/// The index of the batch's last entry: the first segment end (an entry with a proof) past
+/// [`PUSH_BATCH_BYTES`], else the last segment end of `rows`.
+fn batch_end(rows: &[OutboxRow]) -> Option<usize> {
+    let mut bytes = 0;
+    let mut end = None;
+    for (i, row) in rows.iter().enumerate() {
+        bytes += row.data.len();
+        if row.proof.is_some() {
+            end = Some(i);
+            if bytes > PUSH_BATCH_BYTES {
+                break;
+            }
+        }
+    }
+    end
 }
 
 /// Marks an acknowledged batch in one statement. (Entries written meanwhile have higher seqs
@@ -177,4 +198,37 @@ pub(super) async fn queue_audit(store: &Store) -> SyncResult<()> {
     meta::set(w.conn(), AUDIT_QUEUED_KEY, &last.to_string()).await?;
     w.commit_unaudited().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(seq: i64, bytes: usize, proof: bool) -> OutboxRow {
+        OutboxRow {
+            seq,
+            id: format!("c{seq}"),
+            entity: "patients".into(),
+            entity_id: format!("p{seq}"),
+            op: "insert".into(),
+            data: "x".repeat(bytes),
+            hlc: String::new(),
+            device_id: "dev".into(),
+            user_id: None,
+            proof: proof.then(|| "{}".to_string()),
+        }
+    }
+
+    #[test]
+    fn a_batch_ends_at_the_first_segment_end_past_its_byte_cap() {
+        let half = PUSH_BATCH_BYTES / 2;
+        // Segments [1, 2], [3, 4] and [5]: the cap is passed inside the second.
+        let rows = [row(1, half, false), row(2, 10, true), row(3, half, false), row(4, 10, true), row(5, 10, true)];
+        assert_eq!(batch_end(&rows), Some(3));
+        // Under the cap: the last segment end; an unfinished segment stays out.
+        assert_eq!(batch_end(&[row(1, 10, true), row(2, 10, true), row(3, 10, false)]), Some(1));
+        // A segment larger than the cap still goes, alone.
+        assert_eq!(batch_end(&[row(1, 2 * PUSH_BATCH_BYTES, true), row(2, 10, true)]), Some(0));
+        assert_eq!(batch_end(&[row(1, 10, false)]), None);
+    }
 }
