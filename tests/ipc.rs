@@ -110,11 +110,21 @@ fn commands_without_a_session_get_not_signed_in() {
 fn a_forbidden_command_returns_the_typed_forbidden_error() {
     let app = app();
     app.setup_admin();
-    let input = json!({ "username": "reception", "full_name": "Priya Sharma", "password": "Desk#2026staff", "roles": ["receptionist"] });
+    let input = json!({ "username": "reception", "full_name": "Priya Sharma", "password": "Given#2026temp", "roles": ["receptionist"] });
     let created = app.invoke("create_user", json!({ "input": input })).unwrap();
     assert_eq!(created["roles"], json!(["receptionist"]));
+    assert_eq!(created["must_change_password"], true);
     app.invoke("sign_out", json!({})).unwrap();
-    app.invoke("sign_in", json!({ "username": "reception", "password": "Desk#2026staff" })).unwrap();
+    // The administrator's password is temporary: nothing but changing it until it is changed.
+    let info = app.invoke("sign_in", json!({ "username": "reception", "password": "Given#2026temp" })).unwrap();
+    assert_eq!(info["must_change_password"], true);
+    let err = app.invoke("list_users", json!({})).unwrap_err();
+    assert_eq!(err, json!({ "code": "password_change_required" }));
+    app.invoke("heartbeat", json!({})).unwrap();
+    let info = app
+        .invoke("change_own_password", json!({ "oldPassword": "Given#2026temp", "newPassword": "Desk#2026staff" }))
+        .unwrap();
+    assert_eq!(info["must_change_password"], false);
     let err = app.invoke("list_users", json!({})).unwrap_err();
     assert_eq!(err, json!({ "code": "forbidden", "detail": { "permission": "users_view" } }));
     let err = app.invoke("verify_audit", json!({})).unwrap_err();
@@ -335,7 +345,7 @@ fn a_doctor_with_sessions_is_booked_rescheduled_cancelled_moved_and_queued() {
 fn a_consultation_through_the_commands_warns_on_an_allergy_and_the_lab_flags_a_result() {
     let app = app();
     app.setup_admin();
-    let user = |name: &str, role: &str| json!({ "username": name, "full_name": format!("Staff {name}"), "password": "Desk#2026staff", "roles": [role] });
+    let user = |name: &str, role: &str| json!({ "username": name, "full_name": format!("Staff {name}"), "password": "Given#2026temp", "roles": [role] });
     let doctor_user = app.invoke("create_user", json!({ "input": user("dr.rao", "doctor") })).unwrap();
     app.invoke("create_user", json!({ "input": user("lab.khan", "lab_technician") })).unwrap();
     app.invoke("create_user", json!({ "input": user("desk.roy", "receptionist") })).unwrap();
@@ -350,9 +360,18 @@ fn a_consultation_through_the_commands_warns_on_an_allergy_and_the_lab_flags_a_r
         .unwrap();
     let hb = app.invoke("add_lab_test", json!({ "input": { "code": "HB", "name": "Haemoglobin", "unit": "g/dL", "ref_low": "13", "ref_high": "17" } })).unwrap();
 
+    // Each signs in the first time with the administrator's (temporary) password and chooses
+    // their own; afterwards with their own.
+    let settled = std::cell::RefCell::new(std::collections::HashSet::new());
     let sign_in = |name: &str| {
         app.invoke("sign_out", json!({})).unwrap();
-        app.invoke("sign_in", json!({ "username": name, "password": "Desk#2026staff" })).unwrap();
+        if settled.borrow_mut().insert(name.to_string()) {
+            app.invoke("sign_in", json!({ "username": name, "password": "Given#2026temp" })).unwrap();
+            let change = json!({ "oldPassword": "Given#2026temp", "newPassword": "Desk#2026staff" });
+            app.invoke("change_own_password", change).unwrap();
+        } else {
+            app.invoke("sign_in", json!({ "username": name, "password": "Desk#2026staff" })).unwrap();
+        }
     };
     sign_in("desk.roy");
     let err = app.invoke("chart_summary", json!({ "patientId": p["id"] })).unwrap_err();

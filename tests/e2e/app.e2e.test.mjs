@@ -31,7 +31,9 @@ const ARTIFACTS = path.join(HERE, 'artifacts');
 const PORT = Number(process.env.HMS_E2E_PORT || 4444);
 
 const ADMIN = { fullName: 'Asha Menon', username: 'admin', password: 'Clinic#2026adm' };
-const RECEPTIONIST = { fullName: 'Ravi Kumar', username: 'ravi.k', password: 'Front#Desk2026' };
+// `temporary`: the password the administrator gives (a new account, a reset); its owner
+// chooses `password` at the first sign-in with it.
+const RECEPTIONIST = { fullName: 'Ravi Kumar', username: 'ravi.k', temporary: 'Front#Desk2026', password: 'Front#Own2026' };
 const WRONG_PASSWORD = 'Wrong#Guess2026';
 
 // ---------------------------------------------------------------- driver helpers
@@ -486,7 +488,7 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     const overLimit = await driver.findElement(By.xpath(`//*[@data-testid="user-fullname"]/following-sibling::p[@class="error"]`));
     assert.match(await overLimit.getText(), /100.*105/, 'the field names its limit and the length typed');
     await fill('user-fullname', RECEPTIONIST.fullName);
-    await fill('user-password', RECEPTIONIST.password);
+    await fill('user-password', RECEPTIONIST.temporary);
     await tick('user-role-receptionist');
     await screenshot('user-form-filled');
     await click('user-save');
@@ -503,6 +505,8 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     );
     const text = await row.getText();
     assert.ok(text.includes(RECEPTIONIST.fullName), `the new row should show the full name, got "${text}"`);
+    // The password the administrator chose is temporary, and the list says so.
+    assert.equal((await row.findElements(byTestId('user-temporary'))).length, 1, 'the new account is marked "temporary password"');
     await screenshot('user-created');
   });
 
@@ -609,10 +613,30 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     await screenshot('admin-signed-in-again');
   });
 
-  step('the receptionist signs in and sees no Users, Audit log or Settings', async () => {
+  step('the receptionist signs in with the temporary password and must choose her own before anything else', async () => {
     await click('signout-button');
     await visible('signin-username');
-    await signIn(RECEPTIONIST);
+    await signIn(RECEPTIONIST, RECEPTIONIST.temporary);
+    await visible('change-forced');
+    // Not put away by Esc; no Cancel, only Sign out besides changing it.
+    await (await visible('change-password-dialog')).sendKeys(Key.ESCAPE);
+    await visible('change-forced');
+    await visible('change-signout');
+    await screenshot('change-password-forced');
+    await fill('change-old', RECEPTIONIST.temporary);
+    await fill('change-new', RECEPTIONIST.temporary);
+    await fill('change-confirm', RECEPTIONIST.temporary);
+    await click('change-submit');
+    const fresh = await visible('change-new');
+    await driver.wait(async () => (await fresh.getAttribute('aria-invalid')) === 'true', WAIT, 'the same password again is refused');
+    await fill('change-new', RECEPTIONIST.password);
+    await fill('change-confirm', RECEPTIONIST.password);
+    await click('change-submit');
+    await gone('change-password-dialog');
+    delete RECEPTIONIST.temporary;
+  });
+
+  step('the receptionist sees no Users, Audit log or Settings', async () => {
     await visible('nav');
     await visible('home-title');
     const user = await textOf('shell-user');
@@ -955,16 +979,33 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
 
   // ------------------------------------------------------------ the clinical record
 
-  const DOCTOR_USER = { fullName: DOCTOR, username: 'dr.meera', password: 'Doctor#Meera2026' };
-  const LAB_USER = { fullName: 'Lakshmi Nair', username: 'lab.lakshmi', password: 'Lab#Bench2026x' };
+  const DOCTOR_USER = { fullName: DOCTOR, username: 'dr.meera', temporary: 'Given#Meera2026', password: 'Doctor#Meera2026' };
+  const LAB_USER = { fullName: 'Lakshmi Nair', username: 'lab.lakshmi', temporary: 'Given#Lab2026x', password: 'Lab#Bench2026x' };
   /** The first search loads the ICD-10-CM table (tens of thousands of codes) on this device. */
   const ICD_WAIT = 90_000;
 
+  /** With `user.temporary` set (an administrator's password), she chooses `user.password` first. */
   async function signOutAndIn(user) {
     await click('signout-button');
     await visible('signin-username');
-    await signIn(user);
+    if (user.temporary) {
+      await signIn(user, user.temporary);
+      await chooseOwnPassword(user);
+    } else {
+      await signIn(user);
+    }
     await visible('nav');
+  }
+
+  /** Signed in with `user.temporary`: the forced Change password, to `user.password`. */
+  async function chooseOwnPassword(user) {
+    await visible('change-forced');
+    await fill('change-old', user.temporary);
+    await fill('change-new', user.password);
+    await fill('change-confirm', user.password);
+    await click('change-submit');
+    await gone('change-password-dialog');
+    delete user.temporary;
   }
 
   /** Closes the toasts, which can cover the fields at the bottom right of a short page. */
@@ -983,7 +1024,7 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     await click('users-new');
     await fill('user-username', user.username);
     await fill('user-fullname', user.fullName);
-    await fill('user-password', user.password);
+    await fill('user-password', user.temporary);
     await tick(`user-role-${role}`);
     await click('user-save');
     await visible(`user-row-${user.username}`);
@@ -1343,6 +1384,34 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     await driver.wait(async () => (await (await visible('lab-preview')).getAttribute('data-abnormal')) === 'high', WAIT, 'the value is flagged high before saving');
     await screenshot('lab-worklist');
     await click('lab-save');
+    await visible('lab-empty');
+  });
+
+  step('the administrator resets the lab technician\'s password: she signs in with it, must choose her own, then works', async () => {
+    await signOutAndIn(ADMIN);
+    await click('nav-users');
+    const row = await visible(`user-row-${LAB_USER.username}`);
+    assert.equal((await row.findElements(byTestId('user-temporary'))).length, 0, 'her own password is not temporary');
+    await click(`user-reset-${LAB_USER.username}`);
+    LAB_USER.temporary = 'Reset#Lab2026x';
+    await fill('reset-password', LAB_USER.temporary);
+    await fill('reset-confirm', LAB_USER.temporary);
+    await click('reset-submit');
+    await gone('reset-submit');
+    await driver.wait(
+      async () => (await (await visible(`user-row-${LAB_USER.username}`)).findElements(byTestId('user-temporary'))).length === 1,
+      WAIT,
+      'the reset account is marked "temporary password"',
+    );
+    // Her old password no longer signs in; the one the administrator gave does, for a change.
+    await click('signout-button');
+    await signIn(LAB_USER);
+    await visible('signin-error');
+    await signIn(LAB_USER, LAB_USER.temporary);
+    LAB_USER.password = 'Lab#Mine2026x';
+    await chooseOwnPassword(LAB_USER);
+    await visible('nav');
+    await click('nav-lab');
     await visible('lab-empty');
   });
 

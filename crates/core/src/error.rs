@@ -90,6 +90,9 @@ pub enum AppError {
     SessionLocked,
     #[error("the session has expired; sign in again")]
     SessionExpired,
+    /// Signed in with a password an administrator set: nothing but changing it is allowed.
+    #[error("choose your own password before anything else")]
+    PasswordChangeRequired,
     #[error("wrong username or password")]
     InvalidCredentials,
     #[error("too many failed attempts; retry in {seconds} s")]
@@ -181,6 +184,7 @@ impl AppError {
             Error::NotSignedIn => "not_signed_in",
             Error::SessionLocked => "session_locked",
             Error::SessionExpired => "session_expired",
+            Error::PasswordChangeRequired => "password_change_required",
             Error::InvalidCredentials => "invalid_credentials",
             Error::RetryLater { .. } => "retry_later",
             Error::AccountLocked { .. } => "account_locked",

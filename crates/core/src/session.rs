@@ -25,6 +25,8 @@ pub struct Session {
     /// The account's password hash when the session began: a reset (here or arriving by sync)
     /// changes it, and the session ends at its next command.
     pub credential: String,
+    /// Signed in with a password an administrator set: only changing it is allowed.
+    pub must_change_password: bool,
 }
 
 /// What the UI is told about the signed-in user.
@@ -40,6 +42,9 @@ pub struct SessionInfo {
     pub permissions: Vec<Permission>,
     pub locked: bool,
     pub idle_timeout_minutes: u32,
+    /// The password is temporary (set by an administrator): the UI shows Change password at
+    /// once; every other command answers `password_change_required`.
+    pub must_change_password: bool,
 }
 
 /// The outcome of the time rules for a session at `now`.
@@ -71,6 +76,7 @@ impl Session {
             permissions: rbac::permissions(&self.roles),
             locked: self.locked,
             idle_timeout_minutes,
+            must_change_password: self.must_change_password,
         }
     }
 }
@@ -132,6 +138,16 @@ impl SessionSlot {
     /// Checks the session is live, refreshes the user's roles from the store (so that a
     /// deactivation or role change takes effect at once) and marks activity.
     pub async fn authorize(&self, store: &Store) -> Result<Authorized> {
+        self.authorize_as(store, false).await
+    }
+
+    /// [`Self::authorize`] for what a session with a temporary password may still do: change
+    /// it, keep the session alive.
+    pub async fn authorize_password_change(&self, store: &Store) -> Result<Authorized> {
+        self.authorize_as(store, true).await
+    }
+
+    async fn authorize_as(&self, store: &Store, temporary_ok: bool) -> Result<Authorized> {
         let session = self.get().ok_or(Error::NotSignedIn)?;
         let now = store.now();
         let idle = settings::idle_timeout_minutes(store).await?;
@@ -164,7 +180,11 @@ impl SessionSlot {
             s.last_active = now;
             s.roles = user.roles.clone();
             s.full_name = user.full_name.clone();
+            s.must_change_password = user.must_change_password;
         });
+        if user.must_change_password && !temporary_ok {
+            return Err(Error::PasswordChangeRequired);
+        }
         Ok(Authorized { user_id: user.id, roles: user.roles })
     }
 
@@ -213,6 +233,7 @@ mod tests {
             last_active: start,
             locked: false,
             credential: String::new(),
+            must_change_password: false,
         }
     }
 

@@ -331,7 +331,8 @@ async fn a_user_changes_their_own_password() {
     let listed = users::list(&env.store, &a).await.unwrap();
     assert_eq!(listed.iter().find(|u| u.id == nurse_id).unwrap().failed_attempts, 0);
 
-    // What syncs: the password, the key and its salt, nothing else of the row.
+    // What syncs: the password, the key and its salt, and that it is the owner's own (not
+    // temporary: always sent with a new password), nothing else of the row.
     let data: String = sqlx::query_scalar(
         "SELECT data FROM change_log WHERE entity = 'users' AND entity_id = ? ORDER BY seq DESC LIMIT 1",
     )
@@ -342,7 +343,11 @@ async fn a_user_changes_their_own_password() {
     let data: serde_json::Value = serde_json::from_str(&data).unwrap();
     let mut fields: Vec<&str> = data.as_object().unwrap().keys().map(String::as_str).collect();
     fields.sort_unstable();
-    assert_eq!(fields, ["id", "key_salt", "password_hash", "updated_at", "updated_by", "user_key"]);
+    assert_eq!(
+        fields,
+        ["id", "key_salt", "must_change_password", "password_hash", "updated_at", "updated_by", "user_key"]
+    );
+    assert_eq!(data["must_change_password"], false);
 
     auth::sign_out(&env.store, &slot).await.unwrap();
     assert_eq!(
@@ -354,4 +359,36 @@ async fn a_user_changes_their_own_password() {
     let details: Vec<String> =
         sqlx::query_scalar("SELECT detail FROM audit_log").fetch_all(env.store.pool()).await.unwrap();
     assert!(details.iter().all(|d| !d.contains("Brand#New2026pw") && !d.contains("argon2")), "no secrets");
+}
+
+/// A password an administrator sets is temporary: signed in with it, the user may do nothing
+/// but change it (`password_change_required`); once changed, they work. A reset makes it
+/// temporary again. The first administrator chose their own password at set-up.
+#[tokio::test]
+async fn a_password_an_administrator_sets_is_temporary() {
+    let (env, admin) = common::with_admin().await;
+    assert!(!admin.info(&env.store).await.unwrap().unwrap().must_change_password, "set-up's own password");
+    let a = admin.authorize(&env.store).await.unwrap();
+    let u =
+        users::create(&env.store, &a, new_user("nurse9", "Nurse Nine", common::STAFF_PW, &["nurse"])).await.unwrap();
+    assert!(u.must_change_password);
+
+    let slot = SessionSlot::default();
+    let info = auth::sign_in(&env.store, &slot, "nurse9", common::STAFF_PW).await.unwrap();
+    assert!(info.must_change_password);
+    assert_eq!(slot.authorize(&env.store).await.unwrap_err(), Error::PasswordChangeRequired);
+    assert_eq!(Error::PasswordChangeRequired.code(), "password_change_required");
+    // Keeping the session alive still works.
+    auth::heartbeat(&env.store, &slot).await.unwrap();
+    let info = users::change_own_password(&env.store, &slot, common::STAFF_PW, "Mine#Own2027x").await.unwrap();
+    assert!(!info.must_change_password);
+    slot.authorize(&env.store).await.unwrap();
+    let listed = users::list(&env.store, &a).await.unwrap();
+    assert!(!listed.iter().find(|x| x.id == u.id).unwrap().must_change_password);
+
+    users::reset_password(&env.store, &a, &u.id, "Fresh#Start2027").await.unwrap();
+    assert!(matches!(slot.authorize(&env.store).await, Err(Error::SessionExpired)), "a reset ends the session");
+    let info = auth::sign_in(&env.store, &slot, "nurse9", "Fresh#Start2027").await.unwrap();
+    assert!(info.must_change_password);
+    assert_eq!(slot.authorize(&env.store).await.unwrap_err(), Error::PasswordChangeRequired);
 }

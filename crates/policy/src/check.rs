@@ -245,12 +245,16 @@ pub fn changes_own_password(change: &Change, author: Option<&str>, accounts: &Ac
             m.get("password_hash").is_some_and(Value::is_string)
                 && m.get("user_key").is_some_and(Value::is_string)
                 && m.keys().all(|k| is_own_password_field(k))
+                && m.get("must_change_password").is_none_or(|v| values::flag_of(v) == Some(false))
         })
 }
 
 /// The columns the owner's own password change writes.
 fn is_own_password_field(field: &str) -> bool {
-    matches!(field, "id" | "password_hash" | "user_key" | "key_salt" | "updated_at" | "updated_by")
+    matches!(
+        field,
+        "id" | "password_hash" | "user_key" | "key_salt" | "must_change_password" | "updated_at" | "updated_by"
+    )
 }
 
 fn author_roles(author: Option<&str>, accounts: &Accounts) -> Result<Vec<Role>, Refusal> {

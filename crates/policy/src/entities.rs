@@ -78,6 +78,8 @@ pub const ENTITIES: &[Entity] = &[
             // from the password with.
             ("user_key", HexOrNull(64)),
             ("key_salt", HexOrNull(32)),
+            // A password an administrator set: the owner must change it.
+            ("must_change_password", Flag),
         ],
     },
     // Registration and edits, deactivation, merging, a CSV import: each writes patients.
@@ -176,5 +178,6 @@ pub fn settings_permission(key: &str) -> Permission {
 /// only with an administrator's change (not merely one who may manage users). Key columns
 /// (`*_key`) count too, for the signing keys that travel in account rows, and the key's salt.
 pub fn is_account_field(field: &str) -> bool {
-    matches!(field, "roles" | "active" | "password_hash" | "deleted_at" | "key_salt") || field.ends_with("_key")
+    matches!(field, "roles" | "active" | "password_hash" | "deleted_at" | "key_salt" | "must_change_password")
+        || field.ends_with("_key")
 }

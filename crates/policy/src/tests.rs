@@ -299,6 +299,13 @@ mod user_proofs {
             let c = own(NURSE, extra.clone());
             assert_eq!(code(check(&c, Some(NURSE), &clinic)), Some(RefusalCode::NotPermitted), "{extra}");
         }
+        // Clearing the temporary-password mark with it: the owner's; setting it: an administrator's.
+        let cleared = own(NURSE, json!({"must_change_password": false}));
+        assert_eq!(code(check(&cleared, Some(NURSE), &clinic)), None);
+        let marked = own(NURSE, json!({"must_change_password": true}));
+        assert_eq!(code(check(&marked, Some(NURSE), &clinic)), Some(RefusalCode::NotPermitted));
+        let reset = change("users", NURSE, Op::Update, json!({"password_hash": HASH, "must_change_password": true}));
+        assert_eq!(code(check(&reset, Some(ADMIN), &clinic)), None);
         // A key without a password, or a password without a key: not a password change.
         let mut half = own(NURSE, json!({}));
         half.data.as_object_mut().unwrap().remove("password_hash");

@@ -56,18 +56,14 @@ async fn patient_named(device: &Device, given: &str) -> i64 {
 async fn a_demoted_users_offline_write_is_set_aside_and_the_device_keeps_syncing() {
     let (_server, a, b) = two_devices().await;
     let admin_a = a.auth().await;
-    let clerk = users::create(
-        &a.store,
-        &admin_a,
-        NewUser {
+    let clerk = a
+        .new_user(NewUser {
             username: "clerk".into(),
             full_name: "Clerk".into(),
             password: PW.into(),
             roles: vec!["receptionist".into()],
-        },
-    )
-    .await
-    .unwrap();
+        })
+        .await;
     synced(&a).await;
     synced(&b).await;
     // The clerk signs in on B; B then goes offline.
@@ -131,7 +127,8 @@ async fn a_demoted_users_offline_write_is_set_aside_and_the_device_keeps_syncing
 /// The clerk's password is reset on A while B is offline and she is signed in there: what she
 /// writes on B meanwhile is signed with her old key, which the server no longer takes
 /// (`bad_user_proof`). B sets it aside and keeps syncing; once B has the reset, her session
-/// there ends at its next command, and her new password works on B.
+/// there ends at its next command, and her new password signs in on B, where she must change it
+/// (it is temporary) before she works.
 #[tokio::test]
 async fn a_write_signed_with_a_key_replaced_meanwhile_is_set_aside_and_the_session_ends() {
     let (_server, a, b) = two_devices().await;
@@ -142,7 +139,7 @@ async fn a_write_signed_with_a_key_replaced_meanwhile_is_set_aside_and_the_sessi
         password: PW.into(),
         roles: vec!["receptionist".into()],
     };
-    let clerk = users::create(&a.store, &admin_a, clerk).await.unwrap();
+    let clerk = a.new_user(clerk).await;
     synced(&a).await;
     synced(&b).await;
     let slot = SessionSlot::default();
@@ -161,9 +158,13 @@ async fn a_write_signed_with_a_key_replaced_meanwhile_is_set_aside_and_the_sessi
         .unwrap();
     assert!(reason.starts_with("bad_user_proof"), "{reason}");
     assert_eq!(sync::status(&b.store).await.unwrap().pending, 0);
-    // B has the reset now: the clerk's session there is over; the new password works.
+    // B has the reset now: the clerk's session there is over; the new password signs in, and
+    // being an administrator's, it is temporary on B too: she chooses her own before working.
     assert!(matches!(slot.authorize(&b.store).await, Err(hms_core::Error::SessionExpired)));
-    auth::sign_in(&b.store, &slot, "clerk", "Fresh#2027start").await.unwrap();
+    let info = auth::sign_in(&b.store, &slot, "clerk", "Fresh#2027start").await.unwrap();
+    assert!(info.must_change_password);
+    assert_eq!(slot.authorize(&b.store).await.unwrap_err(), hms_core::Error::PasswordChangeRequired);
+    users::change_own_password(&b.store, &slot, "Fresh#2027start", "Desk#Own2027x").await.unwrap();
     let clerk_b = slot.authorize(&b.store).await.unwrap();
     patients::register(&b.store, &clerk_b, patient("Baraka", "+255 754 000 012")).await.unwrap();
     let again = sync::sync_now(&b.store).await.unwrap();
@@ -180,14 +181,13 @@ async fn a_write_signed_with_a_key_replaced_meanwhile_is_set_aside_and_the_sessi
 #[tokio::test]
 async fn an_owners_own_password_change_syncs_and_works_on_the_other_device() {
     let (_server, a, b) = two_devices().await;
-    let admin_a = a.auth().await;
     let nurse = NewUser {
         username: "nurse.amina".into(),
         full_name: "Amina".into(),
         password: PW.into(),
         roles: vec!["receptionist".into()],
     };
-    users::create(&a.store, &admin_a, nurse).await.unwrap();
+    a.new_user(nurse).await;
     synced(&a).await;
     synced(&b).await;
     let on_b = SessionSlot::default();
@@ -225,14 +225,13 @@ async fn an_owners_own_password_change_syncs_and_works_on_the_other_device() {
 #[tokio::test]
 async fn work_signed_before_a_password_change_made_elsewhere_still_syncs() {
     let (_server, a, b) = two_devices().await;
-    let admin_a = a.auth().await;
     let nurse = NewUser {
         username: "nurse.amina".into(),
         full_name: "Amina".into(),
         password: PW.into(),
         roles: vec!["receptionist".into()],
     };
-    users::create(&a.store, &admin_a, nurse).await.unwrap();
+    a.new_user(nurse).await;
     synced(&a).await;
     synced(&b).await;
     let (on_a, on_b) = (SessionSlot::default(), SessionSlot::default());

@@ -166,6 +166,11 @@ export async function call<T>(command: () => Promise<Result<T>>): Promise<Outcom
         app.endSession(errorMessage(error));
         handled = true;
         break;
+      case 'password_change_required':
+        // A temporary password: the shell shows Change password, which nothing else passes.
+        if (app.session) app.session = { ...app.session, must_change_password: true };
+        handled = true;
+        break;
       default:
         break;
     }

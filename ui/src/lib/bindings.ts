@@ -408,7 +408,9 @@ export type AppError = { code: "validation"; detail: {
 	message: string,
 } } | { code: "forbidden"; detail: {
 	permission: string,
-} } | { code: "not_signed_in" } | { code: "session_locked" } | { code: "session_expired" } | { code: "invalid_credentials" } | { code: "retry_later"; detail: {
+} } | { code: "not_signed_in" } | { code: "session_locked" } | { code: "session_expired" } | 
+/**  Signed in with a password an administrator set: nothing but changing it is allowed. */
+{ code: "password_change_required" } | { code: "invalid_credentials" } | { code: "retry_later"; detail: {
 	seconds: number,
 } } | { code: "account_locked"; detail: {
 	until: string,
@@ -2556,6 +2558,11 @@ export type SessionInfo = {
 	permissions: Permission[],
 	locked: boolean,
 	idle_timeout_minutes: number,
+	/**
+	 *  The password is temporary (set by an administrator): the UI shows Change password at
+	 *  once; every other command answers `password_change_required`.
+	 */
+	must_change_password: boolean,
 };
 
 export type SessionInput = {
@@ -3044,6 +3051,8 @@ export type UserSummary_Deserialize = {
 	/**  Set while the account is locked after failed sign-ins on this device. */
 	locked_until?: string | null,
 	failed_attempts: number,
+	/**  The password was set by an administrator and not yet changed by its owner. */
+	must_change_password: boolean,
 	created_at: string,
 	updated_at: string,
 };
@@ -3057,6 +3066,8 @@ export type UserSummary_Serialize = {
 	/**  Set while the account is locked after failed sign-ins on this device. */
 	locked_until: string | null,
 	failed_attempts: number,
+	/**  The password was set by an administrator and not yet changed by its owner. */
+	must_change_password: boolean,
 	created_at: string,
 	updated_at: string,
 };

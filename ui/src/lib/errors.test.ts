@@ -9,6 +9,7 @@ const SAMPLES: { [C in AppError['code']]: Extract<AppError, { code: C }> } = {
   not_signed_in: { code: 'not_signed_in' },
   session_locked: { code: 'session_locked' },
   session_expired: { code: 'session_expired' },
+  password_change_required: { code: 'password_change_required' },
   invalid_credentials: { code: 'invalid_credentials' },
   retry_later: { code: 'retry_later', detail: { seconds: 30 } },
   account_locked: { code: 'account_locked', detail: { until: '2026-03-04T09:05:00Z' } },

@@ -51,6 +51,8 @@ export function errorMessage(e: AppError): string {
       return t('errors.session_locked');
     case 'session_expired':
       return t('errors.session_expired');
+    case 'password_change_required':
+      return t('errors.password_change_required');
     case 'invalid_credentials':
       return t('errors.invalid_credentials');
     case 'retry_later':

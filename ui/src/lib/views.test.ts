@@ -16,6 +16,7 @@ function user(patch: Partial<UserSummary> = {}): UserSummary {
     active: true,
     locked_until: null,
     failed_attempts: 0,
+    must_change_password: false,
     created_at: '2026-03-01T10:00:00Z',
     updated_at: '2026-03-01T10:00:00Z',
     ...patch,

@@ -38,6 +38,9 @@ fn err(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
 
+/// The password the bench's administrator gives a new account (temporary).
+const TEMPORARY_PASSWORD: &str = "Given#Bench2026";
+
 /// A signed-in user of a role (created on first use; a doctor gets a staff profile).
 async fn person(ctx: &Ctx, admin: &Authorized, username: &str, role: &str) -> Result<Authorized, String> {
     let password = super::BENCH_PASSWORD;
@@ -49,13 +52,19 @@ async fn person(ctx: &Ctx, admin: &Authorized, username: &str, role: &str) -> Re
     let id = match existing {
         Some(id) => id,
         None => {
+            // An administrator's password is temporary: its owner signs in with it and chooses
+            // the bench's own before working.
             let input = NewUser {
                 username: username.into(),
                 full_name: format!("Bench {role}"),
-                password: password.into(),
+                password: TEMPORARY_PASSWORD.into(),
                 roles: vec![role.into()],
             };
-            users::create(&ctx.store, admin, input).await.map_err(err)?.id
+            let id = users::create(&ctx.store, admin, input).await.map_err(err)?.id;
+            let slot = SessionSlot::default();
+            hms_core::auth::sign_in(&ctx.store, &slot, username, TEMPORARY_PASSWORD).await.map_err(err)?;
+            users::change_own_password(&ctx.store, &slot, TEMPORARY_PASSWORD, password).await.map_err(err)?;
+            id
         }
     };
     if role == "doctor" {

@@ -56,6 +56,7 @@ pub async fn sign_in(store: &Store, slot: &SessionSlot, username: &str, password
         last_active: now,
         locked: false,
         credential: user.password_hash.clone(),
+        must_change_password: user.must_change_password,
     };
     if let Some(previous) = slot.get().filter(|s| s.user_id != user.id) {
         store.drop_user_key(&previous.user_id);
@@ -197,6 +198,6 @@ pub async fn unlock(store: &Store, slot: &SessionSlot, password: &str) -> Result
 
 /// Keeps an active session alive while the person works (called by the UI on activity).
 pub async fn heartbeat(store: &Store, slot: &SessionSlot) -> Result<SessionInfo> {
-    slot.authorize(store).await?;
+    slot.authorize_password_change(store).await?;
     slot.info(store).await?.ok_or(Error::NotSignedIn)
 }

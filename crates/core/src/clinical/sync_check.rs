@@ -34,6 +34,7 @@ async fn user(store: &Store, admin: &Authorized, name: &str, role: &str) -> Auth
         roles: vec![role.into()],
     };
     crate::users::create(store, admin, input).await.unwrap();
+    crate::users::settle_for_tests(store, name).await;
     let slot = SessionSlot::default();
     crate::auth::sign_in(store, &slot, name, PW).await.unwrap();
     slot.authorize(store).await.unwrap()

@@ -442,6 +442,7 @@ async fn keeping_the_current_value_stamps_it_anew_and_only_administrators_resolv
     )
     .await
     .unwrap();
+    crate::users::settle_for_tests(&d.store, "desk.one").await;
     let desk = SessionSlot::default();
     crate::auth::sign_in(&d.store, &desk, "desk.one", PW).await.unwrap();
     let desk = desk.authorize(&d.store).await.unwrap();

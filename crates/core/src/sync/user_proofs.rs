@@ -233,6 +233,7 @@ async fn sessions_on_a_device_follow_account_changes_that_arrive_by_sync() {
     seen = last_seq(&a.store).await;
 
     // The nurse works on B.
+    crate::users::settle_for_tests(&b.store, "nurse").await;
     let slot = SessionSlot::default();
     auth::sign_in(&b.store, &slot, "nurse", PW).await.unwrap();
     assert_eq!(slot.authorize(&b.store).await.unwrap().roles, vec![Role::Nurse]);
@@ -252,9 +253,25 @@ async fn sessions_on_a_device_follow_account_changes_that_arrive_by_sync() {
     assert!(matches!(slot.authorize(&b.store).await, Err(Error::SessionExpired)));
     assert!(b.store.user_key(&nurse).is_none());
     assert!(matches!(auth::sign_in(&b.store, &slot, "nurse", PW).await, Err(Error::InvalidCredentials)));
-    // The new password works on B, with the key the administrator's device derived from it.
-    auth::sign_in(&b.store, &slot, "nurse", PW2).await.unwrap();
+    // The new password works on B, with the key the administrator's device derived from it;
+    // being an administrator's, it is temporary on B too: nothing but changing it, which ends
+    // the mark on A as well once synced.
+    let info = auth::sign_in(&b.store, &slot, "nurse", PW2).await.unwrap();
     assert!(b.store.user_key(&nurse).is_some());
+    assert!(info.must_change_password);
+    assert_eq!(slot.authorize(&b.store).await.unwrap_err(), Error::PasswordChangeRequired);
+    let b_before = last_seq(&b.store).await;
+    let info = users::change_own_password(&b.store, &slot, PW2, "Ward#Own2027x").await.unwrap();
+    assert!(!info.must_change_password);
+    slot.authorize(&b.store).await.unwrap();
+    let report = apply_page(&a.store, &page(&b.store, b_before).await, b_before).await.unwrap();
+    assert!(report.applied >= 1 && report.refused == 0, "{report:?}");
+    let marked: i64 = sqlx::query_scalar("SELECT must_change_password FROM users WHERE id = ?")
+        .bind(&nurse)
+        .fetch_one(a.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(marked, 0, "the owner's change cleared the mark on A");
 
     // A deactivation made on A ends it too.
     users::set_active(&a.store, &admin, &nurse, false).await.unwrap();

@@ -57,6 +57,8 @@ pub struct UserSummary {
     /// Set while the account is locked after failed sign-ins on this device.
     pub locked_until: Option<String>,
     pub failed_attempts: u32,
+    /// The password was set by an administrator and not yet changed by its owner.
+    pub must_change_password: bool,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -72,6 +74,7 @@ async fn summary(store: &Store, u: UserRow) -> Result<UserSummary> {
         full_name: u.full_name,
         roles: u.roles,
         active: u.active,
+        must_change_password: u.must_change_password,
         created_at: u.created_at,
         updated_at: u.updated_at,
     })
@@ -96,6 +99,9 @@ pub(crate) struct Prepared {
     /// the new user at set-up, the administrator making the account), and its salt.
     pub key: keys::UserKey,
     pub key_salt: String,
+    /// Set by an administrator (a new account): the owner changes it at the first sign-in.
+    /// Not for the first administrator nor the demo hospital's accounts (set-up).
+    pub must_change_password: bool,
 }
 
 pub(crate) async fn prepare(input: &NewUser) -> Result<Prepared> {
@@ -105,7 +111,7 @@ pub(crate) async fn prepare(input: &NewUser) -> Result<Prepared> {
     password::check_strength("password", &input.password, &username)?;
     let password_hash = password::hash_async(input.password.clone()).await?;
     let (key_salt, key) = keys::new_key(&input.password).await?;
-    Ok(Prepared { username, full_name, password_hash, roles, key, key_salt })
+    Ok(Prepared { username, full_name, password_hash, roles, key, key_salt, must_change_password: false })
 }
 
 /// Inserts a prepared account inside a write, refusing a username already in use.
@@ -124,6 +130,7 @@ pub(crate) async fn insert(w: &mut WriteTx<'_>, p: Prepared, id: String) -> Resu
         updated_at: String::new(),
         user_key: Some(p.key.public_hex()),
         key_salt: Some(p.key_salt),
+        must_change_password: p.must_change_password,
     };
     repo::save(w, &row, ChangeOp::Insert).await?;
     w.audit(
@@ -138,7 +145,9 @@ pub(crate) async fn insert(w: &mut WriteTx<'_>, p: Prepared, id: String) -> Resu
 
 pub async fn create(store: &Store, auth: &Authorized, input: NewUser) -> Result<UserSummary> {
     auth.require(Permission::UsersManage)?;
-    let prepared = prepare(&input).await?;
+    let mut prepared = prepare(&input).await?;
+    // The administrator chose it: temporary.
+    prepared.must_change_password = true;
     let mut w = store.begin_write(auth.actor()).await?;
     let row = insert(&mut w, prepared, crate::ids::new_id()).await?;
     w.commit().await?;
@@ -213,6 +222,7 @@ pub async fn reset_password(store: &Store, auth: &Authorized, user_id: &str, new
     user.password_hash = hash;
     user.user_key = Some(key.public_hex());
     user.key_salt = Some(salt);
+    user.must_change_password = true;
     repo::save(&mut w, &user, ChangeOp::Update).await?;
     guard::clear(&mut w, user_id).await?;
     // Never the password or its hash in the audit log.
@@ -232,7 +242,7 @@ pub async fn change_own_password(
     old_password: &str,
     new_password: &str,
 ) -> Result<SessionInfo> {
-    let auth = slot.authorize(store).await?;
+    let auth = slot.authorize_password_change(store).await?;
     let user = reload(store, &auth.user_id).await?;
     if let Err(e) = crate::auth::check_password(store, &user, old_password, "change_password").await {
         return Err(match e {
@@ -265,6 +275,7 @@ pub async fn change_own_password(
     row.password_hash = hash;
     row.user_key = Some(key.public_hex());
     row.key_salt = Some(salt);
+    row.must_change_password = false;
     repo::save(&mut w, &row, ChangeOp::Update).await?;
     guard::clear(&mut w, &row.id).await?;
     // Never the password or its hash in the audit log.
@@ -272,7 +283,10 @@ pub async fn change_own_password(
     // Sealed with the key the session holds: the account's current one.
     w.commit().await?;
     store.hold_user_key(&row.id, key);
-    slot.update(|s| s.credential = row.password_hash.clone());
+    slot.update(|s| {
+        s.credential = row.password_hash.clone();
+        s.must_change_password = false;
+    });
     slot.info(store).await?.ok_or(Error::NotSignedIn)
 }
 
@@ -284,4 +298,15 @@ pub async fn unlock(store: &Store, auth: &Authorized, user_id: &str) -> Result<U
     w.audit("user.unlock", "user", Some(user_id), json!({ "username": user.username })).await?;
     w.commit().await?;
     summary(store, user).await
+}
+
+/// Marks an account's password as its own on this device only (no change recorded), as if its
+/// owner had changed it: for the crate's tests that are not about temporary passwords.
+#[cfg(test)]
+pub(crate) async fn settle_for_tests(store: &Store, username: &str) {
+    sqlx::query("UPDATE users SET must_change_password = 0 WHERE username = ?")
+        .bind(username)
+        .execute(store.pool())
+        .await
+        .expect("settle");
 }

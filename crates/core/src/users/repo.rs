@@ -22,6 +22,8 @@ pub struct UserRow {
     pub user_key: Option<String>,
     /// The salt the key is derived from the password with (hex).
     pub key_salt: Option<String>,
+    /// The password was set by an administrator: the owner must change it at sign-in.
+    pub must_change_password: bool,
 }
 
 /// The row as synced (every column of `users`).
@@ -35,6 +37,7 @@ struct SyncedRow<'a> {
     active: bool,
     user_key: Option<&'a str>,
     key_salt: Option<&'a str>,
+    must_change_password: bool,
     created_at: &'a str,
     updated_at: &'a str,
     updated_by: Option<&'a str>,
@@ -43,7 +46,7 @@ struct SyncedRow<'a> {
 }
 
 const COLUMNS: &str =
-    "id, username, full_name, password_hash, roles, active, created_at, updated_at, user_key, key_salt";
+    "id, username, full_name, password_hash, roles, active, created_at, updated_at, user_key, key_salt, must_change_password";
 
 pub(crate) fn encode_roles(roles: &[Role]) -> String {
     serde_json::to_string(roles).unwrap_or_else(|_| "[]".into())
@@ -66,6 +69,7 @@ fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<UserRow> {
         updated_at: row.try_get("updated_at")?,
         user_key: row.try_get("user_key")?,
         key_salt: row.try_get("key_salt")?,
+        must_change_password: row.try_get::<i64, _>("must_change_password")? == 1,
     })
 }
 
@@ -117,8 +121,8 @@ pub async fn save(w: &mut WriteTx<'_>, u: &UserRow, op: ChangeOp) -> Result<()> 
         ChangeOp::Insert => {
             sqlx::query(
                 "INSERT INTO users (id, username, full_name, password_hash, roles, active, user_key, key_salt,
-                                    created_at, updated_at, updated_by, origin_device)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                    must_change_password, created_at, updated_at, updated_by, origin_device)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(&u.id)
             .bind(&u.username)
@@ -128,6 +132,7 @@ pub async fn save(w: &mut WriteTx<'_>, u: &UserRow, op: ChangeOp) -> Result<()> 
             .bind(i64::from(u.active))
             .bind(&u.user_key)
             .bind(&u.key_salt)
+            .bind(i64::from(u.must_change_password))
             .bind(&u.created_at)
             .bind(&stamp)
             .bind(&by)
@@ -138,7 +143,7 @@ pub async fn save(w: &mut WriteTx<'_>, u: &UserRow, op: ChangeOp) -> Result<()> 
         ChangeOp::Update => {
             sqlx::query(
                 "UPDATE users SET username = ?, full_name = ?, password_hash = ?, roles = ?, active = ?,
-                 user_key = ?, key_salt = ?, updated_at = ?, updated_by = ? WHERE id = ?",
+                 user_key = ?, key_salt = ?, must_change_password = ?, updated_at = ?, updated_by = ? WHERE id = ?",
             )
             .bind(&u.username)
             .bind(&u.full_name)
@@ -147,6 +152,7 @@ pub async fn save(w: &mut WriteTx<'_>, u: &UserRow, op: ChangeOp) -> Result<()> 
             .bind(i64::from(u.active))
             .bind(&u.user_key)
             .bind(&u.key_salt)
+            .bind(i64::from(u.must_change_password))
             .bind(&stamp)
             .bind(&by)
             .bind(&u.id)
@@ -167,6 +173,7 @@ pub async fn save(w: &mut WriteTx<'_>, u: &UserRow, op: ChangeOp) -> Result<()> 
             active: u.active,
             user_key: u.user_key.as_deref(),
             key_salt: u.key_salt.as_deref(),
+            must_change_password: u.must_change_password,
             created_at: &u.created_at,
             updated_at: &stamp,
             updated_by: by.as_deref(),
@@ -186,7 +193,17 @@ pub async fn save(w: &mut WriteTx<'_>, u: &UserRow, op: ChangeOp) -> Result<()> 
     }
     let data = synced(u)?;
     match before {
-        Some(old) => w.record_update("users", &u.id, &synced(&old)?, &data).await,
+        Some(mut old) => {
+            // A new password always carries whether it is temporary, even when that did not
+            // change here: a reset made on one device while the owner's own change (clearing
+            // the mark) is on its way from another would otherwise leave, after the per-field
+            // merge, the administrator's password not marked temporary. Both fields are
+            // stamped by the same write, so the merge keeps them together.
+            if old.password_hash != u.password_hash {
+                old.must_change_password = !u.must_change_password;
+            }
+            w.record_update("users", &u.id, &synced(&old)?, &data).await
+        }
         None => w.record_change("users", &u.id, op, &data).await,
     }
 }

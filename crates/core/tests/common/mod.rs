@@ -36,7 +36,7 @@ pub async fn with_admin() -> (Env, SessionSlot) {
 
 pub async fn add_user(store: &Store, admin: &SessionSlot, username: &str, roles: &[&str]) -> String {
     let auth = admin.authorize(store).await.unwrap();
-    users::create(
+    let id = users::create(
         store,
         &auth,
         NewUser {
@@ -48,7 +48,19 @@ pub async fn add_user(store: &Store, admin: &SessionSlot, username: &str, roles:
     )
     .await
     .unwrap()
-    .id
+    .id;
+    settled(store, &id).await;
+    id
+}
+
+/// Makes an account's password its own, as if its owner had changed it at the first sign-in
+/// (locally: these tests are not about temporary passwords).
+pub async fn settled(store: &Store, user_id: &str) {
+    sqlx::query("UPDATE users SET must_change_password = 0 WHERE id = ?")
+        .bind(user_id)
+        .execute(store.pool())
+        .await
+        .unwrap();
 }
 
 pub async fn count(store: &Store, table: &str) -> i64 {

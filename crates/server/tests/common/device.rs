@@ -4,11 +4,29 @@
 
 use hms_core::setup::{self, NewAdmin};
 use hms_core::sync;
+use hms_core::users::{self, NewUser, UserSummary};
 use hms_core::{Authorized, SessionSlot, Store};
 use sqlx::postgres::PgPool;
 use std::collections::BTreeMap;
 
 pub const PW: &str = "Clinic#2026adm";
+/// The temporary password an administrator gives a new account in these tests.
+pub const TEMPORARY_PW: &str = "Given#2026temp";
+
+/// A new account made by `admin`, whose owner then signs in on `store` with the temporary
+/// password an administrator sets and changes it to `user.password` (a password an
+/// administrator chose must be changed before anything else): afterwards the user signs in
+/// with `user.password` and works, here and, once synced, elsewhere. The summary returned is
+/// the one made (still marked temporary).
+pub async fn new_user(store: &Store, admin: &Authorized, user: NewUser) -> UserSummary {
+    let own = user.password.clone();
+    let made = users::create(store, admin, NewUser { password: TEMPORARY_PW.into(), ..user }).await.unwrap();
+    assert!(made.must_change_password, "an administrator's password is temporary");
+    let slot = SessionSlot::default();
+    hms_core::auth::sign_in(store, &slot, &made.username, TEMPORARY_PW).await.unwrap();
+    users::change_own_password(store, &slot, TEMPORARY_PW, &own).await.unwrap();
+    made
+}
 
 /// Columns of synced tables that never travel (see `hms_core::sync::apply`).
 const LOCAL_COLUMNS: &[&str] = &["pk"];
@@ -39,6 +57,11 @@ impl Device {
 
     pub async fn auth(&self) -> Authorized {
         self.slot.authorize(&self.store).await.unwrap()
+    }
+
+    /// [`new_user`] by this device's administrator.
+    pub async fn new_user(&self, user: NewUser) -> UserSummary {
+        new_user(&self.store, &self.auth().await, user).await
     }
 
     /// Enrols through `base` (the server, or a proxy in front of it) into `tenant`.

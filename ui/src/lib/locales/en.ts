@@ -66,6 +66,7 @@ export const en = {
   'account.newPassword': 'New password',
   'account.confirmPassword': 'Confirm new password',
   'account.changeSubmit': 'Change password',
+  'account.mustChange': 'An administrator set your password. Choose your own before you carry on.',
   'account.passwordChanged': 'Your password is changed. Use the new one from now on.',
 
   // ------------------------------------------------------------------ home
@@ -1399,7 +1400,8 @@ export const en = {
   'users.reactivated': '{username} reactivated.',
 
   'users.resetTitle': 'Reset password for {username}',
-  'users.resetBody': 'Give the new password to {name} in person. They can sign in with it straight away.',
+  'users.resetBody': 'Give the new password to {name} in person. It is temporary: they choose their own when they sign in with it.',
+  'users.temporaryPassword': 'temporary password',
   'users.resetNew': 'New password',
   'users.resetConfirm': 'Confirm new password',
   'users.resetSubmit': 'Reset password',
@@ -1715,6 +1717,7 @@ export const en = {
   'errors.not_signed_in': 'You are not signed in. Please sign in.',
   'errors.session_locked': 'The screen is locked. Enter your password to carry on.',
   'errors.session_expired': 'Your session has ended. Please sign in again.',
+  'errors.password_change_required': 'Choose your own password first (Change password).',
   'errors.invalid_credentials': 'Wrong username or password.',
   'errors.retry_later.one': 'Too many failed attempts. Try again in {count} second.',
   'errors.retry_later.other': 'Too many failed attempts. Try again in {count} seconds.',
