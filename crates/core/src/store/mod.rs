@@ -1,5 +1,6 @@
 //! The local store: one SQLite file in WAL mode with foreign keys on, migrated on open.
 
+pub mod batches;
 pub mod blobs;
 pub mod device_key;
 pub(crate) mod meta;
@@ -8,7 +9,7 @@ pub mod stored;
 pub mod tables;
 mod write;
 
-pub use write::{Actor, ChangeOp, WriteTx};
+pub use write::{Actor, BatchPlan, ChangeOp, SignedBatch, WriteTx};
 
 use crate::clock::{Hlc, HlcStamp};
 use crate::error::Result;

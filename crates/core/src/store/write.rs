@@ -7,6 +7,8 @@ use crate::audit::chain;
 use crate::clock::HlcStamp;
 use crate::error::{Error, Result};
 use chrono::{DateTime, Utc};
+use hms_protocol::proof::{sign_segment, sign_segment_as_user, SEGMENT_MAX};
+use hms_protocol::{Change, Op};
 use serde_json::Value;
 use sqlx::{Sqlite, SqliteConnection, Transaction};
 use tokio::sync::MutexGuard;
@@ -196,6 +198,100 @@ impl<'s> WriteTx<'s> {
         Ok(())
     }
 
+    /// Starts the outbox of a bulk insert of `n` new rows of `entity` (the generator, a CSV
+    /// import): this write's earlier outbox entries are sealed, and the batch will take the
+    /// next `n` device sequences. Sign its rows with [`BatchPlan::sign`] (CPU only: it may run
+    /// on another thread while the rows are written), then [`WriteTx::record_batch`].
+    pub async fn plan_batch(&mut self, entity: &str, n: usize) -> Result<BatchPlan> {
+        self.seal_now().await?;
+        let first_seq: i64 =
+            sqlx::query_scalar("SELECT COALESCE(max(seq), 0) + 1 FROM change_log").fetch_one(&mut *self.tx).await?;
+        let user_id = self.actor.user_id.clone();
+        let user_key = user_id.as_deref().and_then(|u| self.store.user_key(u));
+        Ok(BatchPlan {
+            entity: entity.to_string(),
+            n,
+            first_seq,
+            hlc: self.stamp(),
+            device_id: self.store.device_id().to_string(),
+            user_id,
+            device_key: self.store.device_key().clone(),
+            user_key,
+        })
+    }
+
+    /// Records a signed batch (see [`WriteTx::plan_batch`]): its last change goes to
+    /// `change_log` as usual and holds the batch's sequences; the others wait in one
+    /// `change_batches` row until a push writes them out (`store::batches::expand`). Every row
+    /// is stamped whole, as by [`WriteTx::record_changes`].
+    pub async fn record_batch(&mut self, batch: SignedBatch) -> Result<()> {
+        let next: i64 =
+            sqlx::query_scalar("SELECT COALESCE(max(seq), 0) + 1 FROM change_log").fetch_one(&mut *self.tx).await?;
+        if next != batch.first_seq {
+            return Err(Error::internal("the outbox moved between a batch's plan and its record"));
+        }
+        let last = &batch.last;
+        let last_seq = batch.first_seq + batch.count as i64 - 1;
+        sqlx::query(
+            "INSERT INTO change_log (seq, id, entity, entity_id, op, data, hlc, device_id, user_id, proof)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(last_seq)
+        .bind(&last.id)
+        .bind(&last.entity)
+        .bind(&last.entity_id)
+        .bind(last.op.as_str())
+        .bind(serde_json::to_string(&last.data)?)
+        .bind(&last.hlc)
+        .bind(&last.device_id)
+        .bind(&last.user_id)
+        .bind(last.proof.as_ref().map(serde_json::to_string).transpose()?)
+        .execute(&mut *self.tx)
+        .await?;
+        if batch.count > 1 {
+            sqlx::query(
+                "INSERT INTO change_batches (last_seq, first_seq, entity, hlc, device_id, user_id, changes, proofs)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(last_seq)
+            .bind(batch.first_seq)
+            .bind(&last.entity)
+            .bind(&last.hlc)
+            .bind(&last.device_id)
+            .bind(&last.user_id)
+            .bind(&batch.changes)
+            .bind(&batch.proofs)
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        sqlx::query(
+            "INSERT INTO sync_stamps (entity, entity_id, stamps) SELECT ?1, value, json_object('*', ?2) FROM json_each(?3) WHERE true
+             ON CONFLICT (entity, entity_id) DO UPDATE SET stamps = json_patch(stamps, excluded.stamps)",
+        )
+        .bind(&last.entity)
+        .bind(&last.hlc)
+        .bind(&batch.ids)
+        .execute(&mut *self.tx)
+        .await?;
+        self.changed = true;
+        Ok(())
+    }
+
+    /// Signs this write's outbox entries recorded so far (see `seal`).
+    async fn seal_now(&mut self) -> Result<()> {
+        // A user's write is signed by the user's key too, held while their session lives; a
+        // write in the name of a user without one (none signed in) carries the device's proof
+        // only, and the server and other devices refuse it (`bad_user_proof`).
+        let user_key = self.actor.user_id.as_deref().and_then(|u| self.store.user_key(u));
+        super::seal::seal(
+            &mut self.tx,
+            self.store.device_key(),
+            self.actor.user_id.as_deref(),
+            user_key.as_deref().map(|k| k.signing_key()),
+        )
+        .await
+    }
+
     /// Appends an entry to the hash-chained audit log.
     pub async fn audit(&mut self, action: &str, entity: &str, entity_id: Option<&str>, detail: Value) -> Result<()> {
         let entry = chain::NewEntry {
@@ -224,17 +320,7 @@ impl<'s> WriteTx<'s> {
     /// Commits a write that needs no audit entry of its own: a pull page that only stored
     /// other devices' audit entries and moved the cursor (sync). Nothing else may use it.
     pub(crate) async fn commit_unaudited(mut self) -> Result<()> {
-        // A user's write is signed by the user's key too, held while their session lives; a
-        // write in the name of a user without one (none signed in) carries the device's proof
-        // only, and the server and other devices refuse it (`bad_user_proof`).
-        let user_key = self.actor.user_id.as_deref().and_then(|u| self.store.user_key(u));
-        super::seal::seal(
-            &mut self.tx,
-            self.store.device_key(),
-            self.actor.user_id.as_deref(),
-            user_key.as_deref().map(|k| k.signing_key()),
-        )
-        .await?;
+        self.seal_now().await?;
         meta::set(&mut *self.tx, meta::HLC_KEY, &self.stamp.to_string()).await?;
         self.tx.commit().await?;
         if self.changed {
@@ -270,4 +356,87 @@ fn field_stamps(data: &Value, hlc: &str) -> String {
         }
     }
     Value::Object(map).to_string()
+}
+
+/// A bulk insert's outbox being made (see [`WriteTx::plan_batch`]).
+pub struct BatchPlan {
+    entity: String,
+    n: usize,
+    first_seq: i64,
+    hlc: String,
+    device_id: String,
+    user_id: Option<String>,
+    device_key: ed25519_dalek::SigningKey,
+    user_key: Option<std::sync::Arc<crate::auth::keys::UserKey>>,
+}
+
+/// A bulk insert's outbox, signed, ready for [`WriteTx::record_batch`].
+pub struct SignedBatch {
+    first_seq: i64,
+    count: usize,
+    /// The last change, with its segment's proof.
+    last: Change,
+    /// The other changes as `change_batches.changes`, and their segments' proofs.
+    changes: String,
+    proofs: String,
+    /// Every row's id (JSON array), for the per-field stamps.
+    ids: String,
+}
+
+impl BatchPlan {
+    /// Signs the insert changes of the planned rows, `(id, the row as a change carries it)`
+    /// in order, in segments of [`SEGMENT_MAX`], exactly as sealing a write signs them.
+    pub fn sign(self, rows: Vec<(String, Value)>) -> Result<SignedBatch> {
+        if rows.len() != self.n || rows.is_empty() {
+            return Err(Error::internal("a batch signed with another number of rows than planned"));
+        }
+        let first = u64::try_from(self.first_seq).map_err(|_| Error::internal("change_log seq out of range"))?;
+        let mut changes: Vec<Change> = rows
+            .into_iter()
+            .enumerate()
+            .map(|(i, (entity_id, data))| Change {
+                id: crate::ids::new_id(),
+                device_id: self.device_id.clone(),
+                device_seq: first + i as u64,
+                entity: self.entity.clone(),
+                entity_id,
+                op: Op::Insert,
+                data,
+                hlc: self.hlc.clone(),
+                user_id: self.user_id.clone(),
+                proof: None,
+            })
+            .collect();
+        let mut proofs = serde_json::Map::new();
+        for segment in changes.chunks_mut(SEGMENT_MAX) {
+            let proof = match (&self.user_id, &self.user_key) {
+                (Some(user), Some(key)) => sign_segment_as_user(&self.device_key, user, key.signing_key(), &*segment),
+                _ => sign_segment(&self.device_key, self.user_id.as_deref(), &*segment),
+            }
+            .map_err(|e| Error::internal(format!("sealing a batch: {e}")))?;
+            if let Some(end) = segment.last_mut() {
+                proofs.insert(end.device_seq.to_string(), Value::String(serde_json::to_string(&proof)?));
+                end.proof = Some(proof);
+            }
+        }
+        let ids = serde_json::to_string(&changes.iter().map(|c| c.entity_id.as_str()).collect::<Vec<_>>())?;
+        let last = changes.pop().ok_or_else(|| Error::internal("an empty batch"))?;
+        proofs.remove(&last.device_seq.to_string());
+        #[derive(serde::Serialize)]
+        struct Waiting<'a> {
+            id: &'a str,
+            entity_id: &'a str,
+            data: &'a Value,
+        }
+        let waiting: Vec<Waiting> =
+            changes.iter().map(|c| Waiting { id: &c.id, entity_id: &c.entity_id, data: &c.data }).collect();
+        Ok(SignedBatch {
+            first_seq: self.first_seq,
+            count: self.n,
+            last,
+            changes: serde_json::to_string(&waiting)?,
+            proofs: Value::Object(proofs).to_string(),
+            ids,
+        })
+    }
 }

@@ -31,6 +31,8 @@ pub async fn push(store: &Store) -> SyncResult<PushReport> {
 /// was acknowledged, so the server stores them in order.
 pub async fn push_with(store: &Store, progress: Progress<'_>) -> SyncResult<PushReport> {
     let http = client(store).await?;
+    // A bulk load's batches go out as the changes they hold, each at its own sequence.
+    crate::store::batches::expand(store).await?;
     queue_audit(store).await?;
     requeue_what_the_server_lost(store, &http).await?;
     let mut report = PushReport::default();
@@ -89,11 +91,14 @@ struct Batch {
 }
 
 /// The next batch after seq `after` (`None`: nothing left to send). A batch ends at the end
-/// of a segment: the server checks segments whole.
+/// of a segment: the server checks segments whole. A bulk load's batch written during the
+/// push waits, with whatever came after it, for the next push to write it out.
 async fn read_batch(store: &Store, after: i64) -> SyncResult<Option<Batch>> {
     let sql = format!(
         "SELECT {OUTBOX_COLUMNS} FROM change_log
-         WHERE pushed_at IS NULL AND set_aside_at IS NULL AND seq > ? ORDER BY seq LIMIT ?"
+         WHERE pushed_at IS NULL AND set_aside_at IS NULL AND seq > ?
+           AND seq < (SELECT COALESCE(min(first_seq), 9223372036854775807) FROM change_batches)
+         ORDER BY seq LIMIT ?"
     );
     let mut rows: Vec<OutboxRow> =
         sqlx::query_as(&sql).bind(after).bind(PUSH_BATCH as i64).fetch_all(store.pool()).await.map_err(Error::from)?;

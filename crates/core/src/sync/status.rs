@@ -73,10 +73,12 @@ pub(super) async fn client(store: &Store) -> SyncResult<Client> {
 
 /// Outbox entries the server has not acknowledged yet and that are not set aside.
 pub(super) async fn unsent(store: &Store) -> SyncResult<i64> {
-    Ok(sqlx::query_scalar("SELECT count(*) FROM change_log WHERE pushed_at IS NULL AND set_aside_at IS NULL")
-        .fetch_one(store.pool())
-        .await
-        .map_err(Error::from)?)
+    let logged: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM change_log WHERE pushed_at IS NULL AND set_aside_at IS NULL")
+            .fetch_one(store.pool())
+            .await
+            .map_err(Error::from)?;
+    Ok(logged + crate::store::batches::waiting(store.pool()).await?)
 }
 
 /// The sync state for the status indicator.

@@ -121,8 +121,8 @@ pub fn dump_diff(a: &BTreeMap<String, Vec<String>>, b: &BTreeMap<String, Vec<Str
 }
 
 impl Device {
-    /// Registers `n` plain patients in batches of 1,000 (one transaction and one change
-    /// per patient): a big outbox, or a big tenant once pushed.
+    /// Registers `n` plain patients in batches of 1,000 (one transaction and one outbox
+    /// batch each, a change per patient once pushed): a big outbox, or a big tenant.
     pub async fn bulk_patients(&self, n: usize) {
         use hms_core::patients::{bulk, validate, PatientInput};
         let auth = self.auth().await;

@@ -1,0 +1,151 @@
+//! The outbox of bulk loads (`change_batches`, see `WriteTx::record_batch`): a batch of new
+//! rows is one row there, already signed, and its changes are written out to `change_log` at
+//! their own device sequences, with their segments' proofs, when the device pushes. What is
+//! written out is what was signed when the batch was written, so a row edited since (an edit
+//! is a later change of its own) still sends its insert as it was.
+
+use super::{Actor, Store};
+use crate::error::Result;
+
+/// Writes out every waiting batch, oldest first, one write each; returns the changes written.
+pub async fn expand(store: &Store) -> Result<u64> {
+    let mut written = 0;
+    loop {
+        let mut w = store.begin_write(Actor::system()).await?;
+        let last: Option<i64> =
+            sqlx::query_scalar("SELECT min(last_seq) FROM change_batches").fetch_one(w.conn()).await?;
+        let Some(last) = last else {
+            return Ok(written);
+        };
+        let done = sqlx::query(
+            "INSERT INTO change_log (seq, id, entity, entity_id, op, data, hlc, device_id, user_id, proof)
+             SELECT b.first_seq + j.key, j.value ->> '$.id', b.entity, j.value ->> '$.entity_id', 'insert',
+                    j.value -> '$.data', b.hlc, b.device_id, b.user_id,
+                    b.proofs ->> ('$.\"' || (b.first_seq + j.key) || '\"')
+             FROM change_batches b, json_each(b.changes) j
+             WHERE b.last_seq = ?
+             ORDER BY j.key",
+        )
+        .bind(last)
+        .execute(w.conn())
+        .await?;
+        sqlx::query("DELETE FROM change_batches WHERE last_seq = ?").bind(last).execute(w.conn()).await?;
+        // The changes were signed when the batch was written: nothing here is left to seal.
+        w.commit_unaudited().await?;
+        written += done.rows_affected();
+    }
+}
+
+/// Changes waiting in batches (not in `change_log` yet).
+pub async fn waiting<'e, E>(exec: E) -> Result<i64>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
+{
+    Ok(sqlx::query_scalar("SELECT COALESCE(sum(last_seq - first_seq), 0) FROM change_batches").fetch_one(exec).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::patients::{self, bulk, validate, PatientInput};
+    use crate::session::SessionSlot;
+    use crate::setup::{self, NewAdmin};
+    use crate::store::seal::{to_change, OutboxRow, OUTBOX_COLUMNS};
+    use hms_protocol::proof::{parse_public_key, segments, verify_segment, verify_user_sig};
+    use hms_protocol::{Change, Op};
+
+    async fn outbox(store: &Store) -> Vec<Change> {
+        let sql = format!("SELECT {OUTBOX_COLUMNS} FROM change_log ORDER BY seq");
+        let rows: Vec<OutboxRow> = sqlx::query_as(&sql).fetch_all(store.pool()).await.unwrap();
+        rows.into_iter().map(|r| to_change(r).unwrap()).collect()
+    }
+
+    async fn scalar(store: &Store, sql: &str) -> i64 {
+        sqlx::query_scalar(sql).fetch_one(store.pool()).await.unwrap()
+    }
+
+    fn input(given: &str, phone: &str) -> PatientInput {
+        PatientInput {
+            given_name: given.into(),
+            family_name: "Batch".into(),
+            sex: "female".into(),
+            birth_date: Some("1990-01-02".into()),
+            phones: vec![phone.into()],
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_bulk_load_waits_as_one_row_and_goes_out_as_its_signed_changes_before_later_edits() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_in_dir(dir.path()).await.unwrap();
+        let slot = SessionSlot::default();
+        let admin = NewAdmin { username: "admin".into(), full_name: "Admin".into(), password: "Clinic#2026adm".into() };
+        setup::setup_first_admin(&store, &slot, admin).await.unwrap();
+        let auth = slot.authorize(&store).await.unwrap();
+        // One registered alone: the shape every insert of a patient has.
+        let alone = patients::register(&store, &auth, input("Alone", "9845000000")).await.unwrap();
+        let logged = scalar(&store, "SELECT count(*) FROM change_log").await;
+
+        let today = crate::clinic::today(&store).await.unwrap();
+        let n = 1_234;
+        let batch = (0..n)
+            .map(|i| validate::clean(&input(&format!("Name{i}"), &format!("98{:08}", i)), today).unwrap())
+            .collect();
+        let mrns = bulk::register_batch(&store, &auth, batch, "test").await.unwrap();
+        assert_eq!(mrns.len(), n);
+        // One change_log row (the batch's last change) and one batch row; all of them unsent.
+        assert_eq!(scalar(&store, "SELECT count(*) FROM change_log").await, logged + 1);
+        assert_eq!(scalar(&store, "SELECT count(*) FROM change_batches").await, 1);
+        assert_eq!(waiting(store.pool()).await.unwrap(), n as i64 - 1);
+        // Searchable at once.
+        let found = patients::search(&store, &auth, "Name1233", 5).await.unwrap();
+        assert_eq!(found.len(), 1);
+
+        // The first of them is edited before any push, then a later write records its own change.
+        let first = patients::search(&store, &auth, &mrns[0], 1).await.unwrap().remove(0);
+        patients::update(&store, &auth, &first.id, input("Edited", "9800000000")).await.unwrap();
+
+        assert_eq!(expand(&store).await.unwrap(), n as u64 - 1);
+        assert_eq!(scalar(&store, "SELECT count(*) FROM change_batches").await, 0);
+        assert_eq!(expand(&store).await.unwrap(), 0);
+
+        let all = outbox(&store).await;
+        let (segs, rest) = segments(&all);
+        assert!(rest.is_empty(), "every entry belongs to a sealed segment");
+        let device = parse_public_key(&store.device_public_key()).unwrap();
+        let user_key: String = sqlx::query_scalar("SELECT user_key FROM users WHERE id = ?")
+            .bind(&auth.user_id)
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        let user_key = parse_public_key(&user_key).unwrap();
+        for seg in &segs {
+            verify_segment(seg, &device).unwrap();
+            if seg.last().unwrap().proof.as_ref().unwrap().user_id.is_some() {
+                verify_user_sig(seg, &user_key).unwrap();
+            }
+        }
+        let seqs: Vec<u64> = all.iter().map(|c| c.device_seq).collect();
+        assert_eq!(seqs, (1..=all.len() as u64).collect::<Vec<_>>(), "consecutive sequences, none lost");
+
+        let inserts: Vec<&Change> =
+            all.iter().filter(|c| c.entity == "patients" && c.op == Op::Insert && c.entity_id != alone.id).collect();
+        assert_eq!(inserts.len(), n);
+        assert!(inserts.windows(2).all(|p| p[1].device_seq == p[0].device_seq + 1));
+        let shape = |c: &Change| c.data.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+        let alone_insert = all.iter().find(|c| c.entity_id == alone.id && c.op == Op::Insert).unwrap();
+        for (c, mrn) in inserts.iter().zip(&mrns) {
+            assert_eq!(shape(c), shape(alone_insert));
+            assert_eq!(c.data["mrn"], serde_json::json!(mrn));
+            assert_eq!(c.user_id.as_deref(), Some(auth.user_id.as_str()));
+        }
+        // The edited record still goes out as it was inserted, and its edit after it.
+        assert_eq!(inserts[0].entity_id, first.id);
+        assert_eq!(inserts[0].data["given_name"], "Name0");
+        let edit = all.iter().find(|c| c.entity_id == first.id && c.op == Op::Update).unwrap();
+        assert!(edit.device_seq > inserts[n - 1].device_seq);
+        assert_eq!(edit.data["given_name"], "Edited");
+        assert!(edit.hlc > inserts[0].hlc);
+    }
+}
