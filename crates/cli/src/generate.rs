@@ -203,7 +203,7 @@ pub fn legacy_csv(n: u64, seed: u64, today: chrono::NaiveDate, file_prefix: &str
 /// A second thread makes and validates the next batch while the store writes the current
 /// one (the machine has two cores: one for the records, one for SQLite).
 pub async fn patients(store: &Store, auth: &Authorized, n: u64, seed: u64) -> Result<f64, String> {
-    const BATCH: u64 = 5_000;
+    const BATCH: u64 = 20_000;
     let today = store.now().date_naive();
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<Clean>, String>>(2);
     let maker = std::thread::spawn(move || {

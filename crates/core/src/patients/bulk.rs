@@ -7,7 +7,7 @@ use super::{apply, blank, mrn, repo};
 use crate::error::Result;
 use crate::rbac::Permission;
 use crate::session::Authorized;
-use crate::store::Store;
+use crate::store::{self, Store};
 use serde_json::json;
 
 /// Registers every record of `batch`; returns their MRNs in order.
@@ -17,6 +17,7 @@ pub async fn register_batch(store: &Store, auth: &Authorized, batch: Vec<Clean>,
         return Ok(Vec::new());
     }
     let mut w = store.begin_write(auth.actor()).await?;
+    store::bulk_cache(&mut w).await?;
     let created_at = w.now_rfc3339();
     let mrns = mrn::reserve(&mut w, batch.len() as u64).await?;
     let mut records = Vec::with_capacity(batch.len());

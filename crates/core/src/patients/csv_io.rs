@@ -24,7 +24,7 @@ use serde_json::json;
 use std::collections::HashSet;
 
 pub const MAX_ROWS: usize = 200_000;
-pub const BATCH: usize = 5_000;
+pub const BATCH: usize = 10_000;
 /// Rows of the file shown in the preview, and rejected rows listed in it.
 const SAMPLE_ROWS: usize = 10;
 const PREVIEW_REJECTED: usize = 500;
@@ -783,6 +783,8 @@ pub async fn import(
     }
     if mrns.len() >= BATCH {
         store.compact_search_indexes().await?;
+    } else {
+        store.end_bulk_load().await?;
     }
     Ok(ImportReport {
         imported: mrns.len() as u32,

@@ -149,24 +149,26 @@ pub(crate) async fn reindex_many(w: &mut WriteTx<'_>, ids: &[&str]) -> Result<()
 
 /// The search index entries of new rows (none indexed yet), in multi-row statements.
 async fn index_many(w: &mut WriteTx<'_>, rows: &[(i64, &Patient)]) -> Result<()> {
-    if rows.is_empty() {
-        return Ok(());
+    for chunk in rows.chunks(INDEX_CHUNK) {
+        let mut names = QueryBuilder::<Sqlite>::new("INSERT INTO patient_name_fts (rowid, names) ");
+        names.push_values(chunk, |mut b, (pk, p)| {
+            b.push_bind(*pk).push_bind(index_names(p));
+        });
+        names.build().execute(w.conn()).await?;
     }
-    let mut names = QueryBuilder::<Sqlite>::new("INSERT INTO patient_name_fts (rowid, names) ");
-    names.push_values(rows, |mut b, (pk, p)| {
-        b.push_bind(*pk).push_bind(index_names(p));
-    });
-    names.build().execute(w.conn()).await?;
     let phones: Vec<(i64, Vec<String>)> =
         rows.iter().map(|(pk, p)| (*pk, index_digits(p))).filter(|(_, d)| !d.is_empty()).collect();
-    if !phones.is_empty() {
+    let entries: Vec<(i64, &String)> = phones.iter().flat_map(|(pk, ds)| ds.iter().map(move |d| (*pk, d))).collect();
+    for chunk in entries.chunks(INDEX_CHUNK) {
         let mut exact = QueryBuilder::<Sqlite>::new("INSERT OR IGNORE INTO patient_phones (patient_pk, digits) ");
-        exact.push_values(phones.iter().flat_map(|(pk, ds)| ds.iter().map(move |d| (*pk, d))), |mut b, (pk, d)| {
-            b.push_bind(pk).push_bind(d.clone());
+        exact.push_values(chunk, |mut b, (pk, d)| {
+            b.push_bind(*pk).push_bind(d.as_str());
         });
         exact.build().execute(w.conn()).await?;
+    }
+    for chunk in phones.chunks(INDEX_CHUNK) {
         let mut fts = QueryBuilder::<Sqlite>::new("INSERT INTO patient_phone_fts (rowid, digits) ");
-        fts.push_values(&phones, |mut b, (pk, ds)| {
+        fts.push_values(chunk, |mut b, (pk, ds)| {
             b.push_bind(*pk).push_bind(ds.join(" "));
         });
         fts.build().execute(w.conn()).await?;
@@ -233,6 +235,15 @@ fn synced(p: &Patient, stamp: &str, by: &Option<String>) -> Result<serde_json::V
 /// Rows per multi-row statement: 27 columns × 400 stays well under SQLite's 32,766 variables.
 const CHUNK: usize = 400;
 
+/// Rows per insert of new records: 27 columns × 1,200 = 32,400 variables, just under SQLite's
+/// 32,766. Few, large statements: each statement that may abort keeps an in-memory journal of
+/// every page it touches first (to undo only itself), and a batch's rows touch pages all over
+/// the birth-date and phone indexes.
+const INSERT_CHUNK: usize = 1_200;
+
+/// Search index entries per statement (two variables each).
+const INDEX_CHUNK: usize = 16_000;
+
 /// Inserts new records with their search indexes and change-log entries using multi-row
 /// statements: through sqlx every statement is a round trip to SQLite's thread, so a
 /// batch of 5,000 registrations costs a few dozen statements instead of 40,000.
@@ -257,10 +268,13 @@ pub async fn insert_many(w: &mut WriteTx<'_>, patients: &[Patient]) -> Result<()
         None
     };
     let first_pk: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(pk), 0) + 1 FROM patients").fetch_one(w.conn()).await?;
-    for (chunk_no, chunk) in patients.chunks(CHUNK).enumerate() {
-        let base = first_pk + (chunk_no * CHUNK) as i64;
+    for (chunk_no, chunk) in patients.chunks(INSERT_CHUNK).enumerate() {
+        let base = first_pk + (chunk_no * INSERT_CHUNK) as i64;
+        // OR FAIL, not the default ABORT: on a refused row the statement stops without undoing
+        // its earlier rows, so SQLite keeps no statement journal; the error drops the whole
+        // write anyway (a `WriteTx` dropped without commit rolls back).
         let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO patients (pk, id, mrn, given_name, family_name, other_names, sex, birth_date, birth_date_estimated,
+            "INSERT OR FAIL INTO patients (pk, id, mrn, given_name, family_name, other_names, sex, birth_date, birth_date_estimated,
                phones, address, national_id, insurance_id, emergency_name, emergency_phone, emergency_relation,
                blood_group, allergies, notes, status, merged_into, last_visit_at, created_at, updated_at, updated_by, origin_device, legacy_mrn) ",
         );
@@ -295,9 +309,6 @@ pub async fn insert_many(w: &mut WriteTx<'_>, patients: &[Patient]) -> Result<()
         });
         q.build().execute(w.conn()).await?;
 
-        let rows: Vec<(i64, &Patient)> = chunk.iter().enumerate().map(|(i, p)| (base + i as i64, p)).collect();
-        index_many(w, &rows).await?;
-
         if signer.is_none() {
             let mut changes = Vec::with_capacity(chunk.len());
             for p in chunk {
@@ -306,6 +317,8 @@ pub async fn insert_many(w: &mut WriteTx<'_>, patients: &[Patient]) -> Result<()
             w.record_changes("patients", ChangeOp::Insert, &changes).await?;
         }
     }
+    let rows: Vec<(i64, &Patient)> = patients.iter().enumerate().map(|(i, p)| (first_pk + i as i64, p)).collect();
+    index_many(w, &rows).await?;
     if let Some(signer) = signer {
         let batch = signer.await.map_err(|e| crate::Error::internal(format!("signing a batch: {e}")))??;
         w.record_batch(batch).await?;

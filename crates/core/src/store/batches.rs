@@ -148,4 +148,36 @@ mod tests {
         assert_eq!(edit.data["given_name"], "Edited");
         assert!(edit.hlc > inserts[0].hlc);
     }
+
+    #[tokio::test]
+    async fn a_bulk_load_refused_midway_leaves_no_row_index_or_outbox_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_in_dir(dir.path()).await.unwrap();
+        let slot = SessionSlot::default();
+        let admin = NewAdmin { username: "admin".into(), full_name: "Admin".into(), password: "Clinic#2026adm".into() };
+        setup::setup_first_admin(&store, &slot, admin).await.unwrap();
+        let auth = slot.authorize(&store).await.unwrap();
+        let today = crate::clinic::today(&store).await.unwrap();
+        let counts = || async {
+            let mut all = Vec::new();
+            for table in ["patients", "patient_phones", "change_log", "change_batches", "sync_stamps", "audit_log"] {
+                all.push(scalar(&store, &format!("SELECT count(*) FROM {table}")).await);
+            }
+            all.push(scalar(&store, "SELECT count(*) FROM patient_name_fts('name1*')").await);
+            all
+        };
+        let before = counts().await;
+        // Row 1,500 repeats an old number (unique): the statement fails after earlier rows.
+        let batch = (0..2_000)
+            .map(|i| {
+                let mut c = validate::clean(&input(&format!("Name{i}"), &format!("98{:08}", i)), today).unwrap();
+                c.legacy_mrn = format!("OLD-{}", if i == 1_500 { 3 } else { i });
+                c
+            })
+            .collect();
+        assert!(bulk::register_batch(&store, &auth, batch, "test").await.is_err());
+        assert_eq!(counts().await, before);
+        // The store still writes.
+        patients::register(&store, &auth, input("After", "9845000001")).await.unwrap();
+    }
 }

@@ -79,13 +79,34 @@ fn spawn_checkpointer(pool: SqlitePool, write_pool: SqlitePool) -> tokio::task::
     })
 }
 
+/// The page cache of every connection (KiB, as `cache_size` takes it negative).
+const CACHE_KIB: i64 = 65_536;
+/// The writer's page cache during a bulk load: at a million patients the indexes that a
+/// batch's rows land all over (birth date, phone digits, national id) outgrow 64 MiB, and
+/// every batch then re-read the pages it dirtied.
+const BULK_CACHE_KIB: i64 = 262_144;
+
+/// Gives the writer the larger page cache of a bulk load (see [`BULK_CACHE_KIB`]) until
+/// [`Store::compact_search_indexes`] ends the load.
+pub(crate) async fn bulk_cache(w: &mut WriteTx<'_>) -> Result<()> {
+    sqlx::query(&format!("PRAGMA cache_size = -{BULK_CACHE_KIB}")).execute(w.conn()).await?;
+    Ok(())
+}
+
 impl Store {
     /// Compacts what a bulk load (generator, CSV import) left behind, table by table (the
-    /// tables' `compact` rules: the search indexes merged into one segment each).
+    /// tables' `compact` rules: the search indexes merged into one segment each), and gives
+    /// the writer its usual page cache back.
     pub async fn compact_search_indexes(&self) -> Result<()> {
         for table in tables::all() {
             table.rules.compact(&self.write_pool).await?;
         }
+        self.end_bulk_load().await
+    }
+
+    /// The writer's usual page cache again after a bulk load.
+    pub async fn end_bulk_load(&self) -> Result<()> {
+        sqlx::query(&format!("PRAGMA cache_size = -{CACHE_KIB}")).execute(&self.write_pool).await?;
         Ok(())
     }
 }
@@ -113,7 +134,7 @@ impl Store {
             .busy_timeout(Duration::from_secs(10))
             // A 64 MiB page cache per connection and in-memory temp tables: the default 2 MiB
             // cache thrashes once the indexes of a large register no longer fit.
-            .pragma("cache_size", "-65536")
+            .pragma("cache_size", format!("-{CACHE_KIB}"))
             .pragma("temp_store", "memory")
             // Reads through a memory map (up to 1 GiB of the file) instead of a read() call
             // per page: bulk loads into a large register spent most of their time in the kernel.
