@@ -6,7 +6,9 @@ use super::validate::phone_digits;
 use crate::codes::Code;
 use crate::error::Result;
 use crate::store::stored::Fields;
+use crate::store::tables::NewRow;
 use crate::store::{ChangeOp, WriteTx};
+use serde_json::Value;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Sqlite};
 
@@ -58,15 +60,23 @@ where
 
 /// The text the name index holds for a patient: every name part.
 fn index_names(p: &Patient) -> String {
-    format!("{} {} {}", p.given_name, p.other_names, p.family_name)
+    names_text(&p.given_name, &p.other_names, &p.family_name)
+}
+
+fn names_text(given: &str, other: &str, family: &str) -> String {
+    format!("{given} {other} {family}")
 }
 
 /// The phone digit strings that find a patient: their phones and the emergency contact's
 /// (people often give a relative's number).
 fn index_digits(p: &Patient) -> Vec<String> {
-    let mut all: Vec<String> = p.phones.iter().map(|x| phone_digits(x)).collect();
-    if !p.emergency_phone.is_empty() {
-        all.push(phone_digits(&p.emergency_phone));
+    digits_of(&p.phones, &p.emergency_phone)
+}
+
+fn digits_of(phones: &[String], emergency_phone: &str) -> Vec<String> {
+    let mut all: Vec<String> = phones.iter().map(|x| phone_digits(x)).collect();
+    if !emergency_phone.is_empty() {
+        all.push(phone_digits(emergency_phone));
     }
     all.dedup();
     all
@@ -147,17 +157,114 @@ pub(crate) async fn reindex_many(w: &mut WriteTx<'_>, ids: &[&str]) -> Result<()
     Ok(())
 }
 
+/// The search index entries of a pull page's new rows (`sync::apply_batch`), made from the
+/// values the rows were just written with instead of reading each whole row back: only their
+/// local numbers (`pk`) are read. The table is STRICT, so a row that went in holds exactly
+/// these texts. When a row's values do not hold the indexed fields as plain text (or a JSON
+/// list of texts for `phones`), the page's rows are re-read as [`reindex_many`] does.
+pub(crate) async fn index_new_rows(w: &mut WriteTx<'_>, rows: &[NewRow<'_>]) -> Result<()> {
+    let Some(inputs) =
+        rows.iter().map(|(id, values)| index_input(values).map(|i| (*id, i))).collect::<Option<Vec<_>>>()
+    else {
+        let ids: Vec<&str> = rows.iter().map(|(id, _)| *id).collect();
+        return reindex_many(w, &ids).await;
+    };
+    for chunk in inputs.chunks(CHUNK) {
+        let ids: Vec<&str> = chunk.iter().map(|(id, _)| *id).collect();
+        let pks: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT pk, id FROM patients WHERE id IN (SELECT value FROM json_each(?)) AND deleted_at IS NULL",
+        )
+        .bind(serde_json::to_string(&ids)?)
+        .fetch_all(w.conn())
+        .await?;
+        if pks.is_empty() {
+            continue;
+        }
+        let pk_of: std::collections::HashMap<&str, i64> = pks.iter().map(|(pk, id)| (id.as_str(), *pk)).collect();
+        // As in `reindex_many`: whatever an earlier record under the same number left goes.
+        let all = serde_json::to_string(&pks.iter().map(|(pk, _)| *pk).collect::<Vec<_>>())?;
+        for sql in [
+            "DELETE FROM patient_name_fts WHERE rowid IN (SELECT value FROM json_each(?))",
+            "DELETE FROM patient_phone_fts WHERE rowid IN (SELECT value FROM json_each(?))",
+            "DELETE FROM patient_phones WHERE patient_pk IN (SELECT value FROM json_each(?))",
+        ] {
+            sqlx::query(sql).bind(&all).execute(w.conn()).await?;
+        }
+        let entries: Vec<(i64, String, Vec<String>)> = chunk
+            .iter()
+            .filter(|(_, input)| input.indexed)
+            .filter_map(|(id, input)| {
+                let pk = pk_of.get(id)?;
+                Some((
+                    *pk,
+                    names_text(input.given, input.other, input.family),
+                    digits_of(&input.phones, input.emergency),
+                ))
+            })
+            .collect();
+        index_entries(w, &entries).await?;
+    }
+    Ok(())
+}
+
+/// What the indexes take from a new row's values.
+struct IndexInput<'a> {
+    given: &'a str,
+    other: &'a str,
+    family: &'a str,
+    phones: Vec<String>,
+    emergency: &'a str,
+    /// Not merged away (`index` skips those; deleted rows are not read).
+    indexed: bool,
+}
+
+/// The indexed fields of a new row's values, with the table's defaults for those it leaves
+/// out (`None`: not all plain text, so the row is read back instead).
+fn index_input(values: &[(String, Value)]) -> Option<IndexInput<'_>> {
+    let get = |name: &str| values.iter().find(|(k, _)| k == name).map(|(_, v)| v);
+    let text = |name: &str, default: Option<&'static str>| match get(name) {
+        None => default,
+        Some(Value::String(s)) => Some(s.as_str()),
+        Some(_) => None,
+    };
+    let phones = match get("phones") {
+        None => Vec::new(),
+        Some(Value::String(s)) => serde_json::from_str::<Vec<String>>(s).ok()?,
+        Some(Value::Array(items)) => {
+            items.iter().map(|v| v.as_str().map(str::to_string)).collect::<Option<Vec<String>>>()?
+        }
+        Some(_) => return None,
+    };
+    let status = PatientStatus::from_code(text("status", Some("active"))?)?;
+    Some(IndexInput {
+        given: text("given_name", None)?,
+        other: text("other_names", Some(""))?,
+        family: text("family_name", Some(""))?,
+        phones,
+        emergency: text("emergency_phone", Some(""))?,
+        indexed: status != PatientStatus::Merged,
+    })
+}
+
 /// The search index entries of new rows (none indexed yet), in multi-row statements.
 async fn index_many(w: &mut WriteTx<'_>, rows: &[(i64, &Patient)]) -> Result<()> {
+    let entries: Vec<(i64, String, Vec<String>)> =
+        rows.iter().map(|(pk, p)| (*pk, index_names(p), index_digits(p))).collect();
+    index_entries(w, &entries).await
+}
+
+/// Writes search index entries (pk, name text, phone digit strings) of records not indexed
+/// yet, in multi-row statements.
+async fn index_entries(w: &mut WriteTx<'_>, rows: &[(i64, String, Vec<String>)]) -> Result<()> {
     for chunk in rows.chunks(INDEX_CHUNK) {
         let mut names = QueryBuilder::<Sqlite>::new("INSERT INTO patient_name_fts (rowid, names) ");
-        names.push_values(chunk, |mut b, (pk, p)| {
-            b.push_bind(*pk).push_bind(index_names(p));
+        names.push_values(chunk, |mut b, (pk, text, _)| {
+            b.push_bind(*pk).push_bind(text.as_str());
         });
         names.build().execute(w.conn()).await?;
     }
-    let phones: Vec<(i64, Vec<String>)> =
-        rows.iter().map(|(pk, p)| (*pk, index_digits(p))).filter(|(_, d)| !d.is_empty()).collect();
+    let phones: Vec<(i64, &Vec<String>)> =
+        rows.iter().map(|(pk, _, d)| (*pk, d)).filter(|(_, d)| !d.is_empty()).collect();
     let entries: Vec<(i64, &String)> = phones.iter().flat_map(|(pk, ds)| ds.iter().map(move |d| (*pk, d))).collect();
     for chunk in entries.chunks(INDEX_CHUNK) {
         let mut exact = QueryBuilder::<Sqlite>::new("INSERT OR IGNORE INTO patient_phones (patient_pk, digits) ");
@@ -324,4 +431,50 @@ pub async fn insert_many(w: &mut WriteTx<'_>, patients: &[Patient]) -> Result<()
         w.record_batch(batch).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn values(pairs: &[(&str, Value)]) -> Vec<(String, Value)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+    }
+
+    #[test]
+    fn a_new_rows_index_input_takes_its_texts_or_the_tables_defaults() {
+        let full = values(&[
+            ("given_name", json!("Amina")),
+            ("other_names", json!("Zuhura")),
+            ("family_name", json!("Mwakyusa")),
+            ("phones", json!(["+255 754 000 001", "0754-000-002"])),
+            ("emergency_phone", json!("+255 754 000 009")),
+            ("status", json!("active")),
+        ]);
+        let i = index_input(&full).unwrap();
+        assert_eq!(names_text(i.given, i.other, i.family), "Amina Zuhura Mwakyusa");
+        assert_eq!(digits_of(&i.phones, i.emergency), ["255754000001", "0754000002", "255754000009"]);
+        assert!(i.indexed);
+
+        // Left out: the columns' defaults ('' and '[]', 'active'); phones as JSON text too.
+        let short = values(&[("given_name", json!("Neema")), ("phones", json!("[\"0712 345 678\"]"))]);
+        let i = index_input(&short).unwrap();
+        assert_eq!((i.other, i.family, i.emergency, i.indexed), ("", "", "", true));
+        assert_eq!(i.phones, ["0712 345 678"]);
+        let merged = values(&[("given_name", json!("Neema")), ("status", json!("merged"))]);
+        assert!(!index_input(&merged).unwrap().indexed);
+
+        // Anything but plain text: read back instead.
+        for odd in [
+            values(&[("family_name", json!("Mwakyusa"))]),
+            values(&[("given_name", json!(7))]),
+            values(&[("given_name", json!("Neema")), ("phones", json!([1]))]),
+            values(&[("given_name", json!("Neema")), ("phones", json!("not json"))]),
+            values(&[("given_name", json!("Neema")), ("status", json!("unknown"))]),
+            values(&[("given_name", json!("Neema")), ("other_names", Value::Null)]),
+        ] {
+            assert!(index_input(&odd).is_none(), "{odd:?}");
+        }
+    }
 }

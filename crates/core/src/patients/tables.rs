@@ -32,8 +32,7 @@ impl TableRules for PatientRules {
     fn after_batch<'a>(&'a self, w: &'a mut WriteTx<'_>, rows: &'a [NewRow<'a>]) -> Hook<'a> {
         Box::pin(async move {
             mrn_rule::settle_new_mrns(w, rows).await?;
-            let ids: Vec<&str> = rows.iter().map(|(id, _)| *id).collect();
-            repo::reindex_many(w, &ids).await
+            repo::index_new_rows(w, rows).await
         })
     }
 
