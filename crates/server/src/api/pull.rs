@@ -8,8 +8,9 @@ use crate::AppState;
 use axum::extract::State;
 use axum::Json;
 use hms_protocol::proof::SEGMENT_MAX;
-use hms_protocol::{Change, Op, Proof, PullQuery, PullResponse, PulledChange, DEFAULT_PULL_LIMIT};
-use sqlx::types::Json as SqlJson;
+use hms_protocol::{Op, PullQuery, ServerClock, DEFAULT_PULL_LIMIT};
+use serde::Serialize;
+use serde_json::value::RawValue;
 use std::collections::BTreeMap;
 
 #[derive(sqlx::FromRow)]
@@ -21,10 +22,14 @@ struct Row {
     entity: String,
     entity_id: String,
     op: String,
-    data: SqlJson<serde_json::Value>,
+    /// The change's data as the JSON text PostgreSQL writes for it: passed through to the
+    /// device as it is, not parsed and written again (the device parses it, canonicalises it
+    /// for its proof and checks it, as for any page).
+    data: String,
     hlc: String,
     user_id: Option<String>,
-    proof: Option<SqlJson<Proof>>,
+    /// The segment's proof (`hms_protocol::Proof`) as JSON text, likewise.
+    proof: Option<String>,
     /// Pushed by a quarantined device after its quarantine began: scanned, never sent.
     withheld: bool,
     /// The change's data as PostgreSQL stores it, in bytes (`pg_column_size`): what the
@@ -36,7 +41,7 @@ pub async fn pull(
     State(state): State<AppState>,
     device: Device,
     QueryArgs(query): QueryArgs<PullQuery>,
-) -> ApiResult<Json<PullResponse>> {
+) -> ApiResult<Json<Page>> {
     let after =
         i64::try_from(query.after).map_err(|_| ApiError::bad_request(format!("after must be at most {}", i64::MAX)))?;
     let limit = match query.limit.unwrap_or(DEFAULT_PULL_LIMIT) {
@@ -77,13 +82,13 @@ pub async fn pull(
     state.metrics.pulls.inc();
     state.metrics.changes_pulled.add(changes.len() as u64);
     tracing::info!(device = %device.id, tenant = %device.tenant_id, after = query.after, count = changes.len(), more, "pull");
-    Ok(Json(PullResponse { changes, next, more, high_water, device_keys, clock: Some(state.clock()) }))
+    Ok(Json(Page { changes, next, more, high_water, device_keys, clock: Some(state.clock()) }))
 }
 
 async fn rows_after(pool: &sqlx::PgPool, tenant_id: &str, after: i64, limit: i64) -> ApiResult<Vec<Row>> {
     Ok(sqlx::query_as(
-        "SELECT c.seq, c.device_id, c.device_seq, c.change_id, c.entity, c.entity_id, c.op, c.data, c.hlc, c.user_id,
-                c.proof, COALESCE(c.received_at >= d.quarantined_since
+        "SELECT c.seq, c.device_id, c.device_seq, c.change_id, c.entity, c.entity_id, c.op, c.data::text AS data, c.hlc,
+                c.user_id, c.proof::text AS proof, COALESCE(c.received_at >= d.quarantined_since
                          AND (d.readmitted_at IS NULL OR c.received_at < d.readmitted_at), false) AS withheld,
                 pg_column_size(c.data) AS size
          FROM changes c JOIN devices d ON d.tenant_id = c.tenant_id AND d.id = c.device_id
@@ -114,26 +119,68 @@ async fn device_keys(pool: &sqlx::PgPool, tenant_id: &str, rows: &[Row]) -> ApiR
     Ok(keys.into_iter().collect())
 }
 
-fn pulled(row: Row) -> ApiResult<PulledChange> {
+fn pulled(row: Row) -> ApiResult<Pulled> {
     let op = Op::parse(&row.op).ok_or_else(|| {
         tracing::error!(seq = row.seq, op = %row.op, "stored change with an unknown op");
         ApiError::internal("internal error")
     })?;
-    Ok(PulledChange {
+    let json = |text: String, what: &str| {
+        RawValue::from_string(text).map_err(|e| {
+            tracing::error!(seq = row.seq, "stored change whose {what} is not JSON: {e}");
+            ApiError::internal("internal error")
+        })
+    };
+    Ok(Pulled {
         server_seq: to_u64(row.seq),
-        change: Change {
+        change: PulledData {
             id: row.change_id,
             device_id: row.device_id,
             device_seq: to_u64(row.device_seq),
             entity: row.entity,
             entity_id: row.entity_id,
             op,
-            data: row.data.0,
+            data: json(row.data, "data")?,
             hlc: row.hlc,
             user_id: row.user_id,
-            proof: row.proof.map(|p| p.0),
+            proof: row.proof.map(|p| json(p, "proof")).transpose()?,
         },
     })
+}
+
+/// `hms_protocol::PullResponse` as the server writes it: each change's data and proof are
+/// JSON text from the database (a test holds the two to the same JSON).
+#[derive(Serialize)]
+pub struct Page {
+    changes: Vec<Pulled>,
+    next: u64,
+    more: bool,
+    high_water: u64,
+    device_keys: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    clock: Option<ServerClock>,
+}
+
+/// `hms_protocol::PulledChange`, written.
+#[derive(Serialize)]
+struct Pulled {
+    server_seq: u64,
+    change: PulledData,
+}
+
+/// `hms_protocol::Change`, written with its data and proof as they are stored.
+#[derive(Serialize)]
+struct PulledData {
+    id: String,
+    device_id: String,
+    device_seq: u64,
+    entity: String,
+    entity_id: String,
+    op: Op,
+    data: Box<RawValue>,
+    hlc: String,
+    user_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    proof: Option<Box<RawValue>>,
 }
 
 /// What the device says it still has to send, for `hms-server devices`.
@@ -144,4 +191,85 @@ async fn record_pending(pool: &sqlx::PgPool, device_id: &str, pending: u64) -> A
         .execute(pool)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hms_protocol::{Change, Proof, PullResponse, PulledChange};
+
+    /// A page written from stored JSON text reads back as the protocol's page, field for field.
+    #[test]
+    fn a_page_of_stored_json_text_is_the_protocols_page() {
+        let proof = Proof {
+            first_seq: 7,
+            device_key: "ab".repeat(32),
+            device_sig: "cd".repeat(64),
+            user_id: Some("u-1".into()),
+            user_sig: Some("ef".repeat(64)),
+        };
+        let row = |seq: i64, proof: Option<String>| Row {
+            seq,
+            device_id: "dev-a".into(),
+            device_seq: seq + 6,
+            change_id: format!("c-{seq}"),
+            entity: "patients".into(),
+            entity_id: format!("p-{seq}"),
+            op: "insert".into(),
+            // As PostgreSQL writes jsonb: its own key order and spacing.
+            data: r#"{"mrn": "A-1", "phones": ["+255 754 000 001"], "given_name": "Amina", "birth_date_estimated": 0,
+                      "notes": "line\nbreak \"quoted\" \u00e9", "weight": 61.5, "merged_into": null}"#
+                .into(),
+            hlc: "0001800000000000-000000-dev-a".into(),
+            user_id: Some("u-1".into()),
+            proof,
+            withheld: false,
+            size: 0,
+        };
+        let page = Page {
+            changes: vec![
+                pulled(row(1, None)).unwrap(),
+                pulled(row(2, Some(serde_json::to_string(&proof).unwrap()))).unwrap(),
+            ],
+            next: 2,
+            more: true,
+            high_water: 9,
+            device_keys: BTreeMap::from([("dev-a".to_string(), "ab".repeat(32))]),
+            clock: Some(ServerClock { server_time_ms: 1_800_000_000_000, max_clock_ahead_ms: 60_000 }),
+        };
+        let read: PullResponse = serde_json::from_str(&serde_json::to_string(&page).unwrap()).unwrap();
+        let change = |seq: u64, proof: Option<Proof>| PulledChange {
+            server_seq: seq,
+            change: Change {
+                id: format!("c-{seq}"),
+                device_id: "dev-a".into(),
+                device_seq: seq + 6,
+                entity: "patients".into(),
+                entity_id: format!("p-{seq}"),
+                op: Op::Insert,
+                data: serde_json::json!({
+                    "mrn": "A-1", "phones": ["+255 754 000 001"], "given_name": "Amina", "birth_date_estimated": 0,
+                    "notes": "line\nbreak \"quoted\" \u{e9}", "weight": 61.5, "merged_into": null
+                }),
+                hlc: "0001800000000000-000000-dev-a".into(),
+                user_id: Some("u-1".into()),
+                proof,
+            },
+        };
+        let expected = PullResponse {
+            changes: vec![change(1, None), change(2, Some(proof))],
+            next: 2,
+            more: true,
+            high_water: 9,
+            device_keys: BTreeMap::from([("dev-a".to_string(), "ab".repeat(32))]),
+            clock: Some(ServerClock { server_time_ms: 1_800_000_000_000, max_clock_ahead_ms: 60_000 }),
+        };
+        assert_eq!(read, expected);
+        // The same JSON as the protocol's own page writes, not only the same values.
+        let ours: serde_json::Value = serde_json::to_value(&page).unwrap();
+        assert_eq!(ours, serde_json::to_value(&expected).unwrap());
+
+        // Text that is not JSON is the server's fault, never sent.
+        assert!(pulled(Row { data: "{oops".into(), ..row(3, None) }).is_err());
+    }
 }
