@@ -7,9 +7,11 @@ use super::status::{client, unsent, AUDIT_QUEUED_KEY};
 use super::{clock_check, set_aside};
 use super::{no_progress, Progress, PushReport, SyncError, SyncPhase, SyncProgress, SyncResult};
 use crate::error::Error;
-use crate::store::seal::{to_change, OutboxRow, OUTBOX_COLUMNS};
+use crate::store::seal::{OutboxRow, OUTBOX_COLUMNS};
 use crate::store::{meta, Actor, Store};
-use hms_protocol::{PushRequest, PushResponse};
+use hms_protocol::{Op, PushRequest, PushResponse};
+use serde::Serialize;
+use serde_json::value::RawValue;
 
 /// Outbox entries a push sends at once (the server takes up to `hms_protocol::MAX_PUSH_BATCH`).
 pub const PUSH_BATCH: usize = 1_000;
@@ -47,7 +49,7 @@ pub async fn push_with(store: &Store, progress: Progress<'_>) -> SyncResult<Push
         };
         let sent = batch.changes.len() as u64;
         let sent_ms = clock_check::wall_ms(store);
-        let request = PushRequest { changes: batch.changes };
+        let request = Outgoing { changes: batch.changes };
         let post = async {
             let answer =
                 http.post_refusable::<_, PushResponse>(&format!("{}/push", hms_protocol::API_PREFIX), &request).await;
@@ -87,7 +89,50 @@ pub async fn push_with(store: &Store, progress: Progress<'_>) -> SyncResult<Push
 struct Batch {
     first: i64,
     last: i64,
-    changes: Vec<hms_protocol::Change>,
+    changes: Vec<OutgoingChange>,
+}
+
+/// [`PushRequest`] as this device writes it: each change's data and proof are the JSON text
+/// its outbox holds (what it signed, parsed), sent as they are instead of parsed and written
+/// again. A test holds the two to the same JSON.
+#[derive(Serialize)]
+struct Outgoing {
+    changes: Vec<OutgoingChange>,
+}
+
+/// `hms_protocol::Change`, written from an outbox row.
+#[derive(Serialize)]
+struct OutgoingChange {
+    id: String,
+    device_id: String,
+    device_seq: u64,
+    entity: String,
+    entity_id: String,
+    op: Op,
+    data: Box<RawValue>,
+    hlc: String,
+    user_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    proof: Option<Box<RawValue>>,
+}
+
+impl OutgoingChange {
+    fn of(row: OutboxRow) -> Result<OutgoingChange, Error> {
+        let op = Op::parse(&row.op)
+            .ok_or_else(|| Error::internal(format!("change_log {}: unknown op {:?}", row.seq, row.op)))?;
+        Ok(OutgoingChange {
+            id: row.id,
+            device_id: row.device_id,
+            device_seq: u64::try_from(row.seq).map_err(|_| Error::internal("negative change_log seq"))?,
+            entity: row.entity,
+            entity_id: row.entity_id,
+            op,
+            data: RawValue::from_string(row.data)?,
+            hlc: row.hlc,
+            user_id: row.user_id,
+            proof: row.proof.map(RawValue::from_string).transpose()?,
+        })
+    }
 }
 
 /// The next batch after seq `after` (`None`: nothing left to send). A batch ends at the end
@@ -110,7 +155,7 @@ async fn read_batch(store: &Store, after: i64) -> SyncResult<Option<Batch>> {
     let (Some(first), Some(last)) = (rows.first().map(|r| r.seq), rows.last().map(|r| r.seq)) else {
         return Ok(None);
     };
-    let changes = rows.into_iter().map(to_change).collect::<Result<Vec<_>, Error>>()?;
+    let changes = rows.into_iter().map(OutgoingChange::of).collect::<Result<Vec<_>, Error>>()?;
     Ok(Some(Batch { first, last, changes }))
 }
 
@@ -235,5 +280,43 @@ mod tests {
         // A segment larger than the cap still goes, alone.
         assert_eq!(batch_end(&[row(1, 2 * PUSH_BATCH_BYTES, true), row(2, 10, true)]), Some(0));
         assert_eq!(batch_end(&[row(1, 10, false)]), None);
+    }
+
+    /// Outbox rows sent as their JSON text read on the server as the protocol's request, the
+    /// same as when each is parsed first ([`to_change`]).
+    #[test]
+    fn an_outbox_row_is_sent_as_the_change_it_holds() {
+        let proof = hms_protocol::proof::Proof {
+            first_seq: 1,
+            device_key: "ab".repeat(32),
+            device_sig: "cd".repeat(64),
+            user_id: Some("u-1".into()),
+            user_sig: Some("ef".repeat(64)),
+        };
+        let stored = |seq: i64, proof: Option<String>| {
+            OutboxRow {
+            seq,
+            id: format!("c{seq}"),
+            entity: "patients".into(),
+            entity_id: format!("p{seq}"),
+            op: if seq == 1 { "insert" } else { "update" }.into(),
+            data: r#"{"given_name":"Amina","phones":["+255 754 000 001"],"notes":"line\nbreak \"é\"","weight":61.5,"merged_into":null}"#.into(),
+            hlc: "0001800000000000-000000-dev".into(),
+            device_id: "dev".into(),
+            user_id: Some("u-1".into()),
+            proof,
+        }
+        };
+        let rows = || vec![stored(1, None), stored(2, Some(serde_json::to_string(&proof).unwrap()))];
+        let sent = Outgoing {
+            changes: rows().into_iter().map(OutgoingChange::of).collect::<Result<Vec<_>, Error>>().unwrap(),
+        };
+        let parsed = PushRequest {
+            changes: rows().into_iter().map(crate::store::seal::to_change).collect::<Result<Vec<_>, Error>>().unwrap(),
+        };
+        let text = serde_json::to_string(&sent).unwrap();
+        assert_eq!(serde_json::from_str::<PushRequest>(&text).unwrap(), parsed);
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&text).unwrap(), serde_json::to_value(&parsed).unwrap());
+        assert!(OutgoingChange::of(OutboxRow { data: "{oops".into(), ..stored(3, None) }).is_err());
     }
 }
