@@ -136,8 +136,13 @@ async fn run(cli: Cli) -> Result<(), String> {
     Ok(())
 }
 
+/// mimalloc, as SQLite's allocator (`hms_core::allocator`).
+#[global_allocator]
+static ALLOCATOR: hms_core::allocator::Allocator = hms_core::allocator::Allocator;
+
 #[tokio::main]
 async fn main() -> ExitCode {
+    hms_core::allocator::route_sqlite();
     // What a storage error's reference stands for goes to standard error.
     hms_core::logging::to_stderr();
     match run(Cli::parse()).await {

@@ -1,6 +1,7 @@
 //! hms-core: all of HMS's hospital logic, validation, permissions and audit, over SQLite.
 //! No Tauri here: the app's commands, the admin CLI and the tests all call these functions.
 
+pub mod allocator;
 pub mod audit;
 pub mod auth;
 pub mod billing;

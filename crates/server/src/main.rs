@@ -125,6 +125,10 @@ enum TenantCommand {
     List,
 }
 
+/// mimalloc, as the app's and hms-admin's (`hms_core::allocator`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);

@@ -121,6 +121,8 @@ impl Store {
     /// Opens (creating if needed) the database at `path`, applies pending migrations and
     /// makes sure this device has an id.
     pub async fn open(path: &Path) -> Result<Store> {
+        // Before SQLite's first use in the process, if nothing used it yet.
+        crate::allocator::route_sqlite();
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)
                 .map_err(|e| crate::Error::storage(format_args!("cannot create {}: {e}", dir.display())))?;
