@@ -2,6 +2,7 @@
 //! box, a cron job, a test). It calls the same hms-core functions as the app.
 
 mod bench;
+mod crash_child;
 mod generate;
 mod generate_billing;
 mod generate_clinical;
@@ -53,6 +54,13 @@ enum Command {
         /// Seed of the generator, so runs are repeatable.
         #[arg(long, default_value_t = 42)]
         seed: u64,
+    },
+    /// The crash test's child (crates/cli/tests/crash.rs): acknowledged writes until killed.
+    #[command(hide = true)]
+    CrashChild {
+        /// The database to write to (created with its own administrator if new).
+        #[arg(long)]
+        db: PathBuf,
     },
 }
 
@@ -132,6 +140,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 generate_clinical::visits(&store, hms_core::store::Actor::system(), max_visits, seed).await?;
             println!("{made:?} ({rate:.0} visits/s)");
         }
+        Command::CrashChild { db } => crash_child::run(&db).await?,
     }
     Ok(())
 }

@@ -139,6 +139,13 @@ pub enum AppError {
     /// person to quote.
     #[error("storage error (ref {reference})")]
     Storage { reference: String },
+    /// A write that could not be completed because the disk (or the database's size limit)
+    /// is full. Nothing of it was saved (its one transaction rolled back) and everything saved
+    /// before is intact; reading keeps working. `what` names what was not saved: the table it
+    /// was writing (`patients`, `payments`, ...) or, when no table was named yet, the core area
+    /// whose statement failed (`billing`, `clinical`, ...); empty when neither is known.
+    #[error("not saved ({what}): the disk is full")]
+    StorageFull { what: String },
     /// A stored row that does not read as its record (a value no version of HMS writes):
     /// named, never read as a default.
     #[error("the stored {table} record {id} is damaged: its {field} cannot be read")]
@@ -159,6 +166,32 @@ impl AppError {
 
     pub fn internal(message: impl std::fmt::Display) -> Self {
         Error::Internal { message: message.to_string() }
+    }
+
+    /// A write that found the disk or the database full: logged (with what failed) under a
+    /// reference like any storage failure, and named for the person.
+    pub fn storage_full(what: impl Into<String>, detail: impl std::fmt::Display) -> Self {
+        let what = what.into();
+        let reference = crate::logging::reference();
+        tracing::error!(target: "hms::storage", reference = %reference, "storage full, {what:?} not saved: {detail}");
+        Error::StorageFull { what }
+    }
+
+    /// [`From<sqlx::Error>`] for a statement that writes `what` (a table).
+    pub fn writing(e: sqlx::Error, what: &str) -> Self {
+        if is_full(&e) {
+            Error::storage_full(what, e)
+        } else {
+            Error::storage(e)
+        }
+    }
+
+    /// Names a [`Error::StorageFull`] that does not say yet what was not saved.
+    pub fn naming(self, what: &str) -> Self {
+        match self {
+            Error::StorageFull { what: w } if w.is_empty() => Error::StorageFull { what: what.to_string() },
+            e => e,
+        }
     }
 
     /// A storage failure: what failed (which may hold SQL or paths) goes to the log under a
@@ -200,6 +233,7 @@ impl AppError {
             Error::PrintoutChanged { .. } => "printout_changed",
             Error::Sync { .. } => "sync",
             Error::Storage { .. } => "storage",
+            Error::StorageFull { .. } => "storage_full",
             Error::CorruptRecord { .. } => "corrupt_record",
             Error::Internal { .. } => "internal",
         }
@@ -207,8 +241,40 @@ impl AppError {
 }
 
 impl From<sqlx::Error> for Error {
+    /// A full disk or database becomes [`Error::StorageFull`], named after the core area of
+    /// the statement that failed (the source file where `?` converted it); any other failure
+    /// is [`Error::Storage`].
+    #[track_caller]
     fn from(e: sqlx::Error) -> Self {
+        if is_full(&e) {
+            return Error::storage_full(area_of(std::panic::Location::caller().file()), e);
+        }
         Error::storage(e)
+    }
+}
+
+/// Whether SQLite (or the disk under it) said it is full: `SQLITE_FULL` (a write past
+/// `max_page_count`, or the disk out of space: SQLite turns ENOSPC into it) or an I/O error
+/// of a full disk.
+pub fn is_full(e: &sqlx::Error) -> bool {
+    const SQLITE_FULL: &str = "13";
+    const ENOSPC: i32 = 28;
+    match e {
+        sqlx::Error::Database(d) => d.code().as_deref() == Some(SQLITE_FULL),
+        sqlx::Error::Io(io) => io.kind() == std::io::ErrorKind::StorageFull || io.raw_os_error() == Some(ENOSPC),
+        _ => false,
+    }
+}
+
+/// The core area of a source file (`crates/core/src/billing/bills.rs` -> `billing`); empty for
+/// the shared write path (`store`, `audit`), whose callers name the table instead.
+fn area_of(file: &str) -> String {
+    let mut parts = file.split(['/', '\\']);
+    let area = parts.by_ref().find(|p| *p == "src").and_then(|_| parts.next()).unwrap_or("");
+    let area = area.strip_suffix(".rs").unwrap_or(area);
+    match area {
+        "store" | "audit" | "error" | "lib" => String::new(),
+        a => a.to_string(),
     }
 }
 

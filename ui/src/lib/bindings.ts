@@ -471,6 +471,16 @@ export type AppError = { code: "validation"; detail: {
 	reference: string,
 } } | 
 /**
+ *  A write that could not be completed because the disk (or the database's size limit)
+ *  is full. Nothing of it was saved (its one transaction rolled back) and everything saved
+ *  before is intact; reading keeps working. `what` names what was not saved: the table it
+ *  was writing (`patients`, `payments`, ...) or, when no table was named yet, the core area
+ *  whose statement failed (`billing`, `clinical`, ...); empty when neither is known.
+ */
+{ code: "storage_full"; detail: {
+	what: string,
+} } | 
+/**
  *  A stored row that does not read as its record (a value no version of HMS writes):
  *  named, never read as a default.
  */

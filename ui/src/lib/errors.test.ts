@@ -25,6 +25,7 @@ const SAMPLES: { [C in AppError['code']]: Extract<AppError, { code: C }> } = {
   printout_changed: { code: 'printout_changed', detail: { id: 'p2' } },
   sync: { code: 'sync', detail: { failure: 'offline', message: 'cannot reach the sync server: connection refused' } },
   storage: { code: 'storage', detail: { reference: '3F9A1C2B' } },
+  storage_full: { code: 'storage_full', detail: { what: 'patients' } },
   corrupt_record: { code: 'corrupt_record', detail: { table: 'patients', id: 'p-1', field: 'sex' } },
   internal: { code: 'internal', detail: { message: 'boom' } },
 };
@@ -55,6 +56,19 @@ describe('errorMessage', () => {
     expect(errorMessage(SAMPLES.corrupt_record)).toContain('p-1');
     expect(errorMessage(SAMPLES.internal)).not.toContain('boom');
     expect(errorMessage(SAMPLES.validation)).not.toContain('backend text 42');
+  });
+
+  it('names what a full disk did not save, and says what to do', () => {
+    const full = (what: string) => errorMessage({ code: 'storage_full', detail: { what } });
+    expect(full('patients')).toContain('the patient could not be written');
+    expect(full('payments')).toContain('the payment could not be written');
+    expect(full('billing')).toContain('the bill could not be written');
+    expect(full('clinical')).toContain('the clinical record could not be written');
+    for (const what of ['patients', '', 'something_new']) {
+      expect(full(what)).toMatch(/Free space on the disk/);
+      expect(full(what)).toMatch(/saved before is safe/);
+    }
+    expect(full('')).toBe(full('something_new'));
   });
 
   it('says how long to wait and until when', () => {

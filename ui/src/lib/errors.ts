@@ -83,6 +83,8 @@ export function errorMessage(e: AppError): string {
       return syncFailureMessage(e.detail.failure);
     case 'storage':
       return t('errors.storage', { reference: e.detail.reference });
+    case 'storage_full':
+      return storageFullMessage(e.detail.what);
     case 'corrupt_record':
       return t('errors.corrupt_record', { entity: tableLabel(e.detail.table), id: e.detail.id });
     case 'internal':
@@ -94,6 +96,18 @@ export function errorMessage(e: AppError): string {
       return unnamedCodeMessage(unknown);
     }
   }
+}
+
+/**
+ * A write the full disk stopped, naming what was not saved: a table ("patient" for
+ * `patients`), an audited entity ("bill") or the core's area ("clinical record" for
+ * `clinical`); with nothing known, the sentence without a name.
+ */
+function storageFullMessage(what: string): string {
+  const label = [`sync.entity.${what}`, `entity.${what}`, `errors.storage_full.what.${what}`].find(hasMessage);
+  return label
+    ? t('errors.storage_full', { what: t(label).toLowerCase() })
+    : t('errors.storage_full_unnamed');
 }
 
 /** Why a sync failed (a `sync` error's `failure`); a failure this UI does not know yet is worded as a refusal. */

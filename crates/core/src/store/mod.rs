@@ -45,6 +45,13 @@ pub struct Store {
     /// Tests may pin "now" to exercise lockout and idle rules without sleeping.
     fixed_now: StdMutex<Option<DateTime<Utc>>>,
     checkpointer: tokio::task::JoinHandle<()>,
+    /// The checkpointer's own connection.
+    checkpoints: SqlitePool,
+    /// Tests: a `max_page_count` every write sets first (0: none), a database that cannot
+    /// grow as on a full disk, whichever connection writes.
+    page_limit: std::sync::atomic::AtomicU64,
+    /// What the write path tells the checkpointer (the WAL grew past its bound).
+    wal: std::sync::Arc<WalControl>,
     /// Nudged when a write that recorded synced changes commits (the background sync waits
     /// on it).
     sync_signal: tokio::sync::Notify,
@@ -58,18 +65,74 @@ pub struct Store {
 /// How often the background checkpointer copies the WAL into the database.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
-/// Copies committed pages from the WAL into the database file off the write path. PASSIVE
-/// never blocks writers or readers; whatever it cannot copy now it copies next time.
-fn spawn_checkpointer(pool: SqlitePool, write_pool: SqlitePool) -> tokio::task::JoinHandle<()> {
+/// The WAL's bound: a commit that leaves it larger wakes the checkpointer, which then
+/// RESTARTs it (see [`spawn_checkpointer`]).
+const WAL_LIMIT_BYTES: u64 = 16 << 20;
+
+/// How long the checkpointer's connection waits for a writer or reader in its way.
+const CHECKPOINT_WAIT: Duration = Duration::from_millis(250);
+
+/// Shared by the write path and the checkpointer.
+struct WalControl {
+    /// The `-wal` file next to the database.
+    path: PathBuf,
+    limit_bytes: std::sync::atomic::AtomicU64,
+    /// Woken by a commit that leaves the WAL past `limit_bytes`.
+    wake: tokio::sync::Notify,
+    /// Held by a RESTART checkpoint: a write passes it before it begins, so that a run of
+    /// writes cannot keep the checkpoint from ever finding the database free.
+    gate: Mutex<()>,
+}
+
+impl WalControl {
+    fn len(&self) -> u64 {
+        std::fs::metadata(&self.path).map_or(0, |m| m.len())
+    }
+
+    fn over_limit(&self) -> bool {
+        self.len() > self.limit_bytes.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// Copies committed pages from the WAL into the database file off the write path (the writer
+/// runs with `wal_autocheckpoint = 0`):
+/// - every [`CHECKPOINT_EVERY`], PASSIVE, which never blocks writers or readers; whatever it
+///   cannot copy now it copies next time, and the next write starts the WAL from its beginning
+///   again once all of it is copied;
+/// - when a commit leaves the WAL past its bound (a long run of writes with no pause for the
+///   PASSIVE one to finish, e.g. a bulk load), RESTART: it holds new writes back (the gate),
+///   waits for the one under way, copies everything and lets the WAL start over, so the WAL
+///   stays near its bound whatever the load; a reader in the way makes it give up after
+///   [`CHECKPOINT_WAIT`] and try at the next commit, so a write never waits longer for it;
+/// - at close, TRUNCATE ([`Store::close`]): the WAL file goes back to 0 bytes. Not at idle: the
+///   WAL file kept (at most about its bound) is room the next writes fill without the file
+///   growing, so that a small write (an audit entry, a payment) still goes through for a while
+///   on a disk that has filled up.
+///
+/// A failure (e.g. the disk is full) shows up on the next write; nothing to do here.
+///
+/// It runs on its own connection (`pool`), whose busy timeout is [`CHECKPOINT_WAIT`].
+fn spawn_checkpointer(
+    pool: SqlitePool,
+    write_pool: SqlitePool,
+    wal: std::sync::Arc<WalControl>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tick.tick().await;
+            let woken = tokio::select! {
+                _ = tick.tick() => false,
+                () = wal.wake.notified() => true,
+            };
             if pool.is_closed() {
                 break;
             }
-            // A failure (e.g. the disk is full) shows up on the next write; nothing to do here.
+            if woken && wal.over_limit() {
+                let _gate = wal.gate.lock().await;
+                let _ = sqlx::query("PRAGMA wal_checkpoint(RESTART)").execute(&pool).await;
+                continue;
+            }
             // Index upkeep writes, so on the writing connection (whose cache it keeps).
             for table in tables::all() {
                 let _ = table.rules.maintain(&write_pool).await;
@@ -131,7 +194,10 @@ impl Store {
         let options = SqliteConnectOptions::from_str(&url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
+            // FULL: a commit returns only once its WAL frames are on the disk (fsync), so a
+            // write the app reports as saved survives a power cut, not only a crash of the
+            // process (NORMAL syncs at checkpoints only, and can lose the last commits).
+            .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
             // A 64 MiB page cache per connection and in-memory temp tables: the default 2 MiB
@@ -147,6 +213,10 @@ impl Store {
             .pragma("journal_size_limit", "67108864");
         let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options.clone()).await?;
         MIGRATOR.run(&pool).await?;
+        let checkpoints = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone().busy_timeout(CHECKPOINT_WAIT))
+            .await?;
         let write_pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
         let unregistered = tables::unregistered(&pool).await?;
         if !unregistered.is_empty() {
@@ -164,8 +234,19 @@ impl Store {
         tx.commit().await?;
         let last = meta::get(&pool, meta::HLC_KEY).await?.and_then(|s| HlcStamp::parse(&s));
         let hlc = Hlc::new(device_id.clone(), last.as_ref());
+        let mut wal_path = path.as_os_str().to_owned();
+        wal_path.push("-wal");
+        let wal = std::sync::Arc::new(WalControl {
+            path: PathBuf::from(wal_path),
+            limit_bytes: std::sync::atomic::AtomicU64::new(WAL_LIMIT_BYTES),
+            wake: tokio::sync::Notify::new(),
+            gate: Mutex::new(()),
+        });
         Ok(Store {
-            checkpointer: spawn_checkpointer(pool.clone(), write_pool.clone()),
+            checkpointer: spawn_checkpointer(checkpoints.clone(), write_pool.clone(), wal.clone()),
+            checkpoints,
+            page_limit: std::sync::atomic::AtomicU64::new(0),
+            wal,
             pool,
             write_pool,
             path: path.to_path_buf(),
@@ -269,6 +350,32 @@ impl Store {
         Ok(v.unwrap_or(0))
     }
 
+    /// After a commit: a WAL past its bound wakes the checkpointer (a `stat`, no I/O).
+    fn committed(&self) {
+        if self.wal.over_limit() {
+            self.wal.wake.notify_one();
+        }
+    }
+
+    /// Sets the WAL's bound (tests: a small one, reached quickly).
+    #[doc(hidden)]
+    pub fn set_wal_limit(&self, bytes: u64) {
+        self.wal.limit_bytes.store(bytes, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Tests: every write from now on runs with SQLite's `max_page_count` at `pages` (0: left
+    /// as it is), as if the disk were full once the database has that many pages.
+    #[doc(hidden)]
+    pub fn set_page_limit(&self, pages: u64) {
+        self.page_limit.store(pages, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The size of the WAL file now (bytes).
+    #[doc(hidden)]
+    pub fn wal_len(&self) -> u64 {
+        self.wal.len()
+    }
+
     /// Starts the one transaction of a write: domain rows, change log and audit together.
     pub async fn begin_write(&self, actor: Actor) -> Result<WriteTx<'_>> {
         WriteTx::begin(self, actor).await
@@ -276,6 +383,7 @@ impl Store {
 
     pub async fn close(&self) {
         self.checkpointer.abort();
+        self.checkpoints.close().await;
         // Fold the WAL into the database so the file is whole on its own.
         let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await;
         self.write_pool.close().await;

@@ -56,17 +56,36 @@ pub struct WriteTx<'s> {
     /// Whether this write recorded synced changes of its own (not just audit entries): the
     /// background sync is nudged when it commits.
     changed: bool,
+    /// The first table (or audited entity) this write recorded: what a full disk at commit
+    /// did not save (`Error::StorageFull`).
+    what: Option<String>,
 }
 
 impl<'s> WriteTx<'s> {
     pub(super) async fn begin(store: &'s Store, actor: Actor) -> Result<WriteTx<'s>> {
+        // Not while the checkpointer RESTARTs the WAL (see `spawn_checkpointer`).
+        drop(store.wal.gate.lock().await);
         let mut writer = store.writer.lock().await;
         // IMMEDIATE takes SQLite's write lock now, so another process (the CLI) waits on
         // busy_timeout instead of failing on a read-to-write upgrade.
-        let tx = store.write_pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = match store.write_pool.begin_with("BEGIN IMMEDIATE").await {
+            // A write that failed with SQLITE_FULL (or an I/O error) was rolled back by SQLite
+            // itself; the connection's own ROLLBACK then failed, and it still counts a
+            // transaction open, refusing every BEGIN. Replace the connection, then begin.
+            Err(sqlx::Error::InvalidSavePointStatement) => {
+                store.write_pool.acquire().await?.close().await?;
+                store.write_pool.begin_with("BEGIN IMMEDIATE").await?
+            }
+            tx => tx?,
+        };
+        // Tests: a database that may not grow past this many pages (`Store::set_page_limit`).
+        let limit = store.page_limit.load(std::sync::atomic::Ordering::Relaxed);
+        if limit > 0 {
+            sqlx::query(&format!("PRAGMA max_page_count = {limit}")).execute(&mut *tx).await?;
+        }
         let now = store.now();
         let stamp = writer.tick(now);
-        Ok(WriteTx { tx, writer, store, actor, now, stamp, audited: false, changed: false })
+        Ok(WriteTx { tx, writer, store, actor, now, stamp, audited: false, changed: false, what: None })
     }
 
     pub fn conn(&mut self) -> &mut SqliteConnection {
@@ -105,6 +124,7 @@ impl<'s> WriteTx<'s> {
 
     /// Appends the outbox entry for a synced row: `data` is the row after the change.
     pub async fn record_change(&mut self, entity: &str, entity_id: &str, op: ChangeOp, data: &Value) -> Result<()> {
+        self.what.get_or_insert_with(|| entity.to_string());
         let hlc = self.stamp();
         let device = self.store.device_id().to_string();
         sqlx::query(
@@ -120,12 +140,13 @@ impl<'s> WriteTx<'s> {
         .bind(device)
         .bind(&self.actor.user_id)
         .execute(&mut *self.tx)
-        .await?;
+        .await
+        .map_err(|e| Error::writing(e, entity))?;
         self.changed = true;
-        self.stamp_fields(entity, entity_id, op, data).await?;
+        self.stamp_fields(entity, entity_id, op, data).await.map_err(|e| e.naming(entity))?;
         // The table's own rule after a write (e.g. the one-booking-per-slot rule).
         if let Some(table) = super::tables::find(entity) {
-            table.rules.after_write(self, entity_id).await?;
+            table.rules.after_write(self, entity_id).await.map_err(|e| e.naming(entity))?;
         }
         Ok(())
     }
@@ -160,6 +181,7 @@ impl<'s> WriteTx<'s> {
 
     /// Appends the outbox entries of many new or changed rows of one entity at once.
     pub async fn record_changes(&mut self, entity: &str, op: ChangeOp, rows: &[(&str, Value)]) -> Result<()> {
+        self.what.get_or_insert_with(|| entity.to_string());
         let hlc = self.stamp();
         let device = self.store.device_id().to_string();
         let mut data = Vec::with_capacity(rows.len());
@@ -181,7 +203,7 @@ impl<'s> WriteTx<'s> {
                     .push_bind(device.as_str())
                     .push_bind(self.actor.user_id.as_deref());
             });
-            q.build().execute(&mut *self.tx).await?;
+            q.build().execute(&mut *self.tx).await.map_err(|e| Error::writing(e, entity))?;
         }
         self.changed = true;
         // The per-field stamps (see `stamp_fields`): new rows are stamped whole.
@@ -193,7 +215,7 @@ impl<'s> WriteTx<'s> {
                 b.push_bind(entity).push_bind(*id).push_bind(stamps);
             });
             q.push(" ON CONFLICT (entity, entity_id) DO UPDATE SET stamps = json_patch(stamps, excluded.stamps)");
-            q.build().execute(&mut *self.tx).await?;
+            q.build().execute(&mut *self.tx).await.map_err(|e| Error::writing(e, entity))?;
         }
         Ok(())
     }
@@ -303,7 +325,8 @@ impl<'s> WriteTx<'s> {
             entity_id: entity_id.map(str::to_string),
             detail,
         };
-        chain::append(&mut self.tx, entry).await?;
+        self.what.get_or_insert_with(|| entity.to_string());
+        chain::append(&mut self.tx, entry).await.map_err(|e| e.naming(entity))?;
         self.audited = true;
         Ok(())
     }
@@ -320,12 +343,15 @@ impl<'s> WriteTx<'s> {
     /// Commits a write that needs no audit entry of its own: a pull page that only stored
     /// other devices' audit entries and moved the cursor (sync). Nothing else may use it.
     pub(crate) async fn commit_unaudited(mut self) -> Result<()> {
-        self.seal_now().await?;
-        meta::set(&mut *self.tx, meta::HLC_KEY, &self.stamp.to_string()).await?;
-        self.tx.commit().await?;
+        // A full disk shows at commit above all (the WAL grows then): named after this write.
+        let what = self.what.take().unwrap_or_default();
+        self.seal_now().await.map_err(|e| e.naming(&what))?;
+        meta::set(&mut *self.tx, meta::HLC_KEY, &self.stamp.to_string()).await.map_err(|e| e.naming(&what))?;
+        self.tx.commit().await.map_err(|e| Error::writing(e, &what))?;
         if self.changed {
             self.store.sync_signal.notify_one();
         }
+        self.store.committed();
         Ok(())
     }
 }

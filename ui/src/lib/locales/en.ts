@@ -1733,6 +1733,17 @@ export const en = {
     'This prescription matches an allergy or a medicine the patient already takes. Give a reason to prescribe it anyway.',
   'errors.storage':
     'Something went wrong saving (ref: {reference}). Try again; if it keeps happening, give your administrator this reference.',
+  'errors.storage_full':
+    'Not saved: this computer’s disk is full, so the {what} could not be written. Nothing of it was kept, and everything saved before is safe and can still be read. Free space on the disk (move or delete large files, empty the recycle bin) or call whoever looks after this computer, then save again.',
+  'errors.storage_full_unnamed':
+    'Not saved: this computer’s disk is full. Nothing of this change was kept, and everything saved before is safe and can still be read. Free space on the disk (move or delete large files, empty the recycle bin) or call whoever looks after this computer, then save again.',
+  'errors.storage_full.what.billing': 'bill',
+  'errors.storage_full.what.clinical': 'clinical record',
+  'errors.storage_full.what.schedule': 'schedule or appointment',
+  'errors.storage_full.what.printouts': 'printout',
+  'errors.storage_full.what.auth': 'sign-in record',
+  'errors.storage_full.what.setup': 'set-up',
+  'errors.storage_full.what.sync': 'synced changes',
   'errors.corrupt_record':
     'A stored {entity} record is damaged and cannot be shown (record {id}). Ask your administrator.',
   'errors.internal': 'Something went wrong inside HMS. Try again; if it keeps happening, ask your administrator.',
