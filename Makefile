@@ -144,8 +144,8 @@ test-ui: deps-ui
 	cd ui && CI=true npm test
 
 # hms-server's tests need PostgreSQL: they run in test-server, not here.
-# This includes the crash test (crates/cli/tests/crash.rs; about 2 minutes on a 2-core machine
-# under load 12, less on a quiet one):
+# This includes the crash test (crates/cli/tests/crash.rs; 74 s and 123 s on a busy 2-core
+# machine):
 # a child writing acknowledged registrations, payments and consultations is killed with
 # SIGKILL 200 times and every acknowledged write checked after each; scripts/crash-soak runs
 # it 1,000 times (not part of make test).
