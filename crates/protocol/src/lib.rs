@@ -84,6 +84,25 @@ impl fmt::Display for Op {
     }
 }
 
+/// A [`Change`] whose data and proof are already JSON text (a device's outbox, the server's
+/// store), written on the wire as they are instead of parsed and written again. It writes
+/// exactly the JSON a `Change` with the same values writes: the device's push and the server's
+/// pull each have a test holding the two together.
+#[derive(Debug, Serialize)]
+pub struct RawChange {
+    pub id: String,
+    pub device_id: String,
+    pub device_seq: u64,
+    pub entity: String,
+    pub entity_id: String,
+    pub op: Op,
+    pub data: Box<serde_json::value::RawValue>,
+    pub hlc: String,
+    pub user_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proof: Option<Box<serde_json::value::RawValue>>,
+}
+
 /// One outbox entry, as the device that made it sends it. The fields are the columns of the
 /// device's `change_log` (minus `pushed_at`, which is the device's own bookkeeping).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -27,14 +27,22 @@ pub(crate) struct OutboxRow {
 /// The columns of [`OutboxRow`], for `SELECT {OUTBOX_COLUMNS} FROM change_log ...`.
 pub(crate) const OUTBOX_COLUMNS: &str = "seq, id, entity, entity_id, op, data, hlc, device_id, user_id, proof";
 
-/// The protocol's form of an outbox entry, as it is pushed (and signed).
-pub(crate) fn to_change(row: OutboxRow) -> Result<Change> {
+/// An outbox row's op and sequence as the protocol has them; a row that has neither is a
+/// corrupt outbox, not a change to send.
+pub(crate) fn op_and_seq(row: &OutboxRow) -> Result<(Op, u64)> {
     let op = Op::parse(&row.op)
         .ok_or_else(|| Error::internal(format!("change_log {}: unknown op {:?}", row.seq, row.op)))?;
+    let seq = u64::try_from(row.seq).map_err(|_| Error::internal("negative change_log seq"))?;
+    Ok((op, seq))
+}
+
+/// The protocol's form of an outbox entry, as it is pushed (and signed).
+pub(crate) fn to_change(row: OutboxRow) -> Result<Change> {
+    let (op, device_seq) = op_and_seq(&row)?;
     Ok(Change {
         id: row.id,
         device_id: row.device_id,
-        device_seq: u64::try_from(row.seq).map_err(|_| Error::internal("negative change_log seq"))?,
+        device_seq,
         entity: row.entity,
         entity_id: row.entity_id,
         op,

@@ -7,9 +7,9 @@ use super::status::{client, unsent, AUDIT_QUEUED_KEY};
 use super::{clock_check, set_aside};
 use super::{no_progress, Progress, PushReport, SyncError, SyncPhase, SyncProgress, SyncResult};
 use crate::error::Error;
-use crate::store::seal::{OutboxRow, OUTBOX_COLUMNS};
+use crate::store::seal::{op_and_seq, OutboxRow, OUTBOX_COLUMNS};
 use crate::store::{meta, Actor, Store};
-use hms_protocol::{Op, PushRequest, PushResponse};
+use hms_protocol::{PushRequest, PushResponse, RawChange};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
@@ -89,7 +89,7 @@ pub async fn push_with(store: &Store, progress: Progress<'_>) -> SyncResult<Push
 struct Batch {
     first: i64,
     last: i64,
-    changes: Vec<OutgoingChange>,
+    changes: Vec<RawChange>,
 }
 
 /// [`PushRequest`] as this device writes it: each change's data and proof are the JSON text
@@ -97,42 +97,24 @@ struct Batch {
 /// again. A test holds the two to the same JSON.
 #[derive(Serialize)]
 struct Outgoing {
-    changes: Vec<OutgoingChange>,
+    changes: Vec<RawChange>,
 }
 
-/// `hms_protocol::Change`, written from an outbox row.
-#[derive(Serialize)]
-struct OutgoingChange {
-    id: String,
-    device_id: String,
-    device_seq: u64,
-    entity: String,
-    entity_id: String,
-    op: Op,
-    data: Box<RawValue>,
-    hlc: String,
-    user_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    proof: Option<Box<RawValue>>,
-}
-
-impl OutgoingChange {
-    fn of(row: OutboxRow) -> Result<OutgoingChange, Error> {
-        let op = Op::parse(&row.op)
-            .ok_or_else(|| Error::internal(format!("change_log {}: unknown op {:?}", row.seq, row.op)))?;
-        Ok(OutgoingChange {
-            id: row.id,
-            device_id: row.device_id,
-            device_seq: u64::try_from(row.seq).map_err(|_| Error::internal("negative change_log seq"))?,
-            entity: row.entity,
-            entity_id: row.entity_id,
-            op,
-            data: RawValue::from_string(row.data)?,
-            hlc: row.hlc,
-            user_id: row.user_id,
-            proof: row.proof.map(RawValue::from_string).transpose()?,
-        })
-    }
+/// An outbox row as it is pushed: its data and proof as the text it holds.
+fn outgoing(row: OutboxRow) -> Result<RawChange, Error> {
+    let (op, device_seq) = op_and_seq(&row)?;
+    Ok(RawChange {
+        id: row.id,
+        device_id: row.device_id,
+        device_seq,
+        entity: row.entity,
+        entity_id: row.entity_id,
+        op,
+        data: RawValue::from_string(row.data)?,
+        hlc: row.hlc,
+        user_id: row.user_id,
+        proof: row.proof.map(RawValue::from_string).transpose()?,
+    })
 }
 
 /// The next batch after seq `after` (`None`: nothing left to send). A batch ends at the end
@@ -155,7 +137,7 @@ async fn read_batch(store: &Store, after: i64) -> SyncResult<Option<Batch>> {
     let (Some(first), Some(last)) = (rows.first().map(|r| r.seq), rows.last().map(|r| r.seq)) else {
         return Ok(None);
     };
-    let changes = rows.into_iter().map(OutgoingChange::of).collect::<Result<Vec<_>, Error>>()?;
+    let changes = rows.into_iter().map(outgoing).collect::<Result<Vec<_>, Error>>()?;
     Ok(Some(Batch { first, last, changes }))
 }
 
@@ -308,15 +290,13 @@ mod tests {
         }
         };
         let rows = || vec![stored(1, None), stored(2, Some(serde_json::to_string(&proof).unwrap()))];
-        let sent = Outgoing {
-            changes: rows().into_iter().map(OutgoingChange::of).collect::<Result<Vec<_>, Error>>().unwrap(),
-        };
+        let sent = Outgoing { changes: rows().into_iter().map(outgoing).collect::<Result<Vec<_>, Error>>().unwrap() };
         let parsed = PushRequest {
             changes: rows().into_iter().map(crate::store::seal::to_change).collect::<Result<Vec<_>, Error>>().unwrap(),
         };
         let text = serde_json::to_string(&sent).unwrap();
         assert_eq!(serde_json::from_str::<PushRequest>(&text).unwrap(), parsed);
         assert_eq!(serde_json::from_str::<serde_json::Value>(&text).unwrap(), serde_json::to_value(&parsed).unwrap());
-        assert!(OutgoingChange::of(OutboxRow { data: "{oops".into(), ..stored(3, None) }).is_err());
+        assert!(outgoing(OutboxRow { data: "{oops".into(), ..stored(3, None) }).is_err());
     }
 }

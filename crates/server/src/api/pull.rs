@@ -8,7 +8,7 @@ use crate::AppState;
 use axum::extract::State;
 use axum::Json;
 use hms_protocol::proof::SEGMENT_MAX;
-use hms_protocol::{Op, PullQuery, ServerClock, DEFAULT_PULL_LIMIT};
+use hms_protocol::{Op, PullQuery, RawChange, ServerClock, DEFAULT_PULL_LIMIT};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use std::collections::BTreeMap;
@@ -132,7 +132,7 @@ fn pulled(row: Row) -> ApiResult<Pulled> {
     };
     Ok(Pulled {
         server_seq: to_u64(row.seq),
-        change: PulledData {
+        change: RawChange {
             id: row.change_id,
             device_id: row.device_id,
             device_seq: to_u64(row.device_seq),
@@ -164,23 +164,7 @@ pub struct Page {
 #[derive(Serialize)]
 struct Pulled {
     server_seq: u64,
-    change: PulledData,
-}
-
-/// `hms_protocol::Change`, written with its data and proof as they are stored.
-#[derive(Serialize)]
-struct PulledData {
-    id: String,
-    device_id: String,
-    device_seq: u64,
-    entity: String,
-    entity_id: String,
-    op: Op,
-    data: Box<RawValue>,
-    hlc: String,
-    user_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    proof: Option<Box<RawValue>>,
+    change: RawChange,
 }
 
 /// What the device says it still has to send, for `hms-server devices`.
