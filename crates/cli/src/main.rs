@@ -1,6 +1,7 @@
 //! hms-admin: administration of an HMS database from the machine it lives on (a headless
 //! box, a cron job, a test). It calls the same hms-core functions as the app.
 
+mod backup_cmd;
 mod bench;
 mod crash_child;
 mod generate;
@@ -43,6 +44,31 @@ enum Command {
     SchemaVersion,
     /// Fill an empty database with the demo hospital and print its accounts.
     Demo,
+    /// Back up the database and attachments into a new, verified folder (the app may be
+    /// running), then apply the folder's retention (7 daily, 4 weekly, 12 monthly).
+    Backup {
+        /// The folder to write into (default: `backups` in the data directory).
+        #[arg(long)]
+        to: Option<PathBuf>,
+        /// Remove no older backups.
+        #[arg(long)]
+        keep_all: bool,
+    },
+    /// Restore a backup over the data directory (quit the app first). The current database is
+    /// kept as a safety copy beside it.
+    Restore {
+        /// The backup folder (`hms-backup-...`).
+        backup: PathBuf,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Check a backup: every file against its checksum, the database's integrity, its audit
+    /// chain and row counts. Exits 1 naming what failed.
+    VerifyBackup {
+        /// The backup folder (`hms-backup-...`).
+        backup: PathBuf,
+    },
     /// Measure the system as a clinic uses it and print JSON (see shared/BENCH.md).
     Bench(bench::BenchArgs),
     /// Add synthetic clinical records (visits, vitals, diagnoses, prescriptions, lab results)
@@ -133,6 +159,11 @@ async fn run(cli: Cli) -> Result<(), String> {
                 println!("{}\t{}\t{}", a.username, a.password, roles.join(","));
             }
         }
+        Command::Backup { to, keep_all } => {
+            backup_cmd::backup(&data_dir(&cli.data_dir)?, to.as_deref(), keep_all).await?
+        }
+        Command::Restore { backup, yes } => backup_cmd::restore(&data_dir(&cli.data_dir)?, &backup, yes).await?,
+        Command::VerifyBackup { backup } => backup_cmd::verify(&backup).await?,
         Command::Bench(args) => bench::run(args).await?,
         Command::GenerateClinical { max_visits, seed } => {
             let store = open(&cli.data_dir).await?;

@@ -150,6 +150,26 @@ pub enum AppError {
     /// named, never read as a default.
     #[error("the stored {table} record {id} is damaged: its {field} cannot be read")]
     CorruptRecord { table: String, id: String, field: String },
+    /// What was given as a backup is not one (no manifest, or not one HMS writes). `why`
+    /// names what is missing.
+    #[error("not an HMS backup: {why}")]
+    NotABackup { why: String },
+    /// A file the backup's manifest lists is missing or shorter than recorded (a copy cut off).
+    #[error("the backup is incomplete: {file} is missing or cut off")]
+    BackupTruncated { file: String },
+    /// A file of the backup no longer has the SHA-256 its manifest recorded (bytes changed).
+    #[error("the backup's {file} does not match its checksum")]
+    BackupChecksumMismatch { file: String },
+    /// The backup's database fails its checks (integrity check, audit chain, row counts):
+    /// `what` names the check and where it failed.
+    #[error("the backup is damaged: {what}")]
+    BackupCorrupt { what: String },
+    /// Restoring a backup of another clinic over this one is refused.
+    #[error("the backup belongs to another clinic ({clinic})")]
+    BackupOtherClinic { clinic: String },
+    /// The backup was written by a newer version of HMS (its schema is ahead of this app's).
+    #[error("the backup is from a newer version of HMS (schema {version}, this app knows up to {supported})")]
+    BackupNewerSchema { version: u32, supported: u32 },
     #[error("internal error: {message}")]
     Internal { message: String },
 }
@@ -235,6 +255,12 @@ impl AppError {
             Error::Storage { .. } => "storage",
             Error::StorageFull { .. } => "storage_full",
             Error::CorruptRecord { .. } => "corrupt_record",
+            Error::NotABackup { .. } => "not_a_backup",
+            Error::BackupTruncated { .. } => "backup_truncated",
+            Error::BackupChecksumMismatch { .. } => "backup_checksum_mismatch",
+            Error::BackupCorrupt { .. } => "backup_corrupt",
+            Error::BackupOtherClinic { .. } => "backup_other_clinic",
+            Error::BackupNewerSchema { .. } => "backup_newer_schema",
             Error::Internal { .. } => "internal",
         }
     }

@@ -4,6 +4,7 @@
 pub mod allocator;
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod billing;
 pub mod clinic;
 pub mod clinical;

@@ -11,7 +11,9 @@ use hms_core::{audit, auth, users, Error, SessionSlot};
 fn expected(role: Role, p: Permission) -> bool {
     use Permission::*;
     match p {
-        UsersView | UsersManage | AuditView | AuditVerify | SettingsManage | SyncManage => role == Role::Admin,
+        UsersView | UsersManage | AuditView | AuditVerify | SettingsManage | SyncManage | BackupManage => {
+            role == Role::Admin
+        }
         PatientsView => true,
         PatientsEdit => matches!(role, Role::Admin | Role::Receptionist | Role::Doctor | Role::Nurse),
         PatientsStatus | PatientsMerge | PatientsExport => matches!(role, Role::Admin | Role::Receptionist),

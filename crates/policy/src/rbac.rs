@@ -108,10 +108,12 @@ pub enum Permission {
     LabResults,
     /// The managed medicine list and the lab test catalogue.
     ClinicalCatalogManage,
+    /// Back up this device's data, and restore it from a backup.
+    BackupManage,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 28] = [
+    pub const ALL: [Permission; 29] = [
         Permission::UsersView,
         Permission::UsersManage,
         Permission::AuditView,
@@ -140,6 +142,7 @@ impl Permission {
         Permission::VitalsEdit,
         Permission::LabResults,
         Permission::ClinicalCatalogManage,
+        Permission::BackupManage,
     ];
 
     pub fn code(self) -> &'static str {
@@ -172,6 +175,7 @@ impl Permission {
             Permission::VitalsEdit => "vitals_edit",
             Permission::LabResults => "lab_results",
             Permission::ClinicalCatalogManage => "clinical_catalog_manage",
+            Permission::BackupManage => "backup_manage",
         }
     }
 }
@@ -219,6 +223,8 @@ const TABLE: &[(Permission, &[Role])] = &[
     (Permission::VitalsEdit, &[Doctor, Nurse]),
     (Permission::LabResults, &[LabTechnician]),
     (Permission::ClinicalCatalogManage, &[Admin, Doctor]),
+    // A backup holds every record; a restore replaces them all: the administrator's.
+    (Permission::BackupManage, &[Admin]),
 ];
 
 /// Whether one role holds a permission.

@@ -488,6 +488,37 @@ export type AppError = { code: "validation"; detail: {
 	table: string,
 	id: string,
 	field: string,
+} } | 
+/**
+ *  What was given as a backup is not one (no manifest, or not one HMS writes). `why`
+ *  names what is missing.
+ */
+{ code: "not_a_backup"; detail: {
+	why: string,
+} } | 
+/**  A file the backup's manifest lists is missing or shorter than recorded (a copy cut off). */
+{ code: "backup_truncated"; detail: {
+	file: string,
+} } | 
+/**  A file of the backup no longer has the SHA-256 its manifest recorded (bytes changed). */
+{ code: "backup_checksum_mismatch"; detail: {
+	file: string,
+} } | 
+/**
+ *  The backup's database fails its checks (integrity check, audit chain, row counts):
+ *  `what` names the check and where it failed.
+ */
+{ code: "backup_corrupt"; detail: {
+	what: string,
+} } | 
+/**  Restoring a backup of another clinic over this one is refused. */
+{ code: "backup_other_clinic"; detail: {
+	clinic: string,
+} } | 
+/**  The backup was written by a newer version of HMS (its schema is ahead of this app's). */
+{ code: "backup_newer_schema"; detail: {
+	version: number,
+	supported: number,
 } } | { code: "internal"; detail: {
 	message: string,
 } };
@@ -2155,7 +2186,9 @@ export type Permission =
 /**  See pending lab orders and enter their results. */
 "lab_results" | 
 /**  The managed medicine list and the lab test catalogue. */
-"clinical_catalog_manage";
+"clinical_catalog_manage" | 
+/**  Back up this device's data, and restore it from a backup. */
+"backup_manage";
 
 export type Prescription = Prescription_Serialize | Prescription_Deserialize;
 

@@ -27,6 +27,12 @@ const SAMPLES: { [C in AppError['code']]: Extract<AppError, { code: C }> } = {
   storage: { code: 'storage', detail: { reference: '3F9A1C2B' } },
   storage_full: { code: 'storage_full', detail: { what: 'patients' } },
   corrupt_record: { code: 'corrupt_record', detail: { table: 'patients', id: 'p-1', field: 'sex' } },
+  not_a_backup: { code: 'not_a_backup', detail: { why: '/media/usb holds no manifest.json' } },
+  backup_truncated: { code: 'backup_truncated', detail: { file: 'hms.db' } },
+  backup_checksum_mismatch: { code: 'backup_checksum_mismatch', detail: { file: 'attachments/ab/ab12' } },
+  backup_corrupt: { code: 'backup_corrupt', detail: { what: 'the audit chain breaks at entry 12' } },
+  backup_other_clinic: { code: 'backup_other_clinic', detail: { clinic: 'Hillside Clinic' } },
+  backup_newer_schema: { code: 'backup_newer_schema', detail: { version: 31, supported: 25 } },
   internal: { code: 'internal', detail: { message: 'boom' } },
 };
 

@@ -87,6 +87,18 @@ export function errorMessage(e: AppError): string {
       return storageFullMessage(e.detail.what);
     case 'corrupt_record':
       return t('errors.corrupt_record', { entity: tableLabel(e.detail.table), id: e.detail.id });
+    case 'not_a_backup':
+      return t('errors.not_a_backup');
+    case 'backup_truncated':
+      return t('errors.backup_truncated', { file: e.detail.file });
+    case 'backup_checksum_mismatch':
+      return t('errors.backup_checksum_mismatch', { file: e.detail.file });
+    case 'backup_corrupt':
+      return t('errors.backup_corrupt', { what: e.detail.what });
+    case 'backup_other_clinic':
+      return t('errors.backup_other_clinic', { clinic: e.detail.clinic });
+    case 'backup_newer_schema':
+      return t('errors.backup_newer_schema');
     case 'internal':
       return t('errors.internal');
     default: {

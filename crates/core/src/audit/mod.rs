@@ -53,6 +53,11 @@ pub(crate) async fn record_verification(store: &Store, auth: &Authorized, result
     w.commit().await
 }
 
+/// Verifies the chain of any database (a backup's copy, opened read-only).
+pub(crate) async fn verify_database(pool: &sqlx::SqlitePool) -> Result<AuditVerification> {
+    verify::verify(pool).await
+}
+
 /// Verification without a session, for the admin CLI on the machine itself.
 pub async fn verify_unaudited(store: &Store) -> Result<AuditVerification> {
     verify::verify(store.pool()).await

@@ -6,6 +6,12 @@ use sqlx::{Sqlite, SqlitePool};
 pub const DEVICE_KEY: &str = "device_id";
 pub const HLC_KEY: &str = "hlc_last";
 pub const AUDIT_HEAD_KEY: &str = "audit_head";
+/// The device sequence this device's next change takes at least: set by a restore
+/// (`backup::restore`), so that changes made after it are never numbered like changes the
+/// device made, and may have synced, after the backup was taken.
+pub const SEQ_FLOOR_KEY: &str = "change_seq_floor";
+/// The highest device sequence the backup a restore put in place held (see `sync::restored`).
+pub const RESTORED_SEQ_KEY: &str = "restored_change_seq";
 
 pub async fn get<'e, E>(exec: E, key: &str) -> Result<Option<String>>
 where

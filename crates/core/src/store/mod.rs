@@ -60,6 +60,9 @@ pub struct Store {
     /// The signing keys of the users whose sessions are live, by user id (see `auth::keys`):
     /// in memory only, dropped (and wiped) when the session ends.
     user_keys: StdMutex<std::collections::HashMap<String, std::sync::Arc<crate::auth::keys::UserKey>>>,
+    /// The device sequence the next change takes at least, after a restore (`meta`'s
+    /// [`meta::SEQ_FLOOR_KEY`]); 0 once the change log has reached it, or without a restore.
+    seq_floor: std::sync::atomic::AtomicI64,
 }
 
 /// How often the background checkpointer copies the WAL into the database.
@@ -234,6 +237,9 @@ impl Store {
         tx.commit().await?;
         let last = meta::get(&pool, meta::HLC_KEY).await?.and_then(|s| HlcStamp::parse(&s));
         let hlc = Hlc::new(device_id.clone(), last.as_ref());
+        let floor: i64 = meta::get(&pool, meta::SEQ_FLOOR_KEY).await?.and_then(|s| s.parse().ok()).unwrap_or(0);
+        let reached: i64 = sqlx::query_scalar("SELECT COALESCE(max(seq), 0) FROM change_log").fetch_one(&pool).await?;
+        let seq_floor = if reached >= floor { 0 } else { floor };
         let mut wal_path = path.as_os_str().to_owned();
         wal_path.push("-wal");
         let wal = std::sync::Arc::new(WalControl {
@@ -257,6 +263,7 @@ impl Store {
             sync_signal: tokio::sync::Notify::new(),
             sync_lock: Mutex::new(()),
             user_keys: StdMutex::new(std::collections::HashMap::new()),
+            seq_floor: std::sync::atomic::AtomicI64::new(seq_floor),
         })
     }
 
@@ -348,6 +355,16 @@ impl Store {
             .fetch_one(&self.pool)
             .await?;
         Ok(v.unwrap_or(0))
+    }
+
+    /// The device sequence the next change takes at least (0: no floor; see `seq_floor`).
+    pub(crate) fn seq_floor(&self) -> i64 {
+        self.seq_floor.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The change log has reached the floor: every later change follows it by itself.
+    pub(crate) fn seq_floor_reached(&self) {
+        self.seq_floor.store(0, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// After a commit: a WAL past its bound wakes the checkpointer (a `stat`, no I/O).

@@ -122,15 +122,34 @@ impl<'s> WriteTx<'s> {
         self.stamp = self.writer.tick(self.now);
     }
 
+    /// The sequence the next outbox entry must take when the change log is still below the
+    /// floor a restore set (`store::meta::SEQ_FLOOR_KEY`); `None`: the next one, as SQLite
+    /// numbers a row without one (the highest plus one).
+    pub(crate) async fn floor_seq(&mut self) -> Result<Option<i64>> {
+        let floor = self.store.seq_floor();
+        if floor == 0 {
+            return Ok(None);
+        }
+        let last: i64 =
+            sqlx::query_scalar("SELECT COALESCE(max(seq), 0) FROM change_log").fetch_one(&mut *self.tx).await?;
+        if last >= floor {
+            self.store.seq_floor_reached();
+            return Ok(None);
+        }
+        Ok(Some(floor))
+    }
+
     /// Appends the outbox entry for a synced row: `data` is the row after the change.
     pub async fn record_change(&mut self, entity: &str, entity_id: &str, op: ChangeOp, data: &Value) -> Result<()> {
         self.what.get_or_insert_with(|| entity.to_string());
         let hlc = self.stamp();
         let device = self.store.device_id().to_string();
+        let seq = self.floor_seq().await?;
         sqlx::query(
-            "INSERT INTO change_log (id, entity, entity_id, op, data, hlc, device_id, user_id)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO change_log (seq, id, entity, entity_id, op, data, hlc, device_id, user_id)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
+        .bind(seq)
         .bind(crate::ids::new_id())
         .bind(entity)
         .bind(entity_id)
@@ -188,13 +207,16 @@ impl<'s> WriteTx<'s> {
         for (id, row) in rows {
             data.push((*id, serde_json::to_string(row)?));
         }
-        // 8 variables a row: 3,000 rows stay under SQLite's limit.
+        // The first row takes the floor after a restore; the others follow it (NULL: the next).
+        let mut seq = self.floor_seq().await?;
+        // 9 variables a row: 3,000 rows stay under SQLite's limit.
         for chunk in data.chunks(3_000) {
             let mut q = sqlx::QueryBuilder::<Sqlite>::new(
-                "INSERT INTO change_log (id, entity, entity_id, op, data, hlc, device_id, user_id) ",
+                "INSERT INTO change_log (seq, id, entity, entity_id, op, data, hlc, device_id, user_id) ",
             );
             q.push_values(chunk, |mut b, (id, json)| {
-                b.push_bind(crate::ids::new_id())
+                b.push_bind(seq.take())
+                    .push_bind(crate::ids::new_id())
                     .push_bind(entity)
                     .push_bind(*id)
                     .push_bind(op.as_str())
@@ -226,8 +248,10 @@ impl<'s> WriteTx<'s> {
     /// on another thread while the rows are written), then [`WriteTx::record_batch`].
     pub async fn plan_batch(&mut self, entity: &str, n: usize) -> Result<BatchPlan> {
         self.seal_now().await?;
-        let first_seq: i64 =
-            sqlx::query_scalar("SELECT COALESCE(max(seq), 0) + 1 FROM change_log").fetch_one(&mut *self.tx).await?;
+        let first_seq: i64 = sqlx::query_scalar("SELECT max(COALESCE(max(seq), 0) + 1, ?) FROM change_log")
+            .bind(self.store.seq_floor())
+            .fetch_one(&mut *self.tx)
+            .await?;
         let user_id = self.actor.user_id.clone();
         let user_key = user_id.as_deref().and_then(|u| self.store.user_key(u));
         Ok(BatchPlan {
@@ -247,8 +271,10 @@ impl<'s> WriteTx<'s> {
     /// `change_batches` row until a push writes them out (`store::batches::expand`). Every row
     /// is stamped whole, as by [`WriteTx::record_changes`].
     pub async fn record_batch(&mut self, batch: SignedBatch) -> Result<()> {
-        let next: i64 =
-            sqlx::query_scalar("SELECT COALESCE(max(seq), 0) + 1 FROM change_log").fetch_one(&mut *self.tx).await?;
+        let next: i64 = sqlx::query_scalar("SELECT max(COALESCE(max(seq), 0) + 1, ?) FROM change_log")
+            .bind(self.store.seq_floor())
+            .fetch_one(&mut *self.tx)
+            .await?;
         if next != batch.first_seq {
             return Err(Error::internal("the outbox moved between a batch's plan and its record"));
         }

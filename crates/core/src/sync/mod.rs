@@ -57,6 +57,7 @@ pub use pull::{pull, pull_with, PULL_LIMIT};
 pub use push::{push, push_with, PUSH_BATCH};
 pub use run::{sync_now, sync_now_with};
 pub use status::status;
+pub(crate) use status::TENANT_ID_KEY;
 pub use trust::MAX_PULLED_AHEAD_MS;
 pub use types::*;
 pub use wait::wait_for_changes;

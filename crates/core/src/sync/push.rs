@@ -213,14 +213,18 @@ pub(super) async fn queue_audit(store: &Store) -> SyncResult<()> {
     let Some(last) = last.filter(|l| *l > queued) else {
         return Ok(());
     };
+    // After a restore, the first entry takes the floor; the others follow it.
+    let floor = w.floor_seq().await?;
     sqlx::query(
-        "INSERT INTO change_log (id, entity, entity_id, op, data, hlc, device_id, user_id)
-         SELECT id, 'audit_log', id, 'insert',
+        "INSERT INTO change_log (seq, id, entity, entity_id, op, data, hlc, device_id, user_id)
+         SELECT CASE WHEN seq = ? + 1 THEN ? END, id, 'audit_log', id, 'insert',
                 json_object('seq', seq, 'id', id, 'at', at, 'user_id', user_id, 'device_id', device_id, 'action', action,
                             'entity', entity, 'entity_id', entity_id, 'detail', detail, 'prev_hash', prev_hash, 'hash', hash),
                 ?, device_id, user_id
          FROM audit_log WHERE seq > ? AND seq <= ? ORDER BY seq",
     )
+    .bind(queued)
+    .bind(floor)
     .bind(w.stamp())
     .bind(queued)
     .bind(last)

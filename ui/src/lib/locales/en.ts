@@ -1746,6 +1746,16 @@ export const en = {
   'errors.storage_full.what.sync': 'synced changes',
   'errors.corrupt_record':
     'A stored {entity} record is damaged and cannot be shown (record {id}). Ask your administrator.',
+  'errors.not_a_backup': 'This is not an HMS backup. Choose the backup folder itself (its name starts with “hms-backup-”).',
+  'errors.backup_truncated':
+    'This backup is incomplete: {file} is missing or was cut off (a copy that did not finish?). Nothing was changed. Choose another backup.',
+  'errors.backup_checksum_mismatch':
+    'This backup is damaged: {file} is not what was written when the backup was made. Nothing was changed. Choose another backup.',
+  'errors.backup_corrupt': 'This backup is damaged ({what}). Nothing was changed. Choose another backup.',
+  'errors.backup_other_clinic':
+    'This backup belongs to another clinic ({clinic}); it cannot replace this clinic’s records. Nothing was changed.',
+  'errors.backup_newer_schema':
+    'This backup was made by a newer version of HMS. Update HMS on this computer first, then restore it. Nothing was changed.',
   'errors.internal': 'Something went wrong inside HMS. Try again; if it keeps happening, ask your administrator.',
   'errors.unknown': 'Something unexpected happened. Try again.',
 

@@ -1,0 +1,110 @@
+//! Checking a backup ([`verify`]) and reading what it holds ([`inspect`]). Neither changes
+//! anything: the backup's database is opened read-only and immutable.
+
+use super::manifest::{Manifest, DATABASE};
+use super::{facts, hash_file, open_read_only, supported_schema};
+use crate::error::{Error, Result};
+use std::path::Path;
+
+/// What the backup at `path` holds, from its manifest, without checking its files (see
+/// [`verify`] for that).
+pub fn inspect(path: &Path) -> Result<Manifest> {
+    let manifest = Manifest::read(path)?;
+    for f in &manifest.files {
+        if !path.join(&f.path).is_file() {
+            return Err(Error::BackupTruncated { file: f.path.clone() });
+        }
+    }
+    Ok(manifest)
+}
+
+/// Checks a backup whole, in this order, and answers its manifest:
+/// - it is a backup this app writes ([`Error::NotABackup`]), of a schema this build knows
+///   ([`Error::BackupNewerSchema`]);
+/// - every file the manifest lists is there at its full size ([`Error::BackupTruncated`]) with
+///   its SHA-256 ([`Error::BackupChecksumMismatch`]);
+/// - the database opens and passes `PRAGMA integrity_check`, its audit chain verifies, and its
+///   rows per table, device, audit head and last change agree with the manifest
+///   ([`Error::BackupCorrupt`], naming the check).
+pub async fn verify(path: &Path) -> Result<Manifest> {
+    let manifest = Manifest::read(path)?;
+    let supported = supported_schema();
+    if manifest.schema_version > supported {
+        return Err(Error::BackupNewerSchema { version: manifest.schema_version, supported });
+    }
+    for f in &manifest.files {
+        let file = path.join(&f.path);
+        let len = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+        if !file.is_file() || len < f.bytes {
+            return Err(Error::BackupTruncated { file: f.path.clone() });
+        }
+    }
+    for f in &manifest.files {
+        let file = path.join(&f.path);
+        let (len, sha256) = tokio::task::spawn_blocking(move || hash_file(&file))
+            .await
+            .map_err(|e| Error::internal(format!("verify: hashing: {e}")))?
+            .map_err(|e| super::io(&path.join(&f.path), e))?;
+        if len != f.bytes || sha256 != f.sha256 {
+            return Err(Error::BackupChecksumMismatch { file: f.path.clone() });
+        }
+    }
+    let pool = open_read_only(&path.join(DATABASE))
+        .await
+        .map_err(|_| corrupt(format!("{DATABASE} does not open as a database")))?;
+    let checked = check_database(&pool, &manifest, supported).await;
+    pool.close().await;
+    checked?;
+    Ok(manifest)
+}
+
+async fn check_database(pool: &sqlx::SqlitePool, manifest: &Manifest, supported: u32) -> Result<()> {
+    let integrity: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_all(pool)
+        .await
+        .map_err(|e| corrupt(format!("{DATABASE} cannot be read ({e})")))?;
+    if integrity.first().map(String::as_str) != Some("ok") {
+        return Err(corrupt(format!(
+            "the integrity check of {DATABASE} failed: {}",
+            integrity.first().map(String::as_str).unwrap_or("no answer")
+        )));
+    }
+    let facts = facts(pool).await.map_err(|_| corrupt(format!("{DATABASE} is not an HMS database")))?;
+    if facts.schema_version > supported {
+        return Err(Error::BackupNewerSchema { version: facts.schema_version, supported });
+    }
+    let audit = crate::audit::verify_database(pool).await?;
+    if !audit.intact {
+        return Err(corrupt(format!(
+            "the audit chain breaks at entry {}: {}",
+            audit.first_bad_seq.unwrap_or(0),
+            audit.problem.unwrap_or_default()
+        )));
+    }
+    let differs = |what: &str| Err(corrupt(format!("{what} of {DATABASE} differs from the manifest")));
+    if facts.schema_version != manifest.schema_version {
+        return differs("the schema version");
+    }
+    if facts.device_id != manifest.device_id {
+        return differs("the device");
+    }
+    if facts.audit_head != manifest.audit_head {
+        return differs("the audit chain's last entry");
+    }
+    if facts.last_change_seq != manifest.last_change_seq {
+        return differs("the last change");
+    }
+    for (table, n) in &manifest.counts {
+        if facts.counts.get(table) != Some(n) {
+            return differs(&format!("the row count of {table}"));
+        }
+    }
+    if let Some(table) = facts.counts.keys().find(|t| !manifest.counts.contains_key(*t)) {
+        return differs(&format!("the table list ({table})"));
+    }
+    Ok(())
+}
+
+fn corrupt(what: String) -> Error {
+    Error::BackupCorrupt { what }
+}

@@ -1,0 +1,311 @@
+//! Restoring a backup over a closed store: verified first, the current database kept as a
+//! safety copy, migrations run on the copy before it is put in place, and the device's
+//! change numbering moved past anything it may have used since the backup (so that its next
+//! sync is not refused: see README "Backups and restore").
+
+use super::manifest::{Manifest, DATABASE};
+use super::{hash_file, io, sync_dir};
+use crate::error::{Error, Result};
+use crate::store::{blobs, meta, Store, DB_FILE, MIGRATOR};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+use std::path::{Path, PathBuf};
+
+use crate::store::meta::RESTORED_SEQ_KEY;
+pub use crate::store::meta::SEQ_FLOOR_KEY;
+
+/// Each restore starts its changes at a multiple of this (2^32 sequences per restore).
+const EPOCH: i64 = 1 << 32;
+/// 2020-01-01T00:00:00Z: a restore's epoch is its second since then (see [`seq_floor`]).
+const EPOCH_ORIGIN_SECS: i64 = 1_577_836_800;
+
+#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
+pub struct RestoreReport {
+    /// What was restored.
+    pub manifest: Manifest,
+    /// Where the database that was replaced was kept (`None`: there was none).
+    pub safety_copy: Option<String>,
+    /// The device sequence this device's next change takes.
+    #[specta(type = f64)]
+    pub next_change_seq: u64,
+    /// The backup's schema was older and was migrated to this one.
+    pub migrated_from: Option<u32>,
+}
+
+/// Restores the backup at `backup` into the data directory `data_dir`, whose store must be
+/// closed. In order, each step leaving everything as it was when it fails:
+/// 1. the backup is verified ([`super::verify`]); a backup of another clinic than the
+///    database here (when that one is set up) is refused ([`Error::BackupOtherClinic`]);
+/// 2. its database is copied beside the current one under a temporary name, migrated when
+///    it is older, and given its new change numbering ([`seq_floor`]);
+/// 3. its attachments are added to the data directory's (nothing there is removed);
+/// 4. the current database (with its WAL) moves into `before-restore-<time>/` beside it, the
+///    copy takes its place;
+/// 5. the store is opened once and the restore audited (`backup.restore`, by `user_id`).
+pub async fn restore(
+    data_dir: &Path,
+    backup: &Path,
+    user_id: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<RestoreReport> {
+    let manifest = super::verify(backup).await?;
+    let db = data_dir.join(DB_FILE);
+    let current = if db.is_file() { Some(current_facts(&db).await?) } else { None };
+    if let Some(current) = &current {
+        if current.set_up && !same_clinic(current, &manifest) {
+            return Err(Error::BackupOtherClinic { clinic: manifest.clinic.name.clone() });
+        }
+    }
+    std::fs::create_dir_all(data_dir).map_err(|e| io(data_dir, e))?;
+    let tmp = data_dir.join(format!(".{DB_FILE}.restoring-{}", crate::ids::new_id()));
+    let prepared = prepare(backup, &tmp, &manifest, current.as_ref().map_or(0, |c| c.last_change_seq), now).await;
+    let (next_change_seq, migrated_from) = match prepared {
+        Ok(done) => done,
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+    };
+    if let Err(e) = add_attachments(backup, &manifest, &data_dir.join(blobs::DIR)) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    let safety = if current.is_some() {
+        let base = format!("before-restore-{}", now.format("%Y%m%dT%H%M%SZ"));
+        let mut dir = data_dir.join(&base);
+        let mut n = 1;
+        while dir.exists() {
+            n += 1;
+            dir = data_dir.join(format!("{base}-{n}"));
+        }
+        match set_aside_current(&db, &dir) {
+            Ok(()) => Some(dir),
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e);
+            }
+        }
+    } else {
+        None
+    };
+    if let Err(e) = std::fs::rename(&tmp, &db) {
+        if let Some(dir) = &safety {
+            let _ = put_back(dir, &db);
+        }
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io(&db, e));
+    }
+    sync_dir(data_dir);
+    let store = Store::open(&db).await?;
+    let audited = audit(&store, user_id, &manifest, safety.as_deref(), next_change_seq).await;
+    store.close().await;
+    audited?;
+    Ok(RestoreReport {
+        manifest,
+        safety_copy: safety.map(|d| d.display().to_string()),
+        next_change_seq: u64::try_from(next_change_seq).unwrap_or(0),
+        migrated_from,
+    })
+}
+
+/// The first device sequence after a restore: the restore's epoch, its second since 2020 times
+/// 2^32, and in any case a fresh multiple of 2^32 above every sequence the backup and the
+/// replaced database used. Sequences are then never reused, whatever this device pushed
+/// after the backup was taken (the server's own uniqueness, device and sequence, holds), as
+/// long as the clock does not run back past an earlier restore of a database that is gone.
+pub fn seq_floor(now: DateTime<Utc>, used: i64) -> i64 {
+    let by_time = (now.timestamp() - EPOCH_ORIGIN_SECS).max(0).saturating_mul(EPOCH);
+    let by_use = (used / EPOCH + 1).saturating_mul(EPOCH);
+    by_time.max(by_use)
+}
+
+/// Copies the backup's database to `tmp` (synced), migrates it, and sets its change
+/// numbering. Answers the floor and the schema migrated from.
+async fn prepare(
+    backup: &Path,
+    tmp: &Path,
+    manifest: &Manifest,
+    current_last_seq: i64,
+    now: DateTime<Utc>,
+) -> Result<(i64, Option<u32>)> {
+    let from = backup.join(DATABASE);
+    std::fs::copy(&from, tmp).map_err(|e| io(tmp, e))?;
+    // The copy is the one verified (a backup changed meanwhile is not restored).
+    let (to, expected) = (tmp.to_path_buf(), manifest.files.first().map(|f| f.sha256.clone()).unwrap_or_default());
+    let (_, sha) = tokio::task::spawn_blocking(move || hash_file(&to))
+        .await
+        .map_err(|e| Error::internal(format!("restore: {e}")))?
+        .map_err(|e| io(tmp, e))?;
+    if sha != expected {
+        return Err(Error::BackupChecksumMismatch { file: DATABASE.to_string() });
+    }
+    crate::allocator::route_sqlite();
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(SqliteConnectOptions::new().filename(tmp).foreign_keys(true))
+        .await?;
+    let done = async {
+        let migrated = MIGRATOR.run(&pool).await;
+        migrated?;
+        let backup_last = i64::try_from(manifest.last_change_seq).unwrap_or(i64::MAX);
+        let floor = seq_floor(now, backup_last.max(current_last_seq));
+        meta::set(&pool, SEQ_FLOOR_KEY, &floor.to_string()).await?;
+        meta::set(&pool, RESTORED_SEQ_KEY, &backup_last.to_string()).await?;
+        sqlx::query("PRAGMA journal_mode = DELETE").execute(&pool).await?;
+        Ok::<_, Error>(floor)
+    }
+    .await;
+    pool.close().await;
+    let floor = done?;
+    std::fs::File::open(tmp).and_then(|f| f.sync_all()).map_err(|e| io(tmp, e))?;
+    let migrated_from = (manifest.schema_version < super::supported_schema()).then_some(manifest.schema_version);
+    Ok((floor, migrated_from))
+}
+
+/// Adds the backup's stored files that the data directory lacks (temporary file, sync,
+/// rename, as `store::blobs` writes them).
+fn add_attachments(backup: &Path, manifest: &Manifest, blobs_dir: &Path) -> Result<()> {
+    for f in manifest.files.iter().skip(1) {
+        let Some(sha) = f.path.rsplit('/').next().filter(|s| hms_policy::forms::valid_sha256(s)) else {
+            continue;
+        };
+        let folder = blobs_dir.join(&sha[..2]);
+        let to = folder.join(sha);
+        if std::fs::read(&to).is_ok_and(|b| blobs::sha256_hex(&b) == sha) {
+            continue;
+        }
+        std::fs::create_dir_all(&folder).map_err(|e| io(&folder, e))?;
+        let tmp = folder.join(format!(".{sha}.{}.tmp", crate::ids::new_id()));
+        let copied = std::fs::copy(backup.join(&f.path), &tmp)
+            .and_then(|_| std::fs::File::open(&tmp)?.sync_all())
+            .and_then(|()| std::fs::rename(&tmp, &to));
+        if let Err(e) = copied {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(io(&to, e));
+        }
+    }
+    Ok(())
+}
+
+/// The database file and its WAL and shared-memory files, as (file name suffix).
+const DB_SUFFIXES: [&str; 3] = ["", "-wal", "-shm"];
+
+fn with_suffix(db: &Path, suffix: &str) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// Moves the current database (and its WAL) into `dir`.
+fn set_aside_current(db: &Path, dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    for suffix in DB_SUFFIXES {
+        let from = with_suffix(db, suffix);
+        if from.exists() {
+            let to = with_suffix(&dir.join(DB_FILE), suffix);
+            if let Err(e) = std::fs::rename(&from, &to) {
+                let _ = put_back(dir, db);
+                return Err(io(&from, e));
+            }
+        }
+    }
+    sync_dir(dir);
+    Ok(())
+}
+
+/// Moves what [`set_aside_current`] moved back.
+fn put_back(dir: &Path, db: &Path) -> std::io::Result<()> {
+    for suffix in DB_SUFFIXES {
+        let from = with_suffix(&dir.join(DB_FILE), suffix);
+        if from.exists() {
+            std::fs::rename(&from, with_suffix(db, suffix))?;
+        }
+    }
+    Ok(())
+}
+
+/// What restore needs to know of the database it replaces.
+struct Current {
+    device_id: String,
+    tenant_id: Option<String>,
+    /// It has accounts (a database that was never set up belongs to no clinic yet).
+    set_up: bool,
+    last_change_seq: i64,
+}
+
+async fn current_facts(db: &Path) -> Result<Current> {
+    crate::allocator::route_sqlite();
+    let pool =
+        SqlitePoolOptions::new().max_connections(1).connect_with(SqliteConnectOptions::new().filename(db)).await?;
+    let read = async {
+        let device_id = meta::get(&pool, meta::DEVICE_KEY).await?.unwrap_or_default();
+        let tenant_id = meta::get(&pool, crate::sync::TENANT_ID_KEY).await?;
+        let users: Option<i64> = sqlx::query_scalar("SELECT count(*) FROM users").fetch_optional(&pool).await.ok().flatten();
+        let last: Option<i64> = sqlx::query_scalar(
+            "SELECT max(COALESCE((SELECT max(seq) FROM change_log), 0), COALESCE((SELECT max(last_seq) FROM change_batches), 0))",
+        )
+        .fetch_optional(&pool)
+        .await
+        .ok()
+        .flatten();
+        Ok::<_, Error>(Current { device_id, tenant_id, set_up: users.unwrap_or(0) > 0, last_change_seq: last.unwrap_or(0) })
+    }
+    .await;
+    pool.close().await;
+    read
+}
+
+/// The same clinic: the same device, or the same sync tenant.
+fn same_clinic(current: &Current, backup: &Manifest) -> bool {
+    current.device_id == backup.device_id
+        || matches!((&current.tenant_id, &backup.clinic.tenant_id), (Some(a), Some(b)) if a == b)
+}
+
+async fn audit(
+    store: &Store,
+    user_id: Option<&str>,
+    manifest: &Manifest,
+    safety: Option<&Path>,
+    next_change_seq: i64,
+) -> Result<()> {
+    let actor = match user_id {
+        Some(id) => crate::store::Actor::user(id),
+        None => crate::store::Actor::system(),
+    };
+    let mut w = store.begin_write(actor).await?;
+    w.audit(
+        "backup.restore",
+        "backup",
+        None,
+        serde_json::json!({
+            "taken_at": manifest.taken_at, "device_id": manifest.device_id,
+            "schema_version": manifest.schema_version, "audit_head": manifest.audit_head,
+            "safety_copy": safety.map(|p| p.display().to_string()), "next_change_seq": next_change_seq,
+        }),
+    )
+    .await?;
+    w.commit().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn a_restore_numbers_its_changes_above_everything_used_before() {
+        let at = |s: i64| Utc.timestamp_opt(EPOCH_ORIGIN_SECS + s, 0).single().unwrap();
+        // Its second since 2020, in the high bits.
+        assert_eq!(seq_floor(at(1_000), 50), 1_000 * EPOCH);
+        // Two restores a second apart never share numbers.
+        assert!(seq_floor(at(1_001), 50) > seq_floor(at(1_000), 50) + 4_000_000_000);
+        // A clock set back: above what was used all the same.
+        let used = 7_000 * EPOCH + 12;
+        assert_eq!(seq_floor(at(1_000), used), 7_001 * EPOCH);
+        assert_eq!(seq_floor(at(-5), 0), EPOCH);
+        // Room until 2088.
+        let late = Utc.with_ymd_and_hms(2088, 1, 1, 0, 0, 0).single().unwrap();
+        assert!(seq_floor(late, 0) < i64::MAX && seq_floor(late, 0) > 0);
+    }
+}
