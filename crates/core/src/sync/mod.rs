@@ -36,6 +36,7 @@ mod enrol;
 mod proof;
 mod pull;
 mod push;
+mod restored;
 pub mod rows;
 mod run;
 mod set_aside;

@@ -34,7 +34,13 @@ impl PageProofs {
 
 /// Checks a page's device proofs. This device's own changes are not checked (they are
 /// skipped anyway).
+#[cfg(test)]
 pub(super) fn check_page(page: &PullResponse, own: &str) -> PageProofs {
+    check_page_skipping(page, |c| c.device_id == own)
+}
+
+/// [`check_page`], skipping the changes `skip` names (this device's own that it has).
+pub(super) fn check_page_skipping(page: &PullResponse, skip: impl Fn(&Change) -> bool) -> PageProofs {
     let mut verdicts: Vec<Result<(), String>> = vec![Ok(()); page.changes.len()];
     let mut segment_of: Vec<Option<usize>> = vec![None; page.changes.len()];
     let mut all_members: HashMap<usize, Vec<usize>> = HashMap::new();
@@ -43,7 +49,7 @@ pub(super) fn check_page(page: &PullResponse, own: &str) -> PageProofs {
     let mut open: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, pulled) in page.changes.iter().enumerate() {
         let change = &pulled.change;
-        if change.device_id == own {
+        if skip(change) {
             continue;
         }
         let members = open.entry(change.device_id.as_str()).or_default();

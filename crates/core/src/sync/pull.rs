@@ -2,6 +2,7 @@
 
 use super::client::Client;
 use super::proof::PageProofs;
+use super::restored::Own;
 use super::status::{client, cursor, unsent, CURSOR_KEY};
 use super::{apply, apply_batch, no_progress, Progress, PullReport, SyncError, SyncPhase, SyncProgress, SyncResult};
 use crate::error::Error;
@@ -26,6 +27,7 @@ pub async fn pull(store: &Store) -> SyncResult<PullReport> {
 /// committed, and dropped unapplied when anything before it fails.
 pub async fn pull_with(store: &Store, progress: Progress<'_>) -> SyncResult<PullReport> {
     let http = client(store).await?;
+    let own = super::restored::Own::load(store).await?;
     let start = cursor(store).await?;
     let mut report = PullReport { cursor: start, ..Default::default() };
     let mut received: u64 = 0;
@@ -33,10 +35,10 @@ pub async fn pull_with(store: &Store, progress: Progress<'_>) -> SyncResult<Pull
     loop {
         let (page, proven) = match ahead.take() {
             Some(prefetched) => prefetched.wait().await?,
-            None => first_page(store, &http, report.cursor).await?,
+            None => first_page(store, &http, &own, report.cursor).await?,
         };
         if page.more && page.next > report.cursor {
-            ahead = Some(Prefetch::start(&http, store.device_id(), page.next));
+            ahead = Some(Prefetch::start(&http, &own, page.next));
         }
         if page.changes.is_empty() {
             // Only changes the server withholds (a quarantined device's): step past them.
@@ -54,7 +56,7 @@ pub async fn pull_with(store: &Store, progress: Progress<'_>) -> SyncResult<Pull
         {
             return Err(SyncError::Protocol("the server's page does not follow the cursor".into()));
         }
-        let page_report = apply_checked(store, &page, &proven, report.cursor).await?;
+        let page_report = apply_checked(store, &page, &proven, &own, report.cursor).await?;
         report.applied += page_report.applied;
         report.own += page_report.own;
         report.older += page_report.older;
@@ -86,12 +88,12 @@ type Checked = (PullResponse, PageProofs);
 
 /// The first page of a pull: it carries what this device still has to send (`hms-server
 /// devices`), and its round trip is timed against the server's clock (`clock_check`).
-async fn first_page(store: &Store, http: &Client, after: u64) -> SyncResult<Checked> {
+async fn first_page(store: &Store, http: &Client, own: &Own, after: u64) -> SyncResult<Checked> {
     let pending = unsent(store).await?;
     let sent_ms = super::clock_check::wall_ms(store);
     let page: PullResponse = http.get(&page_path(after, &format!("&pending={pending}"))).await?;
     super::clock_check::observe(store, page.clock.as_ref(), sent_ms, super::clock_check::wall_ms(store)).await?;
-    let proven = super::proof::check_page(&page, store.device_id());
+    let proven = super::proof::check_page_skipping(&page, |c| own.skips(c));
     Ok((page, proven))
 }
 
@@ -103,11 +105,11 @@ fn page_path(after: u64, extra: &str) -> String {
 struct Prefetch(tokio::task::JoinHandle<SyncResult<Checked>>);
 
 impl Prefetch {
-    fn start(http: &Client, own: &str, after: u64) -> Prefetch {
-        let (http, own) = (http.clone(), own.to_string());
+    fn start(http: &Client, own: &Own, after: u64) -> Prefetch {
+        let (http, own) = (http.clone(), own.clone());
         Prefetch(tokio::spawn(async move {
             let page: PullResponse = http.get(&page_path(after, "")).await?;
-            let proven = super::proof::check_page(&page, &own);
+            let proven = super::proof::check_page_skipping(&page, |c| own.skips(c));
             Ok((page, proven))
         }))
     }
@@ -129,17 +131,23 @@ impl Drop for Prefetch {
 /// merged.
 #[cfg(test)]
 pub(super) async fn apply_page(store: &Store, page: &PullResponse, after: u64) -> SyncResult<PullReport> {
-    apply_checked(store, page, &super::proof::check_page(page, store.device_id()), after).await
+    let own = Own::load(store).await?;
+    apply_checked(store, page, &super::proof::check_page(page, store.device_id()), &own, after).await
 }
 
 /// [`apply_page`] of a page whose device proofs `proven` are checked already.
-async fn apply_checked(store: &Store, page: &PullResponse, proven: &PageProofs, after: u64) -> SyncResult<PullReport> {
+async fn apply_checked(
+    store: &Store,
+    page: &PullResponse,
+    proven: &PageProofs,
+    own: &Own,
+    after: u64,
+) -> SyncResult<PullReport> {
     let mut page_report = PullReport::default();
     let mut w = store.begin_write(Actor::system()).await?;
     let mut columns = super::rows::Columns::default();
     let mut newest: Option<crate::clock::HlcStamp> = None;
     let mut seen: HashMap<String, u64> = HashMap::new();
-    let own = store.device_id();
     let mut accounts = super::trust::accounts(&mut w).await?;
     // This device's clock: the later of its wall clock and its hybrid clock (this write's
     // stamp is after everything it has written or merged).
@@ -149,14 +157,13 @@ async fn apply_checked(store: &Store, page: &PullResponse, proven: &PageProofs, 
     // Conflicts a device at the open-conflicts cap sent on this page (`bounds`), not kept.
     let not_kept_before = super::bounds::not_kept(w.conn()).await?;
     let mut batch =
-        apply_batch::Batch::preload(&mut w, page.changes.iter().map(|p| &p.change).filter(|c| c.device_id != own))
-            .await?;
+        apply_batch::Batch::preload(&mut w, page.changes.iter().map(|p| &p.change).filter(|c| !own.skips(c))).await?;
     // The proven author of each segment, found when its first change comes up (with the
     // accounts as they stand then: an account made earlier on the page signs later).
     let mut authors: HashMap<usize, Result<Option<String>, hms_policy::Refusal>> = HashMap::new();
     for (i, (pulled, verdict)) in page.changes.iter().zip(&proven.verdicts).enumerate() {
         let change = &pulled.change;
-        if change.device_id == store.device_id() {
+        if own.skips(change) {
             page_report.own += 1;
             continue;
         }
