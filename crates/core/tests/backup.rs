@@ -119,12 +119,26 @@ async fn a_backup_is_verified_inspected_and_restored_with_a_safety_copy() {
     assert_eq!(blobs::read_intact(&store, &sha).unwrap(), photo, "the attachment came back");
     assert!(audit::verify_unaudited(&store).await.unwrap().intact);
     assert_eq!(common::actions(&store).await.last().unwrap(), "backup.restore");
+    // The chain goes on from the backup's last entry under a new number, above any the
+    // device used after the backup (and so any the server or the other devices hold).
+    let (restart, prev): (i64, String) =
+        sqlx::query_as("SELECT seq, prev_hash FROM audit_log WHERE action = 'backup.restore'")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+    let head = m.audit_head.clone().unwrap();
+    assert_eq!(prev, head.hash);
+    assert!(restart >= 1 << 20 && restart > head.seq as i64 + 10, "{restart}");
     // The next change is numbered above anything used before the restore.
     let floor = restored.next_change_seq as i64;
     assert!(floor > (1 << 32), "{floor}");
     let slot = hms_core::SessionSlot::default();
     hms_core::auth::sign_in(&store, &slot, "admin", common::ADMIN_PW).await.unwrap();
     register(&store, &slot, 2, "Restored").await;
+    // The audit log lists the entries after the new number like any other.
+    let a = slot.authorize(&store).await.unwrap();
+    let page = audit::list(&store, &a, &audit::AuditFilter { limit: 50, ..Default::default() }).await.unwrap();
+    assert!(page.entries.iter().any(|e| e.seq == restart && e.action == "backup.restore"));
     let seqs: Vec<i64> = sqlx::query_scalar("SELECT seq FROM change_log WHERE seq >= ? ORDER BY seq")
         .bind(floor)
         .fetch_all(store.pool())

@@ -96,6 +96,29 @@ async fn a_restored_device_keeps_syncing_and_takes_back_what_it_made_after_the_b
     )
     .await;
     assert_eq!(stored, ids.len() as i64);
-    // A's own chain is whole.
-    assert!(hms_core::audit::verify_unaudited(&a_again.store).await.unwrap().intact);
+    // The audit chains: A's own goes on from the backup's last entry under a new number and is
+    // whole, and the server's copy matches it; the other device holds A's entries of both
+    // branches (those made after the backup, and those made after the restore) and its check
+    // of A's chain passes the fork.
+    for _ in 0..2 {
+        sync::sync_now(&a_again.store).await.unwrap();
+        sync::sync_now(&b.store).await.unwrap();
+    }
+    let local = hms_core::audit::verify_unaudited(&a_again.store).await.unwrap();
+    assert!(local.intact, "{local:?}");
+    let against = sync::audit_against_server(&a_again.store, local).await.unwrap();
+    assert!(matches!(against.server, hms_core::audit::ServerCopy::Matches { .. }), "{against:?}");
+    let on_b = hms_core::audit::verify_unaudited(&b.store).await.unwrap();
+    assert!(on_b.intact, "{on_b:?}");
+    let a_id = a_again.store.device_id().to_string();
+    let mine: Vec<String> =
+        sqlx::query_scalar("SELECT id FROM audit_log").fetch_all(a_again.store.pool()).await.unwrap();
+    let on_b_ids: Vec<String> = sqlx::query_scalar("SELECT id FROM audit_remote WHERE device_id = ?")
+        .bind(&a_id)
+        .fetch_all(b.store.pool())
+        .await
+        .unwrap();
+    let missing: Vec<&String> = mine.iter().filter(|id| !on_b_ids.contains(id)).collect();
+    assert!(missing.is_empty(), "A's entries missing on B: {missing:?}");
+    assert!(on_b_ids.len() > mine.len(), "the lost branch stays on B as well");
 }

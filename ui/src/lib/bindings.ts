@@ -683,7 +683,8 @@ export type Attachment_Serialize = {
 export type AuditEntry = AuditEntry_Serialize | AuditEntry_Deserialize;
 
 export type AuditEntry_Deserialize = {
-	seq: number,
+	/**  Its number in its device's chain (large after a restore: `chain::restart_seq`). */
+	seq: number | null,
 	id: string,
 	at: string,
 	user_id?: string | null,
@@ -696,7 +697,8 @@ export type AuditEntry_Deserialize = {
 };
 
 export type AuditEntry_Serialize = {
-	seq: number,
+	/**  Its number in its device's chain (large after a restore: `chain::restart_seq`). */
+	seq: number | null,
 	id: string,
 	at: string,
 	user_id: string | null,

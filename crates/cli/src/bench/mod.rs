@@ -3,6 +3,7 @@
 //! a signed-in session, RBAC and audit on.
 
 mod appointments;
+mod backup;
 mod billing;
 mod clinical;
 mod cold;
@@ -93,6 +94,10 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
     }
     if wants(&args, "clinical") {
         clinical::run(&mut ctx).await?;
+        patients = patients.max(count_patients(&ctx.store).await?);
+    }
+    if wants(&args, "backup") {
+        backup::run(&mut ctx, args.patients, args.seed, &tmp).await?;
         patients = patients.max(count_patients(&ctx.store).await?);
     }
     if wants(&args, "sync") {

@@ -43,12 +43,36 @@ pub(crate) fn hash(fields: &Hashed<'_>) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// The action of the entry a restore writes (`backup::restore`). It is the one entry whose
+/// sequence may skip ahead of the one before it (see [`restart_seq`]); verification accepts
+/// the gap there, and only there.
+pub const RESTORE_ACTION: &str = "backup.restore";
+
 /// Appends one entry inside the caller's transaction.
 pub async fn append(conn: &mut SqliteConnection, e: NewEntry) -> Result<()> {
+    append_at(conn, e, None).await
+}
+
+/// The sequence a restore's entry takes: its second since 2020 times 2^20, and in any case
+/// above `used` (the highest audit sequence the backup and the replaced database held). The
+/// restored chain goes on from the backup's last entry, whose later entries the sync server
+/// (and the other devices) may already hold under the next numbers: the new ones must not
+/// take those numbers again. (A device writes fewer than 2^20 audit entries a second, so
+/// entries made before a restore stay below the next one's restart.)
+pub fn restart_seq(now_secs: i64, used: i64) -> i64 {
+    const STEP: i64 = 1 << 20;
+    const ORIGIN_SECS: i64 = 1_577_836_800; // 2020-01-01T00:00:00Z
+    let by_time = (now_secs - ORIGIN_SECS).max(0).saturating_mul(STEP);
+    by_time.max((used / STEP + 1).saturating_mul(STEP))
+}
+
+/// [`append`] at sequence `seq` (a restore's entry, [`RESTORE_ACTION`]) or, with `None`, at
+/// the one after the last.
+pub(crate) async fn append_at(conn: &mut SqliteConnection, e: NewEntry, seq: Option<i64>) -> Result<()> {
     let last: Option<(i64, String)> =
         sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetch_optional(&mut *conn).await?;
     let (prev_seq, prev_hash) = last.unwrap_or((0, GENESIS.to_string()));
-    let seq = prev_seq + 1;
+    let seq = seq.filter(|s| *s > prev_seq).unwrap_or(prev_seq + 1);
     let id = crate::ids::new_id();
     let detail = serde_json::to_string(&e.detail)?;
     let h = hash(&Hashed {

@@ -19,7 +19,9 @@ pub struct AuditFilter {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type, sqlx::FromRow)]
 pub struct AuditEntry {
-    pub seq: u32,
+    /// Its number in its device's chain (large after a restore: `chain::restart_seq`).
+    #[specta(type = f64)]
+    pub seq: i64,
     pub id: String,
     pub at: String,
     pub user_id: Option<String>,

@@ -3,7 +3,7 @@
 //! so the administrator sees the whole clinic's audit on every device and each device's
 //! chain can still be verified.
 
-use super::chain::{hash, Hashed, GENESIS};
+use super::chain::{hash, Hashed, GENESIS, RESTORE_ACTION};
 use crate::error::Result;
 use serde_json::Value;
 use sqlx::{Row, SqliteConnection, SqlitePool};
@@ -52,6 +52,23 @@ pub(crate) async fn store(
     Ok(Ok(()))
 }
 
+/// The hash of the entry a restore's entry goes on from: the backup's last entry, which its
+/// detail names (`audit_head`: {seq, hash}; none: the backup had no entry yet), as stored here.
+async fn fork_hash(pool: &SqlitePool, device: &str, detail: &str) -> Result<Option<String>> {
+    let head = serde_json::from_str::<Value>(detail).ok().and_then(|d| d.get("audit_head").cloned());
+    let Some(seq) = head.as_ref().map(|h| h.get("seq").and_then(Value::as_i64)) else {
+        return Ok(None);
+    };
+    let Some(seq) = seq else {
+        return Ok(Some(GENESIS.to_string()));
+    };
+    Ok(sqlx::query_scalar("SELECT hash FROM audit_remote WHERE device_id = ? AND seq = ?")
+        .bind(device)
+        .bind(seq)
+        .fetch_optional(pool)
+        .await?)
+}
+
 /// A break in another device's chain: (device, seq, what).
 pub(crate) type Break = (String, i64, String);
 
@@ -83,9 +100,16 @@ pub(crate) async fn verify(pool: &SqlitePool) -> Result<(u32, Option<Break>)> {
                 let seq: i64 = row.get("seq");
                 let prev_hash: String = row.get("prev_hash");
                 let stored: String = row.get("hash");
-                let problem = if seq != expected_seq {
+                // A restore's entry: the device's chain goes on from the backup's last entry
+                // (named in its detail) under a new number; the entries it had made after
+                // the backup stay here, a branch that ends.
+                let restart = seq > expected_seq
+                    && row.get::<String, _>("action") == RESTORE_ACTION
+                    && (prev_hash == expected_prev
+                        || fork_hash(pool, &device, row.get("detail")).await?.as_deref() == Some(prev_hash.as_str()));
+                let problem = if seq != expected_seq && !restart {
                     Some(format!("entry {expected_seq} of device {device} is missing (next is {seq})"))
-                } else if prev_hash != expected_prev {
+                } else if prev_hash != expected_prev && !restart {
                     Some(format!("entry {seq} of device {device} does not follow entry {}", seq - 1))
                 } else {
                     let computed = hash(&Hashed {
@@ -107,7 +131,7 @@ pub(crate) async fn verify(pool: &SqlitePool) -> Result<(u32, Option<Break>)> {
                     return Ok((checked, Some((device, seq.min(expected_seq), problem))));
                 }
                 expected_prev = stored;
-                expected_seq += 1;
+                expected_seq = seq + 1;
                 checked += 1;
                 after = seq;
             }

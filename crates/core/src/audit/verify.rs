@@ -1,6 +1,6 @@
 //! Walks the whole chain and reports the first place where it breaks.
 
-use super::chain::{hash, Hashed, GENESIS};
+use super::chain::{hash, Hashed, GENESIS, RESTORE_ACTION};
 use crate::error::Result;
 use crate::store::meta;
 use serde::Serialize;
@@ -66,7 +66,9 @@ pub async fn verify(pool: &SqlitePool) -> Result<AuditVerification> {
             let seq: i64 = row.get("seq");
             let prev_hash: String = row.get("prev_hash");
             let stored: String = row.get("hash");
-            if seq != expected_seq {
+            // A restore's entry goes on from the backup's last entry under a new number.
+            let restart = seq > expected_seq && row.get::<String, _>("action") == RESTORE_ACTION;
+            if seq != expected_seq && !restart {
                 return Ok(AuditVerification::broken(
                     checked,
                     expected_seq,
@@ -100,7 +102,7 @@ pub async fn verify(pool: &SqlitePool) -> Result<AuditVerification> {
                 ));
             }
             expected_prev = stored;
-            expected_seq += 1;
+            expected_seq = seq + 1;
             checked += 1;
             after = seq;
         }

@@ -50,7 +50,8 @@ pub struct Clinic {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 pub struct AuditHead {
-    pub seq: u32,
+    #[specta(type = f64)]
+    pub seq: u64,
     pub hash: String,
 }
 

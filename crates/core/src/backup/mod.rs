@@ -113,7 +113,7 @@ async fn facts(pool: &SqlitePool) -> Result<Facts> {
         counts.insert(table, u64::try_from(n).unwrap_or(0));
     }
     let audit_head =
-        meta::audit_head(pool).await?.map(|(seq, hash)| AuditHead { seq: u32::try_from(seq).unwrap_or(0), hash });
+        meta::audit_head(pool).await?.map(|(seq, hash)| AuditHead { seq: u64::try_from(seq).unwrap_or(0), hash });
     let last: i64 = sqlx::query_scalar(
         "SELECT max(COALESCE((SELECT max(seq) FROM change_log), 0), COALESCE((SELECT max(last_seq) FROM change_batches), 0))",
     )

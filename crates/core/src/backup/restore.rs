@@ -97,8 +97,11 @@ pub async fn restore(
         return Err(io(&db, e));
     }
     sync_dir(data_dir);
+    let backup_audit = manifest.audit_head.as_ref().map_or(0, |h| i64::try_from(h.seq).unwrap_or(i64::MAX));
+    let used_audit = backup_audit.max(current.as_ref().map_or(0, |c| c.last_audit_seq));
+    let audit_seq = crate::audit::chain::restart_seq(now.timestamp(), used_audit);
     let store = Store::open(&db).await?;
-    let audited = audit(&store, user_id, &manifest, safety.as_deref(), next_change_seq).await;
+    let audited = audit(&store, user_id, &manifest, safety.as_deref(), next_change_seq, audit_seq).await;
     store.close().await;
     audited?;
     Ok(RestoreReport {
@@ -232,6 +235,7 @@ struct Current {
     /// It has accounts (a database that was never set up belongs to no clinic yet).
     set_up: bool,
     last_change_seq: i64,
+    last_audit_seq: i64,
 }
 
 async fn current_facts(db: &Path) -> Result<Current> {
@@ -249,7 +253,15 @@ async fn current_facts(db: &Path) -> Result<Current> {
         .await
         .ok()
         .flatten();
-        Ok::<_, Error>(Current { device_id, tenant_id, set_up: users.unwrap_or(0) > 0, last_change_seq: last.unwrap_or(0) })
+        let audit: Option<i64> =
+            sqlx::query_scalar("SELECT max(seq) FROM audit_log").fetch_optional(&pool).await.ok().flatten().flatten();
+        Ok::<_, Error>(Current {
+            device_id,
+            tenant_id,
+            set_up: users.unwrap_or(0) > 0,
+            last_change_seq: last.unwrap_or(0),
+            last_audit_seq: audit.unwrap_or(0),
+        })
     }
     .await;
     pool.close().await;
@@ -268,14 +280,18 @@ async fn audit(
     manifest: &Manifest,
     safety: Option<&Path>,
     next_change_seq: i64,
+    audit_seq: i64,
 ) -> Result<()> {
     let actor = match user_id {
         Some(id) => crate::store::Actor::user(id),
         None => crate::store::Actor::system(),
     };
     let mut w = store.begin_write(actor).await?;
-    w.audit(
-        "backup.restore",
+    // Under a new number: the entries this device made after the backup keep theirs (on the
+    // server, on the other devices), and the chain goes on from the backup's last entry.
+    w.audit_at(
+        Some(audit_seq),
+        crate::audit::chain::RESTORE_ACTION,
         "backup",
         None,
         serde_json::json!({

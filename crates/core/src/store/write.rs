@@ -342,6 +342,18 @@ impl<'s> WriteTx<'s> {
 
     /// Appends an entry to the hash-chained audit log.
     pub async fn audit(&mut self, action: &str, entity: &str, entity_id: Option<&str>, detail: Value) -> Result<()> {
+        self.audit_at(None, action, entity, entity_id, detail).await
+    }
+
+    /// [`WriteTx::audit`] at audit sequence `seq` (a restore's entry: `audit::chain::restart_seq`).
+    pub(crate) async fn audit_at(
+        &mut self,
+        seq: Option<i64>,
+        action: &str,
+        entity: &str,
+        entity_id: Option<&str>,
+        detail: Value,
+    ) -> Result<()> {
         let entry = chain::NewEntry {
             at: self.now_rfc3339(),
             user_id: self.actor.user_id.clone(),
@@ -352,7 +364,7 @@ impl<'s> WriteTx<'s> {
             detail,
         };
         self.what.get_or_insert_with(|| entity.to_string());
-        chain::append(&mut self.tx, entry).await.map_err(|e| e.naming(entity))?;
+        chain::append_at(&mut self.tx, entry, seq).await.map_err(|e| e.naming(entity))?;
         self.audited = true;
         Ok(())
     }

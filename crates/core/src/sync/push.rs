@@ -217,7 +217,7 @@ pub(super) async fn queue_audit(store: &Store) -> SyncResult<()> {
     let floor = w.floor_seq().await?;
     sqlx::query(
         "INSERT INTO change_log (seq, id, entity, entity_id, op, data, hlc, device_id, user_id)
-         SELECT CASE WHEN seq = ? + 1 THEN ? END, id, 'audit_log', id, 'insert',
+         SELECT CASE WHEN seq = (SELECT min(seq) FROM audit_log WHERE seq > ?) THEN ? END, id, 'audit_log', id, 'insert',
                 json_object('seq', seq, 'id', id, 'at', at, 'user_id', user_id, 'device_id', device_id, 'action', action,
                             'entity', entity, 'entity_id', entity_id, 'detail', detail, 'prev_hash', prev_hash, 'hash', hash),
                 ?, device_id, user_id
