@@ -5,12 +5,13 @@ use super::model::{Patient, PatientStatus, Sex};
 use super::validate::phone_digits;
 use crate::codes::Code;
 use crate::error::Result;
+use crate::store::raw::{self, Arg};
 use crate::store::stored::Fields;
 use crate::store::tables::NewRow;
 use crate::store::{ChangeOp, WriteTx};
 use serde_json::Value;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::Sqlite;
 
 pub const COLUMNS: &str = "pk, id, mrn, given_name, family_name, other_names, sex, birth_date, birth_date_estimated, phones,
     address, national_id, insurance_id, emergency_name, emergency_phone, emergency_relation, blood_group, allergies, notes,
@@ -254,33 +255,25 @@ async fn index_many(w: &mut WriteTx<'_>, rows: &[(i64, &Patient)]) -> Result<()>
 }
 
 /// Writes search index entries (pk, name text, phone digit strings) of records not indexed
-/// yet, in multi-row statements.
+/// yet, one prepared statement per index run row by row (`store::raw`).
 async fn index_entries(w: &mut WriteTx<'_>, rows: &[(i64, String, Vec<String>)]) -> Result<()> {
-    for chunk in rows.chunks(INDEX_CHUNK) {
-        let mut names = QueryBuilder::<Sqlite>::new("INSERT INTO patient_name_fts (rowid, names) ");
-        names.push_values(chunk, |mut b, (pk, text, _)| {
-            b.push_bind(*pk).push_bind(text.as_str());
-        });
-        names.build().execute(w.conn()).await?;
-    }
-    let phones: Vec<(i64, &Vec<String>)> =
-        rows.iter().map(|(pk, _, d)| (*pk, d)).filter(|(_, d)| !d.is_empty()).collect();
-    let entries: Vec<(i64, &String)> = phones.iter().flat_map(|(pk, ds)| ds.iter().map(move |d| (*pk, d))).collect();
-    for chunk in entries.chunks(INDEX_CHUNK) {
-        let mut exact = QueryBuilder::<Sqlite>::new("INSERT OR IGNORE INTO patient_phones (patient_pk, digits) ");
-        exact.push_values(chunk, |mut b, (pk, d)| {
-            b.push_bind(*pk).push_bind(d.as_str());
-        });
-        exact.build().execute(w.conn()).await?;
-    }
-    for chunk in phones.chunks(INDEX_CHUNK) {
-        let mut fts = QueryBuilder::<Sqlite>::new("INSERT INTO patient_phone_fts (rowid, digits) ");
-        fts.push_values(chunk, |mut b, (pk, ds)| {
-            b.push_bind(*pk).push_bind(ds.join(" "));
-        });
-        fts.build().execute(w.conn()).await?;
-    }
-    Ok(())
+    raw::run(w.conn(), |db| {
+        let mut names = db.prepare("INSERT INTO patient_name_fts (rowid, names) VALUES (?, ?)", "patients")?;
+        let mut exact =
+            db.prepare("INSERT OR IGNORE INTO patient_phones (patient_pk, digits) VALUES (?, ?)", "patients")?;
+        let mut parts = db.prepare("INSERT INTO patient_phone_fts (rowid, digits) VALUES (?, ?)", "patients")?;
+        for (pk, text, digits) in rows {
+            names.execute(&[Arg::Int(*pk), Arg::Text(text)])?;
+            for d in digits {
+                exact.execute(&[Arg::Int(*pk), Arg::Text(d)])?;
+            }
+            if !digits.is_empty() {
+                parts.execute(&[Arg::Int(*pk), Arg::Text(&digits.join(" "))])?;
+            }
+        }
+        Ok(())
+    })
+    .await
 }
 
 /// Updates the row, re-indexes it and records the change.
@@ -342,18 +335,9 @@ fn synced(p: &Patient, stamp: &str, by: &Option<String>) -> Result<serde_json::V
 /// Rows per multi-row statement: 27 columns × 400 stays well under SQLite's 32,766 variables.
 const CHUNK: usize = 400;
 
-/// Rows per insert of new records: 27 columns × 1,200 = 32,400 variables, just under SQLite's
-/// 32,766. Few, large statements: each statement that may abort keeps an in-memory journal of
-/// every page it touches first (to undo only itself), and a batch's rows touch pages all over
-/// the birth-date and phone indexes.
-const INSERT_CHUNK: usize = 1_200;
-
-/// Search index entries per statement (two variables each).
-const INDEX_CHUNK: usize = 16_000;
-
-/// Inserts new records with their search indexes and change-log entries using multi-row
-/// statements: through sqlx every statement is a round trip to SQLite's thread, so a
-/// batch of 5,000 registrations costs a few dozen statements instead of 40,000.
+/// Inserts new records with their search indexes and change-log entries. The rows go in
+/// through one prepared statement run row by row on SQLite's handle (`store::raw`): through
+/// sqlx each statement is a round trip to SQLite's thread and each value is copied twice.
 ///
 /// More than one record is a bulk insert: its outbox is one batch (`WriteTx::record_batch`),
 /// built and signed on another thread while the rows are written.
@@ -375,56 +359,57 @@ pub async fn insert_many(w: &mut WriteTx<'_>, patients: &[Patient]) -> Result<()
         None
     };
     let first_pk: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(pk), 0) + 1 FROM patients").fetch_one(w.conn()).await?;
-    for (chunk_no, chunk) in patients.chunks(INSERT_CHUNK).enumerate() {
-        let base = first_pk + (chunk_no * INSERT_CHUNK) as i64;
-        // OR FAIL, not the default ABORT: on a refused row the statement stops without undoing
-        // its earlier rows, so SQLite keeps no statement journal; the error drops the whole
-        // write anyway (a `WriteTx` dropped without commit rolls back).
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT OR FAIL INTO patients (pk, id, mrn, given_name, family_name, other_names, sex, birth_date, birth_date_estimated,
-               phones, address, national_id, insurance_id, emergency_name, emergency_phone, emergency_relation,
-               blood_group, allergies, notes, status, merged_into, last_visit_at, created_at, updated_at, updated_by, origin_device, legacy_mrn) ",
-        );
-        q.push_values(chunk.iter().enumerate(), |mut b, (i, p)| {
-            b.push_bind(base + i as i64)
-                .push_bind(&p.id)
-                .push_bind(&p.mrn)
-                .push_bind(&p.given_name)
-                .push_bind(&p.family_name)
-                .push_bind(&p.other_names)
-                .push_bind(p.sex.code())
-                .push_bind(&p.birth_date)
-                .push_bind(i64::from(p.birth_date_estimated))
-                .push_bind(serde_json::to_string(&p.phones).unwrap_or_else(|_| "[]".into()))
-                .push_bind(&p.address)
-                .push_bind(&p.national_id)
-                .push_bind(&p.insurance_id)
-                .push_bind(&p.emergency_name)
-                .push_bind(&p.emergency_phone)
-                .push_bind(&p.emergency_relation)
-                .push_bind(&p.blood_group)
-                .push_bind(serde_json::to_string(&p.allergies).unwrap_or_else(|_| "[]".into()))
-                .push_bind(&p.notes)
-                .push_bind(p.status.code())
-                .push_bind(&p.merged_into)
-                .push_bind(&p.last_visit_at)
-                .push_bind(&p.created_at)
-                .push_bind(&stamp)
-                .push_bind(&by)
-                .push_bind(&device)
-                .push_bind(&p.legacy_mrn);
-        });
-        q.build().execute(w.conn()).await?;
-
-        if signer.is_none() {
-            let mut changes = Vec::with_capacity(chunk.len());
-            for p in chunk {
-                changes.push((p.id.as_str(), synced(p, &stamp, &by)?));
-            }
-            w.record_changes("patients", ChangeOp::Insert, &changes).await?;
-        }
-    }
     let rows: Vec<(i64, &Patient)> = patients.iter().enumerate().map(|(i, p)| (first_pk + i as i64, p)).collect();
+    raw::run(w.conn(), |db| {
+        let mut insert = db.prepare(
+            "INSERT INTO patients (pk, id, mrn, given_name, family_name, other_names, sex, birth_date, birth_date_estimated,
+               phones, address, national_id, insurance_id, emergency_name, emergency_phone, emergency_relation,
+               blood_group, allergies, notes, status, merged_into, last_visit_at, created_at, updated_at, updated_by,
+               origin_device, legacy_mrn)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "patients",
+        )?;
+        for (pk, p) in &rows {
+            let phones = serde_json::to_string(&p.phones)?;
+            let allergies = serde_json::to_string(&p.allergies)?;
+            insert.execute(&[
+                Arg::Int(*pk),
+                Arg::Text(&p.id),
+                Arg::Text(&p.mrn),
+                Arg::Text(&p.given_name),
+                Arg::Text(&p.family_name),
+                Arg::Text(&p.other_names),
+                Arg::Text(p.sex.code()),
+                p.birth_date.as_deref().into(),
+                Arg::Int(i64::from(p.birth_date_estimated)),
+                Arg::Text(&phones),
+                Arg::Text(&p.address),
+                Arg::Text(&p.national_id),
+                Arg::Text(&p.insurance_id),
+                Arg::Text(&p.emergency_name),
+                Arg::Text(&p.emergency_phone),
+                Arg::Text(&p.emergency_relation),
+                Arg::Text(&p.blood_group),
+                Arg::Text(&allergies),
+                Arg::Text(&p.notes),
+                Arg::Text(p.status.code()),
+                p.merged_into.as_deref().into(),
+                p.last_visit_at.as_deref().into(),
+                Arg::Text(&p.created_at),
+                Arg::Text(&stamp),
+                by.as_deref().into(),
+                Arg::Text(&device),
+                Arg::Text(&p.legacy_mrn),
+            ])?;
+        }
+        Ok(())
+    })
+    .await?;
+    if signer.is_none() {
+        let changes =
+            patients.iter().map(|p| Ok((p.id.as_str(), synced(p, &stamp, &by)?))).collect::<Result<Vec<_>>>()?;
+        w.record_changes("patients", ChangeOp::Insert, &changes).await?;
+    }
     index_many(w, &rows).await?;
     if let Some(signer) = signer {
         let batch = signer.await.map_err(|e| crate::Error::internal(format!("signing a batch: {e}")))??;

@@ -4,6 +4,7 @@ pub mod batches;
 pub mod blobs;
 pub mod device_key;
 pub(crate) mod meta;
+pub(crate) mod raw;
 pub(crate) mod seal;
 pub mod stored;
 pub mod tables;
