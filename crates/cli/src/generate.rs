@@ -201,9 +201,13 @@ pub fn legacy_csv(n: u64, seed: u64, today: chrono::NaiveDate, file_prefix: &str
 /// Registers `n` generated patients in batches; returns patients per second.
 ///
 /// A second thread makes and validates the next batch while the store writes the current
-/// one (the machine has two cores: one for the records, one for SQLite).
+/// one (the machine has two cores: one for the records, one for SQLite). Every `LOAD`
+/// patients are one write (`bulk::Load`): a write per batch rewrote nearly every page of the
+/// randomly ordered indexes each time, and a write for all of them would hold the writer
+/// (and grow the WAL) for as long as the whole run.
 pub async fn patients(store: &Store, auth: &Authorized, n: u64, seed: u64) -> Result<f64, String> {
     const BATCH: u64 = 20_000;
+    const LOAD: u64 = 10 * BATCH;
     let today = store.now().date_naive();
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<Clean>, String>>(2);
     let maker = std::thread::spawn(move || {
@@ -224,14 +228,27 @@ pub async fn patients(store: &Store, auth: &Authorized, n: u64, seed: u64) -> Re
     });
     let start = Instant::now();
     let mut done = 0;
+    let mut load = None;
     while let Some(batch) = rx.recv().await {
         let batch = batch?;
         let size = batch.len() as u64;
-        bulk::register_batch(store, auth, batch, "generator").await.map_err(|e| e.to_string())?;
+        let writing = match &mut load {
+            Some(l) => l,
+            None => load.insert(bulk::Load::begin(store, auth, "generator").await.map_err(|e| e.to_string())?),
+        };
+        writing.add(batch).await.map_err(|e| e.to_string())?;
         done += size;
+        if done % LOAD == 0 || done == n {
+            if let Some(l) = load.take() {
+                l.commit().await.map_err(|e| e.to_string())?;
+            }
+        }
         if done % 100_000 == 0 || done == n {
             eprintln!("generate: {done}/{n} patients ({:.0}/s)", done as f64 / start.elapsed().as_secs_f64());
         }
+    }
+    if let Some(l) = load.take() {
+        l.commit().await.map_err(|e| e.to_string())?;
     }
     maker.join().map_err(|_| "the generator thread failed".to_string())?;
     let t = Instant::now();

@@ -2,9 +2,10 @@
 //!
 //! Import reads the whole file first (UTF-8, header line, at most `MAX_ROWS` rows), maps
 //! columns to fields (suggested from the header names, changed by the user), validates every
-//! row with the same rules as the registration form, and only then writes the valid rows in
-//! batches of `BATCH` (each batch one transaction). A bad row is reported with its line
-//! number, column and reason and never written; a bad file is refused whole.
+//! row with the same rules as the registration form, and only then writes the valid rows, all
+//! in one transaction (in batches of `BATCH`, each with its audit entry and signed outbox).
+//! A bad row is reported with its line number, column and reason and never written; a bad
+//! file is refused whole.
 //!
 //! Dates are never guessed: the birth-date column's order (day/month or month/day) is worked
 //! out from its values (a part above 12 settles it); when the values leave it open, the user
@@ -745,8 +746,8 @@ pub async fn preview(store: &Store, auth: &Authorized, data: &[u8], mapping: Opt
     })
 }
 
-/// Imports the valid rows in batches, calling `progress` after each; rejected rows are
-/// reported, none is half-saved.
+/// Imports the valid rows in one write, batch by batch, calling `progress` after each batch
+/// (written, saved when the last one is); rejected rows are reported, none is half-saved.
 pub async fn import(
     store: &Store,
     auth: &Authorized,
@@ -776,11 +777,14 @@ pub async fn import(
     progress(ImportProgress { done: 0, total });
     let mut mrns: Vec<String> = Vec::new();
     let mut rows = checked.valid.into_iter().peekable();
+    // One write for the whole file: the import lands whole or not at all.
+    let mut load = bulk::Load::begin(store, auth, "csv_import").await?;
     while rows.peek().is_some() {
         let batch: Vec<Clean> = rows.by_ref().take(BATCH).collect();
-        mrns.extend(bulk::register_batch(store, auth, batch, "csv_import").await?);
+        mrns.extend(load.add(batch).await?);
         progress(ImportProgress { done: mrns.len() as u32, total });
     }
+    load.commit().await?;
     if mrns.len() >= BATCH {
         store.compact_search_indexes().await?;
     } else {
