@@ -39,21 +39,32 @@ pub async fn verify(path: &Path) -> Result<Manifest> {
             return Err(Error::BackupTruncated { file: f.path.clone() });
         }
     }
-    for f in &manifest.files {
-        let file = path.join(&f.path);
-        let (len, sha256) = tokio::task::spawn_blocking(move || hash_file(&file))
+    // The files' hashes on one thread while the database is checked on another (both read
+    // the whole database: one after the other, verifying took their sum). A checksum that
+    // does not match is the answer even when the database's checks failed too.
+    let files: Vec<(String, std::path::PathBuf)> =
+        manifest.files.iter().map(|f| (f.path.clone(), path.join(&f.path))).collect();
+    let hashing = tokio::task::spawn_blocking(move || {
+        files
+            .into_iter()
+            .map(|(name, file)| hash_file(&file).map(|h| (name, h)).map_err(|e| super::io(&file, e)))
+            .collect::<Result<Vec<_>>>()
+    });
+    let checking = async {
+        let pool = open_read_only(&path.join(DATABASE))
             .await
-            .map_err(|e| Error::internal(format!("verify: hashing: {e}")))?
-            .map_err(|e| super::io(&path.join(&f.path), e))?;
+            .map_err(|_| corrupt(format!("{DATABASE} does not open as a database")))?;
+        let checked = check_database(&pool, &manifest, supported).await;
+        pool.close().await;
+        checked
+    };
+    let (hashed, checked) = tokio::join!(hashing, checking);
+    let hashed = hashed.map_err(|e| Error::internal(format!("verify: hashing: {e}")))??;
+    for (f, (name, (len, sha256))) in manifest.files.iter().zip(hashed) {
         if len != f.bytes || sha256 != f.sha256 {
-            return Err(Error::BackupChecksumMismatch { file: f.path.clone() });
+            return Err(Error::BackupChecksumMismatch { file: name });
         }
     }
-    let pool = open_read_only(&path.join(DATABASE))
-        .await
-        .map_err(|_| corrupt(format!("{DATABASE} does not open as a database")))?;
-    let checked = check_database(&pool, &manifest, supported).await;
-    pool.close().await;
     checked?;
     Ok(manifest)
 }
