@@ -200,7 +200,7 @@ fn check_audit(change: &Change) -> Result<(), Refusal> {
     if change.op != Op::Insert || !id_like(&change.entity_id) || !change.data.is_object() {
         return Err(refuse(RefusalCode::InvalidValue, "an audit entry is an insert of a JSON object under its id"));
     }
-    if change.data.to_string().len() > values::MAX_TEXT_CHARS {
+    if values::json_len(&change.data) > values::MAX_TEXT_CHARS {
         return Err(refuse(RefusalCode::InvalidValue, "an audit entry is at most 64 KiB"));
     }
     Ok(())

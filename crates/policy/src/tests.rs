@@ -371,3 +371,10 @@ mod user_proofs {
         assert_eq!(prove_author(&before, &admin_history).unwrap_err().code, RefusalCode::BadUserProof);
     }
 }
+
+#[test]
+fn a_values_json_length_is_its_texts() {
+    for v in [json!({"a": [1, 2.5, "é\n\"x\""], "b": null, "c": {"d": true}}), json!([]), json!("plain"), json!(-12)] {
+        assert_eq!(crate::values::json_len(&v), serde_json::to_string(&v).unwrap().len());
+    }
+}

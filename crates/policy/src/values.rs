@@ -30,6 +30,24 @@ const FREE_TEXT_IDS: &[&str] = &["national_id", "insurance_id"];
 /// Why a value was refused: the field and what is wrong, for people and logs.
 pub type ValueError = String;
 
+/// The length of a value's JSON text, counted as it is written (nothing is kept).
+pub fn json_len(value: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Counting cannot fail, nor can writing a JSON value (its keys are strings).
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
+}
+
 fn column_name(s: &str) -> bool {
     !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
@@ -90,7 +108,7 @@ fn check_common(
             }
         }
         Value::Array(_) | Value::Object(_) => {
-            if value.to_string().len() > MAX_TEXT_CHARS {
+            if json_len(value) > MAX_TEXT_CHARS {
                 return Err(format!("{key}: at most {MAX_TEXT_CHARS} bytes of JSON"));
             }
         }

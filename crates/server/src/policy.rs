@@ -156,6 +156,10 @@ fn refused(c: &Change, reason: &str, message: String) -> RefusedChange {
 }
 
 /// The device seqs of the batch the server already holds from this device.
+///
+/// The range bounds the index scan to the batch's own sequences; `= ANY` alone let the planner
+/// of a table without statistics yet (a new tenant's first pushes) scan every change of the
+/// device and compare each with every sequence of the batch.
 pub async fn stored_seqs(
     tx: &mut Transaction<'static, Postgres>,
     tenant_id: &str,
@@ -163,12 +167,18 @@ pub async fn stored_seqs(
     changes: &[Change],
 ) -> ApiResult<HashSet<i64>> {
     let seqs: Vec<i64> = changes.iter().filter_map(|c| i64::try_from(c.device_seq).ok()).collect();
+    let (Some(low), Some(high)) = (seqs.iter().min(), seqs.iter().max()) else {
+        return Ok(HashSet::new());
+    };
     let rows: Vec<(i64,)> = sqlx::query_as(
-        "SELECT device_seq FROM changes WHERE tenant_id = $1 AND device_id = $2 AND device_seq = ANY($3)",
+        "SELECT device_seq FROM changes
+         WHERE tenant_id = $1 AND device_id = $2 AND device_seq BETWEEN $4 AND $5 AND device_seq = ANY($3)",
     )
     .bind(tenant_id)
     .bind(device_id)
     .bind(&seqs)
+    .bind(low)
+    .bind(high)
     .fetch_all(&mut **tx)
     .await?;
     Ok(rows.into_iter().map(|(s,)| s).collect())

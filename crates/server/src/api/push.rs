@@ -8,31 +8,84 @@ use crate::AppState;
 use axum::extract::State;
 use axum::Json;
 use hms_protocol::proof::{parse_public_key, segments, verify_segment, ProofError};
-use hms_protocol::{Change, PushRequest, PushResponse};
+use hms_protocol::{Change, Op, Proof, PushResponse};
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use sqlx::{Postgres, Transaction};
 use std::collections::{HashMap, HashSet};
 
 const MAX_ID_CHARS: usize = 128;
 
+/// `hms_protocol::PushRequest` as the server reads it: each change's data is kept as the JSON
+/// text received, which is what is size-checked and stored, besides its parsed value, which
+/// is what is validated, checked against the policy and digested for the proofs (writing the
+/// value out again for PostgreSQL was a serialisation per change). A test holds the two
+/// request types together.
+#[derive(Deserialize)]
+pub struct Received {
+    changes: Vec<ReceivedChange>,
+}
+
+#[derive(Deserialize)]
+struct ReceivedChange {
+    id: String,
+    device_id: String,
+    device_seq: u64,
+    entity: String,
+    entity_id: String,
+    op: Op,
+    data: Box<RawValue>,
+    hlc: String,
+    user_id: Option<String>,
+    #[serde(default)]
+    proof: Option<Proof>,
+}
+
+impl ReceivedChange {
+    /// The change with its data parsed, and the data's text as received.
+    fn parse(self) -> Result<(Change, String), serde_json::Error> {
+        let data = serde_json::from_str(self.data.get())?;
+        let text = String::from(Box::<str>::from(self.data));
+        let change = Change {
+            id: self.id,
+            device_id: self.device_id,
+            device_seq: self.device_seq,
+            entity: self.entity,
+            entity_id: self.entity_id,
+            op: self.op,
+            data,
+            hlc: self.hlc,
+            user_id: self.user_id,
+            proof: self.proof,
+        };
+        Ok((change, text))
+    }
+}
+
 pub async fn push(
     State(state): State<AppState>,
     device: Device,
-    JsonBody(req): JsonBody<PushRequest>,
+    JsonBody(req): JsonBody<Received>,
 ) -> ApiResult<Json<PushResponse>> {
-    let mut changes = req.changes;
-    if changes.len() > state.limits.max_push_batch {
+    if req.changes.len() > state.limits.max_push_batch {
         return Err(ApiError::too_large(format!(
             "{} changes in one push; send at most {} at a time",
-            changes.len(),
+            req.changes.len(),
             state.limits.max_push_batch
         )));
     }
+    let mut received = Vec::with_capacity(req.changes.len());
+    for (i, c) in req.changes.into_iter().enumerate() {
+        received.push(c.parse().map_err(|e| ApiError::bad_request(format!("changes[{i}].data: {e}")))?);
+    }
+    let (changes, texts): (Vec<Change>, Vec<String>) = received.into_iter().unzip();
     validate_batch(&device, &changes)?;
     // Server sequences follow device sequences within a batch.
-    changes.sort_by_key(|c| c.device_seq);
+    let mut received: Vec<(Change, String)> = changes.into_iter().zip(texts).collect();
+    received.sort_by_key(|(c, _)| c.device_seq);
+    // Each change's data as JSON text: its size is checked and it is stored.
+    let (changes, texts): (Vec<Change>, Vec<String>) = received.into_iter().unzip();
     let messages = check_proofs(&state.pool, &device, &changes).await?;
-    // Each change's data as JSON text, written once: its size is checked and it is stored.
-    let texts: Vec<String> = changes.iter().map(|c| c.data.to_string()).collect();
 
     let mut tx = state.pool.begin().await?;
     lock_tenant(&mut tx, &device.tenant_id).await?;
@@ -301,6 +354,45 @@ pub(super) async fn tenant_high_water<'e>(ex: impl sqlx::PgExecutor<'e>, tenant_
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A push body reads as the protocol's request: the same changes, each with its data's
+    /// text as sent.
+    #[test]
+    fn a_received_push_is_the_protocols_request_with_each_datas_text() {
+        let proof = Proof {
+            first_seq: 1,
+            device_key: "ab".repeat(32),
+            device_sig: "cd".repeat(64),
+            user_id: Some("u-1".into()),
+            user_sig: Some("ef".repeat(64)),
+        };
+        let change = |seq: u64, proof: Option<Proof>| Change {
+            id: format!("c{seq}"),
+            device_id: "dev".into(),
+            device_seq: seq,
+            entity: "patients".into(),
+            entity_id: format!("p{seq}"),
+            op: if seq == 1 { Op::Insert } else { Op::Update },
+            data: serde_json::json!({"given_name": "Amina", "phones": ["+255 754 000 001"], "notes": "line\nbreak \"é\"", "weight": 61.5, "merged_into": null}),
+            hlc: "0001800000000000-000000-dev".into(),
+            user_id: (seq == 2).then(|| "u-1".to_string()),
+            proof,
+        };
+        let request = hms_protocol::PushRequest { changes: vec![change(1, None), change(2, Some(proof))] };
+        let body = serde_json::to_string(&request).unwrap();
+        let received: Received = serde_json::from_str(&body).unwrap();
+        let (changes, texts): (Vec<Change>, Vec<String>) =
+            received.changes.into_iter().map(|c| c.parse().unwrap()).unzip();
+        assert_eq!(changes, request.changes);
+        for (c, text) in changes.iter().zip(&texts) {
+            assert_eq!(text, &serde_json::to_string(&c.data).unwrap());
+        }
+        // Without a proof or a user, as an old device sends them.
+        let bare = r#"{"changes":[{"id":"c1","device_id":"dev","device_seq":1,"entity":"patients","entity_id":"p1","op":"insert","data":{"a":1},"hlc":"0001800000000000-000000-dev"}]}"#;
+        let received: Received = serde_json::from_str(bare).unwrap();
+        let (change, text) = received.changes.into_iter().next().unwrap().parse().unwrap();
+        assert_eq!((change.user_id, change.proof, text.as_str()), (None, None, r#"{"a":1}"#));
+    }
 
     #[test]
     fn hlc_format_matches_the_device_clock() {
