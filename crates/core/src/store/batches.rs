@@ -1,38 +1,85 @@
 //! The outbox of bulk loads (`change_batches`, see `WriteTx::record_batch`): a batch of new
 //! rows is one row there, already signed, and its changes are written out to `change_log` at
-//! their own device sequences, with their segments' proofs, when the device pushes. What is
-//! written out is what was signed when the batch was written, so a row edited since (an edit
-//! is a later change of its own) still sends its insert as it was.
+//! their own device sequences, with their segments' proofs. What is written out is what was
+//! signed when the batch was written, so a row edited since (an edit is a later change of its
+//! own) still sends its insert as it was.
+//!
+//! When they are written out: on a device that syncs (enrolled), in the background as soon as
+//! the bulk load has ended ([`spawn_writer`], woken by `Store::end_bulk_load` and once at open),
+//! so that the next push finds them in `change_log`; and by any push that still meets one
+//! ([`expand`]). A device that does not sync keeps each batch as its one row.
 
-use super::{Actor, Store};
+use super::{Actor, Store, WalControl};
 use crate::error::Result;
+use sqlx::{SqliteConnection, SqlitePool};
+use std::sync::Arc;
+use tokio::sync::Notify;
 
 /// Writes out every waiting batch, oldest first, one write each; returns the changes written.
 pub async fn expand(store: &Store) -> Result<u64> {
     let mut written = 0;
     loop {
         let mut w = store.begin_write(Actor::system()).await?;
-        let last: Option<i64> =
-            sqlx::query_scalar("SELECT min(last_seq) FROM change_batches").fetch_one(w.conn()).await?;
-        let Some(last) = last else {
+        let Some(done) = write_out_oldest(w.conn()).await? else {
             return Ok(written);
         };
-        let done = sqlx::query(
-            "INSERT INTO change_log (seq, id, entity, entity_id, op, data, hlc, device_id, user_id, proof)
-             SELECT b.first_seq + j.key, j.value ->> '$.id', b.entity, j.value ->> '$.entity_id', 'insert',
-                    j.value -> '$.data', b.hlc, b.device_id, b.user_id,
-                    b.proofs ->> ('$.\"' || (b.first_seq + j.key) || '\"')
-             FROM change_batches b, json_each(b.changes) j
-             WHERE b.last_seq = ?
-             ORDER BY j.key",
-        )
-        .bind(last)
-        .execute(w.conn())
-        .await?;
-        sqlx::query("DELETE FROM change_batches WHERE last_seq = ?").bind(last).execute(w.conn()).await?;
         // The changes were signed when the batch was written: nothing here is left to seal.
         w.commit_unaudited().await?;
-        written += done.rows_affected();
+        written += done;
+    }
+}
+
+/// Writes out the oldest waiting batch inside the transaction of `conn`: its changes go to
+/// `change_log` and its row goes. Answers the changes written; `None` when no batch waits.
+async fn write_out_oldest(conn: &mut SqliteConnection) -> Result<Option<u64>> {
+    let last: Option<i64> =
+        sqlx::query_scalar("SELECT min(last_seq) FROM change_batches").fetch_one(&mut *conn).await?;
+    let Some(last) = last else {
+        return Ok(None);
+    };
+    let done = sqlx::query(
+        "INSERT INTO change_log (seq, id, entity, entity_id, op, data, hlc, device_id, user_id, proof)
+         SELECT b.first_seq + j.key, j.value ->> '$.id', b.entity, j.value ->> '$.entity_id', 'insert',
+                j.value -> '$.data', b.hlc, b.device_id, b.user_id,
+                b.proofs ->> ('$.\"' || (b.first_seq + j.key) || '\"')
+         FROM change_batches b, json_each(b.changes) j
+         WHERE b.last_seq = ?
+         ORDER BY j.key",
+    )
+    .bind(last)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("DELETE FROM change_batches WHERE last_seq = ?").bind(last).execute(&mut *conn).await?;
+    Ok(Some(done.rows_affected()))
+}
+
+/// The background writer of batches: each time `wake` is notified, writes out every waiting
+/// batch, one transaction each, on the writer's connection, if this device syncs. It stamps,
+/// seals and audits nothing (the changes were signed when their batch was written), so it needs
+/// no `WriteTx`; like one, it waits for a running WAL restart first. A failure (a full disk)
+/// leaves the batches waiting: the next push writes them out and reports it.
+pub(super) fn spawn_writer(pool: SqlitePool, wal: Arc<WalControl>, wake: Arc<Notify>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            wake.notified().await;
+            let _ = write_out_all(&pool, &wal).await;
+        }
+    })
+}
+
+async fn write_out_all(pool: &SqlitePool, wal: &WalControl) -> Result<()> {
+    loop {
+        drop(wal.gate.lock().await);
+        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+        let syncs: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM meta WHERE key = ?)")
+            .bind(crate::sync::TOKEN_KEY)
+            .fetch_one(&mut *tx)
+            .await?;
+        if !syncs || write_out_oldest(&mut tx).await?.is_none() {
+            return Ok(());
+        }
+        tx.commit().await?;
+        wal.committed();
     }
 }
 
@@ -58,6 +105,30 @@ mod tests {
         let sql = format!("SELECT {OUTBOX_COLUMNS} FROM change_log ORDER BY seq");
         let rows: Vec<OutboxRow> = sqlx::query_as(&sql).fetch_all(store.pool()).await.unwrap();
         rows.into_iter().map(|r| to_change(r).unwrap()).collect()
+    }
+
+    /// The whole outbox, each segment checked against the device's key and its user's, at
+    /// consecutive sequences from 1.
+    async fn proven_outbox(store: &Store, user_id: &str) -> Vec<Change> {
+        let all = outbox(store).await;
+        let (segs, rest) = segments(&all);
+        assert!(rest.is_empty(), "every entry belongs to a sealed segment");
+        let device = parse_public_key(&store.device_public_key()).unwrap();
+        let user_key: String = sqlx::query_scalar("SELECT user_key FROM users WHERE id = ?")
+            .bind(user_id)
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        let user_key = parse_public_key(&user_key).unwrap();
+        for seg in &segs {
+            verify_segment(seg, &device).unwrap();
+            if seg.last().unwrap().proof.as_ref().unwrap().user_id.is_some() {
+                verify_user_sig(seg, &user_key).unwrap();
+            }
+        }
+        let seqs: Vec<u64> = all.iter().map(|c| c.device_seq).collect();
+        assert_eq!(seqs, (1..=all.len() as u64).collect::<Vec<_>>(), "consecutive sequences, none lost");
+        all
     }
 
     async fn scalar(store: &Store, sql: &str) -> i64 {
@@ -110,24 +181,7 @@ mod tests {
         assert_eq!(scalar(&store, "SELECT count(*) FROM change_batches").await, 0);
         assert_eq!(expand(&store).await.unwrap(), 0);
 
-        let all = outbox(&store).await;
-        let (segs, rest) = segments(&all);
-        assert!(rest.is_empty(), "every entry belongs to a sealed segment");
-        let device = parse_public_key(&store.device_public_key()).unwrap();
-        let user_key: String = sqlx::query_scalar("SELECT user_key FROM users WHERE id = ?")
-            .bind(&auth.user_id)
-            .fetch_one(store.pool())
-            .await
-            .unwrap();
-        let user_key = parse_public_key(&user_key).unwrap();
-        for seg in &segs {
-            verify_segment(seg, &device).unwrap();
-            if seg.last().unwrap().proof.as_ref().unwrap().user_id.is_some() {
-                verify_user_sig(seg, &user_key).unwrap();
-            }
-        }
-        let seqs: Vec<u64> = all.iter().map(|c| c.device_seq).collect();
-        assert_eq!(seqs, (1..=all.len() as u64).collect::<Vec<_>>(), "consecutive sequences, none lost");
+        let all = proven_outbox(&store, &auth.user_id).await;
 
         let inserts: Vec<&Change> =
             all.iter().filter(|c| c.entity == "patients" && c.op == Op::Insert && c.entity_id != alone.id).collect();
@@ -147,6 +201,58 @@ mod tests {
         assert!(edit.device_seq > inserts[n - 1].device_seq);
         assert_eq!(edit.data["given_name"], "Edited");
         assert!(edit.hlc > inserts[0].hlc);
+    }
+
+    #[tokio::test]
+    async fn a_device_that_syncs_writes_a_load_out_in_the_background_once_the_load_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_in_dir(dir.path()).await.unwrap();
+        let slot = SessionSlot::default();
+        let admin = NewAdmin { username: "admin".into(), full_name: "Admin".into(), password: "Clinic#2026adm".into() };
+        setup::setup_first_admin(&store, &slot, admin).await.unwrap();
+        let auth = slot.authorize(&store).await.unwrap();
+        let today = crate::clinic::today(&store).await.unwrap();
+        let load = |from: usize| {
+            (from..from + 1_000)
+                .map(|i| validate::clean(&input(&format!("Name{i}"), &format!("98{:08}", i)), today).unwrap())
+                .collect::<Vec<_>>()
+        };
+        let logged = scalar(&store, "SELECT count(*) FROM change_log").await;
+
+        // Not enrolled: the load's end leaves its batch as one row.
+        bulk::register_batch(&store, &auth, load(0), "test").await.unwrap();
+        store.end_bulk_load().await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert_eq!(waiting(store.pool()).await.unwrap(), 999);
+
+        // Enrolled (a token is kept): the next load's end writes out both batches, no push.
+        super::super::meta::set(store.pool(), crate::sync::TOKEN_KEY, "sealed token").await.unwrap();
+        bulk::register_batch(&store, &auth, load(1_000), "test").await.unwrap();
+        store.end_bulk_load().await.unwrap();
+        let started = std::time::Instant::now();
+        while waiting(store.pool()).await.unwrap() > 0 {
+            assert!(started.elapsed().as_secs() < 30, "the batches were not written out");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert_eq!(scalar(&store, "SELECT count(*) FROM change_batches").await, 0);
+        assert_eq!(scalar(&store, "SELECT count(*) FROM change_log").await, logged + 2_000);
+        let all = proven_outbox(&store, &auth.user_id).await;
+        assert_eq!(all.iter().filter(|c| c.entity == "patients" && c.op == Op::Insert).count(), 2_000);
+        assert_eq!(expand(&store).await.unwrap(), 0, "nothing left for a push");
+
+        // A batch left waiting at close (its load did not end) goes out when the store opens.
+        bulk::register_batch(&store, &auth, load(2_000), "test").await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert_eq!(waiting(store.pool()).await.unwrap(), 999);
+        store.close().await;
+        drop(store);
+        let store = Store::open_in_dir(dir.path()).await.unwrap();
+        let started = std::time::Instant::now();
+        while waiting(store.pool()).await.unwrap() > 0 {
+            assert!(started.elapsed().as_secs() < 30, "the batch left at close was not written out");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        proven_outbox(&store, &auth.user_id).await;
     }
 
     #[tokio::test]

@@ -46,6 +46,10 @@ pub struct Store {
     /// Tests may pin "now" to exercise lockout and idle rules without sleeping.
     fixed_now: StdMutex<Option<DateTime<Utc>>>,
     checkpointer: tokio::task::JoinHandle<()>,
+    /// Writes bulk loads' batches out to `change_log` once a load ends (`batches::spawn_writer`).
+    batch_writer: tokio::task::JoinHandle<()>,
+    /// Wakes `batch_writer`.
+    load_ended: std::sync::Arc<tokio::sync::Notify>,
     /// The checkpointer's own connection.
     checkpoints: SqlitePool,
     /// Tests: a `max_page_count` every write sets first (0: none), a database that cannot
@@ -95,6 +99,13 @@ impl WalControl {
 
     fn over_limit(&self) -> bool {
         self.len() > self.limit_bytes.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// After a commit: a WAL past its bound wakes the checkpointer (a `stat`, no I/O).
+    fn committed(&self) {
+        if self.over_limit() {
+            self.wake.notify_one();
+        }
     }
 }
 
@@ -171,9 +182,11 @@ impl Store {
         self.end_bulk_load().await
     }
 
-    /// The writer's usual page cache again after a bulk load.
+    /// The writer's usual page cache again after a bulk load, and its batches written out to
+    /// `change_log` in the background on a device that syncs (`batches`).
     pub async fn end_bulk_load(&self) -> Result<()> {
         sqlx::query(&format!("PRAGMA cache_size = -{CACHE_KIB}")).execute(&self.write_pool).await?;
+        self.load_ended.notify_one();
         Ok(())
     }
 }
@@ -181,6 +194,7 @@ impl Store {
 impl Drop for Store {
     fn drop(&mut self) {
         self.checkpointer.abort();
+        self.batch_writer.abort();
     }
 }
 
@@ -249,8 +263,13 @@ impl Store {
             wake: tokio::sync::Notify::new(),
             gate: Mutex::new(()),
         });
+        // Batches a load left waiting before the last close are written out now.
+        let load_ended = std::sync::Arc::new(tokio::sync::Notify::new());
+        load_ended.notify_one();
         Ok(Store {
             checkpointer: spawn_checkpointer(checkpoints.clone(), write_pool.clone(), wal.clone()),
+            batch_writer: batches::spawn_writer(write_pool.clone(), wal.clone(), load_ended.clone()),
+            load_ended,
             checkpoints,
             page_limit: std::sync::atomic::AtomicU64::new(0),
             wal,
@@ -368,11 +387,9 @@ impl Store {
         self.seq_floor.store(0, std::sync::atomic::Ordering::Relaxed);
     }
 
-    /// After a commit: a WAL past its bound wakes the checkpointer (a `stat`, no I/O).
+    /// After a commit: a WAL past its bound wakes the checkpointer.
     fn committed(&self) {
-        if self.wal.over_limit() {
-            self.wal.wake.notify_one();
-        }
+        self.wal.committed();
     }
 
     /// Sets the WAL's bound (tests: a small one, reached quickly).
@@ -401,6 +418,7 @@ impl Store {
 
     pub async fn close(&self) {
         self.checkpointer.abort();
+        self.batch_writer.abort();
         self.checkpoints.close().await;
         // Fold the WAL into the database so the file is whole on its own.
         let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await;

@@ -63,4 +63,6 @@ pub use trust::MAX_PULLED_AHEAD_MS;
 pub use types::*;
 pub use wait::wait_for_changes;
 
+/// The `meta` key of the device token: a device that has one syncs (`store::batches`).
+pub(crate) use status::TOKEN_KEY;
 use status::{client, cursor};

@@ -7,7 +7,7 @@ use crate::error::Error;
 use crate::store::{device_key, meta, Store};
 
 pub(super) const SERVER_URL_KEY: &str = "sync_server_url";
-pub(super) const TOKEN_KEY: &str = "sync_token";
+pub(crate) const TOKEN_KEY: &str = "sync_token";
 pub(crate) const TENANT_ID_KEY: &str = "sync_tenant_id";
 pub(super) const TENANT_NAME_KEY: &str = "sync_tenant_name";
 pub(super) const CURSOR_KEY: &str = "sync_pull_cursor";
