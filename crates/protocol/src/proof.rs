@@ -38,6 +38,33 @@ use std::fmt;
 /// The most changes one segment holds: a larger write is cut into several segments.
 pub const SEGMENT_MAX: usize = 500;
 
+/// The most bytes of change data (JSON text) one segment holds, unless a single change is
+/// larger: a segment travels whole in one push, and 500 changes of the largest size
+/// ([`crate::MAX_CHANGE_BYTES`]) would not fit a request ([`crate::MAX_BODY_BYTES`]). A push
+/// batch ends at the first segment end past 4 MiB of data, so with this cap a batch holds at
+/// most about 8 MiB of data and its request stays well inside the limit.
+pub const SEGMENT_MAX_BYTES: usize = 4 * 1024 * 1024;
+const _: () = assert!(2 * SEGMENT_MAX_BYTES + SEGMENT_MAX * 2 * 1024 < crate::MAX_BODY_BYTES);
+
+/// How a signer cuts a run of consecutive changes (one device, one write) into segments,
+/// given each change's data size in bytes: index ranges of at most [`SEGMENT_MAX`] changes
+/// and at most [`SEGMENT_MAX_BYTES`] of data (a larger change is a segment of its own).
+pub fn segment_ranges(sizes: &[usize]) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, &size) in sizes.iter().enumerate() {
+        if i > start && (i - start == SEGMENT_MAX || bytes + size > SEGMENT_MAX_BYTES) {
+            out.push(start..i);
+            (start, bytes) = (i, 0);
+        }
+        bytes += size;
+    }
+    if start < sizes.len() {
+        out.push(start..sizes.len());
+    }
+    out
+}
+
 const DOMAIN: &[u8] = b"hms-segment-v1";
 
 /// The proof a segment's last change carries.
@@ -508,5 +535,24 @@ mod tests {
         let (segs, rest) = segments(&all);
         assert_eq!(segs.iter().map(|s| s.len()).collect::<Vec<_>>(), vec![2, 3]);
         assert_eq!(rest.len(), 1);
+    }
+
+    #[test]
+    fn a_signer_cuts_segments_at_500_changes_or_4_mib_of_data() {
+        let big = crate::MAX_CHANGE_BYTES;
+        // Small changes: 500 at a time.
+        assert_eq!(segment_ranges(&[100; 1_200]), vec![0..500, 500..1_000, 1_000..1_200]);
+        // The largest changes: 16 of them fill 4 MiB exactly, the 17th starts the next.
+        assert_eq!(SEGMENT_MAX_BYTES / big, 16);
+        assert_eq!(segment_ranges(&[big; 40]), vec![0..16, 16..32, 32..40]);
+        // A change larger than the cap is a segment of its own; nothing is ever empty.
+        assert_eq!(segment_ranges(&[10, SEGMENT_MAX_BYTES + 1, 10]), vec![0..1, 1..2, 2..3]);
+        assert_eq!(segment_ranges(&[]), Vec::<std::ops::Range<usize>>::new());
+        // Every cut is within both caps.
+        let sizes: Vec<usize> = (0..3_000).map(|i| (i * 7919) % (big + 1)).collect();
+        for r in segment_ranges(&sizes) {
+            assert!(r.len() <= SEGMENT_MAX && !r.is_empty());
+            assert!(r.len() == 1 || sizes[r].iter().sum::<usize>() <= SEGMENT_MAX_BYTES);
+        }
     }
 }

@@ -802,3 +802,67 @@ fn amina_again() -> PatientInput {
     p.birth_date = Some("1985-05-05".into());
     p
 }
+
+/// One write of 70 changes of about 248 KB each (the server takes 256 KiB a change): 17 MB in
+/// all, more than one request may carry (16 MiB). Signed as one segment it could never be
+/// pushed; it is signed in segments of at most 4 MiB of data, each of which fits a request
+/// with room to spare, so the push takes all of it.
+#[tokio::test]
+async fn a_write_of_the_largest_changes_is_signed_in_segments_that_each_fit_a_push() {
+    use hms_core::store::{Actor, ChangeOp};
+    use hms_protocol::proof::SEGMENT_MAX_BYTES;
+    let (server, a, _b) = two_devices().await;
+    a.sync().await;
+    let auth = a.auth().await;
+    let text = "x".repeat(62_000);
+    let rows: Vec<(String, serde_json::Value)> = (0..70)
+        .map(|_| {
+            let id = hms_core::ids::new_id();
+            let data = serde_json::json!({
+                "id": id, "given_name": "Large", "family_name": "Record", "sex": "female",
+                "note_a": text, "note_b": text, "note_c": text, "note_d": text,
+            });
+            (id, data)
+        })
+        .collect();
+    let rows: Vec<(&str, serde_json::Value)> = rows.iter().map(|(id, d)| (id.as_str(), d.clone())).collect();
+    let mut w = a.store.begin_write(Actor::user(&auth.user_id)).await.unwrap();
+    w.record_changes("patients", ChangeOp::Insert, &rows).await.unwrap();
+    w.audit("test.large_write", "patients", None, serde_json::json!({})).await.unwrap();
+    w.commit().await.unwrap();
+
+    // The write's entries, in order: each segment (ending at a proof) within the cap.
+    let entries: Vec<(i64, bool)> =
+        sqlx::query_as("SELECT length(data), proof IS NOT NULL FROM change_log WHERE entity = 'patients' ORDER BY seq")
+            .fetch_all(a.store.pool())
+            .await
+            .unwrap();
+    let total: i64 = entries.iter().map(|(n, _)| n).sum();
+    assert!(total as usize > hms_protocol::MAX_BODY_BYTES, "the write is larger than a request: {total} bytes");
+    assert!(entries.iter().all(|(n, _)| *n > 240_000 && *n <= hms_protocol::MAX_CHANGE_BYTES as i64));
+    let mut segments = Vec::new();
+    let mut bytes = 0;
+    for (n, proof) in &entries {
+        bytes += n;
+        if *proof {
+            segments.push(bytes);
+            bytes = 0;
+        }
+    }
+    assert_eq!(bytes, 0, "the write ends with a proof");
+    assert!(segments.len() >= 5, "{segments:?}");
+    assert!(segments.iter().all(|b| *b as usize <= SEGMENT_MAX_BYTES), "{segments:?}");
+
+    let pushed = sync::push(&a.store).await.unwrap();
+    assert_eq!(pushed.set_aside, 0);
+    assert!(pushed.batches >= 3, "{pushed:?}");
+    let stored: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM changes WHERE device_id = $1 AND entity = 'patients' AND data ? 'note_d'",
+    )
+    .bind(a.store.device_id())
+    .fetch_one(server.pool())
+    .await
+    .unwrap();
+    assert_eq!(stored, 70);
+    assert_eq!(sync::status(&a.store).await.unwrap().pending, 0);
+}

@@ -5,7 +5,7 @@
 
 use crate::error::{Error, Result};
 use ed25519_dalek::SigningKey;
-use hms_protocol::proof::{sign_segment, sign_segment_as_user, SEGMENT_MAX};
+use hms_protocol::proof::{segment_ranges, sign_segment, sign_segment_as_user};
 use hms_protocol::{Change, Op};
 use sqlx::SqliteConnection;
 
@@ -69,8 +69,9 @@ pub(crate) async fn seal(
     if rows.is_empty() {
         return Ok(());
     }
+    let sizes: Vec<usize> = rows.iter().map(|r| r.data.len()).collect();
     let changes = rows.into_iter().map(to_change).collect::<Result<Vec<_>>>()?;
-    for segment in cut(&changes) {
+    for segment in cut(&changes, &sizes) {
         let proof = match (signer, user_key) {
             (Some(user), Some(user_key)) => sign_segment_as_user(key, user, user_key, segment),
             _ => sign_segment(key, signer, segment),
@@ -86,18 +87,20 @@ pub(crate) async fn seal(
     Ok(())
 }
 
-/// Cuts a write's entries into segments: at most [`SEGMENT_MAX`], consecutive sequences of one
-/// device (the entries of one write always are; older unsealed ones may not be).
-fn cut(changes: &[Change]) -> Vec<&[Change]> {
+/// Cuts a write's entries into segments: runs of consecutive sequences of one device (the
+/// entries of one write always are; older unsealed ones may not be), each cut by
+/// [`segment_ranges`] (at most 500 entries and 4 MiB of data; `sizes` are the entries' data
+/// sizes) so that every segment fits a push.
+fn cut<'a>(changes: &'a [Change], sizes: &[usize]) -> Vec<&'a [Change]> {
     let mut out = Vec::new();
     let mut start = 0;
     for i in 1..=changes.len() {
         let ends = i == changes.len()
-            || i - start == SEGMENT_MAX
             || changes[i].device_id != changes[i - 1].device_id
             || changes[i].device_seq != changes[i - 1].device_seq + 1;
         if ends {
-            out.push(&changes[start..i]);
+            let run = &changes[start..i];
+            out.extend(segment_ranges(&sizes[start..i]).into_iter().map(|r| &run[r]));
             start = i;
         }
     }

@@ -7,8 +7,9 @@ use crate::audit::chain;
 use crate::clock::HlcStamp;
 use crate::error::{Error, Result};
 use chrono::{DateTime, Utc};
-use hms_protocol::proof::{sign_segment, sign_segment_as_user, SEGMENT_MAX};
+use hms_protocol::proof::{segment_ranges, sign_segment, sign_segment_as_user};
 use hms_protocol::{Change, Op};
+use serde_json::value::RawValue;
 use serde_json::Value;
 use sqlx::{Sqlite, SqliteConnection, Transaction};
 use tokio::sync::MutexGuard;
@@ -449,7 +450,7 @@ pub struct SignedBatch {
 
 impl BatchPlan {
     /// Signs the insert changes of the planned rows, `(id, the row as a change carries it)`
-    /// in order, in segments of [`SEGMENT_MAX`], exactly as sealing a write signs them.
+    /// in order, in segments cut as sealing a write cuts them (`segment_ranges`).
     pub fn sign(self, rows: Vec<(String, Value)>) -> Result<SignedBatch> {
         if rows.len() != self.n || rows.is_empty() {
             return Err(Error::internal("a batch signed with another number of rows than planned"));
@@ -471,8 +472,16 @@ impl BatchPlan {
                 proof: None,
             })
             .collect();
+        // Each row's data as JSON text, written once: its size cuts the segments, and it is
+        // what the batch row keeps.
+        let texts = changes
+            .iter()
+            .map(|c| serde_json::value::to_raw_value(&c.data))
+            .collect::<serde_json::Result<Vec<Box<RawValue>>>>()?;
+        let sizes: Vec<usize> = texts.iter().map(|t| t.get().len()).collect();
         let mut proofs = serde_json::Map::new();
-        for segment in changes.chunks_mut(SEGMENT_MAX) {
+        for range in segment_ranges(&sizes) {
+            let segment = &mut changes[range];
             let proof = match (&self.user_id, &self.user_key) {
                 (Some(user), Some(key)) => sign_segment_as_user(&self.device_key, user, key.signing_key(), &*segment),
                 _ => sign_segment(&self.device_key, self.user_id.as_deref(), &*segment),
@@ -490,10 +499,10 @@ impl BatchPlan {
         struct Waiting<'a> {
             id: &'a str,
             entity_id: &'a str,
-            data: &'a Value,
+            data: &'a RawValue,
         }
         let waiting: Vec<Waiting> =
-            changes.iter().map(|c| Waiting { id: &c.id, entity_id: &c.entity_id, data: &c.data }).collect();
+            changes.iter().zip(&texts).map(|(c, data)| Waiting { id: &c.id, entity_id: &c.entity_id, data }).collect();
         Ok(SignedBatch {
             first_seq: self.first_seq,
             count: self.n,
