@@ -1,6 +1,6 @@
 //! First start: the app status, creating the first administrator, or loading a demo hospital.
 
-use crate::error::{Error, Result, ValidationReason};
+use crate::error::{Error, Result};
 use crate::rbac::Role;
 use crate::session::{SessionInfo, SessionSlot};
 use crate::store::{Actor, Store};
@@ -103,9 +103,7 @@ pub async fn create_first_admin(store: &Store, input: NewAdmin) -> Result<String
 pub async fn create_clinic(store: &Store, input: NewAdmin, starters: Starters) -> Result<String> {
     let zone = match starters.time_zone.as_deref().map(str::trim) {
         None | Some("") => None,
-        Some(name) => Some(crate::clinic::parse_tz(name).ok_or_else(|| {
-            Error::validation("time_zone", ValidationReason::Invalid, "an IANA time zone such as Asia/Kolkata")
-        })?),
+        Some(name) => Some(crate::settings::time_zone_named(name)?),
     };
     let prepared = users::prepare(&NewUser {
         username: input.username,

@@ -611,3 +611,56 @@ async fn a_pull_page_ends_at_its_byte_cap() {
     let seqs: Vec<u64> = all.iter().map(|p| p.change.device_seq).collect();
     assert_eq!(seqs, (1..=20).collect::<Vec<_>>());
 }
+
+/// A settings value its local setter would refuse (issue 12, "every value is checked"), in the
+/// administrator's name, reaches a device through a server that does not check: the device
+/// refuses each as a `refused` conflict (`invalid_value`) and keeps its own setting; a value
+/// the setter would keep, from the same tablet, is applied.
+#[tokio::test]
+async fn a_device_refuses_a_setting_its_setter_would_refuse() {
+    let mut c = clinic(TestServer::start_unchecked().await).await;
+    let admin = c.admin_id.clone();
+    let device = c.attacker.device_id.clone();
+    let setting = |c: &mut Clinic, key: &str, value: Value| {
+        let data = json!({"key": key, "value": value.to_string(), "updated_at": now_hlc(&device), "updated_by": admin});
+        c.change("settings", key, Op::Insert, data, Some(&admin))
+    };
+    let bad = vec![
+        setting(&mut c, "locale", json!("xx-XX")),
+        setting(&mut c, "hour_cycle", json!("h13")),
+        setting(&mut c, "time_zone", json!("Mars/Olympus_Mons")),
+        setting(&mut c, "idle_timeout_minutes", json!(0)),
+        setting(&mut c, "clinic_name", json!("x".repeat(500))),
+        setting(&mut c, "currency", json!("inr")),
+        setting(&mut c, "invoice_series", json!("INV/../")),
+        setting(&mut c, "clinic_logo", json!("not a PNG")),
+    ];
+    let good = setting(&mut c, "hour_cycle", json!("h12"));
+    for change in bad.iter().chain([&good]) {
+        let (status, body) = c.push(std::slice::from_ref(change)).await;
+        assert_eq!(status, StatusCode::OK, "the unchecking server stores it: {body}");
+    }
+
+    let report = sync::sync_now(&c.honest.store).await.unwrap();
+    assert!(report.pull.refused >= bad.len() as u64, "{report:?}");
+    for change in &bad {
+        let reason: String = sqlx::query_scalar(
+            "SELECT json_extract(local, '$.refused') FROM sync_conflicts
+             WHERE kind = 'refused' AND entity = 'settings' AND entity_id = ? AND remote_hlc = ?",
+        )
+        .bind(&change.entity_id)
+        .bind(&change.hlc)
+        .fetch_one(c.honest.store.pool())
+        .await
+        .unwrap_or_else(|e| panic!("{}: kept as a refused conflict: {e}", change.entity_id));
+        assert!(reason.starts_with("invalid_value"), "{}: {reason}", change.entity_id);
+    }
+    let settings: Vec<(String, String)> =
+        sqlx::query_as("SELECT key, value FROM settings ORDER BY key").fetch_all(c.honest.store.pool()).await.unwrap();
+    assert!(settings.iter().all(|(k, v)| k != "locale" && k != "currency" && !v.contains("Mars")), "{settings:?}");
+    assert!(settings.contains(&("hour_cycle".into(), "\"h12\"".into())), "{settings:?}");
+    let auth = c.honest.auth().await;
+    let formats = hms_core::settings::formats(&c.honest.store, &c.honest.slot).await.unwrap();
+    assert_eq!((formats.locale.as_str(), formats.hour_cycle), ("en-IN", hms_core::settings::HourCycle::H12));
+    assert_eq!(hms_core::settings::get(&c.honest.store, &auth).await.unwrap().idle_timeout_minutes, 15);
+}

@@ -98,14 +98,7 @@ pub async fn set_logo(store: &Store, auth: &Authorized, png: Option<Vec<u8>>) ->
     let value = match png {
         None => String::new(),
         Some(bytes) => {
-            if bytes.len() > MAX_LOGO_BYTES {
-                return Err(Error::validation(
-                    "logo",
-                    ValidationReason::TooLong,
-                    format!("a logo file of at most {} KB", MAX_LOGO_BYTES / 1024),
-                ));
-            }
-            crate::pdf::decode_png(&bytes).map_err(|m| Error::validation("logo", ValidationReason::Invalid, m))?;
+            check_logo(&bytes)?;
             base64::engine::general_purpose::STANDARD.encode(bytes)
         }
     };
@@ -115,6 +108,19 @@ pub async fn set_logo(store: &Store, auth: &Authorized, png: Option<Vec<u8>>) ->
         .await?;
     w.commit().await?;
     read_settings(store).await
+}
+
+/// A logo file: a PNG of at most [`MAX_LOGO_BYTES`] (and 2,000 × 2,000 pixels).
+pub(crate) fn check_logo(bytes: &[u8]) -> Result<()> {
+    if bytes.len() > MAX_LOGO_BYTES {
+        return Err(Error::validation(
+            "logo",
+            ValidationReason::TooLong,
+            format!("a logo file of at most {} KB", MAX_LOGO_BYTES / 1024),
+        ));
+    }
+    crate::pdf::decode_png(bytes).map_err(|m| Error::validation("logo", ValidationReason::Invalid, m))?;
+    Ok(())
 }
 
 /// The most characters of the clinic address printed on invoices.
@@ -133,21 +139,49 @@ fn field(name: &str, raw: &str, max: usize, multiline: bool) -> Result<String> {
     Ok(s)
 }
 
+/// The clinic's address as kept: trimmed, Windows line ends as `\n`, at most [`ADDRESS_MAX`].
+pub(crate) fn address(raw: &str) -> Result<String> {
+    field("address", raw, ADDRESS_MAX, true)
+}
+
+/// The registration number as kept: its words joined by single spaces, at most
+/// [`REGISTRATION_NO_MAX`].
+pub(crate) fn registration_no(raw: &str) -> Result<String> {
+    field("registration_no", raw, REGISTRATION_NO_MAX, false)
+}
+
+/// The tax number as kept: as [`registration_no`], upper case, at most [`TAX_NO_MAX`].
+pub(crate) fn tax_no(raw: &str) -> Result<String> {
+    Ok(field("tax_no", raw, TAX_NO_MAX, false)?.to_uppercase())
+}
+
+/// The currency as kept: INR, USD, EUR or GBP.
+pub(crate) fn currency_code(raw: &str) -> Result<String> {
+    let currency = raw.trim().to_uppercase();
+    if !CURRENCIES.contains(&currency.as_str()) {
+        return Err(Error::validation("currency", ValidationReason::Invalid, "INR, USD, EUR or GBP"));
+    }
+    Ok(currency)
+}
+
+/// The invoice series as kept: 1 to [`INVOICE_SERIES_MAX`] letters or digits, upper case.
+pub(crate) fn invoice_series(raw: &str) -> Result<String> {
+    let series = raw.trim().to_uppercase();
+    if series.is_empty() || series.len() > INVOICE_SERIES_MAX || !series.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(Error::validation("invoice_series", ValidationReason::Invalid, "1 to 8 letters or digits"));
+    }
+    Ok(series)
+}
+
 /// The administrator or accountant sets what invoices print. The clinic's name is the
 /// one in Settings.
 pub async fn update_billing_settings(store: &Store, auth: &Authorized, s: BillingSettings) -> Result<BillingSettings> {
     auth.require(Permission::TariffManage)?;
-    let address = field("address", &s.address, ADDRESS_MAX, true)?;
-    let registration = field("registration_no", &s.registration_no, REGISTRATION_NO_MAX, false)?;
-    let tax_no = field("tax_no", &s.tax_no, TAX_NO_MAX, false)?.to_uppercase();
-    let currency = s.currency.trim().to_uppercase();
-    if !CURRENCIES.contains(&currency.as_str()) {
-        return Err(Error::validation("currency", ValidationReason::Invalid, "INR, USD, EUR or GBP"));
-    }
-    let series = s.invoice_series.trim().to_uppercase();
-    if series.is_empty() || series.len() > INVOICE_SERIES_MAX || !series.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return Err(Error::validation("invoice_series", ValidationReason::Invalid, "1 to 8 letters or digits"));
-    }
+    let address = address(&s.address)?;
+    let registration = registration_no(&s.registration_no)?;
+    let tax_no = tax_no(&s.tax_no)?;
+    let currency = currency_code(&s.currency)?;
+    let series = invoice_series(&s.invoice_series)?;
     let mut w = store.begin_write(auth.actor()).await?;
     for (key, value) in [
         (ADDRESS_KEY, &address),

@@ -31,7 +31,7 @@ pub fn locales() -> Vec<String> {
 }
 
 /// The tag as the list spells it ("en-in", " en-IN " → "en-IN"); None if not on the list.
-fn known_locale(tag: &str) -> Option<&'static str> {
+pub(crate) fn known_locale(tag: &str) -> Option<&'static str> {
     let tag = tag.trim();
     KNOWN.iter().map(|(known, _)| *known).find(|known| known.eq_ignore_ascii_case(tag))
 }
@@ -57,7 +57,7 @@ impl HourCycle {
         }
     }
 
-    fn from_code(code: &str) -> Option<HourCycle> {
+    pub(crate) fn from_code(code: &str) -> Option<HourCycle> {
         match code {
             "h24" => Some(HourCycle::H24),
             "h12" => Some(HourCycle::H12),

@@ -5,6 +5,7 @@
 //! session and the clinic's facts read without these commands.
 
 pub mod formats;
+pub(crate) mod synced;
 pub mod values;
 
 pub use formats::{formats, set_formats, ClinicFormats, Formats, HourCycle, DEFAULT_LOCALE};
@@ -63,12 +64,18 @@ pub fn time_zone_choices() -> Vec<String> {
     choices
 }
 
+/// The zone a time-zone setting names (an IANA name such as Asia/Kolkata, spaces around it
+/// ignored); it is kept as the zone's own name.
+pub(crate) fn time_zone_named(name: &str) -> Result<chrono_tz::Tz> {
+    crate::clinic::parse_tz(name.trim()).ok_or_else(|| {
+        Error::validation("time_zone", ValidationReason::Invalid, "an IANA time zone such as Asia/Kolkata")
+    })
+}
+
 /// Sets the clinic's time zone (administrator).
 pub async fn set_time_zone(store: &Store, auth: &Authorized, name: &str) -> Result<String> {
     auth.require(Permission::SettingsManage)?;
-    let tz = crate::clinic::parse_tz(name.trim()).ok_or_else(|| {
-        Error::validation("time_zone", ValidationReason::Invalid, "an IANA time zone such as Asia/Kolkata")
-    })?;
+    let tz = time_zone_named(name)?;
     let before = crate::clinic::time_zone(store).await?;
     let mut w = store.begin_write(auth.actor()).await?;
     put(&mut w, TIME_ZONE_KEY, &json!(tz.name())).await?;
@@ -86,16 +93,22 @@ pub async fn get(store: &Store, auth: &Authorized) -> Result<Settings> {
     })
 }
 
-pub async fn update(store: &Store, auth: &Authorized, s: Settings) -> Result<Settings> {
-    auth.require(Permission::SettingsManage)?;
-    if !(1..=MAX_IDLE_MINUTES).contains(&s.idle_timeout_minutes) {
+/// The idle time before a session locks: 1 to [`MAX_IDLE_MINUTES`] minutes.
+pub(crate) fn check_idle_minutes(minutes: u64) -> Result<()> {
+    if !(1..=u64::from(MAX_IDLE_MINUTES)).contains(&minutes) {
         return Err(Error::validation(
             "idle_timeout_minutes",
             ValidationReason::OutOfRange,
             format!("between 1 and {MAX_IDLE_MINUTES} minutes"),
         ));
     }
-    let name = s.clinic_name.split_whitespace().collect::<Vec<_>>().join(" ");
+    Ok(())
+}
+
+/// The clinic's name as it is kept: its words joined by single spaces, 1 to
+/// [`CLINIC_NAME_MAX`] characters.
+pub(crate) fn clinic_name(raw: &str) -> Result<String> {
+    let name = raw.split_whitespace().collect::<Vec<_>>().join(" ");
     if name.is_empty() {
         return Err(Error::validation("clinic_name", ValidationReason::Required, "the clinic's name is required"));
     }
@@ -106,6 +119,13 @@ pub async fn update(store: &Store, auth: &Authorized, s: Settings) -> Result<Set
             format!("at most {CLINIC_NAME_MAX} characters"),
         ));
     }
+    Ok(name)
+}
+
+pub async fn update(store: &Store, auth: &Authorized, s: Settings) -> Result<Settings> {
+    auth.require(Permission::SettingsManage)?;
+    check_idle_minutes(u64::from(s.idle_timeout_minutes))?;
+    let name = clinic_name(&s.clinic_name)?;
     let before = get(store, auth).await?;
     let mut w = store.begin_write(auth.actor()).await?;
     put(&mut w, IDLE_KEY, &json!(s.idle_timeout_minutes)).await?;

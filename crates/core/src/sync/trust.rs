@@ -100,12 +100,19 @@ pub const MAX_PULLED_AHEAD_MS: i64 = hms_policy::MAX_CLOCK_AHEAD_MS;
 /// Checks one pulled change by its proven `author` against the accounts as they stand before
 /// it (the caller folds an allowed change in before the next). `clock_ms`: the later of this
 /// device's wall clock and its hybrid clock.
+/// A settings change must also hold a value its local setter would keep
+/// (`settings::synced`).
 pub(super) fn check(change: &Change, author: Option<&str>, accounts: &Accounts, clock_ms: i64) -> Result<(), Refusal> {
     hms_policy::check_stamp(&change.hlc, clock_ms, MAX_PULLED_AHEAD_MS)?;
     match hms_policy::check(change, author, accounts) {
-        Err(r) if changed_after(&r, change, accounts) => Ok(()),
-        other => other,
+        Err(r) if changed_after(&r, change, accounts) => {}
+        other => other?,
     }
+    if change.entity == "settings" {
+        crate::settings::synced::check(&change.entity_id, &change.data)
+            .map_err(|message| Refusal { code: RefusalCode::InvalidValue, message })?;
+    }
+    Ok(())
 }
 
 /// Whether the author's roles or active flag, which the refusal rests on, were set by a
