@@ -335,9 +335,31 @@ fn synced(p: &Patient, stamp: &str, by: &Option<String>) -> Result<serde_json::V
 /// Rows per multi-row statement: 27 columns × 400 stays well under SQLite's 32,766 variables.
 const CHUNK: usize = 400;
 
+/// Rows per insert of new records: a statement opens the table's and its indexes' cursors
+/// (and evaluates its constant lists) once, so a few dozen rows share that cost.
+const ROWS_PER_INSERT: usize = 32;
+
+/// Values of one new row (`insert_sql`).
+const INSERT_COLUMNS: usize = 27;
+
+/// The insert of `rows` new records. OR FAIL, not the default ABORT: a statement of many rows
+/// that may abort keeps a journal of every page it touches first (to undo only itself); a
+/// refused row drops the whole write anyway (a `WriteTx` dropped without commit rolls back).
+fn insert_sql(rows: usize) -> String {
+    let row = format!("({})", vec!["?"; INSERT_COLUMNS].join(", "));
+    format!(
+        "INSERT OR FAIL INTO patients (pk, id, mrn, given_name, family_name, other_names, sex, birth_date,
+           birth_date_estimated, phones, address, national_id, insurance_id, emergency_name, emergency_phone,
+           emergency_relation, blood_group, allergies, notes, status, merged_into, last_visit_at, created_at,
+           updated_at, updated_by, origin_device, legacy_mrn)
+         VALUES {}",
+        vec![row; rows].join(", ")
+    )
+}
+
 /// Inserts new records with their search indexes and change-log entries. The rows go in
-/// through one prepared statement run row by row on SQLite's handle (`store::raw`): through
-/// sqlx each statement is a round trip to SQLite's thread and each value is copied twice.
+/// through statements prepared once and run on SQLite's handle (`store::raw`): through sqlx
+/// each statement is a round trip to SQLite's thread and each value is copied twice.
 ///
 /// More than one record is a bulk insert: its outbox is one batch (`WriteTx::record_batch`),
 /// built and signed on another thread while the rows are written.
@@ -361,46 +383,57 @@ pub async fn insert_many(w: &mut WriteTx<'_>, patients: &[Patient]) -> Result<()
     let first_pk: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(pk), 0) + 1 FROM patients").fetch_one(w.conn()).await?;
     let rows: Vec<(i64, &Patient)> = patients.iter().enumerate().map(|(i, p)| (first_pk + i as i64, p)).collect();
     raw::run(w.conn(), |db| {
-        let mut insert = db.prepare(
-            "INSERT INTO patients (pk, id, mrn, given_name, family_name, other_names, sex, birth_date, birth_date_estimated,
-               phones, address, national_id, insurance_id, emergency_name, emergency_phone, emergency_relation,
-               blood_group, allergies, notes, status, merged_into, last_visit_at, created_at, updated_at, updated_by,
-               origin_device, legacy_mrn)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            "patients",
-        )?;
-        for (pk, p) in &rows {
-            let phones = serde_json::to_string(&p.phones)?;
-            let allergies = serde_json::to_string(&p.allergies)?;
-            insert.execute(&[
-                Arg::Int(*pk),
-                Arg::Text(&p.id),
-                Arg::Text(&p.mrn),
-                Arg::Text(&p.given_name),
-                Arg::Text(&p.family_name),
-                Arg::Text(&p.other_names),
-                Arg::Text(p.sex.code()),
-                p.birth_date.as_deref().into(),
-                Arg::Int(i64::from(p.birth_date_estimated)),
-                Arg::Text(&phones),
-                Arg::Text(&p.address),
-                Arg::Text(&p.national_id),
-                Arg::Text(&p.insurance_id),
-                Arg::Text(&p.emergency_name),
-                Arg::Text(&p.emergency_phone),
-                Arg::Text(&p.emergency_relation),
-                Arg::Text(&p.blood_group),
-                Arg::Text(&allergies),
-                Arg::Text(&p.notes),
-                Arg::Text(p.status.code()),
-                p.merged_into.as_deref().into(),
-                p.last_visit_at.as_deref().into(),
-                Arg::Text(&p.created_at),
-                Arg::Text(&stamp),
-                by.as_deref().into(),
-                Arg::Text(&device),
-                Arg::Text(&p.legacy_mrn),
-            ])?;
+        let mut many = if rows.len() >= ROWS_PER_INSERT {
+            Some(db.prepare(&insert_sql(ROWS_PER_INSERT), "patients")?)
+        } else {
+            None
+        };
+        let mut one = db.prepare(&insert_sql(1), "patients")?;
+        for chunk in rows.chunks(ROWS_PER_INSERT) {
+            let json = chunk
+                .iter()
+                .map(|(_, p)| Ok((serde_json::to_string(&p.phones)?, serde_json::to_string(&p.allergies)?)))
+                .collect::<Result<Vec<_>>>()?;
+            let mut args = Vec::with_capacity(chunk.len() * INSERT_COLUMNS);
+            for ((pk, p), (phones, allergies)) in chunk.iter().zip(&json) {
+                args.extend([
+                    Arg::Int(*pk),
+                    Arg::Text(&p.id),
+                    Arg::Text(&p.mrn),
+                    Arg::Text(&p.given_name),
+                    Arg::Text(&p.family_name),
+                    Arg::Text(&p.other_names),
+                    Arg::Text(p.sex.code()),
+                    p.birth_date.as_deref().into(),
+                    Arg::Int(i64::from(p.birth_date_estimated)),
+                    Arg::Text(phones),
+                    Arg::Text(&p.address),
+                    Arg::Text(&p.national_id),
+                    Arg::Text(&p.insurance_id),
+                    Arg::Text(&p.emergency_name),
+                    Arg::Text(&p.emergency_phone),
+                    Arg::Text(&p.emergency_relation),
+                    Arg::Text(&p.blood_group),
+                    Arg::Text(allergies),
+                    Arg::Text(&p.notes),
+                    Arg::Text(p.status.code()),
+                    p.merged_into.as_deref().into(),
+                    p.last_visit_at.as_deref().into(),
+                    Arg::Text(&p.created_at),
+                    Arg::Text(&stamp),
+                    by.as_deref().into(),
+                    Arg::Text(&device),
+                    Arg::Text(&p.legacy_mrn),
+                ]);
+            }
+            match &mut many {
+                Some(statement) if chunk.len() == ROWS_PER_INSERT => statement.execute(&args)?,
+                _ => {
+                    for row in args.chunks(INSERT_COLUMNS) {
+                        one.execute(row)?;
+                    }
+                }
+            }
         }
         Ok(())
     })
