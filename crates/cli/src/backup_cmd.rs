@@ -42,7 +42,12 @@ fn describe(m: &Manifest) {
 /// then the folder's retention (7 daily, 4 weekly, 12 monthly) unless `keep_all`.
 pub async fn backup(data_dir: &Path, to: Option<&Path>, keep_all: bool) -> Result<(), String> {
     let store = hms_core::Store::open_in_dir(data_dir).await.map_err(failed)?;
-    let dir = to.map_or_else(|| data_dir.join("backups"), Path::to_path_buf);
+    // Default: the folder an administrator set for this device (Backups screen), else
+    // `backups` in the data directory.
+    let dir = match to {
+        Some(to) => to.to_path_buf(),
+        None => backup::folder(&store).await.map_err(failed)?,
+    };
     let last = std::sync::Mutex::new((backup::BackupPhase::Database, -1.0));
     let progress = |p: BackupProgress| {
         if let Ok(mut last) = last.lock() {

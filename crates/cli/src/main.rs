@@ -47,7 +47,7 @@ enum Command {
     /// Back up the database and attachments into a new, verified folder (the app may be
     /// running), then apply the folder's retention (7 daily, 4 weekly, 12 monthly).
     Backup {
-        /// The folder to write into (default: `backups` in the data directory).
+        /// The folder to write into (default: the folder set on the Backups screen, else `backups` in the data directory).
         #[arg(long)]
         to: Option<PathBuf>,
         /// Remove no older backups.

@@ -16,12 +16,18 @@
 //! yet (encryption at rest is the next step of issue 14).
 
 mod check;
+mod device;
 mod manifest;
 mod restore;
 mod retention;
 mod take;
 
 pub use check::{inspect, verify};
+pub use device::{
+    automatic, back_up_now, check_folder, due, due_at, folder, inspect_named, parse_daily_at, set_settings, settings,
+    status, verify_named, Automatic, BackupCheck, BackupDue, BackupEntry, BackupFailure, BackupSettings,
+    BackupSettingsInput, BackupStatus, LastBackup, DEFAULT_FOLDER, STALE_AFTER_HOURS,
+};
 pub use manifest::{AuditHead, Clinic, FileEntry, Manifest, DATABASE, FORMAT, MANIFEST};
 pub use restore::{restore, RestoreReport, SEQ_FLOOR_KEY};
 pub use retention::{prune, retained, Retention, PRUNE_KEEP};
