@@ -437,3 +437,27 @@ fn the_core_previews_a_bill_line_and_sends_a_bill_with_its_actions() {
     let bill = app.invoke("get_bill", json!({ "billId": bill["id"] })).unwrap();
     assert_eq!(bill["lines"], json!([]), "a preview writes nothing");
 }
+
+#[test]
+fn backups_are_listed_set_and_named_only_from_the_folders_list() {
+    let app = app();
+    app.setup_admin();
+    let status = app.invoke("backup_status", json!({})).unwrap();
+    assert_eq!(status["settings"]["folder_is_default"], true);
+    assert_eq!((status["stale"].as_bool(), status["backups"].as_array().map(Vec::len)), (Some(true), Some(0)));
+    assert_eq!(status["last_good"], Value::Null);
+    let err =
+        app.invoke("backup_settings_set", json!({ "input": { "folder": "relative", "daily_at": null } })).unwrap_err();
+    assert_eq!((err["code"].as_str(), err["detail"]["field"].as_str()), (Some("validation"), Some("folder")));
+    let err = app.invoke("backup_settings_set", json!({ "input": { "folder": null, "daily_at": "7pm" } })).unwrap_err();
+    assert_eq!(err["detail"]["field"], "daily_at");
+    let set = app.invoke("backup_settings_set", json!({ "input": { "folder": null, "daily_at": "19:00" } })).unwrap();
+    assert_eq!(set["daily_at"], "19:00");
+    // A path is never taken: only the name of a backup the folder lists.
+    for name in ["/etc", "../hms.db", "hms-backup-x-20261205T090000Z"] {
+        let err = app.invoke("backup_verify", json!({ "name": name })).unwrap_err();
+        assert_eq!(err["code"], "not_found", "{name}");
+        let err = app.invoke("backup_inspect", json!({ "name": name })).unwrap_err();
+        assert_eq!(err["code"], "not_found", "{name}");
+    }
+}

@@ -153,6 +153,11 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
         sync::sync_now,
         sync::list_sync_conflicts,
         sync::resolve_sync_conflict,
+        backup::backup_status,
+        backup::backup_settings_set,
+        backup::backup_now,
+        backup::backup_verify,
+        backup::backup_inspect,
         clinical::add_attachment,
         clinical::patient_attachments,
         clinical::open_attachment,
@@ -199,15 +204,81 @@ pub fn configure<R: Runtime>(
         let state = tauri::async_runtime::block_on(AppState::open(&dir, exports)).map_err(|e| e.to_string())?;
         return Ok(builder.manage(state));
     }
-    Ok(builder.setup(move |app| {
-        specta.mount_events(app);
-        let dir = data_dir(app)?;
-        log_to(&dir);
-        let state = tauri::async_runtime::block_on(AppState::open(&dir, exports_dir(app, &dir)))?;
-        app.manage(state);
-        start_background_sync(app.handle().clone());
-        Ok(())
-    }))
+    Ok(builder
+        .setup(move |app| {
+            specta.mount_events(app);
+            let dir = data_dir(app)?;
+            log_to(&dir);
+            let state = tauri::async_runtime::block_on(AppState::open(&dir, exports_dir(app, &dir)))?;
+            app.manage(state);
+            start_background_sync(app.handle().clone());
+            start_daily_backups(app.handle().clone());
+            Ok(())
+        })
+        .on_window_event(back_up_on_close))
+}
+
+/// How often the app asks the core whether the daily backup is due.
+const BACKUP_CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+/// The longest a backup may hold the window open on close; the window closes after it,
+/// whether the backup finished or not (a cut-off backup is never counted: it is written
+/// under a temporary name).
+const CLOSE_BACKUP_LIMIT: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// The daily backup at the time set on the Backups screen, while the app is open: the core
+/// decides when it is due (`backup::due`); this only asks every minute. Logged, not shown.
+fn start_daily_backups<R: Runtime>(app: tauri::AppHandle<R>) {
+    tauri::async_runtime::spawn(async move {
+        let state = app.state::<AppState>();
+        loop {
+            tokio::time::sleep(BACKUP_CHECK_EVERY).await;
+            run_automatic_backup(&state.store, hms_core::backup::Automatic::Daily).await;
+        }
+    });
+}
+
+async fn run_automatic_backup(store: &hms_core::Store, why: hms_core::backup::Automatic) {
+    match hms_core::backup::automatic(store, why, &|_| {}).await {
+        Ok(Some(report)) => {
+            tracing::info!(target: "hms::backup", ?why, path = %report.path, "automatic backup written")
+        }
+        Ok(None) => {}
+        // The failure is recorded for the Backups screen and the Home tile by the core.
+        Err(e) => tracing::warn!(target: "hms::backup", ?why, code = e.code(), error = %e, "automatic backup failed"),
+    }
+}
+
+/// Closing the main window when the last good backup is older than a day (or there is none):
+/// the window stays open (its title says why) for the backup, at most [`CLOSE_BACKUP_LIMIT`],
+/// and then closes. Further close requests meanwhile are held; the close is never lost.
+fn back_up_on_close<R: Runtime>(window: &tauri::Window<R>, event: &tauri::WindowEvent) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static STARTED: AtomicBool = AtomicBool::new(false);
+    let tauri::WindowEvent::CloseRequested { api, .. } = event else { return };
+    let Some(state) = window.try_state::<AppState>() else { return };
+    if STARTED.swap(true, Ordering::SeqCst) {
+        // The backup before closing is running: it closes the window when it ends.
+        api.prevent_close();
+        return;
+    }
+    let due = tauri::async_runtime::block_on(hms_core::backup::due(&state.store));
+    let needs_setup = tauri::async_runtime::block_on(hms_core::setup::needs_setup(&state.store)).unwrap_or(true);
+    if needs_setup || !due.is_ok_and(|d| d.on_close) {
+        return;
+    }
+    api.prevent_close();
+    let _ = window.set_title("HMS — backing up before closing…");
+    let window = window.clone();
+    tauri::async_runtime::spawn(async move {
+        let state = window.state::<AppState>();
+        let run = run_automatic_backup(&state.store, hms_core::backup::Automatic::OnClose);
+        if tokio::time::timeout(CLOSE_BACKUP_LIMIT, run).await.is_err() {
+            tracing::warn!(target: "hms::backup", "the backup on close took too long: closing without it");
+        }
+        if let Err(e) = window.destroy() {
+            tracing::warn!(target: "hms::backup", error = %e, "closing the window after the backup");
+        }
+    });
 }
 
 /// The device's log, `logs/hms.log` in the data directory: what a storage error's reference

@@ -10,6 +10,7 @@ macro_rules! authorized {
 }
 
 pub mod audit;
+pub mod backup;
 pub mod billing;
 pub mod clinical;
 pub mod patients;

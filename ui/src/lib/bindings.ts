@@ -208,6 +208,19 @@ export const commands = {
 	listSyncConflicts: (includeResolved: boolean) => typedError<SyncConflict_Serialize[], AppError>(__TAURI_INVOKE("list_sync_conflicts", { includeResolved })),
 	/**  Resolves a conflict (administrators); answers it as it now stands. */
 	resolveSyncConflict: (id: string, resolution: ConflictResolution) => typedError<SyncConflict_Serialize, AppError>(__TAURI_INVOKE("resolve_sync_conflict", { id, resolution })),
+	/**  The Backups screen and the Home tile: settings, last good backup and its age, the list. */
+	backupStatus: () => typedError<BackupStatus_Serialize, AppError>(__TAURI_INVOKE("backup_status")),
+	/**  Sets this device's backup folder and daily time. */
+	backupSettingsSet: (input: BackupSettingsInput_Deserialize) => typedError<BackupSettings_Serialize, AppError>(__TAURI_INVOKE("backup_settings_set", { input })),
+	/**
+	 *  Backs up now into the device's folder, verified, reporting progress on `on_progress`. The
+	 *  copy runs on SQLite's and the blocking pool's threads: the app keeps working meanwhile.
+	 */
+	backupNow: (onProgress: Channel<BackupProgress>) => typedError<BackupReport_Serialize, AppError>(__TAURI_INVOKE("backup_now", { onProgress })),
+	/**  Checks the backup of that name in the device's folder whole. */
+	backupVerify: (name: string) => typedError<Manifest_Serialize, AppError>(__TAURI_INVOKE("backup_verify", { name })),
+	/**  What the backup of that name holds (before a restore). */
+	backupInspect: (name: string) => typedError<Manifest_Serialize, AppError>(__TAURI_INVOKE("backup_inspect", { name })),
 	/**
 	 *  Attaches a file (PDF, PNG, JPEG or WebP, at most 20 MB) sent as base64 to a patient's
 	 *  record, optionally to a visit. Unreadable base64 is a validation error on `file`.
@@ -734,6 +747,11 @@ export type AuditFilter_Serialize = {
 	offset: number,
 };
 
+export type AuditHead = {
+	seq: number | null,
+	hash: string,
+};
+
 export type AuditPage = AuditPage_Serialize | AuditPage_Deserialize;
 
 export type AuditPage_Deserialize = {
@@ -764,6 +782,239 @@ export type AuditVerification_Serialize = {
 	problem: string | null,
 	/**  How this device's chain compares with the copy the sync server holds. */
 	server: ServerCopy,
+};
+
+/**  The outcome of a backup's last check on this device. */
+export type BackupCheck = BackupCheck_Serialize | BackupCheck_Deserialize;
+
+/**  The outcome of a backup's last check on this device. */
+export type BackupCheck_Deserialize = {
+	/**  When it was checked (RFC 3339 UTC). */
+	at: string,
+	/**  `None`: every check passed; else the error code of the first that failed. */
+	failed?: string | null,
+};
+
+/**  The outcome of a backup's last check on this device. */
+export type BackupCheck_Serialize = {
+	/**  When it was checked (RFC 3339 UTC). */
+	at: string,
+	/**  `None`: every check passed; else the error code of the first that failed. */
+	failed: string | null,
+};
+
+/**  Whether a backup should run now. */
+export type BackupDue = BackupDue_Serialize | BackupDue_Deserialize;
+
+/**  Whether a backup should run now. */
+export type BackupDue_Deserialize = {
+	/**
+	 *  The daily backup's time has passed since the last good backup (and a failed try is
+	 *  not too recent).
+	 */
+	daily: boolean,
+	/**
+	 *  Closing the app should back up: the last good backup is older than 24 hours, or there
+	 *  is none.
+	 */
+	on_close: boolean,
+	/**  The next daily time still to come (RFC 3339 UTC), when a daily time is set. */
+	next_daily?: string | null,
+};
+
+/**  Whether a backup should run now. */
+export type BackupDue_Serialize = {
+	/**
+	 *  The daily backup's time has passed since the last good backup (and a failed try is
+	 *  not too recent).
+	 */
+	daily: boolean,
+	/**
+	 *  Closing the app should back up: the last good backup is older than 24 hours, or there
+	 *  is none.
+	 */
+	on_close: boolean,
+	/**  The next daily time still to come (RFC 3339 UTC), when a daily time is set. */
+	next_daily: string | null,
+};
+
+/**  One backup in the folder, from its manifest. */
+export type BackupEntry = BackupEntry_Serialize | BackupEntry_Deserialize;
+
+/**  One backup in the folder, from its manifest. */
+export type BackupEntry_Deserialize = {
+	/**  Its folder name: what Verify and Inspect take. */
+	name: string,
+	taken_at: string,
+	clinic: string,
+	device_id: string,
+	/**  Whether this device took it. */
+	this_device: boolean,
+	schema_version: number,
+	bytes: number | null,
+	/**  Its last check on this device (`None`: never checked here). */
+	check?: BackupCheck_Deserialize | null,
+	/**  Its manifest cannot be read (not an HMS backup any more): the error code. */
+	unreadable?: string | null,
+};
+
+/**  One backup in the folder, from its manifest. */
+export type BackupEntry_Serialize = {
+	/**  Its folder name: what Verify and Inspect take. */
+	name: string,
+	taken_at: string,
+	clinic: string,
+	device_id: string,
+	/**  Whether this device took it. */
+	this_device: boolean,
+	schema_version: number,
+	bytes: number | null,
+	/**  Its last check on this device (`None`: never checked here). */
+	check: BackupCheck_Serialize | null,
+	/**  Its manifest cannot be read (not an HMS backup any more): the error code. */
+	unreadable: string | null,
+};
+
+/**  The last backup that failed: when and why (its error code). */
+export type BackupFailure = {
+	at: string,
+	code: string,
+	message: string,
+};
+
+/**  What a backup is doing. */
+export type BackupPhase = 
+/**  Copying the database. */
+"database" | 
+/**  Copying the stored files. */
+"attachments" | 
+/**  Checking the written backup. */
+"verify";
+
+export type BackupProgress = {
+	phase: BackupPhase,
+	/**  0 to 1 within the phase. */
+	fraction: number | null,
+};
+
+/**  A backup taken and verified. */
+export type BackupReport = BackupReport_Serialize | BackupReport_Deserialize;
+
+/**  A backup taken and verified. */
+export type BackupReport_Deserialize = {
+	/**  The backup folder. */
+	path: string,
+	manifest: Manifest_Deserialize,
+	/**
+	 *  Stored files that were damaged (their content no longer matches their name) and so
+	 *  were left out.
+	 */
+	damaged_files: number,
+	/**  Seconds the backup took, its verification included. */
+	seconds: number | null,
+};
+
+/**  A backup taken and verified. */
+export type BackupReport_Serialize = {
+	/**  The backup folder. */
+	path: string,
+	manifest: Manifest_Serialize,
+	/**
+	 *  Stored files that were damaged (their content no longer matches their name) and so
+	 *  were left out.
+	 */
+	damaged_files: number,
+	/**  Seconds the backup took, its verification included. */
+	seconds: number | null,
+};
+
+/**  Where and when this device backs up (administrator's Backups screen). */
+export type BackupSettings = BackupSettings_Serialize | BackupSettings_Deserialize;
+
+/**  What the Backups screen's form sends. */
+export type BackupSettingsInput = BackupSettingsInput_Serialize | BackupSettingsInput_Deserialize;
+
+/**  What the Backups screen's form sends. */
+export type BackupSettingsInput_Deserialize = {
+	/**  An absolute folder; `None` or empty: the default. */
+	folder?: string | null,
+	/**  `HH:MM` (24-hour); `None` or empty: no daily backup. */
+	daily_at?: string | null,
+};
+
+/**  What the Backups screen's form sends. */
+export type BackupSettingsInput_Serialize = {
+	/**  An absolute folder; `None` or empty: the default. */
+	folder: string | null,
+	/**  `HH:MM` (24-hour); `None` or empty: no daily backup. */
+	daily_at: string | null,
+};
+
+/**  Where and when this device backs up (administrator's Backups screen). */
+export type BackupSettings_Deserialize = {
+	/**  The folder backups are written to (absolute). */
+	folder: string,
+	/**
+	 *  Whether it is the default, `backups` in the data directory (which protects against
+	 *  mistakes, not against the disk dying).
+	 */
+	folder_is_default: boolean,
+	/**  The daily backup's time, `HH:MM` on the clinic's clock; `None`: off. */
+	daily_at?: string | null,
+	/**  The clinic's time zone the daily time is in. */
+	time_zone: string,
+};
+
+/**  Where and when this device backs up (administrator's Backups screen). */
+export type BackupSettings_Serialize = {
+	/**  The folder backups are written to (absolute). */
+	folder: string,
+	/**
+	 *  Whether it is the default, `backups` in the data directory (which protects against
+	 *  mistakes, not against the disk dying).
+	 */
+	folder_is_default: boolean,
+	/**  The daily backup's time, `HH:MM` on the clinic's clock; `None`: off. */
+	daily_at: string | null,
+	/**  The clinic's time zone the daily time is in. */
+	time_zone: string,
+};
+
+/**  The Backups screen and the administrator's Home tile. */
+export type BackupStatus = BackupStatus_Serialize | BackupStatus_Deserialize;
+
+/**  The Backups screen and the administrator's Home tile. */
+export type BackupStatus_Deserialize = {
+	settings: BackupSettings_Deserialize,
+	last_good?: LastBackup | null,
+	/**  Seconds since the last good backup was taken, on the clinic's clock. */
+	age_seconds?: number | null,
+	/**  No good backup, or the last is older than 24 hours: the Home warns. */
+	stale: boolean,
+	/**  The last failure, when no good backup came after it. */
+	last_failure?: BackupFailure | null,
+	/**  The backups in the folder, newest first. */
+	backups: BackupEntry_Deserialize[],
+	due: BackupDue_Deserialize,
+	/**  When it was read (RFC 3339 UTC), for the screen's "ago". */
+	now: string,
+};
+
+/**  The Backups screen and the administrator's Home tile. */
+export type BackupStatus_Serialize = {
+	settings: BackupSettings_Serialize,
+	last_good: LastBackup | null,
+	/**  Seconds since the last good backup was taken, on the clinic's clock. */
+	age_seconds: number | null,
+	/**  No good backup, or the last is older than 24 hours: the Home warns. */
+	stale: boolean,
+	/**  The last failure, when no good backup came after it. */
+	last_failure: BackupFailure | null,
+	/**  The backups in the folder, newest first. */
+	backups: BackupEntry_Serialize[],
+	due: BackupDue_Serialize,
+	/**  When it was read (RFC 3339 UTC), for the screen's "ago". */
+	now: string,
 };
 
 /**  A bill with everything on it and where its money stands. */
@@ -1102,6 +1353,9 @@ export type ChartSummary_Serialize = {
 	visits: VisitSummary_Serialize[],
 };
 
+/**  Which clinic a backup is of. */
+export type Clinic = Clinic_Serialize | Clinic_Deserialize;
+
 /**  The clinic's locale, hour cycle and time zone, as the UI formats with them. */
 export type ClinicFormats = ClinicFormats_Serialize | ClinicFormats_Deserialize;
 
@@ -1133,6 +1387,22 @@ export type ClinicTimeZone = {
 	name: string,
 	/**  Every zone [`set_time_zone`] takes, by name ("Africa/Dar_es_Salaam", "Asia/Kolkata", ...). */
 	choices: string[],
+};
+
+/**  Which clinic a backup is of. */
+export type Clinic_Deserialize = {
+	/**  The clinic's name as set in Settings. */
+	name: string,
+	/**  The sync server's tenant id, when the device was enrolled. */
+	tenant_id?: string | null,
+};
+
+/**  Which clinic a backup is of. */
+export type Clinic_Serialize = {
+	/**  The clinic's name as set in Settings. */
+	name: string,
+	/**  The sync server's tenant id, when the device was enrolled. */
+	tenant_id: string | null,
 };
 
 /**  One warning a prescription raised; overriding it needs a reason. */
@@ -1548,6 +1818,13 @@ export type ExportsFolder = {
 	opened: boolean,
 };
 
+/**  One file: its path inside the backup ('/'-separated), size and SHA-256 (lowercase hex). */
+export type FileEntry = {
+	path: string,
+	bytes: number | null,
+	sha256: string,
+};
+
 /**  24-hour ("14:05") or 12-hour ("2:05 pm") times. */
 export type HourCycle = "h24" | "h12";
 
@@ -1764,6 +2041,20 @@ export type LabTest_Serialize = {
 	active: boolean,
 };
 
+/**
+ *  The last backup written and verified (every file's checksum, the integrity check, the
+ *  audit chain and the row counts passed: `verify`).
+ */
+export type LastBackup = {
+	/**  The backup's folder name. */
+	name: string,
+	/**  The folder it is in. */
+	folder: string,
+	/**  When it was taken (RFC 3339 UTC). */
+	taken_at: string,
+	bytes: number | null,
+};
+
 /**  A line's computed amounts (minor units). */
 export type LineAmounts = {
 	gross: number | null,
@@ -1803,6 +2094,61 @@ export type LineInput_Serialize = {
 	/**  Overrides the tariff price (None: the tariff's). */
 	unit_price_minor: number | null,
 	discount: Discount,
+};
+
+/**  What a backup holds. */
+export type Manifest = Manifest_Serialize | Manifest_Deserialize;
+
+/**  What a backup holds. */
+export type Manifest_Deserialize = {
+	/**  Always [`FORMAT`]. */
+	format: string,
+	clinic: Clinic_Deserialize,
+	/**  The device whose data it is. */
+	device_id: string,
+	/**  When it was taken (RFC 3339 UTC). */
+	taken_at: string,
+	/**  The version of HMS that took it. */
+	app_version: string,
+	/**  The database's highest migration. */
+	schema_version: number,
+	/**  Rows per table of the database copy. */
+	counts: { [key in string]: number | null },
+	/**  The last entry of the device's audit chain (`None` before the first). */
+	audit_head?: AuditHead | null,
+	/**
+	 *  The highest change-log sequence the copy holds (its bulk-load batches included): a
+	 *  restore numbers new changes above it (see `restore`).
+	 */
+	last_change_seq: number | null,
+	/**  Every file of the backup but the manifest, the database first. */
+	files: FileEntry[],
+};
+
+/**  What a backup holds. */
+export type Manifest_Serialize = {
+	/**  Always [`FORMAT`]. */
+	format: string,
+	clinic: Clinic_Serialize,
+	/**  The device whose data it is. */
+	device_id: string,
+	/**  When it was taken (RFC 3339 UTC). */
+	taken_at: string,
+	/**  The version of HMS that took it. */
+	app_version: string,
+	/**  The database's highest migration. */
+	schema_version: number,
+	/**  Rows per table of the database copy. */
+	counts: { [key in string]: number | null },
+	/**  The last entry of the device's audit chain (`None` before the first). */
+	audit_head: AuditHead | null,
+	/**
+	 *  The highest change-log sequence the copy holds (its bulk-load batches included): a
+	 *  restore numbers new changes above it (see `restore`).
+	 */
+	last_change_seq: number | null,
+	/**  Every file of the backup but the manifest, the database first. */
+	files: FileEntry[],
 };
 
 export type Mapping = Mapping_Serialize | Mapping_Deserialize;
