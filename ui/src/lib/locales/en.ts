@@ -7,6 +7,7 @@
 
 import { enClinical } from './en-clinical';
 import { enPrintouts } from './en-printouts';
+import { enBackups } from './en-backups';
 
 export const en = {
   // ------------------------------------------------------------------ application
@@ -1795,6 +1796,8 @@ export const en = {
   ...enClinical,
   // ------------------------------------------------------------------ printouts (en-printouts.ts)
   ...enPrintouts,
+  // ------------------------------------------------------------------ backups (en-backups.ts)
+  ...enBackups,
 } as const satisfies Record<string, string>;
 
 export type Messages = typeof en;
