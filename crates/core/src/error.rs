@@ -103,6 +103,10 @@ pub enum AppError {
     AccountInactive,
     #[error("{entity} not found")]
     NotFound { entity: String },
+    /// The patient's chart is restricted to its care team and the caller is not on it (nor
+    /// under emergency access): `clinical::restriction`.
+    #[error("the chart of patient {patient_id} is restricted to its care team")]
+    ChartRestricted { patient_id: String },
     #[error("the first administrator already exists")]
     AlreadySetUp,
     #[error("this would leave no active administrator")]
@@ -243,6 +247,7 @@ impl AppError {
             Error::AccountLocked { .. } => "account_locked",
             Error::AccountInactive => "account_inactive",
             Error::NotFound { .. } => "not_found",
+            Error::ChartRestricted { .. } => "chart_restricted",
             Error::AlreadySetUp => "already_set_up",
             Error::LastAdmin => "last_admin",
             Error::ClinicalWarning { .. } => "clinical_warning",

@@ -28,7 +28,8 @@ fn expected(role: Role, p: Permission) -> bool {
         ClinicalEdit => role == Role::Doctor,
         VitalsEdit => matches!(role, Role::Doctor | Role::Nurse),
         LabResults => role == Role::LabTechnician,
-        ClinicalCatalogManage => matches!(role, Role::Admin | Role::Doctor),
+        ClinicalCatalogManage | ChartRestrict => matches!(role, Role::Admin | Role::Doctor),
+        BreakGlass => matches!(role, Role::Doctor | Role::Nurse),
     }
 }
 

@@ -137,6 +137,14 @@ pub const ENTITIES: &[Entity] = &[
         write: &[ClinicalEdit, VitalsEdit],
         fields: &[("sha256", Sha256), ("file_name", FileName), ("size_bytes", Int(1, 20 * 1024 * 1024))],
     },
+    // A restricted chart: set and lifted by a doctor or the administrator (who is on the care
+    // team is hms-core's to decide on reading; the write is what the policy checks).
+    Entity {
+        name: "chart_restrictions",
+        id: IdKind::Uuid,
+        write: &[ChartRestrict],
+        fields: &[("reason", Text(500)), ("lift_reason", Text(500))],
+    },
 ];
 
 /// The tables whose rows belong to a patient (`patient_id`): a merge moves them to the
@@ -153,6 +161,7 @@ pub const PATIENT_TABLES: &[&str] = &[
     "lab_orders",
     "lab_results",
     "attachments",
+    "chart_restrictions",
 ];
 
 /// The settings keys the tariff's owners write (what invoices print); every other key is

@@ -110,10 +110,14 @@ pub enum Permission {
     ClinicalCatalogManage,
     /// Back up this device's data, and restore it from a backup.
     BackupManage,
+    /// Mark a patient's chart restricted (its care team only) and lift the restriction.
+    ChartRestrict,
+    /// Emergency ("break-glass") access: open a restricted chart, with a reason, for a while.
+    BreakGlass,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 29] = [
+    pub const ALL: [Permission; 31] = [
         Permission::UsersView,
         Permission::UsersManage,
         Permission::AuditView,
@@ -143,6 +147,8 @@ impl Permission {
         Permission::LabResults,
         Permission::ClinicalCatalogManage,
         Permission::BackupManage,
+        Permission::ChartRestrict,
+        Permission::BreakGlass,
     ];
 
     pub fn code(self) -> &'static str {
@@ -176,6 +182,8 @@ impl Permission {
             Permission::LabResults => "lab_results",
             Permission::ClinicalCatalogManage => "clinical_catalog_manage",
             Permission::BackupManage => "backup_manage",
+            Permission::ChartRestrict => "chart_restrict",
+            Permission::BreakGlass => "break_glass",
         }
     }
 }
@@ -225,6 +233,11 @@ const TABLE: &[(Permission, &[Role])] = &[
     (Permission::ClinicalCatalogManage, &[Admin, Doctor]),
     // A backup holds every record; a restore replaces them all: the administrator's.
     (Permission::BackupManage, &[Admin]),
+    // A restricted chart (a VIP, a colleague, sensitive care) opens for its care team only:
+    // doctors and the administrator mark and lift it; doctors and nurses may open one in an
+    // emergency with a reason (audited, reviewed by the administrator).
+    (Permission::ChartRestrict, &[Admin, Doctor]),
+    (Permission::BreakGlass, &[Doctor, Nurse]),
 ];
 
 /// Whether one role holds a permission.

@@ -378,3 +378,22 @@ fn a_values_json_length_is_its_texts() {
         assert_eq!(crate::values::json_len(&v), serde_json::to_string(&v).unwrap().len());
     }
 }
+
+#[test]
+fn a_chart_is_restricted_and_lifted_by_a_doctor_or_an_administrator_only() {
+    let restrict = change(
+        "chart_restrictions",
+        ROW,
+        Op::Insert,
+        json!({"id": ROW, "patient_id": ADMIN, "reason": "VIP", "restricted_by": ADMIN, "restricted_at": "2026-12-05T10:00:00.000Z"}),
+    );
+    assert_eq!(code(check(&restrict, Some(ADMIN), &clinic())), None);
+    // A nurse may open one in an emergency (hms-core), never set or lift it.
+    assert_eq!(code(check(&restrict, Some(NURSE), &clinic())), Some(RefusalCode::NotPermitted));
+    let lift =
+        change("chart_restrictions", ROW, Op::Update, json!({"id": ROW, "lifted_at": "2026-12-05T11:00:00.000Z"}));
+    assert_eq!(code(check(&lift, Some(NURSE), &clinic())), Some(RefusalCode::NotPermitted));
+    assert_eq!(code(check(&lift, Some(ADMIN), &clinic())), None);
+    let long = change("chart_restrictions", ROW, Op::Update, json!({"id": ROW, "reason": "x".repeat(501)}));
+    assert_eq!(code(check(&long, Some(ADMIN), &clinic())), Some(RefusalCode::InvalidValue));
+}

@@ -429,6 +429,13 @@ export type AppError = { code: "validation"; detail: {
 	until: string,
 } } | { code: "account_inactive" } | { code: "not_found"; detail: {
 	entity: string,
+} } | 
+/**
+ *  The patient's chart is restricted to its care team and the caller is not on it (nor
+ *  under emergency access): `clinical::restriction`.
+ */
+{ code: "chart_restricted"; detail: {
+	patient_id: string,
 } } | { code: "already_set_up" } | { code: "last_admin" } | 
 /**
  *  A prescription raised warnings (allergy match, duplicate medicine): saved only when
@@ -2536,7 +2543,11 @@ export type Permission =
 /**  The managed medicine list and the lab test catalogue. */
 "clinical_catalog_manage" | 
 /**  Back up this device's data, and restore it from a backup. */
-"backup_manage";
+"backup_manage" | 
+/**  Mark a patient's chart restricted (its care team only) and lift the restriction. */
+"chart_restrict" | 
+/**  Emergency ("break-glass") access: open a restricted chart, with a reason, for a while. */
+"break_glass";
 
 export type Prescription = Prescription_Serialize | Prescription_Deserialize;
 

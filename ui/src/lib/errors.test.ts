@@ -15,6 +15,7 @@ const SAMPLES: { [C in AppError['code']]: Extract<AppError, { code: C }> } = {
   account_locked: { code: 'account_locked', detail: { until: '2026-03-04T09:05:00Z' } },
   account_inactive: { code: 'account_inactive' },
   not_found: { code: 'not_found', detail: { entity: 'user' } },
+  chart_restricted: { code: 'chart_restricted', detail: { patient_id: '0190c2a0-0000-7000-8000-0000000000a1' } },
   already_set_up: { code: 'already_set_up' },
   last_admin: { code: 'last_admin' },
   clinical_warning: { code: 'clinical_warning', detail: { warnings: [{ kind: 'allergy', subject: 'Penicillin', detail: 'severe: rash', reason: '' }] } },
@@ -85,6 +86,7 @@ describe('errorMessage', () => {
 
   it('names the missing entity', () => {
     expect(errorMessage(SAMPLES.not_found)).toContain('user');
+    expect(errorMessage(SAMPLES.chart_restricted)).toBe('This chart is restricted to its care team.');
   });
 
   it('still says something for a code it does not know', () => {

@@ -63,6 +63,8 @@ export function errorMessage(e: AppError): string {
       return t('errors.account_inactive');
     case 'not_found':
       return t('errors.not_found', { entity: entityLabel(e.detail.entity) });
+    case 'chart_restricted':
+      return t('errors.chart_restricted');
     case 'already_set_up':
       return t('errors.already_set_up');
     case 'last_admin':

@@ -238,6 +238,7 @@ pub async fn list(
     visit_id: Option<&str>,
 ) -> Result<Vec<Attachment>> {
     auth.require(Permission::ClinicalView)?;
+    super::restriction::require_chart(store, auth, patient_id).await?;
     let sql = format!("{SELECT} WHERE patient_id = ?1 AND deleted_at IS NULL AND (?2 IS NULL OR visit_id = ?2) ORDER BY created_at DESC, id DESC LIMIT 1000");
     let rows: Vec<Row> = sqlx::query_as(&sql).bind(patient_id).bind(visit_id).fetch_all(store.pool()).await?;
     Ok(rows.into_iter().map(|r| of(store, r)).collect())
@@ -266,6 +267,7 @@ pub async fn open(store: &Store, auth: &Authorized, id: &str) -> Result<OpenedAt
     let Some(row) = row else {
         return Err(Error::NotFound { entity: "attachment".into() });
     };
+    super::restriction::require_chart(store, auth, &row.patient_id).await?;
     let attachment = of(store, row);
     // A synced record whose hash is not a SHA-256 has no file anywhere.
     let Some(path) = stored_path(store, &attachment.sha256) else {

@@ -41,6 +41,9 @@ pub async fn chart_summary(store: &Store, auth: &Authorized, patient_id: &str) -
     if !known {
         return Err(Error::NotFound { entity: "patient".into() });
     }
+    drop(conn);
+    super::restriction::require_chart(store, auth, patient_id).await?;
+    let mut conn = store.pool().acquire().await?;
     let allergies = visits::allergy_rows(&mut conn, patient_id).await?;
     let sql = format!(
         "SELECT {DIAGNOSIS_COLUMNS} FROM diagnoses
@@ -122,6 +125,7 @@ pub async fn visits(
     limit: u32,
 ) -> Result<Vec<VisitSummary>> {
     auth.require(Permission::ClinicalView)?;
+    super::restriction::require_chart(store, auth, patient_id).await?;
     let mut conn = store.pool().acquire().await?;
     timeline(&mut conn, patient_id, before.as_deref(), limit.clamp(1, 200)).await
 }
@@ -134,6 +138,7 @@ pub async fn save_consultation(store: &Store, auth: &Authorized, input: Consulta
     if input.vitals.is_some() {
         auth.require(Permission::VitalsEdit)?;
     }
+    super::restriction::require_chart(store, auth, input.visit.patient_id.trim()).await?;
     if input.diagnoses.iter().any(|d| d.icd10.as_deref().is_some_and(|c| !c.trim().is_empty())) {
         icd10::ensure_loaded(store).await?;
     }

@@ -200,6 +200,11 @@ pub(crate) async fn lab_report_pdf_as(
         auth.require(Permission::LabResults)?;
     }
     let s = sheet(store, order_id).await?;
+    // The lab prints its own orders' reports whatever the chart (it processes the sample);
+    // a clinician's print is a read of the chart.
+    if auth.require(Permission::LabResults).is_err() {
+        super::restriction::require_chart(store, auth, &s.patient.id).await?;
+    }
     let head = print::letterhead(store).await?;
     let pdf = render(&head, &s)?;
     let kind = if s.is_requisition() { "requisition" } else { "report" };

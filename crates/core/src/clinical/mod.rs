@@ -19,6 +19,7 @@ pub mod model;
 pub mod prescribing;
 pub mod prescription_pdf;
 pub mod print;
+pub mod restriction;
 pub mod starter;
 #[cfg(test)]
 mod sync_check;

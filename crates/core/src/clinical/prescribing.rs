@@ -587,6 +587,7 @@ pub(crate) async fn visit_rows(conn: &mut SqliteConnection, visit_id: &str) -> R
 /// The prescriptions of one visit.
 pub async fn visit_prescriptions(store: &Store, auth: &Authorized, visit_id: &str) -> Result<Vec<Prescription>> {
     auth.require(Permission::ClinicalView)?;
+    super::restriction::require_visit_chart(store, auth, visit_id).await?;
     let mut conn = store.pool().acquire().await?;
     visit_rows(&mut conn, visit_id).await
 }

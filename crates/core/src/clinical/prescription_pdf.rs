@@ -100,6 +100,7 @@ pub(crate) async fn prescription_pdf_as(
     reprint_of: Option<&str>,
 ) -> Result<Printed> {
     auth.require(Permission::ClinicalView)?;
+    super::restriction::require_visit_chart(store, auth, visit_id).await?;
     let s = sheet(store, visit_id).await?;
     if s.items.is_empty() {
         return Err(Error::validation("visit_id", ValidationReason::Invalid, "this visit has no prescriptions"));

@@ -16,6 +16,10 @@ inventory::submit! { Table { name: "lab_tests", id_column: "id", synced: true, l
 inventory::submit! { Table { name: "lab_orders", id_column: "id", synced: true, local_columns: &[], rules: &NO_RULES } }
 inventory::submit! { Table { name: "lab_results", id_column: "id", synced: true, local_columns: &[], rules: &NO_RULES } }
 inventory::submit! { Table { name: "attachments", id_column: "id", synced: true, local_columns: &[], rules: &NO_RULES } }
+// A restricted chart (`restriction`): set and lifted like any synced row.
+inventory::submit! {
+    Table { name: "chart_restrictions", id_column: "id", synced: true, local_columns: &[], rules: &NO_RULES }
+}
 // An attachment's file is the blob of its `sha256`: sync sends the files of this device's
 // attachments to the server (`sync::blobs`).
 inventory::submit! { crate::store::blobs::BlobColumn { table: "attachments", column: "sha256" } }

@@ -163,6 +163,7 @@ pub(crate) async fn visit_summary_pdf_as(
     reprint_of: Option<&str>,
 ) -> Result<Printed> {
     auth.require(Permission::ClinicalView)?;
+    super::restriction::require_visit_chart(store, auth, visit_id).await?;
     let s = sheet(store, visit_id).await?;
     let head = print::letterhead(store).await?;
     let pdf = render(&head, &s)?;

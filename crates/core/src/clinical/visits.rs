@@ -132,6 +132,8 @@ pub(crate) async fn start_visit_in(w: &mut WriteTx<'_>, auth: &Authorized, input
 /// Starts a visit (outpatient consultation), optionally from an appointment.
 pub async fn start_visit(store: &Store, auth: &Authorized, input: VisitInput) -> Result<Visit> {
     auth.require(Permission::ClinicalEdit)?;
+    // A visit puts its doctor on a restricted chart's care team: not a way around it.
+    super::restriction::require_chart(store, auth, input.patient_id.trim()).await?;
     let mut w = store.begin_write(auth.actor()).await?;
     let v = start_visit_in(&mut w, auth, &input).await?;
     w.commit().await?;
@@ -264,6 +266,7 @@ pub(crate) async fn load_visit(conn: &mut SqliteConnection, id: &str) -> Result<
 /// One visit in full.
 pub async fn visit(store: &Store, auth: &Authorized, visit_id: &str) -> Result<Visit> {
     auth.require(Permission::ClinicalView)?;
+    super::restriction::require_visit_chart(store, auth, visit_id).await?;
     let mut conn = store.pool().acquire().await?;
     load_visit(&mut conn, visit_id).await?.ok_or_else(|| Error::NotFound { entity: "visit".into() })
 }
@@ -473,6 +476,7 @@ pub(crate) async fn vitals_rows(conn: &mut SqliteConnection, patient_id: &str, l
 /// A patient's vitals, newest first (for the charts over time).
 pub async fn vitals_history(store: &Store, auth: &Authorized, patient_id: &str, limit: u32) -> Result<Vec<Vitals>> {
     auth.require(Permission::ClinicalView)?;
+    super::restriction::require_chart(store, auth, patient_id).await?;
     let mut conn = store.pool().acquire().await?;
     vitals_rows(&mut conn, patient_id, limit.clamp(1, 1_000)).await
 }

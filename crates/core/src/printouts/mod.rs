@@ -317,6 +317,15 @@ pub async fn get(store: &Store, auth: &Authorized, id: &str) -> Result<Printout>
         sqlx::query_as(&format!("{SELECT} WHERE p.id = ?")).bind(id).fetch_optional(store.pool()).await?;
     let p = row.ok_or_else(|| Error::NotFound { entity: "printout".into() })?.into_printout()?;
     require_readable(auth, p.kind)?;
+    // A clinical printout is part of the chart (the lab's own reports excepted, as printing).
+    let clinical = match p.kind {
+        PrintKind::Prescription | PrintKind::VisitSummary => true,
+        PrintKind::LabReport => auth.require(Permission::LabResults).is_err(),
+        PrintKind::IdCard | PrintKind::Invoice | PrintKind::Receipt => false,
+    };
+    if clinical {
+        crate::clinical::restriction::require_chart(store, auth, &p.patient_id).await?;
+    }
     Ok(p)
 }
 

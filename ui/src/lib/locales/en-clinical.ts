@@ -19,6 +19,8 @@ export const enClinical = {
   'clin.find.hint': 'Name, MRN or phone number.',
   'clin.find.none': 'No patient matches “{query}”.',
 
+  'errors.chart_restricted': 'This chart is restricted to its care team.',
+
   'clin.chart.back': '← Back',
   'clin.chart.opening': 'Opening the chart…',
   'clin.chart.loadFailed': 'The chart could not be loaded: {reason}',
