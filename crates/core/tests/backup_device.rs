@@ -59,6 +59,7 @@ async fn the_folder_and_daily_time_are_checked_and_kept_on_this_device_only() {
         field_of(backup::set_settings(&env.store, &a, input(target.to_str().unwrap(), "25:00")).await),
         ("daily_at".to_string(), ValidationReason::Invalid)
     );
+    assert!(!target.exists(), "a refused time leaves the folder unmade");
     // Nothing was saved by the refused attempts.
     assert!(backup::settings(&env.store, &a).await.unwrap().folder_is_default);
     #[cfg(unix)]

@@ -227,12 +227,13 @@ pub async fn settings(store: &Store, auth: &Authorized) -> Result<BackupSettings
 /// first (see [`check_folder`]); nothing is saved if either is wrong.
 pub async fn set_settings(store: &Store, auth: &Authorized, input: BackupSettingsInput) -> Result<BackupSettings> {
     auth.require(Permission::BackupManage)?;
-    let folder = match input.folder.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
-        Some(f) => Some(check_folder(f)?.display().to_string()),
-        None => None,
-    };
+    // The time first: the folder's check may create it.
     let daily = match input.daily_at.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         Some(t) => Some(parse_daily_at(t)?.format("%H:%M").to_string()),
+        None => None,
+    };
+    let folder = match input.folder.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
+        Some(f) => Some(check_folder(f)?.display().to_string()),
         None => None,
     };
     let mut w = store.begin_write(auth.actor()).await?;
