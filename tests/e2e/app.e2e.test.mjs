@@ -475,6 +475,30 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     await dismissToasts();
   });
 
+  step('Backups: the Home tile warns of no backup; Back up now lists it verified, a preview shows what it holds, and Home says "just now"', async () => {
+    await click('nav-home');
+    assert.equal(await (await visible('home-backup-tile')).getAttribute('data-warn'), 'true', 'no backup yet: the tile warns');
+    await visible('home-backup-warning');
+    await click('home-open-backups');
+    await visible('backups-screen');
+    await visible('backups-empty');
+    await click('backups-now');
+    await driver.wait(async () => (await withAttr('backup-row', 'data-verified', 'ok')).length === 1, 120_000, 'the backup is listed, verified when written');
+    await dismissToasts();
+    await click('backup-verify');
+    const toast = await visible('toast');
+    await driver.wait(async () => /whole/.test(await toast.getText()), 60_000, 'Verify checks it again');
+    await dismissToasts();
+    await click('backup-preview');
+    await visible('backup-preview-dialog');
+    assert.match(await textOf('backup-restore-command'), /^hms-admin restore ".*hms-backup-.*"$/);
+    await screenshot('backups');
+    await escapeDialog('backup-preview-dialog');
+    await click('nav-home');
+    await driver.wait(async () => (await textOf('home-backup-age')).includes('just now'), WAIT, 'the tile shows the new backup');
+    assert.equal(await (await visible('home-backup-tile')).getAttribute('data-warn'), 'false');
+  });
+
   step('the administrator creates a receptionist', async () => {
     await click('nav-users');
     await visible('users-table');

@@ -64,7 +64,7 @@ export const enBackups = {
   'backups.preview.versionValue': 'HMS {app}, schema {schema}',
   'backups.preview.counts': 'Records',
   'backups.preview.countsValue':
-    '{patients} patients, {appointments} appointments, {visits} visits, {bills} bills, {users} users',
+    'patients {patients} · appointments {appointments} · visits {visits} · bills {bills} · user accounts {users}',
   'backups.preview.files': 'Files',
   'backups.preview.filesValue': '{count} attachments, {size} in all',
   'backups.restore.title': 'Restoring it',
