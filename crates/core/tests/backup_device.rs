@@ -157,13 +157,23 @@ async fn back_up_now_is_recorded_listed_verified_and_named_only_from_the_list() 
     let st = backup::status(store, &a).await.unwrap();
     assert_eq!(st.backups[0].check.as_ref().unwrap().failed.as_deref(), Some("backup_checksum_mismatch"));
 
+    // A backup the machine takes (hms-admin backup, here to another folder) counts as well.
+    store.set_now(Some(t0 + Duration::hours(25)));
+    let usb = tempfile::tempdir().unwrap();
+    let cli = backup::take_as(store, hms_core::store::Actor::system(), usb.path(), &quiet).await.unwrap();
+    let st = backup::status(store, &a).await.unwrap();
+    let last = st.last_good.unwrap();
+    assert_eq!((last.folder.as_str(), last.taken_at.as_str()), (usb.path().to_str().unwrap(), "2026-12-06T10:00:00Z"));
+    assert!(cli.path.ends_with(&last.name));
+    assert!(!st.stale && st.age_seconds == Some(0.0));
+
     // A failure is recorded for the screen; the last good stays.
     let blocker = env.dir.path().join("blocker");
     std::fs::write(&blocker, b"x").unwrap();
     meta_set(store, "backup_folder", blocker.to_str().unwrap()).await;
     assert!(backup::back_up_now(store, &a, &quiet).await.is_err());
     let st = backup::status(store, &a).await.unwrap();
-    assert_eq!(st.last_good.unwrap().name, name);
+    assert_eq!(st.last_good.unwrap().taken_at, "2026-12-06T10:00:00Z");
     assert_eq!(st.last_failure.unwrap().code, "storage");
 }
 

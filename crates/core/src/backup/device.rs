@@ -395,12 +395,11 @@ pub async fn inspect_named(store: &Store, auth: &Authorized, name: &str) -> Resu
         .map_err(|e| Error::internal(format!("backup: inspecting: {e}")))?
 }
 
-/// Backs up into this device's folder as `actor`, records the outcome (last good, or the
-/// failure) and applies the folder's retention.
-async fn run_as(store: &Store, actor: Actor, progress: &(dyn Fn(BackupProgress) + Sync)) -> Result<BackupReport> {
-    let dir = folder(store).await?;
-    let taken = take_as(store, actor, &dir, progress).await;
-    match &taken {
+/// Records a backup's outcome ([`take_as`] calls it): a good one becomes the last good backup
+/// (and its check is recorded, it was verified when written) and clears the last failure; a
+/// failure is kept with its code.
+pub(super) async fn record_outcome(store: &Store, dir: &Path, taken: &Result<BackupReport>) -> Result<()> {
+    match taken {
         Ok(report) => {
             let path = PathBuf::from(&report.path);
             let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
@@ -410,20 +409,27 @@ async fn run_as(store: &Store, actor: Actor, progress: &(dyn Fn(BackupProgress) 
                 taken_at: report.manifest.taken_at.clone(),
                 bytes: report.manifest.total_bytes(),
             };
-            if let Err(e) = prune(&dir, PRUNE_KEEP) {
-                tracing::warn!(target: "hms::backup", error = %e, "retention not applied");
-            }
             meta::set(store.pool(), LAST_GOOD_KEY, &serde_json::to_string(&last)?).await?;
             meta::set(store.pool(), LAST_FAILURE_KEY, "").await?;
-            record_check(store, &name, None).await?;
+            record_check(store, &name, None).await
         }
         Err(e) => {
             let failure =
                 BackupFailure { at: rfc3339(store.now()), code: e.code().to_string(), message: e.to_string() };
-            meta::set(store.pool(), LAST_FAILURE_KEY, &serde_json::to_string(&failure)?).await?;
+            meta::set(store.pool(), LAST_FAILURE_KEY, &serde_json::to_string(&failure)?).await
         }
     }
-    taken
+}
+
+/// Backs up into this device's folder as `actor` (recorded by [`take_as`]) and applies the
+/// folder's retention.
+async fn run_as(store: &Store, actor: Actor, progress: &(dyn Fn(BackupProgress) + Sync)) -> Result<BackupReport> {
+    let dir = folder(store).await?;
+    let report = take_as(store, actor, &dir, progress).await?;
+    if let Err(e) = prune(&dir, PRUNE_KEEP) {
+        tracing::warn!(target: "hms::backup", error = %e, "retention not applied");
+    }
+    Ok(report)
 }
 
 /// "Back up now" (administrators; audited as them): into this device's folder, verified,

@@ -61,7 +61,9 @@ pub async fn create(
 }
 
 /// [`take`], audited as `actor` (`backup.create`, what was written or why it failed): the
-/// administrator's through [`create`], the system's for the CLI on the machine itself.
+/// administrator's through [`create`], the system's for the CLI on the machine itself. The
+/// outcome is recorded for the Backups screen and the Home tile (the last good backup, or
+/// the failure): a backup taken by `hms-admin backup` counts as well.
 pub async fn take_as(
     store: &Store,
     actor: Actor,
@@ -79,6 +81,9 @@ pub async fn take_as(
     let mut w = store.begin_write(actor).await?;
     w.audit("backup.create", "backup", None, detail).await?;
     w.commit().await?;
+    if let Err(e) = super::device::record_outcome(store, dir, &taken).await {
+        tracing::warn!(target: "hms::backup", error = %e, "the backup's outcome was not recorded");
+    }
     taken
 }
 
