@@ -461,3 +461,29 @@ fn backups_are_listed_set_and_named_only_from_the_folders_list() {
         assert_eq!(err["code"], "not_found", "{name}");
     }
 }
+
+#[test]
+fn a_chart_is_restricted_lifted_and_emergency_access_is_the_doctors_and_nurses() {
+    let app = app();
+    app.setup_admin();
+    let p = app.invoke("register_patient", json!({ "input": patient("Meena", "98450 54321") })).unwrap();
+    let id = p["id"].as_str().unwrap();
+    let access = app.invoke("chart_access", json!({ "patientId": id })).unwrap();
+    assert_eq!((access["open"].clone(), access["restriction"].clone()), (json!(true), Value::Null));
+    let err = app.invoke("restrict_chart", json!({ "patientId": id, "reason": " " })).unwrap_err();
+    assert_eq!(err["detail"]["field"], "reason");
+    let r = app.invoke("restrict_chart", json!({ "patientId": id, "reason": "Staff member" })).unwrap();
+    assert_eq!(r["reason"], "Staff member");
+    // The administrator restricted it (on its care team) and does not break the glass.
+    let access = app.invoke("chart_access", json!({ "patientId": id })).unwrap();
+    assert_eq!((access["open"].clone(), access["can_break_glass"].clone()), (json!(true), json!(false)));
+    let err = app.invoke("break_glass", json!({ "patientId": id, "reason": "Collapsed at the desk" })).unwrap_err();
+    assert_eq!(err, json!({ "code": "forbidden", "detail": { "permission": "break_glass" } }));
+    assert_eq!(app.invoke("break_glass_pending", json!({})).unwrap(), json!([]));
+    let err = app
+        .invoke("break_glass_review", json!({ "entryId": "0190c2a0-0000-7000-8000-000000000000", "comment": "" }))
+        .unwrap_err();
+    assert_eq!(err["code"], "not_found");
+    app.invoke("lift_chart_restriction", json!({ "patientId": id, "reason": "" })).unwrap();
+    assert_eq!(app.invoke("chart_access", json!({ "patientId": id })).unwrap()["restriction"], Value::Null);
+}

@@ -5,7 +5,7 @@
 
 use crate::auth::password;
 use crate::billing::{self, bills, money, payments, tariff};
-use crate::clinical::{attachments, lab, prescribing, visits};
+use crate::clinical::{attachments, lab, prescribing, restriction, visits};
 use crate::patients::validate;
 use crate::schedule::{availability, booking, staff};
 use crate::settings;
@@ -47,6 +47,10 @@ pub fn exported() -> Vec<(&'static str, Value)> {
         ("OVERRIDE_REASON_MAX", json!(prescribing::OVERRIDE_REASON_MAX)),
         ("LAB_CANCEL_REASON_MAX", json!(lab::CANCEL_REASON_MAX)),
         ("RX_STOP_REASON_MAX", json!(prescribing::STOP_REASON_MAX)),
+        // Restricted charts and emergency access.
+        ("CHART_REASON_MAX", json!(restriction::REASON_MAX)),
+        ("BREAK_GLASS_REASON_MIN", json!(restriction::BREAK_GLASS_REASON_MIN)),
+        ("BREAK_GLASS_MINUTES", json!(restriction::BREAK_GLASS_MINUTES)),
         // Settings.
         ("IDLE_TIMEOUT_MAX_MINUTES", json!(settings::MAX_IDLE_MINUTES)),
         // The most characters of each text field a form offers, per record.

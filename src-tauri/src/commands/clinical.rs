@@ -7,6 +7,7 @@ use crate::AppState;
 use hms_core::clinical::attachments::{self, Attachment, AttachmentInput};
 use hms_core::clinical::drugs::{self, AllergenOption};
 use hms_core::clinical::icd10::Icd10Code;
+use hms_core::clinical::restriction::{self, BreakGlassEntry, BreakGlassGrant, ChartAccess, ChartRestriction};
 use hms_core::clinical::{catalog, formulary, lab_pdf, prescription_pdf, visit_summary_pdf};
 use hms_core::clinical::{
     chart, icd10, lab, prescribing, visits, Allergy, AllergyInput, ChartSummary, Consultation, ConsultationInput,
@@ -339,4 +340,44 @@ pub async fn print_lab_report(state: State<'_, AppState>, order_id: String) -> C
 pub async fn print_visit_summary(state: State<'_, AppState>, visit_id: String) -> Cmd<SavedFile> {
     let p = visit_summary_pdf::visit_summary_pdf(&state.store, &authorized!(state), &visit_id).await?;
     files::save_printout(&state.exports_dir, &p.printout, &p.pdf)
+}
+
+/// Whether the patient's chart is restricted and opens for the caller (see
+/// `clinical::restriction`).
+#[tauri::command]
+#[specta::specta]
+pub async fn chart_access(state: State<'_, AppState>, patient_id: String) -> Cmd<ChartAccess> {
+    restriction::access(&state.store, &authorized!(state), &patient_id).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn restrict_chart(state: State<'_, AppState>, patient_id: String, reason: String) -> Cmd<ChartRestriction> {
+    restriction::restrict(&state.store, &authorized!(state), &patient_id, &reason).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn lift_chart_restriction(state: State<'_, AppState>, patient_id: String, reason: String) -> Cmd<()> {
+    restriction::lift(&state.store, &authorized!(state), &patient_id, &reason).await
+}
+
+/// Emergency access to a restricted chart, with a reason (audited, reviewed).
+#[tauri::command]
+#[specta::specta]
+pub async fn break_glass(state: State<'_, AppState>, patient_id: String, reason: String) -> Cmd<BreakGlassGrant> {
+    restriction::break_glass(&state.store, &authorized!(state), &patient_id, &reason).await
+}
+
+/// The emergency accesses not reviewed yet, from every device (administrator's Home).
+#[tauri::command]
+#[specta::specta]
+pub async fn break_glass_pending(state: State<'_, AppState>) -> Cmd<Vec<BreakGlassEntry>> {
+    restriction::break_glass_pending(&state.store, &authorized!(state)).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn break_glass_review(state: State<'_, AppState>, entry_id: String, comment: String) -> Cmd<()> {
+    restriction::break_glass_review(&state.store, &authorized!(state), &entry_id, &comment).await
 }

@@ -146,6 +146,18 @@ export const commands = {
 	/**  Substances and classes an allergy can be recorded against, for the allergy form's search. */
 	searchAllergens: (query: string) => typedError<AllergenOption[], AppError>(__TAURI_INVOKE("search_allergens", { query })),
 	patientAllergies: (patientId: string) => typedError<Allergy_Serialize[], AppError>(__TAURI_INVOKE("patient_allergies", { patientId })),
+	/**
+	 *  Whether the patient's chart is restricted and opens for the caller (see
+	 *  `clinical::restriction`).
+	 */
+	chartAccess: (patientId: string) => typedError<ChartAccess_Serialize, AppError>(__TAURI_INVOKE("chart_access", { patientId })),
+	restrictChart: (patientId: string, reason: string) => typedError<ChartRestriction, AppError>(__TAURI_INVOKE("restrict_chart", { patientId, reason })),
+	liftChartRestriction: (patientId: string, reason: string) => typedError<null, AppError>(__TAURI_INVOKE("lift_chart_restriction", { patientId, reason })),
+	/**  Emergency access to a restricted chart, with a reason (audited, reviewed). */
+	breakGlass: (patientId: string, reason: string) => typedError<BreakGlassGrant, AppError>(__TAURI_INVOKE("break_glass", { patientId, reason })),
+	/**  The emergency accesses not reviewed yet, from every device (administrator's Home). */
+	breakGlassPending: () => typedError<BreakGlassEntry_Serialize[], AppError>(__TAURI_INVOKE("break_glass_pending")),
+	breakGlassReview: (entryId: string, comment: string) => typedError<null, AppError>(__TAURI_INVOKE("break_glass_review", { entryId, comment })),
 	listMedicines: (query: string) => typedError<Medicine[], AppError>(__TAURI_INVOKE("list_medicines", { query })),
 	addMedicine: (input: MedicineInput_Deserialize) => typedError<Medicine, AppError>(__TAURI_INVOKE("add_medicine", { input })),
 	/**  The whole medicine list, retired ones too (the Catalogue screen). */
@@ -281,6 +293,12 @@ export const BILL_DISCOUNT_LIMIT_BP = 1000 as const;
 export const BILL_MAX_QUANTITY = 10000 as const;
 
 export const BLOOD_GROUPS = ["A+","A-","B+","B-","AB+","AB-","O+","O-"] as const;
+
+export const BREAK_GLASS_MINUTES = 60 as const;
+
+export const BREAK_GLASS_REASON_MIN = 10 as const;
+
+export const CHART_REASON_MAX = 500 as const;
 
 export const CLINIC_ADDRESS_MAX = 300 as const;
 
@@ -1223,6 +1241,50 @@ export type BookInput = {
 	overbook: boolean,
 };
 
+/**  An emergency access not reviewed yet, for the administrator's Home. */
+export type BreakGlassEntry = BreakGlassEntry_Serialize | BreakGlassEntry_Deserialize;
+
+/**  An emergency access not reviewed yet, for the administrator's Home. */
+export type BreakGlassEntry_Deserialize = {
+	/**  The audit entry's id (what a review names). */
+	entry_id: string,
+	/**  UTC, RFC 3339. */
+	at: string,
+	user_id?: string | null,
+	/**  The user's full name ('' when the account is unknown here). */
+	user_name: string,
+	device_id: string,
+	patient_id: string,
+	patient_name: string,
+	mrn: string,
+	reason: string,
+};
+
+/**  An emergency access not reviewed yet, for the administrator's Home. */
+export type BreakGlassEntry_Serialize = {
+	/**  The audit entry's id (what a review names). */
+	entry_id: string,
+	/**  UTC, RFC 3339. */
+	at: string,
+	user_id: string | null,
+	/**  The user's full name ('' when the account is unknown here). */
+	user_name: string,
+	device_id: string,
+	patient_id: string,
+	patient_name: string,
+	mrn: string,
+	reason: string,
+};
+
+/**  An emergency access given. */
+export type BreakGlassGrant = {
+	patient_id: string,
+	/**  The audit entry that records (and is) the grant. */
+	entry_id: string,
+	/**  UTC, RFC 3339. */
+	until: string,
+};
+
 /**  One doctor on one date: the appointments and the state of the slots. */
 export type CalendarDay = CalendarDay_Serialize | CalendarDay_Deserialize;
 
@@ -1324,6 +1386,58 @@ export type CashReport_Serialize = {
 export type Category = "consultation" | "procedure" | "lab_test" | "pharmacy" | "bed_day" | "other";
 
 export type Certainty = "provisional" | "final";
+
+/**  What the chart of a patient is for the caller: the UI asks before opening it. */
+export type ChartAccess = ChartAccess_Serialize | ChartAccess_Deserialize;
+
+/**  What the chart of a patient is for the caller: the UI asks before opening it. */
+export type ChartAccess_Deserialize = {
+	patient_id: string,
+	/**  The restriction in force (the oldest, if several were set on merged records). */
+	restriction?: ChartRestriction | null,
+	/**
+	 *  Whether the clinical record opens for the caller now: not restricted, on its care
+	 *  team, or under emergency access.
+	 */
+	open: boolean,
+	/**  The caller's emergency access to it on this device: until when (UTC, RFC 3339). */
+	emergency_until?: string | null,
+	/**  Whether the caller may restrict the chart, or lift its restriction. */
+	can_restrict: boolean,
+	/**  Whether the caller may open it with emergency access. */
+	can_break_glass: boolean,
+};
+
+/**  What the chart of a patient is for the caller: the UI asks before opening it. */
+export type ChartAccess_Serialize = {
+	patient_id: string,
+	/**  The restriction in force (the oldest, if several were set on merged records). */
+	restriction: ChartRestriction | null,
+	/**
+	 *  Whether the clinical record opens for the caller now: not restricted, on its care
+	 *  team, or under emergency access.
+	 */
+	open: boolean,
+	/**  The caller's emergency access to it on this device: until when (UTC, RFC 3339). */
+	emergency_until: string | null,
+	/**  Whether the caller may restrict the chart, or lift its restriction. */
+	can_restrict: boolean,
+	/**  Whether the caller may open it with emergency access. */
+	can_break_glass: boolean,
+};
+
+/**  A restriction in force. */
+export type ChartRestriction = {
+	id: string,
+	patient_id: string,
+	reason: string,
+	/**  users.id of whoever restricted it (on the care team). */
+	restricted_by: string,
+	/**  Their full name ('' when the account is unknown here). */
+	restricted_by_name: string,
+	/**  UTC, RFC 3339. */
+	restricted_at: string,
+};
 
 /**  What a chart opens with. */
 export type ChartSummary = ChartSummary_Serialize | ChartSummary_Deserialize;
