@@ -110,6 +110,9 @@ describe('validation messages', () => {
     expect(validationMessage('new_password', 'too_short')).toBe(validationMessage('password', 'too_short'));
     expect(validationMessage('idle_timeout_minutes', 'out_of_range')).toMatch(/240/);
     expect(validationMessage('roles', 'required')).toMatch(/role/i);
+    // Emergency access needs a reason of at least 10 characters (core: BREAK_GLASS_REASON_MIN).
+    expect(validationMessage('reason', 'too_short')).toBe('Give a reason of at least 10 characters.');
+    expect(validationMessage('reason', 'required')).toBe('Say why.');
   });
 });
 
