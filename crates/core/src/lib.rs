@@ -18,6 +18,7 @@ pub mod patients;
 pub mod pdf;
 pub mod printouts;
 pub mod rbac;
+pub mod reports;
 pub mod schedule;
 pub mod session;
 pub mod settings;

@@ -23,6 +23,8 @@ pub enum Area {
     Users,
     Audit,
     Settings,
+    /// Revenue, appointments and patients reports.
+    Reports,
 }
 
 const AREAS: &[(Area, Permission)] = &[
@@ -35,6 +37,7 @@ const AREAS: &[(Area, Permission)] = &[
     (Area::Users, Permission::UsersView),
     (Area::Audit, Permission::AuditView),
     (Area::Settings, Permission::SettingsManage),
+    (Area::Reports, Permission::ReportsView),
 ];
 
 pub fn areas(roles: &[Role]) -> Vec<Area> {

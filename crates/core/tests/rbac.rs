@@ -30,6 +30,8 @@ fn expected(role: Role, p: Permission) -> bool {
         LabResults => role == Role::LabTechnician,
         ClinicalCatalogManage | ChartRestrict => matches!(role, Role::Admin | Role::Doctor),
         BreakGlass => matches!(role, Role::Doctor | Role::Nurse),
+        ReportsView => matches!(role, Role::Admin | Role::Accountant | Role::Doctor | Role::Receptionist),
+        ReportsFinance => matches!(role, Role::Admin | Role::Accountant),
     }
 }
 
@@ -58,17 +60,16 @@ fn areas_follow_permissions() {
     use Area::*;
     assert_eq!(
         rbac::areas(&[Role::Admin]),
-        vec![Patients, Appointments, Clinical, Staff, Billing, Tariff, Users, Audit, Settings]
+        vec![Patients, Appointments, Clinical, Staff, Billing, Tariff, Users, Audit, Settings, Reports]
     );
-    for role in [Role::Doctor, Role::Nurse] {
-        assert_eq!(rbac::areas(&[role]), vec![Patients, Appointments, Clinical], "{role:?}");
-    }
-    assert_eq!(rbac::areas(&[Role::Receptionist]), vec![Patients, Appointments, Billing]);
-    assert_eq!(rbac::areas(&[Role::Accountant]), vec![Patients, Billing, Tariff]);
+    assert_eq!(rbac::areas(&[Role::Doctor]), vec![Patients, Appointments, Clinical, Reports]);
+    assert_eq!(rbac::areas(&[Role::Nurse]), vec![Patients, Appointments, Clinical]);
+    assert_eq!(rbac::areas(&[Role::Receptionist]), vec![Patients, Appointments, Billing, Reports]);
+    assert_eq!(rbac::areas(&[Role::Accountant]), vec![Patients, Billing, Tariff, Reports]);
     for role in [Role::Pharmacist, Role::LabTechnician] {
         assert_eq!(rbac::areas(&[role]), vec![Patients], "{role:?}");
     }
-    assert_eq!(rbac::areas(&[Role::Doctor, Role::Admin]).len(), 9, "roles combine");
+    assert_eq!(rbac::areas(&[Role::Doctor, Role::Admin]).len(), 10, "roles combine");
 }
 
 #[test]

@@ -114,10 +114,15 @@ pub enum Permission {
     ChartRestrict,
     /// Emergency ("break-glass") access: open a restricted chart, with a reason, for a while.
     BreakGlass,
+    /// Open the Reports area: appointments and patients reports (a doctor: their own
+    /// appointments only; revenue is a doctor's own lines without `ReportsFinance`).
+    ReportsView,
+    /// Revenue and collections across all doctors.
+    ReportsFinance,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 31] = [
+    pub const ALL: [Permission; 33] = [
         Permission::UsersView,
         Permission::UsersManage,
         Permission::AuditView,
@@ -149,6 +154,8 @@ impl Permission {
         Permission::BackupManage,
         Permission::ChartRestrict,
         Permission::BreakGlass,
+        Permission::ReportsView,
+        Permission::ReportsFinance,
     ];
 
     pub fn code(self) -> &'static str {
@@ -184,6 +191,8 @@ impl Permission {
             Permission::BackupManage => "backup_manage",
             Permission::ChartRestrict => "chart_restrict",
             Permission::BreakGlass => "break_glass",
+            Permission::ReportsView => "reports_view",
+            Permission::ReportsFinance => "reports_finance",
         }
     }
 }
@@ -238,6 +247,10 @@ const TABLE: &[(Permission, &[Role])] = &[
     // emergency with a reason (audited, reviewed by the administrator).
     (Permission::ChartRestrict, &[Admin, Doctor]),
     (Permission::BreakGlass, &[Doctor, Nurse]),
+    // Reports: the figures of the clinic's money are the administrator's and the
+    // accountant's; a doctor sees their own; reception sees appointments and patients.
+    (Permission::ReportsView, &[Admin, Accountant, Doctor, Receptionist]),
+    (Permission::ReportsFinance, &[Admin, Accountant]),
 ];
 
 /// Whether one role holds a permission.

@@ -524,16 +524,19 @@ pub(crate) fn stored_u32(table: &str, id: &str, field: &str, value: i64) -> Resu
     u32::try_from(value).map_err(|_| Error::corrupt(table, id, field, format_args!("{value} is out of range")))
 }
 
+/// A line's discount as stored (`discount_kind`, `discount_value`).
+pub(crate) fn stored_discount(id: &str, kind: &str, value: i64) -> Result<Discount> {
+    Ok(match kind {
+        "none" => Discount::None,
+        "amount" => Discount::Amount(value),
+        "percent" => Discount::Percent(stored_u32("bill_lines", id, "discount_value", value)?),
+        other => return Err(Error::corrupt("bill_lines", id, "discount_kind", format_args!("unknown code {other:?}"))),
+    })
+}
+
 fn line_of(r: LineRow) -> Result<BillLine> {
     let u32_of = |field: &str, value: i64| stored_u32("bill_lines", &r.id, field, value);
-    let discount = match r.discount_kind.as_str() {
-        "none" => Discount::None,
-        "amount" => Discount::Amount(r.discount_value),
-        "percent" => Discount::Percent(u32_of("discount_value", r.discount_value)?),
-        other => {
-            return Err(Error::corrupt("bill_lines", &r.id, "discount_kind", format_args!("unknown code {other:?}")))
-        }
-    };
+    let discount = stored_discount(&r.id, &r.discount_kind, r.discount_value)?;
     let category = stored::code("bill_lines", &r.id, "category", &r.category, Category::from_code)?;
     let mut line = BillLine {
         position: u32_of("position", r.position)?,

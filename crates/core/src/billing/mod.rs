@@ -8,7 +8,7 @@ pub mod invoice_pdf;
 pub mod model;
 pub mod money;
 pub mod payments;
-pub mod report;
+pub use crate::reports::cash as report;
 mod tables;
 pub mod tariff;
 

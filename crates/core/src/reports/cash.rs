@@ -1,17 +1,19 @@
 //! The daily cash report of a desk: what came in and went out on a day (clinic local), by
 //! mode and by user, with the close-of-day total.
 
+use super::DateRange;
+use crate::billing::PaymentMode;
 use crate::codes::Code;
 use crate::error::{Error, Result, ValidationReason};
 use crate::rbac::Permission;
 use crate::session::Authorized;
 use crate::store::Store;
-use chrono::{NaiveDate, TimeZone};
+use chrono::NaiveDate;
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 pub struct ModeTotal {
-    pub mode: super::PaymentMode,
+    pub mode: PaymentMode,
     #[specta(type = f64)]
     pub collected_minor: i64,
     #[specta(type = f64)]
@@ -58,20 +60,48 @@ pub async fn daily_cash(store: &Store, auth: &Authorized, date: &str, user_id: O
     let day = NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d")
         .map_err(|_| Error::validation("date", ValidationReason::Invalid, "expected YYYY-MM-DD"))?;
     let tz = crate::clinic::time_zone(store).await?;
-    let bound = |d: NaiveDate| -> Result<String> {
-        let local = d.and_hms_opt(0, 0, 0).ok_or_else(|| Error::internal("midnight"))?;
-        let t = tz.from_local_datetime(&local).earliest().ok_or_else(|| Error::internal("no local midnight"))?;
-        Ok(t.with_timezone(&chrono::Utc).to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-    };
-    let next =
-        day.succ_opt().ok_or_else(|| Error::validation("date", ValidationReason::OutOfRange, "date out of range"))?;
-    let (from, to) = (bound(day)?, bound(next)?);
+    let range = DateRange { from: day, to: day, tz };
+    let (from, to) =
+        range.instants().map_err(|_| Error::validation("date", ValidationReason::OutOfRange, "date out of range"))?;
+    let (by_mode, by_user) = collections(store, &from, &to, user_id).await?;
+    let invoices: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM bills WHERE finalized_at >= ? AND finalized_at < ? AND deleted_at IS NULL AND (? IS NULL OR finalized_by = ?)",
+    )
+    .bind(&from)
+    .bind(&to)
+    .bind(user_id)
+    .bind(user_id)
+    .fetch_one(store.pool())
+    .await?;
+    let collected = by_mode.iter().map(|m| m.collected_minor).sum();
+    let refunded = by_mode.iter().map(|m| m.refunded_minor).sum();
+    Ok(CashReport {
+        date: day.to_string(),
+        currency: crate::billing::read_settings(store).await?.currency,
+        cash_in_hand_minor: by_mode.iter().filter(|m| m.mode == PaymentMode::Cash).map(|m| m.net_minor).sum(),
+        by_mode,
+        by_user,
+        collected_minor: collected,
+        refunded_minor: refunded,
+        net_minor: collected - refunded,
+        invoices_finalized: u32::try_from(invoices).unwrap_or(0),
+    })
+}
+
+/// Money received (payments, advances) and refunded between two stored instants `[from, to)`,
+/// by mode (in [`PaymentMode::ALL`] order) and by user (by name); `user_id` narrows it to one user.
+pub(crate) async fn collections(
+    store: &Store,
+    from: &str,
+    to: &str,
+    user_id: Option<&str>,
+) -> Result<(Vec<ModeTotal>, Vec<UserTotal>)> {
     let rows: Vec<PaymentTotalRow> = sqlx::query_as(
         "SELECT p.id, p.kind, p.mode, p.amount_minor, p.received_by, u.username FROM payments p LEFT JOIN users u ON u.id = p.received_by
          WHERE p.received_at >= ? AND p.received_at < ? AND p.deleted_at IS NULL AND (? IS NULL OR p.received_by = ?)",
     )
-    .bind(&from)
-    .bind(&to)
+    .bind(from)
+    .bind(to)
     .bind(user_id)
     .bind(user_id)
     .fetch_all(store.pool())
@@ -79,7 +109,7 @@ pub async fn daily_cash(store: &Store, auth: &Authorized, date: &str, user_id: O
     let mut by_mode: Vec<ModeTotal> = Vec::new();
     let mut by_user: Vec<UserTotal> = Vec::new();
     for PaymentTotalRow { id, kind, mode, amount_minor: amount, received_by: user, username } in rows {
-        let mode = crate::store::stored::code("payments", &id, "mode", &mode, super::PaymentMode::from_code)?;
+        let mode = crate::store::stored::code("payments", &id, "mode", &mode, PaymentMode::from_code)?;
         let (inn, out) = if kind == "refund" { (0, amount) } else { (amount, 0) };
         let m = match by_mode.iter_mut().position(|m| m.mode == mode) {
             Some(i) => &mut by_mode[i],
@@ -109,30 +139,9 @@ pub async fn daily_cash(store: &Store, auth: &Authorized, date: &str, user_id: O
         u.refunded_minor += out;
         u.net_minor += inn - out;
     }
-    by_mode.sort_by_key(|m| super::PaymentMode::ALL.iter().position(|x| *x == m.mode));
+    by_mode.sort_by_key(|m| PaymentMode::ALL.iter().position(|x| *x == m.mode));
     by_user.sort_by(|a, b| a.username.cmp(&b.username));
-    let invoices: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM bills WHERE finalized_at >= ? AND finalized_at < ? AND deleted_at IS NULL AND (? IS NULL OR finalized_by = ?)",
-    )
-    .bind(&from)
-    .bind(&to)
-    .bind(user_id)
-    .bind(user_id)
-    .fetch_one(store.pool())
-    .await?;
-    let collected = by_mode.iter().map(|m| m.collected_minor).sum();
-    let refunded = by_mode.iter().map(|m| m.refunded_minor).sum();
-    Ok(CashReport {
-        date: day.to_string(),
-        currency: super::read_settings(store).await?.currency,
-        cash_in_hand_minor: by_mode.iter().filter(|m| m.mode == super::PaymentMode::Cash).map(|m| m.net_minor).sum(),
-        by_mode,
-        by_user,
-        collected_minor: collected,
-        refunded_minor: refunded,
-        net_minor: collected - refunded,
-        invoices_finalized: u32::try_from(invoices).unwrap_or(0),
-    })
+    Ok((by_mode, by_user))
 }
 
 #[derive(sqlx::FromRow)]

@@ -1,0 +1,268 @@
+//! Reports: each one a typed table over a date range of the clinic's calendar, with filters,
+//! permissions, and the one line saying what it counts. One file per report family;
+//! `range.rs` the dates, `table.rs` the table, `export.rs` the files.
+//!
+//! Permissions: every report needs `reports_view`. Revenue needs `reports_finance`
+//! (administrator, accountant) — or is a doctor's own figures: a user without
+//! `reports_finance` whose staff profile is a doctor sees only their own lines and
+//! appointments, whatever doctor filter they send (another doctor's id is `forbidden`).
+
+pub mod appointments;
+pub mod cash;
+pub mod export;
+pub mod patients;
+pub mod range;
+pub mod revenue;
+pub mod table;
+
+use crate::error::{Error, Result, ValidationReason};
+use crate::rbac::Permission;
+use crate::session::Authorized;
+use crate::store::Store;
+pub use range::{DateRange, Preset, RangeInput};
+use serde::{Deserialize, Serialize};
+pub use table::{Cell, Column, Figure, Kind, Table};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportId {
+    RevenueByService,
+    RevenueByMode,
+    RevenueByDoctor,
+    AppointmentsByDoctor,
+    PatientsRegistrations,
+    PatientsDemographics,
+    PatientsNewReturning,
+}
+
+impl crate::codes::Code for ReportId {}
+
+impl ReportId {
+    pub const ALL: [ReportId; 7] = [
+        ReportId::RevenueByService,
+        ReportId::RevenueByMode,
+        ReportId::RevenueByDoctor,
+        ReportId::AppointmentsByDoctor,
+        ReportId::PatientsRegistrations,
+        ReportId::PatientsDemographics,
+        ReportId::PatientsNewReturning,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            ReportId::RevenueByService => "Revenue by service",
+            ReportId::RevenueByMode => "Collections by payment mode",
+            ReportId::RevenueByDoctor => "Revenue by doctor",
+            ReportId::AppointmentsByDoctor => "Appointments by doctor",
+            ReportId::PatientsRegistrations => "Patient registrations",
+            ReportId::PatientsDemographics => "Patients by age band and sex",
+            ReportId::PatientsNewReturning => "New and returning patients",
+        }
+    }
+
+    /// The one line under the title: what the report counts.
+    pub fn counts(self) -> &'static str {
+        match self {
+            ReportId::RevenueByService => {
+                "Lines of finalised invoices (cancelled invoices left out) by invoice date, by service; credit notes and refunds by their own date; net = invoiced − credit notes."
+            }
+            ReportId::RevenueByMode => {
+                "Money received (payments and advances) and refunded by the date it moved, by payment mode."
+            }
+            ReportId::RevenueByDoctor => {
+                "Lines of finalised invoices (cancelled invoices left out) by invoice date, by the doctor of the appointment they were charged for; other lines under “No doctor”."
+            }
+            ReportId::AppointmentsByDoctor => {
+                "Appointments by their date, by doctor: every booking, those attended (checked in or later), no-shows and cancellations; wait = check-in to being called (nearest-rank median and 90th percentile)."
+            }
+            ReportId::PatientsRegistrations => {
+                "Records registered by their date, merged duplicates left out, by day, week (from Monday) or month."
+            }
+            ReportId::PatientsDemographics => {
+                "Records registered in the range, merged duplicates left out, by age band on the range's last day and sex."
+            }
+            ReportId::PatientsNewReturning => {
+                "Distinct people (merged records counted once) with an attended appointment in the range: new if registered in the range, else returning."
+            }
+        }
+    }
+
+    fn finance(self) -> bool {
+        matches!(self, ReportId::RevenueByService | ReportId::RevenueByMode | ReportId::RevenueByDoctor)
+    }
+}
+
+/// Registrations by day, week or month.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum Granularity {
+    #[default]
+    Day,
+    Week,
+    Month,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+pub struct Filters {
+    /// A doctor's staff id.
+    pub doctor_id: Option<String>,
+    pub department_id: Option<String>,
+    /// Registrations only (day when None).
+    pub granularity: Option<Granularity>,
+}
+
+#[derive(Debug, Clone, Deserialize, specta::Type)]
+pub struct ReportRequest {
+    pub report: ReportId,
+    pub range: RangeInput,
+    #[serde(default)]
+    pub filters: Filters,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct Report {
+    pub report: ReportId,
+    pub title: String,
+    pub counts: String,
+    /// YYYY-MM-DD, clinic local, both included.
+    pub from: String,
+    pub to: String,
+    pub currency: String,
+    /// Set when the figures are one doctor's own (a doctor's view).
+    pub doctor_scope: Option<String>,
+    pub table: Table,
+}
+
+/// The filters checked and narrowed to what the user may see.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Scope {
+    pub doctor_id: Option<String>,
+    pub department_id: Option<String>,
+    pub granularity: Granularity,
+    /// The doctor's own figures only.
+    pub own: bool,
+}
+
+async fn exists(store: &Store, sql: &str, id: &str) -> Result<bool> {
+    Ok(sqlx::query_scalar::<_, bool>(sql).bind(id).fetch_one(store.pool()).await?)
+}
+
+fn clean(v: &Option<String>) -> Option<String> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(String::from)
+}
+
+/// The reports this user may open.
+pub fn available(auth: &Authorized) -> Vec<ReportId> {
+    if auth.require(Permission::ReportsView).is_err() {
+        return Vec::new();
+    }
+    let finance = auth.require(Permission::ReportsFinance).is_ok();
+    let doctor = auth.roles.contains(&crate::rbac::Role::Doctor);
+    ReportId::ALL.into_iter().filter(|r| !r.finance() || finance || (doctor && *r != ReportId::RevenueByMode)).collect()
+}
+
+async fn scope(store: &Store, auth: &Authorized, report: ReportId, f: &Filters) -> Result<Scope> {
+    auth.require(Permission::ReportsView)?;
+    let mut s = Scope {
+        doctor_id: clean(&f.doctor_id),
+        department_id: clean(&f.department_id),
+        granularity: f.granularity.unwrap_or_default(),
+        own: false,
+    };
+    if let Some(d) = &s.doctor_id {
+        let sql = "SELECT COUNT(*) > 0 FROM staff WHERE id = ? AND role = 'doctor' AND deleted_at IS NULL";
+        if !exists(store, sql, d).await? {
+            return Err(Error::validation("doctor_id", ValidationReason::Invalid, "no such doctor"));
+        }
+    }
+    if let Some(d) = &s.department_id {
+        let sql = "SELECT COUNT(*) > 0 FROM departments WHERE id = ? AND deleted_at IS NULL";
+        if !exists(store, sql, d).await? {
+            return Err(Error::validation("department_id", ValidationReason::Invalid, "no such department"));
+        }
+    }
+    let finance = auth.require(Permission::ReportsFinance);
+    let own_doctor: Option<String> = if finance.is_err() {
+        sqlx::query_scalar("SELECT id FROM staff WHERE user_id = ? AND role = 'doctor' AND deleted_at IS NULL")
+            .bind(&auth.user_id)
+            .fetch_optional(store.pool())
+            .await?
+    } else {
+        None
+    };
+    let narrows = report.finance() || report == ReportId::AppointmentsByDoctor;
+    match (finance, own_doctor) {
+        (Ok(()), _) => {}
+        (Err(e), None) if report.finance() => return Err(e),
+        (Err(_), None) => {}
+        (Err(e), Some(_)) if report == ReportId::RevenueByMode => return Err(e),
+        (Err(_), Some(me)) if narrows => {
+            if s.doctor_id.as_ref().is_some_and(|d| *d != me) {
+                return Err(Error::Forbidden { permission: Permission::ReportsFinance.code().to_string() });
+            }
+            s.doctor_id = Some(me);
+            s.own = true;
+        }
+        (Err(_), Some(_)) => {}
+    }
+    Ok(s)
+}
+
+/// A doctor or department a filter may name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type, sqlx::FromRow)]
+pub struct Choice {
+    pub id: String,
+    pub name: String,
+}
+
+/// What the filters offer this user: the doctors (only themselves for a doctor's own
+/// figures) and the departments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct FilterChoices {
+    pub doctors: Vec<Choice>,
+    pub departments: Vec<Choice>,
+    pub reports: Vec<ReportId>,
+}
+
+pub async fn filter_choices(store: &Store, auth: &Authorized) -> Result<FilterChoices> {
+    auth.require(Permission::ReportsView)?;
+    let own = auth.require(Permission::ReportsFinance).is_err() && auth.roles.contains(&crate::rbac::Role::Doctor);
+    let doctors: Vec<Choice> = sqlx::query_as(
+        "SELECT id, full_name AS name FROM staff WHERE role = 'doctor' AND deleted_at IS NULL AND (? = 0 OR user_id = ?)
+         ORDER BY full_name",
+    )
+    .bind(own)
+    .bind(&auth.user_id)
+    .fetch_all(store.pool())
+    .await?;
+    let departments: Vec<Choice> =
+        sqlx::query_as("SELECT id, name FROM departments WHERE deleted_at IS NULL ORDER BY name")
+            .fetch_all(store.pool())
+            .await?;
+    Ok(FilterChoices { doctors, departments, reports: available(auth) })
+}
+
+/// Runs one report.
+pub async fn run(store: &Store, auth: &Authorized, req: &ReportRequest) -> Result<Report> {
+    let scope = scope(store, auth, req.report, &req.filters).await?;
+    let range = DateRange::of(store, &req.range).await?;
+    let table = match req.report {
+        ReportId::RevenueByService => revenue::by_service(store, &range, &scope).await?,
+        ReportId::RevenueByMode => revenue::by_mode(store, &range).await?,
+        ReportId::RevenueByDoctor => revenue::by_doctor(store, &range, &scope).await?,
+        ReportId::AppointmentsByDoctor => appointments::by_doctor(store, &range, &scope).await?,
+        ReportId::PatientsRegistrations => patients::registrations(store, &range, scope.granularity).await?,
+        ReportId::PatientsDemographics => patients::demographics(store, &range).await?,
+        ReportId::PatientsNewReturning => patients::new_returning(store, &range).await?,
+    };
+    Ok(Report {
+        report: req.report,
+        title: req.report.title().into(),
+        counts: req.report.counts().into(),
+        from: range.from_ymd(),
+        to: range.to_ymd(),
+        currency: crate::billing::read_settings(store).await?.currency,
+        doctor_scope: scope.own.then(|| scope.doctor_id.clone()).flatten(),
+        table,
+    })
+}

@@ -1,0 +1,224 @@
+//! Revenue: what finalised invoices billed, by service and by doctor (line amounts computed
+//! with billing's one rounding rule), and what was collected by payment mode.
+
+use super::table::{col, fig, num, text, Kind, Table};
+use super::{DateRange, Scope};
+use crate::billing::bills::{stored_discount, stored_u32};
+use crate::billing::money::{line_amounts, LineAmounts, LineInput};
+use crate::billing::PaymentMode;
+use crate::codes::Code;
+use crate::error::Result;
+use crate::store::Store;
+use std::collections::{BTreeMap, HashSet};
+
+#[derive(sqlx::FromRow)]
+struct Line {
+    id: String,
+    bill_id: String,
+    service_id: Option<String>,
+    service_code: Option<String>,
+    label: String,
+    quantity: i64,
+    unit_price_minor: i64,
+    discount_kind: String,
+    discount_value: i64,
+    tax_rate_bp: i64,
+    doctor_id: Option<String>,
+    doctor_name: Option<String>,
+    department: Option<String>,
+}
+
+/// The lines of invoices finalised in the range and not cancelled, narrowed by the scope.
+async fn lines(store: &Store, range: &DateRange, scope: &Scope) -> Result<Vec<(Line, LineAmounts)>> {
+    let (from, to) = range.instants()?;
+    let rows: Vec<Line> = sqlx::query_as(
+        "SELECT l.id, l.bill_id, l.service_id, s.code AS service_code, COALESCE(s.name, l.description) AS label,
+                l.quantity, l.unit_price_minor, l.discount_kind, l.discount_value, l.tax_rate_bp,
+                a.doctor_id, st.full_name AS doctor_name, d.name AS department
+         FROM bills b
+         JOIN bill_lines l ON l.bill_id = b.id AND l.deleted_at IS NULL
+         LEFT JOIN services s ON s.id = l.service_id
+         LEFT JOIN appointments a ON l.source = 'appointment' AND a.id = l.source_id
+         LEFT JOIN staff st ON st.id = a.doctor_id
+         LEFT JOIN departments d ON d.id = st.department_id
+         WHERE b.finalized_at >= ? AND b.finalized_at < ? AND b.status = 'final' AND b.deleted_at IS NULL
+           AND (? IS NULL OR a.doctor_id = ?) AND (? IS NULL OR st.department_id = ?)",
+    )
+    .bind(&from)
+    .bind(&to)
+    .bind(&scope.doctor_id)
+    .bind(&scope.doctor_id)
+    .bind(&scope.department_id)
+    .bind(&scope.department_id)
+    .fetch_all(store.pool())
+    .await?;
+    rows.into_iter()
+        .map(|l| {
+            let input = LineInput {
+                quantity: stored_u32("bill_lines", &l.id, "quantity", l.quantity)?,
+                unit_price: l.unit_price_minor,
+                discount: stored_discount(&l.id, &l.discount_kind, l.discount_value)?,
+                tax_rate_bp: stored_u32("bill_lines", &l.id, "tax_rate_bp", l.tax_rate_bp)?,
+            };
+            Ok((l, line_amounts(input)))
+        })
+        .collect()
+}
+
+#[derive(Default)]
+struct Sums {
+    label: String,
+    extra: String,
+    quantity: i64,
+    gross: i64,
+    discount: i64,
+    tax: i64,
+    total: i64,
+}
+
+impl Sums {
+    fn add(&mut self, quantity: i64, a: &LineAmounts) {
+        self.quantity += quantity;
+        self.gross += a.gross;
+        self.discount += a.discount;
+        self.tax += a.tax;
+        self.total += a.total;
+    }
+}
+
+fn money_columns() -> [super::Column; 5] {
+    [
+        col("quantity", "Quantity", Kind::Count),
+        col("gross", "Gross", Kind::Money),
+        col("discount", "Discount", Kind::Money),
+        col("tax", "Tax", Kind::Money),
+        col("total", "Total", Kind::Money),
+    ]
+}
+
+fn sums_table(first: Vec<super::Column>, groups: Vec<Sums>, with_extra: bool) -> Table {
+    let mut all = Sums::default();
+    let mut rows = Vec::with_capacity(groups.len());
+    for g in groups {
+        all.quantity += g.quantity;
+        all.gross += g.gross;
+        all.discount += g.discount;
+        all.tax += g.tax;
+        all.total += g.total;
+        let mut row = vec![text(g.label)];
+        if with_extra {
+            row.push(text(g.extra));
+        }
+        row.extend([num(g.quantity), num(g.gross), num(g.discount), num(g.tax), num(g.total)]);
+        rows.push(row);
+    }
+    let mut totals = vec![text("Total")];
+    if with_extra {
+        totals.push(text(""));
+    }
+    totals.extend([num(all.quantity), num(all.gross), num(all.discount), num(all.tax), num(all.total)]);
+    let mut columns = first;
+    columns.extend(money_columns());
+    Table { columns, rows, totals: Some(totals), figures: Vec::new() }
+}
+
+/// Groups sorted by total (largest first), then label.
+fn sorted(map: BTreeMap<String, Sums>) -> Vec<Sums> {
+    let mut v: Vec<Sums> = map.into_values().collect();
+    v.sort_by(|a, b| b.total.cmp(&a.total).then_with(|| a.label.cmp(&b.label)));
+    v
+}
+
+pub(crate) async fn by_service(store: &Store, range: &DateRange, scope: &Scope) -> Result<Table> {
+    let lines = lines(store, range, scope).await?;
+    let mut groups: BTreeMap<String, Sums> = BTreeMap::new();
+    let mut bills = HashSet::new();
+    for (l, a) in &lines {
+        bills.insert(l.bill_id.clone());
+        let key = l.service_id.clone().unwrap_or_else(|| format!("manual:{}", l.label));
+        let g = groups.entry(key).or_insert_with(|| Sums {
+            label: l.label.clone(),
+            extra: l.service_code.clone().unwrap_or_default(),
+            ..Default::default()
+        });
+        g.add(l.quantity, a);
+    }
+    let mut t =
+        sums_table(vec![col("service", "Service", Kind::Text), col("code", "Code", Kind::Text)], sorted(groups), true);
+    let invoiced: i64 = lines.iter().map(|(_, a)| a.total).sum();
+    t.figures.push(fig("invoices", "Invoices", Kind::Count, i64::try_from(bills.len()).unwrap_or(i64::MAX)));
+    t.figures.push(fig("invoiced", "Invoiced", Kind::Money, invoiced));
+    t.figures.push(fig("discounts", "Discounts", Kind::Money, lines.iter().map(|(_, a)| a.discount).sum()));
+    // Credit notes and refunds belong to a whole bill, not a line: only without a doctor or
+    // department filter.
+    if scope.doctor_id.is_none() && scope.department_id.is_none() {
+        let (from, to) = range.instants()?;
+        let credited: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(SUM(c.amount_minor), 0) FROM credit_notes c JOIN bills b ON b.id = c.bill_id
+             WHERE c.created_at >= ? AND c.created_at < ? AND c.deleted_at IS NULL AND b.status = 'final' AND b.deleted_at IS NULL",
+        )
+        .bind(&from)
+        .bind(&to)
+        .fetch_one(store.pool())
+        .await?;
+        let refunded: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(SUM(amount_minor), 0) FROM payments
+             WHERE kind = 'refund' AND received_at >= ? AND received_at < ? AND deleted_at IS NULL",
+        )
+        .bind(&from)
+        .bind(&to)
+        .fetch_one(store.pool())
+        .await?;
+        t.figures.push(fig("credit_notes", "Credit notes", Kind::Money, credited));
+        t.figures.push(fig("refunds", "Refunds", Kind::Money, refunded));
+        t.figures.push(fig("net", "Net (invoiced − credit notes)", Kind::Money, invoiced - credited));
+    }
+    Ok(t)
+}
+
+pub(crate) async fn by_doctor(store: &Store, range: &DateRange, scope: &Scope) -> Result<Table> {
+    let lines = lines(store, range, scope).await?;
+    let mut groups: BTreeMap<String, Sums> = BTreeMap::new();
+    for (l, a) in &lines {
+        let key = l.doctor_id.clone().unwrap_or_default();
+        let g = groups.entry(key).or_insert_with(|| Sums {
+            label: l.doctor_name.clone().unwrap_or_else(|| "No doctor".into()),
+            extra: l.department.clone().unwrap_or_default(),
+            ..Default::default()
+        });
+        g.add(l.quantity, a);
+    }
+    Ok(sums_table(
+        vec![col("doctor", "Doctor", Kind::Text), col("department", "Department", Kind::Text)],
+        sorted(groups),
+        true,
+    ))
+}
+
+pub(crate) async fn by_mode(store: &Store, range: &DateRange) -> Result<Table> {
+    let (from, to) = range.instants()?;
+    let (modes, _) = super::cash::collections(store, &from, &to, None).await?;
+    let mut rows = Vec::new();
+    let (mut c, mut r, mut n) = (0, 0, 0);
+    for mode in PaymentMode::ALL {
+        let m = modes.iter().find(|m| m.mode == mode);
+        let (count, collected, refunded) =
+            m.map_or((0, 0, 0), |m| (i64::from(m.count), m.collected_minor, m.refunded_minor));
+        n += count;
+        c += collected;
+        r += refunded;
+        rows.push(vec![text(mode.code()), num(count), num(collected), num(refunded), num(collected - refunded)]);
+    }
+    Ok(Table {
+        columns: vec![
+            col("mode", "Payment mode", Kind::Text),
+            col("movements", "Movements", Kind::Count),
+            col("received", "Received", Kind::Money),
+            col("refunded", "Refunded", Kind::Money),
+            col("net", "Net", Kind::Money),
+        ],
+        rows,
+        totals: Some(vec![text("Total"), num(n), num(c), num(r), num(c - r)]),
+        figures: Vec::new(),
+    })
+}
