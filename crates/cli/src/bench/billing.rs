@@ -61,6 +61,12 @@ async fn draft(
 
 pub async fn run(ctx: &mut Ctx, patients: u64, seed: u64) -> Result<(), String> {
     let auth = super::appointments::auth(ctx).await?;
+    fill(ctx, &auth, patients, seed).await?;
+    measure(ctx, &auth, seed).await
+}
+
+/// The finalized invoices the area measures against (what is missing of them).
+pub(super) async fn fill(ctx: &Ctx, auth: &Authorized, patients: u64, seed: u64) -> Result<(), String> {
     let have: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM bills WHERE status = 'final'")
         .fetch_one(ctx.store.pool())
         .await
@@ -68,9 +74,14 @@ pub async fn run(ctx: &mut Ctx, patients: u64, seed: u64) -> Result<(), String> 
     let want = (patients / 2).max(1_000);
     if (have as u64) < want {
         eprintln!("bench: generating {} invoices", want - have as u64);
-        let rate = generate_billing::invoices(&ctx.store, &auth, want - have as u64, seed).await?;
+        let rate = generate_billing::invoices(&ctx.store, auth, want - have as u64, seed).await?;
         eprintln!("bench: invoices generated at {rate:.0}/s");
     }
+    Ok(())
+}
+
+async fn measure(ctx: &mut Ctx, auth: &Authorized, seed: u64) -> Result<(), String> {
+    let auth = auth.clone();
     let services = generate_billing::tariff(&ctx.store, &auth).await?;
     let people = patient_ids(ctx, FINALIZE_SAMPLES + PDF_SAMPLES, seed).await?;
     if people.len() < FINALIZE_SAMPLES + PDF_SAMPLES {

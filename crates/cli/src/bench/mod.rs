@@ -9,6 +9,7 @@ mod clinical;
 mod cold;
 mod foundation;
 mod patients;
+mod reports;
 mod stats;
 mod sync;
 
@@ -98,6 +99,10 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
     }
     if wants(&args, "backup") {
         backup::run(&mut ctx, args.patients, args.seed, &tmp).await?;
+        patients = patients.max(count_patients(&ctx.store).await?);
+    }
+    if wants(&args, "reports") {
+        reports::run(&mut ctx, args.patients, args.seed).await?;
         patients = patients.max(count_patients(&ctx.store).await?);
     }
     if wants(&args, "sync") {
