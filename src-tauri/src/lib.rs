@@ -175,6 +175,9 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
         printouts::print_again,
         printouts::exports_folder,
         printouts::open_exports_folder,
+        reports::report_choices,
+        reports::run_report,
+        reports::export_report,
     ])
 }
 

@@ -15,6 +15,7 @@ pub mod billing;
 pub mod clinical;
 pub mod patients;
 pub mod printouts;
+pub mod reports;
 pub mod schedule;
 pub mod session;
 pub mod settings;

@@ -271,6 +271,10 @@ export const commands = {
 	exportsFolder: () => typedError<string, AppError>(__TAURI_INVOKE("exports_folder")),
 	/**  Opens the exports folder in the system's file manager. */
 	openExportsFolder: () => typedError<ExportsFolder, AppError>(__TAURI_INVOKE("open_exports_folder")),
+	reportChoices: () => typedError<FilterChoices, AppError>(__TAURI_INVOKE("report_choices")),
+	runReport: (request: ReportRequest_Deserialize) => typedError<Report_Serialize, AppError>(__TAURI_INVOKE("run_report", { request })),
+	/**  Exports the report (audited) to a file in the exports folder. */
+	exportReport: (request: ReportRequest_Deserialize, format: Format) => typedError<SavedFile_Serialize, AppError>(__TAURI_INVOKE("export_report", { request, format })),
 };
 
 /* Constants */
@@ -674,7 +678,9 @@ export type Area = "patients" |
 /**  Bills, invoices, payments, the cash report. */
 "billing" | 
 /**  Services, prices and tax rates; what invoices print. */
-"tariff" | "users" | "audit" | "settings";
+"tariff" | "users" | "audit" | "settings" | 
+/**  Revenue, appointments and patients reports. */
+"reports";
 
 export type Attachment = Attachment_Serialize | Attachment_Deserialize;
 
@@ -1385,6 +1391,9 @@ export type CashReport_Serialize = {
 
 export type Category = "consultation" | "procedure" | "lab_test" | "pharmacy" | "bed_day" | "other";
 
+/**  One cell: text, an integer of the column's kind, or nothing (no figure: a median of no waits). */
+export type Cell = string | number | null | null;
+
 export type Certainty = "provisional" | "final";
 
 /**  What the chart of a patient is for the caller: the UI asks before opening it. */
@@ -1472,6 +1481,12 @@ export type ChartSummary_Serialize = {
 	pending_orders: LabOrder_Serialize[],
 	/**  Visits, newest first (at most 50; older ones page in through `visits`). */
 	visits: VisitSummary_Serialize[],
+};
+
+/**  A doctor or department a filter may name. */
+export type Choice = {
+	id: string,
+	name: string,
 };
 
 /**  Which clinic a backup is of. */
@@ -1597,6 +1612,14 @@ export type ClockVerdict =
  *  newer changes as future ones and its own writes lose merges they should win.
  */
 "behind";
+
+export type Column = {
+	/**  Stable: the UI's label key (`reports.col.<key>`) and the export's header id. */
+	key: string,
+	/**  The English header (exports). */
+	title: string,
+	kind: Kind,
+};
 
 export type ColumnMap = {
 	/**  0-based column index in the file. */
@@ -1939,12 +1962,53 @@ export type ExportsFolder = {
 	opened: boolean,
 };
 
+/**  A figure about the whole report that is not a column (credit notes issued, net revenue). */
+export type Figure = {
+	key: string,
+	title: string,
+	kind: Kind,
+	value: number | null,
+};
+
 /**  One file: its path inside the backup ('/'-separated), size and SHA-256 (lowercase hex). */
 export type FileEntry = {
 	path: string,
 	bytes: number | null,
 	sha256: string,
 };
+
+/**
+ *  What the filters offer this user: the doctors (only themselves for a doctor's own
+ *  figures) and the departments.
+ */
+export type FilterChoices = {
+	doctors: Choice[],
+	departments: Choice[],
+	reports: ReportId[],
+};
+
+export type Filters = Filters_Serialize | Filters_Deserialize;
+
+export type Filters_Deserialize = {
+	/**  A doctor's staff id. */
+	doctor_id?: string | null,
+	department_id?: string | null,
+	/**  Registrations only (day when None). */
+	granularity?: Granularity | null,
+};
+
+export type Filters_Serialize = {
+	/**  A doctor's staff id. */
+	doctor_id: string | null,
+	department_id: string | null,
+	/**  Registrations only (day when None). */
+	granularity: Granularity | null,
+};
+
+export type Format = "csv";
+
+/**  Registrations by day, week or month. */
+export type Granularity = "day" | "week" | "month";
 
 /**  24-hour ("14:05") or 12-hour ("2:05 pm") times. */
 export type HourCycle = "h24" | "h12";
@@ -2019,6 +2083,15 @@ export type Insurance = {
 	approved_minor: number | null,
 	settled_minor: number | null,
 };
+
+/**  How a column's numbers read. */
+export type Kind = "text" | "count" | 
+/**  Integer minor units (paise) of the report's currency. */
+"money" | 
+/**  Basis points: 1234 = 12.34%. */
+"percent" | 
+/**  Whole minutes. */
+"minutes";
 
 export type LabOrder = LabOrder_Serialize | LabOrder_Deserialize;
 
@@ -2661,7 +2734,14 @@ export type Permission =
 /**  Mark a patient's chart restricted (its care team only) and lift the restriction. */
 "chart_restrict" | 
 /**  Emergency ("break-glass") access: open a restricted chart, with a reason, for a while. */
-"break_glass";
+"break_glass" | 
+/**
+ *  Open the Reports area: appointments and patients reports (a doctor: their own
+ *  appointments only; revenue is a doctor's own lines without `ReportsFinance`).
+ */
+"reports_view" | 
+/**  Revenue and collections across all doctors. */
+"reports_finance";
 
 export type Prescription = Prescription_Serialize | Prescription_Deserialize;
 
@@ -2748,6 +2828,16 @@ export type Prescription_Serialize = {
 	stopped_by: string | null,
 	stop_reason: string,
 };
+
+export type Preset = "today" | 
+/**  Monday to today. */
+"this_week" | 
+/**  The 1st to today. */
+"this_month" | 
+/**  The whole of the previous calendar month. */
+"last_month" | 
+/**  `from` to `to`, both included. */
+"custom";
 
 export type PreviewRow = {
 	/**  Line number in the file (the header is line 1). */
@@ -2916,6 +3006,23 @@ export type QueueEntry_Serialize = {
 	waiting_minutes: number | null,
 };
 
+/**  What the UI sends: a preset, or custom dates (YYYY-MM-DD, clinic local, both included). */
+export type RangeInput = RangeInput_Serialize | RangeInput_Deserialize;
+
+/**  What the UI sends: a preset, or custom dates (YYYY-MM-DD, clinic local, both included). */
+export type RangeInput_Deserialize = {
+	preset: Preset,
+	from?: string | null,
+	to?: string | null,
+};
+
+/**  What the UI sends: a preset, or custom dates (YYYY-MM-DD, clinic local, both included). */
+export type RangeInput_Serialize = {
+	preset: Preset,
+	from: string | null,
+	to: string | null,
+};
+
 /**  A row that will not be (or was not) imported, and why. */
 export type RejectedRow = RejectedRow_Serialize | RejectedRow_Deserialize;
 
@@ -2937,6 +3044,50 @@ export type RejectedRow_Serialize = {
 	field: string,
 	reason: ValidationReason,
 	message: string,
+};
+
+export type Report = Report_Serialize | Report_Deserialize;
+
+export type ReportId = "revenue_by_service" | "revenue_by_mode" | "revenue_by_doctor" | "appointments_by_doctor" | "patients_registrations" | "patients_demographics" | "patients_new_returning";
+
+export type ReportRequest = ReportRequest_Serialize | ReportRequest_Deserialize;
+
+export type ReportRequest_Deserialize = {
+	report: ReportId,
+	range: RangeInput_Deserialize,
+	filters?: Filters_Deserialize,
+};
+
+export type ReportRequest_Serialize = {
+	report: ReportId,
+	range: RangeInput_Serialize,
+	filters: Filters_Serialize,
+};
+
+export type Report_Deserialize = {
+	report: ReportId,
+	title: string,
+	counts: string,
+	/**  YYYY-MM-DD, clinic local, both included. */
+	from: string,
+	to: string,
+	currency: string,
+	/**  Set when the figures are one doctor's own (a doctor's view). */
+	doctor_scope?: string | null,
+	table: Table_Deserialize,
+};
+
+export type Report_Serialize = {
+	report: ReportId,
+	title: string,
+	counts: string,
+	/**  YYYY-MM-DD, clinic local, both included. */
+	from: string,
+	to: string,
+	currency: string,
+	/**  Set when the figures are one doctor's own (a doctor's view). */
+	doctor_scope: string | null,
+	table: Table_Serialize,
 };
 
 export type Role = "admin" | "doctor" | "nurse" | "receptionist" | "pharmacist" | "lab_technician" | "accountant";
@@ -3515,6 +3666,24 @@ export type SyncStatus_Serialize = {
 	 *  kept and goes out then).
 	 */
 	revoked: boolean,
+};
+
+export type Table = Table_Serialize | Table_Deserialize;
+
+export type Table_Deserialize = {
+	columns: Column[],
+	rows: Cell[][],
+	/**  The totals row (None when a total means nothing, e.g. medians). */
+	totals?: Cell[] | null,
+	figures: Figure[],
+};
+
+export type Table_Serialize = {
+	columns: Column[],
+	rows: Cell[][],
+	/**  The totals row (None when a total means nothing, e.g. medians). */
+	totals: Cell[] | null,
+	figures: Figure[],
 };
 
 /**  Tax collected at one rate. */
