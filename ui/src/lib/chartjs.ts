@@ -1,8 +1,20 @@
-// chart.js with only what the clinical line charts use, registered once. Loaded on demand
-// (a separate chunk) by the first chart shown, so that the app's start does not carry it.
+// chart.js with only what the clinical line charts and the reports' bar charts use, registered
+// once. Loaded on demand (a separate chunk) by the first chart shown, so that the app's start
+// does not carry it.
 
-import { CategoryScale, Chart, Legend, LineController, LineElement, LinearScale, PointElement, Tooltip } from 'chart.js';
+import {
+  BarController,
+  BarElement,
+  CategoryScale,
+  Chart,
+  Legend,
+  LineController,
+  LineElement,
+  LinearScale,
+  PointElement,
+  Tooltip,
+} from 'chart.js';
 
-Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale, Legend, Tooltip);
+Chart.register(LineController, LineElement, PointElement, BarController, BarElement, LinearScale, CategoryScale, Legend, Tooltip);
 
 export { Chart };

@@ -46,6 +46,7 @@ export const AREAS: readonly { area: Area; label: MessageKey; description: Messa
   { area: 'users', label: 'nav.users', description: 'home.area.users' },
   { area: 'audit', label: 'nav.audit', description: 'home.area.audit' },
   { area: 'settings', label: 'nav.settings', description: 'home.area.settings' },
+  { area: 'reports', label: 'nav.reports', description: 'home.area.reports' },
 ];
 
 /** The areas the session may use, in menu order; unknown areas (a newer backend) are left out. */

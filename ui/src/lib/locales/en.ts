@@ -8,6 +8,7 @@
 import { enClinical } from './en-clinical';
 import { enPrintouts } from './en-printouts';
 import { enBackups } from './en-backups';
+import { enReports } from './en-reports';
 
 export const en = {
   // ------------------------------------------------------------------ application
@@ -1798,6 +1799,8 @@ export const en = {
   ...enPrintouts,
   // ------------------------------------------------------------------ backups (en-backups.ts)
   ...enBackups,
+  // ------------------------------------------------------------------ reports (en-reports.ts)
+  ...enReports,
 } as const satisfies Record<string, string>;
 
 export type Messages = typeof en;

@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import type { AppError, Column, Report } from './bindings';
+import { setLocale } from './i18n';
+import { chartSpec, CHART_MAX_ROWS, columnLabel, formatCell, rangeInput, reportErrors } from './reports';
+import { visibleAreas } from './roles';
+
+const col = (key: string, kind: Column['kind'], title = key): Column => ({ key, title, kind });
+
+function report(patch: Partial<Report> = {}): Report {
+  return {
+    report: 'revenue_by_service',
+    title: 'Revenue by service',
+    counts: 'Lines of finalised invoices',
+    from: '2026-03-01',
+    to: '2026-03-31',
+    currency: 'INR',
+    doctor_scope: null,
+    table: {
+      columns: [col('service', 'text'), col('code', 'text'), col('quantity', 'count'), col('total', 'money')],
+      rows: [
+        ['Chest X-ray', 'XR', 2, 159406],
+        ['Consultation', 'CONSULT', 2, 95000],
+      ],
+      totals: ['Total', '', 4, 254406],
+      figures: [],
+    },
+    ...patch,
+  };
+}
+
+describe('reports', () => {
+  it('sends dates only for a custom range', () => {
+    expect(rangeInput('this_month', '2026-03-01', '2026-03-31')).toEqual({ preset: 'this_month', from: null, to: null });
+    expect(rangeInput('custom', '2026-03-01', '2026-03-31')).toEqual({ preset: 'custom', from: '2026-03-01', to: '2026-03-31' });
+  });
+
+  it('words cells by their column kind', () => {
+    setLocale('en-IN');
+    expect(formatCell(col('total', 'money'), 159406, 'INR')).toBe('₹1,594.06');
+    expect(formatCell(col('no_show_rate', 'percent'), 1429, 'INR')).toBe('14.29%');
+    expect(formatCell(col('wait_median', 'minutes'), 10, 'INR')).toBe('10 min');
+    expect(formatCell(col('booked', 'count'), 123456, 'INR')).toBe('1,23,456');
+    expect(formatCell(col('wait_p90', 'minutes'), null, 'INR')).toBe('');
+    expect(formatCell(col('mode', 'text'), 'bank_transfer', 'INR')).toBe('Bank transfer');
+    expect(formatCell(col('service', 'text'), 'Total', 'INR')).toBe('Total');
+  });
+
+  it('labels columns in the UI words, else the core title', () => {
+    expect(columnLabel(col('no_show_rate', 'percent', 'x'))).toBe('No-show rate');
+    expect(columnLabel(col('brand_new', 'count', 'Brand new'))).toBe('Brand new');
+  });
+
+  it('charts money in currency units, the largest rows, and nothing for a table-only report', () => {
+    const spec = chartSpec(report());
+    expect(spec).toEqual({
+      type: 'bar',
+      money: true,
+      labels: ['Chest X-ray', 'Consultation'],
+      series: [{ key: 'total', label: 'Total', data: [1594.06, 950] }],
+    });
+    const many = report({
+      table: { ...report().table, rows: Array.from({ length: 40 }, (_, i) => [`S${i}`, '', 1, 100 * (40 - i)]) },
+    });
+    expect(chartSpec(many)?.labels).toHaveLength(CHART_MAX_ROWS);
+    expect(chartSpec(report({ report: 'patients_new_returning' }))).toBeNull();
+    expect(chartSpec(report({ table: { ...report().table, rows: [] } }))).toBeNull();
+  });
+
+  it('draws registrations as a line over every period', () => {
+    const reg = report({
+      report: 'patients_registrations',
+      table: {
+        columns: [col('period', 'text'), col('registered', 'count')],
+        rows: Array.from({ length: 31 }, (_, i) => [`2026-03-${String(i + 1).padStart(2, '0')}`, i % 3]),
+        totals: null,
+        figures: [],
+      },
+    });
+    const spec = chartSpec(reg);
+    expect(spec?.type).toBe('line');
+    expect(spec?.labels).toHaveLength(31);
+    expect(spec?.money).toBe(false);
+  });
+
+  it('puts range and filter errors next to their field', () => {
+    const e = (field: string, reason: 'out_of_range' | 'invalid'): AppError =>
+      ({ code: 'validation', detail: { field, reason, message: '' } }) as AppError;
+    expect(reportErrors(e('to', 'out_of_range')).fields.to).toBe(
+      'The end must be on or after the start, and at most 5 years after it.',
+    );
+    expect(reportErrors(e('doctor_id', 'invalid')).fields.doctor_id).toBe('This doctor is not known on this device.');
+    const forbidden = { code: 'forbidden', detail: { permission: 'reports_finance' } } as unknown as AppError;
+    expect(reportErrors(forbidden).form).toBeTruthy();
+  });
+
+  it('offers the Reports area when the session has it', () => {
+    expect(visibleAreas(['reports', 'billing']).map((a) => a.area)).toEqual(['billing', 'reports']);
+  });
+});
