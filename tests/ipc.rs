@@ -487,3 +487,28 @@ fn a_chart_is_restricted_lifted_and_emergency_access_is_the_doctors_and_nurses()
     app.invoke("lift_chart_restriction", json!({ "patientId": id, "reason": "" })).unwrap();
     assert_eq!(app.invoke("chart_access", json!({ "patientId": id })).unwrap()["restriction"], Value::Null);
 }
+
+#[test]
+fn a_report_runs_from_the_webviews_json_and_exports_to_the_exports_folder() {
+    let app = app();
+    app.setup_admin();
+    let choices = app.invoke("report_choices", json!({})).unwrap();
+    assert_eq!(choices["reports"][0], "revenue_by_service");
+    // The filters may be left out; a preset needs no dates.
+    let request = json!({ "report": "revenue_by_mode", "range": { "preset": "this_month", "from": null, "to": null } });
+    let r = app.invoke("run_report", json!({ "request": request })).unwrap();
+    assert_eq!(r["table"]["columns"][2], json!({ "key": "received", "title": "Received", "kind": "money" }));
+    assert_eq!(r["table"]["rows"][0], json!(["cash", 0, 0, 0, 0]));
+    assert_eq!(r["table"]["totals"][0], "Total");
+    let bad = json!({ "report": "appointments_by_doctor", "range": { "preset": "custom", "from": "2026-03-31", "to": "2026-03-01" } });
+    let err = app.invoke("run_report", json!({ "request": bad })).unwrap_err();
+    assert_eq!((err["code"].as_str(), err["detail"]["field"].as_str()), (Some("validation"), Some("to")));
+    let empty =
+        json!({ "report": "appointments_by_doctor", "range": { "preset": "this_month", "from": null, "to": null } });
+    let r = app.invoke("run_report", json!({ "request": empty })).unwrap();
+    assert_eq!(r["table"]["totals"][6], Value::Null, "no figure is null");
+    let saved = app.invoke("export_report", json!({ "request": request, "format": "csv" })).unwrap();
+    let csv = std::fs::read_to_string(saved["path"].as_str().unwrap()).unwrap();
+    assert!(csv.starts_with("Payment mode,Movements,Received,Refunded,Net\ncash,0,0.00,0.00,0.00\n"), "{csv}");
+    assert!(saved["file_name"].as_str().unwrap().starts_with("revenue_by_mode_"));
+}
