@@ -856,3 +856,16 @@ async fn the_filters_offer_what_the_user_may_pick() {
     let nurse = sign_in(s, "n.joseph").await;
     assert!(reports::filter_choices(s, &nurse).await.is_err());
 }
+
+#[test]
+fn percentiles_of_counted_waits_are_those_of_the_waits_written_out() {
+    use hms_core::reports::appointments::nearest_rank_counted;
+    let sets: [&[(i64, i64)]; 5] =
+        [&[], &[(7, 1)], &[(5, 1), (10, 1), (30, 1)], &[(0, 3), (4, 1), (9, 6)], &[(1, 50), (2, 49), (60, 1)]];
+    for counted in sets {
+        let written: Vec<i64> = counted.iter().flat_map(|(v, n)| std::iter::repeat_n(*v, *n as usize)).collect();
+        for p in [1, 50, 90, 99, 100] {
+            assert_eq!(nearest_rank_counted(counted, p), nearest_rank(&written, p), "{counted:?} p{p}");
+        }
+    }
+}

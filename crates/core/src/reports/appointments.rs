@@ -1,7 +1,7 @@
 //! Appointments by doctor: booked, attended, no-show, cancelled, and the wait from arrival
 //! (check-in) to being called in.
 
-use super::table::{col, nearest_rank, num, opt, percent_bp, text, Kind, Table};
+use super::table::{col, num, opt, percent_bp, text, Kind, Table};
 use super::{DateRange, Scope};
 use crate::error::Result;
 use crate::store::Store;
@@ -13,8 +13,7 @@ struct Row {
     doctor_name: String,
     department: Option<String>,
     status: String,
-    checked_in_at: Option<String>,
-    called_at: Option<String>,
+    n: i64,
 }
 
 #[derive(Default)]
@@ -25,29 +24,58 @@ struct Doctor {
     attended: i64,
     no_show: i64,
     cancelled: i64,
-    waits: Vec<i64>,
+    /// (minutes, how many waits of that length), by minutes.
+    waits: Vec<(i64, i64)>,
 }
 
-/// Whole minutes from one stored instant to another (None when either is unreadable or the
-/// second is before the first).
-fn minutes_between(a: &str, b: &str) -> Option<i64> {
-    let a = chrono::DateTime::parse_from_rfc3339(a).ok()?;
-    let b = chrono::DateTime::parse_from_rfc3339(b).ok()?;
-    let m = (b - a).num_minutes();
-    (m >= 0).then_some(m)
-}
-
-pub(crate) async fn by_doctor(store: &Store, range: &DateRange, scope: &Scope) -> Result<Table> {
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT a.doctor_id, st.full_name AS doctor_name, d.name AS department, a.status, a.checked_in_at, a.called_at
-         FROM appointments a
+const FROM: &str = "FROM appointments a
          JOIN staff st ON st.id = a.doctor_id
          LEFT JOIN departments d ON d.id = st.department_id
          WHERE a.date >= ? AND a.date <= ? AND a.deleted_at IS NULL
-           AND (? IS NULL OR a.doctor_id = ?) AND (? IS NULL OR st.department_id = ?)",
-    )
-    .bind(range.from_ymd())
-    .bind(range.to_ymd())
+           AND (? IS NULL OR a.doctor_id = ?) AND (? IS NULL OR st.department_id = ?)";
+
+/// The nearest-rank percentile `p` (1..=100) of values given as (value, count) sorted by
+/// value: the same as `table::nearest_rank` over the values written out.
+pub fn nearest_rank_counted(sorted: &[(i64, i64)], p: u32) -> Option<i64> {
+    let n: i64 = sorted.iter().map(|(_, c)| c).sum();
+    if n <= 0 {
+        return None;
+    }
+    let rank = ((n * i64::from(p) + 99) / 100).max(1);
+    let mut seen = 0;
+    for (v, c) in sorted {
+        seen += c;
+        if seen >= rank {
+            return Some(*v);
+        }
+    }
+    sorted.last().map(|(v, _)| *v)
+}
+
+pub(crate) async fn by_doctor(store: &Store, range: &DateRange, scope: &Scope) -> Result<Table> {
+    let (from, to) = (range.from_ymd(), range.to_ymd());
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT a.doctor_id, st.full_name AS doctor_name, d.name AS department, a.status, COUNT(*) AS n {FROM}
+         GROUP BY a.doctor_id, a.status"
+    ))
+    .bind(&from)
+    .bind(&to)
+    .bind(&scope.doctor_id)
+    .bind(&scope.doctor_id)
+    .bind(&scope.department_id)
+    .bind(&scope.department_id)
+    .fetch_all(store.pool())
+    .await?;
+    // Waits in whole minutes between the stored seconds of check-in and call, counted in the
+    // database (a row per doctor and length, not per appointment).
+    let waits: Vec<(String, i64, i64)> = sqlx::query_as(&format!(
+        "SELECT a.doctor_id, (strftime('%s', a.called_at) - strftime('%s', a.checked_in_at)) / 60 AS m, COUNT(*) {FROM}
+           AND a.checked_in_at IS NOT NULL AND a.called_at IS NOT NULL
+           AND strftime('%s', a.called_at) - strftime('%s', a.checked_in_at) >= 0
+         GROUP BY a.doctor_id, m ORDER BY m"
+    ))
+    .bind(&from)
+    .bind(&to)
     .bind(&scope.doctor_id)
     .bind(&scope.doctor_id)
     .bind(&scope.department_id)
@@ -55,33 +83,33 @@ pub(crate) async fn by_doctor(store: &Store, range: &DateRange, scope: &Scope) -
     .fetch_all(store.pool())
     .await?;
     let mut doctors: BTreeMap<String, Doctor> = BTreeMap::new();
-    let mut all_waits = Vec::new();
     for r in rows {
         let d = doctors.entry(r.doctor_id).or_insert_with(|| Doctor {
             name: r.doctor_name,
             department: r.department.unwrap_or_default(),
             ..Default::default()
         });
-        d.booked += 1;
+        d.booked += r.n;
         match r.status.as_str() {
-            "checked_in" | "with_doctor" | "done" => d.attended += 1,
-            "no_show" => d.no_show += 1,
-            "cancelled" => d.cancelled += 1,
+            "checked_in" | "with_doctor" | "done" => d.attended += r.n,
+            "no_show" => d.no_show += r.n,
+            "cancelled" => d.cancelled += r.n,
             _ => {}
         }
-        if let (Some(a), Some(b)) = (&r.checked_in_at, &r.called_at) {
-            if let Some(m) = minutes_between(a, b) {
-                d.waits.push(m);
-                all_waits.push(m);
-            }
-        }
     }
+    let mut all_waits: BTreeMap<i64, i64> = BTreeMap::new();
+    for (doctor, m, n) in waits {
+        if let Some(d) = doctors.get_mut(&doctor) {
+            d.waits.push((m, n));
+        }
+        *all_waits.entry(m).or_default() += n;
+    }
+    let all_waits: Vec<(i64, i64)> = all_waits.into_iter().collect();
     let mut list: Vec<Doctor> = doctors.into_values().collect();
     list.sort_by(|a, b| a.name.cmp(&b.name));
     let (mut booked, mut attended, mut no_show, mut cancelled) = (0, 0, 0, 0);
     let mut rows = Vec::with_capacity(list.len());
-    for mut d in list {
-        d.waits.sort_unstable();
+    for d in list {
         booked += d.booked;
         attended += d.attended;
         no_show += d.no_show;
@@ -94,11 +122,10 @@ pub(crate) async fn by_doctor(store: &Store, range: &DateRange, scope: &Scope) -
             num(d.no_show),
             num(d.cancelled),
             opt(percent_bp(d.no_show, d.booked - d.cancelled)),
-            opt(nearest_rank(&d.waits, 50)),
-            opt(nearest_rank(&d.waits, 90)),
+            opt(nearest_rank_counted(&d.waits, 50)),
+            opt(nearest_rank_counted(&d.waits, 90)),
         ]);
     }
-    all_waits.sort_unstable();
     Ok(Table {
         columns: vec![
             col("doctor", "Doctor", Kind::Text),
@@ -120,8 +147,8 @@ pub(crate) async fn by_doctor(store: &Store, range: &DateRange, scope: &Scope) -
             num(no_show),
             num(cancelled),
             opt(percent_bp(no_show, booked - cancelled)),
-            opt(nearest_rank(&all_waits, 50)),
-            opt(nearest_rank(&all_waits, 90)),
+            opt(nearest_rank_counted(&all_waits, 50)),
+            opt(nearest_rank_counted(&all_waits, 90)),
         ]),
         figures: Vec::new(),
     })

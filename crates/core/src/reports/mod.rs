@@ -73,7 +73,7 @@ impl ReportId {
                 "Lines of finalised invoices (cancelled invoices left out) by invoice date, by the doctor of the appointment they were charged for; other lines under “No doctor”."
             }
             ReportId::AppointmentsByDoctor => {
-                "Appointments by their date, by doctor: every booking, those attended (checked in or later), no-shows and cancellations; wait = check-in to being called (nearest-rank median and 90th percentile)."
+                "Appointments by their date, by doctor: every booking, those attended (checked in or later), no-shows and cancellations; wait = whole minutes from check-in to being called (nearest-rank median and 90th percentile)."
             }
             ReportId::PatientsRegistrations => {
                 "Records registered by their date, merged duplicates left out, by day, week (from Monday) or month."

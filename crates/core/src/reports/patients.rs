@@ -33,18 +33,8 @@ fn period_label(start: NaiveDate, g: Granularity) -> String {
     }
 }
 
-/// `created_at` of the records registered in the range (merged duplicates left out).
-async fn registered(store: &Store, range: &DateRange) -> Result<Vec<(String, String, Option<String>)>> {
-    let (from, to) = range.instants()?;
-    Ok(sqlx::query_as(
-        "SELECT created_at, sex, birth_date FROM patients
-         WHERE created_at >= ? AND created_at < ? AND status <> 'merged' AND deleted_at IS NULL",
-    )
-    .bind(&from)
-    .bind(&to)
-    .fetch_all(store.pool())
-    .await?)
-}
+const REGISTERED: &str =
+    "FROM patients WHERE created_at >= ? AND created_at < ? AND status <> 'merged' AND deleted_at IS NULL";
 
 pub(crate) async fn registrations(store: &Store, range: &DateRange, g: Granularity) -> Result<Table> {
     let mut counts: BTreeMap<NaiveDate, i64> = BTreeMap::new();
@@ -54,12 +44,21 @@ pub(crate) async fn registrations(store: &Store, range: &DateRange, g: Granulari
         counts.insert(p, 0);
         p = next_period(p, g).ok_or_else(internal)?;
     }
+    // Counted by the UTC minute in the database (time zones are whole minutes off UTC), each
+    // minute then put on its local day.
+    let (from, to) = range.instants()?;
+    let minutes: Vec<(String, i64)> =
+        sqlx::query_as(&format!("SELECT substr(created_at, 1, 16) AS minute, COUNT(*) {REGISTERED} GROUP BY minute"))
+            .bind(&from)
+            .bind(&to)
+            .fetch_all(store.pool())
+            .await?;
     let mut total = 0;
-    for (created_at, _, _) in registered(store, range).await? {
-        let Some(day) = range.local_date(&created_at) else { continue };
+    for (minute, n) in minutes {
+        let Some(day) = range.local_date(&format!("{minute}:00Z")) else { continue };
         let start = period_start(day, g).ok_or_else(internal)?;
-        *counts.entry(start).or_default() += 1;
-        total += 1;
+        *counts.entry(start).or_default() += n;
+        total += n;
     }
     Ok(Table {
         columns: vec![col("period", "Period", Kind::Text), col("registered", "Registered", Kind::Count)],
@@ -86,14 +85,21 @@ pub fn age_on(birth: NaiveDate, on: NaiveDate) -> Option<u32> {
 pub(crate) async fn demographics(store: &Store, range: &DateRange) -> Result<Table> {
     // Rows: the bands, then "Unknown" (no or a future birth date).
     let mut grid = vec![[0i64; 4]; AGE_BANDS.len() + 1];
-    for (_, sex, birth) in registered(store, range).await? {
+    let (from, to) = range.instants()?;
+    let groups: Vec<(String, Option<String>, i64)> =
+        sqlx::query_as(&format!("SELECT sex, birth_date, COUNT(*) {REGISTERED} GROUP BY sex, birth_date"))
+            .bind(&from)
+            .bind(&to)
+            .fetch_all(store.pool())
+            .await?;
+    for (sex, birth, n) in groups {
         let age = birth.and_then(|b| NaiveDate::parse_from_str(&b, "%Y-%m-%d").ok()).and_then(|b| age_on(b, range.to));
         let band = match age {
             Some(a) => AGE_BANDS.iter().rposition(|(_, low)| a >= *low).unwrap_or(0),
             None => AGE_BANDS.len(),
         };
         let s = SEXES.iter().position(|x| *x == sex).unwrap_or(3);
-        grid[band][s] += 1;
+        grid[band][s] += n;
     }
     let labels = AGE_BANDS.iter().map(|(l, _)| *l).chain(["Unknown"]);
     let mut totals = [0i64; 4];
@@ -129,27 +135,27 @@ pub(crate) async fn demographics(store: &Store, range: &DateRange) -> Result<Tab
 
 pub(crate) async fn new_returning(store: &Store, range: &DateRange) -> Result<Table> {
     let (from, to) = range.instants()?;
-    // Each person seen (merged records resolve to their survivor), with the first
-    // registration among the person's records.
-    let firsts: Vec<(String, Option<String>)> = sqlx::query_as(
+    // Each person seen (merged records resolve to their survivor), new when the first
+    // registration among the person's records is in the range.
+    let (total, new): (i64, Option<i64>) = sqlx::query_as(
         "WITH seen AS (
              SELECT DISTINCT COALESCE(p.merged_into, p.id) AS person
              FROM appointments a JOIN patients p ON p.id = a.patient_id
              WHERE a.date >= ? AND a.date <= ? AND a.deleted_at IS NULL
-               AND a.status IN ('checked_in', 'with_doctor', 'done'))
-         SELECT s.person, (SELECT MIN(q.created_at) FROM patients q
-                           WHERE q.id = s.person OR q.id IN (SELECT merged_id FROM patient_merges WHERE survivor_id = s.person))
-         FROM seen s",
+               AND a.status IN ('checked_in', 'with_doctor', 'done')),
+         firsts AS (
+             SELECT (SELECT MIN(q.created_at) FROM patients q
+                     WHERE q.id = s.person OR q.id IN (SELECT merged_id FROM patient_merges WHERE survivor_id = s.person)) AS first
+             FROM seen s)
+         SELECT COUNT(*), SUM(first >= ? AND first < ?) FROM firsts",
     )
     .bind(range.from_ymd())
     .bind(range.to_ymd())
-    .fetch_all(store.pool())
+    .bind(&from)
+    .bind(&to)
+    .fetch_one(store.pool())
     .await?;
-    let total = i64::try_from(firsts.len()).unwrap_or(i64::MAX);
-    let new = i64::try_from(
-        firsts.iter().filter(|(_, f)| f.as_deref().is_some_and(|f| f >= from.as_str() && f < to.as_str())).count(),
-    )
-    .unwrap_or(i64::MAX);
+    let new = new.unwrap_or(0);
     let returning = total - new;
     Ok(Table {
         columns: vec![

@@ -9,12 +9,14 @@ use crate::billing::PaymentMode;
 use crate::codes::Code;
 use crate::error::Result;
 use crate::store::Store;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
+/// Lines of one kind: every line with the same service, label, quantity, price, discount,
+/// tax rate and doctor has the same amounts, so the database counts them and the amounts are
+/// worked out once per kind (billing's one rounding rule), times the count.
 #[derive(sqlx::FromRow)]
 struct Line {
     id: String,
-    bill_id: String,
     service_id: Option<String>,
     service_code: Option<String>,
     label: String,
@@ -26,33 +28,49 @@ struct Line {
     doctor_id: Option<String>,
     doctor_name: Option<String>,
     department: Option<String>,
+    n: i64,
 }
 
-/// The lines of invoices finalised in the range and not cancelled, narrowed by the scope.
-async fn lines(store: &Store, range: &DateRange, scope: &Scope) -> Result<Vec<(Line, LineAmounts)>> {
-    let (from, to) = range.instants()?;
-    let rows: Vec<Line> = sqlx::query_as(
-        "SELECT l.id, l.bill_id, l.service_id, s.code AS service_code, COALESCE(s.name, l.description) AS label,
-                l.quantity, l.unit_price_minor, l.discount_kind, l.discount_value, l.tax_rate_bp,
-                a.doctor_id, st.full_name AS doctor_name, d.name AS department
-         FROM bills b
+const LINES_FROM: &str = "FROM bills b
          JOIN bill_lines l ON l.bill_id = b.id AND l.deleted_at IS NULL
          LEFT JOIN services s ON s.id = l.service_id
          LEFT JOIN appointments a ON l.source = 'appointment' AND a.id = l.source_id
          LEFT JOIN staff st ON st.id = a.doctor_id
          LEFT JOIN departments d ON d.id = st.department_id
          WHERE b.finalized_at >= ? AND b.finalized_at < ? AND b.status = 'final' AND b.deleted_at IS NULL
-           AND (? IS NULL OR a.doctor_id = ?) AND (? IS NULL OR st.department_id = ?)",
-    )
-    .bind(&from)
-    .bind(&to)
-    .bind(&scope.doctor_id)
-    .bind(&scope.doctor_id)
-    .bind(&scope.department_id)
-    .bind(&scope.department_id)
-    .fetch_all(store.pool())
-    .await?;
-    rows.into_iter()
+           AND (? IS NULL OR a.doctor_id = ?) AND (? IS NULL OR st.department_id = ?)";
+
+/// The kinds of line of invoices finalised in the range and not cancelled, narrowed by the
+/// scope, each with its count and its amounts (for one line), and how many invoices they are on.
+async fn lines(store: &Store, range: &DateRange, scope: &Scope) -> Result<(Vec<(Line, LineAmounts)>, i64)> {
+    let (from, to) = range.instants()?;
+    let sql = format!(
+        "SELECT MIN(l.id) AS id, l.service_id, s.code AS service_code, COALESCE(s.name, l.description) AS label,
+                l.quantity, l.unit_price_minor, l.discount_kind, l.discount_value, l.tax_rate_bp,
+                a.doctor_id, st.full_name AS doctor_name, d.name AS department, COUNT(*) AS n
+         {LINES_FROM}
+         GROUP BY l.service_id, label, l.quantity, l.unit_price_minor, l.discount_kind, l.discount_value, l.tax_rate_bp, a.doctor_id"
+    );
+    let rows: Vec<Line> = sqlx::query_as(&sql)
+        .bind(&from)
+        .bind(&to)
+        .bind(&scope.doctor_id)
+        .bind(&scope.doctor_id)
+        .bind(&scope.department_id)
+        .bind(&scope.department_id)
+        .fetch_all(store.pool())
+        .await?;
+    let bills: i64 = sqlx::query_scalar(&format!("SELECT COUNT(DISTINCT b.id) {LINES_FROM}"))
+        .bind(&from)
+        .bind(&to)
+        .bind(&scope.doctor_id)
+        .bind(&scope.doctor_id)
+        .bind(&scope.department_id)
+        .bind(&scope.department_id)
+        .fetch_one(store.pool())
+        .await?;
+    let kinds = rows
+        .into_iter()
         .map(|l| {
             let input = LineInput {
                 quantity: stored_u32("bill_lines", &l.id, "quantity", l.quantity)?,
@@ -62,7 +80,8 @@ async fn lines(store: &Store, range: &DateRange, scope: &Scope) -> Result<Vec<(L
             };
             Ok((l, line_amounts(input)))
         })
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    Ok((kinds, bills))
 }
 
 #[derive(Default)]
@@ -77,12 +96,13 @@ struct Sums {
 }
 
 impl Sums {
-    fn add(&mut self, quantity: i64, a: &LineAmounts) {
-        self.quantity += quantity;
-        self.gross += a.gross;
-        self.discount += a.discount;
-        self.tax += a.tax;
-        self.total += a.total;
+    /// `n` lines of `quantity` each with amounts `a`.
+    fn add(&mut self, n: i64, quantity: i64, a: &LineAmounts) {
+        self.quantity += n * quantity;
+        self.gross += n * a.gross;
+        self.discount += n * a.discount;
+        self.tax += n * a.tax;
+        self.total += n * a.total;
     }
 }
 
@@ -130,25 +150,25 @@ fn sorted(map: BTreeMap<String, Sums>) -> Vec<Sums> {
 }
 
 pub(crate) async fn by_service(store: &Store, range: &DateRange, scope: &Scope) -> Result<Table> {
-    let lines = lines(store, range, scope).await?;
+    let (lines, bills) = lines(store, range, scope).await?;
     let mut groups: BTreeMap<String, Sums> = BTreeMap::new();
-    let mut bills = HashSet::new();
+    let mut all = Sums::default();
     for (l, a) in &lines {
-        bills.insert(l.bill_id.clone());
         let key = l.service_id.clone().unwrap_or_else(|| format!("manual:{}", l.label));
         let g = groups.entry(key).or_insert_with(|| Sums {
             label: l.label.clone(),
             extra: l.service_code.clone().unwrap_or_default(),
             ..Default::default()
         });
-        g.add(l.quantity, a);
+        g.add(l.n, l.quantity, a);
+        all.add(l.n, l.quantity, a);
     }
     let mut t =
         sums_table(vec![col("service", "Service", Kind::Text), col("code", "Code", Kind::Text)], sorted(groups), true);
-    let invoiced: i64 = lines.iter().map(|(_, a)| a.total).sum();
-    t.figures.push(fig("invoices", "Invoices", Kind::Count, i64::try_from(bills.len()).unwrap_or(i64::MAX)));
+    let invoiced = all.total;
+    t.figures.push(fig("invoices", "Invoices", Kind::Count, bills));
     t.figures.push(fig("invoiced", "Invoiced", Kind::Money, invoiced));
-    t.figures.push(fig("discounts", "Discounts", Kind::Money, lines.iter().map(|(_, a)| a.discount).sum()));
+    t.figures.push(fig("discounts", "Discounts", Kind::Money, all.discount));
     // Credit notes and refunds belong to a whole bill, not a line: only without a doctor or
     // department filter.
     if scope.doctor_id.is_none() && scope.department_id.is_none() {
@@ -177,7 +197,7 @@ pub(crate) async fn by_service(store: &Store, range: &DateRange, scope: &Scope) 
 }
 
 pub(crate) async fn by_doctor(store: &Store, range: &DateRange, scope: &Scope) -> Result<Table> {
-    let lines = lines(store, range, scope).await?;
+    let (lines, _) = lines(store, range, scope).await?;
     let mut groups: BTreeMap<String, Sums> = BTreeMap::new();
     for (l, a) in &lines {
         let key = l.doctor_id.clone().unwrap_or_default();
@@ -186,7 +206,7 @@ pub(crate) async fn by_doctor(store: &Store, range: &DateRange, scope: &Scope) -
             extra: l.department.clone().unwrap_or_default(),
             ..Default::default()
         });
-        g.add(l.quantity, a);
+        g.add(l.n, l.quantity, a);
     }
     Ok(sums_table(
         vec![col("doctor", "Doctor", Kind::Text), col("department", "Department", Kind::Text)],
