@@ -484,6 +484,25 @@ fn a_chart_is_restricted_lifted_and_emergency_access_is_the_doctors_and_nurses()
         .invoke("break_glass_review", json!({ "entryId": "0190c2a0-0000-7000-8000-000000000000", "comment": "" }))
         .unwrap_err();
     assert_eq!(err["code"], "not_found");
+    // A nurse opens it in an emergency; the administrator's list has it until reviewed.
+    let input =
+        json!({ "username": "n.anita", "full_name": "Anita Das", "password": "Given#Ward2026x", "roles": ["nurse"] });
+    app.invoke("create_user", json!({ "input": input })).unwrap();
+    app.invoke("sign_out", json!({})).unwrap();
+    app.invoke("sign_in", json!({ "username": "n.anita", "password": "Given#Ward2026x" })).unwrap();
+    app.invoke("change_own_password", json!({ "oldPassword": "Given#Ward2026x", "newPassword": "Nurse#Ward2026x" }))
+        .unwrap();
+    let err = app.invoke("chart_summary", json!({ "patientId": id })).unwrap_err();
+    assert_eq!(err, json!({ "code": "chart_restricted", "detail": { "patient_id": id } }));
+    let grant = app.invoke("break_glass", json!({ "patientId": id, "reason": "Collapsed at the desk" })).unwrap();
+    app.invoke("chart_summary", json!({ "patientId": id })).unwrap();
+    app.invoke("sign_out", json!({})).unwrap();
+    app.invoke("sign_in", json!({ "username": "admin", "password": "Clinic#2026adm" })).unwrap();
+    let pending = app.invoke("break_glass_pending", json!({})).unwrap();
+    assert_eq!(pending[0]["entry_id"], grant["entry_id"], "{pending}");
+    assert_eq!(pending[0]["user_name"], "Anita Das");
+    app.invoke("break_glass_review", json!({ "entryId": grant["entry_id"], "comment": "Seen" })).unwrap();
+    assert_eq!(app.invoke("break_glass_pending", json!({})).unwrap(), json!([]));
     app.invoke("lift_chart_restriction", json!({ "patientId": id, "reason": "" })).unwrap();
     assert_eq!(app.invoke("chart_access", json!({ "patientId": id })).unwrap()["restriction"], Value::Null);
 }

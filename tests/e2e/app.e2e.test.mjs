@@ -1005,6 +1005,7 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
 
   const DOCTOR_USER = { fullName: DOCTOR, username: 'dr.meera', temporary: 'Given#Meera2026', password: 'Doctor#Meera2026' };
   const LAB_USER = { fullName: 'Lakshmi Nair', username: 'lab.lakshmi', temporary: 'Given#Lab2026x', password: 'Lab#Bench2026x' };
+  const NURSE_USER = { fullName: 'Anita Das', username: 'n.anita', temporary: 'Given#Ward2026x', password: 'Nurse#Ward2026x' };
   /** The first search loads the ICD-10-CM table (tens of thousands of codes) on this device. */
   const ICD_WAIT = 90_000;
 
@@ -1584,5 +1585,66 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     } finally {
       await driver.manage().window().setRect({ width: 1280, height: 800 });
     }
+  });
+
+  /** Opens the patient's chart from Clinical → Charts. */
+  async function openChartFromSearch() {
+    await click('nav-clinical');
+    await fill('chart-patient-search', 'iyer');
+    const pick = await driver.wait(async () => (await withAttr('chart-patient-result', 'data-mrn', mrn))[0] || false, WAIT, 'the patient should be found');
+    await pick.click();
+    await driver.wait(async () => (await (await visible('chart')).getAttribute('data-mrn')) === mrn, WAIT, 'the chart of the patient');
+  }
+
+  step('the administrator adds a nurse; the doctor restricts the patient\'s chart with a reason', async () => {
+    await dismissToasts();
+    await click('nav-users');
+    await visible('users-table');
+    await createUser(NURSE_USER, 'nurse');
+    await signOutAndIn(DOCTOR_USER);
+    await openChartFromSearch();
+    await click('chart-restrict');
+    await fill('chart-restrict-reason', 'Staff member as patient');
+    await click('chart-restrict-confirm');
+    await gone('chart-restrict-dialog');
+    assert.match(await textOf('chart-restricted-tag'), /Staff member as patient/);
+    await visible('chart-lift-restriction');
+    await screenshot('chart-restricted-tag');
+  });
+
+  step('the nurse finds the chart restricted (allergies still shown) and opens it with emergency access and a reason', async () => {
+    await signOutAndIn(NURSE_USER);
+    await click('nav-clinical');
+    await fill('chart-patient-search', 'iyer');
+    const pick = await driver.wait(async () => (await withAttr('chart-patient-result', 'data-mrn', mrn))[0] || false, WAIT, 'the patient should be found');
+    await pick.click();
+    assert.match(await textOf('chart-restricted'), /This chart is restricted/);
+    assert.match(await textOf('chart-allergy-banner'), /Penicillin/);
+    await assertAbsent('chart-problems');
+    await screenshot('chart-restricted');
+    await click('chart-emergency');
+    await visible('chart-emergency-dialog');
+    await fill('chart-emergency-reason', 'urgent');
+    await click('chart-emergency-confirm');
+    await driver.wait(async () => (await textOf('chart-emergency-dialog')).includes('at least 10 characters'), WAIT, 'a short reason is refused on the field');
+    await fill('chart-emergency-reason', 'Collapsed in the waiting room');
+    await click('chart-emergency-confirm');
+    await gone('chart-emergency-dialog');
+    assert.match(await textOf('chart-emergency-banner'), /Emergency access — recorded, until \d{1,2}:\d{2}/);
+    await visible('chart-problems');
+    await screenshot('chart-emergency-access');
+  });
+
+  step('the administrator\'s Home lists the emergency access; Reviewed takes it off', async () => {
+    await signOutAndIn(ADMIN);
+    await click('nav-home');
+    const entry = await visible('home-break-glass-entry');
+    const text = await entry.getText();
+    assert.match(text, /Anita Das/);
+    assert.match(text, /Collapsed in the waiting room/);
+    await screenshot('home-break-glass');
+    await fill('home-break-glass-comment', 'Confirmed with the ward');
+    await click('home-break-glass-review');
+    await visible('home-break-glass-none');
   });
 });
