@@ -530,4 +530,7 @@ fn a_report_runs_from_the_webviews_json_and_exports_to_the_exports_folder() {
     let csv = std::fs::read_to_string(saved["path"].as_str().unwrap()).unwrap();
     assert!(csv.starts_with("Payment mode,Movements,Received,Refunded,Net\ncash,0,0.00,0.00,0.00\n"), "{csv}");
     assert!(saved["file_name"].as_str().unwrap().starts_with("revenue_by_mode_"));
+    let saved = app.invoke("export_report", json!({ "request": request, "format": "xlsx" })).unwrap();
+    assert!(saved["file_name"].as_str().unwrap().ends_with(".xlsx"));
+    assert!(std::fs::read(saved["path"].as_str().unwrap()).unwrap().starts_with(b"PK"), "a zip container");
 }

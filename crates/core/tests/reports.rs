@@ -869,3 +869,49 @@ fn percentiles_of_counted_waits_are_those_of_the_waits_written_out() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_xlsx_export_opens_with_calamine_and_holds_the_same_numbers() {
+    use calamine::{Data, Reader, Xlsx};
+    let c = clinic().await;
+    let s = &c.env.store;
+    for report in [ReportId::RevenueByService, ReportId::AppointmentsByDoctor] {
+        let req = ReportRequest { report, range: march(), filters: Filters::default() };
+        let out = export::export(s, &c.admin, &req, Format::Xlsx).await.unwrap();
+        assert!(out.file_name.ends_with(".xlsx"));
+        let mut book = Xlsx::new(std::io::Cursor::new(out.bytes)).unwrap();
+        let sheet = book.worksheet_range_at(0).unwrap().unwrap();
+        let text = |r: u32, col: u32| sheet.get_value((r, col)).map(|d| d.to_string()).unwrap_or_default();
+        assert_eq!(text(0, 0), out.report.title);
+        assert_eq!(text(1, 0), out.report.counts);
+        assert_eq!(text(2, 0), "2026-03-01 to 2026-03-31 (INR)");
+        let table = &out.report.table;
+        let head = export::XLSX_HEADER_ROW;
+        for (j, column) in table.columns.iter().enumerate() {
+            assert_eq!(text(head, j as u32), column.title);
+        }
+        let mut want = table.rows.clone();
+        want.extend(table.totals.clone());
+        for (i, row) in want.iter().enumerate() {
+            for (j, (column, cell)) in table.columns.iter().zip(row).enumerate() {
+                let got = sheet.get_value((head + 1 + i as u32, j as u32)).cloned().unwrap_or(Data::Empty);
+                let back = match (&got, column.kind) {
+                    (Data::Empty, _) => Cell::Empty,
+                    (Data::String(s), _) if s.is_empty() => Cell::Empty,
+                    (Data::String(s), _) => Cell::Text(s.clone()),
+                    (Data::Float(f), Kind::Money) => Cell::Number((f * 100.0).round() as i64),
+                    (Data::Float(f), Kind::Percent) => Cell::Number((f * 10_000.0).round() as i64),
+                    (Data::Float(f), _) => Cell::Number(f.round() as i64),
+                    (other, _) => panic!("unexpected {other:?}"),
+                };
+                let want = match cell {
+                    Cell::Text(t) if t.is_empty() => Cell::Empty,
+                    other => other.clone(),
+                };
+                assert_eq!(back, want, "{report:?} row {i} {}", column.key);
+            }
+        }
+    }
+    let exports = common::actions(s).await.into_iter().filter(|a| a == "report.export").count();
+    assert_eq!(exports, 2);
+}

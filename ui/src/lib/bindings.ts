@@ -2005,7 +2005,12 @@ export type Filters_Serialize = {
 	granularity: Granularity | null,
 };
 
-export type Format = "csv";
+export type Format = "csv" | 
+/**
+ *  An Excel workbook: the title, what it counts and the period above the table; money as
+ *  numbers in currency units (two decimals shown), percents as percents.
+ */
+"xlsx";
 
 /**  Registrations by day, week or month. */
 export type Granularity = "day" | "week" | "month";

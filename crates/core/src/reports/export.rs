@@ -1,7 +1,8 @@
 //! Exports of a report. CSV: one header row (the columns' English titles), the rows, then the
 //! totals row; money as decimal units with two places (every currency offered has two),
 //! percents as "12.34", counts and minutes as integers, an empty cell for no figure. Every
-//! export is audited (`report.export`: which report, range, filters, format, rows).
+//! export is audited (`report.export`: which report, range, filters, format, rows). XLSX:
+//! see [`xlsx`].
 
 use super::table::{Cell, Kind, Table};
 use super::{Report, ReportRequest};
@@ -16,6 +17,9 @@ use serde_json::json;
 #[serde(rename_all = "snake_case")]
 pub enum Format {
     Csv,
+    /// An Excel workbook: the title, what it counts and the period above the table; money as
+    /// numbers in currency units (two decimals shown), percents as percents.
+    Xlsx,
 }
 
 impl Code for Format {}
@@ -56,11 +60,61 @@ pub fn csv(table: &Table) -> Result<Vec<u8>> {
     w.into_inner().map_err(|e| Error::internal(format!("csv: {e}")))
 }
 
+/// The row of the table's header in the workbook (0-based): title, counts line, period, a blank row.
+pub const XLSX_HEADER_ROW: u32 = 4;
+
+/// The report as an .xlsx workbook of one sheet.
+pub fn xlsx(report: &Report) -> Result<Vec<u8>> {
+    use rust_xlsxwriter::{Format as Style, Workbook};
+    let e = |e: rust_xlsxwriter::XlsxError| Error::internal(format!("xlsx: {e}"));
+    let mut book = Workbook::new();
+    let sheet = book.add_worksheet();
+    let bold = Style::new().set_bold();
+    let money = Style::new().set_num_format("#,##0.00");
+    let percent = Style::new().set_num_format("0.00%");
+    let total_money = Style::new().set_bold().set_num_format("#,##0.00");
+    let total_percent = Style::new().set_bold().set_num_format("0.00%");
+    sheet.write_string_with_format(0, 0, &report.title, &bold).map_err(e)?;
+    sheet.write_string(1, 0, &report.counts).map_err(e)?;
+    sheet.write_string(2, 0, format!("{} to {} ({})", report.from, report.to, report.currency)).map_err(e)?;
+    let table = &report.table;
+    for (c, column) in (0u16..).zip(&table.columns) {
+        sheet.write_string_with_format(XLSX_HEADER_ROW, c, &column.title, &bold).map_err(e)?;
+    }
+    let body = table.rows.iter().map(|r| (r, false)).chain(table.totals.iter().map(|r| (r, true)));
+    for ((row, is_total), r) in body.zip(XLSX_HEADER_ROW + 1..) {
+        for ((column, cell), c) in table.columns.iter().zip(row).zip(0u16..) {
+            match (cell, column.kind) {
+                (Cell::Empty, _) => {}
+                (Cell::Text(s), _) if is_total => {
+                    sheet.write_string_with_format(r, c, s, &bold).map(drop).map_err(e)?
+                }
+                (Cell::Text(s), _) => sheet.write_string(r, c, s).map(drop).map_err(e)?,
+                (Cell::Number(n), Kind::Money) => {
+                    let style = if is_total { &total_money } else { &money };
+                    sheet.write_number_with_format(r, c, *n as f64 / 100.0, style).map(drop).map_err(e)?
+                }
+                (Cell::Number(n), Kind::Percent) => {
+                    let style = if is_total { &total_percent } else { &percent };
+                    sheet.write_number_with_format(r, c, *n as f64 / 10_000.0, style).map(drop).map_err(e)?
+                }
+                (Cell::Number(n), _) if is_total => {
+                    sheet.write_number_with_format(r, c, *n as f64, &bold).map(drop).map_err(e)?
+                }
+                (Cell::Number(n), _) => sheet.write_number(r, c, *n as f64).map(drop).map_err(e)?,
+            }
+        }
+    }
+    sheet.set_column_width(0, 32).map_err(e)?;
+    book.save_to_buffer().map_err(e)
+}
+
 /// Runs the report, renders it in `format`, and audits the export.
 pub async fn export(store: &Store, auth: &Authorized, req: &ReportRequest, format: Format) -> Result<Exported> {
     let report = super::run(store, auth, req).await?;
     let bytes = match format {
         Format::Csv => csv(&report.table)?,
+        Format::Xlsx => xlsx(&report)?,
     };
     let mut w = store.begin_write(auth.actor()).await?;
     w.audit(

@@ -34,6 +34,7 @@ export const enReports = {
   'reports.granularity.month': 'Month',
   'reports.run': 'Refresh',
   'reports.exportCsv': 'Export CSV',
+  'reports.exportXlsx': 'Export Excel',
   'reports.exported': 'Saved {file} in {path}.',
   'reports.exportFailed': 'The export failed: {reason}',
   'reports.loadFailed': 'The report could not be made: {reason}',
