@@ -11,8 +11,8 @@ use chrono::{Duration, Utc};
 use hms_core::clinical::attachments::{self, AttachmentInput};
 use hms_core::clinical::restriction::{self, BREAK_GLASS_ACTION};
 use hms_core::clinical::{
-    chart, lab_pdf, prescribing, prescription_pdf, visit_summary_pdf, visits, ConsultationInput, PrescriptionInput,
-    VisitInput, VitalsInput,
+    chart, lab, lab_pdf, prescribing, prescription_pdf, visit_summary_pdf, visits, AllergyInput, Certainty,
+    ConsultationInput, DiagnosisInput, PrescriptionInput, Severity, VisitInput, VisitNotes, VitalsInput,
 };
 use hms_core::error::ValidationReason;
 use hms_core::printouts;
@@ -163,6 +163,89 @@ async fn an_appointment_with_the_patient_puts_a_doctor_on_the_care_team() {
     chart::chart_summary(s, &iyer, &w.patient).await.unwrap();
     // A nurse is never on it through an appointment.
     restricted("nurse", chart::chart_summary(s, &auth(s, &w.nurse).await, &w.patient).await, &w.patient);
+}
+
+/// Rows of the record in one statement's reach: nothing written means their count is unchanged.
+async fn record_rows(s: &Store) -> i64 {
+    sqlx::query_scalar(
+        "SELECT (SELECT COUNT(*) FROM vitals) + (SELECT COUNT(*) FROM diagnoses) + (SELECT COUNT(*) FROM prescriptions) \
+         + (SELECT COUNT(*) FROM lab_orders) + (SELECT COUNT(*) FROM attachments) \
+         + (SELECT COUNT(*) FROM visits WHERE closed_at IS NOT NULL)",
+    )
+    .fetch_one(s.pool())
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn every_write_into_a_restricted_chart_refuses_whoever_is_off_its_care_team() {
+    let w = ward().await;
+    let s = &w.env.store;
+    let (visit, _order, _printout, _attachment) = consultation(&w).await;
+    let rao = auth(s, &w.doctor).await;
+    let iyer = other_doctor(&w).await;
+    let nurse = auth(s, &w.nurse).await;
+    let p = w.patient.as_str();
+    let diagnosis = visits::add_diagnosis(
+        s,
+        &rao,
+        &visit,
+        DiagnosisInput { icd10: None, text: "Viral fever".into(), certainty: Certainty::Provisional },
+    )
+    .await
+    .unwrap();
+    let rx: String = sqlx::query_scalar("SELECT id FROM prescriptions WHERE visit_id = ?")
+        .bind(&visit)
+        .fetch_one(s.pool())
+        .await
+        .unwrap();
+    restriction::restrict(s, &rao, p, "Staff member as patient").await.unwrap();
+    let before = record_rows(s).await;
+
+    let notes = VisitNotes { complaints: "Fever, cough".into(), ..Default::default() };
+    restricted("visit notes", visits::update_visit(s, &iyer, &visit, notes.clone()).await, p);
+    restricted("close the visit", visits::close_visit(s, &iyer, &visit).await, p);
+    let vitals = VitalsInput { patient_id: p.to_string(), pulse: Some(90), ..Default::default() };
+    restricted("nurse's vitals", visits::record_vitals(s, &nurse, vitals.clone()).await, p);
+    let dx = DiagnosisInput { icd10: None, text: "Dengue".into(), certainty: Certainty::Provisional };
+    restricted("a diagnosis", visits::add_diagnosis(s, &iyer, &visit, dx).await, p);
+    restricted("resolve a diagnosis", visits::resolve_diagnosis(s, &iyer, &diagnosis.id).await, p);
+    let line = PrescriptionInput {
+        medicine_id: w.paracetamol.clone(),
+        dose: "1".into(),
+        dose_unit: "tablet".into(),
+        route: "oral".into(),
+        frequency: "1-1-1".into(),
+        duration_days: Some(2),
+        ..Default::default()
+    };
+    restricted("a prescription", prescribing::prescribe(s, &iyer, &visit, line.clone()).await, p);
+    restricted("change a prescription", prescribing::update_prescription(s, &iyer, &rx, line).await, p);
+    restricted("stop a prescription", prescribing::stop_prescription(s, &iyer, &rx, "Not needed").await, p);
+    restricted("a lab order", lab::order_lab_tests(s, &iyer, &visit, vec![w.hb.clone()], String::new()).await, p);
+    let doc = AttachmentInput {
+        patient_id: p.to_string(),
+        visit_id: None,
+        file_name: "x-ray.pdf".into(),
+        note: String::new(),
+    };
+    restricted("a document", attachments::add(s, &nurse, doc, b"%PDF-1.4\n%%EOF\n").await, p);
+    assert_eq!(record_rows(s).await, before, "nothing of a refused write is kept");
+
+    // The care team writes as before; an allergy may be recorded by anyone who learns of it.
+    visits::update_visit(s, &rao, &visit, notes).await.unwrap();
+    visits::resolve_diagnosis(s, &rao, &diagnosis.id).await.unwrap();
+    let allergy = AllergyInput {
+        patient_id: p.to_string(),
+        allergen: None,
+        substance: "amoxicillin".into(),
+        reaction: "Rash".into(),
+        severity: Severity::Severe,
+    };
+    visits::add_allergy(s, &nurse, allergy).await.unwrap();
+    // Under emergency access the nurse records vitals.
+    restriction::break_glass(s, &nurse, p, "Collapsed in the waiting room").await.unwrap();
+    visits::record_vitals(s, &nurse, vitals).await.unwrap();
 }
 
 #[tokio::test]

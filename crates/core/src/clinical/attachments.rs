@@ -133,6 +133,7 @@ pub async fn add(store: &Store, auth: &Authorized, input: AttachmentInput, bytes
     if auth.require(Permission::ClinicalEdit).is_err() {
         auth.require(Permission::VitalsEdit)?;
     }
+    super::restriction::require_chart(store, auth, input.patient_id.trim()).await?;
     let (file_name, media_type, note) = check(&input, bytes)?;
     let sha256 = blobs::sha256_hex(bytes);
     let mut w = store.begin_write(auth.actor()).await?;

@@ -317,6 +317,7 @@ pub async fn order_lab_tests(
     note: String,
 ) -> Result<Vec<LabOrder>> {
     auth.require(Permission::ClinicalEdit)?;
+    super::restriction::require_visit_chart(store, auth, visit_id).await?;
     let day = crate::clinic::today(store).await?;
     let mut w = store.begin_write(auth.actor()).await?;
     let orders = order_in(&mut w, visit_id, &test_ids, &note, day).await?;

@@ -347,6 +347,7 @@ pub async fn prescribe(
     input: PrescriptionInput,
 ) -> Result<Prescription> {
     auth.require(Permission::ClinicalEdit)?;
+    super::restriction::require_visit_chart(store, auth, visit_id).await?;
     let today = crate::clinic::today_ymd(store).await?;
     let mut w = store.begin_write(auth.actor()).await?;
     let p = prescribe_in(&mut w, visit_id, &input, &today).await?;
@@ -448,6 +449,7 @@ pub async fn update_prescription(
     input: PrescriptionInput,
 ) -> Result<Prescription> {
     auth.require(Permission::ClinicalEdit)?;
+    super::restriction::require_row_chart(store, auth, super::restriction::ChartRow::Prescription, id).await?;
     let f = rx_fields(&input)?;
     let today = crate::clinic::today_ymd(store).await?;
     let mut w = store.begin_write(auth.actor()).await?;
@@ -519,6 +521,7 @@ pub const STOP_REASON_MAX: usize = 300;
 /// `prescription.stop`.
 pub async fn stop_prescription(store: &Store, auth: &Authorized, id: &str, reason: &str) -> Result<Prescription> {
     auth.require(Permission::ClinicalEdit)?;
+    super::restriction::require_row_chart(store, auth, super::restriction::ChartRow::Prescription, id).await?;
     let reason = line("reason", reason, STOP_REASON_MAX, true)?;
     let mut w = store.begin_write(auth.actor()).await?;
     let p = running_rx(&mut w, id).await?;

@@ -152,8 +152,10 @@ async fn emergency_until(store: &Store, user_id: &str, patient_id: &str) -> Resu
 }
 
 /// THE check in front of every read of a patient's clinical record (chart, visits, vitals,
-/// prescriptions, results, attachments, their printouts): `chart_restricted` when the chart
-/// is restricted and the caller is neither on its care team nor under emergency access.
+/// prescriptions, results, attachments, their printouts) and every write into it (visit notes
+/// and closing, vitals, diagnoses, prescriptions, lab orders, attachments; not an allergy, which
+/// anyone who learns of one must be able to record): `chart_restricted` when the chart is
+/// restricted and the caller is neither on its care team nor under emergency access.
 pub async fn require_chart(store: &Store, auth: &Authorized, patient_id: &str) -> Result<()> {
     let restricted: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM chart_restrictions WHERE patient_id = ? AND lifted_at IS NULL AND deleted_at IS NULL)",
@@ -170,17 +172,39 @@ pub async fn require_chart(store: &Store, auth: &Authorized, patient_id: &str) -
     Err(Error::ChartRestricted { patient_id: patient_id.to_string() })
 }
 
-/// [`require_chart`] for the patient of a visit (a visit not found passes: the caller answers
-/// `not_found`).
-pub async fn require_visit_chart(store: &Store, auth: &Authorized, visit_id: &str) -> Result<()> {
-    let patient: Option<String> = sqlx::query_scalar("SELECT patient_id FROM visits WHERE id = ?")
-        .bind(visit_id)
-        .fetch_optional(store.pool())
-        .await?;
+/// A row of the clinical record that names its patient: what [`require_row_chart`] looks up.
+#[derive(Debug, Clone, Copy)]
+pub enum ChartRow {
+    Visit,
+    Diagnosis,
+    Prescription,
+}
+
+impl ChartRow {
+    /// A fixed statement per kind: no SQL identifier is ever built from input.
+    fn patient_sql(self) -> &'static str {
+        match self {
+            ChartRow::Visit => "SELECT patient_id FROM visits WHERE id = ?",
+            ChartRow::Diagnosis => "SELECT patient_id FROM diagnoses WHERE id = ?",
+            ChartRow::Prescription => "SELECT patient_id FROM prescriptions WHERE id = ?",
+        }
+    }
+}
+
+/// [`require_chart`] for the patient a row of the record belongs to (a row not found passes:
+/// the caller answers `not_found`).
+pub async fn require_row_chart(store: &Store, auth: &Authorized, row: ChartRow, id: &str) -> Result<()> {
+    let patient: Option<String> = sqlx::query_scalar(row.patient_sql()).bind(id).fetch_optional(store.pool()).await?;
     match patient {
         Some(p) => require_chart(store, auth, &p).await,
         None => Ok(()),
     }
+}
+
+/// [`require_chart`] for the patient of a visit (a visit not found passes: the caller answers
+/// `not_found`).
+pub async fn require_visit_chart(store: &Store, auth: &Authorized, visit_id: &str) -> Result<()> {
+    require_row_chart(store, auth, ChartRow::Visit, visit_id).await
 }
 
 async fn require_patient(store: &Store, patient_id: &str) -> Result<()> {

@@ -143,6 +143,7 @@ pub async fn start_visit(store: &Store, auth: &Authorized, input: VisitInput) ->
 /// Saves the doctor's notes of an open visit.
 pub async fn update_visit(store: &Store, auth: &Authorized, visit_id: &str, n: VisitNotes) -> Result<Visit> {
     auth.require(Permission::ClinicalEdit)?;
+    super::restriction::require_visit_chart(store, auth, visit_id).await?;
     let complaints = text("complaints", &n.complaints, NOTE_MAX)?;
     let history = text("history", &n.history, NOTE_MAX)?;
     let examination = text("examination", &n.examination, NOTE_MAX)?;
@@ -190,6 +191,7 @@ pub async fn update_visit(store: &Store, auth: &Authorized, visit_id: &str, n: V
 /// Closes a visit (its notes are then final).
 pub async fn close_visit(store: &Store, auth: &Authorized, visit_id: &str) -> Result<Visit> {
     auth.require(Permission::ClinicalEdit)?;
+    super::restriction::require_visit_chart(store, auth, visit_id).await?;
     let mut w = store.begin_write(auth.actor()).await?;
     let (now, stamp, by) = (w.now_rfc3339(), w.stamp(), w.actor().user_id.clone());
     let n = sqlx::query("UPDATE visits SET closed_at = ?, updated_at = ?, updated_by = ? WHERE id = ? AND closed_at IS NULL AND deleted_at IS NULL")
@@ -417,6 +419,7 @@ pub(crate) async fn record_vitals_in(w: &mut WriteTx<'_>, v: &VitalsInput) -> Re
 /// validation error naming the field unless `confirmed` is set.
 pub async fn record_vitals(store: &Store, auth: &Authorized, input: VitalsInput) -> Result<Vitals> {
     auth.require(Permission::VitalsEdit)?;
+    super::restriction::require_chart(store, auth, input.patient_id.trim()).await?;
     check_vitals(&input)?;
     let mut w = store.begin_write(auth.actor()).await?;
     let v = record_vitals_in(&mut w, &input).await?;
@@ -589,6 +592,7 @@ pub async fn add_diagnosis(
     input: DiagnosisInput,
 ) -> Result<Diagnosis> {
     auth.require(Permission::ClinicalEdit)?;
+    super::restriction::require_visit_chart(store, auth, visit_id).await?;
     if input.icd10.as_deref().is_some_and(|c| !c.trim().is_empty()) {
         icd10::ensure_loaded(store).await?;
     }
@@ -601,6 +605,7 @@ pub async fn add_diagnosis(
 /// Marks a problem as resolved (it leaves the active problem list).
 pub async fn resolve_diagnosis(store: &Store, auth: &Authorized, diagnosis_id: &str) -> Result<()> {
     auth.require(Permission::ClinicalEdit)?;
+    super::restriction::require_row_chart(store, auth, super::restriction::ChartRow::Diagnosis, diagnosis_id).await?;
     let mut w = store.begin_write(auth.actor()).await?;
     let (now, stamp, by) = (w.now_rfc3339(), w.stamp(), w.actor().user_id.clone());
     let n = sqlx::query("UPDATE diagnoses SET resolved_at = ?, updated_at = ?, updated_by = ? WHERE id = ? AND resolved_at IS NULL AND deleted_at IS NULL")
