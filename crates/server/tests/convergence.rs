@@ -104,6 +104,12 @@ fn env_u64(name: &str) -> Option<u64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn devices_converge_through_faults_and_server_restarts() {
+    // The core logs what a `storage` error hides (its SQL text) under the error's reference:
+    // print it with a failing case's output, so that a rare failure names its cause.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("hms=error,hms_core=error,hms_server=error")
+        .with_test_writer()
+        .try_init();
     let (seeds, one): (Vec<u64>, bool) = match env_u64("HMS_CONVERGENCE_SEED") {
         Some(seed) => (vec![seed], true),
         None => {
