@@ -208,11 +208,17 @@ pub async fn walk_in(
         rescheduled_from: None,
     };
     super::booking::insert_visit(&mut w, &a, start, (start + WALK_IN_MINUTES).min(1440)).await?;
-    sqlx::query("UPDATE appointments SET checked_in_at = ? WHERE id = ?")
-        .bind(w.now_rfc3339())
+    // The arrival is a change like any other: another device (and the waits it reports)
+    // must have it too.
+    let (now, stamp, by) = (w.now_rfc3339(), w.stamp(), w.actor().user_id.clone());
+    sqlx::query("UPDATE appointments SET checked_in_at = ?, updated_at = ? WHERE id = ?")
+        .bind(&now)
+        .bind(&stamp)
         .bind(&a.id)
         .execute(w.conn())
         .await?;
+    let data = json!({ "id": a.id, "checked_in_at": now, "updated_at": stamp, "updated_by": by });
+    w.record_change("appointments", &a.id, ChangeOp::Update, &data).await?;
     w.audit(
         "appointment.walk_in",
         "appointment",
