@@ -2,7 +2,7 @@
 //! (check-in) to being called in.
 
 use super::table::{col, num, opt, percent_bp, text, Kind, Table};
-use super::{DateRange, Scope};
+use super::{summary, DateRange, Scope};
 use crate::error::Result;
 use crate::store::Store;
 use std::collections::BTreeMap;
@@ -28,11 +28,16 @@ struct Doctor {
     waits: Vec<(i64, i64)>,
 }
 
-const FROM: &str = "FROM appointments a
-         JOIN staff st ON st.id = a.doctor_id
+/// The summary's rows over the range joined to their doctor, narrowed by the scope; binds:
+/// the summary's, then the doctor twice, then the department twice.
+fn from_summary(rows: &str) -> String {
+    format!(
+        "FROM {rows} s
+         JOIN staff st ON st.id = s.doctor_id
          LEFT JOIN departments d ON d.id = st.department_id
-         WHERE a.date >= ? AND a.date <= ? AND a.deleted_at IS NULL
-           AND (? IS NULL OR a.doctor_id = ?) AND (? IS NULL OR st.department_id = ?)";
+         WHERE (? IS NULL OR s.doctor_id = ?) AND (? IS NULL OR st.department_id = ?)"
+    )
+}
 
 /// The nearest-rank percentile `p` (1..=100) of values given as (value, count) sorted by
 /// value: the same as `table::nearest_rank` over the values written out.
@@ -53,35 +58,42 @@ pub fn nearest_rank_counted(sorted: &[(i64, i64)], p: u32) -> Option<i64> {
 }
 
 pub(crate) async fn by_doctor(store: &Store, range: &DateRange, scope: &Scope) -> Result<Table> {
-    let (from, to) = (range.from_ymd(), range.to_ymd());
-    let rows: Vec<Row> = sqlx::query_as(&format!(
-        "SELECT a.doctor_id, st.full_name AS doctor_name, d.name AS department, a.status, COUNT(*) AS n {FROM}
-         GROUP BY a.doctor_id, a.status"
-    ))
-    .bind(&from)
-    .bind(&to)
-    .bind(&scope.doctor_id)
-    .bind(&scope.doctor_id)
-    .bind(&scope.department_id)
-    .bind(&scope.department_id)
-    .fetch_all(store.pool())
-    .await?;
-    // Waits in whole minutes between the stored seconds of check-in and call, counted in the
-    // database (a row per doctor and length, not per appointment).
-    let waits: Vec<(String, i64, i64)> = sqlx::query_as(&format!(
-        "SELECT a.doctor_id, (strftime('%s', a.called_at) - strftime('%s', a.checked_in_at)) / 60 AS m, COUNT(*) {FROM}
-           AND a.checked_in_at IS NOT NULL AND a.called_at IS NOT NULL
-           AND strftime('%s', a.called_at) - strftime('%s', a.checked_in_at) >= 0
-         GROUP BY a.doctor_id, m ORDER BY m"
-    ))
-    .bind(&from)
-    .bind(&to)
-    .bind(&scope.doctor_id)
-    .bind(&scope.doctor_id)
-    .bind(&scope.department_id)
-    .bind(&scope.department_id)
-    .fetch_all(store.pool())
-    .await?;
+    // Counted by the triggers of migration 0028 (see `summary`): a row per day or month,
+    // doctor and status, and per day or month, doctor and wait length.
+    let (counts, count_binds) = summary::APPOINTMENTS.rows(range);
+    let sql = format!(
+        "SELECT s.doctor_id, st.full_name AS doctor_name, d.name AS department, s.status, SUM(s.n) AS n {}
+         GROUP BY s.doctor_id, s.status HAVING SUM(s.n) <> 0",
+        from_summary(&counts)
+    );
+    let mut q = sqlx::query_as::<_, Row>(&sql);
+    for b in &count_binds {
+        q = q.bind(b);
+    }
+    let rows: Vec<Row> = q
+        .bind(&scope.doctor_id)
+        .bind(&scope.doctor_id)
+        .bind(&scope.department_id)
+        .bind(&scope.department_id)
+        .fetch_all(store.pool())
+        .await?;
+    let (waits, wait_binds) = summary::WAITS.rows(range);
+    let sql = format!(
+        "SELECT s.doctor_id, s.minutes, SUM(s.n) AS n {}
+         GROUP BY s.doctor_id, s.minutes HAVING SUM(s.n) <> 0 ORDER BY s.minutes",
+        from_summary(&waits)
+    );
+    let mut q = sqlx::query_as::<_, (String, i64, i64)>(&sql);
+    for b in &wait_binds {
+        q = q.bind(b);
+    }
+    let waits: Vec<(String, i64, i64)> = q
+        .bind(&scope.doctor_id)
+        .bind(&scope.doctor_id)
+        .bind(&scope.department_id)
+        .bind(&scope.department_id)
+        .fetch_all(store.pool())
+        .await?;
     let mut doctors: BTreeMap<String, Doctor> = BTreeMap::new();
     for r in rows {
         let d = doctors.entry(r.doctor_id).or_insert_with(|| Doctor {

@@ -13,6 +13,9 @@ pub mod export;
 pub mod patients;
 pub mod range;
 pub mod revenue;
+pub mod summary;
+#[cfg(test)]
+mod summary_tests;
 pub mod table;
 
 use crate::error::{Error, Result, ValidationReason};

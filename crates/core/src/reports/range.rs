@@ -127,3 +127,42 @@ impl DateRange {
         self.to.format("%Y-%m-%d").to_string()
     }
 }
+
+/// A piece of a range as the summary tables hold it: whole months, or days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Span {
+    /// Days `from..=to`.
+    Days(NaiveDate, NaiveDate),
+    /// The whole months from the one starting on the first date to the one starting on the second.
+    Months(NaiveDate, NaiveDate),
+}
+
+impl DateRange {
+    /// The range cut into its whole calendar months and the days before and after them, so
+    /// that a year is read as twelve months' rows instead of 365 days'.
+    pub fn spans(&self) -> Vec<Span> {
+        let first = if self.from.day() == 1 {
+            Some(self.from)
+        } else {
+            self.from.with_day(1).and_then(|d| d.checked_add_months(Months::new(1)))
+        };
+        let last = match self.to.succ_opt() {
+            Some(next) if next.day() == 1 => self.to.with_day(1),
+            _ => self.to.with_day(1).and_then(|d| d.checked_sub_months(Months::new(1))),
+        };
+        match (first, last) {
+            (Some(m1), Some(m2)) if m1 <= m2 => {
+                let mut out = Vec::with_capacity(3);
+                if let Some(before) = m1.pred_opt().filter(|d| *d >= self.from) {
+                    out.push(Span::Days(self.from, before));
+                }
+                out.push(Span::Months(m1, m2));
+                if let Some(after) = m2.checked_add_months(Months::new(1)).filter(|d| *d <= self.to) {
+                    out.push(Span::Days(after, self.to));
+                }
+                out
+            }
+            _ => vec![Span::Days(self.from, self.to)],
+        }
+    }
+}

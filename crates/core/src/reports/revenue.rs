@@ -1,6 +1,7 @@
 //! Revenue: what finalised invoices billed, by service and by doctor (line amounts computed
 //! with billing's one rounding rule), and what was collected by payment mode.
 
+use super::summary::{self, Piece};
 use super::table::{col, fig, num, text, Kind, Table};
 use super::{DateRange, Scope};
 use crate::billing::bills::{stored_discount, stored_u32};
@@ -16,7 +17,6 @@ use std::collections::BTreeMap;
 /// worked out once per kind (billing's one rounding rule), times the count.
 #[derive(sqlx::FromRow)]
 struct Line {
-    id: String,
     service_id: Option<String>,
     service_code: Option<String>,
     label: String,
@@ -33,50 +33,121 @@ struct Line {
 
 const LINES_FROM: &str = "FROM bills b
          JOIN bill_lines l ON l.bill_id = b.id AND l.deleted_at IS NULL
-         LEFT JOIN services s ON s.id = l.service_id
          LEFT JOIN appointments a ON l.source = 'appointment' AND a.id = l.source_id
          LEFT JOIN staff st ON st.id = a.doctor_id
-         LEFT JOIN departments d ON d.id = st.department_id
          WHERE b.finalized_at >= ? AND b.finalized_at < ? AND b.status = 'final' AND b.deleted_at IS NULL
            AND (? IS NULL OR a.doctor_id = ?) AND (? IS NULL OR st.department_id = ?)";
+
+/// The kinds of line over whole UTC days, from the summary (migration 0028).
+const KINDS_DAYS: &str = "SELECT NULLIF(service_id, '') AS service_id, description, quantity, unit_price_minor,
+            discount_kind, discount_value, tax_rate_bp, NULLIF(doctor_id, '') AS doctor_id, n
+         FROM report_revenue_lines_day WHERE day >= ? AND day < ?";
+
+/// The same at a range's edges, from the lines themselves.
+const KINDS_RECORDS: &str = "SELECT l.service_id, l.description, l.quantity, l.unit_price_minor,
+            l.discount_kind, l.discount_value, l.tax_rate_bp, a.doctor_id, 1 AS n
+         FROM bills b INDEXED BY bills_finalized
+         JOIN bill_lines l ON l.bill_id = b.id AND l.deleted_at IS NULL
+         LEFT JOIN appointments a ON l.source = 'appointment' AND a.id = l.source_id
+         WHERE b.finalized_at >= ? AND b.finalized_at < ? AND b.status = 'final' AND b.deleted_at IS NULL";
+
+fn bind_all<'q, O>(
+    mut q: sqlx::query::QueryAs<'q, sqlx::Sqlite, O, sqlx::sqlite::SqliteArguments<'q>>,
+    binds: &'q [String],
+) -> sqlx::query::QueryAs<'q, sqlx::Sqlite, O, sqlx::sqlite::SqliteArguments<'q>> {
+    for b in binds {
+        q = q.bind(b);
+    }
+    q
+}
+
+/// How many invoices the counted lines are on, without a department filter (a department's
+/// doctors may share an invoice: that is counted from the lines): from the summaries over
+/// whole UTC days (all invoices, or one doctor's), from the records at the edges.
+async fn invoices(store: &Store, pieces: &[Piece], scope: &Scope) -> Result<i64> {
+    let mut total = 0;
+    for p in pieces {
+        total += match p {
+            Piece::Days(a, b) => {
+                let n: Option<i64> = sqlx::query_scalar(
+                    "SELECT SUM(n) FROM report_invoices_doctor_day WHERE day >= ? AND day < ? AND doctor_id = ?",
+                )
+                .bind(a)
+                .bind(b)
+                .bind(&scope.doctor_id)
+                .fetch_one(store.pool())
+                .await?;
+                let n = match &scope.doctor_id {
+                    Some(_) => n,
+                    None => {
+                        sqlx::query_scalar("SELECT SUM(n) FROM report_invoices_day WHERE day >= ? AND day < ?")
+                            .bind(a)
+                            .bind(b)
+                            .fetch_one(store.pool())
+                            .await?
+                    }
+                };
+                n.unwrap_or(0)
+            }
+            Piece::Records(a, b) => invoices_of_lines(store, a, b, scope).await?,
+        };
+    }
+    Ok(total)
+}
+
+async fn invoices_of_lines(store: &Store, from: &str, to: &str, scope: &Scope) -> Result<i64> {
+    Ok(sqlx::query_scalar(&format!("SELECT COUNT(DISTINCT b.id) {LINES_FROM}"))
+        .bind(from)
+        .bind(to)
+        .bind(&scope.doctor_id)
+        .bind(&scope.doctor_id)
+        .bind(&scope.department_id)
+        .bind(&scope.department_id)
+        .fetch_one(store.pool())
+        .await?)
+}
 
 /// The kinds of line of invoices finalised in the range and not cancelled, narrowed by the
 /// scope, each with its count and its amounts (for one line), and how many invoices they are on.
 async fn lines(store: &Store, range: &DateRange, scope: &Scope) -> Result<(Vec<(Line, LineAmounts)>, i64)> {
     let (from, to) = range.instants()?;
+    let pieces = summary::utc_pieces(&from, &to);
+    let (kinds, binds) = summary::union(&pieces, KINDS_DAYS, KINDS_RECORDS);
     let sql = format!(
-        "SELECT MIN(l.id) AS id, l.service_id, s.code AS service_code, COALESCE(s.name, l.description) AS label,
-                l.quantity, l.unit_price_minor, l.discount_kind, l.discount_value, l.tax_rate_bp,
-                a.doctor_id, st.full_name AS doctor_name, d.name AS department, COUNT(*) AS n
-         {LINES_FROM}
-         GROUP BY l.service_id, label, l.quantity, l.unit_price_minor, l.discount_kind, l.discount_value, l.tax_rate_bp, a.doctor_id"
+        "SELECT u.service_id, s.code AS service_code, COALESCE(s.name, u.description) AS label,
+                u.quantity, u.unit_price_minor, u.discount_kind, u.discount_value, u.tax_rate_bp,
+                u.doctor_id, st.full_name AS doctor_name, d.name AS department, SUM(u.n) AS n
+         FROM ({kinds}) u
+         LEFT JOIN services s ON s.id = u.service_id
+         LEFT JOIN staff st ON st.id = u.doctor_id
+         LEFT JOIN departments d ON d.id = st.department_id
+         WHERE (? IS NULL OR u.doctor_id = ?) AND (? IS NULL OR st.department_id = ?)
+         GROUP BY u.service_id, label, u.quantity, u.unit_price_minor, u.discount_kind, u.discount_value, u.tax_rate_bp, u.doctor_id
+         HAVING SUM(u.n) <> 0"
     );
-    let rows: Vec<Line> = sqlx::query_as(&sql)
-        .bind(&from)
-        .bind(&to)
+    let rows: Vec<Line> = bind_all(sqlx::query_as(&sql), &binds)
         .bind(&scope.doctor_id)
         .bind(&scope.doctor_id)
         .bind(&scope.department_id)
         .bind(&scope.department_id)
         .fetch_all(store.pool())
         .await?;
-    let bills: i64 = sqlx::query_scalar(&format!("SELECT COUNT(DISTINCT b.id) {LINES_FROM}"))
-        .bind(&from)
-        .bind(&to)
-        .bind(&scope.doctor_id)
-        .bind(&scope.doctor_id)
-        .bind(&scope.department_id)
-        .bind(&scope.department_id)
-        .fetch_one(store.pool())
-        .await?;
+    let bills = if scope.department_id.is_some() {
+        invoices_of_lines(store, &from, &to, scope).await?
+    } else {
+        invoices(store, &pieces, scope).await?
+    };
+    // A stored value that does not read is named by the kind of line it is on.
+    let kind_id = |l: &Line| format!("{} × {}", l.label, l.quantity);
     let kinds = rows
         .into_iter()
         .map(|l| {
+            let id = kind_id(&l);
             let input = LineInput {
-                quantity: stored_u32("bill_lines", &l.id, "quantity", l.quantity)?,
+                quantity: stored_u32("bill_lines", &id, "quantity", l.quantity)?,
                 unit_price: l.unit_price_minor,
-                discount: stored_discount(&l.id, &l.discount_kind, l.discount_value)?,
-                tax_rate_bp: stored_u32("bill_lines", &l.id, "tax_rate_bp", l.tax_rate_bp)?,
+                discount: stored_discount(&id, &l.discount_kind, l.discount_value)?,
+                tax_rate_bp: stored_u32("bill_lines", &id, "tax_rate_bp", l.tax_rate_bp)?,
             };
             Ok((l, line_amounts(input)))
         })
@@ -173,22 +244,19 @@ pub(crate) async fn by_service(store: &Store, range: &DateRange, scope: &Scope) 
     // department filter.
     if scope.doctor_id.is_none() && scope.department_id.is_none() {
         let (from, to) = range.instants()?;
-        let credited: i64 = sqlx::query_scalar(
-            "SELECT COALESCE(SUM(c.amount_minor), 0) FROM credit_notes c JOIN bills b ON b.id = c.bill_id
+        let pieces = summary::utc_pieces(&from, &to);
+        let (credit_notes, binds) = summary::union(
+            &pieces,
+            "SELECT amount FROM report_credit_notes_day WHERE day >= ? AND day < ?",
+            "SELECT c.amount_minor AS amount FROM credit_notes c JOIN bills b ON b.id = c.bill_id
              WHERE c.created_at >= ? AND c.created_at < ? AND c.deleted_at IS NULL AND b.status = 'final' AND b.deleted_at IS NULL",
-        )
-        .bind(&from)
-        .bind(&to)
-        .fetch_one(store.pool())
-        .await?;
-        let refunded: i64 = sqlx::query_scalar(
-            "SELECT COALESCE(SUM(amount_minor), 0) FROM payments
-             WHERE kind = 'refund' AND received_at >= ? AND received_at < ? AND deleted_at IS NULL",
-        )
-        .bind(&from)
-        .bind(&to)
-        .fetch_one(store.pool())
-        .await?;
+        );
+        let credited: i64 =
+            bind_all(sqlx::query_as(&format!("SELECT COALESCE(SUM(amount), 0) FROM ({credit_notes})")), &binds)
+                .fetch_one(store.pool())
+                .await
+                .map(|(n,): (i64,)| n)?;
+        let refunded = money_moved(store, &pieces).await?.iter().filter(|m| m.kind == "refund").map(|m| m.amount).sum();
         t.figures.push(fig("credit_notes", "Credit notes", Kind::Money, credited));
         t.figures.push(fig("refunds", "Refunds", Kind::Money, refunded));
         t.figures.push(fig("net", "Net (invoiced − credit notes)", Kind::Money, invoiced - credited));
@@ -215,15 +283,45 @@ pub(crate) async fn by_doctor(store: &Store, range: &DateRange, scope: &Scope) -
     ))
 }
 
+/// Money moved by mode and kind.
+#[derive(sqlx::FromRow)]
+struct Moved {
+    mode: String,
+    kind: String,
+    n: i64,
+    amount: i64,
+}
+
+/// Money moved over the pieces of a range: the summary over whole UTC days, the payments at
+/// the edges.
+async fn money_moved(store: &Store, pieces: &[Piece]) -> Result<Vec<Moved>> {
+    let (moved, binds) = summary::union(
+        pieces,
+        "SELECT mode, kind, n, amount FROM report_payments_day WHERE day >= ? AND day < ?",
+        "SELECT mode, kind, 1 AS n, amount_minor AS amount FROM payments
+         WHERE received_at >= ? AND received_at < ? AND deleted_at IS NULL",
+    );
+    let sql = format!(
+        "SELECT mode, kind, SUM(n) AS n, SUM(amount) AS amount FROM ({moved}) GROUP BY mode, kind HAVING SUM(n) <> 0"
+    );
+    Ok(bind_all(sqlx::query_as(&sql), &binds).fetch_all(store.pool()).await?)
+}
+
 pub(crate) async fn by_mode(store: &Store, range: &DateRange) -> Result<Table> {
     let (from, to) = range.instants()?;
-    let (modes, _) = super::cash::collections(store, &from, &to, None).await?;
+    let moved = money_moved(store, &summary::utc_pieces(&from, &to)).await?;
     let mut rows = Vec::new();
     let (mut c, mut r, mut n) = (0, 0, 0);
     for mode in PaymentMode::ALL {
-        let m = modes.iter().find(|m| m.mode == mode);
-        let (count, collected, refunded) =
-            m.map_or((0, 0, 0), |m| (i64::from(m.count), m.collected_minor, m.refunded_minor));
+        let (mut count, mut collected, mut refunded) = (0, 0, 0);
+        for m in moved.iter().filter(|m| m.mode == mode.code()) {
+            count += m.n;
+            if m.kind == "refund" {
+                refunded += m.amount;
+            } else {
+                collected += m.amount;
+            }
+        }
         n += count;
         c += collected;
         r += refunded;

@@ -1,0 +1,261 @@
+//! The summary tables (migration 0028): local counts kept by triggers in the same transaction
+//! as every write to the rows they count, so that a report over a year reads a few thousand
+//! summary rows instead of every record. Each summary exists by day and by month; a range is
+//! read as its whole months plus the days at its edges (`DateRange::spans`).
+
+use super::range::Span;
+use super::DateRange;
+
+/// One summary kept by day and by month: the two tables and the columns read from them.
+pub(crate) struct Summary {
+    pub day_table: &'static str,
+    pub month_table: &'static str,
+    /// The columns a report reads (the same in both tables), e.g. `doctor_id, status, n`.
+    pub columns: &'static str,
+}
+
+pub(crate) const APPOINTMENTS: Summary = Summary {
+    day_table: "report_appointments_day",
+    month_table: "report_appointments_month",
+    columns: "doctor_id, status, n",
+};
+
+pub(crate) const WAITS: Summary =
+    Summary { day_table: "report_waits_day", month_table: "report_waits_month", columns: "doctor_id, minutes, n" };
+
+impl Summary {
+    /// A sub-select of the summary's rows over `range` (its months from the month table, its
+    /// edge days from the day table) and the values to bind to it, in order.
+    pub fn rows(&self, range: &DateRange) -> (String, Vec<String>) {
+        let mut parts = Vec::new();
+        let mut binds = Vec::new();
+        for span in range.spans() {
+            match span {
+                Span::Days(a, b) => {
+                    parts
+                        .push(format!("SELECT {} FROM {} WHERE date >= ? AND date <= ?", self.columns, self.day_table));
+                    binds.push(a.format("%Y-%m-%d").to_string());
+                    binds.push(b.format("%Y-%m-%d").to_string());
+                }
+                Span::Months(a, b) => {
+                    parts.push(format!(
+                        "SELECT {} FROM {} WHERE month >= ? AND month <= ?",
+                        self.columns, self.month_table
+                    ));
+                    binds.push(a.format("%Y-%m").to_string());
+                    binds.push(b.format("%Y-%m").to_string());
+                }
+            }
+        }
+        (format!("({})", parts.join(" UNION ALL ")), binds)
+    }
+}
+
+/// A piece of a range of stored instants `[from, to)`: whole UTC days read from a summary
+/// (days `from..to`, YYYY-MM-DD), or the instants at an edge read from the records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Piece {
+    Days(String, String),
+    Records(String, String),
+}
+
+const MIDNIGHT: &str = "T00:00:00.000Z";
+
+/// `[from, to)` (stored instants, as `DateRange::instants` gives them) cut into the whole UTC
+/// days inside it and the hours before and after them. A clinic's midnight is a UTC midnight
+/// only in UTC's zone, so most ranges have two short edges; a range shorter than a UTC day
+/// is read from the records alone.
+pub(crate) fn utc_pieces(from: &str, to: &str) -> Vec<Piece> {
+    let day = |s: &str| s.get(..10).and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+    let (Some(f), Some(t)) = (day(from), day(to)) else {
+        return vec![Piece::Records(from.into(), to.into())];
+    };
+    let first = if from.get(10..) == Some(MIDNIGHT) { Some(f) } else { f.succ_opt() };
+    match first {
+        Some(first) if first < t => {
+            let (a, b) = (format!("{first}{MIDNIGHT}"), format!("{t}{MIDNIGHT}"));
+            let mut out = Vec::with_capacity(3);
+            if from < a.as_str() {
+                out.push(Piece::Records(from.into(), a));
+            }
+            out.push(Piece::Days(first.to_string(), t.to_string()));
+            if b.as_str() < to {
+                out.push(Piece::Records(b, to.into()));
+            }
+            out
+        }
+        _ => vec![Piece::Records(from.into(), to.into())],
+    }
+}
+
+/// Builds `SELECT … UNION ALL SELECT …` over the pieces: `days` reads a summary (binds: the
+/// first day, the day after the last), `records` the records (binds: the two instants).
+pub(crate) fn union(pieces: &[Piece], days: &str, records: &str) -> (String, Vec<String>) {
+    let mut parts = Vec::with_capacity(pieces.len());
+    let mut binds = Vec::with_capacity(pieces.len() * 2);
+    for p in pieces {
+        let (sql, a, b) = match p {
+            Piece::Days(a, b) => (days, a, b),
+            Piece::Records(a, b) => (records, a, b),
+        };
+        parts.push(sql.to_string());
+        binds.push(a.clone());
+        binds.push(b.clone());
+    }
+    (parts.join(" UNION ALL "), binds)
+}
+
+/// Each summary table beside a recount of what it summarises straight from the records
+/// (written out here without the migration's views, so that a wrong view shows too).
+pub(crate) const RECOUNTS: [(&str, &str, &str); 9] = [
+    (
+        "report_appointments_day",
+        "SELECT date, doctor_id, status, n FROM report_appointments_day WHERE n <> 0",
+        "SELECT date, doctor_id, status, COUNT(*) FROM appointments WHERE deleted_at IS NULL GROUP BY date, doctor_id, status",
+    ),
+    (
+        "report_appointments_month",
+        "SELECT month, doctor_id, status, n FROM report_appointments_month WHERE n <> 0",
+        "SELECT substr(date, 1, 7), doctor_id, status, COUNT(*) FROM appointments WHERE deleted_at IS NULL
+         GROUP BY substr(date, 1, 7), doctor_id, status",
+    ),
+    (
+        "report_waits_day",
+        "SELECT date, doctor_id, minutes, n FROM report_waits_day WHERE n <> 0",
+        "SELECT date, doctor_id, (strftime('%s', called_at) - strftime('%s', checked_in_at)) / 60 AS m, COUNT(*)
+         FROM appointments WHERE deleted_at IS NULL AND checked_in_at IS NOT NULL AND called_at IS NOT NULL
+           AND strftime('%s', called_at) - strftime('%s', checked_in_at) >= 0
+         GROUP BY date, doctor_id, m",
+    ),
+    (
+        "report_waits_month",
+        "SELECT month, doctor_id, minutes, n FROM report_waits_month WHERE n <> 0",
+        "SELECT substr(date, 1, 7), doctor_id, (strftime('%s', called_at) - strftime('%s', checked_in_at)) / 60 AS m, COUNT(*)
+         FROM appointments WHERE deleted_at IS NULL AND checked_in_at IS NOT NULL AND called_at IS NOT NULL
+           AND strftime('%s', called_at) - strftime('%s', checked_in_at) >= 0
+         GROUP BY substr(date, 1, 7), doctor_id, m",
+    ),
+    (
+        "report_revenue_lines_day",
+        "SELECT day, service_id, description, quantity, unit_price_minor, discount_kind, discount_value, tax_rate_bp, doctor_id, n
+         FROM report_revenue_lines_day WHERE n <> 0",
+        "SELECT substr(b.finalized_at, 1, 10), COALESCE(l.service_id, ''), l.description, l.quantity, l.unit_price_minor,
+                l.discount_kind, l.discount_value, l.tax_rate_bp, COALESCE(a.doctor_id, ''), COUNT(*)
+         FROM bills b JOIN bill_lines l ON l.bill_id = b.id
+         LEFT JOIN appointments a ON l.source = 'appointment' AND a.id = l.source_id
+         WHERE b.status = 'final' AND b.deleted_at IS NULL AND b.finalized_at IS NOT NULL AND l.deleted_at IS NULL
+         GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9",
+    ),
+    (
+        "report_invoices_day",
+        "SELECT day, n FROM report_invoices_day WHERE n <> 0",
+        "SELECT substr(b.finalized_at, 1, 10), COUNT(*) FROM bills b
+         WHERE b.status = 'final' AND b.deleted_at IS NULL AND b.finalized_at IS NOT NULL
+           AND EXISTS (SELECT 1 FROM bill_lines l WHERE l.bill_id = b.id AND l.deleted_at IS NULL)
+         GROUP BY 1",
+    ),
+    (
+        "report_invoices_doctor_day",
+        "SELECT day, doctor_id, n FROM report_invoices_doctor_day WHERE n <> 0",
+        "SELECT day, doctor, COUNT(*) FROM (
+             SELECT DISTINCT b.id, substr(b.finalized_at, 1, 10) AS day, COALESCE(a.doctor_id, '') AS doctor
+             FROM bills b JOIN bill_lines l ON l.bill_id = b.id
+             LEFT JOIN appointments a ON l.source = 'appointment' AND a.id = l.source_id
+             WHERE b.status = 'final' AND b.deleted_at IS NULL AND b.finalized_at IS NOT NULL AND l.deleted_at IS NULL)
+         GROUP BY day, doctor",
+    ),
+    (
+        "report_credit_notes_day",
+        "SELECT day, n, amount FROM report_credit_notes_day WHERE n <> 0",
+        "SELECT substr(c.created_at, 1, 10), COUNT(*), SUM(c.amount_minor) FROM credit_notes c JOIN bills b ON b.id = c.bill_id
+         WHERE c.deleted_at IS NULL AND b.status = 'final' AND b.deleted_at IS NULL GROUP BY 1",
+    ),
+    (
+        "report_payments_day",
+        "SELECT day, mode, kind, n, amount FROM report_payments_day WHERE n <> 0",
+        "SELECT substr(received_at, 1, 10), mode, kind, COUNT(*), SUM(amount_minor) FROM payments
+         WHERE deleted_at IS NULL GROUP BY 1, 2, 3",
+    ),
+];
+
+/// Compares every summary table with a full recount from the records: the tables whose rows
+/// differ, each with how many rows are in one and not the other. Empty when all agree (as
+/// they must: the triggers write them in the transaction of every write they summarise).
+pub async fn verify(store: &crate::store::Store) -> crate::error::Result<Vec<String>> {
+    let mut out = Vec::new();
+    for (table, kept, recount) in RECOUNTS {
+        let (extra, missing): (i64, i64) = sqlx::query_as(&format!(
+            "SELECT (SELECT COUNT(*) FROM ({kept} EXCEPT {recount})), (SELECT COUNT(*) FROM ({recount} EXCEPT {kept}))"
+        ))
+        .fetch_one(store.pool())
+        .await?;
+        if extra + missing > 0 {
+            out.push(format!("{table}: {extra} rows not in the recount, {missing} rows of the recount missing"));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    fn range(from: &str, to: &str) -> DateRange {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        DateRange { from: d(from), to: d(to), tz: chrono_tz::Asia::Kolkata }
+    }
+
+    #[test]
+    fn a_range_is_its_whole_months_and_the_days_around_them() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        assert_eq!(range("2026-03-01", "2026-03-31").spans(), vec![Span::Months(d("2026-03-01"), d("2026-03-01"))]);
+        assert_eq!(
+            range("2025-12-06", "2026-12-05").spans(),
+            vec![
+                Span::Days(d("2025-12-06"), d("2025-12-31")),
+                Span::Months(d("2026-01-01"), d("2026-11-01")),
+                Span::Days(d("2026-12-01"), d("2026-12-05")),
+            ]
+        );
+        assert_eq!(range("2026-02-27", "2026-03-02").spans(), vec![Span::Days(d("2026-02-27"), d("2026-03-02"))]);
+        assert_eq!(
+            range("2026-02-01", "2026-03-02").spans(),
+            vec![Span::Months(d("2026-02-01"), d("2026-02-01")), Span::Days(d("2026-03-01"), d("2026-03-02"))]
+        );
+        let (sql, binds) = APPOINTMENTS.rows(&range("2026-02-15", "2026-03-31"));
+        assert_eq!(binds, ["2026-02-15", "2026-02-28", "2026-03", "2026-03"]);
+        assert!(sql.contains("report_appointments_day") && sql.contains("report_appointments_month"), "{sql}");
+    }
+
+    #[test]
+    fn a_kolkata_month_is_its_whole_utc_days_and_two_edges() {
+        let p = utc_pieces("2026-02-28T18:30:00.000Z", "2026-03-31T18:30:00.000Z");
+        assert_eq!(
+            p,
+            vec![
+                Piece::Records("2026-02-28T18:30:00.000Z".into(), "2026-03-01T00:00:00.000Z".into()),
+                Piece::Days("2026-03-01".into(), "2026-03-31".into()),
+                Piece::Records("2026-03-31T00:00:00.000Z".into(), "2026-03-31T18:30:00.000Z".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn utc_days_have_no_edges_and_a_short_range_is_read_from_the_records() {
+        let p = utc_pieces("2026-03-01T00:00:00.000Z", "2026-03-03T00:00:00.000Z");
+        assert_eq!(p, vec![Piece::Days("2026-03-01".into(), "2026-03-03".into())]);
+        let p = utc_pieces("2026-02-28T18:30:00.000Z", "2026-03-01T18:30:00.000Z");
+        assert_eq!(p, vec![Piece::Records("2026-02-28T18:30:00.000Z".into(), "2026-03-01T18:30:00.000Z".into())]);
+        // West of UTC: the clinic's day starts after UTC's.
+        let p = utc_pieces("2026-03-01T05:00:00.000Z", "2026-03-03T05:00:00.000Z");
+        assert_eq!(
+            p,
+            vec![
+                Piece::Records("2026-03-01T05:00:00.000Z".into(), "2026-03-02T00:00:00.000Z".into()),
+                Piece::Days("2026-03-02".into(), "2026-03-03".into()),
+                Piece::Records("2026-03-03T00:00:00.000Z".into(), "2026-03-03T05:00:00.000Z".into()),
+            ]
+        );
+    }
+}
