@@ -3,6 +3,8 @@
 //! - [`Depth::Process`]: nothing of the database in the process: every connection's page cache
 //!   is emptied and its memory map of the file dropped, so every page the timed read needs is
 //!   fetched from the operating system again (as after the app's other work pushed it out).
+//!   The OS file cache is warm: [`warm_files`] reads the files in before such samples, so
+//!   that what the machine happened to keep in memory does not decide the figure.
 //! - [`Depth::Disk`]: the database's pages are also dropped from the OS file cache (Linux), so
 //!   every page, the B-trees' inner pages too, comes from the disk, as for the first look after
 //!   the machine started.
@@ -65,6 +67,29 @@ fn evict_files(db: &std::path::Path) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Reads the database's files (the database and its WAL) once from start to end, so that the
+/// operating system holds all of their pages (as on a machine the app has been running on):
+/// a [`Depth::Process`] sample then fetches its pages from memory, whatever earlier steps
+/// (other areas, a previous run's disk-cold samples, other programs) left in the OS cache.
+pub fn warm_files(db: &std::path::Path) -> Result<u64, String> {
+    use std::io::Read;
+    let mut total = 0;
+    let mut buf = vec![0u8; 1 << 20];
+    for suffix in ["", "-wal"] {
+        let path = format!("{}{suffix}", db.display());
+        let Ok(mut file) = std::fs::File::open(&path) else { continue };
+        loop {
+            match file.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => total += n as u64,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(format!("bench: reading {path}: {e}")),
+            }
+        }
+    }
+    Ok(total)
 }
 
 /// Elsewhere only SQLite's caches are emptied.
