@@ -1,6 +1,6 @@
 //! The patients area: generation rate, search latency by kind of query, registration.
 
-use super::stats::time_n;
+use super::stats::{cpu_seconds, time_n};
 use super::Ctx;
 use crate::generate::{self, Generator};
 use hms_core::patients::{self, csv_io, search};
@@ -20,7 +20,10 @@ pub async fn run(ctx: &mut Ctx, n: u64, seed: u64) -> Result<u64, String> {
     let missing = n.saturating_sub(have as u64);
     if missing > 0 {
         eprintln!("bench: generating {missing} patients (seed {seed})");
+        let cpu = cpu_seconds();
         let rate = generate::patients(&ctx.store, &auth, missing, seed + have as u64).await?;
+        let cpu = cpu_seconds() - cpu;
+        eprintln!("bench: generation took {cpu:.1} CPU-s ({:.1} µs a patient)", cpu * 1e6 / missing as f64);
         ctx.rates.insert("generate_patients_per_s".into(), json!(rate.round()));
     } else {
         eprintln!("bench: database already has {have} patients; generation not measured");
@@ -108,9 +111,10 @@ async fn import_csv(ctx: &Ctx, auth: &Authorized, rows: u64, seed: u64) -> Resul
     let start = Instant::now();
     let preview = csv_io::preview(&ctx.store, auth, &data, None).await.map_err(|e| e.to_string())?;
     let previewed = start.elapsed().as_secs_f64();
-    let start = Instant::now();
+    let (start, cpu) = (Instant::now(), cpu_seconds());
     let report = csv_io::import(&ctx.store, auth, &data, preview.mapping, |_| {}).await.map_err(|e| e.to_string())?;
     let secs = start.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu;
     if report.imported as u64 != rows {
         return Err(format!(
             "bench: the CSV import took {} of {rows} rows: {:?}",
@@ -118,6 +122,9 @@ async fn import_csv(ctx: &Ctx, auth: &Authorized, rows: u64, seed: u64) -> Resul
             report.rejected.first()
         ));
     }
-    eprintln!("bench: CSV of {rows} patients: preview {previewed:.2} s, import {secs:.2} s");
+    eprintln!(
+        "bench: CSV of {rows} patients: preview {previewed:.2} s, import {secs:.2} s ({cpu:.1} CPU-s, {:.1} µs a patient)",
+        cpu * 1e6 / rows as f64
+    );
     Ok(rows as f64 / secs.max(1e-9))
 }
