@@ -915,3 +915,84 @@ async fn the_xlsx_export_opens_with_calamine_and_holds_the_same_numbers() {
     let exports = common::actions(s).await.into_iter().filter(|a| a == "report.export").count();
     assert_eq!(exports, 2);
 }
+
+/// The text of a PDF (pdftotext -layout); the PDF and an image of its first page are kept in
+/// $HMS_TEST_ARTIFACTS when set.
+fn pdf_text(pdf: &[u8], name: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(format!("{name}.pdf"));
+    std::fs::write(&path, pdf).unwrap();
+    if let Some(keep) = std::env::var_os("HMS_TEST_ARTIFACTS") {
+        let keep = std::path::Path::new(&keep);
+        std::fs::create_dir_all(keep).unwrap();
+        std::fs::write(keep.join(format!("{name}.pdf")), pdf).unwrap();
+        let _ = std::process::Command::new("pdftoppm")
+            .args(["-png", "-r", "80", "-f", "1", "-l", "1"])
+            .arg(&path)
+            .arg(keep.join(name))
+            .status();
+    }
+    let out = std::process::Command::new("pdftotext")
+        .args(["-layout"])
+        .arg(&path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils): make deps installs it");
+    assert!(out.status.success(), "pdftotext failed");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn the_pdf_export_holds_the_title_range_figures_and_totals_and_is_audited() {
+    let c = clinic().await;
+    let s = &c.env.store;
+    let req = ReportRequest { report: ReportId::RevenueByService, range: march(), filters: Filters::default() };
+    let out = export::export(s, &c.admin, &req, Format::Pdf).await.unwrap();
+    assert!(out.bytes.starts_with(b"%PDF-"));
+    assert!(out.file_name.ends_with("_2026-03-01_2026-03-31.pdf"), "{}", out.file_name);
+    let text = pdf_text(&out.bytes, "report_revenue_by_service");
+    let r = &out.report;
+    assert!(text.contains(&r.title), "{text}");
+    assert!(text.contains("2026-03-01 to 2026-03-31 (INR)"), "{text}");
+    assert!(text.contains("Page 1 of 1"), "{text}");
+    // Every row's service and total, the totals row's total, every figure.
+    let totals = r.table.totals.as_ref().unwrap();
+    let at = |key: &str| r.table.columns.iter().position(|c| c.key == key).unwrap();
+    for row in r.table.rows.iter().chain([totals]) {
+        assert!(text.contains(t(&row[at("service")])), "{:?} not in {text}", row[at("service")]);
+        let total = export::cell_text(Kind::Money, &row[at("total")]);
+        assert!(text.contains(&total), "{total} not in {text}");
+    }
+    for f in &r.table.figures {
+        let shown = reports::pdf::shown(f.kind, &Cell::Number(f.value));
+        assert!(text.contains(&format!("{}: {shown}", f.title)), "{} not in {text}", f.title);
+    }
+
+    // A long table goes on over pages, the header repeated on each.
+    let req = ReportRequest {
+        report: ReportId::PatientsRegistrations,
+        range: RangeInput::custom("2025-01-01", "2026-03-31"),
+        filters: Filters::default(),
+    };
+    let out = export::export(s, &c.admin, &req, Format::Pdf).await.unwrap();
+    let text = pdf_text(&out.bytes, "report_patients_registrations");
+    let pages = text.matches("Page ").count();
+    assert!(pages > 1, "455 days on one page? {text}");
+    assert!(text.contains(&format!("Page {pages} of {pages}")), "{text}");
+    assert_eq!(text.matches("Registered").count(), pages, "the header row on every page");
+    for day in ["2025-01-01", "2025-07-15", "2026-03-01", "2026-03-31"] {
+        assert!(text.contains(day), "{day} missing");
+    }
+    let total = n(&out.report.table.totals.as_ref().unwrap()[1]);
+    assert!(text.contains("Total") && text.contains(&total.to_string()));
+
+    let exports = common::actions(s).await.into_iter().filter(|a| a == "report.export").count();
+    assert_eq!(exports, 2);
+    let format: String = sqlx::query_scalar(
+        "SELECT json_extract(detail, '$.format') FROM audit_log WHERE action = 'report.export' ORDER BY seq DESC LIMIT 1",
+    )
+    .fetch_one(s.pool())
+    .await
+    .unwrap();
+    assert_eq!(format, "pdf");
+}

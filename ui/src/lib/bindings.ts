@@ -2010,7 +2010,12 @@ export type Format = "csv" |
  *  An Excel workbook: the title, what it counts and the period above the table; money as
  *  numbers in currency units (two decimals shown), percents as percents.
  */
-"xlsx";
+"xlsx" | 
+/**
+ *  A PDF (A4 landscape, see [`super::pdf`]): the title, what it counts, the period and the
+ *  figures, then the table over as many pages as it needs.
+ */
+"pdf";
 
 /**  Registrations by day, week or month. */
 export type Granularity = "day" | "week" | "month";

@@ -2,7 +2,7 @@
 //! totals row; money as decimal units with two places (every currency offered has two),
 //! percents as "12.34", counts and minutes as integers, an empty cell for no figure. Every
 //! export is audited (`report.export`: which report, range, filters, format, rows). XLSX:
-//! see [`xlsx`].
+//! see [`xlsx`]; PDF: see [`super::pdf`].
 
 use super::table::{Cell, Kind, Table};
 use super::{Report, ReportRequest};
@@ -20,6 +20,9 @@ pub enum Format {
     /// An Excel workbook: the title, what it counts and the period above the table; money as
     /// numbers in currency units (two decimals shown), percents as percents.
     Xlsx,
+    /// A PDF (A4 landscape, see [`super::pdf`]): the title, what it counts, the period and the
+    /// figures, then the table over as many pages as it needs.
+    Pdf,
 }
 
 impl Code for Format {}
@@ -115,6 +118,7 @@ pub async fn export(store: &Store, auth: &Authorized, req: &ReportRequest, forma
     let bytes = match format {
         Format::Csv => csv(&report.table)?,
         Format::Xlsx => xlsx(&report)?,
+        Format::Pdf => super::pdf::pdf(&report)?,
     };
     let mut w = store.begin_write(auth.actor()).await?;
     w.audit(

@@ -11,6 +11,7 @@ pub mod appointments;
 pub mod cash;
 pub mod export;
 pub mod patients;
+pub mod pdf;
 pub mod range;
 pub mod revenue;
 pub mod summary;

@@ -35,6 +35,7 @@ export const enReports = {
   'reports.run': 'Refresh',
   'reports.exportCsv': 'Export CSV',
   'reports.exportXlsx': 'Export Excel',
+  'reports.exportPdf': 'Export PDF',
   'reports.exported': 'Saved {file} in {path}.',
   'reports.exportFailed': 'The export failed: {reason}',
   'reports.loadFailed': 'The report could not be made: {reason}',
