@@ -47,6 +47,18 @@ pub async fn time_zone(store: &Store) -> Result<Tz> {
         .unwrap_or(chrono_tz::UTC))
 }
 
+/// [`time_zone`], read inside a write (the bed-day census runs in one).
+pub(crate) async fn time_zone_in(w: &mut WriteTx<'_>) -> Result<Tz> {
+    let raw: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = ? AND deleted_at IS NULL")
+        .bind(settings::TIME_ZONE_KEY)
+        .fetch_optional(w.conn())
+        .await?;
+    Ok(raw
+        .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
+        .and_then(|v| v.as_str().and_then(parse_tz))
+        .unwrap_or(chrono_tz::UTC))
+}
+
 /// Now on the clinic's wall clock.
 pub async fn now(store: &Store) -> Result<DateTime<Tz>> {
     let tz = time_zone(store).await?;

@@ -154,6 +154,7 @@ mod tests {
     use super::Code;
     use crate::billing::{BillStatus, Category, PaymentKind, PaymentMode};
     use crate::clinical::{Abnormal, Certainty, OrderStatus, Severity};
+    use crate::inpatients::{BedEventKind, BedState, DischargeType, WardKind};
     use crate::patients::{PatientStatus, Sex};
     use crate::schedule::availability::ExceptionKind;
     use crate::schedule::booking::AppointmentStatus;
@@ -215,6 +216,50 @@ mod tests {
         round_trip(
             &[ConflictKind::Field, ConflictKind::SlotDoubleBooked, ConflictKind::MrnDuplicate, ConflictKind::Refused],
             &["field", "slot_double_booked", "mrn_duplicate", "refused"],
+        );
+        round_trip(
+            &[
+                WardKind::General,
+                WardKind::Icu,
+                WardKind::Maternity,
+                WardKind::Paediatric,
+                WardKind::Private,
+                WardKind::Other,
+            ],
+            &["general", "icu", "maternity", "paediatric", "private", "other"],
+        );
+        round_trip(
+            &[DischargeType::Home, DischargeType::Referred, DischargeType::AgainstAdvice, DischargeType::Deceased],
+            &["home", "referred", "against_advice", "deceased"],
+        );
+        round_trip(
+            &[BedState::Free, BedState::Occupied, BedState::Cleaning, BedState::OutOfService],
+            &["free", "occupied", "cleaning", "out_of_service"],
+        );
+        // The migration's CHECK and the policy's rule list these same codes.
+        round_trip(
+            &[
+                BedEventKind::Admitted,
+                BedEventKind::TransferredOut,
+                BedEventKind::TransferredIn,
+                BedEventKind::Swapped,
+                BedEventKind::Discharged,
+                BedEventKind::Cleaning,
+                BedEventKind::Cleaned,
+                BedEventKind::OutOfService,
+                BedEventKind::BackInService,
+            ],
+            &[
+                "admitted",
+                "transferred_out",
+                "transferred_in",
+                "swapped",
+                "discharged",
+                "cleaning",
+                "cleaned",
+                "out_of_service",
+                "back_in_service",
+            ],
         );
     }
 }

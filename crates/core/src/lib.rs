@@ -12,6 +12,7 @@ pub mod clock;
 pub mod codes;
 pub mod error;
 pub mod ids;
+pub mod inpatients;
 pub mod limits;
 pub mod logging;
 pub mod patients;

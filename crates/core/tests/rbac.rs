@@ -32,6 +32,11 @@ fn expected(role: Role, p: Permission) -> bool {
         BreakGlass => matches!(role, Role::Doctor | Role::Nurse),
         ReportsView => matches!(role, Role::Admin | Role::Accountant | Role::Doctor | Role::Receptionist),
         ReportsFinance => matches!(role, Role::Admin | Role::Accountant),
+        WardsManage => role == Role::Admin,
+        InpatientsView => matches!(role, Role::Admin | Role::Doctor | Role::Nurse | Role::Receptionist),
+        InpatientsAdmit | InpatientsTransfer => matches!(role, Role::Doctor | Role::Receptionist),
+        InpatientsDischarge => role == Role::Doctor,
+        BedsHousekeeping => role == Role::Nurse,
     }
 }
 

@@ -153,7 +153,7 @@ async fn every_table_with_sync_columns_registers_itself_with_real_columns() {
 #[tokio::test]
 async fn a_store_with_an_unregistered_synced_table_does_not_open() {
     let env = common::store().await;
-    sqlx::query("CREATE TABLE wards (id TEXT PRIMARY KEY, updated_at TEXT, origin_device TEXT)")
+    sqlx::query("CREATE TABLE linen_stock (id TEXT PRIMARY KEY, updated_at TEXT, origin_device TEXT)")
         .execute(env.store.pool())
         .await
         .unwrap();
@@ -161,5 +161,5 @@ async fn a_store_with_an_unregistered_synced_table_does_not_open() {
     let err = Store::open_in_dir(env.dir.path()).await.err().expect("refused");
     // A defect of the build, not a storage failure: internal, and its text names the table.
     assert_eq!(err.code(), "internal");
-    assert!(err.to_string().contains("wards"), "{err}");
+    assert!(err.to_string().contains("linen_stock"), "{err}");
 }

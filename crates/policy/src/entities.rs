@@ -38,6 +38,9 @@ pub enum Rule {
     Sha256,
     /// A file's name without any folder: no `/`, `\`, NUL, and not `.` or `..`.
     FileName,
+    /// A UTC time as devices write it: `YYYY-MM-DDTHH:MM:SS.mmmZ` (the bed board orders
+    /// events by this text, so nothing else passes).
+    UtcMillis,
     /// Exactly this many lowercase hex digits, or null (an account's signing key and its salt;
     /// accounts from before keys have none).
     HexOrNull(usize),
@@ -145,6 +148,65 @@ pub const ENTITIES: &[Entity] = &[
         write: &[ChartRestrict],
         fields: &[("reason", Text(500)), ("lift_reason", Text(500))],
     },
+    // Inpatients: wards, rooms and beds are the administrator's set-up.
+    Entity {
+        name: "wards",
+        id: IdKind::Uuid,
+        write: &[WardsManage],
+        fields: &[
+            ("name", Text(60)),
+            ("kind", OneOf(&["general", "icu", "maternity", "paediatric", "private", "other"])),
+            ("active", Flag),
+        ],
+    },
+    Entity { name: "rooms", id: IdKind::Uuid, write: &[WardsManage], fields: &[("name", Text(60))] },
+    Entity {
+        name: "beds",
+        id: IdKind::Uuid,
+        write: &[WardsManage],
+        fields: &[("label", Text(60)), ("tags", Text(200))],
+    },
+    // An admission is written at admission and updated at discharge.
+    Entity {
+        name: "admissions",
+        id: IdKind::Uuid,
+        write: &[InpatientsAdmit, InpatientsDischarge],
+        fields: &[
+            ("reason", Text(500)),
+            ("diagnosis_code", Text(16)),
+            ("admitted_at", UtcMillis),
+            ("discharged_at", UtcMillis),
+            ("diagnosis_text", Text(500)),
+            ("expected_days", Int(1, 365)),
+            ("discharge_type", OneOf(&["home", "referred", "against_advice", "deceased"])),
+            ("discharge_note", Text(500)),
+        ],
+    },
+    // A bed's story: each kind of event is some inpatient write's (admit, transfer or swap,
+    // discharge, housekeeping, out of service).
+    Entity {
+        name: "bed_events",
+        id: IdKind::Uuid,
+        write: &[InpatientsAdmit, InpatientsTransfer, InpatientsDischarge, BedsHousekeeping, WardsManage],
+        fields: &[
+            (
+                "kind",
+                OneOf(&[
+                    "admitted",
+                    "transferred_out",
+                    "transferred_in",
+                    "swapped",
+                    "discharged",
+                    "cleaning",
+                    "cleaned",
+                    "out_of_service",
+                    "back_in_service",
+                ]),
+            ),
+            ("reason", Text(500)),
+            ("at", UtcMillis),
+        ],
+    },
 ];
 
 /// The tables whose rows belong to a patient (`patient_id`): a merge moves them to the
@@ -162,6 +224,7 @@ pub const PATIENT_TABLES: &[&str] = &[
     "lab_results",
     "attachments",
     "chart_restrictions",
+    "admissions",
 ];
 
 /// The settings keys the tariff's owners write (what invoices print); every other key is

@@ -119,10 +119,22 @@ pub enum Permission {
     ReportsView,
     /// Revenue and collections across all doctors.
     ReportsFinance,
+    /// Wards, rooms and beds: set them up, take a bed out of service and back.
+    WardsManage,
+    /// See the bed board, the waiting lists and admissions.
+    InpatientsView,
+    /// Admit a patient (to a bed or a ward's waiting list).
+    InpatientsAdmit,
+    /// Move an admitted patient to another bed, give a waiting patient a bed, swap two.
+    InpatientsTransfer,
+    /// Discharge an admitted patient.
+    InpatientsDischarge,
+    /// Send a bed to cleaning and mark it clean.
+    BedsHousekeeping,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 33] = [
+    pub const ALL: [Permission; 39] = [
         Permission::UsersView,
         Permission::UsersManage,
         Permission::AuditView,
@@ -156,6 +168,12 @@ impl Permission {
         Permission::BreakGlass,
         Permission::ReportsView,
         Permission::ReportsFinance,
+        Permission::WardsManage,
+        Permission::InpatientsView,
+        Permission::InpatientsAdmit,
+        Permission::InpatientsTransfer,
+        Permission::InpatientsDischarge,
+        Permission::BedsHousekeeping,
     ];
 
     pub fn code(self) -> &'static str {
@@ -193,6 +211,12 @@ impl Permission {
             Permission::BreakGlass => "break_glass",
             Permission::ReportsView => "reports_view",
             Permission::ReportsFinance => "reports_finance",
+            Permission::WardsManage => "wards_manage",
+            Permission::InpatientsView => "inpatients_view",
+            Permission::InpatientsAdmit => "inpatients_admit",
+            Permission::InpatientsTransfer => "inpatients_transfer",
+            Permission::InpatientsDischarge => "inpatients_discharge",
+            Permission::BedsHousekeeping => "beds_housekeeping",
         }
     }
 }
@@ -251,6 +275,15 @@ const TABLE: &[(Permission, &[Role])] = &[
     // accountant's; a doctor sees their own; reception sees appointments and patients.
     (Permission::ReportsView, &[Admin, Accountant, Doctor, Receptionist]),
     (Permission::ReportsFinance, &[Admin, Accountant]),
+    // Inpatients: the administrator sets up wards and beds; doctors admit and discharge;
+    // reception admits and moves patients between beds; nurses keep the beds (cleaning).
+    // Every ward desk and clinician sees the board.
+    (Permission::WardsManage, &[Admin]),
+    (Permission::InpatientsView, &[Admin, Doctor, Nurse, Receptionist]),
+    (Permission::InpatientsAdmit, &[Doctor, Receptionist]),
+    (Permission::InpatientsTransfer, &[Doctor, Receptionist]),
+    (Permission::InpatientsDischarge, &[Doctor]),
+    (Permission::BedsHousekeeping, &[Nurse]),
 ];
 
 /// Whether one role holds a permission.

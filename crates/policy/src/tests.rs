@@ -397,3 +397,42 @@ fn a_chart_is_restricted_and_lifted_by_a_doctor_or_an_administrator_only() {
     let long = change("chart_restrictions", ROW, Op::Update, json!({"id": ROW, "reason": "x".repeat(501)}));
     assert_eq!(code(check(&long, Some(ADMIN), &clinic())), Some(RefusalCode::InvalidValue));
 }
+
+#[test]
+fn beds_are_the_administrators_and_a_nurses_bed_event_passes_only_with_a_known_kind_and_time() {
+    let bed =
+        change("beds", ROW, Op::Insert, json!({"id": ROW, "ward_id": ADMIN, "label": "A1", "tags": "[\"oxygen\"]"}));
+    assert_eq!(code(check(&bed, Some(ADMIN), &clinic())), None);
+    assert_eq!(code(check(&bed, Some(NURSE), &clinic())), Some(RefusalCode::NotPermitted));
+    let event = |kind: &str, at: &str| {
+        change("bed_events", ROW, Op::Insert, json!({"id": ROW, "bed_id": ADMIN, "kind": kind, "at": at, "reason": ""}))
+    };
+    // A nurse marks a bed clean; the administrator takes one out of service.
+    assert_eq!(code(check(&event("cleaned", "2026-12-05T10:00:00.000Z"), Some(NURSE), &clinic())), None);
+    assert_eq!(code(check(&event("out_of_service", "2026-12-05T10:00:00.000Z"), Some(ADMIN), &clinic())), None);
+    for (kind, at) in [
+        ("occupied", "2026-12-05T10:00:00.000Z"),
+        ("cleaned", "2026-12-05 10:00:00"),
+        ("cleaned", "2026-13-05T10:00:00.000Z"),
+        ("cleaned", "2026-12-05T10:00:00.000+05:30"),
+    ] {
+        assert_eq!(
+            code(check(&event(kind, at), Some(NURSE), &clinic())),
+            Some(RefusalCode::InvalidValue),
+            "{kind} {at}"
+        );
+    }
+    // Neither may admit or discharge (a doctor's and reception's; a doctor's).
+    let admit = change(
+        "admissions",
+        ROW,
+        Op::Insert,
+        json!({"id": ROW, "patient_id": ADMIN, "reason": "x", "admitted_at": "2026-12-05T10:00:00.000Z"}),
+    );
+    assert_eq!(code(check(&admit, Some(NURSE), &clinic())), Some(RefusalCode::NotPermitted));
+    assert_eq!(code(check(&admit, Some(ADMIN), &clinic())), Some(RefusalCode::NotPermitted));
+    let out = change("admissions", ROW, Op::Update, json!({"id": ROW, "discharge_type": "home"}));
+    assert_eq!(code(check(&out, Some(ADMIN), &clinic())), Some(RefusalCode::NotPermitted));
+    let odd = change("admissions", ROW, Op::Update, json!({"id": ROW, "discharge_type": "escaped"}));
+    assert_eq!(code(check(&odd, Some(ADMIN), &clinic())), Some(RefusalCode::InvalidValue));
+}

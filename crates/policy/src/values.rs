@@ -52,6 +52,26 @@ fn column_name(s: &str) -> bool {
     !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ` with each part in its range (a day of 31 passes in any month:
+/// the reader refuses what its calendar does not know).
+fn utc_millis(s: &str) -> bool {
+    let b = s.as_bytes();
+    let num = |from: usize, to: usize| -> Option<u32> {
+        let part = s.get(from..to)?;
+        part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse().ok())?
+    };
+    let seps = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':'), (19, b'.'), (23, b'Z')];
+    b.len() == 24
+        && seps.iter().all(|(i, c)| b[*i] == *c)
+        && num(0, 4).is_some()
+        && num(5, 7).is_some_and(|m| (1..=12).contains(&m))
+        && num(8, 10).is_some_and(|d| (1..=31).contains(&d))
+        && num(11, 13).is_some_and(|h| h < 24)
+        && num(14, 16).is_some_and(|m| m < 60)
+        && num(17, 19).is_some_and(|x| x < 60)
+        && num(20, 23).is_some()
+}
+
 fn date_like(s: &str) -> bool {
     s.len() == 10 && s.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() })
 }
@@ -160,6 +180,7 @@ fn check_rule(key: &str, rule: Rule, value: &Value) -> Result<(), ValueError> {
         Rule::OneOf(options) => text.is_some_and(|s| options.contains(&s)),
         Rule::Int(min, max) => value.as_i64().is_some_and(|n| (min..=max).contains(&n)),
         Rule::Sha256 => text.is_some_and(valid_sha256),
+        Rule::UtcMillis => text.is_some_and(utc_millis),
         Rule::HexOrNull(len) => {
             value.is_null()
                 || text.is_some_and(|s| s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
@@ -190,6 +211,7 @@ fn describe(rule: Rule) -> String {
         Rule::OneOf(options) => format!("one of {}", options.join(", ")),
         Rule::Int(min, max) => format!("a whole number from {min} to {max}"),
         Rule::Sha256 => "64 lowercase hex characters".into(),
+        Rule::UtcMillis => "a UTC time YYYY-MM-DDTHH:MM:SS.mmmZ".into(),
         Rule::FileName => "a file name without folders, at most 200 characters".into(),
         Rule::HexOrNull(len) => format!("{len} lowercase hex characters, or null"),
     }

@@ -224,6 +224,12 @@ fn discount_columns(d: Discount) -> (&'static str, i64) {
 
 /// Inserts a line on a draft bill (the caller checked the bill is a draft).
 pub(crate) async fn insert_line(w: &mut WriteTx<'_>, bill_id: &str, l: &NewLineRef<'_>) -> Result<String> {
+    insert_line_as(w, &crate::ids::new_id(), bill_id, l).await
+}
+
+/// [`insert_line`] under a given id: a charge that two devices may each make for the same
+/// thing (a bed-day) takes an id derived from what it charges, so that both make one row.
+pub(crate) async fn insert_line_as(w: &mut WriteTx<'_>, id: &str, bill_id: &str, l: &NewLineRef<'_>) -> Result<String> {
     let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM bill_lines WHERE bill_id = ? AND deleted_at IS NULL")
         .bind(bill_id)
         .fetch_one(w.conn())
@@ -239,7 +245,7 @@ pub(crate) async fn insert_line(w: &mut WriteTx<'_>, bill_id: &str, l: &NewLineR
         .bind(bill_id)
         .fetch_one(w.conn())
         .await?;
-    let id = crate::ids::new_id();
+    let id = id.to_string();
     let (kind, value) = discount_columns(l.discount);
     let (now, stamp, by, dev) = (w.now_rfc3339(), w.stamp(), w.actor().user_id.clone(), w.device_id().to_string());
     sqlx::query(

@@ -1,0 +1,405 @@
+//! The board, derived from the beds' stories. Nothing stores who lies in which bed: every
+//! device replays the same events in the same order — by (time, move, id) — with the same
+//! rules, so two devices that each gave a bed away offline agree once their events meet:
+//!
+//! - a bed goes to the **earlier** placement; a later admission into a bed already held by
+//!   another patient does not take it: that admission **needs a bed** (the board's waiting
+//!   list, flagged, and the conflicts list);
+//! - a **transfer** into a bed held by someone else is refused: the patient stays in the bed
+//!   they had (their old bed is not freed);
+//! - a **swap** applies only when both its patients still lie in its two beds;
+//! - taking an **occupied** bed out of service is refused;
+//! - leaving (transfer out, discharge) frees the bed the admission holds *on the board*,
+//!   which may differ from the one the writing device saw; the bed goes to cleaning.
+//!
+//! Nobody silently loses a bed: every admitted patient is in exactly one bed or without one,
+//! and each refused event is reported as a [`BoardConflict`].
+
+use super::model::{BedEventKind, BedState, BoardConflict, BoardConflictKind};
+use std::collections::{HashMap, HashSet};
+
+/// One `bed_events` row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub id: String,
+    pub bed_id: String,
+    pub kind: BedEventKind,
+    pub admission_id: Option<String>,
+    pub move_id: Option<String>,
+    /// UTC, RFC 3339 with milliseconds (the form the store writes: it sorts as text).
+    pub at: String,
+    pub reason: String,
+}
+
+/// One admission, as far as the board needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stay {
+    pub id: String,
+    pub discharged_at: Option<String>,
+}
+
+/// A bed on the derived board.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BedNow {
+    pub state: BedState,
+    pub admission_id: Option<String>,
+    pub reason: String,
+}
+
+impl Default for BedNow {
+    fn default() -> Self {
+        BedNow { state: BedState::Free, admission_id: None, reason: String::new() }
+    }
+}
+
+/// The board after every event.
+#[derive(Debug, Clone, Default)]
+pub struct Derived {
+    /// Beds with any event (a bed without one is free).
+    pub beds: HashMap<String, BedNow>,
+    /// Admission → the bed it holds.
+    pub bed_of: HashMap<String, String>,
+    /// Admissions that lost the bed they were given (and hold none now).
+    pub needs_bed: HashSet<String>,
+    /// Admission → its beds over time: (from when, which bed or none), in order.
+    pub history: HashMap<String, Vec<(String, Option<String>)>>,
+    pub conflicts: Vec<BoardConflict>,
+}
+
+impl Derived {
+    pub fn bed(&self, bed_id: &str) -> BedNow {
+        self.beds.get(bed_id).cloned().unwrap_or_default()
+    }
+
+    /// The bed an admission held at `at` (its last move at or before it).
+    pub fn bed_at(&self, admission_id: &str, at: &str) -> Option<&str> {
+        self.history
+            .get(admission_id)?
+            .iter()
+            .take_while(|(from, _)| from.as_str() <= at)
+            .last()
+            .and_then(|(_, bed)| bed.as_deref())
+    }
+}
+
+/// The order every device replays events in: time, then the move they belong to (a
+/// transfer's or swap's two events stay together), then id.
+fn group_key(e: &Event) -> (&str, &str, &str) {
+    (e.at.as_str(), e.move_id.as_deref().unwrap_or(e.id.as_str()), e.id.as_str())
+}
+
+/// Replays `events` (any order) over `stays` into the board.
+pub fn derive(mut events: Vec<Event>, stays: &[Stay]) -> Derived {
+    events.sort_by(|a, b| group_key(a).cmp(&group_key(b)));
+    let discharged: HashMap<&str, Option<&str>> =
+        stays.iter().map(|s| (s.id.as_str(), s.discharged_at.as_deref())).collect();
+    let mut d = Derived::default();
+    let mut i = 0;
+    while i < events.len() {
+        let (at, key, _) = group_key(&events[i]);
+        let mut j = i + 1;
+        while j < events.len() && group_key(&events[j]).0 == at && group_key(&events[j]).1 == key {
+            j += 1;
+        }
+        apply(&mut d, &events[i..j], &discharged);
+        i = j;
+    }
+    d
+}
+
+/// Whether the admission may still be placed at `at`: known here and not discharged by then.
+fn in_hospital(discharged: &HashMap<&str, Option<&str>>, admission: &str, at: &str) -> bool {
+    match discharged.get(admission) {
+        None => false,
+        Some(None) => true,
+        Some(Some(out)) => at < *out,
+    }
+}
+
+fn conflict(d: &mut Derived, kind: BoardConflictKind, e: &Event) {
+    d.conflicts.push(BoardConflict {
+        kind,
+        event_id: e.id.clone(),
+        bed_id: e.bed_id.clone(),
+        admission_id: e.admission_id.clone(),
+        at: e.at.clone(),
+    });
+}
+
+fn takes(bed: &BedNow, admission: &str) -> bool {
+    match bed.state {
+        BedState::Free | BedState::Cleaning => true,
+        BedState::Occupied => bed.admission_id.as_deref() == Some(admission),
+        BedState::OutOfService => false,
+    }
+}
+
+fn moved(d: &mut Derived, admission: &str, at: &str, bed: Option<&str>) {
+    d.history.entry(admission.to_string()).or_default().push((at.to_string(), bed.map(str::to_string)));
+}
+
+/// The admission leaves the bed it holds (which goes to cleaning).
+fn vacate(d: &mut Derived, admission: &str) {
+    if let Some(bed) = d.bed_of.remove(admission) {
+        d.beds.insert(bed, BedNow { state: BedState::Cleaning, admission_id: None, reason: String::new() });
+    }
+}
+
+fn occupy(d: &mut Derived, admission: &str, bed: &str, at: &str) {
+    d.beds.insert(
+        bed.to_string(),
+        BedNow { state: BedState::Occupied, admission_id: Some(admission.to_string()), reason: String::new() },
+    );
+    d.bed_of.insert(admission.to_string(), bed.to_string());
+    d.needs_bed.remove(admission);
+    moved(d, admission, at, Some(bed));
+}
+
+fn apply(d: &mut Derived, group: &[Event], discharged: &HashMap<&str, Option<&str>>) {
+    use BedEventKind::*;
+    let kinds: Vec<BedEventKind> = group.iter().map(|e| e.kind).collect();
+    if kinds.contains(&Swapped) {
+        return swap(d, group, discharged);
+    }
+    // A transfer: its in-event decides; the out-event only names the bed left.
+    if let Some(into) = group.iter().find(|e| e.kind == TransferredIn) {
+        return transfer(d, into, discharged);
+    }
+    for e in group {
+        let adm = e.admission_id.as_deref();
+        match (e.kind, adm) {
+            (Admitted, Some(a)) => {
+                if !in_hospital(discharged, a, &e.at) || d.bed_of.contains_key(a) {
+                    continue;
+                }
+                if takes(&d.bed(&e.bed_id), a) {
+                    occupy(d, a, &e.bed_id, &e.at);
+                } else {
+                    d.needs_bed.insert(a.to_string());
+                    conflict(d, BoardConflictKind::BedTaken, e);
+                }
+            }
+            (TransferredOut | Discharged, Some(a)) => {
+                if d.bed_of.contains_key(a) {
+                    vacate(d, a);
+                    moved(d, a, &e.at, None);
+                }
+                if e.kind == Discharged {
+                    d.needs_bed.remove(a);
+                }
+            }
+            (Cleaning, _) if d.bed(&e.bed_id).state == BedState::Free => {
+                d.beds.insert(e.bed_id.clone(), BedNow { state: BedState::Cleaning, ..BedNow::default() });
+            }
+            (Cleaned, _) if d.bed(&e.bed_id).state == BedState::Cleaning => {
+                d.beds.insert(e.bed_id.clone(), BedNow::default());
+            }
+            (OutOfService, _) => match d.bed(&e.bed_id).state {
+                BedState::Occupied => conflict(d, BoardConflictKind::OutOfServiceRefused, e),
+                _ => {
+                    let now = BedNow { state: BedState::OutOfService, admission_id: None, reason: e.reason.clone() };
+                    d.beds.insert(e.bed_id.clone(), now);
+                }
+            },
+            (BackInService, _) if d.bed(&e.bed_id).state == BedState::OutOfService => {
+                d.beds.insert(e.bed_id.clone(), BedNow::default());
+            }
+            // An event that does not apply to the bed as it stands (cleaning a bed that is not
+            // free, ...), or names no admission where it needs one (refused on write and by the
+            // policy): skipped.
+            _ => {}
+        }
+    }
+}
+
+fn transfer(d: &mut Derived, into: &Event, discharged: &HashMap<&str, Option<&str>>) {
+    let Some(a) = into.admission_id.as_deref() else { return };
+    if !in_hospital(discharged, a, &into.at) {
+        return;
+    }
+    if d.bed_of.get(a).map(String::as_str) == Some(into.bed_id.as_str()) {
+        return;
+    }
+    if !takes(&d.bed(&into.bed_id), a) {
+        conflict(d, BoardConflictKind::TransferRefused, into);
+        return;
+    }
+    vacate(d, a);
+    occupy(d, a, &into.bed_id, &into.at);
+}
+
+fn swap(d: &mut Derived, group: &[Event], discharged: &HashMap<&str, Option<&str>>) {
+    let pair: Vec<&Event> = group.iter().filter(|e| e.kind == BedEventKind::Swapped).collect();
+    let refuse = |d: &mut Derived| {
+        if let Some(e) = pair.first() {
+            conflict(d, BoardConflictKind::SwapRefused, e);
+        }
+    };
+    let [x, y] = pair.as_slice() else { return refuse(d) };
+    let (Some(ax), Some(ay)) = (x.admission_id.as_deref(), y.admission_id.as_deref()) else { return refuse(d) };
+    // x puts `ax` into x.bed, which must hold `ay` now; and the other way round.
+    let holds = |d: &Derived, bed: &str, adm: &str| d.bed_of.get(adm).map(String::as_str) == Some(bed);
+    if ax == ay
+        || x.bed_id == y.bed_id
+        || !holds(d, &x.bed_id, ay)
+        || !holds(d, &y.bed_id, ax)
+        || !in_hospital(discharged, ax, &x.at)
+        || !in_hospital(discharged, ay, &y.at)
+    {
+        return refuse(d);
+    }
+    occupy(d, ax, &x.bed_id, &x.at);
+    occupy(d, ay, &y.bed_id, &y.at);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use BedEventKind::*;
+
+    fn ev(id: &str, bed: &str, kind: BedEventKind, adm: Option<&str>, mv: Option<&str>, at: &str) -> Event {
+        Event {
+            id: id.into(),
+            bed_id: bed.into(),
+            kind,
+            admission_id: adm.map(str::to_string),
+            move_id: mv.map(str::to_string),
+            at: format!("2026-12-01T{at}:00.000Z"),
+            reason: String::new(),
+        }
+    }
+
+    fn stays(ids: &[&str]) -> Vec<Stay> {
+        ids.iter().map(|id| Stay { id: id.to_string(), discharged_at: None }).collect()
+    }
+
+    #[test]
+    fn the_earlier_of_two_admissions_to_one_bed_keeps_it_and_the_other_needs_a_bed() {
+        // Device 1 admitted X to B1 at 10:00; device 2, offline, admitted Y to B1 at 10:05.
+        let events = vec![
+            ev("e2", "B1", Admitted, Some("Y"), None, "10:05"),
+            ev("e1", "B1", Admitted, Some("X"), None, "10:00"),
+        ];
+        for order in [events.clone(), events.into_iter().rev().collect()] {
+            let d = derive(order, &stays(&["X", "Y"]));
+            assert_eq!(d.bed("B1").admission_id.as_deref(), Some("X"));
+            assert!(d.needs_bed.contains("Y") && !d.bed_of.contains_key("Y"));
+            assert_eq!(d.conflicts.len(), 1);
+            assert_eq!((d.conflicts[0].kind, d.conflicts[0].event_id.as_str()), (BoardConflictKind::BedTaken, "e2"));
+        }
+    }
+
+    #[test]
+    fn a_transfer_into_a_taken_bed_leaves_the_patient_in_their_bed() {
+        let events = vec![
+            ev("e1", "B1", Admitted, Some("X"), None, "09:00"),
+            ev("e2", "B2", Admitted, Some("Y"), None, "10:00"),
+            // Device 2 did not know of Y: it moved X to B2 at 10:30.
+            ev("e3", "B1", TransferredOut, Some("X"), Some("m"), "10:30"),
+            ev("e4", "B2", TransferredIn, Some("X"), Some("m"), "10:30"),
+        ];
+        let d = derive(events, &stays(&["X", "Y"]));
+        assert_eq!(d.bed_of.get("X").map(String::as_str), Some("B1"));
+        assert_eq!(d.bed_of.get("Y").map(String::as_str), Some("B2"));
+        assert_eq!(d.conflicts[0].kind, BoardConflictKind::TransferRefused);
+    }
+
+    #[test]
+    fn a_swap_applies_only_while_both_patients_lie_in_its_beds_and_discharge_frees_the_bed_held() {
+        let base = vec![
+            ev("e1", "B1", Admitted, Some("X"), None, "09:00"),
+            ev("e2", "B2", Admitted, Some("Y"), None, "09:00"),
+            ev("e3", "B1", Swapped, Some("Y"), Some("s"), "10:00"),
+            ev("e4", "B2", Swapped, Some("X"), Some("s"), "10:00"),
+        ];
+        let d = derive(base.clone(), &stays(&["X", "Y"]));
+        assert_eq!(d.bed_of.get("X").map(String::as_str), Some("B2"));
+        assert_eq!(d.bed_of.get("Y").map(String::as_str), Some("B1"));
+        assert_eq!(d.bed_at("X", "2026-12-01T09:30:00.000Z"), Some("B1"));
+        // Device 2 discharged X "from B1" at 11:00, not knowing of the swap: X's bed on the
+        // board (B2) is the one freed.
+        let mut more = base.clone();
+        more.push(ev("e5", "B1", Discharged, Some("X"), None, "11:00"));
+        let mut st = stays(&["X", "Y"]);
+        st[0].discharged_at = Some("2026-12-01T11:00:00.000Z".into());
+        let d = derive(more, &st);
+        assert_eq!(d.bed("B2").state, BedState::Cleaning);
+        assert_eq!(d.bed("B1").admission_id.as_deref(), Some("Y"));
+        // A swap after Y moved elsewhere is refused: nothing moves.
+        let mut late = base[..2].to_vec();
+        late.push(ev("e6", "B2", TransferredOut, Some("Y"), Some("t"), "09:30"));
+        late.push(ev("e7", "B3", TransferredIn, Some("Y"), Some("t"), "09:30"));
+        late.extend(base[2..].iter().cloned());
+        let d = derive(late, &stays(&["X", "Y"]));
+        assert_eq!(d.bed_of.get("X").map(String::as_str), Some("B1"));
+        assert_eq!(d.bed_of.get("Y").map(String::as_str), Some("B3"));
+        assert_eq!(d.conflicts.last().map(|c| c.kind), Some(BoardConflictKind::SwapRefused));
+    }
+
+    fn event_strategy() -> impl Strategy<Value = Event> {
+        let kinds = prop::sample::select(vec![
+            Admitted,
+            Admitted,
+            TransferredIn,
+            Swapped,
+            Discharged,
+            Cleaning,
+            Cleaned,
+            OutOfService,
+            BackInService,
+        ]);
+        (kinds, 0u8..4, 0u8..5, 0u8..3, 0u32..30, any::<u32>()).prop_map(|(kind, bed, adm, mv, minute, id)| Event {
+            id: format!("{id:08x}"),
+            bed_id: format!("B{bed}"),
+            kind,
+            admission_id: Some(format!("A{adm}")),
+            move_id: matches!(kind, TransferredIn | Swapped).then(|| format!("m{mv}")),
+            at: format!("2026-12-01T10:{minute:02}:00.000Z"),
+            reason: String::new(),
+        })
+    }
+
+    proptest! {
+        /// Whatever two devices wrote, in whatever order they arrive: no bed holds two
+        /// patients, every admission is in at most one bed and the two maps agree, and every
+        /// device derives the same board.
+        #[test]
+        fn any_events_derive_one_consistent_board_in_any_order(
+            events in prop::collection::vec(event_strategy(), 0..40),
+            discharged in prop::collection::vec(prop::option::of(0u32..30), 5),
+            seed in any::<u64>(),
+        ) {
+            let stays: Vec<Stay> = discharged.iter().enumerate().map(|(i, m)| Stay {
+                id: format!("A{i}"),
+                discharged_at: m.map(|m| format!("2026-12-01T10:{m:02}:00.000Z")),
+            }).collect();
+            // Ids are unique, as UUIDs are.
+            let events: Vec<Event> = events.into_iter().enumerate().map(|(i, mut e)| { e.id = format!("{}-{i:02}", e.id); e }).collect();
+            let d = derive(events.clone(), &stays);
+            for (adm, bed) in &d.bed_of {
+                let b = d.bed(bed);
+                prop_assert_eq!(b.state, BedState::Occupied);
+                prop_assert_eq!(b.admission_id.as_deref(), Some(adm.as_str()));
+                prop_assert!(!d.needs_bed.contains(adm));
+            }
+            for (bed, b) in &d.beds {
+                if let Some(adm) = &b.admission_id {
+                    prop_assert_eq!(d.bed_of.get(adm), Some(bed));
+                }
+                prop_assert_eq!(b.admission_id.is_some(), b.state == BedState::Occupied);
+            }
+            let mut shuffled = events;
+            let mut rng = seed;
+            for i in (1..shuffled.len()).rev() {
+                rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                shuffled.swap(i, (rng >> 33) as usize % (i + 1));
+            }
+            let e = derive(shuffled, &stays);
+            prop_assert_eq!(&d.bed_of, &e.bed_of);
+            prop_assert_eq!(&d.beds, &e.beds);
+            prop_assert_eq!(&d.needs_bed, &e.needs_bed);
+            prop_assert_eq!(&d.conflicts, &e.conflicts);
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! Inpatients (issue 15, first layers): wards, rooms and beds; admission, transfer, swap and
+//! discharge; housekeeping and out-of-service beds; the bed board; and the daily bed charge.
+//!
+//! A bed's story is **append-only** (`bed_events`): admitted to, transferred out of / into,
+//! swapped, discharged from, sent to cleaning, cleaned, taken out of / back into service. Who
+//! lies in which bed is never stored; the board is derived from the events by the same rules
+//! on every device ([`derive`]), so a bed given to two patients on two offline devices is
+//! settled the same way everywhere and nobody silently loses a bed.
+//!
+//! Permissions: the administrator sets up wards, rooms and beds and takes beds out of service
+//! (`wards_manage`); doctors and reception admit (`inpatients_admit`) and transfer or swap
+//! (`inpatients_transfer`); doctors discharge (`inpatients_discharge`); nurses send beds to
+//! cleaning and mark them clean (`beds_housekeeping`); the board is `inpatients_view`'s. Every
+//! write is one transaction with its change-log and audit entries.
+
+pub mod board;
+pub mod census;
+pub mod derive;
+pub mod model;
+pub mod setup;
+pub mod stays;
+mod tables;
+
+pub use model::*;
+
+use crate::codes::Code;
+use crate::error::{Error, Result, ValidationReason};
+use crate::store::stored;
+use crate::store::WriteTx;
+use derive::{Derived, Event, Stay};
+use serde_json::json;
+use sqlx::SqliteConnection;
+
+/// The longest ward, room or bed name.
+pub const NAME_MAX: usize = 60;
+/// The most tags a bed carries, and the longest tag.
+pub const TAGS_MAX: usize = 6;
+pub const TAG_MAX: usize = 24;
+/// The longest admission reason, discharge note or out-of-service reason.
+pub const REASON_MAX: usize = 500;
+/// The longest expected stay, in days.
+pub const EXPECTED_DAYS_MAX: u32 = 365;
+
+/// An RFC 3339 time in the store's form (UTC, milliseconds, `Z`): the form events sort in.
+pub(crate) fn canonical_time(raw: &str) -> Option<String> {
+    chrono::DateTime::parse_from_rfc3339(raw.trim())
+        .ok()
+        .map(|t| t.with_timezone(&chrono::Utc).to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+}
+
+fn is_canonical(at: &str) -> bool {
+    at.len() == 24 && at.ends_with('Z') && at.as_bytes().get(10) == Some(&b'T')
+}
+
+/// Every bed event and admission, replayed into the board.
+pub(crate) async fn derived(conn: &mut SqliteConnection) -> Result<Derived> {
+    type Row = (String, String, String, Option<String>, Option<String>, String, String);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT id, bed_id, kind, admission_id, move_id, at, reason FROM bed_events WHERE deleted_at IS NULL",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut events = Vec::with_capacity(rows.len());
+    for (id, bed_id, kind, admission_id, move_id, at, reason) in rows {
+        let kind = stored::code("bed_events", &id, "kind", &kind, BedEventKind::from_code)?;
+        // A synced row written elsewhere sorts like ours only in the same form.
+        let at = if is_canonical(&at) {
+            at
+        } else {
+            canonical_time(&at).ok_or_else(|| Error::corrupt("bed_events", &id, "at", "not an RFC 3339 time"))?
+        };
+        events.push(Event { id, bed_id, kind, admission_id, move_id, at, reason });
+    }
+    let stays: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT id, discharged_at FROM admissions WHERE deleted_at IS NULL")
+            .fetch_all(&mut *conn)
+            .await?;
+    let stays: Vec<Stay> = stays
+        .into_iter()
+        .map(|(id, discharged_at)| Stay { id, discharged_at: discharged_at.and_then(|t| canonical_time(&t)) })
+        .collect();
+    Ok(derive::derive(events, &stays))
+}
+
+/// Appends one event to a bed's story (a synced insert).
+pub(crate) async fn append_event(
+    w: &mut WriteTx<'_>,
+    bed_id: &str,
+    kind: BedEventKind,
+    admission_id: Option<&str>,
+    move_id: Option<&str>,
+    reason: &str,
+) -> Result<String> {
+    let id = crate::ids::new_id();
+    let at = w.now_rfc3339();
+    append_event_at(w, &id, bed_id, kind, admission_id, move_id, reason, &at).await?;
+    Ok(id)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn append_event_at(
+    w: &mut WriteTx<'_>,
+    id: &str,
+    bed_id: &str,
+    kind: BedEventKind,
+    admission_id: Option<&str>,
+    move_id: Option<&str>,
+    reason: &str,
+    at: &str,
+) -> Result<()> {
+    crate::clinical::insert_row(
+        w,
+        "bed_events",
+        id,
+        &[
+            ("bed_id", json!(bed_id)),
+            ("kind", json!(kind.code())),
+            ("admission_id", json!(admission_id)),
+            ("move_id", json!(move_id)),
+            ("at", json!(at)),
+            ("reason", json!(reason)),
+        ],
+    )
+    .await
+}
+
+/// A bed that exists (not deleted): its ward.
+pub(crate) async fn bed_ward(conn: &mut SqliteConnection, field: &str, bed_id: &str) -> Result<String> {
+    sqlx::query_scalar("SELECT ward_id FROM beds WHERE id = ? AND deleted_at IS NULL")
+        .bind(bed_id)
+        .fetch_optional(conn)
+        .await?
+        .ok_or_else(|| Error::validation(field, ValidationReason::Invalid, "no such bed"))
+}
+
+/// That a bed may take a patient now: free (a bed in cleaning waits for housekeeping to mark
+/// it clean). Occupied is `taken`; out of service or in cleaning `invalid`, naming `field`.
+pub(crate) fn require_free(d: &Derived, field: &str, bed_id: &str) -> Result<()> {
+    let bed = d.bed(bed_id);
+    match bed.state {
+        BedState::Free => Ok(()),
+        BedState::Occupied => Err(Error::validation(field, ValidationReason::Taken, "this bed is occupied")),
+        BedState::Cleaning => Err(Error::validation(field, ValidationReason::Invalid, "this bed is being cleaned")),
+        BedState::OutOfService => Err(Error::validation(
+            field,
+            ValidationReason::Invalid,
+            format!("this bed is out of service: {}", bed.reason),
+        )),
+    }
+}

@@ -1,0 +1,455 @@
+//! Inpatients (issue 15): admission to discharge on the derived bed board, housekeeping and
+//! out-of-service beds, bed-days charged at the census, the bad inputs that write nothing, and
+//! the permission of every operation.
+
+mod common;
+#[path = "common/hospital.rs"]
+mod hospital;
+#[path = "common/ward.rs"]
+mod ward;
+
+use hms_core::inpatients::{
+    board, census, setup, stays, BedInput, BedState, Board, BoardFilter, DischargeInput, WardInput,
+};
+use hms_core::{Error, Store, ValidationReason};
+use hospital::{hospital, Hospital, GENERAL_DAY, ICU_DAY};
+use ward::field_of;
+
+async fn board_of(h: &Hospital) -> Board {
+    board::board(&h.w.env.store, &h.nurse, BoardFilter::default()).await.unwrap()
+}
+
+/// (state, admission) of a bed on the board.
+fn bed(b: &Board, bed_id: &str) -> (BedState, Option<String>) {
+    let card = b.wards.iter().flat_map(|w| &w.beds).find(|c| c.bed_id == bed_id).unwrap();
+    (card.state, card.occupant.as_ref().map(|o| o.admission_id.clone()))
+}
+
+async fn audit_actions(s: &Store) -> Vec<String> {
+    common::actions(s).await
+}
+
+/// (admissions, bed_events, bill_lines, change_log, audit_log) row counts.
+async fn counts(s: &Store) -> [i64; 5] {
+    [
+        common::count(s, "admissions").await,
+        common::count(s, "bed_events").await,
+        common::count(s, "bill_lines").await,
+        common::count(s, "change_log").await,
+        common::count(s, "audit_log").await,
+    ]
+}
+
+async fn bed_day_lines(s: &Store, patient: &str) -> Vec<(String, i64)> {
+    sqlx::query_as(
+        "SELECT l.description, l.unit_price_minor FROM bill_lines l JOIN bills b ON b.id = l.bill_id
+         WHERE b.patient_id = ? AND l.source = 'bed_day' AND l.deleted_at IS NULL ORDER BY l.source_id",
+    )
+    .bind(patient)
+    .fetch_all(s.pool())
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_stay_from_admission_through_moves_to_discharge_and_a_clean_bed() {
+    let h = hospital().await;
+    let s = &h.w.env.store;
+    let (doctor, desk, nurse) = (&h.doctor, &h.desk, &h.nurse);
+
+    // The doctor admits Ravi to A1; reception admits Sita to the waiting list.
+    let ravi = stays::admit(s, doctor, h.admit_input(0, Some(&h.a1))).await.unwrap();
+    assert_eq!(ravi.bed_id.as_deref(), Some(h.a1.as_str()));
+    let sita = stays::admit(s, desk, h.admit_input(1, None)).await.unwrap();
+    assert_eq!(sita.bed_id, None);
+    let b = board_of(&h).await;
+    assert_eq!(bed(&b, &h.a1), (BedState::Occupied, Some(ravi.id.clone())));
+    let general = b.wards.iter().find(|w| w.ward.id == h.general).unwrap();
+    assert_eq!(
+        (general.counts.beds, general.counts.occupied, general.counts.free, general.counts.waiting),
+        (3, 1, 2, 1)
+    );
+    assert_eq!(general.waiting[0].occupant.admission_id, sita.id);
+    assert!(!general.waiting[0].needs_bed);
+    let card = general.beds.iter().find(|c| c.bed_id == h.a1).unwrap();
+    let o = card.occupant.as_ref().unwrap();
+    assert_eq!((o.name.as_str(), o.doctor_name.as_str(), o.age_years), ("Ravi Sharma", "Dr Anil Rao", Some(46)));
+    assert_eq!((card.room_name.as_str(), card.tags.clone()), ("Room 1", vec!["oxygen".to_string(), "window".into()]));
+
+    // Reception gives Sita A2, then swaps the two; then moves Ravi to the ICU.
+    h.at(2);
+    let sita = stays::transfer(s, desk, &sita.id, &h.a2).await.unwrap();
+    assert_eq!(sita.bed_id.as_deref(), Some(h.a2.as_str()));
+    h.at(3);
+    stays::swap(s, desk, &ravi.id, &sita.id).await.unwrap();
+    let b = board_of(&h).await;
+    assert_eq!(bed(&b, &h.a1), (BedState::Occupied, Some(sita.id.clone())));
+    assert_eq!(bed(&b, &h.a2), (BedState::Occupied, Some(ravi.id.clone())));
+    h.at(4);
+    let ravi = stays::transfer(s, doctor, &ravi.id, &h.icu1).await.unwrap();
+    assert_eq!(ravi.bed_id.as_deref(), Some(h.icu1.as_str()));
+    assert_eq!(bed(&board_of(&h).await, &h.a2).0, BedState::Cleaning, "a bed left goes to cleaning");
+
+    // Filters: the ICU alone; beds tagged oxygen.
+    let icu_only = board::board(s, nurse, BoardFilter { ward_id: Some(h.icu.clone()), tag: None }).await.unwrap();
+    assert_eq!(icu_only.wards.len(), 1);
+    let oxygen = board::board(s, nurse, BoardFilter { ward_id: None, tag: Some("Oxygen".into()) }).await.unwrap();
+    let shown: Vec<&str> = oxygen.wards.iter().flat_map(|w| &w.beds).map(|c| c.label.as_str()).collect();
+    assert_eq!(shown, vec!["A1", "ICU-1"]);
+    assert_eq!(oxygen.tags, vec!["isolation", "oxygen", "window"]);
+
+    // The doctor discharges Ravi home two days on: the ICU bed goes to cleaning, then the
+    // nurse marks it clean.
+    h.at(50);
+    let input = DischargeInput {
+        admission_id: ravi.id.clone(),
+        discharge_type: "home".into(),
+        discharged_at: None,
+        note: "Stable".into(),
+    };
+    let out = stays::discharge(s, doctor, input).await.unwrap();
+    assert!(out.discharged_at.is_some() && out.bed_id.is_none());
+    assert_eq!(bed(&board_of(&h).await, &h.icu1).0, BedState::Cleaning);
+    setup::mark_clean(s, nurse, &h.icu1).await.unwrap();
+    assert_eq!(bed(&board_of(&h).await, &h.icu1).0, BedState::Free);
+    // Ravi can be admitted again.
+    stays::admit(s, doctor, h.admit_input(0, None)).await.unwrap();
+
+    let actions = audit_actions(s).await;
+    for a in [
+        "ward.add",
+        "room.add",
+        "bed.add",
+        "inpatient.admit",
+        "inpatient.assign_bed",
+        "inpatient.swap",
+        "inpatient.transfer",
+        "inpatient.discharge",
+        "bed.cleaned",
+    ] {
+        assert!(actions.iter().any(|x| x == a), "{a} audited");
+    }
+    // The stay's two nights (1 and 2 Dec) are on Ravi's bill at the ICU's price: the census
+    // found him in the ICU bed both times.
+    let lines = bed_day_lines(s, &h.patients[0]).await;
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines.iter().all(|(d, p)| *p == ICU_DAY && d.contains("ICU ICU-1")), "{lines:?}");
+}
+
+#[tokio::test]
+async fn bed_days_are_charged_once_per_census_at_the_bed_held_then() {
+    let h = hospital().await;
+    let s = &h.w.env.store;
+    let (doctor, desk) = (&h.doctor, &h.desk);
+    // Admitted 1 Dec 10:00 to A1; to the ICU 2 Dec 12:00.
+    let stay = stays::admit(s, doctor, h.admit_input(1, Some(&h.a1))).await.unwrap();
+    h.at(26);
+    stays::transfer(s, desk, &stay.id, &h.icu1).await.unwrap();
+    // 4 Dec 09:00: the census of 2, 3 and 4 Dec midnight have passed (the days 1, 2, 3 Dec).
+    h.at(71);
+    let first = census::accrue(s, desk).await.unwrap();
+    assert_eq!((first.lines, first.unpriced), (3, 0));
+    assert_eq!(census::accrue(s, desk).await.unwrap().lines, 0, "charged once");
+    let lines = bed_day_lines(s, &h.patients[1]).await;
+    let prices: Vec<i64> = lines.iter().map(|(_, p)| *p).collect();
+    assert_eq!(prices, vec![GENERAL_DAY, ICU_DAY, ICU_DAY], "{lines:?}");
+    assert!(lines[0].0.starts_with("Bed-day 2026-12-01"), "{lines:?}");
+    // A discharge may not be dated before a bed-day already charged (3 Dec's census).
+    let early = DischargeInput {
+        admission_id: stay.id.clone(),
+        discharge_type: "referred".into(),
+        discharged_at: Some("2026-12-03T20:00:00Z".into()),
+        note: String::new(),
+    };
+    assert_eq!(
+        field_of(stays::discharge(s, doctor, early).await),
+        ("discharged_at".into(), ValidationReason::OutOfRange)
+    );
+    // Discharged 4 Dec 11:00: no census passed since; nothing more charged.
+    h.at(73);
+    let done = DischargeInput {
+        admission_id: stay.id.clone(),
+        discharge_type: "referred".into(),
+        discharged_at: None,
+        note: String::new(),
+    };
+    stays::discharge(s, doctor, done).await.unwrap();
+    h.at(200);
+    assert_eq!(census::accrue(s, desk).await.unwrap().lines, 0, "nothing after discharge");
+    assert_eq!(bed_day_lines(s, &h.patients[1]).await.len(), 3);
+    let board = board_of(&h).await;
+    assert!(board.wards.iter().all(|w| w.waiting.is_empty()));
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_typed_error_naming_the_field_and_writes_nothing() {
+    let h = hospital().await;
+    let s = &h.w.env.store;
+    let (doctor, desk, admin) = (&h.doctor, &h.desk, &h.admin);
+    let ravi = stays::admit(s, doctor, h.admit_input(0, Some(&h.a1))).await.unwrap();
+    let sita = stays::admit(s, doctor, h.admit_input(1, Some(&h.a2))).await.unwrap();
+    setup::out_of_service(s, admin, &h.a3, "Broken rail").await.unwrap();
+    h.at(5);
+    let before = counts(s).await;
+
+    let cases: Vec<(&str, Result<(), Error>, &str, ValidationReason)> = vec![
+        (
+            "already admitted",
+            stays::admit(s, doctor, h.admit_input(0, None)).await.map(|_| ()),
+            "patient_id",
+            ValidationReason::Taken,
+        ),
+        (
+            "bed occupied",
+            stays::admit(s, doctor, h.admit_input(2, Some(&h.a1))).await.map(|_| ()),
+            "bed_id",
+            ValidationReason::Taken,
+        ),
+        (
+            "bed out of service",
+            stays::admit(s, doctor, h.admit_input(2, Some(&h.a3))).await.map(|_| ()),
+            "bed_id",
+            ValidationReason::Invalid,
+        ),
+        (
+            "bed of another ward",
+            stays::admit(s, doctor, {
+                let mut i = h.admit_input(2, None);
+                i.bed_id = Some(h.icu1.clone());
+                i
+            })
+            .await
+            .map(|_| ()),
+            "bed_id",
+            ValidationReason::Invalid,
+        ),
+        (
+            "no reason",
+            stays::admit(s, doctor, {
+                let mut i = h.admit_input(2, None);
+                i.reason = "  ".into();
+                i
+            })
+            .await
+            .map(|_| ()),
+            "reason",
+            ValidationReason::Required,
+        ),
+        (
+            "not an ICD-10 code",
+            stays::admit(s, doctor, {
+                let mut i = h.admit_input(2, None);
+                i.diagnosis_code = "ZZZ.99".into();
+                i
+            })
+            .await
+            .map(|_| ()),
+            "diagnosis_code",
+            ValidationReason::Invalid,
+        ),
+        (
+            "expected stay out of range",
+            stays::admit(s, doctor, {
+                let mut i = h.admit_input(2, None);
+                i.expected_days = Some(0);
+                i
+            })
+            .await
+            .map(|_| ()),
+            "expected_days",
+            ValidationReason::OutOfRange,
+        ),
+        (
+            "not a doctor",
+            stays::admit(s, doctor, {
+                let mut i = h.admit_input(2, None);
+                i.doctor_id = h.w.patient.clone();
+                i
+            })
+            .await
+            .map(|_| ()),
+            "doctor_id",
+            ValidationReason::Invalid,
+        ),
+        (
+            "transfer to the same bed",
+            stays::transfer(s, desk, &ravi.id, &h.a1).await.map(|_| ()),
+            "to_bed_id",
+            ValidationReason::Invalid,
+        ),
+        (
+            "transfer to an occupied bed",
+            stays::transfer(s, desk, &ravi.id, &h.a2).await.map(|_| ()),
+            "to_bed_id",
+            ValidationReason::Taken,
+        ),
+        (
+            "transfer to a bed out of service",
+            stays::transfer(s, desk, &ravi.id, &h.a3).await.map(|_| ()),
+            "to_bed_id",
+            ValidationReason::Invalid,
+        ),
+        ("swap with oneself", stays::swap(s, desk, &ravi.id, &ravi.id).await, "admission_b", ValidationReason::Invalid),
+        (
+            "discharge before admission",
+            stays::discharge(
+                s,
+                doctor,
+                DischargeInput {
+                    admission_id: sita.id.clone(),
+                    discharge_type: "home".into(),
+                    discharged_at: Some("2026-12-01T09:00:00Z".into()),
+                    note: String::new(),
+                },
+            )
+            .await
+            .map(|_| ()),
+            "discharged_at",
+            ValidationReason::OutOfRange,
+        ),
+        (
+            "discharge in the future",
+            stays::discharge(
+                s,
+                doctor,
+                DischargeInput {
+                    admission_id: sita.id.clone(),
+                    discharge_type: "home".into(),
+                    discharged_at: Some("2026-12-09T09:00:00Z".into()),
+                    note: String::new(),
+                },
+            )
+            .await
+            .map(|_| ()),
+            "discharged_at",
+            ValidationReason::OutOfRange,
+        ),
+        (
+            "unknown discharge type",
+            stays::discharge(
+                s,
+                doctor,
+                DischargeInput {
+                    admission_id: sita.id.clone(),
+                    discharge_type: "escaped".into(),
+                    discharged_at: None,
+                    note: String::new(),
+                },
+            )
+            .await
+            .map(|_| ()),
+            "discharge_type",
+            ValidationReason::Invalid,
+        ),
+        (
+            "occupied bed out of service",
+            setup::out_of_service(s, admin, &h.a1, "Leak").await,
+            "bed_id",
+            ValidationReason::Invalid,
+        ),
+        (
+            "clean a bed not in cleaning",
+            setup::mark_clean(s, &h.nurse, &h.a1).await,
+            "bed_id",
+            ValidationReason::Invalid,
+        ),
+        (
+            "ward kind",
+            setup::add_ward(s, admin, WardInput { name: "X".into(), kind: "hall".into(), bed_service_id: None })
+                .await
+                .map(|_| ()),
+            "kind",
+            ValidationReason::Invalid,
+        ),
+        (
+            "bed label taken in the ward",
+            setup::add_bed(s, admin, BedInput { ward_id: h.general.clone(), label: "a1".into(), ..Default::default() })
+                .await
+                .map(|_| ()),
+            "label",
+            ValidationReason::Taken,
+        ),
+    ];
+    for (what, result, field, reason) in cases {
+        match result {
+            Err(Error::Validation { field: f, reason: r, .. }) => {
+                assert_eq!((f.as_str(), r), (field, reason), "{what}")
+            }
+            other => panic!("{what}: expected a validation error on {field}, got {other:?}"),
+        }
+        assert_eq!(counts(s).await, before, "{what} wrote nothing");
+    }
+    // A discharged stay is no longer moved or discharged again.
+    let out = DischargeInput {
+        admission_id: sita.id.clone(),
+        discharge_type: "home".into(),
+        discharged_at: None,
+        note: String::new(),
+    };
+    stays::discharge(s, doctor, out.clone()).await.unwrap();
+    assert_eq!(field_of(stays::discharge(s, doctor, out).await).0, "admission_id");
+    assert_eq!(field_of(stays::transfer(s, desk, &sita.id, &h.icu1).await).0, "admission_id");
+}
+
+#[tokio::test]
+async fn every_inpatient_operation_needs_its_permission() {
+    let h = hospital().await;
+    let s = &h.w.env.store;
+    let (admin, doctor, nurse, desk, lab) = (&h.admin, &h.doctor, &h.nurse, &h.desk, &h.lab);
+    let forbidden = |what: &str, r: Result<(), Error>, permission: &str| match r {
+        Err(Error::Forbidden { permission: p }) => assert_eq!(p, permission, "{what}"),
+        other => panic!("{what}: expected forbidden, got {other:?}"),
+    };
+    let ward_input = || WardInput { name: "Maternity".into(), kind: "maternity".into(), bed_service_id: None };
+    for who in [doctor, nurse, desk] {
+        forbidden("add a ward", setup::add_ward(s, who, ward_input()).await.map(|_| ()), "wards_manage");
+        forbidden(
+            "update a ward",
+            setup::update_ward(s, who, &h.general, ward_input()).await.map(|_| ()),
+            "wards_manage",
+        );
+        forbidden("add a room", setup::add_room(s, who, &h.general, "R2").await.map(|_| ()), "wards_manage");
+        let b = BedInput { ward_id: h.general.clone(), label: "A9".into(), ..Default::default() };
+        forbidden("add a bed", setup::add_bed(s, who, b.clone()).await.map(|_| ()), "wards_manage");
+        forbidden("update a bed", setup::update_bed(s, who, &h.a3, b).await.map(|_| ()), "wards_manage");
+        forbidden("out of service", setup::out_of_service(s, who, &h.a3, "x").await, "wards_manage");
+        forbidden("back in service", setup::back_in_service(s, who, &h.a3).await, "wards_manage");
+    }
+    for who in [admin, nurse, lab] {
+        forbidden("admit", stays::admit(s, who, h.admit_input(2, None)).await.map(|_| ()), "inpatients_admit");
+    }
+    let stay = stays::admit(s, desk, h.admit_input(0, Some(&h.a1))).await.unwrap();
+    let other = stays::admit(s, doctor, h.admit_input(1, Some(&h.a2))).await.unwrap();
+    for who in [admin, nurse, lab] {
+        forbidden("transfer", stays::transfer(s, who, &stay.id, &h.a3).await.map(|_| ()), "inpatients_transfer");
+        forbidden("swap", stays::swap(s, who, &stay.id, &other.id).await, "inpatients_transfer");
+    }
+    let out = || DischargeInput {
+        admission_id: stay.id.clone(),
+        discharge_type: "home".into(),
+        discharged_at: None,
+        note: String::new(),
+    };
+    for who in [admin, nurse, desk, lab] {
+        forbidden("discharge", stays::discharge(s, who, out()).await.map(|_| ()), "inpatients_discharge");
+    }
+    for who in [admin, doctor, desk, lab] {
+        forbidden("send to cleaning", setup::send_to_cleaning(s, who, &h.a3).await, "beds_housekeeping");
+        forbidden("mark clean", setup::mark_clean(s, who, &h.a3).await, "beds_housekeeping");
+    }
+    forbidden("board", board::board(s, lab, BoardFilter::default()).await.map(|_| ()), "inpatients_view");
+    forbidden("wards", setup::wards(s, lab).await.map(|_| ()), "inpatients_view");
+    forbidden("admission", stays::admission(s, lab, &stay.id).await.map(|_| ()), "inpatients_view");
+    forbidden("census", census::accrue(s, nurse).await.map(|_| ()), "billing_edit");
+    // And each holder may.
+    setup::add_ward(s, admin, ward_input()).await.unwrap();
+    setup::send_to_cleaning(s, nurse, &h.a3).await.unwrap();
+    setup::mark_clean(s, nurse, &h.a3).await.unwrap();
+    stays::transfer(s, desk, &stay.id, &h.a3).await.unwrap();
+    stays::swap(s, doctor, &stay.id, &other.id).await.unwrap();
+    census::accrue(s, admin).await.unwrap();
+    stays::discharge(s, doctor, out()).await.unwrap();
+    for who in [admin, doctor, nurse, desk] {
+        board::board(s, who, BoardFilter::default()).await.unwrap();
+    }
+}
