@@ -43,7 +43,8 @@ pub async fn board(store: &Store, auth: &Authorized, filter: BoardFilter) -> Res
     let rows: Vec<PatientRow> = sqlx::query_as(
         "SELECT a.id, a.ward_id, a.admitted_at, p.id, TRIM(p.given_name || ' ' || p.family_name), p.mrn, p.birth_date, p.sex,
                 COALESCE(s.full_name, ''),
-                EXISTS (SELECT 1 FROM allergies g WHERE g.patient_id = p.id AND g.deleted_at IS NULL)
+                (json_array_length(p.allergies) > 0
+                 OR EXISTS (SELECT 1 FROM allergies g WHERE g.patient_id = p.id AND g.deleted_at IS NULL))
          FROM admissions a JOIN patients p ON p.id = a.patient_id LEFT JOIN staff s ON s.id = a.doctor_id
          WHERE a.discharged_at IS NULL AND a.deleted_at IS NULL
          ORDER BY a.admitted_at, a.id",
@@ -115,7 +116,7 @@ pub async fn board(store: &Store, auth: &Authorized, filter: BoardFilter) -> Res
     let shown = |w: &Ward| filter.ward_id.as_deref().is_none_or(|id| id.is_empty() || id == w.id);
     let wards = wards
         .into_iter()
-        .filter(|w| shown(w))
+        .filter(shown)
         .map(|ward| {
             let waiting = waiting.remove(&ward.id).unwrap_or_default();
             let mut counts = counts.get(&ward.id).copied().unwrap_or_default();
