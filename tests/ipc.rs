@@ -534,3 +534,72 @@ fn a_report_runs_from_the_webviews_json_and_exports_to_the_exports_folder() {
     assert!(saved["file_name"].as_str().unwrap().ends_with(".xlsx"));
     assert!(std::fs::read(saved["path"].as_str().unwrap()).unwrap().starts_with(b"PK"), "a zip container");
 }
+
+#[test]
+fn a_patient_is_admitted_moved_on_the_board_and_discharged_through_the_commands() {
+    let app = app();
+    app.setup_admin();
+    let ward =
+        app.invoke("add_ward", json!({ "input": { "name": "General", "kind": "general", "bed_service_id": null } }));
+    let ward = ward.unwrap();
+    let err = app.invoke("add_ward", json!({ "input": { "name": "Hall", "kind": "hall", "bed_service_id": null } }));
+    assert_eq!(err.unwrap_err()["detail"]["field"], "kind");
+    let bed = |label: &str, tags: Value| {
+        let input =
+            json!({ "ward_id": ward["id"], "room_id": null, "label": label, "tags": tags, "bed_service_id": null });
+        app.invoke("add_bed", json!({ "input": input })).unwrap()
+    };
+    let (a1, a2) = (bed("A1", json!(["oxygen"])), bed("A2", json!([])));
+    let user = |name: &str, role: &str| json!({ "username": name, "full_name": format!("Staff {name}"), "password": "Given#2026temp", "roles": [role] });
+    let doctor_user = app.invoke("create_user", json!({ "input": user("dr.rao", "doctor") })).unwrap();
+    app.invoke("create_user", json!({ "input": user("desk.roy", "receptionist") })).unwrap();
+    let staff = json!({
+        "full_name": "Dr Anil Rao", "role": "doctor", "user_id": doctor_user["id"], "department_id": null,
+        "qualifications": "MD", "licence_no": "KMC-2", "specialty_ids": [], "phone": "", "email": "", "fee_minor": 0
+    });
+    let doctor = app.invoke("add_staff", json!({ "input": staff })).unwrap();
+    let p = app.invoke("register_patient", json!({ "input": patient("Ravi", "98450 12345") })).unwrap();
+    let admit = json!({ "input": {
+        "patient_id": p["id"], "doctor_id": doctor["id"], "reason": "Pneumonia", "diagnosis_code": "",
+        "expected_days": 4, "ward_id": ward["id"], "bed_id": a1["id"]
+    } });
+    let err = app.invoke("admit_patient", admit.clone()).unwrap_err();
+    assert_eq!(err, json!({ "code": "forbidden", "detail": { "permission": "inpatients_admit" } }));
+
+    let sign_in = |name: &str, first: bool| {
+        app.invoke("sign_out", json!({})).unwrap();
+        if first {
+            app.invoke("sign_in", json!({ "username": name, "password": "Given#2026temp" })).unwrap();
+            let change = json!({ "oldPassword": "Given#2026temp", "newPassword": "Desk#2026staff" });
+            app.invoke("change_own_password", change).unwrap();
+        } else {
+            app.invoke("sign_in", json!({ "username": name, "password": "Desk#2026staff" })).unwrap();
+        }
+    };
+    sign_in("desk.roy", true);
+    let stay = app.invoke("admit_patient", admit.clone()).unwrap();
+    assert_eq!(stay["bed_id"], a1["id"]);
+    let err = app.invoke("admit_patient", admit).unwrap_err();
+    assert_eq!((err["code"].clone(), err["detail"]["field"].clone()), (json!("validation"), json!("patient_id")));
+    let err = app.invoke("transfer_patient", json!({ "admissionId": stay["id"], "toBedId": a1["id"] })).unwrap_err();
+    assert_eq!(err["detail"]["field"], "to_bed_id");
+    app.invoke("transfer_patient", json!({ "admissionId": stay["id"], "toBedId": a2["id"] })).unwrap();
+    let board = app.invoke("bed_board", json!({ "filter": { "ward_id": null, "tag": null } })).unwrap();
+    let beds = &board["wards"][0]["beds"];
+    assert_eq!((beds[0]["state"].clone(), beds[1]["state"].clone()), (json!("cleaning"), json!("occupied")));
+    assert_eq!(beds[1]["occupant"]["name"], "Ravi Sharma");
+    assert_eq!(beds[1]["occupant"]["has_allergies"], true, "flagged at registration");
+    assert_eq!(board["wards"][0]["counts"]["cleaning"], 1);
+    let oxygen = app.invoke("bed_board", json!({ "filter": { "ward_id": null, "tag": "oxygen" } })).unwrap();
+    assert_eq!(oxygen["wards"][0]["beds"].as_array().unwrap().len(), 1);
+
+    sign_in("dr.rao", true);
+    let out =
+        json!({ "input": { "admission_id": stay["id"], "discharge_type": "home", "discharged_at": null, "note": "" } });
+    let done = app.invoke("discharge_patient", out).unwrap();
+    assert_eq!(done["discharge_type"], "home");
+    let history = app.invoke("patient_admissions", json!({ "patientId": p["id"] })).unwrap();
+    assert_eq!(history[0]["bed_id"], Value::Null);
+    let err = app.invoke("bed_cleaned", json!({ "bedId": a2["id"] })).unwrap_err();
+    assert_eq!(err, json!({ "code": "forbidden", "detail": { "permission": "beds_housekeeping" } }));
+}

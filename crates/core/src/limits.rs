@@ -6,6 +6,7 @@
 use crate::auth::password;
 use crate::billing::{self, bills, money, payments, tariff};
 use crate::clinical::{attachments, lab, prescribing, restriction, visits};
+use crate::inpatients;
 use crate::patients::validate;
 use crate::schedule::{availability, booking, staff};
 use crate::settings;
@@ -51,6 +52,17 @@ pub fn exported() -> Vec<(&'static str, Value)> {
         ("CHART_REASON_MAX", json!(restriction::REASON_MAX)),
         ("BREAK_GLASS_REASON_MIN", json!(restriction::BREAK_GLASS_REASON_MIN)),
         ("BREAK_GLASS_MINUTES", json!(restriction::BREAK_GLASS_MINUTES)),
+        // Inpatients: the texts of wards, rooms and beds, a bed's tags, an admission.
+        (
+            "INPATIENT_FIELDS",
+            json!({
+                "name": inpatients::NAME_MAX,
+                "tag": inpatients::TAG_MAX,
+                "reason": inpatients::REASON_MAX,
+            }),
+        ),
+        ("BED_TAGS_MAX", json!(inpatients::TAGS_MAX)),
+        ("EXPECTED_DAYS_MAX", json!(inpatients::EXPECTED_DAYS_MAX)),
         // Settings.
         ("IDLE_TIMEOUT_MAX_MINUTES", json!(settings::MAX_IDLE_MINUTES)),
         // The most characters of each text field a form offers, per record.

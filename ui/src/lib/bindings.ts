@@ -267,6 +267,28 @@ export const commands = {
 	openPrintout: (id: string) => typedError<SavedFile_Serialize, AppError>(__TAURI_INVOKE("open_printout", { id })),
 	/**  Makes a printout's document again, records it as a reprint, saves and opens it. */
 	printAgain: (id: string) => typedError<SavedFile_Serialize, AppError>(__TAURI_INVOKE("print_again", { id })),
+	listWards: () => typedError<Ward_Serialize[], AppError>(__TAURI_INVOKE("list_wards")),
+	addWard: (input: WardInput_Deserialize) => typedError<Ward_Serialize, AppError>(__TAURI_INVOKE("add_ward", { input })),
+	updateWard: (wardId: string, input: WardInput_Deserialize) => typedError<Ward_Serialize, AppError>(__TAURI_INVOKE("update_ward", { wardId, input })),
+	listRooms: () => typedError<Room[], AppError>(__TAURI_INVOKE("list_rooms")),
+	addRoom: (wardId: string, name: string) => typedError<Room, AppError>(__TAURI_INVOKE("add_room", { wardId, name })),
+	addBed: (input: BedInput_Deserialize) => typedError<Bed_Serialize, AppError>(__TAURI_INVOKE("add_bed", { input })),
+	updateBed: (bedId: string, input: BedInput_Deserialize) => typedError<Bed_Serialize, AppError>(__TAURI_INVOKE("update_bed", { bedId, input })),
+	/**  Takes a free bed out of service with a reason. */
+	bedOutOfService: (bedId: string, reason: string) => typedError<null, AppError>(__TAURI_INVOKE("bed_out_of_service", { bedId, reason })),
+	bedBackInService: (bedId: string) => typedError<null, AppError>(__TAURI_INVOKE("bed_back_in_service", { bedId })),
+	bedToCleaning: (bedId: string) => typedError<null, AppError>(__TAURI_INVOKE("bed_to_cleaning", { bedId })),
+	bedCleaned: (bedId: string) => typedError<null, AppError>(__TAURI_INVOKE("bed_cleaned", { bedId })),
+	/**  The bed board, filtered by ward and tag. */
+	bedBoard: (filter: BoardFilter_Deserialize) => typedError<Board_Serialize, AppError>(__TAURI_INVOKE("bed_board", { filter })),
+	admitPatient: (input: AdmitInput_Deserialize) => typedError<Admission_Serialize, AppError>(__TAURI_INVOKE("admit_patient", { input })),
+	patientAdmissions: (patientId: string) => typedError<Admission_Serialize[], AppError>(__TAURI_INVOKE("patient_admissions", { patientId })),
+	/**  Moves an admitted patient to another bed, or gives a waiting patient a bed. */
+	transferPatient: (admissionId: string, toBedId: string) => typedError<Admission_Serialize, AppError>(__TAURI_INVOKE("transfer_patient", { admissionId, toBedId })),
+	swapBeds: (admissionA: string, admissionB: string) => typedError<null, AppError>(__TAURI_INVOKE("swap_beds", { admissionA, admissionB })),
+	dischargePatient: (input: DischargeInput_Deserialize) => typedError<Admission_Serialize, AppError>(__TAURI_INVOKE("discharge_patient", { input })),
+	/**  Charges every bed-day passed and not yet charged. */
+	runBedCensus: () => typedError<Accrual, AppError>(__TAURI_INVOKE("run_bed_census")),
 	/**  Where printouts and exports are saved (shown on the printouts lists). */
 	exportsFolder: () => typedError<string, AppError>(__TAURI_INVOKE("exports_folder")),
 	/**  Opens the exports folder in the system's file manager. */
@@ -283,6 +305,8 @@ export const APPOINTMENT_REASON_MAX = 200 as const;
 export const ATTACHMENT_MAX_BYTES = 20971520 as const;
 
 export const BASIS_POINTS = 10000 as const;
+
+export const BED_TAGS_MAX = 6 as const;
 
 export const BILLING_REASON_MAX = 300 as const;
 
@@ -312,7 +336,11 @@ export const DEPARTMENT_FIELDS = {"name":80} as const;
 
 export const DEVICE_FIELDS = {"device_name":100} as const;
 
+export const EXPECTED_DAYS_MAX = 365 as const;
+
 export const IDLE_TIMEOUT_MAX_MINUTES = 240 as const;
+
+export const INPATIENT_FIELDS = {"name":60,"reason":500,"tag":24} as const;
 
 export const INSURANCE_FIELDS = {"payer":120,"policy_no":60,"preauth_no":60} as const;
 
@@ -366,6 +394,76 @@ export const VITALS_PLAUSIBLE = {"bp_diastolic":[20,180],"bp_systolic":[50,280],
 export type Abnormal = "normal" | "low" | "high" | 
 /**  A non-numeric value, or a test with no reference range. */
 "unknown";
+
+/**  What a census accrual charged. */
+export type Accrual = {
+	/**  Bed-day lines added to bills. */
+	lines: number,
+	/**  Census days that found no price for their bed's service (nothing charged for them). */
+	unpriced: number,
+};
+
+export type Admission = Admission_Serialize | Admission_Deserialize;
+
+export type Admission_Deserialize = {
+	id: string,
+	patient_id: string,
+	doctor_id: string,
+	ward_id: string,
+	reason: string,
+	diagnosis_code: string,
+	diagnosis_text: string,
+	expected_days?: number | null,
+	admitted_at: string,
+	discharged_at?: string | null,
+	discharge_type?: DischargeType | null,
+	/**  The bed it holds now on the board (None: waiting list, or discharged). */
+	bed_id?: string | null,
+};
+
+export type Admission_Serialize = {
+	id: string,
+	patient_id: string,
+	doctor_id: string,
+	ward_id: string,
+	reason: string,
+	diagnosis_code: string,
+	diagnosis_text: string,
+	expected_days: number | null,
+	admitted_at: string,
+	discharged_at: string | null,
+	discharge_type: DischargeType | null,
+	/**  The bed it holds now on the board (None: waiting list, or discharged). */
+	bed_id: string | null,
+};
+
+export type AdmitInput = AdmitInput_Serialize | AdmitInput_Deserialize;
+
+export type AdmitInput_Deserialize = {
+	patient_id: string,
+	/**  staff.id of the admitting doctor. */
+	doctor_id: string,
+	reason: string,
+	/**  Provisional diagnosis, an ICD-10 code ('' for none yet). */
+	diagnosis_code: string,
+	expected_days?: number | null,
+	ward_id: string,
+	/**  A free bed of the ward; none puts the patient on the ward's waiting list. */
+	bed_id?: string | null,
+};
+
+export type AdmitInput_Serialize = {
+	patient_id: string,
+	/**  staff.id of the admitting doctor. */
+	doctor_id: string,
+	reason: string,
+	/**  Provisional diagnosis, an ICD-10 code ('' for none yet). */
+	diagnosis_code: string,
+	expected_days: number | null,
+	ward_id: string,
+	/**  A free bed of the ward; none puts the patient on the ward's waiting list. */
+	bed_id: string | null,
+};
 
 export type AllergenKind = "substance" | "class";
 
@@ -1048,6 +1146,75 @@ export type BackupStatus_Serialize = {
 	now: string,
 };
 
+export type Bed = Bed_Serialize | Bed_Deserialize;
+
+export type BedCard = BedCard_Serialize | BedCard_Deserialize;
+
+export type BedCard_Deserialize = {
+	bed_id: string,
+	label: string,
+	room_id?: string | null,
+	room_name: string,
+	tags: string[],
+	state: BedState,
+	/**  Why it is out of service. */
+	reason: string,
+	occupant?: Occupant_Deserialize | null,
+};
+
+export type BedCard_Serialize = {
+	bed_id: string,
+	label: string,
+	room_id: string | null,
+	room_name: string,
+	tags: string[],
+	state: BedState,
+	/**  Why it is out of service. */
+	reason: string,
+	occupant: Occupant_Serialize | null,
+};
+
+export type BedInput = BedInput_Serialize | BedInput_Deserialize;
+
+export type BedInput_Deserialize = {
+	ward_id: string,
+	room_id?: string | null,
+	label: string,
+	tags: string[],
+	/**  Overrides the ward's daily charge for this bed. */
+	bed_service_id?: string | null,
+};
+
+export type BedInput_Serialize = {
+	ward_id: string,
+	room_id: string | null,
+	label: string,
+	tags: string[],
+	/**  Overrides the ward's daily charge for this bed. */
+	bed_service_id: string | null,
+};
+
+/**  A bed's state on the board. */
+export type BedState = "free" | "occupied" | "cleaning" | "out_of_service";
+
+export type Bed_Deserialize = {
+	id: string,
+	ward_id: string,
+	room_id?: string | null,
+	label: string,
+	tags: string[],
+	bed_service_id?: string | null,
+};
+
+export type Bed_Serialize = {
+	id: string,
+	ward_id: string,
+	room_id: string | null,
+	label: string,
+	tags: string[],
+	bed_service_id: string | null,
+};
+
 /**  A bill with everything on it and where its money stands. */
 export type Bill = Bill_Serialize | Bill_Deserialize;
 
@@ -1233,6 +1400,65 @@ export type BillingSettings_Serialize = {
 	invoice_series: string,
 	/**  Whether a logo is set (it is set with `set_logo`; ignored by the update). */
 	has_logo: boolean,
+};
+
+export type Board = Board_Serialize | Board_Deserialize;
+
+export type BoardConflict = BoardConflict_Serialize | BoardConflict_Deserialize;
+
+/**  What the board settled when two devices' moves disagreed (shown in the conflicts inbox). */
+export type BoardConflictKind = 
+/**  Two admissions were given one bed: the earlier keeps it, this one needs a bed. */
+"bed_taken" | 
+/**  A transfer to a bed that was taken meanwhile: the patient stays where they were. */
+"transfer_refused" | 
+/**  A swap whose two patients were no longer in its two beds: nothing moved. */
+"swap_refused" | 
+/**  A bed taken out of service while a patient was in it: it stays in service. */
+"out_of_service_refused";
+
+export type BoardConflict_Deserialize = {
+	kind: BoardConflictKind,
+	/**  The event that could not be applied. */
+	event_id: string,
+	bed_id: string,
+	admission_id?: string | null,
+	at: string,
+};
+
+export type BoardConflict_Serialize = {
+	kind: BoardConflictKind,
+	/**  The event that could not be applied. */
+	event_id: string,
+	bed_id: string,
+	admission_id: string | null,
+	at: string,
+};
+
+export type BoardFilter = BoardFilter_Serialize | BoardFilter_Deserialize;
+
+export type BoardFilter_Deserialize = {
+	ward_id?: string | null,
+	tag?: string | null,
+};
+
+export type BoardFilter_Serialize = {
+	ward_id: string | null,
+	tag: string | null,
+};
+
+export type Board_Deserialize = {
+	wards: WardBoard_Deserialize[],
+	conflicts: BoardConflict_Deserialize[],
+	/**  Every tag in use, for the filter. */
+	tags: string[],
+};
+
+export type Board_Serialize = {
+	wards: WardBoard_Serialize[],
+	conflicts: BoardConflict_Serialize[],
+	/**  Every tag in use, for the filter. */
+	tags: string[],
 };
 
 export type BookInput = {
@@ -1885,6 +2111,29 @@ export type Diagnosis_Serialize = {
 	created_at: string,
 };
 
+export type DischargeInput = DischargeInput_Serialize | DischargeInput_Deserialize;
+
+export type DischargeInput_Deserialize = {
+	admission_id: string,
+	/**  home | referred | against_advice | deceased */
+	discharge_type: string,
+	/**  When (UTC, RFC 3339); now when empty. Not before the admission or its last move. */
+	discharged_at?: string | null,
+	note: string,
+};
+
+export type DischargeInput_Serialize = {
+	admission_id: string,
+	/**  home | referred | against_advice | deceased */
+	discharge_type: string,
+	/**  When (UTC, RFC 3339); now when empty. Not before the admission or its last move. */
+	discharged_at: string | null,
+	note: string,
+};
+
+/**  How a stay ended. */
+export type DischargeType = "home" | "referred" | "against_advice" | "deceased";
+
 /**  How a line's discount is given. */
 export type Discount = { kind: "none" } | 
 /**  Minor units off the line. */
@@ -2457,6 +2706,41 @@ export type NewUser = {
 	roles: string[],
 };
 
+/**  The patient in an occupied bed (or waiting for one), as a card shows them. */
+export type Occupant = Occupant_Serialize | Occupant_Deserialize;
+
+/**  The patient in an occupied bed (or waiting for one), as a card shows them. */
+export type Occupant_Deserialize = {
+	admission_id: string,
+	patient_id: string,
+	name: string,
+	mrn: string,
+	sex: string,
+	/**  Whole years on the clinic's today (None without a birth date). */
+	age_years?: number | null,
+	admitted_at: string,
+	/**  Census days passed since admission (the bed-days charged so far). */
+	days_in: number,
+	doctor_name: string,
+	has_allergies: boolean,
+};
+
+/**  The patient in an occupied bed (or waiting for one), as a card shows them. */
+export type Occupant_Serialize = {
+	admission_id: string,
+	patient_id: string,
+	name: string,
+	mrn: string,
+	sex: string,
+	/**  Whole years on the clinic's today (None without a birth date). */
+	age_years: number | null,
+	admitted_at: string,
+	/**  Census days passed since admission (the bed-days charged so far). */
+	days_in: number,
+	doctor_name: string,
+	has_allergies: boolean,
+};
+
 /**
  *  The reference range that applies to an order's patient today, for the work list's preview
  *  of a result before it is saved (the same rule as the save).
@@ -2751,7 +3035,19 @@ export type Permission =
  */
 "reports_view" | 
 /**  Revenue and collections across all doctors. */
-"reports_finance";
+"reports_finance" | 
+/**  Wards, rooms and beds: set them up, take a bed out of service and back. */
+"wards_manage" | 
+/**  See the bed board, the waiting lists and admissions. */
+"inpatients_view" | 
+/**  Admit a patient (to a bed or a ward's waiting list). */
+"inpatients_admit" | 
+/**  Move an admitted patient to another bed, give a waiting patient a bed, swap two. */
+"inpatients_transfer" | 
+/**  Discharge an admitted patient. */
+"inpatients_discharge" | 
+/**  Send a bed to cleaning and mark it clean. */
+"beds_housekeeping";
 
 export type Prescription = Prescription_Serialize | Prescription_Deserialize;
 
@@ -3101,6 +3397,12 @@ export type Report_Serialize = {
 };
 
 export type Role = "admin" | "doctor" | "nurse" | "receptionist" | "pharmacist" | "lab_technician" | "accountant";
+
+export type Room = {
+	id: string,
+	ward_id: string,
+	name: string,
+};
 
 export type SavedFile = SavedFile_Serialize | SavedFile_Deserialize;
 
@@ -3991,6 +4293,92 @@ export type Vitals_Serialize = {
 	/**  Body-mass index in tenths (weight and height both known): 224 = 22.4. */
 	bmi_x10: number | null,
 	confirmed: boolean,
+};
+
+export type WaitingEntry = WaitingEntry_Serialize | WaitingEntry_Deserialize;
+
+export type WaitingEntry_Deserialize = {
+	occupant: Occupant_Deserialize,
+	/**  The bed this admission was given and lost to an earlier one (settled by sync). */
+	needs_bed: boolean,
+};
+
+export type WaitingEntry_Serialize = {
+	occupant: Occupant_Serialize,
+	/**  The bed this admission was given and lost to an earlier one (settled by sync). */
+	needs_bed: boolean,
+};
+
+export type Ward = Ward_Serialize | Ward_Deserialize;
+
+export type WardBoard = WardBoard_Serialize | WardBoard_Deserialize;
+
+export type WardBoard_Deserialize = {
+	ward: Ward_Deserialize,
+	counts: WardCounts,
+	beds: BedCard_Deserialize[],
+	/**
+	 *  Admitted to this ward without a bed (the waiting list), oldest first; `needs_bed` marks
+	 *  those whose bed went to another patient on another device.
+	 */
+	waiting: WaitingEntry_Deserialize[],
+};
+
+export type WardBoard_Serialize = {
+	ward: Ward_Serialize,
+	counts: WardCounts,
+	beds: BedCard_Serialize[],
+	/**
+	 *  Admitted to this ward without a bed (the waiting list), oldest first; `needs_bed` marks
+	 *  those whose bed went to another patient on another device.
+	 */
+	waiting: WaitingEntry_Serialize[],
+};
+
+export type WardCounts = {
+	beds: number,
+	occupied: number,
+	free: number,
+	cleaning: number,
+	out_of_service: number,
+	waiting: number,
+};
+
+export type WardInput = WardInput_Serialize | WardInput_Deserialize;
+
+export type WardInput_Deserialize = {
+	name: string,
+	/**  general | icu | maternity | paediatric | private | other */
+	kind: string,
+	/**  The tariff service of the daily bed charge (category bed_day). */
+	bed_service_id?: string | null,
+};
+
+export type WardInput_Serialize = {
+	name: string,
+	/**  general | icu | maternity | paediatric | private | other */
+	kind: string,
+	/**  The tariff service of the daily bed charge (category bed_day). */
+	bed_service_id: string | null,
+};
+
+/**  A ward's kind. */
+export type WardKind = "general" | "icu" | "maternity" | "paediatric" | "private" | "other";
+
+export type Ward_Deserialize = {
+	id: string,
+	name: string,
+	kind: WardKind,
+	bed_service_id?: string | null,
+	active: boolean,
+};
+
+export type Ward_Serialize = {
+	id: string,
+	name: string,
+	kind: WardKind,
+	bed_service_id: string | null,
+	active: boolean,
 };
 
 /* Tauri Specta runtime */
