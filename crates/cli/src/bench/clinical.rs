@@ -42,7 +42,7 @@ fn err(e: impl std::fmt::Display) -> String {
 const TEMPORARY_PASSWORD: &str = "Given#Bench2026";
 
 /// A signed-in user of a role (created on first use; a doctor gets a staff profile).
-async fn person(ctx: &Ctx, admin: &Authorized, username: &str, role: &str) -> Result<Authorized, String> {
+pub(super) async fn person(ctx: &Ctx, admin: &Authorized, username: &str, role: &str) -> Result<Authorized, String> {
     let password = super::BENCH_PASSWORD;
     let existing: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE username = ?")
         .bind(username)

@@ -8,6 +8,7 @@ mod billing;
 mod clinical;
 mod cold;
 mod foundation;
+mod inpatients;
 mod patients;
 mod reports;
 mod stats;
@@ -95,6 +96,10 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
     }
     if wants(&args, "clinical") {
         clinical::run(&mut ctx).await?;
+        patients = patients.max(count_patients(&ctx.store).await?);
+    }
+    if wants(&args, "inpatients") {
+        inpatients::run(&mut ctx).await?;
         patients = patients.max(count_patients(&ctx.store).await?);
     }
     if wants(&args, "backup") {
