@@ -4,7 +4,8 @@
 //! then make random edits (rename, change phones, deactivate and reactivate patients, register
 //! new ones one by one and by CSV import (one write and one outbox batch for the whole
 //! import, now and then hundreds of patients), book, reschedule and
-//! cancel appointments, including two devices booking one slot)
+//! cancel appointments, including two devices booking one slot; admit patients to beds or a
+//! waiting list and transfer them, including two devices giving away one bed)
 //! and sync in random interleavings through a faulty proxy (dropped requests and answers,
 //! duplicated, delayed and late-replayed requests), while the server is restarted at random
 //! points. After healing (every device syncs until nothing changes):
@@ -15,7 +16,10 @@
 //!    exists everywhere;
 //! 3. every last-writer-wins loss (a value overwritten by a write that had not seen it) is
 //!    recorded in `sync_conflicts` on some device, and so is every slot that ends up with two
-//!    active appointments.
+//!    active appointments;
+//! 4. every device derives the same bed board, on which no bed holds two patients and every
+//!    admitted patient is in exactly one bed or on the waiting list (a bed given twice stays
+//!    with the earlier admission; the later one is marked as needing a bed).
 //!
 //! Cases: `HMS_CONVERGENCE_CASES` (default 200); one case again: `HMS_CONVERGENCE_SEED=<seed>`
 //! (a failing case prints its seed); `HMS_CONVERGENCE_KEEP_GOING=1` runs every case and
@@ -28,11 +32,14 @@ use chrono::TimeZone;
 use common::device::{dump_diff, Device};
 use common::proxy::{FaultyProxy, RestartableServer};
 use hms_core::codes::Code;
+use hms_core::inpatients::{self, AdmitInput, BedInput, BoardFilter, WardInput};
 use hms_core::patients::{self, csv_io, PatientInput, PatientStatus};
 use hms_core::schedule::availability::{self, SessionInput};
 use hms_core::schedule::booking::{self, BookInput};
 use hms_core::schedule::staff;
 use hms_core::sync;
+use hms_core::users::NewUser;
+use hms_core::SessionSlot;
 use hms_server::AppState;
 use sqlx::postgres::PgPool;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -83,6 +90,14 @@ struct Model {
     patients: BTreeSet<String>,
     /// Appointment id -> its slot start.
     appointments: BTreeMap<String, String>,
+    /// Every admission made.
+    admissions: BTreeSet<String>,
+}
+
+/// The ward the cases admit to: its id and beds.
+struct Beds {
+    ward: String,
+    beds: Vec<String>,
 }
 
 struct Case {
@@ -90,6 +105,9 @@ struct Case {
     rng: fastrand::Rng,
     devices: Vec<Device>,
     doctor: String,
+    beds: Beds,
+    /// The receptionist signed in on each device (admits and transfers).
+    desks: Vec<SessionSlot>,
     model: Model,
     log: Vec<String>,
 }
@@ -169,7 +187,9 @@ async fn run_case(shared: Arc<Shared>, seed: u64) -> Result<(), String> {
         devices.push(d);
     }
     let doctor = setup_clinic(&devices[0], &mut rng).await;
-    let mut case = Case { tenant_id, rng, devices, doctor, model: Model::default(), log: Vec::new() };
+    let beds = setup_ward(&devices[0]).await;
+    let desks = (0..devices.len()).map(|_| SessionSlot::default()).collect();
+    let mut case = Case { tenant_id, rng, devices, doctor, beds, desks, model: Model::default(), log: Vec::new() };
     {
         // No restart (by another case) while enrolling: a one-time code is not retried.
         let _no_restart = shared.server.lock().await;
@@ -179,6 +199,10 @@ async fn run_case(shared: Arc<Shared>, seed: u64) -> Result<(), String> {
     }
     // The shared starting point: everyone has everything (faults off).
     heal(&case, &shared).await?;
+    // The receptionist made on device 0 signs in on every device (once synced).
+    for (d, slot) in case.devices.iter().zip(&case.desks) {
+        hms_core::auth::sign_in(&d.store, slot, DESK, common::device::PW).await.unwrap();
+    }
     case.model.patients = ids(&case.devices[0], "SELECT id FROM patients").await.into_iter().collect();
     for (id, start) in appointment_slots(&case.devices[0]).await {
         case.model.appointments.insert(id, start);
@@ -231,6 +255,30 @@ async fn setup_clinic(d: &Device, rng: &mut fastrand::Rng) -> String {
         let _ = booking::book(&d.store, &a, input).await;
     }
     doctor
+}
+
+/// The receptionist's account: admits and transfers on every device.
+const DESK: &str = "desk.neema";
+
+/// On device 0: a general ward of three beds (no bed charge: the census is not what this
+/// test is about) and a receptionist.
+async fn setup_ward(d: &Device) -> Beds {
+    let a = d.auth().await;
+    let input = WardInput { name: "General".into(), kind: "general".into(), bed_service_id: None };
+    let ward = inpatients::setup::add_ward(&d.store, &a, input).await.unwrap().id;
+    let mut beds = Vec::new();
+    for label in ["A1", "A2", "A3"] {
+        let bed = BedInput { ward_id: ward.clone(), label: label.into(), ..Default::default() };
+        beds.push(inpatients::setup::add_bed(&d.store, &a, bed).await.unwrap().id);
+    }
+    let desk = NewUser {
+        username: DESK.into(),
+        full_name: "Neema Desk".into(),
+        password: common::device::PW.into(),
+        roles: vec!["receptionist".into()],
+    };
+    d.new_user(desk).await;
+    Beds { ward, beds }
 }
 
 fn phone(rng: &mut fastrand::Rng) -> String {
@@ -352,7 +400,9 @@ async fn step(case: &mut Case, shared: &Shared) {
         44..=53 => book(case, k).await,
         54..=58 => reschedule(case, k).await,
         59..=63 => cancel(case, k).await,
-        64..=85 => {
+        64..=67 => admit(case, k).await,
+        68..=71 => transfer(case, k).await,
+        72..=85 => {
             case.log.push(format!("sync {k}"));
             let _ = sync::sync_now(&case.devices[k].store).await;
         }
@@ -540,6 +590,92 @@ async fn cancel(case: &mut Case, k: usize) {
     case.record(k, "appointments", &id, &["status"], before).await;
 }
 
+/// Admits a patient not in hospital on device k, to a random bed (free there or not: an
+/// occupied one is refused) or the waiting list.
+async fn admit(case: &mut Case, k: usize) {
+    let d = &case.devices[k];
+    let free = ids(
+        d,
+        "SELECT id FROM patients WHERE status = 'active' AND id NOT IN
+           (SELECT patient_id FROM admissions WHERE discharged_at IS NULL) ORDER BY id",
+    )
+    .await;
+    let Some(patient) = case.pick(&free).cloned() else { return };
+    let bed = if case.rng.u8(0..4) == 0 { None } else { case.pick(&case.beds.beds.clone()).cloned() };
+    let d = &case.devices[k];
+    let Ok(desk) = case.desks[k].authorize(&d.store).await else { return };
+    let input = AdmitInput {
+        patient_id: patient,
+        doctor_id: case.doctor.clone(),
+        reason: "Observation".into(),
+        diagnosis_code: String::new(),
+        expected_days: None,
+        ward_id: case.beds.ward.clone(),
+        bed_id: bed.clone(),
+    };
+    let Ok(a) = inpatients::stays::admit(&d.store, &desk, input).await else { return };
+    case.log.push(format!("{k}: admit {} to {bed:?}", a.id));
+    case.model.admissions.insert(a.id);
+}
+
+/// Moves an admitted patient (as device k sees them) to a random bed.
+async fn transfer(case: &mut Case, k: usize) {
+    let open = ids(&case.devices[k], "SELECT id FROM admissions WHERE discharged_at IS NULL ORDER BY id").await;
+    let Some(id) = case.pick(&open).cloned() else { return };
+    let Some(bed) = case.pick(&case.beds.beds.clone()).cloned() else { return };
+    let d = &case.devices[k];
+    let Ok(desk) = case.desks[k].authorize(&d.store).await else { return };
+    if inpatients::stays::transfer(&d.store, &desk, &id, &bed).await.is_ok() {
+        case.log.push(format!("{k}: transfer {id} to {bed}"));
+    }
+}
+
+/// The board as device k derives it: each bed's (state, admission), each waiting admission
+/// with whether it needs a bed.
+async fn board(case: &Case, k: usize) -> (Vec<(String, String, Option<String>)>, Vec<(String, bool)>) {
+    let d = &case.devices[k];
+    let desk = case.desks[k].authorize(&d.store).await.unwrap();
+    let b = inpatients::board::board(&d.store, &desk, BoardFilter::default()).await.unwrap();
+    let mut beds = Vec::new();
+    let mut waiting = Vec::new();
+    for w in b.wards {
+        for c in w.beds {
+            beds.push((c.bed_id, c.state.code().to_string(), c.occupant.map(|o| o.admission_id)));
+        }
+        waiting.extend(w.waiting.into_iter().map(|e| (e.occupant.admission_id, e.needs_bed)));
+    }
+    (beds, waiting)
+}
+
+/// One board everywhere, whole (property 4): no bed holds two patients, every admission in
+/// hospital is in exactly one bed or on the waiting list.
+async fn check_board(case: &Case, problems: &mut Vec<String>) {
+    let reference = board(case, 0).await;
+    for k in 1..case.devices.len() {
+        let other = board(case, k).await;
+        if other != reference {
+            problems.push(format!("device {k} derives another board: {other:?}\ndevice 0: {reference:?}"));
+        }
+    }
+    let (beds, waiting) = &reference;
+    let mut placed: Vec<&String> = beds.iter().filter_map(|(_, _, a)| a.as_ref()).collect();
+    placed.extend(waiting.iter().map(|(a, _)| a));
+    let unique: BTreeSet<&String> = placed.iter().copied().collect();
+    if unique.len() != placed.len() {
+        problems.push(format!("an admission is in two places: {reference:?}"));
+    }
+    let open: BTreeSet<String> =
+        ids(&case.devices[0], "SELECT id FROM admissions WHERE discharged_at IS NULL").await.into_iter().collect();
+    if unique.into_iter().cloned().collect::<BTreeSet<String>>() != open {
+        problems.push(format!("admissions in hospital {open:?}, but the board shows {reference:?}"));
+    }
+    for id in &case.model.admissions {
+        if !open.contains(id) {
+            problems.push(format!("admission {id} is missing"));
+        }
+    }
+}
+
 /// Heals the network: every device pushes, then every device pulls, round after round,
 /// until nothing is pending anywhere and every device has pulled the tenant's last change
 /// (merging may write, e.g. the slot rule: that is pending again, and another round goes).
@@ -667,6 +803,7 @@ async fn check(case: &Case) -> Result<(), String> {
             problems.push(format!("appointments {group} share a slot and no device recorded a conflict"));
         }
     }
+    check_board(case, &mut problems).await;
     if problems.is_empty() {
         return Ok(());
     }
