@@ -7,7 +7,9 @@
 //! user whose key signed it, or none for a system segment), never merely the `user_id` sent.
 
 use crate::accounts::Accounts;
-use crate::entities::{self, is_account_field, settings_permission, AUDIT, PATIENT_TABLES};
+use crate::entities::{
+    self, is_account_field, settings_permission, AUDIT, AUTHOR_FIELDS, INSERT_REQUIRES, PATIENT_TABLES,
+};
 use crate::forms::id_like;
 use crate::rbac::{allows, Permission, Role};
 use crate::values;
@@ -44,6 +46,9 @@ pub enum RefusalCode {
     /// The segment is not signed by the key of the user it names (see [`prove_author`]), or a
     /// change names another user than its segment's signer.
     BadUserProof,
+    /// A field that says who did it (`restricted_by`, ...) names another user than the
+    /// change's proven author (see [`crate::entities::AUTHOR_FIELDS`]).
+    NotTheAuthor,
 }
 
 impl RefusalCode {
@@ -60,6 +65,7 @@ impl RefusalCode {
             RefusalCode::AdminOnly => "admin_only",
             RefusalCode::LastAdmin => "last_admin",
             RefusalCode::BadUserProof => "bad_user_proof",
+            RefusalCode::NotTheAuthor => "not_the_author",
         }
     }
 }
@@ -115,6 +121,7 @@ pub fn check(change: &Change, author: Option<&str>, accounts: &Accounts) -> Resu
     };
     values::check_entity_id(entity, &change.entity_id).map_err(|m| refuse(RefusalCode::InvalidValue, m))?;
     values::check_data(entity, &change.entity_id, &change.data).map_err(|m| refuse(RefusalCode::InvalidValue, m))?;
+    check_insert_fields(change)?;
     if is_founding_account(change, author) {
         return Ok(());
     }
@@ -123,6 +130,7 @@ pub fn check(change: &Change, author: Option<&str>, accounts: &Accounts) -> Resu
         return Ok(());
     }
     check_permission(change, &roles)?;
+    check_author_fields(change, author)?;
     if change.entity == "users" {
         check_account_change(change, &roles, accounts)?;
     }
@@ -268,6 +276,35 @@ fn author_roles(author: Option<&str>, accounts: &Accounts) -> Result<Vec<Role>, 
         return Err(refuse(RefusalCode::InactiveAuthor, format!("account {author:?} is deactivated")));
     }
     Ok(account.roles.clone())
+}
+
+/// An insert carries every field its table's local write path always sets.
+fn check_insert_fields(change: &Change) -> Result<(), Refusal> {
+    if change.op != Op::Insert {
+        return Ok(());
+    }
+    let required = INSERT_REQUIRES.iter().find(|(e, _)| *e == change.entity).map_or(&[][..], |(_, f)| f);
+    match required.iter().find(|f| change.data.get(**f).is_none_or(Value::is_null)) {
+        Some(missing) => {
+            Err(refuse(RefusalCode::InvalidValue, format!("{missing}: an insert of {} needs it", change.entity)))
+        }
+        None => Ok(()),
+    }
+}
+
+/// The fields that say who did it name the change's author (see [`AUTHOR_FIELDS`]).
+fn check_author_fields(change: &Change, author: Option<&str>) -> Result<(), Refusal> {
+    let fields = AUTHOR_FIELDS.iter().find(|(e, _)| *e == change.entity).map_or(&[][..], |(_, f)| f);
+    for field in fields {
+        let Some(value) = change.data.get(*field).filter(|v| !v.is_null()) else { continue };
+        if value.as_str() != author {
+            return Err(refuse(
+                RefusalCode::NotTheAuthor,
+                format!("{field} must be the account that made the change ({})", author.unwrap_or("none")),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The permission the change's local write path needs.

@@ -22,6 +22,8 @@ pub enum IdKind {
 pub enum Rule {
     /// Text of at most this many characters, no control characters.
     Text(usize),
+    /// [`Rule::Text`] that is not blank: a reason the local write path requires.
+    RequiredText(usize),
     /// An account name: 3 to 32 of a–z, 0–9, `.`, `_`, `-`.
     Username,
     /// An argon2id PHC string.
@@ -146,7 +148,7 @@ pub const ENTITIES: &[Entity] = &[
         name: "chart_restrictions",
         id: IdKind::Uuid,
         write: &[ChartRestrict],
-        fields: &[("reason", Text(500)), ("lift_reason", Text(500))],
+        fields: &[("reason", RequiredText(500)), ("lift_reason", Text(500))],
     },
     // Inpatients: wards, rooms and beds are the administrator's set-up.
     Entity {
@@ -208,6 +210,19 @@ pub const ENTITIES: &[Entity] = &[
         ],
     },
 ];
+
+/// Fields that say who did something (`restricted_by`, ...): a change that carries one (not
+/// null) must name its own proven author there. Without this, an account allowed to write the
+/// table could put a colleague's name on its act (a restriction "by" the doctor on the care
+/// team, say, which would put that doctor's name in the chart's banner). Only tables whose
+/// every write path sends these fields with the acting user's id are listed: an update that
+/// carries such a field sets it to whoever makes the update.
+pub const AUTHOR_FIELDS: &[(&str, &[&str])] = &[("chart_restrictions", &["restricted_by", "lifted_by"])];
+
+/// Fields an insert must carry (the local write path always sets them): a row arriving
+/// without them would be one no device could have made.
+pub const INSERT_REQUIRES: &[(&str, &[&str])] =
+    &[("chart_restrictions", &["patient_id", "reason", "restricted_by", "restricted_at"])];
 
 /// The tables whose rows belong to a patient (`patient_id`): a merge moves them to the
 /// survivor with an update of `patient_id` only, which `patients_merge` may make whatever

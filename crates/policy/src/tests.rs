@@ -436,3 +436,41 @@ fn beds_are_the_administrators_and_a_nurses_bed_event_passes_only_with_a_known_k
     let odd = change("admissions", ROW, Op::Update, json!({"id": ROW, "discharge_type": "escaped"}));
     assert_eq!(code(check(&odd, Some(ADMIN), &clinic())), Some(RefusalCode::InvalidValue));
 }
+
+#[test]
+fn a_restriction_names_its_own_author_and_gives_a_reason() {
+    let insert = |by: &str, reason: &str| {
+        change(
+            "chart_restrictions",
+            ROW,
+            Op::Insert,
+            json!({"id": ROW, "patient_id": NURSE, "reason": reason, "restricted_by": by, "restricted_at": "2026-12-05T10:00:00.000Z"}),
+        )
+    };
+    assert_eq!(code(check(&insert(ADMIN, "VIP"), Some(ADMIN), &clinic())), None);
+    // An administrator may restrict, but not in a colleague's name (who would then be shown
+    // as having restricted it, and be on the care team).
+    assert_eq!(code(check(&insert(NURSE, "VIP"), Some(ADMIN), &clinic())), Some(RefusalCode::NotTheAuthor));
+    // The local write path requires a reason: a blank one, or none, is no change a device makes.
+    assert_eq!(code(check(&insert(ADMIN, "   "), Some(ADMIN), &clinic())), Some(RefusalCode::InvalidValue));
+    let mut no_reason = insert(ADMIN, "VIP");
+    no_reason.data.as_object_mut().unwrap().remove("reason");
+    assert_eq!(code(check(&no_reason, Some(ADMIN), &clinic())), Some(RefusalCode::InvalidValue));
+    let mut no_author = insert(ADMIN, "VIP");
+    no_author.data.as_object_mut().unwrap().remove("restricted_by");
+    assert_eq!(code(check(&no_author, Some(ADMIN), &clinic())), Some(RefusalCode::InvalidValue));
+
+    let lift = |by: &str| {
+        change(
+            "chart_restrictions",
+            ROW,
+            Op::Update,
+            json!({"id": ROW, "lifted_at": "2026-12-05T11:00:00.000Z", "lifted_by": by, "lift_reason": ""}),
+        )
+    };
+    assert_eq!(code(check(&lift(ADMIN), Some(ADMIN), &clinic())), None);
+    assert_eq!(code(check(&lift(NURSE), Some(ADMIN), &clinic())), Some(RefusalCode::NotTheAuthor));
+    // A lift may come without a reason; a merge moves the row without naming anyone.
+    let moved = change("chart_restrictions", ROW, Op::Update, json!({"id": ROW, "patient_id": ADMIN}));
+    assert_eq!(code(check(&moved, Some(ADMIN), &clinic())), None);
+}

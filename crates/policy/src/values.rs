@@ -170,6 +170,9 @@ fn check_rule(key: &str, rule: Rule, value: &Value) -> Result<(), ValueError> {
     let text = value.as_str();
     let ok = match rule {
         Rule::Text(max) => text.is_some_and(|s| s.chars().count() <= max && !s.chars().any(char::is_control)),
+        Rule::RequiredText(max) => {
+            text.is_some_and(|s| !s.trim().is_empty() && s.chars().count() <= max && !s.chars().any(char::is_control))
+        }
         Rule::Username => text.is_some_and(|s| {
             (3..=32).contains(&s.len())
                 && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'))
@@ -204,6 +207,7 @@ fn check_rule(key: &str, rule: Rule, value: &Value) -> Result<(), ValueError> {
 fn describe(rule: Rule) -> String {
     match rule {
         Rule::Text(max) => format!("text of at most {max} characters, no control characters"),
+        Rule::RequiredText(max) => format!("text that is not blank, at most {max} characters, no control characters"),
         Rule::Username => "3 to 32 of a-z, 0-9, '.', '_', '-'".into(),
         Rule::PasswordHash => "an argon2id hash".into(),
         Rule::Roles => "a list of known role codes".into(),
