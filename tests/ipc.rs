@@ -459,7 +459,12 @@ fn backups_are_listed_set_and_named_only_from_the_folders_list() {
         assert_eq!(err["code"], "not_found", "{name}");
         let err = app.invoke("backup_inspect", json!({ "name": name })).unwrap_err();
         assert_eq!(err["code"], "not_found", "{name}");
+        let err = app.invoke("backup_restore", json!({ "name": name })).unwrap_err();
+        assert_eq!(err["code"], "not_found", "{name}");
     }
+    // Nothing was asked: no outcome to show at sign-in, nothing pending, still signed in.
+    assert_eq!(app.invoke("restore_outcome", json!({})).unwrap(), Value::Null);
+    assert!(app.invoke("backup_status", json!({})).is_ok());
 }
 
 #[test]

@@ -164,6 +164,8 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
         backup::backup_now,
         backup::backup_verify,
         backup::backup_inspect,
+        backup::backup_restore,
+        backup::restore_outcome,
         clinical::add_attachment,
         clinical::patient_attachments,
         clinical::open_attachment,
@@ -238,6 +240,8 @@ pub fn configure<R: Runtime>(
             log_to(&dir);
             let state = tauri::async_runtime::block_on(AppState::open(&dir, exports_dir(app, &dir)))?;
             app.manage(state);
+            let handle = app.handle().clone();
+            let _ = app.state::<AppState>().restart.set(Box::new(move || restart_soon(handle.clone())));
             start_background_sync(app.handle().clone());
             start_daily_backups(app.handle().clone());
             Ok(())
@@ -304,6 +308,24 @@ fn back_up_on_close<R: Runtime>(window: &tauri::Window<R>, event: &tauri::Window
         }
         if let Err(e) = window.destroy() {
             tracing::warn!(target: "hms::backup", error = %e, "closing the window after the backup");
+        }
+    });
+}
+
+/// How long after a restore was asked for the app starts again: time for the command's answer
+/// to reach the screen, which then says HMS is starting again.
+const RESTART_AFTER: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Starts the app again after [`RESTART_AFTER`] (the restore from the Backups screen), or
+/// closes it where an app cannot start itself again (Android: the restore runs when it is
+/// opened) or when `HMS_RESTART=exit` (the end-to-end test, which starts it again itself).
+fn restart_soon<R: Runtime>(app: tauri::AppHandle<R>) {
+    tauri::async_runtime::spawn(async move {
+        tokio::time::sleep(RESTART_AFTER).await;
+        if cfg!(mobile) || std::env::var("HMS_RESTART").is_ok_and(|v| v == "exit") {
+            app.exit(0);
+        } else {
+            app.request_restart();
         }
     });
 }

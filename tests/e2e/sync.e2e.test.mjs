@@ -20,14 +20,15 @@
 // the tauri-driver logs, which carry the app's output, the server's log, and the page's HTML
 // and the server's device list when a step fails).
 
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { By } from 'selenium-webdriver';
-import { App, FIRST_WAIT, WAIT, byTestId } from './lib/app.mjs';
+import { App, WAIT, byTestId } from './lib/app.mjs';
+import { setupAdmin as setupAdminIn, signIn as signInTo, stepper } from './lib/flow.mjs';
 import { HmsServer } from './lib/hms-server.mjs';
 import { PgCluster } from './lib/postgres.mjs';
 
@@ -51,36 +52,11 @@ const dataDirs = { a: '', b: '' };
 /** The app instance running now (one at a time). */
 let app = null;
 const shots = { n: 0 };
-let failed = false;
 let mrn = '';
 
 // ---------------------------------------------------------------- steps and helpers
 
-/** One step; after a failure the rest are skipped, and the screen and its HTML are saved. */
-function step(name, fn) {
-  it(name, async (t) => {
-    if (failed) {
-      t.skip('an earlier step failed');
-      return;
-    }
-    try {
-      await fn();
-    } catch (e) {
-      failed = true;
-      if (app?.driver) {
-        try {
-          const slug = name.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').toLowerCase();
-          const png = await app.screenshot(`FAILED-${slug}`);
-          fs.writeFileSync(png.replace(/\.png$/, '.html'), await app.pageSource());
-          t.diagnostic(`screenshot of the failure: ${png}`);
-        } catch {
-          // the session itself may be gone
-        }
-      }
-      throw e;
-    }
-  });
-}
+const step = stepper(() => app);
 
 async function launch(name) {
   app = new App({ name, dataDir: dataDirs[name], artifacts: ARTIFACTS, port: PORT });
@@ -94,24 +70,8 @@ async function endSession() {
   await running?.quit();
 }
 
-async function setupAdmin(admin) {
-  await app.visible('setup-fullname', FIRST_WAIT);
-  await app.fill('setup-fullname', admin.fullName);
-  await app.fill('setup-username', admin.username);
-  await app.fill('setup-password', admin.password);
-  await app.fill('setup-confirm', admin.password);
-  await app.click('setup-submit');
-  await app.visible('nav');
-  await app.visible('home-title');
-}
-
-async function signIn(admin) {
-  await app.visible('signin-username', FIRST_WAIT);
-  await app.fill('signin-username', admin.username);
-  await app.fill('signin-password', admin.password);
-  await app.click('signin-submit');
-  await app.visible('nav');
-}
+const setupAdmin = (admin) => setupAdminIn(app, admin);
+const signIn = (admin) => signInTo(app, admin);
 
 async function openSyncScreen() {
   await app.click('nav-sync');
@@ -286,7 +246,7 @@ describe('HMS sync end to end: two apps, one server (WebKitGTK through tauri-dri
   after(async () => {
     await endSession();
     if (server) {
-      if (failed) {
+      if (step.failed()) {
         try {
           fs.writeFileSync(path.join(ARTIFACTS, 'devices.txt'), server.devices(TENANT));
         } catch {
@@ -300,7 +260,7 @@ describe('HMS sync end to end: two apps, one server (WebKitGTK through tauri-dri
     for (const signal of ['SIGINT', 'SIGTERM']) process.removeListener(signal, onSignal);
     for (const dir of Object.values(dataDirs)) {
       if (!dir) continue;
-      if (failed || process.env.HMS_E2E_KEEP === '1') console.log(`# e2e data directory kept: ${dir}`);
+      if (step.failed() || process.env.HMS_E2E_KEEP === '1') console.log(`# e2e data directory kept: ${dir}`);
       else fs.rmSync(dir, { recursive: true, force: true });
     }
   });

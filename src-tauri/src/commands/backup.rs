@@ -6,7 +6,7 @@
 use super::Cmd;
 use crate::AppState;
 use hms_core::backup::{
-    self, BackupProgress, BackupReport, BackupSettings, BackupSettingsInput, BackupStatus, Manifest,
+    self, BackupProgress, BackupReport, BackupSettings, BackupSettingsInput, BackupStatus, Manifest, RestoreOutcome,
 };
 use tauri::ipc::Channel;
 use tauri::State;
@@ -52,4 +52,29 @@ pub async fn backup_verify(state: State<'_, AppState>, name: String) -> Cmd<Mani
 pub async fn backup_inspect(state: State<'_, AppState>, name: String) -> Cmd<Manifest> {
     let auth = authorized!(state);
     backup::inspect_named(&state.store, &auth, &name).await
+}
+
+/// Restores the backup of that name in the device's folder: verified and recorded by the core,
+/// then the user is signed out, the store closed, and the app starts again, restoring before it
+/// opens the store. The answer (what the backup holds) reaches the screen before the restart.
+#[tauri::command]
+#[specta::specta]
+pub async fn backup_restore(state: State<'_, AppState>, name: String) -> Cmd<Manifest> {
+    let auth = authorized!(state);
+    let manifest = backup::request_restore(&state.store, &auth, &name).await?;
+    // Signed out as at any sign-out (audited); then the database is folded whole and closed.
+    if let Err(e) = hms_core::auth::sign_out(&state.store, &state.session).await {
+        tracing::warn!(target: "hms::backup", code = e.code(), error = %e, "signing out before the restore");
+    }
+    state.store.close().await;
+    state.restart_soon();
+    Ok(manifest)
+}
+
+/// How the restore asked for before this start ended, if one was (the sign-in screen shows
+/// it; no session is needed, as nobody is signed in after the restart).
+#[tauri::command]
+#[specta::specta]
+pub async fn restore_outcome(state: State<'_, AppState>) -> Cmd<Option<RestoreOutcome>> {
+    Ok(state.restore_outcome.clone())
 }

@@ -234,6 +234,17 @@ export const commands = {
 	/**  What the backup of that name holds (before a restore). */
 	backupInspect: (name: string) => typedError<Manifest_Serialize, AppError>(__TAURI_INVOKE("backup_inspect", { name })),
 	/**
+	 *  Restores the backup of that name in the device's folder: verified and recorded by the core,
+	 *  then the user is signed out, the store closed, and the app starts again, restoring before it
+	 *  opens the store. The answer (what the backup holds) reaches the screen before the restart.
+	 */
+	backupRestore: (name: string) => typedError<Manifest_Serialize, AppError>(__TAURI_INVOKE("backup_restore", { name })),
+	/**
+	 *  How the restore asked for before this start ended, if one was (the sign-in screen shows
+	 *  it; no session is needed, as nobody is signed in after the restart).
+	 */
+	restoreOutcome: () => typedError<RestoreOutcome_Serialize | null, AppError>(__TAURI_INVOKE("restore_outcome")),
+	/**
 	 *  Attaches a file (PDF, PNG, JPEG or WebP, at most 20 MB) sent as base64 to a patient's
 	 *  record, optionally to a visit. Unreadable base64 is a validation error on `file`.
 	 */
@@ -3394,6 +3405,61 @@ export type Report_Serialize = {
 	/**  Set when the figures are one doctor's own (a doctor's view). */
 	doctor_scope: string | null,
 	table: Table_Serialize,
+};
+
+/**  How a restore from the app ended, for the sign-in screen after the start it ran at. */
+export type RestoreOutcome = RestoreOutcome_Serialize | RestoreOutcome_Deserialize;
+
+/**  How a restore from the app ended, for the sign-in screen after the start it ran at. */
+export type RestoreOutcome_Deserialize = {
+	/**  The backup's folder name. */
+	name: string,
+	/**  The administrator who asked for it (users.id; empty when the request could not be read). */
+	requested_by: string,
+	requested_at: string,
+	finished_at: string,
+	/**  Set when the restore was done. */
+	restored?: RestoreReport_Deserialize | null,
+	/**  Set when it failed (the database is then the one there was). */
+	failed?: AppError | null,
+};
+
+/**  How a restore from the app ended, for the sign-in screen after the start it ran at. */
+export type RestoreOutcome_Serialize = {
+	/**  The backup's folder name. */
+	name: string,
+	/**  The administrator who asked for it (users.id; empty when the request could not be read). */
+	requested_by: string,
+	requested_at: string,
+	finished_at: string,
+	/**  Set when the restore was done. */
+	restored: RestoreReport_Serialize | null,
+	/**  Set when it failed (the database is then the one there was). */
+	failed: AppError | null,
+};
+
+export type RestoreReport = RestoreReport_Serialize | RestoreReport_Deserialize;
+
+export type RestoreReport_Deserialize = {
+	/**  What was restored. */
+	manifest: Manifest_Deserialize,
+	/**  Where the database that was replaced was kept (`None`: there was none). */
+	safety_copy?: string | null,
+	/**  The device sequence this device's next change takes. */
+	next_change_seq: number | null,
+	/**  The backup's schema was older and was migrated to this one. */
+	migrated_from?: number | null,
+};
+
+export type RestoreReport_Serialize = {
+	/**  What was restored. */
+	manifest: Manifest_Serialize,
+	/**  Where the database that was replaced was kept (`None`: there was none). */
+	safety_copy: string | null,
+	/**  The device sequence this device's next change takes. */
+	next_change_seq: number | null,
+	/**  The backup's schema was older and was migrated to this one. */
+	migrated_from: number | null,
 };
 
 export type Role = "admin" | "doctor" | "nurse" | "receptionist" | "pharmacist" | "lab_technician" | "accountant";

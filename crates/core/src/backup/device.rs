@@ -354,7 +354,7 @@ fn entry(name: String, manifest: Result<Manifest>, device: &str, check: Option<B
 
 /// The backup of that folder name in this device's backup folder; a name that is not one of
 /// the folder's backups (or names anything else: a path, `..`) is `not_found`.
-async fn named(store: &Store, name: &str) -> Result<PathBuf> {
+pub(super) async fn named(store: &Store, name: &str) -> Result<PathBuf> {
     let dir = folder(store).await?;
     ours(&dir)
         .into_iter()

@@ -18,6 +18,7 @@
 mod check;
 mod device;
 mod manifest;
+mod pending;
 mod restore;
 mod retention;
 mod take;
@@ -29,6 +30,7 @@ pub use device::{
     BackupSettingsInput, BackupStatus, LastBackup, DEFAULT_FOLDER, STALE_AFTER_HOURS,
 };
 pub use manifest::{AuditHead, Clinic, FileEntry, Manifest, DATABASE, FORMAT, MANIFEST};
+pub use pending::{audit_outcome, request_restore, restore_pending, run_pending_restore, RestoreOutcome, PENDING_FILE};
 pub use restore::{restore, RestoreReport, SEQ_FLOOR_KEY};
 pub use retention::{prune, retained, Retention, PRUNE_KEEP};
 pub use take::{create, take, take_as, BackupPhase, BackupProgress, BackupReport, PREFIX};

@@ -53,9 +53,7 @@ pub async fn restore(
     let db = data_dir.join(DB_FILE);
     let current = if db.is_file() { Some(current_facts(&db).await?) } else { None };
     if let Some(current) = &current {
-        if current.set_up && !same_clinic(current, &manifest) {
-            return Err(Error::BackupOtherClinic { clinic: manifest.clinic.name.clone() });
-        }
+        ensure_same_clinic(current, &manifest)?;
     }
     std::fs::create_dir_all(data_dir).map_err(|e| io(data_dir, e))?;
     let tmp = data_dir.join(format!(".{DB_FILE}.restoring-{}", crate::ids::new_id()));
@@ -269,6 +267,22 @@ async fn current_facts(db: &Path) -> Result<Current> {
 }
 
 /// The same clinic: the same device, or the same sync tenant.
+/// Refuses a backup of another clinic than the database at `db` (when there is one, set up):
+/// what [`restore`] checks first, for asking before a restart.
+pub(super) async fn check_clinic(db: &Path, manifest: &Manifest) -> Result<()> {
+    if db.is_file() {
+        ensure_same_clinic(&current_facts(db).await?, manifest)?;
+    }
+    Ok(())
+}
+
+fn ensure_same_clinic(current: &Current, backup: &Manifest) -> Result<()> {
+    if current.set_up && !same_clinic(current, backup) {
+        return Err(Error::BackupOtherClinic { clinic: backup.clinic.name.clone() });
+    }
+    Ok(())
+}
+
 fn same_clinic(current: &Current, backup: &Manifest) -> bool {
     current.device_id == backup.device_id
         || matches!((&current.tenant_id, &backup.clinic.tenant_id), (Some(a), Some(b)) if a == b)

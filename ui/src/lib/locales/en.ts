@@ -126,6 +126,11 @@ export const en = {
   // ------------------------------------------------------------------ sign-in and lock
   'signin.title': 'Sign in',
   'signin.intro': 'Sign in with your HMS account.',
+  'signin.restored.title': 'Backup restored',
+  'signin.restored.done': 'The clinic\'s data is now as it was at {when}. Sign in again. ',
+  'signin.restored.safety': 'The data that was replaced is kept in {path}.',
+  'signin.restored.failedTitle': 'The backup was not restored',
+  'signin.restored.failed': 'Restoring {name} failed: {reason} The clinic\'s data is as it was before; nothing was lost.',
   'signin.username': 'Username',
   'signin.password': 'Password',
   'signin.submit': 'Sign in',
