@@ -9,6 +9,7 @@ import { enClinical } from './en-clinical';
 import { enPrintouts } from './en-printouts';
 import { enBackups } from './en-backups';
 import { enReports } from './en-reports';
+import { enInpatients } from './en-inpatients';
 
 export const en = {
   // ------------------------------------------------------------------ application
@@ -1806,6 +1807,8 @@ export const en = {
   ...enBackups,
   // ------------------------------------------------------------------ reports (en-reports.ts)
   ...enReports,
+  // ------------------------------------------------------------------ inpatients (en-inpatients.ts)
+  ...enInpatients,
 } as const satisfies Record<string, string>;
 
 export type Messages = typeof en;

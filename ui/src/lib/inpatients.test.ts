@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import type { Board_Serialize as Board, BedCard_Serialize as BedCard, Permission } from './bindings';
+import { ageSex, bedActions, boardTotals, clinicLocalToUtc, freeBeds, parseTags, swapPartners } from './inpatients';
+
+function card(id: string, state: BedCard['state'], admission: string | null = null): BedCard {
+  return {
+    bed_id: id,
+    label: id.toUpperCase(),
+    room_id: null,
+    room_name: '',
+    tags: [],
+    state,
+    reason: '',
+    occupant: admission
+      ? {
+          admission_id: admission,
+          patient_id: `p-${admission}`,
+          name: `Patient ${admission}`,
+          mrn: 'MRN',
+          sex: 'female',
+          age_years: 30,
+          admitted_at: '2026-12-01T10:00:00Z',
+          days_in: 2,
+          doctor_name: 'Rao',
+          has_allergies: false,
+        }
+      : null,
+  };
+}
+
+const counts = (occupied: number, free: number) => ({ beds: occupied + free, occupied, free, cleaning: 0, out_of_service: 0, waiting: 1 });
+
+const board: Board = {
+  wards: [
+    {
+      ward: { id: 'w1', name: 'General', kind: 'general', bed_service_id: null, active: true },
+      counts: counts(2, 1),
+      beds: [card('a', 'occupied', 'x'), card('b', 'free'), card('c', 'occupied', 'y')],
+      waiting: [],
+    },
+    {
+      ward: { id: 'w2', name: 'ICU', kind: 'icu', bed_service_id: null, active: true },
+      counts: counts(0, 1),
+      beds: [card('d', 'free'), card('e', 'cleaning')],
+      waiting: [],
+    },
+  ],
+  conflicts: [],
+  tags: [],
+};
+
+describe('bedActions', () => {
+  const all: Permission[] = ['inpatients_transfer', 'inpatients_discharge', 'beds_housekeeping', 'wards_manage'];
+  it('offers moves and discharge on an occupied bed only with their permissions', () => {
+    expect(bedActions({ state: 'occupied' }, all, { free: 1, occupied: 2 })).toEqual(['transfer', 'swap', 'discharge']);
+    expect(bedActions({ state: 'occupied' }, ['inpatients_discharge'], { free: 1, occupied: 2 })).toEqual(['discharge']);
+    expect(bedActions({ state: 'occupied' }, all, { free: 0, occupied: 1 })).toEqual(['discharge']);
+  });
+  it('offers housekeeping and service by their own permissions', () => {
+    expect(bedActions({ state: 'free' }, all, { free: 1, occupied: 0 })).toEqual(['to_cleaning', 'out_of_service']);
+    expect(bedActions({ state: 'free' }, ['beds_housekeeping'], { free: 1, occupied: 0 })).toEqual(['to_cleaning']);
+    expect(bedActions({ state: 'cleaning' }, ['wards_manage'], { free: 0, occupied: 0 })).toEqual([]);
+    expect(bedActions({ state: 'cleaning' }, ['beds_housekeeping'], { free: 0, occupied: 0 })).toEqual(['cleaned']);
+    expect(bedActions({ state: 'out_of_service' }, ['wards_manage'], { free: 0, occupied: 0 })).toEqual(['back_in_service']);
+  });
+});
+
+describe('move targets', () => {
+  it('lists the free beds of every ward but the bed itself', () => {
+    expect(freeBeds(board).map((b) => b.bedId)).toEqual(['b', 'd']);
+    expect(freeBeds(board, 'b').map((b) => [b.bedId, b.wardName])).toEqual([['d', 'ICU']]);
+  });
+  it('lists the other occupied beds as swap partners', () => {
+    expect(swapPartners(board, 'a').map((b) => [b.bedId, b.admissionId, b.patientName])).toEqual([['c', 'y', 'Patient y']]);
+  });
+});
+
+describe('small helpers', () => {
+  it('parses tags', () => {
+    expect(parseTags(' Oxygen, window,,oxygen ')).toEqual(['oxygen', 'window']);
+    expect(parseTags('')).toEqual([]);
+  });
+  it('words age and sex', () => {
+    expect(ageSex(34, 'female')).toBe('34 y · F');
+    expect(ageSex(null, 'male')).toBe('M');
+    expect(ageSex(2, '')).toBe('2 y');
+  });
+  it('sums the wards', () => {
+    expect(boardTotals(board)).toEqual({ beds: 4, occupied: 2, free: 2, cleaning: 0, out_of_service: 0, waiting: 2 });
+  });
+  it('reads a typed time in the clinic zone', () => {
+    expect(clinicLocalToUtc('2026-12-05T14:30', 'Asia/Kolkata')).toBe('2026-12-05T09:00:00Z');
+    expect(clinicLocalToUtc('2026-07-01T12:00', 'Europe/London')).toBe('2026-07-01T11:00:00Z');
+    expect(clinicLocalToUtc('2026-12-05T14:30', undefined)).toBe('2026-12-05T14:30:00Z');
+    expect(clinicLocalToUtc('yesterday', 'Asia/Kolkata')).toBeNull();
+  });
+});
