@@ -5,9 +5,12 @@
 // Environment: HMS_APP_BIN as for app.e2e; HMS_E2E_INPATIENTS_PORT tauri-driver's port (default
 // 4450); HMS_E2E_KEEP=1 keeps the data directory.
 //
-// Flow: first administrator → adds a doctor → sets up the General ward with beds A1 and A2 →
-// registers Kavya → admits her from her page to A1 → sees her on the board (tablet size too) →
-// transfers her to A2 → discharges her: A2 shows cleaning → marks A2 clean: free again.
+// Flow: first administrator → adds a doctor, sets up the General ward with beds A1 and A2,
+// registers Kavya, adds a doctor's and a nurse's accounts → the doctor admits her from her page
+// to A1, sees her on the board (tablet size too), transfers her to A2, discharges her: A2 shows
+// cleaning → the nurse marks A2 clean: free again. (The administrator sets up but does not
+// admit: admitting, moving and discharging are the doctor's and reception's, cleaning the
+// nurses'.)
 
 import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,7 +20,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { By } from 'selenium-webdriver';
 import { App } from './lib/app.mjs';
-import { setupAdmin, stepper } from './lib/flow.mjs';
+import { setupAdmin, signIn, stepper } from './lib/flow.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ARTIFACTS = path.join(HERE, 'artifacts', 'inpatients');
@@ -25,6 +28,8 @@ const PORT = Number(process.env.HMS_E2E_INPATIENTS_PORT || 4450);
 const WAIT = 30_000;
 const ADMIN = { fullName: 'Asha Menon', username: 'admin', password: 'Clinic#2026adm' };
 const DOCTOR = 'Dr Ravi Kumar';
+const DOCTOR_USER = { fullName: DOCTOR, username: 'dr.ravi', temporary: 'Given#Doc2026x', password: 'Doctor#Own2026' };
+const NURSE_USER = { fullName: 'Nisha Das', username: 'n.nisha', temporary: 'Given#Ward2026x', password: 'Nurse#Own2026x' };
 
 let dataDir = '';
 let app = null;
@@ -80,6 +85,21 @@ async function bedAction(bed, action) {
   );
   await app.centre(button);
   await button.click();
+}
+
+/** Signs out and in as `user`, choosing their own password at a first sign-in. */
+async function switchTo(user) {
+  await app.click('signout-button');
+  await signIn(app, { username: user.username, password: user.temporary ?? user.password });
+  if (user.temporary) {
+    await app.visible('change-forced');
+    await app.fill('change-old', user.temporary);
+    await app.fill('change-new', user.password);
+    await app.fill('change-confirm', user.password);
+    await app.click('change-submit');
+    await gone('change-password-dialog');
+    delete user.temporary;
+  }
 }
 
 async function gone(id) {
@@ -147,7 +167,7 @@ describe('HMS inpatients (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     assert.equal(await bedState('A2'), 'free');
   });
 
-  step('Kavya is registered and admitted from her page to A1', async () => {
+  step('the administrator registers Kavya and adds a doctor\'s and a nurse\'s accounts', async () => {
     await app.click('nav-patients');
     await app.visible('patient-search');
     await app.click('register-patient');
@@ -158,7 +178,24 @@ describe('HMS inpatients (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     await app.fill('pf-phone-0', '98450 33333');
     await app.click('patient-save');
     await app.visible('new-mrn');
-    await app.click('open-new-record');
+    await app.click('nav-users');
+    await app.visible('users-table');
+    for (const [user, role] of [[DOCTOR_USER, 'doctor'], [NURSE_USER, 'nurse']]) {
+      await app.click('users-new');
+      await app.fill('user-username', user.username);
+      await app.fill('user-fullname', user.fullName);
+      await app.fill('user-password', user.temporary);
+      await app.tick(`user-role-${role}`);
+      await app.click('user-save');
+      await app.visible(`user-row-${user.username}`);
+    }
+  });
+
+  step('the doctor admits Kavya from her page to A1', async () => {
+    await switchTo(DOCTOR_USER);
+    await app.click('nav-patients');
+    await app.fill('patient-search', 'Kavya');
+    await app.click('patient-result');
     await app.click('patient-admit');
     await app.visible('admit-dialog');
     await choose('admit-doctor', DOCTOR);
@@ -192,7 +229,7 @@ describe('HMS inpatients (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     assert.equal(await bedState('A1'), 'free');
   });
 
-  step('she is discharged: A2 goes to cleaning, then is marked clean', async () => {
+  step('she is discharged: A2 goes to cleaning', async () => {
     await bedAction('A2', 'discharge');
     await app.visible('bed-dialog');
     await choose('discharge-type', 'home');
@@ -200,6 +237,17 @@ describe('HMS inpatients (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     await gone('bed-dialog');
     await waitBedState('A2', 'cleaning');
     await app.screenshot('cleaning-tablet');
+    assert.equal(
+      (await app.driver.findElements(By.css(`${cardCss('A2')} [data-testid="bed-cleaned"]`))).length,
+      0,
+      'cleaning is the nurses\', not offered to the doctor',
+    );
+  });
+
+  step('the nurse marks A2 clean: it is free again', async () => {
+    await switchTo(NURSE_USER);
+    await app.click('nav-inpatients');
+    await waitBedState('A2', 'cleaning');
     await bedAction('A2', 'cleaned');
     await waitBedState('A2', 'free');
     await app.driver.manage().window().setRect({ width: 1280, height: 800 });
