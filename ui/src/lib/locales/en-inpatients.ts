@@ -21,7 +21,6 @@ export const enInpatients = {
   'inpatients.state.out_of_service': 'Out of service',
   'inpatients.card.days': 'Day {days}',
   'inpatients.card.allergies': 'Allergies',
-  'inpatients.card.doctor': 'Dr {name}',
   'inpatients.waiting.title': 'Waiting for a bed',
   'inpatients.waiting.needsBed': 'Needs a bed',
   'inpatients.waiting.since': 'since {when}',
