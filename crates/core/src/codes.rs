@@ -158,6 +158,7 @@ mod tests {
     use crate::patients::{PatientStatus, Sex};
     use crate::schedule::availability::ExceptionKind;
     use crate::schedule::booking::AppointmentStatus;
+    use crate::stock::{AdjustReason, ItemKind, MovementKind, PassedReason, StoreKind};
     use crate::sync::ConflictKind;
     use std::fmt::Debug;
 
@@ -260,6 +261,40 @@ mod tests {
                 "out_of_service",
                 "back_in_service",
             ],
+        );
+        // The migration's CHECKs and the policy's rules list these same codes.
+        round_trip(
+            &[StoreKind::Main, StoreKind::Pharmacy, StoreKind::Lab, StoreKind::Ward],
+            &["main", "pharmacy", "lab", "ward"],
+        );
+        round_trip(
+            &[ItemKind::Medicine, ItemKind::LabConsumable, ItemKind::Other],
+            &["medicine", "lab_consumable", "other"],
+        );
+        round_trip(
+            &[
+                MovementKind::Received,
+                MovementKind::Dispensed,
+                MovementKind::Returned,
+                MovementKind::TransferOut,
+                MovementKind::TransferIn,
+                MovementKind::Adjusted,
+            ],
+            &["received", "dispensed", "returned", "transfer_out", "transfer_in", "adjusted"],
+        );
+        round_trip(
+            &[AdjustReason::Damaged, AdjustReason::Expired, AdjustReason::CountCorrection],
+            &["damaged", "expired", "count_correction"],
+        );
+        round_trip(
+            &[
+                PassedReason::Expired,
+                PassedReason::OnHold,
+                PassedReason::ExpiresBeforeCourseEnds,
+                PassedReason::NotInThisStore,
+                PassedReason::Empty,
+            ],
+            &["expired", "on_hold", "expires_before_course_ends", "not_in_this_store", "empty"],
         );
     }
 }

@@ -24,6 +24,7 @@ pub mod schedule;
 pub mod session;
 pub mod settings;
 pub mod setup;
+pub mod stock;
 pub mod store;
 pub mod sync;
 pub mod users;

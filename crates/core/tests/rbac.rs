@@ -37,6 +37,10 @@ fn expected(role: Role, p: Permission) -> bool {
         InpatientsAdmit | InpatientsTransfer => matches!(role, Role::Doctor | Role::Receptionist),
         InpatientsDischarge => role == Role::Doctor,
         BedsHousekeeping => role == Role::Nurse,
+        StockView => matches!(role, Role::Admin | Role::Pharmacist | Role::LabTechnician),
+        StockManage => matches!(role, Role::Admin | Role::Pharmacist),
+        StockReceive | StockMove => matches!(role, Role::Pharmacist | Role::LabTechnician),
+        StockDispense => role == Role::Pharmacist,
     }
 }
 

@@ -8,7 +8,7 @@
 
 use crate::accounts::Accounts;
 use crate::entities::{
-    self, is_account_field, settings_permission, AUDIT, AUTHOR_FIELDS, INSERT_REQUIRES, PATIENT_TABLES,
+    self, is_account_field, settings_permission, AUDIT, AUTHOR_FIELDS, INSERT_ONLY, INSERT_REQUIRES, PATIENT_TABLES,
 };
 use crate::forms::id_like;
 use crate::rbac::{allows, Permission, Role};
@@ -122,6 +122,9 @@ pub fn check(change: &Change, author: Option<&str>, accounts: &Accounts) -> Resu
     values::check_entity_id(entity, &change.entity_id).map_err(|m| refuse(RefusalCode::InvalidValue, m))?;
     values::check_data(entity, &change.entity_id, &change.data).map_err(|m| refuse(RefusalCode::InvalidValue, m))?;
     check_insert_fields(change)?;
+    if INSERT_ONLY.contains(&change.entity.as_str()) && change.op != Op::Insert {
+        return Err(refuse(RefusalCode::InvalidValue, format!("{} rows are only ever inserted", change.entity)));
+    }
     if is_founding_account(change, author) {
         return Ok(());
     }

@@ -43,6 +43,10 @@ pub enum Rule {
     /// A UTC time as devices write it: `YYYY-MM-DDTHH:MM:SS.mmmZ` (the bed board orders
     /// events by this text, so nothing else passes).
     UtcMillis,
+    /// A calendar day `YYYY-MM-DD` (a batch's expiry).
+    Day,
+    /// A whole number other than zero, at most this far from it (a movement's signed quantity).
+    NonZero(i64),
     /// Exactly this many lowercase hex digits, or null (an account's signing key and its salt;
     /// accounts from before keys have none).
     HexOrNull(usize),
@@ -209,6 +213,100 @@ pub const ENTITIES: &[Entity] = &[
             ("at", UtcMillis),
         ],
     },
+    // Pharmacy and lab stock (issue 16). Stores, suppliers and items are set up by whoever
+    // holds stock_manage; a batch is made at receipt and held or released by stock_manage.
+    Entity {
+        name: "stock_stores",
+        id: IdKind::Uuid,
+        write: &[StockManage],
+        fields: &[("name", RequiredText(120)), ("kind", OneOf(&["main", "pharmacy", "lab", "ward"])), ("active", Flag)],
+    },
+    Entity {
+        name: "suppliers",
+        id: IdKind::Uuid,
+        write: &[StockManage],
+        fields: &[
+            ("name", RequiredText(120)),
+            ("phone", Text(40)),
+            ("address", Text(500)),
+            ("tax_no", Text(40)),
+            ("active", Flag),
+        ],
+    },
+    Entity {
+        name: "stock_items",
+        id: IdKind::Uuid,
+        write: &[StockManage],
+        fields: &[
+            ("kind", OneOf(&["medicine", "lab_consumable", "other"])),
+            ("generic_name", RequiredText(120)),
+            ("strength", Text(40)),
+            ("form", Text(40)),
+            ("pack_size", Int(1, 100_000)),
+            ("unit", RequiredText(40)),
+            ("reorder_level", Int(0, 10_000_000)),
+            ("tax_rate_bp", Int(0, 10_000)),
+            ("hsn_code", Text(16)),
+            ("sale_price_minor", Int(0, 100_000_000)),
+            ("active", Flag),
+        ],
+    },
+    Entity {
+        name: "stock_batches",
+        id: IdKind::Uuid,
+        write: &[StockReceive, StockManage],
+        fields: &[
+            ("batch_no", RequiredText(120)),
+            ("expiry", Day),
+            ("cost_minor", Int(0, 100_000_000)),
+            ("sale_price_minor", Int(0, 100_000_000)),
+            ("on_hold", Flag),
+            ("hold_reason", Text(500)),
+        ],
+    },
+    Entity {
+        name: "stock_receipts",
+        id: IdKind::Uuid,
+        write: &[StockReceive],
+        fields: &[("invoice_no", Text(120)), ("note", Text(500)), ("received_at", UtcMillis)],
+    },
+    Entity {
+        name: "stock_receipt_lines",
+        id: IdKind::Uuid,
+        write: &[StockReceive],
+        fields: &[
+            ("packs", Int(0, 10_000_000)),
+            ("units", Int(0, 10_000_000)),
+            ("free_units", Int(0, 10_000_000)),
+            ("quantity", Int(1, 10_000_000)),
+            ("pack_cost_minor", Int(0, 100_000_000)),
+            ("sale_price_minor", Int(0, 100_000_000)),
+        ],
+    },
+    Entity {
+        name: "dispensings",
+        id: IdKind::Uuid,
+        write: &[StockDispense],
+        fields: &[
+            ("quantity", Int(1, 10_000_000)),
+            ("complete", Flag),
+            ("substitution_reason", Text(500)),
+            ("dispensed_at", UtcMillis),
+        ],
+    },
+    // The ledger: inserts only (INSERT_ONLY), each by a receipt, a move or a dispensing.
+    Entity {
+        name: "stock_movements",
+        id: IdKind::Uuid,
+        write: &[StockReceive, StockMove, StockDispense],
+        fields: &[
+            ("kind", OneOf(&["received", "dispensed", "returned", "transfer_out", "transfer_in", "adjusted"])),
+            ("quantity", NonZero(10_000_000)),
+            ("reason", OneOf(&["", "damaged", "expired", "count_correction"])),
+            ("note", Text(500)),
+            ("at", UtcMillis),
+        ],
+    },
 ];
 
 /// Fields that say who did something (`restricted_by`, ...): a change that carries one (not
@@ -221,8 +319,16 @@ pub const AUTHOR_FIELDS: &[(&str, &[&str])] = &[("chart_restrictions", &["restri
 
 /// Fields an insert must carry (the local write path always sets them): a row arriving
 /// without them would be one no device could have made.
-pub const INSERT_REQUIRES: &[(&str, &[&str])] =
-    &[("chart_restrictions", &["patient_id", "reason", "restricted_by", "restricted_at"])];
+pub const INSERT_REQUIRES: &[(&str, &[&str])] = &[
+    ("chart_restrictions", &["patient_id", "reason", "restricted_by", "restricted_at"]),
+    ("stock_movements", &["item_id", "batch_id", "store_id", "kind", "quantity", "at"]),
+    ("stock_batches", &["item_id", "batch_no", "expiry"]),
+    ("dispensings", &["prescription_id", "patient_id", "item_id", "store_id", "quantity"]),
+];
+
+/// Tables whose rows are only ever inserted: any other change of one is refused (the ledger
+/// of stock: a balance is the sum of movements that never change).
+pub const INSERT_ONLY: &[&str] = &["stock_movements"];
 
 /// The tables whose rows belong to a patient (`patient_id`): a merge moves them to the
 /// survivor with an update of `patient_id` only, which `patients_merge` may make whatever
@@ -240,6 +346,7 @@ pub const PATIENT_TABLES: &[&str] = &[
     "attachments",
     "chart_restrictions",
     "admissions",
+    "dispensings",
 ];
 
 /// The settings keys the tariff's owners write (what invoices print); every other key is

@@ -131,10 +131,20 @@ pub enum Permission {
     InpatientsDischarge,
     /// Send a bed to cleaning and mark it clean.
     BedsHousekeeping,
+    /// See stock: items, balances, batches, expiry lists.
+    StockView,
+    /// Set up stores, suppliers and stock items; hold a batch and release it.
+    StockManage,
+    /// Receive goods into a store.
+    StockReceive,
+    /// Transfer stock between stores and adjust it (damaged, expired, count correction).
+    StockMove,
+    /// Dispense against prescriptions and take returns.
+    StockDispense,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 39] = [
+    pub const ALL: [Permission; 44] = [
         Permission::UsersView,
         Permission::UsersManage,
         Permission::AuditView,
@@ -174,6 +184,11 @@ impl Permission {
         Permission::InpatientsTransfer,
         Permission::InpatientsDischarge,
         Permission::BedsHousekeeping,
+        Permission::StockView,
+        Permission::StockManage,
+        Permission::StockReceive,
+        Permission::StockMove,
+        Permission::StockDispense,
     ];
 
     pub fn code(self) -> &'static str {
@@ -217,6 +232,11 @@ impl Permission {
             Permission::InpatientsTransfer => "inpatients_transfer",
             Permission::InpatientsDischarge => "inpatients_discharge",
             Permission::BedsHousekeeping => "beds_housekeeping",
+            Permission::StockView => "stock_view",
+            Permission::StockManage => "stock_manage",
+            Permission::StockReceive => "stock_receive",
+            Permission::StockMove => "stock_move",
+            Permission::StockDispense => "stock_dispense",
         }
     }
 }
@@ -284,6 +304,14 @@ const TABLE: &[(Permission, &[Role])] = &[
     (Permission::InpatientsTransfer, &[Doctor, Receptionist]),
     (Permission::InpatientsDischarge, &[Doctor]),
     (Permission::BedsHousekeeping, &[Nurse]),
+    // Stock: the pharmacist runs the pharmacy (set-up, receiving, moves, dispensing); the lab
+    // technician receives and moves the lab's consumables; the administrator sets up stores,
+    // suppliers and items and sees stock.
+    (Permission::StockView, &[Admin, Pharmacist, LabTechnician]),
+    (Permission::StockManage, &[Admin, Pharmacist]),
+    (Permission::StockReceive, &[Pharmacist, LabTechnician]),
+    (Permission::StockMove, &[Pharmacist, LabTechnician]),
+    (Permission::StockDispense, &[Pharmacist]),
 ];
 
 /// Whether one role holds a permission.

@@ -474,3 +474,52 @@ fn a_restriction_names_its_own_author_and_gives_a_reason() {
     let moved = change("chart_restrictions", ROW, Op::Update, json!({"id": ROW, "patient_id": ADMIN}));
     assert_eq!(code(check(&moved, Some(ADMIN), &clinic())), None);
 }
+
+#[test]
+fn stock_movements_are_inserts_only_with_a_known_kind_and_a_quantity_other_than_zero() {
+    let movement = |q: serde_json::Value, kind: &str| {
+        change(
+            "stock_movements",
+            ROW,
+            Op::Insert,
+            json!({"id": ROW, "item_id": ADMIN, "batch_id": ADMIN, "store_id": ADMIN, "kind": kind, "quantity": q,
+                   "reason": "", "at": "2026-12-06T10:00:00.000Z"}),
+        )
+    };
+    // Whoever may receive, move or dispense appends to the ledger; the administrator does not.
+    const PHARMACIST: &str = "0190c2a0-0000-7000-8000-0000000000d4";
+    let mut pharmacist = clinic();
+    pharmacist.load(PHARMACIST, vec![Role::Pharmacist], true, false, "0001732260000000-000000-dev-1");
+    assert_eq!(code(check(&movement(json!(-5), "dispensed"), Some(PHARMACIST), &pharmacist)), None);
+    assert_eq!(code(check(&movement(json!(5), "received"), Some(ADMIN), &clinic())), Some(RefusalCode::NotPermitted));
+    for (q, kind) in
+        [(json!(0), "received"), (json!(5), "stolen"), (json!(10_000_001), "received"), (json!("5"), "received")]
+    {
+        assert_eq!(
+            code(check(&movement(q.clone(), kind), Some(PHARMACIST), &pharmacist)),
+            Some(RefusalCode::InvalidValue),
+            "{q} {kind}"
+        );
+    }
+    // Never changed, never deleted: a balance is the sum of movements that stay as they were.
+    for op in [Op::Update, Op::Delete] {
+        let edit = change("stock_movements", ROW, op, json!({"id": ROW, "quantity": 500}));
+        assert_eq!(code(check(&edit, Some(PHARMACIST), &pharmacist)), Some(RefusalCode::InvalidValue), "{op:?}");
+    }
+    // An insert without its batch is one no device could have made.
+    let bare = change("stock_movements", ROW, Op::Insert, json!({"id": ROW, "kind": "received", "quantity": 5}));
+    assert_eq!(code(check(&bare, Some(PHARMACIST), &pharmacist)), Some(RefusalCode::InvalidValue));
+    // A batch's expiry is a real day.
+    let batch = |expiry: &str| {
+        change(
+            "stock_batches",
+            ROW,
+            Op::Insert,
+            json!({"id": ROW, "item_id": ADMIN, "batch_no": "B1", "expiry": expiry, "on_hold": false}),
+        )
+    };
+    assert_eq!(code(check(&batch("2028-02-29"), Some(PHARMACIST), &pharmacist)), None);
+    for bad in ["2027-02-29", "2027-13-01", "31/12/2027"] {
+        assert_eq!(code(check(&batch(bad), Some(PHARMACIST), &pharmacist)), Some(RefusalCode::InvalidValue), "{bad}");
+    }
+}

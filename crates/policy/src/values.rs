@@ -72,6 +72,24 @@ fn utc_millis(s: &str) -> bool {
         && num(20, 23).is_some()
 }
 
+/// A real calendar day `YYYY-MM-DD` (30 February does not pass).
+fn calendar_day(s: &str) -> bool {
+    if !date_like(s) {
+        return false;
+    }
+    let num = |from: usize, to: usize| s.get(from..to).and_then(|p| p.parse::<u32>().ok()).unwrap_or(0);
+    let (y, m, d) = (num(0, 4), num(5, 7), num(8, 10));
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1..=days).contains(&d)
+}
+
 fn date_like(s: &str) -> bool {
     s.len() == 10 && s.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() })
 }
@@ -184,6 +202,8 @@ fn check_rule(key: &str, rule: Rule, value: &Value) -> Result<(), ValueError> {
         Rule::Int(min, max) => value.as_i64().is_some_and(|n| (min..=max).contains(&n)),
         Rule::Sha256 => text.is_some_and(valid_sha256),
         Rule::UtcMillis => text.is_some_and(utc_millis),
+        Rule::Day => text.is_some_and(calendar_day),
+        Rule::NonZero(max) => value.as_i64().is_some_and(|n| n != 0 && n.abs() <= max),
         Rule::HexOrNull(len) => {
             value.is_null()
                 || text.is_some_and(|s| s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
@@ -216,6 +236,8 @@ fn describe(rule: Rule) -> String {
         Rule::Int(min, max) => format!("a whole number from {min} to {max}"),
         Rule::Sha256 => "64 lowercase hex characters".into(),
         Rule::UtcMillis => "a UTC time YYYY-MM-DDTHH:MM:SS.mmmZ".into(),
+        Rule::Day => "a calendar day YYYY-MM-DD".into(),
+        Rule::NonZero(max) => format!("a whole number other than 0, from -{max} to {max}"),
         Rule::FileName => "a file name without folders, at most 200 characters".into(),
         Rule::HexOrNull(len) => format!("{len} lowercase hex characters, or null"),
     }

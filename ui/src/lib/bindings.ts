@@ -3058,7 +3058,17 @@ export type Permission =
 /**  Discharge an admitted patient. */
 "inpatients_discharge" | 
 /**  Send a bed to cleaning and mark it clean. */
-"beds_housekeeping";
+"beds_housekeeping" | 
+/**  See stock: items, balances, batches, expiry lists. */
+"stock_view" | 
+/**  Set up stores, suppliers and stock items; hold a batch and release it. */
+"stock_manage" | 
+/**  Receive goods into a store. */
+"stock_receive" | 
+/**  Transfer stock between stores and adjust it (damaged, expired, count correction). */
+"stock_move" | 
+/**  Dispense against prescriptions and take returns. */
+"stock_dispense";
 
 export type Prescription = Prescription_Serialize | Prescription_Deserialize;
 
