@@ -608,3 +608,102 @@ fn a_patient_is_admitted_moved_on_the_board_and_discharged_through_the_commands(
     let err = app.invoke("bed_cleaned", json!({ "bedId": a2["id"] })).unwrap_err();
     assert_eq!(err, json!({ "code": "forbidden", "detail": { "permission": "beds_housekeeping" } }));
 }
+
+#[test]
+fn a_delivery_is_received_a_prescription_dispensed_first_expiry_first_out_and_returned_through_the_commands() {
+    let app = app();
+    app.setup_admin();
+    let user = |name: &str, role: &str| json!({ "username": name, "full_name": format!("Staff {name}"), "password": "Given#2026temp", "roles": [role] });
+    let doctor_user = app.invoke("create_user", json!({ "input": user("dr.rao", "doctor") })).unwrap();
+    app.invoke("create_user", json!({ "input": user("ph.iyer", "pharmacist") })).unwrap();
+    let staff = json!({
+        "full_name": "Dr Anil Rao", "role": "doctor", "user_id": doctor_user["id"], "department_id": null,
+        "qualifications": "MD", "licence_no": "KMC-2", "specialty_ids": [], "phone": "", "email": "", "fee_minor": 0
+    });
+    app.invoke("add_staff", json!({ "input": staff })).unwrap();
+    let p = app.invoke("register_patient", json!({ "input": patient("Ravi", "98450 12345") })).unwrap();
+    let med = app
+        .invoke("add_medicine", json!({ "input": { "name": "Amoxicillin", "strength": "500 mg", "form": "capsule" } }))
+        .unwrap();
+    // The administrator sets up the counter, a supplier and the item.
+    let counter = app.invoke("add_stock_store", json!({ "input": { "name": "Pharmacy counter", "kind": "pharmacy" } }));
+    let counter = counter.unwrap();
+    let err = app.invoke("add_stock_store", json!({ "input": { "name": "Shelf", "kind": "cupboard" } })).unwrap_err();
+    assert_eq!((err["code"].as_str(), err["detail"]["field"].as_str()), (Some("validation"), Some("kind")));
+    let supplier = app.invoke("add_supplier", json!({ "input": { "name": "Medline" } })).unwrap();
+    let item = json!({ "input": {
+        "kind": "medicine", "medicine_id": med["id"], "pack_size": 10, "unit": "capsule", "reorder_level": 20,
+        "tax_rate_bp": 1200, "sale_price_minor": 500
+    } });
+    let item = app.invoke("add_stock_item", item).unwrap();
+    assert_eq!(item["generic_name"], "Amoxicillin");
+    let receipt = json!({ "input": { "store_id": counter["id"], "supplier_id": supplier["id"], "invoice_no": "MD-1", "lines": [
+        { "item_id": item["id"], "batch_no": "LATE", "expiry": "2099-12-31", "packs": 2, "sale_price_minor": null },
+        { "item_id": item["id"], "batch_no": "SOON", "expiry": "2098-06-30", "packs": 1, "units": 2, "sale_price_minor": null }
+    ] } });
+    let err = app.invoke("receive_stock", receipt.clone()).unwrap_err();
+    assert_eq!(err, json!({ "code": "forbidden", "detail": { "permission": "stock_receive" } }));
+
+    let sign_in = |name: &str, first: bool| {
+        app.invoke("sign_out", json!({})).unwrap();
+        if first {
+            app.invoke("sign_in", json!({ "username": name, "password": "Given#2026temp" })).unwrap();
+            let change = json!({ "oldPassword": "Given#2026temp", "newPassword": "Desk#2026staff" });
+            app.invoke("change_own_password", change).unwrap();
+        } else {
+            app.invoke("sign_in", json!({ "username": name, "password": "Desk#2026staff" })).unwrap();
+        }
+    };
+    sign_in("ph.iyer", true);
+    let r = app.invoke("receive_stock", receipt).unwrap();
+    assert_eq!(r["quantities"], json!([20, 12]));
+    let hits = app.invoke("search_stock_items", json!({ "query": "amox" })).unwrap();
+    assert_eq!((hits[0]["on_hand"].clone(), hits[0]["below_reorder"].clone()), (json!(32), json!(false)));
+
+    sign_in("dr.rao", true);
+    let visit = app.invoke(
+        "start_visit",
+        json!({ "input": { "patient_id": p["id"], "doctor_id": null, "appointment_id": null } }),
+    );
+    let visit = visit.unwrap();
+    // The patient's record flags a penicillin allergy: the doctor prescribes with a reason.
+    let rx = json!({ "medicine_id": med["id"], "dose": "1", "dose_unit": "capsule", "route": "oral", "frequency": "1-1-1",
+                     "duration_days": 5, "instructions": "", "override_reason": "Tolerated before" });
+    let rx = app.invoke("prescribe", json!({ "visitId": visit["id"], "input": rx })).unwrap();
+    let line = |quantity: i64| {
+        json!({ "input": { "store_id": counter["id"], "lines": [
+        { "prescription_id": rx["id"], "quantity": quantity, "item_id": null, "batch_id": null, "complete": true }
+    ] } })
+    };
+    let err = app.invoke("dispense", line(15)).unwrap_err();
+    assert_eq!(err, json!({ "code": "forbidden", "detail": { "permission": "stock_dispense" } }));
+
+    sign_in("ph.iyer", false);
+    let waiting = app.invoke("prescriptions_waiting", json!({})).unwrap();
+    assert_eq!((waiting[0]["prescription_id"].clone(), waiting[0]["mrn"].is_string()), (rx["id"].clone(), true));
+    assert_eq!(waiting[0]["allergies"], json!(["Penicillin"]), "the pharmacist sees the allergy");
+    let err = app.invoke("dispense", line(33)).unwrap_err();
+    assert_eq!((err["code"].as_str(), err["detail"]["field"].as_str()), (Some("validation"), Some("lines.0.quantity")));
+    // First expiry first out: SOON's 12, then 3 of LATE; each on the patient's bill.
+    let d = app.invoke("dispense", line(15)).unwrap();
+    let picks: Vec<(String, i64)> = d["lines"][0]["picks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["batch_no"].as_str().unwrap().to_string(), p["quantity"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(picks, [("SOON".to_string(), 12), ("LATE".to_string(), 3)]);
+    assert_eq!(d["lines"][0]["bill_line_ids"].as_array().unwrap().len(), 2);
+    assert!(d["bill_id"].is_string());
+    let back = json!({ "input": { "movement_id": d["lines"][0]["movement_ids"][1], "quantity": 3, "note": "" } });
+    let back = app.invoke("return_dispensed", back).unwrap();
+    assert_eq!(back["bill_adjusted"], true);
+    let balances = app.invoke("item_balances", json!({ "itemId": item["id"] })).unwrap();
+    assert_eq!(balances.as_array().unwrap().len(), 1, "SOON is empty: {balances}");
+    assert_eq!((balances[0]["batch_no"].clone(), balances[0]["quantity"].clone()), (json!("LATE"), json!(20)));
+    let expiring = app.invoke("expiry_report", json!({ "storeId": counter["id"], "days": 30 })).unwrap();
+    assert_eq!(expiring, json!([]));
+    assert_eq!(app.invoke("negative_batches", json!({})).unwrap(), json!([]));
+    let err = app.invoke("set_stock_allow_negative", json!({ "allow": true })).unwrap_err();
+    assert_eq!(err, json!({ "code": "forbidden", "detail": { "permission": "settings_manage" } }));
+}

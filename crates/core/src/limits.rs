@@ -10,6 +10,7 @@ use crate::inpatients;
 use crate::patients::validate;
 use crate::schedule::{availability, booking, staff};
 use crate::settings;
+use crate::stock;
 use crate::sync;
 use crate::users;
 use serde_json::{json, Map, Value};
@@ -63,6 +64,12 @@ pub fn exported() -> Vec<(&'static str, Value)> {
         ),
         ("BED_TAGS_MAX", json!(inpatients::TAGS_MAX)),
         ("EXPECTED_DAYS_MAX", json!(inpatients::EXPECTED_DAYS_MAX)),
+        // Stock: the texts of stores, suppliers, items and batches; a note or reason; the most
+        // base units one movement or line moves; the most lines a receipt or dispensing has.
+        ("STOCK_FIELDS", json!({ "name": stock::NAME_MAX, "note": stock::NOTE_MAX })),
+        ("STOCK_QUANTITY_MAX", json!(stock::QUANTITY_MAX)),
+        ("STOCK_LINES_MAX", json!(stock::LINES_MAX)),
+        ("STOCK_PACK_MAX", json!(stock::setup::PACK_MAX)),
         // Settings.
         ("IDLE_TIMEOUT_MAX_MINUTES", json!(settings::MAX_IDLE_MINUTES)),
         // The most characters of each text field a form offers, per record.

@@ -20,6 +20,7 @@ pub mod reports;
 pub mod schedule;
 pub mod session;
 pub mod settings;
+pub mod stock;
 pub mod sync;
 pub mod users;
 

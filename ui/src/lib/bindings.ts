@@ -300,6 +300,30 @@ export const commands = {
 	dischargePatient: (input: DischargeInput_Deserialize) => typedError<Admission_Serialize, AppError>(__TAURI_INVOKE("discharge_patient", { input })),
 	/**  Charges every bed-day passed and not yet charged. */
 	runBedCensus: () => typedError<Accrual, AppError>(__TAURI_INVOKE("run_bed_census")),
+	stockStores: () => typedError<StockStore[], AppError>(__TAURI_INVOKE("stock_stores")),
+	addStockStore: (input: StockStoreInput) => typedError<StockStore, AppError>(__TAURI_INVOKE("add_stock_store", { input })),
+	suppliers: () => typedError<Supplier[], AppError>(__TAURI_INVOKE("suppliers")),
+	addSupplier: (input: SupplierInput_Deserialize) => typedError<Supplier, AppError>(__TAURI_INVOKE("add_supplier", { input })),
+	addStockItem: (input: StockItemInput_Deserialize) => typedError<StockItem_Serialize, AppError>(__TAURI_INVOKE("add_stock_item", { input })),
+	updateStockItem: (itemId: string, input: StockItemInput_Deserialize) => typedError<StockItem_Serialize, AppError>(__TAURI_INVOKE("update_stock_item", { itemId, input })),
+	/**  Items by the start of a word of their name, with the usable stock on hand. */
+	searchStockItems: (query: string) => typedError<ItemHit_Serialize[], AppError>(__TAURI_INVOKE("search_stock_items", { query })),
+	/**  Holds a batch (with a reason) or releases it. */
+	setBatchHold: (batchId: string, onHold: boolean, reason: string) => typedError<null, AppError>(__TAURI_INVOKE("set_batch_hold", { batchId, onHold, reason })),
+	receiveStock: (input: ReceiptInput_Deserialize) => typedError<Receipt_Serialize, AppError>(__TAURI_INVOKE("receive_stock", { input })),
+	/**  Moves units of a batch between stores; answers the transfer's id. */
+	transferStock: (input: TransferInput_Deserialize) => typedError<string, AppError>(__TAURI_INVOKE("transfer_stock", { input })),
+	/**  Adjusts a batch in a store with a reason; answers the movement's id. */
+	adjustStock: (input: AdjustInput_Deserialize) => typedError<string, AppError>(__TAURI_INVOKE("adjust_stock", { input })),
+	prescriptionsWaiting: () => typedError<WaitingPrescription_Serialize[], AppError>(__TAURI_INVOKE("prescriptions_waiting")),
+	dispense: (input: DispenseInput_Deserialize) => typedError<Dispensed_Serialize, AppError>(__TAURI_INVOKE("dispense", { input })),
+	returnDispensed: (input: ReturnInput_Deserialize) => typedError<Returned, AppError>(__TAURI_INVOKE("return_dispensed", { input })),
+	itemBalances: (itemId: string) => typedError<BatchBalance[], AppError>(__TAURI_INVOKE("item_balances", { itemId })),
+	negativeBatches: () => typedError<BatchBalance[], AppError>(__TAURI_INVOKE("negative_batches")),
+	/**  A store's batches with stock expiring within `days` days (expired ones included). */
+	expiryReport: (storeId: string, days: number) => typedError<ExpiryLine[], AppError>(__TAURI_INVOKE("expiry_report", { storeId, days })),
+	stockAllowsNegative: () => typedError<boolean, AppError>(__TAURI_INVOKE("stock_allows_negative")),
+	setStockAllowNegative: (allow: boolean) => typedError<null, AppError>(__TAURI_INVOKE("set_stock_allow_negative", { allow })),
 	/**  Where printouts and exports are saved (shown on the printouts lists). */
 	exportsFolder: () => typedError<string, AppError>(__TAURI_INVOKE("exports_folder")),
 	/**  Opens the exports folder in the system's file manager. */
@@ -389,6 +413,14 @@ export const STAFF_FIELDS = {"email":120,"full_name":80,"licence_no":60,"phone":
 
 export const STAFF_QUALIFICATIONS_MAX = 200 as const;
 
+export const STOCK_FIELDS = {"name":120,"note":500} as const;
+
+export const STOCK_LINES_MAX = 200 as const;
+
+export const STOCK_PACK_MAX = 100000 as const;
+
+export const STOCK_QUANTITY_MAX = 10000000 as const;
+
 export const SYNC_MAX_OPEN_CONFLICTS_PER_DEVICE = 1000 as const;
 
 export const SYNC_MAX_ORPHANS = 20000 as const;
@@ -412,6 +444,36 @@ export type Accrual = {
 	lines: number,
 	/**  Census days that found no price for their bed's service (nothing charged for them). */
 	unpriced: number,
+};
+
+export type AdjustInput = AdjustInput_Serialize | AdjustInput_Deserialize;
+
+export type AdjustInput_Deserialize = {
+	item_id: string,
+	batch_id: string,
+	store_id: string,
+	/**
+	 *  Signed, base units: damaged and expired take away (negative); a count correction
+	 *  either way.
+	 */
+	quantity: number | null,
+	/**  damaged | expired | count_correction */
+	reason: string,
+	note?: string,
+};
+
+export type AdjustInput_Serialize = {
+	item_id: string,
+	batch_id: string,
+	store_id: string,
+	/**
+	 *  Signed, base units: damaged and expired take away (negative); a count correction
+	 *  either way.
+	 */
+	quantity: number | null,
+	/**  damaged | expired | count_correction */
+	reason: string,
+	note: string,
 };
 
 export type Admission = Admission_Serialize | Admission_Deserialize;
@@ -1155,6 +1217,17 @@ export type BackupStatus_Serialize = {
 	due: BackupDue_Serialize,
 	/**  When it was read (RFC 3339 UTC), for the screen's "ago". */
 	now: string,
+};
+
+/**  A batch's balance in one store. */
+export type BatchBalance = {
+	item_id: string,
+	batch_id: string,
+	batch_no: string,
+	expiry: string,
+	store_id: string,
+	quantity: number | null,
+	on_hold: boolean,
 };
 
 export type Bed = Bed_Serialize | Bed_Deserialize;
@@ -2152,6 +2225,79 @@ export type Discount = { kind: "none" } |
 /**  Basis points of the line's gross (1,000 = 10%). */
 { kind: "percent"; value: number };
 
+export type DispenseInput = DispenseInput_Serialize | DispenseInput_Deserialize;
+
+export type DispenseInput_Deserialize = {
+	store_id: string,
+	lines: DispenseLineInput_Deserialize[],
+};
+
+export type DispenseInput_Serialize = {
+	store_id: string,
+	lines: DispenseLineInput_Serialize[],
+};
+
+/**  One prescription line to dispense. */
+export type DispenseLineInput = DispenseLineInput_Serialize | DispenseLineInput_Deserialize;
+
+/**  One prescription line to dispense. */
+export type DispenseLineInput_Deserialize = {
+	prescription_id: string,
+	/**  Base units to give now. */
+	quantity: number | null,
+	/**
+	 *  A substitute item (another brand or strength): needs `substitution_reason`. The item of
+	 *  the prescribed medicine when absent.
+	 */
+	item_id?: string | null,
+	substitution_reason?: string,
+	/**  A batch chosen by hand instead of first-expiry-first-out (it must be usable). */
+	batch_id?: string | null,
+	/**  Whether this completes the line (`false`: given in part, it stays waiting). */
+	complete: boolean,
+};
+
+/**  One prescription line to dispense. */
+export type DispenseLineInput_Serialize = {
+	prescription_id: string,
+	/**  Base units to give now. */
+	quantity: number | null,
+	/**
+	 *  A substitute item (another brand or strength): needs `substitution_reason`. The item of
+	 *  the prescribed medicine when absent.
+	 */
+	item_id: string | null,
+	substitution_reason: string,
+	/**  A batch chosen by hand instead of first-expiry-first-out (it must be usable). */
+	batch_id: string | null,
+	/**  Whether this completes the line (`false`: given in part, it stays waiting). */
+	complete: boolean,
+};
+
+export type Dispensed = Dispensed_Serialize | Dispensed_Deserialize;
+
+/**  One dispensed line: the batches it came from and the bill lines it charged. */
+export type DispensedLine = {
+	dispensing_id: string,
+	prescription_id: string,
+	item_id: string,
+	quantity: number | null,
+	/**  The dispensing movement of each batch taken (returns name one of these). */
+	movement_ids: string[],
+	picks: Pick[],
+	bill_line_ids: string[],
+};
+
+export type Dispensed_Deserialize = {
+	bill_id?: string | null,
+	lines: DispensedLine[],
+};
+
+export type Dispensed_Serialize = {
+	bill_id: string | null,
+	lines: DispensedLine[],
+};
+
 export type DoctorSession = {
 	id: string,
 	weekday: number,
@@ -2215,6 +2361,21 @@ export type ExceptionKind =
 "extra" | 
 /**  One weekly session does not take place on that date. */
 "cancelled";
+
+/**  A batch on a store's expiry list. */
+export type ExpiryLine = {
+	item_id: string,
+	generic_name: string,
+	strength: string,
+	form: string,
+	batch_id: string,
+	batch_no: string,
+	expiry: string,
+	quantity: number | null,
+	/**  Days from today to the expiry (negative: expired that many days ago). */
+	days_left: number | null,
+	on_hold: boolean,
+};
 
 /**  The exports folder, and whether the system's file manager was started on it. */
 export type ExportsFolder = {
@@ -2353,6 +2514,30 @@ export type Insurance = {
 	approved_minor: number | null,
 	settled_minor: number | null,
 };
+
+/**  An item found by search, with what is on hand (usable: not expired, not held) across stores. */
+export type ItemHit = ItemHit_Serialize | ItemHit_Deserialize;
+
+/**  An item found by search, with what is on hand (usable: not expired, not held) across stores. */
+export type ItemHit_Deserialize = {
+	item: StockItem_Deserialize,
+	on_hand: number | null,
+	below_reorder: boolean,
+};
+
+/**  An item found by search, with what is on hand (usable: not expired, not held) across stores. */
+export type ItemHit_Serialize = {
+	item: StockItem_Serialize,
+	on_hand: number | null,
+	below_reorder: boolean,
+};
+
+/**  What an item is. */
+export type ItemKind = 
+/**  A medicine of the medicine list (prescriptions name it). */
+"medicine" | 
+/**  A lab reagent or consumable. */
+"lab_consumable" | "other";
 
 /**  How a column's numbers read. */
 export type Kind = "text" | "count" | 
@@ -3070,6 +3255,14 @@ export type Permission =
 /**  Dispense against prescriptions and take returns. */
 "stock_dispense";
 
+/**  A batch the allocator takes, and how much of it. */
+export type Pick = {
+	batch_id: string,
+	batch_no: string,
+	expiry: string,
+	quantity: number | null,
+};
+
 export type Prescription = Prescription_Serialize | Prescription_Deserialize;
 
 export type PrescriptionInput = PrescriptionInput_Serialize | PrescriptionInput_Deserialize;
@@ -3350,6 +3543,84 @@ export type RangeInput_Serialize = {
 	to: string | null,
 };
 
+export type Receipt = Receipt_Serialize | Receipt_Deserialize;
+
+export type ReceiptInput = ReceiptInput_Serialize | ReceiptInput_Deserialize;
+
+export type ReceiptInput_Deserialize = {
+	store_id: string,
+	supplier_id?: string | null,
+	invoice_no?: string,
+	note?: string,
+	lines: ReceiptLineInput_Deserialize[],
+};
+
+export type ReceiptInput_Serialize = {
+	store_id: string,
+	supplier_id: string | null,
+	invoice_no: string,
+	note: string,
+	lines: ReceiptLineInput_Serialize[],
+};
+
+export type ReceiptLineInput = ReceiptLineInput_Serialize | ReceiptLineInput_Deserialize;
+
+export type ReceiptLineInput_Deserialize = {
+	item_id: string,
+	batch_no: string,
+	/**  YYYY-MM-DD: the last day the batch may be used; not before today. */
+	expiry: string,
+	packs?: number,
+	/**  Loose base units beyond the packs. */
+	units?: number,
+	/**  The supplier's free quantity, in base units. */
+	free_units?: number,
+	/**  The cost of one pack, minor units. */
+	pack_cost_minor?: number | null,
+	/**  Per base unit; the item's sale price when absent. */
+	sale_price_minor?: number | null,
+};
+
+export type ReceiptLineInput_Serialize = {
+	item_id: string,
+	batch_no: string,
+	/**  YYYY-MM-DD: the last day the batch may be used; not before today. */
+	expiry: string,
+	packs: number,
+	/**  Loose base units beyond the packs. */
+	units: number,
+	/**  The supplier's free quantity, in base units. */
+	free_units: number,
+	/**  The cost of one pack, minor units. */
+	pack_cost_minor: number | null,
+	/**  Per base unit; the item's sale price when absent. */
+	sale_price_minor: number | null,
+};
+
+export type Receipt_Deserialize = {
+	id: string,
+	store_id: string,
+	supplier_id?: string | null,
+	invoice_no: string,
+	received_at: string,
+	/**  The batch of each line, in the order given. */
+	batch_ids: string[],
+	/**  The base units each line brought in (packs × pack size + units + free). */
+	quantities: (number | null)[],
+};
+
+export type Receipt_Serialize = {
+	id: string,
+	store_id: string,
+	supplier_id: string | null,
+	invoice_no: string,
+	received_at: string,
+	/**  The batch of each line, in the order given. */
+	batch_ids: string[],
+	/**  The base units each line brought in (packs × pack size + units + free). */
+	quantities: (number | null)[],
+};
+
 /**  A row that will not be (or was not) imported, and why. */
 export type RejectedRow = RejectedRow_Serialize | RejectedRow_Deserialize;
 
@@ -3470,6 +3741,31 @@ export type RestoreReport_Serialize = {
 	next_change_seq: number | null,
 	/**  The backup's schema was older and was migrated to this one. */
 	migrated_from: number | null,
+};
+
+export type ReturnInput = ReturnInput_Serialize | ReturnInput_Deserialize;
+
+export type ReturnInput_Deserialize = {
+	/**  The dispensing movement the units came from. */
+	movement_id: string,
+	quantity: number | null,
+	note?: string,
+};
+
+export type ReturnInput_Serialize = {
+	/**  The dispensing movement the units came from. */
+	movement_id: string,
+	quantity: number | null,
+	note: string,
+};
+
+/**
+ *  A return taken back: its movement, and whether the patient's draft bill was reduced (a
+ *  finalized invoice is left to a credit note at the billing desk).
+ */
+export type Returned = {
+	movement_id: string,
+	bill_adjusted: boolean,
 };
 
 export type Role = "admin" | "doctor" | "nurse" | "receptionist" | "pharmacist" | "lab_technician" | "accountant";
@@ -3796,6 +4092,129 @@ export type Starters_Serialize = {
 	time_zone: string | null,
 };
 
+export type StockItem = StockItem_Serialize | StockItem_Deserialize;
+
+export type StockItemInput = StockItemInput_Serialize | StockItemInput_Deserialize;
+
+export type StockItemInput_Deserialize = {
+	/**  medicine | lab_consumable | other */
+	kind: string,
+	/**  The medicine of the medicine list this item is (a medicine item must name one). */
+	medicine_id?: string | null,
+	/**  Empty for a medicine: its name is the medicine's. */
+	generic_name?: string,
+	strength?: string,
+	form?: string,
+	pack_size: number,
+	/**  The base unit quantities count in: tablet, capsule, ml, vial, test. */
+	unit: string,
+	reorder_level?: number,
+	/**  Basis points (1200 = 12%). */
+	tax_rate_bp?: number,
+	hsn_code?: string,
+	/**  Per base unit, minor units: the price a batch takes when received without its own. */
+	sale_price_minor?: number | null,
+};
+
+export type StockItemInput_Serialize = {
+	/**  medicine | lab_consumable | other */
+	kind: string,
+	/**  The medicine of the medicine list this item is (a medicine item must name one). */
+	medicine_id: string | null,
+	/**  Empty for a medicine: its name is the medicine's. */
+	generic_name: string,
+	strength: string,
+	form: string,
+	pack_size: number,
+	/**  The base unit quantities count in: tablet, capsule, ml, vial, test. */
+	unit: string,
+	reorder_level: number,
+	/**  Basis points (1200 = 12%). */
+	tax_rate_bp: number,
+	hsn_code: string,
+	/**  Per base unit, minor units: the price a batch takes when received without its own. */
+	sale_price_minor: number | null,
+};
+
+export type StockItem_Deserialize = {
+	id: string,
+	kind: ItemKind,
+	medicine_id?: string | null,
+	generic_name: string,
+	strength: string,
+	form: string,
+	pack_size: number,
+	unit: string,
+	reorder_level: number,
+	tax_rate_bp: number,
+	hsn_code: string,
+	sale_price_minor: number | null,
+	active: boolean,
+};
+
+export type StockItem_Serialize = {
+	id: string,
+	kind: ItemKind,
+	medicine_id: string | null,
+	generic_name: string,
+	strength: string,
+	form: string,
+	pack_size: number,
+	unit: string,
+	reorder_level: number,
+	tax_rate_bp: number,
+	hsn_code: string,
+	sale_price_minor: number | null,
+	active: boolean,
+};
+
+export type StockStore = {
+	id: string,
+	name: string,
+	kind: StoreKind,
+	active: boolean,
+};
+
+export type StockStoreInput = {
+	name: string,
+	/**  main | pharmacy | lab | ward */
+	kind: string,
+};
+
+/**  What a store is for. */
+export type StoreKind = 
+/**  The main store that receives from suppliers. */
+"main" | 
+/**  The pharmacy counter that dispenses. */
+"pharmacy" | "lab" | 
+/**  A ward's own stock. */
+"ward";
+
+export type Supplier = {
+	id: string,
+	name: string,
+	phone: string,
+	address: string,
+	tax_no: string,
+	active: boolean,
+};
+
+export type SupplierInput = SupplierInput_Serialize | SupplierInput_Deserialize;
+
+export type SupplierInput_Deserialize = {
+	name: string,
+	phone?: string,
+	address?: string,
+	tax_no?: string,
+};
+
+export type SupplierInput_Serialize = {
+	name: string,
+	phone: string,
+	address: string,
+	tax_no: string,
+};
+
 /**  A conflict record as the inbox shows it. */
 export type SyncConflict = SyncConflict_Serialize | SyncConflict_Deserialize;
 
@@ -4092,6 +4511,26 @@ export type Totals = {
 	taxes: TaxAtRate[],
 };
 
+export type TransferInput = TransferInput_Serialize | TransferInput_Deserialize;
+
+export type TransferInput_Deserialize = {
+	item_id: string,
+	batch_id: string,
+	from_store_id: string,
+	to_store_id: string,
+	quantity: number | null,
+	note?: string,
+};
+
+export type TransferInput_Serialize = {
+	item_id: string,
+	batch_id: string,
+	from_store_id: string,
+	to_store_id: string,
+	quantity: number | null,
+	note: string,
+};
+
 /**  What became of a charge when what it charged for was called off. */
 export type Uncharged = Uncharged_Serialize | Uncharged_Deserialize;
 
@@ -4383,6 +4822,59 @@ export type WaitingEntry_Serialize = {
 	occupant: Occupant_Serialize,
 	/**  The bed this admission was given and lost to an earlier one (settled by sync). */
 	needs_bed: boolean,
+};
+
+/**  A prescription waiting at the pharmacy: not stopped, not dispensed in full. */
+export type WaitingPrescription = WaitingPrescription_Serialize | WaitingPrescription_Deserialize;
+
+/**  A prescription waiting at the pharmacy: not stopped, not dispensed in full. */
+export type WaitingPrescription_Deserialize = {
+	prescription_id: string,
+	patient_id: string,
+	patient_name: string,
+	mrn: string,
+	medicine_id: string,
+	medicine_name: string,
+	strength: string,
+	form: string,
+	dose: string,
+	dose_unit: string,
+	frequency: string,
+	duration_days?: number | null,
+	starts_on: string,
+	ends_on?: string | null,
+	prescribed_at: string,
+	/**  The stock item of the medicine, when there is one. */
+	item_id?: string | null,
+	/**  Base units given so far (a line given in part). */
+	dispensed: number | null,
+	/**  The patient's recorded allergies, in words. */
+	allergies: string[],
+};
+
+/**  A prescription waiting at the pharmacy: not stopped, not dispensed in full. */
+export type WaitingPrescription_Serialize = {
+	prescription_id: string,
+	patient_id: string,
+	patient_name: string,
+	mrn: string,
+	medicine_id: string,
+	medicine_name: string,
+	strength: string,
+	form: string,
+	dose: string,
+	dose_unit: string,
+	frequency: string,
+	duration_days: number | null,
+	starts_on: string,
+	ends_on: string | null,
+	prescribed_at: string,
+	/**  The stock item of the medicine, when there is one. */
+	item_id: string | null,
+	/**  Base units given so far (a line given in part). */
+	dispensed: number | null,
+	/**  The patient's recorded allergies, in words. */
+	allergies: string[],
 };
 
 export type Ward = Ward_Serialize | Ward_Deserialize;

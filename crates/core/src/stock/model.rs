@@ -135,6 +135,7 @@ pub struct StockItemInput {
     pub hsn_code: String,
     /// Per base unit, minor units: the price a batch takes when received without its own.
     #[serde(default)]
+    #[specta(type = f64)]
     pub sale_price_minor: i64,
 }
 
@@ -151,6 +152,7 @@ pub struct StockItem {
     pub reorder_level: u32,
     pub tax_rate_bp: u32,
     pub hsn_code: String,
+    #[specta(type = f64)]
     pub sale_price_minor: i64,
     pub active: bool,
 }
@@ -159,6 +161,7 @@ pub struct StockItem {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 pub struct ItemHit {
     pub item: StockItem,
+    #[specta(type = f64)]
     pub on_hand: i64,
     pub below_reorder: bool,
 }
@@ -179,8 +182,10 @@ pub struct ReceiptLineInput {
     pub free_units: u32,
     /// The cost of one pack, minor units.
     #[serde(default)]
+    #[specta(type = f64)]
     pub pack_cost_minor: i64,
     /// Per base unit; the item's sale price when absent.
+    #[specta(type = Option<f64>)]
     pub sale_price_minor: Option<i64>,
 }
 
@@ -205,6 +210,7 @@ pub struct Receipt {
     /// The batch of each line, in the order given.
     pub batch_ids: Vec<String>,
     /// The base units each line brought in (packs × pack size + units + free).
+    #[specta(type = Vec<f64>)]
     pub quantities: Vec<i64>,
 }
 
@@ -216,6 +222,7 @@ pub struct BatchBalance {
     pub batch_no: String,
     pub expiry: String,
     pub store_id: String,
+    #[specta(type = f64)]
     pub quantity: i64,
     pub on_hold: bool,
 }
@@ -237,6 +244,7 @@ pub struct Pick {
     pub batch_id: String,
     pub batch_no: String,
     pub expiry: String,
+    #[specta(type = f64)]
     pub quantity: i64,
 }
 
@@ -255,6 +263,7 @@ pub struct Passed {
 pub struct Allocation {
     pub picks: Vec<Pick>,
     pub passed: Vec<Passed>,
+    #[specta(type = f64)]
     pub short: i64,
 }
 
@@ -263,6 +272,7 @@ pub struct Allocation {
 pub struct DispenseLineInput {
     pub prescription_id: String,
     /// Base units to give now.
+    #[specta(type = f64)]
     pub quantity: i64,
     /// A substitute item (another brand or strength): needs `substitution_reason`. The item of
     /// the prescribed medicine when absent.
@@ -287,6 +297,7 @@ pub struct DispensedLine {
     pub dispensing_id: String,
     pub prescription_id: String,
     pub item_id: String,
+    #[specta(type = f64)]
     pub quantity: i64,
     /// The dispensing movement of each batch taken (returns name one of these).
     pub movement_ids: Vec<String>,
@@ -321,6 +332,7 @@ pub struct WaitingPrescription {
     /// The stock item of the medicine, when there is one.
     pub item_id: Option<String>,
     /// Base units given so far (a line given in part).
+    #[specta(type = f64)]
     pub dispensed: i64,
     /// The patient's recorded allergies, in words.
     pub allergies: Vec<String>,
@@ -330,6 +342,7 @@ pub struct WaitingPrescription {
 pub struct ReturnInput {
     /// The dispensing movement the units came from.
     pub movement_id: String,
+    #[specta(type = f64)]
     pub quantity: i64,
     #[serde(default)]
     pub note: String,
@@ -341,6 +354,7 @@ pub struct TransferInput {
     pub batch_id: String,
     pub from_store_id: String,
     pub to_store_id: String,
+    #[specta(type = f64)]
     pub quantity: i64,
     #[serde(default)]
     pub note: String,
@@ -353,6 +367,7 @@ pub struct AdjustInput {
     pub store_id: String,
     /// Signed, base units: damaged and expired take away (negative); a count correction
     /// either way.
+    #[specta(type = f64)]
     pub quantity: i64,
     /// damaged | expired | count_correction
     pub reason: String,
@@ -370,8 +385,10 @@ pub struct ExpiryLine {
     pub batch_id: String,
     pub batch_no: String,
     pub expiry: String,
+    #[specta(type = f64)]
     pub quantity: i64,
     /// Days from today to the expiry (negative: expired that many days ago).
+    #[specta(type = f64)]
     pub days_left: i64,
     pub on_hold: bool,
 }
