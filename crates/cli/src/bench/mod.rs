@@ -12,6 +12,7 @@ mod inpatients;
 mod patients;
 mod reports;
 mod stats;
+mod stock;
 mod sync;
 
 use clap::Args;
@@ -100,6 +101,10 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
     }
     if wants(&args, "inpatients") {
         inpatients::run(&mut ctx).await?;
+        patients = patients.max(count_patients(&ctx.store).await?);
+    }
+    if wants(&args, "stock") {
+        stock::run(&mut ctx).await?;
         patients = patients.max(count_patients(&ctx.store).await?);
     }
     if wants(&args, "backup") {

@@ -1,0 +1,259 @@
+//! The stock area: a pharmacy with 10,000 stock items (lab consumables and sundries) and five
+//! medicines stocked in batches at the counter, and a ledger filled to `STOCK_MOVEMENTS`
+//! movements; then item search, dispensing a 5-line prescription (allocation, movements, bill
+//! lines, audit), an item's balance across its batches and a store's expiry list, through
+//! hms-core with a pharmacist's and a doctor's signed-in sessions.
+//!
+//! The ledger's bulk (receipts and a year of dispensing of the consumables, in pairs) is
+//! written by one SQL statement, not through the core: the balance cache is kept by the same
+//! triggers, so what `stock_balance` reads is what a clinic would have; the timed operations
+//! all go through the core.
+
+use super::clinical::person;
+use super::stats::time_n;
+use super::Ctx;
+use hms_core::clinical::{prescribing, visits, MedicineInput, PrescriptionInput, VisitInput};
+use hms_core::patients::{self, PatientInput};
+use hms_core::stock::{
+    dispensing, ledger, receiving, setup, DispenseInput, DispenseLineInput, ReceiptInput, ReceiptLineInput,
+    StockItemInput, StockStoreInput,
+};
+use serde_json::json;
+
+const ITEMS: usize = 10_000;
+/// Movements in the ledger (receipts and dispensings of the consumables, generated).
+const STOCK_MOVEMENTS: i64 = 1_000_000;
+const SEARCH_SAMPLES: usize = 200;
+const DISPENSE_SAMPLES: usize = 30;
+const BALANCE_SAMPLES: usize = 200;
+const EXPIRY_SAMPLES: usize = 50;
+const MEDICINES: [(&str, &str, &str); 5] = [
+    ("Amoxicillin", "500 mg", "capsule"),
+    ("Paracetamol", "650 mg", "tablet"),
+    ("Metformin", "500 mg", "tablet"),
+    ("Amlodipine", "5 mg", "tablet"),
+    ("Cetirizine", "10 mg", "tablet"),
+];
+
+fn err(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+const WORDS: [&str; 12] = [
+    "Gauze", "Syringe", "Glove", "Reagent", "Catheter", "Bandage", "Cannula", "Swab", "Strip", "Lancet", "Tube", "Mask",
+];
+
+pub async fn run(ctx: &mut Ctx) -> Result<(), String> {
+    let admin = ctx.session.authorize(&ctx.store).await.map_err(err)?;
+    let pharmacist = person(ctx, &admin, "bench.pharmacist", "pharmacist").await?;
+    let doctor = person(ctx, &admin, "bench.doctor", "doctor").await?;
+    let store = &ctx.store;
+    let run = hms_core::ids::new_id();
+    let tag = run.get(24..).unwrap_or("x").to_string();
+    eprintln!("bench stock: {ITEMS} items, 5 medicines in batches, {STOCK_MOVEMENTS} movements in the ledger");
+    let add_store = |name: &str, kind: &str| StockStoreInput { name: format!("{name} {tag}"), kind: kind.into() };
+    let main = setup::add_store(store, &admin, add_store("Bench main", "main")).await.map_err(err)?.id;
+    let counter = setup::add_store(store, &admin, add_store("Bench counter", "pharmacy")).await.map_err(err)?.id;
+
+    // 10,000 items through the core.
+    let started = std::time::Instant::now();
+    let mut items = Vec::with_capacity(ITEMS);
+    for i in 0..ITEMS {
+        let input = StockItemInput {
+            kind: if i % 3 == 0 { "lab_consumable" } else { "other" }.into(),
+            generic_name: format!("{} {} {i}", WORDS[i % WORDS.len()], WORDS[(i / 12) % WORDS.len()]),
+            strength: format!("{} ml", 1 + i % 50),
+            pack_size: 10,
+            unit: "piece".into(),
+            reorder_level: 20,
+            sale_price_minor: 100 + (i as i64 % 900),
+            ..Default::default()
+        };
+        items.push(setup::add_item(store, &pharmacist, input).await.map_err(err)?.id);
+    }
+    eprintln!("bench stock: items added in {:.1} s", started.elapsed().as_secs_f64());
+
+    // Five medicines, each in three batches at the counter (FEFO has batches to choose from).
+    let mut medicines = Vec::new();
+    for (name, strength, form) in MEDICINES {
+        let found: Option<String> = sqlx::query_scalar(
+            "SELECT id FROM medicines WHERE name = ? AND strength = ? AND form = ? AND deleted_at IS NULL",
+        )
+        .bind(name)
+        .bind(strength)
+        .bind(form)
+        .fetch_optional(store.pool())
+        .await
+        .map_err(err)?;
+        let medicine = match found {
+            Some(id) => id,
+            None => {
+                let input = MedicineInput {
+                    name: name.into(),
+                    strength: strength.into(),
+                    form: form.into(),
+                    ..Default::default()
+                };
+                prescribing::add_medicine(store, &admin, input).await.map_err(err)?.id
+            }
+        };
+        let item: Option<String> = sqlx::query_scalar("SELECT id FROM stock_items WHERE medicine_id = ? LIMIT 1")
+            .bind(&medicine)
+            .fetch_optional(store.pool())
+            .await
+            .map_err(err)?;
+        let item = match item {
+            Some(id) => id,
+            None => {
+                let input = StockItemInput {
+                    kind: "medicine".into(),
+                    medicine_id: Some(medicine.clone()),
+                    pack_size: 10,
+                    unit: form.into(),
+                    reorder_level: 100,
+                    tax_rate_bp: 1200,
+                    sale_price_minor: 250,
+                    ..Default::default()
+                };
+                setup::add_item(store, &pharmacist, input).await.map_err(err)?.id
+            }
+        };
+        let lines = (0..3)
+            .map(|b| ReceiptLineInput {
+                item_id: item.clone(),
+                batch_no: format!("{tag}-{b}"),
+                expiry: format!("20{}-12-31", 28 + b),
+                packs: 1_000,
+                ..Default::default()
+            })
+            .collect();
+        let input = ReceiptInput {
+            store_id: counter.clone(),
+            supplier_id: None,
+            invoice_no: tag.clone(),
+            note: String::new(),
+            lines,
+        };
+        receiving::receive(store, &pharmacist, input).await.map_err(err)?;
+        medicines.push(medicine);
+    }
+
+    // The ledger's bulk: a batch per consumable in the main store, then receipts and
+    // dispensings of them in pairs, spread over the items.
+    let started = std::time::Instant::now();
+    let (now, device) = (store.now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true), "bench");
+    sqlx::query(
+        "INSERT INTO stock_batches (id, item_id, batch_no, expiry, created_at, updated_at, origin_device)
+         SELECT lower(hex(randomblob(16))), id, 'G-' || ?1, '2029-06-30', ?2, ?2, ?3 FROM stock_items
+         WHERE medicine_id IS NULL AND deleted_at IS NULL",
+    )
+    .bind(&tag)
+    .bind(&now)
+    .bind(device)
+    .execute(store.pool())
+    .await
+    .map_err(err)?;
+    // The batches just made have consecutive rowids: each pair of movements finds its batch
+    // by rowid (a lookup, not a scan).
+    let (first, batches): (i64, i64) =
+        sqlx::query_as("SELECT MIN(rowid), COUNT(*) FROM stock_batches WHERE batch_no = 'G-' || ?")
+            .bind(&tag)
+            .fetch_one(store.pool())
+            .await
+            .map_err(err)?;
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?1)
+         INSERT INTO stock_movements (id, item_id, batch_id, store_id, kind, quantity, at, created_at, updated_at, origin_device)
+         SELECT lower(hex(randomblob(16))), b.item_id, b.id, ?2,
+                CASE WHEN n.i % 2 = 0 THEN 'received' ELSE 'dispensed' END,
+                CASE WHEN n.i % 2 = 0 THEN 10 ELSE -3 END, ?3, ?3, ?3, ?4
+         FROM n JOIN stock_batches b ON b.rowid = ?5 + (n.i / 2) % ?6",
+    )
+    .bind(STOCK_MOVEMENTS)
+    .bind(&main)
+    .bind(&now)
+    .bind(device)
+    .bind(first)
+    .bind(batches.max(1))
+    .execute(store.pool())
+    .await
+    .map_err(err)?;
+    eprintln!("bench stock: {STOCK_MOVEMENTS} movements in {:.1} s", started.elapsed().as_secs_f64());
+
+    let queries: Vec<String> = (0..SEARCH_SAMPLES)
+        .map(|i| {
+            let w = WORDS[i % WORDS.len()];
+            w[..2 + i % (w.len() - 2)].to_lowercase()
+        })
+        .collect();
+    let latency = time_n(SEARCH_SAMPLES, |i| {
+        let (auth, q) = (pharmacist.clone(), queries[i].clone());
+        async move { setup::search_items(store, &auth, &q).await.map(drop) }
+    })
+    .await
+    .map_err(err)?;
+    ctx.latency.insert("stock_item_search".into(), json!(latency));
+
+    // A 5-line prescription per sample (prescribed untimed), dispensed first expiry first out.
+    let someone = PatientInput {
+        given_name: "Dispensing".into(),
+        family_name: format!("Bench {tag}"),
+        sex: "female".into(),
+        birth_date: Some("1970-01-01".into()),
+        ..Default::default()
+    };
+    let patient = match patients::register(store, &admin, someone.clone()).await {
+        Ok(p) => p.id,
+        Err(hms_core::Error::LikelyDuplicate { .. }) => {
+            patients::register_anyway(store, &admin, someone, "bench").await.map_err(err)?.id
+        }
+        Err(e) => return Err(err(e)),
+    };
+    let mut inputs = Vec::with_capacity(DISPENSE_SAMPLES);
+    for _ in 0..DISPENSE_SAMPLES {
+        let visit =
+            visits::start_visit(store, &doctor, VisitInput { patient_id: patient.clone(), ..Default::default() })
+                .await
+                .map_err(err)?
+                .id;
+        let mut lines = Vec::new();
+        for m in &medicines {
+            let rx = PrescriptionInput {
+                medicine_id: m.clone(),
+                dose: "1".into(),
+                dose_unit: "tablet".into(),
+                frequency: "1-0-1".into(),
+                duration_days: Some(5),
+                override_reason: Some("bench".into()),
+                ..Default::default()
+            };
+            let id = prescribing::prescribe(store, &doctor, &visit, rx).await.map_err(err)?.id;
+            lines.push(DispenseLineInput { prescription_id: id, quantity: 10, complete: true, ..Default::default() });
+        }
+        inputs.push(DispenseInput { store_id: counter.clone(), lines });
+    }
+    let latency = time_n(DISPENSE_SAMPLES, |i| {
+        let (auth, input) = (pharmacist.clone(), inputs[i].clone());
+        async move { dispensing::dispense(store, &auth, input).await.map(drop) }
+    })
+    .await
+    .map_err(err)?;
+    ctx.latency.insert("dispense_prescription".into(), json!(latency));
+
+    let latency = time_n(BALANCE_SAMPLES, |i| {
+        let (auth, item) = (pharmacist.clone(), items[(i * 37) % items.len()].clone());
+        async move { ledger::item_balances(store, &auth, &item).await.map(drop) }
+    })
+    .await
+    .map_err(err)?;
+    ctx.latency.insert("stock_balance".into(), json!(latency));
+
+    let latency = time_n(EXPIRY_SAMPLES, |i| {
+        let (auth, store_id) = (pharmacist.clone(), if i % 2 == 0 { main.clone() } else { counter.clone() });
+        async move { ledger::expiry_report(store, &auth, &store_id, 3650).await.map(drop) }
+    })
+    .await
+    .map_err(err)?;
+    ctx.latency.insert("expiry_report".into(), json!(latency));
+    Ok(())
+}
