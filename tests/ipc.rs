@@ -707,3 +707,27 @@ fn a_delivery_is_received_a_prescription_dispensed_first_expiry_first_out_and_re
     let err = app.invoke("set_stock_allow_negative", json!({ "allow": true })).unwrap_err();
     assert_eq!(err, json!({ "code": "forbidden", "detail": { "permission": "settings_manage" } }));
 }
+
+#[test]
+fn home_reads_the_administrators_dashboard_with_todays_collection_after_a_payment() {
+    let app = app();
+    app.setup_admin();
+    let home = app.invoke("dashboard_home", json!({})).unwrap();
+    assert_eq!(home["admin"]["today"]["received"], 0);
+    assert_eq!((home["reception"].clone(), home["doctor"].clone()), (Value::Null, Value::Null));
+    let p = app.invoke("register_patient", json!({ "input": patient("Ravi", "98450 12345") })).unwrap();
+    let bill = app.invoke("open_bill", json!({ "patientId": p["id"] })).unwrap();
+    let line = json!({ "input": { "service_id": null, "description": "Dressing", "quantity": 2,
+                                  "unit_price_minor": 12050, "discount": { "kind": "none" } } });
+    app.invoke("add_bill_line", json!({ "billId": bill["id"], "input": line["input"] })).unwrap();
+    app.invoke("finalize_bill", json!({ "billId": bill["id"] })).unwrap();
+    let pay = json!({ "mode": "upi", "amount_minor": 10000, "reference": "UTR1", "note": "" });
+    app.invoke("take_payment", json!({ "billId": bill["id"], "input": pay })).unwrap();
+    let home = app.invoke("dashboard_home", json!({})).unwrap();
+    let today = &home["admin"]["today"];
+    assert_eq!((today["invoiced"].clone(), today["received"].clone()), (json!(24100), json!(10000)));
+    let upi = today["by_mode"].as_array().unwrap().iter().find(|m| m["mode"] == "upi").unwrap();
+    assert_eq!(upi["received"], 10000);
+    assert_eq!(home["admin"]["receivables"], json!({ "invoices": 1, "amount": 14100 }));
+    assert_eq!(home["today"], today["from"]);
+}

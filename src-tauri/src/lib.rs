@@ -217,6 +217,7 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
         reports::report_choices,
         reports::run_report,
         reports::export_report,
+        reports::dashboard_home,
     ])
 }
 

@@ -111,6 +111,16 @@ pub fn exported() -> Vec<(&'static str, Value)> {
                 "preauth_no": payments::POLICY_NO_MAX,
             }),
         ),
+        // Home's dashboards (reports::dashboard): the windows the doctor's tiles say they cover.
+        (
+            "DASHBOARD",
+            json!({
+                "results_back_days": crate::reports::dashboard::RESULTS_BACK_DAYS,
+                "follow_up_overdue_days": crate::reports::dashboard::FOLLOW_UP_OVERDUE_DAYS,
+                "tile_list_max": crate::reports::dashboard::TILE_LIST_MAX,
+                "refresh_seconds": crate::reports::dashboard::REFRESH_SECONDS,
+            }),
+        ),
         ("SETTINGS_FIELDS", json!({ "clinic_name": settings::CLINIC_NAME_MAX })),
         ("DEVICE_FIELDS", json!({ "device_name": hms_protocol::MAX_DEVICE_NAME_CHARS })),
         // Sync: what a pull keeps aside (sync::bounds).

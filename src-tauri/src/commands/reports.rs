@@ -4,6 +4,7 @@
 use super::Cmd;
 use crate::files::{self, SavedFile};
 use crate::AppState;
+use hms_core::reports::dashboard::{self, Dashboard};
 use hms_core::reports::export::{self, Format};
 use hms_core::reports::{self, FilterChoices, Report, ReportRequest};
 use tauri::State;
@@ -26,4 +27,12 @@ pub async fn run_report(state: State<'_, AppState>, request: ReportRequest) -> C
 pub async fn export_report(state: State<'_, AppState>, request: ReportRequest, format: Format) -> Cmd<SavedFile> {
     let out = export::export(&state.store, &authorized!(state), &request, format).await?;
     files::save(&state.exports_dir, &out.file_name, &out.bytes)
+}
+
+/// Home: the dashboards the signed-in user's roles open (administrator/accountant, desk,
+/// doctor, wards), read at once.
+#[tauri::command]
+#[specta::specta]
+pub async fn dashboard_home(state: State<'_, AppState>) -> Cmd<Dashboard> {
+    dashboard::home(&state.store, &authorized!(state)).await
 }

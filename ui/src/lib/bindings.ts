@@ -332,6 +332,11 @@ export const commands = {
 	runReport: (request: ReportRequest_Deserialize) => typedError<Report_Serialize, AppError>(__TAURI_INVOKE("run_report", { request })),
 	/**  Exports the report (audited) to a file in the exports folder. */
 	exportReport: (request: ReportRequest_Deserialize, format: Format) => typedError<SavedFile_Serialize, AppError>(__TAURI_INVOKE("export_report", { request, format })),
+	/**
+	 *  Home: the dashboards the signed-in user's roles open (administrator/accountant, desk,
+	 *  doctor, wards), read at once.
+	 */
+	dashboardHome: () => typedError<Dashboard_Serialize, AppError>(__TAURI_INVOKE("dashboard_home")),
 };
 
 /* Constants */
@@ -366,6 +371,8 @@ export const CHART_REASON_MAX = 500 as const;
 export const CLINIC_ADDRESS_MAX = 300 as const;
 
 export const CLINIC_LOGO_MAX_BYTES = 163840 as const;
+
+export const DASHBOARD = {"follow_up_overdue_days":7,"refresh_seconds":60,"results_back_days":7,"tile_list_max":20} as const;
 
 export const DEPARTMENT_FIELDS = {"name":80} as const;
 
@@ -474,6 +481,16 @@ export type AdjustInput_Serialize = {
 	/**  damaged | expired | count_correction */
 	reason: string,
 	note: string,
+};
+
+export type AdminDashboard = {
+	today: MoneyPeriod,
+	month: MoneyPeriod,
+	receivables: Receivables,
+	claims: Claims,
+	patients_today: NewReturning,
+	appointments_today: Attendance,
+	appointments_month: Attendance,
 };
 
 export type Admission = Admission_Serialize | Admission_Deserialize;
@@ -893,6 +910,16 @@ export type Attachment_Serialize = {
 	 *  until it is first opened here (which fetches it from the sync server).
 	 */
 	on_device: boolean,
+};
+
+/**  Appointments of a period by what became of them. */
+export type Attendance = {
+	/**  Checked in, with the doctor or done. */
+	kept: number | null,
+	no_show: number | null,
+	cancelled: number | null,
+	/**  Still booked (not arrived yet). */
+	booked: number | null,
 };
 
 export type AuditEntry = AuditEntry_Serialize | AuditEntry_Deserialize;
@@ -1799,6 +1826,17 @@ export type Choice = {
 	name: string,
 };
 
+/**
+ *  Insurance claims not settled yet: awaiting the insurer's decision (nothing approved) or
+ *  approved and not (fully) paid.
+ */
+export type Claims = {
+	open: number | null,
+	claimed: number | null,
+	approved: number | null,
+	settled: number | null,
+};
+
 /**  Which clinic a backup is of. */
 export type Clinic = Clinic_Serialize | Clinic_Deserialize;
 
@@ -2053,6 +2091,39 @@ export type CreditNote = {
 	created_at: string,
 };
 
+/**  The dashboards the signed-in user's roles open, for one clinic day. */
+export type Dashboard = Dashboard_Serialize | Dashboard_Deserialize;
+
+/**  The dashboards the signed-in user's roles open, for one clinic day. */
+export type Dashboard_Deserialize = {
+	/**  The clinic's today, YYYY-MM-DD. */
+	today: string,
+	/**  The 1st of this month, YYYY-MM-DD (this month's tiles run from it to today). */
+	month_from: string,
+	currency: string,
+	/**  When the figures were read (UTC, RFC 3339). */
+	read_at: string,
+	admin?: AdminDashboard | null,
+	reception?: ReceptionDashboard_Deserialize | null,
+	doctor?: DoctorDashboard_Deserialize | null,
+	nurse?: NurseDashboard_Deserialize | null,
+};
+
+/**  The dashboards the signed-in user's roles open, for one clinic day. */
+export type Dashboard_Serialize = {
+	/**  The clinic's today, YYYY-MM-DD. */
+	today: string,
+	/**  The 1st of this month, YYYY-MM-DD (this month's tiles run from it to today). */
+	month_from: string,
+	currency: string,
+	/**  When the figures were read (UTC, RFC 3339). */
+	read_at: string,
+	admin: AdminDashboard | null,
+	reception: ReceptionDashboard_Serialize | null,
+	doctor: DoctorDashboard_Serialize | null,
+	nurse: NurseDashboard_Serialize | null,
+};
+
 /**  What the preview says about the birth-date column. */
 export type DateColumn = DateColumn_Serialize | DateColumn_Deserialize;
 
@@ -2298,6 +2369,74 @@ export type Dispensed_Serialize = {
 	lines: DispensedLine[],
 };
 
+export type DoctorDashboard = DoctorDashboard_Serialize | DoctorDashboard_Deserialize;
+
+export type DoctorDashboard_Deserialize = {
+	doctor_id: string,
+	doctor_name: string,
+	/**  Distinct patients on my list today (cancelled and no-shows left out). */
+	patients_today: number | null,
+	/**  Of my appointments today: done. */
+	seen_today: number | null,
+	/**  Still booked, not arrived yet. */
+	to_come: number | null,
+	/**  Waiting for me (checked in, not called), longest first; `queue_count` is all of them. */
+	queue: QueuePatient_Deserialize[],
+	queue_count: number | null,
+	/**  With me now (called in, not done). */
+	with_me: QueuePatient_Deserialize[],
+	/**  Newest first; `results_count` and `results_abnormal` count all of them. */
+	results: LabResultBack[],
+	results_count: number | null,
+	results_abnormal: number | null,
+	/**  Oldest first; `follow_ups_count` and `follow_ups_unbooked` count all of them. */
+	follow_ups: FollowUp[],
+	follow_ups_count: number | null,
+	follow_ups_unbooked: number | null,
+};
+
+export type DoctorDashboard_Serialize = {
+	doctor_id: string,
+	doctor_name: string,
+	/**  Distinct patients on my list today (cancelled and no-shows left out). */
+	patients_today: number | null,
+	/**  Of my appointments today: done. */
+	seen_today: number | null,
+	/**  Still booked, not arrived yet. */
+	to_come: number | null,
+	/**  Waiting for me (checked in, not called), longest first; `queue_count` is all of them. */
+	queue: QueuePatient_Serialize[],
+	queue_count: number | null,
+	/**  With me now (called in, not done). */
+	with_me: QueuePatient_Serialize[],
+	/**  Newest first; `results_count` and `results_abnormal` count all of them. */
+	results: LabResultBack[],
+	results_count: number | null,
+	results_abnormal: number | null,
+	/**  Oldest first; `follow_ups_count` and `follow_ups_unbooked` count all of them. */
+	follow_ups: FollowUp[],
+	follow_ups_count: number | null,
+	follow_ups_unbooked: number | null,
+};
+
+/**  One doctor's day (appointments dated today, deleted ones left out). */
+export type DoctorDay = {
+	doctor_id: string,
+	doctor_name: string,
+	/**  On the list: every appointment but the cancelled. */
+	booked: number | null,
+	/**  Checked in at the desk (waiting, with the doctor or done). */
+	arrived: number | null,
+	/**  Checked in, not called yet. */
+	waiting: number | null,
+	with_doctor: number | null,
+	done: number | null,
+	no_show: number | null,
+	cancelled: number | null,
+	/**  Walk-ins on the list (not cancelled). */
+	walk_ins: number | null,
+};
+
 export type DoctorSession = {
 	id: string,
 	weekday: number,
@@ -2424,6 +2563,18 @@ export type Filters_Serialize = {
 	department_id: string | null,
 	/**  Registrations only (day when None). */
 	granularity: Granularity | null,
+};
+
+/**  A visit of mine whose follow-up date is today or up to `FOLLOW_UP_OVERDUE_DAYS` days ago. */
+export type FollowUp = {
+	visit_id: string,
+	patient_id: string,
+	patient_name: string,
+	mrn: string,
+	/**  YYYY-MM-DD */
+	follow_up_date: string,
+	/**  The patient has an appointment (any doctor, not cancelled or missed) on or after it. */
+	booked: boolean,
 };
 
 export type Format = "csv" | 
@@ -2592,6 +2743,20 @@ export type LabOrder_Serialize = {
 
 export type LabResult = LabResult_Serialize | LabResult_Deserialize;
 
+/**  A result of a lab order I placed, back in the last `RESULTS_BACK_DAYS` days. */
+export type LabResultBack = {
+	result_id: string,
+	order_id: string,
+	patient_id: string,
+	patient_name: string,
+	test_name: string,
+	value: string,
+	unit: string,
+	/**  normal | low | high | unknown */
+	abnormal: string,
+	resulted_at: string,
+};
+
 export type LabResult_Deserialize = {
 	id: string,
 	order_id: string,
@@ -2745,6 +2910,29 @@ export type LineInput_Serialize = {
 	discount: Discount,
 };
 
+/**  The patient checked in the longest ago who is still waiting to be called. */
+export type LongestWait = LongestWait_Serialize | LongestWait_Deserialize;
+
+/**  The patient checked in the longest ago who is still waiting to be called. */
+export type LongestWait_Deserialize = {
+	/**  Whole minutes since check-in. */
+	minutes: number | null,
+	checked_in_at: string,
+	token?: string | null,
+	doctor_name: string,
+	patient_name: string,
+};
+
+/**  The patient checked in the longest ago who is still waiting to be called. */
+export type LongestWait_Serialize = {
+	/**  Whole minutes since check-in. */
+	minutes: number | null,
+	checked_in_at: string,
+	token: string | null,
+	doctor_name: string,
+	patient_name: string,
+};
+
 /**  What a backup holds. */
 export type Manifest = Manifest_Serialize | Manifest_Deserialize;
 
@@ -2875,12 +3063,40 @@ export type MergeRecord_Serialize = {
 	snapshot: Patient_Serialize,
 };
 
+/**  Money received and given back in one payment mode. */
+export type ModeMoney = {
+	mode: PaymentMode,
+	received: number | null,
+	refunded: number | null,
+};
+
 export type ModeTotal = {
 	mode: PaymentMode,
 	collected_minor: number | null,
 	refunded_minor: number | null,
 	net_minor: number | null,
 	count: number,
+};
+
+/**  One period's money (minor units): the revenue reports' figures and the collections report's. */
+export type MoneyPeriod = {
+	/**  YYYY-MM-DD, both included. */
+	from: string,
+	to: string,
+	/**  Finalised invoices issued (cancelled ones left out). */
+	invoices: number | null,
+	/**  What those invoices billed (lines' totals, tax included). */
+	invoiced: number | null,
+	/**  Credit notes issued in the period. */
+	credit_notes: number | null,
+	/**  invoiced − credit notes. */
+	net: number | null,
+	/**  Payments and advances received, every mode. */
+	received: number | null,
+	/**  Refunds given, every mode. */
+	refunded: number | null,
+	/**  Every payment mode, in `PaymentMode::ALL`'s order. */
+	by_mode: ModeMoney[],
 };
 
 export type Named = {
@@ -2894,12 +3110,30 @@ export type NewAdmin = {
 	password: string,
 };
 
+/**  People seen (an attended appointment), merged records counted once. */
+export type NewReturning = {
+	new: number | null,
+	returning: number | null,
+};
+
 export type NewUser = {
 	username: string,
 	full_name: string,
 	password: string,
 	/**  Role codes; unknown codes are refused with a `validation` error on `roles`. */
 	roles: string[],
+};
+
+export type NurseDashboard = NurseDashboard_Serialize | NurseDashboard_Deserialize;
+
+export type NurseDashboard_Deserialize = {
+	/**  Active wards, as the board orders them. */
+	wards: WardOccupancy_Deserialize[],
+};
+
+export type NurseDashboard_Serialize = {
+	/**  Active wards, as the board orders them. */
+	wards: WardOccupancy_Serialize[],
 };
 
 /**  The patient in an occupied bed (or waiting for one), as a card shows them. */
@@ -3526,6 +3760,33 @@ export type QueueEntry_Serialize = {
 	waiting_minutes: number | null,
 };
 
+/**  A patient on my list today. */
+export type QueuePatient = QueuePatient_Serialize | QueuePatient_Deserialize;
+
+/**  A patient on my list today. */
+export type QueuePatient_Deserialize = {
+	appointment_id: string,
+	patient_id: string,
+	patient_name: string,
+	mrn: string,
+	token?: string | null,
+	checked_in_at?: string | null,
+	/**  Whole minutes since check-in. */
+	waiting_minutes: number | null,
+};
+
+/**  A patient on my list today. */
+export type QueuePatient_Serialize = {
+	appointment_id: string,
+	patient_id: string,
+	patient_name: string,
+	mrn: string,
+	token: string | null,
+	checked_in_at: string | null,
+	/**  Whole minutes since check-in. */
+	waiting_minutes: number | null,
+};
+
 /**  What the UI sends: a preset, or custom dates (YYYY-MM-DD, clinic local, both included). */
 export type RangeInput = RangeInput_Serialize | RangeInput_Deserialize;
 
@@ -3619,6 +3880,31 @@ export type Receipt_Serialize = {
 	batch_ids: string[],
 	/**  The base units each line brought in (packs × pack size + units + free). */
 	quantities: (number | null)[],
+};
+
+/**  What finalised invoices still ask for. */
+export type Receivables = {
+	/**  Invoices with something due. */
+	invoices: number | null,
+	amount: number | null,
+};
+
+export type ReceptionDashboard = ReceptionDashboard_Serialize | ReceptionDashboard_Deserialize;
+
+export type ReceptionDashboard_Deserialize = {
+	/**  By doctor name; only doctors with an appointment today. */
+	doctors: DoctorDay[],
+	/**  The sums over the doctors (`doctor_id` and `doctor_name` empty). */
+	totals: DoctorDay,
+	longest_wait?: LongestWait_Deserialize | null,
+};
+
+export type ReceptionDashboard_Serialize = {
+	/**  By doctor name; only doctors with an appointment today. */
+	doctors: DoctorDay[],
+	/**  The sums over the doctors (`doctor_id` and `doctor_name` empty). */
+	totals: DoctorDay,
+	longest_wait: LongestWait_Serialize | null,
 };
 
 /**  A row that will not be (or was not) imported, and why. */
@@ -4932,6 +5218,36 @@ export type WardInput_Serialize = {
 
 /**  A ward's kind. */
 export type WardKind = "general" | "icu" | "maternity" | "paediatric" | "private" | "other";
+
+export type WardOccupancy = WardOccupancy_Serialize | WardOccupancy_Deserialize;
+
+export type WardOccupancy_Deserialize = {
+	ward_id: string,
+	ward_name: string,
+	beds: number,
+	occupied: number,
+	free: number,
+	cleaning: number,
+	out_of_service: number,
+	/**  Admitted to the ward, waiting for a bed. */
+	waiting: number,
+	/**  occupied ÷ beds in service (beds − out of service), in basis points; None without one. */
+	occupancy_bp?: number | null,
+};
+
+export type WardOccupancy_Serialize = {
+	ward_id: string,
+	ward_name: string,
+	beds: number,
+	occupied: number,
+	free: number,
+	cleaning: number,
+	out_of_service: number,
+	/**  Admitted to the ward, waiting for a bed. */
+	waiting: number,
+	/**  occupied ÷ beds in service (beds − out of service), in basis points; None without one. */
+	occupancy_bp: number | null,
+};
 
 export type Ward_Deserialize = {
 	id: string,

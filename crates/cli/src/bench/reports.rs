@@ -1,17 +1,22 @@
 //! The reports area: every report over the last month and over the last year (365 days to
 //! today) of the bench database (the appointments and billing areas' records, generated if
 //! missing), through `hms_core::reports::run` with the signed-in administrator:
-//! `report_<name>_month` and `report_<name>_year`.
+//! `report_<name>_month` and `report_<name>_year`. Then Home's dashboards (issue 17):
+//! `dashboard_admin` (the administrator), `dashboard_reception` (a receptionist) and
+//! `dashboard_doctor` (the doctor with the most appointments today, else this week).
 
 use super::stats::time_n;
 use super::Ctx;
 use chrono::Duration;
 use hms_core::codes::Code;
-use hms_core::reports::{self, Filters, Preset, RangeInput, ReportId, ReportRequest};
+use hms_core::rbac::Role;
+use hms_core::reports::{self, dashboard, Filters, Preset, RangeInput, ReportId, ReportRequest};
+use hms_core::Authorized;
 use serde_json::json;
 
 const MONTH_SAMPLES: usize = 20;
 const YEAR_SAMPLES: usize = 10;
+const DASHBOARD_SAMPLES: usize = 50;
 
 pub async fn run(ctx: &mut Ctx, patients: u64, seed: u64) -> Result<(), String> {
     eprintln!("bench: reports");
@@ -37,5 +42,78 @@ pub async fn run(ctx: &mut Ctx, patients: u64, seed: u64) -> Result<(), String> 
             ctx.latency.insert(format!("report_{}_{suffix}", report.code()), json!(lat));
         }
     }
+    dashboards(ctx, &auth).await
+}
+
+/// Each role's dashboard, one untimed read first (Home read twice).
+async fn dashboards(ctx: &mut Ctx, admin: &Authorized) -> Result<(), String> {
+    let err = |e: hms_core::Error| e.to_string();
+    let desk = Authorized { user_id: admin.user_id.clone(), roles: vec![Role::Receptionist] };
+    let doctor = busiest_doctor_today(ctx).await?;
+    dashboard::admin(&ctx.store, admin).await.map_err(err)?;
+    let lat = time_n(DASHBOARD_SAMPLES, |_| {
+        let (store, a) = (&ctx.store, admin.clone());
+        async move { dashboard::admin(store, &a).await.map(drop) }
+    })
+    .await
+    .map_err(err)?;
+    ctx.latency.insert("dashboard_admin".into(), json!(lat));
+    dashboard::reception(&ctx.store, &desk).await.map_err(err)?;
+    let lat = time_n(DASHBOARD_SAMPLES, |_| {
+        let (store, a) = (&ctx.store, desk.clone());
+        async move { dashboard::reception(store, &a).await.map(drop) }
+    })
+    .await
+    .map_err(err)?;
+    ctx.latency.insert("dashboard_reception".into(), json!(lat));
+    if let Some(doctor) = doctor {
+        dashboard::doctor(&ctx.store, &doctor).await.map_err(err)?;
+        let lat = time_n(DASHBOARD_SAMPLES, |_| {
+            let (store, a) = (&ctx.store, doctor.clone());
+            async move { dashboard::doctor(store, &a).await.map(drop) }
+        })
+        .await
+        .map_err(err)?;
+        ctx.latency.insert("dashboard_doctor".into(), json!(lat));
+    } else {
+        eprintln!("bench: no doctor had appointments this week; dashboard_doctor skipped");
+    }
     Ok(())
+}
+
+/// The doctor with the most appointments today (on a day without any, e.g. a Sunday, the
+/// busiest of the last week), signed in as themselves. The bench's doctors
+/// have no user accounts: the first time, this one's profile is linked to a user id of its
+/// own (in this local bench database only), so the doctor's view finds its profile.
+async fn busiest_doctor_today(ctx: &Ctx) -> Result<Option<Authorized>, String> {
+    let err = |e: sqlx::Error| e.to_string();
+    let day = hms_core::clinic::today(&ctx.store).await.map_err(|e| e.to_string())?;
+    let today = day.format("%Y-%m-%d").to_string();
+    let week_ago = (day - Duration::days(7)).format("%Y-%m-%d").to_string();
+    let busiest: Option<(String, Option<String>)> = sqlx::query_as(
+        "SELECT a.doctor_id, st.user_id FROM appointments a JOIN staff st ON st.id = a.doctor_id
+         WHERE a.date >= ? AND a.date <= ? AND a.deleted_at IS NULL
+         GROUP BY a.doctor_id ORDER BY SUM(a.date = ?) DESC, COUNT(*) DESC LIMIT 1",
+    )
+    .bind(&week_ago)
+    .bind(&today)
+    .bind(&today)
+    .fetch_optional(ctx.store.pool())
+    .await
+    .map_err(err)?;
+    let Some((doctor_id, user_id)) = busiest else { return Ok(None) };
+    let user_id = match user_id {
+        Some(u) => u,
+        None => {
+            let u = hms_core::ids::new_id();
+            sqlx::query("UPDATE staff SET user_id = ? WHERE id = ?")
+                .bind(&u)
+                .bind(&doctor_id)
+                .execute(ctx.store.pool())
+                .await
+                .map_err(err)?;
+            u
+        }
+    };
+    Ok(Some(Authorized { user_id, roles: vec![Role::Doctor] }))
 }

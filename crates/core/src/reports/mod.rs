@@ -9,6 +9,7 @@
 
 pub mod appointments;
 pub mod cash;
+pub mod dashboard;
 pub mod export;
 pub mod patients;
 pub mod pdf;

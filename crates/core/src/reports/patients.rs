@@ -133,7 +133,8 @@ pub(crate) async fn demographics(store: &Store, range: &DateRange) -> Result<Tab
     })
 }
 
-pub(crate) async fn new_returning(store: &Store, range: &DateRange) -> Result<Table> {
+/// (people seen, of whom new) in the range: see `new_returning`.
+pub(crate) async fn new_returning_counts(store: &Store, range: &DateRange) -> Result<(i64, i64)> {
     let (from, to) = range.instants()?;
     // Each person seen (merged records resolve to their survivor), new when the first
     // registration among the person's records is in the range.
@@ -155,7 +156,11 @@ pub(crate) async fn new_returning(store: &Store, range: &DateRange) -> Result<Ta
     .bind(&to)
     .fetch_one(store.pool())
     .await?;
-    let new = new.unwrap_or(0);
+    Ok((total, new.unwrap_or(0)))
+}
+
+pub(crate) async fn new_returning(store: &Store, range: &DateRange) -> Result<Table> {
+    let (total, new) = new_returning_counts(store, range).await?;
     let returning = total - new;
     Ok(Table {
         columns: vec![

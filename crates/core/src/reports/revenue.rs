@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 /// tax rate and doctor has the same amounts, so the database counts them and the amounts are
 /// worked out once per kind (billing's one rounding rule), times the count.
 #[derive(sqlx::FromRow)]
-struct Line {
+pub(crate) struct Line {
     service_id: Option<String>,
     service_code: Option<String>,
     label: String,
@@ -28,7 +28,7 @@ struct Line {
     doctor_id: Option<String>,
     doctor_name: Option<String>,
     department: Option<String>,
-    n: i64,
+    pub(crate) n: i64,
 }
 
 /// (The planner would otherwise read every final bill by status: the date decides.)
@@ -110,7 +110,7 @@ async fn invoices_of_lines(store: &Store, from: &str, to: &str, scope: &Scope) -
 
 /// The kinds of line of invoices finalised in the range and not cancelled, narrowed by the
 /// scope, each with its count and its amounts (for one line), and how many invoices they are on.
-async fn lines(store: &Store, range: &DateRange, scope: &Scope) -> Result<(Vec<(Line, LineAmounts)>, i64)> {
+pub(crate) async fn lines(store: &Store, range: &DateRange, scope: &Scope) -> Result<(Vec<(Line, LineAmounts)>, i64)> {
     let (from, to) = range.instants()?;
     let pieces = summary::utc_pieces(&from, &to);
     let (kinds, binds) = summary::union(&pieces, KINDS_DAYS, KINDS_RECORDS);
@@ -246,18 +246,7 @@ pub(crate) async fn by_service(store: &Store, range: &DateRange, scope: &Scope) 
     if scope.doctor_id.is_none() && scope.department_id.is_none() {
         let (from, to) = range.instants()?;
         let pieces = summary::utc_pieces(&from, &to);
-        // (CROSS JOIN: the credit notes first — there are few — not every final bill.)
-        let (credit_notes, binds) = summary::union(
-            &pieces,
-            "SELECT amount FROM report_credit_notes_day WHERE day >= ? AND day < ?",
-            "SELECT c.amount_minor AS amount FROM credit_notes c CROSS JOIN bills b ON b.id = c.bill_id
-             WHERE c.created_at >= ? AND c.created_at < ? AND c.deleted_at IS NULL AND b.status = 'final' AND b.deleted_at IS NULL",
-        );
-        let credited: i64 =
-            bind_all(sqlx::query_as(&format!("SELECT COALESCE(SUM(amount), 0) FROM ({credit_notes})")), &binds)
-                .fetch_one(store.pool())
-                .await
-                .map(|(n,): (i64,)| n)?;
+        let credited = credited(store, &pieces).await?;
         let refunded = money_moved(store, &pieces).await?.iter().filter(|m| m.kind == "refund").map(|m| m.amount).sum();
         t.figures.push(fig("credit_notes", "Credit notes", Kind::Money, credited));
         t.figures.push(fig("refunds", "Refunds", Kind::Money, refunded));
@@ -285,18 +274,35 @@ pub(crate) async fn by_doctor(store: &Store, range: &DateRange, scope: &Scope) -
     ))
 }
 
+/// Credit notes of finalised, not cancelled invoices issued over the pieces of a range (by
+/// the note's own date): the summary over whole UTC days, the notes at the edges.
+pub(crate) async fn credited(store: &Store, pieces: &[Piece]) -> Result<i64> {
+    // (CROSS JOIN: the credit notes first — there are few — not every final bill.)
+    let (credit_notes, binds) = summary::union(
+        pieces,
+        "SELECT amount FROM report_credit_notes_day WHERE day >= ? AND day < ?",
+        "SELECT c.amount_minor AS amount FROM credit_notes c CROSS JOIN bills b ON b.id = c.bill_id
+         WHERE c.created_at >= ? AND c.created_at < ? AND c.deleted_at IS NULL AND b.status = 'final' AND b.deleted_at IS NULL",
+    );
+    bind_all(sqlx::query_as(&format!("SELECT COALESCE(SUM(amount), 0) FROM ({credit_notes})")), &binds)
+        .fetch_one(store.pool())
+        .await
+        .map(|(n,): (i64,)| n)
+        .map_err(Into::into)
+}
+
 /// Money moved by mode and kind.
 #[derive(sqlx::FromRow)]
-struct Moved {
-    mode: String,
-    kind: String,
-    n: i64,
-    amount: i64,
+pub(crate) struct Moved {
+    pub mode: String,
+    pub kind: String,
+    pub n: i64,
+    pub amount: i64,
 }
 
 /// Money moved over the pieces of a range: the summary over whole UTC days, the payments at
 /// the edges.
-async fn money_moved(store: &Store, pieces: &[Piece]) -> Result<Vec<Moved>> {
+pub(crate) async fn money_moved(store: &Store, pieces: &[Piece]) -> Result<Vec<Moved>> {
     let (moved, binds) = summary::union(
         pieces,
         "SELECT mode, kind, n, amount FROM report_payments_day WHERE day >= ? AND day < ?",

@@ -107,7 +107,7 @@ pub(crate) fn union(pieces: &[Piece], days: &str, records: &str) -> (String, Vec
 
 /// Each summary table beside a recount of what it summarises straight from the records
 /// (written out here without the migration's views, so that a wrong view shows too).
-pub(crate) const RECOUNTS: [(&str, &str, &str); 9] = [
+pub(crate) const RECOUNTS: [(&str, &str, &str); 10] = [
     (
         "report_appointments_day",
         "SELECT date, doctor_id, status, n FROM report_appointments_day WHERE n <> 0",
@@ -175,6 +175,15 @@ pub(crate) const RECOUNTS: [(&str, &str, &str); 9] = [
         "SELECT day, mode, kind, n, amount FROM report_payments_day WHERE n <> 0",
         "SELECT substr(received_at, 1, 10), mode, kind, COUNT(*), SUM(amount_minor) FROM payments
          WHERE deleted_at IS NULL GROUP BY 1, 2, 3",
+    ),
+    (
+        "report_dues",
+        "SELECT bill_id, due FROM report_dues WHERE due <> 0",
+        "SELECT * FROM (SELECT b.id, b.total_minor
+                  - (SELECT COALESCE(SUM(c.amount_minor), 0) FROM credit_notes c WHERE c.bill_id = b.id AND c.deleted_at IS NULL)
+                  - (SELECT COALESCE(SUM(CASE WHEN p.kind = 'refund' THEN -p.amount_minor ELSE p.amount_minor END), 0)
+                     FROM payments p WHERE p.bill_id = b.id AND p.deleted_at IS NULL) AS due
+                FROM bills b WHERE b.status = 'final' AND b.deleted_at IS NULL) WHERE due <> 0",
     ),
 ];
 

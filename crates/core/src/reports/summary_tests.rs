@@ -48,9 +48,9 @@ async fn agrees(store: &Store, when: &str) {
 async fn summaries(store: &Store) -> Vec<String> {
     let mut out = Vec::new();
     for (table, kept, _) in super::summary::RECOUNTS {
-        // `SELECT <columns> FROM <table> WHERE n <> 0`, each row as one JSON array.
+        // The kept rows (`SELECT <columns> FROM <table> WHERE …`), each as one JSON array.
         let columns = kept.trim_start_matches("SELECT ").split(" FROM ").next().unwrap();
-        let sql = format!("SELECT '{table} ' || json_array({columns}) FROM {table} WHERE n <> 0 ORDER BY 1");
+        let sql = format!("SELECT '{table} ' || json_array({columns}) FROM ({kept}) ORDER BY 1");
         out.extend(sqlx::query_scalar::<_, String>(&sql).fetch_all(store.pool()).await.unwrap());
     }
     out
