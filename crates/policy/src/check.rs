@@ -125,6 +125,7 @@ pub fn check(change: &Change, author: Option<&str>, accounts: &Accounts) -> Resu
     if INSERT_ONLY.contains(&change.entity.as_str()) && change.op != Op::Insert {
         return Err(refuse(RefusalCode::InvalidValue, format!("{} rows are only ever inserted", change.entity)));
     }
+    entities::check_movement_sign(change).map_err(|m| refuse(RefusalCode::InvalidValue, m))?;
     if is_founding_account(change, author) {
         return Ok(());
     }
@@ -318,6 +319,9 @@ fn check_permission(change: &Change, roles: &[Role]) -> Result<(), Refusal> {
     }
     if is_merge_move(change) && allows(roles, Permission::PatientsMerge) {
         return Ok(());
+    }
+    if let Some(needed) = entities::movement_permission(change) {
+        return if allows(roles, needed) { Ok(()) } else { Err(not_permitted(change, &[needed])) };
     }
     let write = entities::entity(&change.entity).map_or(&[][..], |e| e.write);
     if write.iter().any(|p| allows(roles, *p)) {

@@ -326,6 +326,41 @@ pub const INSERT_REQUIRES: &[(&str, &[&str])] = &[
     ("dispensings", &["prescription_id", "patient_id", "item_id", "store_id", "quantity"]),
 ];
 
+/// The permission a stock movement's kind needs, as its local write path does: a receipt's
+/// `stock_receive`, a dispensing's or a return's `stock_dispense`, a transfer's or an
+/// adjustment's `stock_move` (`None` for any other change, or a kind the value rules refuse).
+pub fn movement_permission(change: &hms_protocol::Change) -> Option<Permission> {
+    if change.entity != "stock_movements" {
+        return None;
+    }
+    match change.data.get("kind").and_then(serde_json::Value::as_str)? {
+        "received" => Some(StockReceive),
+        "dispensed" | "returned" => Some(StockDispense),
+        "transfer_out" | "transfer_in" | "adjusted" => Some(StockMove),
+        _ => None,
+    }
+}
+
+/// A movement's quantity has its kind's sign: what comes in (received, returned, transfer in)
+/// adds, what goes out (dispensed, transfer out) takes away; an adjustment either way.
+pub fn check_movement_sign(change: &hms_protocol::Change) -> Result<(), String> {
+    if change.entity != "stock_movements" {
+        return Ok(());
+    }
+    let kind = change.data.get("kind").and_then(serde_json::Value::as_str);
+    let quantity = change.data.get("quantity").and_then(serde_json::Value::as_i64);
+    let ok = match (kind, quantity) {
+        (Some("received" | "returned" | "transfer_in"), Some(q)) => q > 0,
+        (Some("dispensed" | "transfer_out"), Some(q)) => q < 0,
+        _ => true,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("quantity: a {} movement's sign is wrong", kind.unwrap_or("")))
+    }
+}
+
 /// Tables whose rows are only ever inserted: any other change of one is refused (the ledger
 /// of stock: a balance is the sum of movements that never change).
 pub const INSERT_ONLY: &[&str] = &["stock_movements"];

@@ -523,3 +523,37 @@ fn stock_movements_are_inserts_only_with_a_known_kind_and_a_quantity_other_than_
         assert_eq!(code(check(&batch(bad), Some(PHARMACIST), &pharmacist)), Some(RefusalCode::InvalidValue), "{bad}");
     }
 }
+
+#[test]
+fn a_movement_needs_the_permission_of_its_kind_and_the_sign_of_its_kind() {
+    const LAB: &str = "0190c2a0-0000-7000-8000-0000000000e5";
+    const PHARMACIST: &str = "0190c2a0-0000-7000-8000-0000000000d4";
+    let mut accounts = clinic();
+    accounts.load(LAB, vec![Role::LabTechnician], true, false, "0001732260000000-000000-dev-1");
+    accounts.load(PHARMACIST, vec![Role::Pharmacist], true, false, "0001732260000000-000000-dev-1");
+    let movement = |kind: &str, q: i64| {
+        change(
+            "stock_movements",
+            ROW,
+            Op::Insert,
+            json!({"id": ROW, "item_id": ADMIN, "batch_id": ADMIN, "store_id": ADMIN, "kind": kind, "quantity": q,
+                   "reason": "", "at": "2026-12-06T10:00:00.000Z"}),
+        )
+    };
+    // The lab technician receives and moves stock but never dispenses, not even by sync.
+    assert_eq!(code(check(&movement("received", 10), Some(LAB), &accounts)), None);
+    assert_eq!(code(check(&movement("transfer_out", -10), Some(LAB), &accounts)), None);
+    assert_eq!(code(check(&movement("dispensed", -10), Some(LAB), &accounts)), Some(RefusalCode::NotPermitted));
+    assert_eq!(code(check(&movement("returned", 10), Some(LAB), &accounts)), Some(RefusalCode::NotPermitted));
+    assert_eq!(code(check(&movement("dispensed", -10), Some(PHARMACIST), &accounts)), None);
+    // Each kind's sign: a "receipt" that takes stock away, a dispensing that adds, are refused.
+    for (kind, q) in [("received", -5), ("returned", -1), ("transfer_in", -2), ("dispensed", 3), ("transfer_out", 4)] {
+        assert_eq!(
+            code(check(&movement(kind, q), Some(PHARMACIST), &accounts)),
+            Some(RefusalCode::InvalidValue),
+            "{kind} {q}"
+        );
+    }
+    assert_eq!(code(check(&movement("adjusted", 4), Some(PHARMACIST), &accounts)), None);
+    assert_eq!(code(check(&movement("adjusted", -4), Some(PHARMACIST), &accounts)), None);
+}

@@ -306,8 +306,13 @@ pub async fn search_items(store: &Store, auth: &Authorized, query: &str) -> Resu
     let today = crate::clinic::today_ymd(store).await?;
     let q = query.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
     let escaped = q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-    let rows: Vec<ItemRow> = sqlx::query_as(&format!(
-        "SELECT {ITEM_COLUMNS} FROM stock_items
+    // One statement: the hits and each one's usable stock on hand (not expired, not held).
+    type HitRow = (ItemRow, i64);
+    let rows: Vec<sqlx::sqlite::SqliteRow> = sqlx::query(&format!(
+        "SELECT {ITEM_COLUMNS},
+                (SELECT COALESCE(SUM(s.quantity), 0) FROM stock_balances s JOIN stock_batches b ON b.id = s.batch_id
+                 WHERE s.item_id = i.id AND b.expiry >= ?5 AND b.on_hold = 0 AND b.deleted_at IS NULL) AS on_hand
+         FROM stock_items i
          WHERE deleted_at IS NULL AND (?1 = '' OR generic_name LIKE ?2 ESCAPE '\\' OR generic_name LIKE ?3 ESCAPE '\\')
          ORDER BY generic_name COLLATE NOCASE, strength, id LIMIT ?4"
     ))
@@ -315,19 +320,14 @@ pub async fn search_items(store: &Store, auth: &Authorized, query: &str) -> Resu
     .bind(format!("{escaped}%"))
     .bind(format!("% {escaped}%"))
     .bind(SEARCH_LIMIT)
+    .bind(&today)
     .fetch_all(store.pool())
     .await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        let item = item_of(row)?;
-        let on_hand: i64 = sqlx::query_scalar(
-            "SELECT COALESCE(SUM(s.quantity), 0) FROM stock_balances s JOIN stock_batches b ON b.id = s.batch_id
-             WHERE s.item_id = ? AND b.expiry >= ? AND b.on_hold = 0 AND b.deleted_at IS NULL",
-        )
-        .bind(&item.id)
-        .bind(&today)
-        .fetch_one(store.pool())
-        .await?;
+        use sqlx::{FromRow, Row};
+        let (item, on_hand): HitRow = (ItemRow::from_row(&row)?, row.try_get("on_hand")?);
+        let item = item_of(item)?;
         let below_reorder = on_hand < i64::from(item.reorder_level);
         out.push(ItemHit { item, on_hand, below_reorder });
     }
