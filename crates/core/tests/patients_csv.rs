@@ -84,6 +84,70 @@ async fn import_saves_the_valid_rows_reports_the_rest_and_the_old_number_finds_t
     assert!(again.rejected.iter().filter(|r| r.field == "legacy_mrn").count() >= 2);
 }
 
+/// A file of 30,000 rows is checked in runs while the runs before are written; what the
+/// import reports (rejected rows and their reasons, progress, one audit entry per 10,000
+/// valid rows) is what checking the whole file first reports (the preview still does), and
+/// the rows go in in file order, the rejected ones not at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_file_is_written_while_it_is_checked_and_reports_what_the_preview_does() {
+    let (env, slot) = admin().await;
+    let auth = slot.authorize(&env.store).await.unwrap();
+    let header = "File No,Patient Name,Gender,DOB,Mobile\n";
+    // An old number HMS already has, met in the third run of the file.
+    let earlier = format!("{header}OLD-20500,Earlier Patient,F,13/02/1990,9800000000\n");
+    let mapping = csv_io::preview(&env.store, &auth, earlier.as_bytes(), None).await.unwrap().mapping;
+    assert_eq!(csv_io::import(&env.store, &auth, earlier.as_bytes(), mapping, |_| {}).await.unwrap().imported, 1);
+
+    let mut data = String::from(header);
+    for i in 0..30_000u32 {
+        let line = i + 2;
+        let old = if line == 25_002 { "OLD-3".to_string() } else { format!("OLD-{i}") };
+        let sex = if line == 12_345 {
+            "Q"
+        } else if i % 2 == 0 {
+            "F"
+        } else {
+            "M"
+        };
+        let dob = if line == 29_999 { "31/02/1990" } else { "13/02/1990" };
+        data.push_str(&format!("{old},Name{i} Family,{sex},{dob},97{i:08}\n"));
+    }
+    let preview = csv_io::preview(&env.store, &auth, data.as_bytes(), None).await.unwrap();
+    let why: Vec<(u32, &str)> = preview.rejected.iter().map(|r| (r.row, r.field.as_str())).collect();
+    assert_eq!(why, vec![(12_345, "sex"), (20_502, "legacy_mrn"), (25_002, "legacy_mrn"), (29_999, "birth_date")]);
+    let valid = preview.valid_rows;
+    assert_eq!(valid, 30_000 - 4);
+
+    let seen = Mutex::new(Vec::<ImportProgress>::new());
+    let report =
+        csv_io::import(&env.store, &auth, data.as_bytes(), preview.mapping.clone(), |p| seen.lock().unwrap().push(p))
+            .await
+            .unwrap();
+    assert_eq!(report.rejected, preview.rejected, "the same rows, reasons and messages, in file order");
+    assert_eq!(report.imported, valid);
+    let progress: Vec<(u32, u32)> = seen.into_inner().unwrap().iter().map(|p| (p.done, p.total)).collect();
+    assert_eq!(progress, vec![(0, valid), (10_000, valid), (20_000, valid), (valid, valid)]);
+
+    // In file order, numbered in that order, without the rejected rows.
+    let stored: Vec<(String, String)> =
+        sqlx::query_as("SELECT legacy_mrn, mrn FROM patients ORDER BY pk").fetch_all(env.store.pool()).await.unwrap();
+    let expected: Vec<String> = std::iter::once("OLD-20500".to_string())
+        .chain((0..30_000u32).filter(|i| ![12_343, 20_500, 25_000, 29_997].contains(i)).map(|i| format!("OLD-{i}")))
+        .collect();
+    assert_eq!(stored.iter().map(|(old, _)| old.clone()).collect::<Vec<_>>(), expected);
+    assert!(stored.windows(2).all(|w| w[0].1 < w[1].1), "MRNs in file order");
+    assert_eq!(report.first_mrn.as_ref(), Some(&stored[1].1));
+    assert_eq!(report.last_mrn.as_ref(), stored.last().map(|(_, mrn)| mrn));
+    let batches: Vec<String> = sqlx::query_scalar(
+        "SELECT json_extract(detail, '$.count') FROM audit_log WHERE action = 'patient.register_batch' ORDER BY seq",
+    )
+    .fetch_all(env.store.pool())
+    .await
+    .map(|counts: Vec<i64>| counts.iter().map(i64::to_string).collect())
+    .unwrap();
+    assert_eq!(batches, vec!["1".to_string(), "10000".into(), "10000".into(), (valid - 20_000).to_string()]);
+}
+
 /// A US-style export: month first. 05/02/2009 is 2 May; 12/25/1990 settles the order.
 const US_EXPORT: &str = "Chart No,First Name,Last Name,DOB,Home Phone,Street,City,State,ZIP,SSN
 C-100,Emily,Jones,05/02/2009,(555) 201-3344,12 Oak St,Springfield,IL,62704,123-45-6789

@@ -22,7 +22,10 @@ use crate::store::Store;
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use sqlx::SqlitePool;
 use std::collections::HashSet;
+use std::sync::Arc;
+use tokio::sync::mpsc;
 
 pub const MAX_ROWS: usize = 200_000;
 pub const BATCH: usize = 10_000;
@@ -633,81 +636,106 @@ fn field_column(field: &str, column_of: &std::collections::HashMap<ImportField, 
 
 // ------------------------------------------------------------------------------ preview and import
 
-/// Every row checked: the valid ones ready to store, the rejected ones with reasons.
+/// Rows checked: the valid ones ready to store, the rejected ones with reasons (file order).
 struct Checked {
     valid: Vec<Clean>,
     rejected: Vec<RejectedRow>,
 }
 
+/// Every row of the file checked at once (the preview).
 async fn check_all(store: &Store, table: &Table, mapping: &Mapping, dates: DateFormat) -> Result<Checked> {
     let today = crate::clinic::today(store).await?;
-    let legacy_col = mapping.columns.iter().find(|c| c.field == ImportField::LegacyMrn).map(|c| c.column);
-    let legacy_header = legacy_col.and_then(|c| table.headers.get(c as usize).cloned());
-    let cleaned = clean_rows(table, mapping, today, dates);
-    let wanted: Vec<&str> = cleaned
+    let cleaned = clean_rows(&table.headers, &table.rows, mapping, today, dates);
+    let taken = legacy_taken(store.pool(), &old_numbers(&cleaned)).await?;
+    Ok(OldNumbers::new(&table.headers, mapping).sort(cleaned, &taken))
+}
+
+/// The old numbers of the rows that passed their own checks.
+fn old_numbers(cleaned: &[(u32, std::result::Result<Clean, RejectedRow>)]) -> Vec<&str> {
+    cleaned
         .iter()
         .filter_map(|(_, r)| r.as_ref().ok())
         .map(|c| c.legacy_mrn.as_str())
         .filter(|l| !l.is_empty())
-        .collect();
-    let taken = legacy_taken(store, &wanted).await?;
-    let mut valid = Vec::new();
-    let mut rejected = Vec::new();
-    let mut legacy_seen: HashSet<String> = HashSet::new();
-    for (line, row) in cleaned {
-        match row {
-            Err(r) => rejected.push(r),
-            Ok(c) if c.legacy_mrn.is_empty() => valid.push(c),
-            Ok(c) => {
-                let duplicate = !legacy_seen.insert(c.legacy_mrn.to_uppercase());
-                if duplicate || taken.contains(&c.legacy_mrn) {
-                    let message = if duplicate {
-                        "this old number is repeated in the file"
+        .collect()
+}
+
+/// The checks that compare a row's old number with the rows before it in the file and with
+/// HMS. Fed the rows in file order, in one run or several.
+struct OldNumbers {
+    header: Option<String>,
+    seen: HashSet<String>,
+}
+
+impl OldNumbers {
+    fn new(headers: &[String], mapping: &Mapping) -> OldNumbers {
+        let column = mapping.columns.iter().find(|c| c.field == ImportField::LegacyMrn).map(|c| c.column);
+        OldNumbers { header: column.and_then(|c| headers.get(c as usize).cloned()), seen: HashSet::new() }
+    }
+
+    /// Sorts the next run of rows, each checked on its own (`clean_rows`), into valid and
+    /// rejected; `taken`: which of their old numbers HMS already has (`legacy_taken`).
+    fn sort(
+        &mut self,
+        cleaned: Vec<(u32, std::result::Result<Clean, RejectedRow>)>,
+        taken: &HashSet<String>,
+    ) -> Checked {
+        let mut valid = Vec::new();
+        let mut rejected = Vec::new();
+        for (line, row) in cleaned {
+            match row {
+                Err(r) => rejected.push(r),
+                Ok(c) if c.legacy_mrn.is_empty() => valid.push(c),
+                Ok(c) => {
+                    let duplicate = !self.seen.insert(c.legacy_mrn.to_uppercase());
+                    if duplicate || taken.contains(&c.legacy_mrn) {
+                        let message = if duplicate {
+                            "this old number is repeated in the file"
+                        } else {
+                            "a patient with this old number is already in HMS"
+                        };
+                        rejected.push(RejectedRow {
+                            row: line,
+                            column: self.header.clone(),
+                            field: "legacy_mrn".into(),
+                            reason: ValidationReason::Taken,
+                            message: format!("{}: {}", c.legacy_mrn, message),
+                        });
                     } else {
-                        "a patient with this old number is already in HMS"
-                    };
-                    rejected.push(RejectedRow {
-                        row: line,
-                        column: legacy_header.clone(),
-                        field: "legacy_mrn".into(),
-                        reason: ValidationReason::Taken,
-                        message: format!("{}: {}", c.legacy_mrn, message),
-                    });
-                } else {
-                    valid.push(c);
+                        valid.push(c);
+                    }
                 }
             }
         }
+        Checked { valid, rejected }
     }
-    Ok(Checked { valid, rejected })
 }
 
 /// Rows a thread checks at least: below that, a second thread costs more than it saves.
 const ROWS_PER_THREAD: usize = 5_000;
 
-/// Every row built and checked (`clean_row`), in file order. A large file is checked on as
+/// Every row built and checked (`clean_row`), in file order. Many rows are checked on as
 /// many threads as the machine has cores, each a run of consecutive rows: a row's checks
 /// depend on that row alone (the old numbers are compared across rows afterwards).
 fn clean_rows(
-    table: &Table,
+    headers: &[String],
+    rows: &[(u32, Vec<String>)],
     mapping: &Mapping,
     today: NaiveDate,
     dates: DateFormat,
 ) -> Vec<(u32, std::result::Result<Clean, RejectedRow>)> {
     let check = |rows: &[(u32, Vec<String>)]| -> Vec<_> {
-        rows.iter()
-            .map(|(line, cells)| (*line, clean_row(&table.headers, mapping, *line, cells, today, dates)))
-            .collect()
+        rows.iter().map(|(line, cells)| (*line, clean_row(headers, mapping, *line, cells, today, dates))).collect()
     };
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let threads = cores.min(table.rows.len() / ROWS_PER_THREAD).max(1);
+    let threads = cores.min(rows.len() / ROWS_PER_THREAD).max(1);
     if threads == 1 {
-        return check(&table.rows);
+        return check(rows);
     }
-    let per_thread = table.rows.len().div_ceil(threads);
+    let per_thread = rows.len().div_ceil(threads);
     std::thread::scope(|s| {
-        let parts: Vec<_> = table.rows.chunks(per_thread).map(|rows| s.spawn(move || check(rows))).collect();
-        let mut all = Vec::with_capacity(table.rows.len());
+        let parts: Vec<_> = rows.chunks(per_thread).map(|rows| s.spawn(move || check(rows))).collect();
+        let mut all = Vec::with_capacity(rows.len());
         for part in parts {
             // A panic in a check is a bug: let it surface as it would on this thread.
             all.extend(part.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
@@ -718,7 +746,7 @@ fn clean_rows(
 
 /// Which of these old numbers HMS already has, asked 500 at a time (one query per 500
 /// rows, not one per row). `legacy_mrn <> ''` lets SQLite use the partial unique index.
-async fn legacy_taken(store: &Store, wanted: &[&str]) -> Result<HashSet<String>> {
+async fn legacy_taken(pool: &SqlitePool, wanted: &[&str]) -> Result<HashSet<String>> {
     let mut taken = HashSet::new();
     for chunk in wanted.chunks(500) {
         let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
@@ -729,7 +757,7 @@ async fn legacy_taken(store: &Store, wanted: &[&str]) -> Result<HashSet<String>>
             list.push_bind(*l);
         }
         q.push(")");
-        taken.extend(q.build_query_scalar::<String>().fetch_all(store.pool()).await?);
+        taken.extend(q.build_query_scalar::<String>().fetch_all(pool).await?);
     }
     Ok(taken)
 }
@@ -778,6 +806,10 @@ pub async fn preview(store: &Store, auth: &Authorized, data: &[u8], mapping: Opt
 
 /// Imports the valid rows in one write, batch by batch, calling `progress` after each batch
 /// (written, saved when the last one is); rejected rows are reported, none is half-saved.
+///
+/// The rows are checked run by run on other threads while the runs before are written
+/// (`spawn_checker`); the batches, their audit entries, the rejected rows and the progress
+/// reported are those of checking the whole file first.
 pub async fn import(
     store: &Store,
     auth: &Authorized,
@@ -802,17 +834,37 @@ pub async fn import(
             )
         })?,
     };
-    let checked = check_all(store, &table, &mapping, reading).await?;
-    let total = checked.valid.len() as u32;
-    progress(ImportProgress { done: 0, total });
+    let today = crate::clinic::today(store).await?;
+    let mut checked = spawn_checker(Arc::new(table), mapping, today, reading, store.pool().clone());
+    let mut progress = Progress::new(progress);
     let mut mrns: Vec<String> = Vec::new();
-    let mut rows = checked.valid.into_iter().peekable();
+    let mut rejected = Vec::new();
+    // Valid rows checked and not written yet: a batch is `BATCH` of them, whatever the runs.
+    let mut waiting: Vec<Clean> = Vec::new();
     // One write for the whole file: the import lands whole or not at all.
     let mut load = bulk::Load::begin(store, auth, "csv_import").await?;
-    while rows.peek().is_some() {
-        let batch: Vec<Clean> = rows.by_ref().take(BATCH).collect();
-        mrns.extend(load.add(batch).await?);
-        progress(ImportProgress { done: mrns.len() as u32, total });
+    loop {
+        match checked.recv().await {
+            Some(Ok(CheckedRows::Run(run))) => {
+                waiting.extend(run.valid);
+                rejected.extend(run.rejected);
+                while waiting.len() >= BATCH {
+                    let batch: Vec<Clean> = waiting.drain(..BATCH).collect();
+                    mrns.extend(load.add(batch).await?);
+                    progress.done(mrns.len() as u32);
+                }
+            }
+            Some(Ok(CheckedRows::All { valid })) => {
+                progress.total(valid);
+                break;
+            }
+            Some(Err(e)) => return Err(e),
+            None => return Err(Error::internal("the import's row check stopped before the last row")),
+        }
+    }
+    if !waiting.is_empty() {
+        mrns.extend(load.add(waiting).await?);
+        progress.done(mrns.len() as u32);
     }
     load.commit().await?;
     if mrns.len() >= BATCH {
@@ -822,10 +874,96 @@ pub async fn import(
     }
     Ok(ImportReport {
         imported: mrns.len() as u32,
-        rejected: checked.rejected,
+        rejected,
         first_mrn: mrns.first().cloned(),
         last_mrn: mrns.last().cloned(),
     })
+}
+
+/// What the checker hands the import, in file order.
+enum CheckedRows {
+    /// The next `BATCH` rows of the file (fewer at its end), checked.
+    Run(Checked),
+    /// Every row is checked; this many are valid.
+    All { valid: u32 },
+}
+
+/// Checks the file's rows on other threads, `BATCH` rows of the file at a time (each run on
+/// every core, `clean_rows`), and hands each run over checked, old numbers too, as soon as
+/// it is: the import writes one run while the next ones are checked, instead of waiting for
+/// the whole file. Runs the check ahead of the writer (the channel is unbounded: at most
+/// the file's rows, which checking the whole file first held too). Stops when the import
+/// stops listening.
+fn spawn_checker(
+    table: Arc<Table>,
+    mapping: Mapping,
+    today: NaiveDate,
+    dates: DateFormat,
+    pool: SqlitePool,
+) -> mpsc::UnboundedReceiver<Result<CheckedRows>> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut old = OldNumbers::new(&table.headers, &mapping);
+        let mapping = Arc::new(mapping);
+        let mut valid = 0u32;
+        for start in (0..table.rows.len()).step_by(BATCH) {
+            let (rows, map) = (table.clone(), mapping.clone());
+            let cleaned = tokio::task::spawn_blocking(move || {
+                let end = (start + BATCH).min(rows.rows.len());
+                clean_rows(&rows.headers, &rows.rows[start..end], &map, today, dates)
+            })
+            .await
+            // A check that panicked is a bug (its message is on stderr): the import fails.
+            .map_err(|e| Error::internal(format_args!("the import's row check failed: {e}")));
+            let run = match cleaned {
+                Ok(cleaned) => legacy_taken(&pool, &old_numbers(&cleaned)).await.map(|taken| old.sort(cleaned, &taken)),
+                Err(e) => Err(e),
+            };
+            let run = match run {
+                Ok(run) => run,
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            };
+            valid += run.valid.len() as u32;
+            if tx.send(Ok(CheckedRows::Run(run))).is_err() {
+                return; // the import stopped
+            }
+        }
+        let _ = tx.send(Ok(CheckedRows::All { valid }));
+    });
+    rx
+}
+
+/// The import's progress as checking the whole file first reported it: "0 of the valid
+/// rows" first, then after each batch. Batches written before the checker has counted the
+/// valid rows are reported once it has.
+struct Progress<F> {
+    report: F,
+    total: Option<u32>,
+    early: Vec<u32>,
+}
+
+impl<F: Fn(ImportProgress)> Progress<F> {
+    fn new(report: F) -> Self {
+        Progress { report, total: None, early: Vec::new() }
+    }
+
+    fn total(&mut self, total: u32) {
+        self.total = Some(total);
+        (self.report)(ImportProgress { done: 0, total });
+        for done in std::mem::take(&mut self.early) {
+            (self.report)(ImportProgress { done, total });
+        }
+    }
+
+    fn done(&mut self, done: u32) {
+        match self.total {
+            Some(total) => (self.report)(ImportProgress { done, total }),
+            None => self.early.push(done),
+        }
+    }
 }
 
 // ------------------------------------------------------------------------------ export
@@ -958,7 +1096,7 @@ mod tests {
         let mapping = suggested_mapping(&table.headers);
         let today = NaiveDate::from_ymd_opt(2026, 12, 5).unwrap();
         let dates = DateFormat::DayMonthYear;
-        let all = clean_rows(&table, &mapping, today, dates);
+        let all = clean_rows(&table.headers, &table.rows, &mapping, today, dates);
         let one: Vec<_> = table
             .rows
             .iter()
