@@ -251,9 +251,7 @@ pub async fn patients(store: &Store, auth: &Authorized, n: u64, seed: u64) -> Re
         l.commit().await.map_err(|e| e.to_string())?;
     }
     maker.join().map_err(|_| "the generator thread failed".to_string())?;
-    let t = Instant::now();
-    store.compact_search_indexes().await.map_err(|e| e.to_string())?;
-    eprintln!("generate: search indexes compacted in {:.1} s", t.elapsed().as_secs_f64());
+    store.end_bulk_load().await.map_err(|e| e.to_string())?;
     Ok(n as f64 / start.elapsed().as_secs_f64().max(1e-9))
 }
 

@@ -867,11 +867,7 @@ pub async fn import(
         progress.done(mrns.len() as u32);
     }
     load.commit().await?;
-    if mrns.len() >= BATCH {
-        store.compact_search_indexes().await?;
-    } else {
-        store.end_bulk_load().await?;
-    }
+    store.end_bulk_load().await?;
     Ok(ImportReport {
         imported: mrns.len() as u32,
         rejected,

@@ -60,20 +60,6 @@ impl TableRules for PatientRules {
             Ok(())
         })
     }
-
-    /// Merges each search index into one segment, after a bulk load (generator, CSV import)
-    /// left many behind; searches then read one segment each.
-    fn compact<'a>(&'a self, pool: &'a SqlitePool) -> Hook<'a> {
-        Box::pin(compact_indexes(pool))
-    }
-}
-
-async fn compact_indexes(pool: &SqlitePool) -> Result<()> {
-    for table in SEARCH_INDEXES {
-        let sql = format!("INSERT INTO {table} ({table}) VALUES ('optimize')");
-        sqlx::query(&sql).execute(pool).await?;
-    }
-    Ok(())
 }
 
 inventory::submit! {

@@ -100,11 +100,6 @@ pub trait TableRules: Sync {
     fn label<'a>(&'a self, _conn: &'a mut SqliteConnection, _id: &'a str) -> Label<'a> {
         Box::pin(async { Ok(None) })
     }
-
-    /// Full upkeep after a bulk load (`Store::compact_search_indexes`).
-    fn compact<'a>(&'a self, _pool: &'a SqlitePool) -> Hook<'a> {
-        done()
-    }
 }
 
 /// For tables with no rules of their own.
