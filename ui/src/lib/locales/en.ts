@@ -10,6 +10,7 @@ import { enPrintouts } from './en-printouts';
 import { enBackups } from './en-backups';
 import { enReports } from './en-reports';
 import { enInpatients } from './en-inpatients';
+import { enDashboard } from './en-dashboard';
 
 export const en = {
   // ------------------------------------------------------------------ application
@@ -1809,6 +1810,7 @@ export const en = {
   ...enReports,
   // ------------------------------------------------------------------ inpatients (en-inpatients.ts)
   ...enInpatients,
+  ...enDashboard,
 } as const satisfies Record<string, string>;
 
 export type Messages = typeof en;
