@@ -70,6 +70,23 @@ pub fn exported() -> Vec<(&'static str, Value)> {
         ("STOCK_QUANTITY_MAX", json!(stock::QUANTITY_MAX)),
         ("STOCK_LINES_MAX", json!(stock::LINES_MAX)),
         ("STOCK_PACK_MAX", json!(stock::setup::PACK_MAX)),
+        // The ward round: orders' texts and schedules, the due list's timing, notes.
+        (
+            "ORDER_FIELDS",
+            json!({
+                "dose": inpatients::orders::DOSE_MAX,
+                "dose_unit": inpatients::orders::DOSE_UNIT_MAX,
+                "route": inpatients::orders::ROUTE_MAX,
+                "instructions": inpatients::orders::INSTRUCTIONS_MAX,
+                "note": inpatients::notes::NOTE_MAX,
+            }),
+        ),
+        ("ORDER_EVERY_HOURS_MAX", json!(inpatients::orders::EVERY_HOURS_MAX)),
+        ("PRN_MAX_PER_DAY", json!(inpatients::orders::PRN_MAX_PER_DAY)),
+        ("DOSE_HOURS_3", json!(inpatients::schedule::DOSE_HOURS_3)),
+        ("DOSE_HOURS_4", json!(inpatients::schedule::DOSE_HOURS_4)),
+        ("DUE_AHEAD_MINUTES", json!(inpatients::due::DUE_AHEAD_MINUTES)),
+        ("LATE_AFTER_MINUTES", json!(inpatients::due::LATE_AFTER_MINUTES)),
         // Settings.
         ("IDLE_TIMEOUT_MAX_MINUTES", json!(settings::MAX_IDLE_MINUTES)),
         // The most characters of each text field a form offers, per record.

@@ -41,6 +41,8 @@ fn expected(role: Role, p: Permission) -> bool {
         StockManage => matches!(role, Role::Admin | Role::Pharmacist),
         StockReceive | StockMove => matches!(role, Role::Pharmacist | Role::LabTechnician),
         StockDispense => role == Role::Pharmacist,
+        InpatientOrders => role == Role::Doctor,
+        MarRecord => role == Role::Nurse,
     }
 }
 

@@ -307,6 +307,51 @@ pub const ENTITIES: &[Entity] = &[
             ("at", UtcMillis),
         ],
     },
+    // Inpatient orders: a doctor's; a discharge stops the open ones.
+    Entity {
+        name: "inpatient_orders",
+        id: IdKind::Uuid,
+        write: &[InpatientOrders, InpatientsDischarge],
+        fields: &[
+            ("kind", OneOf(&["medicine", "lab", "diet", "nursing"])),
+            ("schedule", OneOf(&["times", "every", "prn", "stat"])),
+            ("dose", Text(40)),
+            ("dose_unit", Text(20)),
+            ("route", Text(40)),
+            ("times_pattern", Text(16)),
+            ("every_hours", Int(1, 24)),
+            ("prn_max_per_day", Int(1, 24)),
+            ("instructions", Text(500)),
+            ("start_at", UtcMillis),
+            ("end_at", UtcMillis),
+            ("stopped_at", UtcMillis),
+            ("stop_reason", Text(500)),
+        ],
+    },
+    // The MAR: a nurse's record of each dose (append-only).
+    Entity {
+        name: "mar_entries",
+        id: IdKind::Uuid,
+        write: &[MarRecord],
+        fields: &[
+            ("outcome", OneOf(&["given", "held", "refused", "missed"])),
+            ("reason", Text(500)),
+            ("scheduled_at", UtcMillis),
+            ("given_at", UtcMillis),
+        ],
+    },
+    // Progress notes (doctors) and nursing notes (nurses).
+    Entity {
+        name: "inpatient_notes",
+        id: IdKind::Uuid,
+        write: &[InpatientOrders, MarRecord],
+        fields: &[
+            ("kind", OneOf(&["progress", "nursing"])),
+            ("shift", OneOf(&["morning", "evening", "night"])),
+            ("body", RequiredText(4000)),
+            ("written_at", UtcMillis),
+        ],
+    },
 ];
 
 /// Fields that say who did something (`restricted_by`, ...): a change that carries one (not
@@ -315,7 +360,12 @@ pub const ENTITIES: &[Entity] = &[
 /// team, say, which would put that doctor's name in the chart's banner). Only tables whose
 /// every write path sends these fields with the acting user's id are listed: an update that
 /// carries such a field sets it to whoever makes the update.
-pub const AUTHOR_FIELDS: &[(&str, &[&str])] = &[("chart_restrictions", &["restricted_by", "lifted_by"])];
+pub const AUTHOR_FIELDS: &[(&str, &[&str])] = &[
+    ("chart_restrictions", &["restricted_by", "lifted_by"]),
+    ("inpatient_orders", &["ordered_by", "stopped_by"]),
+    ("mar_entries", &["recorded_by"]),
+    ("inpatient_notes", &["written_by"]),
+];
 
 /// Fields an insert must carry (the local write path always sets them): a row arriving
 /// without them would be one no device could have made.
@@ -324,6 +374,9 @@ pub const INSERT_REQUIRES: &[(&str, &[&str])] = &[
     ("stock_movements", &["item_id", "batch_id", "store_id", "kind", "quantity", "at"]),
     ("stock_batches", &["item_id", "batch_no", "expiry"]),
     ("dispensings", &["prescription_id", "patient_id", "item_id", "store_id", "quantity"]),
+    ("inpatient_orders", &["admission_id", "kind", "start_at", "ordered_by"]),
+    ("mar_entries", &["order_id", "outcome", "given_at", "recorded_by"]),
+    ("inpatient_notes", &["admission_id", "kind", "body", "written_at", "written_by"]),
 ];
 
 /// The permission a stock movement's kind needs, as its local write path does: a receipt's
@@ -363,7 +416,8 @@ pub fn check_movement_sign(change: &hms_protocol::Change) -> Result<(), String> 
 
 /// Tables whose rows are only ever inserted: any other change of one is refused (the ledger
 /// of stock: a balance is the sum of movements that never change).
-pub const INSERT_ONLY: &[&str] = &["stock_movements"];
+/// The MAR and ward notes are append-only too: a dose or a note is never rewritten.
+pub const INSERT_ONLY: &[&str] = &["stock_movements", "mar_entries", "inpatient_notes"];
 
 /// The tables whose rows belong to a patient (`patient_id`): a merge moves them to the
 /// survivor with an update of `patient_id` only, which `patients_merge` may make whatever

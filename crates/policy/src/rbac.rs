@@ -141,10 +141,16 @@ pub enum Permission {
     StockMove,
     /// Dispense against prescriptions and take returns.
     StockDispense,
+    /// Order for an inpatient (medicines with a schedule, lab tests, diet, nursing
+    /// instructions), stop and change orders, and write the daily progress note.
+    InpatientOrders,
+    /// Record doses on the medication administration record (given, held, refused, missed;
+    /// PRN doses) and write nursing notes.
+    MarRecord,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 44] = [
+    pub const ALL: [Permission; 46] = [
         Permission::UsersView,
         Permission::UsersManage,
         Permission::AuditView,
@@ -189,6 +195,8 @@ impl Permission {
         Permission::StockReceive,
         Permission::StockMove,
         Permission::StockDispense,
+        Permission::InpatientOrders,
+        Permission::MarRecord,
     ];
 
     pub fn code(self) -> &'static str {
@@ -237,6 +245,8 @@ impl Permission {
             Permission::StockReceive => "stock_receive",
             Permission::StockMove => "stock_move",
             Permission::StockDispense => "stock_dispense",
+            Permission::InpatientOrders => "inpatient_orders",
+            Permission::MarRecord => "mar_record",
         }
     }
 }
@@ -312,6 +322,10 @@ const TABLE: &[(Permission, &[Role])] = &[
     (Permission::StockReceive, &[Pharmacist, LabTechnician]),
     (Permission::StockMove, &[Pharmacist, LabTechnician]),
     (Permission::StockDispense, &[Pharmacist]),
+    // The ward round: doctors order and write progress notes; nurses give the doses and
+    // write the shift's notes.
+    (Permission::InpatientOrders, &[Doctor]),
+    (Permission::MarRecord, &[Nurse]),
 ];
 
 /// Whether one role holds a permission.

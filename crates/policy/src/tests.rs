@@ -557,3 +557,65 @@ fn a_movement_needs_the_permission_of_its_kind_and_the_sign_of_its_kind() {
     assert_eq!(code(check(&movement("adjusted", 4), Some(PHARMACIST), &accounts)), None);
     assert_eq!(code(check(&movement("adjusted", -4), Some(PHARMACIST), &accounts)), None);
 }
+
+#[test]
+fn a_doctor_orders_and_a_nurse_records_the_dose_in_their_own_names() {
+    const DOCTOR: &str = "0190c2a0-0000-7000-8000-0000000000d4";
+    let mut clinic = clinic();
+    clinic.load(DOCTOR, vec![Role::Doctor], true, false, "0001732260000000-000000-dev-1");
+    let order = |by: &str, schedule: &str| {
+        change(
+            "inpatient_orders",
+            ROW,
+            Op::Insert,
+            json!({"id": ROW, "admission_id": ADMIN, "kind": "medicine", "schedule": schedule, "times_pattern": "1-0-1",
+                   "start_at": "2026-12-05T10:00:00.000Z", "ordered_by": by}),
+        )
+    };
+    assert_eq!(code(check(&order(DOCTOR, "times"), Some(DOCTOR), &clinic)), None);
+    assert_eq!(code(check(&order(NURSE, "times"), Some(NURSE), &clinic)), Some(RefusalCode::NotPermitted));
+    assert_eq!(code(check(&order(ADMIN, "times"), Some(DOCTOR), &clinic)), Some(RefusalCode::NotTheAuthor));
+    assert_eq!(code(check(&order(DOCTOR, "hourly"), Some(DOCTOR), &clinic)), Some(RefusalCode::InvalidValue));
+    let mut no_start = order(DOCTOR, "times");
+    no_start.data.as_object_mut().unwrap().remove("start_at");
+    assert_eq!(code(check(&no_start, Some(DOCTOR), &clinic)), Some(RefusalCode::InvalidValue));
+    let stop = change(
+        "inpatient_orders",
+        ROW,
+        Op::Update,
+        json!({"id": ROW, "stopped_at": "2026-12-05 11:00", "stopped_by": DOCTOR, "stop_reason": "x"}),
+    );
+    assert_eq!(
+        code(check(&stop, Some(DOCTOR), &clinic)),
+        Some(RefusalCode::InvalidValue),
+        "a time in the store's form"
+    );
+
+    let dose = |by: &str, outcome: &str| {
+        change(
+            "mar_entries",
+            ROW,
+            Op::Insert,
+            json!({"id": ROW, "order_id": ADMIN, "scheduled_at": "2026-12-05T20:00:00.000Z", "outcome": outcome,
+                   "reason": "", "given_at": "2026-12-05T20:10:00.000Z", "recorded_by": by}),
+        )
+    };
+    assert_eq!(code(check(&dose(NURSE, "given"), Some(NURSE), &clinic)), None);
+    assert_eq!(code(check(&dose(DOCTOR, "given"), Some(DOCTOR), &clinic)), Some(RefusalCode::NotPermitted));
+    assert_eq!(code(check(&dose(DOCTOR, "given"), Some(NURSE), &clinic)), Some(RefusalCode::NotTheAuthor));
+    assert_eq!(code(check(&dose(NURSE, "lost"), Some(NURSE), &clinic)), Some(RefusalCode::InvalidValue));
+    let note = |kind: &str, by: &str| {
+        change(
+            "inpatient_notes",
+            ROW,
+            Op::Insert,
+            json!({"id": ROW, "admission_id": ADMIN, "kind": kind, "body": "Slept well", "written_at": "2026-12-05T20:10:00.000Z",
+                   "written_by": by}),
+        )
+    };
+    assert_eq!(code(check(&note("nursing", NURSE), Some(NURSE), &clinic)), None);
+    assert_eq!(code(check(&note("progress", DOCTOR), Some(DOCTOR), &clinic)), None);
+    assert_eq!(code(check(&note("nursing", DOCTOR), Some(NURSE), &clinic)), Some(RefusalCode::NotTheAuthor));
+    let rewrite = change("mar_entries", ROW, Op::Update, json!({"id": ROW, "outcome": "held", "recorded_by": NURSE}));
+    assert_eq!(code(check(&rewrite, Some(NURSE), &clinic)), Some(RefusalCode::InvalidValue), "the MAR is append-only");
+}

@@ -12,11 +12,21 @@
 //! (`inpatients_transfer`); doctors discharge (`inpatients_discharge`); nurses send beds to
 //! cleaning and mark them clean (`beds_housekeeping`); the board is `inpatients_view`'s. Every
 //! write is one transaction with its change-log and audit entries.
+//!
+//! The ward round ([`orders`], [`mar`], [`due`], [`notes`]): doctors order (`inpatient_orders`)
+//! and write progress notes; nurses record doses on the MAR and write the shift's notes
+//! (`mar_record`); clinicians read orders, the MAR, notes and the ward's due list
+//! (`clinical_view`). A discharge stops the stay's open orders.
 
 pub mod board;
 pub mod census;
 pub mod derive;
+pub mod due;
+pub mod mar;
 pub mod model;
+pub mod notes;
+pub mod orders;
+pub mod schedule;
 pub mod setup;
 pub mod stays;
 mod tables;

@@ -385,6 +385,7 @@ pub async fn discharge(store: &Store, auth: &Authorized, input: DischargeInput) 
         )
         .await?;
     }
+    super::orders::stop_open_in(&mut w, &input.admission_id, &at).await?;
     let accrued = census::accrue_in(&mut w, Some(&input.admission_id)).await?;
     w.audit(
         "inpatient.discharge",

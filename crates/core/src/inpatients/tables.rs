@@ -9,3 +9,6 @@ inventory::submit! { Table { name: "rooms", id_column: "id", synced: true, local
 inventory::submit! { Table { name: "beds", id_column: "id", synced: true, local_columns: &[], rules: &NO_RULES } }
 inventory::submit! { Table { name: "admissions", id_column: "id", synced: true, local_columns: &[], rules: &NO_RULES } }
 inventory::submit! { Table { name: "bed_events", id_column: "id", synced: true, local_columns: &[], rules: &NO_RULES } }
+inventory::submit! { Table { name: "inpatient_orders", id_column: "id", synced: true, local_columns: &[], rules: &NO_RULES } }
+inventory::submit! { Table { name: "mar_entries", id_column: "id", synced: true, local_columns: &[], rules: &NO_RULES } }
+inventory::submit! { Table { name: "inpatient_notes", id_column: "id", synced: true, local_columns: &[], rules: &NO_RULES } }

@@ -1,0 +1,254 @@
+//! The ward's due list (a nurse's shift view): for a ward and a time, every inpatient of the
+//! ward (in its beds, or on its waiting list) with the doses of their medicine schedules and the
+//! vitals of their nursing instructions that are due now or overdue.
+//!
+//! - a scheduled dose is **due** from [`DUE_AHEAD_MINUTES`] before its time, and **overdue**
+//!   once more than [`LATE_AFTER_MINUTES`] late; it leaves the list when the MAR records it
+//!   (given, held, refused or missed); doses older than [`LOOKBACK_HOURS`] are not listed;
+//! - vitals every N hours are due N hours after the patient's last vitals (the clinical
+//!   record's, whoever took them), or at the instruction's start when none were taken since.
+
+use super::orders::{InpatientOrder, OrderKind, OrderRow, ORDER_SELECT};
+use super::{canonical_time, derived, schedule};
+use crate::error::{Error, Result, ValidationReason};
+use crate::rbac::Permission;
+use crate::session::Authorized;
+use crate::store::Store;
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+
+/// A dose is listed from this many minutes before its time.
+pub const DUE_AHEAD_MINUTES: i64 = 30;
+/// A dose or vitals more than this many minutes late is overdue.
+pub const LATE_AFTER_MINUTES: i64 = 60;
+/// Doses due longer ago than this are not listed (record them from the MAR).
+pub const LOOKBACK_HOURS: i64 = 24;
+
+/// What is due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum DueKind {
+    Dose,
+    Vitals,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum DueStatus {
+    /// Due now (up to [`LATE_AFTER_MINUTES`] late) or shortly.
+    Due,
+    /// More than [`LATE_AFTER_MINUTES`] late.
+    Overdue,
+}
+
+/// One thing to do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct DueItem {
+    pub kind: DueKind,
+    pub order_id: String,
+    /// A dose: "Paracetamol 650 mg tablet 1 tablet oral"; vitals: the instruction.
+    pub what: String,
+    /// How many doses at once (a pattern's part: 2 in "1-0-2"); 1 for vitals.
+    pub count: u32,
+    /// UTC, RFC 3339: the dose's scheduled time (what the MAR records it against) or when
+    /// vitals fall due.
+    pub due_at: String,
+    pub status: DueStatus,
+    /// Minutes past `due_at` (negative: not yet).
+    pub minutes_late: i64,
+    /// Vitals: when they were last taken.
+    pub last_vitals_at: Option<String>,
+}
+
+/// One inpatient of the ward and what is due for them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct DuePatient {
+    pub admission_id: String,
+    pub patient_id: String,
+    pub name: String,
+    pub mrn: String,
+    /// None: on the ward's waiting list.
+    pub bed_id: Option<String>,
+    pub bed_label: String,
+    pub items: Vec<DueItem>,
+}
+
+/// The ward's due list at a time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct WardDueList {
+    pub ward_id: String,
+    pub at: String,
+    pub patients: Vec<DuePatient>,
+    /// Items in all: overdue, and due.
+    pub overdue: u32,
+    pub due: u32,
+}
+
+fn utc(t: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(t).ok().map(|t| t.with_timezone(&Utc))
+}
+
+fn text(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn item(
+    kind: DueKind,
+    o: &InpatientOrder,
+    what: String,
+    count: u32,
+    due: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> DueItem {
+    let late = (now - due).num_minutes();
+    DueItem {
+        kind,
+        order_id: o.id.clone(),
+        what,
+        count,
+        due_at: text(due),
+        status: if late > LATE_AFTER_MINUTES { DueStatus::Overdue } else { DueStatus::Due },
+        minutes_late: late,
+        last_vitals_at: None,
+    }
+}
+
+/// The ward's due list at `at` (now when empty), for clinicians.
+pub async fn ward_due_list(store: &Store, auth: &Authorized, ward_id: &str, at: Option<&str>) -> Result<WardDueList> {
+    auth.require(Permission::ClinicalView)?;
+    let now = match at.map(str::trim).filter(|s| !s.is_empty()) {
+        None => store.now(),
+        Some(raw) => canonical_time(raw)
+            .and_then(|t| utc(&t))
+            .ok_or_else(|| Error::validation("at", ValidationReason::Invalid, "a date and time"))?,
+    };
+    let tz = crate::clinic::time_zone(store).await?;
+    let mut conn = store.pool().acquire().await?;
+    let known: bool = sqlx::query_scalar("SELECT COUNT(*) > 0 FROM wards WHERE id = ? AND deleted_at IS NULL")
+        .bind(ward_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    if !known {
+        return Err(Error::validation("ward_id", ValidationReason::Invalid, "no such ward"));
+    }
+    let d = derived(&mut conn).await?;
+    let beds: HashMap<String, String> =
+        sqlx::query_as::<_, (String, String)>("SELECT id, label FROM beds WHERE ward_id = ? AND deleted_at IS NULL")
+            .bind(ward_id)
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .collect();
+    type Row = (String, String, String, String, String);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT a.id, a.ward_id, p.id, TRIM(p.given_name || ' ' || p.family_name), p.mrn
+         FROM admissions a JOIN patients p ON p.id = a.patient_id
+         WHERE a.discharged_at IS NULL AND a.deleted_at IS NULL ORDER BY a.admitted_at, a.id",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut patients: Vec<DuePatient> = Vec::new();
+    for (id, admitted_to, patient_id, name, mrn) in rows {
+        let bed = d.bed_of.get(&id);
+        let here = match bed {
+            Some(b) => beds.contains_key(b),
+            None => admitted_to == ward_id,
+        };
+        if here {
+            patients.push(DuePatient {
+                bed_label: bed.and_then(|b| beds.get(b)).cloned().unwrap_or_default(),
+                bed_id: bed.cloned(),
+                admission_id: id,
+                patient_id,
+                name,
+                mrn,
+                items: Vec::new(),
+            });
+        }
+    }
+    let admissions: Vec<&str> = patients.iter().map(|p| p.admission_id.as_str()).collect();
+    let from = now - Duration::hours(LOOKBACK_HOURS);
+    let to = now + Duration::minutes(DUE_AHEAD_MINUTES);
+    let list = serde_json::to_string(&admissions).map_err(Error::internal)?;
+    let rows: Vec<OrderRow> = sqlx::query_as(&format!(
+        "{ORDER_SELECT} WHERE o.admission_id IN (SELECT value FROM json_each(?)) AND o.deleted_at IS NULL
+         AND o.kind IN ('medicine', 'nursing') AND o.start_at <= ? AND (o.stopped_at IS NULL OR o.stopped_at > ?)
+         ORDER BY o.start_at, o.id"
+    ))
+    .bind(&list)
+    .bind(text(to))
+    .bind(text(from))
+    .fetch_all(&mut *conn)
+    .await?;
+    let orders: Vec<InpatientOrder> = rows.into_iter().map(OrderRow::into_order).collect::<Result<_>>()?;
+    let order_ids: Vec<&str> = orders.iter().map(|o| o.id.as_str()).collect();
+    let recorded: HashSet<(String, String)> = sqlx::query_as::<_, (String, String)>(
+        "SELECT order_id, scheduled_at FROM mar_entries WHERE order_id IN (SELECT value FROM json_each(?))
+         AND scheduled_at IS NOT NULL AND deleted_at IS NULL",
+    )
+    .bind(serde_json::to_string(&order_ids).map_err(Error::internal)?)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(|(o, at)| (o, canonical_time(&at).unwrap_or(at)))
+    .collect();
+    let ids: Vec<&str> = patients.iter().map(|p| p.patient_id.as_str()).collect();
+    let last_vitals: HashMap<String, String> = sqlx::query_as::<_, (String, String)>(
+        "SELECT patient_id, MAX(taken_at) FROM vitals WHERE patient_id IN (SELECT value FROM json_each(?))
+         AND deleted_at IS NULL GROUP BY patient_id",
+    )
+    .bind(serde_json::to_string(&ids).map_err(Error::internal)?)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .collect();
+    let mut by_admission: HashMap<&str, Vec<&InpatientOrder>> = HashMap::new();
+    for o in &orders {
+        by_admission.entry(o.admission_id.as_str()).or_default().push(o);
+    }
+    let (mut overdue, mut due) = (0u32, 0u32);
+    for p in &mut patients {
+        let Some(list) = by_admission.get(p.admission_id.as_str()) else { continue };
+        for o in list {
+            let (Some(start), until) = (utc(&o.start_at), o.until().and_then(utc)) else { continue };
+            match o.kind {
+                OrderKind::Medicine => {
+                    let Some(plan) = o.plan() else { continue };
+                    for slot in schedule::slots(plan, tz, start, until, from, to) {
+                        if !recorded.contains(&(o.id.clone(), text(slot.at))) {
+                            p.items.push(item(DueKind::Dose, o, o.summary(), slot.count, slot.at, now));
+                        }
+                    }
+                }
+                OrderKind::Nursing => {
+                    let Some(every) = o.every_hours else { continue };
+                    if until.is_some_and(|u| u <= now) {
+                        continue;
+                    }
+                    let last = last_vitals.get(&p.patient_id).and_then(|t| utc(t));
+                    let due_at = match last {
+                        Some(l) if l >= start => l + Duration::hours(i64::from(every)),
+                        _ => start,
+                    };
+                    if due_at <= to {
+                        let mut it = item(DueKind::Vitals, o, o.instructions.clone(), 1, due_at, now);
+                        it.last_vitals_at = last.map(text);
+                        p.items.push(it);
+                    }
+                }
+                OrderKind::Lab | OrderKind::Diet => {}
+            }
+        }
+        p.items.sort_by(|a, b| (&a.due_at, &a.order_id).cmp(&(&b.due_at, &b.order_id)));
+        for i in &p.items {
+            match i.status {
+                DueStatus::Overdue => overdue += 1,
+                DueStatus::Due => due += 1,
+            }
+        }
+    }
+    patients
+        .sort_by(|a, b| (a.bed_id.is_none(), &a.bed_label, &a.name).cmp(&(b.bed_id.is_none(), &b.bed_label, &b.name)));
+    Ok(WardDueList { ward_id: ward_id.to_string(), at: text(now), patients, overdue, due })
+}
