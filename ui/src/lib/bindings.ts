@@ -378,6 +378,12 @@ export const DEPARTMENT_FIELDS = {"name":80} as const;
 
 export const DEVICE_FIELDS = {"device_name":100} as const;
 
+export const DOSE_HOURS_3 = [8,14,20] as const;
+
+export const DOSE_HOURS_4 = [8,12,16,20] as const;
+
+export const DUE_AHEAD_MINUTES = 30 as const;
+
 export const EXPECTED_DAYS_MAX = 365 as const;
 
 export const IDLE_TIMEOUT_MAX_MINUTES = 240 as const;
@@ -388,6 +394,8 @@ export const INSURANCE_FIELDS = {"payer":120,"policy_no":60,"preauth_no":60} as 
 
 export const LAB_CANCEL_REASON_MAX = 300 as const;
 
+export const LATE_AFTER_MINUTES = 60 as const;
+
 export const MAX_AMOUNT_MINOR = 1000000000 as const;
 
 export const MAX_FEE_MINOR = 100000000 as const;
@@ -395,6 +403,10 @@ export const MAX_FEE_MINOR = 100000000 as const;
 export const MAX_SLOT_MINUTES = 240 as const;
 
 export const MIN_SLOT_MINUTES = 5 as const;
+
+export const ORDER_EVERY_HOURS_MAX = 24 as const;
+
+export const ORDER_FIELDS = {"dose":40,"dose_unit":20,"instructions":500,"note":4000,"route":40} as const;
 
 export const OVERRIDE_REASON_MAX = 300 as const;
 
@@ -409,6 +421,8 @@ export const PATIENT_MAX_PHONES = 5 as const;
 export const PATIENT_REASON_MAX = 500 as const;
 
 export const PAYMENT_FIELDS = {"reason":300,"reference":80} as const;
+
+export const PRN_MAX_PER_DAY = 24 as const;
 
 export const RX_STOP_REASON_MAX = 300 as const;
 
@@ -3487,7 +3501,17 @@ export type Permission =
 /**  Transfer stock between stores and adjust it (damaged, expired, count correction). */
 "stock_move" | 
 /**  Dispense against prescriptions and take returns. */
-"stock_dispense";
+"stock_dispense" | 
+/**
+ *  Order for an inpatient (medicines with a schedule, lab tests, diet, nursing
+ *  instructions), stop and change orders, and write the daily progress note.
+ */
+"inpatient_orders" | 
+/**
+ *  Record doses on the medication administration record (given, held, refused, missed;
+ *  PRN doses) and write nursing notes.
+ */
+"mar_record";
 
 /**  A batch the allocator takes, and how much of it. */
 export type Pick = {
