@@ -56,7 +56,7 @@ pub struct DueItem {
     pub due_at: String,
     pub status: DueStatus,
     /// Minutes past `due_at` (negative: not yet).
-    pub minutes_late: i64,
+    pub minutes_late: i32,
     /// Vitals: when they were last taken.
     pub last_vitals_at: Option<String>,
 }
@@ -109,7 +109,7 @@ fn item(
         count,
         due_at: text(due),
         status: if late > LATE_AFTER_MINUTES { DueStatus::Overdue } else { DueStatus::Due },
-        minutes_late: late,
+        minutes_late: i32::try_from(late).unwrap_or(if late < 0 { i32::MIN } else { i32::MAX }),
         last_vitals_at: None,
     }
 }
