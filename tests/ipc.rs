@@ -731,3 +731,96 @@ fn home_reads_the_administrators_dashboard_with_todays_collection_after_a_paymen
     assert_eq!(home["admin"]["receivables"], json!({ "invoices": 1, "amount": 14100 }));
     assert_eq!(home["today"], today["from"]);
 }
+
+#[test]
+fn a_doctor_orders_a_nurse_gives_the_due_dose_once_and_a_discharge_stops_the_orders() {
+    let app = app();
+    app.setup_admin();
+    let ward =
+        app.invoke("add_ward", json!({ "input": { "name": "General", "kind": "general", "bed_service_id": null } }));
+    let ward = ward.unwrap();
+    let bed = json!({ "ward_id": ward["id"], "room_id": null, "label": "A1", "tags": [], "bed_service_id": null });
+    let bed = app.invoke("add_bed", json!({ "input": bed })).unwrap();
+    let medicine = json!({ "name": "Paracetamol", "strength": "650 mg", "form": "tablet", "ingredients": [] });
+    let medicine = app.invoke("add_medicine", json!({ "input": medicine })).unwrap();
+    let user = |name: &str, role: &str| json!({ "username": name, "full_name": format!("Staff {name}"), "password": "Given#2026temp", "roles": [role] });
+    let doctor_user = app.invoke("create_user", json!({ "input": user("dr.rao", "doctor") })).unwrap();
+    app.invoke("create_user", json!({ "input": user("n.joseph", "nurse") })).unwrap();
+    let staff = json!({
+        "full_name": "Dr Anil Rao", "role": "doctor", "user_id": doctor_user["id"], "department_id": null,
+        "qualifications": "MD", "licence_no": "KMC-2", "specialty_ids": [], "phone": "", "email": "", "fee_minor": 0
+    });
+    let doctor = app.invoke("add_staff", json!({ "input": staff })).unwrap();
+    let p = app.invoke("register_patient", json!({ "input": patient("Ravi", "98450 12345") })).unwrap();
+    let sign_in = |name: &str| {
+        app.invoke("sign_out", json!({})).unwrap();
+        app.invoke("sign_in", json!({ "username": name, "password": "Given#2026temp" })).unwrap();
+        let change = json!({ "oldPassword": "Given#2026temp", "newPassword": "Ward#2026staff" });
+        app.invoke("change_own_password", change).unwrap();
+    };
+    sign_in("dr.rao");
+    let admit = json!({ "input": {
+        "patient_id": p["id"], "doctor_id": doctor["id"], "reason": "Fever", "diagnosis_code": "",
+        "expected_days": 3, "ward_id": ward["id"], "bed_id": bed["id"]
+    } });
+    let stay = app.invoke("admit_patient", admit).unwrap();
+    let order = |schedule: &str, every: Value| {
+        json!({ "input": {
+            "admission_id": stay["id"], "kind": "medicine", "medicine_id": medicine["id"], "dose": "1", "dose_unit": "tablet",
+            "route": "oral", "schedule": schedule, "times_pattern": "", "every_hours": every, "prn_max_per_day": null,
+            "lab_test_id": null, "instructions": "", "start_at": null, "end_at": null
+        } })
+    };
+    let err = app.invoke("order_for_inpatient", order("every", Value::Null)).unwrap_err();
+    assert_eq!((err["code"].as_str(), err["detail"]["field"].as_str()), (Some("validation"), Some("every_hours")));
+    let q6 = app.invoke("order_for_inpatient", order("every", json!(6))).unwrap();
+    assert_eq!(
+        (q6["schedule"].as_str(), q6["medicine_name"].as_str()),
+        (Some("every"), Some("Paracetamol 650 mg tablet"))
+    );
+    let err = app.invoke("record_dose", json!({ "input": { "order_id": q6["id"], "scheduled_at": null, "outcome": "given", "reason": "", "given_at": null } }));
+    assert_eq!(err.unwrap_err(), json!({ "code": "forbidden", "detail": { "permission": "mar_record" } }));
+
+    // The nurse's due list has the first dose; she gives it; a second record is refused.
+    sign_in("n.joseph");
+    let due = app.invoke("ward_due_list", json!({ "wardId": ward["id"], "at": null })).unwrap();
+    let item = &due["patients"][0]["items"][0];
+    assert_eq!((item["kind"].as_str(), item["status"].as_str()), (Some("dose"), Some("due")));
+    let give = json!({ "input": { "order_id": q6["id"], "scheduled_at": item["due_at"], "outcome": "given", "reason": "", "given_at": null } });
+    let entry = app.invoke("record_dose", give.clone()).unwrap();
+    assert_eq!(entry["outcome"], "given");
+    let err = app.invoke("record_dose", give).unwrap_err();
+    assert_eq!(
+        (err["detail"]["field"].as_str(), err["detail"]["reason"].as_str()),
+        (Some("scheduled_at"), Some("taken"))
+    );
+    let due = app.invoke("ward_due_list", json!({ "wardId": ward["id"], "at": null })).unwrap();
+    assert_eq!(due["patients"][0]["items"], json!([]));
+    let note =
+        json!({ "input": { "admission_id": stay["id"], "kind": "nursing", "shift": "night", "body": "Slept well" } });
+    app.invoke("add_inpatient_note", note).unwrap();
+    let err = app.invoke("stop_inpatient_order", json!({ "orderId": q6["id"], "reason": "x" })).unwrap_err();
+    assert_eq!(err, json!({ "code": "forbidden", "detail": { "permission": "inpatient_orders" } }));
+
+    // The doctor reads the MAR and the notes, changes the order, then discharges.
+    sign_in_again(&app, "dr.rao");
+    let mar = app.invoke("admission_mar", json!({ "admissionId": stay["id"] })).unwrap();
+    assert_eq!(mar["entries"][0]["id"], entry["id"]);
+    let notes = app.invoke("inpatient_notes", json!({ "admissionId": stay["id"] })).unwrap();
+    assert_eq!((notes[0]["kind"].as_str(), notes[0]["shift"].as_str()), (Some("nursing"), Some("night")));
+    let mut q8 = order("every", json!(8));
+    let new =
+        app.invoke("change_inpatient_order", json!({ "orderId": q6["id"], "input": q8["input"].take() })).unwrap();
+    assert_eq!(new["replaces_id"], q6["id"]);
+    let out =
+        json!({ "input": { "admission_id": stay["id"], "discharge_type": "home", "discharged_at": null, "note": "" } });
+    app.invoke("discharge_patient", out).unwrap();
+    let orders = app.invoke("inpatient_orders", json!({ "admissionId": stay["id"] })).unwrap();
+    let reasons: Vec<&str> = orders.as_array().unwrap().iter().map(|o| o["stop_reason"].as_str().unwrap()).collect();
+    assert_eq!(reasons, vec!["discharged", "changed"]);
+}
+
+fn sign_in_again(app: &App, name: &str) {
+    app.invoke("sign_out", json!({})).unwrap();
+    app.invoke("sign_in", json!({ "username": name, "password": "Ward#2026staff" })).unwrap();
+}

@@ -1,8 +1,13 @@
 //! Inpatients: wards, rooms and beds; admission, transfer, swap, discharge; housekeeping; the
-//! bed board and the bed-day census (`hms_core::inpatients`).
+//! bed board and the bed-day census; the ward round's orders, MAR, due list and notes
+//! (`hms_core::inpatients`).
 
 use super::Cmd;
 use crate::state::AppState;
+use hms_core::inpatients::due::{self, WardDueList};
+use hms_core::inpatients::mar::{self, DoseInput, Mar, MarEntry};
+use hms_core::inpatients::notes::{self, InpatientNote, NoteInput};
+use hms_core::inpatients::orders::{self, InpatientOrder, OrderInput};
 use hms_core::inpatients::{
     board, census, setup, stays, Accrual, Admission, AdmitInput, Bed, BedInput, Board, BoardFilter, DischargeInput,
     Room, Ward, WardInput,
@@ -119,4 +124,67 @@ pub async fn discharge_patient(state: State<'_, AppState>, input: DischargeInput
 #[specta::specta]
 pub async fn run_bed_census(state: State<'_, AppState>) -> Cmd<Accrual> {
     census::accrue(&state.store, &authorized!(state)).await
+}
+
+// The ward round: orders, the MAR, the ward's due list, notes.
+
+/// An admission's orders, newest first (stopped ones too).
+#[tauri::command]
+#[specta::specta]
+pub async fn inpatient_orders(state: State<'_, AppState>, admission_id: String) -> Cmd<Vec<InpatientOrder>> {
+    orders::orders(&state.store, &authorized!(state), &admission_id).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn order_for_inpatient(state: State<'_, AppState>, input: OrderInput) -> Cmd<InpatientOrder> {
+    orders::order(&state.store, &authorized!(state), input).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn stop_inpatient_order(state: State<'_, AppState>, order_id: String, reason: String) -> Cmd<InpatientOrder> {
+    orders::stop(&state.store, &authorized!(state), &order_id, &reason).await
+}
+
+/// Stops the order and writes its replacement; answers the new order.
+#[tauri::command]
+#[specta::specta]
+pub async fn change_inpatient_order(
+    state: State<'_, AppState>,
+    order_id: String,
+    input: OrderInput,
+) -> Cmd<InpatientOrder> {
+    orders::change(&state.store, &authorized!(state), &order_id, input).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn admission_mar(state: State<'_, AppState>, admission_id: String) -> Cmd<Mar> {
+    mar::mar(&state.store, &authorized!(state), &admission_id).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn record_dose(state: State<'_, AppState>, input: DoseInput) -> Cmd<MarEntry> {
+    mar::record(&state.store, &authorized!(state), input).await
+}
+
+/// What is due now and overdue on a ward (`at`: RFC 3339, now when absent).
+#[tauri::command]
+#[specta::specta]
+pub async fn ward_due_list(state: State<'_, AppState>, ward_id: String, at: Option<String>) -> Cmd<WardDueList> {
+    due::ward_due_list(&state.store, &authorized!(state), &ward_id, at.as_deref()).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn inpatient_notes(state: State<'_, AppState>, admission_id: String) -> Cmd<Vec<InpatientNote>> {
+    notes::notes(&state.store, &authorized!(state), &admission_id).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn add_inpatient_note(state: State<'_, AppState>, input: NoteInput) -> Cmd<InpatientNote> {
+    notes::add_note(&state.store, &authorized!(state), input).await
 }

@@ -324,6 +324,18 @@ export const commands = {
 	expiryReport: (storeId: string, days: number) => typedError<ExpiryLine[], AppError>(__TAURI_INVOKE("expiry_report", { storeId, days })),
 	stockAllowsNegative: () => typedError<boolean, AppError>(__TAURI_INVOKE("stock_allows_negative")),
 	setStockAllowNegative: (allow: boolean) => typedError<null, AppError>(__TAURI_INVOKE("set_stock_allow_negative", { allow })),
+	/**  An admission's orders, newest first (stopped ones too). */
+	inpatientOrders: (admissionId: string) => typedError<InpatientOrder_Serialize[], AppError>(__TAURI_INVOKE("inpatient_orders", { admissionId })),
+	orderForInpatient: (input: OrderInput_Deserialize) => typedError<InpatientOrder_Serialize, AppError>(__TAURI_INVOKE("order_for_inpatient", { input })),
+	stopInpatientOrder: (orderId: string, reason: string) => typedError<InpatientOrder_Serialize, AppError>(__TAURI_INVOKE("stop_inpatient_order", { orderId, reason })),
+	/**  Stops the order and writes its replacement; answers the new order. */
+	changeInpatientOrder: (orderId: string, input: OrderInput_Deserialize) => typedError<InpatientOrder_Serialize, AppError>(__TAURI_INVOKE("change_inpatient_order", { orderId, input })),
+	admissionMar: (admissionId: string) => typedError<Mar_Serialize, AppError>(__TAURI_INVOKE("admission_mar", { admissionId })),
+	recordDose: (input: DoseInput_Deserialize) => typedError<MarEntry_Serialize, AppError>(__TAURI_INVOKE("record_dose", { input })),
+	/**  What is due now and overdue on a ward (`at`: RFC 3339, now when absent). */
+	wardDueList: (wardId: string, at: string | null) => typedError<WardDueList_Serialize, AppError>(__TAURI_INVOKE("ward_due_list", { wardId, at })),
+	inpatientNotes: (admissionId: string) => typedError<InpatientNote_Serialize[], AppError>(__TAURI_INVOKE("inpatient_notes", { admissionId })),
+	addInpatientNote: (input: NoteInput_Deserialize) => typedError<InpatientNote_Serialize, AppError>(__TAURI_INVOKE("add_inpatient_note", { input })),
 	/**  Where printouts and exports are saved (shown on the printouts lists). */
 	exportsFolder: () => typedError<string, AppError>(__TAURI_INVOKE("exports_folder")),
 	/**  Opens the exports folder in the system's file manager. */
@@ -2465,6 +2477,125 @@ export type DoctorSlot = {
 	slot: Slot,
 };
 
+/**  A dose to record. */
+export type DoseInput = DoseInput_Serialize | DoseInput_Deserialize;
+
+/**  A dose to record. */
+export type DoseInput_Deserialize = {
+	order_id: string,
+	/**  The dose of the schedule (RFC 3339, as the due list gives it); none for a PRN dose. */
+	scheduled_at?: string | null,
+	/**  given | held | refused | missed */
+	outcome: string,
+	/**  Required unless given; a PRN dose's reason (pain, fever) is required too. */
+	reason: string,
+	/**  When it was given (RFC 3339); now when empty. */
+	given_at?: string | null,
+};
+
+/**  A dose to record. */
+export type DoseInput_Serialize = {
+	order_id: string,
+	/**  The dose of the schedule (RFC 3339, as the due list gives it); none for a PRN dose. */
+	scheduled_at: string | null,
+	/**  given | held | refused | missed */
+	outcome: string,
+	/**  Required unless given; a PRN dose's reason (pain, fever) is required too. */
+	reason: string,
+	/**  When it was given (RFC 3339); now when empty. */
+	given_at: string | null,
+};
+
+/**  A medicine order's schedule. */
+export type DoseSchedule = 
+/**  At the clinic's dose times by a pattern ("1-0-1"). */
+"times" | 
+/**  Every N hours from the start. */
+"every" | 
+/**  When needed, at most so many in 24 hours. */
+"prn" | 
+/**  Once, now. */
+"stat";
+
+/**  One thing to do. */
+export type DueItem = DueItem_Serialize | DueItem_Deserialize;
+
+/**  One thing to do. */
+export type DueItem_Deserialize = {
+	kind: DueKind,
+	order_id: string,
+	/**  A dose: "Paracetamol 650 mg tablet 1 tablet oral"; vitals: the instruction. */
+	what: string,
+	/**  How many doses at once (a pattern's part: 2 in "1-0-2"); 1 for vitals. */
+	count: number,
+	/**
+	 *  UTC, RFC 3339: the dose's scheduled time (what the MAR records it against) or when
+	 *  vitals fall due.
+	 */
+	due_at: string,
+	status: DueStatus,
+	/**  Minutes past `due_at` (negative: not yet). */
+	minutes_late: number,
+	/**  Vitals: when they were last taken. */
+	last_vitals_at?: string | null,
+};
+
+/**  One thing to do. */
+export type DueItem_Serialize = {
+	kind: DueKind,
+	order_id: string,
+	/**  A dose: "Paracetamol 650 mg tablet 1 tablet oral"; vitals: the instruction. */
+	what: string,
+	/**  How many doses at once (a pattern's part: 2 in "1-0-2"); 1 for vitals. */
+	count: number,
+	/**
+	 *  UTC, RFC 3339: the dose's scheduled time (what the MAR records it against) or when
+	 *  vitals fall due.
+	 */
+	due_at: string,
+	status: DueStatus,
+	/**  Minutes past `due_at` (negative: not yet). */
+	minutes_late: number,
+	/**  Vitals: when they were last taken. */
+	last_vitals_at: string | null,
+};
+
+/**  What is due. */
+export type DueKind = "dose" | "vitals";
+
+/**  One inpatient of the ward and what is due for them. */
+export type DuePatient = DuePatient_Serialize | DuePatient_Deserialize;
+
+/**  One inpatient of the ward and what is due for them. */
+export type DuePatient_Deserialize = {
+	admission_id: string,
+	patient_id: string,
+	name: string,
+	mrn: string,
+	/**  None: on the ward's waiting list. */
+	bed_id?: string | null,
+	bed_label: string,
+	items: DueItem_Deserialize[],
+};
+
+/**  One inpatient of the ward and what is due for them. */
+export type DuePatient_Serialize = {
+	admission_id: string,
+	patient_id: string,
+	name: string,
+	mrn: string,
+	/**  None: on the ward's waiting list. */
+	bed_id: string | null,
+	bed_label: string,
+	items: DueItem_Serialize[],
+};
+
+export type DueStatus = 
+/**  Due now (up to [`LATE_AFTER_MINUTES`] late) or shortly. */
+"due" | 
+/**  More than [`LATE_AFTER_MINUTES`] late. */
+"overdue";
+
 /**
  *  An existing patient a registration likely duplicates (`patients::duplicates` has the
  *  full search hits).
@@ -2669,6 +2800,87 @@ export type ImportReport_Serialize = {
 	rejected: RejectedRow_Serialize[],
 	first_mrn: string | null,
 	last_mrn: string | null,
+};
+
+export type InpatientNote = InpatientNote_Serialize | InpatientNote_Deserialize;
+
+export type InpatientNote_Deserialize = {
+	id: string,
+	admission_id: string,
+	kind: NoteKind,
+	shift?: Shift | null,
+	body: string,
+	written_at: string,
+	written_by?: string | null,
+	written_by_name: string,
+};
+
+export type InpatientNote_Serialize = {
+	id: string,
+	admission_id: string,
+	kind: NoteKind,
+	shift: Shift | null,
+	body: string,
+	written_at: string,
+	written_by: string | null,
+	written_by_name: string,
+};
+
+/**  An order as it stands. */
+export type InpatientOrder = InpatientOrder_Serialize | InpatientOrder_Deserialize;
+
+/**  An order as it stands. */
+export type InpatientOrder_Deserialize = {
+	id: string,
+	admission_id: string,
+	kind: OrderKind,
+	medicine_id?: string | null,
+	/**  "Paracetamol 650 mg tablet" (empty for other kinds). */
+	medicine_name: string,
+	dose: string,
+	dose_unit: string,
+	route: string,
+	schedule?: DoseSchedule | null,
+	times_pattern: string,
+	every_hours?: number | null,
+	prn_max_per_day?: number | null,
+	lab_test_id?: string | null,
+	lab_test_name: string,
+	lab_order_id?: string | null,
+	instructions: string,
+	start_at: string,
+	end_at?: string | null,
+	ordered_by?: string | null,
+	replaces_id?: string | null,
+	stopped_at?: string | null,
+	stop_reason: string,
+};
+
+/**  An order as it stands. */
+export type InpatientOrder_Serialize = {
+	id: string,
+	admission_id: string,
+	kind: OrderKind,
+	medicine_id: string | null,
+	/**  "Paracetamol 650 mg tablet" (empty for other kinds). */
+	medicine_name: string,
+	dose: string,
+	dose_unit: string,
+	route: string,
+	schedule: DoseSchedule | null,
+	times_pattern: string,
+	every_hours: number | null,
+	prn_max_per_day: number | null,
+	lab_test_id: string | null,
+	lab_test_name: string,
+	lab_order_id: string | null,
+	instructions: string,
+	start_at: string,
+	end_at: string | null,
+	ordered_by: string | null,
+	replaces_id: string | null,
+	stopped_at: string | null,
+	stop_reason: string,
 };
 
 export type Insurance = {
@@ -3016,6 +3228,63 @@ export type Mapping_Serialize = {
 	date_format: DateFormat | null,
 };
 
+/**  An admission's MAR: its medicine orders and every entry (clinicians). */
+export type Mar = Mar_Serialize | Mar_Deserialize;
+
+/**  One line of the MAR. */
+export type MarEntry = MarEntry_Serialize | MarEntry_Deserialize;
+
+/**  One line of the MAR. */
+export type MarEntry_Deserialize = {
+	id: string,
+	order_id: string,
+	scheduled_at?: string | null,
+	outcome: MarOutcome,
+	reason: string,
+	given_at: string,
+	recorded_by?: string | null,
+	/**  The user's name as the account reads ("" when unknown). */
+	recorded_by_name: string,
+	/**  Recorded twice (two devices met): the entry that counts for this dose. */
+	duplicate_of?: string | null,
+};
+
+/**  One line of the MAR. */
+export type MarEntry_Serialize = {
+	id: string,
+	order_id: string,
+	scheduled_at: string | null,
+	outcome: MarOutcome,
+	reason: string,
+	given_at: string,
+	recorded_by: string | null,
+	/**  The user's name as the account reads ("" when unknown). */
+	recorded_by_name: string,
+	/**  Recorded twice (two devices met): the entry that counts for this dose. */
+	duplicate_of: string | null,
+};
+
+/**  What became of a dose. */
+export type MarOutcome = "given" | 
+/**  Held back on purpose (a low pressure before an antihypertensive, nil by mouth). */
+"held" | 
+/**  The patient refused it. */
+"refused" | 
+/**  Not given, and nobody held it: the reason says why. */
+"missed";
+
+/**  An admission's MAR: its medicine orders and every entry (clinicians). */
+export type Mar_Deserialize = {
+	orders: InpatientOrder_Deserialize[],
+	entries: MarEntry_Deserialize[],
+};
+
+/**  An admission's MAR: its medicine orders and every entry (clinicians). */
+export type Mar_Serialize = {
+	orders: InpatientOrder_Serialize[],
+	entries: MarEntry_Serialize[],
+};
+
 export type MatchKind = "mrn" | "phone" | "id_number" | "name" | "phone_part";
 
 export type Medicine = {
@@ -3138,6 +3407,32 @@ export type NewUser = {
 	roles: string[],
 };
 
+export type NoteInput = NoteInput_Serialize | NoteInput_Deserialize;
+
+export type NoteInput_Deserialize = {
+	admission_id: string,
+	/**  progress | nursing */
+	kind: string,
+	/**  A nursing note's: morning | evening | night */
+	shift?: string | null,
+	body: string,
+};
+
+export type NoteInput_Serialize = {
+	admission_id: string,
+	/**  progress | nursing */
+	kind: string,
+	/**  A nursing note's: morning | evening | night */
+	shift: string | null,
+	body: string,
+};
+
+export type NoteKind = 
+/**  A doctor's daily progress note. */
+"progress" | 
+/**  A nurse's note of a shift. */
+"nursing";
+
 export type NurseDashboard = NurseDashboard_Serialize | NurseDashboard_Deserialize;
 
 export type NurseDashboard_Deserialize = {
@@ -3184,6 +3479,62 @@ export type Occupant_Serialize = {
 	doctor_name: string,
 	has_allergies: boolean,
 };
+
+/**  A new order (a change sends the same with the order it replaces). */
+export type OrderInput = OrderInput_Serialize | OrderInput_Deserialize;
+
+/**  A new order (a change sends the same with the order it replaces). */
+export type OrderInput_Deserialize = {
+	admission_id: string,
+	/**  medicine | lab | diet | nursing */
+	kind: string,
+	medicine_id?: string | null,
+	dose: string,
+	dose_unit: string,
+	route: string,
+	/**  A medicine's: times | every | prn | stat */
+	schedule?: string | null,
+	/**  `times`: "1-0-1" or "1-1-1-1". */
+	times_pattern: string,
+	/**  `every`: the interval; a nursing instruction: vitals every N hours. */
+	every_hours?: number | null,
+	/**  `prn`: the most doses in 24 hours. */
+	prn_max_per_day?: number | null,
+	lab_test_id?: string | null,
+	instructions: string,
+	/**  From when (RFC 3339); now when empty. */
+	start_at?: string | null,
+	/**  Until when (RFC 3339), if known. */
+	end_at?: string | null,
+};
+
+/**  A new order (a change sends the same with the order it replaces). */
+export type OrderInput_Serialize = {
+	admission_id: string,
+	/**  medicine | lab | diet | nursing */
+	kind: string,
+	medicine_id: string | null,
+	dose: string,
+	dose_unit: string,
+	route: string,
+	/**  A medicine's: times | every | prn | stat */
+	schedule: string | null,
+	/**  `times`: "1-0-1" or "1-1-1-1". */
+	times_pattern: string,
+	/**  `every`: the interval; a nursing instruction: vitals every N hours. */
+	every_hours: number | null,
+	/**  `prn`: the most doses in 24 hours. */
+	prn_max_per_day: number | null,
+	lab_test_id: string | null,
+	instructions: string,
+	/**  From when (RFC 3339); now when empty. */
+	start_at: string | null,
+	/**  Until when (RFC 3339), if known. */
+	end_at: string | null,
+};
+
+/**  What an order is for. */
+export type OrderKind = "medicine" | "lab" | "diet" | "nursing";
 
 /**
  *  The reference range that applies to an order's patient today, for the work list's preview
@@ -4245,6 +4596,8 @@ export type Severity = "mild" | "moderate" | "severe";
 
 export type Sex = "female" | "male" | "other" | "unknown";
 
+export type Shift = "morning" | "evening" | "night";
+
 export type Slot = {
 	date: string,
 	/**  "HH:MM", clinic local time. */
@@ -5220,6 +5573,29 @@ export type WardCounts = {
 	cleaning: number,
 	out_of_service: number,
 	waiting: number,
+};
+
+/**  The ward's due list at a time. */
+export type WardDueList = WardDueList_Serialize | WardDueList_Deserialize;
+
+/**  The ward's due list at a time. */
+export type WardDueList_Deserialize = {
+	ward_id: string,
+	at: string,
+	patients: DuePatient_Deserialize[],
+	/**  Items in all: overdue, and due. */
+	overdue: number,
+	due: number,
+};
+
+/**  The ward's due list at a time. */
+export type WardDueList_Serialize = {
+	ward_id: string,
+	at: string,
+	patients: DuePatient_Serialize[],
+	/**  Items in all: overdue, and due. */
+	overdue: number,
+	due: number,
 };
 
 export type WardInput = WardInput_Serialize | WardInput_Deserialize;
