@@ -37,7 +37,7 @@ fn admit_input(patient: &str, doctor: &str, ward: &str, bed: &str) -> AdmitInput
     }
 }
 
-async fn new_patients(ctx: &Ctx, admin: &Authorized, n: usize) -> Result<Vec<String>, String> {
+pub(super) async fn new_patients(ctx: &Ctx, admin: &Authorized, n: usize) -> Result<Vec<String>, String> {
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
         let p = PatientInput {
@@ -178,5 +178,13 @@ pub async fn run(ctx: &mut Ctx) -> Result<(), String> {
     }
     ctx.store.set_now(None);
     ctx.latency.insert("census_450".into(), json!(super::stats::summarize(samples)));
-    Ok(())
+    let staff = super::ward_round::Staff {
+        admin: &admin,
+        doctor: &doctor,
+        desk: &desk,
+        nurse: &nurse,
+        doctor_staff: &doctor_staff,
+        bed_service: &service,
+    };
+    super::ward_round::run(ctx, staff).await
 }

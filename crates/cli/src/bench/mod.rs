@@ -14,6 +14,7 @@ mod reports;
 mod stats;
 mod stock;
 mod sync;
+mod ward_round;
 
 use clap::Args;
 use hms_core::setup::{self, NewAdmin};
