@@ -181,6 +181,103 @@ async fn bed_days_are_charged_once_per_census_at_the_bed_held_then() {
     assert!(board.wards.iter().all(|w| w.waiting.is_empty()));
 }
 
+/// The census charges every inpatient at once: one bed-day line on each patient's own bill,
+/// each audited as a charge to that bill, and the audit chain still verifies end to end.
+#[tokio::test]
+async fn one_census_charges_each_inpatient_on_their_own_bill_with_an_audit_entry_each() {
+    let h = hospital().await;
+    let s = &h.w.env.store;
+    let (doctor, desk) = (&h.doctor, &h.desk);
+    for (i, bed) in [(0, &h.a1), (1, &h.a2), (2, &h.icu1)] {
+        stays::admit(s, doctor, h.admit_input(i, Some(bed))).await.unwrap();
+    }
+    // One on the waiting list: charged at the ward's rate.
+    stays::admit(s, doctor, h.admit_input(3, None)).await.unwrap();
+    let before = common::count(s, "audit_log").await;
+    h.at(20);
+    let first = census::accrue(s, desk).await.unwrap();
+    assert_eq!((first.lines, first.unpriced), (4, 0));
+    for (i, price) in [(0, GENERAL_DAY), (1, GENERAL_DAY), (2, ICU_DAY), (3, GENERAL_DAY)] {
+        let lines = bed_day_lines(s, &h.patients[i]).await;
+        assert_eq!(lines.iter().map(|(_, p)| *p).collect::<Vec<_>>(), vec![price], "patient {i}: {lines:?}");
+    }
+    let charges: Vec<(String, String)> = sqlx::query_as(
+        "SELECT a.entity_id, b.patient_id FROM audit_log a JOIN bills b ON b.id = a.entity_id
+         WHERE a.action = 'bill.charge' AND a.seq > ? ORDER BY a.seq",
+    )
+    .bind(before)
+    .fetch_all(s.pool())
+    .await
+    .unwrap();
+    let mut billed: Vec<&str> = charges.iter().map(|(_, p)| p.as_str()).collect();
+    billed.sort_unstable();
+    let mut expected: Vec<&str> = h.patients[0..=3].iter().map(String::as_str).collect();
+    expected.sort_unstable();
+    assert_eq!(billed, expected, "one charge entry per patient's bill");
+    assert!(audit_actions(s).await.iter().any(|a| a == "inpatient.census"));
+    let chain = hms_core::audit::verify_unaudited(s).await.unwrap();
+    assert!(chain.intact, "{:?}", chain.problem);
+    // A second census the same night charges nothing more and writes no charge entry.
+    assert_eq!(census::accrue(s, desk).await.unwrap().lines, 0);
+    let again: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'bill.charge'")
+        .fetch_one(s.pool())
+        .await
+        .unwrap();
+    assert_eq!(again, 4);
+}
+
+/// After many stays the board is saved part-way (migration 0034) and later writes replay only
+/// the events after it: the board they give equals a replay from the start, and an event that
+/// arrives with an earlier time (another device's, synced late) drops the saved board.
+#[tokio::test]
+async fn the_saved_board_equals_a_replay_from_the_start_and_a_late_event_drops_it() {
+    let h = hospital().await;
+    let s = &h.w.env.store;
+    let (doctor, nurse) = (&h.doctor, &h.nurse);
+    // 75 stays in A1, one every 2 hours: 225 events.
+    for i in 0..75 {
+        h.at(2 * i);
+        let stay = stays::admit(s, doctor, h.admit_input(0, Some(&h.a1))).await.unwrap();
+        h.at(2 * i + 1);
+        let out = DischargeInput {
+            admission_id: stay.id,
+            discharge_type: "home".into(),
+            discharged_at: None,
+            note: String::new(),
+        };
+        stays::discharge(s, doctor, out).await.unwrap();
+        setup::mark_clean(s, nurse, &h.a1).await.unwrap();
+    }
+    h.at(160);
+    let now_in_a2 = stays::admit(s, doctor, h.admit_input(1, Some(&h.a2))).await.unwrap();
+    let saved: Option<String> =
+        sqlx::query_scalar("SELECT upto_at FROM bed_board_snapshot").fetch_optional(s.pool()).await.unwrap();
+    let saved = saved.expect("a long replay saves the board");
+    assert!(saved.as_str() < "2026-12-07T20:00:00.000Z", "saved six hours back at least: {saved}");
+    let with_saved = board_of(&h).await;
+    assert_eq!(bed(&with_saved, &h.a2), (BedState::Occupied, Some(now_in_a2.id.clone())));
+    assert_eq!(bed(&with_saved, &h.a1).0, BedState::Free);
+    sqlx::query("DELETE FROM bed_board_snapshot").execute(s.pool()).await.unwrap();
+    assert_eq!(board_of(&h).await, with_saved, "the same board replayed from the start");
+
+    // Saved again by the next write; then a bed event older than it arrives as a pulled row
+    // would be stored: the saved board is dropped in the same statement.
+    stays::transfer(s, &h.desk, &now_in_a2.id, &h.a3).await.unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM bed_board_snapshot").fetch_one(s.pool()).await.unwrap();
+    assert_eq!(n, 1);
+    sqlx::query(
+        "INSERT INTO bed_events (id, bed_id, kind, at, reason, created_at, updated_at, origin_device)
+         VALUES (?, ?, 'out_of_service', '2026-12-01T10:30:00.000Z', 'late', '2026-12-01T10:30:00.000Z', '2026-12-01T10:30:00.000Z', 'other-device')",
+    )
+    .bind(hms_core::ids::new_id())
+    .bind(&h.a2)
+    .execute(s.pool())
+    .await
+    .unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM bed_board_snapshot").fetch_one(s.pool()).await.unwrap();
+    assert_eq!(n, 0, "an event behind the saved board drops it");
+}
+
 #[tokio::test]
 async fn bad_input_gets_a_typed_error_naming_the_field_and_writes_nothing() {
     let h = hospital().await;

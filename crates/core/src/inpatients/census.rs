@@ -13,7 +13,7 @@
 //! runs at discharge (inside it) and whenever [`accrue`] is called (the app calls it; the
 //! bench times it for 450 inpatients) and charges every census passed and not yet charged.
 
-use super::{derived, model::Accrual};
+use super::{derive::Derived, derived_in, model::Accrual};
 use crate::billing::{bills, model::Category, money, tariff};
 use crate::error::{Error, Result};
 use crate::rbac::Permission;
@@ -22,6 +22,7 @@ use crate::store::{Store, WriteTx};
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde_json::json;
+use std::collections::{HashMap, HashSet};
 
 /// The census hour on the clinic's clock: midnight.
 pub const CENSUS_HOUR: u32 = 0;
@@ -106,8 +107,10 @@ pub(crate) async fn last_charged_census(
 }
 
 /// Charges every bed-day passed and not yet charged: of one admission, or of every admission
-/// in hospital (`None`), inside the caller's write.
-pub(crate) async fn accrue_in(w: &mut WriteTx<'_>, only: Option<&str>) -> Result<Accrual> {
+/// in hospital (`None`), inside the caller's write, on `board` (derived in this write) when the
+/// caller has it. Every statement serves all the admissions at once: a round trip to SQLite's
+/// thread costs more than the row it carries, and the census has one line per inpatient.
+pub(crate) async fn accrue_in(w: &mut WriteTx<'_>, only: Option<&str>, board: Option<&Derived>) -> Result<Accrual> {
     let tz = crate::clinic::time_zone_in(w).await?;
     let now = w.now();
     type Row = (String, String, String, String, Option<String>, Option<String>);
@@ -123,7 +126,14 @@ pub(crate) async fn accrue_in(w: &mut WriteTx<'_>, only: Option<&str>) -> Result
     if rows.is_empty() {
         return Ok(out);
     }
-    let board = derived(w.conn()).await?;
+    let owned;
+    let board = match board {
+        Some(b) => b,
+        None => {
+            owned = derived_in(w).await?;
+            &owned
+        }
+    };
     // Each bed's charge: its own, else its ward's; and its name on the line.
     type BedRow = (String, Option<String>, Option<String>, String, String);
     let beds: Vec<BedRow> = sqlx::query_as(
@@ -131,81 +141,166 @@ pub(crate) async fn accrue_in(w: &mut WriteTx<'_>, only: Option<&str>) -> Result
     )
     .fetch_all(w.conn())
     .await?;
-    let beds: std::collections::HashMap<String, (Option<String>, String)> = beds
+    let beds: HashMap<String, (Option<String>, String)> = beds
         .into_iter()
         .map(|(id, own, ward, label, ward_name)| (id, (own.or(ward), format!("{ward_name} {label}"))))
         .collect();
-    for (id, patient_id, _ward, admitted_at, discharged_at, ward_service) in rows {
-        let from = parse("admitted_at", &id, &admitted_at)?;
-        let to = match &discharged_at {
-            Some(t) => parse("discharged_at", &id, t)?.min(now),
+    let ids: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    let done = charged_all(w, &ids).await?;
+    let mut due = Vec::new();
+    for (id, patient_id, _ward, admitted_at, discharged_at, ward_service) in &rows {
+        let from = parse("admitted_at", id, admitted_at)?;
+        let to = match discharged_at {
+            Some(t) => parse("discharged_at", id, t)?.min(now),
             None => now,
         };
-        let days = bed_days(tz, from, to);
-        if days.is_empty() {
-            continue;
-        }
-        let done = charged(w, &id).await?;
-        for day in days {
-            let source = source_id(&id, day);
+        for day in bed_days(tz, from, to) {
+            let source = source_id(id, day);
             if done.contains(&source) {
                 continue;
             }
             let census = census_instant(tz, day).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-            let bed = board.bed_at(&id, &census);
-            let (service, place) = match bed.and_then(|b| beds.get(b)) {
+            let (service, place) = match board.bed_at(id, &census).and_then(|b| beds.get(b)) {
                 Some((service, place)) => (service.clone(), place.clone()),
                 None => (ward_service.clone(), String::new()),
             };
-            if charge(w, &patient_id, &source, service.as_deref(), day, &place).await? {
-                out.lines += 1;
-            } else {
-                out.unpriced += 1;
-            }
+            due.push(BedDay { patient_id: patient_id.clone(), source, service, day, place });
         }
     }
+    let priced = price_all(w, due, &mut out).await?;
+    charge_all(w, &priced).await?;
+    out.lines = u32::try_from(priced.len()).unwrap_or(u32::MAX);
     Ok(out)
 }
 
-/// One bed-day on the patient's open bill; `false` (nothing charged) without a priced service.
-async fn charge(
-    w: &mut WriteTx<'_>,
-    patient_id: &str,
-    source: &str,
-    service: Option<&str>,
+/// A bed-day to charge: whose, which day, at which service, and where they lay.
+struct BedDay {
+    patient_id: String,
+    source: String,
+    service: Option<String>,
     day: NaiveDate,
-    place: &str,
-) -> Result<bool> {
-    let Some(service) = service else { return Ok(false) };
-    let Some(price) = tariff::price_on(w.conn(), service, day).await? else { return Ok(false) };
-    let rate: i64 =
-        sqlx::query_scalar("SELECT tax_rate_bp FROM services WHERE id = ?").bind(service).fetch_one(w.conn()).await?;
-    let bill_id = bills::open_draft(w, patient_id).await?;
-    let description = match place {
-        "" => format!("Bed-day {}", day.format("%Y-%m-%d")),
-        p => format!("Bed-day {}: {p}", day.format("%Y-%m-%d")),
-    };
-    let line = bills::NewLineRef {
-        service_id: Some(service),
-        description: &description,
-        category: Category::BedDay,
-        quantity: 1,
-        unit_price: price,
-        discount: money::Discount::None,
-        tax_rate_bp: bills::stored_u32("services", service, "tax_rate_bp", rate)?,
-        source: BED_DAY_SOURCE,
-        source_id: Some(source),
-    };
-    let id = crate::ids::reference_id(BED_DAY_SOURCE, source);
-    bills::insert_line_as(w, &id, &bill_id, &line).await?;
-    w.audit(
-        "bill.charge",
-        "bill",
-        Some(&bill_id),
-        json!({ "source": BED_DAY_SOURCE, "source_id": source, "line_id": id, "amount_minor": price }),
+    place: String,
+}
+
+/// The days already charged to any of `admissions`, as line sources.
+async fn charged_all(w: &mut WriteTx<'_>, admissions: &[&str]) -> Result<HashSet<String>> {
+    let rows: Vec<String> = sqlx::query_scalar(
+        "SELECT l.source_id FROM json_each(?) j JOIN bill_lines l
+           ON l.source = ? AND l.source_id >= j.value || '@' AND l.source_id < j.value || 'A' AND l.deleted_at IS NULL",
     )
+    .bind(serde_json::to_string(admissions)?)
+    .bind(BED_DAY_SOURCE)
+    .fetch_all(w.conn())
     .await?;
-    Ok(true)
+    Ok(rows.into_iter().collect())
+}
+
+/// The days that have a price (service, price, tax rate), counting the others as unpriced.
+async fn price_all(
+    w: &mut WriteTx<'_>,
+    due: Vec<BedDay>,
+    out: &mut Accrual,
+) -> Result<Vec<(BedDay, String, i64, u32)>> {
+    let mut prices: HashMap<(String, NaiveDate), Option<i64>> = HashMap::new();
+    let mut rates: HashMap<String, u32> = HashMap::new();
+    let mut priced = Vec::with_capacity(due.len());
+    for d in due {
+        let Some(service) = d.service.clone() else {
+            out.unpriced += 1;
+            continue;
+        };
+        let key = (service.clone(), d.day);
+        let price = match prices.get(&key) {
+            Some(p) => *p,
+            None => {
+                let p = tariff::price_on(w.conn(), &service, d.day).await?;
+                prices.insert(key, p);
+                p
+            }
+        };
+        let Some(price) = price else {
+            out.unpriced += 1;
+            continue;
+        };
+        let rate = match rates.get(&service) {
+            Some(r) => *r,
+            None => {
+                let raw: i64 = sqlx::query_scalar("SELECT tax_rate_bp FROM services WHERE id = ?")
+                    .bind(&service)
+                    .fetch_one(w.conn())
+                    .await?;
+                let r = bills::stored_u32("services", &service, "tax_rate_bp", raw)?;
+                rates.insert(service.clone(), r);
+                r
+            }
+        };
+        priced.push((d, service, price, rate));
+    }
+    Ok(priced)
+}
+
+/// The priced bed-days onto each patient's open bill (billing's own line insert), each line
+/// audited as a charge to its bill.
+async fn charge_all(w: &mut WriteTx<'_>, priced: &[(BedDay, String, i64, u32)]) -> Result<()> {
+    if priced.is_empty() {
+        return Ok(());
+    }
+    let mut patients: Vec<&str> = priced.iter().map(|(d, ..)| d.patient_id.as_str()).collect();
+    patients.sort_unstable();
+    patients.dedup();
+    let found: Vec<(String, String)> = sqlx::query_as(
+        "SELECT patient_id, id FROM bills
+         WHERE status = 'draft' AND deleted_at IS NULL AND patient_id IN (SELECT value FROM json_each(?))",
+    )
+    .bind(serde_json::to_string(&patients)?)
+    .fetch_all(w.conn())
+    .await?;
+    let mut drafts: HashMap<String, String> = HashMap::new();
+    for (patient, bill) in found {
+        drafts.entry(patient).or_insert(bill);
+    }
+    for p in patients {
+        if !drafts.contains_key(p) {
+            let bill = bills::open_draft(w, p).await?;
+            drafts.insert(p.to_string(), bill);
+        }
+    }
+    let mut made = Vec::with_capacity(priced.len());
+    for (d, service, price, rate) in priced {
+        let description = match d.place.as_str() {
+            "" => format!("Bed-day {}", d.day.format("%Y-%m-%d")),
+            p => format!("Bed-day {}: {p}", d.day.format("%Y-%m-%d")),
+        };
+        let id = crate::ids::reference_id(BED_DAY_SOURCE, &d.source);
+        let bill =
+            drafts.get(&d.patient_id).cloned().ok_or_else(|| Error::internal("a bed-day without an open bill"))?;
+        made.push((id, bill, description, service.as_str(), *price, *rate, d.source.as_str()));
+    }
+    let lines: Vec<bills::NewLineRef<'_>> = made
+        .iter()
+        .map(|(_, _, description, service, price, rate, source)| bills::NewLineRef {
+            service_id: Some(service),
+            description,
+            category: Category::BedDay,
+            quantity: 1,
+            unit_price: *price,
+            discount: money::Discount::None,
+            tax_rate_bp: *rate,
+            source: BED_DAY_SOURCE,
+            source_id: Some(source),
+        })
+        .collect();
+    let rows: Vec<(&str, &str, &bills::NewLineRef<'_>)> =
+        made.iter().zip(&lines).map(|((id, bill, ..), line)| (id.as_str(), bill.as_str(), line)).collect();
+    bills::insert_lines_as(w, &rows).await?;
+    let audit = made
+        .iter()
+        .map(|(id, bill, _, _, price, _, source)| {
+            let detail = json!({ "source": BED_DAY_SOURCE, "source_id": source, "line_id": id, "amount_minor": price });
+            ("bill.charge", "bill", Some(bill.as_str()), detail)
+        })
+        .collect();
+    w.audit_many(audit).await
 }
 
 /// The census: charges every bed-day passed and not yet charged, for every patient in
@@ -215,7 +310,7 @@ pub async fn accrue(store: &Store, auth: &Authorized) -> Result<Accrual> {
         .or_else(|_| auth.require(Permission::InpatientsDischarge))
         .or_else(|_| auth.require(Permission::BillingEdit))?;
     let mut w = store.begin_write(auth.actor()).await?;
-    let out = accrue_in(&mut w, None).await?;
+    let out = accrue_in(&mut w, None, None).await?;
     w.audit("inpatient.census", "admission", None, json!({ "lines": out.lines, "unpriced": out.unpriced })).await?;
     w.commit().await?;
     Ok(out)

@@ -16,6 +16,7 @@
 //! and each refused event is reported as a [`BoardConflict`].
 
 use super::model::{BedEventKind, BedState, BoardConflict, BoardConflictKind};
+use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 
 /// One `bed_events` row.
@@ -39,7 +40,7 @@ pub struct Stay {
 }
 
 /// A bed on the derived board.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BedNow {
     pub state: BedState,
     pub admission_id: Option<String>,
@@ -53,7 +54,7 @@ impl Default for BedNow {
 }
 
 /// The board after every event.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Derived {
     /// Beds with any event (a bed without one is free).
     pub beds: HashMap<String, BedNow>,
@@ -88,23 +89,76 @@ fn group_key(e: &Event) -> (&str, &str, &str) {
     (e.at.as_str(), e.move_id.as_deref().unwrap_or(e.id.as_str()), e.id.as_str())
 }
 
-/// Replays `events` (any order) over `stays` into the board.
-pub fn derive(mut events: Vec<Event>, stays: &[Stay]) -> Derived {
-    events.sort_by(|a, b| group_key(a).cmp(&group_key(b)));
-    let discharged: HashMap<&str, Option<&str>> =
-        stays.iter().map(|s| (s.id.as_str(), s.discharged_at.as_deref())).collect();
-    let mut d = Derived::default();
-    let mut i = 0;
-    while i < events.len() {
-        let (at, key, _) = group_key(&events[i]);
-        let mut j = i + 1;
-        while j < events.len() && group_key(&events[j]).0 == at && group_key(&events[j]).1 == key {
-            j += 1;
-        }
-        apply(&mut d, &events[i..j], &discharged);
-        i = j;
+/// Where a replay stands: the (time, move) of the last group of events applied. Every event
+/// after it sorts after every event before it, so a board saved there and replayed on with
+/// the later events is the board replayed from the start (`snapshot`'s property test).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Mark {
+    pub at: String,
+    pub group: String,
+}
+
+impl Mark {
+    pub fn of(e: &Event) -> Mark {
+        let (at, group, _) = group_key(e);
+        Mark { at: at.to_string(), group: group.to_string() }
     }
+
+    /// Whether `e` belongs after this mark (its group was not applied yet).
+    pub fn before(&self, e: &Event) -> bool {
+        let (at, group, _) = group_key(e);
+        (self.at.as_str(), self.group.as_str()) < (at, group)
+    }
+}
+
+/// Replays `events` (any order) over `stays` into the board.
+pub fn derive(events: Vec<Event>, stays: &[Stay]) -> Derived {
+    let mut d = Derived::default();
+    d.replay(events, stays, None);
     d
+}
+
+impl Derived {
+    /// Replays `events` (any order; all after what this board has applied) onto it. With
+    /// `keep_at`, also answers the board as it stood after the last group at or before that
+    /// time (`None` when no event is that old): a snapshot to start from next time.
+    pub fn replay(&mut self, mut events: Vec<Event>, stays: &[Stay], keep_at: Option<&str>) -> Option<(Mark, Derived)> {
+        events.sort_by(|a, b| group_key(a).cmp(&group_key(b)));
+        let discharged: HashMap<&str, Option<&str>> =
+            stays.iter().map(|s| (s.id.as_str(), s.discharged_at.as_deref())).collect();
+        let mut kept = None;
+        let mut i = 0;
+        while i < events.len() {
+            let (at, key, _) = group_key(&events[i]);
+            let mut j = i + 1;
+            while j < events.len() && group_key(&events[j]).0 == at && group_key(&events[j]).1 == key {
+                j += 1;
+            }
+            apply(self, &events[i..j], &discharged);
+            let next_too_new = events.get(j).is_none_or(|n| keep_at.is_some_and(|k| n.at.as_str() > k));
+            if keep_at.is_some_and(|k| at <= k) && next_too_new {
+                kept = Some((Mark::of(&events[i]), self.clone()));
+            }
+            i = j;
+        }
+        kept
+    }
+
+    /// Forgets what no later question needs: the moves, waiting-list flags and conflicts of
+    /// stays that ended at or before `at` (the board shows only patients in hospital, and a
+    /// later event of theirs is ignored).
+    pub fn forget_ended(&mut self, stays: &[Stay], at: &str) {
+        let ended: HashSet<&str> = stays
+            .iter()
+            .filter(|s| s.discharged_at.as_deref().is_some_and(|out| out <= at))
+            .map(|s| s.id.as_str())
+            .collect();
+        for id in &ended {
+            self.history.remove(*id);
+            self.needs_bed.remove(*id);
+        }
+        self.conflicts.retain(|c| c.admission_id.as_deref().is_none_or(|a| !ended.contains(a)));
+    }
 }
 
 /// Whether the admission may still be placed at `at`: known here and not discharged by then.
@@ -400,6 +454,53 @@ mod tests {
             prop_assert_eq!(&d.beds, &e.beds);
             prop_assert_eq!(&d.needs_bed, &e.needs_bed);
             prop_assert_eq!(&d.conflicts, &e.conflicts);
+        }
+
+        /// A board saved at any time (and read back from its JSON) and replayed on with the
+        /// events after it — the ones known then and the ones that came later — answers what
+        /// a replay of every event from the start answers, for every patient still in
+        /// hospital after the save.
+        #[test]
+        fn a_saved_board_replayed_on_is_the_board_replayed_from_the_start(
+            events in prop::collection::vec(event_strategy(), 0..40),
+            later in prop::collection::vec(event_strategy(), 0..15),
+            discharged in prop::collection::vec(prop::option::of(0u32..30), 5),
+            keep_minute in 0u32..30,
+        ) {
+            let stays: Vec<Stay> = discharged.iter().enumerate().map(|(i, m)| Stay {
+                id: format!("A{i}"),
+                discharged_at: m.map(|m| format!("2026-12-01T10:{m:02}:00.000Z")),
+            }).collect();
+            let unique = |v: Vec<Event>, tag: &str| -> Vec<Event> {
+                v.into_iter().enumerate().map(|(i, mut e)| { e.id = format!("{}-{tag}{i:02}", e.id); e }).collect()
+            };
+            let events = unique(events, "a");
+            let keep = format!("2026-12-01T10:{keep_minute:02}:00.000Z");
+            let mut first = Derived::default();
+            let kept = first.replay(events.clone(), &stays, Some(&keep));
+            let Some((mark, mut saved)) = kept else { return Ok(()) };
+            prop_assert!(mark.at <= keep);
+            saved.forget_ended(&stays, &mark.at);
+            let mut saved: Derived = serde_json::from_str(&serde_json::to_string(&saved).unwrap()).unwrap();
+            // Later events: only those after the mark (an earlier one drops the saved board).
+            let later: Vec<Event> = unique(later, "b").into_iter().filter(|e| mark.before(e)).collect();
+            let all: Vec<Event> = events.iter().cloned().chain(later.iter().cloned()).collect();
+            let tail: Vec<Event> = all.iter().filter(|e| mark.before(e)).cloned().collect();
+            saved.replay(tail, &stays, None);
+            let full = derive(all, &stays);
+            prop_assert_eq!(&saved.beds, &full.beds);
+            prop_assert_eq!(&saved.bed_of, &full.bed_of);
+            let open: Vec<&str> = stays
+                .iter()
+                .filter(|s| s.discharged_at.as_deref().is_none_or(|out| out > mark.at.as_str()))
+                .map(|s| s.id.as_str())
+                .collect();
+            for a in open {
+                prop_assert_eq!(saved.needs_bed.contains(a), full.needs_bed.contains(a), "needs_bed {}", a);
+                prop_assert_eq!(saved.history.get(a), full.history.get(a), "history {}", a);
+                let mine = |d: &Derived| d.conflicts.iter().filter(|c| c.admission_id.as_deref() == Some(a)).cloned().collect::<Vec<_>>();
+                prop_assert_eq!(mine(&saved), mine(&full), "conflicts {}", a);
+            }
         }
     }
 }

@@ -62,13 +62,97 @@ fn is_canonical(at: &str) -> bool {
     at.len() == 24 && at.ends_with('Z') && at.as_bytes().get(10) == Some(&b'T')
 }
 
-/// Every bed event and admission, replayed into the board.
+/// The board: the saved one (`bed_board_snapshot`) replayed on with the events after it, or
+/// every event from the start when none is saved (or its rules were older).
+///
+/// Events and admissions come back as **one** row holding a JSON array: sqlx hands every row
+/// over from SQLite's own thread as a message, and for the few hundred bytes of an event that
+/// hand-over costs more than reading it.
 pub(crate) async fn derived(conn: &mut SqliteConnection) -> Result<Derived> {
-    type Row = (String, String, String, Option<String>, Option<String>, String, String);
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT id, bed_id, kind, admission_id, move_id, at, reason FROM bed_events WHERE deleted_at IS NULL",
+    Ok(replayed(conn, None).await?.board)
+}
+
+/// [`derived`] inside a write, which also saves the board of six hours ago when the replay
+/// was long, so that the next one starts there.
+pub(crate) async fn derived_in(w: &mut WriteTx<'_>) -> Result<Derived> {
+    let keep =
+        (w.now() - chrono::Duration::hours(SNAPSHOT_LAG_HOURS)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let r = replayed(w.conn(), Some(&keep)).await?;
+    if r.replayed > SNAPSHOT_AFTER {
+        if let Some((mark, mut board)) = r.kept {
+            board.forget_ended(&r.stays, &mark.at);
+            save_snapshot(w.conn(), &mark, &board).await?;
+        }
+    }
+    Ok(r.board)
+}
+
+/// The rules a saved board was built by: an app with other rules starts from the events.
+const SNAPSHOT_VERSION: i64 = 1;
+/// How old the newest event of a saved board is at least. An event that arrives later with an
+/// earlier time (another device's, synced late) drops the saved board (the migration's
+/// triggers); most arrive within minutes, so the board of six hours ago is rarely dropped.
+const SNAPSHOT_LAG_HOURS: i64 = 6;
+/// A replay of more events than this saves the board for the next one.
+const SNAPSHOT_AFTER: usize = 200;
+
+struct Replayed {
+    board: Derived,
+    /// The board as it stood at the `keep` time, and where.
+    kept: Option<(derive::Mark, Derived)>,
+    /// The admissions the replayed events name.
+    stays: Vec<Stay>,
+    replayed: usize,
+}
+
+async fn replayed(conn: &mut SqliteConnection, keep: Option<&str>) -> Result<Replayed> {
+    let saved: Option<(i64, String, String, String)> =
+        sqlx::query_as("SELECT version, upto_at, upto_group, board FROM bed_board_snapshot WHERE id = 1")
+            .fetch_optional(&mut *conn)
+            .await?;
+    let (mut board, mark) = match saved {
+        Some((SNAPSHOT_VERSION, at, group, json)) => match serde_json::from_str::<Derived>(&json) {
+            Ok(board) => (board, Some(derive::Mark { at, group })),
+            // A saved board is only a shortcut: one that does not read is replayed anew.
+            Err(_) => (Derived::default(), None),
+        },
+        _ => (Derived::default(), None),
+    };
+    let since = mark.as_ref().map_or("", |m| m.at.as_str());
+    let events = events_since(conn, since).await?;
+    let events: Vec<Event> = match &mark {
+        Some(m) => events.into_iter().filter(|e| m.before(e)).collect(),
+        None => events,
+    };
+    // Only the admissions these events name matter to them (an unknown one is not placed,
+    // like one discharged before the event).
+    let stays: Vec<(String, Option<String>)> = json_rows(
+        &mut *conn,
+        "SELECT json_group_array(json_array(id, discharged_at)) FROM admissions
+         WHERE deleted_at IS NULL AND id IN (SELECT admission_id FROM bed_events WHERE at >= ? AND deleted_at IS NULL)",
+        "admissions",
+        since,
     )
-    .fetch_all(&mut *conn)
+    .await?;
+    let stays: Vec<Stay> = stays
+        .into_iter()
+        .map(|(id, discharged_at)| Stay { id, discharged_at: discharged_at.and_then(|t| canonical_time(&t)) })
+        .collect();
+    let replayed = events.len();
+    let kept = board.replay(events, &stays, keep);
+    Ok(Replayed { board, kept, stays, replayed })
+}
+
+/// The bed events at or after `since` (all with ""), not deleted.
+async fn events_since(conn: &mut SqliteConnection, since: &str) -> Result<Vec<Event>> {
+    type EventRow = (String, String, String, Option<String>, Option<String>, String, String);
+    let rows: Vec<EventRow> = json_rows(
+        &mut *conn,
+        "SELECT json_group_array(json_array(id, bed_id, kind, admission_id, move_id, at, reason))
+         FROM bed_events WHERE at >= ? AND deleted_at IS NULL",
+        "bed_events",
+        since,
+    )
     .await?;
     let mut events = Vec::with_capacity(rows.len());
     for (id, bed_id, kind, admission_id, move_id, at, reason) in rows {
@@ -81,15 +165,34 @@ pub(crate) async fn derived(conn: &mut SqliteConnection) -> Result<Derived> {
         };
         events.push(Event { id, bed_id, kind, admission_id, move_id, at, reason });
     }
-    let stays: Vec<(String, Option<String>)> =
-        sqlx::query_as("SELECT id, discharged_at FROM admissions WHERE deleted_at IS NULL")
-            .fetch_all(&mut *conn)
-            .await?;
-    let stays: Vec<Stay> = stays
-        .into_iter()
-        .map(|(id, discharged_at)| Stay { id, discharged_at: discharged_at.and_then(|t| canonical_time(&t)) })
-        .collect();
-    Ok(derive::derive(events, &stays))
+    Ok(events)
+}
+
+async fn save_snapshot(conn: &mut SqliteConnection, mark: &derive::Mark, board: &Derived) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO bed_board_snapshot (id, version, upto_at, upto_group, board) VALUES (1, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET version = excluded.version, upto_at = excluded.upto_at,
+           upto_group = excluded.upto_group, board = excluded.board",
+    )
+    .bind(SNAPSHOT_VERSION)
+    .bind(&mark.at)
+    .bind(&mark.group)
+    .bind(serde_json::to_string(board)?)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The rows of a `json_group_array(json_array(...))` query, as tuples of text (a column that is
+/// not text, which the tables' checks do not allow, is a corrupt `table`).
+async fn json_rows<T: serde::de::DeserializeOwned>(
+    conn: &mut SqliteConnection,
+    sql: &str,
+    table: &str,
+    since: &str,
+) -> Result<Vec<T>> {
+    let json: String = sqlx::query_scalar(sql).bind(since).fetch_one(conn).await?;
+    serde_json::from_str(&json).map_err(|e| Error::corrupt(table, "*", "row", e))
 }
 
 /// Appends one event to a bed's story (a synced insert).

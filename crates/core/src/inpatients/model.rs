@@ -218,7 +218,7 @@ pub enum BoardConflictKind {
     OutOfServiceRefused,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 pub struct BoardConflict {
     pub kind: BoardConflictKind,
     /// The event that could not be applied.

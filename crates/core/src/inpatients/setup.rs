@@ -2,7 +2,7 @@
 //! tariff service of category `bed_day`), rooms, beds with their tags and a charge of their
 //! own; taking a bed out of service with a reason, and back. Each write is audited.
 
-use super::{append_event, derived, model::*, NAME_MAX, REASON_MAX, TAGS_MAX, TAG_MAX};
+use super::{append_event, derived_in, model::*, NAME_MAX, REASON_MAX, TAGS_MAX, TAG_MAX};
 use crate::clinical::{exists, insert_row, line};
 use crate::codes::Code;
 use crate::error::{Error, Result, ValidationReason};
@@ -283,7 +283,7 @@ pub async fn out_of_service(store: &Store, auth: &Authorized, bed_id: &str, reas
     let reason = line("reason", reason, REASON_MAX, true)?;
     let mut w = store.begin_write(auth.actor()).await?;
     super::bed_ward(w.conn(), "bed_id", bed_id).await?;
-    let d = derived(w.conn()).await?;
+    let d = derived_in(&mut w).await?;
     match d.bed(bed_id).state {
         BedState::Occupied => {
             return Err(Error::validation(
@@ -307,7 +307,7 @@ pub async fn back_in_service(store: &Store, auth: &Authorized, bed_id: &str) -> 
     auth.require(Permission::WardsManage)?;
     let mut w = store.begin_write(auth.actor()).await?;
     super::bed_ward(w.conn(), "bed_id", bed_id).await?;
-    if derived(w.conn()).await?.bed(bed_id).state != BedState::OutOfService {
+    if derived_in(&mut w).await?.bed(bed_id).state != BedState::OutOfService {
         return Err(Error::validation("bed_id", ValidationReason::Invalid, "this bed is in service"));
     }
     let event = append_event(&mut w, bed_id, BedEventKind::BackInService, None, None, "").await?;
@@ -320,7 +320,7 @@ pub async fn send_to_cleaning(store: &Store, auth: &Authorized, bed_id: &str) ->
     auth.require(Permission::BedsHousekeeping)?;
     let mut w = store.begin_write(auth.actor()).await?;
     super::bed_ward(w.conn(), "bed_id", bed_id).await?;
-    if derived(w.conn()).await?.bed(bed_id).state != BedState::Free {
+    if derived_in(&mut w).await?.bed(bed_id).state != BedState::Free {
         return Err(Error::validation("bed_id", ValidationReason::Invalid, "only a free bed goes to cleaning"));
     }
     let event = append_event(&mut w, bed_id, BedEventKind::Cleaning, None, None, "").await?;
@@ -333,7 +333,7 @@ pub async fn mark_clean(store: &Store, auth: &Authorized, bed_id: &str) -> Resul
     auth.require(Permission::BedsHousekeeping)?;
     let mut w = store.begin_write(auth.actor()).await?;
     super::bed_ward(w.conn(), "bed_id", bed_id).await?;
-    if derived(w.conn()).await?.bed(bed_id).state != BedState::Cleaning {
+    if derived_in(&mut w).await?.bed(bed_id).state != BedState::Cleaning {
         return Err(Error::validation("bed_id", ValidationReason::Invalid, "this bed is not waiting for cleaning"));
     }
     let event = append_event(&mut w, bed_id, BedEventKind::Cleaned, None, None, "").await?;

@@ -3,7 +3,8 @@
 //! beds' stories; the checks run on the board derived inside the write's own transaction.
 
 use super::{
-    append_event_at, bed_ward, canonical_time, census, derived, model::*, require_free, EXPECTED_DAYS_MAX, REASON_MAX,
+    append_event_at, bed_ward, canonical_time, census, derived, derived_in, model::*, require_free, EXPECTED_DAYS_MAX,
+    REASON_MAX,
 };
 use crate::clinical::{insert_row, line, text};
 use crate::codes::Code;
@@ -38,10 +39,16 @@ pub async fn patient_admissions(store: &Store, auth: &Authorized, patient_id: &s
     .fetch_all(&mut *conn)
     .await?;
     let d = derived(&mut conn).await?;
-    rows.into_iter().map(|r| to_admission(r, &d)).collect()
+    rows.into_iter()
+        .map(|r| {
+            let bed = d.bed_of.get(&r.0).cloned();
+            to_admission(r, bed)
+        })
+        .collect()
 }
 
-fn to_admission(r: AdmissionRow, d: &super::derive::Derived) -> Result<Admission> {
+/// An admission row with the bed it holds on the board.
+fn to_admission(r: AdmissionRow, bed_id: Option<String>) -> Result<Admission> {
     let (id, patient_id, doctor_id, ward_id, reason, diagnosis_code, diagnosis_text, expected, admitted_at, out, kind) =
         r;
     let discharge_type = match kind {
@@ -53,7 +60,7 @@ fn to_admission(r: AdmissionRow, d: &super::derive::Derived) -> Result<Admission
         None => None,
     };
     Ok(Admission {
-        bed_id: d.bed_of.get(&id).cloned(),
+        bed_id,
         id,
         patient_id,
         doctor_id,
@@ -69,14 +76,27 @@ fn to_admission(r: AdmissionRow, d: &super::derive::Derived) -> Result<Admission
 }
 
 async fn load(conn: &mut sqlx::SqliteConnection, admission_id: &str) -> Result<Admission> {
+    let row = admission_row(conn, admission_id).await?;
+    let d = derived(conn).await?;
+    let bed = d.bed_of.get(admission_id).cloned();
+    to_admission(row, bed)
+}
+
+async fn admission_row(conn: &mut sqlx::SqliteConnection, admission_id: &str) -> Result<AdmissionRow> {
     let row: Option<AdmissionRow> =
         sqlx::query_as(&format!("SELECT {ADMISSION_COLUMNS} FROM admissions WHERE id = ? AND deleted_at IS NULL"))
             .bind(admission_id)
             .fetch_optional(&mut *conn)
             .await?;
-    let row = row.ok_or(Error::NotFound { entity: "admission".into() })?;
-    let d = derived(conn).await?;
-    to_admission(row, &d)
+    row.ok_or(Error::NotFound { entity: "admission".into() })
+}
+
+/// The admission a write just made or moved, read inside it: the write knows the bed it put
+/// the patient in (checked free on the board in the same transaction), so the board need not
+/// be derived again.
+async fn written(w: &mut WriteTx<'_>, admission_id: &str, bed_id: Option<&str>) -> Result<Admission> {
+    let row = admission_row(w.conn(), admission_id).await?;
+    to_admission(row, bed_id.map(str::to_string))
 }
 
 /// The open admission (not discharged) of that id, inside the write: (patient, admitted_at).
@@ -159,7 +179,7 @@ pub async fn admit(store: &Store, auth: &Authorized, input: AdmitInput) -> Resul
         if bed_ward(w.conn(), "bed_id", bed).await? != input.ward_id {
             return Err(Error::validation("bed_id", ValidationReason::Invalid, "not a bed of this ward"));
         }
-        require_free(&derived(w.conn()).await?, "bed_id", bed)?;
+        require_free(&derived_in(&mut w).await?, "bed_id", bed)?;
     }
     let id = crate::ids::new_id();
     let at = w.now_rfc3339();
@@ -190,9 +210,9 @@ pub async fn admit(store: &Store, auth: &Authorized, input: AdmitInput) -> Resul
                 "diagnosis_code": diagnosis_code }),
     )
     .await?;
+    let admission = written(&mut w, &id, bed).await?;
     w.commit().await?;
-    let mut conn = store.pool().acquire().await?;
-    load(&mut conn, &id).await
+    Ok(admission)
 }
 
 /// Moves an admitted patient to another free bed (any ward), or gives a patient on a waiting
@@ -202,7 +222,7 @@ pub async fn transfer(store: &Store, auth: &Authorized, admission_id: &str, to_b
     let mut w = store.begin_write(auth.actor()).await?;
     open_admission(&mut w, "admission_id", admission_id).await?;
     bed_ward(w.conn(), "to_bed_id", to_bed_id).await?;
-    let d = derived(w.conn()).await?;
+    let d = derived_in(&mut w).await?;
     let from = d.bed_of.get(admission_id).cloned();
     if from.as_deref() == Some(to_bed_id) {
         return Err(Error::validation("to_bed_id", ValidationReason::Invalid, "the patient is in this bed"));
@@ -252,9 +272,9 @@ pub async fn transfer(store: &Store, auth: &Authorized, admission_id: &str, to_b
         json!({ "from_bed_id": from, "to_bed_id": to_bed_id, "event_id": out_event }),
     )
     .await?;
+    let admission = written(&mut w, admission_id, Some(to_bed_id)).await?;
     w.commit().await?;
-    let mut conn = store.pool().acquire().await?;
-    load(&mut conn, admission_id).await
+    Ok(admission)
 }
 
 /// Swaps the beds of two admitted patients (doctor, reception).
@@ -266,7 +286,7 @@ pub async fn swap(store: &Store, auth: &Authorized, admission_a: &str, admission
     let mut w = store.begin_write(auth.actor()).await?;
     open_admission(&mut w, "admission_a", admission_a).await?;
     open_admission(&mut w, "admission_b", admission_b).await?;
-    let d = derived(w.conn()).await?;
+    let d = derived_in(&mut w).await?;
     let bed_a = d
         .bed_of
         .get(admission_a)
@@ -353,7 +373,7 @@ pub async fn discharge(store: &Store, auth: &Authorized, input: DischargeInput) 
             ));
         }
     }
-    let d = derived(w.conn()).await?;
+    let d = derived_in(&mut w).await?;
     let bed = d.bed_of.get(&input.admission_id).cloned();
     let (stamp, by) = (w.stamp(), w.actor().user_id.clone());
     sqlx::query(
@@ -386,7 +406,7 @@ pub async fn discharge(store: &Store, auth: &Authorized, input: DischargeInput) 
         .await?;
     }
     super::orders::stop_open_in(&mut w, &input.admission_id, &at).await?;
-    let accrued = census::accrue_in(&mut w, Some(&input.admission_id)).await?;
+    let accrued = census::accrue_in(&mut w, Some(&input.admission_id), Some(&d)).await?;
     w.audit(
         "inpatient.discharge",
         "admission",
@@ -395,7 +415,8 @@ pub async fn discharge(store: &Store, auth: &Authorized, input: DischargeInput) 
                 "bed_day_lines": accrued.lines }),
     )
     .await?;
+    // Discharged: the patient holds no bed any more.
+    let admission = written(&mut w, &input.admission_id, None).await?;
     w.commit().await?;
-    let mut conn = store.pool().acquire().await?;
-    load(&mut conn, &input.admission_id).await
+    Ok(admission)
 }
