@@ -7,6 +7,7 @@ mod crash_child;
 mod generate;
 mod generate_billing;
 mod generate_clinical;
+mod generate_inpatients;
 mod generate_schedule;
 
 use clap::{Parser, Subcommand};

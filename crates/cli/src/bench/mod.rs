@@ -101,7 +101,7 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         patients = patients.max(count_patients(&ctx.store).await?);
     }
     if wants(&args, "inpatients") {
-        inpatients::run(&mut ctx).await?;
+        inpatients::run(&mut ctx, args.seed).await?;
         patients = patients.max(count_patients(&ctx.store).await?);
     }
     if wants(&args, "stock") {
