@@ -16,7 +16,7 @@
 // Screenshots of every step go to tests/e2e/artifacts/ (with the driver/app log, and the
 // page's HTML when a step fails).
 
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -25,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { Builder, By, Key, error as wdError } from 'selenium-webdriver';
 import { FIRST_WAIT, WAIT, byTestId, isTransient, startTauriDriver } from './lib/app.mjs';
 import { appBinary, stopGroup } from './lib/processes.mjs';
+import { stepper } from './lib/flow.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ARTIFACTS = path.join(HERE, 'artifacts');
@@ -44,7 +45,6 @@ let tauriDriver;
 let dataDir;
 let exportsDir;
 let shotNo = 0;
-let failed = false;
 
 /** The first displayed element with this data-testid (polled until `timeout`). */
 async function visible(id, timeout = WAIT) {
@@ -216,31 +216,14 @@ async function screenshot(name) {
 }
 
 /**
- * One step of the flow. The steps depend on each other: after a failure the rest are skipped,
- * and the failing screen (PNG) and its HTML are saved to the artifacts.
+ * One step of the flow (lib/flow.mjs): the steps depend on each other, so after a failure the
+ * rest are skipped, and the failing screen (PNG) and its HTML are saved to the artifacts. This
+ * file drives one module-level session, which the adapter presents as the App the helper asks
+ * for.
  */
-function step(name, fn) {
-  it(name, async (t) => {
-    if (failed) {
-      t.skip('an earlier step failed');
-      return;
-    }
-    try {
-      await fn();
-    } catch (e) {
-      failed = true;
-      const slug = name.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').toLowerCase();
-      try {
-        const png = await screenshot(`FAILED-${slug}`);
-        fs.writeFileSync(png.replace(/\.png$/, '.html'), await driver.getPageSource());
-        t.diagnostic(`screenshot of the failure: ${png}`);
-      } catch {
-        // the session itself may be gone
-      }
-      throw e;
-    }
-  });
-}
+const step = stepper(() =>
+  driver ? { driver, screenshot, pageSource: () => driver.getPageSource() } : null,
+);
 
 async function signIn(user, password = user.password) {
   await fill('signin-username', user.username);
@@ -406,7 +389,7 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     }
     await stopGroup(tauriDriver);
     if (dataDir) {
-      if (failed || process.env.HMS_E2E_KEEP === '1') {
+      if (step.failed() || process.env.HMS_E2E_KEEP === '1') {
         console.log(`# e2e data directory kept: ${dataDir}`);
       } else {
         fs.rmSync(dataDir, { recursive: true, force: true });
