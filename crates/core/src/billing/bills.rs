@@ -243,14 +243,15 @@ pub(crate) async fn insert_lines_as(w: &mut WriteTx<'_>, lines: &[(&str, &str, &
     let mut bills: Vec<&str> = lines.iter().map(|(_, b, _)| *b).collect();
     bills.sort_unstable();
     bills.dedup();
-    let now_on: Vec<(String, i64, i64)> = sqlx::query_as(
-        "SELECT j.value,
+    let now_on: Vec<(String, i64, i64)> = crate::store::stored::json_rows(
+        w.conn(),
+        "SELECT json_group_array(json_array(j.value,
            (SELECT COUNT(*) FROM bill_lines WHERE bill_id = j.value AND deleted_at IS NULL),
-           (SELECT COALESCE(MAX(position), 0) FROM bill_lines WHERE bill_id = j.value)
+           (SELECT COALESCE(MAX(position), 0) FROM bill_lines WHERE bill_id = j.value)))
          FROM json_each(?) j",
+        "bill_lines",
+        &[Some(&serde_json::to_string(&bills)?)],
     )
-    .bind(serde_json::to_string(&bills)?)
-    .fetch_all(w.conn())
     .await?;
     let mut next: std::collections::HashMap<String, (i64, i64)> =
         now_on.into_iter().map(|(bill, count, last)| (bill, (count, last))).collect();

@@ -18,6 +18,7 @@ use crate::billing::{bills, model::Category, money, tariff};
 use crate::error::{Error, Result};
 use crate::rbac::Permission;
 use crate::session::Authorized;
+use crate::store::stored::json_rows;
 use crate::store::{Store, WriteTx};
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -113,17 +114,36 @@ pub(crate) async fn last_charged_census(
 pub(crate) async fn accrue_in(w: &mut WriteTx<'_>, only: Option<&str>, board: Option<&Derived>) -> Result<Accrual> {
     let tz = crate::clinic::time_zone_in(w).await?;
     let now = w.now();
-    type Row = (String, String, String, String, Option<String>, Option<String>);
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT a.id, a.patient_id, a.ward_id, a.admitted_at, a.discharged_at, w.bed_service_id
+    type Row = (String, String, String, Option<String>, Option<String>);
+    let rows: Vec<Row> = json_rows(
+        w.conn(),
+        "SELECT json_group_array(json_array(a.id, a.patient_id, a.admitted_at, a.discharged_at, w.bed_service_id))
          FROM admissions a JOIN wards w ON w.id = a.ward_id
          WHERE a.deleted_at IS NULL AND (CASE WHEN ?1 IS NULL THEN a.discharged_at IS NULL ELSE a.id = ?1 END)",
+        "admissions",
+        &[only],
     )
-    .bind(only)
-    .fetch_all(w.conn())
     .await?;
     let mut out = Accrual::default();
-    if rows.is_empty() {
+    // The days each stay has passed the census of; most were charged before.
+    let mut passed = Vec::new();
+    for (id, patient_id, admitted_at, discharged_at, ward_service) in &rows {
+        let from = parse("admitted_at", id, admitted_at)?;
+        let to = match discharged_at {
+            Some(t) => parse("discharged_at", id, t)?.min(now),
+            None => now,
+        };
+        for day in bed_days(tz, from, to) {
+            passed.push((id, patient_id, ward_service, day, source_id(id, day)));
+        }
+    }
+    if passed.is_empty() {
+        return Ok(out);
+    }
+    let ids: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    let done = charged_all(w, &ids).await?;
+    passed.retain(|p| !done.contains(&p.4));
+    if passed.is_empty() {
         return Ok(out);
     }
     let owned;
@@ -136,36 +156,26 @@ pub(crate) async fn accrue_in(w: &mut WriteTx<'_>, only: Option<&str>, board: Op
     };
     // Each bed's charge: its own, else its ward's; and its name on the line.
     type BedRow = (String, Option<String>, Option<String>, String, String);
-    let beds: Vec<BedRow> = sqlx::query_as(
-        "SELECT b.id, b.bed_service_id, w.bed_service_id, b.label, w.name FROM beds b JOIN wards w ON w.id = b.ward_id",
+    let beds: Vec<BedRow> = json_rows(
+        w.conn(),
+        "SELECT json_group_array(json_array(b.id, b.bed_service_id, w.bed_service_id, b.label, w.name))
+         FROM beds b JOIN wards w ON w.id = b.ward_id",
+        "beds",
+        &[],
     )
-    .fetch_all(w.conn())
     .await?;
     let beds: HashMap<String, (Option<String>, String)> = beds
         .into_iter()
         .map(|(id, own, ward, label, ward_name)| (id, (own.or(ward), format!("{ward_name} {label}"))))
         .collect();
-    let ids: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
-    let done = charged_all(w, &ids).await?;
-    let mut due = Vec::new();
-    for (id, patient_id, _ward, admitted_at, discharged_at, ward_service) in &rows {
-        let from = parse("admitted_at", id, admitted_at)?;
-        let to = match discharged_at {
-            Some(t) => parse("discharged_at", id, t)?.min(now),
-            None => now,
+    let mut due = Vec::with_capacity(passed.len());
+    for (id, patient_id, ward_service, day, source) in passed {
+        let census = census_instant(tz, day).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let (service, place) = match board.bed_at(id, &census).and_then(|b| beds.get(b)) {
+            Some((service, place)) => (service.clone(), place.clone()),
+            None => (ward_service.clone(), String::new()),
         };
-        for day in bed_days(tz, from, to) {
-            let source = source_id(id, day);
-            if done.contains(&source) {
-                continue;
-            }
-            let census = census_instant(tz, day).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-            let (service, place) = match board.bed_at(id, &census).and_then(|b| beds.get(b)) {
-                Some((service, place)) => (service.clone(), place.clone()),
-                None => (ward_service.clone(), String::new()),
-            };
-            due.push(BedDay { patient_id: patient_id.clone(), source, service, day, place });
-        }
+        due.push(BedDay { patient_id: patient_id.clone(), source, service, day, place });
     }
     let priced = price_all(w, due, &mut out).await?;
     charge_all(w, &priced).await?;
@@ -184,13 +194,13 @@ struct BedDay {
 
 /// The days already charged to any of `admissions`, as line sources.
 async fn charged_all(w: &mut WriteTx<'_>, admissions: &[&str]) -> Result<HashSet<String>> {
-    let rows: Vec<String> = sqlx::query_scalar(
-        "SELECT l.source_id FROM json_each(?) j JOIN bill_lines l
+    let rows: Vec<String> = json_rows(
+        w.conn(),
+        "SELECT json_group_array(l.source_id) FROM json_each(?) j JOIN bill_lines l
            ON l.source = ? AND l.source_id >= j.value || '@' AND l.source_id < j.value || 'A' AND l.deleted_at IS NULL",
+        "bill_lines",
+        &[Some(&serde_json::to_string(admissions)?), Some(BED_DAY_SOURCE)],
     )
-    .bind(serde_json::to_string(admissions)?)
-    .bind(BED_DAY_SOURCE)
-    .fetch_all(w.conn())
     .await?;
     Ok(rows.into_iter().collect())
 }
@@ -248,12 +258,13 @@ async fn charge_all(w: &mut WriteTx<'_>, priced: &[(BedDay, String, i64, u32)]) 
     let mut patients: Vec<&str> = priced.iter().map(|(d, ..)| d.patient_id.as_str()).collect();
     patients.sort_unstable();
     patients.dedup();
-    let found: Vec<(String, String)> = sqlx::query_as(
-        "SELECT patient_id, id FROM bills
+    let found: Vec<(String, String)> = json_rows(
+        w.conn(),
+        "SELECT json_group_array(json_array(patient_id, id)) FROM bills
          WHERE status = 'draft' AND deleted_at IS NULL AND patient_id IN (SELECT value FROM json_each(?))",
+        "bills",
+        &[Some(&serde_json::to_string(&patients)?)],
     )
-    .bind(serde_json::to_string(&patients)?)
-    .fetch_all(w.conn())
     .await?;
     let mut drafts: HashMap<String, String> = HashMap::new();
     for (patient, bill) in found {

@@ -35,7 +35,7 @@ pub use model::*;
 
 use crate::codes::Code;
 use crate::error::{Error, Result, ValidationReason};
-use crate::store::stored;
+use crate::store::stored::{self, json_rows};
 use crate::store::WriteTx;
 use derive::{Derived, Event, Stay};
 use serde_json::json;
@@ -131,7 +131,7 @@ async fn replayed(conn: &mut SqliteConnection, keep: Option<&str>) -> Result<Rep
         "SELECT json_group_array(json_array(id, discharged_at)) FROM admissions
          WHERE deleted_at IS NULL AND id IN (SELECT admission_id FROM bed_events WHERE at >= ? AND deleted_at IS NULL)",
         "admissions",
-        since,
+        &[Some(since)],
     )
     .await?;
     let stays: Vec<Stay> = stays
@@ -151,7 +151,7 @@ async fn events_since(conn: &mut SqliteConnection, since: &str) -> Result<Vec<Ev
         "SELECT json_group_array(json_array(id, bed_id, kind, admission_id, move_id, at, reason))
          FROM bed_events WHERE at >= ? AND deleted_at IS NULL",
         "bed_events",
-        since,
+        &[Some(since)],
     )
     .await?;
     let mut events = Vec::with_capacity(rows.len());
@@ -181,18 +181,6 @@ async fn save_snapshot(conn: &mut SqliteConnection, mark: &derive::Mark, board: 
     .execute(conn)
     .await?;
     Ok(())
-}
-
-/// The rows of a `json_group_array(json_array(...))` query, as tuples of text (a column that is
-/// not text, which the tables' checks do not allow, is a corrupt `table`).
-async fn json_rows<T: serde::de::DeserializeOwned>(
-    conn: &mut SqliteConnection,
-    sql: &str,
-    table: &str,
-    since: &str,
-) -> Result<Vec<T>> {
-    let json: String = sqlx::query_scalar(sql).bind(since).fetch_one(conn).await?;
-    serde_json::from_str(&json).map_err(|e| Error::corrupt(table, "*", "row", e))
 }
 
 /// Appends one event to a bed's story (a synced insert).

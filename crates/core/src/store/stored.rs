@@ -68,3 +68,22 @@ pub fn code<T>(table: &str, id: &str, field: &str, raw: &str, parse: impl FnOnce
 pub fn json<T: DeserializeOwned>(table: &str, id: &str, field: &str, raw: &str) -> Result<T> {
     serde_json::from_str(raw).map_err(|e| Error::corrupt(table, id, field, e))
 }
+
+/// The rows of a `json_group_array(json_array(...))` query (its `?`s bound to `binds`, in
+/// order), as tuples; a column of another type than the tuple's, which the tables' checks do
+/// not allow, is a corrupt `table`. sqlx hands each row over from SQLite's own thread as a
+/// message, which for a small row costs more than reading it: a read of hundreds of rows
+/// inside a write (the bed board's events, a census's bills) takes them as one.
+pub async fn json_rows<T: DeserializeOwned>(
+    conn: &mut sqlx::SqliteConnection,
+    sql: &str,
+    table: &str,
+    binds: &[Option<&str>],
+) -> Result<Vec<T>> {
+    let mut q = sqlx::query_scalar(sql);
+    for b in binds {
+        q = q.bind(*b);
+    }
+    let json: String = q.fetch_one(conn).await?;
+    serde_json::from_str(&json).map_err(|e| Error::corrupt(table, "*", "row", e))
+}
