@@ -225,6 +225,24 @@ pub(crate) async fn append_event_at(
     .await
 }
 
+/// The open admission (not discharged) of that id, inside a write: (patient, admitted_at in
+/// the store's form). Unknown or discharged is `invalid`, naming `field`.
+pub(crate) async fn open_admission(w: &mut WriteTx<'_>, field: &str, admission_id: &str) -> Result<(String, String)> {
+    let row: Option<(String, String, Option<String>)> = sqlx::query_as(
+        "SELECT patient_id, admitted_at, discharged_at FROM admissions WHERE id = ? AND deleted_at IS NULL",
+    )
+    .bind(admission_id)
+    .fetch_optional(w.conn())
+    .await?;
+    match row {
+        None => Err(Error::validation(field, ValidationReason::Invalid, "no such admission")),
+        Some((_, _, Some(_))) => {
+            Err(Error::validation(field, ValidationReason::Invalid, "this patient was discharged"))
+        }
+        Some((patient, at, None)) => Ok((patient, canonical_time(&at).unwrap_or(at))),
+    }
+}
+
 /// A bed that exists (not deleted): its ward.
 pub(crate) async fn bed_ward(conn: &mut SqliteConnection, field: &str, bed_id: &str) -> Result<String> {
     sqlx::query_scalar("SELECT ward_id FROM beds WHERE id = ? AND deleted_at IS NULL")

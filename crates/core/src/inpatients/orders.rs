@@ -267,23 +267,6 @@ pub async fn orders(store: &Store, auth: &Authorized, admission_id: &str) -> Res
     rows.into_iter().map(OrderRow::into_order).collect()
 }
 
-/// The open admission of that id, in the write: (patient, admitted_at).
-async fn open_admission(w: &mut WriteTx<'_>, admission_id: &str) -> Result<(String, String)> {
-    let row: Option<(String, String, Option<String>)> = sqlx::query_as(
-        "SELECT patient_id, admitted_at, discharged_at FROM admissions WHERE id = ? AND deleted_at IS NULL",
-    )
-    .bind(admission_id)
-    .fetch_optional(w.conn())
-    .await?;
-    match row {
-        None => Err(Error::validation("admission_id", ValidationReason::Invalid, "no such admission")),
-        Some((_, _, Some(_))) => {
-            Err(Error::validation("admission_id", ValidationReason::Invalid, "this patient was discharged"))
-        }
-        Some((patient, at, None)) => Ok((patient, canonical_time(&at).unwrap_or(at))),
-    }
-}
-
 fn hours(field: &str, n: Option<u32>, max: u32, what: &str) -> Result<u32> {
     match n {
         None => Err(Error::validation(field, ValidationReason::Required, format!("{what}: 1 to {max}"))),
@@ -311,7 +294,7 @@ fn some_id(raw: &Option<String>) -> Option<&str> {
 async fn insert_order(w: &mut WriteTx<'_>, input: &OrderInput, replaces: Option<&str>) -> Result<String> {
     let kind = OrderKind::from_code(input.kind.trim())
         .ok_or_else(|| Error::validation("kind", ValidationReason::Invalid, "medicine, lab, diet or nursing"))?;
-    let (patient_id, admitted_at) = open_admission(w, &input.admission_id).await?;
+    let (patient_id, admitted_at) = super::open_admission(w, "admission_id", &input.admission_id).await?;
     let now = w.now_rfc3339();
     let start_at = time_field("start_at", input.start_at.as_deref())?.unwrap_or_else(|| now.clone());
     if start_at < admitted_at {

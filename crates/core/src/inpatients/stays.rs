@@ -3,8 +3,8 @@
 //! beds' stories; the checks run on the board derived inside the write's own transaction.
 
 use super::{
-    append_event_at, bed_ward, canonical_time, census, derived, derived_in, model::*, require_free, EXPECTED_DAYS_MAX,
-    REASON_MAX,
+    append_event_at, bed_ward, canonical_time, census, derived, derived_in, model::*, open_admission, require_free,
+    EXPECTED_DAYS_MAX, REASON_MAX,
 };
 use crate::clinical::{insert_row, line, text};
 use crate::codes::Code;
@@ -97,23 +97,6 @@ async fn admission_row(conn: &mut sqlx::SqliteConnection, admission_id: &str) ->
 async fn written(w: &mut WriteTx<'_>, admission_id: &str, bed_id: Option<&str>) -> Result<Admission> {
     let row = admission_row(w.conn(), admission_id).await?;
     to_admission(row, bed_id.map(str::to_string))
-}
-
-/// The open admission (not discharged) of that id, inside the write: (patient, admitted_at).
-async fn open_admission(w: &mut WriteTx<'_>, field: &str, admission_id: &str) -> Result<(String, String)> {
-    let row: Option<(String, String, Option<String>)> = sqlx::query_as(
-        "SELECT patient_id, admitted_at, discharged_at FROM admissions WHERE id = ? AND deleted_at IS NULL",
-    )
-    .bind(admission_id)
-    .fetch_optional(w.conn())
-    .await?;
-    match row {
-        None => Err(Error::validation(field, ValidationReason::Invalid, "no such admission")),
-        Some((_, _, Some(_))) => {
-            Err(Error::validation(field, ValidationReason::Invalid, "this patient was discharged"))
-        }
-        Some((patient, at, None)) => Ok((patient, at)),
-    }
 }
 
 /// Admits a patient (doctor, reception): to a free bed of the ward, or to its waiting list.
