@@ -52,48 +52,90 @@ pub(crate) async fn bill_row(conn: &mut SqliteConnection, id: &str) -> Result<(S
 
 /// The patient's open bill, created when there is none.
 pub(crate) async fn open_draft(w: &mut WriteTx<'_>, patient_id: &str) -> Result<String> {
-    if let Some(id) = sqlx::query_scalar::<_, String>(
-        "SELECT id FROM bills WHERE patient_id = ? AND status = 'draft' AND deleted_at IS NULL",
+    let mut drafts = open_drafts(w, &[patient_id]).await?;
+    drafts.remove(patient_id).ok_or_else(|| Error::internal("no open bill after opening one"))
+}
+
+/// Each patient's open bill (patient → bill), created for those who have none, in a handful
+/// of statements whatever their number (the census charges every inpatient at once). A patient
+/// who does not exist or was merged into another is refused, naming `patient_id`.
+pub(crate) async fn open_drafts(
+    w: &mut WriteTx<'_>,
+    patients: &[&str],
+) -> Result<std::collections::HashMap<String, String>> {
+    let ids = serde_json::to_string(patients)?;
+    let found: Vec<(String, String)> = stored::json_rows(
+        w.conn(),
+        "SELECT json_group_array(json_array(patient_id, id)) FROM bills
+         WHERE status = 'draft' AND deleted_at IS NULL AND patient_id IN (SELECT value FROM json_each(?))",
+        "bills",
+        &[Some(&ids)],
     )
-    .bind(patient_id)
-    .fetch_optional(w.conn())
-    .await?
-    {
-        return Ok(id);
+    .await?;
+    let mut drafts = std::collections::HashMap::new();
+    for (patient, bill) in found {
+        drafts.entry(patient).or_insert(bill);
     }
-    let patient: Option<String> = sqlx::query_scalar("SELECT status FROM patients WHERE id = ? AND deleted_at IS NULL")
-        .bind(patient_id)
-        .fetch_optional(w.conn())
-        .await?;
-    match patient.as_deref() {
-        None => return Err(Error::validation("patient_id", ValidationReason::Invalid, "no such patient")),
-        Some("merged") => {
-            return Err(Error::validation(
-                "patient_id",
-                ValidationReason::Invalid,
-                "this record was merged into another; bill that one",
-            ))
+    let mut missing: Vec<&str> = patients.iter().copied().filter(|p| !drafts.contains_key(*p)).collect();
+    missing.sort_unstable();
+    missing.dedup();
+    if missing.is_empty() {
+        return Ok(drafts);
+    }
+    let statuses: Vec<(String, String)> = stored::json_rows(
+        w.conn(),
+        "SELECT json_group_array(json_array(id, status)) FROM patients
+         WHERE deleted_at IS NULL AND id IN (SELECT value FROM json_each(?))",
+        "patients",
+        &[Some(&serde_json::to_string(&missing)?)],
+    )
+    .await?;
+    let statuses: std::collections::HashMap<String, String> = statuses.into_iter().collect();
+    for p in &missing {
+        match statuses.get(*p).map(String::as_str) {
+            None => return Err(Error::validation("patient_id", ValidationReason::Invalid, "no such patient")),
+            Some("merged") => {
+                return Err(Error::validation(
+                    "patient_id",
+                    ValidationReason::Invalid,
+                    "this record was merged into another; bill that one",
+                ))
+            }
+            Some(_) => {}
         }
-        Some(_) => {}
     }
     let currency = super::currency_in(w).await?;
-    let id = crate::ids::new_id();
     let (now, stamp, by, dev) = (w.now_rfc3339(), w.stamp(), w.actor().user_id.clone(), w.device_id().to_string());
-    sqlx::query(
-        "INSERT INTO bills (id, patient_id, status, currency, created_at, updated_at, updated_by, origin_device) VALUES (?, ?, 'draft', ?, ?, ?, ?, ?)",
-    )
-    .bind(&id)
-    .bind(patient_id)
-    .bind(&currency)
-    .bind(&now)
-    .bind(&stamp)
-    .bind(&by)
-    .bind(&dev)
-    .execute(w.conn())
-    .await?;
-    let row = json!({ "id": id, "patient_id": patient_id, "status": "draft", "currency": currency, "created_at": now, "updated_at": stamp, "updated_by": by });
-    w.record_change("bills", &id, ChangeOp::Insert, &row).await?;
-    Ok(id)
+    let new: Vec<(String, &str)> = missing.iter().map(|p| (crate::ids::new_id(), *p)).collect();
+    // 7 variables a row: 4,000 rows stay under SQLite's limit.
+    for chunk in new.chunks(4_000) {
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO bills (id, patient_id, status, currency, created_at, updated_at, updated_by, origin_device) ",
+        );
+        q.push_values(chunk, |mut b, (id, patient)| {
+            b.push_bind(id.as_str())
+                .push_bind(*patient)
+                .push_bind("draft")
+                .push_bind(currency.as_str())
+                .push_bind(now.as_str())
+                .push_bind(stamp.as_str())
+                .push_bind(by.as_deref())
+                .push_bind(dev.as_str());
+        });
+        q.build().execute(w.conn()).await?;
+    }
+    let rows: Vec<(&str, serde_json::Value)> = new
+        .iter()
+        .map(|(id, patient)| {
+            let row = json!({ "id": id, "patient_id": patient, "status": "draft", "currency": currency, "created_at": now, "updated_at": stamp, "updated_by": by });
+            (id.as_str(), row)
+        })
+        .collect();
+    w.record_changes("bills", ChangeOp::Insert, &rows).await?;
+    for (id, patient) in new {
+        drafts.insert(patient.to_string(), id);
+    }
+    Ok(drafts)
 }
 
 /// The patient's open bill (created if needed), as the billing desk opens it.

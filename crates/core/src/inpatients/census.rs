@@ -258,24 +258,7 @@ async fn charge_all(w: &mut WriteTx<'_>, priced: &[(BedDay, String, i64, u32)]) 
     let mut patients: Vec<&str> = priced.iter().map(|(d, ..)| d.patient_id.as_str()).collect();
     patients.sort_unstable();
     patients.dedup();
-    let found: Vec<(String, String)> = json_rows(
-        w.conn(),
-        "SELECT json_group_array(json_array(patient_id, id)) FROM bills
-         WHERE status = 'draft' AND deleted_at IS NULL AND patient_id IN (SELECT value FROM json_each(?))",
-        "bills",
-        &[Some(&serde_json::to_string(&patients)?)],
-    )
-    .await?;
-    let mut drafts: HashMap<String, String> = HashMap::new();
-    for (patient, bill) in found {
-        drafts.entry(patient).or_insert(bill);
-    }
-    for p in patients {
-        if !drafts.contains_key(p) {
-            let bill = bills::open_draft(w, p).await?;
-            drafts.insert(p.to_string(), bill);
-        }
-    }
+    let drafts = bills::open_drafts(w, &patients).await?;
     let mut made = Vec::with_capacity(priced.len());
     for (d, service, price, rate) in priced {
         let description = match d.place.as_str() {
