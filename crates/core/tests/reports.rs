@@ -996,3 +996,267 @@ async fn the_pdf_export_holds_the_title_range_figures_and_totals_and_is_audited(
     .unwrap();
     assert_eq!(format, "pdf");
 }
+
+// Receivables and insurance: their own clinic (Kolkata), with bills that carry their totals.
+// The range is March 2026: the cutoff is midnight of 1 April in Kolkata (18:30 UTC on 31 March).
+
+const CUTOFF: &str = "2026-03-31T18:30:00.000Z";
+
+/// (id, patient, status, total, finalized_at)
+const OWED_BILLS: [(&str, &str, &str, i64, &str); 8] = [
+    // 00:15 on 1 March in Kolkata (still 28 February in UTC): 30 days old on 31 March.
+    ("ba1", "pa", "final", 100_000, "2026-02-28T18:45:00.000Z"),
+    // 23:45 on 28 February in Kolkata: 31 days old. Part-paid.
+    ("ba2", "pa", "final", 50_000, "2026-02-28T18:15:00.000Z"),
+    // On pa's merged duplicate, 1 December: 120 days. A credit note.
+    ("ba3", "pc", "final", 40_000, "2025-12-01T06:00:00.000Z"),
+    // 20 January: 70 days. Paid in full, then part refunded.
+    ("bb1", "pb", "final", 80_000, "2026-01-20T06:00:00.000Z"),
+    ("bb2", "pb", "cancelled", 90_000, "2026-03-05T06:00:00.000Z"),
+    // Midnight of 1 April in Kolkata: after the cutoff.
+    ("bb3", "pb", "final", 70_000, CUTOFF),
+    // 20 March, paid only on 2 April: still owed on 31 March.
+    ("bb4", "pb", "final", 60_000, "2026-03-20T06:00:00.000Z"),
+    ("bd1", "pd", "final", 10_000, "2026-03-10T06:00:00.000Z"),
+];
+
+/// (bill, kind, amount, received_at, deleted)
+const OWED_PAYMENTS: [(&str, &str, i64, &str, bool); 7] = [
+    ("ba2", "payment", 20_000, "2026-03-02T06:00:00.000Z", false),
+    ("ba1", "payment", 999, "2026-03-02T06:00:00.000Z", true),
+    ("bb1", "advance", 30_000, "2026-01-19T06:00:00.000Z", false),
+    ("bb1", "payment", 50_000, "2026-01-20T07:00:00.000Z", false),
+    ("bb1", "refund", 25_000, "2026-02-01T06:00:00.000Z", false),
+    ("bb4", "payment", 60_000, "2026-04-02T06:00:00.000Z", false),
+    ("bd1", "payment", 10_000, "2026-03-10T07:00:00.000Z", false),
+];
+
+/// (bill, amount, created_at)
+const OWED_CREDIT_NOTES: [(&str, i64, &str); 2] = [("ba3", 10_000, "2026-01-10T06:00:00.000Z"), ("ba1", 5_000, CUTOFF)];
+
+/// (bill, payer, claimed, approved, settled, created_at, deleted)
+const CLAIMS: [(&str, &str, i64, i64, i64, &str, bool); 7] = [
+    ("ba1", "Star Health", 60_000, 50_000, 20_000, "2026-03-05T06:00:00.000Z", false),
+    ("ba2", " star health ", 30_000, 0, 0, "2026-03-10T06:00:00.000Z", false),
+    // The range's last millisecond.
+    ("bb1", "ICICI Lombard", 80_000, 80_000, 80_000, "2026-03-31T18:29:59.999Z", false),
+    ("bb2", "Star Health", 90_000, 90_000, 0, "2026-03-06T06:00:00.000Z", false),
+    ("bb4", "ICICI Lombard", 60_000, 0, 0, CUTOFF, false),
+    ("bd1", "Star Health", 10_000, 10_000, 0, "2026-03-11T06:00:00.000Z", true),
+    // The instant before the range's first.
+    ("ba3", "Star Health", 40_000, 40_000, 0, "2026-02-28T18:29:59.999Z", false),
+];
+
+async fn finance_clinic() -> Clinic {
+    let (env, admin_slot) = common::with_admin().await;
+    let s = &env.store;
+    let admin = admin_slot.authorize(s).await.unwrap();
+    let dr_user = common::add_user(s, &admin_slot, "dr.a", &["doctor"]).await;
+    common::add_user(s, &admin_slot, "acc.pal", &["accountant"]).await;
+    exec(s, "INSERT INTO settings (key, value, created_at, updated_at, origin_device) VALUES ('time_zone', '\"Asia/Kolkata\"', ?, ?, 'd')", &[Some(T), Some(T)]).await;
+    exec(
+        s,
+        "INSERT INTO staff (id, user_id, full_name, role, created_at, updated_at, origin_device) VALUES ('dr-a', ?, 'Dr Asha', 'doctor', ?, ?, 'd')",
+        &[Some(&dr_user), Some(T), Some(T)],
+    )
+    .await;
+    for (id, mrn, given, family, merged_into) in [
+        ("pa", "MRN-A", "Asha", "Rao", None),
+        ("pb", "MRN-B", "Bala", "Nair", None),
+        ("pc", "MRN-C", "Asha", "R", Some("pa")),
+        ("pd", "MRN-D", "Devi", "", None),
+    ] {
+        let status = if merged_into.is_some() { "merged" } else { "active" };
+        exec(
+            s,
+            "INSERT INTO patients (id, mrn, given_name, family_name, sex, status, merged_into, created_at, updated_at, origin_device) VALUES (?, ?, ?, ?, 'female', ?, ?, ?, ?, 'd')",
+            &[Some(id), Some(mrn), Some(given), Some(family), Some(status), merged_into, Some(T), Some(T)],
+        )
+        .await;
+    }
+    for (id, patient, status, total, finalized) in OWED_BILLS {
+        exec(
+            s,
+            "INSERT INTO bills (id, patient_id, status, number, currency, finalized_at, total_minor, created_at, updated_at, origin_device) VALUES (?, ?, ?, ?, 'INR', ?, CAST(? AS INTEGER), ?, ?, 'd')",
+            &[Some(id), Some(patient), Some(status), Some(id), Some(finalized), Some(&total.to_string()), Some(T), Some(T)],
+        )
+        .await;
+    }
+    for (i, (bill, kind, amount, at, deleted)) in OWED_PAYMENTS.iter().enumerate() {
+        exec(
+            s,
+            "INSERT INTO payments (id, bill_id, kind, mode, amount_minor, received_at, receipt_no, created_at, updated_at, origin_device, deleted_at)
+             VALUES (?, ?, ?, 'cash', CAST(? AS INTEGER), ?, ?, ?, ?, 'd', ?)",
+            &[Some(&format!("py{i}")), Some(bill), Some(kind), Some(&amount.to_string()), Some(at), Some(&format!("R{i}")), Some(T), Some(T), deleted.then_some(T)],
+        )
+        .await;
+    }
+    for (i, (bill, amount, at)) in OWED_CREDIT_NOTES.iter().enumerate() {
+        exec(
+            s,
+            "INSERT INTO credit_notes (id, bill_id, number, amount_minor, reason, created_at, updated_at, origin_device) VALUES (?, ?, ?, CAST(? AS INTEGER), 'r', ?, ?, 'd')",
+            &[Some(&format!("cn{i}")), Some(bill), Some(&format!("CN{i}")), Some(&amount.to_string()), Some(at), Some(T)],
+        )
+        .await;
+    }
+    for (i, (bill, payer, claimed, approved, settled, at, deleted)) in CLAIMS.iter().enumerate() {
+        exec(
+            s,
+            "INSERT INTO bill_insurance (id, bill_id, payer, claimed_minor, approved_minor, settled_minor, created_at, updated_at, origin_device, deleted_at)
+             VALUES (?, ?, ?, CAST(? AS INTEGER), CAST(? AS INTEGER), CAST(? AS INTEGER), ?, ?, 'd', ?)",
+            &[
+                Some(&format!("ins{i}")),
+                Some(bill),
+                Some(payer),
+                Some(&claimed.to_string()),
+                Some(&approved.to_string()),
+                Some(&settled.to_string()),
+                Some(at),
+                Some(T),
+                deleted.then_some(T),
+            ],
+        )
+        .await;
+    }
+    Clinic { env, admin }
+}
+
+/// Every row of a report's table and then its totals, as numbers after the text columns.
+fn numbers(row: &[Cell], skip: usize) -> Vec<i64> {
+    row[skip..].iter().map(n).collect()
+}
+
+#[tokio::test]
+async fn receivables_are_dues_as_of_the_ranges_last_day_aged_in_the_clinics_calendar() {
+    let c = finance_clinic().await;
+    let s = &c.env.store;
+    let r = run(s, &c.admin, ReportId::ReceivablesAgeing, Filters::default()).await.unwrap();
+    let keys: Vec<&str> = r.table.columns.iter().map(|c| c.key.as_str()).collect();
+    assert_eq!(keys, ["patient", "mrn", "invoices", "days_0_30", "days_31_60", "days_61_90", "days_over_90", "owed"]);
+
+    // Worked out here: each bill's due at the cutoff, its age in Kolkata days on 31 March,
+    // under its person (the merged duplicate pc under pa).
+    let last = ymd("2026-03-31");
+    let mut want: std::collections::BTreeMap<&str, (i64, [i64; 4])> = Default::default();
+    for (id, patient, status, total, finalized) in OWED_BILLS {
+        if status != "final" || finalized >= CUTOFF {
+            continue;
+        }
+        let credited: i64 = OWED_CREDIT_NOTES.iter().filter(|c| c.0 == id && c.2 < CUTOFF).map(|c| c.1).sum();
+        let paid: i64 = OWED_PAYMENTS
+            .iter()
+            .filter(|p| p.0 == id && !p.4 && p.3 < CUTOFF)
+            .map(|p| if p.1 == "refund" { -p.2 } else { p.2 })
+            .sum();
+        let due = total - credited - paid;
+        if due <= 0 {
+            continue;
+        }
+        let age = (last - local_date(finalized)).num_days();
+        let band = if age <= 30 {
+            0
+        } else if age <= 60 {
+            1
+        } else if age <= 90 {
+            2
+        } else {
+            3
+        };
+        let person = if patient == "pc" { "pa" } else { patient };
+        let e = want.entry(person).or_default();
+        e.0 += 1;
+        e.1[band] += due;
+    }
+    assert_eq!(want["pa"], (3, [100_000, 30_000, 0, 30_000]), "the calculation here");
+    assert_eq!(want["pb"], (2, [60_000, 0, 25_000, 0]));
+    assert!(!want.contains_key("pd"));
+
+    assert_eq!(r.table.rows.len(), 2, "{:?}", r.table.rows);
+    for (row, (person, name, mrn)) in
+        r.table.rows.iter().zip([("pa", "Asha Rao", "MRN-A"), ("pb", "Bala Nair", "MRN-B")])
+    {
+        assert_eq!((t(&row[0]), t(&row[1])), (name, mrn));
+        let (invoices, bands) = want[person];
+        let mut expect = vec![invoices];
+        expect.extend(bands);
+        expect.push(bands.iter().sum());
+        assert_eq!(numbers(row, 2), expect, "{person}");
+    }
+    let totals = r.table.totals.as_ref().unwrap();
+    assert_eq!(t(&totals[0]), "Total");
+    assert_eq!(numbers(totals, 2), [5, 160_000, 30_000, 25_000, 30_000, 245_000]);
+
+    // As of 31 January: ba1, ba2, bb4 are not yet invoiced; bb1 was paid in full by then
+    // (the refund came on 1 February); ba3 is 61 days old.
+    let jan = RangeInput::custom("2026-01-01", "2026-01-31");
+    let req = ReportRequest { report: ReportId::ReceivablesAgeing, range: jan, filters: Filters::default() };
+    let r = reports::run(s, &c.admin, &req).await.unwrap();
+    assert_eq!(r.table.rows.len(), 1);
+    assert_eq!(numbers(&r.table.rows[0], 2), [1, 0, 0, 30_000, 0, 30_000]);
+
+    // The export takes the same path as every report.
+    let req = ReportRequest { report: ReportId::ReceivablesAgeing, range: march(), filters: Filters::default() };
+    let out = export::export(s, &c.admin, &req, Format::Csv).await.unwrap();
+    let mut rd = csv::Reader::from_reader(out.bytes.as_slice());
+    let records: Vec<Vec<Cell>> = rd
+        .records()
+        .map(|rec| rec.unwrap().iter().zip(&out.report.table.columns).map(|(v, c)| parse_back(c.kind, v)).collect())
+        .collect();
+    assert_eq!(records.len(), 3);
+    assert_eq!(records[2], *out.report.table.totals.as_ref().unwrap());
+}
+
+#[tokio::test]
+async fn insurance_claims_by_insurer_count_claims_recorded_in_the_range() {
+    let c = finance_clinic().await;
+    let s = &c.env.store;
+    let r = run(s, &c.admin, ReportId::InsuranceByInsurer, Filters::default()).await.unwrap();
+    let keys: Vec<&str> = r.table.columns.iter().map(|c| c.key.as_str()).collect();
+    assert_eq!(keys, ["insurer", "claims", "awaiting", "claimed", "approved", "rejected", "settled", "outstanding"]);
+
+    // Worked out here: claims recorded in March in Kolkata on final bills, not deleted, by
+    // the payer's trimmed, lower-cased name.
+    let (from, to) = ("2026-02-28T18:30:00.000Z", CUTOFF);
+    let mut want: std::collections::BTreeMap<String, [i64; 7]> = Default::default();
+    for (bill, payer, claimed, approved, settled, at, deleted) in CLAIMS {
+        let final_bill = OWED_BILLS.iter().any(|b| b.0 == bill && b.2 == "final");
+        if deleted || !final_bill || at < from || at >= to {
+            continue;
+        }
+        let e = want.entry(payer.trim().to_lowercase()).or_default();
+        let rejected = if approved > 0 { claimed - approved } else { 0 };
+        for (sum, v) in
+            e.iter_mut().zip([1, i64::from(approved == 0), claimed, approved, rejected, settled, approved - settled])
+        {
+            *sum += v;
+        }
+    }
+    assert_eq!(want["star health"], [2, 1, 90_000, 50_000, 10_000, 20_000, 30_000], "the calculation here");
+    assert_eq!(want["icici lombard"], [1, 0, 80_000, 80_000, 0, 80_000, 0]);
+
+    assert_eq!(r.table.rows.len(), 2, "{:?}", r.table.rows);
+    assert_eq!(t(&r.table.rows[0][0]), "Star Health", "the most claimed first");
+    assert_eq!(t(&r.table.rows[1][0]), "ICICI Lombard");
+    for row in &r.table.rows {
+        assert_eq!(numbers(row, 1), want[&t(&row[0]).to_lowercase()]);
+    }
+    let totals = r.table.totals.as_ref().unwrap();
+    assert_eq!(numbers(totals, 1), [3, 1, 170_000, 130_000, 10_000, 100_000, 30_000]);
+}
+
+#[tokio::test]
+async fn receivables_and_insurance_are_finance_reports_never_a_doctors_own() {
+    let c = finance_clinic().await;
+    let s = &c.env.store;
+    let dr = sign_in(s, "dr.a").await;
+    for report in [ReportId::ReceivablesAgeing, ReportId::InsuranceByInsurer] {
+        let e = run(s, &dr, report, Filters::default()).await.unwrap_err();
+        assert!(matches!(e, Error::Forbidden { ref permission } if permission == "reports_finance"), "{e:?}");
+        assert!(!reports::available(&dr).contains(&report));
+    }
+    assert!(reports::available(&dr).contains(&ReportId::RevenueByDoctor));
+    let acc = sign_in(s, "acc.pal").await;
+    let r = run(s, &acc, ReportId::ReceivablesAgeing, Filters::default()).await.unwrap();
+    assert_eq!(r.table.rows.len(), 2);
+    assert!(reports::available(&acc).contains(&ReportId::InsuranceByInsurer));
+}

@@ -66,6 +66,48 @@ describe('reports', () => {
     expect(chartSpec(report({ table: { ...report().table, rows: [] } }))).toBeNull();
   });
 
+  it('charts receivables by age band and claims by insurer, the largest first', () => {
+    const ageing = report({
+      report: 'receivables_ageing',
+      table: {
+        columns: [
+          col('patient', 'text'),
+          col('mrn', 'text'),
+          col('invoices', 'count'),
+          col('days_0_30', 'money'),
+          col('days_31_60', 'money'),
+          col('days_61_90', 'money'),
+          col('days_over_90', 'money'),
+          col('owed', 'money'),
+        ],
+        rows: [
+          ['Asha Rao', 'MRN-A', 3, 100000, 30000, 0, 30000, 160000],
+          ['Bala Nair', 'MRN-B', 2, 60000, 0, 25000, 0, 85000],
+        ],
+        totals: ['Total', '', 5, 160000, 30000, 25000, 30000, 245000],
+        figures: [],
+      },
+    });
+    const spec = chartSpec(ageing);
+    expect(spec?.labels).toEqual(['Asha Rao', 'Bala Nair']);
+    expect(spec?.series.map((s) => [s.label, s.data])).toEqual([
+      ['0–30 days', [1000, 600]],
+      ['31–60 days', [300, 0]],
+      ['61–90 days', [0, 250]],
+      ['Over 90 days', [300, 0]],
+    ]);
+    const claims = report({
+      report: 'insurance_by_insurer',
+      table: {
+        columns: [col('insurer', 'text'), col('claimed', 'money'), col('approved', 'money'), col('settled', 'money')],
+        rows: [['Star Health', 90000, 50000, 20000]],
+        totals: null,
+        figures: [],
+      },
+    });
+    expect(chartSpec(claims)?.series.map((s) => s.key)).toEqual(['claimed', 'approved', 'settled']);
+  });
+
   it('draws registrations as a line over every period', () => {
     const reg = report({
       report: 'patients_registrations',

@@ -69,9 +69,11 @@ const CHARTED: Partial<Record<ReportId, { type: 'bar' | 'line'; keys: string[] }
   appointments_by_doctor: { type: 'bar', keys: ['attended', 'no_show', 'cancelled'] },
   patients_registrations: { type: 'line', keys: ['registered'] },
   patients_demographics: { type: 'bar', keys: ['female', 'male', 'other', 'unknown'] },
+  receivables_ageing: { type: 'bar', keys: ['days_0_30', 'days_31_60', 'days_61_90', 'days_over_90'] },
+  insurance_by_insurer: { type: 'bar', keys: ['claimed', 'approved', 'settled'] },
 };
 
-/** At most this many bars (the largest rows come first in the revenue reports). */
+/** At most this many bars (the largest rows come first in the revenue, receivables and insurance reports). */
 export const CHART_MAX_ROWS = 15;
 
 /** What to draw for a report, or null. */

@@ -2,18 +2,22 @@
 //! permissions, and the one line saying what it counts. One file per report family;
 //! `range.rs` the dates, `table.rs` the table, `export.rs` the files.
 //!
-//! Permissions: every report needs `reports_view`. Revenue needs `reports_finance`
-//! (administrator, accountant) — or is a doctor's own figures: a user without
-//! `reports_finance` whose staff profile is a doctor sees only their own lines and
-//! appointments, whatever doctor filter they send (another doctor's id is `forbidden`).
+//! Permissions: every report needs `reports_view`. Revenue, receivables and insurance need
+//! `reports_finance` (administrator, accountant) — revenue by service or by doctor may instead
+//! be a doctor's own figures: a user without `reports_finance` whose staff profile is a doctor
+//! sees only their own lines and appointments, whatever doctor filter they send (another
+//! doctor's id is `forbidden`). Collections by mode, receivables and insurance are never a
+//! doctor's own.
 
 pub mod appointments;
 pub mod cash;
 pub mod dashboard;
 pub mod export;
+pub mod insurance;
 pub mod patients;
 pub mod pdf;
 pub mod range;
+pub mod receivables;
 pub mod revenue;
 pub mod summary;
 #[cfg(test)]
@@ -38,12 +42,14 @@ pub enum ReportId {
     PatientsRegistrations,
     PatientsDemographics,
     PatientsNewReturning,
+    ReceivablesAgeing,
+    InsuranceByInsurer,
 }
 
 impl crate::codes::Code for ReportId {}
 
 impl ReportId {
-    pub const ALL: [ReportId; 7] = [
+    pub const ALL: [ReportId; 9] = [
         ReportId::RevenueByService,
         ReportId::RevenueByMode,
         ReportId::RevenueByDoctor,
@@ -51,6 +57,8 @@ impl ReportId {
         ReportId::PatientsRegistrations,
         ReportId::PatientsDemographics,
         ReportId::PatientsNewReturning,
+        ReportId::ReceivablesAgeing,
+        ReportId::InsuranceByInsurer,
     ];
 
     pub fn title(self) -> &'static str {
@@ -62,6 +70,8 @@ impl ReportId {
             ReportId::PatientsRegistrations => "Patient registrations",
             ReportId::PatientsDemographics => "Patients by age band and sex",
             ReportId::PatientsNewReturning => "New and returning patients",
+            ReportId::ReceivablesAgeing => "Receivables by age",
+            ReportId::InsuranceByInsurer => "Insurance claims by insurer",
         }
     }
 
@@ -89,11 +99,29 @@ impl ReportId {
             ReportId::PatientsNewReturning => {
                 "Distinct people (merged records counted once) with an attended appointment in the range: new if registered in the range, else returning."
             }
+            ReportId::ReceivablesAgeing => {
+                "What patients owed at the end of the range's last day on finalised invoices (cancelled ones left out; merged duplicates under their survivor): total − credit notes − payments and advances + refunds issued by then, by the invoice's age in days on that day."
+            }
+            ReportId::InsuranceByInsurer => {
+                "Insurance claims on finalised invoices (cancelled ones left out) first recorded in the range, by insurer, as they stand now: awaiting decision = nothing approved yet; rejected = claimed − approved once something is approved; outstanding = approved − settled."
+            }
         }
     }
 
     fn finance(self) -> bool {
-        matches!(self, ReportId::RevenueByService | ReportId::RevenueByMode | ReportId::RevenueByDoctor)
+        matches!(
+            self,
+            ReportId::RevenueByService
+                | ReportId::RevenueByMode
+                | ReportId::RevenueByDoctor
+                | ReportId::ReceivablesAgeing
+                | ReportId::InsuranceByInsurer
+        )
+    }
+
+    /// A finance report a doctor without `reports_finance` sees as their own figures.
+    fn doctor_own(self) -> bool {
+        matches!(self, ReportId::RevenueByService | ReportId::RevenueByDoctor)
     }
 }
 
@@ -163,7 +191,7 @@ pub fn available(auth: &Authorized) -> Vec<ReportId> {
     }
     let finance = auth.require(Permission::ReportsFinance).is_ok();
     let doctor = auth.roles.contains(&crate::rbac::Role::Doctor);
-    ReportId::ALL.into_iter().filter(|r| !r.finance() || finance || (doctor && *r != ReportId::RevenueByMode)).collect()
+    ReportId::ALL.into_iter().filter(|r| !r.finance() || finance || (doctor && r.doctor_own())).collect()
 }
 
 async fn scope(store: &Store, auth: &Authorized, report: ReportId, f: &Filters) -> Result<Scope> {
@@ -200,7 +228,7 @@ async fn scope(store: &Store, auth: &Authorized, report: ReportId, f: &Filters) 
         (Ok(()), _) => {}
         (Err(e), None) if report.finance() => return Err(e),
         (Err(_), None) => {}
-        (Err(e), Some(_)) if report == ReportId::RevenueByMode => return Err(e),
+        (Err(e), Some(_)) if report.finance() && !report.doctor_own() => return Err(e),
         (Err(_), Some(me)) if narrows => {
             if s.doctor_id.as_ref().is_some_and(|d| *d != me) {
                 return Err(Error::Forbidden { permission: Permission::ReportsFinance.code().to_string() });
@@ -259,6 +287,8 @@ pub async fn run(store: &Store, auth: &Authorized, req: &ReportRequest) -> Resul
         ReportId::PatientsRegistrations => patients::registrations(store, &range, scope.granularity).await?,
         ReportId::PatientsDemographics => patients::demographics(store, &range).await?,
         ReportId::PatientsNewReturning => patients::new_returning(store, &range).await?,
+        ReportId::ReceivablesAgeing => receivables::ageing(store, &range).await?,
+        ReportId::InsuranceByInsurer => insurance::by_insurer(store, &range).await?,
     };
     Ok(Report {
         report: req.report,
