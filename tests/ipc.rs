@@ -581,7 +581,22 @@ fn a_patient_is_admitted_moved_on_the_board_and_discharged_through_the_commands(
             app.invoke("sign_in", json!({ "username": name, "password": "Desk#2026staff" })).unwrap();
         }
     };
+    // The clinic may keep reception from admitting and moving patients (on by default).
+    let settings = app.invoke("ward_settings", json!({})).unwrap();
+    assert_eq!(settings, json!({ "reception_moves": true, "withheld": [] }));
+    let off = app.invoke("set_reception_moves", json!({ "allow": false })).unwrap();
+    assert_eq!(off["reception_moves"], false);
     sign_in("desk.roy", true);
+    let settings = app.invoke("ward_settings", json!({})).unwrap();
+    assert_eq!(settings["withheld"], json!(["inpatients_admit", "inpatients_transfer"]));
+    let err = app.invoke("admit_patient", admit.clone()).unwrap_err();
+    assert_eq!(err, json!({ "code": "forbidden", "detail": { "permission": "inpatients_admit" } }));
+    let err = app.invoke("set_reception_moves", json!({ "allow": true })).unwrap_err();
+    assert_eq!(err, json!({ "code": "forbidden", "detail": { "permission": "wards_manage" } }));
+    app.invoke("sign_out", json!({})).unwrap();
+    app.invoke("sign_in", json!({ "username": "admin", "password": "Clinic#2026adm" })).unwrap();
+    app.invoke("set_reception_moves", json!({ "allow": true })).unwrap();
+    sign_in("desk.roy", false);
     let stay = app.invoke("admit_patient", admit.clone()).unwrap();
     assert_eq!(stay["bed_id"], a1["id"]);
     let err = app.invoke("admit_patient", admit).unwrap_err();
@@ -799,6 +814,25 @@ fn a_doctor_orders_a_nurse_gives_the_due_dose_once_and_a_discharge_stops_the_ord
     let note =
         json!({ "input": { "admission_id": stay["id"], "kind": "nursing", "shift": "night", "body": "Slept well" } });
     app.invoke("add_inpatient_note", note).unwrap();
+    // Intake and output: the nurse charts, the balances are the core's; the handover lists the
+    // patient with the shift's balance.
+    let io = |direction: &str, kind: &str| {
+        json!({ "input": { "admission_id": stay["id"], "direction": direction, "kind": kind, "volume_ml": 350,
+                           "at": null, "note": "", "voids_id": null, "void_reason": "" } })
+    };
+    let charted = app.invoke("record_intake_output", io("output", "urine")).unwrap();
+    assert_eq!((charted["volume_ml"].clone(), charted["counts"].clone()), (json!(350), json!(true)));
+    let err = app.invoke("record_intake_output", io("intake", "urine")).unwrap_err();
+    assert_eq!((err["detail"]["field"].as_str(), err["detail"]["reason"].as_str()), (Some("kind"), Some("invalid")));
+    let chart = app.invoke("intake_output_chart", json!({ "admissionId": stay["id"], "day": null })).unwrap();
+    assert_eq!(
+        (chart["day_total"]["output_ml"].clone(), chart["day_total"]["net_ml"].clone()),
+        (json!(350), json!(-350))
+    );
+    let handover = app.invoke("ward_handover", json!({ "wardId": ward["id"], "day": null, "shift": null })).unwrap();
+    assert_eq!(handover["patients"][0]["admission_id"], stay["id"]);
+    assert_eq!(handover["patients"][0]["notes"][0]["body"], "Slept well");
+    assert_eq!(handover["patients"][0]["io"]["output_ml"], 350);
     let err = app.invoke("stop_inpatient_order", json!({ "orderId": q6["id"], "reason": "x" })).unwrap_err();
     assert_eq!(err, json!({ "code": "forbidden", "detail": { "permission": "inpatient_orders" } }));
 
@@ -823,4 +857,67 @@ fn a_doctor_orders_a_nurse_gives_the_due_dose_once_and_a_discharge_stops_the_ord
 fn sign_in_again(app: &App, name: &str) {
     app.invoke("sign_out", json!({})).unwrap();
     app.invoke("sign_in", json!({ "username": name, "password": "Ward#2026staff" })).unwrap();
+}
+
+#[test]
+fn a_doctor_writes_the_discharge_summary_discharges_finalises_and_prints_it() {
+    let app = app();
+    app.setup_admin();
+    let ward =
+        app.invoke("add_ward", json!({ "input": { "name": "General", "kind": "general", "bed_service_id": null } }));
+    let ward = ward.unwrap();
+    let bed = json!({ "ward_id": ward["id"], "room_id": null, "label": "A1", "tags": [], "bed_service_id": null });
+    let bed = app.invoke("add_bed", json!({ "input": bed })).unwrap();
+    let medicine = json!({ "name": "Paracetamol", "strength": "650 mg", "form": "tablet", "ingredients": [] });
+    let medicine = app.invoke("add_medicine", json!({ "input": medicine })).unwrap();
+    let user =
+        json!({ "username": "dr.rao", "full_name": "Dr Anil Rao", "password": "Given#2026temp", "roles": ["doctor"] });
+    let doctor_user = app.invoke("create_user", json!({ "input": user })).unwrap();
+    let staff = json!({
+        "full_name": "Dr Anil Rao", "role": "doctor", "user_id": doctor_user["id"], "department_id": null,
+        "qualifications": "MD", "licence_no": "KMC-2", "specialty_ids": [], "phone": "", "email": "", "fee_minor": 0
+    });
+    let doctor = app.invoke("add_staff", json!({ "input": staff })).unwrap();
+    let p = app.invoke("register_patient", json!({ "input": patient("Ravi", "98450 12345") })).unwrap();
+    app.invoke("sign_out", json!({})).unwrap();
+    app.invoke("sign_in", json!({ "username": "dr.rao", "password": "Given#2026temp" })).unwrap();
+    let change = json!({ "oldPassword": "Given#2026temp", "newPassword": "Ward#2026staff" });
+    app.invoke("change_own_password", change).unwrap();
+    let admit = json!({ "input": {
+        "patient_id": p["id"], "doctor_id": doctor["id"], "reason": "Fever", "diagnosis_code": "",
+        "expected_days": 3, "ward_id": ward["id"], "bed_id": bed["id"]
+    } });
+    let stay = app.invoke("admit_patient", admit).unwrap();
+    let view = app.invoke("discharge_summary", json!({ "admissionId": stay["id"] })).unwrap();
+    assert_eq!((view["summary"].clone(), view["can_write"].clone()), (Value::Null, json!(true)));
+    assert_eq!(view["allergies"], "Penicillin", "read from the record");
+    let input = |code: &str| {
+        json!({ "input": {
+            "admission_id": stay["id"], "diagnoses": [{ "code": code, "text": "" }], "course": "Settled on fluids.",
+            "procedures": "", "investigations": [],
+            "medicines": [{ "medicine_id": medicine["id"], "dose": "1", "dose_unit": "tablet", "schedule": "1-0-1",
+                            "days": 3, "prn": false, "instructions": "" }],
+            "advice": "Rest", "follow_up_on": null, "follow_up_doctor_id": null
+        } })
+    };
+    let err = app.invoke("save_discharge_summary", input("Q99.99X")).unwrap_err();
+    assert_eq!((err["code"].as_str(), err["detail"]["field"].as_str()), (Some("validation"), Some("diagnoses.0.code")));
+    let saved = app.invoke("save_discharge_summary", input("A09")).unwrap();
+    assert_eq!(saved["medicines"][0]["name"], "Paracetamol 650 mg tablet");
+    assert_eq!(saved["follow_up_on"], Value::Null);
+    let err = app.invoke("finalise_discharge_summary", json!({ "admissionId": stay["id"] })).unwrap_err();
+    assert_eq!(err["detail"]["field"], "admission_id", "not before the discharge");
+    let out =
+        json!({ "input": { "admission_id": stay["id"], "discharge_type": "home", "discharged_at": null, "note": "" } });
+    app.invoke("discharge_patient", out).unwrap();
+    let done = app.invoke("finalise_discharge_summary", json!({ "admissionId": stay["id"] })).unwrap();
+    assert!(done["finalised_at"].is_string());
+    let printed = app.invoke("print_discharge_summary", json!({ "admissionId": stay["id"] })).unwrap();
+    assert!(printed["file_name"].as_str().unwrap().starts_with("discharge-summary-"));
+    assert!(std::fs::read(printed["path"].as_str().unwrap()).unwrap().starts_with(b"%PDF-"));
+    let listed = app.invoke("printouts", json!({ "of": { "of": "patient", "id": p["id"] } })).unwrap();
+    assert_eq!(
+        (listed[0]["kind"].as_str(), listed[0]["admission_id"].clone()),
+        (Some("discharge_summary"), stay["id"].clone())
+    );
 }

@@ -6,14 +6,21 @@
 // 4450); HMS_E2E_KEEP=1 keeps the data directory.
 //
 // Flow: first administrator → adds a doctor, sets up the General ward with beds A1 and A2,
-// registers Kavya, adds a doctor's and a nurse's accounts → the doctor admits her from her page
-// to A1, sees her on the board (tablet size too), transfers her to A2, discharges her: A2 shows
-// cleaning → the nurse marks A2 clean: free again. (The administrator sets up but does not
-// admit: admitting, moving and discharging are the doctor's and reception's, cleaning the
-// nurses'.)
+// adds two medicines, registers Kavya, adds a doctor's and a nurse's accounts → the doctor
+// admits her from her page to A1, sees her on the board (tablet size too), opens her chart from
+// the card and orders paracetamol 1-0-1, ceftriaxone STAT and vitals every 4 h, writes a
+// progress note; from her page changes paracetamol to 1-1-1, adds it when needed and stops a
+// diet → the nurse (800×1280) opens the ward round, gives the STAT dose, records vitals, gives
+// paracetamol when needed with its reason, sees both doses on the chart's MAR and writes a
+// shift note → the doctor transfers her to A2, writes her discharge summary (diagnosis, course,
+// a medicine, advice, follow-up) and discharges her through it: the summary is final and its
+// PDF printed; A2 shows cleaning → the nurse marks A2 clean: free again. (The administrator
+// sets up but does not admit: admitting, moving and discharging are the doctor's and
+// reception's, cleaning and the MAR the nurses', orders the doctors'.)
 
 import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,6 +39,14 @@ const DOCTOR_USER = { fullName: DOCTOR, username: 'dr.ravi', temporary: 'Given#D
 const NURSE_USER = { fullName: 'Nisha Das', username: 'n.nisha', temporary: 'Given#Ward2026x', password: 'Nurse#Own2026x' };
 
 let dataDir = '';
+/** The follow-up a week ahead (the clinic's calendar is UTC until set): as typed (dd/mm/yyyy, en-IN) and as printed. */
+const FOLLOW_UP = (() => {
+  const d = new Date(Date.now() + 7 * 86_400_000);
+  const dd = String(d.getUTCDate()).padStart(2, '0');
+  const mm = String(d.getUTCMonth() + 1).padStart(2, '0');
+  const typed = `${dd}/${mm}/${d.getUTCFullYear()}`;
+  return { typed, printed: typed };
+})();
 let app = null;
 const shots = { n: 0 };
 const step = stepper(() => app);
@@ -167,6 +182,28 @@ describe('HMS inpatients (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     assert.equal(await bedState('A2'), 'free');
   });
 
+  step('the administrator adds paracetamol and ceftriaxone to the medicine list', async () => {
+    await app.click('nav-clinical');
+    await app.click('clin-view-catalogue');
+    for (const [name, strength, form] of [['Paracetamol', '500 mg', 'tablet'], ['Ceftriaxone', '1 g', 'injection']]) {
+      await app.fill('cat-med-name', name);
+      await app.fill('cat-med-strength', strength);
+      await app.fill('cat-med-form', form);
+      await app.click('cat-med-add');
+      await app.until(
+        async () => {
+          for (const row of await app.driver.findElements(By.css('[data-testid="cat-med-row"]'))) {
+            if ((await row.getText()).includes(`${name} ${strength} ${form}`)) return true;
+          }
+          return false;
+        },
+        (found) => found,
+        WAIT,
+        `${name} should be listed`,
+      );
+    }
+  });
+
   step('the administrator registers Kavya and adds a doctor\'s and a nurse\'s accounts', async () => {
     await app.click('nav-patients');
     await app.visible('patient-search');
@@ -219,6 +256,251 @@ describe('HMS inpatients (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     await app.screenshot('board-tablet');
   });
 
+  step('the doctor opens her chart from the bed card: bed, ward and day of stay', async () => {
+    await bedAction('A1', 'open-chart');
+    await app.visible('inpatient-chart');
+    const header = await (await app.visible('inpatient-chart-header')).getText();
+    assert.match(header, /General · A1/);
+    assert.match(header, /Day 1/);
+    assert.match(await (await app.visible('inpatient-chart-title')).getText(), /Kavya/);
+  });
+
+  step('the doctor orders paracetamol 1-0-1, ceftriaxone STAT and vitals every 4 hours', async () => {
+    await app.visible('chart-orders');
+    /** One order through the New order dialog; `fields` fills it. */
+    async function newOrder(fields) {
+      await app.click('order-new');
+      await app.visible('order-dialog');
+      await fields();
+      await app.click('order-save');
+      await gone('order-dialog');
+    }
+    await newOrder(async () => {
+      await choose('order-kind', 'medicine');
+      await choose('order-medicine', 'Paracetamol 500 mg tablet');
+      await app.fill('order-dose', '1');
+      await choose('order-unit', 'tablet');
+      await choose('order-route', 'oral');
+      await choose('order-schedule', 'times');
+      await app.fill('order-pattern', '1-0-1');
+      await app.screenshot('order-medicine');
+    });
+    await newOrder(async () => {
+      await choose('order-medicine', 'Ceftriaxone 1 g injection');
+      await app.fill('order-dose', '1000');
+      await choose('order-unit', 'mg');
+      await choose('order-route', 'iv');
+      await choose('order-schedule', 'stat');
+    });
+    await newOrder(async () => {
+      await choose('order-kind', 'nursing');
+      await app.fill('order-instructions', 'Vitals with SpO2');
+      await app.fill('order-vitals-every', '4');
+    });
+    const rows = async () => {
+      const out = [];
+      for (const row of await app.driver.findElements(By.css('[data-testid="order-row"][data-state="active"]'))) out.push(await row.getText());
+      return out;
+    };
+    const texts = await app.until(rows, (r) => r.length === 3, WAIT, 'three active orders');
+    assert.ok(texts.some((t) => /Paracetamol 500 mg tablet — 1 tablet oral/.test(t) && /1-0-1 \(08:00 and 20:00\)/.test(t)), texts.join(' | '));
+    assert.ok(texts.some((t) => /Ceftriaxone/.test(t) && /STAT/.test(t)), texts.join(' | '));
+    assert.ok(texts.some((t) => /Vitals every 4 hours/.test(t)), texts.join(' | '));
+    await app.screenshot('chart-orders-tablet');
+  });
+
+  step('the doctor writes a progress note and goes back to the board', async () => {
+    await app.click('inpatient-chart-view-notes');
+    await app.fill('note-body', 'Febrile overnight, crackles right base. Continue antibiotics.');
+    await app.click('note-save');
+    const note = await app.visible('note-row');
+    assert.match(await note.getText(), /Progress note/);
+    await app.click('inpatient-chart-back');
+    await waitBedState('A1', 'occupied');
+  });
+
+  /** Clicks a button of the active order whose text matches `what`. */
+  async function orderButton(what, button) {
+    const row = await app.until(
+      async () => {
+        for (const r of await app.driver.findElements(By.css('[data-testid="order-row"][data-state="active"]'))) {
+          if (what.test(await r.getText())) return r;
+        }
+        return null;
+      },
+      (r) => r !== null,
+      WAIT,
+      `an active order ${what}`,
+    );
+    const el = await row.findElement(By.css(`[data-testid="${button}"]`));
+    await app.centre(el);
+    await el.click();
+  }
+
+  step('from her page the doctor changes paracetamol to 1-1-1, adds it when needed and stops a diet with a reason', async () => {
+    await app.click('nav-patients');
+    await app.fill('patient-search', 'Kavya');
+    await app.click('patient-result');
+    await app.click('patient-inpatient-chart');
+    await app.visible('inpatient-chart');
+    await app.visible('chart-orders');
+    // Change: the form starts from the order; the old one is listed as stopped (changed).
+    await orderButton(/Paracetamol.*\n?.*1-0-1/, 'order-change');
+    await app.visible('order-dialog');
+    await app.fill('order-pattern', '1-1-1');
+    await app.click('order-save');
+    await gone('order-dialog');
+    // When needed, at most 4 in 24 hours.
+    await app.click('order-new');
+    await app.visible('order-dialog');
+    await choose('order-medicine', 'Paracetamol 500 mg tablet');
+    await app.fill('order-dose', '1');
+    await choose('order-schedule', 'prn');
+    await app.fill('order-prn-max', '4');
+    await app.click('order-save');
+    await gone('order-dialog');
+    // A diet, then stopped: the reason is asked for.
+    await app.click('order-new');
+    await app.visible('order-dialog');
+    await choose('order-kind', 'diet');
+    await app.fill('order-instructions', 'Soft diet');
+    await app.click('order-save');
+    await gone('order-dialog');
+    await orderButton(/Soft diet/, 'order-stop');
+    await app.visible('order-stop-dialog');
+    await app.fill('order-stop-reason', 'Tolerating a normal diet');
+    await app.click('order-stop-confirm');
+    await gone('order-stop-dialog');
+    const state = async () => {
+      const out = { active: [], stopped: [] };
+      for (const r of await app.driver.findElements(By.css('[data-testid="order-row"]'))) out[await r.getAttribute('data-state')].push(await r.getText());
+      return out;
+    };
+    const rows = await app.until(state, (r) => r.active.length === 4 && r.stopped.length === 2, WAIT, 'four active orders, two stopped');
+    const all = JSON.stringify(rows);
+    assert.ok(rows.active.some((t) => /1-1-1 \(08:00, 14:00,? and 20:00\)/.test(t)), all);
+    assert.ok(rows.active.some((t) => /When needed, at most 4 times in 24 hours/.test(t)), all);
+    assert.ok(rows.stopped.some((t) => /1-0-1/.test(t) && /changed/.test(t)), all);
+    assert.ok(rows.stopped.some((t) => /Soft diet/.test(t) && /Tolerating a normal diet/.test(t)), all);
+    await app.screenshot('chart-orders-changed');
+  });
+
+  /** The due items of a bed on the ward round, each with its kind and text. */
+  async function dueItems(bed) {
+    const out = [];
+    for (const el of await app.driver.findElements(By.css(`[data-testid="round-patient"][data-bed="${bed}"] [data-testid="due-item"]`))) {
+      out.push({ el, kind: await el.getAttribute('data-kind'), text: await el.getText() });
+    }
+    return out;
+  }
+
+  step('the nurse, on a tablet, opens the ward round: the STAT dose and the vitals are due', async () => {
+    await switchTo(NURSE_USER);
+    await app.click('nav-inpatients');
+    await app.click('inpatients-view-round');
+    await app.visible('ward-round');
+    const items = await app.until(
+      () => dueItems('A1'),
+      (list) => list.some((i) => i.kind === 'dose' && /Ceftriaxone/.test(i.text)) && list.some((i) => i.kind === 'vitals'),
+      WAIT,
+      'the STAT dose and the vitals should be due for A1',
+    );
+    assert.ok(items.every((i) => !/Paracetamol/.test(i.text) || /08:00|14:00|20:00/.test(i.text)), 'a pattern’s dose is due at the clinic’s hours only');
+    await app.screenshot('round-tablet');
+  });
+
+  step('the nurse gives the STAT dose and records her vitals from the round', async () => {
+    const stat = (await dueItems('A1')).find((i) => i.kind === 'dose' && /Ceftriaxone/.test(i.text));
+    const given = await stat.el.findElement(By.css('[data-testid="due-given"]'));
+    await app.centre(given);
+    await given.click();
+    await app.visible('dose-dialog');
+    // Given asks no reason; the other outcomes do.
+    assert.equal((await app.driver.findElements(By.css('[data-testid="dose-reason"]'))).length, 0);
+    await app.click('dose-confirm');
+    await gone('dose-dialog');
+    await app.until(() => dueItems('A1'), (list) => !list.some((i) => /Ceftriaxone/.test(i.text)), WAIT, 'the given dose leaves the round');
+    const vitals = (await dueItems('A1')).find((i) => i.kind === 'vitals');
+    const record = await vitals.el.findElement(By.css('[data-testid="due-vitals"]'));
+    await app.centre(record);
+    await record.click();
+    await app.visible('vitals-dialog');
+    await app.fill('vitals-temperature', '38.2');
+    await app.fill('vitals-pulse', '96');
+    await app.fill('vitals-bp_systolic', '118');
+    await app.fill('vitals-bp_diastolic', '76');
+    await app.fill('vitals-spo2', '94');
+    await app.click('vitals-save');
+    await gone('vitals-dialog');
+    await app.until(() => dueItems('A1'), (list) => !list.some((i) => i.kind === 'vitals'), WAIT, 'vitals just taken are not due');
+    // Paracetamol when needed: given with its reason.
+    const patient = await app.driver.findElement(By.css('[data-testid="round-patient"][data-bed="A1"]'));
+    const prn = await patient.findElement(By.css('[data-testid="round-prn"]'));
+    await app.centre(prn);
+    await prn.click();
+    await app.click('prn-give');
+    await app.visible('dose-dialog');
+    await app.click('dose-confirm');
+    // No reason: nothing is sent and the reason is asked for.
+    await app.visible('dose-reason');
+    assert.equal(await (await app.visible('dose-reason')).getAttribute('aria-invalid'), 'true');
+    await app.fill('dose-reason', 'Fever 38.2');
+    await app.click('dose-confirm');
+    await gone('dose-dialog');
+    await app.screenshot('round-recorded-tablet');
+  });
+
+  step('the MAR tab shows the dose; the nurse writes her shift note', async () => {
+    const patient = await app.driver.findElement(By.css('[data-testid="round-patient"][data-bed="A1"]'));
+    const open = await patient.findElement(By.css('[data-testid="round-open-chart"]'));
+    await app.centre(open);
+    await open.click();
+    await app.visible('inpatient-chart');
+    await app.click('inpatient-chart-view-mar');
+    const entries = await app.until(
+      async () => {
+        const out = [];
+        for (const e of await app.driver.findElements(By.css('[data-testid="mar-entry"]'))) {
+          out.push({ outcome: await e.getAttribute('data-outcome'), text: await e.getText() });
+        }
+        return out;
+      },
+      (list) => list.length === 2,
+      WAIT,
+      'the STAT dose and the PRN dose on the MAR',
+    );
+    const stat = entries.find((e) => /Ceftriaxone/.test(e.text));
+    assert.equal(stat?.outcome, 'given');
+    assert.match(stat.text, new RegExp(NURSE_USER.fullName));
+    const prn = entries.find((e) => /Paracetamol/.test(e.text));
+    assert.match(prn?.text ?? '', /When needed/);
+    assert.match(prn.text, /Fever 38\.2/);
+    await app.screenshot('chart-mar-tablet');
+    await app.click('inpatient-chart-view-notes');
+    await choose('note-shift', 'morning');
+    await app.fill('note-body', 'Ceftriaxone given. Febrile 38.2, SpO2 94% on 2 L oxygen.');
+    await app.click('note-save');
+    await app.until(
+      async () => {
+        for (const row of await app.driver.findElements(By.css('[data-testid="note-row"]'))) {
+          if (/morning shift/.test(await row.getText())) return true;
+        }
+        return false;
+      },
+      (found) => found,
+      WAIT,
+      'the shift note should be listed',
+    );
+    await app.click('inpatient-chart-back');
+    await app.visible('ward-round');
+  });
+
+  step('the doctor is back on the board', async () => {
+    await switchTo(DOCTOR_USER);
+    await app.click('nav-inpatients');
+    await waitBedState('A1', 'occupied');
+  });
+
   step('she is transferred to A2', async () => {
     await bedAction('A1', 'transfer');
     await app.visible('bed-dialog');
@@ -230,12 +512,107 @@ describe('HMS inpatients (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     assert.equal(await bedState('A1'), 'cleaning');
   });
 
-  step('she is discharged: A2 goes to cleaning', async () => {
+  step('the nurse charts intake and output from the handover: the balance shows', async () => {
+    await switchTo(NURSE_USER);
+    await app.click('nav-inpatients');
+    await app.click('inpatients-view-handover');
+    const patient = await app.visible('handover-patient');
+    assert.match(await patient.getText(), /A2 · Kavya/);
+    await app.click('handover-io-open');
+    await app.visible('io-dialog');
+    for (const [direction, kind, ml] of [['intake', 'oral', '300'], ['output', 'urine', '450']]) {
+      await choose('io-direction', direction);
+      await choose('io-kind', kind);
+      await app.fill('io-volume', ml);
+      await app.click('io-save');
+      await app.until(
+        async () => (await app.driver.findElements(By.css(`[data-testid="io-entry"][data-direction="${direction}"]`))).length,
+        (n) => n === 1,
+        WAIT,
+        `the ${direction} entry should be listed`,
+      );
+    }
+    await app.until(
+      async () => (await app.visible('io-day-net')).getText(),
+      (text) => /−150 ml/.test(text),
+      WAIT,
+      'the day\'s net balance should be −150 ml',
+    );
+    await app.screenshot('intake-output-tablet');
+    await app.click('io-dialog-close');
+    await gone('io-dialog');
+  });
+
+  step('the handover lists Kavya with the shift\'s balance and prints', async () => {
+    await app.until(
+      async () => (await app.visible('handover-io')).getText(),
+      (text) => /In 300 ml/.test(text) && /Out 450 ml/.test(text),
+      WAIT,
+      'the handover should show the shift\'s intake and output',
+    );
+    assert.match(await (await app.visible('handover-title')).getText(), /General/);
+    await app.screenshot('handover-tablet');
+    // The doctor discharges next, from the board.
+    await switchTo(DOCTOR_USER);
+    await app.click('nav-inpatients');
+    await waitBedState('A2', 'occupied');
+  });
+
+  step('the doctor writes her discharge summary from the Discharge dialog', async () => {
     await bedAction('A2', 'discharge');
     await app.visible('bed-dialog');
-    await choose('discharge-type', 'home');
-    await app.click('bed-dialog-confirm');
+    await app.click('discharge-write-summary');
     await gone('bed-dialog');
+    await app.visible('summary-dialog');
+    assert.match(await app.textOf('summary-allergies'), /No known allergies|\w/, 'the allergies come from the record');
+    await app.fill('dx-search', 'J18.9');
+    await app.click('dx-result');
+    await app.until(async () => (await app.driver.findElements(By.css('[data-testid="summary-diagnosis"]'))).length, (n) => n === 1, WAIT, 'the diagnosis is added');
+    await app.fill('summary-course', 'Treated with IV ceftriaxone and oxygen; afebrile from day 2.');
+    await app.fill('summary-medicine-search', 'Paracetamol');
+    await choose('summary-medicine-pick', 'Paracetamol');
+    await app.click('summary-medicine-add');
+    await app.fill('med-schedule', '1-0-1');
+    await app.fill('med-days', '5');
+    await app.fill('summary-advice', 'Rest at home; plenty of fluids.');
+    await app.fill('summary-follow-up', FOLLOW_UP.typed);
+    await app.click('summary-save');
+    await app.until(() => app.textOf('summary-status'), (s) => /Draft/.test(s), WAIT, 'the draft is saved');
+    await app.screenshot('summary-draft');
+  });
+
+  step('she is discharged through the summary: it is final, printed, and A2 goes to cleaning', async () => {
+    await choose('summary-discharge-type', 'home');
+    await app.click('summary-discharge');
+    await app.until(
+      async () => (await app.visible('discharge-summary')).getAttribute('data-final'),
+      (f) => f === 'true',
+      WAIT,
+      'the summary is final after the discharge',
+    );
+    await app.click('summary-print');
+    const exportsDir = path.join(dataDir, 'exports');
+    const pdf = await app.until(
+      () => (fs.existsSync(exportsDir) ? fs.readdirSync(exportsDir).find((f) => f.startsWith('discharge-summary-')) : undefined),
+      (f) => !!f,
+      WAIT,
+      'the discharge summary PDF is saved',
+    );
+    const file = path.join(exportsDir, pdf);
+    await app.until(
+      () => fs.readFileSync(file).subarray(-1024).toString('latin1').includes('%%EOF'),
+      (whole) => whole,
+      WAIT,
+      'a whole PDF',
+    );
+    const text = execFileSync('pdftotext', ['-layout', file, '-']).toString();
+    for (const expected of ['Kavya', 'J18.9', 'Paracetamol', '1-0-1', FOLLOW_UP.printed, 'Home']) {
+      assert.ok(text.includes(expected), `the printed summary shows ${expected}:\n${text}`);
+    }
+    assert.ok((await app.visible('summary-book-follow-up')) !== null, 'the follow-up can be booked');
+    await app.screenshot('summary-final');
+    await app.click('discharge-summary-close');
+    await gone('summary-dialog');
     await waitBedState('A2', 'cleaning');
     await app.screenshot('cleaning-tablet');
     assert.equal(

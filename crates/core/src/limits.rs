@@ -87,6 +87,33 @@ pub fn exported() -> Vec<(&'static str, Value)> {
         ("DOSE_HOURS_4", json!(inpatients::schedule::DOSE_HOURS_4)),
         ("DUE_AHEAD_MINUTES", json!(inpatients::due::DUE_AHEAD_MINUTES)),
         ("LATE_AFTER_MINUTES", json!(inpatients::due::LATE_AFTER_MINUTES)),
+        // The discharge summary: its texts, lists and days.
+        (
+            "SUMMARY_FIELDS",
+            json!({
+                "course": inpatients::summary::SUMMARY_TEXT_MAX,
+                "procedures": inpatients::summary::SUMMARY_TEXT_MAX,
+                "advice": inpatients::summary::SUMMARY_TEXT_MAX,
+                "line": inpatients::summary::SUMMARY_LINE_MAX,
+                "dose": inpatients::orders::DOSE_MAX,
+                "dose_unit": inpatients::orders::DOSE_UNIT_MAX,
+            }),
+        ),
+        (
+            "SUMMARY_LISTS_MAX",
+            json!({
+                "diagnoses": inpatients::summary::SUMMARY_DIAGNOSES_MAX,
+                "investigations": inpatients::summary::SUMMARY_INVESTIGATIONS_MAX,
+                "medicines": inpatients::summary::SUMMARY_MEDICINES_MAX,
+            }),
+        ),
+        ("SUMMARY_MEDICINE_DAYS_MAX", json!(inpatients::summary::SUMMARY_MEDICINE_DAYS_MAX)),
+        ("FOLLOW_UP_DAYS_MAX", json!(inpatients::summary::FOLLOW_UP_DAYS_MAX)),
+        ("IO_VOLUME_MAX_ML", json!(inpatients::intake_output::IO_VOLUME_MAX_ML)),
+        ("IO_NOTE_MAX", json!(inpatients::intake_output::IO_NOTE_MAX)),
+        ("IO_INTAKE_KINDS", json!(inpatients::intake_output::INTAKE_KINDS)),
+        ("IO_OUTPUT_KINDS", json!(inpatients::intake_output::OUTPUT_KINDS)),
+        ("SHIFT_START_HOURS", json!(inpatients::shifts::SHIFT_START_HOURS)),
         // Settings.
         ("IDLE_TIMEOUT_MAX_MINUTES", json!(settings::MAX_IDLE_MINUTES)),
         // The most characters of each text field a form offers, per record.

@@ -11,11 +11,11 @@ mod hospital;
 mod ward;
 
 use hms_core::clinical::{lab, visits, VitalsInput};
-use hms_core::inpatients::due::{self, DueKind, DueStatus, WardDueList};
+use hms_core::inpatients::due::{self, DueKind, DueStatus, DueSummary, WardDueList};
 use hms_core::inpatients::mar::{self, DoseInput, MarOutcome};
 use hms_core::inpatients::notes::{self, NoteInput, NoteKind, Shift};
 use hms_core::inpatients::orders::{self, DoseSchedule, OrderInput, OrderKind};
-use hms_core::inpatients::{stays, DischargeInput};
+use hms_core::inpatients::{board, stays, BoardFilter, DischargeInput};
 use hms_core::{Error, Store, ValidationReason};
 use hospital::{hospital, Hospital};
 use ward::field_of;
@@ -557,4 +557,53 @@ async fn every_ward_round_operation_needs_its_permission() {
         due::ward_due_list(s, who, &h.general, None).await.unwrap();
     }
     orders::stop(s, doctor, &q6.id, "done").await.unwrap();
+}
+
+#[tokio::test]
+async fn a_wards_list_holds_its_beds_patients_and_its_waiting_list() {
+    let h = hospital().await;
+    let s = &h.w.env.store;
+    let in_bed = stays::admit(s, &h.doctor, h.admit_input(0, Some(&h.a1))).await.unwrap();
+    let waiting = stays::admit(s, &h.doctor, h.admit_input(1, None)).await.unwrap();
+    let moved = stays::admit(s, &h.doctor, h.admit_input(2, Some(&h.a2))).await.unwrap();
+    for stay in [&in_bed, &waiting, &moved] {
+        let vitals = OrderInput {
+            admission_id: stay.id.clone(),
+            kind: "nursing".into(),
+            instructions: "Vitals every 4 hours".into(),
+            every_hours: Some(4),
+            ..Default::default()
+        };
+        orders::order(s, &h.doctor, vitals).await.unwrap();
+    }
+    // Admitted to General, then moved into the ICU's bed: the ICU's nurses see to them now.
+    stays::transfer(s, &h.desk, &moved.id, &h.icu1).await.unwrap();
+
+    let general = due_at(&h, "2026-12-01T10:05:00Z").await;
+    let on =
+        |l: &WardDueList| l.patients.iter().map(|p| (p.admission_id.clone(), p.bed_id.clone())).collect::<Vec<_>>();
+    assert_eq!(on(&general), vec![(in_bed.id.clone(), Some(h.a1.clone())), (waiting.id.clone(), None)]);
+    assert_eq!(items(&general, &waiting.id).len(), 1, "a waiting patient's vitals are due too");
+    let icu = due::ward_due_list(s, &h.nurse, &h.icu, Some("2026-12-01T10:05:00Z")).await.unwrap();
+    assert_eq!(on(&icu), vec![(moved.id.clone(), Some(h.icu1.clone()))]);
+    assert_eq!(items(&icu, &moved.id).len(), 1);
+
+    // The bed board's cards say what is due, to those who may see the clinical record.
+    let dose = orders::order(s, &h.doctor, OrderInput { every_hours: Some(6), ..medicine(&h, &in_bed.id, "every") });
+    dose.await.unwrap();
+    h.at(1);
+    let due_on_board = |b: &hms_core::inpatients::Board, stay: &str| {
+        let cards = b.wards.iter().flat_map(|w| w.beds.iter().filter_map(|c| c.occupant.clone()));
+        let waiting = b.wards.iter().flat_map(|w| w.waiting.iter().map(|e| e.occupant.clone()));
+        cards.chain(waiting).find(|o| o.admission_id == stay).expect("on the board").due
+    };
+    let seen = board::board(s, &h.nurse, BoardFilter::default()).await.unwrap();
+    // At 11:00 the first dose and the vitals (both of 10:00) are due, an hour late: not overdue yet.
+    assert_eq!(due_on_board(&seen, &in_bed.id), Some(DueSummary { doses: 1, vitals: 1, overdue: 0 }));
+    assert_eq!(due_on_board(&seen, &waiting.id), Some(DueSummary { doses: 0, vitals: 1, overdue: 0 }));
+    h.at(2);
+    let later = board::board(s, &h.nurse, BoardFilter::default()).await.unwrap();
+    assert_eq!(due_on_board(&later, &in_bed.id), Some(DueSummary { doses: 1, vitals: 1, overdue: 2 }));
+    let desk = board::board(s, &h.desk, BoardFilter::default()).await.unwrap();
+    assert_eq!(due_on_board(&desk, &in_bed.id), None, "reception does not see the clinical record");
 }

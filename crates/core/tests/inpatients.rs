@@ -550,3 +550,35 @@ async fn every_inpatient_operation_needs_its_permission() {
         board::board(s, who, BoardFilter::default()).await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn the_clinic_may_keep_reception_from_admitting_and_moving_patients() {
+    use hms_core::inpatients::rights;
+    use hms_core::rbac::Permission;
+    let h = hospital().await;
+    let s = &h.w.env.store;
+    let on = rights::settings(s, &h.desk).await.unwrap();
+    assert!(on.reception_moves && on.withheld.is_empty(), "reception admits and moves by default");
+    let stay = stays::admit(s, &h.desk, h.admit_input(0, Some(&h.a1))).await.unwrap();
+
+    let denied = rights::set_reception_moves(s, &h.desk, false).await;
+    assert!(matches!(denied, Err(Error::Forbidden { ref permission }) if permission == "wards_manage"));
+    let off = rights::set_reception_moves(s, &h.admin, false).await.unwrap();
+    assert!(!off.reception_moves);
+    assert!(off.withheld.is_empty(), "the administrator holds no move right to withhold");
+    let desk = rights::settings(s, &h.desk).await.unwrap();
+    assert_eq!(desk.withheld, vec![Permission::InpatientsAdmit, Permission::InpatientsTransfer]);
+    assert!(rights::settings(s, &h.doctor).await.unwrap().withheld.is_empty(), "doctors keep theirs");
+
+    let before = common::count(s, "admissions").await;
+    let refused = stays::admit(s, &h.desk, h.admit_input(1, Some(&h.a2))).await;
+    assert!(matches!(refused, Err(Error::Forbidden { ref permission }) if permission == "inpatients_admit"));
+    assert_eq!(common::count(s, "admissions").await, before, "nothing written");
+    let moved = stays::transfer(s, &h.desk, &stay.id, &h.a2).await;
+    assert!(matches!(moved, Err(Error::Forbidden { ref permission }) if permission == "inpatients_transfer"));
+    stays::admit(s, &h.doctor, h.admit_input(1, Some(&h.a2))).await.unwrap();
+    stays::transfer(s, &h.doctor, &stay.id, &h.a3).await.unwrap();
+
+    rights::set_reception_moves(s, &h.admin, true).await.unwrap();
+    stays::transfer(s, &h.desk, &stay.id, &h.icu1).await.unwrap();
+}

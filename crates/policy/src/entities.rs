@@ -47,6 +47,12 @@ pub enum Rule {
     Day,
     /// A whole number other than zero, at most this far from it (a movement's signed quantity).
     NonZero(i64),
+    /// Text of at most this many characters that may hold line breaks and tabs, no other
+    /// control characters (a summary's course, advice).
+    LongText(usize),
+    /// A JSON array (or its text) of at most this many objects (a summary's diagnoses,
+    /// investigations, medicines: the core reads each strictly).
+    JsonObjects(usize),
     /// Exactly this many lowercase hex digits, or null (an account's signing key and its salt;
     /// accounts from before keys have none).
     HexOrNull(usize),
@@ -352,6 +358,44 @@ pub const ENTITIES: &[Entity] = &[
             ("written_at", UtcMillis),
         ],
     },
+    // The discharge summary: a doctor's, one per admission (its id derived from the admission's).
+    Entity {
+        name: "discharge_summaries",
+        id: IdKind::Uuid,
+        write: &[InpatientOrders],
+        fields: &[
+            ("diagnoses", JsonObjects(20)),
+            ("course", LongText(4000)),
+            ("procedures", LongText(4000)),
+            ("investigations", JsonObjects(40)),
+            ("medicines", JsonObjects(30)),
+            ("advice", LongText(4000)),
+            ("follow_up_on", Day),
+            ("written_at", UtcMillis),
+            ("finalised_at", UtcMillis),
+        ],
+    },
+    // Reviews of a dose recorded twice or a PRN dose over its limit: the conflicts inbox's.
+    Entity {
+        name: "mar_reviews",
+        id: IdKind::Uuid,
+        write: &[SyncManage],
+        fields: &[("note", RequiredText(500)), ("reviewed_at", UtcMillis)],
+    },
+    // Intake and output (nurses; append-only: a correction is a new entry naming the one it voids).
+    Entity {
+        name: "intake_output",
+        id: IdKind::Uuid,
+        write: &[MarRecord],
+        fields: &[
+            ("direction", OneOf(&["intake", "output"])),
+            ("kind", OneOf(&["oral", "iv", "feed", "urine", "drain", "vomit", "stool", "other"])),
+            ("volume_ml", Int(0, 5000)),
+            ("at", UtcMillis),
+            ("note", Text(500)),
+            ("void_reason", Text(500)),
+        ],
+    },
 ];
 
 /// Fields that say who did something (`restricted_by`, ...): a change that carries one (not
@@ -365,6 +409,9 @@ pub const AUTHOR_FIELDS: &[(&str, &[&str])] = &[
     ("inpatient_orders", &["ordered_by", "stopped_by"]),
     ("mar_entries", &["recorded_by"]),
     ("inpatient_notes", &["written_by"]),
+    ("discharge_summaries", &["written_by", "finalised_by"]),
+    ("mar_reviews", &["reviewed_by"]),
+    ("intake_output", &["recorded_by"]),
 ];
 
 /// Fields an insert must carry (the local write path always sets them): a row arriving
@@ -377,6 +424,9 @@ pub const INSERT_REQUIRES: &[(&str, &[&str])] = &[
     ("inpatient_orders", &["admission_id", "kind", "start_at", "ordered_by"]),
     ("mar_entries", &["order_id", "outcome", "given_at", "recorded_by"]),
     ("inpatient_notes", &["admission_id", "kind", "body", "written_at", "written_by"]),
+    ("discharge_summaries", &["admission_id", "written_at", "written_by"]),
+    ("mar_reviews", &["entry_id", "note", "reviewed_at", "reviewed_by"]),
+    ("intake_output", &["admission_id", "direction", "kind", "volume_ml", "at", "recorded_by"]),
 ];
 
 /// The permission a stock movement's kind needs, as its local write path does: a receipt's
@@ -414,10 +464,39 @@ pub fn check_movement_sign(change: &hms_protocol::Change) -> Result<(), String> 
     }
 }
 
+/// An intake/output entry's kind is one of its direction's (urine is never an intake), and a
+/// correction (`voids_id`) says why; only a correction may record 0 ml — as the local write
+/// path requires.
+pub fn check_intake_output(change: &hms_protocol::Change) -> Result<(), String> {
+    if change.entity != "intake_output" {
+        return Ok(());
+    }
+    let s = |f: &str| change.data.get(f).and_then(serde_json::Value::as_str);
+    let kinds: &[&str] = match s("direction") {
+        Some("intake") => &["oral", "iv", "feed", "other"],
+        Some("output") => &["urine", "drain", "vomit", "stool", "other"],
+        _ => return Ok(()),
+    };
+    if let Some(kind) = s("kind") {
+        if !kinds.contains(&kind) {
+            return Err(format!("kind: {kind:?} is not a kind of {}", s("direction").unwrap_or_default()));
+        }
+    }
+    let correction = s("voids_id").is_some_and(|v| !v.is_empty());
+    if correction && !matches!(s("void_reason"), Some(r) if !r.trim().is_empty()) {
+        return Err("void_reason: a correction says why".into());
+    }
+    if !correction && change.data.get("volume_ml").and_then(serde_json::Value::as_i64) == Some(0) {
+        return Err("volume_ml: only a correction records 0 ml".into());
+    }
+    Ok(())
+}
+
 /// Tables whose rows are only ever inserted: any other change of one is refused (the ledger
 /// of stock: a balance is the sum of movements that never change).
 /// The MAR and ward notes are append-only too: a dose or a note is never rewritten.
-pub const INSERT_ONLY: &[&str] = &["stock_movements", "mar_entries", "inpatient_notes"];
+/// Intake/output entries likewise (a correction is a new entry).
+pub const INSERT_ONLY: &[&str] = &["stock_movements", "mar_entries", "inpatient_notes", "mar_reviews", "intake_output"];
 
 /// The tables whose rows belong to a patient (`patient_id`): a merge moves them to the
 /// survivor with an update of `patient_id` only, which `patients_merge` may make whatever

@@ -7,7 +7,8 @@
 //! - [`forms`]: the text forms of ids and content hashes;
 //! - [`accounts`]: the clinic's accounts as the policy sees them (roles, active);
 //! - [`check`]: the check of one change by one author;
-//! - [`stamp`]: the clock stamp's text form.
+//! - [`stamp`]: the clock stamp's text form;
+//! - [`ward_round`]: the MAR's and ward notes' rules across a row's fields.
 
 pub mod accounts;
 pub mod check;
@@ -16,6 +17,7 @@ pub mod forms;
 pub mod rbac;
 pub mod stamp;
 pub mod values;
+pub mod ward_round;
 
 pub use accounts::{Account, Accounts};
 pub use check::{check, check_stamp, prove_author, prove_author_of, Refusal, RefusalCode, MAX_CLOCK_AHEAD_MS};

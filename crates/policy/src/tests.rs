@@ -605,17 +605,187 @@ fn a_doctor_orders_and_a_nurse_records_the_dose_in_their_own_names() {
     assert_eq!(code(check(&dose(DOCTOR, "given"), Some(NURSE), &clinic)), Some(RefusalCode::NotTheAuthor));
     assert_eq!(code(check(&dose(NURSE, "lost"), Some(NURSE), &clinic)), Some(RefusalCode::InvalidValue));
     let note = |kind: &str, by: &str| {
-        change(
+        let mut c = change(
             "inpatient_notes",
             ROW,
             Op::Insert,
-            json!({"id": ROW, "admission_id": ADMIN, "kind": kind, "body": "Slept well", "written_at": "2026-12-05T20:10:00.000Z",
-                   "written_by": by}),
-        )
+            json!({"id": ROW, "admission_id": ADMIN, "kind": kind, "body": "Slept well",
+                   "written_at": "2026-12-05T20:10:00.000Z", "written_by": by}),
+        );
+        if kind == "nursing" {
+            c.data["shift"] = json!("night");
+        }
+        c
     };
     assert_eq!(code(check(&note("nursing", NURSE), Some(NURSE), &clinic)), None);
     assert_eq!(code(check(&note("progress", DOCTOR), Some(DOCTOR), &clinic)), None);
     assert_eq!(code(check(&note("nursing", DOCTOR), Some(NURSE), &clinic)), Some(RefusalCode::NotTheAuthor));
     let rewrite = change("mar_entries", ROW, Op::Update, json!({"id": ROW, "outcome": "held", "recorded_by": NURSE}));
     assert_eq!(code(check(&rewrite, Some(NURSE), &clinic)), Some(RefusalCode::InvalidValue), "the MAR is append-only");
+}
+
+#[test]
+fn a_dose_not_given_and_a_prn_dose_carry_a_reason_and_a_note_is_its_authors_kind() {
+    const DOCTOR: &str = "0190c2a0-0000-7000-8000-0000000000d4";
+    let mut clinic = clinic();
+    clinic.load(DOCTOR, vec![Role::Doctor], true, false, "0001732260000000-000000-dev-1");
+    // A value of null stands for a field the row does not carry (a PRN dose's scheduled time).
+    let without_nulls = |mut c: Change| {
+        c.data.as_object_mut().unwrap().retain(|_, v| !v.is_null());
+        c
+    };
+    let dose = |scheduled: Value, outcome: &str, reason: &str| {
+        without_nulls(change(
+            "mar_entries",
+            ROW,
+            Op::Insert,
+            json!({"id": ROW, "order_id": ADMIN, "scheduled_at": scheduled, "outcome": outcome, "reason": reason,
+                   "given_at": "2026-12-05T20:10:00.000Z", "recorded_by": NURSE}),
+        ))
+    };
+    let at = json!("2026-12-05T20:00:00.000Z");
+    let nurse = |c: Change| code(check(&c, Some(NURSE), &clinic));
+    assert_eq!(nurse(dose(at.clone(), "given", "")), None, "a scheduled dose given needs no reason");
+    for outcome in ["held", "refused", "missed"] {
+        assert_eq!(nurse(dose(at.clone(), outcome, "")), Some(RefusalCode::InvalidValue), "{outcome} without a reason");
+        assert_eq!(nurse(dose(at.clone(), outcome, "  ")), Some(RefusalCode::InvalidValue), "{outcome}, blank");
+        assert_eq!(nurse(dose(at.clone(), outcome, "Nil by mouth")), None, "{outcome} with its reason");
+    }
+    // No scheduled time: a PRN dose, recorded when given and with its reason.
+    assert_eq!(nurse(dose(Value::Null, "given", "Fever 38.9")), None);
+    assert_eq!(nurse(dose(Value::Null, "given", "")), Some(RefusalCode::InvalidValue));
+    assert_eq!(nurse(dose(Value::Null, "held", "Asleep")), Some(RefusalCode::InvalidValue));
+    let mut no_reason = dose(Value::Null, "given", "Pain");
+    no_reason.data.as_object_mut().unwrap().remove("reason");
+    assert_eq!(nurse(no_reason), Some(RefusalCode::InvalidValue), "no reason field at all");
+
+    let note = |kind: &str, shift: Value, by: &str| {
+        without_nulls(change(
+            "inpatient_notes",
+            ROW,
+            Op::Insert,
+            json!({"id": ROW, "admission_id": ADMIN, "kind": kind, "shift": shift, "body": "Comfortable",
+                   "written_at": "2026-12-05T20:10:00.000Z", "written_by": by}),
+        ))
+    };
+    let night = json!("night");
+    // The kind follows the author's role: a progress note is a doctor's, a nursing note a nurse's.
+    assert_eq!(
+        code(check(&note("progress", Value::Null, NURSE), Some(NURSE), &clinic)),
+        Some(RefusalCode::NotPermitted)
+    );
+    assert_eq!(
+        code(check(&note("nursing", night.clone(), DOCTOR), Some(DOCTOR), &clinic)),
+        Some(RefusalCode::NotPermitted)
+    );
+    assert_eq!(code(check(&note("progress", Value::Null, DOCTOR), Some(DOCTOR), &clinic)), None);
+    assert_eq!(code(check(&note("nursing", night.clone(), NURSE), Some(NURSE), &clinic)), None);
+    // An administrator writes neither.
+    assert_eq!(
+        code(check(&note("progress", Value::Null, ADMIN), Some(ADMIN), &clinic)),
+        Some(RefusalCode::NotPermitted)
+    );
+    // A nurse's note names its shift; a progress note none.
+    assert_eq!(
+        code(check(&note("nursing", Value::Null, NURSE), Some(NURSE), &clinic)),
+        Some(RefusalCode::InvalidValue)
+    );
+    assert_eq!(code(check(&note("progress", night, DOCTOR), Some(DOCTOR), &clinic)), Some(RefusalCode::InvalidValue));
+}
+
+#[test]
+fn a_doctor_writes_the_discharge_summary_in_their_own_name_with_lists_of_objects() {
+    const DOCTOR: &str = "0190c2a0-0000-7000-8000-0000000000d4";
+    let mut clinic = clinic();
+    clinic.load(DOCTOR, vec![Role::Doctor], true, false, "0001732260000000-000000-dev-1");
+    let summary = |by: &str, diagnoses: serde_json::Value| {
+        change(
+            "discharge_summaries",
+            ROW,
+            Op::Insert,
+            json!({"id": ROW, "admission_id": ADMIN, "diagnoses": diagnoses, "course": "Fever settled.\nWalking.",
+                   "medicines": "[]", "investigations": "[]", "follow_up_on": "2026-12-12",
+                   "written_at": "2026-12-05T10:00:00.000Z", "written_by": by}),
+        )
+    };
+    let coded = json!("[{\"code\":\"A01.0\",\"description\":\"Typhoid fever\",\"text\":\"\"}]");
+    assert_eq!(code(check(&summary(DOCTOR, coded.clone()), Some(DOCTOR), &clinic)), None, "line breaks in the course");
+    assert_eq!(code(check(&summary(NURSE, coded.clone()), Some(NURSE), &clinic)), Some(RefusalCode::NotPermitted));
+    assert_eq!(code(check(&summary(ADMIN, coded), Some(DOCTOR), &clinic)), Some(RefusalCode::NotTheAuthor));
+    for bad in [json!("not json"), json!("{\"code\":\"A01.0\"}"), json!("[1, 2]"), json!(7)] {
+        assert_eq!(
+            code(check(&summary(DOCTOR, bad.clone()), Some(DOCTOR), &clinic)),
+            Some(RefusalCode::InvalidValue),
+            "{bad}"
+        );
+    }
+    let many = serde_json::Value::String(serde_json::to_string(&vec![json!({}); 21]).unwrap());
+    assert_eq!(code(check(&summary(DOCTOR, many), Some(DOCTOR), &clinic)), Some(RefusalCode::InvalidValue));
+    let finalise = |date: &str| {
+        change(
+            "discharge_summaries",
+            ROW,
+            Op::Update,
+            json!({"id": ROW, "finalised_at": "2026-12-06T10:00:00.000Z", "finalised_by": DOCTOR, "follow_up_on": date}),
+        )
+    };
+    assert_eq!(code(check(&finalise("2026-12-12"), Some(DOCTOR), &clinic)), None);
+    assert_eq!(code(check(&finalise("12/12/2026"), Some(DOCTOR), &clinic)), Some(RefusalCode::InvalidValue));
+    let bell =
+        change("discharge_summaries", ROW, Op::Update, json!({"id": ROW, "advice": "Rest\u{7}", "written_by": DOCTOR}));
+    assert_eq!(code(check(&bell, Some(DOCTOR), &clinic)), Some(RefusalCode::InvalidValue));
+}
+
+#[test]
+fn intake_and_output_are_a_nurses_inserts_with_a_kind_of_their_direction() {
+    const DOCTOR: &str = "0190c2a0-0000-7000-8000-0000000000d4";
+    let mut clinic = clinic();
+    clinic.load(DOCTOR, vec![Role::Doctor], true, false, "0001732260000000-000000-dev-1");
+    let entry = |by: &str, direction: &str, kind: &str, ml: i64| {
+        change(
+            "intake_output",
+            ROW,
+            Op::Insert,
+            json!({"id": ROW, "admission_id": ADMIN, "direction": direction, "kind": kind, "volume_ml": ml,
+                   "at": "2026-12-05T20:10:00.000Z", "note": "", "recorded_by": by}),
+        )
+    };
+    assert_eq!(code(check(&entry(NURSE, "intake", "iv", 500), Some(NURSE), &clinic)), None);
+    assert_eq!(code(check(&entry(NURSE, "output", "urine", 400), Some(NURSE), &clinic)), None);
+    assert_eq!(
+        code(check(&entry(DOCTOR, "intake", "oral", 100), Some(DOCTOR), &clinic)),
+        Some(RefusalCode::NotPermitted)
+    );
+    assert_eq!(
+        code(check(&entry(DOCTOR, "intake", "oral", 100), Some(NURSE), &clinic)),
+        Some(RefusalCode::NotTheAuthor)
+    );
+    assert_eq!(
+        code(check(&entry(NURSE, "intake", "urine", 100), Some(NURSE), &clinic)),
+        Some(RefusalCode::InvalidValue),
+        "urine is not an intake"
+    );
+    assert_eq!(
+        code(check(&entry(NURSE, "output", "blood", 100), Some(NURSE), &clinic)),
+        Some(RefusalCode::InvalidValue)
+    );
+    assert_eq!(
+        code(check(&entry(NURSE, "output", "urine", 5001), Some(NURSE), &clinic)),
+        Some(RefusalCode::InvalidValue)
+    );
+    assert_eq!(
+        code(check(&entry(NURSE, "output", "urine", 0), Some(NURSE), &clinic)),
+        Some(RefusalCode::InvalidValue),
+        "0 ml only corrects an entry"
+    );
+    let mut fix = entry(NURSE, "output", "urine", 0);
+    fix.data.as_object_mut().unwrap().insert("voids_id".into(), json!(ADMIN));
+    assert_eq!(code(check(&fix, Some(NURSE), &clinic)), Some(RefusalCode::InvalidValue), "a correction says why");
+    fix.data.as_object_mut().unwrap().insert("void_reason".into(), json!("Wrong patient"));
+    assert_eq!(code(check(&fix, Some(NURSE), &clinic)), None);
+    let mut no_volume = entry(NURSE, "intake", "oral", 100);
+    no_volume.data.as_object_mut().unwrap().remove("volume_ml");
+    assert_eq!(code(check(&no_volume, Some(NURSE), &clinic)), Some(RefusalCode::InvalidValue));
+    let rewrite = change("intake_output", ROW, Op::Update, json!({"id": ROW, "volume_ml": 50, "recorded_by": NURSE}));
+    assert_eq!(code(check(&rewrite, Some(NURSE), &clinic)), Some(RefusalCode::InvalidValue), "append-only");
 }

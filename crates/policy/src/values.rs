@@ -202,6 +202,9 @@ fn check_rule(key: &str, rule: Rule, value: &Value) -> Result<(), ValueError> {
         Rule::Int(min, max) => value.as_i64().is_some_and(|n| (min..=max).contains(&n)),
         Rule::Sha256 => text.is_some_and(valid_sha256),
         Rule::UtcMillis => text.is_some_and(utc_millis),
+        Rule::LongText(max) => text
+            .is_some_and(|s| s.chars().count() <= max && !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t')),
+        Rule::JsonObjects(max) => json_objects(value, max),
         Rule::Day => text.is_some_and(calendar_day),
         Rule::NonZero(max) => value.as_i64().is_some_and(|n| n != 0 && n.abs() <= max),
         Rule::HexOrNull(len) => {
@@ -236,6 +239,8 @@ fn describe(rule: Rule) -> String {
         Rule::Int(min, max) => format!("a whole number from {min} to {max}"),
         Rule::Sha256 => "64 lowercase hex characters".into(),
         Rule::UtcMillis => "a UTC time YYYY-MM-DDTHH:MM:SS.mmmZ".into(),
+        Rule::LongText(max) => format!("text of at most {max} characters, no control characters but line breaks"),
+        Rule::JsonObjects(max) => format!("a JSON list of at most {max} objects"),
         Rule::Day => "a calendar day YYYY-MM-DD".into(),
         Rule::NonZero(max) => format!("a whole number other than 0, from -{max} to {max}"),
         Rule::FileName => "a file name without folders, at most 200 characters".into(),
@@ -271,4 +276,22 @@ pub fn flag_of(value: &Value) -> Option<bool> {
             _ => None,
         }),
     }
+}
+
+/// A JSON array of at most `max` objects, given as the array or as its text (how a device's
+/// change carries a JSON column).
+fn json_objects(value: &Value, max: usize) -> bool {
+    let parsed;
+    let list = match value {
+        Value::Array(items) => items,
+        Value::String(s) => match serde_json::from_str::<Value>(s) {
+            Ok(Value::Array(items)) => {
+                parsed = items;
+                &parsed
+            }
+            _ => return false,
+        },
+        _ => return false,
+    };
+    list.len() <= max && list.iter().all(Value::is_object)
 }

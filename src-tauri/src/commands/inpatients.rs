@@ -1,16 +1,21 @@
 //! Inpatients: wards, rooms and beds; admission, transfer, swap, discharge; housekeeping; the
-//! bed board and the bed-day census; the ward round's orders, MAR, due list and notes
+//! bed board and the bed-day census; the ward round's orders, MAR, due list and notes; the
+//! discharge summary
 //! (`hms_core::inpatients`).
 
 use super::Cmd;
+use crate::files::{self, SavedFile};
 use crate::state::AppState;
 use hms_core::inpatients::due::{self, WardDueList};
 use hms_core::inpatients::mar::{self, DoseInput, Mar, MarEntry};
 use hms_core::inpatients::notes::{self, InpatientNote, NoteInput};
 use hms_core::inpatients::orders::{self, InpatientOrder, OrderInput};
+use hms_core::inpatients::rights::{self, WardSettings};
+use hms_core::inpatients::summary::{self, DischargeSummary, SummaryInput, SummaryView};
+use hms_core::inpatients::summary_pdf;
 use hms_core::inpatients::{
-    board, census, setup, stays, Accrual, Admission, AdmitInput, Bed, BedInput, Board, BoardFilter, DischargeInput,
-    Room, Ward, WardInput,
+    board, census, setup, stays, Accrual, Admission, AdmitExtras, AdmitInput, Bed, BedInput, Board, BoardFilter,
+    DischargeInput, Room, Ward, WardInput,
 };
 use tauri::State;
 
@@ -81,6 +86,19 @@ pub async fn bed_cleaned(state: State<'_, AppState>, bed_id: String) -> Cmd<()> 
     setup::mark_clean(&state.store, &authorized!(state), &bed_id).await
 }
 
+/// Whether reception admits and moves patients, and what that withholds from the caller.
+#[tauri::command]
+#[specta::specta]
+pub async fn ward_settings(state: State<'_, AppState>) -> Cmd<WardSettings> {
+    rights::settings(&state.store, &authorized!(state)).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn set_reception_moves(state: State<'_, AppState>, allow: bool) -> Cmd<WardSettings> {
+    rights::set_reception_moves(&state.store, &authorized!(state), allow).await
+}
+
 /// The bed board, filtered by ward and tag.
 #[tauri::command]
 #[specta::specta]
@@ -90,8 +108,14 @@ pub async fn bed_board(state: State<'_, AppState>, filter: BoardFilter) -> Cmd<B
 
 #[tauri::command]
 #[specta::specta]
-pub async fn admit_patient(state: State<'_, AppState>, input: AdmitInput) -> Cmd<Admission> {
-    stays::admit(&state.store, &authorized!(state), input).await
+/// Admits a patient; `extras` may name the visit admitted from and take a deposit (an advance
+/// on the bill) in the same transaction.
+pub async fn admit_patient(
+    state: State<'_, AppState>,
+    input: AdmitInput,
+    extras: Option<AdmitExtras>,
+) -> Cmd<Admission> {
+    stays::admit_with(&state.store, &authorized!(state), input, extras.unwrap_or_default()).await
 }
 
 #[tauri::command]
@@ -187,4 +211,34 @@ pub async fn inpatient_notes(state: State<'_, AppState>, admission_id: String) -
 #[specta::specta]
 pub async fn add_inpatient_note(state: State<'_, AppState>, input: NoteInput) -> Cmd<InpatientNote> {
     notes::add_note(&state.store, &authorized!(state), input).await
+}
+
+/// The discharge summary screen's data: the stay, the summary (none yet: null), the
+/// allergies from the record and the stay's lab results to pick from.
+#[tauri::command]
+#[specta::specta]
+pub async fn discharge_summary(state: State<'_, AppState>, admission_id: String) -> Cmd<SummaryView> {
+    summary::view(&state.store, &authorized!(state), &admission_id).await
+}
+
+/// Writes or rewrites the summary's draft (a doctor).
+#[tauri::command]
+#[specta::specta]
+pub async fn save_discharge_summary(state: State<'_, AppState>, input: SummaryInput) -> Cmd<DischargeSummary> {
+    summary::save(&state.store, &authorized!(state), input).await
+}
+
+/// Finalises the summary of a discharged patient (a doctor); it is not edited after.
+#[tauri::command]
+#[specta::specta]
+pub async fn finalise_discharge_summary(state: State<'_, AppState>, admission_id: String) -> Cmd<DischargeSummary> {
+    summary::finalise(&state.store, &authorized!(state), &admission_id).await
+}
+
+/// Prints the summary as a PDF into the exports folder (recorded as a printout).
+#[tauri::command]
+#[specta::specta]
+pub async fn print_discharge_summary(state: State<'_, AppState>, admission_id: String) -> Cmd<SavedFile> {
+    let p = summary_pdf::summary_pdf(&state.store, &authorized!(state), &admission_id).await?;
+    files::save_printout(&state.exports_dir, &p.printout, &p.pdf)
 }

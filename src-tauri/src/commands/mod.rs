@@ -23,6 +23,7 @@ pub mod settings;
 pub mod stock;
 pub mod sync;
 pub mod users;
+pub mod ward_ops;
 
 pub(crate) type Cmd<T> = Result<T, hms_core::Error>;
 

@@ -292,7 +292,14 @@ export const commands = {
 	bedCleaned: (bedId: string) => typedError<null, AppError>(__TAURI_INVOKE("bed_cleaned", { bedId })),
 	/**  The bed board, filtered by ward and tag. */
 	bedBoard: (filter: BoardFilter_Deserialize) => typedError<Board_Serialize, AppError>(__TAURI_INVOKE("bed_board", { filter })),
-	admitPatient: (input: AdmitInput_Deserialize) => typedError<Admission_Serialize, AppError>(__TAURI_INVOKE("admit_patient", { input })),
+	/**  Whether reception admits and moves patients, and what that withholds from the caller. */
+	wardSettings: () => typedError<WardSettings, AppError>(__TAURI_INVOKE("ward_settings")),
+	setReceptionMoves: (allow: boolean) => typedError<WardSettings, AppError>(__TAURI_INVOKE("set_reception_moves", { allow })),
+	/**
+	 *  Admits a patient; `extras` may name the visit admitted from and take a deposit (an advance
+	 *  on the bill) in the same transaction.
+	 */
+	admitPatient: (input: AdmitInput_Deserialize, extras: AdmitExtras_Deserialize | null) => typedError<Admission_Serialize, AppError>(__TAURI_INVOKE("admit_patient", { input, extras })),
 	patientAdmissions: (patientId: string) => typedError<Admission_Serialize[], AppError>(__TAURI_INVOKE("patient_admissions", { patientId })),
 	/**  Moves an admitted patient to another bed, or gives a waiting patient a bed. */
 	transferPatient: (admissionId: string, toBedId: string) => typedError<Admission_Serialize, AppError>(__TAURI_INVOKE("transfer_patient", { admissionId, toBedId })),
@@ -336,6 +343,30 @@ export const commands = {
 	wardDueList: (wardId: string, at: string | null) => typedError<WardDueList_Serialize, AppError>(__TAURI_INVOKE("ward_due_list", { wardId, at })),
 	inpatientNotes: (admissionId: string) => typedError<InpatientNote_Serialize[], AppError>(__TAURI_INVOKE("inpatient_notes", { admissionId })),
 	addInpatientNote: (input: NoteInput_Deserialize) => typedError<InpatientNote_Serialize, AppError>(__TAURI_INVOKE("add_inpatient_note", { input })),
+	/**
+	 *  The discharge summary screen's data: the stay, the summary (none yet: null), the
+	 *  allergies from the record and the stay's lab results to pick from.
+	 */
+	dischargeSummary: (admissionId: string) => typedError<SummaryView_Serialize, AppError>(__TAURI_INVOKE("discharge_summary", { admissionId })),
+	/**  Writes or rewrites the summary's draft (a doctor). */
+	saveDischargeSummary: (input: SummaryInput_Deserialize) => typedError<DischargeSummary_Serialize, AppError>(__TAURI_INVOKE("save_discharge_summary", { input })),
+	/**  Finalises the summary of a discharged patient (a doctor); it is not edited after. */
+	finaliseDischargeSummary: (admissionId: string) => typedError<DischargeSummary_Serialize, AppError>(__TAURI_INVOKE("finalise_discharge_summary", { admissionId })),
+	/**  Prints the summary as a PDF into the exports folder (recorded as a printout). */
+	printDischargeSummary: (admissionId: string) => typedError<SavedFile_Serialize, AppError>(__TAURI_INVOKE("print_discharge_summary", { admissionId })),
+	/**  Records an intake or output entry, or a correction that voids one (nurses). */
+	recordIntakeOutput: (input: IoInput_Deserialize) => typedError<IoEntry_Serialize, AppError>(__TAURI_INVOKE("record_intake_output", { input })),
+	/**
+	 *  An admission's intake/output entries and the balances of a clinic day (`day`: YYYY-MM-DD,
+	 *  today when absent).
+	 */
+	intakeOutputChart: (admissionId: string, day: string | null) => typedError<IoChart_Serialize, AppError>(__TAURI_INVOKE("intake_output_chart", { admissionId, day })),
+	/**  The handover of a ward's shift (`day` and `shift` together, or neither: the shift now). */
+	wardHandover: (wardId: string, day: string | null, shift: string | null) => typedError<Handover_Serialize, AppError>(__TAURI_INVOKE("ward_handover", { wardId, day, shift })),
+	/**  The admit dialog filled in from a visit (the doctor's "Admit"). */
+	admitDraftFromVisit: (visitId: string) => typedError<AdmitDraft_Serialize, AppError>(__TAURI_INVOKE("admit_draft_from_visit", { visitId })),
+	/**  The admit dialog filled in from a queued appointment (checked in or with the doctor). */
+	admitDraftFromAppointment: (appointmentId: string) => typedError<AdmitDraft_Serialize, AppError>(__TAURI_INVOKE("admit_draft_from_appointment", { appointmentId })),
 	/**  Where printouts and exports are saved (shown on the printouts lists). */
 	exportsFolder: () => typedError<string, AppError>(__TAURI_INVOKE("exports_folder")),
 	/**  Opens the exports folder in the system's file manager. */
@@ -398,11 +429,21 @@ export const DUE_AHEAD_MINUTES = 30 as const;
 
 export const EXPECTED_DAYS_MAX = 365 as const;
 
+export const FOLLOW_UP_DAYS_MAX = 365 as const;
+
 export const IDLE_TIMEOUT_MAX_MINUTES = 240 as const;
 
 export const INPATIENT_FIELDS = {"name":60,"reason":500,"tag":24} as const;
 
 export const INSURANCE_FIELDS = {"payer":120,"policy_no":60,"preauth_no":60} as const;
+
+export const IO_INTAKE_KINDS = ["oral","iv","feed","other"] as const;
+
+export const IO_NOTE_MAX = 500 as const;
+
+export const IO_OUTPUT_KINDS = ["urine","drain","vomit","stool","other"] as const;
+
+export const IO_VOLUME_MAX_ML = 5000 as const;
 
 export const LAB_CANCEL_REASON_MAX = 300 as const;
 
@@ -442,6 +483,8 @@ export const SERVICE_FIELDS = {"code":20,"name":120} as const;
 
 export const SETTINGS_FIELDS = {"clinic_name":80} as const;
 
+export const SHIFT_START_HOURS = [7,15,23] as const;
+
 export const STAFF_FIELDS = {"email":120,"full_name":80,"licence_no":60,"phone":20,"qualifications":200} as const;
 
 export const STAFF_QUALIFICATIONS_MAX = 200 as const;
@@ -453,6 +496,12 @@ export const STOCK_LINES_MAX = 200 as const;
 export const STOCK_PACK_MAX = 100000 as const;
 
 export const STOCK_QUANTITY_MAX = 10000000 as const;
+
+export const SUMMARY_FIELDS = {"advice":4000,"course":4000,"dose":40,"dose_unit":20,"line":200,"procedures":4000} as const;
+
+export const SUMMARY_LISTS_MAX = {"diagnoses":20,"investigations":40,"medicines":30} as const;
+
+export const SUMMARY_MEDICINE_DAYS_MAX = 365 as const;
 
 export const SYNC_MAX_OPEN_CONFLICTS_PER_DEVICE = 1000 as const;
 
@@ -551,6 +600,60 @@ export type Admission_Serialize = {
 	discharge_type: DischargeType | null,
 	/**  The bed it holds now on the board (None: waiting list, or discharged). */
 	bed_id: string | null,
+};
+
+/**  An admission filled in from a visit or a queued appointment, for the admit dialog. */
+export type AdmitDraft = AdmitDraft_Serialize | AdmitDraft_Deserialize;
+
+/**  An admission filled in from a visit or a queued appointment, for the admit dialog. */
+export type AdmitDraft_Deserialize = {
+	patient_id: string,
+	/**  staff.id of the visit's or the appointment's doctor. */
+	doctor_id: string,
+	reason: string,
+	/**  The visit's diagnosis with an ICD-10 code (provisional first; '' for none). */
+	diagnosis_code: string,
+	diagnosis_text: string,
+	/**  The visit to keep on the admission (the appointment's, once the doctor opened one). */
+	visit_id?: string | null,
+};
+
+/**  An admission filled in from a visit or a queued appointment, for the admit dialog. */
+export type AdmitDraft_Serialize = {
+	patient_id: string,
+	/**  staff.id of the visit's or the appointment's doctor. */
+	doctor_id: string,
+	reason: string,
+	/**  The visit's diagnosis with an ICD-10 code (provisional first; '' for none). */
+	diagnosis_code: string,
+	diagnosis_text: string,
+	/**  The visit to keep on the admission (the appointment's, once the doctor opened one). */
+	visit_id: string | null,
+};
+
+/**  What an admission may carry beyond [`AdmitInput`]: the visit it came from and a deposit. */
+export type AdmitExtras = AdmitExtras_Serialize | AdmitExtras_Deserialize;
+
+/**  What an admission may carry beyond [`AdmitInput`]: the visit it came from and a deposit. */
+export type AdmitExtras_Deserialize = {
+	/**  The visit the doctor admitted from (one of the patient's own). */
+	visit_id?: string | null,
+	/**
+	 *  An advance deposit on the patient's open bill (needs `billing_edit`: reception), taken
+	 *  in the same transaction as the admission.
+	 */
+	deposit?: PaymentInput | null,
+};
+
+/**  What an admission may carry beyond [`AdmitInput`]: the visit it came from and a deposit. */
+export type AdmitExtras_Serialize = {
+	/**  The visit the doctor admitted from (one of the patient's own). */
+	visit_id: string | null,
+	/**
+	 *  An advance deposit on the patient's open bill (needs `billing_edit`: reception), taken
+	 *  in the same transaction as the admission.
+	 */
+	deposit: PaymentInput | null,
 };
 
 export type AdmitInput = AdmitInput_Serialize | AdmitInput_Deserialize;
@@ -2010,7 +2113,22 @@ export type ConflictKind =
 /**  One MRN on two patients: `current` keeps it, `other` has a stand-in number. */
 "mrn_duplicate" | 
 /**  A change that could not be applied here at all. */
-"refused";
+"refused" | 
+/**
+ *  Two admissions given one bed: `current` keeps it, `other` needs a bed (derived from the
+ *  bed board; resolved when that patient is given a bed).
+ */
+"bed_needed" | 
+/**
+ *  One dose of the MAR recorded twice: `current` counts, `other` is the second record
+ *  (derived; resolved by a review).
+ */
+"dose_twice" | 
+/**
+ *  A PRN dose given beyond its order's limit in 24 hours, by devices that did not see each
+ *  other's doses (derived; resolved by a review).
+ */
+"prn_over_limit";
 
 /**
  *  How to resolve a conflict. Which ones apply depends on its kind:
@@ -2018,7 +2136,9 @@ export type ConflictKind =
  *  `move_appointment` (either, to a free slot); MRN: `renumber` (a new MRN from this
  *  device's series for the patient with the stand-in), `dismiss`; refused: `dismiss`.
  */
-export type ConflictResolution = { action: "keep_current" } | { action: "take_other" } | { action: "cancel_appointment"; appointment_id: string; reason: string } | { action: "move_appointment"; appointment_id: string; doctor_id: string; date: string; start: string } | { action: "renumber" } | { action: "dismiss" };
+export type ConflictResolution = { action: "keep_current" } | { action: "take_other" } | { action: "cancel_appointment"; appointment_id: string; reason: string } | { action: "move_appointment"; appointment_id: string; doctor_id: string; date: string; start: string } | { action: "renumber" } | { action: "dismiss" } | 
+/**  A dose recorded twice or over its PRN limit was looked into: what was found. */
+{ action: "review"; note: string };
 
 /**  One side of a conflict. */
 export type ConflictSide = ConflictSide_Serialize | ConflictSide_Deserialize;
@@ -2312,6 +2432,109 @@ export type DischargeInput_Serialize = {
 	note: string,
 };
 
+/**  A medicine on discharge as stored, with its name from the list. */
+export type DischargeMedicine = DischargeMedicine_Serialize | DischargeMedicine_Deserialize;
+
+/**  A medicine on discharge. */
+export type DischargeMedicineInput = DischargeMedicineInput_Serialize | DischargeMedicineInput_Deserialize;
+
+/**  A medicine on discharge. */
+export type DischargeMedicineInput_Deserialize = {
+	medicine_id: string,
+	dose: string,
+	dose_unit: string,
+	/**  `1-0-1` (morning-noon-night) or four parts; empty for PRN. */
+	schedule: string,
+	/**  For how many days; may be empty for PRN. */
+	days?: number | null,
+	prn: boolean,
+	/**  When to take it (required for PRN: "for fever above 38.5 °C"), or a note. */
+	instructions: string,
+};
+
+/**  A medicine on discharge. */
+export type DischargeMedicineInput_Serialize = {
+	medicine_id: string,
+	dose: string,
+	dose_unit: string,
+	/**  `1-0-1` (morning-noon-night) or four parts; empty for PRN. */
+	schedule: string,
+	/**  For how many days; may be empty for PRN. */
+	days: number | null,
+	prn: boolean,
+	/**  When to take it (required for PRN: "for fever above 38.5 °C"), or a note. */
+	instructions: string,
+};
+
+/**  A medicine on discharge as stored, with its name from the list. */
+export type DischargeMedicine_Deserialize = {
+	medicine_id: string,
+	name: string,
+	dose: string,
+	dose_unit: string,
+	schedule: string,
+	days?: number | null,
+	prn: boolean,
+	instructions: string,
+};
+
+/**  A medicine on discharge as stored, with its name from the list. */
+export type DischargeMedicine_Serialize = {
+	medicine_id: string,
+	name: string,
+	dose: string,
+	dose_unit: string,
+	schedule: string,
+	days: number | null,
+	prn: boolean,
+	instructions: string,
+};
+
+/**  A saved summary. */
+export type DischargeSummary = DischargeSummary_Serialize | DischargeSummary_Deserialize;
+
+/**  A saved summary. */
+export type DischargeSummary_Deserialize = {
+	id: string,
+	admission_id: string,
+	diagnoses: SummaryDiagnosis[],
+	course: string,
+	procedures: string,
+	investigations: Investigation_Deserialize[],
+	medicines: DischargeMedicine_Deserialize[],
+	advice: string,
+	follow_up_on?: string | null,
+	follow_up_doctor_id?: string | null,
+	follow_up_doctor_name: string,
+	written_by?: string | null,
+	written_by_name: string,
+	written_at: string,
+	finalised_at?: string | null,
+	finalised_by?: string | null,
+	finalised_by_name: string,
+};
+
+/**  A saved summary. */
+export type DischargeSummary_Serialize = {
+	id: string,
+	admission_id: string,
+	diagnoses: SummaryDiagnosis[],
+	course: string,
+	procedures: string,
+	investigations: Investigation_Serialize[],
+	medicines: DischargeMedicine_Serialize[],
+	advice: string,
+	follow_up_on: string | null,
+	follow_up_doctor_id: string | null,
+	follow_up_doctor_name: string,
+	written_by: string | null,
+	written_by_name: string,
+	written_at: string,
+	finalised_at: string | null,
+	finalised_by: string | null,
+	finalised_by_name: string,
+};
+
 /**  How a stay ended. */
 export type DischargeType = "home" | "referred" | "against_advice" | "deceased";
 
@@ -2596,6 +2819,16 @@ export type DueStatus =
 /**  More than [`LATE_AFTER_MINUTES`] late. */
 "overdue";
 
+/**  What is due for one inpatient, in counts (a bed card's line). */
+export type DueSummary = {
+	/**  Doses due or overdue. */
+	doses: number,
+	/**  Vitals due or overdue. */
+	vitals: number,
+	/**  Of those, how many are overdue. */
+	overdue: number,
+};
+
 /**
  *  An existing patient a registration likely duplicates (`patients::duplicates` has the
  *  full search hits).
@@ -2736,6 +2969,151 @@ export type Format = "csv" |
 
 /**  Registrations by day, week or month. */
 export type Granularity = "day" | "week" | "month";
+
+export type Handover = Handover_Serialize | Handover_Deserialize;
+
+/**  A dose of the shift that was not given. */
+export type HandoverDose = HandoverDose_Serialize | HandoverDose_Deserialize;
+
+/**  A dose of the shift that was not given. */
+export type HandoverDose_Deserialize = {
+	what: string,
+	/**  held | refused | missed */
+	outcome: string,
+	reason: string,
+	scheduled_at?: string | null,
+};
+
+/**  A dose of the shift that was not given. */
+export type HandoverDose_Serialize = {
+	what: string,
+	/**  held | refused | missed */
+	outcome: string,
+	reason: string,
+	scheduled_at: string | null,
+};
+
+export type HandoverNote = {
+	written_at: string,
+	written_by_name: string,
+	body: string,
+};
+
+export type HandoverPatient = HandoverPatient_Serialize | HandoverPatient_Deserialize;
+
+export type HandoverPatient_Deserialize = {
+	admission_id: string,
+	patient_id: string,
+	name: string,
+	mrn: string,
+	/**  None: on the ward's waiting list. */
+	bed_id?: string | null,
+	bed_label: string,
+	admitted_at: string,
+	/**  Bed-days so far (midnights in hospital, as the board counts them). */
+	days_in: number,
+	diagnosis_code: string,
+	diagnosis_text: string,
+	reason: string,
+	/**  "Penicillin (severe)", ... from the record's allergies. */
+	allergies: string[],
+	/**  Open orders at the shift's end: "Paracetamol 650 mg tablet 1 tablet oral", a diet, ... */
+	orders: string[],
+	doses_given: number,
+	doses_held: number,
+	doses_refused: number,
+	doses_missed: number,
+	/**  The doses held, refused or missed in the shift, with their reasons. */
+	doses_not_given: HandoverDose_Deserialize[],
+	/**  What is overdue now (doses and vitals): "Paracetamol … at 20:00" as the due list words it. */
+	overdue: string[],
+	last_vitals?: HandoverVitals_Deserialize | null,
+	io: IoBalance,
+	notes: HandoverNote[],
+};
+
+export type HandoverPatient_Serialize = {
+	admission_id: string,
+	patient_id: string,
+	name: string,
+	mrn: string,
+	/**  None: on the ward's waiting list. */
+	bed_id: string | null,
+	bed_label: string,
+	admitted_at: string,
+	/**  Bed-days so far (midnights in hospital, as the board counts them). */
+	days_in: number,
+	diagnosis_code: string,
+	diagnosis_text: string,
+	reason: string,
+	/**  "Penicillin (severe)", ... from the record's allergies. */
+	allergies: string[],
+	/**  Open orders at the shift's end: "Paracetamol 650 mg tablet 1 tablet oral", a diet, ... */
+	orders: string[],
+	doses_given: number,
+	doses_held: number,
+	doses_refused: number,
+	doses_missed: number,
+	/**  The doses held, refused or missed in the shift, with their reasons. */
+	doses_not_given: HandoverDose_Serialize[],
+	/**  What is overdue now (doses and vitals): "Paracetamol … at 20:00" as the due list words it. */
+	overdue: string[],
+	last_vitals: HandoverVitals_Serialize | null,
+	io: IoBalance,
+	notes: HandoverNote[],
+};
+
+export type HandoverVitals = HandoverVitals_Serialize | HandoverVitals_Deserialize;
+
+export type HandoverVitals_Deserialize = {
+	taken_at: string,
+	temperature_c_x10?: number | null,
+	pulse?: number | null,
+	bp_systolic?: number | null,
+	bp_diastolic?: number | null,
+	resp_rate?: number | null,
+	spo2?: number | null,
+	pain?: number | null,
+	flags: VitalFlag[],
+};
+
+export type HandoverVitals_Serialize = {
+	taken_at: string,
+	temperature_c_x10: number | null,
+	pulse: number | null,
+	bp_systolic: number | null,
+	bp_diastolic: number | null,
+	resp_rate: number | null,
+	spo2: number | null,
+	pain: number | null,
+	flags: VitalFlag[],
+};
+
+export type Handover_Deserialize = {
+	ward_id: string,
+	ward_name: string,
+	/**  The day the shift started on (clinic's clock, YYYY-MM-DD). */
+	day: string,
+	shift: Shift,
+	from: string,
+	to: string,
+	/**  When it was computed (what "overdue now" means). */
+	at: string,
+	patients: HandoverPatient_Deserialize[],
+};
+
+export type Handover_Serialize = {
+	ward_id: string,
+	ward_name: string,
+	/**  The day the shift started on (clinic's clock, YYYY-MM-DD). */
+	day: string,
+	shift: Shift,
+	from: string,
+	to: string,
+	/**  When it was computed (what "overdue now" means). */
+	at: string,
+	patients: HandoverPatient_Serialize[],
+};
 
 /**  24-hour ("14:05") or 12-hour ("2:05 pm") times. */
 export type HourCycle = "h24" | "h12";
@@ -2890,6 +3268,196 @@ export type Insurance = {
 	claimed_minor: number | null,
 	approved_minor: number | null,
 	settled_minor: number | null,
+};
+
+/**  An investigation as stored: what the lab result said when it was picked. */
+export type Investigation = Investigation_Serialize | Investigation_Deserialize;
+
+/**
+ *  An investigation: one of the stay's lab results (its key result as the lab gave it, with a
+ *  note), or written in full (an X-ray, a scan: `note` alone).
+ */
+export type InvestigationInput = InvestigationInput_Serialize | InvestigationInput_Deserialize;
+
+/**
+ *  An investigation: one of the stay's lab results (its key result as the lab gave it, with a
+ *  note), or written in full (an X-ray, a scan: `note` alone).
+ */
+export type InvestigationInput_Deserialize = {
+	lab_result_id?: string | null,
+	note: string,
+};
+
+/**
+ *  An investigation: one of the stay's lab results (its key result as the lab gave it, with a
+ *  note), or written in full (an X-ray, a scan: `note` alone).
+ */
+export type InvestigationInput_Serialize = {
+	lab_result_id: string | null,
+	note: string,
+};
+
+/**  An investigation as stored: what the lab result said when it was picked. */
+export type Investigation_Deserialize = {
+	lab_result_id?: string | null,
+	test: string,
+	value: string,
+	unit: string,
+	/**  normal | low | high | unknown ("" when written). */
+	abnormal: string,
+	resulted_at?: string | null,
+	note: string,
+};
+
+/**  An investigation as stored: what the lab result said when it was picked. */
+export type Investigation_Serialize = {
+	lab_result_id: string | null,
+	test: string,
+	value: string,
+	unit: string,
+	/**  normal | low | high | unknown ("" when written). */
+	abnormal: string,
+	resulted_at: string | null,
+	note: string,
+};
+
+/**  Millilitres in and out over [from, to), with each kind's share. */
+export type IoBalance = {
+	from: string,
+	to: string,
+	intake_ml: number,
+	output_ml: number,
+	/**  Intake less output. */
+	net_ml: number,
+	/**  (direction, kind, ml) of each kind with any volume, intake first. */
+	by_kind: IoKindTotal[],
+};
+
+/**  An admission's intake/output chart for one clinic day. */
+export type IoChart = IoChart_Serialize | IoChart_Deserialize;
+
+/**  An admission's intake/output chart for one clinic day. */
+export type IoChart_Deserialize = {
+	admission_id: string,
+	/**  The clinic day (YYYY-MM-DD) the balances are for. */
+	day: string,
+	/**  Every entry of the stay, oldest first (corrections and voided ones too). */
+	entries: IoEntry_Deserialize[],
+	/**  Morning, evening and night shifts that start on `day` (the night ends the next morning). */
+	shifts: ShiftBalance[],
+	/**  Midnight to midnight on the clinic's clock. */
+	day_total: IoBalance,
+};
+
+/**  An admission's intake/output chart for one clinic day. */
+export type IoChart_Serialize = {
+	admission_id: string,
+	/**  The clinic day (YYYY-MM-DD) the balances are for. */
+	day: string,
+	/**  Every entry of the stay, oldest first (corrections and voided ones too). */
+	entries: IoEntry_Serialize[],
+	/**  Morning, evening and night shifts that start on `day` (the night ends the next morning). */
+	shifts: ShiftBalance[],
+	/**  Midnight to midnight on the clinic's clock. */
+	day_total: IoBalance,
+};
+
+export type IoDirection = "intake" | "output";
+
+/**  One line of the chart. */
+export type IoEntry = IoEntry_Serialize | IoEntry_Deserialize;
+
+/**  One line of the chart. */
+export type IoEntry_Deserialize = {
+	id: string,
+	admission_id: string,
+	direction: IoDirection,
+	kind: string,
+	volume_ml: number,
+	at: string,
+	note: string,
+	recorded_by?: string | null,
+	recorded_by_name: string,
+	voids_id?: string | null,
+	void_reason: string,
+	/**  The correction that voids this entry (it no longer counts). */
+	voided_by?: string | null,
+	/**  A second correction of an entry another device corrected first: the one that counts. */
+	duplicate_of?: string | null,
+	/**  Whether it counts in the balances. */
+	counts: boolean,
+};
+
+/**  One line of the chart. */
+export type IoEntry_Serialize = {
+	id: string,
+	admission_id: string,
+	direction: IoDirection,
+	kind: string,
+	volume_ml: number,
+	at: string,
+	note: string,
+	recorded_by: string | null,
+	recorded_by_name: string,
+	voids_id: string | null,
+	void_reason: string,
+	/**  The correction that voids this entry (it no longer counts). */
+	voided_by: string | null,
+	/**  A second correction of an entry another device corrected first: the one that counts. */
+	duplicate_of: string | null,
+	/**  Whether it counts in the balances. */
+	counts: boolean,
+};
+
+/**  An entry to record, or a correction of one (`voids_id` and `void_reason`). */
+export type IoInput = IoInput_Serialize | IoInput_Deserialize;
+
+/**  An entry to record, or a correction of one (`voids_id` and `void_reason`). */
+export type IoInput_Deserialize = {
+	admission_id: string,
+	/**  intake | output */
+	direction: string,
+	/**  intake: oral | iv | feed | other; output: urine | drain | vomit | stool | other */
+	kind: string,
+	/**  Millilitres, 1 to [`IO_VOLUME_MAX_ML`]; a correction may be 0 (the entry was a mistake). */
+	volume_ml: number | null,
+	/**
+	 *  When it was taken in or measured (RFC 3339); now when empty (a correction: the
+	 *  voided entry's time).
+	 */
+	at?: string | null,
+	note: string,
+	/**  The entry this one corrects. */
+	voids_id?: string | null,
+	/**  Why (required with `voids_id`). */
+	void_reason: string,
+};
+
+/**  An entry to record, or a correction of one (`voids_id` and `void_reason`). */
+export type IoInput_Serialize = {
+	admission_id: string,
+	/**  intake | output */
+	direction: string,
+	/**  intake: oral | iv | feed | other; output: urine | drain | vomit | stool | other */
+	kind: string,
+	/**  Millilitres, 1 to [`IO_VOLUME_MAX_ML`]; a correction may be 0 (the entry was a mistake). */
+	volume_ml: number | null,
+	/**
+	 *  When it was taken in or measured (RFC 3339); now when empty (a correction: the
+	 *  voided entry's time).
+	 */
+	at: string | null,
+	note: string,
+	/**  The entry this one corrects. */
+	voids_id: string | null,
+	/**  Why (required with `voids_id`). */
+	void_reason: string,
+};
+
+export type IoKindTotal = {
+	direction: IoDirection,
+	kind: string,
+	ml: number,
 };
 
 /**  An item found by search, with what is on hand (usable: not expired, not held) across stores. */
@@ -3462,6 +4030,11 @@ export type Occupant_Deserialize = {
 	days_in: number,
 	doctor_name: string,
 	has_allergies: boolean,
+	/**
+	 *  What is due now (doses, vitals; overdue among them): for users who may see the
+	 *  clinical record (`clinical_view`), else None.
+	 */
+	due?: DueSummary | null,
 };
 
 /**  The patient in an occupied bed (or waiting for one), as a card shows them. */
@@ -3478,6 +4051,11 @@ export type Occupant_Serialize = {
 	days_in: number,
 	doctor_name: string,
 	has_allergies: boolean,
+	/**
+	 *  What is due now (doses, vitals; overdue among them): for users who may see the
+	 *  clinical record (`clinical_view`), else None.
+	 */
+	due: DueSummary | null,
 };
 
 /**  A new order (a change sends the same with the order it replaces). */
@@ -3981,7 +4559,9 @@ export type PriceFrom = {
 };
 
 /**  What was printed. */
-export type PrintKind = "id_card" | "invoice" | "receipt" | "prescription" | "lab_report" | "visit_summary";
+export type PrintKind = "id_card" | "invoice" | "receipt" | "prescription" | "lab_report" | "visit_summary" | 
+/**  An inpatient's discharge summary. */
+"discharge_summary";
 
 /**  A recorded printout. */
 export type Printout = Printout_Serialize | Printout_Deserialize;
@@ -4000,6 +4580,8 @@ export type Printout_Deserialize = {
 	payment_id?: string | null,
 	visit_id?: string | null,
 	lab_order_id?: string | null,
+	/**  A discharge summary's admission. */
+	admission_id?: string | null,
 	/**  The file's name in the exports folder (never a path). */
 	file_name: string,
 	/**  Lowercase hex SHA-256 of the PDF as saved. */
@@ -4029,6 +4611,8 @@ export type Printout_Serialize = {
 	payment_id: string | null,
 	visit_id: string | null,
 	lab_order_id: string | null,
+	/**  A discharge summary's admission. */
+	admission_id: string | null,
 	/**  The file's name in the exports folder (never a path). */
 	file_name: string,
 	/**  Lowercase hex SHA-256 of the PDF as saved. */
@@ -4598,6 +5182,11 @@ export type Sex = "female" | "male" | "other" | "unknown";
 
 export type Shift = "morning" | "evening" | "night";
 
+export type ShiftBalance = {
+	shift: Shift,
+	balance: IoBalance,
+};
+
 export type Slot = {
 	date: string,
 	/**  "HH:MM", clinic local time. */
@@ -4755,6 +5344,16 @@ export type Starters_Serialize = {
 	time_zone: string | null,
 };
 
+/**  A lab result of the stay, offered to pick as an investigation. */
+export type StayResult = {
+	lab_result_id: string,
+	test: string,
+	value: string,
+	unit: string,
+	abnormal: string,
+	resulted_at: string,
+};
+
 export type StockItem = StockItem_Serialize | StockItem_Deserialize;
 
 export type StockItemInput = StockItemInput_Serialize | StockItemInput_Deserialize;
@@ -4852,6 +5451,89 @@ export type StoreKind =
 "pharmacy" | "lab" | 
 /**  A ward's own stock. */
 "ward";
+
+/**  A diagnosis as stored: the code's description from the shipped table. */
+export type SummaryDiagnosis = {
+	code: string,
+	description: string,
+	text: string,
+};
+
+/**  A final diagnosis as the doctor gives it: an ICD-10 code, its own text, or both. */
+export type SummaryDiagnosisInput = {
+	code: string,
+	text: string,
+};
+
+export type SummaryInput = SummaryInput_Serialize | SummaryInput_Deserialize;
+
+export type SummaryInput_Deserialize = {
+	admission_id: string,
+	diagnoses: SummaryDiagnosisInput[],
+	course: string,
+	procedures: string,
+	investigations: InvestigationInput_Deserialize[],
+	medicines: DischargeMedicineInput_Deserialize[],
+	advice: string,
+	/**  YYYY-MM-DD in the clinic's calendar, after the discharge day (today while in hospital). */
+	follow_up_on?: string | null,
+	/**  staff.id of the doctor to see; the admitting doctor when a date is given without one. */
+	follow_up_doctor_id?: string | null,
+};
+
+export type SummaryInput_Serialize = {
+	admission_id: string,
+	diagnoses: SummaryDiagnosisInput[],
+	course: string,
+	procedures: string,
+	investigations: InvestigationInput_Serialize[],
+	medicines: DischargeMedicineInput_Serialize[],
+	advice: string,
+	/**  YYYY-MM-DD in the clinic's calendar, after the discharge day (today while in hospital). */
+	follow_up_on: string | null,
+	/**  staff.id of the doctor to see; the admitting doctor when a date is given without one. */
+	follow_up_doctor_id: string | null,
+};
+
+/**
+ *  What the summary screen shows: the stay, the summary (none yet: `None`), the patient's
+ *  allergies from the record and the stay's lab results to pick from.
+ */
+export type SummaryView = SummaryView_Serialize | SummaryView_Deserialize;
+
+/**
+ *  What the summary screen shows: the stay, the summary (none yet: `None`), the patient's
+ *  allergies from the record and the stay's lab results to pick from.
+ */
+export type SummaryView_Deserialize = {
+	admission: Admission_Deserialize,
+	patient_name: string,
+	mrn: string,
+	doctor_name: string,
+	/**  "Penicillin (severe: rash); Sulfa" or "No known allergies". */
+	allergies: string,
+	summary?: DischargeSummary_Deserialize | null,
+	stay_results: StayResult[],
+	/**  Whether the reader may write and finalise it (a doctor, before it is final). */
+	can_write: boolean,
+};
+
+/**
+ *  What the summary screen shows: the stay, the summary (none yet: `None`), the patient's
+ *  allergies from the record and the stay's lab results to pick from.
+ */
+export type SummaryView_Serialize = {
+	admission: Admission_Serialize,
+	patient_name: string,
+	mrn: string,
+	doctor_name: string,
+	/**  "Penicillin (severe: rash); Sulfa" or "No known allergies". */
+	allergies: string,
+	summary: DischargeSummary_Serialize | null,
+	stay_results: StayResult[],
+	/**  Whether the reader may write and finalise it (a doctor, before it is final). */
+	can_write: boolean,
+};
 
 export type Supplier = {
 	id: string,
@@ -5393,6 +6075,13 @@ export type Visit_Serialize = {
 	follow_up_date: string | null,
 };
 
+export type VitalFlag = {
+	field: string,
+	value: number,
+	/**  Above the watch range (else below). */
+	high: boolean,
+};
+
 export type Vitals = Vitals_Serialize | Vitals_Deserialize;
 
 export type VitalsInput = VitalsInput_Serialize | VitalsInput_Deserialize;
@@ -5647,6 +6336,17 @@ export type WardOccupancy_Serialize = {
 	waiting: number,
 	/**  occupied ÷ beds in service (beds − out of service), in basis points; None without one. */
 	occupancy_bp: number | null,
+};
+
+/**  The ward settings, and what they withhold from the caller. */
+export type WardSettings = {
+	/**  Whether reception admits, transfers and swaps patients. */
+	reception_moves: boolean,
+	/**
+	 *  Permissions the caller's roles hold that the clinic's settings withhold from them now
+	 *  (the screens offer nothing that needs them).
+	 */
+	withheld: Permission[],
 };
 
 export type Ward_Deserialize = {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Board_Serialize as Board, BedCard_Serialize as BedCard, Permission } from './bindings';
-import { ageSex, bedActions, boardTotals, clinicLocalToUtc, freeBeds, parseTags, swapPartners } from './inpatients';
+import { ageSex, allowedPermissions, bedActions, boardTotals, clinicLocalToUtc, dueLines, freeBeds, parseTags, swapPartners } from './inpatients';
 
 function card(id: string, state: BedCard['state'], admission: string | null = null): BedCard {
   return {
@@ -23,6 +23,7 @@ function card(id: string, state: BedCard['state'], admission: string | null = nu
           days_in: 2,
           doctor_name: 'Rao',
           has_allergies: false,
+          due: null,
         }
       : null,
   };
@@ -93,5 +94,28 @@ describe('small helpers', () => {
     expect(clinicLocalToUtc('2026-07-01T12:00', 'Europe/London')).toBe('2026-07-01T11:00:00Z');
     expect(clinicLocalToUtc('2026-12-05T14:30', undefined)).toBe('2026-12-05T14:30:00Z');
     expect(clinicLocalToUtc('yesterday', 'Asia/Kolkata')).toBeNull();
+  });
+});
+
+describe('dueLines', () => {
+  it('says nothing without counts or with nothing due', () => {
+    expect(dueLines(null)).toEqual([]);
+    expect(dueLines({ doses: 0, vitals: 0, overdue: 0 })).toEqual([]);
+  });
+  it('puts what is overdue first, then doses, then vitals', () => {
+    expect(dueLines({ doses: 2, vitals: 1, overdue: 1 })).toEqual([
+      { key: 'inpatients.card.overdue', count: 1, overdue: true },
+      { key: 'inpatients.card.doses', count: 2, overdue: false },
+      { key: 'inpatients.card.vitals', count: 1, overdue: false },
+    ]);
+    expect(dueLines({ doses: 0, vitals: 1, overdue: 0 }).map((l) => l.key)).toEqual(['inpatients.card.vitals']);
+  });
+});
+
+describe('allowedPermissions', () => {
+  it('drops what the clinic withholds and keeps the rest', () => {
+    const mine: Permission[] = ['inpatients_view', 'inpatients_admit', 'inpatients_transfer'];
+    expect(allowedPermissions(mine, [])).toEqual(mine);
+    expect(allowedPermissions(mine, ['inpatients_admit', 'inpatients_transfer'])).toEqual(['inpatients_view']);
   });
 });

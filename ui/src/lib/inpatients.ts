@@ -1,6 +1,6 @@
 // The bed board's logic: what a card shows and offers, and the beds a move may go to.
 
-import type { BedCard_Serialize as BedCard, BedState, Board_Serialize as Board, Permission, WardKind } from './bindings';
+import type { BedCard_Serialize as BedCard, BedState, Board_Serialize as Board, DueSummary, Permission, WardKind } from './bindings';
 import type { MessageKey } from './i18n';
 
 export const BED_STATE_KEYS: Record<BedState, MessageKey> = {
@@ -141,4 +141,34 @@ export function clinicLocalToUtc(local: string, zone: string | undefined): strin
   let utc = wall - (wallClockMs(wall, zone) - wall);
   utc = wall - (wallClockMs(utc, zone) - utc);
   return new Date(utc).toISOString().replace('.000Z', 'Z');
+}
+
+/** One line of what a bed card says is due: a message and its count. */
+export interface DueLine {
+  key: MessageKey;
+  count: number;
+  overdue: boolean;
+}
+
+/**
+ * What an occupied card says is due, from the core's counts (`Occupant.due`): overdue first,
+ * then doses, then vitals; nothing when nothing is due or the user may not see the clinical
+ * record (the core sends no counts then).
+ */
+export function dueLines(due: DueSummary | null | undefined): DueLine[] {
+  if (!due) return [];
+  const lines: DueLine[] = [];
+  if (due.overdue > 0) lines.push({ key: 'inpatients.card.overdue', count: due.overdue, overdue: true });
+  if (due.doses > 0) lines.push({ key: 'inpatients.card.doses', count: due.doses, overdue: false });
+  if (due.vitals > 0) lines.push({ key: 'inpatients.card.vitals', count: due.vitals, overdue: false });
+  return lines;
+}
+
+/**
+ * The caller's permissions less those the clinic's ward settings withhold from them now
+ * (`WardSettings.withheld`, from the core: e.g. reception's moves when the clinic keeps them
+ * to doctors), so a card offers only what the core will do.
+ */
+export function allowedPermissions(permissions: readonly Permission[], withheld: readonly Permission[]): Permission[] {
+  return permissions.filter((p) => !withheld.includes(p));
 }

@@ -320,6 +320,8 @@ describe('a conflict side by side', () => {
     expect(sideHeadings('field')).toEqual({ current: 'In use now', other: 'Set aside' });
     expect(sideHeadings('slot_double_booked')).toEqual({ current: 'Keeps the slot', other: 'Held off the slot' });
     expect(sideHeadings('mrn_duplicate')).toEqual({ current: 'Keeps the MRN', other: 'Given a stand-in number' });
+    expect(sideHeadings('bed_needed')).toEqual({ current: 'Keeps the bed', other: 'Needs a bed' });
+    expect(sideHeadings('dose_twice')).toEqual({ current: 'The record that counts', other: 'Recorded again' });
   });
 
   it('reads JSON text, and keeps text that is not JSON', () => {
@@ -343,7 +345,12 @@ describe('a conflict side by side', () => {
     expect(resolutionsFor('slot_double_booked').map((c) => c.asks)).toEqual(['move', 'cancel']);
     expect(actions('mrn_duplicate')).toEqual(['renumber', 'dismiss']);
     expect(actions('refused')).toEqual(['dismiss']);
-    for (const kind of ['field', 'slot_double_booked', 'mrn_duplicate', 'refused'] as const) {
+    // Doses are reviewed with a note of what was found; a bed is given on the board, not here.
+    expect(actions('dose_twice')).toEqual(['review']);
+    expect(actions('prn_over_limit')).toEqual(['review']);
+    expect(resolutionsFor('dose_twice').map((c) => c.asks)).toEqual(['note']);
+    expect(actions('bed_needed')).toEqual([]);
+    for (const kind of ['field', 'slot_double_booked', 'mrn_duplicate', 'refused', 'dose_twice', 'prn_over_limit'] as const) {
       for (const choice of resolutionsFor(kind)) {
         expect(choice.label).not.toMatch(/^sync\./);
         expect(choice.hint).not.toMatch(/^sync\./);
@@ -354,6 +361,8 @@ describe('a conflict side by side', () => {
   it('words how a conflict was resolved', () => {
     expect(resolutionLabel('take_other')).toBe('Took the set-aside version');
     expect(resolutionLabel('auto')).toBe('Resolved by a later change');
+    expect(resolutionLabel('bed_given')).toBe('The patient was given a bed');
+    expect(resolutionLabel('review')).toBe('Reviewed');
     expect(resolutionLabel('something_new')).toBe('something_new');
     expect(resolutionLabel(null)).toBe('');
   });

@@ -345,6 +345,9 @@ export function sideHeadings(kind: ConflictKind): { current: string; other: stri
     slot_double_booked: ['sync.conflicts.keepsSlot', 'sync.conflicts.heldOff'],
     mrn_duplicate: ['sync.conflicts.keepsMrn', 'sync.conflicts.standIn'],
     refused: ['sync.conflicts.onThisDevice', 'sync.conflicts.refusedChange'],
+    bed_needed: ['sync.conflicts.keepsBed', 'sync.conflicts.needsBed'],
+    dose_twice: ['sync.conflicts.doseCounts', 'sync.conflicts.recordedAgain'],
+    prn_over_limit: ['sync.conflicts.prnLimit', 'sync.conflicts.overLimit'],
   };
   const [current, other] = keys[kind] ?? keys.field;
   return { current: t(current), other: t(other) };
@@ -478,8 +481,8 @@ export interface ResolutionChoice {
   /** A sentence on what the choice does. */
   hint: string;
   variant: 'primary' | 'secondary' | 'danger';
-  /** Whether it asks for more first: which appointment and a reason, or a new slot. */
-  asks: 'nothing' | 'cancel' | 'move';
+  /** Whether it asks for more first: which appointment and a reason, a new slot, or a note. */
+  asks: 'nothing' | 'cancel' | 'move' | 'note';
 }
 
 /** The resolutions a conflict of this kind allows (core refuses the others), the usual one first. */
@@ -500,6 +503,13 @@ export function resolutionsFor(kind: ConflictKind): ResolutionChoice[] {
       return [choice('renumber', 'primary'), choice('dismiss', 'secondary')];
     case 'refused':
       return [choice('dismiss', 'secondary')];
+    case 'dose_twice':
+    case 'prn_over_limit':
+      return [choice('review', 'primary', 'note')];
+    // A patient who needs a bed is given one on the bed board (reception or a doctor): the
+    // conflict closes by itself then.
+    case 'bed_needed':
+      return [];
     default:
       return [];
   }

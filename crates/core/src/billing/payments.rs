@@ -133,10 +133,33 @@ pub async fn advance(store: &Store, auth: &Authorized, patient_id: &str, input: 
         ));
     }
     let mut w = store.begin_write(auth.actor()).await?;
-    let bill_id = bills::open_draft(&mut w, patient_id).await?;
-    insert_payment(&mut w, &bill_id, PaymentKind::Advance, &input).await?;
+    let bill_id = advance_in(&mut w, patient_id, &input).await?;
     w.commit().await?;
     bills::load_for(store, auth, &bill_id).await
+}
+
+/// Checks an advance (amount and mode) before a write: what [`advance`] refuses, with the
+/// same fields (the deposit taken at admission checks it before the admission is written).
+pub(crate) fn check_advance(auth: &Authorized, input: &PaymentInput) -> Result<()> {
+    auth.require(Permission::BillingEdit)?;
+    amount("amount_minor", input.amount_minor)?;
+    if input.mode == PaymentMode::Insurance {
+        return Err(Error::validation(
+            "mode",
+            ValidationReason::Invalid,
+            "insurance settles an invoice, not an advance",
+        ));
+    }
+    short("reference", &input.reference, REFERENCE_MAX)?;
+    short("note", &input.note, REASON_MAX)?;
+    Ok(())
+}
+
+/// An advance on the patient's open bill (opened when there is none) inside a write: the bill.
+pub(crate) async fn advance_in(w: &mut WriteTx<'_>, patient_id: &str, input: &PaymentInput) -> Result<String> {
+    let bill_id = bills::open_draft(w, patient_id).await?;
+    insert_payment(w, &bill_id, PaymentKind::Advance, input).await?;
+    Ok(bill_id)
 }
 
 /// Gives money back: never more than was paid on the bill. Needs `billing_refund`.

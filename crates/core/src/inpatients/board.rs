@@ -69,9 +69,19 @@ pub async fn board(store: &Store, auth: &Authorized, filter: BoardFilter) -> Res
             days_in,
             doctor_name,
             has_allergies,
+            due: None,
         };
         order.push(id.clone());
         occupants.insert(id, (ward_id, o));
+    }
+    // What is due, for those who look after the patients (the ward's list has the detail).
+    if auth.require(Permission::ClinicalView).is_ok() {
+        let stays: Vec<(&str, &str)> =
+            occupants.iter().map(|(id, (_, o))| (id.as_str(), o.patient_id.as_str())).collect();
+        let mut items = super::due::items_of(&mut conn, tz, now, &stays).await?;
+        for (id, (_, o)) in occupants.iter_mut() {
+            o.due = Some(super::due::summary(&items.remove(id).unwrap_or_default()));
+        }
     }
     let tag = filter.tag.as_deref().map(|t| t.trim().to_lowercase()).filter(|t| !t.is_empty());
     let mut tags: BTreeSet<String> = BTreeSet::new();

@@ -20,7 +20,7 @@ use crate::rbac::Permission;
 use crate::session::Authorized;
 use crate::store::stored::json_rows;
 use crate::store::{Store, WriteTx};
-use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
@@ -33,17 +33,7 @@ pub const BED_DAY_SOURCE: &str = "bed_day";
 /// The census instant that ends `day`: the first moment of the next day on the clinic's clock
 /// (where a time zone skips midnight, the first moment after it).
 pub fn census_instant(tz: Tz, day: NaiveDate) -> DateTime<Utc> {
-    let next = day.succ_opt().unwrap_or(day);
-    let local = next.and_time(NaiveTime::from_hms_opt(CENSUS_HOUR, 0, 0).unwrap_or_default());
-    let mut probe = local;
-    // At most a couple of hours are ever skipped (a DST jump): look an hour on at a time.
-    for _ in 0..4 {
-        if let Some(t) = tz.from_local_datetime(&probe).earliest() {
-            return t.with_timezone(&Utc);
-        }
-        probe += Duration::hours(1);
-    }
-    Utc.from_utc_datetime(&local)
+    super::shifts::local_instant(tz, day.succ_opt().unwrap_or(day), CENSUS_HOUR)
 }
 
 /// The bed-days of a stay from `from` to `to` (exclusive): the days whose census instant

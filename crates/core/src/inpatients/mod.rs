@@ -17,18 +17,32 @@
 //! and write progress notes; nurses record doses on the MAR and write the shift's notes
 //! (`mar_record`); clinicians read orders, the MAR, notes and the ward's due list
 //! (`clinical_view`). A discharge stops the stay's open orders.
+//!
+//! The discharge summary ([`summary`]): a doctor drafts it during the stay and finalises it at
+//! or after the discharge (`inpatient_orders`); clinicians read it (`clinical_view`).
+//!
+//! Nurses chart intake and output ([`intake_output`], `mar_record`), balanced per shift
+//! ([`shifts`]) and per clinic day.
 
+pub mod admit_from;
 pub mod board;
 pub mod census;
+pub mod conflicts;
 pub mod derive;
 pub mod due;
+pub mod handover;
+pub mod intake_output;
 pub mod mar;
 pub mod model;
 pub mod notes;
 pub mod orders;
+pub mod rights;
 pub mod schedule;
 pub mod setup;
+pub mod shifts;
 pub mod stays;
+pub mod summary;
+pub mod summary_pdf;
 mod tables;
 
 pub use model::*;

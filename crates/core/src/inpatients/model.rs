@@ -120,6 +120,30 @@ pub struct AdmitInput {
     pub bed_id: Option<String>,
 }
 
+/// What an admission may carry beyond [`AdmitInput`]: the visit it came from and a deposit.
+#[derive(Debug, Clone, Default, Deserialize, specta::Type)]
+pub struct AdmitExtras {
+    /// The visit the doctor admitted from (one of the patient's own).
+    pub visit_id: Option<String>,
+    /// An advance deposit on the patient's open bill (needs `billing_edit`: reception), taken
+    /// in the same transaction as the admission.
+    pub deposit: Option<crate::billing::model::PaymentInput>,
+}
+
+/// An admission filled in from a visit or a queued appointment, for the admit dialog.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct AdmitDraft {
+    pub patient_id: String,
+    /// staff.id of the visit's or the appointment's doctor.
+    pub doctor_id: String,
+    pub reason: String,
+    /// The visit's diagnosis with an ICD-10 code (provisional first; '' for none).
+    pub diagnosis_code: String,
+    pub diagnosis_text: String,
+    /// The visit to keep on the admission (the appointment's, once the doctor opened one).
+    pub visit_id: Option<String>,
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize, specta::Type)]
 pub struct DischargeInput {
     pub admission_id: String,
@@ -162,6 +186,9 @@ pub struct Occupant {
     pub days_in: u32,
     pub doctor_name: String,
     pub has_allergies: bool,
+    /// What is due now (doses, vitals; overdue among them): for users who may see the
+    /// clinical record (`clinical_view`), else None.
+    pub due: Option<super::due::DueSummary>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]

@@ -134,13 +134,28 @@ impl InpatientOrder {
     }
 }
 
-pub(crate) const ORDER_SELECT: &str = "SELECT o.id, o.admission_id, o.kind, o.medicine_id,
+/// The columns of an order as [`OrderRow`] reads them, and where they come from.
+macro_rules! order_columns {
+    () => {
+        "o.id, o.admission_id, o.kind, o.medicine_id,
     COALESCE(TRIM(m.name || ' ' || m.strength || ' ' || m.form), ''), o.dose, o.dose_unit, o.route, o.schedule,
     o.times_pattern, o.every_hours, o.prn_max_per_day, o.lab_test_id, COALESCE(t.name, ''), o.lab_order_id,
-    o.instructions, o.start_at, o.end_at, o.ordered_by, o.replaces_id, o.stopped_at, o.stop_reason
-    FROM inpatient_orders o LEFT JOIN medicines m ON m.id = o.medicine_id LEFT JOIN lab_tests t ON t.id = o.lab_test_id";
+    o.instructions, o.start_at, o.end_at, o.ordered_by, o.replaces_id, o.stopped_at, o.stop_reason"
+    };
+}
+macro_rules! order_from {
+    () => {
+        " FROM inpatient_orders o LEFT JOIN medicines m ON m.id = o.medicine_id LEFT JOIN lab_tests t ON t.id = o.lab_test_id"
+    };
+}
 
-#[derive(sqlx::FromRow)]
+pub(crate) const ORDER_SELECT: &str = concat!("SELECT ", order_columns!(), order_from!());
+/// The same rows as one JSON array of [`OrderRow`]s (`stored::json_rows`), for lists read
+/// inside a due list.
+pub(crate) const ORDER_JSON: &str =
+    concat!("SELECT json_group_array(json_array(", order_columns!(), "))", order_from!());
+
+#[derive(sqlx::FromRow, Deserialize)]
 pub(crate) struct OrderRow(
     String,
     String,

@@ -102,7 +102,18 @@ async fn written(w: &mut WriteTx<'_>, admission_id: &str, bed_id: Option<&str>) 
 /// Admits a patient (doctor, reception): to a free bed of the ward, or to its waiting list.
 /// Refused when the patient is already admitted, or the bed is not free.
 pub async fn admit(store: &Store, auth: &Authorized, input: AdmitInput) -> Result<Admission> {
-    auth.require(Permission::InpatientsAdmit)?;
+    admit_with(store, auth, input, AdmitExtras::default()).await
+}
+
+/// [`admit`] from a visit (kept on the admission: `visit_id`, one of the patient's visits) and
+/// with an advance deposit on the patient's open bill (`billing_edit`), all in one
+/// transaction: a deposit that is refused leaves no admission, and the other way round.
+pub async fn admit_with(store: &Store, auth: &Authorized, input: AdmitInput, extras: AdmitExtras) -> Result<Admission> {
+    super::rights::require_move(store, auth, Permission::InpatientsAdmit).await?;
+    if let Some(deposit) = &extras.deposit {
+        crate::billing::payments::check_advance(auth, deposit)?;
+    }
+    let visit_id = extras.visit_id.as_deref().map(str::trim).filter(|v| !v.is_empty());
     let reason = line("reason", &input.reason, REASON_MAX, true)?;
     if let Some(days) = input.expected_days {
         if !(1..=EXPECTED_DAYS_MAX).contains(&days) {
@@ -158,6 +169,16 @@ pub async fn admit(store: &Store, auth: &Authorized, input: AdmitInput) -> Resul
             (c.code, c.description)
         }
     };
+    if let Some(visit) = visit_id {
+        let of: Option<String> =
+            sqlx::query_scalar("SELECT patient_id FROM visits WHERE id = ? AND deleted_at IS NULL")
+                .bind(visit)
+                .fetch_optional(w.conn())
+                .await?;
+        if of.as_deref() != Some(input.patient_id.as_str()) {
+            return Err(Error::validation("visit_id", ValidationReason::Invalid, "not a visit of this patient"));
+        }
+    }
     if let Some(bed) = bed {
         if bed_ward(w.conn(), "bed_id", bed).await? != input.ward_id {
             return Err(Error::validation("bed_id", ValidationReason::Invalid, "not a bed of this ward"));
@@ -181,6 +202,9 @@ pub async fn admit(store: &Store, auth: &Authorized, input: AdmitInput) -> Resul
     if let Some(days) = input.expected_days {
         cols.push(("expected_days", json!(days)));
     }
+    if let Some(visit) = visit_id {
+        cols.push(("visit_id", json!(visit)));
+    }
     insert_row(&mut w, "admissions", &id, &cols).await?;
     if let Some(bed) = bed {
         append_event_at(&mut w, &crate::ids::new_id(), bed, BedEventKind::Admitted, Some(&id), None, "", &at).await?;
@@ -190,9 +214,13 @@ pub async fn admit(store: &Store, auth: &Authorized, input: AdmitInput) -> Resul
         "admission",
         Some(&id),
         json!({ "patient_id": input.patient_id, "ward_id": input.ward_id, "bed_id": bed, "doctor_id": input.doctor_id,
-                "diagnosis_code": diagnosis_code }),
+                "diagnosis_code": diagnosis_code, "visit_id": visit_id,
+                "deposit_minor": extras.deposit.as_ref().map(|d| d.amount_minor) }),
     )
     .await?;
+    if let Some(deposit) = &extras.deposit {
+        crate::billing::payments::advance_in(&mut w, &input.patient_id, deposit).await?;
+    }
     let admission = written(&mut w, &id, bed).await?;
     w.commit().await?;
     Ok(admission)
@@ -201,7 +229,7 @@ pub async fn admit(store: &Store, auth: &Authorized, input: AdmitInput) -> Resul
 /// Moves an admitted patient to another free bed (any ward), or gives a patient on a waiting
 /// list their bed (doctor, reception). Refused for the bed they are in, and a bed not free.
 pub async fn transfer(store: &Store, auth: &Authorized, admission_id: &str, to_bed_id: &str) -> Result<Admission> {
-    auth.require(Permission::InpatientsTransfer)?;
+    super::rights::require_move(store, auth, Permission::InpatientsTransfer).await?;
     let mut w = store.begin_write(auth.actor()).await?;
     open_admission(&mut w, "admission_id", admission_id).await?;
     bed_ward(w.conn(), "to_bed_id", to_bed_id).await?;
@@ -262,7 +290,7 @@ pub async fn transfer(store: &Store, auth: &Authorized, admission_id: &str, to_b
 
 /// Swaps the beds of two admitted patients (doctor, reception).
 pub async fn swap(store: &Store, auth: &Authorized, admission_a: &str, admission_b: &str) -> Result<()> {
-    auth.require(Permission::InpatientsTransfer)?;
+    super::rights::require_move(store, auth, Permission::InpatientsTransfer).await?;
     if admission_a == admission_b {
         return Err(Error::validation("admission_b", ValidationReason::Invalid, "pick another patient"));
     }

@@ -12,3 +12,6 @@ inventory::submit! { Table { name: "bed_events", id_column: "id", synced: true, 
 inventory::submit! { Table { name: "inpatient_orders", id_column: "id", synced: true, local_columns: &[], rules: &NO_RULES } }
 inventory::submit! { Table { name: "mar_entries", id_column: "id", synced: true, local_columns: &[], rules: &NO_RULES } }
 inventory::submit! { Table { name: "inpatient_notes", id_column: "id", synced: true, local_columns: &[], rules: &NO_RULES } }
+inventory::submit! { Table { name: "discharge_summaries", id_column: "id", synced: true, local_columns: &[], rules: &NO_RULES } }
+inventory::submit! { Table { name: "mar_reviews", id_column: "id", synced: true, local_columns: &[], rules: &NO_RULES } }
+inventory::submit! { Table { name: "intake_output", id_column: "id", synced: true, local_columns: &[], rules: &NO_RULES } }

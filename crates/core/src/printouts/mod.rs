@@ -1,5 +1,5 @@
 //! Printouts: every PDF printed for a patient (ID card, invoice, receipt, prescription, lab
-//! report, visit summary), recorded so that it can be found again on the patient's page, the
+//! report, visit summary, discharge summary), recorded so that it can be found again on the patient's page, the
 //! bill and the visit, opened again or printed again.
 //!
 //! - **Recorded with the print.** Each printer writes its row here in the same transaction as
@@ -42,17 +42,20 @@ pub enum PrintKind {
     Prescription,
     LabReport,
     VisitSummary,
+    /// An inpatient's discharge summary.
+    DischargeSummary,
 }
 impl Code for PrintKind {}
 
 impl PrintKind {
-    pub const ALL: [PrintKind; 6] = [
+    pub const ALL: [PrintKind; 7] = [
         PrintKind::IdCard,
         PrintKind::Invoice,
         PrintKind::Receipt,
         PrintKind::Prescription,
         PrintKind::LabReport,
         PrintKind::VisitSummary,
+        PrintKind::DischargeSummary,
     ];
 }
 
@@ -63,7 +66,9 @@ pub fn readable(auth: &Authorized, kind: PrintKind) -> bool {
     match kind {
         PrintKind::IdCard => can(Permission::PatientsView),
         PrintKind::Invoice | PrintKind::Receipt => can(Permission::BillingView),
-        PrintKind::Prescription | PrintKind::VisitSummary => can(Permission::ClinicalView),
+        PrintKind::Prescription | PrintKind::VisitSummary | PrintKind::DischargeSummary => {
+            can(Permission::ClinicalView)
+        }
         PrintKind::LabReport => can(Permission::ClinicalView) || can(Permission::LabResults),
     }
 }
@@ -75,7 +80,9 @@ fn require_readable(auth: &Authorized, kind: PrintKind) -> Result<()> {
     let permission = match kind {
         PrintKind::IdCard => Permission::PatientsView,
         PrintKind::Invoice | PrintKind::Receipt => Permission::BillingView,
-        PrintKind::Prescription | PrintKind::VisitSummary | PrintKind::LabReport => Permission::ClinicalView,
+        PrintKind::Prescription | PrintKind::VisitSummary | PrintKind::DischargeSummary | PrintKind::LabReport => {
+            Permission::ClinicalView
+        }
     };
     Err(Error::Forbidden { permission: permission.code().to_string() })
 }
@@ -93,6 +100,8 @@ pub struct Printout {
     pub payment_id: Option<String>,
     pub visit_id: Option<String>,
     pub lab_order_id: Option<String>,
+    /// A discharge summary's admission.
+    pub admission_id: Option<String>,
     /// The file's name in the exports folder (never a path).
     pub file_name: String,
     /// Lowercase hex SHA-256 of the PDF as saved.
@@ -117,6 +126,7 @@ pub struct Subject {
     pub payment_id: Option<String>,
     pub visit_id: Option<String>,
     pub lab_order_id: Option<String>,
+    pub admission_id: Option<String>,
 }
 
 /// Whose printouts to list.
@@ -196,8 +206,8 @@ pub(crate) async fn record(
     let size_bytes = i64::try_from(pdf.len()).unwrap_or(i64::MAX);
     sqlx::query(
         "INSERT INTO printouts (id, kind, reference, patient_id, bill_id, payment_id, visit_id, lab_order_id,
-                                file_name, sha256, size_bytes, printed_by, printed_at, reprint_of)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                file_name, sha256, size_bytes, printed_by, printed_at, reprint_of, admission_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&id)
     .bind(kind.code())
@@ -213,6 +223,7 @@ pub(crate) async fn record(
     .bind(&printed_by)
     .bind(&printed_at)
     .bind(reprint_of)
+    .bind(&subject.admission_id)
     .execute(w.conn())
     .await?;
     let printed_by_name: Option<String> = sqlx::query_scalar("SELECT full_name FROM users WHERE id = ?")
@@ -228,6 +239,7 @@ pub(crate) async fn record(
         payment_id: subject.payment_id,
         visit_id: subject.visit_id,
         lab_order_id: subject.lab_order_id,
+        admission_id: subject.admission_id,
         file_name,
         sha256,
         size_bytes,
@@ -248,6 +260,7 @@ struct Row {
     payment_id: Option<String>,
     visit_id: Option<String>,
     lab_order_id: Option<String>,
+    admission_id: Option<String>,
     file_name: String,
     sha256: String,
     size_bytes: i64,
@@ -270,6 +283,7 @@ impl Row {
             payment_id: self.payment_id,
             visit_id: self.visit_id,
             lab_order_id: self.lab_order_id,
+            admission_id: self.admission_id,
             file_name: self.file_name,
             sha256: self.sha256,
             size_bytes: self.size_bytes,
@@ -282,7 +296,7 @@ impl Row {
 }
 
 const SELECT: &str =
-    "SELECT p.id, p.kind, p.reference, p.patient_id, p.bill_id, p.payment_id, p.visit_id, p.lab_order_id,
+    "SELECT p.id, p.kind, p.reference, p.patient_id, p.bill_id, p.payment_id, p.visit_id, p.lab_order_id, p.admission_id,
         p.file_name, p.sha256, p.size_bytes, p.printed_by, u.full_name AS printed_by_name, p.printed_at, p.reprint_of
    FROM printouts p LEFT JOIN users u ON u.id = p.printed_by";
 
@@ -319,7 +333,7 @@ pub async fn get(store: &Store, auth: &Authorized, id: &str) -> Result<Printout>
     require_readable(auth, p.kind)?;
     // A clinical printout is part of the chart (the lab's own reports excepted, as printing).
     let clinical = match p.kind {
-        PrintKind::Prescription | PrintKind::VisitSummary => true,
+        PrintKind::Prescription | PrintKind::VisitSummary | PrintKind::DischargeSummary => true,
         PrintKind::LabReport => auth.require(Permission::LabResults).is_err(),
         PrintKind::IdCard | PrintKind::Invoice | PrintKind::Receipt => false,
     };
@@ -389,6 +403,11 @@ pub async fn reprint(store: &Store, auth: &Authorized, id: &str) -> Result<Docum
         PrintKind::LabReport => {
             let order = original.lab_order_id.as_deref().ok_or_else(|| missing("lab_order_id"))?;
             let p = crate::clinical::lab_pdf::lab_report_pdf_as(store, auth, order, of).await?;
+            Ok(Document { file_name: p.file_name, pdf: p.pdf, printout: p.printout })
+        }
+        PrintKind::DischargeSummary => {
+            let admission = original.admission_id.as_deref().ok_or_else(|| missing("admission_id"))?;
+            let p = crate::inpatients::summary_pdf::summary_pdf_as(store, auth, admission, of).await?;
             Ok(Document { file_name: p.file_name, pdf: p.pdf, printout: p.printout })
         }
     }

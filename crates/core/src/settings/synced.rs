@@ -53,7 +53,7 @@ pub(crate) fn check(key: &str, data: &Value) -> Result<(), String> {
         TAX_NO_KEY => kept(billing::tax_no),
         CURRENCY_KEY => kept(billing::currency_code),
         INVOICE_SERIES_KEY => kept(billing::invoice_series),
-        crate::stock::ALLOW_NEGATIVE_KEY => match value.as_bool() {
+        crate::stock::ALLOW_NEGATIVE_KEY | crate::inpatients::rights::RECEPTION_MOVES_KEY => match value.as_bool() {
             Some(_) => Ok(()),
             None => Err(format!("{key}: not true or false")),
         },

@@ -3,7 +3,11 @@
 //! synced write (through `WriteTx::record_change`) with an audit entry `sync.conflict_resolved`.
 //!
 //! Kinds: `field` (a value lost to a concurrent newer one), `slot_double_booked` and
-//! `mrn_duplicate` (the tables' own rules: `schedule::slot_rule`, `patients::mrn_rule`), `refused` (a change that could not be applied).
+//! `mrn_duplicate` (the tables' own rules: `schedule::slot_rule`, `patients::mrn_rule`), `refused` (a change that could not be applied);
+//! and kinds **derived from the data** on every read rather than recorded when a merge noticed
+//! them (`bed_needed`, `dose_twice`, `prn_over_limit`: `inpatients::conflicts`), so that every
+//! device that holds the same rows lists the same ones, open or resolved, under the same ids
+//! ([`DerivedConflicts`]).
 //! Listing and resolving need `sync_manage` (administrators). The inbox resolves its own
 //! kinds (`field`, `refused`); a kind a table's rule raises is resolved by the resolver that
 //! rule's module registers ([`ConflictResolver`]), so that this module names no domain module.
@@ -37,6 +41,15 @@ pub enum ConflictKind {
     MrnDuplicate,
     /// A change that could not be applied here at all.
     Refused,
+    /// Two admissions given one bed: `current` keeps it, `other` needs a bed (derived from the
+    /// bed board; resolved when that patient is given a bed).
+    BedNeeded,
+    /// One dose of the MAR recorded twice: `current` counts, `other` is the second record
+    /// (derived; resolved by a review).
+    DoseTwice,
+    /// A PRN dose given beyond its order's limit in 24 hours, by devices that did not see each
+    /// other's doses (derived; resolved by a review).
+    PrnOverLimit,
 }
 
 impl crate::codes::Code for ConflictKind {}
@@ -93,10 +106,22 @@ pub struct SyncConflict {
 pub enum ConflictResolution {
     KeepCurrent,
     TakeOther,
-    CancelAppointment { appointment_id: String, reason: String },
-    MoveAppointment { appointment_id: String, doctor_id: String, date: String, start: String },
+    CancelAppointment {
+        appointment_id: String,
+        reason: String,
+    },
+    MoveAppointment {
+        appointment_id: String,
+        doctor_id: String,
+        date: String,
+        start: String,
+    },
     Renumber,
     Dismiss,
+    /// A dose recorded twice or over its PRN limit was looked into: what was found.
+    Review {
+        note: String,
+    },
 }
 
 impl ConflictResolution {
@@ -108,6 +133,7 @@ impl ConflictResolution {
             ConflictResolution::MoveAppointment { .. } => "move",
             ConflictResolution::Renumber => "renumber",
             ConflictResolution::Dismiss => "dismiss",
+            ConflictResolution::Review { .. } => "review",
         }
     }
 }
@@ -152,6 +178,35 @@ pub async fn list(store: &Store, auth: &Authorized, include_resolved: bool) -> R
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         out.push(view(&mut conn, row).await?);
+    }
+    out.extend(derived(&mut conn).await?.into_iter().filter(|c| include_resolved || !c.resolved));
+    out.sort_by(|a, b| (a.resolved, &b.detected_at, &b.id).cmp(&(b.resolved, &a.detected_at, &a.id)));
+    out.truncate(usize::try_from(MAX_LISTED).unwrap_or(usize::MAX));
+    Ok(out)
+}
+
+/// Answers the conflicts a module derives from its rows (open and resolved), the same on every
+/// device that holds the same rows.
+pub type Listed<'a> = Pin<Box<dyn Future<Output = Result<Vec<SyncConflict>>> + Send + 'a>>;
+
+/// A module's conflicts that are read from the data rather than recorded by a merge.
+pub trait DeriveConflicts: Sync {
+    fn conflicts<'a>(&'a self, conn: &'a mut SqliteConnection) -> Listed<'a>;
+}
+
+/// A source of derived conflicts, registered by its module
+/// (`inventory::submit! { DerivedConflicts { source: &InpatientConflicts } }`).
+pub struct DerivedConflicts {
+    pub source: &'static dyn DeriveConflicts,
+}
+
+inventory::collect!(DerivedConflicts);
+
+/// Every derived conflict, open and resolved.
+async fn derived(conn: &mut SqliteConnection) -> Result<Vec<SyncConflict>> {
+    let mut out = Vec::new();
+    for d in inventory::iter::<DerivedConflicts> {
+        out.extend(d.source.conflicts(&mut *conn).await?);
     }
     Ok(out)
 }
@@ -200,6 +255,10 @@ async fn view(conn: &mut SqliteConnection, row: Row) -> Result<SyncConflict> {
                 ),
                 side(label.clone(), Some(row.entity_id.clone()), &row.remote, &row.remote_hlc, &row.remote_device),
             )
+        }
+        ConflictKind::BedNeeded | ConflictKind::DoseTwice | ConflictKind::PrnOverLimit => {
+            // Derived kinds are never stored; a row claiming one is damaged.
+            return Err(Error::corrupt("sync_conflicts", &row.id, "kind", "a derived kind is never recorded"));
         }
         ConflictKind::Refused => {
             let why =
@@ -309,7 +368,10 @@ pub async fn resolve(
 ) -> Result<SyncConflict> {
     auth.require(Permission::SyncManage)?;
     let mut w = store.begin_write(auth.actor()).await?;
-    let row = one(w.conn(), id).await?;
+    let row = match one(w.conn(), id).await {
+        Err(Error::NotFound { .. }) => return resolve_derived(store, auth, w, id, resolution).await,
+        other => other?,
+    };
     if row.resolved == 1 {
         return Err(Error::validation("id", ValidationReason::Invalid, "this conflict is already resolved"));
     }
@@ -319,6 +381,10 @@ pub async fn resolve(
         (ConflictKind::Field, ConflictResolution::TakeOther) => keep_field(&mut w, &row, true).await?,
         (ConflictKind::Refused, ConflictResolution::Dismiss) => {}
         (ConflictKind::Field | ConflictKind::Refused, _) => return Err(not_applicable()),
+        // Derived kinds have no record here (they are resolved above).
+        (ConflictKind::BedNeeded | ConflictKind::DoseTwice | ConflictKind::PrnOverLimit, _) => {
+            return Err(not_applicable())
+        }
         // A kind a table's rule raised: that rule's module resolves it.
         (kind, resolution) => {
             let conflict =
@@ -345,6 +411,43 @@ pub async fn resolve(
     let mut conn = store.pool().acquire().await?;
     let row = one(&mut conn, id).await?;
     view(&mut conn, row).await
+}
+
+/// Resolves a derived conflict through its kind's resolver: the resolver's write is what closes
+/// it (on every device, once synced), so nothing is marked here.
+async fn resolve_derived(
+    store: &Store,
+    auth: &Authorized,
+    mut w: WriteTx<'_>,
+    id: &str,
+    resolution: ConflictResolution,
+) -> Result<SyncConflict> {
+    let found = derived(w.conn()).await?.into_iter().find(|c| c.id == id);
+    let Some(c) = found else {
+        return Err(Error::NotFound { entity: "sync conflict".into() });
+    };
+    if c.resolved {
+        return Err(Error::validation("id", ValidationReason::Invalid, "this conflict is already resolved"));
+    }
+    let conflict =
+        RuleConflict { entity: &c.entity, entity_id: &c.entity_id, other_id: c.current.record_id.as_deref() };
+    let done = match resolver_of(c.kind) {
+        Some(r) => r.resolve(store, auth, &mut w, &conflict, &resolution).await?,
+        None => false,
+    };
+    if !done {
+        return Err(not_applicable());
+    }
+    w.audit(
+        "sync.conflict_resolved",
+        &c.entity,
+        Some(&c.entity_id),
+        json!({ "conflict": id, "kind": c.kind.code(), "other_id": c.current.record_id, "resolution": resolution }),
+    )
+    .await?;
+    w.commit().await?;
+    let mut conn = store.pool().acquire().await?;
+    derived(&mut conn).await?.into_iter().find(|c| c.id == id).ok_or(Error::NotFound { entity: "sync conflict".into() })
 }
 
 /// Writes the field of a field conflict again: the value in force (`take_other` false) or the
@@ -426,5 +529,11 @@ mod resolvers {
         assert_eq!(count(ConflictKind::MrnDuplicate), 1);
         assert_eq!(count(ConflictKind::Field), 0);
         assert_eq!(count(ConflictKind::Refused), 0);
+        // A patient who needs a bed is given one on the bed board (by whoever may move
+        // patients; the inbox's administrator may not): no resolver. Doses are reviewed.
+        assert_eq!(count(ConflictKind::BedNeeded), 0);
+        assert_eq!(count(ConflictKind::DoseTwice), 1);
+        assert_eq!(count(ConflictKind::PrnOverLimit), 1);
+        assert_eq!(inventory::iter::<DerivedConflicts>.into_iter().count(), 1);
     }
 }

@@ -10,7 +10,10 @@ import { enPrintouts } from './en-printouts';
 import { enBackups } from './en-backups';
 import { enReports } from './en-reports';
 import { enInpatients } from './en-inpatients';
+import { enDischarge } from './en-discharge';
 import { enDashboard } from './en-dashboard';
+import { enWard } from './en-ward';
+import { enWardops } from './en-wardops';
 
 export const en = {
   // ------------------------------------------------------------------ application
@@ -1640,6 +1643,9 @@ export const en = {
   'sync.kind.slot_double_booked': 'Slot booked twice',
   'sync.kind.mrn_duplicate': 'One MRN on two patients',
   'sync.kind.refused': 'Change not applied',
+  'sync.kind.bed_needed': 'Bed given twice',
+  'sync.kind.dose_twice': 'Dose recorded twice',
+  'sync.kind.prn_over_limit': 'PRN dose over its limit',
 
   'sync.action.keep_current': 'Keep the version in use',
   'sync.action.keep_current.hint': 'The set-aside value is dropped, on every device.',
@@ -1653,6 +1659,26 @@ export const en = {
   'sync.action.renumber.hint': 'The patient with the stand-in number gets the next MRN of this computer’s series.',
   'sync.action.dismiss': 'Dismiss',
   'sync.action.dismiss.hint': 'Leave things as they are and close this conflict.',
+  'sync.action.review': 'Mark reviewed…',
+  'sync.action.review.hint': 'Ask the ward what happened, then write what you found. Both records stay on the MAR.',
+  'sync.review.title': 'Review the dose',
+  'sync.review.body': 'Say what the ward found: given once and charted twice, or given twice and who was told.',
+  'sync.review.label': 'What was found',
+  'sync.review.required': 'Write what was found.',
+  'sync.review.keep': 'Not now',
+  'sync.review.confirm': 'Mark reviewed',
+  'sync.conflicts.todo.bed_needed':
+    'Give this patient a bed on the bed board (reception or a doctor). This conflict closes by itself once they have one.',
+  'sync.conflicts.todo.dose_twice':
+    'Two devices recorded this dose: the earlier record counts. Check with the ward whether the patient got it once or twice.',
+  'sync.conflicts.todo.prn_over_limit':
+    'Devices that had not synced gave more doses of this PRN order in 24 hours than it allows. Check the patient and tell the doctor.',
+  'sync.conflicts.keepsBed': 'Keeps the bed',
+  'sync.conflicts.needsBed': 'Needs a bed',
+  'sync.conflicts.doseCounts': 'The record that counts',
+  'sync.conflicts.recordedAgain': 'Recorded again',
+  'sync.conflicts.prnLimit': 'The order',
+  'sync.conflicts.overLimit': 'The dose over the limit',
 
   'sync.resolved.keep_current': 'Kept the version in use',
   'sync.resolved.take_other': 'Took the set-aside version',
@@ -1661,6 +1687,8 @@ export const en = {
   'sync.resolved.renumber': 'Gave a new MRN',
   'sync.resolved.dismiss': 'Dismissed',
   'sync.resolved.auto': 'Resolved by a later change',
+  'sync.resolved.review': 'Reviewed',
+  'sync.resolved.bed_given': 'The patient was given a bed',
 
   'sync.which': 'Which appointment',
   'sync.which.current': 'Keeps the slot: {label}',
@@ -1681,6 +1709,8 @@ export const en = {
   'sync.move.confirmNoTime': 'Move',
 
   'sync.entity.patients': 'Patient',
+  'sync.entity.admissions': 'Admission',
+  'sync.entity.mar_entries': 'MAR entry',
   'sync.entity.patient_merges': 'Patient merge',
   'sync.entity.appointments': 'Appointment',
   'sync.entity.users': 'User account',
@@ -1810,6 +1840,11 @@ export const en = {
   ...enReports,
   // ------------------------------------------------------------------ inpatients (en-inpatients.ts)
   ...enInpatients,
+  // ------------------------------------------------------------------ the ward round (en-ward.ts)
+  ...enWard,
+  ...enDischarge,
+  // ------------------------------------------------------------------ ward operations (en-wardops.ts)
+  ...enWardops,
   ...enDashboard,
 } as const satisfies Record<string, string>;
 

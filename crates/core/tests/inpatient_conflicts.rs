@@ -1,0 +1,200 @@
+//! The inpatients' conflicts in the sync inbox (issue 15): a patient left *needs a bed* by a
+//! bed given twice, a dose recorded twice and a PRN dose over its limit — each listed from the
+//! rows (another device's rows arrive here as a pull writes them: the synced columns, another
+//! device), under the same id whichever device lists it, and leaving the inbox once resolved:
+//! the patient given a bed, a dose reviewed (a synced `mar_reviews` row with a note).
+
+mod common;
+#[path = "common/hospital.rs"]
+mod hospital;
+#[path = "common/ward.rs"]
+mod ward;
+
+use hms_core::inpatients::mar::{self, DoseInput};
+use hms_core::inpatients::orders::{self, OrderInput};
+use hms_core::inpatients::stays;
+use hms_core::sync::conflicts::{self, ConflictKind, ConflictResolution, SyncConflict};
+use hms_core::{Error, Store, ValidationReason};
+use hospital::{hospital, Hospital};
+
+const OTHER: &str = "0190c2a0-0000-7000-8000-00000000d0d0";
+
+async fn open(h: &Hospital) -> Vec<SyncConflict> {
+    conflicts::list(&h.w.env.store, &h.admin, false).await.unwrap()
+}
+
+async fn all(h: &Hospital) -> Vec<SyncConflict> {
+    conflicts::list(&h.w.env.store, &h.admin, true).await.unwrap()
+}
+
+/// Another device's admission of a patient into a bed at `at`, as a pull writes it.
+async fn pulled_admission(s: &Store, h: &Hospital, id: &str, patient: usize, bed: &str, at: &str) {
+    sqlx::query(
+        "INSERT INTO admissions (id, patient_id, doctor_id, ward_id, reason, admitted_at, created_at, updated_at, origin_device)
+         VALUES (?, ?, ?, ?, 'Fever', ?, ?, '0001764583700000-000000-other', ?)",
+    )
+    .bind(id)
+    .bind(&h.patients[patient])
+    .bind(&h.w.doctor_staff)
+    .bind(&h.general)
+    .bind(at)
+    .bind(at)
+    .bind(OTHER)
+    .execute(s.pool())
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO bed_events (id, bed_id, kind, admission_id, at, created_at, updated_at, origin_device)
+         VALUES (?, ?, 'admitted', ?, ?, ?, '0001764583700000-000001-other', ?)",
+    )
+    .bind(format!("{}e", &id[..35]))
+    .bind(bed)
+    .bind(id)
+    .bind(at)
+    .bind(at)
+    .bind(OTHER)
+    .execute(s.pool())
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_patient_left_without_a_bed_is_in_the_inbox_until_given_one() {
+    let h = hospital().await;
+    let s = &h.w.env.store;
+    let ours = stays::admit(s, &h.desk, h.admit_input(0, Some(&h.a1))).await.unwrap();
+    assert!(open(&h).await.is_empty());
+    // The other tablet gave A1 to patient 1 half an hour later, while apart.
+    let theirs = "0190c2a0-0000-7000-8000-0000000000e1";
+    pulled_admission(s, &h, theirs, 1, &h.a1, "2026-12-01T10:30:00.000Z").await;
+    let list = open(&h).await;
+    assert_eq!(list.len(), 1, "{list:?}");
+    let c = &list[0];
+    assert_eq!((c.kind, c.entity.as_str(), c.entity_id.as_str()), (ConflictKind::BedNeeded, "admissions", theirs));
+    assert_eq!(c.id, "0190c2a0-0000-7000-8000-0000000000ee", "the id is the admission's event: the same everywhere");
+    assert_eq!(c.current.record_id.as_deref(), Some(ours.id.as_str()), "the earlier admission keeps the bed");
+    assert!(c.label.contains("Sita Das"), "{}", c.label);
+    assert!(c.current.value.contains("A1") && c.other.device_id == OTHER, "{c:?}");
+    assert!(!c.resolved && c.detected_at == "2026-12-01T10:30:00.000Z");
+    // Nothing in the inbox gives a bed (the administrator does not move patients).
+    let refused = conflicts::resolve(s, &h.admin, &c.id, ConflictResolution::Dismiss).await.unwrap_err();
+    assert!(
+        matches!(refused, Error::Validation { ref field, reason: ValidationReason::Invalid, .. } if field == "resolution")
+    );
+    // Reception gives the waiting patient a bed: the conflict is resolved, on every device
+    // that sees the same events.
+    h.at(1);
+    stays::transfer(s, &h.desk, theirs, &h.a2).await.unwrap();
+    assert!(open(&h).await.is_empty());
+    let done = all(&h).await;
+    assert_eq!(done.len(), 1);
+    assert_eq!((done[0].resolved, done[0].resolution.as_deref()), (true, Some("bed_given")));
+    assert_eq!(done[0].resolved_at.as_deref(), Some("2026-12-01T11:00:00.000Z"));
+    // Once the patient leaves, the conflict leaves the inbox.
+    h.at(2);
+    stays::discharge(
+        s,
+        &h.doctor,
+        hms_core::inpatients::DischargeInput {
+            admission_id: theirs.into(),
+            discharge_type: "home".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(all(&h).await.is_empty());
+}
+
+fn dose(order: &str, scheduled: Option<&str>, reason: &str) -> DoseInput {
+    DoseInput {
+        order_id: order.into(),
+        scheduled_at: scheduled.map(str::to_string),
+        outcome: "given".into(),
+        reason: reason.into(),
+        given_at: None,
+    }
+}
+
+/// Another device's MAR entry, as a pull writes it.
+async fn pulled_dose(s: &Store, id: &str, order: &str, scheduled: Option<&str>, given_at: &str, reason: &str) {
+    sqlx::query(
+        "INSERT INTO mar_entries (id, order_id, scheduled_at, outcome, reason, given_at, recorded_by, created_at, updated_at, origin_device)
+         VALUES (?, ?, ?, 'given', ?, ?, NULL, ?, '0001764583700000-000000-other', ?)",
+    )
+    .bind(id)
+    .bind(order)
+    .bind(scheduled)
+    .bind(reason)
+    .bind(given_at)
+    .bind(given_at)
+    .bind(OTHER)
+    .execute(s.pool())
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_dose_recorded_twice_and_a_prn_dose_over_its_limit_stay_until_reviewed() {
+    let h = hospital().await;
+    let s = &h.w.env.store;
+    let stay = stays::admit(s, &h.doctor, h.admit_input(0, Some(&h.a1))).await.unwrap();
+    let medicine = |schedule: &str| OrderInput {
+        admission_id: stay.id.clone(),
+        kind: "medicine".into(),
+        medicine_id: Some(h.w.paracetamol.clone()),
+        dose: "1".into(),
+        dose_unit: "tablet".into(),
+        route: "oral".into(),
+        schedule: Some(schedule.into()),
+        ..Default::default()
+    };
+    let q6 = orders::order(s, &h.doctor, OrderInput { every_hours: Some(6), ..medicine("every") }).await.unwrap();
+    let prn = orders::order(s, &h.doctor, OrderInput { prn_max_per_day: Some(2), ..medicine("prn") }).await.unwrap();
+    h.at(1);
+    let ours = mar::record(s, &h.nurse, dose(&q6.id, Some("2026-12-01T10:00:00Z"), "")).await.unwrap();
+    mar::record(s, &h.nurse, dose(&prn.id, None, "Fever")).await.unwrap();
+    mar::record(s, &h.nurse, dose(&prn.id, None, "Pain")).await.unwrap();
+    assert!(open(&h).await.is_empty(), "within the limit, each dose once");
+    // The other tablet recorded the 10:00 dose too (later), and a third PRN dose in the 24 hours.
+    let twice = "0190c2a0-0000-7000-8000-0000000000f1";
+    let third = "0190c2a0-0000-7000-8000-0000000000f2";
+    pulled_dose(s, twice, &q6.id, Some("2026-12-01T10:00:00.000Z"), "2026-12-01T11:05:00.000Z", "").await;
+    pulled_dose(s, third, &prn.id, None, "2026-12-01T11:10:00.000Z", "Headache").await;
+    let list = open(&h).await;
+    let kinds: Vec<(ConflictKind, &str)> = list.iter().map(|c| (c.kind, c.id.as_str())).collect();
+    assert_eq!(kinds, vec![(ConflictKind::PrnOverLimit, third), (ConflictKind::DoseTwice, twice)], "newest first");
+    let t = &list[1];
+    assert_eq!(t.current.record_id.as_deref(), Some(ours.id.as_str()), "the earlier record counts");
+    assert!(t.label.contains("Paracetamol") && t.other.device_id == OTHER, "{t:?}");
+    assert!(list[0].current.value.contains("\"prn_max_per_day\":2"), "{:?}", list[0].current);
+
+    // Reviewing needs what was found; the review is a synced row, audited.
+    let blank = ConflictResolution::Review { note: "  ".into() };
+    let e = conflicts::resolve(s, &h.admin, twice, blank).await.unwrap_err();
+    assert!(matches!(e, Error::Validation { ref field, reason: ValidationReason::Required, .. } if field == "note"));
+    assert_eq!(common::count(s, "mar_reviews").await, 0);
+    let wrong = conflicts::resolve(s, &h.admin, twice, ConflictResolution::KeepCurrent).await.unwrap_err();
+    assert!(matches!(wrong, Error::Validation { ref field, .. } if field == "resolution"));
+    let note = "Given once; the second tablet charted it again";
+    let done = conflicts::resolve(s, &h.admin, twice, ConflictResolution::Review { note: note.into() }).await.unwrap();
+    assert_eq!(
+        (done.resolved, done.resolution.as_deref(), done.resolved_by.as_deref()),
+        (true, Some("review"), Some("admin"))
+    );
+    assert!(done.other.value.contains(note));
+    let synced: i64 = sqlx::query_scalar("SELECT count(*) FROM change_log WHERE entity = 'mar_reviews'")
+        .fetch_one(s.pool())
+        .await
+        .unwrap();
+    assert_eq!(synced, 1);
+    assert!(common::actions(s).await.iter().any(|a| a == "sync.conflict_resolved"));
+    let again = conflicts::resolve(s, &h.admin, twice, ConflictResolution::Review { note: note.into() }).await;
+    assert!(again.is_err(), "already reviewed");
+    // Only the PRN dose is left; a nurse cannot open the inbox.
+    let left: Vec<String> = open(&h).await.into_iter().map(|c| c.id).collect();
+    assert_eq!(left, vec![third.to_string()]);
+    assert!(matches!(conflicts::list(s, &h.nurse, false).await, Err(Error::Forbidden { .. })));
+    // Both records of the dose stay on the MAR.
+    assert_eq!(mar::mar(s, &h.doctor, &stay.id).await.unwrap().entries.len(), 5);
+}
