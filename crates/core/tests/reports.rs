@@ -1260,3 +1260,109 @@ async fn receivables_and_insurance_are_finance_reports_never_a_doctors_own() {
     assert_eq!(r.table.rows.len(), 2);
     assert!(reports::available(&acc).contains(&ReportId::InsuranceByInsurer));
 }
+
+/// The department of the doctor of the appointment a line was charged for, worked out here.
+fn line_department(l: &Line) -> &'static str {
+    let Some(ap) = l.appointment else { return "No department" };
+    let i: usize = ap.trim_start_matches("ap").parse().unwrap();
+    match appointments()[i].doctor {
+        "dr-a" => "Cardiology",
+        _ => "Orthopaedics",
+    }
+}
+
+#[tokio::test]
+async fn revenue_by_department_follows_the_doctor_of_the_appointment_charged() {
+    let c = clinic().await;
+    let r = run(&c.env.store, &c.admin, ReportId::RevenueByDepartment, Filters::default()).await.unwrap();
+    let mut want: Vec<(String, [i64; 5])> = Vec::new();
+    for l in counted_lines() {
+        let (g, d, x, tot) = amounts(l);
+        let dept = line_department(l);
+        match want.iter_mut().find(|w| w.0 == dept) {
+            Some(w) => {
+                for (a, b) in w.1.iter_mut().zip([l.quantity, g, d, x, tot]) {
+                    *a += b;
+                }
+            }
+            None => want.push((dept.to_string(), [l.quantity, g, d, x, tot])),
+        }
+    }
+    want.sort_by(|a, b| b.1[4].cmp(&a.1[4]).then_with(|| a.0.cmp(&b.0)));
+    let got: Vec<(String, [i64; 5])> = r
+        .table
+        .rows
+        .iter()
+        .map(|row| (t(&row[0]).to_string(), [n(&row[1]), n(&row[2]), n(&row[3]), n(&row[4]), n(&row[5])]))
+        .collect();
+    assert_eq!(got, want);
+    // The X-ray and the dressing were charged for no appointment; the consultations for Dr
+    // Asha's (Cardiology) and Dr Bala's (Orthopaedics).
+    assert_eq!(got.iter().map(|g| g.0.as_str()).collect::<Vec<_>>(), ["No department", "Cardiology", "Orthopaedics"]);
+    let totals = r.table.totals.as_ref().unwrap();
+    assert_eq!(n(&totals[5]), counted_lines().iter().map(|l| amounts(l).3).sum::<i64>());
+    // Finance: a doctor without it is refused, not narrowed.
+    let dr = sign_in(&c.env.store, "dr.a").await;
+    assert!(!reports::available(&dr).contains(&ReportId::RevenueByDepartment));
+    assert!(matches!(
+        run(&c.env.store, &dr, ReportId::RevenueByDepartment, Filters::default()).await,
+        Err(Error::Forbidden { .. })
+    ));
+}
+
+#[tokio::test]
+async fn discounts_credit_notes_and_refunds_each_by_their_own_date() {
+    let c = clinic().await;
+    let r = run(&c.env.store, &c.admin, ReportId::RevenueAdjustments, Filters::default()).await.unwrap();
+    let mut want: Vec<(String, String, i64, i64)> = Vec::new();
+    let mut discounts: Vec<(String, i64, i64)> = Vec::new();
+    for l in counted_lines() {
+        let d = amounts(l).1;
+        if d == 0 {
+            continue;
+        }
+        let label = match l.service {
+            Some("s-consult") => "Consultation",
+            Some(_) => "Chest X-ray",
+            None => l.description,
+        };
+        match discounts.iter_mut().find(|x| x.0 == label) {
+            Some(x) => (x.1, x.2) = (x.1 + 1, x.2 + d),
+            None => discounts.push((label.to_string(), 1, d)),
+        }
+    }
+    discounts.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+    want.extend(discounts.into_iter().map(|(l, n, d)| ("discount".to_string(), l, n, d)));
+    let notes: Vec<i64> = CREDIT_NOTES
+        .iter()
+        .filter(|c| in_march(local_date(c.2)) && BILLS.iter().any(|b| b.0 == c.0 && b.1 == "final"))
+        .map(|c| c.1)
+        .collect();
+    want.push(("credit_note".into(), String::new(), notes.len() as i64, notes.iter().sum()));
+    for mode in ["cash", "card", "upi"] {
+        let refunds: Vec<i64> = PAYMENTS
+            .iter()
+            .filter(|p| p.1 == "refund" && p.2 == mode && !p.5 && in_march(local_date(p.4)))
+            .map(|p| p.3)
+            .collect();
+        if !refunds.is_empty() {
+            want.push(("refund".into(), mode.into(), refunds.len() as i64, refunds.iter().sum()));
+        }
+    }
+    let got: Vec<(String, String, i64, i64)> =
+        r.table.rows.iter().map(|row| (t(&row[0]).into(), t(&row[1]).into(), n(&row[2]), n(&row[3]))).collect();
+    assert_eq!(got, want);
+    // By hand: the X-ray's 10% of 1,501.00 and 50.00 off a consultation; one credit note of
+    // 100.00 (the April one and the cancelled bill's left out); one cash refund of 200.00.
+    assert_eq!(
+        got,
+        [
+            ("discount".to_string(), "Chest X-ray".to_string(), 1, 15_010),
+            ("discount".to_string(), "Consultation".to_string(), 1, 5_000),
+            ("credit_note".to_string(), String::new(), 1, 10_000),
+            ("refund".to_string(), "cash".to_string(), 1, 20_000),
+        ]
+    );
+    let totals = r.table.totals.as_ref().unwrap();
+    assert_eq!((n(&totals[2]), n(&totals[3])), (4, 50_010));
+}

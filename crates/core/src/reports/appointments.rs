@@ -30,7 +30,7 @@ struct Doctor {
 
 /// The summary's rows over the range joined to their doctor, narrowed by the scope; binds:
 /// the summary's, then the doctor twice, then the department twice.
-fn from_summary(rows: &str) -> String {
+pub(crate) fn from_summary(rows: &str) -> String {
     format!(
         "FROM {rows} s
          JOIN staff st ON st.id = s.doctor_id

@@ -2,9 +2,9 @@
 //! permissions, and the one line saying what it counts. One file per report family;
 //! `range.rs` the dates, `table.rs` the table, `export.rs` the files.
 //!
-//! Permissions: every report needs `reports_view`. Revenue, receivables and insurance need
-//! `reports_finance` (administrator, accountant) — revenue by service or by doctor may instead
-//! be a doctor's own figures: a user without `reports_finance` whose staff profile is a doctor
+//! Permissions: every report needs `reports_view`. Revenue, receivables, insurance and doctor
+//! performance need `reports_finance` (administrator, accountant) — revenue by service or by
+//! doctor and doctor performance may instead be a doctor's own figures: a user without `reports_finance` whose staff profile is a doctor
 //! sees only their own lines and appointments, whatever doctor filter they send (another
 //! doctor's id is `forbidden`). Collections by mode, receivables and insurance are never a
 //! doctor's own.
@@ -13,9 +13,12 @@ pub mod appointments;
 pub mod cash;
 pub mod dashboard;
 pub mod export;
+pub mod hours;
 pub mod insurance;
+pub mod morbidity;
 pub mod patients;
 pub mod pdf;
+pub mod performance;
 pub mod range;
 pub mod receivables;
 pub mod revenue;
@@ -44,12 +47,18 @@ pub enum ReportId {
     PatientsNewReturning,
     ReceivablesAgeing,
     InsuranceByInsurer,
+    MorbidityByCode,
+    MorbidityByChapter,
+    DoctorPerformance,
+    AppointmentsBusiestHours,
+    RevenueByDepartment,
+    RevenueAdjustments,
 }
 
 impl crate::codes::Code for ReportId {}
 
 impl ReportId {
-    pub const ALL: [ReportId; 9] = [
+    pub const ALL: [ReportId; 15] = [
         ReportId::RevenueByService,
         ReportId::RevenueByMode,
         ReportId::RevenueByDoctor,
@@ -59,6 +68,12 @@ impl ReportId {
         ReportId::PatientsNewReturning,
         ReportId::ReceivablesAgeing,
         ReportId::InsuranceByInsurer,
+        ReportId::MorbidityByCode,
+        ReportId::MorbidityByChapter,
+        ReportId::DoctorPerformance,
+        ReportId::AppointmentsBusiestHours,
+        ReportId::RevenueByDepartment,
+        ReportId::RevenueAdjustments,
     ];
 
     pub fn title(self) -> &'static str {
@@ -72,6 +87,12 @@ impl ReportId {
             ReportId::PatientsNewReturning => "New and returning patients",
             ReportId::ReceivablesAgeing => "Receivables by age",
             ReportId::InsuranceByInsurer => "Insurance claims by insurer",
+            ReportId::MorbidityByCode => "Diagnoses by ICD-10 code",
+            ReportId::MorbidityByChapter => "Diagnoses by ICD-10 chapter",
+            ReportId::DoctorPerformance => "Doctor performance",
+            ReportId::AppointmentsBusiestHours => "Busiest hours",
+            ReportId::RevenueByDepartment => "Revenue by department",
+            ReportId::RevenueAdjustments => "Discounts, credit notes and refunds",
         }
     }
 
@@ -105,6 +126,24 @@ impl ReportId {
             ReportId::InsuranceByInsurer => {
                 "Insurance claims on finalised invoices (cancelled ones left out) first recorded in the range, by insurer, as they stand now: awaiting decision = nothing approved yet; rejected = claimed − approved once something is approved; outstanding = approved − settled."
             }
+            ReportId::MorbidityByCode => {
+                "People (merged records counted once) given a coded diagnosis at a visit started in the range, once per code, by sex and by age on the day of their first such visit; uncoded diagnoses left out."
+            }
+            ReportId::MorbidityByChapter => {
+                "People (merged records counted once) given a coded diagnosis at a visit started in the range, once per ICD-10-CM chapter, by sex and by age on the day of their first such visit; uncoded diagnoses left out."
+            }
+            ReportId::DoctorPerformance => {
+                "Per doctor: people seen (merged records once) at attended appointments in the range, new if their first attended appointment ever with the doctor is in it; average consultation = called in to done; revenue as by doctor; follow-ups asked = visits with a follow-up date ÷ visits; no-show rate = no-shows ÷ bookings not cancelled. Totals add the doctors' rows."
+            }
+            ReportId::AppointmentsBusiestHours => {
+                "Attended appointments (checked in or later) by the weekday of their date and the hour their slot starts, clinic time, from the first to the last busy hour."
+            }
+            ReportId::RevenueByDepartment => {
+                "Lines of finalised invoices (cancelled invoices left out) by invoice date, by the department of the doctor of the appointment they were charged for; other lines under “No department”."
+            }
+            ReportId::RevenueAdjustments => {
+                "Discounts on lines of finalised invoices (cancelled left out) by invoice date, by service; credit notes on finalised invoices by their own date; refunds by the date paid, by payment mode."
+            }
         }
     }
 
@@ -116,12 +155,15 @@ impl ReportId {
                 | ReportId::RevenueByDoctor
                 | ReportId::ReceivablesAgeing
                 | ReportId::InsuranceByInsurer
+                | ReportId::DoctorPerformance
+                | ReportId::RevenueByDepartment
+                | ReportId::RevenueAdjustments
         )
     }
 
     /// A finance report a doctor without `reports_finance` sees as their own figures.
     fn doctor_own(self) -> bool {
-        matches!(self, ReportId::RevenueByService | ReportId::RevenueByDoctor)
+        matches!(self, ReportId::RevenueByService | ReportId::RevenueByDoctor | ReportId::DoctorPerformance)
     }
 }
 
@@ -223,7 +265,8 @@ async fn scope(store: &Store, auth: &Authorized, report: ReportId, f: &Filters) 
     } else {
         None
     };
-    let narrows = report.finance() || report == ReportId::AppointmentsByDoctor;
+    let narrows =
+        report.finance() || matches!(report, ReportId::AppointmentsByDoctor | ReportId::AppointmentsBusiestHours);
     match (finance, own_doctor) {
         (Ok(()), _) => {}
         (Err(e), None) if report.finance() => return Err(e),
@@ -289,6 +332,12 @@ pub async fn run(store: &Store, auth: &Authorized, req: &ReportRequest) -> Resul
         ReportId::PatientsNewReturning => patients::new_returning(store, &range).await?,
         ReportId::ReceivablesAgeing => receivables::ageing(store, &range).await?,
         ReportId::InsuranceByInsurer => insurance::by_insurer(store, &range).await?,
+        ReportId::MorbidityByCode => morbidity::by_code(store, &range, &scope).await?,
+        ReportId::MorbidityByChapter => morbidity::by_chapter(store, &range, &scope).await?,
+        ReportId::DoctorPerformance => performance::by_doctor(store, &range, &scope).await?,
+        ReportId::AppointmentsBusiestHours => hours::busiest(store, &range, &scope).await?,
+        ReportId::RevenueByDepartment => revenue::by_department(store, &range, &scope).await?,
+        ReportId::RevenueAdjustments => revenue::adjustments(store, &range).await?,
     };
     Ok(Report {
         report: req.report,

@@ -274,6 +274,97 @@ pub(crate) async fn by_doctor(store: &Store, range: &DateRange, scope: &Scope) -
     ))
 }
 
+/// The lines by the department of the doctor of the appointment they were charged for;
+/// other lines (no appointment, or a doctor with no department) under "No department".
+pub(crate) async fn by_department(store: &Store, range: &DateRange, scope: &Scope) -> Result<Table> {
+    let (lines, _) = lines(store, range, scope).await?;
+    let mut groups: BTreeMap<String, Sums> = BTreeMap::new();
+    for (l, a) in &lines {
+        let key = l.department.clone().unwrap_or_default();
+        let g = groups.entry(key).or_insert_with(|| Sums {
+            label: l.department.clone().unwrap_or_else(|| "No department".into()),
+            ..Default::default()
+        });
+        g.add(l.n, l.quantity, a);
+    }
+    Ok(sums_table(vec![col("department", "Department", Kind::Text)], sorted(groups), false))
+}
+
+/// Credit notes of finalised, not cancelled invoices over the pieces of a range: (count, amount).
+pub(crate) async fn credit_notes(store: &Store, pieces: &[Piece]) -> Result<(i64, i64)> {
+    let (notes, binds) = summary::union(
+        pieces,
+        "SELECT n, amount FROM report_credit_notes_day WHERE day >= ? AND day < ?",
+        "SELECT 1 AS n, c.amount_minor AS amount FROM credit_notes c CROSS JOIN bills b ON b.id = c.bill_id
+         WHERE c.created_at >= ? AND c.created_at < ? AND c.deleted_at IS NULL AND b.status = 'final' AND b.deleted_at IS NULL",
+    );
+    let sql = format!("SELECT COALESCE(SUM(n), 0), COALESCE(SUM(amount), 0) FROM ({notes})");
+    Ok(bind_all(sqlx::query_as(&sql), &binds).fetch_one(store.pool()).await?)
+}
+
+/// What was taken off revenue: discounts on the lines of invoices finalised in the range
+/// (by the service discounted), credit notes issued in it, refunds paid in it (by mode).
+pub(crate) async fn adjustments(store: &Store, range: &DateRange) -> Result<Table> {
+    let (lines, _) = lines(store, range, &Scope::default()).await?;
+    let mut groups: BTreeMap<String, (String, i64, i64)> = BTreeMap::new();
+    for (l, a) in lines.iter().filter(|(_, a)| a.discount != 0) {
+        let key = l.service_id.clone().unwrap_or_else(|| format!("manual:{}", l.label));
+        let g = groups.entry(key).or_insert_with(|| (l.label.clone(), 0, 0));
+        g.1 += l.n;
+        g.2 += l.n * a.discount;
+    }
+    let mut discounts: Vec<(String, i64, i64)> = groups.into_values().collect();
+    discounts.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+    let (from, to) = range.instants()?;
+    let pieces = summary::utc_pieces(&from, &to);
+    let (notes, credited) = credit_notes(store, &pieces).await?;
+    let moved = money_moved(store, &pieces).await?;
+    let mut rows = Vec::new();
+    let (mut count, mut amount) = (0, 0);
+    let mut push = |kind: &str, what: String, n: i64, minor: i64| {
+        count += n;
+        amount += minor;
+        rows.push(vec![text(kind), text(what), num(n), num(minor)]);
+    };
+    for (label, n, minor) in discounts {
+        push("discount", label, n, minor);
+    }
+    push("credit_note", String::new(), notes, credited);
+    for mode in PaymentMode::ALL {
+        let (n, minor) = moved
+            .iter()
+            .filter(|m| m.kind == "refund" && m.mode == mode.code())
+            .fold((0, 0), |(n, a), m| (n + m.n, a + m.amount));
+        if n != 0 {
+            push("refund", mode.code().to_string(), n, minor);
+        }
+    }
+    Ok(Table {
+        columns: vec![
+            col("kind", "Kind", Kind::Text),
+            col("detail", "Service or payment mode", Kind::Text),
+            col("count", "Count", Kind::Count),
+            col("amount", "Amount", Kind::Money),
+        ],
+        rows,
+        totals: Some(vec![text("Total"), text(""), num(count), num(amount)]),
+        figures: Vec::new(),
+    })
+}
+
+/// Invoiced (line totals) per doctor id of the appointment charged for, within the scope;
+/// lines with no doctor left out.
+pub(crate) async fn totals_by_doctor(store: &Store, range: &DateRange, scope: &Scope) -> Result<BTreeMap<String, i64>> {
+    let (lines, _) = lines(store, range, scope).await?;
+    let mut out: BTreeMap<String, i64> = BTreeMap::new();
+    for (l, a) in &lines {
+        if let Some(d) = &l.doctor_id {
+            *out.entry(d.clone()).or_default() += l.n * a.total;
+        }
+    }
+    Ok(out)
+}
+
 /// Credit notes of finalised, not cancelled invoices issued over the pieces of a range (by
 /// the note's own date): the summary over whole UTC days, the notes at the edges.
 pub(crate) async fn credited(store: &Store, pieces: &[Piece]) -> Result<i64> {
