@@ -4891,7 +4891,7 @@ export type RejectedRow_Serialize = {
 
 export type Report = Report_Serialize | Report_Deserialize;
 
-export type ReportId = "revenue_by_service" | "revenue_by_mode" | "revenue_by_doctor" | "appointments_by_doctor" | "patients_registrations" | "patients_demographics" | "patients_new_returning" | "receivables_ageing" | "insurance_by_insurer";
+export type ReportId = "revenue_by_service" | "revenue_by_mode" | "revenue_by_doctor" | "appointments_by_doctor" | "patients_registrations" | "patients_demographics" | "patients_new_returning" | "receivables_ageing" | "insurance_by_insurer" | "morbidity_by_code" | "morbidity_by_chapter" | "doctor_performance" | "appointments_busiest_hours" | "revenue_by_department" | "revenue_adjustments";
 
 export type ReportRequest = ReportRequest_Serialize | ReportRequest_Deserialize;
 

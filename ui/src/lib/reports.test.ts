@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AppError, Column, Report } from './bindings';
 import { setLocale } from './i18n';
-import { chartSpec, CHART_MAX_ROWS, columnLabel, formatCell, rangeInput, reportErrors } from './reports';
+import { BY_DOCTOR, chartSpec, CHART_MAX_ROWS, columnLabel, formatCell, heatMap, rangeInput, reportErrors, shade } from './reports';
 import { visibleAreas } from './roles';
 
 const col = (key: string, kind: Column['kind'], title = key): Column => ({ key, title, kind });
@@ -122,6 +122,43 @@ describe('reports', () => {
     expect(spec?.type).toBe('line');
     expect(spec?.labels).toHaveLength(31);
     expect(spec?.money).toBe(false);
+  });
+
+  it('reads the busiest hours as a weekday × hour grid shaded against the busiest cell', () => {
+    const r = report({
+      report: 'appointments_busiest_hours',
+      table: {
+        columns: [col('weekday', 'text'), col('h08', 'count', '08:00'), col('h09', 'count', '09:00'), col('total', 'count')],
+        rows: [
+          ['Monday', 1, 4, 5],
+          ['Tuesday', 0, 2, 2],
+        ],
+        totals: ['Total', 1, 6, 7],
+        figures: [],
+      },
+    });
+    expect(heatMap(r)).toEqual({
+      hours: ['08:00', '09:00'],
+      rows: [
+        { label: 'Monday', counts: [1, 4] },
+        { label: 'Tuesday', counts: [0, 2] },
+      ],
+      max: 4,
+    });
+    expect(shade(2, 4)).toBe(0.5);
+    expect(shade(0, 0)).toBe(0);
+    expect(heatMap(report())).toBeNull();
+    expect(chartSpec(r)).toBeNull();
+  });
+
+  it('offers the doctor and department filters where they apply, and words adjustments', () => {
+    setLocale('en-IN');
+    expect(BY_DOCTOR).toContain('doctor_performance');
+    expect(BY_DOCTOR).toContain('morbidity_by_code');
+    expect(BY_DOCTOR).not.toContain('revenue_adjustments');
+    expect(formatCell(col('kind', 'text'), 'credit_note', 'INR')).toBe('Credit notes');
+    expect(formatCell(col('detail', 'text'), 'cash', 'INR')).toBe('Cash');
+    expect(formatCell(col('consult_avg', 'minutes'), 10, 'INR')).toBe('10 min');
   });
 
   it('puts range and filter errors next to their field', () => {

@@ -31,7 +31,8 @@ export function rangeInput(preset: Preset, from: string, to: string): RangeInput
 export function formatCell(column: Column, cell: Cell, currency: string): string {
   if (cell === null || cell === undefined) return '';
   if (typeof cell === 'string') {
-    if (column.key === 'mode' && hasMessage(`billing.mode.${cell}`)) return t(`billing.mode.${cell}` as MessageKey);
+    if ((column.key === 'mode' || column.key === 'detail') && hasMessage(`billing.mode.${cell}`)) return t(`billing.mode.${cell}` as MessageKey);
+    if (column.key === 'kind' && hasMessage(`reports.kind.${cell}`)) return t(`reports.kind.${cell}` as MessageKey);
     if (cell === 'Total') return t('reports.total');
     return cell;
   }
@@ -71,7 +72,47 @@ const CHARTED: Partial<Record<ReportId, { type: 'bar' | 'line'; keys: string[] }
   patients_demographics: { type: 'bar', keys: ['female', 'male', 'other', 'unknown'] },
   receivables_ageing: { type: 'bar', keys: ['days_0_30', 'days_31_60', 'days_61_90', 'days_over_90'] },
   insurance_by_insurer: { type: 'bar', keys: ['claimed', 'approved', 'settled'] },
+  morbidity_by_code: { type: 'bar', keys: ['patients'] },
+  morbidity_by_chapter: { type: 'bar', keys: ['patients'] },
+  doctor_performance: { type: 'bar', keys: ['new', 'follow_up'] },
+  revenue_by_department: { type: 'bar', keys: ['total'] },
 };
+
+/** The reports the doctor and department filters apply to. */
+export const BY_DOCTOR: readonly ReportId[] = [
+  'revenue_by_service',
+  'revenue_by_doctor',
+  'revenue_by_department',
+  'appointments_by_doctor',
+  'appointments_busiest_hours',
+  'doctor_performance',
+  'morbidity_by_code',
+  'morbidity_by_chapter',
+];
+
+export interface HeatMap {
+  /** The hour columns' headers ("08:00"). */
+  hours: string[];
+  rows: { label: string; counts: number[] }[];
+  max: number;
+}
+
+/** The busiest-hours grid (weekday rows × the hour columns, keys `hNN`), or null for another report. */
+export function heatMap(report: Report): HeatMap | null {
+  if (report.report !== 'appointments_busiest_hours') return null;
+  const cols = report.table.columns.map((c, i) => ({ c, i })).filter(({ c }) => /^h\d\d$/.test(c.key));
+  const rows = report.table.rows.map((r) => ({
+    label: typeof r[0] === 'string' ? r[0] : '',
+    counts: cols.map(({ i }) => (typeof r[i] === 'number' ? r[i] : 0)),
+  }));
+  const max = Math.max(0, ...rows.flatMap((r) => r.counts));
+  return { hours: cols.map(({ c }) => c.title), rows, max };
+}
+
+/** A heat map cell's shade: 0 (none) to 1 (the busiest cell). */
+export function shade(count: number, max: number): number {
+  return max > 0 ? count / max : 0;
+}
 
 /** At most this many bars (the largest rows come first in the revenue, receivables and insurance reports). */
 export const CHART_MAX_ROWS = 15;
