@@ -36,6 +36,35 @@ async fn settings_default_validate_and_are_audited() {
     assert_eq!(common::actions(&env.store).await.last().map(String::as_str), Some("settings.update"));
 }
 
+/// Found by the convergence test: a setting's first write left its `created_at` out of the
+/// change, so every other device dated the row by the change's stamp instead of the writer's
+/// clock, and the devices' rows differed.
+#[tokio::test]
+async fn a_new_setting_sends_the_created_at_it_was_written_with() {
+    let (env, admin) = common::with_admin().await;
+    // The store's clock and the stamps' (the real clock) differ, as after a faster device's change.
+    env.store.set_now(Some(chrono::DateTime::parse_from_rfc3339("2026-11-22T02:30:00Z").unwrap().into()));
+    let a = admin.authorize(&env.store).await.unwrap();
+    settings::update(&env.store, &a, Settings { idle_timeout_minutes: 40, clinic_name: "Mlimani".into() })
+        .await
+        .unwrap();
+    for key in ["idle_timeout_minutes", "clinic_name"] {
+        let row: String = sqlx::query_scalar("SELECT created_at FROM settings WHERE key = ?")
+            .bind(key)
+            .fetch_one(env.store.pool())
+            .await
+            .unwrap();
+        let sent: String = sqlx::query_scalar(
+            "SELECT data ->> '$.created_at' FROM change_log WHERE entity = 'settings' AND entity_id = ? AND op = 'insert'",
+        )
+        .bind(key)
+        .fetch_one(env.store.pool())
+        .await
+        .unwrap();
+        assert_eq!((row.as_str(), sent.as_str()), ("2026-11-22T02:30:00.000Z", "2026-11-22T02:30:00.000Z"), "{key}");
+    }
+}
+
 #[tokio::test]
 async fn the_clinic_time_zone_is_chosen_from_the_iana_zones_and_audited() {
     let (env, admin) = common::with_admin().await;

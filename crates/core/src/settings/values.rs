@@ -64,7 +64,14 @@ pub(crate) async fn put(w: &mut WriteTx<'_>, key: &str, value: &Value) -> Result
     .bind(&device)
     .execute(w.conn())
     .await?;
-    let op = if existed { ChangeOp::Update } else { ChangeOp::Insert };
-    let data = json!({ "key": key, "value": text, "updated_at": stamp, "updated_by": by });
+    let (op, data) = if existed {
+        (ChangeOp::Update, json!({ "key": key, "value": text, "updated_at": stamp, "updated_by": by }))
+    } else {
+        // The row's own `created_at` travels with it: a device that pulls a row without one
+        // dates it by the change's stamp, which is not this device's clock (the hybrid clock
+        // runs ahead of it after a faster device's change), and the rows would differ.
+        let data = json!({ "key": key, "value": text, "created_at": now, "updated_at": stamp, "updated_by": by });
+        (ChangeOp::Insert, data)
+    };
     w.record_change("settings", key, op, &data).await
 }
