@@ -439,6 +439,49 @@ async fn a_discharge_stops_the_open_orders_and_the_list_forgets_the_patient() {
     assert_eq!(field_of(notes::add_note(s, &h.doctor, note).await), ("admission_id".into(), ValidationReason::Invalid));
 }
 
+/// Found by the convergence test: a device that had not seen a discharge changed an order of
+/// that stay (a new order, open); once the rows met, the discharged patient had an open order
+/// for good. It reads as stopped at the discharge, and takes no dose after it.
+#[tokio::test]
+async fn an_order_from_a_device_that_had_not_seen_the_discharge_reads_as_stopped_by_it() {
+    let h = hospital().await;
+    let s = &h.w.env.store;
+    let stay = stays::admit(s, &h.doctor, h.admit_input(0, Some(&h.a1))).await.unwrap();
+    h.at(2);
+    let out = DischargeInput {
+        admission_id: stay.id.clone(),
+        discharge_type: "home".into(),
+        discharged_at: None,
+        note: String::new(),
+    };
+    let out = stays::discharge(s, &h.doctor, out).await.unwrap().discharged_at.unwrap();
+    // The other tablet's order, started before the discharge and arriving after it, as a pull
+    // writes it (open: that tablet never saw the discharge).
+    let theirs = "0190c2a0-0000-7000-8000-0000000000c1";
+    sqlx::query(
+        "INSERT INTO inpatient_orders (id, admission_id, kind, medicine_id, dose, dose_unit, schedule, every_hours,
+           start_at, created_at, updated_at, origin_device)
+         VALUES (?, ?, 'medicine', ?, '1', 'tablet', 'every', 6, '2026-12-01T11:00:00.000Z', '2026-12-01T11:00:00.000Z',
+           '0001764583700000-000000-other', '0190c2a0-0000-7000-8000-00000000d0d0')",
+    )
+    .bind(theirs)
+    .bind(&stay.id)
+    .bind(&h.w.paracetamol)
+    .execute(s.pool())
+    .await
+    .unwrap();
+    let all = orders::orders(s, &h.doctor, &stay.id).await.unwrap();
+    let o = all.iter().find(|o| o.id == theirs).unwrap();
+    assert_eq!((o.stopped_at.as_deref(), o.stop_reason.as_str()), (Some(out.as_str()), "discharged"));
+    // No dose after the discharge, and nothing left to stop or change.
+    let after = dose(theirs, Some("2026-12-01T17:00:00Z"), "given", "");
+    assert_eq!(field_of(mar::record(s, &h.nurse, after).await), ("order_id".into(), ValidationReason::Invalid));
+    assert_eq!(
+        field_of(orders::stop(s, &h.doctor, theirs, "done").await),
+        ("order_id".into(), ValidationReason::Invalid)
+    );
+}
+
 #[tokio::test]
 async fn progress_and_nursing_notes() {
     let h = hospital().await;

@@ -4,7 +4,9 @@
 //! (with `every_hours`, "vitals every N hours", which puts vitals on the ward's due list).
 //!
 //! An order is written once and stopped once; a change stops the order and writes a new one
-//! naming it (`replaces_id`). A discharge stops every open order of the stay at its time.
+//! naming it (`replaces_id`). A discharge stops every open order of the stay at its time; an
+//! order that another device wrote apart from the discharge, and that arrives open, reads as
+//! stopped at the discharge (`discharged`) on every device.
 
 use super::schedule::{self, Plan};
 use super::{canonical_time, REASON_MAX};
@@ -140,12 +142,21 @@ macro_rules! order_columns {
         "o.id, o.admission_id, o.kind, o.medicine_id,
     COALESCE(TRIM(m.name || ' ' || m.strength || ' ' || m.form), ''), o.dose, o.dose_unit, o.route, o.schedule,
     o.times_pattern, o.every_hours, o.prn_max_per_day, o.lab_test_id, COALESCE(t.name, ''), o.lab_order_id,
-    o.instructions, o.start_at, o.end_at, o.ordered_by, o.replaces_id, o.stopped_at, o.stop_reason"
+    o.instructions, o.start_at, o.end_at, o.ordered_by, o.replaces_id,
+    CASE WHEN sa.discharged_at IS NOT NULL AND (o.stopped_at IS NULL OR o.stopped_at > sa.discharged_at)
+      THEN sa.discharged_at ELSE o.stopped_at END,
+    CASE WHEN sa.discharged_at IS NOT NULL AND (o.stopped_at IS NULL OR o.stopped_at > sa.discharged_at)
+      THEN 'discharged' ELSE o.stop_reason END"
     };
 }
+// The stay (`sa`): an order reads as stopped at its patient's discharge when it was not stopped
+// by then. A discharge stops the open orders it sees; one written on another device that had
+// not seen the discharge (a new order, a change) arrives later and would otherwise stay open
+// for good. Derived on reading, the same on every device, like the bed board.
 macro_rules! order_from {
     () => {
-        " FROM inpatient_orders o LEFT JOIN medicines m ON m.id = o.medicine_id LEFT JOIN lab_tests t ON t.id = o.lab_test_id"
+        " FROM inpatient_orders o LEFT JOIN medicines m ON m.id = o.medicine_id LEFT JOIN lab_tests t ON t.id = o.lab_test_id
+          LEFT JOIN admissions sa ON sa.id = o.admission_id"
     };
 }
 
