@@ -4,8 +4,12 @@
 
 use super::Cmd;
 use crate::state::AppState;
+use crate::files::{self, SavedFile};
+use hms_core::stock::medicines::{self, MedicineOption};
+use hms_core::stock::proposal::{self, Proposal, ProposeInput};
+use hms_core::stock::returnable::{self, DispensedBatch};
 use hms_core::stock::{
-    dispensing, ledger, moves, receiving, setup, AdjustInput, BatchBalance, DispenseInput, Dispensed, ExpiryLine,
+    dispensing, labels, ledger, moves, receiving, setup, AdjustInput, BatchBalance, DispenseInput, Dispensed, ExpiryLine,
     ItemHit, Receipt, ReceiptInput, ReturnInput, Returned, StockItem, StockItemInput, StockStore, StockStoreInput,
     Supplier, SupplierInput, TransferInput, WaitingPrescription,
 };
@@ -128,4 +132,34 @@ pub async fn stock_allows_negative(state: State<'_, AppState>) -> Cmd<bool> {
 #[specta::specta]
 pub async fn set_stock_allow_negative(state: State<'_, AppState>, allow: bool) -> Cmd<()> {
     ledger::set_allow_negative(&state.store, &authorized!(state), allow).await
+}
+
+/// What first-expiry-first-out would take for a prescription line now (nothing written).
+#[tauri::command]
+#[specta::specta]
+pub async fn propose_dispense(state: State<'_, AppState>, input: ProposeInput) -> Cmd<Proposal> {
+    proposal::propose(&state.store, &authorized!(state), input).await
+}
+
+/// A patient's dispensed batches with what came back, newest first (returns name one).
+#[tauri::command]
+#[specta::specta]
+pub async fn patient_dispensed(state: State<'_, AppState>, patient_id: String) -> Cmd<Vec<DispensedBatch>> {
+    returnable::patient_dispensed(&state.store, &authorized!(state), &patient_id).await
+}
+
+/// The labels of what was dispensed at the go of a dispensing, as one PDF saved to the
+/// exports folder and opened.
+#[tauri::command]
+#[specta::specta]
+pub async fn print_dispensing_labels(state: State<'_, AppState>, dispensing_id: String) -> Cmd<SavedFile> {
+    let p = labels::labels_pdf(&state.store, &authorized!(state), &dispensing_id).await?;
+    files::save_printout(&state.exports_dir, &p.printout, &p.pdf)
+}
+
+/// Active medicines by the start of their name, for a medicine stock item (whether stocked).
+#[tauri::command]
+#[specta::specta]
+pub async fn stock_medicine_options(state: State<'_, AppState>, query: String) -> Cmd<Vec<MedicineOption>> {
+    medicines::medicine_options(&state.store, &authorized!(state), &query).await
 }

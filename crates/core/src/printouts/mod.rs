@@ -44,11 +44,13 @@ pub enum PrintKind {
     VisitSummary,
     /// An inpatient's discharge summary.
     DischargeSummary,
+    /// The pharmacy's labels of what was dispensed at one go (`reference`: a dispensing of it).
+    DispensingLabels,
 }
 impl Code for PrintKind {}
 
 impl PrintKind {
-    pub const ALL: [PrintKind; 7] = [
+    pub const ALL: [PrintKind; 8] = [
         PrintKind::IdCard,
         PrintKind::Invoice,
         PrintKind::Receipt,
@@ -56,6 +58,7 @@ impl PrintKind {
         PrintKind::LabReport,
         PrintKind::VisitSummary,
         PrintKind::DischargeSummary,
+        PrintKind::DispensingLabels,
     ];
 }
 
@@ -70,6 +73,7 @@ pub fn readable(auth: &Authorized, kind: PrintKind) -> bool {
             can(Permission::ClinicalView)
         }
         PrintKind::LabReport => can(Permission::ClinicalView) || can(Permission::LabResults),
+        PrintKind::DispensingLabels => can(Permission::StockDispense),
     }
 }
 
@@ -83,6 +87,7 @@ fn require_readable(auth: &Authorized, kind: PrintKind) -> Result<()> {
         PrintKind::Prescription | PrintKind::VisitSummary | PrintKind::DischargeSummary | PrintKind::LabReport => {
             Permission::ClinicalView
         }
+        PrintKind::DispensingLabels => Permission::StockDispense,
     };
     Err(Error::Forbidden { permission: permission.code().to_string() })
 }
@@ -335,7 +340,7 @@ pub async fn get(store: &Store, auth: &Authorized, id: &str) -> Result<Printout>
     let clinical = match p.kind {
         PrintKind::Prescription | PrintKind::VisitSummary | PrintKind::DischargeSummary => true,
         PrintKind::LabReport => auth.require(Permission::LabResults).is_err(),
-        PrintKind::IdCard | PrintKind::Invoice | PrintKind::Receipt => false,
+        PrintKind::IdCard | PrintKind::Invoice | PrintKind::Receipt | PrintKind::DispensingLabels => false,
     };
     if clinical {
         crate::clinical::restriction::require_chart(store, auth, &p.patient_id).await?;
@@ -408,6 +413,10 @@ pub async fn reprint(store: &Store, auth: &Authorized, id: &str) -> Result<Docum
         PrintKind::DischargeSummary => {
             let admission = original.admission_id.as_deref().ok_or_else(|| missing("admission_id"))?;
             let p = crate::inpatients::summary_pdf::summary_pdf_as(store, auth, admission, of).await?;
+            Ok(Document { file_name: p.file_name, pdf: p.pdf, printout: p.printout })
+        }
+        PrintKind::DispensingLabels => {
+            let p = crate::stock::labels::labels_pdf_as(store, auth, &original.reference, of).await?;
             Ok(Document { file_name: p.file_name, pdf: p.pdf, printout: p.printout })
         }
     }

@@ -356,14 +356,18 @@ async fn charge(
     Ok(Some((bill_id, line_id)))
 }
 
-fn describe(item: &StockItem, p: &Pick) -> String {
-    let name = [item.generic_name.as_str(), item.strength.as_str(), item.form.as_str()]
+/// An item as people name it: "Amoxicillin 500 mg capsule".
+pub fn item_name(item: &StockItem) -> String {
+    [item.generic_name.as_str(), item.strength.as_str(), item.form.as_str()]
         .iter()
         .filter(|s| !s.is_empty())
         .copied()
         .collect::<Vec<_>>()
-        .join(" ");
-    format!("{name} (batch {}, exp {})", p.batch_no, p.expiry)
+        .join(" ")
+}
+
+fn describe(item: &StockItem, p: &Pick) -> String {
+    format!("{} (batch {}, exp {})", item_name(item), p.batch_no, p.expiry)
 }
 
 async fn insert_charge(

@@ -14,6 +14,10 @@
 //! expiry first, and says why it passed each other batch over. Expired or held stock is never
 //! dispensed, on any path.
 //!
+//! Before dispensing, [`proposal::propose`] shows what the allocator would take; after it,
+//! [`labels::labels_pdf`] prints a label per pack with the dose in words
+//! ([`dose_words`]); [`returnable::patient_dispensed`] lists what a patient may bring back.
+//!
 //! Permissions: the administrator and the pharmacist set up stores, suppliers and items and
 //! hold batches (`stock_manage`); the pharmacist and the lab technician receive goods
 //! (`stock_receive`) and move stock between stores or adjust it (`stock_move`); the pharmacist
@@ -21,11 +25,16 @@
 //! write is one transaction with its change-log and audit entries.
 
 pub mod dispensing;
+pub mod dose_words;
 pub mod fefo;
+pub mod labels;
 pub mod ledger;
+pub mod medicines;
 pub mod model;
 pub mod moves;
+pub mod proposal;
 pub mod receiving;
+pub mod returnable;
 pub mod setup;
 mod tables;
 
