@@ -331,6 +331,10 @@ export const commands = {
 	expiryReport: (storeId: string, days: number) => typedError<ExpiryLine[], AppError>(__TAURI_INVOKE("expiry_report", { storeId, days })),
 	stockAllowsNegative: () => typedError<boolean, AppError>(__TAURI_INVOKE("stock_allows_negative")),
 	setStockAllowNegative: (allow: boolean) => typedError<null, AppError>(__TAURI_INVOKE("set_stock_allow_negative", { allow })),
+	proposeDispense: (input: ProposeInput) => typedError<Proposal, AppError>(__TAURI_INVOKE("propose_dispense", { input })),
+	patientDispensed: (patientId: string) => typedError<DispensedBatch[], AppError>(__TAURI_INVOKE("patient_dispensed", { patientId })),
+	printDispensingLabels: (dispensingId: string) => typedError<SavedFile, AppError>(__TAURI_INVOKE("print_dispensing_labels", { dispensingId })),
+	stockMedicineOptions: (query: string) => typedError<MedicineOption[], AppError>(__TAURI_INVOKE("stock_medicine_options", { query })),
 	/**  An admission's orders, newest first (stopped ones too). */
 	inpatientOrders: (admissionId: string) => typedError<InpatientOrder_Serialize[], AppError>(__TAURI_INVOKE("inpatient_orders", { admissionId })),
 	orderForInpatient: (input: OrderInput_Deserialize) => typedError<InpatientOrder_Serialize, AppError>(__TAURI_INVOKE("order_for_inpatient", { input })),
@@ -4561,7 +4565,14 @@ export type PriceFrom = {
 /**  What was printed. */
 export type PrintKind = "id_card" | "invoice" | "receipt" | "prescription" | "lab_report" | "visit_summary" | 
 /**  An inpatient's discharge summary. */
-"discharge_summary";
+"discharge_summary" | "dispensing_labels";
+export type ProposeInput = { prescription_id: string, store_id: string, quantity: number | null, item_id: string | null };
+export type PassedReason = "expired" | "on_hold" | "expires_before_course_ends" | "not_in_this_store" | "empty";
+export type Passed = { batch_id: string, batch_no: string, expiry: string, reason: PassedReason };
+export type Allocation = { picks: Pick[], passed: Passed[], short: number };
+export type Proposal = { item: StockItem_Serialize, item_name: string, course_units: number | null, dispensed: number, quantity: number, allocation: Allocation };
+export type DispensedBatch = { movement_id: string, dispensing_id: string, item_name: string, unit: string, batch_no: string, expiry: string, store_id: string, quantity: number, returned: number, dispensed_at: string };
+export type MedicineOption = { id: string, name: string, strength: string, form: string, stocked: boolean };
 
 /**  A recorded printout. */
 export type Printout = Printout_Serialize | Printout_Deserialize;

@@ -15,6 +15,7 @@ const KIND_KEYS = {
   lab_report: 'printouts.kind.lab_report',
   visit_summary: 'printouts.kind.visit_summary',
   discharge_summary: 'printouts.kind.discharge_summary',
+  dispensing_labels: 'printouts.kind.dispensing_labels',
 } as const satisfies Record<Printout['kind'], string>;
 
 /** What a printout is, in words: "Invoice INV-2026-0001", "Receipt R-0007", "Lab requisition". */

@@ -29,6 +29,7 @@ export const enPrintouts = {
   'printouts.kind.lab_requisition': 'Lab requisition',
   'printouts.kind.visit_summary': 'Visit summary',
   'printouts.kind.discharge_summary': 'Discharge summary',
+  'printouts.kind.dispensing_labels': 'Dispensing labels',
   'printouts.proforma': 'Pro-forma invoice',
   'errors.printout_missing': 'This file is no longer in the exports folder (moved or deleted). Print it again.',
   'errors.printout_changed': 'This file was changed since it was printed. Print it again for a true copy.',

@@ -14,6 +14,7 @@ import { enDischarge } from './en-discharge';
 import { enDashboard } from './en-dashboard';
 import { enWard } from './en-ward';
 import { enWardops } from './en-wardops';
+import { enPharmacy } from './en-pharmacy';
 
 export const en = {
   // ------------------------------------------------------------------ application
@@ -1845,6 +1846,7 @@ export const en = {
   ...enDischarge,
   // ------------------------------------------------------------------ ward operations (en-wardops.ts)
   ...enWardops,
+  ...enPharmacy,
   ...enDashboard,
 } as const satisfies Record<string, string>;
 
