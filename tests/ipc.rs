@@ -715,7 +715,8 @@ fn a_delivery_is_received_a_prescription_dispensed_first_expiry_first_out_and_re
     assert_eq!(picks, [("SOON".to_string(), 12), ("LATE".to_string(), 3)]);
     assert_eq!(d["lines"][0]["bill_line_ids"].as_array().unwrap().len(), 2);
     assert!(d["bill_id"].is_string());
-    let labels = app.invoke("print_dispensing_labels", json!({ "dispensingId": d["lines"][0]["dispensing_id"] })).unwrap();
+    let labels =
+        app.invoke("print_dispensing_labels", json!({ "dispensingId": d["lines"][0]["dispensing_id"] })).unwrap();
     assert!(std::fs::read(labels["path"].as_str().unwrap()).unwrap().starts_with(b"%PDF-"));
     let given = app.invoke("patient_dispensed", json!({ "patientId": p["id"] })).unwrap();
     assert_eq!(given.as_array().unwrap().len(), 2, "one row per batch taken: {given}");

@@ -3,15 +3,15 @@
 //! below zero (`hms_core::stock`).
 
 use super::Cmd;
-use crate::state::AppState;
 use crate::files::{self, SavedFile};
+use crate::state::AppState;
 use hms_core::stock::medicines::{self, MedicineOption};
 use hms_core::stock::proposal::{self, Proposal, ProposeInput};
 use hms_core::stock::returnable::{self, DispensedBatch};
 use hms_core::stock::{
-    dispensing, labels, ledger, moves, receiving, setup, AdjustInput, BatchBalance, DispenseInput, Dispensed, ExpiryLine,
-    ItemHit, Receipt, ReceiptInput, ReturnInput, Returned, StockItem, StockItemInput, StockStore, StockStoreInput,
-    Supplier, SupplierInput, TransferInput, WaitingPrescription,
+    dispensing, labels, ledger, moves, receiving, setup, AdjustInput, BatchBalance, DispenseInput, Dispensed,
+    ExpiryLine, ItemHit, Receipt, ReceiptInput, ReturnInput, Returned, StockItem, StockItemInput, StockStore,
+    StockStoreInput, Supplier, SupplierInput, TransferInput, WaitingPrescription,
 };
 use tauri::State;
 

@@ -204,18 +204,35 @@ pub async fn sheet(store: &Store, dispensing_id: &str) -> Result<LabelSheet> {
         .bind(&id)
         .fetch_all(&mut *conn)
         .await?;
-        let dosage = Dosage { dose: &dose, dose_unit: &dose_unit, frequency: &frequency, duration_days, instructions: &instructions };
+        let dosage = Dosage {
+            dose: &dose,
+            dose_unit: &dose_unit,
+            frequency: &frequency,
+            duration_days,
+            instructions: &instructions,
+        };
         lines.push(LabelLine {
             medicine: super::dispensing::item_name(&item),
             dose_words: dose_in_words(&dosage),
-            instructions: if instructions_apart(&instructions) { instructions.trim().to_string() } else { String::new() },
+            instructions: if instructions_apart(&instructions) {
+                instructions.trim().to_string()
+            } else {
+                String::new()
+            },
             quantity,
             unit: item.unit.clone(),
             pack_size: item.pack_size,
             batches,
         });
     }
-    Ok(LabelSheet { patient_id, patient_name: patient_name.trim().to_string(), mrn, visit_id: Some(visit_id), dispensed_at, lines })
+    Ok(LabelSheet {
+        patient_id,
+        patient_name: patient_name.trim().to_string(),
+        mrn,
+        visit_id: Some(visit_id),
+        dispensed_at,
+        lines,
+    })
 }
 
 /// The labels of what was dispensed at the go of `dispensing_id` (audited as

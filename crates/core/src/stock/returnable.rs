@@ -48,21 +48,36 @@ pub async fn patient_dispensed(store: &Store, auth: &Authorized, patient_id: &st
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(movement_id, dispensing_id, name, strength, form, unit, batch_no, expiry, store_id, quantity, returned, at)| {
-            let item_name =
-                [name, strength, form].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ");
-            DispensedBatch {
+        .map(
+            |(
                 movement_id,
                 dispensing_id,
-                item_name,
+                name,
+                strength,
+                form,
                 unit,
                 batch_no,
                 expiry,
                 store_id,
                 quantity,
                 returned,
-                dispensed_at: at,
-            }
-        })
+                at,
+            )| {
+                let item_name =
+                    [name, strength, form].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ");
+                DispensedBatch {
+                    movement_id,
+                    dispensing_id,
+                    item_name,
+                    unit,
+                    batch_no,
+                    expiry,
+                    store_id,
+                    quantity,
+                    returned,
+                    dispensed_at: at,
+                }
+            },
+        )
         .collect())
 }
