@@ -331,9 +331,16 @@ export const commands = {
 	expiryReport: (storeId: string, days: number) => typedError<ExpiryLine[], AppError>(__TAURI_INVOKE("expiry_report", { storeId, days })),
 	stockAllowsNegative: () => typedError<boolean, AppError>(__TAURI_INVOKE("stock_allows_negative")),
 	setStockAllowNegative: (allow: boolean) => typedError<null, AppError>(__TAURI_INVOKE("set_stock_allow_negative", { allow })),
-	proposeDispense: (input: ProposeInput) => typedError<Proposal, AppError>(__TAURI_INVOKE("propose_dispense", { input })),
+	/**  What first-expiry-first-out would take for a prescription line now (nothing written). */
+	proposeDispense: (input: ProposeInput_Deserialize) => typedError<Proposal_Serialize, AppError>(__TAURI_INVOKE("propose_dispense", { input })),
+	/**  A patient's dispensed batches with what came back, newest first (returns name one). */
 	patientDispensed: (patientId: string) => typedError<DispensedBatch[], AppError>(__TAURI_INVOKE("patient_dispensed", { patientId })),
-	printDispensingLabels: (dispensingId: string) => typedError<SavedFile, AppError>(__TAURI_INVOKE("print_dispensing_labels", { dispensingId })),
+	/**
+	 *  The labels of what was dispensed at the go of a dispensing, as one PDF saved to the
+	 *  exports folder and opened.
+	 */
+	printDispensingLabels: (dispensingId: string) => typedError<SavedFile_Serialize, AppError>(__TAURI_INVOKE("print_dispensing_labels", { dispensingId })),
+	/**  Active medicines by the start of their name, for a medicine stock item (whether stocked). */
 	stockMedicineOptions: (query: string) => typedError<MedicineOption[], AppError>(__TAURI_INVOKE("stock_medicine_options", { query })),
 	/**  An admission's orders, newest first (stopped ones too). */
 	inpatientOrders: (admissionId: string) => typedError<InpatientOrder_Serialize[], AppError>(__TAURI_INVOKE("inpatient_orders", { admissionId })),
@@ -756,6 +763,16 @@ export type Allergy_Serialize = {
 	 *  it names nothing on the list: then it is not checked against medicines' ingredients.
 	 */
 	allergen: string | null,
+};
+
+/**
+ *  The allocator's answer: the batches to take, earliest usable expiry first; every batch it
+ *  passed over with its reason; and how much is missing when the usable stock falls short.
+ */
+export type Allocation = {
+	picks: Pick[],
+	passed: Passed[],
+	short: number | null,
 };
 
 export type AppError = { code: "validation"; detail: {
@@ -2600,6 +2617,21 @@ export type DispenseLineInput_Serialize = {
 
 export type Dispensed = Dispensed_Serialize | Dispensed_Deserialize;
 
+export type DispensedBatch = {
+	/**  The dispensing movement (what a return names). */
+	movement_id: string,
+	dispensing_id: string,
+	item_name: string,
+	unit: string,
+	batch_no: string,
+	expiry: string,
+	store_id: string,
+	quantity: number | null,
+	returned: number | null,
+	/**  RFC 3339. */
+	dispensed_at: string,
+};
+
 /**  One dispensed line: the batches it came from and the bill lines it charged. */
 export type DispensedLine = {
 	dispensing_id: string,
@@ -3893,6 +3925,15 @@ export type MedicineInput_Serialize = {
 	ingredients: string[],
 };
 
+export type MedicineOption = {
+	id: string,
+	name: string,
+	strength: string,
+	form: string,
+	/**  A stock item is this medicine already. */
+	stocked: boolean,
+};
+
 /**  One record merged into a survivor, as the survivor's page lists it. */
 export type MergeRecord = MergeRecord_Serialize | MergeRecord_Deserialize;
 
@@ -4152,6 +4193,27 @@ export type OrderStatus = "ordered" |
  *  `collected_at` set).
  */
 "collected" | "resulted" | "cancelled";
+
+/**  A batch the allocator passed over, and why. */
+export type Passed = {
+	batch_id: string,
+	batch_no: string,
+	expiry: string,
+	reason: PassedReason,
+};
+
+/**  Why the allocator passed a batch over. */
+export type PassedReason = 
+/**  Its expiry is before today. */
+"expired" | 
+/**  On hold (a recall, a query): never dispensed. */
+"on_hold" | 
+/**  It expires before the course of treatment ends. */
+"expires_before_course_ends" | 
+/**  It has stock, but in other stores only. */
+"not_in_this_store" | 
+/**  Nothing of it is left here. */
+"empty";
 
 export type Patient = Patient_Serialize | Patient_Deserialize;
 
@@ -4565,14 +4627,9 @@ export type PriceFrom = {
 /**  What was printed. */
 export type PrintKind = "id_card" | "invoice" | "receipt" | "prescription" | "lab_report" | "visit_summary" | 
 /**  An inpatient's discharge summary. */
-"discharge_summary" | "dispensing_labels";
-export type ProposeInput = { prescription_id: string, store_id: string, quantity: number | null, item_id: string | null };
-export type PassedReason = "expired" | "on_hold" | "expires_before_course_ends" | "not_in_this_store" | "empty";
-export type Passed = { batch_id: string, batch_no: string, expiry: string, reason: PassedReason };
-export type Allocation = { picks: Pick[], passed: Passed[], short: number };
-export type Proposal = { item: StockItem_Serialize, item_name: string, course_units: number | null, dispensed: number, quantity: number, allocation: Allocation };
-export type DispensedBatch = { movement_id: string, dispensing_id: string, item_name: string, unit: string, batch_no: string, expiry: string, store_id: string, quantity: number, returned: number, dispensed_at: string };
-export type MedicineOption = { id: string, name: string, strength: string, form: string, stocked: boolean };
+"discharge_summary" | 
+/**  The pharmacy's labels of what was dispensed at one go (`reference`: a dispensing of it). */
+"dispensing_labels";
 
 /**  A recorded printout. */
 export type Printout = Printout_Serialize | Printout_Deserialize;
@@ -4647,6 +4704,60 @@ export type PrintoutsOf =
 { of: "bill"; id: string } | 
 /**  A visit's prescription, summary and lab reports. */
 { of: "visit"; id: string };
+
+export type Proposal = Proposal_Serialize | Proposal_Deserialize;
+
+export type Proposal_Deserialize = {
+	item: StockItem_Deserialize,
+	/**  "Amoxicillin 500 mg capsule". */
+	item_name: string,
+	/**  The whole course in base units, when dose, frequency and days say it. */
+	course_units?: number | null,
+	/**  Given so far. */
+	dispensed: number | null,
+	/**  What the allocation is for. */
+	quantity: number | null,
+	allocation: Allocation,
+};
+
+export type Proposal_Serialize = {
+	item: StockItem_Serialize,
+	/**  "Amoxicillin 500 mg capsule". */
+	item_name: string,
+	/**  The whole course in base units, when dose, frequency and days say it. */
+	course_units: number | null,
+	/**  Given so far. */
+	dispensed: number | null,
+	/**  What the allocation is for. */
+	quantity: number | null,
+	allocation: Allocation,
+};
+
+export type ProposeInput = ProposeInput_Serialize | ProposeInput_Deserialize;
+
+export type ProposeInput_Deserialize = {
+	prescription_id: string,
+	store_id: string,
+	/**
+	 *  Base units to give; the rest of the course when absent (nothing proposed when the
+	 *  course cannot be counted).
+	 */
+	quantity?: number | null,
+	/**  A substitute; the prescribed medicine's item when absent. */
+	item_id?: string | null,
+};
+
+export type ProposeInput_Serialize = {
+	prescription_id: string,
+	store_id: string,
+	/**
+	 *  Base units to give; the rest of the course when absent (nothing proposed when the
+	 *  course cannot be counted).
+	 */
+	quantity: number | null,
+	/**  A substitute; the prescribed medicine's item when absent. */
+	item_id: string | null,
+};
 
 export type PullReport = {
 	/**  Changes of other devices that inserted a row or set at least one field here. */

@@ -73,7 +73,7 @@ pub fn doses_a_day(frequency: &str) -> Option<u32> {
 pub fn course_units(dose: &str, frequency: &str, duration_days: Option<i32>) -> Option<i64> {
     let dose: i64 = dose.trim().parse().ok().filter(|d| *d > 0)?;
     let days = i64::from(duration_days.filter(|d| *d > 0)?);
-    Some(dose * i64::from(doses_a_day(frequency)?) * days)
+    dose.checked_mul(i64::from(doses_a_day(frequency)?))?.checked_mul(days)
 }
 
 /// "1 tablet", "2 tablets", "5 ml", "½ tablet"; the dose alone when there is no unit.
@@ -132,7 +132,7 @@ fn by_pattern(dose: &str, unit: &str, parts: &[u32]) -> String {
         .iter()
         .map(|(n, when)| {
             let how_many = match dose.parse::<u32>() {
-                Ok(d) => (d * n).to_string(),
+                Ok(d) => d.saturating_mul(*n).to_string(),
                 Err(_) => n.to_string(),
             };
             format!("{} {when}", amount(&how_many, unit))
@@ -209,6 +209,8 @@ mod tests {
         assert_eq!(course_units("1", "SOS", Some(5)), None);
         assert_eq!(course_units("1", "1-0-1", None), None);
         assert_eq!(course_units("½", "1-0-1", Some(5)), None);
+        assert_eq!(course_units("9223372036854775807", "1-1-1", Some(5)), None, "too large to count");
+        assert!(words("4000000000", "tablet", "2-0-1", Some(1), "").starts_with("4294967295 tablets"));
     }
 
     #[test]

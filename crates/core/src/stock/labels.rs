@@ -67,13 +67,14 @@ struct One<'a> {
 
 /// The labels of a line: one per pack of each batch (see the module doc).
 fn labels_of(line: &LabelLine) -> Vec<usize> {
-    let pack = i64::from(line.pack_size.max(1));
+    let pack = u64::from(line.pack_size.max(1));
     let per_pack: Vec<usize> = line
         .batches
         .iter()
         .enumerate()
         .flat_map(|(i, (_, _, q))| {
-            let packs = ((q.max(&1) + pack - 1) / pack).min(LABELS_PER_LINE_MAX as i64 + 1);
+            // A part pack is a label too; a line of more packs than labels is cut short below.
+            let packs = u64::try_from(*q).unwrap_or(0).max(1).div_ceil(pack).min(LABELS_PER_LINE_MAX as u64 + 1);
             (0..packs).map(move |_| i)
         })
         .collect();
