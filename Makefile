@@ -20,13 +20,17 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 export TAURI_FRONTEND_PATH ?= $(CURDIR)/ui
 
 APT_PACKAGES := libwebkit2gtk-4.1-dev build-essential pkg-config librsvg2-dev xvfb xauth \
-	webkit2gtk-driver poppler-utils zbar-tools imagemagick postgresql curl
+	webkit2gtk-driver poppler-utils zbar-tools imagemagick postgresql curl python3 python3-venv
 # 0 = the caller has just run apt-get update (.ci/run does).
 APT_UPDATE ?= 1
 # The oldest Node.js the UI toolchain takes (ui/package.json "engines"; Vite).
 NODE_MIN_MAJOR := 20
 NODE_MIN_MINOR := 19
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+# The independent FHIR R4 validator the tests run over HMS's exports: PyPI's fhir.resources,
+# pinned in scripts/fhir-validator.txt, in its own virtual environment.
+FHIR_VENV := $(HOME)/.cache/hms-fhir-venv
+export HMS_FHIR_PYTHON ?= $(FHIR_VENV)/bin/python
 
 # The Tauri CLI from ui/'s devDependencies (@tauri-apps/cli); npx only until it is there.
 TAURI = $(if $(wildcard ui/node_modules/.bin/tauri),ui/node_modules/.bin/tauri,npx --yes @tauri-apps/cli@2)
@@ -39,7 +43,7 @@ XVFB := xvfb-run -a -s "-screen 0 1920x1080x24"
 # The suites `make test` runs, in order.
 TEST_SUITES := lint ui rust server e2e
 
-.PHONY: help deps deps-system deps-rust deps-ui deps-e2e deps-driver ui app run \
+.PHONY: help deps deps-system deps-rust deps-ui deps-e2e deps-driver deps-fhir ui app run \
 	test test-lint test-ui test-rust test-e2e test-server deb bench clean-data
 
 help:
@@ -54,7 +58,7 @@ help:
 
 # ------------------------------------------------------------------------------ dependencies
 
-deps: deps-system deps-rust deps-ui deps-e2e deps-driver
+deps: deps-system deps-rust deps-ui deps-e2e deps-driver deps-fhir
 
 deps-system:
 	@missing=""; \
@@ -90,6 +94,15 @@ deps-ui: deps-system
 deps-e2e: deps-system
 	@if [ ! -d tests/e2e/node_modules ] || [ tests/e2e/package-lock.json -nt tests/e2e/node_modules/.package-lock.json ]; then \
 	  echo "deps: npm ci in tests/e2e/"; cd tests/e2e && npm ci --no-audit --no-fund; fi
+
+# The validator's venv, (re)made when it does not hold the pinned fhir.resources.
+deps-fhir: deps-system
+	@pinned=$$(sed -n 's/^fhir.resources==//p' scripts/fhir-validator.txt); \
+	if ! "$(FHIR_VENV)/bin/python" -c "import fhir.resources as f, sys; sys.exit(f.__version__ != '$$pinned')" 2>/dev/null; then \
+	  echo "deps: the FHIR validator (PyPI fhir.resources $$pinned) into $(FHIR_VENV)"; \
+	  rm -rf "$(FHIR_VENV)" && python3 -m venv "$(FHIR_VENV)" && \
+	  "$(FHIR_VENV)/bin/pip" install --quiet --disable-pip-version-check -r scripts/fhir-validator.txt; \
+	fi
 
 deps-driver: deps-rust
 	@command -v tauri-driver >/dev/null || cargo install tauri-driver --version "^2" --locked

@@ -11,6 +11,7 @@ pub mod clinical;
 pub mod clock;
 pub mod codes;
 pub mod error;
+pub mod fhir;
 pub mod ids;
 pub mod inpatients;
 pub mod limits;

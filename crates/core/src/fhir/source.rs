@@ -1,0 +1,125 @@
+//! Where resources come from: a table read in pages (the whole clinic) or by patient, and the
+//! function that maps one row to its resources. Rows are read by column name
+//! (`sqlx::sqlite::SqliteRow`) so that every mapping can sit in one list of [`Source`]s.
+
+use super::context::Ctx;
+use crate::error::{Error, Result};
+use serde_json::Value;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection};
+
+/// Maps one row to its resources (a vitals row gives one Observation per measurement).
+pub type MapFn = for<'a, 'b, 'c> fn(&'a SqliteRow, &'b Ctx<'c>) -> Result<Vec<Value>>;
+
+/// One table's rows and their mapping.
+pub struct Source {
+    /// The table, for counting and for errors.
+    pub table: &'static str,
+    /// `SELECT ... FROM <table> t ...` (joins allowed); the table's alias is `t`.
+    pub select: &'static str,
+    /// The condition picking one patient's rows, with the patient's id as `?1`; `None`: the
+    /// table is not part of a patient's record.
+    pub by_patient: Option<&'static str>,
+    pub map: MapFn,
+}
+
+impl Source {
+    /// One page of the whole clinic's rows, in id order, after `after`.
+    pub async fn page(&self, conn: &mut SqliteConnection, after: &str, limit: u32) -> Result<Vec<SqliteRow>> {
+        let sql = format!("{} WHERE t.deleted_at IS NULL AND t.id > ?1 ORDER BY t.id LIMIT ?2", self.select);
+        Ok(sqlx::query(&sql).bind(after).bind(limit).fetch_all(conn).await?)
+    }
+
+    /// A patient's rows, in id order.
+    pub async fn of_patient(&self, conn: &mut SqliteConnection, patient_id: &str) -> Result<Vec<SqliteRow>> {
+        let Some(filter) = self.by_patient else { return Ok(Vec::new()) };
+        let sql = format!("{} WHERE t.deleted_at IS NULL AND ({filter}) ORDER BY t.id", self.select);
+        Ok(sqlx::query(&sql).bind(patient_id).fetch_all(conn).await?)
+    }
+
+    /// How many rows the whole clinic has (for progress).
+    pub async fn count(&self, conn: &mut SqliteConnection) -> Result<u64> {
+        let sql = format!("SELECT COUNT(*) FROM {} WHERE deleted_at IS NULL", self.table);
+        let n: i64 = sqlx::query_scalar(&sql).fetch_one(conn).await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+}
+
+/// Every source, in the order a reader wants them: the clinic and its people and places
+/// first, then patients, then their records.
+pub fn all() -> Vec<&'static Source> {
+    vec![
+        &super::practitioner::STAFF,
+        &super::location::WARDS,
+        &super::location::ROOMS,
+        &super::location::BEDS,
+        &super::patient::PATIENTS,
+        &super::appointment::APPOINTMENTS,
+        &super::encounter::VISITS,
+        &super::encounter::ADMISSIONS,
+        &super::observation::VITALS,
+        &super::observation::LAB_RESULTS,
+        &super::condition::DIAGNOSES,
+        &super::allergy::ALLERGIES,
+        &super::medication::PRESCRIPTIONS,
+        &super::medication::DISPENSINGS,
+        &super::document::ATTACHMENTS,
+        &super::invoice::BILLS,
+    ]
+}
+
+/// A text column.
+pub fn text(row: &SqliteRow, col: &str) -> Result<String> {
+    Ok(row.try_get::<String, _>(col)?)
+}
+
+/// A nullable text column; an empty text reads as `None`.
+pub fn opt(row: &SqliteRow, col: &str) -> Result<Option<String>> {
+    Ok(row.try_get::<Option<String>, _>(col)?.filter(|s| !s.trim().is_empty()))
+}
+
+/// A nullable integer column.
+pub fn int(row: &SqliteRow, col: &str) -> Result<Option<i64>> {
+    Ok(row.try_get::<Option<i64>, _>(col)?)
+}
+
+/// An id derived from a row's UUID for the `tag`-th extra resource it gives: the same bytes
+/// with the last one changed and the version set to 8 (RFC 9562's custom UUIDs), so it is a
+/// UUID (a bundle's `urn:uuid:` needs one), distinct from the row's and stable.
+pub fn derived_id(id: &str, tag: u8) -> Result<String> {
+    let uuid = uuid::Uuid::parse_str(id).map_err(|e| Error::corrupt("fhir", id, "id", e))?;
+    let mut b = *uuid.as_bytes();
+    b[15] ^= tag.wrapping_add(1);
+    b[6] = (b[6] & 0x0f) | 0x80;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    Ok(uuid::Uuid::from_bytes(b).to_string())
+}
+
+/// `value / 10^scale` as a JSON number (exact for the integers HMS stores: the division is
+/// correctly rounded, so the shortest representation is the decimal one).
+pub fn decimal(value: i64, scale: u32) -> Value {
+    let d = value as f64 / 10f64.powi(scale as i32);
+    serde_json::Number::from_f64(d).map_or(Value::Null, Value::Number)
+}
+
+/// Removes null, empty-text, empty-array and empty-object values, innermost first, so that
+/// optional elements that HMS leaves blank are absent (FHIR forbids empty values).
+pub fn prune(v: Value) -> Value {
+    match v {
+        Value::Object(map) => {
+            Value::Object(map.into_iter().map(|(k, x)| (k, prune(x))).filter(|(_, x)| !is_empty(x)).collect())
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(prune).filter(|x| !is_empty(x)).collect()),
+        other => other,
+    }
+}
+
+fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        _ => false,
+    }
+}
