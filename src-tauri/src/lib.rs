@@ -236,6 +236,8 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
         ward_ops::ward_handover,
         ward_ops::admit_draft_from_visit,
         ward_ops::admit_draft_from_appointment,
+        fhir::export_patient_fhir,
+        fhir::export_clinic_fhir,
         printouts::exports_folder,
         printouts::open_exports_folder,
         reports::report_choices,

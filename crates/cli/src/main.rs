@@ -4,6 +4,7 @@
 mod backup_cmd;
 mod bench;
 mod crash_child;
+mod fhir_cmd;
 mod generate;
 mod generate_billing;
 mod generate_clinical;
@@ -82,6 +83,9 @@ enum Command {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
+    /// HL7 FHIR R4: `fhir export [--patient MRN] [--out DIR]`.
+    #[command(subcommand)]
+    Fhir(fhir_cmd::FhirCommand),
     /// The crash test's child (crates/cli/tests/crash.rs): acknowledged writes until killed.
     #[command(hide = true)]
     CrashChild {
@@ -171,6 +175,11 @@ async fn run(cli: Cli) -> Result<(), String> {
             let (made, rate) =
                 generate_clinical::visits(&store, hms_core::store::Actor::system(), max_visits, seed).await?;
             println!("{made:?} ({rate:.0} visits/s)");
+        }
+        Command::Fhir(cmd) => {
+            let store = open(&cli.data_dir).await?;
+            let password = read_password()?;
+            fhir_cmd::run(&store, cmd, &password).await?;
         }
         Command::CrashChild { db } => crash_child::run(&db).await?,
     }

@@ -13,6 +13,7 @@ pub mod audit;
 pub mod backup;
 pub mod billing;
 pub mod clinical;
+pub mod fhir;
 pub mod inpatients;
 pub mod patients;
 pub mod printouts;

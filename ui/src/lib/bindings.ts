@@ -378,6 +378,10 @@ export const commands = {
 	admitDraftFromVisit: (visitId: string) => typedError<AdmitDraft_Serialize, AppError>(__TAURI_INVOKE("admit_draft_from_visit", { visitId })),
 	/**  The admit dialog filled in from a queued appointment (checked in or with the doctor). */
 	admitDraftFromAppointment: (appointmentId: string) => typedError<AdmitDraft_Serialize, AppError>(__TAURI_INVOKE("admit_draft_from_appointment", { appointmentId })),
+	/**  Exports a patient's record as `fhir-<MRN>.json` into the exports folder. */
+	exportPatientFhir: (patientId: string) => typedError<SavedFile_Serialize, AppError>(__TAURI_INVOKE("export_patient_fhir", { patientId })),
+	/**  Exports the whole clinic into `fhir-export-<date>-<time>/` in the exports folder. */
+	exportClinicFhir: (onProgress: Channel<ExportProgress>) => typedError<ClinicExport, AppError>(__TAURI_INVOKE("export_clinic_fhir", { onProgress })),
 	/**  Where printouts and exports are saved (shown on the printouts lists). */
 	exportsFolder: () => typedError<string, AppError>(__TAURI_INVOKE("exports_folder")),
 	/**  Opens the exports folder in the system's file manager. */
@@ -1990,6 +1994,13 @@ export type Claims = {
 /**  Which clinic a backup is of. */
 export type Clinic = Clinic_Serialize | Clinic_Deserialize;
 
+/**  What a clinic export wrote. */
+export type ClinicExport = {
+	dir: string,
+	files: ExportFile[],
+	resources: number | null,
+};
+
 /**  The clinic's locale, hour cycle and time zone, as the UI formats with them. */
 export type ClinicFormats = ClinicFormats_Serialize | ClinicFormats_Deserialize;
 
@@ -2928,6 +2939,20 @@ export type ExpiryLine = {
 	/**  Days from today to the expiry (negative: expired that many days ago). */
 	days_left: number | null,
 	on_hold: boolean,
+};
+
+/**  One file of an export. */
+export type ExportFile = {
+	resource_type: string,
+	file_name: string,
+	count: number | null,
+};
+
+/**  How far an export is: rows read of all rows, and resources written. */
+export type ExportProgress = {
+	rows_done: number | null,
+	rows_total: number | null,
+	resources: number | null,
 };
 
 /**  The exports folder, and whether the system's file manager was started on it. */

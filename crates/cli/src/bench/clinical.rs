@@ -197,6 +197,65 @@ async fn new_patient(ctx: &Ctx, admin: &Authorized, given: &str) -> Result<Strin
     Ok(patients::register(&ctx.store, admin, input).await.map_err(err)?.id)
 }
 
+/// The long-history patient: 500 visits, 4,500 vitals and 500 lab results (made once: a
+/// later area, e.g. fhir, finds the one the clinical area made).
+pub(super) async fn long_history(
+    ctx: &Ctx,
+    admin: &Authorized,
+    doctor: &Authorized,
+    nurse: &Authorized,
+    lab_tech: &Authorized,
+    meds: &[String],
+    tests: &[String],
+) -> Result<String, String> {
+    let found: Option<String> =
+        sqlx::query_scalar("SELECT id FROM patients WHERE given_name = 'Longhistory' AND deleted_at IS NULL")
+            .fetch_optional(ctx.store.pool())
+            .await
+            .map_err(err)?;
+    if let Some(id) = found {
+        return Ok(id);
+    }
+    // The long-history patient: 500 visits, 4,500 vitals and 500 lab results.
+    eprintln!("bench: a patient with {VISITS} visits and {} observations", VISITS * (VITALS_PER_VISIT + 1));
+    let heavy = new_patient(ctx, admin, "Longhistory").await?;
+    // The history is spread over the last ~4 years (a visit every 3 days), so that its
+    // prescriptions ended long ago as they would have.
+    let now = ctx.store.now();
+    for i in 0..VISITS {
+        ctx.store.set_now(Some(now - chrono::Duration::days(3 * (VISITS - i) as i64)));
+        let mut c = consultation(&heavy, &meds[1..2], &tests[..1], i);
+        c.prescriptions[0].override_reason = Some("Repeat".into());
+        let saved = chart::save_consultation(&ctx.store, doctor, c).await.map_err(err)?;
+        for k in 1..VITALS_PER_VISIT {
+            let v = VitalsInput {
+                patient_id: heavy.clone(),
+                visit_id: Some(saved.visit.id.clone()),
+                pulse: Some(60 + ((i + k) % 40) as i32),
+                ..Default::default()
+            };
+            visits::record_vitals(&ctx.store, nurse, v).await.map_err(err)?;
+        }
+        lab::enter_result(&ctx.store, lab_tech, &saved.lab_orders[0].id, &format!("{}.{}", 11 + i % 6, i % 10))
+            .await
+            .map_err(err)?;
+    }
+    ctx.store.set_now(None);
+    Ok(heavy)
+}
+
+/// The long-history patient and the doctor who saw them, made as the clinical area makes them.
+pub(super) async fn long_history_patient(ctx: &Ctx) -> Result<(String, Authorized), String> {
+    let admin = ctx.session.authorize(&ctx.store).await.map_err(err)?;
+    let doctor = person(ctx, &admin, "bench.doctor", "doctor").await?;
+    let nurse = person(ctx, &admin, "bench.nurse", "nurse").await?;
+    let lab_tech = person(ctx, &admin, "bench.lab", "lab_technician").await?;
+    let (meds, tests) = catalogue(ctx, &admin).await?;
+    icd10::ensure_loaded(&ctx.store).await.map_err(err)?;
+    let heavy = long_history(ctx, &admin, &doctor, &nurse, &lab_tech, &meds, &tests).await?;
+    Ok((heavy, doctor))
+}
+
 pub async fn run(ctx: &mut Ctx) -> Result<(), String> {
     let admin = ctx.session.authorize(&ctx.store).await.map_err(err)?;
     let doctor = person(ctx, &admin, "bench.doctor", "doctor").await?;
@@ -205,31 +264,7 @@ pub async fn run(ctx: &mut Ctx) -> Result<(), String> {
     let (meds, tests) = catalogue(ctx, &admin).await?;
     icd10::ensure_loaded(&ctx.store).await.map_err(err)?;
 
-    // The long-history patient: 500 visits, 4,500 vitals and 500 lab results.
-    eprintln!("bench: a patient with {VISITS} visits and {} observations", VISITS * (VITALS_PER_VISIT + 1));
-    let heavy = new_patient(ctx, &admin, "Longhistory").await?;
-    // The history is spread over the last ~4 years (a visit every 3 days), so that its
-    // prescriptions ended long ago as they would have.
-    let now = ctx.store.now();
-    for i in 0..VISITS {
-        ctx.store.set_now(Some(now - chrono::Duration::days(3 * (VISITS - i) as i64)));
-        let mut c = consultation(&heavy, &meds[1..2], &tests[..1], i);
-        c.prescriptions[0].override_reason = Some("Repeat".into());
-        let saved = chart::save_consultation(&ctx.store, &doctor, c).await.map_err(err)?;
-        for k in 1..VITALS_PER_VISIT {
-            let v = VitalsInput {
-                patient_id: heavy.clone(),
-                visit_id: Some(saved.visit.id.clone()),
-                pulse: Some(60 + ((i + k) % 40) as i32),
-                ..Default::default()
-            };
-            visits::record_vitals(&ctx.store, &nurse, v).await.map_err(err)?;
-        }
-        lab::enter_result(&ctx.store, &lab_tech, &saved.lab_orders[0].id, &format!("{}.{}", 11 + i % 6, i % 10))
-            .await
-            .map_err(err)?;
-    }
-    ctx.store.set_now(None);
+    let heavy = long_history(ctx, &admin, &doctor, &nurse, &lab_tech, &meds, &tests).await?;
     let lat = time_n(CHART_SAMPLES, |_| {
         let (store, auth, p) = (&ctx.store, doctor.clone(), heavy.clone());
         async move { chart::chart_summary(store, &auth, &p).await.map(drop) }

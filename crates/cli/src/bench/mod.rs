@@ -7,6 +7,7 @@ mod backup;
 mod billing;
 mod clinical;
 mod cold;
+mod fhir;
 mod foundation;
 mod inpatients;
 mod patients;
@@ -114,6 +115,10 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
     }
     if wants(&args, "reports") {
         reports::run(&mut ctx, args.patients, args.seed).await?;
+        patients = patients.max(count_patients(&ctx.store).await?);
+    }
+    if wants(&args, "fhir") {
+        fhir::run(&mut ctx, &tmp).await?;
         patients = patients.max(count_patients(&ctx.store).await?);
     }
     if wants(&args, "sync") {

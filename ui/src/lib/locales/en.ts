@@ -306,6 +306,17 @@ export const en = {
   'patients.cardOpened': 'ID card saved to {path} and opened for printing.',
   'patients.cardSaved': 'ID card saved to {path}. Open it from there to print.',
   'patients.cardFailed': 'The ID card could not be made: {reason}',
+  'patients.exportFhir': 'Export FHIR',
+  'fhir.export.title': 'Export the clinic as FHIR',
+  'fhir.export.hint': 'Every record of the clinic as HL7 FHIR R4 JSON (one NDJSON file per resource type, Bulk Data layout), for another hospital, a lab or a national record. Saved into a new folder of the exports folder.',
+  'fhir.export.start': 'Export FHIR',
+  'fhir.export.busy': 'Exporting…',
+  'fhir.export.progress': 'Exporting: {count} resources so far',
+  'fhir.export.done': '{count} resources exported in {files} files to {dir}.',
+  'fhir.export.failed': 'The FHIR export failed: {reason}',
+  'patients.exportingFhir': 'Exporting…',
+  'patients.fhirSaved': 'The record was saved as FHIR R4 JSON to {path}.',
+  'patients.fhirFailed': 'The FHIR export failed: {reason}',
 
   'patients.deactivate': 'Deactivate',
   'patients.reactivate': 'Reactivate',
@@ -404,6 +415,7 @@ export const en = {
 
   'audit.act.patient.merge': 'Patients merged',
   'audit.act.patient.id_card': 'Patient ID card printed',
+  'audit.act.fhir.export': 'Exported as FHIR',
   'audit.act.patient.export': 'Patients exported',
 
   'validation.given_name.required': 'Enter the given name.',
