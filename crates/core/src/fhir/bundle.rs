@@ -49,7 +49,7 @@ pub async fn export_patient(store: &Store, auth: &Authorized, patient: &str) -> 
     let mut resources = vec![organization::clinic(&cx).await?];
     let mut conn = store.pool().acquire().await?;
     for src in source::all() {
-        for row in src.of_patient(&mut *conn, &patient_id).await? {
+        for row in src.of_patient(&mut conn, &patient_id).await? {
             resources.extend((src.map)(&row, &cx)?);
         }
     }

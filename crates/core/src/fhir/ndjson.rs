@@ -106,13 +106,13 @@ pub async fn export_clinic(
     // One read transaction: every page sees the same snapshot of the database.
     let mut tx = store.pool().begin().await?;
     for src in source::all() {
-        p.rows_total += src.count(&mut *tx).await?;
+        p.rows_total += src.count(&mut tx).await?;
     }
     progress(p);
     for src in source::all() {
         let mut after = String::new();
         loop {
-            let rows = src.page(&mut *tx, &after, PAGE).await?;
+            let rows = src.page(&mut tx, &after, PAGE).await?;
             let Some(last) = rows.last() else { break };
             after = source::text(last, "id")?;
             for row in &rows {
