@@ -789,3 +789,27 @@ fn intake_and_output_are_a_nurses_inserts_with_a_kind_of_their_direction() {
     let rewrite = change("intake_output", ROW, Op::Update, json!({"id": ROW, "volume_ml": 50, "recorded_by": NURSE}));
     assert_eq!(code(check(&rewrite, Some(NURSE), &clinic)), Some(RefusalCode::InvalidValue), "append-only");
 }
+
+#[test]
+fn a_back_entered_admission_and_its_bed_event_pass_like_one_made_now() {
+    // The change is stamped 2024-11-22T10:06:40Z; the admission was entered as 72 hours before.
+    const DOCTOR: &str = "0190c2a0-0000-7000-8000-0000000000d4";
+    let mut clinic = clinic();
+    clinic.load(DOCTOR, vec![Role::Doctor], true, false, "0001732260000000-000000-dev-1");
+    let admit = change(
+        "admissions",
+        ROW,
+        Op::Insert,
+        json!({"id": ROW, "patient_id": ADMIN, "doctor_id": DOCTOR, "ward_id": ADMIN, "reason": "Night admission",
+               "admitted_at": "2024-11-19T10:06:40.000Z", "admitted_by": DOCTOR}),
+    );
+    assert_eq!(code(check(&admit, Some(DOCTOR), &clinic)), None);
+    let event = change(
+        "bed_events",
+        ROW,
+        Op::Insert,
+        json!({"id": ROW, "bed_id": ADMIN, "kind": "admitted", "admission_id": ROW, "at": "2024-11-19T10:06:40.000Z",
+               "reason": ""}),
+    );
+    assert_eq!(code(check(&event, Some(DOCTOR), &clinic)), None);
+}

@@ -684,6 +684,7 @@ async fn admit(case: &mut Case, k: usize) {
         expected_days: None,
         ward_id: case.beds.ward.clone(),
         bed_id: bed.clone(),
+        admitted_at: None,
     };
     let Ok(a) = inpatients::stays::admit(&d.store, &desk, input).await else { return };
     case.log.push(format!("{k}: admit {} to {bed:?}", a.id));

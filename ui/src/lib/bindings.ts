@@ -684,6 +684,12 @@ export type AdmitInput_Deserialize = {
 	ward_id: string,
 	/**  A free bed of the ward; none puts the patient on the ward's waiting list. */
 	bed_id?: string | null,
+	/**
+	 *  When the patient was admitted, entered afterwards (RFC 3339; none or '' for now): at
+	 *  most [`super::BACK_ENTRY_HOURS_MAX`] hours ago, not in the future, not before the
+	 *  patient was registered. The stay, its bed and its bed-days start then.
+	 */
+	admitted_at?: string | null,
 };
 
 export type AdmitInput_Serialize = {
@@ -697,6 +703,12 @@ export type AdmitInput_Serialize = {
 	ward_id: string,
 	/**  A free bed of the ward; none puts the patient on the ward's waiting list. */
 	bed_id: string | null,
+	/**
+	 *  When the patient was admitted, entered afterwards (RFC 3339; none or '' for now): at
+	 *  most [`super::BACK_ENTRY_HOURS_MAX`] hours ago, not in the future, not before the
+	 *  patient was registered. The stay, its bed and its bed-days start then.
+	 */
+	admitted_at: string | null,
 };
 
 export type AllergenKind = "substance" | "class";

@@ -35,6 +35,7 @@ fn admit_input(patient: &str, doctor: &str, ward: &str, bed: &str) -> AdmitInput
         expected_days: Some(3),
         ward_id: ward.into(),
         bed_id: Some(bed.into()),
+        admitted_at: None,
     }
 }
 

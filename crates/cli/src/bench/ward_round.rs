@@ -82,6 +82,7 @@ pub(super) async fn run(ctx: &mut Ctx, s: Staff<'_>) -> Result<(), String> {
             expected_days: Some(5),
             ward_id: ward.clone(),
             bed_id: Some(bed),
+            admitted_at: None,
         };
         let stay = stays::admit(&ctx.store, s.desk, admit).await.map_err(err)?.id;
         let order = |input| orders::order(&ctx.store, s.doctor, input);

@@ -25,6 +25,7 @@
 //! ([`shifts`]) and per clinic day.
 
 pub mod admit_from;
+mod back_entry;
 pub mod board;
 pub mod census;
 pub mod conflicts;
@@ -64,6 +65,9 @@ pub const TAG_MAX: usize = 24;
 pub const REASON_MAX: usize = 500;
 /// The longest expected stay, in days.
 pub const EXPECTED_DAYS_MAX: u32 = 365;
+/// How far back an admission may be entered (a patient admitted in the night, or while the
+/// system was down), in hours.
+pub const BACK_ENTRY_HOURS_MAX: i64 = 72;
 
 /// An RFC 3339 time in the store's form (UTC, milliseconds, `Z`): the form events sort in.
 pub(crate) fn canonical_time(raw: &str) -> Option<String> {

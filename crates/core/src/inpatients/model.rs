@@ -118,6 +118,11 @@ pub struct AdmitInput {
     pub ward_id: String,
     /// A free bed of the ward; none puts the patient on the ward's waiting list.
     pub bed_id: Option<String>,
+    /// When the patient was admitted, entered afterwards (RFC 3339; none or '' for now): at
+    /// most [`super::BACK_ENTRY_HOURS_MAX`] hours ago, not in the future, not before the
+    /// patient was registered. The stay, its bed and its bed-days start then.
+    #[serde(default)]
+    pub admitted_at: Option<String>,
 }
 
 /// What an admission may carry beyond [`AdmitInput`]: the visit it came from and a deposit.

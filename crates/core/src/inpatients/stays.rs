@@ -99,8 +99,9 @@ async fn written(w: &mut WriteTx<'_>, admission_id: &str, bed_id: Option<&str>) 
     to_admission(row, bed_id.map(str::to_string))
 }
 
-/// Admits a patient (doctor, reception): to a free bed of the ward, or to its waiting list.
-/// Refused when the patient is already admitted, or the bed is not free.
+/// Admits a patient (doctor, reception): to a free bed of the ward, or to its waiting list,
+/// now or back-entered at `admitted_at` (see [`super::back_entry`]). Refused when the patient
+/// is already admitted, or the bed is not free.
 pub async fn admit(store: &Store, auth: &Authorized, input: AdmitInput) -> Result<Admission> {
     admit_with(store, auth, input, AdmitExtras::default()).await
 }
@@ -126,6 +127,7 @@ pub async fn admit_with(store: &Store, auth: &Authorized, input: AdmitInput, ext
     }
     let bed = input.bed_id.as_deref().map(str::trim).filter(|b| !b.is_empty());
     let mut w = store.begin_write(auth.actor()).await?;
+    let back_entered = super::back_entry::requested(input.admitted_at.as_deref(), w.now())?;
     let patient: Option<String> = sqlx::query_scalar("SELECT status FROM patients WHERE id = ? AND deleted_at IS NULL")
         .bind(&input.patient_id)
         .fetch_optional(w.conn())
@@ -185,8 +187,11 @@ pub async fn admit_with(store: &Store, auth: &Authorized, input: AdmitInput, ext
         }
         require_free(&derived_in(&mut w).await?, "bed_id", bed)?;
     }
+    if let Some(at) = &back_entered {
+        super::back_entry::check_in(&mut w, &input.patient_id, at, bed).await?;
+    }
     let id = crate::ids::new_id();
-    let at = w.now_rfc3339();
+    let at = back_entered.clone().unwrap_or_else(|| w.now_rfc3339());
     let by = w.actor().user_id.clone();
     let mut cols = vec![
         ("patient_id", json!(input.patient_id)),
@@ -214,8 +219,8 @@ pub async fn admit_with(store: &Store, auth: &Authorized, input: AdmitInput, ext
         "admission",
         Some(&id),
         json!({ "patient_id": input.patient_id, "ward_id": input.ward_id, "bed_id": bed, "doctor_id": input.doctor_id,
-                "diagnosis_code": diagnosis_code, "visit_id": visit_id,
-                "deposit_minor": extras.deposit.as_ref().map(|d| d.amount_minor) }),
+                "diagnosis_code": diagnosis_code, "visit_id": visit_id, "admitted_at": at,
+                "back_entered": back_entered.is_some(), "deposit_minor": extras.deposit.as_ref().map(|d| d.amount_minor) }),
     )
     .await?;
     if let Some(deposit) = &extras.deposit {

@@ -48,6 +48,7 @@ impl Hospital {
             expected_days: Some(3),
             ward_id: if bed == Some(self.icu1.as_str()) { self.icu.clone() } else { self.general.clone() },
             bed_id: bed.map(str::to_string),
+            admitted_at: None,
         }
     }
 }

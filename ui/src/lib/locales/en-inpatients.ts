@@ -72,6 +72,8 @@ export const enInpatients = {
   'inpatients.admit.expectedDays': 'Expected stay (days)',
   'inpatients.admit.ward': 'Ward',
   'inpatients.admit.bed': 'Bed',
+  'inpatients.admit.when': 'Admitted at (empty: now)',
+  'inpatients.admit.whenHint': 'For a patient admitted earlier (in the night, or while the system was down): up to 72 hours ago. Their bed and bed-days start then.',
   'inpatients.admit.waitingList': 'No bed yet (the ward’s waiting list)',
   'inpatients.admit.done': '{name} admitted.',
   'inpatients.admit.fromVisit': 'Filled in from the visit, which stays linked to the admission.',
