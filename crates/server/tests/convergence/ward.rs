@@ -48,6 +48,7 @@ pub(super) async fn seed(case: &mut Case) {
             expected_days: None,
             ward_id: case.beds.ward.clone(),
             bed_id: Some(case.beds.beds[i].clone()),
+            admitted_at: None,
         };
         let stay = stays::admit(&d.store, &desk, input).await.unwrap().id;
         for plan in [Plan::Every(6), Plan::Prn(case.rng.u32(1..=2))] {
