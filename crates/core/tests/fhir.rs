@@ -155,6 +155,7 @@ async fn full_record(p: &Pharmacy) -> String {
         expected_days: Some(2),
         ward_id: ward,
         bed_id: Some(bed),
+        admitted_at: None,
     };
     stays::admit(s, &p.doctor, admit).await.unwrap();
     visit
