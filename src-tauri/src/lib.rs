@@ -164,6 +164,7 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
         backup::backup_now,
         backup::backup_verify,
         backup::backup_inspect,
+        backup::backup_recovery_key,
         backup::backup_restore,
         backup::restore_outcome,
         clinical::add_attachment,

@@ -2,6 +2,7 @@
 //! itself (audited as the system, as the CLI's other writes).
 
 use hms_core::backup::{self, BackupProgress, Manifest};
+use hms_core::store::db_key::{self, DbKey};
 use hms_core::store::Actor;
 use std::io::{BufRead, Write};
 use std::path::Path;
@@ -80,10 +81,24 @@ pub async fn backup(data_dir: &Path, to: Option<&Path>, keep_all: bool) -> Resul
     Ok(())
 }
 
-/// `verify-backup PATH`: every check; exits with an error naming the first that fails.
-pub async fn verify(path: &Path) -> Result<(), String> {
+/// The key a backup is opened with: the recovery key given, else this computer's (a computer
+/// with no key yet opens only backups taken before encryption at rest).
+fn backup_key(data_dir: &Path, recovery: Option<&str>) -> Result<DbKey, String> {
+    if let Some(code) = recovery {
+        return DbKey::parse_recovery_field("recovery_key", code).map_err(failed);
+    }
+    match db_key::read_key_file(&data_dir.join(hms_core::store::DB_FILE)).map_err(failed)? {
+        Some(key) => Ok(key),
+        None => DbKey::generate().map_err(failed),
+    }
+}
+
+/// `verify-backup PATH [--recovery-key K]`: every check; exits with an error naming the first
+/// that fails.
+pub async fn verify(data_dir: &Path, path: &Path, recovery: Option<&str>) -> Result<(), String> {
+    let key = backup_key(data_dir, recovery)?;
     let started = std::time::Instant::now();
-    let m = backup::verify(path).await.map_err(failed)?;
+    let m = backup::verify(path, &key).await.map_err(failed)?;
     let seconds = started.elapsed().as_secs_f64();
     println!("backup verified: {}", path.display());
     describe(&m);
@@ -96,7 +111,9 @@ pub async fn verify(path: &Path) -> Result<(), String> {
 
 /// `restore PATH [--yes]`: shows what the backup holds, asks (unless `yes`), restores over the
 /// data directory (its store must be closed: quit the app first).
-pub async fn restore(data_dir: &Path, path: &Path, yes: bool) -> Result<(), String> {
+pub async fn restore(data_dir: &Path, path: &Path, yes: bool, recovery: Option<&str>) -> Result<(), String> {
+    let recovery =
+        recovery.map(|code| DbKey::parse_recovery_field("recovery_key", code)).transpose().map_err(failed)?;
     let m = backup::inspect(path).map_err(failed)?;
     println!("restore {} over {}:", path.display(), data_dir.display());
     describe(&m);
@@ -111,7 +128,8 @@ pub async fn restore(data_dir: &Path, path: &Path, yes: bool) -> Result<(), Stri
             return Err("not restored: not confirmed".into());
         }
     }
-    let report = backup::restore(data_dir, path, None, chrono::Utc::now()).await.map_err(failed)?;
+    let report =
+        backup::restore_with(data_dir, path, recovery.as_ref(), None, chrono::Utc::now()).await.map_err(failed)?;
     println!("restored (verified first).");
     match &report.safety_copy {
         Some(copy) => println!("  the database it replaced is kept in {copy}"),
@@ -121,5 +139,30 @@ pub async fn restore(data_dir: &Path, path: &Path, yes: bool) -> Result<(), Stri
         println!("  migrated from schema {from} to {}", report.manifest.schema_version.max(from));
     }
     println!("  this device's next change is numbered {}", report.next_change_seq);
+    Ok(())
+}
+
+/// `recovery-key`: this computer's recovery key (whoever can run this can read the key file).
+pub fn recovery_key(data_dir: &Path) -> Result<(), String> {
+    let db = data_dir.join(hms_core::store::DB_FILE);
+    match db_key::read_key_file(&db).map_err(failed)? {
+        Some(key) => {
+            println!("{}", key.recovery_code());
+            Ok(())
+        }
+        None => Err(format!("no database key in {}: HMS has not been started there", data_dir.display())),
+    }
+}
+
+/// `rekey --recovery-key K`: a new key for the database (the app closed); prints the new
+/// recovery key (the core writes it beside the key file before the database changes).
+pub async fn rekey(data_dir: &Path, recovery: &str) -> Result<(), String> {
+    let key = DbKey::parse_recovery_field("recovery_key", recovery).map_err(failed)?;
+    let db = data_dir.join(hms_core::store::DB_FILE);
+    let new = hms_core::store::encrypt::rekey(&db, &key).await.map_err(failed)?;
+    println!(
+        "database re-encrypted with a new key. The new recovery key (write it down; the old one no longer opens it):"
+    );
+    println!("{}", new.recovery_code());
     Ok(())
 }

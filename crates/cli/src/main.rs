@@ -64,12 +64,29 @@ enum Command {
         /// Do not ask for confirmation.
         #[arg(long)]
         yes: bool,
+        /// The recovery key of the computer that made the backup, when it is not this one.
+        #[arg(long, env = "HMS_RECOVERY_KEY")]
+        recovery_key: Option<String>,
     },
     /// Check a backup: every file against its checksum, the database's integrity, its audit
     /// chain and row counts. Exits 1 naming what failed.
     VerifyBackup {
         /// The backup folder (`hms-backup-...`).
         backup: PathBuf,
+        /// The recovery key of the computer that made the backup, when it is not this one.
+        #[arg(long, env = "HMS_RECOVERY_KEY")]
+        recovery_key: Option<String>,
+    },
+    /// Print this computer's recovery key: the key of its encrypted database and backups.
+    /// Write it down and keep it away from the computer.
+    RecoveryKey,
+    /// Give the database a new key (quit the app first), opening it with the recovery key:
+    /// when the key file was lost or the old recovery key was seen by someone it should not
+    /// have been. Prints the new recovery key.
+    Rekey {
+        /// The current recovery key.
+        #[arg(long, env = "HMS_RECOVERY_KEY")]
+        recovery_key: String,
     },
     /// Measure the system as a clinic uses it and print JSON (see shared/BENCH.md).
     Bench(bench::BenchArgs),
@@ -167,8 +184,14 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Backup { to, keep_all } => {
             backup_cmd::backup(&data_dir(&cli.data_dir)?, to.as_deref(), keep_all).await?
         }
-        Command::Restore { backup, yes } => backup_cmd::restore(&data_dir(&cli.data_dir)?, &backup, yes).await?,
-        Command::VerifyBackup { backup } => backup_cmd::verify(&backup).await?,
+        Command::Restore { backup, yes, recovery_key } => {
+            backup_cmd::restore(&data_dir(&cli.data_dir)?, &backup, yes, recovery_key.as_deref()).await?
+        }
+        Command::VerifyBackup { backup, recovery_key } => {
+            backup_cmd::verify(&data_dir(&cli.data_dir)?, &backup, recovery_key.as_deref()).await?
+        }
+        Command::RecoveryKey => backup_cmd::recovery_key(&data_dir(&cli.data_dir)?)?,
+        Command::Rekey { recovery_key } => backup_cmd::rekey(&data_dir(&cli.data_dir)?, &recovery_key).await?,
         Command::Bench(args) => bench::run(args).await?,
         Command::GenerateClinical { max_visits, seed } => {
             let store = open(&cli.data_dir).await?;

@@ -174,6 +174,14 @@ pub enum AppError {
     /// The backup was written by a newer version of HMS (its schema is ahead of this app's).
     #[error("the backup is from a newer version of HMS (schema {version}, this app knows up to {supported})")]
     BackupNewerSchema { version: u32, supported: u32 },
+    /// The backup is encrypted with another key than this computer's (a backup of this clinic
+    /// made on a computer whose key this one does not have): the clinic's recovery key opens it.
+    #[error("the backup is encrypted with another key: enter the clinic's recovery key")]
+    BackupOtherKey,
+    /// The database is encrypted and its key file is missing (`path`): the recovery key gives
+    /// this computer its key again (`hms-admin recover-key`).
+    #[error("the database is encrypted and this computer has no key for it ({path})")]
+    DatabaseKeyMissing { path: String },
     #[error("internal error: {message}")]
     Internal { message: String },
 }
@@ -266,6 +274,8 @@ impl AppError {
             Error::BackupCorrupt { .. } => "backup_corrupt",
             Error::BackupOtherClinic { .. } => "backup_other_clinic",
             Error::BackupNewerSchema { .. } => "backup_newer_schema",
+            Error::BackupOtherKey => "backup_other_key",
+            Error::DatabaseKeyMissing { .. } => "database_key_missing",
             Error::Internal { .. } => "internal",
         }
     }

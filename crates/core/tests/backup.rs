@@ -99,7 +99,7 @@ async fn a_backup_is_verified_inspected_and_restored_with_a_safety_copy() {
     assert_eq!(i64::from(m.schema_version), env.store.schema_version().await.unwrap());
     assert!(m.files.iter().any(|f| f.path == format!("attachments/{}/{sha}", &sha[..2]) && f.sha256 == sha));
     assert!(m.audit_head.is_some());
-    assert_eq!(backup::verify(&folder).await.unwrap(), m);
+    assert_eq!(backup::verify(&folder, env.store.db_key()).await.unwrap(), m);
     assert!(common::actions(&env.store).await.contains(&"backup.create".to_string()));
 
     // Work after the backup, then the store closes and the backup is restored.
@@ -182,7 +182,7 @@ async fn bad_backups_are_refused_by_name_and_nothing_changes() {
     std::fs::create_dir(&plain).unwrap();
     assert!(matches!(restore(plain.clone()).await, Error::NotABackup { .. }));
     std::fs::write(plain.join("manifest.json"), "{\"format\": \"zip\"}").unwrap();
-    assert!(matches!(backup::verify(&plain).await.unwrap_err(), Error::NotABackup { .. }));
+    assert!(matches!(backup::verify(&plain, env.store.db_key()).await.unwrap_err(), Error::NotABackup { .. }));
     assert!(matches!(backup::inspect(&good.join("hms.db")).unwrap_err(), Error::NotABackup { .. }));
 
     // Truncated: the database cut in half.
@@ -216,7 +216,7 @@ async fn bad_backups_are_refused_by_name_and_nothing_changes() {
         m.files[0].bytes = len;
         m.files[0].sha256 = sha;
     });
-    let e = backup::verify(&flipped).await.unwrap_err();
+    let e = backup::verify(&flipped, env.store.db_key()).await.unwrap_err();
     assert!(matches!(&e, Error::BackupCorrupt { .. }), "{e:?}");
     assert_eq!(e.code(), "backup_corrupt");
 
@@ -226,7 +226,7 @@ async fn bad_backups_are_refused_by_name_and_nothing_changes() {
         m.counts.insert("patients".into(), 1_000);
     });
     assert!(
-        matches!(backup::verify(&counted).await.unwrap_err(), Error::BackupCorrupt { what } if what.contains("patients"))
+        matches!(backup::verify(&counted, env.store.db_key()).await.unwrap_err(), Error::BackupCorrupt { what } if what.contains("patients"))
     );
 
     // From a newer version of HMS.
@@ -239,7 +239,12 @@ async fn bad_backups_are_refused_by_name_and_nothing_changes() {
     let other_env = common::with_admin().await.0;
     let other_dir = tempfile::tempdir().unwrap();
     let other = PathBuf::from(backup::take(&other_env.store, other_dir.path(), &quiet).await.unwrap().path);
-    assert!(matches!(restore(other).await, Error::BackupOtherClinic { .. }));
+    // Encrypted with the other computer's key: refused as such; with its recovery key, as
+    // another clinic's.
+    assert!(matches!(restore(other.clone()).await, Error::BackupOtherKey));
+    let data = env.dir.path().to_path_buf();
+    let with_key = backup::restore_with(&data, &other, Some(other_env.store.db_key()), None, chrono::Utc::now()).await;
+    assert!(matches!(with_key, Err(Error::BackupOtherClinic { .. })), "{with_key:?}");
 
     // Nothing changed: the database, and no safety copy or temporary file left.
     assert_eq!(sha_of(&db), untouched);

@@ -68,7 +68,9 @@ where
 
 /// A read-only look at a device's SQLite file while another process writes it.
 async fn peek(dir: &Path, sql: &str) -> i64 {
-    let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(dir.join(hms_core::store::DB_FILE)).read_only(true);
+    let db = dir.join(hms_core::store::DB_FILE);
+    let Ok(Some(key)) = hms_core::store::db_key::read_key_file(&db) else { return 0 };
+    let opts = hms_core::store::db_key::options(&db, &key).read_only(true);
     let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect_with(&opts).await.unwrap();
     let n: i64 = sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap_or(0);
     let _ = sqlx::Connection::close(conn).await;

@@ -169,10 +169,13 @@ async fn enrolment_is_for_administrators_and_keeps_the_token_in_core() {
     assert!(after.last_success.is_some() && after.last_error.is_none());
     assert_eq!(server.stored_changes().await, a.scalar("SELECT count(*) FROM change_log").await);
 
-    // A copy of the database file alone (no key file) holds no working token.
+    // A copy of the database file with its encryption key but without the device's key file
+    // holds no working token.
     let copy = tempfile::tempdir().unwrap();
     let copied = copy.path().join("hms.db");
     sqlx::query("VACUUM INTO ?").bind(copied.to_string_lossy().to_string()).execute(a.store.pool()).await.unwrap();
+    let db_key = hms_core::store::db_key::key_path(a.store.path());
+    std::fs::copy(&db_key, hms_core::store::db_key::key_path(&copied)).unwrap();
     let raw = std::fs::read(&copied).unwrap();
     let device_prefix = format!("{}.", a.store.device_id());
     assert!(!raw.windows(device_prefix.len()).any(|w| w == device_prefix.as_bytes()), "no token in clear in the file");

@@ -78,3 +78,11 @@ pub async fn backup_restore(state: State<'_, AppState>, name: String) -> Cmd<Man
 pub async fn restore_outcome(state: State<'_, AppState>) -> Cmd<Option<RestoreOutcome>> {
     Ok(state.restore_outcome.clone())
 }
+
+/// This computer's recovery key, after the administrator's password again (audited).
+#[tauri::command]
+#[specta::specta]
+pub async fn backup_recovery_key(state: State<'_, AppState>, password: String) -> Cmd<String> {
+    let auth = authorized!(state);
+    backup::recovery_key(&state.store, &auth, &password).await
+}

@@ -233,6 +233,8 @@ export const commands = {
 	backupVerify: (name: string) => typedError<Manifest_Serialize, AppError>(__TAURI_INVOKE("backup_verify", { name })),
 	/**  What the backup of that name holds (before a restore). */
 	backupInspect: (name: string) => typedError<Manifest_Serialize, AppError>(__TAURI_INVOKE("backup_inspect", { name })),
+	/**  This computer's recovery key, after the administrator's password again (audited). */
+	backupRecoveryKey: (password: string) => typedError<string, AppError>(__TAURI_INVOKE("backup_recovery_key", { password })),
 	/**
 	 *  Restores the backup of that name in the device's folder: verified and recorded by the core,
 	 *  then the user is signed out, the store closed, and the app starts again, restoring before it
@@ -915,6 +917,18 @@ export type AppError = { code: "validation"; detail: {
 { code: "backup_newer_schema"; detail: {
 	version: number,
 	supported: number,
+} } | 
+/**
+ *  The backup is encrypted with another key than this computer's (a backup of this clinic
+ *  made on a computer whose key this one does not have): the clinic's recovery key opens it.
+ */
+{ code: "backup_other_key" } | 
+/**
+ *  The database is encrypted and its key file is missing (`path`): the recovery key gives
+ *  this computer its key again (`hms-admin recover-key`).
+ */
+{ code: "database_key_missing"; detail: {
+	path: string,
 } } | { code: "internal"; detail: {
 	message: string,
 } };

@@ -34,6 +34,8 @@ const SAMPLES: { [C in AppError['code']]: Extract<AppError, { code: C }> } = {
   backup_corrupt: { code: 'backup_corrupt', detail: { what: 'the audit chain breaks at entry 12' } },
   backup_other_clinic: { code: 'backup_other_clinic', detail: { clinic: 'Hillside Clinic' } },
   backup_newer_schema: { code: 'backup_newer_schema', detail: { version: 31, supported: 25 } },
+  backup_other_key: { code: 'backup_other_key' },
+  database_key_missing: { code: 'database_key_missing', detail: { path: '/home/desk/.local/share/org.hms.clinic/hms.db.key' } },
   internal: { code: 'internal', detail: { message: 'boom' } },
 };
 

@@ -101,6 +101,10 @@ export function errorMessage(e: AppError): string {
       return t('errors.backup_other_clinic', { clinic: e.detail.clinic });
     case 'backup_newer_schema':
       return t('errors.backup_newer_schema');
+    case 'backup_other_key':
+      return t('errors.backup_other_key');
+    case 'database_key_missing':
+      return t('errors.database_key_missing', { path: e.detail.path });
     case 'internal':
       return t('errors.internal');
     default: {

@@ -81,13 +81,17 @@ pub async fn run(ctx: &mut Ctx, n: u64, seed: u64, tmp: &Path) -> Result<(), Str
 
     let path = Path::new(&report.path);
     let at = Instant::now();
-    backup::verify(path).await.map_err(|e| e.to_string())?;
+    backup::verify(path, ctx.store.db_key()).await.map_err(|e| e.to_string())?;
     ctx.rates.insert("verify_backup_mb_per_s".into(), json!(mb_per_s(bytes, at.elapsed().as_secs_f64())));
 
     let target = tmp.join("restored");
     let _ = std::fs::remove_dir_all(&target);
     let at = Instant::now();
-    backup::restore(&target, path, None, chrono::Utc::now()).await.map_err(|e| e.to_string())?;
+    // Another data directory, as on another computer: the backup opens with this one's
+    // recovery key and is re-keyed to the new directory's key.
+    backup::restore_with(&target, path, Some(ctx.store.db_key()), None, chrono::Utc::now())
+        .await
+        .map_err(|e| e.to_string())?;
     ctx.rates.insert("restore_mb_per_s".into(), json!(mb_per_s(bytes, at.elapsed().as_secs_f64())));
     let _ = std::fs::remove_dir_all(&target);
     let _ = std::fs::remove_dir_all(&folder);

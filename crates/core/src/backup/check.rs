@@ -2,8 +2,9 @@
 //! anything: the backup's database is opened read-only and immutable.
 
 use super::manifest::{Manifest, DATABASE};
-use super::{facts, hash_file, open_read_only, supported_schema};
+use super::{facts, hash_file, open_read_only, supported_schema, wrong_key};
 use crate::error::{Error, Result};
+use crate::store::db_key::DbKey;
 use std::path::Path;
 
 /// What the backup at `path` holds, from its manifest, without checking its files (see
@@ -26,7 +27,9 @@ pub fn inspect(path: &Path) -> Result<Manifest> {
 /// - the database opens and passes `PRAGMA integrity_check`, its audit chain verifies, and its
 ///   rows per table, device, audit head and last change agree with the manifest
 ///   ([`Error::BackupCorrupt`], naming the check).
-pub async fn verify(path: &Path) -> Result<Manifest> {
+/// - the database opens with `key` ([`Error::BackupOtherKey`] when its files are whole but it
+///   is encrypted with another key).
+pub async fn verify(path: &Path, key: &DbKey) -> Result<Manifest> {
     let manifest = Manifest::read(path)?;
     let supported = supported_schema();
     if manifest.schema_version > supported {
@@ -51,9 +54,7 @@ pub async fn verify(path: &Path) -> Result<Manifest> {
             .collect::<Result<Vec<_>>>()
     });
     let checking = async {
-        let pool = open_read_only(&path.join(DATABASE))
-            .await
-            .map_err(|_| corrupt(format!("{DATABASE} does not open as a database")))?;
+        let pool = open_read_only(&path.join(DATABASE), key).await.map_err(not_opened)?;
         let checked = check_database(&pool, &manifest, supported).await;
         pool.close().await;
         checked
@@ -70,10 +71,13 @@ pub async fn verify(path: &Path) -> Result<Manifest> {
 }
 
 async fn check_database(pool: &sqlx::SqlitePool, manifest: &Manifest, supported: u32) -> Result<()> {
-    let integrity: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
-        .fetch_all(pool)
-        .await
-        .map_err(|e| corrupt(format!("{DATABASE} cannot be read ({e})")))?;
+    let integrity: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check").fetch_all(pool).await.map_err(|e| {
+        if wrong_key(&e) {
+            Error::BackupOtherKey
+        } else {
+            corrupt(format!("{DATABASE} cannot be read ({e})"))
+        }
+    })?;
     if integrity.first().map(String::as_str) != Some("ok") {
         return Err(corrupt(format!(
             "the integrity check of {DATABASE} failed: {}",
@@ -114,6 +118,15 @@ async fn check_database(pool: &sqlx::SqlitePool, manifest: &Manifest, supported:
         return differs(&format!("the table list ({table})"));
     }
     Ok(())
+}
+
+/// The database did not open: another key ([`Error::BackupOtherKey`] as it is), or not a
+/// database at all.
+fn not_opened(e: Error) -> Error {
+    match e {
+        Error::Storage { .. } => corrupt(format!("{DATABASE} does not open as a database")),
+        other => other,
+    }
 }
 
 fn corrupt(what: String) -> Error {

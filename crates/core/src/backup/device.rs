@@ -381,7 +381,7 @@ async fn record_check(store: &Store, name: &str, failed: Option<String>) -> Resu
 pub async fn verify_named(store: &Store, auth: &Authorized, name: &str) -> Result<Manifest> {
     auth.require(Permission::BackupManage)?;
     let path = named(store, name).await?;
-    let verified = super::verify(&path).await;
+    let verified = super::verify(&path, store.db_key()).await;
     record_check(store, name, verified.as_ref().err().map(|e| e.code().to_string())).await?;
     verified
 }

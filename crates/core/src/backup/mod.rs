@@ -12,13 +12,15 @@
 //!
 //! It is written under a temporary name, synced to disk, renamed, and then verified
 //! ([`verify`]: every file against the manifest, `PRAGMA integrity_check`, the audit chain,
-//! the row counts) before it counts; one that fails is removed. Backups are not encrypted
-//! yet (encryption at rest is the next step of issue 14).
+//! the row counts) before it counts; one that fails is removed. The database in it is
+//! encrypted with the device's key like `hms.db` (`store::db_key`); the key is not in the
+//! backup: this computer's key file or the clinic's recovery key opens it.
 
 mod check;
 mod device;
 mod manifest;
 mod pending;
+mod recovery;
 mod restore;
 mod retention;
 mod take;
@@ -31,12 +33,14 @@ pub use device::{
 };
 pub use manifest::{AuditHead, Clinic, FileEntry, Manifest, DATABASE, FORMAT, MANIFEST};
 pub use pending::{audit_outcome, request_restore, restore_pending, run_pending_restore, RestoreOutcome, PENDING_FILE};
-pub use restore::{restore, RestoreReport, SEQ_FLOOR_KEY};
+pub use recovery::recovery_key;
+pub use restore::{restore, restore_with, RestoreReport, SEQ_FLOOR_KEY};
 pub use retention::{prune, retained, Retention, PRUNE_KEEP};
 pub use take::{create, take, take_as, BackupPhase, BackupProgress, BackupReport, PREFIX};
 
 use crate::error::{Error, Result};
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+use crate::store::db_key::{self, DbKey};
+use sqlx::sqlite::SqlitePoolOptions;
 use sqlx::SqlitePool;
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -74,11 +78,19 @@ fn sync_dir(dir: &Path) {
 }
 
 /// A database file opened read-only and immutable: nothing of it, or beside it, is written
-/// (a backup on a read-only drive opens as well).
-async fn open_read_only(path: &Path) -> Result<SqlitePool> {
+/// (a backup on a read-only drive opens as well). Encrypted with `key`, or clear (a backup
+/// taken before encryption at rest).
+async fn open_read_only(path: &Path, key: &DbKey) -> Result<SqlitePool> {
     crate::allocator::route_sqlite();
-    let options = SqliteConnectOptions::new().filename(path).read_only(true).immutable(true);
-    Ok(SqlitePoolOptions::new().max_connections(1).connect_with(options).await?)
+    let options = db_key::options_for(path, key)?.read_only(true).immutable(true);
+    let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await;
+    pool.map_err(|e| if wrong_key(&e) { Error::BackupOtherKey } else { e.into() })
+}
+
+/// SQLite's "file is not a database" (`SQLITE_NOTADB`): with SQLCipher, the key does not open
+/// it (a file whose bytes are not what the manifest says fails its checksum first).
+fn wrong_key(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.code().as_deref() == Some("26"))
 }
 
 /// What a database holds, as a manifest records it (all but its files and time).

@@ -61,7 +61,7 @@ pub struct RestoreOutcome {
 pub async fn request_restore(store: &Store, auth: &Authorized, name: &str) -> Result<Manifest> {
     auth.require(Permission::BackupManage)?;
     let manifest = super::device::verify_named(store, auth, name).await?;
-    super::restore::check_clinic(&store.data_dir().join(crate::store::DB_FILE), &manifest).await?;
+    super::restore::check_clinic(&store.data_dir().join(crate::store::DB_FILE), store.db_key(), &manifest).await?;
     let pending = Pending {
         name: name.to_string(),
         path: named(store, name).await?,

@@ -6,10 +6,11 @@
 use super::manifest::{Manifest, DATABASE};
 use super::{hash_file, io, sync_dir};
 use crate::error::{Error, Result};
+use crate::store::db_key::{self, DbKey};
 use crate::store::{blobs, meta, Store, DB_FILE, MIGRATOR};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+use sqlx::sqlite::SqlitePoolOptions;
 use std::path::{Path, PathBuf};
 
 use crate::store::meta::RESTORED_SEQ_KEY;
@@ -43,21 +44,41 @@ pub struct RestoreReport {
 /// 4. the current database (with its WAL) moves into `before-restore-<time>/` beside it, the
 ///    copy takes its place;
 /// 5. the store is opened once and the restore audited (`backup.restore`, by `user_id`).
+///
+/// The backup opens with this computer's key; [`restore_with`] takes the clinic's recovery
+/// key for a backup made on another computer.
 pub async fn restore(
     data_dir: &Path,
     backup: &Path,
     user_id: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<RestoreReport> {
-    let manifest = super::verify(backup).await?;
+    restore_with(data_dir, backup, None, user_id, now).await
+}
+
+/// [`restore`], the backup opened with `recovery` (the recovery key of the computer that made
+/// it) when given. The restored database is re-keyed to this computer's key (made now if it
+/// has none), so this computer's key file and recovery key go on opening it.
+pub async fn restore_with(
+    data_dir: &Path,
+    backup: &Path,
+    recovery: Option<&DbKey>,
+    user_id: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<RestoreReport> {
     let db = data_dir.join(DB_FILE);
-    let current = if db.is_file() { Some(current_facts(&db).await?) } else { None };
+    std::fs::create_dir_all(data_dir).map_err(|e| io(data_dir, e))?;
+    let key = db_key::load_or_create(&db)?;
+    let backup_key = recovery.unwrap_or(&key);
+    let manifest = super::verify(backup, backup_key).await?;
+    let current = if db.is_file() { Some(current_facts(&db, &key).await?) } else { None };
     if let Some(current) = &current {
         ensure_same_clinic(current, &manifest)?;
     }
-    std::fs::create_dir_all(data_dir).map_err(|e| io(data_dir, e))?;
     let tmp = data_dir.join(format!(".{DB_FILE}.restoring-{}", crate::ids::new_id()));
-    let prepared = prepare(backup, &tmp, &manifest, current.as_ref().map_or(0, |c| c.last_change_seq), now).await;
+    let keys = Keys { backup: backup_key, device: &key };
+    let last_seq = current.as_ref().map_or(0, |c| c.last_change_seq);
+    let prepared = prepare(backup, &tmp, &manifest, keys, last_seq, now).await;
     let (next_change_seq, migrated_from) = match prepared {
         Ok(done) => done,
         Err(e) => {
@@ -121,12 +142,21 @@ pub fn seq_floor(now: DateTime<Utc>, used: i64) -> i64 {
     by_time.max(by_use)
 }
 
-/// Copies the backup's database to `tmp` (synced), migrates it, and sets its change
-/// numbering. Answers the floor and the schema migrated from.
+/// The key the backup opens with, and this computer's.
+#[derive(Clone, Copy)]
+struct Keys<'k> {
+    backup: &'k DbKey,
+    device: &'k DbKey,
+}
+
+/// Copies the backup's database to `tmp` (synced), migrates it, sets its change numbering and
+/// gives it this computer's key (encrypting a clear one, from before encryption at rest).
+/// Answers the floor and the schema migrated from.
 async fn prepare(
     backup: &Path,
     tmp: &Path,
     manifest: &Manifest,
+    keys: Keys<'_>,
     current_last_seq: i64,
     now: DateTime<Utc>,
 ) -> Result<(i64, Option<u32>)> {
@@ -142,9 +172,10 @@ async fn prepare(
         return Err(Error::BackupChecksumMismatch { file: DATABASE.to_string() });
     }
     crate::allocator::route_sqlite();
+    let clear = db_key::file_kind(tmp)? == db_key::FileKind::Plain;
     let pool = SqlitePoolOptions::new()
         .max_connections(1)
-        .connect_with(SqliteConnectOptions::new().filename(tmp).foreign_keys(true))
+        .connect_with(db_key::options_for(tmp, keys.backup)?.foreign_keys(true))
         .await?;
     let done = async {
         let migrated = MIGRATOR.run(&pool).await;
@@ -154,11 +185,18 @@ async fn prepare(
         meta::set(&pool, SEQ_FLOOR_KEY, &floor.to_string()).await?;
         meta::set(&pool, RESTORED_SEQ_KEY, &backup_last.to_string()).await?;
         sqlx::query("PRAGMA journal_mode = DELETE").execute(&pool).await?;
+        if !clear && keys.backup != keys.device {
+            // SQLCipher re-encrypts every page (not in WAL mode: the journal is DELETE now).
+            sqlx::query(&format!("PRAGMA rekey = {}", keys.device.pragma())).execute(&pool).await?;
+        }
         Ok::<_, Error>(floor)
     }
     .await;
     pool.close().await;
     let floor = done?;
+    if clear {
+        crate::store::encrypt::encrypt_in_place(tmp, keys.device).await?;
+    }
     std::fs::File::open(tmp).and_then(|f| f.sync_all()).map_err(|e| io(tmp, e))?;
     let migrated_from = (manifest.schema_version < super::supported_schema()).then_some(manifest.schema_version);
     Ok((floor, migrated_from))
@@ -236,10 +274,9 @@ struct Current {
     last_audit_seq: i64,
 }
 
-async fn current_facts(db: &Path) -> Result<Current> {
+async fn current_facts(db: &Path, key: &DbKey) -> Result<Current> {
     crate::allocator::route_sqlite();
-    let pool =
-        SqlitePoolOptions::new().max_connections(1).connect_with(SqliteConnectOptions::new().filename(db)).await?;
+    let pool = SqlitePoolOptions::new().max_connections(1).connect_with(db_key::options_for(db, key)?).await?;
     let read = async {
         let device_id = meta::get(&pool, meta::DEVICE_KEY).await?.unwrap_or_default();
         let tenant_id = meta::get(&pool, crate::sync::TENANT_ID_KEY).await?;
@@ -269,9 +306,9 @@ async fn current_facts(db: &Path) -> Result<Current> {
 /// The same clinic: the same device, or the same sync tenant.
 /// Refuses a backup of another clinic than the database at `db` (when there is one, set up):
 /// what [`restore`] checks first, for asking before a restart.
-pub(super) async fn check_clinic(db: &Path, manifest: &Manifest) -> Result<()> {
+pub(super) async fn check_clinic(db: &Path, key: &DbKey, manifest: &Manifest) -> Result<()> {
     if db.is_file() {
-        ensure_same_clinic(&current_facts(db).await?, manifest)?;
+        ensure_same_clinic(&current_facts(db, key).await?, manifest)?;
     }
     Ok(())
 }

@@ -116,7 +116,7 @@ pub async fn take(store: &Store, dir: &Path, progress: &(dyn Fn(BackupProgress) 
     }
     sync_dir(dir);
     progress(BackupProgress { phase: BackupPhase::Verify, fraction: 0.0 });
-    if let Err(e) = super::verify(&target).await {
+    if let Err(e) = super::verify(&target, store.db_key()).await {
         let _ = std::fs::remove_dir_all(&target);
         return Err(e);
     }
@@ -136,7 +136,7 @@ async fn write(store: &Store, dir: &Path, progress: &(dyn Fn(BackupProgress) + S
     // The copy as a file complete on its own (no WAL beside it), and what it holds.
     let pool = sqlx::sqlite::SqlitePoolOptions::new()
         .max_connections(1)
-        .connect_with(sqlx::sqlite::SqliteConnectOptions::new().filename(&db))
+        .connect_with(crate::store::db_key::options(&db, store.db_key()))
         .await?;
     sqlx::query("PRAGMA journal_mode = DELETE").execute(&pool).await?;
     let facts = facts(&pool).await;
@@ -190,7 +190,9 @@ async fn write(store: &Store, dir: &Path, progress: &(dyn Fn(BackupProgress) + S
 async fn copy_database(store: &Store, to: &Path, progress: &(dyn Fn(BackupProgress) + Sync)) -> Result<()> {
     let pages: i64 = sqlx::query_scalar("PRAGMA page_count").fetch_one(store.pool()).await?;
     let free: i64 = sqlx::query_scalar("PRAGMA freelist_count").fetch_one(store.pool()).await?;
-    let page: i64 = sqlx::query_scalar("PRAGMA page_size").fetch_one(store.pool()).await?;
+    // SQLCipher answers `PRAGMA page_size` as text: read it cast.
+    let page: i64 =
+        sqlx::query_scalar("SELECT CAST(page_size AS INTEGER) FROM pragma_page_size").fetch_one(store.pool()).await?;
     let expected = u64::try_from((pages - free).max(1) * page).unwrap_or(1);
     let target = to.to_str().ok_or_else(|| Error::internal("backup folder path is not UTF-8"))?.to_string();
     let vacuum = sqlx::query("VACUUM INTO ?").bind(target).execute(store.pool());

@@ -2,7 +2,9 @@
 
 pub mod batches;
 pub mod blobs;
+pub mod db_key;
 pub mod device_key;
+pub mod encrypt;
 pub(crate) mod meta;
 pub(crate) mod raw;
 pub(crate) mod seal;
@@ -15,10 +17,9 @@ pub use write::{Actor, BatchPlan, ChangeOp, SignedBatch, WriteTx};
 use crate::clock::{Hlc, HlcStamp};
 use crate::error::Result;
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::sync::Mutex as StdMutex;
 use std::time::Duration;
 use tokio::sync::Mutex;
@@ -40,6 +41,8 @@ pub struct Store {
     device_id: String,
     /// Signs this device's changes (see `device_key` and `seal`).
     device_key: ed25519_dalek::SigningKey,
+    /// The database's encryption key (see `db_key`): backups are written and checked with it.
+    db_key: db_key::DbKey,
     /// Serialises writers (SQLite has one writer anyway) and owns the clock, so that HLC
     /// stamps and the audit chain follow commit order.
     writer: Mutex<Hlc>,
@@ -202,8 +205,13 @@ impl Store {
             std::fs::create_dir_all(dir)
                 .map_err(|e| crate::Error::storage(format_args!("cannot create {}: {e}", dir.display())))?;
         }
-        let url = format!("sqlite://{}", path.display());
-        let options = SqliteConnectOptions::from_str(&url)?
+        // Encrypted at rest (db_key): the key first; a clear database from before is
+        // encrypted once, verified, before anything else opens it.
+        let db_key = db_key::load_or_create(path)?;
+        if db_key::file_kind(path)? == db_key::FileKind::Plain {
+            encrypt::encrypt_in_place(path, &db_key).await?;
+        }
+        let options = db_key::options(path, &db_key)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             // FULL: a commit returns only once its WAL frames are on the disk (fsync), so a
@@ -272,6 +280,7 @@ impl Store {
             path: path.to_path_buf(),
             device_id,
             device_key,
+            db_key,
             writer: Mutex::new(hlc),
             fixed_now: StdMutex::new(None),
             sync_signal: tokio::sync::Notify::new(),
@@ -323,6 +332,11 @@ impl Store {
     /// This device's public key (hex), registered with the sync server at enrolment.
     pub fn device_public_key(&self) -> String {
         hms_protocol::proof::public_key_hex(&self.device_key)
+    }
+
+    /// The database's encryption key (backups; the administrator's recovery key).
+    pub fn db_key(&self) -> &db_key::DbKey {
+        &self.db_key
     }
 
     pub(crate) fn device_key(&self) -> &ed25519_dalek::SigningKey {

@@ -79,6 +79,14 @@ export const enBackups = {
   'backups.restore.cancel': 'Not now',
   'backups.restore.howTo':
     'Or, with HMS closed, run this in a terminal as the user HMS runs as (the current data is kept as a safety copy first):',
+  'backups.recovery.title': 'Recovery key',
+  'backups.recovery.explain':
+    'The records on this computer and its backups are encrypted. The recovery key opens a backup on another computer, and gives this one its key again if the key file is lost. Write it down once and keep it locked away from the computer.',
+  'backups.recovery.password': 'Your password',
+  'backups.recovery.show': 'Show the recovery key',
+  'backups.recovery.busy': 'Checking…',
+  'backups.recovery.keepIt': 'Anyone with this key and a backup can read the clinic’s records. Do not photograph it or store it on this computer.',
+  'backups.recovery.hide': 'Hide it',
   'backups.tile.title': 'Backups',
   'backups.tile.last': 'Last good backup: {age}',
   'backups.tile.warnNone': 'This computer has never been backed up. Back it up now.',

@@ -1808,6 +1808,10 @@ export const en = {
     'This backup belongs to another clinic ({clinic}); it cannot replace this clinic’s records. Nothing was changed.',
   'errors.backup_newer_schema':
     'This backup was made by a newer version of HMS. Update HMS on this computer first, then restore it. Nothing was changed.',
+  'errors.backup_other_key':
+    'This backup was made on another computer and is encrypted with its key. Restore it with that computer’s recovery key: hms-admin restore --recovery-key. Nothing was changed.',
+  'errors.database_key_missing':
+    'The records on this computer are encrypted and their key file is missing ({path}). Give the computer its key again with the recovery key: hms-admin rekey --recovery-key.',
   'errors.internal': 'Something went wrong inside HMS. Try again; if it keeps happening, ask your administrator.',
   'errors.unknown': 'Something unexpected happened. Try again.',
 

@@ -1,0 +1,148 @@
+//! Encrypting a clear database once: a database made before encryption at rest (or an old
+//! backup's copy being restored) becomes a SQLCipher one with the key given, verified before
+//! the clear file is replaced.
+//!
+//! In order, each step leaving the clear database as it was when it fails:
+//! 1. the clear database is made whole in its main file (WAL checkpointed, journal back to
+//!    DELETE, so no clear WAL is left beside the encrypted file), its rows counted;
+//! 2. `sqlcipher_export` writes an encrypted copy under a temporary name (`hms.db.encrypting`),
+//!    with the schema version;
+//! 3. the copy is opened with the key: `PRAGMA integrity_check` must say ok and every table
+//!    must hold as many rows as the clear one;
+//! 4. the copy is synced and renamed over the clear file (one atomic rename), the folder synced.
+
+use super::db_key::{self, DbKey};
+use crate::error::{Error, Result};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{ConnectOptions, Connection, SqliteConnection};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Encrypts the clear database at `path` with `key` in place (see the module's steps).
+pub async fn encrypt_in_place(path: &Path, key: &DbKey) -> Result<()> {
+    let tmp = sibling(path, ".encrypting");
+    let _ = std::fs::remove_file(&tmp);
+    let done = export(path, &tmp, key).await;
+    if let Err(e) = done {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    let swapped = std::fs::File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .map_err(|e| Error::storage(format_args!("{}: {e}", path.display())));
+    if let Err(e) = swapped {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(sibling(path, suffix));
+    }
+    if let Some(dir) = path.parent() {
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+    tracing::info!(target: "hms::storage", path = %path.display(), "database encrypted at rest");
+    Ok(())
+}
+
+/// Steps 1 to 3: the verified encrypted copy at `tmp`.
+async fn export(path: &Path, tmp: &Path, key: &DbKey) -> Result<()> {
+    let target = tmp.to_str().ok_or_else(|| Error::internal("database path is not UTF-8"))?.to_string();
+    // Allowed to create files: ATTACH makes the copy with the connection's open flags.
+    let mut clear = SqliteConnectOptions::new().filename(path).create_if_missing(true).connect().await?;
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut clear).await?;
+    sqlx::query("PRAGMA journal_mode = DELETE").execute(&mut clear).await?;
+    let expected = counts(&mut clear).await?;
+    let version: i64 = sqlx::query_scalar("PRAGMA user_version").fetch_one(&mut clear).await?;
+    // The key is hex digits from DbKey, never from input; the path is bound.
+    sqlx::query(&format!("ATTACH DATABASE ? AS encrypted KEY {}", key.pragma()))
+        .bind(&target)
+        .execute(&mut clear)
+        .await?;
+    sqlx::query("SELECT sqlcipher_export('encrypted')").execute(&mut clear).await?;
+    sqlx::query(&format!("PRAGMA encrypted.user_version = {version}")).execute(&mut clear).await?;
+    sqlx::query("DETACH DATABASE encrypted").execute(&mut clear).await?;
+    clear.close().await?;
+
+    let mut copy = db_key::options(tmp, key).connect().await?;
+    let check: String = sqlx::query_scalar("PRAGMA integrity_check").fetch_one(&mut copy).await?;
+    if check != "ok" {
+        return Err(Error::internal(format!("encrypting the database: the copy fails its integrity check: {check}")));
+    }
+    let got = counts(&mut copy).await?;
+    copy.close().await?;
+    if got != expected {
+        return Err(Error::internal("encrypting the database: the copy's row counts differ from the database's"));
+    }
+    Ok(())
+}
+
+/// Rows per table (virtual tables left out: their shadow tables are counted).
+async fn counts(conn: &mut SqliteConnection) -> Result<BTreeMap<String, i64>> {
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
+           AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' ORDER BY name",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut all = BTreeMap::new();
+    for table in tables {
+        let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM \"{}\"", table.replace('"', "\"\"")))
+            .fetch_one(&mut *conn)
+            .await?;
+        all.insert(table, n);
+    }
+    Ok(all)
+}
+
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// `hms-admin rekey`: opens the database at `path` (its store closed) with `recovery` — the
+/// recovery key, which works whether or not this computer still has its key file — and gives
+/// it a new random key: the database re-encrypted with it (SQLCipher's `rekey`), then the key
+/// file replaced. Answers the new key, whose recovery code the administrator writes down in
+/// place of the old one. A recovery key that does not open the database is refused
+/// ([`Error::Validation`] on `recovery_key`) and nothing changes.
+pub async fn rekey(path: &Path, recovery: &DbKey) -> Result<DbKey> {
+    if db_key::file_kind(path)? != db_key::FileKind::Encrypted {
+        return Err(Error::validation(
+            "database",
+            crate::error::ValidationReason::Invalid,
+            "no encrypted database here",
+        ));
+    }
+    let mut conn = db_key::options(path, recovery).connect().await.map_err(|_| wrong_recovery())?;
+    let opens: std::result::Result<i64, _> =
+        sqlx::query_scalar("SELECT count(*) FROM sqlite_master").fetch_one(&mut conn).await;
+    if opens.is_err() {
+        return Err(wrong_recovery());
+    }
+    let new = DbKey::generate()?;
+    // The new key is on the disk before the database needs it.
+    let pending = sibling(&db_key::key_path(path), ".new");
+    let _ = std::fs::remove_file(&pending);
+    std::fs::write(&pending, new.recovery_code())
+        .map_err(|e| Error::storage(format_args!("{}: {e}", pending.display())))?;
+    sqlx::query("PRAGMA journal_mode = DELETE").execute(&mut conn).await?;
+    sqlx::query(&format!("PRAGMA rekey = {}", new.pragma())).execute(&mut conn).await?;
+    conn.close().await?;
+    let key_file = db_key::key_path(path);
+    let _ = std::fs::remove_file(&key_file);
+    db_key::restore_key_file(path, &new)?;
+    let _ = std::fs::remove_file(&pending);
+    Ok(new)
+}
+
+fn wrong_recovery() -> Error {
+    Error::validation(
+        "recovery_key",
+        crate::error::ValidationReason::Invalid,
+        "this recovery key does not open the database",
+    )
+}
