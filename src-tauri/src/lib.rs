@@ -360,8 +360,9 @@ fn back_up_on_close<R: Runtime>(window: &tauri::Window<R>, event: &tauri::Window
 }
 
 /// How long after a restore was asked for the app starts again: time for the command's answer
-/// to reach the screen, which then says HMS is starting again.
-const RESTART_AFTER: std::time::Duration = std::time::Duration::from_millis(500);
+/// to reach the screen and for the user to read that HMS is starting again (half a second was
+/// too short on a busy machine: the window closed before the message was drawn).
+const RESTART_AFTER: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Starts the app again after [`RESTART_AFTER`] (the restore from the Backups screen), or
 /// closes it where an app cannot start itself again (Android: the restore runs when it is
