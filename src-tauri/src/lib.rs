@@ -165,6 +165,7 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
         backup::backup_verify,
         backup::backup_inspect,
         backup::backup_recovery_key,
+        backup::backup_recovery_sheet,
         backup::backup_restore,
         backup::restore_outcome,
         clinical::add_attachment,

@@ -479,7 +479,29 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     await escapeDialog('backup-preview-dialog');
     await click('nav-home');
     await driver.wait(async () => (await textOf('home-backup-age')).includes('just now'), WAIT, 'the tile shows the new backup');
-    assert.equal(await (await visible('home-backup-tile')).getAttribute('data-warn'), 'false');
+    // Still warning: nobody has been given this computer's recovery key yet.
+    await visible('home-recovery-warning');
+    assert.equal(await (await visible('home-backup-tile')).getAttribute('data-warn'), 'true');
+  });
+
+  step('the recovery sheet: saved as a PDF after the password again, and Home stops warning', async () => {
+    await click('home-open-backups');
+    await visible('backups-recovery-not-given');
+    await fill('recovery-key-password', ADMIN.password);
+    await click('recovery-sheet-save');
+    const toast = await visible('toast');
+    let text = '';
+    await driver.wait(async () => /hms-recovery-key\.pdf/.test((text = await toast.getText())), WAIT, 'the sheet is saved');
+    const file = text.match(/saved to (.*hms-recovery-key\.pdf)/)?.[1];
+    assert.ok(file && fs.readFileSync(file).subarray(0, 5).toString() === '%PDF-', `a PDF at ${file}`);
+    await dismissToasts();
+    await click('nav-home');
+    await driver.wait(
+      async () => (await (await visible('home-backup-tile')).getAttribute('data-warn')) === 'false',
+      WAIT,
+      'the tile stops warning',
+    );
+    assert.equal((await driver.findElements(byTestId('home-recovery-warning'))).length, 0);
   });
 
   step('the administrator creates a receptionist', async () => {

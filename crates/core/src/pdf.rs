@@ -225,3 +225,24 @@ impl Page {
         self.ops.push(Op::UseXobject { id: id.clone(), transform });
     }
 }
+
+/// `text` as a QR code (error correction M) of `size` mm with its quiet zone, its lower left
+/// corner at (x, y) mm: the ID card's MRN, the recovery sheet's key.
+pub fn qr(page: &mut Page, text: &str, x: f32, y: f32, size: f32) -> Result<()> {
+    use qrcode::{Color as Module, EcLevel, QrCode};
+    let code = QrCode::with_error_correction_level(text.as_bytes(), EcLevel::M).map_err(Error::internal)?;
+    let n = code.width();
+    let quiet = 2;
+    let module = size / (n + 2 * quiet) as f32;
+    page.fill_rect(x, y, size, size, (1.0, 1.0, 1.0));
+    for (i, colour) in code.to_colors().into_iter().enumerate() {
+        if colour == Module::Dark {
+            let (col, row) = (i % n, i / n);
+            let mx = x + (col + quiet) as f32 * module;
+            // Rows run top-down in the code and bottom-up on the page.
+            let my = y + size - (row + quiet + 1) as f32 * module;
+            page.fill_rect(mx, my, module, module, (0.0, 0.0, 0.0));
+        }
+    }
+    Ok(())
+}

@@ -216,3 +216,77 @@ async fn rekey_needs_the_recovery_key_and_leaves_only_the_new_key_working() {
     };
     assert!(!readable, "the old key no longer opens it");
 }
+
+/// The recovery sheet: after the password (a wrong one refused, nothing marked), a PDF whose
+/// text holds the key's 16 groups and the clinic, and whose QR code reads back as the key; the
+/// Home's reminder (`recovery_key_given`) is off once it is saved and on again after a rekey.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_recovery_sheet_holds_the_key_in_writing_and_as_a_qr_code() {
+    let (env, slot) = common::with_admin().await;
+    let a = slot.authorize(&env.store).await.unwrap();
+    assert!(!backup::status(&env.store, &a).await.unwrap().recovery_key_given, "a new computer's key was never given");
+    let wrong = backup::recovery_sheet(&env.store, &a, "not the password").await;
+    assert!(matches!(wrong, Err(Error::InvalidCredentials)), "{:?}", wrong.map(|s| s.file_name));
+    assert!(!backup::status(&env.store, &a).await.unwrap().recovery_key_given);
+
+    let sheet = backup::recovery_sheet(&env.store, &a, common::ADMIN_PW).await.unwrap();
+    let code = env.store.db_key().recovery_code();
+    let dir = tempfile::tempdir().unwrap();
+    let pdf = dir.path().join(&sheet.file_name);
+    std::fs::write(&pdf, &sheet.pdf).unwrap();
+    let text = common::pdf_text(&pdf);
+    // Four lines of four groups (pdftotext closes up the spaces between them).
+    let lines: Vec<String> = text.lines().map(|l| l.split_whitespace().collect()).collect();
+    for line in code.split('-').collect::<Vec<_>>().chunks(4) {
+        assert!(lines.contains(&line.join("-")), "{line:?} not a line of\n{text}");
+    }
+    assert!(text.contains("HMS recovery key") && text.contains("hms-admin restore"), "{text}");
+    assert_eq!(qr_codes(&pdf), vec![code.clone()], "the QR code is the key");
+    assert!(backup::status(&env.store, &a).await.unwrap().recovery_key_given, "saved: the Home stops asking");
+    let actions = common::actions(&env.store).await;
+    assert!(actions.iter().any(|x| x == "backup.recovery_sheet_saved"), "{actions:?}");
+
+    // A new key (rekey) has not been given to anyone yet.
+    let db = db_of(env.dir.path());
+    let old = env.store.db_key().clone();
+    env.store.close().await;
+    encrypt::rekey(&db, &old).await.unwrap();
+    let store = Store::open_in_dir(env.dir.path()).await.unwrap();
+    let a = slot.authorize(&store).await.unwrap();
+    assert!(!backup::status(&store, &a).await.unwrap().recovery_key_given, "the rekeyed key was never given");
+    backup::recovery_key(&store, &a, common::ADMIN_PW).await.unwrap();
+    assert!(backup::status(&store, &a).await.unwrap().recovery_key_given, "shown counts as given");
+}
+
+/// Every QR code on the PDF's first page, read from a 150 dpi greyscale image of it
+/// (pdftoppm, poppler-utils: `make deps` installs it).
+fn qr_codes(pdf: &Path) -> Vec<String> {
+    let out = pdf.with_extension("");
+    let status = std::process::Command::new("pdftoppm")
+        .args(["-r", "150", "-gray", "-singlefile", "-f", "1", "-l", "1"])
+        .arg(pdf)
+        .arg(&out)
+        .status()
+        .expect("pdftoppm (poppler-utils): make deps installs it");
+    assert!(status.success());
+    let bytes = std::fs::read(out.with_extension("pgm")).unwrap();
+    // Binary PGM: "P5", width, height, maximum value, each after whitespace, then the pixels.
+    let mut fields = Vec::new();
+    let mut at = 0;
+    while fields.len() < 4 {
+        while bytes[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        let start = at;
+        while !bytes[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        fields.push(String::from_utf8_lossy(&bytes[start..at]).into_owned());
+    }
+    assert_eq!(fields[0], "P5");
+    let (w, h): (usize, usize) = (fields[1].parse().unwrap(), fields[2].parse().unwrap());
+    let pixels = &bytes[at + 1..];
+    assert_eq!(pixels.len(), w * h);
+    let mut image = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| pixels[y * w + x]);
+    image.detect_grids().into_iter().map(|g| g.decode().unwrap().1).collect()
+}

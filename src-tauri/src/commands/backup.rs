@@ -86,3 +86,14 @@ pub async fn backup_recovery_key(state: State<'_, AppState>, password: String) -
     let auth = authorized!(state);
     backup::recovery_key(&state.store, &auth, &password).await
 }
+
+/// The recovery sheet (A4 PDF: the key in writing and as a QR code), after the administrator's
+/// password again (audited); saved in the exports folder and opened for printing. It is not
+/// kept as a printout (see `hms_core::backup::recovery`).
+#[tauri::command]
+#[specta::specta]
+pub async fn backup_recovery_sheet(state: State<'_, AppState>, password: String) -> Cmd<crate::files::SavedFile> {
+    let auth = authorized!(state);
+    let sheet = backup::recovery_sheet(&state.store, &auth, &password).await?;
+    crate::files::save_and_open(&state.exports_dir, &sheet.file_name, &sheet.pdf)
+}

@@ -236,6 +236,12 @@ export const commands = {
 	/**  This computer's recovery key, after the administrator's password again (audited). */
 	backupRecoveryKey: (password: string) => typedError<string, AppError>(__TAURI_INVOKE("backup_recovery_key", { password })),
 	/**
+	 *  The recovery sheet (A4 PDF: the key in writing and as a QR code), after the administrator's
+	 *  password again (audited); saved in the exports folder and opened for printing. It is not
+	 *  kept as a printout (see `hms_core::backup::recovery`).
+	 */
+	backupRecoverySheet: (password: string) => typedError<SavedFile_Serialize, AppError>(__TAURI_INVOKE("backup_recovery_sheet", { password })),
+	/**
 	 *  Restores the backup of that name in the device's folder: verified and recorded by the core,
 	 *  then the user is signed out, the store closed, and the app starts again, restoring before it
 	 *  opens the store. The answer (what the backup holds) reaches the screen before the restart.
@@ -1407,6 +1413,11 @@ export type BackupStatus_Deserialize = {
 	due: BackupDue_Deserialize,
 	/**  When it was read (RFC 3339 UTC), for the screen's "ago". */
 	now: string,
+	/**
+	 *  Whether an administrator has been given this computer's current recovery key (shown
+	 *  or saved as a sheet): until then the Home asks for it.
+	 */
+	recovery_key_given: boolean,
 };
 
 /**  The Backups screen and the administrator's Home tile. */
@@ -1424,6 +1435,11 @@ export type BackupStatus_Serialize = {
 	due: BackupDue_Serialize,
 	/**  When it was read (RFC 3339 UTC), for the screen's "ago". */
 	now: string,
+	/**
+	 *  Whether an administrator has been given this computer's current recovery key (shown
+	 *  or saved as a sheet): until then the Home asks for it.
+	 */
+	recovery_key_given: boolean,
 };
 
 /**  A batch's balance in one store. */

@@ -135,6 +135,9 @@ pub struct BackupStatus {
     pub due: BackupDue,
     /// When it was read (RFC 3339 UTC), for the screen's "ago".
     pub now: String,
+    /// Whether an administrator has been given this computer's current recovery key (shown
+    /// or saved as a sheet): until then the Home asks for it.
+    pub recovery_key_given: bool,
 }
 
 /// Why an automatic backup runs.
@@ -313,6 +316,7 @@ pub async fn status(store: &Store, auth: &Authorized) -> Result<BackupStatus> {
         backups,
         due: due(store).await?,
         now: rfc3339(now),
+        recovery_key_given: super::recovery::given(store).await?,
     })
 }
 

@@ -33,7 +33,7 @@ pub use device::{
 };
 pub use manifest::{AuditHead, Clinic, FileEntry, Manifest, DATABASE, FORMAT, MANIFEST};
 pub use pending::{audit_outcome, request_restore, restore_pending, run_pending_restore, RestoreOutcome, PENDING_FILE};
-pub use recovery::recovery_key;
+pub use recovery::{recovery_key, recovery_sheet, RecoverySheet};
 pub use restore::{restore, restore_with, RestoreReport, SEQ_FLOOR_KEY};
 pub use retention::{prune, retained, Retention, PRUNE_KEEP};
 pub use take::{create, take, take_as, BackupPhase, BackupProgress, BackupReport, PREFIX};

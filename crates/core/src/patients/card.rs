@@ -9,7 +9,6 @@ use crate::printouts::{self, PrintKind, Printout, Subject};
 use crate::rbac::Permission;
 use crate::session::Authorized;
 use crate::store::Store;
-use qrcode::{Color as Module, EcLevel, QrCode};
 use serde_json::json;
 
 pub const CARD_W: f32 = 85.6;
@@ -115,26 +114,7 @@ pub fn render(p: &Patient, clinic: &str) -> Result<Vec<u8>> {
         "Bring this card to every visit. If found, please return it to the clinic.",
     );
 
-    qr(&mut page, &p.mrn, CARD_W - qr_size - 4.0, CARD_H - 13.0 - qr_size, qr_size)?;
+    pdf::qr(&mut page, &p.mrn, CARD_W - qr_size - 4.0, CARD_H - 13.0 - qr_size, qr_size)?;
     doc.push(page);
     Ok(doc.finish())
-}
-
-/// The MRN as a QR code (error correction M), drawn as filled modules with a quiet zone.
-fn qr(page: &mut pdf::Page, text: &str, x: f32, y: f32, size: f32) -> Result<()> {
-    let code = QrCode::with_error_correction_level(text.as_bytes(), EcLevel::M).map_err(Error::internal)?;
-    let n = code.width();
-    let quiet = 2;
-    let module = size / (n + 2 * quiet) as f32;
-    page.fill_rect(x, y, size, size, (1.0, 1.0, 1.0));
-    for (i, colour) in code.to_colors().into_iter().enumerate() {
-        if colour == Module::Dark {
-            let (col, row) = (i % n, i / n);
-            let mx = x + (col + quiet) as f32 * module;
-            // Rows run top-down in the code and bottom-up on the page.
-            let my = y + size - (row + quiet + 1) as f32 * module;
-            page.fill_rect(mx, my, module, module, (0.0, 0.0, 0.0));
-        }
-    }
-    Ok(())
 }

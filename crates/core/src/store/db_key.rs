@@ -58,6 +58,13 @@ impl DbKey {
         hex.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join("-")
     }
 
+    /// A short name of the key that does not reveal it (the first 16 hex digits of its
+    /// SHA-256): to tell whether the recovery key a person was given is still this key.
+    pub fn fingerprint(&self) -> String {
+        use sha2::Digest;
+        hex::encode(&sha2::Sha256::digest(self.0)[..8])
+    }
+
     /// Reads a recovery key as typed: 64 hex digits, in any case, with any spaces or dashes
     /// between them. `None` for anything else.
     pub fn from_recovery_code(text: &str) -> Option<DbKey> {

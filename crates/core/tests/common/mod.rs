@@ -75,3 +75,16 @@ pub async fn counts(store: &Store) -> (i64, i64, i64) {
 pub async fn actions(store: &Store) -> Vec<String> {
     sqlx::query_scalar("SELECT action FROM audit_log ORDER BY seq").fetch_all(store.pool()).await.unwrap()
 }
+
+/// The text of a PDF file, laid out as on the page (pdftotext -layout, poppler-utils: `make
+/// deps` installs it).
+pub fn pdf_text(path: &std::path::Path) -> String {
+    let out = std::process::Command::new("pdftotext")
+        .arg("-layout")
+        .arg(path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils): make deps installs it");
+    assert!(out.status.success(), "pdftotext failed on {}", path.display());
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
