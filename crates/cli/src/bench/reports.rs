@@ -1,6 +1,7 @@
 //! The reports area: every report over the last month and over the last year (365 days to
 //! today) of the bench database (the appointments and billing areas' records, generated if
-//! missing), through `hms_core::reports::run` with the signed-in administrator:
+//! missing, and a visit with its diagnoses and prescriptions for every attended appointment
+//! of the year, which morbidity and the follow-up rate read), through `hms_core::reports::run` with the signed-in administrator:
 //! `report_<name>_month` and `report_<name>_year`. Then Home's dashboards (issue 17):
 //! `dashboard_admin` (the administrator), `dashboard_reception` (a receptionist) and
 //! `dashboard_doctor` (the doctor with the most appointments today, else this week).
@@ -26,6 +27,7 @@ pub async fn run(ctx: &mut Ctx, patients: u64, seed: u64) -> Result<(), String> 
     let today = hms_core::clinic::today(&ctx.store).await.map_err(|e| e.to_string())?;
     let year_ago = (today - Duration::days(364)).format("%Y-%m-%d").to_string();
     let year = RangeInput::custom(&year_ago, &today.format("%Y-%m-%d").to_string());
+    visits_for_the_year(ctx, &year_ago, seed).await?;
     for report in ReportId::ALL {
         for (suffix, range, n) in
             [("month", RangeInput::preset(Preset::LastMonth), MONTH_SAMPLES), ("year", year.clone(), YEAR_SAMPLES)]
@@ -43,6 +45,32 @@ pub async fn run(ctx: &mut Ctx, patients: u64, seed: u64) -> Result<(), String> 
         }
     }
     dashboards(ctx, &auth).await
+}
+
+/// A visit (vitals, diagnoses, prescriptions, lab orders) for each attended appointment of
+/// the year that has none, written once by the clinical generator.
+async fn visits_for_the_year(ctx: &Ctx, from: &str, seed: u64) -> Result<(), String> {
+    let missing: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM appointments a
+         WHERE a.date >= ? AND a.status IN ('checked_in', 'with_doctor', 'done') AND a.checked_in_at IS NOT NULL
+           AND a.deleted_at IS NULL
+           AND NOT EXISTS (SELECT 1 FROM visits v WHERE v.appointment_id = a.id AND v.deleted_at IS NULL)",
+    )
+    .bind(from)
+    .fetch_one(ctx.store.pool())
+    .await
+    .map_err(|e| e.to_string())?;
+    if missing == 0 {
+        return Ok(());
+    }
+    eprintln!("bench: generating the visits of {missing} attended appointments of the year");
+    let actor = hms_core::store::Actor::system();
+    let (made, rate) = crate::generate_clinical::visits(&ctx.store, actor, missing.unsigned_abs(), seed).await?;
+    eprintln!(
+        "bench: {} visits, {} diagnoses, {} prescriptions ({rate:.0} visits/s)",
+        made.visits, made.diagnoses, made.prescriptions
+    );
+    Ok(())
 }
 
 /// Each role's dashboard, one untimed read first (Home read twice).
