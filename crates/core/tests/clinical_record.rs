@@ -64,7 +64,8 @@ async fn attachments_are_stored_once_by_their_hash_and_listed() {
     );
     let path = attachments::stored_path(s, &a.sha256).unwrap();
     assert!(path.starts_with(w.env.dir.path().join("attachments").join(&a.sha256[..2])), "{}", path.display());
-    assert_eq!(std::fs::read(&path).unwrap(), bytes, "stored under its SHA-256");
+    assert_ne!(std::fs::read(&path).unwrap(), bytes, "stored under its SHA-256, encrypted");
+    assert_eq!(hms_core::store::blobs::read_intact(s, &a.sha256).unwrap(), bytes);
     assert_eq!(a.sha256.len(), 64);
 
     // The same file again (by the nurse, to a visit): a second record, one stored file.

@@ -652,7 +652,9 @@ async fn an_attachment_file_travels_through_the_server_once() {
     let opened = attachments::open(&b.store, &nurse, &added.id).await.unwrap();
     assert_eq!(opened.bytes, bytes);
     assert!(opened.attachment.on_device);
-    assert_eq!(std::fs::read(attachments::stored_path(&b.store, &added.sha256).unwrap()).unwrap(), bytes, "kept on B");
+    assert_eq!(hms_core::store::blobs::read_intact(&b.store, &added.sha256).unwrap(), bytes, "kept on B");
+    let on_disk = std::fs::read(attachments::stored_path(&b.store, &added.sha256).unwrap()).unwrap();
+    assert!(hms_core::store::blob_cipher::is_sealed(&on_disk), "encrypted on arrival");
     assert!(attachments::list(&b.store, &nurse, &patient.id, None).await.unwrap()[0].on_device);
 
     // Each file goes once: with the server's copy gone, further syncs do not send it again.

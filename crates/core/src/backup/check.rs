@@ -4,6 +4,8 @@
 use super::manifest::{Manifest, DATABASE};
 use super::{facts, hash_file, open_read_only, supported_schema, wrong_key};
 use crate::error::{Error, Result};
+use crate::store::blob_cipher::{self, BlobKey};
+use crate::store::blobs::{self, Found};
 use crate::store::db_key::DbKey;
 use std::path::Path;
 
@@ -44,13 +46,20 @@ pub async fn verify(path: &Path, key: &DbKey) -> Result<Manifest> {
     }
     // The files' hashes on one thread while the database is checked on another (both read
     // the whole database: one after the other, verifying took their sum). A checksum that
-    // does not match is the answer even when the database's checks failed too.
+    // does not match is the answer even when the database's checks failed too. Stored files
+    // are decrypted with the key and their content checked; one that does not open is
+    // reported once the database opened with the key (else the answer is the other key).
     let files: Vec<(String, std::path::PathBuf)> =
         manifest.files.iter().map(|f| (f.path.clone(), path.join(&f.path))).collect();
+    let blob_key = BlobKey::derive(key);
     let hashing = tokio::task::spawn_blocking(move || {
         files
             .into_iter()
-            .map(|(name, file)| hash_file(&file).map(|h| (name, h)).map_err(|e| super::io(&file, e)))
+            .enumerate()
+            .map(|(i, (name, file))| {
+                let hashed = if i == 0 { hash_file(&file).map(Some) } else { hash_blob(&file, &name, &blob_key) };
+                hashed.map(|h| (name, h)).map_err(|e| super::io(&file, e))
+            })
             .collect::<Result<Vec<_>>>()
     });
     let checking = async {
@@ -61,13 +70,34 @@ pub async fn verify(path: &Path, key: &DbKey) -> Result<Manifest> {
     };
     let (hashed, checked) = tokio::join!(hashing, checking);
     let hashed = hashed.map_err(|e| Error::internal(format!("verify: hashing: {e}")))??;
-    for (f, (name, (len, sha256))) in manifest.files.iter().zip(hashed) {
-        if len != f.bytes || sha256 != f.sha256 {
-            return Err(Error::BackupChecksumMismatch { file: name });
+    let mut unopened = None;
+    for (f, (name, h)) in manifest.files.iter().zip(hashed) {
+        match h {
+            Some((len, sha256)) if len != f.bytes || sha256 != f.sha256 => {
+                return Err(Error::BackupChecksumMismatch { file: name })
+            }
+            Some(_) => {}
+            None => unopened = unopened.or(Some(name)),
         }
     }
     checked?;
+    if let Some(file) = unopened {
+        return Err(Error::BackupChecksumMismatch { file });
+    }
     Ok(manifest)
+}
+
+/// The size and SHA-256 of a stored file's clear content, decrypted with `key` (a clear file,
+/// from a backup taken before encryption at rest, as it is); `None` when it does not open.
+fn hash_blob(file: &Path, name: &str, key: &BlobKey) -> std::io::Result<Option<(u64, String)>> {
+    let sha = name.rsplit('/').next().unwrap_or_default();
+    let content = match blobs::unseal(key, sha, std::fs::read(file)?) {
+        Found::Sealed(content) | Found::Clear(content) => content,
+        // A clear file changed: hashed as it is, the manifest tells.
+        Found::Damaged(bytes) if !blob_cipher::is_sealed(&bytes) => bytes,
+        Found::Damaged(_) => return Ok(None),
+    };
+    Ok(Some((content.len() as u64, blobs::sha256_hex(&content))))
 }
 
 async fn check_database(pool: &sqlx::SqlitePool, manifest: &Manifest, supported: u32) -> Result<()> {

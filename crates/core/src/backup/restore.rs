@@ -6,8 +6,10 @@
 use super::manifest::{Manifest, DATABASE};
 use super::{hash_file, io, sync_dir};
 use crate::error::{Error, Result};
+use crate::store::blob_cipher::BlobKey;
+use crate::store::blobs::{self, Found};
 use crate::store::db_key::{self, DbKey};
-use crate::store::{blobs, meta, Store, DB_FILE, MIGRATOR};
+use crate::store::{meta, Store, DB_FILE, MIGRATOR};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::sqlite::SqlitePoolOptions;
@@ -86,7 +88,7 @@ pub async fn restore_with(
             return Err(e);
         }
     };
-    if let Err(e) = add_attachments(backup, &manifest, &data_dir.join(blobs::DIR)) {
+    if let Err(e) = add_attachments(backup, &manifest, &data_dir.join(blobs::DIR), keys) {
         let _ = std::fs::remove_file(&tmp);
         return Err(e);
     }
@@ -202,27 +204,29 @@ async fn prepare(
     Ok((floor, migrated_from))
 }
 
-/// Adds the backup's stored files that the data directory lacks (temporary file, sync,
-/// rename, as `store::blobs` writes them).
-fn add_attachments(backup: &Path, manifest: &Manifest, blobs_dir: &Path) -> Result<()> {
+/// Adds the backup's stored files that the data directory lacks, each decrypted with the
+/// backup's key, checked against its name and written encrypted with this computer's
+/// (`blobs::write_file`: temporary file, sync, check, rename), as the database is re-keyed.
+fn add_attachments(backup: &Path, manifest: &Manifest, blobs_dir: &Path, keys: Keys<'_>) -> Result<()> {
+    let (backup_key, device_key) = (BlobKey::derive(keys.backup), BlobKey::derive(keys.device));
     for f in manifest.files.iter().skip(1) {
         let Some(sha) = f.path.rsplit('/').next().filter(|s| hms_policy::forms::valid_sha256(s)) else {
             continue;
         };
-        let folder = blobs_dir.join(&sha[..2]);
-        let to = folder.join(sha);
-        if std::fs::read(&to).is_ok_and(|b| blobs::sha256_hex(&b) == sha) {
+        let Some(to) = blobs::file_in(blobs_dir, sha) else {
+            continue;
+        };
+        let here = std::fs::read(&to).map(|b| blobs::unseal(&device_key, sha, b));
+        if matches!(here, Ok(Found::Sealed(c)) if blobs::sha256_hex(&c) == sha) {
             continue;
         }
-        std::fs::create_dir_all(&folder).map_err(|e| io(&folder, e))?;
-        let tmp = folder.join(format!(".{sha}.{}.tmp", crate::ids::new_id()));
-        let copied = std::fs::copy(backup.join(&f.path), &tmp)
-            .and_then(|_| std::fs::File::open(&tmp)?.sync_all())
-            .and_then(|()| std::fs::rename(&tmp, &to));
-        if let Err(e) = copied {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(io(&to, e));
-        }
+        let from = backup.join(&f.path);
+        let stored = std::fs::read(&from).map_err(|e| io(&from, e))?;
+        let content = match blobs::unseal(&backup_key, sha, stored) {
+            Found::Sealed(c) | Found::Clear(c) if blobs::sha256_hex(&c) == sha => c,
+            _ => return Err(Error::BackupChecksumMismatch { file: f.path.clone() }),
+        };
+        blobs::write_file(&to, &device_key, sha, &content)?;
     }
     Ok(())
 }

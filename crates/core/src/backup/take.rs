@@ -7,7 +7,9 @@ use super::{facts, hash_file, io, sync_dir};
 use crate::error::{Error, Result};
 use crate::rbac::Permission;
 use crate::session::Authorized;
-use crate::store::{blobs, Actor, Store};
+use crate::store::blob_cipher::{self, BlobKey};
+use crate::store::blobs::{self, Found};
+use crate::store::{Actor, Store};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -146,7 +148,8 @@ async fn write(store: &Store, dir: &Path, progress: &(dyn Fn(BackupProgress) + S
     let copied = Arc::new(AtomicU64::new(0));
     let (src, dst, counter) = (store.data_dir().join(blobs::DIR), dir.join(blobs::DIR), copied.clone());
     let total = folder_bytes(&src);
-    let blobs_done = tokio::task::spawn_blocking(move || copy_blobs(&src, &dst, &counter));
+    let key = store.blob_key().clone();
+    let blobs_done = tokio::task::spawn_blocking(move || copy_blobs(&src, &dst, &key, &counter));
     let (blob_files, damaged) = poll(blobs_done, || {
         let fraction = if total == 0 { 1.0 } else { (copied.load(Ordering::Relaxed) as f64 / total as f64).min(1.0) };
         progress(BackupProgress { phase: BackupPhase::Attachments, fraction });
@@ -219,53 +222,41 @@ async fn poll<T>(work: impl std::future::Future<Output = T>, tick: impl Fn()) ->
     }
 }
 
-/// The stored files: `<2 hex>/<sha256>` under `root`, skipping anything else (temporary files).
-fn stored_files(root: &Path) -> Vec<(String, PathBuf)> {
-    let mut out = Vec::new();
-    let Ok(dirs) = std::fs::read_dir(root) else {
-        return out;
-    };
-    for d in dirs.flatten() {
-        let prefix = d.file_name().to_string_lossy().to_string();
-        let Ok(files) = std::fs::read_dir(d.path()) else {
-            continue;
-        };
-        for f in files.flatten() {
-            let name = f.file_name().to_string_lossy().to_string();
-            if hms_policy::forms::valid_sha256(&name) && name.starts_with(&prefix) && f.path().is_file() {
-                out.push((name, f.path()));
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 fn folder_bytes(root: &Path) -> u64 {
-    stored_files(root).iter().filter_map(|(_, p)| std::fs::metadata(p).ok()).map(|m| m.len()).sum()
+    blobs::stored_files(root).iter().filter_map(|(_, p)| std::fs::metadata(p).ok()).map(|m| m.len()).sum()
 }
 
-/// Copies every intact stored file of `src` into `dst` (synced), counting the bytes in
-/// `copied`; a damaged one (its content no longer hashes to its name) is left out and
-/// counted. Answers the files copied, as manifest entries.
-fn copy_blobs(src: &Path, dst: &Path, copied: &AtomicU64) -> Result<(Vec<FileEntry>, u32)> {
+/// Copies every intact stored file of `src` into `dst` (synced) encrypted as it is, counting
+/// the bytes in `copied`: a file must open with `key` (this computer's) and its content hash
+/// to its name, or it is left out and counted as damaged; a clear one (from before
+/// encryption at rest) is encrypted for the backup. Answers the files copied, as manifest
+/// entries: the size and SHA-256 of their clear content, which `verify` checks after
+/// decrypting them.
+fn copy_blobs(src: &Path, dst: &Path, key: &BlobKey, copied: &AtomicU64) -> Result<(Vec<FileEntry>, u32)> {
     let mut entries = Vec::new();
     let mut damaged = 0;
-    for (sha, path) in stored_files(src) {
-        let bytes = std::fs::read(&path).map_err(|e| io(&path, e))?;
-        copied.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-        if blobs::sha256_hex(&bytes) != sha {
-            tracing::warn!(target: "hms::backup", file = %path.display(), "stored file damaged: left out of the backup");
-            damaged += 1;
-            continue;
-        }
+    for (sha, path) in blobs::stored_files(src) {
+        let stored = std::fs::read(&path).map_err(|e| io(&path, e))?;
+        copied.fetch_add(stored.len() as u64, Ordering::Relaxed);
+        let (content, bytes) = match blobs::unseal(key, &sha, stored.clone()) {
+            Found::Sealed(content) if blobs::sha256_hex(&content) == sha => (content, stored),
+            Found::Clear(content) => {
+                let sealed = blob_cipher::seal(key, &sha, &content)?;
+                (content, sealed)
+            }
+            _ => {
+                tracing::warn!(target: "hms::backup", file = %path.display(), "stored file damaged: left out of the backup");
+                damaged += 1;
+                continue;
+            }
+        };
         let folder = dst.join(&sha[..2]);
         std::fs::create_dir_all(&folder).map_err(|e| io(&folder, e))?;
         let to = folder.join(&sha);
         write_synced(&to, &bytes).map_err(|e| io(&to, e))?;
         entries.push(FileEntry {
             path: format!("{}/{}/{sha}", blobs::DIR, &sha[..2]),
-            bytes: bytes.len() as u64,
+            bytes: content.len() as u64,
             sha256: sha,
         });
     }

@@ -52,6 +52,11 @@ impl DbKey {
         format!("\"x'{}'\"", hex::encode_upper(self.0))
     }
 
+    /// The raw key, to derive other keys from (`blob_cipher`); never written anywhere.
+    pub(crate) fn bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
     /// The recovery key as a person writes it down: `1A2B-3C4D-…`, 16 groups of 4 hex digits.
     pub fn recovery_code(&self) -> String {
         let hex = hex::encode_upper(self.0);
@@ -121,6 +126,25 @@ pub fn key_path(db_path: &Path) -> PathBuf {
     let mut name = db_path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
     name.push(".key");
     db_path.with_file_name(name)
+}
+
+/// Where `rekey` keeps the new key of the database at `db_path` while it re-encrypts (see
+/// `encrypt::rekey`): removed once the key file holds it.
+pub fn pending_key_path(db_path: &Path) -> PathBuf {
+    let mut name = key_path(db_path).into_os_string();
+    name.push(".new");
+    PathBuf::from(name)
+}
+
+/// The new key of a `rekey` under way or cut off, if there is one (unreadable: none).
+pub fn read_pending_key(db_path: &Path) -> Option<DbKey> {
+    std::fs::read_to_string(pending_key_path(db_path)).ok().and_then(|t| DbKey::from_recovery_code(&t))
+}
+
+/// Writes `key` as the pending key of the database at `db_path` (never replacing one; only
+/// this user can read it; synced).
+pub(crate) fn write_pending_key(db_path: &Path, key: &DbKey) -> Result<()> {
+    write_key_file(&pending_key_path(db_path), key)
 }
 
 /// What a database file is, from its first bytes.

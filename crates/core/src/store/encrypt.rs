@@ -11,6 +11,7 @@
 //!    must hold as many rows as the clear one;
 //! 4. the copy is synced and renamed over the clear file (one atomic rename), the folder synced.
 
+use super::blob_cipher::BlobKey;
 use super::db_key::{self, DbKey};
 use crate::error::{Error, Result};
 use sqlx::sqlite::SqliteConnectOptions;
@@ -105,10 +106,17 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
 
 /// `hms-admin rekey`: opens the database at `path` (its store closed) with `recovery` — the
 /// recovery key, which works whether or not this computer still has its key file — and gives
-/// it a new random key: the database re-encrypted with it (SQLCipher's `rekey`), then the key
-/// file replaced. Answers the new key, whose recovery code the administrator writes down in
-/// place of the old one. A recovery key that does not open the database is refused
-/// ([`Error::Validation`] on `recovery_key`) and nothing changes.
+/// it a new random key: the stored files re-encrypted under it, the database re-encrypted
+/// with it (SQLCipher's `rekey`), then the key file replaced. Answers the new key, whose
+/// recovery code the administrator writes down in place of the old one. A recovery key that
+/// does not open the database is refused ([`Error::Validation`] on `recovery_key`) and
+/// nothing changes.
+///
+/// Cut off at any point, nothing is lost: the new key is on the disk first (the pending key,
+/// `hms.db.key.new`, beside the key file); each stored file is replaced whole by a rename,
+/// so it opens with one of the two keys, and the blob store tries both; running `rekey`
+/// again with the same recovery key takes the pending key up and finishes, also when the
+/// database had already taken it.
 pub async fn rekey(path: &Path, recovery: &DbKey) -> Result<DbKey> {
     if db_key::file_kind(path)? != db_key::FileKind::Encrypted {
         return Err(Error::validation(
@@ -117,25 +125,68 @@ pub async fn rekey(path: &Path, recovery: &DbKey) -> Result<DbKey> {
             "no encrypted database here",
         ));
     }
-    let mut conn = db_key::options(path, recovery).connect().await.map_err(|_| wrong_recovery())?;
-    let opens: std::result::Result<i64, _> =
-        sqlx::query_scalar("SELECT count(*) FROM sqlite_master").fetch_one(&mut conn).await;
-    if opens.is_err() {
-        return Err(wrong_recovery());
-    }
-    let new = DbKey::generate()?;
-    // The new key is on the disk before the database needs it.
-    let pending = sibling(&db_key::key_path(path), ".new");
-    let _ = std::fs::remove_file(&pending);
-    std::fs::write(&pending, new.recovery_code())
-        .map_err(|e| Error::storage(format_args!("{}: {e}", pending.display())))?;
+    let pending = db_key::read_pending_key(path);
+    let Some(mut conn) = connect(path, recovery).await else {
+        // Cut off after the database took the pending key: finished with the old key or the new.
+        let resumable = db_key::read_key_file(path)?.as_ref() == Some(recovery) || pending.as_ref() == Some(recovery);
+        let Some(new) = pending.filter(|_| resumable) else {
+            return Err(wrong_recovery());
+        };
+        let Some(conn) = connect(path, &new).await else {
+            return Err(wrong_recovery());
+        };
+        conn.close().await?;
+        reseal_files(path, recovery, &new).await?;
+        return finish(path, new);
+    };
+    // A pending key is one a cut-off rekey may have put files under: taken up again.
+    let new = match pending {
+        Some(key) => key,
+        None => {
+            let _ = std::fs::remove_file(db_key::pending_key_path(path));
+            let key = DbKey::generate()?;
+            db_key::write_pending_key(path, &key)?;
+            key
+        }
+    };
+    reseal_files(path, recovery, &new).await?;
     sqlx::query("PRAGMA journal_mode = DELETE").execute(&mut conn).await?;
     sqlx::query(&format!("PRAGMA rekey = {}", new.pragma())).execute(&mut conn).await?;
     conn.close().await?;
+    finish(path, new)
+}
+
+/// A connection to the database at `path` that `key` opens, or `None`.
+async fn connect(path: &Path, key: &DbKey) -> Option<SqliteConnection> {
+    let mut conn = db_key::options(path, key).connect().await.ok()?;
+    let opens: std::result::Result<i64, _> =
+        sqlx::query_scalar("SELECT count(*) FROM sqlite_master").fetch_one(&mut conn).await;
+    opens.is_ok().then_some(conn)
+}
+
+/// Puts the stored files of the database at `path` under `new` (see `blobs::reseal_files`);
+/// a file that could not be written fails the rekey before the database changes.
+async fn reseal_files(path: &Path, old: &DbKey, new: &DbKey) -> Result<()> {
+    let root = path.parent().unwrap_or_else(|| Path::new(".")).join(super::blobs::DIR);
+    let (old, new) = (BlobKey::derive(old), BlobKey::derive(new));
+    let done = tokio::task::spawn_blocking(move || super::blobs::reseal_files(&root, Some(&old), &new))
+        .await
+        .map_err(|e| Error::internal(format!("rekey: re-encrypting the stored files: {e}")))?;
+    if done.failed > 0 {
+        return Err(Error::storage(format_args!(
+            "{} stored files could not be re-encrypted (see the log); the key is unchanged: run rekey again",
+            done.failed
+        )));
+    }
+    Ok(())
+}
+
+/// The key file replaced by `new`, the pending key removed.
+fn finish(path: &Path, new: DbKey) -> Result<DbKey> {
     let key_file = db_key::key_path(path);
     let _ = std::fs::remove_file(&key_file);
     db_key::restore_key_file(path, &new)?;
-    let _ = std::fs::remove_file(&pending);
+    let _ = std::fs::remove_file(db_key::pending_key_path(path));
     Ok(new)
 }
 

@@ -1,6 +1,7 @@
 //! The local store: one SQLite file in WAL mode with foreign keys on, migrated on open.
 
 pub mod batches;
+pub mod blob_cipher;
 pub mod blobs;
 pub mod db_key;
 pub mod device_key;
@@ -43,6 +44,8 @@ pub struct Store {
     device_key: ed25519_dalek::SigningKey,
     /// The database's encryption key (see `db_key`): backups are written and checked with it.
     db_key: db_key::DbKey,
+    /// The blob store's file key, derived from `db_key` (see `blob_cipher`).
+    blob_key: blob_cipher::BlobKey,
     /// Serialises writers (SQLite has one writer anyway) and owns the clock, so that HLC
     /// stamps and the audit chain follow commit order.
     writer: Mutex<Hlc>,
@@ -233,6 +236,10 @@ impl Store {
             .pragma("journal_size_limit", "67108864");
         let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options.clone()).await?;
         MIGRATOR.run(&pool).await?;
+        // The stored files too: clear ones from before are encrypted, once.
+        let blob_key = blob_cipher::BlobKey::derive(&db_key);
+        let data_dir = path.parent().unwrap_or_else(|| Path::new("."));
+        blobs::seal_clear_on_open(&pool, &data_dir.join(blobs::DIR), &blob_key).await?;
         let checkpoints = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(options.clone().busy_timeout(CHECKPOINT_WAIT))
@@ -281,6 +288,7 @@ impl Store {
             device_id,
             device_key,
             db_key,
+            blob_key,
             writer: Mutex::new(hlc),
             fixed_now: StdMutex::new(None),
             sync_signal: tokio::sync::Notify::new(),
@@ -337,6 +345,11 @@ impl Store {
     /// The database's encryption key (backups; the administrator's recovery key).
     pub fn db_key(&self) -> &db_key::DbKey {
         &self.db_key
+    }
+
+    /// The key the blob store's files are encrypted with.
+    pub fn blob_key(&self) -> &blob_cipher::BlobKey {
+        &self.blob_key
     }
 
     pub(crate) fn device_key(&self) -> &ed25519_dalek::SigningKey {
