@@ -214,3 +214,37 @@ async fn a_rekey_cut_off_halfway_leaves_every_file_readable_and_finishes_when_ru
     }
     store.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rekey_cut_off_after_the_database_took_the_new_key_finishes_when_run_again() {
+    use sqlx::{ConnectOptions, Connection};
+    let (env, _slot) = common::with_admin().await;
+    let letter = content("Ifeoma");
+    let sha = blobs::sha256_hex(&letter);
+    blobs::put(&env.store, &sha, &letter).unwrap();
+    let db = env.dir.path().join(DB_FILE);
+    let old = env.store.db_key().clone();
+    let path = blobs::path(&env.store, &sha).unwrap();
+    env.store.close().await;
+
+    // Where a rekey stops with the files and the database under the new key, the key file old.
+    let pending = DbKey::generate().unwrap();
+    std::fs::write(db_key::pending_key_path(&db), pending.recovery_code()).unwrap();
+    blobs::write_file(&path, &BlobKey::derive(&pending), &sha, &letter).unwrap();
+    let mut conn = db_key::options(&db, &old).connect().await.unwrap();
+    sqlx::query("PRAGMA journal_mode = DELETE").execute(&mut conn).await.unwrap();
+    let hex: String = pending.recovery_code().chars().filter(|c| *c != '-').collect();
+    sqlx::query(&format!("PRAGMA rekey = \"x'{hex}'\"")).execute(&mut conn).await.unwrap();
+    conn.close().await.unwrap();
+    assert!(Store::open_in_dir(env.dir.path()).await.is_err(), "the key file's key no longer opens it");
+
+    let stranger = DbKey::generate().unwrap();
+    assert!(encrypt::rekey(&db, &stranger).await.is_err(), "not finished with any key");
+    let new = encrypt::rekey(&db, &old).await.unwrap();
+    assert_eq!(new, pending);
+    assert_eq!(db_key::read_key_file(&db).unwrap().as_ref(), Some(&pending));
+    assert!(!db_key::pending_key_path(&db).exists());
+    let store = Store::open_in_dir(env.dir.path()).await.unwrap();
+    assert_eq!(blobs::read_intact(&store, &sha).unwrap(), letter);
+    store.close().await;
+}
