@@ -6,7 +6,8 @@
 //!   (`clinical::attachments::open`), which keeps it in the device's blob store.
 //!
 //! The files themselves are the blob store's (`store::blobs`): this module reads and checks
-//! them there, and finds which to send through the blob columns that tables register there
+//! them there (decrypted: the server gets and gives clear content over TLS, and a file
+//! fetched is encrypted as the blob store writes it), and finds which to send through the blob columns that tables register there
 //! (`store::blobs::BlobColumn`); it names no table of its own but its upload log
 //! (`attachment_uploads`).
 
