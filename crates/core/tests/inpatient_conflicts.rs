@@ -198,3 +198,56 @@ async fn a_dose_recorded_twice_and_a_prn_dose_over_its_limit_stay_until_reviewed
     // Both records of the dose stay on the MAR.
     assert_eq!(mar::mar(s, &h.doctor, &stay.id).await.unwrap().entries.len(), 5);
 }
+
+/// A dose given at or after its order's stop by a tablet that had not seen the stop: refused
+/// here, listed when it arrives (with the stopped order against it) until reviewed.
+#[tokio::test]
+async fn a_dose_given_after_its_order_was_stopped_elsewhere_stays_until_reviewed() {
+    let h = hospital().await;
+    let s = &h.w.env.store;
+    let stay = stays::admit(s, &h.doctor, h.admit_input(0, Some(&h.a1))).await.unwrap();
+    let medicine = |schedule: &str| OrderInput {
+        admission_id: stay.id.clone(),
+        kind: "medicine".into(),
+        medicine_id: Some(h.w.paracetamol.clone()),
+        dose: "1".into(),
+        dose_unit: "tablet".into(),
+        route: "oral".into(),
+        schedule: Some(schedule.into()),
+        ..Default::default()
+    };
+    let q6 = orders::order(s, &h.doctor, OrderInput { every_hours: Some(6), ..medicine("every") }).await.unwrap();
+    let prn = orders::order(s, &h.doctor, OrderInput { prn_max_per_day: Some(4), ..medicine("prn") }).await.unwrap();
+    h.at(1);
+    mar::record(s, &h.nurse, dose(&q6.id, Some("2026-12-01T10:00:00Z"), "")).await.unwrap();
+    mar::record(s, &h.nurse, dose(&prn.id, None, "Fever")).await.unwrap();
+    h.at(3);
+    orders::stop(s, &h.doctor, &q6.id, "Switched to IV").await.unwrap();
+    orders::stop(s, &h.doctor, &prn.id, "Pain settled").await.unwrap();
+    assert!(open(&h).await.is_empty(), "doses before the stops");
+    h.at(4);
+    let refused = mar::record(s, &h.nurse, dose(&prn.id, None, "Pain")).await.unwrap_err();
+    assert!(matches!(refused, Error::Validation { ref field, .. } if field == "order_id"), "{refused:?}");
+
+    // The other tablet had not seen the stops: the 16:00 dose, and a PRN dose at 14:00.
+    let late = "0190c2a0-0000-7000-8000-0000000000f3";
+    let prn_late = "0190c2a0-0000-7000-8000-0000000000f4";
+    pulled_dose(s, late, &q6.id, Some("2026-12-01T16:00:00.000Z"), "2026-12-01T16:05:00.000Z", "").await;
+    pulled_dose(s, prn_late, &prn.id, None, "2026-12-01T14:00:00.000Z", "Pain").await;
+    let list = open(&h).await;
+    let kinds: Vec<(ConflictKind, &str)> = list.iter().map(|c| (c.kind, c.id.as_str())).collect();
+    assert_eq!(
+        kinds,
+        vec![(ConflictKind::DoseAfterStop, late), (ConflictKind::DoseAfterStop, prn_late)],
+        "newest first"
+    );
+    let c = &list[0];
+    assert_eq!(c.current.record_id.as_deref(), Some(q6.id.as_str()), "set against the stopped order");
+    assert!(c.current.value.contains("Switched to IV") && c.other.device_id == OTHER, "{c:?}");
+
+    let note = "Given before the tablet synced; doctor told, IV dose moved to 18:00";
+    let done = conflicts::resolve(s, &h.admin, late, ConflictResolution::Review { note: note.into() }).await.unwrap();
+    assert_eq!((done.resolved, done.resolution.as_deref()), (true, Some("review")));
+    let left: Vec<String> = open(&h).await.into_iter().map(|c| c.id).collect();
+    assert_eq!(left, vec![prn_late.to_string()]);
+}

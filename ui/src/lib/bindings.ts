@@ -2202,7 +2202,13 @@ export type ConflictKind =
  *  A PRN dose given beyond its order's limit in 24 hours, by devices that did not see each
  *  other's doses (derived; resolved by a review).
  */
-"prn_over_limit";
+"prn_over_limit" | 
+/**
+ *  A dose given at or after its order's stop (or its patient's discharge), by a device that
+ *  had not seen the stop: `current` is the stopped order, `other` the dose (derived;
+ *  resolved by a review).
+ */
+"dose_after_stop";
 
 /**
  *  How to resolve a conflict. Which ones apply depends on its kind:

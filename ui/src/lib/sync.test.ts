@@ -348,9 +348,11 @@ describe('a conflict side by side', () => {
     // Doses are reviewed with a note of what was found; a bed is given on the board, not here.
     expect(actions('dose_twice')).toEqual(['review']);
     expect(actions('prn_over_limit')).toEqual(['review']);
+    expect(actions('dose_after_stop')).toEqual(['review']);
+    expect(sideHeadings('dose_after_stop')).toEqual({ current: 'The stopped order', other: 'The dose given after it' });
     expect(resolutionsFor('dose_twice').map((c) => c.asks)).toEqual(['note']);
     expect(actions('bed_needed')).toEqual([]);
-    for (const kind of ['field', 'slot_double_booked', 'mrn_duplicate', 'refused', 'dose_twice', 'prn_over_limit'] as const) {
+    for (const kind of ['field', 'slot_double_booked', 'mrn_duplicate', 'refused', 'dose_twice', 'prn_over_limit', 'dose_after_stop'] as const) {
       for (const choice of resolutionsFor(kind)) {
         expect(choice.label).not.toMatch(/^sync\./);
         expect(choice.hint).not.toMatch(/^sync\./);

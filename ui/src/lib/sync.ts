@@ -348,6 +348,7 @@ export function sideHeadings(kind: ConflictKind): { current: string; other: stri
     bed_needed: ['sync.conflicts.keepsBed', 'sync.conflicts.needsBed'],
     dose_twice: ['sync.conflicts.doseCounts', 'sync.conflicts.recordedAgain'],
     prn_over_limit: ['sync.conflicts.prnLimit', 'sync.conflicts.overLimit'],
+    dose_after_stop: ['sync.conflicts.stoppedOrder', 'sync.conflicts.givenAfterStop'],
   };
   const [current, other] = keys[kind] ?? keys.field;
   return { current: t(current), other: t(other) };
@@ -505,6 +506,7 @@ export function resolutionsFor(kind: ConflictKind): ResolutionChoice[] {
       return [choice('dismiss', 'secondary')];
     case 'dose_twice':
     case 'prn_over_limit':
+    case 'dose_after_stop':
       return [choice('review', 'primary', 'note')];
     // A patient who needs a bed is given one on the bed board (reception or a doctor): the
     // conflict closes by itself then.

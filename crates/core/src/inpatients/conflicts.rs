@@ -14,6 +14,11 @@
 //!   up to it was already reached, by devices that did not see each other's doses (a device
 //!   refuses it locally; rows that arrive are valid where they were made and never refused).
 //!   Its id is that dose's record.
+//! - **`dose_after_stop`**: a dose given at or after its order's stop — the doctor's stop or
+//!   change, or the patient's discharge, as `orders` reads it — by a device that had not seen
+//!   the stop (a device refuses it locally, `mar::record`; a dose due before the stop may still
+//!   be charted after it). Its id is that dose's record; a dose already listed as recorded
+//!   twice or over its limit is listed once, as that.
 //!
 //! A dose conflict is **reviewed** when someone who holds the inbox (`sync_manage`) records
 //! what they found (a `mar_reviews` row naming the MAR entry, with a note: "given once,
@@ -69,6 +74,7 @@ impl ResolveConflict for DoseReview {
 
 inventory::submit! { ConflictResolver { kind: ConflictKind::DoseTwice, resolver: &DoseReview } }
 inventory::submit! { ConflictResolver { kind: ConflictKind::PrnOverLimit, resolver: &DoseReview } }
+inventory::submit! { ConflictResolver { kind: ConflictKind::DoseAfterStop, resolver: &DoseReview } }
 
 /// Records the review of a MAR entry (inside the inbox's write, which audits it).
 async fn review(w: &mut WriteTx<'_>, entry_id: &str, note: &str) -> Result<()> {
@@ -188,12 +194,20 @@ struct Dose {
     prn_max: Option<i64>,
     medicine: String,
     patient: String,
+    /// The order's stop as `orders` reads it (its own, or the discharge when earlier).
+    stop_at: Option<String>,
+    stop_reason: Option<String>,
 }
 
+/// `stop_at`/`stop_reason` as in `orders::order_columns!`: a discharge stops what it finds open.
 const DOSE_COLUMNS: &str = "e.id, e.order_id, e.scheduled_at, e.outcome, e.reason, e.given_at,
     COALESCE(u.full_name, '') AS recorded_by, e.origin_device, o.prn_max_per_day AS prn_max,
     TRIM(COALESCE(m.name, '') || ' ' || o.dose || ' ' || o.dose_unit) AS medicine,
-    TRIM(p.given_name || ' ' || p.family_name) || ' (' || p.mrn || ')' AS patient
+    TRIM(p.given_name || ' ' || p.family_name) || ' (' || p.mrn || ')' AS patient,
+    CASE WHEN a.discharged_at IS NOT NULL AND (o.stopped_at IS NULL OR o.stopped_at > a.discharged_at)
+      THEN a.discharged_at ELSE o.stopped_at END AS stop_at,
+    CASE WHEN a.discharged_at IS NOT NULL AND (o.stopped_at IS NULL OR o.stopped_at > a.discharged_at)
+      THEN 'discharged' ELSE o.stop_reason END AS stop_reason
     FROM mar_entries e JOIN inpatient_orders o ON o.id = e.order_id LEFT JOIN medicines m ON m.id = o.medicine_id
     JOIN admissions a ON a.id = o.admission_id JOIN patients p ON p.id = a.patient_id
     LEFT JOIN users u ON u.id = e.recorded_by";
@@ -217,12 +231,25 @@ async fn doses(conn: &mut SqliteConnection) -> Result<Vec<SyncConflict>> {
     ))
     .fetch_all(&mut *conn)
     .await?;
+    // Given at or after the stop, by the time the local check uses (`mar::record`): the
+    // scheduled time of a scheduled dose, the time given of a PRN dose.
+    let after_stop: Vec<Dose> = sqlx::query_as(&format!(
+        "SELECT * FROM (SELECT {DOSE_COLUMNS} WHERE e.deleted_at IS NULL AND e.outcome = 'given')
+         WHERE stop_at IS NOT NULL AND COALESCE(scheduled_at, given_at) >= stop_at"
+    ))
+    .fetch_all(&mut *conn)
+    .await?;
     let mut pairs: Vec<(ConflictKind, Dose, Option<Dose>)> = Vec::new();
     for (first, second) in twice_pairs(twice) {
         pairs.push((ConflictKind::DoseTwice, second, Some(first)));
     }
     for over in over_limit(prn) {
         pairs.push((ConflictKind::PrnOverLimit, over, None));
+    }
+    // One conflict per dose record: a dose already listed stays under its first kind.
+    let listed: std::collections::HashSet<String> = pairs.iter().map(|(_, d, _)| d.id.clone()).collect();
+    for dose in after_stop.into_iter().filter(|d| !listed.contains(&d.id)) {
+        pairs.push((ConflictKind::DoseAfterStop, dose, None));
     }
     if pairs.is_empty() {
         return Ok(Vec::new());
@@ -306,6 +333,13 @@ fn dose_conflict(
         Some(f) => {
             side(format!("{} {}", f.outcome, f.given_at), Some(f.id.clone()), dose_value(f), f.origin_device.clone())
         }
+        // After a stop: the stopped order is what the dose is set against.
+        None if kind == ConflictKind::DoseAfterStop => side(
+            String::new(),
+            Some(dose.order_id.clone()),
+            json!({ "medicine": dose.medicine, "stopped_at": dose.stop_at, "stop_reason": dose.stop_reason }),
+            String::new(),
+        ),
         // Over the limit: the limit itself is what the dose is set against.
         None => side(
             String::new(),

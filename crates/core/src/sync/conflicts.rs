@@ -50,6 +50,10 @@ pub enum ConflictKind {
     /// A PRN dose given beyond its order's limit in 24 hours, by devices that did not see each
     /// other's doses (derived; resolved by a review).
     PrnOverLimit,
+    /// A dose given at or after its order's stop (or its patient's discharge), by a device that
+    /// had not seen the stop: `current` is the stopped order, `other` the dose (derived;
+    /// resolved by a review).
+    DoseAfterStop,
 }
 
 impl crate::codes::Code for ConflictKind {}
@@ -256,7 +260,10 @@ async fn view(conn: &mut SqliteConnection, row: Row) -> Result<SyncConflict> {
                 side(label.clone(), Some(row.entity_id.clone()), &row.remote, &row.remote_hlc, &row.remote_device),
             )
         }
-        ConflictKind::BedNeeded | ConflictKind::DoseTwice | ConflictKind::PrnOverLimit => {
+        ConflictKind::BedNeeded
+        | ConflictKind::DoseTwice
+        | ConflictKind::PrnOverLimit
+        | ConflictKind::DoseAfterStop => {
             // Derived kinds are never stored; a row claiming one is damaged.
             return Err(Error::corrupt("sync_conflicts", &row.id, "kind", "a derived kind is never recorded"));
         }
@@ -382,9 +389,13 @@ pub async fn resolve(
         (ConflictKind::Refused, ConflictResolution::Dismiss) => {}
         (ConflictKind::Field | ConflictKind::Refused, _) => return Err(not_applicable()),
         // Derived kinds have no record here (they are resolved above).
-        (ConflictKind::BedNeeded | ConflictKind::DoseTwice | ConflictKind::PrnOverLimit, _) => {
-            return Err(not_applicable())
-        }
+        (
+            ConflictKind::BedNeeded
+            | ConflictKind::DoseTwice
+            | ConflictKind::PrnOverLimit
+            | ConflictKind::DoseAfterStop,
+            _,
+        ) => return Err(not_applicable()),
         // A kind a table's rule raised: that rule's module resolves it.
         (kind, resolution) => {
             let conflict =

@@ -388,7 +388,8 @@ async fn prn_on_many(case: &mut Case, k: usize) {
     }
 }
 
-/// The ward's inbox conflicts (bed needed, dose twice, PRN over the limit) as device k lists
+/// The ward's inbox conflicts (bed needed, dose twice, PRN over the limit, dose after a stop)
+/// as device k lists
 /// them, open and resolved, by id.
 async fn ward_conflicts(case: &Case, k: usize) -> Vec<SyncConflict> {
     let d = &case.devices[k];
@@ -396,7 +397,15 @@ async fn ward_conflicts(case: &Case, k: usize) -> Vec<SyncConflict> {
         .await
         .unwrap()
         .into_iter()
-        .filter(|c| matches!(c.kind, ConflictKind::BedNeeded | ConflictKind::DoseTwice | ConflictKind::PrnOverLimit))
+        .filter(|c| {
+            matches!(
+                c.kind,
+                ConflictKind::BedNeeded
+                    | ConflictKind::DoseTwice
+                    | ConflictKind::PrnOverLimit
+                    | ConflictKind::DoseAfterStop
+            )
+        })
         .collect();
     list.sort_by(|a, b| a.id.cmp(&b.id));
     list

@@ -1659,6 +1659,7 @@ export const en = {
   'sync.kind.bed_needed': 'Bed given twice',
   'sync.kind.dose_twice': 'Dose recorded twice',
   'sync.kind.prn_over_limit': 'PRN dose over its limit',
+  'sync.kind.dose_after_stop': 'Dose given after the order was stopped',
 
   'sync.action.keep_current': 'Keep the version in use',
   'sync.action.keep_current.hint': 'The set-aside value is dropped, on every device.',
@@ -1690,6 +1691,10 @@ export const en = {
   'sync.conflicts.needsBed': 'Needs a bed',
   'sync.conflicts.doseCounts': 'The record that counts',
   'sync.conflicts.recordedAgain': 'Recorded again',
+  'sync.conflicts.todo.dose_after_stop':
+    'A device that had not yet seen the order stopped (or the patient discharged) recorded this dose as given. Check the patient and tell the doctor.',
+  'sync.conflicts.stoppedOrder': 'The stopped order',
+  'sync.conflicts.givenAfterStop': 'The dose given after it',
   'sync.conflicts.prnLimit': 'The order',
   'sync.conflicts.overLimit': 'The dose over the limit',
 
