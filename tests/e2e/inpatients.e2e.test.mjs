@@ -5,16 +5,21 @@
 // Environment: HMS_APP_BIN as for app.e2e; HMS_E2E_INPATIENTS_PORT tauri-driver's port (default
 // 4450); HMS_E2E_KEEP=1 keeps the data directory.
 //
-// Flow: first administrator → adds a doctor, sets up the General ward with beds A1 and A2,
-// adds two medicines, registers Kavya, adds a doctor's and a nurse's accounts → the doctor
-// admits her from her page to A1, sees her on the board (tablet size too), opens her chart from
+// Flow: first administrator → adds a doctor, a bed-day charge to the tariff (1,500.00), sets up
+// the General ward with that charge and beds A1 and A2, adds two medicines, registers Kavya,
+// adds a doctor's, a nurse's and a receptionist's accounts → Kavya's registration is moved two
+// days back (the app has no clock to wind back; see that step) → reception checks her in to
+// the doctor's queue → the doctor admits her from the queue to the ward's waiting list,
+// back-entered at 22:00 yesterday (so a midnight, the census, has passed) → reception gives her
+// A1 on the board → the doctor sees her on the board (tablet size too), opens her chart from
 // the card and orders paracetamol 1-0-1, ceftriaxone STAT and vitals every 4 h, writes a
 // progress note; from her page changes paracetamol to 1-1-1, adds it when needed and stops a
 // diet → the nurse (800×1280) opens the ward round, gives the STAT dose, records vitals, gives
 // paracetamol when needed with its reason, sees both doses on the chart's MAR and writes a
 // shift note → the doctor transfers her to A2, writes her discharge summary (diagnosis, course,
 // a medicine, advice, follow-up) and discharges her through it: the summary is final and its
-// PDF printed; A2 shows cleaning → the nurse marks A2 clean: free again. (The administrator
+// PDF printed; A2 shows cleaning → reception opens her bill in Billing: a bed-day line at
+// 1,500.00 for each night she stayed → the nurse marks A2 clean: free again. (The administrator
 // sets up but does not admit: admitting, moving and discharging are the doctor's and
 // reception's, cleaning and the MAR the nurses', orders the doctors'.)
 
@@ -37,6 +42,21 @@ const ADMIN = { fullName: 'Asha Menon', username: 'admin', password: 'Clinic#202
 const DOCTOR = 'Dr Ravi Kumar';
 const DOCTOR_USER = { fullName: DOCTOR, username: 'dr.ravi', temporary: 'Given#Doc2026x', password: 'Doctor#Own2026' };
 const NURSE_USER = { fullName: 'Nisha Das', username: 'n.nisha', temporary: 'Given#Ward2026x', password: 'Nurse#Own2026x' };
+const DESK_USER = { fullName: 'Rekha Pillai', username: 'r.rekha', temporary: 'Given#Desk2026x', password: 'Desk#Own2026xyz' };
+/** The General ward's daily bed charge, in minor units. */
+const BED_DAY_MINOR = 150_000;
+const DAY_MS = 86_400_000;
+/**
+ * Kavya's admission, back-entered at 22:00 yesterday on the clinic's clock (UTC until set):
+ * between 2 and 26 hours ago, within the 72 hours a back-entry may reach, and a census
+ * (midnight) ago. As typed on the datetime-local field, and the instant.
+ */
+const ADMITTED = (() => {
+  const at = new Date(Math.floor(Date.now() / DAY_MS) * DAY_MS - 2 * 3_600_000);
+  return { typed: at.toISOString().slice(0, 16), ms: at.getTime() };
+})();
+/** The censuses (UTC midnights) a stay from the back-entered admission to now has passed. */
+const nightsSinceAdmitted = () => Math.floor(Date.now() / DAY_MS) - Math.floor(ADMITTED.ms / DAY_MS);
 
 let dataDir = '';
 /** The follow-up a week ahead (the clinic's calendar is UTC until set): as typed (dd/mm/yyyy, en-IN) and as printed. */
@@ -117,6 +137,31 @@ async function switchTo(user) {
   }
 }
 
+/** The queue's row of a patient (waits for it). */
+async function queueRow(name) {
+  return app.driver.wait(
+    async () => {
+      for (const row of await app.driver.findElements(By.css('[data-testid="queue-row"]'))) {
+        if ((await row.getText()).includes(name)) return row;
+      }
+      return false;
+    },
+    WAIT,
+    `${name} should be in the queue`,
+  );
+}
+
+/** Sets a datetime-local field's value as the user's picker would (typing into WebKitGTK's is unreliable). */
+async function setValue(id, value) {
+  const input = await app.visible(id);
+  await app.driver.executeScript(
+    'arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event("input", { bubbles: true }));',
+    input,
+    value,
+  );
+  await app.until(async () => input.getAttribute('value'), (v) => v === value, WAIT, `${id} should read ${value}`);
+}
+
 async function gone(id) {
   await app.until(
     async () => (await app.driver.findElements(By.css(`[data-testid="${id}"]`))).length,
@@ -155,12 +200,31 @@ describe('HMS inpatients (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     await app.visible('staff-row');
   });
 
+  step('the administrator adds a General bed-day at 1,500.00 to the tariff, priced from a week ago', async () => {
+    await app.click('nav-tariff');
+    await app.click('tariff-add');
+    await app.visible('svc-dialog');
+    await app.fill('svc-code', 'BED-GEN');
+    await app.fill('svc-name', 'General bed-day');
+    await choose('svc-category', 'bed_day');
+    await app.click('svc-rate-pick-0');
+    await app.fill('svc-price', '1500.00');
+    // A bed-day is priced on the day it charges: yesterday's night needs yesterday's price.
+    const from = new Date(Date.now() - 7 * DAY_MS);
+    const dd = String(from.getUTCDate()).padStart(2, '0');
+    const mm = String(from.getUTCMonth() + 1).padStart(2, '0');
+    await app.fill('svc-from', `${dd}/${mm}/${from.getUTCFullYear()}`);
+    await app.click('svc-save');
+    await gone('svc-dialog');
+  });
+
   step('the administrator sets up the General ward with beds A1 and A2', async () => {
     await app.click('nav-inpatients');
     await app.visible('inpatients-screen');
     await app.click('inpatients-view-setup');
     await app.fill('ward-name', 'General');
     await choose('ward-kind', 'general');
+    await choose('ward-charge', 'General bed-day');
     await app.click('ward-save');
     await app.visible('ward-row');
     for (const label of ['A1', 'A2']) {
@@ -204,7 +268,7 @@ describe('HMS inpatients (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     }
   });
 
-  step('the administrator registers Kavya and adds a doctor\'s and a nurse\'s accounts', async () => {
+  step('the administrator registers Kavya and adds a doctor\'s, a nurse\'s and a receptionist\'s accounts', async () => {
     await app.click('nav-patients');
     await app.visible('patient-search');
     await app.click('register-patient');
@@ -217,7 +281,7 @@ describe('HMS inpatients (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     await app.visible('new-mrn');
     await app.click('nav-users');
     await app.visible('users-table');
-    for (const [user, role] of [[DOCTOR_USER, 'doctor'], [NURSE_USER, 'nurse']]) {
+    for (const [user, role] of [[DOCTOR_USER, 'doctor'], [NURSE_USER, 'nurse'], [DESK_USER, 'receptionist']]) {
       await app.click('users-new');
       await app.fill('user-username', user.username);
       await app.fill('user-fullname', user.fullName);
@@ -228,21 +292,77 @@ describe('HMS inpatients (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     }
   });
 
-  step('the doctor admits Kavya from her page to A1', async () => {
-    await switchTo(DOCTOR_USER);
+  step('Kavya was registered two days ago', async () => {
+    // A back-entered admission may not start before the patient was registered, and the app
+    // has no clock to wind back: her registration time is moved in the app's database, as if
+    // the desk had registered her two days ago. Nothing else is touched.
+    const registered = new Date(Date.now() - 2 * DAY_MS).toISOString();
+    execFileSync('sqlite3', [
+      '-cmd',
+      '.timeout 10000',
+      path.join(dataDir, 'hms.db'),
+      `UPDATE patients SET created_at = '${registered}' WHERE given_name = 'Kavya'`,
+    ]);
+  });
+
+  step('reception checks Kavya in to the doctor\'s queue', async () => {
+    await switchTo(DESK_USER);
+    await app.click('nav-appointments');
+    await app.click('appt-view-queue');
+    await choose('queue-doctor', DOCTOR);
+    // From her page, "Check in (walk-in)" opens the queue's walk-in form for her.
     await app.click('nav-patients');
     await app.fill('patient-search', 'Kavya');
     await app.click('patient-result');
-    await app.click('patient-admit');
+    await app.click('patient-check-in');
+    await app.visible('walkin-patient-chosen');
+    await choose('walkin-doctor', DOCTOR);
+    await app.fill('walkin-reason', 'Fever and breathlessness');
+    await app.click('walkin-save');
+    await queueRow('Kavya');
+  });
+
+  step('the doctor admits her from the queue to the ward\'s waiting list, back-entered at 22:00 yesterday', async () => {
+    await switchTo(DOCTOR_USER);
+    await app.click('nav-appointments');
+    await app.click('appt-view-queue');
+    await choose('queue-doctor', DOCTOR);
+    const row = await queueRow('Kavya');
+    assert.equal(await row.getAttribute('data-status'), 'waiting');
+    const admit = await row.findElement(By.css('[data-testid="queue-admit"]'));
+    await app.centre(admit);
+    await admit.click();
     await app.visible('admit-dialog');
-    await choose('admit-doctor', DOCTOR);
+    // Filled in from the queue: the doctor and the reason.
+    await app.until(
+      async () => (await app.visible('admit-reason')).getAttribute('value'),
+      (v) => v === 'Fever and breathlessness',
+      WAIT,
+      'the reason comes from the queue',
+    );
     await app.fill('admit-reason', 'Pneumonia, needs oxygen');
     await app.fill('admit-days', '4');
     await choose('admit-ward', 'General');
-    await choose('admit-bed', 'A1');
+    await choose('admit-bed', 'waiting list');
+    await setValue('admit-when', ADMITTED.typed);
     await app.screenshot('admit');
     await app.click('admit-confirm');
     await gone('admit-dialog');
+  });
+
+  step('reception gives her A1 from the ward\'s waiting list on the board', async () => {
+    await switchTo(DESK_USER);
+    await app.click('nav-inpatients');
+    const entry = await app.visible('waiting-entry');
+    assert.match(await entry.getText(), /Kavya/);
+    await app.click('waiting-give');
+    await app.visible('bed-dialog');
+    await choose('move-target', 'A1');
+    await app.click('bed-dialog-confirm');
+    await gone('bed-dialog');
+    await waitBedState('A1', 'occupied');
+    await gone('waiting-entry');
+    await switchTo(DOCTOR_USER);
   });
 
   step('the board shows her in A1, at desktop and tablet size', async () => {
@@ -261,7 +381,8 @@ describe('HMS inpatients (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     await app.visible('inpatient-chart');
     const header = await (await app.visible('inpatient-chart-header')).getText();
     assert.match(header, /General · A1/);
-    assert.match(header, /Day 1/);
+    // Back-entered at 22:00 yesterday: a census has passed, this is her second day.
+    assert.match(header, new RegExp(`Day ${nightsSinceAdmitted() + 1}`));
     assert.match(await (await app.visible('inpatient-chart-title')).getText(), /Kavya/);
   });
 
@@ -620,6 +741,34 @@ describe('HMS inpatients (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
       0,
       'cleaning is the nurses\', not offered to the doctor',
     );
+  });
+
+  step('reception opens her bill in Billing: a bed-day at 1,500.00 for each night she stayed', async () => {
+    const nights = nightsSinceAdmitted();
+    await switchTo(DESK_USER);
+    await app.click('nav-billing');
+    await app.fill('bill-patient-search', 'Kavya');
+    await app.click('bill-patient-result');
+    await app.visible('bill-screen');
+    const lines = await app.until(
+      async () => {
+        const found = [];
+        for (const row of await app.driver.findElements(By.css('[data-testid="bill-line"][data-source="bed_day"]'))) {
+          found.push(await row.getText());
+        }
+        return found;
+      },
+      (found) => found.length === nights,
+      WAIT,
+      `the bill should show ${nights} bed-day line(s)`,
+    );
+    // The first night she was on the waiting list: the ward's charge, no bed on the line.
+    const first = new Date(ADMITTED.ms).toISOString().slice(0, 10);
+    assert.match(lines[0], new RegExp(`Bed-day ${first}`));
+    for (const line of lines) assert.match(line, /1,500\.00/);
+    const total = Number(await (await app.visible('bill-total')).getAttribute('data-minor'));
+    assert.ok(total >= nights * BED_DAY_MINOR, `the total ${total} holds the bed-days`);
+    await app.screenshot('bill-bed-days');
   });
 
   step('the nurse marks A2 clean: it is free again', async () => {
