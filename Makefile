@@ -20,7 +20,8 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 export TAURI_FRONTEND_PATH ?= $(CURDIR)/ui
 
 APT_PACKAGES := libwebkit2gtk-4.1-dev build-essential pkg-config librsvg2-dev xvfb xauth \
-	webkit2gtk-driver poppler-utils zbar-tools imagemagick postgresql curl python3 python3-venv
+	webkit2gtk-driver poppler-utils zbar-tools imagemagick postgresql curl python3 python3-venv \
+	libfaketime
 # 0 = the caller has just run apt-get update (.ci/run does).
 APT_UPDATE ?= 1
 # The oldest Node.js the UI toolchain takes (ui/package.json "engines"; Vite).

@@ -3,12 +3,14 @@
 //   HMS_APP_BIN=/abs/path/to/hms xvfb-run -a node --test tests/e2e/inpatients.e2e.test.mjs
 //
 // Environment: HMS_APP_BIN as for app.e2e; HMS_E2E_INPATIENTS_PORT tauri-driver's port (default
-// 4450); HMS_E2E_KEEP=1 keeps the data directory.
+// 4450); HMS_E2E_KEEP=1 keeps the data directory. Needs libfaketime (apt package, `make deps`;
+// HMS_FAKETIME_LIB overrides where it is): the first launch runs two days back.
 //
-// Flow: first administrator → adds a doctor, a bed-day charge to the tariff (1,500.00), sets up
-// the General ward with that charge and beds A1 and A2, adds two medicines, registers Kavya,
-// adds a doctor's, a nurse's and a receptionist's accounts → Kavya's registration is moved two
-// days back (the app has no clock to wind back; see that step) → reception checks her in to
+// Flow: two days ago (the first launch on a clock set back, lib/fake-clock.mjs), the first
+// administrator → adds a doctor, a bed-day charge to the tariff (1,500.00), sets up the General
+// ward with that charge and beds A1 and A2, adds two medicines, registers Kavya, adds a
+// doctor's, a nurse's and a receptionist's accounts → today (the app started again on the real
+// clock) → reception checks her in to
 // the doctor's queue → the doctor admits her from the queue to the ward's waiting list,
 // back-entered at 22:00 yesterday (so a midnight, the census, has passed) → reception gives her
 // A1 on the board → the doctor sees her on the board (tablet size too), opens her chart from
@@ -32,6 +34,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { By } from 'selenium-webdriver';
 import { App } from './lib/app.mjs';
+import { fakeClock } from './lib/fake-clock.mjs';
 import { setupAdmin, signIn, stepper } from './lib/flow.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -46,6 +49,8 @@ const DESK_USER = { fullName: 'Rekha Pillai', username: 'r.rekha', temporary: 'G
 /** The General ward's daily bed charge, in minor units. */
 const BED_DAY_MINOR = 150_000;
 const DAY_MS = 86_400_000;
+/** The administrator's set-up, up to Kavya's registration, runs this many days back. */
+const REGISTERED_DAYS_AGO = 2;
 /**
  * Kavya's admission, back-entered at 22:00 yesterday on the clinic's clock (UTC until set):
  * between 2 and 26 hours ago, within the 72 hours a back-entry may reach, and a census
@@ -187,8 +192,8 @@ describe('HMS inpatients (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     else fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
-  step('the administrator adds a doctor', async () => {
-    app = new App({ name: 'i', dataDir, artifacts: ARTIFACTS, port: PORT });
+  step('two days ago, the first administrator adds a doctor', async () => {
+    app = new App({ name: 'i0', dataDir, artifacts: ARTIFACTS, port: PORT, env: fakeClock(`-${REGISTERED_DAYS_AGO}d`) });
     await app.launch(shots);
     await setupAdmin(app, ADMIN);
     await app.click('nav-staff');
@@ -292,17 +297,14 @@ describe('HMS inpatients (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     }
   });
 
-  step('Kavya was registered two days ago', async () => {
-    // A back-entered admission may not start before the patient was registered, and the app
-    // has no clock to wind back: her registration time is moved in the app's database, as if
-    // the desk had registered her two days ago. Nothing else is touched.
-    const registered = new Date(Date.now() - 2 * DAY_MS).toISOString();
-    execFileSync('sqlite3', [
-      '-cmd',
-      '.timeout 10000',
-      path.join(dataDir, 'hms.db'),
-      `UPDATE patients SET created_at = '${registered}' WHERE given_name = 'Kavya'`,
-    ]);
+  step('two days later: the app starts again on today\'s clock', async () => {
+    // Everything so far happened on a clock two days back (`fakeClock` at the first launch):
+    // Kavya was registered then, so her admission can be back-entered to last night (never
+    // before the registration). From here on the app runs on the real clock.
+    await app.quit();
+    app = new App({ name: 'i', dataDir, artifacts: ARTIFACTS, port: PORT });
+    await app.launch(shots);
+    await signIn(app, ADMIN);
   });
 
   step('reception checks Kavya in to the doctor\'s queue', async () => {

@@ -56,11 +56,13 @@ export async function startTauriDriver(env, port, logFile) {
 
 export class App {
   /**
-   * @param {{ name: string, dataDir: string, artifacts: string, port: number }} options
-   *   name: a short label for screenshots ("a", "b"); dataDir: HMS_DATA_DIR (kept by the caller).
+   * @param {{ name: string, dataDir: string, artifacts: string, port: number, env?: Record<string, string> }} options
+   *   name: a short label for screenshots ("a", "b"); dataDir: HMS_DATA_DIR (kept by the caller);
+   *   env: more environment for tauri-driver, the driver and the app (e.g. `fakeClock`'s).
    */
-  constructor({ name, dataDir, artifacts, port }) {
+  constructor({ name, dataDir, artifacts, port, env = {} }) {
     this.name = name;
+    this.env = env;
     this.dataDir = dataDir;
     this.artifacts = artifacts;
     this.port = port;
@@ -75,7 +77,7 @@ export class App {
       throw new Error(`app binary not found at ${application}: build it with \`make app\` or set HMS_APP_BIN`);
     }
     this.shots = shots;
-    const env = { ...process.env, HMS_DATA_DIR: this.dataDir, HMS_EXPORTS_DIR: path.join(this.dataDir, 'exports'), HMS_NO_OPEN: '1' };
+    const env = { ...process.env, ...this.env, HMS_DATA_DIR: this.dataDir, HMS_EXPORTS_DIR: path.join(this.dataDir, 'exports'), HMS_NO_OPEN: '1' };
     delete env.HMS_DEMO; // first-run setup, not the demo hospital
     env.PATH = [env.PATH, path.join(os.homedir(), '.cargo', 'bin')].filter(Boolean).join(path.delimiter);
     this.tauriDriver = await startTauriDriver(env, this.port, path.join(this.artifacts, `tauri-driver-${this.name}.log`));
