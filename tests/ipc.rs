@@ -699,6 +699,11 @@ fn a_delivery_is_received_a_prescription_dispensed_first_expiry_first_out_and_re
     assert_eq!(waiting[0]["allergies"], json!(["Penicillin"]), "the pharmacist sees the allergy");
     let err = app.invoke("dispense", line(33)).unwrap_err();
     assert_eq!((err["code"].as_str(), err["detail"]["field"].as_str()), (Some("validation"), Some("lines.0.quantity")));
+    // What first expiry first out would take for the rest of the course (1 × 3 a day × 5 days).
+    let ask = json!({ "input": { "prescription_id": rx["id"], "store_id": counter["id"], "quantity": null, "item_id": null } });
+    let proposal = app.invoke("propose_dispense", ask).unwrap();
+    assert_eq!((proposal["quantity"].clone(), proposal["course_units"].clone()), (json!(15), json!(15)));
+    assert_eq!(proposal["allocation"]["picks"][0]["batch_no"], "SOON");
     // First expiry first out: SOON's 12, then 3 of LATE; each on the patient's bill.
     let d = app.invoke("dispense", line(15)).unwrap();
     let picks: Vec<(String, i64)> = d["lines"][0]["picks"]
@@ -710,6 +715,11 @@ fn a_delivery_is_received_a_prescription_dispensed_first_expiry_first_out_and_re
     assert_eq!(picks, [("SOON".to_string(), 12), ("LATE".to_string(), 3)]);
     assert_eq!(d["lines"][0]["bill_line_ids"].as_array().unwrap().len(), 2);
     assert!(d["bill_id"].is_string());
+    let labels =
+        app.invoke("print_dispensing_labels", json!({ "dispensingId": d["lines"][0]["dispensing_id"] })).unwrap();
+    assert!(std::fs::read(labels["path"].as_str().unwrap()).unwrap().starts_with(b"%PDF-"));
+    let given = app.invoke("patient_dispensed", json!({ "patientId": p["id"] })).unwrap();
+    assert_eq!(given.as_array().unwrap().len(), 2, "one row per batch taken: {given}");
     let back = json!({ "input": { "movement_id": d["lines"][0]["movement_ids"][1], "quantity": 3, "note": "" } });
     let back = app.invoke("return_dispensed", back).unwrap();
     assert_eq!(back["bill_adjusted"], true);

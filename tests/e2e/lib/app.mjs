@@ -158,6 +158,23 @@ export class App {
     );
   }
 
+  /** Closes the toasts, which can cover the fields at the bottom right of a short page. */
+  async dismissToasts() {
+    for (const close of await this.driver.findElements(By.css('[data-testid="toast"] .toast-close'))) {
+      try {
+        await close.click();
+      } catch (e) {
+        if (!isTransient(e)) throw e;
+      }
+    }
+    await this.until(
+      async () => (await this.driver.findElements(By.css('[data-testid="toast"]'))).length,
+      (n) => n === 0,
+      WAIT,
+      `[${this.name}] the toasts should close`,
+    );
+  }
+
   /** Types a value into a field (clearing it first) and checks the field holds it. */
   async fill(id, value) {
     const el = await this.visible(id);
