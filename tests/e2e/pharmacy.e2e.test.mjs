@@ -13,7 +13,9 @@
 // on an 800 px tablet, sees it waiting with her allergy, dispenses it: first expiry first out
 // takes SOON-1 (the earlier expiry), 10 capsules → prints the labels: the PDF holds her name,
 // the medicine, "1 capsule twice a day after food for 5 days" and the batch → the batch's
-// balance went down by 10 → the administrator opens her bill: the medicine line is on it.
+// balance went down by 10 → her Home's stock tile shows amoxicillin below its reorder level
+// (25 of 30) and opens the stock items and the expiry list → the administrator opens her bill:
+// the medicine line is on it.
 
 import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
@@ -227,7 +229,7 @@ describe('HMS pharmacy (WebKitGTK through tauri-driver)', { timeout: 15 * 60_000
     await app.visible('item-medicine-chosen');
     await app.fill('item-pack-size', '10');
     await app.fill('item-unit', 'capsule');
-    await app.fill('item-reorder', '20');
+    await app.fill('item-reorder', '30');
     await app.fill('item-tax', '12');
     await app.fill('item-price', '5.00');
     await app.screenshot('item-dialog');
@@ -365,6 +367,23 @@ describe('HMS pharmacy (WebKitGTK through tauri-driver)', { timeout: 15 * 60_000
     const q = await app.until(quantities, (r) => Object.keys(r).length === 2, WAIT, 'two batches');
     assert.match(q['SOON-1'], /^5 capsule/);
     assert.match(q['LATE-1'], /^20 capsule/);
+  });
+
+  step('on the pharmacist’s Home: amoxicillin below its reorder level, nothing expiring; the tiles open the lists', async () => {
+    await app.click('nav-home');
+    await app.visible('dash-stock-low');
+    // 25 capsules usable of a reorder level of 30; SOON-1 and LATE-1 expire in a year or two.
+    assert.equal(await app.textOf('dash-stock-low-count'), '1');
+    const low = await app.until(() => attrs('dash-stock-low-item', 'data-name'), (n) => n.length === 1, WAIT, 'one item low');
+    assert.deepEqual(low, ['Amoxicillin 500 mg capsule']);
+    assert.match(await app.textOf('dash-stock-low-item'), /25 of 30 capsule/);
+    for (const key of ['expired', '30', '60', '90']) assert.equal(await app.textOf(`dash-stock-expiry-${key}`), '0');
+    await app.screenshot('home-stock-tablet');
+    await app.click('dash-stock-low-open');
+    await app.visible('stock-items');
+    await app.click('nav-home');
+    await app.click('dash-stock-expiry-open');
+    await app.visible('expiry-list');
   });
 
   step('the administrator opens her bill: the medicine is on it', async () => {

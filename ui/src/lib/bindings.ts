@@ -2333,6 +2333,7 @@ export type Dashboard_Deserialize = {
 	reception?: ReceptionDashboard_Deserialize | null,
 	doctor?: DoctorDashboard_Deserialize | null,
 	nurse?: NurseDashboard_Deserialize | null,
+	stock?: StockAlerts | null,
 };
 
 /**  The dashboards the signed-in user's roles open, for one clinic day. */
@@ -2348,6 +2349,7 @@ export type Dashboard_Serialize = {
 	reception: ReceptionDashboard_Serialize | null,
 	doctor: DoctorDashboard_Serialize | null,
 	nurse: NurseDashboard_Serialize | null,
+	stock: StockAlerts | null,
 };
 
 /**  What the preview says about the birth-date column. */
@@ -3834,6 +3836,18 @@ export type LongestWait_Serialize = {
 	token: string | null,
 	doctor_name: string,
 	patient_name: string,
+};
+
+/**  An item below its reorder level. */
+export type LowItem = {
+	item_id: string,
+	generic_name: string,
+	strength: string,
+	form: string,
+	unit: string,
+	/**  Usable stock across stores (not expired, not held), in base units. */
+	on_hand: number | null,
+	reorder_level: number,
 };
 
 /**  What a backup holds. */
@@ -5547,6 +5561,23 @@ export type StayResult = {
 	unit: string,
 	abnormal: string,
 	resulted_at: string,
+};
+
+/**  The figures of the stock tile. */
+export type StockAlerts = {
+	/**  Active items whose usable stock is below their reorder level. */
+	below_reorder: number,
+	/**  The first of them, fewest on hand first (at most [`TILE_LIST_MAX`], as every list tile). */
+	low: LowItem[],
+	/**  Batch lines (a batch with stock in a store) past their expiry day. */
+	expired: number,
+	/**
+	 *  Lines expiring from today through 30 days from now (not expired); the 60- and 90-day
+	 *  figures include them, as the expiry list's windows do.
+	 */
+	within_30: number,
+	within_60: number,
+	within_90: number,
 };
 
 export type StockItem = StockItem_Serialize | StockItem_Deserialize;

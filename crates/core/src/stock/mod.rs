@@ -17,6 +17,8 @@
 //! Before dispensing, [`proposal::propose`] shows what the allocator would take; after it,
 //! [`labels::labels_pdf`] prints a label per pack with the dose in words
 //! ([`dose_words`]); [`returnable::patient_dispensed`] lists what a patient may bring back.
+//! [`alerts::alerts`] counts what Home warns of: items below their reorder level and batches
+//! expired or expiring within 30/60/90 days.
 //!
 //! Permissions: the administrator and the pharmacist set up stores, suppliers and items and
 //! hold batches (`stock_manage`); the pharmacist and the lab technician receive goods
@@ -24,6 +26,7 @@
 //! dispenses and takes returns (`stock_dispense`); all three see stock (`stock_view`). Every
 //! write is one transaction with its change-log and audit entries.
 
+pub mod alerts;
 pub mod dispensing;
 pub mod dose_words;
 pub mod fefo;

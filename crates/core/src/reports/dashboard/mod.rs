@@ -9,7 +9,9 @@
 //!   today's appointments by doctor, the longest wait now, walk-ins;
 //! - a doctor (a doctor's staff profile and `clinical_view`): [`doctor`] — my patients today,
 //!   my queue, my lab results back, follow-ups due;
-//! - wards (`inpatients_view` with `clinical_view` or as a nurse): [`nurse`] — occupancy per ward.
+//! - wards (`inpatients_view` with `clinical_view` or as a nurse): [`nurse`] — occupancy per ward;
+//! - stock (`stock_manage`: the pharmacist and the administrator): [`crate::stock::alerts`] —
+//!   items below their reorder level, batches expired or expiring within 30/60/90 days.
 //!
 //! The backup and sync tiles are the UI's own (their statuses exist as commands).
 
@@ -55,6 +57,7 @@ pub struct Dashboard {
     pub reception: Option<ReceptionDashboard>,
     pub doctor: Option<DoctorDashboard>,
     pub nurse: Option<NurseDashboard>,
+    pub stock: Option<crate::stock::alerts::StockAlerts>,
 }
 
 /// The clinic's calendar now: its zone, today and now.
@@ -109,6 +112,12 @@ pub async fn home(store: &Store, auth: &Authorized) -> Result<Dashboard> {
         None
     };
     let nurse = if is_ward(auth) { Some(nurse::nurse(store, auth).await?) } else { None };
+    // Who keeps the stock (and reorders it) is warned; the lab technician sees the lists only.
+    let stock = if auth.require(Permission::StockManage).is_ok() {
+        Some(crate::stock::alerts::alerts(store, auth).await?)
+    } else {
+        None
+    };
     Ok(Dashboard {
         today: today.ymd(),
         month_from: today.month_start().format("%Y-%m-%d").to_string(),
@@ -118,5 +127,6 @@ pub async fn home(store: &Store, auth: &Authorized) -> Result<Dashboard> {
         reception,
         doctor,
         nurse,
+        stock,
     })
 }
