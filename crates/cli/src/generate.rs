@@ -1,6 +1,7 @@
 //! The synthetic-data generator: a realistic hospital from a seed, so runs are repeatable.
 //! Patients get plausible Indian and international names (some with accents), phones, dates
-//! of birth and addresses. Later areas add their records here.
+//! of birth and addresses with a city and district (most from near the clinic). Later areas
+//! add their records here.
 
 use hms_core::patients::bulk;
 use hms_core::patients::validate::{self, Clean};
@@ -105,6 +106,32 @@ const CITIES: &[&str] = &[
     "Indore",
     "Bhopal",
 ];
+/// The district of each of `CITIES`.
+const DISTRICTS: &[&str] = &[
+    "Bengaluru Urban",
+    "Mysuru",
+    "Chennai",
+    "Pune",
+    "Mumbai Suburban",
+    "Ernakulam",
+    "Hyderabad",
+    "Kolkata",
+    "Jaipur",
+    "Lucknow",
+    "New Delhi",
+    "Ahmedabad",
+    "Nagpur",
+    "Indore",
+    "Bhopal",
+];
+/// Towns around the clinic (in Bengaluru) and their districts.
+const NEARBY: &[(&str, &str)] = &[
+    ("Hoskote", "Bengaluru Rural"),
+    ("Devanahalli", "Bengaluru Rural"),
+    ("Ramanagara", "Ramanagara"),
+    ("Channapatna", "Ramanagara"),
+    ("Tumakuru", "Tumakuru"),
+];
 const STREETS: &[&str] =
     &["MG Road", "Station Road", "Temple Street", "Gandhi Nagar", "Nehru Colony", "Park Lane", "Lake View"];
 const ALLERGIES: &[&str] = &["Penicillin", "Sulfa drugs", "Peanuts", "Latex", "Aspirin", "Iodine contrast"];
@@ -112,11 +139,34 @@ const BLOOD: &[&str] = &["A+", "A-", "B+", "B-", "AB+", "AB-", "O+", "O-"];
 
 pub struct Generator {
     rng: fastrand::Rng,
+    /// Where patients live: its own sequence, so that everything else a seed gives stays as
+    /// it was before patients had a city and district.
+    places: fastrand::Rng,
 }
 
 impl Generator {
     pub fn new(seed: u64) -> Self {
-        Generator { rng: fastrand::Rng::with_seed(seed) }
+        Generator { rng: fastrand::Rng::with_seed(seed), places: fastrand::Rng::with_seed(seed ^ 0x91ace) }
+    }
+
+    /// A city and its district: about half from the clinic's city, one in six from the towns
+    /// around it, the rest from elsewhere; 7% with neither recorded, 4% without the district.
+    fn place(&mut self) -> (&'static str, &'static str) {
+        let roll = self.places.u8(..100);
+        let (city, district) = match roll {
+            0..=6 => return ("", ""),
+            7..=51 => (CITIES[0], DISTRICTS[0]),
+            52..=67 => NEARBY[self.places.usize(..NEARBY.len())],
+            _ => {
+                let i = self.places.usize(..CITIES.len());
+                (CITIES[i], DISTRICTS[i])
+            }
+        };
+        if self.places.u8(..100) < 4 {
+            (city, "")
+        } else {
+            (city, district)
+        }
     }
 
     fn pick<'a>(&mut self, list: &[&'a str]) -> &'a str {
@@ -131,15 +181,22 @@ impl Generator {
         let estimated = self.rng.u8(..100) < 5;
         let phone = format!("{}{:09}", self.pick(&["9", "8", "7", "6"]), self.rng.u64(..1_000_000_000));
         let allergies = if self.rng.u8(..100) < 8 { vec![self.pick(ALLERGIES).to_string()] } else { vec![] };
+        // (drawn in the order they always were: the family name, then the address)
+        let family = self.pick(FAMILY);
+        let (number, street, address_city) = (self.rng.u16(1..400), self.pick(STREETS), self.pick(CITIES));
+        let (city, district) = self.place();
         PatientInput {
             given_name: given.into(),
-            family_name: self.pick(FAMILY).into(),
+            family_name: family.into(),
             other_names: other.into(),
             sex: if female { "female" } else { "male" }.into(),
             birth_date: (!estimated).then(|| (today - chrono::Duration::days(age_days)).format("%Y-%m-%d").to_string()),
             age_years: estimated.then_some((age_days / 365) as u32),
             phones: vec![phone],
-            address: format!("{} {}, {}", self.rng.u16(1..400), self.pick(STREETS), self.pick(CITIES)),
+            // With no city recorded, the address still names one (the desk typed it there).
+            address: format!("{number} {street}, {}", if city.is_empty() { address_city } else { city }),
+            city: city.into(),
+            district: district.into(),
             national_id: if self.rng.u8(..100) < 40 {
                 format!("{:012}", self.rng.u64(..1_000_000_000_000))
             } else {
@@ -270,6 +327,25 @@ mod tests {
                 (y.given_name, y.phones, y.birth_date)
             );
             validate::clean(&x, today).unwrap();
+        }
+    }
+
+    #[test]
+    fn patients_come_mostly_from_near_the_clinic_and_some_give_no_place() {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+        let mut g = Generator::new(11);
+        let people: Vec<PatientInput> = (0..4000).map(|_| g.patient(today)).collect();
+        let share = |f: &dyn Fn(&PatientInput) -> bool| people.iter().filter(|p| f(p)).count() * 100 / people.len();
+        let home = share(&|p| p.district == "Bengaluru Urban");
+        assert!((40..=50).contains(&home), "about 45% from the clinic's district: {home}%");
+        let nowhere = share(&|p| p.city.is_empty() && p.district.is_empty());
+        assert!((4..=10).contains(&nowhere), "about 7% give neither: {nowhere}%");
+        let no_district = share(&|p| !p.city.is_empty() && p.district.is_empty());
+        assert!((2..=6).contains(&no_district), "about 4% give the city only: {no_district}%");
+        let districts: std::collections::HashSet<&str> = people.iter().map(|p| p.district.as_str()).collect();
+        assert!(districts.len() >= 15, "a spread of districts: {districts:?}");
+        for p in people.iter().filter(|p| !p.city.is_empty()) {
+            assert!(p.address.ends_with(&p.city), "the address names the city: {} / {}", p.address, p.city);
         }
     }
 }

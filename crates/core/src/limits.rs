@@ -40,6 +40,8 @@ pub fn exported() -> Vec<(&'static str, Value)> {
         ("PATIENT_MAX_AGE_YEARS", json!(validate::MAX_AGE_YEARS)),
         ("PATIENT_MAX_PHONES", json!(validate::MAX_PHONES)),
         ("PATIENT_ADDRESS_MAX", json!(validate::ADDRESS_MAX)),
+        ("PATIENT_CITY_MAX", json!(validate::CITY_MAX)),
+        ("PATIENT_DISTRICT_MAX", json!(validate::DISTRICT_MAX)),
         ("PATIENT_REASON_MAX", json!(validate::REASON_MAX)),
         ("BLOOD_GROUPS", json!(validate::BLOOD_GROUPS)),
         // Clinical: plausible vital ranges by field, in the stored unit.

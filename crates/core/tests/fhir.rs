@@ -190,6 +190,12 @@ async fn a_patients_whole_record_exports_as_a_valid_r4_collection_bundle() {
     let p = pharmacy().await;
     full_record(&p).await;
     let s = &p.w.env.store;
+    // Where the patient lives, as the registration form stores it.
+    sqlx::query("UPDATE patients SET address = '4 Temple Street', city = 'Mysuru', district = 'Mysuru' WHERE id = ?")
+        .bind(&p.w.patient)
+        .execute(s.pool())
+        .await
+        .unwrap();
     let mrn: String = sqlx::query_scalar("SELECT mrn FROM patients WHERE id = ?")
         .bind(&p.w.patient)
         .fetch_one(s.pool())
@@ -233,6 +239,11 @@ async fn a_patients_whole_record_exports_as_a_valid_r4_collection_bundle() {
     let system = patient["identifier"][0]["system"].as_str().unwrap();
     assert!(system.starts_with("urn:hms:clinic:") && system.ends_with(":mrn"), "{system}");
     assert_eq!((patient["gender"].as_str(), patient["birthDate"].as_str()), (Some("male"), Some("1980-05-04")));
+    assert_eq!(
+        patient["address"],
+        serde_json::json!([{ "text": "4 Temple Street", "city": "Mysuru", "district": "Mysuru" }]),
+        "the address with its city and district"
+    );
     let obs = of_type(&resources, "Observation");
     let by_code = |code: &str| {
         obs.iter().copied().find(|o| o["code"]["coding"][0]["code"] == code).unwrap_or_else(|| panic!("{code}"))

@@ -183,7 +183,7 @@ async fn exports_in_either_date_order_import_the_right_dates_and_say_which_readi
     use ImportField::*;
     assert_eq!(
         fields,
-        vec![LegacyMrn, GivenName, FamilyName, BirthDate, Phone, Address, Address, Address, Address, NationalId],
+        vec![LegacyMrn, GivenName, FamilyName, BirthDate, Phone, Address, City, Address, Address, NationalId],
         "the usual legacy headers are recognised"
     );
     let dates = us.dates.clone().unwrap();
@@ -201,9 +201,10 @@ async fn exports_in_either_date_order_import_the_right_dates_and_say_which_readi
     assert_eq!(report.imported, 3);
     let emily = imported(&env, &auth, "C-100").await;
     assert_eq!(emily.birth_date.as_deref(), Some("2009-05-02"), "month first, never swapped");
-    assert_eq!(emily.address, "12 Oak St, Springfield, IL, 62704", "address columns make one address");
+    assert_eq!(emily.address, "12 Oak St, IL, 62704", "address columns make one address");
+    assert_eq!((emily.city.as_str(), emily.district.as_str()), ("Springfield", ""), "the city column is the city");
     assert_eq!((emily.national_id.as_str(), emily.phones.as_slice()), ("123-45-6789", &["5552013344".to_string()][..]));
-    assert_eq!(imported(&env, &auth, "C-101").await.address, "Springfield, IL");
+    assert_eq!(imported(&env, &auth, "C-101").await.address, "IL");
 
     let india = csv_io::preview(&env.store, &auth, IN_EXPORT.as_bytes(), None).await.unwrap();
     assert_eq!(india.dates.as_ref().unwrap().format, Some(DayMonthYear));
@@ -211,7 +212,8 @@ async fn exports_in_either_date_order_import_the_right_dates_and_say_which_readi
     assert_eq!(report.imported, 2);
     let emily = imported(&env, &auth, "9845012345").await;
     assert_eq!(emily.birth_date.as_deref(), Some("2009-02-05"), "day first");
-    assert_eq!(emily.address, "12 MG Road, Indiranagar, Bengaluru Urban, 560038");
+    assert_eq!(emily.address, "12 MG Road, Indiranagar, 560038");
+    assert_eq!(emily.district, "Bengaluru Urban", "the district column is the district");
     assert_eq!(emily.national_id, "1234 5678 9012");
 }
 
@@ -305,6 +307,8 @@ async fn an_export_imports_back_with_the_mrn_as_the_old_number_and_formulas_guar
         birth_date: Some("1975-06-30".into()),
         phones: vec!["+91 98450 12345".into(), "080 2345 6789".into()],
         address: "12 MG Road,\nBengaluru".into(),
+        city: "Bengaluru".into(),
+        district: "Bengaluru Urban".into(),
         allergies: vec!["Penicillin".into(), "Latex".into()],
         ..Default::default()
     };
@@ -335,6 +339,7 @@ async fn an_export_imports_back_with_the_mrn_as_the_old_number_and_formulas_guar
             q.family_name.as_str(),
             q.phones.clone(),
             q.address.as_str(),
+            (q.city.as_str(), q.district.as_str()),
             q.allergies.clone(),
             q.birth_date.clone()
         ),
@@ -343,6 +348,7 @@ async fn an_export_imports_back_with_the_mrn_as_the_old_number_and_formulas_guar
             p.family_name.as_str(),
             p.phones.clone(),
             p.address.as_str(),
+            ("Bengaluru", "Bengaluru Urban"),
             p.allergies.clone(),
             p.birth_date.clone()
         )

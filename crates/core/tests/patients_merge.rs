@@ -46,6 +46,8 @@ async fn merge_keeps_both_records_data_and_the_old_mrn_finds_the_survivor() {
             national_id: "1234 5678 9012".into(),
             blood_group: "B+".into(),
             notes: "Hypertensive".into(),
+            city: "Hoskote".into(),
+            district: "Bengaluru Rural".into(),
             ..person("Ravi Kumar", "Sharma")
         },
         "said he was never here before",
@@ -61,6 +63,11 @@ async fn merge_keeps_both_records_data_and_the_old_mrn_finds_the_survivor() {
     assert!(!merged.birth_date_estimated);
     assert_eq!(merged.national_id, "1234 5678 9012", "ids only one record had are kept");
     assert_eq!(merged.blood_group, "B+");
+    assert_eq!(
+        (merged.city.as_str(), merged.district.as_str()),
+        ("Hoskote", "Bengaluru Rural"),
+        "the survivor had no place"
+    );
     assert!(merged.notes.contains("Diabetic") && merged.notes.contains("Hypertensive"));
 
     let old = patients::open(&env.store, &a, &twin.id).await.unwrap();

@@ -102,7 +102,8 @@ pub const ENTITIES: &[Entity] = &[
         name: "patients",
         id: IdKind::Uuid,
         write: &[PatientsEdit, PatientsStatus, PatientsMerge, PatientsImport],
-        fields: &[("sex", OneOf(&["female", "male", "other", "unknown"]))],
+        // City and district: hms-core's patients::validate (CITY_MAX, DISTRICT_MAX).
+        fields: &[("sex", OneOf(&["female", "male", "other", "unknown"])), ("city", Text(80)), ("district", Text(80))],
     },
     Entity { name: "patient_merges", id: IdKind::Uuid, write: &[PatientsMerge], fields: &[] },
     Entity { name: "departments", id: IdKind::Uuid, write: &[StaffManage], fields: &[] },

@@ -133,6 +133,26 @@ fn values_are_checked_before_anyone_stores_them() {
 }
 
 #[test]
+fn a_patients_city_and_district_are_checked_like_the_registration_form() {
+    let edit = |data: Value| change("patients", ROW, Op::Update, data);
+    for data in [
+        json!({"city": "x".repeat(81)}),
+        json!({"district": "d".repeat(81)}),
+        json!({"city": "Pune\u{0007}"}),
+        json!({"district": 12}),
+    ] {
+        assert_eq!(code(check(&edit(data.clone()), Some(ADMIN), &clinic())), Some(RefusalCode::InvalidValue), "{data}");
+    }
+    let ok = edit(json!({"city": "Pune", "district": "x".repeat(80)}));
+    assert_eq!(code(check(&ok, Some(ADMIN), &clinic())), None);
+    assert_eq!(
+        code(check(&edit(json!({"city": "", "district": ""})), Some(ADMIN), &clinic())),
+        None,
+        "blank: not given"
+    );
+}
+
+#[test]
 fn stamps_are_fixed_width_and_not_far_ahead() {
     let mut c = change("vitals", ROW, Op::Insert, json!({"id": ROW}));
     c.hlc = "0001732270000000-1000000-dev-1".into();

@@ -519,6 +519,8 @@ async fn edit_patient(case: &mut Case, k: usize, what: &'static str) {
         birth_date: p.birth_date.clone(),
         phones: p.phones.clone(),
         address: p.address.clone(),
+        city: p.city.clone(),
+        district: p.district.clone(),
         national_id: p.national_id.clone(),
         insurance_id: p.insurance_id.clone(),
         emergency_name: p.emergency_name.clone(),

@@ -490,6 +490,10 @@ export const OVERRIDE_REASON_MIN = 5 as const;
 
 export const PATIENT_ADDRESS_MAX = 500 as const;
 
+export const PATIENT_CITY_MAX = 80 as const;
+
+export const PATIENT_DISTRICT_MAX = 80 as const;
+
 export const PATIENT_MAX_AGE_YEARS = 130 as const;
 
 export const PATIENT_MAX_PHONES = 5 as const;
@@ -3238,7 +3242,11 @@ export type Icd10Code = {
 /**  What a CSV column holds. */
 export type ImportField = "given_name" | "family_name" | "other_names" | 
 /**  "Ravi Kumar Sharma": first word given, last word family, the rest other names. */
-"full_name" | "sex" | "birth_date" | "age_years" | "phone" | "phone2" | "address" | "national_id" | "insurance_id" | "emergency_name" | "emergency_phone" | "emergency_relation" | "blood_group" | "allergies" | "notes" | 
+"full_name" | "sex" | "birth_date" | "age_years" | "phone" | "phone2" | 
+/**  Address lines, street, PIN...: several columns make one address. */
+"address" | 
+/**  The city or town (its own field, not part of the address text). */
+"city" | "district" | "national_id" | "insurance_id" | "emergency_name" | "emergency_phone" | "emergency_relation" | "blood_group" | "allergies" | "notes" | 
 /**  The number the patient had in the previous system. */
 "legacy_mrn" | "ignore";
 
@@ -4354,6 +4362,10 @@ export type PatientInput_Deserialize = {
 	age_years?: number | null,
 	phones: string[],
 	address: string,
+	/**  The city, town or village (optional; the reports group registrations by it). */
+	city: string,
+	/**  The district (optional). */
+	district: string,
 	national_id: string,
 	insurance_id: string,
 	emergency_name: string,
@@ -4378,6 +4390,10 @@ export type PatientInput_Serialize = {
 	age_years: number | null,
 	phones: string[],
 	address: string,
+	/**  The city, town or village (optional; the reports group registrations by it). */
+	city: string,
+	/**  The district (optional). */
+	district: string,
 	national_id: string,
 	insurance_id: string,
 	emergency_name: string,
@@ -4401,6 +4417,9 @@ export type Patient_Deserialize = {
 	birth_date_estimated: boolean,
 	phones: string[],
 	address: string,
+	/**  (default: a merge's snapshot taken before patients had a city and district) */
+	city?: string,
+	district?: string,
 	national_id: string,
 	insurance_id: string,
 	emergency_name: string,
@@ -4429,6 +4448,9 @@ export type Patient_Serialize = {
 	birth_date_estimated: boolean,
 	phones: string[],
 	address: string,
+	/**  (default: a merge's snapshot taken before patients had a city and district) */
+	city: string,
+	district: string,
 	national_id: string,
 	insurance_id: string,
 	emergency_name: string,
@@ -5100,7 +5122,7 @@ export type RejectedRow_Serialize = {
 
 export type Report = Report_Serialize | Report_Deserialize;
 
-export type ReportId = "revenue_by_service" | "revenue_by_mode" | "revenue_by_doctor" | "appointments_by_doctor" | "patients_registrations" | "patients_demographics" | "patients_new_returning" | "receivables_ageing" | "insurance_by_insurer" | "morbidity_by_code" | "morbidity_by_chapter" | "doctor_performance" | "appointments_busiest_hours" | "revenue_by_department" | "revenue_adjustments";
+export type ReportId = "revenue_by_service" | "revenue_by_mode" | "revenue_by_doctor" | "appointments_by_doctor" | "patients_registrations" | "patients_demographics" | "patients_new_returning" | "receivables_ageing" | "insurance_by_insurer" | "morbidity_by_code" | "morbidity_by_chapter" | "doctor_performance" | "appointments_busiest_hours" | "revenue_by_department" | "revenue_adjustments" | "patients_by_place";
 
 export type ReportRequest = ReportRequest_Serialize | ReportRequest_Deserialize;
 

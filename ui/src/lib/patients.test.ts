@@ -45,6 +45,8 @@ function patient(patch: Partial<Patient> = {}): Patient {
     birth_date_estimated: false,
     phones: ['9845012345'],
     address: '',
+    city: '',
+    district: '',
     national_id: '',
     insurance_id: '',
     emergency_name: '',
@@ -189,6 +191,14 @@ describe('the registration form', () => {
     const neither = toPatientInput(form({ given_name: 'A' }), TODAY).input;
     expect(neither.birth_date).toBeNull();
     expect(neither.age_years).toBeNull();
+  });
+
+  it('sends the city and district trimmed, and an edit starts from the record\'s', () => {
+    const input = toPatientInput(form({ given_name: 'A', city: '  Hoskote ', district: ' Bengaluru Rural ' }), TODAY).input;
+    expect([input.city, input.district]).toEqual(['Hoskote', 'Bengaluru Rural']);
+    const edit = formFromPatient(patient({ city: 'Mysuru', district: 'Mysuru' }), TODAY);
+    expect([edit.city, edit.district]).toEqual(['Mysuru', 'Mysuru']);
+    expect(emptyForm().city).toBe('');
   });
 
   it('checks the typed age before sending', () => {

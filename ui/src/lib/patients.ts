@@ -45,6 +45,8 @@ export const IMPORT_FIELDS: readonly ImportField[] = [
   'phone',
   'phone2',
   'address',
+  'city',
+  'district',
   'national_id',
   'insurance_id',
   'emergency_name',
@@ -212,6 +214,8 @@ export interface PatientForm {
   /** One row per phone field shown (1 to 5); blank rows are not sent. */
   phones: string[];
   address: string;
+  city: string;
+  district: string;
   national_id: string;
   insurance_id: string;
   emergency_name: string;
@@ -241,6 +245,8 @@ export function emptyForm(): PatientForm {
     age_years: '',
     phones: [''],
     address: '',
+    city: '',
+    district: '',
     national_id: '',
     insurance_id: '',
     emergency_name: '',
@@ -305,6 +311,8 @@ export function formFromPatient(p: Patient, today: Date = new Date()): PatientFo
     age_years: age === null ? '' : String(age),
     phones: p.phones.length > 0 ? p.phones.slice(0, MAX_PHONES) : [''],
     address: p.address,
+    city: p.city ?? '',
+    district: p.district ?? '',
     national_id: p.national_id,
     insurance_id: p.insurance_id,
     emergency_name: p.emergency_name,
@@ -364,6 +372,8 @@ export function toPatientInput(form: PatientForm, today: Date = new Date()): { i
     age_years: ageYearsValue,
     phones,
     address: form.address,
+    city: form.city.trim(),
+    district: form.district.trim(),
     national_id: form.national_id.trim(),
     insurance_id: form.insurance_id.trim(),
     emergency_name: form.emergency_name.trim(),
@@ -395,6 +405,8 @@ export const FORM_FIELDS: readonly string[] = [
   'phones',
   ...Array.from({ length: MAX_PHONES }, (_, i) => `phones.${i}`),
   'address',
+  'city',
+  'district',
   'national_id',
   'insurance_id',
   'emergency_name',

@@ -1,5 +1,5 @@
 //! Patient: the MRN (with the clinic's system), national and insurance ids, name, sex, date
-//! of birth, phones, address, the emergency contact, status (deceased; merged: `replaced-by`).
+//! of birth, phones, address (its text, `city` and `district`), the emergency contact, status (deceased; merged: `replaced-by`).
 
 use super::context::Ctx;
 use super::source::{opt, prune, text, Source};
@@ -12,7 +12,7 @@ pub static PATIENTS: Source = Source {
     table: "patients",
     select: "SELECT t.id, t.mrn, t.legacy_mrn, t.given_name, t.family_name, t.other_names, t.sex, t.birth_date,
         t.phones, t.address, t.national_id, t.insurance_id, t.emergency_name, t.emergency_phone,
-        t.emergency_relation, t.status, t.merged_into FROM patients t",
+        t.emergency_relation, t.status, t.merged_into, t.city, t.district FROM patients t",
     by_patient: Some("t.id = ?1"),
     map,
 };
@@ -56,6 +56,9 @@ fn map(row: &SqliteRow, cx: &Ctx<'_>) -> Result<Vec<Value>> {
     let link = opt(row, "merged_into")?
         .filter(|_| status == "merged")
         .map(|into| json!([{ "other": cx.reference("Patient", &into), "type": "replaced-by" }]));
+    let (address, city, district) = (opt(row, "address")?, opt(row, "city")?, opt(row, "district")?);
+    let address = (address.is_some() || city.is_some() || district.is_some())
+        .then(|| json!([{ "text": address, "city": city, "district": district }]));
     let legacy = opt(row, "legacy_mrn")?.map(|v| json!({ "use": "old", "value": v }));
     let mut ids = identifiers;
     ids.extend(legacy);
@@ -73,7 +76,7 @@ fn map(row: &SqliteRow, cx: &Ctx<'_>) -> Result<Vec<Value>> {
         "gender": text(row, "sex")?,
         "birthDate": opt(row, "birth_date")?,
         "deceasedBoolean": if status == "deceased" { Some(true) } else { None },
-        "address": opt(row, "address")?.map(|a| json!([{ "text": a }])),
+        "address": address,
         "contact": contact.map(|c| json!([c])),
         "managingOrganization": cx.organization(),
         "link": link,

@@ -47,7 +47,11 @@ pub enum ImportField {
     AgeYears,
     Phone,
     Phone2,
+    /// Address lines, street, PIN...: several columns make one address.
     Address,
+    /// The city or town (its own field, not part of the address text).
+    City,
+    District,
     NationalId,
     InsuranceId,
     EmergencyName,
@@ -254,9 +258,12 @@ pub fn suggest(header: &str) -> ImportField {
         "phone2" | "mobile2" | "alternatephone" | "altphone" | "otherphone" | "workphone" | "officephone"
         | "alternatemobile" | "altmobile" | "landline" | "secondaryphone" => Phone2,
         "address" | "addr" | "residence" | "address1" | "address2" | "address3" | "addressline1" | "addressline2"
-        | "addressline3" | "street" | "streetaddress" | "area" | "locality" | "village" | "town" | "city"
-        | "district" | "taluk" | "state" | "province" | "county" | "zip" | "zipcode" | "postcode" | "postalcode"
-        | "pin" | "pincode" | "country" => Address,
+        | "addressline3" | "street" | "streetaddress" | "area" | "locality" | "village" | "taluk" | "state"
+        | "province" | "county" | "zip" | "zipcode" | "postcode" | "postalcode" | "pin" | "pincode" | "country" => {
+            Address
+        }
+        "city" | "town" | "citytown" => City,
+        "district" | "dist" => District,
         "nationalid"
         | "aadhaar"
         | "aadhar"
@@ -570,6 +577,8 @@ fn clean_row(
             Address if v.is_empty() => {}
             Address if input.address.is_empty() => input.address = v,
             Address => input.address = format!("{}, {v}", input.address),
+            City => input.city = v,
+            District => input.district = v,
             NationalId => input.national_id = v,
             InsuranceId => input.insurance_id = v,
             EmergencyName => input.emergency_name = v,
@@ -621,6 +630,8 @@ fn field_column(field: &str, column_of: &std::collections::HashMap<ImportField, 
         "birth_date" => &[BirthDate],
         "age_years" => &[AgeYears],
         "address" => &[Address],
+        "city" => &[City],
+        "district" => &[District],
         "national_id" => &[NationalId],
         "insurance_id" => &[InsuranceId],
         "emergency_name" => &[EmergencyName],
@@ -965,7 +976,7 @@ impl<F: Fn(ImportProgress)> Progress<F> {
 // ------------------------------------------------------------------------------ export
 
 /// The export's columns: names the import recognises, so an export imports elsewhere.
-const EXPORT_HEADERS: [&str; 18] = [
+const EXPORT_HEADERS: [&str; 20] = [
     "MRN",
     "First name",
     "Other names",
@@ -976,6 +987,8 @@ const EXPORT_HEADERS: [&str; 18] = [
     "Phone",
     "Phone 2",
     "Address",
+    "City",
+    "District",
     "National id",
     "Insurance",
     "Emergency contact",
@@ -1018,6 +1031,8 @@ fn export_row(p: &super::Patient, today: NaiveDate) -> Vec<String> {
         phone(0),
         phone(1),
         p.address.clone(),
+        p.city.clone(),
+        p.district.clone(),
         p.national_id.clone(),
         p.insurance_id.clone(),
         p.emergency_name.clone(),
@@ -1125,9 +1140,12 @@ mod tests {
         assert_eq!(suggest("Cell"), ImportField::Phone);
         assert_eq!(suggest("Work phone"), ImportField::Phone2);
         assert_eq!(suggest("SSN"), ImportField::NationalId);
-        for h in ["Street", "City", "ZIP", "PIN code", "District", "State", "Address Line 2"] {
+        for h in ["Street", "ZIP", "PIN code", "Village", "State", "Address Line 2"] {
             assert_eq!(suggest(h), ImportField::Address, "{h}");
         }
+        assert_eq!(suggest("City"), ImportField::City);
+        assert_eq!(suggest("Town"), ImportField::City);
+        assert_eq!(suggest("District"), ImportField::District);
         assert_eq!(suggest("Favourite colour"), ImportField::Ignore);
     }
 

@@ -26,11 +26,30 @@ const PATIENTS: &[Row] = &[
     ("Sunita", "Devi", "Yadav", "female", "1970-05-25", "97711 33445", &[]),
 ];
 
+/// Where each of `PATIENTS` lives (city, district): mostly the clinic's city, some nearby
+/// towns, one from abroad and one who gave neither.
+const PLACES: [(&str, &str); 12] = [
+    ("Bengaluru", "Bengaluru Urban"),
+    ("Bengaluru", "Bengaluru Urban"),
+    ("Bengaluru", "Bengaluru Urban"),
+    ("Hoskote", "Bengaluru Rural"),
+    ("Bengaluru", "Bengaluru Urban"),
+    ("Madrid", ""),
+    ("Mysuru", "Mysuru"),
+    ("Bengaluru", "Bengaluru Urban"),
+    ("Ramanagara", "Ramanagara"),
+    ("", ""),
+    ("Bengaluru", "Bengaluru Urban"),
+    ("Tumakuru", "Tumakuru"),
+];
+
 /// Registers the demo patients inside the demo's write; returns how many.
 pub(crate) async fn insert(w: &mut WriteTx<'_>, today: NaiveDate) -> Result<usize> {
     let mrns = mrn::reserve(w, PATIENTS.len() as u64).await?;
     let mut records = Vec::with_capacity(PATIENTS.len());
-    for ((given, other, family, sex, dob, phone, allergies), mrn) in PATIENTS.iter().zip(mrns) {
+    for (((given, other, family, sex, dob, phone, allergies), mrn), (city, district)) in
+        PATIENTS.iter().zip(mrns).zip(PLACES.iter().chain(std::iter::repeat(&("", ""))))
+    {
         let input = PatientInput {
             given_name: (*given).into(),
             other_names: (*other).into(),
@@ -39,6 +58,8 @@ pub(crate) async fn insert(w: &mut WriteTx<'_>, today: NaiveDate) -> Result<usiz
             birth_date: Some((*dob).into()),
             phones: vec![(*phone).into()],
             allergies: allergies.iter().map(|a| (*a).to_string()).collect(),
+            city: (*city).into(),
+            district: (*district).into(),
             ..Default::default()
         };
         let mut p = blank(crate::ids::new_id(), mrn, w.now_rfc3339());

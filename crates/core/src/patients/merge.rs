@@ -127,6 +127,11 @@ fn absorb(s: &mut Patient, m: &Patient) -> Result<()> {
             mine.clone_from(theirs);
         }
     }
+    // City and district go together: taken only when the survivor has neither.
+    if s.city.is_empty() && s.district.is_empty() {
+        s.city.clone_from(&m.city);
+        s.district.clone_from(&m.district);
+    }
     if !m.notes.is_empty() && !s.notes.contains(&m.notes) {
         let joined =
             if s.notes.is_empty() { m.notes.clone() } else { format!("{}\n\n[from {}] {}", s.notes, m.mrn, m.notes) };

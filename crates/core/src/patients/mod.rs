@@ -36,6 +36,8 @@ pub(crate) fn apply(p: &mut Patient, c: Clean) {
     p.birth_date_estimated = c.birth_date_estimated;
     p.phones = c.phones;
     p.address = c.address;
+    p.city = c.city;
+    p.district = c.district;
     p.national_id = c.national_id;
     p.insurance_id = c.insurance_id;
     p.emergency_name = c.emergency_name;
@@ -61,6 +63,8 @@ pub(crate) fn blank(id: String, mrn: String, created_at: String) -> Patient {
         birth_date_estimated: false,
         phones: Vec::new(),
         address: String::new(),
+        city: String::new(),
+        district: String::new(),
         national_id: String::new(),
         insurance_id: String::new(),
         emergency_name: String::new(),

@@ -38,6 +38,10 @@ pub struct PatientInput {
     pub age_years: Option<u32>,
     pub phones: Vec<String>,
     pub address: String,
+    /// The city, town or village (optional; the reports group registrations by it).
+    pub city: String,
+    /// The district (optional).
+    pub district: String,
     pub national_id: String,
     pub insurance_id: String,
     pub emergency_name: String,
@@ -60,6 +64,11 @@ pub struct Patient {
     pub birth_date_estimated: bool,
     pub phones: Vec<String>,
     pub address: String,
+    /// (default: a merge's snapshot taken before patients had a city and district)
+    #[serde(default)]
+    pub city: String,
+    #[serde(default)]
+    pub district: String,
     pub national_id: String,
     pub insurance_id: String,
     pub emergency_name: String,

@@ -15,7 +15,7 @@ use sqlx::Sqlite;
 
 pub const COLUMNS: &str = "pk, id, mrn, given_name, family_name, other_names, sex, birth_date, birth_date_estimated, phones,
     address, national_id, insurance_id, emergency_name, emergency_phone, emergency_relation, blood_group, allergies, notes,
-    status, merged_into, legacy_mrn, last_visit_at, created_at, updated_at";
+    status, merged_into, legacy_mrn, last_visit_at, created_at, updated_at, city, district";
 
 /// A patient row; a stored value that does not read is an error naming the patient.
 pub fn from_row(row: &SqliteRow) -> Result<(i64, Patient)> {
@@ -33,6 +33,8 @@ pub fn from_row(row: &SqliteRow) -> Result<(i64, Patient)> {
             birth_date_estimated: f.flag("birth_date_estimated")?,
             phones: f.json("phones")?,
             address: f.get("address")?,
+            city: f.get("city")?,
+            district: f.get("district")?,
             national_id: f.get("national_id")?,
             insurance_id: f.get("insurance_id")?,
             emergency_name: f.get("emergency_name")?,
@@ -290,7 +292,7 @@ pub async fn update(w: &mut WriteTx<'_>, p: &Patient) -> Result<()> {
            birth_date_estimated = ?8, phones = ?9, address = ?10, national_id = ?11, insurance_id = ?12,
            emergency_name = ?13, emergency_phone = ?14, emergency_relation = ?15, blood_group = ?16, allergies = ?17,
            notes = ?18, status = ?19, merged_into = ?20, last_visit_at = ?21, updated_at = ?22, updated_by = ?23,
-           legacy_mrn = ?24
+           legacy_mrn = ?24, city = ?25, district = ?26
          WHERE id = ?1 RETURNING pk",
     )
     .bind(&p.id)
@@ -317,6 +319,8 @@ pub async fn update(w: &mut WriteTx<'_>, p: &Patient) -> Result<()> {
     .bind(&stamp)
     .bind(&by)
     .bind(&p.legacy_mrn)
+    .bind(&p.city)
+    .bind(&p.district)
     .fetch_one(w.conn())
     .await?;
     unindex(w, pk).await?;
@@ -332,7 +336,7 @@ fn synced(p: &Patient, stamp: &str, by: &Option<String>) -> Result<serde_json::V
     Ok(data)
 }
 
-/// Rows per multi-row statement: 27 columns × 400 stays well under SQLite's 32,766 variables.
+/// Rows per multi-row statement: 29 columns × 400 stays well under SQLite's 32,766 variables.
 const CHUNK: usize = 400;
 
 /// Rows per insert of new records: a statement opens the table's and its indexes' cursors
@@ -340,7 +344,7 @@ const CHUNK: usize = 400;
 const ROWS_PER_INSERT: usize = 32;
 
 /// Values of one new row (`insert_sql`).
-const INSERT_COLUMNS: usize = 27;
+const INSERT_COLUMNS: usize = 29;
 
 /// The insert of `rows` new records. OR FAIL, not the default ABORT: a statement of many rows
 /// that may abort keeps a journal of every page it touches first (to undo only itself); a
@@ -351,7 +355,7 @@ fn insert_sql(rows: usize) -> String {
         "INSERT OR FAIL INTO patients (pk, id, mrn, given_name, family_name, other_names, sex, birth_date,
            birth_date_estimated, phones, address, national_id, insurance_id, emergency_name, emergency_phone,
            emergency_relation, blood_group, allergies, notes, status, merged_into, last_visit_at, created_at,
-           updated_at, updated_by, origin_device, legacy_mrn)
+           updated_at, updated_by, origin_device, legacy_mrn, city, district)
          VALUES {}",
         vec![row; rows].join(", ")
     )
@@ -424,6 +428,8 @@ pub async fn insert_many(w: &mut WriteTx<'_>, patients: &[Patient]) -> Result<()
                     by.as_deref().into(),
                     Arg::Text(&device),
                     Arg::Text(&p.legacy_mrn),
+                    Arg::Text(&p.city),
+                    Arg::Text(&p.district),
                 ]);
             }
             match &mut many {

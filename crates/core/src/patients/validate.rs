@@ -10,6 +10,10 @@ pub const MAX_AGE_YEARS: u32 = 130;
 pub const MAX_PHONES: usize = 5;
 /// The most characters a patient's address may have.
 pub const ADDRESS_MAX: usize = 500;
+/// The most characters a patient's city (town, village) may have.
+pub const CITY_MAX: usize = 80;
+/// The most characters a patient's district may have.
+pub const DISTRICT_MAX: usize = 80;
 /// The most characters the reason of a merge or a status change may have.
 pub const REASON_MAX: usize = 500;
 /// The longest free-text notes a record keeps.
@@ -26,6 +30,8 @@ pub struct Clean {
     pub birth_date_estimated: bool,
     pub phones: Vec<String>,
     pub address: String,
+    pub city: String,
+    pub district: String,
     pub national_id: String,
     pub insurance_id: String,
     pub emergency_name: String,
@@ -175,6 +181,8 @@ pub fn clean(input: &PatientInput, today: NaiveDate) -> Result<Clean> {
         birth_date_estimated,
         phones,
         address: multiline("address", &input.address, ADDRESS_MAX)?,
+        city: text("city", &input.city, CITY_MAX)?,
+        district: text("district", &input.district, DISTRICT_MAX)?,
         national_id: text("national_id", &input.national_id, 40)?.to_uppercase(),
         insurance_id: text("insurance_id", &input.insurance_id, 60)?.to_uppercase(),
         emergency_name: text("emergency_name", &input.emergency_name, 120)?,

@@ -19,6 +19,7 @@ pub mod morbidity;
 pub mod patients;
 pub mod pdf;
 pub mod performance;
+pub mod places;
 pub mod range;
 pub mod receivables;
 pub mod revenue;
@@ -53,12 +54,13 @@ pub enum ReportId {
     AppointmentsBusiestHours,
     RevenueByDepartment,
     RevenueAdjustments,
+    PatientsByPlace,
 }
 
 impl crate::codes::Code for ReportId {}
 
 impl ReportId {
-    pub const ALL: [ReportId; 15] = [
+    pub const ALL: [ReportId; 16] = [
         ReportId::RevenueByService,
         ReportId::RevenueByMode,
         ReportId::RevenueByDoctor,
@@ -74,6 +76,7 @@ impl ReportId {
         ReportId::AppointmentsBusiestHours,
         ReportId::RevenueByDepartment,
         ReportId::RevenueAdjustments,
+        ReportId::PatientsByPlace,
     ];
 
     pub fn title(self) -> &'static str {
@@ -93,6 +96,7 @@ impl ReportId {
             ReportId::AppointmentsBusiestHours => "Busiest hours",
             ReportId::RevenueByDepartment => "Revenue by department",
             ReportId::RevenueAdjustments => "Discounts, credit notes and refunds",
+            ReportId::PatientsByPlace => "Patients by district and city",
         }
     }
 
@@ -143,6 +147,9 @@ impl ReportId {
             }
             ReportId::RevenueAdjustments => {
                 "Discounts on lines of finalised invoices (cancelled left out) by invoice date, by service; credit notes on finalised invoices by their own date; refunds by the date paid, by payment mode."
+            }
+            ReportId::PatientsByPlace => {
+                "Records registered in the range, merged duplicates left out, by district then city as recorded (letter case ignored); blanks under “Not given”."
             }
         }
     }
@@ -338,6 +345,7 @@ pub async fn run(store: &Store, auth: &Authorized, req: &ReportRequest) -> Resul
         ReportId::AppointmentsBusiestHours => hours::busiest(store, &range, &scope).await?,
         ReportId::RevenueByDepartment => revenue::by_department(store, &range, &scope).await?,
         ReportId::RevenueAdjustments => revenue::adjustments(store, &range).await?,
+        ReportId::PatientsByPlace => places::by_place(store, &range).await?,
     };
     Ok(Report {
         report: req.report,
