@@ -80,7 +80,7 @@ fn expected() -> Vec<(String, String, i64)> {
     }
     let mut rows: Vec<(String, String, i64)> = groups.into_iter().map(|((d, c), n)| (d, c, n)).collect();
     let order = |s: &str| (s == NOT_GIVEN, s.to_lowercase());
-    rows.sort_by(|x, y| (order(&x.0), order(&x.1)).cmp(&(order(&y.0), order(&y.1))));
+    rows.sort_by_key(|r| (order(&r.0), order(&r.1)));
     rows
 }
 

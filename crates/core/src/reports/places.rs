@@ -39,8 +39,13 @@ impl Group {
     }
 }
 
+/// A place's sort key (see `key`).
+type Key = (bool, String);
+/// A district's group and its cities' groups.
+type District = (Group, BTreeMap<Key, Group>);
+
 /// The sort key of a place: blanks ("not given") after every name, names without regard to case.
-fn key(s: &str) -> (bool, String) {
+fn key(s: &str) -> Key {
     (s.is_empty(), s.to_lowercase())
 }
 
@@ -55,8 +60,7 @@ pub(crate) async fn by_place(store: &Store, range: &DateRange) -> Result<Table> 
     .bind(&to)
     .fetch_all(store.pool())
     .await?;
-    // district key → (its group, city key → the city's group)
-    let mut districts: BTreeMap<(bool, String), (Group, BTreeMap<(bool, String), Group>)> = BTreeMap::new();
+    let mut districts: BTreeMap<Key, District> = BTreeMap::new();
     let mut total = 0;
     for (district, city, n) in &groups {
         let (d, cities) = districts.entry(key(district)).or_default();
