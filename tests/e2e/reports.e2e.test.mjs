@@ -10,7 +10,8 @@
 // received yet) → today's money tile opens Reports on "Collections by payment mode" for today →
 // a service in the tariff, a patient, a bill finalised and paid in full → Home's collection
 // today has grown by exactly that payment → "Revenue by service" over a custom range (the last
-// seven days) → its PDF is exported and its text holds the title, the range and the total.
+// seven days) → "Patients by district and city" for today holds the patient's place → the
+// revenue report's PDF is exported and its text holds the title, the range and the total.
 
 import { execFileSync } from 'node:child_process';
 import { after, before, describe } from 'node:test';
@@ -31,7 +32,7 @@ const ADMIN = { fullName: 'Asha Menon', username: 'admin', password: 'Clinic#202
 
 // The one service billed: GST 0 so that the bill's total is its price.
 const SERVICE = { code: 'DRESS-L', name: 'Dressing, large', price: '1234.50', minor: 123450 };
-const PATIENT = { given: 'Ravi', family: 'Kulkarni', age: '52', phone: '98450 22222' };
+const PATIENT = { given: 'Ravi', family: 'Kulkarni', age: '52', phone: '98450 22222', city: 'Hoskote', district: 'Bengaluru Rural' };
 
 let dataDir = '';
 let app = null;
@@ -99,6 +100,8 @@ describe('HMS dashboards and reports (WebKitGTK through tauri-driver)', { timeou
     await app.tick('pf-dob-unknown');
     await app.fill('pf-age_years', PATIENT.age);
     await app.fill('pf-phone-0', PATIENT.phone);
+    await app.fill('pf-city', PATIENT.city);
+    await app.fill('pf-district', PATIENT.district);
     await app.click('patient-save');
     assert.match(await app.textOf('new-mrn'), /^[0-9A-Z]{4}-\d{6}$/);
   });
@@ -145,9 +148,11 @@ describe('HMS dashboards and reports (WebKitGTK through tauri-driver)', { timeou
     const from = daysBefore(today, 6);
     await app.fill('report-from', from);
     await app.fill('report-to', today);
-    const report = await app.visible('report');
     await app.until(
-      async () => `${await report.getAttribute('data-report')} ${await report.getAttribute('data-from')} ${await report.getAttribute('data-to')}`,
+      async () => {
+        const report = await app.visible('report');
+        return `${await report.getAttribute('data-report')} ${await report.getAttribute('data-from')} ${await report.getAttribute('data-to')}`;
+      },
       (v) => v === `revenue_by_service ${from} ${today}`,
       WAIT,
       'the report over the chosen range',
@@ -157,6 +162,30 @@ describe('HMS dashboards and reports (WebKitGTK through tauri-driver)', { timeou
     assert.ok(rows[0].includes(SERVICE.name) && rows[0].includes('1,234.50'), `the service's line: ${rows[0]}`);
     assert.ok((await app.textOf('report-totals')).includes('1,234.50'), 'the totals row');
     await app.screenshot('revenue-custom-range');
+  });
+
+  step('patients by district and city counts the registration under its place', async () => {
+    await choose('report-pick', 'patients_by_place');
+    await choose('report-preset', 'today');
+    await app.until(async () => (await app.visible('report')).getAttribute('data-report'), (v) => v === 'patients_by_place', WAIT, 'the places report');
+    const rows = await app.until(() => rowTexts('report-row'), (r) => r.length > 0, WAIT, 'a row');
+    assert.equal(rows.length, 1, JSON.stringify(rows));
+    assert.ok(rows[0].includes(PATIENT.district) && rows[0].includes(PATIENT.city), `the row names the place: ${rows[0]}`);
+    await app.screenshot('patients-by-place');
+    // Back to the revenue report over the seven days, for its PDF.
+    await choose('report-pick', 'revenue_by_service');
+    await choose('report-preset', 'custom');
+    await app.fill('report-from', daysBefore(today, 6));
+    await app.fill('report-to', today);
+    await app.until(
+      async () => {
+        const report = await app.visible('report');
+        return `${await report.getAttribute('data-report')} ${await report.getAttribute('data-from')}`;
+      },
+      (v) => v === `revenue_by_service ${daysBefore(today, 6)}`,
+      WAIT,
+      'the revenue report again',
+    );
   });
 
   step("the revenue report's PDF holds its title, range and total", async () => {
