@@ -10,10 +10,11 @@
 // administrator → adds a doctor, a bed-day charge to the tariff (1,500.00), sets up the General
 // ward with that charge and beds A1 and A2, adds two medicines, registers Kavya, adds a
 // doctor's, a nurse's and a receptionist's accounts → today (the app started again on the real
-// clock) → reception checks her in to
-// the doctor's queue → the doctor admits her from the queue to the ward's waiting list,
-// back-entered at 22:00 yesterday (so a midnight, the census, has passed) → reception gives her
-// A1 on the board → the doctor sees her on the board (tablet size too), opens her chart from
+// clock) → reception checks her in to the doctor's queue → the doctor reserves A1 for her on
+// the board, then admits her from the queue to the ward's waiting list, back-entered at 22:00
+// yesterday (so a midnight, the census, has passed; the bed was reserved since, so not into it)
+// → reception gives her A1, the bed reserved for her, on the board → the doctor sees her on
+// the board (tablet size too), opens her chart from
 // the card and orders paracetamol 1-0-1, ceftriaxone STAT and vitals every 4 h, writes a
 // progress note; from her page changes paracetamol to 1-1-1, adds it when needed and stops a
 // diet → the nurse (800×1280) opens the ward round, gives the STAT dose, records vitals, gives
@@ -324,8 +325,25 @@ describe('HMS inpatients (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     await queueRow('Kavya');
   });
 
-  step('the doctor admits her from the queue to the ward\'s waiting list, back-entered at 22:00 yesterday', async () => {
+  step('the doctor reserves A1 for Kavya: the board shows it held for her', async () => {
     await switchTo(DOCTOR_USER);
+    await app.click('nav-inpatients');
+    await bedAction('A1', 'reserve');
+    await app.visible('reserve-dialog');
+    await app.fill('reserve-patient-search', 'Kavya');
+    await app.click('reserve-patient-result');
+    await app.visible('reserve-patient');
+    await app.fill('reserve-note', 'Coming from the clinic this afternoon');
+    await app.click('reserve-confirm');
+    await gone('reserve-dialog');
+    await waitBedState('A1', 'reserved');
+    const text = await (await app.driver.findElement(By.css(cardCss('A1')))).getText();
+    assert.match(text, /Reserved for Kavya Nair/);
+    assert.match(text, /Coming from the clinic/);
+    await app.screenshot('reserved');
+  });
+
+  step('the doctor admits her from the queue to the ward\'s waiting list, back-entered at 22:00 yesterday', async () => {
     await app.click('nav-appointments');
     await app.click('appt-view-queue');
     await choose('queue-doctor', DOCTOR);
@@ -345,6 +363,11 @@ describe('HMS inpatients (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     await app.fill('admit-reason', 'Pneumonia, needs oxygen');
     await app.fill('admit-days', '4');
     await choose('admit-ward', 'General');
+    // The bed held for her is offered, and chosen first; but she came in at 22:00 yesterday,
+    // before the bed was reserved: a back-entry goes to the waiting list.
+    const offered = await app.visible('admit-bed');
+    const picked = await offered.findElement(By.css('option:checked')).getText();
+    assert.match(picked, /A1 — reserved for this patient/);
     await choose('admit-bed', 'waiting list');
     await setValue('admit-when', ADMITTED.typed);
     await app.screenshot('admit');
@@ -352,7 +375,7 @@ describe('HMS inpatients (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     await gone('admit-dialog');
   });
 
-  step('reception gives her A1 from the ward\'s waiting list on the board', async () => {
+  step('reception gives her A1, the bed reserved for her, from the ward\'s waiting list on the board', async () => {
     await switchTo(DESK_USER);
     await app.click('nav-inpatients');
     const entry = await app.visible('waiting-entry');

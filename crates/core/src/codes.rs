@@ -248,8 +248,8 @@ mod tests {
             policy_codes("admissions", "discharge_type"),
         );
         round_trip(
-            &[BedState::Free, BedState::Occupied, BedState::Cleaning, BedState::OutOfService],
-            &["free", "occupied", "cleaning", "out_of_service"],
+            &[BedState::Free, BedState::Occupied, BedState::Reserved, BedState::Cleaning, BedState::OutOfService],
+            &["free", "occupied", "reserved", "cleaning", "out_of_service"],
         );
         // Compared with the policy's list, not restated: another device's events carry these.
         round_trip(
@@ -263,6 +263,8 @@ mod tests {
                 BedEventKind::Cleaned,
                 BedEventKind::OutOfService,
                 BedEventKind::BackInService,
+                BedEventKind::Reserved,
+                BedEventKind::ReservationCancelled,
             ],
             policy_codes("bed_events", "kind"),
         );

@@ -19,6 +19,8 @@ pub enum ValidationReason {
     /// Possible but outside the usual range (a pulse of 260): saved once the person confirms
     /// they re-checked it.
     NeedsConfirmation,
+    /// Held for someone else (a bed reserved for another patient).
+    Reserved,
 }
 
 /// What a clinical warning is about.

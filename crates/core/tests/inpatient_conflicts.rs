@@ -251,3 +251,72 @@ async fn a_dose_given_after_its_order_was_stopped_elsewhere_stays_until_reviewed
     let left: Vec<String> = open(&h).await.into_iter().map(|c| c.id).collect();
     assert_eq!(left, vec![prn_late.to_string()]);
 }
+
+/// Another device's reservation of a bed for a patient, as a pull writes it.
+async fn pulled_reservation(s: &Store, id: &str, bed: &str, patient: &str, at: &str, until: &str) {
+    sqlx::query(
+        "INSERT INTO bed_events (id, bed_id, kind, patient_id, until, at, created_at, updated_at, origin_device)
+         VALUES (?, ?, 'reserved', ?, ?, ?, ?, '0001764583700000-000002-other', ?)",
+    )
+    .bind(id)
+    .bind(bed)
+    .bind(patient)
+    .bind(until)
+    .bind(at)
+    .bind(at)
+    .bind(OTHER)
+    .execute(s.pool())
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn the_earlier_of_a_reservation_and_an_admission_keeps_the_bed() {
+    use hms_core::inpatients::{board, reservations, BedState, BoardFilter, ReserveInput};
+    let h = hospital().await;
+    let s = &h.w.env.store;
+    // We hold A1 for patient 0 at 10:00; the other tablet, apart, admitted patient 1 into A1
+    // at 10:30: that admission needs a bed, in the inbox like a bed given twice.
+    let input =
+        ReserveInput { bed_id: h.a1.clone(), patient_id: h.patients[0].clone(), note: String::new(), until: None };
+    reservations::reserve(s, &h.desk, input).await.unwrap();
+    let theirs = "0190c2a0-0000-7000-8000-0000000000e1";
+    pulled_admission(s, &h, theirs, 1, &h.a1, "2026-12-01T10:30:00.000Z").await;
+    let list = open(&h).await;
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!((list[0].kind, list[0].entity_id.as_str()), (ConflictKind::BedNeeded, theirs));
+    // Their reservation of A2 at 11:00, after our admission into it at 10:45, is not made: A2
+    // stays ours, and nothing is in the inbox for it.
+    h.w.env.store.set_now(Some(chrono::DateTime::parse_from_rfc3339("2026-12-01T10:45:00Z").unwrap().to_utc()));
+    let ours = stays::admit(s, &h.doctor, h.admit_input(2, Some(&h.a2))).await.unwrap();
+    pulled_reservation(
+        s,
+        "0190c2a0-0000-7000-8000-0000000000f1",
+        &h.a2,
+        &h.patients[3],
+        "2026-12-01T11:00:00.000Z",
+        "2026-12-02T11:00:00.000Z",
+    )
+    .await;
+    // And their earlier reservation of A3 (09:00) holds it against our later admission.
+    pulled_reservation(
+        s,
+        "0190c2a0-0000-7000-8000-0000000000f2",
+        &h.a3,
+        &h.patients[3],
+        "2026-12-01T09:00:00.000Z",
+        "2026-12-02T11:00:00.000Z",
+    )
+    .await;
+    let b = board::board(s, &h.nurse, BoardFilter::default()).await.unwrap();
+    let card = |id: &str| b.wards.iter().flat_map(|w| &w.beds).find(|c| c.bed_id == id).unwrap().clone();
+    assert_eq!(card(&h.a1).state, BedState::Reserved);
+    assert_eq!(card(&h.a1).reservation.unwrap().patient_id, h.patients[0]);
+    assert_eq!(card(&h.a2).occupant.map(|o| o.admission_id), Some(ours.id));
+    assert_eq!(card(&h.a3).reservation.map(|r| r.patient_id), Some(h.patients[3].clone()));
+    assert_eq!(open(&h).await.len(), 1, "a reservation not made is no conflict");
+    let r = stays::admit(s, &h.doctor, h.admit_input(0, Some(&h.a3))).await;
+    assert!(
+        matches!(r, Err(Error::Validation { ref field, reason: ValidationReason::Reserved, .. }) if field == "bed_id")
+    );
+}

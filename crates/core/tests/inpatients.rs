@@ -9,7 +9,8 @@ mod hospital;
 mod ward;
 
 use hms_core::inpatients::{
-    board, census, setup, stays, BedInput, BedState, Board, BoardFilter, DischargeInput, WardInput,
+    board, census, reservations, setup, stays, BedInput, BedState, Board, BoardFilter, DischargeInput, ReserveInput,
+    WardInput,
 };
 use hms_core::{Error, Store, ValidationReason};
 use hospital::{hospital, Hospital, GENERAL_DAY, ICU_DAY};
@@ -581,4 +582,235 @@ async fn the_clinic_may_keep_reception_from_admitting_and_moving_patients() {
 
     rights::set_reception_moves(s, &h.admin, true).await.unwrap();
     stays::transfer(s, &h.desk, &stay.id, &h.icu1).await.unwrap();
+}
+
+fn reserve_input(h: &Hospital, bed: &str, patient: usize) -> ReserveInput {
+    ReserveInput {
+        bed_id: bed.into(),
+        patient_id: h.patients[patient].clone(),
+        note: "Planned surgery".into(),
+        until: None,
+    }
+}
+
+fn card<'a>(b: &'a Board, bed_id: &str) -> &'a hms_core::inpatients::BedCard {
+    b.wards.iter().flat_map(|w| &w.beds).find(|c| c.bed_id == bed_id).unwrap()
+}
+
+fn refused_as<T: std::fmt::Debug>(r: Result<T, Error>, field: &str, reason: ValidationReason) {
+    match r {
+        Err(Error::Validation { field: f, reason: why, .. }) => assert_eq!((f.as_str(), why), (field, reason)),
+        other => panic!("expected {field} {reason:?}, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_reserved_bed_waits_for_its_patient_and_lapses_by_itself() {
+    let h = hospital().await;
+    let s = &h.w.env.store;
+    let (doctor, desk) = (&h.doctor, &h.desk);
+
+    // Reception holds A1 for Ravi (expected tomorrow): until the end of the next day.
+    reservations::reserve(s, desk, reserve_input(&h, &h.a1, 0)).await.unwrap();
+    let b = board_of(&h).await;
+    let a1 = card(&b, &h.a1);
+    assert_eq!((a1.state, a1.occupant.is_none()), (BedState::Reserved, true));
+    let held = a1.reservation.as_ref().unwrap();
+    assert_eq!((held.name.as_str(), held.note.as_str()), ("Ravi Sharma", "Planned surgery"));
+    assert_eq!(held.until, "2026-12-03T00:00:00.000Z", "the end of the next day, clinic time");
+    let general = b.wards.iter().find(|w| w.ward.id == h.general).unwrap();
+    assert_eq!((general.counts.reserved, general.counts.free), (1, 2));
+
+    // Nobody else gets it, nor may it be held twice or taken out of service; nothing written.
+    let before = counts(s).await;
+    refused_as(stays::admit(s, doctor, h.admit_input(1, Some(&h.a1))).await, "bed_id", ValidationReason::Reserved);
+    refused_as(reservations::reserve(s, desk, reserve_input(&h, &h.a1, 2)).await, "bed_id", ValidationReason::Reserved);
+    refused_as(
+        reservations::reserve(s, desk, reserve_input(&h, &h.a2, 0)).await,
+        "patient_id",
+        ValidationReason::Taken,
+    );
+    refused_as(setup::out_of_service(s, &h.admin, &h.a1, "Leak").await, "bed_id", ValidationReason::Reserved);
+    let waiting = stays::admit(s, doctor, h.admit_input(1, None)).await.unwrap();
+    let before_move = counts(s).await;
+    refused_as(stays::transfer(s, desk, &waiting.id, &h.a1).await, "to_bed_id", ValidationReason::Reserved);
+    assert_eq!(counts(s).await, before_move, "a refused move writes nothing");
+    assert_eq!(before[1], before_move[1], "no bed event for the refused ones");
+
+    // Ravi arrives: his admission takes the bed held for him.
+    h.at(18);
+    let ravi = stays::admit(s, doctor, h.admit_input(0, Some(&h.a1))).await.unwrap();
+    assert_eq!(bed(&board_of(&h).await, &h.a1), (BedState::Occupied, Some(ravi.id.clone())));
+    assert!(card(&board_of(&h).await, &h.a1).reservation.is_none());
+
+    // A2 held for Sita (on the waiting list) lapses unused at its time: free for anyone.
+    reservations::reserve(
+        s,
+        desk,
+        ReserveInput { until: Some("2026-12-02T08:00:00+02:00".into()), ..reserve_input(&h, &h.a2, 1) },
+    )
+    .await
+    .unwrap();
+    assert_eq!(card(&board_of(&h).await, &h.a2).reservation.as_ref().unwrap().until, "2026-12-02T06:00:00.000Z");
+    refused_as(stays::admit(s, doctor, h.admit_input(2, Some(&h.a2))).await, "bed_id", ValidationReason::Reserved);
+    h.at(19);
+    assert_eq!(bed(&board_of(&h).await, &h.a2).0, BedState::Reserved);
+    s.set_now(Some(chrono::DateTime::parse_from_rfc3339("2026-12-02T06:00:00Z").unwrap().to_utc()));
+    assert_eq!(bed(&board_of(&h).await, &h.a2).0, BedState::Free, "lapsed by itself");
+    let arjun = stays::admit(s, doctor, h.admit_input(2, Some(&h.a2))).await.unwrap();
+    assert_eq!(bed(&board_of(&h).await, &h.a2), (BedState::Occupied, Some(arjun.id)));
+
+    // Held for Sita on the waiting list: giving her the bed takes it; one held for Meena is
+    // let go when she is admitted into another bed.
+    h.at(22);
+    reservations::reserve(s, desk, reserve_input(&h, &h.a3, 1)).await.unwrap();
+    reservations::reserve(s, desk, reserve_input(&h, &h.icu1, 3)).await.unwrap();
+    stays::transfer(s, desk, &waiting.id, &h.a3).await.unwrap();
+    assert_eq!(bed(&board_of(&h).await, &h.a3), (BedState::Occupied, Some(waiting.id.clone())));
+    h.at(23);
+    stays::discharge(
+        s,
+        doctor,
+        DischargeInput { admission_id: ravi.id.clone(), discharge_type: "home".into(), ..Default::default() },
+    )
+    .await
+    .unwrap();
+    setup::mark_clean(s, &h.nurse, &h.a1).await.unwrap();
+    let meena = stays::admit(s, doctor, h.admit_input(3, Some(&h.a1))).await.unwrap();
+    assert_eq!(bed(&board_of(&h).await, &h.icu1).0, BedState::Free, "her other reservation is let go");
+    assert_eq!(meena.bed_id.as_deref(), Some(h.a1.as_str()));
+
+    // A reservation cancelled frees the bed; cancelling a bed not reserved is refused.
+    h.at(24);
+    reservations::reserve(s, desk, reserve_input(&h, &h.icu1, 0)).await.unwrap();
+    reservations::cancel(s, doctor, &h.icu1).await.unwrap();
+    assert_eq!(bed(&board_of(&h).await, &h.icu1).0, BedState::Free);
+    refused_as(reservations::cancel(s, doctor, &h.icu1).await, "bed_id", ValidationReason::Invalid);
+    let actions = audit_actions(s).await;
+    assert_eq!(actions.iter().filter(|a| *a == "bed.reserve").count(), 5);
+    assert_eq!(actions.iter().filter(|a| *a == "bed.cancel_reservation").count(), 1);
+}
+
+#[tokio::test]
+async fn a_bad_reservation_gets_a_typed_error_naming_the_field_and_writes_nothing() {
+    let h = hospital().await;
+    let s = &h.w.env.store;
+    let desk = &h.desk;
+    stays::admit(s, &h.doctor, h.admit_input(2, Some(&h.a2))).await.unwrap();
+    setup::out_of_service(s, &h.admin, &h.a3, "Broken rail").await.unwrap();
+    let before = counts(s).await;
+    let with = |f: &dyn Fn(&mut ReserveInput)| {
+        let mut i = reserve_input(&h, &h.a1, 0);
+        f(&mut i);
+        i
+    };
+    let cases: Vec<(&str, ReserveInput, &str, ValidationReason)> = vec![
+        ("until past", with(&|i| i.until = Some("2026-12-01T09:00:00Z".into())), "until", ValidationReason::OutOfRange),
+        ("until now", with(&|i| i.until = Some("2026-12-01T10:00:00Z".into())), "until", ValidationReason::OutOfRange),
+        ("until far", with(&|i| i.until = Some("2026-12-20T10:00:00Z".into())), "until", ValidationReason::OutOfRange),
+        ("until text", with(&|i| i.until = Some("tomorrow".into())), "until", ValidationReason::Invalid),
+        ("note long", with(&|i| i.note = "x".repeat(501)), "note", ValidationReason::TooLong),
+        ("no patient", with(&|i| i.patient_id = "nobody".into()), "patient_id", ValidationReason::Invalid),
+        ("patient in a bed", with(&|i| i.patient_id = h.patients[2].clone()), "patient_id", ValidationReason::Invalid),
+        ("no bed", with(&|i| i.bed_id = "nothing".into()), "bed_id", ValidationReason::Invalid),
+        ("occupied", with(&|i| i.bed_id = h.a2.clone()), "bed_id", ValidationReason::Taken),
+        ("out of service", with(&|i| i.bed_id = h.a3.clone()), "bed_id", ValidationReason::Invalid),
+    ];
+    for (what, input, field, reason) in cases {
+        match reservations::reserve(s, desk, input).await {
+            Err(Error::Validation { field: f, reason: r, .. }) => {
+                assert_eq!((f.as_str(), r), (field, reason), "{what}")
+            }
+            other => panic!("{what}: expected a validation error on {field}, got {other:?}"),
+        }
+        assert_eq!(counts(s).await, before, "{what} wrote nothing");
+    }
+}
+
+#[tokio::test]
+async fn reserving_needs_the_admitting_right_as_the_clinic_allows_it() {
+    use hms_core::inpatients::rights;
+    let h = hospital().await;
+    let s = &h.w.env.store;
+    for who in [&h.admin, &h.nurse, &h.lab] {
+        let r = reservations::reserve(s, who, reserve_input(&h, &h.a1, 0)).await;
+        assert!(matches!(r, Err(Error::Forbidden { ref permission }) if permission == "inpatients_admit"), "{r:?}");
+    }
+    reservations::reserve(s, &h.desk, reserve_input(&h, &h.a1, 0)).await.unwrap();
+    for who in [&h.admin, &h.nurse, &h.lab] {
+        let r = reservations::cancel(s, who, &h.a1).await;
+        assert!(matches!(r, Err(Error::Forbidden { ref permission }) if permission == "inpatients_admit"), "{r:?}");
+    }
+    // With reception's moves turned off, reception neither reserves nor cancels; a doctor does.
+    rights::set_reception_moves(s, &h.admin, false).await.unwrap();
+    assert!(matches!(reservations::cancel(s, &h.desk, &h.a1).await, Err(Error::Forbidden { .. })));
+    assert!(matches!(
+        reservations::reserve(s, &h.desk, reserve_input(&h, &h.a2, 1)).await,
+        Err(Error::Forbidden { .. })
+    ));
+    reservations::cancel(s, &h.doctor, &h.a1).await.unwrap();
+    reservations::reserve(s, &h.doctor, reserve_input(&h, &h.a2, 1)).await.unwrap();
+}
+
+#[tokio::test]
+async fn the_administrator_edits_a_bed_and_renames_wards_and_rooms_audited_and_synced() {
+    let h = hospital().await;
+    let s = &h.w.env.store;
+    let admin = &h.admin;
+    let room: String = sqlx::query_scalar("SELECT id FROM rooms").fetch_one(s.pool()).await.unwrap();
+    let changes = common::count(s, "change_log").await;
+    let edit = BedInput {
+        ward_id: h.general.clone(),
+        room_id: Some(room.clone()),
+        label: "A3-window".into(),
+        tags: vec!["Window".into(), "isolation".into()],
+        bed_service_id: None,
+    };
+    let bed3 = setup::update_bed(s, admin, &h.a3, edit.clone()).await.unwrap();
+    assert_eq!((bed3.label.as_str(), bed3.tags.clone()), ("A3-window", vec!["window".to_string(), "isolation".into()]));
+    setup::rename_room(s, admin, &room, "  Bay North ").await.unwrap();
+    let ward = setup::update_ward(
+        s,
+        admin,
+        &h.general,
+        WardInput { name: "General Medicine".into(), kind: "general".into(), bed_service_id: None },
+    )
+    .await
+    .unwrap();
+    assert_eq!(ward.name, "General Medicine");
+    let b = board_of(&h).await;
+    let c = card(&b, &h.a3);
+    assert_eq!((c.label.as_str(), c.room_name.as_str()), ("A3-window", "Bay North"));
+    assert!(b.wards.iter().any(|w| w.ward.name == "General Medicine"));
+    assert_eq!(common::count(s, "change_log").await, changes + 3, "each edit is one synced change");
+    let actions = audit_actions(s).await;
+    for a in ["bed.update", "room.rename", "ward.update"] {
+        assert!(actions.iter().any(|x| x == a), "{a} audited");
+    }
+
+    // Validated like the add: a label unique in its ward, a name not blank; nothing written.
+    let before = counts(s).await;
+    let taken = BedInput { label: "a1".into(), ..edit.clone() };
+    refused_as(setup::update_bed(s, admin, &h.a3, taken).await, "label", ValidationReason::Taken);
+    let blank = BedInput { label: " ".into(), ..edit.clone() };
+    refused_as(setup::update_bed(s, admin, &h.a3, blank).await, "label", ValidationReason::Required);
+    let many = BedInput { tags: (0..7).map(|i| format!("t{i}")).collect(), ..edit.clone() };
+    refused_as(setup::update_bed(s, admin, &h.a3, many).await, "tags", ValidationReason::TooLong);
+    refused_as(setup::rename_room(s, admin, &room, "").await, "name", ValidationReason::Required);
+    refused_as(setup::rename_room(s, admin, &room, &"x".repeat(61)).await, "name", ValidationReason::TooLong);
+    refused_as(setup::rename_room(s, admin, "nowhere", "R").await, "room_id", ValidationReason::Invalid);
+    let icu_name = WardInput { name: "icu".into(), kind: "general".into(), bed_service_id: None };
+    refused_as(setup::update_ward(s, admin, &h.general, icu_name).await, "name", ValidationReason::Taken);
+    assert_eq!(counts(s).await, before);
+    // A label free in another ward is fine there: A1 in the ICU.
+    let icu_bed = BedInput { ward_id: h.icu.clone(), label: "A1".into(), ..Default::default() };
+    setup::update_bed(s, admin, &h.icu1, icu_bed).await.unwrap();
+
+    let listed = setup::beds(s, &h.nurse).await.unwrap();
+    assert_eq!(listed.iter().find(|b| b.id == h.a3).map(|b| b.label.as_str()), Some("A3-window"));
+    assert!(matches!(setup::beds(s, &h.lab).await, Err(Error::Forbidden { .. })));
+    for who in [&h.doctor, &h.nurse, &h.desk] {
+        let r = setup::rename_room(s, who, &room, "R").await;
+        assert!(matches!(r, Err(Error::Forbidden { ref permission }) if permission == "wards_manage"), "{r:?}");
+    }
 }

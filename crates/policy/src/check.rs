@@ -127,6 +127,7 @@ pub fn check(change: &Change, author: Option<&str>, accounts: &Accounts) -> Resu
     }
     entities::check_movement_sign(change).map_err(|m| refuse(RefusalCode::InvalidValue, m))?;
     crate::ward_round::check_row(change).map_err(|m| refuse(RefusalCode::InvalidValue, m))?;
+    crate::beds::check_row(change).map_err(|m| refuse(RefusalCode::InvalidValue, m))?;
     entities::check_intake_output(change).map_err(|m| refuse(RefusalCode::InvalidValue, m))?;
     if is_founding_account(change, author) {
         return Ok(());
@@ -322,7 +323,10 @@ fn check_permission(change: &Change, roles: &[Role]) -> Result<(), Refusal> {
     if is_merge_move(change) && allows(roles, Permission::PatientsMerge) {
         return Ok(());
     }
-    if let Some(needed) = entities::movement_permission(change).or_else(|| crate::ward_round::note_permission(change)) {
+    if let Some(needed) = entities::movement_permission(change)
+        .or_else(|| crate::ward_round::note_permission(change))
+        .or_else(|| crate::beds::reservation_permission(change))
+    {
         return if allows(roles, needed) { Ok(()) } else { Err(not_permitted(change, &[needed])) };
     }
     let write = entities::entity(&change.entity).map_or(&[][..], |e| e.write);

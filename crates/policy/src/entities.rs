@@ -214,10 +214,13 @@ pub const ENTITIES: &[Entity] = &[
                     "cleaned",
                     "out_of_service",
                     "back_in_service",
+                    "reserved",
+                    "reservation_cancelled",
                 ]),
             ),
             ("reason", Text(500)),
             ("at", UtcMillis),
+            ("until", UtcMillis),
         ],
     },
     // Pharmacy and lab stock (issue 16). Stores, suppliers and items are set up by whoever

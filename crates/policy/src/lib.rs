@@ -8,9 +8,11 @@
 //! - [`accounts`]: the clinic's accounts as the policy sees them (roles, active);
 //! - [`check`]: the check of one change by one author;
 //! - [`stamp`]: the clock stamp's text form;
-//! - [`ward_round`]: the MAR's and ward notes' rules across a row's fields.
+//! - [`ward_round`]: the MAR's and ward notes' rules across a row's fields;
+//! - [`beds`]: reserved beds' rules across a bed event's fields.
 
 pub mod accounts;
+pub mod beds;
 pub mod check;
 pub mod entities;
 pub mod forms;

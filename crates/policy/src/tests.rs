@@ -458,6 +458,39 @@ fn beds_are_the_administrators_and_a_nurses_bed_event_passes_only_with_a_known_k
 }
 
 #[test]
+fn a_bed_reservation_is_the_admitting_rights_and_names_its_patient_and_a_later_lapse() {
+    const DESK: &str = "0190c2a0-0000-7000-8000-0000000000d5";
+    let mut clinic = clinic();
+    clinic.load(DESK, vec![Role::Receptionist], true, false, "0001732260000000-000000-dev-1");
+    let event = |kind: &str, extra: Value| {
+        let mut data =
+            json!({"id": ROW, "bed_id": ADMIN, "kind": kind, "at": "2026-12-05T10:00:00.000Z", "reason": ""});
+        for (k, v) in extra.as_object().into_iter().flatten() {
+            data[k] = v.clone();
+        }
+        change("bed_events", ROW, Op::Insert, data)
+    };
+    let reserve = event("reserved", json!({"patient_id": NURSE, "until": "2026-12-06T18:30:00.000Z"}));
+    let cancel = event("reservation_cancelled", json!({"patient_id": NURSE}));
+    for ok in [&reserve, &cancel] {
+        assert_eq!(code(check(ok, Some(DESK), &clinic)), None);
+        // The nurse writes other bed events (cleaning), the administrator out of service: not these.
+        assert_eq!(code(check(ok, Some(NURSE), &clinic)), Some(RefusalCode::NotPermitted));
+        assert_eq!(code(check(ok, Some(ADMIN), &clinic)), Some(RefusalCode::NotPermitted));
+    }
+    for bad in [
+        event("reserved", json!({"until": "2026-12-06T18:30:00.000Z"})),
+        event("reserved", json!({"patient_id": NURSE})),
+        event("reserved", json!({"patient_id": NURSE, "until": "2026-12-05T10:00:00.000Z"})),
+        event("reserved", json!({"patient_id": NURSE, "until": "2026-12-06 18:30"})),
+        event("reserved", json!({"patient_id": NURSE, "until": "2026-12-06T18:30:00.000Z", "admission_id": ROW})),
+        event("reservation_cancelled", json!({})),
+    ] {
+        assert_eq!(code(check(&bad, Some(DESK), &clinic)), Some(RefusalCode::InvalidValue), "{:?}", bad.data);
+    }
+}
+
+#[test]
 fn a_restriction_names_its_own_author_and_gives_a_reason() {
     let insert = |by: &str, reason: &str| {
         change(

@@ -14,8 +14,8 @@ use hms_core::inpatients::rights::{self, WardSettings};
 use hms_core::inpatients::summary::{self, DischargeSummary, SummaryInput, SummaryView};
 use hms_core::inpatients::summary_pdf;
 use hms_core::inpatients::{
-    board, census, setup, stays, Accrual, Admission, AdmitExtras, AdmitInput, Bed, BedInput, Board, BoardFilter,
-    DischargeInput, Room, Ward, WardInput,
+    board, census, reservations, setup, stays, Accrual, Admission, AdmitExtras, AdmitInput, Bed, BedInput, Board,
+    BoardFilter, DischargeInput, ReserveInput, Room, Ward, WardInput,
 };
 use tauri::State;
 
@@ -47,6 +47,31 @@ pub async fn list_rooms(state: State<'_, AppState>) -> Cmd<Vec<Room>> {
 #[specta::specta]
 pub async fn add_room(state: State<'_, AppState>, ward_id: String, name: String) -> Cmd<Room> {
     setup::add_room(&state.store, &authorized!(state), &ward_id, &name).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn rename_room(state: State<'_, AppState>, room_id: String, name: String) -> Cmd<Room> {
+    setup::rename_room(&state.store, &authorized!(state), &room_id, &name).await
+}
+
+/// Holds a free bed for an expected patient until a time.
+#[tauri::command]
+#[specta::specta]
+pub async fn reserve_bed(state: State<'_, AppState>, input: ReserveInput) -> Cmd<()> {
+    reservations::reserve(&state.store, &authorized!(state), input).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn cancel_bed_reservation(state: State<'_, AppState>, bed_id: String) -> Cmd<()> {
+    reservations::cancel(&state.store, &authorized!(state), &bed_id).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn list_beds(state: State<'_, AppState>) -> Cmd<Vec<Bed>> {
+    setup::beds(&state.store, &authorized!(state)).await
 }
 
 #[tauri::command]

@@ -291,6 +291,10 @@ export const commands = {
 	updateWard: (wardId: string, input: WardInput_Deserialize) => typedError<Ward_Serialize, AppError>(__TAURI_INVOKE("update_ward", { wardId, input })),
 	listRooms: () => typedError<Room[], AppError>(__TAURI_INVOKE("list_rooms")),
 	addRoom: (wardId: string, name: string) => typedError<Room, AppError>(__TAURI_INVOKE("add_room", { wardId, name })),
+	renameRoom: (roomId: string, name: string) => typedError<Room, AppError>(__TAURI_INVOKE("rename_room", { roomId, name })),
+	reserveBed: (input: ReserveInput_Deserialize) => typedError<null, AppError>(__TAURI_INVOKE("reserve_bed", { input })),
+	cancelBedReservation: (bedId: string) => typedError<null, AppError>(__TAURI_INVOKE("cancel_bed_reservation", { bedId })),
+	listBeds: () => typedError<Bed_Serialize[], AppError>(__TAURI_INVOKE("list_beds")),
 	addBed: (input: BedInput_Deserialize) => typedError<Bed_Serialize, AppError>(__TAURI_INVOKE("add_bed", { input })),
 	updateBed: (bedId: string, input: BedInput_Deserialize) => typedError<Bed_Serialize, AppError>(__TAURI_INVOKE("update_bed", { bedId, input })),
 	/**  Takes a free bed out of service with a reason. */
@@ -1471,6 +1475,7 @@ export type BedCard_Deserialize = {
 	/**  Why it is out of service. */
 	reason: string,
 	occupant?: Occupant_Deserialize | null,
+	reservation?: ReservationCard | null,
 };
 
 export type BedCard_Serialize = {
@@ -1483,6 +1488,7 @@ export type BedCard_Serialize = {
 	/**  Why it is out of service. */
 	reason: string,
 	occupant: Occupant_Serialize | null,
+	reservation: ReservationCard | null,
 };
 
 export type BedInput = BedInput_Serialize | BedInput_Deserialize;
@@ -1506,7 +1512,7 @@ export type BedInput_Serialize = {
 };
 
 /**  A bed's state on the board. */
-export type BedState = "free" | "occupied" | "cleaning" | "out_of_service";
+export type BedState = "free" | "occupied" | "reserved" | "cleaning" | "out_of_service";
 
 export type Bed_Deserialize = {
 	id: string,
@@ -5246,6 +5252,21 @@ export type Returned = {
 
 export type Role = "admin" | "doctor" | "nurse" | "receptionist" | "pharmacist" | "lab_technician" | "accountant";
 
+export type ReservationCard = {
+	patient_id: string,
+	name: string,
+	mrn: string,
+	until: string,
+	note: string,
+};
+
+export type ReserveInput_Deserialize = {
+	bed_id: string,
+	patient_id: string,
+	note: string,
+	until?: string | null,
+};
+
 export type Room = {
 	id: string,
 	ward_id: string,
@@ -6207,7 +6228,7 @@ export type ValidationReason = "required" | "too_short" | "too_long" | "invalid"
  *  Possible but outside the usual range (a pulse of 260): saved once the person confirms
  *  they re-checked it.
  */
-"needs_confirmation";
+"needs_confirmation" | "reserved";
 
 export type Visit = Visit_Serialize | Visit_Deserialize;
 
@@ -6507,6 +6528,7 @@ export type WardCounts = {
 	beds: number,
 	occupied: number,
 	free: number,
+	reserved: number,
 	cleaning: number,
 	out_of_service: number,
 	waiting: number,

@@ -1,9 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import type { Board_Serialize as Board, BedCard_Serialize as BedCard, Permission } from './bindings';
-import { ageSex, allowedPermissions, bedActions, boardTotals, clinicLocalToUtc, dueLines, freeBeds, parseTags, swapPartners } from './inpatients';
+import {
+  ageSex,
+  allowedPermissions,
+  bedActions,
+  boardTotals,
+  clinicLocalToUtc,
+  dueLines,
+  freeBeds,
+  parseTags,
+  reservedBed,
+  swapPartners,
+  takesPatient,
+} from './inpatients';
 
-function card(id: string, state: BedCard['state'], admission: string | null = null): BedCard {
+function card(id: string, state: BedCard['state'], admission: string | null = null, heldFor: string | null = null): BedCard {
   return {
+    reservation: heldFor
+      ? { patient_id: heldFor, name: `Patient ${heldFor}`, mrn: 'MRN', until: '2026-12-03T00:00:00.000Z', note: '' }
+      : null,
     bed_id: id,
     label: id.toUpperCase(),
     room_id: null,
@@ -29,7 +44,15 @@ function card(id: string, state: BedCard['state'], admission: string | null = nu
   };
 }
 
-const counts = (occupied: number, free: number) => ({ beds: occupied + free, occupied, free, cleaning: 0, out_of_service: 0, waiting: 1 });
+const counts = (occupied: number, free: number, reserved = 0) => ({
+  beds: occupied + free + reserved,
+  occupied,
+  free,
+  reserved,
+  cleaning: 0,
+  out_of_service: 0,
+  waiting: 1,
+});
 
 const board: Board = {
   wards: [
@@ -41,8 +64,8 @@ const board: Board = {
     },
     {
       ward: { id: 'w2', name: 'ICU', kind: 'icu', bed_service_id: null, active: true },
-      counts: counts(0, 1),
-      beds: [card('d', 'free'), card('e', 'cleaning')],
+      counts: counts(0, 1, 1),
+      beds: [card('d', 'free'), card('e', 'cleaning'), card('f', 'reserved', null, 'p-z')],
       waiting: [],
     },
   ],
@@ -59,6 +82,11 @@ describe('bedActions', () => {
   });
   it('offers housekeeping and service by their own permissions', () => {
     expect(bedActions({ state: 'free' }, all, { free: 1, occupied: 0 })).toEqual(['to_cleaning', 'out_of_service']);
+    expect(bedActions({ state: 'free' }, [...all, 'inpatients_admit'], { free: 1, occupied: 0 })).toEqual([
+      'reserve',
+      'to_cleaning',
+      'out_of_service',
+    ]);
     expect(bedActions({ state: 'free' }, ['beds_housekeeping'], { free: 1, occupied: 0 })).toEqual(['to_cleaning']);
     expect(bedActions({ state: 'cleaning' }, ['wards_manage'], { free: 0, occupied: 0 })).toEqual([]);
     expect(bedActions({ state: 'cleaning' }, ['beds_housekeeping'], { free: 0, occupied: 0 })).toEqual(['cleaned']);
@@ -66,10 +94,36 @@ describe('bedActions', () => {
   });
 });
 
+describe('reserved beds', () => {
+  it('are reserved and cancelled by whoever admits, and take nothing else', () => {
+    expect(bedActions({ state: 'reserved' }, ['inpatients_admit', 'wards_manage', 'beds_housekeeping'], { free: 1, occupied: 0 })).toEqual([
+      'cancel_reservation',
+    ]);
+    expect(bedActions({ state: 'reserved' }, ['wards_manage', 'beds_housekeeping'], { free: 1, occupied: 0 })).toEqual([]);
+    expect(bedActions({ state: 'free' }, ['inpatients_admit'], { free: 0, occupied: 0 })).toEqual(['reserve']);
+  });
+  it('take only their own patient', () => {
+    const held = card('f', 'reserved', null, 'p-z');
+    expect(takesPatient(held, 'p-z')).toBe(true);
+    expect(takesPatient(held, 'p-x')).toBe(false);
+    expect(takesPatient(held, null)).toBe(false);
+    expect(takesPatient(card('b', 'free'), null)).toBe(true);
+    expect(takesPatient(card('e', 'cleaning'), 'p-z')).toBe(false);
+  });
+  it('are found for their patient', () => {
+    expect(reservedBed(board, 'p-z')).toEqual({ wardId: 'w2', bedId: 'f' });
+    expect(reservedBed(board, 'p-x')).toBeNull();
+  });
+});
+
 describe('move targets', () => {
   it('lists the free beds of every ward but the bed itself', () => {
     expect(freeBeds(board).map((b) => b.bedId)).toEqual(['b', 'd']);
     expect(freeBeds(board, 'b').map((b) => [b.bedId, b.wardName])).toEqual([['d', 'ICU']]);
+  });
+  it('adds the bed reserved for the patient moved, no other reserved bed', () => {
+    expect(freeBeds(board, null, 'p-z').map((b) => b.bedId)).toEqual(['b', 'd', 'f']);
+    expect(freeBeds(board, null, 'p-x').map((b) => b.bedId)).toEqual(['b', 'd']);
   });
   it('lists the other occupied beds as swap partners', () => {
     expect(swapPartners(board, 'a').map((b) => [b.bedId, b.admissionId, b.patientName])).toEqual([['c', 'y', 'Patient y']]);
@@ -87,7 +141,7 @@ describe('small helpers', () => {
     expect(ageSex(2, '')).toBe('2 y');
   });
   it('sums the wards', () => {
-    expect(boardTotals(board)).toEqual({ beds: 4, occupied: 2, free: 2, cleaning: 0, out_of_service: 0, waiting: 2 });
+    expect(boardTotals(board)).toEqual({ beds: 5, occupied: 2, free: 2, reserved: 1, cleaning: 0, out_of_service: 0, waiting: 2 });
   });
   it('reads a typed time in the clinic zone', () => {
     expect(clinicLocalToUtc('2026-12-05T14:30', 'Asia/Kolkata')).toBe('2026-12-05T09:00:00Z');

@@ -6,6 +6,7 @@ import type { MessageKey } from './i18n';
 export const BED_STATE_KEYS: Record<BedState, MessageKey> = {
   free: 'inpatients.state.free',
   occupied: 'inpatients.state.occupied',
+  reserved: 'inpatients.state.reserved',
   cleaning: 'inpatients.state.cleaning',
   out_of_service: 'inpatients.state.out_of_service',
 };
@@ -15,12 +16,22 @@ export const WARD_KINDS: readonly WardKind[] = ['general', 'icu', 'maternity', '
 export const DISCHARGE_TYPES = ['home', 'referred', 'against_advice', 'deceased'] as const;
 
 /** What a card offers; each one only with the permission the core asks for. */
-export type BedAction = 'transfer' | 'swap' | 'discharge' | 'to_cleaning' | 'cleaned' | 'out_of_service' | 'back_in_service';
+export type BedAction =
+  | 'transfer'
+  | 'swap'
+  | 'discharge'
+  | 'to_cleaning'
+  | 'cleaned'
+  | 'out_of_service'
+  | 'back_in_service'
+  | 'reserve'
+  | 'cancel_reservation';
 
 /**
  * The actions of a bed in its state for a user with these permissions (the core's: moves are
- * inpatients_transfer, cleaning beds_housekeeping, service wards_manage); a move needs a target
- * (another free bed, another occupied bed for a swap).
+ * inpatients_transfer, cleaning beds_housekeeping, service wards_manage, reserving a bed and
+ * cancelling it inpatients_admit); a move needs a target (another free bed, another occupied
+ * bed for a swap).
  */
 export function bedActions(card: Pick<BedCard, 'state'>, permissions: readonly Permission[], targets: { free: number; occupied: number }): BedAction[] {
   const may = (p: Permission) => permissions.includes(p);
@@ -32,6 +43,7 @@ export function bedActions(card: Pick<BedCard, 'state'>, permissions: readonly P
       if (may('inpatients_discharge')) out.push('discharge');
       break;
     case 'free':
+      if (may('inpatients_admit')) out.push('reserve');
       if (may('beds_housekeeping')) out.push('to_cleaning');
       if (may('wards_manage')) out.push('out_of_service');
       break;
@@ -40,6 +52,9 @@ export function bedActions(card: Pick<BedCard, 'state'>, permissions: readonly P
       break;
     case 'out_of_service':
       if (may('wards_manage')) out.push('back_in_service');
+      break;
+    case 'reserved':
+      if (may('inpatients_admit')) out.push('cancel_reservation');
       break;
   }
   return out;
@@ -53,7 +68,9 @@ export interface BedChoice {
   patientName: string;
 }
 
-function allBeds(board: Board): BedChoice[] {
+type BedRow = BedChoice & { state: BedState; heldFor: string | null };
+
+function allBeds(board: Board): BedRow[] {
   return board.wards.flatMap((w) =>
     w.beds.map((b) => ({
       bedId: b.bed_id,
@@ -62,22 +79,41 @@ function allBeds(board: Board): BedChoice[] {
       admissionId: b.occupant?.admission_id ?? null,
       patientName: b.occupant?.name ?? '',
       state: b.state,
+      heldFor: b.reservation?.patient_id ?? null,
     })),
-  ).filter(Boolean) as (BedChoice & { state: BedState })[];
+  );
 }
 
-/** Free beds of every ward on the board (a transfer may change ward), the bed itself left out. */
-export function freeBeds(board: Board, exceptBedId: string | null = null): BedChoice[] {
-  return (allBeds(board) as (BedChoice & { state: BedState })[])
-    .filter((b) => b.state === 'free' && b.bedId !== exceptBedId)
-    .map(({ state: _s, ...b }) => b);
+/** Whether a bed may take this patient now: free, or reserved for them (the core's rule). */
+export function takesPatient(card: Pick<BedCard, 'state' | 'reservation'>, patientId: string | null): boolean {
+  if (card.state === 'free') return true;
+  return card.state === 'reserved' && patientId !== null && card.reservation?.patient_id === patientId;
+}
+
+/** The bed reserved for a patient on the board, and its ward, if any. */
+export function reservedBed(board: Board, patientId: string): { wardId: string; bedId: string } | null {
+  for (const w of board.wards) {
+    const held = w.beds.find((b) => b.state === 'reserved' && b.reservation?.patient_id === patientId);
+    if (held) return { wardId: w.ward.id, bedId: held.bed_id };
+  }
+  return null;
+}
+
+/**
+ * Beds of every ward on the board that may take the patient (a transfer may change ward):
+ * free ones and one reserved for them; the bed itself left out.
+ */
+export function freeBeds(board: Board, exceptBedId: string | null = null, patientId: string | null = null): BedChoice[] {
+  return allBeds(board)
+    .filter((b) => b.bedId !== exceptBedId && (b.state === 'free' || (b.state === 'reserved' && patientId !== null && b.heldFor === patientId)))
+    .map(({ state: _s, heldFor: _h, ...b }) => b);
 }
 
 /** Occupied beds other than this one: the partners of a swap. */
 export function swapPartners(board: Board, bedId: string): BedChoice[] {
-  return (allBeds(board) as (BedChoice & { state: BedState })[])
+  return allBeds(board)
     .filter((b) => b.state === 'occupied' && b.bedId !== bedId && b.admissionId)
-    .map(({ state: _s, ...b }) => b);
+    .map(({ state: _s, heldFor: _h, ...b }) => b);
 }
 
 /** Tags typed as "oxygen, window": trimmed, lower-cased, blanks and repeats left out. */
@@ -98,12 +134,21 @@ export function ageSex(age: number | null, sex: string): string {
 }
 
 /** Whole-board counts (the sum of the wards'). */
-export function boardTotals(board: Board): { beds: number; occupied: number; free: number; cleaning: number; out_of_service: number; waiting: number } {
-  const t = { beds: 0, occupied: 0, free: 0, cleaning: 0, out_of_service: 0, waiting: 0 };
+export function boardTotals(board: Board): {
+  beds: number;
+  occupied: number;
+  free: number;
+  reserved: number;
+  cleaning: number;
+  out_of_service: number;
+  waiting: number;
+} {
+  const t = { beds: 0, occupied: 0, free: 0, reserved: 0, cleaning: 0, out_of_service: 0, waiting: 0 };
   for (const w of board.wards) {
     t.beds += w.counts.beds;
     t.occupied += w.counts.occupied;
     t.free += w.counts.free;
+    t.reserved += w.counts.reserved;
     t.cleaning += w.counts.cleaning;
     t.out_of_service += w.counts.out_of_service;
     t.waiting += w.counts.waiting;

@@ -198,7 +198,7 @@ describe('the due list on the round', () => {
     wards: [
       {
         ward: { id: 'w', name: 'General', kind: 'general', bed_service_id: null, active: true },
-        counts: { beds: 2, occupied: 2, free: 0, cleaning: 0, out_of_service: 0, waiting: 1 },
+        counts: { beds: 2, occupied: 2, free: 0, reserved: 0, cleaning: 0, out_of_service: 0, waiting: 1 },
         beds: [
           {
             bed_id: 'b2',
@@ -209,6 +209,7 @@ describe('the due list on the round', () => {
             state: 'occupied',
             reason: '',
             occupant: { admission_id: 'a2', patient_id: 'p2', name: 'Two', mrn: 'M2', sex: 'male', age_years: 40, admitted_at: '', days_in: 0, doctor_name: '', has_allergies: true, due: null },
+            reservation: null,
           },
         ],
         waiting: [],

@@ -23,6 +23,42 @@ fn age(birth: Option<&str>, today: NaiveDate) -> Option<u32> {
     u32::try_from(years).ok()
 }
 
+/// The reserved beds' cards: bed → for whom, until when, the note.
+async fn reservations(
+    conn: &mut sqlx::SqliteConnection,
+    d: &super::derive::Derived,
+) -> Result<HashMap<String, ReservationCard>> {
+    let held: Vec<(&String, &super::derive::Held, &String)> =
+        d.beds.iter().filter_map(|(bed, b)| b.held.as_ref().map(|h| (bed, h, &b.reason))).collect();
+    if held.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let ids: Vec<&str> = held.iter().map(|(_, h, _)| h.patient_id.as_str()).collect();
+    let names: HashMap<String, (String, String)> = sqlx::query_as::<_, (String, String, String)>(
+        "SELECT id, TRIM(given_name || ' ' || family_name), mrn FROM patients WHERE id IN (SELECT value FROM json_each(?))",
+    )
+    .bind(serde_json::to_string(&ids).map_err(Error::internal)?)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(|(id, name, mrn)| (id, (name, mrn)))
+    .collect();
+    Ok(held
+        .into_iter()
+        .map(|(bed, h, note)| {
+            let (name, mrn) = names.get(&h.patient_id).cloned().unwrap_or_default();
+            let card = ReservationCard {
+                patient_id: h.patient_id.clone(),
+                name,
+                mrn,
+                until: h.until.clone(),
+                note: note.clone(),
+            };
+            (bed.clone(), card)
+        })
+        .collect())
+}
+
 /// The board as the caller may filter it (`inpatients_view`).
 pub async fn board(store: &Store, auth: &Authorized, filter: BoardFilter) -> Result<Board> {
     auth.require(Permission::InpatientsView)?;
@@ -30,7 +66,9 @@ pub async fn board(store: &Store, auth: &Authorized, filter: BoardFilter) -> Res
     let now = store.now();
     let today = now.with_timezone(&tz).date_naive();
     let mut conn = store.pool().acquire().await?;
-    let d = derived(&mut conn).await?;
+    let mut d = derived(&mut conn).await?;
+    d.lapse(&now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+    let mut held = reservations(&mut conn, &d).await?;
     let wards = load_wards(&mut conn).await?;
     let beds = load_beds(&mut conn).await?;
     let rooms: HashMap<String, String> =
@@ -95,6 +133,7 @@ pub async fn board(store: &Store, auth: &Authorized, filter: BoardFilter) -> Res
         match now.state {
             BedState::Free => c.free += 1,
             BedState::Occupied => c.occupied += 1,
+            BedState::Reserved => c.reserved += 1,
             BedState::Cleaning => c.cleaning += 1,
             BedState::OutOfService => c.out_of_service += 1,
         }
@@ -102,7 +141,9 @@ pub async fn board(store: &Store, auth: &Authorized, filter: BoardFilter) -> Res
             continue;
         }
         let occupant = now.admission_id.as_ref().and_then(|a| occupants.get(a)).map(|(_, o)| o.clone());
+        let reservation = held.remove(&b.id);
         by_ward.entry(b.ward_id.clone()).or_default().push(BedCard {
+            reservation,
             room_name: b.room_id.as_ref().and_then(|r| rooms.get(r)).cloned().unwrap_or_default(),
             bed_id: b.id,
             label: b.label,

@@ -10,7 +10,16 @@
 //! - a **swap** applies only when both its patients still lie in its two beds;
 //! - taking an **occupied** bed out of service is refused;
 //! - leaving (transfer out, discharge) frees the bed the admission holds *on the board*,
-//!   which may differ from the one the writing device saw; the bed goes to cleaning.
+//!   which may differ from the one the writing device saw; the bed goes to cleaning;
+//! - a **reservation** holds a free bed for one patient from its time until its `until`
+//!   (then it lapses by itself: the bed is free again for every event at or after that time,
+//!   and on the board read after it). Only an admission of that patient takes a reserved bed;
+//!   anyone else's admission into it needs a bed, a transfer into it is refused, as for an
+//!   occupied bed. A reservation of a bed that is not free then (occupied, in cleaning, out
+//!   of service, or reserved already: the earlier reservation keeps it) is simply not made:
+//!   the bed shows what it is, no conflict is raised (a reservation holds nobody's bed).
+//!   A cancellation ends the reservation of the patient it names; taking a reserved bed out of
+//!   service ends its reservation (the bed cannot be used).
 //!
 //! Nobody silently loses a bed: every admitted patient is in exactly one bed or without one,
 //! and each refused event is reported as a [`BoardConflict`].
@@ -30,13 +39,28 @@ pub struct Event {
     /// UTC, RFC 3339 with milliseconds (the form the store writes: it sorts as text).
     pub at: String,
     pub reason: String,
+    /// A reservation's (and its cancellation's) patient.
+    pub patient_id: Option<String>,
+    /// Until when a reservation holds (same form as `at`).
+    pub until: Option<String>,
 }
 
 /// One admission, as far as the board needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stay {
     pub id: String,
+    pub patient_id: String,
     pub discharged_at: Option<String>,
+}
+
+/// A bed held for a patient not in it yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Held {
+    /// The event that reserved it.
+    pub event_id: String,
+    pub patient_id: String,
+    /// When it lapses (UTC, the store's form).
+    pub until: String,
 }
 
 /// A bed on the derived board.
@@ -44,12 +68,16 @@ pub struct Stay {
 pub struct BedNow {
     pub state: BedState,
     pub admission_id: Option<String>,
+    /// Why it is out of service; a reservation's note.
     pub reason: String,
+    /// The reservation of a `Reserved` bed.
+    #[serde(default)]
+    pub held: Option<Held>,
 }
 
 impl Default for BedNow {
     fn default() -> Self {
-        BedNow { state: BedState::Free, admission_id: None, reason: String::new() }
+        BedNow { state: BedState::Free, admission_id: None, reason: String::new(), held: None }
     }
 }
 
@@ -70,6 +98,23 @@ pub struct Derived {
 impl Derived {
     pub fn bed(&self, bed_id: &str) -> BedNow {
         self.beds.get(bed_id).cloned().unwrap_or_default()
+    }
+
+    /// Frees the beds whose reservation lapsed at or before `now` (the board as read then).
+    pub fn lapse(&mut self, now: &str) {
+        for bed in self.beds.values_mut() {
+            if bed.held.as_ref().is_some_and(|h| h.until.as_str() <= now) {
+                *bed = BedNow::default();
+            }
+        }
+    }
+
+    /// The bed reserved for a patient now (`lapse` first), if any.
+    pub fn reserved_for(&self, patient_id: &str) -> Option<&str> {
+        self.beds
+            .iter()
+            .find(|(_, b)| b.held.as_ref().is_some_and(|h| h.patient_id == patient_id))
+            .map(|(id, _)| id.as_str())
     }
 
     /// The bed an admission held at `at` (its last move at or before it).
@@ -124,8 +169,8 @@ impl Derived {
     /// time (`None` when no event is that old): a snapshot to start from next time.
     pub fn replay(&mut self, mut events: Vec<Event>, stays: &[Stay], keep_at: Option<&str>) -> Option<(Mark, Derived)> {
         events.sort_by(|a, b| group_key(a).cmp(&group_key(b)));
-        let discharged: HashMap<&str, Option<&str>> =
-            stays.iter().map(|s| (s.id.as_str(), s.discharged_at.as_deref())).collect();
+        let discharged: HashMap<&str, (&str, Option<&str>)> =
+            stays.iter().map(|s| (s.id.as_str(), (s.patient_id.as_str(), s.discharged_at.as_deref()))).collect();
         let mut kept = None;
         let mut i = 0;
         while i < events.len() {
@@ -162,13 +207,16 @@ impl Derived {
 }
 
 /// Whether the admission may still be placed at `at`: known here and not discharged by then.
-fn in_hospital(discharged: &HashMap<&str, Option<&str>>, admission: &str, at: &str) -> bool {
+fn in_hospital(discharged: &Stays, admission: &str, at: &str) -> bool {
     match discharged.get(admission) {
         None => false,
-        Some(None) => true,
-        Some(Some(out)) => at < *out,
+        Some((_, None)) => true,
+        Some((_, Some(out))) => at < *out,
     }
 }
+
+/// Admission → (its patient, when it was discharged).
+type Stays<'a> = HashMap<&'a str, (&'a str, Option<&'a str>)>;
 
 fn conflict(d: &mut Derived, kind: BoardConflictKind, e: &Event) {
     d.conflicts.push(BoardConflict {
@@ -180,11 +228,39 @@ fn conflict(d: &mut Derived, kind: BoardConflictKind, e: &Event) {
     });
 }
 
-fn takes(bed: &BedNow, admission: &str) -> bool {
+fn takes(bed: &BedNow, admission: &str, stays: &Stays) -> bool {
     match bed.state {
         BedState::Free | BedState::Cleaning => true,
         BedState::Occupied => bed.admission_id.as_deref() == Some(admission),
+        BedState::Reserved => {
+            let patient = stays.get(admission).map(|(p, _)| *p);
+            bed.held.as_ref().is_some_and(|h| Some(h.patient_id.as_str()) == patient)
+        }
         BedState::OutOfService => false,
+    }
+}
+
+/// A reservation that lapsed at or before `at` frees its bed before anything at `at` applies.
+fn lapse_at(d: &mut Derived, bed_id: &str, at: &str) {
+    if d.beds.get(bed_id).and_then(|b| b.held.as_ref()).is_some_and(|h| h.until.as_str() <= at) {
+        d.beds.insert(bed_id.to_string(), BedNow::default());
+    }
+}
+
+fn reserve(d: &mut Derived, e: &Event) {
+    let (Some(patient), Some(until)) = (e.patient_id.as_deref(), e.until.as_deref()) else { return };
+    if d.bed(&e.bed_id).state != BedState::Free || until <= e.at.as_str() {
+        return;
+    }
+    let held = Held { event_id: e.id.clone(), patient_id: patient.to_string(), until: until.to_string() };
+    let now = BedNow { state: BedState::Reserved, admission_id: None, reason: e.reason.clone(), held: Some(held) };
+    d.beds.insert(e.bed_id.clone(), now);
+}
+
+fn cancel_reservation(d: &mut Derived, e: &Event) {
+    let bed = d.bed(&e.bed_id);
+    if bed.held.is_some_and(|h| Some(h.patient_id.as_str()) == e.patient_id.as_deref()) {
+        d.beds.insert(e.bed_id.clone(), BedNow::default());
     }
 }
 
@@ -195,22 +271,25 @@ fn moved(d: &mut Derived, admission: &str, at: &str, bed: Option<&str>) {
 /// The admission leaves the bed it holds (which goes to cleaning).
 fn vacate(d: &mut Derived, admission: &str) {
     if let Some(bed) = d.bed_of.remove(admission) {
-        d.beds.insert(bed, BedNow { state: BedState::Cleaning, admission_id: None, reason: String::new() });
+        d.beds.insert(bed, BedNow { state: BedState::Cleaning, ..BedNow::default() });
     }
 }
 
 fn occupy(d: &mut Derived, admission: &str, bed: &str, at: &str) {
     d.beds.insert(
         bed.to_string(),
-        BedNow { state: BedState::Occupied, admission_id: Some(admission.to_string()), reason: String::new() },
+        BedNow { state: BedState::Occupied, admission_id: Some(admission.to_string()), ..BedNow::default() },
     );
     d.bed_of.insert(admission.to_string(), bed.to_string());
     d.needs_bed.remove(admission);
     moved(d, admission, at, Some(bed));
 }
 
-fn apply(d: &mut Derived, group: &[Event], discharged: &HashMap<&str, Option<&str>>) {
+fn apply(d: &mut Derived, group: &[Event], discharged: &Stays) {
     use BedEventKind::*;
+    for e in group {
+        lapse_at(d, &e.bed_id, &e.at);
+    }
     let kinds: Vec<BedEventKind> = group.iter().map(|e| e.kind).collect();
     if kinds.contains(&Swapped) {
         return swap(d, group, discharged);
@@ -226,7 +305,7 @@ fn apply(d: &mut Derived, group: &[Event], discharged: &HashMap<&str, Option<&st
                 if !in_hospital(discharged, a, &e.at) || d.bed_of.contains_key(a) {
                     continue;
                 }
-                if takes(&d.bed(&e.bed_id), a) {
+                if takes(&d.bed(&e.bed_id), a, discharged) {
                     occupy(d, a, &e.bed_id, &e.at);
                 } else {
                     d.needs_bed.insert(a.to_string());
@@ -251,13 +330,15 @@ fn apply(d: &mut Derived, group: &[Event], discharged: &HashMap<&str, Option<&st
             (OutOfService, _) => match d.bed(&e.bed_id).state {
                 BedState::Occupied => conflict(d, BoardConflictKind::OutOfServiceRefused, e),
                 _ => {
-                    let now = BedNow { state: BedState::OutOfService, admission_id: None, reason: e.reason.clone() };
+                    let now = BedNow { state: BedState::OutOfService, reason: e.reason.clone(), ..BedNow::default() };
                     d.beds.insert(e.bed_id.clone(), now);
                 }
             },
             (BackInService, _) if d.bed(&e.bed_id).state == BedState::OutOfService => {
                 d.beds.insert(e.bed_id.clone(), BedNow::default());
             }
+            (Reserved, _) => reserve(d, e),
+            (ReservationCancelled, _) => cancel_reservation(d, e),
             // An event that does not apply to the bed as it stands (cleaning a bed that is not
             // free, ...), or names no admission where it needs one (refused on write and by the
             // policy): skipped.
@@ -266,7 +347,7 @@ fn apply(d: &mut Derived, group: &[Event], discharged: &HashMap<&str, Option<&st
     }
 }
 
-fn transfer(d: &mut Derived, into: &Event, discharged: &HashMap<&str, Option<&str>>) {
+fn transfer(d: &mut Derived, into: &Event, discharged: &Stays) {
     let Some(a) = into.admission_id.as_deref() else { return };
     if !in_hospital(discharged, a, &into.at) {
         return;
@@ -274,7 +355,7 @@ fn transfer(d: &mut Derived, into: &Event, discharged: &HashMap<&str, Option<&st
     if d.bed_of.get(a).map(String::as_str) == Some(into.bed_id.as_str()) {
         return;
     }
-    if !takes(&d.bed(&into.bed_id), a) {
+    if !takes(&d.bed(&into.bed_id), a, discharged) {
         conflict(d, BoardConflictKind::TransferRefused, into);
         return;
     }
@@ -282,7 +363,7 @@ fn transfer(d: &mut Derived, into: &Event, discharged: &HashMap<&str, Option<&st
     occupy(d, a, &into.bed_id, &into.at);
 }
 
-fn swap(d: &mut Derived, group: &[Event], discharged: &HashMap<&str, Option<&str>>) {
+fn swap(d: &mut Derived, group: &[Event], discharged: &Stays) {
     let pair: Vec<&Event> = group.iter().filter(|e| e.kind == BedEventKind::Swapped).collect();
     let refuse = |d: &mut Derived| {
         if let Some(e) = pair.first() {
@@ -321,11 +402,75 @@ mod tests {
             move_id: mv.map(str::to_string),
             at: format!("2026-12-01T{at}:00.000Z"),
             reason: String::new(),
+            patient_id: None,
+            until: None,
+        }
+    }
+
+    /// A reservation of `bed` for patient `p{patient}` from `at` until `until`.
+    fn reserve(id: &str, bed: &str, patient: &str, at: &str, until: &str) -> Event {
+        Event {
+            patient_id: Some(format!("p{patient}")),
+            until: Some(format!("2026-12-01T{until}:00.000Z")),
+            ..ev(id, bed, Reserved, None, None, at)
         }
     }
 
     fn stays(ids: &[&str]) -> Vec<Stay> {
-        ids.iter().map(|id| Stay { id: id.to_string(), discharged_at: None }).collect()
+        ids.iter().map(|id| Stay { id: id.to_string(), patient_id: format!("p{id}"), discharged_at: None }).collect()
+    }
+
+    #[test]
+    fn a_reserved_bed_takes_only_its_patient_until_it_lapses() {
+        let events = vec![
+            reserve("r1", "B1", "X", "09:00", "12:00"),
+            // Another device, not knowing of the reservation, admitted Y into B1.
+            ev("e1", "B1", Admitted, Some("Y"), None, "10:00"),
+            ev("e2", "B1", Admitted, Some("X"), None, "11:00"),
+        ];
+        let d = derive(events, &stays(&["X", "Y"]));
+        assert_eq!(d.bed("B1").admission_id.as_deref(), Some("X"));
+        assert!(d.needs_bed.contains("Y"));
+        assert_eq!((d.conflicts[0].kind, d.conflicts[0].event_id.as_str()), (BoardConflictKind::BedTaken, "e1"));
+
+        // Lapsed at 12:00: from then anyone may have it, and the board read then shows it free.
+        let mut d = derive(vec![reserve("r1", "B1", "X", "09:00", "12:00")], &stays(&["X", "Y"]));
+        assert_eq!(d.bed("B1").state, BedState::Reserved);
+        assert_eq!(d.reserved_for("pX"), Some("B1"));
+        d.lapse("2026-12-01T11:59:59.999Z");
+        assert_eq!(d.bed("B1").state, BedState::Reserved);
+        d.lapse("2026-12-01T12:00:00.000Z");
+        assert_eq!(d.bed("B1"), BedNow::default());
+        let late = vec![reserve("r1", "B1", "X", "09:00", "12:00"), ev("e1", "B1", Admitted, Some("Y"), None, "12:00")];
+        assert_eq!(derive(late, &stays(&["X", "Y"])).bed("B1").admission_id.as_deref(), Some("Y"));
+    }
+
+    #[test]
+    fn the_earlier_reservation_keeps_the_bed_and_a_cancellation_names_its_patient() {
+        let events = vec![
+            reserve("r2", "B1", "Y", "09:30", "20:00"),
+            reserve("r1", "B1", "X", "09:00", "20:00"),
+            // Cancelling Y's (never made) reservation leaves X's.
+            Event { patient_id: Some("pY".into()), ..ev("c1", "B1", ReservationCancelled, None, None, "10:00") },
+        ];
+        let d = derive(events.clone(), &stays(&["X", "Y"]));
+        assert_eq!(d.bed("B1").held.map(|h| h.patient_id), Some("pX".to_string()));
+        assert!(d.conflicts.is_empty(), "a reservation not made is no conflict");
+        let mut cancelled = events;
+        cancelled
+            .push(Event { patient_id: Some("pX".into()), ..ev("c2", "B1", ReservationCancelled, None, None, "10:30") });
+        assert_eq!(derive(cancelled, &stays(&["X", "Y"])).bed("B1"), BedNow::default());
+        // A transfer of someone else into a reserved bed is refused.
+        let moved = vec![
+            ev("e1", "B2", Admitted, Some("Y"), None, "08:00"),
+            reserve("r1", "B1", "X", "09:00", "20:00"),
+            ev("e2", "B2", TransferredOut, Some("Y"), Some("m"), "10:00"),
+            ev("e3", "B1", TransferredIn, Some("Y"), Some("m"), "10:00"),
+        ];
+        let d = derive(moved, &stays(&["X", "Y"]));
+        assert_eq!(d.bed_of.get("Y").map(String::as_str), Some("B2"));
+        assert_eq!(d.bed("B1").state, BedState::Reserved);
+        assert_eq!(d.conflicts[0].kind, BoardConflictKind::TransferRefused);
     }
 
     #[test]
@@ -402,16 +547,39 @@ mod tests {
             Cleaned,
             OutOfService,
             BackInService,
+            Reserved,
+            Reserved,
+            ReservationCancelled,
         ]);
-        (kinds, 0u8..4, 0u8..5, 0u8..3, 0u32..30, any::<u32>()).prop_map(|(kind, bed, adm, mv, minute, id)| Event {
-            id: format!("{id:08x}"),
-            bed_id: format!("B{bed}"),
-            kind,
-            admission_id: Some(format!("A{adm}")),
-            move_id: matches!(kind, TransferredIn | Swapped).then(|| format!("m{mv}")),
-            at: format!("2026-12-01T10:{minute:02}:00.000Z"),
-            reason: String::new(),
-        })
+        (kinds, 0u8..4, 0u8..5, 0u8..3, 0u32..30, 1u32..20, any::<u32>()).prop_map(
+            |(kind, bed, adm, mv, minute, hold, id)| {
+                let reservation = matches!(kind, Reserved | ReservationCancelled);
+                Event {
+                    id: format!("{id:08x}"),
+                    bed_id: format!("B{bed}"),
+                    kind,
+                    admission_id: (!reservation).then(|| format!("A{adm}")),
+                    move_id: matches!(kind, TransferredIn | Swapped).then(|| format!("m{mv}")),
+                    at: format!("2026-12-01T10:{minute:02}:00.000Z"),
+                    reason: String::new(),
+                    patient_id: reservation.then(|| format!("P{adm}")),
+                    until: (kind == Reserved).then(|| format!("2026-12-01T10:{:02}:00.000Z", minute + hold)),
+                }
+            },
+        )
+    }
+
+    /// Admission `A{i}` is patient `P{i}`'s stay, discharged at minute `m` when given.
+    fn stays_of(discharged: &[Option<u32>]) -> Vec<Stay> {
+        discharged
+            .iter()
+            .enumerate()
+            .map(|(i, m)| Stay {
+                id: format!("A{i}"),
+                patient_id: format!("P{i}"),
+                discharged_at: m.map(|m| format!("2026-12-01T10:{m:02}:00.000Z")),
+            })
+            .collect()
     }
 
     proptest! {
@@ -424,10 +592,7 @@ mod tests {
             discharged in prop::collection::vec(prop::option::of(0u32..30), 5),
             seed in any::<u64>(),
         ) {
-            let stays: Vec<Stay> = discharged.iter().enumerate().map(|(i, m)| Stay {
-                id: format!("A{i}"),
-                discharged_at: m.map(|m| format!("2026-12-01T10:{m:02}:00.000Z")),
-            }).collect();
+            let stays = stays_of(&discharged);
             // Ids are unique, as UUIDs are.
             let events: Vec<Event> = events.into_iter().enumerate().map(|(i, mut e)| { e.id = format!("{}-{i:02}", e.id); e }).collect();
             let d = derive(events.clone(), &stays);
@@ -442,6 +607,19 @@ mod tests {
                     prop_assert_eq!(d.bed_of.get(adm), Some(bed));
                 }
                 prop_assert_eq!(b.admission_id.is_some(), b.state == BedState::Occupied);
+                prop_assert_eq!(b.held.is_some(), b.state == BedState::Reserved);
+            }
+            // Every reservation lapses: read after the last `until`, no bed is reserved and
+            // nothing else changed.
+            let mut later = d.clone();
+            later.lapse("2026-12-01T11:00:00.000Z");
+            for (bed, b) in &d.beds {
+                let after = later.bed(bed);
+                if b.state == BedState::Reserved {
+                    prop_assert_eq!(after, BedNow::default());
+                } else {
+                    prop_assert_eq!(&after, b);
+                }
             }
             let mut shuffled = events;
             let mut rng = seed;
@@ -456,6 +634,35 @@ mod tests {
             prop_assert_eq!(&d.conflicts, &e.conflicts);
         }
 
+        /// A reserved bed never takes another patient: whenever an admission comes into a bed
+        /// that was reserved (and not lapsed) just before, it is the reservation's patient's.
+        #[test]
+        fn a_reserved_bed_never_holds_another_patient(
+            events in prop::collection::vec(event_strategy(), 0..40),
+            discharged in prop::collection::vec(prop::option::of(0u32..30), 5),
+        ) {
+            let stays = stays_of(&discharged);
+            let patient: HashMap<&str, &str> = stays.iter().map(|s| (s.id.as_str(), s.patient_id.as_str())).collect();
+            let mut events: Vec<Event> = events.into_iter().enumerate().map(|(i, mut e)| { e.id = format!("{}-{i:02}", e.id); e }).collect();
+            events.sort_by(|a, b| group_key(a).cmp(&group_key(b)));
+            let mut d = Derived::default();
+            let mut i = 0;
+            while i < events.len() {
+                let (at, key, _) = group_key(&events[i]);
+                let j = i + events[i..].iter().take_while(|e| group_key(e).0 == at && group_key(e).1 == key).count();
+                let mut before = d.clone();
+                before.lapse(at);
+                d.replay(events[i..j].to_vec(), &stays, None);
+                for (adm, bed) in &d.bed_of {
+                    let was = before.bed(bed);
+                    if before.bed_of.get(adm) != Some(bed) && was.state == BedState::Reserved {
+                        prop_assert_eq!(was.held.map(|h| h.patient_id), patient.get(adm.as_str()).map(|p| p.to_string()));
+                    }
+                }
+                i = j;
+            }
+        }
+
         /// A board saved at any time (and read back from its JSON) and replayed on with the
         /// events after it — the ones known then and the ones that came later — answers what
         /// a replay of every event from the start answers, for every patient still in
@@ -467,10 +674,7 @@ mod tests {
             discharged in prop::collection::vec(prop::option::of(0u32..30), 5),
             keep_minute in 0u32..30,
         ) {
-            let stays: Vec<Stay> = discharged.iter().enumerate().map(|(i, m)| Stay {
-                id: format!("A{i}"),
-                discharged_at: m.map(|m| format!("2026-12-01T10:{m:02}:00.000Z")),
-            }).collect();
+            let stays = stays_of(&discharged);
             let unique = |v: Vec<Event>, tag: &str| -> Vec<Event> {
                 v.into_iter().enumerate().map(|(i, mut e)| { e.id = format!("{}-{tag}{i:02}", e.id); e }).collect()
             };

@@ -37,6 +37,7 @@ pub mod mar;
 pub mod model;
 pub mod notes;
 pub mod orders;
+pub mod reservations;
 pub mod rights;
 pub mod schedule;
 pub mod setup;
@@ -95,18 +96,20 @@ pub(crate) async fn derived(conn: &mut SqliteConnection) -> Result<Derived> {
 pub(crate) async fn derived_in(w: &mut WriteTx<'_>) -> Result<Derived> {
     let keep =
         (w.now() - chrono::Duration::hours(SNAPSHOT_LAG_HOURS)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let r = replayed(w.conn(), Some(&keep)).await?;
+    let mut r = replayed(w.conn(), Some(&keep)).await?;
     if r.replayed > SNAPSHOT_AFTER {
         if let Some((mark, mut board)) = r.kept {
             board.forget_ended(&r.stays, &mark.at);
             save_snapshot(w.conn(), &mark, &board).await?;
         }
     }
+    // The reservations that lapsed by now free their beds for this write.
+    r.board.lapse(&w.now_rfc3339());
     Ok(r.board)
 }
 
 /// The rules a saved board was built by: an app with other rules starts from the events.
-const SNAPSHOT_VERSION: i64 = 1;
+const SNAPSHOT_VERSION: i64 = 2;
 /// How old the newest event of a saved board is at least. An event that arrives later with an
 /// earlier time (another device's, synced late) drops the saved board (the migration's
 /// triggers); most arrive within minutes, so the board of six hours ago is rarely dropped.
@@ -144,9 +147,9 @@ async fn replayed(conn: &mut SqliteConnection, keep: Option<&str>) -> Result<Rep
     };
     // Only the admissions these events name matter to them (an unknown one is not placed,
     // like one discharged before the event).
-    let stays: Vec<(String, Option<String>)> = json_rows(
+    let stays: Vec<(String, String, Option<String>)> = json_rows(
         &mut *conn,
-        "SELECT json_group_array(json_array(id, discharged_at)) FROM admissions
+        "SELECT json_group_array(json_array(id, patient_id, discharged_at)) FROM admissions
          WHERE deleted_at IS NULL AND id IN (SELECT admission_id FROM bed_events WHERE at >= ? AND deleted_at IS NULL)",
         "admissions",
         &[Some(since)],
@@ -154,7 +157,11 @@ async fn replayed(conn: &mut SqliteConnection, keep: Option<&str>) -> Result<Rep
     .await?;
     let stays: Vec<Stay> = stays
         .into_iter()
-        .map(|(id, discharged_at)| Stay { id, discharged_at: discharged_at.and_then(|t| canonical_time(&t)) })
+        .map(|(id, patient_id, discharged_at)| Stay {
+            id,
+            patient_id,
+            discharged_at: discharged_at.and_then(|t| canonical_time(&t)),
+        })
         .collect();
     let replayed = events.len();
     let kept = board.replay(events, &stays, keep);
@@ -163,27 +170,33 @@ async fn replayed(conn: &mut SqliteConnection, keep: Option<&str>) -> Result<Rep
 
 /// The bed events at or after `since` (all with ""), not deleted.
 async fn events_since(conn: &mut SqliteConnection, since: &str) -> Result<Vec<Event>> {
-    type EventRow = (String, String, String, Option<String>, Option<String>, String, String);
+    type EventRow =
+        (String, String, String, Option<String>, Option<String>, String, String, Option<String>, Option<String>);
     let rows: Vec<EventRow> = json_rows(
         &mut *conn,
-        "SELECT json_group_array(json_array(id, bed_id, kind, admission_id, move_id, at, reason))
+        "SELECT json_group_array(json_array(id, bed_id, kind, admission_id, move_id, at, reason, patient_id, until))
          FROM bed_events WHERE at >= ? AND deleted_at IS NULL",
         "bed_events",
         &[Some(since)],
     )
     .await?;
     let mut events = Vec::with_capacity(rows.len());
-    for (id, bed_id, kind, admission_id, move_id, at, reason) in rows {
+    for (id, bed_id, kind, admission_id, move_id, at, reason, patient_id, until) in rows {
         let kind = stored::code("bed_events", &id, "kind", &kind, BedEventKind::from_code)?;
         // A synced row written elsewhere sorts like ours only in the same form.
-        let at = if is_canonical(&at) {
-            at
-        } else {
-            canonical_time(&at).ok_or_else(|| Error::corrupt("bed_events", &id, "at", "not an RFC 3339 time"))?
-        };
-        events.push(Event { id, bed_id, kind, admission_id, move_id, at, reason });
+        let at = store_time(&id, "at", at)?;
+        let until = until.map(|u| store_time(&id, "until", u)).transpose()?;
+        events.push(Event { id, bed_id, kind, admission_id, move_id, at, reason, patient_id, until });
     }
     Ok(events)
+}
+
+/// A stored event time in the form events sort in.
+fn store_time(id: &str, column: &str, at: String) -> Result<String> {
+    if is_canonical(&at) {
+        return Ok(at);
+    }
+    canonical_time(&at).ok_or_else(|| Error::corrupt("bed_events", id, column, "not an RFC 3339 time"))
 }
 
 async fn save_snapshot(conn: &mut SqliteConnection, mark: &derive::Mark, board: &Derived) -> Result<()> {
@@ -270,12 +283,18 @@ pub(crate) async fn bed_ward(conn: &mut SqliteConnection, field: &str, bed_id: &
         .ok_or_else(|| Error::validation(field, ValidationReason::Invalid, "no such bed"))
 }
 
-/// That a bed may take a patient now: free (a bed in cleaning waits for housekeeping to mark
-/// it clean). Occupied is `taken`; out of service or in cleaning `invalid`, naming `field`.
-pub(crate) fn require_free(d: &Derived, field: &str, bed_id: &str) -> Result<()> {
+/// That a bed may take `patient` now: free, or reserved for them (a bed in cleaning waits for
+/// housekeeping to mark it clean). Occupied is `taken`, reserved for someone else `reserved`;
+/// out of service or in cleaning `invalid`, naming `field`. `d` is read now (lapsed
+/// reservations freed: `derived_in`).
+pub(crate) fn require_free(d: &Derived, field: &str, bed_id: &str, patient: &str) -> Result<()> {
     let bed = d.bed(bed_id);
     match bed.state {
         BedState::Free => Ok(()),
+        BedState::Reserved if bed.held.as_ref().is_some_and(|h| h.patient_id == patient) => Ok(()),
+        BedState::Reserved => {
+            Err(Error::validation(field, ValidationReason::Reserved, "this bed is reserved for another patient"))
+        }
         BedState::Occupied => Err(Error::validation(field, ValidationReason::Taken, "this bed is occupied")),
         BedState::Cleaning => Err(Error::validation(field, ValidationReason::Invalid, "this bed is being cleaned")),
         BedState::OutOfService => Err(Error::validation(

@@ -47,6 +47,10 @@ pub enum BedEventKind {
     Cleaned,
     OutOfService,
     BackInService,
+    /// A free bed held for a patient (`patient_id`) until `until`, with a note in `reason`.
+    Reserved,
+    /// The reservation of the event's `patient_id` ended before its time.
+    ReservationCancelled,
 }
 impl Code for BedEventKind {}
 
@@ -56,6 +60,8 @@ impl Code for BedEventKind {}
 pub enum BedState {
     Free,
     Occupied,
+    /// Held for one patient until a time (then free again by itself).
+    Reserved,
     Cleaning,
     OutOfService,
 }
@@ -104,6 +110,28 @@ pub struct Bed {
     pub label: String,
     pub tags: Vec<String>,
     pub bed_service_id: Option<String>,
+}
+
+/// A bed to hold for an expected patient (`reservations::reserve`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, specta::Type)]
+pub struct ReserveInput {
+    pub bed_id: String,
+    /// A registered patient not in a bed: expected, or on a ward's waiting list.
+    pub patient_id: String,
+    pub note: String,
+    /// When it lapses (RFC 3339); the end of the next day (clinic time) when empty.
+    pub until: Option<String>,
+}
+
+/// A reserved bed's reservation, as its card shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct ReservationCard {
+    pub patient_id: String,
+    pub name: String,
+    pub mrn: String,
+    /// When it lapses (UTC, RFC 3339).
+    pub until: String,
+    pub note: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, specta::Type)]
@@ -207,6 +235,8 @@ pub struct BedCard {
     /// Why it is out of service.
     pub reason: String,
     pub occupant: Option<Occupant>,
+    /// For whom a reserved bed is held.
+    pub reservation: Option<ReservationCard>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, specta::Type)]
@@ -214,6 +244,7 @@ pub struct WardCounts {
     pub beds: u32,
     pub occupied: u32,
     pub free: u32,
+    pub reserved: u32,
     pub cleaning: u32,
     pub out_of_service: u32,
     pub waiting: u32,

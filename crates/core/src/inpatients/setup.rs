@@ -158,6 +158,34 @@ pub async fn add_room(store: &Store, auth: &Authorized, ward_id: &str, name: &st
     Ok(Room { id, ward_id: ward_id.to_string(), name })
 }
 
+/// Renames a room (it stays in its ward).
+pub async fn rename_room(store: &Store, auth: &Authorized, room_id: &str, name: &str) -> Result<Room> {
+    auth.require(Permission::WardsManage)?;
+    let name = line("name", name, NAME_MAX, true)?;
+    let mut w = store.begin_write(auth.actor()).await?;
+    let before: Option<(String, String)> =
+        sqlx::query_as("SELECT ward_id, name FROM rooms WHERE id = ? AND deleted_at IS NULL")
+            .bind(room_id)
+            .fetch_optional(w.conn())
+            .await?;
+    let Some((ward_id, old_name)) = before else {
+        return Err(Error::validation("room_id", ValidationReason::Invalid, "no such room"));
+    };
+    let (stamp, by) = (w.stamp(), w.actor().user_id.clone());
+    sqlx::query("UPDATE rooms SET name = ?, updated_at = ?, updated_by = ? WHERE id = ?")
+        .bind(&name)
+        .bind(&stamp)
+        .bind(&by)
+        .bind(room_id)
+        .execute(w.conn())
+        .await?;
+    let new = json!({ "name": name, "updated_at": stamp, "updated_by": by });
+    w.record_update("rooms", room_id, &json!({ "name": old_name }), &new).await?;
+    w.audit("room.rename", "room", Some(room_id), json!({ "from": old_name, "to": name })).await?;
+    w.commit().await?;
+    Ok(Room { id: room_id.to_string(), ward_id, name })
+}
+
 pub async fn rooms(store: &Store, auth: &Authorized) -> Result<Vec<Room>> {
     auth.require(Permission::InpatientsView)?;
     let rows: Vec<(String, String, String)> =
@@ -165,6 +193,13 @@ pub async fn rooms(store: &Store, auth: &Authorized) -> Result<Vec<Room>> {
             .fetch_all(store.pool())
             .await?;
     Ok(rows.into_iter().map(|(id, ward_id, name)| Room { id, ward_id, name }).collect())
+}
+
+/// Every bed (not retired), by ward and label: the set-up screen's list to edit.
+pub async fn beds(store: &Store, auth: &Authorized) -> Result<Vec<Bed>> {
+    auth.require(Permission::InpatientsView)?;
+    let mut conn = store.pool().acquire().await?;
+    load_beds(&mut conn).await
 }
 
 type BedRow = (String, String, Option<String>, String, String, Option<String>);
@@ -294,6 +329,13 @@ pub async fn out_of_service(store: &Store, auth: &Authorized, bed_id: &str, reas
         }
         BedState::OutOfService => {
             return Err(Error::validation("bed_id", ValidationReason::Invalid, "this bed is already out of service"))
+        }
+        BedState::Reserved => {
+            return Err(Error::validation(
+                "bed_id",
+                ValidationReason::Reserved,
+                "this bed is reserved: cancel it first",
+            ))
         }
         BedState::Free | BedState::Cleaning => {}
     }

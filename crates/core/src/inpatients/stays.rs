@@ -181,11 +181,14 @@ pub async fn admit_with(store: &Store, auth: &Authorized, input: AdmitInput, ext
             return Err(Error::validation("visit_id", ValidationReason::Invalid, "not a visit of this patient"));
         }
     }
+    let mut board = None;
     if let Some(bed) = bed {
         if bed_ward(w.conn(), "bed_id", bed).await? != input.ward_id {
             return Err(Error::validation("bed_id", ValidationReason::Invalid, "not a bed of this ward"));
         }
-        require_free(&derived_in(&mut w).await?, "bed_id", bed)?;
+        let d = derived_in(&mut w).await?;
+        require_free(&d, "bed_id", bed, &input.patient_id)?;
+        board = Some(d);
     }
     if let Some(at) = &back_entered {
         super::back_entry::check_in(&mut w, &input.patient_id, at, bed).await?;
@@ -211,8 +214,10 @@ pub async fn admit_with(store: &Store, auth: &Authorized, input: AdmitInput, ext
         cols.push(("visit_id", json!(visit)));
     }
     insert_row(&mut w, "admissions", &id, &cols).await?;
-    if let Some(bed) = bed {
+    if let (Some(bed), Some(d)) = (bed, &board) {
         append_event_at(&mut w, &crate::ids::new_id(), bed, BedEventKind::Admitted, Some(&id), None, "", &at).await?;
+        // A bed reserved for them elsewhere is let go.
+        super::reservations::release_elsewhere(&mut w, d, &input.patient_id, bed).await?;
     }
     w.audit(
         "inpatient.admit",
@@ -236,14 +241,15 @@ pub async fn admit_with(store: &Store, auth: &Authorized, input: AdmitInput, ext
 pub async fn transfer(store: &Store, auth: &Authorized, admission_id: &str, to_bed_id: &str) -> Result<Admission> {
     super::rights::require_move(store, auth, Permission::InpatientsTransfer).await?;
     let mut w = store.begin_write(auth.actor()).await?;
-    open_admission(&mut w, "admission_id", admission_id).await?;
+    let (patient, _) = open_admission(&mut w, "admission_id", admission_id).await?;
     bed_ward(w.conn(), "to_bed_id", to_bed_id).await?;
     let d = derived_in(&mut w).await?;
     let from = d.bed_of.get(admission_id).cloned();
     if from.as_deref() == Some(to_bed_id) {
         return Err(Error::validation("to_bed_id", ValidationReason::Invalid, "the patient is in this bed"));
     }
-    require_free(&d, "to_bed_id", to_bed_id)?;
+    require_free(&d, "to_bed_id", to_bed_id, &patient)?;
+    super::reservations::release_elsewhere(&mut w, &d, &patient, to_bed_id).await?;
     let at = w.now_rfc3339();
     let (action, out_event) = match &from {
         Some(from) => {

@@ -1836,6 +1836,7 @@ export const en = {
   'validation.taken': 'This is already in use.',
   'validation.out_of_range': 'This value is outside the allowed range.',
   'validation.needs_confirmation': 'This value is unusual: check it, then confirm to save it.',
+  'validation.reserved': 'This bed is reserved for another patient.',
 
   'validation.username.required': 'Enter a username.',
   'validation.username.too_short': 'A username has at least 3 characters.',
