@@ -292,6 +292,7 @@ export const commands = {
 	listRooms: () => typedError<Room[], AppError>(__TAURI_INVOKE("list_rooms")),
 	addRoom: (wardId: string, name: string) => typedError<Room, AppError>(__TAURI_INVOKE("add_room", { wardId, name })),
 	renameRoom: (roomId: string, name: string) => typedError<Room, AppError>(__TAURI_INVOKE("rename_room", { roomId, name })),
+	/**  Holds a free bed for an expected patient until a time. */
 	reserveBed: (input: ReserveInput_Deserialize) => typedError<null, AppError>(__TAURI_INVOKE("reserve_bed", { input })),
 	cancelBedReservation: (bedId: string) => typedError<null, AppError>(__TAURI_INVOKE("cancel_bed_reservation", { bedId })),
 	listBeds: () => typedError<Bed_Serialize[], AppError>(__TAURI_INVOKE("list_beds")),
@@ -1475,6 +1476,7 @@ export type BedCard_Deserialize = {
 	/**  Why it is out of service. */
 	reason: string,
 	occupant?: Occupant_Deserialize | null,
+	/**  For whom a reserved bed is held. */
 	reservation?: ReservationCard | null,
 };
 
@@ -1488,6 +1490,7 @@ export type BedCard_Serialize = {
 	/**  Why it is out of service. */
 	reason: string,
 	occupant: Occupant_Serialize | null,
+	/**  For whom a reserved bed is held. */
 	reservation: ReservationCard | null,
 };
 
@@ -1512,7 +1515,9 @@ export type BedInput_Serialize = {
 };
 
 /**  A bed's state on the board. */
-export type BedState = "free" | "occupied" | "reserved" | "cleaning" | "out_of_service";
+export type BedState = "free" | "occupied" | 
+/**  Held for one patient until a time (then free again by itself). */
+"reserved" | "cleaning" | "out_of_service";
 
 export type Bed_Deserialize = {
 	id: string,
@@ -5170,6 +5175,39 @@ export type Report_Serialize = {
 	table: Table_Serialize,
 };
 
+/**  A reserved bed's reservation, as its card shows it. */
+export type ReservationCard = {
+	patient_id: string,
+	name: string,
+	mrn: string,
+	/**  When it lapses (UTC, RFC 3339). */
+	until: string,
+	note: string,
+};
+
+/**  A bed to hold for an expected patient (`reservations::reserve`). */
+export type ReserveInput = ReserveInput_Serialize | ReserveInput_Deserialize;
+
+/**  A bed to hold for an expected patient (`reservations::reserve`). */
+export type ReserveInput_Deserialize = {
+	bed_id: string,
+	/**  A registered patient not in a bed: expected, or on a ward's waiting list. */
+	patient_id: string,
+	note: string,
+	/**  When it lapses (RFC 3339); the end of the next day (clinic time) when empty. */
+	until?: string | null,
+};
+
+/**  A bed to hold for an expected patient (`reservations::reserve`). */
+export type ReserveInput_Serialize = {
+	bed_id: string,
+	/**  A registered patient not in a bed: expected, or on a ward's waiting list. */
+	patient_id: string,
+	note: string,
+	/**  When it lapses (RFC 3339); the end of the next day (clinic time) when empty. */
+	until: string | null,
+};
+
 /**  How a restore from the app ended, for the sign-in screen after the start it ran at. */
 export type RestoreOutcome = RestoreOutcome_Serialize | RestoreOutcome_Deserialize;
 
@@ -5251,21 +5289,6 @@ export type Returned = {
 };
 
 export type Role = "admin" | "doctor" | "nurse" | "receptionist" | "pharmacist" | "lab_technician" | "accountant";
-
-export type ReservationCard = {
-	patient_id: string,
-	name: string,
-	mrn: string,
-	until: string,
-	note: string,
-};
-
-export type ReserveInput_Deserialize = {
-	bed_id: string,
-	patient_id: string,
-	note: string,
-	until?: string | null,
-};
 
 export type Room = {
 	id: string,
@@ -6228,7 +6251,9 @@ export type ValidationReason = "required" | "too_short" | "too_long" | "invalid"
  *  Possible but outside the usual range (a pulse of 260): saved once the person confirms
  *  they re-checked it.
  */
-"needs_confirmation" | "reserved";
+"needs_confirmation" | 
+/**  Held for someone else (a bed reserved for another patient). */
+"reserved";
 
 export type Visit = Visit_Serialize | Visit_Deserialize;
 
