@@ -519,6 +519,8 @@ pub const PATIENT_TABLES: &[&str] = &[
     "chart_restrictions",
     "admissions",
     "dispensings",
+    // A reservation (and its cancellation) names the patient the bed is held for.
+    "bed_events",
 ];
 
 /// The settings keys the tariff's owners write (what invoices print); every other key is

@@ -171,6 +171,9 @@ fn merges_move_rows_with_patients_merge_only() {
     assert_eq!(code(check(&moved, Some(ROW), &clinic)), None);
     let edited = change("vitals", NURSE, Op::Update, json!({"id": NURSE, "patient_id": ADMIN, "pulse": 300}));
     assert_eq!(code(check(&edited, Some(ROW), &clinic)), Some(RefusalCode::NotPermitted));
+    // A bed held for the merged record is then held for the survivor.
+    let reservation = change("bed_events", NURSE, Op::Update, json!({"id": NURSE, "patient_id": ADMIN}));
+    assert_eq!(code(check(&reservation, Some(ROW), &clinic)), None);
 }
 
 #[test]
