@@ -232,7 +232,15 @@ async fn a_rekey_cut_off_after_the_database_took_the_new_key_finishes_when_run_a
     std::fs::write(db_key::pending_key_path(&db), pending.recovery_code()).unwrap();
     blobs::write_file(&path, &BlobKey::derive(&pending), &sha, &letter).unwrap();
     let mut conn = db_key::options(&db, &old).connect().await.unwrap();
-    sqlx::query("PRAGMA journal_mode = DELETE").execute(&mut conn).await.unwrap();
+    // Leaving WAL needs every other connection gone; the closed store's background tasks may
+    // still be letting theirs go on a loaded machine (SQLite answers "locked" at once, without
+    // waiting): try again for a while.
+    let mut tries = 0;
+    while let Err(e) = sqlx::query("PRAGMA journal_mode = DELETE").execute(&mut conn).await {
+        tries += 1;
+        assert!(tries < 100, "the database stayed locked: {e}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let hex: String = pending.recovery_code().chars().filter(|c| *c != '-').collect();
     sqlx::query(&format!("PRAGMA rekey = \"x'{hex}'\"")).execute(&mut conn).await.unwrap();
     conn.close().await.unwrap();

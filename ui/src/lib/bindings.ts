@@ -4373,10 +4373,13 @@ export type PatientInput_Deserialize = {
 	age_years?: number | null,
 	phones: string[],
 	address: string,
-	/**  The city, town or village (optional; the reports group registrations by it). */
-	city: string,
-	/**  The district (optional). */
-	district: string,
+	/**
+	 *  The city, town or village (optional; the reports group registrations by it). Left out,
+	 *  empty: a caller from before the field (a script, an IPC client) still registers.
+	 */
+	city?: string,
+	/**  The district (optional; left out, empty). */
+	district?: string,
 	national_id: string,
 	insurance_id: string,
 	emergency_name: string,
@@ -4401,9 +4404,12 @@ export type PatientInput_Serialize = {
 	age_years: number | null,
 	phones: string[],
 	address: string,
-	/**  The city, town or village (optional; the reports group registrations by it). */
+	/**
+	 *  The city, town or village (optional; the reports group registrations by it). Left out,
+	 *  empty: a caller from before the field (a script, an IPC client) still registers.
+	 */
 	city: string,
-	/**  The district (optional). */
+	/**  The district (optional; left out, empty). */
 	district: string,
 	national_id: string,
 	insurance_id: string,

@@ -2,7 +2,8 @@
 //! today) of the bench database (the appointments and billing areas' records, generated if
 //! missing, and a visit with its diagnoses and prescriptions for every attended appointment
 //! of the year, which morbidity and the follow-up rate read), through `hms_core::reports::run` with the signed-in administrator:
-//! `report_<name>_month` and `report_<name>_year`. Then Home's dashboards (issue 17):
+//! `report_<name>_month` and `report_<name>_year`, and the year's report exported to PDF and
+//! to .xlsx (`report_<name>_year_pdf`, `report_<name>_year_xlsx`). Then Home's dashboards (issue 17):
 //! `dashboard_admin` (the administrator), `dashboard_reception` (a receptionist) and
 //! `dashboard_doctor` (the doctor with the most appointments today, else this week).
 
@@ -11,6 +12,7 @@ use super::Ctx;
 use chrono::Duration;
 use hms_core::codes::Code;
 use hms_core::rbac::Role;
+use hms_core::reports::export::{self, Format};
 use hms_core::reports::{self, dashboard, Filters, Preset, RangeInput, ReportId, ReportRequest};
 use hms_core::Authorized;
 use serde_json::json;
@@ -18,6 +20,7 @@ use serde_json::json;
 const MONTH_SAMPLES: usize = 20;
 const YEAR_SAMPLES: usize = 10;
 const DASHBOARD_SAMPLES: usize = 50;
+const EXPORT_SAMPLES: usize = 3;
 
 pub async fn run(ctx: &mut Ctx, patients: u64, seed: u64) -> Result<(), String> {
     eprintln!("bench: reports");
@@ -42,6 +45,18 @@ pub async fn run(ctx: &mut Ctx, patients: u64, seed: u64) -> Result<(), String> 
             .await
             .map_err(|e| e.to_string())?;
             ctx.latency.insert(format!("report_{}_{suffix}", report.code()), json!(lat));
+        }
+        // The year's report exported as the Reports screen does (run, render, audit):
+        // `report_<name>_year_pdf` and `report_<name>_year_xlsx`.
+        let req = ReportRequest { report, range: year.clone(), filters: Filters::default() };
+        for format in [Format::Pdf, Format::Xlsx] {
+            let lat = time_n(EXPORT_SAMPLES, |_| {
+                let (store, auth, req) = (&ctx.store, auth.clone(), req.clone());
+                async move { export::export(store, &auth, &req, format).await.map(drop) }
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+            ctx.latency.insert(format!("report_{}_year_{}", report.code(), format.code()), json!(lat));
         }
     }
     dashboards(ctx, &auth).await

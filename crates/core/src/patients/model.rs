@@ -38,9 +38,12 @@ pub struct PatientInput {
     pub age_years: Option<u32>,
     pub phones: Vec<String>,
     pub address: String,
-    /// The city, town or village (optional; the reports group registrations by it).
+    /// The city, town or village (optional; the reports group registrations by it). Left out,
+    /// empty: a caller from before the field (a script, an IPC client) still registers.
+    #[serde(default)]
     pub city: String,
-    /// The district (optional).
+    /// The district (optional; left out, empty).
+    #[serde(default)]
     pub district: String,
     pub national_id: String,
     pub insurance_id: String,
