@@ -134,13 +134,10 @@ async fn pulled_dose(s: &Store, id: &str, order: &str, scheduled: Option<&str>, 
     .unwrap();
 }
 
-#[tokio::test]
-async fn a_dose_recorded_twice_and_a_prn_dose_over_its_limit_stay_until_reviewed() {
-    let h = hospital().await;
-    let s = &h.w.env.store;
-    let stay = stays::admit(s, &h.doctor, h.admit_input(0, Some(&h.a1))).await.unwrap();
-    let medicine = |schedule: &str| OrderInput {
-        admission_id: stay.id.clone(),
+/// An order of one paracetamol tablet by mouth on `schedule` for the stay.
+fn paracetamol(h: &Hospital, stay_id: &str, schedule: &str) -> OrderInput {
+    OrderInput {
+        admission_id: stay_id.to_string(),
         kind: "medicine".into(),
         medicine_id: Some(h.w.paracetamol.clone()),
         dose: "1".into(),
@@ -148,7 +145,15 @@ async fn a_dose_recorded_twice_and_a_prn_dose_over_its_limit_stay_until_reviewed
         route: "oral".into(),
         schedule: Some(schedule.into()),
         ..Default::default()
-    };
+    }
+}
+
+#[tokio::test]
+async fn a_dose_recorded_twice_and_a_prn_dose_over_its_limit_stay_until_reviewed() {
+    let h = hospital().await;
+    let s = &h.w.env.store;
+    let stay = stays::admit(s, &h.doctor, h.admit_input(0, Some(&h.a1))).await.unwrap();
+    let medicine = |schedule: &str| paracetamol(&h, &stay.id, schedule);
     let q6 = orders::order(s, &h.doctor, OrderInput { every_hours: Some(6), ..medicine("every") }).await.unwrap();
     let prn = orders::order(s, &h.doctor, OrderInput { prn_max_per_day: Some(2), ..medicine("prn") }).await.unwrap();
     h.at(1);
@@ -206,16 +211,7 @@ async fn a_dose_given_after_its_order_was_stopped_elsewhere_stays_until_reviewed
     let h = hospital().await;
     let s = &h.w.env.store;
     let stay = stays::admit(s, &h.doctor, h.admit_input(0, Some(&h.a1))).await.unwrap();
-    let medicine = |schedule: &str| OrderInput {
-        admission_id: stay.id.clone(),
-        kind: "medicine".into(),
-        medicine_id: Some(h.w.paracetamol.clone()),
-        dose: "1".into(),
-        dose_unit: "tablet".into(),
-        route: "oral".into(),
-        schedule: Some(schedule.into()),
-        ..Default::default()
-    };
+    let medicine = |schedule: &str| paracetamol(&h, &stay.id, schedule);
     let q6 = orders::order(s, &h.doctor, OrderInput { every_hours: Some(6), ..medicine("every") }).await.unwrap();
     let prn = orders::order(s, &h.doctor, OrderInput { prn_max_per_day: Some(4), ..medicine("prn") }).await.unwrap();
     h.at(1);
