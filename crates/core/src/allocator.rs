@@ -19,6 +19,11 @@ pub use mimalloc::MiMalloc as Allocator;
 pub fn route_sqlite() -> bool {
     static ROUTED: OnceLock<bool> = OnceLock::new();
     *ROUTED.get_or_init(|| {
+        // OpenSSL (SQLCipher's crypto) initialised without its exit handler, as openssl-sys
+        // does it: otherwise OpenSSL frees its state at process exit while a connection's
+        // thread may still be using it ("double free or corruption" seen once at a test
+        // binary's exit). Before SQLCipher's first use, which would register the handler.
+        openssl_sys::init();
         keep_freed_memory();
         let methods = ffi::sqlite3_mem_methods {
             xMalloc: Some(sqlite_malloc),
