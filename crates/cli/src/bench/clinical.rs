@@ -244,8 +244,17 @@ pub(super) async fn long_history(
     Ok(heavy)
 }
 
-/// The long-history patient and the doctor who saw them, made as the clinical area makes them.
-pub(super) async fn long_history_patient(ctx: &Ctx) -> Result<(String, Authorized), String> {
+/// What the clinical area works with: the administrator, the doctor, the catalogue's
+/// medicines and lab tests, and the long-history patient (made once, found after).
+struct Setup {
+    admin: Authorized,
+    doctor: Authorized,
+    meds: Vec<String>,
+    tests: Vec<String>,
+    heavy: String,
+}
+
+async fn setup(ctx: &Ctx) -> Result<Setup, String> {
     let admin = ctx.session.authorize(&ctx.store).await.map_err(err)?;
     let doctor = person(ctx, &admin, "bench.doctor", "doctor").await?;
     let nurse = person(ctx, &admin, "bench.nurse", "nurse").await?;
@@ -253,18 +262,17 @@ pub(super) async fn long_history_patient(ctx: &Ctx) -> Result<(String, Authorize
     let (meds, tests) = catalogue(ctx, &admin).await?;
     icd10::ensure_loaded(&ctx.store).await.map_err(err)?;
     let heavy = long_history(ctx, &admin, &doctor, &nurse, &lab_tech, &meds, &tests).await?;
+    Ok(Setup { admin, doctor, meds, tests, heavy })
+}
+
+/// The long-history patient and the doctor who saw them, made as the clinical area makes them.
+pub(super) async fn long_history_patient(ctx: &Ctx) -> Result<(String, Authorized), String> {
+    let Setup { heavy, doctor, .. } = setup(ctx).await?;
     Ok((heavy, doctor))
 }
 
 pub async fn run(ctx: &mut Ctx) -> Result<(), String> {
-    let admin = ctx.session.authorize(&ctx.store).await.map_err(err)?;
-    let doctor = person(ctx, &admin, "bench.doctor", "doctor").await?;
-    let nurse = person(ctx, &admin, "bench.nurse", "nurse").await?;
-    let lab_tech = person(ctx, &admin, "bench.lab", "lab_technician").await?;
-    let (meds, tests) = catalogue(ctx, &admin).await?;
-    icd10::ensure_loaded(&ctx.store).await.map_err(err)?;
-
-    let heavy = long_history(ctx, &admin, &doctor, &nurse, &lab_tech, &meds, &tests).await?;
+    let Setup { admin, doctor, meds, tests, heavy } = setup(ctx).await?;
     let lat = time_n(CHART_SAMPLES, |_| {
         let (store, auth, p) = (&ctx.store, doctor.clone(), heavy.clone());
         async move { chart::chart_summary(store, &auth, &p).await.map(drop) }
