@@ -11,6 +11,7 @@ mod fhir;
 mod foundation;
 mod inpatients;
 mod patients;
+mod plain;
 mod reports;
 mod stats;
 mod stock;
@@ -44,6 +45,10 @@ pub struct BenchArgs {
     /// tenant); without it the sync area is skipped.
     #[arg(long, env = "HMS_BENCH_SERVER_DB")]
     server_db: Option<String>,
+    /// Also run the patients area on an unencrypted database in the same run, and report
+    /// encryption's overhead as ratios (`plain`, `overhead`).
+    #[arg(long)]
+    plain: bool,
 }
 
 pub const BENCH_USER: &str = "bench.admin";
@@ -75,6 +80,9 @@ async fn sign_in(store: &Store) -> Result<SessionSlot, String> {
 }
 
 pub async fn run(args: BenchArgs) -> Result<(), String> {
+    if args.plain && !wants(&args, "patients") {
+        return Err("--plain compares the patients area: include it in --only".into());
+    }
     let tmp = tempdir()?;
     let path = args.db.clone().unwrap_or_else(|| tmp.join(hms_core::store::DB_FILE));
     eprintln!("bench: database {}", path.display());
@@ -128,8 +136,10 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         }
     }
 
+    let plain = if args.plain { Some(plain::run(&ctx, args.patients, args.seed, &tmp).await?) } else { None };
+
     let db_bytes = file_bytes(&path);
-    let report = json!({
+    let mut report = json!({
         "machine": { "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1), "os": std::env::consts::OS },
         "patients": patients,
         "seed": args.seed,
@@ -137,6 +147,10 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         "rates": ctx.rates,
         "latency_ms": ctx.latency,
     });
+    if let (Some(plain), Some(obj)) = (plain, report.as_object_mut()) {
+        obj.insert("plain".into(), plain.figures);
+        obj.insert("overhead".into(), plain.overhead);
+    }
     let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
     println!("{text}");
     if let Some(out) = &args.out {

@@ -214,7 +214,35 @@ impl Store {
         if db_key::file_kind(path)? == db_key::FileKind::Plain {
             encrypt::encrypt_in_place(path, &db_key).await?;
         }
-        let options = db_key::options(path, &db_key)
+        Store::open_with(path, db_key, true).await
+    }
+
+    /// Opens (creating if needed) an **unencrypted** database at `path`: only for the bench's
+    /// `--plain`, which measures what encryption costs in the same run. It exists only with
+    /// hms-core's `plain-store` feature, which hms-cli alone enables: the app (`hms`, built
+    /// on its own by `make app`) cannot call it. An encrypted file is refused. The store's
+    /// attachments and backups use a key made for this opening and never written anywhere.
+    #[cfg(feature = "plain-store")]
+    pub async fn open_plain(path: &Path) -> Result<Store> {
+        crate::allocator::route_sqlite();
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| crate::Error::storage(format_args!("cannot create {}: {e}", dir.display())))?;
+        }
+        if db_key::file_kind(path)? == db_key::FileKind::Encrypted {
+            return Err(crate::Error::storage(format_args!("{}: encrypted, not a plain database", path.display())));
+        }
+        Store::open_with(path, db_key::DbKey::generate()?, false).await
+    }
+
+    /// The rest of [`Store::open`]: the database opened with `db_key` (`encrypted`), or clear.
+    async fn open_with(path: &Path, db_key: db_key::DbKey, encrypted: bool) -> Result<Store> {
+        let options = if encrypted {
+            db_key::options(path, &db_key)
+        } else {
+            sqlx::sqlite::SqliteConnectOptions::new().filename(path)
+        };
+        let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             // FULL: a commit returns only once its WAL frames are on the disk (fsync), so a
