@@ -137,25 +137,18 @@ pub(crate) async fn demographics(store: &Store, range: &DateRange) -> Result<Tab
 pub(crate) async fn new_returning_counts(store: &Store, range: &DateRange) -> Result<(i64, i64)> {
     let (from, to) = range.instants()?;
     // Each person seen (merged records resolve to their survivor), new when the first
-    // registration among the person's records is in the range.
-    let (total, new): (i64, Option<i64>) = sqlx::query_as(
-        "WITH seen AS (
-             SELECT DISTINCT COALESCE(p.merged_into, p.id) AS person
-             FROM appointments a JOIN patients p ON p.id = a.patient_id
-             WHERE a.date >= ? AND a.date <= ? AND a.deleted_at IS NULL
-               AND a.status IN ('checked_in', 'with_doctor', 'done')),
-         firsts AS (
-             SELECT (SELECT MIN(q.created_at) FROM patients q
-                     WHERE q.id = s.person OR q.id IN (SELECT merged_id FROM patient_merges WHERE survivor_id = s.person)) AS first
-             FROM seen s)
-         SELECT COUNT(*), SUM(first >= ? AND first < ?) FROM firsts",
-    )
-    .bind(range.from_ymd())
-    .bind(range.to_ymd())
-    .bind(&from)
-    .bind(&to)
-    .fetch_one(store.pool())
-    .await?;
+    // registration among the person's records is in the range. Read from the people-seen
+    // summary (migration 0042): its months and edge days, one row per person and day or month.
+    let (rows, binds) = super::summary::SEEN.rows(range);
+    let sql = format!(
+        "SELECT COUNT(*), SUM(first >= ? AND first < ?)
+         FROM (SELECT person, MIN(first) AS first FROM {rows} WHERE n > 0 GROUP BY person)"
+    );
+    let mut q = sqlx::query_as(&sql).bind(&from).bind(&to);
+    for b in binds {
+        q = q.bind(b);
+    }
+    let (total, new): (i64, Option<i64>) = q.fetch_one(store.pool()).await?;
     Ok((total, new.unwrap_or(0)))
 }
 

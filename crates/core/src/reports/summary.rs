@@ -20,6 +20,11 @@ pub(crate) const APPOINTMENTS: Summary = Summary {
     columns: "doctor_id, status, n",
 };
 
+/// The people seen (attended appointments resolved to survivors, with each person's first
+/// registration) by day and month (migration 0042): new vs returning.
+pub(crate) const SEEN: Summary =
+    Summary { day_table: "report_seen_day", month_table: "report_seen_month", columns: "person, first, n" };
+
 pub(crate) const WAITS: Summary =
     Summary { day_table: "report_waits_day", month_table: "report_waits_month", columns: "doctor_id, minutes, n" };
 
@@ -107,7 +112,7 @@ pub(crate) fn union(pieces: &[Piece], days: &str, records: &str) -> (String, Vec
 
 /// Each summary table beside a recount of what it summarises straight from the records
 /// (written out here without the migration's views, so that a wrong view shows too).
-pub(crate) const RECOUNTS: [(&str, &str, &str); 10] = [
+pub(crate) const RECOUNTS: [(&str, &str, &str); 12] = [
     (
         "report_appointments_day",
         "SELECT date, doctor_id, status, n FROM report_appointments_day WHERE n <> 0",
@@ -175,6 +180,28 @@ pub(crate) const RECOUNTS: [(&str, &str, &str); 10] = [
         "SELECT day, mode, kind, n, amount FROM report_payments_day WHERE n <> 0",
         "SELECT substr(received_at, 1, 10), mode, kind, COUNT(*), SUM(amount_minor) FROM payments
          WHERE deleted_at IS NULL GROUP BY 1, 2, 3",
+    ),
+    (
+        "report_seen_day",
+        "SELECT date, person, first, n FROM report_seen_day WHERE n <> 0",
+        "SELECT a.date, COALESCE(p.merged_into, p.id), f.first, COUNT(*) FROM appointments a JOIN patients p ON p.id = a.patient_id
+         LEFT JOIN (SELECT person, MIN(created_at) AS first FROM (
+                        SELECT id AS person, created_at FROM patients
+                        UNION ALL SELECT m.survivor_id, q.created_at FROM patient_merges m JOIN patients q ON q.id = m.merged_id)
+                    GROUP BY person) f ON f.person = COALESCE(p.merged_into, p.id)
+         WHERE a.deleted_at IS NULL AND a.status IN ('checked_in', 'with_doctor', 'done')
+         GROUP BY 1, 2, 3",
+    ),
+    (
+        "report_seen_month",
+        "SELECT month, person, first, n FROM report_seen_month WHERE n <> 0",
+        "SELECT substr(a.date, 1, 7), COALESCE(p.merged_into, p.id), f.first, COUNT(*) FROM appointments a JOIN patients p ON p.id = a.patient_id
+         LEFT JOIN (SELECT person, MIN(created_at) AS first FROM (
+                        SELECT id AS person, created_at FROM patients
+                        UNION ALL SELECT m.survivor_id, q.created_at FROM patient_merges m JOIN patients q ON q.id = m.merged_id)
+                    GROUP BY person) f ON f.person = COALESCE(p.merged_into, p.id)
+         WHERE a.deleted_at IS NULL AND a.status IN ('checked_in', 'with_doctor', 'done')
+         GROUP BY 1, 2, 3",
     ),
     (
         "report_dues",

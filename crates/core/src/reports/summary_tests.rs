@@ -252,3 +252,114 @@ async fn the_summaries_equal_a_recount_whatever_wrote_the_records() {
     exec(bs, &format!("UPDATE bills SET status = 'final' WHERE id = '{b1}'")).await;
     agrees(bs, "after hard deletes and a bill back to final").await;
 }
+
+async fn register_at(s: &Store, auth: &Authorized, name: &str, at: chrono::DateTime<chrono::Utc>) -> String {
+    s.set_now(Some(at));
+    let p = crate::patients::PatientInput { given_name: name.into(), sex: "unknown".into(), ..Default::default() };
+    crate::patients::register(s, auth, p).await.unwrap().id
+}
+
+/// (people seen, of whom new) as the report counts them.
+async fn counts(store: &Store, range: &super::DateRange) -> (i64, i64) {
+    super::patients::new_returning_counts(store, range).await.unwrap()
+}
+
+/// The people-seen summary (new vs returning) against a recount and against hand figures,
+/// through every write that moves it: walk-ins (local writes), a merge whose merged record is
+/// older than its survivor, the same pulled on another device, and plain SQL changing a
+/// registration time, removing a merge row, merging by `merged_into` alone, deleting and
+/// cancelling appointments.
+#[tokio::test]
+async fn people_seen_follow_merges_sync_and_plain_sql() {
+    let (a, auth) = device("admin").await;
+    let s = &a.store;
+    crate::settings::set_time_zone(s, &auth, "Asia/Kolkata").await.unwrap();
+    let input = staff::StaffInput {
+        full_name: "Dr Meera Iyer".into(),
+        role: "doctor".into(),
+        fee_minor: 50_000,
+        ..Default::default()
+    };
+    let doctor = staff::add_staff(s, &auth, input).await.unwrap().id;
+    let week = (1..=6)
+        .map(|d| SessionInput { weekday: d, start: "09:00".into(), end: "13:00".into(), slot_minutes: 15 })
+        .collect();
+    availability::set_weekly(s, &auth, &doctor, week).await.unwrap();
+    // Registered on 1 September, 5 October and today (08:30 in Kolkata).
+    let dup = register_at(s, &auth, "Dup", chrono::Utc.with_ymd_and_hms(2026, 9, 1, 6, 0, 0).unwrap()).await;
+    let old = register_at(s, &auth, "Old", chrono::Utc.with_ymd_and_hms(2026, 10, 5, 6, 0, 0).unwrap()).await;
+    let fresh = register_at(s, &auth, "Fresh", chrono::Utc.with_ymd_and_hms(2026, 11, 23, 3, 0, 0).unwrap()).await;
+    s.set_now(Some(chrono::Utc.with_ymd_and_hms(2026, 11, 23, 3, 50, 0).unwrap()));
+    let d = |x: &str| chrono::NaiveDate::parse_from_str(x, "%Y-%m-%d").unwrap();
+    let today = super::DateRange { from: d("2026-11-23"), to: d("2026-11-23"), tz: chrono_tz::Asia::Kolkata };
+    let month = super::DateRange { from: d("2026-11-01"), to: d("2026-11-30"), tz: chrono_tz::Asia::Kolkata };
+
+    let mut visits = Vec::new();
+    for p in [&dup, &old, &fresh] {
+        visits.push(queue::walk_in(s, &auth, p, &doctor, "fever").await.unwrap().id);
+    }
+    agrees(s, "after the walk-ins").await;
+    // Seen: Dup (September: returning), Old (October: returning), Fresh (today: new).
+    assert_eq!(counts(s, &today).await, (3, 1));
+    assert_eq!(counts(s, &month).await, (3, 1));
+
+    // Dup merged into Fresh (its check-in's bill finalised first: a merge refuses two open
+    // bills): one person, first registered in September: returning.
+    let bill: String = sqlx::query_scalar("SELECT id FROM bills WHERE patient_id = ? AND status = 'draft'")
+        .bind(&dup)
+        .fetch_one(s.pool())
+        .await
+        .unwrap();
+    bills::finalize(s, &auth, &bill).await.unwrap();
+    crate::patients::merge::merge(s, &auth, &fresh, &dup, "same person").await.unwrap();
+    agrees(s, "after the merge").await;
+    assert_eq!(counts(s, &today).await, (2, 0));
+
+    // Another device pulls all of it.
+    let (b, _) = device("ward-admin").await;
+    apply_all(&b.store, &outbox(s, 0).await).await;
+    agrees(&b.store, "on the other device").await;
+    assert_eq!(summaries(&b.store).await, summaries(s).await, "both devices count the same");
+    let bs = &b.store;
+    assert_eq!(counts(bs, &month).await, (2, 0));
+
+    // Plain SQL: Old's registration moved to today: new.
+    exec(bs, &format!("UPDATE patients SET created_at = '2026-11-23T01:00:00.000Z' WHERE id = '{old}'")).await;
+    agrees(bs, "after a registration time changed").await;
+    assert_eq!(counts(bs, &today).await, (2, 1));
+    // The merge row removed: Fresh's first registration is today again.
+    exec(bs, &format!("DELETE FROM patient_merges WHERE merged_id = '{dup}'")).await;
+    agrees(bs, "after a merge row removed").await;
+    assert_eq!(counts(bs, &today).await, (2, 2));
+    // Fresh (with Dup's visit) pointed at Old by merged_into alone: one person, new.
+    exec(bs, &format!("UPDATE patients SET merged_into = '{old}' WHERE id = '{fresh}'")).await;
+    agrees(bs, "after merged_into set by hand").await;
+    assert_eq!(counts(bs, &today).await, (1, 1));
+    // Old registered in October again, and a merge row naming Dup under Old (Dup: September).
+    exec(bs, &format!("UPDATE patients SET created_at = '2026-10-05T06:00:00.000Z' WHERE id = '{old}'")).await;
+    exec(
+        bs,
+        &format!(
+            "INSERT INTO patient_merges (id, survivor_id, merged_id, merged_mrn, snapshot, merged_at, updated_at)
+             VALUES ('m-hand', '{old}', '{dup}', 'X', '{{}}', '2026-11-23T04:00:00.000Z', '2026-11-23T04:00:00.000Z')"
+        ),
+    )
+    .await;
+    agrees(bs, "after a merge row inserted by hand").await;
+    assert_eq!(counts(bs, &today).await, (1, 0));
+    exec(bs, &format!("UPDATE patient_merges SET survivor_id = '{fresh}' WHERE id = 'm-hand'")).await;
+    agrees(bs, "after a merge row's survivor changed").await;
+    // Appointments: one cancelled, one deleted, one removed outright.
+    exec(bs, &format!("UPDATE appointments SET status = 'cancelled' WHERE id = '{}'", visits[0])).await;
+    agrees(bs, "after a status change").await;
+    exec(bs, &format!("UPDATE appointments SET deleted_at = '2026-11-23T05:00:00.000Z' WHERE id = '{}'", visits[1]))
+        .await;
+    agrees(bs, "after a soft delete").await;
+    exec(bs, &format!("UPDATE appointments SET date = '2026-11-02' WHERE id = '{}'", visits[2])).await;
+    agrees(bs, "after a date change").await;
+    assert_eq!(counts(bs, &today).await, (0, 0));
+    assert_eq!(counts(bs, &month).await, (1, 0));
+    exec(bs, &format!("DELETE FROM appointments WHERE id = '{}'", visits[2])).await;
+    agrees(bs, "after a hard delete").await;
+    assert_eq!(counts(bs, &month).await, (0, 0));
+}
