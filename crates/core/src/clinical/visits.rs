@@ -294,7 +294,7 @@ pub fn plausible_ranges() -> impl Iterator<Item = (&'static str, (i32, i32))> {
     LIMITS.iter().map(|(field, plausible, _, _)| (*field, *plausible))
 }
 
-fn check_vitals(v: &VitalsInput) -> Result<()> {
+pub(crate) fn check_vitals(v: &VitalsInput) -> Result<()> {
     let values = [
         v.temperature_c_x10,
         v.pulse,

@@ -28,6 +28,7 @@
 
 pub mod bundle;
 pub mod context;
+pub mod import;
 pub mod ndjson;
 pub mod source;
 

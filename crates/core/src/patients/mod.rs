@@ -153,7 +153,7 @@ pub async fn duplicates(
 }
 
 /// The existing records a checked record likely duplicates (the rule of `duplicates`).
-async fn likely_duplicates(
+pub(crate) async fn likely_duplicates(
     store: &Store,
     c: &Clean,
     exclude: Option<&str>,
@@ -214,7 +214,7 @@ async fn likely_duplicates(
 
 /// Names are similar when every given word is close (Jaro-Winkler ≥ 0.88) to some word of
 /// the other name: "Ravi Sharma" ~ "Ravi Kumar Sharma", "Mohammed" ~ "Mohamed".
-fn similar_names(wanted: &[String], have: &[String]) -> bool {
+pub(crate) fn similar_names(wanted: &[String], have: &[String]) -> bool {
     !wanted.is_empty() && wanted.iter().all(|w| have.iter().any(|h| strsim::jaro_winkler(w, h) >= 0.88))
 }
 

@@ -1,0 +1,433 @@
+//! FHIR R4 import (issue 18): a patient's Bundle into an empty clinic (preview writes
+//! nothing; a second import changes nothing), the round trip of a whole clinic's NDJSON
+//! export, resources HMS does not store counted, and bad input refused naming the resource
+//! and the element with nothing of that patient half-imported.
+
+mod common;
+#[path = "common/pharmacy.rs"]
+mod pharmacy;
+#[path = "common/ward.rs"]
+mod ward;
+
+use chrono::Duration;
+use hms_core::clinical::{lab, visits, AllergyInput, Certainty, DiagnosisInput, Severity, VisitInput, VitalsInput};
+use hms_core::fhir::import::{self, ImportReport, InputFile};
+use hms_core::schedule::{queue, staff};
+use hms_core::{Authorized, Error, Store};
+use pharmacy::{pharmacy, Pharmacy};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+/// A visit with vitals, a coded and a free-text diagnosis, a lab result and an allergy for
+/// the pharmacy's patient; the visit is closed.
+async fn record(p: &Pharmacy) {
+    let s = &p.w.env.store;
+    let patient = p.w.patient.clone();
+    let appointment = queue::walk_in(s, &p.admin, &patient, &p.w.doctor_staff, "fever").await.unwrap();
+    let input = VisitInput { patient_id: patient.clone(), appointment_id: Some(appointment.id), ..Default::default() };
+    let visit = visits::start_visit(s, &p.doctor, input).await.unwrap().id;
+    let vitals = VitalsInput {
+        patient_id: patient.clone(),
+        visit_id: Some(visit.clone()),
+        temperature_c_x10: Some(384),
+        pulse: Some(96),
+        bp_systolic: Some(132),
+        bp_diastolic: Some(86),
+        resp_rate: Some(18),
+        spo2: Some(97),
+        weight_g: Some(72_500),
+        height_mm: Some(1_725),
+        pain: Some(4),
+        ..Default::default()
+    };
+    visits::record_vitals(s, &p.nurse, vitals).await.unwrap();
+    let dx = DiagnosisInput { icd10: Some("J06.9".into()), text: String::new(), certainty: Certainty::Final };
+    visits::add_diagnosis(s, &p.doctor, &visit, dx).await.unwrap();
+    let free = DiagnosisInput { icd10: None, text: "Viral fever".into(), certainty: Certainty::Provisional };
+    visits::add_diagnosis(s, &p.doctor, &visit, free).await.unwrap();
+    let order = lab::order_lab_tests(s, &p.doctor, &visit, vec![p.w.hb.clone()], String::new()).await.unwrap();
+    lab::enter_result(s, &p.lab, &order[0].id, "11.2").await.unwrap();
+    let allergy = AllergyInput {
+        patient_id: patient.clone(),
+        substance: "Penicillin".into(),
+        reaction: "Rash".into(),
+        severity: Severity::Severe,
+        allergen: None,
+    };
+    visits::add_allergy(s, &p.doctor, allergy).await.unwrap();
+    visits::close_visit(s, &p.doctor, &visit).await.unwrap();
+}
+
+/// An empty clinic (its administrator and a doctor with the source's doctor's name), its
+/// clock a day after `source`'s.
+async fn empty_clinic(source: &Store) -> (common::Env, Authorized) {
+    let (env, slot) = common::with_admin().await;
+    let admin = slot.authorize(&env.store).await.unwrap();
+    env.store.set_now(Some(source.now() + Duration::days(1)));
+    let names: Vec<String> = sqlx::query_scalar("SELECT full_name FROM staff WHERE role = 'doctor' ORDER BY full_name")
+        .fetch_all(source.pool())
+        .await
+        .unwrap();
+    for full_name in names {
+        let input = staff::StaffInput { full_name, role: "doctor".into(), ..Default::default() };
+        staff::add_staff(&env.store, &admin, input).await.unwrap();
+    }
+    (env, admin)
+}
+
+fn counts(c: &[import::Count]) -> BTreeMap<String, u32> {
+    c.iter().map(|c| (c.kind.clone(), c.count)).collect()
+}
+
+fn file(name: &str, v: &Value) -> InputFile {
+    InputFile { name: name.into(), data: serde_json::to_vec(v).unwrap() }
+}
+
+async fn n(s: &Store, table: &str) -> i64 {
+    common::count(s, table).await
+}
+
+/// Audit entries but the ICD-10 table's loading (a reference table, loaded on first use: the
+/// preview loads it to look codes up as the import will).
+async fn audited(s: &Store) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action <> 'icd10.load'").fetch_one(s.pool()).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_patients_bundle_previews_imports_and_imports_again_as_nothing_new() {
+    let p = pharmacy().await;
+    record(&p).await;
+    let src = &p.w.env.store;
+    let export = hms_core::fhir::export_patient(src, &p.doctor, &p.w.patient).await.unwrap();
+    let files = vec![InputFile { name: export.file_name(), data: export.json.clone() }];
+    let (env, admin) = empty_clinic(src).await;
+    let s = &env.store;
+    let before = (n(s, "patients").await, n(s, "change_log").await, audited(s).await);
+
+    // The preview: what would be written, and nothing is.
+    let mut seen = Vec::new();
+    let preview = import::preview(s, &admin, &files, |x| seen.push(x)).await.unwrap();
+    assert!(!preview.written);
+    assert_eq!((preview.patients, preview.patients_new, preview.patients_refused), (1, 1, 0), "{preview:?}");
+    let created = counts(&preview.created);
+    let expected: BTreeMap<String, u32> =
+        [("patients", 1), ("visits", 1), ("vitals", 1), ("diagnoses", 2), ("allergies", 1)]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+    assert_eq!(created, expected);
+    let not_stored = counts(&preview.not_stored);
+    for kind in ["Organization", "Practitioner", "Appointment", "Observation (laboratory)", "MedicationRequest"] {
+        let wanted = if kind == "MedicationRequest" { 0 } else { 1 };
+        assert!(not_stored.get(kind).copied().unwrap_or(0) >= wanted, "{kind} counted: {not_stored:?}");
+    }
+    assert!(preview.problems.is_empty(), "{:?}", preview.problems);
+    assert_eq!(seen.last().map(|x| (x.patients_done, x.patients_total)), Some((1, 1)));
+    let after_preview = (n(s, "patients").await, n(s, "change_log").await, audited(s).await);
+    assert_eq!(after_preview, before, "a preview writes nothing");
+
+    // The import does what the preview said.
+    let report = import::import(s, &admin, &files, |_| {}).await.unwrap();
+    assert!(report.written);
+    assert_eq!(counts(&report.created), expected);
+    let (id, mrn, legacy, city): (String, String, String, String) =
+        sqlx::query_as("SELECT id, mrn, legacy_mrn, city FROM patients").fetch_one(s.pool()).await.unwrap();
+    assert_eq!(id, p.w.patient, "the FHIR id (a UUID) is the HMS id");
+    let source_mrn: String =
+        sqlx::query_scalar("SELECT mrn FROM patients WHERE id = ?").bind(&id).fetch_one(src.pool()).await.unwrap();
+    assert_eq!(legacy, source_mrn, "the other clinic's MRN is kept as the legacy MRN");
+    assert_ne!(mrn, "");
+    assert_eq!(city, "");
+    let vitals: (i64, i64, i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT temperature_c_x10, pulse, bp_systolic, bp_diastolic, weight_g, pain FROM vitals WHERE patient_id = ?",
+    )
+    .bind(&id)
+    .fetch_one(s.pool())
+    .await
+    .unwrap();
+    assert_eq!(vitals, (384, 96, 132, 86, 72_500, 4));
+    let dx: Vec<(Option<String>, String, String)> =
+        sqlx::query_as("SELECT icd10, text, certainty FROM diagnoses ORDER BY icd10 IS NULL")
+            .fetch_all(s.pool())
+            .await
+            .unwrap();
+    assert_eq!(dx[0].0.as_deref(), Some("J06.9"));
+    assert_eq!((dx[1].0.as_deref(), dx[1].1.as_str(), dx[1].2.as_str()), (None, "Viral fever", "provisional"));
+    let allergy: (String, String, String) =
+        sqlx::query_as("SELECT substance, reaction, severity FROM allergies").fetch_one(s.pool()).await.unwrap();
+    assert_eq!(allergy, ("Penicillin".into(), "Rash".into(), "severe".into()));
+    let doctor: String = sqlx::query_scalar("SELECT s.full_name FROM visits v JOIN staff s ON s.id = v.doctor_id")
+        .fetch_one(s.pool())
+        .await
+        .unwrap();
+    assert_eq!(doctor, "Dr Anil Rao", "the visit's doctor: the staff member with the Practitioner's name");
+    let actions = common::actions(s).await;
+    assert_eq!(actions.iter().filter(|a| *a == "fhir.import").count(), 2, "the patient's write and the import's");
+
+    // Again: nothing new, nothing written but the import's own audit entry.
+    let before = (n(s, "patients").await, n(s, "change_log").await, n(s, "audit_log").await);
+    let again = import::import(s, &admin, &files, |_| {}).await.unwrap();
+    assert_eq!((again.patients_new, again.patients_matched), (0, 1));
+    assert!(again.created.is_empty(), "{:?}", again.created);
+    assert_eq!(again.unchanged, 1 + 1 + 8 + 2 + 1, "the patient, visit, vital signs, diagnoses, allergy");
+    let after = (n(s, "patients").await, n(s, "change_log").await, n(s, "audit_log").await);
+    assert_eq!(after, (before.0, before.1, before.2 + 1));
+    let detail: String =
+        sqlx::query_scalar("SELECT detail FROM audit_log ORDER BY seq DESC LIMIT 1").fetch_one(s.pool()).await.unwrap();
+    let detail: Value = serde_json::from_str(&detail).unwrap();
+    assert_eq!((detail["patients_new"].as_u64(), detail["created"].as_u64()), (Some(0), Some(0)), "{detail}");
+}
+
+/// What the standard lets differ between two exports of the same records in two clinics:
+/// the clinic (Organization, the MRN's system and value, the legacy MRN the import keeps),
+/// the staff's ids (Practitioner references), when a record was entered (`recordedDate`), the
+/// ids of Observations (HMS derives a vital sign's id from its row's, and the importing
+/// clinic's vitals rows have ids of their own) and `meta`. Appointments are not imported, so
+/// a visit's `appointment` goes too.
+fn normalised(mut r: Value) -> Value {
+    let Some(m) = r.as_object_mut() else { return r };
+    for key in ["meta", "recordedDate", "managingOrganization", "serviceProvider", "participant", "appointment"] {
+        m.remove(key);
+    }
+    if m["resourceType"] == "Observation" {
+        m.remove("id");
+    }
+    if let Some(Value::Array(ids)) = m.get_mut("identifier") {
+        ids.retain(|i| matches!(i.pointer("/type/coding/0/code").and_then(Value::as_str), Some("NI" | "MB")));
+    }
+    r
+}
+
+/// The resources of the types the import stores, normalised, sorted, by type.
+fn comparable(dir: &std::path::Path) -> BTreeMap<String, Vec<String>> {
+    let mut out = BTreeMap::new();
+    for ty in ["Patient", "Encounter", "Observation", "Condition", "AllergyIntolerance"] {
+        let text = std::fs::read_to_string(dir.join(format!("{ty}.ndjson"))).unwrap_or_default();
+        let mut items: Vec<String> = text
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter(|r| match ty {
+                "Encounter" => r["class"]["code"] == "AMB",
+                "Observation" => r["category"][0]["coding"][0]["code"] != "laboratory",
+                _ => true,
+            })
+            .map(|r| normalised(r).to_string())
+            .collect();
+        items.sort();
+        out.insert(ty.to_string(), items);
+    }
+    out
+}
+
+fn ndjson_files(dir: &std::path::Path) -> Vec<InputFile> {
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "ndjson"))
+        .collect();
+    paths.sort();
+    paths.iter().map(|p| import::read_file(p).unwrap()).collect()
+}
+
+#[tokio::test]
+async fn a_clinic_exported_imported_into_an_empty_one_and_exported_again_is_the_same() {
+    let p = pharmacy().await;
+    record(&p).await;
+    let src = &p.w.env.store;
+    // A second patient with a record of their own.
+    let other = hms_core::patients::PatientInput {
+        given_name: "Meena".into(),
+        family_name: "Iyer".into(),
+        sex: "female".into(),
+        birth_date: Some("1992-11-30".into()),
+        phones: vec!["+91 98450 11111".into()],
+        address: "12 Lake Road".into(),
+        city: "Mysuru".into(),
+        national_id: "1234-5678-9012".into(),
+        ..Default::default()
+    };
+    let other = hms_core::patients::register(src, &p.admin, other).await.unwrap().id;
+    let input =
+        VisitInput { patient_id: other.clone(), doctor_id: Some(p.w.doctor_staff.clone()), ..Default::default() };
+    let visit = visits::start_visit(src, &p.doctor, input).await.unwrap().id;
+    let vitals = VitalsInput { patient_id: other, visit_id: Some(visit), pulse: Some(72), ..Default::default() };
+    visits::record_vitals(src, &p.nurse, vitals).await.unwrap();
+
+    let first = tempfile::tempdir().unwrap();
+    hms_core::fhir::export_clinic(src, &p.admin, first.path(), |_| {}).await.unwrap();
+    let (env, admin) = empty_clinic(src).await;
+    let report = import::import(&env.store, &admin, &ndjson_files(first.path()), |_| {}).await.unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!((report.patients, report.patients_new), (2, 2));
+    let second = tempfile::tempdir().unwrap();
+    hms_core::fhir::export_clinic(&env.store, &admin, second.path(), |_| {}).await.unwrap();
+    let (a, b) = (comparable(first.path()), comparable(second.path()));
+    assert_eq!(a["Patient"].len(), 2);
+    assert_eq!(a["Observation"].len(), 9);
+    for ty in a.keys() {
+        assert_eq!(a[ty], b[ty], "{ty} after the round trip");
+    }
+}
+
+fn patient(id: &str) -> Value {
+    json!({
+        "resourceType": "Patient",
+        "id": id,
+        "name": [{ "family": "Okafor", "given": ["Amina"] }],
+        "gender": "female",
+        "birthDate": "1990-04-02",
+    })
+}
+
+fn bundle(resources: Vec<Value>) -> Value {
+    let entry: Vec<Value> = resources
+        .into_iter()
+        .map(|r| json!({ "fullUrl": format!("urn:uuid:{}", r["id"].as_str().unwrap()), "resource": r }))
+        .collect();
+    json!({ "resourceType": "Bundle", "type": "transaction", "entry": entry })
+}
+
+const P1: &str = "0190b6a4-0000-7000-8000-000000000001";
+const P2: &str = "0190b6a4-0000-7000-8000-000000000002";
+const E1: &str = "0190b6a4-0000-7000-8000-0000000000e1";
+
+fn has(report: &ImportReport, resource: &str, field: &str) -> bool {
+    report.problems.iter().any(|p| p.resource.contains(resource) && p.field.contains(field))
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_naming_the_resource_and_field_and_nothing_of_that_patient_goes_in() {
+    let p = pharmacy().await;
+    let (env, admin) = empty_clinic(&p.w.env.store).await;
+    let s = &env.store;
+    let before = n(s, "change_log").await;
+    let encounter = |id: &str, patient: &str, start: &str| {
+        json!({ "resourceType": "Encounter", "id": id, "status": "finished",
+                "class": { "system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB" },
+                "subject": { "reference": format!("urn:uuid:{patient}") }, "period": { "start": start } })
+    };
+    let files = vec![
+        InputFile { name: "notes.txt".into(), data: b"this is not JSON".to_vec() },
+        file("plain.json", &json!({ "hello": "world" })),
+        file(
+            "stu3.json",
+            &json!({ "resourceType": "Condition", "id": "c", "clinicalStatus": "active",
+            "subject": { "reference": format!("Patient/{P1}") } }),
+        ),
+        file("r5.json", &json!({ "resourceType": "Bundle", "type": "collection", "issues": {}, "entry": [] })),
+        // A patient whose condition refers to an encounter that is not there: none of them goes in.
+        file(
+            "broken.json",
+            &bundle(vec![
+                patient(P1),
+                encounter(E1, P1, "2026-11-01T09:00:00Z"),
+                json!({ "resourceType": "Condition", "id": "0190b6a4-0000-7000-8000-0000000000c1",
+                "code": { "text": "Asthma" }, "subject": { "reference": format!("urn:uuid:{P1}") },
+                "encounter": { "reference": "urn:uuid:0190b6a4-0000-7000-8000-00000000dead" } }),
+            ]),
+        ),
+        // No name; then a date of birth in the future.
+        file("noname.json", &json!({ "resourceType": "Patient", "id": P2, "gender": "male" })),
+        file(
+            "future.json",
+            &bundle(vec![{
+                let mut x = patient("0190b6a4-0000-7000-8000-000000000003");
+                x["birthDate"] = "2099-01-01".into();
+                x
+            }]),
+        ),
+        // A visit in the future, and a temperature in the wrong unit.
+        file(
+            "later.json",
+            &bundle(vec![
+                patient("0190b6a4-0000-7000-8000-000000000004"),
+                encounter("0190b6a4-0000-7000-8000-0000000000e4", "0190b6a4-0000-7000-8000-000000000004", "2099-01-01"),
+            ]),
+        ),
+        file(
+            "unit.json",
+            &bundle(vec![
+                patient("0190b6a4-0000-7000-8000-000000000005"),
+                json!({ "resourceType": "Observation", "id": "0190b6a4-0000-7000-8000-0000000000b5", "status": "final",
+                "code": { "coding": [{ "system": "http://loinc.org", "code": "8310-5" }] },
+                "subject": { "reference": "urn:uuid:0190b6a4-0000-7000-8000-000000000005" },
+                "effectiveDateTime": "2026-11-01T09:00:00Z",
+                "valueQuantity": { "value": 38.2, "system": "http://unitsofmeasure.org", "code": "kg" } }),
+            ]),
+        ),
+        // And one good patient with a Claim HMS does not store: imported, the Claim counted.
+        file(
+            "good.json",
+            &bundle(vec![
+                patient("0190b6a4-0000-7000-8000-000000000006"),
+                json!({ "resourceType": "Claim", "id": "0190b6a4-0000-7000-8000-0000000000f6" }),
+            ]),
+        ),
+    ];
+    let report = import::import(s, &admin, &files, |_| {}).await.unwrap();
+    let problems = format!("{:#?}", report.problems);
+    assert!(has(&report, "notes.txt", "file") && problems.contains("not JSON"), "{problems}");
+    assert!(has(&report, "plain.json", "resourceType"), "{problems}");
+    assert!(has(&report, "Condition/c", "Condition") && problems.contains("STU3"), "{problems}");
+    assert!(has(&report, "r5.json", "Bundle") && problems.contains("R5"), "{problems}");
+    assert!(has(&report, "Condition/0190b6a4-0000-7000-8000-0000000000c1", "Condition.encounter"), "{problems}");
+    assert!(has(&report, &format!("Patient/{P2}"), "Patient.name.given"), "{problems}");
+    assert!(has(&report, "Patient/0190b6a4-0000-7000-8000-000000000003", "Patient.birthDate"), "{problems}");
+    assert!(problems.contains("in the future"), "{problems}");
+    assert!(has(&report, "Encounter/0190b6a4-0000-7000-8000-0000000000e4", "Encounter.period.start"), "{problems}");
+    assert!(has(&report, "Observation/0190b6a4-0000-7000-8000-0000000000b5", "valueQuantity.code"), "{problems}");
+    assert_eq!((report.patients_new, report.patients_refused), (1, 5), "{report:?}");
+    assert_eq!(counts(&report.not_stored).get("Claim"), Some(&1));
+    // Only the good patient went in: none of the refused patients' resources.
+    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM patients").fetch_all(s.pool()).await.unwrap();
+    assert_eq!(ids, vec!["0190b6a4-0000-7000-8000-000000000006".to_string()]);
+    assert_eq!((n(s, "visits").await, n(s, "diagnoses").await, n(s, "vitals").await), (0, 0, 0));
+    assert!(n(s, "change_log").await > before);
+}
+
+#[tokio::test]
+async fn a_file_too_big_is_refused_before_it_is_read_and_import_needs_its_permission() {
+    let p = pharmacy().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.ndjson");
+    let f = std::fs::File::create(&path).unwrap();
+    // A sparse file: its length says what it is without writing 256 MiB.
+    f.set_len(import::MAX_FILE_BYTES + 1).unwrap();
+    match import::read_file(&path) {
+        Err(Error::Validation { field, message, .. }) => {
+            assert_eq!(field, "file");
+            assert!(message.contains("256 MiB"), "{message}");
+        }
+        other => panic!("{:?}", other.map(|f| f.name)),
+    }
+    let files = vec![file("p.json", &patient(P1))];
+    match import::preview(&p.w.env.store, &p.doctor, &files, |_| {}).await {
+        Err(Error::Forbidden { permission }) => assert_eq!(permission, "patients_import"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_patient_already_here_is_matched_by_national_id_or_the_duplicate_rule() {
+    let p = pharmacy().await;
+    let s = &p.w.env.store;
+    // The pharmacy's patient is Ravi Sharma, born 1980-05-04: the same person from elsewhere.
+    let mut ravi = patient("0190b6a4-0000-7000-8000-0000000000a1");
+    ravi["name"] = json!([{ "family": "Sharma", "given": ["Ravi"] }]);
+    ravi["gender"] = "male".into();
+    ravi["birthDate"] = "1980-05-04".into();
+    let allergy = json!({ "resourceType": "AllergyIntolerance", "id": "0190b6a4-0000-7000-8000-0000000000a2",
+        "code": { "text": "Sulfa drugs" }, "criticality": "high",
+        "patient": { "reference": "urn:uuid:0190b6a4-0000-7000-8000-0000000000a1" } });
+    let files = vec![file("ravi.json", &bundle(vec![ravi, allergy]))];
+    let before = n(s, "patients").await;
+    let report = import::import(s, &p.admin, &files, |_| {}).await.unwrap();
+    assert_eq!((report.patients_new, report.patients_matched), (0, 1), "{report:?}");
+    assert_eq!(n(s, "patients").await, before);
+    let allergy: (String, String) =
+        sqlx::query_as("SELECT patient_id, severity FROM allergies WHERE substance = 'Sulfa drugs'")
+            .fetch_one(s.pool())
+            .await
+            .unwrap();
+    assert_eq!(allergy, (p.w.patient.clone(), "severe".into()), "the allergy joins the patient already here");
+}
