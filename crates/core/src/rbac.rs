@@ -23,7 +23,7 @@ pub enum Area {
     Users,
     Audit,
     Settings,
-    /// Revenue, appointments and patients reports.
+    /// Revenue, appointments and patients reports; the stock reports.
     Reports,
 }
 
@@ -38,8 +38,16 @@ const AREAS: &[(Area, Permission)] = &[
     (Area::Audit, Permission::AuditView),
     (Area::Settings, Permission::SettingsManage),
     (Area::Reports, Permission::ReportsView),
+    // The pharmacist's and lab's reports (suggested purchase order, expiring stock).
+    (Area::Reports, Permission::StockView),
 ];
 
 pub fn areas(roles: &[Role]) -> Vec<Area> {
-    AREAS.iter().filter(|(_, p)| allows(roles, *p)).map(|(a, _)| *a).collect()
+    let mut areas: Vec<Area> = Vec::new();
+    for (area, _) in AREAS.iter().filter(|(_, p)| allows(roles, *p)) {
+        if !areas.contains(area) {
+            areas.push(*area);
+        }
+    }
+    areas
 }

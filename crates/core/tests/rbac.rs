@@ -78,7 +78,7 @@ fn areas_follow_permissions() {
     assert_eq!(rbac::areas(&[Role::Receptionist]), vec![Patients, Appointments, Billing, Reports]);
     assert_eq!(rbac::areas(&[Role::Accountant]), vec![Patients, Billing, Tariff, Reports]);
     for role in [Role::Pharmacist, Role::LabTechnician] {
-        assert_eq!(rbac::areas(&[role]), vec![Patients], "{role:?}");
+        assert_eq!(rbac::areas(&[role]), vec![Patients, Reports], "{role:?}: the stock reports");
     }
     assert_eq!(rbac::areas(&[Role::Doctor, Role::Admin]).len(), 10, "roles combine");
 }

@@ -1062,7 +1062,7 @@ export type Area = "patients" |
 "billing" | 
 /**  Services, prices and tax rates; what invoices print. */
 "tariff" | "users" | "audit" | "settings" | 
-/**  Revenue, appointments and patients reports. */
+/**  Revenue, appointments and patients reports; the stock reports. */
 "reports";
 
 export type Attachment = Attachment_Serialize | Attachment_Deserialize;
@@ -5139,7 +5139,7 @@ export type RejectedRow_Serialize = {
 
 export type Report = Report_Serialize | Report_Deserialize;
 
-export type ReportId = "revenue_by_service" | "revenue_by_mode" | "revenue_by_doctor" | "appointments_by_doctor" | "patients_registrations" | "patients_demographics" | "patients_new_returning" | "receivables_ageing" | "insurance_by_insurer" | "morbidity_by_code" | "morbidity_by_chapter" | "doctor_performance" | "appointments_busiest_hours" | "revenue_by_department" | "revenue_adjustments" | "patients_by_place";
+export type ReportId = "revenue_by_service" | "revenue_by_mode" | "revenue_by_doctor" | "appointments_by_doctor" | "patients_registrations" | "patients_demographics" | "patients_new_returning" | "receivables_ageing" | "insurance_by_insurer" | "morbidity_by_code" | "morbidity_by_chapter" | "doctor_performance" | "appointments_busiest_hours" | "revenue_by_department" | "revenue_adjustments" | "patients_by_place" | "stock_reorder" | "stock_expiry";
 
 export type ReportRequest = ReportRequest_Serialize | ReportRequest_Deserialize;
 

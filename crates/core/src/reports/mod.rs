@@ -2,12 +2,13 @@
 //! permissions, and the one line saying what it counts. One file per report family;
 //! `range.rs` the dates, `table.rs` the table, `export.rs` the files.
 //!
-//! Permissions: every report needs `reports_view`. Revenue, receivables, insurance and doctor
+//! Permissions: every report but the stock ones needs `reports_view`. Revenue, receivables, insurance and doctor
 //! performance need `reports_finance` (administrator, accountant) — revenue by service or by
 //! doctor and doctor performance may instead be a doctor's own figures: a user without `reports_finance` whose staff profile is a doctor
 //! sees only their own lines and appointments, whatever doctor filter they send (another
 //! doctor's id is `forbidden`). Collections by mode, receivables and insurance are never a
-//! doctor's own.
+//! doctor's own. The stock reports (suggested purchase order, expiring stock) need
+//! `stock_view` instead (pharmacist, lab technician, administrator).
 
 pub mod appointments;
 pub mod cash;
@@ -23,6 +24,7 @@ pub mod places;
 pub mod range;
 pub mod receivables;
 pub mod revenue;
+pub mod stock;
 pub mod summary;
 #[cfg(test)]
 mod summary_tests;
@@ -55,12 +57,14 @@ pub enum ReportId {
     RevenueByDepartment,
     RevenueAdjustments,
     PatientsByPlace,
+    StockReorder,
+    StockExpiry,
 }
 
 impl crate::codes::Code for ReportId {}
 
 impl ReportId {
-    pub const ALL: [ReportId; 16] = [
+    pub const ALL: [ReportId; 18] = [
         ReportId::RevenueByService,
         ReportId::RevenueByMode,
         ReportId::RevenueByDoctor,
@@ -77,6 +81,8 @@ impl ReportId {
         ReportId::RevenueByDepartment,
         ReportId::RevenueAdjustments,
         ReportId::PatientsByPlace,
+        ReportId::StockReorder,
+        ReportId::StockExpiry,
     ];
 
     pub fn title(self) -> &'static str {
@@ -97,6 +103,8 @@ impl ReportId {
             ReportId::RevenueByDepartment => "Revenue by department",
             ReportId::RevenueAdjustments => "Discounts, credit notes and refunds",
             ReportId::PatientsByPlace => "Patients by district and city",
+            ReportId::StockReorder => "Suggested purchase order",
+            ReportId::StockExpiry => "Stock expiring",
         }
     }
 
@@ -151,6 +159,12 @@ impl ReportId {
             ReportId::PatientsByPlace => {
                 "Records registered in the range, merged duplicates left out, by district then city as recorded (letter case ignored); blanks under “Not given”."
             }
+            ReportId::StockReorder => {
+                "Active items whose usable stock now (not expired, not on hold, every store) is below their reorder level; suggested = reorder level + used in the range (dispensed less returned) − on hand, in whole packs; supplier and pack cost of the latest receipt."
+            }
+            ReportId::StockExpiry => {
+                "Batches with stock in a store whose expiry day is in the range, by expiry; value at the batch's cost per unit."
+            }
         }
     }
 
@@ -166,6 +180,21 @@ impl ReportId {
                 | ReportId::RevenueByDepartment
                 | ReportId::RevenueAdjustments
         )
+    }
+
+    /// A stock report: needs `stock_view`, not `reports_view`.
+    pub fn stock(self) -> bool {
+        matches!(self, ReportId::StockReorder | ReportId::StockExpiry)
+    }
+
+    /// The permission that opens the report (finance reports need `reports_finance` too,
+    /// or a doctor's own figures: see `scope`).
+    fn permission(self) -> Permission {
+        if self.stock() {
+            Permission::StockView
+        } else {
+            Permission::ReportsView
+        }
     }
 
     /// A finance report a doctor without `reports_finance` sees as their own figures.
@@ -235,16 +264,25 @@ fn clean(v: &Option<String>) -> Option<String> {
 
 /// The reports this user may open.
 pub fn available(auth: &Authorized) -> Vec<ReportId> {
-    if auth.require(Permission::ReportsView).is_err() {
-        return Vec::new();
-    }
     let finance = auth.require(Permission::ReportsFinance).is_ok();
     let doctor = auth.roles.contains(&crate::rbac::Role::Doctor);
-    ReportId::ALL.into_iter().filter(|r| !r.finance() || finance || (doctor && r.doctor_own())).collect()
+    ReportId::ALL
+        .into_iter()
+        .filter(|r| auth.require(r.permission()).is_ok())
+        .filter(|r| !r.finance() || finance || (doctor && r.doctor_own()))
+        .collect()
+}
+
+/// Some report is open to this user (`reports_view` or `stock_view`).
+fn require_any(auth: &Authorized) -> Result<()> {
+    match auth.require(Permission::ReportsView) {
+        Err(e) if auth.require(Permission::StockView).is_err() => Err(e),
+        _ => Ok(()),
+    }
 }
 
 async fn scope(store: &Store, auth: &Authorized, report: ReportId, f: &Filters) -> Result<Scope> {
-    auth.require(Permission::ReportsView)?;
+    auth.require(report.permission())?;
     let mut s = Scope {
         doctor_id: clean(&f.doctor_id),
         department_id: clean(&f.department_id),
@@ -308,7 +346,7 @@ pub struct FilterChoices {
 }
 
 pub async fn filter_choices(store: &Store, auth: &Authorized) -> Result<FilterChoices> {
-    auth.require(Permission::ReportsView)?;
+    require_any(auth)?;
     let own = auth.require(Permission::ReportsFinance).is_err() && auth.roles.contains(&crate::rbac::Role::Doctor);
     let doctors: Vec<Choice> = sqlx::query_as(
         "SELECT id, full_name AS name FROM staff WHERE role = 'doctor' AND deleted_at IS NULL AND (? = 0 OR user_id = ?)
@@ -346,6 +384,8 @@ pub async fn run(store: &Store, auth: &Authorized, req: &ReportRequest) -> Resul
         ReportId::RevenueByDepartment => revenue::by_department(store, &range, &scope).await?,
         ReportId::RevenueAdjustments => revenue::adjustments(store, &range).await?,
         ReportId::PatientsByPlace => places::by_place(store, &range).await?,
+        ReportId::StockReorder => stock::reorder(store, &range).await?,
+        ReportId::StockExpiry => stock::expiry(store, &range).await?,
     };
     Ok(Report {
         report: req.report,
