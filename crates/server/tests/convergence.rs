@@ -7,7 +7,9 @@
 //! cancel appointments, including two devices booking one slot; admit patients to beds or a
 //! waiting list and transfer them, including two devices giving away one bed; and, one step in
 //! five, the rest of the stay (`convergence/ward.rs`): swap two patients' beds, give a waiting
-//! patient a bed, discharge (also while another device transfers or swaps that patient apart),
+//! patient a bed, reserve a free bed for an expected patient (also one bed on two devices apart,
+//! and until a few minutes ahead, so that it lapses) and cancel a reservation,
+//! discharge (also while another device transfers or swaps that patient apart),
 //! start, change and stop inpatient orders, record doses on the MAR (given, held, refused; PRN
 //! doses given), including one scheduled dose recorded on two devices apart and PRN doses past
 //! the order's 24-hour limit across devices; every step moves the devices' one clock on a few
@@ -24,7 +26,8 @@
 //!    active appointments;
 //! 4. every device derives the same bed board, on which no bed holds two patients and every
 //!    admitted patient is in exactly one bed or on the waiting list (a bed given twice stays
-//!    with the earlier admission; the later one is marked as needing a bed);
+//!    with the earlier admission; the later one is marked as needing a bed), and every
+//!    reserved bed is held for the same patient;
 //! 5. every device lists the same derived conflicts in its inbox (`bed_needed`, `dose_twice`,
 //!    `prn_over_limit`, open and resolved), no discharged patient holds a bed, no order of a
 //!    discharged patient runs past the discharge, every order and dose made exists, and every
@@ -705,9 +708,12 @@ async fn transfer(case: &mut Case, k: usize) {
     }
 }
 
-/// The board as device k derives it: each bed's (state, admission), each waiting admission
-/// with whether it needs a bed.
-async fn board(case: &Case, k: usize) -> (Vec<(String, String, Option<String>)>, Vec<(String, bool)>) {
+/// A bed on the board: (bed, state, admission in it, patient it is reserved for).
+type BoardBed = (String, String, Option<String>, Option<String>);
+
+/// The board as device k derives it: each bed's (state, admission, reservation), each waiting
+/// admission with whether it needs a bed.
+async fn board(case: &Case, k: usize) -> (Vec<BoardBed>, Vec<(String, bool)>) {
     let d = &case.devices[k];
     let desk = case.desks[k].authorize(&d.store).await.unwrap();
     let b = inpatients::board::board(&d.store, &desk, BoardFilter::default()).await.unwrap();
@@ -715,7 +721,8 @@ async fn board(case: &Case, k: usize) -> (Vec<(String, String, Option<String>)>,
     let mut waiting = Vec::new();
     for w in b.wards {
         for c in w.beds {
-            beds.push((c.bed_id, c.state.code().to_string(), c.occupant.map(|o| o.admission_id)));
+            let held = c.reservation.map(|r| r.patient_id);
+            beds.push((c.bed_id, c.state.code().to_string(), c.occupant.map(|o| o.admission_id), held));
         }
         waiting.extend(w.waiting.into_iter().map(|e| (e.occupant.admission_id, e.needs_bed)));
     }
@@ -733,7 +740,7 @@ async fn check_board(case: &Case, problems: &mut Vec<String>) {
         }
     }
     let (beds, waiting) = &reference;
-    let mut placed: Vec<&String> = beds.iter().filter_map(|(_, _, a)| a.as_ref()).collect();
+    let mut placed: Vec<&String> = beds.iter().filter_map(|(_, _, a, _)| a.as_ref()).collect();
     placed.extend(waiting.iter().map(|(a, _)| a));
     let unique: BTreeSet<&String> = placed.iter().copied().collect();
     if unique.len() != placed.len() {

@@ -1,4 +1,5 @@
-//! The whole stay in the convergence test (issue 15): swaps, discharges (also one device
+//! The whole stay in the convergence test (issue 15): swaps, reserving beds and cancelling
+//! reservations (bed events `reserved`, `reservation_cancelled`), discharges (also one device
 //! discharging a patient while another moves them offline), giving a waiting patient a bed,
 //! inpatient orders (start, change, stop) and the MAR (scheduled doses given, held or refused,
 //! PRN doses; the same dose recorded on two devices apart, PRN doses past the order's limit
@@ -10,7 +11,7 @@ use super::{board, ids, seen, Case};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use hms_core::inpatients::mar::{self, DoseInput};
 use hms_core::inpatients::orders::{self, OrderInput};
-use hms_core::inpatients::{due, stays, DischargeInput};
+use hms_core::inpatients::{due, reservations, stays, DischargeInput};
 use hms_core::sync::conflicts::{self, ConflictKind, SyncConflict};
 use hms_core::Authorized;
 use std::collections::BTreeSet;
@@ -112,7 +113,9 @@ pub(super) async fn step(case: &mut Case, k: usize) {
         55..=61 => stop(case, k).await,
         62..=79 => dose(case, k).await,
         80..=89 => dose_on_two(case, k).await,
-        _ => prn_on_many(case, k).await,
+        90..=94 => prn_on_many(case, k).await,
+        95..=97 => reserve(case, k).await,
+        _ => cancel_reservation(case, k).await,
     }
 }
 
@@ -133,8 +136,8 @@ async fn in_hospital(case: &Case, k: usize) -> Vec<String> {
 /// The admissions in a bed on device k's board, and the free beds there.
 async fn placed(case: &Case, k: usize) -> (Vec<String>, Vec<String>) {
     let (beds, _) = board(case, k).await;
-    let holding = beds.iter().filter_map(|(_, _, a)| a.clone()).collect();
-    let free = beds.iter().filter(|(_, state, _)| state == "free").map(|(b, _, _)| b.clone()).collect();
+    let holding = beds.iter().filter_map(|(_, _, a, _)| a.clone()).collect();
+    let free = beds.iter().filter(|(_, state, _, _)| state == "free").map(|(b, _, _, _)| b.clone()).collect();
     (holding, free)
 }
 
@@ -225,6 +228,64 @@ async fn give_a_bed(case: &mut Case, k: usize) {
     let Some(desk) = desk(case, k).await else { return };
     if stays::transfer(&case.devices[k].store, &desk, &id, &bed).await.is_ok() {
         case.log.push(format!("{k}: give {id} bed {bed}"));
+    }
+}
+
+/// Patients a bed may be reserved for on device k: registered, not in a bed, none reserved.
+async fn expected(case: &Case, k: usize) -> Vec<String> {
+    let (holding, _) = placed(case, k).await;
+    let (beds, _) = board(case, k).await;
+    let d = &case.devices[k];
+    let mut out = Vec::new();
+    let active = ids(d, "SELECT id FROM patients WHERE status = 'active' ORDER BY id").await;
+    for p in active {
+        let stay: Option<String> =
+            sqlx::query_scalar("SELECT id FROM admissions WHERE patient_id = ? AND discharged_at IS NULL")
+                .bind(&p)
+                .fetch_optional(d.store.pool())
+                .await
+                .unwrap();
+        let reserved = beds.iter().any(|(_, _, _, r)| r.as_deref() == Some(p.as_str()));
+        if !reserved && stay.is_none_or(|a| !holding.contains(&a)) {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// Reserves a free bed for an expected patient on device k — now and then one bed on two
+/// devices apart, for two patients (the earlier event holds it everywhere), and now and then
+/// until a few minutes ahead (it lapses by itself as the clock moves on).
+async fn reserve(case: &mut Case, k: usize) {
+    let two = case.devices.len() > 1 && case.rng.bool();
+    let j = if two { (k + case.rng.usize(1..case.devices.len())) % case.devices.len() } else { k };
+    let (_, free) = placed(case, k).await;
+    let Some(bed) = case.pick(&free).cloned() else { return };
+    for device in if two { vec![k, j] } else { vec![k] } {
+        let patients = expected(case, device).await;
+        let Some(patient) = case.pick(&patients).cloned() else { continue };
+        let until = case.rng.bool().then(|| (case.now() + Duration::minutes(case.rng.i64(5..=30))).to_rfc3339());
+        let Some(desk) = desk(case, device).await else { continue };
+        let input = hms_core::inpatients::ReserveInput {
+            bed_id: bed.clone(),
+            patient_id: patient.clone(),
+            note: "Expected from theatre".into(),
+            until: until.clone(),
+        };
+        if reservations::reserve(&case.devices[device].store, &desk, input).await.is_ok() {
+            case.log.push(format!("{device}: reserve {bed} for {patient} until {until:?}"));
+        }
+    }
+}
+
+/// Cancels a reservation on device k.
+async fn cancel_reservation(case: &mut Case, k: usize) {
+    let (beds, _) = board(case, k).await;
+    let held: Vec<String> = beds.into_iter().filter(|(_, _, _, r)| r.is_some()).map(|(b, _, _, _)| b).collect();
+    let Some(bed) = case.pick(&held).cloned() else { return };
+    let Some(desk) = desk(case, k).await else { return };
+    if reservations::cancel(&case.devices[k].store, &desk, &bed).await.is_ok() {
+        case.log.push(format!("{k}: cancel the reservation of {bed}"));
     }
 }
 
