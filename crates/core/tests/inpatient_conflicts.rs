@@ -1,8 +1,10 @@
 //! The inpatients' conflicts in the sync inbox (issue 15): a patient left *needs a bed* by a
-//! bed given twice, a dose recorded twice and a PRN dose over its limit — each listed from the
+//! bed given twice, a dose recorded twice, a PRN dose over its limit, a dose after its order's
+//! stop and an order changed on two devices — each listed from the
 //! rows (another device's rows arrive here as a pull writes them: the synced columns, another
 //! device), under the same id whichever device lists it, and leaving the inbox once resolved:
-//! the patient given a bed, a dose reviewed (a synced `mar_reviews` row with a note).
+//! the patient given a bed, a dose reviewed (a synced `mar_reviews` row with a note), one of two
+//! replacements of an order stopped by a doctor.
 
 mod common;
 #[path = "common/hospital.rs"]
@@ -315,4 +317,125 @@ async fn the_earlier_of_a_reservation_and_an_admission_keeps_the_bed() {
     assert!(
         matches!(r, Err(Error::Validation { ref field, reason: ValidationReason::Reserved, .. }) if field == "bed_id")
     );
+}
+
+/// Another device's change of an order, as a pull writes it: the old order's stop (the same
+/// "changed" the local change wrote: one row, stopped once) and the replacement naming it.
+async fn pulled_change(s: &Store, h: &Hospital, id: &str, old: &str, stay: &str, every: i64, at: &str) {
+    sqlx::query(
+        "UPDATE inpatient_orders SET stopped_at = ?, stop_reason = 'changed', updated_at = '0001764583700000-000003-other'
+         WHERE id = ?",
+    )
+    .bind(at)
+    .bind(old)
+    .execute(s.pool())
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO inpatient_orders (id, admission_id, kind, medicine_id, dose, dose_unit, route, schedule, every_hours,
+            start_at, ordered_by, replaces_id, created_at, updated_at, origin_device)
+         VALUES (?, ?, 'medicine', ?, '2', 'tablet', 'oral', 'every', ?, ?, NULL, ?, ?, '0001764583700000-000004-other', ?)",
+    )
+    .bind(id)
+    .bind(stay)
+    .bind(&h.w.paracetamol)
+    .bind(every)
+    .bind(at)
+    .bind(old)
+    .bind(at)
+    .bind(OTHER)
+    .execute(s.pool())
+    .await
+    .unwrap();
+}
+
+/// One order changed on two tablets apart: stopped once, but two replacements open — listed
+/// (the first replacement by id against the second) until a doctor stops the one not wanted on
+/// the patient's orders; the inbox itself changes no order.
+#[tokio::test]
+async fn an_order_changed_on_two_devices_stays_until_a_doctor_keeps_one() {
+    let h = hospital().await;
+    let s = &h.w.env.store;
+    let stay = stays::admit(s, &h.doctor, h.admit_input(1, Some(&h.a1))).await.unwrap();
+    let medicine = |every| OrderInput { every_hours: Some(every), ..paracetamol(&h, &stay.id, "every") };
+    let q6 = orders::order(s, &h.doctor, medicine(6)).await.unwrap();
+    h.at(1);
+    let ours = orders::change(s, &h.doctor, &q6.id, medicine(8)).await.unwrap();
+    assert!(open(&h).await.is_empty(), "one change");
+    // The other tablet changed the same order to two tablets every 4 hours, before syncing.
+    let theirs = "0190c2a0-0000-7000-8000-0000000000c1";
+    pulled_change(s, &h, theirs, &q6.id, &stay.id, 4, "2026-12-01T11:10:00.000Z").await;
+    let open_now: Vec<String> = orders::orders(s, &h.doctor, &stay.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|o| o.stopped_at.is_none())
+        .map(|o| o.id)
+        .collect();
+    assert_eq!(open_now.len(), 2, "both replacements run until someone chooses");
+
+    let list = open(&h).await;
+    assert_eq!(list.len(), 1, "{list:?}");
+    let c = &list[0];
+    assert_eq!(
+        (c.kind, c.id.as_str(), c.entity.as_str()),
+        (ConflictKind::OrderChangedTwice, q6.id.as_str(), "inpatient_orders")
+    );
+    assert_eq!(c.current.record_id.as_deref(), Some(theirs), "the first replacement by id");
+    assert_eq!(c.other.record_id.as_deref(), Some(ours.id.as_str()));
+    assert!(c.label.contains("Sita Das") && c.label.contains("Paracetamol"), "{}", c.label);
+    assert!(c.current.value.contains("\"every_hours\":4") && c.other.value.contains("\"every_hours\":8"), "{c:?}");
+    assert_eq!(c.current.device_id, OTHER);
+    assert_eq!(c.detected_at, ours.start_at, "when the second replacement starts");
+    // The inbox's administrator does not choose a patient's medicines.
+    for r in [ConflictResolution::KeepCurrent, ConflictResolution::Review { note: "x".into() }] {
+        let refused = conflicts::resolve(s, &h.admin, &c.id, r).await.unwrap_err();
+        assert!(matches!(refused, Error::Validation { ref field, .. } if field == "resolution"), "{refused:?}");
+    }
+
+    // The doctor keeps theirs: stops ours, with why (audited), and the conflict closes.
+    h.at(2);
+    orders::stop(s, &h.doctor, &ours.id, "Changed twice; kept 2 tablets every 4 hours").await.unwrap();
+    assert!(open(&h).await.is_empty());
+    let done: Vec<SyncConflict> =
+        all(&h).await.into_iter().filter(|c| c.kind == ConflictKind::OrderChangedTwice).collect();
+    assert_eq!(done.len(), 1);
+    assert_eq!(
+        (done[0].resolution.as_deref(), done[0].resolved_by.as_deref(), done[0].resolved_at.as_deref()),
+        (Some("order_stopped"), Some("dr.rao"), Some("2026-12-01T12:00:00.000Z"))
+    );
+    assert!(common::actions(s).await.iter().any(|a| a == "inpatient.order_stop"));
+    let kept: Vec<String> = orders::orders(s, &h.doctor, &stay.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|o| o.stopped_at.is_none())
+        .map(|o| o.id)
+        .collect();
+    assert_eq!(kept, vec![theirs.to_string()]);
+}
+
+/// Replaced twice and never chosen: the discharge stops both, which closes it.
+#[tokio::test]
+async fn a_discharge_closes_an_order_changed_twice() {
+    let h = hospital().await;
+    let s = &h.w.env.store;
+    let stay = stays::admit(s, &h.doctor, h.admit_input(0, Some(&h.a1))).await.unwrap();
+    let q6 = orders::order(s, &h.doctor, OrderInput { every_hours: Some(6), ..paracetamol(&h, &stay.id, "every") })
+        .await
+        .unwrap();
+    h.at(1);
+    let input = OrderInput { every_hours: Some(8), ..paracetamol(&h, &stay.id, "every") };
+    orders::change(s, &h.doctor, &q6.id, input).await.unwrap();
+    pulled_change(s, &h, "0190c2a0-0000-7000-8000-0000000000c2", &q6.id, &stay.id, 4, "2026-12-01T11:05:00.000Z").await;
+    assert_eq!(open(&h).await.len(), 1);
+    h.at(3);
+    let discharge = hms_core::inpatients::DischargeInput {
+        admission_id: stay.id.clone(),
+        discharge_type: "home".into(),
+        ..Default::default()
+    };
+    stays::discharge(s, &h.doctor, discharge).await.unwrap();
+    let c = all(&h).await.into_iter().find(|c| c.id == q6.id).unwrap();
+    assert_eq!((c.resolved, c.resolution.as_deref(), c.resolved_by), (true, Some("discharged"), None));
 }

@@ -10,7 +10,7 @@
 //! patient a bed, reserve a free bed for an expected patient (also one bed on two devices apart,
 //! and until a few minutes ahead, so that it lapses) and cancel a reservation,
 //! discharge (also while another device transfers or swaps that patient apart),
-//! start, change and stop inpatient orders, record doses on the MAR (given, held, refused; PRN
+//! start, change (also one order on two devices apart) and stop inpatient orders, record doses on the MAR (given, held, refused; PRN
 //! doses given), including one scheduled dose recorded on two devices apart and PRN doses past
 //! the order's 24-hour limit across devices; every step moves the devices' one clock on a few
 //! minutes) and sync in random interleavings through a faulty proxy (dropped requests and answers,
@@ -29,7 +29,7 @@
 //!    with the earlier admission; the later one is marked as needing a bed), and every
 //!    reserved bed is held for the same patient;
 //! 5. every device lists the same derived conflicts in its inbox (`bed_needed`, `dose_twice`,
-//!    `prn_over_limit`, open and resolved), no discharged patient holds a bed, no order of a
+//!    `prn_over_limit`, `dose_after_stop`, `order_changed_twice`, open and resolved), no discharged patient holds a bed, no order of a
 //!    discharged patient runs past the discharge, every order and dose made exists, and every
 //!    device settles the MAR (a dose recorded twice) and lists the ward's due doses alike, none
 //!    of a stopped order at or after its stop.

@@ -2223,7 +2223,13 @@ export type ConflictKind =
  *  had not seen the stop: `current` is the stopped order, `other` the dose (derived;
  *  resolved by a review).
  */
-"dose_after_stop";
+"dose_after_stop" | 
+/**
+ *  One order changed on two devices apart: two replacements of it open at once. `current`
+ *  is the first replacement, `other` the second (derived; resolved when a doctor stops the
+ *  one not wanted on the patient's orders).
+ */
+"order_changed_twice";
 
 /**
  *  How to resolve a conflict. Which ones apply depends on its kind:

@@ -352,6 +352,8 @@ describe('a conflict side by side', () => {
     expect(sideHeadings('dose_after_stop')).toEqual({ current: 'The stopped order', other: 'The dose given after it' });
     expect(resolutionsFor('dose_twice').map((c) => c.asks)).toEqual(['note']);
     expect(actions('bed_needed')).toEqual([]);
+    expect(actions('order_changed_twice')).toEqual([]);
+    expect(sideHeadings('order_changed_twice')).toEqual({ current: 'First change', other: 'Second change' });
     for (const kind of ['field', 'slot_double_booked', 'mrn_duplicate', 'refused', 'dose_twice', 'prn_over_limit', 'dose_after_stop'] as const) {
       for (const choice of resolutionsFor(kind)) {
         expect(choice.label).not.toMatch(/^sync\./);

@@ -349,6 +349,7 @@ export function sideHeadings(kind: ConflictKind): { current: string; other: stri
     dose_twice: ['sync.conflicts.doseCounts', 'sync.conflicts.recordedAgain'],
     prn_over_limit: ['sync.conflicts.prnLimit', 'sync.conflicts.overLimit'],
     dose_after_stop: ['sync.conflicts.stoppedOrder', 'sync.conflicts.givenAfterStop'],
+    order_changed_twice: ['sync.conflicts.firstChange', 'sync.conflicts.secondChange'],
   };
   const [current, other] = keys[kind] ?? keys.field;
   return { current: t(current), other: t(other) };
@@ -511,6 +512,10 @@ export function resolutionsFor(kind: ConflictKind): ResolutionChoice[] {
     // A patient who needs a bed is given one on the bed board (reception or a doctor): the
     // conflict closes by itself then.
     case 'bed_needed':
+      return [];
+    // An order changed twice is settled by a doctor on the patient's orders (stopping the
+    // one not wanted): the conflict closes by itself then.
+    case 'order_changed_twice':
       return [];
     default:
       return [];

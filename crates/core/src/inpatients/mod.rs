@@ -28,6 +28,7 @@ pub mod admit_from;
 mod back_entry;
 pub mod board;
 pub mod census;
+pub mod changed_twice;
 pub mod conflicts;
 pub mod derive;
 pub mod due;

@@ -5,7 +5,8 @@
 //! Kinds: `field` (a value lost to a concurrent newer one), `slot_double_booked` and
 //! `mrn_duplicate` (the tables' own rules: `schedule::slot_rule`, `patients::mrn_rule`), `refused` (a change that could not be applied);
 //! and kinds **derived from the data** on every read rather than recorded when a merge noticed
-//! them (`bed_needed`, `dose_twice`, `prn_over_limit`: `inpatients::conflicts`), so that every
+//! them (`bed_needed`, `dose_twice`, `prn_over_limit`, `dose_after_stop`: `inpatients::conflicts`;
+//! `order_changed_twice`: `inpatients::changed_twice`), so that every
 //! device that holds the same rows lists the same ones, open or resolved, under the same ids
 //! ([`DerivedConflicts`]).
 //! Listing and resolving need `sync_manage` (administrators). The inbox resolves its own
@@ -54,6 +55,10 @@ pub enum ConflictKind {
     /// had not seen the stop: `current` is the stopped order, `other` the dose (derived;
     /// resolved by a review).
     DoseAfterStop,
+    /// One order changed on two devices apart: two replacements of it open at once. `current`
+    /// is the first replacement, `other` the second (derived; resolved when a doctor stops the
+    /// one not wanted on the patient's orders).
+    OrderChangedTwice,
 }
 
 impl crate::codes::Code for ConflictKind {}
@@ -263,7 +268,8 @@ async fn view(conn: &mut SqliteConnection, row: Row) -> Result<SyncConflict> {
         ConflictKind::BedNeeded
         | ConflictKind::DoseTwice
         | ConflictKind::PrnOverLimit
-        | ConflictKind::DoseAfterStop => {
+        | ConflictKind::DoseAfterStop
+        | ConflictKind::OrderChangedTwice => {
             // Derived kinds are never stored; a row claiming one is damaged.
             return Err(Error::corrupt("sync_conflicts", &row.id, "kind", "a derived kind is never recorded"));
         }
@@ -393,7 +399,8 @@ pub async fn resolve(
             ConflictKind::BedNeeded
             | ConflictKind::DoseTwice
             | ConflictKind::PrnOverLimit
-            | ConflictKind::DoseAfterStop,
+            | ConflictKind::DoseAfterStop
+            | ConflictKind::OrderChangedTwice,
             _,
         ) => return Err(not_applicable()),
         // A kind a table's rule raised: that rule's module resolves it.

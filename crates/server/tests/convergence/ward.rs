@@ -1,11 +1,11 @@
 //! The whole stay in the convergence test (issue 15): swaps, reserving beds and cancelling
 //! reservations (bed events `reserved`, `reservation_cancelled`), discharges (also one device
 //! discharging a patient while another moves them offline), giving a waiting patient a bed,
-//! inpatient orders (start, change, stop) and the MAR (scheduled doses given, held or refused,
-//! PRN doses; the same dose recorded on two devices apart, PRN doses past the order's limit
-//! across devices), and the checks after healing that only the ward needs: the same derived
-//! conflicts everywhere, no discharged patient in a bed, the same MAR and due list everywhere
-//! with nothing due from a stopped order after its stop.
+//! inpatient orders (start, change — also one order on two devices apart —, stop) and the MAR
+//! (scheduled doses given, held or refused, PRN doses; the same dose recorded on two devices
+//! apart, PRN doses past the order's limit across devices), and the checks after healing that
+//! only the ward needs: the same derived conflicts everywhere, no discharged patient in a bed,
+//! the same MAR and due list everywhere with nothing due from a stopped order after its stop.
 
 use super::{board, ids, seen, Case};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
@@ -109,7 +109,8 @@ pub(super) async fn step(case: &mut Case, k: usize) {
         20..=29 => discharge_while_moved(case, k).await,
         30..=37 => give_a_bed(case, k).await,
         38..=47 => order(case, k).await,
-        48..=54 => change(case, k).await,
+        48..=51 => change(case, k).await,
+        52..=54 => change_on_two(case, k).await,
         55..=61 => stop(case, k).await,
         62..=79 => dose(case, k).await,
         80..=89 => dose_on_two(case, k).await,
@@ -329,6 +330,34 @@ async fn change(case: &mut Case, k: usize) {
     case.record(k, "inpatient_orders", &id, &["stopped_at", "stop_reason"], before).await;
 }
 
+/// One order changed on device k and on another device apart (neither syncing in between):
+/// two replacements open, listed alike everywhere until one is stopped.
+async fn change_on_two(case: &mut Case, k: usize) {
+    if case.devices.len() < 2 {
+        return;
+    }
+    let j = (k + case.rng.usize(1..case.devices.len())) % case.devices.len();
+    let theirs: BTreeSet<(String, String)> = open_orders(case, j).await.into_iter().collect();
+    let both: Vec<(String, String)> = open_orders(case, k).await.into_iter().filter(|o| theirs.contains(o)).collect();
+    if both.is_empty() {
+        return;
+    }
+    let (id, admission) = both[case.rng.usize(..both.len())].clone();
+    for device in [k, j] {
+        let plan = random_plan(&mut case.rng);
+        let Some(doc) = clinician(case, device).await else { continue };
+        let d = &case.devices[device];
+        let before = seen(d).await;
+        let Ok(new) = orders::change(&d.store, &doc, &id, order_input(&admission, &case.medicine, plan)).await else {
+            continue;
+        };
+        case.log.push(format!("{device}: change {id} to {} {plan:?} (apart from the other)", new.id));
+        case.model.orders.insert(new.id);
+        case.record(device, "inpatient_orders", &id, &["stopped_at", "stop_reason"], before).await;
+        case.tick();
+    }
+}
+
 async fn stop(case: &mut Case, k: usize) {
     let open = open_orders(case, k).await;
     if open.is_empty() {
@@ -449,9 +478,8 @@ async fn prn_on_many(case: &mut Case, k: usize) {
     }
 }
 
-/// The ward's inbox conflicts (bed needed, dose twice, PRN over the limit, dose after a stop)
-/// as device k lists
-/// them, open and resolved, by id.
+/// The ward's inbox conflicts (bed needed, dose twice, PRN over the limit, dose after a stop,
+/// an order changed twice) as device k lists them, open and resolved, by id.
 async fn ward_conflicts(case: &Case, k: usize) -> Vec<SyncConflict> {
     let d = &case.devices[k];
     let mut list: Vec<SyncConflict> = conflicts::list(&d.store, &d.auth().await, true)
@@ -465,6 +493,7 @@ async fn ward_conflicts(case: &Case, k: usize) -> Vec<SyncConflict> {
                     | ConflictKind::DoseTwice
                     | ConflictKind::PrnOverLimit
                     | ConflictKind::DoseAfterStop
+                    | ConflictKind::OrderChangedTwice
             )
         })
         .collect();

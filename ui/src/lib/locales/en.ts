@@ -1666,6 +1666,7 @@ export const en = {
   'sync.kind.dose_twice': 'Dose recorded twice',
   'sync.kind.prn_over_limit': 'PRN dose over its limit',
   'sync.kind.dose_after_stop': 'Dose given after the order was stopped',
+  'sync.kind.order_changed_twice': 'Order changed twice',
 
   'sync.action.keep_current': 'Keep the version in use',
   'sync.action.keep_current.hint': 'The set-aside value is dropped, on every device.',
@@ -1701,6 +1702,10 @@ export const en = {
     'A device that had not yet seen the order stopped (or the patient discharged) recorded this dose as given. Check the patient and tell the doctor.',
   'sync.conflicts.stoppedOrder': 'The stopped order',
   'sync.conflicts.givenAfterStop': 'The dose given after it',
+  'sync.conflicts.todo.order_changed_twice':
+    'Two devices changed this order before syncing: both new orders are running. A doctor stops the one not wanted on the patient’s orders; this conflict then closes by itself.',
+  'sync.conflicts.firstChange': 'First change',
+  'sync.conflicts.secondChange': 'Second change',
   'sync.conflicts.prnLimit': 'The order',
   'sync.conflicts.overLimit': 'The dose over the limit',
 
@@ -1713,6 +1718,8 @@ export const en = {
   'sync.resolved.auto': 'Resolved by a later change',
   'sync.resolved.review': 'Reviewed',
   'sync.resolved.bed_given': 'The patient was given a bed',
+  'sync.resolved.order_stopped': 'A doctor stopped the order not wanted',
+  'sync.resolved.discharged': 'The patient was discharged',
 
   'sync.which': 'Which appointment',
   'sync.which.current': 'Keeps the slot: {label}',
@@ -1735,6 +1742,7 @@ export const en = {
   'sync.entity.patients': 'Patient',
   'sync.entity.admissions': 'Admission',
   'sync.entity.mar_entries': 'MAR entry',
+  'sync.entity.inpatient_orders': 'Inpatient order',
   'sync.entity.patient_merges': 'Patient merge',
   'sync.entity.appointments': 'Appointment',
   'sync.entity.users': 'User account',
