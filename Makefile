@@ -21,7 +21,7 @@ export TAURI_FRONTEND_PATH ?= $(CURDIR)/ui
 
 APT_PACKAGES := libwebkit2gtk-4.1-dev build-essential pkg-config librsvg2-dev xvfb xauth \
 	webkit2gtk-driver poppler-utils zbar-tools imagemagick postgresql curl python3 python3-venv \
-	libfaketime
+	libfaketime dbus gnome-keyring
 # 0 = the caller has just run apt-get update (.ci/run does).
 APT_UPDATE ?= 1
 # The oldest Node.js the UI toolchain takes (ui/package.json "engines"; Vite).
@@ -42,10 +42,10 @@ DATA_DIR ?= $(or $(HMS_DATA_DIR),$(HOME)/.local/share/org.hms.clinic)
 XVFB := xvfb-run -a -s "-screen 0 1920x1080x24"
 
 # The suites `make test` runs, in order.
-TEST_SUITES := lint ui rust server e2e
+TEST_SUITES := lint ui rust keystore server e2e
 
 .PHONY: help deps deps-system deps-rust deps-ui deps-e2e deps-driver deps-fhir ui app run \
-	test test-lint test-ui test-rust test-e2e test-server deb bench clean-data
+	test test-lint test-ui test-rust test-keystore test-e2e test-server deb bench clean-data
 
 help:
 	@echo "make run [DEMO=1]   build and open the app (DEMO=1: demo hospital on first start)"
@@ -165,8 +165,15 @@ test-ui: deps-ui
 # it 1,000 times (not part of make test).
 # HMS_TEST_ARTIFACTS: the core tests keep the PDFs they check (ID card, invoice, receipt)
 # and a page image of the invoice there.
+# HMS_KEYSTORE=file: the database keys in key files, whatever keystore the machine has (the
+# tests make thousands of databases; test-keystore tests the keystore).
 test-rust: deps-rust
-	HMS_TEST_ARTIFACTS="$(CURDIR)/tests/artifacts" cargo test --workspace --exclude hms-server --locked --no-fail-fast
+	HMS_KEYSTORE=file HMS_TEST_ARTIFACTS="$(CURDIR)/tests/artifacts" cargo test --workspace --exclude hms-server --locked --no-fail-fast
+
+# The database key in a real Secret Service (GNOME Keyring in a private D-Bus session,
+# scripts/with-keystore): crates/core/tests/keystore.rs with its tests that need it.
+test-keystore: deps-system deps-rust
+	scripts/with-keystore cargo test -p hms-core --test keystore --locked -- --include-ignored
 
 # sync.e2e.test.mjs also runs hms-server (on a throwaway PostgreSQL it starts itself). The
 # suites run one after the other: each drives a WebKit window, and they share artifacts/.
@@ -181,4 +188,4 @@ test-e2e: deps-e2e deps-driver app
 # device side of sync (crates/server/tests/device_sync.rs: hms-core stores syncing through
 # the server), which is why hms-core is a dev-dependency of hms-server.
 test-server: deps-rust
-	cargo test -p hms-server --locked --no-fail-fast
+	HMS_KEYSTORE=file cargo test -p hms-server --locked --no-fail-fast

@@ -87,7 +87,7 @@ fn backup_key(data_dir: &Path, recovery: Option<&str>) -> Result<DbKey, String> 
     if let Some(code) = recovery {
         return DbKey::parse_recovery_field("recovery_key", code).map_err(failed);
     }
-    match db_key::read_key_file(&data_dir.join(hms_core::store::DB_FILE)).map_err(failed)? {
+    match db_key::read_key(&data_dir.join(hms_core::store::DB_FILE)).map_err(failed)? {
         Some(key) => Ok(key),
         None => DbKey::generate().map_err(failed),
     }
@@ -145,7 +145,7 @@ pub async fn restore(data_dir: &Path, path: &Path, yes: bool, recovery: Option<&
 /// `recovery-key`: this computer's recovery key (whoever can run this can read the key file).
 pub fn recovery_key(data_dir: &Path) -> Result<(), String> {
     let db = data_dir.join(hms_core::store::DB_FILE);
-    match db_key::read_key_file(&db).map_err(failed)? {
+    match db_key::read_key(&db).map_err(failed)? {
         Some(key) => {
             println!("{}", key.recovery_code());
             Ok(())

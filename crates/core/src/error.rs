@@ -184,6 +184,11 @@ pub enum AppError {
     /// this computer its key again (`hms-admin recover-key`).
     #[error("the database is encrypted and this computer has no key for it ({path})")]
     DatabaseKeyMissing { path: String },
+    /// The database's key is to be read from the platform's keystore, which does not answer
+    /// (locked, its service not running, refused): `reason` says which. Never answered with a
+    /// new key (that would make the data unreadable): unlock the keystore and start again.
+    #[error("the keystore that holds the database key does not answer: {reason}")]
+    KeystoreUnavailable { reason: String },
     #[error("internal error: {message}")]
     Internal { message: String },
 }
@@ -278,6 +283,7 @@ impl AppError {
             Error::BackupNewerSchema { .. } => "backup_newer_schema",
             Error::BackupOtherKey => "backup_other_key",
             Error::DatabaseKeyMissing { .. } => "database_key_missing",
+            Error::KeystoreUnavailable { .. } => "keystore_unavailable",
             Error::Internal { .. } => "internal",
         }
     }

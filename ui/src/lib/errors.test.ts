@@ -36,6 +36,7 @@ const SAMPLES: { [C in AppError['code']]: Extract<AppError, { code: C }> } = {
   backup_newer_schema: { code: 'backup_newer_schema', detail: { version: 31, supported: 25 } },
   backup_other_key: { code: 'backup_other_key' },
   database_key_missing: { code: 'database_key_missing', detail: { path: '/home/desk/.local/share/org.hms.clinic/hms.db.key' } },
+  keystore_unavailable: { code: 'keystore_unavailable', detail: { reason: 'the keystore is locked or refused access' } },
   internal: { code: 'internal', detail: { message: 'boom' } },
 };
 

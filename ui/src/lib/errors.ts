@@ -105,6 +105,8 @@ export function errorMessage(e: AppError): string {
       return t('errors.backup_other_key');
     case 'database_key_missing':
       return t('errors.database_key_missing', { path: e.detail.path });
+    case 'keystore_unavailable':
+      return t('errors.keystore_unavailable', { reason: e.detail.reason });
     case 'internal':
       return t('errors.internal');
     default: {

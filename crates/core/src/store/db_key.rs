@@ -3,8 +3,9 @@
 //! `hms.db` is a SQLCipher database (SQLCipher 4's defaults: AES-256 per page with an
 //! HMAC-SHA512 over each page, so a page changed on the disk is refused, not read). Its key
 //! is 32 random bytes made when the database is created, given to SQLCipher raw (`x'…'`: no
-//! password derivation, so opening a connection costs nothing extra), and kept in a file
-//! beside the database (`hms.db.key`, readable only by the user who runs HMS), never in it.
+//! password derivation, so opening a connection costs nothing extra), and kept in the
+//! platform's keystore (`keystore`) or, where none answers, in a file beside the database
+//! (`hms.db.key`, readable only by the user who runs HMS), never in the database.
 //! Backups are encrypted with the same key and do not hold it (see `backup`).
 //!
 //! The **recovery key** is the same 32 bytes written for a person: 16 groups of 4 hex digits.
@@ -13,6 +14,7 @@
 //!
 //! What this protects against, and what not, is in the README ("Encryption").
 
+use super::keystore;
 use crate::error::{Error, Result};
 use sqlx::sqlite::SqliteConnectOptions;
 use std::io::{Read, Write};
@@ -181,29 +183,136 @@ pub fn file_kind(path: &Path) -> Result<FileKind> {
     })
 }
 
-/// The key of the database at `db_path`: read from its key file, or made (and written) when
-/// neither the key file nor an encrypted database exists yet. An encrypted database without
-/// its key file is refused: the recovery key gives it back (`restore_key_file`).
+/// The key of the database at `db_path`: found (the key file, else the keystore), or made
+/// when there is no key and no encrypted database yet. The rules (README, "Encryption"):
+/// - a key file found is moved into the keystore when the keystore answers ([`migrate`]);
+/// - a new key goes into the keystore when it answers, else into the key file;
+/// - an encrypted database whose key is nowhere is refused ([`Error::DatabaseKeyMissing`]:
+///   the recovery key gives it back), and one whose keystore does not answer too
+///   ([`Error::KeystoreUnavailable`]): a new key would make its data unreadable.
 pub fn load_or_create(db_path: &Path) -> Result<DbKey> {
-    if let Some(key) = read_key_file(db_path)? {
-        return Ok(key);
+    match read_key(db_path) {
+        Ok(Some(key)) => return Ok(key),
+        Ok(None) => {}
+        // A keystore that does not answer may hold the key of a database that exists.
+        Err(e @ Error::KeystoreUnavailable { .. }) if file_kind(db_path)? == FileKind::Encrypted => return Err(e),
+        Err(Error::KeystoreUnavailable { .. }) => {}
+        Err(e) => return Err(e),
     }
     let path = key_path(db_path);
     if file_kind(db_path)? == FileKind::Encrypted {
         return Err(Error::DatabaseKeyMissing { path: path.display().to_string() });
     }
     let key = DbKey::generate()?;
-    match write_key_file(&path, &key) {
-        Ok(()) => Ok(key),
-        // Another process (the CLI) made it first: use that one.
-        Err(e) => read_key_file(db_path)?.ok_or(e),
+    store_new_key(db_path, &key)?;
+    Ok(key)
+}
+
+/// The key of the database at `db_path`, wherever it is: the key file (moved into the
+/// keystore on the way when the keystore answers), else the keystore. `None`: neither has
+/// one. A keystore that does not answer, with no key file, is
+/// [`Error::KeystoreUnavailable`].
+pub fn read_key(db_path: &Path) -> Result<Option<DbKey>> {
+    if let Some(key) = read_key_file(db_path)? {
+        migrate(db_path, &key);
+        return Ok(Some(key));
+    }
+    if !keystore::enabled() {
+        return Ok(None);
+    }
+    match keystore::get(db_path) {
+        keystore::Lookup::Found(key) => Ok(Some(key)),
+        keystore::Lookup::Absent => Ok(None),
+        keystore::Lookup::Unavailable(reason) => Err(Error::KeystoreUnavailable { reason }),
     }
 }
 
-/// Writes `key` as the key file of the database at `db_path` (the recovery key typed in on a
-/// computer whose key file was lost); refuses to replace a key file that exists.
+/// Moves the key file's `key` into the keystore: written, read back and compared, and only
+/// then the key file removed. Any failure leaves the key file as it was (it is tried again at
+/// the next start) and is logged, not returned: the key file still opens the database.
+fn migrate(db_path: &Path, key: &DbKey) {
+    if !keystore::enabled() {
+        return;
+    }
+    let path = key_path(db_path);
+    match keystore::put(db_path, key) {
+        Ok(()) => match std::fs::remove_file(&path) {
+            Ok(()) => {
+                sync_dir(&path);
+                tracing::info!(target: "hms::storage", file = %path.display(), "database key moved into the keystore");
+            }
+            Err(e) => {
+                tracing::warn!(target: "hms::storage", file = %path.display(), error = %e, "key in the keystore; the key file could not be removed")
+            }
+        },
+        Err(why) => {
+            tracing::info!(target: "hms::storage", file = %path.display(), %why, "database key kept in its key file")
+        }
+    }
+}
+
+/// Stores a new key of the database at `db_path`: in the keystore when it answers (and gives
+/// the key back), else in the key file (never replacing one; a key file made meanwhile by
+/// another process, the CLI, is taken instead when it holds the same key).
+fn store_new_key(db_path: &Path, key: &DbKey) -> Result<()> {
+    if keystore::enabled() {
+        match keystore::put(db_path, key) {
+            Ok(()) => return Ok(()),
+            Err(why) => {
+                tracing::info!(target: "hms::storage", %why, "no keystore: the database key goes into its key file")
+            }
+        }
+    }
+    match write_key_file(&key_path(db_path), key) {
+        Ok(()) => Ok(()),
+        // Another process (the CLI) made it first: fine if it is this key, else refused.
+        Err(e) => match read_key_file(db_path)? {
+            Some(found) if &found == key => Ok(()),
+            _ => Err(e),
+        },
+    }
+}
+
+/// Writes `key` as the key of the database at `db_path` (the recovery key typed in on a
+/// computer whose key was lost); refuses to replace a key file that exists. Goes where a
+/// new key goes (the keystore when it answers, else the key file).
 pub fn restore_key_file(db_path: &Path, key: &DbKey) -> Result<()> {
-    write_key_file(&key_path(db_path), key)
+    if key_path(db_path).exists() {
+        return Err(storage(&key_path(db_path), "exists: a database key is not replaced"));
+    }
+    store_new_key(db_path, key)
+}
+
+/// Puts `new` in place of the key of the database at `db_path` (the end of a rekey): where a
+/// new key goes, and the old key file removed after. A key in the keystore is overwritten
+/// there (the entry is replaced in one step).
+pub(crate) fn replace_key(db_path: &Path, new: &DbKey) -> Result<()> {
+    let path = key_path(db_path);
+    if keystore::enabled() && keystore::put(db_path, new).is_ok() {
+        match std::fs::remove_file(&path) {
+            Ok(()) => sync_dir(&path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(storage(&path, &e.to_string())),
+        }
+        return Ok(());
+    }
+    // Key file: the old one removed, the new one linked in (the pending key is still on the
+    // disk meanwhile, so a cut here is finished by running rekey again).
+    match std::fs::remove_file(&path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(storage(&path, &e.to_string())),
+    }
+    write_key_file(&path, new)
+}
+
+/// Syncs the folder of `path` (a file created, renamed or removed there).
+fn sync_dir(path: &Path) {
+    if let Some(dir) = path.parent() {
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
 }
 
 /// Creates the key file (never replacing one), readable only by this user, synced to disk.
@@ -228,11 +337,7 @@ fn write_key_file(path: &Path, key: &DbKey) -> Result<()> {
     let linked = written.and_then(|()| std::fs::hard_link(&tmp, path));
     let _ = std::fs::remove_file(&tmp);
     linked.map_err(|e| storage(path, &e.to_string()))?;
-    if let Some(dir) = path.parent() {
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-    }
+    sync_dir(path);
     Ok(())
 }
 

@@ -128,7 +128,7 @@ pub async fn rekey(path: &Path, recovery: &DbKey) -> Result<DbKey> {
     let pending = db_key::read_pending_key(path);
     let Some(mut conn) = connect(path, recovery).await else {
         // Cut off after the database took the pending key: finished with the old key or the new.
-        let resumable = db_key::read_key_file(path)?.as_ref() == Some(recovery) || pending.as_ref() == Some(recovery);
+        let resumable = db_key::read_key(path)?.as_ref() == Some(recovery) || pending.as_ref() == Some(recovery);
         let Some(new) = pending.filter(|_| resumable) else {
             return Err(wrong_recovery());
         };
@@ -181,11 +181,9 @@ async fn reseal_files(path: &Path, old: &DbKey, new: &DbKey) -> Result<()> {
     Ok(())
 }
 
-/// The key file replaced by `new`, the pending key removed.
+/// The key (in the keystore or the key file) replaced by `new`, then the pending key removed.
 fn finish(path: &Path, new: DbKey) -> Result<DbKey> {
-    let key_file = db_key::key_path(path);
-    let _ = std::fs::remove_file(&key_file);
-    db_key::restore_key_file(path, &new)?;
+    db_key::replace_key(path, &new)?;
     let _ = std::fs::remove_file(db_key::pending_key_path(path));
     Ok(new)
 }

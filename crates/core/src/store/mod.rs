@@ -6,6 +6,7 @@ pub mod blobs;
 pub mod db_key;
 pub mod device_key;
 pub mod encrypt;
+pub mod keystore;
 pub(crate) mod meta;
 pub(crate) mod raw;
 pub(crate) mod seal;

@@ -1831,6 +1831,8 @@ export const en = {
     'This backup was made on another computer and is encrypted with its key. Restore it with that computer’s recovery key: hms-admin restore --recovery-key. Nothing was changed.',
   'errors.database_key_missing':
     'The records on this computer are encrypted and their key file is missing ({path}). Give the computer its key again with the recovery key: hms-admin rekey --recovery-key.',
+  'errors.keystore_unavailable':
+    'The key to the records on this computer is kept in the system keyring, which does not answer ({reason}). Unlock the keyring (sign in to the computer’s desktop session) and start HMS again. Nothing was changed.',
   'errors.internal': 'Something went wrong inside HMS. Try again; if it keeps happening, ask your administrator.',
   'errors.unknown': 'Something unexpected happened. Try again.',
 
