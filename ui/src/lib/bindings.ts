@@ -944,6 +944,14 @@ export type AppError = { code: "validation"; detail: {
  */
 { code: "database_key_missing"; detail: {
 	path: string,
+} } | 
+/**
+ *  The database's key is to be read from the platform's keystore, which does not answer
+ *  (locked, its service not running, refused): `reason` says which. Never answered with a
+ *  new key (that would make the data unreadable): unlock the keystore and start again.
+ */
+{ code: "keystore_unavailable"; detail: {
+	reason: string,
 } } | { code: "internal"; detail: {
 	message: string,
 } };
