@@ -386,6 +386,26 @@ describe('HMS pharmacy (WebKitGTK through tauri-driver)', { timeout: 15 * 60_000
     await app.visible('expiry-list');
   });
 
+  step('her Home opens the suggested purchase order: 5 capsules to order from Medline, one pack', async () => {
+    await app.click('nav-home');
+    await app.click('dash-stock-order-open');
+    // Over last month (no use then): reorder level 30 + 0 used − 25 on hand = 5 capsules, in
+    // whole packs of 10: one, from the supplier of the latest delivery.
+    const cells = async () => {
+      const out = [];
+      for (const row of await app.driver.findElements(By.css('[data-testid="report-row"]'))) {
+        const tds = await row.findElements(By.css('td'));
+        out.push(await Promise.all(tds.map(async (td) => (await td.getText()).trim())));
+      }
+      return out;
+    };
+    const rows = await app.until(cells, (r) => r.length === 1, WAIT, 'one item to order');
+    const [supplier, item, unit, onHand, level, used, units, pack, packs] = rows[0];
+    assert.deepEqual([supplier, item, unit], ['Medline Distributors', 'Amoxicillin 500 mg capsule', 'capsule']);
+    assert.deepEqual([onHand, level, used, units, pack, packs], ['25', '30', '0', '5', '10', '1']);
+    await app.screenshot('suggested-order');
+  });
+
   step('the administrator opens her bill: the medicine is on it', async () => {
     await app.driver.manage().window().setRect({ width: 1280, height: 900 });
     await switchTo(ADMIN);

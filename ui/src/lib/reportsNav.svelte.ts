@@ -7,6 +7,9 @@ export interface ReportAsk {
   report: ReportId;
   preset: Preset;
   doctorId?: string | null;
+  /** A custom range's dates (YYYY-MM-DD). */
+  from?: string;
+  to?: string;
 }
 
 class ReportsNav {

@@ -85,4 +85,6 @@ export const enDashboard = {
   'dashboard.stock.more': 'and {count} more.',
   'dashboard.stock.noneLow': 'Every item is at or above its reorder level.',
   'dashboard.stock.openItems': 'Open the stock items',
+  'dashboard.stock.orderReport': 'Suggested purchase order',
+  'dashboard.stock.expiryReport': 'Expiring in 90 days (report)',
 } as const;
