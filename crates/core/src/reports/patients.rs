@@ -82,21 +82,66 @@ pub fn age_on(birth: NaiveDate, on: NaiveDate) -> Option<u32> {
     u32::try_from(years).ok()
 }
 
+/// The band of each registration, worked out in SQL (so a year's records group into a few
+/// dozen rows): a canonical `YYYY-MM-DD` birth date is compared with the range's last day
+/// moved back by each band's lowest age (`age_on`'s rule as a string comparison: the age is at
+/// least `k` exactly when the birth date is on or before that day `k` years earlier — for 29
+/// February the comparison with a day that does not exist in that year still orders right).
+/// Anything else (no date, or one SQLite does not read back as itself) comes out as `raw` and
+/// is banded in Rust as before. Binds: the flag "band in Rust", the last day, the cut-offs
+/// from the oldest band down, the flag again.
+fn band_sql() -> String {
+    let mut case = String::from(
+        "CASE WHEN ? OR birth_date IS NULL OR date(birth_date) IS NOT birth_date THEN NULL WHEN birth_date > ? THEN -1",
+    );
+    for i in (1..AGE_BANDS.len()).rev() {
+        case.push_str(&format!(" WHEN birth_date <= ? THEN {i}"));
+    }
+    case.push_str(" ELSE 0 END");
+    format!(
+        "SELECT sex, {case} AS band, CASE WHEN birth_date IS NOT NULL AND (? OR date(birth_date) IS NOT birth_date) THEN birth_date END AS raw,
+                COUNT(*) {REGISTERED} GROUP BY sex, band, raw"
+    )
+}
+
+/// The cut-offs of `band_sql`: the last day `k` years back for each band's lowest age `k`
+/// above 0, oldest first; None when a year would not have four digits (then Rust bands all).
+fn band_cutoffs(on: NaiveDate) -> Option<Vec<String>> {
+    let mut out = Vec::with_capacity(AGE_BANDS.len());
+    for (_, low) in AGE_BANDS.iter().skip(1).rev() {
+        let year = on.year() - i32::try_from(*low).ok()?;
+        if !(1000..=9999).contains(&year) || on.year() > 9999 {
+            return None;
+        }
+        out.push(format!("{year:04}-{}", on.format("%m-%d")));
+    }
+    Some(out)
+}
+
 pub(crate) async fn demographics(store: &Store, range: &DateRange) -> Result<Table> {
     // Rows: the bands, then "Unknown" (no or a future birth date).
     let mut grid = vec![[0i64; 4]; AGE_BANDS.len() + 1];
     let (from, to) = range.instants()?;
-    let groups: Vec<(String, Option<String>, i64)> =
-        sqlx::query_as(&format!("SELECT sex, birth_date, COUNT(*) {REGISTERED} GROUP BY sex, birth_date"))
-            .bind(&from)
-            .bind(&to)
-            .fetch_all(store.pool())
-            .await?;
-    for (sex, birth, n) in groups {
-        let age = birth.and_then(|b| NaiveDate::parse_from_str(&b, "%Y-%m-%d").ok()).and_then(|b| age_on(b, range.to));
-        let band = match age {
-            Some(a) => AGE_BANDS.iter().rposition(|(_, low)| a >= *low).unwrap_or(0),
-            None => AGE_BANDS.len(),
+    let cutoffs = band_cutoffs(range.to);
+    let sql = band_sql();
+    let mut q = sqlx::query_as(&sql).bind(cutoffs.is_none()).bind(range.to_ymd());
+    let in_rust = cutoffs.is_none();
+    for c in cutoffs.unwrap_or_else(|| vec![String::new(); AGE_BANDS.len() - 1]) {
+        q = q.bind(c);
+    }
+    let groups: Vec<(String, Option<i64>, Option<String>, i64)> =
+        q.bind(in_rust).bind(&from).bind(&to).fetch_all(store.pool()).await?;
+    for (sex, band, raw, n) in groups {
+        let band = match band {
+            Some(b) => usize::try_from(b).unwrap_or(AGE_BANDS.len()),
+            None => {
+                let age =
+                    raw.and_then(|b| NaiveDate::parse_from_str(&b, "%Y-%m-%d").ok()).and_then(|b| age_on(b, range.to));
+                match age {
+                    Some(a) => AGE_BANDS.iter().rposition(|(_, low)| a >= *low).unwrap_or(0),
+                    None => AGE_BANDS.len(),
+                }
+            }
         };
         let s = SEXES.iter().position(|x| *x == sex).unwrap_or(3);
         grid[band][s] += n;
@@ -168,4 +213,73 @@ pub(crate) async fn new_returning(store: &Store, range: &DateRange) -> Result<Ta
         totals: Some(vec![text("Total"), num(total), opt(percent_bp(total, total))]),
         figures: Vec::new(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bands worked out in SQL equal `age_on` for births at every edge: on the birthday,
+    /// the day before and after, 29 February against a 28 February, a future birth, none, and
+    /// dates SQLite does not read back as themselves (banded in Rust).
+    #[tokio::test]
+    async fn sql_bands_equal_age_on_at_every_edge() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_in_dir(dir.path()).await.unwrap();
+        let mut births: Vec<Option<String>> = vec![None, Some("2023-02-30".into()), Some("2020-2-5".into())];
+        for on in ["2027-02-28", "2028-02-29", "2026-03-01", "2026-12-31"] {
+            let on = NaiveDate::parse_from_str(on, "%Y-%m-%d").unwrap();
+            for (_, low) in AGE_BANDS {
+                for shift in [-1i64, 0, 1] {
+                    let Some(day) = on.with_year(on.year() - i32::try_from(low).unwrap()).or_else(|| on.pred_opt())
+                    else {
+                        continue;
+                    };
+                    births.push(Some((day + chrono::Duration::days(shift)).to_string()));
+                }
+            }
+            births.push(Some("2020-02-29".into()));
+            births.push(Some((on + chrono::Duration::days(1)).to_string()));
+        }
+        for (i, birth) in births.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO patients (id, mrn, given_name, sex, birth_date, created_at, updated_at, origin_device)
+                 VALUES (?, ?, 'X', ?, ?, '2026-01-01T00:00:00.000Z', 't', 'd')",
+            )
+            .bind(format!("p{i}"))
+            .bind(format!("M{i}"))
+            .bind(SEXES[i % 4])
+            .bind(birth)
+            .execute(store.pool())
+            .await
+            .unwrap();
+        }
+        for on in ["2027-02-28", "2028-02-29", "2026-03-01", "2026-12-31", "2026-06-01"] {
+            let to = NaiveDate::parse_from_str(on, "%Y-%m-%d").unwrap();
+            let from = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+            let range = DateRange { from, to, tz: chrono_tz::UTC };
+            let mut want = vec![vec![0i64; 5]; AGE_BANDS.len() + 1];
+            for (i, birth) in births.iter().enumerate() {
+                let age = birth
+                    .as_deref()
+                    .and_then(|b| NaiveDate::parse_from_str(b, "%Y-%m-%d").ok())
+                    .and_then(|b| age_on(b, to));
+                let band = age.map_or(AGE_BANDS.len(), |a| AGE_BANDS.iter().rposition(|(_, l)| a >= *l).unwrap());
+                want[band][i % 4] += 1;
+                want[band][4] += 1;
+            }
+            let table = demographics(&store, &range).await.unwrap();
+            let got: Vec<Vec<i64>> = table
+                .rows
+                .iter()
+                .map(|r| {
+                    r[1..]
+                        .iter()
+                        .map(|c| if let super::super::table::Cell::Number(n) = c { *n } else { panic!("{c:?}") })
+                        .collect()
+                })
+                .collect();
+            assert_eq!(got, want, "on {on}");
+        }
+    }
 }
