@@ -166,6 +166,8 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
         backup::backup_inspect,
         backup::backup_recovery_key,
         backup::backup_recovery_sheet,
+        backup::backup_needs_recovery_key,
+        backup::backup_open_with_recovery_key,
         backup::backup_restore,
         backup::restore_outcome,
         clinical::add_attachment,

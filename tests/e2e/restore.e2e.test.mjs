@@ -11,6 +11,11 @@
 // Flow: first administrator → registers Meena → Back up now → registers Lakshmi → the
 // backup's preview → Restore → confirm → "starting again", and the app closes → started
 // again: the sign-in screen says the backup was restored → Meena is found, Lakshmi is not.
+// Then another computer's backup: a second data directory (the old computer) registers Zanele,
+// backs up and shows its recovery key; a third (the new computer, just set up) finds that
+// backup in its folder, is asked for the recovery key, refuses a wrong one on the field, opens
+// it with the right one (what it holds: 1 patient), restores it and starts again: signed in as
+// the old computer's administrator, Zanele is there.
 
 import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
@@ -29,13 +34,33 @@ const SLOW = 120_000;
 const ADMIN = { fullName: 'Asha Menon', username: 'admin', password: 'Clinic#2026adm' };
 
 let dataDir = '';
+/** The old computer's data directory, and the new one's. */
+let oldDir = '';
+let newDir = '';
+let recoveryKey = '';
+const OLD_ADMIN = { fullName: 'Bongani Zulu', username: 'old.admin', password: 'Oldpc#2026adm' };
+const NEW_ADMIN = { fullName: 'Chipo Moyo', username: 'new.admin', password: 'Newpc#2026adm' };
 let app = null;
 const shots = { n: 0 };
 const step = stepper(() => app);
 
-async function launch() {
-  app = new App({ name: 'r', dataDir, artifacts: ARTIFACTS, port: PORT });
+async function launch(dir = dataDir, name = 'r') {
+  app = new App({ name, dataDir: dir, artifacts: ARTIFACTS, port: PORT });
   await app.launch(shots);
+}
+
+function copyDir(from, to) {
+  fs.cpSync(from, to, { recursive: true });
+}
+
+/** The backups listed, once `n` of them are. */
+async function listed(n) {
+  await app.until(
+    async () => (await app.driver.findElements({ css: '[data-testid="backup-row"]' })).length,
+    (count) => count === n,
+    SLOW,
+    `${n} backup(s) should be listed`,
+  );
 }
 
 async function endSession() {
@@ -82,14 +107,17 @@ describe('HMS restore from the app (WebKitGTK through tauri-driver)', { timeout:
     fs.rmSync(ARTIFACTS, { recursive: true, force: true });
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hms-e2e-restore-'));
+    oldDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hms-e2e-restore-old-'));
+    newDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hms-e2e-restore-new-'));
     process.env.HMS_RESTART = 'exit';
     process.once('exit', () => app?.killNow());
   });
 
   after(async () => {
     await endSession();
-    if (step.failed() || process.env.HMS_E2E_KEEP === '1') console.log(`# e2e data directory kept: ${dataDir}`);
-    else fs.rmSync(dataDir, { recursive: true, force: true });
+    const dirs = [dataDir, oldDir, newDir];
+    if (step.failed() || process.env.HMS_E2E_KEEP === '1') console.log(`# e2e data directories kept: ${dirs.join(' ')}`);
+    else for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
   });
 
   step('the administrator registers Meena and backs up', async () => {
@@ -134,5 +162,83 @@ describe('HMS restore from the app (WebKitGTK through tauri-driver)', { timeout:
     assert.ok(await found('Meena'), 'registered before the backup');
     assert.ok(!(await found('Lakshmi')), 'registered after the backup: gone with the restore');
     await app.screenshot('after-restore');
+  });
+
+  step('another computer registers Zanele, backs up and gives its recovery key', async () => {
+    await endSession();
+    await launch(oldDir, 'old');
+    await setupAdmin(app, OLD_ADMIN);
+    await register('Zanele', 'Dube', '98450 33333');
+    await app.click('nav-backups');
+    await app.visible('backups-screen');
+    await app.click('backups-now');
+    await app.until(
+      async () => (await app.driver.findElements({ css: '[data-testid="backup-row"][data-verified="ok"]' })).length,
+      (n) => n === 1,
+      SLOW,
+      'the old computer\'s backup should be listed, verified',
+    );
+    await app.fill('recovery-key-password', OLD_ADMIN.password);
+    await app.click('recovery-key-show');
+    await app.visible('recovery-key-value');
+    recoveryKey = (await app.textOf('recovery-key-value')).trim();
+    assert.match(recoveryKey, /^([0-9A-F]{4}-){15}[0-9A-F]{4}$/);
+    await endSession();
+  });
+
+  step('the new computer is asked for that recovery key, refuses a wrong one and shows the backup with the right one', async () => {
+    await launch(newDir, 'new');
+    await setupAdmin(app, NEW_ADMIN);
+    await app.click('nav-backups');
+    await app.visible('backups-screen');
+    // The old computer's backup, copied into this computer's backup folder (a USB drive's copy).
+    const from = path.join(oldDir, 'backups');
+    const name = fs.readdirSync(from).find((n) => n.startsWith('hms-backup-'));
+    assert.ok(name, 'the old computer wrote a backup folder');
+    copyDir(path.join(from, name), path.join(newDir, 'backups', name));
+    await app.click('nav-home');
+    await app.click('nav-backups');
+    await listed(1);
+    await app.click('backup-preview');
+    await app.visible('backup-needs-recovery-key');
+    await app.screenshot('foreign-asks-key');
+    // Another key (well formed, wrong): refused on the field, nothing shown.
+    const wrong = recoveryKey.replace(/^./, (c) => (c === '0' ? '1' : '0'));
+    await app.fill('backup-recovery-key', wrong);
+    await app.click('backup-recovery-key-open');
+    await app.until(
+      async () => {
+        const errors = await app.driver.findElements({ css: '.has-error .error' });
+        return errors.length > 0 ? errors[0].getText() : '';
+      },
+      (text) => /not the recovery key/.test(text),
+      SLOW,
+      'a wrong recovery key should be refused on its field',
+    );
+    assert.equal(
+      await app.driver.findElement({ css: '[data-testid="backup-recovery-key"]' }).getAttribute('aria-invalid'),
+      'true',
+    );
+    assert.equal((await app.driver.findElements({ css: '[data-testid="backup-restore-start"]' })).length, 0, 'nothing offered yet');
+    await app.screenshot('foreign-wrong-key');
+    // The right one as a person may type it: lower case, spaces.
+    await app.fill('backup-recovery-key', recoveryKey.toLowerCase().replaceAll('-', ' '));
+    await app.click('backup-recovery-key-open');
+    await app.visible('backup-opened-with-key', SLOW);
+    const dialog = await app.driver.findElement({ css: '[data-testid="backup-preview-dialog"]' }).getText();
+    assert.match(dialog, /patients 1 /, dialog);
+    await app.screenshot('foreign-opened');
+    await app.click('backup-restore-start');
+    await app.click('backup-restore-confirm');
+    await app.visible('backup-restore-restarting', SLOW);
+    await endSession();
+  });
+
+  step('started again: the old computer\'s records, re-encrypted here; Zanele is there', async () => {
+    await launch(newDir, 'new');
+    await app.visible('signin-restored', SLOW);
+    await signIn(app, OLD_ADMIN);
+    assert.ok(await found('Zanele'), 'the old computer\'s patient');
+    await app.screenshot('foreign-restored');
   });
 });

@@ -180,6 +180,10 @@ pub enum AppError {
     /// made on a computer whose key this one does not have): the clinic's recovery key opens it.
     #[error("the backup is encrypted with another key: enter the clinic's recovery key")]
     BackupOtherKey,
+    /// Too many wrong recovery keys were tried on this computer (the sign-in rules:
+    /// `backup::foreign`): no recovery key is tried again before `until` (RFC 3339).
+    #[error("recovery keys are refused on this computer until {until} (too many wrong ones)")]
+    RecoveryKeyLocked { until: String },
     /// The database is encrypted and its key file is missing (`path`): the recovery key gives
     /// this computer its key again (`hms-admin recover-key`).
     #[error("the database is encrypted and this computer has no key for it ({path})")]
@@ -282,6 +286,7 @@ impl AppError {
             Error::BackupOtherClinic { .. } => "backup_other_clinic",
             Error::BackupNewerSchema { .. } => "backup_newer_schema",
             Error::BackupOtherKey => "backup_other_key",
+            Error::RecoveryKeyLocked { .. } => "recovery_key_locked",
             Error::DatabaseKeyMissing { .. } => "database_key_missing",
             Error::KeystoreUnavailable { .. } => "keystore_unavailable",
             Error::Internal { .. } => "internal",

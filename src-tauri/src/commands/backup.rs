@@ -54,14 +54,37 @@ pub async fn backup_inspect(state: State<'_, AppState>, name: String) -> Cmd<Man
     backup::inspect_named(&state.store, &auth, &name).await
 }
 
-/// Restores the backup of that name in the device's folder: verified and recorded by the core,
-/// then the user is signed out, the store closed, and the app starts again, restoring before it
-/// opens the store. The answer (what the backup holds) reaches the screen before the restart.
+/// Whether the backup of that name was made on another computer: this computer's key does not
+/// open it, and restoring it needs that computer's recovery key.
 #[tauri::command]
 #[specta::specta]
-pub async fn backup_restore(state: State<'_, AppState>, name: String) -> Cmd<Manifest> {
+pub async fn backup_needs_recovery_key(state: State<'_, AppState>, name: String) -> Cmd<bool> {
     let auth = authorized!(state);
-    let manifest = backup::request_restore(&state.store, &auth, &name).await?;
+    backup::needs_recovery_key(&state.store, &auth, &name).await
+}
+
+/// What another computer's backup holds, once its recovery key opened it (checked whole; wrong
+/// keys are limited like sign-in by the core).
+#[tauri::command]
+#[specta::specta]
+pub async fn backup_open_with_recovery_key(
+    state: State<'_, AppState>,
+    name: String,
+    recovery_key: String,
+) -> Cmd<Manifest> {
+    let auth = authorized!(state);
+    backup::open_with_recovery_key(&state.store, &auth, &name, &recovery_key).await
+}
+
+/// Restores the backup of that name in the device's folder (another computer's with its
+/// `recovery_key`): verified and recorded by the core, then the user is signed out, the store
+/// closed, and the app starts again, restoring before it opens the store. The answer (what the
+/// backup holds) reaches the screen before the restart.
+#[tauri::command]
+#[specta::specta]
+pub async fn backup_restore(state: State<'_, AppState>, name: String, recovery_key: Option<String>) -> Cmd<Manifest> {
+    let auth = authorized!(state);
+    let manifest = backup::request_restore_with(&state.store, &auth, &name, recovery_key.as_deref()).await?;
     // Signed out as at any sign-out (audited); then the database is folded whole and closed.
     if let Err(e) = hms_core::auth::sign_out(&state.store, &state.session).await {
         tracing::warn!(target: "hms::backup", code = e.code(), error = %e, "signing out before the restore");

@@ -242,11 +242,22 @@ export const commands = {
 	 */
 	backupRecoverySheet: (password: string) => typedError<SavedFile_Serialize, AppError>(__TAURI_INVOKE("backup_recovery_sheet", { password })),
 	/**
-	 *  Restores the backup of that name in the device's folder: verified and recorded by the core,
-	 *  then the user is signed out, the store closed, and the app starts again, restoring before it
-	 *  opens the store. The answer (what the backup holds) reaches the screen before the restart.
+	 *  Whether the backup of that name was made on another computer: this computer's key does not
+	 *  open it, and restoring it needs that computer's recovery key.
 	 */
-	backupRestore: (name: string) => typedError<Manifest_Serialize, AppError>(__TAURI_INVOKE("backup_restore", { name })),
+	backupNeedsRecoveryKey: (name: string) => typedError<boolean, AppError>(__TAURI_INVOKE("backup_needs_recovery_key", { name })),
+	/**
+	 *  What another computer's backup holds, once its recovery key opened it (checked whole; wrong
+	 *  keys are limited like sign-in by the core).
+	 */
+	backupOpenWithRecoveryKey: (name: string, recoveryKey: string) => typedError<Manifest_Serialize, AppError>(__TAURI_INVOKE("backup_open_with_recovery_key", { name, recoveryKey })),
+	/**
+	 *  Restores the backup of that name in the device's folder (another computer's with its
+	 *  `recovery_key`): verified and recorded by the core, then the user is signed out, the store
+	 *  closed, and the app starts again, restoring before it opens the store. The answer (what the
+	 *  backup holds) reaches the screen before the restart.
+	 */
+	backupRestore: (name: string, recoveryKey: string | null) => typedError<Manifest_Serialize, AppError>(__TAURI_INVOKE("backup_restore", { name, recoveryKey })),
 	/**
 	 *  How the restore asked for before this start ended, if one was (the sign-in screen shows
 	 *  it; no session is needed, as nobody is signed in after the restart).
@@ -938,6 +949,13 @@ export type AppError = { code: "validation"; detail: {
  *  made on a computer whose key this one does not have): the clinic's recovery key opens it.
  */
 { code: "backup_other_key" } | 
+/**
+ *  Too many wrong recovery keys were tried on this computer (the sign-in rules:
+ *  `backup::foreign`): no recovery key is tried again before `until` (RFC 3339).
+ */
+{ code: "recovery_key_locked"; detail: {
+	until: string,
+} } | 
 /**
  *  The database is encrypted and its key file is missing (`path`): the recovery key gives
  *  this computer its key again (`hms-admin recover-key`).

@@ -35,6 +35,7 @@ const SAMPLES: { [C in AppError['code']]: Extract<AppError, { code: C }> } = {
   backup_other_clinic: { code: 'backup_other_clinic', detail: { clinic: 'Hillside Clinic' } },
   backup_newer_schema: { code: 'backup_newer_schema', detail: { version: 31, supported: 25 } },
   backup_other_key: { code: 'backup_other_key' },
+  recovery_key_locked: { code: 'recovery_key_locked', detail: { until: '2026-03-04T09:20:00Z' } },
   database_key_missing: { code: 'database_key_missing', detail: { path: '/home/desk/.local/share/org.hms.clinic/hms.db.key' } },
   keystore_unavailable: { code: 'keystore_unavailable', detail: { reason: 'the keystore is locked or refused access' } },
   internal: { code: 'internal', detail: { message: 'boom' } },

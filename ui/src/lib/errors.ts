@@ -103,6 +103,8 @@ export function errorMessage(e: AppError): string {
       return t('errors.backup_newer_schema');
     case 'backup_other_key':
       return t('errors.backup_other_key');
+    case 'recovery_key_locked':
+      return t('errors.recovery_key_locked', { until: formatDateTime(e.detail.until) });
     case 'database_key_missing':
       return t('errors.database_key_missing', { path: e.detail.path });
     case 'keystore_unavailable':

@@ -18,6 +18,7 @@
 
 mod check;
 mod device;
+mod foreign;
 mod manifest;
 mod pending;
 mod recovery;
@@ -31,8 +32,12 @@ pub use device::{
     status, verify_named, Automatic, BackupCheck, BackupDue, BackupEntry, BackupFailure, BackupSettings,
     BackupSettingsInput, BackupStatus, LastBackup, DEFAULT_FOLDER, STALE_AFTER_HOURS,
 };
+pub use foreign::{needs_recovery_key, open_with_recovery_key};
 pub use manifest::{AuditHead, Clinic, FileEntry, Manifest, DATABASE, FORMAT, MANIFEST};
-pub use pending::{audit_outcome, request_restore, restore_pending, run_pending_restore, RestoreOutcome, PENDING_FILE};
+pub use pending::{
+    audit_outcome, request_restore, request_restore_with, restore_pending, run_pending_restore, RestoreOutcome,
+    PENDING_FILE,
+};
 pub use recovery::{recovery_key, recovery_sheet, RecoverySheet};
 pub use restore::{restore, restore_with, RestoreReport, SEQ_FLOOR_KEY};
 pub use retention::{prune, retained, Retention, PRUNE_KEEP};

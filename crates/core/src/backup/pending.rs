@@ -13,11 +13,13 @@
 //! power goes) is not tried again at every start; the administrator asks again.
 
 use super::device::{folder, named};
-use super::restore::{restore, RestoreReport};
+use super::restore::{restore_with, RestoreReport};
 use super::Manifest;
 use crate::error::{Error, Result};
 use crate::rbac::Permission;
 use crate::session::Authorized;
+use crate::store::blob_cipher::{self, BlobKey};
+use crate::store::db_key::{self, DbKey};
 use crate::store::{Actor, Store};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
@@ -37,7 +39,15 @@ struct Pending {
     /// Who asked (the restore is audited in their name).
     user_id: String,
     requested_at: String,
+    /// Another computer's backup: the recovery key it opened with, sealed with this
+    /// computer's file key (`blob_cipher`, hex) so that nothing readable without this
+    /// computer's key is left on the disk; the file is removed when the restore starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    recovery_key: Option<String>,
 }
+
+/// The name the sealed recovery key is bound to (`blob_cipher::seal`).
+const SEALED_NAME: &str = "restore-pending.recovery-key";
 
 /// How a restore from the app ended, for the sign-in screen after the start it ran at.
 #[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
@@ -59,14 +69,36 @@ pub struct RestoreOutcome {
 /// a backup of another clinic is refused now ([`Error::BackupOtherClinic`]) rather than at
 /// the start. Answers the backup's manifest (what the app will hold after the restart).
 pub async fn request_restore(store: &Store, auth: &Authorized, name: &str) -> Result<Manifest> {
+    request_restore_with(store, auth, name, None).await
+}
+
+/// [`request_restore`] of another computer's backup, opened with that computer's recovery
+/// key `recovery_key` (as typed) when given: checked with it through the guard of
+/// [`super::foreign`] (wrong keys limited like sign-in), and restored with it at the start
+/// (re-encrypted with this computer's key).
+pub async fn request_restore_with(
+    store: &Store,
+    auth: &Authorized,
+    name: &str,
+    recovery_key: Option<&str>,
+) -> Result<Manifest> {
     auth.require(Permission::BackupManage)?;
-    let manifest = super::device::verify_named(store, auth, name).await?;
+    let (manifest, sealed) = match recovery_key {
+        None => (super::device::verify_named(store, auth, name).await?, None),
+        Some(code) => {
+            let key = DbKey::parse_recovery_field(super::foreign::FIELD, code)?;
+            let manifest = super::foreign::checked(store, auth, &named(store, name).await?, &key).await?;
+            let sealed = blob_cipher::seal(store.blob_key(), SEALED_NAME, key.recovery_code().as_bytes())?;
+            (manifest, Some(hex::encode(sealed)))
+        }
+    };
     super::restore::check_clinic(&store.data_dir().join(crate::store::DB_FILE), store.db_key(), &manifest).await?;
     let pending = Pending {
         name: name.to_string(),
         path: named(store, name).await?,
         user_id: auth.user_id.clone(),
         requested_at: rfc3339(store.now()),
+        recovery_key: sealed,
     };
     let mut w = store.begin_write(auth.actor()).await?;
     w.audit(
@@ -107,7 +139,10 @@ pub async fn run_pending_restore(data_dir: &Path) -> Option<RestoreOutcome> {
     let result = match (removed, pending) {
         (Err(e), _) => Err(Error::storage(format_args!("cannot remove {}: {e}", file.display()))),
         (_, Err(e)) => Err(Error::internal(format!("{PENDING_FILE} cannot be read: {e}"))),
-        (Ok(()), Ok(p)) => restore(data_dir, &p.path, Some(&p.user_id), now).await,
+        (Ok(()), Ok(p)) => match unseal(data_dir, p.recovery_key.as_deref()) {
+            Ok(key) => restore_with(data_dir, &p.path, key.as_ref(), Some(&p.user_id), now).await,
+            Err(e) => Err(e),
+        },
     };
     let finished_at = rfc3339(now);
     Some(match result {
@@ -135,6 +170,18 @@ pub async fn audit_outcome(store: &Store, outcome: &RestoreOutcome) -> Result<()
     )
     .await?;
     w.commit().await
+}
+
+/// The recovery key a pending restore was asked with, opened with this computer's key.
+fn unseal(data_dir: &Path, sealed: Option<&str>) -> Result<Option<DbKey>> {
+    let Some(sealed) = sealed else { return Ok(None) };
+    let key = db_key::load_or_create(&data_dir.join(crate::store::DB_FILE))?;
+    let opened = hex::decode(sealed)
+        .ok()
+        .and_then(|bytes| blob_cipher::open(&BlobKey::derive(&key), SEALED_NAME, &bytes))
+        .and_then(|clear| String::from_utf8(clear).ok())
+        .and_then(|code| DbKey::from_recovery_code(&code));
+    opened.map(Some).ok_or_else(|| Error::internal(format!("{PENDING_FILE}: its recovery key does not open")))
 }
 
 /// Writes the pending file whole or not at all (a temporary file, synced, renamed).

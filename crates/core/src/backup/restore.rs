@@ -272,7 +272,9 @@ fn put_back(dir: &Path, db: &Path) -> std::io::Result<()> {
 struct Current {
     device_id: String,
     tenant_id: Option<String>,
-    /// It has accounts (a database that was never set up belongs to no clinic yet).
+    /// It holds a clinic's records: accounts and patients. A database that was never set up
+    /// belongs to no clinic yet, nor does a new computer's whose first administrator exists
+    /// only to sign in and restore the old computer's backup (with its recovery key).
     set_up: bool,
     last_change_seq: i64,
     last_audit_seq: i64,
@@ -285,6 +287,8 @@ async fn current_facts(db: &Path, key: &DbKey) -> Result<Current> {
         let device_id = meta::get(&pool, meta::DEVICE_KEY).await?.unwrap_or_default();
         let tenant_id = meta::get(&pool, crate::sync::TENANT_ID_KEY).await?;
         let users: Option<i64> = sqlx::query_scalar("SELECT count(*) FROM users").fetch_optional(&pool).await.ok().flatten();
+        let patients: Option<i64> =
+            sqlx::query_scalar("SELECT count(*) FROM patients").fetch_optional(&pool).await.ok().flatten();
         let last: Option<i64> = sqlx::query_scalar(
             "SELECT max(COALESCE((SELECT max(seq) FROM change_log), 0), COALESCE((SELECT max(last_seq) FROM change_batches), 0))",
         )
@@ -297,7 +301,7 @@ async fn current_facts(db: &Path, key: &DbKey) -> Result<Current> {
         Ok::<_, Error>(Current {
             device_id,
             tenant_id,
-            set_up: users.unwrap_or(0) > 0,
+            set_up: users.unwrap_or(0) > 0 && patients.unwrap_or(0) > 0,
             last_change_seq: last.unwrap_or(0),
             last_audit_seq: audit.unwrap_or(0),
         })

@@ -67,6 +67,13 @@ export const enBackups = {
     'patients {patients} · appointments {appointments} · visits {visits} · bills {bills} · user accounts {users}',
   'backups.preview.files': 'Files',
   'backups.preview.filesValue': '{count} attachments, {size} in all',
+  'backups.foreign.title': 'Made on another computer',
+  'backups.foreign.explain':
+    'This computer’s key does not open this backup: it was made on another computer. Type that computer’s recovery key (16 groups of 4 characters, from its recovery sheet) to see what it holds and restore it. Wrong keys are limited as at sign-in.',
+  'backups.foreign.key': 'Recovery key of the computer that made it',
+  'backups.foreign.open': 'Open the backup',
+  'backups.foreign.busy': 'Checking the backup with this key…',
+  'backups.foreign.opened': 'The recovery key opens this backup. Once restored, it is encrypted with this computer’s own key.',
   'backups.restore.title': 'Restoring it',
   'backups.restore.explain':
     'HMS checks this backup, signs everyone out, starts again and puts the clinic\'s data on this computer back as it was when the backup was taken. The data there is now is kept as a safety copy in the data folder. Work entered on this computer since the backup comes back from the server when the computer syncs; work never synced stays only in the safety copy.',

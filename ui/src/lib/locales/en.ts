@@ -426,6 +426,8 @@ export const en = {
   'validation.given_name.too_long': 'A given name has at most 80 characters.',
   'validation.family_name.too_long': 'A family name has at most 80 characters.',
   'validation.other_names.too_long': 'Other names have at most 120 characters.',
+  'validation.recovery_key.invalid':
+    'This is not the recovery key of the computer that made this backup: 16 groups of 4 characters (0-9, A-F), as on its recovery sheet.',
   'validation.sex.invalid': 'Choose female, male, other or unknown.',
   'validation.birth_date.invalid': 'Enter a real date of birth.',
   'validation.birth_date.out_of_range': 'The date of birth cannot be in the future or more than 130 years ago.',
@@ -1829,6 +1831,8 @@ export const en = {
     'This backup was made by a newer version of HMS. Update HMS on this computer first, then restore it. Nothing was changed.',
   'errors.backup_other_key':
     'This backup was made on another computer and is encrypted with its key. Restore it with that computer’s recovery key: hms-admin restore --recovery-key. Nothing was changed.',
+  'errors.recovery_key_locked':
+    'Too many wrong recovery keys were tried on this computer: none is accepted until {until}. Nothing was changed.',
   'errors.database_key_missing':
     'The records on this computer are encrypted and their key file is missing ({path}). Give the computer its key again with the recovery key: hms-admin rekey --recovery-key.',
   'errors.keystore_unavailable':
