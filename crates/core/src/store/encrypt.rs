@@ -10,20 +10,73 @@
 //! 3. the copy is opened with the key: `PRAGMA integrity_check` must say ok and every table
 //!    must hold as many rows as the clear one;
 //! 4. the copy is synced and renamed over the clear file (one atomic rename), the folder synced.
+//!
+//! At 1,000,000 patients this takes a while, so it reports its progress
+//! ([`EncryptProgress`]: pages of the encrypted copy written, of the total expected, then the
+//! check) to a callback: the app shows a bar on its start screen (no Tauri here).
 
 use super::blob_cipher::BlobKey;
 use super::db_key::{self, DbKey};
 use crate::error::{Error, Result};
+use serde::Serialize;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection, SqliteConnection};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// How far the one-time encryption of a clear database is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
+pub struct EncryptProgress {
+    pub stage: EncryptStage,
+    /// Pages of the encrypted copy written (during `checking`: all of them).
+    pub pages_done: u32,
+    /// The pages the copy is expected to have (the clear database's pages in use, each
+    /// holding a little less once encrypted); `pages_done` never passes it.
+    pub pages_total: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum EncryptStage {
+    /// Writing the encrypted copy (`sqlcipher_export`).
+    Copying,
+    /// Checking the copy (integrity check, row counts) before it replaces the clear file.
+    Checking,
+}
+
+/// How often the copy's size is looked at while it is written.
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// SQLCipher 4's page: 4096 bytes, of which 80 hold the page's IV and HMAC.
+const CIPHER_PAGE: u64 = 4096;
+const CIPHER_RESERVE: u64 = 80;
+
+/// The app's start: the key of the database at `path` found (or made, `db_key::load_or_create`)
+/// and, when the database is a clear one from before, encrypted in place with `progress`
+/// reports. Anything else (none yet, already encrypted) is left to `Store::open`.
+pub async fn encrypt_clear_database(path: &Path, progress: &(dyn Fn(EncryptProgress) + Sync)) -> Result<()> {
+    if db_key::file_kind(path)? != db_key::FileKind::Plain {
+        return Ok(());
+    }
+    let key = db_key::load_or_create(path)?;
+    encrypt_in_place_with(path, &key, progress).await
+}
+
 /// Encrypts the clear database at `path` with `key` in place (see the module's steps).
 pub async fn encrypt_in_place(path: &Path, key: &DbKey) -> Result<()> {
+    encrypt_in_place_with(path, key, &|_| {}).await
+}
+
+/// [`encrypt_in_place`], reporting its progress to `progress`: copying reports only go up,
+/// the last one at `pages_total`, then one `checking`.
+pub async fn encrypt_in_place_with(
+    path: &Path,
+    key: &DbKey,
+    progress: &(dyn Fn(EncryptProgress) + Sync),
+) -> Result<()> {
     let tmp = sibling(path, ".encrypting");
     let _ = std::fs::remove_file(&tmp);
-    let done = export(path, &tmp, key).await;
+    let done = export(path, &tmp, key, progress).await;
     if let Err(e) = done {
         let _ = std::fs::remove_file(&tmp);
         return Err(e);
@@ -49,7 +102,7 @@ pub async fn encrypt_in_place(path: &Path, key: &DbKey) -> Result<()> {
 }
 
 /// Steps 1 to 3: the verified encrypted copy at `tmp`.
-async fn export(path: &Path, tmp: &Path, key: &DbKey) -> Result<()> {
+async fn export(path: &Path, tmp: &Path, key: &DbKey, progress: &(dyn Fn(EncryptProgress) + Sync)) -> Result<()> {
     let target = tmp.to_str().ok_or_else(|| Error::internal("database path is not UTF-8"))?.to_string();
     // Allowed to create files: ATTACH makes the copy with the connection's open flags.
     let mut clear = SqliteConnectOptions::new().filename(path).create_if_missing(true).connect().await?;
@@ -58,15 +111,40 @@ async fn export(path: &Path, tmp: &Path, key: &DbKey) -> Result<()> {
     let expected = counts(&mut clear).await?;
     let version: i64 = sqlx::query_scalar("PRAGMA user_version").fetch_one(&mut clear).await?;
     // The key is hex digits from DbKey, never from input; the path is bound.
+    let total = expected_pages(&mut clear).await?;
     sqlx::query(&format!("ATTACH DATABASE ? AS encrypted KEY {}", key.pragma()))
         .bind(&target)
         .execute(&mut clear)
         .await?;
-    sqlx::query("SELECT sqlcipher_export('encrypted')").execute(&mut clear).await?;
+    let copying = |done: u32| EncryptProgress { stage: EncryptStage::Copying, pages_done: done, pages_total: total };
+    progress(copying(0));
+    {
+        // The copy's size, looked at while `sqlcipher_export` (one statement) writes it.
+        let export = sqlx::query("SELECT sqlcipher_export('encrypted')").execute(&mut clear);
+        tokio::pin!(export);
+        let mut shown = 0;
+        let mut ticks = tokio::time::interval(PROGRESS_EVERY);
+        loop {
+            tokio::select! {
+                done = &mut export => { done?; break; }
+                _ = ticks.tick() => {
+                    let written = std::fs::metadata(tmp).map_or(0, |m| m.len()) / CIPHER_PAGE;
+                    // Below the total until the copy is whole (the total is an estimate).
+                    let now = u32::try_from(written).unwrap_or(u32::MAX).min(total.saturating_sub(1));
+                    if now > shown {
+                        shown = now;
+                        progress(copying(shown));
+                    }
+                }
+            }
+        }
+    }
+    progress(copying(total));
     sqlx::query(&format!("PRAGMA encrypted.user_version = {version}")).execute(&mut clear).await?;
     sqlx::query("DETACH DATABASE encrypted").execute(&mut clear).await?;
     clear.close().await?;
 
+    progress(EncryptProgress { stage: EncryptStage::Checking, pages_done: total, pages_total: total });
     let mut copy = db_key::options(tmp, key).connect().await?;
     let check: String = sqlx::query_scalar("PRAGMA integrity_check").fetch_one(&mut copy).await?;
     if check != "ok" {
@@ -78,6 +156,16 @@ async fn export(path: &Path, tmp: &Path, key: &DbKey) -> Result<()> {
         return Err(Error::internal("encrypting the database: the copy's row counts differ from the database's"));
     }
     Ok(())
+}
+
+/// The pages the encrypted copy is expected to have: the clear database's pages in use (its
+/// free pages are not copied), each holding 80 bytes less once encrypted. At least 1.
+async fn expected_pages(conn: &mut SqliteConnection) -> Result<u32> {
+    let pages: i64 = sqlx::query_scalar("PRAGMA page_count").fetch_one(&mut *conn).await?;
+    let free: i64 = sqlx::query_scalar("PRAGMA freelist_count").fetch_one(&mut *conn).await?;
+    let size: i64 = sqlx::query_scalar("PRAGMA page_size").fetch_one(&mut *conn).await?;
+    let bytes = u64::try_from((pages - free).max(1)).unwrap_or(1) * u64::try_from(size).unwrap_or(4096);
+    Ok(u32::try_from(bytes.div_ceil(CIPHER_PAGE - CIPHER_RESERVE)).unwrap_or(u32::MAX).max(1))
 }
 
 /// Rows per table (virtual tables left out: their shadow tables are counted).
