@@ -182,6 +182,72 @@ async fn bed_days_are_charged_once_per_census_at_the_bed_held_then() {
     assert!(board.wards.iter().all(|w| w.waiting.is_empty()));
 }
 
+/// Another device's copy of a bed-day line, as a pull writes it when its stamp is newer: the
+/// same row (the id comes from the admission and the day), priced from another bed.
+async fn pulled_bed_day(s: &Store, source: &str, description: &str, price: i64) {
+    let done = sqlx::query(
+        "UPDATE bill_lines SET description = ?, unit_price_minor = ?, updated_at = '9999764583700000-000000-other'
+         WHERE source = 'bed_day' AND source_id = ?",
+    )
+    .bind(description)
+    .bind(price)
+    .bind(source)
+    .execute(s.pool())
+    .await
+    .unwrap();
+    assert_eq!(done.rows_affected(), 1);
+}
+
+/// One night charged on two devices apart, one of which had not seen the evening's move to
+/// the ICU: one row (its id is the admission's and the day's), and whichever copy the merge
+/// kept, the next census on any device prices it from the bed the settled board says — the
+/// ICU — with a synced, audited correction; a finalised bill is left as it is.
+#[tokio::test]
+async fn a_bed_day_charged_apart_from_another_bed_is_corrected_to_the_settled_one() {
+    let h = hospital().await;
+    let s = &h.w.env.store;
+    let (doctor, desk) = (&h.doctor, &h.desk);
+    // Admitted 1 Dec 10:00 to A1; moved to the ICU at 22:00, before the census.
+    let stay = stays::admit(s, doctor, h.admit_input(1, Some(&h.a1))).await.unwrap();
+    h.at(12);
+    stays::transfer(s, desk, &stay.id, &h.icu1).await.unwrap();
+    h.at(23);
+    let first = census::accrue(s, desk).await.unwrap();
+    assert_eq!((first.lines, first.corrected), (1, 0));
+    let source = format!("{}@2026-12-01", stay.id);
+    // The other tablet, which had not seen the move, charged the night from A1; its copy
+    // of the line arrives with a newer stamp and wins the merge.
+    pulled_bed_day(s, &source, "Bed-day 2026-12-01: General A1", GENERAL_DAY).await;
+    assert_eq!(bed_day_lines(s, &h.patients[1]).await[0].1, GENERAL_DAY);
+    let changes_before: i64 = sqlx::query_scalar("SELECT count(*) FROM change_log WHERE entity = 'bill_lines'")
+        .fetch_one(s.pool())
+        .await
+        .unwrap();
+    h.at(24);
+    let again = census::accrue(s, desk).await.unwrap();
+    assert_eq!((again.lines, again.corrected), (0, 1), "charged once, corrected once");
+    let lines = bed_day_lines(s, &h.patients[1]).await;
+    assert_eq!(lines, vec![("Bed-day 2026-12-01: ICU ICU-1".to_string(), ICU_DAY)]);
+    let changes_after: i64 = sqlx::query_scalar("SELECT count(*) FROM change_log WHERE entity = 'bill_lines'")
+        .fetch_one(s.pool())
+        .await
+        .unwrap();
+    assert_eq!(changes_after, changes_before + 1, "the correction is synced");
+    assert!(audit_actions(s).await.iter().any(|a| a == "bill.charge_corrected"));
+    assert_eq!(census::accrue(s, desk).await.unwrap().corrected, 0, "settled: nothing more");
+
+    // Once the bill is finalised its lines stay as issued, whatever arrives.
+    let bill: String = sqlx::query_scalar("SELECT bill_id FROM bill_lines WHERE source_id = ?")
+        .bind(&source)
+        .fetch_one(s.pool())
+        .await
+        .unwrap();
+    hms_core::billing::bills::finalize(s, &h.admin, &bill).await.unwrap();
+    pulled_bed_day(s, &source, "Bed-day 2026-12-01: General A1", GENERAL_DAY).await;
+    assert_eq!(census::accrue(s, desk).await.unwrap().corrected, 0);
+    assert_eq!(bed_day_lines(s, &h.patients[1]).await[0].1, GENERAL_DAY);
+}
+
 /// The census charges every inpatient at once: one bed-day line on each patient's own bill,
 /// each audited as a charge to that bill, and the audit chain still verifies end to end.
 #[tokio::test]

@@ -39,7 +39,8 @@
 //! everywhere, and the count follows from the admission and discharge times, which converge;
 //! crossing a census midnight would also need a clock running for a day in every case, and a
 //! tariff. (What it would add: one day charged on two devices apart, each priced from the bed
-//! it saw then; the line is one row, the last writer's price wins.)
+//! it saw then; the line is one row, the last writer's price wins, and the next census on any
+//! device corrects it to the settled board's bed: `inpatients` core tests.)
 //!
 //! Cases: `HMS_CONVERGENCE_CASES` (default 200); one case again: `HMS_CONVERGENCE_SEED=<seed>`
 //! (a failing case prints its seed); `HMS_CONVERGENCE_KEEP_GOING=1` runs every case and

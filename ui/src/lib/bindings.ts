@@ -569,6 +569,11 @@ export type Accrual = {
 	lines: number,
 	/**  Census days that found no price for their bed's service (nothing charged for them). */
 	unpriced: number,
+	/**
+	 *  Bed-days already charged from another bed than the settled board's (by a device that
+	 *  had not seen a move), corrected to the bed the patient lay in at the census.
+	 */
+	corrected: number,
 };
 
 export type AdjustInput = AdjustInput_Serialize | AdjustInput_Deserialize;

@@ -9,7 +9,14 @@
 //! its ward's), or, without a bed then, their ward's.
 //!
 //! A line is charged once: its id and its source (`bed_day`, `<admission>@<day>`) come from
-//! the admission and the day, so two devices that both charge a day make one row. Charging
+//! the admission and the day, so two devices that both charge a day make one row. They may
+//! have priced it from different beds (one had not seen a transfer before that midnight): the
+//! merge keeps the later writer's, which may be the wrong one. So each accrual also checks the
+//! days already charged (on a bill still open) against the bed the derived board — the same on
+//! every device once synced — says the patient lay in at the census, and corrects a line that
+//! names another service or place (a synced update, audited `bill.charge_corrected`): every
+//! device that runs it writes the same values. A line on a finalised bill is never changed.
+//! Charging
 //! runs at discharge (inside it) and whenever [`accrue`] is called (the app calls it; the
 //! bench times it for 450 inpatients) and charges every census passed and not yet charged.
 
@@ -23,7 +30,7 @@ use crate::store::{Store, WriteTx};
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde_json::json;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// The census hour on the clinic's clock: midnight.
 pub const CENSUS_HOUR: u32 = 0;
@@ -132,7 +139,8 @@ pub(crate) async fn accrue_in(w: &mut WriteTx<'_>, only: Option<&str>, board: Op
     }
     let ids: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
     let done = charged_all(w, &ids).await?;
-    passed.retain(|p| !done.contains(&p.4));
+    // Days charged on a bill now closed are as they are; the rest are checked below.
+    passed.retain(|p| done.get(&p.4).is_none_or(|l| l.open));
     if passed.is_empty() {
         return Ok(out);
     }
@@ -159,18 +167,78 @@ pub(crate) async fn accrue_in(w: &mut WriteTx<'_>, only: Option<&str>, board: Op
         .map(|(id, own, ward, label, ward_name)| (id, (own.or(ward), format!("{ward_name} {label}"))))
         .collect();
     let mut due = Vec::with_capacity(passed.len());
+    let mut wrong = Vec::new();
     for (id, patient_id, ward_service, day, source) in passed {
         let census = census_instant(tz, day).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let (service, place) = match board.bed_at(id, &census).and_then(|b| beds.get(b)) {
             Some((service, place)) => (service.clone(), place.clone()),
             None => (ward_service.clone(), String::new()),
         };
-        due.push(BedDay { patient_id: patient_id.clone(), source, service, day, place });
+        let d = BedDay { patient_id: patient_id.clone(), source, service, day, place };
+        match done.get(&d.source) {
+            None => due.push(d),
+            // Charged from another bed than the settled board's (a day with no price now
+            // keeps what it has).
+            Some(l) if d.service.is_some() && (l.service_id != d.service || l.description != description(&d)) => {
+                wrong.push(d)
+            }
+            Some(_) => {}
+        }
     }
     let priced = price_all(w, due, &mut out).await?;
     charge_all(w, &priced).await?;
     out.lines = u32::try_from(priced.len()).unwrap_or(u32::MAX);
+    if !wrong.is_empty() {
+        let mut ignored = Accrual::default();
+        let repriced = price_all(w, wrong, &mut ignored).await?;
+        correct_all(w, &repriced, &done).await?;
+        out.corrected = u32::try_from(repriced.len()).unwrap_or(u32::MAX);
+    }
     Ok(out)
+}
+
+/// A bed-day line's text: its day and where the patient lay.
+fn description(d: &BedDay) -> String {
+    match d.place.as_str() {
+        "" => format!("Bed-day {}", d.day.format("%Y-%m-%d")),
+        p => format!("Bed-day {}: {p}", d.day.format("%Y-%m-%d")),
+    }
+}
+
+/// Rewrites charged bed-days to the settled bed's service, place and price (each a synced
+/// update of those columns of its line, audited as a correction to its bill).
+async fn correct_all(
+    w: &mut WriteTx<'_>,
+    priced: &[(BedDay, String, i64, u32)],
+    done: &HashMap<String, Charged>,
+) -> Result<()> {
+    let mut audit = Vec::with_capacity(priced.len());
+    for (d, service, price, rate) in priced {
+        let Some(line) = done.get(&d.source) else { continue };
+        let (stamp, by) = (w.stamp(), w.actor().user_id.clone());
+        let text = description(d);
+        sqlx::query(
+            "UPDATE bill_lines SET service_id = ?, description = ?, unit_price_minor = ?, tax_rate_bp = ?,
+               updated_at = ?, updated_by = ? WHERE id = ?",
+        )
+        .bind(service)
+        .bind(&text)
+        .bind(price)
+        .bind(rate)
+        .bind(&stamp)
+        .bind(&by)
+        .bind(&line.id)
+        .execute(w.conn())
+        .await?;
+        let data = json!({ "service_id": service, "description": text, "unit_price_minor": price,
+                           "tax_rate_bp": rate, "updated_at": stamp, "updated_by": by });
+        w.record_change("bill_lines", &line.id, crate::store::ChangeOp::Update, &data).await?;
+        let detail = json!({ "source": BED_DAY_SOURCE, "source_id": d.source, "line_id": line.id,
+                             "amount_minor": price, "was": { "service_id": line.service_id, "description": line.description } });
+        audit.push(("bill.charge_corrected", "bill", Some(line.bill_id.clone()), detail));
+    }
+    let audit = audit.iter().map(|(a, e, id, d)| (*a, *e, id.as_deref(), d.clone())).collect();
+    w.audit_many(audit).await
 }
 
 /// A bed-day to charge: whose, which day, at which service, and where they lay.
@@ -182,17 +250,36 @@ struct BedDay {
     place: String,
 }
 
-/// The days already charged to any of `admissions`, as line sources.
-async fn charged_all(w: &mut WriteTx<'_>, admissions: &[&str]) -> Result<HashSet<String>> {
-    let rows: Vec<String> = json_rows(
+/// A bed-day already on a bill: its line, bill, service and text, and whether the bill is
+/// still open (a draft) and so may be corrected.
+struct Charged {
+    id: String,
+    bill_id: String,
+    service_id: Option<String>,
+    description: String,
+    open: bool,
+}
+
+/// The days already charged to any of `admissions`, by line source.
+async fn charged_all(w: &mut WriteTx<'_>, admissions: &[&str]) -> Result<HashMap<String, Charged>> {
+    type Line = (String, String, String, Option<String>, String, bool);
+    let rows: Vec<Line> = json_rows(
         w.conn(),
-        "SELECT json_group_array(l.source_id) FROM json_each(?) j JOIN bill_lines l
-           ON l.source = ? AND l.source_id >= j.value || '@' AND l.source_id < j.value || 'A' AND l.deleted_at IS NULL",
+        "SELECT json_group_array(json_array(l.source_id, l.id, l.bill_id, l.service_id, l.description,
+                json(CASE WHEN b.status = 'draft' THEN 'true' ELSE 'false' END)))
+         FROM json_each(?) j JOIN bill_lines l
+           ON l.source = ? AND l.source_id >= j.value || '@' AND l.source_id < j.value || 'A' AND l.deleted_at IS NULL
+         JOIN bills b ON b.id = l.bill_id",
         "bill_lines",
         &[Some(&serde_json::to_string(admissions)?), Some(BED_DAY_SOURCE)],
     )
     .await?;
-    Ok(rows.into_iter().collect())
+    Ok(rows
+        .into_iter()
+        .map(|(source, id, bill_id, service_id, description, open)| {
+            (source, Charged { id, bill_id, service_id, description, open })
+        })
+        .collect())
 }
 
 /// The days that have a price (service, price, tax rate), counting the others as unpriced.
@@ -251,10 +338,7 @@ async fn charge_all(w: &mut WriteTx<'_>, priced: &[(BedDay, String, i64, u32)]) 
     let drafts = bills::open_drafts(w, &patients).await?;
     let mut made = Vec::with_capacity(priced.len());
     for (d, service, price, rate) in priced {
-        let description = match d.place.as_str() {
-            "" => format!("Bed-day {}", d.day.format("%Y-%m-%d")),
-            p => format!("Bed-day {}: {p}", d.day.format("%Y-%m-%d")),
-        };
+        let description = description(d);
         let id = crate::ids::reference_id(BED_DAY_SOURCE, &d.source);
         let bill =
             drafts.get(&d.patient_id).cloned().ok_or_else(|| Error::internal("a bed-day without an open bill"))?;

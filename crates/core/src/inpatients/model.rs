@@ -312,4 +312,7 @@ pub struct Accrual {
     pub lines: u32,
     /// Census days that found no price for their bed's service (nothing charged for them).
     pub unpriced: u32,
+    /// Bed-days already charged from another bed than the settled board's (by a device that
+    /// had not seen a move), corrected to the bed the patient lay in at the census.
+    pub corrected: u32,
 }
