@@ -481,6 +481,20 @@ async fn the_administrators_dashboard_counts_as_the_books_do() {
     assert_eq!((d.patients_today.new, d.patients_today.returning), (new, seen.len() as i64 - new));
     assert_eq!((new, seen.len()), (2, 4), "p2 and p4 new; p1 (with its merged p6) and p3 returning");
 
+    // This month the same way: people seen from the 1st to today, once each however many days.
+    let mut seen_month: Vec<&str> = APPTS
+        .iter()
+        .filter(|a| !a.deleted && month(ymd(a.date)) && ["checked_in", "with_doctor", "done"].contains(&a.status))
+        .map(|a| person(a.patient))
+        .collect();
+    seen_month.sort();
+    seen_month.dedup();
+    let new_month = seen_month.iter().filter(|p| month(first(p))).count() as i64;
+    assert_eq!(
+        (d.patients_month.new, d.patients_month.returning),
+        (new_month, seen_month.len() as i64 - new_month)
+    );
+
     assert_eq!(d.appointments_today, attendance(|d| d == today));
     assert_eq!(d.appointments_month, attendance(month));
     assert_eq!(d.appointments_today.no_show, 1);

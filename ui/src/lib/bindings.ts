@@ -612,6 +612,8 @@ export type AdminDashboard = {
 	receivables: Receivables,
 	claims: Claims,
 	patients_today: NewReturning,
+	/**  From the 1st to today: a person seen on several days counts once. */
+	patients_month: NewReturning,
 	appointments_today: Attendance,
 	appointments_month: Attendance,
 };

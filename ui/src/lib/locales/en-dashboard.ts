@@ -23,6 +23,8 @@ export const enDashboard = {
   'dashboard.patients': 'Patients seen today',
   'dashboard.patients.new': 'New',
   'dashboard.patients.returning': 'Returning',
+  'dashboard.patients.month': 'This month: {new} new, {returning} returning',
+  'dashboard.patients.openMonth': 'This month’s report',
   'dashboard.appointments': 'Appointments',
   'dashboard.appointments.today': 'Today',
   'dashboard.appointments.month': 'This month',

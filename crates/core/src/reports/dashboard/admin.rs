@@ -104,6 +104,8 @@ pub struct AdminDashboard {
     pub receivables: Receivables,
     pub claims: Claims,
     pub patients_today: NewReturning,
+    /// From the 1st to today: a person seen on several days counts once.
+    pub patients_month: NewReturning,
     pub appointments_today: Attendance,
     pub appointments_month: Attendance,
 }
@@ -115,12 +117,15 @@ pub async fn admin(store: &Store, auth: &Authorized) -> Result<AdminDashboard> {
     let day = today.range(today.date);
     let month = today.range(today.month_start());
     let (seen, new) = patients::new_returning_counts(store, &day).await?;
+    // Read from the people-seen summary (migration 0042), so a month costs what a day does.
+    let (seen_month, new_month) = patients::new_returning_counts(store, &month).await?;
     Ok(AdminDashboard {
         today: money(store, &day).await?,
         month: money(store, &month).await?,
         receivables: receivables(store).await?,
         claims: claims(store).await?,
         patients_today: NewReturning { new, returning: seen - new },
+        patients_month: NewReturning { new: new_month, returning: seen_month - new_month },
         appointments_today: attendance(store, &day).await?,
         appointments_month: attendance(store, &month).await?,
     })
