@@ -490,10 +490,7 @@ async fn the_administrators_dashboard_counts_as_the_books_do() {
     seen_month.sort();
     seen_month.dedup();
     let new_month = seen_month.iter().filter(|p| month(first(p))).count() as i64;
-    assert_eq!(
-        (d.patients_month.new, d.patients_month.returning),
-        (new_month, seen_month.len() as i64 - new_month)
-    );
+    assert_eq!((d.patients_month.new, d.patients_month.returning), (new_month, seen_month.len() as i64 - new_month));
 
     assert_eq!(d.appointments_today, attendance(|d| d == today));
     assert_eq!(d.appointments_month, attendance(month));

@@ -217,6 +217,40 @@ async fn rekey_needs_the_recovery_key_and_leaves_only_the_new_key_working() {
     assert!(!readable, "the old key no longer opens it");
 }
 
+/// `hms-admin rekey` run as the app closes: a connection of the app is still open (reading)
+/// when the rekey starts and goes half a second later; the rekey waits for it instead of
+/// failing on "database is locked", and the database ends under the new key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rekey_waits_for_the_closing_apps_last_connection() {
+    let (env, slot) = common::with_admin().await;
+    let a = slot.authorize(&env.store).await.unwrap();
+    patients::register(&env.store, &a, patient("Gbenga")).await.unwrap();
+    let db = db_of(env.dir.path());
+    let old = env.store.db_key().clone();
+    env.store.close().await;
+
+    let mut lingering = db_key::options(&db, &old).connect().await.unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM patients").fetch_one(&mut lingering).await.unwrap();
+    assert_eq!(n, 1);
+    // While it is open, the database cannot leave WAL (the rekey's first step): shown here.
+    let mut probe = db_key::options(&db, &old).connect().await.unwrap();
+    let busy = sqlx::query("PRAGMA journal_mode = DELETE").execute(&mut probe).await;
+    assert!(busy.is_err(), "another connection holds the database: {busy:?}");
+    probe.close().await.unwrap();
+
+    let closing = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        lingering.close().await.unwrap();
+    });
+    let new = encrypt::rekey(&db, &old).await.unwrap();
+    closing.await.unwrap();
+    assert_ne!(new, old);
+    let store = Store::open_in_dir(env.dir.path()).await.unwrap();
+    assert_eq!(store.db_key(), &new);
+    assert_eq!(patient_count(&store).await, 1);
+    store.close().await;
+}
+
 /// The recovery sheet: after the password (a wrong one refused, nothing marked), a PDF whose
 /// text holds the key's 16 groups and the clinic, and whose QR code reads back as the key; the
 /// Home's reminder (`recovery_key_given`) is off once it is saved and on again after a rekey.

@@ -23,6 +23,7 @@ use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection, SqliteConnection};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// How far the one-time encryption of a clear database is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
@@ -238,10 +239,36 @@ pub async fn rekey(path: &Path, recovery: &DbKey) -> Result<DbKey> {
         }
     };
     reseal_files(path, recovery, &new).await?;
-    sqlx::query("PRAGMA journal_mode = DELETE").execute(&mut conn).await?;
+    leave_wal(&mut conn).await?;
     sqlx::query(&format!("PRAGMA rekey = {}", new.pragma())).execute(&mut conn).await?;
     conn.close().await?;
     finish(path, new)
+}
+
+/// How long a rekey waits for the database's other connections to go before it leaves WAL.
+const LEAVE_WAL_PATIENCE: Duration = Duration::from_secs(15);
+
+/// Takes the database out of WAL (SQLCipher rekeys only a rollback-journal database). That
+/// needs every other connection gone, and SQLite answers "busy"/"locked" at once rather than
+/// waiting: the app (or a store in this process) that has just closed may still be letting
+/// its last connections go, so it is tried again for a while before giving up.
+async fn leave_wal(conn: &mut SqliteConnection) -> Result<()> {
+    let started = std::time::Instant::now();
+    loop {
+        match sqlx::query("PRAGMA journal_mode = DELETE").execute(&mut *conn).await {
+            Ok(_) => return Ok(()),
+            Err(e) if is_busy(&e) && started.elapsed() < LEAVE_WAL_PATIENCE => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// SQLITE_BUSY or SQLITE_LOCKED (any extended code of them).
+fn is_busy(e: &sqlx::Error) -> bool {
+    let code = e.as_database_error().and_then(|d| d.code()).and_then(|c| c.parse::<i64>().ok());
+    matches!(code.map(|c| c & 0xff), Some(5 | 6))
 }
 
 /// A connection to the database at `path` that `key` opens, or `None`.
