@@ -731,6 +731,31 @@ fn a_delivery_is_received_a_prescription_dispensed_first_expiry_first_out_and_re
     assert_eq!(app.invoke("negative_batches", json!({})).unwrap(), json!([]));
     let err = app.invoke("set_stock_allow_negative", json!({ "allow": true })).unwrap_err();
     assert_eq!(err, json!({ "code": "forbidden", "detail": { "permission": "settings_manage" } }));
+
+    // A stock take of the counter: LATE expected 20; the shelf has a pack and 9 (19): posted, −1.
+    let open = json!({ "input": { "store_id": counter["id"] } });
+    let take = app.invoke("open_stock_take", open.clone()).unwrap();
+    assert_eq!(take["lines"], 1);
+    let err = app.invoke("open_stock_take", open).unwrap_err();
+    assert_eq!((err["code"].as_str(), err["detail"]["field"].as_str()), (Some("validation"), Some("store_id")));
+    let sheet = app.invoke("stock_take", json!({ "takeId": take["id"] })).unwrap();
+    assert_eq!(
+        (sheet["lines"][0]["batch_no"].clone(), sheet["lines"][0]["expected"].clone()),
+        (json!("LATE"), json!(20))
+    );
+    let count = json!({ "input": { "take_id": take["id"], "counts": [{ "line_id": sheet["lines"][0]["id"], "packs": 1, "units": 9 }] } });
+    let counted = app.invoke("count_stock_take", count.clone()).unwrap();
+    assert_eq!((counted[0]["counted"].clone(), counted[0]["variance"].clone()), (json!(19), json!(-1)));
+    let printed = app.invoke("print_stock_take_sheet", json!({ "takeId": take["id"] })).unwrap();
+    assert!(std::fs::read(printed["path"].as_str().unwrap()).unwrap().starts_with(b"%PDF-"));
+    let posted = app.invoke("post_stock_take", json!({ "takeId": take["id"] })).unwrap();
+    assert_eq!((posted["units_net"].clone(), posted["uncounted"].clone()), (json!(-1), json!(0)));
+    let err = app.invoke("count_stock_take", count).unwrap_err();
+    assert_eq!((err["code"].as_str(), err["detail"]["field"].as_str()), (Some("validation"), Some("take_id")));
+    let balances = app.invoke("item_balances", json!({ "itemId": item["id"] })).unwrap();
+    assert_eq!(balances[0]["quantity"], json!(19));
+    let takes = app.invoke("stock_takes", json!({ "storeId": counter["id"] })).unwrap();
+    assert_eq!(takes[0]["status"], "posted");
 }
 
 #[test]

@@ -158,6 +158,7 @@ mod tests {
     use crate::patients::{PatientStatus, Sex};
     use crate::schedule::availability::ExceptionKind;
     use crate::schedule::booking::AppointmentStatus;
+    use crate::stock::stocktake::StockTakeStatus;
     use crate::stock::{AdjustReason, ItemKind, MovementKind, PassedReason, StoreKind};
     use crate::sync::ConflictKind;
     use std::fmt::Debug;
@@ -301,6 +302,10 @@ mod tests {
                 PassedReason::Empty,
             ],
             &["expired", "on_hold", "expires_before_course_ends", "not_in_this_store", "empty"],
+        );
+        round_trip(
+            &[StockTakeStatus::Open, StockTakeStatus::Posted, StockTakeStatus::Cancelled],
+            &["open", "posted", "cancelled"],
         );
     }
 }

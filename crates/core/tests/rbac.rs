@@ -41,6 +41,7 @@ fn expected(role: Role, p: Permission) -> bool {
         StockManage => matches!(role, Role::Admin | Role::Pharmacist),
         StockReceive | StockMove => matches!(role, Role::Pharmacist | Role::LabTechnician),
         StockDispense => role == Role::Pharmacist,
+        StockCount => matches!(role, Role::Admin | Role::Pharmacist | Role::LabTechnician),
         InpatientOrders => role == Role::Doctor,
         MarRecord => role == Role::Nurse,
     }

@@ -323,6 +323,9 @@ fn check_permission(change: &Change, roles: &[Role]) -> Result<(), Refusal> {
     if is_merge_move(change) && allows(roles, Permission::PatientsMerge) {
         return Ok(());
     }
+    if entities::is_count_correction(change) && allows(roles, Permission::StockCount) {
+        return Ok(());
+    }
     if let Some(needed) = entities::movement_permission(change)
         .or_else(|| crate::ward_round::note_permission(change))
         .or_else(|| crate::beds::reservation_permission(change))

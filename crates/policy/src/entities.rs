@@ -47,6 +47,8 @@ pub enum Rule {
     Day,
     /// A whole number other than zero, at most this far from it (a movement's signed quantity).
     NonZero(i64),
+    /// [`Rule::Int`], or null (a stock take line's count, blank until counted).
+    IntOrNull(i64, i64),
     /// Text of at most this many characters that may hold line breaks and tabs, no other
     /// control characters (a summary's course, advice).
     LongText(usize),
@@ -317,6 +319,34 @@ pub const ENTITIES: &[Entity] = &[
             ("at", UtcMillis),
         ],
     },
+    // Stock takes (a count of a store): opened, counted, posted or cancelled by stock_count.
+    Entity {
+        name: "stock_takes",
+        id: IdKind::Uuid,
+        write: &[StockCount],
+        fields: &[
+            ("status", OneOf(&["open", "posted", "cancelled"])),
+            ("blind", Flag),
+            ("item_kind", OneOf(&["", "medicine", "lab_consumable", "other"])),
+            ("search", Text(120)),
+            ("note", Text(500)),
+            ("opened_at", UtcMillis),
+            ("closed_at", UtcMillis),
+        ],
+    },
+    Entity {
+        name: "stock_take_lines",
+        id: IdKind::Uuid,
+        write: &[StockCount],
+        fields: &[
+            ("position", Int(0, 1_000_000)),
+            ("expected", Int(-1_000_000_000, 1_000_000_000)),
+            ("added", Flag),
+            ("counted", IntOrNull(0, 10_000_000)),
+            ("counted_at", UtcMillis),
+            ("book", Int(-1_000_000_000, 1_000_000_000)),
+        ],
+    },
     // Inpatient orders: a doctor's; a discharge stops the open ones.
     Entity {
         name: "inpatient_orders",
@@ -416,6 +446,8 @@ pub const AUTHOR_FIELDS: &[(&str, &[&str])] = &[
     ("discharge_summaries", &["written_by", "finalised_by"]),
     ("mar_reviews", &["reviewed_by"]),
     ("intake_output", &["recorded_by"]),
+    ("stock_takes", &["opened_by", "closed_by"]),
+    ("stock_take_lines", &["counted_by"]),
 ];
 
 /// Fields an insert must carry (the local write path always sets them): a row arriving
@@ -431,6 +463,8 @@ pub const INSERT_REQUIRES: &[(&str, &[&str])] = &[
     ("discharge_summaries", &["admission_id", "written_at", "written_by"]),
     ("mar_reviews", &["entry_id", "note", "reviewed_at", "reviewed_by"]),
     ("intake_output", &["admission_id", "direction", "kind", "volume_ml", "at", "recorded_by"]),
+    ("stock_takes", &["store_id", "status", "opened_at", "opened_by"]),
+    ("stock_take_lines", &["take_id", "item_id", "batch_id", "expected"]),
 ];
 
 /// The permission a stock movement's kind needs, as its local write path does: a receipt's
@@ -446,6 +480,13 @@ pub fn movement_permission(change: &hms_protocol::Change) -> Option<Permission> 
         "transfer_out" | "transfer_in" | "adjusted" => Some(StockMove),
         _ => None,
     }
+}
+
+/// A count correction is also what posting a stock take writes: `stock_count` may make one
+/// (besides `stock_move`, which [`movement_permission`] names).
+pub fn is_count_correction(change: &hms_protocol::Change) -> bool {
+    let text = |f: &str| change.data.get(f).and_then(serde_json::Value::as_str);
+    change.entity == "stock_movements" && text("kind") == Some("adjusted") && text("reason") == Some("count_correction")
 }
 
 /// A movement's quantity has its kind's sign: what comes in (received, returned, transfer in)

@@ -141,6 +141,8 @@ pub enum Permission {
     StockMove,
     /// Dispense against prescriptions and take returns.
     StockDispense,
+    /// Count a store's stock: open a stock take, enter counts, post its corrections, cancel it.
+    StockCount,
     /// Order for an inpatient (medicines with a schedule, lab tests, diet, nursing
     /// instructions), stop and change orders, and write the daily progress note.
     InpatientOrders,
@@ -150,7 +152,7 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 46] = [
+    pub const ALL: [Permission; 47] = [
         Permission::UsersView,
         Permission::UsersManage,
         Permission::AuditView,
@@ -195,6 +197,7 @@ impl Permission {
         Permission::StockReceive,
         Permission::StockMove,
         Permission::StockDispense,
+        Permission::StockCount,
         Permission::InpatientOrders,
         Permission::MarRecord,
     ];
@@ -245,6 +248,7 @@ impl Permission {
             Permission::StockReceive => "stock_receive",
             Permission::StockMove => "stock_move",
             Permission::StockDispense => "stock_dispense",
+            Permission::StockCount => "stock_count",
             Permission::InpatientOrders => "inpatient_orders",
             Permission::MarRecord => "mar_record",
         }
@@ -322,6 +326,8 @@ const TABLE: &[(Permission, &[Role])] = &[
     (Permission::StockReceive, &[Pharmacist, LabTechnician]),
     (Permission::StockMove, &[Pharmacist, LabTechnician]),
     (Permission::StockDispense, &[Pharmacist]),
+    // A stock take: whoever moves the store's stock counts it, and the administrator too.
+    (Permission::StockCount, &[Admin, Pharmacist, LabTechnician]),
     // The ward round: doctors order and write progress notes; nurses give the doses and
     // write the shift's notes.
     (Permission::InpatientOrders, &[Doctor]),

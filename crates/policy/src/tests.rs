@@ -615,6 +615,62 @@ fn a_movement_needs_the_permission_of_its_kind_and_the_sign_of_its_kind() {
 }
 
 #[test]
+fn a_stock_take_is_counted_and_posted_by_stock_count_in_its_counters_name() {
+    const LAB: &str = "0190c2a0-0000-7000-8000-0000000000e5";
+    let mut accounts = clinic();
+    accounts.load(LAB, vec![Role::LabTechnician], true, false, "0001732260000000-000000-dev-1");
+    let take = |by: &str, status: &str| {
+        change(
+            "stock_takes",
+            ROW,
+            Op::Insert,
+            json!({"id": ROW, "store_id": ADMIN, "status": status, "blind": false, "item_kind": "",
+                   "opened_at": "2026-12-06T10:00:00.000Z", "opened_by": by}),
+        )
+    };
+    // The administrator counts (stock_count) though it never moves stock; a nurse does not.
+    assert_eq!(code(check(&take(ADMIN, "open"), Some(ADMIN), &accounts)), None);
+    assert_eq!(code(check(&take(LAB, "open"), Some(LAB), &accounts)), None);
+    assert_eq!(code(check(&take(NURSE, "open"), Some(NURSE), &accounts)), Some(RefusalCode::NotPermitted));
+    assert_eq!(code(check(&take(ADMIN, "open"), Some(LAB), &accounts)), Some(RefusalCode::NotTheAuthor));
+    assert_eq!(code(check(&take(ADMIN, "closed"), Some(ADMIN), &accounts)), Some(RefusalCode::InvalidValue));
+    // A count: a whole number of zero or more, or null (blank again); by whoever enters it.
+    let count = |counted: Value, by: &str| {
+        change(
+            "stock_take_lines",
+            ROW,
+            Op::Update,
+            json!({"id": ROW, "counted": counted, "counted_at": "2026-12-06T10:05:00.000Z", "counted_by": by}),
+        )
+    };
+    assert_eq!(code(check(&count(json!(12), LAB), Some(LAB), &accounts)), None);
+    assert_eq!(code(check(&count(json!(0), LAB), Some(LAB), &accounts)), None);
+    assert_eq!(code(check(&count(Value::Null, LAB), Some(LAB), &accounts)), None);
+    for bad in [json!(-1), json!("12"), json!(10_000_001)] {
+        assert_eq!(
+            code(check(&count(bad.clone(), LAB), Some(LAB), &accounts)),
+            Some(RefusalCode::InvalidValue),
+            "{bad}"
+        );
+    }
+    assert_eq!(code(check(&count(json!(3), ADMIN), Some(LAB), &accounts)), Some(RefusalCode::NotTheAuthor));
+    // Posting writes count corrections: stock_count may, for that reason only.
+    let adjusted = |reason: &str, q: i64| {
+        change(
+            "stock_movements",
+            ROW,
+            Op::Insert,
+            json!({"id": ROW, "item_id": ADMIN, "batch_id": ADMIN, "store_id": ADMIN, "kind": "adjusted", "quantity": q,
+                   "reason": reason, "at": "2026-12-06T10:00:00.000Z"}),
+        )
+    };
+    assert_eq!(code(check(&adjusted("count_correction", -3), Some(ADMIN), &accounts)), None);
+    assert_eq!(code(check(&adjusted("count_correction", 2), Some(ADMIN), &accounts)), None);
+    assert_eq!(code(check(&adjusted("damaged", -3), Some(ADMIN), &accounts)), Some(RefusalCode::NotPermitted));
+    assert_eq!(code(check(&adjusted("count_correction", -3), Some(NURSE), &accounts)), Some(RefusalCode::NotPermitted));
+}
+
+#[test]
 fn a_doctor_orders_and_a_nurse_records_the_dose_in_their_own_names() {
     const DOCTOR: &str = "0190c2a0-0000-7000-8000-0000000000d4";
     let mut clinic = clinic();

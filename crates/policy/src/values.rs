@@ -207,6 +207,7 @@ fn check_rule(key: &str, rule: Rule, value: &Value) -> Result<(), ValueError> {
         Rule::JsonObjects(max) => json_objects(value, max),
         Rule::Day => text.is_some_and(calendar_day),
         Rule::NonZero(max) => value.as_i64().is_some_and(|n| n != 0 && n.abs() <= max),
+        Rule::IntOrNull(min, max) => value.is_null() || value.as_i64().is_some_and(|n| (min..=max).contains(&n)),
         Rule::HexOrNull(len) => {
             value.is_null()
                 || text.is_some_and(|s| s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
@@ -243,6 +244,7 @@ fn describe(rule: Rule) -> String {
         Rule::JsonObjects(max) => format!("a JSON list of at most {max} objects"),
         Rule::Day => "a calendar day YYYY-MM-DD".into(),
         Rule::NonZero(max) => format!("a whole number other than 0, from -{max} to {max}"),
+        Rule::IntOrNull(min, max) => format!("a whole number from {min} to {max}, or null"),
         Rule::FileName => "a file name without folders, at most 200 characters".into(),
         Rule::HexOrNull(len) => format!("{len} lowercase hex characters, or null"),
     }

@@ -22,6 +22,7 @@ pub mod schedule;
 pub mod session;
 pub mod settings;
 pub mod stock;
+pub mod stocktake;
 pub mod sync;
 pub mod users;
 pub mod ward_ops;

@@ -366,6 +366,17 @@ export const commands = {
 	printDispensingLabels: (dispensingId: string) => typedError<SavedFile_Serialize, AppError>(__TAURI_INVOKE("print_dispensing_labels", { dispensingId })),
 	/**  Active medicines by the start of their name, for a medicine stock item (whether stocked). */
 	stockMedicineOptions: (query: string) => typedError<MedicineOption[], AppError>(__TAURI_INVOKE("stock_medicine_options", { query })),
+	/**  The takes of a store (every store when empty), open first. */
+	stockTakes: (storeId: string) => typedError<StockTakeSummary_Serialize[], AppError>(__TAURI_INVOKE("stock_takes", { storeId })),
+	/**  One take with its lines, their variance and the totals. */
+	stockTake: (takeId: string) => typedError<StockTake_Serialize, AppError>(__TAURI_INVOKE("stock_take", { takeId })),
+	openStockTake: (input: StockTakeOpenInput_Deserialize) => typedError<StockTakeSummary_Serialize, AppError>(__TAURI_INVOKE("open_stock_take", { input })),
+	countStockTake: (input: StockTakeCountInput_Deserialize) => typedError<StockTakeLine_Serialize[], AppError>(__TAURI_INVOKE("count_stock_take", { input })),
+	addStockTakeLine: (input: StockTakeAddLineInput) => typedError<StockTakeLine_Serialize, AppError>(__TAURI_INVOKE("add_stock_take_line", { input })),
+	postStockTake: (takeId: string) => typedError<StockTakePosted, AppError>(__TAURI_INVOKE("post_stock_take", { takeId })),
+	cancelStockTake: (takeId: string) => typedError<null, AppError>(__TAURI_INVOKE("cancel_stock_take", { takeId })),
+	/**  The count sheet as a PDF saved to the exports folder and opened. */
+	printStockTakeSheet: (takeId: string) => typedError<SavedFile_Serialize, AppError>(__TAURI_INVOKE("print_stock_take_sheet", { takeId })),
 	/**  An admission's orders, newest first (stopped ones too). */
 	inpatientOrders: (admissionId: string) => typedError<InpatientOrder_Serialize[], AppError>(__TAURI_INVOKE("inpatient_orders", { admissionId })),
 	orderForInpatient: (input: OrderInput_Deserialize) => typedError<InpatientOrder_Serialize, AppError>(__TAURI_INVOKE("order_for_inpatient", { input })),
@@ -3841,6 +3852,32 @@ export type LineAmounts = {
 	total: number | null,
 };
 
+/**
+ *  One line's count: packs and/or loose units (base units = packs × pack size + units).
+ *  Both absent: the line is blank again (not counted).
+ */
+export type LineCountInput = LineCountInput_Serialize | LineCountInput_Deserialize;
+
+/**
+ *  One line's count: packs and/or loose units (base units = packs × pack size + units).
+ *  Both absent: the line is blank again (not counted).
+ */
+export type LineCountInput_Deserialize = {
+	line_id: string,
+	packs?: number | null,
+	units?: number | null,
+};
+
+/**
+ *  One line's count: packs and/or loose units (base units = packs × pack size + units).
+ *  Both absent: the line is blank again (not counted).
+ */
+export type LineCountInput_Serialize = {
+	line_id: string,
+	packs: number | null,
+	units: number | null,
+};
+
 export type LineInput = LineInput_Serialize | LineInput_Deserialize;
 
 export type LineInput_Deserialize = {
@@ -4662,6 +4699,8 @@ export type Permission =
 "stock_move" | 
 /**  Dispense against prescriptions and take returns. */
 "stock_dispense" | 
+/**  Count a store's stock: open a stock take, enter counts, post its corrections, cancel it. */
+"stock_count" | 
 /**
  *  Order for an inpatient (medicines with a schedule, lab tests, diet, nursing
  *  instructions), stop and change orders, and write the daily progress note.
@@ -5778,6 +5817,200 @@ export type StockStoreInput = {
 	name: string,
 	/**  main | pharmacy | lab | ward */
 	kind: string,
+};
+
+export type StockTake = StockTake_Serialize | StockTake_Deserialize;
+
+/**  A batch found on the shelf that is not on the sheet. */
+export type StockTakeAddLineInput = {
+	take_id: string,
+	item_id: string,
+	batch_id: string,
+};
+
+export type StockTakeCountInput = StockTakeCountInput_Serialize | StockTakeCountInput_Deserialize;
+
+export type StockTakeCountInput_Deserialize = {
+	take_id: string,
+	counts: LineCountInput_Deserialize[],
+};
+
+export type StockTakeCountInput_Serialize = {
+	take_id: string,
+	counts: LineCountInput_Serialize[],
+};
+
+/**  One line of the sheet. Quantities are base units; values minor units at the batch's cost. */
+export type StockTakeLine = StockTakeLine_Serialize | StockTakeLine_Deserialize;
+
+/**  One line of the sheet. Quantities are base units; values minor units at the batch's cost. */
+export type StockTakeLine_Deserialize = {
+	id: string,
+	position: number,
+	item_id: string,
+	/**  The item's name, strength and form. */
+	item_name: string,
+	unit: string,
+	pack_size: number,
+	batch_id: string,
+	batch_no: string,
+	expiry: string,
+	/**  The balance at the opening (None on a blind take's line not counted yet). */
+	expected?: number | null,
+	/**  Found on the shelf, not on the sheet. */
+	added: boolean,
+	/**  None: not counted yet. */
+	counted?: number | null,
+	counted_at?: string | null,
+	/**  Movements of the batch in the store between the opening and the count. */
+	moved?: number | null,
+	/**  counted − (expected + moved); None until counted. */
+	variance?: number | null,
+	cost_minor: number | null,
+	/**  variance × cost per unit. */
+	variance_value_minor?: number | null,
+	/**  The count correction posted for this line. */
+	adjustment_id?: string | null,
+};
+
+/**  One line of the sheet. Quantities are base units; values minor units at the batch's cost. */
+export type StockTakeLine_Serialize = {
+	id: string,
+	position: number,
+	item_id: string,
+	/**  The item's name, strength and form. */
+	item_name: string,
+	unit: string,
+	pack_size: number,
+	batch_id: string,
+	batch_no: string,
+	expiry: string,
+	/**  The balance at the opening (None on a blind take's line not counted yet). */
+	expected: number | null,
+	/**  Found on the shelf, not on the sheet. */
+	added: boolean,
+	/**  None: not counted yet. */
+	counted: number | null,
+	counted_at: string | null,
+	/**  Movements of the batch in the store between the opening and the count. */
+	moved: number | null,
+	/**  counted − (expected + moved); None until counted. */
+	variance: number | null,
+	cost_minor: number | null,
+	/**  variance × cost per unit. */
+	variance_value_minor: number | null,
+	/**  The count correction posted for this line. */
+	adjustment_id: string | null,
+};
+
+export type StockTakeOpenInput = StockTakeOpenInput_Serialize | StockTakeOpenInput_Deserialize;
+
+export type StockTakeOpenInput_Deserialize = {
+	store_id: string,
+	/**  Only items of this kind (medicine | lab_consumable | other); all when empty. */
+	item_kind?: string,
+	/**  Only items whose name has a word starting so; all when empty. */
+	search?: string,
+	/**  A blind count: the sheet and the count inputs leave out what the ledger expects. */
+	blind?: boolean,
+	note?: string,
+};
+
+export type StockTakeOpenInput_Serialize = {
+	store_id: string,
+	/**  Only items of this kind (medicine | lab_consumable | other); all when empty. */
+	item_kind: string,
+	/**  Only items whose name has a word starting so; all when empty. */
+	search: string,
+	/**  A blind count: the sheet and the count inputs leave out what the ledger expects. */
+	blind: boolean,
+	note: string,
+};
+
+/**  What posting wrote. */
+export type StockTakePosted = {
+	take_id: string,
+	/**  The count-correction movements, one per counted line with a variance. */
+	movement_ids: string[],
+	units_net: number | null,
+	value_net_minor: number | null,
+	/**  Lines left alone because nobody counted them. */
+	uncounted: number,
+};
+
+/**  Where a stock take stands. */
+export type StockTakeStatus = 
+/**  Being counted: counts may be entered, lines added. */
+"open" | 
+/**  Its corrections are in the ledger; nothing changes any more. */
+"posted" | 
+/**  Given up: nothing was written to the ledger. */
+"cancelled";
+
+/**  A stock take as lists show it. */
+export type StockTakeSummary = StockTakeSummary_Serialize | StockTakeSummary_Deserialize;
+
+/**  A stock take as lists show it. */
+export type StockTakeSummary_Deserialize = {
+	id: string,
+	store_id: string,
+	store_name: string,
+	status: StockTakeStatus,
+	blind: boolean,
+	item_kind: string,
+	search: string,
+	note: string,
+	/**  RFC 3339 UTC: the moment of the snapshot. */
+	opened_at: string,
+	opened_by: string,
+	closed_at?: string | null,
+	lines: number,
+	counted: number,
+};
+
+/**  A stock take as lists show it. */
+export type StockTakeSummary_Serialize = {
+	id: string,
+	store_id: string,
+	store_name: string,
+	status: StockTakeStatus,
+	blind: boolean,
+	item_kind: string,
+	search: string,
+	note: string,
+	/**  RFC 3339 UTC: the moment of the snapshot. */
+	opened_at: string,
+	opened_by: string,
+	closed_at: string | null,
+	lines: number,
+	counted: number,
+};
+
+/**  The variance of the whole take: counted lines only. */
+export type StockTakeTotals = {
+	lines: number,
+	counted: number,
+	/**  Counted lines whose count differs from the ledger. */
+	with_variance: number,
+	units_over: number | null,
+	/**  Negative or zero. */
+	units_short: number | null,
+	value_over_minor: number | null,
+	/**  Negative or zero. */
+	value_short_minor: number | null,
+	value_net_minor: number | null,
+};
+
+export type StockTake_Deserialize = {
+	take: StockTakeSummary_Deserialize,
+	lines: StockTakeLine_Deserialize[],
+	totals: StockTakeTotals,
+};
+
+export type StockTake_Serialize = {
+	take: StockTakeSummary_Serialize,
+	lines: StockTakeLine_Serialize[],
+	totals: StockTakeTotals,
 };
 
 /**  What a store is for. */

@@ -227,6 +227,12 @@ impl Sheet {
         Ok(())
     }
 
+    /// A thin rule from `x1` to `x2`, `dy` mm from the current line (a table's row, a space
+    /// to write in).
+    pub fn rule(&mut self, x1: f32, x2: f32, dy: f32) {
+        self.page.line(x1, self.y + dy, x2, self.y + dy, (0.6, 0.62, 0.65));
+    }
+
     pub fn down(&mut self, mm: f32) {
         self.y -= mm;
     }

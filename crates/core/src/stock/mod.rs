@@ -18,12 +18,14 @@
 //! [`labels::labels_pdf`] prints a label per pack with the dose in words
 //! ([`dose_words`]); [`returnable::patient_dispensed`] lists what a patient may bring back.
 //! [`alerts::alerts`] counts what Home warns of: items below their reorder level and batches
-//! expired or expiring within 30/60/90 days.
+//! expired or expiring within 30/60/90 days. [`stocktake`] counts a store while it keeps
+//! working and posts the differences as count corrections.
 //!
 //! Permissions: the administrator and the pharmacist set up stores, suppliers and items and
 //! hold batches (`stock_manage`); the pharmacist and the lab technician receive goods
 //! (`stock_receive`) and move stock between stores or adjust it (`stock_move`); the pharmacist
-//! dispenses and takes returns (`stock_dispense`); all three see stock (`stock_view`). Every
+//! dispenses and takes returns (`stock_dispense`); all three see stock (`stock_view`) and
+//! count it (`stock_count`: stock takes, the administrator too). Every
 //! write is one transaction with its change-log and audit entries.
 
 pub mod alerts;
@@ -39,6 +41,7 @@ pub mod proposal;
 pub mod receiving;
 pub mod returnable;
 pub mod setup;
+pub mod stocktake;
 mod tables;
 
 pub use model::*;
