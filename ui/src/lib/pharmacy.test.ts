@@ -12,6 +12,7 @@ import {
   passedReasonLabel,
   receiptFields,
   receiptLine,
+  signedNumber,
   STORE_KINDS,
   storeKindLabel,
   adjustReasonLabel,
@@ -57,6 +58,12 @@ describe('pharmacy', () => {
     expect(bad.ok).toBe(false);
     if (!bad.ok) expect(Object.keys(bad.errors).sort()).toEqual(['lines.2.item_id', 'lines.2.packs', 'lines.2.sale_price_minor']);
     expect(receiptFields(2)).toContain('lines.1.expiry');
+  });
+
+  it('signs a stock take variance', () => {
+    expect(signedNumber(4)).toBe('+4');
+    expect(signedNumber(-1)).toBe('−1');
+    expect(signedNumber(0)).toBe('0');
   });
 
   it('shows expiry by how near it is', () => {

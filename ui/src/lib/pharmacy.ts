@@ -5,7 +5,7 @@
 import type { ItemKind, PassedReason, StockStore, StoreKind } from './bindings';
 import { STOCK_QUANTITY_MAX } from './bindings';
 import { parseMoney } from './billing';
-import { t, type MessageKey } from './i18n';
+import { formatNumber, t, type MessageKey } from './i18n';
 
 /** Why stock is adjusted (the core's `AdjustReason` codes; its input takes them as text). */
 export type AdjustReason = 'damaged' | 'expired' | 'count_correction';
@@ -36,6 +36,13 @@ export function adjustReasonLabel(reason: AdjustReason): string {
 /** Why the allocator passed a batch over, in words. */
 export function passedReasonLabel(reason: PassedReason): string {
   return t(`pharmacy.passed.${reason}` as MessageKey);
+}
+
+/** A difference with its sign: "+4", "−1", "0" (a stock take's variance). */
+export function signedNumber(n: number): string {
+  if (n > 0) return `+${formatNumber(n)}`;
+  if (n < 0) return `−${formatNumber(-n)}`;
+  return formatNumber(0);
 }
 
 /** "Amoxicillin 500 mg capsule". */
