@@ -254,6 +254,8 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
         ward_ops::admit_draft_from_appointment,
         fhir::export_patient_fhir,
         fhir::export_clinic_fhir,
+        fhir::preview_fhir_import,
+        fhir::import_fhir,
         printouts::exports_folder,
         printouts::open_exports_folder,
         reports::report_choices,

@@ -44,6 +44,8 @@ pub fn exported() -> Vec<(&'static str, Value)> {
         ("PATIENT_DISTRICT_MAX", json!(validate::DISTRICT_MAX)),
         ("PATIENT_REASON_MAX", json!(validate::REASON_MAX)),
         ("BLOOD_GROUPS", json!(validate::BLOOD_GROUPS)),
+        // The largest FHIR file an import reads (the screen refuses a larger one before reading it).
+        ("FHIR_IMPORT_MAX_BYTES", json!(crate::fhir::import::MAX_FILE_BYTES)),
         // Clinical: plausible vital ranges by field, in the stored unit.
         ("VITALS_PLAUSIBLE", Value::Object(vitals)),
         ("ATTACHMENT_MAX_BYTES", json!(attachments::MAX_BYTES)),

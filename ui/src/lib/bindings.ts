@@ -417,6 +417,10 @@ export const commands = {
 	exportPatientFhir: (patientId: string) => typedError<SavedFile_Serialize, AppError>(__TAURI_INVOKE("export_patient_fhir", { patientId })),
 	/**  Exports the whole clinic into `fhir-export-<date>-<time>/` in the exports folder. */
 	exportClinicFhir: (onProgress: Channel<ExportProgress>) => typedError<ClinicExport, AppError>(__TAURI_INVOKE("export_clinic_fhir", { onProgress })),
+	/**  What importing the files would do (counts, problems), writing nothing. */
+	previewFhirImport: (files: FhirUpload[], onProgress: Channel<FhirImportProgress>) => typedError<FhirImportReport_Serialize, AppError>(__TAURI_INVOKE("preview_fhir_import", { files, onProgress })),
+	/**  Imports the files, each patient's resources in one write, reporting progress per patient. */
+	importFhir: (files: FhirUpload[], onProgress: Channel<FhirImportProgress>) => typedError<FhirImportReport_Serialize, AppError>(__TAURI_INVOKE("import_fhir", { files, onProgress })),
 	/**  Where printouts and exports are saved (shown on the printouts lists). */
 	exportsFolder: () => typedError<string, AppError>(__TAURI_INVOKE("exports_folder")),
 	/**  Opens the exports folder in the system's file manager. */
@@ -478,6 +482,8 @@ export const DOSE_HOURS_4 = [8,12,16,20] as const;
 export const DUE_AHEAD_MINUTES = 30 as const;
 
 export const EXPECTED_DAYS_MAX = 365 as const;
+
+export const FHIR_IMPORT_MAX_BYTES = 268435456 as const;
 
 export const FOLLOW_UP_DAYS_MAX = 365 as const;
 
@@ -3074,6 +3080,106 @@ export type ExportProgress = {
 export type ExportsFolder = {
 	path: string,
 	opened: boolean,
+};
+
+/**  A count of one kind. */
+export type FhirImportCount = {
+	kind: string,
+	count: number,
+};
+
+/**  A value or a resource that could not be imported. */
+export type FhirImportProblem = FhirImportProblem_Serialize | FhirImportProblem_Deserialize;
+
+/**  A value or a resource that could not be imported. */
+export type FhirImportProblem_Deserialize = {
+	/**  `Patient/<id>`, `Observation/<id>`, or a file (and line or entry) when no resource was read. */
+	resource: string,
+	/**  The FHIR element (`Patient.birthDate`), with HMS's field in brackets when they differ. */
+	field: string,
+	message: string,
+	/**  The patient whose resources were therefore not imported, if any. */
+	patient?: string | null,
+};
+
+/**  A value or a resource that could not be imported. */
+export type FhirImportProblem_Serialize = {
+	/**  `Patient/<id>`, `Observation/<id>`, or a file (and line or entry) when no resource was read. */
+	resource: string,
+	/**  The FHIR element (`Patient.birthDate`), with HMS's field in brackets when they differ. */
+	field: string,
+	message: string,
+	/**  The patient whose resources were therefore not imported, if any. */
+	patient: string | null,
+};
+
+/**  How far an import (or its preview) is: patients done of all. */
+export type FhirImportProgress = {
+	patients_done: number,
+	patients_total: number,
+};
+
+/**  The preview of an import (nothing written) or what it wrote. */
+export type FhirImportReport = FhirImportReport_Serialize | FhirImportReport_Deserialize;
+
+/**  The preview of an import (nothing written) or what it wrote. */
+export type FhirImportReport_Deserialize = {
+	/**  Whether this report is of an import that wrote (false: a preview). */
+	written: boolean,
+	files: number,
+	/**  Resources read, by resource type. */
+	read: FhirImportCount[],
+	/**
+	 *  Patients in the files; of them: new here, already here (matched), refused (problems);
+	 *  the rest were merged into another in their source (counted as not stored).
+	 */
+	patients: number,
+	patients_new: number,
+	patients_matched: number,
+	patients_refused: number,
+	/**
+	 *  HMS records created, by table (`patients`, `visits`, `vitals`, `diagnoses`, `allergies`,
+	 *  `prescriptions`, and `medicines` added to the list).
+	 */
+	created: FhirImportCount[],
+	/**  Resources already imported (or already here), left as they are. */
+	unchanged: number,
+	/**  Resources HMS does not store, by type (and why, e.g. `Observation (laboratory)`). */
+	not_stored: FhirImportCount[],
+	problems: FhirImportProblem_Deserialize[],
+};
+
+/**  The preview of an import (nothing written) or what it wrote. */
+export type FhirImportReport_Serialize = {
+	/**  Whether this report is of an import that wrote (false: a preview). */
+	written: boolean,
+	files: number,
+	/**  Resources read, by resource type. */
+	read: FhirImportCount[],
+	/**
+	 *  Patients in the files; of them: new here, already here (matched), refused (problems);
+	 *  the rest were merged into another in their source (counted as not stored).
+	 */
+	patients: number,
+	patients_new: number,
+	patients_matched: number,
+	patients_refused: number,
+	/**
+	 *  HMS records created, by table (`patients`, `visits`, `vitals`, `diagnoses`, `allergies`,
+	 *  `prescriptions`, and `medicines` added to the list).
+	 */
+	created: FhirImportCount[],
+	/**  Resources already imported (or already here), left as they are. */
+	unchanged: number,
+	/**  Resources HMS does not store, by type (and why, e.g. `Observation (laboratory)`). */
+	not_stored: FhirImportCount[],
+	problems: FhirImportProblem_Serialize[],
+};
+
+/**  A file the app's webview read, its bytes as base64 (as the CSV import sends them). */
+export type FhirUpload = {
+	name: string,
+	data_base64: string,
 };
 
 /**  A figure about the whole report that is not a column (credit notes issued, net revenue). */

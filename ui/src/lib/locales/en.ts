@@ -15,6 +15,7 @@ import { enDashboard } from './en-dashboard';
 import { enWard } from './en-ward';
 import { enWardops } from './en-wardops';
 import { enPharmacy } from './en-pharmacy';
+import { enFhir } from './en-fhir';
 
 export const en = {
   // ------------------------------------------------------------------ application
@@ -1890,6 +1891,7 @@ export const en = {
   ...enWardops,
   ...enPharmacy,
   ...enDashboard,
+  ...enFhir,
 } as const satisfies Record<string, string>;
 
 export type Messages = typeof en;

@@ -33,7 +33,7 @@ mod patient;
 mod values;
 mod version;
 
-pub use read::{read_file, InputFile, MAX_FILE_BYTES};
+pub use read::{read_file, InputFile, Upload, MAX_FILE_BYTES};
 pub use report::{Count, ImportProgress, ImportReport, Problem};
 
 use crate::error::{Error, Result};

@@ -5,6 +5,7 @@
 
 use super::report::Problem;
 use crate::error::{Error, Result, ValidationReason};
+use serde::Deserialize;
 use serde_json::Value;
 use std::path::Path;
 
@@ -33,6 +34,33 @@ pub struct InputFile {
     pub data: Vec<u8>,
 }
 
+/// A file the app's webview read, its bytes as base64 (as the CSV import sends them).
+#[derive(Debug, Clone, Deserialize, specta::Type)]
+#[serde(rename = "FhirUpload")]
+pub struct Upload {
+    pub name: String,
+    pub data_base64: String,
+}
+
+impl Upload {
+    /// The file's bytes, its size checked against [`MAX_FILE_BYTES`] from the base64's length
+    /// before anything is decoded. Errors name the field `fhir_file`.
+    pub fn decode(&self) -> Result<InputFile> {
+        use base64::Engine;
+        let text = self.data_base64.trim();
+        // Every 4 characters are 3 bytes, less one per `=` of padding.
+        let padding = text.bytes().rev().take_while(|b| *b == b'=').count() as u64;
+        let len = (text.len() as u64 / 4 * 3).saturating_sub(padding);
+        if len > MAX_FILE_BYTES {
+            return Err(Error::validation("fhir_file", ValidationReason::TooLong, too_big(&self.name, len)));
+        }
+        let data = base64::engine::general_purpose::STANDARD.decode(text).map_err(|_| {
+            Error::validation("fhir_file", ValidationReason::Invalid, format!("{}: not base64", self.name))
+        })?;
+        Ok(InputFile { name: self.name.clone(), data })
+    }
+}
+
 /// Reads a file from disk, refusing one over [`MAX_FILE_BYTES`] before reading it.
 pub fn read_file(path: &Path) -> Result<InputFile> {
     let name = path.display().to_string();
@@ -46,13 +74,13 @@ pub fn read_file(path: &Path) -> Result<InputFile> {
 
 pub fn check_size(name: &str, len: u64) -> Result<()> {
     if len > MAX_FILE_BYTES {
-        return Err(Error::validation(
-            "file",
-            ValidationReason::TooLong,
-            format!("{name}: {len} bytes; at most {MAX_FILE_BYTES} bytes (256 MiB) per file: split it, e.g. as NDJSON per resource type"),
-        ));
+        return Err(Error::validation("file", ValidationReason::TooLong, too_big(name, len)));
     }
     Ok(())
+}
+
+fn too_big(name: &str, len: u64) -> String {
+    format!("{name}: {len} bytes; at most {MAX_FILE_BYTES} bytes (256 MiB) per file: split it, e.g. as NDJSON per resource type")
 }
 
 /// The resources of one file; what cannot be read goes to `problems`.

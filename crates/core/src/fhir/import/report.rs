@@ -4,8 +4,12 @@
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+// The serde names are the TypeScript names (the CSV import has its own `ImportReport`);
+// JSON of a struct does not carry its name.
+
 /// A value or a resource that could not be imported.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename = "FhirImportProblem")]
 pub struct Problem {
     /// `Patient/<id>`, `Observation/<id>`, or a file (and line or entry) when no resource was read.
     pub resource: String,
@@ -28,6 +32,7 @@ impl Problem {
 
 /// A count of one kind.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename = "FhirImportCount")]
 pub struct Count {
     pub kind: String,
     pub count: u32,
@@ -35,6 +40,7 @@ pub struct Count {
 
 /// The preview of an import (nothing written) or what it wrote.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename = "FhirImportReport")]
 pub struct ImportReport {
     /// Whether this report is of an import that wrote (false: a preview).
     pub written: bool,
@@ -47,7 +53,8 @@ pub struct ImportReport {
     pub patients_new: u32,
     pub patients_matched: u32,
     pub patients_refused: u32,
-    /// HMS records created, by table (`patients`, `visits`, `vitals`, `diagnoses`, `allergies`).
+    /// HMS records created, by table (`patients`, `visits`, `vitals`, `diagnoses`, `allergies`,
+    /// `prescriptions`, and `medicines` added to the list).
     pub created: Vec<Count>,
     /// Resources already imported (or already here), left as they are.
     pub unchanged: u32,
@@ -82,6 +89,7 @@ impl Tally {
 
 /// How far an import (or its preview) is: patients done of all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename = "FhirImportProgress")]
 pub struct ImportProgress {
     pub patients_done: u32,
     pub patients_total: u32,
