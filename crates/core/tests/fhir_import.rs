@@ -1,7 +1,8 @@
 //! FHIR R4 import (issue 18): a patient's Bundle into an empty clinic (preview writes
 //! nothing; a second import changes nothing), the round trip of a whole clinic's NDJSON
-//! export, resources HMS does not store counted, and bad input refused naming the resource
-//! and the element with nothing of that patient half-imported.
+//! export, resources HMS does not store counted, bad input refused naming the resource
+//! and the element with nothing of that patient half-imported, and MedicationRequests from
+//! another system (Synthea's shape) as prescriptions.
 
 mod common;
 #[path = "common/pharmacy.rs"]
@@ -10,7 +11,10 @@ mod pharmacy;
 mod ward;
 
 use chrono::Duration;
-use hms_core::clinical::{lab, visits, AllergyInput, Certainty, DiagnosisInput, Severity, VisitInput, VitalsInput};
+use hms_core::clinical::{
+    lab, prescribing, visits, AllergyInput, Certainty, DiagnosisInput, PrescriptionInput, Severity, VisitInput,
+    VitalsInput,
+};
 use hms_core::fhir::import::{self, ImportReport, InputFile};
 use hms_core::schedule::{queue, staff};
 use hms_core::{Authorized, Error, Store};
@@ -18,8 +22,9 @@ use pharmacy::{pharmacy, Pharmacy};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
-/// A visit with vitals, a coded and a free-text diagnosis, a lab result and an allergy for
-/// the pharmacy's patient; the visit is closed.
+/// A visit with vitals, a coded and a free-text diagnosis, a lab result, an allergy to
+/// penicillin and amoxicillin prescribed despite it (with a reason) for the pharmacy's
+/// patient; the visit is closed.
 async fn record(p: &Pharmacy) {
     let s = &p.w.env.store;
     let patient = p.w.patient.clone();
@@ -55,6 +60,17 @@ async fn record(p: &Pharmacy) {
         allergen: None,
     };
     visits::add_allergy(s, &p.doctor, allergy).await.unwrap();
+    let rx = PrescriptionInput {
+        medicine_id: p.w.amoxicillin.clone(),
+        dose: "1".into(),
+        dose_unit: "capsule".into(),
+        route: "oral".into(),
+        frequency: "1-1-1".into(),
+        duration_days: Some(5),
+        instructions: "after food".into(),
+        override_reason: Some("tolerated amoxicillin last year".into()),
+    };
+    prescribing::prescribe(s, &p.doctor, &visit, rx).await.unwrap();
     visits::close_visit(s, &p.doctor, &visit).await.unwrap();
 }
 
@@ -110,17 +126,24 @@ async fn a_patients_bundle_previews_imports_and_imports_again_as_nothing_new() {
     assert!(!preview.written);
     assert_eq!((preview.patients, preview.patients_new, preview.patients_refused), (1, 1, 0), "{preview:?}");
     let created = counts(&preview.created);
-    let expected: BTreeMap<String, u32> =
-        [("patients", 1), ("visits", 1), ("vitals", 1), ("diagnoses", 2), ("allergies", 1)]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect();
+    let expected: BTreeMap<String, u32> = [
+        ("patients", 1),
+        ("visits", 1),
+        ("vitals", 1),
+        ("diagnoses", 2),
+        ("allergies", 1),
+        ("medicines", 1),
+        ("prescriptions", 1),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
     assert_eq!(created, expected);
     let not_stored = counts(&preview.not_stored);
-    for kind in ["Organization", "Practitioner", "Appointment", "Observation (laboratory)", "MedicationRequest"] {
-        let wanted = if kind == "MedicationRequest" { 0 } else { 1 };
-        assert!(not_stored.get(kind).copied().unwrap_or(0) >= wanted, "{kind} counted: {not_stored:?}");
+    for kind in ["Organization", "Practitioner", "Appointment", "Observation (laboratory)"] {
+        assert!(not_stored.get(kind).copied().unwrap_or(0) >= 1, "{kind} counted: {not_stored:?}");
     }
+    assert!(!not_stored.keys().any(|k| k.starts_with("MedicationRequest")), "{not_stored:?}");
     assert!(preview.problems.is_empty(), "{:?}", preview.problems);
     assert_eq!(seen.last().map(|x| (x.patients_done, x.patients_total)), Some((1, 1)));
     let after_preview = (n(s, "patients").await, n(s, "change_log").await, audited(s).await);
@@ -161,6 +184,24 @@ async fn a_patients_bundle_previews_imports_and_imports_again_as_nothing_new() {
         .await
         .unwrap();
     assert_eq!(doctor, "Dr Anil Rao", "the visit's doctor: the staff member with the Practitioner's name");
+    // The prescription: the medicine added to the list as name, strength and form; the
+    // allergy check ran and flagged it, stored with the import's override reason.
+    type Rx = (String, String, String, String, String, String, String, Option<i64>, String, Option<String>, String);
+    let rx: Rx =
+        sqlx::query_as(
+            "SELECT m.name, m.strength, m.form, p.dose, p.dose_unit, p.route, p.frequency, p.duration_days,
+             p.instructions, p.override_reason, p.warnings FROM prescriptions p JOIN medicines m ON m.id = p.medicine_id",
+        )
+        .fetch_one(s.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        (rx.0.as_str(), rx.1.as_str(), rx.2.as_str(), rx.3.as_str(), rx.4.as_str(), rx.5.as_str(), rx.6.as_str(), rx.7),
+        ("Amoxicillin", "500 mg", "capsule", "1", "capsule", "oral", "1-1-1", Some(5))
+    );
+    assert_eq!(rx.8, "after food");
+    assert_eq!(rx.9.as_deref(), Some(import::IMPORTED_OVERRIDE));
+    assert!(rx.10.contains("Penicillin"), "the allergy warning is kept: {}", rx.10);
     let actions = common::actions(s).await;
     assert_eq!(actions.iter().filter(|a| *a == "fhir.import").count(), 2, "the patient's write and the import's");
 
@@ -169,7 +210,11 @@ async fn a_patients_bundle_previews_imports_and_imports_again_as_nothing_new() {
     let again = import::import(s, &admin, &files, |_| {}).await.unwrap();
     assert_eq!((again.patients_new, again.patients_matched), (0, 1));
     assert!(again.created.is_empty(), "{:?}", again.created);
-    assert_eq!(again.unchanged, 1 + 1 + 8 + 2 + 1, "the patient, visit, vital signs, diagnoses, allergy");
+    assert_eq!(
+        again.unchanged,
+        1 + 1 + 8 + 2 + 1 + 1,
+        "the patient, visit, vital signs, diagnoses, allergy, prescription"
+    );
     let after = (n(s, "patients").await, n(s, "change_log").await, n(s, "audit_log").await);
     assert_eq!(after, (before.0, before.1, before.2 + 1));
     let detail: String =
@@ -183,10 +228,20 @@ async fn a_patients_bundle_previews_imports_and_imports_again_as_nothing_new() {
 /// the staff's ids (Practitioner references), when a record was entered (`recordedDate`), the
 /// ids of Observations (HMS derives a vital sign's id from its row's, and the importing
 /// clinic's vitals rows have ids of their own) and `meta`. Appointments are not imported, so
-/// a visit's `appointment` goes too.
+/// a visit's `appointment` goes too; a prescription's `requester` is the staff member
+/// (another id here) and its `authoredOn` when it was entered.
 fn normalised(mut r: Value) -> Value {
     let Some(m) = r.as_object_mut() else { return r };
-    for key in ["meta", "recordedDate", "managingOrganization", "serviceProvider", "participant", "appointment"] {
+    for key in [
+        "meta",
+        "recordedDate",
+        "managingOrganization",
+        "serviceProvider",
+        "participant",
+        "appointment",
+        "requester",
+        "authoredOn",
+    ] {
         m.remove(key);
     }
     if m["resourceType"] == "Observation" {
@@ -201,7 +256,7 @@ fn normalised(mut r: Value) -> Value {
 /// The resources of the types the import stores, normalised, sorted, by type.
 fn comparable(dir: &std::path::Path) -> BTreeMap<String, Vec<String>> {
     let mut out = BTreeMap::new();
-    for ty in ["Patient", "Encounter", "Observation", "Condition", "AllergyIntolerance"] {
+    for ty in ["Patient", "Encounter", "Observation", "Condition", "AllergyIntolerance", "MedicationRequest"] {
         let text = std::fs::read_to_string(dir.join(format!("{ty}.ndjson"))).unwrap_or_default();
         let mut items: Vec<String> = text
             .lines()
@@ -250,8 +305,19 @@ async fn a_clinic_exported_imported_into_an_empty_one_and_exported_again_is_the_
     let input =
         VisitInput { patient_id: other.clone(), doctor_id: Some(p.w.doctor_staff.clone()), ..Default::default() };
     let visit = visits::start_visit(src, &p.doctor, input).await.unwrap().id;
-    let vitals = VitalsInput { patient_id: other, visit_id: Some(visit), pulse: Some(72), ..Default::default() };
+    let vitals =
+        VitalsInput { patient_id: other, visit_id: Some(visit.clone()), pulse: Some(72), ..Default::default() };
     visits::record_vitals(src, &p.nurse, vitals).await.unwrap();
+    // A long-term prescription, stopped with a reason.
+    let rx = PrescriptionInput {
+        medicine_id: p.w.paracetamol.clone(),
+        dose: "0.5".into(),
+        dose_unit: "tablet".into(),
+        frequency: "SOS".into(),
+        ..Default::default()
+    };
+    let rx = prescribing::prescribe(src, &p.doctor, &visit, rx).await.unwrap().id;
+    prescribing::stop_prescription(src, &p.doctor, &rx, "no more fever").await.unwrap();
 
     let first = tempfile::tempdir().unwrap();
     hms_core::fhir::export_clinic(src, &p.admin, first.path(), |_| {}).await.unwrap();
@@ -264,6 +330,12 @@ async fn a_clinic_exported_imported_into_an_empty_one_and_exported_again_is_the_
     let (a, b) = (comparable(first.path()), comparable(second.path()));
     assert_eq!(a["Patient"].len(), 2);
     assert_eq!(a["Observation"].len(), 9);
+    assert_eq!(a["MedicationRequest"].len(), 2);
+    assert!(
+        a["MedicationRequest"].iter().any(|r| r.contains("\"stopped\"") && r.contains("no more fever")),
+        "{:?}",
+        a["MedicationRequest"]
+    );
     for ty in a.keys() {
         assert_eq!(a[ty], b[ty], "{ty} after the round trip");
     }
@@ -430,4 +502,124 @@ async fn a_patient_already_here_is_matched_by_national_id_or_the_duplicate_rule(
             .await
             .unwrap();
     assert_eq!(allergy, (p.w.patient.clone(), "severe".into()), "the allergy joins the patient already here");
+}
+
+#[tokio::test]
+async fn medication_requests_from_another_system_become_prescriptions_of_their_visits() {
+    let p = pharmacy().await;
+    let (env, admin) = empty_clinic(&p.w.env.store).await;
+    let s = &env.store;
+    // A medicine already on the list, named as the other system names it.
+    let listed = hms_core::clinical::MedicineInput {
+        name: "Acetaminophen".into(),
+        strength: "325 MG".into(),
+        form: "oral tablet".into(),
+        ..Default::default()
+    };
+    let listed = prescribing::add_medicine(s, &admin, listed).await.unwrap().id;
+    let (pat, enc, doc, med) = (P1, E1, "0190b6a4-0000-7000-8000-0000000000d0", "0190b6a4-0000-7000-8000-0000000000d9");
+    let rx = |n: u8| format!("0190b6a4-0000-7000-8000-0000000000f{n}");
+    let subject = json!({ "reference": format!("urn:uuid:{pat}") });
+    let rxnorm = "http://www.nlm.nih.gov/research/umls/rxnorm";
+    // Synthea's shape: a Medication by reference with an RxNorm code, a dose without a unit,
+    // a timing as a repeat; stopped.
+    let stopped = json!({ "resourceType": "MedicationRequest", "id": rx(1), "status": "stopped", "intent": "order",
+        "medicationReference": { "reference": format!("urn:uuid:{med}") }, "subject": subject,
+        "encounter": { "reference": format!("urn:uuid:{enc}") }, "authoredOn": "2026-11-01T09:00:00Z",
+        "dosageInstruction": [{ "sequence": 1, "asNeededBoolean": false,
+            "timing": { "repeat": { "frequency": 2, "period": 1, "periodUnit": "d" } },
+            "doseAndRate": [{ "doseQuantity": { "value": 1.0 } }] }] });
+    // Coded only (no text), the dose in words only, as needed, for two weeks: the listed medicine.
+    let active = json!({ "resourceType": "MedicationRequest", "id": rx(2), "status": "active", "intent": "order",
+        "medicationCodeableConcept": { "coding": [{ "system": rxnorm, "code": "313782", "display": "Acetaminophen 325 MG Oral Tablet" }] },
+        "subject": subject, "encounter": { "reference": format!("urn:uuid:{enc}") }, "authoredOn": "2026-11-01T09:00:00Z",
+        "dosageInstruction": [{ "text": "2 tablets when needed for pain", "asNeededBoolean": true }],
+        "dispenseRequest": { "expectedSupplyDuration": { "value": 2, "unit": "weeks", "system": "http://unitsofmeasure.org", "code": "wk" } } });
+    let plan = json!({ "resourceType": "MedicationRequest", "id": rx(3), "status": "active", "intent": "plan",
+        "medicationCodeableConcept": { "text": "Metformin 500 mg tablet" }, "subject": subject });
+    let no_visit = json!({ "resourceType": "MedicationRequest", "id": rx(4), "status": "completed", "intent": "order",
+        "medicationCodeableConcept": { "text": "Metformin 500 mg tablet" }, "subject": subject });
+    let files = vec![
+        file(
+            "synthea.json",
+            &bundle(vec![
+                patient(pat),
+                json!({ "resourceType": "Practitioner", "id": doc, "name": [{ "text": "Dr Anil Rao" }] }),
+                json!({ "resourceType": "Encounter", "id": enc, "status": "finished",
+                    "class": { "system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB" },
+                    "subject": subject, "period": { "start": "2026-11-01T09:00:00Z", "end": "2026-11-01T09:30:00Z" },
+                    "participant": [{ "individual": { "reference": format!("urn:uuid:{doc}") } }] }),
+                json!({ "resourceType": "AllergyIntolerance", "id": "0190b6a4-0000-7000-8000-0000000000a7",
+                    "code": { "text": "Penicillin" }, "patient": subject }),
+                json!({ "resourceType": "Medication", "id": med, "code": { "text": "Penicillin V Potassium 250 MG Oral Tablet",
+                    "coding": [{ "system": rxnorm, "code": "834061", "display": "Penicillin V Potassium 250 MG Oral Tablet" }] } }),
+                stopped,
+                active,
+                plan,
+                no_visit,
+            ]),
+        ),
+        // A supply in months cannot be held as days: that patient is refused.
+        file(
+            "months.json",
+            &bundle(vec![
+                {
+                    let mut other = patient(P2);
+                    other["name"] = json!([{ "family": "Mensah", "given": ["Kofi"] }]);
+                    other
+                },
+                json!({ "resourceType": "Encounter", "id": "0190b6a4-0000-7000-8000-0000000000e2", "status": "finished",
+                    "class": { "code": "AMB" }, "subject": { "reference": format!("urn:uuid:{P2}") },
+                    "period": { "start": "2026-11-02T09:00:00Z" },
+                    "participant": [{ "individual": { "reference": format!("urn:uuid:{doc}") } }] }),
+                json!({ "resourceType": "MedicationRequest", "id": rx(5), "status": "active", "intent": "order",
+                    "medicationCodeableConcept": { "text": "Metformin 500 mg tablet" },
+                    "subject": { "reference": format!("urn:uuid:{P2}") },
+                    "encounter": { "reference": "urn:uuid:0190b6a4-0000-7000-8000-0000000000e2" },
+                    "dispenseRequest": { "expectedSupplyDuration": { "value": 3, "unit": "months", "code": "mo" } } }),
+            ]),
+        ),
+    ];
+    let preview = import::preview(s, &admin, &files, |_| {}).await.unwrap();
+    let report = import::import(s, &admin, &files, |_| {}).await.unwrap();
+    assert_eq!(counts(&preview.created), counts(&report.created), "the preview says what the import does");
+    let created = counts(&report.created);
+    assert_eq!(
+        (created.get("prescriptions"), created.get("medicines"), created.get("visits")),
+        (Some(&2), Some(&1), Some(&1)),
+        "{created:?}"
+    );
+    let not_stored = counts(&report.not_stored);
+    assert_eq!(not_stored.get("MedicationRequest (intent plan)"), Some(&1), "{not_stored:?}");
+    assert_eq!(not_stored.get("MedicationRequest (not in an outpatient visit)"), Some(&1), "{not_stored:?}");
+    assert_eq!(not_stored.get("Medication"), Some(&1), "{not_stored:?}");
+    assert!(has(&report, &rx(5), "MedicationRequest.dispenseRequest.expectedSupplyDuration"), "{:?}", report.problems);
+    assert_eq!((report.patients_new, report.patients_refused), (1, 1));
+
+    type Row = (String, String, String, String, String, String, Option<i64>, String, Option<String>, String);
+    let row = |id: String| async move {
+        sqlx::query_as::<_, Row>(
+            "SELECT p.medicine_id, m.name || '|' || m.strength || '|' || m.form, p.dose, p.dose_unit, p.frequency,
+             p.starts_on, p.duration_days, p.instructions, p.override_reason, coalesce(p.ends_on, '') || '|' || p.stop_reason
+             || '|' || (p.stopped_at IS NOT NULL) FROM prescriptions p JOIN medicines m ON m.id = p.medicine_id WHERE p.id = ?",
+        )
+        .bind(id)
+        .fetch_one(s.pool())
+        .await
+        .unwrap()
+    };
+    let a = row(rx(1)).await;
+    assert_eq!(a.1, "Penicillin V Potassium|250 MG|oral tablet", "added to the list, split");
+    assert_eq!((a.2.as_str(), a.3.as_str(), a.4.as_str(), a.5.as_str()), ("1", "dose", "2 times a day", "2026-11-01"));
+    assert_eq!(a.7, "RxNorm 834061", "the code kept as text");
+    assert_eq!(a.8.as_deref(), Some(import::IMPORTED_OVERRIDE), "the penicillin allergy flagged it");
+    assert_eq!(a.9, "|stopped in the system it was imported from|1");
+    let b = row(rx(2)).await;
+    assert_eq!(b.0, listed, "the medicine already on the list");
+    assert_eq!((b.2.as_str(), b.3.as_str(), b.6), ("as directed", "(see instructions)", Some(14)));
+    assert_eq!(b.7, "2 tablets when needed for pain; as needed; RxNorm 313782");
+    assert_eq!((b.8, b.9.as_str()), (None, "2026-11-15||0"));
+
+    let again = import::import(s, &admin, &files, |_| {}).await.unwrap();
+    assert!(again.created.is_empty(), "{:?}", again.created);
 }

@@ -141,8 +141,8 @@ pub async fn medicines(store: &Store, auth: &Authorized, query: &str) -> Result<
     rows.into_iter().map(medicine_of).collect()
 }
 
-/// The warnings a new prescription raises, inside the write.
-async fn warnings(
+/// The warnings a new prescription raises, inside the write (also the FHIR import's check).
+pub(crate) async fn warnings(
     w: &mut WriteTx<'_>,
     patient_id: &str,
     medicine_id: &str,
@@ -203,16 +203,16 @@ fn allergy_warning(f: allergy_check::Finding, subject: &str, detail: &str) -> Cl
 }
 
 /// A prescription's fields as entered, checked and trimmed.
-struct RxFields {
-    dose: String,
-    dose_unit: String,
-    route: String,
-    frequency: String,
-    instructions: String,
-    reason: Option<String>,
+pub(crate) struct RxFields {
+    pub dose: String,
+    pub dose_unit: String,
+    pub route: String,
+    pub frequency: String,
+    pub instructions: String,
+    pub reason: Option<String>,
 }
 
-fn rx_fields(p: &PrescriptionInput) -> Result<RxFields> {
+pub(crate) fn rx_fields(p: &PrescriptionInput) -> Result<RxFields> {
     let dose = line("dose", &p.dose, 30, true)?;
     let dose_unit = line("dose_unit", &p.dose_unit, 30, true)?;
     let route = line("route", &p.route, 40, false)?;
@@ -247,7 +247,7 @@ fn check_override(found: &[ClinicalWarning], reason: &Option<String>) -> Result<
 }
 
 /// The last day plus one of a course started on `starts_on` (YYYY-MM-DD); `None`: long-term.
-fn ends_on(starts_on: &str, duration_days: Option<i32>) -> Option<String> {
+pub(crate) fn ends_on(starts_on: &str, duration_days: Option<i32>) -> Option<String> {
     match (duration_days, chrono::NaiveDate::parse_from_str(starts_on, "%Y-%m-%d")) {
         (Some(d), Ok(start)) => {
             Some((start + chrono::Days::new(d.unsigned_abs().into())).format("%Y-%m-%d").to_string())

@@ -2,8 +2,8 @@
 //! `transaction`, `batch`, `searchset`), NDJSON files and single resources
 //! ([`read`]); groups the records by patient ([`group`]); then, patient by patient, finds
 //! or registers the patient ([`patient`]) and writes their visits ([`encounter`]), vitals
-//! ([`observation`]), diagnoses ([`condition`]) and allergies ([`allergy`]), every value
-//! through the same checks as a local write.
+//! ([`observation`]), diagnoses ([`condition`]), allergies ([`allergy`]) and prescriptions
+//! ([`medication`]), every value through the same checks as a local write.
 //!
 //! - **One write per patient**: a patient and their resources go in together or not at all;
 //!   a problem in one (a bad value, a reference to nothing) refuses that patient's resources
@@ -16,7 +16,7 @@
 //!   (counts, problems) is what [`import`] would do. (A file with Conditions has the ICD-10
 //!   reference table loaded first, as the first coded diagnosis on a device does: no record.)
 //! - **Not stored** resources (Claim, ImagingStudy, lab Observations, inpatient Encounters,
-//!   MedicationRequest...) are counted by type in the report.
+//!   MedicationRequests that are not orders...) are counted by type in the report.
 //! - **Permission**: `patients_import`, as the CSV import (administrators); a patient here
 //!   whose chart is restricted is refused (a problem) unless the importer may open it.
 //!   Audited as `fhir.import`: an entry per patient written, one for the whole import.
@@ -28,11 +28,13 @@ mod allergy;
 mod condition;
 mod encounter;
 mod group;
+mod medication;
 mod observation;
 mod patient;
 mod values;
 mod version;
 
+pub use medication::IMPORTED_OVERRIDE;
 pub use read::{read_file, InputFile, Upload, MAX_FILE_BYTES};
 pub use report::{Count, ImportProgress, ImportReport, Problem};
 
@@ -87,6 +89,9 @@ pub(crate) struct Cx<'a> {
     /// Patients this import registered: a file that holds two patients says they are two,
     /// so the duplicate rule does not match one to the other.
     pub fresh: std::sync::Mutex<HashSet<String>>,
+    /// Medicines added to the list for patients already done: a preview (which rolls each
+    /// patient back) counts a new medicine once, as the import creates it once.
+    pub medicines: std::sync::Mutex<HashSet<String>>,
 }
 
 impl Cx<'_> {
@@ -111,6 +116,8 @@ pub(crate) struct Outcome {
     pub created: Tally,
     pub unchanged: u32,
     pub not_stored: Tally,
+    /// Medicines this patient's write added to the list.
+    pub medicines: Vec<String>,
 }
 
 /// Reads the files and reports what [`import`] would do, writing nothing.
@@ -177,6 +184,7 @@ async fn run(
         staff,
         patient: 0,
         fresh: Default::default(),
+        medicines: Default::default(),
     };
     let mut report = ImportReport { written: write, files: files.len() as u32, ..Default::default() };
     let patients_total = groups.len() as u32;
@@ -193,6 +201,9 @@ async fn run(
                     report.patients_new += 1;
                 } else if !patient_id.is_empty() {
                     report.patients_matched += 1;
+                }
+                if let Ok(mut medicines) = cx.medicines.lock() {
+                    medicines.extend(outcome.medicines.iter().cloned());
                 }
                 total.created.merge(&outcome.created);
                 total.not_stored.merge(&outcome.not_stored);
@@ -263,7 +274,8 @@ async fn one_patient(
     Ok((out, new, patient_id))
 }
 
-/// The patient's record: encounters first (the others refer to them).
+/// The patient's record: encounters first (the others refer to them), allergies before
+/// prescriptions (whose allergy check reads them).
 async fn record(
     w: &mut WriteTx<'_>,
     cx: &Cx<'_>,
@@ -284,8 +296,8 @@ async fn record(
     for i in of("AllergyIntolerance") {
         allergy::write(w, cx, i, patient_id, out).await?;
     }
-    for _ in of("MedicationRequest") {
-        out.not_stored.add("MedicationRequest", 1);
+    for i in of("MedicationRequest") {
+        medication::write(w, cx, i, patient_id, &encounters, out).await?;
     }
     Ok(())
 }
