@@ -14,8 +14,9 @@
 // takes SOON-1 (the earlier expiry), 10 capsules → prints the labels: the PDF holds her name,
 // the medicine, "1 capsule twice a day after food for 5 days" and the batch → the batch's
 // balance went down by 10 → her Home's stock tile shows amoxicillin below its reorder level
-// (25 of 30) and opens the stock items and the expiry list → the administrator opens her bill:
-// the medicine line is on it.
+// (25 of 30) and opens the stock items and the expiry list → she counts the counter (a stock
+// take): SOON-1 is one capsule short, the variance shows, she prints the count sheet and posts:
+// SOON-1's balance goes down by one → the administrator opens her bill: the medicine line is on it.
 
 import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,7 +25,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { By } from 'selenium-webdriver';
+import { By, Key } from 'selenium-webdriver';
 import { App } from './lib/app.mjs';
 import { setupAdmin, signIn, stepper } from './lib/flow.mjs';
 
@@ -404,6 +405,69 @@ describe('HMS pharmacy (WebKitGTK through tauri-driver)', { timeout: 15 * 60_000
     assert.deepEqual([supplier, item, unit], ['Medline Distributors', 'Amoxicillin 500 mg capsule', 'capsule']);
     assert.deepEqual([onHand, level, used, units, pack, packs], ['25', '30', '0', '5', '10', '1']);
     await app.screenshot('suggested-order');
+  });
+
+  step('the pharmacist counts the counter: SOON-1 is one capsule short, the variance shows, the post corrects it', async () => {
+    await app.click('nav-pharmacy');
+    await app.click('pharmacy-view-take');
+    await app.visible('take-open-form');
+    await app.click('take-open');
+    await app.visible('take-sheet');
+    // One line per batch with stock, earliest expiry first, with what the ledger holds.
+    const lines = await app.until(() => attrs('take-line', 'data-batch'), (b) => b.length === 2, WAIT, 'two lines on the sheet');
+    assert.deepEqual(lines, ['SOON-1', 'LATE-1']);
+    const expected = [];
+    for (const el of await app.driver.findElements(By.css('[data-testid="take-expected"]'))) expected.push((await el.getText()).trim());
+    assert.deepEqual(expected, ['5', '20']);
+    // The printed sheet lists the batches with a column to write in.
+    await app.click('take-print');
+    const exportsDir = path.join(dataDir, 'exports');
+    const pdf = await app.until(
+      () => (fs.existsSync(exportsDir) ? fs.readdirSync(exportsDir).find((f) => f.startsWith('stock-take-')) : undefined),
+      (f) => !!f,
+      WAIT,
+      'the count sheet is saved',
+    );
+    const file = path.join(exportsDir, pdf);
+    await app.until(() => fs.readFileSync(file).subarray(-1024).toString('latin1').includes('%%EOF'), (whole) => whole, WAIT, 'a whole PDF');
+    const text = execFileSync('pdftotext', ['-layout', file, '-']).toString();
+    for (const want of ['Stock take', 'Pharmacy counter', 'Amoxicillin 500 mg capsule', 'SOON-1', 'LATE-1', 'Counted']) {
+      assert.ok(text.includes(want), `the count sheet shows ${want}:\n${text}`);
+    }
+    // 4 loose capsules of SOON-1 on the shelf (the ledger says 5); LATE-1 as the ledger says.
+    await fillNth('take-units', 0, '4');
+    await (await nth('take-units', 0)).sendKeys(Key.TAB);
+    await app.until(() => attrs('take-line', 'data-counted'), (c) => c[0] === '4', WAIT, 'SOON-1 counted');
+    await fillNth('take-packs', 1, '2');
+    await (await nth('take-packs', 1)).sendKeys(Key.TAB);
+    await app.until(() => attrs('take-line', 'data-counted'), (c) => c[1] === '20', WAIT, 'LATE-1 counted');
+    const variances = async () => {
+      const out = [];
+      for (const el of await app.driver.findElements(By.css('[data-testid="take-variance"]'))) out.push((await el.getText()).trim());
+      return out;
+    };
+    assert.deepEqual(await app.until(variances, (v) => v.length === 2 && v[0] !== '', WAIT, 'the variance shows'), ['−1', '0']);
+    await app.screenshot('stock-take-tablet');
+    await app.click('take-post');
+    await app.click('take-confirm');
+    await app.until(
+      async () => (await app.visible('take-sheet')).getAttribute('data-status'),
+      (status) => status === 'posted',
+      WAIT,
+      'the stock take is posted',
+    );
+    // The balance: SOON-1 down by the one capsule missing, LATE-1 untouched.
+    await app.click('pharmacy-view-items');
+    await app.click('item-batches');
+    const quantities = async () => {
+      const out = {};
+      for (const row of await app.driver.findElements(By.css('[data-testid="balance-row"]'))) {
+        out[await row.getAttribute('data-batch')] = (await row.findElement(By.css('[data-testid="balance-quantity"]')).getText()).trim();
+      }
+      return out;
+    };
+    const q = await app.until(quantities, (r) => /^4 capsule/.test(r['SOON-1'] ?? ''), WAIT, 'SOON-1 corrected to 4');
+    assert.match(q['LATE-1'], /^20 capsule/);
   });
 
   step('the administrator opens her bill: the medicine is on it', async () => {
