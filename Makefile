@@ -175,11 +175,13 @@ test-rust: deps-rust
 test-keystore: deps-system deps-rust
 	scripts/with-keystore cargo test -p hms-core --test keystore --locked -- --include-ignored
 
-# sync.e2e.test.mjs also runs hms-server (on a throwaway PostgreSQL it starts itself). The
+# sync.e2e.test.mjs also runs hms-server (on a throwaway PostgreSQL it starts itself);
+# encryption.e2e.test.mjs makes its clear database with hms-admin. The
 # suites run one after the other: each drives a WebKit window, and they share artifacts/.
 test-e2e: deps-e2e deps-driver app
-	cargo build -p hms-server --locked
+	cargo build -p hms-server -p hms-cli --locked
 	HMS_NO_OPEN=1 HMS_APP_BIN="$(APP_BIN)" HMS_SERVER_BIN="$(CARGO_TARGET_DIR)/debug/hms-server" \
+	  HMS_ADMIN_BIN="$(CARGO_TARGET_DIR)/debug/hms-admin" \
 	  $(XVFB) node --test --test-concurrency=1 --test-reporter=spec tests/e2e/*.test.mjs
 
 # The sync server against a real PostgreSQL that the tests start themselves (a throwaway

@@ -4,8 +4,10 @@
 
 mod commands;
 mod files;
+mod start;
 mod state;
 
+pub use start::{StartStatus, Starting};
 pub use state::AppState;
 
 use std::path::PathBuf;
@@ -19,6 +21,7 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
         .into_iter()
         .fold(tauri_specta::Builder::<R>::new(), |b, (name, value)| b.constant(name, value));
     builder.commands(tauri_specta::collect_commands![
+        start::start_status,
         session::app_status,
         session::setup_first_admin,
         session::load_demo,
@@ -284,7 +287,8 @@ fn exports_dir<R: Runtime>(app: &tauri::App<R>, data_dir: &std::path::Path) -> P
 }
 
 /// Registers the commands and opens the store: from a given directory at once (tests), or
-/// on start from `HMS_DATA_DIR` or the platform's app-data directory.
+/// on start, in the background behind the start screen ([`start_store`]), from
+/// `HMS_DATA_DIR` or the platform's app-data directory.
 pub fn configure<R: Runtime>(
     builder: tauri::Builder<R>,
     fixed_data_dir: Option<PathBuf>,
@@ -295,22 +299,73 @@ pub fn configure<R: Runtime>(
         log_to(&dir);
         let exports = dir.join("exports");
         let state = tauri::async_runtime::block_on(AppState::open(&dir, exports)).map_err(|e| e.to_string())?;
-        return Ok(builder.manage(state));
+        return Ok(builder.manage(state).manage(Starting::new(StartStatus::Ready { encrypted: None })));
     }
     Ok(builder
         .setup(move |app| {
             specta.mount_events(app);
             let dir = data_dir(app)?;
             log_to(&dir);
-            let state = tauri::async_runtime::block_on(AppState::open(&dir, exports_dir(app, &dir)))?;
-            app.manage(state);
+            let exports = exports_dir(app, &dir);
+            // The window shows at once; the store opens behind the start screen (a database
+            // from before encryption at rest takes a while: it is encrypted first).
+            app.manage(Starting::new(StartStatus::Opening));
             let handle = app.handle().clone();
-            let _ = app.state::<AppState>().restart.set(Box::new(move || restart_soon(handle.clone())));
-            start_background_sync(app.handle().clone());
-            start_daily_backups(app.handle().clone());
+            let (again_dir, again_exports) = (dir.clone(), exports.clone());
+            app.state::<Starting>()
+                .on_retry(Box::new(move || start_store(handle.clone(), again_dir.clone(), again_exports.clone())));
+            start_store(app.handle().clone(), dir, exports);
             Ok(())
         })
         .on_window_event(back_up_on_close))
+}
+
+/// Opens the store in `dir` in the background, telling the start screen where it is
+/// ([`Starting`]): a clear database from before encryption at rest is encrypted first, with
+/// its progress; then the store is kept in the app's state and the background work starts.
+/// A failure is the start screen's typed error (a clear database is left as it was).
+fn start_store<R: Runtime>(app: tauri::AppHandle<R>, dir: PathBuf, exports: PathBuf) {
+    tauri::async_runtime::spawn(async move {
+        let starting = app.state::<Starting>();
+        let last = std::sync::Mutex::new(None);
+        let report = |p| {
+            if let Ok(mut last) = last.lock() {
+                *last = Some(p);
+            }
+            starting.set(StartStatus::Encrypting { progress: Some(p) });
+        };
+        match open_store(&dir, exports, &report).await {
+            Ok(state) => {
+                opened(&app, state);
+                let encrypted = last.lock().ok().and_then(|l| *l);
+                starting.set(StartStatus::Ready { encrypted });
+            }
+            Err(e) => {
+                tracing::error!(target: "hms::storage", code = e.code(), error = %e, "the start failed");
+                starting.set(StartStatus::Failed { error: e });
+            }
+        }
+    });
+}
+
+/// The clear database in `dir`, if there is one, encrypted (`progress`), then the store open.
+async fn open_store(
+    dir: &std::path::Path,
+    exports: PathBuf,
+    progress: &(dyn Fn(hms_core::store::encrypt::EncryptProgress) + Sync),
+) -> Result<AppState, hms_core::Error> {
+    let db = dir.join(hms_core::store::DB_FILE);
+    hms_core::store::encrypt::encrypt_clear_database(&db, progress).await?;
+    AppState::open(dir, exports).await
+}
+
+/// The store open: kept in the app's state, and the background work started.
+fn opened<R: Runtime>(app: &tauri::AppHandle<R>, state: AppState) {
+    app.manage(state);
+    let handle = app.clone();
+    let _ = app.state::<AppState>().restart.set(Box::new(move || restart_soon(handle.clone())));
+    start_background_sync(app.clone());
+    start_daily_backups(app.clone());
 }
 
 /// How often the app asks the core whether the daily backup is due.

@@ -39,6 +39,10 @@ enum Command {
         username: String,
         #[arg(long)]
         full_name: String,
+        /// Tests only: in an unencrypted database, as a version before encryption at rest
+        /// left it (the app's start encrypts it; tests/e2e/encryption.e2e.test.mjs).
+        #[arg(long, hide = true)]
+        plain: bool,
     },
     /// Check the audit log's hash chain; exits 1 if it is broken.
     VerifyAudit,
@@ -137,9 +141,14 @@ fn read_password() -> Result<String, String> {
 
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Command::CreateAdmin { username, full_name } => {
+        Command::CreateAdmin { username, full_name, plain } => {
             let password = read_password()?;
-            let store = open(&cli.data_dir).await?;
+            let store = if plain {
+                let db = data_dir(&cli.data_dir)?.join(hms_core::store::DB_FILE);
+                Store::open_plain(&db).await.map_err(|e| e.to_string())?
+            } else {
+                open(&cli.data_dir).await?
+            };
             let id = setup::create_first_admin(&store, NewAdmin { username, full_name, password })
                 .await
                 .map_err(|e| e.to_string())?;

@@ -18,6 +18,15 @@ export function appBinary() {
   return path.resolve(targetDir(), 'debug', 'hms');
 }
 
+/** hms-admin: HMS_ADMIN_BIN, else $CARGO_TARGET_DIR/debug/hms-admin (`cargo build -p hms-cli`). */
+export function adminBinary() {
+  const bin = process.env.HMS_ADMIN_BIN
+    ? path.resolve(process.env.HMS_ADMIN_BIN)
+    : path.resolve(targetDir(), 'debug', 'hms-admin');
+  if (!fs.existsSync(bin)) throw new Error(`hms-admin not found at ${bin}: run \`cargo build -p hms-cli\``);
+  return bin;
+}
+
 /** The first executable `name` on PATH (or in `extraDirs`), or null. */
 export function onPath(name, extraDirs = []) {
   const dirs = [...(process.env.PATH || '').split(path.delimiter), ...extraDirs];

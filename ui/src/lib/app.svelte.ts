@@ -1,9 +1,18 @@
 // The application's state: which top-level screen shows, and the signed-in session.
 // Sessions live in the Rust backend; this is only the UI's copy of what it was told.
 
-import { commands, type AppError, type DemoAccount, type SessionInfo } from './bindings';
+import { Channel } from '@tauri-apps/api/core';
+import {
+  commands,
+  type AppError,
+  type DemoAccount,
+  type EncryptProgress,
+  type SessionInfo,
+  type StartStatus,
+} from './bindings';
 import { errorMessage } from './errors';
 import { setFormats } from './i18n';
+import { encryptedNotice, waitForStart } from './startProgress';
 import { toasts } from './toast.svelte';
 
 export type Result<T> = { status: 'ok'; data: T } | { status: 'error'; error: AppError };
@@ -11,13 +20,15 @@ export type Result<T> = { status: 'ok'; data: T } | { status: 'error'; error: Ap
 export type Failure = { status: 'error'; error: AppError; handled: boolean };
 export type Outcome<T> = { status: 'ok'; data: T } | Failure;
 
-export type Phase = 'loading' | 'failed' | 'setup' | 'signin' | 'shell';
+export type Phase = 'loading' | 'encrypting' | 'failed' | 'setup' | 'signin' | 'shell';
 
 class AppState {
   phase = $state<Phase>('loading');
   session = $state<SessionInfo | null>(null);
   /** Why startup failed (phase 'failed'). */
   startError = $state<AppError | null>(null);
+  /** The one-time encryption of a database from before (phase 'encrypting'). */
+  encryption = $state<EncryptProgress | null>(null);
   /** A message for the sign-in screen (why the session ended). */
   notice = $state<string | null>(null);
   version = $state('');
@@ -29,10 +40,32 @@ class AppState {
     return this.session?.locked ?? false;
   }
 
-  /** Startup: asks the backend where we are and shows the matching screen. */
-  async start(): Promise<void> {
+  /**
+   * Startup: waits for the backend's store to open (the bar of a one-time encryption
+   * meanwhile), then asks where we are and shows the matching screen. `again`: the start
+   * screen's Try again, which starts a failed opening again.
+   */
+  async start(again = false): Promise<void> {
     this.phase = 'loading';
     this.startError = null;
+    const started = await waitForStart(
+      (onStatus) => {
+        const channel = new Channel<StartStatus>();
+        channel.onmessage = onStatus;
+        return commands.startStatus(channel, again);
+      },
+      (progress) => {
+        this.encryption = progress;
+        this.phase = 'encrypting';
+      },
+    );
+    if (started.state === 'failed') {
+      this.startError = started.error;
+      this.phase = 'failed';
+      return;
+    }
+    // Said once on the sign-in screen: the records from before are encrypted now.
+    this.notice = encryptedNotice(started) ?? this.notice;
     const r = await call(() => commands.appStatus());
     if (r.status === 'error') {
       this.startError = r.error;

@@ -6,6 +6,11 @@ import { invoke as __TAURI_INVOKE, Channel } from "@tauri-apps/api/core";
 
 /** Commands */
 export const commands = {
+	/**
+	 *  Where the start is; until it is ready or failed, every change (the encryption's progress)
+	 *  is sent on `on_progress` too. `again` after a failure: the start is tried again.
+	 */
+	startStatus: (onProgress: Channel<StartStatus_Deserialize>, again: boolean) => typedError<StartStatus_Serialize, AppError>(__TAURI_INVOKE("start_status", { onProgress, again })),
 	appStatus: () => typedError<AppStatus_Serialize, AppError>(__TAURI_INVOKE("app_status")),
 	/**  The first administrator, with the starter lists the new clinic chose (one write). */
 	setupFirstAdmin: (input: NewAdmin, starters: Starters_Deserialize) => typedError<SessionInfo, AppError>(__TAURI_INVOKE("setup_first_admin", { input, starters })),
@@ -3007,6 +3012,24 @@ export type DuplicateMatch = {
 	name: string,
 };
 
+/**  How far the one-time encryption of a clear database is. */
+export type EncryptProgress = {
+	stage: EncryptStage,
+	/**  Pages of the encrypted copy written (during `checking`: all of them). */
+	pages_done: number,
+	/**
+	 *  The pages the copy is expected to have (the clear database's pages in use, each
+	 *  holding a little less once encrypted); `pages_done` never passes it.
+	 */
+	pages_total: number,
+};
+
+export type EncryptStage = 
+/**  Writing the encrypted copy (`sqlcipher_export`). */
+"copying" | 
+/**  Checking the copy (integrity check, row counts) before it replaces the clear file. */
+"checking";
+
 /**  What [`enrol`] answers: the tenant joined (the token stays in core). */
 export type Enrolment = {
 	server_url: string,
@@ -5756,6 +5779,43 @@ export type StaffMember_Serialize = {
 	fee_minor: number | null,
 	active: boolean,
 };
+
+/**  Where the start is. */
+export type StartStatus = StartStatus_Serialize | StartStatus_Deserialize;
+
+/**  Where the start is. */
+export type StartStatus_Deserialize = 
+/**  Opening the store (migrations, the key): usually a moment. */
+{ state: "opening" } | 
+/**  Encrypting the database from before (`progress`: none until the first report). */
+{ state: "encrypting"; progress?: EncryptProgress | null } | 
+/**
+ *  The store is open: the app goes on (`app_status`). `encrypted`: this start encrypted
+ *  a database from before, and this was its last report (the check passed).
+ */
+{ state: "ready"; encrypted?: EncryptProgress | null } | 
+/**
+ *  The start failed (the encryption, or opening the store after it); the clear database
+ *  from before, if any, is left as it was.
+ */
+{ state: "failed"; error: AppError };
+
+/**  Where the start is. */
+export type StartStatus_Serialize = 
+/**  Opening the store (migrations, the key): usually a moment. */
+{ state: "opening" } | 
+/**  Encrypting the database from before (`progress`: none until the first report). */
+{ state: "encrypting"; progress: EncryptProgress | null } | 
+/**
+ *  The store is open: the app goes on (`app_status`). `encrypted`: this start encrypted
+ *  a database from before, and this was its last report (the check passed).
+ */
+{ state: "ready"; encrypted: EncryptProgress | null } | 
+/**
+ *  The start failed (the encryption, or opening the store after it); the clear database
+ *  from before, if any, is left as it was.
+ */
+{ state: "failed"; error: AppError };
 
 /**
  *  What a new clinic chooses at set-up besides its administrator: the starter lists to begin

@@ -23,6 +23,14 @@ export const en = {
   'app.fullName': 'Hospital management',
   'app.loading': 'Starting HMS…',
   'app.startFailedTitle': 'HMS could not start',
+  'app.encryptingTitle': 'Encrypting the records on this computer',
+  'app.encryptingWhy':
+    'This happens once, after the update that encrypts the records at rest. Keep HMS open: the records are checked before the old copy is replaced, and nothing is lost if it stops.',
+  'app.encryptingCopying': 'Encrypting: {done} of {total} pages',
+  'app.encryptingChecking': 'Checking the encrypted copy…',
+  'app.encryptingStarting': 'Getting ready…',
+  'app.encryptedNotice':
+    'The records on this computer are now encrypted, and were checked before the old copy was removed. Sign in as usual.',
   'app.retry': 'Try again',
   'app.skipToContent': 'Skip to main content',
   'app.about': 'HMS {version} · device {device}',
