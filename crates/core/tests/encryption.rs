@@ -275,6 +275,8 @@ async fn the_recovery_sheet_holds_the_key_in_writing_and_as_a_qr_code() {
         assert!(lines.contains(&line.join("-")), "{line:?} not a line of\n{text}");
     }
     assert!(text.contains("HMS recovery key") && text.contains("hms-admin restore"), "{text}");
+    // How to restore with it in the app too (the Backups screen takes the key), not only the CLI.
+    assert!(text.contains("open Backups") && text.contains("Open the backup"), "{text}");
     assert_eq!(qr_codes(&pdf), vec![code.clone()], "the QR code is the key");
     assert!(backup::status(&env.store, &a).await.unwrap().recovery_key_given, "saved: the Home stops asking");
     let actions = common::actions(&env.store).await;
