@@ -45,8 +45,9 @@ pub struct BenchArgs {
     /// tenant); without it the sync area is skipped.
     #[arg(long, env = "HMS_BENCH_SERVER_DB")]
     server_db: Option<String>,
-    /// Also run the patients area on an unencrypted database in the same run, and report
-    /// encryption's overhead as ratios (`plain`, `overhead`).
+    /// Also run the patients area (and the backup area, when it runs) on an unencrypted
+    /// database in the same run, and report encryption's overhead as ratios (`plain`,
+    /// `overhead`).
     #[arg(long)]
     plain: bool,
 }
@@ -136,7 +137,9 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         }
     }
 
-    let plain = if args.plain { Some(plain::run(&ctx, args.patients, args.seed, &tmp).await?) } else { None };
+    let with_backup = wants(&args, "backup");
+    let plain =
+        if args.plain { Some(plain::run(&ctx, args.patients, args.seed, &tmp, with_backup).await?) } else { None };
 
     let db_bytes = file_bytes(&path);
     let mut report = json!({

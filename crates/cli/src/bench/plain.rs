@@ -1,12 +1,14 @@
 //! `--plain`: the patients area again, in the same run, on an unencrypted database
 //! (`Store::open_plain`, which only this crate's build of hms-core has), so that what
-//! encryption at rest costs is a ratio of two figures taken minutes apart on the same machine.
+//! encryption at rest costs is a ratio of two figures taken minutes apart on the same machine;
+//! and the backup area after it when the run has it.
 //!
-//! The patients area is the one repeated: it holds the three figures (search p99,
-//! registration p99, the import rate), and repeating every area would double a run that takes
-//! an hour at a million patients.
+//! The patients area is the one always repeated: it holds the three figures (search
+//! p99, registration p99, the import rate), and repeating every area would double a run that
+//! takes an hour at a million patients. The backup area is repeated when it runs: its figures
+//! (MB/s of the backup, its verification) are the other ones encryption may slow down.
 
-use super::{patients, sign_in, Ctx};
+use super::{backup, patients, sign_in, Ctx};
 use hms_core::Store;
 use serde_json::{json, Map, Value};
 use std::path::Path;
@@ -17,16 +19,21 @@ pub struct Plain {
     pub overhead: Value,
 }
 
-/// Runs the patients area on a new unencrypted database under `tmp` (removed after), with
-/// the same patient count and seed as the encrypted run in `ctx`.
-pub async fn run(ctx: &Ctx, n: u64, seed: u64, tmp: &Path) -> Result<Plain, String> {
+/// Runs the patients area (then the backup area, `with_backup`) on a new unencrypted database
+/// under `tmp` (removed after), with the same patient count and seed as the encrypted run in
+/// `ctx`.
+pub async fn run(ctx: &Ctx, n: u64, seed: u64, tmp: &Path, with_backup: bool) -> Result<Plain, String> {
     let dir = tmp.join("plain");
     let path = dir.join(hms_core::store::DB_FILE);
     eprintln!("bench: --plain: the patients area again, unencrypted, at {}", path.display());
     let store = Store::open_plain(&path).await.map_err(|e| e.to_string())?;
     let session = sign_in(&store).await?;
     let mut plain = Ctx { store, session, rates: Map::new(), latency: Map::new() };
-    let ran = patients::run(&mut plain, n, seed).await;
+    let mut ran = patients::run(&mut plain, n, seed).await.map(|_| ());
+    if ran.is_ok() && with_backup {
+        eprintln!("bench: --plain: the backup area again, unencrypted");
+        ran = backup::run(&mut plain, n, seed, &dir).await;
+    }
     plain.store.close().await;
     let _ = std::fs::remove_dir_all(&dir);
     ran?;
@@ -35,8 +42,8 @@ pub async fn run(ctx: &Ctx, n: u64, seed: u64, tmp: &Path) -> Result<Plain, Stri
 }
 
 /// Encrypted over plain, so that 1.15 reads "15% dearer" for each figure: p99 latencies
-/// divided (`<name>_p99`; `search_p99` the worst of the searches), the import rate inverted
-/// (plain rate over encrypted rate). A figure either run lacks is left out.
+/// divided (`<name>_p99`; `search_p99` the worst of the searches), the rates in [`RATES`]
+/// inverted (plain rate over encrypted rate). A figure either run lacks is left out.
 pub fn overhead(encrypted: &Ctx, plain: &Ctx) -> Value {
     let mut out = Map::new();
     let p99 = |c: &Ctx, name: &str| c.latency.get(name).and_then(|l| l.get("p99")).and_then(Value::as_f64);
@@ -52,12 +59,18 @@ pub fn overhead(encrypted: &Ctx, plain: &Ctx) -> Value {
     if let Some(w) = worst_search {
         out.insert("search_p99".into(), json!(w));
     }
-    let rate = |c: &Ctx| c.rates.get("import_csv_patients_per_s").and_then(Value::as_f64);
-    if let Some(r) = rate(plain).zip(rate(encrypted)).and_then(|(p, e)| ratio(p, e)) {
-        out.insert("import_csv_patients_per_s".into(), json!(r));
+    for name in RATES {
+        let rate = |c: &Ctx| c.rates.get(name).and_then(Value::as_f64);
+        if let Some(r) = rate(plain).zip(rate(encrypted)).and_then(|(p, e)| ratio(p, e)) {
+            out.insert(name.into(), json!(r));
+        }
     }
     Value::Object(out)
 }
+
+/// The rates compared. Not `restore_mb_per_s`: restoring a clear backup encrypts the restored
+/// copy (the app keeps no clear database), so its plain figure is no clear baseline.
+const RATES: [&str; 3] = ["import_csv_patients_per_s", "backup_mb_per_s", "verify_backup_mb_per_s"];
 
 /// `a / b` to 3 decimals; none when `b` is not positive.
 fn ratio(a: f64, b: f64) -> Option<f64> {

@@ -138,7 +138,8 @@ async fn write(store: &Store, dir: &Path, progress: &(dyn Fn(BackupProgress) + S
     // The copy as a file complete on its own (no WAL beside it), and what it holds.
     let pool = sqlx::sqlite::SqlitePoolOptions::new()
         .max_connections(1)
-        .connect_with(crate::store::db_key::options(&db, store.db_key()))
+        // A clear copy of the bench's unencrypted store (`--plain`) opens without the key.
+        .connect_with(crate::store::db_key::options_for(&db, store.db_key())?)
         .await?;
     sqlx::query("PRAGMA journal_mode = DELETE").execute(&pool).await?;
     let facts = facts(&pool).await;
