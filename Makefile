@@ -189,5 +189,10 @@ test-e2e: deps-e2e deps-driver app
 # package comes with `make deps`; without it the tests fail and say so. This includes the
 # device side of sync (crates/server/tests/device_sync.rs: hms-core stores syncing through
 # the server), which is why hms-core is a dev-dependency of hms-server.
+# Then every suite again on the SQLite backend (the clinic hub: HMS_TEST_BACKEND=sqlite, a
+# database file per test), the convergence test with HUB_CONVERGENCE_CASES random cases.
+HUB_CONVERGENCE_CASES ?= 200
 test-server: deps-rust
 	HMS_KEYSTORE=file cargo test -p hms-server --locked --no-fail-fast
+	HMS_KEYSTORE=file HMS_TEST_BACKEND=sqlite HMS_CONVERGENCE_CASES=$(HUB_CONVERGENCE_CASES) \
+	  cargo test -p hms-server --locked --no-fail-fast

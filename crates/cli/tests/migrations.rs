@@ -3,8 +3,9 @@
 //! `CHECKSUMS` file, to which new migrations are only appended. This fails, naming the file,
 //! when a landed migration changed, disappeared, or a new one was not appended.
 //!
-//! Both the device's migrations (`migrations/`, hms-core) and the server's
-//! (`crates/server/migrations/`, hms-server) are checked; this crate depends on both.
+//! The device's migrations (`migrations/`, hms-core) and the server's, PostgreSQL
+//! (`crates/server/migrations/`) and SQLite (`crates/server/migrations-sqlite/`, the clinic
+//! hub), are checked; this crate depends on both.
 
 use sqlx::migrate::Migrator;
 use std::path::Path;
@@ -93,4 +94,9 @@ fn device_migrations_that_landed_are_unchanged() {
 #[test]
 fn server_migrations_that_landed_are_unchanged() {
     check("crates/server/migrations", &hms_server::MIGRATOR);
+}
+
+#[test]
+fn hub_migrations_that_landed_are_unchanged() {
+    check("crates/server/migrations-sqlite", &hms_server::MIGRATOR_SQLITE);
 }

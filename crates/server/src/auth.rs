@@ -115,11 +115,7 @@ fn bearer(parts: &Parts) -> Result<&str, ApiError> {
 pub async fn authenticate(state: &AppState, token: &str) -> Result<Device, ApiError> {
     let unknown = || ApiError::unauthorized("unknown device token");
     let (device_id, secret) = parse_token(token).ok_or_else(unknown)?;
-    let row: Option<(String, Vec<u8>, bool)> =
-        sqlx::query_as("SELECT tenant_id, token_hash, revoked_at IS NOT NULL FROM devices WHERE id = $1")
-            .bind(device_id)
-            .fetch_optional(&state.pool)
-            .await?;
+    let row = state.store.device_token(device_id).await?;
     let (tenant_id, stored, revoked) = row.ok_or_else(unknown)?;
     let presented = sha256(&secret);
     if !bool::from(presented.as_slice().ct_eq(stored.as_slice())) {
@@ -132,21 +128,10 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Device, ApiEr
             "this device has been revoked; an administrator must enrol it again",
         ));
     }
-    touch(state, device_id).await?;
+    // Marks when the device was last seen, at most every 30 s so that a burst of requests
+    // does not turn every read into a write.
+    state.store.touch_device(device_id).await?;
     Ok(Device { id: device_id.to_string(), tenant_id })
-}
-
-/// Records when the device was last seen, at most every 30 s so that a burst of requests
-/// does not turn every read into a write.
-async fn touch(state: &AppState, device_id: &str) -> Result<(), ApiError> {
-    sqlx::query(
-        "UPDATE devices SET last_seen_at = now()
-         WHERE id = $1 AND (last_seen_at IS NULL OR last_seen_at < now() - interval '30 seconds')",
-    )
-    .bind(device_id)
-    .execute(&state.pool)
-    .await?;
-    Ok(())
 }
 
 impl FromRequestParts<AppState> for Device {

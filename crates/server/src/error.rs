@@ -78,12 +78,23 @@ impl From<sqlx::Error> for ApiError {
                 tracing::error!(error = %err, "database unavailable");
                 ApiError::new(ErrorCode::Unavailable, "the database is unavailable; retry later")
             }
+            // SQLite (the hub) busy past its timeout: another writer held the database too long.
+            sqlx::Error::Database(ref db) if sqlite_busy(db.as_ref()) => {
+                tracing::error!(error = %err, "database busy");
+                ApiError::new(ErrorCode::Unavailable, "the database is busy; retry later")
+            }
             other => {
                 tracing::error!(error = %other, "database error");
                 ApiError::internal("internal error")
             }
         }
     }
+}
+
+/// SQLITE_BUSY and its extended codes (BUSY_RECOVERY, BUSY_SNAPSHOT, BUSY_TIMEOUT).
+fn sqlite_busy(db: &dyn sqlx::error::DatabaseError) -> bool {
+    db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
+        && db.code().is_some_and(|c| matches!(c.as_ref(), "5" | "261" | "517" | "773"))
 }
 
 impl IntoResponse for ApiError {

@@ -1,8 +1,9 @@
 //! hms-server: the central sync server of HMS.
 //!
 //! Devices push their change logs here and pull their tenant's changes from here (see the
-//! `hms-protocol` crate for the wire format). PostgreSQL holds tenants, enrolled devices, one-time
-//! enrolment codes and an append-only table of every change, numbered by a server sequence.
+//! `hms-protocol` crate for the wire format). The database (PostgreSQL for a central server,
+//! SQLite for a clinic hub: [`store`]) holds tenants, enrolled devices, one-time enrolment
+//! codes and an append-only table of every change, numbered by a server sequence.
 //!
 //! The binary (`src/main.rs`) is a thin CLI over this library; tests build the same
 //! [`router`] and call it over HTTP.
@@ -13,17 +14,22 @@ pub mod auth;
 pub mod error;
 pub mod metrics;
 pub mod policy;
+pub mod store;
 pub mod throttle;
 pub mod tls;
 
 pub use api::router;
+pub use store::Storage;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The server's own migrations (crates/server/migrations), embedded in the binary.
+/// The server's own migrations for PostgreSQL (crates/server/migrations), embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// The same tables for SQLite, the clinic hub (crates/server/migrations-sqlite).
+pub static MIGRATOR_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations-sqlite");
 
 /// Request limits. The defaults are the protocol's; tests may lower them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,7 +70,8 @@ impl Default for Limits {
 /// What every request handler shares.
 #[derive(Clone)]
 pub struct AppState {
-    pub pool: PgPool,
+    /// The database, PostgreSQL or SQLite.
+    pub store: Storage,
     pub limits: Limits,
     /// Whether pushed changes are checked against the policy (`hms-policy`: permission, values,
     /// the last administrator). Always on in `hms-server serve`; tests of the devices' own
@@ -88,9 +95,9 @@ impl AppState {
         }
     }
 
-    pub fn new(pool: PgPool) -> Self {
+    pub fn new(store: impl Into<Storage>) -> Self {
         AppState {
-            pool,
+            store: store.into(),
             limits: Limits::default(),
             check_changes: true,
             metrics: Arc::default(),
@@ -109,6 +116,13 @@ pub async fn connect(database_url: &str) -> Result<PgPool, sqlx::Error> {
 /// Applies the migrations not applied yet (safe to run on every start).
 pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
     MIGRATOR.run(pool).await
+}
+
+/// Opens (creating it if needed) and migrates a clinic hub's SQLite database.
+pub async fn open_sqlite(path: &std::path::Path) -> Result<Storage, sqlx::migrate::MigrateError> {
+    let store = Storage::Sqlite(store::sqlite::open(path).await?);
+    store.migrate().await?;
+    Ok(store)
 }
 
 /// Serves the API on a bound listener until `shutdown` completes, then finishes the requests

@@ -2,19 +2,22 @@
 
 use chrono::{DateTime, Duration, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use hms_server::{admin, AppState};
-use sqlx::PgPool;
+use hms_server::{admin, AppState, Storage};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "hms-server", version, about = "HMS sync server (PostgreSQL)")]
+#[command(name = "hms-server", version, about = "HMS sync server (PostgreSQL, or SQLite for a clinic hub)")]
 struct Cli {
     /// PostgreSQL URL, e.g. postgres://hms:PASSWORD@localhost/hms (prefer the environment
     /// variable: a URL on the command line is visible to every user in `ps`).
-    #[arg(long, env = "HMS_DATABASE_URL", global = true, hide_env_values = true)]
+    #[arg(long, visible_alias = "db", env = "HMS_DATABASE_URL", global = true, hide_env_values = true)]
     database_url: Option<String>,
+    /// A SQLite database file instead of PostgreSQL (the clinic hub: one process, one file,
+    /// created if missing). Every subcommand takes it, e.g. `hms-server --sqlite hub.db serve`.
+    #[arg(long, value_name = "PATH", env = "HMS_SQLITE", global = true, conflicts_with = "database_url")]
+    sqlite: Option<PathBuf>,
     /// Log lines as text (key=value) or JSON, on stderr. RUST_LOG filters them.
     #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
     log_format: LogFormat,
@@ -158,31 +161,42 @@ fn init_logging(format: LogFormat) {
     }
 }
 
-async fn run(cli: Cli) -> Result<(), String> {
-    let url = cli
-        .database_url
-        .ok_or("no database: give --database-url or set HMS_DATABASE_URL (postgres://USER:PASSWORD@HOST/DB)")?;
+/// The database the command names: a SQLite file (opened and migrated: it is the hub's own)
+/// or PostgreSQL (migrated by `migrate` and `serve` only).
+async fn open_store(database_url: Option<String>, sqlite: Option<PathBuf>) -> Result<Storage, String> {
+    if let Some(path) = sqlite {
+        return hms_server::open_sqlite(&path).await.map_err(|e| format!("cannot open {}: {e}", path.display()));
+    }
+    let url = database_url.ok_or(
+        "no database: give --database-url (or set HMS_DATABASE_URL: postgres://USER:PASSWORD@HOST/DB), \
+         or --sqlite PATH for a clinic hub",
+    )?;
     let pool = hms_server::connect(&url).await.map_err(|e| format!("cannot connect to PostgreSQL: {e}"))?;
+    Ok(Storage::Postgres(pool))
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let store = open_store(cli.database_url, cli.sqlite).await?;
     match cli.command {
         Command::Migrate => {
-            hms_server::migrate(&pool).await.map_err(|e| format!("migrations: {e}"))?;
+            store.migrate().await.map_err(|e| format!("migrations: {e}"))?;
             println!("migrations applied");
             Ok(())
         }
         Command::Serve { listen, tls_cert, tls_key, limits } => {
-            serve(pool, listen, tls_cert.zip(tls_key), limits.limits()).await
+            serve(store, listen, tls_cert.zip(tls_key), limits.limits()).await
         }
         Command::Tenant { command: TenantCommand::Create { name } } => {
-            let t = admin::create_tenant(&pool, &name).await.map_err(|e| e.to_string())?;
+            let t = admin::create_tenant(&store, &name).await.map_err(|e| e.to_string())?;
             println!("tenant {} created: {}", t.name, t.id);
             Ok(())
         }
-        Command::Tenant { command: TenantCommand::List } => list_tenants(&pool).await,
+        Command::Tenant { command: TenantCommand::List } => list_tenants(&store).await,
         Command::EnrolCode { tenant, ttl_hours, replaces } => {
             let ttl = Duration::hours(ttl_hours);
             let code = match replaces.as_deref() {
-                Some(device) => admin::create_replacing_code(&pool, &tenant, ttl, device).await,
-                None => admin::create_enrol_code(&pool, &tenant, ttl).await,
+                Some(device) => admin::create_replacing_code(&store, &tenant, ttl, device).await,
+                None => admin::create_enrol_code(&store, &tenant, ttl).await,
             }
             .map_err(|e| e.to_string())?;
             println!("{}", code.code);
@@ -196,17 +210,17 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             Ok(())
         }
-        Command::Devices { tenant } => list_devices(&pool, &tenant).await,
+        Command::Devices { tenant } => list_devices(&store, &tenant).await,
         Command::Revoke { device_id, quarantine, since } => {
             let r = match since.filter(|_| quarantine) {
-                Some(since) => admin::quarantine_device(&pool, &device_id, since).await,
-                None => admin::revoke_device(&pool, &device_id).await,
+                Some(since) => admin::quarantine_device(&store, &device_id, since).await,
+                None => admin::revoke_device(&store, &device_id).await,
             }
             .map_err(|e| e.to_string())?;
             let verb = if r.already { "was already revoked" } else { "revoked" };
             println!("device {} {verb} ({})", r.device_id, when(Some(r.revoked_at)));
             if let Some(since) = since {
-                let withheld = admin::withheld_changes(&pool, &r.device_id).await.map_err(|e| e.to_string())?;
+                let withheld = admin::withheld_changes(&store, &r.device_id).await.map_err(|e| e.to_string())?;
                 println!(
                     "quarantined since {}: {} change(s) withheld from every pull",
                     when(Some(since)),
@@ -230,23 +244,23 @@ async fn run(cli: Cli) -> Result<(), String> {
 }
 
 async fn serve(
-    pool: PgPool,
+    store: Storage,
     listen: SocketAddr,
     tls: Option<(PathBuf, PathBuf)>,
     limits: hms_server::Limits,
 ) -> Result<(), String> {
-    hms_server::migrate(&pool).await.map_err(|e| format!("migrations: {e}"))?;
+    store.migrate().await.map_err(|e| format!("migrations: {e}"))?;
     let tls = match tls {
         Some((cert, key)) => Some(hms_server::tls::server_config(&cert, &key).map_err(|e| e.to_string())?),
         None => None,
     };
     let listener = std::net::TcpListener::bind(listen).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let scheme = if tls.is_some() { "https" } else { "http" };
-    tracing::info!(address = %listen, scheme, "listening");
+    tracing::info!(address = %listen, scheme, database = store.backend(), "listening");
     if tls.is_none() && !listen.ip().is_loopback() {
         tracing::warn!("serving plain HTTP on a non-loopback address: device tokens cross the network in clear");
     }
-    let state = AppState { limits, ..AppState::new(pool) };
+    let state = AppState { limits, ..AppState::new(store) };
     hms_server::serve(listener, state, tls, shutdown_signal()).await.map_err(|e| format!("server: {e}"))?;
     tracing::info!("stopped");
     Ok(())
@@ -282,8 +296,8 @@ fn when(t: Option<DateTime<Utc>>) -> String {
     t.map_or_else(|| "never".into(), |t| t.format("%Y-%m-%d %H:%M UTC").to_string())
 }
 
-async fn list_tenants(pool: &PgPool) -> Result<(), String> {
-    let tenants = admin::list_tenants(pool).await.map_err(|e| e.to_string())?;
+async fn list_tenants(store: &Storage) -> Result<(), String> {
+    let tenants = admin::list_tenants(store).await.map_err(|e| e.to_string())?;
     println!("{:<36}  {:<17}  NAME", "ID", "CREATED");
     for t in tenants {
         println!("{:<36}  {:<17}  {}", t.id, when(Some(t.created_at)).trim_end_matches(" UTC"), t.name);
@@ -291,8 +305,8 @@ async fn list_tenants(pool: &PgPool) -> Result<(), String> {
     Ok(())
 }
 
-async fn list_devices(pool: &PgPool, tenant: &str) -> Result<(), String> {
-    let (tenant, devices) = admin::list_devices(pool, tenant).await.map_err(|e| e.to_string())?;
+async fn list_devices(store: &Storage, tenant: &str) -> Result<(), String> {
+    let (tenant, devices) = admin::list_devices(store, tenant).await.map_err(|e| e.to_string())?;
     println!("tenant {} ({}): {} device(s)", tenant.name, tenant.id, devices.len());
     println!(
         "{:<36}  {:<8}  {:<20}  {:<20}  {:>10}  {:>7}  NAME",

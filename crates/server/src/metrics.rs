@@ -2,7 +2,7 @@
 //! restart at zero with the process, as Prometheus expects); device and tenant counts are
 //! read from the database at each scrape.
 
-use sqlx::PgPool;
+use crate::store::Storage;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -42,14 +42,8 @@ struct Gauges {
     devices_revoked: i64,
 }
 
-async fn gauges(pool: &PgPool) -> Result<Gauges, sqlx::Error> {
-    let (tenants, devices_active, devices_revoked): (i64, i64, i64) = sqlx::query_as(
-        "SELECT (SELECT count(*) FROM tenants),
-                (SELECT count(*) FROM devices WHERE revoked_at IS NULL),
-                (SELECT count(*) FROM devices WHERE revoked_at IS NOT NULL)",
-    )
-    .fetch_one(pool)
-    .await?;
+async fn gauges(store: &Storage) -> Result<Gauges, sqlx::Error> {
+    let (tenants, devices_active, devices_revoked) = store.gauges().await?;
     Ok(Gauges { tenants, devices_active, devices_revoked })
 }
 
@@ -59,8 +53,8 @@ fn metric(out: &mut String, name: &str, kind: &str, help: &str, value: impl std:
 }
 
 impl Metrics {
-    pub async fn render(&self, pool: &PgPool) -> Result<String, sqlx::Error> {
-        let g = gauges(pool).await?;
+    pub async fn render(&self, store: &Storage) -> Result<String, sqlx::Error> {
+        let g = gauges(store).await?;
         let mut out = String::new();
         let counters = [
             ("hms_pushes_total", "Push requests that stored their batch.", self.pushes.get()),

@@ -5,33 +5,20 @@
 //!
 //! The tenant's accounts (roles, active) are folded from its accepted `users` changes and kept
 //! in `tenant_accounts`; push calls [`check_batch`] under the tenant's lock, so they cannot
-//! change underneath it.
+//! change underneath it. The same code on both storage backends (`store`).
 
 use crate::error::{ApiError, ApiResult, ErrorCode, RefusedChange};
+use crate::store::WriteTx;
 use crate::AppState;
 use hms_policy::{Accounts, RefusalCode};
 use hms_protocol::proof::segments;
 use hms_protocol::{Change, Op};
-use sqlx::types::Json as SqlJson;
-use sqlx::{Postgres, Transaction};
 use std::collections::HashSet;
 
 /// The tenant's accounts, caught up with every `users` change stored so far.
-pub async fn load_accounts(tx: &mut Transaction<'static, Postgres>, tenant_id: &str) -> ApiResult<Accounts> {
-    let row: Option<(SqlJson<Accounts>, i64)> =
-        sqlx::query_as("SELECT accounts, folded_seq FROM tenant_accounts WHERE tenant_id = $1")
-            .bind(tenant_id)
-            .fetch_optional(&mut **tx)
-            .await?;
-    let (mut accounts, folded) = row.map_or((Accounts::default(), 0), |(a, s)| (a.0, s));
-    let later: Vec<(String, String, SqlJson<serde_json::Value>, String)> = sqlx::query_as(
-        "SELECT entity_id, op, data, hlc FROM changes
-         WHERE tenant_id = $1 AND seq > $2 AND entity = 'users' ORDER BY seq",
-    )
-    .bind(tenant_id)
-    .bind(folded)
-    .fetch_all(&mut **tx)
-    .await?;
+pub async fn load_accounts(tx: &mut WriteTx, tenant_id: &str) -> ApiResult<Accounts> {
+    let (mut accounts, folded) = tx.tenant_accounts(tenant_id).await?.unwrap_or_default();
+    let later = tx.user_changes_after(tenant_id, folded).await?;
     for (entity_id, op, data, hlc) in later {
         accounts.fold(&Change {
             id: String::new(),
@@ -40,7 +27,7 @@ pub async fn load_accounts(tx: &mut Transaction<'static, Postgres>, tenant_id: &
             entity: "users".into(),
             entity_id,
             op: Op::parse(&op).unwrap_or(Op::Update),
-            data: data.0,
+            data,
             hlc,
             user_id: None,
             proof: None,
@@ -50,22 +37,8 @@ pub async fn load_accounts(tx: &mut Transaction<'static, Postgres>, tenant_id: &
 }
 
 /// Keeps the tenant's accounts as folded up to `seq`.
-pub async fn save_accounts(
-    tx: &mut Transaction<'static, Postgres>,
-    tenant_id: &str,
-    accounts: &Accounts,
-    seq: u64,
-) -> ApiResult<()> {
-    sqlx::query(
-        "INSERT INTO tenant_accounts (tenant_id, accounts, folded_seq) VALUES ($1, $2, $3)
-         ON CONFLICT (tenant_id) DO UPDATE SET accounts = excluded.accounts, folded_seq = excluded.folded_seq",
-    )
-    .bind(tenant_id)
-    .bind(SqlJson(accounts))
-    .bind(i64::try_from(seq).unwrap_or(i64::MAX))
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+pub async fn save_accounts(tx: &mut WriteTx, tenant_id: &str, accounts: &Accounts, seq: u64) -> ApiResult<()> {
+    Ok(tx.save_accounts(tenant_id, accounts, i64::try_from(seq).unwrap_or(i64::MAX)).await?)
 }
 
 /// Checks a batch in order, segment by segment, folding each allowed `users` change into
@@ -156,30 +129,12 @@ fn refused(c: &Change, reason: &str, message: String) -> RefusedChange {
 }
 
 /// The device seqs of the batch the server already holds from this device.
-///
-/// The range bounds the index scan to the batch's own sequences; `= ANY` alone let the planner
-/// of a table without statistics yet (a new tenant's first pushes) scan every change of the
-/// device and compare each with every sequence of the batch.
 pub async fn stored_seqs(
-    tx: &mut Transaction<'static, Postgres>,
+    tx: &mut WriteTx,
     tenant_id: &str,
     device_id: &str,
     changes: &[Change],
 ) -> ApiResult<HashSet<i64>> {
     let seqs: Vec<i64> = changes.iter().filter_map(|c| i64::try_from(c.device_seq).ok()).collect();
-    let (Some(low), Some(high)) = (seqs.iter().min(), seqs.iter().max()) else {
-        return Ok(HashSet::new());
-    };
-    let rows: Vec<(i64,)> = sqlx::query_as(
-        "SELECT device_seq FROM changes
-         WHERE tenant_id = $1 AND device_id = $2 AND device_seq BETWEEN $4 AND $5 AND device_seq = ANY($3)",
-    )
-    .bind(tenant_id)
-    .bind(device_id)
-    .bind(&seqs)
-    .bind(low)
-    .bind(high)
-    .fetch_all(&mut **tx)
-    .await?;
-    Ok(rows.into_iter().map(|(s,)| s).collect())
+    Ok(tx.stored_seqs(tenant_id, device_id, &seqs).await?)
 }

@@ -37,7 +37,7 @@ fn error_of(answer: (StatusCode, Vec<u8>)) -> (StatusCode, Value) {
 }
 
 async fn blobs(server: &TestServer) -> i64 {
-    count(server.pool(), "SELECT count(*) FROM blobs").await
+    count(server.store(), "SELECT count(*) FROM blobs").await
 }
 
 fn pdf(body: &str) -> Vec<u8> {
@@ -60,8 +60,7 @@ async fn a_file_goes_up_once_and_comes_back_whole() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["created"], false);
     assert_eq!(blobs(&server).await, 1);
-    let (size,): (i64,) =
-        sqlx::query_as("SELECT size FROM blobs WHERE sha256 = $1").bind(&sha).fetch_one(server.pool()).await.unwrap();
+    let (size,): (i64,) = common::fetch_one(server.store(), "SELECT size FROM blobs WHERE sha256 = $1", &[&sha]).await;
     assert_eq!(size, bytes.len() as i64);
 
     // Any device of the tenant reads it back.
@@ -114,7 +113,7 @@ async fn revoked_and_missing_tokens_are_refused() {
     let bytes = pdf("report");
     let sha = sha256_hex(&bytes);
     assert_eq!(put(&server, &dev.token, &sha, bytes.clone()).await.0, StatusCode::OK);
-    admin::revoke_device(server.pool(), &dev.device_id).await.unwrap();
+    admin::revoke_device(server.store(), &dev.device_id).await.unwrap();
 
     assert_error(&error_of(get(&server, &dev.token, &sha).await), StatusCode::UNAUTHORIZED, "revoked");
     let other = pdf("another report");

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{pg, test_db, TestServer};
+use common::{pg, test_db, Backend, TestServer};
 use hms_server::AppState;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -22,12 +22,33 @@ async fn database() -> (sqlx::PgPool, String) {
     (pool, pg::cluster().url(&name))
 }
 
-fn run(url: Option<&str>, args: &[&str]) -> Output {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args).env_remove("HMS_DATABASE_URL").env("RUST_LOG", "warn");
-    if let Some(url) = url {
-        cmd.env("HMS_DATABASE_URL", url);
+/// A database of the tests' backend, and what names it to the binary: a PostgreSQL URL, or
+/// the path of a SQLite file (see [`run`]).
+async fn store_and_name() -> (hms_server::Storage, String, Option<tempfile::TempDir>) {
+    match common::backend() {
+        Backend::Postgres => {
+            let (pool, url) = database().await;
+            (pool.into(), url, None)
+        }
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("hub.db");
+            let store = hms_server::open_sqlite(&path).await.unwrap();
+            (store, path.to_string_lossy().into_owned(), Some(dir))
+        }
     }
+}
+
+/// Runs the binary on `database`: a `postgres://` URL (HMS_DATABASE_URL) or a SQLite file's
+/// path (HMS_SQLITE, the clinic hub's `--sqlite`).
+fn run(database: Option<&str>, args: &[&str]) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args).env_remove("HMS_DATABASE_URL").env_remove("HMS_SQLITE").env("RUST_LOG", "warn");
+    match database {
+        Some(url) if url.starts_with("postgres") => cmd.env("HMS_DATABASE_URL", url),
+        Some(path) => cmd.env("HMS_SQLITE", path),
+        None => &mut cmd,
+    };
     cmd.output().expect("run hms-server")
 }
 
@@ -47,7 +68,7 @@ fn ok(out: Output) -> String {
 
 #[tokio::test]
 async fn admin_commands_manage_tenants_codes_and_devices() {
-    let (pool, url) = database().await;
+    let (pool, url, _dir) = store_and_name().await;
     let url = Some(url.as_str());
     assert!(ok(run(url, &["migrate"])).contains("migrations applied"));
     let created = ok(run(url, &["tenant", "create", "Mlimani Clinic"]));
@@ -62,7 +83,7 @@ async fn admin_commands_manage_tenants_codes_and_devices() {
     let code = ok(run(url, &["enrol-code", "Mlimani Clinic", "--ttl-hours", "2"]));
     let code = code.trim();
     assert_eq!(code.len(), 19, "{code}");
-    let server = TestServer::start_with(common::unchecked(AppState::new(pool.clone()))).await;
+    let server = TestServer::start_with(common::unchecked(AppState::new(&pool))).await;
     let (status, body) = server
         .post_json(
             "/v1/enrol",
@@ -107,7 +128,14 @@ async fn admin_commands_manage_tenants_codes_and_devices() {
 fn without_a_database_url_the_cli_says_what_to_give() {
     let out = run(None, &["tenant", "list"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("HMS_DATABASE_URL"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("HMS_DATABASE_URL") && stderr(&out).contains("--sqlite"), "{}", stderr(&out));
+    let both = Command::new(BIN)
+        .args(["--sqlite", "/nonexistent/hub.db", "--database-url", "postgres://x@127.0.0.1:1/none", "tenant", "list"])
+        .env_remove("HMS_DATABASE_URL")
+        .env_remove("HMS_SQLITE")
+        .output()
+        .unwrap();
+    assert!(!both.status.success(), "one database or the other");
     let unreachable = run(Some("postgres://nobody:x@127.0.0.1:1/none"), &["migrate"]);
     assert_eq!(unreachable.status.code(), Some(1));
     assert!(stderr(&unreachable).contains("cannot connect to PostgreSQL"), "{}", stderr(&unreachable));
@@ -117,11 +145,18 @@ fn without_a_database_url_the_cli_says_what_to_give() {
 struct Served(Option<Child>);
 
 impl Served {
-    fn start(url: &str, port: u16, extra: &[&str]) -> Served {
-        let child = Command::new(BIN)
-            .args(["--log-format", "json", "serve", "--listen", &format!("127.0.0.1:{port}")])
-            .args(extra)
-            .env("HMS_DATABASE_URL", url)
+    /// `serve` on `database`: a PostgreSQL URL (in the environment, as advised) or a SQLite
+    /// file (`serve --sqlite PATH`).
+    fn start(database: &str, port: u16, extra: &[&str]) -> Served {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["--log-format", "json", "serve", "--listen", &format!("127.0.0.1:{port}")]).args(extra);
+        cmd.env_remove("HMS_DATABASE_URL").env_remove("HMS_SQLITE");
+        if database.starts_with("postgres") {
+            cmd.env("HMS_DATABASE_URL", database);
+        } else {
+            cmd.args(["--sqlite", database]);
+        }
+        let child = cmd
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -179,7 +214,7 @@ async fn wait_until_healthy(served: &Served, check: impl AsyncFn() -> bool) {
 
 #[tokio::test]
 async fn serve_answers_over_http_logs_json_and_stops_on_sigterm() {
-    let (_pool, url) = database().await;
+    let (store, url, _dir) = store_and_name().await;
     let port = free_port();
     let served = Served::start(&url, port, &[]);
     let health = format!("http://127.0.0.1:{port}/health");
@@ -200,6 +235,8 @@ async fn serve_answers_over_http_logs_json_and_stops_on_sigterm() {
         .collect();
     let has = |msg: &str| lines.iter().any(|l| l["message"] == msg);
     assert!(has("listening") && has("request") && has("stopped"), "{logs}");
+    let backend = format!(r#""database":"{}""#, store.backend());
+    assert!(logs.contains(&backend), "the log names the database it serves: {logs}");
     let refused = lines
         .iter()
         .find(|l| l["message"] == "request" && l["status"] == 401)
@@ -214,7 +251,7 @@ async fn serve_speaks_https_with_the_given_certificate() {
     std::fs::create_dir_all(&dir).unwrap();
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
     make_certificate(&cert, &key);
-    let (_pool, url) = database().await;
+    let (_store, url, _dir) = store_and_name().await;
     let port = free_port();
     let served = Served::start(&url, port, &["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()]);
     let connector = tls_connector(&cert);

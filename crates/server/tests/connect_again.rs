@@ -38,11 +38,11 @@ async fn has(d: &Device, id: &str) -> bool {
 
 async fn setup() -> (TestServer, Device, Device) {
     let server = TestServer::start().await;
-    admin::create_tenant(server.pool(), TENANT).await.unwrap();
+    admin::create_tenant(server.store(), TENANT).await.unwrap();
     let a = Device::new("admin").await;
     let b = Device::new("ward.admin").await;
-    a.enrol(server.pool(), &server.base, TENANT, "Ward tablet").await;
-    b.enrol(server.pool(), &server.base, TENANT, "Reception PC").await;
+    a.enrol(server.store(), &server.base, TENANT, "Ward tablet").await;
+    b.enrol(server.store(), &server.base, TENANT, "Reception PC").await;
     sync::sync_now(&a.store).await.unwrap();
     sync::sync_now(&b.store).await.unwrap();
     sync::sync_now(&a.store).await.unwrap();
@@ -61,11 +61,10 @@ async fn a_revoked_device_connects_again_and_its_unsent_work_arrives() {
     let (server, a, b) = setup().await;
     let before = register(&a, "Amina", "1990-04-12").await;
     sync::sync_now(&a.store).await.unwrap();
-    let lost_at: chrono::DateTime<chrono::Utc> =
-        sqlx::query_scalar("SELECT now()").fetch_one(server.pool()).await.unwrap();
+    let lost_at: chrono::DateTime<chrono::Utc> = common::db_now(server.store()).await;
     let pushed_while_lost = register(&a, "Mallory", "1971-01-01").await;
     sync::sync_now(&a.store).await.unwrap();
-    admin::quarantine_device(server.pool(), a.store.device_id(), lost_at).await.unwrap();
+    admin::quarantine_device(server.store(), a.store.device_id(), lost_at).await.unwrap();
 
     // Revoked: the tablet cannot sync, says so, and keeps what is written on it.
     let offline: Vec<String> = vec![
@@ -80,7 +79,7 @@ async fn a_revoked_device_connects_again_and_its_unsent_work_arrives() {
     let unsent = status.pending;
     assert!(unsent >= 3, "{status:?}");
 
-    let code = admin::create_replacing_code(server.pool(), TENANT, chrono::Duration::hours(1), a.store.device_id())
+    let code = admin::create_replacing_code(server.store(), TENANT, chrono::Duration::hours(1), a.store.device_id())
         .await
         .unwrap();
     let again = sync::connect_again(&a.store, &a.auth().await, &code.code).await.unwrap();
@@ -101,7 +100,7 @@ async fn a_revoked_device_connects_again_and_its_unsent_work_arrives() {
         assert!(has(&b, id).await, "written while revoked, sent after connecting again: {id}");
     }
     assert!(!has(&b, &pushed_while_lost).await, "pushed during the quarantine: still withheld");
-    let withheld = admin::withheld_changes(server.pool(), a.store.device_id()).await.unwrap();
+    let withheld = admin::withheld_changes(server.store(), a.store.device_id()).await.unwrap();
     assert!(withheld.iter().any(|c| c.entity_id == pushed_while_lost), "{withheld:?}");
     assert!(!withheld.iter().any(|c| offline.contains(&c.entity_id)), "{withheld:?}");
 
@@ -120,16 +119,16 @@ async fn a_revoked_device_connects_again_and_its_unsent_work_arrives() {
 #[tokio::test]
 async fn only_the_revoked_device_can_use_its_code_and_an_ordinary_code_cannot() {
     let (server, a, b) = setup().await;
-    admin::revoke_device(server.pool(), a.store.device_id()).await.unwrap();
+    admin::revoke_device(server.store(), a.store.device_id()).await.unwrap();
     let offline = register(&a, "Neema", "2001-02-03").await;
 
     // A code for a device that is not revoked, or not in the tenant, is not made.
-    let active = admin::create_replacing_code(server.pool(), TENANT, chrono::Duration::hours(1), b.store.device_id());
+    let active = admin::create_replacing_code(server.store(), TENANT, chrono::Duration::hours(1), b.store.device_id());
     assert!(active.await.is_err(), "B is not revoked");
-    let unknown = admin::create_replacing_code(server.pool(), TENANT, chrono::Duration::hours(1), "no-such-device");
+    let unknown = admin::create_replacing_code(server.store(), TENANT, chrono::Duration::hours(1), "no-such-device");
     assert!(unknown.await.is_err());
 
-    let code = admin::create_replacing_code(server.pool(), TENANT, chrono::Duration::hours(1), a.store.device_id())
+    let code = admin::create_replacing_code(server.store(), TENANT, chrono::Duration::hours(1), a.store.device_id())
         .await
         .unwrap();
     // Another device, under its own id: refused.
@@ -148,7 +147,7 @@ async fn only_the_revoked_device_can_use_its_code_and_an_ordinary_code_cannot() 
     assert_error(&forged, StatusCode::FORBIDDEN, "forbidden");
     // Nothing pushed in A's name got through either.
     let stored_from_a = common::count(
-        server.pool(),
+        server.store(),
         &format!(
             "SELECT count(*) FROM changes WHERE device_id = '{}' AND entity_id = '{offline}'",
             a.store.device_id()
@@ -158,7 +157,7 @@ async fn only_the_revoked_device_can_use_its_code_and_an_ordinary_code_cannot() 
     assert_eq!(stored_from_a, 0);
 
     // An ordinary code: neither "Connect again" nor enrolling under the revoked id.
-    let ordinary = admin::create_enrol_code(server.pool(), TENANT, chrono::Duration::hours(1)).await.unwrap();
+    let ordinary = admin::create_enrol_code(server.store(), TENANT, chrono::Duration::hours(1)).await.unwrap();
     let e = sync::connect_again(&a.store, &a.auth().await, &ordinary.code).await.unwrap_err();
     assert!(matches!(e, SyncError::Server { status: 403, .. }), "{e:?}");
     let e = sync::enrol(&a.store, &a.auth().await, &server.base, &ordinary.code, "Ward tablet").await.unwrap_err();

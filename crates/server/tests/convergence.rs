@@ -64,7 +64,6 @@ use hms_core::sync;
 use hms_core::users::NewUser;
 use hms_core::SessionSlot;
 use hms_server::AppState;
-use sqlx::postgres::PgPool;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
@@ -103,7 +102,8 @@ impl Write {
 }
 
 struct Shared {
-    pool: PgPool,
+    /// The server's database, of the tests' backend (`HMS_TEST_BACKEND`).
+    pool: hms_server::Storage,
     server: tokio::sync::Mutex<RestartableServer>,
 }
 
@@ -166,7 +166,7 @@ async fn devices_converge_through_faults_and_server_restarts() {
             ((0..cases).map(|i| base + i).collect(), false)
         }
     };
-    let pool = common::test_db().await;
+    let pool = common::test_store().await;
     let server = RestartableServer::start(AppState::new(pool.clone())).await;
     let shared = Arc::new(Shared { pool, server: tokio::sync::Mutex::new(server) });
     let started = std::time::Instant::now();
@@ -773,11 +773,12 @@ async fn heal(case: &Case, shared: &Shared) -> Result<(), String> {
         for (k, d) in case.devices.iter().enumerate() {
             retry(k, "pull", || sync::pull(&d.store)).await?;
         }
-        let last: i64 = sqlx::query_scalar("SELECT coalesce(max(seq), 0) FROM changes WHERE tenant_id = $1")
-            .bind(&case.tenant_id)
-            .fetch_one(&shared.pool)
-            .await
-            .unwrap();
+        let (last,): (i64,) = common::fetch_one(
+            &shared.pool,
+            "SELECT coalesce(max(seq), 0) FROM changes WHERE tenant_id = $1",
+            &[&case.tenant_id],
+        )
+        .await;
         let mut settled = true;
         for d in &case.devices {
             let s = sync::status(&d.store).await.unwrap();

@@ -83,29 +83,26 @@ async fn integrity_ok(store: &Store) {
 }
 
 async fn server_count(server: &TestServer, device: &str) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM changes WHERE device_id = $1")
-        .bind(device)
-        .fetch_one(server.pool())
-        .await
-        .unwrap()
+    let (n,): (i64,) =
+        common::fetch_one(server.store(), "SELECT count(*) FROM changes WHERE device_id = $1", &[device]).await;
+    n
 }
 
 async fn assert_stored_once(server: &TestServer, store: &Store) {
     let device = store.device_id();
-    let twice: i64 = sqlx::query_scalar(
+    let (twice,): (i64,) = common::fetch_one(
+        server.store(),
         "SELECT count(*) FROM (SELECT 1 FROM changes WHERE device_id = $1 GROUP BY device_seq HAVING count(*) > 1) d",
+        &[device],
     )
-    .bind(device)
-    .fetch_one(server.pool())
-    .await
-    .unwrap();
+    .await;
     assert_eq!(twice, 0, "a device sequence stored twice");
-    let mut on_server: Vec<(i64, String)> =
-        sqlx::query_as("SELECT device_seq, change_id FROM changes WHERE device_id = $1 ORDER BY device_seq")
-            .bind(device)
-            .fetch_all(server.pool())
-            .await
-            .unwrap();
+    let mut on_server: Vec<(i64, String)> = common::fetch_all(
+        server.store(),
+        "SELECT device_seq, change_id FROM changes WHERE device_id = $1 ORDER BY device_seq",
+        &[device],
+    )
+    .await;
     let mut on_device: Vec<(i64, String)> =
         sqlx::query_as("SELECT seq, id FROM change_log ORDER BY seq").fetch_all(store.pool()).await.unwrap();
     on_server.sort();
@@ -117,11 +114,11 @@ async fn assert_stored_once(server: &TestServer, store: &Store) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_killed_mid_push_and_mid_pull_loses_nothing_and_stores_nothing_twice() {
     let server = TestServer::start().await;
-    hms_server::admin::create_tenant(server.pool(), TENANT).await.unwrap();
+    hms_server::admin::create_tenant(server.store(), TENANT).await.unwrap();
 
     // Device A: a big outbox, enrolled, then handed to the child process.
     let a = Device::new("admin").await;
-    a.enrol(server.pool(), &server.base, TENANT, "Reception PC").await;
+    a.enrol(server.store(), &server.base, TENANT, "Reception PC").await;
     a.bulk_patients(PATIENTS).await;
     // The outbox with the bulk load's batches, which the push writes out first.
     let outbox = a
@@ -148,7 +145,7 @@ async fn a_device_killed_mid_push_and_mid_pull_loses_nothing_and_stores_nothing_
 
     // Device B: new, pulls the big tenant, killed mid-pull.
     let b = Device::new("ward.admin").await;
-    b.enrol(server.pool(), &server.base, TENANT, "Ward tablet").await;
+    b.enrol(server.store(), &server.base, TENANT, "Ward tablet").await;
     sync::push(&b.store).await.unwrap();
     let Device { dir: b_dir, store, .. } = b;
     store.close().await;
@@ -160,12 +157,8 @@ async fn a_device_killed_mid_push_and_mid_pull_loses_nothing_and_stores_nothing_
     // B starts again and pulls the rest: every patient once, the same as on A.
     let b = Store::open_in_dir(b_dir.path()).await.unwrap();
     integrity_ok(&b).await;
-    let patient_changes = || async {
-        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM changes WHERE entity = 'patients'")
-            .fetch_one(server.pool())
-            .await
-            .unwrap()
-    };
+    let patient_changes =
+        || async { common::count(server.store(), "SELECT count(*) FROM changes WHERE entity = 'patients'").await };
     let on_server = patient_changes().await;
     sync::sync_now(&b).await.unwrap();
     let count = |store: &Store, sql: &'static str| {

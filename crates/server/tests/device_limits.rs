@@ -17,11 +17,11 @@ const TENANT: &str = "Mlimani Clinic";
 
 async fn two_devices() -> (TestServer, Device, Device) {
     let server = TestServer::start().await;
-    admin::create_tenant(server.pool(), TENANT).await.unwrap();
+    admin::create_tenant(server.store(), TENANT).await.unwrap();
     let a = Device::new("admin").await;
     let b = Device::new("ward.admin").await;
-    a.enrol(server.pool(), &server.base, TENANT, "Reception PC").await;
-    b.enrol(server.pool(), &server.base, TENANT, "Ward tablet").await;
+    a.enrol(server.store(), &server.base, TENANT, "Reception PC").await;
+    b.enrol(server.store(), &server.base, TENANT, "Ward tablet").await;
     (server, a, b)
 }
 
@@ -308,10 +308,10 @@ async fn the_largest_allowed_logo_syncs() {
 #[tokio::test]
 async fn a_device_is_told_when_its_clock_is_wrong() {
     let limits = Limits { max_clock_ahead_ms: 10 * 60 * 1000, ..Limits::default() };
-    let server = TestServer::start_with(AppState { limits, ..AppState::new(common::test_db().await) }).await;
-    admin::create_tenant(server.pool(), TENANT).await.unwrap();
+    let server = TestServer::start_with(AppState { limits, ..AppState::new(common::test_store().await) }).await;
+    admin::create_tenant(server.store(), TENANT).await.unwrap();
     let a = Device::new("admin").await;
-    a.enrol(server.pool(), &server.base, TENANT, "Reception PC").await;
+    a.enrol(server.store(), &server.base, TENANT, "Reception PC").await;
     let real = chrono::Utc::now();
     synced(&a).await;
     let check = clock_of(&a).await;

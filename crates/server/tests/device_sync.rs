@@ -5,7 +5,7 @@
 mod common;
 
 use common::device::new_user;
-use common::TestServer;
+use common::{Backend, TestServer};
 use hms_core::patients::{self, PatientInput};
 use hms_core::setup::{self, NewAdmin};
 use hms_core::sync::{self, SyncError};
@@ -44,7 +44,7 @@ impl Device {
     }
 
     async fn enrol(&self, server: &TestServer, name: &str) -> sync::Enrolment {
-        let code = admin::create_enrol_code(server.pool(), TENANT, chrono::Duration::hours(1)).await.unwrap();
+        let code = admin::create_enrol_code(server.store(), TENANT, chrono::Duration::hours(1)).await.unwrap();
         sync::enrol(&self.store, &self.auth().await, &server.base, &code.code, name).await.unwrap()
     }
 
@@ -88,7 +88,7 @@ fn amina() -> PatientInput {
 
 async fn two_devices() -> (TestServer, Device, Device) {
     let server = TestServer::start().await;
-    admin::create_tenant(server.pool(), TENANT).await.unwrap();
+    admin::create_tenant(server.store(), TENANT).await.unwrap();
     let a = Device::new("admin").await;
     let b = Device::new("ward.admin").await;
     let ea = a.enrol(&server, "Reception PC").await;
@@ -102,7 +102,7 @@ async fn two_devices() -> (TestServer, Device, Device) {
 #[tokio::test]
 async fn enrolment_is_for_administrators_and_keeps_the_token_in_core() {
     let server = TestServer::start().await;
-    admin::create_tenant(server.pool(), TENANT).await.unwrap();
+    admin::create_tenant(server.store(), TENANT).await.unwrap();
     let a = Device::new("admin").await;
 
     let before = sync::status(&a.store).await.unwrap();
@@ -126,7 +126,7 @@ async fn enrolment_is_for_administrators_and_keeps_the_token_in_core() {
     let desk = SessionSlot::default();
     auth::sign_in(&a.store, &desk, "desk.one", PW).await.unwrap();
     let desk_auth = desk.authorize(&a.store).await.unwrap();
-    let code = admin::create_enrol_code(server.pool(), TENANT, chrono::Duration::hours(1)).await.unwrap();
+    let code = admin::create_enrol_code(server.store(), TENANT, chrono::Duration::hours(1)).await.unwrap();
     let refused = sync::enrol(&a.store, &desk_auth, &server.base, &code.code, "Reception PC").await.unwrap_err();
     assert_eq!(refused, SyncError::App(Error::Forbidden { permission: "sync_manage".into() }));
 
@@ -398,7 +398,7 @@ async fn the_background_sync_runs_on_start_after_writes_and_backs_off_while_offl
         // A write: the worker syncs soon after, without anyone pressing a button.
         let p = patients::register(&a.store, &a.auth().await, amina()).await.unwrap();
         eventually("the registration is on the server", || async {
-            common::count(server.pool(), "SELECT count(*) FROM changes WHERE entity = 'patients'").await == 1
+            common::count(server.store(), "SELECT count(*) FROM changes WHERE entity = 'patients'").await == 1
         })
         .await;
         b.sync().await;
@@ -557,7 +557,7 @@ async fn a_new_device_enrols_and_reports_the_progress_of_its_first_sync() {
     }
     a.sync().await;
     let c = Device::new("desk.admin").await;
-    let code = admin::create_enrol_code(server.pool(), TENANT, chrono::Duration::hours(1)).await.unwrap();
+    let code = admin::create_enrol_code(server.store(), TENANT, chrono::Duration::hours(1)).await.unwrap();
     let seen = std::sync::Mutex::new(Vec::new());
     let progress = |p: sync::SyncProgress| seen.lock().unwrap().push(p);
     let e = sync::enrol_and_sync(&c.store, &c.auth().await, &server.base, &code.code, "Desk", &progress).await.unwrap();
@@ -642,8 +642,8 @@ async fn an_attachment_file_travels_through_the_server_once() {
     };
     let added = attachments::add(&a.store, &doctor, input, &bytes).await.unwrap();
     a.sync().await;
-    let blobs = |pool| async move { common::count(pool, "SELECT count(*) FROM blobs").await };
-    assert_eq!(blobs(server.pool()).await, 1, "uploaded after the push");
+    let blobs = |store| async move { common::count(store, "SELECT count(*) FROM blobs").await };
+    assert_eq!(blobs(server.store()).await, 1, "uploaded after the push");
 
     b.sync().await;
     let nurse = clinician(&b, "n.joseph", "nurse").await;
@@ -658,10 +658,10 @@ async fn an_attachment_file_travels_through_the_server_once() {
     assert!(attachments::list(&b.store, &nurse, &patient.id, None).await.unwrap()[0].on_device);
 
     // Each file goes once: with the server's copy gone, further syncs do not send it again.
-    sqlx::query("DELETE FROM blobs").execute(server.pool()).await.unwrap();
+    common::execute(server.store(), "DELETE FROM blobs").await.unwrap();
     a.sync().await;
     b.sync().await;
-    assert_eq!(blobs(server.pool()).await, 0, "nothing uploaded again");
+    assert_eq!(blobs(server.store()).await, 0, "nothing uploaded again");
     assert_eq!(a.scalar("SELECT count(*) FROM attachment_uploads").await, 1);
     assert_eq!(b.scalar("SELECT count(*) FROM attachment_uploads").await, 0, "B uploads only its own attachments");
 
@@ -679,7 +679,7 @@ async fn an_attachment_file_travels_through_the_server_once() {
 async fn the_server_lists_each_devices_pending_changes() {
     let (server, a, b) = two_devices().await;
     let pending = |d: &Device| {
-        let (pool, id) = (server.pool().clone(), d.store.device_id().to_string());
+        let (pool, id) = (server.store().clone(), d.store.device_id().to_string());
         async move {
             let (_, devices) = admin::list_devices(&pool, TENANT).await.unwrap();
             devices.into_iter().find(|x| x.id == id).and_then(|x| x.pending_changes)
@@ -707,15 +707,24 @@ async fn after_the_server_loses_recent_changes_a_device_sends_them_again() {
     let p = patients::register(&a.store, &a.auth().await, amina()).await.unwrap();
     a.sync().await;
     // The restore: the server forgets everything A pushed (as if backed up before it).
-    let pool = server.pool();
-    sqlx::query("ALTER TABLE changes DISABLE TRIGGER changes_no_update").execute(pool).await.unwrap();
-    sqlx::query("DELETE FROM changes WHERE device_id = $1").bind(a.store.device_id()).execute(pool).await.unwrap();
-    sqlx::query("ALTER TABLE changes ENABLE TRIGGER changes_no_update").execute(pool).await.unwrap();
-    sqlx::query("UPDATE devices SET last_device_seq = 0 WHERE id = $1")
-        .bind(a.store.device_id())
-        .execute(pool)
-        .await
-        .unwrap();
+    let (off, on) = match common::backend() {
+        Backend::Postgres => (
+            "ALTER TABLE changes DISABLE TRIGGER changes_no_update",
+            "ALTER TABLE changes ENABLE TRIGGER changes_no_update",
+        ),
+        Backend::Sqlite => (
+            "DROP TRIGGER changes_no_delete",
+            "CREATE TRIGGER changes_no_delete BEFORE DELETE ON changes BEGIN SELECT RAISE(ABORT, 'changes is append-only'); END",
+        ),
+    };
+    let device = a.store.device_id();
+    let statements = [
+        off.to_string(),
+        format!("DELETE FROM changes WHERE device_id = '{device}'"),
+        on.to_string(),
+        format!("UPDATE devices SET last_device_seq = 0 WHERE id = '{device}'"),
+    ];
+    common::execute_all(server.store(), &statements).await;
     assert_eq!(sync::status(&a.store).await.unwrap().pending, 0, "A believes it is all sent");
 
     let report = a.sync().await;
@@ -726,7 +735,7 @@ async fn after_the_server_loses_recent_changes_a_device_sends_them_again() {
     a.sync().await;
     let sql =
         format!("SELECT count(*) FROM changes WHERE entity = 'patients' AND device_id = '{}'", a.store.device_id());
-    assert_eq!(common::count(server.pool(), &sql).await, 1);
+    assert_eq!(common::count(server.store(), &sql).await, 1);
 }
 
 /// Someone with A's files cuts the end of its audit log together with `meta`'s head: the local
@@ -774,8 +783,7 @@ async fn a_quarantined_device_s_changes_after_the_loss_never_reach_the_others() 
     let (server, a, b) = two_devices().await;
     let before = patients::register(&a.store, &a.auth().await, amina()).await.unwrap();
     a.sync().await;
-    let lost_at: chrono::DateTime<chrono::Utc> =
-        sqlx::query_scalar("SELECT now()").fetch_one(server.pool()).await.unwrap();
+    let lost_at = common::db_now(server.store()).await;
     let mut later = amina();
     later.given_name = "Mallory".into();
     later.phones = vec![];
@@ -783,9 +791,9 @@ async fn a_quarantined_device_s_changes_after_the_loss_never_reach_the_others() 
     let after = patients::register(&a.store, &a.auth().await, later).await.unwrap();
     a.sync().await;
 
-    let r = admin::quarantine_device(server.pool(), a.store.device_id(), lost_at).await.unwrap();
+    let r = admin::quarantine_device(server.store(), a.store.device_id(), lost_at).await.unwrap();
     assert!(!r.already);
-    let withheld = admin::withheld_changes(server.pool(), a.store.device_id()).await.unwrap();
+    let withheld = admin::withheld_changes(server.store(), a.store.device_id()).await.unwrap();
     assert!(withheld.iter().any(|c| c.entity == "patients" && c.entity_id == after.id), "{withheld:?}");
     assert!(!withheld.iter().any(|c| c.entity_id == before.id), "before the loss: not withheld");
 
@@ -861,13 +869,16 @@ async fn a_write_of_the_largest_changes_is_signed_in_segments_that_each_fit_a_pu
     let pushed = sync::push(&a.store).await.unwrap();
     assert_eq!(pushed.set_aside, 0);
     assert!(pushed.batches >= 3, "{pushed:?}");
-    let stored: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM changes WHERE device_id = $1 AND entity = 'patients' AND data ? 'note_d'",
+    let has_note = match common::backend() {
+        Backend::Postgres => "data ? 'note_d'",
+        Backend::Sqlite => "json_type(data, '$.note_d') IS NOT NULL",
+    };
+    let (stored,): (i64,) = common::fetch_one(
+        server.store(),
+        &format!("SELECT count(*) FROM changes WHERE device_id = $1 AND entity = 'patients' AND {has_note}"),
+        &[a.store.device_id()],
     )
-    .bind(a.store.device_id())
-    .fetch_one(server.pool())
-    .await
-    .unwrap();
+    .await;
     assert_eq!(stored, 70);
     assert_eq!(sync::status(&a.store).await.unwrap().pending, 0);
 }

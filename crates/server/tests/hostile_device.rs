@@ -63,7 +63,7 @@ async fn user_id(d: &Device, username: &str) -> String {
 }
 
 async fn clinic(server: TestServer) -> Clinic {
-    admin::create_tenant(server.pool(), TENANT).await.unwrap();
+    admin::create_tenant(server.store(), TENANT).await.unwrap();
     let honest = Device::new("admin.h").await;
     let auth = honest.auth().await;
     let nurse = NewUser {
@@ -73,7 +73,7 @@ async fn clinic(server: TestServer) -> Clinic {
         roles: vec!["nurse".into()],
     };
     users::create(&honest.store, &auth, nurse).await.unwrap();
-    honest.enrol(server.pool(), &server.base, TENANT, "Reception").await;
+    honest.enrol(server.store(), &server.base, TENANT, "Reception").await;
     sync::sync_now(&honest.store).await.unwrap();
     let admin_id = user_id(&honest, "admin.h").await;
     let nurse_id = user_id(&honest, "nurse.h").await;
@@ -465,7 +465,7 @@ async fn a_device_refuses_what_a_server_that_does_not_check_lets_through() {
 /// A server with these limits and the policy off (the limits hold whatever the changes say).
 async fn limited(limits: hms_server::Limits) -> TestServer {
     let state =
-        hms_server::AppState { limits, ..common::unchecked(hms_server::AppState::new(common::test_db().await)) };
+        hms_server::AppState { limits, ..common::unchecked(hms_server::AppState::new(common::test_store().await)) };
     TestServer::start_with(state).await
 }
 
@@ -538,7 +538,7 @@ async fn a_request_flood_is_refused_with_retry_after() {
 
     // A device's sync: the error carries the server's Retry-After, which the worker waits.
     let device = Device::new("admin.r").await;
-    device.enrol(server.pool(), &server.base, TENANT, "Ward").await;
+    device.enrol(server.store(), &server.base, TENANT, "Ward").await;
     let mut seen = None;
     for _ in 0..30 {
         if let Err(e) = sync::sync_now(&device.store).await {
@@ -603,7 +603,7 @@ async fn a_blob_beyond_the_tenants_quota_is_refused() {
     assert_error(&over, StatusCode::INSUFFICIENT_STORAGE, "blob_quota_exceeded");
     assert_eq!(put(&tablet.token, a.clone()).await.0, StatusCode::OK, "a blob already held is no more");
     assert_eq!(put(&elsewhere.token, vec![2u8; 600]).await.0, StatusCode::OK, "each tenant has its own quota");
-    assert_eq!(common::count(server.pool(), "SELECT count(*) FROM blobs").await, 2);
+    assert_eq!(common::count(server.store(), "SELECT count(*) FROM blobs").await, 2);
 }
 
 /// A pull page that would go over the byte cap ends early, at a segment end, and says more

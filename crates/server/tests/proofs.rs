@@ -24,7 +24,7 @@ fn segment(device: &str, seqs: std::ops::RangeInclusive<u64>, key: &hms_protocol
 async fn unproven_changes_are_refused_and_nothing_of_their_batch_is_stored() {
     let server = TestServer::start_unchecked().await;
     let own_key = signing_key(&[1; 32]);
-    admin::create_tenant(server.pool(), "Clinic").await.unwrap();
+    admin::create_tenant(server.store(), "Clinic").await.unwrap();
     let dev = server.enrol_with_key("Clinic", "Reception", &public_key_hex(&own_key)).await;
     let other = server.enrol("Clinic", "Ward tablet").await; // registers test_key()
 
@@ -60,7 +60,7 @@ async fn unproven_changes_are_refused_and_nothing_of_their_batch_is_stored() {
 async fn a_pull_page_ends_at_a_segment_end_and_carries_the_device_keys() {
     let server = TestServer::start_unchecked().await;
     let key = signing_key(&[2; 32]);
-    admin::create_tenant(server.pool(), "Clinic").await.unwrap();
+    admin::create_tenant(server.store(), "Clinic").await.unwrap();
     let dev = server.enrol_with_key("Clinic", "Reception", &public_key_hex(&key)).await;
     let reader = server.enrol("Clinic", "Ward tablet").await;
     let mut batch = segment(&dev.device_id, 1..=4, &key);

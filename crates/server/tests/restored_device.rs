@@ -32,11 +32,11 @@ async fn scalar(store: &Store, sql: &str) -> i64 {
 #[tokio::test]
 async fn a_restored_device_keeps_syncing_and_takes_back_what_it_made_after_the_backup() {
     let server = TestServer::start().await;
-    admin::create_tenant(server.pool(), TENANT).await.unwrap();
+    admin::create_tenant(server.store(), TENANT).await.unwrap();
     let a = Device::new("admin").await;
     let b = Device::new("ward.admin").await;
-    a.enrol(server.pool(), &server.base, TENANT, "Reception PC").await;
-    b.enrol(server.pool(), &server.base, TENANT, "Ward tablet").await;
+    a.enrol(server.store(), &server.base, TENANT, "Reception PC").await;
+    b.enrol(server.store(), &server.base, TENANT, "Ward tablet").await;
 
     // A works and syncs, is backed up, works and syncs again.
     for name in ["Asha", "Bahati", "Chausiku"] {
@@ -51,7 +51,7 @@ async fn a_restored_device_keeps_syncing_and_takes_back_what_it_made_after_the_b
     sync::sync_now(&a.store).await.unwrap();
     sync::sync_now(&b.store).await.unwrap();
     assert_eq!(names(&b.store).await, ["Asha", "Bahati", "Chausiku", "Dalila", "Eshe"]);
-    let held_before = common::count(server.pool(), "SELECT count(*) FROM changes").await;
+    let held_before = common::count(server.store(), "SELECT count(*) FROM changes").await;
 
     // A's disk is restored from the backup: Dalila and Eshe are gone there.
     let Device { dir, store, username, .. } = a;
@@ -83,12 +83,12 @@ async fn a_restored_device_keeps_syncing_and_takes_back_what_it_made_after_the_b
 
     // Nothing lost on the server: everything it held is still there, A's new changes too,
     // and every outbox entry A holds is stored under its change id.
-    let held = common::count(server.pool(), "SELECT count(*) FROM changes").await;
+    let held = common::count(server.store(), "SELECT count(*) FROM changes").await;
     assert!(held > held_before);
     let ids: Vec<String> =
         sqlx::query_scalar("SELECT id FROM change_log").fetch_all(a_again.store.pool()).await.unwrap();
     let stored = common::count(
-        server.pool(),
+        server.store(),
         &format!(
             "SELECT count(*) FROM changes WHERE change_id IN ({})",
             ids.iter().map(|i| format!("'{i}'")).collect::<Vec<_>>().join(",")

@@ -19,11 +19,11 @@ const TENANT: &str = "Two Device Clinic";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_patient_registered_on_one_device_appears_on_the_other() {
     let server = TestServer::start().await;
-    hms_server::admin::create_tenant(server.pool(), TENANT).await.unwrap();
+    hms_server::admin::create_tenant(server.store(), TENANT).await.unwrap();
     let app = Device::new("admin").await;
     let headless = Device::new("ward.admin").await;
-    app.enrol(server.pool(), &server.base, TENANT, "Reception PC").await;
-    headless.enrol(server.pool(), &server.base, TENANT, "Ward server").await;
+    app.enrol(server.store(), &server.base, TENANT, "Reception PC").await;
+    headless.enrol(server.store(), &server.base, TENANT, "Ward server").await;
 
     let input = PatientInput {
         given_name: "Neema".into(),
@@ -70,11 +70,11 @@ async fn a_patient_registered_on_one_device_appears_on_the_other() {
 async fn a_pulled_merge_moves_this_devices_printouts_to_the_survivor() {
     use hms_core::printouts::{self, PrintoutsOf};
     let server = TestServer::start().await;
-    hms_server::admin::create_tenant(server.pool(), TENANT).await.unwrap();
+    hms_server::admin::create_tenant(server.store(), TENANT).await.unwrap();
     let desk = Device::new("admin").await;
     let ward = Device::new("ward.admin").await;
-    desk.enrol(server.pool(), &server.base, TENANT, "Reception PC").await;
-    ward.enrol(server.pool(), &server.base, TENANT, "Ward PC").await;
+    desk.enrol(server.store(), &server.base, TENANT, "Reception PC").await;
+    ward.enrol(server.store(), &server.base, TENANT, "Ward PC").await;
     let person = |family: &str, phone: &str| PatientInput {
         given_name: "Baraka".into(),
         family_name: family.into(),

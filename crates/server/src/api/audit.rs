@@ -11,15 +11,7 @@ use hms_protocol::{AuditHead, AuditHeadResponse};
 pub async fn head(State(state): State<AppState>, device: Device) -> ApiResult<Json<AuditHeadResponse>> {
     // A device queues its audit entries in chain order, so its newest `audit_log` change is its
     // chain's head as far as the server knows.
-    let row: Option<(Option<i64>, Option<String>)> = sqlx::query_as(
-        "SELECT (data->>'seq')::bigint, data->>'hash' FROM changes
-         WHERE tenant_id = $1 AND device_id = $2 AND entity = 'audit_log'
-         ORDER BY device_seq DESC LIMIT 1",
-    )
-    .bind(&device.tenant_id)
-    .bind(&device.id)
-    .fetch_optional(&state.pool)
-    .await?;
+    let row = state.store.audit_head(&device.tenant_id, &device.id).await?;
     let head = match row {
         Some((Some(seq), Some(hash))) => u64::try_from(seq).ok().map(|seq| AuditHead { seq, hash }),
         _ => None,

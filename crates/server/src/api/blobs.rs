@@ -6,6 +6,7 @@
 
 use crate::auth::Device;
 use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::store::Lock;
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -53,18 +54,8 @@ pub async fn put(
     }
     let size = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
     // The tenant's quota, checked under its lock so that two uploads cannot both squeeze in.
-    let mut tx = state.pool.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 1))")
-        .bind(&device.tenant_id)
-        .execute(&mut *tx)
-        .await?;
-    let (held, stored): (i64, bool) = sqlx::query_as(
-        "SELECT COALESCE(sum(size), 0)::bigint, COALESCE(bool_or(sha256 = $2), false) FROM blobs WHERE tenant_id = $1",
-    )
-    .bind(&device.tenant_id)
-    .bind(sha256)
-    .fetch_one(&mut *tx)
-    .await?;
+    let mut tx = state.store.begin(Lock::Blobs(&device.tenant_id)).await?;
+    let (held, stored) = tx.blob_usage(&device.tenant_id, sha256).await?;
     let quota = i64::try_from(state.limits.blob_quota_bytes).unwrap_or(i64::MAX);
     if !stored && held.saturating_add(size) > quota {
         tracing::warn!(device = %device.id, tenant = %device.tenant_id, held, size, quota, "blob quota exceeded");
@@ -78,18 +69,7 @@ pub async fn put(
             ),
         ));
     }
-    let created = sqlx::query(
-        "INSERT INTO blobs (tenant_id, sha256, bytes, size) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (tenant_id, sha256) DO NOTHING",
-    )
-    .bind(&device.tenant_id)
-    .bind(sha256)
-    .bind(bytes.as_ref())
-    .bind(size)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected()
-        == 1;
+    let created = tx.insert_blob(&device.tenant_id, sha256, bytes.as_ref()).await?;
     tx.commit().await?;
     if created {
         state.metrics.blobs_stored.inc();
@@ -101,11 +81,7 @@ pub async fn put(
 /// Hands out a file of the device's own tenant; any other is `not_found`.
 pub async fn get(State(state): State<AppState>, device: Device, Path(sha256): Path<String>) -> ApiResult<Response> {
     let sha256 = checked_hash(&sha256)?;
-    let bytes: Option<Vec<u8>> = sqlx::query_scalar("SELECT bytes FROM blobs WHERE tenant_id = $1 AND sha256 = $2")
-        .bind(&device.tenant_id)
-        .bind(sha256)
-        .fetch_optional(&state.pool)
-        .await?;
+    let bytes = state.store.blob(&device.tenant_id, sha256).await?;
     let bytes = bytes.ok_or_else(|| ApiError::not_found("no such file on the server"))?;
     state.metrics.blobs_served.inc();
     tracing::info!(device = %device.id, tenant = %device.tenant_id, sha256, size = bytes.len(), "blob get");

@@ -4,11 +4,11 @@
 use super::JsonBody;
 use crate::auth::{self, TOKEN_SECRET_BYTES};
 use crate::error::{ApiError, ApiResult};
+use crate::store::{Lock, WriteTx};
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
 use hms_protocol::{EnrolRequest, EnrolResponse, MAX_DEVICE_NAME_CHARS};
-use sqlx::{Postgres, Transaction};
 
 pub async fn enrol(
     State(state): State<AppState>,
@@ -29,7 +29,7 @@ pub async fn enrol(
     // One transaction: the code is spent only if the device is created (or let back in), so a
     // refused enrolment (a device id already taken, the wrong device for a replacing code)
     // leaves the code usable.
-    let mut tx = state.pool.begin().await?;
+    let mut tx = state.store.begin(Lock::None).await?;
     let (tenant_id, replaces) = spend_code(&mut tx, &req.code).await?;
     let device_id = match replaces {
         Some(replaced) => {
@@ -51,13 +51,8 @@ pub async fn enrol(
             device_id
         }
     };
-    sqlx::query("UPDATE enrolment_codes SET used_by = $2 WHERE code_hash = $1")
-        .bind(auth::enrol_code_hash(&req.code).as_slice())
-        .bind(&device_id)
-        .execute(&mut *tx)
-        .await?;
-    let (tenant_name,): (String,) =
-        sqlx::query_as("SELECT name FROM tenants WHERE id = $1").bind(&tenant_id).fetch_one(&mut *tx).await?;
+    tx.code_used_by(&auth::enrol_code_hash(&req.code), &device_id).await?;
+    let tenant_name = tx.tenant_name(&tenant_id).await?;
     tx.commit().await?;
 
     state.metrics.enrolments.inc();
@@ -71,7 +66,7 @@ pub async fn enrol(
 /// changes received from now on are not withheld by its quarantine (`readmitted_at`). An
 /// empty name keeps the one the server has.
 async fn readmit(
-    tx: &mut Transaction<'static, Postgres>,
+    tx: &mut WriteTx,
     replaced: &str,
     device_id: Option<&str>,
     public_key: &str,
@@ -83,11 +78,7 @@ async fn readmit(
             "this code lets one revoked device connect again, and this is not that device; enrol with a code of your own",
         ));
     }
-    let row: Option<(Option<String>, bool)> =
-        sqlx::query_as("SELECT public_key, revoked_at IS NOT NULL FROM devices WHERE id = $1 FOR UPDATE")
-            .bind(replaced)
-            .fetch_optional(&mut **tx)
-            .await?;
+    let row = tx.device_for_readmission(replaced).await?;
     let Some((registered, revoked)) = row else {
         return Err(ApiError::forbidden("the device this code lets back in is not enrolled here"));
     };
@@ -101,15 +92,7 @@ async fn readmit(
         return Err(ApiError::conflict("this device is not revoked: it can sync as it is"));
     }
     let name = if name.trim().is_empty() { None } else { Some(device_name(name)?) };
-    sqlx::query(
-        "UPDATE devices SET token_hash = $2, revoked_at = NULL, readmitted_at = now(), name = COALESCE($3, name)
-         WHERE id = $1",
-    )
-    .bind(replaced)
-    .bind(token_hash.as_slice())
-    .bind(name)
-    .execute(&mut **tx)
-    .await?;
+    tx.readmit_device(replaced, token_hash, name.as_deref()).await?;
     tracing::warn!(device = %replaced, "revoked device connected again with a replacing code");
     Ok(())
 }
@@ -129,39 +112,20 @@ fn device_name(raw: &str) -> ApiResult<String> {
 /// Unknown, used and expired codes get the same answer, so the endpoint tells a guesser
 /// nothing.
 /// Answers the code's tenant and, for a replacing code, the device it lets back in.
-async fn spend_code(tx: &mut Transaction<'static, Postgres>, code: &str) -> ApiResult<(String, Option<String>)> {
-    let row: Option<(String, Option<String>)> = sqlx::query_as(
-        "UPDATE enrolment_codes SET used_at = now()
-         WHERE code_hash = $1 AND used_at IS NULL AND expires_at > now()
-         RETURNING tenant_id, replaces",
-    )
-    .bind(auth::enrol_code_hash(code).as_slice())
-    .fetch_optional(&mut **tx)
-    .await?;
+async fn spend_code(tx: &mut WriteTx, code: &str) -> ApiResult<(String, Option<String>)> {
+    let row = tx.spend_code(&auth::enrol_code_hash(code)).await?;
     row.ok_or_else(|| ApiError::unauthorized("the enrolment code is unknown, already used or expired"))
 }
 
 async fn insert_device(
-    tx: &mut Transaction<'static, Postgres>,
+    tx: &mut WriteTx,
     device_id: &str,
     tenant_id: &str,
     name: &str,
     token_hash: &[u8; 32],
     public_key: &str,
 ) -> ApiResult<()> {
-    let inserted = sqlx::query(
-        "INSERT INTO devices (id, tenant_id, name, token_hash, public_key) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (id) DO NOTHING",
-    )
-    .bind(device_id)
-    .bind(tenant_id)
-    .bind(name)
-    .bind(token_hash.as_slice())
-    .bind(public_key)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
-    if inserted == 0 {
+    if !tx.insert_device(device_id, tenant_id, name, token_hash, public_key).await? {
         return Err(ApiError::conflict("this device id is already enrolled; enrol without device_id to get a new one"));
     }
     Ok(())

@@ -10,7 +10,7 @@ use hms_protocol::HealthResponse;
 
 /// 200 when the database answers, 503 `unavailable` when it does not.
 pub async fn health(State(state): State<AppState>) -> Result<Json<HealthResponse>, ApiError> {
-    match sqlx::query("SELECT 1").execute(&state.pool).await {
+    match state.store.ping().await {
         Ok(_) => Ok(Json(HealthResponse { status: "ok".into() })),
         Err(e) => {
             tracing::error!(error = %e, "health check: database unreachable");
@@ -20,6 +20,6 @@ pub async fn health(State(state): State<AppState>) -> Result<Json<HealthResponse
 }
 
 pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
-    let text = state.metrics.render(&state.pool).await?;
+    let text = state.metrics.render(&state.store).await?;
     Ok(([(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text))
 }

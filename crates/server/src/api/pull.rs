@@ -1,9 +1,9 @@
 //! `GET /v1/pull?after=SEQ&limit=N`: the device's tenant's changes after a server sequence.
 
-use super::push::tenant_high_water;
 use super::{to_u64, QueryArgs};
 use crate::auth::Device;
 use crate::error::{ApiError, ApiResult};
+use crate::store::{ChangeRow as Row, Storage};
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
@@ -12,30 +12,6 @@ use hms_protocol::{Op, PullQuery, RawChange, ServerClock, DEFAULT_PULL_LIMIT};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use std::collections::BTreeMap;
-
-#[derive(sqlx::FromRow)]
-struct Row {
-    seq: i64,
-    device_id: String,
-    device_seq: i64,
-    change_id: String,
-    entity: String,
-    entity_id: String,
-    op: String,
-    /// The change's data as the JSON text PostgreSQL writes for it: passed through to the
-    /// device as it is, not parsed and written again (the device parses it, canonicalises it
-    /// for its proof and checks it, as for any page).
-    data: String,
-    hlc: String,
-    user_id: Option<String>,
-    /// The segment's proof (`hms_protocol::Proof`) as JSON text, likewise.
-    proof: Option<String>,
-    /// Pushed by a quarantined device after its quarantine began: scanned, never sent.
-    withheld: bool,
-    /// The change's data as PostgreSQL stores it, in bytes (`pg_column_size`): what the
-    /// page's byte cap counts.
-    size: i32,
-}
 
 pub async fn pull(
     State(state): State<AppState>,
@@ -49,7 +25,7 @@ pub async fn pull(
         n => n.min(state.limits.max_pull_limit),
     };
     // The tenant comes from the token; one row more than asked tells whether more follow.
-    let mut rows = rows_after(&state.pool, &device.tenant_id, after, i64::from(limit) + 1).await?;
+    let mut rows = rows_after(&state.store, &device.tenant_id, after, i64::from(limit) + 1).await?;
     let mut more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
     // Capped in bytes too: the page ends early (at the end of the segment it reaches, below),
@@ -65,15 +41,16 @@ pub async fn pull(
     // A page ends at the end of a segment, so that the device can check its proof whole.
     // (A push stores a segment's changes together, so they follow each other here.)
     if let Some(last) = rows.last().filter(|r| more && r.proof.is_none()) {
-        let tail = rows_after(&state.pool, &device.tenant_id, last.seq, SEGMENT_MAX as i64 + 1).await?;
+        let tail = rows_after(&state.store, &device.tenant_id, last.seq, SEGMENT_MAX as i64 + 1).await?;
         let end = tail.iter().position(|r| r.proof.is_some()).map_or(tail.len().min(SEGMENT_MAX), |i| i + 1);
         more = tail.len() > end;
         rows.extend(tail.into_iter().take(end));
     }
-    let device_keys = device_keys(&state.pool, &device.tenant_id, &rows).await?;
-    let high_water = tenant_high_water(&state.pool, &device.tenant_id).await?;
+    let device_keys = device_keys(&state.store, &device.tenant_id, &rows).await?;
+    let high_water = to_u64(state.store.high_water(&device.tenant_id).await?);
     if let Some(pending) = query.pending {
-        record_pending(&state.pool, &device.id, pending).await?;
+        // What the device says it still has to send, for `hms-server devices`.
+        state.store.record_pending(&device.id, i64::try_from(pending).unwrap_or(i64::MAX)).await?;
     }
 
     // The cursor moves past withheld changes too, so a device never asks for them again.
@@ -85,38 +62,19 @@ pub async fn pull(
     Ok(Json(Page { changes, next, more, high_water, device_keys, clock: Some(state.clock()) }))
 }
 
-async fn rows_after(pool: &sqlx::PgPool, tenant_id: &str, after: i64, limit: i64) -> ApiResult<Vec<Row>> {
-    Ok(sqlx::query_as(
-        "SELECT c.seq, c.device_id, c.device_seq, c.change_id, c.entity, c.entity_id, c.op, c.data::text AS data, c.hlc,
-                c.user_id, c.proof::text AS proof, COALESCE(c.received_at >= d.quarantined_since
-                         AND (d.readmitted_at IS NULL OR c.received_at < d.readmitted_at), false) AS withheld,
-                pg_column_size(c.data) AS size
-         FROM changes c JOIN devices d ON d.tenant_id = c.tenant_id AND d.id = c.device_id
-         WHERE c.tenant_id = $1 AND c.seq > $2 ORDER BY c.seq LIMIT $3",
-    )
-    .bind(tenant_id)
-    .bind(after)
-    .bind(limit)
-    .fetch_all(pool)
-    .await?)
+async fn rows_after(store: &Storage, tenant_id: &str, after: i64, limit: i64) -> ApiResult<Vec<Row>> {
+    Ok(store.changes_after(tenant_id, after, limit).await?)
 }
 
 /// The registered public key of each device with changes on the page.
-async fn device_keys(pool: &sqlx::PgPool, tenant_id: &str, rows: &[Row]) -> ApiResult<BTreeMap<String, String>> {
+async fn device_keys(store: &Storage, tenant_id: &str, rows: &[Row]) -> ApiResult<BTreeMap<String, String>> {
     let mut ids: Vec<&str> = rows.iter().map(|r| r.device_id.as_str()).collect();
     ids.sort_unstable();
     ids.dedup();
     if ids.is_empty() {
         return Ok(BTreeMap::new());
     }
-    let keys: Vec<(String, String)> = sqlx::query_as(
-        "SELECT id, public_key FROM devices WHERE tenant_id = $1 AND id = ANY($2) AND public_key IS NOT NULL",
-    )
-    .bind(tenant_id)
-    .bind(&ids)
-    .fetch_all(pool)
-    .await?;
-    Ok(keys.into_iter().collect())
+    Ok(store.device_keys(tenant_id, &ids).await?.into_iter().collect())
 }
 
 fn pulled(row: Row) -> ApiResult<Pulled> {
@@ -165,16 +123,6 @@ pub struct Page {
 struct Pulled {
     server_seq: u64,
     change: RawChange,
-}
-
-/// What the device says it still has to send, for `hms-server devices`.
-async fn record_pending(pool: &sqlx::PgPool, device_id: &str, pending: u64) -> ApiResult<()> {
-    sqlx::query("UPDATE devices SET pending_changes = $2, pending_reported_at = now() WHERE id = $1")
-        .bind(device_id)
-        .bind(i64::try_from(pending).unwrap_or(i64::MAX))
-        .execute(pool)
-        .await?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@ use super::{to_u64, JsonBody};
 use crate::auth::Device;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::policy;
+use crate::store::{Lock, Storage, WriteTx};
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
@@ -11,7 +12,6 @@ use hms_protocol::proof::{parse_public_key, segments, verify_segment, ProofError
 use hms_protocol::{Change, Op, Proof, PushResponse};
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use sqlx::{Postgres, Transaction};
 use std::collections::{HashMap, HashSet};
 
 const MAX_ID_CHARS: usize = 128;
@@ -85,10 +85,12 @@ pub async fn push(
     received.sort_by_key(|(c, _)| c.device_seq);
     // Each change's data as JSON text: its size is checked and it is stored.
     let (changes, texts): (Vec<Change>, Vec<String>) = received.into_iter().unzip();
-    let messages = check_proofs(&state.pool, &device, &changes).await?;
+    let messages = check_proofs(&state.store, &device, &changes).await?;
 
-    let mut tx = state.pool.begin().await?;
-    lock_tenant(&mut tx, &device.tenant_id).await?;
+    // The tenant's pushes one at a time: server sequences are handed out at insert time but
+    // become visible at commit, and a pull between two out-of-order commits would move its
+    // cursor past a sequence that appears later, losing it (store::pg::begin).
+    let mut tx = state.store.begin(Lock::Pushes(&device.tenant_id)).await?;
     // Under the tenant's lock: the accounts the batch is checked against cannot change.
     let accounts = if state.check_changes {
         let mut accounts = policy::load_accounts(&mut tx, &device.tenant_id).await?;
@@ -105,7 +107,7 @@ pub async fn push(
     let inserted = insert(&mut tx, &device, &changes, &texts).await.map_err(data_error)?;
     check_duplicates(&mut tx, &device, &changes, &inserted).await?;
     let device_high_water = raise_device_seq(&mut tx, &device, &changes).await?;
-    let high_water = tenant_high_water(&mut *tx, &device.tenant_id).await?;
+    let high_water = to_u64(tx.high_water(&device.tenant_id).await?);
     if let Some(accounts) = accounts {
         policy::save_accounts(&mut tx, &device.tenant_id, &accounts, high_water).await?;
     }
@@ -159,7 +161,21 @@ fn validate_change(c: &Change) -> Result<(), String> {
     if !valid_hlc(&c.hlc) {
         return Err("hlc must look like <16 digits>-<6 digits>-<device>".into());
     }
+    // PostgreSQL's jsonb cannot hold one; refused the same way on every backend.
+    if holds_nul(&c.data) {
+        return Err("data: a text holds a NUL character, which the server cannot store".into());
+    }
     Ok(())
+}
+
+/// Whether a NUL character is in any string or key of the value.
+fn holds_nul(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(s) => s.contains('\0'),
+        serde_json::Value::Array(items) => items.iter().any(holds_nul),
+        serde_json::Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
+        _ => false,
+    }
 }
 
 fn check_text(field: &str, value: &str) -> Result<(), String> {
@@ -185,12 +201,11 @@ fn valid_hlc(hlc: &str) -> bool {
 /// Every change must belong to a whole segment signed by the key the device registered at
 /// enrolment (`hms_protocol::proof`); otherwise nothing of the batch is stored. Answers each
 /// segment's message, in order, for the user signatures' check.
-async fn check_proofs(pool: &sqlx::PgPool, device: &Device, changes: &[Change]) -> ApiResult<Vec<[u8; 32]>> {
+async fn check_proofs(store: &Storage, device: &Device, changes: &[Change]) -> ApiResult<Vec<[u8; 32]>> {
     if changes.is_empty() {
         return Ok(Vec::new());
     }
-    let (key,): (Option<String>,) =
-        sqlx::query_as("SELECT public_key FROM devices WHERE id = $1").bind(&device.id).fetch_one(pool).await?;
+    let key = store.device_key(&device.id).await?;
     let key = key
         .as_deref()
         .map(parse_public_key)
@@ -213,67 +228,15 @@ async fn check_proofs(pool: &sqlx::PgPool, device: &Device, changes: &[Change]) 
     Ok(messages)
 }
 
-/// Serialises pushes of one tenant. Server sequences are handed out at insert time but become
-/// visible at commit; without this lock two concurrent pushes could commit out of order and a
-/// pull in between would move its cursor past a sequence that appears later, losing it. With
-/// it, a tenant's sequences become visible in order. (Other tenants are not held up.)
-async fn lock_tenant(tx: &mut Transaction<'static, Postgres>, tenant_id: &str) -> ApiResult<()> {
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))").bind(tenant_id).execute(&mut **tx).await?;
-    Ok(())
-}
-
-/// Inserts the batch in one statement (`texts`: each change's data as JSON text); a change
-/// already stored (same device and device seq) is skipped. Returns the device seqs inserted now.
+/// Inserts the batch (`texts`: each change's data as JSON text); a change already stored
+/// (same device and device seq) is skipped. Returns the device seqs inserted now.
 async fn insert(
-    tx: &mut Transaction<'static, Postgres>,
+    tx: &mut WriteTx,
     device: &Device,
     changes: &[Change],
     texts: &[String],
 ) -> Result<HashSet<i64>, sqlx::Error> {
-    let mut seqs = Vec::with_capacity(changes.len());
-    let mut ids = Vec::with_capacity(changes.len());
-    let mut entities = Vec::with_capacity(changes.len());
-    let mut entity_ids = Vec::with_capacity(changes.len());
-    let mut ops = Vec::with_capacity(changes.len());
-    let mut hlcs = Vec::with_capacity(changes.len());
-    let mut users = Vec::with_capacity(changes.len());
-    let mut proofs = Vec::with_capacity(changes.len());
-    for c in changes {
-        // Checked by validate_change.
-        seqs.push(i64::try_from(c.device_seq).unwrap_or(i64::MAX));
-        ids.push(c.id.as_str());
-        entities.push(c.entity.as_str());
-        entity_ids.push(c.entity_id.as_str());
-        ops.push(c.op.as_str());
-        hlcs.push(c.hlc.as_str());
-        users.push(c.user_id.as_deref());
-        proofs.push(c.proof.as_ref().map(|p| serde_json::to_string(p).unwrap_or_default()));
-    }
-    let rows: Vec<(i64,)> = sqlx::query_as(
-        "INSERT INTO changes (tenant_id, device_id, device_seq, change_id, entity, entity_id, op, data, hlc, user_id, proof)
-         SELECT $1, $2, t.device_seq, t.change_id, t.entity, t.entity_id, t.op, t.data::jsonb, t.hlc, t.user_id,
-                t.proof::jsonb
-         FROM UNNEST($3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
-                     $11::text[])
-              WITH ORDINALITY AS t(device_seq, change_id, entity, entity_id, op, data, hlc, user_id, proof, ord)
-         ORDER BY t.ord
-         ON CONFLICT (tenant_id, device_id, device_seq) DO NOTHING
-         RETURNING device_seq",
-    )
-    .bind(&device.tenant_id)
-    .bind(&device.id)
-    .bind(&seqs)
-    .bind(&ids)
-    .bind(&entities)
-    .bind(&entity_ids)
-    .bind(&ops)
-    .bind(texts)
-    .bind(&hlcs)
-    .bind(&users)
-    .bind(&proofs)
-    .fetch_all(&mut **tx)
-    .await?;
-    Ok(rows.into_iter().map(|(s,)| s).collect())
+    tx.insert_changes(&device.tenant_id, &device.id, changes, texts).await
 }
 
 /// PostgreSQL refuses some values JSON allows (a NUL in a string): that is the device's
@@ -292,7 +255,7 @@ fn data_error(err: sqlx::Error) -> ApiError {
 /// backup, reinstalled) and is numbering new changes with old numbers: storing nothing and
 /// answering "duplicate" would lose them silently, so the batch is refused.
 async fn check_duplicates(
-    tx: &mut Transaction<'static, Postgres>,
+    tx: &mut WriteTx,
     device: &Device,
     changes: &[Change],
     inserted: &HashSet<i64>,
@@ -306,15 +269,7 @@ async fn check_duplicates(
         return Ok(());
     }
     let seqs: Vec<i64> = skipped.keys().copied().collect();
-    let stored: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT device_seq, change_id FROM changes
-         WHERE tenant_id = $1 AND device_id = $2 AND device_seq = ANY($3)",
-    )
-    .bind(&device.tenant_id)
-    .bind(&device.id)
-    .bind(&seqs)
-    .fetch_all(&mut **tx)
-    .await?;
+    let stored = tx.stored_change_ids(&device.tenant_id, &device.id, &seqs).await?;
     match stored.iter().find(|(seq, id)| skipped.get(seq).is_some_and(|mine| mine != id)) {
         None => Ok(()),
         Some((seq, _)) => Err(ApiError::new(
@@ -324,31 +279,9 @@ async fn check_duplicates(
     }
 }
 
-async fn raise_device_seq(
-    tx: &mut Transaction<'static, Postgres>,
-    device: &Device,
-    changes: &[Change],
-) -> ApiResult<u64> {
+async fn raise_device_seq(tx: &mut WriteTx, device: &Device, changes: &[Change]) -> ApiResult<u64> {
     let max = changes.last().map_or(0, |c| i64::try_from(c.device_seq).unwrap_or(0));
-    let (seq,): (i64,) = sqlx::query_as(
-        "UPDATE devices SET last_device_seq = GREATEST(last_device_seq, $3)
-         WHERE id = $1 AND tenant_id = $2 RETURNING last_device_seq",
-    )
-    .bind(&device.id)
-    .bind(&device.tenant_id)
-    .bind(max)
-    .fetch_one(&mut **tx)
-    .await?;
-    Ok(to_u64(seq))
-}
-
-/// The tenant's highest server sequence (0 before its first change).
-pub(super) async fn tenant_high_water<'e>(ex: impl sqlx::PgExecutor<'e>, tenant_id: &str) -> ApiResult<u64> {
-    let (seq,): (i64,) = sqlx::query_as("SELECT COALESCE(max(seq), 0) FROM changes WHERE tenant_id = $1")
-        .bind(tenant_id)
-        .fetch_one(ex)
-        .await?;
-    Ok(to_u64(seq))
+    Ok(to_u64(tx.raise_device_seq(&device.tenant_id, &device.id, max).await?))
 }
 
 #[cfg(test)]
@@ -392,6 +325,13 @@ mod tests {
         let received: Received = serde_json::from_str(bare).unwrap();
         let (change, text) = received.changes.into_iter().next().unwrap().parse().unwrap();
         assert_eq!((change.user_id, change.proof, text.as_str()), (None, None, r#"{"a":1}"#));
+    }
+
+    #[test]
+    fn a_nul_anywhere_in_the_data_is_found() {
+        assert!(!holds_nul(&serde_json::json!({"a": ["b", {"c": "d"}], "n": 1})));
+        assert!(holds_nul(&serde_json::json!({"a": ["b", {"c": "d\u{0}"}]})));
+        assert!(holds_nul(&serde_json::json!({"a\u{0}": 1})));
     }
 
     #[test]

@@ -2,8 +2,7 @@
 //! after `after`, the time is up, or the server begins to stop, so an online device hears of
 //! another device's change at once and pulls it.
 
-use super::push::tenant_high_water;
-use super::QueryArgs;
+use super::{to_u64, QueryArgs};
 use crate::auth::Device;
 use crate::error::ApiResult;
 use crate::AppState;
@@ -27,7 +26,7 @@ pub async fn wait(
     let mut pushed = state.pushed.subscribe();
     let mut stopping = state.stopping.subscribe();
     loop {
-        let high_water = tenant_high_water(&state.pool, &device.tenant_id).await?;
+        let high_water = to_u64(state.store.high_water(&device.tenant_id).await?);
         if high_water > query.after || *stopping.borrow_and_update() {
             return Ok(Json(WaitResponse { high_water }));
         }

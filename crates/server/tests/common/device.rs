@@ -6,7 +6,6 @@ use hms_core::setup::{self, NewAdmin};
 use hms_core::sync;
 use hms_core::users::{self, NewUser, UserSummary};
 use hms_core::{Authorized, SessionSlot, Store};
-use sqlx::postgres::PgPool;
 use std::collections::BTreeMap;
 
 pub const PW: &str = "Clinic#2026adm";
@@ -65,8 +64,14 @@ impl Device {
     }
 
     /// Enrols through `base` (the server, or a proxy in front of it) into `tenant`.
-    pub async fn enrol(&self, pool: &PgPool, base: &str, tenant: &str, name: &str) -> sync::Enrolment {
-        let code = hms_server::admin::create_enrol_code(pool, tenant, chrono::Duration::hours(1)).await.unwrap();
+    pub async fn enrol(
+        &self,
+        server: impl Into<hms_server::Storage>,
+        base: &str,
+        tenant: &str,
+        name: &str,
+    ) -> sync::Enrolment {
+        let code = hms_server::admin::create_enrol_code(server, tenant, chrono::Duration::hours(1)).await.unwrap();
         sync::enrol(&self.store, &self.auth().await, base, &code.code, name).await.unwrap()
     }
 

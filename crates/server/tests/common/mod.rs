@@ -1,5 +1,7 @@
-//! Test harness: a real PostgreSQL (see `pg`), a database per test, the server running
-//! in-process on a loopback port, and small helpers to enrol devices and push and pull.
+//! Test harness: a real database per test — PostgreSQL (see `pg`) or, with
+//! `HMS_TEST_BACKEND=sqlite`, a SQLite file as the clinic hub has (see [`backend`]) — the
+//! server running in-process on a loopback port, and small helpers to enrol devices and push
+//! and pull. `make test-server` runs the suites on both.
 #![allow(dead_code)] // each test binary uses a different part of it
 
 pub mod device;
@@ -8,12 +10,64 @@ pub mod proxy;
 
 use hms_protocol::proof::{self, SigningKey};
 use hms_protocol::{Change, Op};
-use hms_server::{admin, AppState};
+use hms_server::{admin, AppState, Storage};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions, PgRow};
+use sqlx::sqlite::SqliteRow;
 use sqlx::Connection;
 use std::sync::atomic::{AtomicU32, Ordering};
+
+/// The backend the tests run on: `HMS_TEST_BACKEND=sqlite` or `postgres` (the default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+pub fn backend() -> Backend {
+    match std::env::var("HMS_TEST_BACKEND").as_deref() {
+        Ok("sqlite") => Backend::Sqlite,
+        Ok("postgres") | Ok("postgresql") | Ok("") | Err(_) => Backend::Postgres,
+        Ok(other) => panic!("HMS_TEST_BACKEND={other:?}: expected sqlite or postgres"),
+    }
+}
+
+/// A fresh, migrated database of the tests' backend ([`backend`]).
+pub async fn test_store() -> Storage {
+    match backend() {
+        Backend::Postgres => Storage::Postgres(test_db().await),
+        Backend::Sqlite => test_sqlite().await,
+    }
+}
+
+/// A fresh, migrated SQLite database, a file in this test binary's temporary directory
+/// (deleted when the binary exits, as the PostgreSQL cluster is).
+pub async fn test_sqlite() -> Storage {
+    static NEXT: AtomicU32 = AtomicU32::new(1);
+    let path = sqlite_dir().join(format!("hub-{}.db", NEXT.fetch_add(1, Ordering::Relaxed)));
+    hms_server::open_sqlite(&path).await.expect("open the SQLite database")
+}
+
+static SQLITE_DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+
+fn sqlite_dir() -> &'static std::path::Path {
+    SQLITE_DIR.get_or_init(|| {
+        let dir = tempfile::Builder::new().prefix("hms-hub-test-").tempdir().expect("temporary directory").keep();
+        // SAFETY: registers a plain `extern "C" fn` with no captured state; libc calls it
+        // once at process exit.
+        unsafe {
+            libc::atexit(remove_sqlite_dir);
+        }
+        dir
+    })
+}
+
+extern "C" fn remove_sqlite_dir() {
+    if let Some(dir) = SQLITE_DIR.get() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
 
 /// A fresh, migrated database in the test cluster. The cluster (and so the database) is
 /// deleted when the test binary exits.
@@ -54,14 +108,14 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start() -> TestServer {
-        Self::start_with(AppState::new(test_db().await)).await
+        Self::start_with(AppState::new(test_store().await)).await
     }
 
     /// A server that stores what it is given without the change policy (as one from before
     /// it, or a compromised one would): for tests of the transport with made-up changes, and
     /// of the devices' own defence. The policy's own tests are in tests/hostile_device.rs.
     pub async fn start_unchecked() -> TestServer {
-        Self::start_with(unchecked(AppState::new(test_db().await))).await
+        Self::start_with(unchecked(AppState::new(test_store().await))).await
     }
 
     pub async fn start_with(state: AppState) -> TestServer {
@@ -75,8 +129,14 @@ impl TestServer {
         TestServer { base: format!("http://{addr}"), state, http: http(), _stop: stop }
     }
 
+    /// The server's database, of either backend.
+    pub fn store(&self) -> &Storage {
+        &self.state.store
+    }
+
+    /// The PostgreSQL pool, for a test of PostgreSQL itself (panics on SQLite).
     pub fn pool(&self) -> &PgPool {
-        &self.state.pool
+        self.state.store.pg().expect("a PostgreSQL-only test runs on PostgreSQL")
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -85,7 +145,7 @@ impl TestServer {
 
     /// A new tenant and one enrolled device of it.
     pub async fn tenant_with_device(&self, tenant: &str) -> Enrolled {
-        admin::create_tenant(self.pool(), tenant).await.expect("create tenant");
+        admin::create_tenant(self.store(), tenant).await.expect("create tenant");
         self.enrol(tenant, &format!("{tenant} reception")).await
     }
 
@@ -96,7 +156,8 @@ impl TestServer {
 
     /// [`enrol`](Self::enrol) registering the given public key (hex).
     pub async fn enrol_with_key(&self, tenant: &str, device_name: &str, device_key: &str) -> Enrolled {
-        let code = admin::create_enrol_code(self.pool(), tenant, chrono::Duration::hours(1)).await.expect("enrol code");
+        let code =
+            admin::create_enrol_code(self.store(), tenant, chrono::Duration::hours(1)).await.expect("enrol code");
         let (status, body) = self
             .post_json(
                 "/v1/enrol",
@@ -160,7 +221,7 @@ impl TestServer {
     }
 
     pub async fn stored_changes(&self) -> i64 {
-        count(self.pool(), "SELECT count(*) FROM changes").await
+        count(self.store(), "SELECT count(*) FROM changes").await
     }
 }
 
@@ -172,9 +233,84 @@ pub fn http() -> reqwest::Client {
     reqwest::Client::new()
 }
 
-pub async fn count(pool: &PgPool, sql: &str) -> i64 {
-    let (n,): (i64,) = sqlx::query_as(sql).fetch_one(pool).await.expect("count");
+/// A count, on either backend (`sql` must be valid on both: `$1`-style parameters are).
+pub async fn count(store: &Storage, sql: &str) -> i64 {
+    let (n,): (i64,) = fetch_one(store, sql, &[]).await;
     n
+}
+
+/// Rows of a query valid on both backends, with text parameters (`$1`, `$2`…).
+pub async fn fetch_all<T>(store: &Storage, sql: &str, binds: &[&str]) -> Vec<T>
+where
+    T: for<'r> sqlx::FromRow<'r, PgRow> + for<'r> sqlx::FromRow<'r, SqliteRow> + Send + Unpin,
+{
+    match store {
+        Storage::Postgres(pool) => {
+            let mut q = sqlx::query_as::<_, T>(sql);
+            for b in binds {
+                q = q.bind(*b);
+            }
+            q.fetch_all(pool).await
+        }
+        Storage::Sqlite(pool) => {
+            let mut q = sqlx::query_as::<_, T>(sql);
+            for b in binds {
+                q = q.bind(*b);
+            }
+            q.fetch_all(pool).await
+        }
+    }
+    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// The one row of a query valid on both backends.
+pub async fn fetch_one<T>(store: &Storage, sql: &str, binds: &[&str]) -> T
+where
+    T: for<'r> sqlx::FromRow<'r, PgRow> + for<'r> sqlx::FromRow<'r, SqliteRow> + Send + Unpin,
+{
+    let mut rows = fetch_all::<T>(store, sql, binds).await;
+    assert_eq!(rows.len(), 1, "{sql}: one row expected");
+    rows.remove(0)
+}
+
+/// The database's clock now (the one that stamps `received_at`).
+pub async fn db_now(store: &Storage) -> chrono::DateTime<chrono::Utc> {
+    match store {
+        Storage::Postgres(pool) => sqlx::query_scalar("SELECT now()").fetch_one(pool).await,
+        Storage::Sqlite(pool) => {
+            sqlx::query_scalar("SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')").fetch_one(pool).await
+        }
+    }
+    .expect("the database's clock")
+}
+
+/// Runs statements in order in one transaction (one connection: SQLite reads its schema per
+/// connection, so a trigger dropped on one would still be there for another's next statement).
+pub async fn execute_all(store: &Storage, statements: &[String]) {
+    match store {
+        Storage::Postgres(pool) => {
+            let mut tx = pool.begin().await.expect("begin");
+            for sql in statements {
+                sqlx::query(sql).execute(&mut *tx).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+            }
+            tx.commit().await.expect("commit");
+        }
+        Storage::Sqlite(pool) => {
+            let mut tx = pool.begin().await.expect("begin");
+            for sql in statements {
+                sqlx::query(sql).execute(&mut *tx).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+            }
+            tx.commit().await.expect("commit");
+        }
+    }
+}
+
+/// Runs a statement valid on both backends; whether it succeeded (the error kept).
+pub async fn execute(store: &Storage, sql: &str) -> Result<u64, sqlx::Error> {
+    match store {
+        Storage::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(|r| r.rows_affected()),
+        Storage::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(|r| r.rows_affected()),
+    }
 }
 
 /// Sends a request; the answer's status and JSON body (`null` when the body is not JSON).
