@@ -1,8 +1,9 @@
 //! The stock area: a pharmacy with 10,000 stock items (lab consumables and sundries) and five
 //! medicines stocked in batches at the counter, and a ledger filled to `STOCK_MOVEMENTS`
 //! movements; then item search, dispensing a 5-line prescription (allocation, movements, bill
-//! lines, audit), an item's balance across its batches and a store's expiry list, through
-//! hms-core with a pharmacist's and a doctor's signed-in sessions.
+//! lines, audit), an item's balance across its batches, a store's expiry list and opening a
+//! 1,000-line stock take, through hms-core with a pharmacist's and a doctor's signed-in
+//! sessions.
 //!
 //! The ledger's bulk (receipts and a year of dispensing of the consumables, in pairs) is
 //! written by one SQL statement, not through the core: the balance cache is kept by the same
@@ -14,6 +15,7 @@ use super::stats::time_n;
 use super::Ctx;
 use hms_core::clinical::{prescribing, visits, MedicineInput, PrescriptionInput, VisitInput};
 use hms_core::patients::{self, PatientInput};
+use hms_core::stock::stocktake::{self, StockTakeOpenInput};
 use hms_core::stock::{
     dispensing, ledger, receiving, setup, DispenseInput, DispenseLineInput, ReceiptInput, ReceiptLineInput,
     StockItemInput, StockStoreInput,
@@ -27,6 +29,9 @@ const SEARCH_SAMPLES: usize = 200;
 const DISPENSE_SAMPLES: usize = 30;
 const BALANCE_SAMPLES: usize = 200;
 const EXPIRY_SAMPLES: usize = 50;
+/// Batch lines on the shelf a stock take opens (issue 16: `stocktake_open_1000`).
+const STOCKTAKE_LINES: i64 = 1_000;
+const STOCKTAKE_SAMPLES: usize = 30;
 const MEDICINES: [(&str, &str, &str); 5] = [
     ("Amoxicillin", "500 mg", "capsule"),
     ("Paracetamol", "650 mg", "tablet"),
@@ -255,5 +260,47 @@ pub async fn run(ctx: &mut Ctx) -> Result<(), String> {
     .await
     .map_err(err)?;
     ctx.latency.insert("expiry_report".into(), json!(latency));
+
+    let latency = stocktake_open(store, &admin, &pharmacist, &tag).await?;
+    ctx.latency.insert("stocktake_open_1000".into(), json!(latency));
     Ok(())
+}
+
+/// A shelf of 1,000 batch lines (1,000 of the consumables' batches, received there by one SQL
+/// statement: the balance cache's triggers run), then opening a stock take of it through the
+/// core: the snapshot, its 1,000 lines and their outbox entries, the audit (each take is
+/// cancelled, untimed, so that the next may open).
+async fn stocktake_open(
+    store: &hms_core::Store,
+    admin: &hms_core::Authorized,
+    pharmacist: &hms_core::Authorized,
+    tag: &str,
+) -> Result<super::stats::Latency, String> {
+    let input = StockStoreInput { name: format!("Bench shelf {tag}"), kind: "ward".into() };
+    let shelf = setup::add_store(store, admin, input).await.map_err(err)?.id;
+    let now = store.now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    sqlx::query(
+        "INSERT INTO stock_movements (id, item_id, batch_id, store_id, kind, quantity, at, created_at, updated_at, origin_device)
+         SELECT lower(hex(randomblob(16))), item_id, id, ?1, 'received', 10, ?2, ?2, ?2, 'bench'
+         FROM stock_batches WHERE batch_no = 'G-' || ?3 ORDER BY rowid LIMIT ?4",
+    )
+    .bind(&shelf)
+    .bind(&now)
+    .bind(tag)
+    .bind(STOCKTAKE_LINES)
+    .execute(store.pool())
+    .await
+    .map_err(err)?;
+    let mut samples = Vec::with_capacity(STOCKTAKE_SAMPLES);
+    for _ in 0..STOCKTAKE_SAMPLES {
+        let input = StockTakeOpenInput { store_id: shelf.clone(), ..Default::default() };
+        let started = std::time::Instant::now();
+        let take = stocktake::open::open(store, pharmacist, input).await.map_err(err)?;
+        samples.push(started.elapsed());
+        if i64::from(take.lines) != STOCKTAKE_LINES {
+            return Err(format!("the bench's stock take has {} lines, not {STOCKTAKE_LINES}", take.lines));
+        }
+        stocktake::post::cancel(store, pharmacist, &take.id).await.map_err(err)?;
+    }
+    Ok(super::stats::summarize(samples))
 }
