@@ -756,6 +756,27 @@ fn a_delivery_is_received_a_prescription_dispensed_first_expiry_first_out_and_re
     assert_eq!(balances[0]["quantity"], json!(19));
     let takes = app.invoke("stock_takes", json!({ "storeId": counter["id"] })).unwrap();
     assert_eq!(takes[0]["status"], "posted");
+    // A purchase order: drafted, sent, received against in full, printed.
+    let order = json!({ "input": { "supplier_id": supplier["id"], "store_id": counter["id"], "note": "",
+                                   "lines": [{ "item_id": item["id"], "packs": 1, "pack_cost_minor": 300 }] } });
+    let order = app.invoke("draft_purchase_order", order).unwrap();
+    assert_eq!((order["status"].as_str(), order["total_minor"].as_i64()), (Some("draft"), Some(300)));
+    let sent = app.invoke("send_purchase_order", json!({ "orderId": order["id"] })).unwrap();
+    assert_eq!(sent["status"], "sent");
+    let delivery = |packs: u32| {
+        json!({ "orderId": order["id"], "input": { "store_id": "", "supplier_id": null, "invoice_no": "MD-9", "lines": [
+            { "item_id": item["id"], "batch_no": "PO-1", "expiry": "2099-01-31", "packs": packs, "sale_price_minor": null }
+        ] } })
+    };
+    let err = app.invoke("receive_purchase_order", delivery(2)).unwrap_err();
+    assert_eq!((err["code"].as_str(), err["detail"]["field"].as_str()), (Some("validation"), Some("lines.0.packs")));
+    app.invoke("receive_purchase_order", delivery(1)).unwrap();
+    let orders = app.invoke("purchase_orders", json!({})).unwrap();
+    assert_eq!(orders[0]["status"], "received");
+    let printed = app.invoke("print_purchase_order", json!({ "orderId": order["id"] })).unwrap();
+    assert!(std::fs::read(printed["path"].as_str().unwrap()).unwrap().starts_with(b"%PDF-"));
+    let err = app.invoke("approve_purchase_order", json!({ "orderId": order["id"] })).unwrap_err();
+    assert_eq!(err, json!({ "code": "forbidden", "detail": { "permission": "purchase_approve" } }));
 }
 
 #[test]

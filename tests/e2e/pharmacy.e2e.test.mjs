@@ -16,7 +16,9 @@
 // balance went down by 10 → her Home's stock tile shows amoxicillin below its reorder level
 // (25 of 30) and opens the stock items and the expiry list → she counts the counter (a stock
 // take): SOON-1 is one capsule short, the variance shows, she prints the count sheet and posts:
-// SOON-1's balance goes down by one → the administrator opens her bill: the medicine line is on it.
+// SOON-1's balance goes down by one → she drafts the purchase order from the suggestions (one
+// pack from Medline), sends it and receives the pack against it (received in full) → the
+// administrator opens her bill: the medicine line is on it.
 
 import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
@@ -468,6 +470,28 @@ describe('HMS pharmacy (WebKitGTK through tauri-driver)', { timeout: 15 * 60_000
     };
     const q = await app.until(quantities, (r) => /^4 capsule/.test(r['SOON-1'] ?? ''), WAIT, 'SOON-1 corrected to 4');
     assert.match(q['LATE-1'], /^20 capsule/);
+  step('she drafts the purchase order from the suggestions, sends it and receives the pack against it', async () => {
+    await app.click('nav-pharmacy');
+    await app.click('pharmacy-view-orders');
+    await app.visible('po');
+    await app.click('po-suggest');
+    const statuses = () => attrs('po-row', 'data-status');
+    await app.until(statuses, (s) => s.length === 1 && s[0] === 'draft', WAIT, 'one draft, for Medline');
+    const row = await app.textOf('po-row');
+    assert.match(row, /Medline Distributors/);
+    assert.match(row, /Amoxicillin 500 mg capsule: 1 × 10 capsule \(0\/10\)/);
+    await app.click('po-send');
+    await app.until(statuses, (s) => s[0] === 'sent', WAIT, 'sent (no approval asked)');
+    await app.click('po-receive');
+    await app.visible('po-receive-form');
+    await app.fill('po-invoice', 'MD/2026/0950');
+    await app.fill('po-batch', 'PO-1');
+    await app.fill('po-expiry', typedDay(500));
+    await app.screenshot('po-receive');
+    await app.click('po-receive-save');
+    await app.until(statuses, (s) => s[0] === 'received', WAIT, 'received in full');
+    assert.match(await app.textOf('po-row'), /\(10\/10\)/);
+    await app.screenshot('po-received');
   });
 
   step('the administrator opens her bill: the medicine is on it', async () => {

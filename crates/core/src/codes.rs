@@ -159,7 +159,7 @@ mod tests {
     use crate::schedule::availability::ExceptionKind;
     use crate::schedule::booking::AppointmentStatus;
     use crate::stock::stocktake::StockTakeStatus;
-    use crate::stock::{AdjustReason, ItemKind, MovementKind, PassedReason, StoreKind};
+    use crate::stock::{AdjustReason, ItemKind, MovementKind, PassedReason, PurchaseStatus, StoreKind};
     use crate::sync::ConflictKind;
     use std::fmt::Debug;
 
@@ -286,8 +286,9 @@ mod tests {
                 MovementKind::TransferOut,
                 MovementKind::TransferIn,
                 MovementKind::Adjusted,
+                MovementKind::LabUse,
             ],
-            &["received", "dispensed", "returned", "transfer_out", "transfer_in", "adjusted"],
+            &["received", "dispensed", "returned", "transfer_out", "transfer_in", "adjusted", "lab_use"],
         );
         round_trip(
             &[AdjustReason::Damaged, AdjustReason::Expired, AdjustReason::CountCorrection],
@@ -306,6 +307,18 @@ mod tests {
         round_trip(
             &[StockTakeStatus::Open, StockTakeStatus::Posted, StockTakeStatus::Cancelled],
             &["open", "posted", "cancelled"],
+        );
+        // The stored four are the migration's CHECK and the policy's rule; the other two are read.
+        round_trip(
+            &[
+                PurchaseStatus::Draft,
+                PurchaseStatus::Approved,
+                PurchaseStatus::Sent,
+                PurchaseStatus::PartlyReceived,
+                PurchaseStatus::Received,
+                PurchaseStatus::Cancelled,
+            ],
+            &["draft", "approved", "sent", "partly_received", "received", "cancelled"],
         );
     }
 }

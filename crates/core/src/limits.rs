@@ -74,6 +74,7 @@ pub fn exported() -> Vec<(&'static str, Value)> {
         ("STOCK_QUANTITY_MAX", json!(stock::QUANTITY_MAX)),
         ("STOCK_LINES_MAX", json!(stock::LINES_MAX)),
         ("STOCK_PACK_MAX", json!(stock::setup::PACK_MAX)),
+        ("LAB_CONSUMABLES_MAX", json!(stock::lab_use::CONSUMABLES_MAX)),
         // The ward round: orders' texts and schedules, the due list's timing, notes.
         (
             "ORDER_FIELDS",

@@ -42,6 +42,9 @@ fn expected(role: Role, p: Permission) -> bool {
         StockReceive | StockMove => matches!(role, Role::Pharmacist | Role::LabTechnician),
         StockDispense => role == Role::Pharmacist,
         StockCount => matches!(role, Role::Admin | Role::Pharmacist | Role::LabTechnician),
+        LabConsumablesManage => matches!(role, Role::Admin | Role::LabTechnician),
+        PurchaseOrders => role == Role::Pharmacist,
+        PurchaseApprove => role == Role::Admin,
         InpatientOrders => role == Role::Doctor,
         MarRecord => role == Role::Nurse,
     }

@@ -327,6 +327,7 @@ fn check_permission(change: &Change, roles: &[Role]) -> Result<(), Refusal> {
         return Ok(());
     }
     if let Some(needed) = entities::movement_permission(change)
+        .or_else(|| entities::purchase_permission(change))
         .or_else(|| crate::ward_round::note_permission(change))
         .or_else(|| crate::beds::reservation_permission(change))
     {

@@ -306,13 +306,17 @@ pub const ENTITIES: &[Entity] = &[
             ("dispensed_at", UtcMillis),
         ],
     },
-    // The ledger: inserts only (INSERT_ONLY), each by a receipt, a move or a dispensing.
+    // The ledger: inserts only (INSERT_ONLY), each by a receipt, a move, a dispensing or a lab
+    // result (its `lab_use`).
     Entity {
         name: "stock_movements",
         id: IdKind::Uuid,
-        write: &[StockReceive, StockMove, StockDispense],
+        write: &[StockReceive, StockMove, StockDispense, LabResults],
         fields: &[
-            ("kind", OneOf(&["received", "dispensed", "returned", "transfer_out", "transfer_in", "adjusted"])),
+            (
+                "kind",
+                OneOf(&["received", "dispensed", "returned", "transfer_out", "transfer_in", "adjusted", "lab_use"]),
+            ),
             ("quantity", NonZero(10_000_000)),
             ("reason", OneOf(&["", "damaged", "expired", "count_correction"])),
             ("note", Text(500)),
@@ -346,6 +350,42 @@ pub const ENTITIES: &[Entity] = &[
             ("counted_at", UtcMillis),
             ("book", Int(-1_000_000_000, 1_000_000_000)),
         ],
+    },
+    // What a lab test uses of stock, per test (lab technician, administrator).
+    Entity {
+        name: "lab_test_consumables",
+        id: IdKind::Uuid,
+        write: &[LabConsumablesManage],
+        fields: &[("quantity", Int(1, 10_000_000))],
+    },
+    // What a lab result used (inserts only): entered with the result.
+    Entity {
+        name: "lab_uses",
+        id: IdKind::Uuid,
+        write: &[LabResults],
+        fields: &[("quantity", Int(1, 10_000_000)), ("short", Int(0, 10_000_000)), ("at", UtcMillis)],
+    },
+    // Purchase orders: the pharmacist's (drafts, sends, cancels); an approval the
+    // administrator's (purchase_permission).
+    Entity {
+        name: "purchase_orders",
+        id: IdKind::Uuid,
+        write: &[PurchaseOrders, PurchaseApprove],
+        fields: &[
+            ("number", RequiredText(40)),
+            ("status", OneOf(&["draft", "approved", "sent", "cancelled"])),
+            ("note", Text(500)),
+            ("approved_at", UtcMillis),
+            ("sent_at", UtcMillis),
+            ("cancelled_at", UtcMillis),
+            ("cancel_reason", Text(500)),
+        ],
+    },
+    Entity {
+        name: "purchase_order_lines",
+        id: IdKind::Uuid,
+        write: &[PurchaseOrders],
+        fields: &[("packs", Int(1, 100_000)), ("pack_cost_minor", Int(0, 100_000_000))],
     },
     // Inpatient orders: a doctor's; a discharge stops the open ones.
     Entity {
@@ -439,6 +479,7 @@ pub const ENTITIES: &[Entity] = &[
 /// every write path sends these fields with the acting user's id are listed: an update that
 /// carries such a field sets it to whoever makes the update.
 pub const AUTHOR_FIELDS: &[(&str, &[&str])] = &[
+    ("purchase_orders", &["created_by", "approved_by"]),
     ("chart_restrictions", &["restricted_by", "lifted_by"]),
     ("inpatient_orders", &["ordered_by", "stopped_by"]),
     ("mar_entries", &["recorded_by"]),
@@ -457,6 +498,10 @@ pub const INSERT_REQUIRES: &[(&str, &[&str])] = &[
     ("stock_movements", &["item_id", "batch_id", "store_id", "kind", "quantity", "at"]),
     ("stock_batches", &["item_id", "batch_no", "expiry"]),
     ("dispensings", &["prescription_id", "patient_id", "item_id", "store_id", "quantity"]),
+    ("lab_test_consumables", &["test_id", "item_id", "quantity"]),
+    ("purchase_orders", &["number", "supplier_id", "store_id", "status", "created_by"]),
+    ("purchase_order_lines", &["order_id", "item_id", "packs"]),
+    ("lab_uses", &["order_id", "result_id", "test_id", "item_id", "quantity", "short", "at"]),
     ("inpatient_orders", &["admission_id", "kind", "start_at", "ordered_by"]),
     ("mar_entries", &["order_id", "outcome", "given_at", "recorded_by"]),
     ("inpatient_notes", &["admission_id", "kind", "body", "written_at", "written_by"]),
@@ -469,7 +514,8 @@ pub const INSERT_REQUIRES: &[(&str, &[&str])] = &[
 
 /// The permission a stock movement's kind needs, as its local write path does: a receipt's
 /// `stock_receive`, a dispensing's or a return's `stock_dispense`, a transfer's or an
-/// adjustment's `stock_move` (`None` for any other change, or a kind the value rules refuse).
+/// adjustment's `stock_move`, a lab result's use of the lab's stock `lab_results` (`None` for
+/// any other change, or a kind the value rules refuse).
 pub fn movement_permission(change: &hms_protocol::Change) -> Option<Permission> {
     if change.entity != "stock_movements" {
         return None;
@@ -478,6 +524,7 @@ pub fn movement_permission(change: &hms_protocol::Change) -> Option<Permission> 
         "received" => Some(StockReceive),
         "dispensed" | "returned" => Some(StockDispense),
         "transfer_out" | "transfer_in" | "adjusted" => Some(StockMove),
+        "lab_use" => Some(LabResults),
         _ => None,
     }
 }
@@ -489,8 +536,19 @@ pub fn is_count_correction(change: &hms_protocol::Change) -> bool {
     change.entity == "stock_movements" && text("kind") == Some("adjusted") && text("reason") == Some("count_correction")
 }
 
+/// The permission a purchase order change needs, as its local write paths do: an approval
+/// (status `approved`) the administrator's `purchase_approve`, anything else (a draft, sending,
+/// cancelling) `purchase_orders` (`None` for other tables).
+pub fn purchase_permission(change: &hms_protocol::Change) -> Option<Permission> {
+    if change.entity != "purchase_orders" {
+        return None;
+    }
+    let status = change.data.get("status").and_then(serde_json::Value::as_str);
+    Some(if status == Some("approved") { PurchaseApprove } else { PurchaseOrders })
+}
+
 /// A movement's quantity has its kind's sign: what comes in (received, returned, transfer in)
-/// adds, what goes out (dispensed, transfer out) takes away; an adjustment either way.
+/// adds, what goes out (dispensed, transfer out, lab use) takes away; an adjustment either way.
 pub fn check_movement_sign(change: &hms_protocol::Change) -> Result<(), String> {
     if change.entity != "stock_movements" {
         return Ok(());
@@ -499,7 +557,7 @@ pub fn check_movement_sign(change: &hms_protocol::Change) -> Result<(), String> 
     let quantity = change.data.get("quantity").and_then(serde_json::Value::as_i64);
     let ok = match (kind, quantity) {
         (Some("received" | "returned" | "transfer_in"), Some(q)) => q > 0,
-        (Some("dispensed" | "transfer_out"), Some(q)) => q < 0,
+        (Some("dispensed" | "transfer_out" | "lab_use"), Some(q)) => q < 0,
         _ => true,
     };
     if ok {
@@ -541,7 +599,8 @@ pub fn check_intake_output(change: &hms_protocol::Change) -> Result<(), String> 
 /// of stock: a balance is the sum of movements that never change).
 /// The MAR and ward notes are append-only too: a dose or a note is never rewritten.
 /// Intake/output entries likewise (a correction is a new entry).
-pub const INSERT_ONLY: &[&str] = &["stock_movements", "mar_entries", "inpatient_notes", "mar_reviews", "intake_output"];
+pub const INSERT_ONLY: &[&str] =
+    &["stock_movements", "mar_entries", "inpatient_notes", "mar_reviews", "intake_output", "lab_uses"];
 
 /// The tables whose rows belong to a patient (`patient_id`): a merge moves them to the
 /// survivor with an update of `patient_id` only, which `patients_merge` may make whatever

@@ -143,6 +143,12 @@ pub enum Permission {
     StockDispense,
     /// Count a store's stock: open a stock take, enter counts, post its corrections, cancel it.
     StockCount,
+    /// Say what each lab test uses of stock (a reagent, a strip per test).
+    LabConsumablesManage,
+    /// Draft purchase orders to suppliers, send them, cancel them.
+    PurchaseOrders,
+    /// Approve a drafted purchase order (when the clinic asks for approval).
+    PurchaseApprove,
     /// Order for an inpatient (medicines with a schedule, lab tests, diet, nursing
     /// instructions), stop and change orders, and write the daily progress note.
     InpatientOrders,
@@ -152,7 +158,7 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 47] = [
+    pub const ALL: [Permission; 50] = [
         Permission::UsersView,
         Permission::UsersManage,
         Permission::AuditView,
@@ -198,6 +204,9 @@ impl Permission {
         Permission::StockMove,
         Permission::StockDispense,
         Permission::StockCount,
+        Permission::LabConsumablesManage,
+        Permission::PurchaseOrders,
+        Permission::PurchaseApprove,
         Permission::InpatientOrders,
         Permission::MarRecord,
     ];
@@ -249,6 +258,9 @@ impl Permission {
             Permission::StockMove => "stock_move",
             Permission::StockDispense => "stock_dispense",
             Permission::StockCount => "stock_count",
+            Permission::LabConsumablesManage => "lab_consumables_manage",
+            Permission::PurchaseOrders => "purchase_orders",
+            Permission::PurchaseApprove => "purchase_approve",
             Permission::InpatientOrders => "inpatient_orders",
             Permission::MarRecord => "mar_record",
         }
@@ -328,6 +340,13 @@ const TABLE: &[(Permission, &[Role])] = &[
     (Permission::StockDispense, &[Pharmacist]),
     // A stock take: whoever moves the store's stock counts it, and the administrator too.
     (Permission::StockCount, &[Admin, Pharmacist, LabTechnician]),
+    // What a lab test uses of the lab's stock: the lab technician knows it; the administrator
+    // may set it up with the catalogue.
+    (Permission::LabConsumablesManage, &[Admin, LabTechnician]),
+    // Purchase orders: the pharmacist drafts and sends them; the administrator approves them
+    // when the clinic asks for approval.
+    (Permission::PurchaseOrders, &[Pharmacist]),
+    (Permission::PurchaseApprove, &[Admin]),
     // The ward round: doctors order and write progress notes; nurses give the doses and
     // write the shift's notes.
     (Permission::InpatientOrders, &[Doctor]),

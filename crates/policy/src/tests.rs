@@ -612,6 +612,43 @@ fn a_movement_needs_the_permission_of_its_kind_and_the_sign_of_its_kind() {
     }
     assert_eq!(code(check(&movement("adjusted", 4), Some(PHARMACIST), &accounts)), None);
     assert_eq!(code(check(&movement("adjusted", -4), Some(PHARMACIST), &accounts)), None);
+    // A lab result's use of the lab store: the lab technician's (lab_results), and only ever out.
+    assert_eq!(code(check(&movement("lab_use", -2), Some(LAB), &accounts)), None);
+    assert_eq!(code(check(&movement("lab_use", -2), Some(PHARMACIST), &accounts)), Some(RefusalCode::NotPermitted));
+    assert_eq!(code(check(&movement("lab_use", 2), Some(LAB), &accounts)), Some(RefusalCode::InvalidValue));
+}
+
+#[test]
+fn a_purchase_order_is_the_pharmacists_and_its_approval_an_administrators_own() {
+    const PHARMACIST: &str = "0190c2a0-0000-7000-8000-0000000000d4";
+    let mut accounts = clinic();
+    accounts.load(PHARMACIST, vec![Role::Pharmacist], true, false, "0001732260000000-000000-dev-1");
+    let draft = |by: &str| {
+        change(
+            "purchase_orders",
+            ROW,
+            Op::Insert,
+            json!({"id": ROW, "number": "PO-AB12-000001", "supplier_id": ADMIN, "store_id": ADMIN, "status": "draft",
+                   "created_by": by}),
+        )
+    };
+    assert_eq!(code(check(&draft(PHARMACIST), Some(PHARMACIST), &accounts)), None);
+    assert_eq!(code(check(&draft(ADMIN), Some(PHARMACIST), &accounts)), Some(RefusalCode::NotTheAuthor));
+    assert_eq!(code(check(&draft(ADMIN), Some(ADMIN), &accounts)), Some(RefusalCode::NotPermitted));
+    let approve = |by: &str| {
+        change(
+            "purchase_orders",
+            ROW,
+            Op::Update,
+            json!({"id": ROW, "status": "approved", "approved_by": by, "approved_at": "2026-12-06T10:00:00.000Z"}),
+        )
+    };
+    assert_eq!(code(check(&approve(ADMIN), Some(ADMIN), &accounts)), None);
+    assert_eq!(code(check(&approve(PHARMACIST), Some(PHARMACIST), &accounts)), Some(RefusalCode::NotPermitted));
+    let sent = change("purchase_orders", ROW, Op::Update, json!({"id": ROW, "status": "sent"}));
+    assert_eq!(code(check(&sent, Some(PHARMACIST), &accounts)), None);
+    let odd = change("purchase_orders", ROW, Op::Update, json!({"id": ROW, "status": "received"}));
+    assert_eq!(code(check(&odd, Some(PHARMACIST), &accounts)), Some(RefusalCode::InvalidValue));
 }
 
 #[test]

@@ -382,6 +382,25 @@ export const commands = {
 	cancelStockTake: (takeId: string) => typedError<null, AppError>(__TAURI_INVOKE("cancel_stock_take", { takeId })),
 	/**  The count sheet as a PDF saved to the exports folder and opened. */
 	printStockTakeSheet: (takeId: string) => typedError<SavedFile_Serialize, AppError>(__TAURI_INVOKE("print_stock_take_sheet", { takeId })),
+	/**  What a lab test uses per test. */
+	labTestConsumables: (testId: string) => typedError<LabConsumable[], AppError>(__TAURI_INVOKE("lab_test_consumables", { testId })),
+	/**  Replaces what a lab test uses per test; answers the list as stored. */
+	setLabTestConsumables: (testId: string, lines: LabConsumableInput[]) => typedError<LabConsumable[], AppError>(__TAURI_INVOKE("set_lab_test_consumables", { testId, lines })),
+	/**  Lab uses that no batch gave in full, newest first. */
+	labUseShortfalls: () => typedError<LabUse_Serialize[], AppError>(__TAURI_INVOKE("lab_use_shortfalls")),
+	purchaseOrders: () => typedError<PurchaseOrder_Serialize[], AppError>(__TAURI_INVOKE("purchase_orders")),
+	draftPurchaseOrder: (input: PurchaseOrderInput_Deserialize) => typedError<PurchaseOrder_Serialize, AppError>(__TAURI_INVOKE("draft_purchase_order", { input })),
+	/**  One draft per supplier from the suggested purchase order (used in `range`), to arrive in `store_id`. */
+	draftSuggestedPurchaseOrders: (storeId: string, range: RangeInput_Deserialize) => typedError<SuggestedDrafts_Serialize, AppError>(__TAURI_INVOKE("draft_suggested_purchase_orders", { storeId, range })),
+	approvePurchaseOrder: (orderId: string) => typedError<PurchaseOrder_Serialize, AppError>(__TAURI_INVOKE("approve_purchase_order", { orderId })),
+	sendPurchaseOrder: (orderId: string) => typedError<PurchaseOrder_Serialize, AppError>(__TAURI_INVOKE("send_purchase_order", { orderId })),
+	cancelPurchaseOrder: (orderId: string, reason: string) => typedError<PurchaseOrder_Serialize, AppError>(__TAURI_INVOKE("cancel_purchase_order", { orderId, reason })),
+	/**  Receives a delivery against a sent order. */
+	receivePurchaseOrder: (orderId: string, input: ReceiptInput_Deserialize) => typedError<Receipt_Serialize, AppError>(__TAURI_INVOKE("receive_purchase_order", { orderId, input })),
+	/**  The order as a PDF in the exports folder, opened. */
+	printPurchaseOrder: (orderId: string) => typedError<SavedFile_Serialize, AppError>(__TAURI_INVOKE("print_purchase_order", { orderId })),
+	purchaseApprovalRequired: () => typedError<boolean, AppError>(__TAURI_INVOKE("purchase_approval_required")),
+	setPurchaseApprovalRequired: (on: boolean) => typedError<null, AppError>(__TAURI_INVOKE("set_purchase_approval_required", { on })),
 	/**  An admission's orders, newest first (stopped ones too). */
 	inpatientOrders: (admissionId: string) => typedError<InpatientOrder_Serialize[], AppError>(__TAURI_INVOKE("inpatient_orders", { admissionId })),
 	orderForInpatient: (input: OrderInput_Deserialize) => typedError<InpatientOrder_Serialize, AppError>(__TAURI_INVOKE("order_for_inpatient", { input })),
@@ -507,6 +526,8 @@ export const IO_OUTPUT_KINDS = ["urine","drain","vomit","stool","other"] as cons
 export const IO_VOLUME_MAX_ML = 5000 as const;
 
 export const LAB_CANCEL_REASON_MAX = 300 as const;
+
+export const LAB_CONSUMABLES_MAX = 20 as const;
 
 export const LATE_AFTER_MINUTES = 60 as const;
 
@@ -3802,6 +3823,22 @@ export type Kind = "text" | "count" |
 /**  Whole minutes. */
 "minutes";
 
+/**  A stock item a lab test uses, as the catalogue shows it. */
+export type LabConsumable = {
+	item_id: string,
+	generic_name: string,
+	strength: string,
+	unit: string,
+	quantity: number | null,
+};
+
+/**  One stock item a lab test uses, and how much of it per test. */
+export type LabConsumableInput = {
+	item_id: string,
+	/**  Base units of the item per test (ml, strips): more than zero. */
+	quantity: number | null,
+};
+
 export type LabOrder = LabOrder_Serialize | LabOrder_Deserialize;
 
 export type LabOrder_Deserialize = {
@@ -3956,6 +3993,51 @@ export type LabTest_Serialize = {
 	ref_low: string | null,
 	ref_high: string | null,
 	active: boolean,
+};
+
+/**  What one result used of one item: from which store, and the part no batch gave. */
+export type LabUse = LabUse_Serialize | LabUse_Deserialize;
+
+/**  What one result used of one item: from which store, and the part no batch gave. */
+export type LabUse_Deserialize = {
+	id: string,
+	order_id: string,
+	result_id: string,
+	test_code: string,
+	test_name: string,
+	item_id: string,
+	generic_name: string,
+	unit: string,
+	/**  The lab store it came from (none: the clinic has no active lab store). */
+	store_id?: string | null,
+	quantity: number | null,
+	/**
+	 *  Base units that no batch gave (no usable stock in the lab store and negative stock not
+	 *  allowed, or no lab store): to be settled by a receipt or a count.
+	 */
+	short: number | null,
+	at: string,
+};
+
+/**  What one result used of one item: from which store, and the part no batch gave. */
+export type LabUse_Serialize = {
+	id: string,
+	order_id: string,
+	result_id: string,
+	test_code: string,
+	test_name: string,
+	item_id: string,
+	generic_name: string,
+	unit: string,
+	/**  The lab store it came from (none: the clinic has no active lab store). */
+	store_id: string | null,
+	quantity: number | null,
+	/**
+	 *  Base units that no batch gave (no usable stock in the lab store and negative stock not
+	 *  allowed, or no lab store): to be settled by a receipt or a count.
+	 */
+	short: number | null,
+	at: string,
 };
 
 /**
@@ -4830,6 +4912,12 @@ export type Permission =
 "stock_dispense" | 
 /**  Count a store's stock: open a stock take, enter counts, post its corrections, cancel it. */
 "stock_count" | 
+/**  Say what each lab test uses of stock (a reagent, a strip per test). */
+"lab_consumables_manage" | 
+/**  Draft purchase orders to suppliers, send them, cancel them. */
+"purchase_orders" | 
+/**  Approve a drafted purchase order (when the clinic asks for approval). */
+"purchase_approve" | 
 /**
  *  Order for an inpatient (medicines with a schedule, lab tests, diet, nursing
  *  instructions), stop and change orders, and write the daily progress note.
@@ -5114,6 +5202,113 @@ export type PullReport = {
 	pages: number | null,
 	cursor: number | null,
 };
+
+/**  One line of an order, with what has arrived against it. */
+export type PurchaseLine = {
+	id: string,
+	item_id: string,
+	generic_name: string,
+	strength: string,
+	form: string,
+	unit: string,
+	pack_size: number,
+	packs: number,
+	pack_cost_minor: number | null,
+	/**  Packs × pack size, in base units. */
+	ordered_units: number | null,
+	/**  Base units received against this line (free units not counted). */
+	received_units: number | null,
+};
+
+export type PurchaseLineInput = PurchaseLineInput_Serialize | PurchaseLineInput_Deserialize;
+
+export type PurchaseLineInput_Deserialize = {
+	item_id: string,
+	/**  Whole packs ordered: more than zero. */
+	packs: number,
+	/**  The expected cost of a pack, minor units. */
+	pack_cost_minor?: number | null,
+};
+
+export type PurchaseLineInput_Serialize = {
+	item_id: string,
+	/**  Whole packs ordered: more than zero. */
+	packs: number,
+	/**  The expected cost of a pack, minor units. */
+	pack_cost_minor: number | null,
+};
+
+export type PurchaseOrder = PurchaseOrder_Serialize | PurchaseOrder_Deserialize;
+
+export type PurchaseOrderInput = PurchaseOrderInput_Serialize | PurchaseOrderInput_Deserialize;
+
+export type PurchaseOrderInput_Deserialize = {
+	supplier_id: string,
+	/**  The store the goods are to arrive in. */
+	store_id: string,
+	note?: string,
+	lines: PurchaseLineInput_Deserialize[],
+};
+
+export type PurchaseOrderInput_Serialize = {
+	supplier_id: string,
+	/**  The store the goods are to arrive in. */
+	store_id: string,
+	note: string,
+	lines: PurchaseLineInput_Serialize[],
+};
+
+export type PurchaseOrder_Deserialize = {
+	id: string,
+	number: string,
+	supplier_id: string,
+	supplier_name: string,
+	store_id: string,
+	status: PurchaseStatus,
+	note: string,
+	created_by: string,
+	created_at: string,
+	approved_by?: string | null,
+	approved_at?: string | null,
+	sent_at?: string | null,
+	cancelled_at?: string | null,
+	cancel_reason: string,
+	lines: PurchaseLine[],
+	/**  Packs × expected pack cost over the lines, minor units. */
+	total_minor: number | null,
+};
+
+export type PurchaseOrder_Serialize = {
+	id: string,
+	number: string,
+	supplier_id: string,
+	supplier_name: string,
+	store_id: string,
+	status: PurchaseStatus,
+	note: string,
+	created_by: string,
+	created_at: string,
+	approved_by: string | null,
+	approved_at: string | null,
+	sent_at: string | null,
+	cancelled_at: string | null,
+	cancel_reason: string,
+	lines: PurchaseLine[],
+	/**  Packs × expected pack cost over the lines, minor units. */
+	total_minor: number | null,
+};
+
+/**
+ *  Where an order stands. Stored: draft, approved, sent, cancelled (what people did);
+ *  partly received and received are read from the receipts against a sent order.
+ */
+export type PurchaseStatus = "draft" | 
+/**  An administrator approved the draft (needed before sending when the clinic asks). */
+"approved" | 
+/**  Sent to the supplier; nothing received against it yet. */
+"sent" | "partly_received" | 
+/**  Every line received in full. */
+"received" | "cancelled";
 
 export type PushReport = {
 	/**  Outbox entries sent and acknowledged. */
@@ -6187,6 +6382,30 @@ export type StoreKind =
 "pharmacy" | "lab" | 
 /**  A ward's own stock. */
 "ward";
+
+/**
+ *  The drafts made from the suggested purchase order: one per supplier, and how many items
+ *  below their reorder level were left out for never having been received (no supplier).
+ */
+export type SuggestedDrafts = SuggestedDrafts_Serialize | SuggestedDrafts_Deserialize;
+
+/**
+ *  The drafts made from the suggested purchase order: one per supplier, and how many items
+ *  below their reorder level were left out for never having been received (no supplier).
+ */
+export type SuggestedDrafts_Deserialize = {
+	orders: PurchaseOrder_Deserialize[],
+	without_supplier: number,
+};
+
+/**
+ *  The drafts made from the suggested purchase order: one per supplier, and how many items
+ *  below their reorder level were left out for never having been received (no supplier).
+ */
+export type SuggestedDrafts_Serialize = {
+	orders: PurchaseOrder_Serialize[],
+	without_supplier: number,
+};
 
 /**  A diagnosis as stored: the code's description from the shipped table. */
 export type SummaryDiagnosis = {

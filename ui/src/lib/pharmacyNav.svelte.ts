@@ -1,7 +1,7 @@
 // A Pharmacy view asked for from elsewhere (Home's stock tile): the shell opens Pharmacy, which
 // shows that view (when the user may see it) and clears the request, as reportsNav does.
 
-export type PharmacyView = 'queue' | 'items' | 'receive' | 'moves' | 'take' | 'returns' | 'expiry' | 'setup';
+export type PharmacyView = 'queue' | 'items' | 'receive' | 'orders' | 'moves' | 'take' | 'returns' | 'expiry' | 'setup';
 
 class PharmacyNav {
   pending = $state<PharmacyView | null>(null);

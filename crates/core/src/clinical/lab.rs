@@ -535,6 +535,8 @@ pub async fn enter_result(store: &Store, auth: &Authorized, order_id: &str, valu
     update_order(&mut w, order_id, fields).await?;
     w.audit("lab.result", "lab_result", Some(&id), json!({ "order_id": order_id, "test": code, "abnormal": abnormal }))
         .await?;
+    // What the test uses of the lab's stock, in this same write; never a reason to refuse it.
+    crate::stock::lab_use::consume(&mut w, order_id, &id, &test_id).await?;
     w.commit().await?;
     Ok(LabResult {
         id,

@@ -160,7 +160,7 @@ impl ReportId {
                 "Records registered in the range, merged duplicates left out, by district then city as recorded (letter case ignored); blanks under “Not given”."
             }
             ReportId::StockReorder => {
-                "Active items whose usable stock now (not expired, not on hold, every store) is below their reorder level; suggested = reorder level + used in the range (dispensed less returned) − on hand, in whole packs; supplier and pack cost of the latest receipt."
+                "Active items whose usable stock now (not expired, not on hold, every store) is below their reorder level; suggested = reorder level + used in the range (dispensed less returned, plus lab use) − on hand, in whole packs; supplier and pack cost of the latest receipt."
             }
             ReportId::StockExpiry => {
                 "Batches with stock in a store whose expiry day is in the range, by expiry; value at the batch's cost per unit."

@@ -6,7 +6,7 @@
 //! **Suggested purchase order.** An active item is on it when its usable stock now (not
 //! expired, not on hold, every store) is below its reorder level — the Home tile's rule. The
 //! suggestion brings the stock back to the reorder level plus what was used in the range
-//! (dispensed less returned, every store), so that after the delivery the item lasts as long
+//! (dispensed less returned, plus what lab results used; every store), so that after the delivery the item lasts as long
 //! as the range again before it falls to its reorder level:
 //! `suggested = reorder level + used − on hand`, in whole packs (rounded up). The supplier and
 //! pack cost are those of the item's latest receipt (none when it was never received); the
@@ -20,19 +20,22 @@ use crate::store::Store;
 /// The supplier column of an item never received.
 pub const NO_SUPPLIER: &str = "Not received yet";
 
-/// One item below its reorder level, as the query reads it.
+/// One item below its reorder level, as the query reads it (also the purchase orders'
+/// suggestions: `stock::purchase::draft_from_suggestions`).
 #[derive(sqlx::FromRow)]
-struct Low {
+pub(crate) struct Low {
+    pub item_id: String,
+    pub supplier_id: Option<String>,
     generic_name: String,
     strength: String,
     form: String,
     unit: String,
-    pack_size: i64,
-    reorder_level: i64,
-    on_hand: i64,
-    used: i64,
+    pub pack_size: i64,
+    pub reorder_level: i64,
+    pub on_hand: i64,
+    pub used: i64,
     supplier: Option<String>,
-    pack_cost: Option<i64>,
+    pub pack_cost: Option<i64>,
 }
 
 /// An item's name as the pharmacy lists it: generic name, strength, form.
@@ -48,6 +51,12 @@ pub fn suggestion(reorder_level: i64, used: i64, on_hand: i64, pack_size: i64) -
 }
 
 pub(crate) async fn reorder(store: &Store, range: &DateRange) -> Result<Table> {
+    let items = reorder_lines(store, range).await?;
+    reorder_table(items)
+}
+
+/// The items below their reorder level, with what the suggestion needs (see the module doc).
+pub(crate) async fn reorder_lines(store: &Store, range: &DateRange) -> Result<Vec<Low>> {
     let today = crate::clinic::today(store).await?.format("%Y-%m-%d").to_string();
     let (from, to) = range.instants()?;
     let items: Vec<Low> = sqlx::query_as(
@@ -56,7 +65,7 @@ pub(crate) async fn reorder(store: &Store, range: &DateRange) -> Result<Table> {
              WHERE b.expiry >= ?1 AND b.on_hold = 0 AND b.deleted_at IS NULL GROUP BY s.item_id),
          used AS (
              SELECT item_id, -SUM(quantity) AS q FROM stock_movements
-             WHERE kind IN ('dispensed', 'returned') AND deleted_at IS NULL AND at >= ?2 AND at < ?3
+             WHERE kind IN ('dispensed', 'returned', 'lab_use') AND deleted_at IS NULL AND at >= ?2 AND at < ?3
              GROUP BY item_id),
          low AS (
              SELECT i.id, i.generic_name, i.strength, i.form, i.unit, i.pack_size, i.reorder_level,
@@ -68,7 +77,7 @@ pub(crate) async fn reorder(store: &Store, range: &DateRange) -> Result<Table> {
                              WHERE l.item_id = low.id AND l.deleted_at IS NULL AND r.deleted_at IS NULL
                              ORDER BY r.received_at DESC, l.id DESC LIMIT 1) AS line_id
              FROM low)
-         SELECT low.generic_name, low.strength, low.form, low.unit,
+         SELECT low.id AS item_id, sp.id AS supplier_id, low.generic_name, low.strength, low.form, low.unit,
                 low.pack_size, low.reorder_level, low.on_hand, low.used, sp.name AS supplier,
                 l.pack_cost_minor AS pack_cost
          FROM low JOIN latest ON latest.id = low.id
@@ -81,6 +90,10 @@ pub(crate) async fn reorder(store: &Store, range: &DateRange) -> Result<Table> {
     .bind(&to)
     .fetch_all(store.pool())
     .await?;
+    Ok(items)
+}
+
+fn reorder_table(items: Vec<Low>) -> Result<Table> {
     let mut rows: Vec<(String, String, Vec<Cell>, i64)> = Vec::with_capacity(items.len());
     for it in items {
         let name = item_name(&it.generic_name, &it.strength, &it.form);

@@ -19,7 +19,9 @@
 //! ([`dose_words`]); [`returnable::patient_dispensed`] lists what a patient may bring back.
 //! [`alerts::alerts`] counts what Home warns of: items below their reorder level and batches
 //! expired or expiring within 30/60/90 days. [`stocktake`] counts a store while it keeps
-//! working and posts the differences as count corrections.
+//! working and posts the differences as count corrections. [`lab_use`] takes what a lab test
+//! uses out of the lab store when its result is entered. [`purchase`] keeps the purchase
+//! orders to suppliers, received against with [`receiving`].
 //!
 //! Permissions: the administrator and the pharmacist set up stores, suppliers and items and
 //! hold batches (`stock_manage`); the pharmacist and the lab technician receive goods
@@ -32,19 +34,26 @@ pub mod alerts;
 pub mod dispensing;
 pub mod dose_words;
 pub mod fefo;
+pub mod lab_use;
+mod lab_use_model;
 pub mod labels;
 pub mod ledger;
 pub mod medicines;
 pub mod model;
 pub mod moves;
 pub mod proposal;
+pub mod purchase;
+mod purchase_model;
+pub mod purchase_pdf;
 pub mod receiving;
 pub mod returnable;
 pub mod setup;
 pub mod stocktake;
 mod tables;
 
+pub use lab_use_model::*;
 pub use model::*;
+pub use purchase_model::*;
 
 use crate::error::{Error, Result, ValidationReason};
 use crate::store::WriteTx;

@@ -41,6 +41,8 @@ pub enum MovementKind {
     TransferIn,
     /// An adjustment, with its reason.
     Adjusted,
+    /// Used by a lab test whose result was entered, out of the lab store.
+    LabUse,
 }
 impl Code for MovementKind {}
 

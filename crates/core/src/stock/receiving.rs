@@ -2,6 +2,9 @@
 //! per line the batch number and expiry, packs and loose units, the supplier's free quantity,
 //! the cost of a pack and the sale price. Each line adds one `received` movement of its batch.
 //!
+//! A receipt may name a purchase order (`purchase::receive_against`): the receipt and each of
+//! its lines then name the order and the order's line they deliver.
+//!
 //! A batch is one item's batch number: its id comes from the two (`ids::reference_id`), so two
 //! devices receiving it offline make one row; receiving it again must give the same expiry.
 
@@ -23,43 +26,63 @@ pub fn batch_id(item_id: &str, batch_no: &str) -> String {
 
 pub async fn receive(store: &Store, auth: &Authorized, input: ReceiptInput) -> Result<Receipt> {
     auth.require(Permission::StockReceive)?;
+    check_lines(&input)?;
+    let mut w = store.begin_write(auth.actor()).await?;
+    let receipt = receive_in(&mut w, input, None).await?;
+    w.commit().await?;
+    Ok(receipt)
+}
+
+/// The receipt's line count, before anything is read.
+pub(crate) fn check_lines(input: &ReceiptInput) -> Result<()> {
     if input.lines.is_empty() {
         return Err(Error::validation("lines", ValidationReason::Required, "at least one line"));
     }
     if input.lines.len() > LINES_MAX {
         return Err(Error::validation("lines", ValidationReason::TooLong, format!("at most {LINES_MAX} lines")));
     }
+    Ok(())
+}
+
+/// A receipt against a purchase order: the order, and the order's line of each receipt line
+/// (in the receipt's order).
+pub(crate) struct OrderLink {
+    pub order_id: String,
+    pub lines: Vec<String>,
+}
+
+/// The receipt inside the caller's write (audited `stock.receive`), naming the purchase order
+/// and its lines when `link` is given.
+pub(crate) async fn receive_in(w: &mut WriteTx<'_>, input: ReceiptInput, link: Option<&OrderLink>) -> Result<Receipt> {
     let invoice_no = line("invoice_no", &input.invoice_no, NAME_MAX, false)?;
     let note = line("note", &input.note, NOTE_MAX, false)?;
-    let mut w = store.begin_write(auth.actor()).await?;
     require_store(w.conn(), "store_id", &input.store_id).await?;
     let supplier = input.supplier_id.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
     if let Some(s) = &supplier {
-        if !crate::clinical::exists(&mut w, "suppliers", s).await? {
+        if !crate::clinical::exists(w, "suppliers", s).await? {
             return Err(Error::validation("supplier_id", ValidationReason::Invalid, "no such supplier"));
         }
     }
-    let today = super::today_in(&mut w).await?;
+    let today = super::today_in(w).await?;
     let receipt_id = crate::ids::new_id();
     let received_at = w.now_rfc3339();
-    insert_row(
-        &mut w,
-        "stock_receipts",
-        &receipt_id,
-        &[
-            ("store_id", json!(input.store_id)),
-            ("supplier_id", json!(supplier)),
-            ("invoice_no", json!(invoice_no)),
-            ("note", json!(note)),
-            ("received_at", json!(received_at)),
-        ],
-    )
-    .await?;
+    let mut cols = vec![
+        ("store_id", json!(input.store_id)),
+        ("supplier_id", json!(supplier)),
+        ("invoice_no", json!(invoice_no)),
+        ("note", json!(note)),
+        ("received_at", json!(received_at)),
+    ];
+    if let Some(link) = link {
+        cols.push(("purchase_order_id", json!(link.order_id)));
+    }
+    insert_row(w, "stock_receipts", &receipt_id, &cols).await?;
     let (mut batch_ids, mut quantities) = (Vec::new(), Vec::new());
     for (i, l) in input.lines.iter().enumerate() {
+        let order_line = link.and_then(|k| k.lines.get(i)).map(String::as_str);
         let (batch, quantity) = within(
             &format!("lines.{i}"),
-            receive_line(&mut w, &receipt_id, &input.store_id, supplier.as_deref(), today, l).await,
+            receive_line(w, &receipt_id, &input.store_id, supplier.as_deref(), today, l, order_line).await,
         )?;
         batch_ids.push(batch);
         quantities.push(quantity);
@@ -69,10 +92,10 @@ pub async fn receive(store: &Store, auth: &Authorized, input: ReceiptInput) -> R
         "stock_receipt",
         Some(&receipt_id),
         json!({ "store_id": input.store_id, "supplier_id": supplier, "invoice_no": invoice_no,
-                "batches": batch_ids, "quantities": quantities }),
+                "batches": batch_ids, "quantities": quantities,
+                "purchase_order_id": link.map(|k| k.order_id.as_str()) }),
     )
     .await?;
-    w.commit().await?;
     Ok(Receipt {
         id: receipt_id,
         store_id: input.store_id,
@@ -92,6 +115,7 @@ async fn receive_line(
     supplier: Option<&str>,
     today: chrono::NaiveDate,
     l: &ReceiptLineInput,
+    order_line: Option<&str>,
 ) -> Result<(String, i64)> {
     let item = require_item(w.conn(), "item_id", &l.item_id).await?;
     let batch_no = line("batch_no", &l.batch_no, NAME_MAX, true)?;
@@ -145,23 +169,21 @@ async fn receive_line(
         }
     }
     let line_id = crate::ids::new_id();
-    insert_row(
-        w,
-        "stock_receipt_lines",
-        &line_id,
-        &[
-            ("receipt_id", json!(receipt_id)),
-            ("item_id", json!(item.id)),
-            ("batch_id", json!(batch)),
-            ("packs", json!(l.packs)),
-            ("units", json!(l.units)),
-            ("free_units", json!(l.free_units)),
-            ("quantity", json!(quantity)),
-            ("pack_cost_minor", json!(l.pack_cost_minor)),
-            ("sale_price_minor", json!(sale_price)),
-        ],
-    )
-    .await?;
+    let mut cols = vec![
+        ("receipt_id", json!(receipt_id)),
+        ("item_id", json!(item.id)),
+        ("batch_id", json!(batch)),
+        ("packs", json!(l.packs)),
+        ("units", json!(l.units)),
+        ("free_units", json!(l.free_units)),
+        ("quantity", json!(quantity)),
+        ("pack_cost_minor", json!(l.pack_cost_minor)),
+        ("sale_price_minor", json!(sale_price)),
+    ];
+    if let Some(order_line) = order_line {
+        cols.push(("order_line_id", json!(order_line)));
+    }
+    insert_row(w, "stock_receipt_lines", &line_id, &cols).await?;
     append_movement(
         w,
         &NewMovement {

@@ -16,6 +16,7 @@ import { enWard } from './en-ward';
 import { enWardops } from './en-wardops';
 import { enPharmacy } from './en-pharmacy';
 import { enFhir } from './en-fhir';
+import { enSupply } from './en-supply';
 
 export const en = {
   // ------------------------------------------------------------------ application
@@ -1898,6 +1899,7 @@ export const en = {
   // ------------------------------------------------------------------ ward operations (en-wardops.ts)
   ...enWardops,
   ...enPharmacy,
+  ...enSupply,
   ...enDashboard,
   ...enFhir,
 } as const satisfies Record<string, string>;
