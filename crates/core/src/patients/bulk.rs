@@ -44,7 +44,7 @@ impl<'s> Load<'s> {
             apply(&mut p, clean);
             records.push(p);
         }
-        repo::insert_many(w, &records).await?;
+        repo::insert_shared(w, std::sync::Arc::new(records)).await?;
         let (first, last) = (mrns.first().cloned(), mrns.last().cloned());
         w.audit(
             "patient.register_batch",

@@ -12,6 +12,7 @@ use crate::store::{ChangeOp, WriteTx};
 use serde_json::Value;
 use sqlx::sqlite::SqliteRow;
 use sqlx::Sqlite;
+use std::sync::Arc;
 
 pub const COLUMNS: &str = "pk, id, mrn, given_name, family_name, other_names, sex, birth_date, birth_date_estimated, phones,
     address, national_id, insurance_id, emergency_name, emergency_phone, emergency_relation, blood_group, allergies, notes,
@@ -368,17 +369,22 @@ fn insert_sql(rows: usize) -> String {
 /// More than one record is a bulk insert: its outbox is one batch (`WriteTx::record_batch`),
 /// built and signed on another thread while the rows are written.
 pub async fn insert_many(w: &mut WriteTx<'_>, patients: &[Patient]) -> Result<()> {
+    insert_shared(w, Arc::new(patients.to_vec())).await
+}
+
+/// [`insert_many`] of records that the signing thread reads too, without a copy of them: a
+/// bulk load's batch was copied whole on the thread that runs SQLite.
+pub(crate) async fn insert_shared(w: &mut WriteTx<'_>, shared: Arc<Vec<Patient>>) -> Result<()> {
+    let patients = shared.as_slice();
     let stamp = w.stamp();
     let device = w.device_id().to_string();
     let by = w.actor().user_id.clone();
     let signer = if patients.len() > 1 {
         let plan = w.plan_batch("patients", patients.len()).await?;
-        let (records, stamp, by) = (patients.to_vec(), stamp.clone(), by.clone());
+        let (records, stamp, by) = (shared.clone(), stamp.clone(), by.clone());
         Some(tokio::task::spawn_blocking(move || {
-            let rows = records
-                .into_iter()
-                .map(|p| Ok((p.id.clone(), synced(&p, &stamp, &by)?)))
-                .collect::<Result<Vec<_>>>()?;
+            let rows =
+                records.iter().map(|p| Ok((p.id.clone(), synced(p, &stamp, &by)?))).collect::<Result<Vec<_>>>()?;
             plan.sign(rows)
         }))
     } else {
