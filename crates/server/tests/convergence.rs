@@ -402,18 +402,24 @@ impl Case {
     ) {
         let d = &self.devices[k];
         // The row's last change: in the outbox, or waiting in a bulk load's batch until a push.
-        let (seq, stamp): (i64, String) = sqlx::query_as(
-            "SELECT seq, hlc FROM change_log WHERE entity = ?1 AND entity_id = ?2
-             UNION ALL
-             SELECT b.first_seq + j.key, b.hlc FROM change_batches b, json_each(b.changes) j
-             WHERE b.entity = ?1 AND j.value ->> '$.entity_id' = ?2
-             ORDER BY 1 DESC LIMIT 1",
+        // The batches first: one written out in the background meanwhile (a transaction) is
+        // then in the outbox when that is read.
+        let waiting: Vec<(i64, String)> = hms_core::store::batches::pending(d.store.pool())
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|c| c.entity == entity && c.entity_id == id)
+            .map(|c| (c.seq, c.hlc))
+            .collect();
+        let logged: Option<(i64, String)> = sqlx::query_as(
+            "SELECT seq, hlc FROM change_log WHERE entity = ?1 AND entity_id = ?2 ORDER BY seq DESC LIMIT 1",
         )
         .bind(entity)
         .bind(id)
-        .fetch_one(d.store.pool())
+        .fetch_optional(d.store.pool())
         .await
         .unwrap();
+        let (seq, stamp) = logged.into_iter().chain(waiting).max_by_key(|(seq, _)| *seq).unwrap();
         for f in fields {
             let value = field(d, entity, id, f).await.flatten();
             self.model.writes.push(Write {

@@ -29,12 +29,35 @@ pub async fn expand(store: &Store) -> Result<u64> {
     }
 }
 
+/// A batch's waiting changes (the JSON array `change_batches.changes` held) as
+/// `change_batches.packed` keeps them: deflated, fast level. A batch's array repeats every
+/// field name of every record, so it shrinks to a fraction, and a bulk load writes (encrypts,
+/// logs, checkpoints) that much less.
+pub(crate) fn pack(changes: &impl serde::Serialize) -> Result<Vec<u8>> {
+    let mut packer = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+    serde_json::to_writer(&mut packer, changes)?;
+    packer.finish().map_err(|e| crate::Error::internal(format!("packing a batch: {e}")))
+}
+
+/// The JSON array of a batch's waiting changes, from its row's `changes` and `packed`.
+fn unpack(changes: String, packed: Option<Vec<u8>>) -> Result<String> {
+    let Some(packed) = packed else {
+        return Ok(changes); // written before batches were packed (migration 0046)
+    };
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::DeflateDecoder::new(packed.as_slice()), &mut text)
+        .map_err(|e| crate::Error::internal(format!("unpacking a batch: {e}")))?;
+    Ok(text)
+}
+
 /// Writes out the oldest waiting batch inside the transaction of `conn`: its changes go to
 /// `change_log` and its row goes. Answers the changes written; `None` when no batch waits.
 async fn write_out_oldest(conn: &mut SqliteConnection) -> Result<Option<u64>> {
-    let last: Option<i64> =
-        sqlx::query_scalar("SELECT min(last_seq) FROM change_batches").fetch_one(&mut *conn).await?;
-    let Some(last) = last else {
+    let oldest: Option<(i64, String, Option<Vec<u8>>)> =
+        sqlx::query_as("SELECT last_seq, changes, packed FROM change_batches ORDER BY last_seq LIMIT 1")
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some((last, changes, packed)) = oldest else {
         return Ok(None);
     };
     let done = sqlx::query(
@@ -42,11 +65,12 @@ async fn write_out_oldest(conn: &mut SqliteConnection) -> Result<Option<u64>> {
          SELECT b.first_seq + j.key, j.value ->> '$.id', b.entity, j.value ->> '$.entity_id', 'insert',
                 j.value -> '$.data', b.hlc, b.device_id, b.user_id,
                 b.proofs ->> ('$.\"' || (b.first_seq + j.key) || '\"')
-         FROM change_batches b, json_each(b.changes) j
-         WHERE b.last_seq = ?
+         FROM change_batches b, json_each(?2) j
+         WHERE b.last_seq = ?1
          ORDER BY j.key",
     )
     .bind(last)
+    .bind(unpack(changes, packed)?)
     .execute(&mut *conn)
     .await?;
     sqlx::query("DELETE FROM change_batches WHERE last_seq = ?").bind(last).execute(&mut *conn).await?;
@@ -81,6 +105,39 @@ async fn write_out_all(pool: &SqlitePool, wal: &WalControl) -> Result<()> {
         tx.commit().await?;
         wal.committed();
     }
+}
+
+/// A change waiting in a batch (see [`pending`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    pub seq: i64,
+    pub entity: String,
+    pub entity_id: String,
+    pub hlc: String,
+}
+
+/// Every change waiting in batches, by sequence: what `change_log` will hold once they are
+/// written out (tests follow a record's last change through it).
+pub async fn pending(pool: &SqlitePool) -> Result<Vec<Pending>> {
+    let rows: Vec<(i64, String, String, String, Option<Vec<u8>>)> =
+        sqlx::query_as("SELECT first_seq, entity, hlc, changes, packed FROM change_batches ORDER BY last_seq")
+            .fetch_all(pool)
+            .await?;
+    let mut all = Vec::new();
+    for (first, entity, hlc, changes, packed) in rows {
+        #[derive(serde::Deserialize)]
+        struct Waiting {
+            entity_id: String,
+        }
+        let waiting: Vec<Waiting> = serde_json::from_str(&unpack(changes, packed)?)?;
+        all.extend(waiting.into_iter().enumerate().map(|(i, w)| Pending {
+            seq: first + i as i64,
+            entity: entity.clone(),
+            entity_id: w.entity_id,
+            hlc: hlc.clone(),
+        }));
+    }
+    Ok(all)
 }
 
 /// Changes waiting in batches (not in `change_log` yet).
@@ -253,6 +310,68 @@ mod tests {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
         proven_outbox(&store, &auth.user_id).await;
+    }
+
+    /// A batch keeps its waiting changes packed, a fraction of their JSON; `pending` lists
+    /// them at their sequences; a batch written before packing (its JSON in `changes`) is
+    /// written out the same, with its proofs.
+    #[tokio::test]
+    async fn a_batch_is_kept_packed_and_one_kept_as_text_before_still_goes_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_in_dir(dir.path()).await.unwrap();
+        let slot = SessionSlot::default();
+        let admin = NewAdmin { username: "admin".into(), full_name: "Admin".into(), password: "Clinic#2026adm".into() };
+        setup::setup_first_admin(&store, &slot, admin).await.unwrap();
+        let auth = slot.authorize(&store).await.unwrap();
+        let today = crate::clinic::today(&store).await.unwrap();
+        let load = |from: usize| {
+            (from..from + 500)
+                .map(|i| validate::clean(&input(&format!("Name{i}"), &format!("98{:08}", i)), today).unwrap())
+                .collect::<Vec<_>>()
+        };
+        let first = bulk::register_batch(&store, &auth, load(0), "test").await.unwrap();
+        let second = bulk::register_batch(&store, &auth, load(500), "test").await.unwrap();
+
+        let rows: Vec<(i64, String, Vec<u8>)> =
+            sqlx::query_as("SELECT first_seq, changes, packed FROM change_batches ORDER BY last_seq")
+                .fetch_all(store.pool())
+                .await
+                .unwrap();
+        assert_eq!(rows.len(), 2);
+        let text = unpack(String::new(), Some(rows[0].2.clone())).unwrap();
+        assert!(rows[0].1.is_empty(), "the JSON is not kept twice");
+        assert!(rows[0].2.len() * 4 < text.len(), "packed: {} of {} bytes", rows[0].2.len(), text.len());
+
+        // Every waiting change, by sequence: the records of each batch but its last (in change_log).
+        let mut expected = Vec::new();
+        for mrns in [&first, &second] {
+            for mrn in &mrns[..mrns.len() - 1] {
+                expected.push(patients::search(&store, &auth, mrn, 1).await.unwrap().remove(0).id);
+            }
+        }
+        let listed = pending(store.pool()).await.unwrap();
+        assert_eq!(listed.iter().map(|c| c.entity_id.clone()).collect::<Vec<_>>(), expected);
+        assert!(listed.iter().all(|c| c.entity == "patients"));
+        assert_eq!(listed[0].seq, rows[0].0);
+        assert_eq!(listed[499].seq, rows[1].0);
+        assert!(listed[..499].windows(2).all(|p| p[1].seq == p[0].seq + 1));
+
+        // The first batch as a database from before packing holds it.
+        sqlx::query("UPDATE change_batches SET changes = ?, packed = NULL WHERE first_seq = ?")
+            .bind(&text)
+            .bind(rows[0].0)
+            .execute(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(pending(store.pool()).await.unwrap(), listed);
+        assert_eq!(expand(&store).await.unwrap(), 998);
+        let all = proven_outbox(&store, &auth.user_id).await;
+        let inserted: Vec<&str> =
+            all.iter().filter(|c| c.entity == "patients" && c.op == Op::Insert).map(|c| c.entity_id.as_str()).collect();
+        assert_eq!(inserted.len(), 1_000);
+        for id in &expected {
+            assert!(inserted.contains(&id.as_str()));
+        }
     }
 
     #[tokio::test]

@@ -299,8 +299,8 @@ impl<'s> WriteTx<'s> {
         .await?;
         if batch.count > 1 {
             sqlx::query(
-                "INSERT INTO change_batches (last_seq, first_seq, entity, hlc, device_id, user_id, changes, proofs)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO change_batches (last_seq, first_seq, entity, hlc, device_id, user_id, changes, proofs, packed)
+                 VALUES (?, ?, ?, ?, ?, ?, '', ?, ?)",
             )
             .bind(last_seq)
             .bind(batch.first_seq)
@@ -308,8 +308,8 @@ impl<'s> WriteTx<'s> {
             .bind(&last.hlc)
             .bind(&last.device_id)
             .bind(&last.user_id)
-            .bind(&batch.changes)
             .bind(&batch.proofs)
+            .bind(batch.packed.as_slice())
             .execute(&mut *self.tx)
             .await?;
         }
@@ -466,8 +466,9 @@ pub struct SignedBatch {
     count: usize,
     /// The last change, with its segment's proof.
     last: Change,
-    /// The other changes as `change_batches.changes`, and their segments' proofs.
-    changes: String,
+    /// The other changes as `change_batches.packed` (see `batches::pack`), and their
+    /// segments' proofs.
+    packed: Vec<u8>,
     proofs: String,
     /// Every row's id (JSON array), for the per-field stamps.
     ids: String,
@@ -532,7 +533,7 @@ impl BatchPlan {
             first_seq: self.first_seq,
             count: self.n,
             last,
-            changes: serde_json::to_string(&waiting)?,
+            packed: super::batches::pack(&waiting)?,
             proofs: Value::Object(proofs).to_string(),
             ids,
         })
