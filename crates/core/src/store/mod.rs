@@ -87,6 +87,12 @@ const WAL_LIMIT_BYTES: u64 = 16 << 20;
 /// How long the checkpointer's connection waits for a writer or reader in its way.
 const CHECKPOINT_WAIT: Duration = Duration::from_millis(250);
 
+/// How long a RESTART keeps trying (new writes held back) for the write under way and the
+/// readers in its way to finish: longer than a bulk load's longest write (a 10,000-visit or
+/// 200,000-patient batch takes a few seconds on a slow machine), short enough that a reader
+/// that never ends cannot hold writes back for long.
+const RESTART_PATIENCE: Duration = Duration::from_secs(15);
+
 /// Shared by the write path and the checkpointer.
 struct WalControl {
     /// The `-wal` file next to the database.
@@ -124,8 +130,9 @@ impl WalControl {
 /// - when a commit leaves the WAL past its bound (a long run of writes with no pause for the
 ///   PASSIVE one to finish, e.g. a bulk load), RESTART: it holds new writes back (the gate),
 ///   waits for the one under way, copies everything and lets the WAL start over, so the WAL
-///   stays near its bound whatever the load; a reader in the way makes it give up after
-///   [`CHECKPOINT_WAIT`] and try at the next commit, so a write never waits longer for it;
+///   stays near its bound whatever the load; a reader in the way for longer than
+///   [`RESTART_PATIENCE`] makes it give up and try at the next commit, so a write never waits
+///   longer for it;
 /// - at close, TRUNCATE ([`Store::close`]): the WAL file goes back to 0 bytes. Not at idle: the
 ///   WAL file kept (at most about its bound) is room the next writes fill without the file
 ///   growing, so that a small write (an audit entry, a payment) still goes through for a while
@@ -140,6 +147,10 @@ fn spawn_checkpointer(
     wal: std::sync::Arc<WalControl>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        // Index upkeep in a task of its own: it writes on the writing connection, and waiting
+        // for that behind a bulk load's writes kept this loop from its RESTARTs for as long as
+        // the load ran (the WAL then grew without bound).
+        let _upkeep = AbortOnDrop(spawn_upkeep(write_pool));
         let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -152,16 +163,59 @@ fn spawn_checkpointer(
             }
             if woken && wal.over_limit() {
                 let _gate = wal.gate.lock().await;
-                let _ = sqlx::query("PRAGMA wal_checkpoint(RESTART)").execute(&pool).await;
+                restart(&pool).await;
                 continue;
-            }
-            // Index upkeep writes, so on the writing connection (whose cache it keeps).
-            for table in tables::all() {
-                let _ = table.rules.maintain(&write_pool).await;
             }
             let _ = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await;
         }
     })
+}
+
+/// Aborts its task when dropped (the checkpointer's upkeep goes with the checkpointer).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Every [`CHECKPOINT_EVERY`], the tables' index upkeep (`TableRules::maintain`): it writes, so
+/// on the writing connection (whose cache it keeps).
+fn spawn_upkeep(write_pool: SqlitePool) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if write_pool.is_closed() {
+                break;
+            }
+            for table in tables::all() {
+                let _ = table.rules.maintain(&write_pool).await;
+            }
+        }
+    })
+}
+
+/// RESTARTs the WAL, trying again (each try waits [`CHECKPOINT_WAIT`]) while a write already
+/// under way when the gate closed, or a reader, is in its way, for up to [`RESTART_PATIENCE`].
+/// A single try gave up on a bulk load's next batch, which had passed the gate before the
+/// checkpointer woke and outlasts the wait.
+async fn restart(pool: &SqlitePool) {
+    let started = std::time::Instant::now();
+    loop {
+        // (busy, WAL frames, frames copied): busy = 1 when it could not finish.
+        let done = matches!(
+            sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(RESTART)").fetch_one(pool).await,
+            Ok((0, _, _))
+        );
+        if done || started.elapsed() >= RESTART_PATIENCE || pool.is_closed() {
+            return;
+        }
+        // A busy try has waited already; a failure that does not wait (I/O) must not spin.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// The page cache of every connection (KiB, as `cache_size` takes it negative).
