@@ -365,14 +365,19 @@ async fn an_order_changed_on_two_devices_stays_until_a_doctor_keeps_one() {
     // The other tablet changed the same order to two tablets every 4 hours, before syncing.
     let theirs = "0190c2a0-0000-7000-8000-0000000000c1";
     pulled_change(s, &h, theirs, &q6.id, &stay.id, 4, "2026-12-01T11:10:00.000Z").await;
-    let open_now: Vec<String> = orders::orders(s, &h.doctor, &stay.id)
+    let open_now: Vec<(String, Option<String>)> = orders::orders(s, &h.doctor, &stay.id)
         .await
         .unwrap()
         .into_iter()
         .filter(|o| o.stopped_at.is_none())
-        .map(|o| o.id)
+        .map(|o| (o.id, o.changed_twice_with))
         .collect();
     assert_eq!(open_now.len(), 2, "both replacements run until someone chooses");
+    // The doctor's orders screen marks each with the other.
+    for (id, with) in &open_now {
+        let other = if id == theirs { ours.id.as_str() } else { theirs };
+        assert_eq!(with.as_deref(), Some(other), "{open_now:?}");
+    }
 
     let list = open(&h).await;
     assert_eq!(list.len(), 1, "{list:?}");
@@ -405,14 +410,14 @@ async fn an_order_changed_on_two_devices_stays_until_a_doctor_keeps_one() {
         (Some("order_stopped"), Some("dr.rao"), Some("2026-12-01T12:00:00.000Z"))
     );
     assert!(common::actions(s).await.iter().any(|a| a == "inpatient.order_stop"));
-    let kept: Vec<String> = orders::orders(s, &h.doctor, &stay.id)
+    let kept: Vec<(String, Option<String>)> = orders::orders(s, &h.doctor, &stay.id)
         .await
         .unwrap()
         .into_iter()
         .filter(|o| o.stopped_at.is_none())
-        .map(|o| o.id)
+        .map(|o| (o.id, o.changed_twice_with))
         .collect();
-    assert_eq!(kept, vec![theirs.to_string()]);
+    assert_eq!(kept, vec![(theirs.to_string(), None)], "one open: no longer marked");
 }
 
 /// Replaced twice and never chosen: the discharge stops both, which closes it.

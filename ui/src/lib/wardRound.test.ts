@@ -51,6 +51,7 @@ function order(id: string, over: Partial<InpatientOrder> = {}): InpatientOrder {
     replaces_id: null,
     stopped_at: null,
     stop_reason: '',
+    changed_twice_with: null,
     ...over,
   };
 }

@@ -19,6 +19,7 @@ use crate::store::{stored, ChangeOp, Store, WriteTx};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::SqliteConnection;
+use std::collections::BTreeMap;
 
 /// The longest instruction (diet, nursing, a medicine's note).
 pub const INSTRUCTIONS_MAX: usize = 500;
@@ -108,6 +109,11 @@ pub struct InpatientOrder {
     pub replaces_id: Option<String>,
     pub stopped_at: Option<String>,
     pub stop_reason: String,
+    /// Set on an open order when another open order replaces the same one: the order was
+    /// changed on two devices apart (the `order_changed_twice` conflict), and the patient would
+    /// get both until a doctor stops the one not wanted. The other replacement's id (the first
+    /// other, by id). Only [`orders`] fills it.
+    pub changed_twice_with: Option<String>,
 }
 
 impl InpatientOrder {
@@ -257,6 +263,7 @@ impl OrderRow {
             replaces_id,
             stopped_at,
             stop_reason,
+            changed_twice_with: None,
         })
     }
 }
@@ -290,7 +297,27 @@ pub async fn orders(store: &Store, auth: &Authorized, admission_id: &str) -> Res
     .bind(admission_id)
     .fetch_all(store.pool())
     .await?;
-    rows.into_iter().map(OrderRow::into_order).collect()
+    let mut list = rows.into_iter().map(OrderRow::into_order).collect::<Result<Vec<_>>>()?;
+    mark_changed_twice(&mut list);
+    Ok(list)
+}
+
+/// Marks each open order that shares its replaced order with another open one (see
+/// [`InpatientOrder::changed_twice_with`]); a replacement lives in the same admission as the
+/// order it replaces, so the admission's list holds them all.
+fn mark_changed_twice(list: &mut [InpatientOrder]) {
+    let mut open: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for o in list.iter().filter(|o| o.stopped_at.is_none()) {
+        if let Some(replaced) = &o.replaces_id {
+            open.entry(replaced.clone()).or_default().push(o.id.clone());
+        }
+    }
+    for o in list.iter_mut().filter(|o| o.stopped_at.is_none()) {
+        let Some(siblings) = o.replaces_id.as_ref().and_then(|r| open.get(r)) else { continue };
+        let mut others: Vec<&String> = siblings.iter().filter(|id| **id != o.id).collect();
+        others.sort();
+        o.changed_twice_with = others.first().map(|id| id.to_string());
+    }
 }
 
 fn hours(field: &str, n: Option<u32>, max: u32, what: &str) -> Result<u32> {

@@ -55,6 +55,7 @@ export const enWard = {
   'ward.orders.ended': 'Ended {when}',
   'ward.orders.reasonChanged': 'changed',
   'ward.orders.reasonDischarged': 'discharged',
+  'ward.orders.changedTwice': 'Changed on two devices: this order and {other} both run now. Stop the one not wanted.',
   'ward.orders.stopTitle': 'Stop {what}',
   'ward.orders.stopReason': 'Why is it stopped?',
   'ward.orders.saved': 'Order written.',
