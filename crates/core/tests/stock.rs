@@ -541,7 +541,113 @@ async fn negative_stock_is_a_clinic_setting_and_a_batch_below_zero_is_listed() {
     assert_eq!(d.lines[0].picks[0].quantity, 8);
     assert_eq!(balance(s, &batch, &p.counter).await, -3);
     let negative = ledger::negative_batches(s, &p.pharmacist).await.unwrap();
-    assert_eq!(negative.iter().map(|b| (b.batch_no.as_str(), b.quantity)).collect::<Vec<_>>(), [("N-1", -3)]);
+    assert_eq!(
+        negative.iter().map(|b| (b.balance.batch_no.as_str(), b.balance.quantity)).collect::<Vec<_>>(),
+        [("N-1", -3)]
+    );
+    assert!(negative[0].item_name.starts_with("Amoxicillin"), "{:?}", negative[0]);
+}
+
+/// Another device's movement arrives (as a pull writes it: a row of `stock_movements`).
+async fn pulled_movement(s: &Store, p: &Pharmacy, batch: &str, store: &str, quantity: i64, at: &str) -> String {
+    let id = hms_core::ids::new_id();
+    sqlx::query(
+        "INSERT INTO stock_movements (id, item_id, batch_id, store_id, kind, quantity, reason, at, created_at, updated_at, origin_device)
+         VALUES (?, ?, ?, ?, 'adjusted', ?, 'damaged', ?, ?, ?, '0001764583700000-000009-counter2')",
+    )
+    .bind(&id)
+    .bind(&p.amox)
+    .bind(batch)
+    .bind(store)
+    .bind(quantity)
+    .bind(at)
+    .bind(at)
+    .bind(at)
+    .execute(s.pool())
+    .await
+    .unwrap();
+    id
+}
+
+/// Two counters each take the last units of a batch while apart: both movements stand (the
+/// shelf lost what they say), and the batch below zero is listed in the inbox and counted on
+/// Home until a count correction brings it back; in a clinic that allows negative stock it is
+/// counted on Home only.
+#[tokio::test]
+async fn a_batch_below_zero_after_devices_meet_is_in_the_inbox_until_the_count_is_corrected() {
+    use hms_core::sync::conflicts::{self, ConflictKind};
+    let p = pharmacy().await;
+    let s = &p.w.env.store;
+    let batch = p.receive(&p.counter, &p.amox, "N-2", "2027-06-30", 5).await;
+    moves::adjust(
+        s,
+        &p.pharmacist,
+        AdjustInput {
+            item_id: p.amox.clone(),
+            batch_id: batch.clone(),
+            store_id: p.counter.clone(),
+            quantity: -4,
+            reason: "damaged".into(),
+            note: String::new(),
+        },
+    )
+    .await
+    .unwrap();
+    let inbox = |admin: &Authorized| {
+        let admin = admin.clone();
+        async move {
+            conflicts::list(s, &admin, true)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|c| c.kind == ConflictKind::StockBelowZero)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert!(inbox(&p.admin).await.is_empty());
+    // The other counter took 3 of the 5 before it synced.
+    let theirs = pulled_movement(s, &p, &batch, &p.counter, -3, "2026-12-06T10:30:00.000Z").await;
+    assert_eq!(balance(s, &batch, &p.counter).await, -2);
+    let listed = inbox(&p.admin).await;
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    let c = &listed[0];
+    assert_eq!(c.id, hms_core::stock::below_zero::conflict_id(&batch, &p.counter));
+    assert_eq!((c.entity.as_str(), c.entity_id.as_str(), c.resolved), ("stock_batches", batch.as_str(), false));
+    assert!(c.label.contains("N-2") && c.label.contains("2027-06-30"), "{}", c.label);
+    assert!(c.current.value.contains("\"quantity\":-2"), "{:?}", c.current);
+    assert_eq!(c.other.record_id.as_deref(), Some(theirs.as_str()), "the last movement out");
+    assert_eq!(c.other.device_id, "0001764583700000-000009-counter2");
+    // Nothing to do in the inbox itself.
+    let refused = conflicts::resolve(s, &p.admin, &c.id, hms_core::sync::conflicts::ConflictResolution::Dismiss)
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, Error::Validation { ref field, .. } if field == "resolution"), "{refused:?}");
+    assert_eq!(hms_core::stock::alerts::alerts(s, &p.pharmacist).await.unwrap().below_zero, 1);
+
+    // A clinic that allows negative stock: Home still counts it, the inbox does not list it.
+    ledger::set_allow_negative(s, &p.admin, true).await.unwrap();
+    assert!(inbox(&p.admin).await.is_empty());
+    assert_eq!(hms_core::stock::alerts::alerts(s, &p.pharmacist).await.unwrap().below_zero, 1);
+    ledger::set_allow_negative(s, &p.admin, false).await.unwrap();
+    assert_eq!(inbox(&p.admin).await.len(), 1);
+
+    // The pharmacist counts the shelf (none left) and corrects the count.
+    moves::adjust(
+        s,
+        &p.pharmacist,
+        AdjustInput {
+            item_id: p.amox.clone(),
+            batch_id: batch.clone(),
+            store_id: p.counter.clone(),
+            quantity: 2,
+            reason: "count_correction".into(),
+            note: "shelf counted: none".into(),
+        },
+    )
+    .await
+    .unwrap();
+    assert!(inbox(&p.admin).await.is_empty());
+    assert_eq!(hms_core::stock::alerts::alerts(s, &p.pharmacist).await.unwrap().below_zero, 0);
 }
 
 async fn forbidden<T: std::fmt::Debug>(r: Result<T, Error>) -> bool {

@@ -32,7 +32,12 @@
 //!    `prn_over_limit`, `dose_after_stop`, `order_changed_twice`, open and resolved), no discharged patient holds a bed, no order of a
 //!    discharged patient runs past the discharge, every order and dose made exists, and every
 //!    device settles the MAR (a dose recorded twice) and lists the ward's due doses alike, none
-//!    of a stopped order at or after its stop.
+//!    of a stopped order at or after its stop;
+//! 6. stock (`convergence/stock.rs`, one step in ten: deliveries, transfers between two stores
+//!    and adjustments, often the last units of a batch on two devices apart): every movement
+//!    made is everywhere, each device's cached balances equal the sum of its movements and
+//!    are the same everywhere, and every batch below zero is listed as `stock_below_zero` in
+//!    every device's inbox, and nothing else is.
 //!
 //! The nightly census (bed-days on the bill) is not run here: bed-day lines are synced rows
 //! whose ids come from the admission and the day, so property 1 already holds them equal
@@ -48,6 +53,8 @@
 //! between runs of one seed.
 
 mod common;
+#[path = "convergence/stock.rs"]
+mod stock;
 #[path = "convergence/ward.rs"]
 mod ward;
 
@@ -118,6 +125,8 @@ struct Model {
     /// Every inpatient order and MAR entry made.
     orders: BTreeSet<String>,
     doses: BTreeSet<String>,
+    /// Every stock movement made.
+    movements: BTreeSet<String>,
 }
 
 /// The ward the cases admit to: its id and beds.
@@ -136,6 +145,8 @@ struct Case {
     desks: Vec<SessionSlot>,
     /// The medicine the orders give.
     medicine: String,
+    /// The stores and item the stock steps move.
+    stock: stock::Stock,
     /// Minutes the devices' clock has moved on from [`clock`] (every step moves it).
     minutes: i64,
     model: Model,
@@ -219,6 +230,7 @@ async fn run_case(shared: Arc<Shared>, seed: u64) -> Result<(), String> {
     let doctor = setup_clinic(&devices[0], &mut rng).await;
     let beds = setup_ward(&devices[0]).await;
     let medicine = ward::setup(&devices[0]).await;
+    let stock = stock::setup(&devices[0]).await;
     let desks = (0..devices.len()).map(|_| SessionSlot::default()).collect();
     let mut case = Case {
         tenant_id,
@@ -228,6 +240,7 @@ async fn run_case(shared: Arc<Shared>, seed: u64) -> Result<(), String> {
         beds,
         desks,
         medicine,
+        stock,
         minutes: 0,
         model: Model::default(),
         log: Vec::new(),
@@ -243,6 +256,7 @@ async fn run_case(shared: Arc<Shared>, seed: u64) -> Result<(), String> {
     // point: everyone has everything (faults off).
     sign_in_desk(&case, 0).await;
     ward::seed(&mut case).await;
+    stock::seed(&mut case).await;
     heal(&case, &shared).await?;
     // The ward desk made on device 0 signs in on every device (once synced).
     for k in 1..case.devices.len() {
@@ -308,7 +322,8 @@ async fn setup_clinic(d: &Device, rng: &mut fastrand::Rng) -> String {
 }
 
 /// The ward desk's account on every device: a receptionist (admits and moves patients) who is
-/// also the ward's doctor (orders, discharges) and nurse (doses). One account for all three:
+/// also the ward's doctor (orders, discharges) and nurse (doses), and the pharmacy's
+/// pharmacist (receives, transfers and adjusts stock). One account for all three:
 /// each account costs every device a password hash at sign-in, and the cases' time counts.
 const DESK: &str = "desk.neema";
 
@@ -327,7 +342,7 @@ async fn setup_ward(d: &Device) -> Beds {
         username: DESK.into(),
         full_name: "Neema Desk".into(),
         password: common::device::PW.into(),
-        roles: vec!["receptionist".into(), "doctor".into(), "nurse".into()],
+        roles: vec!["receptionist".into(), "doctor".into(), "nurse".into(), "pharmacist".into()],
     };
     d.new_user(desk).await;
     Beds { ward, beds }
@@ -460,17 +475,22 @@ impl Case {
     }
 }
 
-/// The percentage of steps that are ward edits.
+/// The percentage of steps that are ward edits, and stock movements.
 const WARD_SHARE: u32 = 20;
+const STOCK_SHARE: u32 = 10;
 
 /// One random step: an edit on a device, a sync of one or two devices, or a server restart
 /// (possibly while a device syncs).
 async fn step(case: &mut Case, shared: &Shared) {
     let k = case.rng.usize(..case.devices.len());
     case.tick();
-    // One step in five is on the ward (`ward::step`); the rest as before it came.
-    if case.rng.u32(0..100) < WARD_SHARE {
+    // One step in five is on the ward (`ward::step`), one in ten on stock (`stock::step`); the rest as before they came.
+    let share = case.rng.u32(0..100);
+    if share < WARD_SHARE {
         return ward::step(case, k).await;
+    }
+    if share < WARD_SHARE + STOCK_SHARE {
+        return stock::step(case, k).await;
     }
     match case.rng.u32(0..100) {
         0..=11 => edit_patient(case, k, "given_name").await,
@@ -896,6 +916,7 @@ async fn check(case: &Case) -> Result<(), String> {
     }
     check_board(case, &mut problems).await;
     ward::check(case, &mut problems).await;
+    stock::check(case, &mut problems).await;
     if problems.is_empty() {
         return Ok(());
     }

@@ -111,7 +111,7 @@ pub async fn item_balances(state: State<'_, AppState>, item_id: String) -> Cmd<V
 
 #[tauri::command]
 #[specta::specta]
-pub async fn negative_batches(state: State<'_, AppState>) -> Cmd<Vec<BatchBalance>> {
+pub async fn negative_batches(state: State<'_, AppState>) -> Cmd<Vec<ledger::ShortLine>> {
     ledger::negative_batches(&state.store, &authorized!(state)).await
 }
 

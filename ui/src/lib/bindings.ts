@@ -355,7 +355,7 @@ export const commands = {
 	dispense: (input: DispenseInput_Deserialize) => typedError<Dispensed_Serialize, AppError>(__TAURI_INVOKE("dispense", { input })),
 	returnDispensed: (input: ReturnInput_Deserialize) => typedError<Returned, AppError>(__TAURI_INVOKE("return_dispensed", { input })),
 	itemBalances: (itemId: string) => typedError<BatchBalance[], AppError>(__TAURI_INVOKE("item_balances", { itemId })),
-	negativeBatches: () => typedError<BatchBalance[], AppError>(__TAURI_INVOKE("negative_batches")),
+	negativeBatches: () => typedError<ShortLine[], AppError>(__TAURI_INVOKE("negative_batches")),
 	/**  A store's batches with stock expiring within `days` days (expired ones included). */
 	expiryReport: (storeId: string, days: number) => typedError<ExpiryLine[], AppError>(__TAURI_INVOKE("expiry_report", { storeId, days })),
 	stockAllowsNegative: () => typedError<boolean, AppError>(__TAURI_INVOKE("stock_allows_negative")),
@@ -2305,7 +2305,13 @@ export type ConflictKind =
  *  is the first replacement, `other` the second (derived; resolved when a doctor stops the
  *  one not wanted on the patient's orders).
  */
-"order_changed_twice";
+"order_changed_twice" | 
+/**
+ *  A batch below zero in a store (negative stock not allowed): devices' movements met.
+ *  `current` is the balance, `other` the last movement taking from it (derived; gone when
+ *  a delivery, transfer or count correction brings it back to zero or above).
+ */
+"stock_below_zero";
 
 /**
  *  How to resolve a conflict. Which ones apply depends on its kind:
@@ -3562,6 +3568,13 @@ export type InpatientOrder_Deserialize = {
 	replaces_id?: string | null,
 	stopped_at?: string | null,
 	stop_reason: string,
+	/**
+	 *  Set on an open order when another open order replaces the same one: the order was
+	 *  changed on two devices apart (the `order_changed_twice` conflict), and the patient would
+	 *  get both until a doctor stops the one not wanted. The other replacement's id (the first
+	 *  other, by id). Only [`orders`] fills it.
+	 */
+	changed_twice_with?: string | null,
 };
 
 /**  An order as it stands. */
@@ -3589,6 +3602,13 @@ export type InpatientOrder_Serialize = {
 	replaces_id: string | null,
 	stopped_at: string | null,
 	stop_reason: string,
+	/**
+	 *  Set on an open order when another open order replaces the same one: the order was
+	 *  changed on two devices apart (the `order_changed_twice` conflict), and the patient would
+	 *  get both until a doctor stops the one not wanted. The other replacement's id (the first
+	 *  other, by id). Only [`orders`] fills it.
+	 */
+	changed_twice_with: string | null,
 };
 
 export type Insurance = {
@@ -5870,6 +5890,15 @@ export type ShiftBalance = {
 	balance: IoBalance,
 };
 
+/**  A batch below zero in a store, as the Pharmacy screen lists it. */
+export type ShortLine = {
+	balance: BatchBalance,
+	/**  "Amoxicillin 500 mg capsule". */
+	item_name: string,
+	unit: string,
+	store_name: string,
+};
+
 export type Slot = {
 	date: string,
 	/**  "HH:MM", clinic local time. */
@@ -6089,6 +6118,11 @@ export type StockAlerts = {
 	within_30: number,
 	within_60: number,
 	within_90: number,
+	/**
+	 *  Batch lines below zero in a store (`below_zero`: devices' movements met, or the clinic
+	 *  allows negative stock): the shelf holds less than the books; count and correct.
+	 */
+	below_zero: number,
 };
 
 export type StockItem = StockItem_Serialize | StockItem_Deserialize;

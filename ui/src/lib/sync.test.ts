@@ -354,6 +354,8 @@ describe('a conflict side by side', () => {
     expect(actions('bed_needed')).toEqual([]);
     expect(actions('order_changed_twice')).toEqual([]);
     expect(sideHeadings('order_changed_twice')).toEqual({ current: 'First change', other: 'Second change' });
+    expect(actions('stock_below_zero')).toEqual([]);
+    expect(sideHeadings('stock_below_zero')).toEqual({ current: 'Balance now', other: 'Last taken out' });
     for (const kind of ['field', 'slot_double_booked', 'mrn_duplicate', 'refused', 'dose_twice', 'prn_over_limit', 'dose_after_stop'] as const) {
       for (const choice of resolutionsFor(kind)) {
         expect(choice.label).not.toMatch(/^sync\./);

@@ -350,6 +350,7 @@ export function sideHeadings(kind: ConflictKind): { current: string; other: stri
     prn_over_limit: ['sync.conflicts.prnLimit', 'sync.conflicts.overLimit'],
     dose_after_stop: ['sync.conflicts.stoppedOrder', 'sync.conflicts.givenAfterStop'],
     order_changed_twice: ['sync.conflicts.firstChange', 'sync.conflicts.secondChange'],
+    stock_below_zero: ['sync.conflicts.stockBalance', 'sync.conflicts.lastTaken'],
   };
   const [current, other] = keys[kind] ?? keys.field;
   return { current: t(current), other: t(other) };
@@ -516,6 +517,10 @@ export function resolutionsFor(kind: ConflictKind): ResolutionChoice[] {
     // An order changed twice is settled by a doctor on the patient's orders (stopping the
     // one not wanted): the conflict closes by itself then.
     case 'order_changed_twice':
+      return [];
+    // A batch below zero is brought back by whoever moves stock (a delivery, a transfer or a
+    // count correction on the Pharmacy screen): the conflict leaves the inbox then.
+    case 'stock_below_zero':
       return [];
     default:
       return [];

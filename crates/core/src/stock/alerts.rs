@@ -2,7 +2,8 @@
 //! 30, 60 and 90 days or expired, across every store. The same rules as the rest of stock:
 //! an item's stock on hand is what is usable (not expired, not held), as the item search counts
 //! it; an expiry line is a batch with stock in a store, as a store's expiry list shows it
-//! (held batches included: they still have to go before they expire).
+//! (held batches included: they still have to go before they expire). And the batch lines
+//! below zero (`below_zero`), never hidden.
 
 use crate::error::{Error, Result};
 use crate::rbac::Permission;
@@ -42,6 +43,9 @@ pub struct StockAlerts {
     pub within_30: u32,
     pub within_60: u32,
     pub within_90: u32,
+    /// Batch lines below zero in a store (`below_zero`: devices' movements met, or the clinic
+    /// allows negative stock): the shelf holds less than the books; count and correct.
+    pub below_zero: u32,
 }
 
 fn count(field: &str, n: i64) -> Result<u32> {
@@ -54,11 +58,14 @@ pub async fn alerts(store: &Store, auth: &Authorized) -> Result<StockAlerts> {
     let today = crate::clinic::today(store).await?;
     let ymd = |d: chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
     let [d30, d60, d90] = EXPIRY_WINDOWS.map(|days| ymd(today + chrono::Duration::days(days)));
-    let (expired, within_30, within_60, within_90): (i64, i64, i64, i64) = sqlx::query_as(
-        "SELECT COALESCE(SUM(b.expiry < ?1), 0), COALESCE(SUM(b.expiry >= ?1 AND b.expiry <= ?2), 0),
-                COALESCE(SUM(b.expiry >= ?1 AND b.expiry <= ?3), 0), COALESCE(SUM(b.expiry >= ?1 AND b.expiry <= ?4), 0)
+    let (expired, within_30, within_60, within_90, below_zero): (i64, i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT COALESCE(SUM(s.quantity > 0 AND b.expiry < ?1), 0),
+                COALESCE(SUM(s.quantity > 0 AND b.expiry >= ?1 AND b.expiry <= ?2), 0),
+                COALESCE(SUM(s.quantity > 0 AND b.expiry >= ?1 AND b.expiry <= ?3), 0),
+                COALESCE(SUM(s.quantity > 0 AND b.expiry >= ?1 AND b.expiry <= ?4), 0),
+                COALESCE(SUM(s.quantity < 0), 0)
          FROM stock_balances s JOIN stock_batches b ON b.id = s.batch_id
-         WHERE s.quantity > 0 AND b.deleted_at IS NULL",
+         WHERE s.quantity <> 0 AND b.deleted_at IS NULL",
     )
     .bind(ymd(today))
     .bind(d30)
@@ -74,6 +81,7 @@ pub async fn alerts(store: &Store, auth: &Authorized) -> Result<StockAlerts> {
         within_30: count("within_30", within_30)?,
         within_60: count("within_60", within_60)?,
         within_90: count("within_90", within_90)?,
+        below_zero: count("below_zero", below_zero)?,
     })
 }
 

@@ -8,6 +8,7 @@ use crate::error::Result;
 use crate::rbac::Permission;
 use crate::session::Authorized;
 use crate::store::Store;
+use serde::Serialize;
 use serde_json::json;
 
 type BalanceRow = (String, String, String, String, String, i64, bool);
@@ -40,18 +41,37 @@ pub async fn item_balances(store: &Store, auth: &Authorized, item_id: &str) -> R
     Ok(balances_of(rows))
 }
 
+/// A batch below zero in a store, as the Pharmacy screen lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct ShortLine {
+    pub balance: BatchBalance,
+    /// "Amoxicillin 500 mg capsule".
+    pub item_name: String,
+    pub unit: String,
+    pub store_name: String,
+}
+
 /// The batches whose balance in a store is below zero (negative stock allowed, or two
-/// devices' movements that met after sync).
-pub async fn negative_batches(store: &Store, auth: &Authorized) -> Result<Vec<BatchBalance>> {
+/// devices' movements that met after sync): what the pharmacist counts and corrects.
+pub async fn negative_batches(store: &Store, auth: &Authorized) -> Result<Vec<ShortLine>> {
     auth.require(Permission::StockView)?;
-    let rows: Vec<BalanceRow> = sqlx::query_as(
-        "SELECT s.item_id, s.batch_id, b.batch_no, b.expiry, s.store_id, s.quantity, b.on_hold
+    type Row = (String, String, String, String, String, i64, bool, String, String, String);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT s.item_id, s.batch_id, b.batch_no, b.expiry, s.store_id, s.quantity, b.on_hold,
+                TRIM(i.generic_name || ' ' || i.strength || ' ' || i.form), i.unit, st.name
          FROM stock_balances s JOIN stock_batches b ON b.id = s.batch_id
-         WHERE s.quantity < 0 ORDER BY s.item_id, b.expiry, s.store_id",
+         JOIN stock_items i ON i.id = s.item_id JOIN stock_stores st ON st.id = s.store_id
+         WHERE s.quantity < 0 ORDER BY i.generic_name COLLATE NOCASE, s.item_id, b.expiry, s.store_id",
     )
     .fetch_all(store.pool())
     .await?;
-    Ok(balances_of(rows))
+    Ok(rows
+        .into_iter()
+        .map(|(item_id, batch_id, batch_no, expiry, store_id, quantity, on_hold, item_name, unit, store_name)| {
+            let balance = BatchBalance { item_id, batch_id, batch_no, expiry, store_id, quantity, on_hold };
+            ShortLine { balance, item_name, unit, store_name }
+        })
+        .collect())
 }
 
 /// A store's batches with stock that expire within `days` days (expired ones included),

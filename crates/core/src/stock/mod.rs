@@ -31,6 +31,7 @@
 //! write is one transaction with its change-log and audit entries.
 
 pub mod alerts;
+pub mod below_zero;
 pub mod dispensing;
 pub mod dose_words;
 pub mod fefo;

@@ -6,7 +6,8 @@
 //! `mrn_duplicate` (the tables' own rules: `schedule::slot_rule`, `patients::mrn_rule`), `refused` (a change that could not be applied);
 //! and kinds **derived from the data** on every read rather than recorded when a merge noticed
 //! them (`bed_needed`, `dose_twice`, `prn_over_limit`, `dose_after_stop`: `inpatients::conflicts`;
-//! `order_changed_twice`: `inpatients::changed_twice`), so that every
+//! `order_changed_twice`: `inpatients::changed_twice`; `stock_below_zero`: `stock::below_zero`),
+//! so that every
 //! device that holds the same rows lists the same ones, open or resolved, under the same ids
 //! ([`DerivedConflicts`]).
 //! Listing and resolving need `sync_manage` (administrators). The inbox resolves its own
@@ -59,6 +60,10 @@ pub enum ConflictKind {
     /// is the first replacement, `other` the second (derived; resolved when a doctor stops the
     /// one not wanted on the patient's orders).
     OrderChangedTwice,
+    /// A batch below zero in a store (negative stock not allowed): devices' movements met.
+    /// `current` is the balance, `other` the last movement taking from it (derived; gone when
+    /// a delivery, transfer or count correction brings it back to zero or above).
+    StockBelowZero,
 }
 
 impl crate::codes::Code for ConflictKind {}
@@ -269,7 +274,8 @@ async fn view(conn: &mut SqliteConnection, row: Row) -> Result<SyncConflict> {
         | ConflictKind::DoseTwice
         | ConflictKind::PrnOverLimit
         | ConflictKind::DoseAfterStop
-        | ConflictKind::OrderChangedTwice => {
+        | ConflictKind::OrderChangedTwice
+        | ConflictKind::StockBelowZero => {
             // Derived kinds are never stored; a row claiming one is damaged.
             return Err(Error::corrupt("sync_conflicts", &row.id, "kind", "a derived kind is never recorded"));
         }
@@ -400,7 +406,8 @@ pub async fn resolve(
             | ConflictKind::DoseTwice
             | ConflictKind::PrnOverLimit
             | ConflictKind::DoseAfterStop
-            | ConflictKind::OrderChangedTwice,
+            | ConflictKind::OrderChangedTwice
+            | ConflictKind::StockBelowZero,
             _,
         ) => return Err(not_applicable()),
         // A kind a table's rule raised: that rule's module resolves it.
@@ -555,7 +562,9 @@ mod resolvers {
         // One order changed on two devices: the doctor stops the replacement not wanted on
         // the patient's orders (the inbox's administrator may not order): no resolver.
         assert_eq!(count(ConflictKind::OrderChangedTwice), 0);
-        // The inpatient conflicts (beds, doses) and the orders changed twice.
-        assert_eq!(inventory::iter::<DerivedConflicts>.into_iter().count(), 2);
+        // A batch below zero: whoever moves stock receives, transfers or corrects the count.
+        assert_eq!(count(ConflictKind::StockBelowZero), 0);
+        // The inpatient conflicts (beds, doses), the orders changed twice, stock below zero.
+        assert_eq!(inventory::iter::<DerivedConflicts>.into_iter().count(), 3);
     }
 }

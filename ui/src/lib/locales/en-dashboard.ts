@@ -89,4 +89,6 @@ export const enDashboard = {
   'dashboard.stock.openItems': 'Open the stock items',
   'dashboard.stock.orderReport': 'Suggested purchase order',
   'dashboard.stock.expiryReport': 'Expiring in 90 days (report)',
+  'dashboard.stock.belowZero': '{count} batch lines below zero: count and correct them.',
+  'dashboard.stock.openMoves': 'Open transfers and adjustments',
 } as const;

@@ -141,6 +141,9 @@ export const enPharmacy = {
   'pharmacy.moves.signedHint': 'Units taken out as a minus (-5); a count that found more as a plus.',
   'pharmacy.moves.transferred': 'Transferred.',
   'pharmacy.moves.adjusted': 'Adjusted.',
+  'pharmacy.moves.belowZero': 'Below zero: the shelf holds less than the books',
+  'pharmacy.moves.belowZeroLine': '{item}, batch {batch}, {store}: {quantity} {unit}',
+  'pharmacy.moves.belowZeroHint': 'Devices that had not synced took more than the batch held (or negative stock is allowed). Count the shelf and adjust with “count correction”, or receive or transfer stock in.',
 
   'pharmacy.returns.title': 'Returns',
   'pharmacy.returns.patient': 'Patient',

@@ -1679,6 +1679,7 @@ export const en = {
   'sync.kind.prn_over_limit': 'PRN dose over its limit',
   'sync.kind.dose_after_stop': 'Dose given after the order was stopped',
   'sync.kind.order_changed_twice': 'Order changed twice',
+  'sync.kind.stock_below_zero': 'Stock below zero',
 
   'sync.action.keep_current': 'Keep the version in use',
   'sync.action.keep_current.hint': 'The set-aside value is dropped, on every device.',
@@ -1716,6 +1717,10 @@ export const en = {
   'sync.conflicts.givenAfterStop': 'The dose given after it',
   'sync.conflicts.todo.order_changed_twice':
     'Two devices changed this order before syncing: both new orders are running. A doctor stops the one not wanted on the patient’s orders; this conflict then closes by itself.',
+  'sync.conflicts.todo.stock_below_zero':
+    'Devices that had not synced took more of this batch from this store than it held. Ask the pharmacy to count the shelf and correct the count, or receive or transfer stock in (Pharmacy). This conflict leaves the inbox once the balance is back at zero or above.',
+  'sync.conflicts.stockBalance': 'Balance now',
+  'sync.conflicts.lastTaken': 'Last taken out',
   'sync.conflicts.firstChange': 'First change',
   'sync.conflicts.secondChange': 'Second change',
   'sync.conflicts.prnLimit': 'The order',
@@ -1755,6 +1760,7 @@ export const en = {
   'sync.entity.admissions': 'Admission',
   'sync.entity.mar_entries': 'MAR entry',
   'sync.entity.inpatient_orders': 'Inpatient order',
+  'sync.entity.stock_batches': 'Stock batch',
   'sync.entity.patient_merges': 'Patient merge',
   'sync.entity.appointments': 'Appointment',
   'sync.entity.users': 'User account',
