@@ -98,9 +98,10 @@ async fn the_wal_stays_bounded_when_each_write_outlasts_the_checkpoint_wait() {
         largest = largest.max(store.wal_len());
     }
     eprintln!("WAL at most {largest} bytes (bound {LIMIT}) for 16 MiB written in long writes");
-    // The bound plus the two writes that can land before a RESTART: the one that woke it and
-    // the one under way.
-    assert!(largest <= LIMIT + (3 << 20), "the WAL grew to {largest} bytes (bound {LIMIT})");
+    // The bound plus the writes that can land before a RESTART: the one that woke it, the one
+    // under way, and on a loaded machine one more before the checkpointer runs (each about
+    // 1.1 MiB). Without the RESTART waiting for the write under way: 20 MB, and growing.
+    assert!(largest <= LIMIT + (5 << 20), "the WAL grew to {largest} bytes (bound {LIMIT})");
 }
 
 /// The database may not grow (its page limit reached, as a full disk would): registrations
