@@ -129,7 +129,10 @@ async fn a_result_is_never_blocked_by_stock_what_is_missing_is_short_or_below_ze
     lab::enter_result(s, &p.lab, &third, "12.5").await.unwrap();
     assert_eq!(taken(s, &third).await, [(batch.clone(), -5)]);
     let negative = ledger::negative_batches(s, &p.pharmacist).await.unwrap();
-    assert_eq!(negative.iter().map(|b| (b.batch_id.as_str(), b.quantity)).collect::<Vec<_>>(), [(batch.as_str(), -5)]);
+    assert_eq!(
+        negative.iter().map(|b| (b.balance.batch_id.as_str(), b.balance.quantity)).collect::<Vec<_>>(),
+        [(batch.as_str(), -5)]
+    );
     assert_eq!(lab_use::shortfalls(s, &p.lab).await.unwrap().len(), 2, "not short this time");
 }
 

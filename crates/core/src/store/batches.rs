@@ -119,7 +119,9 @@ pub struct Pending {
 /// Every change waiting in batches, by sequence: what `change_log` will hold once they are
 /// written out (tests follow a record's last change through it).
 pub async fn pending(pool: &SqlitePool) -> Result<Vec<Pending>> {
-    let rows: Vec<(i64, String, String, String, Option<Vec<u8>>)> =
+    /// (first sequence, entity, stamp, changes as text, changes packed).
+    type BatchRow = (i64, String, String, String, Option<Vec<u8>>);
+    let rows: Vec<BatchRow> =
         sqlx::query_as("SELECT first_seq, entity, hlc, changes, packed FROM change_batches ORDER BY last_seq")
             .fetch_all(pool)
             .await?;
