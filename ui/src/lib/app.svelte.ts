@@ -20,7 +20,7 @@ export type Result<T> = { status: 'ok'; data: T } | { status: 'error'; error: Ap
 export type Failure = { status: 'error'; error: AppError; handled: boolean };
 export type Outcome<T> = { status: 'ok'; data: T } | Failure;
 
-export type Phase = 'loading' | 'encrypting' | 'failed' | 'setup' | 'signin' | 'shell';
+export type Phase = 'loading' | 'encrypting' | 'failed' | 'setup' | 'signin' | 'shell' | 'restarting';
 
 class AppState {
   phase = $state<Phase>('loading');
@@ -130,6 +130,18 @@ class AppState {
     this.notice = notice;
     this.phase = 'signin';
     void this.loadFormats();
+  }
+
+  /**
+   * A restore was accepted: the backend signed out, closed the store and starts again in a
+   * moment. The whole window says so; being a phase of its own, no screen's poll meeting the
+   * closed session can send it back to sign-in before the app closes.
+   */
+  restarting(): void {
+    toasts.clear();
+    this.session = null;
+    this.notice = null;
+    this.phase = 'restarting';
   }
 
   goToSignIn(): void {
