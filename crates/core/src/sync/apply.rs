@@ -90,6 +90,14 @@ pub(crate) async fn apply(w: &mut WriteTx<'_>, columns: &mut Columns, change: &C
 
     sqlx::query("SAVEPOINT sync_apply").execute(w.conn()).await.map_err(crate::Error::from)?;
     let written = match exists {
+        Some(_) if change.op == Op::Insert => {
+            // The same row made on two devices apart (an id both derive, like a stock batch's
+            // from its item and number): the insert's own `created_at` and `origin_device`
+            // merge like its other fields, so every device keeps the newest insert's.
+            let mut values = values;
+            insert_bookkeeping(&cols, change, &mut values);
+            merge(w, table, id_col, &cols, change, values).await
+        }
         Some(_) => merge(w, table, id_col, &cols, change, values).await,
         None if change.op == Op::Insert => insert_new(w, table, id_col, &cols, change, values).await,
         None => park(w, change).await,
@@ -144,10 +152,18 @@ pub(crate) fn complete_new_row(
     change: &Change,
     values: &mut Vec<(String, Value)>,
 ) {
-    let has = |c: &str| cols.iter().any(|x| x == c);
-    if has("updated_at") {
+    if cols.iter().any(|x| x == "updated_at") {
         values.push(("updated_at".into(), Value::String(change.hlc.clone())));
     }
+    insert_bookkeeping(cols, change, values);
+    rules_of(table).mark_pulled(values);
+    values.push((id_col.to_string(), Value::String(change.entity_id.clone())));
+}
+
+/// An insert's `created_at` and `origin_device` when its data leaves them out: they come from
+/// the change itself, the same on every device.
+fn insert_bookkeeping(cols: &[String], change: &Change, values: &mut Vec<(String, Value)>) {
+    let has = |c: &str| cols.iter().any(|x| x == c);
     if has("created_at") && !values.iter().any(|(k, _)| k == "created_at") {
         // Some writers leave it out of their change; the time of the change's stamp is the
         // same on every device.
@@ -158,8 +174,6 @@ pub(crate) fn complete_new_row(
     if has("origin_device") && !values.iter().any(|(k, _)| k == "origin_device") {
         values.push(("origin_device".into(), Value::String(change.device_id.clone())));
     }
-    rules_of(table).mark_pulled(values);
-    values.push((id_col.to_string(), Value::String(change.entity_id.clone())));
 }
 
 /// Inserts a row this device does not have, then merges the changes that were waiting for it.
