@@ -2,9 +2,13 @@
 //! (billing's due: total − credit notes − payments and advances + refunds, counting only what
 //! was issued or moved by the end of that day), in bands by the invoice's age on that day.
 //!
-//! `report_dues` (migration 0031) holds today's dues, not a past day's: the dues are worked
-//! out here from the records up to the cutoff, so a range ending last month reads last
-//! month's receivables.
+//! `report_dues` (migration 0031, kept by triggers) holds today's dues, not a past day's: the
+//! dues are worked out here from the records up to the cutoff, so a range ending last month
+//! reads last month's receivables. Only for the invoices that can owe something at the
+//! cutoff, though, not every invoice ever: an invoice's due at the cutoff is its due today plus
+//! what was paid or credited on it since (less refunds), so one with nothing due today and no
+//! payment or credit note since the cutoff owed nothing then. The candidates are today's dues
+//! and the invoices moved since the cutoff; a range ending today reads the dues alone.
 
 use super::table::{col, num, text, Kind, Table};
 use super::DateRange;
@@ -31,14 +35,19 @@ struct Due {
 
 /// Invoices finalised before `cutoff` (not cancelled, not deleted) still owing something as
 /// of `cutoff`, under the person they belong to (a merged duplicate's under its survivor).
-const DUES: &str = "WITH d AS (
+const DUES: &str = "WITH candidates AS (
+         SELECT bill_id FROM report_dues
+         UNION SELECT bill_id FROM payments INDEXED BY payments_received WHERE received_at >= ?1
+         UNION SELECT bill_id FROM credit_notes WHERE created_at >= ?1),
+     d AS (
          SELECT COALESCE(p.merged_into, p.id) AS person, b.finalized_at,
                 b.total_minor
                   - (SELECT COALESCE(SUM(c.amount_minor), 0) FROM credit_notes c
                      WHERE c.bill_id = b.id AND c.deleted_at IS NULL AND c.created_at < ?1)
                   - (SELECT COALESCE(SUM(CASE WHEN y.kind = 'refund' THEN -y.amount_minor ELSE y.amount_minor END), 0)
                      FROM payments y WHERE y.bill_id = b.id AND y.deleted_at IS NULL AND y.received_at < ?1) AS due
-         FROM bills b INDEXED BY bills_finalized
+         FROM candidates k
+         JOIN bills b ON b.id = k.bill_id
          JOIN patients p ON p.id = b.patient_id
          WHERE b.finalized_at < ?1 AND b.status = 'final' AND b.deleted_at IS NULL)
      SELECT d.person, TRIM(s.given_name || ' ' || s.family_name) AS name, s.mrn, d.finalized_at, d.due
