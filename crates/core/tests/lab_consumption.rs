@@ -10,6 +10,7 @@ mod pharmacy;
 mod ward;
 
 use hms_core::clinical::{lab, visits, VisitInput};
+use hms_core::stock::stocktake::{self, StockTakeOpenInput};
 use hms_core::stock::{alerts, lab_use, ledger, setup, LabConsumableInput, StockItemInput};
 use hms_core::{Error, Store, ValidationReason};
 use pharmacy::{pharmacy, Pharmacy};
@@ -134,6 +135,21 @@ async fn a_result_is_never_blocked_by_stock_what_is_missing_is_short_or_below_ze
         [(batch.as_str(), -5)]
     );
     assert_eq!(lab_use::shortfalls(s, &p.lab).await.unwrap().len(), 2, "not short this time");
+    assert_eq!(lab_use::shortfalls(s, &p.lab).await.unwrap()[0].store_name.as_deref(), Some("Lab"));
+
+    // The lab store counted (a take posted after the uses): the books agree with the shelf
+    // again, and the shortfalls before it are settled. One after it is listed again.
+    p.at(3);
+    let open = StockTakeOpenInput { store_id: p.lab_store.clone(), ..Default::default() };
+    let take = stocktake::open::open(s, &p.pharmacist, open).await.unwrap();
+    stocktake::post::post(s, &p.pharmacist, &take.id).await.unwrap();
+    assert!(lab_use::shortfalls(s, &p.lab).await.unwrap().is_empty(), "settled by the count");
+    ledger::set_allow_negative(s, &p.admin, false).await.unwrap();
+    p.at(4);
+    let fourth = order_hb(&p).await;
+    lab::enter_result(s, &p.lab, &fourth, "12.9").await.unwrap();
+    let short = lab_use::shortfalls(s, &p.lab).await.unwrap();
+    assert_eq!(short.iter().map(|u| (u.order_id.as_str(), u.short)).collect::<Vec<_>>(), [(fourth.as_str(), 5)]);
 }
 
 #[tokio::test]

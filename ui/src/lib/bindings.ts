@@ -4030,6 +4030,7 @@ export type LabUse_Deserialize = {
 	unit: string,
 	/**  The lab store it came from (none: the clinic has no active lab store). */
 	store_id?: string | null,
+	store_name?: string | null,
 	quantity: number | null,
 	/**
 	 *  Base units that no batch gave (no usable stock in the lab store and negative stock not
@@ -4051,6 +4052,7 @@ export type LabUse_Serialize = {
 	unit: string,
 	/**  The lab store it came from (none: the clinic has no active lab store). */
 	store_id: string | null,
+	store_name: string | null,
 	quantity: number | null,
 	/**
 	 *  Base units that no batch gave (no usable stock in the lab store and negative stock not

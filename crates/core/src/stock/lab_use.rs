@@ -12,8 +12,10 @@
 //! usable batch gives follows the clinic's negative-stock setting, as dispensing does: allowed,
 //! it goes below zero on the last batch taken (or the earliest usable batch of the item) and is
 //! listed with the batches below zero; not allowed (the default), no movement invents stock:
-//! the part is recorded as the use's `short` and listed by [`shortfalls`] until a receipt or a
-//! count settles the store. Without an active lab store everything used is short.
+//! the part is recorded as the use's `short` and listed by [`shortfalls`] until a stock take of
+//! that store is posted after it (the shelf counted: the books agree with it again). Without
+//! an active lab store everything used is short, and stays listed until the uses are
+//! looked at (there is no store to count).
 //!
 //! Who: the lab technician or the administrator says what a test uses
 //! (`lab_consumables_manage`); entering a result (`lab_results`) writes the uses.
@@ -286,19 +288,26 @@ struct UseRow {
     generic_name: String,
     unit: String,
     store_id: Option<String>,
+    store_name: Option<String>,
     quantity: i64,
     short: i64,
     at: String,
 }
 
-/// The lab uses that no batch gave in full, newest first (at most [`SHORTFALLS_MAX`]).
+/// The lab uses that no batch gave in full and that no stock take of their store posted after
+/// them has settled, newest first (at most [`SHORTFALLS_MAX`]).
 pub async fn shortfalls(store: &Store, auth: &Authorized) -> Result<Vec<LabUse>> {
     auth.require(Permission::StockView)?;
     let rows: Vec<UseRow> = sqlx::query_as(
         "SELECT u.id, u.order_id, u.result_id, t.code AS test_code, t.name AS test_name, u.item_id,
-                i.generic_name, i.unit, u.store_id, u.quantity, u.short, u.at
+                i.generic_name, i.unit, u.store_id, st.name AS store_name, u.quantity, u.short, u.at
          FROM lab_uses u JOIN lab_tests t ON t.id = u.test_id JOIN stock_items i ON i.id = u.item_id
-         WHERE u.short > 0 AND u.deleted_at IS NULL ORDER BY u.at DESC, u.id DESC LIMIT ?",
+         LEFT JOIN stock_stores st ON st.id = u.store_id
+         WHERE u.short > 0 AND u.deleted_at IS NULL
+           AND NOT EXISTS (SELECT 1 FROM stock_takes k INDEXED BY stock_takes_store
+                           WHERE k.store_id = u.store_id AND k.status = 'posted' AND k.deleted_at IS NULL
+                             AND k.closed_at > u.at)
+         ORDER BY u.at DESC, u.id DESC LIMIT ?",
     )
     .bind(SHORTFALLS_MAX)
     .fetch_all(store.pool())
@@ -315,6 +324,7 @@ pub async fn shortfalls(store: &Store, auth: &Authorized) -> Result<Vec<LabUse>>
             generic_name: r.generic_name,
             unit: r.unit,
             store_id: r.store_id,
+            store_name: r.store_name,
             quantity: r.quantity,
             short: r.short,
             at: r.at,

@@ -36,6 +36,7 @@ pub struct LabUse {
     pub unit: String,
     /// The lab store it came from (none: the clinic has no active lab store).
     pub store_id: Option<String>,
+    pub store_name: Option<String>,
     #[specta(type = f64)]
     pub quantity: i64,
     /// Base units that no batch gave (no usable stock in the lab store and negative stock not

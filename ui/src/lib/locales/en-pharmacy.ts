@@ -143,6 +143,10 @@ export const enPharmacy = {
   'pharmacy.moves.adjusted': 'Adjusted.',
   'pharmacy.moves.belowZero': 'Below zero: the shelf holds less than the books',
   'pharmacy.moves.belowZeroLine': '{item}, batch {batch}, {store}: {quantity} {unit}',
+  'pharmacy.moves.labShort': 'Lab results that used more than the books held',
+  'pharmacy.moves.labShortLine': '{when}, {test}: {quantity} {unit} of {item} used, {short} {unit} not on the books of {store}',
+  'pharmacy.moves.labShortNoStore': 'any lab store (none is active)',
+  'pharmacy.moves.labShortHint': 'The result was saved; the stock it used was not all on the books. Count the lab store (Stock take) and post the count to settle these, and receive what is missing.',
   'pharmacy.moves.belowZeroHint': 'Devices that had not synced took more than the batch held (or negative stock is allowed). Count the shelf and adjust with “count correction”, or receive or transfer stock in.',
 
   'pharmacy.returns.title': 'Returns',
