@@ -147,14 +147,18 @@ pub async fn run(ctx: &mut Ctx) -> Result<(), String> {
     // dispensings of them in pairs, spread over the items.
     let started = std::time::Instant::now();
     let (now, device) = (store.now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true), "bench");
+    // Their expiries spread from two months ago to three years ahead, as a store's are: the
+    // expiry list's windows (30/60/90 days) hold a share of them, not all or none.
+    let today = store.now().format("%Y-%m-%d").to_string();
     sqlx::query(
         "INSERT INTO stock_batches (id, item_id, batch_no, expiry, created_at, updated_at, origin_device)
-         SELECT lower(hex(randomblob(16))), id, 'G-' || ?1, '2029-06-30', ?2, ?2, ?3 FROM stock_items
-         WHERE medicine_id IS NULL AND deleted_at IS NULL",
+         SELECT lower(hex(randomblob(16))), id, 'G-' || ?1, date(?4, ((rowid * 7919) % 1095 - 60) || ' days'), ?2, ?2, ?3
+         FROM stock_items WHERE medicine_id IS NULL AND deleted_at IS NULL",
     )
     .bind(&tag)
     .bind(&now)
     .bind(device)
+    .bind(&today)
     .execute(store.pool())
     .await
     .map_err(err)?;
@@ -184,6 +188,10 @@ pub async fn run(ctx: &mut Ctx) -> Result<(), String> {
     .await
     .map_err(err)?;
     eprintln!("bench stock: {STOCK_MOVEMENTS} movements in {:.1} s", started.elapsed().as_secs_f64());
+    // A year's ledger written in one statement leaves a WAL of hundreds of MB that the
+    // checkpointer would fold into the database while the first operations are timed; a
+    // clinic's ledger grows over the year. Folded here, untimed.
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(store.pool()).await.map_err(err)?;
 
     let queries: Vec<String> = (0..SEARCH_SAMPLES)
         .map(|i| {
@@ -253,13 +261,23 @@ pub async fn run(ctx: &mut Ctx) -> Result<(), String> {
     .map_err(err)?;
     ctx.latency.insert("stock_balance".into(), json!(latency));
 
-    let latency = time_n(EXPIRY_SAMPLES, |i| {
-        let (auth, store_id) = (pharmacist.clone(), if i % 2 == 0 { main.clone() } else { counter.clone() });
-        async move { ledger::expiry_report(store, &auth, &store_id, 3650).await.map(drop) }
+    // The list as the Expiry screen asks for it (its longest window, 90 days) of the store with
+    // 10,000 batches; and, for comparison, every batch of that store (ten years ahead).
+    let window = u32::try_from(hms_core::stock::alerts::EXPIRY_WINDOWS[2]).unwrap_or(90);
+    let latency = time_n(EXPIRY_SAMPLES, |_| {
+        let (auth, store_id) = (pharmacist.clone(), main.clone());
+        async move { ledger::expiry_report(store, &auth, &store_id, window).await.map(drop) }
     })
     .await
     .map_err(err)?;
     ctx.latency.insert("expiry_report".into(), json!(latency));
+    let latency = time_n(EXPIRY_SAMPLES, |_| {
+        let (auth, store_id) = (pharmacist.clone(), main.clone());
+        async move { ledger::expiry_report(store, &auth, &store_id, 3650).await.map(drop) }
+    })
+    .await
+    .map_err(err)?;
+    ctx.latency.insert("expiry_report_whole_store".into(), json!(latency));
 
     let latency = stocktake_open(store, &admin, &pharmacist, &tag).await?;
     ctx.latency.insert("stocktake_open_1000".into(), json!(latency));

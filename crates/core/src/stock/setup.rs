@@ -307,14 +307,17 @@ pub async fn search_items(store: &Store, auth: &Authorized, query: &str) -> Resu
     let q = query.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
     let escaped = q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
     // One statement: the hits and each one's usable stock on hand (not expired, not held).
+    // The stock of the hits shown only: SQLite works out a result column before it sorts, so
+    // with the sum beside the name it summed the stock of every item a short word matched.
     type HitRow = (ItemRow, i64);
     let rows: Vec<sqlx::sqlite::SqliteRow> = sqlx::query(&format!(
         "SELECT {ITEM_COLUMNS},
                 (SELECT COALESCE(SUM(s.quantity), 0) FROM stock_balances s JOIN stock_batches b ON b.id = s.batch_id
                  WHERE s.item_id = i.id AND b.expiry >= ?5 AND b.on_hold = 0 AND b.deleted_at IS NULL) AS on_hand
-         FROM stock_items i
-         WHERE deleted_at IS NULL AND (?1 = '' OR generic_name LIKE ?2 ESCAPE '\\' OR generic_name LIKE ?3 ESCAPE '\\')
-         ORDER BY generic_name COLLATE NOCASE, strength, id LIMIT ?4"
+         FROM (SELECT {ITEM_COLUMNS} FROM stock_items
+               WHERE deleted_at IS NULL AND (?1 = '' OR generic_name LIKE ?2 ESCAPE '\\' OR generic_name LIKE ?3 ESCAPE '\\')
+               ORDER BY generic_name COLLATE NOCASE, strength, id LIMIT ?4) i
+         ORDER BY generic_name COLLATE NOCASE, strength, id"
     ))
     .bind(&q)
     .bind(format!("{escaped}%"))
