@@ -243,6 +243,7 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
         purchase_orders::purchase_orders,
         purchase_orders::draft_purchase_order,
         purchase_orders::draft_suggested_purchase_orders,
+        purchase_orders::edit_purchase_order,
         purchase_orders::approve_purchase_order,
         purchase_orders::send_purchase_order,
         purchase_orders::cancel_purchase_order,

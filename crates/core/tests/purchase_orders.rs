@@ -11,8 +11,8 @@ mod ward;
 
 use hms_core::reports::RangeInput;
 use hms_core::stock::{
-    purchase, purchase_pdf, receiving, setup, PurchaseLineInput, PurchaseOrderInput, PurchaseStatus, ReceiptInput,
-    ReceiptLineInput, StockItemInput, SupplierInput,
+    purchase, purchase_edit, purchase_pdf, receiving, setup, PurchaseDraftEdit, PurchaseLineInput, PurchaseOrderInput,
+    PurchaseStatus, ReceiptInput, ReceiptLineInput, StockItemInput, SupplierInput,
 };
 use hms_core::{Error, Store, ValidationReason};
 use pharmacy::{pharmacy, Pharmacy};
@@ -187,6 +187,87 @@ async fn a_draft_from_the_suggestions_is_sent_then_received_in_part_then_in_full
     let pdf = purchase_pdf::order_pdf(s, &p.pharmacist, &medline.id).await.unwrap();
     assert!(pdf.pdf.starts_with(b"%PDF-"));
     assert!(pdf.file_name.contains(&medline.number));
+}
+
+/// The lines of an order as (item, packs, pack cost).
+fn lines_of(o: &hms_core::stock::PurchaseOrder) -> Vec<(String, u32, i64)> {
+    let mut v: Vec<_> = o.lines.iter().map(|l| (l.item_id.clone(), l.packs, l.pack_cost_minor)).collect();
+    v.sort();
+    v
+}
+
+#[tokio::test]
+async fn a_draft_is_changed_before_it_goes_out_and_only_a_draft() {
+    let p = pharmacy().await;
+    let s = &p.w.env.store;
+    let draft =
+        purchase::draft(s, &p.pharmacist, order_input(&p, vec![order_line(&p.amox, 1), order_line(&p.para, 2)]))
+            .await
+            .unwrap();
+    let line =
+        |item: &str, packs: u32, cost: i64| PurchaseLineInput { item_id: item.into(), packs, pack_cost_minor: cost };
+
+    // Ten packs of amoxicillin at the discounted cost, paracetamol off, the reagent on.
+    let edit = PurchaseDraftEdit {
+        note: "  ten packs: 5% off  ".into(),
+        lines: vec![line(&p.amox, 10, 430), line(&p.reagent, 3, 900)],
+    };
+    let before = changes(s).await;
+    let edited = purchase_edit::edit_draft(s, &p.pharmacist, &draft.id, edit).await.unwrap();
+    let mut want = vec![(p.amox.clone(), 10, 430), (p.reagent.clone(), 3, 900)];
+    want.sort();
+    assert_eq!(lines_of(&edited), want);
+    assert_eq!(
+        (edited.note.as_str(), edited.status, edited.number.as_str()),
+        ("ten packs: 5% off", PurchaseStatus::Draft, draft.number.as_str())
+    );
+    // The amoxicillin line kept its row (changed fields only), paracetamol's tombstoned, the
+    // reagent's new, the order's note: four synced changes.
+    assert_eq!(changes(s).await - before, 4);
+    let kept = edited.lines.iter().find(|l| l.item_id == p.amox).unwrap();
+    assert!(draft.lines.iter().any(|l| l.id == kept.id), "the same line, changed");
+    let audited: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'stock.po_edit'")
+        .fetch_one(s.pool())
+        .await
+        .unwrap();
+    assert_eq!(audited, 1);
+
+    // Bad input writes nothing: no lines, an item twice, zero packs, an unknown item.
+    let before = changes(s).await;
+    let bad = |lines: Vec<PurchaseLineInput>| PurchaseDraftEdit { note: String::new(), lines };
+    assert_eq!(
+        field_of(purchase_edit::edit_draft(s, &p.pharmacist, &draft.id, bad(vec![])).await),
+        ("lines".into(), ValidationReason::Required)
+    );
+    assert_eq!(
+        field_of(
+            purchase_edit::edit_draft(s, &p.pharmacist, &draft.id, bad(vec![line(&p.amox, 1, 0), line(&p.amox, 2, 0)]))
+                .await
+        ),
+        ("lines.1.item_id".into(), ValidationReason::Taken)
+    );
+    assert_eq!(
+        field_of(purchase_edit::edit_draft(s, &p.pharmacist, &draft.id, bad(vec![line(&p.amox, 0, 0)])).await),
+        ("lines.0.packs".into(), ValidationReason::OutOfRange)
+    );
+    assert_eq!(
+        field_of(purchase_edit::edit_draft(s, &p.pharmacist, &draft.id, bad(vec![line("no-such-item", 1, 0)])).await).0,
+        "lines.0.item_id"
+    );
+    assert_eq!(changes(s).await, before);
+    assert_eq!(lines_of(&purchase::order(s, &p.pharmacist, &draft.id).await.unwrap()), want, "as it was");
+
+    // Who: the pharmacist's permission; and only a draft is changed.
+    let same = || PurchaseDraftEdit { note: String::new(), lines: vec![line(&p.amox, 1, 0)] };
+    for who in [&p.lab, &p.doctor, &p.nurse] {
+        assert!(forbidden(&purchase_edit::edit_draft(s, who, &draft.id, same()).await));
+    }
+    purchase::send(s, &p.pharmacist, &draft.id).await.unwrap();
+    assert_eq!(
+        field_of(purchase_edit::edit_draft(s, &p.pharmacist, &draft.id, same()).await),
+        ("order_id".into(), ValidationReason::Invalid),
+        "a sent order is the supplier's"
+    );
 }
 
 #[tokio::test]

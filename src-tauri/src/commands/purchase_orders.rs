@@ -6,7 +6,8 @@ use crate::files::{self, SavedFile};
 use crate::state::AppState;
 use hms_core::reports::RangeInput;
 use hms_core::stock::{
-    purchase, purchase_pdf, PurchaseOrder, PurchaseOrderInput, Receipt, ReceiptInput, SuggestedDrafts,
+    purchase, purchase_edit, purchase_pdf, PurchaseDraftEdit, PurchaseOrder, PurchaseOrderInput, Receipt, ReceiptInput,
+    SuggestedDrafts,
 };
 use tauri::State;
 
@@ -31,6 +32,17 @@ pub async fn draft_suggested_purchase_orders(
     range: RangeInput,
 ) -> Cmd<SuggestedDrafts> {
     purchase::draft_from_suggestions(&state.store, &authorized!(state), &store_id, range).await
+}
+
+/// A draft's note and lines changed before it goes out.
+#[tauri::command]
+#[specta::specta]
+pub async fn edit_purchase_order(
+    state: State<'_, AppState>,
+    order_id: String,
+    input: PurchaseDraftEdit,
+) -> Cmd<PurchaseOrder> {
+    purchase_edit::edit_draft(&state.store, &authorized!(state), &order_id, input).await
 }
 
 #[tauri::command]

@@ -392,6 +392,8 @@ export const commands = {
 	draftPurchaseOrder: (input: PurchaseOrderInput_Deserialize) => typedError<PurchaseOrder_Serialize, AppError>(__TAURI_INVOKE("draft_purchase_order", { input })),
 	/**  One draft per supplier from the suggested purchase order (used in `range`), to arrive in `store_id`. */
 	draftSuggestedPurchaseOrders: (storeId: string, range: RangeInput_Deserialize) => typedError<SuggestedDrafts_Serialize, AppError>(__TAURI_INVOKE("draft_suggested_purchase_orders", { storeId, range })),
+	/**  A draft's note and lines changed before it goes out. */
+	editPurchaseOrder: (orderId: string, input: PurchaseDraftEdit_Deserialize) => typedError<PurchaseOrder_Serialize, AppError>(__TAURI_INVOKE("edit_purchase_order", { orderId, input })),
 	approvePurchaseOrder: (orderId: string) => typedError<PurchaseOrder_Serialize, AppError>(__TAURI_INVOKE("approve_purchase_order", { orderId })),
 	sendPurchaseOrder: (orderId: string) => typedError<PurchaseOrder_Serialize, AppError>(__TAURI_INVOKE("send_purchase_order", { orderId })),
 	cancelPurchaseOrder: (orderId: string, reason: string) => typedError<PurchaseOrder_Serialize, AppError>(__TAURI_INVOKE("cancel_purchase_order", { orderId, reason })),
@@ -5223,6 +5225,21 @@ export type PullReport = {
 	audit: number | null,
 	pages: number | null,
 	cursor: number | null,
+};
+
+/**  A draft's note and lines as they are to be ([`super::purchase_edit::edit_draft`]). */
+export type PurchaseDraftEdit = PurchaseDraftEdit_Serialize | PurchaseDraftEdit_Deserialize;
+
+/**  A draft's note and lines as they are to be ([`super::purchase_edit::edit_draft`]). */
+export type PurchaseDraftEdit_Deserialize = {
+	note?: string,
+	lines: PurchaseLineInput_Deserialize[],
+};
+
+/**  A draft's note and lines as they are to be ([`super::purchase_edit::edit_draft`]). */
+export type PurchaseDraftEdit_Serialize = {
+	note: string,
+	lines: PurchaseLineInput_Serialize[],
 };
 
 /**  One line of an order, with what has arrived against it. */

@@ -44,6 +44,7 @@ pub mod model;
 pub mod moves;
 pub mod proposal;
 pub mod purchase;
+pub mod purchase_edit;
 mod purchase_model;
 pub mod purchase_pdf;
 pub mod receiving;

@@ -154,7 +154,7 @@ async fn require_supplier(w: &mut WriteTx<'_>, id: &str) -> Result<()> {
 }
 
 /// One line: a stocked item, packs in range, a cost of 0 or more; answers the item.
-async fn check_line(w: &mut WriteTx<'_>, l: &PurchaseLineInput) -> Result<String> {
+pub(super) async fn check_line(w: &mut WriteTx<'_>, l: &PurchaseLineInput) -> Result<String> {
     let item = require_item(w.conn(), "item_id", l.item_id.trim()).await?;
     if l.packs == 0 || l.packs > PACKS_MAX {
         return Err(Error::validation("packs", ValidationReason::OutOfRange, format!("1 to {PACKS_MAX} packs")));
@@ -214,7 +214,7 @@ pub async fn draft_from_suggestions(
 }
 
 /// An order's stored status and author, inside a write.
-async fn stored(w: &mut WriteTx<'_>, order_id: &str) -> Result<(PurchaseStatus, String)> {
+pub(super) async fn stored(w: &mut WriteTx<'_>, order_id: &str) -> Result<(PurchaseStatus, String)> {
     let row: Option<(String, String)> =
         sqlx::query_as("SELECT status, created_by FROM purchase_orders WHERE id = ? AND deleted_at IS NULL")
             .bind(order_id)

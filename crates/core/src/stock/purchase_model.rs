@@ -41,6 +41,14 @@ pub struct PurchaseOrderInput {
     pub lines: Vec<PurchaseLineInput>,
 }
 
+/// A draft's note and lines as they are to be ([`super::purchase_edit::edit_draft`]).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, specta::Type)]
+pub struct PurchaseDraftEdit {
+    #[serde(default)]
+    pub note: String,
+    pub lines: Vec<PurchaseLineInput>,
+}
+
 /// One line of an order, with what has arrived against it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 pub struct PurchaseLine {
