@@ -472,7 +472,7 @@ describe('HMS pharmacy (WebKitGTK through tauri-driver)', { timeout: 15 * 60_000
     assert.match(q['LATE-1'], /^20 capsule/);
   });
 
-  step('she drafts the purchase order from the suggestions, sends it and receives the pack against it', async () => {
+  step('she drafts the purchase order from the suggestions, changes it to two packs, sends it and receives them against it', async () => {
     await app.click('nav-pharmacy');
     await app.click('pharmacy-view-orders');
     await app.visible('po');
@@ -482,6 +482,13 @@ describe('HMS pharmacy (WebKitGTK through tauri-driver)', { timeout: 15 * 60_000
     const row = await app.textOf('po-row');
     assert.match(row, /Medline Distributors/);
     assert.match(row, /Amoxicillin 500 mg capsule: 1 × 10 capsule \(0\/10\)/);
+    // She changes the draft: two packs instead of the one suggested.
+    await app.click('po-edit');
+    await app.visible('po-edit-form');
+    await app.dismissToasts();
+    await app.fill('po-edit-packs', '2');
+    await app.click('po-edit-save');
+    await app.until(() => app.textOf('po-row'), (t) => /2 × 10 capsule \(0\/20\)/.test(t), WAIT, 'the draft asks for two packs');
     await app.click('po-send');
     await app.until(statuses, (s) => s[0] === 'sent', WAIT, 'sent (no approval asked)');
     await app.click('po-receive');
@@ -494,7 +501,7 @@ describe('HMS pharmacy (WebKitGTK through tauri-driver)', { timeout: 15 * 60_000
     await app.screenshot('po-receive');
     await app.click('po-receive-save');
     await app.until(statuses, (s) => s[0] === 'received', WAIT, 'received in full');
-    assert.match(await app.textOf('po-row'), /\(10\/10\)/);
+    assert.match(await app.textOf('po-row'), /\(20\/20\)/);
     await app.screenshot('po-received');
   });
 
