@@ -86,15 +86,21 @@ pub async fn draft(store: &Store, auth: &Authorized, input: PurchaseOrderInput) 
     load(store, &id).await
 }
 
+/// An order has one line at least and at most [`LINES_MAX`].
+pub(super) fn check_line_count(lines: &[PurchaseLineInput]) -> Result<()> {
+    if lines.is_empty() {
+        return Err(Error::validation("lines", ValidationReason::Required, "at least one line"));
+    }
+    if lines.len() > LINES_MAX {
+        return Err(Error::validation("lines", ValidationReason::TooLong, format!("at most {LINES_MAX} lines")));
+    }
+    Ok(())
+}
+
 /// Checks an order and writes it as a draft; answers its id.
 async fn draft_in(w: &mut WriteTx<'_>, input: &PurchaseOrderInput) -> Result<String> {
     let note = line("note", &input.note, NOTE_MAX, false)?;
-    if input.lines.is_empty() {
-        return Err(Error::validation("lines", ValidationReason::Required, "at least one line"));
-    }
-    if input.lines.len() > LINES_MAX {
-        return Err(Error::validation("lines", ValidationReason::TooLong, format!("at most {LINES_MAX} lines")));
-    }
+    check_line_count(&input.lines)?;
     require_supplier(w, input.supplier_id.trim()).await?;
     require_store(w.conn(), "store_id", input.store_id.trim()).await?;
     let mut items: Vec<String> = Vec::with_capacity(input.lines.len());

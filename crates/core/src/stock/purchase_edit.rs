@@ -10,9 +10,9 @@
 //! changing one draft apart merge field by field like any record (an item added on both makes
 //! two lines of it, which the order shows as they are). Audited `stock.po_edit`.
 
-use super::purchase::{check_line, load, stored};
+use super::purchase::{check_line, check_line_count, load, stored};
 use super::purchase_model::*;
-use super::{LINES_MAX, NOTE_MAX};
+use super::NOTE_MAX;
 use crate::clinical::{insert_row, line, within};
 use crate::codes::Code;
 use crate::error::{Error, Result, ValidationReason};
@@ -33,12 +33,7 @@ pub async fn edit_draft(
 ) -> Result<PurchaseOrder> {
     auth.require(Permission::PurchaseOrders)?;
     let note = line("note", &input.note, NOTE_MAX, false)?;
-    if input.lines.is_empty() {
-        return Err(Error::validation("lines", ValidationReason::Required, "at least one line"));
-    }
-    if input.lines.len() > LINES_MAX {
-        return Err(Error::validation("lines", ValidationReason::TooLong, format!("at most {LINES_MAX} lines")));
-    }
+    check_line_count(&input.lines)?;
     let mut w = store.begin_write(auth.actor()).await?;
     let (status, _) = stored(&mut w, order_id).await?;
     if status != PurchaseStatus::Draft {
