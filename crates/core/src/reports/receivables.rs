@@ -2,102 +2,129 @@
 //! (billing's due: total − credit notes − payments and advances + refunds, counting only what
 //! was issued or moved by the end of that day), in bands by the invoice's age on that day.
 //!
-//! `report_dues` (migration 0031, kept by triggers) holds today's dues, not a past day's: the
-//! dues are worked out here from the records up to the cutoff, so a range ending last month
-//! reads last month's receivables. Only for the invoices that can owe something at the
-//! cutoff, though, not every invoice ever: an invoice's due at the cutoff is its due today plus
-//! what was paid or credited on it since (less refunds), so one with nothing due today and no
-//! payment or credit note since the cutoff owed nothing then. The candidates are today's dues
-//! and the invoices moved since the cutoff; a range ending today reads the dues alone.
+//! `report_owing` (migration 0047, kept by triggers beside `report_dues`) holds today's due of
+//! every invoice that asks for something, with its person (a merged duplicate's survivor)
+//! and when it was finalised. An invoice's due at a past cutoff is its due today plus what was
+//! paid or credited on it since (less refunds), so the dues at the cutoff are the kept ones
+//! plus the moves since it, and an invoice owing nothing today was owing at the cutoff only
+//! if something moved on it since. The bands are compared as instants (the start of the
+//! clinic's day 30, 60 and 90 days before the cutoff's), so the grouping by person and band
+//! is one SQL statement over the kept dues; names are looked up only for the people listed.
 
-use super::table::{col, num, text, Kind, Table};
+use super::table::{col, fig, num, text, Kind, Table};
 use super::DateRange;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::store::Store;
-use std::collections::BTreeMap;
+use chrono::Duration;
 
 /// The upper bound (days, included) of each band but the last, which is everything older.
 pub const AGE_BANDS: [i64; 3] = [30, 60, 90];
+
+/// The most people listed, those owing most (the totals row counts everyone): at a register
+/// of a million patients tens of thousands may owe something, more than anyone reads.
+pub const LISTED: usize = 500;
 
 /// The band (0..=3) of an invoice `age` days old.
 pub fn band_of(age: i64) -> usize {
     AGE_BANDS.iter().position(|upper| age <= *upper).unwrap_or(AGE_BANDS.len())
 }
 
-#[derive(sqlx::FromRow)]
-struct Due {
-    person: String,
-    name: String,
-    mrn: String,
-    finalized_at: String,
-    due: i64,
-}
-
-/// Invoices finalised before `cutoff` (not cancelled, not deleted) still owing something as
-/// of `cutoff`, under the person they belong to (a merged duplicate's under its survivor).
-const DUES: &str = "WITH candidates AS (
-         SELECT bill_id FROM report_dues
-         UNION SELECT bill_id FROM payments INDEXED BY payments_received WHERE received_at >= ?1
-         UNION SELECT bill_id FROM credit_notes WHERE created_at >= ?1),
-     d AS (
-         SELECT COALESCE(p.merged_into, p.id) AS person, b.finalized_at,
-                b.total_minor
-                  - (SELECT COALESCE(SUM(c.amount_minor), 0) FROM credit_notes c
-                     WHERE c.bill_id = b.id AND c.deleted_at IS NULL AND c.created_at < ?1)
-                  - (SELECT COALESCE(SUM(CASE WHEN y.kind = 'refund' THEN -y.amount_minor ELSE y.amount_minor END), 0)
-                     FROM payments y WHERE y.bill_id = b.id AND y.deleted_at IS NULL AND y.received_at < ?1) AS due
-         FROM candidates k
-         JOIN bills b ON b.id = k.bill_id
-         JOIN patients p ON p.id = b.patient_id
-         WHERE b.finalized_at < ?1 AND b.status = 'final' AND b.deleted_at IS NULL)
-     SELECT d.person, TRIM(s.given_name || ' ' || s.family_name) AS name, s.mrn, d.finalized_at, d.due
-     FROM d JOIN patients s ON s.id = d.person
-     WHERE d.due > 0";
-
-#[derive(Default)]
+/// One person's invoices owing at the cutoff and the amounts in each band.
+#[derive(sqlx::FromRow, Clone)]
 struct Owed {
-    name: String,
-    mrn: String,
+    person: String,
     invoices: i64,
-    bands: [i64; 4],
+    b0: i64,
+    b1: i64,
+    b2: i64,
+    b3: i64,
 }
 
 impl Owed {
-    fn total(&self) -> i64 {
-        self.bands.iter().sum()
+    fn bands(&self) -> [i64; 4] {
+        [self.b0, self.b1, self.b2, self.b3]
     }
+
+    fn total(&self) -> i64 {
+        self.bands().iter().sum()
+    }
+}
+
+/// Per person, invoices finalised before the cutoff `?1` still owing something as of it, with
+/// the amounts finalised on or after `?2` (0–30 days), `?3` (31–60), `?4` (61–90) and before.
+const OWED: &str = "WITH moves (bill_id, m) AS (
+         SELECT bill_id, CASE WHEN kind = 'refund' THEN -amount_minor ELSE amount_minor END
+         FROM payments INDEXED BY payments_received WHERE received_at >= ?1 AND deleted_at IS NULL
+         UNION ALL
+         SELECT bill_id, amount_minor FROM credit_notes WHERE created_at >= ?1 AND deleted_at IS NULL),
+     back AS MATERIALIZED (SELECT bill_id, SUM(m) AS m FROM moves GROUP BY bill_id),
+     dues (person, finalized_at, due) AS (
+         SELECT o.person, o.finalized_at, o.due + COALESCE((SELECT k.m FROM back k WHERE k.bill_id = o.bill_id), 0)
+         FROM report_owing o WHERE o.finalized_at < ?1
+         UNION ALL
+         SELECT COALESCE(p.merged_into, p.id), b.finalized_at, k.m
+         FROM back k JOIN bills b ON b.id = k.bill_id JOIN patients p ON p.id = b.patient_id
+         WHERE b.finalized_at < ?1 AND b.status = 'final' AND b.deleted_at IS NULL
+           AND NOT EXISTS (SELECT 1 FROM report_owing o WHERE o.bill_id = k.bill_id))
+     SELECT person, COUNT(*) AS invoices,
+            SUM(CASE WHEN finalized_at >= ?2 THEN due ELSE 0 END) AS b0,
+            SUM(CASE WHEN finalized_at < ?2 AND finalized_at >= ?3 THEN due ELSE 0 END) AS b1,
+            SUM(CASE WHEN finalized_at < ?3 AND finalized_at >= ?4 THEN due ELSE 0 END) AS b2,
+            SUM(CASE WHEN finalized_at < ?4 THEN due ELSE 0 END) AS b3
+     FROM dues WHERE due > 0 GROUP BY person";
+
+/// The people to list: those owing most, at most `limit` of them, and any owing the same as
+/// the last of those (their order among equals is by name, known only after looking them up).
+fn to_look_up(mut owed: Vec<Owed>, limit: usize) -> Vec<Owed> {
+    owed.sort_by_key(|o| std::cmp::Reverse(o.total()));
+    if let Some(last) = owed.get(limit.saturating_sub(1)).map(Owed::total) {
+        let keep = owed.iter().take_while(|o| o.total() >= last).count();
+        owed.truncate(keep.max(limit));
+    }
+    owed
 }
 
 pub(crate) async fn ageing(store: &Store, range: &DateRange) -> Result<Table> {
     let (_, cutoff) = range.instants()?;
-    let dues: Vec<Due> = sqlx::query_as(DUES).bind(&cutoff).fetch_all(store.pool()).await?;
-    let mut people: BTreeMap<String, Owed> = BTreeMap::new();
-    for d in dues {
-        let day = range
-            .local_date(&d.finalized_at)
-            .ok_or_else(|| Error::internal(format!("bills.finalized_at does not read: {}", d.finalized_at)))?;
-        let age = (range.to - day).num_days().max(0);
-        let o = people.entry(d.person).or_insert_with(|| Owed { name: d.name, mrn: d.mrn, ..Default::default() });
-        o.invoices += 1;
-        o.bands[band_of(age)] += d.due;
+    // An invoice is `age` days old on the range's last day when finalised on its local day
+    // `to - age`: the bands' edges are the starts of days `to - 30`, `to - 60`, `to - 90`.
+    let mut edges = Vec::with_capacity(AGE_BANDS.len());
+    for days in AGE_BANDS {
+        edges.push(range.start_of(range.to - Duration::days(days))?);
     }
-    let mut owed: Vec<Owed> = people.into_values().collect();
-    owed.sort_by(|a, b| b.total().cmp(&a.total()).then_with(|| a.name.cmp(&b.name)).then_with(|| a.mrn.cmp(&b.mrn)));
-    let mut all = Owed::default();
-    let mut rows = Vec::with_capacity(owed.len());
-    for o in owed {
-        all.invoices += o.invoices;
-        for (sum, b) in all.bands.iter_mut().zip(o.bands) {
+    let owed: Vec<Owed> = sqlx::query_as(OWED)
+        .bind(&cutoff)
+        .bind(&edges[0])
+        .bind(&edges[1])
+        .bind(&edges[2])
+        .fetch_all(store.pool())
+        .await?;
+    let people = owed.len() as i64;
+    let mut all = [0i64; 4];
+    let mut invoices = 0;
+    for o in &owed {
+        invoices += o.invoices;
+        for (sum, b) in all.iter_mut().zip(o.bands()) {
             *sum += b;
         }
-        let mut row = vec![text(&o.name), text(&o.mrn), num(o.invoices)];
-        row.extend(o.bands.map(num));
-        row.push(num(o.total()));
-        rows.push(row);
     }
-    let mut totals = vec![text("Total"), text(""), num(all.invoices)];
-    totals.extend(all.bands.map(num));
-    totals.push(num(all.total()));
+    let mut listed = named(store, to_look_up(owed, LISTED)).await?;
+    listed.sort_by(|(a, an, am), (b, bn, bm)| {
+        b.total().cmp(&a.total()).then_with(|| an.cmp(bn)).then_with(|| am.cmp(bm))
+    });
+    listed.truncate(LISTED);
+    let rows = listed
+        .into_iter()
+        .map(|(o, name, mrn)| {
+            let mut row = vec![text(name), text(mrn), num(o.invoices)];
+            row.extend(o.bands().map(num));
+            row.push(num(o.total()));
+            row
+        })
+        .collect();
+    let mut totals = vec![text("Total"), text(""), num(invoices)];
+    totals.extend(all.map(num));
+    totals.push(num(all.iter().sum()));
     Ok(Table {
         columns: vec![
             col("patient", "Patient", Kind::Text),
@@ -111,17 +138,54 @@ pub(crate) async fn ageing(store: &Store, range: &DateRange) -> Result<Table> {
         ],
         rows,
         totals: Some(totals),
-        figures: Vec::new(),
+        figures: vec![fig("people_owing", "People owing", Kind::Count, people)],
     })
+}
+
+/// Each person with their name and MRN (in batches: one statement per few hundred people).
+async fn named(store: &Store, owed: Vec<Owed>) -> Result<Vec<(Owed, String, String)>> {
+    let mut names = std::collections::HashMap::with_capacity(owed.len());
+    for chunk in owed.chunks(400) {
+        let marks = vec!["?"; chunk.len()].join(", ");
+        let sql = format!("SELECT id, TRIM(given_name || ' ' || family_name), mrn FROM patients WHERE id IN ({marks})");
+        let mut q = sqlx::query_as::<_, (String, String, String)>(&sql);
+        for o in chunk {
+            q = q.bind(&o.person);
+        }
+        for (id, name, mrn) in q.fetch_all(store.pool()).await? {
+            names.insert(id, (name, mrn));
+        }
+    }
+    Ok(owed
+        .into_iter()
+        .map(|o| {
+            let (name, mrn) = names.remove(&o.person).unwrap_or_default();
+            (o, name, mrn)
+        })
+        .collect())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::band_of;
+    use super::{band_of, to_look_up, Owed};
 
     #[test]
     fn bands_end_at_30_60_and_90_days_included() {
         let bands: Vec<usize> = [0, 30, 31, 60, 61, 90, 91, 400].into_iter().map(band_of).collect();
         assert_eq!(bands, [0, 0, 1, 1, 2, 2, 3, 3]);
+    }
+
+    fn owing(person: &str, total: i64) -> Owed {
+        Owed { person: person.into(), invoices: 1, b0: total, b1: 0, b2: 0, b3: 0 }
+    }
+
+    #[test]
+    fn those_owing_most_are_looked_up_with_everyone_owing_as_much_as_the_last() {
+        let owed = vec![owing("a", 10), owing("b", 50), owing("c", 30), owing("d", 30), owing("e", 5)];
+        let people = |v: Vec<Owed>| v.into_iter().map(|o| o.person).collect::<Vec<_>>();
+        assert_eq!(people(to_look_up(owed.clone(), 2)), ["b", "c", "d"], "c and d owe the same");
+        assert_eq!(people(to_look_up(owed.clone(), 1)), ["b"]);
+        assert_eq!(to_look_up(owed.clone(), 9).len(), 5, "fewer than the limit: all of them");
+        assert!(to_look_up(Vec::new(), 3).is_empty());
     }
 }

@@ -52,16 +52,6 @@ const KINDS_RECORDS: &str = "SELECT l.service_id, l.description, l.quantity, l.u
          LEFT JOIN appointments a ON l.source = 'appointment' AND a.id = l.source_id
          WHERE b.finalized_at >= ? AND b.finalized_at < ? AND b.status = 'final' AND b.deleted_at IS NULL";
 
-fn bind_all<'q, O>(
-    mut q: sqlx::query::QueryAs<'q, sqlx::Sqlite, O, sqlx::sqlite::SqliteArguments<'q>>,
-    binds: &'q [String],
-) -> sqlx::query::QueryAs<'q, sqlx::Sqlite, O, sqlx::sqlite::SqliteArguments<'q>> {
-    for b in binds {
-        q = q.bind(b);
-    }
-    q
-}
-
 /// How many invoices the counted lines are on, without a department filter (a department's
 /// doctors may share an invoice: that is counted from the lines): from the summaries over
 /// whole UTC days (all invoices, or one doctor's), from the records at the edges.
@@ -126,7 +116,7 @@ pub(crate) async fn lines(store: &Store, range: &DateRange, scope: &Scope) -> Re
          GROUP BY u.service_id, label, u.quantity, u.unit_price_minor, u.discount_kind, u.discount_value, u.tax_rate_bp, u.doctor_id
          HAVING SUM(u.n) <> 0"
     );
-    let rows: Vec<Line> = bind_all(sqlx::query_as(&sql), &binds)
+    let rows: Vec<Line> = summary::bind_all(sqlx::query_as(&sql), &binds)
         .bind(&scope.doctor_id)
         .bind(&scope.doctor_id)
         .bind(&scope.department_id)
@@ -299,7 +289,7 @@ pub(crate) async fn credit_notes(store: &Store, pieces: &[Piece]) -> Result<(i64
          WHERE c.created_at >= ? AND c.created_at < ? AND c.deleted_at IS NULL AND b.status = 'final' AND b.deleted_at IS NULL",
     );
     let sql = format!("SELECT COALESCE(SUM(n), 0), COALESCE(SUM(amount), 0) FROM ({notes})");
-    Ok(bind_all(sqlx::query_as(&sql), &binds).fetch_one(store.pool()).await?)
+    Ok(summary::bind_all(sqlx::query_as(&sql), &binds).fetch_one(store.pool()).await?)
 }
 
 /// What was taken off revenue: discounts on the lines of invoices finalised in the range
@@ -375,7 +365,7 @@ pub(crate) async fn credited(store: &Store, pieces: &[Piece]) -> Result<i64> {
         "SELECT c.amount_minor AS amount FROM credit_notes c CROSS JOIN bills b ON b.id = c.bill_id
          WHERE c.created_at >= ? AND c.created_at < ? AND c.deleted_at IS NULL AND b.status = 'final' AND b.deleted_at IS NULL",
     );
-    bind_all(sqlx::query_as(&format!("SELECT COALESCE(SUM(amount), 0) FROM ({credit_notes})")), &binds)
+    summary::bind_all(sqlx::query_as(&format!("SELECT COALESCE(SUM(amount), 0) FROM ({credit_notes})")), &binds)
         .fetch_one(store.pool())
         .await
         .map(|(n,): (i64,)| n)
@@ -403,7 +393,7 @@ pub(crate) async fn money_moved(store: &Store, pieces: &[Piece]) -> Result<Vec<M
     let sql = format!(
         "SELECT mode, kind, SUM(n) AS n, SUM(amount) AS amount FROM ({moved}) GROUP BY mode, kind HAVING SUM(n) <> 0"
     );
-    Ok(bind_all(sqlx::query_as(&sql), &binds).fetch_all(store.pool()).await?)
+    Ok(summary::bind_all(sqlx::query_as(&sql), &binds).fetch_all(store.pool()).await?)
 }
 
 pub(crate) async fn by_mode(store: &Store, range: &DateRange) -> Result<Table> {

@@ -110,9 +110,20 @@ pub(crate) fn union(pieces: &[Piece], days: &str, records: &str) -> (String, Vec
     (parts.join(" UNION ALL "), binds)
 }
 
+/// Binds `binds` in order.
+pub(crate) fn bind_all<'q, O>(
+    mut q: sqlx::query::QueryAs<'q, sqlx::Sqlite, O, sqlx::sqlite::SqliteArguments<'q>>,
+    binds: &'q [String],
+) -> sqlx::query::QueryAs<'q, sqlx::Sqlite, O, sqlx::sqlite::SqliteArguments<'q>> {
+    for b in binds {
+        q = q.bind(b);
+    }
+    q
+}
+
 /// Each summary table beside a recount of what it summarises straight from the records
 /// (written out here without the migration's views, so that a wrong view shows too).
-pub(crate) const RECOUNTS: [(&str, &str, &str); 12] = [
+pub(crate) const RECOUNTS: [(&str, &str, &str); 14] = [
     (
         "report_appointments_day",
         "SELECT date, doctor_id, status, n FROM report_appointments_day WHERE n <> 0",
@@ -211,6 +222,26 @@ pub(crate) const RECOUNTS: [(&str, &str, &str); 12] = [
                   - (SELECT COALESCE(SUM(CASE WHEN p.kind = 'refund' THEN -p.amount_minor ELSE p.amount_minor END), 0)
                      FROM payments p WHERE p.bill_id = b.id AND p.deleted_at IS NULL) AS due
                 FROM bills b WHERE b.status = 'final' AND b.deleted_at IS NULL) WHERE due <> 0",
+    ),
+    (
+        "report_owing",
+        "SELECT bill_id, person, finalized_at, due FROM report_owing",
+        "SELECT * FROM (SELECT b.id, COALESCE(p.merged_into, p.id), COALESCE(b.finalized_at, ''), b.total_minor
+                  - (SELECT COALESCE(SUM(c.amount_minor), 0) FROM credit_notes c WHERE c.bill_id = b.id AND c.deleted_at IS NULL)
+                  - (SELECT COALESCE(SUM(CASE WHEN y.kind = 'refund' THEN -y.amount_minor ELSE y.amount_minor END), 0)
+                     FROM payments y WHERE y.bill_id = b.id AND y.deleted_at IS NULL) AS due
+                FROM bills b JOIN patients p ON p.id = b.patient_id
+                WHERE b.status = 'final' AND b.deleted_at IS NULL) WHERE due <> 0",
+    ),
+    (
+        "report_claims_day",
+        "SELECT day, payer, n, awaiting, claimed, approved, rejected, settled FROM report_claims_day WHERE n <> 0",
+        "SELECT substr(i.created_at, 1, 10), TRIM(i.payer), COUNT(*), SUM(i.approved_minor = 0), SUM(i.claimed_minor),
+                SUM(i.approved_minor), SUM(CASE WHEN i.approved_minor > 0 THEN i.claimed_minor - i.approved_minor ELSE 0 END),
+                SUM(i.settled_minor)
+         FROM bill_insurance i JOIN bills b ON b.id = i.bill_id
+         WHERE i.deleted_at IS NULL AND b.status = 'final' AND b.deleted_at IS NULL
+         GROUP BY 1, 2",
     ),
 ];
 

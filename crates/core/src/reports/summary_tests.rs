@@ -1,7 +1,7 @@
 //! The summary tables against a full recount (`summary::verify`) after writes through every
 //! path that changes what they count: bookings, check-in, calls, finishing, no-shows,
 //! cancellations and a reschedule; bills with lines, finalised, paid, refunded, credited and
-//! cancelled; a patient merge; the same rows applied on another device through the sync
+//! cancelled; insurance claims recorded, approved, settled; a patient merge; the same rows applied on another device through the sync
 //! apply path and that device's own writes sent back; and rows written, changed and deleted
 //! by plain SQL (as a bulk import or a repair would).
 
@@ -188,6 +188,21 @@ async fn the_summaries_equal_a_recount_whatever_wrote_the_records() {
     let b5 = bills::open_bill(s, &auth, &people[5]).await.unwrap().id;
     bills::finalize(s, &auth, &b5).await.unwrap();
     payments::pay(s, &auth, &b5, cash(PaymentMode::Card, 70_000)).await.unwrap();
+    // Claims: on b0 (approved in part, then settled), on b5 (awaiting), on b1 (cancelled).
+    let claim = |payer: &str, claimed_minor, approved_minor| crate::billing::Insurance {
+        payer: payer.into(),
+        policy_no: "P-1".into(),
+        preauth_no: String::new(),
+        claimed_minor,
+        approved_minor,
+        settled_minor: 0,
+    };
+    payments::set_insurance(s, &auth, &b0, claim("Star Health", 40_000, 0)).await.unwrap();
+    payments::set_insurance(s, &auth, &b5, claim(" star health ", 30_000, 0)).await.unwrap();
+    agrees(s, "after claims recorded").await;
+    payments::set_insurance(s, &auth, &b0, claim("Star Health", 40_000, 35_000)).await.unwrap();
+    payments::settle_insurance(s, &auth, &b0, 35_000, "NEFT-1").await.unwrap();
+    agrees(s, "after a claim approved and settled").await;
     let lines: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM report_revenue_lines_day WHERE doctor_id <> '' AND n > 0")
             .fetch_one(s.pool())
@@ -251,6 +266,24 @@ async fn the_summaries_equal_a_recount_whatever_wrote_the_records() {
     exec(bs, &format!("DELETE FROM payments WHERE bill_id = '{b5}'")).await;
     exec(bs, &format!("UPDATE bills SET status = 'final' WHERE id = '{b1}'")).await;
     agrees(bs, "after hard deletes and a bill back to final").await;
+    // Claims by hand: a payer renamed, an amount changed, a claim deleted, a bill cancelled.
+    exec(
+        bs,
+        &format!("UPDATE bill_insurance SET payer = 'ICICI Lombard', approved_minor = 10000 WHERE bill_id = '{b5}'"),
+    )
+    .await;
+    exec(bs, &format!("UPDATE bill_insurance SET created_at = '2026-10-01T10:00:00.000Z' WHERE bill_id = '{b0}'"))
+        .await;
+    agrees(bs, "after claims changed by hand").await;
+    exec(bs, &format!("UPDATE bills SET status = 'cancelled' WHERE id = '{b0}'")).await;
+    agrees(bs, "after a claimed bill cancelled by hand").await;
+    exec(bs, &format!("DELETE FROM bill_insurance WHERE bill_id = '{b5}'")).await;
+    exec(bs, &format!("UPDATE bills SET status = 'final' WHERE id = '{b0}'")).await;
+    agrees(bs, "after a claim deleted and a bill back to final").await;
+    let owing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM report_owing").fetch_one(bs.pool()).await.unwrap();
+    let claims: i64 =
+        sqlx::query_scalar("SELECT COALESCE(SUM(n), 0) FROM report_claims_day").fetch_one(bs.pool()).await.unwrap();
+    assert!(owing >= 1 && claims == 1, "owing {owing}, claims {claims}: the recounts compared something");
 }
 
 async fn register_at(s: &Store, auth: &Authorized, name: &str, at: chrono::DateTime<chrono::Utc>) -> String {

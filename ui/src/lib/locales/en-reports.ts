@@ -147,6 +147,7 @@ export const enReports = {
   'reports.col.age_unknown': 'Age unknown',
   'reports.col.people': 'People diagnosed',
   'reports.col.uncoded': 'Uncoded diagnoses (not counted)',
+  'reports.col.people_owing': 'People owing (the 500 owing most are listed)',
   'reports.col.seen': 'Patients seen',
   'reports.col.new': 'New',
   'reports.col.follow_up': 'Follow-up',
