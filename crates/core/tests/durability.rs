@@ -104,6 +104,40 @@ async fn the_wal_stays_bounded_when_each_write_outlasts_the_checkpoint_wait() {
     assert!(largest <= LIMIT + (5 << 20), "the WAL grew to {largest} bytes (bound {LIMIT})");
 }
 
+/// One write that leaves the WAL file far past its bound (a bulk load's batch, a big pull) does
+/// not leave it there: once the checkpointer has copied it, the next write starts the log over
+/// in a file cut back to the bound (`journal_size_limit`). A file left larger read as "past the
+/// bound" after every later commit, each of which then woke a RESTART.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wal_file_grown_past_its_bound_is_cut_back_once_copied() {
+    let env = common::store().await;
+    let store = &env.store;
+    // The store's bound (store::WAL_LIMIT_BYTES).
+    const BOUND: u64 = 16 << 20;
+    sqlx::query("CREATE TABLE scratch (b BLOB NOT NULL)").execute(store.pool()).await.unwrap();
+    let blob = vec![5u8; 1 << 20];
+    let mut w = store.begin_write(Actor::system()).await.unwrap();
+    for _ in 0..24 {
+        sqlx::query("INSERT INTO scratch (b) VALUES (?)").bind(&blob).execute(w.conn()).await.unwrap();
+    }
+    w.audit("test.blob", "scratch", None, serde_json::json!({})).await.unwrap();
+    w.commit().await.unwrap();
+    let grown = store.wal_len();
+    assert!(grown > BOUND, "24 MiB in one write: the WAL file is {grown} bytes");
+    let mut after = grown;
+    for _ in 0..100 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let mut w = store.begin_write(Actor::system()).await.unwrap();
+        w.audit("test.small", "scratch", None, serde_json::json!({})).await.unwrap();
+        w.commit().await.unwrap();
+        after = store.wal_len();
+        if after <= BOUND {
+            break;
+        }
+    }
+    assert!(after <= BOUND, "the WAL file stayed at {after} bytes (bound {BOUND})");
+}
+
 /// The database may not grow (its page limit reached, as a full disk would): registrations
 /// fail with `storage_full` naming the patients, nothing of the failed write is kept (no row,
 /// no change-log or audit entry), the audit chain still verifies, reading goes on, and with

@@ -324,7 +324,11 @@ async fn the_saved_board_equals_a_replay_from_the_start_and_a_late_event_drops_i
     let with_saved = board_of(&h).await;
     assert_eq!(bed(&with_saved, &h.a2), (BedState::Occupied, Some(now_in_a2.id.clone())));
     assert_eq!(bed(&with_saved, &h.a1).0, BedState::Free);
+    let version =
+        || async { sqlx::query_scalar::<_, i64>("SELECT n FROM bed_board_version").fetch_one(s.pool()).await.unwrap() };
+    let before = version().await;
     sqlx::query("DELETE FROM bed_board_snapshot").execute(s.pool()).await.unwrap();
+    assert!(version().await > before, "the board kept in memory is replayed again (migration 0048)");
     assert_eq!(board_of(&h).await, with_saved, "the same board replayed from the start");
 
     // Saved again by the next write; then a bed event older than it arrives as a pulled row
@@ -879,4 +883,52 @@ async fn the_administrator_edits_a_bed_and_renames_wards_and_rooms_audited_and_s
         let r = setup::rename_room(s, who, &room, "R").await;
         assert!(matches!(r, Err(Error::Forbidden { ref permission }) if permission == "wards_manage"), "{r:?}");
     }
+}
+
+/// The board a read replayed is kept in memory under the board's version (migration 0048):
+/// every write to bed events or admissions, by the core or by plain SQL (as a
+/// pulled row is stored), shows at the next read, and a refused write changes nothing.
+#[tokio::test]
+async fn the_board_kept_between_reads_follows_every_write_to_what_it_is_made_of() {
+    let h = hospital().await;
+    let s = &h.w.env.store;
+    let first = board_of(&h).await;
+    assert_eq!(board_of(&h).await, first, "read twice, the same");
+    assert_eq!(bed(&first, &h.a2).0, BedState::Free);
+    let version =
+        || async { sqlx::query_scalar::<_, i64>("SELECT n FROM bed_board_version").fetch_one(s.pool()).await.unwrap() };
+
+    // A bed event stored by plain SQL, then deleted.
+    let at = (s.now() - chrono::Duration::minutes(5)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let event = hms_core::ids::new_id();
+    let before = version().await;
+    sqlx::query(
+        "INSERT INTO bed_events (id, bed_id, kind, at, reason, created_at, updated_at, origin_device)
+         VALUES (?, ?, 'out_of_service', ?, 'leak', ?, ?, 'other-device')",
+    )
+    .bind(&event)
+    .bind(&h.a2)
+    .bind(&at)
+    .bind(&at)
+    .bind(&at)
+    .execute(s.pool())
+    .await
+    .unwrap();
+    assert!(version().await > before, "the insert moved the version");
+    assert_eq!(bed(&board_of(&h).await, &h.a2).0, BedState::OutOfService);
+    sqlx::query("DELETE FROM bed_events WHERE id = ?").bind(&event).execute(s.pool()).await.unwrap();
+    assert_eq!(bed(&board_of(&h).await, &h.a2).0, BedState::Free);
+
+    // An admission through the core, a second one into its bed refused, then the first
+    // deleted by plain SQL: the bed no longer shows it.
+    let stay = stays::admit(s, &h.doctor, h.admit_input(0, Some(&h.a1))).await.unwrap();
+    assert_eq!(bed(&board_of(&h).await, &h.a1), (BedState::Occupied, Some(stay.id.clone())));
+    assert!(stays::admit(s, &h.doctor, h.admit_input(1, Some(&h.a1))).await.is_err());
+    assert_eq!(bed(&board_of(&h).await, &h.a1), (BedState::Occupied, Some(stay.id.clone())));
+    sqlx::query("UPDATE admissions SET deleted_at = updated_at WHERE id = ?")
+        .bind(&stay.id)
+        .execute(s.pool())
+        .await
+        .unwrap();
+    assert_ne!(bed(&board_of(&h).await, &h.a1).1, Some(stay.id.clone()), "a deleted admission holds no bed");
 }

@@ -4,7 +4,7 @@
 
 use super::census::bed_days;
 use super::setup::{load_beds, load_wards};
-use super::{derived, model::*};
+use super::{derive::Derived, derived_read, model::*};
 use crate::error::{Error, Result};
 use crate::rbac::Permission;
 use crate::session::Authorized;
@@ -66,7 +66,7 @@ pub async fn board(store: &Store, auth: &Authorized, filter: BoardFilter) -> Res
     let now = store.now();
     let today = now.with_timezone(&tz).date_naive();
     let mut conn = store.pool().acquire().await?;
-    let mut d = derived(&mut conn).await?;
+    let mut d = Derived::clone(&*derived_read(store, &mut conn).await?);
     d.lapse(&now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
     let mut held = reservations(&mut conn, &d).await?;
     let wards = load_wards(&mut conn).await?;

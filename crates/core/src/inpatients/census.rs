@@ -112,15 +112,21 @@ pub(crate) async fn accrue_in(w: &mut WriteTx<'_>, only: Option<&str>, board: Op
     let tz = crate::clinic::time_zone_in(w).await?;
     let now = w.now();
     type Row = (String, String, String, Option<String>, Option<String>);
-    let rows: Vec<Row> = json_rows(
-        w.conn(),
-        "SELECT json_group_array(json_array(a.id, a.patient_id, a.admitted_at, a.discharged_at, w.bed_service_id))
-         FROM admissions a JOIN wards w ON w.id = a.ward_id
-         WHERE a.deleted_at IS NULL AND (CASE WHEN ?1 IS NULL THEN a.discharged_at IS NULL ELSE a.id = ?1 END)",
-        "admissions",
-        &[only],
-    )
-    .await?;
+    // One admission by its id, or every open one by their index (a CASE choosing between the
+    // two read every admission ever: 7-9 ms a discharge after a year of stays).
+    let sql = match only {
+        Some(_) => {
+            "SELECT json_group_array(json_array(a.id, a.patient_id, a.admitted_at, a.discharged_at, w.bed_service_id))
+                    FROM admissions a JOIN wards w ON w.id = a.ward_id WHERE a.id = ? AND a.deleted_at IS NULL"
+        }
+        None => {
+            "SELECT json_group_array(json_array(a.id, a.patient_id, a.admitted_at, a.discharged_at, w.bed_service_id))
+                 FROM admissions a INDEXED BY admissions_open JOIN wards w ON w.id = a.ward_id
+                 WHERE a.discharged_at IS NULL AND a.deleted_at IS NULL"
+        }
+    };
+    let binds: &[Option<&str>] = if only.is_some() { &[only] } else { &[] };
+    let rows: Vec<Row> = json_rows(w.conn(), sql, "admissions", binds).await?;
     let mut out = Accrual::default();
     // The days each stay has passed the census of; most were charged before.
     let mut passed = Vec::new();

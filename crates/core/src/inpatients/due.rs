@@ -9,7 +9,7 @@
 //!   record's, whoever took them), or at the instruction's start when none were taken since.
 
 use super::orders::{InpatientOrder, OrderKind, OrderRow, ORDER_JSON};
-use super::{canonical_time, derived, schedule};
+use super::{canonical_time, derived_read, schedule};
 use crate::error::{Error, Result, ValidationReason};
 use crate::rbac::Permission;
 use crate::session::Authorized;
@@ -146,7 +146,7 @@ pub async fn ward_due_list(store: &Store, auth: &Authorized, ward_id: &str, at: 
     if !known {
         return Err(Error::validation("ward_id", ValidationReason::Invalid, "no such ward"));
     }
-    let d = derived(&mut conn).await?;
+    let d = derived_read(store, &mut conn).await?;
     let beds: HashMap<String, String> = json_rows::<(String, String)>(
         &mut conn,
         "SELECT json_group_array(json_array(id, label)) FROM beds WHERE ward_id = ? AND deleted_at IS NULL",

@@ -53,7 +53,7 @@ pub use model::*;
 use crate::codes::Code;
 use crate::error::{Error, Result, ValidationReason};
 use crate::store::stored::{self, json_rows};
-use crate::store::WriteTx;
+use crate::store::{Store, WriteTx};
 use derive::{Derived, Event, Stay};
 use serde_json::json;
 use sqlx::SqliteConnection;
@@ -91,6 +91,23 @@ fn is_canonical(at: &str) -> bool {
 pub(crate) async fn derived(conn: &mut SqliteConnection) -> Result<Derived> {
     Ok(replayed(conn, None).await?.board)
 }
+
+/// [`derived`] for a read (`conn` from the store's read pool, no write under way on it): the
+/// board is kept in memory under `bed_board_version` (bumped by triggers on every write to
+/// bed events and admissions, migration 0048) and replayed again only after such a write.
+/// The version is read first: a write committed between it and the replay leaves a board
+/// newer than its version says, which the next read replaces; never an older one.
+pub(crate) async fn derived_read(store: &Store, conn: &mut SqliteConnection) -> Result<std::sync::Arc<Derived>> {
+    let version: i64 = sqlx::query_scalar("SELECT n FROM bed_board_version WHERE id = 1").fetch_one(&mut *conn).await?;
+    if let Some(board) = store.memo::<Derived>(BOARD_MEMO, version) {
+        return Ok(board);
+    }
+    let board = std::sync::Arc::new(derived(conn).await?);
+    store.keep_memo(BOARD_MEMO, version, board.clone());
+    Ok(board)
+}
+
+const BOARD_MEMO: &str = "inpatients.board";
 
 /// [`derived`] inside a write, which also saves the board of six hours ago when the replay
 /// was long, so that the next one starts there.

@@ -3,8 +3,8 @@
 //! beds' stories; the checks run on the board derived inside the write's own transaction.
 
 use super::{
-    append_event_at, bed_ward, canonical_time, census, derived, derived_in, model::*, open_admission, require_free,
-    EXPECTED_DAYS_MAX, REASON_MAX,
+    append_event_at, bed_ward, canonical_time, census, derived, derived_in, derived_read, model::*, open_admission,
+    require_free, EXPECTED_DAYS_MAX, REASON_MAX,
 };
 use crate::clinical::{insert_row, line, text};
 use crate::codes::Code;
@@ -38,7 +38,7 @@ pub async fn patient_admissions(store: &Store, auth: &Authorized, patient_id: &s
     .bind(patient_id)
     .fetch_all(&mut *conn)
     .await?;
-    let d = derived(&mut conn).await?;
+    let d = derived_read(store, &mut conn).await?;
     rows.into_iter()
         .map(|r| {
             let bed = d.bed_of.get(&r.0).cloned();

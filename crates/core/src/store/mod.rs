@@ -75,7 +75,12 @@ pub struct Store {
     /// The device sequence the next change takes at least, after a restore (`meta`'s
     /// [`meta::SEQ_FLOOR_KEY`]); 0 once the change log has reached it, or without a restore.
     seq_floor: std::sync::atomic::AtomicI64,
+    /// Values derived from the records that a module keeps between reads (see [`Store::memo`]).
+    memo: StdMutex<std::collections::HashMap<&'static str, Memo>>,
 }
+
+/// A derived value and the version of the records it was derived from.
+type Memo = (i64, std::sync::Arc<dyn std::any::Any + Send + Sync>);
 
 /// How often the background checkpointer copies the WAL into the database.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
@@ -316,7 +321,11 @@ impl Store {
             // No checkpoint inside a committing write (it made 1 save in 50 take 15-20 ms):
             // the background checkpointer below does it, and the WAL file is trimmed after.
             .pragma("wal_autocheckpoint", "0")
-            .pragma("journal_size_limit", "67108864");
+            // The WAL file left after a checkpoint lets the log start over is cut back to the
+            // WAL's bound: a file left larger (by a bulk load, a big pull) read as "past the
+            // bound" after every later commit, and each one then ran a RESTART (a write in
+            // three waited for one, a millisecond or more each).
+            .pragma("journal_size_limit", WAL_LIMIT_BYTES.to_string());
         let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options.clone()).await?;
         MIGRATOR.run(&pool).await?;
         // The stored files too: clear ones from before are encrypted, once.
@@ -378,6 +387,7 @@ impl Store {
             sync_lock: Mutex::new(()),
             user_keys: StdMutex::new(std::collections::HashMap::new()),
             seq_floor: std::sync::atomic::AtomicI64::new(seq_floor),
+            memo: StdMutex::new(std::collections::HashMap::new()),
         })
     }
 
@@ -494,6 +504,35 @@ impl Store {
     /// After a commit: a WAL past its bound wakes the checkpointer.
     fn committed(&self) {
         self.wal.committed();
+    }
+
+    /// The value kept under `name` if it was derived at `version` of its records. A module
+    /// keeps a version that triggers bump on every write to those records (a local write, a
+    /// pulled change, plain SQL alike), and reads it in the same connection before deriving:
+    /// a value is only ever kept from committed records (a read, never a write under way,
+    /// whose version a rollback would give back to different records).
+    pub(crate) fn memo<T: std::any::Any + Send + Sync>(
+        &self,
+        name: &'static str,
+        version: i64,
+    ) -> Option<std::sync::Arc<T>> {
+        let memo = self.memo.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (at, value) = memo.get(name)?;
+        if *at != version {
+            return None;
+        }
+        value.clone().downcast::<T>().ok()
+    }
+
+    /// Keeps `value`, derived from the committed records at `version`, under `name`.
+    pub(crate) fn keep_memo<T: std::any::Any + Send + Sync>(
+        &self,
+        name: &'static str,
+        version: i64,
+        value: std::sync::Arc<T>,
+    ) {
+        let mut memo = self.memo.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        memo.insert(name, (version, value));
     }
 
     /// Sets the WAL's bound (tests: a small one, reached quickly).
