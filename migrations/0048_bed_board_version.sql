@@ -4,6 +4,12 @@
 -- this number and replays again only once it has moved (`inpatients::derived_read`): the
 -- board, the due list and a patient's admissions no longer replay the events of the last
 -- hours at every read. Local (never synced).
+--
+-- And a second saved board, `bed_board_recent`: the board after the last event a write
+-- replayed (`bed_board_snapshot`, migration 0034, stays six hours back, so that events synced
+-- late rarely drop it). Writes back to back on a busy ward replay the events since this one
+-- only. The same triggers as migration 0034's drop it whenever a change reaches behind it (an
+-- event pulled from another device mostly does): the replay then starts from the other one.
 -- Append-only: once landed, never edit this file; add a new migration instead.
 
 CREATE TABLE bed_board_version (
@@ -56,6 +62,70 @@ BEGIN
 END;
 
 CREATE TRIGGER bed_board_version_snapshot_delete AFTER DELETE ON bed_board_snapshot
+BEGIN
+    UPDATE bed_board_version SET n = n + 1 WHERE id = 1;
+END;
+
+CREATE TABLE bed_board_recent (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    version    INTEGER NOT NULL,   -- as in bed_board_snapshot
+    upto_at    TEXT NOT NULL,      -- the last group of events it holds: their time,
+    upto_group TEXT NOT NULL,      -- and their move (or the event's id)
+    board      TEXT NOT NULL       -- JSON of inpatients::derive::Derived
+) STRICT;
+
+CREATE TRIGGER bed_board_recent_event_insert AFTER INSERT ON bed_events
+WHEN NEW.at <= (SELECT upto_at FROM bed_board_recent)
+BEGIN
+    DELETE FROM bed_board_recent;
+END;
+
+CREATE TRIGGER bed_board_recent_event_update AFTER UPDATE ON bed_events
+WHEN OLD.at <= (SELECT upto_at FROM bed_board_recent) OR NEW.at <= (SELECT upto_at FROM bed_board_recent)
+BEGIN
+    DELETE FROM bed_board_recent;
+END;
+
+CREATE TRIGGER bed_board_recent_event_delete AFTER DELETE ON bed_events
+WHEN OLD.at <= (SELECT upto_at FROM bed_board_recent)
+BEGIN
+    DELETE FROM bed_board_recent;
+END;
+
+CREATE TRIGGER bed_board_recent_admission_insert AFTER INSERT ON admissions
+WHEN EXISTS (SELECT 1 FROM bed_events e, bed_board_recent s WHERE e.admission_id = NEW.id AND e.at <= s.upto_at)
+BEGIN
+    DELETE FROM bed_board_recent;
+END;
+
+CREATE TRIGGER bed_board_recent_admission_update AFTER UPDATE OF discharged_at, deleted_at ON admissions
+WHEN (OLD.discharged_at IS NOT NEW.discharged_at
+       AND (OLD.discharged_at <= (SELECT upto_at FROM bed_board_recent)
+            OR NEW.discharged_at <= (SELECT upto_at FROM bed_board_recent)))
+  OR (OLD.deleted_at IS NOT NEW.deleted_at
+       AND EXISTS (SELECT 1 FROM bed_events e, bed_board_recent s WHERE e.admission_id = NEW.id AND e.at <= s.upto_at))
+BEGIN
+    DELETE FROM bed_board_recent;
+END;
+
+CREATE TRIGGER bed_board_recent_admission_delete AFTER DELETE ON admissions
+WHEN EXISTS (SELECT 1 FROM bed_events e, bed_board_recent s WHERE e.admission_id = OLD.id AND e.at <= s.upto_at)
+BEGIN
+    DELETE FROM bed_board_recent;
+END;
+
+-- A replay starts from it as from the other saved board.
+CREATE TRIGGER bed_board_version_recent_insert AFTER INSERT ON bed_board_recent
+BEGIN
+    UPDATE bed_board_version SET n = n + 1 WHERE id = 1;
+END;
+
+CREATE TRIGGER bed_board_version_recent_update AFTER UPDATE ON bed_board_recent
+BEGIN
+    UPDATE bed_board_version SET n = n + 1 WHERE id = 1;
+END;
+
+CREATE TRIGGER bed_board_version_recent_delete AFTER DELETE ON bed_board_recent
 BEGIN
     UPDATE bed_board_version SET n = n + 1 WHERE id = 1;
 END;

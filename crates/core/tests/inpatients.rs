@@ -317,10 +317,13 @@ async fn the_saved_board_equals_a_replay_from_the_start_and_a_late_event_drops_i
     }
     h.at(160);
     let now_in_a2 = stays::admit(s, doctor, h.admit_input(1, Some(&h.a2))).await.unwrap();
-    let saved: Option<String> =
-        sqlx::query_scalar("SELECT upto_at FROM bed_board_snapshot").fetch_optional(s.pool()).await.unwrap();
-    let saved = saved.expect("a long replay saves the board");
-    assert!(saved.as_str() < "2026-12-07T20:00:00.000Z", "saved six hours back at least: {saved}");
+    let saved = |table: &'static str| async move {
+        let sql = format!("SELECT upto_at FROM {table}");
+        sqlx::query_scalar::<_, String>(&sql).fetch_optional(s.pool()).await.unwrap()
+    };
+    // Writes save the board after the last event they replayed (migration 0048), so that the
+    // next one replays from there.
+    assert!(saved("bed_board_recent").await.is_some(), "the writes save the board after their events");
     let with_saved = board_of(&h).await;
     assert_eq!(bed(&with_saved, &h.a2), (BedState::Occupied, Some(now_in_a2.id.clone())));
     assert_eq!(bed(&with_saved, &h.a1).0, BedState::Free);
@@ -328,14 +331,25 @@ async fn the_saved_board_equals_a_replay_from_the_start_and_a_late_event_drops_i
         || async { sqlx::query_scalar::<_, i64>("SELECT n FROM bed_board_version").fetch_one(s.pool()).await.unwrap() };
     let before = version().await;
     sqlx::query("DELETE FROM bed_board_snapshot").execute(s.pool()).await.unwrap();
-    assert!(version().await > before, "the board kept in memory is replayed again (migration 0048)");
+    sqlx::query("DELETE FROM bed_board_recent").execute(s.pool()).await.unwrap();
+    assert!(version().await > before, "the board kept in memory is replayed again");
     assert_eq!(board_of(&h).await, with_saved, "the same board replayed from the start");
 
-    // Saved again by the next write; then a bed event older than it arrives as a pulled row
-    // would be stored: the saved board is dropped in the same statement.
+    // The next write replays every event (none saved): it saves the board of six hours back
+    // and the board after its events. Then a bed event older than both arrives as a pulled
+    // row would be stored: both are dropped in the same statement.
+    h.at(161);
     stays::transfer(s, &h.desk, &now_in_a2.id, &h.a3).await.unwrap();
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM bed_board_snapshot").fetch_one(s.pool()).await.unwrap();
-    assert_eq!(n, 1);
+    let settled = saved("bed_board_snapshot").await.expect("a long replay saves the board of six hours back");
+    assert!(settled.as_str() < "2026-12-07T20:00:00.000Z", "saved six hours back at least: {settled}");
+    assert!(saved("bed_board_recent").await.is_some());
+    let from_saved = board_of(&h).await;
+    sqlx::query("DELETE FROM bed_board_snapshot").execute(s.pool()).await.unwrap();
+    sqlx::query("DELETE FROM bed_board_recent").execute(s.pool()).await.unwrap();
+    assert_eq!(board_of(&h).await, from_saved, "the boards the transfer saved replay to the board from the start");
+    h.at(162);
+    setup::mark_clean(s, nurse, &h.a2).await.unwrap();
+    assert!(saved("bed_board_snapshot").await.is_some() && saved("bed_board_recent").await.is_some());
     sqlx::query(
         "INSERT INTO bed_events (id, bed_id, kind, at, reason, created_at, updated_at, origin_device)
          VALUES (?, ?, 'out_of_service', '2026-12-01T10:30:00.000Z', 'late', '2026-12-01T10:30:00.000Z', '2026-12-01T10:30:00.000Z', 'other-device')",
@@ -345,8 +359,8 @@ async fn the_saved_board_equals_a_replay_from_the_start_and_a_late_event_drops_i
     .execute(s.pool())
     .await
     .unwrap();
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM bed_board_snapshot").fetch_one(s.pool()).await.unwrap();
-    assert_eq!(n, 0, "an event behind the saved board drops it");
+    assert_eq!(saved("bed_board_snapshot").await, None, "an event behind the saved board drops it");
+    assert_eq!(saved("bed_board_recent").await, None, "and the board after the last write's events");
 }
 
 #[tokio::test]

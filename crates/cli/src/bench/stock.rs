@@ -188,10 +188,9 @@ pub async fn run(ctx: &mut Ctx) -> Result<(), String> {
     .await
     .map_err(err)?;
     eprintln!("bench stock: {STOCK_MOVEMENTS} movements in {:.1} s", started.elapsed().as_secs_f64());
-    // A year's ledger written in one statement leaves a WAL of hundreds of MB that the
-    // checkpointer would fold into the database while the first operations are timed; a
-    // clinic's ledger grows over the year. Folded here, untimed.
-    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(store.pool()).await.map_err(err)?;
+    // A year's ledger written in one statement leaves a WAL of hundreds of MB; a clinic's
+    // ledger grows over the year.
+    super::settle(store).await?;
 
     let queries: Vec<String> = (0..SEARCH_SAMPLES)
         .map(|i| {

@@ -121,6 +121,8 @@ pub(super) async fn run(ctx: &mut Ctx, s: Staff<'_>) -> Result<(), String> {
         }
     }
     ctx.store.set_now(None);
+    // The ward's two days were written in seconds.
+    super::settle(&ctx.store).await?;
 
     let (store, nurse, ward) = (&ctx.store, s.nurse.clone(), ward.clone());
     let latency = time_n(SAMPLES, |_| {

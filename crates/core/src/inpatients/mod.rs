@@ -116,9 +116,18 @@ pub(crate) async fn derived_in(w: &mut WriteTx<'_>) -> Result<Derived> {
         (w.now() - chrono::Duration::hours(SNAPSHOT_LAG_HOURS)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let mut r = replayed(w.conn(), Some(&keep)).await?;
     if r.replayed > SNAPSHOT_AFTER {
-        if let Some((mark, mut board)) = r.kept {
+        if let Some((mark, mut board)) = r.kept.take() {
             board.forget_ended(&r.stays, &mark.at);
-            save_snapshot(w.conn(), &mark, &board).await?;
+            save_snapshot(w.conn(), SETTLED, &mark, &board).await?;
+        }
+    }
+    // The board after the last event too, for the writes that follow: all of a busy ward's
+    // last hours would be replayed at every write otherwise.
+    if r.replayed > RECENT_AFTER {
+        if let Some(mark) = r.last.take() {
+            let mut board = r.board.clone();
+            board.forget_ended(&r.stays, &mark.at);
+            save_snapshot(w.conn(), RECENT, &mark, &board).await?;
         }
     }
     // The reservations that lapsed by now free their beds for this write.
@@ -134,6 +143,15 @@ const SNAPSHOT_VERSION: i64 = 2;
 const SNAPSHOT_LAG_HOURS: i64 = 6;
 /// A replay of more events than this saves the board for the next one.
 const SNAPSHOT_AFTER: usize = 200;
+/// A replay of more events than this saves the board after the last of them (`RECENT`).
+const RECENT_AFTER: usize = 32;
+
+/// The saved boards: six hours back (`bed_board_snapshot`, migration 0034), rarely dropped,
+/// and after the last event replayed in a write (`bed_board_recent`, migration 0048), dropped
+/// by the next event that arrives behind it (most events pulled from another device). A
+/// replay starts from the later of the two.
+const SETTLED: &str = "bed_board_snapshot";
+const RECENT: &str = "bed_board_recent";
 
 struct Replayed {
     board: Derived,
@@ -142,20 +160,36 @@ struct Replayed {
     /// The admissions the replayed events name.
     stays: Vec<Stay>,
     replayed: usize,
+    /// Where the last replayed event leaves the board (None: no event replayed).
+    last: Option<derive::Mark>,
+}
+
+/// The saved board in `table` (one of [`SETTLED`], [`RECENT`]) and where it stands, if it was
+/// built by these rules and reads.
+async fn saved_board(conn: &mut SqliteConnection, table: &str) -> Result<Option<(Derived, derive::Mark)>> {
+    let saved: Option<(i64, String, String, String)> =
+        sqlx::query_as(&format!("SELECT version, upto_at, upto_group, board FROM {table} WHERE id = 1"))
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(match saved {
+        // A saved board is only a shortcut: one that does not read is replayed anew.
+        Some((SNAPSHOT_VERSION, at, group, json)) => {
+            serde_json::from_str::<Derived>(&json).ok().map(|board| (board, derive::Mark { at, group }))
+        }
+        _ => None,
+    })
 }
 
 async fn replayed(conn: &mut SqliteConnection, keep: Option<&str>) -> Result<Replayed> {
-    let saved: Option<(i64, String, String, String)> =
-        sqlx::query_as("SELECT version, upto_at, upto_group, board FROM bed_board_snapshot WHERE id = 1")
-            .fetch_optional(&mut *conn)
-            .await?;
-    let (mut board, mark) = match saved {
-        Some((SNAPSHOT_VERSION, at, group, json)) => match serde_json::from_str::<Derived>(&json) {
-            Ok(board) => (board, Some(derive::Mark { at, group })),
-            // A saved board is only a shortcut: one that does not read is replayed anew.
-            Err(_) => (Derived::default(), None),
-        },
-        _ => (Derived::default(), None),
+    let settled = saved_board(&mut *conn, SETTLED).await?;
+    let recent = saved_board(&mut *conn, RECENT).await?;
+    let later = match (settled, recent) {
+        (Some(s), Some(r)) => Some(if r.1 > s.1 { r } else { s }),
+        (s, r) => s.or(r),
+    };
+    let (mut board, mark) = match later {
+        Some((board, mark)) => (board, Some(mark)),
+        None => (Derived::default(), None),
     };
     let since = mark.as_ref().map_or("", |m| m.at.as_str());
     let events = events_since(conn, since).await?;
@@ -182,8 +216,9 @@ async fn replayed(conn: &mut SqliteConnection, keep: Option<&str>) -> Result<Rep
         })
         .collect();
     let replayed = events.len();
+    let last = events.iter().map(derive::Mark::of).max();
     let kept = board.replay(events, &stays, keep);
-    Ok(Replayed { board, kept, stays, replayed })
+    Ok(Replayed { board, kept, stays, replayed, last })
 }
 
 /// The bed events at or after `since` (all with ""), not deleted.
@@ -217,12 +252,12 @@ fn store_time(id: &str, column: &str, at: String) -> Result<String> {
     canonical_time(&at).ok_or_else(|| Error::corrupt("bed_events", id, column, "not an RFC 3339 time"))
 }
 
-async fn save_snapshot(conn: &mut SqliteConnection, mark: &derive::Mark, board: &Derived) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO bed_board_snapshot (id, version, upto_at, upto_group, board) VALUES (1, ?, ?, ?, ?)
+async fn save_snapshot(conn: &mut SqliteConnection, table: &str, mark: &derive::Mark, board: &Derived) -> Result<()> {
+    sqlx::query(&format!(
+        "INSERT INTO {table} (id, version, upto_at, upto_group, board) VALUES (1, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET version = excluded.version, upto_at = excluded.upto_at,
-           upto_group = excluded.upto_group, board = excluded.board",
-    )
+           upto_group = excluded.upto_group, board = excluded.board"
+    ))
     .bind(SNAPSHOT_VERSION)
     .bind(&mark.at)
     .bind(&mark.group)
