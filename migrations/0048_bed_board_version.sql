@@ -66,12 +66,18 @@ BEGIN
     UPDATE bed_board_version SET n = n + 1 WHERE id = 1;
 END;
 
+-- Each save of a board names itself (a new id), so that the app keeps the board it saved or
+-- read in memory under that name instead of parsing the JSON at every write; a save that
+-- was rolled back leaves a name no row holds.
+ALTER TABLE bed_board_snapshot ADD COLUMN saved_id TEXT NOT NULL DEFAULT '';
+
 CREATE TABLE bed_board_recent (
     id         INTEGER PRIMARY KEY CHECK (id = 1),
     version    INTEGER NOT NULL,   -- as in bed_board_snapshot
     upto_at    TEXT NOT NULL,      -- the last group of events it holds: their time,
     upto_group TEXT NOT NULL,      -- and their move (or the event's id)
-    board      TEXT NOT NULL       -- JSON of inpatients::derive::Derived
+    board      TEXT NOT NULL,      -- JSON of inpatients::derive::Derived
+    saved_id   TEXT NOT NULL
 ) STRICT;
 
 CREATE TRIGGER bed_board_recent_event_insert AFTER INSERT ON bed_events

@@ -89,7 +89,7 @@ fn is_canonical(at: &str) -> bool {
 /// over from SQLite's own thread as a message, and for the few hundred bytes of an event that
 /// hand-over costs more than reading it.
 pub(crate) async fn derived(conn: &mut SqliteConnection) -> Result<Derived> {
-    Ok(replayed(conn, None).await?.board)
+    Ok(replayed(None, conn, None).await?.board)
 }
 
 /// [`derived`] for a read (`conn` from the store's read pool, no write under way on it): the
@@ -99,10 +99,11 @@ pub(crate) async fn derived(conn: &mut SqliteConnection) -> Result<Derived> {
 /// newer than its version says, which the next read replaces; never an older one.
 pub(crate) async fn derived_read(store: &Store, conn: &mut SqliteConnection) -> Result<std::sync::Arc<Derived>> {
     let version: i64 = sqlx::query_scalar("SELECT n FROM bed_board_version WHERE id = 1").fetch_one(&mut *conn).await?;
-    if let Some(board) = store.memo::<Derived>(BOARD_MEMO, version) {
+    let version = version.to_string();
+    if let Some(board) = store.memo::<Derived>(BOARD_MEMO, &version) {
         return Ok(board);
     }
-    let board = std::sync::Arc::new(derived(conn).await?);
+    let board = std::sync::Arc::new(replayed(Some(store), conn, None).await?.board);
     store.keep_memo(BOARD_MEMO, version, board.clone());
     Ok(board)
 }
@@ -114,11 +115,12 @@ const BOARD_MEMO: &str = "inpatients.board";
 pub(crate) async fn derived_in(w: &mut WriteTx<'_>) -> Result<Derived> {
     let keep =
         (w.now() - chrono::Duration::hours(SNAPSHOT_LAG_HOURS)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let mut r = replayed(w.conn(), Some(&keep)).await?;
+    let store = w.store();
+    let mut r = replayed(Some(store), w.conn(), Some(&keep)).await?;
     if r.replayed > SNAPSHOT_AFTER {
         if let Some((mark, mut board)) = r.kept.take() {
             board.forget_ended(&r.stays, &mark.at);
-            save_snapshot(w.conn(), SETTLED, &mark, &board).await?;
+            save_snapshot(w, SETTLED, &mark, &board).await?;
         }
     }
     // The board after the last event too, for the writes that follow: all of a busy ward's
@@ -127,7 +129,7 @@ pub(crate) async fn derived_in(w: &mut WriteTx<'_>) -> Result<Derived> {
         if let Some(mark) = r.last.take() {
             let mut board = r.board.clone();
             board.forget_ended(&r.stays, &mark.at);
-            save_snapshot(w.conn(), RECENT, &mark, &board).await?;
+            save_snapshot(w, RECENT, &mark, &board).await?;
         }
     }
     // The reservations that lapsed by now free their beds for this write.
@@ -164,30 +166,46 @@ struct Replayed {
     last: Option<derive::Mark>,
 }
 
-/// The saved board in `table` (one of [`SETTLED`], [`RECENT`]) and where it stands, if it was
-/// built by these rules and reads.
-async fn saved_board(conn: &mut SqliteConnection, table: &str) -> Result<Option<(Derived, derive::Mark)>> {
-    let saved: Option<(i64, String, String, String)> =
-        sqlx::query_as(&format!("SELECT version, upto_at, upto_group, board FROM {table} WHERE id = 1"))
-            .fetch_optional(&mut *conn)
-            .await?;
-    Ok(match saved {
-        // A saved board is only a shortcut: one that does not read is replayed anew.
-        Some((SNAPSHOT_VERSION, at, group, json)) => {
-            serde_json::from_str::<Derived>(&json).ok().map(|board| (board, derive::Mark { at, group }))
-        }
-        _ => None,
-    })
+/// The later of the saved boards (`SETTLED`, `RECENT`) built by these rules, and where it
+/// stands. Each save names itself (`saved_id`): the board saved or read under that name is
+/// kept in memory and not read and parsed again at every write (a few hundred kB of JSON for
+/// 500 beds). A save rolled back leaves a name no row holds, so a kept board is always the
+/// one its row holds.
+async fn saved_board(store: Option<&Store>, conn: &mut SqliteConnection) -> Result<Option<(Derived, derive::Mark)>> {
+    let marks: Vec<(String, i64, String, String, String)> = sqlx::query_as(&format!(
+        "SELECT '{SETTLED}', version, upto_at, upto_group, saved_id FROM {SETTLED}
+         UNION ALL SELECT '{RECENT}', version, upto_at, upto_group, saved_id FROM {RECENT}"
+    ))
+    .fetch_all(&mut *conn)
+    .await?;
+    let Some((table, _, at, group, saved_id)) = marks
+        .into_iter()
+        .filter(|m| m.1 == SNAPSHOT_VERSION)
+        .max_by(|a, b| (a.2.as_str(), a.3.as_str()).cmp(&(b.2.as_str(), b.3.as_str())))
+    else {
+        return Ok(None);
+    };
+    let mark = derive::Mark { at, group };
+    let key = format!("{table} {saved_id}");
+    if let Some(board) = store.filter(|_| !saved_id.is_empty()).and_then(|s| s.memo::<Derived>(SAVED_MEMO, &key)) {
+        return Ok(Some((Derived::clone(&board), mark)));
+    }
+    let json: Option<String> =
+        sqlx::query_scalar(&format!("SELECT board FROM {table} WHERE id = 1")).fetch_optional(&mut *conn).await?;
+    // A saved board is only a shortcut: one that does not read is replayed anew.
+    let Some(board) = json.and_then(|j| serde_json::from_str::<Derived>(&j).ok()) else {
+        return Ok(None);
+    };
+    if let Some(store) = store.filter(|_| !saved_id.is_empty()) {
+        store.keep_memo(SAVED_MEMO, key, std::sync::Arc::new(board.clone()));
+    }
+    Ok(Some((board, mark)))
 }
 
-async fn replayed(conn: &mut SqliteConnection, keep: Option<&str>) -> Result<Replayed> {
-    let settled = saved_board(&mut *conn, SETTLED).await?;
-    let recent = saved_board(&mut *conn, RECENT).await?;
-    let later = match (settled, recent) {
-        (Some(s), Some(r)) => Some(if r.1 > s.1 { r } else { s }),
-        (s, r) => s.or(r),
-    };
-    let (mut board, mark) = match later {
+const SAVED_MEMO: &str = "inpatients.saved_board";
+
+async fn replayed(store: Option<&Store>, conn: &mut SqliteConnection, keep: Option<&str>) -> Result<Replayed> {
+    let (mut board, mark) = match saved_board(store, &mut *conn).await? {
         Some((board, mark)) => (board, Some(mark)),
         None => (Derived::default(), None),
     };
@@ -252,18 +270,22 @@ fn store_time(id: &str, column: &str, at: String) -> Result<String> {
     canonical_time(&at).ok_or_else(|| Error::corrupt("bed_events", id, column, "not an RFC 3339 time"))
 }
 
-async fn save_snapshot(conn: &mut SqliteConnection, table: &str, mark: &derive::Mark, board: &Derived) -> Result<()> {
+async fn save_snapshot(w: &mut WriteTx<'_>, table: &'static str, mark: &derive::Mark, board: &Derived) -> Result<()> {
+    let saved_id = crate::ids::new_id();
     sqlx::query(&format!(
-        "INSERT INTO {table} (id, version, upto_at, upto_group, board) VALUES (1, ?, ?, ?, ?)
+        "INSERT INTO {table} (id, version, upto_at, upto_group, board, saved_id) VALUES (1, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET version = excluded.version, upto_at = excluded.upto_at,
-           upto_group = excluded.upto_group, board = excluded.board"
+           upto_group = excluded.upto_group, board = excluded.board, saved_id = excluded.saved_id"
     ))
     .bind(SNAPSHOT_VERSION)
     .bind(&mark.at)
     .bind(&mark.group)
     .bind(serde_json::to_string(board)?)
-    .execute(conn)
+    .bind(&saved_id)
+    .execute(w.conn())
     .await?;
+    // Kept under its name: the next write starts from it without reading it back.
+    w.store().keep_memo(SAVED_MEMO, format!("{table} {saved_id}"), std::sync::Arc::new(board.clone()));
     Ok(())
 }
 

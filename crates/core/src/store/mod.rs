@@ -80,7 +80,7 @@ pub struct Store {
 }
 
 /// A derived value and the version of the records it was derived from.
-type Memo = (i64, std::sync::Arc<dyn std::any::Any + Send + Sync>);
+type Memo = (String, std::sync::Arc<dyn std::any::Any + Send + Sync>);
 
 /// How often the background checkpointer copies the WAL into the database.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
@@ -514,11 +514,11 @@ impl Store {
     pub(crate) fn memo<T: std::any::Any + Send + Sync>(
         &self,
         name: &'static str,
-        version: i64,
+        version: &str,
     ) -> Option<std::sync::Arc<T>> {
         let memo = self.memo.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let (at, value) = memo.get(name)?;
-        if *at != version {
+        if at != version {
             return None;
         }
         value.clone().downcast::<T>().ok()
@@ -528,7 +528,7 @@ impl Store {
     pub(crate) fn keep_memo<T: std::any::Any + Send + Sync>(
         &self,
         name: &'static str,
-        version: i64,
+        version: String,
         value: std::sync::Arc<T>,
     ) {
         let mut memo = self.memo.lock().unwrap_or_else(std::sync::PoisonError::into_inner);

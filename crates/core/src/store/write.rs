@@ -63,6 +63,11 @@ pub struct WriteTx<'s> {
 }
 
 impl<'s> WriteTx<'s> {
+    /// The store this write is on.
+    pub(crate) fn store(&self) -> &'s Store {
+        self.store
+    }
+
     pub(super) async fn begin(store: &'s Store, actor: Actor) -> Result<WriteTx<'s>> {
         // Not while the checkpointer RESTARTs the WAL (see `spawn_checkpointer`).
         drop(store.wal.gate.lock().await);
