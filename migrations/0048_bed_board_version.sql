@@ -5,11 +5,13 @@
 -- board, the due list and a patient's admissions no longer replay the events of the last
 -- hours at every read. Local (never synced).
 --
--- And a second saved board, `bed_board_recent`: the board after the last event a write
--- replayed (`bed_board_snapshot`, migration 0034, stays six hours back, so that events synced
--- late rarely drop it). Writes back to back on a busy ward replay the events since this one
--- only. The same triggers as migration 0034's drop it whenever a change reaches behind it (an
--- event pulled from another device mostly does): the replay then starts from the other one.
+-- And a second saved board, `bed_board_recent`: where the board after the last events a write
+-- replayed stands, and the name of that save; the board itself is kept in the memory of the
+-- app that saved it (`bed_board_snapshot`, migration 0034, stays six hours back, so that
+-- events synced late rarely drop it). Writes back to back on a busy ward replay only the
+-- events since. The same triggers as migration 0034's drop it whenever a change reaches
+-- behind it (an event pulled from another device mostly does): the replay then starts from
+-- the other one, as it does in an app that does not hold the board of that name.
 -- Append-only: once landed, never edit this file; add a new migration instead.
 
 CREATE TABLE bed_board_version (
@@ -76,8 +78,7 @@ CREATE TABLE bed_board_recent (
     version    INTEGER NOT NULL,   -- as in bed_board_snapshot
     upto_at    TEXT NOT NULL,      -- the last group of events it holds: their time,
     upto_group TEXT NOT NULL,      -- and their move (or the event's id)
-    board      TEXT NOT NULL,      -- JSON of inpatients::derive::Derived
-    saved_id   TEXT NOT NULL
+    saved_id   TEXT NOT NULL       -- the board itself is in the memory of the app that saved it
 ) STRICT;
 
 CREATE TRIGGER bed_board_recent_event_insert AFTER INSERT ON bed_events

@@ -946,3 +946,38 @@ async fn the_board_kept_between_reads_follows_every_write_to_what_it_is_made_of(
         .unwrap();
     assert_ne!(bed(&board_of(&h).await, &h.a1).1, Some(stay.id.clone()), "a deleted admission holds no bed");
 }
+
+/// The board after a write's events is saved as a mark and a name only (migration 0048); the
+/// board itself stays in the memory of the app that saved it. Another app on the same database
+/// (the store opened a second time) starts from the other saved board, or the first event,
+/// and reads the same board.
+#[tokio::test]
+async fn another_app_without_the_recent_board_in_memory_reads_the_same_board() {
+    let h = hospital().await;
+    let s = &h.w.env.store;
+    for i in 0..6 {
+        h.at(2 * i);
+        let stay = stays::admit(s, &h.doctor, h.admit_input(0, Some(&h.a1))).await.unwrap();
+        h.at(2 * i + 1);
+        let out = DischargeInput {
+            admission_id: stay.id,
+            discharge_type: "home".into(),
+            discharged_at: None,
+            note: String::new(),
+        };
+        stays::discharge(s, &h.doctor, out).await.unwrap();
+        setup::mark_clean(s, &h.nurse, &h.a1).await.unwrap();
+    }
+    h.at(20);
+    let last = stays::admit(s, &h.doctor, h.admit_input(1, Some(&h.a2))).await.unwrap();
+    let recent: Option<String> =
+        sqlx::query_scalar("SELECT saved_id FROM bed_board_recent").fetch_optional(s.pool()).await.unwrap();
+    assert!(recent.is_some(), "the writes saved where the board after their events stands");
+    let here = board_of(&h).await;
+    assert_eq!(bed(&here, &h.a2), (BedState::Occupied, Some(last.id.clone())));
+
+    let other = Store::open(&h.w.env.dir.path().join(hms_core::store::DB_FILE)).await.unwrap();
+    other.set_now(Some(s.now()));
+    let there = board::board(&other, &h.nurse, BoardFilter::default()).await.unwrap();
+    assert_eq!(there, here, "the same board without the one kept in the first app's memory");
+}

@@ -120,7 +120,7 @@ pub(crate) async fn derived_in(w: &mut WriteTx<'_>) -> Result<Derived> {
     if r.replayed > SNAPSHOT_AFTER {
         if let Some((mark, mut board)) = r.kept.take() {
             board.forget_ended(&r.stays, &mark.at);
-            save_snapshot(w, SETTLED, &mark, &board).await?;
+            save_snapshot(w, SETTLED, &mark, board).await?;
         }
     }
     // The board after the last event too, for the writes that follow: all of a busy ward's
@@ -129,7 +129,7 @@ pub(crate) async fn derived_in(w: &mut WriteTx<'_>) -> Result<Derived> {
         if let Some(mark) = r.last.take() {
             let mut board = r.board.clone();
             board.forget_ended(&r.stays, &mark.at);
-            save_snapshot(w, RECENT, &mark, &board).await?;
+            save_snapshot(w, RECENT, &mark, board).await?;
         }
     }
     // The reservations that lapsed by now free their beds for this write.
@@ -146,7 +146,7 @@ const SNAPSHOT_LAG_HOURS: i64 = 6;
 /// A replay of more events than this saves the board for the next one.
 const SNAPSHOT_AFTER: usize = 200;
 /// A replay of more events than this saves the board after the last of them (`RECENT`).
-const RECENT_AFTER: usize = 32;
+const RECENT_AFTER: usize = 8;
 
 /// The saved boards: six hours back (`bed_board_snapshot`, migration 0034), rarely dropped,
 /// and after the last event replayed in a write (`bed_board_recent`, migration 0048), dropped
@@ -166,40 +166,43 @@ struct Replayed {
     last: Option<derive::Mark>,
 }
 
-/// The later of the saved boards (`SETTLED`, `RECENT`) built by these rules, and where it
-/// stands. Each save names itself (`saved_id`): the board saved or read under that name is
-/// kept in memory and not read and parsed again at every write (a few hundred kB of JSON for
-/// 500 beds). A save rolled back leaves a name no row holds, so a kept board is always the
-/// one its row holds.
+/// The later of the saved boards (`SETTLED`, `RECENT`) built by these rules that can be had,
+/// and where it stands. Each save names itself (`saved_id`) and the app keeps the board it
+/// saved or read under that name in memory, so that a write does not read and parse a few
+/// hundred kB of JSON at every write; a save rolled back leaves a name no row holds, so a kept
+/// board is always the one its row stands for. `RECENT` rows hold no board at all (saving one
+/// every few writes cost more than it saved): only the app that saved it has it, and any
+/// other starts from `SETTLED`.
 async fn saved_board(store: Option<&Store>, conn: &mut SqliteConnection) -> Result<Option<(Derived, derive::Mark)>> {
-    let marks: Vec<(String, i64, String, String, String)> = sqlx::query_as(&format!(
+    let mut marks: Vec<(String, i64, String, String, String)> = sqlx::query_as(&format!(
         "SELECT '{SETTLED}', version, upto_at, upto_group, saved_id FROM {SETTLED}
          UNION ALL SELECT '{RECENT}', version, upto_at, upto_group, saved_id FROM {RECENT}"
     ))
     .fetch_all(&mut *conn)
     .await?;
-    let Some((table, _, at, group, saved_id)) = marks
-        .into_iter()
-        .filter(|m| m.1 == SNAPSHOT_VERSION)
-        .max_by(|a, b| (a.2.as_str(), a.3.as_str()).cmp(&(b.2.as_str(), b.3.as_str())))
-    else {
-        return Ok(None);
-    };
-    let mark = derive::Mark { at, group };
-    let key = format!("{table} {saved_id}");
-    if let Some(board) = store.filter(|_| !saved_id.is_empty()).and_then(|s| s.memo::<Derived>(SAVED_MEMO, &key)) {
-        return Ok(Some((Derived::clone(&board), mark)));
+    marks.retain(|m| m.1 == SNAPSHOT_VERSION);
+    marks.sort_by(|a, b| (b.2.as_str(), b.3.as_str()).cmp(&(a.2.as_str(), a.3.as_str())));
+    for (table, _, at, group, saved_id) in marks {
+        let mark = derive::Mark { at, group };
+        let key = format!("{table} {saved_id}");
+        if let Some(board) = store.filter(|_| !saved_id.is_empty()).and_then(|s| s.memo::<Derived>(SAVED_MEMO, &key)) {
+            return Ok(Some((Derived::clone(&board), mark)));
+        }
+        if table == RECENT {
+            continue;
+        }
+        let json: Option<String> =
+            sqlx::query_scalar(&format!("SELECT board FROM {SETTLED} WHERE id = 1")).fetch_optional(&mut *conn).await?;
+        // A saved board is only a shortcut: one that does not read is replayed anew.
+        let Some(board) = json.and_then(|j| serde_json::from_str::<Derived>(&j).ok()) else {
+            return Ok(None);
+        };
+        if let Some(store) = store.filter(|_| !saved_id.is_empty()) {
+            store.keep_memo(SAVED_MEMO, key, std::sync::Arc::new(board.clone()));
+        }
+        return Ok(Some((board, mark)));
     }
-    let json: Option<String> =
-        sqlx::query_scalar(&format!("SELECT board FROM {table} WHERE id = 1")).fetch_optional(&mut *conn).await?;
-    // A saved board is only a shortcut: one that does not read is replayed anew.
-    let Some(board) = json.and_then(|j| serde_json::from_str::<Derived>(&j).ok()) else {
-        return Ok(None);
-    };
-    if let Some(store) = store.filter(|_| !saved_id.is_empty()) {
-        store.keep_memo(SAVED_MEMO, key, std::sync::Arc::new(board.clone()));
-    }
-    Ok(Some((board, mark)))
+    Ok(None)
 }
 
 const SAVED_MEMO: &str = "inpatients.saved_board";
@@ -270,22 +273,30 @@ fn store_time(id: &str, column: &str, at: String) -> Result<String> {
     canonical_time(&at).ok_or_else(|| Error::corrupt("bed_events", id, column, "not an RFC 3339 time"))
 }
 
-async fn save_snapshot(w: &mut WriteTx<'_>, table: &'static str, mark: &derive::Mark, board: &Derived) -> Result<()> {
+/// Saves `board` as it stands at `mark` in `table`: the whole board in `SETTLED`, only its
+/// mark and name in `RECENT` (the board is kept in memory, see [`saved_board`]).
+async fn save_snapshot(w: &mut WriteTx<'_>, table: &'static str, mark: &derive::Mark, board: Derived) -> Result<()> {
     let saved_id = crate::ids::new_id();
-    sqlx::query(&format!(
-        "INSERT INTO {table} (id, version, upto_at, upto_group, board, saved_id) VALUES (1, ?, ?, ?, ?, ?)
-         ON CONFLICT (id) DO UPDATE SET version = excluded.version, upto_at = excluded.upto_at,
-           upto_group = excluded.upto_group, board = excluded.board, saved_id = excluded.saved_id"
-    ))
-    .bind(SNAPSHOT_VERSION)
-    .bind(&mark.at)
-    .bind(&mark.group)
-    .bind(serde_json::to_string(board)?)
-    .bind(&saved_id)
-    .execute(w.conn())
-    .await?;
+    let json = if table == SETTLED { Some(serde_json::to_string(&board)?) } else { None };
+    let sql = match json {
+        Some(_) => format!(
+            "INSERT INTO {SETTLED} (id, version, upto_at, upto_group, saved_id, board) VALUES (1, ?, ?, ?, ?, ?)
+             ON CONFLICT (id) DO UPDATE SET version = excluded.version, upto_at = excluded.upto_at,
+               upto_group = excluded.upto_group, saved_id = excluded.saved_id, board = excluded.board"
+        ),
+        None => format!(
+            "INSERT INTO {RECENT} (id, version, upto_at, upto_group, saved_id) VALUES (1, ?, ?, ?, ?)
+             ON CONFLICT (id) DO UPDATE SET version = excluded.version, upto_at = excluded.upto_at,
+               upto_group = excluded.upto_group, saved_id = excluded.saved_id"
+        ),
+    };
+    let mut q = sqlx::query(&sql).bind(SNAPSHOT_VERSION).bind(&mark.at).bind(&mark.group).bind(&saved_id);
+    if let Some(json) = json {
+        q = q.bind(json);
+    }
+    q.execute(w.conn()).await?;
     // Kept under its name: the next write starts from it without reading it back.
-    w.store().keep_memo(SAVED_MEMO, format!("{table} {saved_id}"), std::sync::Arc::new(board.clone()));
+    w.store().keep_memo(SAVED_MEMO, format!("{table} {saved_id}"), std::sync::Arc::new(board));
     Ok(())
 }
 
