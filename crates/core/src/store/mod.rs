@@ -562,10 +562,39 @@ impl Store {
     pub async fn close(&self) {
         self.checkpointer.abort();
         self.batch_writer.abort();
-        self.checkpoints.close().await;
+        // The background tasks' connections back in their pools first: a connection handed
+        // back while its pool closes can land in the pool's idle queue after the close has
+        // emptied it, and then stays open for as long as the pool lives (sqlx), so that a
+        // rekey or restore after the close met "database is locked" for a minute.
+        let deadline = std::time::Instant::now() + CLOSE_PATIENCE;
+        while std::time::Instant::now() < deadline
+            && !(self.checkpointer.is_finished() && self.batch_writer.is_finished() && self.pools_idle())
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        close_pool(&self.checkpoints).await;
         // Fold the WAL into the database so the file is whole on its own.
         let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await;
-        self.write_pool.close().await;
-        self.pool.close().await;
+        close_pool(&self.write_pool).await;
+        close_pool(&self.pool).await;
+    }
+
+    /// No connection of the store's pools is in use.
+    fn pools_idle(&self) -> bool {
+        [&self.pool, &self.write_pool, &self.checkpoints].iter().all(|p| p.size() as usize == p.num_idle())
+    }
+}
+
+/// How long closing the store waits for its connections to come back.
+const CLOSE_PATIENCE: Duration = Duration::from_secs(5);
+
+/// Closes `pool`, and again while a connection is still open in it (one handed back during the
+/// close, see [`Store::close`]), for up to [`CLOSE_PATIENCE`].
+async fn close_pool(pool: &SqlitePool) {
+    let deadline = std::time::Instant::now() + CLOSE_PATIENCE;
+    pool.close().await;
+    while pool.size() > 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        pool.close().await;
     }
 }
