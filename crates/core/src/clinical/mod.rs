@@ -40,33 +40,78 @@ pub(crate) const ICD10_TABLE: &str = include_str!("../../assets/icd10/icd10cm-20
 /// Inserts one synced row (the sync columns are added here) and records its change-log entry
 /// with the row as written.
 pub(crate) async fn insert_row(w: &mut WriteTx<'_>, table: &str, id: &str, cols: &[(&str, Value)]) -> Result<()> {
+    let written = insert_values(w, table, &[(id, cols)]).await?;
+    let row = written.row(id, cols);
+    w.record_change(table, id, ChangeOp::Insert, &row).await
+}
+
+/// Inserts synced rows of one table, each with the same columns in the same order, and
+/// records their change-log entries, in a handful of statements whatever their number (the
+/// lines of one dispensing).
+pub(crate) async fn insert_rows(w: &mut WriteTx<'_>, table: &str, rows: &[(&str, &[(&str, Value)])]) -> Result<()> {
+    let written = insert_values(w, table, rows).await?;
+    let changes: Vec<(&str, Value)> = rows.iter().map(|(id, cols)| (*id, written.row(id, cols))).collect();
+    w.record_changes(table, ChangeOp::Insert, &changes).await
+}
+
+/// The sync columns one insert gave its rows.
+struct Written {
+    now: String,
+    stamp: String,
+    by: Option<String>,
+}
+
+impl Written {
+    /// A row as written, for its change-log entry.
+    fn row(&self, id: &str, cols: &[(&str, Value)]) -> Value {
+        let mut row = Map::new();
+        row.insert("id".into(), Value::from(id));
+        for (c, v) in cols {
+            row.insert((*c).into(), v.clone());
+        }
+        row.insert("created_at".into(), Value::from(self.now.clone()));
+        row.insert("updated_at".into(), Value::from(self.stamp.clone()));
+        row.insert("updated_by".into(), self.by.clone().map(Value::from).unwrap_or(Value::Null));
+        Value::Object(row)
+    }
+}
+
+/// The INSERT statements of [`insert_rows`]: table and column names are the core's own,
+/// never a caller's input.
+async fn insert_values(w: &mut WriteTx<'_>, table: &str, rows: &[(&str, &[(&str, Value)])]) -> Result<Written> {
     let (now, stamp, by, dev) = (w.now_rfc3339(), w.stamp(), w.actor().user_id.clone(), w.device_id().to_string());
-    let names: Vec<&str> = cols.iter().map(|(c, _)| *c).collect();
-    let sql = format!(
-        "INSERT INTO {table} (id, {}, created_at, updated_at, updated_by, origin_device) VALUES (?, {}?, ?, ?, ?)",
-        names.join(", "),
-        "?, ".repeat(cols.len())
-    );
-    let mut q = sqlx::query(&sql).bind(id);
-    for (_, v) in cols {
-        q = match v {
-            Value::Null => q.bind(None::<String>),
-            Value::Bool(b) => q.bind(*b),
-            Value::Number(n) => q.bind(n.as_i64()),
-            Value::String(s) => q.bind(s.clone()),
-            other => q.bind(other.to_string()),
-        };
+    let written = Written { now, stamp, by };
+    let Some((_, first)) = rows.first() else { return Ok(written) };
+    let names: Vec<&str> = first.iter().map(|(c, _)| *c).collect();
+    if rows.iter().any(|(_, cols)| !cols.iter().map(|(c, _)| *c).eq(names.iter().copied())) {
+        return Err(Error::internal(format!("rows of {table} with different columns in one insert")));
     }
-    q.bind(&now).bind(&stamp).bind(&by).bind(&dev).execute(w.conn()).await?;
-    let mut row = Map::new();
-    row.insert("id".into(), Value::from(id));
-    for (c, v) in cols {
-        row.insert((*c).into(), v.clone());
+    // SQLite allows 32,766 variables in a statement.
+    let per_statement = (32_000 / (names.len() + 5)).max(1);
+    for chunk in rows.chunks(per_statement) {
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(format!(
+            "INSERT INTO {table} (id, {}, created_at, updated_at, updated_by, origin_device) ",
+            names.join(", ")
+        ));
+        q.push_values(chunk, |mut b, (id, cols)| {
+            b.push_bind(*id);
+            for (_, v) in cols.iter() {
+                match v {
+                    Value::Null => b.push_bind(None::<String>),
+                    Value::Bool(x) => b.push_bind(*x),
+                    Value::Number(n) => b.push_bind(n.as_i64()),
+                    Value::String(s) => b.push_bind(s.clone()),
+                    other => b.push_bind(other.to_string()),
+                };
+            }
+            b.push_bind(written.now.clone())
+                .push_bind(written.stamp.clone())
+                .push_bind(written.by.clone())
+                .push_bind(dev.clone());
+        });
+        q.build().execute(w.conn()).await?;
     }
-    row.insert("created_at".into(), Value::from(now));
-    row.insert("updated_at".into(), Value::from(stamp));
-    row.insert("updated_by".into(), by.map(Value::from).unwrap_or(Value::Null));
-    w.record_change(table, id, ChangeOp::Insert, &Value::Object(row)).await
+    Ok(written)
 }
 
 /// Normalises a single-line text field; `required` refuses an empty one.

@@ -12,18 +12,18 @@
 //! movement naming the dispensing movement), never more than was dispensed and not yet
 //! returned; while the bill is a draft its line is reduced to match.
 
-use super::fefo;
+use super::dispense_plan::{self, Planned};
 use super::model::*;
-use super::{append_movement, candidates, positive, require_batch_of, require_store, NewMovement};
+use super::{append_movement, append_movements, positive, require_store, NewMovement};
 use super::{LINES_MAX, NOTE_MAX};
 use crate::billing::{bills, model::BillStatus, model::Category, money};
-use crate::clinical::{insert_row, line, within};
+use crate::clinical::{insert_rows, line, within};
 use crate::error::{Error, Result, ValidationReason};
 use crate::rbac::Permission;
 use crate::session::Authorized;
 use crate::store::{Store, WriteTx};
-use chrono::NaiveDate;
 use serde_json::json;
+use std::collections::HashMap;
 
 /// The bill-line source of a dispensed batch (its `source_id` is the movement).
 pub const DISPENSE_SOURCE: &str = "dispense";
@@ -92,6 +92,8 @@ pub async fn waiting(store: &Store, auth: &Authorized) -> Result<Vec<WaitingPres
 }
 
 /// Dispenses prescription lines from a store, in one write: movements, bill lines, audit.
+/// Every line is checked and its batches chosen before anything is written
+/// ([`super::dispense_plan`]); then each kind of row is written for all lines at once.
 pub async fn dispense(store: &Store, auth: &Authorized, input: DispenseInput) -> Result<Dispensed> {
     auth.require(Permission::StockDispense)?;
     if input.lines.is_empty() {
@@ -104,256 +106,183 @@ pub async fn dispense(store: &Store, auth: &Authorized, input: DispenseInput) ->
     require_store(w.conn(), "store_id", &input.store_id).await?;
     let today = super::today_in(&mut w).await?;
     let allow_negative = super::allow_negative(w.conn()).await?;
-    let mut lines = Vec::with_capacity(input.lines.len());
-    let mut bill_id = None;
-    for (i, l) in input.lines.iter().enumerate() {
-        let (done, bill) =
-            within(&format!("lines.{i}"), dispense_line(&mut w, &input.store_id, today, allow_negative, l).await)?;
-        bill_id = bill_id.or(bill);
-        lines.push(done);
-    }
+    let plan = dispense_plan::plan(&mut w, &input.store_id, today, allow_negative, &input.lines).await?;
+    let done = write(&mut w, &input, plan).await?;
     w.commit().await?;
+    Ok(done)
+}
+
+/// The ids a planned line is written under.
+struct Ids {
+    dispensing: String,
+    movements: Vec<String>,
+    /// (bill, line) of each priced batch taken, in pick order.
+    charges: Vec<Option<(String, String)>>,
+}
+
+/// Writes the planned lines: the patients' open bills (opened where needed), then all the
+/// dispensings, all the movements, all the bill lines and the audit entries.
+async fn write(w: &mut WriteTx<'_>, input: &DispenseInput, plan: Vec<Planned>) -> Result<Dispensed> {
+    let bills = open_bills(w, &plan).await?;
+    let dispensed_at = w.now_rfc3339();
+    let by = w.actor().user_id.clone();
+    let mut ids: Vec<Ids> = plan
+        .iter()
+        .map(|_| Ids { dispensing: crate::ids::new_id(), movements: Vec::new(), charges: Vec::new() })
+        .collect();
+    let rows: Vec<[(&str, serde_json::Value); 9]> = plan
+        .iter()
+        .map(|p| {
+            let l = &input.lines[p.index];
+            [
+                ("prescription_id", json!(l.prescription_id)),
+                ("patient_id", json!(p.patient_id)),
+                ("item_id", json!(p.item.id)),
+                ("store_id", json!(input.store_id)),
+                ("quantity", json!(p.quantity)),
+                ("complete", json!(l.complete)),
+                ("substitution_reason", json!(p.substitution)),
+                ("dispensed_at", json!(dispensed_at)),
+                ("dispensed_by", json!(by)),
+            ]
+        })
+        .collect();
+    let refs: Vec<(&str, &[(&str, serde_json::Value)])> =
+        ids.iter().zip(&rows).map(|(i, r)| (i.dispensing.as_str(), r.as_slice())).collect();
+    insert_rows(w, "dispensings", &refs).await?;
+    let movements: Vec<NewMovement<'_>> = plan
+        .iter()
+        .zip(&ids)
+        .flat_map(|(p, i)| p.picks.iter().map(move |(pick, _)| movement(&input.store_id, p, i, pick)))
+        .collect();
+    let mut written = append_movements(w, &movements).await?.into_iter();
+    for (p, i) in plan.iter().zip(ids.iter_mut()) {
+        i.movements = written.by_ref().take(p.picks.len()).collect();
+    }
+    charge(w, &plan, &bills, &mut ids).await?;
+    audit(w, &input.store_id, &input.lines, &plan, &ids).await?;
+    let bill_id = ids.iter().flat_map(|i| i.charges.iter().flatten()).map(|(bill, _)| bill.clone()).next();
+    let lines = plan
+        .into_iter()
+        .zip(ids)
+        .map(|(p, i)| DispensedLine {
+            dispensing_id: i.dispensing,
+            prescription_id: input.lines[p.index].prescription_id.clone(),
+            item_id: p.item.id,
+            quantity: p.quantity,
+            movement_ids: i.movements,
+            picks: p.picks.into_iter().map(|(pick, _)| pick).collect(),
+            bill_line_ids: i.charges.into_iter().flatten().map(|(_, line)| line).collect(),
+        })
+        .collect();
     Ok(Dispensed { bill_id, lines })
 }
 
-/// What a prescription line needs: its patient, medicine, course end, and that it still waits.
-async fn prescription(w: &mut WriteTx<'_>, id: &str) -> Result<(String, String, Option<NaiveDate>)> {
-    let row: Option<(String, String, Option<String>, Option<String>)> = sqlx::query_as(
-        "SELECT patient_id, medicine_id, ends_on, stopped_at FROM prescriptions WHERE id = ? AND deleted_at IS NULL",
-    )
-    .bind(id)
-    .fetch_optional(w.conn())
-    .await?;
-    let Some((patient, medicine, ends_on, stopped)) = row else {
-        return Err(Error::validation("prescription_id", ValidationReason::Invalid, "no such prescription"));
-    };
-    if stopped.is_some() {
-        return Err(Error::validation("prescription_id", ValidationReason::Invalid, "this prescription was stopped"));
+fn movement<'a>(store_id: &'a str, p: &'a Planned, i: &'a Ids, pick: &'a Pick) -> NewMovement<'a> {
+    NewMovement {
+        item_id: &p.item.id,
+        batch_id: &pick.batch_id,
+        store_id,
+        kind: MovementKind::Dispensed,
+        quantity: -pick.quantity,
+        reason: None,
+        note: "",
+        receipt_line_id: None,
+        dispensing_id: Some(&i.dispensing),
+        returns_movement_id: None,
+        transfer_id: None,
     }
-    let complete: bool = sqlx::query_scalar(
-        "SELECT COUNT(*) > 0 FROM dispensings WHERE prescription_id = ? AND complete = 1 AND deleted_at IS NULL",
-    )
-    .bind(id)
-    .fetch_one(w.conn())
-    .await?;
-    if complete {
-        return Err(Error::validation("prescription_id", ValidationReason::Invalid, "dispensed in full already"));
-    }
-    let ends_on = ends_on.and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok());
-    Ok((patient, medicine, ends_on))
 }
 
-/// The item to give: the prescribed medicine's, or a substitute with its reason.
-async fn item_to_give(w: &mut WriteTx<'_>, medicine_id: &str, l: &DispenseLineInput) -> Result<(StockItem, String)> {
-    let prescribed = super::setup::item_of_medicine(w.conn(), medicine_id).await?;
-    let chosen = l.item_id.as_deref().map(str::trim).filter(|s| !s.is_empty());
-    let reason = line("substitution_reason", &l.substitution_reason, NOTE_MAX, false)?;
-    match (chosen, prescribed) {
-        (None, None) => Err(Error::validation(
-            "item_id",
-            ValidationReason::Required,
-            "this medicine is not stocked: choose an item",
-        )),
-        (None, Some(p)) => Ok((super::require_item(w.conn(), "item_id", &p).await?, String::new())),
-        (Some(c), p) if p.as_deref() == Some(c) => {
-            Ok((super::require_item(w.conn(), "item_id", c).await?, String::new()))
+/// Each patient's open bill (patient → bill), for the patients with a priced batch taken; a
+/// refusal names the first line of that patient.
+async fn open_bills(w: &mut WriteTx<'_>, plan: &[Planned]) -> Result<HashMap<String, String>> {
+    let mut bills = HashMap::new();
+    for p in plan.iter().filter(|p| p.picks.iter().any(|(_, price)| *price != 0)) {
+        if !bills.contains_key(&p.patient_id) {
+            let bill = within(&format!("lines.{}", p.index), bills::open_draft(w, &p.patient_id).await)?;
+            bills.insert(p.patient_id.clone(), bill);
         }
-        (Some(c), _) => {
-            if reason.is_empty() {
-                return Err(Error::validation(
-                    "substitution_reason",
-                    ValidationReason::Required,
-                    "why another item is given",
+    }
+    Ok(bills)
+}
+
+/// Each priced batch taken as a line on its patient's open bill (category pharmacy, at the
+/// batch's sale price and the item's tax rate; its source the movement), all in one insert.
+async fn charge(w: &mut WriteTx<'_>, plan: &[Planned], bills: &HashMap<String, String>, ids: &mut [Ids]) -> Result<()> {
+    for (p, i) in plan.iter().zip(ids.iter_mut()) {
+        let bill = bills.get(&p.patient_id);
+        i.charges = p
+            .picks
+            .iter()
+            .map(|(_, price)| bill.filter(|_| *price != 0).map(|b| (b.clone(), crate::ids::new_id())))
+            .collect();
+    }
+    // (line, bill, description, quantity, price, tax rate, movement)
+    let mut charges = Vec::new();
+    for (p, i) in plan.iter().zip(ids.iter()) {
+        for (((pick, price), movement), charge) in p.picks.iter().zip(&i.movements).zip(&i.charges) {
+            if let Some((bill, line)) = charge {
+                let description = describe(&p.item, pick);
+                charges.push((
+                    line.as_str(),
+                    bill.as_str(),
+                    description,
+                    pick.quantity,
+                    *price,
+                    p.item.tax_rate_bp,
+                    movement,
                 ));
             }
-            Ok((super::require_item(w.conn(), "item_id", c).await?, reason))
         }
     }
-}
-
-async fn dispense_line(
-    w: &mut WriteTx<'_>,
-    store_id: &str,
-    today: NaiveDate,
-    allow_negative: bool,
-    l: &DispenseLineInput,
-) -> Result<(DispensedLine, Option<String>)> {
-    let (patient_id, medicine_id, course_end) = prescription(w, &l.prescription_id).await?;
-    let quantity = positive("quantity", l.quantity)?;
-    let (item, substitution) = item_to_give(w, &medicine_id, l).await?;
-    let picks = match l.batch_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        Some(batch) => by_hand(w, store_id, today, allow_negative, &item.id, batch, quantity).await?,
-        None => first_expiry_first_out(w, store_id, today, course_end, allow_negative, &item.id, quantity).await?,
-    };
-    let dispensing_id = crate::ids::new_id();
-    insert_row(
-        w,
-        "dispensings",
-        &dispensing_id,
-        &[
-            ("prescription_id", json!(l.prescription_id)),
-            ("patient_id", json!(patient_id)),
-            ("item_id", json!(item.id)),
-            ("store_id", json!(store_id)),
-            ("quantity", json!(quantity)),
-            ("complete", json!(l.complete)),
-            ("substitution_reason", json!(substitution)),
-            ("dispensed_at", json!(w.now_rfc3339())),
-            ("dispensed_by", json!(w.actor().user_id.clone())),
-        ],
-    )
-    .await?;
-    let (mut movement_ids, mut bill_line_ids, mut bill) = (Vec::new(), Vec::new(), None);
-    for p in &picks {
-        let movement = append_movement(
-            w,
-            &NewMovement {
-                item_id: &item.id,
-                batch_id: &p.batch_id,
-                store_id,
-                kind: MovementKind::Dispensed,
-                quantity: -p.quantity,
-                reason: None,
-                note: "",
-                receipt_line_id: None,
-                dispensing_id: Some(&dispensing_id),
-                returns_movement_id: None,
-                transfer_id: None,
-            },
-        )
-        .await?;
-        if let Some((bill_id, line_id)) = charge(w, &patient_id, &item, p, &movement).await? {
-            bill = Some(bill_id);
-            bill_line_ids.push(line_id);
-        }
-        movement_ids.push(movement);
-    }
-    w.audit(
-        "stock.dispense",
-        "dispensing",
-        Some(&dispensing_id),
-        json!({ "prescription_id": l.prescription_id, "patient_id": patient_id, "item_id": item.id, "store_id": store_id,
-                "quantity": quantity, "complete": l.complete, "substitution_reason": substitution,
-                "batches": picks.iter().map(|p| json!({ "batch_id": p.batch_id, "quantity": p.quantity })).collect::<Vec<_>>() }),
-    )
-    .await?;
-    let done = DispensedLine {
-        dispensing_id,
-        prescription_id: l.prescription_id.clone(),
-        item_id: item.id,
-        quantity,
-        movement_ids,
-        picks,
-        bill_line_ids,
-    };
-    Ok((done, bill))
-}
-
-/// One batch chosen by the pharmacist: of this item, never expired or held, with the stock.
-async fn by_hand(
-    w: &mut WriteTx<'_>,
-    store_id: &str,
-    today: NaiveDate,
-    allow_negative: bool,
-    item_id: &str,
-    batch_id: &str,
-    quantity: i64,
-) -> Result<Vec<Pick>> {
-    let c = require_batch_of(w.conn(), "batch_id", batch_id, item_id).await?;
-    match fefo::usable(&c, store_id, today, None) {
-        Some(PassedReason::Expired) => {
-            return Err(Error::validation("batch_id", ValidationReason::Invalid, "this batch has expired"))
-        }
-        Some(PassedReason::OnHold) => {
-            return Err(Error::validation("batch_id", ValidationReason::Invalid, "this batch is on hold"))
-        }
-        _ => {}
-    }
-    let have = fefo::balance_in(&c, store_id);
-    if have < quantity && !allow_negative {
-        return Err(Error::validation(
-            "quantity",
-            ValidationReason::OutOfRange,
-            format!("only {have} of this batch here"),
-        ));
-    }
-    Ok(vec![Pick {
-        batch_id: c.batch_id,
-        batch_no: c.batch_no,
-        expiry: c.expiry.format("%Y-%m-%d").to_string(),
-        quantity,
-    }])
-}
-
-async fn first_expiry_first_out(
-    w: &mut WriteTx<'_>,
-    store_id: &str,
-    today: NaiveDate,
-    course_end: Option<NaiveDate>,
-    allow_negative: bool,
-    item_id: &str,
-    quantity: i64,
-) -> Result<Vec<Pick>> {
-    let batches = candidates(w.conn(), item_id).await?;
-    let a = fefo::allocate(&batches, store_id, quantity, today, course_end);
-    if a.short == 0 {
-        return Ok(a.picks);
-    }
-    if !allow_negative {
-        let usable = quantity - a.short;
-        return Err(Error::validation(
-            "quantity",
-            ValidationReason::OutOfRange,
-            format!("only {usable} usable in this store (first expiry first out)"),
-        ));
-    }
-    // Negative stock allowed: the shortfall goes on the last batch taken, or on the earliest
-    // batch that is neither expired nor held; never on an expired or held one.
-    let mut picks = a.picks;
-    if let Some(last) = picks.last_mut() {
-        last.quantity += a.short;
-        return Ok(picks);
-    }
-    let fallback =
-        batches.iter().filter(|c| c.expiry >= today && !c.on_hold).min_by_key(|c| (c.expiry, c.batch_id.clone()));
-    match fallback {
-        Some(c) => Ok(vec![Pick {
-            batch_id: c.batch_id.clone(),
-            batch_no: c.batch_no.clone(),
-            expiry: c.expiry.format("%Y-%m-%d").to_string(),
+    let mut lines = Vec::with_capacity(charges.len());
+    for (_, _, description, quantity, price, tax, movement) in &charges {
+        // The plan refused a quantity no bill line can hold.
+        let quantity = u32::try_from(*quantity).map_err(|_| Error::internal("a planned bill line out of range"))?;
+        lines.push(bills::NewLineRef {
+            service_id: None,
+            description,
+            category: Category::Pharmacy,
             quantity,
-        }]),
-        None => Err(Error::validation("quantity", ValidationReason::OutOfRange, "no usable batch of this item")),
+            unit_price: *price,
+            discount: money::Discount::None,
+            tax_rate_bp: *tax,
+            source: DISPENSE_SOURCE,
+            source_id: Some(movement.as_str()),
+        });
     }
+    let rows: Vec<(&str, &str, &bills::NewLineRef<'_>)> =
+        charges.iter().zip(&lines).map(|(c, l)| (c.0, c.1, l)).collect();
+    bills::insert_lines_as(w, &rows).await
 }
 
-/// One batch taken onto the patient's open bill: (bill, line), or `None` at no price.
-async fn charge(
+/// The audit entries, as a line-by-line dispensing made them: each line's charges, then the line.
+async fn audit(
     w: &mut WriteTx<'_>,
-    patient_id: &str,
-    item: &StockItem,
-    p: &Pick,
-    movement_id: &str,
-) -> Result<Option<(String, String)>> {
-    let price: i64 = sqlx::query_scalar("SELECT sale_price_minor FROM stock_batches WHERE id = ?")
-        .bind(&p.batch_id)
-        .fetch_one(w.conn())
-        .await?;
-    if price == 0 {
-        return Ok(None);
+    store_id: &str,
+    lines: &[DispenseLineInput],
+    plan: &[Planned],
+    ids: &[Ids],
+) -> Result<()> {
+    let mut entries = Vec::new();
+    for (p, i) in plan.iter().zip(ids) {
+        let l = &lines[p.index];
+        for (((pick, price), movement), charge) in p.picks.iter().zip(&i.movements).zip(&i.charges) {
+            if let Some((bill, line)) = charge {
+                let detail = json!({ "source": DISPENSE_SOURCE, "source_id": movement, "line_id": line,
+                                     "quantity": pick.quantity, "unit_price_minor": price });
+                entries.push(("bill.charge", "bill", Some(bill.as_str()), detail));
+            }
+        }
+        let batches: Vec<serde_json::Value> =
+            p.picks.iter().map(|(pick, _)| json!({ "batch_id": pick.batch_id, "quantity": pick.quantity })).collect();
+        let detail = json!({ "prescription_id": l.prescription_id, "patient_id": p.patient_id, "item_id": p.item.id,
+                             "store_id": store_id, "quantity": p.quantity, "complete": l.complete,
+                             "substitution_reason": p.substitution, "batches": batches });
+        entries.push(("stock.dispense", "dispensing", Some(i.dispensing.as_str()), detail));
     }
-    let bill_id = bills::open_draft(w, patient_id).await?;
-    let description = describe(item, p);
-    let line_id = insert_charge(w, &bill_id, item, &description, p.quantity, price, movement_id).await?;
-    w.audit(
-        "bill.charge",
-        "bill",
-        Some(&bill_id),
-        json!({ "source": DISPENSE_SOURCE, "source_id": movement_id, "line_id": line_id, "quantity": p.quantity,
-                "unit_price_minor": price }),
-    )
-    .await?;
-    Ok(Some((bill_id, line_id)))
+    w.audit_many(entries).await
 }
 
 /// An item as people name it: "Amoxicillin 500 mg capsule".

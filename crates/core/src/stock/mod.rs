@@ -32,6 +32,7 @@
 
 pub mod alerts;
 pub mod below_zero;
+mod dispense_plan;
 pub mod dispensing;
 pub mod dose_words;
 pub mod fefo;
@@ -62,6 +63,7 @@ use crate::store::WriteTx;
 use chrono::NaiveDate;
 use serde_json::json;
 use sqlx::SqliteConnection;
+use std::collections::HashMap;
 
 /// The longest name of a store, supplier or item, batch number, unit or invoice number.
 pub const NAME_MAX: usize = 120;
@@ -160,24 +162,41 @@ pub(crate) async fn require_batch_of(
 
 /// Every batch of an item that has a balance somewhere, as the allocator weighs them.
 pub(crate) async fn candidates(conn: &mut SqliteConnection, item_id: &str) -> Result<Vec<Candidate>> {
-    type Row = (String, String, String, bool, String, i64);
+    Ok(candidates_of(conn, &[item_id]).await?.batches.remove(item_id).unwrap_or_default())
+}
+
+/// The batches of several items, read in one statement.
+#[derive(Default)]
+pub(crate) struct Candidates {
+    /// item → its batches with a balance somewhere, earliest expiry first.
+    pub batches: HashMap<String, Vec<Candidate>>,
+    /// batch → its sale price (minor units a base unit).
+    pub prices: HashMap<String, i64>,
+}
+
+/// [`candidates`] of every item in `items`, with the batches' prices.
+pub(crate) async fn candidates_of(conn: &mut SqliteConnection, items: &[&str]) -> Result<Candidates> {
+    type Row = (String, String, String, String, bool, i64, String, i64);
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT b.id, b.batch_no, b.expiry, b.on_hold, s.store_id, s.quantity
+        "SELECT b.item_id, b.id, b.batch_no, b.expiry, b.on_hold, b.sale_price_minor, s.store_id, s.quantity
          FROM stock_balances s JOIN stock_batches b ON b.id = s.batch_id
-         WHERE s.item_id = ? AND b.deleted_at IS NULL ORDER BY b.expiry, b.batch_no, b.id",
+         WHERE s.item_id IN (SELECT value FROM json_each(?)) AND b.deleted_at IS NULL
+         ORDER BY b.item_id, b.expiry, b.batch_no, b.id",
     )
-    .bind(item_id)
+    .bind(serde_json::to_string(items)?)
     .fetch_all(conn)
     .await?;
-    let mut out: Vec<Candidate> = Vec::new();
-    for (id, batch_no, expiry, on_hold, store, quantity) in rows {
-        if let Some(last) = out.last_mut().filter(|c| c.batch_id == id) {
+    let mut out = Candidates::default();
+    for (item, id, batch_no, expiry, on_hold, price, store, quantity) in rows {
+        let list = out.batches.entry(item).or_default();
+        if let Some(last) = list.last_mut().filter(|c| c.batch_id == id) {
             last.balances.push((store, quantity));
             continue;
         }
         let expiry = NaiveDate::parse_from_str(&expiry, "%Y-%m-%d")
             .map_err(|_| Error::corrupt("stock_batches", &id, "expiry", "not a date YYYY-MM-DD"))?;
-        out.push(Candidate { batch_id: id, batch_no, expiry, on_hold, balances: vec![(store, quantity)] });
+        out.prices.insert(id.clone(), price);
+        list.push(Candidate { batch_id: id, batch_no, expiry, on_hold, balances: vec![(store, quantity)] });
     }
     Ok(out)
 }
@@ -224,28 +243,36 @@ pub(crate) struct NewMovement<'a> {
 }
 
 pub(crate) async fn append_movement(w: &mut WriteTx<'_>, m: &NewMovement<'_>) -> Result<String> {
+    let ids = append_movements(w, std::slice::from_ref(m)).await?;
+    ids.into_iter().next().ok_or_else(|| Error::internal("a movement was not written"))
+}
+
+/// Appends movements in a handful of statements whatever their number; their ids, in order.
+pub(crate) async fn append_movements(w: &mut WriteTx<'_>, movements: &[NewMovement<'_>]) -> Result<Vec<String>> {
     use crate::codes::Code;
-    let id = crate::ids::new_id();
     let at = w.now_rfc3339();
-    crate::clinical::insert_row(
-        w,
-        "stock_movements",
-        &id,
-        &[
-            ("item_id", json!(m.item_id)),
-            ("batch_id", json!(m.batch_id)),
-            ("store_id", json!(m.store_id)),
-            ("kind", json!(m.kind.code())),
-            ("quantity", json!(m.quantity)),
-            ("reason", json!(m.reason.map(|r| r.code()).unwrap_or(""))),
-            ("note", json!(m.note)),
-            ("receipt_line_id", json!(m.receipt_line_id)),
-            ("dispensing_id", json!(m.dispensing_id)),
-            ("returns_movement_id", json!(m.returns_movement_id)),
-            ("transfer_id", json!(m.transfer_id)),
-            ("at", json!(at)),
-        ],
-    )
-    .await?;
-    Ok(id)
+    let rows: Vec<(String, [(&str, serde_json::Value); 12])> = movements
+        .iter()
+        .map(|m| {
+            let cols = [
+                ("item_id", json!(m.item_id)),
+                ("batch_id", json!(m.batch_id)),
+                ("store_id", json!(m.store_id)),
+                ("kind", json!(m.kind.code())),
+                ("quantity", json!(m.quantity)),
+                ("reason", json!(m.reason.map(|r| r.code()).unwrap_or(""))),
+                ("note", json!(m.note)),
+                ("receipt_line_id", json!(m.receipt_line_id)),
+                ("dispensing_id", json!(m.dispensing_id)),
+                ("returns_movement_id", json!(m.returns_movement_id)),
+                ("transfer_id", json!(m.transfer_id)),
+                ("at", json!(at)),
+            ];
+            (crate::ids::new_id(), cols)
+        })
+        .collect();
+    let refs: Vec<(&str, &[(&str, serde_json::Value)])> =
+        rows.iter().map(|(id, cols)| (id.as_str(), cols.as_slice())).collect();
+    crate::clinical::insert_rows(w, "stock_movements", &refs).await?;
+    Ok(rows.into_iter().map(|(id, _)| id).collect())
 }

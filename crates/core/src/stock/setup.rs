@@ -144,6 +144,20 @@ pub(crate) async fn load_item(conn: &mut SqliteConnection, id: &str) -> Result<O
     row.map(item_of).transpose()
 }
 
+/// The items of `ids` that exist (deleted ones are left out), by id, in one statement.
+pub(crate) async fn load_items(
+    conn: &mut SqliteConnection,
+    ids: &[&str],
+) -> Result<std::collections::HashMap<String, StockItem>> {
+    let rows: Vec<ItemRow> = sqlx::query_as(&format!(
+        "SELECT {ITEM_COLUMNS} FROM stock_items WHERE id IN (SELECT value FROM json_each(?)) AND deleted_at IS NULL"
+    ))
+    .bind(serde_json::to_string(ids)?)
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter().map(|r| item_of(r).map(|item| (item.id.clone(), item))).collect()
+}
+
 /// The stock item of a medicine (the first made, should two devices have made one each).
 pub(crate) async fn item_of_medicine(conn: &mut SqliteConnection, medicine_id: &str) -> Result<Option<String>> {
     Ok(sqlx::query_scalar(
