@@ -716,3 +716,63 @@ async fn each_stock_operation_needs_its_permission() {
         assert_eq!([view, manage, receive, moved, dispense], may, "{name}");
     }
 }
+
+/// Item search finds an item by the start of any word of its name, through the index the
+/// triggers keep: items added, renamed or deleted by the core or written by SQL (as a pulled
+/// row is) are found as they stand; a query is words, never FTS5 syntax.
+#[tokio::test]
+async fn item_search_finds_words_of_names_as_they_stand() {
+    let p = pharmacy().await;
+    let s = &p.w.env.store;
+    let add = |name: &str| StockItemInput {
+        kind: "other".into(),
+        generic_name: name.into(),
+        unit: "piece".into(),
+        pack_size: 1,
+        ..Default::default()
+    };
+    let glove = setup::add_item(s, &p.pharmacist, add("Glove Syringe")).await.unwrap().id;
+    setup::add_item(s, &p.pharmacist, add("Syringe glove")).await.unwrap();
+    setup::add_item(s, &p.pharmacist, add("Gauze/Crêpe bandage")).await.unwrap();
+    let pharmacist = &p.pharmacist;
+    let names = |q: &'static str| async move {
+        let hits = setup::search_items(s, pharmacist, q).await.unwrap();
+        hits.into_iter().map(|h| h.item.generic_name).collect::<Vec<_>>()
+    };
+    assert_eq!(names("glo").await, ["Glove Syringe", "Syringe glove"], "by name");
+    assert_eq!(names("GLOVE sy").await, ["Glove Syringe"], "the words in their order");
+    assert_eq!(names("crepe").await, ["Gauze/Crêpe bandage"], "a word after a slash, accents aside");
+    assert_eq!(names("band").await, ["Gauze/Crêpe bandage"]);
+    assert_eq!(names("amox").await, ["Amoxicillin"]);
+    assert!(names("love").await.is_empty(), "the start of a word only");
+    assert!(names("%").await.is_empty() && names("\" OR *").await.is_empty(), "no words: nothing");
+    assert!(names("gl\" OR \"x").await.is_empty(), "quotes are not syntax");
+    assert_eq!(names("").await.len(), 6, "empty: every item");
+
+    let mut renamed = add("Mask N95");
+    renamed.generic_name = "Mask N95".into();
+    setup::update_item(s, &p.pharmacist, &glove, renamed).await.unwrap();
+    assert_eq!(names("glo").await, ["Syringe glove"], "renamed");
+    assert_eq!(names("n95").await, ["Mask N95"]);
+    // A row written in SQL, as a pulled one is, then deleted.
+    sqlx::query(
+        "INSERT INTO stock_items (id, kind, generic_name, unit, created_at, updated_at, origin_device)
+         VALUES ('pulled-item', 'other', 'Lancet', 'piece', '2026-12-01T00:00:00.000Z', '2026-12-01T00:00:00.000Z', 'other-device')",
+    )
+    .execute(s.pool())
+    .await
+    .unwrap();
+    assert_eq!(names("lan").await, ["Lancet"]);
+    sqlx::query("UPDATE stock_items SET deleted_at = updated_at WHERE id = 'pulled-item'")
+        .execute(s.pool())
+        .await
+        .unwrap();
+    assert!(names("lan").await.is_empty(), "deleted");
+    sqlx::query("DELETE FROM stock_items WHERE id = 'pulled-item'").execute(s.pool()).await.unwrap();
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM stock_item_words WHERE item_id = 'pulled-item'")
+        .fetch_one(s.pool())
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+    assert_eq!(names("mask").await, ["Mask N95"]);
+}

@@ -110,6 +110,10 @@ pub async fn suppliers(store: &Store, auth: &Authorized) -> Result<Vec<Supplier>
 const ITEM_COLUMNS: &str = "id, kind, medicine_id, generic_name, strength, form, pack_size, unit, reorder_level, \
                             tax_rate_bp, hsn_code, sale_price_minor, active";
 
+/// [`ITEM_COLUMNS`] of the items `i`.
+const HIT_COLUMNS: &str = "i.id, i.kind, i.medicine_id, i.generic_name, i.strength, i.form, i.pack_size, i.unit, \
+                           i.reorder_level, i.tax_rate_bp, i.hsn_code, i.sale_price_minor, i.active";
+
 type ItemRow = (String, String, Option<String>, String, String, String, i64, String, i64, i64, String, i64, bool);
 
 fn item_of(r: ItemRow) -> Result<StockItem> {
@@ -313,29 +317,33 @@ pub async fn update_item(store: &Store, auth: &Authorized, item_id: &str, input:
     load_item(&mut conn, item_id).await?.ok_or(Error::NotFound { entity: "stock item".into() })
 }
 
-/// Items whose name (or strength) starts a word with the query, or all when it is empty;
-/// with what is usable on hand across stores. At most [`SEARCH_LIMIT`].
+/// Items with a word of their name starting with the query's words (in that order: "glove sy"
+/// finds "Glove Syringe"), or all when it is empty; with what is usable on hand across
+/// stores. At most [`SEARCH_LIMIT`], by name. A query without letters or digits finds none.
 pub async fn search_items(store: &Store, auth: &Authorized, query: &str) -> Result<Vec<ItemHit>> {
     auth.require(Permission::StockView)?;
     let today = crate::clinic::today_ymd(store).await?;
-    let q = query.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
-    let escaped = q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-    // One statement: the hits and each one's usable stock on hand (not expired, not held).
-    // The stock of the hits shown only: SQLite works out a result column before it sorts, so
-    // with the sum beside the name it summed the stock of every item a short word matched.
-    type HitRow = (ItemRow, i64);
+    let empty = query.trim().is_empty();
+    let Some(words) = words_query(query).or(empty.then(String::new)) else { return Ok(Vec::new()) };
+    // The hits from the index (`stock_item_fts`, migration 0049: the index first, then the
+    // names it holds to sort them, the items themselves read for the hits shown only); an
+    // empty query lists the items by name. The usable stock is summed for the hits shown only.
+    let hits = if empty {
+        "SELECT w.item_id, w.name, w.strength FROM stock_item_words w WHERE ?1 = ''"
+    } else {
+        "SELECT w.item_id, w.name, w.strength FROM stock_item_fts f CROSS JOIN stock_item_words w ON w.pk = f.rowid
+         WHERE stock_item_fts MATCH ?1"
+    };
     let rows: Vec<sqlx::sqlite::SqliteRow> = sqlx::query(&format!(
-        "SELECT {ITEM_COLUMNS},
+        "SELECT {HIT_COLUMNS},
                 (SELECT COALESCE(SUM(s.quantity), 0) FROM stock_balances s JOIN stock_batches b ON b.id = s.batch_id
-                 WHERE s.item_id = i.id AND b.expiry >= ?5 AND b.on_hold = 0 AND b.deleted_at IS NULL) AS on_hand
-         FROM (SELECT {ITEM_COLUMNS} FROM stock_items
-               WHERE deleted_at IS NULL AND (?1 = '' OR generic_name LIKE ?2 ESCAPE '\\' OR generic_name LIKE ?3 ESCAPE '\\')
-               ORDER BY generic_name COLLATE NOCASE, strength, id LIMIT ?4) i
-         ORDER BY generic_name COLLATE NOCASE, strength, id"
+                 WHERE s.item_id = i.id AND b.expiry >= ?3 AND b.on_hold = 0 AND b.deleted_at IS NULL) AS on_hand
+         FROM ({hits} ORDER BY w.name COLLATE NOCASE, w.strength, w.item_id LIMIT ?2) h
+         JOIN stock_items i ON i.id = h.item_id
+         WHERE i.deleted_at IS NULL
+         ORDER BY h.name COLLATE NOCASE, h.strength, h.item_id"
     ))
-    .bind(&q)
-    .bind(format!("{escaped}%"))
-    .bind(format!("% {escaped}%"))
+    .bind(&words)
     .bind(SEARCH_LIMIT)
     .bind(&today)
     .fetch_all(store.pool())
@@ -343,12 +351,20 @@ pub async fn search_items(store: &Store, auth: &Authorized, query: &str) -> Resu
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         use sqlx::{FromRow, Row};
-        let (item, on_hand): HitRow = (ItemRow::from_row(&row)?, row.try_get("on_hand")?);
+        let (item, on_hand): (ItemRow, i64) = (ItemRow::from_row(&row)?, row.try_get("on_hand")?);
         let item = item_of(item)?;
         let below_reorder = on_hand < i64::from(item.reorder_level);
         out.push(ItemHit { item, on_hand, below_reorder });
     }
     Ok(out)
+}
+
+/// A search's words as an FTS5 phrase whose last word is a prefix ("Glove sy" → `"glove sy"*`);
+/// only letters and digits reach it, so nothing in a query is FTS5 syntax. None without words.
+fn words_query(query: &str) -> Option<String> {
+    let words: Vec<String> =
+        query.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect();
+    (!words.is_empty()).then(|| format!("\"{}\"*", words.join(" ")))
 }
 
 /// Puts a batch on hold (a recall, a query: nothing of it is dispensed) or releases it.
