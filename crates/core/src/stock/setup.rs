@@ -110,10 +110,6 @@ pub async fn suppliers(store: &Store, auth: &Authorized) -> Result<Vec<Supplier>
 const ITEM_COLUMNS: &str = "id, kind, medicine_id, generic_name, strength, form, pack_size, unit, reorder_level, \
                             tax_rate_bp, hsn_code, sale_price_minor, active";
 
-/// [`ITEM_COLUMNS`] of the items `i`.
-const HIT_COLUMNS: &str = "i.id, i.kind, i.medicine_id, i.generic_name, i.strength, i.form, i.pack_size, i.unit, \
-                           i.reorder_level, i.tax_rate_bp, i.hsn_code, i.sale_price_minor, i.active";
-
 type ItemRow = (String, String, Option<String>, String, String, String, i64, String, i64, i64, String, i64, bool);
 
 fn item_of(r: ItemRow) -> Result<StockItem> {
@@ -329,19 +325,20 @@ pub async fn search_items(store: &Store, auth: &Authorized, query: &str) -> Resu
     // names it holds to sort them, the items themselves read for the hits shown only); an
     // empty query lists the items by name. The usable stock is summed for the hits shown only.
     let hits = if empty {
-        "SELECT w.item_id, w.name, w.strength FROM stock_item_words w WHERE ?1 = ''"
+        "SELECT w.item_id, w.name AS sort_name, w.strength AS sort_strength FROM stock_item_words w WHERE ?1 = ''"
     } else {
-        "SELECT w.item_id, w.name, w.strength FROM stock_item_fts f CROSS JOIN stock_item_words w ON w.pk = f.rowid
+        "SELECT w.item_id, w.name AS sort_name, w.strength AS sort_strength
+         FROM stock_item_fts f CROSS JOIN stock_item_words w ON w.pk = f.rowid
          WHERE stock_item_fts MATCH ?1"
     };
     let rows: Vec<sqlx::sqlite::SqliteRow> = sqlx::query(&format!(
-        "SELECT {HIT_COLUMNS},
+        "SELECT {ITEM_COLUMNS},
                 (SELECT COALESCE(SUM(s.quantity), 0) FROM stock_balances s JOIN stock_batches b ON b.id = s.batch_id
                  WHERE s.item_id = i.id AND b.expiry >= ?3 AND b.on_hold = 0 AND b.deleted_at IS NULL) AS on_hand
          FROM ({hits} ORDER BY w.name COLLATE NOCASE, w.strength, w.item_id LIMIT ?2) h
          JOIN stock_items i ON i.id = h.item_id
          WHERE i.deleted_at IS NULL
-         ORDER BY h.name COLLATE NOCASE, h.strength, h.item_id"
+         ORDER BY h.sort_name COLLATE NOCASE, h.sort_strength, h.item_id"
     ))
     .bind(&words)
     .bind(SEARCH_LIMIT)
