@@ -380,6 +380,19 @@ fn opened<R: Runtime>(app: &tauri::AppHandle<R>, state: AppState) {
     let _ = app.state::<AppState>().restart.set(Box::new(move || restart_soon(handle.clone())));
     start_background_sync(app.clone());
     start_daily_backups(app.clone());
+    build_report_summaries(app.clone());
+}
+
+/// The morbidity summary built for the clinic's time zone if it is not (after an upgrade that
+/// added it, or a restore), a few thousand people per write, so that the first morbidity
+/// report does not wait for it. Logged, not shown: a report builds what is left itself.
+fn build_report_summaries<R: Runtime>(app: tauri::AppHandle<R>) {
+    tauri::async_runtime::spawn(async move {
+        let state = app.state::<AppState>();
+        if let Err(e) = hms_core::reports::morbidity_summary::ensure(&state.store).await {
+            tracing::warn!(target: "hms::reports", code = e.code(), error = %e, "building the morbidity summary");
+        }
+    });
 }
 
 /// How often the app asks the core whether the daily backup is due.

@@ -17,6 +17,7 @@ pub mod export;
 pub mod hours;
 pub mod insurance;
 pub mod morbidity;
+pub mod morbidity_summary;
 pub mod patients;
 pub mod pdf;
 pub mod performance;

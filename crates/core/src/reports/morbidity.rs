@@ -3,7 +3,10 @@
 //! one person: their survivor) counts once per code — or once per chapter — however many
 //! visits gave it; their age is taken on the day of the first such visit in the range.
 //! Free-text (uncoded) diagnoses are not in the table: the report says how many there were.
+//! The whole clinic's figures are read from the summary (`morbidity_summary`); filtered by
+//! doctor or department, from the visits.
 
+use super::morbidity_summary;
 use super::patients::{age_on, AGE_BANDS};
 use super::table::{col, fig, num, text, Column, Kind, Table};
 use super::{DateRange, Scope};
@@ -101,15 +104,25 @@ struct Counts {
     ages: [i64; AGE_BANDS.len() + 1],
 }
 
+/// The index in `Counts::sexes` of a stored sex (the summary's numbering too).
+fn sex_index(sex: &str) -> usize {
+    SEXES.iter().position(|s| *s == sex).unwrap_or(3)
+}
+
+/// The index in `Counts::ages` of an age (the last: unknown; the summary's numbering too).
+fn band_index(age: Option<u32>) -> usize {
+    match age {
+        Some(a) => AGE_BANDS.iter().rposition(|(_, low)| a >= *low).unwrap_or(0),
+        None => AGE_BANDS.len(),
+    }
+}
+
 impl Counts {
-    fn add(&mut self, sex: &str, age: Option<u32>) {
-        self.people += 1;
-        self.sexes[SEXES.iter().position(|s| *s == sex).unwrap_or(3)] += 1;
-        let band = match age {
-            Some(a) => AGE_BANDS.iter().rposition(|(_, low)| a >= *low).unwrap_or(0),
-            None => AGE_BANDS.len(),
-        };
-        self.ages[band] += 1;
+    /// `n` people of one sex and age band (indices out of range count as unknown).
+    fn add(&mut self, sex: usize, band: usize, n: i64) {
+        self.people += n;
+        self.sexes[sex.min(SEXES.len() - 1)] += n;
+        self.ages[band.min(AGE_BANDS.len())] += n;
     }
 
     fn cells(&self) -> Vec<super::Cell> {
@@ -198,7 +211,91 @@ fn distinct_people(rows: &[Diagnosed]) -> i64 {
     i64::try_from(people.len()).unwrap_or(i64::MAX)
 }
 
+/// Whether the report reads the summary: everything the clinic diagnosed. Filtered by doctor
+/// or department it reads the visits themselves (the summary does not keep who diagnosed).
+fn whole_clinic(scope: &Scope) -> bool {
+    scope.doctor_id.is_none() && scope.department_id.is_none()
+}
+
+/// The summary's counts over the range: people by code and by chapter, people, uncoded.
+struct Summed {
+    codes: BTreeMap<String, Counts>,
+    chapters: BTreeMap<String, Counts>,
+    people: i64,
+    uncoded: i64,
+}
+
+async fn summed(store: &Store, range: &DateRange) -> Result<Summed> {
+    let mut out = Summed { codes: BTreeMap::new(), chapters: BTreeMap::new(), people: 0, uncoded: 0 };
+    for t in morbidity_summary::tallies(store, range).await? {
+        let (sex, band) = (usize::try_from(t.sex).unwrap_or(3), usize::try_from(t.band).unwrap_or(AGE_BANDS.len()));
+        match t.kind {
+            0 => out
+                .codes
+                .entry(t.key.clone())
+                .or_insert_with(|| Counts { order: t.key.clone(), label: t.key.clone(), ..Default::default() })
+                .add(sex, band, t.n),
+            1 => {
+                let chapter = t.key.parse::<usize>().unwrap_or(CHAPTERS.len());
+                chapter_counts(&mut out.chapters, chapter).add(sex, band, t.n);
+            }
+            2 => out.people += t.n,
+            _ => out.uncoded += t.n,
+        }
+    }
+    Ok(out)
+}
+
+/// The row of `chapter` (an index in [`CHAPTERS`]; past them: codes outside the chapters).
+fn chapter_counts(groups: &mut BTreeMap<String, Counts>, chapter: usize) -> &mut Counts {
+    let (label, title) = match CHAPTERS.get(chapter) {
+        Some((n, first, last, title)) => (format!("{n} ({first}–{last})"), (*title).to_string()),
+        None => ("—".to_string(), "Codes outside the chapters".to_string()),
+    };
+    let order = format!("{:02}", chapter.min(CHAPTERS.len()));
+    groups.entry(order.clone()).or_insert_with(|| Counts { order, label, title, ..Default::default() })
+}
+
+/// Each code's description: the ICD-10 list's, else the smallest text of its diagnoses.
+async fn describe(store: &Store, codes: &mut BTreeMap<String, Counts>) -> Result<()> {
+    let list: Vec<String> = codes.keys().cloned().collect();
+    let json = serde_json::to_string(&list).map_err(|e| crate::error::Error::internal(e.to_string()))?;
+    let listed: Vec<(String, String)> =
+        sqlx::query_as("SELECT code, description FROM icd10_codes WHERE code IN (SELECT value FROM json_each(?))")
+            .bind(json)
+            .fetch_all(store.pool())
+            .await?;
+    for (code, description) in listed {
+        if let Some(c) = codes.get_mut(&code) {
+            c.title = description;
+        }
+    }
+    let unlisted: Vec<String> = codes.iter().filter(|(_, c)| c.title.is_empty()).map(|(k, _)| k.clone()).collect();
+    if !unlisted.is_empty() {
+        for (code, text) in morbidity_summary::unlisted_texts(store, &unlisted).await? {
+            if let Some(c) = codes.get_mut(&code) {
+                c.title = text;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn code_columns() -> (Column, Column) {
+    (col("code", "ICD-10", Kind::Text), col("diagnosis", "Diagnosis", Kind::Text))
+}
+
+fn chapter_columns() -> (Column, Column) {
+    (col("chapter", "Chapter", Kind::Text), col("title", "Title", Kind::Text))
+}
+
 pub(crate) async fn by_code(store: &Store, range: &DateRange, scope: &Scope) -> Result<Table> {
+    let (first, second) = code_columns();
+    if whole_clinic(scope) {
+        let mut s = summed(store, range).await?;
+        describe(store, &mut s.codes).await?;
+        return Ok(table(s.codes, first, second, s.people, s.uncoded));
+    }
     let (rows, uncoded) = diagnosed(store, range, scope).await?;
     let mut groups: BTreeMap<String, Counts> = BTreeMap::new();
     for r in &rows {
@@ -208,13 +305,18 @@ pub(crate) async fn by_code(store: &Store, range: &DateRange, scope: &Scope) -> 
             title: r.description.clone(),
             ..Default::default()
         });
-        g.add(&r.sex, age_at(range, r.birth_date.as_deref(), &r.first_at));
+        g.add(sex_index(&r.sex), band_index(age_at(range, r.birth_date.as_deref(), &r.first_at)), 1);
     }
     let people = distinct_people(&rows);
-    Ok(table(groups, col("code", "ICD-10", Kind::Text), col("diagnosis", "Diagnosis", Kind::Text), people, uncoded))
+    Ok(table(groups, first, second, people, uncoded))
 }
 
 pub(crate) async fn by_chapter(store: &Store, range: &DateRange, scope: &Scope) -> Result<Table> {
+    let (first, second) = chapter_columns();
+    if whole_clinic(scope) {
+        let s = summed(store, range).await?;
+        return Ok(table(s.chapters, first, second, s.people, s.uncoded));
+    }
     let (rows, uncoded) = diagnosed(store, range, scope).await?;
     // Each person once per chapter, on their first visit in the range with a code in it.
     let mut firsts: BTreeMap<(usize, &str), &Diagnosed> = BTreeMap::new();
@@ -227,16 +329,11 @@ pub(crate) async fn by_chapter(store: &Store, range: &DateRange, scope: &Scope) 
     }
     let mut groups: BTreeMap<String, Counts> = BTreeMap::new();
     for ((chapter, _), r) in firsts {
-        let (label, title) = match CHAPTERS.get(chapter) {
-            Some((n, first, last, title)) => (format!("{n} ({first}–{last})"), (*title).to_string()),
-            None => ("—".to_string(), "Codes outside the chapters".to_string()),
-        };
-        let order = format!("{chapter:02}");
-        let g = groups.entry(order.clone()).or_insert_with(|| Counts { order, label, title, ..Default::default() });
-        g.add(&r.sex, age_at(range, r.birth_date.as_deref(), &r.first_at));
+        let band = band_index(age_at(range, r.birth_date.as_deref(), &r.first_at));
+        chapter_counts(&mut groups, chapter).add(sex_index(&r.sex), band, 1);
     }
     let people = distinct_people(&rows);
-    Ok(table(groups, col("chapter", "Chapter", Kind::Text), col("title", "Title", Kind::Text), people, uncoded))
+    Ok(table(groups, first, second, people, uncoded))
 }
 
 #[cfg(test)]

@@ -123,7 +123,7 @@ pub(crate) fn bind_all<'q, O>(
 
 /// Each summary table beside a recount of what it summarises straight from the records
 /// (written out here without the migration's views, so that a wrong view shows too).
-pub(crate) const RECOUNTS: [(&str, &str, &str); 14] = [
+pub(crate) const RECOUNTS: [(&str, &str, &str); 16] = [
     (
         "report_appointments_day",
         "SELECT date, doctor_id, status, n FROM report_appointments_day WHERE n <> 0",
@@ -242,6 +242,48 @@ pub(crate) const RECOUNTS: [(&str, &str, &str); 14] = [
          FROM bill_insurance i JOIN bills b ON b.id = i.bill_id
          WHERE i.deleted_at IS NULL AND b.status = 'final' AND b.deleted_at IS NULL
          GROUP BY 1, 2",
+    ),
+    // The previous diagnoses looked up one by one (the triggers and the rebuild use window
+    // functions), the age bands by date arithmetic (they compare years and days).
+    (
+        "report_dx",
+        "SELECT day, id, person, code, chapter, sex, band, prev_code, prev_chapter, prev_any, text FROM report_dx",
+        "SELECT * FROM (WITH b AS (
+             SELECT dg.id, COALESCE(p.merged_into, p.id) AS person, COALESCE(UPPER(TRIM(dg.icd10)), '') AS code,
+                    v.started_at AS at, s.sex, s.birth_date AS birth, dg.text,
+                    date(v.started_at, (SELECT seconds FROM report_zone WHERE start <= v.started_at ORDER BY start DESC LIMIT 1)
+                         || ' seconds') AS day
+             FROM diagnoses dg JOIN visits v ON v.id = dg.visit_id JOIN patients p ON p.id = v.patient_id
+             JOIN patients s ON s.id = COALESCE(p.merged_into, p.id)
+             WHERE dg.deleted_at IS NULL AND v.deleted_at IS NULL),
+         c AS (
+             SELECT b.*, CASE WHEN code = '' THEN -1 ELSE COALESCE((SELECT n FROM report_chapters
+                 WHERE length(CAST(substr(code, 1, 3) AS BLOB)) >= 3 AND substr(code, 1, 3) BETWEEN first AND last), 22) END AS chapter
+             FROM b WHERE day IS NOT NULL)
+         SELECT day, id, person, code, chapter,
+                CASE sex WHEN 'female' THEN 0 WHEN 'male' THEN 1 WHEN 'other' THEN 2 ELSE 3 END,
+                CASE WHEN birth IS NULL OR date(birth) IS NOT birth OR birth > day THEN 6
+                     WHEN date(birth, '+65 years') <= day THEN 5 WHEN date(birth, '+45 years') <= day THEN 4
+                     WHEN date(birth, '+25 years') <= day THEN 3 WHEN date(birth, '+15 years') <= day THEN 2
+                     WHEN date(birth, '+5 years') <= day THEN 1 ELSE 0 END,
+                (SELECT e.day FROM c e WHERE c.code <> '' AND e.person = c.person AND e.code = c.code
+                   AND (e.at, e.id) < (c.at, c.id) ORDER BY e.at DESC, e.id DESC LIMIT 1),
+                (SELECT e.day FROM c e WHERE c.code <> '' AND e.person = c.person AND e.code <> '' AND e.chapter = c.chapter
+                   AND (e.at, e.id) < (c.at, c.id) ORDER BY e.at DESC, e.id DESC LIMIT 1),
+                (SELECT e.day FROM c e WHERE c.code <> '' AND e.person = c.person AND e.code <> ''
+                   AND (e.at, e.id) < (c.at, c.id) ORDER BY e.at DESC, e.id DESC LIMIT 1),
+                CASE WHEN code <> '' AND code NOT IN (SELECT code FROM icd10_codes) THEN text END
+         FROM c)",
+    ),
+    (
+        "report_dx_month",
+        "SELECT month, prev_month, kind, key, sex, band, n FROM report_dx_month WHERE n <> 0",
+        "SELECT substr(day, 1, 7), COALESCE(substr(prev, 1, 7), ''), kind, key, sex, band, COUNT(*) FROM (
+             SELECT day, prev_code AS prev, 0 AS kind, code AS key, sex, band FROM report_dx WHERE code <> ''
+             UNION ALL SELECT day, prev_chapter, 1, CAST(chapter AS TEXT), sex, band FROM report_dx WHERE code <> ''
+             UNION ALL SELECT day, prev_any, 2, '', sex, band FROM report_dx WHERE code <> ''
+             UNION ALL SELECT day, NULL, 3, '', 0, 0 FROM report_dx WHERE code = '')
+         GROUP BY 1, 2, 3, 4, 5, 6",
     ),
 ];
 

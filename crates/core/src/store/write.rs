@@ -409,6 +409,16 @@ impl<'s> WriteTx<'s> {
         self.commit_unaudited().await
     }
 
+    /// Commits a write of derived, local tables only (a report summary built from the records
+    /// a few thousand people at a time): nothing anyone did, nothing synced, so no audit entry
+    /// — the build's start is audited. Refused if the write recorded a synced change.
+    pub(crate) async fn commit_derived(self) -> Result<()> {
+        if self.changed {
+            return Err(Error::internal("a derived write recorded a synced change"));
+        }
+        self.commit_unaudited().await
+    }
+
     /// Commits a write that needs no audit entry of its own: a pull page that only stored
     /// other devices' audit entries and moved the cursor (sync). Nothing else may use it.
     pub(crate) async fn commit_unaudited(mut self) -> Result<()> {
