@@ -31,6 +31,12 @@ pub async fn run(ctx: &mut Ctx, patients: u64, seed: u64) -> Result<(), String> 
     let year_ago = (today - Duration::days(364)).format("%Y-%m-%d").to_string();
     let year = RangeInput::custom(&year_ago, &today.format("%Y-%m-%d").to_string());
     visits_for_the_year(ctx, &year_ago, seed).await?;
+    // The morbidity summary built for the clinic's time zone, once (as after an upgrade or a
+    // change of zone): `report_morbidity_summary_build` (one sample; nothing when built already).
+    let lat = time_n(1, |_| async { reports::morbidity_summary::ensure(&ctx.store).await })
+        .await
+        .map_err(|e| e.to_string())?;
+    ctx.latency.insert("report_morbidity_summary_build".into(), json!(lat));
     for report in ReportId::ALL {
         for (suffix, range, n) in
             [("month", RangeInput::preset(Preset::LastMonth), MONTH_SAMPLES), ("year", year.clone(), YEAR_SAMPLES)]
