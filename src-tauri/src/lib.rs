@@ -383,14 +383,21 @@ fn opened<R: Runtime>(app: &tauri::AppHandle<R>, state: AppState) {
     build_report_summaries(app.clone());
 }
 
-/// The morbidity summary built for the clinic's time zone if it is not (after an upgrade that
-/// added it, or a restore), a few thousand people per write, so that the first morbidity
-/// report does not wait for it. Logged, not shown: a report builds what is left itself.
+/// How often the app checks that the morbidity summary is built for the clinic's time zone.
+const SUMMARY_CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The morbidity summary built for the clinic's time zone when it is not (after an upgrade that
+/// added it, a restore, or the zone changed here or on another device), a few hundred people
+/// per write so that the clinic's writes go on between them; until it is, the morbidity
+/// reports read the visits (the same figures, more slowly). Logged, not shown.
 fn build_report_summaries<R: Runtime>(app: tauri::AppHandle<R>) {
     tauri::async_runtime::spawn(async move {
         let state = app.state::<AppState>();
-        if let Err(e) = hms_core::reports::morbidity_summary::ensure(&state.store).await {
-            tracing::warn!(target: "hms::reports", code = e.code(), error = %e, "building the morbidity summary");
+        loop {
+            if let Err(e) = hms_core::reports::morbidity_summary::ensure(&state.store).await {
+                tracing::warn!(target: "hms::reports", code = e.code(), error = %e, "building the morbidity summary");
+            }
+            tokio::time::sleep(SUMMARY_CHECK_EVERY).await;
         }
     });
 }

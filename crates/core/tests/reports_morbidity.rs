@@ -131,6 +131,9 @@ async fn clinic() -> Clinic {
         )
         .await;
     }
+    // The morbidity summary built as the app does in the background (else the reports read
+    // the visits: `reports_morbidity_summary` compares the two).
+    hms_core::reports::morbidity_summary::ensure(s).await.unwrap();
     Clinic { env, slot, admin }
 }
 

@@ -307,6 +307,7 @@ fn figure(r: &reports::Report, key: &str) -> i64 {
 /// Both reports over every range of `ranges` against the count, and against the same report
 /// read from the visits.
 async fn compare(s: &Store, auth: &Authorized, w: &World, tz: Tz, step: &str) {
+    assert!(morbidity_summary::is_built(s).await.unwrap(), "{step}: the summary is built");
     let diff = summary::verify(s).await.unwrap();
     assert!(diff.is_empty(), "{step}: the summaries differ from a recount: {diff:?}");
     let days = [
@@ -378,6 +379,15 @@ async fn the_summary_counts_each_person_once_per_code_and_chapter_through_every_
         }
         let counted = rows(s).await;
         assert!(counted > 0, "the first people are counted");
+        // Meanwhile the reports read the visits: the same figures.
+        assert!(!morbidity_summary::is_built(s).await.unwrap());
+        let first_half =
+            World { people: w.people.clone(), visits: w.visits.clone(), dxs: w.dxs[..w.dxs.len() / 2].to_vec() };
+        let (from, to) = (ymd("2026-02-14"), ymd("2026-05-16"));
+        let want = expected(&first_half, london, from, to);
+        let got = run(s, &auth, ReportId::MorbidityByCode, from, to, false).await;
+        let got_rows: BTreeMap<String, Vec<i64>> = got.table.rows.iter().map(|r| (text(&r[0]), numbers(r))).collect();
+        assert_eq!(got_rows, want.codes, "during the build");
         // A quarter written while the build goes on, through the triggers.
         let (half, quarter) = (w.dxs.len() / 2, w.dxs.len() * 3 / 4);
         for i in half..quarter {
@@ -456,8 +466,10 @@ async fn the_summary_counts_each_person_once_per_code_and_chapter_through_every_
         set(s, "DELETE FROM visits WHERE id = ?", &[some(&w.visits[v].id)]).await;
         compare(s, &auth, &w, london, "deleted outright").await;
 
-        // The clinic moves to Kolkata's time: the next report builds the summary again.
+        // The clinic moves to Kolkata's time: the summary is built again.
         set_zone(s, "Asia/Kolkata").await;
+        assert!(!morbidity_summary::is_built(s).await.unwrap(), "built for London's offsets");
+        morbidity_summary::ensure(s).await.unwrap();
         compare(s, &auth, &w, chrono_tz::Asia::Kolkata, "another time zone").await;
     }
 }

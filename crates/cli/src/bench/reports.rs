@@ -36,8 +36,16 @@ pub async fn run(ctx: &mut Ctx, patients: u64, seed: u64) -> Result<(), String> 
     let lat = time_n(1, |_| async { reports::morbidity_summary::ensure(&ctx.store).await })
         .await
         .map_err(|e| e.to_string())?;
+    eprintln!("bench: report_morbidity_summary_build {}", json!(lat));
     ctx.latency.insert("report_morbidity_summary_build".into(), json!(lat));
+    // `HMS_BENCH_REPORTS=code,code` times only those reports (at 1,000,000 patients the whole
+    // area takes hours; the dashboards are timed either way).
+    let only: Option<Vec<String>> =
+        std::env::var("HMS_BENCH_REPORTS").ok().map(|v| v.split(',').map(|c| c.trim().to_string()).collect());
     for report in ReportId::ALL {
+        if only.as_ref().is_some_and(|o| !o.iter().any(|c| c == report.code())) {
+            continue;
+        }
         for (suffix, range, n) in
             [("month", RangeInput::preset(Preset::LastMonth), MONTH_SAMPLES), ("year", year.clone(), YEAR_SAMPLES)]
         {
@@ -50,7 +58,10 @@ pub async fn run(ctx: &mut Ctx, patients: u64, seed: u64) -> Result<(), String> 
             })
             .await
             .map_err(|e| e.to_string())?;
-            ctx.latency.insert(format!("report_{}_{suffix}", report.code()), json!(lat));
+            let name = format!("report_{}_{suffix}", report.code());
+            // Each figure on stderr as it comes: a run at 1,000,000 patients takes long.
+            eprintln!("bench: {name} {}", json!(lat));
+            ctx.latency.insert(name, json!(lat));
         }
         // The year's report exported as the Reports screen does (run, render, audit):
         // `report_<name>_year_pdf` and `report_<name>_year_xlsx`.
@@ -62,7 +73,9 @@ pub async fn run(ctx: &mut Ctx, patients: u64, seed: u64) -> Result<(), String> 
             })
             .await
             .map_err(|e| e.to_string())?;
-            ctx.latency.insert(format!("report_{}_year_{}", report.code(), format.code()), json!(lat));
+            let name = format!("report_{}_year_{}", report.code(), format.code());
+            eprintln!("bench: {name} {}", json!(lat));
+            ctx.latency.insert(name, json!(lat));
         }
     }
     dashboards(ctx, &auth).await

@@ -3,8 +3,8 @@
 //! one person: their survivor) counts once per code — or once per chapter — however many
 //! visits gave it; their age is taken on the day of the first such visit in the range.
 //! Free-text (uncoded) diagnoses are not in the table: the report says how many there were.
-//! The whole clinic's figures are read from the summary (`morbidity_summary`); filtered by
-//! doctor or department, from the visits.
+//! The whole clinic's figures are read from the summary (`morbidity_summary`) once it is built;
+//! filtered by doctor or department (or while it is being built), from the visits.
 
 use super::morbidity_summary;
 use super::patients::{age_on, AGE_BANDS};
@@ -211,10 +211,12 @@ fn distinct_people(rows: &[Diagnosed]) -> i64 {
     i64::try_from(people.len()).unwrap_or(i64::MAX)
 }
 
-/// Whether the report reads the summary: everything the clinic diagnosed. Filtered by doctor
-/// or department it reads the visits themselves (the summary does not keep who diagnosed).
-fn whole_clinic(scope: &Scope) -> bool {
-    scope.doctor_id.is_none() && scope.department_id.is_none()
+/// Whether the report reads the summary: everything the clinic diagnosed, once the summary is
+/// built for the clinic's time zone. Filtered by doctor or department it reads the visits
+/// themselves (the summary does not keep who diagnosed), and so it does while the summary is
+/// being built (the same figures, read more slowly).
+async fn from_summary(store: &Store, scope: &Scope) -> Result<bool> {
+    Ok(scope.doctor_id.is_none() && scope.department_id.is_none() && morbidity_summary::is_built(store).await?)
 }
 
 /// The summary's counts over the range: people by code and by chapter, people, uncoded.
@@ -291,7 +293,7 @@ fn chapter_columns() -> (Column, Column) {
 
 pub(crate) async fn by_code(store: &Store, range: &DateRange, scope: &Scope) -> Result<Table> {
     let (first, second) = code_columns();
-    if whole_clinic(scope) {
+    if from_summary(store, scope).await? {
         let mut s = summed(store, range).await?;
         describe(store, &mut s.codes).await?;
         return Ok(table(s.codes, first, second, s.people, s.uncoded));
@@ -313,7 +315,7 @@ pub(crate) async fn by_code(store: &Store, range: &DateRange, scope: &Scope) -> 
 
 pub(crate) async fn by_chapter(store: &Store, range: &DateRange, scope: &Scope) -> Result<Table> {
     let (first, second) = chapter_columns();
-    if whole_clinic(scope) {
+    if from_summary(store, scope).await? {
         let s = summed(store, range).await?;
         return Ok(table(s.chapters, first, second, s.people, s.uncoded));
     }
