@@ -21,6 +21,8 @@ const MONTH_SAMPLES: usize = 20;
 const YEAR_SAMPLES: usize = 10;
 const DASHBOARD_SAMPLES: usize = 50;
 const EXPORT_SAMPLES: usize = 3;
+/// The user the busiest doctor signs in as (`busiest_doctor_today`).
+const BENCH_DOCTOR: &str = "bench.doctor";
 
 pub async fn run(ctx: &mut Ctx, patients: u64, seed: u64) -> Result<(), String> {
     eprintln!("bench: reports");
@@ -111,7 +113,7 @@ async fn visits_for_the_year(ctx: &Ctx, from: &str, seed: u64) -> Result<(), Str
 async fn dashboards(ctx: &mut Ctx, admin: &Authorized) -> Result<(), String> {
     let err = |e: hms_core::Error| e.to_string();
     let desk = Authorized { user_id: admin.user_id.clone(), roles: vec![Role::Receptionist] };
-    let doctor = busiest_doctor_today(ctx).await?;
+    let doctor = busiest_doctor_today(ctx, admin).await?;
     dashboard::admin(&ctx.store, admin).await.map_err(err)?;
     let lat = time_n(DASHBOARD_SAMPLES, |_| {
         let (store, a) = (&ctx.store, admin.clone());
@@ -145,9 +147,9 @@ async fn dashboards(ctx: &mut Ctx, admin: &Authorized) -> Result<(), String> {
 
 /// The doctor with the most appointments today (on a day without any, e.g. a Sunday, the
 /// busiest of the last week), signed in as themselves. The bench's doctors
-/// have no user accounts: the first time, this one's profile is linked to a user id of its
-/// own (in this local bench database only), so the doctor's view finds its profile.
-async fn busiest_doctor_today(ctx: &Ctx) -> Result<Option<Authorized>, String> {
+/// have no user accounts: this one's profile is linked to the bench's doctor account (in this
+/// local bench database only), so the doctor's view finds its profile.
+async fn busiest_doctor_today(ctx: &Ctx, admin: &Authorized) -> Result<Option<Authorized>, String> {
     let err = |e: sqlx::Error| e.to_string();
     let day = hms_core::clinic::today(&ctx.store).await.map_err(|e| e.to_string())?;
     let today = day.format("%Y-%m-%d").to_string();
@@ -167,7 +169,31 @@ async fn busiest_doctor_today(ctx: &Ctx) -> Result<Option<Authorized>, String> {
     let user_id = match user_id {
         Some(u) => u,
         None => {
-            let u = hms_core::ids::new_id();
+            // A user account of its own (staff.user_id must name one), made once and moved to
+            // whichever doctor is the busiest in this run.
+            let existing: Option<String> =
+                sqlx::query_scalar("SELECT id FROM users WHERE username = ? AND deleted_at IS NULL")
+                    .bind(BENCH_DOCTOR)
+                    .fetch_optional(ctx.store.pool())
+                    .await
+                    .map_err(err)?;
+            let u = match existing {
+                Some(u) => u,
+                None => {
+                    let input = hms_core::users::NewUser {
+                        username: BENCH_DOCTOR.into(),
+                        full_name: "Benchmark doctor".into(),
+                        password: super::BENCH_PASSWORD.into(),
+                        roles: vec!["doctor".into()],
+                    };
+                    hms_core::users::create(&ctx.store, admin, input).await.map_err(|e| e.to_string())?.id
+                }
+            };
+            sqlx::query("UPDATE staff SET user_id = NULL WHERE user_id = ?")
+                .bind(&u)
+                .execute(ctx.store.pool())
+                .await
+                .map_err(err)?;
             sqlx::query("UPDATE staff SET user_id = ? WHERE id = ?")
                 .bind(&u)
                 .bind(&doctor_id)
