@@ -19,7 +19,6 @@ use crate::error::Result;
 use crate::store::{Actor, Store, WriteTx};
 use chrono::{DateTime, Datelike, Months, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
-use serde_json::json;
 
 /// Counts read for a range: `kind` 0 people by code (`key`), 1 by chapter (`key`: its number in
 /// `CHAPTERS`, "22" outside them), 2 people diagnosed at all, 3 uncoded diagnoses (not people).
@@ -148,8 +147,7 @@ pub async fn build_step(store: &Store, people: i64) -> Result<bool> {
         }
         _ => {
             start(&mut w, tz).await?;
-            w.audit("reports.summary_build", "report_dx", None, json!({ "time_zone": tz.name() })).await?;
-            w.commit().await?;
+            w.commit_derived().await?;
             Ok(false)
         }
     }

@@ -53,7 +53,9 @@ pub fn average_minutes(count: i64, seconds: i64) -> Option<i64> {
 
 async fn seen(store: &Store, range: &DateRange, scope: &Scope) -> Result<Vec<(String, i64, i64, i64)>> {
     // For each doctor and person seen: the first attended appointment ever with the doctor
-    // among the person's records (the survivor and those merged into it).
+    // among the person's records (the survivor and those merged into it), found through the
+    // records' own appointments (SQLite otherwise read all the doctor's appointments for each
+    // person: a year took 490 s at 1,000,000 patients, 40–60 s so).
     let sql = format!(
         "WITH seen AS (
              SELECT a.doctor_id, COALESCE(p.merged_into, p.id) AS person, COUNT(*) AS n
@@ -62,7 +64,7 @@ async fn seen(store: &Store, range: &DateRange, scope: &Scope) -> Result<Vec<(St
              WHERE a.date >= ? AND a.date <= ? AND a.deleted_at IS NULL AND a.status IN {ATTENDED} AND {}
              GROUP BY a.doctor_id, person)
          SELECT s.doctor_id, COUNT(*), SUM(s.n),
-                COALESCE(SUM((SELECT MIN(e.date) FROM appointments e
+                COALESCE(SUM((SELECT MIN(e.date) FROM appointments e INDEXED BY appointments_patient
                      WHERE e.patient_id IN (SELECT s.person UNION ALL SELECT merged_id FROM patient_merges WHERE survivor_id = s.person)
                        AND e.doctor_id = s.doctor_id AND e.deleted_at IS NULL AND e.status IN {ATTENDED}) >= ?), 0)
          FROM seen s GROUP BY s.doctor_id",

@@ -52,6 +52,9 @@ impl Owed {
 
 /// Per person, invoices finalised before the cutoff `?1` still owing something as of it, with
 /// the amounts finalised on or after `?2` (0–30 days), `?3` (31–60), `?4` (61–90) and before.
+/// The invoices moved since the cutoff are read from `back` (CROSS JOIN keeps that order:
+/// SQLite otherwise walked every final invoice and looked each up in `back` — 2–12 s at
+/// 500,000 invoices, against 0.3–1 s).
 const OWED: &str = "WITH moves (bill_id, m) AS (
          SELECT bill_id, CASE WHEN kind = 'refund' THEN -amount_minor ELSE amount_minor END
          FROM payments INDEXED BY payments_received WHERE received_at >= ?1 AND deleted_at IS NULL
@@ -63,7 +66,7 @@ const OWED: &str = "WITH moves (bill_id, m) AS (
          FROM report_owing o WHERE o.finalized_at < ?1
          UNION ALL
          SELECT COALESCE(p.merged_into, p.id), b.finalized_at, k.m
-         FROM back k JOIN bills b ON b.id = k.bill_id JOIN patients p ON p.id = b.patient_id
+         FROM back k CROSS JOIN bills b ON b.id = k.bill_id CROSS JOIN patients p ON p.id = b.patient_id
          WHERE b.finalized_at < ?1 AND b.status = 'final' AND b.deleted_at IS NULL
            AND NOT EXISTS (SELECT 1 FROM report_owing o WHERE o.bill_id = k.bill_id))
      SELECT person, COUNT(*) AS invoices,

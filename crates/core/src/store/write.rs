@@ -410,8 +410,8 @@ impl<'s> WriteTx<'s> {
     }
 
     /// Commits a write of derived, local tables only (a report summary built from the records
-    /// a few thousand people at a time): nothing anyone did, nothing synced, so no audit entry
-    /// — the build's start is audited. Refused if the write recorded a synced change.
+    /// a few hundred people at a time): nothing anyone did and nothing synced, so no audit
+    /// entry (like the summaries the triggers keep). Refused if it recorded a synced change.
     pub(crate) async fn commit_derived(self) -> Result<()> {
         if self.changed {
             return Err(Error::internal("a derived write recorded a synced change"));

@@ -170,12 +170,14 @@ async fn receivables(store: &Store) -> Result<Receivables> {
     Ok(Receivables { invoices, amount })
 }
 
+/// The open claims through their own index (migration 0051): a clinic has few open at a time,
+/// however many invoices it has made.
 async fn claims(store: &Store) -> Result<Claims> {
     let (open, claimed, approved, settled): (i64, i64, i64, i64) = sqlx::query_as(
         "SELECT COUNT(*), COALESCE(SUM(i.claimed_minor), 0), COALESCE(SUM(i.approved_minor), 0), COALESCE(SUM(i.settled_minor), 0)
-         FROM bill_insurance i JOIN bills b ON b.id = i.bill_id
-         WHERE i.deleted_at IS NULL AND b.status = 'final' AND b.deleted_at IS NULL
-           AND ((i.approved_minor = 0 AND i.claimed_minor > 0) OR i.settled_minor < i.approved_minor)",
+         FROM bill_insurance i INDEXED BY bill_insurance_open
+         WHERE i.deleted_at IS NULL AND ((i.approved_minor = 0 AND i.claimed_minor > 0) OR i.settled_minor < i.approved_minor)
+           AND EXISTS (SELECT 1 FROM bills b WHERE b.id = i.bill_id AND b.status = 'final' AND b.deleted_at IS NULL)",
     )
     .fetch_one(store.pool())
     .await?;
