@@ -1095,7 +1095,10 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     await click('cat-med-add');
     await driver.wait(async () => {
       for (const row of await driver.findElements(byTestId('cat-med-row'))) {
-        if ((await row.getText()).includes('Penicillin V 250 mg tablet')) return true;
+        // The list is drawn again after the add: a row replaced while it is read answers with
+        // an error ("Could not parse element text" from WebKit's driver) — read again.
+        const text = await row.getText().catch(() => '');
+        if (text.includes('Penicillin V 250 mg tablet')) return true;
       }
       return false;
     }, WAIT, 'the medicine should be listed');
