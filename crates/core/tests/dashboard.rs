@@ -466,31 +466,31 @@ async fn the_administrators_dashboard_counts_as_the_books_do() {
     assert_eq!(d.claims.settled, open.iter().map(|c| c.3).sum::<i64>());
 
     // People seen today (checked in or later), a merged record as its survivor; new when the
-    // person's first registration is today.
+    // person's first attended appointment ever (any of their records) is today.
     let person = |p: &'static str| PATIENTS.iter().find(|x| x.0 == p).and_then(|x| x.2).unwrap_or(p);
-    let mut seen: Vec<&str> = APPTS
-        .iter()
-        .filter(|a| !a.deleted && a.date == TODAY && ["checked_in", "with_doctor", "done"].contains(&a.status))
-        .map(|a| person(a.patient))
-        .collect();
+    let attended = |a: &&Appt| !a.deleted && ["checked_in", "with_doctor", "done"].contains(&a.status);
+    let mut seen: Vec<&str> =
+        APPTS.iter().filter(attended).filter(|a| a.date == TODAY).map(|a| person(a.patient)).collect();
     seen.sort();
     seen.dedup();
-    let first =
-        |p: &str| PATIENTS.iter().filter(|x| x.0 == p || x.2 == Some(p)).map(|x| local_date(x.1)).min().unwrap();
-    let new = seen.iter().filter(|p| first(p) == today).count() as i64;
+    let first_seen =
+        |p: &str| APPTS.iter().filter(attended).filter(|a| person(a.patient) == p).map(|a| ymd(a.date)).min().unwrap();
+    let new = seen.iter().filter(|p| first_seen(p) == today).count() as i64;
     assert_eq!((d.patients_today.new, d.patients_today.returning), (new, seen.len() as i64 - new));
-    assert_eq!((new, seen.len()), (2, 4), "p2 and p4 new; p1 (with its merged p6) and p3 returning");
+    assert_eq!(
+        (new, seen.len()),
+        (2, 4),
+        "p3 and p4 new; p1 (seen yesterday, and today as its merged p6) and p2 (February) returning"
+    );
 
     // This month the same way: people seen from the 1st to today, once each however many days.
-    let mut seen_month: Vec<&str> = APPTS
-        .iter()
-        .filter(|a| !a.deleted && month(ymd(a.date)) && ["checked_in", "with_doctor", "done"].contains(&a.status))
-        .map(|a| person(a.patient))
-        .collect();
+    let mut seen_month: Vec<&str> =
+        APPTS.iter().filter(attended).filter(|a| month(ymd(a.date))).map(|a| person(a.patient)).collect();
     seen_month.sort();
     seen_month.dedup();
-    let new_month = seen_month.iter().filter(|p| month(first(p))).count() as i64;
+    let new_month = seen_month.iter().filter(|p| month(first_seen(p))).count() as i64;
     assert_eq!((d.patients_month.new, d.patients_month.returning), (new_month, seen_month.len() as i64 - new_month));
+    assert_eq!((new_month, seen_month.len()), (3, 4), "p2 was first seen in February");
 
     assert_eq!(d.appointments_today, attendance(|d| d == today));
     assert_eq!(d.appointments_month, attendance(month));

@@ -648,21 +648,20 @@ async fn patients_reports_leave_merged_duplicates_out_and_cut_days_at_the_clinic
     );
     assert_eq!(r.table.totals.unwrap()[1..].iter().map(n).collect::<Vec<_>>(), [1, 1, 1, 0, 3]);
 
-    // Seen in March (attended): p2, p6 (merged into p1), p1, p3, p5 — four people; p1 was
-    // registered before March (its duplicate p6 in March does not make it new).
+    // Seen in March (attended): p2, p6 (merged into p1), p1, p3, p5 — four people; new when
+    // the person's first attended appointment ever (any of their records) is in March: p3 was
+    // first seen on 28 February (returning); p1 on 2 March through its duplicate p6.
     let appts = appointments();
-    let mut people: Vec<&str> = appts
-        .iter()
-        .filter(|a| !a.deleted && in_march(ymd(a.date)) && matches!(a.status, "checked_in" | "with_doctor" | "done"))
-        .map(|a| PATIENTS.iter().find(|p| p.id == a.patient).unwrap())
-        .map(|p| p.merged_into.unwrap_or(p.id))
-        .collect();
+    let person = |id: &str| PATIENTS.iter().find(|p| p.id == id).map(|p| p.merged_into.unwrap_or(p.id)).unwrap();
+    let attended = |a: &&Appt| !a.deleted && matches!(a.status, "checked_in" | "with_doctor" | "done");
+    let mut people: Vec<&str> =
+        appts.iter().filter(attended).filter(|a| in_march(ymd(a.date))).map(|a| person(a.patient)).collect();
     people.sort();
     people.dedup();
-    let first = |id: &str| {
-        PATIENTS.iter().filter(|p| p.id == id || p.merged_into == Some(id)).map(|p| p.created_at).min().unwrap()
+    let first_seen = |id: &str| {
+        appts.iter().filter(attended).filter(|a| person(a.patient) == id).map(|a| ymd(a.date)).min().unwrap()
     };
-    let new = people.iter().filter(|p| in_march(local_date(first(p)))).count() as i64;
+    let new = people.iter().filter(|p| in_march(first_seen(p))).count() as i64;
     let total = people.len() as i64;
     assert_eq!((new, total), (3, 4));
     let r = run(s, &c.admin, ReportId::PatientsNewReturning, Filters::default()).await.unwrap();

@@ -25,6 +25,7 @@ pub mod places;
 pub mod range;
 pub mod receivables;
 pub mod revenue;
+pub(crate) mod seen;
 pub mod stock;
 pub mod summary;
 #[cfg(test)]

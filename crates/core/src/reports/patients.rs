@@ -178,23 +178,12 @@ pub(crate) async fn demographics(store: &Store, range: &DateRange) -> Result<Tab
     })
 }
 
-/// (people seen, of whom new) in the range: see `new_returning`.
+/// (people seen, of whom new) in the range: see `new_returning`. Each person seen (merged
+/// records resolve to their survivor) is new when their first attended appointment ever (among
+/// all their records) is in the range; read from the people-seen chain (migration 0052).
 pub(crate) async fn new_returning_counts(store: &Store, range: &DateRange) -> Result<(i64, i64)> {
-    let (from, to) = range.instants()?;
-    // Each person seen (merged records resolve to their survivor), new when the first
-    // registration among the person's records is in the range. Read from the people-seen
-    // summary (migration 0042): its months and edge days, one row per person and day or month.
-    let (rows, binds) = super::summary::SEEN.rows(range);
-    let sql = format!(
-        "SELECT COUNT(*), SUM(first >= ? AND first < ?)
-         FROM (SELECT person, MIN(first) AS first FROM {rows} WHERE n > 0 GROUP BY person)"
-    );
-    let mut q = sqlx::query_as(&sql).bind(&from).bind(&to);
-    for b in binds {
-        q = q.bind(b);
-    }
-    let (total, new): (i64, Option<i64>) = q.fetch_one(store.pool()).await?;
-    Ok((total, new.unwrap_or(0)))
+    let seen = super::seen::everyone(store, range).await?;
+    Ok((seen.people, seen.new))
 }
 
 pub(crate) async fn new_returning(store: &Store, range: &DateRange) -> Result<Table> {

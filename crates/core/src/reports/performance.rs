@@ -22,8 +22,6 @@ use crate::error::Result;
 use crate::store::Store;
 use std::collections::BTreeMap;
 
-const ATTENDED: &str = "('checked_in', 'with_doctor', 'done')";
-
 /// The narrowing of a query on `a.doctor_id` (or `v.doctor_id`) by the scope; binds: doctor
 /// twice, department twice.
 fn scoped(column: &str) -> String {
@@ -51,49 +49,35 @@ pub fn average_minutes(count: i64, seconds: i64) -> Option<i64> {
     (count > 0).then(|| (seconds * 2 + 60 * count) / (120 * count))
 }
 
+/// Per doctor in the scope: (people seen, attended appointments, new to the doctor), from the
+/// people-seen chain (migration 0052).
 async fn seen(store: &Store, range: &DateRange, scope: &Scope) -> Result<Vec<(String, i64, i64, i64)>> {
-    // For each doctor and person seen: the first attended appointment ever with the doctor
-    // among the person's records (the survivor and those merged into it), found through the
-    // records' own appointments (SQLite otherwise read all the doctor's appointments for each
-    // person: a year took 490 s at 1,000,000 patients, 40–60 s so).
-    let sql = format!(
-        "WITH seen AS (
-             SELECT a.doctor_id, COALESCE(p.merged_into, p.id) AS person, COUNT(*) AS n
-             FROM appointments a INDEXED BY appointments_date
-             JOIN patients p ON p.id = a.patient_id
-             WHERE a.date >= ? AND a.date <= ? AND a.deleted_at IS NULL AND a.status IN {ATTENDED} AND {}
-             GROUP BY a.doctor_id, person)
-         SELECT s.doctor_id, COUNT(*), SUM(s.n),
-                COALESCE(SUM((SELECT MIN(e.date) FROM appointments e INDEXED BY appointments_patient
-                     WHERE e.patient_id IN (SELECT s.person UNION ALL SELECT merged_id FROM patient_merges WHERE survivor_id = s.person)
-                       AND e.doctor_id = s.doctor_id AND e.deleted_at IS NULL AND e.status IN {ATTENDED}) >= ?), 0)
-         FROM seen s GROUP BY s.doctor_id",
-        scoped("a.doctor_id")
-    );
-    Ok(sqlx::query_as(&sql)
-        .bind(range.from_ymd())
-        .bind(range.to_ymd())
+    let doctors = super::seen::by_doctor(store, range).await?;
+    let sql = format!("SELECT id FROM staff a WHERE {}", scoped("a.id"));
+    let inside: Vec<String> = sqlx::query_scalar(&sql)
         .bind(&scope.doctor_id)
         .bind(&scope.doctor_id)
         .bind(&scope.department_id)
         .bind(&scope.department_id)
-        .bind(range.from_ymd())
         .fetch_all(store.pool())
-        .await?)
+        .await?;
+    let inside: std::collections::HashSet<String> = inside.into_iter().collect();
+    Ok(doctors
+        .into_iter()
+        .filter(|d| inside.contains(&d.key))
+        .map(|d| (d.key, d.people, d.appointments, d.new))
+        .collect())
 }
 
+/// Per doctor: (done consultations timed, their seconds), from the consultations summary
+/// (migration 0052).
 async fn timed(store: &Store, range: &DateRange, scope: &Scope) -> Result<Vec<(String, i64, i64)>> {
+    let (rows, binds) = summary::CONSULTATIONS.rows(range);
     let sql = format!(
-        "SELECT a.doctor_id, COUNT(*), SUM(CAST(ROUND((julianday(a.done_at) - julianday(a.called_at)) * 86400) AS INTEGER))
-         FROM appointments a INDEXED BY appointments_date
-         WHERE a.date >= ? AND a.date <= ? AND a.deleted_at IS NULL AND a.status = 'done'
-           AND a.called_at IS NOT NULL AND a.done_at IS NOT NULL AND julianday(a.done_at) >= julianday(a.called_at) AND {}
-         GROUP BY a.doctor_id",
+        "SELECT a.doctor_id, SUM(a.n), SUM(a.seconds) FROM {rows} a WHERE {} GROUP BY a.doctor_id HAVING SUM(a.n) <> 0",
         scoped("a.doctor_id")
     );
-    Ok(sqlx::query_as(&sql)
-        .bind(range.from_ymd())
-        .bind(range.to_ymd())
+    Ok(summary::bind_all(sqlx::query_as(&sql), &binds)
         .bind(&scope.doctor_id)
         .bind(&scope.doctor_id)
         .bind(&scope.department_id)
@@ -102,18 +86,24 @@ async fn timed(store: &Store, range: &DateRange, scope: &Scope) -> Result<Vec<(S
         .await?)
 }
 
+/// The visits over whole UTC days, from their summary (migration 0052); binds: the first day,
+/// the day after the last.
+const VISITS_DAYS: &str = "SELECT doctor_id, n, asked FROM report_follow_ups_day WHERE day >= ? AND day < ? AND n <> 0";
+
+/// The visits at a range's edges; binds: the two instants.
+const VISITS_RECORDS: &str =
+    "SELECT v.doctor_id, 1 AS n, (v.follow_up_date IS NOT NULL AND v.follow_up_date <> '') AS asked
+     FROM visits v INDEXED BY visits_started WHERE v.started_at >= ? AND v.started_at < ? AND v.deleted_at IS NULL";
+
+/// Per doctor: (visits started in the range, of which set a follow-up date).
 async fn follow_ups(store: &Store, range: &DateRange, scope: &Scope) -> Result<Vec<(String, i64, i64)>> {
     let (from, to) = range.instants()?;
+    let (visits, binds) = summary::union(&summary::utc_pieces(&from, &to), VISITS_DAYS, VISITS_RECORDS);
     let sql = format!(
-        "SELECT v.doctor_id, COUNT(*), SUM(v.follow_up_date IS NOT NULL AND v.follow_up_date <> '')
-         FROM visits v INDEXED BY visits_started
-         WHERE v.started_at >= ? AND v.started_at < ? AND v.deleted_at IS NULL AND {}
-         GROUP BY v.doctor_id",
+        "SELECT v.doctor_id, SUM(v.n), SUM(v.asked) FROM ({visits}) v WHERE {} GROUP BY v.doctor_id HAVING SUM(v.n) <> 0",
         scoped("v.doctor_id")
     );
-    Ok(sqlx::query_as(&sql)
-        .bind(&from)
-        .bind(&to)
+    Ok(summary::bind_all(sqlx::query_as(&sql), &binds)
         .bind(&scope.doctor_id)
         .bind(&scope.doctor_id)
         .bind(&scope.department_id)

@@ -20,10 +20,10 @@ pub(crate) const APPOINTMENTS: Summary = Summary {
     columns: "doctor_id, status, n",
 };
 
-/// The people seen (attended appointments resolved to survivors, with each person's first
-/// registration) by day and month (migration 0042): new vs returning.
-pub(crate) const SEEN: Summary =
-    Summary { day_table: "report_seen_day", month_table: "report_seen_month", columns: "person, first, n" };
+/// Done consultations timed (called in to done) by day and month (migration 0052): doctor
+/// performance's average consultation.
+pub(crate) const CONSULTATIONS: Summary =
+    Summary { day_table: "report_consult_day", month_table: "report_consult_month", columns: "doctor_id, n, seconds" };
 
 pub(crate) const WAITS: Summary =
     Summary { day_table: "report_waits_day", month_table: "report_waits_month", columns: "doctor_id, minutes, n" };
@@ -123,7 +123,7 @@ pub(crate) fn bind_all<'q, O>(
 
 /// Each summary table beside a recount of what it summarises straight from the records
 /// (written out here without the migration's views, so that a wrong view shows too).
-pub(crate) const RECOUNTS: [(&str, &str, &str); 16] = [
+pub(crate) const RECOUNTS: [(&str, &str, &str); 19] = [
     (
         "report_appointments_day",
         "SELECT date, doctor_id, status, n FROM report_appointments_day WHERE n <> 0",
@@ -193,26 +193,47 @@ pub(crate) const RECOUNTS: [(&str, &str, &str); 16] = [
          WHERE deleted_at IS NULL GROUP BY 1, 2, 3",
     ),
     (
-        "report_seen_day",
-        "SELECT date, person, first, n FROM report_seen_day WHERE n <> 0",
-        "SELECT a.date, COALESCE(p.merged_into, p.id), f.first, COUNT(*) FROM appointments a JOIN patients p ON p.id = a.patient_id
-         LEFT JOIN (SELECT person, MIN(created_at) AS first FROM (
-                        SELECT id AS person, created_at FROM patients
-                        UNION ALL SELECT m.survivor_id, q.created_at FROM patient_merges m JOIN patients q ON q.id = m.merged_id)
-                    GROUP BY person) f ON f.person = COALESCE(p.merged_into, p.id)
-         WHERE a.deleted_at IS NULL AND a.status IN ('checked_in', 'with_doctor', 'done')
-         GROUP BY 1, 2, 3",
+        "report_consult_day",
+        "SELECT date, doctor_id, n, seconds FROM report_consult_day WHERE n <> 0",
+        "SELECT date, doctor_id, COUNT(*), SUM(CAST(ROUND((julianday(done_at) - julianday(called_at)) * 86400) AS INTEGER))
+         FROM appointments WHERE deleted_at IS NULL AND status = 'done' AND julianday(done_at) >= julianday(called_at)
+         GROUP BY 1, 2",
+    ),
+    (
+        "report_consult_month",
+        "SELECT month, doctor_id, n, seconds FROM report_consult_month WHERE n <> 0",
+        "SELECT substr(date, 1, 7), doctor_id, COUNT(*),
+                SUM(CAST(ROUND((julianday(done_at) - julianday(called_at)) * 86400) AS INTEGER))
+         FROM appointments WHERE deleted_at IS NULL AND status = 'done' AND julianday(done_at) >= julianday(called_at)
+         GROUP BY 1, 2",
+    ),
+    (
+        "report_follow_ups_day",
+        "SELECT day, doctor_id, n, asked FROM report_follow_ups_day WHERE n <> 0",
+        "SELECT substr(started_at, 1, 10), doctor_id, COUNT(*), SUM(COALESCE(follow_up_date, '') <> '')
+         FROM visits WHERE deleted_at IS NULL GROUP BY 1, 2",
+    ),
+    // The previous attended appointments looked up one by one (the triggers use window
+    // functions).
+    (
+        "report_seen_chain",
+        "SELECT date, id, person, doctor_id, prev_doctor, prev_any FROM report_seen_chain",
+        "SELECT * FROM (WITH b AS (
+             SELECT a.date, a.id, COALESCE(p.merged_into, p.id) AS person, a.doctor_id
+             FROM appointments a JOIN patients p ON p.id = a.patient_id
+             WHERE a.deleted_at IS NULL AND a.status IN ('checked_in', 'with_doctor', 'done'))
+         SELECT x.date, x.id, x.person, x.doctor_id,
+                (SELECT MAX(y.date) FROM b y WHERE y.person = x.person AND y.doctor_id = x.doctor_id AND (y.date, y.id) < (x.date, x.id)),
+                (SELECT MAX(y.date) FROM b y WHERE y.person = x.person AND (y.date, y.id) < (x.date, x.id))
+         FROM b x)",
     ),
     (
         "report_seen_month",
-        "SELECT month, person, first, n FROM report_seen_month WHERE n <> 0",
-        "SELECT substr(a.date, 1, 7), COALESCE(p.merged_into, p.id), f.first, COUNT(*) FROM appointments a JOIN patients p ON p.id = a.patient_id
-         LEFT JOIN (SELECT person, MIN(created_at) AS first FROM (
-                        SELECT id AS person, created_at FROM patients
-                        UNION ALL SELECT m.survivor_id, q.created_at FROM patient_merges m JOIN patients q ON q.id = m.merged_id)
-                    GROUP BY person) f ON f.person = COALESCE(p.merged_into, p.id)
-         WHERE a.deleted_at IS NULL AND a.status IN ('checked_in', 'with_doctor', 'done')
-         GROUP BY 1, 2, 3",
+        "SELECT month, prev_month, kind, key, n FROM report_seen_month WHERE n <> 0",
+        "SELECT substr(date, 1, 7), COALESCE(substr(prev, 1, 7), ''), kind, key, COUNT(*) FROM (
+             SELECT date, prev_any AS prev, 0 AS kind, '' AS key FROM report_seen_chain
+             UNION ALL SELECT date, prev_doctor, 1, doctor_id FROM report_seen_chain)
+         GROUP BY 1, 2, 3, 4",
     ),
     (
         "report_dues",

@@ -297,11 +297,12 @@ async fn counts(store: &Store, range: &super::DateRange) -> (i64, i64) {
     super::patients::new_returning_counts(store, range).await.unwrap()
 }
 
-/// The people-seen summary (new vs returning) against a recount and against hand figures,
-/// through every write that moves it: walk-ins (local writes), a merge whose merged record is
-/// older than its survivor, the same pulled on another device, and plain SQL changing a
-/// registration time, removing a merge row, merging by `merged_into` alone, deleting and
-/// cancelling appointments.
+/// The people-seen chain (new vs returning: new when the person's first attended appointment
+/// ever is in the range) against a recount and against hand figures, through every write that
+/// moves it: walk-ins (local writes), a merge whose merged record was seen before its survivor,
+/// the same pulled on another device, and plain SQL moving an appointment's date, undoing a
+/// merge and merging by `merged_into` alone, writing a merge row, cancelling and deleting
+/// appointments.
 #[tokio::test]
 async fn people_seen_follow_merges_sync_and_plain_sql() {
     let (a, auth) = device("admin").await;
@@ -318,9 +319,11 @@ async fn people_seen_follow_merges_sync_and_plain_sql() {
         .map(|d| SessionInput { weekday: d, start: "09:00".into(), end: "13:00".into(), slot_minutes: 15 })
         .collect();
     availability::set_weekly(s, &auth, &doctor, week).await.unwrap();
-    // Registered on 1 September, 5 October and today (08:30 in Kolkata).
+    // Registered and seen on 1 September and 5 October; Fresh registered today (08:30 in Kolkata).
     let dup = register_at(s, &auth, "Dup", chrono::Utc.with_ymd_and_hms(2026, 9, 1, 6, 0, 0).unwrap()).await;
+    let early_dup = queue::walk_in(s, &auth, &dup, &doctor, "cough").await.unwrap().id;
     let old = register_at(s, &auth, "Old", chrono::Utc.with_ymd_and_hms(2026, 10, 5, 6, 0, 0).unwrap()).await;
+    let early_old = queue::walk_in(s, &auth, &old, &doctor, "cough").await.unwrap().id;
     let fresh = register_at(s, &auth, "Fresh", chrono::Utc.with_ymd_and_hms(2026, 11, 23, 3, 0, 0).unwrap()).await;
     s.set_now(Some(chrono::Utc.with_ymd_and_hms(2026, 11, 23, 3, 50, 0).unwrap()));
     let d = |x: &str| chrono::NaiveDate::parse_from_str(x, "%Y-%m-%d").unwrap();
@@ -331,19 +334,29 @@ async fn people_seen_follow_merges_sync_and_plain_sql() {
     for p in [&dup, &old, &fresh] {
         visits.push(queue::walk_in(s, &auth, p, &doctor, "fever").await.unwrap().id);
     }
+    // Fresh called in at 09:20 and done at 09:32 (12 minutes): the consultations summary.
+    s.set_now(Some(chrono::Utc.with_ymd_and_hms(2026, 11, 23, 3, 50, 0).unwrap()));
+    queue::call_in(s, &auth, &visits[2]).await.unwrap();
+    s.set_now(Some(chrono::Utc.with_ymd_and_hms(2026, 11, 23, 4, 2, 0).unwrap()));
+    queue::finish(s, &auth, &visits[2]).await.unwrap();
+    let consult: (i64, i64) =
+        sqlx::query_as("SELECT SUM(n), SUM(seconds) FROM report_consult_month").fetch_one(s.pool()).await.unwrap();
+    assert_eq!(consult, (1, 720));
     agrees(s, "after the walk-ins").await;
-    // Seen: Dup (September: returning), Old (October: returning), Fresh (today: new).
+    // Seen: Dup (first in September: returning), Old (October: returning), Fresh (today: new).
     assert_eq!(counts(s, &today).await, (3, 1));
     assert_eq!(counts(s, &month).await, (3, 1));
 
-    // Dup merged into Fresh (its check-in's bill finalised first: a merge refuses two open
-    // bills): one person, first registered in September: returning.
-    let bill: String = sqlx::query_scalar("SELECT id FROM bills WHERE patient_id = ? AND status = 'draft'")
+    // Dup merged into Fresh (their open bills finalised first: a merge refuses two open bills):
+    // one person, first seen in September: returning.
+    let drafts: Vec<String> = sqlx::query_scalar("SELECT id FROM bills WHERE patient_id = ? AND status = 'draft'")
         .bind(&dup)
-        .fetch_one(s.pool())
+        .fetch_all(s.pool())
         .await
         .unwrap();
-    bills::finalize(s, &auth, &bill).await.unwrap();
+    for bill in drafts {
+        bills::finalize(s, &auth, &bill).await.unwrap();
+    }
     crate::patients::merge::merge(s, &auth, &fresh, &dup, "same person").await.unwrap();
     agrees(s, "after the merge").await;
     assert_eq!(counts(s, &today).await, (2, 0));
@@ -355,44 +368,78 @@ async fn people_seen_follow_merges_sync_and_plain_sql() {
     assert_eq!(summaries(&b.store).await, summaries(s).await, "both devices count the same");
     let bs = &b.store;
     assert_eq!(counts(bs, &month).await, (2, 0));
-
-    // Plain SQL: Old's registration moved to today: new.
-    exec(bs, &format!("UPDATE patients SET created_at = '2026-11-23T01:00:00.000Z' WHERE id = '{old}'")).await;
-    agrees(bs, "after a registration time changed").await;
-    assert_eq!(counts(bs, &today).await, (2, 1));
-    // The merge row removed: Fresh's first registration is today again.
-    exec(bs, &format!("DELETE FROM patient_merges WHERE merged_id = '{dup}'")).await;
-    agrees(bs, "after a merge row removed").await;
-    assert_eq!(counts(bs, &today).await, (2, 2));
-    // Fresh (with Dup's visit) pointed at Old by merged_into alone: one person, new.
-    exec(bs, &format!("UPDATE patients SET merged_into = '{old}' WHERE id = '{fresh}'")).await;
-    agrees(bs, "after merged_into set by hand").await;
-    assert_eq!(counts(bs, &today).await, (1, 1));
-    // Old registered in October again, and a merge row naming Dup under Old (Dup: September).
-    exec(bs, &format!("UPDATE patients SET created_at = '2026-10-05T06:00:00.000Z' WHERE id = '{old}'")).await;
+    // A visit written by hand asking for a follow-up, then its follow-up cleared, moved to the
+    // UTC day before and deleted: the follow-ups summary.
+    let follow_ups = || async {
+        let (n, asked): (i64, i64) =
+            sqlx::query_as("SELECT COALESCE(SUM(n), 0), COALESCE(SUM(asked), 0) FROM report_follow_ups_day")
+                .fetch_one(bs.pool())
+                .await
+                .unwrap();
+        (n, asked)
+    };
     exec(
         bs,
         &format!(
-            "INSERT INTO patient_merges (id, survivor_id, merged_id, merged_mrn, snapshot, merged_at, updated_at)
-             VALUES ('m-hand', '{old}', '{dup}', 'X', '{{}}', '2026-11-23T04:00:00.000Z', '2026-11-23T04:00:00.000Z')"
+            "INSERT INTO visits (id, patient_id, doctor_id, started_at, follow_up_date, created_at, updated_at, origin_device)
+             VALUES ('v-hand', '{fresh}', '{doctor}', '2026-11-23T03:55:00.000Z', '2026-11-30', 't', 't', 'd')"
         ),
     )
     .await;
-    agrees(bs, "after a merge row inserted by hand").await;
+    agrees(bs, "after a visit written by hand").await;
+    assert_eq!(follow_ups().await, (1, 1));
+    exec(bs, "UPDATE visits SET follow_up_date = NULL WHERE id = 'v-hand'").await;
+    agrees(bs, "after a follow-up cleared").await;
+    assert_eq!(follow_ups().await, (1, 0));
+    exec(
+        bs,
+        "UPDATE visits SET started_at = '2026-11-22T20:00:00.000Z', follow_up_date = '2026-12-01' WHERE id = 'v-hand'",
+    )
+    .await;
+    agrees(bs, "after a visit moved").await;
+    exec(bs, "UPDATE visits SET deleted_at = '2026-11-23T05:00:00.000Z' WHERE id = 'v-hand'").await;
+    agrees(bs, "after a visit deleted").await;
+    assert_eq!(follow_ups().await, (0, 0));
+
+    // Plain SQL: Old's October appointment moved to today: first seen today, new.
+    exec(bs, &format!("UPDATE appointments SET date = '2026-11-23', token = 99 WHERE id = '{early_old}'")).await;
+    agrees(bs, "after an appointment's date changed").await;
+    assert_eq!(counts(bs, &today).await, (2, 1));
+    // The merge moved Dup's appointments to Fresh: clearing Dup's merged_into by hand leaves
+    // them there (Fresh, first seen in September, returning; Old new).
+    exec(bs, &format!("UPDATE patients SET merged_into = NULL WHERE id = '{dup}'")).await;
+    agrees(bs, "after merged_into cleared by hand").await;
+    assert_eq!(counts(bs, &today).await, (2, 1));
+    // Fresh pointed at Old by merged_into alone: one person, first seen in September.
+    exec(bs, &format!("UPDATE patients SET merged_into = '{old}' WHERE id = '{fresh}'")).await;
+    agrees(bs, "after merged_into set by hand").await;
     assert_eq!(counts(bs, &today).await, (1, 0));
-    exec(bs, &format!("UPDATE patient_merges SET survivor_id = '{fresh}' WHERE id = 'm-hand'")).await;
-    agrees(bs, "after a merge row's survivor changed").await;
-    // Appointments: one cancelled, one deleted, one removed outright.
+    // The merge row removed changes no one (0042 counted registrations through it).
+    exec(bs, &format!("DELETE FROM patient_merges WHERE merged_id = '{dup}'")).await;
+    agrees(bs, "after a merge row removed").await;
+    assert_eq!(counts(bs, &today).await, (1, 0));
+    // September's appointment deleted outright: the person was first seen today, new.
+    exec(bs, &format!("DELETE FROM appointments WHERE id = '{early_dup}'")).await;
+    agrees(bs, "after a hard delete").await;
+    assert_eq!(counts(bs, &today).await, (1, 1));
+    // Today's appointments: one cancelled, one deleted; the person is still seen today.
     exec(bs, &format!("UPDATE appointments SET status = 'cancelled' WHERE id = '{}'", visits[0])).await;
     agrees(bs, "after a status change").await;
     exec(bs, &format!("UPDATE appointments SET deleted_at = '2026-11-23T05:00:00.000Z' WHERE id = '{}'", visits[1]))
         .await;
     agrees(bs, "after a soft delete").await;
-    exec(bs, &format!("UPDATE appointments SET date = '2026-11-02' WHERE id = '{}'", visits[2])).await;
+    assert_eq!(counts(bs, &today).await, (1, 1));
+    assert_eq!(counts(bs, &month).await, (1, 1));
+    // One of today's moved to 2 November: first seen then, returning today.
+    exec(bs, &format!("UPDATE appointments SET date = '2026-11-02', token = 98 WHERE id = '{}'", visits[2])).await;
     agrees(bs, "after a date change").await;
-    assert_eq!(counts(bs, &today).await, (0, 0));
-    assert_eq!(counts(bs, &month).await, (1, 0));
+    assert_eq!(counts(bs, &today).await, (1, 0));
+    assert_eq!(counts(bs, &month).await, (1, 1));
+    // A range starting inside the month, after 2 November: returning in it.
+    let late = super::DateRange { from: d("2026-11-10"), to: d("2026-12-31"), tz: chrono_tz::Asia::Kolkata };
+    assert_eq!(counts(bs, &late).await, (1, 0));
     exec(bs, &format!("DELETE FROM appointments WHERE id = '{}'", visits[2])).await;
-    agrees(bs, "after a hard delete").await;
-    assert_eq!(counts(bs, &month).await, (0, 0));
+    agrees(bs, "after another hard delete").await;
+    assert_eq!(counts(bs, &today).await, (1, 1));
+    assert_eq!(counts(bs, &late).await, (1, 1));
 }
