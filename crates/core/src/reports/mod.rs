@@ -132,7 +132,7 @@ impl ReportId {
                 "Records registered in the range, merged duplicates left out, by age band on the range's last day and sex."
             }
             ReportId::PatientsNewReturning => {
-                "Distinct people (merged records counted once) with an attended appointment in the range: new if registered in the range, else returning."
+                "Distinct people (merged records counted once) with an attended appointment in the range: new if their first attended appointment ever is in it, else returning."
             }
             ReportId::ReceivablesAgeing => {
                 "What patients owed at the end of the range's last day on finalised invoices (cancelled ones left out; merged duplicates under their survivor): total − credit notes − payments and advances + refunds issued by then, by the invoice's age in days on that day."
