@@ -155,3 +155,73 @@ async fn the_doctor_and_department_filters_narrow_the_grid() {
     let by_dept = run(s, &c.admin, Filters { department_id: Some("cardio".into()), ..Default::default() }).await;
     check(&by_dept, expected(Some("dr-a")), 9, 17);
 }
+
+/// The grid over [from, to] counted here from the appointments as they are now (not only the
+/// hand-built list: the writes below change them).
+async fn recounted(s: &Store, from: &str, to: &str) -> [[i64; 24]; 7] {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT date, start_min FROM appointments
+         WHERE deleted_at IS NULL AND status IN ('checked_in', 'with_doctor', 'done') AND date >= ? AND date <= ?",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(s.pool())
+    .await
+    .unwrap();
+    let mut grid = [[0i64; 24]; 7];
+    for (date, start) in rows {
+        let day = NaiveDate::parse_from_str(&date, "%Y-%m-%d").unwrap();
+        grid[day.weekday().num_days_from_monday() as usize][(start / 60) as usize] += 1;
+    }
+    grid
+}
+
+/// A range over the edge of two months (its days from the daily counts, March from the
+/// monthly ones), through appointments called in, moved, cancelled and deleted in plain SQL:
+/// the same grid as a count of the appointments, and the summary equal to its recount.
+#[tokio::test]
+async fn a_range_across_months_follows_every_write() {
+    let c = clinic().await;
+    let s = &c.env.store;
+    let range = || RangeInput::custom("2026-02-20", "2026-04-03");
+    let grid_of = |r: &reports::Report| -> [[i64; 24]; 7] {
+        let first = r.table.columns.iter().position(|c| c.key.starts_with('h')).unwrap();
+        let hour0: usize = r.table.columns[first].key[1..].parse().unwrap();
+        let mut grid = [[0i64; 24]; 7];
+        for (d, row) in r.table.rows.iter().enumerate() {
+            for (i, cell) in row[1..row.len() - 1].iter().enumerate() {
+                grid[d][hour0 + i] = n(cell);
+            }
+        }
+        grid
+    };
+    let writes = [
+        "UPDATE appointments SET status = 'with_doctor' WHERE id = 'ap1'",
+        "UPDATE appointments SET status = 'done' WHERE id = 'ap2'",
+        "UPDATE appointments SET date = '2026-04-02', start_min = 14 * 60, end_min = 14 * 60 + 15 WHERE id = 'ap0'",
+        "UPDATE appointments SET status = 'checked_in' WHERE id = 'ap8'",
+        "UPDATE appointments SET status = 'cancelled' WHERE id = 'ap3'",
+        "UPDATE appointments SET deleted_at = '2026-03-10T00:00:00.000Z' WHERE id = 'ap4'",
+        "UPDATE appointments SET deleted_at = NULL WHERE id = 'ap11'",
+        "DELETE FROM appointments WHERE id = 'ap6'",
+        "UPDATE appointments SET doctor_id = 'dr-b' WHERE id = 'ap7'",
+    ];
+    for (i, write) in std::iter::once("SELECT 1").chain(writes).enumerate() {
+        exec(s, write, &[]).await;
+        let r = reports::run(
+            s,
+            &c.admin,
+            &ReportRequest { report: ReportId::AppointmentsBusiestHours, range: range(), filters: Filters::default() },
+        )
+        .await
+        .unwrap();
+        assert_eq!(grid_of(&r), recounted(s, "2026-02-20", "2026-04-03").await, "after write {i}: {write}");
+        let diff = reports::summary::verify(s).await.unwrap();
+        assert!(diff.is_empty(), "after write {i}: {diff:?}");
+    }
+    let total: i64 = recounted(s, "2026-02-20", "2026-04-03").await.iter().flatten().sum();
+    assert_eq!(
+        total, 7,
+        "eight attended at first; one checked in, one undeleted, two cancelled or deleted, one removed"
+    );
+}

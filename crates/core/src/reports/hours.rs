@@ -1,24 +1,28 @@
 //! Busiest hours: attended appointments (checked in or later) by the weekday of their date
 //! and the hour their slot starts, both the clinic's local time as booked — a grid of
 //! weekday × hour that the screen draws as a heat map. The hours shown run from the earliest
-//! to the latest hour with an appointment (the whole day when there are none).
+//! to the latest hour with an appointment (the whole day when there are none). Read from the
+//! busiest-hours summary (migration 0053), kept by triggers.
 
 use super::table::{col, num, text, Column, Kind, Table};
-use super::{DateRange, Scope};
+use super::{summary, DateRange, Scope};
 use crate::error::Result;
 use crate::store::Store;
-use chrono::{Datelike, NaiveDate};
 
 pub const WEEKDAYS: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
 
-/// Attended appointments by local date and start hour; binds: from, to, doctor twice,
-/// department twice. (The covering index of migration 0038 holds every column read.)
-const BY_DATE_HOUR: &str = "SELECT a.date, a.start_min / 60 AS hour, COUNT(*) AS n
-     FROM appointments a INDEXED BY appointments_date_hour
-     WHERE a.date >= ? AND a.date <= ? AND a.status IN ('checked_in', 'with_doctor', 'done') AND a.deleted_at IS NULL
-       AND (? IS NULL OR a.doctor_id = ?)
-       AND (? IS NULL OR a.doctor_id IN (SELECT id FROM staff WHERE department_id = ?))
-     GROUP BY a.date, hour";
+/// Attended appointments by weekday (0 Monday) and start hour, from the busiest-hours summary
+/// (migration 0053): the range's whole months and edge days; binds: the summary's, then doctor
+/// twice, department twice.
+fn by_weekday_hour(range: &DateRange) -> (String, Vec<String>) {
+    let (rows, binds) = summary::HOURS.rows(range);
+    let sql = format!(
+        "SELECT a.weekday, a.hour, SUM(a.n) FROM {rows} a
+         WHERE (? IS NULL OR a.doctor_id = ?) AND (? IS NULL OR a.doctor_id IN (SELECT id FROM staff WHERE department_id = ?))
+         GROUP BY a.weekday, a.hour"
+    );
+    (sql, binds)
+}
 
 /// The column key of an hour: "h07".
 pub fn hour_key(hour: usize) -> String {
@@ -26,9 +30,8 @@ pub fn hour_key(hour: usize) -> String {
 }
 
 pub(crate) async fn busiest(store: &Store, range: &DateRange, scope: &Scope) -> Result<Table> {
-    let rows: Vec<(String, i64, i64)> = sqlx::query_as(BY_DATE_HOUR)
-        .bind(range.from_ymd())
-        .bind(range.to_ymd())
+    let (sql, binds) = by_weekday_hour(range);
+    let rows: Vec<(i64, i64, i64)> = summary::bind_all(sqlx::query_as(&sql), &binds)
         .bind(&scope.doctor_id)
         .bind(&scope.doctor_id)
         .bind(&scope.department_id)
@@ -36,15 +39,15 @@ pub(crate) async fn busiest(store: &Store, range: &DateRange, scope: &Scope) -> 
         .fetch_all(store.pool())
         .await?;
     let mut grid = [[0i64; 24]; 7];
-    for (date, hour, n) in rows {
-        // A date that does not read, or an hour off the clock, cannot be placed: left out.
-        let Ok(day) = NaiveDate::parse_from_str(&date, "%Y-%m-%d") else { continue };
-        let Some(cell) =
-            usize::try_from(hour).ok().and_then(|h| grid[day.weekday().num_days_from_monday() as usize].get_mut(h))
-        else {
-            continue;
-        };
-        *cell += n;
+    for (weekday, hour, n) in rows {
+        // The summary holds only placeable appointments (a canonical date, an hour on the clock).
+        let cell = usize::try_from(weekday)
+            .ok()
+            .zip(usize::try_from(hour).ok())
+            .and_then(|(d, h)| grid.get_mut(d).and_then(|row| row.get_mut(h)));
+        if let Some(cell) = cell {
+            *cell += n;
+        }
     }
     let busy: Vec<usize> = (0..24).filter(|h| grid.iter().any(|d| d[*h] > 0)).collect();
     let (first, last) = match (busy.first(), busy.last()) {

@@ -28,6 +28,14 @@ pub(crate) const CONSULTATIONS: Summary =
 pub(crate) const WAITS: Summary =
     Summary { day_table: "report_waits_day", month_table: "report_waits_month", columns: "doctor_id, minutes, n" };
 
+/// Attended appointments by weekday and slot hour, by day and month (migration 0053): busiest
+/// hours.
+pub(crate) const HOURS: Summary = Summary {
+    day_table: "report_hours_day",
+    month_table: "report_hours_month",
+    columns: "doctor_id, weekday, hour, n",
+};
+
 impl Summary {
     /// A sub-select of the summary's rows over `range` (its months from the month table, its
     /// edge days from the day table) and the values to bind to it, in order.
@@ -123,7 +131,7 @@ pub(crate) fn bind_all<'q, O>(
 
 /// Each summary table beside a recount of what it summarises straight from the records
 /// (written out here without the migration's views, so that a wrong view shows too).
-pub(crate) const RECOUNTS: [(&str, &str, &str); 19] = [
+pub(crate) const RECOUNTS: [(&str, &str, &str); 21] = [
     (
         "report_appointments_day",
         "SELECT date, doctor_id, status, n FROM report_appointments_day WHERE n <> 0",
@@ -212,6 +220,23 @@ pub(crate) const RECOUNTS: [(&str, &str, &str); 19] = [
         "SELECT day, doctor_id, n, asked FROM report_follow_ups_day WHERE n <> 0",
         "SELECT substr(started_at, 1, 10), doctor_id, COUNT(*), SUM(COALESCE(follow_up_date, '') <> '')
          FROM visits WHERE deleted_at IS NULL GROUP BY 1, 2",
+    ),
+    (
+        "report_hours_day",
+        "SELECT date, doctor_id, weekday, hour, n FROM report_hours_day WHERE n <> 0",
+        "SELECT date, doctor_id, (CAST(strftime('%w', date) AS INTEGER) + 6) % 7, start_min / 60, COUNT(*) FROM appointments
+         WHERE deleted_at IS NULL AND status IN ('checked_in', 'with_doctor', 'done') AND date(date) = date
+           AND start_min / 60 >= 0 AND start_min / 60 < 24
+         GROUP BY 1, 2, 3, 4",
+    ),
+    (
+        "report_hours_month",
+        "SELECT month, doctor_id, weekday, hour, n FROM report_hours_month WHERE n <> 0",
+        "SELECT substr(date, 1, 7), doctor_id, (CAST(strftime('%w', date) AS INTEGER) + 6) % 7, start_min / 60, COUNT(*)
+         FROM appointments
+         WHERE deleted_at IS NULL AND status IN ('checked_in', 'with_doctor', 'done') AND date(date) = date
+           AND start_min / 60 >= 0 AND start_min / 60 < 24
+         GROUP BY 1, 2, 3, 4",
     ),
     // The previous attended appointments looked up one by one (the triggers use window
     // functions).
