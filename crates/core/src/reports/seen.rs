@@ -10,7 +10,9 @@
 //! whose previous one is before it, the new ones those with none: the whole months' counts with
 //! a previous month before the first day's month, the edge days' appointments as they are kept,
 //! and — when the range starts inside a month — the whole months' appointments whose previous
-//! one fell in that month before the start (through the previous dates' indexes).
+//! one fell in that month before the start (through the previous dates' indexes). Everyone's
+//! days of a range starting on the 1st are read from their daily counts
+//! (`report_seen_people_day`, migration 0054).
 
 use super::range::Span;
 use super::DateRange;
@@ -67,6 +69,17 @@ fn tallies_sql(range: &DateRange, kind: i64) -> (String, Vec<String>) {
     let mut binds = Vec::new();
     for span in range.spans() {
         match span {
+            // Everyone over days of a range starting on the 1st: the days' counts (no previous
+            // date can fall in the first month before the start). Home's "this month".
+            Span::Days(a, b) if kind == 0 && range.from.day() == 1 => {
+                parts.push(
+                    "SELECT '' AS key, SUM(CASE WHEN prev_month < ? THEN n ELSE 0 END) AS people,
+                            SUM(CASE WHEN prev_month = '' THEN n ELSE 0 END) AS new, SUM(n) AS appointments
+                     FROM report_seen_people_day WHERE date >= ? AND date <= ?"
+                        .into(),
+                );
+                binds.extend([month(range.from), day(a), day(b)]);
+            }
             Span::Days(a, b) => {
                 parts.push(format!(
                     "SELECT {key} AS key, SUM({prev} IS NULL OR {prev} < ?) AS people, SUM({prev} IS NULL) AS new,

@@ -131,7 +131,7 @@ pub(crate) fn bind_all<'q, O>(
 
 /// Each summary table beside a recount of what it summarises straight from the records
 /// (written out here without the migration's views, so that a wrong view shows too).
-pub(crate) const RECOUNTS: [(&str, &str, &str); 21] = [
+pub(crate) const RECOUNTS: [(&str, &str, &str); 23] = [
     (
         "report_appointments_day",
         "SELECT date, doctor_id, status, n FROM report_appointments_day WHERE n <> 0",
@@ -253,6 +253,11 @@ pub(crate) const RECOUNTS: [(&str, &str, &str); 21] = [
          FROM b x)",
     ),
     (
+        "report_seen_people_day",
+        "SELECT date, prev_month, n FROM report_seen_people_day WHERE n <> 0",
+        "SELECT date, COALESCE(substr(prev_any, 1, 7), ''), COUNT(*) FROM report_seen_chain GROUP BY 1, 2",
+    ),
+    (
         "report_seen_month",
         "SELECT month, prev_month, kind, key, n FROM report_seen_month WHERE n <> 0",
         "SELECT substr(date, 1, 7), COALESCE(substr(prev, 1, 7), ''), kind, key, COUNT(*) FROM (
@@ -268,6 +273,15 @@ pub(crate) const RECOUNTS: [(&str, &str, &str); 21] = [
                   - (SELECT COALESCE(SUM(CASE WHEN p.kind = 'refund' THEN -p.amount_minor ELSE p.amount_minor END), 0)
                      FROM payments p WHERE p.bill_id = b.id AND p.deleted_at IS NULL) AS due
                 FROM bills b WHERE b.status = 'final' AND b.deleted_at IS NULL) WHERE due <> 0",
+    ),
+    (
+        "report_dues_total",
+        "SELECT invoices, amount FROM report_dues_total",
+        "SELECT COUNT(*), COALESCE(SUM(due), 0) FROM (SELECT b.total_minor
+                  - (SELECT COALESCE(SUM(c.amount_minor), 0) FROM credit_notes c WHERE c.bill_id = b.id AND c.deleted_at IS NULL)
+                  - (SELECT COALESCE(SUM(CASE WHEN p.kind = 'refund' THEN -p.amount_minor ELSE p.amount_minor END), 0)
+                     FROM payments p WHERE p.bill_id = b.id AND p.deleted_at IS NULL) AS due
+                FROM bills b WHERE b.status = 'final' AND b.deleted_at IS NULL) WHERE due > 0",
     ),
     (
         "report_owing",

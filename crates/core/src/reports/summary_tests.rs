@@ -329,6 +329,8 @@ async fn people_seen_follow_merges_sync_and_plain_sql() {
     let d = |x: &str| chrono::NaiveDate::parse_from_str(x, "%Y-%m-%d").unwrap();
     let today = super::DateRange { from: d("2026-11-23"), to: d("2026-11-23"), tz: chrono_tz::Asia::Kolkata };
     let month = super::DateRange { from: d("2026-11-01"), to: d("2026-11-30"), tz: chrono_tz::Asia::Kolkata };
+    // From the 1st to today (Home's "this month": the daily counts of migration 0054).
+    let to_date = super::DateRange { from: d("2026-11-01"), to: d("2026-11-23"), tz: chrono_tz::Asia::Kolkata };
 
     let mut visits = Vec::new();
     for p in [&dup, &old, &fresh] {
@@ -346,6 +348,7 @@ async fn people_seen_follow_merges_sync_and_plain_sql() {
     // Seen: Dup (first in September: returning), Old (October: returning), Fresh (today: new).
     assert_eq!(counts(s, &today).await, (3, 1));
     assert_eq!(counts(s, &month).await, (3, 1));
+    assert_eq!(counts(s, &to_date).await, (3, 1));
 
     // Dup merged into Fresh (their open bills finalised first: a merge refuses two open bills):
     // one person, first seen in September: returning.
@@ -435,6 +438,7 @@ async fn people_seen_follow_merges_sync_and_plain_sql() {
     agrees(bs, "after a date change").await;
     assert_eq!(counts(bs, &today).await, (1, 0));
     assert_eq!(counts(bs, &month).await, (1, 1));
+    assert_eq!(counts(bs, &to_date).await, (1, 1));
     // A range starting inside the month, after 2 November: returning in it.
     let late = super::DateRange { from: d("2026-11-10"), to: d("2026-12-31"), tz: chrono_tz::Asia::Kolkata };
     assert_eq!(counts(bs, &late).await, (1, 0));

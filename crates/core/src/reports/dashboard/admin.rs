@@ -160,13 +160,10 @@ async fn money(store: &Store, range: &DateRange) -> Result<MoneyPeriod> {
     })
 }
 
-/// From the dues kept by triggers (`report_dues`, migration 0031): only invoices that still
-/// ask for something have a row.
+/// From the total kept by triggers beside the dues (`report_dues_total`, migration 0054).
 async fn receivables(store: &Store) -> Result<Receivables> {
     let (invoices, amount): (i64, i64) =
-        sqlx::query_as("SELECT COUNT(*), COALESCE(SUM(due), 0) FROM report_dues WHERE due > 0")
-            .fetch_one(store.pool())
-            .await?;
+        sqlx::query_as("SELECT invoices, amount FROM report_dues_total WHERE id = 1").fetch_one(store.pool()).await?;
     Ok(Receivables { invoices, amount })
 }
 
