@@ -24,6 +24,7 @@ pub mod performance;
 pub mod places;
 pub mod range;
 pub mod receivables;
+pub(crate) mod registered;
 pub mod revenue;
 pub(crate) mod seen;
 pub mod stock;

@@ -3,7 +3,7 @@
 //! and its visits count as the survivor's.
 
 use super::table::{col, num, opt, percent_bp, text, Kind, Table};
-use super::{DateRange, Granularity};
+use super::{registered, DateRange, Granularity};
 use crate::error::{Error, Result};
 use crate::store::Store;
 use chrono::{Datelike, Days, Months, NaiveDate};
@@ -33,9 +33,6 @@ fn period_label(start: NaiveDate, g: Granularity) -> String {
     }
 }
 
-const REGISTERED: &str =
-    "FROM patients WHERE created_at >= ? AND created_at < ? AND status <> 'merged' AND deleted_at IS NULL";
-
 pub(crate) async fn registrations(store: &Store, range: &DateRange, g: Granularity) -> Result<Table> {
     let mut counts: BTreeMap<NaiveDate, i64> = BTreeMap::new();
     let internal = || Error::internal("date out of the calendar");
@@ -44,18 +41,12 @@ pub(crate) async fn registrations(store: &Store, range: &DateRange, g: Granulari
         counts.insert(p, 0);
         p = next_period(p, g).ok_or_else(internal)?;
     }
-    // Counted by the UTC minute in the database (time zones are whole minutes off UTC), each
-    // minute then put on its local day.
+    // Counted by the UTC quarter hour (a clinic's midnight is on one), read from the counts
+    // kept by migration 0055; each quarter (or minute, off the quarters) then put on its local day.
     let (from, to) = range.instants()?;
-    let minutes: Vec<(String, i64)> =
-        sqlx::query_as(&format!("SELECT substr(created_at, 1, 16) AS minute, COUNT(*) {REGISTERED} GROUP BY minute"))
-            .bind(&from)
-            .bind(&to)
-            .fetch_all(store.pool())
-            .await?;
     let mut total = 0;
-    for (minute, n) in minutes {
-        let Some(day) = range.local_date(&format!("{minute}:00Z")) else { continue };
+    for (period, _, n) in registered::counts(store, registered::Kind::Registrations, &from, &to).await? {
+        let Some(day) = range.local_date(&format!("{period}:00Z")) else { continue };
         let start = period_start(day, g).ok_or_else(internal)?;
         *counts.entry(start).or_default() += n;
         total += n;
@@ -82,70 +73,68 @@ pub fn age_on(birth: NaiveDate, on: NaiveDate) -> Option<u32> {
     u32::try_from(years).ok()
 }
 
-/// The band of each registration, worked out in SQL (so a year's records group into a few
-/// dozen rows): a canonical `YYYY-MM-DD` birth date is compared with the range's last day
-/// moved back by each band's lowest age (`age_on`'s rule as a string comparison: the age is at
-/// least `k` exactly when the birth date is on or before that day `k` years earlier — for 29
-/// February the comparison with a day that does not exist in that year still orders right).
-/// Anything else (no date, or one SQLite does not read back as itself) comes out as `raw` and
-/// is banded in Rust as before. Binds: the flag "band in Rust", the last day, the cut-offs
-/// from the oldest band down, the flag again.
-fn band_sql() -> String {
-    let mut case = String::from(
-        "CASE WHEN ? OR birth_date IS NULL OR date(birth_date) IS NOT birth_date THEN NULL WHEN birth_date > ? THEN -1",
-    );
-    for i in (1..AGE_BANDS.len()).rev() {
-        case.push_str(&format!(" WHEN birth_date <= ? THEN {i}"));
+/// The band of an age (None: no age, a birth after the day).
+fn band_of(age: Option<i64>) -> usize {
+    match age.and_then(|a| u32::try_from(a).ok()) {
+        Some(a) => AGE_BANDS.iter().rposition(|(_, low)| a >= *low).unwrap_or(0),
+        None => AGE_BANDS.len(),
     }
-    case.push_str(" ELSE 0 END");
-    format!(
-        "SELECT sex, {case} AS band, CASE WHEN birth_date IS NOT NULL AND (? OR date(birth_date) IS NOT birth_date) THEN birth_date END AS raw,
-                COUNT(*) {REGISTERED} GROUP BY sex, band, raw"
-    )
 }
 
-/// The cut-offs of `band_sql`: the last day `k` years back for each band's lowest age `k`
-/// above 0, oldest first; None when a year would not have four digits (then Rust bands all).
-fn band_cutoffs(on: NaiveDate) -> Option<Vec<String>> {
-    let mut out = Vec::with_capacity(AGE_BANDS.len());
-    for (_, low) in AGE_BANDS.iter().skip(1).rev() {
-        let year = on.year() - i32::try_from(*low).ok()?;
-        if !(1000..=9999).contains(&year) || on.year() > 9999 {
-            return None;
-        }
-        out.push(format!("{year:04}-{}", on.format("%m-%d")));
+/// The grid of registrations in the range: rows the bands then "Unknown", columns `SEXES`.
+/// The counts hold each registration's birth year (migration 0055): the age on the range's
+/// last day is the years between, less one when the birthday is after that day in the year —
+/// which changes the band only in the years `on.year() - k` for a band's lowest age `k` (and
+/// the year `on` itself, where a later birthday is a birth after the day). Those years' births
+/// up to the day are counted from the records (`registered::born_between`). A birth date SQLite
+/// does not read back as itself is banded by `age_on` as typed (none: "Unknown").
+async fn demographic_grid(store: &Store, range: &DateRange) -> Result<Vec<[i64; 4]>> {
+    let on = range.to;
+    let (from, to) = range.instants()?;
+    let edges: Vec<i32> =
+        AGE_BANDS.iter().filter_map(|(_, low)| i32::try_from(*low).ok()).map(|k| on.year() - k).collect();
+    let spans: Vec<(String, String)> = edges
+        .iter()
+        .filter(|y| (0..=9999).contains(*y))
+        .map(|y| (format!("{y:04}-01-01"), format!("{y:04}-{}", on.format("%m-%d"))))
+        .collect();
+    // (year, sex) → registrations born that year on or before the day of `on`.
+    let mut by_day: BTreeMap<(i32, String), i64> = BTreeMap::new();
+    for (year, sex, n) in registered::born_between(store, &from, &to, &spans).await? {
+        *by_day.entry((year.parse().unwrap_or(i32::MIN), sex)).or_default() += n;
     }
-    Some(out)
+    // The counts come a row per period: summed first, as the years on the edges are split.
+    let mut births: BTreeMap<(String, String), i64> = BTreeMap::new();
+    for (sex, born, n) in registered::counts(store, registered::Kind::Births, &from, &to).await? {
+        *births.entry((sex, born)).or_default() += n;
+    }
+    let mut grid = vec![[0i64; 4]; AGE_BANDS.len() + 1];
+    for ((sex, born), n) in births {
+        let s = SEXES.iter().position(|x| *x == sex).unwrap_or(3);
+        if let Some(raw) = born.strip_prefix('~') {
+            let age = NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok().and_then(|b| age_on(b, on));
+            grid[band_of(age.map(i64::from))][s] += n;
+            continue;
+        }
+        let Ok(year) = born.parse::<i32>() else {
+            grid[AGE_BANDS.len()][s] += n;
+            continue;
+        };
+        let years = i64::from(on.year()) - i64::from(year);
+        if edges.contains(&year) {
+            let on_or_before = by_day.get(&(year, sex.clone())).copied().unwrap_or(0);
+            grid[band_of(Some(years))][s] += on_or_before;
+            grid[band_of(Some(years - 1))][s] += n - on_or_before;
+        } else {
+            grid[band_of(Some(years))][s] += n;
+        }
+    }
+    Ok(grid)
 }
 
 pub(crate) async fn demographics(store: &Store, range: &DateRange) -> Result<Table> {
     // Rows: the bands, then "Unknown" (no or a future birth date).
-    let mut grid = vec![[0i64; 4]; AGE_BANDS.len() + 1];
-    let (from, to) = range.instants()?;
-    let cutoffs = band_cutoffs(range.to);
-    let sql = band_sql();
-    let mut q = sqlx::query_as(&sql).bind(cutoffs.is_none()).bind(range.to_ymd());
-    let in_rust = cutoffs.is_none();
-    for c in cutoffs.unwrap_or_else(|| vec![String::new(); AGE_BANDS.len() - 1]) {
-        q = q.bind(c);
-    }
-    let groups: Vec<(String, Option<i64>, Option<String>, i64)> =
-        q.bind(in_rust).bind(&from).bind(&to).fetch_all(store.pool()).await?;
-    for (sex, band, raw, n) in groups {
-        let band = match band {
-            Some(b) => usize::try_from(b).unwrap_or(AGE_BANDS.len()),
-            None => {
-                let age =
-                    raw.and_then(|b| NaiveDate::parse_from_str(&b, "%Y-%m-%d").ok()).and_then(|b| age_on(b, range.to));
-                match age {
-                    Some(a) => AGE_BANDS.iter().rposition(|(_, low)| a >= *low).unwrap_or(0),
-                    None => AGE_BANDS.len(),
-                }
-            }
-        };
-        let s = SEXES.iter().position(|x| *x == sex).unwrap_or(3);
-        grid[band][s] += n;
-    }
+    let grid = demographic_grid(store, range).await?;
     let labels = AGE_BANDS.iter().map(|(l, _)| *l).chain(["Unknown"]);
     let mut totals = [0i64; 4];
     let rows = labels
@@ -208,7 +197,7 @@ pub(crate) async fn new_returning(store: &Store, range: &DateRange) -> Result<Ta
 mod tests {
     use super::*;
 
-    /// The bands worked out in SQL equal `age_on` for births at every edge: on the birthday,
+    /// The bands worked out from the counts equal `age_on` for births at every edge: on the birthday,
     /// the day before and after, 29 February against a 28 February, a future birth, none, and
     /// dates SQLite does not read back as themselves (banded in Rust).
     #[tokio::test]
@@ -230,23 +219,30 @@ mod tests {
             births.push(Some("2020-02-29".into()));
             births.push(Some((on + chrono::Duration::days(1)).to_string()));
         }
+        // Registered at the first UTC midnight of 2026 (a whole day of every range), and in
+        // the morning of 1 March 2026 (in Kolkata, a quarter hour of the range's last day).
         for (i, birth) in births.iter().enumerate() {
+            let at = if i % 3 == 0 { "2026-03-01T04:20:00.000Z" } else { "2026-01-01T00:00:00.000Z" };
             sqlx::query(
                 "INSERT INTO patients (id, mrn, given_name, sex, birth_date, created_at, updated_at, origin_device)
-                 VALUES (?, ?, 'X', ?, ?, '2026-01-01T00:00:00.000Z', 't', 'd')",
+                 VALUES (?, ?, 'X', ?, ?, ?, 't', 'd')",
             )
             .bind(format!("p{i}"))
             .bind(format!("M{i}"))
             .bind(SEXES[i % 4])
             .bind(birth)
+            .bind(at)
             .execute(store.pool())
             .await
             .unwrap();
         }
-        for on in ["2027-02-28", "2028-02-29", "2026-03-01", "2026-12-31", "2026-06-01"] {
+        let cases = ["2027-02-28", "2028-02-29", "2026-03-01", "2026-12-31", "2026-06-01"]
+            .into_iter()
+            .flat_map(|on| [(on, chrono_tz::UTC), (on, chrono_tz::Asia::Kolkata)]);
+        for (on, tz) in cases {
             let to = NaiveDate::parse_from_str(on, "%Y-%m-%d").unwrap();
             let from = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
-            let range = DateRange { from, to, tz: chrono_tz::UTC };
+            let range = DateRange { from, to, tz };
             let mut want = vec![vec![0i64; 5]; AGE_BANDS.len() + 1];
             for (i, birth) in births.iter().enumerate() {
                 let age = birth
@@ -268,7 +264,7 @@ mod tests {
                         .collect()
                 })
                 .collect();
-            assert_eq!(got, want, "on {on}");
+            assert_eq!(got, want, "on {on} in {tz}");
         }
     }
 }

@@ -131,7 +131,7 @@ pub(crate) fn bind_all<'q, O>(
 
 /// Each summary table beside a recount of what it summarises straight from the records
 /// (written out here without the migration's views, so that a wrong view shows too).
-pub(crate) const RECOUNTS: [(&str, &str, &str); 23] = [
+pub(crate) const RECOUNTS: [(&str, &str, &str); 24] = [
     (
         "report_appointments_day",
         "SELECT date, doctor_id, status, n FROM report_appointments_day WHERE n <> 0",
@@ -334,6 +334,22 @@ pub(crate) const RECOUNTS: [(&str, &str, &str); 23] = [
                    AND (e.at, e.id) < (c.at, c.id) ORDER BY e.at DESC, e.id DESC LIMIT 1),
                 CASE WHEN code <> '' AND code NOT IN (SELECT code FROM icd10_codes) THEN text END
          FROM c)",
+    ),
+    (
+        "report_registered",
+        "SELECT kind, period, a, b, n FROM report_registered WHERE n <> 0",
+        "SELECT k, CASE WHEN k IN (1, 3) THEN d ELSE q END,
+                CASE k WHEN 0 THEN '' WHEN 1 THEN district WHEN 2 THEN district ELSE sex END,
+                CASE k WHEN 0 THEN '' WHEN 1 THEN city WHEN 2 THEN city ELSE born END, COUNT(*)
+         FROM (SELECT substr(created_at, 1, 10) AS d,
+                      substr(created_at, 1, 14) || printf('%02d', CAST(substr(created_at, 15, 2) AS INTEGER) / 15 * 15) AS q,
+                      district, city, sex,
+                      CASE WHEN birth_date IS NULL THEN '' WHEN strftime('%Y-%m-%d', birth_date) = birth_date
+                           THEN strftime('%Y', birth_date) ELSE '~' || birth_date END AS born
+               FROM patients WHERE status <> 'merged' AND deleted_at IS NULL
+                 AND created_at GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]*')
+         JOIN (SELECT 0 AS k UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4)
+         GROUP BY 1, 2, 3, 4",
     ),
     (
         "report_dx_month",

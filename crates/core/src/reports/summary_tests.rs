@@ -214,6 +214,17 @@ async fn the_summaries_equal_a_recount_whatever_wrote_the_records() {
     // A merge: the no-show's patient into the first.
     crate::patients::merge::merge(s, &auth, &people[0], &people[2], "same person").await.unwrap();
     agrees(s, "after the merge").await;
+    // An edit that moves a registration to another sex, birth year and place.
+    let edit = crate::patients::PatientInput {
+        given_name: "Patient1".into(),
+        sex: "female".into(),
+        birth_date: Some("1961-03-01".into()),
+        district: "Pune".into(),
+        city: "Aundh".into(),
+        ..Default::default()
+    };
+    crate::patients::update(s, &auth, &people[1], edit).await.unwrap();
+    agrees(s, "after a patient's details edited").await;
 
     // Another device applies all of it through the sync apply path, and counts the same.
     let (b, b_auth) = device("ward-admin").await;
@@ -266,6 +277,30 @@ async fn the_summaries_equal_a_recount_whatever_wrote_the_records() {
     exec(bs, &format!("DELETE FROM payments WHERE bill_id = '{b5}'")).await;
     exec(bs, &format!("UPDATE bills SET status = 'final' WHERE id = '{b1}'")).await;
     agrees(bs, "after hard deletes and a bill back to final").await;
+    // Patients by hand: registered off the quarter hours, born on a day SQLite does not read,
+    // with a registration time that is no time; then moved, edited, deleted.
+    exec(
+        bs,
+        "INSERT INTO patients (id, mrn, given_name, sex, birth_date, district, city, created_at, updated_at, origin_device)
+         VALUES ('bulk-p1', 'BULK-1', 'Bulk', 'female', '1990-02-30', 'Pune', 'Hadapsar', '2026-11-02T18:44:59.999Z', 't', 'dev'),
+                ('bulk-p2', 'BULK-2', 'Bulk', 'male', '2020-05-05', '', '', '2026-11-02T18:45:00.000Z', 't', 'dev'),
+                ('bulk-p3', 'BULK-3', 'Bulk', 'other', NULL, 'Pune', '', 'not a time', 't', 'dev')",
+    )
+    .await;
+    agrees(bs, "after patients inserted by hand").await;
+    exec(bs, "UPDATE patients SET created_at = '2026-11-03T00:00:00.000Z', sex = 'unknown', city = 'Kothrud' WHERE id = 'bulk-p1'")
+        .await;
+    exec(bs, "UPDATE patients SET birth_date = '2021-05-05', district = 'Nashik' WHERE id = 'bulk-p2'").await;
+    exec(bs, "UPDATE patients SET created_at = '2026-11-04T10:00:00.000Z' WHERE id = 'bulk-p3'").await;
+    agrees(bs, "after patients moved and edited by hand").await;
+    exec(bs, "UPDATE patients SET deleted_at = '2026-11-23T05:00:00.000Z' WHERE id = 'bulk-p2'").await;
+    exec(bs, "DELETE FROM patients WHERE id = 'bulk-p1'").await;
+    agrees(bs, "after patients deleted by hand").await;
+    let kinds: i64 = sqlx::query_scalar("SELECT COUNT(DISTINCT kind) FROM report_registered WHERE n > 0")
+        .fetch_one(bs.pool())
+        .await
+        .unwrap();
+    assert_eq!(kinds, 5, "the registrations' counts were compared");
     // Claims by hand: a payer renamed, an amount changed, a claim deleted, a bill cancelled.
     exec(
         bs,
