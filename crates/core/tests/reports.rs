@@ -1207,6 +1207,49 @@ async fn receivables_are_dues_as_of_the_ranges_last_day_aged_in_the_clinics_cale
     assert_eq!(records[2], *out.report.table.totals.as_ref().unwrap());
 }
 
+/// More people owe than are listed: the list is the 500 owing most (among equals by name),
+/// the totals and the number of people owing count everyone.
+#[tokio::test]
+async fn receivables_list_those_owing_most_and_total_everyone() {
+    let c = finance_clinic().await;
+    let s = &c.env.store;
+    // 600 more people, each with one invoice of March owed in full, in groups of seven owing
+    // the same (so the 500th person is one of several owing as much).
+    let mut extra = Vec::new();
+    for i in 0..600i64 {
+        let (id, bill) = (format!("px{i:03}"), format!("bx{i:03}"));
+        let total = 1_000 + (i / 7) * 10;
+        exec(
+            s,
+            "INSERT INTO patients (id, mrn, given_name, family_name, sex, created_at, updated_at, origin_device) VALUES (?, ?, ?, '', 'male', ?, ?, 'd')",
+            &[Some(&id), Some(&format!("MRN-X{i:03}")), Some(&format!("Extra{i:03}")), Some(T), Some(T)],
+        )
+        .await;
+        exec(
+            s,
+            "INSERT INTO bills (id, patient_id, status, number, currency, finalized_at, total_minor, created_at, updated_at, origin_device) VALUES (?, ?, 'final', ?, 'INR', '2026-03-15T06:00:00.000Z', CAST(? AS INTEGER), ?, ?, 'd')",
+            &[Some(&bill), Some(&id), Some(&bill), Some(&total.to_string()), Some(T), Some(T)],
+        )
+        .await;
+        extra.push((format!("Extra{i:03}"), total));
+    }
+    let req = ReportRequest { report: ReportId::ReceivablesAgeing, range: march(), filters: Filters::default() };
+    let r = reports::run(s, &c.admin, &req).await.unwrap();
+    assert_eq!(r.table.rows.len(), reports::receivables::LISTED);
+    // Asha Rao and Bala Nair owe most (the test above), then the extras by amount, then name.
+    extra.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let mut want = vec![("Asha Rao".to_string(), 160_000), ("Bala Nair".to_string(), 85_000)];
+    want.extend(extra.iter().take(reports::receivables::LISTED - 2).cloned());
+    let got: Vec<(String, i64)> = r.table.rows.iter().map(|row| (t(&row[0]).to_string(), n(&row[7]))).collect();
+    assert_eq!(got, want);
+    let cut = want.last().unwrap().1;
+    assert!(extra.iter().filter(|e| e.1 == cut).count() > 1 && extra[497].1 == extra[498].1, "the cut is among equals");
+    let totals = r.table.totals.as_ref().unwrap();
+    let extra_sum: i64 = extra.iter().map(|e| e.1).sum();
+    assert_eq!(numbers(totals, 2), [605, 160_000 + extra_sum, 30_000, 25_000, 30_000, 245_000 + extra_sum]);
+    assert_eq!(r.table.figures[0].value, 602, "people owing");
+}
+
 #[tokio::test]
 async fn insurance_claims_by_insurer_count_claims_recorded_in_the_range() {
     let c = finance_clinic().await;
