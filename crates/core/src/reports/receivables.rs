@@ -8,8 +8,9 @@
 //! paid or credited on it since (less refunds), so the dues at the cutoff are the kept ones
 //! plus the moves since it, and an invoice owing nothing today was owing at the cutoff only
 //! if something moved on it since. The bands are compared as instants (the start of the
-//! clinic's day 30, 60 and 90 days before the cutoff's), so the grouping by person and band
-//! is one SQL statement over the kept dues; names are looked up only for the people listed.
+//! clinic's day 30, 60 and 90 days before the cutoff's). Per person the dues are kept too
+//! (`report_owing_people`, migration 0058), so only the people touched since the cutoff are
+//! worked out again (`owed_sql`); names are looked up only for the people listed.
 
 use super::table::{col, fig, num, text, Kind, Table};
 use super::DateRange;
@@ -50,59 +51,82 @@ impl Owed {
     }
 }
 
-/// Per person, invoices finalised before the cutoff `?1` still owing something as of it, with
-/// the amounts finalised on or after `?2` (0–30 days), `?3` (31–60), `?4` (61–90) and before;
-/// only the people owing at least what the `?5 + 1`-th most owing person owes (the list), after
-/// a first row (`person` NULL) with everyone's totals and `people`, how many owe something.
-/// The invoices moved since the cutoff (read from indexes holding what is read, migration
-/// 0057) are read from `back` (CROSS JOIN keeps that order:
-/// SQLite otherwise walked every final invoice and looked each up in `back` — 2–12 s at
-/// 500,000 invoices, against 0.3–1 s). The kept dues are read a person's together through
-/// `report_owing_person` (migration 0056), so they are summed per person as they are read
-/// (sorting 75,000 of them took 100 ms at 1,000,000 patients); the few people with an invoice
-/// paid off since the cutoff are summed again with it; only the people listed leave SQLite
-/// (reading 72,000 people's sums out took as long as the sort).
-const OWED: &str = "WITH moves (bill_id, m) AS (
-         SELECT bill_id, CASE WHEN kind = 'refund' THEN -amount_minor ELSE amount_minor END
-         FROM payments INDEXED BY payments_moved WHERE received_at >= ?1 AND deleted_at IS NULL
+/// The invoice count and the sums by band of rows with `finalized_at` and `due`: on or after
+/// `?2` (0–30 days), `?3` (31–60), `?4` (61–90) and before.
+const BANDS: &str = "COUNT(*) AS invoices,
+        COALESCE(SUM(CASE WHEN finalized_at >= ?2 THEN due ELSE 0 END), 0) AS b0,
+        COALESCE(SUM(CASE WHEN finalized_at < ?2 AND finalized_at >= ?3 THEN due ELSE 0 END), 0) AS b1,
+        COALESCE(SUM(CASE WHEN finalized_at < ?3 AND finalized_at >= ?4 THEN due ELSE 0 END), 0) AS b2,
+        COALESCE(SUM(CASE WHEN finalized_at < ?4 THEN due ELSE 0 END), 0) AS b3";
+
+/// The dues as of the cutoff `?1` (invoices finalised before it still owing something then),
+/// as rows of `OwedRow`: first everyone's totals (`person` NULL, `people` owing), then the
+/// people owing at least what the `?5 + 1`-th most owing person not touched since owes.
+///
+/// Today's dues are kept (`report_owing`, and per person `report_owing_people`, migration
+/// 0058). A person is *touched* when one of their invoices was finalised on or after the
+/// cutoff or moved since (payments, refunds, credit notes: `back`, read from indexes in time
+/// order, migration 0057); everyone else owes at the cutoff what they owe today, all of it
+/// finalised before it. So the touched are worked out again (`redo`: today's dues plus what
+/// moved since, and the invoices owing nothing today that owed then — `paid`), the totals
+/// are today's over invoices finalised before the cutoff (`report_owing_finalized`) less the
+/// touched people's plus their worked-out ones, and the list is read from the people by
+/// amount owed. As of today nobody is touched. (CROSS JOIN keeps the order written: SQLite
+/// otherwise walked every final invoice and looked each up in `back`.)
+fn owed_sql() -> String {
+    format!(
+        "WITH moves (bill_id, m) AS (
+             SELECT bill_id, CASE WHEN kind = 'refund' THEN -amount_minor ELSE amount_minor END
+             FROM payments INDEXED BY payments_moved WHERE received_at >= ?1 AND deleted_at IS NULL
+             UNION ALL
+             SELECT bill_id, amount_minor FROM credit_notes INDEXED BY credit_notes_moved WHERE created_at >= ?1 AND deleted_at IS NULL),
+         back AS MATERIALIZED (SELECT bill_id, SUM(m) AS m FROM moves GROUP BY bill_id),
+         paid (person, finalized_at, due) AS MATERIALIZED (
+             SELECT COALESCE(p.merged_into, p.id), b.finalized_at, k.m
+             FROM back k CROSS JOIN bills b ON b.id = k.bill_id CROSS JOIN patients p ON p.id = b.patient_id
+             WHERE b.finalized_at < ?1 AND b.status = 'final' AND b.deleted_at IS NULL
+               AND NOT EXISTS (SELECT 1 FROM report_owing o WHERE o.bill_id = k.bill_id)),
+         touched (person) AS MATERIALIZED (
+             SELECT person FROM report_owing INDEXED BY report_owing_finalized WHERE finalized_at >= ?1 AND due > 0
+             UNION SELECT o.person FROM back k CROSS JOIN report_owing o ON o.bill_id = k.bill_id
+             UNION SELECT person FROM paid),
+         redo AS MATERIALIZED (
+             SELECT person, {BANDS}
+             FROM (SELECT o.person, o.finalized_at, o.due + COALESCE(k.m, 0) AS due
+                   FROM touched t CROSS JOIN report_owing o INDEXED BY report_owing_person ON o.person = t.person
+                   LEFT JOIN back k ON k.bill_id = o.bill_id
+                   WHERE o.finalized_at < ?1
+                   UNION ALL SELECT person, finalized_at, due FROM paid)
+             WHERE due > 0 GROUP BY person),
+         gone AS (
+             SELECT {BANDS} FROM touched t CROSS JOIN report_owing o INDEXED BY report_owing_person ON o.person = t.person
+             WHERE o.finalized_at < ?1 AND o.due > 0),
+         everyone AS (SELECT {BANDS} FROM report_owing INDEXED BY report_owing_finalized WHERE finalized_at < ?1 AND due > 0),
+         worked AS (
+             SELECT COUNT(*) AS people, COALESCE(SUM(invoices), 0) AS invoices, COALESCE(SUM(b0), 0) AS b0,
+                    COALESCE(SUM(b1), 0) AS b1, COALESCE(SUM(b2), 0) AS b2, COALESCE(SUM(b3), 0) AS b3
+             FROM redo),
+         cut AS (
+             SELECT owed FROM report_owing_people INDEXED BY report_owing_people_owed
+             WHERE person NOT IN (SELECT person FROM touched) ORDER BY owed DESC LIMIT 1 OFFSET ?5)
+         SELECT NULL AS person,
+                (SELECT COUNT(*) FROM report_owing_people)
+                  - (SELECT COUNT(*) FROM report_owing_people WHERE person IN (SELECT person FROM touched)) + w.people AS people,
+                e.invoices - g.invoices + w.invoices AS invoices, e.b0 - g.b0 + w.b0 AS b0, e.b1 - g.b1 + w.b1 AS b1,
+                e.b2 - g.b2 + w.b2 AS b2, e.b3 - g.b3 + w.b3 AS b3
+         FROM everyone e, gone g, worked w
          UNION ALL
-         SELECT bill_id, amount_minor FROM credit_notes INDEXED BY credit_notes_moved WHERE created_at >= ?1 AND deleted_at IS NULL),
-     back AS MATERIALIZED (SELECT bill_id, SUM(m) AS m FROM moves GROUP BY bill_id),
-     kept AS MATERIALIZED (
-         SELECT person, COUNT(*) AS invoices,
-                SUM(CASE WHEN finalized_at >= ?2 THEN due ELSE 0 END) AS b0,
-                SUM(CASE WHEN finalized_at < ?2 AND finalized_at >= ?3 THEN due ELSE 0 END) AS b1,
-                SUM(CASE WHEN finalized_at < ?3 AND finalized_at >= ?4 THEN due ELSE 0 END) AS b2,
-                SUM(CASE WHEN finalized_at < ?4 THEN due ELSE 0 END) AS b3
-         FROM (SELECT o.person, o.finalized_at, o.due + COALESCE(k.m, 0) AS due
-               FROM report_owing o INDEXED BY report_owing_person LEFT JOIN back k ON k.bill_id = o.bill_id
-               WHERE o.finalized_at < ?1)
-         WHERE due > 0 GROUP BY person),
-     paid AS MATERIALIZED (
-         SELECT person, COUNT(*) AS invoices,
-                SUM(CASE WHEN finalized_at >= ?2 THEN due ELSE 0 END) AS b0,
-                SUM(CASE WHEN finalized_at < ?2 AND finalized_at >= ?3 THEN due ELSE 0 END) AS b1,
-                SUM(CASE WHEN finalized_at < ?3 AND finalized_at >= ?4 THEN due ELSE 0 END) AS b2,
-                SUM(CASE WHEN finalized_at < ?4 THEN due ELSE 0 END) AS b3
-         FROM (SELECT COALESCE(p.merged_into, p.id) AS person, b.finalized_at, k.m AS due
-               FROM back k CROSS JOIN bills b ON b.id = k.bill_id CROSS JOIN patients p ON p.id = b.patient_id
-               WHERE b.finalized_at < ?1 AND b.status = 'final' AND b.deleted_at IS NULL
-                 AND NOT EXISTS (SELECT 1 FROM report_owing o WHERE o.bill_id = k.bill_id))
-         WHERE due > 0 GROUP BY person),
-     owed AS MATERIALIZED (
-         SELECT person, SUM(invoices) AS invoices, SUM(b0) AS b0, SUM(b1) AS b1, SUM(b2) AS b2, SUM(b3) AS b3
-         FROM (SELECT * FROM kept WHERE person IN (SELECT person FROM paid) UNION ALL SELECT * FROM paid)
+         SELECT person, 1, {BANDS} FROM report_owing INDEXED BY report_owing_person
+         WHERE due > 0 AND person IN (
+             SELECT person FROM report_owing_people INDEXED BY report_owing_people_owed
+             WHERE owed >= COALESCE((SELECT owed FROM cut), 0) AND person NOT IN (SELECT person FROM touched))
          GROUP BY person
          UNION ALL
-         SELECT * FROM kept WHERE person NOT IN (SELECT person FROM paid))
-     SELECT NULL AS person, COUNT(*) AS people, COALESCE(SUM(invoices), 0) AS invoices, COALESCE(SUM(b0), 0) AS b0,
-            COALESCE(SUM(b1), 0) AS b1, COALESCE(SUM(b2), 0) AS b2, COALESCE(SUM(b3), 0) AS b3
-     FROM owed
-     UNION ALL
-     SELECT person, 1, invoices, b0, b1, b2, b3 FROM owed
-     WHERE b0 + b1 + b2 + b3 >= COALESCE((SELECT b0 + b1 + b2 + b3 AS t FROM owed ORDER BY t DESC LIMIT 1 OFFSET ?5), 0)";
+         SELECT person, 1, invoices, b0, b1, b2, b3 FROM redo WHERE b0 + b1 + b2 + b3 >= COALESCE((SELECT owed FROM cut), 0)"
+    )
+}
 
-/// A row of `OWED`: everyone's totals (`person` None), or one person listed.
+/// A row of `owed_sql`: everyone's totals (`person` None), or one person listed.
 #[derive(sqlx::FromRow)]
 struct OwedRow {
     person: Option<String>,
@@ -133,7 +157,8 @@ pub(crate) async fn ageing(store: &Store, range: &DateRange) -> Result<Table> {
     for days in AGE_BANDS {
         edges.push(range.start_of(range.to - Duration::days(days))?);
     }
-    let rows: Vec<OwedRow> = sqlx::query_as(OWED)
+    let sql = owed_sql();
+    let rows: Vec<OwedRow> = sqlx::query_as(&sql)
         .bind(&cutoff)
         .bind(&edges[0])
         .bind(&edges[1])

@@ -131,7 +131,7 @@ pub(crate) fn bind_all<'q, O>(
 
 /// Each summary table beside a recount of what it summarises straight from the records
 /// (written out here without the migration's views, so that a wrong view shows too).
-pub(crate) const RECOUNTS: [(&str, &str, &str); 24] = [
+pub(crate) const RECOUNTS: [(&str, &str, &str); 25] = [
     (
         "report_appointments_day",
         "SELECT date, doctor_id, status, n FROM report_appointments_day WHERE n <> 0",
@@ -292,6 +292,16 @@ pub(crate) const RECOUNTS: [(&str, &str, &str); 24] = [
                      FROM payments y WHERE y.bill_id = b.id AND y.deleted_at IS NULL) AS due
                 FROM bills b JOIN patients p ON p.id = b.patient_id
                 WHERE b.status = 'final' AND b.deleted_at IS NULL) WHERE due <> 0",
+    ),
+    (
+        "report_owing_people",
+        "SELECT person, invoices, owed FROM report_owing_people",
+        "SELECT person, COUNT(*), SUM(due) FROM (SELECT COALESCE(p.merged_into, p.id) AS person, b.total_minor
+                  - (SELECT COALESCE(SUM(c.amount_minor), 0) FROM credit_notes c WHERE c.bill_id = b.id AND c.deleted_at IS NULL)
+                  - (SELECT COALESCE(SUM(CASE WHEN y.kind = 'refund' THEN -y.amount_minor ELSE y.amount_minor END), 0)
+                     FROM payments y WHERE y.bill_id = b.id AND y.deleted_at IS NULL) AS due
+                FROM bills b JOIN patients p ON p.id = b.patient_id
+                WHERE b.status = 'final' AND b.deleted_at IS NULL) WHERE due > 0 GROUP BY person",
     ),
     (
         "report_claims_day",
