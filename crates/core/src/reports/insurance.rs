@@ -8,7 +8,7 @@
 //! claimed and not approved is what the insurer rejected.
 
 use super::table::{col, num, text, Kind, Table};
-use super::{summary, DateRange};
+use super::{pieces, summary, DateRange};
 use crate::error::Result;
 use crate::store::Store;
 
@@ -39,7 +39,7 @@ const CLAIMS_RECORDS: &str = "SELECT TRIM(i.payer) AS payer, 1 AS n, i.approved_
 
 pub(crate) async fn by_insurer(store: &Store, range: &DateRange) -> Result<Table> {
     let (from, to) = range.instants()?;
-    let (claims, binds) = summary::union(&summary::utc_pieces(&from, &to), CLAIMS_DAYS, CLAIMS_RECORDS);
+    let (claims, binds) = pieces::union(&pieces::utc_pieces(&from, &to), CLAIMS_DAYS, CLAIMS_RECORDS, CLAIMS_RECORDS);
     // The payer is typed at the desk: the same name in another case or with spaces around it
     // is the same insurer (shown as its first spelling in alphabetical order).
     let sql = format!(

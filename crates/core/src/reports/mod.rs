@@ -21,6 +21,7 @@ pub mod morbidity_summary;
 pub mod patients;
 pub mod pdf;
 pub mod performance;
+pub(crate) mod pieces;
 pub mod places;
 pub mod range;
 pub mod receivables;

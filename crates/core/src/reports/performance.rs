@@ -17,7 +17,7 @@
 //! - no-show rate: no-shows ÷ appointments booked and not cancelled (as appointments by doctor).
 
 use super::table::{col, num, opt, percent_bp, text, Kind, Table};
-use super::{appointments, summary, DateRange, Scope};
+use super::{appointments, pieces, summary, DateRange, Scope};
 use crate::error::Result;
 use crate::store::Store;
 use std::collections::BTreeMap;
@@ -98,7 +98,7 @@ const VISITS_RECORDS: &str =
 /// Per doctor: (visits started in the range, of which set a follow-up date).
 async fn follow_ups(store: &Store, range: &DateRange, scope: &Scope) -> Result<Vec<(String, i64, i64)>> {
     let (from, to) = range.instants()?;
-    let (visits, binds) = summary::union(&summary::utc_pieces(&from, &to), VISITS_DAYS, VISITS_RECORDS);
+    let (visits, binds) = pieces::union(&pieces::utc_pieces(&from, &to), VISITS_DAYS, VISITS_RECORDS, VISITS_RECORDS);
     let sql = format!(
         "SELECT v.doctor_id, SUM(v.n), SUM(v.asked) FROM ({visits}) v WHERE {} GROUP BY v.doctor_id HAVING SUM(v.n) <> 0",
         scoped("v.doctor_id")

@@ -1,7 +1,8 @@
 //! Revenue: what finalised invoices billed, by service and by doctor (line amounts computed
 //! with billing's one rounding rule), and what was collected by payment mode.
 
-use super::summary::{self, Piece};
+use super::pieces::{self, Piece};
+use super::summary;
 use super::table::{col, fig, num, text, Kind, Table};
 use super::{DateRange, Scope};
 use crate::billing::bills::{stored_discount, stored_u32};
@@ -44,7 +45,12 @@ const KINDS_DAYS: &str = "SELECT NULLIF(service_id, '') AS service_id, descripti
             discount_kind, discount_value, tax_rate_bp, NULLIF(doctor_id, '') AS doctor_id, n
          FROM report_revenue_lines_day WHERE day >= ? AND day < ?";
 
-/// The same at a range's edges, from the lines themselves.
+/// The same over whole UTC quarter hours (migration 0059).
+const KINDS_QUARTERS: &str = "SELECT NULLIF(service_id, '') AS service_id, description, quantity, unit_price_minor,
+            discount_kind, discount_value, tax_rate_bp, NULLIF(doctor_id, '') AS doctor_id, n
+         FROM report_revenue_lines_quarter WHERE quarter >= ? AND quarter < ?";
+
+/// The same at an end off the quarter hours, from the lines themselves.
 const KINDS_RECORDS: &str = "SELECT l.service_id, l.description, l.quantity, l.unit_price_minor,
             l.discount_kind, l.discount_value, l.tax_rate_bp, a.doctor_id, 1 AS n
          FROM bills b INDEXED BY bills_finalized
@@ -54,34 +60,38 @@ const KINDS_RECORDS: &str = "SELECT l.service_id, l.description, l.quantity, l.u
 
 /// How many invoices the counted lines are on, without a department filter (a department's
 /// doctors may share an invoice: that is counted from the lines): from the summaries over
-/// whole UTC days (all invoices, or one doctor's), from the records at the edges.
+/// whole UTC days and quarters (all invoices, or one doctor's), from the records otherwise.
 async fn invoices(store: &Store, pieces: &[Piece], scope: &Scope) -> Result<i64> {
     let mut total = 0;
     for p in pieces {
-        total += match p {
-            Piece::Days(a, b) => {
-                let n: Option<i64> = sqlx::query_scalar(
-                    "SELECT SUM(n) FROM report_invoices_doctor_day WHERE day >= ? AND day < ? AND doctor_id = ?",
-                )
+        let (level, a, b) = match p {
+            Piece::Days(a, b) => ("day", a, b),
+            Piece::Quarters(a, b) => ("quarter", a, b),
+            Piece::Records(a, b) => {
+                total += invoices_of_lines(store, a, b, scope).await?;
+                continue;
+            }
+        };
+        let n: Option<i64> = match &scope.doctor_id {
+            Some(doctor) => {
+                sqlx::query_scalar(&format!(
+                    "SELECT SUM(n) FROM report_invoices_doctor_{level} WHERE {level} >= ? AND {level} < ? AND doctor_id = ?"
+                ))
                 .bind(a)
                 .bind(b)
-                .bind(&scope.doctor_id)
+                .bind(doctor)
                 .fetch_one(store.pool())
-                .await?;
-                let n = match &scope.doctor_id {
-                    Some(_) => n,
-                    None => {
-                        sqlx::query_scalar("SELECT SUM(n) FROM report_invoices_day WHERE day >= ? AND day < ?")
-                            .bind(a)
-                            .bind(b)
-                            .fetch_one(store.pool())
-                            .await?
-                    }
-                };
-                n.unwrap_or(0)
+                .await?
             }
-            Piece::Records(a, b) => invoices_of_lines(store, a, b, scope).await?,
+            None => {
+                sqlx::query_scalar(&format!("SELECT SUM(n) FROM report_invoices_{level} WHERE {level} >= ? AND {level} < ?"))
+                    .bind(a)
+                    .bind(b)
+                    .fetch_one(store.pool())
+                    .await?
+            }
         };
+        total += n.unwrap_or(0);
     }
     Ok(total)
 }
@@ -102,8 +112,8 @@ async fn invoices_of_lines(store: &Store, from: &str, to: &str, scope: &Scope) -
 /// scope, each with its count and its amounts (for one line), and how many invoices they are on.
 pub(crate) async fn lines(store: &Store, range: &DateRange, scope: &Scope) -> Result<(Vec<(Line, LineAmounts)>, i64)> {
     let (from, to) = range.instants()?;
-    let pieces = summary::utc_pieces(&from, &to);
-    let (kinds, binds) = summary::union(&pieces, KINDS_DAYS, KINDS_RECORDS);
+    let pieces = pieces::quarter_pieces(&from, &to);
+    let (kinds, binds) = pieces::union(&pieces, KINDS_DAYS, KINDS_QUARTERS, KINDS_RECORDS);
     let sql = format!(
         "SELECT u.service_id, s.code AS service_code, COALESCE(s.name, u.description) AS label,
                 u.quantity, u.unit_price_minor, u.discount_kind, u.discount_value, u.tax_rate_bp,
@@ -235,7 +245,7 @@ pub(crate) async fn by_service(store: &Store, range: &DateRange, scope: &Scope) 
     // department filter.
     if scope.doctor_id.is_none() && scope.department_id.is_none() {
         let (from, to) = range.instants()?;
-        let pieces = summary::utc_pieces(&from, &to);
+        let pieces = pieces::quarter_pieces(&from, &to);
         let credited = credited(store, &pieces).await?;
         let refunded = money_moved(store, &pieces).await?.iter().filter(|m| m.kind == "refund").map(|m| m.amount).sum();
         t.figures.push(fig("credit_notes", "Credit notes", Kind::Money, credited));
@@ -282,9 +292,10 @@ pub(crate) async fn by_department(store: &Store, range: &DateRange, scope: &Scop
 
 /// Credit notes of finalised, not cancelled invoices over the pieces of a range: (count, amount).
 pub(crate) async fn credit_notes(store: &Store, pieces: &[Piece]) -> Result<(i64, i64)> {
-    let (notes, binds) = summary::union(
+    let (notes, binds) = pieces::union(
         pieces,
         "SELECT n, amount FROM report_credit_notes_day WHERE day >= ? AND day < ?",
+        "SELECT n, amount FROM report_credit_notes_quarter WHERE quarter >= ? AND quarter < ?",
         "SELECT 1 AS n, c.amount_minor AS amount FROM credit_notes c CROSS JOIN bills b ON b.id = c.bill_id
          WHERE c.created_at >= ? AND c.created_at < ? AND c.deleted_at IS NULL AND b.status = 'final' AND b.deleted_at IS NULL",
     );
@@ -306,7 +317,7 @@ pub(crate) async fn adjustments(store: &Store, range: &DateRange) -> Result<Tabl
     let mut discounts: Vec<(String, i64, i64)> = groups.into_values().collect();
     discounts.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
     let (from, to) = range.instants()?;
-    let pieces = summary::utc_pieces(&from, &to);
+    let pieces = pieces::quarter_pieces(&from, &to);
     let (notes, credited) = credit_notes(store, &pieces).await?;
     let moved = money_moved(store, &pieces).await?;
     let mut rows = Vec::new();
@@ -359,9 +370,10 @@ pub(crate) async fn totals_by_doctor(store: &Store, range: &DateRange, scope: &S
 /// the note's own date): the summary over whole UTC days, the notes at the edges.
 pub(crate) async fn credited(store: &Store, pieces: &[Piece]) -> Result<i64> {
     // (CROSS JOIN: the credit notes first — there are few — not every final bill.)
-    let (credit_notes, binds) = summary::union(
+    let (credit_notes, binds) = pieces::union(
         pieces,
         "SELECT amount FROM report_credit_notes_day WHERE day >= ? AND day < ?",
+        "SELECT amount FROM report_credit_notes_quarter WHERE quarter >= ? AND quarter < ?",
         "SELECT c.amount_minor AS amount FROM credit_notes c CROSS JOIN bills b ON b.id = c.bill_id
          WHERE c.created_at >= ? AND c.created_at < ? AND c.deleted_at IS NULL AND b.status = 'final' AND b.deleted_at IS NULL",
     );
@@ -381,12 +393,13 @@ pub(crate) struct Moved {
     pub amount: i64,
 }
 
-/// Money moved over the pieces of a range: the summary over whole UTC days, the payments at
-/// the edges.
+/// Money moved over the pieces of a range: the summaries over whole UTC days and quarters, the
+/// payments otherwise.
 pub(crate) async fn money_moved(store: &Store, pieces: &[Piece]) -> Result<Vec<Moved>> {
-    let (moved, binds) = summary::union(
+    let (moved, binds) = pieces::union(
         pieces,
         "SELECT mode, kind, n, amount FROM report_payments_day WHERE day >= ? AND day < ?",
+        "SELECT mode, kind, n, amount FROM report_payments_quarter WHERE quarter >= ? AND quarter < ?",
         "SELECT mode, kind, 1 AS n, amount_minor AS amount FROM payments
          WHERE received_at >= ? AND received_at < ? AND deleted_at IS NULL",
     );
@@ -398,7 +411,7 @@ pub(crate) async fn money_moved(store: &Store, pieces: &[Piece]) -> Result<Vec<M
 
 pub(crate) async fn by_mode(store: &Store, range: &DateRange) -> Result<Table> {
     let (from, to) = range.instants()?;
-    let moved = money_moved(store, &summary::utc_pieces(&from, &to)).await?;
+    let moved = money_moved(store, &pieces::quarter_pieces(&from, &to)).await?;
     let mut rows = Vec::new();
     let (mut c, mut r, mut n) = (0, 0, 0);
     for mode in PaymentMode::ALL {

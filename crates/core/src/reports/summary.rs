@@ -64,60 +64,6 @@ impl Summary {
     }
 }
 
-/// A piece of a range of stored instants `[from, to)`: whole UTC days read from a summary
-/// (days `from..to`, YYYY-MM-DD), or the instants at an edge read from the records.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Piece {
-    Days(String, String),
-    Records(String, String),
-}
-
-const MIDNIGHT: &str = "T00:00:00.000Z";
-
-/// `[from, to)` (stored instants, as `DateRange::instants` gives them) cut into the whole UTC
-/// days inside it and the hours before and after them. A clinic's midnight is a UTC midnight
-/// only in UTC's zone, so most ranges have two short edges; a range shorter than a UTC day
-/// is read from the records alone.
-pub(crate) fn utc_pieces(from: &str, to: &str) -> Vec<Piece> {
-    let day = |s: &str| s.get(..10).and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
-    let (Some(f), Some(t)) = (day(from), day(to)) else {
-        return vec![Piece::Records(from.into(), to.into())];
-    };
-    let first = if from.get(10..) == Some(MIDNIGHT) { Some(f) } else { f.succ_opt() };
-    match first {
-        Some(first) if first < t => {
-            let (a, b) = (format!("{first}{MIDNIGHT}"), format!("{t}{MIDNIGHT}"));
-            let mut out = Vec::with_capacity(3);
-            if from < a.as_str() {
-                out.push(Piece::Records(from.into(), a));
-            }
-            out.push(Piece::Days(first.to_string(), t.to_string()));
-            if b.as_str() < to {
-                out.push(Piece::Records(b, to.into()));
-            }
-            out
-        }
-        _ => vec![Piece::Records(from.into(), to.into())],
-    }
-}
-
-/// Builds `SELECT … UNION ALL SELECT …` over the pieces: `days` reads a summary (binds: the
-/// first day, the day after the last), `records` the records (binds: the two instants).
-pub(crate) fn union(pieces: &[Piece], days: &str, records: &str) -> (String, Vec<String>) {
-    let mut parts = Vec::with_capacity(pieces.len());
-    let mut binds = Vec::with_capacity(pieces.len() * 2);
-    for p in pieces {
-        let (sql, a, b) = match p {
-            Piece::Days(a, b) => (days, a, b),
-            Piece::Records(a, b) => (records, a, b),
-        };
-        parts.push(sql.to_string());
-        binds.push(a.clone());
-        binds.push(b.clone());
-    }
-    (parts.join(" UNION ALL "), binds)
-}
-
 /// Binds `binds` in order.
 pub(crate) fn bind_all<'q, O>(
     mut q: sqlx::query::QueryAs<'q, sqlx::Sqlite, O, sqlx::sqlite::SqliteArguments<'q>>,
@@ -129,9 +75,28 @@ pub(crate) fn bind_all<'q, O>(
     q
 }
 
+/// The quarter hour an instant is counted in by the summaries by quarter (migration 0059), worked
+/// out here another way for the recount: a UTC time's minutes rounded down to 00/15/30/45 (45 for
+/// any minutes past it), anything else by its first 16 characters.
+macro_rules! quarter_of {
+    ($col:literal) => {
+        concat!(
+            "CASE WHEN ",
+            $col,
+            " GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]*' THEN substr(",
+            $col,
+            ", 1, 14) || printf('%02d', min(CAST(substr(",
+            $col,
+            ", 15, 2) AS INTEGER) / 15 * 15, 45)) ELSE substr(",
+            $col,
+            ", 1, 16) END"
+        )
+    };
+}
+
 /// Each summary table beside a recount of what it summarises straight from the records
 /// (written out here without the migration's views, so that a wrong view shows too).
-pub(crate) const RECOUNTS: [(&str, &str, &str); 25] = [
+pub(crate) const RECOUNTS: [(&str, &str, &str); 30] = [
     (
         "report_appointments_day",
         "SELECT date, doctor_id, status, n FROM report_appointments_day WHERE n <> 0",
@@ -199,6 +164,66 @@ pub(crate) const RECOUNTS: [(&str, &str, &str); 25] = [
         "SELECT day, mode, kind, n, amount FROM report_payments_day WHERE n <> 0",
         "SELECT substr(received_at, 1, 10), mode, kind, COUNT(*), SUM(amount_minor) FROM payments
          WHERE deleted_at IS NULL GROUP BY 1, 2, 3",
+    ),
+    (
+        "report_revenue_lines_quarter",
+        "SELECT quarter, service_id, description, quantity, unit_price_minor, discount_kind, discount_value, tax_rate_bp, doctor_id, n
+         FROM report_revenue_lines_quarter WHERE n <> 0",
+        concat!(
+            "SELECT ",
+            quarter_of!("b.finalized_at"),
+            ", COALESCE(l.service_id, ''), l.description, l.quantity, l.unit_price_minor,
+                l.discount_kind, l.discount_value, l.tax_rate_bp, COALESCE(a.doctor_id, ''), COUNT(*)
+         FROM bills b JOIN bill_lines l ON l.bill_id = b.id
+         LEFT JOIN appointments a ON l.source = 'appointment' AND a.id = l.source_id
+         WHERE b.status = 'final' AND b.deleted_at IS NULL AND b.finalized_at IS NOT NULL AND l.deleted_at IS NULL
+         GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9"
+        ),
+    ),
+    (
+        "report_invoices_quarter",
+        "SELECT quarter, n FROM report_invoices_quarter WHERE n <> 0",
+        concat!(
+            "SELECT ",
+            quarter_of!("b.finalized_at"),
+            ", COUNT(*) FROM bills b
+         WHERE b.status = 'final' AND b.deleted_at IS NULL AND b.finalized_at IS NOT NULL
+           AND EXISTS (SELECT 1 FROM bill_lines l WHERE l.bill_id = b.id AND l.deleted_at IS NULL)
+         GROUP BY 1"
+        ),
+    ),
+    (
+        "report_invoices_doctor_quarter",
+        "SELECT quarter, doctor_id, n FROM report_invoices_doctor_quarter WHERE n <> 0",
+        concat!(
+            "SELECT quarter, doctor, COUNT(*) FROM (
+             SELECT DISTINCT b.id, ",
+            quarter_of!("b.finalized_at"),
+            " AS quarter, COALESCE(a.doctor_id, '') AS doctor
+             FROM bills b JOIN bill_lines l ON l.bill_id = b.id
+             LEFT JOIN appointments a ON l.source = 'appointment' AND a.id = l.source_id
+             WHERE b.status = 'final' AND b.deleted_at IS NULL AND b.finalized_at IS NOT NULL AND l.deleted_at IS NULL)
+         GROUP BY quarter, doctor"
+        ),
+    ),
+    (
+        "report_credit_notes_quarter",
+        "SELECT quarter, n, amount FROM report_credit_notes_quarter WHERE n <> 0",
+        concat!(
+            "SELECT ",
+            quarter_of!("c.created_at"),
+            ", COUNT(*), SUM(c.amount_minor) FROM credit_notes c JOIN bills b ON b.id = c.bill_id
+         WHERE c.deleted_at IS NULL AND b.status = 'final' AND b.deleted_at IS NULL GROUP BY 1"
+        ),
+    ),
+    (
+        "report_payments_quarter",
+        "SELECT quarter, mode, kind, n, amount FROM report_payments_quarter WHERE n <> 0",
+        concat!(
+            "SELECT ",
+            quarter_of!("received_at"),
+            ", mode, kind, COUNT(*), SUM(amount_minor) FROM payments WHERE deleted_at IS NULL GROUP BY 1, 2, 3"
+        ),
     ),
     (
         "report_consult_day",
@@ -421,36 +446,5 @@ mod tests {
         let (sql, binds) = APPOINTMENTS.rows(&range("2026-02-15", "2026-03-31"));
         assert_eq!(binds, ["2026-02-15", "2026-02-28", "2026-03", "2026-03"]);
         assert!(sql.contains("report_appointments_day") && sql.contains("report_appointments_month"), "{sql}");
-    }
-
-    #[test]
-    fn a_kolkata_month_is_its_whole_utc_days_and_two_edges() {
-        let p = utc_pieces("2026-02-28T18:30:00.000Z", "2026-03-31T18:30:00.000Z");
-        assert_eq!(
-            p,
-            vec![
-                Piece::Records("2026-02-28T18:30:00.000Z".into(), "2026-03-01T00:00:00.000Z".into()),
-                Piece::Days("2026-03-01".into(), "2026-03-31".into()),
-                Piece::Records("2026-03-31T00:00:00.000Z".into(), "2026-03-31T18:30:00.000Z".into()),
-            ]
-        );
-    }
-
-    #[test]
-    fn utc_days_have_no_edges_and_a_short_range_is_read_from_the_records() {
-        let p = utc_pieces("2026-03-01T00:00:00.000Z", "2026-03-03T00:00:00.000Z");
-        assert_eq!(p, vec![Piece::Days("2026-03-01".into(), "2026-03-03".into())]);
-        let p = utc_pieces("2026-02-28T18:30:00.000Z", "2026-03-01T18:30:00.000Z");
-        assert_eq!(p, vec![Piece::Records("2026-02-28T18:30:00.000Z".into(), "2026-03-01T18:30:00.000Z".into())]);
-        // West of UTC: the clinic's day starts after UTC's.
-        let p = utc_pieces("2026-03-01T05:00:00.000Z", "2026-03-03T05:00:00.000Z");
-        assert_eq!(
-            p,
-            vec![
-                Piece::Records("2026-03-01T05:00:00.000Z".into(), "2026-03-02T00:00:00.000Z".into()),
-                Piece::Days("2026-03-02".into(), "2026-03-03".into()),
-                Piece::Records("2026-03-03T00:00:00.000Z".into(), "2026-03-03T05:00:00.000Z".into()),
-            ]
-        );
     }
 }

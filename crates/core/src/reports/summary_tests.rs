@@ -277,6 +277,11 @@ async fn the_summaries_equal_a_recount_whatever_wrote_the_records() {
     exec(bs, &format!("DELETE FROM payments WHERE bill_id = '{b5}'")).await;
     exec(bs, &format!("UPDATE bills SET status = 'final' WHERE id = '{b1}'")).await;
     agrees(bs, "after hard deletes and a bill back to final").await;
+    // Money at odd times: minutes past 59, off the quarter hours, no time at all.
+    exec(bs, &format!("UPDATE bills SET finalized_at = '2026-12-31T20:75:00Z' WHERE id = '{b1}'")).await;
+    exec(bs, &format!("UPDATE payments SET received_at = 'not a time' WHERE bill_id = '{b0}'")).await;
+    exec(bs, &format!("UPDATE credit_notes SET created_at = '2026-12-31T20:14:59.999Z' WHERE bill_id = '{b0}'")).await;
+    agrees(bs, "after money moved to odd times").await;
     // Patients by hand: registered off the quarter hours, born on a day SQLite does not read,
     // with a registration time that is no time; then moved, edited, deleted.
     exec(

@@ -6,7 +6,7 @@ use crate::billing::PaymentMode;
 use crate::codes::Code;
 use crate::error::Result;
 use crate::rbac::Permission;
-use crate::reports::{patients, revenue, summary, DateRange, Scope};
+use crate::reports::{patients, pieces, revenue, summary, DateRange, Scope};
 use crate::session::Authorized;
 use crate::store::Store;
 use serde::Serialize;
@@ -135,7 +135,7 @@ async fn money(store: &Store, range: &DateRange) -> Result<MoneyPeriod> {
     let (lines, invoices) = revenue::lines(store, range, &Scope::default()).await?;
     let invoiced = lines.iter().map(|(l, a)| l.n * a.total).sum::<i64>();
     let (from, to) = range.instants()?;
-    let pieces = summary::utc_pieces(&from, &to);
+    let pieces = pieces::quarter_pieces(&from, &to);
     let credit_notes = revenue::credited(store, &pieces).await?;
     let moved = revenue::money_moved(store, &pieces).await?;
     let by_mode: Vec<ModeMoney> = PaymentMode::ALL
