@@ -587,6 +587,39 @@ async fn a_doctor_sees_their_own_patients_queue_results_and_follow_ups() {
     assert_eq!((d.results_count, d.results_abnormal), (2, 1));
     assert_eq!(d.results[0].test_name, "Haemoglobin");
 
+    // Read by orderer (migration 0060), kept whatever writes the orders and results: an order
+    // given to another doctor, a result back later, a result arriving before its order (as by
+    // sync), an order cancelled, a result deleted.
+    let mine = |d: &dashboard::DoctorDashboard| d.results.iter().map(|r| r.order_id.clone()).collect::<Vec<_>>();
+    exec(s, "UPDATE lab_orders SET ordered_by = ? WHERE id = 'o1'", &[Some(&c.users["dr.b"])]).await;
+    exec(s, "UPDATE lab_results SET resulted_at = '2026-03-15T02:00:00.000Z' WHERE id = 'r-o3'", &[]).await;
+    let mut tx = s.pool().begin().await.unwrap();
+    for sql in [
+        "PRAGMA defer_foreign_keys = ON".to_string(),
+        format!(
+            "INSERT INTO lab_results (id, order_id, patient_id, test_id, value, abnormal, resulted_at, created_at, updated_at, origin_device)
+             VALUES ('r-o6', 'o6', 'p2', 't-hb', '9.1', 'low', '2026-03-14T06:00:00.000Z', '{T}', '{T}', 'd')"
+        ),
+        format!(
+            "INSERT INTO lab_orders (id, patient_id, test_id, status, ordered_at, ordered_by, created_at, updated_at, origin_device)
+             VALUES ('o6', 'p2', 't-hb', 'resulted', '{T}', '{}', '{T}', '{T}', 'd')",
+            c.users["dr.a"]
+        ),
+    ] {
+        sqlx::query(&sql).execute(&mut *tx).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    assert_eq!(mine(&dashboard::doctor(s, &dr).await.unwrap()), ["o3", "o6", "o2"]);
+    exec(s, "UPDATE lab_orders SET status = 'cancelled' WHERE id = 'o6'", &[]).await;
+    exec(s, "UPDATE lab_results SET deleted_at = ? WHERE id = 'r-o2'", &[Some(T)]).await;
+    assert_eq!(mine(&dashboard::doctor(s, &dr).await.unwrap()), ["o3"]);
+    exec(s, "DELETE FROM lab_results WHERE id = 'r-o3'", &[]).await;
+    exec(s, "UPDATE lab_orders SET deleted_at = ? WHERE id = 'o4'", &[Some(T)]).await;
+    assert!(mine(&dashboard::doctor(s, &dr).await.unwrap()).is_empty());
+    let b = dashboard::doctor(s, &sign_in(s, "dr.b").await).await.unwrap();
+    assert_eq!(mine(&b), ["o1"], "o4's order is gone; o1 is Dr Bala's now");
+    assert_eq!(hms_core::reports::summary::verify(s).await.unwrap(), Vec::<String>::new());
+
     // Follow-ups of my visits dated today back to 7 days ago; booked when the patient has an
     // appointment (not cancelled or missed) on or after the date.
     let want: Vec<(&str, bool)> = VISITS

@@ -96,7 +96,7 @@ macro_rules! quarter_of {
 
 /// Each summary table beside a recount of what it summarises straight from the records
 /// (written out here without the migration's views, so that a wrong view shows too).
-pub(crate) const RECOUNTS: [(&str, &str, &str); 30] = [
+pub(crate) const RECOUNTS: [(&str, &str, &str); 31] = [
     (
         "report_appointments_day",
         "SELECT date, doctor_id, status, n FROM report_appointments_day WHERE n <> 0",
@@ -224,6 +224,12 @@ pub(crate) const RECOUNTS: [(&str, &str, &str); 30] = [
             quarter_of!("received_at"),
             ", mode, kind, COUNT(*), SUM(amount_minor) FROM payments WHERE deleted_at IS NULL GROUP BY 1, 2, 3"
         ),
+    ),
+    (
+        "lab_results_by_orderer",
+        "SELECT ordered_by, resulted_at, result_id FROM lab_results_by_orderer",
+        "SELECT o.ordered_by, r.resulted_at, r.id FROM lab_orders o JOIN lab_results r ON r.order_id = o.id
+         WHERE o.status = 'resulted' AND o.ordered_by IS NOT NULL AND o.deleted_at IS NULL AND r.deleted_at IS NULL",
     ),
     (
         "report_consult_day",

@@ -161,23 +161,24 @@ pub async fn doctor(store: &Store, auth: &Authorized) -> Result<DoctorDashboard>
 }
 
 /// Results of orders the user placed, resulted from the start of the day `RESULTS_BACK_DAYS`
-/// ago (clinic time).
+/// ago (clinic time): the user's range of `lab_results_by_orderer` (migration 0060), which holds
+/// the results of resulted, not deleted orders by orderer — not the whole clinic's week.
 async fn results(store: &Store, auth: &Authorized, today: &Today) -> Result<(Vec<LabResultBack>, i64, i64)> {
     let from_day = today.date.checked_sub_days(Days::new(u64::from(RESULTS_BACK_DAYS))).unwrap_or(today.date);
     let since = today.range(from_day).start_of(from_day)?;
     let mut rows: Vec<LabResultBack> = sqlx::query_as(
         "SELECT r.id AS result_id, o.id AS order_id, o.patient_id, trim(p.given_name || ' ' || p.family_name) AS patient_name,
                 t.name AS test_name, r.value, r.unit, r.abnormal, r.resulted_at
-         FROM lab_results r INDEXED BY lab_results_resulted
+         FROM lab_results_by_orderer x
+         CROSS JOIN lab_results r ON r.id = x.result_id
          JOIN lab_orders o ON o.id = r.order_id
          JOIN patients p ON p.id = o.patient_id
          JOIN lab_tests t ON t.id = r.test_id
-         WHERE r.resulted_at >= ? AND r.deleted_at IS NULL AND o.ordered_by = ? AND o.deleted_at IS NULL
-           AND o.status = 'resulted'
-         ORDER BY r.resulted_at DESC, r.id",
+         WHERE x.ordered_by = ? AND x.resulted_at >= ?
+         ORDER BY x.resulted_at DESC, x.result_id",
     )
-    .bind(&since)
     .bind(&auth.user_id)
+    .bind(&since)
     .fetch_all(store.pool())
     .await?;
     let count = rows.len() as i64;
