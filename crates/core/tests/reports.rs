@@ -1410,3 +1410,28 @@ async fn discounts_credit_notes_and_refunds_each_by_their_own_date() {
     let totals = r.table.totals.as_ref().unwrap();
     assert_eq!((n(&totals[2]), n(&totals[3])), (4, 50_010));
 }
+
+/// Reports and Home read on a connection of their own (`Store::report_pool`): while one runs
+/// long, the desk's patient search still answers; two reports at once wait for each other and
+/// both finish (a report that held its connection while asking for another would never).
+#[tokio::test]
+async fn reports_have_their_own_read_connection_beside_the_desks() {
+    let c = clinic().await;
+    let s = &c.env.store;
+    let wait = std::time::Duration::from_secs(10);
+    let desk = sign_in(s, "desk.roy").await;
+    let report_conn = s.report_pool().acquire().await.unwrap();
+    let hits = tokio::time::timeout(wait, hms_core::patients::search(s, &desk, "Patient", 10)).await;
+    assert!(hits.expect("the search waited for the report's connection").is_ok());
+    drop(report_conn);
+    let (a, b) = tokio::time::timeout(wait, async {
+        tokio::join!(
+            run(s, &c.admin, ReportId::ReceivablesAgeing, Filters::default()),
+            run(s, &c.admin, ReportId::RevenueByService, Filters::default())
+        )
+    })
+    .await
+    .expect("two reports at once never finished");
+    assert_eq!(a.unwrap().report, ReportId::ReceivablesAgeing);
+    assert_eq!(b.unwrap().report, ReportId::RevenueByService);
+}

@@ -75,7 +75,7 @@ pub(crate) async fn by_doctor(store: &Store, range: &DateRange, scope: &Scope) -
         .bind(&scope.doctor_id)
         .bind(&scope.department_id)
         .bind(&scope.department_id)
-        .fetch_all(store.pool())
+        .fetch_all(store.report_pool())
         .await?;
     let (waits, wait_binds) = summary::WAITS.rows(range);
     let sql = format!(
@@ -92,7 +92,7 @@ pub(crate) async fn by_doctor(store: &Store, range: &DateRange, scope: &Scope) -
         .bind(&scope.doctor_id)
         .bind(&scope.department_id)
         .bind(&scope.department_id)
-        .fetch_all(store.pool())
+        .fetch_all(store.report_pool())
         .await?;
     let mut doctors: BTreeMap<String, Doctor> = BTreeMap::new();
     for r in rows {

@@ -71,7 +71,7 @@ pub async fn daily_cash(store: &Store, auth: &Authorized, date: &str, user_id: O
     .bind(&to)
     .bind(user_id)
     .bind(user_id)
-    .fetch_one(store.pool())
+    .fetch_one(store.report_pool())
     .await?;
     let collected = by_mode.iter().map(|m| m.collected_minor).sum();
     let refunded = by_mode.iter().map(|m| m.refunded_minor).sum();
@@ -104,7 +104,7 @@ pub(crate) async fn collections(
     .bind(to)
     .bind(user_id)
     .bind(user_id)
-    .fetch_all(store.pool())
+    .fetch_all(store.report_pool())
     .await?;
     let mut by_mode: Vec<ModeTotal> = Vec::new();
     let mut by_user: Vec<UserTotal> = Vec::new();

@@ -36,7 +36,7 @@ pub(crate) async fn busiest(store: &Store, range: &DateRange, scope: &Scope) -> 
         .bind(&scope.doctor_id)
         .bind(&scope.department_id)
         .bind(&scope.department_id)
-        .fetch_all(store.pool())
+        .fetch_all(store.report_pool())
         .await?;
     let mut grid = [[0i64; 24]; 7];
     for (weekday, hour, n) in rows {

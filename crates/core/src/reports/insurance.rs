@@ -47,7 +47,8 @@ pub(crate) async fn by_insurer(store: &Store, range: &DateRange) -> Result<Table
                 SUM(approved) AS approved, SUM(rejected) AS rejected, SUM(settled) AS settled
          FROM ({claims}) GROUP BY payer COLLATE NOCASE HAVING SUM(n) <> 0"
     );
-    let mut insurers: Vec<Insurer> = summary::bind_all(sqlx::query_as(&sql), &binds).fetch_all(store.pool()).await?;
+    let mut insurers: Vec<Insurer> =
+        summary::bind_all(sqlx::query_as(&sql), &binds).fetch_all(store.report_pool()).await?;
     insurers.sort_by(|a, b| b.claimed.cmp(&a.claimed).then_with(|| a.insurer.cmp(&b.insurer)));
     let mut sums = [0i64; 7];
     let mut rows = Vec::with_capacity(insurers.len());

@@ -259,7 +259,7 @@ pub(crate) struct Scope {
 }
 
 async fn exists(store: &Store, sql: &str, id: &str) -> Result<bool> {
-    Ok(sqlx::query_scalar::<_, bool>(sql).bind(id).fetch_one(store.pool()).await?)
+    Ok(sqlx::query_scalar::<_, bool>(sql).bind(id).fetch_one(store.report_pool()).await?)
 }
 
 fn clean(v: &Option<String>) -> Option<String> {
@@ -309,7 +309,7 @@ async fn scope(store: &Store, auth: &Authorized, report: ReportId, f: &Filters) 
     let own_doctor: Option<String> = if finance.is_err() {
         sqlx::query_scalar("SELECT id FROM staff WHERE user_id = ? AND role = 'doctor' AND deleted_at IS NULL")
             .bind(&auth.user_id)
-            .fetch_optional(store.pool())
+            .fetch_optional(store.report_pool())
             .await?
     } else {
         None
@@ -358,11 +358,11 @@ pub async fn filter_choices(store: &Store, auth: &Authorized) -> Result<FilterCh
     )
     .bind(own)
     .bind(&auth.user_id)
-    .fetch_all(store.pool())
+    .fetch_all(store.report_pool())
     .await?;
     let departments: Vec<Choice> =
         sqlx::query_as("SELECT id, name FROM departments WHERE deleted_at IS NULL ORDER BY name")
-            .fetch_all(store.pool())
+            .fetch_all(store.report_pool())
             .await?;
     Ok(FilterChoices { doctors, departments, reports: available(auth) })
 }

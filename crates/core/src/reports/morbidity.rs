@@ -149,7 +149,7 @@ async fn diagnosed(store: &Store, range: &DateRange, scope: &Scope) -> Result<(V
         .bind(&scope.doctor_id)
         .bind(&scope.department_id)
         .bind(&scope.department_id)
-        .fetch_all(store.pool())
+        .fetch_all(store.report_pool())
         .await?;
     let uncoded: i64 = sqlx::query_scalar(UNCODED)
         .bind(&from)
@@ -158,7 +158,7 @@ async fn diagnosed(store: &Store, range: &DateRange, scope: &Scope) -> Result<(V
         .bind(&scope.doctor_id)
         .bind(&scope.department_id)
         .bind(&scope.department_id)
-        .fetch_one(store.pool())
+        .fetch_one(store.report_pool())
         .await?;
     Ok((rows, uncoded))
 }
@@ -265,7 +265,7 @@ async fn describe(store: &Store, codes: &mut BTreeMap<String, Counts>) -> Result
     let listed: Vec<(String, String)> =
         sqlx::query_as("SELECT code, description FROM icd10_codes WHERE code IN (SELECT value FROM json_each(?))")
             .bind(json)
-            .fetch_all(store.pool())
+            .fetch_all(store.report_pool())
             .await?;
     for (code, description) in listed {
         if let Some(c) = codes.get_mut(&code) {

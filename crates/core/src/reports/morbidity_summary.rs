@@ -125,7 +125,7 @@ pub async fn ensure(store: &Store) -> Result<()> {
 /// Whether the summary is built for the clinic's time zone (else the reports read the visits).
 pub async fn is_built(store: &Store) -> Result<bool> {
     let tz = crate::clinic::time_zone(store).await?;
-    let mut conn = store.pool().acquire().await?;
+    let mut conn = store.report_pool().acquire().await?;
     Ok(state(&mut conn).await? == Some((tz.name().to_string(), None)))
 }
 
@@ -220,7 +220,7 @@ pub(crate) async fn tallies(store: &Store, range: &DateRange) -> Result<Vec<Tall
     for b in &binds {
         q = q.bind(b);
     }
-    Ok(q.fetch_all(store.pool()).await?)
+    Ok(q.fetch_all(store.report_pool()).await?)
 }
 
 fn day(d: chrono::NaiveDate) -> String {
@@ -289,7 +289,7 @@ pub(crate) async fn unlisted_texts(store: &Store, codes: &[String]) -> Result<Ve
          WHERE text IS NOT NULL AND code IN (SELECT value FROM json_each(?)) GROUP BY code",
     )
     .bind(list)
-    .fetch_all(store.pool())
+    .fetch_all(store.report_pool())
     .await?)
 }
 

@@ -232,7 +232,7 @@ mod tests {
             .bind(SEXES[i % 4])
             .bind(birth)
             .bind(at)
-            .execute(store.pool())
+            .execute(store.report_pool())
             .await
             .unwrap();
         }

@@ -59,7 +59,7 @@ async fn seen(store: &Store, range: &DateRange, scope: &Scope) -> Result<Vec<(St
         .bind(&scope.doctor_id)
         .bind(&scope.department_id)
         .bind(&scope.department_id)
-        .fetch_all(store.pool())
+        .fetch_all(store.report_pool())
         .await?;
     let inside: std::collections::HashSet<String> = inside.into_iter().collect();
     Ok(doctors
@@ -82,7 +82,7 @@ async fn timed(store: &Store, range: &DateRange, scope: &Scope) -> Result<Vec<(S
         .bind(&scope.doctor_id)
         .bind(&scope.department_id)
         .bind(&scope.department_id)
-        .fetch_all(store.pool())
+        .fetch_all(store.report_pool())
         .await?)
 }
 
@@ -108,7 +108,7 @@ async fn follow_ups(store: &Store, range: &DateRange, scope: &Scope) -> Result<V
         .bind(&scope.doctor_id)
         .bind(&scope.department_id)
         .bind(&scope.department_id)
-        .fetch_all(store.pool())
+        .fetch_all(store.report_pool())
         .await?)
 }
 
@@ -129,7 +129,7 @@ async fn kept(store: &Store, range: &DateRange, scope: &Scope) -> Result<Vec<(St
         .bind(&scope.doctor_id)
         .bind(&scope.department_id)
         .bind(&scope.department_id)
-        .fetch_all(store.pool())
+        .fetch_all(store.report_pool())
         .await?)
 }
 
@@ -154,7 +154,7 @@ pub(crate) async fn by_doctor(store: &Store, range: &DateRange, scope: &Scope) -
     let names: Vec<(String, String, Option<String>)> = sqlx::query_as(
         "SELECT st.id, st.full_name, d.name FROM staff st LEFT JOIN departments d ON d.id = st.department_id WHERE st.role = 'doctor'",
     )
-    .fetch_all(store.pool())
+    .fetch_all(store.report_pool())
     .await?;
     for (id, name, dept) in names {
         if let Some(d) = doctors.get_mut(&id) {

@@ -164,7 +164,7 @@ pub(crate) async fn ageing(store: &Store, range: &DateRange) -> Result<Table> {
         .bind(&edges[1])
         .bind(&edges[2])
         .bind(i64::try_from(LISTED).unwrap_or(i64::MAX) - 1)
-        .fetch_all(store.pool())
+        .fetch_all(store.report_pool())
         .await?;
     let (mut people, mut invoices, mut all) = (0, 0, [0i64; 4]);
     let mut owed = Vec::with_capacity(rows.len());
@@ -219,7 +219,7 @@ async fn named(store: &Store, owed: Vec<Owed>) -> Result<Vec<(Owed, String, Stri
         for o in chunk {
             q = q.bind(&o.person);
         }
-        for (id, name, mrn) in q.fetch_all(store.pool()).await? {
+        for (id, name, mrn) in q.fetch_all(store.report_pool()).await? {
             names.insert(id, (name, mrn));
         }
     }

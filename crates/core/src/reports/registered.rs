@@ -66,7 +66,8 @@ pub(crate) async fn counts(store: &Store, kind: Kind, from: &str, to: &str) -> R
                 b.clone(),
             ),
         };
-        let rows: Vec<(String, String, i64)> = sqlx::query_as(&sql).bind(a).bind(b).fetch_all(store.pool()).await?;
+        let rows: Vec<(String, String, i64)> =
+            sqlx::query_as(&sql).bind(a).bind(b).fetch_all(store.report_pool()).await?;
         out.extend(rows);
     }
     Ok(out)
@@ -95,5 +96,5 @@ pub(crate) async fn born_between(
     for (first, last) in spans {
         q = q.bind(first).bind(last).bind(&a).bind(&b);
     }
-    Ok(q.fetch_all(store.pool()).await?)
+    Ok(q.fetch_all(store.report_pool()).await?)
 }

@@ -80,14 +80,14 @@ async fn invoices(store: &Store, pieces: &[Piece], scope: &Scope) -> Result<i64>
                 .bind(a)
                 .bind(b)
                 .bind(doctor)
-                .fetch_one(store.pool())
+                .fetch_one(store.report_pool())
                 .await?
             }
             None => {
                 sqlx::query_scalar(&format!("SELECT SUM(n) FROM report_invoices_{level} WHERE {level} >= ? AND {level} < ?"))
                     .bind(a)
                     .bind(b)
-                    .fetch_one(store.pool())
+                    .fetch_one(store.report_pool())
                     .await?
             }
         };
@@ -104,7 +104,7 @@ async fn invoices_of_lines(store: &Store, from: &str, to: &str, scope: &Scope) -
         .bind(&scope.doctor_id)
         .bind(&scope.department_id)
         .bind(&scope.department_id)
-        .fetch_one(store.pool())
+        .fetch_one(store.report_pool())
         .await?)
 }
 
@@ -131,7 +131,7 @@ pub(crate) async fn lines(store: &Store, range: &DateRange, scope: &Scope) -> Re
         .bind(&scope.doctor_id)
         .bind(&scope.department_id)
         .bind(&scope.department_id)
-        .fetch_all(store.pool())
+        .fetch_all(store.report_pool())
         .await?;
     let bills = if scope.department_id.is_some() {
         invoices_of_lines(store, &from, &to, scope).await?
@@ -300,7 +300,7 @@ pub(crate) async fn credit_notes(store: &Store, pieces: &[Piece]) -> Result<(i64
          WHERE c.created_at >= ? AND c.created_at < ? AND c.deleted_at IS NULL AND b.status = 'final' AND b.deleted_at IS NULL",
     );
     let sql = format!("SELECT COALESCE(SUM(n), 0), COALESCE(SUM(amount), 0) FROM ({notes})");
-    Ok(summary::bind_all(sqlx::query_as(&sql), &binds).fetch_one(store.pool()).await?)
+    Ok(summary::bind_all(sqlx::query_as(&sql), &binds).fetch_one(store.report_pool()).await?)
 }
 
 /// What was taken off revenue: discounts on the lines of invoices finalised in the range
@@ -378,7 +378,7 @@ pub(crate) async fn credited(store: &Store, pieces: &[Piece]) -> Result<i64> {
          WHERE c.created_at >= ? AND c.created_at < ? AND c.deleted_at IS NULL AND b.status = 'final' AND b.deleted_at IS NULL",
     );
     summary::bind_all(sqlx::query_as(&format!("SELECT COALESCE(SUM(amount), 0) FROM ({credit_notes})")), &binds)
-        .fetch_one(store.pool())
+        .fetch_one(store.report_pool())
         .await
         .map(|(n,): (i64,)| n)
         .map_err(Into::into)
@@ -406,7 +406,7 @@ pub(crate) async fn money_moved(store: &Store, pieces: &[Piece]) -> Result<Vec<M
     let sql = format!(
         "SELECT mode, kind, SUM(n) AS n, SUM(amount) AS amount FROM ({moved}) GROUP BY mode, kind HAVING SUM(n) <> 0"
     );
-    Ok(summary::bind_all(sqlx::query_as(&sql), &binds).fetch_all(store.pool()).await?)
+    Ok(summary::bind_all(sqlx::query_as(&sql), &binds).fetch_all(store.report_pool()).await?)
 }
 
 pub(crate) async fn by_mode(store: &Store, range: &DateRange) -> Result<Table> {

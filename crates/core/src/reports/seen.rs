@@ -58,7 +58,7 @@ pub(crate) async fn by_doctor(store: &Store, range: &DateRange) -> Result<Vec<Se
 
 async fn tallies(store: &Store, range: &DateRange, kind: i64) -> Result<Vec<Seen>> {
     let (sql, binds) = tallies_sql(range, kind);
-    Ok(super::summary::bind_all(sqlx::query_as(&sql), &binds).fetch_all(store.pool()).await?)
+    Ok(super::summary::bind_all(sqlx::query_as(&sql), &binds).fetch_all(store.report_pool()).await?)
 }
 
 /// The statement summing one chain's counts over a range, and its binds in order.

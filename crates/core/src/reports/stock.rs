@@ -88,7 +88,7 @@ pub(crate) async fn reorder_lines(store: &Store, range: &DateRange) -> Result<Ve
     .bind(&today)
     .bind(&from)
     .bind(&to)
-    .fetch_all(store.pool())
+    .fetch_all(store.report_pool())
     .await?;
     Ok(items)
 }
@@ -176,7 +176,7 @@ pub(crate) async fn expiry(store: &Store, range: &DateRange) -> Result<Table> {
     )
     .bind(range.from_ymd())
     .bind(range.to_ymd())
-    .fetch_all(store.pool())
+    .fetch_all(store.report_pool())
     .await?;
     let value: i64 = lines.iter().map(|l| l.quantity * l.cost).sum();
     let expired = lines.iter().filter(|l| l.expiry < today).count() as i64;

@@ -34,6 +34,8 @@ pub const DB_FILE: &str = "hms.db";
 
 pub struct Store {
     pool: SqlitePool,
+    /// The reports' and Home's one read connection ([`Store::report_pool`]).
+    report_pool: SqlitePool,
     /// The one connection that writes ([`WriteTx`]): SQLite has one writer anyway, and a
     /// connection's page cache is emptied whenever another connection has written, so with
     /// writes spread over the pool every write started cold and re-read the index pages it
@@ -327,6 +329,8 @@ impl Store {
             // three waited for one, a millisecond or more each).
             .pragma("journal_size_limit", WAL_LIMIT_BYTES.to_string());
         let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options.clone()).await?;
+        // Opened on the first report (min_connections is 0).
+        let report_pool = SqlitePoolOptions::new().max_connections(1).connect_lazy_with(options.clone());
         MIGRATOR.run(&pool).await?;
         // The stored files too: clear ones from before are encrypted, once.
         let blob_key = blob_cipher::BlobKey::derive(&db_key);
@@ -375,6 +379,7 @@ impl Store {
             page_limit: std::sync::atomic::AtomicU64::new(0),
             wal,
             pool,
+            report_pool,
             write_pool,
             path: path.to_path_buf(),
             device_id,
@@ -400,10 +405,21 @@ impl Store {
         &self.pool
     }
 
-    /// Both pools, the readers' and the writer's (the benchmark empties their caches).
+    /// The one read connection of the reports and Home's dashboards. A pool hands a statement
+    /// the connection that has been idle longest (sqlx's idle queue is first in, first out),
+    /// so with the four readers of [`Store::pool`] a report read one after another ran on each
+    /// in turn, and each kept its own copy of the report's pages (decrypted, 64 MiB at most):
+    /// at a million patients one run in four of receivables by age read its pages again. On
+    /// one connection they stay warm, the copies are one, and a long report cannot take the
+    /// readers the desk's searches need (it waits for the one before it instead).
+    pub fn report_pool(&self) -> &SqlitePool {
+        &self.report_pool
+    }
+
+    /// Every read and write pool (the benchmark empties their caches).
     #[doc(hidden)]
-    pub fn pools(&self) -> [&SqlitePool; 2] {
-        [&self.pool, &self.write_pool]
+    pub fn pools(&self) -> [&SqlitePool; 3] {
+        [&self.pool, &self.report_pool, &self.write_pool]
     }
 
     pub fn path(&self) -> &Path {
@@ -576,12 +592,15 @@ impl Store {
         // Fold the WAL into the database so the file is whole on its own.
         let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await;
         close_pool(&self.write_pool).await;
+        close_pool(&self.report_pool).await;
         close_pool(&self.pool).await;
     }
 
     /// No connection of the store's pools is in use.
     fn pools_idle(&self) -> bool {
-        [&self.pool, &self.write_pool, &self.checkpoints].iter().all(|p| p.size() as usize == p.num_idle())
+        [&self.pool, &self.report_pool, &self.write_pool, &self.checkpoints]
+            .iter()
+            .all(|p| p.size() as usize == p.num_idle())
     }
 }
 

@@ -162,8 +162,9 @@ async fn money(store: &Store, range: &DateRange) -> Result<MoneyPeriod> {
 
 /// From the total kept by triggers beside the dues (`report_dues_total`, migration 0054).
 async fn receivables(store: &Store) -> Result<Receivables> {
-    let (invoices, amount): (i64, i64) =
-        sqlx::query_as("SELECT invoices, amount FROM report_dues_total WHERE id = 1").fetch_one(store.pool()).await?;
+    let (invoices, amount): (i64, i64) = sqlx::query_as("SELECT invoices, amount FROM report_dues_total WHERE id = 1")
+        .fetch_one(store.report_pool())
+        .await?;
     Ok(Receivables { invoices, amount })
 }
 
@@ -176,7 +177,7 @@ async fn claims(store: &Store) -> Result<Claims> {
          WHERE i.deleted_at IS NULL AND ((i.approved_minor = 0 AND i.claimed_minor > 0) OR i.settled_minor < i.approved_minor)
            AND EXISTS (SELECT 1 FROM bills b WHERE b.id = i.bill_id AND b.status = 'final' AND b.deleted_at IS NULL)",
     )
-    .fetch_one(store.pool())
+    .fetch_one(store.report_pool())
     .await?;
     Ok(Claims { open, claimed, approved, settled })
 }
@@ -190,7 +191,7 @@ pub(crate) async fn attendance(store: &Store, range: &DateRange) -> Result<Atten
         q = q.bind(b);
     }
     let mut a = Attendance::default();
-    for (status, n) in q.fetch_all(store.pool()).await? {
+    for (status, n) in q.fetch_all(store.report_pool()).await? {
         match status.as_str() {
             "checked_in" | "with_doctor" | "done" => a.kept += n,
             "no_show" => a.no_show += n,

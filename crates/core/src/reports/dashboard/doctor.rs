@@ -91,7 +91,7 @@ pub(crate) async fn my_staff_id(store: &Store, auth: &Authorized) -> Result<Opti
         "SELECT id, full_name FROM staff WHERE user_id = ? AND role = 'doctor' AND deleted_at IS NULL ORDER BY id LIMIT 1",
     )
     .bind(&auth.user_id)
-    .fetch_optional(store.pool())
+    .fetch_optional(store.report_pool())
     .await?)
 }
 
@@ -113,7 +113,7 @@ pub async fn doctor(store: &Store, auth: &Authorized) -> Result<DoctorDashboard>
     )
     .bind(&me)
     .bind(&date)
-    .fetch_one(store.pool())
+    .fetch_one(store.report_pool())
     .await?;
     let list = |status: &'static str| {
         let (me, date) = (me.clone(), date.clone());
@@ -128,7 +128,7 @@ pub async fn doctor(store: &Store, auth: &Authorized) -> Result<DoctorDashboard>
             .bind(&me)
             .bind(&date)
             .bind(status)
-            .fetch_all(store.pool())
+            .fetch_all(store.report_pool())
             .await?;
             for r in &mut rows {
                 r.waiting_minutes = r.checked_in_at.as_deref().map(|t| minutes_since(t, today.now)).unwrap_or(0);
@@ -179,7 +179,7 @@ async fn results(store: &Store, auth: &Authorized, today: &Today) -> Result<(Vec
     )
     .bind(&auth.user_id)
     .bind(&since)
-    .fetch_all(store.pool())
+    .fetch_all(store.report_pool())
     .await?;
     let count = rows.len() as i64;
     let abnormal = rows.iter().filter(|r| r.abnormal == "low" || r.abnormal == "high").count() as i64;
@@ -200,7 +200,7 @@ async fn follow_ups(store: &Store, me: &str, today: &Today) -> Result<(Vec<Follo
     .bind(me)
     .bind(day_before(today, FOLLOW_UP_OVERDUE_DAYS))
     .bind(today.ymd())
-    .fetch_all(store.pool())
+    .fetch_all(store.report_pool())
     .await?;
     let count = rows.len() as i64;
     let unbooked = rows.iter().filter(|f| !f.booked).count() as i64;

@@ -75,7 +75,7 @@ pub async fn reception(store: &Store, auth: &Authorized) -> Result<ReceptionDash
          GROUP BY a.doctor_id ORDER BY st.full_name, a.doctor_id",
     )
     .bind(&date)
-    .fetch_all(store.pool())
+    .fetch_all(store.report_pool())
     .await?;
     let mut totals = DoctorDay::default();
     for d in &doctors {
@@ -95,7 +95,7 @@ pub async fn reception(store: &Store, auth: &Authorized) -> Result<ReceptionDash
          ORDER BY a.checked_in_at LIMIT 1",
     )
     .bind(&date)
-    .fetch_optional(store.pool())
+    .fetch_optional(store.report_pool())
     .await?;
     let longest_wait = first.map(|(checked_in_at, token, doctor_name, patient_name)| LongestWait {
         minutes: minutes_since(&checked_in_at, today.now),
