@@ -96,7 +96,7 @@ macro_rules! quarter_of {
 
 /// Each summary table beside a recount of what it summarises straight from the records
 /// (written out here without the migration's views, so that a wrong view shows too).
-pub(crate) const RECOUNTS: [(&str, &str, &str); 31] = [
+pub(crate) const RECOUNTS: [(&str, &str, &str); 32] = [
     (
         "report_appointments_day",
         "SELECT date, doctor_id, status, n FROM report_appointments_day WHERE n <> 0",
@@ -333,6 +333,16 @@ pub(crate) const RECOUNTS: [(&str, &str, &str); 31] = [
                      FROM payments y WHERE y.bill_id = b.id AND y.deleted_at IS NULL) AS due
                 FROM bills b JOIN patients p ON p.id = b.patient_id
                 WHERE b.status = 'final' AND b.deleted_at IS NULL) WHERE due > 0 GROUP BY person",
+    ),
+    (
+        "report_owing_total",
+        "SELECT invoices, owed FROM report_owing_total",
+        "SELECT COUNT(*), COALESCE(SUM(due), 0) FROM (SELECT b.total_minor
+                  - (SELECT COALESCE(SUM(c.amount_minor), 0) FROM credit_notes c WHERE c.bill_id = b.id AND c.deleted_at IS NULL)
+                  - (SELECT COALESCE(SUM(CASE WHEN y.kind = 'refund' THEN -y.amount_minor ELSE y.amount_minor END), 0)
+                     FROM payments y WHERE y.bill_id = b.id AND y.deleted_at IS NULL) AS due
+                FROM bills b JOIN patients p ON p.id = b.patient_id
+                WHERE b.status = 'final' AND b.deleted_at IS NULL) WHERE due > 0",
     ),
     (
         "report_claims_day",
