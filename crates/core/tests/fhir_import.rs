@@ -1,8 +1,8 @@
 //! FHIR R4 import (issue 18): a patient's Bundle into an empty clinic (preview writes
 //! nothing; a second import changes nothing), the round trip of a whole clinic's NDJSON
 //! export, resources HMS does not store counted, bad input refused naming the resource
-//! and the element with nothing of that patient half-imported, and MedicationRequests from
-//! another system (Synthea's shape) as prescriptions.
+//! and the element with nothing of that patient half-imported, MedicationRequests from
+//! another system (Synthea's shape) as prescriptions, and lab results with their tests.
 
 mod common;
 #[path = "common/pharmacy.rs"]
@@ -130,6 +130,8 @@ async fn a_patients_bundle_previews_imports_and_imports_again_as_nothing_new() {
         ("patients", 1),
         ("visits", 1),
         ("vitals", 1),
+        ("lab_results", 1),
+        ("lab_tests", 1),
         ("diagnoses", 2),
         ("allergies", 1),
         ("medicines", 1),
@@ -140,10 +142,11 @@ async fn a_patients_bundle_previews_imports_and_imports_again_as_nothing_new() {
     .collect();
     assert_eq!(created, expected);
     let not_stored = counts(&preview.not_stored);
-    for kind in ["Organization", "Practitioner", "Appointment", "Observation (laboratory)"] {
+    for kind in ["Organization", "Practitioner", "Appointment"] {
         assert!(not_stored.get(kind).copied().unwrap_or(0) >= 1, "{kind} counted: {not_stored:?}");
     }
     assert!(!not_stored.keys().any(|k| k.starts_with("MedicationRequest")), "{not_stored:?}");
+    assert!(!not_stored.keys().any(|k| k.starts_with("Observation")), "{not_stored:?}");
     assert!(preview.problems.is_empty(), "{:?}", preview.problems);
     assert_eq!(seen.last().map(|x| (x.patients_done, x.patients_total)), Some((1, 1)));
     let after_preview = (n(s, "patients").await, n(s, "change_log").await, audited(s).await);
@@ -202,6 +205,34 @@ async fn a_patients_bundle_previews_imports_and_imports_again_as_nothing_new() {
     assert_eq!(rx.8, "after food");
     assert_eq!(rx.9.as_deref(), Some(import::IMPORTED_OVERRIDE));
     assert!(rx.10.contains("Penicillin"), "the allergy warning is kept: {}", rx.10);
+    // The lab result: under a resulted order of its visit, ordered elsewhere (nobody here,
+    // no charge), its test added to the catalogue inactive, flagged as the file flagged it.
+    type Lab = (String, String, Option<i64>, String, String, String, String, bool, Option<String>, String, bool);
+    let lab: Lab = sqlx::query_as(
+        "SELECT r.value, r.unit, r.value_milli, r.abnormal, t.code, t.name, t.unit, t.active, o.ordered_by, o.status,
+                o.visit_id IS NOT NULL
+         FROM lab_results r JOIN lab_orders o ON o.id = r.order_id JOIN lab_tests t ON t.id = r.test_id",
+    )
+    .fetch_one(s.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        lab,
+        (
+            "11.2".into(),
+            "g/dL".into(),
+            Some(11_200),
+            "low".into(),
+            "HB".into(),
+            "Haemoglobin".into(),
+            "g/dL".into(),
+            false,
+            None,
+            "resulted".into(),
+            true
+        )
+    );
+    assert_eq!(n(s, "bill_lines").await, 0, "a result done elsewhere is not charged here");
     let actions = common::actions(s).await;
     assert_eq!(actions.iter().filter(|a| *a == "fhir.import").count(), 2, "the patient's write and the import's");
 
@@ -212,8 +243,8 @@ async fn a_patients_bundle_previews_imports_and_imports_again_as_nothing_new() {
     assert!(again.created.is_empty(), "{:?}", again.created);
     assert_eq!(
         again.unchanged,
-        1 + 1 + 8 + 2 + 1 + 1,
-        "the patient, visit, vital signs, diagnoses, allergy, prescription"
+        1 + 1 + 8 + 1 + 2 + 1 + 1,
+        "the patient, visit, vital signs, lab result, diagnoses, allergy, prescription"
     );
     let after = (n(s, "patients").await, n(s, "change_log").await, n(s, "audit_log").await);
     assert_eq!(after, (before.0, before.1, before.2 + 1));
@@ -263,7 +294,6 @@ fn comparable(dir: &std::path::Path) -> BTreeMap<String, Vec<String>> {
             .map(|l| serde_json::from_str::<Value>(l).unwrap())
             .filter(|r| match ty {
                 "Encounter" => r["class"]["code"] == "AMB",
-                "Observation" => r["category"][0]["coding"][0]["code"] != "laboratory",
                 _ => true,
             })
             .map(|r| normalised(r).to_string())
@@ -329,7 +359,7 @@ async fn a_clinic_exported_imported_into_an_empty_one_and_exported_again_is_the_
     hms_core::fhir::export_clinic(&env.store, &admin, second.path(), |_| {}).await.unwrap();
     let (a, b) = (comparable(first.path()), comparable(second.path()));
     assert_eq!(a["Patient"].len(), 2);
-    assert_eq!(a["Observation"].len(), 9);
+    assert_eq!(a["Observation"].len(), 10, "9 vital signs and a lab result");
     assert_eq!(a["MedicationRequest"].len(), 2);
     assert!(
         a["MedicationRequest"].iter().any(|r| r.contains("\"stopped\"") && r.contains("no more fever")),
@@ -622,4 +652,150 @@ async fn medication_requests_from_another_system_become_prescriptions_of_their_v
 
     let again = import::import(s, &admin, &files, |_| {}).await.unwrap();
     assert!(again.created.is_empty(), "{:?}", again.created);
+}
+
+/// A patient's transaction Bundle as Synthea writes it (`tests/fixtures/synthea-r4-patient.json`,
+/// valid R4 by the validator: US Core profiles and extensions, identifiers of four kinds, the
+/// doctor, hospital and place named by conditional references, SNOMED CT diagnoses, vital
+/// signs with BMI, lab results without ranges, smoking status, a DiagnosticReport, an
+/// Immunization, a Procedure, a CareTeam, a Claim, a Provenance, and a stay in hospital with a
+/// lab result of its own) imports with no problem, into a clinic where its doctor is not on
+/// the staff and the importer has no staff profile; again, it changes nothing.
+#[tokio::test]
+async fn a_synthea_patient_bundle_imports_without_problems() {
+    let (env, slot) = common::with_admin().await;
+    let admin = slot.authorize(&env.store).await.unwrap();
+    let s = &env.store;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/synthea-r4-patient.json");
+    let files = vec![import::read_file(&path).unwrap()];
+    let preview = import::preview(s, &admin, &files, |_| {}).await.unwrap();
+    let report = import::import(s, &admin, &files, |_| {}).await.unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!(counts(&preview.created), counts(&report.created), "the preview says what the import does");
+    let expected: BTreeMap<String, u32> = [
+        ("patients", 1),
+        ("visits", 1),
+        ("vitals", 1),
+        ("lab_results", 3),
+        ("lab_tests", 2),
+        ("diagnoses", 1),
+        ("prescriptions", 1),
+        ("medicines", 1),
+        ("staff", 1),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    assert_eq!(counts(&report.created), expected);
+    let not_stored = counts(&report.not_stored);
+    for kind in [
+        "Encounter (inpatient stay)",
+        "Observation (vital-signs)",
+        "Observation (social-history)",
+        "DiagnosticReport",
+        "Immunization",
+        "Procedure",
+        "CareTeam",
+        "Claim",
+        "Provenance",
+    ] {
+        assert_eq!(not_stored.get(kind), Some(&1), "{kind}: {not_stored:?}");
+    }
+
+    let patient: (String, String, String, String, String) =
+        sqlx::query_as("SELECT given_name, family_name, birth_date, national_id, legacy_mrn FROM patients")
+            .fetch_one(s.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        patient,
+        (
+            "Loris284".into(),
+            "Leffler128".into(),
+            "1967-03-09".into(),
+            "999-61-2475".into(),
+            "6f3a2c1e-8b4d-4f0e-9a7c-2d5e1b3c4a01".into()
+        )
+    );
+    // The doctor of the other hospital, named by a conditional reference: added inactive.
+    let doctor: (String, bool, String) = sqlx::query_as(
+        "SELECT s.full_name, s.active, s.qualifications FROM visits v JOIN staff s ON s.id = v.doctor_id",
+    )
+    .fetch_one(s.pool())
+    .await
+    .unwrap();
+    assert_eq!(doctor, ("Dr. Tyson639 Crist667".into(), false, import::OUTSIDE_DOCTOR.into()));
+    let vitals: (i64, i64, i64, i64, i64, i64, i64) =
+        sqlx::query_as("SELECT height_mm, weight_g, bp_systolic, bp_diastolic, pulse, resp_rate, pain FROM vitals")
+            .fetch_one(s.pool())
+            .await
+            .unwrap();
+    assert_eq!(vitals, (1_753, 81_200, 128, 82, 74, 14, 2));
+    let labs: Vec<(String, String, String, bool, bool)> = sqlx::query_as(
+        "SELECT t.code, r.value || ' ' || r.unit, r.abnormal, t.active, o.visit_id IS NOT NULL
+         FROM lab_results r JOIN lab_tests t ON t.id = r.test_id JOIN lab_orders o ON o.id = r.order_id
+         ORDER BY r.resulted_at, t.code",
+    )
+    .fetch_all(s.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        labs,
+        vec![
+            ("2339-0".into(), "88.4 mg/dL".into(), "unknown".into(), false, true),
+            ("4548-4".into(), "5.8 %".into(), "unknown".into(), false, true),
+            ("2339-0".into(), "142 mg/dL".into(), "unknown".into(), false, false),
+        ],
+        "the stay's result is kept with no visit"
+    );
+    let dx: String = sqlx::query_scalar("SELECT text FROM diagnoses").fetch_one(s.pool()).await.unwrap();
+    assert_eq!(dx, "Viral sinusitis (disorder) (http://snomed.info/sct 444814009)");
+
+    let again = import::import(s, &admin, &files, |_| {}).await.unwrap();
+    assert!(again.problems.is_empty(), "{:?}", again.problems);
+    assert!(again.created.is_empty(), "{:?}", again.created);
+    assert_eq!((again.patients_new, again.patients_matched), (0, 1));
+}
+
+/// A visit whose Practitioner is in the file but not on the staff here keeps that doctor
+/// (added inactive, once for all their visits); a `urn:uuid:` reference to nothing is still a
+/// broken reference.
+#[tokio::test]
+async fn a_visits_doctor_from_elsewhere_is_kept_and_a_broken_reference_refused() {
+    let (env, slot) = common::with_admin().await;
+    let admin = slot.authorize(&env.store).await.unwrap();
+    let s = &env.store;
+    let doc = "0190b6a4-0000-7000-8000-0000000000d0";
+    let visit = |id: &str, patient: &str, who: &str| {
+        json!({ "resourceType": "Encounter", "id": id, "status": "finished", "class": { "code": "AMB" },
+            "subject": { "reference": format!("urn:uuid:{patient}") }, "period": { "start": "2026-11-02T09:00:00Z" },
+            "participant": [{ "individual": { "reference": who } }] })
+    };
+    let mut other = patient(P2);
+    other["name"] = json!([{ "family": "Mensah", "given": ["Kofi"] }]);
+    let files = vec![file(
+        "two.json",
+        &bundle(vec![
+            patient(P1),
+            other,
+            json!({ "resourceType": "Practitioner", "id": doc, "name": [{ "prefix": ["Dr"], "given": ["Amina"], "family": "Okafor" }] }),
+            visit("0190b6a4-0000-7000-8000-0000000000e1", P1, &format!("urn:uuid:{doc}")),
+            visit("0190b6a4-0000-7000-8000-0000000000e3", P1, &format!("Practitioner/{doc}")),
+            visit("0190b6a4-0000-7000-8000-0000000000e2", P2, "urn:uuid:0190b6a4-0000-7000-8000-0000000000dd"),
+        ]),
+    )];
+    let report = import::import(s, &admin, &files, |_| {}).await.unwrap();
+    assert_eq!((report.patients_new, report.patients_refused), (1, 1));
+    assert!(
+        has(&report, "0190b6a4-0000-7000-8000-0000000000e2", "Encounter.participant.individual"),
+        "{:?}",
+        report.problems
+    );
+    assert_eq!(counts(&report.created).get("staff"), Some(&1));
+    let doctors: Vec<(String, bool)> =
+        sqlx::query_as("SELECT DISTINCT s.full_name, s.active FROM visits v JOIN staff s ON s.id = v.doctor_id")
+            .fetch_all(s.pool())
+            .await
+            .unwrap();
+    assert_eq!(doctors, vec![("Dr Amina Okafor".to_string(), false)]);
 }

@@ -3190,13 +3190,14 @@ export type FhirImportReport_Deserialize = {
 	patients_matched: number,
 	patients_refused: number,
 	/**
-	 *  HMS records created, by table (`patients`, `visits`, `vitals`, `diagnoses`, `allergies`,
-	 *  `prescriptions`, and `medicines` added to the list).
+	 *  HMS records created, by table (`patients`, `visits`, `vitals`, `lab_results`,
+	 *  `diagnoses`, `allergies`, `prescriptions`; `medicines` and `lab_tests` added to the
+	 *  catalogues, `staff`: other hospitals' doctors added inactive).
 	 */
 	created: FhirImportCount[],
 	/**  Resources already imported (or already here), left as they are. */
 	unchanged: number,
-	/**  Resources HMS does not store, by type (and why, e.g. `Observation (laboratory)`). */
+	/**  Resources HMS does not store, by type (and why, e.g. `Observation (survey)`). */
 	not_stored: FhirImportCount[],
 	problems: FhirImportProblem_Deserialize[],
 };
@@ -3217,13 +3218,14 @@ export type FhirImportReport_Serialize = {
 	patients_matched: number,
 	patients_refused: number,
 	/**
-	 *  HMS records created, by table (`patients`, `visits`, `vitals`, `diagnoses`, `allergies`,
-	 *  `prescriptions`, and `medicines` added to the list).
+	 *  HMS records created, by table (`patients`, `visits`, `vitals`, `lab_results`,
+	 *  `diagnoses`, `allergies`, `prescriptions`; `medicines` and `lab_tests` added to the
+	 *  catalogues, `staff`: other hospitals' doctors added inactive).
 	 */
 	created: FhirImportCount[],
 	/**  Resources already imported (or already here), left as they are. */
 	unchanged: number,
-	/**  Resources HMS does not store, by type (and why, e.g. `Observation (laboratory)`). */
+	/**  Resources HMS does not store, by type (and why, e.g. `Observation (survey)`). */
 	not_stored: FhirImportCount[],
 	problems: FhirImportProblem_Serialize[],
 };

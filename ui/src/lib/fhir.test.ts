@@ -65,20 +65,24 @@ describe('fhir import', () => {
   it("lists HMS's records in words, patients first, and other systems' types as they are named", () => {
     const rows = fhirCountRows([
       { kind: 'visits', count: 3 },
+      { kind: 'lab_tests', count: 1 },
       { kind: 'allergies', count: 1 },
       { kind: 'patients', count: 2 },
+      { kind: 'lab_results', count: 5 },
       { kind: 'prescriptions', count: 0 },
     ]);
     expect(rows.map((r) => [r.label, r.count])).toEqual([
       ['Patients', 2],
       ['Visits', 3],
+      ['Lab results', 5],
       ['Allergies', 1],
+      ['Lab tests added to the catalogue (inactive)', 1],
     ]);
     const other = fhirCountRows([
-      { kind: 'Observation (laboratory)', count: 4 },
+      { kind: 'Observation (survey)', count: 4 },
       { kind: 'Claim', count: 1 },
     ]);
-    expect(other.map((r) => r.label)).toEqual(['Claim', 'Observation (laboratory)']);
+    expect(other.map((r) => r.label)).toEqual(['Claim', 'Observation (survey)']);
   });
 
   it('offers Import only for a preview that would create something', () => {

@@ -35,7 +35,19 @@ export function fhirFileTooBig(files: { name: string; size: number }[], max: num
 }
 
 /** The order HMS's records are listed in; other kinds follow by name. */
-const KIND_ORDER = ['patients', 'visits', 'vitals', 'diagnoses', 'allergies', 'prescriptions', 'medicines', 'appointments'];
+const KIND_ORDER = [
+  'patients',
+  'visits',
+  'vitals',
+  'lab_results',
+  'diagnoses',
+  'allergies',
+  'prescriptions',
+  'medicines',
+  'lab_tests',
+  'staff',
+  'appointments',
+];
 
 /** One line of a count table: the kind in words (a FHIR type stays as it is) and its count. */
 export interface CountRow {
@@ -46,7 +58,7 @@ export interface CountRow {
 
 /**
  * Counts as table rows: HMS's records in words and in a fixed order (patients first); what
- * HMS does not store (`Observation (laboratory)`, `Claim`) named as the file names it.
+ * HMS does not store (`Observation (survey)`, `Claim`) named as the file names it.
  */
 export function fhirCountRows(counts: FhirImportCount[]): CountRow[] {
   const rank = (kind: string) => {

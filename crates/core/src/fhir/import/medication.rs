@@ -26,7 +26,7 @@
 //!   first day, so it is not among the current medicines.
 
 use super::group::ty;
-use super::values::{concept_text, instant, problem, str_at};
+use super::values::{concept_text, instant, number, problem, str_at};
 use super::{Cx, Encounters, Failure, Outcome};
 use crate::clinical::prescribing::{self, ingredient_ids};
 use crate::clinical::{exists, insert_row, line, PrescriptionInput};
@@ -224,10 +224,7 @@ async fn medicine(
         ],
     )
     .await?;
-    if !cx.medicines.lock().is_ok_and(|m| m.contains(&id)) {
-        out.created.add("medicines", 1);
-    }
-    out.medicines.push(id.clone());
+    out.added_once(cx, "medicines", &id);
     Ok((id, name))
 }
 
@@ -273,12 +270,6 @@ fn dose(dosage: &Value) -> (String, String, bool) {
         }
         None => ("as directed".into(), "(see instructions)".into(), false),
     }
-}
-
-/// 1.0 → "1", 0.5 → "0.5".
-fn number(v: f64) -> String {
-    let s = format!("{v}");
-    s.strip_suffix(".0").map(String::from).unwrap_or(s)
 }
 
 /// `timing.code`'s words, else `timing.repeat` as "2 times a day" / "1 time every 8 h".

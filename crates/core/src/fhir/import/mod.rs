@@ -2,8 +2,9 @@
 //! `transaction`, `batch`, `searchset`), NDJSON files and single resources
 //! ([`read`]); groups the records by patient ([`group`]); then, patient by patient, finds
 //! or registers the patient ([`patient`]) and writes their visits ([`encounter`]), vitals
-//! ([`observation`]), diagnoses ([`condition`]), allergies ([`allergy`]) and prescriptions
-//! ([`medication`]), every value through the same checks as a local write.
+//! ([`observation`]), lab results ([`lab`]), diagnoses ([`condition`]), allergies
+//! ([`allergy`]) and prescriptions ([`medication`]), every value through the same checks as a
+//! local write.
 //!
 //! - **One write per patient**: a patient and their resources go in together or not at all;
 //!   a problem in one (a bad value, a reference to nothing) refuses that patient's resources
@@ -15,7 +16,7 @@
 //! - **Preview** ([`preview`]) runs the very same writes and rolls each one back: its report
 //!   (counts, problems) is what [`import`] would do. (A file with Conditions has the ICD-10
 //!   reference table loaded first, as the first coded diagnosis on a device does: no record.)
-//! - **Not stored** resources (Claim, ImagingStudy, lab Observations, inpatient Encounters,
+//! - **Not stored** resources (Claim, ImagingStudy, preliminary lab results, inpatient Encounters,
 //!   MedicationRequests that are not orders...) are counted by type in the report.
 //! - **Permission**: `patients_import`, as the CSV import (administrators); a patient here
 //!   whose chart is restricted is refused (a problem) unless the importer may open it.
@@ -28,12 +29,15 @@ mod allergy;
 mod condition;
 mod encounter;
 mod group;
+mod lab;
 mod medication;
 mod observation;
 mod patient;
 mod values;
 mod version;
 
+pub use encounter::OUTSIDE_DOCTOR;
+pub use lab::IMPORTED_NOTE;
 pub use medication::IMPORTED_OVERRIDE;
 pub use read::{read_file, InputFile, Upload, MAX_FILE_BYTES};
 pub use report::{Count, ImportProgress, ImportReport, Problem};
@@ -89,9 +93,9 @@ pub(crate) struct Cx<'a> {
     /// Patients this import registered: a file that holds two patients says they are two,
     /// so the duplicate rule does not match one to the other.
     pub fresh: std::sync::Mutex<HashSet<String>>,
-    /// Medicines added to the list for patients already done: a preview (which rolls each
-    /// patient back) counts a new medicine once, as the import creates it once.
-    pub medicines: std::sync::Mutex<HashSet<String>>,
+    /// Medicines and lab tests added to the catalogues for patients already done: a preview
+    /// (which rolls each patient back) counts a new one once, as the import creates it once.
+    pub added: std::sync::Mutex<HashSet<String>>,
 }
 
 impl Cx<'_> {
@@ -116,8 +120,20 @@ pub(crate) struct Outcome {
     pub created: Tally,
     pub unchanged: u32,
     pub not_stored: Tally,
-    /// Medicines this patient's write added to the list.
-    pub medicines: Vec<String>,
+    /// Medicines and lab tests this patient's write added to the catalogues.
+    pub added: Vec<String>,
+}
+
+impl Outcome {
+    /// A row this patient's write added to a catalogue (a medicine, a lab test, an outside
+    /// doctor), counted as created unless an earlier patient of this run added it already
+    /// (a preview rolls each patient back, so it adds it again).
+    pub fn added_once(&mut self, cx: &Cx<'_>, kind: &str, id: &str) {
+        if !cx.added.lock().is_ok_and(|m| m.contains(id)) {
+            self.created.add(kind, 1);
+        }
+        self.added.push(id.to_string());
+    }
 }
 
 /// Reads the files and reports what [`import`] would do, writing nothing.
@@ -184,7 +200,7 @@ async fn run(
         staff,
         patient: 0,
         fresh: Default::default(),
-        medicines: Default::default(),
+        added: Default::default(),
     };
     let mut report = ImportReport { written: write, files: files.len() as u32, ..Default::default() };
     let patients_total = groups.len() as u32;
@@ -202,8 +218,8 @@ async fn run(
                 } else if !patient_id.is_empty() {
                     report.patients_matched += 1;
                 }
-                if let Ok(mut medicines) = cx.medicines.lock() {
-                    medicines.extend(outcome.medicines.iter().cloned());
+                if let Ok(mut added) = cx.added.lock() {
+                    added.extend(outcome.added.iter().cloned());
                 }
                 total.created.merge(&outcome.created);
                 total.not_stored.merge(&outcome.not_stored);
@@ -289,7 +305,12 @@ async fn record(
         let visit = encounter::write(w, cx, i, patient_id, out).await?;
         encounters.insert(i, visit);
     }
-    observation::write_all(w, cx, &of("Observation"), patient_id, &encounters, out).await?;
+    let (labs, others): (Vec<usize>, Vec<usize>) =
+        of("Observation").into_iter().partition(|&i| lab::is_lab(cx.index.get(i)));
+    observation::write_all(w, cx, &others, patient_id, &encounters, out).await?;
+    for i in labs {
+        lab::write(w, cx, i, patient_id, &encounters, out).await?;
+    }
     for i in of("Condition") {
         condition::write(w, cx, i, patient_id, &encounters, out).await?;
     }

@@ -3,8 +3,8 @@
 //! their UCUM units checked and converted to HMS's (°F, g, lb, m, in accepted); blood pressure
 //! as the 85354-9 (or 55284-4) panel's components or as 8480-6/8462-4 alone. Measurements of
 //! one patient at one instant in one encounter become one vitals row, checked as the nurse's
-//! form is (`check_vitals`: impossible and implausible values refused). Every other
-//! Observation (lab results, BMI, surveys...) is counted as not stored, by category.
+//! form is (`check_vitals`: impossible and implausible values refused). Lab results are
+//! `lab`'s; every other Observation (BMI, surveys...) is counted as not stored, by category.
 
 use super::values::{derive, instant, problem, str_at};
 use super::{Cx, Encounters, Failure, Outcome};

@@ -53,12 +53,13 @@ pub struct ImportReport {
     pub patients_new: u32,
     pub patients_matched: u32,
     pub patients_refused: u32,
-    /// HMS records created, by table (`patients`, `visits`, `vitals`, `diagnoses`, `allergies`,
-    /// `prescriptions`, and `medicines` added to the list).
+    /// HMS records created, by table (`patients`, `visits`, `vitals`, `lab_results`,
+    /// `diagnoses`, `allergies`, `prescriptions`; `medicines` and `lab_tests` added to the
+    /// catalogues, `staff`: other hospitals' doctors added inactive).
     pub created: Vec<Count>,
     /// Resources already imported (or already here), left as they are.
     pub unchanged: u32,
-    /// Resources HMS does not store, by type (and why, e.g. `Observation (laboratory)`).
+    /// Resources HMS does not store, by type (and why, e.g. `Observation (survey)`).
     pub not_stored: Vec<Count>,
     pub problems: Vec<Problem>,
 }

@@ -57,6 +57,12 @@ pub fn instant(r: &Value, element: &str, raw: &str, now: DateTime<Utc>) -> Resul
     Ok(at.to_rfc3339_opts(SecondsFormat::Millis, true))
 }
 
+/// A FHIR decimal as HMS writes it: 1.0 → "1", 0.5 → "0.5".
+pub fn number(v: f64) -> String {
+    let s = format!("{v}");
+    s.strip_suffix(".0").map(String::from).unwrap_or(s)
+}
+
 /// An element's string value.
 pub fn str_at<'a>(r: &'a Value, pointer: &str) -> Option<&'a str> {
     r.pointer(pointer).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty())
