@@ -180,3 +180,54 @@ fn failure(db: NonNull<ffi::sqlite3>, rc: c_int, what: &str) -> Error {
         Error::storage(detail)
     }
 }
+
+/// Copies the whole database of `src` into `dest` with SQLite's online backup in one step:
+/// one read transaction on `src`, so the copy is the database as it stood when the step began
+/// while writers on other connections go on (WAL). Pages are copied as they are — no table
+/// or index is rebuilt, as `VACUUM INTO` does — and SQLCipher decrypts each one read and
+/// encrypts it again with `dest`'s key, which must be `src`'s (or both clear). `tick` is
+/// called every 200 ms from another thread while the copy runs (SQLite reports nothing
+/// during a single step).
+pub async fn backup(src: &mut SqliteConnection, dest: &mut SqliteConnection, tick: &(dyn Fn() + Sync)) -> Result<()> {
+    let mut from = src.lock_handle().await?;
+    let mut to = dest.lock_handle().await?;
+    let (from, to) = (from.as_raw_handle(), to.as_raw_handle());
+    let copy = || {
+        let main = c"main";
+        // SAFETY: both handles are open and lent to us alone (locked above) for this call;
+        // the backup object is finished before it returns, on every path.
+        let (step, finish) = unsafe {
+            let b = ffi::sqlite3_backup_init(to.as_ptr(), main.as_ptr(), from.as_ptr(), main.as_ptr());
+            if b.is_null() {
+                return Err(failure(to, ffi::sqlite3_errcode(to.as_ptr()), "backup"));
+            }
+            let step = ffi::sqlite3_backup_step(b, -1);
+            (step, ffi::sqlite3_backup_finish(b))
+        };
+        match (step, finish) {
+            (ffi::SQLITE_DONE, ffi::SQLITE_OK) => Ok(()),
+            (ffi::SQLITE_DONE, rc) | (rc, _) => Err(failure(to, rc, "backup")),
+        }
+    };
+    let ticking = || {
+        let done = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    tick();
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                }
+            });
+            let copied = copy();
+            done.store(true, std::sync::atomic::Ordering::Relaxed);
+            copied
+        })
+    };
+    let multi_threaded = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if multi_threaded {
+        tokio::task::block_in_place(ticking)
+    } else {
+        ticking()
+    }
+}
