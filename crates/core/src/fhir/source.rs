@@ -104,13 +104,24 @@ pub fn decimal(value: i64, scale: u32) -> Value {
 
 /// Removes null, empty-text, empty-array and empty-object values, innermost first, so that
 /// optional elements that HMS leaves blank are absent (FHIR forbids empty values).
-pub fn prune(v: Value) -> Value {
+pub fn prune(mut v: Value) -> Value {
+    prune_in_place(&mut v);
+    v
+}
+
+/// [`prune`] without rebuilding the maps and lists it keeps (rebuilding every resource's
+/// tree was a tenth of exporting a patient's record).
+fn prune_in_place(v: &mut Value) {
     match v {
         Value::Object(map) => {
-            Value::Object(map.into_iter().map(|(k, x)| (k, prune(x))).filter(|(_, x)| !is_empty(x)).collect())
+            map.values_mut().for_each(prune_in_place);
+            map.retain(|_, x| !is_empty(x));
         }
-        Value::Array(items) => Value::Array(items.into_iter().map(prune).filter(|x| !is_empty(x)).collect()),
-        other => other,
+        Value::Array(items) => {
+            items.iter_mut().for_each(prune_in_place);
+            items.retain(|x| !is_empty(x));
+        }
+        _ => {}
     }
 }
 
