@@ -4,7 +4,7 @@
 //! `hms-backup-sunrise-clinic-20261205T142233Z`), that a person can copy to a USB drive or
 //! a network share as it is. It holds
 //! - `hms.db`: a consistent copy of the database taken while the app keeps working (SQLite's
-//!   online backup API, from one read transaction: never a file copy of a live database);
+//!   `VACUUM INTO`, from one read transaction: never a file copy of a live database);
 //! - `attachments/<2 hex>/<sha256>`: the stored files (content-addressed, as in the data
 //!   directory: `store::blobs`);
 //! - `manifest.json` ([`Manifest`]): the clinic, the device, when, the app and schema
