@@ -85,7 +85,7 @@ pub async fn write(
         None => taken.clone(),
     };
     let test = test(w, cx, r, &reading, out).await?;
-    let (low, high) = range(r);
+    let (low, high) = range(r)?;
     let abnormal = interpretation(r).unwrap_or_else(|| Abnormal::of(reading.milli, low, high));
     let order = derive(&format!("lab_order:{id}"));
     insert_row(
@@ -157,10 +157,17 @@ fn thousandths(v: f64) -> Option<i64> {
     (m.is_finite() && m.abs() < 9.0e15).then_some(m as i64)
 }
 
-/// The first reference range's ends, in thousandths.
-fn range(r: &Value) -> (Option<i64>, Option<i64>) {
+/// The first reference range's ends, in thousandths; a low end above the high one is refused,
+/// as the catalogue's form refuses it.
+fn range(r: &Value) -> Result<(Option<i64>, Option<i64>), Failure> {
     let end = |which: &str| r.pointer(&format!("/referenceRange/0/{which}/value")).and_then(Value::as_f64);
-    (end("low").and_then(thousandths), end("high").and_then(thousandths))
+    let (low, high) = (end("low").and_then(thousandths), end("high").and_then(thousandths));
+    if let (Some(l), Some(h)) = (low, high) {
+        if l > h {
+            return Err(problem(r, "referenceRange.high", "the upper limit is below the lower one"));
+        }
+    }
+    Ok((low, high))
 }
 
 /// The flag the Observation gives, if any.
@@ -283,6 +290,8 @@ mod tests {
         assert_eq!(interpretation(&h("N")), Some(Abnormal::Normal));
         assert_eq!(interpretation(&h("A")), None, "abnormal, no side: worked out from the range");
         let r = json!({ "referenceRange": [{ "low": { "value": 13 }, "high": { "value": 17.5 } }] });
-        assert_eq!(range(&r), (Some(13_000), Some(17_500)));
+        assert!(matches!(range(&r), Ok((Some(13_000), Some(17_500)))));
+        let upside_down = json!({ "referenceRange": [{ "low": { "value": 17.5 }, "high": { "value": 13 } }] });
+        assert!(matches!(range(&upside_down), Err(Failure::Problem(_))));
     }
 }
