@@ -2,10 +2,10 @@
 //! its severity.
 
 use super::context::Ctx;
-use super::source::{opt, prune, text, Source};
+use super::source::{opt, prune, text, Emit, Source};
 use super::systems::ALLERGY_CLINICAL;
 use crate::error::Result;
-use serde_json::{json, Value};
+use serde_json::json;
 use sqlx::sqlite::SqliteRow;
 
 pub static ALLERGIES: Source = Source {
@@ -15,13 +15,13 @@ pub static ALLERGIES: Source = Source {
     map,
 };
 
-fn map(row: &SqliteRow, cx: &Ctx<'_>) -> Result<Vec<Value>> {
+fn map(row: &SqliteRow, cx: &Ctx<'_>, out: &mut Emit<'_>) -> Result<()> {
     let severity = text(row, "severity")?;
     // A reaction needs a manifestation; without one the severity is kept as the criticality.
     let reaction = opt(row, "reaction")?.map(|r| json!([{ "manifestation": [{ "text": r }], "severity": severity }]));
     let criticality = if severity == "severe" { "high" } else { "low" };
     let coding = opt(row, "allergen")?.map(|a| json!([{ "system": "urn:hms:allergen", "code": a }]));
-    Ok(vec![prune(json!({
+    out.value(prune(json!({
         "resourceType": "AllergyIntolerance",
         "id": text(row, "id")?,
         "clinicalStatus": { "coding": [{ "system": ALLERGY_CLINICAL, "code": "active", "display": "Active" }] },
@@ -30,5 +30,5 @@ fn map(row: &SqliteRow, cx: &Ctx<'_>) -> Result<Vec<Value>> {
         "patient": cx.reference("Patient", &text(row, "patient_id")?),
         "recordedDate": text(row, "created_at")?,
         "reaction": reaction,
-    }))])
+    })))
 }

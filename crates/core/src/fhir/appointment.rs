@@ -2,9 +2,10 @@
 //! cancellation reason, walk-in).
 
 use super::context::Ctx;
-use super::source::{opt, prune, text, Source};
+use super::model::{Concept, Reference};
+use super::source::{os, s, Emit, Source};
 use crate::error::Result;
-use serde_json::{json, Value};
+use serde::Serialize;
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
@@ -28,23 +29,66 @@ fn status(s: &str) -> &'static str {
     }
 }
 
-fn map(row: &SqliteRow, cx: &Ctx<'_>) -> Result<Vec<Value>> {
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Appointment<'a> {
+    resource_type: &'static str,
+    id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    identifier: Option<[Token<'a>; 1]>,
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cancelation_reason: Option<Concept<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    appointment_type: Option<Concept<'static>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+    start: &'a str,
+    end: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    created: Option<&'a str>,
+    participant: [Participant<'a>; 2],
+}
+
+#[derive(Serialize)]
+struct Token<'a> {
+    #[serde(rename = "type")]
+    kind: Concept<'static>,
+    value: &'a str,
+}
+
+#[derive(Serialize)]
+struct Participant<'a> {
+    actor: Reference<'a>,
+    required: &'static str,
+    status: &'static str,
+}
+
+fn map(row: &SqliteRow, cx: &Ctx<'_>, out: &mut Emit<'_>) -> Result<()> {
     let walk_in = row.try_get::<i64, _>("walk_in")? == 1;
-    let hms_status = text(row, "status")?;
-    Ok(vec![prune(json!({
-        "resourceType": "Appointment",
-        "id": text(row, "id")?,
-        "identifier": opt(row, "token")?.map(|t| json!([{ "type": { "text": "Queue token" }, "value": t }])),
-        "status": status(&hms_status),
-        "cancelationReason": opt(row, "cancel_reason")?.map(|r| json!({ "text": r })),
-        "appointmentType": walk_in.then(|| json!({ "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/v2-0276", "code": "WALKIN", "display": "A previously unscheduled walk-in visit" }] })),
-        "description": opt(row, "reason")?,
-        "start": text(row, "starts_at")?,
-        "end": text(row, "ends_at")?,
-        "created": text(row, "created_at")?.get(..10).map(String::from),
-        "participant": [
-            { "actor": cx.reference("Patient", &text(row, "patient_id")?), "required": "required", "status": "accepted" },
-            { "actor": cx.reference("Practitioner", &text(row, "doctor_id")?), "required": "required", "status": "accepted" },
+    let id = s(row, "id")?;
+    let attending = |actor| Participant { actor, required: "required", status: "accepted" };
+    let a = Appointment {
+        resource_type: "Appointment",
+        id,
+        identifier: os(row, "token")?.map(|value| [Token { kind: Concept::text("Queue token"), value }]),
+        status: status(s(row, "status")?),
+        cancelation_reason: os(row, "cancel_reason")?.map(Concept::text),
+        appointment_type: walk_in.then(|| {
+            Concept::code_only(
+                "http://terminology.hl7.org/CodeSystem/v2-0276",
+                "WALKIN",
+                Some("A previously unscheduled walk-in visit"),
+            )
+        }),
+        description: os(row, "reason")?,
+        start: s(row, "starts_at")?,
+        end: s(row, "ends_at")?,
+        created: s(row, "created_at")?.get(..10),
+        participant: [
+            attending(Reference::to(cx, "Patient", s(row, "patient_id")?)),
+            attending(Reference::to(cx, "Practitioner", s(row, "doctor_id")?)),
         ],
-    }))])
+    };
+    out.put("Appointment", id, &a)
 }

@@ -2,10 +2,11 @@
 //! until resolved.
 
 use super::context::Ctx;
-use super::source::{opt, prune, text, Source};
+use super::model::{Coding, Concept, Reference};
+use super::source::{os, s, Emit, Source};
 use super::systems::{CONDITION_CATEGORY, CONDITION_CLINICAL, CONDITION_VER_STATUS, ICD10_CM};
 use crate::error::Result;
-use serde_json::{json, Value};
+use serde::Serialize;
 use sqlx::sqlite::SqliteRow;
 
 pub static DIAGNOSES: Source = Source {
@@ -16,25 +17,45 @@ pub static DIAGNOSES: Source = Source {
     map,
 };
 
-fn map(row: &SqliteRow, cx: &Ctx<'_>) -> Result<Vec<Value>> {
-    let resolved = opt(row, "resolved_at")?;
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Condition<'a> {
+    resource_type: &'static str,
+    id: &'a str,
+    clinical_status: Concept<'static>,
+    verification_status: Concept<'static>,
+    category: [Concept<'static>; 1],
+    code: Concept<'a>,
+    subject: Reference<'a>,
+    encounter: Reference<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    abatement_date_time: Option<&'a str>,
+    recorded_date: &'a str,
+}
+
+fn map(row: &SqliteRow, cx: &Ctx<'_>, out: &mut Emit<'_>) -> Result<()> {
+    let resolved = os(row, "resolved_at")?;
     let (clinical, clinical_display) = if resolved.is_some() { ("resolved", "Resolved") } else { ("active", "Active") };
-    let (verification, verification_display) = match text(row, "certainty")?.as_str() {
+    let (verification, verification_display) = match s(row, "certainty")? {
         "final" => ("confirmed", "Confirmed"),
         _ => ("provisional", "Provisional"),
     };
-    let coding = opt(row, "icd10")?
-        .map(|code| json!([{ "system": ICD10_CM, "code": code, "display": opt(row, "icd10_title").ok().flatten() }]));
-    Ok(vec![prune(json!({
-        "resourceType": "Condition",
-        "id": text(row, "id")?,
-        "clinicalStatus": { "coding": [{ "system": CONDITION_CLINICAL, "code": clinical, "display": clinical_display }] },
-        "verificationStatus": { "coding": [{ "system": CONDITION_VER_STATUS, "code": verification, "display": verification_display }] },
-        "category": [{ "coding": [{ "system": CONDITION_CATEGORY, "code": "encounter-diagnosis", "display": "Encounter Diagnosis" }] }],
-        "code": { "coding": coding, "text": text(row, "text")? },
-        "subject": cx.reference("Patient", &text(row, "patient_id")?),
-        "encounter": cx.reference("Encounter", &text(row, "visit_id")?),
-        "abatementDateTime": resolved,
-        "recordedDate": text(row, "created_at")?,
-    }))])
+    let coding = match os(row, "icd10")? {
+        Some(code) => vec![Coding { system: ICD10_CM, code, display: os(row, "icd10_title").ok().flatten() }],
+        None => Vec::new(),
+    };
+    let id = s(row, "id")?;
+    let c = Condition {
+        resource_type: "Condition",
+        id,
+        clinical_status: Concept::code_only(CONDITION_CLINICAL, clinical, Some(clinical_display)),
+        verification_status: Concept::code_only(CONDITION_VER_STATUS, verification, Some(verification_display)),
+        category: [Concept::code_only(CONDITION_CATEGORY, "encounter-diagnosis", Some("Encounter Diagnosis"))],
+        code: Concept { coding, text: os(row, "text")? },
+        subject: Reference::to(cx, "Patient", s(row, "patient_id")?),
+        encounter: Reference::to(cx, "Encounter", s(row, "visit_id")?),
+        abatement_date_time: resolved,
+        recorded_date: s(row, "created_at")?,
+    };
+    out.put("Condition", id, &c)
 }

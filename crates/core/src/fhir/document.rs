@@ -3,11 +3,11 @@
 //! content address.
 
 use super::context::Ctx;
-use super::source::{opt, prune, text, Source};
+use super::source::{opt, prune, text, Emit, Source};
 use crate::error::Result;
 use crate::store::blobs;
 use base64::Engine;
-use serde_json::{json, Value};
+use serde_json::json;
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
@@ -22,7 +22,7 @@ pub static ATTACHMENTS: Source = Source {
     map,
 };
 
-fn map(row: &SqliteRow, cx: &Ctx<'_>) -> Result<Vec<Value>> {
+fn map(row: &SqliteRow, cx: &Ctx<'_>, out: &mut Emit<'_>) -> Result<()> {
     let size = row.try_get::<i64, _>("size_bytes")?;
     let sha256 = text(row, "sha256")?;
     let data = if size <= INLINE_MAX_BYTES { blobs::read_intact(cx.store, &sha256) } else { None };
@@ -31,7 +31,7 @@ fn map(row: &SqliteRow, cx: &Ctx<'_>) -> Result<Vec<Value>> {
         None => (None, Some(format!("urn:hms:attachment:sha256:{sha256}"))),
     };
     let created = text(row, "created_at")?;
-    Ok(vec![prune(json!({
+    out.value(prune(json!({
         "resourceType": "DocumentReference",
         "id": text(row, "id")?,
         "status": "current",
@@ -47,5 +47,5 @@ fn map(row: &SqliteRow, cx: &Ctx<'_>) -> Result<Vec<Value>> {
             "creation": created,
         } }],
         "context": opt(row, "visit_id")?.map(|v| json!({ "encounter": [cx.reference("Encounter", &v)] })),
-    }))])
+    })))
 }

@@ -2,9 +2,11 @@
 //! provisional diagnosis as the reason, the discharge disposition).
 
 use super::context::Ctx;
-use super::source::{opt, prune, text, Source};
+use super::model::{Coding, Concept, Period, Reference};
+use super::source::{opt, os, prune, s, text, Emit, Source};
 use super::systems::{ACT_CODE, DISCHARGE_DISPOSITION, ICD10_CM};
 use crate::error::Result;
+use serde::Serialize;
 use serde_json::{json, Value};
 use sqlx::sqlite::SqliteRow;
 
@@ -28,20 +30,44 @@ fn class(code: &str, display: &str) -> Value {
     json!({ "system": ACT_CODE, "code": code, "display": display })
 }
 
-fn visit(row: &SqliteRow, cx: &Ctx<'_>) -> Result<Vec<Value>> {
-    let closed = opt(row, "closed_at")?;
-    Ok(vec![prune(json!({
-        "resourceType": "Encounter",
-        "id": text(row, "id")?,
-        "status": if closed.is_some() { "finished" } else { "in-progress" },
-        "class": class("AMB", "ambulatory"),
-        "subject": cx.reference("Patient", &text(row, "patient_id")?),
-        "participant": [{ "individual": cx.reference("Practitioner", &text(row, "doctor_id")?) }],
-        "appointment": opt(row, "appointment_id")?.map(|a| json!([cx.reference("Appointment", &a)])),
-        "period": { "start": text(row, "started_at")?, "end": closed },
-        "reasonCode": opt(row, "complaints")?.map(|c| json!([{ "text": c }])),
-        "serviceProvider": cx.organization(),
-    }))])
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Visit<'a> {
+    resource_type: &'static str,
+    id: &'a str,
+    status: &'static str,
+    class: Coding<'static>,
+    subject: Reference<'a>,
+    participant: [Participant<'a>; 1],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    appointment: Option<[Reference<'a>; 1]>,
+    period: Period<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason_code: Option<[Concept<'a>; 1]>,
+    service_provider: Reference<'a>,
+}
+
+#[derive(Serialize)]
+struct Participant<'a> {
+    individual: Reference<'a>,
+}
+
+fn visit(row: &SqliteRow, cx: &Ctx<'_>, out: &mut Emit<'_>) -> Result<()> {
+    let closed = os(row, "closed_at")?;
+    let id = s(row, "id")?;
+    let v = Visit {
+        resource_type: "Encounter",
+        id,
+        status: if closed.is_some() { "finished" } else { "in-progress" },
+        class: Coding { system: ACT_CODE, code: "AMB", display: Some("ambulatory") },
+        subject: Reference::to(cx, "Patient", s(row, "patient_id")?),
+        participant: [Participant { individual: Reference::to(cx, "Practitioner", s(row, "doctor_id")?) }],
+        appointment: os(row, "appointment_id")?.map(|a| [Reference::to(cx, "Appointment", a)]),
+        period: Period { start: s(row, "started_at")?, end: closed },
+        reason_code: os(row, "complaints")?.map(|c| [Concept::text(c)]),
+        service_provider: Reference::to(cx, "Organization", &cx.clinic_id),
+    };
+    out.put("Encounter", id, &v)
 }
 
 /// HMS's discharge type as a discharge-disposition code.
@@ -54,7 +80,7 @@ fn disposition(kind: &str) -> (&'static str, &'static str) {
     }
 }
 
-fn admission(row: &SqliteRow, cx: &Ctx<'_>) -> Result<Vec<Value>> {
+fn admission(row: &SqliteRow, cx: &Ctx<'_>, out: &mut Emit<'_>) -> Result<()> {
     let discharged = opt(row, "discharged_at")?;
     let mut reason = vec![json!({ "text": text(row, "reason")? })];
     if let Some(code) = opt(row, "diagnosis_code")? {
@@ -64,7 +90,7 @@ fn admission(row: &SqliteRow, cx: &Ctx<'_>) -> Result<Vec<Value>> {
         let (code, display) = disposition(&k);
         json!({ "dischargeDisposition": { "coding": [{ "system": DISCHARGE_DISPOSITION, "code": code, "display": display }] } })
     });
-    Ok(vec![prune(json!({
+    out.value(prune(json!({
         "resourceType": "Encounter",
         "id": text(row, "id")?,
         "status": if discharged.is_some() { "finished" } else { "in-progress" },
@@ -76,5 +102,5 @@ fn admission(row: &SqliteRow, cx: &Ctx<'_>) -> Result<Vec<Value>> {
         "hospitalization": hospitalization,
         "location": [{ "location": cx.reference("Location", &text(row, "ward_id")?) }],
         "serviceProvider": cx.organization(),
-    }))])
+    })))
 }

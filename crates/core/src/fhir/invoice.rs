@@ -3,10 +3,11 @@
 //! stored minor units with the currency's ISO 4217 exponent.
 
 use super::context::Ctx;
-use super::source::{decimal, opt, prune, text, Source};
+use super::model::{decimal, is_empty, Reference};
+use super::source::{os, s, Emit, Source};
 use crate::billing::money::{line_amounts, Discount, LineInput};
 use crate::error::{Error, Result};
-use serde_json::{json, Value};
+use serde::Serialize;
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
@@ -41,13 +42,79 @@ fn status(s: &str) -> &'static str {
     }
 }
 
-fn map(row: &SqliteRow, cx: &Ctx<'_>) -> Result<Vec<Value>> {
-    let id = text(row, "id")?;
-    let currency = text(row, "currency")?;
-    let scale = exponent(&currency);
-    let money = |minor: i64| json!({ "value": decimal(minor, scale), "currency": currency });
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Invoice<'a> {
+    resource_type: &'static str,
+    id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    identifier: Option<[Identifier<'a>; 1]>,
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cancelled_reason: Option<&'a str>,
+    subject: Reference<'a>,
+    issuer: Reference<'a>,
+    date: &'a str,
+    #[serde(skip_serializing_if = "is_empty")]
+    line_item: Vec<LineItem<'a>>,
+    total_net: Money<'a>,
+    total_gross: Money<'a>,
+}
+
+#[derive(Serialize)]
+struct Identifier<'a> {
+    value: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LineItem<'a> {
+    sequence: usize,
+    charge_item_codeable_concept: ChargeItem,
+    price_component: Vec<PriceComponent<'a>>,
+}
+
+#[derive(Serialize)]
+struct ChargeItem {
+    coding: [Category; 1],
+    text: String,
+}
+
+#[derive(Serialize)]
+struct Category {
+    system: &'static str,
+    code: String,
+}
+
+#[derive(Serialize)]
+struct PriceComponent<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<TaxCode>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    factor: Option<i64>,
+    amount: Money<'a>,
+}
+
+#[derive(Serialize)]
+struct TaxCode {
+    text: String,
+}
+
+#[derive(Serialize)]
+struct Money<'a> {
+    value: serde_json::Number,
+    currency: &'a str,
+}
+
+fn map(row: &SqliteRow, cx: &Ctx<'_>, out: &mut Emit<'_>) -> Result<()> {
+    let id = s(row, "id")?;
+    let currency = s(row, "currency")?;
+    let scale = exponent(currency);
+    let money = |minor: i64| Money { value: decimal(minor, scale).unwrap_or_else(|| 0.into()), currency };
     let lines: Vec<LineRow> =
-        serde_json::from_str(&text(row, "lines")?).map_err(|e| Error::corrupt("bill_lines", &id, "lines", e))?;
+        serde_json::from_str(s(row, "lines")?).map_err(|e| Error::corrupt("bill_lines", id, "lines", e))?;
     let mut items = Vec::with_capacity(lines.len());
     let (mut net, mut gross) = (0i64, 0i64);
     for (i, (description, quantity, unit_price, kind, value, tax_bp, category)) in lines.into_iter().enumerate() {
@@ -65,34 +132,40 @@ fn map(row: &SqliteRow, cx: &Ctx<'_>) -> Result<Vec<Value>> {
         let a = line_amounts(input);
         net += a.taxable;
         gross += a.total;
-        let mut components = vec![json!({ "type": "base", "factor": quantity, "amount": money(a.gross) })];
+        let mut components =
+            vec![PriceComponent { kind: "base", code: None, factor: Some(quantity), amount: money(a.gross) }];
         if a.discount > 0 {
-            components.push(json!({ "type": "discount", "amount": money(a.discount) }));
+            components.push(PriceComponent { kind: "discount", code: None, factor: None, amount: money(a.discount) });
         }
         if a.tax > 0 {
-            components.push(json!({ "type": "tax", "code": { "text": format!("{}.{:02}% tax", tax_bp / 100, tax_bp % 100) }, "amount": money(a.tax) }));
+            let code = TaxCode { text: format!("{}.{:02}% tax", tax_bp / 100, tax_bp % 100) };
+            components.push(PriceComponent { kind: "tax", code: Some(code), factor: None, amount: money(a.tax) });
         }
-        items.push(json!({
-            "sequence": i + 1,
-            "chargeItemCodeableConcept": { "coding": [{ "system": "urn:hms:bill-category", "code": category }], "text": description },
-            "priceComponent": components,
-        }));
+        items.push(LineItem {
+            sequence: i + 1,
+            charge_item_codeable_concept: ChargeItem {
+                coding: [Category { system: "urn:hms:bill-category", code: category }],
+                text: description,
+            },
+            price_component: components,
+        });
     }
-    let bill_status = text(row, "status")?;
+    let bill_status = s(row, "status")?;
     // A finalized bill's totals are the ones stored at finalization; a draft's are summed now.
     let stored_total = row.try_get::<i64, _>("total_minor")?;
     let total_gross = if bill_status == "draft" { gross } else { stored_total };
-    Ok(vec![prune(json!({
-        "resourceType": "Invoice",
-        "id": id,
-        "identifier": opt(row, "number")?.map(|n| json!([{ "value": n }])),
-        "status": status(&bill_status),
-        "cancelledReason": opt(row, "cancel_reason")?,
-        "subject": cx.reference("Patient", &text(row, "patient_id")?),
-        "issuer": cx.organization(),
-        "date": opt(row, "finalized_at")?.unwrap_or(text(row, "created_at")?),
-        "lineItem": items,
-        "totalNet": money(net),
-        "totalGross": money(total_gross),
-    }))])
+    let invoice = Invoice {
+        resource_type: "Invoice",
+        id,
+        identifier: os(row, "number")?.map(|value| [Identifier { value }]),
+        status: status(bill_status),
+        cancelled_reason: os(row, "cancel_reason")?,
+        subject: Reference::to(cx, "Patient", s(row, "patient_id")?),
+        issuer: Reference::to(cx, "Organization", &cx.clinic_id),
+        date: os(row, "finalized_at")?.map_or_else(|| s(row, "created_at"), Ok)?,
+        line_item: items,
+        total_net: money(net),
+        total_gross: money(total_gross),
+    };
+    out.put("Invoice", id, &invoice)
 }

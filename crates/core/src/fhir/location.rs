@@ -2,10 +2,10 @@
 //! above it.
 
 use super::context::Ctx;
-use super::source::{opt, prune, text, Source};
+use super::source::{opt, prune, text, Emit, Source};
 use super::systems::LOCATION_PHYSICAL_TYPE;
 use crate::error::Result;
-use serde_json::{json, Value};
+use serde_json::json;
 use sqlx::sqlite::SqliteRow;
 
 pub static WARDS: Source = Source {
@@ -38,11 +38,11 @@ fn display(physical: &str) -> &'static str {
     }
 }
 
-fn map(row: &SqliteRow, cx: &Ctx<'_>) -> Result<Vec<Value>> {
+fn map(row: &SqliteRow, cx: &Ctx<'_>, out: &mut Emit<'_>) -> Result<()> {
     use sqlx::Row;
     let physical = text(row, "physical")?;
     let active = row.try_get::<i64, _>("active")? == 1;
-    Ok(vec![prune(json!({
+    out.value(prune(json!({
         "resourceType": "Location",
         "id": text(row, "id")?,
         "status": if active { "active" } else { "inactive" },
@@ -52,5 +52,5 @@ fn map(row: &SqliteRow, cx: &Ctx<'_>) -> Result<Vec<Value>> {
         "physicalType": { "coding": [{ "system": LOCATION_PHYSICAL_TYPE, "code": physical, "display": display(&physical) }] },
         "managingOrganization": cx.organization(),
         "partOf": opt(row, "part_of")?.map(|p| cx.reference("Location", &p)),
-    }))])
+    })))
 }

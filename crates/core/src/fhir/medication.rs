@@ -3,10 +3,11 @@
 //! MedicationDispense (what the pharmacy handed over from stock against it).
 
 use super::context::Ctx;
-use super::source::{int, opt, prune, text, Source};
-use super::systems::UCUM;
+use super::model::{Concept, Period, Quantity, Reference};
+use super::source::{int, opt, os, prune, s, text, Emit, Source};
 use crate::error::Result;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::json;
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
@@ -46,52 +47,115 @@ fn request_status(row: &SqliteRow, cx: &Ctx<'_>) -> Result<&'static str> {
     })
 }
 
-fn dosage(row: &SqliteRow) -> Result<Value> {
-    let dose = text(row, "dose")?;
-    let unit = text(row, "dose_unit")?;
-    let days = int(row, "duration_days")?;
-    let words = [
-        Some(format!("{dose} {unit}")),
-        opt(row, "route")?,
-        opt(row, "frequency")?,
-        days.map(|d| format!("for {d} days")),
-        opt(row, "instructions")?,
-    ];
-    let dose_quantity = dose.parse::<f64>().ok().map(|d| json!({ "value": d, "unit": unit }));
-    Ok(json!({
-        "text": words.into_iter().flatten().collect::<Vec<_>>().join(", "),
-        "patientInstruction": opt(row, "instructions")?,
-        "timing": opt(row, "frequency")?.map(|f| json!({ "code": { "text": f } })),
-        "route": opt(row, "route")?.map(|r| json!({ "text": r })),
-        "doseAndRate": dose_quantity.map(|q| json!([{ "doseQuantity": q }])),
-    }))
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Request<'a> {
+    resource_type: &'static str,
+    id: &'a str,
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status_reason: Option<Concept<'a>>,
+    intent: &'static str,
+    medication_codeable_concept: Concept<'a>,
+    subject: Reference<'a>,
+    encounter: Reference<'a>,
+    authored_on: &'a str,
+    requester: Reference<'a>,
+    dosage_instruction: [Dosage<'a>; 1],
+    dispense_request: DispenseRequest<'a>,
 }
 
-fn request(row: &SqliteRow, cx: &Ctx<'_>) -> Result<Vec<Value>> {
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Dosage<'a> {
+    text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    patient_instruction: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timing: Option<Timing<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    route: Option<Concept<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dose_and_rate: Option<[DoseAndRate<'a>; 1]>,
+}
+
+#[derive(Serialize)]
+struct Timing<'a> {
+    code: Concept<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DoseAndRate<'a> {
+    dose_quantity: Quantity<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DispenseRequest<'a> {
+    validity_period: Period<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expected_supply_duration: Option<Quantity<'a>>,
+}
+
+fn dosage(row: &SqliteRow) -> Result<Dosage<'_>> {
+    let dose = s(row, "dose")?;
+    let unit = s(row, "dose_unit")?;
     let days = int(row, "duration_days")?;
-    Ok(vec![prune(json!({
-        "resourceType": "MedicationRequest",
-        "id": text(row, "id")?,
-        "status": request_status(row, cx)?,
-        "statusReason": opt(row, "stop_reason")?.map(|r| json!({ "text": r })),
-        "intent": "order",
-        "medicationCodeableConcept": { "text": medicine_text(row, "medicine")? },
-        "subject": cx.reference("Patient", &text(row, "patient_id")?),
-        "encounter": cx.reference("Encounter", &text(row, "visit_id")?),
-        "authoredOn": text(row, "created_at")?,
-        "requester": cx.reference("Practitioner", &text(row, "doctor_id")?),
-        "dosageInstruction": [dosage(row)?],
-        "dispenseRequest": {
-            "validityPeriod": { "start": text(row, "starts_on")?, "end": opt(row, "ends_on")? },
-            "expectedSupplyDuration": days.map(|d| json!({ "value": d, "unit": "days", "system": UCUM, "code": "d" })),
+    let (route, frequency, instructions) = (os(row, "route")?, os(row, "frequency")?, os(row, "instructions")?);
+    let mut text = format!("{dose} {unit}");
+    for part in [route, frequency].into_iter().flatten() {
+        text.push_str(", ");
+        text.push_str(part);
+    }
+    if let Some(d) = days {
+        text.push_str(&format!(", for {d} days"));
+    }
+    if let Some(i) = instructions {
+        text.push_str(", ");
+        text.push_str(i);
+    }
+    let dose_quantity = dose
+        .parse::<f64>()
+        .ok()
+        .and_then(serde_json::Number::from_f64)
+        .map(|d| [DoseAndRate { dose_quantity: Quantity::plain(d, Some(unit).filter(|u| !u.is_empty())) }]);
+    Ok(Dosage {
+        text,
+        patient_instruction: instructions,
+        timing: frequency.map(|f| Timing { code: Concept::text(f) }),
+        route: route.map(Concept::text),
+        dose_and_rate: dose_quantity,
+    })
+}
+
+fn request(row: &SqliteRow, cx: &Ctx<'_>, out: &mut Emit<'_>) -> Result<()> {
+    let medicine = medicine_text(row, "medicine")?;
+    let id = s(row, "id")?;
+    let r = Request {
+        resource_type: "MedicationRequest",
+        id,
+        status: request_status(row, cx)?,
+        status_reason: os(row, "stop_reason")?.map(Concept::text),
+        intent: "order",
+        medication_codeable_concept: Concept::text(&medicine),
+        subject: Reference::to(cx, "Patient", s(row, "patient_id")?),
+        encounter: Reference::to(cx, "Encounter", s(row, "visit_id")?),
+        authored_on: s(row, "created_at")?,
+        requester: Reference::to(cx, "Practitioner", s(row, "doctor_id")?),
+        dosage_instruction: [dosage(row)?],
+        dispense_request: DispenseRequest {
+            validity_period: Period { start: s(row, "starts_on")?, end: os(row, "ends_on")? },
+            expected_supply_duration: int(row, "duration_days")?.map(|d| Quantity::ucum(d.into(), "days", "d")),
         },
-    }))])
+    };
+    out.put("MedicationRequest", id, &r)
 }
 
-fn dispense(row: &SqliteRow, cx: &Ctx<'_>) -> Result<Vec<Value>> {
+fn dispense(row: &SqliteRow, cx: &Ctx<'_>, out: &mut Emit<'_>) -> Result<()> {
     let substitution = opt(row, "substitution_reason")?;
     let complete = row.try_get::<i64, _>("complete")? == 1;
-    Ok(vec![prune(json!({
+    out.value(prune(json!({
         "resourceType": "MedicationDispense",
         "id": text(row, "id")?,
         "status": "completed",
@@ -102,5 +166,5 @@ fn dispense(row: &SqliteRow, cx: &Ctx<'_>) -> Result<Vec<Value>> {
         "quantity": { "value": row.try_get::<i64, _>("quantity")?, "unit": text(row, "unit")? },
         "whenHandedOver": text(row, "dispensed_at")?,
         "substitution": substitution.map(|r| json!({ "wasSubstituted": true, "reason": [{ "text": r }] })),
-    }))])
+    })))
 }

@@ -2,8 +2,11 @@
 //! ([`export_patient`]), the whole clinic as newline-delimited JSON per resource type in the
 //! Bulk Data `$export` layout ([`export_clinic`]).
 //!
-//! - **Plain serde_json**, no FHIR model crate: the resources are built with `json!` from the
-//!   rows, one file per resource mapping. What proves them valid R4 is an independent validator
+//! - **serde, no FHIR model crate**: one file per resource mapping. The resources a record has
+//!   by the hundred (observations, encounters, diagnoses, prescriptions, bills, appointments)
+//!   are structs borrowing from their row ([`model`]), printed straight to compact JSON as
+//!   they are made ([`source::Emit`]); the rarer ones (the patient, staff, places, allergies,
+//!   documents, dispensings) are built with `json!`. What proves them valid R4 is an independent validator
 //!   from a package registry (PyPI `fhir.resources` 6.4.0, the last release whose models are
 //!   R4 4.0.1), run by the tests over the export (`scripts/fhir-validate.py`).
 //! - **Ids** are HMS's UUIDs. A row that becomes several resources (a vitals row, a staff
@@ -40,6 +43,7 @@ mod encounter;
 mod invoice;
 mod location;
 mod medication;
+mod model;
 mod observation;
 mod organization;
 mod patient;

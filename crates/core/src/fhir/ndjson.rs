@@ -5,13 +5,14 @@
 //! held in memory.
 
 use super::context::{Ctx, RefStyle};
+use super::source::{Emit, Out};
 use super::{organization, source, AUDIT_EXPORT};
 use crate::error::{Error, Result};
 use crate::rbac::Permission;
 use crate::session::Authorized;
 use crate::store::Store;
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -55,21 +56,23 @@ struct Writers {
     open: BTreeMap<String, (BufWriter<File>, u64)>,
 }
 
-impl Writers {
-    fn write(&mut self, resource: &Value) -> Result<()> {
-        let ty = resource["resourceType"].as_str().unwrap_or("Unknown").to_string();
-        if !self.open.contains_key(&ty) {
-            let path = self.dir.join(format!("{ty}.ndjson"));
+impl Out for Writers {
+    fn put(&mut self, resource_type: &str, _id: &str, json: &[u8]) -> Result<()> {
+        if !self.open.contains_key(resource_type) {
+            // Resource types are the mappings' own constants, never read from data.
+            let path = self.dir.join(format!("{resource_type}.ndjson"));
             let file = File::create(&path).map_err(|e| io_error(&path, e))?;
-            self.open.insert(ty.clone(), (BufWriter::new(file), 0));
+            self.open.insert(resource_type.to_string(), (BufWriter::new(file), 0));
         }
-        let Some((file, n)) = self.open.get_mut(&ty) else { return Err(Error::internal("ndjson writer")) };
-        serde_json::to_writer(&mut *file, resource).map_err(Error::internal)?;
+        let Some((file, n)) = self.open.get_mut(resource_type) else { return Err(Error::internal("ndjson writer")) };
+        file.write_all(json).map_err(|e| io_error(&self.dir, e))?;
         file.write_all(b"\n").map_err(|e| io_error(&self.dir, e))?;
         *n += 1;
         Ok(())
     }
+}
 
+impl Writers {
     fn finish(self) -> Result<Vec<ExportFile>> {
         let mut files = Vec::new();
         for (ty, (mut file, count)) in self.open {
@@ -100,9 +103,10 @@ pub async fn export_clinic(
     auth.require(Permission::BackupManage)?;
     std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
     let cx = Ctx::new(store, RefStyle::Relative).await?;
-    let mut out = Writers { dir: dir.to_path_buf(), open: BTreeMap::new() };
-    out.write(&organization::clinic(&cx).await?)?;
-    let mut p = ExportProgress { rows_done: 0, rows_total: 0, resources: 1 };
+    let mut files = Writers { dir: dir.to_path_buf(), open: BTreeMap::new() };
+    let mut out = Emit::new(&mut files);
+    out.value(organization::clinic(&cx).await?)?;
+    let mut p = ExportProgress { rows_done: 0, rows_total: 0, resources: out.count };
     // One read transaction: every page sees the same snapshot of the database.
     let mut tx = store.pool().begin().await?;
     for src in source::all() {
@@ -116,17 +120,15 @@ pub async fn export_clinic(
             let Some(last) = rows.last() else { break };
             after = source::text(last, "id")?;
             for row in &rows {
-                for resource in (src.map)(row, &cx)? {
-                    out.write(&resource)?;
-                    p.resources += 1;
-                }
+                (src.map)(row, &cx, &mut out)?;
             }
             p.rows_done += rows.len() as u64;
+            p.resources = out.count;
             progress(p);
         }
     }
     tx.rollback().await?;
-    let files = out.finish()?;
+    let files = files.finish()?;
     write_manifest(store, dir, &files)?;
     let mut w = store.begin_write(auth.actor()).await?;
     w.audit(

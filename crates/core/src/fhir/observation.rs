@@ -4,10 +4,11 @@
 //! own code, the value, the reference range in force and the interpretation).
 
 use super::context::Ctx;
-use super::source::{decimal, derived_id, int, opt, prune, text, Source};
-use super::systems::{HMS_LAB_TEST, INTERPRETATION, LOINC, OBSERVATION_CATEGORY, UCUM, VITAL_SIGNS_PROFILE};
+use super::model::{decimal, is_empty, Coding, Concept, Meta, Quantity, Reference};
+use super::source::{derived_id, int, os, s, Emit, Source};
+use super::systems::{HMS_LAB_TEST, INTERPRETATION, LOINC, OBSERVATION_CATEGORY, VITAL_SIGNS_PROFILE};
 use crate::error::Result;
-use serde_json::{json, Value};
+use serde::Serialize;
 use sqlx::sqlite::SqliteRow;
 
 pub static VITALS: Source = Source {
@@ -60,103 +61,160 @@ const VITALS_MEASURED: &[Vital] = &[
     Vital { column: "height_mm", loinc: "8302-2", name: "Body height", ucum: "cm", unit: "cm", scale: 1 },
 ];
 
-fn quantity(value: Value, unit: &str, ucum: &str) -> Value {
-    json!({ "value": value, "unit": unit, "system": UCUM, "code": ucum })
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Observation<'a> {
+    resource_type: &'static str,
+    id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    meta: Option<Meta<'a>>,
+    status: &'static str,
+    category: [Concept<'a>; 1],
+    code: Concept<'a>,
+    subject: Reference<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    encounter: Option<Reference<'a>>,
+    effective_date_time: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    issued: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value_quantity: Option<Quantity<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value_string: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value_integer: Option<i64>,
+    #[serde(skip_serializing_if = "is_empty")]
+    interpretation: Vec<Concept<'a>>,
+    #[serde(skip_serializing_if = "is_empty")]
+    reference_range: Vec<Range<'a>>,
+    #[serde(skip_serializing_if = "is_empty")]
+    component: Vec<Component<'a>>,
 }
 
-fn concept(system: &str, code: &str, display: &str) -> Value {
-    json!({ "coding": [{ "system": system, "code": code, "display": display }], "text": display })
+#[derive(Serialize)]
+struct Range<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    low: Option<Quantity<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    high: Option<Quantity<'a>>,
 }
 
-fn category(code: &str, display: &str) -> Value {
-    json!([{ "coding": [{ "system": OBSERVATION_CATEGORY, "code": code, "display": display }] }])
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Component<'a> {
+    code: Concept<'a>,
+    value_quantity: Quantity<'a>,
+}
+
+fn category(code: &'static str, display: &'static str) -> [Concept<'static>; 1] {
+    [Concept::code_only(OBSERVATION_CATEGORY, code, Some(display))]
 }
 
 /// The parts every vital-sign Observation of a row shares.
-fn vital_base(row: &SqliteRow, cx: &Ctx<'_>, id: String, code: Value) -> Result<Value> {
-    Ok(json!({
-        "resourceType": "Observation",
-        "id": id,
-        "meta": { "profile": [VITAL_SIGNS_PROFILE] },
-        "status": "final",
-        "category": category("vital-signs", "Vital Signs"),
-        "code": code,
-        "subject": cx.reference("Patient", &text(row, "patient_id")?),
-        "encounter": opt(row, "visit_id")?.map(|v| cx.reference("Encounter", &v)),
-        "effectiveDateTime": text(row, "taken_at")?,
-    }))
+fn vital_base<'a>(row: &'a SqliteRow, cx: &Ctx<'_>, id: &'a str, code: Concept<'a>) -> Result<Observation<'a>> {
+    Ok(Observation {
+        resource_type: "Observation",
+        id,
+        meta: Some(Meta { profile: [VITAL_SIGNS_PROFILE] }),
+        status: "final",
+        category: category("vital-signs", "Vital Signs"),
+        code,
+        subject: Reference::to(cx, "Patient", s(row, "patient_id")?),
+        encounter: os(row, "visit_id")?.map(|v| Reference::to(cx, "Encounter", v)),
+        effective_date_time: s(row, "taken_at")?,
+        issued: None,
+        value_quantity: None,
+        value_string: None,
+        value_integer: None,
+        interpretation: Vec::new(),
+        reference_range: Vec::new(),
+        component: Vec::new(),
+    })
 }
 
-fn vitals(row: &SqliteRow, cx: &Ctx<'_>) -> Result<Vec<Value>> {
-    let id = text(row, "id")?;
-    let mut out = Vec::new();
+fn vitals(row: &SqliteRow, cx: &Ctx<'_>, out: &mut Emit<'_>) -> Result<()> {
+    let id = s(row, "id")?;
     for (tag, v) in VITALS_MEASURED.iter().enumerate() {
         let Some(value) = int(row, v.column)? else { continue };
-        let mut o = vital_base(row, cx, derived_id(&id, tag as u8)?, concept(LOINC, v.loinc, v.name))?;
-        o["valueQuantity"] = quantity(decimal(value, v.scale), v.unit, v.ucum);
-        out.push(prune(o));
+        let Some(value) = decimal(value, v.scale) else { continue };
+        let oid = derived_id(id, tag as u8)?;
+        let mut o = vital_base(row, cx, &oid, Concept::coded(LOINC, v.loinc, v.name))?;
+        o.value_quantity = Some(Quantity::ucum(value, v.unit, v.ucum));
+        out.put("Observation", &oid, &o)?;
     }
     if let (Some(sys), Some(dia)) = (int(row, "bp_systolic")?, int(row, "bp_diastolic")?) {
-        let tag = VITALS_MEASURED.len() as u8;
-        let panel = concept(LOINC, "85354-9", "Blood pressure panel with all children optional");
-        let mut o = vital_base(row, cx, derived_id(&id, tag)?, panel)?;
-        o["component"] = json!([
-            { "code": concept(LOINC, "8480-6", "Systolic blood pressure"), "valueQuantity": quantity(json!(sys), "mmHg", "mm[Hg]") },
-            { "code": concept(LOINC, "8462-4", "Diastolic blood pressure"), "valueQuantity": quantity(json!(dia), "mmHg", "mm[Hg]") },
-        ]);
-        out.push(prune(o));
+        let oid = derived_id(id, VITALS_MEASURED.len() as u8)?;
+        let panel = Concept::coded(LOINC, "85354-9", "Blood pressure panel with all children optional");
+        let mut o = vital_base(row, cx, &oid, panel)?;
+        o.component = vec![
+            Component {
+                code: Concept::coded(LOINC, "8480-6", "Systolic blood pressure"),
+                value_quantity: Quantity::ucum(sys.into(), "mmHg", "mm[Hg]"),
+            },
+            Component {
+                code: Concept::coded(LOINC, "8462-4", "Diastolic blood pressure"),
+                value_quantity: Quantity::ucum(dia.into(), "mmHg", "mm[Hg]"),
+            },
+        ];
+        out.put("Observation", &oid, &o)?;
     }
     if let Some(pain) = int(row, "pain")? {
         // Not a vital sign of the profile: a survey answer on a 0-10 scale.
-        let tag = VITALS_MEASURED.len() as u8 + 1;
-        let code = concept(LOINC, "72514-3", "Pain severity - 0-10 verbal numeric rating [Score] - Reported");
-        let mut o = vital_base(row, cx, derived_id(&id, tag)?, code)?;
-        o["meta"] = Value::Null;
-        o["category"] = category("survey", "Survey");
-        o["valueInteger"] = json!(pain);
-        out.push(prune(o));
+        let oid = derived_id(id, VITALS_MEASURED.len() as u8 + 1)?;
+        let code = Concept::coded(LOINC, "72514-3", "Pain severity - 0-10 verbal numeric rating [Score] - Reported");
+        let mut o = vital_base(row, cx, &oid, code)?;
+        o.meta = None;
+        o.category = category("survey", "Survey");
+        o.value_integer = Some(pain);
+        out.put("Observation", &oid, &o)?;
     }
-    Ok(out)
+    Ok(())
 }
 
 /// HMS's abnormal flag as a v3 ObservationInterpretation code.
-fn interpretation(abnormal: &str) -> Option<Value> {
+fn interpretation(abnormal: &str) -> Vec<Concept<'static>> {
     let (code, display) = match abnormal {
         "normal" => ("N", "Normal"),
         "low" => ("L", "Low"),
         "high" => ("H", "High"),
-        _ => return None,
+        _ => return Vec::new(),
     };
-    Some(json!([concept(INTERPRETATION, code, display)]))
+    vec![Concept::coded(INTERPRETATION, code, display)]
 }
 
-fn lab_result(row: &SqliteRow, cx: &Ctx<'_>) -> Result<Vec<Value>> {
-    let name = text(row, "name")?;
-    let mut coding = Vec::new();
-    if let Some(loinc) = opt(row, "loinc")? {
-        coding.push(json!({ "system": LOINC, "code": loinc, "display": name }));
+fn lab_result(row: &SqliteRow, cx: &Ctx<'_>, out: &mut Emit<'_>) -> Result<()> {
+    let name = s(row, "name")?;
+    let mut coding = Vec::with_capacity(2);
+    if let Some(loinc) = os(row, "loinc")? {
+        coding.push(Coding { system: LOINC, code: loinc, display: Some(name) });
     }
-    coding.push(json!({ "system": HMS_LAB_TEST, "code": text(row, "code")?, "display": name }));
-    let unit = opt(row, "unit")?;
-    let amount = |milli: Option<i64>| milli.map(|m| json!({ "value": decimal(m, 3), "unit": unit }));
+    coding.push(Coding { system: HMS_LAB_TEST, code: s(row, "code")?, display: Some(name) });
+    let unit = os(row, "unit")?;
+    let amount = |milli: Option<i64>| milli.and_then(|m| decimal(m, 3)).map(|v| Quantity::plain(v, unit));
     let (value_quantity, value_string) = match int(row, "value_milli")? {
         Some(m) => (amount(Some(m)), None),
-        None => (None, Some(text(row, "value")?)),
+        None => (None, os(row, "value")?),
     };
-    let range = json!([{ "low": amount(int(row, "ref_low_milli")?), "high": amount(int(row, "ref_high_milli")?) }]);
-    Ok(vec![prune(json!({
-        "resourceType": "Observation",
-        "id": text(row, "id")?,
-        "status": "final",
-        "category": category("laboratory", "Laboratory"),
-        "code": { "coding": coding, "text": name },
-        "subject": cx.reference("Patient", &text(row, "patient_id")?),
-        "encounter": opt(row, "visit_id")?.map(|v| cx.reference("Encounter", &v)),
-        "effectiveDateTime": opt(row, "collected_at")?.unwrap_or(text(row, "resulted_at")?),
-        "issued": text(row, "resulted_at")?,
-        "valueQuantity": value_quantity,
-        "valueString": value_string,
-        "interpretation": interpretation(&text(row, "abnormal")?),
-        "referenceRange": range,
-    }))])
+    let range = Range { low: amount(int(row, "ref_low_milli")?), high: amount(int(row, "ref_high_milli")?) };
+    let resulted = s(row, "resulted_at")?;
+    let id = s(row, "id")?;
+    let o = Observation {
+        resource_type: "Observation",
+        id,
+        meta: None,
+        status: "final",
+        category: category("laboratory", "Laboratory"),
+        code: Concept { coding, text: Some(name) },
+        subject: Reference::to(cx, "Patient", s(row, "patient_id")?),
+        encounter: os(row, "visit_id")?.map(|v| Reference::to(cx, "Encounter", v)),
+        effective_date_time: os(row, "collected_at")?.unwrap_or(resulted),
+        issued: Some(resulted),
+        value_quantity,
+        value_string,
+        value_integer: None,
+        interpretation: interpretation(s(row, "abnormal")?),
+        reference_range: if range.low.is_some() || range.high.is_some() { vec![range] } else { Vec::new() },
+        component: Vec::new(),
+    };
+    out.put("Observation", id, &o)
 }

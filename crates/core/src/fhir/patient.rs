@@ -2,7 +2,7 @@
 //! of birth, phones, address (its text, `city` and `district`), the emergency contact, status (deceased; merged: `replaced-by`).
 
 use super::context::Ctx;
-use super::source::{opt, prune, text, Source};
+use super::source::{opt, prune, text, Emit, Source};
 use super::systems::V2_0203;
 use crate::error::Result;
 use serde_json::{json, Value};
@@ -27,7 +27,7 @@ fn identifier(code: &str, display: &str, system: Option<&str>, value: Option<Str
     }))
 }
 
-fn map(row: &SqliteRow, cx: &Ctx<'_>) -> Result<Vec<Value>> {
+fn map(row: &SqliteRow, cx: &Ctx<'_>, out: &mut Emit<'_>) -> Result<()> {
     let id = text(row, "id")?;
     let status = text(row, "status")?;
     let identifiers: Vec<Value> = [
@@ -62,7 +62,7 @@ fn map(row: &SqliteRow, cx: &Ctx<'_>) -> Result<Vec<Value>> {
     let legacy = opt(row, "legacy_mrn")?.map(|v| json!({ "use": "old", "value": v }));
     let mut ids = identifiers;
     ids.extend(legacy);
-    Ok(vec![prune(json!({
+    out.value(prune(json!({
         "resourceType": "Patient",
         "id": id,
         "identifier": ids,
@@ -80,5 +80,5 @@ fn map(row: &SqliteRow, cx: &Ctx<'_>) -> Result<Vec<Value>> {
         "contact": contact.map(|c| json!([c])),
         "managingOrganization": cx.organization(),
         "link": link,
-    }))])
+    })))
 }

@@ -3,7 +3,7 @@
 //! specialties). The role's id is derived from the profile's.
 
 use super::context::Ctx;
-use super::source::{derived_id, opt, prune, text, Source};
+use super::source::{derived_id, opt, prune, text, Emit, Source};
 use super::systems::{HMS_ROLE, PRACTITIONER_ROLE};
 use crate::error::Result;
 use serde_json::{json, Value};
@@ -40,7 +40,7 @@ pub fn role_id(staff_id: &str) -> Result<String> {
     derived_id(staff_id, 0)
 }
 
-fn map(row: &SqliteRow, cx: &Ctx<'_>) -> Result<Vec<Value>> {
+fn map(row: &SqliteRow, cx: &Ctx<'_>, out: &mut Emit<'_>) -> Result<()> {
     let id = text(row, "id")?;
     let role = text(row, "role")?;
     let active = row.try_get::<i64, _>("active")? == 1;
@@ -75,5 +75,6 @@ fn map(row: &SqliteRow, cx: &Ctx<'_>) -> Result<Vec<Value>> {
         "code": [{ "coding": coding, "text": opt(row, "department")? }],
         "specialty": specialties.iter().map(|s| json!({ "text": s })).collect::<Vec<_>>(),
     }));
-    Ok(vec![practitioner, practitioner_role])
+    out.value(practitioner)?;
+    out.value(practitioner_role)
 }

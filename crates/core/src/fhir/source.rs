@@ -4,12 +4,52 @@
 
 use super::context::Ctx;
 use crate::error::{Error, Result};
+use serde::Serialize;
 use serde_json::Value;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 
-/// Maps one row to its resources (a vitals row gives one Observation per measurement).
-pub type MapFn = for<'a, 'b, 'c> fn(&'a SqliteRow, &'b Ctx<'c>) -> Result<Vec<Value>>;
+/// Maps one row to its resources (a vitals row gives one Observation per measurement), each
+/// handed to `out` as it is made.
+pub type MapFn = for<'a, 'b, 'c, 'd, 'e> fn(&'a SqliteRow, &'b Ctx<'c>, &'d mut Emit<'e>) -> Result<()>;
+
+/// Where a mapped resource goes: a bundle's entries or the NDJSON file of its type.
+pub trait Out {
+    /// Takes one resource of type `resource_type` with id `id`, as compact JSON.
+    fn put(&mut self, resource_type: &str, id: &str, json: &[u8]) -> Result<()>;
+}
+
+/// What mappings hand their resources to: each is serialized to compact JSON as soon as it is
+/// made and passed on, so no tree of the whole export is ever built (building, printing and
+/// dropping one `serde_json::Value` per resource was most of a patient's export).
+pub struct Emit<'o> {
+    out: &'o mut dyn Out,
+    scratch: Vec<u8>,
+    /// Resources emitted.
+    pub count: u64,
+}
+
+impl<'o> Emit<'o> {
+    pub fn new(out: &'o mut dyn Out) -> Emit<'o> {
+        Emit { out, scratch: Vec::with_capacity(4096), count: 0 }
+    }
+
+    /// A resource built as a typed struct ([`super::model`]).
+    pub fn put<T: Serialize>(&mut self, resource_type: &str, id: &str, resource: &T) -> Result<()> {
+        self.scratch.clear();
+        serde_json::to_writer(&mut self.scratch, resource).map_err(Error::internal)?;
+        self.out.put(resource_type, id, &self.scratch)?;
+        self.count += 1;
+        Ok(())
+    }
+
+    /// A resource built as JSON (the rarer resources: a clinic's staff, places, the patient).
+    pub fn value(&mut self, resource: Value) -> Result<()> {
+        let resource_type = resource["resourceType"].as_str().unwrap_or("Unknown");
+        let id = resource["id"].as_str().unwrap_or_default();
+        self.put(resource_type, id, &resource)
+    }
+}
 
 /// One table's rows and their mapping.
 pub struct Source {
@@ -78,6 +118,16 @@ pub fn opt(row: &SqliteRow, col: &str) -> Result<Option<String>> {
     Ok(row.try_get::<Option<String>, _>(col)?.filter(|s| !s.trim().is_empty()))
 }
 
+/// A text column, borrowed from the row.
+pub fn s<'r>(row: &'r SqliteRow, col: &str) -> Result<&'r str> {
+    Ok(row.try_get::<&str, _>(col)?)
+}
+
+/// A nullable text column, borrowed from the row; an empty text reads as `None`.
+pub fn os<'r>(row: &'r SqliteRow, col: &str) -> Result<Option<&'r str>> {
+    Ok(row.try_get::<Option<&str>, _>(col)?.filter(|s| !s.trim().is_empty()))
+}
+
 /// A nullable integer column.
 pub fn int(row: &SqliteRow, col: &str) -> Result<Option<i64>> {
     Ok(row.try_get::<Option<i64>, _>(col)?)
@@ -93,13 +143,6 @@ pub fn derived_id(id: &str, tag: u8) -> Result<String> {
     b[6] = (b[6] & 0x0f) | 0x80;
     b[8] = (b[8] & 0x3f) | 0x80;
     Ok(uuid::Uuid::from_bytes(b).to_string())
-}
-
-/// `value / 10^scale` as a JSON number (exact for the integers HMS stores: the division is
-/// correctly rounded, so the shortest representation is the decimal one).
-pub fn decimal(value: i64, scale: u32) -> Value {
-    let d = value as f64 / 10f64.powi(scale as i32);
-    serde_json::Number::from_f64(d).map_or(Value::Null, Value::Number)
 }
 
 /// Removes null, empty-text, empty-array and empty-object values, innermost first, so that
