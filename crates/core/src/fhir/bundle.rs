@@ -110,9 +110,7 @@ pub async fn export_patient(store: &Store, auth: &Authorized, patient: &str) -> 
     out.value(organization::clinic(&cx).await?)?;
     let mut conn = store.pool().acquire().await?;
     for src in source::all() {
-        for row in src.of_patient(&mut conn, &patient_id).await? {
-            (src.map)(&row, &cx, &mut out)?;
-        }
+        src.map_patient(&mut conn, &cx, &patient_id, &mut out).await?;
     }
     drop(conn);
     let count = entries.count;

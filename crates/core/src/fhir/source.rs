@@ -4,6 +4,7 @@
 
 use super::context::Ctx;
 use crate::error::{Error, Result};
+use futures_util::TryStreamExt;
 use serde::Serialize;
 use serde_json::Value;
 use sqlx::sqlite::SqliteRow;
@@ -70,11 +71,23 @@ impl Source {
         Ok(sqlx::query(&sql).bind(after).bind(limit).fetch_all(conn).await?)
     }
 
-    /// A patient's rows, in id order.
-    pub async fn of_patient(&self, conn: &mut SqliteConnection, patient_id: &str) -> Result<Vec<SqliteRow>> {
-        let Some(filter) = self.by_patient else { return Ok(Vec::new()) };
+    /// Maps a patient's rows, in id order, into `out` as they are read: mapping one row
+    /// overlaps SQLite reading the next on sqlx's thread (collecting them all first left the
+    /// two threads taking turns).
+    pub async fn map_patient(
+        &self,
+        conn: &mut SqliteConnection,
+        cx: &Ctx<'_>,
+        patient_id: &str,
+        out: &mut Emit<'_>,
+    ) -> Result<()> {
+        let Some(filter) = self.by_patient else { return Ok(()) };
         let sql = format!("{} WHERE t.deleted_at IS NULL AND ({filter}) ORDER BY t.id", self.select);
-        Ok(sqlx::query(&sql).bind(patient_id).fetch_all(conn).await?)
+        let mut rows = sqlx::query(&sql).bind(patient_id).fetch(conn);
+        while let Some(row) = rows.try_next().await? {
+            (self.map)(&row, cx, out)?;
+        }
+        Ok(())
     }
 
     /// How many rows the whole clinic has (for progress).
