@@ -118,9 +118,17 @@ pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
     MIGRATOR.run(pool).await
 }
 
-/// Opens (creating it if needed) and migrates a clinic hub's SQLite database.
+/// Opens (creating it if needed) and migrates a clinic hub's SQLite database, in clear.
 pub async fn open_sqlite(path: &std::path::Path) -> Result<Storage, sqlx::migrate::MigrateError> {
-    let store = Storage::Sqlite(store::sqlite::open(path).await?);
+    open_sqlite_with(path, None).await
+}
+
+/// [`open_sqlite`], the file encrypted with `key` when given ([`store::hub_key`]).
+pub async fn open_sqlite_with(
+    path: &std::path::Path,
+    key: Option<&store::hub_key::HubKey>,
+) -> Result<Storage, sqlx::migrate::MigrateError> {
+    let store = Storage::Sqlite(store::sqlite::open(path, key).await?);
     store.migrate().await?;
     Ok(store)
 }

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use hms_server::store::hub_key;
 use hms_server::{admin, AppState, Storage};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -18,6 +19,12 @@ struct Cli {
     /// created if missing). Every subcommand takes it, e.g. `hms-server --sqlite hub.db serve`.
     #[arg(long, value_name = "PATH", env = "HMS_SQLITE", global = true, conflicts_with = "database_url")]
     sqlite: Option<PathBuf>,
+    /// The `--sqlite` database's key file: the file is encrypted (SQLCipher) with the key it
+    /// holds (64 hex digits). Made, readable by its owner only, with a new random key when
+    /// neither it nor the database exists yet. Keep a copy of it apart from the database's
+    /// backups: without it they cannot be read.
+    #[arg(long, value_name = "PATH", env = "HMS_SQLITE_KEY_FILE", global = true, requires = "sqlite")]
+    sqlite_key_file: Option<PathBuf>,
     /// Log lines as text (key=value) or JSON, on stderr. RUST_LOG filters them.
     #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
     log_format: LogFormat,
@@ -163,9 +170,22 @@ fn init_logging(format: LogFormat) {
 
 /// The database the command names: a SQLite file (opened and migrated: it is the hub's own)
 /// or PostgreSQL (migrated by `migrate` and `serve` only).
-async fn open_store(database_url: Option<String>, sqlite: Option<PathBuf>) -> Result<Storage, String> {
+async fn open_store(
+    database_url: Option<String>,
+    sqlite: Option<PathBuf>,
+    key_file: Option<PathBuf>,
+) -> Result<Storage, String> {
     if let Some(path) = sqlite {
-        return hms_server::open_sqlite(&path).await.map_err(|e| format!("cannot open {}: {e}", path.display()));
+        let key = match key_file {
+            Some(file) => Some(hub_key::load_or_create(&file, &path).map_err(|e| e.to_string())?),
+            None => {
+                hub_key::require_clear(&path).map_err(|e| e.to_string())?;
+                None
+            }
+        };
+        return hms_server::open_sqlite_with(&path, key.as_ref())
+            .await
+            .map_err(|e| format!("cannot open {}: {e}", path.display()));
     }
     let url = database_url.ok_or(
         "no database: give --database-url (or set HMS_DATABASE_URL: postgres://USER:PASSWORD@HOST/DB), \
@@ -176,7 +196,7 @@ async fn open_store(database_url: Option<String>, sqlite: Option<PathBuf>) -> Re
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
-    let store = open_store(cli.database_url, cli.sqlite).await?;
+    let store = open_store(cli.database_url, cli.sqlite, cli.sqlite_key_file).await?;
     match cli.command {
         Command::Migrate => {
             store.migrate().await.map_err(|e| format!("migrations: {e}"))?;

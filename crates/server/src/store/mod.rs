@@ -31,6 +31,7 @@
 //!   order); TEXT here (the text the device sent, returned as it is).
 //! - The wake-up of `GET /v1/wait` is in-process on both (a broadcast in `AppState`).
 
+pub mod hub_key;
 pub mod pg;
 pub mod sqlite;
 

@@ -4,8 +4,8 @@
 //! transaction is `BEGIN IMMEDIATE` (so a push never fails on a read-to-write upgrade), and
 //! a busy timeout lets the others wait their turn. Times are TEXT in [`TIME_FORMAT`], UTC with
 //! milliseconds, written by SQLite ([`now_sql`]) or by [`time_text`]: one format, so text order
-//! is time order. The database is not encrypted yet; the app embedding the hub will open it
-//! with its own database key like its store (issue 19, later).
+//! is time order. Given a key ([`super::hub_key`]), the file is encrypted with SQLCipher as the
+//! app's store is.
 
 use super::{ChangeRow, UserChange};
 use crate::admin::{DeviceInfo, Tenant, WithheldChange};
@@ -38,13 +38,18 @@ pub fn time_text(t: DateTime<Utc>) -> String {
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Opens (creating it if needed) the hub's database at `path`: WAL, full sync (an
-/// acknowledged push survives a power cut), foreign keys on.
-pub async fn open(path: &Path) -> Result<SqlitePool> {
+/// acknowledged push survives a power cut), foreign keys on; encrypted with `key` when given
+/// (sqlx runs the `key` pragma first, as SQLCipher needs).
+pub async fn open(path: &Path, key: Option<&super::hub_key::HubKey>) -> Result<SqlitePool> {
     // OpenSSL (SQLCipher's crypto) initialised without its exit handler, before SQLCipher's
     // first use would register it: otherwise OpenSSL frees its state at process exit while a
     // connection's thread may still use it (hms_core::allocator::route_sqlite, the same).
     openssl_sys::init();
-    let options = SqliteConnectOptions::new()
+    let mut options = SqliteConnectOptions::new();
+    if let Some(key) = key {
+        options = options.pragma("key", key.pragma());
+    }
+    let options = options
         .filename(path)
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
