@@ -14,8 +14,9 @@ use sqlx::{Row, SqliteConnection};
 /// handed to `out` as it is made.
 pub type MapFn = for<'a, 'b, 'c, 'd, 'e> fn(&'a SqliteRow, &'b Ctx<'c>, &'d mut Emit<'e>) -> Result<()>;
 
-/// Where a mapped resource goes: a bundle's entries or the NDJSON file of its type.
-pub trait Out {
+/// Where a mapped resource goes: a bundle's entries or the NDJSON file of its type. `Send`, as
+/// the app's commands run the export on any of the runtime's threads.
+pub trait Out: Send {
     /// Takes one resource of type `resource_type` with id `id`, as compact JSON.
     fn put(&mut self, resource_type: &str, id: &str, json: &[u8]) -> Result<()>;
 }
