@@ -26,6 +26,7 @@ import { Builder, By, Key, error as wdError } from 'selenium-webdriver';
 import { FIRST_WAIT, WAIT, byTestId, isTransient, startTauriDriver } from './lib/app.mjs';
 import { appBinary, stopGroup } from './lib/processes.mjs';
 import { stepper } from './lib/flow.mjs';
+import { fakeClock } from './lib/fake-clock.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ARTIFACTS = path.join(HERE, 'artifacts');
@@ -36,6 +37,21 @@ const ADMIN = { fullName: 'Asha Menon', username: 'admin', password: 'Clinic#202
 // chooses `password` at the first sign-in with it.
 const RECEPTIONIST = { fullName: 'Ravi Kumar', username: 'ravi.k', temporary: 'Front#Desk2026', password: 'Front#Own2026' };
 const WRONG_PASSWORD = 'Wrong#Guess2026';
+
+// The app runs on a clock set to 10:00 UTC of the run's day (libfaketime, lib/fake-clock.mjs),
+// and the flow reckons its dates from the same clock (`clinicNow`): the day-bound steps
+// (today's queue, tomorrow's session, today's audit entries) hold whatever the hour of the
+// run. A run that crossed midnight failed: the walk-in checked in on one day and the doctor's
+// queue opened on the next.
+const CLOCK_SHIFT_S = (() => {
+  const now = new Date();
+  return Math.round((Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate(), 10) - now.getTime()) / 1000);
+})();
+
+/** Now on the app's clock. */
+function clinicNow() {
+  return new Date(Date.now() + CLOCK_SHIFT_S * 1000);
+}
 
 // ---------------------------------------------------------------- driver helpers
 
@@ -185,7 +201,7 @@ async function pdfWritten(file) {
 
 /** The local date `days` from today, as YYYY-MM-DD, and its ISO weekday (1 = Monday). */
 function localDay(days) {
-  const t = new Date();
+  const t = clinicNow();
   t.setDate(t.getDate() + days);
   const pad = (n) => String(n).padStart(2, '0');
   return { iso: `${t.getFullYear()}-${pad(t.getMonth() + 1)}-${pad(t.getDate())}`, weekday: ((t.getDay() + 6) % 7) + 1 };
@@ -355,6 +371,7 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
       // The machine's C locale (mm/dd/yyyy, 12-hour) must not show: the clinic's applies.
       const env = { ...process.env, HMS_DATA_DIR: dataDir, HMS_EXPORTS_DIR: exportsDir, HMS_NO_OPEN: '1', LANG: 'C', LC_ALL: 'C' };
       delete env.HMS_DEMO; // the flow starts at first-run setup
+      Object.assign(env, fakeClock(`${CLOCK_SHIFT_S >= 0 ? '+' : ''}${CLOCK_SHIFT_S}`));
       env.PATH = [env.PATH, path.join(os.homedir(), '.cargo', 'bin')].filter(Boolean).join(path.delimiter);
       tauriDriver = await startTauriDriver(env, PORT, path.join(ARTIFACTS, 'tauri-driver.log'));
 
@@ -605,7 +622,7 @@ describe('HMS end to end (WebKitGTK through tauri-driver)', { timeout: 15 * 60_0
     // the 12-hour clock it chose, though this computer runs in the C locale.
     const when = await textOf('audit-table');
     const day = (d) => `${String(d.getUTCDate()).padStart(2, '0')}/${String(d.getUTCMonth() + 1).padStart(2, '0')}/${d.getUTCFullYear()}`;
-    const now = new Date();
+    const now = clinicNow();
     const today = [day(now), day(new Date(now.getTime() - 3_600_000))];
     const stamp = /(\d{2}\/\d{2}\/\d{4}), \d{2}:\d{2}:\d{2}\s?(am|pm)/i.exec(when);
     assert.ok(stamp, `an audit time reads dd/mm/yyyy, hh:mm:ss am/pm: ${when.slice(0, 300)}`);
