@@ -3,7 +3,7 @@
 
 use super::context::Ctx;
 use super::model::{Concept, Reference};
-use super::source::{os, s, Emit, Source};
+use super::source::{opt_ref, text_ref, Emit, Source};
 use crate::error::Result;
 use serde::Serialize;
 use sqlx::sqlite::SqliteRow;
@@ -66,14 +66,14 @@ struct Participant<'a> {
 
 fn map(row: &SqliteRow, cx: &Ctx<'_>, out: &mut Emit<'_>) -> Result<()> {
     let walk_in = row.try_get::<i64, _>("walk_in")? == 1;
-    let id = s(row, "id")?;
+    let id = text_ref(row, "id")?;
     let attending = |actor| Participant { actor, required: "required", status: "accepted" };
     let a = Appointment {
         resource_type: "Appointment",
         id,
-        identifier: os(row, "token")?.map(|value| [Token { kind: Concept::text("Queue token"), value }]),
-        status: status(s(row, "status")?),
-        cancelation_reason: os(row, "cancel_reason")?.map(Concept::text),
+        identifier: opt_ref(row, "token")?.map(|value| [Token { kind: Concept::text("Queue token"), value }]),
+        status: status(text_ref(row, "status")?),
+        cancelation_reason: opt_ref(row, "cancel_reason")?.map(Concept::text),
         appointment_type: walk_in.then(|| {
             Concept::code_only(
                 "http://terminology.hl7.org/CodeSystem/v2-0276",
@@ -81,13 +81,13 @@ fn map(row: &SqliteRow, cx: &Ctx<'_>, out: &mut Emit<'_>) -> Result<()> {
                 Some("A previously unscheduled walk-in visit"),
             )
         }),
-        description: os(row, "reason")?,
-        start: s(row, "starts_at")?,
-        end: s(row, "ends_at")?,
-        created: s(row, "created_at")?.get(..10),
+        description: opt_ref(row, "reason")?,
+        start: text_ref(row, "starts_at")?,
+        end: text_ref(row, "ends_at")?,
+        created: text_ref(row, "created_at")?.get(..10),
         participant: [
-            attending(Reference::to(cx, "Patient", s(row, "patient_id")?)),
-            attending(Reference::to(cx, "Practitioner", s(row, "doctor_id")?)),
+            attending(Reference::to(cx, "Patient", text_ref(row, "patient_id")?)),
+            attending(Reference::to(cx, "Practitioner", text_ref(row, "doctor_id")?)),
         ],
     };
     out.put("Appointment", id, &a)

@@ -3,7 +3,7 @@
 
 use super::context::Ctx;
 use super::model::{Coding, Concept, Reference};
-use super::source::{os, s, Emit, Source};
+use super::source::{opt_ref, text_ref, Emit, Source};
 use super::systems::{CONDITION_CATEGORY, CONDITION_CLINICAL, CONDITION_VER_STATUS, ICD10_CM};
 use crate::error::Result;
 use serde::Serialize;
@@ -34,28 +34,28 @@ struct Condition<'a> {
 }
 
 fn map(row: &SqliteRow, cx: &Ctx<'_>, out: &mut Emit<'_>) -> Result<()> {
-    let resolved = os(row, "resolved_at")?;
+    let resolved = opt_ref(row, "resolved_at")?;
     let (clinical, clinical_display) = if resolved.is_some() { ("resolved", "Resolved") } else { ("active", "Active") };
-    let (verification, verification_display) = match s(row, "certainty")? {
+    let (verification, verification_display) = match text_ref(row, "certainty")? {
         "final" => ("confirmed", "Confirmed"),
         _ => ("provisional", "Provisional"),
     };
-    let coding = match os(row, "icd10")? {
-        Some(code) => vec![Coding { system: ICD10_CM, code, display: os(row, "icd10_title").ok().flatten() }],
+    let coding = match opt_ref(row, "icd10")? {
+        Some(code) => vec![Coding { system: ICD10_CM, code, display: opt_ref(row, "icd10_title").ok().flatten() }],
         None => Vec::new(),
     };
-    let id = s(row, "id")?;
+    let id = text_ref(row, "id")?;
     let c = Condition {
         resource_type: "Condition",
         id,
         clinical_status: Concept::code_only(CONDITION_CLINICAL, clinical, Some(clinical_display)),
         verification_status: Concept::code_only(CONDITION_VER_STATUS, verification, Some(verification_display)),
         category: [Concept::code_only(CONDITION_CATEGORY, "encounter-diagnosis", Some("Encounter Diagnosis"))],
-        code: Concept { coding, text: os(row, "text")? },
-        subject: Reference::to(cx, "Patient", s(row, "patient_id")?),
-        encounter: Reference::to(cx, "Encounter", s(row, "visit_id")?),
+        code: Concept { coding, text: opt_ref(row, "text")? },
+        subject: Reference::to(cx, "Patient", text_ref(row, "patient_id")?),
+        encounter: Reference::to(cx, "Encounter", text_ref(row, "visit_id")?),
         abatement_date_time: resolved,
-        recorded_date: s(row, "created_at")?,
+        recorded_date: text_ref(row, "created_at")?,
     };
     out.put("Condition", id, &c)
 }

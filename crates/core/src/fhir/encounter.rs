@@ -3,7 +3,7 @@
 
 use super::context::Ctx;
 use super::model::{Coding, Concept, Period, Reference};
-use super::source::{opt, os, prune, s, text, Emit, Source};
+use super::source::{opt, opt_ref, prune, text, text_ref, Emit, Source};
 use super::systems::{ACT_CODE, DISCHARGE_DISPOSITION, ICD10_CM};
 use crate::error::Result;
 use serde::Serialize;
@@ -53,18 +53,18 @@ struct Participant<'a> {
 }
 
 fn visit(row: &SqliteRow, cx: &Ctx<'_>, out: &mut Emit<'_>) -> Result<()> {
-    let closed = os(row, "closed_at")?;
-    let id = s(row, "id")?;
+    let closed = opt_ref(row, "closed_at")?;
+    let id = text_ref(row, "id")?;
     let v = Visit {
         resource_type: "Encounter",
         id,
         status: if closed.is_some() { "finished" } else { "in-progress" },
         class: Coding { system: ACT_CODE, code: "AMB", display: Some("ambulatory") },
-        subject: Reference::to(cx, "Patient", s(row, "patient_id")?),
-        participant: [Participant { individual: Reference::to(cx, "Practitioner", s(row, "doctor_id")?) }],
-        appointment: os(row, "appointment_id")?.map(|a| [Reference::to(cx, "Appointment", a)]),
-        period: Period { start: s(row, "started_at")?, end: closed },
-        reason_code: os(row, "complaints")?.map(|c| [Concept::text(c)]),
+        subject: Reference::to(cx, "Patient", text_ref(row, "patient_id")?),
+        participant: [Participant { individual: Reference::to(cx, "Practitioner", text_ref(row, "doctor_id")?) }],
+        appointment: opt_ref(row, "appointment_id")?.map(|a| [Reference::to(cx, "Appointment", a)]),
+        period: Period { start: text_ref(row, "started_at")?, end: closed },
+        reason_code: opt_ref(row, "complaints")?.map(|c| [Concept::text(c)]),
         service_provider: Reference::to(cx, "Organization", &cx.clinic_id),
     };
     out.put("Encounter", id, &v)

@@ -4,7 +4,7 @@
 
 use super::context::Ctx;
 use super::model::{decimal, is_empty, Reference};
-use super::source::{os, s, Emit, Source};
+use super::source::{opt_ref, text_ref, Emit, Source};
 use crate::billing::money::{line_amounts, Discount, LineInput};
 use crate::error::{Error, Result};
 use serde::Serialize;
@@ -109,12 +109,12 @@ struct Money<'a> {
 }
 
 fn map(row: &SqliteRow, cx: &Ctx<'_>, out: &mut Emit<'_>) -> Result<()> {
-    let id = s(row, "id")?;
-    let currency = s(row, "currency")?;
+    let id = text_ref(row, "id")?;
+    let currency = text_ref(row, "currency")?;
     let scale = exponent(currency);
     let money = |minor: i64| Money { value: decimal(minor, scale).unwrap_or_else(|| 0.into()), currency };
     let lines: Vec<LineRow> =
-        serde_json::from_str(s(row, "lines")?).map_err(|e| Error::corrupt("bill_lines", id, "lines", e))?;
+        serde_json::from_str(text_ref(row, "lines")?).map_err(|e| Error::corrupt("bill_lines", id, "lines", e))?;
     let mut items = Vec::with_capacity(lines.len());
     let (mut net, mut gross) = (0i64, 0i64);
     for (i, (description, quantity, unit_price, kind, value, tax_bp, category)) in lines.into_iter().enumerate() {
@@ -150,19 +150,19 @@ fn map(row: &SqliteRow, cx: &Ctx<'_>, out: &mut Emit<'_>) -> Result<()> {
             price_component: components,
         });
     }
-    let bill_status = s(row, "status")?;
+    let bill_status = text_ref(row, "status")?;
     // A finalized bill's totals are the ones stored at finalization; a draft's are summed now.
     let stored_total = row.try_get::<i64, _>("total_minor")?;
     let total_gross = if bill_status == "draft" { gross } else { stored_total };
     let invoice = Invoice {
         resource_type: "Invoice",
         id,
-        identifier: os(row, "number")?.map(|value| [Identifier { value }]),
+        identifier: opt_ref(row, "number")?.map(|value| [Identifier { value }]),
         status: status(bill_status),
-        cancelled_reason: os(row, "cancel_reason")?,
-        subject: Reference::to(cx, "Patient", s(row, "patient_id")?),
+        cancelled_reason: opt_ref(row, "cancel_reason")?,
+        subject: Reference::to(cx, "Patient", text_ref(row, "patient_id")?),
         issuer: Reference::to(cx, "Organization", &cx.clinic_id),
-        date: os(row, "finalized_at")?.map_or_else(|| s(row, "created_at"), Ok)?,
+        date: opt_ref(row, "finalized_at")?.map_or_else(|| text_ref(row, "created_at"), Ok)?,
         line_item: items,
         total_net: money(net),
         total_gross: money(total_gross),

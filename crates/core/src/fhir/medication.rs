@@ -4,7 +4,7 @@
 
 use super::context::Ctx;
 use super::model::{Concept, Period, Quantity, Reference};
-use super::source::{int, opt, os, prune, s, text, Emit, Source};
+use super::source::{int, opt, opt_ref, prune, text, text_ref, Emit, Source};
 use crate::error::Result;
 use serde::Serialize;
 use serde_json::json;
@@ -99,10 +99,11 @@ struct DispenseRequest<'a> {
 }
 
 fn dosage(row: &SqliteRow) -> Result<Dosage<'_>> {
-    let dose = s(row, "dose")?;
-    let unit = s(row, "dose_unit")?;
+    let dose = text_ref(row, "dose")?;
+    let unit = text_ref(row, "dose_unit")?;
     let days = int(row, "duration_days")?;
-    let (route, frequency, instructions) = (os(row, "route")?, os(row, "frequency")?, os(row, "instructions")?);
+    let (route, frequency, instructions) =
+        (opt_ref(row, "route")?, opt_ref(row, "frequency")?, opt_ref(row, "instructions")?);
     let mut text = format!("{dose} {unit}");
     for part in [route, frequency].into_iter().flatten() {
         text.push_str(", ");
@@ -131,21 +132,21 @@ fn dosage(row: &SqliteRow) -> Result<Dosage<'_>> {
 
 fn request(row: &SqliteRow, cx: &Ctx<'_>, out: &mut Emit<'_>) -> Result<()> {
     let medicine = medicine_text(row, "medicine")?;
-    let id = s(row, "id")?;
+    let id = text_ref(row, "id")?;
     let r = Request {
         resource_type: "MedicationRequest",
         id,
         status: request_status(row, cx)?,
-        status_reason: os(row, "stop_reason")?.map(Concept::text),
+        status_reason: opt_ref(row, "stop_reason")?.map(Concept::text),
         intent: "order",
         medication_codeable_concept: Concept::text(&medicine),
-        subject: Reference::to(cx, "Patient", s(row, "patient_id")?),
-        encounter: Reference::to(cx, "Encounter", s(row, "visit_id")?),
-        authored_on: s(row, "created_at")?,
-        requester: Reference::to(cx, "Practitioner", s(row, "doctor_id")?),
+        subject: Reference::to(cx, "Patient", text_ref(row, "patient_id")?),
+        encounter: Reference::to(cx, "Encounter", text_ref(row, "visit_id")?),
+        authored_on: text_ref(row, "created_at")?,
+        requester: Reference::to(cx, "Practitioner", text_ref(row, "doctor_id")?),
         dosage_instruction: [dosage(row)?],
         dispense_request: DispenseRequest {
-            validity_period: Period { start: s(row, "starts_on")?, end: os(row, "ends_on")? },
+            validity_period: Period { start: text_ref(row, "starts_on")?, end: opt_ref(row, "ends_on")? },
             expected_supply_duration: int(row, "duration_days")?.map(|d| Quantity::ucum(d.into(), "days", "d")),
         },
     };

@@ -5,7 +5,7 @@
 
 use super::context::Ctx;
 use super::model::{decimal, is_empty, Coding, Concept, Meta, Quantity, Reference};
-use super::source::{derived_id, int, os, s, Emit, Source};
+use super::source::{derived_id, int, opt_ref, text_ref, Emit, Source};
 use super::systems::{HMS_LAB_TEST, INTERPRETATION, LOINC, OBSERVATION_CATEGORY, VITAL_SIGNS_PROFILE};
 use crate::error::Result;
 use serde::Serialize;
@@ -119,9 +119,9 @@ fn vital_base<'a>(row: &'a SqliteRow, cx: &Ctx<'_>, id: &'a str, code: Concept<'
         status: "final",
         category: category("vital-signs", "Vital Signs"),
         code,
-        subject: Reference::to(cx, "Patient", s(row, "patient_id")?),
-        encounter: os(row, "visit_id")?.map(|v| Reference::to(cx, "Encounter", v)),
-        effective_date_time: s(row, "taken_at")?,
+        subject: Reference::to(cx, "Patient", text_ref(row, "patient_id")?),
+        encounter: opt_ref(row, "visit_id")?.map(|v| Reference::to(cx, "Encounter", v)),
+        effective_date_time: text_ref(row, "taken_at")?,
         issued: None,
         value_quantity: None,
         value_string: None,
@@ -133,7 +133,7 @@ fn vital_base<'a>(row: &'a SqliteRow, cx: &Ctx<'_>, id: &'a str, code: Concept<'
 }
 
 fn vitals(row: &SqliteRow, cx: &Ctx<'_>, out: &mut Emit<'_>) -> Result<()> {
-    let id = s(row, "id")?;
+    let id = text_ref(row, "id")?;
     for (tag, v) in VITALS_MEASURED.iter().enumerate() {
         let Some(value) = int(row, v.column)? else { continue };
         let Some(value) = decimal(value, v.scale) else { continue };
@@ -183,21 +183,21 @@ fn interpretation(abnormal: &str) -> Vec<Concept<'static>> {
 }
 
 fn lab_result(row: &SqliteRow, cx: &Ctx<'_>, out: &mut Emit<'_>) -> Result<()> {
-    let name = s(row, "name")?;
+    let name = text_ref(row, "name")?;
     let mut coding = Vec::with_capacity(2);
-    if let Some(loinc) = os(row, "loinc")? {
+    if let Some(loinc) = opt_ref(row, "loinc")? {
         coding.push(Coding { system: LOINC, code: loinc, display: Some(name) });
     }
-    coding.push(Coding { system: HMS_LAB_TEST, code: s(row, "code")?, display: Some(name) });
-    let unit = os(row, "unit")?;
+    coding.push(Coding { system: HMS_LAB_TEST, code: text_ref(row, "code")?, display: Some(name) });
+    let unit = opt_ref(row, "unit")?;
     let amount = |milli: Option<i64>| milli.and_then(|m| decimal(m, 3)).map(|v| Quantity::plain(v, unit));
     let (value_quantity, value_string) = match int(row, "value_milli")? {
         Some(m) => (amount(Some(m)), None),
-        None => (None, os(row, "value")?),
+        None => (None, opt_ref(row, "value")?),
     };
     let range = Range { low: amount(int(row, "ref_low_milli")?), high: amount(int(row, "ref_high_milli")?) };
-    let resulted = s(row, "resulted_at")?;
-    let id = s(row, "id")?;
+    let resulted = text_ref(row, "resulted_at")?;
+    let id = text_ref(row, "id")?;
     let o = Observation {
         resource_type: "Observation",
         id,
@@ -205,14 +205,14 @@ fn lab_result(row: &SqliteRow, cx: &Ctx<'_>, out: &mut Emit<'_>) -> Result<()> {
         status: "final",
         category: category("laboratory", "Laboratory"),
         code: Concept { coding, text: Some(name) },
-        subject: Reference::to(cx, "Patient", s(row, "patient_id")?),
-        encounter: os(row, "visit_id")?.map(|v| Reference::to(cx, "Encounter", v)),
-        effective_date_time: os(row, "collected_at")?.unwrap_or(resulted),
+        subject: Reference::to(cx, "Patient", text_ref(row, "patient_id")?),
+        encounter: opt_ref(row, "visit_id")?.map(|v| Reference::to(cx, "Encounter", v)),
+        effective_date_time: opt_ref(row, "collected_at")?.unwrap_or(resulted),
         issued: Some(resulted),
         value_quantity,
         value_string,
         value_integer: None,
-        interpretation: interpretation(s(row, "abnormal")?),
+        interpretation: interpretation(text_ref(row, "abnormal")?),
         reference_range: if range.low.is_some() || range.high.is_some() { vec![range] } else { Vec::new() },
         component: Vec::new(),
     };

@@ -133,12 +133,12 @@ pub fn opt(row: &SqliteRow, col: &str) -> Result<Option<String>> {
 }
 
 /// A text column, borrowed from the row.
-pub fn s<'r>(row: &'r SqliteRow, col: &str) -> Result<&'r str> {
+pub fn text_ref<'r>(row: &'r SqliteRow, col: &str) -> Result<&'r str> {
     Ok(row.try_get::<&str, _>(col)?)
 }
 
 /// A nullable text column, borrowed from the row; an empty text reads as `None`.
-pub fn os<'r>(row: &'r SqliteRow, col: &str) -> Result<Option<&'r str>> {
+pub fn opt_ref<'r>(row: &'r SqliteRow, col: &str) -> Result<Option<&'r str>> {
     Ok(row.try_get::<Option<&str>, _>(col)?.filter(|s| !s.trim().is_empty()))
 }
 
