@@ -1,6 +1,7 @@
 //! What every mapping needs besides its row: how to write a reference, the clinic's
 //! identity (the Organization and the MRN's system) and today's date.
 
+use super::model::Reference;
 use crate::error::Result;
 use crate::store::{meta, Store};
 use serde_json::{json, Value};
@@ -39,16 +40,9 @@ impl<'a> Ctx<'a> {
         })
     }
 
-    /// A `Reference` to `resource_type`/`id`.
-    pub fn reference(&self, resource_type: &str, id: &str) -> Value {
-        json!({ "reference": self.reference_text(resource_type, id) })
-    }
-
-    pub fn reference_text(&self, resource_type: &str, id: &str) -> String {
-        match self.style {
-            RefStyle::Relative => format!("{resource_type}/{id}"),
-            RefStyle::Urn => format!("urn:uuid:{id}"),
-        }
+    /// A `Reference` to `resource_type`/`id`, written as [`Reference`] writes it.
+    pub fn reference(&self, resource_type: &'static str, id: &str) -> Value {
+        json!({ "reference": Reference::to(self, resource_type, id).to_string() })
     }
 
     pub fn organization(&self) -> Value {
